@@ -1,0 +1,466 @@
+"""The hub's write side: one eventsourcing Application whose methods are the use cases.
+
+``execute`` takes any command: it refuses a command id seen before (writing nothing),
+checks the command against the reference data, loads the aggregates, lets them check
+their rules, and saves every change plus a command receipt in one atomic ``save``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import singledispatchmethod
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError
+
+from hub import commands as c
+from hub import events as ev
+from hub.domain.case import Case
+from hub.domain.others import (
+    CommandReceipt,
+    CommunityBase,
+    CooperatingBusiness,
+    Discovery,
+    Meeting,
+    receipt_id,
+)
+from hub.errors import (
+    CaseNotFoundError,
+    ConcurrentChangeError,
+    ConsentRequiredError,
+    DomainError,
+    IllegalTransitionError,
+    NotFoundError,
+    StoreUnavailableError,
+    UnknownAgencyError,
+)
+from hub.reference import Network, load_network
+from hub.transcoding import register_payloads
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: the events it recorded, or that it was a duplicate."""
+
+    command_id: UUID
+    command_type: str
+    duplicate: bool
+    events: tuple[str, ...] = ()
+    aggregate_ids: tuple[UUID, ...] = ()
+
+
+class HubApplication(Application[UUID]):
+    name = "hub"
+    env = {"AGGREGATE_CACHE_MAXSIZE": "2000"}  # noqa: RUF012 - the library reads a class dict
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.network: Network = load_network()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_payloads(transcoder)
+
+    # The one entry point for commands --------------------------------------------------------
+
+    def execute(self, command: c.Command) -> Outcome:
+        command_type = type(command).__name__
+        if self.is_duplicate(command.command_id):
+            return Outcome(command.command_id, command_type, duplicate=True)
+        changed = self._handle(command)
+        receipt = CommandReceipt(
+            payload=ev.CommandAccepted(
+                occurred_at=command.occurred_at,
+                command_id=command.command_id,
+                command_type=command_type,
+            )
+        )
+        try:
+            recordings = self.save(*changed, receipt)
+        except IntegrityError as error:
+            if self.is_duplicate(command.command_id):
+                return Outcome(command.command_id, command_type, duplicate=True)
+            raise ConcurrentChangeError(
+                f"{command_type} {command.command_id}: the case was changed by someone else "
+                "at the same time; nothing was written, reload and try again"
+            ) from error
+        except OperationalError as error:
+            raise StoreUnavailableError(
+                f"the event store is unavailable ({type(error).__name__}); nothing was written"
+            ) from error
+        return Outcome(
+            command.command_id,
+            command_type,
+            duplicate=False,
+            events=tuple(
+                type(r.domain_event).__name__
+                for r in recordings
+                if not isinstance(r.domain_event, CommandReceipt.Event)
+            ),
+            aggregate_ids=tuple(a.id for a in changed),
+        )
+
+    def is_duplicate(self, command_id: UUID) -> bool:
+        try:
+            self.repository.get(receipt_id(command_id))
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    # Queries the write side needs ----------------------------------------------------------
+
+    def get_case(self, case_id: UUID) -> Case:
+        return self._get(Case, case_id, lambda: CaseNotFoundError(f"no case {case_id}"))
+
+    def _get(self, cls: type[A], aggregate_id: UUID, missing: Callable[[], Exception]) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise missing() from None
+        except OperationalError as error:
+            raise StoreUnavailableError(f"the event store is unavailable: {error}") from error
+        if not isinstance(aggregate, cls):
+            raise missing()
+        return aggregate
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def _agency(self, agency_id: str) -> str:
+        self.network.agency(agency_id)
+        return agency_id
+
+    def _agencies(self, ids: Iterable[str]) -> list[str]:
+        return [self._agency(i) for i in ids]
+
+    def _scope(self, scope: Iterable[str]) -> list[str]:
+        groups = self.network.group_names
+        for entry in scope:
+            if entry not in groups and not self.network.is_agency(entry):
+                raise UnknownAgencyError(f"unknown agency or agency group {entry!r}")
+        return list(scope)
+
+    # Handlers: one per command ---------------------------------------------------------------
+
+    @singledispatchmethod
+    def _handle(self, command: c.Command) -> list[Aggregate]:
+        raise DomainError(f"no handler for {type(command).__name__}")
+
+    @_handle.register
+    def _(self, cmd: c.ReportDiscovery) -> list[Aggregate]:
+        self.network.ward(cmd.ward)
+        if cmd.reporter_group is not None:
+            self.network.partner_group(cmd.reporter_group)
+        if cmd.reporter_agency is not None:
+            self._agency(cmd.reporter_agency)
+        if self._exists(cmd.discovery_id):
+            raise IllegalTransitionError(f"discovery {cmd.discovery_id} already exists")
+        payload = ev.DiscoveryReported(**_fields(cmd, ev.DiscoveryReported))
+        return [Discovery(payload=payload)]
+
+    @_handle.register
+    def _(self, cmd: c.ReceiveConsultation) -> list[Aggregate]:
+        window = self.network.agency(cmd.window_agency)
+        if window.kind not in ("ward_window", "coordinator", "disability_centre"):
+            raise DomainError(f"{cmd.window_agency} is not a consultation window")
+        if cmd.case_id is None:
+            case_id = c.derived_id(cmd.command_id, "case_id")
+            ward = window.ward or "kokurakita"
+            case = Case(
+                payload=ev.CaseOpened(
+                    occurred_at=cmd.occurred_at,
+                    case_id=case_id,
+                    ward=ward,
+                    origin="consultation",
+                    person=cmd.person,
+                )
+            )
+        else:
+            case = self.get_case(cmd.case_id)
+            if cmd.person is not None:
+                case.record_person_details(
+                    ev.PersonDetailsRecorded(
+                        occurred_at=cmd.occurred_at, case_id=case.id, person=cmd.person
+                    )
+                )
+        case.receive_consultation(
+            ev.ConsultationReceived(
+                occurred_at=cmd.occurred_at,
+                case_id=case.id,
+                consultation_id=cmd.consultation_id,
+                window_agency=cmd.window_agency,
+                ward=case.ward,
+                needs=cmd.needs,
+                note=cmd.note,
+            )
+        )
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.OpenCase) -> list[Aggregate]:
+        self.network.ward(cmd.ward)
+        if self._exists(cmd.case_id):
+            raise IllegalTransitionError(f"case {cmd.case_id} already exists")
+        changed: list[Aggregate] = []
+        origin = "consultation"
+        if cmd.discovery_id is not None:
+            discovery = self._get(
+                Discovery,
+                cmd.discovery_id,
+                lambda: NotFoundError(f"no discovery {cmd.discovery_id}"),
+            )
+            discovery.link_to_case(
+                ev.DiscoveryLinkedToCase(
+                    occurred_at=cmd.occurred_at, discovery_id=discovery.id, case_id=cmd.case_id
+                )
+            )
+            changed.append(discovery)
+            origin = "discovery"
+        case = Case(
+            payload=ev.CaseOpened(
+                occurred_at=cmd.occurred_at,
+                case_id=cmd.case_id,
+                ward=cmd.ward,
+                origin=origin,
+                discovery_id=cmd.discovery_id,
+                person=cmd.person,
+            )
+        )
+        return [case, *changed]
+
+    @_handle.register
+    def _(self, cmd: c.RecordPersonDetails) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.record_person_details(
+            ev.PersonDetailsRecorded(
+                occurred_at=cmd.occurred_at, case_id=case.id, person=cmd.person
+            )
+        )
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.RecordAssessment) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.assess(ev.AssessmentRecorded(**_fields(cmd, ev.AssessmentRecorded)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.ReferCase) -> list[Aggregate]:
+        self._agency(cmd.agency_id)
+        case = self.get_case(cmd.case_id)
+        case.refer(
+            ev.ReferralMade(**_fields(cmd, ev.ReferralMade), ward=case.ward, needs=list(case.needs))
+        )
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.AnswerReferral) -> list[Aggregate]:
+        self._agency(cmd.agency_id)
+        case = self.get_case(cmd.case_id)
+        case.answer_referral(ev.ReferralAnswered(**_fields(cmd, ev.ReferralAnswered)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.EscalateReferral) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        referral = case.referrals.get(cmd.referral_id)
+        agency_id = referral.agency_id if referral else ""
+        case.escalate_referral(
+            ev.ReferralEscalated(
+                occurred_at=cmd.occurred_at,
+                case_id=case.id,
+                referral_id=cmd.referral_id,
+                agency_id=agency_id,
+                coordinator=self.network.coordinator_of(case.ward).id,
+                overdue_minutes=cmd.overdue_minutes,
+            )
+        )
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.GiveConsent) -> list[Aggregate]:
+        self._scope(cmd.scope)
+        case = self.get_case(cmd.case_id)
+        case.give_consent(ev.ConsentGiven(**_fields(cmd, ev.ConsentGiven)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.RefuseConsent) -> list[Aggregate]:
+        self._scope(cmd.scope)
+        case = self.get_case(cmd.case_id)
+        case.refuse_consent(ev.ConsentRefused(**_fields(cmd, ev.ConsentRefused)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.WithdrawConsent) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.withdraw_consent(ev.ConsentWithdrawn(**_fields(cmd, ev.ConsentWithdrawn)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.HoldMeeting) -> list[Aggregate]:
+        if cmd.ward is not None:
+            self.network.ward(cmd.ward)
+        members = self._agencies(cmd.members)
+        if self._exists(cmd.meeting_id):
+            raise IllegalTransitionError(f"meeting {cmd.meeting_id} already exists")
+        if len(set(cmd.case_ids)) != len(cmd.case_ids):
+            raise DomainError("a meeting lists each case once")
+        cases = [self.get_case(case_id) for case_id in cmd.case_ids]
+        for case in cases:
+            case.take_up_in_meeting(
+                ev.TakenUpByMeeting(
+                    occurred_at=cmd.occurred_at,
+                    case_id=case.id,
+                    meeting_id=cmd.meeting_id,
+                    kind=cmd.kind,
+                    members=members,
+                )
+            )
+        meeting = Meeting(payload=ev.MeetingHeld(**_fields(cmd, ev.MeetingHeld)))
+        return [meeting, *cases]
+
+    @_handle.register
+    def _(self, cmd: c.MoveToSupportMeeting) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        consent_id = case.consent_in_force(cmd.occurred_at)
+        if consent_id is None:
+            raise ConsentRequiredError(
+                f"case {case.id} cannot move to the 重層的支援会議 without consent in force"
+            )
+        case.move_to_support_meeting(
+            ev.MovedToSupportMeeting(
+                occurred_at=cmd.occurred_at, case_id=case.id, consent_id=consent_id
+            )
+        )
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.DecideSupport) -> list[Aggregate]:
+        self._agency(cmd.lead_agency)
+        case = self.get_case(cmd.case_id)
+        case.decide_support(ev.SupportDecided(**_fields(cmd, ev.SupportDecided)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.AgreePlan) -> list[Aggregate]:
+        self._agency(cmd.lead_agency)
+        self._agencies(role.agency_id for role in cmd.roles)
+        case = self.get_case(cmd.case_id)
+        case.agree_plan(
+            ev.PlanAgreed(**_fields(cmd, ev.PlanAgreed), revision=case.next_plan_revision())
+        )
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.EvaluateCase) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.evaluate(ev.CaseEvaluated(**_fields(cmd, ev.CaseEvaluated)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.SuspendCase) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.suspend(ev.CaseSuspended(**_fields(cmd, ev.CaseSuspended)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.CloseCase) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.close(ev.CaseClosed(**_fields(cmd, ev.CaseClosed)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.RecordOutreachVisit) -> list[Aggregate]:
+        self._agency(cmd.agency_id)
+        case = self.get_case(cmd.case_id)
+        case.record_visit(ev.OutreachVisitMade(**_fields(cmd, ev.OutreachVisitMade)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.RecordSupportActivity) -> list[Aggregate]:
+        self._agency(cmd.agency_id)
+        case = self.get_case(cmd.case_id)
+        case.record_activity(ev.SupportActivityRecorded(**_fields(cmd, ev.SupportActivityRecorded)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.MatchParticipation) -> list[Aggregate]:
+        if cmd.business_id is not None:
+            self._get(
+                CooperatingBusiness,
+                cmd.business_id,
+                lambda: NotFoundError(f"no cooperating business {cmd.business_id}"),
+            )
+        if cmd.base_id is not None:
+            self._get(
+                CommunityBase,
+                cmd.base_id,
+                lambda: NotFoundError(f"no community base {cmd.base_id}"),
+            )
+        case = self.get_case(cmd.case_id)
+        case.match_participation(ev.ParticipationMatched(**_fields(cmd, ev.ParticipationMatched)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.ArrangeWatchOver) -> list[Aggregate]:
+        for watcher in cmd.watchers:
+            if not self.network.is_agency(watcher):
+                self.network.partner_group(watcher)
+        case = self.get_case(cmd.case_id)
+        case.arrange_watch_over(ev.WatchOverArranged(**_fields(cmd, ev.WatchOverArranged)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.DeclareEmergency) -> list[Aggregate]:
+        self._agencies(cmd.agencies)
+        case = self.get_case(cmd.case_id)
+        case.declare_emergency(ev.EmergencyDeclared(**_fields(cmd, ev.EmergencyDeclared)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.EndEmergency) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.end_emergency(ev.EmergencyEnded(**_fields(cmd, ev.EmergencyEnded)))
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.RegisterCooperatingBusiness) -> list[Aggregate]:
+        if cmd.ward is not None:
+            self.network.ward(cmd.ward)
+        if self._exists(cmd.business_id):
+            raise IllegalTransitionError(f"business {cmd.business_id} is already registered")
+        payload = ev.CooperatingBusinessRegistered(**_fields(cmd, ev.CooperatingBusinessRegistered))
+        return [CooperatingBusiness(payload=payload)]
+
+    @_handle.register
+    def _(self, cmd: c.RegisterCommunityBase) -> list[Aggregate]:
+        self.network.ward(cmd.ward)
+        if self._exists(cmd.base_id):
+            raise IllegalTransitionError(f"community base {cmd.base_id} is already registered")
+        payload = ev.CommunityBaseRegistered(**_fields(cmd, ev.CommunityBaseRegistered))
+        return [CommunityBase(payload=payload)]
+
+    @_handle.register
+    def _(self, cmd: c.HoldGathering) -> list[Aggregate]:
+        base = self._get(
+            CommunityBase, cmd.base_id, lambda: NotFoundError(f"no community base {cmd.base_id}")
+        )
+        base.hold_gathering(ev.GatheringHeld(**_fields(cmd, ev.GatheringHeld)))
+        return [base]
+
+
+def _fields(command: c.Command, event_type: type[ev.Event]) -> dict[str, Any]:
+    """The command's values for the fields the event shares with it."""
+    names = event_type.model_fields.keys()
+    return {name: getattr(command, name) for name in names if hasattr(command, name)}

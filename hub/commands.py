@@ -1,0 +1,414 @@
+"""Commands: what users ask the hub to do, named in the imperative, validated at the edge.
+
+Every command carries a ``command_id``; the hub applies each id once. Ids of things a
+command creates default to values derived from the command id, so a resubmitted command
+addresses the same case, referral or consent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+
+from hub import vocabulary as v
+from hub.events import AgencyRole, IssueByArea, PersonDetails
+from hub.fiscal import require_aware
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._:-]{0,63}$")]
+AwareDatetime = Annotated[datetime, AfterValidator(require_aware)]
+
+
+def derived_id(command_id: UUID, role: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/commands/{command_id}/{role}")
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    command_id: UUID
+    occurred_at: AwareDatetime
+
+
+def _fill_ids(*fields: str) -> Any:
+    """A before-validator that derives missing ids of created things from the command id."""
+
+    def fill(cls: type, data: Any) -> Any:
+        if isinstance(data, dict) and "command_id" in data:
+            try:
+                command_id = UUID(str(data["command_id"]))
+            except ValueError:
+                return data  # the field validator reports the bad id
+            for name in fields:
+                if data.get(name) is None:
+                    data = {**data, name: derived_id(command_id, name)}
+        return data
+
+    return model_validator(mode="before")(classmethod(fill))  # type: ignore[arg-type]
+
+
+class IssueInput(IssueByArea):
+    issue: Text  # type: ignore[assignment]
+
+
+class PersonInput(PersonDetails):
+    """Person details as submitted; text fields are bounded."""
+
+    name: ShortText | None = None  # type: ignore[assignment]
+    kana: ShortText | None = None  # type: ignore[assignment]
+    birth_date: date | None = None
+    address: ShortText | None = None  # type: ignore[assignment]
+    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+()\- ]{6,20}$")] | None = None  # type: ignore[assignment]
+    health: Text | None = None  # type: ignore[assignment]
+    disability: Text | None = None  # type: ignore[assignment]
+    criminal_record: Text | None = None  # type: ignore[assignment]
+
+
+# 見つける -----------------------------------------------------------------------------------
+
+
+class ReportDiscovery(Command):
+    type: Literal["ReportDiscovery"] = "ReportDiscovery"
+    discovery_id: UUID
+    reporter_kind: v.ReporterKind
+    reporter_group: Code | None = None
+    reporter_agency: Code | None = None
+    ward: Code
+    signs: list[v.Sign] = Field(min_length=1, max_length=20)
+    urgency: v.Urgency
+    channel: Literal["phone", "visit", "letter", "online", "unknown"] = "unknown"
+    note: Text | None = None
+    person: PersonInput | None = None
+    _ids = _fill_ids("discovery_id")
+
+
+# 包括的相談支援 -------------------------------------------------------------------------------
+
+
+class ReceiveConsultation(Command):
+    """A consultation at a ward window (相談受付); opens a case unless ``case_id`` names one."""
+
+    type: Literal["ReceiveConsultation"] = "ReceiveConsultation"
+    case_id: UUID | None = None
+    consultation_id: UUID
+    window_agency: Code
+    needs: list[v.Need] = Field(default_factory=list, max_length=20)
+    note: Text | None = None
+    person: PersonInput | None = None
+    _ids = _fill_ids("consultation_id")
+
+
+class OpenCase(Command):
+    type: Literal["OpenCase"] = "OpenCase"
+    case_id: UUID
+    ward: Code
+    discovery_id: UUID | None = None
+    person: PersonInput | None = None
+    _ids = _fill_ids("case_id")
+
+
+class RecordPersonDetails(Command):
+    type: Literal["RecordPersonDetails"] = "RecordPersonDetails"
+    case_id: UUID
+    person: PersonInput
+
+
+class RecordAssessment(Command):
+    type: Literal["RecordAssessment"] = "RecordAssessment"
+    case_id: UUID
+    needs: list[v.Need] = Field(min_length=1, max_length=20)
+    complexity: v.Complexity
+    summary: Text | None = None
+
+
+# つなげる -------------------------------------------------------------------------------------
+
+
+class ReferCase(Command):
+    type: Literal["ReferCase"] = "ReferCase"
+    case_id: UUID
+    referral_id: UUID
+    agency_id: Code
+    purpose: v.Purpose
+    urgency: v.Urgency
+    statute: ShortText | None = None
+    note: Text | None = None
+    _ids = _fill_ids("referral_id")
+
+
+class AnswerReferral(Command):
+    type: Literal["AnswerReferral"] = "AnswerReferral"
+    case_id: UUID
+    referral_id: UUID
+    agency_id: Code
+    answer: v.ReferralAnswer
+    reason: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _declines_have_reasons(self) -> AnswerReferral:
+        if self.answer == "declined" and not self.reason:
+            raise ValueError("a declined referral needs a reason")
+        return self
+
+
+class EscalateReferral(Command):
+    type: Literal["EscalateReferral"] = "EscalateReferral"
+    case_id: UUID
+    referral_id: UUID
+    overdue_minutes: int = Field(ge=0)
+
+
+# Consent ------------------------------------------------------------------------------------
+
+
+class GiveConsent(Command):
+    type: Literal["GiveConsent"] = "GiveConsent"
+    case_id: UUID
+    consent_id: UUID
+    scope: list[Code] = Field(min_length=1, max_length=100)
+    purposes: list[v.Purpose] = Field(min_length=1)
+    data_categories: list[v.DataCategory] = Field(min_length=1)
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+    by_proxy: bool = False
+    proxy_relationship: ShortText | None = None
+    _ids = _fill_ids("consent_id")
+
+    @model_validator(mode="after")
+    def _period_and_proxy(self) -> GiveConsent:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        if self.by_proxy and not self.proxy_relationship:
+            raise ValueError("consent by proxy must say who gave it (proxy_relationship)")
+        return self
+
+
+class RefuseConsent(Command):
+    type: Literal["RefuseConsent"] = "RefuseConsent"
+    case_id: UUID
+    consent_id: UUID
+    scope: list[Code] = Field(default_factory=list, max_length=100)
+    reason: ShortText | None = None
+    _ids = _fill_ids("consent_id")
+
+
+class WithdrawConsent(Command):
+    type: Literal["WithdrawConsent"] = "WithdrawConsent"
+    case_id: UUID
+    consent_id: UUID
+
+
+# Meetings -----------------------------------------------------------------------------------
+
+
+class HoldMeeting(Command):
+    """つながりづくり会議 (kind=connection) or 重層的支援会議 (kind=support)."""
+
+    type: Literal["HoldMeeting"] = "HoldMeeting"
+    meeting_id: UUID
+    kind: v.MeetingKind
+    ward: Code | None = None
+    members: list[Code] = Field(min_length=1, max_length=100)
+    case_ids: list[UUID] = Field(min_length=1, max_length=200)
+    _ids = _fill_ids("meeting_id")
+
+
+class MoveToSupportMeeting(Command):
+    type: Literal["MoveToSupportMeeting"] = "MoveToSupportMeeting"
+    case_id: UUID
+
+
+class DecideSupport(Command):
+    type: Literal["DecideSupport"] = "DecideSupport"
+    case_id: UUID
+    meeting_id: UUID
+    lead_agency: Code
+
+
+class AgreePlan(Command):
+    type: Literal["AgreePlan"] = "AgreePlan"
+    case_id: UUID
+    plan_id: UUID
+    meeting_id: UUID | None = None
+    issues: list[IssueInput] = Field(min_length=1, max_length=50)
+    goals: list[ShortText] = Field(min_length=1, max_length=50)
+    lead_agency: Code
+    roles: list[AgencyRole] = Field(min_length=1, max_length=50)
+    period_from: date
+    period_until: date
+    monitoring_date: date
+    _ids = _fill_ids("plan_id")
+
+    @model_validator(mode="after")
+    def _dates(self) -> AgreePlan:
+        if self.period_until <= self.period_from:
+            raise ValueError("period_until must be after period_from")
+        if not self.period_from <= self.monitoring_date <= self.period_until:
+            raise ValueError("monitoring_date must fall within the plan's period")
+        return self
+
+
+class EvaluateCase(Command):
+    type: Literal["EvaluateCase"] = "EvaluateCase"
+    case_id: UUID
+    evaluation: v.Evaluation
+    note: Text | None = None
+
+
+class SuspendCase(Command):
+    type: Literal["SuspendCase"] = "SuspendCase"
+    case_id: UUID
+    reason: ShortText
+
+
+class CloseCase(Command):
+    type: Literal["CloseCase"] = "CloseCase"
+    case_id: UUID
+    reason: ShortText
+
+
+# 見守る and support --------------------------------------------------------------------------
+
+
+class RecordOutreachVisit(Command):
+    type: Literal["RecordOutreachVisit"] = "RecordOutreachVisit"
+    case_id: UUID
+    visit_id: UUID
+    agency_id: Code = "hoboku-shakyo"
+    outcome: v.VisitOutcome
+    note: Text | None = None
+    _ids = _fill_ids("visit_id")
+
+
+class RecordSupportActivity(Command):
+    type: Literal["RecordSupportActivity"] = "RecordSupportActivity"
+    case_id: UUID
+    activity_id: UUID
+    agency_id: Code
+    kind: v.ActivityKind
+    note: Text | None = None
+    _ids = _fill_ids("activity_id")
+
+
+class MatchParticipation(Command):
+    type: Literal["MatchParticipation"] = "MatchParticipation"
+    case_id: UUID
+    match_id: UUID
+    place_kind: v.PlaceKind
+    business_id: UUID | None = None
+    base_id: UUID | None = None
+    _ids = _fill_ids("match_id")
+
+
+class ArrangeWatchOver(Command):
+    type: Literal["ArrangeWatchOver"] = "ArrangeWatchOver"
+    case_id: UUID
+    watch_id: UUID
+    watchers: list[Code] = Field(min_length=1, max_length=50)
+    frequency: ShortText
+    _ids = _fill_ids("watch_id")
+
+
+class DeclareEmergency(Command):
+    """Vital interest (個人情報保護法 27条1項2号): time-limited, reviewed."""
+
+    type: Literal["DeclareEmergency"] = "DeclareEmergency"
+    case_id: UUID
+    declaration_id: UUID
+    agencies: list[Code] = Field(min_length=1, max_length=50)
+    data_categories: list[v.DataCategory] = Field(min_length=1)
+    reason: ShortText
+    expires_at: AwareDatetime
+    _ids = _fill_ids("declaration_id")
+
+    @model_validator(mode="after")
+    def _expiry(self) -> DeclareEmergency:
+        if self.expires_at <= self.occurred_at:
+            raise ValueError("expires_at must be after occurred_at")
+        return self
+
+
+class EndEmergency(Command):
+    type: Literal["EndEmergency"] = "EndEmergency"
+    case_id: UUID
+    declaration_id: UUID
+
+
+# 参加支援 and 地域づくり -----------------------------------------------------------------------
+
+
+class RegisterCooperatingBusiness(Command):
+    type: Literal["RegisterCooperatingBusiness"] = "RegisterCooperatingBusiness"
+    business_id: UUID
+    name: ShortText
+    kind: ShortText
+    ward: Code | None = None
+    _ids = _fill_ids("business_id")
+
+
+class RegisterCommunityBase(Command):
+    type: Literal["RegisterCommunityBase"] = "RegisterCommunityBase"
+    base_id: UUID
+    name: ShortText
+    kind: v.BaseKind
+    ward: Code
+    _ids = _fill_ids("base_id")
+
+
+class HoldGathering(Command):
+    type: Literal["HoldGathering"] = "HoldGathering"
+    base_id: UUID
+    gathering_id: UUID
+    participants: int = Field(ge=0, le=100_000)
+    bodies: list[ShortText] = Field(default_factory=list, max_length=200)
+    _ids = _fill_ids("gathering_id")
+
+
+AnyCommand = Annotated[
+    ReportDiscovery
+    | ReceiveConsultation
+    | OpenCase
+    | RecordPersonDetails
+    | RecordAssessment
+    | ReferCase
+    | AnswerReferral
+    | EscalateReferral
+    | GiveConsent
+    | RefuseConsent
+    | WithdrawConsent
+    | HoldMeeting
+    | MoveToSupportMeeting
+    | DecideSupport
+    | AgreePlan
+    | EvaluateCase
+    | SuspendCase
+    | CloseCase
+    | RecordOutreachVisit
+    | RecordSupportActivity
+    | MatchParticipation
+    | ArrangeWatchOver
+    | DeclareEmergency
+    | EndEmergency
+    | RegisterCooperatingBusiness
+    | RegisterCommunityBase
+    | HoldGathering,
+    Field(discriminator="type"),
+]
+
+COMMAND_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
+
+
+def commands_json_schema() -> dict[str, Any]:
+    return COMMAND_ADAPTER.json_schema()

@@ -1,0 +1,113 @@
+"""The smaller aggregates: discoveries, meetings, community bases, businesses, receipts."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from hub import events as ev
+from hub.errors import IllegalTransitionError
+
+
+class Discovery(Aggregate):
+    """見つける: a report of someone who may be in trouble, possibly before any case exists."""
+
+    class DiscoveryReported(Aggregate.Created):
+        """v2 added ``channel`` (how the report reached the city) with a default."""
+
+        payload: ev.DiscoveryReported
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # v1 payloads were stored without a channel; the transcoder fills pydantic's
+            # default, and the upcast states it explicitly for the v1 → v2 step.
+            payload = state["payload"]
+            state["payload"] = payload.model_copy(update={"channel": "unknown"})
+
+    @staticmethod
+    def create_id(payload: ev.DiscoveryReported) -> UUID:
+        return payload.discovery_id
+
+    @event(DiscoveryReported)
+    def __init__(self, payload: ev.DiscoveryReported) -> None:
+        self.ward = payload.ward
+        self.urgency = payload.urgency
+        self.case_id: UUID | None = None
+
+    def link_to_case(self, payload: ev.DiscoveryLinkedToCase) -> None:
+        if self.case_id is not None:
+            raise IllegalTransitionError(
+                f"discovery {self.id} is already linked to case {self.case_id}"
+            )
+        self._linked_to_case(payload)
+
+    @event("DiscoveryLinkedToCase")
+    def _linked_to_case(self, payload: ev.DiscoveryLinkedToCase) -> None:
+        self.case_id = payload.case_id
+
+
+class Meeting(Aggregate):
+    """A つながりづくり会議 (connection) or 重層的支援会議 (support) and the cases it took up."""
+
+    @staticmethod
+    def create_id(payload: ev.MeetingHeld) -> UUID:
+        return payload.meeting_id
+
+    @event("MeetingHeld")
+    def __init__(self, payload: ev.MeetingHeld) -> None:
+        self.kind = payload.kind
+        self.members = tuple(payload.members)
+        self.case_ids = tuple(payload.case_ids)
+
+
+class CommunityBase(Aggregate):
+    """地域づくり: a place where people of every generation meet."""
+
+    @staticmethod
+    def create_id(payload: ev.CommunityBaseRegistered) -> UUID:
+        return payload.base_id
+
+    @event("CommunityBaseRegistered")
+    def __init__(self, payload: ev.CommunityBaseRegistered) -> None:
+        self.ward = payload.ward
+        self.gatherings: set[UUID] = set()
+
+    def hold_gathering(self, payload: ev.GatheringHeld) -> None:
+        if payload.gathering_id in self.gatherings:
+            raise IllegalTransitionError(f"gathering {payload.gathering_id} is already recorded")
+        self._gathering_held(payload)
+
+    @event("GatheringHeld")
+    def _gathering_held(self, payload: ev.GatheringHeld) -> None:
+        self.gatherings.add(payload.gathering_id)
+
+
+class CooperatingBusiness(Aggregate):
+    """参加支援: a business that takes people in (協力事業者)."""
+
+    @staticmethod
+    def create_id(payload: ev.CooperatingBusinessRegistered) -> UUID:
+        return payload.business_id
+
+    @event("CooperatingBusinessRegistered")
+    def __init__(self, payload: ev.CooperatingBusinessRegistered) -> None:
+        self.ward = payload.ward
+
+
+class CommandReceipt(Aggregate):
+    """Saved atomically with a command's effects: a second save of the same id conflicts."""
+
+    @staticmethod
+    def create_id(payload: ev.CommandAccepted) -> UUID:
+        return receipt_id(payload.command_id)
+
+    @event("CommandAccepted")
+    def __init__(self, payload: ev.CommandAccepted) -> None:
+        self.command_type = payload.command_type
+
+
+def receipt_id(command_id: UUID) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/receipts/{command_id}")

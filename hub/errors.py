@@ -1,0 +1,79 @@
+"""The hub's error hierarchy. Entry points catch ``HubError`` and print one line."""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base of every error the hub reports to a user."""
+
+
+class ConfigurationError(HubError):
+    """Settings or reference data are missing or inconsistent."""
+
+
+class ServiceUnavailableError(HubError):
+    """A service the hub needs (store, broker) cannot be reached."""
+
+
+class StoreUnavailableError(ServiceUnavailableError):
+    """The log of record cannot be reached; nothing was written."""
+
+
+class InvalidCommandError(HubError):
+    """A command failed validation at the edge; nothing was written."""
+
+
+class DomainError(HubError):
+    """A command broke a rule of the domain; nothing was written."""
+
+
+class UnknownAgencyError(DomainError):
+    pass
+
+
+class UnknownWardError(DomainError):
+    pass
+
+
+class CaseNotFoundError(DomainError):
+    pass
+
+
+class CaseClosedError(DomainError):
+    pass
+
+
+class ConsentRequiredError(DomainError):
+    pass
+
+
+class NoConsentToWithdrawError(DomainError):
+    pass
+
+
+class InvalidPeriodError(DomainError):
+    pass
+
+
+class ReferralNotFoundError(DomainError):
+    pass
+
+
+class NotReferredAgencyError(DomainError):
+    pass
+
+
+class IllegalTransitionError(DomainError):
+    pass
+
+
+class MeetingRuleError(DomainError):
+    pass
+
+
+class NotFoundError(DomainError):
+    pass
+
+
+class ConcurrentChangeError(HubError):
+    """Someone else changed the same case first; reload and try again."""

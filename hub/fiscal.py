@@ -1,0 +1,63 @@
+"""Time: ISO timestamps with a zone, fiscal years (April to March) and 和暦 labels.
+
+R7 = 令和7年度 = April 2025 to March 2026. 令和N = Gregorian − 2018; year 1 is 元年.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+JST = timezone(timedelta(hours=9), "JST")
+REIWA_OFFSET = 2018
+_FY_LABEL = re.compile(r"^(?:R|令和)(元|\d{1,2})(?:年度)?$")
+
+
+def now() -> datetime:
+    return datetime.now(tz=JST)
+
+
+def require_aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("timestamps must carry a time zone (e.g. 2025-04-01T09:00:00+09:00)")
+    return moment
+
+
+def fiscal_year(moment: datetime | date) -> int:
+    """The Gregorian year in which the fiscal year containing ``moment`` (in JST) began."""
+    day = moment.astimezone(JST).date() if isinstance(moment, datetime) else moment
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def fiscal_year_bounds(fy: int) -> tuple[datetime, datetime]:
+    """[start, end) of a fiscal year as JST instants."""
+    return datetime(fy, 4, 1, tzinfo=JST), datetime(fy + 1, 4, 1, tzinfo=JST)
+
+
+def reiwa_label(fy: int, *, long: bool = False) -> str:
+    """2025 → 'R7' (or '令和7年度'); 2019 → 'R1' (or '令和元年度')."""
+    n = fy - REIWA_OFFSET
+    if n < 1:
+        raise ValueError(f"fiscal year {fy} is before 令和 (2019)")
+    if long:
+        return f"令和{'元' if n == 1 else n}年度"
+    return f"R{n}"
+
+
+def parse_fiscal_year(label: str) -> int:
+    """'R7', '令和7年度', '令和元年度' or '2025' → 2025."""
+    text = label.strip()
+    if text.isdigit() and len(text) == 4:
+        return int(text)
+    match = _FY_LABEL.match(text)
+    if not match:
+        raise ValueError(f"not a fiscal year: {label!r} (use R7, 令和7年度 or 2025)")
+    n = 1 if match.group(1) == "元" else int(match.group(1))
+    if n < 1:
+        raise ValueError(f"not a fiscal year: {label!r}")
+    return n + REIWA_OFFSET
+
+
+def fiscal_month_key(moment: datetime) -> str:
+    """'YYYY-MM' of the JST month, for monthly breakdowns."""
+    return moment.astimezone(JST).strftime("%Y-%m")

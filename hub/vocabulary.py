@@ -1,0 +1,91 @@
+"""Coded values shared by commands and events (the domain's vocabulary)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Urgency = Literal["routine", "soon", "urgent", "life_at_risk"]
+
+ReporterKind = Literal[
+    "partner_company",  # 見守り部会 協力会員
+    "welfare_commissioner",  # 民生委員・児童委員
+    "welfare_cooperator",  # 福祉協力員
+    "npo",
+    "volunteer",
+    "resident",
+    "agency",
+]
+
+Sign = Literal[
+    "newspapers_piling_up",
+    "unpaid_utilities",
+    "mailbox_full",
+    "not_seen_recently",
+    "lights_always_on",
+    "odour",
+    "hoarding_visible",
+    "shouting_or_conflict",
+    "appears_unwell",
+    "asked_for_help",
+    "other",
+]
+
+Need = Literal[
+    "elderly",
+    "disability",
+    "child",
+    "poverty",
+    "mental_health",
+    "hikikomori",
+    "8050",
+    "hoarding",
+    "refusal_of_support",
+    "young_carer",
+    "double_care",
+    "dementia",
+    "isolation",
+    "other",
+]
+
+Complexity = Literal["single_agency", "complex"]
+
+Purpose = Literal[
+    "consultation",
+    "assessment",
+    "support_planning",
+    "service_provision",
+    "outreach",
+    "participation",
+    "watch_over",
+    "emergency_response",
+]
+
+# Data categories a consent (or an emergency declaration) can cover.
+DataCategory = Literal[
+    "identity", "contact", "narrative", "health", "disability", "criminal_record"
+]
+SENSITIVE_CATEGORIES: frozenset[str] = frozenset({"health", "disability", "criminal_record"})
+
+ReferralAnswer = Literal["received", "accepted", "declined", "completed"]
+
+MeetingKind = Literal["connection", "support"]  # つながりづくり会議 / 重層的支援会議
+
+VisitOutcome = Literal["no_answer", "letter_left", "met", "refused"]
+
+ActivityKind = Literal[
+    "accompaniment",  # 同行支援 (pension office, bank)
+    "phone_call",
+    "home_visit",
+    "coordination",
+    "case_conference",
+    "benefit_application",
+    "other",
+]
+
+PlaceKind = Literal["community_meal", "salon", "work", "volunteering", "learning", "other"]
+
+BaseKind = Literal["salon", "kodomo_shokudo", "community_cafe", "activity_centre", "other"]
+
+Evaluation = Literal["improved", "unchanged", "worsened"]
+
+CaseStatus = Literal["open", "in_support", "suspended", "closed"]
