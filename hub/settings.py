@@ -5,6 +5,8 @@ Secrets are ``SecretStr`` so they never print; ``Settings.safe_dict`` is what ma
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     kafka_user: str = "admin"
     kafka_password: SecretStr = SecretStr("admin-secret")
     kafka_topic_prefix: str = ""
+    # Passwords of provisioned principals (agencies, relay, hub, auditor, analyst) derive from
+    # this secret, so a local install needs no password file.
+    provisioning_secret: SecretStr = SecretStr("dev-only-provisioning-secret")
 
     # Keyed pseudonyms for the analysts' stream; analysts never hold this key.
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key-change-me")
@@ -71,6 +76,11 @@ class Settings(BaseSettings):
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema
         return env
+
+    def principal_password(self, principal: str) -> str:
+        """The SCRAM password of a provisioned principal (HMAC of the provisioning secret)."""
+        secret = self.provisioning_secret.get_secret_value().encode()
+        return hmac.new(secret, principal.encode(), hashlib.sha256).hexdigest()
 
     def safe_dict(self) -> dict[str, object]:
         """Settings as they may be shown: secrets masked by pydantic's SecretStr."""
