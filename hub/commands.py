@@ -7,6 +7,7 @@ addresses the same case, referral or consent.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -35,11 +36,34 @@ def derived_id(command_id: UUID, role: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/commands/{command_id}/{role}")
 
 
+def _check_text(value: Any, path: str = "") -> None:
+    """Refuses lone surrogates and control characters anywhere in the input."""
+    if isinstance(value, str):
+        for char in value:
+            if "\ud800" <= char <= "\udfff":
+                raise ValueError(f"{path or 'text'}: contains a lone surrogate (not valid text)")
+            if unicodedata.category(char) == "Cc" and char not in "\n\t":
+                raise ValueError(f"{path or 'text'}: contains a control character {ord(char):#x}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, path)
+            _check_text(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_text(item, f"{path}[{index}]")
+
+
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     command_id: UUID
     occurred_at: AwareDatetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_text(cls, data: Any) -> Any:
+        _check_text(data)
+        return data
 
 
 def _fill_ids(*fields: str) -> Any:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,15 +17,15 @@ from hub.logging import configure_logging
 from hub.settings import get_settings
 
 
-
 class HubGroup(TyperGroup):
     """Turns the hub's own errors into one clear line (``Error: ...``) and exit code 1."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except HubError as error:
-            raise click.ClickException(str(error)) from None
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(

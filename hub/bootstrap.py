@@ -1,0 +1,23 @@
+"""The composition root: builds the application on the store the settings name."""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import PersistenceError
+
+from hub.application import HubApplication
+from hub.errors import StoreUnavailableError
+from hub.settings import Settings, StoreKind, get_settings
+
+
+def open_application(
+    settings: Settings | None = None, store: StoreKind | None = None
+) -> HubApplication:
+    settings = settings or get_settings()
+    kind = store or settings.store
+    try:
+        return HubApplication(env=settings.eventsourcing_env(kind))
+    except PersistenceError as error:
+        raise StoreUnavailableError(
+            f"the {kind} event store is unavailable ({type(error).__name__}); is it running? "
+            "try `hub services up postgres`"
+        ) from error

@@ -1,0 +1,93 @@
+"""Bulk intake: a JSON-lines file of commands, each line validated and applied on its own.
+
+A rejected line is named by its number with the reason; valid lines are written; the same
+file submitted again writes nothing new (commands carry ids and are idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from hub.application import HubApplication
+from hub.commands import COMMAND_ADAPTER
+from hub.errors import ConcurrentChangeError, DomainError, HubError, InvalidCommandError
+
+MAX_LINE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    reason: str
+
+
+@dataclass
+class IntakeReport:
+    written: int = 0
+    duplicates: int = 0
+    events: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return self.written + self.duplicates + len(self.rejected)
+
+
+def parse_command_line(raw: bytes) -> object:
+    """One line of bytes to a validated command, or InvalidCommandError with one reason."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise InvalidCommandError(f"line is longer than {MAX_LINE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidCommandError(f"not UTF-8 text (byte {error.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidCommandError(f"not JSON: {error.msg} at column {error.colno}") from None
+    if not isinstance(data, dict):
+        raise InvalidCommandError("a command is a JSON object")
+    if "type" not in data:
+        raise InvalidCommandError("a command needs a 'type' (see `hub schema commands`)")
+    return validate_command(data)
+
+
+def validate_command(data: dict[str, object]) -> object:
+    try:
+        return COMMAND_ADAPTER.validate_python(data)
+    except ValidationError as error:
+        raise InvalidCommandError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors(include_url=False, include_input=False)[:5]:
+        location = ".".join(str(part) for part in item["loc"][1:]) or "command"
+        problems.append(f"{location}: {item['msg']}")
+    more = error.error_count() - len(problems)
+    return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
+
+
+def submit_lines(app: HubApplication, lines: Iterable[bytes]) -> IntakeReport:
+    report = IntakeReport()
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            command = parse_command_line(raw.rstrip(b"\r\n"))
+            outcome = app.execute(command)  # type: ignore[arg-type]
+        except (InvalidCommandError, DomainError, ConcurrentChangeError) as error:
+            report.rejected.append(Rejection(number, str(error)))
+            continue
+        except HubError:
+            raise  # store unavailable or a concurrent change: stop, say so at the edge
+        if outcome.duplicate:
+            report.duplicates += 1
+        else:
+            report.written += 1
+            report.events += len(outcome.events)
+    return report

@@ -1,0 +1,96 @@
+"""``hub submit``, ``hub command`` and ``hub schema``: the write side from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hub.avro_schemas import all_event_schemas, render
+from hub.bootstrap import open_application
+from hub.commands import commands_json_schema
+from hub.errors import InvalidCommandError
+from hub.intake import submit_lines, validate_command
+
+out = Console()
+err = Console(stderr=True)
+
+
+def submit(
+    file: Annotated[str, typer.Argument(help="JSON-lines file of commands, or - for stdin.")],
+) -> None:
+    """Validate and apply each line of FILE on its own; name every rejected line."""
+    if file == "-":
+        lines = sys.stdin.buffer.read().splitlines()
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise InvalidCommandError(f"no such file: {file}")
+        lines = path.read_bytes().splitlines()
+    app = open_application()
+    try:
+        report = submit_lines(app, lines)
+    finally:
+        app.close()
+    out.print(
+        f"{report.lines} lines: {report.written} written ({report.events} events), "
+        f"{report.duplicates} already applied, {len(report.rejected)} rejected"
+    )
+    for rejection in report.rejected:
+        err.print(f"line {rejection.line}: {rejection.reason}", markup=False, highlight=False)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def command(
+    text: Annotated[str, typer.Argument(help="One command as JSON, e.g. '{\"type\": ...}'.")],
+) -> None:
+    """Apply one command given as JSON and print the events it recorded."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidCommandError(f"not JSON: {error.msg}") from None
+    if not isinstance(data, dict):
+        raise InvalidCommandError("a command is a JSON object")
+    parsed = validate_command(data)
+    app = open_application()
+    try:
+        outcome = app.execute(parsed)  # type: ignore[arg-type]
+    finally:
+        app.close()
+    if outcome.duplicate:
+        out.print(f"{outcome.command_type} {outcome.command_id}: already applied, nothing written")
+    else:
+        ids = ", ".join(str(i) for i in outcome.aggregate_ids)
+        out.print(f"{outcome.command_type}: recorded {', '.join(outcome.events)} ({ids})")
+
+
+def schema_commands() -> None:
+    """Print the JSON Schema of the command format (one object per line of `hub submit`)."""
+    out.print_json(json.dumps(commands_json_schema(), ensure_ascii=False))
+
+
+def schema_events(
+    name: Annotated[str | None, typer.Argument(help="One event type; all when omitted.")] = None,
+) -> None:
+    """Print the Avro schema of the events (as committed in schemas/events/)."""
+    schemas = all_event_schemas()
+    if name is None:
+        typer.echo(json.dumps(schemas, ensure_ascii=False, indent=2))
+        return
+    if name not in schemas:
+        raise InvalidCommandError(f"unknown event {name!r}; known: {', '.join(sorted(schemas))}")
+    typer.echo(render(schemas[name]), nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit)
+    app.command("command")(command)
+    schema = typer.Typer(help="Print the command and event schemas.", no_args_is_help=True)
+    schema.command("commands")(schema_commands)
+    schema.command("events")(schema_events)
+    app.add_typer(schema, name="schema")

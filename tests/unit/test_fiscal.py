@@ -1,0 +1,54 @@
+"""Fiscal years (April to March, in JST) and 和暦 labels, at their edges."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from hub.fiscal import JST, fiscal_year, fiscal_year_bounds, parse_fiscal_year, reiwa_label
+
+
+def test_31_march_belongs_to_the_year_before_and_1_april_starts_the_next() -> None:
+    assert fiscal_year(datetime(2026, 3, 31, 23, 59, 59, tzinfo=JST)) == 2025
+    assert fiscal_year(datetime(2026, 4, 1, 0, 0, tzinfo=JST)) == 2026
+
+
+def test_a_utc_instant_is_bucketed_by_its_japanese_date() -> None:
+    # 2026-03-31T15:30Z is 2026-04-01 00:30 in Kitakyushu.
+    assert fiscal_year(datetime(2026, 3, 31, 15, 30, tzinfo=UTC)) == 2026
+    assert fiscal_year(datetime(2026, 3, 31, 14, 59, tzinfo=UTC)) == 2025
+
+
+def test_dates_are_bucketed_too() -> None:
+    assert fiscal_year(date(2025, 4, 1)) == 2025
+    assert fiscal_year(date(2025, 3, 31)) == 2024
+
+
+def test_reiwa_labels_short_and_long_with_gannen() -> None:
+    assert reiwa_label(2025) == "R7"
+    assert reiwa_label(2025, long=True) == "令和7年度"
+    assert reiwa_label(2019, long=True) == "令和元年度"
+    assert reiwa_label(2019) == "R1"
+    with pytest.raises(ValueError):
+        reiwa_label(2018)
+
+
+@pytest.mark.parametrize(
+    ("label", "year"),
+    [("R7", 2025), ("令和7年度", 2025), ("令和元年度", 2019), ("R1", 2019), ("2025", 2025)],
+)
+def test_fiscal_year_labels_parse(label: str, year: int) -> None:
+    assert parse_fiscal_year(label) == year
+
+
+@pytest.mark.parametrize("label", ["R0", "H30", "7", "令和", ""])
+def test_bad_fiscal_year_labels_are_refused(label: str) -> None:
+    with pytest.raises(ValueError):
+        parse_fiscal_year(label)
+
+
+def test_bounds_are_half_open_in_jst() -> None:
+    start, end = fiscal_year_bounds(2025)
+    assert start == datetime(2025, 4, 1, tzinfo=JST)
+    assert end == datetime(2026, 4, 1, tzinfo=JST)

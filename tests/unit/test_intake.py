@@ -1,0 +1,133 @@
+"""Bulk intake (`hub submit`) and command validation at the edge."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.errors import InvalidCommandError
+from hub.intake import parse_command_line
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from tests import factories as f
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "hub.sqlite"
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(path))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def _line(command: object) -> str:
+    return command.model_dump_json()  # type: ignore[attr-defined]
+
+
+def test_good_bad_and_repeated_lines(store: Path, tmp_path: Path) -> None:
+    opened = f.consultation()
+    lines = [
+        _line(opened),
+        "{not json",
+        json.dumps({"type": "ReferCase", "command_id": str(uuid4())}),
+        _line(f.discovery()),
+        _line(opened),  # the same command again, in the same file
+        json.dumps({"type": "LaunchRocket", "command_id": str(uuid4())}),
+    ]
+    file = tmp_path / "commands.jsonl"
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    first = runner.invoke(cli, ["submit", str(file)])
+    assert first.exit_code == 1
+    assert "6 lines: 2 written (3 events), 1 already applied, 3 rejected" in first.stdout
+    assert "line 2: not JSON" in first.stderr
+    assert "line 3: " in first.stderr and "Field required" in first.stderr
+    assert "line 6: " in first.stderr
+    assert "Traceback" not in first.output
+
+    again = runner.invoke(cli, ["submit", str(file)])
+    assert "6 lines: 0 written (0 events), 3 already applied, 3 rejected" in again.stdout
+
+
+def test_a_domain_error_names_the_line_and_writes_nothing_for_it(
+    store: Path, tmp_path: Path
+) -> None:
+    file = tmp_path / "commands.jsonl"
+    file.write_text(_line(f.referral(uuid4())) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["submit", str(file)])
+    assert result.exit_code == 1
+    assert "line 1: no case" in result.stderr
+
+
+def test_a_missing_file_is_one_clear_line(store: Path) -> None:
+    result = runner.invoke(cli, ["submit", "/no/such/file.jsonl"])
+    assert result.exit_code == 1
+    assert "no such file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_one_command_from_the_command_line(store: Path) -> None:
+    result = runner.invoke(cli, ["command", _line(f.discovery())])
+    assert result.exit_code == 0, result.output
+    assert "recorded DiscoveryReported" in result.stdout
+    bad = runner.invoke(cli, ["command", '{"type": "ReportDiscovery"}'])
+    assert bad.exit_code == 1 and "Field required" in bad.output
+
+
+def test_schema_commands_prints_a_json_schema() -> None:
+    result = runner.invoke(cli, ["schema", "commands"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert "ReportDiscovery" in json.dumps(schema)
+    events = runner.invoke(cli, ["schema", "events", "ReferralMade"])
+    assert '"name": "ReferralMade"' in events.stdout
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ('{"type": "ReportDiscovery"}'.encode("shift_jis") + "試験".encode("shift_jis"), "UTF-8"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"command_id": "x"}', "'type'"),
+        (b"x" * 70_000, "longer than"),
+    ],
+)
+def test_malformed_lines_are_refused_with_a_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(InvalidCommandError, match=reason):
+        parse_command_line(raw)
+
+
+def test_control_characters_and_lone_surrogates_are_refused() -> None:
+    base = json.loads(_line(f.discovery()))
+    for bad in ("\x00", "\x1b[31m", "\ud800"):
+        raw = json.dumps({**base, "note": f"メモ{bad}"}).encode()
+        with pytest.raises(InvalidCommandError, match="note"):
+            parse_command_line(raw)
+
+
+def test_timestamps_without_a_zone_and_inverted_periods_are_refused() -> None:
+    base = json.loads(_line(f.discovery()))
+    with pytest.raises(InvalidCommandError, match="time zone"):
+        parse_command_line(json.dumps({**base, "occurred_at": "2025-04-01T09:00:00"}).encode())
+    consent = json.loads(_line(f.consent(uuid4())))
+    consent["valid_until"] = consent["valid_from"]
+    with pytest.raises(InvalidCommandError, match="valid_until must be after valid_from"):
+        parse_command_line(json.dumps(consent).encode())
+
+
+def test_a_decline_needs_a_reason_and_a_proxy_consent_says_who() -> None:
+    answer = json.loads(_line(f.answer(uuid4(), uuid4(), "moji.hogo", "received")))
+    with pytest.raises(InvalidCommandError, match="reason"):
+        parse_command_line(json.dumps({**answer, "answer": "declined"}).encode())
+    consent = json.loads(_line(f.consent(uuid4())))
+    with pytest.raises(InvalidCommandError, match="proxy"):
+        parse_command_line(json.dumps({**consent, "by_proxy": True}).encode())
