@@ -1,0 +1,441 @@
+"""A real single-node Apache Kafka broker (KRaft), assembled from Maven Central jars.
+
+Jars are fetched once into ``~/.cache/kitakyushu-hub/kafka-<version>/lib``; configuration,
+data, logs and the pid file live under ``<var_dir>/kafka/``. The client listener speaks
+SASL_PLAINTEXT with SCRAM-SHA-512 and the StandardAuthorizer denies anything without an ACL,
+so only the super user (``HUB_KAFKA_USER``) can do anything until ACLs are granted.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.errors import ServiceUnavailableError
+from hub.settings import Settings
+from producers.kafka_client import SASL_MECHANISM, client_config
+
+POM = Path(__file__).resolve().parents[1] / "kafka" / "pom.xml"
+INSTALL_HINT = "install them with: apt-get install openjdk-17-jre-headless maven"
+CLIENT_LISTENER = "CLIENT"
+CONTROLLER_LISTENER = "CONTROLLER"
+# The broker reaches its own controller over the PLAINTEXT controller listener, where it is
+# authenticated as ANONYMOUS; the StandardAuthorizer must let it through (CLUSTER_ACTION).
+CONTROLLER_PRINCIPAL = "User:ANONYMOUS"
+HEAP = ("-Xms256m", "-Xmx768m")
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 30.0
+
+
+def kafka_version() -> str:
+    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", POM.read_text())
+    if not match:
+        raise ServiceUnavailableError(f"{POM} does not name a kafka.version")
+    return match.group(1)
+
+
+def cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "kitakyushu-hub" / f"kafka-{kafka_version()}"
+
+
+def jar_dir() -> Path:
+    return cache_dir() / "lib"
+
+
+@dataclass(frozen=True)
+class KafkaPaths:
+    home: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> KafkaPaths:
+        return cls(settings.var_dir.resolve() / "kafka")
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def server_properties(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def log4j(self) -> Path:
+        return self.home / "log4j2.properties"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "kafka.pid"
+
+    @property
+    def console_log(self) -> Path:
+        return self.logs / "kafka.out"
+
+    @property
+    def server_log(self) -> Path:
+        return self.logs / "server.log"
+
+
+@dataclass(frozen=True)
+class KafkaStatus:
+    running: bool
+    pid: int | None
+    bootstrap: str
+    started: bool = False
+    seconds: float = 0.0
+    cluster_id: str | None = None
+    detail: str = ""
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def _host_port(bootstrap: str) -> tuple[str, int]:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def _jaas(settings: Settings) -> str:
+    password = settings.kafka_password.get_secret_value().replace('"', '\\"')
+    return (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{settings.kafka_user}" password="{password}";'
+    )
+
+
+def security_properties(settings: Settings) -> dict[str, str]:
+    """The settings that must be the same wherever the broker runs (here or in Docker)."""
+    host, port = _host_port(settings.kafka_bootstrap)
+    ctrl = settings.kafka_controller_port
+    client = CLIENT_LISTENER.lower()
+    return {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.bootstrap.servers": f"127.0.0.1:{ctrl}",
+        "controller.listener.names": CONTROLLER_LISTENER,
+        "inter.broker.listener.name": CLIENT_LISTENER,
+        "advertised.listeners": f"{CLIENT_LISTENER}://{host}:{port}",
+        "listener.security.protocol.map": (
+            f"{CLIENT_LISTENER}:SASL_PLAINTEXT,{CONTROLLER_LISTENER}:PLAINTEXT"
+        ),
+        "sasl.enabled.mechanisms": SASL_MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
+        f"listener.name.{client}.{SASL_MECHANISM.lower()}.sasl.jaas.config": _jaas(settings),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{settings.kafka_user};{CONTROLLER_PRINCIPAL}",
+        "allow.everyone.if.no.acl.found": "false",
+        "auto.create.topics.enable": "false",
+        "num.partitions": "1",
+        "default.replication.factor": "1",
+        "min.insync.replicas": "1",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "10",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "10",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+    }
+
+
+def server_properties(settings: Settings, paths: KafkaPaths) -> dict[str, str]:
+    host, port = _host_port(settings.kafka_bootstrap)
+    props = {
+        "listeners": (
+            f"{CLIENT_LISTENER}://{host}:{port},"
+            f"{CONTROLLER_LISTENER}://127.0.0.1:{settings.kafka_controller_port}"
+        ),
+        "log.dirs": str(paths.data),
+    }
+    props.update(security_properties(settings))
+    return props
+
+
+def log4j2_properties(paths: KafkaPaths) -> str:
+    return f"""\
+status = warn
+name = hub-kafka
+appender.file.type = RollingFile
+appender.file.name = FILE
+appender.file.fileName = {paths.server_log}
+appender.file.filePattern = {paths.logs}/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 20MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.controller.name = kafka.controller
+logger.controller.level = INFO
+logger.clients.name = org.apache.kafka
+logger.clients.level = INFO
+"""
+
+
+def _write_properties(path: Path, props: dict[str, str]) -> None:
+    lines = ["# Written by ops/services/kafka.py from hub.settings; edits are overwritten."]
+    lines += [f"{key}={value}" for key, value in props.items()]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)  # holds the SCRAM password of the inter-broker user
+
+
+def write_config(settings: Settings, paths: KafkaPaths) -> None:
+    paths.home.mkdir(parents=True, exist_ok=True)
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    _write_properties(paths.server_properties, server_properties(settings, paths))
+    paths.log4j.write_text(log4j2_properties(paths))
+
+
+# ---------------------------------------------------------------- jars
+
+
+def _require(*tools: str) -> None:
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        raise ServiceUnavailableError(
+            f"The Kafka broker needs Java 17 and Maven; missing: {', '.join(missing)}; "
+            + INSTALL_HINT
+        )
+
+
+def _pom_digest() -> str:
+    return hashlib.sha256(POM.read_bytes()).hexdigest()
+
+
+def jars_ready() -> bool:
+    marker = cache_dir() / "complete"
+    return marker.is_file() and marker.read_text().strip() == _pom_digest()
+
+
+def fetch_jars() -> Path:
+    """Copy the broker's runtime jars from Maven Central into the cache (once)."""
+    if jars_ready():
+        return jar_dir()
+    _require("java", "mvn")
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / "lib.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    result = subprocess.run(
+        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+         f"-DoutputDirectory={partial}", "-DincludeScope=runtime"],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0 or not any(partial.glob("kafka_2.13-*.jar")):
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
+        raise ServiceUnavailableError(f"mvn could not fetch the Kafka jars:\n{tail}")
+    shutil.rmtree(jar_dir(), ignore_errors=True)
+    partial.rename(jar_dir())
+    (root / "complete").write_text(_pom_digest() + "\n")
+    return jar_dir()
+
+
+# ---------------------------------------------------------------- process
+
+
+def _java(*args: str, log4j: Path | None = None) -> list[str]:
+    cmd = ["java", *HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true"]
+    if log4j is not None:
+        cmd.append(f"-Dlog4j2.configurationFile={log4j}")
+    return [*cmd, "-cp", f"{jar_dir()}/*", *args]
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap our own child if it has exited
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z" and b"kafka.Kafka" in cmdline
+
+
+def running_pid(paths: KafkaPaths) -> int | None:
+    try:
+        pid = int(paths.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def log_tail(paths: KafkaPaths, lines: int = 25) -> str:
+    chunks = []
+    for log in (paths.console_log, paths.server_log):
+        if log.is_file():
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            chunks.append(f"--- {log} ---\n" + "\n".join(text))
+    return "\n".join(chunks) or f"(no logs under {paths.logs})"
+
+
+def _cluster_id() -> str:
+    # Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding; like Kafka's
+    # own Uuid.randomUuid, never one starting with "-" (the tool would read it as an option).
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+def format_storage(settings: Settings, paths: KafkaPaths) -> None:
+    """Format the data directory once, bootstrapping the SCRAM credentials of the super user."""
+    if (paths.data / "meta.properties").is_file():
+        return
+    password = settings.kafka_password.get_secret_value()
+    scram = f"{SASL_MECHANISM}=[name={settings.kafka_user},password={password}]"
+    result = subprocess.run(
+        _java("kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={_cluster_id()}",
+              "-c", str(paths.server_properties), "--add-scram", scram, log4j=paths.log4j),
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(paths.data, ignore_errors=True)
+        output = (result.stdout + result.stderr).replace(password, "***")
+        raise ServiceUnavailableError(f"Kafka storage format failed:\n{output.strip()}")
+
+
+@contextlib.contextmanager
+def _quiet_kafka_python() -> Iterator[None]:
+    logger = logging.getLogger("kafka")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def probe(settings: Settings, timeout_s: float = 3.0) -> dict[str, Any]:
+    """Connect as the super user and describe the cluster; raises if the broker is not ready."""
+    from kafka import KafkaAdminClient
+
+    ms = int(timeout_s * 1000)
+    with _quiet_kafka_python():
+        admin = KafkaAdminClient(
+            **client_config(settings), client_id="hub-services",
+            bootstrap_timeout_ms=ms, request_timeout_ms=ms,
+        )
+        try:
+            cluster: dict[str, Any] = admin.describe_cluster()
+        finally:
+            admin.close()
+    if cluster.get("controller_id", -1) == -1 or not cluster.get("brokers"):
+        raise ServiceUnavailableError(f"Kafka has no active controller yet: {cluster}")
+    return cluster
+
+
+def _port_open(settings: Settings) -> bool:
+    import socket
+
+    host, port = _host_port(settings.kafka_bootstrap)
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _wait_ready(settings: Settings, paths: KafkaPaths, pid: int, timeout_s: float) -> str:
+    deadline = time.monotonic() + timeout_s
+    last_error = "not tried"
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            raise ServiceUnavailableError(
+                f"The Kafka broker exited while starting.\n{log_tail(paths)}"
+            )
+        if _port_open(settings):
+            try:
+                return str(probe(settings).get("cluster_id"))
+            except Exception as error:
+                last_error = f"{type(error).__name__}: {error}"
+        time.sleep(0.25)
+    raise ServiceUnavailableError(
+        f"The Kafka broker did not become ready within {timeout_s:.0f}s "
+        f"(last error: {last_error}).\n{log_tail(paths)}"
+    )
+
+
+def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> KafkaStatus:
+    """Start the broker unless it already runs; returns once a SCRAM client can use it."""
+    began = time.monotonic()
+    paths = KafkaPaths.of(settings)
+    pid = running_pid(paths)
+    if pid is not None:
+        cluster_id = _wait_ready(settings, paths, pid, timeout_s)
+        return KafkaStatus(True, pid, settings.kafka_bootstrap, False,
+                           time.monotonic() - began, cluster_id)
+    if _port_open(settings):
+        raise ServiceUnavailableError(
+            f"Something else listens on {settings.kafka_bootstrap} (not our broker: no live pid "
+            f"in {paths.pid_file}); stop it or set HUB_KAFKA_BOOTSTRAP."
+        )
+    _require("java")
+    fetch_jars()
+    write_config(settings, paths)
+    format_storage(settings, paths)
+    with paths.console_log.open("ab") as out:
+        process = subprocess.Popen(
+            _java("kafka.Kafka", str(paths.server_properties), log4j=paths.log4j),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, cwd=paths.home,
+        )
+    paths.pid_file.write_text(f"{process.pid}\n")
+    cluster_id = _wait_ready(settings, paths, process.pid, timeout_s)
+    return KafkaStatus(True, process.pid, settings.kafka_bootstrap, True,
+                       time.monotonic() - began, cluster_id)
+
+
+def status(settings: Settings) -> KafkaStatus:
+    paths = KafkaPaths.of(settings)
+    pid = running_pid(paths)
+    if pid is None:
+        return KafkaStatus(False, None, settings.kafka_bootstrap, detail="stopped")
+    try:
+        cluster_id = str(probe(settings).get("cluster_id"))
+    except Exception as error:
+        return KafkaStatus(False, pid, settings.kafka_bootstrap,
+                           detail=f"process runs but is not ready: {type(error).__name__}")
+    return KafkaStatus(True, pid, settings.kafka_bootstrap, cluster_id=cluster_id,
+                       detail=f"data {paths.data}")
+
+
+def down(settings: Settings, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+    """Stop the broker (SIGTERM, then SIGKILL after ``timeout_s``); False if it was not running."""
+    paths = KafkaPaths.of(settings)
+    pid = running_pid(paths)
+    if pid is None:
+        paths.pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.1)
+    paths.pid_file.unlink(missing_ok=True)
+    return True

@@ -1,0 +1,32 @@
+"""kafka-python client settings shared by every component that talks to the broker.
+
+The broker's client listener speaks SASL_PLAINTEXT with SCRAM-SHA-512; kafka-python takes the
+SCRAM user and password through its ``sasl_plain_*`` options (the names are historical).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.settings import Settings
+
+SECURITY_PROTOCOL = "SASL_PLAINTEXT"
+SASL_MECHANISM = "SCRAM-SHA-512"
+
+
+def client_config(
+    settings: Settings, user: str | None = None, password: str | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for ``KafkaProducer``/``KafkaConsumer``/``KafkaAdminClient``.
+
+    Without ``user`` the hub's own (super) user from the settings is used.
+    """
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "security_protocol": SECURITY_PROTOCOL,
+        "sasl_mechanism": SASL_MECHANISM,
+        "sasl_plain_username": user if user is not None else settings.kafka_user,
+        "sasl_plain_password": (
+            password if password is not None else settings.kafka_password.get_secret_value()
+        ),
+    }
