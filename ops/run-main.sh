@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up, start Kafka, run the hub's main job (`hub demo`; `hub smoke` until demo exists).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash ops/setup.sh
+.venv/bin/hub services up kafka
+if .venv/bin/hub demo --help >/dev/null 2>&1; then
+  exec .venv/bin/hub demo "$@"
+fi
+exec .venv/bin/hub smoke
