@@ -1,0 +1,70 @@
+"""Shared fixtures: the real services (started as `hub services up` does) and fresh stores.
+
+Service fixtures fail, never skip: a test that needs Kafka or PostgreSQL must not pass
+quietly without them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.errors import HubError
+from hub.settings import Settings
+from ops.services import kafka, postgres
+
+
+def unique(prefix: str = "test") -> str:
+    """A random name for shared resources (topics, schemas, users)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(settings: Settings) -> kafka.KafkaStatus:
+    try:
+        return kafka.up(settings)
+    except HubError as error:
+        pytest.fail(f"Kafka could not start: {error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_service(settings: Settings) -> postgres.PostgresStatus:
+    try:
+        return postgres.up(settings)
+    except HubError as error:
+        pytest.fail(f"PostgreSQL could not start: {error}", pytrace=False)
+
+
+@pytest.fixture
+def pg_env(postgres_service: postgres.PostgresStatus, settings: Settings) -> Iterator[dict]:
+    """eventsourcing env vars for a fresh PostgreSQL schema, dropped after the test."""
+    import psycopg
+
+    schema = unique("test").replace("-", "_")
+    env = settings.model_copy(update={"postgres_schema": schema}).eventsourcing_env("postgres")
+    connect = dict(
+        host=settings.postgres_host, port=settings.postgres_port,
+        dbname=settings.postgres_dbname, user=settings.postgres_user,
+        password=settings.postgres_password.get_secret_value(), autocommit=True,
+    )
+    with psycopg.connect(**connect) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield env
+    finally:
+        with psycopg.connect(**connect) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    """eventsourcing env vars for a fresh SQLite file."""
+    return Settings(sqlite_path=tmp_path / "store.sqlite").eventsourcing_env("sqlite")

@@ -1,0 +1,163 @@
+"""The real services, started the way `hub services up` starts them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from typer.testing import CliRunner
+
+from hub.settings import Settings
+from ops.cli.main import app as cli
+from ops.services import kafka, postgres
+from producers.kafka_client import client_config
+from tests.conftest import unique
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_second_kafka_up_is_harmless_and_fast(kafka_broker, settings):
+    began = time.monotonic()
+    again = kafka.up(settings)
+    assert again.running and not again.started
+    assert again.pid == kafka_broker.pid
+    assert time.monotonic() - began < 5
+
+
+def test_status_reports_the_broker_running(kafka_broker, settings):
+    state = kafka.status(settings)
+    assert state.running
+    assert state.pid == kafka_broker.pid
+    assert state.cluster_id == kafka_broker.cluster_id
+
+
+def test_a_record_goes_through_the_real_broker_and_back(kafka_broker, settings):
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import NewTopic
+
+    topic = unique("roundtrip")
+    admin = KafkaAdminClient(**client_config(settings))
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    try:
+        producer = KafkaProducer(**client_config(settings), acks="all")
+        sent = producer.send(topic, key=b"k", value=b"hello hub").get(timeout=30)
+        producer.close()
+        consumer = KafkaConsumer(
+            **client_config(settings), enable_auto_commit=False, consumer_timeout_ms=15000
+        )
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek(partition, sent.offset)
+        record = next(iter(consumer), None)
+        consumer.close()
+        assert record is not None, "nothing consumed within 15s"
+        assert (record.key, record.value) == (b"k", b"hello hub")
+    finally:
+        admin.delete_topics([topic])
+        admin.close()
+
+
+def _failed_authentications(settings: Settings) -> int:
+    log = kafka.KafkaPaths.of(settings).server_log
+    return log.read_text(errors="replace").count("Failed authentication")
+
+
+def test_a_wrong_password_is_refused_by_the_broker(kafka_broker, settings):
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    before = _failed_authentications(settings)
+    config = client_config(settings, password="not-the-password")
+    # kafka-python reports a refused SCRAM login as a bootstrap timeout, not an auth error.
+    with pytest.raises(KafkaError):
+        KafkaAdminClient(**config, bootstrap_timeout_ms=3000, request_timeout_ms=3000)
+    assert _failed_authentications(settings) > before
+
+
+def test_a_client_without_sasl_is_refused(kafka_broker, settings):
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    with pytest.raises(KafkaError):
+        KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap,
+            bootstrap_timeout_ms=3000, request_timeout_ms=3000,
+        )
+
+
+def test_an_authenticated_user_without_acls_is_denied(kafka_broker, settings):
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka.admin import NewTopic, ScramMechanism, UserScramCredentialUpsertion
+    from kafka.errors import TopicAuthorizationFailedError
+
+    user, topic = unique("user"), unique("guarded")
+    admin = KafkaAdminClient(**client_config(settings))
+    result = admin.alter_user_scram_credentials(
+        [UserScramCredentialUpsertion(user, ScramMechanism.SCRAM_SHA_512, "pw-" + user)]
+    )
+    assert result == {user: None}
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    try:
+        producer = KafkaProducer(
+            **client_config(settings, user=user, password="pw-" + user), max_block_ms=5000
+        )
+        with pytest.raises(TopicAuthorizationFailedError):
+            producer.send(topic, b"not allowed").get(timeout=10)
+        producer.close(timeout=1)
+    finally:
+        admin.delete_topics([topic])
+        admin.close()
+
+
+def test_a_second_postgres_up_is_harmless(postgres_service, settings):
+    again = postgres.up(settings)
+    assert again.running and not again.started
+    assert postgres.status(settings).running
+
+
+class Probe(Aggregate):
+    @event("Noted")
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _saves_and_reads_back(env: dict[str, str]) -> None:
+    app: Application = Application(env=env)
+    try:
+        probe = Probe(text="stored")
+        app.save(probe)
+        assert app.repository.get(probe.id).text == "stored"
+    finally:
+        app.close()
+
+
+def test_an_application_stores_in_postgresql(pg_env):
+    assert pg_env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    _saves_and_reads_back(pg_env)
+
+
+def test_an_application_stores_in_sqlite(sqlite_env):
+    assert sqlite_env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    _saves_and_reads_back(sqlite_env)
+
+
+def test_services_status_command_shows_both_running(kafka_broker, postgres_service):
+    result = CliRunner().invoke(cli, ["services", "status"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("running") == 2
+
+
+def test_smoke_command_round_trips_store_and_broker(kafka_broker, tmp_path, monkeypatch):
+    from hub.settings import get_settings
+
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["smoke"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "saved and read back" in result.output
+    assert "produced and consumed" in result.output

@@ -1,0 +1,54 @@
+"""What `hub services` generates and says, without starting anything."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.errors import ServiceUnavailableError
+from hub.settings import Settings
+from ops.services import kafka, postgres
+
+
+def test_the_broker_denies_everything_without_an_acl_except_to_its_super_users(tmp_path):
+    props = kafka.server_properties(Settings(), kafka.KafkaPaths(tmp_path))
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"].split(";") == ["User:admin", "User:ANONYMOUS"]
+    assert props["listener.security.protocol.map"].startswith("CLIENT:SASL_PLAINTEXT")
+    assert props["log.dirs"] == str(tmp_path / "data")
+
+
+def test_ports_and_user_come_from_the_settings(tmp_path):
+    settings = Settings(kafka_bootstrap="127.0.0.1:29092", kafka_controller_port=29093,
+                        kafka_user="root-of-hub")
+    props = kafka.server_properties(settings, kafka.KafkaPaths(tmp_path))
+    assert props["listeners"] == "CLIENT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
+    assert props["super.users"].startswith("User:root-of-hub;")
+    assert 'username="root-of-hub"' in props[
+        "listener.name.client.scram-sha-512.sasl.jaas.config"
+    ]
+
+
+def test_missing_java_or_maven_is_one_line_naming_the_install_command(monkeypatch):
+    monkeypatch.setattr(kafka.shutil, "which", lambda tool: None)
+    with pytest.raises(ServiceUnavailableError) as caught:
+        kafka._require("java", "mvn")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "java, mvn" in message
+    assert "apt-get install openjdk-17-jre-headless maven" in message
+
+
+def test_missing_postgresql_is_one_line_naming_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setattr(postgres, "PG_ROOT", tmp_path)
+    with pytest.raises(ServiceUnavailableError) as caught:
+        postgres.installed_version()
+    assert str(caught.value) == (
+        "PostgreSQL is not installed; install it with: apt-get install postgresql"
+    )
+
+
+def test_provisioning_sql_is_idempotent_and_quotes_the_password():
+    sql = postgres.provision_sql(Settings(postgres_password="it's"))
+    assert "WHERE NOT EXISTS" in sql
+    assert "PASSWORD 'it''s'" in sql
