@@ -62,6 +62,8 @@ class Settings(BaseSettings):
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_file),
                 "SQLITE_LOCK_TIMEOUT": "10",
+                # The log's hash chain is written with the events (hub/chain.py).
+                "APPLICATION_RECORDER_TOPIC": "hub.chain:ChainedSQLiteApplicationRecorder",
             }
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -72,6 +74,7 @@ class Settings(BaseSettings):
             "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_POOL_SIZE": "5",
+            "APPLICATION_RECORDER_TOPIC": "hub.chain:ChainedPostgresApplicationRecorder",
         }
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema

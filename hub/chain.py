@@ -1,0 +1,358 @@
+"""Tamper evidence for the log of record: a hash chain written as events are stored.
+
+Beside the library's events table (``stored_events`` on SQLite, ``hub_events`` on
+PostgreSQL) a table ``<events table>_chain`` holds one link per notification::
+
+    chain_hash = sha256(prev_chain_hash ␟ notification_id ␟ originator_id ␟ version
+                        ␟ topic ␟ sha256(state))
+
+The recorders below are the library's application recorders plus one step: they append
+the links in the same transaction that inserts the events (the library serialises writers,
+so the previous link is the chain's head). The library's tables are left as they are.
+Select them with ``APPLICATION_RECORDER_TOPIC`` (``hub.settings`` does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg.sql import SQL
+
+GENESIS = "0" * 64
+SEPARATOR = "\x1f"
+SQLITE_TOPIC = "hub.chain:ChainedSQLiteApplicationRecorder"
+POSTGRES_TOPIC = "hub.chain:ChainedPostgresApplicationRecorder"
+
+
+@dataclass(frozen=True)
+class Link:
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state_sha256: str
+    chain_hash: str
+
+
+def canonical_id(originator_id: UUID | str) -> str:
+    """The originator id as text, the same whichever store held it (SQLite keeps hex)."""
+    try:
+        return str(UUID(str(originator_id)))
+    except ValueError:
+        return str(originator_id)
+
+
+def state_digest(state: bytes) -> str:
+    return hashlib.sha256(bytes(state)).hexdigest()
+
+
+def link_hash(
+    prev: str,
+    notification_id: int,
+    originator_id: str,
+    originator_version: int,
+    topic: str,
+    state_sha256: str,
+) -> str:
+    material = SEPARATOR.join(
+        (prev, str(notification_id), originator_id, str(originator_version), topic, state_sha256)
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def link_for(prev: str, notification: Notification) -> Link:
+    """The link a stored notification gets when it follows ``prev``."""
+    originator_id = canonical_id(notification.originator_id)
+    state_sha = state_digest(notification.state)
+    return Link(
+        notification_id=notification.id,
+        originator_id=originator_id,
+        originator_version=int(notification.originator_version),
+        topic=notification.topic,
+        state_sha256=state_sha,
+        chain_hash=link_hash(
+            prev,
+            notification.id,
+            originator_id,
+            int(notification.originator_version),
+            notification.topic,
+            state_sha,
+        ),
+    )
+
+
+def chain_links(prev: str, notifications: Iterable[Notification]) -> list[Link]:
+    links = []
+    for notification in notifications:
+        link = link_for(prev, notification)
+        links.append(link)
+        prev = link.chain_hash
+    return links
+
+
+class ChainReader(Protocol):
+    """What a verifier reads: the stored events and the links kept beside them."""
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]: ...
+
+    def select_links(self, start: int, stop: int) -> list[Link]: ...
+
+    def find_links(self, state_sha256: str, originator_id: str, version: int) -> list[Link]: ...
+
+    def chain_head(self) -> Link | None: ...
+
+    def max_notification_id(self) -> int | None: ...
+
+
+# Recorders ----------------------------------------------------------------------------------
+
+_COLUMNS = "notification_id, originator_id, originator_version, topic, state_sha256, chain_hash"
+
+
+def _link(row: Any) -> Link:
+    return Link(
+        notification_id=int(row["notification_id"]),
+        originator_id=str(row["originator_id"]),
+        originator_version=int(row["originator_version"]),
+        topic=str(row["topic"]),
+        state_sha256=str(row["state_sha256"]),
+        chain_hash=str(row["chain_hash"]),
+    )
+
+
+class _ChainSQL:
+    """The chain's statements, written once with ``%s`` placeholders."""
+
+    placeholder = "%s"
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("{chain}", self.table).replace("%s", self.placeholder)
+
+    def create(self) -> list[str]:
+        return [
+            self.sql(
+                "CREATE TABLE IF NOT EXISTS {chain} ("
+                "notification_id BIGINT PRIMARY KEY, "
+                "originator_id TEXT NOT NULL, "
+                "originator_version BIGINT NOT NULL, "
+                "topic TEXT NOT NULL, "
+                "state_sha256 TEXT NOT NULL, "
+                "chain_hash TEXT NOT NULL)"
+            ),
+        ]
+
+    @property
+    def head(self) -> str:
+        return self.sql(f"SELECT {_COLUMNS} FROM {{chain}} ORDER BY notification_id DESC LIMIT 1")
+
+    @property
+    def insert(self) -> str:
+        return self.sql(f"INSERT INTO {{chain}} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)")
+
+    @property
+    def select_range(self) -> str:
+        return self.sql(
+            f"SELECT {_COLUMNS} FROM {{chain}} "
+            "WHERE notification_id >= %s AND notification_id <= %s ORDER BY notification_id"
+        )
+
+    @property
+    def find(self) -> str:
+        return self.sql(
+            f"SELECT {_COLUMNS} FROM {{chain}} "
+            "WHERE state_sha256 = %s OR (originator_id = %s AND originator_version = %s) "
+            "ORDER BY notification_id"
+        )
+
+
+def _append(curs: Any, sql: _ChainSQL, notifications: Sequence[Notification]) -> list[Link]:
+    """Appends links for ``notifications`` (in id order) after the chain's head."""
+    if not notifications:
+        return []
+    curs.execute(sql.head)
+    row = curs.fetchone()
+    head = _link(row) if row is not None else None
+    ordered = sorted(notifications, key=lambda n: n.id)
+    if head is not None and ordered[0].id <= head.notification_id:
+        raise IntegrityError(
+            f"notification {ordered[0].id} is not after the chain's head {head.notification_id}"
+        )
+    links = chain_links(head.chain_hash if head else GENESIS, ordered)
+    curs.executemany(
+        sql.insert,
+        [
+            (
+                link.notification_id,
+                link.originator_id,
+                link.originator_version,
+                link.topic,
+                link.state_sha256,
+                link.chain_hash,
+            )
+            for link in links
+        ],
+    )
+    return links
+
+
+class _ChainReads:
+    """Reads of the chain, shared by both recorders."""
+
+    datastore: Any
+    chain_sql: _ChainSQL
+
+    def select_links(self, start: int, stop: int) -> list[Link]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.chain_sql.select_range, (start, stop))
+            return [_link(row) for row in curs.fetchall()]
+
+    def find_links(self, state_sha256: str, originator_id: str, version: int) -> list[Link]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.chain_sql.find, (state_sha256, originator_id, version))
+            return [_link(row) for row in curs.fetchall()]
+
+    def chain_head(self) -> Link | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.chain_sql.head)
+            row = curs.fetchone()
+            return _link(row) if row is not None else None
+
+
+class ChainedSQLiteApplicationRecorder(_ChainReads, SQLiteApplicationRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        chain_sql = _ChainSQL(f"{events_table_name}_chain")
+        chain_sql.placeholder = "?"
+        self.chain_sql = chain_sql
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.chain_sql.create()]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            _append(c, self.chain_sql, _notifications(ids, stored_events))
+        return ids
+
+    def seal(self) -> int:
+        """Chains notifications past the head (a log written before the chain existed)."""
+        with self.datastore.transaction(commit=True) as c:
+            return len(_append(c, self.chain_sql, self._unchained(c)))
+
+    def _unchained(self, c: SQLiteCursor) -> list[Notification]:
+        c.execute(self.chain_sql.head)
+        row = c.fetchone()
+        after = int(row["notification_id"]) if row is not None else 0
+        c.execute(
+            f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid",
+            (after,),
+        )
+        return [
+            Notification(
+                id=row["rowid"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in c.fetchall()
+        ]
+
+
+def _notifications(ids: Sequence[int], stored_events: Sequence[StoredEvent]) -> list[Notification]:
+    return [
+        Notification(
+            id=nid,
+            originator_id=s.originator_id,
+            originator_version=s.originator_version,
+            topic=s.topic,
+            state=s.state,
+        )
+        for nid, s in zip(ids, stored_events, strict=True)
+    ]
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class ChainedPostgresApplicationRecorder(_ChainReads, PostgresApplicationRecorder):
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        if datastore.enable_db_functions:
+            raise ProgrammingError(
+                "the hash chain needs POSTGRES_ENABLE_DB_FUNCTIONS off (links are written "
+                "in the insert transaction)"
+            )
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.check_identifier_length(f"{events_table_name}_chain")
+        schema = _quote(datastore.schema)
+        self.chain_sql = _ChainSQL(f"{schema}.{_quote(events_table_name + '_chain')}")
+        self.events_sql = f"{schema}.{_quote(events_table_name)}"
+        self.sql_create_statements.extend(SQL(s).format() for s in self.chain_sql.create())
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            # Hash what the table holds, read back inside the inserting transaction.
+            curs.execute(
+                f"SELECT * FROM {self.events_sql} WHERE notification_id = ANY(%s) "
+                "ORDER BY notification_id",
+                (list(ids),),
+            )
+            notifications = [_pg_notification(row) for row in curs.fetchall()]
+            try:
+                _append(curs, self.chain_sql, notifications)
+            except IntegrityError:
+                # The library commits unless a statement failed: make one fail.
+                curs.execute("DO $$ BEGIN RAISE EXCEPTION 'hash chain head is ahead'; END $$")
+                raise
+        return ids
+
+    def seal(self) -> int:
+        """Chains notifications past the head (a log written before the chain existed)."""
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self.lock_table_statements:
+                curs.execute(statement)
+            curs.execute(self.chain_sql.head)
+            row = curs.fetchone()
+            after = int(row["notification_id"]) if row is not None else 0
+            curs.execute(
+                f"SELECT * FROM {self.events_sql} WHERE notification_id > %s "
+                "ORDER BY notification_id",
+                (after,),
+            )
+            return len(_append(curs, self.chain_sql, [_pg_notification(r) for r in curs]))
+
+
+def _pg_notification(row: Any) -> Notification:
+    return Notification(
+        id=row["notification_id"],
+        originator_id=row["originator_id"],
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )

@@ -1,0 +1,158 @@
+"""Checks the log of record against its hash chain and names the first broken link.
+
+Two checks, one pass in notification order:
+- the chain holds together: every link's hash covers the previous link's hash and its own
+  fields (a link edited, removed or added in the chain table breaks this);
+- every stored event matches its link, and every link has its event:
+  ``edited`` (same place, different content), ``deleted`` (a link without its event),
+  ``inserted`` (an event without a link), ``reordered`` (the content of another link).
+
+What it cannot see alone: the events table and the chain table rewritten together from some
+point on. The head (``LogVerdict.head``) is the anchor: an auditor writes it down (``hub
+audit report`` prints it) and passes it back later as ``anchor`` to prove the past is the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from eventsourcing.persistence import Notification
+
+from hub.chain import GENESIS, ChainReader, Link, canonical_id, link_hash, state_digest
+
+Kind = Literal["edited", "deleted", "inserted", "reordered", "chain_broken", "anchor_mismatch"]
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: Kind
+    notification_id: int
+    detail: str
+
+    def line(self) -> str:
+        return f"notification {self.notification_id}: {self.kind}: {self.detail}"
+
+
+@dataclass
+class LogVerdict:
+    events: int = 0
+    links: int = 0
+    head: Link | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
+
+    @property
+    def first(self) -> Finding | None:
+        return min(self.findings, key=lambda f: f.notification_id) if self.findings else None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A head an auditor wrote down earlier: ``<notification id>:<chain hash>``."""
+
+    notification_id: int
+    chain_hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        number, _, digest = text.partition(":")
+        if not number.isdigit() or len(digest) != 64:
+            raise ValueError(f"an anchor is <notification id>:<64 hex digits>, not {text!r}")
+        return cls(int(number), digest.lower())
+
+
+def verify_log(reader: ChainReader, anchor: Anchor | None = None) -> LogVerdict:
+    verdict = LogVerdict()
+    prev = GENESIS
+    last = max(reader.max_notification_id() or 0, _chain_end(reader))
+    start = 1
+    while start <= last:
+        stop = start + PAGE - 1
+        events = {n.id: n for n in reader.select_notifications(start, PAGE, stop=stop)}
+        links = {link.notification_id: link for link in reader.select_links(start, stop)}
+        for nid in sorted(events.keys() | links.keys()):
+            link = links.get(nid)
+            event = events.get(nid)
+            if link is not None:
+                verdict.links += 1
+                expected = link_hash(
+                    prev,
+                    link.notification_id,
+                    link.originator_id,
+                    link.originator_version,
+                    link.topic,
+                    link.state_sha256,
+                )
+                if expected != link.chain_hash:
+                    verdict.findings.append(
+                        Finding(
+                            "chain_broken", nid, "the link's hash does not cover the one before"
+                        )
+                    )
+                prev = link.chain_hash
+                verdict.head = link
+                if anchor is not None and nid == anchor.notification_id:
+                    if link.chain_hash != anchor.chain_hash:
+                        verdict.findings.append(
+                            Finding("anchor_mismatch", nid, "the chain differs from the anchor")
+                        )
+                    anchor = None
+            if event is not None:
+                verdict.events += 1
+            finding = _compare(reader, nid, event, link)
+            if finding is not None:
+                verdict.findings.append(finding)
+        start = stop + 1
+    if anchor is not None:
+        verdict.findings.append(
+            Finding("anchor_mismatch", anchor.notification_id, "the anchored link is gone")
+        )
+    return verdict
+
+
+def _chain_end(reader: ChainReader) -> int:
+    head = reader.chain_head()
+    return head.notification_id if head else 0
+
+
+def _compare(
+    reader: ChainReader, nid: int, event: Notification | None, link: Link | None
+) -> Finding | None:
+    if event is None:
+        assert link is not None
+        return Finding("deleted", nid, f"{_name(link)} is in the chain but not in the log")
+    originator_id = canonical_id(event.originator_id)
+    version = int(event.originator_version)
+    topic = str(event.topic)
+    state_sha = state_digest(event.state)
+    if link is None:
+        return Finding("inserted", nid, f"{originator_id} v{version} has no link in the chain")
+    if (link.originator_id, link.originator_version, link.topic, link.state_sha256) == (
+        originator_id,
+        version,
+        topic,
+        state_sha,
+    ):
+        return None
+    elsewhere = [
+        other
+        for other in reader.find_links(state_sha, originator_id, version)
+        if other.notification_id != nid and other.state_sha256 == state_sha
+    ]
+    if elsewhere:
+        return Finding(
+            "reordered",
+            nid,
+            f"holds the event chained at notification {elsewhere[0].notification_id} "
+            f"({_name(elsewhere[0])}) instead of {_name(link)}",
+        )
+    return Finding("edited", nid, f"{_name(link)} differs from what was chained")
+
+
+def _name(link: Link) -> str:
+    return f"{link.topic.rsplit('.', 1)[-1]} {link.originator_id} v{link.originator_version}"

@@ -1,0 +1,164 @@
+"""Tamper evidence: each kind of edit made directly in the database is found, at its link.
+
+One body for both stores; the edits are plain SQL on the library's own events table, as an
+intruder with database access would make them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hub.application import HubApplication
+from projections.audit.tamper import verify_log
+from tests import factories as f
+
+
+class TamperContract:
+    """Subclasses give ``env`` (a fresh store) and ``sql`` (runs statements on it)."""
+
+    events_table: str
+    id_column: str
+
+    def sql(self, env: dict[str, str], *statements: tuple[str, tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def app(self, env: dict[str, str]) -> Iterator[HubApplication]:
+        application = HubApplication(env=env)
+        case_id = application.execute(f.consultation()).aggregate_ids[0]
+        application.execute(f.consent(case_id))
+        application.execute(f.referral(case_id))
+        yield application
+        application.close()
+
+    def test_an_untouched_log_verifies(self, app: HubApplication) -> None:
+        verdict = verify_log(app.recorder)  # type: ignore[arg-type]
+        assert verdict.intact
+        assert verdict.events == verdict.links == app.recorder.max_notification_id()
+
+    def test_an_edited_event_is_the_first_broken_link(
+        self, app: HubApplication, env: dict[str, str]
+    ) -> None:
+        state = app.recorder.select_notifications(3, 1)[0].state
+        forged = state.replace(b'"', b"'", 1)
+        self.sql(
+            env,
+            (f"UPDATE {self.events_table} SET state = %s WHERE {self.id_column} = 3", (forged,)),
+        )
+        first = verify_log(app.recorder).first  # type: ignore[arg-type]
+        assert first is not None and (first.kind, first.notification_id) == ("edited", 3)
+
+    def test_a_deleted_event_is_the_first_broken_link(
+        self, app: HubApplication, env: dict[str, str]
+    ) -> None:
+        self.sql(env, (f"DELETE FROM {self.events_table} WHERE {self.id_column} = 4", ()))
+        verdict = verify_log(app.recorder)  # type: ignore[arg-type]
+        assert verdict.first is not None
+        assert (verdict.first.kind, verdict.first.notification_id) == ("deleted", 4)
+        assert len(verdict.findings) == 1
+
+    def test_an_inserted_event_is_the_first_broken_link(
+        self, app: HubApplication, env: dict[str, str]
+    ) -> None:
+        last = app.recorder.max_notification_id() or 0
+        original = app.recorder.select_notifications(2, 1)[0]
+        self.insert_copy(env, original.topic, original.state)
+        first = verify_log(app.recorder).first  # type: ignore[arg-type]
+        assert first is not None and (first.kind, first.notification_id) == ("inserted", last + 1)
+
+    def test_reordered_events_are_the_first_broken_link(
+        self, app: HubApplication, env: dict[str, str]
+    ) -> None:
+        table, column = self.events_table, self.id_column
+        self.sql(
+            env,
+            (f"UPDATE {table} SET {column} = -1 WHERE {column} = 5", ()),
+            (f"UPDATE {table} SET {column} = 5 WHERE {column} = 6", ()),
+            (f"UPDATE {table} SET {column} = 6 WHERE {column} = -1", ()),
+        )
+        verdict = verify_log(app.recorder)  # type: ignore[arg-type]
+        assert [(x.kind, x.notification_id) for x in verdict.findings] == [
+            ("reordered", 5),
+            ("reordered", 6),
+        ]
+
+    def test_an_edited_link_breaks_the_chain(
+        self, app: HubApplication, env: dict[str, str]
+    ) -> None:
+        self.sql(
+            env,
+            (
+                f"UPDATE {self.chain_table} SET state_sha256 = %s WHERE notification_id = 2",
+                ("0" * 64,),
+            ),
+        )
+        kinds = {(x.kind, x.notification_id) for x in verify_log(app.recorder).findings}  # type: ignore[arg-type]
+        assert ("chain_broken", 2) in kinds
+
+    chain_table: str
+
+    def insert_copy(self, env: dict[str, str], topic: str, state: bytes) -> None:
+        raise NotImplementedError
+
+
+class TestTamperingOnSQLite(TamperContract):
+    events_table = "stored_events"
+    chain_table = "stored_events_chain"
+    id_column = "rowid"
+
+    @pytest.fixture
+    def env(self, sqlite_env: dict[str, str]) -> dict[str, str]:
+        return sqlite_env
+
+    def sql(self, env: dict[str, str], *statements: tuple[str, tuple[Any, ...]]) -> None:
+        with sqlite3.connect(env["SQLITE_DBNAME"]) as conn:
+            for statement, params in statements:
+                conn.execute(statement.replace("%s", "?"), params)
+
+    def insert_copy(self, env: dict[str, str], topic: str, state: bytes) -> None:
+        self.sql(
+            env,
+            (
+                "INSERT INTO stored_events VALUES (%s, %s, %s, %s)",
+                ("0" * 32, 1, topic, state),
+            ),
+        )
+
+
+@pytest.mark.integration
+class TestTamperingOnPostgres(TamperContract):
+    id_column = "notification_id"
+
+    @pytest.fixture
+    def env(self, pg_env: dict[str, str]) -> dict[str, str]:
+        schema = pg_env["POSTGRES_SCHEMA"]
+        self.events_table = f'"{schema}".hub_events'
+        self.chain_table = f'"{schema}".hub_events_chain'
+        return pg_env
+
+    def sql(self, env: dict[str, str], *statements: tuple[str, tuple[Any, ...]]) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            dbname=env["POSTGRES_DBNAME"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+        ) as conn:
+            for statement, params in statements:
+                conn.execute(statement, params)  # type: ignore[arg-type]
+
+    def insert_copy(self, env: dict[str, str], topic: str, state: bytes) -> None:
+        self.sql(
+            env,
+            (
+                f"INSERT INTO {self.events_table} (originator_id, originator_version, topic, state)"
+                " VALUES (%s, %s, %s, %s)",
+                ("00000000-0000-0000-0000-000000000000", 1, topic, state),
+            ),
+        )
