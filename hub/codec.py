@@ -111,22 +111,31 @@ class Registry:
             raise UnknownSchemaError(f"no schema named {name!r} in schemas/") from None
 
 
+def _load(path: Path) -> Schema:
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    return Schema(
+        name=definition["name"],
+        definition=definition,
+        fingerprint=fingerprint(definition),
+        parsed=parse_schema(_without_logical_types(definition)),
+    )
+
+
 def load_registry(directory: Path = SCHEMAS_DIR) -> Registry:
+    """Current writer schemas by name (``events/``, ``messages/``); every schema, released
+    versions included, by fingerprint, so records written before a change still decode."""
     by_name: dict[str, Schema] = {}
     by_fingerprint: dict[bytes, Schema] = {}
     for path in sorted(directory.glob("**/*.avsc")):
-        definition = json.loads(path.read_text(encoding="utf-8"))
-        name = definition["name"]
-        if name in by_name:
-            raise CodecError(f"two schemas are named {name!r} ({path})")
-        schema = Schema(
-            name=name,
-            definition=definition,
-            fingerprint=fingerprint(definition),
-            parsed=parse_schema(_without_logical_types(definition)),
-        )
-        by_name[name] = schema
-        by_fingerprint[schema.fingerprint] = schema
+        schema = _load(path)
+        by_fingerprint.setdefault(schema.fingerprint, schema)
+    for folder in ("events", "messages"):
+        for path in sorted((directory / folder).glob("*.avsc")):
+            schema = _load(path)
+            if schema.name in by_name:
+                raise CodecError(f"two schemas are named {schema.name!r} ({path})")
+            by_name[schema.name] = schema
+            by_fingerprint[schema.fingerprint] = schema
     return Registry(by_name, by_fingerprint)
 
 

@@ -1,0 +1,104 @@
+"""Field paths of event records, found from the schema marks, and edits along them.
+
+A path is a tuple of field names from the record's top; arrays on the way are walked
+element by element (``issues.issue`` is the ``issue`` of every element of ``issues``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from hub.avro_schemas import personal_paths
+from hub.codec import schema_definition
+
+Path = tuple[str, ...]
+
+
+@lru_cache(maxsize=128)
+def personal_fields(schema_name: str) -> tuple[tuple[Path, str, bool], ...]:
+    """``(path, category, sensitive)`` of every personal field of a schema, in schema order."""
+    marks = personal_paths(schema_definition(schema_name))
+    return tuple((path, m["category"], m["sensitive"]) for path, m in marks.items())
+
+
+def _is_uuid(avro_type: Any) -> bool:
+    if isinstance(avro_type, list):
+        return any(_is_uuid(member) for member in avro_type)
+    return isinstance(avro_type, dict) and avro_type.get("logicalType") == "uuid"
+
+
+@lru_cache(maxsize=128)
+def uuid_fields(schema_name: str) -> tuple[Path, ...]:
+    """Paths of every field typed ``logicalType: uuid`` (alone, in a union or an array)."""
+    found: list[Path] = []
+    named: dict[str, Any] = {}
+
+    def walk(avro_type: Any, path: Path) -> None:
+        if isinstance(avro_type, list):
+            for member in avro_type:
+                walk(member, path)
+        elif isinstance(avro_type, str) and avro_type in named:
+            walk(named[avro_type], path)
+        elif isinstance(avro_type, dict):
+            if avro_type.get("type") == "record":
+                named[avro_type["name"]] = avro_type
+                for field in avro_type["fields"]:
+                    field_path = (*path, field["name"])
+                    field_type = field["type"]
+                    items = field_type.get("items") if isinstance(field_type, dict) else None
+                    if _is_uuid(field_type) or _is_uuid(items):
+                        found.append(field_path)
+                    else:
+                        walk(field_type, field_path)
+            elif avro_type.get("type") == "array":
+                walk(avro_type["items"], path)
+
+    walk(schema_definition(schema_name), ())
+    return tuple(found)
+
+
+def values_at(record: Any, path: Path) -> list[Any]:
+    """The non-null values found at ``path`` (several when arrays lie on the way)."""
+    if isinstance(record, list):
+        return [v for item in record for v in values_at(item, path)]
+    if not isinstance(record, dict) or record.get(path[0]) is None:
+        return []
+    value = record[path[0]]
+    if len(path) == 1:
+        return [value]
+    return values_at(value, path[1:])
+
+
+def _edit(record: Any, path: Path, change: Callable[[Any], Any]) -> None:
+    if isinstance(record, list):
+        for item in record:
+            _edit(item, path, change)
+    elif isinstance(record, dict) and record.get(path[0]) is not None:
+        if len(path) == 1:
+            record[path[0]] = change(record[path[0]])
+        else:
+            _edit(record[path[0]], path[1:], change)
+
+
+def withhold(record: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
+    """A copy of ``record`` with the fields at ``paths`` set to null."""
+    result = copy.deepcopy(record)
+    for path in paths:
+        _edit(result, path, lambda _: None)
+    return result
+
+
+def replace_each(record: dict[str, Any], path: Path, change: Callable[[Any], Any]) -> None:
+    """In place: applies ``change`` to the value at ``path``, or to each item of an array."""
+    _edit(
+        record,
+        path,
+        lambda value: [change(v) for v in value] if isinstance(value, list) else change(value),
+    )
+
+
+def dotted(path: Path) -> str:
+    return ".".join(path)

@@ -1,0 +1,381 @@
+"""Governance: which agency gets which record, which personal fields, on which legal basis.
+
+A pure, deterministic function of the log. ``GovernanceState`` is folded over the events in
+log order; ``decide(state, event)`` folds one more event and returns its ``Decision``, routing
+with the state *including* that event (a referral makes its agency a recipient of the
+referral itself; a withdrawal, which carries no personal data, stops every later disclosure).
+
+Bases, checked per agency and per personal field at the event's ``occurred_at``:
+- consent: in force (valid, not withdrawn), its scope covers the agency or one of its
+  groups, one of its purposes is the purpose of a referral through which the agency is
+  involved, and it names the field's data category;
+- support_meeting: the agency is a member of a つながりづくり会議 that took up the case
+  (all categories, under the confidentiality duty of Social Welfare Act art.106-6);
+- statute: a referral to the agency naming a statute, not declined or completed
+  (identity and contact only);
+- vital_interest: an emergency declaration naming the agency, not ended, not expired, for
+  the categories it names, never sensitive ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from hub import events as ev
+from hub.codec import event_record
+from hub.reference import load_network
+from hub.vocabulary import SENSITIVE_CATEGORIES
+from producers.fields import Path, dotted, personal_fields, values_at, withhold
+
+BASES = ("consent", "support_meeting", "statute", "vital_interest")
+STATUTE_CATEGORIES = frozenset({"identity", "contact"})
+AUDIT_EVENTS = frozenset(
+    {
+        "ConsentGiven",
+        "ConsentRefused",
+        "ConsentWithdrawn",
+        "MeetingHeld",
+        "TakenUpByMeeting",
+        "MovedToSupportMeeting",
+        "EmergencyDeclared",
+        "EmergencyEnded",
+    }
+)
+
+
+# The log, as governance sees it ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One event of the log: its position (notification id), payload and record."""
+
+    position: int
+    payload: ev.Event
+    record: dict[str, Any]
+
+    @property
+    def event_type(self) -> str:
+        return type(self.payload).__name__
+
+    @property
+    def event_id(self) -> str:
+        return str(self.record["event_id"])
+
+    @property
+    def case_id(self) -> UUID | None:
+        return getattr(self.payload, "case_id", None)
+
+    @property
+    def key(self) -> str:
+        """The record key: the case id, or the aggregate's own id."""
+        return str(self.case_id or self.record["aggregate_id"])
+
+
+def logged(position: int, domain_event: Any) -> LoggedEvent:
+    """A stored domain event (with its ``payload``) at ``position`` of the log."""
+    return LoggedEvent(position, domain_event.payload, event_record(domain_event))
+
+
+# State ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ConsentState:
+    consent_id: str
+    agencies: frozenset[str]
+    purposes: frozenset[str]
+    categories: frozenset[str]
+    valid_from: datetime
+    valid_until: datetime
+    withdrawn: bool = False
+
+    def in_force(self, at: datetime) -> bool:
+        return not self.withdrawn and self.valid_from <= at < self.valid_until
+
+
+@dataclass
+class EmergencyState:
+    declaration_id: str
+    agencies: frozenset[str]
+    categories: frozenset[str]
+    expires_at: datetime
+    ended: bool = False
+
+    def in_force(self, at: datetime) -> bool:
+        return not self.ended and at < self.expires_at
+
+
+@dataclass
+class ReferralState:
+    referral_id: str
+    agency_id: str
+    purpose: str
+    statute: str | None
+    status: str = "sent"
+
+
+@dataclass
+class CaseGovernance:
+    ward: str | None = None
+    consents: dict[str, ConsentState] = field(default_factory=dict)
+    connection_meetings: dict[str, frozenset[str]] = field(default_factory=dict)
+    emergencies: dict[str, EmergencyState] = field(default_factory=dict)
+    referrals: dict[str, ReferralState] = field(default_factory=dict)
+    # Agencies receiving the case's events, in the order they became involved.
+    involved: dict[str, None] = field(default_factory=dict)
+
+    def purposes_of(self, agency_id: str) -> frozenset[str]:
+        purposes = {r.purpose for r in self.referrals.values() if r.agency_id == agency_id}
+        if any(agency_id in e.agencies for e in self.emergencies.values()):
+            purposes.add("emergency_response")
+        return frozenset(purposes)
+
+
+@dataclass
+class GovernanceState:
+    cases: dict[UUID, CaseGovernance] = field(default_factory=dict)
+    position: int = 0
+
+    def case(self, case_id: UUID) -> CaseGovernance:
+        return self.cases.setdefault(case_id, CaseGovernance())
+
+
+def fold(state: GovernanceState, event: LoggedEvent) -> None:
+    """Applies one event to the state (in place)."""
+    state.position = event.position
+    p = event.payload
+    if isinstance(p, ev.MeetingHeld):
+        if p.kind == "connection":
+            for case_id in p.case_ids:
+                _involve(state.case(case_id), p.members)
+                state.case(case_id).connection_meetings[str(p.meeting_id)] = frozenset(p.members)
+        return
+    if event.case_id is None:
+        return
+    case = state.case(event.case_id)
+    if isinstance(p, ev.CaseOpened):
+        case.ward = p.ward
+    elif isinstance(p, ev.ReferralMade):
+        case.referrals[str(p.referral_id)] = ReferralState(
+            str(p.referral_id), p.agency_id, p.purpose, p.statute
+        )
+        _involve(case, [p.agency_id])
+    elif isinstance(p, ev.ReferralAnswered):
+        referral = case.referrals.get(str(p.referral_id))
+        if referral is not None:
+            referral.status = p.answer
+    elif isinstance(p, ev.ConsentGiven):
+        case.consents[str(p.consent_id)] = ConsentState(
+            str(p.consent_id),
+            load_network().agencies_in_scope(p.scope),
+            frozenset(p.purposes),
+            frozenset(p.data_categories),
+            p.valid_from,
+            p.valid_until,
+        )
+    elif isinstance(p, ev.ConsentWithdrawn):
+        consent = case.consents.get(str(p.consent_id))
+        if consent is not None:
+            consent.withdrawn = True
+    elif isinstance(p, ev.TakenUpByMeeting):
+        _involve(case, p.members)
+        if p.kind == "connection":
+            case.connection_meetings[str(p.meeting_id)] = frozenset(p.members)
+    elif isinstance(p, ev.EmergencyDeclared):
+        case.emergencies[str(p.declaration_id)] = EmergencyState(
+            str(p.declaration_id), frozenset(p.agencies), frozenset(p.data_categories), p.expires_at
+        )
+        _involve(case, p.agencies)
+    elif isinstance(p, ev.EmergencyEnded):
+        emergency = case.emergencies.get(str(p.declaration_id))
+        if emergency is not None:
+            emergency.ended = True
+
+
+def _involve(case: CaseGovernance, agencies: Iterable[str]) -> None:
+    for agency_id in agencies:
+        case.involved.setdefault(agency_id, None)
+
+
+# Decisions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    path: str
+    category: str
+    sensitive: bool
+    basis: str
+    basis_ref: str
+
+
+@dataclass(frozen=True)
+class Withholding:
+    path: str
+    category: str
+    sensitive: bool
+    missing: tuple[str, ...]  # the bases that could have released it
+
+
+@dataclass(frozen=True)
+class AgencyRecord:
+    agency_id: str
+    record: dict[str, Any]
+    released: tuple[Release, ...]
+    withheld: tuple[Withholding, ...]
+
+    @property
+    def bases(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.basis for r in self.released))
+
+    def headers(self) -> dict[str, str]:
+        """The governance headers of STREAMS.md (besides the common ones)."""
+        headers = {
+            "basis": ",".join(self.bases) or "none",
+            "basis_ref": ",".join(dict.fromkeys(r.basis_ref for r in self.released)),
+            "withheld": ",".join(w.path for w in self.withheld),
+        }
+        if self.withheld:
+            headers["missing_basis"] = ";".join(
+                f"{w.path}:{'|'.join(w.missing)}" for w in self.withheld
+            )
+        return headers
+
+
+@dataclass(frozen=True)
+class Decision:
+    event: LoggedEvent
+    agencies: tuple[AgencyRecord, ...]
+    disclosures: tuple[dict[str, Any], ...]
+    audit_record: dict[str, Any] | None  # for audit.consent, personal fields withheld
+
+
+def decide(state: GovernanceState, event: LoggedEvent) -> Decision:
+    """Folds ``event`` into ``state`` and routes it."""
+    fold(state, event)
+    return route(state, event)
+
+
+def route(state: GovernanceState, event: LoggedEvent) -> Decision:
+    """The decision for ``event``, given the state that already includes it."""
+    personal = personal_fields(event.event_type)
+    audit = None
+    if event.event_type in AUDIT_EVENTS:
+        audit = withhold(event.record, [path for path, _, _ in personal])
+    records = tuple(
+        _agency_record(state, event, agency_id, personal) for agency_id in _recipients(state, event)
+    )
+    disclosures = tuple(d for r in records for d in _disclosures(event, r))
+    return Decision(event, records, disclosures, audit)
+
+
+def _recipients(state: GovernanceState, event: LoggedEvent) -> list[str]:
+    p = event.payload
+    if isinstance(p, ev.DiscoveryReported):
+        return [load_network().coordinator_of(p.ward).id]
+    if event.case_id is None or isinstance(p, ev.CommandAccepted):
+        return []
+    case = state.cases.get(event.case_id)
+    return sorted(case.involved) if case else []
+
+
+def _agency_record(
+    state: GovernanceState,
+    event: LoggedEvent,
+    agency_id: str,
+    personal: tuple[tuple[Path, str, bool], ...],
+) -> AgencyRecord:
+    case = state.cases.get(event.case_id) if event.case_id else None
+    released: list[Release] = []
+    withheld: list[Withholding] = []
+    to_null: list[Path] = []
+    for path, category, sensitive in personal:
+        if not values_at(event.record, path):
+            continue
+        basis = _basis(case, agency_id, category, sensitive, event.payload.occurred_at)
+        if basis is None:
+            to_null.append(path)
+            withheld.append(
+                Withholding(dotted(path), category, sensitive, _could_release(category, sensitive))
+            )
+        else:
+            released.append(Release(dotted(path), category, sensitive, *basis))
+    record = withhold(event.record, to_null) if to_null else event.record
+    return AgencyRecord(agency_id, record, tuple(released), tuple(withheld))
+
+
+def _basis(
+    case: CaseGovernance | None, agency_id: str, category: str, sensitive: bool, at: datetime
+) -> tuple[str, str] | None:
+    """The first basis in force for the agency and the category, as (basis, reference)."""
+    if case is None:
+        return None
+    purposes = case.purposes_of(agency_id)
+    for consent in case.consents.values():
+        if (
+            consent.in_force(at)
+            and agency_id in consent.agencies
+            and category in consent.categories
+            and consent.purposes & purposes
+        ):
+            return "consent", consent.consent_id
+    for meeting_id, members in case.connection_meetings.items():
+        if agency_id in members:
+            return "support_meeting", meeting_id
+    if category in STATUTE_CATEGORIES:
+        for referral in case.referrals.values():
+            if (
+                referral.agency_id == agency_id
+                and referral.statute
+                and referral.status not in ("declined", "completed")
+            ):
+                return "statute", referral.statute
+    if not sensitive and category not in SENSITIVE_CATEGORIES:
+        for emergency in case.emergencies.values():
+            if (
+                emergency.in_force(at)
+                and agency_id in emergency.agencies
+                and category in emergency.categories
+            ):
+                return "vital_interest", emergency.declaration_id
+    return None
+
+
+def _could_release(category: str, sensitive: bool) -> tuple[str, ...]:
+    if sensitive or category in SENSITIVE_CATEGORIES:
+        return ("consent", "support_meeting")
+    if category in STATUTE_CATEGORIES:
+        return BASES
+    return ("consent", "support_meeting", "vital_interest")
+
+
+def _disclosures(event: LoggedEvent, agency_record: AgencyRecord) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, str], list[Release]] = {}
+    for release in agency_record.released:
+        groups.setdefault((release.basis, release.basis_ref), []).append(release)
+    return [
+        {
+            "disclosure_id": str(
+                uuid5(
+                    NAMESPACE_URL,
+                    f"/disclosures/{event.event_id}/{agency_record.agency_id}/{basis}/{ref}",
+                )
+            ),
+            "event_id": event.event_id,
+            "position": event.position,
+            "case_id": str(event.case_id or event.record["aggregate_id"]),
+            "agency_id": agency_record.agency_id,
+            "fields": [r.path for r in releases],
+            "categories": sorted({r.category for r in releases}),
+            "basis": basis,
+            "basis_ref": ref,
+            "confidentiality_duty": basis == "support_meeting",
+            "occurred_at": event.payload.occurred_at.isoformat(),
+        }
+        for (basis, ref), releases in groups.items()
+    ]

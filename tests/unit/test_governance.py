@@ -1,0 +1,270 @@
+"""Governance rules: each basis, no basis, withdrawal, expiry, sensitive data, determinism."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from hub import codec
+from producers.deidentify import deidentify, pseudonym
+from producers.governance import Decision, GovernanceState, LoggedEvent, decide
+from tests.unit.governance_log import (
+    ADDRESS,
+    HEALTH,
+    NAME,
+    NOTE,
+    Log,
+    consent,
+    details,
+    emergency,
+    ended,
+    ident,
+    opened,
+    referral,
+    taken_up,
+    withdrawn,
+)
+
+CASE = ident("case-1")
+HOUKATSU = "moji.houkatsu"
+HOKEN = "moji.hoken"
+
+
+def run(log: Log) -> list[Decision]:
+    state = GovernanceState()
+    return [decide(state, event) for event in log.events]
+
+
+def for_agency(decision: Decision, agency: str) -> dict:
+    (match,) = [r for r in decision.agencies if r.agency_id == agency]
+    return {"record": match.record, "headers": match.headers(), "released": match.released}
+
+
+def test_an_agency_receives_a_case_only_from_its_referral_onwards() -> None:
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOUKATSU, 1))
+    first, second = run(log)
+    assert first.agencies == ()
+    assert [r.agency_id for r in second.agencies] == [HOUKATSU]
+
+
+def test_without_a_basis_an_agency_gets_a_notice_saying_what_is_missing() -> None:
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(details(CASE, 2))
+    decisions = run(log)
+    notice = for_agency(decisions[2], HOUKATSU)
+    assert notice["record"]["person"]["name"] is None
+    assert notice["record"]["person"]["health"] is None
+    assert notice["record"]["case_id"] == str(CASE)
+    assert notice["headers"]["basis"] == "none"
+    assert "person.name" in notice["headers"]["withheld"].split(",")
+    assert "person.health:consent|support_meeting" in notice["headers"]["missing_basis"]
+    assert decisions[2].disclosures == ()
+
+
+def test_consent_releases_the_categories_it_covers_to_agencies_in_its_scope() -> None:
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(consent(CASE, 2, ["ward:moji"], ["identity", "narrative"]))
+    log.add(details(CASE, 3))
+    decision = run(log)[3]
+    sent = for_agency(decision, HOUKATSU)
+    assert sent["record"]["person"]["name"] == NAME
+    assert sent["record"]["person"]["address"] is None  # contact not consented
+    assert sent["record"]["person"]["health"] is None  # sensitive, not consented
+    assert sent["headers"]["basis"] == "consent"
+    assert sent["headers"]["basis_ref"] == str(ident(f"{CASE}/c"))
+    (disclosure,) = decision.disclosures
+    assert disclosure["fields"] == ["person.name"]
+    assert disclosure["basis"] == "consent"
+    assert disclosure["confidentiality_duty"] is False
+    assert disclosure["agency_id"] == HOUKATSU
+
+
+def test_consent_for_another_purpose_releases_nothing() -> None:
+    log = Log()
+    log.add(referral(CASE, HOUKATSU, 1, purpose="outreach"))
+    log.add(consent(CASE, 2, [HOUKATSU], ["identity"], purposes=["consultation"]))
+    log.add(details(CASE, 3))
+    assert for_agency(run(log)[2], HOUKATSU)["record"]["person"]["name"] is None
+
+
+def test_consent_outside_its_scope_releases_nothing() -> None:
+    log = Log()
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(consent(CASE, 2, ["ward:kokurakita"], ["identity"]))
+    log.add(details(CASE, 3))
+    assert for_agency(run(log)[2], HOUKATSU)["record"]["person"]["name"] is None
+
+
+def test_withdrawal_stops_every_later_disclosure_on_that_consent() -> None:
+    log = Log()
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(consent(CASE, 2, [HOUKATSU], ["identity"]))
+    log.add(details(CASE, 3))
+    log.add(withdrawn(CASE, 4))
+    log.add(details(CASE, 5))
+    decisions = run(log)
+    assert for_agency(decisions[2], HOUKATSU)["record"]["person"]["name"] == NAME
+    after = for_agency(decisions[4], HOUKATSU)
+    assert after["record"]["person"]["name"] is None
+    assert after["headers"]["basis"] == "none"
+
+
+def test_an_expired_consent_releases_nothing() -> None:
+    log = Log()
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(consent(CASE, 2, [HOUKATSU], ["identity"], until=10))
+    log.add(details(CASE, 9))
+    log.add(details(CASE, 10))
+    decisions = run(log)
+    assert for_agency(decisions[2], HOUKATSU)["record"]["person"]["name"] == NAME
+    assert for_agency(decisions[3], HOUKATSU)["record"]["person"]["name"] is None
+
+
+def test_sensitive_fields_need_consent_to_their_category() -> None:
+    log = Log()
+    log.add(referral(CASE, HOKEN, 1))
+    log.add(consent(CASE, 2, [HOKEN], ["identity", "health"]))
+    log.add(details(CASE, 3))
+    sent = for_agency(run(log)[2], HOKEN)
+    assert sent["record"]["person"]["health"] == HEALTH
+
+
+def test_a_connection_meeting_releases_everything_to_members_under_confidentiality() -> None:
+    log = Log()
+    log.add(taken_up(CASE, 1, [HOUKATSU, HOKEN]))
+    log.add(details(CASE, 2))
+    decision = run(log)[1]
+    sent = for_agency(decision, HOKEN)
+    assert sent["record"]["person"]["health"] == HEALTH
+    assert sent["headers"]["basis"] == "support_meeting"
+    assert {d["agency_id"] for d in decision.disclosures} == {HOUKATSU, HOKEN}
+    assert all(d["confidentiality_duty"] for d in decision.disclosures)
+
+
+def test_a_support_meeting_alone_is_not_a_basis() -> None:
+    log = Log()
+    log.add(taken_up(CASE, 1, [HOUKATSU], kind="support"))
+    log.add(details(CASE, 2))
+    assert for_agency(run(log)[1], HOUKATSU)["record"]["person"]["name"] is None
+
+
+def test_vital_interest_releases_named_categories_but_never_sensitive_ones() -> None:
+    log = Log()
+    log.add(emergency(CASE, 1, [HOUKATSU], ["identity", "contact", "health"], until=5))
+    log.add(details(CASE, 2))
+    log.add(details(CASE, 6))
+    decisions = run(log)
+    during = for_agency(decisions[1], HOUKATSU)
+    assert during["record"]["person"]["name"] == NAME
+    assert during["record"]["person"]["address"] == ADDRESS
+    assert during["record"]["person"]["health"] is None
+    assert during["headers"]["basis"] == "vital_interest"
+    assert for_agency(decisions[2], HOUKATSU)["record"]["person"]["name"] is None
+
+
+def test_an_ended_emergency_releases_nothing() -> None:
+    log = Log()
+    log.add(emergency(CASE, 1, [HOUKATSU], ["identity"], until=50))
+    log.add(ended(CASE, 2))
+    log.add(details(CASE, 3))
+    assert for_agency(run(log)[2], HOUKATSU)["record"]["person"]["name"] is None
+
+
+def test_a_statute_named_on_a_referral_releases_identity_and_contact_only() -> None:
+    log = Log()
+    log.add(referral(CASE, HOUKATSU, 1, statute="高齢者虐待防止法 第7条"))
+    log.add(details(CASE, 2))
+    decisions = run(log)
+    assert for_agency(decisions[0], HOUKATSU)["record"]["note"] is None
+    sent = for_agency(decisions[1], HOUKATSU)
+    assert sent["record"]["person"]["name"] == NAME
+    assert sent["record"]["person"]["address"] == ADDRESS
+    assert sent["record"]["person"]["health"] is None
+    assert sent["headers"]["basis_ref"] == "高齢者虐待防止法 第7条"
+
+
+def test_consent_and_meeting_events_go_to_audit_without_personal_fields() -> None:
+    log = Log()
+    log.add(emergency(CASE, 1, [HOUKATSU], ["narrative"], until=5))
+    decision = run(log)[0]
+    assert decision.audit_record is not None
+    assert decision.audit_record["reason"] is None
+    assert for_agency(decision, HOUKATSU)["record"]["reason"] == NOTE
+
+
+def test_a_discovery_reaches_the_ward_coordinator_as_a_notice() -> None:
+    from hub import events as ev
+
+    log = Log()
+    log.add(
+        ev.DiscoveryReported(
+            occurred_at=log_time(),
+            discovery_id=ident("d"),
+            reporter_kind="resident",
+            ward="moji",
+            signs=["odour"],
+            urgency="urgent",
+            note=NOTE,
+        )
+    )
+    (decision,) = run(log)
+    notice = for_agency(decision, "moji.coordinator")
+    assert notice["record"]["note"] is None
+    assert notice["record"]["urgency"] == "urgent"
+
+
+def log_time():  # type: ignore[no-untyped-def]
+    from tests.unit.governance_log import at
+
+    return at(0)
+
+
+def _outputs(events: list[LoggedEvent]) -> bytes:
+    state = GovernanceState()
+    out = bytearray()
+    for event in events:
+        decision = decide(state, event)
+        for record in decision.agencies:
+            out += record.agency_id.encode() + repr(sorted(record.headers().items())).encode()
+            out += codec.encode(event.event_type, record.record)
+        for disclosure in decision.disclosures:
+            out += codec.encode("Disclosure", disclosure)
+    return bytes(out)
+
+
+def test_replaying_the_same_log_gives_byte_identical_outputs() -> None:
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(taken_up(CASE, 2, [HOKEN]))
+    log.add(consent(CASE, 3, [HOUKATSU], ["identity", "contact"]))
+    log.add(emergency(CASE, 4, [HOUKATSU, HOKEN], ["identity"], until=8))
+    log.add(details(CASE, 5))
+    log.add(withdrawn(CASE, 6))
+    log.add(details(CASE, 7))
+    first = _outputs(log.events)
+    assert first == _outputs(log.events)
+    assert NAME.encode() in first
+
+
+def test_deidentified_records_have_no_personal_field_and_stable_pseudonyms() -> None:
+    log = Log()
+    opened_event = log.add(opened(CASE))
+    detail_event = log.add(details(CASE, 1))
+    key = b"test-key"
+    a = deidentify(opened_event.record, key)
+    b = deidentify(detail_event.record, key)
+    assert a["person"] == {k: None for k in a["person"]}
+    assert a["case_id"] == b["case_id"] == a["aggregate_id"] == pseudonym(str(CASE), key)
+    assert a["case_id"] != str(CASE)
+    assert UUID(a["event_id"]).version == 8
+    assert a["event_id"] != opened_event.record["event_id"]
+    assert deidentify(opened_event.record, b"other")["case_id"] != a["case_id"]
+    encoded = codec.encode("CaseOpened", a)
+    assert NAME.encode() not in encoded
+    assert str(CASE).encode() not in encoded
