@@ -1,0 +1,126 @@
+"""The agency client: follow ``referrals.<agency_id>`` into the local inbox, exactly once.
+
+For each record: decode and validate it, apply it to the inbox in one transaction (keyed by
+its event id), or park it on ``deadletter.<agency_id>``; only then commit the offset. A crash
+between the inbox commit and the offset commit redelivers records the inbox already holds,
+and the event ids make them no-ops. Answers go back on ``replies.<agency_id>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from consumers.inbox import Inbox
+from consumers.ports import DeadLetters, InRecord, Source
+from consumers.records import BadRecord, read_referral_record
+from consumers.stopping import StopFlag
+from hub import codec
+from hub.errors import InvalidCommandError, NotFoundError
+from hub.logging import get_logger
+
+log = get_logger("consumers.agency")
+
+ANSWERS = ("received", "accepted", "declined", "completed")
+
+
+@dataclass
+class RunReport:
+    applied: int = 0
+    duplicates: int = 0
+    parked: int = 0
+
+
+class AgencyConsumer:
+    def __init__(
+        self, agency_id: str, source: Source, inbox: Inbox, deadletters: DeadLetters
+    ) -> None:
+        self.agency_id = agency_id
+        self.source = source
+        self.inbox = inbox
+        self.deadletters = deadletters
+        self.report = RunReport()
+
+    def handle(self, record: InRecord) -> str:
+        """Apply or park one record: ``applied``, ``duplicate`` or ``parked``."""
+        try:
+            entry = read_referral_record(record, self.agency_id)
+        except BadRecord as bad:
+            self._park(record, bad.reason)
+            return "parked"
+        if self.inbox.apply(entry):
+            self.report.applied += 1
+            log.info(
+                "inbox.applied",
+                agency=self.agency_id,
+                event_type=entry.event_type,
+                case_id=entry.case_id,
+                offset=record.offset,
+            )
+            return "applied"
+        self.report.duplicates += 1
+        return "duplicate"
+
+    def _park(self, record: InRecord, reason: str) -> None:
+        where = (record.topic, record.partition, record.offset)
+        if not self.inbox.is_parked(*where):
+            self.deadletters.park(record, reason)
+            self.inbox.park(*where, reason)
+            self.report.parked += 1
+        log.warning("inbox.parked", agency=self.agency_id, reason=reason, offset=record.offset)
+
+    def run(self, stop: StopFlag, once: bool = False) -> RunReport:
+        """Consume until stopped (or, with ``once``, until caught up); commit as it goes."""
+        while not stop.requested:
+            records = self.source.poll()
+            done: dict[tuple[str, int], int] = {}
+            for record in records:
+                if stop.requested:
+                    break
+                self.handle(record)
+                done[(record.topic, record.partition)] = record.offset + 1
+            if done:
+                self.source.commit(done)
+            if once and not records and self.source.caught_up():
+                break
+        return self.report
+
+
+def reply_record(
+    agency_id: str,
+    referral: dict[str, Any],
+    answer: str,
+    reason: str | None,
+    answered_at: datetime | None = None,
+    reply_id: UUID | None = None,
+) -> dict[str, Any]:
+    """A ReferralReply (schemas/messages/ReferralReply.avsc) to a referral of the inbox."""
+    if answer not in ANSWERS:
+        raise InvalidCommandError(f"an answer is one of {', '.join(ANSWERS)}, not {answer!r}")
+    if answer == "declined" and not (reason and reason.strip()):
+        raise InvalidCommandError("a declined referral needs a reason (--reason)")
+    record = {
+        "reply_id": str(reply_id or uuid4()),
+        "referral_id": referral["referral_id"],
+        "case_id": referral["case_id"],
+        "agency_id": agency_id,
+        "answer": answer,
+        "reason": reason.strip() if reason and reason.strip() else None,
+        "answered_at": (answered_at or datetime.now(UTC)).isoformat(),
+    }
+    codec.encode("ReferralReply", record)  # refuse here what the hub could not read
+    return record
+
+
+def find_referral(inbox: Inbox, referral: str) -> dict[str, Any]:
+    """A referral of the inbox by its id or an unambiguous prefix of it."""
+    matches = [r for r in inbox.referrals() if r["referral_id"].startswith(referral.lower())]
+    if len(matches) != 1:
+        raise NotFoundError(
+            f"no referral {referral} in this agency's inbox"
+            if not matches
+            else f"{referral} names {len(matches)} referrals; give more of the id"
+        )
+    return matches[0]

@@ -1,0 +1,60 @@
+"""Settings of the consumers (``HUB_`` environment variables), beside the hub's own.
+
+The agency client keeps its inbox in SQLite by default (``var/agency/<agency_id>.sqlite``)
+or in PostgreSQL (the hub's ``HUB_POSTGRES_*`` connection, one schema per agency). The reply
+ingester's acknowledgement timers say how long a referral may wait for an answer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.settings import Settings
+
+InboxStore = Literal["sqlite", "postgres"]
+
+
+class ConsumerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", frozen=True, extra="ignore")
+
+    agency_inbox_store: InboxStore = "sqlite"
+    # A file path for SQLite; defaults to <var_dir>/agency/<agency_id>.sqlite.
+    agency_inbox_path: Path | None = None
+    # A PostgreSQL schema; defaults to inbox_<agency id with _ for other characters>.
+    agency_inbox_schema: str | None = None
+
+    # Acknowledgement timers: minutes a referral may stay unanswered ("sent") before it is
+    # escalated to the ward's coordinator, by urgency.
+    ack_timeout_minutes: int = 3 * 24 * 60
+    ack_timeout_soon_minutes: int = 24 * 60
+    ack_timeout_urgent_minutes: int = 4 * 60
+    ack_timeout_life_at_risk_minutes: int = 30
+
+    def ack_timeout(self, urgency: str) -> timedelta:
+        minutes = {
+            "soon": self.ack_timeout_soon_minutes,
+            "urgent": self.ack_timeout_urgent_minutes,
+            "life_at_risk": self.ack_timeout_life_at_risk_minutes,
+        }.get(urgency, self.ack_timeout_minutes)
+        return timedelta(minutes=minutes)
+
+
+@lru_cache(maxsize=1)
+def get_consumer_settings() -> ConsumerSettings:
+    return ConsumerSettings()
+
+
+def principal_credentials(settings: Settings, principal: str) -> tuple[str, str]:
+    """The SCRAM user and password a component uses as ``principal``.
+
+    ``HUB_KAFKA_USER``/``HUB_KAFKA_PASSWORD`` when they name that principal (production
+    secrets); otherwise the password derived from the provisioning secret (local install).
+    """
+    if settings.kafka_user == principal:
+        return principal, settings.kafka_password.get_secret_value()
+    return principal, settings.principal_password(principal)

@@ -1,0 +1,123 @@
+"""Acknowledgement timers: a referral nobody has answered in time goes to the coordinator.
+
+``OpenReferrals`` follows the hub's notification log (only referral and closing events) and
+keeps the referrals still ``sent``; ``escalate_overdue`` executes ``EscalateReferral`` for
+each one past its deadline (shorter for ``life_at_risk``). The command id derives from the
+referral id, so two timers, or a timer run again after a crash, escalate a referral once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.utils import get_topic
+
+from hub.application import HubApplication, Outcome
+from hub.commands import EscalateReferral
+from hub.domain.case import Case
+from hub.errors import ConcurrentChangeError, DomainError
+from hub.logging import get_logger
+
+log = get_logger("consumers.escalation")
+
+PAGE = 500
+# The aggregate's event classes are made by the @event decorator, unseen by mypy.
+_MADE = get_topic(getattr(Case, "ReferralMade"))  # noqa: B009
+_ANSWERED = get_topic(getattr(Case, "ReferralAnswered"))  # noqa: B009
+_ESCALATED = get_topic(getattr(Case, "ReferralEscalated"))  # noqa: B009
+_CLOSED = get_topic(getattr(Case, "CaseClosed"))  # noqa: B009
+TOPICS = (_MADE, _ANSWERED, _ESCALATED, _CLOSED)
+
+
+@dataclass(frozen=True)
+class OpenReferral:
+    case_id: UUID
+    referral_id: UUID
+    agency_id: str
+    urgency: str
+    made_at: datetime
+
+
+class OpenReferrals:
+    """Referrals waiting for a first answer, as of the last notification read."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.open: dict[UUID, OpenReferral] = {}
+
+    def catch_up(self, app: HubApplication) -> None:
+        while True:
+            notifications = app.recorder.select_notifications(
+                start=self.position, limit=PAGE, topics=TOPICS, inclusive_of_start=False
+            )
+            for notification in notifications:
+                self._apply(notification.topic, app.mapper.to_domain_event(notification))
+            if notifications:
+                self.position = notifications[-1].id
+            if len(notifications) < PAGE:
+                return
+
+    def _apply(self, topic: str, event: object) -> None:
+        payload = getattr(event, "payload", None)
+        if payload is None:
+            return
+        if topic == _MADE:
+            self.open[payload.referral_id] = OpenReferral(
+                payload.case_id,
+                payload.referral_id,
+                payload.agency_id,
+                payload.urgency,
+                payload.occurred_at,
+            )
+        elif topic in (_ANSWERED, _ESCALATED):
+            self.open.pop(payload.referral_id, None)
+        elif topic == _CLOSED:
+            for referral_id in [r for r, o in self.open.items() if o.case_id == payload.case_id]:
+                del self.open[referral_id]
+
+
+def escalation_command_id(referral_id: UUID) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/escalations/{referral_id}")
+
+
+def escalate_overdue(
+    app: HubApplication,
+    now: datetime,
+    timeout: Callable[[str], timedelta],
+    referrals: OpenReferrals | None = None,
+) -> list[Outcome]:
+    """Escalate every referral unanswered past its deadline at ``now``; the outcomes."""
+    referrals = referrals or OpenReferrals()
+    referrals.catch_up(app)
+    outcomes = []
+    for referral in sorted(referrals.open.values(), key=lambda r: (r.made_at, r.referral_id)):
+        deadline = referral.made_at + timeout(referral.urgency)
+        if now < deadline:
+            continue
+        command = EscalateReferral(
+            command_id=escalation_command_id(referral.referral_id),
+            occurred_at=now,
+            case_id=referral.case_id,
+            referral_id=referral.referral_id,
+            overdue_minutes=int((now - deadline).total_seconds() // 60),
+        )
+        try:
+            outcome = app.execute(command)
+        except (DomainError, ConcurrentChangeError) as error:
+            # Answered or closed meanwhile: the next catch-up sees why; try again then.
+            log.info("escalation.skipped", referral_id=str(referral.referral_id), reason=str(error))
+            continue
+        referrals.open.pop(referral.referral_id, None)
+        outcomes.append(outcome)
+        if not outcome.duplicate:
+            log.warning(
+                "referral.escalated",
+                case_id=str(referral.case_id),
+                referral_id=str(referral.referral_id),
+                agency=referral.agency_id,
+                urgency=referral.urgency,
+            )
+    return outcomes

@@ -1,0 +1,313 @@
+"""The agency's local inbox: what was referred to it, what it may see, and where each stands.
+
+Every applied record is kept by its ``event_id``; applying an id a second time changes
+nothing, so a record redelivered after a crash (offset not yet committed) is harmless.
+The inbox is a pure function of the records applied: two consumers fed the same topic end
+with the same inbox whatever their stops and restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from consumers.config import ConsumerSettings
+from consumers.sql import Cursor, Database, PostgresDatabase, SqliteDatabase
+from hub.settings import Settings
+
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS {events} (
+        event_id TEXT PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset BIGINT NOT NULL,
+        case_id TEXT,
+        referral_id TEXT,
+        occurred_at TEXT NOT NULL,
+        basis TEXT NOT NULL,
+        basis_ref TEXT,
+        withheld TEXT NOT NULL,
+        missing_basis TEXT,
+        disclosed TEXT NOT NULL,
+        details TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS {referrals} (
+        referral_id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        purpose TEXT,
+        urgency TEXT,
+        ward TEXT,
+        needs TEXT NOT NULL DEFAULT '[]',
+        referred_at TEXT,
+        basis TEXT,
+        basis_ref TEXT,
+        missing_basis TEXT,
+        status TEXT NOT NULL DEFAULT 'sent',
+        status_at TEXT,
+        status_reason TEXT,
+        escalated INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE IF NOT EXISTS {parked} (
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (source_topic, source_partition, source_offset)
+    )""",
+    """CREATE TABLE IF NOT EXISTS {replies} (
+        reply_id TEXT PRIMARY KEY,
+        referral_id TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        answered_at TEXT NOT NULL
+    )""",
+)
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One decoded, validated record of the agency's referral topic."""
+
+    event_id: str
+    event_type: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    occurred_at: str
+    case_id: str | None = None
+    referral_id: str | None = None
+    basis: str = "none"
+    basis_ref: str | None = None
+    withheld: tuple[str, ...] = ()
+    missing_basis: str | None = None
+    # Personal fields released to the agency, by path (e.g. "person.name").
+    disclosed: dict[str, Any] = field(default_factory=dict)
+    # The record's other (non-personal) fields: purpose, urgency, ward, answer...
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class Inbox:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._t = {name: db.table(f"inbox_{name}") for name in _TABLE_NAMES}
+        with db.transaction() as cur:
+            for statement in _TABLES:
+                cur.execute(statement.format(**self._t))
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Writes -----------------------------------------------------------------------------------
+
+    def apply(self, entry: InboxEntry) -> bool:
+        """Apply one record in one transaction; False if its event id was applied before."""
+        with self._db.transaction() as cur:
+            inserted = cur.execute(
+                f"INSERT INTO {self._t['events']} (event_id, event_type, source_topic, "
+                "source_partition, source_offset, case_id, referral_id, occurred_at, basis, "
+                "basis_ref, withheld, missing_basis, disclosed, details) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (event_id) DO NOTHING",
+                (
+                    entry.event_id,
+                    entry.event_type,
+                    entry.source_topic,
+                    entry.source_partition,
+                    entry.source_offset,
+                    entry.case_id,
+                    entry.referral_id,
+                    entry.occurred_at,
+                    entry.basis,
+                    entry.basis_ref,
+                    ",".join(entry.withheld),
+                    entry.missing_basis,
+                    _json(entry.disclosed),
+                    _json(entry.details),
+                ),
+            )
+            if inserted == 0:
+                return False
+            self._update_referral(cur, entry)
+        return True
+
+    def _update_referral(self, cur: Cursor, entry: InboxEntry) -> None:
+        if entry.referral_id is None or entry.case_id is None:
+            return
+        t = self._t["referrals"]
+        cur.execute(
+            f"INSERT INTO {t} (referral_id, case_id) VALUES (?, ?) "
+            "ON CONFLICT (referral_id) DO NOTHING",
+            (entry.referral_id, entry.case_id),
+        )
+        d = entry.details
+        if entry.event_type == "ReferralMade":
+            cur.execute(
+                f"UPDATE {t} SET purpose = ?, urgency = ?, ward = ?, needs = ?, referred_at = ?, "
+                "basis = ?, basis_ref = ?, missing_basis = ? WHERE referral_id = ?",
+                (
+                    d.get("purpose"),
+                    d.get("urgency"),
+                    d.get("ward"),
+                    _json(d.get("needs") or []),
+                    entry.occurred_at,
+                    entry.basis,
+                    entry.basis_ref,
+                    entry.missing_basis,
+                    entry.referral_id,
+                ),
+            )
+        elif entry.event_type == "ReferralAnswered":
+            cur.execute(
+                f"UPDATE {t} SET status = ?, status_at = ?, status_reason = ? "
+                "WHERE referral_id = ?",
+                (
+                    d.get("answer"),
+                    entry.occurred_at,
+                    entry.disclosed.get("reason"),
+                    entry.referral_id,
+                ),
+            )
+        elif entry.event_type == "ReferralEscalated":
+            cur.execute(f"UPDATE {t} SET escalated = 1 WHERE referral_id = ?", (entry.referral_id,))
+
+    def park(self, topic: str, partition: int, offset: int, reason: str) -> bool:
+        """Note a record sent to the dead-letter topic; False if it was parked before."""
+        with self._db.transaction() as cur:
+            return (
+                cur.execute(
+                    f"INSERT INTO {self._t['parked']} (source_topic, source_partition, "
+                    "source_offset, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (topic, partition, offset, reason),
+                )
+                > 0
+            )
+
+    def is_parked(self, topic: str, partition: int, offset: int) -> bool:
+        with self._db.transaction() as cur:
+            rows = cur.query(
+                f"SELECT 1 FROM {self._t['parked']} WHERE source_topic = ? "
+                "AND source_partition = ? AND source_offset = ?",
+                (topic, partition, offset),
+            )
+        return bool(rows)
+
+    def record_reply(self, reply_id: str, referral_id: str, answer: str, answered_at: str) -> None:
+        with self._db.transaction() as cur:
+            cur.execute(
+                f"INSERT INTO {self._t['replies']} (reply_id, referral_id, answer, answered_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (reply_id, referral_id, answer, answered_at),
+            )
+
+    # Reads ------------------------------------------------------------------------------------
+
+    def referral(self, referral_id: str) -> dict[str, Any] | None:
+        found = [r for r in self.referrals() if r["referral_id"] == referral_id]
+        return found[0] if found else None
+
+    def referrals(self) -> list[dict[str, Any]]:
+        """Every referral with its case's disclosures, oldest first."""
+        with self._db.transaction() as cur:
+            rows = cur.query(
+                "SELECT referral_id, case_id, purpose, urgency, ward, needs, referred_at, basis, "
+                "basis_ref, missing_basis, status, status_at, status_reason, escalated "
+                f"FROM {self._t['referrals']} ORDER BY referred_at, referral_id"
+            )
+            events = cur.query(
+                "SELECT case_id, event_type, occurred_at, basis, basis_ref, withheld, "
+                f"missing_basis, disclosed, event_id FROM {self._t['events']} "
+                "WHERE case_id IS NOT NULL ORDER BY occurred_at, event_id"
+            )
+            replies = cur.query(
+                f"SELECT referral_id, answer, answered_at FROM {self._t['replies']} "
+                "ORDER BY answered_at, reply_id"
+            )
+        by_case: dict[str, list[dict[str, Any]]] = {}
+        for case_id, event_type, occurred_at, basis, ref, withheld, missing, disclosed, _ in events:
+            by_case.setdefault(case_id, []).append(
+                {
+                    "event_type": event_type,
+                    "occurred_at": occurred_at,
+                    "basis": basis,
+                    "basis_ref": ref,
+                    "withheld": [w for w in withheld.split(",") if w],
+                    "missing_basis": missing,
+                    "disclosed": json.loads(disclosed),
+                }
+            )
+        sent: dict[str, list[dict[str, Any]]] = {}
+        for referral_id, answer, answered_at in replies:
+            sent.setdefault(referral_id, []).append({"answer": answer, "answered_at": answered_at})
+        keys = [
+            "referral_id",
+            "case_id",
+            "purpose",
+            "urgency",
+            "ward",
+            "needs",
+            "referred_at",
+            "basis",
+            "basis_ref",
+            "missing_basis",
+            "status",
+            "status_at",
+            "status_reason",
+            "escalated",
+        ]
+        result = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            item["needs"] = json.loads(item["needs"])
+            item["escalated"] = bool(item["escalated"])
+            item["disclosures"] = by_case.get(item["case_id"], [])
+            item["replies_sent"] = sent.get(item["referral_id"], [])
+            result.append(item)
+        return result
+
+    def parked_count(self) -> int:
+        with self._db.transaction() as cur:
+            return int(cur.query(f"SELECT COUNT(*) FROM {self._t['parked']}")[0][0])
+
+    def applied_count(self) -> int:
+        with self._db.transaction() as cur:
+            return int(cur.query(f"SELECT COUNT(*) FROM {self._t['events']}")[0][0])
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of the records' tables, in a stable order (to compare two inboxes)."""
+        with self._db.transaction() as cur:
+            return {
+                "events": cur.query(f"SELECT * FROM {self._t['events']} ORDER BY event_id"),
+                "referrals": cur.query(
+                    f"SELECT * FROM {self._t['referrals']} ORDER BY referral_id"
+                ),
+                "parked": cur.query(
+                    f"SELECT * FROM {self._t['parked']} "
+                    "ORDER BY source_topic, source_partition, source_offset"
+                ),
+            }
+
+
+_TABLE_NAMES = ("events", "referrals", "parked", "replies")
+
+
+def inbox_path(settings: Settings, consumer_settings: ConsumerSettings, agency_id: str) -> Path:
+    return (
+        consumer_settings.agency_inbox_path or settings.var_dir / "agency" / f"{agency_id}.sqlite"
+    )
+
+
+def open_inbox(agency_id: str, settings: Settings, consumer_settings: ConsumerSettings) -> Inbox:
+    """The agency's inbox on the store the settings name."""
+    if consumer_settings.agency_inbox_store == "postgres":
+        schema = consumer_settings.agency_inbox_schema or "inbox_" + re.sub(
+            r"[^a-z0-9]", "_", agency_id.lower()
+        )
+        return Inbox(PostgresDatabase(settings, schema))
+    return Inbox(SqliteDatabase(inbox_path(settings, consumer_settings, agency_id)))

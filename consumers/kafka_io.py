@@ -1,0 +1,176 @@
+"""Kafka adapters of the consumers' ports (kafka-python, SASL/SCRAM as a given principal).
+
+Partitions are assigned by the client itself (all partitions of the topics it reads) and the
+group is used only to keep committed offsets: a restarted consumer resumes at once, with
+no wait for a dead member of the group to time out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from consumers.deadletter import deadletter_headers
+from consumers.ports import InRecord
+from hub.errors import ServiceUnavailableError
+from hub.settings import Settings
+
+SEND_TIMEOUT_S = 30.0
+
+
+def _client(settings: Settings, user: str, password: str) -> dict[str, Any]:
+    # Same options as producers.kafka_client (consumers may not import producers).
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": user,
+        "sasl_plain_password": password,
+    }
+
+
+def _unavailable(what: str, error: Exception) -> ServiceUnavailableError:
+    return ServiceUnavailableError(f"Kafka: {what} failed ({type(error).__name__}: {error})")
+
+
+class KafkaSource:
+    """Reads every partition of the topics ``topics()`` names (re-asked now and then)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        user: str,
+        password: str,
+        group_id: str,
+        topics: Callable[[KafkaConsumer], list[str]],
+        poll_ms: int = 500,
+        max_records: int = 200,
+        refresh_s: float = 30.0,
+    ) -> None:
+        self._topics = topics
+        self._poll_ms = poll_ms
+        self._max_records = max_records
+        self._refresh_s = refresh_s
+        try:
+            self._consumer = KafkaConsumer(
+                group_id=group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                **_client(settings, user, password),
+            )
+        except KafkaError as error:
+            raise _unavailable(f"connecting as {user}", error) from error
+        self._assigned: set[TopicPartition] = set()
+        self._refreshed = 0.0
+        self._assign()
+
+    def _assign(self) -> None:
+        partitions = set()
+        for topic in self._topics(self._consumer):
+            for partition in self._consumer.partitions_for_topic(topic) or ():
+                partitions.add(TopicPartition(topic, partition))
+        if partitions != self._assigned:
+            self._consumer.assign(sorted(partitions))
+            self._assigned = partitions
+        self._refreshed = time.monotonic()
+
+    @property
+    def topics(self) -> set[str]:
+        return {tp.topic for tp in self._assigned}
+
+    def poll(self) -> list[InRecord]:
+        if time.monotonic() - self._refreshed > self._refresh_s:
+            self._assign()
+        if not self._assigned:
+            time.sleep(self._poll_ms / 1000)
+            return []
+        try:
+            batches = self._consumer.poll(timeout_ms=self._poll_ms, max_records=self._max_records)
+        except KafkaError as error:
+            raise _unavailable("poll", error) from error
+        return [
+            InRecord(
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                value=r.value,
+                key=r.key,
+                headers={k: bytes(v) for k, v in (r.headers or [])},
+            )
+            for tp in sorted(batches)
+            for r in batches[tp]
+        ]
+
+    def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        try:
+            self._consumer.commit(
+                {
+                    TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
+                    for (t, p), o in offsets.items()
+                }
+            )
+        except KafkaError as error:
+            raise _unavailable("offset commit", error) from error
+
+    def caught_up(self) -> bool:
+        if not self._assigned:
+            return True
+        ends = self._consumer.end_offsets(sorted(self._assigned))
+        return all(self._consumer.position(tp) >= ends[tp] for tp in self._assigned)
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+
+def fixed_topics(*names: str) -> Callable[[KafkaConsumer], list[str]]:
+    return lambda _consumer: list(names)
+
+
+def matching_topics(match: Callable[[str], bool]) -> Callable[[KafkaConsumer], list[str]]:
+    return lambda consumer: sorted(t for t in consumer.topics() if match(t))
+
+
+class KafkaWriter:
+    """A producer as one principal: synchronous sends (acks=all), so a send is durable."""
+
+    def __init__(self, settings: Settings, user: str, password: str) -> None:
+        try:
+            self._producer = KafkaProducer(acks="all", **_client(settings, user, password))
+        except KafkaError as error:
+            raise _unavailable(f"connecting as {user}", error) from error
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> int:
+        """Write one record and wait for the broker; its offset."""
+        try:
+            future = self._producer.send(topic, value=value, key=key, headers=headers or [])
+            return int(future.get(timeout=SEND_TIMEOUT_S).offset)
+        except KafkaError as error:
+            raise _unavailable(f"writing to {topic}", error) from error
+
+    def close(self) -> None:
+        self._producer.close(timeout=SEND_TIMEOUT_S)
+
+
+class KafkaDeadLetters:
+    def __init__(self, writer: KafkaWriter, topic: str) -> None:
+        self._writer = writer
+        self.topic = topic
+
+    def park(self, record: InRecord, reason: str) -> None:
+        self._writer.send(
+            self.topic, record.value, key=record.key, headers=deadletter_headers(record, reason)
+        )
+
+    def close(self) -> None:
+        self._writer.close()

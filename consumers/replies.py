@@ -1,0 +1,143 @@
+"""The hub's reply ingester: agencies' answers on ``replies.*`` become ``AnswerReferral``.
+
+The answering agency is the one whose topic carried the reply: the broker lets only that
+principal write there. A reply whose ``agency_id`` field names another agency is refused,
+as is any reply the domain refuses (wrong agency, unknown referral, illegal transition).
+Refused replies are never applied: they go to ``deadletter.replies`` with the reason.
+The command id derives from the agency and the reply id, so a redelivered reply writes
+nothing new; the offset is committed only after the command was saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import ValidationError
+
+from consumers.ports import DeadLetters, InRecord, Source
+from consumers.records import BadRecord, decode, validation_reason
+from consumers.stopping import StopFlag
+from hub.application import HubApplication
+from hub.commands import AnswerReferral
+from hub.errors import ConcurrentChangeError, DomainError
+from hub.logging import get_logger
+
+log = get_logger("consumers.replies")
+
+ATTEMPTS = 3
+
+
+@dataclass
+class ReplyReport:
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+def reply_command_id(agency_id: str, reply_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/replies/{agency_id}/{reply_id}")
+
+
+def reply_command(record: InRecord, topic_agency: str | None) -> AnswerReferral:
+    """The command a reply asks for, or ``BadRecord`` saying why it is refused."""
+    if topic_agency is None:
+        raise BadRecord(f"{record.topic} is not an agency's reply topic")
+    name, body = decode(record)
+    if name != "ReferralReply":
+        raise BadRecord(f"schema {name} is not a ReferralReply")
+    if body.get("agency_id") != topic_agency:
+        raise BadRecord("agency_id disagrees with the reply topic's agency")
+    try:
+        return AnswerReferral(
+            command_id=reply_command_id(topic_agency, str(body["reply_id"])),
+            occurred_at=datetime.fromisoformat(str(body["answered_at"])),
+            case_id=body["case_id"],
+            referral_id=body["referral_id"],
+            agency_id=topic_agency,
+            answer=body["answer"],
+            reason=body.get("reason"),
+        )
+    except ValidationError as error:
+        raise BadRecord(validation_reason("AnswerReferral", error)) from None
+    except ValueError:
+        raise BadRecord("answered_at is not an ISO date-time with a time zone") from None
+
+
+class ReplyIngester:
+    def __init__(
+        self,
+        app: HubApplication,
+        source: Source,
+        deadletters: DeadLetters,
+        agency_of_topic: Callable[[str], str | None],
+    ) -> None:
+        self.app = app
+        self.source = source
+        self.deadletters = deadletters
+        self.agency_of_topic = agency_of_topic
+        self.report = ReplyReport()
+
+    def handle(self, record: InRecord) -> str:
+        """``applied``, ``duplicate`` or ``rejected``."""
+        try:
+            command = reply_command(record, self.agency_of_topic(record.topic))
+            outcome = self._execute(command)
+        except BadRecord as bad:
+            return self._reject(record, bad.reason)
+        except DomainError as error:
+            return self._reject(record, f"{type(error).__name__}: {error}")
+        if outcome:
+            self.report.applied += 1
+            log.info(
+                "reply.applied",
+                case_id=str(command.case_id),
+                referral_id=str(command.referral_id),
+                agency=command.agency_id,
+                answer=command.answer,
+            )
+            return "applied"
+        self.report.duplicates += 1
+        return "duplicate"
+
+    def _execute(self, command: AnswerReferral) -> bool:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return not self.app.execute(command).duplicate
+            except ConcurrentChangeError:
+                if attempt == ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _reject(self, record: InRecord, reason: str) -> str:
+        self.deadletters.park(record, reason)
+        self.report.rejected += 1
+        log.warning("reply.rejected", topic=record.topic, offset=record.offset, reason=reason)
+        return "rejected"
+
+    def step(self, stop: StopFlag) -> bool:
+        """Handle one poll's records and commit them; whether there were any."""
+        records = self.source.poll()
+        done: dict[tuple[str, int], int] = {}
+        for record in records:
+            if stop.requested:
+                break
+            self.handle(record)
+            done[(record.topic, record.partition)] = record.offset + 1
+        if done:
+            self.source.commit(done)
+        return bool(records)
+
+    def run(
+        self, stop: StopFlag, once: bool = False, tick: Callable[[], object] | None = None
+    ) -> ReplyReport:
+        """Ingest until stopped (or caught up, with ``once``); ``tick`` runs after each poll."""
+        while not stop.requested:
+            had_records = self.step(stop)
+            if tick is not None and not stop.requested:
+                tick()
+            if once and not had_records and self.source.caught_up():
+                break
+        return self.report

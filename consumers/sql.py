@@ -1,0 +1,121 @@
+"""A thin connection to the agency's local database: SQLite by default, PostgreSQL if asked.
+
+Statements are written once with ``?`` placeholders and table names as ``{t}`` fields; the
+PostgreSQL side swaps in ``%s`` and a schema-qualified name. Each ``transaction`` commits
+all or nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from hub.errors import ServiceUnavailableError
+from hub.settings import Settings
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class Database(Protocol):
+    def transaction(self) -> Any:
+        """A context manager giving a ``Cursor``; commits on success, rolls back on error."""
+        ...
+
+    def table(self, name: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class _SqliteCursor:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, tuple(params)).rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._conn.execute(sql, tuple(params)).fetchall())
+
+
+class SqliteDatabase:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+
+    def table(self, name: str) -> str:
+        return name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _SqliteCursor(self._conn)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _PostgresCursor:
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._cur.execute(sql.replace("?", "%s"), tuple(params))
+        return int(self._cur.rowcount)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cur.execute(sql.replace("?", "%s"), tuple(params))
+        return list(self._cur.fetchall())
+
+
+class PostgresDatabase:
+    def __init__(self, settings: Settings, schema: str) -> None:
+        import psycopg
+
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+            raise ServiceUnavailableError(f"not a usable PostgreSQL schema name: {schema!r}")
+        self._schema = schema
+        try:
+            self._conn = psycopg.connect(
+                host=settings.postgres_host,
+                port=settings.postgres_port,
+                dbname=settings.postgres_dbname,
+                user=settings.postgres_user,
+                password=settings.postgres_password.get_secret_value(),
+                connect_timeout=5,
+                autocommit=True,
+            )
+        except psycopg.OperationalError as error:
+            raise ServiceUnavailableError(
+                f"PostgreSQL for the inbox is unavailable ({type(error).__name__}); "
+                "try `hub services up postgres`"
+            ) from error
+        with self.transaction() as cur:
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+    def table(self, name: str) -> str:
+        return f'"{self._schema}".{name}'
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            yield _PostgresCursor(cur)
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,286 @@
+"""``hub agency run|inbox|ack``, ``hub replies run`` and ``hub escalations run``.
+
+The agency side runs as the agency's own principal (its SCRAM user is the agency id); the
+reply ingester and the acknowledgement timers run as the hub.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from consumers import topics
+from consumers.agency import AgencyConsumer, find_referral, reply_record
+from consumers.config import ConsumerSettings, get_consumer_settings, principal_credentials
+from consumers.escalation import OpenReferrals, escalate_overdue
+from consumers.inbox import Inbox, open_inbox
+from consumers.kafka_io import (
+    KafkaDeadLetters,
+    KafkaSource,
+    KafkaWriter,
+    fixed_topics,
+    matching_topics,
+)
+from consumers.replies import ReplyIngester
+from consumers.stopping import StopFlag, stop_on_signals
+from hub import codec
+from hub.bootstrap import open_application
+from hub.errors import ServiceUnavailableError, UnknownAgencyError
+from hub.reference import load_network
+from hub.settings import Settings, get_settings
+
+out = Console()
+err = Console(stderr=True)
+
+agency_app = typer.Typer(help="A member agency's client: its referral inbox and its answers.")
+replies_app = typer.Typer(help="The hub's ingestion of agencies' answers.")
+escalations_app = typer.Typer(help="Acknowledgement timers: escalate unanswered referrals.")
+
+AgencyOpt = Annotated[str, typer.Option("--agency", help="The agency id (its Kafka principal).")]
+OnceOpt = Annotated[bool, typer.Option("--once", help="Stop when caught up.")]
+
+
+def _known_agency(agency_id: str) -> str:
+    if not load_network().is_agency(agency_id):
+        raise UnknownAgencyError(f"unknown agency {agency_id!r}")
+    return agency_id
+
+
+def agency_consumer(
+    agency_id: str,
+    settings: Settings,
+    consumer_settings: ConsumerSettings,
+    group: str | None = None,
+) -> AgencyConsumer:
+    """The agency client wired to Kafka and its inbox, as the settings say."""
+    user, password = principal_credentials(settings, agency_id)
+    topic = topics.referrals(settings, agency_id)
+    inbox = open_inbox(agency_id, settings, consumer_settings)
+    source = KafkaSource(
+        settings, user, password, group or topics.agency_group(agency_id), fixed_topics(topic)
+    )
+    if not source.topics:
+        source.close()
+        inbox.close()
+        raise ServiceUnavailableError(
+            f"topic {topic} is missing or {user} may not read it; run `hub kafka provision`"
+        )
+    deadletters = KafkaDeadLetters(
+        KafkaWriter(settings, user, password), topics.deadletter(settings, agency_id)
+    )
+    return AgencyConsumer(agency_id, source, inbox, deadletters)
+
+
+def run_agency(
+    agency: AgencyOpt,
+    once: OnceOpt = False,
+    group: Annotated[
+        str | None, typer.Option(help="Consumer group (default <agency>.inbox).")
+    ] = None,
+) -> None:
+    """Follow the agency's referral topic into its local inbox (exactly once)."""
+    settings = get_settings()
+    consumer = agency_consumer(_known_agency(agency), settings, get_consumer_settings(), group)
+    stop = StopFlag()
+    try:
+        with stop_on_signals(stop):
+            report = consumer.run(stop, once=once)
+    finally:
+        consumer.source.close()
+        consumer.deadletters.close()
+        consumer.inbox.close()
+    err.print(
+        f"{agency}: {report.applied} applied, {report.duplicates} already in the inbox, "
+        f"{report.parked} parked on {topics.deadletter(settings, agency)}"
+        + (" (stopped by signal)" if stop.signal else "")
+    )
+
+
+def _basis_text(referral: dict[str, Any]) -> str:
+    if referral["basis"] in (None, "none"):
+        need = referral["missing_basis"] or "a basis"
+        return f"none: de-identified notice (needs {need})"
+    return f"{referral['basis']} {referral['basis_ref'] or ''}".strip()
+
+
+def _disclosed_text(referral: dict[str, Any]) -> str:
+    latest: dict[str, Any] = {}
+    for disclosure in referral["disclosures"]:
+        latest.update(disclosure["disclosed"])
+    return "\n".join(f"{k}: {v}" for k, v in sorted(latest.items())) or "-"
+
+
+def _status_text(referral: dict[str, Any]) -> str:
+    status = referral["status"]
+    if referral["escalated"]:
+        status += " (escalated)"
+    pending = [r["answer"] for r in referral["replies_sent"]]
+    if pending and pending[-1] != referral["status"]:
+        status += f"\nanswered {pending[-1]}, awaiting hub"
+    return status
+
+
+def show_inbox(
+    agency: AgencyOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the agency's inbox: one row per referral."""
+    inbox = open_inbox(_known_agency(agency), get_settings(), get_consumer_settings())
+    try:
+        referrals = inbox.referrals()
+        parked = inbox.parked_count()
+    finally:
+        inbox.close()
+    if as_json:
+        out.print_json(json.dumps({"agency": agency, "referrals": referrals, "parked": parked}))
+        return
+    table = Table(title=f"Inbox of {agency}", show_lines=True)
+    for column in ("referral", "case", "referred at", "urgency", "ward", "purpose", "status"):
+        table.add_column(column)
+    table.add_column("basis")
+    table.add_column("disclosed")
+    for r in referrals:
+        table.add_row(
+            r["referral_id"][:8],
+            r["case_id"][:8],
+            r["referred_at"] or "-",
+            r["urgency"] or "-",
+            r["ward"] or "-",
+            r["purpose"] or "-",
+            _status_text(r),
+            _basis_text(r),
+            _disclosed_text(r),
+        )
+    out.print(table)
+    if parked:
+        err.print(f"{parked} record(s) parked on {topics.deadletter(get_settings(), agency)}")
+
+
+def ack(
+    referral: Annotated[str, typer.Argument(help="Referral id (or a unique prefix).")],
+    answer: Annotated[str, typer.Argument(help="received, accepted, declined or completed.")],
+    agency: AgencyOpt,
+    reason: Annotated[str | None, typer.Option(help="Why (required to decline).")] = None,
+) -> None:
+    """Answer a referral of the inbox: the answer travels on the agency's reply topic."""
+    settings = get_settings()
+    inbox = open_inbox(_known_agency(agency), settings, get_consumer_settings())
+    try:
+        send_answer(inbox, settings, agency, referral, answer, reason)
+    finally:
+        inbox.close()
+
+
+def send_answer(
+    inbox: Inbox, settings: Settings, agency: str, referral: str, answer: str, reason: str | None
+) -> dict[str, Any]:
+    record = reply_record(agency, find_referral(inbox, referral), answer, reason)
+    user, password = principal_credentials(settings, agency)
+    writer = KafkaWriter(settings, user, password)
+    try:
+        writer.send(
+            topics.replies(settings, agency),
+            codec.encode("ReferralReply", record),
+            key=record["case_id"].encode(),
+            headers=[
+                ("event_id", record["reply_id"].encode()),
+                ("event_type", b"ReferralReply"),
+            ],
+        )
+    finally:
+        writer.close()
+    inbox.record_reply(record["reply_id"], record["referral_id"], answer, record["answered_at"])
+    out.print(f"{answer} sent for referral {record['referral_id']} (reply {record['reply_id']})")
+    return record
+
+
+def _timeouts() -> Any:
+    return get_consumer_settings().ack_timeout
+
+
+def _escalate(app: Any, referrals: OpenReferrals) -> None:
+    for outcome in escalate_overdue(app, datetime.now(UTC), _timeouts(), referrals):
+        if not outcome.duplicate:
+            err.print(f"escalated: {', '.join(str(a) for a in outcome.aggregate_ids)}")
+
+
+def run_replies(
+    once: OnceOpt = False,
+    timers: Annotated[
+        bool, typer.Option(help="Also run the acknowledgement timers after each poll.")
+    ] = True,
+) -> None:
+    """Ingest agencies' answers from replies.* as AnswerReferral commands (as principal hub)."""
+    settings = get_settings()
+    user, password = principal_credentials(settings, "hub")
+    pattern = topics.replies_pattern(settings)
+    app = open_application(settings)
+    source = KafkaSource(
+        settings,
+        user,
+        password,
+        topics.hub_group(),
+        matching_topics(lambda t: bool(pattern.match(t))),
+    )
+    deadletters = KafkaDeadLetters(
+        KafkaWriter(settings, user, password),
+        topics.deadletter(settings, topics.REPLIES_DEADLETTER),
+    )
+    ingester = ReplyIngester(
+        app, source, deadletters, lambda t: topics.agency_of_reply_topic(settings, t)
+    )
+    referrals = OpenReferrals()
+    stop = StopFlag()
+    try:
+        with stop_on_signals(stop):
+            report = ingester.run(
+                stop, once=once, tick=(lambda: _escalate(app, referrals)) if timers else None
+            )
+    finally:
+        source.close()
+        deadletters.close()
+        app.close()
+    err.print(
+        f"replies: {report.applied} applied, {report.duplicates} already applied, "
+        f"{report.rejected} rejected (on {deadletters.topic})"
+    )
+
+
+def run_escalations(
+    once: OnceOpt = False,
+    interval: Annotated[float, typer.Option(help="Seconds between scans.")] = 30.0,
+) -> None:
+    """Escalate referrals unanswered past their deadline to the ward's coordinator."""
+    app = open_application(get_settings())
+    referrals = OpenReferrals()
+    stop = StopFlag()
+    try:
+        with stop_on_signals(stop):
+            while True:
+                _escalate(app, referrals)
+                if once:
+                    break
+                deadline = time.monotonic() + interval
+                while time.monotonic() < deadline and not stop.requested:
+                    time.sleep(0.2)
+                if stop.requested:
+                    break
+    finally:
+        app.close()
+
+
+def register(app: typer.Typer) -> None:
+    agency_app.command("run")(run_agency)
+    agency_app.command("inbox")(show_inbox)
+    agency_app.command("ack")(ack)
+    replies_app.command("run")(run_replies)
+    escalations_app.command("run")(run_escalations)
+    app.add_typer(agency_app, name="agency")
+    app.add_typer(replies_app, name="replies")
+    app.add_typer(escalations_app, name="escalations")

@@ -1,0 +1,255 @@
+"""The agency client against in-memory fakes of the broker and a real SQLite inbox."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from consumers.agency import AgencyConsumer, find_referral, reply_record
+from consumers.inbox import Inbox
+from consumers.sql import SqliteDatabase
+from consumers.stopping import StopFlag
+from hub import codec
+from hub import events as ev
+from hub.errors import InvalidCommandError, NotFoundError
+from tests.agency_support import (
+    AGENCY,
+    OTHER_AGENCY,
+    PERSON,
+    T0,
+    FakeDeadLetters,
+    FakeSource,
+    Stream,
+)
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Inbox:
+    return Inbox(SqliteDatabase(tmp_path / "inbox.sqlite"))
+
+
+def consume(stream: Stream, inbox: Inbox, batch: int = 3) -> tuple[AgencyConsumer, FakeSource]:
+    source = FakeSource(stream.records, batch=batch)
+    consumer = AgencyConsumer(AGENCY, source, inbox, FakeDeadLetters())
+    consumer.run(StopFlag(), once=True)
+    return consumer, source
+
+
+def test_a_referral_with_consent_shows_what_was_disclosed_and_on_which_basis(inbox: Inbox) -> None:
+    stream = Stream()
+    case_id, referral_id = stream.referral(
+        urgency="life_at_risk", note="試験のメモ", basis="consent", basis_ref="c-1"
+    )
+    stream.event(
+        ev.PersonDetailsRecorded(occurred_at=T0, case_id=case_id, person=PERSON),
+        basis="consent",
+        basis_ref="c-1",
+    )
+    consume(stream, inbox)
+
+    (referral,) = inbox.referrals()
+    assert referral["referral_id"] == str(referral_id)
+    assert referral["case_id"] == str(case_id)
+    assert (referral["urgency"], referral["ward"], referral["purpose"]) == (
+        "life_at_risk",
+        "moji",
+        "assessment",
+    )
+    assert datetime.fromisoformat(referral["referred_at"]) == T0
+    assert (referral["basis"], referral["basis_ref"], referral["status"]) == (
+        "consent",
+        "c-1",
+        "sent",
+    )
+    disclosed = {}
+    for disclosure in referral["disclosures"]:
+        assert disclosure["basis"] == "consent"
+        disclosed.update(disclosure["disclosed"])
+    assert disclosed == {
+        "note": "試験のメモ",
+        "person.name": "試験 花子",
+        "person.kana": "しけん はなこ",
+        "person.address": "北九州市架空町1-2-3",
+    }
+
+
+def test_a_referral_without_a_basis_is_a_de_identified_notice_naming_the_missing_basis(
+    inbox: Inbox,
+) -> None:
+    stream = Stream()
+    stream.referral(basis="none", missing_basis="consent", withheld="note")
+    consume(stream, inbox)
+
+    (referral,) = inbox.referrals()
+    assert referral["basis"] == "none"
+    assert referral["missing_basis"] == "consent"
+    (notice,) = referral["disclosures"]
+    assert notice["disclosed"] == {}
+    assert notice["withheld"] == ["note"]
+
+
+def test_answers_and_escalations_on_the_topic_update_the_referral_status(inbox: Inbox) -> None:
+    stream = Stream()
+    case_id, referral_id = stream.referral()
+    stream.event(
+        ev.ReferralEscalated(
+            occurred_at=T0,
+            case_id=case_id,
+            referral_id=referral_id,
+            agency_id=AGENCY,
+            coordinator="moji.coordinator",
+            overdue_minutes=5,
+        ),
+        basis="none",
+    )
+    stream.answered(case_id, referral_id, "accepted")
+    consume(stream, inbox)
+
+    referral = inbox.referral(str(referral_id))
+    assert referral is not None
+    assert referral["status"] == "accepted"
+    assert referral["escalated"] is True
+
+
+def test_each_event_id_is_applied_once_even_when_redelivered(inbox: Inbox) -> None:
+    stream = Stream()
+    stream.referral()
+    case_id, referral_id = stream.referral()
+    stream.answered(case_id, referral_id, "received")
+    consume(stream, inbox)
+    before = inbox.snapshot()
+
+    again, _ = consume(stream, inbox)
+
+    assert again.report.applied == 0
+    assert again.report.duplicates == 3
+    assert inbox.snapshot() == before
+
+
+def test_offsets_are_committed_only_once_the_records_are_in_the_inbox(inbox: Inbox) -> None:
+    stream = Stream()
+    for _ in range(7):
+        stream.referral()
+
+    def check(offsets: dict[tuple[str, int], int]) -> None:
+        assert inbox.applied_count() >= offsets[(stream.topic, 0)]
+
+    source = FakeSource(stream.records, batch=2, on_commit=check)
+    AgencyConsumer(AGENCY, source, inbox, FakeDeadLetters()).run(StopFlag(), once=True)
+
+    assert source.committed == {(stream.topic, 0): 7}
+    assert len(source.commits) == 4
+
+
+def test_bad_records_are_parked_with_a_reason_and_the_consumer_keeps_going(inbox: Inbox) -> None:
+    stream = Stream()
+    stream.referral()
+    referral_bytes = stream.records[0].value or b""
+    stream.raw(os.urandom(40), event_id="x")
+    stream.raw(referral_bytes[: len(referral_bytes) // 2], event_id="x")
+    stream.raw(b"\xc3\x01" + b"\x00" * 8 + b"body")
+    stream.raw(referral_bytes)  # no event_id header
+    stream.referral(agency_id=OTHER_AGENCY)
+    stream.raw(None)
+    stream.referral()
+    deadletters = FakeDeadLetters()
+    source = FakeSource(stream.records)
+    consumer = AgencyConsumer(AGENCY, source, inbox, deadletters)
+
+    report = consumer.run(StopFlag(), once=True)
+
+    assert (report.applied, report.parked) == (2, 6)
+    assert inbox.parked_count() == 6
+    reasons = [reason for _, reason in deadletters.parked]
+    assert reasons[0].startswith("undecodable")
+    assert reasons[1].startswith("undecodable: truncated or corrupt ReferralMade")
+    assert reasons[2] == "unknown schema fingerprint"
+    assert reasons[3] == "missing or malformed event_id header"
+    assert reasons[4] == "ReferralMade addressed to another agency"
+    assert reasons[5] == "empty record value"
+    assert [r.offset for r, _ in deadletters.parked] == [1, 2, 3, 4, 5, 6]
+    assert source.committed == {(stream.topic, 0): 8}
+
+
+def test_a_record_that_fails_validation_is_parked_naming_the_field_not_its_value(
+    inbox: Inbox,
+) -> None:
+    stream = Stream()
+    stream.referral()
+    body = codec.decode(stream.records[0].value or b"")[1]
+    body["referral_id"] = "not-a-uuid-試験"
+    stream.records.clear()
+    stream.raw(codec.encode("ReferralMade", body), event_id=body["event_id"])
+    deadletters = FakeDeadLetters()
+
+    AgencyConsumer(AGENCY, FakeSource(stream.records), inbox, deadletters).run(
+        StopFlag(), once=True
+    )
+
+    ((_, reason),) = deadletters.parked
+    assert reason == "failed validation as ReferralMade: referral_id"
+
+
+def test_a_record_parked_before_a_crash_is_not_parked_twice(inbox: Inbox) -> None:
+    stream = Stream()
+    stream.raw(b"garbage")
+    deadletters = FakeDeadLetters()
+    for _ in range(2):  # the second run sees the record again: its offset was never committed
+        consumer = AgencyConsumer(AGENCY, FakeSource(stream.records), inbox, deadletters)
+        consumer.handle(stream.records[0])
+
+    assert len(deadletters.parked) == 1
+    assert inbox.parked_count() == 1
+
+
+def test_a_stop_request_finishes_the_record_in_hand_commits_it_and_returns(inbox: Inbox) -> None:
+    stream = Stream()
+    for _ in range(5):
+        stream.referral()
+    stop = StopFlag()
+    source = FakeSource(stream.records, batch=5)
+    consumer = AgencyConsumer(AGENCY, source, inbox, FakeDeadLetters())
+    handle = consumer.handle
+
+    def handle_then_stop(record):  # type: ignore[no-untyped-def]
+        result = handle(record)
+        if record.offset == 1:
+            stop.request()
+        return result
+
+    consumer.handle = handle_then_stop  # type: ignore[method-assign]
+    report = consumer.run(stop)
+
+    assert report.applied == 2
+    assert source.committed == {(stream.topic, 0): 2}
+
+
+def test_an_answer_is_a_reply_record_the_hub_can_decode(inbox: Inbox) -> None:
+    stream = Stream()
+    case_id, referral_id = stream.referral()
+    consume(stream, inbox)
+
+    record = reply_record(AGENCY, find_referral(inbox, str(referral_id)[:8]), "accepted", None)
+
+    name, decoded = codec.decode(codec.encode("ReferralReply", record))
+    assert name == "ReferralReply"
+    assert decoded["referral_id"] == str(referral_id)
+    assert decoded["case_id"] == str(case_id)
+    assert (decoded["agency_id"], decoded["answer"]) == (AGENCY, "accepted")
+
+
+def test_declining_needs_a_reason_and_unknown_referrals_are_refused(inbox: Inbox) -> None:
+    stream = Stream()
+    _, referral_id = stream.referral()
+    consume(stream, inbox)
+    referral = find_referral(inbox, str(referral_id))
+
+    with pytest.raises(InvalidCommandError):
+        reply_record(AGENCY, referral, "declined", "  ")
+    with pytest.raises(InvalidCommandError):
+        reply_record(AGENCY, referral, "maybe", None)
+    with pytest.raises(NotFoundError):
+        find_referral(inbox, "00000000")

@@ -1,0 +1,271 @@
+"""The hub's reply ingester and acknowledgement timers, on an in-memory Hub application."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from consumers.agency import reply_record
+from consumers.escalation import OpenReferral, OpenReferrals, escalate_overdue
+from consumers.ports import InRecord
+from consumers.replies import ReplyIngester
+from consumers.stopping import StopFlag
+from hub import codec
+from hub.application import HubApplication
+from hub.commands import AnswerReferral, CloseCase, OpenCase, ReferCase
+from tests.agency_support import AGENCY, OTHER_AGENCY, T0, FakeDeadLetters, FakeSource
+
+
+@pytest.fixture
+def app() -> HubApplication:
+    return HubApplication()
+
+
+def referred(app: HubApplication, urgency: str = "soon", agency: str = AGENCY) -> tuple[UUID, UUID]:
+    case_id, referral_id = uuid4(), uuid4()
+    app.execute(OpenCase(command_id=uuid4(), occurred_at=T0, case_id=case_id, ward="moji"))
+    app.execute(
+        ReferCase(
+            command_id=uuid4(),
+            occurred_at=T0,
+            case_id=case_id,
+            referral_id=referral_id,
+            agency_id=agency,
+            purpose="assessment",
+            urgency=urgency,  # type: ignore[arg-type]
+        )
+    )
+    return case_id, referral_id
+
+
+class Replies:
+    """Reply topics being written by agencies."""
+
+    def __init__(self) -> None:
+        self.records: list[InRecord] = []
+
+    def write(self, topic_agency: str, value: bytes) -> None:
+        self.records.append(
+            InRecord(
+                topic=f"replies.{topic_agency}", partition=0, offset=len(self.records), value=value
+            )
+        )
+
+    def reply(
+        self,
+        case_id: UUID,
+        referral_id: UUID,
+        answer: str,
+        topic_agency: str = AGENCY,
+        claimed_agency: str | None = None,
+        reason: str | None = None,
+        reply_id: UUID | None = None,
+    ) -> None:
+        record = reply_record(
+            claimed_agency or topic_agency,
+            {"referral_id": str(referral_id), "case_id": str(case_id)},
+            answer,
+            reason,
+            answered_at=T0 + timedelta(minutes=10),
+            reply_id=reply_id,
+        )
+        self.write(topic_agency, codec.encode("ReferralReply", record))
+
+
+def agency_of_topic(topic: str) -> str | None:
+    return topic.removeprefix("replies.") if topic.startswith("replies.") else None
+
+
+def ingest(app: HubApplication, replies: Replies) -> tuple[ReplyIngester, FakeDeadLetters]:
+    deadletters = FakeDeadLetters()
+    ingester = ReplyIngester(app, FakeSource(replies.records), deadletters, agency_of_topic)
+    ingester.run(StopFlag(), once=True)
+    return ingester, deadletters
+
+
+def test_an_answer_from_the_referred_agency_is_recorded_on_the_case(app: HubApplication) -> None:
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    replies.reply(case_id, referral_id, "received")
+    replies.reply(case_id, referral_id, "accepted")
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert ingester.report.applied == 2
+    assert deadletters.parked == []
+    assert app.get_case(case_id).referrals[referral_id].status == "accepted"
+
+
+def test_a_redelivered_reply_writes_nothing_new(app: HubApplication) -> None:
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    replies.reply(case_id, referral_id, "received", reply_id=uuid4())
+    replies.records.append(replies.records[0])
+
+    ingester, deadletters = ingest(app, replies)
+    version_after_one = app.get_case(case_id).version
+    again, _ = ingest(app, replies)
+
+    assert (ingester.report.applied, ingester.report.duplicates) == (1, 1)
+    assert (again.report.applied, again.report.duplicates) == (0, 2)
+    assert deadletters.parked == []
+    assert app.get_case(case_id).version == version_after_one
+
+
+def test_a_reply_claiming_another_agency_than_its_topic_is_refused(app: HubApplication) -> None:
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    replies.reply(
+        case_id, referral_id, "accepted", topic_agency=OTHER_AGENCY, claimed_agency=AGENCY
+    )
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert ingester.report.rejected == 1
+    assert deadletters.parked[0][1] == "agency_id disagrees with the reply topic's agency"
+    assert app.get_case(case_id).referrals[referral_id].status == "sent"
+
+
+def test_an_answer_from_an_agency_the_referral_was_not_sent_to_is_refused(
+    app: HubApplication,
+) -> None:
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    replies.reply(case_id, referral_id, "accepted", topic_agency=OTHER_AGENCY)
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert ingester.report.rejected == 1
+    assert deadletters.parked[0][1].startswith("NotReferredAgencyError")
+    assert app.get_case(case_id).referrals[referral_id].status == "sent"
+
+
+def test_an_illegal_transition_is_refused_and_never_applied(app: HubApplication) -> None:
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    replies.reply(case_id, referral_id, "declined", reason="定員超過のため")
+    replies.reply(case_id, referral_id, "completed")
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert (ingester.report.applied, ingester.report.rejected) == (1, 1)
+    assert deadletters.parked[0][1].startswith("IllegalTransitionError")
+    assert app.get_case(case_id).referrals[referral_id].status == "declined"
+
+
+def test_unknown_referrals_and_undecodable_replies_are_refused(app: HubApplication) -> None:
+    case_id, _ = referred(app)
+    replies = Replies()
+    replies.reply(case_id, uuid4(), "received")
+    replies.write(AGENCY, os.urandom(30))
+    replies.records.append(InRecord(topic="elsewhere", partition=0, offset=9, value=b"x"))
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert ingester.report.rejected == 3
+    reasons = [reason for _, reason in deadletters.parked]
+    assert reasons[0].startswith("ReferralNotFoundError")
+    assert reasons[1].startswith("undecodable")
+    assert reasons[2] == "elsewhere is not an agency's reply topic"
+
+
+def test_a_decline_without_a_reason_is_refused(app: HubApplication) -> None:
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    record = {
+        "reply_id": str(uuid4()),
+        "referral_id": str(referral_id),
+        "case_id": str(case_id),
+        "agency_id": AGENCY,
+        "answer": "declined",
+        "reason": None,
+        "answered_at": T0.isoformat(),
+    }
+    replies.write(AGENCY, codec.encode("ReferralReply", record))
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert ingester.report.rejected == 1
+    assert deadletters.parked[0][1].startswith("failed validation as AnswerReferral")
+
+
+# Acknowledgement timers ---------------------------------------------------------------------
+
+
+def timeouts(urgency: str) -> timedelta:
+    return timedelta(minutes=30) if urgency == "life_at_risk" else timedelta(hours=24)
+
+
+def escalated(app: HubApplication, case_id: UUID, referral_id: UUID) -> bool:
+    return app.get_case(case_id).referrals[referral_id].escalated
+
+
+def test_a_referral_unanswered_past_its_deadline_is_escalated_to_the_ward_coordinator(
+    app: HubApplication,
+) -> None:
+    case_id, referral_id = referred(app, urgency="soon")
+
+    assert escalate_overdue(app, T0 + timedelta(hours=23), timeouts) == []
+    (outcome,) = escalate_overdue(app, T0 + timedelta(hours=25), timeouts)
+
+    assert outcome.events == ("ReferralEscalated",)
+    assert escalated(app, case_id, referral_id)
+    (event,) = [
+        e
+        for e in app.repository.event_store.get(case_id)
+        if type(e).__name__ == "ReferralEscalated"
+    ]
+    assert event.payload.coordinator == "moji.coordinator"
+    assert event.payload.overdue_minutes == 60
+
+
+def test_life_at_risk_referrals_escalate_sooner(app: HubApplication) -> None:
+    urgent_case, urgent = referred(app, urgency="life_at_risk")
+    routine_case, routine = referred(app, urgency="routine")
+
+    escalate_overdue(app, T0 + timedelta(minutes=31), timeouts)
+
+    assert escalated(app, urgent_case, urgent)
+    assert not escalated(app, routine_case, routine)
+
+
+def test_answered_and_closed_referrals_are_not_escalated(app: HubApplication) -> None:
+    answered_case, answered = referred(app)
+    closed_case, _ = referred(app)
+    app.execute(
+        AnswerReferral(
+            command_id=uuid4(),
+            occurred_at=T0,
+            case_id=answered_case,
+            referral_id=answered,
+            agency_id=AGENCY,
+            answer="received",
+        )
+    )
+    app.execute(CloseCase(command_id=uuid4(), occurred_at=T0, case_id=closed_case, reason="転居"))
+
+    assert escalate_overdue(app, T0 + timedelta(days=30), timeouts) == []
+
+
+def _open(case_id: UUID, referral_id: UUID) -> OpenReferral:
+    return OpenReferral(case_id, referral_id, AGENCY, "life_at_risk", T0)
+
+
+def test_a_referral_is_escalated_once_however_many_timers_run(app: HubApplication) -> None:
+    case_id, referral_id = referred(app, urgency="life_at_risk")
+    first, second = OpenReferrals(), OpenReferrals()
+    later = T0 + timedelta(hours=1)
+
+    escalate_overdue(app, later, timeouts, first)
+    assert escalate_overdue(app, later + timedelta(minutes=5), timeouts, second) == []
+    assert escalate_overdue(app, later + timedelta(minutes=10), timeouts, first) == []
+    # A timer that had not yet seen the escalation repeats the same command id: a no-op.
+    stale = OpenReferrals()
+    stale.open = dict(second.open) or {referral_id: _open(case_id, referral_id)}
+    stale.position = 10**9
+    assert [o.duplicate for o in escalate_overdue(app, later, timeouts, stale)] == [True]
+    events = [type(e).__name__ for e in app.repository.event_store.get(case_id)]
+    assert events.count("ReferralEscalated") == 1
