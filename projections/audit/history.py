@@ -1,0 +1,301 @@
+"""The consent history of the log, rebuilt by replay: who could receive what, and when.
+
+Entries come from either source an auditor can replay (the log of record, or the
+``audit.consent`` topic); each is one event payload with its log position.
+
+Two clocks, kept apart on purpose:
+- ``occurred_at`` is the business time: when the person consented, withdrew, when the
+  meeting was held. ``snapshot(as_of=T)`` answers "what was in force at T" with it: a
+  consent counts if given at or before T, valid at T and not withdrawn at or before T.
+- the position is the log order: what the hub knew when it acted. The disclosure check
+  (``projections.audit.verify``) uses both: the facts recorded up to the disclosure's
+  position, evaluated at the disclosed event's business time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from hub import events as ev
+from hub.reference import load_network
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event as the auditor reads it: position in the log of record and payload."""
+
+    position: int
+    payload: ev.Event
+    event_id: str = ""
+
+
+@dataclass
+class ConsentRecord:
+    consent_id: str
+    case_id: str
+    scope: tuple[str, ...]
+    purposes: tuple[str, ...]
+    categories: tuple[str, ...]
+    valid_from: datetime
+    valid_until: datetime
+    given_at: datetime
+    given_position: int
+    by_proxy: bool = False
+    withdrawn_at: datetime | None = None
+    withdrawn_position: int | None = None
+
+    @property
+    def agencies(self) -> frozenset[str]:
+        return load_network().agencies_in_scope(list(self.scope))
+
+    def in_force(self, at: datetime) -> bool:
+        withdrawn = self.withdrawn_at is not None and self.withdrawn_at <= at
+        return self.given_at <= at and self.valid_from <= at < self.valid_until and not withdrawn
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "consent_id": self.consent_id,
+            "case_id": self.case_id,
+            "scope": list(self.scope),
+            "purposes": list(self.purposes),
+            "categories": list(self.categories),
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat(),
+            "given_at": self.given_at.isoformat(),
+            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class RefusalRecord:
+    consent_id: str
+    case_id: str
+    scope: tuple[str, ...]
+    refused_at: datetime
+    position: int
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """One case taken up by one meeting, with the meeting's members."""
+
+    meeting_id: str
+    case_id: str
+    kind: str
+    members: tuple[str, ...]
+    held_at: datetime
+    position: int
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "meeting_id": self.meeting_id,
+            "case_id": self.case_id,
+            "kind": self.kind,
+            "members": list(self.members),
+            "held_at": self.held_at.isoformat(),
+        }
+
+
+@dataclass
+class EmergencyRecord:
+    declaration_id: str
+    case_id: str
+    agencies: tuple[str, ...]
+    categories: tuple[str, ...]
+    declared_at: datetime
+    expires_at: datetime
+    position: int
+    ended_at: datetime | None = None
+    ended_position: int | None = None
+
+    def in_force(self, at: datetime) -> bool:
+        ended = self.ended_at is not None and self.ended_at <= at
+        return self.declared_at <= at < self.expires_at and not ended
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "declaration_id": self.declaration_id,
+            "case_id": self.case_id,
+            "agencies": list(self.agencies),
+            "categories": list(self.categories),
+            "declared_at": self.declared_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+@dataclass
+class ReferralRecord:
+    referral_id: str
+    case_id: str
+    agency_id: str
+    purpose: str
+    statute: str | None
+    position: int
+    answers: list[tuple[int, str]] = field(default_factory=list)
+
+    def status_at(self, position: int) -> str:
+        status = "sent"
+        for answered_at, answer in self.answers:
+            if answered_at <= position:
+                status = answer
+        return status
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """What the auditor keeps of every event: enough to recognise a disclosure's event."""
+
+    position: int
+    event_id: str
+    event_type: str
+    case_id: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    as_of: datetime
+    consents: tuple[ConsentRecord, ...]
+    meetings: tuple[MeetingRecord, ...]
+    emergencies: tuple[EmergencyRecord, ...]
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "consents_in_force": [c.view() for c in self.consents],
+            "meeting_memberships": [m.view() for m in self.meetings],
+            "emergencies_in_force": [e.view() for e in self.emergencies],
+        }
+
+
+@dataclass
+class History:
+    consents: dict[str, ConsentRecord] = field(default_factory=dict)
+    refusals: list[RefusalRecord] = field(default_factory=list)
+    meetings: dict[tuple[str, str], MeetingRecord] = field(default_factory=dict)
+    emergencies: dict[str, EmergencyRecord] = field(default_factory=dict)
+    referrals: dict[str, ReferralRecord] = field(default_factory=dict)
+    events: dict[int, LoggedEvent] = field(default_factory=dict)
+    meetings_held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    last_position: int = 0
+
+    def apply(self, entry: Entry) -> None:
+        p, position = entry.payload, entry.position
+        self.last_position = max(self.last_position, position)
+        case_id = _text(getattr(p, "case_id", None))
+        self.events[position] = LoggedEvent(
+            position, entry.event_id, type(p).__name__, case_id, p.occurred_at
+        )
+        if isinstance(p, ev.ConsentGiven):
+            self.consents[str(p.consent_id)] = ConsentRecord(
+                str(p.consent_id),
+                str(p.case_id),
+                tuple(p.scope),
+                tuple(p.purposes),
+                tuple(p.data_categories),
+                p.valid_from,
+                p.valid_until,
+                p.occurred_at,
+                position,
+                p.by_proxy,
+            )
+        elif isinstance(p, ev.ConsentWithdrawn):
+            consent = self.consents.get(str(p.consent_id))
+            if consent is not None and consent.withdrawn_position is None:
+                consent.withdrawn_at, consent.withdrawn_position = p.occurred_at, position
+        elif isinstance(p, ev.ConsentRefused):
+            self.refusals.append(
+                RefusalRecord(
+                    str(p.consent_id), str(p.case_id), tuple(p.scope), p.occurred_at, position
+                )
+            )
+        elif isinstance(p, ev.MeetingHeld):
+            self.meetings_held[str(p.meeting_id)] = (p.kind, p.occurred_at)
+            for case in p.case_ids:
+                self._take_up(
+                    str(p.meeting_id), str(case), p.kind, p.members, p.occurred_at, position
+                )
+        elif isinstance(p, ev.TakenUpByMeeting):
+            self._take_up(
+                str(p.meeting_id), str(p.case_id), p.kind, p.members, p.occurred_at, position
+            )
+        elif isinstance(p, ev.EmergencyDeclared):
+            self.emergencies[str(p.declaration_id)] = EmergencyRecord(
+                str(p.declaration_id),
+                str(p.case_id),
+                tuple(p.agencies),
+                tuple(p.data_categories),
+                p.occurred_at,
+                p.expires_at,
+                position,
+            )
+        elif isinstance(p, ev.EmergencyEnded):
+            emergency = self.emergencies.get(str(p.declaration_id))
+            if emergency is not None and emergency.ended_position is None:
+                emergency.ended_at, emergency.ended_position = p.occurred_at, position
+        elif isinstance(p, ev.ReferralMade):
+            self.referrals[str(p.referral_id)] = ReferralRecord(
+                str(p.referral_id), str(p.case_id), p.agency_id, p.purpose, p.statute, position
+            )
+        elif isinstance(p, ev.ReferralAnswered):
+            referral = self.referrals.get(str(p.referral_id))
+            if referral is not None:
+                referral.answers.append((position, p.answer))
+
+    def _take_up(
+        self,
+        meeting_id: str,
+        case_id: str,
+        kind: str,
+        members: Iterable[str],
+        at: datetime,
+        position: int,
+    ) -> None:
+        key = (meeting_id, case_id)
+        if key not in self.meetings:
+            self.meetings[key] = MeetingRecord(
+                meeting_id, case_id, kind, tuple(members), at, position
+            )
+
+    def snapshot(
+        self, as_of: datetime, *, case_id: str | None = None, agency_id: str | None = None
+    ) -> Snapshot:
+        """What was in force at ``as_of`` (business time), for one case and/or agency."""
+
+        def keep(record_case: str, agencies: Iterable[str]) -> bool:
+            if case_id is not None and record_case != case_id:
+                return False
+            return agency_id is None or agency_id in agencies
+
+        consents = [
+            c for c in self.consents.values() if c.in_force(as_of) and keep(c.case_id, c.agencies)
+        ]
+        meetings = [
+            m for m in self.meetings.values() if m.held_at <= as_of and keep(m.case_id, m.members)
+        ]
+        emergencies = [
+            e
+            for e in self.emergencies.values()
+            if e.in_force(as_of) and keep(e.case_id, e.agencies)
+        ]
+        return Snapshot(
+            as_of,
+            tuple(sorted(consents, key=lambda c: (c.given_position, c.consent_id))),
+            tuple(sorted(meetings, key=lambda m: (m.position, m.meeting_id, m.case_id))),
+            tuple(sorted(emergencies, key=lambda e: (e.position, e.declaration_id))),
+        )
+
+
+def replay(entries: Iterable[Entry]) -> History:
+    history = History()
+    for entry in entries:
+        history.apply(entry)
+    return history
+
+
+def _text(value: UUID | str | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,252 @@
+"""Proves, or refutes, each disclosure against the history of the log.
+
+Written from the auditor's side, apart from the relay's governance: the rules of
+DOMAIN.md checked again, so a mistake in one is caught by the other. A disclosure made
+while relaying the event at position P, whose business time is T, is valid when the facts
+recorded up to P give it a basis at T:
+
+- consent: the consent named is the case's, given by P and not withdrawn by P (a
+  withdrawal stops every later disclosure at once), valid at T, its scope covers the agency
+  (or a group of it), it names every disclosed category, and one of its purposes is a
+  purpose the agency holds the case for (a referral to it, or emergency response);
+- support_meeting: a つながりづくり会議 (kind ``connection``) that took up the case by P lists
+  the agency as a member, and the record says the confidentiality duty applies;
+- vital_interest: the case's emergency declaration names the agency and every category,
+  was not ended by P, had not expired at T, and no category is sensitive;
+- statute: a referral of the case to the agency names that statute and was neither
+  declined nor completed by P, and no category is sensitive.
+
+Besides, the disclosure must describe a real event: its position, event id, case and
+instant must be those of the log.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hub.vocabulary import SENSITIVE_CATEGORIES
+from projections.audit.history import History
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """One record of ``schemas/messages/Disclosure.avsc``."""
+
+    disclosure_id: str
+    event_id: str
+    position: int
+    case_id: str
+    agency_id: str
+    fields: tuple[str, ...]
+    categories: tuple[str, ...]
+    basis: str
+    basis_ref: str | None
+    confidentiality_duty: bool
+    occurred_at: datetime
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Disclosure:
+        occurred = record["occurred_at"]
+        return cls(
+            disclosure_id=str(record["disclosure_id"]),
+            event_id=str(record["event_id"]),
+            position=int(record["position"]),
+            case_id=str(record["case_id"]),
+            agency_id=str(record["agency_id"]),
+            fields=tuple(record["fields"]),
+            categories=tuple(record["categories"]),
+            basis=str(record["basis"]),
+            basis_ref=None if record.get("basis_ref") is None else str(record["basis_ref"]),
+            confidentiality_duty=bool(record["confidentiality_duty"]),
+            occurred_at=occurred
+            if isinstance(occurred, datetime)
+            else datetime.fromisoformat(str(occurred)),
+        )
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "disclosure_id": self.disclosure_id,
+            "position": self.position,
+            "occurred_at": self.occurred_at.isoformat(),
+            "case_id": self.case_id,
+            "agency_id": self.agency_id,
+            "basis": self.basis,
+            "basis_ref": self.basis_ref,
+            "categories": list(self.categories),
+            "fields": list(self.fields),
+            "confidentiality_duty": self.confidentiality_duty,
+            "event_id": self.event_id,
+        }
+
+
+@dataclass(frozen=True)
+class Refuted:
+    disclosure: Disclosure
+    reasons: tuple[str, ...]
+
+    def line(self) -> str:
+        d = self.disclosure
+        return (
+            f"disclosure {d.disclosure_id} (position {d.position}, case {d.case_id}, "
+            f"to {d.agency_id}, basis {d.basis} {d.basis_ref or '-'}): {'; '.join(self.reasons)}"
+        )
+
+
+@dataclass
+class Verdict:
+    checked: int = 0
+    by_basis: Counter[str] = field(default_factory=Counter)
+    refuted: list[Refuted] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.refuted
+
+
+def verify(history: History, disclosures: list[Disclosure]) -> Verdict:
+    verdict = Verdict()
+    for disclosure in disclosures:
+        verdict.checked += 1
+        verdict.by_basis[disclosure.basis] += 1
+        reasons = check(history, disclosure)
+        if reasons:
+            verdict.refuted.append(Refuted(disclosure, tuple(reasons)))
+    return verdict
+
+
+def check(history: History, d: Disclosure) -> list[str]:
+    """Why ``d`` had no valid basis (empty when it had one)."""
+    reasons = _event_reasons(history, d)
+    if not d.categories:
+        reasons.append("discloses no data category")
+    rule = _RULES.get(d.basis)
+    if rule is None:
+        reasons.append(f"unknown basis {d.basis!r}")
+    else:
+        reasons.extend(rule(history, d))
+    return reasons
+
+
+def _event_reasons(history: History, d: Disclosure) -> list[str]:
+    event = history.events.get(d.position)
+    if event is None:
+        return [f"no event at position {d.position} of the log"]
+    reasons = []
+    if event.event_id and d.event_id != event.event_id:
+        reasons.append(f"event id {d.event_id} is not the event at position {d.position}")
+    if event.case_id != d.case_id:
+        reasons.append(f"the event at position {d.position} is not about case {d.case_id}")
+    if event.occurred_at != d.occurred_at:
+        reasons.append(
+            f"the instant {d.occurred_at.isoformat()} is not the event's "
+            f"{event.occurred_at.isoformat()}"
+        )
+    return reasons
+
+
+def _consent(history: History, d: Disclosure) -> list[str]:
+    consent = history.consents.get(d.basis_ref or "")
+    if consent is None or consent.case_id != d.case_id:
+        return [f"case {d.case_id} has no consent {d.basis_ref}"]
+    reasons = []
+    if consent.given_position > d.position:
+        reasons.append("the consent was recorded after the disclosure")
+    if consent.withdrawn_position is not None and consent.withdrawn_position <= d.position:
+        reasons.append(f"the consent was withdrawn (position {consent.withdrawn_position})")
+    if not consent.valid_from <= d.occurred_at < consent.valid_until:
+        reasons.append("the consent was not valid at that instant")
+    if d.agency_id not in consent.agencies:
+        reasons.append(f"the consent's scope does not cover {d.agency_id}")
+    missing = sorted(set(d.categories) - set(consent.categories))
+    if missing:
+        reasons.append(f"the consent does not cover {', '.join(missing)}")
+    held_for = _purposes(history, d)
+    if not held_for & set(consent.purposes):
+        reasons.append(
+            f"no purpose {d.agency_id} holds the case for "
+            f"({', '.join(sorted(held_for)) or 'none'}) is consented to"
+        )
+    return reasons
+
+
+def _purposes(history: History, d: Disclosure) -> set[str]:
+    purposes = {
+        r.purpose
+        for r in history.referrals.values()
+        if r.case_id == d.case_id and r.agency_id == d.agency_id and r.position <= d.position
+    }
+    if any(
+        e.case_id == d.case_id and d.agency_id in e.agencies and e.position <= d.position
+        for e in history.emergencies.values()
+    ):
+        purposes.add("emergency_response")
+    return purposes
+
+
+def _meeting(history: History, d: Disclosure) -> list[str]:
+    meeting = history.meetings.get((d.basis_ref or "", d.case_id))
+    if meeting is None or meeting.position > d.position:
+        return [f"meeting {d.basis_ref} had not taken up case {d.case_id}"]
+    reasons = []
+    if meeting.kind != "connection":
+        reasons.append("the meeting is not a つながりづくり会議 (art.106-6 covers those only)")
+    if d.agency_id not in meeting.members:
+        reasons.append(f"{d.agency_id} is not a member of the meeting")
+    if not d.confidentiality_duty:
+        reasons.append("the record does not carry the confidentiality duty")
+    return reasons
+
+
+def _emergency(history: History, d: Disclosure) -> list[str]:
+    emergency = history.emergencies.get(d.basis_ref or "")
+    if emergency is None or emergency.case_id != d.case_id or emergency.position > d.position:
+        return [f"case {d.case_id} had no emergency declaration {d.basis_ref}"]
+    reasons = []
+    if emergency.ended_position is not None and emergency.ended_position <= d.position:
+        reasons.append("the emergency had ended")
+    if d.occurred_at >= emergency.expires_at:
+        reasons.append("the emergency had expired at that instant")
+    if d.agency_id not in emergency.agencies:
+        reasons.append(f"the declaration does not name {d.agency_id}")
+    missing = sorted(set(d.categories) - set(emergency.categories))
+    if missing:
+        reasons.append(f"the declaration does not cover {', '.join(missing)}")
+    reasons.extend(_no_sensitive(d))
+    return reasons
+
+
+def _statute(history: History, d: Disclosure) -> list[str]:
+    referrals = [
+        r
+        for r in history.referrals.values()
+        if r.case_id == d.case_id
+        and r.agency_id == d.agency_id
+        and r.statute
+        and r.statute == d.basis_ref
+        and r.position <= d.position
+    ]
+    if not referrals:
+        return [f"no referral of case {d.case_id} to {d.agency_id} names {d.basis_ref}"]
+    reasons = []
+    if all(r.status_at(d.position) in ("declined", "completed") for r in referrals):
+        reasons.append("the statutory referral was declined or completed")
+    reasons.extend(_no_sensitive(d))
+    return reasons
+
+
+def _no_sensitive(d: Disclosure) -> list[str]:
+    sensitive = sorted(set(d.categories) & SENSITIVE_CATEGORIES)
+    if sensitive:
+        return [f"sensitive data ({', '.join(sensitive)}) needs consent or a meeting"]
+    return []
+
+
+_RULES = {
+    "consent": _consent,
+    "support_meeting": _meeting,
+    "vital_interest": _emergency,
+    "statute": _statute,
+}

@@ -1,0 +1,101 @@
+"""Hub-side inboxes: per agency, what the hub sent it and what it answered, and when.
+
+So the city sees unanswered referrals. Codes, ids and times only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from projections.base import HubProjection
+from projections.indicators import utc_text
+from projections.sqlview import PostgresView, SQLiteView, SqlView, Statement
+
+
+def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
+    match event_type:
+        case "ReferralMade":
+            return [
+                Statement(
+                    "INSERT INTO {referrals} (referral_id, agency_id, case_id, ward, purpose, "
+                    "urgency, sent_at, status, answers) VALUES (:referral_id, :agency_id, "
+                    ":case_id, :ward, :purpose, :urgency, :at, 'sent', 0)",
+                    {
+                        "referral_id": str(p["referral_id"]),
+                        "agency_id": p["agency_id"],
+                        "case_id": str(p["case_id"]),
+                        "ward": p["ward"],
+                        "purpose": p["purpose"],
+                        "urgency": p["urgency"],
+                        "at": utc_text(p["occurred_at"]),
+                    },
+                )
+            ]
+        case "ReferralAnswered":
+            params = {
+                "referral_id": str(p["referral_id"]),
+                "answer": p["answer"],
+                "at": utc_text(p["occurred_at"]),
+            }
+            return [
+                Statement(
+                    "UPDATE {referrals} SET status = :answer, answers = answers + 1, "
+                    "first_answer_at = COALESCE(first_answer_at, :at), last_answer_at = :at "
+                    "WHERE referral_id = :referral_id",
+                    params,
+                ),
+                Statement(
+                    "INSERT INTO {answers} (referral_id, answer, answered_at) "
+                    "VALUES (:referral_id, :answer, :at)",
+                    params,
+                ),
+            ]
+        case "ReferralEscalated":
+            return [
+                Statement(
+                    "UPDATE {referrals} SET escalated_at = :at WHERE referral_id = :referral_id",
+                    {"referral_id": str(p["referral_id"]), "at": utc_text(p["occurred_at"])},
+                )
+            ]
+    return []
+
+
+class InboxView(SqlView):
+    TABLES = {  # noqa: RUF012
+        "referrals": "referral_id TEXT PRIMARY KEY, agency_id TEXT NOT NULL, case_id TEXT NOT "
+        "NULL, ward TEXT, purpose TEXT, urgency TEXT, sent_at TEXT NOT NULL, status TEXT NOT "
+        "NULL, answers INTEGER NOT NULL DEFAULT 0, first_answer_at TEXT, last_answer_at TEXT, "
+        "escalated_at TEXT",
+        "answers": "referral_id TEXT NOT NULL, answer TEXT NOT NULL, answered_at TEXT NOT NULL, "
+        "PRIMARY KEY (referral_id, answer)",
+    }
+
+    def inbox(self, agency_id: str, *, unanswered_only: bool = False) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM {referrals} WHERE agency_id = :agency"
+        if unanswered_only:
+            sql += " AND answers = 0"
+        return self.query(sql + " ORDER BY sent_at, referral_id", {"agency": agency_id})
+
+    def answers(self, referral_id: str) -> list[dict[str, Any]]:
+        return self.query(
+            "SELECT answer, answered_at FROM {answers} WHERE referral_id = :id "
+            "ORDER BY answered_at, answer",
+            {"id": referral_id},
+        )
+
+
+class SQLiteInboxView(InboxView, SQLiteView):
+    pass
+
+
+class PostgresInboxView(InboxView, PostgresView):
+    pass
+
+
+class InboxProjection(HubProjection[InboxView]):
+    name = "inbox"
+    views = {"sqlite": SQLiteInboxView, "postgres": PostgresInboxView}  # noqa: RUF012
+
+    def statements(self, event_type: str, payload: Mapping[str, Any]) -> list[Statement]:
+        return statements(event_type, payload)

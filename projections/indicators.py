@@ -1,0 +1,469 @@
+"""Table ④ of the plan: which events count, and how, as one pure fold.
+
+Counting rules (also in docs/COUNTING-RULES.md; the tests in tests/unit/test_indicators*.py
+pin every rule at its edge):
+
+* An event counts at its payload ``occurred_at`` (when it happened in the world), never at
+  the moment it was recorded. Back-dated records land in the period they happened in.
+* Fiscal years run from 1 April 00:00:00 JST to 31 March 23:59:59.999999 JST
+  (``hub.fiscal``). A UTC timestamp is converted to JST first: 2025-03-31T15:00:00Z is
+  1 April 00:00 JST and belongs to R7; 2025-03-31T14:59:59Z belongs to R6.
+* Months are JST calendar months ('YYYY-MM').
+* ``--until DATE`` cuts at the end of that JST day, inclusive (23:59:59.999999 JST).
+  A cut after 31 March is the fiscal year's end; a cut before 1 April gives zeros.
+* Ward: the event's own ward when it has one (ConsultationReceived, CooperatingBusiness-
+  Registered, CommunityBaseRegistered); otherwise the ward of the case it belongs to
+  (CaseOpened.ward), or of the community base for gatherings. Unknown ward is ''.
+
+| function | indicator | counts |
+|---|---|---|
+| 包括的相談支援 | 相談受付件数 | ConsultationReceived events in the year |
+| 参加支援 | 支援対象者数 | distinct cases with ParticipationMatched in the year: a person
+  is counted once per fiscal year, in the month and ward of their first match that year |
+| 参加支援 | 協力事業者数 | CooperatingBusinessRegistered, cumulative up to the cut (a stock) |
+| 地域づくりに向けた支援 | 拠点数 | CommunityBaseRegistered, cumulative up to the cut (a stock) |
+| 地域づくりに向けた支援 | 参加者数 | sum of GatheringHeld.participants in the year |
+| 地域づくりに向けた支援 | 参加機関数 | distinct bodies named in GatheringHeld.bodies in the year
+  (once per year, in the month and ward of their first gathering that year) |
+| アウトリーチ等を通じた継続的支援 | 訪問件数 | OutreachVisitMade events (伴走型支援の訪問件数) |
+| 多機関協働 | 支援計画作成件数 | PlanAgreed with revision == 1 (revisions are not new plans) |
+| 多機関協働 | 支援に関する活動件数 | SupportActivityRecorded events |
+
+Breakdowns: by ward or month, flows are split where they happened; stocks by month are the
+stock at the end of that month (so they do not add up to the year, they are the trend).
+"First occurrence" is the earliest ``occurred_at`` (ties: the smallest ward code), so the
+result does not depend on the order records arrive in.
+
+Network measures (referrals made in the year, up to the cut): 紹介件数 (ReferralMade),
+応答件数 (referrals with any answer by the cut), 初回応答までの時間 (minutes from the referral
+to its earliest answer: median and 90th percentile by nearest rank), クローズドループ率
+(share of referrals with an outcome, declined or completed, by the cut).
+
+The fold reads only codes, ids and times: it works the same on the hub's payloads and on
+the de-identified records of ``analytics.events`` (ids pseudonymised consistently).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from hub.fiscal import JST, fiscal_year
+
+Kind = Literal["flow", "distinct", "stock"]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    function: str
+    label: str
+    kind: Kind
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("consultations", "包括的相談支援", "相談受付件数", "flow"),
+    Indicator("participants_supported", "参加支援", "支援対象者数", "distinct"),
+    Indicator("cooperating_businesses", "参加支援", "協力事業者数", "stock"),
+    Indicator("community_bases", "地域づくりに向けた支援", "拠点数", "stock"),
+    Indicator("gathering_participants", "地域づくりに向けた支援", "参加者数", "flow"),
+    Indicator("gathering_bodies", "地域づくりに向けた支援", "参加機関数", "distinct"),
+    Indicator("outreach_visits", "アウトリーチ等を通じた継続的支援", "訪問件数", "flow"),
+    Indicator("plans_made", "多機関協働", "支援計画作成件数", "flow"),
+    Indicator("support_activities", "多機関協働", "支援に関する活動件数", "flow"),
+)
+BY_KEY: dict[str, Indicator] = {i.key: i for i in INDICATORS}
+
+NETWORK_FUNCTION = "ネットワーク指標"
+UNKNOWN_WARD = ""
+
+# Facts: what one event contributes -----------------------------------------------------------
+
+Place = tuple[str, str]  # ("case" | "base", id)
+
+
+@dataclass(frozen=True)
+class PlaceWard:
+    """The ward of a case or community base becomes known."""
+
+    place: Place
+    ward: str
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Add ``n`` to an indicator at ``at``, in ``ward`` or the ward of ``place``."""
+
+    indicator: str
+    at: str
+    n: int
+    ward: str | None = None
+    place: Place | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """``member`` took part at ``at``: counted once per fiscal year, at its first time."""
+
+    indicator: str
+    at: str
+    member: str
+    ward: str | None = None
+    place: Place | None = None
+
+
+@dataclass(frozen=True)
+class ReferralSent:
+    referral_id: str
+    at: str
+    agency_id: str
+    place: Place
+
+
+@dataclass(frozen=True)
+class ReferralReply:
+    referral_id: str
+    at: str
+    closes: bool
+
+
+Fact = PlaceWard | Tally | Member | ReferralSent | ReferralReply
+
+CLOSING_ANSWERS = frozenset({"declined", "completed"})
+
+
+def utc_text(moment: Any) -> str:
+    """A timestamp as fixed-width UTC text, so that text order is time order."""
+    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"timestamp without a zone: {moment!r}")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def jst_day(at: str) -> str:
+    """'YYYY-MM-DD' of the JST day of a ``utc_text`` timestamp."""
+    return datetime.fromisoformat(at).astimezone(JST).date().isoformat()
+
+
+def fiscal_year_of(at: str) -> int:
+    return fiscal_year(datetime.fromisoformat(at))
+
+
+def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
+    """What one event contributes to the indicators: a pure function of the record."""
+    if event_type in _IGNORED:
+        return []
+    at = utc_text(payload["occurred_at"])
+    case: Place | None = ("case", str(payload["case_id"])) if payload.get("case_id") else None
+    match event_type:
+        case "CaseOpened":
+            return [PlaceWard(("case", str(payload["case_id"])), payload["ward"])]
+        case "ConsultationReceived":
+            return [Tally("consultations", at, 1, ward=payload.get("ward"), place=case)]
+        case "ParticipationMatched":
+            return [Member("participants_supported", at, str(payload["case_id"]), place=case)]
+        case "CooperatingBusinessRegistered":
+            return [Tally("cooperating_businesses", at, 1, ward=payload.get("ward") or "")]
+        case "CommunityBaseRegistered":
+            base: Place = ("base", str(payload["base_id"]))
+            return [
+                PlaceWard(base, payload["ward"]),
+                Tally("community_bases", at, 1, ward=payload["ward"]),
+            ]
+        case "GatheringHeld":
+            base = ("base", str(payload["base_id"]))
+            result: list[Fact] = [
+                Tally("gathering_participants", at, int(payload["participants"]), place=base)
+            ]
+            bodies = payload.get("bodies") or []
+            result += [Member("gathering_bodies", at, str(b), place=base) for b in set(bodies)]
+            return result
+        case "OutreachVisitMade":
+            return [Tally("outreach_visits", at, 1, place=case)]
+        case "PlanAgreed":
+            return [Tally("plans_made", at, 1, place=case)] if payload["revision"] == 1 else []
+        case "SupportActivityRecorded":
+            return [Tally("support_activities", at, 1, place=case)]
+        case "ReferralMade" if case is not None:
+            return [ReferralSent(str(payload["referral_id"]), at, payload["agency_id"], case)]
+        case "ReferralAnswered":
+            closes = payload["answer"] in CLOSING_ANSWERS
+            return [ReferralReply(str(payload["referral_id"]), at, closes)]
+    return []
+
+
+_IGNORED = frozenset({"CommandAccepted", "PersonDetailsRecorded"})
+
+
+def earlier(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+# Rows: what a store keeps, and the report computed from them ----------------------------------
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    indicator: str
+    day: str
+    ward: str
+    n: int
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    indicator: str
+    fy: int
+    member: str
+    at: str
+    ward: str
+
+
+@dataclass(frozen=True)
+class ReferralRow:
+    referral_id: str
+    sent_at: str | None
+    agency_id: str | None
+    ward: str | None
+    first_answer_at: str | None
+    closed_at: str | None
+
+
+@dataclass
+class MemoryIndicators:
+    """The fold kept in memory: for the analysts' rebuild and for checking the SQL view."""
+
+    places: dict[Place, str]
+    tallies: dict[tuple[str, str, str], int]
+    members: dict[tuple[str, int, str], tuple[str, str]]
+    referrals: dict[str, ReferralRow]
+
+    @classmethod
+    def empty(cls) -> MemoryIndicators:
+        return cls({}, {}, {}, {})
+
+    def ward(self, ward: str | None, place: Place | None) -> str:
+        if ward is not None:
+            return ward
+        if place is not None:
+            return self.places.get(place, UNKNOWN_WARD)
+        return UNKNOWN_WARD
+
+    def apply(self, event_type: str, payload: Mapping[str, Any]) -> None:
+        for fact in facts(event_type, payload):
+            self.apply_fact(fact)
+
+    def apply_fact(self, fact: Fact) -> None:
+        match fact:
+            case PlaceWard(place, ward):
+                self.places[place] = ward
+            case Tally(indicator, at, n, ward, place):
+                key = (indicator, jst_day(at), self.ward(ward, place))
+                self.tallies[key] = self.tallies.get(key, 0) + n
+            case Member(indicator, at, member, ward, place):
+                mkey = (indicator, fiscal_year_of(at), member)
+                candidate = (at, self.ward(ward, place))
+                current = self.members.get(mkey)
+                if current is None or candidate < current:
+                    self.members[mkey] = candidate
+            case ReferralSent(referral_id, at, agency_id, place):
+                old = self.referrals.get(referral_id)
+                self.referrals[referral_id] = ReferralRow(
+                    referral_id,
+                    at,
+                    agency_id,
+                    self.ward(None, place),
+                    old.first_answer_at if old else None,
+                    old.closed_at if old else None,
+                )
+            case ReferralReply(referral_id, at, closes):
+                old = self.referrals.get(referral_id) or ReferralRow(
+                    referral_id, None, None, None, None, None
+                )
+                self.referrals[referral_id] = ReferralRow(
+                    referral_id,
+                    old.sent_at,
+                    old.agency_id,
+                    old.ward,
+                    earlier(old.first_answer_at, at),
+                    earlier(old.closed_at, at) if closes else old.closed_at,
+                )
+
+    def tally_rows(self) -> list[TallyRow]:
+        return [TallyRow(i, d, w, n) for (i, d, w), n in sorted(self.tallies.items())]
+
+    def member_rows(self) -> list[MemberRow]:
+        return [MemberRow(i, fy, m, at, w) for (i, fy, m), (at, w) in sorted(self.members.items())]
+
+    def referral_rows(self) -> list[ReferralRow]:
+        return [self.referrals[k] for k in sorted(self.referrals)]
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    function: str
+    indicator: str
+    value: int | float | None
+    ward: str | None = None
+    month: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "function": self.function,
+            "indicator": self.indicator,
+            "value": self.value,
+        }
+        if self.ward is not None:
+            row["ward"] = self.ward
+        if self.month is not None:
+            row["month"] = self.month
+        return row
+
+
+Breakdown = Literal["ward", "month"] | None
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The days a report covers: from 1 April of ``fy`` to ``last_day`` (JST, inclusive)."""
+
+    fy: int
+    first_day: date
+    last_day: date
+
+    @classmethod
+    def of(cls, fy: int, until: date | None = None) -> Cut:
+        end = date(fy + 1, 3, 31)
+        return cls(fy, date(fy, 4, 1), min(until, end) if until else end)
+
+    @property
+    def end_instant(self) -> str:
+        """The first instant after the cut, as ``utc_text``."""
+        start_next = datetime.combine(self.last_day + timedelta(days=1), datetime.min.time(), JST)
+        return utc_text(start_next)
+
+    def months(self) -> list[str]:
+        months: list[str] = []
+        day = self.first_day
+        while day <= self.last_day:
+            months.append(day.strftime("%Y-%m"))
+            day = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+        return months
+
+
+def tabulate(
+    tallies: Iterable[TallyRow],
+    members: Iterable[MemberRow],
+    cut: Cut,
+    by: Breakdown = None,
+) -> list[ReportRow]:
+    """Table ④ for a cut, from the rows a store keeps (SQL view or memory alike)."""
+    first, last = cut.first_day.isoformat(), cut.last_day.isoformat()
+    flows: dict[tuple[str, str], int] = {}
+    stocks: dict[tuple[str, str], int] = {}  # by month: additions in the month, summed later
+    distinct: dict[tuple[str, str], int] = {}
+    groups: set[str] = set()
+
+    def group(day: str, ward: str) -> str:
+        return ward if by == "ward" else day[:7] if by == "month" else ""
+
+    for t in tallies:
+        if t.day > last:
+            continue
+        kind = BY_KEY[t.indicator].kind
+        if kind == "stock":
+            key = t.day[:7] if by == "month" and t.day >= first else group(t.day, t.ward)
+            if by == "month" and t.day < first:
+                key = "before"
+            stocks[(t.indicator, key)] = stocks.get((t.indicator, key), 0) + t.n
+            if by == "ward":
+                groups.add(t.ward)
+        elif t.day >= first:
+            g = group(t.day, t.ward)
+            flows[(t.indicator, g)] = flows.get((t.indicator, g), 0) + t.n
+            groups.add(g)
+    for m in members:
+        day = jst_day(m.at)
+        if m.fy != cut.fy or day > last:
+            continue
+        g = group(day, m.ward)
+        distinct[(m.indicator, g)] = distinct.get((m.indicator, g), 0) + 1
+        groups.add(g)
+
+    if by is None:
+        keys = [""]
+    elif by == "month":
+        keys = cut.months()
+    else:
+        keys = sorted(groups)
+
+    rows: list[ReportRow] = []
+    for key in keys:
+        for ind in INDICATORS:
+            if ind.kind == "flow":
+                value = flows.get((ind.key, key), 0)
+            elif ind.kind == "distinct":
+                value = distinct.get((ind.key, key), 0)
+            elif by == "month":
+                value = stocks.get((ind.key, "before"), 0) + sum(
+                    stocks.get((ind.key, month), 0) for month in cut.months() if month <= key
+                )
+            else:
+                value = stocks.get((ind.key, key), 0)
+            rows.append(
+                ReportRow(
+                    ind.function,
+                    ind.label,
+                    value,
+                    ward=key if by == "ward" else None,
+                    month=key if by == "month" else None,
+                )
+            )
+    return rows
+
+
+NETWORK_LABELS = {
+    "sent": "紹介件数",
+    "answered": "応答件数",
+    "median": "初回応答までの時間 中央値(分)",
+    "p90": "初回応答までの時間 90パーセンタイル(分)",
+    "closed_loop": "クローズドループ率",
+}
+
+
+def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportRow]:
+    """The network's own measures for referrals made in the cut."""
+    start = utc_text(datetime.combine(cut.first_day, datetime.min.time(), JST))
+    end = cut.end_instant
+    sent = answered = closed = 0
+    minutes: list[float] = []
+    for r in referrals:
+        if r.sent_at is None or not (start <= r.sent_at < end):
+            continue
+        sent += 1
+        if r.first_answer_at is not None and r.first_answer_at < end:
+            answered += 1
+            delta = datetime.fromisoformat(r.first_answer_at) - datetime.fromisoformat(r.sent_at)
+            minutes.append(delta.total_seconds() / 60)
+        if r.closed_at is not None and r.closed_at < end:
+            closed += 1
+    minutes.sort()
+    median = round(statistics.median(minutes), 1) if minutes else None
+    p90 = round(minutes[math.ceil(0.9 * len(minutes)) - 1], 1) if minutes else None
+    rate = round(closed / sent, 4) if sent else None
+    values: dict[str, int | float | None] = {
+        "sent": sent,
+        "answered": answered,
+        "median": median,
+        "p90": p90,
+        "closed_loop": rate,
+    }
+    return [ReportRow(NETWORK_FUNCTION, NETWORK_LABELS[k], v) for k, v in values.items()]

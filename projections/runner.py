@@ -1,0 +1,219 @@
+"""Run the hub's projections: open their views, catch up, follow the log, rebuild.
+
+On PostgreSQL a live projection runs in the library's ``ProjectionRunner`` (push
+subscription); on SQLite in ``PollingRunner``, which has the same shape but polls the log
+(``projections.follow``). Catching up and rebuilding read the log in batches on both stores
+and apply each batch with its tracking row in one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    Tracking,
+    WaitInterruptedError,
+)
+from eventsourcing.projection import ProjectionRunner
+from eventsourcing.utils import Environment
+
+from hub.application import HubApplication
+from hub.errors import HubError
+from projections.base import HubProjection
+from projections.case_state import CaseStateProjection
+from projections.follow import LogPoller
+from projections.inbox import InboxProjection
+from projections.indicator_view import IndicatorsProjection
+from projections.sqlview import SqlView
+
+PROJECTIONS: dict[str, type[HubProjection[Any]]] = {
+    p.name: p for p in (CaseStateProjection, InboxProjection, IndicatorsProjection)
+}
+Progress = Callable[[int, int], None]  # (events in the batch, position reached)
+
+
+class UnknownProjectionError(HubError):
+    """No projection has that name."""
+
+
+def projection_class(name: str) -> type[HubProjection[Any]]:
+    try:
+        return PROJECTIONS[name]
+    except KeyError:
+        known = ", ".join(PROJECTIONS)
+        raise UnknownProjectionError(f"no projection {name!r} (known: {known})") from None
+
+
+def store_kind(env: Mapping[str, str]) -> Literal["sqlite", "postgres"]:
+    module = env.get("PERSISTENCE_MODULE", "")
+    if module.endswith("postgres"):
+        return "postgres"
+    if module.endswith("sqlite"):
+        return "sqlite"
+    raise HubError(f"projections need the sqlite or postgres store, not {module!r}")
+
+
+def view_env(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """The application's env plus where this projection's view lives.
+
+    On SQLite each view has its own file next to the log (``hub.sqlite`` →
+    ``hub.indicators.sqlite``); on PostgreSQL its tables sit in the application's schema,
+    prefixed with the projection's name.
+    """
+    result = dict(env)
+    if store_kind(env) == "sqlite":
+        db = Path(env["SQLITE_DBNAME"])
+        result[f"{name.upper()}_SQLITE_DBNAME"] = str(db.with_name(f"{db.stem}.{name}{db.suffix}"))
+    return result
+
+
+def open_view(cls: type[HubProjection[Any]], env: Mapping[str, str]) -> SqlView:
+    factory = InfrastructureFactory[Any].construct(
+        env=Environment(cls.name, view_env(env, cls.name))
+    )
+    view: SqlView = factory.tracking_recorder(cls.views[store_kind(env)])
+    return view
+
+
+def open_projection(name: str, env: Mapping[str, str]) -> HubProjection[Any]:
+    cls = projection_class(name)
+    return cls(view=open_view(cls, env))
+
+
+def catch_up(
+    projection: HubProjection[Any],
+    app: HubApplication,
+    *,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> int:
+    """Apply every event after the view's position; returns how many were read."""
+    poller = LogPoller(app.recorder, batch_size=batch_size)
+    count = 0
+    position = projection.view.max_tracking_id(app.name)
+    while batch := poller.read(position):
+        try:
+            projection.process_batch(
+                [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in batch]
+            )
+        except IntegrityError:
+            # Another runner applied (part of) this batch first: its tracking row refused
+            # ours and our changes rolled back; carry on from where it got to.
+            moved = projection.view.max_tracking_id(app.name)
+            if moved == position:
+                raise
+            position = moved
+            continue
+        position = batch[-1].id
+        count += len(batch)
+        if progress:
+            progress(len(batch), position)
+    return count
+
+
+def rebuild(
+    projection: HubProjection[Any],
+    app: HubApplication,
+    *,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> int:
+    """Drop the view and replay the whole log into it (stop its live runner first)."""
+    projection.view.drop()
+    return catch_up(projection, app, batch_size=batch_size, progress=progress)
+
+
+class PollingRunner:
+    """Like the library's ``ProjectionRunner``, for stores without a push subscription."""
+
+    def __init__(
+        self,
+        *,
+        projection_class: type[HubProjection[Any]],
+        env: Mapping[str, str],
+        batch_size: int = 500,
+        interval: float = 0.2,
+    ) -> None:
+        self.app = HubApplication(env=dict(env))
+        self.app_name = self.app.name
+        self.view = open_view(projection_class, env)
+        self.projection = projection_class(view=self.view)
+        self._poller = LogPoller(self.app.recorder, batch_size=batch_size, interval=interval)
+        self._stopping = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            after = self.view.max_tracking_id(self.app_name)
+            for batch in self._poller.follow(after, self._stopping):
+                self.projection.process_batch(
+                    [
+                        (self.app.mapper.to_domain_event(n), Tracking(self.app_name, n.id))
+                        for n in batch
+                    ]
+                )
+        except BaseException as error:  # handed to the caller by wait() and run_forever()
+            self._error = error
+        finally:
+            self._stopping.set()
+
+    @property
+    def is_interrupted(self) -> threading.Event:
+        return self._stopping
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def run_forever(self, timeout: float | None = None) -> None:
+        self._stopping.wait(timeout=timeout)
+        self._raise()
+
+    def wait(self, notification_id: int | None, timeout: float = 1.0) -> None:
+        try:
+            self.view.wait(self.app_name, notification_id, timeout, interrupt=self._stopping)
+        except WaitInterruptedError:
+            self._raise()
+
+    def __enter__(self) -> PollingRunner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        self._thread.join()
+        self.app.close()
+        self._raise()
+
+
+Runner = PollingRunner | ProjectionRunner[HubApplication, Any]
+
+
+def start_runner(
+    cls: type[HubProjection[Any]], env: Mapping[str, str], *, batch_size: int = 500
+) -> Runner:
+    """A live runner for one projection: the library's on PostgreSQL, polling on SQLite."""
+    if store_kind(env) == "postgres":
+        return ProjectionRunner(
+            application_class=HubApplication,
+            projection_class=cls,
+            view_class=cls.views["postgres"],
+            env=view_env(env, cls.name),
+        )
+    return PollingRunner(projection_class=cls, env=env, batch_size=batch_size)

@@ -1,0 +1,159 @@
+"""Materialised views as tracking recorders: each change and its tracking row in one transaction.
+
+A view is written once, in SQL both stores understand (``INSERT … ON CONFLICT DO UPDATE``,
+named ``:params``), and mixed into the library's tracking recorder of each store:
+``SQLiteTrackingRecorder`` (one file per projection, since the SQLite recorder's tracking
+table has a fixed name) and ``PostgresTrackingRecorder`` (tables prefixed with the
+projection's name, in the application's schema).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, LiteralString, cast
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL
+
+_TABLE = re.compile(r"\{(\w+)\}")
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+class SqlView(TrackingRecorder):
+    """The part of a view that does not depend on the store.
+
+    Subclasses list their tables in ``TABLES`` (logical name → column definitions and
+    constraints) and write SQL naming tables as ``{name}``.
+    """
+
+    TABLES: Mapping[str, str] = {}
+    APPLICATION = "hub"
+
+    def _table(self, name: str) -> str:
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        return _TABLE.sub(lambda m: self._table(m.group(1)), sql)
+
+    @contextmanager
+    def _cursor(self, *, commit: bool) -> Iterator[Any]:
+        raise NotImplementedError
+        yield
+
+    def _run(self, cursor: Any, statement: Statement) -> None:
+        raise NotImplementedError
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        raise NotImplementedError
+
+    def _clear_tracking(self, cursor: Any) -> None:
+        raise NotImplementedError
+
+    def table_ddl(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self._table(name)} ({columns})"
+            for name, columns in self.TABLES.items()
+        ]
+
+    def apply(self, statements: Sequence[Statement], tracking: Tracking) -> None:
+        """Run the statements and record the position, atomically."""
+        with self._cursor(commit=True) as cursor:
+            for statement in statements:
+                self._run(cursor, statement)
+            self._track(cursor, tracking)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._cursor(commit=False) as cursor:
+            self._run(cursor, Statement(sql, params or {}))
+            return [dict(row) for row in cursor.fetchall()]
+
+    def drop(self) -> None:
+        """Empty the view: drop its tables, forget its position, create the tables again."""
+        with self._cursor(commit=True) as cursor:
+            for name in self.TABLES:
+                self._run(cursor, Statement(f"DROP TABLE IF EXISTS {{{name}}}"))
+            self._clear_tracking(cursor)
+            for ddl in self.table_ddl():
+                self._run(cursor, Statement(ddl))
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """Every table, sorted by all its columns: for comparing two views."""
+        result: dict[str, list[dict[str, Any]]] = {}
+        for name in self.TABLES:
+            rows = self.query(f"SELECT * FROM {{{name}}}")
+            result[name] = sorted(rows, key=lambda r: [(str(k), repr(v)) for k, v in r.items()])
+        return result
+
+
+class SQLiteView(SqlView, SQLiteTrackingRecorder):
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.table_ddl()]
+
+    def _table(self, name: str) -> str:
+        return name
+
+    @contextmanager
+    def _cursor(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def _run(self, cursor: Any, statement: Statement) -> None:
+        cursor.execute(self._sql(statement.sql), dict(statement.params))
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        self._insert_tracking(cursor, tracking)
+
+    def _clear_tracking(self, cursor: Any) -> None:
+        cursor.execute("DELETE FROM tracking WHERE application_name = ?", (self.APPLICATION,))
+
+
+class PostgresView(SqlView, PostgresTrackingRecorder):
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        tracking_table_name: str = "notification_tracking",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
+        self.prefix = tracking_table_name.removesuffix("_tracking")
+        for ddl in self.table_ddl():
+            self.sql_create_statements.append(SQL(cast(LiteralString, ddl)))  # type: ignore[arg-type]
+
+    def _table(self, name: str) -> str:
+        table = f"{self.prefix}_{name}"
+        self.check_identifier_length(table)
+        return f'"{self.datastore.schema}"."{table}"'
+
+    @contextmanager
+    def _cursor(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def _run(self, cursor: Any, statement: Statement) -> None:
+        sql = _PARAM.sub(r"%(\1)s", self._sql(statement.sql))
+        cursor.execute(SQL(cast(LiteralString, sql)), dict(statement.params), prepare=False)
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        self._insert_tracking(cursor, tracking)
+
+    def _clear_tracking(self, cursor: Any) -> None:
+        table = f'"{self.datastore.schema}"."{self.tracking_table_name}"'
+        cursor.execute(
+            SQL(cast(LiteralString, f"DELETE FROM {table} WHERE application_name = %s")),
+            (self.APPLICATION,),
+        )

@@ -1,0 +1,240 @@
+"""Every view and every indicator on both stores: live, rebuilt, and folded in memory."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+import pytest
+
+from hub import commands as c
+from hub.application import HubApplication
+from hub.fiscal import JST
+from projections import report
+from projections.base import payload_of
+from projections.indicators import Cut, MemoryIndicators
+from projections.runner import PROJECTIONS, catch_up, open_projection, rebuild, start_runner
+from tests import factories as f
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request: pytest.FixtureRequest) -> dict[str, str]:
+    name = "sqlite_env" if request.param == "sqlite" else "pg_env"
+    return dict(request.getfixturevalue(name))
+
+
+def jst(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=JST)
+
+
+@dataclass
+class History:
+    case_a: UUID
+    case_b: UUID
+    answered: UUID
+    silent: UUID
+    consent: UUID
+
+
+def seed(app: HubApplication) -> History:
+    """A year of synthetic work touching every indicator and every part of case state."""
+    run = app.execute
+    # Case A: a consultation at a kokurakita window, then more of everything.
+    first = f.consultation(occurred_at=jst("2025-04-10T09:00:00"))
+    case_a = run(first).aggregate_ids[0]
+    run(f.consultation(case_id=case_a, occurred_at=jst("2025-05-01T09:00:00"), person=None))
+    run(f.assessment(case_a, occurred_at=jst("2025-05-02T09:00:00")))
+    answered = f.referral(case_a, occurred_at=jst("2025-05-03T09:00:00"))
+    silent = f.referral(case_a, "hoboku-shakyo", occurred_at=jst("2025-05-03T10:00:00"))
+    run(answered)
+    run(silent)
+    for answer, at in (("received", "2025-05-03T09:30:00"), ("accepted", "2025-05-04T09:00:00")):
+        run(f.answer(case_a, answered.referral_id, "kokurakita.hogo", answer, occurred_at=jst(at)))
+    run(
+        f.build(
+            c.EscalateReferral,
+            case_id=case_a,
+            referral_id=silent.referral_id,
+            overdue_minutes=1440,
+            occurred_at=jst("2025-05-04T10:00:00"),
+        )
+    )
+    consent = f.consent(case_a, occurred_at=jst("2025-05-05T09:00:00"))
+    run(consent)
+    meeting = f.meeting([case_a], occurred_at=jst("2025-05-06T09:00:00"))
+    run(meeting)
+    run(f.build(c.MoveToSupportMeeting, case_id=case_a, occurred_at=jst("2025-05-07T09:00:00")))
+    run(
+        f.build(
+            c.DecideSupport,
+            case_id=case_a,
+            meeting_id=meeting.meeting_id,
+            lead_agency="kokurakita.coordinator",
+            occurred_at=jst("2025-05-07T10:00:00"),
+        )
+    )
+    run(f.plan(case_a, occurred_at=jst("2025-05-08T09:00:00")))
+    run(f.plan(case_a, occurred_at=jst("2025-08-08T09:00:00"), monitoring_date="2025-10-30"))
+    for day in ("2025-05-10", "2025-06-10", "2025-07-10"):
+        run(f.visit(case_a, occurred_at=jst(f"{day}T09:00:00")))
+    for day in ("2025-05-11", "2025-06-11"):
+        run(f.activity(case_a, occurred_at=jst(f"{day}T09:00:00")))
+    # Case B in tobata: one consultation each side of the fiscal year's edge (UTC given).
+    case_b = uuid4()
+    run(f.open_case(case_id=case_b, occurred_at=jst("2025-03-01T09:00:00")))
+    for utc in ("2025-03-31T14:59:59+00:00", "2025-03-31T15:00:00+00:00"):
+        run(
+            f.consultation(
+                case_id=case_b,
+                window_agency="tobata.houkatsu",
+                person=None,
+                occurred_at=datetime.fromisoformat(utc),
+            )
+        )
+    # 参加支援 and 地域づくり.
+    business = f.build(
+        c.RegisterCooperatingBusiness,
+        name="架空商店",
+        kind="retail",
+        ward="tobata",
+        occurred_at=jst("2025-04-20T09:00:00"),
+    )
+    base = f.build(
+        c.RegisterCommunityBase,
+        name="架空サロン",
+        kind="salon",
+        ward="tobata",
+        occurred_at=jst("2024-10-01T09:00:00"),
+    )
+    run(business)
+    run(base)
+    for case, day in ((case_a, "2025-06-01"), (case_a, "2025-09-01"), (case_b, "2025-07-01")):
+        run(
+            f.build(
+                c.MatchParticipation,
+                case_id=case,
+                place_kind="salon",
+                base_id=base.base_id,
+                occurred_at=jst(f"{day}T09:00:00"),
+            )
+        )
+    for participants, bodies, day in (
+        (12, ["町内会", "社協"], "06-15"),
+        (8, ["社協", "NPO"], "07-15"),
+    ):
+        run(
+            f.build(
+                c.HoldGathering,
+                base_id=base.base_id,
+                participants=participants,
+                bodies=bodies,
+                occurred_at=jst(f"2025-{day}T13:00:00"),
+            )
+        )
+    run(
+        f.build(
+            c.CloseCase, case_id=case_b, reason="架空の理由", occurred_at=jst("2025-10-01T09:00:00")
+        )
+    )
+    return History(case_a, case_b, answered.referral_id, silent.referral_id, consent.consent_id)
+
+
+EXPECTED_R7 = {
+    "相談受付件数": 3,
+    "支援対象者数": 2,
+    "協力事業者数": 1,
+    "拠点数": 1,
+    "参加者数": 20,
+    "参加機関数": 3,
+    "訪問件数": 3,
+    "支援計画作成件数": 1,
+    "支援に関する活動件数": 2,
+    "紹介件数": 2,
+    "応答件数": 1,
+    "初回応答までの時間 中央値(分)": 30.0,
+    "初回応答までの時間 90パーセンタイル(分)": 30.0,
+    "クローズドループ率": 0.0,
+}
+
+
+def memory_fold(app: HubApplication) -> MemoryIndicators:
+    fold = MemoryIndicators.empty()
+    for notification in app.recorder.select_notifications(start=None, limit=10_000):
+        found = payload_of(app.mapper.to_domain_event(notification))
+        if found:
+            fold.apply(*found)
+    return fold
+
+
+def test_live_views_show_every_part_of_case_state_and_inboxes(env: dict[str, str]) -> None:
+    app = HubApplication(env=env)
+    history = seed(app)
+    last = app.recorder.max_notification_id()
+    with ExitStack() as stack:
+        runners = [stack.enter_context(start_runner(cls, env)) for cls in PROJECTIONS.values()]
+        for runner in runners:
+            runner.wait(last, timeout=30)
+
+    cases = open_projection("case_state", env).view
+    a = cases.case(str(history.case_a), jst("2025-06-01T00:00:00"))
+    assert a["status"] == "in_support"
+    assert a["ward"] == "kokurakita"
+    assert a["lead_agency"] == "kokurakita.coordinator"
+    assert a["needs"] == ["8050", "hikikomori"]
+    assert a["meeting_kind"] == "support"
+    assert [m["kind"] for m in a["meetings"]] == ["connection"]
+    assert (a["plan_revision"], a["monitoring_date"]) == (2, "2025-10-30")
+    assert a["last_visit_at"].startswith("2025-07-10") and a["last_visit_outcome"] == "letter_left"
+    assert a["consent_in_force"] == str(history.consent)
+    assert [c["state"] for c in a["consents"]] == ["given"]
+    referrals = {r["referral_id"]: r for r in a["referrals"]}
+    assert referrals[str(history.answered)]["status"] == "accepted"
+    assert referrals[str(history.answered)]["answered_at"].startswith("2025-05-03T00:30")
+    assert a["pending_escalations"] == [str(history.silent)]
+    closed = cases.cases(ward="tobata", status="closed")
+    assert [r["case_id"] for r in closed] == [str(history.case_b)]
+    assert cases.cases(status="in_support")[0]["open_referrals"] == 1
+
+    inbox = open_projection("inbox", env).view
+    waiting = inbox.inbox("hoboku-shakyo", unanswered_only=True)
+    assert [r["referral_id"] for r in waiting] == [str(history.silent)]
+    assert waiting[0]["escalated_at"] is not None
+    answers = inbox.answers(str(history.answered))
+    assert [r["answer"] for r in answers] == ["received", "accepted"]
+
+    dumped = repr(cases.dump()) + repr(inbox.dump())
+    for text in (*f.SYNTHETIC_STRINGS, "架空の理由", "架空の目標", "架空の課題"):
+        assert text not in dumped
+
+
+def test_indicators_live_equal_rebuilt_equal_folded_in_memory(env: dict[str, str]) -> None:
+    app = HubApplication(env=env)
+    seed(app)
+    projections = {name: open_projection(name, env) for name in PROJECTIONS}
+    for projection in projections.values():
+        catch_up(projection, app, batch_size=1)  # event by event, as live
+    live = {name: p.view.dump() for name, p in projections.items()}
+    view = projections["indicators"].view
+    cut = Cut.of(2025)
+    values = {r.indicator: r.value for r in report.from_view(view, cut)}
+    assert values == EXPECTED_R7
+    r6 = {r.indicator: r.value for r in report.from_view(view, Cut.of(2024))}
+    assert (r6["相談受付件数"], r6["拠点数"]) == (1, 1)
+    by_ward = {(r.ward, r.indicator): r.value for r in report.from_view(view, cut, "ward")}
+    assert by_ward[("kokurakita", "相談受付件数")] == 2
+    assert by_ward[("tobata", "相談受付件数")] == 1
+    assert by_ward[("tobata", "参加者数")] == 20
+
+    fold = memory_fold(app)
+    for by in (None, "ward", "month"):
+        for until in (None, datetime(2025, 6, 30).date()):
+            cut = Cut.of(2025, until)
+            assert report.from_view(view, cut, by) == report.from_memory(fold, cut, by)  # type: ignore[arg-type]
+
+    for name, projection in projections.items():
+        rebuild(projection, app, batch_size=7)
+        assert projection.view.dump() == live[name], name
