@@ -1,0 +1,73 @@
+"""Consent history as of an instant, rebuilt by replaying the log of record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from hub.application import HubApplication
+from projections.audit.history import History, replay
+from projections.audit.source import log_entries
+from tests import audit_scenario as s
+
+TICK = timedelta(microseconds=1)
+
+
+@pytest.fixture
+def story() -> Iterator[tuple[History, s.Scenario]]:
+    app = HubApplication(env={})
+    scenario = s.build(app)
+    yield replay(log_entries(app)), scenario
+    app.close()
+
+
+def consent_ids(history: History, at, **kw) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.consent_id for c in history.snapshot(at, **kw).consents]
+
+
+def test_consent_is_in_force_just_before_its_withdrawal(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    assert consent_ids(history, sc.withdrawn_at - TICK) == [str(sc.consent_id)]
+
+
+def test_consent_is_not_in_force_from_the_instant_of_its_withdrawal(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    assert consent_ids(history, sc.withdrawn_at) == []
+    assert consent_ids(history, sc.withdrawn_at + TICK) == []
+
+
+def test_consent_is_not_in_force_before_it_was_given(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    assert consent_ids(history, sc.given_at - TICK) == []
+    assert consent_ids(history, sc.given_at) == [str(sc.consent_id)]
+
+
+def test_an_agency_outside_the_consents_scope_sees_no_consent(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    at = sc.given_at + TICK
+    assert consent_ids(history, at, agency_id="kokurakita.hogo") == [str(sc.consent_id)]
+    assert consent_ids(history, at, agency_id="hoboku-shakyo") == []
+
+
+def test_meeting_membership_counts_from_the_meeting_on(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    assert history.snapshot(sc.held_at - TICK).meetings == ()
+    after = history.snapshot(sc.held_at, agency_id="hoboku-shakyo").meetings
+    assert [(m.meeting_id, m.kind) for m in after] == [(str(sc.meeting_id), "connection")]
+    assert history.snapshot(sc.held_at, agency_id="kokurakita.hoken").meetings == ()
+
+
+def test_an_emergency_is_in_force_until_it_expires(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    assert history.snapshot(sc.declared_at - TICK).emergencies == ()
+    assert len(history.snapshot(sc.expires_at - TICK).emergencies) == 1
+    assert history.snapshot(sc.expires_at).emergencies == ()
+
+
+def test_a_case_filter_keeps_other_cases_out(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    at = sc.given_at + TICK
+    assert consent_ids(history, at, case_id=str(sc.case_id)) == [str(sc.consent_id)]
+    assert consent_ids(history, at, case_id="00000000-0000-0000-0000-000000000000") == []

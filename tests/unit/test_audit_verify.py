@@ -1,0 +1,140 @@
+"""The auditor's own check of every disclosure, against a small fake ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hub.application import HubApplication
+from projections.audit.history import History, replay
+from projections.audit.source import log_entries
+from projections.audit.verify import Disclosure, check, verify
+from tests import audit_scenario as s
+
+
+@pytest.fixture(scope="module")
+def story() -> Iterator[tuple[History, s.Scenario]]:
+    app = HubApplication(env={})
+    scenario = s.build(app)
+    yield replay(log_entries(app)), scenario
+    app.close()
+
+
+def reasons(history: History, record: dict[str, Any]) -> list[str]:
+    return check(history, Disclosure.from_record(record))
+
+
+def test_a_disclosure_under_consent_in_force_is_proven(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    referral = s.event_at(history, "ReferralMade", 1)  # to kokurakita.hoken, before withdrawal
+    record = s.disclosure(
+        referral, "kokurakita.hoken", "consent", sc.consent_id, categories=["identity"]
+    )
+    assert reasons(history, record) == []
+
+
+def test_a_disclosure_after_the_withdrawal_is_refuted(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    late = s.event_at(history, "ReferralMade", 2)  # recorded after the withdrawal
+    record = s.disclosure(
+        late, "kokurakita.hoken", "consent", sc.consent_id, categories=["identity"]
+    )
+    assert any("withdrawn" in r for r in reasons(history, record))
+
+
+def test_a_category_the_consent_does_not_name_is_refuted(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    referral = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(referral, "kokurakita.hoken", "consent", sc.consent_id)
+    assert reasons(history, record) == ["the consent does not cover narrative"]
+
+
+def test_an_agency_outside_the_scope_is_refuted(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    referral = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(
+        referral, "hoboku-shakyo", "consent", sc.consent_id, categories=["identity"]
+    )
+    found = reasons(history, record)
+    assert "the consent's scope does not cover hoboku-shakyo" in found
+
+
+def test_a_member_of_the_connection_meeting_may_receive_sensitive_data(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    visit = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(
+        visit, "hoboku-shakyo", "support_meeting", sc.meeting_id, categories=["health"]
+    )
+    assert reasons(history, record) == []
+
+
+def test_a_non_member_cannot_rest_on_the_meeting(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    event = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(event, "kokurakita.hoken", "support_meeting", sc.meeting_id)
+    assert reasons(history, record) == ["kokurakita.hoken is not a member of the meeting"]
+
+
+def test_an_emergency_never_carries_sensitive_data(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    event = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(
+        event, "kokurakita.hogo", "vital_interest", sc.declaration_id, categories=["health"]
+    )
+    found = reasons(history, record)
+    assert any("sensitive" in r for r in found)
+
+
+def test_an_emergency_disclosure_of_named_categories_is_proven(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    event = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(
+        event, "kokurakita.hogo", "vital_interest", sc.declaration_id, categories=["contact"]
+    )
+    assert reasons(history, record) == []
+
+
+def test_a_statutory_referral_releases_to_the_agency_it_names(story) -> None:  # type: ignore[no-untyped-def]
+    history, _ = story
+    event = s.event_at(history, "ReferralMade", 2)
+    record = s.disclosure(event, "kokurakita.kodomo", "statute", s.STATUTE, categories=["identity"])
+    assert reasons(history, record) == []
+    other = s.disclosure(event, "kokurakita.hogo", "statute", s.STATUTE, categories=["identity"])
+    assert reasons(history, other) != []
+
+
+def test_a_disclosure_of_an_event_that_is_not_in_the_log_is_refuted(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    event = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(
+        event,
+        "kokurakita.hogo",
+        "vital_interest",
+        sc.declaration_id,
+        categories=["contact"],
+        position=10_000,
+    )
+    assert reasons(history, record)[0] == "no event at position 10000 of the log"
+    moved = s.disclosure(
+        event,
+        "kokurakita.hogo",
+        "vital_interest",
+        sc.declaration_id,
+        categories=["contact"],
+        occurred_at=sc.declared_at.isoformat(),
+    )
+    assert any("is not the event's" in r for r in reasons(history, moved))
+
+
+def test_verify_lists_only_the_forged_record(story) -> None:  # type: ignore[no-untyped-def]
+    history, sc = story
+    event = s.event_at(history, "ReferralMade", 1)
+    good = s.disclosure(
+        event, "kokurakita.hoken", "consent", sc.consent_id, categories=["identity"]
+    )
+    forged = s.disclosure(event, "kokurakita.hoken", "vital_interest", sc.declaration_id)
+    verdict = verify(history, [Disclosure.from_record(good), Disclosure.from_record(forged)])
+    assert verdict.checked == 2 and not verdict.valid
+    assert [r.disclosure.disclosure_id for r in verdict.refuted] == [forged["disclosure_id"]]
