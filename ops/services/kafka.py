@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -289,7 +290,7 @@ def log_tail(paths: KafkaPaths, lines: int = 25) -> str:
     for log in (paths.console_log, paths.server_log):
         if log.is_file():
             text = log.read_text(errors="replace").splitlines()[-lines:]
-            chunks.append(f"--- {log} ---\n" + "\n".join(text))
+            chunks.append(f"--- {log} ---\n" + "\n".join(line[:400] for line in text))
     return "\n".join(chunks) or f"(no logs under {paths.logs})"
 
 
@@ -378,8 +379,22 @@ def _wait_ready(settings: Settings, paths: KafkaPaths, pid: int, timeout_s: floa
     )
 
 
+@contextlib.contextmanager
+def _locked(paths: KafkaPaths) -> Iterator[None]:
+    """One ``up``/``down`` at a time per var dir (parallel test runs start it once)."""
+    paths.home.mkdir(parents=True, exist_ok=True)
+    with (paths.home / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> KafkaStatus:
     """Start the broker unless it already runs; returns once a SCRAM client can use it."""
+    with _locked(KafkaPaths.of(settings)):
+        return _up(settings, timeout_s)
+
+
+def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
     began = time.monotonic()
     paths = KafkaPaths.of(settings)
     pid = running_pid(paths)
@@ -425,6 +440,11 @@ def status(settings: Settings) -> KafkaStatus:
 def down(settings: Settings, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     """Stop the broker (SIGTERM, then SIGKILL after ``timeout_s``); False if it was not running."""
     paths = KafkaPaths.of(settings)
+    with _locked(paths):
+        return _down(paths, timeout_s)
+
+
+def _down(paths: KafkaPaths, timeout_s: float) -> bool:
     pid = running_pid(paths)
     if pid is None:
         paths.pid_file.unlink(missing_ok=True)
