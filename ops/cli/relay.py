@@ -1,0 +1,76 @@
+"""``hub relay`` (publish the governed streams) and ``hub kafka provision``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated, Any
+
+import typer
+
+from hub.settings import get_settings
+
+
+def _print_counts(counts: Any) -> None:
+    typer.echo(
+        f"events={counts.events} agency_records={counts.agency_records} "
+        f"notices={counts.notices} disclosures={counts.disclosures} "
+        f"audit={counts.audit_records} analytics={counts.analytics_records} "
+        f"position={counts.position}"
+    )
+
+
+def relay(
+    once: Annotated[
+        bool, typer.Option("--once", help="Publish up to the end of the log, then exit.")
+    ] = False,
+    principal: Annotated[
+        str | None,
+        typer.Option(
+            "--principal",
+            help="Connect as this provisioned principal (e.g. relay) instead of HUB_KAFKA_USER.",
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Events per batch.", min=1)] = 500,
+) -> None:
+    """Follow the log of record and publish each agency's, the auditors' and the analysts'
+    streams, with a legal basis checked for every personal field."""
+    from producers.relay import open_relay
+
+    settings = get_settings()
+    relay_ = open_relay(settings, principal=principal, batch_size=batch_size)
+    try:
+        if once:
+            counts = relay_.drain()
+        else:
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            typer.echo("relay following the log; Ctrl-C to stop", err=True)
+            counts = relay_.follow(stop)
+    finally:
+        relay_.producer.close()
+    _print_counts(counts)
+
+
+def provision(
+    agency: Annotated[
+        list[str] | None,
+        typer.Option("--agency", help="Only these agencies (default: the whole network)."),
+    ] = None,
+) -> None:
+    """Create the topics, the SCRAM users and the ACLs of STREAMS.md on the broker."""
+    from producers.provision import provision as provision_broker
+
+    report = provision_broker(get_settings(), agency or None)
+    typer.echo(
+        f"topics created={len(report.topics_created)} existing={report.topics_existing} "
+        f"users={len(report.users)} acls={report.acls}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("relay")(relay)
+    kafka = typer.Typer(help="The broker: provisioning of topics, users and ACLs.")
+    kafka.command("provision")(provision)
+    app.add_typer(kafka, name="kafka")

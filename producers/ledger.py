@@ -1,0 +1,177 @@
+"""The relay's position and the disclosure ledger, stored together in the log's database.
+
+Both live in the store of record (SQLite file or PostgreSQL schema) and are written in ONE
+transaction through the library's tracking recorders: after a crash either the position
+and the disclosures of a batch are both stored, or neither (the batch is then sent again).
+
+Table ``disclosures`` (one row per event, agency and basis):
+  disclosure_id TEXT primary key (uuid5 of event, agency, basis, reference: stable on replay)
+  event_id TEXT, position BIGINT (notification id), case_id TEXT, agency_id TEXT,
+  fields TEXT (JSON array of field paths), categories TEXT (JSON array of data categories),
+  basis TEXT (consent | support_meeting | statute | vital_interest), basis_ref TEXT,
+  confidentiality_duty BOOLEAN (support_meeting: Social Welfare Act art.106-6),
+  occurred_at TEXT (ISO time of the event in the world)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+from psycopg.sql import SQL, Identifier
+
+from hub.settings import Settings
+
+TRACKING_NAME = "relay"  # the tracking row's name, distinct from any projection's
+COLUMNS = (
+    "disclosure_id",
+    "event_id",
+    "position",
+    "case_id",
+    "agency_id",
+    "fields",
+    "categories",
+    "basis",
+    "basis_ref",
+    "confidentiality_duty",
+    "occurred_at",
+)
+
+
+def _row(disclosure: dict[str, Any]) -> dict[str, Any]:
+    row = {name: disclosure[name] for name in COLUMNS}
+    row["fields"] = json.dumps(disclosure["fields"], ensure_ascii=False)
+    row["categories"] = json.dumps(disclosure["categories"])
+    return row
+
+
+def _disclosure(row: Any) -> dict[str, Any]:
+    found = {name: row[name] for name in COLUMNS}
+    found["fields"] = json.loads(found["fields"])
+    found["categories"] = json.loads(found["categories"])
+    found["confidentiality_duty"] = bool(found["confidentiality_duty"])
+    return found
+
+
+class RelayLedger(Protocol):
+    def position(self) -> int:
+        """The last notification id the relay published (0 before the first)."""
+
+    def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
+        """Stores the position and the disclosures in one transaction."""
+
+    def disclosures(
+        self, *, case_id: str | None = None, agency_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Ledger rows in log order, optionally for one case and/or agency."""
+
+
+class SQLiteRelayLedger(SQLiteTrackingRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS disclosures ("
+            "disclosure_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, "
+            "position INTEGER NOT NULL, case_id TEXT NOT NULL, agency_id TEXT NOT NULL, "
+            "fields TEXT NOT NULL, categories TEXT NOT NULL, basis TEXT NOT NULL, "
+            "basis_ref TEXT, confidentiality_duty INTEGER NOT NULL, occurred_at TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS disclosures_case ON disclosures (case_id, position)",
+        ]
+
+    def position(self) -> int:
+        return self.max_tracking_id(TRACKING_NAME) or 0
+
+    def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
+        placeholders = ", ".join(f":{name}" for name in COLUMNS)
+        statement = (
+            f"INSERT INTO disclosures ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
+            "ON CONFLICT (disclosure_id) DO NOTHING"
+        )
+        with self.datastore.transaction(commit=True) as c:
+            for disclosure in disclosures:
+                c.execute(statement, _row(disclosure))
+            self._insert_tracking(c, Tracking(TRACKING_NAME, position))
+
+    def disclosures(
+        self, *, case_id: str | None = None, agency_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        statement = f"SELECT {', '.join(COLUMNS)} FROM disclosures WHERE 1=1"
+        params: list[str] = []
+        if case_id is not None:
+            statement += " AND case_id = ?"
+            params.append(case_id)
+        if agency_id is not None:
+            statement += " AND agency_id = ?"
+            params.append(agency_id)
+        statement += " ORDER BY position, disclosure_id"
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [_disclosure(row) for row in c.fetchall()]
+
+
+class PostgresRelayLedger(PostgresTrackingRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.disclosures ("
+                "disclosure_id text PRIMARY KEY, event_id text NOT NULL, "
+                "position bigint NOT NULL, case_id text NOT NULL, agency_id text NOT NULL, "
+                "fields text NOT NULL, categories text NOT NULL, basis text NOT NULL, "
+                "basis_ref text, confidentiality_duty boolean NOT NULL, "
+                "occurred_at text NOT NULL)"
+            ).format(Identifier(self.datastore.schema))
+        )
+
+    def position(self) -> int:
+        return self.max_tracking_id(TRACKING_NAME) or 0
+
+    def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
+        statement = SQL(
+            "INSERT INTO {0}.disclosures ({1}) VALUES ({2}) ON CONFLICT (disclosure_id) DO NOTHING"
+        ).format(
+            Identifier(self.datastore.schema),
+            SQL(", ").join(Identifier(name) for name in COLUMNS),
+            SQL(", ").join(SQL(f"%({name})s") for name in COLUMNS),
+        )
+        with self.datastore.transaction(commit=True) as curs:
+            for disclosure in disclosures:
+                curs.execute(statement, _row(disclosure))
+            self._insert_tracking(curs, Tracking(TRACKING_NAME, position))
+
+    def disclosures(
+        self, *, case_id: str | None = None, agency_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        conditions = [SQL("TRUE")]
+        params: list[str] = []
+        if case_id is not None:
+            conditions.append(SQL("case_id = %s"))
+            params.append(case_id)
+        if agency_id is not None:
+            conditions.append(SQL("agency_id = %s"))
+            params.append(agency_id)
+        statement = SQL(
+            "SELECT {0} FROM {1}.disclosures WHERE {2} ORDER BY position, disclosure_id"
+        ).format(
+            SQL(", ").join(Identifier(name) for name in COLUMNS),
+            Identifier(self.datastore.schema),
+            SQL(" AND ").join(conditions),
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, params)
+            return [_disclosure(row) for row in curs.fetchall()]
+
+
+def open_ledger(settings: Settings, store: str | None = None) -> RelayLedger:
+    """The relay's ledger in the store the settings name (tables created if missing)."""
+    kind = store or settings.store
+    env = Environment(TRACKING_NAME, settings.eventsourcing_env(kind))  # type: ignore[arg-type]
+    factory: Any = InfrastructureFactory.construct(env=env)
+    ledger_class = SQLiteRelayLedger if kind == "sqlite" else PostgresRelayLedger
+    ledger: RelayLedger = factory.tracking_recorder(ledger_class)
+    return ledger

@@ -1,0 +1,143 @@
+"""Provisioning the broker: the contract's topics, one SCRAM user per principal, and ACLs
+so that each principal reads only its own topics (STREAMS.md, "Principals").
+
+Idempotent: existing topics are kept, credentials are upserted, ACLs are set again.
+Passwords come from ``Settings.principal_password``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kafka.admin import (
+    ACL,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    KafkaAdminClient,
+    ResourcePattern,
+    ResourceType,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+from kafka.errors import KafkaError
+
+from hub.errors import ConfigurationError, ServiceUnavailableError
+from hub.reference import load_network
+from hub.settings import Settings
+from producers import topics
+from producers.kafka_client import client_config
+
+SERVICE_PRINCIPALS = ("relay", "hub", "auditor", "analyst")
+LITERAL = ACLResourcePatternType.LITERAL
+PREFIXED = ACLResourcePatternType.PREFIXED
+
+
+@dataclass(frozen=True)
+class ProvisionReport:
+    topics_created: tuple[str, ...]
+    topics_existing: int
+    users: tuple[str, ...]
+    acls: int
+
+
+def _allow(
+    principal: str,
+    operations: Iterable[ACLOperation],
+    resource_type: ResourceType,
+    resource: str,
+    pattern: ACLResourcePatternType = LITERAL,
+) -> list[ACL]:
+    return [
+        ACL(
+            principal=f"User:{principal}",
+            host="*",
+            operation=operation,
+            permission_type=ACLPermissionType.ALLOW,
+            resource_pattern=ResourcePattern(resource_type, resource, pattern),
+        )
+        for operation in operations
+    ]
+
+
+READ = (ACLOperation.READ, ACLOperation.DESCRIBE)
+WRITE = (ACLOperation.WRITE, ACLOperation.DESCRIBE)
+TOPIC = ResourceType.TOPIC
+GROUP = ResourceType.GROUP
+
+
+def acls(settings: Settings, agencies: Iterable[str]) -> list[ACL]:
+    """Every ACL of the contract; agency topics are literal so no agency id covers another."""
+    found = [
+        *_allow("relay", WRITE, TOPIC, topics.name(settings, "referrals."), PREFIXED),
+        *_allow("relay", WRITE, TOPIC, topics.audit(settings)),
+        *_allow("relay", WRITE, TOPIC, topics.analytics(settings)),
+        *_allow("relay", (ACLOperation.IDEMPOTENT_WRITE,), ResourceType.CLUSTER, "kafka-cluster"),
+        *_allow("hub", READ, TOPIC, topics.name(settings, "replies."), PREFIXED),
+        *_allow("hub", (ACLOperation.READ,), GROUP, "hub.", PREFIXED),
+        *_allow("hub", WRITE, TOPIC, topics.name(settings, topics.REPLIES_DEADLETTER)),
+        *_allow("auditor", READ, TOPIC, topics.audit(settings)),
+        *_allow("auditor", (ACLOperation.READ,), GROUP, "auditor.", PREFIXED),
+        *_allow("analyst", READ, TOPIC, topics.analytics(settings)),
+        *_allow("analyst", (ACLOperation.READ,), GROUP, "analyst.", PREFIXED),
+    ]
+    for agency_id in agencies:
+        found += _allow(agency_id, READ, TOPIC, topics.referrals(settings, agency_id))
+        found += _allow(agency_id, WRITE, TOPIC, topics.replies(settings, agency_id))
+        found += _allow(agency_id, WRITE, TOPIC, topics.deadletter(settings, agency_id))
+        found += _allow(agency_id, (ACLOperation.READ,), GROUP, f"{agency_id}.", PREFIXED)
+    return found
+
+
+def provision(settings: Settings, agencies: Iterable[str] | None = None) -> ProvisionReport:
+    """Creates what is missing on the broker, as the admin (super) user of the settings."""
+    network = load_network()
+    ids = list(agencies) if agencies is not None else [a.id for a in network.agencies]
+    for agency_id in ids:
+        if not network.is_agency(agency_id):
+            raise ConfigurationError(f"unknown agency {agency_id!r}")
+    wanted = topics.all_topics(settings, ids)
+    principals = [*SERVICE_PRINCIPALS, *ids]
+    try:
+        admin = KafkaAdminClient(**client_config(settings), client_id="hub-provision")
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"cannot reach the Kafka broker at {settings.kafka_bootstrap}: {type(error).__name__}"
+        ) from error
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            admin.create_topics(
+                {t: {"num_partitions": 1, "replication_factor": 1} for t in missing},
+                raise_errors=False,
+                wait_for_metadata=True,
+            )
+        errors = admin.alter_user_scram_credentials(
+            [
+                UserScramCredentialUpsertion(
+                    p, ScramMechanism.SCRAM_SHA_512, settings.principal_password(p)
+                )
+                for p in principals
+            ]
+        )
+        failed = {user: message for user, message in errors.items() if message}
+        if failed:
+            raise ConfigurationError(f"SCRAM credentials refused: {failed}")
+        wanted_acls = acls(settings, ids)
+        result = admin.create_acls(wanted_acls)
+        if result["failed"]:
+            raise ConfigurationError(f"{len(result['failed'])} ACLs refused: {result['failed'][0]}")
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"provisioning failed on the broker: {type(error).__name__}: {error}"
+        ) from error
+    finally:
+        admin.close()
+    return ProvisionReport(
+        topics_created=tuple(missing),
+        topics_existing=len(wanted) - len(missing),
+        users=tuple(principals),
+        acls=len(wanted_acls),
+    )

@@ -1,0 +1,196 @@
+"""The relay against the real broker and both stores: routing and redaction per basis,
+disclosures on audit.consent and in the ledger, de-identified analytics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import NAMESPACE_URL, uuid4, uuid5
+
+import pytest
+
+from hub import commands as c
+from hub.application import HubApplication
+from producers import topics
+from producers.deidentify import pseudonym
+from producers.ledger import open_ledger
+from tests import factories as f
+from tests.integration.streams import new_relay, provisioned, read_topic, store_settings
+
+pytestmark = pytest.mark.integration
+
+CONSENTED = "moji.houkatsu"
+STATUTE = "moji.kodomo"
+NOTHING = "moji.inochinet"
+MEMBER = "moji.hoken"
+EMERGENCY = "moji.hoiku"
+AGENCIES = [CONSENTED, STATUTE, NOTHING, MEMBER, EMERGENCY]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, kafka_broker: object, tmp_path: Path) -> tuple:
+    env = request.getfixturevalue("sqlite_env" if request.param == "sqlite" else "pg_env")
+    settings = store_settings(request.param, env, tmp_path)
+    return settings, HubApplication(env=settings.eventsourcing_env())
+
+
+def _history(app: HubApplication) -> dict:
+    case_id, consent_id = uuid4(), uuid4()
+    app.execute(f.open_case(case_id=case_id, ward="moji", person=f.person()))
+    for agency, statute in [(CONSENTED, None), (STATUTE, "児童虐待防止法 第6条"), (NOTHING, None)]:
+        app.execute(
+            f.referral(case_id, agency, referral_id=uuid4(), statute=statute, occurred_at=f.at(1))
+        )
+    app.execute(f.meeting([case_id], ward="moji", members=[MEMBER], occurred_at=f.at(2)))
+    app.execute(
+        f.emergency(
+            case_id,
+            agencies=[EMERGENCY],
+            data_categories=["identity", "health"],
+            occurred_at=f.at(2),
+            expires_at=f.at(30),
+        )
+    )
+    app.execute(
+        f.consent(
+            case_id,
+            consent_id=consent_id,
+            scope=[CONSENTED],
+            data_categories=["identity", "contact", "health"],
+            purposes=["consultation"],
+            occurred_at=f.at(3),
+        )
+    )
+    app.execute(
+        f.build(c.RecordPersonDetails, case_id=case_id, person=f.person(), occurred_at=f.at(4))
+    )
+    app.execute(f.withdrawal(case_id, consent_id, occurred_at=f.at(5)))
+    app.execute(
+        f.build(c.RecordPersonDetails, case_id=case_id, person=f.person(), occurred_at=f.at(6))
+    )
+    return {"case_id": case_id, "consent_id": consent_id}
+
+
+def _details(settings, agency: str) -> list:  # type: ignore[no-untyped-def]
+    received = read_topic(settings, topics.referrals(settings, agency))
+    return [r for r in received if r.schema == "PersonDetailsRecorded"]
+
+
+def test_each_agency_receives_personal_fields_only_on_a_basis_in_force(store: tuple) -> None:
+    settings, app = store
+    provisioned(settings, AGENCIES)
+    ids = _history(app)
+    counts = new_relay(settings, app).drain()
+    assert counts.events > 0
+
+    first, second = _details(settings, CONSENTED)
+    assert first.record["person"]["name"] == f.SYNTHETIC_NAME
+    assert first.record["person"]["health"] == f.SYNTHETIC_HEALTH
+    assert first.headers["basis"] == "consent"
+    assert first.headers["basis_ref"] == str(ids["consent_id"])
+    assert first.key == str(ids["case_id"])
+    assert second.record["person"]["name"] is None  # withdrawn before this event
+    assert second.headers["basis"] == "none"
+
+    (by_statute, _) = _details(settings, STATUTE)
+    assert by_statute.record["person"]["name"] == f.SYNTHETIC_NAME
+    assert by_statute.record["person"]["address"] == f.SYNTHETIC_ADDRESS
+    assert by_statute.record["person"]["health"] is None
+    assert by_statute.headers["basis"] == "statute"
+
+    (notice, _) = _details(settings, NOTHING)
+    assert set(notice.record["person"].values()) == {None}
+    assert notice.headers["basis"] == "none"
+    assert "person.health:consent|support_meeting" in notice.headers["missing_basis"]
+    assert f.SYNTHETIC_NAME.encode() not in notice.raw
+
+    (by_meeting, _) = _details(settings, MEMBER)
+    assert by_meeting.record["person"]["health"] == f.SYNTHETIC_HEALTH
+    assert by_meeting.headers["basis"] == "support_meeting"
+
+    (by_emergency, _) = _details(settings, EMERGENCY)
+    assert by_emergency.record["person"]["name"] == f.SYNTHETIC_NAME
+    assert by_emergency.record["person"]["address"] is None  # not named in the declaration
+    assert by_emergency.record["person"]["health"] is None  # never on vital interest
+    assert by_emergency.headers["basis"] == "vital_interest"
+
+
+def test_every_disclosure_is_on_audit_consent_and_in_the_ledger(store: tuple) -> None:
+    settings, app = store
+    provisioned(settings, AGENCIES)
+    ids = _history(app)
+    new_relay(settings, app).drain()
+
+    audit = read_topic(settings, topics.audit(settings))
+    disclosures = [r.record for r in audit if r.schema == "Disclosure"]
+    assert {(d["agency_id"], d["basis"]) for d in disclosures} == {
+        (CONSENTED, "consent"),
+        (STATUTE, "statute"),
+        (MEMBER, "support_meeting"),
+        (EMERGENCY, "vital_interest"),
+    }
+    assert all(d["confidentiality_duty"] == (d["basis"] == "support_meeting") for d in disclosures)
+    ledger = open_ledger(settings).disclosures(case_id=str(ids["case_id"]))
+    assert sorted(ledger, key=lambda d: d["disclosure_id"]) == sorted(
+        disclosures, key=lambda d: d["disclosure_id"]
+    )
+    consent_events = {r.schema for r in audit} - {"Disclosure"}
+    assert {
+        "ConsentGiven",
+        "ConsentWithdrawn",
+        "EmergencyDeclared",
+        "MeetingHeld",
+    } <= consent_events
+    emergency = next(r for r in audit if r.schema == "EmergencyDeclared")
+    assert emergency.record["reason"] is None
+
+
+def test_analysts_receive_every_event_de_identified(store: tuple) -> None:
+    settings, app = store
+    provisioned(settings, AGENCIES)
+    ids = _history(app)
+    counts = new_relay(settings, app).drain()
+
+    analytics = read_topic(settings, topics.analytics(settings))
+    assert len(analytics) == counts.events
+    key = settings.pseudonym_key.get_secret_value().encode()
+    case_pseudonym = pseudonym(str(ids["case_id"]), key)
+    for received in analytics:
+        for text in f.SYNTHETIC_STRINGS:
+            assert text.encode() not in received.raw
+        assert str(ids["case_id"]).encode() not in received.raw
+    details = [r for r in analytics if r.schema == "PersonDetailsRecorded"]
+    assert {r.record["case_id"] for r in details} == {case_pseudonym}
+    assert {r.key for r in details} == {case_pseudonym}
+
+
+def test_a_relay_failing_between_publish_and_store_loses_nothing_on_restart(store: tuple) -> None:
+    settings, app = store
+    provisioned(settings, AGENCIES)
+    _history(app)
+
+    def crash(position: int) -> None:
+        if position > 6:
+            raise RuntimeError("injected crash after publishing, before storing the position")
+
+    first = new_relay(settings, app, batch_size=4, before_store=crash)
+    with pytest.raises(RuntimeError):
+        first.drain()
+    stored = open_ledger(settings).position()
+    assert 0 < stored <= 6
+
+    new_relay(settings, app, batch_size=4).drain()
+    notifications = app.recorder.select_notifications(start=1, limit=1000)
+    expected = {
+        str(uuid5(NAMESPACE_URL, f"/events/{n.originator_id}/{n.originator_version}"))
+        for n in notifications
+    }
+    analytics = read_topic(settings, topics.analytics(settings))
+    positions = [int(r.headers["position"]) for r in analytics]
+    assert set(positions) == {n.id for n in notifications}
+    assert len(positions) > len(set(positions))  # the failed batch was sent again
+    agency = read_topic(settings, topics.referrals(settings, MEMBER))
+    assert {r.headers["event_id"] for r in agency} <= expected
+    assert {r.record["event_type"] for r in agency} >= {"PersonDetailsRecorded", "TakenUpByMeeting"}
+    ledger = open_ledger(settings).disclosures()
+    assert len({d["disclosure_id"] for d in ledger}) == len(ledger)
+    assert open_ledger(settings).position() == notifications[-1].id
