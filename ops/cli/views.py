@@ -33,6 +33,7 @@ from hub.errors import HubError, NotFoundError
 from hub.fiscal import now, parse_fiscal_year, reiwa_label
 from hub.settings import get_settings
 from projections import report
+from projections.analytics import fold_records, read_analytics
 from projections.case_state import CaseStateView
 from projections.inbox import InboxView
 from projections.indicator_view import IndicatorView
@@ -304,6 +305,33 @@ def follow(
         stop(0, None)
 
 
+# hub analytics rebuild --------------------------------------------------------------------
+
+
+def analytics_rebuild(
+    fy: Annotated[str, typer.Option(help="Fiscal year: R7, 令和7年度 or 2025.")],
+    by: Annotated[
+        Literal["ward", "month"] | None, typer.Option(help="Break down by ward or month.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Cut at the end of this JST day, e.g. 2025-12-31.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = "table",
+    output: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    principal: Annotated[str, typer.Option(help="The Kafka principal to read as.")] = "analyst",
+) -> None:
+    """Rebuild table ④ from analytics.events alone (de-identified), as an analyst would."""
+    try:
+        year = parse_fiscal_year(fy)
+    except ValueError as error:
+        raise HubError(str(error)) from None
+    cut = Cut.of(year, _parse_until(until))
+    fold = fold_records(read_analytics(get_settings(), principal=principal))
+    rows = report.from_memory(fold, cut, by)
+    title = f"{reiwa_label(year, long=True)} (to {cut.last_day.isoformat()}, analytics.events)"
+    render(rows, fmt, output, title)
+
+
 def register(app: typer.Typer) -> None:
     case = typer.Typer(help="Case state (ids and codes only).", no_args_is_help=True)
     case.command("show")(case_show)
@@ -315,3 +343,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(reports, name="report")
     app.command("rebuild")(rebuild_command)
     app.command("follow")(follow)
+    analytics = typer.Typer(help="The analysts' side: analytics.events.", no_args_is_help=True)
+    analytics.command("rebuild")(analytics_rebuild)
+    app.add_typer(analytics, name="analytics")
