@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from hub import commands as c
 from hub.application import HubApplication
 from projections.audit.history import History, LoggedEvent
 from tests import factories as f
 
 STATUTE = "児童虐待防止法第6条"
+EMERGENCY_AGENCY = "kokurakita.inochinet"
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,20 @@ def build(app: HubApplication) -> Scenario:
     app.execute(f.consent(case_id, consent_id=consent_id, occurred_at=f.at(1)))
     app.execute(f.meeting([case_id], meeting_id=meeting_id, occurred_at=f.at(2)))
     app.execute(
-        f.emergency(case_id, declaration_id=declaration_id, occurred_at=f.at(3), expires_at=f.at(6))
+        f.emergency(
+            case_id,
+            declaration_id=declaration_id,
+            agencies=[EMERGENCY_AGENCY],
+            occurred_at=f.at(3),
+            expires_at=f.at(6),
+        )
     )
     app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(4)))
+    details(app, case_id, 4.5)
     app.execute(f.withdrawal(case_id, consent_id, occurred_at=f.at(5)))
+    details(app, case_id, 5.5)
     app.execute(f.referral(case_id, "kokurakita.kodomo", statute=STATUTE, occurred_at=f.at(7)))
+    details(app, case_id, 8)
     return Scenario(
         case_id,
         consent_id,
@@ -50,6 +61,12 @@ def build(app: HubApplication) -> Scenario:
         f.at(2),
         f.at(3),
         f.at(6),
+    )
+
+
+def details(app: HubApplication, case_id: UUID, day: float) -> None:
+    app.execute(
+        f.build(c.RecordPersonDetails, case_id=case_id, person=f.person(), occurred_at=f.at(day))
     )
 
 

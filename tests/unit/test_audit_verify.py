@@ -81,7 +81,7 @@ def test_an_emergency_never_carries_sensitive_data(story) -> None:  # type: igno
     history, sc = story
     event = s.event_at(history, "ReferralMade", 1)
     record = s.disclosure(
-        event, "kokurakita.hogo", "vital_interest", sc.declaration_id, categories=["health"]
+        event, s.EMERGENCY_AGENCY, "vital_interest", sc.declaration_id, categories=["health"]
     )
     found = reasons(history, record)
     assert any("sensitive" in r for r in found)
@@ -91,7 +91,7 @@ def test_an_emergency_disclosure_of_named_categories_is_proven(story) -> None:  
     history, sc = story
     event = s.event_at(history, "ReferralMade", 1)
     record = s.disclosure(
-        event, "kokurakita.hogo", "vital_interest", sc.declaration_id, categories=["contact"]
+        event, s.EMERGENCY_AGENCY, "vital_interest", sc.declaration_id, categories=["contact"]
     )
     assert reasons(history, record) == []
 

@@ -1,0 +1,129 @@
+"""The auditor's reader: ``audit.consent`` from offset zero to its end, as principal ``auditor``.
+
+No consumer group is needed (every partition is assigned and read from the beginning; no
+offsets are committed), so replaying twice reads the same records. Records are decoded
+with the schemas of ``schemas/`` only: consent, meeting and emergency events (personal
+fields withheld) and ``Disclosure`` records. Each event is yielded once (by event id), in
+log order (the ``position`` header).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from hub import codec
+from hub import events as ev
+from hub.errors import ServiceUnavailableError
+from hub.settings import Settings
+
+AUDIT_TOPIC = "audit.consent"
+AUDITOR = "auditor"
+_ENVELOPE = ("event_id", "event_type", "aggregate_id", "aggregate_version", "recorded_at")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    position: int
+    event_id: str
+    payload: ev.Event
+
+
+@dataclass
+class AuditStream:
+    events: list[AuditEvent] = field(default_factory=list)
+    disclosures: list[dict[str, Any]] = field(default_factory=list)
+    records: int = 0
+
+
+def audit_topic(settings: Settings) -> str:
+    return f"{settings.kafka_topic_prefix}{AUDIT_TOPIC}"
+
+
+def read_audit_stream(
+    settings: Settings,
+    *,
+    user: str = AUDITOR,
+    password: str | None = None,
+    topic: str | None = None,
+    poll_ms: int = 1000,
+) -> AuditStream:
+    """Everything on the audit topic up to its end offsets as of the call."""
+    stream = AuditStream()
+    seen_events: set[str] = set()
+    seen_disclosures: set[str] = set()
+    for headers, value in _records(settings, user, password, topic, poll_ms):
+        stream.records += 1
+        name, record = codec.decode(value)
+        if name == "Disclosure":
+            if record["disclosure_id"] not in seen_disclosures:
+                seen_disclosures.add(record["disclosure_id"])
+                stream.disclosures.append(record)
+            continue
+        model = ev.EVENTS_BY_NAME.get(name)
+        if model is None:
+            continue
+        event_id = headers.get("event_id") or str(record.get("event_id", ""))
+        if event_id in seen_events:
+            continue
+        seen_events.add(event_id)
+        payload = model.model_validate(
+            {k: v for k, v in record.items() if k not in _ENVELOPE and v is not None}
+        )
+        stream.events.append(AuditEvent(int(headers["position"]), event_id, payload))
+    stream.events.sort(key=lambda e: e.position)
+    stream.disclosures.sort(key=lambda d: (d["position"], d["disclosure_id"]))
+    return stream
+
+
+def _records(
+    settings: Settings, user: str, password: str | None, topic: str | None, poll_ms: int
+) -> Iterator[tuple[dict[str, str], bytes]]:
+    name = topic or audit_topic(settings)
+    secret = password if password is not None else settings.principal_password(user)
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap.split(","),
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_plain_username=user,
+            sasl_plain_password=secret,
+            group_id=None,
+            enable_auto_commit=False,
+            client_id="hub-auditor",
+        )
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"Kafka: connecting as {user} failed ({type(error).__name__})"
+        ) from error
+    try:
+        partitions = [
+            TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())
+        ]
+        if not partitions:
+            raise ServiceUnavailableError(f"Kafka: topic {name} does not exist or is not readable")
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        remaining = {tp for tp in partitions if end[tp] > 0}
+        while remaining:
+            polled = consumer.poll(timeout_ms=poll_ms)
+            for tp, batch in polled.items():
+                for message in batch:
+                    if message.offset >= end[tp]:
+                        continue
+                    headers = {k: v.decode("utf-8") for k, v in (message.headers or [])}
+                    yield headers, message.value
+            for tp in list(remaining):
+                if consumer.position(tp) >= end[tp]:
+                    remaining.discard(tp)
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"Kafka: reading {name} as {user} failed ({type(error).__name__})"
+        ) from error
+    finally:
+        consumer.close()

@@ -1,0 +1,208 @@
+"""The auditor's commands against the real relay, broker and both stores.
+
+A synthetic history (consent, connection meeting, emergency, withdrawal, statutory
+referral) is relayed; the auditor then replays, lists and verifies, and finds a forged
+disclosure whether it was slipped into the ledger table or onto ``audit.consent``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaProducer
+from typer.testing import CliRunner
+
+from hub import codec
+from hub.application import HubApplication
+from hub.logging import configure_logging
+from hub.settings import Settings, get_settings
+from ops.cli.audit import kafka_history, log_history
+from ops.cli.main import app as cli
+from producers import topics
+from producers.kafka_client import client_config
+from tests import audit_scenario as s
+from tests.integration.streams import new_relay, provisioned, store_settings
+
+pytestmark = pytest.mark.integration
+
+AGENCIES = [
+    "kokurakita.hogo",
+    "kokurakita.hoken",
+    "kokurakita.kodomo",
+    "kokurakita.coordinator",
+    "kokurakita.houkatsu",
+    "kokurakita.inochinet",
+    "hoboku-shakyo",
+]
+TICK = timedelta(microseconds=1)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def relayed(
+    request: pytest.FixtureRequest,
+    kafka_broker: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Settings, s.Scenario]]:
+    env = request.getfixturevalue("sqlite_env" if request.param == "sqlite" else "pg_env")
+    settings = store_settings(request.param, env, tmp_path)
+    provisioned(settings, AGENCIES)
+    app = HubApplication(env=settings.eventsourcing_env())
+    scenario = s.build(app)
+    new_relay(settings, app).drain()
+    app.close()
+    monkeypatch.setenv("HUB_STORE", settings.store)
+    monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", settings.kafka_topic_prefix)
+    if settings.store == "sqlite":
+        monkeypatch.setenv("HUB_SQLITE_PATH", str(settings.sqlite_file))
+    else:
+        monkeypatch.setenv("HUB_POSTGRES_SCHEMA", settings.postgres_schema)
+    get_settings.cache_clear()
+    yield settings, scenario
+    get_settings.cache_clear()
+
+
+def hub(*args: str) -> Any:
+    try:
+        return CliRunner().invoke(cli, ["audit", *args])
+    finally:
+        # The CLI points structlog at the runner's stream, which closes after the call.
+        configure_logging()
+
+
+def test_every_disclosure_the_relay_made_is_proven(relayed: tuple[Settings, s.Scenario]) -> None:
+    result = hub("verify")
+    assert result.exit_code == 0, result.output
+    assert "had a valid basis" in result.output
+    for basis in ("consent", "support_meeting", "statute", "vital_interest"):
+        assert basis in result.output
+    from_kafka = hub("verify", "--source", "kafka")
+    assert from_kafka.exit_code == 0, from_kafka.output
+
+
+def test_disclosures_answer_what_an_agency_held_about_a_case(
+    relayed: tuple[Settings, s.Scenario],
+) -> None:
+    _, sc = relayed
+    result = hub(
+        "disclosures", "--case", str(sc.case_id), "--agency", "kokurakita.hogo",
+        "--as-of", (sc.withdrawn_at - TICK).isoformat(), "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows and {r["agency_id"] for r in rows} == {"kokurakita.hogo"}
+    assert all(r["occurred_at"] < sc.withdrawn_at.isoformat() for r in rows)
+    assert {r["basis"] for r in rows} >= {"support_meeting"}
+    as_csv = hub("disclosures", "--case", str(sc.case_id), "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(as_csv.output)))
+    assert len(table) > len(rows)
+    assert {"basis", "basis_ref", "fields", "categories"} <= set(table[0])
+    between = hub(
+        "disclosures", "--between", sc.withdrawn_at.isoformat(), sc.expires_at.isoformat(),
+        "--source", "kafka", "--format", "json",
+    )  # fmt: skip
+    assert between.exit_code == 0, between.output
+    assert all(sc.withdrawn_at.isoformat() <= r["occurred_at"] for r in json.loads(between.output))
+
+
+def test_replaying_audit_consent_agrees_with_the_log_around_a_withdrawal(
+    relayed: tuple[Settings, s.Scenario],
+) -> None:
+    settings, sc = relayed
+    from_log, from_kafka = log_history(settings), kafka_history(settings)
+    instants = [
+        sc.given_at - TICK, sc.given_at, sc.held_at, sc.declared_at,
+        sc.withdrawn_at - TICK, sc.withdrawn_at, sc.withdrawn_at + TICK, sc.expires_at,
+    ]  # fmt: skip
+    for at in instants:
+        assert from_kafka.snapshot(at).view() == from_log.snapshot(at).view(), at
+    before = hub("replay", "--as-of", (sc.withdrawn_at - TICK).isoformat(),
+                 "--source", "kafka", "--format", "json")  # fmt: skip
+    after = hub("replay", "--as-of", (sc.withdrawn_at + TICK).isoformat(),
+                "--source", "kafka", "--format", "json")  # fmt: skip
+    consent = str(sc.consent_id)
+    assert [c["consent_id"] for c in json.loads(before.output)["consents_in_force"]] == [consent]
+    assert json.loads(after.output)["consents_in_force"] == []
+
+
+def _forged(settings: Settings, sc: s.Scenario) -> dict[str, Any]:
+    """A disclosure to an agency outside the consent, after the withdrawal."""
+    history = log_history(settings)
+    late = s.event_at(history, "ReferralMade", 2)
+    return s.disclosure(late, "kokurakita.hoken", "consent", sc.consent_id, categories=["health"])
+
+
+def test_a_forged_disclosure_in_the_ledger_is_reported(
+    relayed: tuple[Settings, s.Scenario],
+) -> None:
+    settings, sc = relayed
+    forged = _forged(settings, sc)
+    _insert_ledger_row(settings, forged)
+    result = hub("verify")
+    assert result.exit_code == 1
+    assert forged["disclosure_id"] in result.output
+    assert "withdrawn" in result.output
+    assert "1 of" in result.output
+    report = hub("report")
+    assert report.exit_code == 0, report.output
+    assert "had NO valid basis" in report.output and forged["disclosure_id"] in report.output
+
+
+def test_a_forged_disclosure_on_audit_consent_is_reported(
+    relayed: tuple[Settings, s.Scenario],
+) -> None:
+    settings, sc = relayed
+    forged = _forged(settings, sc)
+    producer = KafkaProducer(**client_config(settings), acks="all")
+    try:
+        producer.send(
+            topics.audit(settings),
+            key=str(sc.case_id).encode(),
+            value=codec.encode("Disclosure", forged),
+            headers=[("event_type", b"Disclosure"), ("position", str(forged["position"]).encode())],
+        ).get(timeout=30)
+    finally:
+        producer.close()
+    assert hub("verify").exit_code == 0  # the ledger was not touched
+    result = hub("verify", "--source", "kafka")
+    assert result.exit_code == 1
+    assert forged["disclosure_id"] in result.output
+
+
+def _insert_ledger_row(settings: Settings, record: dict[str, Any]) -> None:
+    columns = list(record)
+    row = {
+        **record,
+        "fields": json.dumps(record["fields"]),
+        "categories": json.dumps(record["categories"]),
+    }
+    if settings.store == "sqlite":
+        with sqlite3.connect(settings.sqlite_file) as conn:
+            conn.execute(
+                f"INSERT INTO disclosures ({', '.join(columns)}) "
+                f"VALUES ({', '.join(':' + c for c in columns)})",
+                row,
+            )
+        return
+    import psycopg
+
+    with psycopg.connect(
+        host=settings.postgres_host,
+        port=settings.postgres_port,
+        dbname=settings.postgres_dbname,
+        user=settings.postgres_user,
+        password=settings.postgres_password.get_secret_value(),
+    ) as conn:
+        conn.execute(
+            f'INSERT INTO "{settings.postgres_schema}".disclosures ({", ".join(columns)}) '  # type: ignore[arg-type]
+            f"VALUES ({', '.join('%(' + c + ')s' for c in columns)})",
+            row,
+        )
