@@ -143,19 +143,30 @@ def test_an_application_stores_in_sqlite(sqlite_env):
     _saves_and_reads_back(sqlite_env)
 
 
-def test_services_status_command_shows_both_running(kafka_broker, postgres_service):
-    result = CliRunner().invoke(cli, ["services", "status"])
+@pytest.fixture
+def invoke():
+    """Run the `hub` CLI; afterwards put back the logging set-up it changed (the CLI points
+    structlog at the runner's stderr, which is closed once the runner returns)."""
+    import structlog
+
+    saved = structlog.get_config()
+    yield lambda *args: CliRunner().invoke(cli, list(args))
+    structlog.configure(**saved)
+
+
+def test_services_status_command_shows_both_running(kafka_broker, postgres_service, invoke):
+    result = invoke("services", "status")
     assert result.exit_code == 0, result.output
     assert result.output.count("running") == 2
 
 
-def test_smoke_command_round_trips_store_and_broker(kafka_broker, tmp_path, monkeypatch):
+def test_smoke_command_round_trips_store_and_broker(kafka_broker, tmp_path, monkeypatch, invoke):
     from hub.settings import get_settings
 
     monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path))
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(cli, ["smoke"])
+        result = invoke("smoke")
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
