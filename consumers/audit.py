@@ -23,6 +23,7 @@ from hub.settings import Settings
 
 AUDIT_TOPIC = "audit.consent"
 AUDITOR = "auditor"
+MAX_IDLE_POLLS = 30  # empty polls in a row before giving up on reaching the end
 _ENVELOPE = ("event_id", "event_type", "aggregate_id", "aggregate_version", "recorded_at")
 
 
@@ -110,8 +111,14 @@ def _records(
         consumer.seek_to_beginning(*partitions)
         end = consumer.end_offsets(partitions)
         remaining = {tp for tp in partitions if end[tp] > 0}
+        idle = 0
         while remaining:
             polled = consumer.poll(timeout_ms=poll_ms)
+            idle = 0 if polled else idle + 1
+            if idle >= MAX_IDLE_POLLS:
+                raise ServiceUnavailableError(
+                    f"Kafka: {name} stopped short of its end offsets; the broker does not answer"
+                )
             for tp, batch in polled.items():
                 for message in batch:
                     if message.offset >= end[tp]:

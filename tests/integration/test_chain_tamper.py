@@ -11,8 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from hub.application import HubApplication
+from hub.logging import configure_logging
+from hub.settings import get_settings
+from ops.cli.main import app as cli
 from projections.audit.tamper import verify_log
 from tests import factories as f
 
@@ -162,3 +166,51 @@ class TestTamperingOnPostgres(TamperContract):
                 ("00000000-0000-0000-0000-000000000000", 1, topic, state),
             ),
         )
+
+
+class TestVerifyLogCommand:
+    """``hub audit verify-log`` on the SQLite store the settings name."""
+
+    @pytest.fixture
+    def store(
+        self, sqlite_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[HubApplication]:
+        monkeypatch.setenv("HUB_STORE", "sqlite")
+        monkeypatch.setenv("HUB_SQLITE_PATH", sqlite_env["SQLITE_DBNAME"])
+        get_settings.cache_clear()
+        app = HubApplication(env=sqlite_env)
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        app.execute(f.consent(case_id))
+        yield app
+        app.close()
+        get_settings.cache_clear()
+
+    def run(self, *args: str) -> Any:
+        try:
+            return CliRunner().invoke(cli, ["audit", "verify-log", *args])
+        finally:
+            configure_logging()  # the CLI pointed structlog at the runner's closed stream
+
+    def test_it_names_the_first_broken_link_and_exits_1(
+        self, store: HubApplication, sqlite_env: dict[str, str]
+    ) -> None:
+        assert self.run().exit_code == 0
+        with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as conn:
+            conn.execute("UPDATE stored_events SET state = X'00' WHERE rowid = 3")
+        result = self.run()
+        assert result.exit_code == 1
+        assert "BROKEN at notification 3 (edited)" in result.output
+
+    def test_an_anchor_catches_a_tail_rewritten_with_its_links(
+        self, store: HubApplication, sqlite_env: dict[str, str]
+    ) -> None:
+        clean = self.run()
+        head = clean.output.rsplit("head ", 1)[1].strip()
+        last = int(head.split(":")[0])
+        with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as conn:
+            conn.execute("DELETE FROM stored_events WHERE rowid = ?", (last,))
+            conn.execute("DELETE FROM stored_events_chain WHERE notification_id = ?", (last,))
+        assert self.run().exit_code == 0  # consistent on its own
+        result = self.run("--anchor", head)
+        assert result.exit_code == 1
+        assert "anchor_mismatch" in result.output
