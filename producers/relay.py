@@ -38,7 +38,7 @@ Header = tuple[str, bytes]
 class RelayCounts:
     events: int = 0
     agency_records: int = 0
-    notices: int = 0  # agency records that withheld something or carried no basis
+    redacted: int = 0  # agency records with a field withheld or no basis at all
     disclosures: int = 0
     audit_records: int = 0
     analytics_records: int = 0
@@ -174,7 +174,7 @@ class Relay:
             futures.append(self._send(topic, event.key, value, headers))
             counts.agency_records += 1
             if record.withheld or not record.released:
-                counts.notices += 1
+                counts.redacted += 1
         audit = topics.audit(self.settings)
         if decision.audit_record is not None:
             value = codec.encode(event.event_type, decision.audit_record)

@@ -14,7 +14,7 @@ from hub.settings import get_settings
 def _print_counts(counts: Any) -> None:
     typer.echo(
         f"events={counts.events} agency_records={counts.agency_records} "
-        f"notices={counts.notices} disclosures={counts.disclosures} "
+        f"redacted={counts.redacted} disclosures={counts.disclosures} "
         f"audit={counts.audit_records} analytics={counts.analytics_records} "
         f"position={counts.position}"
     )
