@@ -31,6 +31,10 @@ class Log:
         self.events: list[LoggedEvent] = []
         self.versions: dict[UUID, int] = {}
 
+    def __repr__(self) -> str:
+        lines = [f"{e.position} {e.payload!r}" for e in self.events]
+        return "Log(\n" + "\n".join(lines) + "\n)"
+
     def add(self, payload: ev.Event) -> LoggedEvent:
         aggregate_id = getattr(payload, "case_id", None) or ident(f"agg-{len(self.events)}")
         version = self.versions.get(aggregate_id, 0) + 1

@@ -105,13 +105,16 @@ def histories(draw: st.DrawFn) -> Log:
             referrals.append(made)
         elif kind == "answer" and referrals:
             made = draw(st.sampled_from(referrals))
+            answer = draw(st.sampled_from(["received", "declined", "completed"]))
+            if answer != "received":
+                referrals.remove(made)  # the domain allows no answer after these
             log.add(
                 ev.ReferralAnswered(
                     occurred_at=at(hours),
                     case_id=CASE,
                     referral_id=made.referral_id,
                     agency_id=made.agency_id,
-                    answer=draw(st.sampled_from(["received", "declined", "completed"])),
+                    answer=answer,  # type: ignore[arg-type]
                 )
             )
         else:
@@ -182,7 +185,7 @@ def _involved(prefix: list[LoggedEvent]) -> set[str]:
     return found
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_no_personal_field_reaches_an_agency_without_a_basis_at_that_point(log: Log) -> None:
     state = GovernanceState()
