@@ -35,6 +35,10 @@ class UnknownWardError(DomainError):
     pass
 
 
+class UnknownPartnerGroupError(DomainError):
+    pass
+
+
 class CaseNotFoundError(DomainError):
     pass
 

@@ -17,6 +17,7 @@ from hub.commands import COMMAND_ADAPTER
 from hub.errors import ConcurrentChangeError, DomainError, HubError, InvalidCommandError
 
 MAX_LINE_BYTES = 64 * 1024
+MAX_DEPTH = 16  # commands nest 4 levels at most; deeper input only exhausts the stack
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,41 @@ def parse_command_line(raw: bytes) -> object:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidCommandError(f"not UTF-8 text (byte {error.start})") from None
+    return parse_command_text(text)
+
+
+def parse_command_text(text: str) -> object:
+    """One command as JSON text to a validated command, or InvalidCommandError."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidCommandError(f"not JSON: {error.msg} at column {error.colno}") from None
+    except RecursionError:
+        raise InvalidCommandError(f"nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # the one other refusal of json.loads: an integer too long to convert
+        raise InvalidCommandError("not JSON: a number has too many digits") from None
+    if _depth(data) > MAX_DEPTH:
+        raise InvalidCommandError(f"nested deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise InvalidCommandError("a command is a JSON object")
     if "type" not in data:
         raise InvalidCommandError("a command needs a 'type' (see `hub schema commands`)")
     return validate_command(data)
+
+
+def _depth(data: object) -> int:
+    """Nesting depth of parsed JSON, without recursion (the input may be hostile)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((value, level + 1) for value in item.values())
+        elif isinstance(item, list):
+            stack.extend((value, level + 1) for value in item)
+    return deepest
 
 
 def validate_command(data: dict[str, object]) -> object:
@@ -67,9 +94,18 @@ def describe_validation_error(error: ValidationError) -> str:
     problems = []
     for item in error.errors(include_url=False, include_input=False)[:5]:
         location = ".".join(str(part) for part in item["loc"][1:]) or "command"
-        problems.append(f"{location}: {item['msg']}")
+        message = item["msg"]
+        if item["type"] == "union_tag_invalid":  # pydantic quotes the tag and every known one
+            location, message = "type", "unknown command type (see `hub schema commands`)"
+        problems.append(_one_line(f"{location}: {message}"))
     more = error.error_count() - len(problems)
     return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """Keys and tags a user typed are echoed in reasons: keep each reason one short line."""
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def submit_lines(app: HubApplication, lines: Iterable[bytes]) -> IntakeReport:

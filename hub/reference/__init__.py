@@ -13,7 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from hub.errors import ConfigurationError, UnknownAgencyError, UnknownWardError
+from hub.errors import (
+    ConfigurationError,
+    UnknownAgencyError,
+    UnknownPartnerGroupError,
+    UnknownWardError,
+)
 
 AgencyKind = Literal[
     "ward_window", "coordinator", "disability_centre", "contractor", "council_member"
@@ -111,7 +116,7 @@ class Network(_Frozen):
         for group in self.partner_groups:
             if group.code == code:
                 return group
-        raise ConfigurationError(f"unknown partner group {code!r}")
+        raise UnknownPartnerGroupError(f"unknown partner group {code!r}")
 
     def _agencies_by_id(self) -> dict[str, Agency]:
         return _index(self)

@@ -14,7 +14,7 @@ from hub.avro_schemas import all_event_schemas, render
 from hub.bootstrap import open_application
 from hub.commands import commands_json_schema
 from hub.errors import InvalidCommandError
-from hub.intake import submit_lines, validate_command
+from hub.intake import parse_command_text, submit_lines
 
 out = Console()
 err = Console(stderr=True)
@@ -50,13 +50,7 @@ def command(
     text: Annotated[str, typer.Argument(help="One command as JSON, e.g. '{\"type\": ...}'.")],
 ) -> None:
     """Apply one command given as JSON and print the events it recorded."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidCommandError(f"not JSON: {error.msg}") from None
-    if not isinstance(data, dict):
-        raise InvalidCommandError("a command is a JSON object")
-    parsed = validate_command(data)
+    parsed = parse_command_text(text)
     app = open_application()
     try:
         outcome = app.execute(parsed)  # type: ignore[arg-type]
