@@ -78,7 +78,9 @@ class InboxEntry:
     source_offset: int
     occurred_at: str
     case_id: str | None = None
+    # Set when the record is about a referral made to this agency (others' are case context).
     referral_id: str | None = None
+    # One or more of consent, support_meeting, vital_interest, statute, none (comma-separated).
     basis: str = "none"
     basis_ref: str | None = None
     withheld: tuple[str, ...] = ()

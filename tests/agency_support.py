@@ -157,3 +157,130 @@ class FakeDeadLetters:
 
     def close(self) -> None:
         pass
+
+
+# Over the real broker -------------------------------------------------------------------------
+
+
+def provisioned(settings: Any, agencies: tuple[str, ...] = (AGENCY, OTHER_AGENCY)) -> Any:
+    """Settings with a fresh topic prefix, its topics, users and ACLs provisioned."""
+    from producers.provision import provision
+
+    prefix = f"t{uuid4().hex[:10]}."
+    fresh = settings.model_copy(update={"kafka_topic_prefix": prefix})
+    provision(fresh, agencies)
+    return fresh
+
+
+def relay_writer(settings: Any) -> Any:
+    from consumers.kafka_io import KafkaWriter
+
+    return KafkaWriter(settings, "relay", settings.principal_password("relay"))
+
+
+def publish_like_relay(app: Any, settings: Any, records: list[InRecord]) -> None:
+    """Write records on their topics as the relay principal."""
+    from consumers import topics
+
+    writer = relay_writer(settings)
+    try:
+        for r in records:
+            agency = r.topic.removeprefix("referrals.")
+            writer.send(
+                topics.referrals(settings, agency),
+                r.value,
+                key=r.key,
+                headers=list(r.headers.items()),
+            )
+    finally:
+        writer.close()
+
+
+def relay_records_of(app: Any, agency_id: str, after: int = 0) -> list[InRecord]:
+    """The referral stream records the relay would write for ``agency_id``: the agency's own
+    referral events from the hub's log, as de-identified notices (no basis)."""
+    stream = Stream(f"referrals.{agency_id}")
+    for notification in app.recorder.select_notifications(start=after + 1, limit=1000):
+        event = app.mapper.to_domain_event(notification)
+        payload = getattr(event, "payload", None)
+        if getattr(payload, "agency_id", None) != agency_id:
+            continue
+        record = codec.event_record(event)
+        for path in ("note", "reason"):
+            if path in record:
+                record[path] = None
+        stream._append(
+            codec.encode(type(payload).__name__, record),
+            {
+                "event_id": record["event_id"],
+                "event_type": record["event_type"],
+                "position": str(notification.id),
+                "basis": "none",
+                "missing_basis": "consent",
+            },
+            key=str(payload.case_id).encode(),
+        )
+    return stream.records
+
+
+def read_topic(settings: Any, topic: str) -> list[Any]:
+    """Every record of a topic, read as the admin user."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from producers.kafka_client import client_config
+
+    consumer = KafkaConsumer(enable_auto_commit=False, **client_config(settings))
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        ends = consumer.end_offsets(partitions)
+        found: list[Any] = []
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for batch in consumer.poll(timeout_ms=1000).values():
+                found.extend(batch)
+        return found
+    finally:
+        consumer.close()
+
+
+def hub_cli(*args: str) -> list[str]:
+    """The ``hub`` command line run by this interpreter (installed script or not)."""
+    import sys
+
+    return [sys.executable, "-c", "from ops.cli.main import run; run()", *args]
+
+
+def cli_env(settings: Any, **extra: str) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "HUB_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+            "HUB_LOG_LEVEL": "WARNING",
+            "COLUMNS": "240",
+            **extra,
+        }
+    )
+    return env
+
+
+def inbox_progress(path: Any) -> int:
+    """Records applied or parked so far by a consumer writing the SQLite inbox at ``path``."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.OperationalError:
+        return 0
+    try:
+        return int(
+            conn.execute(
+                "SELECT (SELECT COUNT(*) FROM inbox_events) + (SELECT COUNT(*) FROM inbox_parked)"
+            ).fetchone()[0]
+        )
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()

@@ -138,8 +138,10 @@ def show_inbox(
     finally:
         inbox.close()
     if as_json:
-        out.print_json(json.dumps({"agency": agency, "referrals": referrals, "parked": parked}))
+        payload = {"agency": agency, "referrals": referrals, "parked": parked}
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
+    console = Console()  # made here so that COLUMNS set by the caller is honoured
     table = Table(title=f"Inbox of {agency}", show_lines=True)
     for column in ("referral", "case", "referred at", "urgency", "ward", "purpose", "status"):
         table.add_column(column)
@@ -157,7 +159,7 @@ def show_inbox(
             _basis_text(r),
             _disclosed_text(r),
         )
-    out.print(table)
+    console.print(table)
     if parked:
         err.print(f"{parked} record(s) parked on {topics.deadletter(get_settings(), agency)}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import datetime
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 
 from consumers.agency import AgencyConsumer, find_referral, reply_record
 from consumers.inbox import Inbox
+from consumers.ports import InRecord
 from consumers.sql import SqliteDatabase
-from consumers.stopping import StopFlag
+from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec
 from hub import events as ev
 from hub.errors import InvalidCommandError, NotFoundError
@@ -152,7 +154,7 @@ def test_bad_records_are_parked_with_a_reason_and_the_consumer_keeps_going(inbox
     stream.raw(referral_bytes[: len(referral_bytes) // 2], event_id="x")
     stream.raw(b"\xc3\x01" + b"\x00" * 8 + b"body")
     stream.raw(referral_bytes)  # no event_id header
-    stream.referral(agency_id=OTHER_AGENCY)
+    stream.raw(referral_bytes, event_id=stream.records[0].header("event_id") or "", basis="gossip")
     stream.raw(None)
     stream.referral()
     deadletters = FakeDeadLetters()
@@ -168,10 +170,24 @@ def test_bad_records_are_parked_with_a_reason_and_the_consumer_keeps_going(inbox
     assert reasons[1].startswith("undecodable: truncated or corrupt ReferralMade")
     assert reasons[2] == "unknown schema fingerprint"
     assert reasons[3] == "missing or malformed event_id header"
-    assert reasons[4] == "ReferralMade addressed to another agency"
+    assert reasons[4] == "unknown basis header"
     assert reasons[5] == "empty record value"
     assert [r.offset for r, _ in deadletters.parked] == [1, 2, 3, 4, 5, 6]
     assert source.committed == {(stream.topic, 0): 8}
+
+
+def test_another_agencys_referral_on_the_case_is_context_not_a_referral_of_ours(
+    inbox: Inbox,
+) -> None:
+    stream = Stream()
+    case_id, ours = stream.referral(basis="consent,statute", basis_ref="c-1,s-1")
+    stream.referral(case_id=case_id, agency_id=OTHER_AGENCY)
+    consume(stream, inbox)
+
+    (referral,) = inbox.referrals()
+    assert referral["referral_id"] == str(ours)
+    assert referral["basis"] == "consent,statute"
+    assert [d["event_type"] for d in referral["disclosures"]] == ["ReferralMade", "ReferralMade"]
 
 
 def test_a_record_that_fails_validation_is_parked_naming_the_field_not_its_value(
@@ -205,24 +221,29 @@ def test_a_record_parked_before_a_crash_is_not_parked_twice(inbox: Inbox) -> Non
     assert inbox.parked_count() == 1
 
 
-def test_a_stop_request_finishes_the_record_in_hand_commits_it_and_returns(inbox: Inbox) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_finishes_the_record_in_hand_commits_it_and_returns(
+    inbox: Inbox, signum: int
+) -> None:
     stream = Stream()
     for _ in range(5):
         stream.referral()
-    stop = StopFlag()
     source = FakeSource(stream.records, batch=5)
     consumer = AgencyConsumer(AGENCY, source, inbox, FakeDeadLetters())
     handle = consumer.handle
 
-    def handle_then_stop(record):  # type: ignore[no-untyped-def]
+    def handle_then_signal(record: InRecord) -> str:
         result = handle(record)
         if record.offset == 1:
-            stop.request()
+            os.kill(os.getpid(), signum)
         return result
 
-    consumer.handle = handle_then_stop  # type: ignore[method-assign]
-    report = consumer.run(stop)
+    consumer.handle = handle_then_signal  # type: ignore[method-assign]
+    stop = StopFlag()
+    with stop_on_signals(stop):
+        report = consumer.run(stop)
 
+    assert stop.signal == signum
     assert report.applied == 2
     assert source.committed == {(stream.topic, 0): 2}
 

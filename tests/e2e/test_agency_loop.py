@@ -1,0 +1,106 @@
+"""The closed loop through the command line and the real relay:
+referral → relay → agency inbox → answer → reply ingester → hub event → case state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from typer.testing import CliRunner
+
+from consumers.config import get_consumer_settings
+from hub.application import HubApplication
+from hub.commands import OpenCase, ReferCase
+from hub.settings import Settings, get_settings
+from ops.cli.main import app as hub_app
+from tests.agency_support import AGENCY, T0, provisioned
+
+pytestmark = pytest.mark.e2e
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def hub_env(kafka_broker, settings, tmp_path: Path, monkeypatch) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    broker = provisioned(settings)
+    env = {
+        "HUB_KAFKA_TOPIC_PREFIX": broker.kafka_topic_prefix,
+        "HUB_SQLITE_PATH": str(tmp_path / "hub.sqlite"),
+        "HUB_AGENCY_INBOX_PATH": str(tmp_path / "inbox.sqlite"),
+        "HUB_VAR_DIR": str(tmp_path / "var"),
+        "HUB_STORE": "sqlite",
+        "COLUMNS": "240",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+
+
+def hub(*args: str) -> str:
+    result = runner.invoke(hub_app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def refer(app: HubApplication, urgency: str):  # type: ignore[no-untyped-def]
+    case_id, referral_id = uuid4(), uuid4()
+    app.execute(OpenCase(command_id=uuid4(), occurred_at=T0, case_id=case_id, ward="moji"))
+    app.execute(
+        ReferCase(
+            command_id=uuid4(),
+            occurred_at=T0 + timedelta(minutes=1),
+            case_id=case_id,
+            referral_id=referral_id,
+            agency_id=AGENCY,
+            purpose="outreach",
+            urgency=urgency,  # type: ignore[arg-type]
+        )
+    )
+    return case_id, referral_id
+
+
+def test_an_answer_given_at_the_agency_shows_in_the_case_and_overdue_referrals_escalate(
+    hub_env: Settings,
+) -> None:
+    app = HubApplication(env=hub_env.eventsourcing_env("sqlite"))
+    answered_case, answered = refer(app, "soon")
+    hub("relay", "--once", "--principal", "relay")
+
+    hub("agency", "run", "--agency", AGENCY, "--once")
+    listing = json.loads(hub("agency", "inbox", "--agency", AGENCY, "--json"))
+    (referral,) = listing["referrals"]
+    assert (referral["referral_id"], referral["status"]) == (str(answered), "sent")
+    assert "de-identified notice" in hub("agency", "inbox", "--agency", AGENCY)
+
+    hub("agency", "ack", str(answered)[:8], "received", "--agency", AGENCY)
+    assert "1 applied" in hub("replies", "run", "--once", "--no-timers")
+    assert app.get_case(answered_case).referrals[answered].status == "received"
+
+    # The hub's ReferralAnswered reaches the agency's inbox through the relay.
+    hub("relay", "--once", "--principal", "relay")
+    hub("agency", "run", "--agency", AGENCY, "--once")
+    listing = json.loads(hub("agency", "inbox", "--agency", AGENCY, "--json"))
+    assert listing["referrals"][0]["status"] == "received"
+
+    # Unanswered past its deadline (made in April): the timer escalates it, and only it.
+    overdue_case, overdue = refer(app, "life_at_risk")
+    hub("escalations", "run", "--once")
+    app.close()
+    app = HubApplication(env=hub_env.eventsourcing_env("sqlite"))
+    assert app.get_case(overdue_case).referrals[overdue].escalated
+    assert not app.get_case(answered_case).referrals[answered].escalated
+    (escalation,) = [
+        e
+        for e in app.repository.event_store.get(overdue_case)
+        if type(e).__name__ == "ReferralEscalated"
+    ]
+    assert escalation.payload.coordinator == "moji.coordinator"
+    app.close()

@@ -1,0 +1,201 @@
+"""The agency client and the reply ingester over the real broker, as their own principals."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+
+from consumers import topics
+from consumers.config import ConsumerSettings
+from consumers.kafka_io import (
+    KafkaDeadLetters,
+    KafkaSource,
+    KafkaWriter,
+    fixed_topics,
+    matching_topics,
+)
+from consumers.replies import ReplyIngester
+from consumers.stopping import StopFlag
+from hub.application import HubApplication
+from hub.commands import OpenCase, ReferCase
+from hub.errors import ServiceUnavailableError
+from ops.cli.agency import agency_consumer, send_answer
+from tests.agency_support import (
+    AGENCY,
+    OTHER_AGENCY,
+    T0,
+    provisioned,
+    publish_like_relay,
+    read_topic,
+    relay_records_of,
+    relay_writer,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def broker(kafka_broker, settings):  # type: ignore[no-untyped-def]
+    return provisioned(settings)
+
+
+def refer(app: HubApplication, agency: str = AGENCY):  # type: ignore[no-untyped-def]
+    case_id, referral_id = uuid4(), uuid4()
+    app.execute(OpenCase(command_id=uuid4(), occurred_at=T0, case_id=case_id, ward="moji"))
+    app.execute(
+        ReferCase(
+            command_id=uuid4(),
+            occurred_at=T0 + timedelta(minutes=1),
+            case_id=case_id,
+            referral_id=referral_id,
+            agency_id=agency,
+            purpose="assessment",
+            urgency="urgent",
+        )
+    )
+    return case_id, referral_id
+
+
+def ingester(app: HubApplication, settings) -> ReplyIngester:  # type: ignore[no-untyped-def]
+    password = settings.principal_password("hub")
+    pattern = topics.replies_pattern(settings)
+    source = KafkaSource(
+        settings,
+        "hub",
+        password,
+        topics.hub_group(),
+        matching_topics(lambda t: bool(pattern.match(t))),
+    )
+    deadletters = KafkaDeadLetters(
+        KafkaWriter(settings, "hub", password), topics.deadletter(settings, "replies")
+    )
+    return ReplyIngester(
+        app, source, deadletters, lambda t: topics.agency_of_reply_topic(settings, t)
+    )
+
+
+def run_agency_once(settings, tmp_path, agency: str = AGENCY):  # type: ignore[no-untyped-def]
+    consumer = agency_consumer(
+        agency, settings, ConsumerSettings(agency_inbox_path=tmp_path / f"{agency}.sqlite")
+    )
+    try:
+        consumer.run(StopFlag(), once=True)
+    finally:
+        consumer.source.close()
+        consumer.deadletters.close()
+    return consumer
+
+
+def test_a_referral_reaches_the_inbox_and_the_answer_comes_back_as_a_hub_event(
+    broker, sqlite_env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    app = HubApplication(env=sqlite_env)
+    case_id, referral_id = refer(app)
+    publish_like_relay(app, broker, relay_records_of(app, AGENCY))
+
+    consumer = run_agency_once(broker, tmp_path)
+    (referral,) = consumer.inbox.referrals()
+    assert (referral["referral_id"], referral["status"]) == (str(referral_id), "sent")
+    assert (referral["urgency"], referral["basis"], referral["missing_basis"]) == (
+        "urgent",
+        "none",
+        "consent",
+    )
+
+    send_answer(consumer.inbox, broker, AGENCY, str(referral_id)[:8], "accepted", None)
+    hub_side = ingester(app, broker)
+    hub_side.run(StopFlag(), once=True)
+    hub_side.source.close()
+    hub_side.deadletters.close()
+    assert hub_side.report.applied == 1
+    assert app.get_case(case_id).referrals[referral_id].status == "accepted"
+
+    # The hub's ReferralAnswered travels back on the agency's topic and updates its inbox.
+    publish_like_relay(app, broker, relay_records_of(app, AGENCY)[1:])
+    consumer = run_agency_once(broker, tmp_path)
+    (referral,) = consumer.inbox.referrals()
+    assert referral["status"] == "accepted"
+    assert [r["answer"] for r in referral["replies_sent"]] == ["accepted"]
+    consumer.inbox.close()
+
+
+def test_wrong_agency_and_illegal_answers_are_refused_onto_the_replies_dead_letter_topic(
+    broker, sqlite_env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    app = HubApplication(env=sqlite_env)
+    case_id, referral_id = refer(app)
+    publish_like_relay(app, broker, relay_records_of(app, AGENCY))
+    consumer = run_agency_once(broker, tmp_path)
+    send_answer(consumer.inbox, broker, AGENCY, str(referral_id), "declined", "定員超過")
+    send_answer(consumer.inbox, broker, AGENCY, str(referral_id), "completed", None)
+    # Another agency answers on its own topic for a referral it never received.
+    send_answer(consumer.inbox, broker, OTHER_AGENCY, str(referral_id), "accepted", None)
+    consumer.inbox.close()
+
+    hub_side = ingester(app, broker)
+    hub_side.run(StopFlag(), once=True)
+    hub_side.source.close()
+    hub_side.deadletters.close()
+
+    assert (hub_side.report.applied, hub_side.report.rejected) == (1, 2)
+    assert app.get_case(case_id).referrals[referral_id].status == "declined"
+    parked = read_topic(broker, topics.deadletter(broker, "replies"))
+    reasons = sorted(dict(r.headers)["dlq_reason"].decode().split(":")[0] for r in parked)
+    assert reasons == ["IllegalTransitionError", "NotReferredAgencyError"]
+    assert {dict(r.headers)["dlq_source_topic"].decode() for r in parked} == {
+        topics.replies(broker, AGENCY),
+        topics.replies(broker, OTHER_AGENCY),
+    }
+
+
+def test_an_agency_cannot_write_on_another_agencys_reply_topic(broker) -> None:  # type: ignore[no-untyped-def]
+    writer = KafkaWriter(broker, OTHER_AGENCY, broker.principal_password(OTHER_AGENCY))
+    try:
+        with pytest.raises(ServiceUnavailableError, match="TopicAuthorizationFailed"):
+            writer.send(topics.replies(broker, AGENCY), b"forged")
+    finally:
+        writer.close()
+
+
+def test_an_agency_cannot_read_another_agencys_referrals(broker) -> None:  # type: ignore[no-untyped-def]
+    password = broker.principal_password(OTHER_AGENCY)
+    source = KafkaSource(
+        broker,
+        OTHER_AGENCY,
+        password,
+        topics.agency_group(OTHER_AGENCY),
+        fixed_topics(topics.referrals(broker, AGENCY)),
+    )
+    try:
+        assert source.topics == set()
+    finally:
+        source.close()
+
+
+def test_random_bytes_and_truncated_avro_are_parked_on_the_agency_dead_letter_topic(
+    broker, sqlite_env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    app = HubApplication(env=sqlite_env)
+    refer(app)
+    good = relay_records_of(app, AGENCY)[0]
+    writer = relay_writer(broker)
+    target = topics.referrals(broker, AGENCY)
+    try:
+        writer.send(target, os.urandom(64), headers=[("event_id", str(uuid4()).encode())])
+        writer.send(target, (good.value or b"")[:20], headers=list(good.headers.items()))
+        writer.send(target, good.value, key=good.key, headers=list(good.headers.items()))
+    finally:
+        writer.close()
+
+    consumer = run_agency_once(broker, tmp_path)
+
+    assert (consumer.report.applied, consumer.report.parked) == (1, 2)
+    consumer.inbox.close()
+    parked = read_topic(broker, topics.deadletter(broker, AGENCY))
+    assert [dict(r.headers)["dlq_offset"] for r in parked] == [b"0", b"1"]
+    assert all(dict(r.headers)["dlq_source_topic"] == target.encode() for r in parked)
+    assert dict(parked[1].headers)["dlq_reason"].startswith(b"undecodable: truncated")
+    assert parked[1].value == (good.value or b"")[:20]
