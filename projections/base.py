@@ -43,8 +43,10 @@ class HubProjection(Projection[V], Generic[V]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
         self.view.apply(self.statements_for(domain_event), tracking)
 
-    def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
+    def process_batch(self, batch: Sequence[tuple[Any, Tracking]], after: int) -> None:
+        """Apply events read after position ``after`` in one transaction (IntegrityError if
+        the view's position is no longer ``after``)."""
         if not batch:
             return
         statements = [s for event, _ in batch for s in self.statements_for(event)]
-        self.view.apply(statements, batch[-1][1])
+        self.view.apply_batch(statements, batch[-1][1], after)

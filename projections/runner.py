@@ -86,6 +86,37 @@ def open_projection(name: str, env: Mapping[str, str]) -> HubProjection[Any]:
     return cls(view=open_view(cls, env))
 
 
+def position_of(projection: HubProjection[Any], app_name: str) -> int:
+    """The view's stored position (0 before the first event), stored if it was missing."""
+    position = projection.view.max_tracking_id(app_name)
+    if position is None:
+        projection.view.start_position()
+        position = projection.view.max_tracking_id(app_name)
+    return position or 0
+
+
+def step(
+    projection: HubProjection[Any], app: HubApplication, poller: LogPoller, position: int
+) -> tuple[int, int]:
+    """Apply the batch after ``position``: (the position now, events applied).
+
+    If another runner moved the view's position meanwhile, nothing is applied (the batch's
+    transaction is refused) and the position returned is the other runner's.
+    """
+    batch = poller.read(position)
+    if not batch:
+        return position, 0
+    pairs = [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in batch]
+    try:
+        projection.process_batch(pairs, after=position)
+    except IntegrityError:
+        moved = projection.view.max_tracking_id(app.name) or 0
+        if moved == position:
+            raise
+        return moved, 0
+    return batch[-1].id, len(batch)
+
+
 def catch_up(
     projection: HubProjection[Any],
     app: HubApplication,
@@ -93,28 +124,17 @@ def catch_up(
     batch_size: int = 500,
     progress: Progress | None = None,
 ) -> int:
-    """Apply every event after the view's position; returns how many were read."""
+    """Apply every event after the view's position; returns how many this call applied."""
     poller = LogPoller(app.recorder, batch_size=batch_size)
-    count = 0
-    position = projection.view.max_tracking_id(app.name)
-    while batch := poller.read(position):
-        try:
-            projection.process_batch(
-                [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in batch]
-            )
-        except IntegrityError:
-            # Another runner applied (part of) this batch first: its tracking row refused
-            # ours and our changes rolled back; carry on from where it got to.
-            moved = projection.view.max_tracking_id(app.name)
-            if moved == position:
-                raise
-            position = moved
-            continue
-        position = batch[-1].id
-        count += len(batch)
+    position = position_of(projection, app.name)
+    applied = 0
+    while True:
+        reached, count = step(projection, app, poller, position)
+        if reached == position:
+            return applied
+        position, applied = reached, applied + count
         if progress:
-            progress(len(batch), position)
-    return count
+            progress(count, position)
 
 
 def rebuild(
@@ -152,14 +172,12 @@ class PollingRunner:
 
     def _loop(self) -> None:
         try:
-            after = self.view.max_tracking_id(self.app_name)
-            for batch in self._poller.follow(after, self._stopping):
-                self.projection.process_batch(
-                    [
-                        (self.app.mapper.to_domain_event(n), Tracking(self.app_name, n.id))
-                        for n in batch
-                    ]
-                )
+            position = position_of(self.projection, self.app_name)
+            while not self._stopping.is_set():
+                reached, _ = step(self.projection, self.app, self._poller, position)
+                if reached == position:
+                    self._stopping.wait(self._poller.interval)
+                position = reached
         except BaseException as error:  # handed to the caller by wait() and run_forever()
             self._error = error
         finally:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, LiteralString, cast
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
@@ -60,6 +60,18 @@ class SqlView(TrackingRecorder):
     def _clear_tracking(self, cursor: Any) -> None:
         raise NotImplementedError
 
+    def _claim(self, cursor: Any, after: int) -> bool:
+        """Lock the position row if it still reads ``after`` (first statement of a batch)."""
+        raise NotImplementedError
+
+    def _start_position(self, cursor: Any) -> None:
+        raise NotImplementedError
+
+    def start_position(self) -> None:
+        """Store position 0 if none is stored, so that batches can claim the position row."""
+        with self._cursor(commit=True) as cursor:
+            self._start_position(cursor)
+
     def table_ddl(self) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {self._table(name)} ({columns})"
@@ -69,6 +81,17 @@ class SqlView(TrackingRecorder):
     def apply(self, statements: Sequence[Statement], tracking: Tracking) -> None:
         """Run the statements and record the position, atomically."""
         with self._cursor(commit=True) as cursor:
+            for statement in statements:
+                self._run(cursor, statement)
+            self._track(cursor, tracking)
+
+    def apply_batch(self, statements: Sequence[Statement], tracking: Tracking, after: int) -> None:
+        """Like ``apply`` for a batch read after position ``after``: refused (IntegrityError)
+        if another runner moved the position meanwhile, so overlapping batches never apply
+        an event twice (the tracking row alone only refuses positions that go backwards)."""
+        with self._cursor(commit=True) as cursor:
+            if not self._claim(cursor, after):
+                raise IntegrityError(f"position of {self.APPLICATION} moved from {after}")
             for statement in statements:
                 self._run(cursor, statement)
             self._track(cursor, tracking)
@@ -86,6 +109,7 @@ class SqlView(TrackingRecorder):
             self._clear_tracking(cursor)
             for ddl in self.table_ddl():
                 self._run(cursor, Statement(ddl))
+            self._start_position(cursor)
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every table, sorted by all its columns: for comparing two views."""
@@ -120,6 +144,21 @@ class SQLiteView(SqlView, SQLiteTrackingRecorder):
     def _clear_tracking(self, cursor: Any) -> None:
         cursor.execute("DELETE FROM tracking WHERE application_name = ?", (self.APPLICATION,))
 
+    def _claim(self, cursor: Any, after: int) -> bool:
+        # A write first: takes SQLite's write lock before anything is read.
+        cursor.execute(
+            "UPDATE tracking SET notification_id = notification_id "
+            "WHERE application_name = ? AND notification_id = ?",
+            (self.APPLICATION, after),
+        )
+        return bool(cursor.sqlite_cursor.rowcount == 1)
+
+    def _start_position(self, cursor: Any) -> None:
+        cursor.execute(
+            "INSERT INTO tracking VALUES (?, 0) ON CONFLICT (application_name) DO NOTHING",
+            (self.APPLICATION,),
+        )
+
 
 class PostgresView(SqlView, PostgresTrackingRecorder):
     def __init__(
@@ -151,9 +190,25 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
     def _track(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
 
+    def _tracking_table(self) -> str:
+        return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
+
     def _clear_tracking(self, cursor: Any) -> None:
-        table = f'"{self.datastore.schema}"."{self.tracking_table_name}"'
-        cursor.execute(
-            SQL(cast(LiteralString, f"DELETE FROM {table} WHERE application_name = %s")),
-            (self.APPLICATION,),
+        sql = f"DELETE FROM {self._tracking_table()} WHERE application_name = %s"
+        cursor.execute(SQL(cast(LiteralString, sql)), (self.APPLICATION,))
+
+    def _claim(self, cursor: Any, after: int) -> bool:
+        # Waits for a concurrent batch to commit, then re-checks the row (READ COMMITTED).
+        sql = (
+            f"UPDATE {self._tracking_table()} SET notification_id = notification_id "
+            "WHERE application_name = %s AND notification_id = %s"
         )
+        cursor.execute(SQL(cast(LiteralString, sql)), (self.APPLICATION, after))
+        return bool(cursor.rowcount == 1)
+
+    def _start_position(self, cursor: Any) -> None:
+        sql = (
+            f"INSERT INTO {self._tracking_table()} VALUES (%s, 0) "
+            "ON CONFLICT (application_name) DO NOTHING"
+        )
+        cursor.execute(SQL(cast(LiteralString, sql)), (self.APPLICATION,))

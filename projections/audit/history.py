@@ -182,6 +182,8 @@ class History:
     events: dict[int, LoggedEvent] = field(default_factory=dict)
     meetings_held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     last_position: int = 0
+    # False when replayed from audit.consent, which carries no referrals or other events.
+    complete: bool = True
 
     def apply(self, entry: Entry) -> None:
         p, position = entry.payload, entry.position
@@ -290,8 +292,8 @@ class History:
         )
 
 
-def replay(entries: Iterable[Entry]) -> History:
-    history = History()
+def replay(entries: Iterable[Entry], *, complete: bool = True) -> History:
+    history = History(complete=complete)
     for entry in entries:
         history.apply(entry)
     return history

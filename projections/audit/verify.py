@@ -18,6 +18,11 @@ recorded up to P give it a basis at T:
 
 Besides, the disclosure must describe a real event: its position, event id, case and
 instant must be those of the log.
+
+From ``audit.consent`` alone (an auditor without the log) the history is incomplete: the
+topic has no referrals and no other events, so the purpose of a consent, the event behind
+each disclosure and statutory referrals cannot be checked. Those disclosures are counted
+as ``unchecked``, never as proven.
 """
 
 from __future__ import annotations
@@ -100,6 +105,7 @@ class Verdict:
     checked: int = 0
     by_basis: Counter[str] = field(default_factory=Counter)
     refuted: list[Refuted] = field(default_factory=list)
+    unchecked: list[Refuted] = field(default_factory=list)  # what the history could not show
 
     @property
     def valid(self) -> bool:
@@ -114,6 +120,8 @@ def verify(history: History, disclosures: list[Disclosure]) -> Verdict:
         reasons = check(history, disclosure)
         if reasons:
             verdict.refuted.append(Refuted(disclosure, tuple(reasons)))
+        elif not history.complete and disclosure.basis in _NEEDS_LOG:
+            verdict.unchecked.append(Refuted(disclosure, (_NEEDS_LOG[disclosure.basis],)))
     return verdict
 
 
@@ -133,7 +141,7 @@ def check(history: History, d: Disclosure) -> list[str]:
 def _event_reasons(history: History, d: Disclosure) -> list[str]:
     event = history.events.get(d.position)
     if event is None:
-        return [f"no event at position {d.position} of the log"]
+        return [f"no event at position {d.position} of the log"] if history.complete else []
     reasons = []
     if event.event_id and d.event_id != event.event_id:
         reasons.append(f"event id {d.event_id} is not the event at position {d.position}")
@@ -164,7 +172,7 @@ def _consent(history: History, d: Disclosure) -> list[str]:
     if missing:
         reasons.append(f"the consent does not cover {', '.join(missing)}")
     held_for = _purposes(history, d)
-    if not held_for & set(consent.purposes):
+    if history.complete and not held_for & set(consent.purposes):
         reasons.append(
             f"no purpose {d.agency_id} holds the case for "
             f"({', '.join(sorted(held_for)) or 'none'}) is consented to"
@@ -228,6 +236,8 @@ def _statute(history: History, d: Disclosure) -> list[str]:
         and r.statute == d.basis_ref
         and r.position <= d.position
     ]
+    if not history.complete:
+        return _no_sensitive(d)
     if not referrals:
         return [f"no referral of case {d.case_id} to {d.agency_id} names {d.basis_ref}"]
     reasons = []
@@ -243,6 +253,11 @@ def _no_sensitive(d: Disclosure) -> list[str]:
         return [f"sensitive data ({', '.join(sensitive)}) needs consent or a meeting"]
     return []
 
+
+_NEEDS_LOG = {
+    "consent": "its purpose (the referral to the agency) is not on audit.consent",
+    "statute": "statutory referrals are not on audit.consent",
+}
 
 _RULES = {
     "consent": _consent,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from hub import commands as c
 from hub.application import HubApplication
@@ -15,7 +18,14 @@ from hub.fiscal import JST
 from projections import report
 from projections.base import payload_of
 from projections.indicators import Cut, MemoryIndicators
-from projections.runner import PROJECTIONS, catch_up, open_projection, rebuild, start_runner
+from projections.runner import (
+    PROJECTIONS,
+    catch_up,
+    open_projection,
+    position_of,
+    rebuild,
+    start_runner,
+)
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -175,7 +185,9 @@ def test_live_views_show_every_part_of_case_state_and_inboxes(env: dict[str, str
     history = seed(app)
     last = app.recorder.max_notification_id()
     with ExitStack() as stack:
-        runners = [stack.enter_context(start_runner(cls, env)) for cls in PROJECTIONS.values()]
+        runners = [start_runner(cls, env) for cls in PROJECTIONS.values()]
+        for runner in runners:
+            stack.enter_context(runner)  # type: ignore[arg-type]
         for runner in runners:
             runner.wait(last, timeout=30)
 
@@ -238,3 +250,49 @@ def test_indicators_live_equal_rebuilt_equal_folded_in_memory(env: dict[str, str
     for name, projection in projections.items():
         rebuild(projection, app, batch_size=7)
         assert projection.view.dump() == live[name], name
+
+
+def test_a_batch_overlapping_one_applied_by_another_runner_is_refused(env: dict[str, str]) -> None:
+    app = HubApplication(env=env)
+    seed(app)
+    first, second = open_projection("indicators", env), open_projection("indicators", env)
+    position_of(first, app.name)
+
+    def pairs(limit: int) -> list[tuple[Any, Tracking]]:
+        notifications = app.recorder.select_notifications(start=None, limit=limit)
+        return [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications]
+
+    first.process_batch(pairs(10), after=0)
+    with pytest.raises(IntegrityError):
+        second.process_batch(pairs(20), after=0)  # would apply events 1-10 a second time
+    catch_up(second, app, batch_size=3)
+    assert first.view.max_tracking_id(app.name) == app.recorder.max_notification_id()
+    cut = Cut.of(2025)
+    assert report.from_view(first.view, cut, "month") == report.from_memory(
+        memory_fold(app), cut, "month"
+    )
+
+
+def test_runners_catching_up_at_the_same_time_apply_each_event_once(env: dict[str, str]) -> None:
+    app = HubApplication(env=env)
+    seed(app)
+    errors: list[BaseException] = []
+    # Opened first: the library's creation of a new tracking table is not safe to race.
+    runners = [(open_projection("indicators", env), HubApplication(env=env)) for _ in range(3)]
+
+    def run(index: int) -> None:
+        projection, own_app = runners[index]
+        try:
+            catch_up(projection, own_app, batch_size=index + 2)
+        except BaseException as error:  # handed to the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    view = open_projection("indicators", env).view
+    cut = Cut.of(2025)
+    assert report.from_view(view, cut, "ward") == report.from_memory(memory_fold(app), cut, "ward")
