@@ -10,6 +10,7 @@ from datetime import date
 
 FISCAL_YEAR = 2025
 ACTUALS_CUT = date(2025, 12, 31)
+LAST_DAY = date(FISCAL_YEAR + 1, 3, 31)
 
 # The plan's R7 actuals (※R7.12月末時点); None where the plan says 集計中.
 SEED_ACTUALS: dict[str, int | None] = {

@@ -31,7 +31,7 @@ DEMO_NAMESPACE = uuid5(NAMESPACE_URL, "https://example.invalid/kitakyushu-hub/de
 DEFAULT_SEED = 2025
 FY_START = datetime(cal.FISCAL_YEAR, 4, 1, tzinfo=JST)
 FY_END = datetime(cal.FISCAL_YEAR + 1, 4, 1, tzinfo=JST)
-LAST_DAY = date(cal.FISCAL_YEAR + 1, 3, 31)
+LAST_DAY = cal.LAST_DAY
 
 WARDS = (
     "moji",
@@ -407,7 +407,7 @@ class _Builder:
             at = self.later(at, 0.01, 0.02)
             consented = rng.random() < 0.8
             if consented:
-                categories: list[v.DataCategory] = ["identity", "contact"]
+                categories: list[v.DataCategory] = ["identity", "contact", "narrative"]
                 if need == "mental_health" and rng.random() < 0.5:
                     categories.append("health")
                 self.consent(case_id, at, [f"ward:{ward}", "kikan-soudan"], categories)

@@ -1,0 +1,409 @@
+"""``hub demo``: play the generated year through the real pipeline, month by month.
+
+commands → log of record → relay → Kafka → every agency's client (inbox) → the agencies'
+answers on their reply topics → the hub's reply ingester → the log; acknowledgement timers at
+each month's end; then the projections, the audit and the report. This module only wires the
+other parts together: each phase calls their public functions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from hub import events as ev
+from hub.application import HubApplication
+from hub.bootstrap import open_application
+from hub.errors import ServiceUnavailableError
+from hub.fiscal import JST
+from hub.logging import get_logger
+from hub.reference import load_network
+from hub.settings import Settings, StoreKind, get_settings
+from ops.demo import calibration as cal
+from ops.demo.generator import DEFAULT_SEED, DemoYear, generate_year
+
+log = get_logger("ops.demo")
+
+PHASES: tuple[str, ...] = (
+    "services",
+    "provision",
+    "generate",
+    "year",
+    "projections",
+    "audit",
+    "report",
+)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    scale: int = 1
+    store: StoreKind = "sqlite"
+    until: date | None = None
+    seed: int = DEFAULT_SEED
+    home: Path = Path("var/demo")
+    start_services: bool = True
+
+
+@dataclass
+class AgencyFigures:
+    agency_id: str
+    inbox_records: int  # records applied to the agency's own inbox
+    referrals: int  # referrals the hub sent it (hub-side inbox)
+    answered: int
+    closed: int  # declined or completed
+    escalated: int
+    median_minutes: float | None
+
+
+@dataclass
+class AuditFigures:
+    log_intact: bool
+    log_events: int
+    log_first_finding: str | None
+    disclosures_checked: int
+    disclosures_by_basis: dict[str, int]
+    refuted: list[str]
+
+    @property
+    def valid(self) -> bool:
+        return self.log_intact and not self.refuted
+
+
+@dataclass
+class DemoOutcome:
+    options: DemoOptions
+    settings: Settings
+    year: DemoYear | None = None
+    expected: dict[str, int] = field(default_factory=dict)
+    indicators: list[Any] = field(default_factory=list)  # projections.indicators.ReportRow
+    agencies: list[AgencyFigures] = field(default_factory=list)
+    consent: dict[str, int] = field(default_factory=dict)
+    relay: dict[str, int] = field(default_factory=dict)
+    replies: dict[str, int] = field(default_factory=dict)
+    audit: AuditFigures | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # phase → why
+
+    @property
+    def cut_day(self) -> date:
+        return min(self.options.until or cal.LAST_DAY, cal.LAST_DAY)
+
+
+Step = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+def demo_settings(options: DemoOptions, run_id: str) -> Settings:
+    """The demo's own store and files under ``home``, on its own topics."""
+    base = get_settings()
+    update: dict[str, Any] = {
+        "store": options.store,
+        "var_dir": options.home,
+        "sqlite_path": options.home / "hub.sqlite",
+        "kafka_topic_prefix": f"{base.kafka_topic_prefix}demo-{run_id}.",
+    }
+    if options.store == "postgres":
+        update["postgres_schema"] = "demo"
+    return base.model_copy(update=update)
+
+
+def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:
+    run_id = uuid.uuid4().hex[:8]
+    settings = demo_settings(options, run_id)
+    outcome = DemoOutcome(options, settings)
+    tick: Step = step or (lambda phase, done, total: None)
+
+    tick("services", 0, 1)
+    if options.start_services:
+        _start_services(options)
+    tick("services", 1, 1)
+
+    tick("provision", 0, 1)
+    _wipe(settings, options)
+    from producers.provision import provision
+
+    agency_ids = [a.id for a in load_network().agencies]
+    provision(settings, agency_ids)
+    tick("provision", 1, 1)
+
+    tick("generate", 0, 1)
+    year = generate_year(options.seed, options.scale, outcome.cut_day)
+    outcome.year = year
+    outcome.expected = year.counts()
+    tick("generate", 1, 1)
+
+    app = open_application(settings, options.store)
+    try:
+        _play(outcome, app, agency_ids, run_id, tick)
+        _projections(outcome, app, tick)
+        _audit(outcome, app, tick)
+    finally:
+        app.close()
+    _report_files(outcome)
+    return outcome
+
+
+# Phases -------------------------------------------------------------------------------------
+
+
+def _start_services(options: DemoOptions) -> None:
+    from ops.services import kafka
+
+    base = get_settings()
+    try:
+        kafka.up(base)
+    except ServiceUnavailableError as error:
+        # A broker this checkout did not start (another var dir) may already serve the
+        # address: use it if the settings' credentials work on it.
+        try:
+            kafka.probe(base)
+        except Exception:
+            raise error from None
+        log.info("demo.kafka.foreign_broker", bootstrap=base.kafka_bootstrap)
+    if options.store == "postgres":
+        from ops.services import postgres
+
+        postgres.up(base)
+
+
+def _wipe(settings: Settings, options: DemoOptions) -> None:
+    """A fresh store: the demo's files (and its PostgreSQL schema) from scratch."""
+    home = options.home
+    if home.exists():
+        for path in home.glob("hub*.sqlite*"):
+            path.unlink()
+        shutil.rmtree(home / "agency", ignore_errors=True)
+    home.mkdir(parents=True, exist_ok=True)
+    if options.store == "postgres":
+        import psycopg
+
+        with psycopg.connect(
+            host=settings.postgres_host,
+            port=settings.postgres_port,
+            dbname=settings.postgres_dbname,
+            user=settings.postgres_user,
+            password=settings.postgres_password.get_secret_value(),
+            autocommit=True,
+        ) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{settings.postgres_schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{settings.postgres_schema}"')
+
+
+def _month_ends(last_day: date) -> list[datetime]:
+    """The instants that end each round: every month's end, the last one cut at the day."""
+    stop = last_day + timedelta(days=1)
+    ends = []
+    for index in range(12):
+        end = min(cal.month_end(index), stop)
+        ends.append(datetime.combine(end, time(0), tzinfo=JST))
+        if end == stop:
+            break
+    return ends
+
+
+def _play(
+    outcome: DemoOutcome, app: HubApplication, agency_ids: list[str], run_id: str, tick: Step
+) -> None:
+    """The year, month by month, through the whole loop."""
+    from consumers import topics
+    from consumers.config import get_consumer_settings, principal_credentials
+    from consumers.escalation import OpenReferrals, escalate_overdue
+    from consumers.kafka_io import KafkaDeadLetters, KafkaSource, KafkaWriter, matching_topics
+    from consumers.replies import ReplyIngester
+    from consumers.stopping import StopFlag
+    from ops.demo.agencies import AgencyClients
+    from producers.ledger import open_ledger
+    from producers.relay import Relay, make_producer
+
+    assert outcome.year is not None
+    settings = outcome.settings
+    consumer_settings = get_consumer_settings()
+    commands = list(outcome.year.commands)
+    answers = list(outcome.year.answers)
+    total = len(commands) + len(answers)
+    relay = Relay(settings, app, open_ledger(settings), make_producer(settings, "relay"))
+    clients = AgencyClients(settings, consumer_settings, agency_ids, f"demo-{run_id}")
+    user, password = principal_credentials(settings, "hub")
+    pattern = topics.replies_pattern(settings)
+    source = KafkaSource(
+        settings,
+        user,
+        password,
+        f"hub.demo-{run_id}",
+        matching_topics(lambda t: bool(pattern.match(t))),
+    )
+    deadletters = KafkaDeadLetters(
+        KafkaWriter(settings, user, password),
+        topics.deadletter(settings, topics.REPLIES_DEADLETTER),
+    )
+    ingester = ReplyIngester(
+        app, source, deadletters, lambda t: topics.agency_of_reply_topic(settings, t)
+    )
+    open_referrals = OpenReferrals()
+    relayed: Counter[str] = Counter()
+    escalated = 0
+    done = 0
+    try:
+        for month_end in _month_ends(outcome.cut_day):
+            while commands and commands[0].occurred_at < month_end:
+                app.execute(commands.pop(0))
+                done += 1
+                if done % 200 == 0:
+                    tick("year", done, total)
+            _relay(relay, relayed)
+            clients.catch_up()
+            while answers and answers[0].at < month_end:
+                clients.answer(answers.pop(0))
+                done += 1
+            tick("year", done, total)
+            ingester.run(StopFlag(), once=True)
+            escalated += sum(
+                not o.duplicate
+                for o in escalate_overdue(
+                    app, month_end, consumer_settings.ack_timeout, open_referrals
+                )
+            )
+        _relay(relay, relayed)  # the last answers and escalations reach the agencies too
+        clients.catch_up()
+        tick("year", total, total)
+    finally:
+        outcome.agencies = [
+            AgencyFigures(agency_id, client.report.applied, 0, 0, 0, 0, None)
+            for agency_id, client in clients.clients.items()
+        ]
+        clients.close()
+        source.close()
+        deadletters.close()
+        relay.producer.close()
+    outcome.relay = dict(relayed)
+    outcome.replies = {
+        "sent": clients.answers.sent,
+        "not_in_inbox": clients.answers.not_in_inbox,
+        "applied": ingester.report.applied,
+        "duplicates": ingester.report.duplicates,
+        "rejected": ingester.report.rejected,
+        "escalated": escalated,
+    }
+
+
+def _relay(relay: Any, relayed: Counter[str]) -> None:
+    counts = relay.drain()
+    for item in fields(counts):
+        if item.name != "position":
+            relayed[item.name] += getattr(counts, item.name)
+
+
+def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
+    from projections import report
+    from projections.indicators import Cut
+    from projections.runner import PROJECTIONS, catch_up, open_projection
+
+    env = outcome.settings.eventsourcing_env(outcome.options.store)
+    views: dict[str, Any] = {}
+    names = list(PROJECTIONS)
+    for index, name in enumerate(names):
+        tick("projections", index, len(names))
+        projection = open_projection(name, env)
+        catch_up(projection, app)
+        views[name] = projection.view
+    tick("projections", len(names), len(names))
+    cut = Cut.of(cal.FISCAL_YEAR, outcome.cut_day)
+    outcome.indicators = report.from_view(views["indicators"], cut)
+    monthly = report.from_view(views["indicators"], cut, "month")
+    home = outcome.options.home
+    csv_path = home / "indicators-R7.csv"
+    csv_path.write_bytes(report.to_csv(outcome.indicators))
+    chart_path = home / "indicators-R7.png"
+    report.chart(monthly, chart_path, f"FY2025 (R7) monthly, to {cut.last_day}")
+    outcome.files["indicators (CSV)"] = csv_path
+    outcome.files["chart (PNG)"] = chart_path
+    end = datetime.combine(outcome.cut_day + timedelta(days=1), time(0), tzinfo=JST)
+    for figures in outcome.agencies:
+        rows = views["inbox"].inbox(figures.agency_id)
+        figures.referrals = len(rows)
+        figures.answered = sum(1 for r in rows if r["answers"])
+        figures.closed = sum(1 for r in rows if r["status"] in ("declined", "completed"))
+        figures.escalated = sum(1 for r in rows if r.get("escalated_at"))
+        waits = sorted(
+            (
+                datetime.fromisoformat(r["first_answer_at"]) - datetime.fromisoformat(r["sent_at"])
+            ).total_seconds()
+            / 60
+            for r in rows
+            if r["first_answer_at"] and datetime.fromisoformat(r["first_answer_at"]) < end
+        )
+        figures.median_minutes = round(_median(waits), 1) if waits else None
+
+
+def _median(values: list[float]) -> float:
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def _audit(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
+    """Consent figures from the log, and `hub audit verify`: the chain and every disclosure."""
+    tick("audit", 0, 2)
+    try:
+        from consumers.audit import read_audit_stream
+        from projections.audit.history import replay
+        from projections.audit.source import log_entries
+        from projections.audit.tamper import verify_log
+        from projections.audit.verify import Disclosure, verify
+    except ImportError as error:
+        outcome.unavailable["audit"] = f"audit verify is not available yet ({error.name})"
+        return
+    entries = list(log_entries(app))
+    outcome.consent = _consent_figures(entry.payload for entry in entries)
+    log_verdict = verify_log(app.recorder)  # type: ignore[arg-type]
+    tick("audit", 1, 2)
+    stream = read_audit_stream(
+        outcome.settings, password=outcome.settings.principal_password("auditor")
+    )
+    verdict = verify(replay(entries), [Disclosure.from_record(r) for r in stream.disclosures])
+    first = log_verdict.first
+    outcome.audit = AuditFigures(
+        log_intact=log_verdict.intact,
+        log_events=log_verdict.events,
+        log_first_finding=first.line() if first else None,
+        disclosures_checked=verdict.checked,
+        disclosures_by_basis=dict(sorted(verdict.by_basis.items())),
+        refuted=[r.line() for r in verdict.refuted[:10]],
+    )
+    tick("audit", 2, 2)
+
+
+def _consent_figures(payloads: Iterator[ev.Event] | Any) -> dict[str, int]:
+    figures: Counter[str] = Counter()
+    for payload in payloads:
+        name = type(payload).__name__
+        if isinstance(payload, ev.MeetingHeld):
+            figures[f"MeetingHeld ({payload.kind})"] += 1
+        elif name in (
+            "ConsentGiven",
+            "ConsentRefused",
+            "ConsentWithdrawn",
+            "MovedToSupportMeeting",
+            "EmergencyDeclared",
+            "EmergencyEnded",
+            "ReferralEscalated",
+        ):
+            figures[name] += 1
+    return dict(figures)
+
+
+def _report_files(outcome: DemoOutcome) -> None:
+    settings = outcome.settings
+    if outcome.options.store == "sqlite":
+        outcome.files["log of record"] = settings.sqlite_file
+    else:
+        outcome.files["log of record"] = Path(
+            f"postgresql://{settings.postgres_host}:{settings.postgres_port}/"
+            f"{settings.postgres_dbname} (schema {settings.postgres_schema})"
+        )
+    outcome.files["agency inboxes"] = outcome.options.home / "agency"

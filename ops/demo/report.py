@@ -1,0 +1,150 @@
+"""What ``hub demo`` prints at the end: table ④ beside the plan's actuals, the agencies,
+consent and disclosures, the audit, and where the files are."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ops.demo import calibration as cal
+from ops.demo.pipeline import DemoOutcome
+
+# The plan's own wording of table ④, with the R7 actuals (※R7.12月末時点).
+PLAN_ROWS: tuple[tuple[str, str, str, str, str | None], ...] = (
+    # (indicator label in the view, function, plan label, generator key, seed actual)
+    (
+        "相談受付件数",
+        "包括的相談支援",
+        "包括的相談支援事業における相談受付件数",
+        "consultations",
+        None,
+    ),
+    ("支援対象者数", "参加支援", "参加支援事業の①支援対象者数", "participants", "2人"),
+    ("協力事業者数", "参加支援", "参加支援事業の②協力事業者数", "businesses", None),
+    ("拠点数", "地域づくりに向けた支援", "地域づくり事業の①拠点数", "bases", None),
+    (
+        "参加者数",
+        "地域づくりに向けた支援",
+        "地域づくり事業の②参加者数",
+        "gathering_participants",
+        None,
+    ),
+    ("参加機関数", "地域づくりに向けた支援", "地域づくり事業の③参加機関数", "bodies", None),
+    ("訪問件数", "アウトリーチ等を通じた継続的支援", "伴走型支援の訪問件数", "visits", "450回"),
+    ("支援計画作成件数", "多機関協働", "①支援計画作成件数", "plans", "13件"),
+    ("支援に関する活動件数", "多機関協働", "②支援に関する活動件数", "activities", "2248回"),
+)
+PENDING = "集計中"
+
+
+def indicator_values(outcome: DemoOutcome) -> dict[str, int | float | None]:
+    """The hub's value per generator key, read from the projection's report rows."""
+    by_label = {(r.function, r.indicator): r.value for r in outcome.indicators}
+    return {key: by_label.get((function, label)) for label, function, _, key, _ in PLAN_ROWS}
+
+
+def print_outcome(console: Console, outcome: DemoOutcome) -> None:
+    cut = outcome.cut_day
+    if outcome.indicators:
+        _indicators(console, outcome)
+    _agencies(console, outcome)
+    _consent(console, outcome)
+    _audit(console, outcome)
+    files = Table(title="ファイル / files", show_header=False)
+    for name, path in outcome.files.items():
+        files.add_row(name, str(path))
+    console.print(files)
+    for phase, why in outcome.unavailable.items():
+        console.print(f"[bold yellow]phase not available yet: {phase}[/] — {why}")
+    console.print(f"cut: 令和7年度 2025-04-01 .. {cut.isoformat()} (JST)")
+
+
+def _indicators(console: Console, outcome: DemoOutcome) -> None:
+    cut = outcome.cut_day
+    seed_applies = cut == cal.ACTUALS_CUT
+    table = Table(title=f"④ 重層的支援体制整備事業の評価指標 令和7年度（{cut.isoformat()} まで）")
+    table.add_column("事業")
+    table.add_column("評価指標")
+    table.add_column("ハブの集計", justify="right")
+    table.add_column("R7実績 ※R7.12月末時点", justify="right")
+    table.add_column("生成データ", justify="right")
+    values = indicator_values(outcome)
+    for _, function, plan_label, key, actual in PLAN_ROWS:
+        value = values[key]
+        expected = outcome.expected.get(key)
+        mark = "" if value == expected else " [red]≠[/]"
+        table.add_row(
+            function,
+            plan_label,
+            "-" if value is None else f"{value}{mark}",
+            (actual or PENDING) if seed_applies or actual is None else f"({actual})",
+            "-" if expected is None else str(expected),
+        )
+    console.print(table)
+    if not seed_applies:
+        console.print(
+            "The plan's actuals are counted to 2025-12-31; run with --until 2025-12-31 to "
+            "compare them exactly."
+        )
+    network = Table(title="ネットワーク指標 (referrals in the cut)")
+    network.add_column("指標")
+    network.add_column("値", justify="right")
+    for row in outcome.indicators:
+        if row.function == "ネットワーク指標":
+            network.add_row(row.indicator, "-" if row.value is None else str(row.value))
+    console.print(network)
+
+
+def _agencies(console: Console, outcome: DemoOutcome) -> None:
+    table = Table(title="機関ごとの受信箱と応答 / agency inboxes and the closed loop")
+    for column in ("agency", "inbox records", "referrals", "answered", "closed", "escalated"):
+        table.add_column(column, justify="left" if column == "agency" else "right")
+    table.add_column("median minutes to answer", justify="right")
+    shown = [a for a in outcome.agencies if a.referrals or a.inbox_records]
+    for a in sorted(shown, key=lambda a: (-a.referrals, a.agency_id)):
+        table.add_row(
+            a.agency_id,
+            str(a.inbox_records),
+            str(a.referrals),
+            str(a.answered),
+            str(a.closed),
+            str(a.escalated),
+            "-" if a.median_minutes is None else str(a.median_minutes),
+        )
+    quiet = len(outcome.agencies) - len(shown)
+    table.caption = f"{len(outcome.agencies)} agency clients ran; {quiet} received nothing"
+    console.print(table)
+    if outcome.replies:
+        console.print(
+            "answers: " + ", ".join(f"{name} {value}" for name, value in outcome.replies.items())
+        )
+
+
+def _consent(console: Console, outcome: DemoOutcome) -> None:
+    table = Table(title="同意と情報提供 / consent and disclosures")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name, value in sorted(outcome.consent.items()):
+        table.add_row(name, str(value))
+    if outcome.audit is not None:
+        for basis, value in outcome.audit.disclosures_by_basis.items():
+            table.add_row(f"disclosures on basis {basis}", str(value))
+    for name, value in outcome.relay.items():
+        table.add_row(f"relay: {name}", str(value))
+    console.print(table)
+
+
+def _audit(console: Console, outcome: DemoOutcome) -> None:
+    audit = outcome.audit
+    if audit is None:
+        return
+    verdict = "[bold green]VALID[/]" if audit.valid else "[bold red]INVALID[/]"
+    console.print(
+        f"audit verify: {verdict} — log chain "
+        f"{'intact' if audit.log_intact else 'BROKEN'} over {audit.log_events} events; "
+        f"{audit.disclosures_checked} disclosures checked, {len(audit.refuted)} refuted"
+    )
+    if audit.log_first_finding:
+        console.print(f"  first finding: {audit.log_first_finding}")
+    for line in audit.refuted:
+        console.print(f"  refuted: {line}")
