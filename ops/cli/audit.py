@@ -80,9 +80,12 @@ def kafka_history(settings: Settings, upto: int | None = None) -> History:
 
     stream = read_audit_stream(settings)
     return replay(
-        Entry(e.position, e.payload, e.event_id)
-        for e in stream.events
-        if upto is None or e.position <= upto
+        (
+            Entry(e.position, e.payload, e.event_id)
+            for e in stream.events
+            if upto is None or e.position <= upto
+        ),
+        complete=False,
     )
 
 
@@ -286,20 +289,39 @@ def verify_command(
     source: Annotated[
         DisclosureSource, typer.Option(help="Check the ledger table or the audit.consent topic.")
     ] = DisclosureSource.ledger,
+    history_from: Annotated[
+        HistorySource,
+        typer.Option(
+            "--history",
+            help="Rebuild the history from the log of record, or from audit.consent alone "
+            "(then purposes and statutory referrals cannot be checked).",
+        ),
+    ] = HistorySource.log,
 ) -> None:
     """Prove every disclosure had a valid basis at its instant; exit 1 listing those without."""
-    history = log_history(get_settings())
+    settings = get_settings()
+    if history_from is HistorySource.log:
+        history = log_history(settings)
+    else:
+        history = kafka_history(settings)
     verdict = verify(history, _disclosures(source))
     bases = ", ".join(f"{b} {n}" for b, n in sorted(verdict.by_basis.items())) or "none"
+    where = f"{history_from.value} up to position {history.last_position}"
+    for unchecked in verdict.unchecked:
+        err.print(f"unchecked: {unchecked.line()}", markup=False, highlight=False)
     if verdict.valid:
+        proven = verdict.checked - len(verdict.unchecked)
         out.print(
-            f"verify: all {verdict.checked} disclosures had a valid basis ({bases}); "
-            f"log up to position {history.last_position}"
+            f"verify: no disclosure without a valid basis; {proven} of {verdict.checked} "
+            f"proven, {len(verdict.unchecked)} unchecked ({bases}); history from the {where}"
         )
         return
     for refuted in verdict.refuted:
         err.print(refuted.line(), markup=False, highlight=False)
-    out.print(f"verify: {len(verdict.refuted)} of {verdict.checked} disclosures had NO valid basis")
+    out.print(
+        f"verify: {len(verdict.refuted)} of {verdict.checked} disclosures had NO valid basis "
+        f"(history from the {where})"
+    )
     raise typer.Exit(1)
 
 
