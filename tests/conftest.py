@@ -22,6 +22,17 @@ def unique(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+@pytest.fixture(autouse=True)
+def _restore_structlog() -> Iterator[None]:
+    """The `hub` CLI binds structlog to the sys.stderr of the moment; under CliRunner that
+    file is closed once the command returns. Put back the set-up each test started with."""
+    import structlog
+
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings()

@@ -145,13 +145,8 @@ def test_an_application_stores_in_sqlite(sqlite_env):
 
 @pytest.fixture
 def invoke():
-    """Run the `hub` CLI; afterwards put back the logging set-up it changed (the CLI points
-    structlog at the runner's stderr, which is closed once the runner returns)."""
-    import structlog
-
-    saved = structlog.get_config()
-    yield lambda *args: CliRunner().invoke(cli, list(args))
-    structlog.configure(**saved)
+    """Run the `hub` CLI (conftest puts back the logging set-up it changes)."""
+    return lambda *args: CliRunner().invoke(cli, list(args))
 
 
 def test_services_status_command_shows_both_running(kafka_broker, postgres_service, invoke):
