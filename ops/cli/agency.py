@@ -30,6 +30,7 @@ from consumers.kafka_io import (
 from consumers.replies import ReplyIngester
 from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec
+from hub.application import HubApplication
 from hub.bootstrap import open_application
 from hub.errors import ServiceUnavailableError, UnknownAgencyError
 from hub.reference import load_network
@@ -212,17 +213,10 @@ def _escalate(app: Any, referrals: OpenReferrals) -> None:
             err.print(f"escalated: {', '.join(str(a) for a in outcome.aggregate_ids)}")
 
 
-def run_replies(
-    once: OnceOpt = False,
-    timers: Annotated[
-        bool, typer.Option(help="Also run the acknowledgement timers after each poll.")
-    ] = True,
-) -> None:
-    """Ingest agencies' answers from replies.* as AnswerReferral commands (as principal hub)."""
-    settings = get_settings()
+def reply_ingester(app: HubApplication, settings: Settings) -> ReplyIngester:
+    """The reply ingester wired to Kafka as the principal ``hub``."""
     user, password = principal_credentials(settings, "hub")
     pattern = topics.replies_pattern(settings)
-    app = open_application(settings)
     source = KafkaSource(
         settings,
         user,
@@ -234,9 +228,21 @@ def run_replies(
         KafkaWriter(settings, user, password),
         topics.deadletter(settings, topics.REPLIES_DEADLETTER),
     )
-    ingester = ReplyIngester(
+    return ReplyIngester(
         app, source, deadletters, lambda t: topics.agency_of_reply_topic(settings, t)
     )
+
+
+def run_replies(
+    once: OnceOpt = False,
+    timers: Annotated[
+        bool, typer.Option(help="Also run the acknowledgement timers after each poll.")
+    ] = True,
+) -> None:
+    """Ingest agencies' answers from replies.* as AnswerReferral commands (as principal hub)."""
+    settings = get_settings()
+    app = open_application(settings)
+    ingester = reply_ingester(app, settings)
     referrals = OpenReferrals()
     stop = StopFlag()
     try:
@@ -245,12 +251,13 @@ def run_replies(
                 stop, once=once, tick=(lambda: _escalate(app, referrals)) if timers else None
             )
     finally:
-        source.close()
-        deadletters.close()
+        ingester.source.close()
+        ingester.deadletters.close()
         app.close()
     err.print(
         f"replies: {report.applied} applied, {report.duplicates} already applied, "
-        f"{report.rejected} rejected (on {deadletters.topic})"
+        f"{report.rejected} rejected "
+        f"(on {topics.deadletter(settings, topics.REPLIES_DEADLETTER)})"
     )
 
 

@@ -11,18 +11,16 @@ import pytest
 from consumers import topics
 from consumers.config import ConsumerSettings
 from consumers.kafka_io import (
-    KafkaDeadLetters,
     KafkaSource,
     KafkaWriter,
     fixed_topics,
-    matching_topics,
 )
 from consumers.replies import ReplyIngester
 from consumers.stopping import StopFlag
 from hub.application import HubApplication
 from hub.commands import OpenCase, ReferCase
 from hub.errors import ServiceUnavailableError
-from ops.cli.agency import agency_consumer, send_answer
+from ops.cli.agency import agency_consumer, reply_ingester, send_answer
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
@@ -60,21 +58,7 @@ def refer(app: HubApplication, agency: str = AGENCY):  # type: ignore[no-untyped
 
 
 def ingester(app: HubApplication, settings) -> ReplyIngester:  # type: ignore[no-untyped-def]
-    password = settings.principal_password("hub")
-    pattern = topics.replies_pattern(settings)
-    source = KafkaSource(
-        settings,
-        "hub",
-        password,
-        topics.hub_group(),
-        matching_topics(lambda t: bool(pattern.match(t))),
-    )
-    deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, "hub", password), topics.deadletter(settings, "replies")
-    )
-    return ReplyIngester(
-        app, source, deadletters, lambda t: topics.agency_of_reply_topic(settings, t)
-    )
+    return reply_ingester(app, settings)
 
 
 def run_agency_once(settings, tmp_path, agency: str = AGENCY):  # type: ignore[no-untyped-def]

@@ -1,0 +1,71 @@
+"""The agency's inbox on the real PostgreSQL: the same inbox as on SQLite, each event once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from consumers.agency import AgencyConsumer
+from consumers.config import ConsumerSettings
+from consumers.inbox import Inbox, open_inbox
+from consumers.stopping import StopFlag
+from hub import events as ev
+from hub.settings import Settings
+from tests.agency_support import AGENCY, PERSON, T0, FakeDeadLetters, FakeSource, Stream
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_inbox(postgres_service, settings: Settings) -> Iterator[Inbox]:  # type: ignore[no-untyped-def]
+    schema = f"test_inbox_{uuid4().hex[:10]}"
+    inbox = open_inbox(
+        AGENCY,
+        settings,
+        ConsumerSettings(agency_inbox_store="postgres", agency_inbox_schema=schema),
+    )
+    try:
+        yield inbox
+    finally:
+        inbox.close()
+        with psycopg.connect(
+            host=settings.postgres_host,
+            port=settings.postgres_port,
+            dbname=settings.postgres_dbname,
+            user=settings.postgres_user,
+            password=settings.postgres_password.get_secret_value(),
+            autocommit=True,
+        ) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_the_postgresql_inbox_applies_each_event_once_and_equals_the_sqlite_one(
+    pg_inbox: Inbox, settings: Settings, tmp_path: Path
+) -> None:
+    stream = Stream()
+    case_id, referral_id = stream.referral(note="試験のメモ", basis="consent", basis_ref="c-1")
+    stream.event(
+        ev.PersonDetailsRecorded(occurred_at=T0, case_id=case_id, person=PERSON),
+        basis="consent",
+        basis_ref="c-1",
+    )
+    stream.answered(case_id, referral_id, "accepted")
+    stream.raw(b"not avro")
+    sqlite_inbox = open_inbox(
+        AGENCY, settings, ConsumerSettings(agency_inbox_path=tmp_path / "inbox.sqlite")
+    )
+
+    for inbox in (pg_inbox, pg_inbox, sqlite_inbox):
+        AgencyConsumer(AGENCY, FakeSource(stream.records), inbox, FakeDeadLetters()).run(
+            StopFlag(), once=True
+        )
+
+    assert pg_inbox.applied_count() == 3
+    assert pg_inbox.parked_count() == 1
+    assert pg_inbox.referrals() == sqlite_inbox.referrals()
+    assert pg_inbox.referrals()[0]["status"] == "accepted"
+    sqlite_inbox.close()

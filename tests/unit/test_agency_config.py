@@ -1,0 +1,36 @@
+"""Settings of the agency side: credentials per principal, timers per urgency, topic names."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from consumers import topics
+from consumers.config import ConsumerSettings, principal_credentials
+from hub.settings import Settings
+
+
+def test_an_agency_uses_its_own_secret_when_the_settings_name_it_and_a_derived_one_otherwise() -> (
+    None
+):
+    local = Settings()
+    assert principal_credentials(local, "moji.houkatsu") == (
+        "moji.houkatsu",
+        local.principal_password("moji.houkatsu"),
+    )
+    production = Settings(kafka_user="moji.houkatsu", kafka_password=SecretStr("real-secret"))
+    assert principal_credentials(production, "moji.houkatsu") == ("moji.houkatsu", "real-secret")
+
+
+def test_life_at_risk_referrals_have_the_shortest_acknowledgement_deadline() -> None:
+    timers = ConsumerSettings(ack_timeout_life_at_risk_minutes=15, ack_timeout_minutes=600)
+    deadlines = {u: timers.ack_timeout(u) for u in ("routine", "soon", "urgent", "life_at_risk")}
+    assert min(deadlines, key=deadlines.__getitem__) == "life_at_risk"
+    assert deadlines["life_at_risk"].total_seconds() == 15 * 60
+    assert deadlines["routine"].total_seconds() == 600 * 60
+
+
+def test_the_agency_of_a_reply_topic_comes_from_its_name_under_the_prefix() -> None:
+    settings = Settings(kafka_topic_prefix="t1.")
+    assert topics.agency_of_reply_topic(settings, "t1.replies.moji.houkatsu") == "moji.houkatsu"
+    assert topics.agency_of_reply_topic(settings, "replies.moji.houkatsu") is None
+    assert topics.agency_of_reply_topic(settings, "t1.referrals.moji.houkatsu") is None
