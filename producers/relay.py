@@ -157,7 +157,13 @@ class Relay:
         return self.app.mapper.to_domain_event(notification)
 
     def _send(self, topic: str, key: str, value: bytes, headers: list[Header]) -> Any:
-        return self.producer.send(topic, key=key.encode(), value=value, headers=headers)
+        try:
+            return self.producer.send(topic, key=key.encode(), value=value, headers=headers)
+        except KafkaError as error:
+            raise ServiceUnavailableError(
+                f"cannot publish to {topic} ({type(error).__name__}); is the broker up and the "
+                "topic provisioned (`hub kafka provision`)? The batch's position was not stored"
+            ) from error
 
     def _publish(self, decision: Decision, counts: RelayCounts) -> list[Any]:
         event = decision.event
@@ -216,9 +222,10 @@ class Relay:
 
 def open_relay(settings: Settings, *, principal: str | None = None, batch_size: int = 500) -> Relay:
     """A relay on the store and broker the settings name."""
+    from hub.bootstrap import open_application
     from producers.ledger import open_ledger
 
-    app = HubApplication(env=settings.eventsourcing_env())
+    app = open_application(settings)
     return Relay(
         settings,
         app,
