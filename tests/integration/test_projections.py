@@ -73,8 +73,18 @@ def seed(app: HubApplication) -> History:
             occurred_at=jst("2025-05-04T10:00:00"),
         )
     )
-    consent = f.consent(case_a, occurred_at=jst("2025-05-05T09:00:00"))
-    run(consent)
+    run(
+        f.build(
+            c.RefuseConsent,
+            case_id=case_a,
+            consent_id=uuid4(),
+            scope=["ward_windows"],
+            reason="架空の理由",
+            occurred_at=jst("2025-04-20T09:00:00"),
+        )
+    )
+    first_consent = f.consent(case_a, occurred_at=jst("2025-05-05T09:00:00"))
+    run(first_consent)
     meeting = f.meeting([case_a], occurred_at=jst("2025-05-06T09:00:00"))
     run(meeting)
     run(f.build(c.MoveToSupportMeeting, case_id=case_a, occurred_at=jst("2025-05-07T09:00:00")))
@@ -89,6 +99,14 @@ def seed(app: HubApplication) -> History:
     )
     run(f.plan(case_a, occurred_at=jst("2025-05-08T09:00:00")))
     run(f.plan(case_a, occurred_at=jst("2025-08-08T09:00:00"), monitoring_date="2025-10-30"))
+    run(f.withdrawal(case_a, first_consent.consent_id, occurred_at=jst("2025-09-01T09:00:00")))
+    consent = f.consent(
+        case_a,
+        occurred_at=jst("2025-09-02T09:00:00"),
+        valid_from=jst("2025-09-02T09:00:00"),
+        valid_until=jst("2026-09-01T00:00:00"),
+    )
+    run(consent)
     for day in ("2025-05-10", "2025-06-10", "2025-07-10"):
         run(f.visit(case_a, occurred_at=jst(f"{day}T09:00:00")))
     for day in ("2025-05-11", "2025-06-11"):
@@ -190,9 +208,14 @@ def test_live_views_show_every_part_of_case_state_and_inboxes(env: dict[str, str
             stack.enter_context(runner)  # type: ignore[arg-type]
         for runner in runners:
             runner.wait(last, timeout=30)
+        # Live: what is recorded while the runners run reaches the views too.
+        app.execute(f.visit(history.case_a, occurred_at=jst("2025-11-11T09:00:00")))
+        last = app.recorder.max_notification_id()
+        for runner in runners:
+            runner.wait(last, timeout=30)
 
     cases = open_projection("case_state", env).view
-    a = cases.case(str(history.case_a), jst("2025-06-01T00:00:00"))
+    a = cases.case(str(history.case_a), jst("2025-10-01T00:00:00"))
     assert a["status"] == "in_support"
     assert a["ward"] == "kokurakita"
     assert a["lead_agency"] == "kokurakita.coordinator"
@@ -200,9 +223,11 @@ def test_live_views_show_every_part_of_case_state_and_inboxes(env: dict[str, str
     assert a["meeting_kind"] == "support"
     assert [m["kind"] for m in a["meetings"]] == ["connection"]
     assert (a["plan_revision"], a["monitoring_date"]) == (2, "2025-10-30")
-    assert a["last_visit_at"].startswith("2025-07-10") and a["last_visit_outcome"] == "letter_left"
+    assert a["last_visit_at"].startswith("2025-11-11") and a["last_visit_outcome"] == "letter_left"
     assert a["consent_in_force"] == str(history.consent)
-    assert [c["state"] for c in a["consents"]] == ["given"]
+    assert [c["state"] for c in a["consents"]] == ["refused", "withdrawn", "given"]
+    assert a["consents"][1]["withdrawn_at"].startswith("2025-09-01")
+    assert cases.case(str(history.case_a), jst("2026-09-01T00:00:00"))["consent_in_force"] is None
     referrals = {r["referral_id"]: r for r in a["referrals"]}
     assert referrals[str(history.answered)]["status"] == "accepted"
     assert referrals[str(history.answered)]["answered_at"].startswith("2025-05-03T00:30")

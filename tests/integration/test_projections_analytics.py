@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from hub.application import HubApplication
+from hub.settings import get_settings
+from ops.cli.main import app as cli
 from projections import report
 from projections.analytics import fold_records, read_analytics
 from projections.indicators import Cut
@@ -20,7 +24,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_the_analysts_rebuild_from_kafka_equals_the_hubs_indicators(
-    kind: str, request: pytest.FixtureRequest, kafka_broker: object, tmp_path: Path
+    kind: str,
+    request: pytest.FixtureRequest,
+    kafka_broker: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     env = request.getfixturevalue("sqlite_env" if kind == "sqlite" else "pg_env")
     settings = store_settings(kind, env, tmp_path)
@@ -43,3 +51,16 @@ def test_the_analysts_rebuild_from_kafka_equals_the_hubs_indicators(
             assert report.from_memory(analyst, cut, by) == hub_rows  # type: ignore[arg-type]
     values = {r.indicator: r.value for r in report.from_memory(analyst, Cut.of(2025))}
     assert values == EXPECTED_R7
+
+    # The same from the command line, as the analyst runs it.
+    monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", settings.kafka_topic_prefix)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli, ["analytics", "rebuild", "--fy", "R7", "--by", "ward", "--format", "json"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    hub_rows = report.from_view(projection.view, Cut.of(2025), "ward")
+    assert json.loads(result.stdout) == json.loads(report.to_json(hub_rows))
