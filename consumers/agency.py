@@ -18,7 +18,8 @@ from consumers.ports import DeadLetters, InRecord, Source
 from consumers.records import BadRecord, read_referral_record
 from consumers.stopping import StopFlag
 from hub import codec
-from hub.errors import InvalidCommandError, NotFoundError
+from hub.domain.case import TRANSITIONS
+from hub.errors import IllegalTransitionError, InvalidCommandError, NotFoundError
 from hub.logging import get_logger
 
 log = get_logger("consumers.agency")
@@ -114,13 +115,35 @@ def reply_record(
     return record
 
 
+def expected_status(referral: dict[str, Any]) -> str:
+    """The status the referral will have once the hub has applied the answers sent so far."""
+    status = str(referral["status"])
+    for reply in referral.get("replies_sent", []):
+        if reply["answer"] in TRANSITIONS.get(status, ()):
+            status = reply["answer"]
+    return status
+
+
+def check_answer(referral: dict[str, Any], answer: str) -> None:
+    """Refuse here an answer the hub would refuse as an illegal transition."""
+    status = expected_status(referral)
+    if answer not in TRANSITIONS.get(status, frozenset()):
+        allowed = ", ".join(sorted(TRANSITIONS.get(status, ()))) or "nothing more"
+        raise IllegalTransitionError(
+            f"referral {referral['referral_id']} is {status}; it can become {allowed}, not {answer}"
+        )
+
+
 def find_referral(inbox: Inbox, referral: str) -> dict[str, Any]:
     """A referral of the inbox by its id or an unambiguous prefix of it."""
-    matches = [r for r in inbox.referrals() if r["referral_id"].startswith(referral.lower())]
+    matches = [r for r in inbox.referral_ids() if r.startswith(referral.lower())]
     if len(matches) != 1:
         raise NotFoundError(
             f"no referral {referral} in this agency's inbox"
             if not matches
             else f"{referral} names {len(matches)} referrals; give more of the id"
         )
-    return matches[0]
+    found = inbox.referral(matches[0])
+    if found is None:
+        raise NotFoundError(f"no referral {referral} in this agency's inbox")
+    return found

@@ -35,6 +35,7 @@ _TABLES = (
         disclosed TEXT NOT NULL,
         details TEXT NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS inbox_events_case ON {events} (case_id)",
     """CREATE TABLE IF NOT EXISTS {referrals} (
         referral_id TEXT PRIMARY KEY,
         case_id TEXT NOT NULL,
@@ -211,25 +212,40 @@ class Inbox:
     # Reads ------------------------------------------------------------------------------------
 
     def referral(self, referral_id: str) -> dict[str, Any] | None:
-        found = [r for r in self.referrals() if r["referral_id"] == referral_id]
+        found = self.referrals(referral_id)
         return found[0] if found else None
 
-    def referrals(self) -> list[dict[str, Any]]:
-        """Every referral with its case's disclosures, oldest first."""
+    def referral_ids(self) -> list[str]:
+        with self._db.transaction() as cur:
+            rows = cur.query(f"SELECT referral_id FROM {self._t['referrals']}")
+        return sorted(str(r[0]) for r in rows)
+
+    def referrals(self, referral_id: str | None = None) -> list[dict[str, Any]]:
+        """Every referral (or the one named) with its case's disclosures, oldest first."""
+        one = "WHERE referral_id = ?" if referral_id is not None else ""
+        args: tuple[str, ...] = (referral_id,) if referral_id is not None else ()
         with self._db.transaction() as cur:
             rows = cur.query(
                 "SELECT referral_id, case_id, purpose, urgency, ward, needs, referred_at, basis, "
                 "basis_ref, missing_basis, status, status_at, status_reason, escalated "
-                f"FROM {self._t['referrals']} ORDER BY referred_at, referral_id"
+                f"FROM {self._t['referrals']} {one} ORDER BY referred_at, referral_id",
+                args,
+            )
+            of_case = (
+                f"AND case_id IN (SELECT case_id FROM {self._t['referrals']} {one})"
+                if referral_id is not None
+                else ""
             )
             events = cur.query(
                 "SELECT case_id, event_type, occurred_at, basis, basis_ref, withheld, "
                 f"missing_basis, disclosed, event_id FROM {self._t['events']} "
-                "WHERE case_id IS NOT NULL ORDER BY occurred_at, event_id"
+                f"WHERE case_id IS NOT NULL {of_case} ORDER BY occurred_at, event_id",
+                args,
             )
             replies = cur.query(
-                f"SELECT referral_id, answer, answered_at FROM {self._t['replies']} "
-                "ORDER BY answered_at, reply_id"
+                f"SELECT referral_id, answer, answered_at FROM {self._t['replies']} {one} "
+                "ORDER BY answered_at, reply_id",
+                args,
             )
         by_case: dict[str, list[dict[str, Any]]] = {}
         for case_id, event_type, occurred_at, basis, ref, withheld, missing, disclosed, _ in events:

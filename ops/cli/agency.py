@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from consumers import topics
-from consumers.agency import AgencyConsumer, find_referral, reply_record
+from consumers.agency import AgencyConsumer, check_answer, find_referral, reply_record
 from consumers.config import ConsumerSettings, get_consumer_settings, principal_credentials
 from consumers.escalation import OpenReferrals, escalate_overdue
 from consumers.inbox import Inbox, open_inbox
@@ -170,20 +170,34 @@ def ack(
     answer: Annotated[str, typer.Argument(help="received, accepted, declined or completed.")],
     agency: AgencyOpt,
     reason: Annotated[str | None, typer.Option(help="Why (required to decline).")] = None,
+    force: Annotated[
+        bool,
+        typer.Option(help="Send even if the inbox says the answer is not allowed now."),
+    ] = False,
 ) -> None:
     """Answer a referral of the inbox: the answer travels on the agency's reply topic."""
     settings = get_settings()
     inbox = open_inbox(_known_agency(agency), settings, get_consumer_settings())
     try:
-        send_answer(inbox, settings, agency, referral, answer, reason)
+        send_answer(inbox, settings, agency, referral, answer, reason, force=force)
     finally:
         inbox.close()
 
 
 def send_answer(
-    inbox: Inbox, settings: Settings, agency: str, referral: str, answer: str, reason: str | None
+    inbox: Inbox,
+    settings: Settings,
+    agency: str,
+    referral: str,
+    answer: str,
+    reason: str | None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    record = reply_record(agency, find_referral(inbox, referral), answer, reason)
+    """Send an answer on the agency's reply topic and note it in the inbox."""
+    found = find_referral(inbox, referral)
+    if not force:
+        check_answer(found, answer)
+    record = reply_record(agency, found, answer, reason)
     user, password = principal_credentials(settings, agency)
     writer = KafkaWriter(settings, user, password)
     try:

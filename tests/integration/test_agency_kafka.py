@@ -114,9 +114,11 @@ def test_wrong_agency_and_illegal_answers_are_refused_onto_the_replies_dead_lett
     publish_like_relay(app, broker, relay_records_of(app, AGENCY))
     consumer = run_agency_once(broker, tmp_path)
     send_answer(consumer.inbox, broker, AGENCY, str(referral_id), "declined", "定員超過")
-    send_answer(consumer.inbox, broker, AGENCY, str(referral_id), "completed", None)
+    send_answer(consumer.inbox, broker, AGENCY, str(referral_id), "completed", None, force=True)
     # Another agency answers on its own topic for a referral it never received.
-    send_answer(consumer.inbox, broker, OTHER_AGENCY, str(referral_id), "accepted", None)
+    send_answer(
+        consumer.inbox, broker, OTHER_AGENCY, str(referral_id), "accepted", None, force=True
+    )
     consumer.inbox.close()
 
     hub_side = ingester(app, broker)

@@ -6,17 +6,18 @@ import os
 import signal
 from datetime import datetime
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
-from consumers.agency import AgencyConsumer, find_referral, reply_record
+from consumers.agency import AgencyConsumer, check_answer, find_referral, reply_record
 from consumers.inbox import Inbox
 from consumers.ports import InRecord
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec
 from hub import events as ev
-from hub.errors import InvalidCommandError, NotFoundError
+from hub.errors import IllegalTransitionError, InvalidCommandError, NotFoundError
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
@@ -274,3 +275,18 @@ def test_declining_needs_a_reason_and_unknown_referrals_are_refused(inbox: Inbox
         reply_record(AGENCY, referral, "maybe", None)
     with pytest.raises(NotFoundError):
         find_referral(inbox, "00000000")
+
+
+def test_an_answer_the_hub_would_refuse_is_refused_at_the_agency_before_it_is_sent(
+    inbox: Inbox,
+) -> None:
+    stream = Stream()
+    case_id, referral_id = stream.referral()
+    stream.answered(case_id, referral_id, "received")
+    consume(stream, inbox)
+    check_answer(find_referral(inbox, str(referral_id)), "accepted")
+    inbox.record_reply(str(uuid4()), str(referral_id), "declined", T0.isoformat())
+
+    referral = find_referral(inbox, str(referral_id))
+    with pytest.raises(IllegalTransitionError, match="is declined"):
+        check_answer(referral, "accepted")
