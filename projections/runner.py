@@ -25,12 +25,15 @@ from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
 from hub.errors import HubError
+from hub.logging import get_logger
 from projections.base import HubProjection
 from projections.case_state import CaseStateProjection
 from projections.follow import LogPoller
 from projections.inbox import InboxProjection
 from projections.indicator_view import IndicatorsProjection
 from projections.sqlview import SqlView
+
+log = get_logger(__name__)
 
 PROJECTIONS: dict[str, type[HubProjection[Any]]] = {
     p.name: p for p in (CaseStateProjection, InboxProjection, IndicatorsProjection)
@@ -113,6 +116,7 @@ def step(
         moved = projection.view.max_tracking_id(app.name) or 0
         if moved == position:
             raise
+        log.info("projection.overtaken", projection=projection.name, position=moved)
         return moved, 0
     return batch[-1].id, len(batch)
 
@@ -131,6 +135,7 @@ def catch_up(
     while True:
         reached, count = step(projection, app, poller, position)
         if reached == position:
+            log.debug("projection.caught_up", projection=projection.name, position=position)
             return applied
         position, applied = reached, applied + count
         if progress:
@@ -146,6 +151,7 @@ def rebuild(
 ) -> int:
     """Drop the view and replay the whole log into it (stop its live runner first)."""
     projection.view.drop()
+    log.info("projection.dropped", projection=projection.name)
     return catch_up(projection, app, batch_size=batch_size, progress=progress)
 
 
