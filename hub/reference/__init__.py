@@ -7,7 +7,7 @@ Wards, each ward's windows and coordinator, the disability core centre, the cont
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -119,12 +119,13 @@ class Network(_Frozen):
         raise UnknownPartnerGroupError(f"unknown partner group {code!r}")
 
     def _agencies_by_id(self) -> dict[str, Agency]:
-        return _index(self)
+        return self.agency_index
 
-
-@lru_cache(maxsize=4)
-def _index(network: Network) -> dict[str, Agency]:
-    return {a.id: a for a in network.agencies}
+    @cached_property
+    def agency_index(self) -> dict[str, Agency]:
+        # Built once per instance: hashing the frozen model for an lru_cache key cost
+        # ~0.8 ms per lookup, several lookups per command (see BENCHMARKS.md).
+        return {a.id: a for a in self.agencies}
 
 
 @lru_cache(maxsize=1)
