@@ -1,0 +1,1 @@
+"""Benchmarks: the hub against the raw parts it is built on, measured side by side."""

@@ -1,0 +1,133 @@
+"""Rebuild: every projection from scratch against reading the same notifications.
+
+Hub side: for each of the hub's projections, drop its view and replay the whole log into it
+(``projections.runner.rebuild``: read, decode, SQL statements, one transaction per batch
+with the tracking row). Baseline: the same reads, batch by batch with the same batch size,
+once per projection, doing nothing with them. Figures are log events per second of a full
+rebuild (all projections).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from typing import Any
+
+from hub.application import HubApplication
+from hub.settings import Settings, StoreKind
+from ops.bench.logs import LogSpec, ensure_log, log_settings
+from ops.bench.measure import Row, Stopwatch, interleaved, throughput_row
+from projections.follow import LogPoller
+from projections.runner import PROJECTIONS, open_projection, rebuild
+
+FIGURE = "rebuild"
+TARGET = 0.5
+BATCH = 500
+
+
+def rebuild_all(app: HubApplication, env: dict[str, str]) -> float:
+    with Stopwatch() as watch:
+        for name in PROJECTIONS:
+            projection = open_projection(name, env)
+            rebuild(projection, app, batch_size=BATCH)
+    return watch.seconds
+
+
+def read_all(app: HubApplication) -> float:
+    with Stopwatch() as watch:
+        for _ in PROJECTIONS:
+            for _batch in LogPoller(app.recorder, batch_size=BATCH).batches(None):
+                pass
+    return watch.seconds
+
+
+def bench(settings: Settings, store: StoreKind, spec: LogSpec, reps: int) -> Row:
+    target, size = ensure_log(settings, store, spec)
+    env = target.eventsourcing_env()
+    app = HubApplication(env=env)
+    try:
+        hubs, bases = interleaved(
+            reps, lambda: size / rebuild_all(app, env), lambda: size / read_all(app)
+        )
+    finally:
+        app.close()
+    note = f"{spec}: {size} events, {len(PROJECTIONS)} projections, {reps} reps"
+    return throughput_row(FIGURE, store, hubs, bases, TARGET, note)
+
+
+# Growth: one rebuild per subprocess, so peak memory belongs to that run alone ---------------
+
+
+def measure_once(settings: Settings, store: StoreKind, spec: LogSpec) -> dict[str, Any]:
+    """Rebuilds every projection of the log of ``spec``; seconds and peak RSS (KiB)."""
+    target = log_settings(settings, store, spec)
+    env = target.eventsourcing_env()
+    app = HubApplication(env=env)
+    try:
+        size = int(app.recorder.max_notification_id() or 0)
+        seconds = rebuild_all(app, env)
+    finally:
+        app.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"events": size, "seconds": seconds, "max_rss_kib": peak}
+
+
+def growth_run(settings: Settings, store: StoreKind, spec: LogSpec) -> dict[str, Any]:
+    ensure_log(settings, store, spec)
+    started = time.perf_counter()
+    until = spec.until.isoformat() if spec.until else ""
+    done = subprocess.run(
+        [sys.executable, "-m", "ops.bench.rebuild", store, str(spec.scale), until],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = time.perf_counter() - started
+    return result
+
+
+def growth_rows(settings: Settings, store: StoreKind, small: LogSpec, large: LogSpec) -> list[Row]:
+    """Rebuild time and peak memory of the ``large`` log against the run on ``small``."""
+    base = growth_run(settings, store, small)
+    big = growth_run(settings, store, large)
+    factor = big["events"] / base["events"]
+    time_ratio = big["seconds"] / base["seconds"]
+    time_limit = 1.05 * factor  # 10.5× for 10× the events
+    memory_ratio = big["max_rss_kib"] / base["max_rss_kib"]
+    sizes = f"{base['events']} → {big['events']} events ({factor:.1f}×)"
+    return [
+        Row(
+            "growth: rebuild time",
+            store,
+            big["seconds"],
+            base["seconds"],
+            time_ratio,
+            f"≤ {time_limit:.1f}× (1.05 × events ratio)",
+            time_ratio <= time_limit,
+            unit="s",
+            note=sizes,
+        ),
+        Row(
+            "growth: peak memory",
+            store,
+            big["max_rss_kib"] / 1024,
+            base["max_rss_kib"] / 1024,
+            memory_ratio,
+            "≤ 1.2×",
+            memory_ratio <= 1.2,
+            unit="MiB (max RSS)",
+            note=sizes,
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    # The settings come from the environment (HUB_*), as the parent's did.
+    _store, _scale, _until = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    _spec = LogSpec(_scale, date.fromisoformat(_until) if _until else None)
+    print(json.dumps(measure_once(Settings(), _store, _spec)))  # type: ignore[arg-type]

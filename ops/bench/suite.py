@@ -1,0 +1,112 @@
+"""Every figure of the benchmark, for the stores asked, in one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from hub.errors import HubError
+from hub.settings import Settings, StoreKind
+from ops.bench import rebuild, relay, writepath
+from ops.bench.logs import LogSpec
+from ops.bench.measure import Row, missing_row
+from ops.bench.pgref import commit_rate
+
+E2E_MISSING = (
+    "the end-to-end harness (command → relay → agency consumer → inbox row at a steady "
+    "200 commands/s) was not built in time; note the write path here sustains well under "
+    "200 commands/s (fsync-bound, see the write path row), so that rate is not reachable "
+    "on this machine"
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    write_cases: int
+    write_reps: int
+    rebuild_log: LogSpec
+    rebuild_reps: int
+    relay_events: int
+    relay_reps: int
+    growth_small: LogSpec
+    growth_large: LogSpec
+    pgbench_seconds: int
+
+    @classmethod
+    def quick(cls, events: int | None = None) -> Plan:
+        return cls(
+            write_cases=max(1, (events or 32) // 8),
+            write_reps=1,
+            rebuild_log=LogSpec(1, date(2025, 4, 8)),
+            rebuild_reps=1,
+            relay_events=events or 100,
+            relay_reps=1,
+            growth_small=LogSpec(1, date(2025, 4, 4)),
+            growth_large=LogSpec(1, date(2025, 4, 8)),
+            pgbench_seconds=2,
+        )
+
+    @classmethod
+    def full(cls, events: int | None = None) -> Plan:
+        return cls(
+            write_cases=max(1, (events or 1200) // 8),
+            write_reps=3,
+            rebuild_log=LogSpec(1),
+            rebuild_reps=3,
+            relay_events=events or 2000,
+            relay_reps=3,
+            growth_small=LogSpec(1),
+            growth_large=LogSpec(6),
+            pgbench_seconds=10,
+        )
+
+
+Progress = Callable[[str], None]
+
+
+def run(
+    settings: Settings, stores: list[StoreKind], plan: Plan, progress: Progress = print
+) -> tuple[list[Row], str]:
+    """All rows for ``stores`` and the physical reference line."""
+    rows: list[Row] = []
+    reference = "PostgreSQL not benchmarked in this run"
+    if "postgres" in stores:
+        progress("pgbench: raw commit rate")
+        rate, how = commit_rate(settings, plan.pgbench_seconds)
+        reference = (
+            f"pgbench, one client, {rate:,.0f} commits/s (`{how}`)" if rate else f"none: {how}"
+        )
+    for store in stores:
+        steps: list[tuple[str, Callable[[StoreKind], list[Row]], str]] = [
+            (
+                "write path",
+                lambda s: [writepath.bench(settings, s, plan.write_cases, plan.write_reps)],
+                "≥ 0.8×",
+            ),
+            (
+                "relay",
+                lambda s: [
+                    relay.bench(settings, s, plan.rebuild_log, plan.relay_events, plan.relay_reps)
+                ],
+                "≥ 0.5×",
+            ),
+            (
+                "rebuild",
+                lambda s: [rebuild.bench(settings, s, plan.rebuild_log, plan.rebuild_reps)],
+                "≥ 0.5×",
+            ),
+            (
+                "growth",
+                lambda s: rebuild.growth_rows(settings, s, plan.growth_small, plan.growth_large),
+                "time ≤ 1.05 × events ratio, memory ≤ 1.2×",
+            ),
+        ]
+        for name, step, target in steps:
+            progress(f"{store}: {name}")
+            try:
+                rows += step(store)
+            except (HubError, OSError) as error:
+                rows.append(missing_row(name, store, target, f"{type(error).__name__}: {error}"))
+        rows.append(missing_row("end to end p50/p99", store, "p99 ≤ baseline + 50 ms", E2E_MISSING))
+    return rows, reference

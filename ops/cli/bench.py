@@ -1,0 +1,53 @@
+"""``hub bench``: the hub against the raw parts it is built on, side by side in one run."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.settings import StoreKind, get_settings
+
+
+class StoreChoice(StrEnum):
+    sqlite = "sqlite"
+    postgres = "postgres"
+    both = "both"
+
+
+def bench(
+    store: Annotated[
+        StoreChoice, typer.Option("--store", help="Which store(s) to benchmark.")
+    ] = StoreChoice.both,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Tiny sizes, one repetition (a smoke run, ~1 min).")
+    ] = False,
+    events: Annotated[
+        int | None,
+        typer.Option("--events", min=8, help="Events per run for the write path and relay."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the Markdown here.")
+    ] = None,
+) -> None:
+    """Measure write path, relay, rebuild and growth against same-run baselines."""
+    from ops.bench import report, suite
+
+    stores: list[StoreKind] = (
+        ["sqlite", "postgres"] if store is StoreChoice.both else [store.value]  # type: ignore[list-item]
+    )
+    plan = suite.Plan.quick(events) if quick else suite.Plan.full(events)
+    rows, reference = suite.run(
+        get_settings(), stores, plan, progress=lambda m: typer.echo(f"… {m}", err=True)
+    )
+    text = report.markdown(rows, "hub " + " ".join(sys.argv[1:]), reference)
+    typer.echo(text)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(bench)
