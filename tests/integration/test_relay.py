@@ -3,6 +3,7 @@ disclosures on audit.consent and in the ledger, de-identified analytics."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from uuid import NAMESPACE_URL, uuid4, uuid5
 
@@ -194,3 +195,24 @@ def test_a_relay_failing_between_publish_and_store_loses_nothing_on_restart(stor
     ledger = open_ledger(settings).disclosures()
     assert len({d["disclosure_id"] for d in ledger}) == len(ledger)
     assert open_ledger(settings).position() == notifications[-1].id
+
+
+def test_replaying_the_same_log_publishes_byte_identical_streams(
+    kafka_broker: object, sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = store_settings("sqlite", sqlite_env, tmp_path)
+    app = HubApplication(env=settings.eventsourcing_env())
+    _history(app)
+    copy = tmp_path / "replay.sqlite"
+    with sqlite3.connect(settings.sqlite_file) as source, sqlite3.connect(copy) as target:
+        source.backup(target)  # the same log (WAL included), no relay position yet
+    replay = store_settings("sqlite", {"SQLITE_DBNAME": str(copy)}, tmp_path)
+    streams = []
+    for s in (settings, replay):
+        provisioned(s, AGENCIES)
+        new_relay(s, HubApplication(env=s.eventsourcing_env())).drain()
+        names = [topics.audit(s), topics.analytics(s)]
+        names += [topics.referrals(s, a) for a in AGENCIES]
+        streams.append([[(r.key, r.headers, r.raw) for r in read_topic(s, name)] for name in names])
+    assert streams[0] == streams[1]
+    assert all(streams[0])
