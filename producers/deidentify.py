@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from producers.fields import personal_fields, replace_each, uuid_fields, withhold
 
 
+@lru_cache(maxsize=65536)
 def pseudonym(value: str, key: bytes) -> str:
     """A version-8 (custom) UUID from HMAC-SHA256 of the canonical id text."""
     text = str(UUID(str(value)))
