@@ -341,6 +341,7 @@ class CaseLogContract:
         class Racing(HubApplication):
             """Lets another writer change the case between our read and our save."""
 
+            name = HubApplication.name  # the same tables as every other writer
             race: object = None
 
             def get_case(self, case_id):  # type: ignore[no-untyped-def]
