@@ -1,0 +1,1 @@
+"""Process control for the fault tests: private servers to take away, processes to kill."""
