@@ -68,6 +68,9 @@ def _history(app: HubApplication) -> dict:
     app.execute(
         f.build(c.RecordPersonDetails, case_id=case_id, person=f.person(), occurred_at=f.at(6))
     )
+    app.execute(  # after the emergency expired
+        f.build(c.RecordPersonDetails, case_id=case_id, person=f.person(), occurred_at=f.at(31))
+    )
     return {"case_id": case_id, "consent_id": consent_id}
 
 
@@ -83,7 +86,7 @@ def test_each_agency_receives_personal_fields_only_on_a_basis_in_force(store: tu
     counts = new_relay(settings, app).drain()
     assert counts.events > 0
 
-    first, second = _details(settings, CONSENTED)
+    first, second, _ = _details(settings, CONSENTED)
     assert first.record["person"]["name"] == f.SYNTHETIC_NAME
     assert first.record["person"]["health"] == f.SYNTHETIC_HEALTH
     assert first.headers["basis"] == "consent"
@@ -92,27 +95,29 @@ def test_each_agency_receives_personal_fields_only_on_a_basis_in_force(store: tu
     assert second.record["person"]["name"] is None  # withdrawn before this event
     assert second.headers["basis"] == "none"
 
-    (by_statute, _) = _details(settings, STATUTE)
+    (by_statute, _, _) = _details(settings, STATUTE)
     assert by_statute.record["person"]["name"] == f.SYNTHETIC_NAME
     assert by_statute.record["person"]["address"] == f.SYNTHETIC_ADDRESS
     assert by_statute.record["person"]["health"] is None
     assert by_statute.headers["basis"] == "statute"
 
-    (notice, _) = _details(settings, NOTHING)
+    (notice, _, _) = _details(settings, NOTHING)
     assert set(notice.record["person"].values()) == {None}
     assert notice.headers["basis"] == "none"
     assert "person.health:consent|support_meeting" in notice.headers["missing_basis"]
     assert f.SYNTHETIC_NAME.encode() not in notice.raw
 
-    (by_meeting, _) = _details(settings, MEMBER)
+    (by_meeting, _, _) = _details(settings, MEMBER)
     assert by_meeting.record["person"]["health"] == f.SYNTHETIC_HEALTH
     assert by_meeting.headers["basis"] == "support_meeting"
 
-    (by_emergency, _) = _details(settings, EMERGENCY)
+    (by_emergency, _, expired) = _details(settings, EMERGENCY)
     assert by_emergency.record["person"]["name"] == f.SYNTHETIC_NAME
     assert by_emergency.record["person"]["address"] is None  # not named in the declaration
     assert by_emergency.record["person"]["health"] is None  # never on vital interest
     assert by_emergency.headers["basis"] == "vital_interest"
+    assert expired.record["person"]["name"] is None
+    assert expired.headers["basis"] == "none"
 
 
 def test_every_disclosure_is_on_audit_consent_and_in_the_ledger(store: tuple) -> None:
