@@ -60,8 +60,8 @@ class SqlView(TrackingRecorder):
     def _clear_tracking(self, cursor: Any) -> None:
         raise NotImplementedError
 
-    def _claim(self, cursor: Any, after: int) -> bool:
-        """Lock the position row if it still reads ``after`` (first statement of a batch)."""
+    def _lock_position(self, cursor: Any) -> int | None:
+        """Lock the position row for this transaction and read it (first statement)."""
         raise NotImplementedError
 
     def _start_position(self, cursor: Any) -> None:
@@ -79,8 +79,12 @@ class SqlView(TrackingRecorder):
         ]
 
     def apply(self, statements: Sequence[Statement], tracking: Tracking) -> None:
-        """Run the statements and record the position, atomically."""
+        """Run the statements and record the position, atomically; an event at or before the
+        stored position was applied already (by another runner) and is skipped."""
         with self._cursor(commit=True) as cursor:
+            position = self._lock_position(cursor)
+            if position is not None and position >= tracking.notification_id:
+                return
             for statement in statements:
                 self._run(cursor, statement)
             self._track(cursor, tracking)
@@ -90,7 +94,7 @@ class SqlView(TrackingRecorder):
         if another runner moved the position meanwhile, so overlapping batches never apply
         an event twice (the tracking row alone only refuses positions that go backwards)."""
         with self._cursor(commit=True) as cursor:
-            if not self._claim(cursor, after):
+            if self._lock_position(cursor) != after:
                 raise IntegrityError(f"position of {self.APPLICATION} moved from {after}")
             for statement in statements:
                 self._run(cursor, statement)
@@ -144,14 +148,21 @@ class SQLiteView(SqlView, SQLiteTrackingRecorder):
     def _clear_tracking(self, cursor: Any) -> None:
         cursor.execute("DELETE FROM tracking WHERE application_name = ?", (self.APPLICATION,))
 
-    def _claim(self, cursor: Any, after: int) -> bool:
+    def create_table(self) -> None:
+        super().create_table()
+        self.start_position()
+
+    def _lock_position(self, cursor: Any) -> int | None:
         # A write first: takes SQLite's write lock before anything is read.
         cursor.execute(
-            "UPDATE tracking SET notification_id = notification_id "
-            "WHERE application_name = ? AND notification_id = ?",
-            (self.APPLICATION, after),
+            "UPDATE tracking SET notification_id = notification_id WHERE application_name = ?",
+            (self.APPLICATION,),
         )
-        return bool(cursor.sqlite_cursor.rowcount == 1)
+        cursor.execute(
+            "SELECT notification_id FROM tracking WHERE application_name = ?", (self.APPLICATION,)
+        )
+        row = cursor.fetchone()
+        return None if row is None else int(row[0])
 
     def _start_position(self, cursor: Any) -> None:
         cursor.execute(
@@ -197,14 +208,19 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
         sql = f"DELETE FROM {self._tracking_table()} WHERE application_name = %s"
         cursor.execute(SQL(cast(LiteralString, sql)), (self.APPLICATION,))
 
-    def _claim(self, cursor: Any, after: int) -> bool:
-        # Waits for a concurrent batch to commit, then re-checks the row (READ COMMITTED).
+    def create_table(self) -> None:
+        super().create_table()
+        self.start_position()
+
+    def _lock_position(self, cursor: Any) -> int | None:
+        # Waits for a concurrent writer to commit, then reads its position (READ COMMITTED).
         sql = (
-            f"UPDATE {self._tracking_table()} SET notification_id = notification_id "
-            "WHERE application_name = %s AND notification_id = %s"
+            f"SELECT notification_id FROM {self._tracking_table()} "
+            "WHERE application_name = %s FOR UPDATE"
         )
-        cursor.execute(SQL(cast(LiteralString, sql)), (self.APPLICATION, after))
-        return bool(cursor.rowcount == 1)
+        cursor.execute(SQL(cast(LiteralString, sql)), (self.APPLICATION,))
+        row = cursor.fetchone()
+        return None if row is None else int(row["notification_id"])
 
     def _start_position(self, cursor: Any) -> None:
         sql = (

@@ -17,6 +17,7 @@ from hub.application import HubApplication
 from hub.fiscal import JST
 from projections import report
 from projections.base import payload_of
+from projections.indicator_view import IndicatorsProjection
 from projections.indicators import Cut, MemoryIndicators
 from projections.runner import (
     PROJECTIONS,
@@ -318,6 +319,38 @@ def test_runners_catching_up_at_the_same_time_apply_each_event_once(env: dict[st
     for thread in threads:
         thread.join()
     assert errors == []
+    view = open_projection("indicators", env).view
+    cut = Cut.of(2025)
+    assert report.from_view(view, cut, "ward") == report.from_memory(memory_fold(app), cut, "ward")
+
+
+def test_events_applied_already_by_a_batch_are_skipped_by_an_event_runner(
+    env: dict[str, str],
+) -> None:
+    app = HubApplication(env=env)
+    seed(app)
+    batch, single = open_projection("indicators", env), open_projection("indicators", env)
+    notifications = app.recorder.select_notifications(start=None, limit=10_000)
+    pairs = [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications]
+    batch.process_batch(pairs[:10], after=position_of(batch, app.name))
+    for event, tracking in pairs:
+        single.process_event(event, tracking)
+    cut = Cut.of(2025)
+    assert report.from_view(single.view, cut, "month") == report.from_memory(
+        memory_fold(app), cut, "month"
+    )
+
+
+def test_reads_catching_up_while_the_live_runner_runs_do_not_disturb_it(
+    env: dict[str, str],
+) -> None:
+    app = HubApplication(env=env)
+    history = seed(app)
+    with start_runner(IndicatorsProjection, env) as runner:
+        for i in range(20):
+            app.execute(f.visit(history.case_a, occurred_at=jst("2025-12-01T09:00:00")))
+            catch_up(open_projection("indicators", env), app, batch_size=1 + i % 3)
+        runner.wait(app.recorder.max_notification_id(), timeout=30)
     view = open_projection("indicators", env).view
     cut = Cut.of(2025)
     assert report.from_view(view, cut, "ward") == report.from_memory(memory_fold(app), cut, "ward")
