@@ -30,7 +30,7 @@ from projections.audit.tamper import Anchor, LogVerdict, verify_log
 from projections.audit.verify import Disclosure, verify
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 audit = typer.Typer(
     help="Audit the hub: consent as of an instant, disclosures and their basis, tamper evidence.",
     no_args_is_help=True,
@@ -152,7 +152,9 @@ def replay_command(
     if fmt is Format.csv:
         raise InvalidCommandError("replay prints a table or JSON")
     out.print(
-        f"as of {view['as_of']} (from the {source.value}, up to position {history.last_position})"
+        f"as of {view['as_of']}, replayed from the "
+        f"{'log of record' if source is HistorySource.log else 'audit.consent topic'} "
+        f"up to position {history.last_position}"
     )
     _table(
         "consents in force",
@@ -306,7 +308,8 @@ def verify_command(
         history = kafka_history(settings)
     verdict = verify(history, _disclosures(source))
     bases = ", ".join(f"{b} {n}" for b, n in sorted(verdict.by_basis.items())) or "none"
-    where = f"{history_from.value} up to position {history.last_position}"
+    origin = "log of record" if history_from is HistorySource.log else "audit.consent topic"
+    where = f"{origin} up to position {history.last_position}"
     for unchecked in verdict.unchecked:
         err.print(f"unchecked: {unchecked.line()}", markup=False, highlight=False)
     if verdict.valid:
