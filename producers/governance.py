@@ -10,7 +10,8 @@ Bases, checked per agency and per personal field at the event's ``occurred_at``:
   groups, one of its purposes is the purpose of a referral through which the agency is
   involved, and it names the field's data category;
 - support_meeting: the agency is a member of a つながりづくり会議 that took up the case
-  (all categories, under the confidentiality duty of Social Welfare Act art.106-6);
+  (all categories, under the confidentiality duty of Social Welfare Act art.106-6), until
+  the case moves to the 重層的支援会議 (then consent governs);
 - statute: a referral to the agency naming a statute, not declined or completed
   (identity and contact only);
 - vital_interest: an emergency declaration naming the agency, not ended, not expired, for
@@ -149,12 +150,7 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
     """Applies one event to the state (in place)."""
     state.position = event.position
     p = event.payload
-    if isinstance(p, ev.MeetingHeld):
-        if p.kind == "connection":
-            for case_id in p.case_ids:
-                _involve(state.case(case_id), p.members)
-                state.case(case_id).connection_meetings[str(p.meeting_id)] = frozenset(p.members)
-        return
+    # MeetingHeld needs nothing here: the meeting writes a TakenUpByMeeting per case.
     if event.case_id is None:
         return
     case = state.case(event.case_id)
@@ -186,6 +182,10 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
         _involve(case, p.members)
         if p.kind == "connection":
             case.connection_meetings[str(p.meeting_id)] = frozenset(p.members)
+    elif isinstance(p, ev.MovedToSupportMeeting):
+        # From here the case is shared on the person's consent: a later withdrawal must stop
+        # disclosures, so the earlier つながりづくり会議 no longer releases anything.
+        case.connection_meetings.clear()
     elif isinstance(p, ev.EmergencyDeclared):
         case.emergencies[str(p.declaration_id)] = EmergencyState(
             str(p.declaration_id), frozenset(p.agencies), frozenset(p.data_categories), p.expires_at

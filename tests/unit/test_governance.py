@@ -146,6 +146,18 @@ def test_a_connection_meeting_releases_everything_to_members_under_confidentiali
     assert all(d["confidentiality_duty"] for d in decision.disclosures)
 
 
+def test_moving_to_the_support_meeting_ends_the_connection_meeting_basis() -> None:
+    from hub import events as ev
+
+    log = Log()
+    log.add(taken_up(CASE, 1, [HOKEN]))
+    log.add(ev.MovedToSupportMeeting(occurred_at=log_time(), case_id=CASE, consent_id=ident("c")))
+    log.add(details(CASE, 3))
+    sent = for_agency(run(log)[2], HOKEN)
+    assert sent["record"]["person"]["name"] is None
+    assert sent["headers"]["basis"] == "none"
+
+
 def test_a_support_meeting_alone_is_not_a_basis() -> None:
     log = Log()
     log.add(taken_up(CASE, 1, [HOUKATSU], kind="support"))

@@ -56,7 +56,7 @@ def histories(draw: st.DrawFn) -> Log:
         hours += draw(st.sampled_from([0.0, 0.5, 2.0, 24.0]))
         kind = draw(
             st.sampled_from(
-                ["consent", "withdraw", "meeting", "emergency", "end", "referral", "answer"]
+                ["consent", "withdraw", "meeting", "emergency", "end", "referral", "answer", "move"]
                 + ["details"] * 3
             )
         )
@@ -78,6 +78,12 @@ def histories(draw: st.DrawFn) -> Log:
             label = draw(st.sampled_from(consents))
             consents.remove(label)
             log.add(withdrawn(CASE, hours, label=label))
+        elif kind == "move":
+            log.add(
+                ev.MovedToSupportMeeting(
+                    occurred_at=at(hours), case_id=CASE, consent_id=ident(f"{CASE}/{label}")
+                )
+            )
         elif kind == "meeting":
             meeting_kind = draw(st.sampled_from(["connection", "support"]))
             log.add(taken_up(CASE, hours, draw(_some(AGENCIES)), meeting_kind, label=label))
@@ -151,9 +157,11 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
             and purposes & set(p.purposes)
         ):
             return True
+    moves = [i for i, p in enumerate(payloads) if isinstance(p, ev.MovedToSupportMeeting)]
+    since_move = payloads[moves[-1] + 1 :] if moves else payloads
     if any(
         isinstance(p, ev.TakenUpByMeeting) and p.kind == "connection" and agency in p.members
-        for p in payloads
+        for p in since_move
     ):
         return True
     closed = {
