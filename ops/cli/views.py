@@ -25,7 +25,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from hub.application import HubApplication
 from hub.bootstrap import open_application
@@ -99,7 +99,8 @@ def case_list(
     if as_json:
         _print_json(rows)
         return
-    table = Table("case", "ward", "status", "lead agency", "open referrals", "plan", "last visit")
+    table = Table("ward", "status", "lead agency", "open referrals", "plan", "last visit")
+    table.columns.insert(0, Column("case", no_wrap=True))
     for r in rows:
         table.add_row(
             r["case_id"],
@@ -133,7 +134,15 @@ def inbox(
     if as_json:
         _print_json(rows)
         return
-    table = Table("referral", "case", "purpose", "urgency", "sent", "status", "first answer")
+    table = Table(
+        Column("referral", no_wrap=True),
+        Column("case", no_wrap=True),
+        "purpose",
+        "urgency",
+        "sent",
+        "status",
+        "first answer",
+    )
     for r in rows:
         style = "bold red" if r["answers"] == 0 else None
         table.add_row(
