@@ -104,10 +104,16 @@ def run_agency(
 
 
 def _basis_text(referral: dict[str, Any]) -> str:
-    if referral["basis"] in (None, "none"):
-        need = referral["missing_basis"] or "a basis"
-        return f"none: de-identified notice (needs {need})"
-    return f"{referral['basis']} {referral['basis_ref'] or ''}".strip()
+    """On which bases anything was disclosed about the case, and what was withheld."""
+    disclosures = referral["disclosures"]
+    released = sorted(
+        {f"{d['basis']} {d['basis_ref'] or ''}".strip() for d in disclosures if d["disclosed"]}
+    )
+    withheld = sorted({w for d in disclosures for w in d["withheld"]})
+    lines = released or ["none: de-identified notice"]
+    if withheld:
+        lines.append(f"withheld: {', '.join(withheld)}")
+    return "\n".join(lines)
 
 
 def _disclosed_text(referral: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from consumers.config import get_consumer_settings
 from hub.application import HubApplication
-from hub.commands import OpenCase, ReferCase
+from hub.commands import GiveConsent, OpenCase, RecordPersonDetails, ReferCase
 from hub.settings import Settings, get_settings
 from ops.cli.main import app as hub_app
 from tests.agency_support import AGENCY, T0, provisioned
@@ -67,18 +67,50 @@ def refer(app: HubApplication, urgency: str):  # type: ignore[no-untyped-def]
     return case_id, referral_id
 
 
+def consent(app: HubApplication, case_id) -> None:  # type: ignore[no-untyped-def]
+    app.execute(
+        GiveConsent(
+            command_id=uuid4(),
+            occurred_at=T0 + timedelta(minutes=2),
+            case_id=case_id,
+            consent_id=uuid4(),
+            scope=[AGENCY],
+            purposes=["outreach"],
+            data_categories=["identity", "contact"],
+            valid_from=T0,
+            valid_until=T0 + timedelta(days=365),
+        )
+    )
+    app.execute(
+        RecordPersonDetails(
+            command_id=uuid4(),
+            occurred_at=T0 + timedelta(minutes=3),
+            case_id=case_id,
+            person={"name": "試験 花子", "phone": "093-000-0000", "health": "試験の記載"},
+        )
+    )
+
+
 def test_an_answer_given_at_the_agency_shows_in_the_case_and_overdue_referrals_escalate(
     hub_env: Settings,
 ) -> None:
     app = HubApplication(env=hub_env.eventsourcing_env("sqlite"))
     answered_case, answered = refer(app, "soon")
+    consent(app, answered_case)
     hub("relay", "--once", "--principal", "relay")
 
     hub("agency", "run", "--agency", AGENCY, "--once")
     listing = json.loads(hub("agency", "inbox", "--agency", AGENCY, "--json"))
     (referral,) = listing["referrals"]
     assert (referral["referral_id"], referral["status"]) == (str(answered), "sent")
-    assert "de-identified notice" in hub("agency", "inbox", "--agency", AGENCY)
+    (details,) = [d for d in referral["disclosures"] if d["event_type"] == "PersonDetailsRecorded"]
+    assert details["basis"] == "consent"
+    assert details["disclosed"] == {"person.name": "試験 花子", "person.phone": "093-000-0000"}
+    assert details["withheld"] == ["person.health"]
+    table = hub("agency", "inbox", "--agency", AGENCY)
+    assert "person.name: 試験 花子" in table
+    assert f"consent {details['basis_ref']}" in table
+    assert "withheld: person.health" in table
 
     hub("agency", "ack", str(answered)[:8], "received", "--agency", AGENCY)
     assert "1 applied" in hub("replies", "run", "--once", "--no-timers")
