@@ -102,6 +102,21 @@ class TamperContract:
         kinds = {(x.kind, x.notification_id) for x in verify_log(app.recorder).findings}  # type: ignore[arg-type]
         assert ("chain_broken", 2) in kinds
 
+    def test_seal_adopts_a_log_written_before_the_chain(self, env: dict[str, str]) -> None:
+        plain = {k: v for k, v in env.items() if k != "APPLICATION_RECORDER_TOPIC"}
+        before = HubApplication(env=plain)
+        case_id = before.execute(f.consultation()).aggregate_ids[0]
+        before.close()
+        app = HubApplication(env=env)
+        try:
+            assert {x.kind for x in verify_log(app.recorder).findings} == {"inserted"}  # type: ignore[arg-type]
+            assert app.recorder.seal() == 3  # type: ignore[attr-defined]
+            app.execute(f.consent(case_id))
+            verdict = verify_log(app.recorder)  # type: ignore[arg-type]
+            assert verdict.intact and verdict.links == 5
+        finally:
+            app.close()
+
     chain_table: str
 
     def insert_copy(self, env: dict[str, str], topic: str, state: bytes) -> None:

@@ -1,0 +1,55 @@
+"""The one-page audit report, from a replayed history and a small fake ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hub.application import HubApplication
+from hub.chain import Link
+from projections.audit.history import replay
+from projections.audit.report import Period, render_report
+from projections.audit.source import log_entries
+from projections.audit.tamper import Finding, LogVerdict
+from projections.audit.verify import Disclosure, verify
+from tests import audit_scenario as s
+from tests import factories as f
+
+HEAD = Link(24, "x", 1, "t", "0" * 64, "a" * 64)
+
+
+ALL_TIME = Period(None, None)
+
+
+def _report(log: LogVerdict, period: Period = ALL_TIME) -> str:
+    app = HubApplication(env={})
+    sc = s.build(app)
+    history = replay(log_entries(app))
+    app.close()
+    event = s.event_at(history, "ReferralMade", 1)
+    good = s.disclosure(
+        event, "kokurakita.hoken", "consent", sc.consent_id, categories=["identity"]
+    )
+    forged = s.disclosure(event, "kokurakita.hoken", "vital_interest", sc.declaration_id)
+    disclosures = [Disclosure.from_record(good), Disclosure.from_record(forged)]
+    verdict = verify(history, disclosures)
+    return "\n".join(render_report(history, disclosures, verdict, log, period, datetime.now()))
+
+
+def test_the_report_counts_and_names_what_does_not_hold() -> None:
+    text = _report(LogVerdict(events=24, links=24, head=HEAD))
+    assert "disclosures: 2" in text
+    assert "本人同意 (consent): 1" in text
+    assert "kokurakita.hoken: 2" in text
+    assert "consents: given 1, refused 0, withdrawn 1" in text
+    assert "つながりづくり会議 (connection) 1" in text
+    assert "1 of 2 disclosures had NO valid basis" in text
+    assert "verify-log: intact (24 events, 24 links)" in text
+    assert f"24:{'a' * 64}" in text
+
+
+def test_the_report_shows_a_broken_log_and_keeps_to_its_period() -> None:
+    broken = LogVerdict(events=3, links=3, findings=[Finding("edited", 2, "changed")])
+    text = _report(broken, Period(f.at(6), None))
+    assert "verify-log: BROKEN" in text and "notification 2: edited" in text
+    assert "disclosures: 0" in text
+    assert "consents: given 0, refused 0, withdrawn 0" in text
