@@ -269,3 +269,28 @@ def test_a_referral_is_escalated_once_however_many_timers_run(app: HubApplicatio
     assert [o.duplicate for o in escalate_overdue(app, later, timeouts, stale)] == [True]
     events = [type(e).__name__ for e in app.repository.event_store.get(case_id)]
     assert events.count("ReferralEscalated") == 1
+
+
+def test_a_stop_request_lets_the_ingester_finish_the_reply_in_hand_and_commit_it(
+    app: HubApplication,
+) -> None:
+    replies = Replies()
+    for _ in range(4):
+        case_id, referral_id = referred(app)
+        replies.reply(case_id, referral_id, "received")
+    source = FakeSource(replies.records, batch=4)
+    ingester = ReplyIngester(app, source, FakeDeadLetters(), agency_of_topic)
+    stop = StopFlag()
+    handle = ingester.handle
+
+    def handle_then_stop(record: InRecord) -> str:
+        result = handle(record)
+        if record.offset == 1:
+            stop.request()
+        return result
+
+    ingester.handle = handle_then_stop  # type: ignore[method-assign]
+    report = ingester.run(stop)
+
+    assert report.applied == 2
+    assert source.committed == {(f"replies.{AGENCY}", 0): 2}
