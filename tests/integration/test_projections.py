@@ -346,10 +346,11 @@ def test_reads_catching_up_while_the_live_runner_runs_do_not_disturb_it(
 ) -> None:
     app = HubApplication(env=env)
     history = seed(app)
+    reader = open_projection("indicators", env)
     with start_runner(IndicatorsProjection, env) as runner:
-        for i in range(20):
+        for i in range(12):
             app.execute(f.visit(history.case_a, occurred_at=jst("2025-12-01T09:00:00")))
-            catch_up(open_projection("indicators", env), app, batch_size=1 + i % 3)
+            catch_up(reader, app, batch_size=1 + i % 3)
         runner.wait(app.recorder.max_notification_id(), timeout=30)
     view = open_projection("indicators", env).view
     cut = Cut.of(2025)
