@@ -23,9 +23,10 @@ class ConsumerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", frozen=True, extra="ignore")
 
     agency_inbox_store: InboxStore = "sqlite"
-    # A file path for SQLite; defaults to <var_dir>/agency/<agency_id>.sqlite.
+    # A file path for SQLite; defaults to <var_dir>/agency/<agency_id>.sqlite. "{agency}" in
+    # it becomes the agency id: an inbox holds one agency's records, never share one file.
     agency_inbox_path: Path | None = None
-    # A PostgreSQL schema; defaults to inbox_<agency id with _ for other characters>.
+    # A PostgreSQL schema; defaults to inbox_{agency} ({agency}: the id with _ for . and -).
     agency_inbox_schema: str | None = None
 
     # Acknowledgement timers: minutes a referral may stay unanswered ("sent") before it is

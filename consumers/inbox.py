@@ -315,17 +315,26 @@ class Inbox:
 _TABLE_NAMES = ("events", "referrals", "parked", "replies")
 
 
+def _safe(agency_id: str) -> str:
+    return re.sub(r"[^a-z0-9]", "_", agency_id.lower())
+
+
 def inbox_path(settings: Settings, consumer_settings: ConsumerSettings, agency_id: str) -> Path:
-    return (
-        consumer_settings.agency_inbox_path or settings.var_dir / "agency" / f"{agency_id}.sqlite"
-    )
+    """The agency's SQLite file; ``{agency}`` in ``HUB_AGENCY_INBOX_PATH`` is the agency id."""
+    configured = consumer_settings.agency_inbox_path
+    if configured is None:
+        return settings.var_dir / "agency" / f"{agency_id}.sqlite"
+    return Path(str(configured).replace("{agency}", agency_id))
+
+
+def inbox_schema(consumer_settings: ConsumerSettings, agency_id: str) -> str:
+    """The agency's PostgreSQL schema; ``{agency}`` in the setting is the agency id."""
+    configured = consumer_settings.agency_inbox_schema or "inbox_{agency}"
+    return configured.replace("{agency}", _safe(agency_id))
 
 
 def open_inbox(agency_id: str, settings: Settings, consumer_settings: ConsumerSettings) -> Inbox:
-    """The agency's inbox on the store the settings name."""
+    """The agency's inbox on the store the settings name (one file or schema per agency)."""
     if consumer_settings.agency_inbox_store == "postgres":
-        schema = consumer_settings.agency_inbox_schema or "inbox_" + re.sub(
-            r"[^a-z0-9]", "_", agency_id.lower()
-        )
-        return Inbox(PostgresDatabase(settings, schema))
+        return Inbox(PostgresDatabase(settings, inbox_schema(consumer_settings, agency_id)))
     return Inbox(SqliteDatabase(inbox_path(settings, consumer_settings, agency_id)))

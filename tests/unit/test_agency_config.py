@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 
 from consumers import topics
 from consumers.config import ConsumerSettings, principal_credentials
+from consumers.inbox import inbox_path, inbox_schema
 from hub.settings import Settings
 
 
@@ -34,3 +37,15 @@ def test_the_agency_of_a_reply_topic_comes_from_its_name_under_the_prefix() -> N
     assert topics.agency_of_reply_topic(settings, "t1.replies.moji.houkatsu") == "moji.houkatsu"
     assert topics.agency_of_reply_topic(settings, "replies.moji.houkatsu") is None
     assert topics.agency_of_reply_topic(settings, "t1.referrals.moji.houkatsu") is None
+
+
+def test_each_agency_has_its_own_inbox_file_or_schema() -> None:
+    settings = Settings(var_dir=Path("/srv/hub"))
+    assert inbox_path(settings, ConsumerSettings(), "moji.houkatsu") == Path(
+        "/srv/hub/agency/moji.houkatsu.sqlite"
+    )
+    templated = ConsumerSettings(agency_inbox_path=Path("/data/{agency}/inbox.sqlite"))
+    assert inbox_path(settings, templated, "moji.hoken") == Path("/data/moji.hoken/inbox.sqlite")
+    assert inbox_schema(ConsumerSettings(), "moji.koureisha-shougaisha") == (
+        "inbox_moji_koureisha_shougaisha"
+    )
