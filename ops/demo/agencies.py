@@ -7,6 +7,7 @@ with the planned time and a reply id derived from the plan (so a rerun sends the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,9 +18,12 @@ from consumers.config import ConsumerSettings, principal_credentials
 from consumers.kafka_io import KafkaWriter
 from consumers.stopping import StopFlag
 from hub import codec
+from hub.errors import ServiceUnavailableError
 from hub.settings import Settings
 from ops.cli.agency import agency_consumer
 from ops.demo.generator import PlannedAnswer
+
+CONNECT_WAIT_S = 30.0
 
 
 @dataclass
@@ -45,7 +49,7 @@ class AgencyClients:
         }
         futures = {
             agency_id: pool.submit(
-                agency_consumer, agency_id, settings, consumer_settings, f"{agency_id}.{group}"
+                _connect, agency_id, settings, consumer_settings, f"{agency_id}.{group}"
             )
             for agency_id, pool in self._threads.items()
         }
@@ -110,6 +114,20 @@ class AgencyClients:
         for agency_id, client in self.clients.items():
             self._threads[agency_id].submit(_close, client).result()
             self._threads[agency_id].shutdown()
+
+
+def _connect(
+    agency_id: str, settings: Settings, consumer_settings: ConsumerSettings, group: str
+) -> AgencyConsumer:
+    """The agency's client; freshly provisioned topics and ACLs may take a moment to show."""
+    deadline = time.monotonic() + CONNECT_WAIT_S
+    while True:
+        try:
+            return agency_consumer(agency_id, settings, consumer_settings, group)
+        except ServiceUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def _close(client: AgencyConsumer) -> None:

@@ -314,6 +314,7 @@ class _Builder:
         agency_id: str,
         purpose: v.Purpose,
         urgency: v.Urgency = "routine",
+        statute: str | None = None,
     ) -> None:
         referral = self.emit(
             c.ReferCase,
@@ -323,6 +324,7 @@ class _Builder:
             agency_id=agency_id,
             purpose=purpose,
             urgency=urgency,
+            statute=statute,
             note=syn.note("紹介の経緯"),
         )
         self.plan_answers(referral)
@@ -429,6 +431,17 @@ class _Builder:
                 )
                 self.refer(
                     case_id, at, target, "service_provision", rng.choice(["routine", "soon"])
+                )
+            if need == "child" and rng.random() < 0.1:
+                # A suspicion of abuse: the statute itself orders the notice.
+                at = self.later(at, 0.01, 0.1)
+                self.refer(
+                    case_id,
+                    at,
+                    f"{ward}.kodomo",
+                    "emergency_response",
+                    "urgent",
+                    statute="児童虐待の防止等に関する法律 第6条",
                 )
             if rng.random() < 0.15:
                 at = self.later(at, 7, 30)
@@ -547,9 +560,16 @@ class _Builder:
                 case_id=case_id,
                 declaration_id=self.new_id("declaration"),
                 agencies=agencies,
-                data_categories=["identity", "contact", "health"],
+                # Never a sensitive category on vital interest alone (DOMAIN.md, rule 6).
+                data_categories=["identity", "contact", "narrative"],
                 reason="応答なし、室内で倒れている可能性（架空）",
                 expires_at=at + timedelta(hours=72),
+            )
+            self.emit(
+                c.RecordPersonDetails,
+                at + timedelta(minutes=3),
+                case_id=case_id,
+                person=syn.person(self.rng, ward, age=self.rng.randint(70, 95)),
             )
             for agency in agencies[1:]:
                 self.refer(

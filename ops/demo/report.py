@@ -57,6 +57,9 @@ def print_outcome(console: Console, outcome: DemoOutcome) -> None:
     for phase, why in outcome.unavailable.items():
         console.print(f"[bold yellow]phase not available yet: {phase}[/] — {why}")
     console.print(f"cut: 令和7年度 2025-04-01 .. {cut.isoformat()} (JST)")
+    timings = ", ".join(f"{phase} {seconds:.0f}s" for phase, seconds in outcome.timings.items())
+    loop = ", ".join(f"{step} {seconds:.0f}s" for step, seconds in outcome.loop_timings.items())
+    console.print(f"timings: {timings}; the year: {loop}")
 
 
 def _indicators(console: Console, outcome: DemoOutcome) -> None:
@@ -142,7 +145,8 @@ def _audit(console: Console, outcome: DemoOutcome) -> None:
     console.print(
         f"audit verify: {verdict} — log chain "
         f"{'intact' if audit.log_intact else 'BROKEN'} over {audit.log_events} events; "
-        f"{audit.disclosures_checked} disclosures checked, {len(audit.refuted)} refuted"
+        f"{audit.disclosures_checked} disclosures checked, {len(audit.refuted)} refuted, "
+        f"{audit.unchecked} unchecked"
     )
     if audit.log_first_finding:
         console.print(f"  first finding: {audit.log_first_finding}")
