@@ -79,13 +79,29 @@ def ensure_log(settings: Settings, store: StoreKind, spec: LogSpec) -> tuple[Set
     try:
         size = _log_size(app)
         if size == 0:
-            events = generated_events(spec)
+            events = _copied(settings, spec) if store == "postgres" else None
+            events = events or generated_events(spec)
             for start in range(0, len(events), COPY_BATCH):
                 app.recorder.insert_events(events[start : start + COPY_BATCH])
             size = _log_size(app)
     finally:
         app.close()
     return target, size
+
+
+def _copied(settings: Settings, spec: LogSpec) -> list[StoredEvent] | None:
+    """The same log's events from its SQLite copy, when that was built already."""
+    source = log_settings(settings, "sqlite", spec)
+    if source.sqlite_path is None or not source.sqlite_path.exists():
+        return None
+    app = HubApplication(env=source.eventsourcing_env())
+    try:
+        notifications = app.recorder.select_notifications(start=None, limit=10**9)
+    finally:
+        app.close()
+    return [
+        StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
+    ]
 
 
 def _log_size(app: HubApplication) -> int:
