@@ -7,6 +7,7 @@ intruder with database access would make them.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,6 +117,30 @@ class TamperContract:
             assert verdict.intact and verdict.links == 5
         finally:
             app.close()
+
+    def test_concurrent_writers_keep_the_chain_whole(self, env: dict[str, str]) -> None:
+        apps = [HubApplication(env=env) for _ in range(4)]
+        errors: list[BaseException] = []
+
+        def write(app: HubApplication) -> None:
+            try:
+                for _ in range(10):
+                    app.execute(f.discovery())
+            except BaseException as error:  # reported below, in the test's thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(app,)) for app in apps]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        try:
+            assert errors == []
+            verdict = verify_log(apps[0].recorder)  # type: ignore[arg-type]
+            assert verdict.intact and verdict.links == 80
+        finally:
+            for app in apps:
+                app.close()
 
     chain_table: str
 
