@@ -265,7 +265,12 @@ class HubApplication(Application[UUID]):
         self._agency(cmd.agency_id)
         case = self.get_case(cmd.case_id)
         case.refer(
-            ev.ReferralMade(**_fields(cmd, ev.ReferralMade), ward=case.ward, needs=list(case.needs))
+            ev.ReferralMade(
+                **_fields(cmd, ev.ReferralMade),
+                ward=case.ward,
+                needs=list(case.needs),
+                person=case.person,
+            )
         )
         return [case]
 

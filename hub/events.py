@@ -35,6 +35,11 @@ class Record(BaseModel):
 class PersonDetails(Record):
     """Identifying and sensitive data about the person a case or discovery concerns."""
 
+    def merged_with(self, newer: PersonDetails) -> PersonDetails:
+        """These details updated by the fields ``newer`` states (None keeps the old value)."""
+        update = {k: v for k, v in newer.model_dump().items() if v is not None}
+        return PersonDetails.model_validate({**self.model_dump(), **update})
+
     name: str | None = personal("identity")
     kana: str | None = personal("identity")
     birth_date: date | None = personal("identity")
@@ -117,6 +122,9 @@ class ReferralMade(CaseEvent):
     needs: list[v.Need] = []
     statute: str | None = None
     note: str | None = personal("narrative")
+    # What the hub knows of the person when referring, so the referral stands on its own;
+    # governance releases each field only on a basis for the receiving agency.
+    person: PersonDetails | None = None
 
 
 class ReferralAnswered(CaseEvent):

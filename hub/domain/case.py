@@ -80,6 +80,8 @@ class Case(Aggregate):
     @event("CaseOpened")
     def __init__(self, payload: ev.CaseOpened) -> None:
         self.ward = payload.ward
+        # Held in memory only (rebuilt from the log) so a referral can carry it.
+        self.person: ev.PersonDetails | None = _plain(payload.person)
         self.status = "open"
         self.meeting_kind: str | None = None
         self.discovery_ids: list[UUID] = [payload.discovery_id] if payload.discovery_id else []
@@ -269,7 +271,8 @@ class Case(Aggregate):
 
     @event("PersonDetailsRecorded")
     def _person_details_recorded(self, payload: ev.PersonDetailsRecorded) -> None:
-        pass  # personal data lives in the log only; the case keeps no copy of it
+        person = _plain(payload.person)
+        self.person = self.person.merged_with(person) if self.person and person else person
 
     @event("AssessmentRecorded")
     def _assessment_recorded(self, payload: ev.AssessmentRecorded) -> None:
@@ -372,3 +375,8 @@ class Case(Aggregate):
     @event("EmergencyEnded")
     def _emergency_ended(self, payload: ev.EmergencyEnded) -> None:
         self.emergencies[payload.declaration_id].ended = True
+
+
+def _plain(person: ev.PersonDetails | None) -> ev.PersonDetails | None:
+    """The details as the event's own type (commands hand in a stricter subclass)."""
+    return None if person is None else ev.PersonDetails.model_validate(person.model_dump())
