@@ -9,9 +9,14 @@ from eventsourcing.application import Application
 
 from hub import events as ev
 from hub.codec import event_id
+from hub.errors import HubError
 from projections.audit.history import Entry
 
 PAGE = 500
+
+
+class UnreadableLogError(HubError):
+    """A stored event no longer decodes: the log was damaged or edited."""
 
 
 def log_entries(app: Application[Any], *, upto: int | None = None) -> Iterator[Entry]:
@@ -24,7 +29,13 @@ def log_entries(app: Application[Any], *, upto: int | None = None) -> Iterator[E
         if not batch:
             return
         for notification in batch:
-            domain_event = app.mapper.to_domain_event(notification)
+            try:
+                domain_event = app.mapper.to_domain_event(notification)
+            except Exception as error:  # any decoding failure of a stored record
+                raise UnreadableLogError(
+                    f"the event at position {notification.id} cannot be read "
+                    f"({type(error).__name__}); run `hub audit verify-log`"
+                ) from error
             payload = getattr(domain_event, "payload", None)
             if isinstance(payload, ev.Event):
                 yield Entry(

@@ -236,6 +236,9 @@ class TestVerifyLogCommand:
         result = self.run()
         assert result.exit_code == 1
         assert "BROKEN at notification 3 (edited)" in result.output
+        replay = CliRunner().invoke(cli, ["audit", "replay", "--as-of", "2025-05-01"])
+        assert replay.exit_code == 1
+        assert "the event at position 3 cannot be read" in replay.output
 
     def test_an_anchor_catches_a_tail_rewritten_with_its_links(
         self, store: HubApplication, sqlite_env: dict[str, str]
