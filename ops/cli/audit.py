@@ -137,14 +137,38 @@ def replay_command(
         int | None, typer.Option(help="Only what was recorded up to this log position.")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Replay both the log and audit.consent; exit 1 when they disagree.",
+        ),
+    ] = False,
 ) -> None:
     """Consent in force, meeting memberships and emergencies in force AS OF an instant."""
     settings = get_settings()
-    if source is HistorySource.log:
+    at = parse_time(as_of)
+    if compare:
+        from_kafka = kafka_history(settings, upto)
+        # The topic may lag the log: compare up to what the relay has published.
+        history = log_history(settings, upto or from_kafka.last_position)
+        theirs = from_kafka.snapshot(at, case_id=case, agency_id=agency).view()
+        if theirs != history.snapshot(at, case_id=case, agency_id=agency).view():
+            err.print_json(json.dumps({"audit.consent": theirs}, ensure_ascii=False))
+            out.print(
+                f"replay: the log of record and audit.consent DISAGREE as of {at.isoformat()} "
+                f"(up to position {from_kafka.last_position})"
+            )
+            raise typer.Exit(1)
+        err.print(
+            f"replay: the log of record and audit.consent agree as of {at.isoformat()} "
+            f"(up to position {from_kafka.last_position})"
+        )
+    elif source is HistorySource.log:
         history = log_history(settings, upto)
     else:
         history = kafka_history(settings, upto)
-    snapshot = history.snapshot(parse_time(as_of), case_id=case, agency_id=agency)
+    snapshot = history.snapshot(at, case_id=case, agency_id=agency)
     view = snapshot.view()
     if fmt is Format.json:
         out.print_json(json.dumps(view, ensure_ascii=False))

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from kafka import KafkaProducer
@@ -128,6 +129,9 @@ def test_replaying_audit_consent_agrees_with_the_log_around_a_withdrawal(
     after = hub("replay", "--as-of", (sc.withdrawn_at + TICK).isoformat(),
                 "--source", "kafka", "--format", "json")  # fmt: skip
     consent = str(sc.consent_id)
+    agree = hub("replay", "--as-of", sc.withdrawn_at.isoformat(), "--compare")
+    assert agree.exit_code == 0, agree.output
+    assert "agree" in agree.output
     assert [c["consent_id"] for c in json.loads(before.output)["consents_in_force"]] == [consent]
     assert json.loads(after.output)["consents_in_force"] == []
 
@@ -160,16 +164,7 @@ def test_a_forged_disclosure_on_audit_consent_is_reported(
 ) -> None:
     settings, sc = relayed
     forged = _forged(settings, sc)
-    producer = KafkaProducer(**client_config(settings), acks="all")
-    try:
-        producer.send(
-            topics.audit(settings),
-            key=str(sc.case_id).encode(),
-            value=codec.encode("Disclosure", forged),
-            headers=[("event_type", b"Disclosure"), ("position", str(forged["position"]).encode())],
-        ).get(timeout=30)
-    finally:
-        producer.close()
+    _produce(settings, sc, codec.encode("Disclosure", forged), forged["position"])
     assert hub("verify").exit_code == 0  # the ledger was not touched
     for history in ("log", "kafka"):
         result = hub("verify", "--source", "kafka", "--history", history)
@@ -206,3 +201,36 @@ def _insert_ledger_row(settings: Settings, record: dict[str, Any]) -> None:
             f"VALUES ({', '.join('%(' + c + ')s' for c in columns)})",
             row,
         )
+
+
+def test_a_forged_withdrawal_on_audit_consent_makes_the_replays_disagree(
+    relayed: tuple[Settings, s.Scenario],
+) -> None:
+    settings, sc = relayed
+    forged = {
+        "event_id": str(uuid4()),
+        "event_type": "ConsentWithdrawn",
+        "aggregate_id": str(sc.case_id),
+        "aggregate_version": 99,
+        "recorded_at": sc.held_at.isoformat(),
+        "occurred_at": sc.held_at.isoformat(),
+        "case_id": str(sc.case_id),
+        "consent_id": str(sc.consent_id),
+    }
+    _produce(settings, sc, codec.encode("ConsentWithdrawn", forged), position=9)
+    result = hub("replay", "--as-of", sc.declared_at.isoformat(), "--compare")
+    assert result.exit_code == 1
+    assert "DISAGREE" in result.output
+
+
+def _produce(settings: Settings, sc: s.Scenario, value: bytes, position: int) -> None:
+    producer = KafkaProducer(**client_config(settings), acks="all")
+    try:
+        producer.send(
+            topics.audit(settings),
+            key=str(sc.case_id).encode(),
+            value=value,
+            headers=[("position", str(position).encode())],
+        ).get(timeout=30)
+    finally:
+        producer.close()
