@@ -4,7 +4,8 @@ No consumer group is needed (every partition is assigned and read from the begin
 offsets are committed), so replaying twice reads the same records. Records are decoded
 with the schemas of ``schemas/`` only: consent, meeting and emergency events (personal
 fields withheld) and ``Disclosure`` records. Each event is yielded once (by event id), in
-log order (the ``position`` header).
+log order (the ``position`` header); an event id seen again with other contents is a
+conflict the caller must report.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class AuditStream:
     events: list[AuditEvent] = field(default_factory=list)
     disclosures: list[dict[str, Any]] = field(default_factory=list)
     records: int = 0
+    # Event ids seen twice with different contents: the topic was written to by someone else.
+    conflicts: list[str] = field(default_factory=list)
 
 
 def audit_topic(settings: Settings) -> str:
@@ -55,14 +58,15 @@ def read_audit_stream(
 ) -> AuditStream:
     """Everything on the audit topic up to its end offsets as of the call."""
     stream = AuditStream()
-    seen_events: set[str] = set()
-    seen_disclosures: set[str] = set()
+    seen_events: dict[str, bytes] = {}
+    seen_disclosures: set[bytes] = set()
     for headers, value in _records(settings, user, password, topic, poll_ms):
         stream.records += 1
         name, record = codec.decode(value)
         if name == "Disclosure":
-            if record["disclosure_id"] not in seen_disclosures:
-                seen_disclosures.add(record["disclosure_id"])
+            # A copy sent again after a crash is the same bytes; a variant is checked too.
+            if value not in seen_disclosures:
+                seen_disclosures.add(value)
                 stream.disclosures.append(record)
             continue
         model = ev.EVENTS_BY_NAME.get(name)
@@ -70,8 +74,10 @@ def read_audit_stream(
             continue
         event_id = headers.get("event_id") or str(record.get("event_id", ""))
         if event_id in seen_events:
+            if seen_events[event_id] != value:
+                stream.conflicts.append(event_id)
             continue
-        seen_events.add(event_id)
+        seen_events[event_id] = value
         payload = model.model_validate(
             {k: v for k, v in record.items() if k not in _ENVELOPE and v is not None}
         )

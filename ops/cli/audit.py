@@ -20,7 +20,7 @@ from rich.table import Table
 
 from hub.application import HubApplication
 from hub.bootstrap import open_application
-from hub.errors import ConfigurationError, InvalidCommandError
+from hub.errors import ConfigurationError, HubError, InvalidCommandError
 from hub.fiscal import JST, now
 from hub.settings import Settings, get_settings
 from projections.audit.history import Entry, History, replay
@@ -53,6 +53,10 @@ class Format(StrEnum):
     json = "json"
 
 
+class AuditTopicConflictError(HubError):
+    """The audit topic holds two different records for one event."""
+
+
 def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -79,6 +83,11 @@ def kafka_history(settings: Settings, upto: int | None = None) -> History:
     from consumers.audit import read_audit_stream
 
     stream = read_audit_stream(settings)
+    if stream.conflicts:
+        raise AuditTopicConflictError(
+            f"audit.consent holds different records under one event id "
+            f"({', '.join(stream.conflicts[:3])}): it was written by someone other than the relay"
+        )
     return replay(
         (
             Entry(e.position, e.payload, e.event_id)

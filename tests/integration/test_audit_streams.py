@@ -234,3 +234,41 @@ def _produce(settings: Settings, sc: s.Scenario, value: bytes, position: int) ->
         ).get(timeout=30)
     finally:
         producer.close()
+
+
+def test_a_second_version_of_a_relayed_event_on_audit_consent_is_refused(
+    relayed: tuple[Settings, s.Scenario],
+) -> None:
+    settings, sc = relayed
+    given = s.event_at(log_history(settings), "ConsentGiven")
+    variant = {
+        "event_id": given.event_id,
+        "event_type": "ConsentGiven",
+        "aggregate_id": str(sc.case_id),
+        "aggregate_version": 4,
+        "recorded_at": sc.given_at.isoformat(),
+        "occurred_at": sc.given_at.isoformat(),
+        "case_id": str(sc.case_id),
+        "consent_id": str(sc.consent_id),
+        "scope": ["ward_windows", "hoboku-shakyo"],
+        "purposes": ["consultation"],
+        "data_categories": ["identity", "contact", "health"],
+        "valid_from": sc.given_at.isoformat(),
+        "valid_until": sc.expires_at.isoformat(),
+        "by_proxy": False,
+        "proxy_relationship": None,
+    }
+    value = codec.encode("ConsentGiven", variant)
+    producer = KafkaProducer(**client_config(settings), acks="all")
+    try:
+        producer.send(
+            topics.audit(settings),
+            key=str(sc.case_id).encode(),
+            value=value,
+            headers=[("event_id", given.event_id.encode()), ("position", b"4")],
+        ).get(timeout=30)
+    finally:
+        producer.close()
+    result = hub("replay", "--as-of", sc.declared_at.isoformat(), "--source", "kafka")
+    assert result.exit_code == 1
+    assert "different records under one event id" in result.output
