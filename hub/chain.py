@@ -100,17 +100,9 @@ def chain_links(prev: str, notifications: Iterable[Notification]) -> list[Link]:
 class ChainReader(Protocol):
     """What a verifier reads: the stored events and the links kept beside them."""
 
-    def select_notifications(
-        self,
-        start: int | None,
-        limit: int,
-        stop: int | None = None,
-        topics: Sequence[str] = (),
-        *,
-        inclusive_of_start: bool = True,
-    ) -> Sequence[Notification]: ...
+    def select_stored(self, start: int, stop: int, limit: int) -> list[Notification]: ...
 
-    def select_links(self, start: int, stop: int) -> list[Link]: ...
+    def select_links(self, start: int, stop: int, limit: int | None = None) -> list[Link]: ...
 
     def find_links(self, state_sha256: str, originator_id: str, version: int) -> list[Link]: ...
 
@@ -219,9 +211,12 @@ class _ChainReads:
     datastore: Any
     chain_sql: _ChainSQL
 
-    def select_links(self, start: int, stop: int) -> list[Link]:
+    def select_links(self, start: int, stop: int, limit: int | None = None) -> list[Link]:
+        statement = self.chain_sql.select_range
+        if limit is not None:
+            statement += f" LIMIT {int(limit)}"
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self.chain_sql.select_range, (start, stop))
+            curs.execute(statement, (start, stop))
             return [_link(row) for row in curs.fetchall()]
 
     def find_links(self, state_sha256: str, originator_id: str, version: int) -> list[Link]:
@@ -267,16 +262,27 @@ class ChainedSQLiteApplicationRecorder(_ChainReads, SQLiteApplicationRecorder):
             f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid",
             (after,),
         )
-        return [
-            Notification(
-                id=row["rowid"],
-                originator_id=row["originator_id"],
-                originator_version=row["originator_version"],
-                topic=row["topic"],
-                state=row["state"],
+        return [_sqlite_notification(row) for row in c.fetchall()]
+
+    def select_stored(self, start: int, stop: int, limit: int) -> list[Notification]:
+        """Rows as stored, ids between start and stop: read raw, so a malformed one shows."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, * FROM {self.events_table_name} "
+                "WHERE rowid >= ? AND rowid <= ? ORDER BY rowid LIMIT ?",
+                (start, stop, limit),
             )
-            for row in c.fetchall()
-        ]
+            return [_sqlite_notification(row) for row in c.fetchall()]
+
+
+def _sqlite_notification(row: Any) -> Notification:
+    return Notification(
+        id=row["rowid"],
+        originator_id=str(row["originator_id"]),
+        originator_version=row["originator_version"],
+        topic=str(row["topic"]),
+        state=bytes(row["state"] or b""),
+    )
 
 
 def _notifications(ids: Sequence[int], stored_events: Sequence[StoredEvent]) -> list[Notification]:
@@ -331,6 +337,15 @@ class ChainedPostgresApplicationRecorder(_ChainReads, PostgresApplicationRecorde
                 curs.execute("DO $$ BEGIN RAISE EXCEPTION 'hash chain head is ahead'; END $$")
                 raise
         return ids
+
+    def select_stored(self, start: int, stop: int, limit: int) -> list[Notification]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                f"SELECT * FROM {self.events_sql} WHERE notification_id >= %s "
+                "AND notification_id <= %s ORDER BY notification_id LIMIT %s",
+                (start, stop, limit),
+            )
+            return [_pg_notification(row) for row in curs.fetchall()]
 
     def seal(self) -> int:
         """Chains notifications past the head (a log written before the chain existed)."""

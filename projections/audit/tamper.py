@@ -73,7 +73,7 @@ def verify_log(reader: ChainReader, anchor: Anchor | None = None) -> LogVerdict:
     start = 1
     while start <= last:
         stop = start + PAGE - 1
-        events = {n.id: n for n in reader.select_notifications(start, PAGE, stop=stop)}
+        events = {n.id: n for n in reader.select_stored(start, stop, PAGE)}
         links = {link.notification_id: link for link in reader.select_links(start, stop)}
         for nid in sorted(events.keys() | links.keys()):
             link = links.get(nid)
@@ -107,12 +107,20 @@ def verify_log(reader: ChainReader, anchor: Anchor | None = None) -> LogVerdict:
             finding = _compare(reader, nid, event, link)
             if finding is not None:
                 verdict.findings.append(finding)
-        start = stop + 1
+        start = stop + 1 if events or links else _next_id(reader, stop, last)
     if anchor is not None:
         verdict.findings.append(
             Finding("anchor_mismatch", anchor.notification_id, "the anchored link is gone")
         )
     return verdict
+
+
+def _next_id(reader: ChainReader, after: int, last: int) -> int:
+    """Skips a gap in the ids (rows deleted, or one inserted far ahead) in one step."""
+    event = reader.select_stored(after + 1, last, 1)
+    links = reader.select_links(after + 1, last, limit=1)
+    found = [n.id for n in event] + [link.notification_id for link in links]
+    return min(found) if found else last + 1
 
 
 def _chain_end(reader: ChainReader) -> int:

@@ -74,6 +74,13 @@ class TamperContract:
         first = verify_log(app.recorder).first  # type: ignore[arg-type]
         assert first is not None and (first.kind, first.notification_id) == ("inserted", last + 1)
 
+    def test_a_malformed_row_far_ahead_is_reported_not_fatal(
+        self, app: HubApplication, env: dict[str, str]
+    ) -> None:
+        self.insert_far_ahead(env, 10**9)
+        verdict = verify_log(app.recorder)  # type: ignore[arg-type]
+        assert [(x.kind, x.notification_id) for x in verdict.findings] == [("inserted", 10**9)]
+
     def test_reordered_events_are_the_first_broken_link(
         self, app: HubApplication, env: dict[str, str]
     ) -> None:
@@ -147,6 +154,9 @@ class TamperContract:
     def insert_copy(self, env: dict[str, str], topic: str, state: bytes) -> None:
         raise NotImplementedError
 
+    def insert_far_ahead(self, env: dict[str, str], notification_id: int) -> None:
+        raise NotImplementedError
+
 
 class TestTamperingOnSQLite(TamperContract):
     events_table = "stored_events"
@@ -168,6 +178,16 @@ class TestTamperingOnSQLite(TamperContract):
             (
                 "INSERT INTO stored_events VALUES (%s, %s, %s, %s)",
                 ("0" * 32, 1, topic, state),
+            ),
+        )
+
+    def insert_far_ahead(self, env: dict[str, str], notification_id: int) -> None:
+        self.sql(
+            env,
+            (
+                "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+                "state) VALUES (%s, 'not-a-uuid', 1, 'forged', X'00')",
+                (notification_id,),
             ),
         )
 
@@ -203,6 +223,16 @@ class TestTamperingOnPostgres(TamperContract):
                 f"INSERT INTO {self.events_table} (originator_id, originator_version, topic, state)"
                 " VALUES (%s, %s, %s, %s)",
                 ("00000000-0000-0000-0000-000000000000", 1, topic, state),
+            ),
+        )
+
+    def insert_far_ahead(self, env: dict[str, str], notification_id: int) -> None:
+        self.sql(
+            env,
+            (
+                f"INSERT INTO {self.events_table} (originator_id, originator_version, topic, "
+                "state, notification_id) VALUES (%s, 1, 'forged', '\\x00', %s)",
+                ("00000000-0000-0000-0000-000000000001", notification_id),
             ),
         )
 
