@@ -92,7 +92,7 @@ class DemoOutcome:
     relay: dict[str, int] = field(default_factory=dict)
     replies: dict[str, int] = field(default_factory=dict)
     audit: AuditFigures | None = None
-    files: dict[str, Path] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)  # phase → why
     timings: dict[str, float] = field(default_factory=dict)  # phase → seconds
     loop_timings: dict[str, float] = field(default_factory=dict)  # step of the year → seconds
@@ -138,6 +138,7 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:
 
     tick("provision", 0, 1)
     _wipe(settings, options)
+    _forget_earlier_runs(settings)
     from producers.provision import provision
 
     agency_ids = [a.id for a in load_network().agencies]
@@ -221,6 +222,36 @@ def _wipe(settings: Settings, options: DemoOptions) -> None:
         ) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{settings.postgres_schema}" CASCADE')
             conn.execute(f'CREATE SCHEMA "{settings.postgres_schema}"')
+
+
+def _forget_earlier_runs(settings: Settings) -> None:
+    """Delete the topics of earlier demo runs (each run writes its own), keeping this one's."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    from producers.kafka_client import client_config
+
+    base = get_settings().kafka_topic_prefix
+    try:
+        admin = KafkaAdminClient(**client_config(settings), client_id="hub-demo")
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"cannot reach the Kafka broker at {settings.kafka_bootstrap}: {type(error).__name__}"
+        ) from error
+    try:
+        earlier = [
+            topic
+            for topic in admin.list_topics()
+            if topic.startswith(f"{base}demo-")
+            and not topic.startswith(settings.kafka_topic_prefix)
+        ]
+        if earlier:
+            admin.delete_topics(earlier)
+            log.info("demo.topics.deleted", topics=len(earlier))
+    except KafkaError as error:  # housekeeping only: the run goes on
+        log.warning("demo.topics.not_deleted", error=type(error).__name__)
+    finally:
+        admin.close()
 
 
 def _month_ends(last_day: date) -> list[datetime]:
@@ -350,8 +381,8 @@ def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
     csv_path.write_bytes(report.to_csv(outcome.indicators))
     chart_path = home / "indicators-R7.png"
     report.chart(monthly, chart_path, f"FY2025 (R7) monthly, to {cut.last_day}")
-    outcome.files["indicators (CSV)"] = csv_path
-    outcome.files["chart (PNG)"] = chart_path
+    outcome.files["indicators (CSV)"] = str(csv_path)
+    outcome.files["chart (PNG)"] = str(chart_path)
     end = datetime.combine(outcome.cut_day + timedelta(days=1), time(0), tzinfo=JST)
     for figures in outcome.agencies:
         rows = views["inbox"].inbox(figures.agency_id)
@@ -425,10 +456,11 @@ def _consent_figures(payloads: Iterator[ev.Event] | Any) -> dict[str, int]:
 def _report_files(outcome: DemoOutcome) -> None:
     settings = outcome.settings
     if outcome.options.store == "sqlite":
-        outcome.files["log of record"] = settings.sqlite_file
+        outcome.files["log of record"] = str(settings.sqlite_file)
     else:
-        outcome.files["log of record"] = Path(
+        outcome.files["log of record"] = (
             f"postgresql://{settings.postgres_host}:{settings.postgres_port}/"
             f"{settings.postgres_dbname} (schema {settings.postgres_schema})"
         )
-    outcome.files["agency inboxes"] = outcome.options.home / "agency"
+    outcome.files["agency inboxes"] = str(outcome.options.home / "agency")
+    outcome.files["Kafka topics"] = f"{settings.kafka_topic_prefix}* on {settings.kafka_bootstrap}"

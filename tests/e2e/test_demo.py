@@ -27,12 +27,21 @@ def printed_value(output: str, plan_label: str) -> int:
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_a_month_of_the_demo_prints_the_generators_counts_and_a_valid_audit(
-    kafka_broker: KafkaStatus, tmp_path: Path
+    kafka_broker: KafkaStatus, request: pytest.FixtureRequest, tmp_path: Path, store: str
 ) -> None:
+    if store == "postgres":
+        request.getfixturevalue("postgres_service")
     result = CliRunner().invoke(
         app,
-        ["demo", "--until", UNTIL.isoformat(), "--home", str(tmp_path / "demo"), "--no-services"],
+        [
+            "demo",
+            *("--until", UNTIL.isoformat()),
+            *("--store", store),
+            *("--home", str(tmp_path / "demo")),
+            "--no-services",
+        ],
     )
     assert result.exit_code == 0, result.output
     expected = generate_year(until=UNTIL).counts()
