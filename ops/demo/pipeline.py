@@ -87,6 +87,9 @@ class DemoOutcome:
     year: DemoYear | None = None
     expected: dict[str, int] = field(default_factory=dict)
     indicators: list[Any] = field(default_factory=list)  # projections.indicators.ReportRow
+    # The same table cut where the plan counted its R7 actuals (when the run got that far).
+    indicators_at_actuals: list[Any] = field(default_factory=list)
+    expected_at_actuals: dict[str, int] = field(default_factory=dict)
     agencies: list[AgencyFigures] = field(default_factory=list)
     consent: dict[str, int] = field(default_factory=dict)
     relay: dict[str, int] = field(default_factory=dict)
@@ -375,6 +378,10 @@ def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
     tick("projections", len(names), len(names))
     cut = Cut.of(cal.FISCAL_YEAR, outcome.cut_day)
     outcome.indicators = report.from_view(views["indicators"], cut)
+    if outcome.cut_day > cal.ACTUALS_CUT and outcome.year is not None:
+        december = Cut.of(cal.FISCAL_YEAR, cal.ACTUALS_CUT)
+        outcome.indicators_at_actuals = report.from_view(views["indicators"], december)
+        outcome.expected_at_actuals = outcome.year.counts(cal.ACTUALS_CUT)
     monthly = report.from_view(views["indicators"], cut, "month")
     home = outcome.options.home
     csv_path = home / "indicators-R7.csv"

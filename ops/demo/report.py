@@ -3,6 +3,8 @@ consent and disclosures, the audit, and where the files are."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -37,10 +39,16 @@ PLAN_ROWS: tuple[tuple[str, str, str, str, str | None], ...] = (
 PENDING = "集計中"
 
 
-def indicator_values(outcome: DemoOutcome) -> dict[str, int | float | None]:
+def indicator_values(rows: list[Any]) -> dict[str, int | float | None]:
     """The hub's value per generator key, read from the projection's report rows."""
-    by_label = {(r.function, r.indicator): r.value for r in outcome.indicators}
+    by_label = {(r.function, r.indicator): r.value for r in rows}
     return {key: by_label.get((function, label)) for label, function, _, key, _ in PLAN_ROWS}
+
+
+def _checked(value: int | float | None, expected: int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value}" if value == expected else f"{value} [red]≠ {expected}[/]"
 
 
 def print_outcome(console: Console, outcome: DemoOutcome) -> None:
@@ -63,31 +71,38 @@ def print_outcome(console: Console, outcome: DemoOutcome) -> None:
 
 
 def _indicators(console: Console, outcome: DemoOutcome) -> None:
+    """Table ④ at the cut, checked against the generator; the plan's actuals beside the
+    hub's figures at the end of December (the plan's own cut) whenever the run got there."""
     cut = outcome.cut_day
-    seed_applies = cut == cal.ACTUALS_CUT
+    december = cal.ACTUALS_CUT
     table = Table(title=f"④ 重層的支援体制整備事業の評価指標 令和7年度（{cut.isoformat()} まで）")
     table.add_column("事業")
     table.add_column("評価指標")
-    table.add_column("ハブの集計", justify="right")
-    table.add_column("R7実績 ※R7.12月末時点", justify="right")
+    table.add_column(f"ハブ {cut.isoformat()} まで", justify="right")
     table.add_column("生成データ", justify="right")
-    values = indicator_values(outcome)
+    at_actuals = outcome.indicators if cut == december else outcome.indicators_at_actuals
+    expected_at_actuals = outcome.expected if cut == december else outcome.expected_at_actuals
+    if at_actuals and cut != december:
+        table.add_column(f"ハブ {december.isoformat()} まで", justify="right")
+    table.add_column("R7実績 ※R7.12月末時点", justify="right")
+    values = indicator_values(outcome.indicators)
+    december_values = indicator_values(at_actuals) if at_actuals else {}
     for _, function, plan_label, key, actual in PLAN_ROWS:
-        value = values[key]
-        expected = outcome.expected.get(key)
-        mark = "" if value == expected else " [red]≠[/]"
-        table.add_row(
+        cells = [
             function,
             plan_label,
-            "-" if value is None else f"{value}{mark}",
-            (actual or PENDING) if seed_applies or actual is None else f"({actual})",
-            "-" if expected is None else str(expected),
-        )
+            _checked(values[key], outcome.expected.get(key)),
+            str(outcome.expected.get(key, "-")),
+        ]
+        if at_actuals and cut != december:
+            cells.append(_checked(december_values[key], expected_at_actuals.get(key)))
+        cells.append(actual or PENDING)
+        table.add_row(*cells)
     console.print(table)
-    if not seed_applies:
+    if not at_actuals:
         console.print(
-            "The plan's actuals are counted to 2025-12-31; run with --until 2025-12-31 to "
-            "compare them exactly."
+            f"The plan's actuals are counted to {december.isoformat()}; this run stops "
+            "earlier, so they are shown for reference only."
         )
     network = Table(title="ネットワーク指標 (referrals in the cut)")
     network.add_column("指標")
