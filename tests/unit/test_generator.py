@@ -51,6 +51,17 @@ def test_april_to_december_reproduces_the_seed_actuals(year: DemoYear) -> None:
     assert counts["participants"] == 2
 
 
+@pytest.mark.parametrize("seed", [1, 42, 2026])
+def test_the_calibration_holds_whatever_the_seed(seed: int) -> None:
+    counts = generate_year(seed=seed, until=date(2025, 12, 31)).counts()
+    assert (counts["visits"], counts["plans"], counts["activities"], counts["participants"]) == (
+        450,
+        13,
+        2248,
+        2,
+    )
+
+
 def test_january_to_march_go_on_at_the_same_rate(year: DemoYear) -> None:
     counts = year.counts()
     assert counts["visits"] == sum(cal.VISITS)
