@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
-from time import monotonic
+from time import monotonic, sleep
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
@@ -32,6 +33,9 @@ from ops.demo import calibration as cal
 from ops.demo.generator import DEFAULT_SEED, DemoYear, generate_year
 
 log = get_logger("ops.demo")
+
+RETRIES = 4
+RETRY_PAUSE_S = 3.0
 
 PHASES: tuple[str, ...] = (
     "services",
@@ -313,16 +317,17 @@ def _play(
                     if done % 200 == 0:
                         tick("year", done, total)
             with clock("relay"):
-                _relay(relay, relayed)
+                _retrying("relay", lambda: _relay(relay, relayed))
             with clock("agency clients"):
-                clients.catch_up()
+                _retrying("agency clients", clients.catch_up)
             with clock("answers"):
                 while answers and answers[0].at < month_end:
-                    clients.answer(answers.pop(0))
+                    planned = answers.pop(0)
+                    _retrying("an agency's answer", partial(clients.answer, planned))
                     done += 1
             tick("year", done, total)
             with clock("reply ingestion"):
-                ingester.run(StopFlag(), once=True)
+                _retrying("reply ingestion", lambda: ingester.run(StopFlag(), once=True))
             with clock("timers"):
                 escalated += sum(
                     not o.duplicate
@@ -331,9 +336,10 @@ def _play(
                     )
                 )
         with clock("relay"):
-            _relay(relay, relayed)  # the last answers and escalations reach the agencies too
+            # The last answers and escalations reach the agencies too.
+            _retrying("relay", lambda: _relay(relay, relayed))
         with clock("agency clients"):
-            clients.catch_up()
+            _retrying("agency clients", clients.catch_up)
         tick("year", total, total)
     finally:
         outcome.agencies = [
@@ -355,8 +361,32 @@ def _play(
     }
 
 
+def _retrying(what: str, work: Callable[[], object]) -> None:
+    """Run a step again when the broker hiccups; every step is idempotent (the relay stores
+    its position after the broker took a batch, inboxes and the hub apply each id once)."""
+    from kafka.errors import KafkaError
+
+    for attempt in range(1, RETRIES + 1):
+        try:
+            work()
+            return
+        except (KafkaError, ServiceUnavailableError) as error:
+            if attempt == RETRIES:
+                raise ServiceUnavailableError(
+                    f"Kafka: {what} failed {RETRIES} times, last {type(error).__name__}: {error}"
+                ) from error
+            log.warning("demo.retry", step=what, attempt=attempt, error=type(error).__name__)
+            sleep(RETRY_PAUSE_S * attempt)
+
+
 def _relay(relay: Any, relayed: Counter[str]) -> None:
-    counts = relay.drain()
+    try:
+        counts = relay.drain()
+    except Exception:
+        # As after a restart: fold the log again up to the stored position, so the batch
+        # the broker did not take is sent again.
+        relay.rebuilt = False
+        raise
     for item in fields(counts):
         if item.name != "position":
             relayed[item.name] += getattr(counts, item.name)
