@@ -1,0 +1,62 @@
+"""What the fault tests share: copies of a store, the relay's topics, records deduplicated."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from hub.application import HubApplication
+from hub.settings import Settings
+from producers import topics
+from tests.faults.history import AGENCIES
+from tests.integration.streams import Received
+
+
+def copy_store(source: Path, target: Path, *, forget_relay: bool = False) -> None:
+    """A consistent copy of a SQLite log (the online backup API), optionally without the
+    relay's position and ledger, as if the relay had never run on it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+        if forget_relay:
+            tables = [
+                r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            for table in tables:
+                if table == "disclosures" or table.endswith("tracking"):
+                    dst.execute(f'DELETE FROM "{table}"')
+
+
+def last_position(app: HubApplication) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+def events(app: HubApplication, after: int = 0) -> list[Any]:
+    found = app.recorder.select_notifications(start=after + 1, limit=1_000_000)
+    return [app.mapper.to_domain_event(n) for n in found]
+
+
+def relay_topics(settings: Settings) -> dict[str, str]:
+    """The relay's topics by their name without the prefix."""
+    names = [topics.referrals(settings, a) for a in AGENCIES]
+    names += [topics.audit(settings), topics.analytics(settings)]
+    return {n.removeprefix(settings.kafka_topic_prefix): n for n in names}
+
+
+RecordKey = tuple[str, str, str]
+
+
+def deduplicated(records: list[Received]) -> list[tuple[RecordKey, bytes, dict[str, str]]]:
+    """First occurrence of each record by its event id (a Disclosure also by its id), after
+    checking that every repeat is byte for byte the record it repeats."""
+    first: dict[RecordKey, Received] = {}
+    order: list[RecordKey] = []
+    for r in records:
+        key = (r.headers["event_id"], r.headers["event_type"], r.headers.get("disclosure_id", ""))
+        if key in first:
+            assert (r.raw, r.headers) == (first[key].raw, first[key].headers), f"{key} differs"
+            continue
+        first[key] = r
+        order.append(key)
+    return [(k, first[k].raw, first[k].headers) for k in order]
