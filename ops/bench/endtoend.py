@@ -22,7 +22,8 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from consumers.agency import AgencyConsumer
 from consumers.config import ConsumerSettings
@@ -138,6 +139,7 @@ def run_hub(settings: Settings, count: int, rate: float) -> tuple[list[float], f
             relay.producer.close()
             app.close()
             relay_app.close()
+            _drop_topics(fresh)
     latencies = [(arrived[r] - t) * 1000 for r, t in accepted.items()]
     return latencies, achieved, int(statistics.median(sizes)) if sizes else 1000
 
@@ -159,6 +161,22 @@ def _watch_inbox(consumer: AgencyConsumer, arrived: dict[str, float], sizes: lis
 
     consumer.inbox.apply = timed_apply  # type: ignore[method-assign]
     consumer.handle = sized_handle  # type: ignore[method-assign]
+
+
+def _drop_topics(settings: Settings) -> None:
+    """Removes this run's topics (best effort: a leftover topic only costs disk)."""
+    try:
+        admin = KafkaAdminClient(**client_config(settings), client_id="hub-bench")
+    except KafkaError:
+        return
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(settings.kafka_topic_prefix)]
+        if mine:
+            admin.delete_topics(mine)
+    except KafkaError:
+        pass
+    finally:
+        admin.close()
 
 
 def _wait(done: Callable[[], bool]) -> None:
@@ -209,6 +227,7 @@ def run_baseline(settings: Settings, count: int, rate: float, size: int) -> list
         thread.join(timeout=10)
         consumer.close()
         producer.close()
+        _drop_topics(fresh)
     return [(received[k] - t) * 1000 for k, t in sent.items()]
 
 

@@ -64,26 +64,35 @@ class Plan:
 Progress = Callable[[str], None]
 
 
+FIGURES = ("write", "relay", "rebuild", "growth", "e2e")
+
+
 def run(
-    settings: Settings, stores: list[StoreKind], plan: Plan, progress: Progress = print
+    settings: Settings,
+    stores: list[StoreKind],
+    plan: Plan,
+    progress: Progress = print,
+    only: frozenset[str] = frozenset(FIGURES),
 ) -> tuple[list[Row], str]:
-    """All rows for ``stores`` and the physical reference line."""
+    """The rows of the figures in ``only`` for ``stores``, and the physical reference line."""
     rows: list[Row] = []
     reference = "PostgreSQL not benchmarked in this run"
-    if "postgres" in stores:
+    if "postgres" in stores and "write" in only:
         progress("pgbench: raw commit rate")
         rate, how = commit_rate(settings, plan.pgbench_seconds)
         reference = (
             f"pgbench, one client, {rate:,.0f} commits/s (`{how}`)" if rate else f"none: {how}"
         )
     for store in stores:
-        steps: list[tuple[str, Callable[[StoreKind], list[Row]], str]] = [
+        steps: list[tuple[str, str, Callable[[StoreKind], list[Row]], str]] = [
             (
+                "write",
                 "write path",
                 lambda s: [writepath.bench(settings, s, plan.write_cases, plan.write_reps)],
                 "≥ 0.8×",
             ),
             (
+                "relay",
                 "relay",
                 lambda s: [
                     relay.bench(settings, s, plan.rebuild_log, plan.relay_events, plan.relay_reps)
@@ -92,21 +101,26 @@ def run(
             ),
             (
                 "rebuild",
+                "rebuild",
                 lambda s: [rebuild.bench(settings, s, plan.rebuild_log, plan.rebuild_reps)],
                 "≥ 0.5×",
             ),
             (
                 "growth",
+                "growth",
                 lambda s: rebuild.growth_rows(settings, s, plan.growth_small, plan.growth_large),
                 "time ≤ 1.05 × events ratio, memory ≤ 1.2×",
             ),
             (
+                "e2e",
                 "end to end p50/p99",
                 lambda s: endtoend.bench(settings, s, plan.e2e_commands, plan.e2e_rate),
                 "p99 ≤ baseline + 50 ms",
             ),
         ]
-        for name, step, target in steps:
+        for key, name, step, target in steps:
+            if key not in only:
+                continue
             progress(f"{store}: {name}")
             try:
                 rows += step(store)

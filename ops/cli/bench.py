@@ -29,6 +29,12 @@ def bench(
         int | None,
         typer.Option("--events", min=8, help="Events per run for the write path and relay."),
     ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only", help="Comma-separated figures: write,relay,rebuild,growth,e2e (default all)."
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the Markdown here.")
     ] = None,
@@ -40,8 +46,16 @@ def bench(
         ["sqlite", "postgres"] if store is StoreChoice.both else [store.value]  # type: ignore[list-item]
     )
     plan = suite.Plan.quick(events) if quick else suite.Plan.full(events)
+    chosen = frozenset(only.split(",")) if only else frozenset(suite.FIGURES)
+    unknown = chosen - set(suite.FIGURES)
+    if unknown:
+        raise typer.BadParameter(f"unknown figure(s) {sorted(unknown)}; known: {suite.FIGURES}")
     rows, reference = suite.run(
-        get_settings(), stores, plan, progress=lambda m: typer.echo(f"… {m}", err=True)
+        get_settings(),
+        stores,
+        plan,
+        progress=lambda m: typer.echo(f"… {m}", err=True),
+        only=chosen,
     )
     text = report.markdown(rows, "hub " + " ".join(sys.argv[1:]), reference)
     typer.echo(text)
