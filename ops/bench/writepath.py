@@ -1,7 +1,7 @@
 """Write path: commands through ``HubApplication.execute`` against a bare library save.
 
-Hub side (timed): validate each command dict into a command, ``execute`` it (duplicate
-check, reference checks, aggregate rules, receipt, one atomic save, hash chain).
+Hub side (timed): validate each command dict into a command, ``execute`` it (reference
+checks, aggregate rules, receipt, one atomic save, hash chain).
 Baseline (timed): a bare eventsourcing ``Application`` on the library's own recorder saves
 the very same domain events (captured once from an in-memory hub run), one ``save`` per
 command, without receipts. Both sides start from an empty store each repetition.
@@ -20,6 +20,7 @@ from eventsourcing.persistence import JSONTranscoder, Recording
 from hub.application import HubApplication
 from hub.commands import COMMAND_ADAPTER
 from hub.domain.others import CommandReceipt
+from hub.errors import HubError
 from hub.settings import Settings, StoreKind
 from hub.transcoding import register_payloads
 from ops.bench import workload
@@ -120,6 +121,8 @@ def bench(settings: Settings, store: StoreKind, cases: int, reps: int) -> Row:
     settings = settings.model_copy(update={"store": store})
     raw_commands = workload.commands(cases)
     batches = capture(raw_commands)
+    if len(batches) != len(raw_commands):
+        raise HubError("write path: the workload must make exactly one save per command")
     events = sum(len(b) for b in batches)
     chunk = 8 * workload.COMMANDS_PER_CASE
     hubs: list[float] = []
