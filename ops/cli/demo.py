@@ -81,7 +81,7 @@ def demo(
 
         outcome = run_demo(options, step)
     # Wide enough for the plan's Japanese labels even when the output is piped.
-    print_outcome(Console(width=max(console.width, 150)), outcome)
+    print_outcome(Console(width=max(console.width, 180)), outcome)
 
 
 def register(app: typer.Typer) -> None:

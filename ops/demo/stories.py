@@ -162,11 +162,14 @@ class YearBuilder:
                 )
                 self.bases.append((base.base_id, ward, at))
         for base_id, ward, registered in self.bases:
-            for month in range(self.month_of(registered) + 1, 12):
+            for month in range(self.month_of(registered), 12):
+                start = max(cal.month_start(month), registered.date() + timedelta(days=1))
+                if start >= cal.month_end(month):
+                    continue
                 for _ in range(self.rng.randint(1, 3)):
                     self.emit(
                         c.HoldGathering,
-                        self.time_in(cal.month_start(month), cal.month_end(month), weekday=False),
+                        self.time_in(start, cal.month_end(month), weekday=False),
                         base_id=base_id,
                         gathering_id=self.new_id("gathering"),
                         participants=self.rng.randint(5, 40),
