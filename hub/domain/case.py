@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,7 +93,15 @@ class Case(Aggregate):
         self.plan: Plan | None = None
         self.needs: tuple[v.Need, ...] = ()
         self.lead_agency: str | None = None
-        self.seen_ids: set[UUID] = set()
+        # Ids of consents decided on (given or refused): a consent id is used once.
+        self.consent_decisions: set[UUID] = set()
+        # Counts, not ids: a case with years of activity stays small to copy and load.
+        self.consultations = 0
+        self.visits = 0
+        self.last_visit_at: datetime | None = None
+        self.activities = 0
+        self.participation_matches = 0
+        self.watchers: tuple[str, ...] = ()
 
     # Guards -----------------------------------------------------------------------------------
 
@@ -100,8 +109,8 @@ class Case(Aggregate):
         if self.status == "closed":
             raise CaseClosedError(f"case {self.id} is closed")
 
-    def _require_new(self, thing: str, thing_id: UUID) -> None:
-        if thing_id in self.seen_ids:
+    def _require_new(self, thing: str, thing_id: UUID, known: Collection[UUID]) -> None:
+        if thing_id in known:
             raise IllegalTransitionError(f"{thing} {thing_id} already exists on case {self.id}")
 
     def consent_in_force(self, at: datetime) -> UUID | None:
@@ -113,7 +122,6 @@ class Case(Aggregate):
 
     def receive_consultation(self, payload: ev.ConsultationReceived) -> None:
         self._require_open()
-        self._require_new("consultation", payload.consultation_id)
         self._consultation_received(payload)
 
     def record_person_details(self, payload: ev.PersonDetailsRecorded) -> None:
@@ -126,7 +134,7 @@ class Case(Aggregate):
 
     def refer(self, payload: ev.ReferralMade) -> None:
         self._require_open()
-        self._require_new("referral", payload.referral_id)
+        self._require_new("referral", payload.referral_id, self.referrals)
         self._referral_made(payload)
 
     def answer_referral(self, payload: ev.ReferralAnswered) -> None:
@@ -158,14 +166,14 @@ class Case(Aggregate):
 
     def give_consent(self, payload: ev.ConsentGiven) -> None:
         self._require_open()
-        self._require_new("consent", payload.consent_id)
+        self._require_new("consent", payload.consent_id, self.consent_decisions)
         if payload.valid_until <= payload.valid_from:
             raise InvalidPeriodError("valid_until must be after valid_from")
         self._consent_given(payload)
 
     def refuse_consent(self, payload: ev.ConsentRefused) -> None:
         self._require_open()
-        self._require_new("consent", payload.consent_id)
+        self._require_new("consent", payload.consent_id, self.consent_decisions)
         self._consent_refused(payload)
 
     def withdraw_consent(self, payload: ev.ConsentWithdrawn) -> None:
@@ -231,27 +239,23 @@ class Case(Aggregate):
 
     def record_visit(self, payload: ev.OutreachVisitMade) -> None:
         self._require_open()
-        self._require_new("visit", payload.visit_id)
         self._outreach_visit_made(payload)
 
     def record_activity(self, payload: ev.SupportActivityRecorded) -> None:
         self._require_open()
-        self._require_new("activity", payload.activity_id)
         self._support_activity_recorded(payload)
 
     def match_participation(self, payload: ev.ParticipationMatched) -> None:
         self._require_open()
-        self._require_new("participation match", payload.match_id)
         self._participation_matched(payload)
 
     def arrange_watch_over(self, payload: ev.WatchOverArranged) -> None:
         self._require_open()
-        self._require_new("watch-over", payload.watch_id)
         self._watch_over_arranged(payload)
 
     def declare_emergency(self, payload: ev.EmergencyDeclared) -> None:
         self._require_open()
-        self._require_new("emergency declaration", payload.declaration_id)
+        self._require_new("emergency declaration", payload.declaration_id, self.emergencies)
         self._emergency_declared(payload)
 
     def end_emergency(self, payload: ev.EmergencyEnded) -> None:
@@ -266,7 +270,7 @@ class Case(Aggregate):
 
     @event("ConsultationReceived")
     def _consultation_received(self, payload: ev.ConsultationReceived) -> None:
-        self.seen_ids.add(payload.consultation_id)
+        self.consultations += 1
         self.needs = tuple(dict.fromkeys(self.needs + tuple(payload.needs)))
 
     @event("PersonDetailsRecorded")
@@ -280,7 +284,6 @@ class Case(Aggregate):
 
     @event("ReferralMade")
     def _referral_made(self, payload: ev.ReferralMade) -> None:
-        self.seen_ids.add(payload.referral_id)
         self.referrals[payload.referral_id] = Referral(
             payload.agency_id, payload.purpose, payload.urgency, payload.occurred_at
         )
@@ -297,7 +300,7 @@ class Case(Aggregate):
 
     @event("ConsentGiven")
     def _consent_given(self, payload: ev.ConsentGiven) -> None:
-        self.seen_ids.add(payload.consent_id)
+        self.consent_decisions.add(payload.consent_id)
         self.consents[payload.consent_id] = Consent(
             tuple(payload.scope),
             tuple(payload.purposes),
@@ -308,7 +311,7 @@ class Case(Aggregate):
 
     @event("ConsentRefused")
     def _consent_refused(self, payload: ev.ConsentRefused) -> None:
-        self.seen_ids.add(payload.consent_id)
+        self.consent_decisions.add(payload.consent_id)
 
     @event("ConsentWithdrawn")
     def _consent_withdrawn(self, payload: ev.ConsentWithdrawn) -> None:
@@ -351,23 +354,23 @@ class Case(Aggregate):
 
     @event("OutreachVisitMade")
     def _outreach_visit_made(self, payload: ev.OutreachVisitMade) -> None:
-        self.seen_ids.add(payload.visit_id)
+        self.visits += 1
+        self.last_visit_at = payload.occurred_at
 
     @event("SupportActivityRecorded")
     def _support_activity_recorded(self, payload: ev.SupportActivityRecorded) -> None:
-        self.seen_ids.add(payload.activity_id)
+        self.activities += 1
 
     @event("ParticipationMatched")
     def _participation_matched(self, payload: ev.ParticipationMatched) -> None:
-        self.seen_ids.add(payload.match_id)
+        self.participation_matches += 1
 
     @event("WatchOverArranged")
     def _watch_over_arranged(self, payload: ev.WatchOverArranged) -> None:
-        self.seen_ids.add(payload.watch_id)
+        self.watchers = tuple(dict.fromkeys(self.watchers + tuple(payload.watchers)))
 
     @event("EmergencyDeclared")
     def _emergency_declared(self, payload: ev.EmergencyDeclared) -> None:
-        self.seen_ids.add(payload.declaration_id)
         self.emergencies[payload.declaration_id] = Emergency(
             tuple(payload.agencies), tuple(payload.data_categories), payload.expires_at
         )

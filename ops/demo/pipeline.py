@@ -20,11 +20,10 @@ from pathlib import Path
 from time import monotonic, sleep
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
-
 from hub import events as ev
 from hub.application import HubApplication
-from hub.errors import ServiceUnavailableError, StoreUnavailableError
+from hub.bootstrap import open_application
+from hub.errors import ServiceUnavailableError
 from hub.fiscal import JST
 from hub.logging import get_logger
 from hub.reference import load_network
@@ -170,19 +169,8 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:
 
 
 def _writing_application(settings: Settings, store: StoreKind) -> HubApplication:
-    """The hub application the demo writes with.
-
-    Aggregates are not copied out of the cache: cases with hundreds of activities copy
-    slowly, and the demo's commands are only ever applied by this one writer, whose failed
-    commands raise before any change (the domain checks first, then triggers the event).
-    """
-    env = {**settings.eventsourcing_env(store), "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
-    try:
-        return HubApplication(env=env)
-    except PersistenceError as error:
-        raise StoreUnavailableError(
-            f"the {store} event store is unavailable ({type(error).__name__})"
-        ) from error
+    """The hub application the demo writes with: the same composition root as the CLI."""
+    return open_application(settings, store)
 
 
 # Phases -------------------------------------------------------------------------------------
