@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
@@ -18,9 +18,14 @@ from kafka.structs import OffsetAndMetadata
 from consumers.deadletter import deadletter_headers
 from consumers.ports import InRecord
 from hub.errors import ServiceUnavailableError
+from hub.logging import get_logger
 from hub.settings import Settings
 
+log = get_logger(__name__)
+
 SEND_TIMEOUT_S = 30.0
+# How long a consumer waits through a broker outage before it gives up with one clear error.
+OUTAGE_PATIENCE_S = 600.0
 
 
 def _client(settings: Settings, user: str, password: str) -> dict[str, Any]:
@@ -36,6 +41,33 @@ def _client(settings: Settings, user: str, password: str) -> dict[str, Any]:
 
 def _unavailable(what: str, error: Exception) -> ServiceUnavailableError:
     return ServiceUnavailableError(f"Kafka: {what} failed ({type(error).__name__}: {error})")
+
+
+T = TypeVar("T")
+
+
+def waiting_out_outages(
+    what: str,
+    call: Callable[[], T],
+    patience_s: float = OUTAGE_PATIENCE_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Calls ``call``, retrying with backoff while the broker is away (up to ``patience_s``).
+
+    A consumer that finds the broker gone waits and resumes by itself; offsets are committed
+    only after the inbox change, so a retried poll or commit neither loses nor repeats work.
+    """
+    deadline = time.monotonic() + patience_s
+    delay = 0.5
+    while True:
+        try:
+            return call()
+        except KafkaError as error:
+            if time.monotonic() + delay > deadline:
+                raise _unavailable(what, error) from error
+            log.warning("kafka_unavailable_waiting", what=what, error=type(error).__name__)
+            sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 class KafkaSource:
@@ -67,7 +99,7 @@ class KafkaSource:
             raise _unavailable(f"connecting as {user}", error) from error
         self._assigned: set[TopicPartition] = set()
         self._refreshed = 0.0
-        self._assign()
+        waiting_out_outages("topic assignment", self._assign)
 
     def _assign(self) -> None:
         partitions = set()
@@ -85,14 +117,14 @@ class KafkaSource:
 
     def poll(self) -> list[InRecord]:
         if time.monotonic() - self._refreshed > self._refresh_s:
-            self._assign()
+            waiting_out_outages("topic assignment", self._assign)
         if not self._assigned:
             time.sleep(self._poll_ms / 1000)
             return []
-        try:
-            batches = self._consumer.poll(timeout_ms=self._poll_ms, max_records=self._max_records)
-        except KafkaError as error:
-            raise _unavailable("poll", error) from error
+        batches = waiting_out_outages(
+            "poll",
+            lambda: self._consumer.poll(timeout_ms=self._poll_ms, max_records=self._max_records),
+        )
         return [
             InRecord(
                 topic=r.topic,
@@ -107,21 +139,20 @@ class KafkaSource:
         ]
 
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
-        try:
-            self._consumer.commit(
-                {
-                    TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
-                    for (t, p), o in offsets.items()
-                }
-            )
-        except KafkaError as error:
-            raise _unavailable("offset commit", error) from error
+        committed = {
+            TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()
+        }
+        waiting_out_outages("offset commit", lambda: self._consumer.commit(committed))
 
     def caught_up(self) -> bool:
         if not self._assigned:
             return True
-        ends = self._consumer.end_offsets(sorted(self._assigned))
-        return all(self._consumer.position(tp) >= ends[tp] for tp in self._assigned)
+
+        def at_end() -> bool:
+            ends = self._consumer.end_offsets(sorted(self._assigned))
+            return all(self._consumer.position(tp) >= ends[tp] for tp in self._assigned)
+
+        return waiting_out_outages("end offsets", at_end)
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
