@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, RetriableError
 from kafka.structs import OffsetAndMetadata
 
 from consumers.deadletter import deadletter_headers
@@ -62,12 +62,14 @@ def waiting_out_outages(
     while True:
         try:
             return call()
-        except KafkaError as error:
+        except RetriableError as error:  # the broker is away: wait for it
             if time.monotonic() + delay > deadline:
                 raise _unavailable(what, error) from error
             log.warning("kafka_unavailable_waiting", what=what, error=type(error).__name__)
             sleep(delay)
             delay = min(delay * 2, 10.0)
+        except KafkaError as error:  # a refusal (e.g. an ACL) fails at once
+            raise _unavailable(what, error) from error
 
 
 class KafkaSource:
