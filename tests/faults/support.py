@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,16 @@ def deduplicated(records: list[Received]) -> list[tuple[RecordKey, bytes, dict[s
         first[key] = r
         order.append(key)
     return [(k, first[k].raw, first[k].headers) for k in order]
+
+
+def inbox_progress(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            row = db.execute(
+                "SELECT (SELECT COUNT(*) FROM inbox_events) + (SELECT COUNT(*) FROM inbox_parked)"
+            ).fetchone()
+            return int(row[0])
+    except sqlite3.OperationalError:
+        return 0  # not created yet

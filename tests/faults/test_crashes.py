@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import random
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +50,14 @@ from projections.runner import PROJECTIONS, catch_up, open_projection
 from tests.factories import SYNTHETIC_STRINGS
 from tests.faults import history
 from tests.faults.history import AGENCIES
-from tests.faults.support import copy_store, deduplicated, events, last_position, relay_topics
+from tests.faults.support import (
+    copy_store,
+    deduplicated,
+    events,
+    inbox_progress,
+    last_position,
+    relay_topics,
+)
 from tests.integration.streams import read_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -209,19 +215,6 @@ def agency_consumer(settings: Settings, agency: str, inbox: Path, group: str, ba
         KafkaWriter(settings, user, password), consumer_topics.deadletter(settings, agency)
     )
     return AgencyConsumer(agency, source, Inbox(SqliteDatabase(inbox)), deadletters)
-
-
-def inbox_progress(path: Path) -> int:
-    if not path.exists():
-        return 0
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            row = db.execute(
-                "SELECT (SELECT COUNT(*) FROM inbox_events) + (SELECT COUNT(*) FROM inbox_parked)"
-            ).fetchone()
-            return int(row[0])
-    except sqlite3.OperationalError:
-        return 0  # not created yet
 
 
 def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_never_stopped(
