@@ -55,7 +55,7 @@ def _register() -> None:
     import ops.cli
 
     for module_info in sorted(pkgutil.iter_modules(ops.cli.__path__), key=lambda m: m.name):
-        if module_info.name == "main":
+        if module_info.name == "main" or module_info.name.startswith("_"):
             continue
         module = importlib.import_module(f"ops.cli.{module_info.name}")
         register = getattr(module, "register", None)

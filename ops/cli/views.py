@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, Literal
 
+import psycopg
 import typer
+from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -294,24 +297,49 @@ def follow(
         finally:
             app.close()
         return
+    stopping = threading.Event()
+    current: list[Runner] = []
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+        for runner in current:
+            runner.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    delay = 1.0
+    while not stopping.is_set():
+        try:
+            _follow_until_stopped(names, env, batch_size, current, stopping)
+        except (PersistenceError, psycopg.Error) as error:
+            # The store went away: the views keep their positions, so start again once it
+            # is back (a supervisor of our own, since the library's runner stops for good).
+            if stopping.is_set():
+                break
+            err.print(f"store unavailable ({type(error).__name__}); retrying in {delay:.0f}s")
+            stopping.wait(delay)
+            delay = min(delay * 2, 30.0)
+        else:
+            delay = 1.0
+
+
+def _follow_until_stopped(
+    names: list[str],
+    env: dict[str, str],
+    batch_size: int,
+    current: list[Runner],
+    stopping: threading.Event,
+) -> None:
     with ExitStack() as stack:
-        runners: list[Runner] = [
-            start_runner(projection_class(n), env, batch_size=batch_size) for n in names
-        ]
-        for runner in runners:
+        current[:] = [start_runner(projection_class(n), env, batch_size=batch_size) for n in names]
+        for runner in current:
             stack.enter_context(runner)  # type: ignore[arg-type]
-
-        def stop(_signum: int, _frame: FrameType | None) -> None:
-            for runner in runners:
-                runner.stop()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         err.print(f"following the log: {', '.join(names)}")
         # Any runner stopping (signal or error) stops them all; errors surface on exit.
-        while not any(r.is_interrupted.is_set() for r in runners):
-            runners[0].run_forever(timeout=0.5)
-        stop(0, None)
+        while not stopping.is_set() and not any(r.is_interrupted.is_set() for r in current):
+            current[0].run_forever(timeout=0.5)
+        for runner in current:
+            runner.stop()
 
 
 # hub analytics rebuild --------------------------------------------------------------------
