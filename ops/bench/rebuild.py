@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from hub.application import HubApplication
+from hub.errors import HubError
 from hub.settings import Settings, StoreKind
 from ops.bench.logs import LogSpec, ensure_log, log_settings
 from ops.bench.measure import Row, Stopwatch, interleaved, throughput_row
@@ -82,10 +83,12 @@ def growth_run(settings: Settings, store: StoreKind, spec: LogSpec) -> dict[str,
     until = spec.until.isoformat() if spec.until else ""
     done = subprocess.run(
         [sys.executable, "-m", "ops.bench.rebuild", store, str(spec.scale), until],
-        check=True,
         capture_output=True,
         text=True,
     )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise HubError(f"the rebuild of the {spec} on {store} failed: {last[:300]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["wall_seconds"] = time.perf_counter() - started
     return result
