@@ -67,4 +67,5 @@ _register()
 
 
 def run() -> None:
+    """Entry point for ``python -m ops.cli`` and test subprocesses (same as ``hub``)."""
     app()
