@@ -95,11 +95,13 @@ def crash_repeatedly(
     between: Callable[[int], None] | None = None,
     stderr: Path | None = None,
     jitter_s: float = 0.02,
+    refill: Callable[[], None] | None = None,
 ) -> None:
     """Kill ``kills`` runs of ``target`` at random points spread over the work left.
 
     ``between(n)`` runs after the n-th kill (e.g. to append more history while the
-    component is down). Raises if the work ran out before enough kills landed.
+    component is down); ``refill()`` adds work when a fast component finished it before
+    enough kills landed. Raises if the work ran out all the same.
     """
     attempts = 0
     while len(log.kills) < kills:
@@ -108,6 +110,9 @@ def crash_repeatedly(
             raise ChildFailedError(f"only {len(log.kills)} of {kills} kills landed: {log}")
         current, last = progress(), end()
         left = kills - len(log.kills)
+        if last - current < 2 * left and refill is not None:
+            refill()
+            current, last = progress(), end()
         if last - current < 2:
             raise ChildFailedError(f"work ran out after {len(log.kills)} kills: {log}")
         step = max(1, (last - current) // (left + 1))

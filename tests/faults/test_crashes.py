@@ -158,6 +158,7 @@ def relayed(world: World) -> World:
         rng,
         between=more_history,
         stderr=world.logs,
+        refill=lambda: history.apply(world.app, history.generate(SEED + 100, 4)),
     )
     relay_child(world.settings, batch_size=100)()
     return world
@@ -434,6 +435,8 @@ def test_a_projection_killed_at_random_points_equals_one_that_never_stopped(
         world.rng(f"projection/{name}"),
         between=more_history,
         stderr=world.logs,
+        jitter_s=0.005,
+        refill=lambda: history.apply(world.app, history.generate(SEED + len(log.kills), 4)),
     )
     run()
 

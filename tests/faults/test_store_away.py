@@ -6,15 +6,20 @@ shared cluster would break other tests, and their fixtures would start it again 
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from hub import commands as c
 from hub.application import HubApplication
 from hub.errors import StoreUnavailableError
+from hub.settings import get_settings
+from ops.cli.main import app as cli
 from ops.faults.postgres import PrivatePostgres, private_postgres
 from projections.runner import catch_up, open_projection, rebuild
 from tests import factories as f
@@ -132,3 +137,25 @@ def test_a_store_killed_mid_stream_leaves_no_command_half_written(
         assert case.version == 2, f"case of {command.command_id} is half written"
     assert_followers_resume(app, env)
     app.close()
+
+
+def test_the_cli_says_the_store_is_away_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a port where no server listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("HUB_STORE", "postgres")
+    monkeypatch.setenv("HUB_POSTGRES_PORT", str(port))
+    get_settings.cache_clear()
+    lines = tmp_path / "commands.jsonl"
+    lines.write_text(f.consultation().model_dump_json() + "\n", encoding="utf-8")
+    try:
+        for args in (["submit", str(lines)], ["command", f.discovery().model_dump_json()]):
+            result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 1, result.output
+            assert "Traceback" not in result.output
+            errors = [line for line in result.stderr.splitlines() if line.strip()]
+            assert len(errors) == 1 and "event store is unavailable" in errors[0], errors
+    finally:
+        get_settings.cache_clear()
