@@ -39,7 +39,7 @@ def bench(
         Path | None, typer.Option("--output", "-o", help="Also write the Markdown here.")
     ] = None,
 ) -> None:
-    """Measure write path, relay, rebuild and growth against same-run baselines."""
+    """Write path, relay, rebuild, growth and end-to-end latency against same-run baselines."""
     from ops.bench import report, suite
 
     stores: list[StoreKind] = (
