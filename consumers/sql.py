@@ -93,13 +93,7 @@ class PostgresDatabase:
         self._schema = schema
         try:
             self._conn = psycopg.connect(
-                host=settings.postgres_host,
-                port=settings.postgres_port,
-                dbname=settings.postgres_dbname,
-                user=settings.postgres_user,
-                password=settings.postgres_password.get_secret_value(),
-                connect_timeout=5,
-                autocommit=True,
+                **settings.postgres_connection(), connect_timeout=5, autocommit=True
             )
         except psycopg.OperationalError as error:
             raise ServiceUnavailableError(

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +79,16 @@ class Settings(BaseSettings):
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema
         return env
+
+    def postgres_connection(self) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect`` to the configured database."""
+        return {
+            "host": self.postgres_host,
+            "port": self.postgres_port,
+            "dbname": self.postgres_dbname,
+            "user": self.postgres_user,
+            "password": self.postgres_password.get_secret_value(),
+        }
 
     def principal_password(self, principal: str) -> str:
         """The SCRAM password of a provisioned principal (HMAC of the provisioning secret)."""

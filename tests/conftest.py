@@ -61,11 +61,7 @@ def pg_env(postgres_service: postgres.PostgresStatus, settings: Settings) -> Ite
 
     schema = unique("test").replace("-", "_")
     env = settings.model_copy(update={"postgres_schema": schema}).eventsourcing_env("postgres")
-    connect = dict(
-        host=settings.postgres_host, port=settings.postgres_port,
-        dbname=settings.postgres_dbname, user=settings.postgres_user,
-        password=settings.postgres_password.get_secret_value(), autocommit=True,
-    )
+    connect = {**settings.postgres_connection(), "autocommit": True}
     with psycopg.connect(**connect) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:

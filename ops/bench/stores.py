@@ -14,14 +14,7 @@ from hub.settings import Settings, StoreKind
 
 
 def connect(settings: Settings) -> psycopg.Connection:
-    return psycopg.connect(
-        host=settings.postgres_host,
-        port=settings.postgres_port,
-        dbname=settings.postgres_dbname,
-        user=settings.postgres_user,
-        password=settings.postgres_password.get_secret_value(),
-        autocommit=True,
-    )
+    return psycopg.connect(**settings.postgres_connection(), autocommit=True)
 
 
 @contextmanager

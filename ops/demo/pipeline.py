@@ -207,14 +207,7 @@ def _wipe(settings: Settings, options: DemoOptions) -> None:
     if options.store == "postgres":
         import psycopg
 
-        with psycopg.connect(
-            host=settings.postgres_host,
-            port=settings.postgres_port,
-            dbname=settings.postgres_dbname,
-            user=settings.postgres_user,
-            password=settings.postgres_password.get_secret_value(),
-            autocommit=True,
-        ) as conn:
+        with psycopg.connect(**settings.postgres_connection(), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{settings.postgres_schema}" CASCADE')
             conn.execute(f'CREATE SCHEMA "{settings.postgres_schema}"')
 

@@ -71,7 +71,9 @@ def _cluster_state(version: str) -> tuple[int, bool]:
     """(port, online) of the ``main`` cluster, from ``pg_lsclusters``."""
     result = subprocess.run(
         ["pg_lsclusters", "--no-header", version, CLUSTER],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     fields = result.stdout.split()
     if result.returncode != 0 or len(fields) < 4:
@@ -84,8 +86,16 @@ def _cluster_state(version: str) -> tuple[int, bool]:
 
 def _ready(version: str, settings: Settings) -> bool:
     result = subprocess.run(
-        [_bin(version, "pg_isready"), "-q", "-h", settings.postgres_host,
-         "-p", str(settings.postgres_port), "-t", "2"],
+        [
+            _bin(version, "pg_isready"),
+            "-q",
+            "-h",
+            settings.postgres_host,
+            "-p",
+            str(settings.postgres_port),
+            "-t",
+            "2",
+        ],
         check=False,
     )
     return result.returncode == 0
@@ -126,9 +136,21 @@ SELECT 'CREATE DATABASE {_ident(db)} OWNER {_ident(user)}' WHERE NOT EXISTS
 
 def provision(version: str, settings: Settings) -> None:
     result = subprocess.run(
-        _as_postgres(_bin(version, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                     "-p", str(settings.postgres_port), "-d", "postgres"),
-        input=provision_sql(settings), capture_output=True, text=True, check=False,
+        _as_postgres(
+            _bin(version, "psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-p",
+            str(settings.postgres_port),
+            "-d",
+            "postgres",
+        ),
+        input=provision_sql(settings),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise ServiceUnavailableError(
@@ -141,11 +163,7 @@ def check_login(settings: Settings) -> None:
     import psycopg
 
     try:
-        with psycopg.connect(
-            host=settings.postgres_host, port=settings.postgres_port,
-            dbname=settings.postgres_dbname, user=settings.postgres_user,
-            password=settings.postgres_password.get_secret_value(), connect_timeout=5,
-        ) as conn:
+        with psycopg.connect(**settings.postgres_connection(), connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as error:
         raise ServiceUnavailableError(
@@ -166,8 +184,9 @@ def _can_login(settings: Settings) -> bool:
 def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> PostgresStatus:
     began = time.monotonic()
     if _can_login(settings):  # already running and provisioned (here or in Docker)
-        return PostgresStatus(True, None, settings.postgres_port, False,
-                              time.monotonic() - began, "already running")
+        return PostgresStatus(
+            True, None, settings.postgres_port, False, time.monotonic() - began, "already running"
+        )
     version = installed_version()
     port, online = _cluster_state(version)
     if port != settings.postgres_port:
@@ -178,7 +197,9 @@ def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> PostgresStatus
     if not online:
         result = subprocess.run(
             ["pg_ctlcluster", version, CLUSTER, "start"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise ServiceUnavailableError(
@@ -193,8 +214,12 @@ def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> PostgresStatus
 
 def status(settings: Settings) -> PostgresStatus:
     if _can_login(settings):
-        return PostgresStatus(True, None, settings.postgres_port,
-                              detail=f"{settings.postgres_user}@{settings.postgres_dbname}")
+        return PostgresStatus(
+            True,
+            None,
+            settings.postgres_port,
+            detail=f"{settings.postgres_user}@{settings.postgres_dbname}",
+        )
     try:
         version = installed_version()
         port, online = _cluster_state(version)

@@ -32,14 +32,7 @@ def pg_inbox(postgres_service, settings: Settings) -> Iterator[Inbox]:  # type: 
         yield inbox
     finally:
         inbox.close()
-        with psycopg.connect(
-            host=settings.postgres_host,
-            port=settings.postgres_port,
-            dbname=settings.postgres_dbname,
-            user=settings.postgres_user,
-            password=settings.postgres_password.get_secret_value(),
-            autocommit=True,
-        ) as conn:
+        with psycopg.connect(**settings.postgres_connection(), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 

@@ -189,13 +189,7 @@ def _insert_ledger_row(settings: Settings, record: dict[str, Any]) -> None:
         return
     import psycopg
 
-    with psycopg.connect(
-        host=settings.postgres_host,
-        port=settings.postgres_port,
-        dbname=settings.postgres_dbname,
-        user=settings.postgres_user,
-        password=settings.postgres_password.get_secret_value(),
-    ) as conn:
+    with psycopg.connect(**settings.postgres_connection()) as conn:
         conn.execute(
             f'INSERT INTO "{settings.postgres_schema}".disclosures ({", ".join(columns)}) '  # type: ignore[arg-type]
             f"VALUES ({', '.join('%(' + c + ')s' for c in columns)})",
