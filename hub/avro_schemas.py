@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import types
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -117,30 +118,33 @@ def write_event_schemas(directory: Path = EVENTS_DIR) -> list[Path]:
     return written
 
 
-def personal_paths(schema: dict[str, Any]) -> dict[tuple[str, ...], dict[str, Any]]:
-    """Every marked field in a schema, by its path of field names, with its marks."""
-    found: dict[tuple[str, ...], dict[str, Any]] = {}
+def schema_fields(schema: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every field of a record schema with its path of names, nested records and arrays too."""
     named: dict[str, dict[str, Any]] = {}
 
-    def walk(avro_type: Any, path: tuple[str, ...]) -> None:
+    def walk(avro_type: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
         if isinstance(avro_type, list):
             for member in avro_type:
-                walk(member, path)
+                yield from walk(member, path)
         elif isinstance(avro_type, str) and avro_type in named:
-            walk(named[avro_type], path)
+            yield from walk(named[avro_type], path)
         elif isinstance(avro_type, dict):
             if avro_type.get("type") == "record":
                 named[avro_type["name"]] = avro_type
                 for field in avro_type["fields"]:
                     field_path = (*path, field["name"])
-                    if "personal" in field:
-                        found[field_path] = {
-                            "category": field["personal"],
-                            "sensitive": bool(field.get("sensitive", False)),
-                        }
-                    walk(field["type"], field_path)
+                    yield field_path, field
+                    yield from walk(field["type"], field_path)
             elif avro_type.get("type") == "array":
-                walk(avro_type["items"], path)
+                yield from walk(avro_type["items"], path)
 
-    walk(schema, ())
-    return found
+    yield from walk(schema, ())
+
+
+def personal_paths(schema: dict[str, Any]) -> dict[tuple[str, ...], dict[str, Any]]:
+    """Every marked field in a schema, by its path of field names, with its marks."""
+    return {
+        path: {"category": field["personal"], "sensitive": bool(field.get("sensitive", False))}
+        for path, field in schema_fields(schema)
+        if "personal" in field
+    }

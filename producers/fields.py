@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from hub.avro_schemas import personal_paths
+from hub.avro_schemas import personal_paths, schema_fields
 from hub.codec import schema_definition
 
 Path = tuple[str, ...]
@@ -32,30 +32,12 @@ def _is_uuid(avro_type: Any) -> bool:
 @lru_cache(maxsize=128)
 def uuid_fields(schema_name: str) -> tuple[Path, ...]:
     """Paths of every field typed ``logicalType: uuid`` (alone, in a union or an array)."""
-    found: list[Path] = []
-    named: dict[str, Any] = {}
-
-    def walk(avro_type: Any, path: Path) -> None:
-        if isinstance(avro_type, list):
-            for member in avro_type:
-                walk(member, path)
-        elif isinstance(avro_type, str) and avro_type in named:
-            walk(named[avro_type], path)
-        elif isinstance(avro_type, dict):
-            if avro_type.get("type") == "record":
-                named[avro_type["name"]] = avro_type
-                for field in avro_type["fields"]:
-                    field_path = (*path, field["name"])
-                    field_type = field["type"]
-                    items = field_type.get("items") if isinstance(field_type, dict) else None
-                    if _is_uuid(field_type) or _is_uuid(items):
-                        found.append(field_path)
-                    else:
-                        walk(field_type, field_path)
-            elif avro_type.get("type") == "array":
-                walk(avro_type["items"], path)
-
-    walk(schema_definition(schema_name), ())
+    found = []
+    for path, field in schema_fields(schema_definition(schema_name)):
+        field_type = field["type"]
+        items = field_type.get("items") if isinstance(field_type, dict) else None
+        if _is_uuid(field_type) or _is_uuid(items):
+            found.append(path)
     return tuple(found)
 
 
