@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError, RetriableError
@@ -18,6 +18,7 @@ from kafka.structs import OffsetAndMetadata
 from consumers.deadletter import deadletter_headers
 from consumers.ports import InRecord
 from hub.errors import ServiceUnavailableError
+from hub.kafka_config import client_config
 from hub.logging import get_logger
 from hub.settings import Settings
 
@@ -26,17 +27,6 @@ log = get_logger(__name__)
 SEND_TIMEOUT_S = 30.0
 # How long a consumer waits through a broker outage before it gives up with one clear error.
 OUTAGE_PATIENCE_S = 600.0
-
-
-def _client(settings: Settings, user: str, password: str) -> dict[str, Any]:
-    # Same options as producers.kafka_client (consumers may not import producers).
-    return {
-        "bootstrap_servers": settings.kafka_bootstrap.split(","),
-        "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_plain_username": user,
-        "sasl_plain_password": password,
-    }
 
 
 def _unavailable(what: str, error: Exception) -> ServiceUnavailableError:
@@ -95,7 +85,7 @@ class KafkaSource:
                 group_id=group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
-                **_client(settings, user, password),
+                **client_config(settings, user, password),
             )
         except KafkaError as error:
             raise _unavailable(f"connecting as {user}", error) from error
@@ -173,7 +163,7 @@ class KafkaWriter:
 
     def __init__(self, settings: Settings, user: str, password: str) -> None:
         try:
-            self._producer = KafkaProducer(acks="all", **_client(settings, user, password))
+            self._producer = KafkaProducer(acks="all", **client_config(settings, user, password))
         except KafkaError as error:
             raise _unavailable(f"connecting as {user}", error) from error
 

@@ -23,11 +23,11 @@ from kafka.admin import (
 )
 from kafka.errors import KafkaError
 
+from hub import topics
 from hub.errors import ConfigurationError, ServiceUnavailableError
+from hub.kafka_config import client_config
 from hub.reference import load_network
 from hub.settings import Settings
-from producers import topics
-from producers.kafka_client import client_config
 
 SERVICE_PRINCIPALS = ("relay", "hub", "auditor", "analyst")
 LITERAL = ACLResourcePatternType.LITERAL
@@ -76,7 +76,7 @@ def acls(settings: Settings, agencies: Iterable[str]) -> list[ACL]:
         *_allow("relay", (ACLOperation.IDEMPOTENT_WRITE,), ResourceType.CLUSTER, "kafka-cluster"),
         *_allow("hub", READ, TOPIC, topics.name(settings, "replies."), PREFIXED),
         *_allow("hub", (ACLOperation.READ,), GROUP, "hub.", PREFIXED),
-        *_allow("hub", WRITE, TOPIC, topics.name(settings, topics.REPLIES_DEADLETTER)),
+        *_allow("hub", WRITE, TOPIC, topics.deadletter(settings, topics.REPLIES_DEADLETTER)),
         *_allow("auditor", READ, TOPIC, topics.audit(settings)),
         *_allow("auditor", (ACLOperation.READ,), GROUP, "auditor.", PREFIXED),
         *_allow("analyst", READ, TOPIC, topics.analytics(settings)),

@@ -18,15 +18,14 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from hub import codec
+from hub import codec, topics
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
+from hub.kafka_config import client_config
 from hub.logging import get_logger
 from hub.settings import Settings
-from producers import topics
 from producers.deidentify import deidentify
 from producers.governance import Decision, GovernanceState, decide, fold, logged
-from producers.kafka_client import client_config
 from producers.ledger import RelayLedger
 
 log = get_logger(__name__)

@@ -180,7 +180,7 @@ def relay_writer(settings: Any) -> Any:
 
 def publish_like_relay(app: Any, settings: Any, records: list[InRecord]) -> None:
     """Write records on their topics as the relay principal."""
-    from consumers import topics
+    from hub import topics
 
     writer = relay_writer(settings)
     try:
@@ -227,7 +227,7 @@ def read_topic(settings: Any, topic: str) -> list[Any]:
     """Every record of a topic, read as the admin user."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from producers.kafka_client import client_config
+    from hub.kafka_config import client_config
 
     consumer = KafkaConsumer(enable_auto_commit=False, **client_config(settings))
     try:

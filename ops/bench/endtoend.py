@@ -29,15 +29,15 @@ from consumers.agency import AgencyConsumer
 from consumers.config import ConsumerSettings
 from consumers.stopping import StopFlag
 from hub import commands as c
+from hub import topics
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
+from hub.kafka_config import client_config
 from hub.settings import Settings, StoreKind
 from ops.bench import workload
 from ops.bench.measure import Row
 from ops.bench.stores import fresh_store
 from ops.cli.agency import agency_consumer
-from producers import topics
-from producers.kafka_client import client_config
 from producers.ledger import open_ledger
 from producers.provision import provision
 from producers.relay import Relay, make_producer

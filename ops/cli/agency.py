@@ -15,7 +15,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from consumers import topics
 from consumers.agency import AgencyConsumer, check_answer, find_referral, reply_record
 from consumers.config import ConsumerSettings, get_consumer_settings, principal_credentials
 from consumers.escalation import OpenReferrals, escalate_overdue
@@ -29,7 +28,7 @@ from consumers.kafka_io import (
 )
 from consumers.replies import ReplyIngester
 from consumers.stopping import StopFlag, stop_on_signals
-from hub import codec
+from hub import codec, topics
 from hub.application import HubApplication
 from hub.bootstrap import open_application
 from hub.errors import ServiceUnavailableError, UnknownAgencyError

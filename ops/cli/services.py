@@ -56,12 +56,12 @@ def status() -> None:
     k, pg = kafka.status(settings), postgres.status(settings)
     table = Table("service", "state", "where", "detail")
     table.add_row(
-        "kafka", _state(k.running), k.bootstrap,
+        "kafka",
+        _state(k.running),
+        k.bootstrap,
         f"pid {k.pid} · {k.detail}" if k.pid else k.detail,
     )
-    table.add_row(
-        "postgres", _state(pg.running), f"{settings.postgres_host}:{pg.port}", pg.detail
-    )
+    table.add_row("postgres", _state(pg.running), f"{settings.postgres_host}:{pg.port}", pg.detail)
     console.print(table)
     console.print(f"Kafka logs: {kafka.KafkaPaths.of(settings).logs}")
 

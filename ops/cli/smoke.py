@@ -14,8 +14,8 @@ from eventsourcing.domain import Aggregate, event
 from rich.console import Console
 
 from hub.errors import ServiceUnavailableError
+from hub.kafka_config import client_config
 from hub.settings import Settings, get_settings
-from producers.kafka_client import client_config
 
 console = Console()
 SMOKE_TOPIC = "ops.smoke"

@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from consumers import topics
 from consumers.agency import AgencyConsumer, reply_record
 from consumers.config import ConsumerSettings, principal_credentials
 from consumers.kafka_io import KafkaWriter
 from consumers.stopping import StopFlag
-from hub import codec
+from hub import codec, topics
 from hub.errors import ServiceUnavailableError
 from hub.settings import Settings
 from ops.cli.agency import agency_consumer

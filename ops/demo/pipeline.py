@@ -217,7 +217,7 @@ def _forget_earlier_runs(settings: Settings) -> None:
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    from producers.kafka_client import client_config
+    from hub.kafka_config import client_config
 
     base = get_settings().kafka_topic_prefix
     try:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import ServiceUnavailableError
+from hub.kafka_config import SASL_MECHANISM, client_config
 from hub.settings import Settings
-from producers.kafka_client import SASL_MECHANISM, client_config
 
 POM = Path(__file__).resolve().parents[1] / "kafka" / "pom.xml"
 INSTALL_HINT = "install them with: apt-get install openjdk-17-jre-headless maven"
@@ -243,9 +243,19 @@ def fetch_jars() -> Path:
     partial = root / "lib.partial"
     shutil.rmtree(partial, ignore_errors=True)
     result = subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={partial}", "-DincludeScope=runtime"],
-        capture_output=True, text=True, check=False,
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={partial}",
+            "-DincludeScope=runtime",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0 or not any(partial.glob("kafka_2.13-*.jar")):
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
@@ -310,9 +320,20 @@ def format_storage(settings: Settings, paths: KafkaPaths) -> None:
     password = settings.kafka_password.get_secret_value()
     scram = f"{SASL_MECHANISM}=[name={settings.kafka_user},password={password}]"
     result = subprocess.run(
-        _java("kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={_cluster_id()}",
-              "-c", str(paths.server_properties), "--add-scram", scram, log4j=paths.log4j),
-        capture_output=True, text=True, check=False,
+        _java(
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
+            f"--cluster-id={_cluster_id()}",
+            "-c",
+            str(paths.server_properties),
+            "--add-scram",
+            scram,
+            log4j=paths.log4j,
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         shutil.rmtree(paths.data, ignore_errors=True)
@@ -338,8 +359,10 @@ def probe(settings: Settings, timeout_s: float = 3.0) -> dict[str, Any]:
     ms = int(timeout_s * 1000)
     with _quiet_kafka_python():
         admin = KafkaAdminClient(
-            **client_config(settings), client_id="hub-services",
-            bootstrap_timeout_ms=ms, request_timeout_ms=ms,
+            **client_config(settings),
+            client_id="hub-services",
+            bootstrap_timeout_ms=ms,
+            request_timeout_ms=ms,
         )
         try:
             cluster: dict[str, Any] = admin.describe_cluster()
@@ -400,8 +423,9 @@ def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
     pid = running_pid(paths)
     if pid is not None:
         cluster_id = _wait_ready(settings, paths, pid, timeout_s)
-        return KafkaStatus(True, pid, settings.kafka_bootstrap, False,
-                           time.monotonic() - began, cluster_id)
+        return KafkaStatus(
+            True, pid, settings.kafka_bootstrap, False, time.monotonic() - began, cluster_id
+        )
     if _port_open(settings):
         raise ServiceUnavailableError(
             f"Something else listens on {settings.kafka_bootstrap} (not our broker: no live pid "
@@ -414,13 +438,17 @@ def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
     with paths.console_log.open("ab") as out:
         process = subprocess.Popen(
             _java("kafka.Kafka", str(paths.server_properties), log4j=paths.log4j),
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=paths.home,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=paths.home,
         )
     paths.pid_file.write_text(f"{process.pid}\n")
     cluster_id = _wait_ready(settings, paths, process.pid, timeout_s)
-    return KafkaStatus(True, process.pid, settings.kafka_bootstrap, True,
-                       time.monotonic() - began, cluster_id)
+    return KafkaStatus(
+        True, process.pid, settings.kafka_bootstrap, True, time.monotonic() - began, cluster_id
+    )
 
 
 def status(settings: Settings) -> KafkaStatus:
@@ -431,10 +459,15 @@ def status(settings: Settings) -> KafkaStatus:
     try:
         cluster_id = str(probe(settings).get("cluster_id"))
     except Exception as error:
-        return KafkaStatus(False, pid, settings.kafka_bootstrap,
-                           detail=f"process runs but is not ready: {type(error).__name__}")
-    return KafkaStatus(True, pid, settings.kafka_bootstrap, cluster_id=cluster_id,
-                       detail=f"data {paths.data}")
+        return KafkaStatus(
+            False,
+            pid,
+            settings.kafka_bootstrap,
+            detail=f"process runs but is not ready: {type(error).__name__}",
+        )
+    return KafkaStatus(
+        True, pid, settings.kafka_bootstrap, cluster_id=cluster_id, detail=f"data {paths.data}"
+    )
 
 
 def down(settings: Settings, timeout_s: float = STOP_TIMEOUT_S) -> bool:

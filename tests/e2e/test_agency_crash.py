@@ -13,13 +13,13 @@ from uuid import uuid4
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers import topics
 from consumers.config import ConsumerSettings
 from consumers.inbox import Inbox
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
+from hub import topics
+from hub.kafka_config import client_config
 from ops.cli.agency import agency_consumer
-from producers.kafka_client import client_config
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
+from hub.kafka_config import client_config
 from hub.settings import Settings
-from producers.kafka_client import client_config
 
 
 @dataclass(frozen=True)

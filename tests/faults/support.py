@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from hub import topics
 from hub.application import HubApplication
 from hub.settings import Settings
-from producers import topics
 from tests.faults.history import AGENCIES
 from tests.integration.streams import Received
 

@@ -16,7 +16,6 @@ from uuid import uuid4
 
 import pytest
 
-from consumers import topics as consumer_topics
 from consumers.agency import AgencyConsumer, reply_record
 from consumers.config import principal_credentials
 from consumers.inbox import Inbox
@@ -30,12 +29,11 @@ from consumers.kafka_io import (
 from consumers.replies import ReplyIngester
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
-from hub import codec
+from hub import codec, topics
 from hub import commands as c
 from hub import events as ev
 from hub.application import HubApplication
 from hub.settings import Settings
-from producers import topics
 from producers.provision import provision
 from producers.relay import open_relay
 from tests import factories as f
@@ -172,7 +170,7 @@ def agency_consumer(stream: Stream, inbox: Path) -> AgencyConsumer:
         fixed_topics(topics.referrals(settings, AGENCY)),
     )
     deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), consumer_topics.deadletter(settings, AGENCY)
+        KafkaWriter(settings, user, password), topics.deadletter(settings, AGENCY)
     )
     return AgencyConsumer(AGENCY, source, Inbox(SqliteDatabase(inbox)), deadletters)
 
@@ -233,7 +231,7 @@ def test_bad_records_on_an_agency_topic_are_parked_and_the_inbox_keeps_only_good
     after = run_once(consumer)
     sent = {start + n: (what, value) for n, (what, value, _) in enumerate(variants)}
     assert_parked_with_reasons(
-        parked_by_offset(settings, consumer_topics.deadletter(settings, AGENCY)), sent, topic
+        parked_by_offset(settings, topics.deadletter(settings, AGENCY)), sent, topic
     )
     assert consumer.report.parked == len(variants), consumer.report
     assert consumer.report.duplicates == len(replays), "a replay was applied or parked"
@@ -250,19 +248,19 @@ def test_bad_records_on_an_agency_topic_are_parked_and_the_inbox_keeps_only_good
 def reply_ingester(stream: Stream) -> ReplyIngester:
     settings = stream.settings
     user, password = principal_credentials(settings, "hub")
-    pattern = consumer_topics.replies_pattern(settings)
+    pattern = topics.replies_pattern(settings)
     source = KafkaSource(
         settings, user, password, "hub.faults", matching_topics(lambda t: bool(pattern.match(t)))
     )
     deadletters = KafkaDeadLetters(
         KafkaWriter(settings, user, password),
-        consumer_topics.deadletter(settings, consumer_topics.REPLIES_DEADLETTER),
+        topics.deadletter(settings, topics.REPLIES_DEADLETTER),
     )
     return ReplyIngester(
         stream.app,
         source,
         deadletters,
-        lambda t: consumer_topics.agency_of_reply_topic(settings, t),
+        lambda t: topics.agency_of_reply_topic(settings, t),
     )
 
 
@@ -340,7 +338,7 @@ def test_bad_replies_are_parked_and_the_log_gains_only_the_good_answer(stream: S
     assert ingester.report.rejected == len(variants), ingester.report
     assert ingester.report.duplicates == 3 and ingester.report.applied == 1
     sent = {start + n: (what, value) for n, (what, value, _) in enumerate(variants)}
-    dead = consumer_topics.deadletter(settings, consumer_topics.REPLIES_DEADLETTER)
+    dead = topics.deadletter(settings, topics.REPLIES_DEADLETTER)
     assert_parked_with_reasons(parked_by_offset(settings, dead), sent, topic)
     new = [e.payload for e in stream.events(position)]
     answered = [p for p in new if isinstance(p, ev.ReferralAnswered)]

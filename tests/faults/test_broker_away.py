@@ -19,17 +19,16 @@ from uuid import uuid4
 
 import pytest
 
-from consumers import topics as consumer_topics
 from consumers.agency import AgencyConsumer
 from consumers.config import principal_credentials
 from consumers.inbox import Inbox
 from consumers.kafka_io import KafkaDeadLetters, KafkaSource, KafkaWriter, fixed_topics
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
+from hub import topics
 from hub.application import HubApplication
 from hub.settings import Settings
 from ops.services import kafka
-from producers import topics
 from producers.ledger import open_ledger
 from producers.provision import provision
 from producers.relay import open_relay
@@ -119,7 +118,7 @@ def agency_consumer(settings: Settings, inbox: Path, group: str) -> AgencyConsum
         max_records=5,
     )
     deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), consumer_topics.deadletter(settings, AGENCY)
+        KafkaWriter(settings, user, password), topics.deadletter(settings, AGENCY)
     )
     return AgencyConsumer(AGENCY, source, Inbox(SqliteDatabase(inbox)), deadletters)
 

@@ -21,7 +21,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from consumers import topics as consumer_topics
 from consumers.agency import AgencyConsumer, reply_record
 from consumers.config import principal_credentials
 from consumers.inbox import Inbox
@@ -36,13 +35,12 @@ from consumers.ports import InRecord
 from consumers.replies import ReplyIngester
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
-from hub import codec
+from hub import codec, topics
 from hub import events as ev
 from hub.application import HubApplication
 from hub.logging import configure_logging
 from hub.settings import Settings
 from ops.faults.kill import CrashLog, crash_repeatedly
-from producers import topics
 from producers.ledger import open_ledger
 from producers.provision import provision
 from producers.relay import open_relay
@@ -213,7 +211,7 @@ def agency_consumer(settings: Settings, agency: str, inbox: Path, group: str, ba
         max_records=batch,
     )
     deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), consumer_topics.deadletter(settings, agency)
+        KafkaWriter(settings, user, password), topics.deadletter(settings, agency)
     )
     return AgencyConsumer(agency, source, Inbox(SqliteDatabase(inbox)), deadletters)
 
@@ -323,7 +321,7 @@ def reply_ingester(
     world: World, app: HubApplication, group: str, batch: int, deadletters: Any
 ) -> ReplyIngester:
     user, password = principal_credentials(world.settings, "hub")
-    pattern = consumer_topics.replies_pattern(world.settings)
+    pattern = topics.replies_pattern(world.settings)
     source = KafkaSource(
         world.settings,
         user,
@@ -334,7 +332,7 @@ def reply_ingester(
         max_records=batch,
     )
     return ReplyIngester(
-        app, source, deadletters, lambda t: consumer_topics.agency_of_reply_topic(world.settings, t)
+        app, source, deadletters, lambda t: topics.agency_of_reply_topic(world.settings, t)
     )
 
 
@@ -378,7 +376,7 @@ def test_a_reply_ingester_killed_at_random_points_applies_every_answer_exactly_o
         app = HubApplication(env=world.env)
         deadletters = KafkaDeadLetters(
             KafkaWriter(world.settings, hub_user, hub_password),
-            consumer_topics.deadletter(world.settings, consumer_topics.REPLIES_DEADLETTER),
+            topics.deadletter(world.settings, topics.REPLIES_DEADLETTER),
         )
         reply_ingester(world, app, group, 2, deadletters).run(StopFlag(), once=True)
 
@@ -397,7 +395,7 @@ def test_a_reply_ingester_killed_at_random_points_applies_every_answer_exactly_o
     assert last_position(world.app) == end, "an answer was applied twice (or one was lost)"
     dead = read_topic(
         world.settings,
-        consumer_topics.deadletter(world.settings, consumer_topics.REPLIES_DEADLETTER),
+        topics.deadletter(world.settings, topics.REPLIES_DEADLETTER),
     )
     got = {
         (r.headers["dlq_source_topic"], int(r.headers["dlq_offset"]), r.headers["dlq_reason"])

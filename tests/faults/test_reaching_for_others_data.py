@@ -19,10 +19,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import TopicAuthorizationFailedError
 
+from hub import topics
+from hub.kafka_config import client_config
 from hub.reference import load_network
 from hub.settings import Settings
-from producers import topics
-from producers.kafka_client import client_config
 from producers.provision import provision
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -11,8 +11,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from hub import codec
 from hub.application import HubApplication
+from hub.kafka_config import client_config
 from hub.settings import Settings
-from producers.kafka_client import client_config
 from producers.ledger import open_ledger
 from producers.provision import provision
 from producers.relay import Relay, make_producer

@@ -8,9 +8,9 @@ from uuid import uuid4
 import pytest
 from kafka.errors import TopicAuthorizationFailedError
 
+from hub import topics
 from hub.application import HubApplication
 from hub.settings import Settings
-from producers import topics
 from producers.ledger import open_ledger
 from producers.relay import Relay, make_producer
 from tests import factories as f

@@ -8,7 +8,6 @@ from uuid import uuid4
 
 import pytest
 
-from consumers import topics
 from consumers.config import ConsumerSettings
 from consumers.kafka_io import (
     KafkaSource,
@@ -17,6 +16,7 @@ from consumers.kafka_io import (
 )
 from consumers.replies import ReplyIngester
 from consumers.stopping import StopFlag
+from hub import topics
 from hub.application import HubApplication
 from hub.commands import OpenCase, ReferCase
 from hub.errors import ServiceUnavailableError

@@ -10,8 +10,8 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 import pytest
 
 from hub import commands as c
+from hub import topics
 from hub.application import HubApplication
-from producers import topics
 from producers.deidentify import pseudonym
 from producers.ledger import open_ledger
 from tests import factories as f

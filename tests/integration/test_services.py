@@ -9,10 +9,10 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from typer.testing import CliRunner
 
+from hub.kafka_config import client_config
 from hub.settings import Settings
 from ops.cli.main import app as cli
 from ops.services import kafka, postgres
-from producers.kafka_client import client_config
 from tests.conftest import unique
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,8 @@ def test_a_client_without_sasl_is_refused(kafka_broker, settings):
     with pytest.raises(KafkaError):
         KafkaAdminClient(
             bootstrap_servers=settings.kafka_bootstrap,
-            bootstrap_timeout_ms=3000, request_timeout_ms=3000,
+            bootstrap_timeout_ms=3000,
+            request_timeout_ms=3000,
         )
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from consumers import topics
 from consumers.config import ConsumerSettings, principal_credentials
 from consumers.inbox import inbox_path, inbox_schema
+from hub import topics
 from hub.settings import Settings
 
 

@@ -19,14 +19,13 @@ def test_the_broker_denies_everything_without_an_acl_except_to_its_super_users(t
 
 
 def test_ports_and_user_come_from_the_settings(tmp_path):
-    settings = Settings(kafka_bootstrap="127.0.0.1:29092", kafka_controller_port=29093,
-                        kafka_user="root-of-hub")
+    settings = Settings(
+        kafka_bootstrap="127.0.0.1:29092", kafka_controller_port=29093, kafka_user="root-of-hub"
+    )
     props = kafka.server_properties(settings, kafka.KafkaPaths(tmp_path))
     assert props["listeners"] == "CLIENT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
     assert props["super.users"].startswith("User:root-of-hub;")
-    assert 'username="root-of-hub"' in props[
-        "listener.name.client.scram-sha-512.sasl.jaas.config"
-    ]
+    assert 'username="root-of-hub"' in props["listener.name.client.scram-sha-512.sasl.jaas.config"]
 
 
 def test_missing_java_or_maven_is_one_line_naming_the_install_command(monkeypatch):
