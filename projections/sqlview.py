@@ -96,9 +96,12 @@ class SqlView(TrackingRecorder):
         with self._cursor(commit=True) as cursor:
             if self._lock_position(cursor) != after:
                 raise IntegrityError(f"position of {self.APPLICATION} moved from {after}")
-            for statement in statements:
-                self._run(cursor, statement)
+            self._run_all(cursor, statements)
             self._track(cursor, tracking)
+
+    def _run_all(self, cursor: Any, statements: Sequence[Statement]) -> None:
+        for statement in statements:
+            self._run(cursor, statement)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._cursor(commit=False) as cursor:
@@ -181,6 +184,7 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
     ) -> None:
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
         self.prefix = tracking_table_name.removesuffix("_tracking")
+        self._translations: dict[str, SQL] = {}
         for ddl in self.table_ddl():
             self.sql_create_statements.append(SQL(cast(LiteralString, ddl)))  # type: ignore[arg-type]
 
@@ -195,8 +199,21 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
             yield cursor
 
     def _run(self, cursor: Any, statement: Statement) -> None:
-        sql = _PARAM.sub(r"%(\1)s", self._sql(statement.sql))
-        cursor.execute(SQL(cast(LiteralString, sql)), dict(statement.params), prepare=False)
+        cursor.execute(self._translated(statement.sql), dict(statement.params), prepare=False)
+
+    def _run_all(self, cursor: Any, statements: Sequence[Statement]) -> None:
+        # Pipeline mode sends a batch's statements without a round trip each (psycopg 3).
+        with cursor.connection.pipeline():
+            for statement in statements:
+                self._run(cursor, statement)
+
+    def _translated(self, sql: str) -> SQL:
+        """The statement in psycopg's form (%(name)s, schema-qualified tables), made once."""
+        translated = self._translations.get(sql)
+        if translated is None:
+            translated = SQL(cast(LiteralString, _PARAM.sub(r"%(\1)s", self._sql(sql))))
+            self._translations[sql] = translated
+        return translated
 
     def _track(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
