@@ -40,8 +40,8 @@ from tests import factories as f
 from tests.factories import SYNTHETIC_STRINGS
 from tests.faults import history
 from tests.faults.history import AGENCIES
-from tests.faults.kafka_read import RawRecord, read_raw
 from tests.integration.streams import Received, read_topic
+from tests.kafka_read import RawRecord, read_raw
 
 pytestmark = pytest.mark.integration
 

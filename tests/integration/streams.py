@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
 from hub import codec
 from hub.application import HubApplication
-from hub.kafka_config import client_config
 from hub.settings import Settings
 from producers.ledger import open_ledger
 from producers.provision import provision
 from producers.relay import Relay, make_producer
+from tests.kafka_read import read_raw
 
 
 def store_settings(kind: str, env: dict[str, str], tmp_path: Path) -> Settings:
@@ -48,23 +46,10 @@ class Received:
 
 
 def read_topic(settings: Settings, topic: str, user: str | None = None) -> list[Received]:
-    """Every record of a one-partition topic, from the start to its current end."""
-    password = settings.principal_password(user) if user else None
-    consumer = KafkaConsumer(
-        **client_config(settings, user, password), enable_auto_commit=False, group_id=None
-    )
-    try:
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        consumer.seek_to_beginning(partition)
-        end = consumer.end_offsets([partition])[partition]
-        found: list[Received] = []
-        while consumer.position(partition) < end:
-            for records in consumer.poll(timeout_ms=1000).values():
-                for r in records:
-                    schema, record = codec.decode(r.value)
-                    headers = {k: v.decode() for k, v in r.headers}
-                    found.append(Received(r.key.decode(), headers, schema, record, r.value))
-        return found
-    finally:
-        consumer.close()
+    """Every record of a one-partition topic, from the start to its current end, decoded."""
+    found = []
+    for raw in read_raw(settings, topic, user):
+        assert raw.key is not None and raw.value is not None
+        schema, record = codec.decode(raw.value)
+        found.append(Received(raw.key.decode(), raw.headers, schema, record, raw.value))
+    return found
