@@ -11,10 +11,11 @@ stored position without publishing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from eventsourcing.persistence import Notification
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -115,6 +116,18 @@ class Relay:
         counts = RelayCounts(position=self.state.position)
         if not batch:
             return counts
+        try:
+            position = self._publish_batch(batch, counts)
+        except BaseException:
+            # The state has folded events whose position is not stored: fold the log again
+            # up to the stored position before the next step, so that batch is sent again.
+            self.rebuilt = False
+            raise
+        counts.position = position
+        log.info("relay.batch", events=counts.events, position=position)
+        return counts
+
+    def _publish_batch(self, batch: Sequence[Notification], counts: RelayCounts) -> int:
         disclosures: list[dict[str, Any]] = []
         futures: list[Any] = []
         for notification in batch:
@@ -123,13 +136,11 @@ class Relay:
             disclosures += decision.disclosures
             counts.events += 1
         self._flush(futures)
-        position = batch[-1].id
+        position: int = batch[-1].id
         if self.before_store is not None:
             self.before_store(position)
         self.ledger.record(position, disclosures)
-        counts.position = position
-        log.info("relay.batch", events=counts.events, position=position)
-        return counts
+        return position
 
     def drain(self, stop: threading.Event | None = None) -> RelayCounts:
         """Publishes up to the end of the log (or until ``stop`` is set)."""

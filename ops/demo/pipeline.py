@@ -361,13 +361,7 @@ def _retrying(what: str, work: Callable[[], object]) -> None:
 
 
 def _relay(relay: Any, relayed: Counter[str]) -> None:
-    try:
-        counts = relay.drain()
-    except Exception:
-        # As after a restart: fold the log again up to the stored position, so the batch
-        # the broker did not take is sent again.
-        relay.rebuilt = False
-        raise
+    counts = relay.drain()  # a failed batch is folded again and resent by the next drain
     for item in fields(counts):
         if item.name != "position":
             relayed[item.name] += getattr(counts, item.name)

@@ -13,6 +13,7 @@ from hub import commands as c
 from hub import topics
 from hub.application import HubApplication
 from producers.deidentify import pseudonym
+from producers.governance import GovernanceState, decide, logged
 from producers.ledger import open_ledger
 from tests import factories as f
 from tests.integration.streams import new_relay, provisioned, read_topic, store_settings
@@ -200,6 +201,38 @@ def test_a_relay_failing_between_publish_and_store_loses_nothing_on_restart(stor
     ledger = open_ledger(settings).disclosures()
     assert len({d["disclosure_id"] for d in ledger}) == len(ledger)
     assert open_ledger(settings).position() == notifications[-1].id
+
+
+def test_a_relay_retrying_in_process_after_a_failed_batch_sends_it_again(store: tuple) -> None:
+    settings, app = store
+    provisioned(settings, AGENCIES)
+    _history(app)
+    failures = iter([RuntimeError("the broker did not take the batch")])
+
+    def fail_once(position: int) -> None:
+        if position > 6:  # a batch past the referral, with disclosures in it
+            error = next(failures, None)
+            if error is not None:
+                raise error
+
+    relay = new_relay(settings, app, batch_size=4, before_store=fail_once)
+    with pytest.raises(RuntimeError):
+        relay.drain()
+    assert 0 < open_ledger(settings).position() <= 6
+    relay.drain()  # the same instance: folds the log again up to the stored position
+
+    notifications = app.recorder.select_notifications(start=1, limit=1000)
+    assert open_ledger(settings).position() == notifications[-1].id
+    analytics = read_topic(settings, topics.analytics(settings))
+    assert {int(r.headers["position"]) for r in analytics} == {n.id for n in notifications}
+    fresh = GovernanceState()
+    expected = set()
+    for n in notifications:
+        decision = decide(fresh, logged(n.id, app.mapper.to_domain_event(n)))
+        expected |= {d["disclosure_id"] for d in decision.disclosures}
+    assert relay.state == fresh
+    assert expected, "the history discloses something"
+    assert {d["disclosure_id"] for d in open_ledger(settings).disclosures()} == expected
 
 
 def test_replaying_the_same_log_publishes_byte_identical_streams(
