@@ -181,7 +181,12 @@ class HubApplication(Application[UUID]):
             raise DomainError(f"{cmd.window_agency} is not a consultation window")
         if cmd.case_id is None:
             case_id = c.derived_id(cmd.command_id, "case_id")
-            ward = window.ward or "kokurakita"
+            ward = window.ward or cmd.ward
+            if ward is None:
+                raise DomainError(
+                    f"{cmd.window_agency} serves the whole city: give the person's ward"
+                )
+            self.network.ward(ward)
             case = Case(
                 payload=ev.CaseOpened(
                     occurred_at=cmd.occurred_at,

@@ -128,6 +128,8 @@ class ReceiveConsultation(Command):
     case_id: UUID | None = None
     consultation_id: UUID
     window_agency: Code
+    # The person's ward; needed only when a city-wide window opens a case.
+    ward: Code | None = None
     needs: list[v.Need] = Field(default_factory=list, max_length=20)
     note: Text | None = None
     person: PersonInput | None = None

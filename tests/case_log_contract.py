@@ -14,6 +14,7 @@ from hub.errors import (
     CaseNotFoundError,
     ConcurrentChangeError,
     ConsentRequiredError,
+    DomainError,
     IllegalTransitionError,
     NoConsentToWithdrawError,
     NotFoundError,
@@ -77,6 +78,12 @@ class CaseLogContract:
     def test_a_consultation_must_be_received_at_a_window(self, app: HubApplication) -> None:
         with pytest.raises(Exception, match="not a consultation window"):
             app.execute(f.consultation(window_agency="council-01"))
+
+    def test_a_city_wide_window_opens_a_case_in_the_persons_ward(self, app: HubApplication) -> None:
+        with pytest.raises(DomainError, match="whole city"):
+            app.execute(f.consultation(window_agency="kikan-soudan"))
+        opened = app.execute(f.consultation(window_agency="kikan-soudan", ward="wakamatsu"))
+        assert app.get_case(opened.aggregate_ids[0]).ward == "wakamatsu"
 
     def test_unknown_ward_and_agency_are_refused(self, app: HubApplication) -> None:
         with pytest.raises(UnknownWardError):

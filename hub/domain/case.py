@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -70,7 +69,7 @@ class Plan:
     plan_id: UUID
     revision: int
     lead_agency: str
-    monitoring_date: Any
+    monitoring_date: date
 
 
 class Case(Aggregate):

@@ -87,13 +87,13 @@ class Network(_Frozen):
         return tuple(w.code for w in self.wards)
 
     def agency(self, agency_id: str) -> Agency:
-        agency = self._agencies_by_id().get(agency_id)
+        agency = self.agency_index.get(agency_id)
         if agency is None:
             raise UnknownAgencyError(f"unknown agency {agency_id!r}")
         return agency
 
     def is_agency(self, agency_id: str) -> bool:
-        return agency_id in self._agencies_by_id()
+        return agency_id in self.agency_index
 
     def coordinator_of(self, ward: str) -> Agency:
         return self.agency(f"{self.ward(ward).code}.coordinator")
@@ -108,7 +108,7 @@ class Network(_Frozen):
                 covered.update(a.id for a in self.agencies if entry in a.groups)
         return frozenset(covered)
 
-    @property
+    @cached_property
     def group_names(self) -> frozenset[str]:
         return frozenset(g for a in self.agencies for g in a.groups)
 
@@ -117,9 +117,6 @@ class Network(_Frozen):
             if group.code == code:
                 return group
         raise UnknownPartnerGroupError(f"unknown partner group {code!r}")
-
-    def _agencies_by_id(self) -> dict[str, Agency]:
-        return self.agency_index
 
     @cached_property
     def agency_index(self) -> dict[str, Agency]:
