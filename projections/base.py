@@ -14,7 +14,10 @@ from projections.sqlview import SqlView, Statement
 V = TypeVar("V", bound=SqlView)
 
 
-def payload_of(domain_event: Any) -> tuple[str, dict[str, Any]] | None:
+Payload = tuple[str, dict[str, Any]]  # (event type, JSON-like payload)
+
+
+def payload_of(domain_event: Any) -> Payload | None:
     """(event type, JSON-like payload) of a hub domain event, or None for other events."""
     payload = getattr(domain_event, "payload", None)
     if payload is None or not hasattr(payload, "model_dump"):
@@ -46,7 +49,14 @@ class HubProjection(Projection[V], Generic[V]):
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]], after: int) -> None:
         """Apply events read after position ``after`` in one transaction (IntegrityError if
         the view's position is no longer ``after``)."""
+        self.process_payloads([(payload_of(event), tracking) for event, tracking in batch], after)
+
+    def process_payloads(
+        self, batch: Sequence[tuple[Payload | None, Tracking]], after: int
+    ) -> None:
+        """``process_batch`` for events already turned into payloads (``payload_of``), so that
+        several projections fed from one read of the log decode each event once."""
         if not batch:
             return
-        statements = [s for event, _ in batch for s in self.statements_for(event)]
+        statements = [s for found, _ in batch if found for s in self.statements(*found)]
         self.view.apply_batch(statements, batch[-1][1], after)

@@ -9,7 +9,7 @@ and apply each batch with its tracking row in one transaction.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from typing import Any, Literal
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
+    Notification,
     Tracking,
     WaitInterruptedError,
 )
@@ -26,7 +27,7 @@ from eventsourcing.utils import Environment
 from hub.application import HubApplication
 from hub.errors import HubError
 from hub.logging import get_logger
-from projections.base import HubProjection
+from projections.base import HubProjection, Payload, payload_of
 from projections.case_state import CaseStateProjection
 from projections.follow import LogPoller
 from projections.inbox import InboxProjection
@@ -39,6 +40,7 @@ PROJECTIONS: dict[str, type[HubProjection[Any]]] = {
     p.name: p for p in (CaseStateProjection, InboxProjection, IndicatorsProjection)
 }
 Progress = Callable[[int, int], None]  # (events in the batch, position reached)
+Decoded = tuple[Payload | None, Tracking]
 
 
 class UnknownProjectionError(HubError):
@@ -98,27 +100,74 @@ def position_of(projection: HubProjection[Any], app_name: str) -> int:
     return position or 0
 
 
-def step(
-    projection: HubProjection[Any], app: HubApplication, poller: LogPoller, position: int
+def decode(app: HubApplication, batch: Sequence[Notification]) -> list[Decoded]:
+    """Each notification's payload (decoded once, whatever number of views it feeds)."""
+    return [
+        (payload_of(app.mapper.to_domain_event(n)), Tracking(app.name, n.id)) for n in batch
+    ]
+
+
+def apply(
+    projection: HubProjection[Any], decoded: Sequence[Decoded], position: int
 ) -> tuple[int, int]:
-    """Apply the batch after ``position``: (the position now, events applied).
+    """Apply the decoded events after ``position`` to one view in one transaction:
+    (the view's position afterwards, events applied).
 
     If another runner moved the view's position meanwhile, nothing is applied (the batch's
     transaction is refused) and the position returned is the other runner's.
     """
-    batch = poller.read(position)
-    if not batch:
+    mine = [item for item in decoded if item[1].notification_id > position]
+    if not mine:
         return position, 0
-    pairs = [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in batch]
     try:
-        projection.process_batch(pairs, after=position)
+        projection.process_payloads(mine, after=position)
     except IntegrityError:
-        moved = projection.view.max_tracking_id(app.name) or 0
+        moved = projection.view.max_tracking_id(mine[0][1].application_name) or 0
         if moved == position:
             raise
         log.info("projection.overtaken", projection=projection.name, position=moved)
         return moved, 0
-    return batch[-1].id, len(batch)
+    return mine[-1][1].notification_id, len(mine)
+
+
+def step(
+    projection: HubProjection[Any], app: HubApplication, poller: LogPoller, position: int
+) -> tuple[int, int]:
+    """Apply the batch after ``position``: (the position now, events applied)."""
+    batch = poller.read(position)
+    if not batch:
+        return position, 0
+    return apply(projection, decode(app, batch), position)
+
+
+def catch_up_all(
+    projections: Sequence[HubProjection[Any]],
+    app: HubApplication,
+    *,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Bring every view up to the log in one pass over it: each batch is read and decoded
+    once and applied to each view whose position is behind it (one transaction per view and
+    batch, with that view's tracking row). Returns the events each view was given."""
+    if not projections:
+        return {}
+    poller = LogPoller(app.recorder, batch_size=batch_size)
+    positions = [position_of(projection, app.name) for projection in projections]
+    applied = {projection.name: 0 for projection in projections}
+    position = min(positions)
+    while batch := poller.read(position):
+        decoded = decode(app, batch)
+        for index, projection in enumerate(projections):
+            positions[index], count = apply(projection, decoded, positions[index])
+            applied[projection.name] += count
+        # A view overtaken by another runner continues from that runner's position, which
+        # may lie inside this batch: read again from the slowest view.
+        position = min(positions)
+        if progress:
+            progress(len(batch), position)
+    log.debug("projections.caught_up", projections=list(applied), position=position)
+    return applied
 
 
 def catch_up(
@@ -129,17 +178,24 @@ def catch_up(
     progress: Progress | None = None,
 ) -> int:
     """Apply every event after the view's position; returns how many this call applied."""
-    poller = LogPoller(app.recorder, batch_size=batch_size)
-    position = position_of(projection, app.name)
-    applied = 0
-    while True:
-        reached, count = step(projection, app, poller, position)
-        if reached == position:
-            log.debug("projection.caught_up", projection=projection.name, position=position)
-            return applied
-        position, applied = reached, applied + count
-        if progress:
-            progress(count, position)
+    return catch_up_all([projection], app, batch_size=batch_size, progress=progress)[
+        projection.name
+    ]
+
+
+def rebuild_all(
+    projections: Sequence[HubProjection[Any]],
+    app: HubApplication,
+    *,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Drop the views and replay the whole log into them in one pass (stop live runners
+    first)."""
+    for projection in projections:
+        projection.view.drop()
+        log.info("projection.dropped", projection=projection.name)
+    return catch_up_all(projections, app, batch_size=batch_size, progress=progress)
 
 
 def rebuild(
@@ -150,9 +206,9 @@ def rebuild(
     progress: Progress | None = None,
 ) -> int:
     """Drop the view and replay the whole log into it (stop its live runner first)."""
-    projection.view.drop()
-    log.info("projection.dropped", projection=projection.name)
-    return catch_up(projection, app, batch_size=batch_size, progress=progress)
+    return rebuild_all([projection], app, batch_size=batch_size, progress=progress)[
+        projection.name
+    ]
 
 
 class PollingRunner:

@@ -24,7 +24,6 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -45,9 +44,10 @@ from projections.runner import (
     PROJECTIONS,
     Runner,
     catch_up,
+    catch_up_all,
     open_projection,
     projection_class,
-    rebuild,
+    rebuild_all,
     start_runner,
 )
 
@@ -258,21 +258,22 @@ def rebuild_command(
     app = open_application()
     try:
         total = app.recorder.max_notification_id() or 0
-        for name in _names(projection):
-            view_projection = open_projection(name, _env())
-            with Progress(
-                TextColumn(f"[bold]{name}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err,
-            ) as bar:
-                task = bar.add_task(name, total=total)
+        names = _names(projection)
+        projections = [open_projection(name, _env()) for name in names]
+        with Progress(
+            TextColumn(f"[bold]{', '.join(names)}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar:
+            task = bar.add_task("rebuild", total=total)
 
-                def advance(_n: int, position: int, task: TaskID = task) -> None:
-                    bar.update(task, completed=position)
+            def advance(_n: int, position: int) -> None:
+                bar.update(task, completed=position)
 
-                count = rebuild(view_projection, app, batch_size=batch_size, progress=advance)
+            counts = rebuild_all(projections, app, batch_size=batch_size, progress=advance)
+        for name, count in counts.items():
             err.print(f"{name}: {count} events replayed")
     finally:
         app.close()
@@ -291,8 +292,9 @@ def follow(
     if once:
         app = open_application()
         try:
-            for name in names:
-                count = catch_up(open_projection(name, env), app, batch_size=batch_size)
+            projections = [open_projection(name, env) for name in names]
+            counts = catch_up_all(projections, app, batch_size=batch_size)
+            for name, count in counts.items():
                 err.print(f"{name}: {count} events applied")
         finally:
             app.close()

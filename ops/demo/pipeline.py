@@ -370,16 +370,14 @@ def _relay(relay: Any, relayed: Counter[str]) -> None:
 def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
     from projections import report
     from projections.indicators import Cut
-    from projections.runner import PROJECTIONS, catch_up, open_projection
+    from projections.runner import PROJECTIONS, catch_up_all, open_projection
 
     env = outcome.settings.eventsourcing_env(outcome.options.store)
-    views: dict[str, Any] = {}
     names = list(PROJECTIONS)
-    for index, name in enumerate(names):
-        tick("projections", index, len(names))
-        projection = open_projection(name, env)
-        catch_up(projection, app)
-        views[name] = projection.view
+    tick("projections", 0, len(names))
+    projections = [open_projection(name, env) for name in names]
+    catch_up_all(projections, app)
+    views: dict[str, Any] = {p.name: p.view for p in projections}
     tick("projections", len(names), len(names))
     cut = Cut.of(cal.FISCAL_YEAR, outcome.cut_day)
     outcome.indicators = report.from_view(views["indicators"], cut)

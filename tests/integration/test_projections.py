@@ -22,9 +22,11 @@ from projections.indicators import Cut, MemoryIndicators
 from projections.runner import (
     PROJECTIONS,
     catch_up,
+    catch_up_all,
     open_projection,
     position_of,
     rebuild,
+    rebuild_all,
     start_runner,
 )
 from tests import factories as f
@@ -276,6 +278,33 @@ def test_indicators_live_equal_rebuilt_equal_folded_in_memory(env: dict[str, str
     for name, projection in projections.items():
         rebuild(projection, app, batch_size=7)
         assert projection.view.dump() == live[name], name
+
+
+def test_one_pass_over_the_log_feeds_views_standing_at_different_positions(
+    env: dict[str, str],
+) -> None:
+    app = HubApplication(env=env)
+    seed(app)
+    total = app.recorder.max_notification_id() or 0
+    reference = {name: open_projection(name, env) for name in PROJECTIONS}
+    for projection in reference.values():
+        rebuild(projection, app)
+    expected = {name: projection.view.dump() for name, projection in reference.items()}
+
+    behind = [open_projection(name, env) for name in PROJECTIONS]
+    rebuild_all(behind, app, batch_size=4)
+    ahead = behind[0]
+    ahead.view.drop()
+    catch_up_all([ahead], app, batch_size=5)  # only the first view is back at the end
+    for projection in behind[1:]:
+        projection.view.drop()
+
+    counts = catch_up_all(behind, app, batch_size=6)
+
+    assert counts == {behind[0].name: 0, **{p.name: total for p in behind[1:]}}
+    for projection in behind:
+        assert projection.view.dump() == expected[projection.name], projection.name
+        assert projection.view.max_tracking_id(app.name) == total
 
 
 def test_a_batch_overlapping_one_applied_by_another_runner_is_refused(env: dict[str, str]) -> None:
