@@ -102,9 +102,7 @@ def position_of(projection: HubProjection[Any], app_name: str) -> int:
 
 def decode(app: HubApplication, batch: Sequence[Notification]) -> list[Decoded]:
     """Each notification's payload (decoded once, whatever number of views it feeds)."""
-    return [
-        (payload_of(app.mapper.to_domain_event(n)), Tracking(app.name, n.id)) for n in batch
-    ]
+    return [(payload_of(app.mapper.to_domain_event(n)), Tracking(app.name, n.id)) for n in batch]
 
 
 def apply(
@@ -206,9 +204,7 @@ def rebuild(
     progress: Progress | None = None,
 ) -> int:
     """Drop the view and replay the whole log into it (stop its live runner first)."""
-    return rebuild_all([projection], app, batch_size=batch_size, progress=progress)[
-        projection.name
-    ]
+    return rebuild_all([projection], app, batch_size=batch_size, progress=progress)[projection.name]
 
 
 class PollingRunner:
