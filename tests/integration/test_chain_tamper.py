@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.application import HubApplication
+from hub.errors import ConcurrentChangeError
 from hub.settings import get_settings
 from ops.cli.main import app as cli
 from projections.audit.tamper import verify_log
@@ -109,6 +110,21 @@ class TamperContract:
         )
         kinds = {(x.kind, x.notification_id) for x in verify_log(app.recorder).findings}  # type: ignore[arg-type]
         assert ("chain_broken", 2) in kinds
+
+    def test_a_chain_head_ahead_of_the_log_refuses_the_next_write(
+        self, app: HubApplication, env: dict[str, str]
+    ) -> None:
+        last = app.recorder.max_notification_id() or 0
+        self.sql(
+            env,
+            (
+                f"INSERT INTO {self.chain_table} VALUES (%s, 'x', 1, 'x', %s, %s)",
+                (last + 5, "0" * 64, "0" * 64),
+            ),
+        )
+        with pytest.raises(ConcurrentChangeError):
+            app.execute(f.consultation())
+        assert app.recorder.max_notification_id() == last  # nothing written
 
     def test_seal_adopts_a_log_written_before_the_chain(self, env: dict[str, str]) -> None:
         plain = {k: v for k, v in env.items() if k != "APPLICATION_RECORDER_TOPIC"}
