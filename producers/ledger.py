@@ -94,8 +94,7 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
             "ON CONFLICT (disclosure_id) DO NOTHING"
         )
         with self.datastore.transaction(commit=True) as c:
-            for disclosure in disclosures:
-                c.execute(statement, _row(disclosure))
+            c.executemany(statement, [_row(d) for d in disclosures])
             self._insert_tracking(c, Tracking(TRACKING_NAME, position))
 
     def disclosures(
@@ -128,21 +127,22 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
                 "occurred_at text NOT NULL)"
             ).format(Identifier(self.datastore.schema))
         )
-
-    def position(self) -> int:
-        return self.max_tracking_id(TRACKING_NAME) or 0
-
-    def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
-        statement = SQL(
+        self.insert_disclosure = SQL(
             "INSERT INTO {0}.disclosures ({1}) VALUES ({2}) ON CONFLICT (disclosure_id) DO NOTHING"
         ).format(
             Identifier(self.datastore.schema),
             SQL(", ").join(Identifier(name) for name in COLUMNS),
             SQL(", ").join(SQL(f"%({name})s") for name in COLUMNS),
-        )
+        ).as_string(None)
+
+    def position(self) -> int:
+        return self.max_tracking_id(TRACKING_NAME) or 0
+
+    def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            for disclosure in disclosures:
-                curs.execute(statement, _row(disclosure))
+            if disclosures:
+                # psycopg pipelines executemany: one round trip for the batch's rows.
+                curs.executemany(self.insert_disclosure, [_row(d) for d in disclosures])
             self._insert_tracking(curs, Tracking(TRACKING_NAME, position))
 
     def disclosures(
