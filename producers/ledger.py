@@ -127,13 +127,17 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
                 "occurred_at text NOT NULL)"
             ).format(Identifier(self.datastore.schema))
         )
-        self.insert_disclosure = SQL(
-            "INSERT INTO {0}.disclosures ({1}) VALUES ({2}) ON CONFLICT (disclosure_id) DO NOTHING"
-        ).format(
-            Identifier(self.datastore.schema),
-            SQL(", ").join(Identifier(name) for name in COLUMNS),
-            SQL(", ").join(SQL(f"%({name})s") for name in COLUMNS),
-        ).as_string(None)
+        self.insert_disclosure = (
+            SQL(
+                "INSERT INTO {0}.disclosures ({1}) VALUES ({2}) ON CONFLICT (disclosure_id) DO NOTHING"
+            )
+            .format(
+                Identifier(self.datastore.schema),
+                SQL(", ").join(Identifier(name) for name in COLUMNS),
+                SQL(", ").join(SQL(f"%({name})s") for name in COLUMNS),
+            )
+            .as_string(None)
+        )
 
     def position(self) -> int:
         return self.max_tracking_id(TRACKING_NAME) or 0
