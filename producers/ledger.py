@@ -127,10 +127,9 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
                 "occurred_at text NOT NULL)"
             ).format(Identifier(self.datastore.schema))
         )
+        insert = "INSERT INTO {0}.disclosures ({1}) VALUES ({2}) ON CONFLICT DO NOTHING"
         self.insert_disclosure = (
-            SQL(
-                "INSERT INTO {0}.disclosures ({1}) VALUES ({2}) ON CONFLICT (disclosure_id) DO NOTHING"
-            )
+            SQL(insert)
             .format(
                 Identifier(self.datastore.schema),
                 SQL(", ").join(Identifier(name) for name in COLUMNS),

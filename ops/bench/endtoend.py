@@ -1,33 +1,32 @@
 """End to end: a command accepted by the hub → the row in an agency's inbox, at a set rate.
 
-Hub side: in one process, commands ``ReferCase`` (to one agency, on cases opened untimed
-beforehand) are executed on a schedule of ``rate`` per second; the relay follows the log
-(``Relay.follow``) and the agency client (``AgencyConsumer`` over Kafka, SQLite inbox)
-applies the records. Latency is from ``execute`` returning to the inbox row committed.
+Hub side: commands ``ReferCase`` (to one agency, on cases opened untimed beforehand) are
+executed on a schedule of ``rate`` per second; the relay follows the log (``Relay.follow``)
+and the agency client (``AgencyConsumer`` over Kafka, SQLite inbox) applies the records,
+each in a process of its own as in production (``ops.bench.e2e_parts``). Latency is from
+``execute`` returning to the inbox row committed (wall clock, one machine).
 Baseline: a producer with the relay's settings sends records of the same size to a topic on
 the same broker at the rate the hub achieved, a consumer in the same process receives them;
-latency is from ``send`` to receipt. Both sides share one process (and GIL), as the hub's
-parts do here.
+latency is from ``send`` to receipt.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from consumers.agency import AgencyConsumer
-from consumers.config import ConsumerSettings
-from consumers.stopping import StopFlag
 from hub import commands as c
 from hub import topics
 from hub.application import HubApplication
@@ -36,11 +35,9 @@ from hub.kafka_config import client_config
 from hub.settings import Settings, StoreKind
 from ops.bench import workload
 from ops.bench.measure import Row
-from ops.bench.stores import fresh_store
-from ops.cli.agency import agency_consumer
-from producers.ledger import open_ledger
+from ops.bench.stores import child_env, fresh_store
 from producers.provision import provision
-from producers.relay import Relay, make_producer
+from producers.relay import make_producer
 
 FIGURE = "end to end p50/p99"
 AGENCY = "kokurakita.hoken"
@@ -91,76 +88,53 @@ def run_hub(settings: Settings, count: int, rate: float) -> tuple[list[float], f
     """(latencies in ms, achieved command rate, record size in bytes) for one run."""
     prefix = f"bench-e2e-{uuid.uuid4().hex[:8]}."
     with fresh_store(settings, settings.store) as fresh, TemporaryDirectory() as tmp:
-        fresh = fresh.model_copy(update={"kafka_topic_prefix": prefix})
+        fresh = fresh.model_copy(update={"kafka_topic_prefix": prefix, "log_level": "WARNING"})
         provision(fresh, [AGENCY])
         app = HubApplication(env=fresh.eventsourcing_env())
-        relay_app = HubApplication(env=fresh.eventsourcing_env())
         cases = _open_cases(app, min(count, 50))
+        commands = [_refer(cases[i % len(cases)]) for i in range(count)]
         accepted: dict[str, float] = {}
-        arrived: dict[str, float] = {}
-        sizes: list[int] = []
-        relay = Relay(fresh, relay_app, open_ledger(fresh), make_producer(fresh))
-        stop_relay, stop_consumer, ready = threading.Event(), StopFlag(), threading.Event()
-        inbox = ConsumerSettings(agency_inbox_path=Path(tmp) / "inbox.sqlite")
-
-        def consume() -> None:
-            # The inbox's SQLite connection must be made in the thread that uses it.
-            group = f"{AGENCY}.bench-{uuid.uuid4().hex[:6]}"
-            consumer = agency_consumer(AGENCY, fresh, inbox, group=group)
-            _watch_inbox(consumer, arrived, sizes)
-            ready.set()
-            try:
-                consumer.run(stop_consumer)
-            finally:
-                consumer.source.close()
-                consumer.inbox.close()
-
-        threads = [
-            threading.Thread(target=relay.follow, args=(stop_relay, 0.005), daemon=True),
-            threading.Thread(target=consume, daemon=True),
-        ]
-        for thread in threads:
-            thread.start()
-        ready.wait(timeout=WAIT_S)
+        env = child_env(fresh)
+        part = [sys.executable, "-m", "ops.bench.e2e_parts"]
+        relay = subprocess.Popen([*part, "relay"], env=env, stdout=subprocess.PIPE, text=True)
+        agency = subprocess.Popen(
+            [*part, "agency", AGENCY, str(Path(tmp) / "inbox.sqlite"), str(count)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
-            commands = [_refer(cases[i % len(cases)]) for i in range(count)]
+            for name, process in (("relay", relay), ("agency client", agency)):
+                assert process.stdout is not None
+                if process.stdout.readline().strip() != "ready":
+                    raise ServiceUnavailableError(f"end to end: the {name} did not start")
 
             def act(i: int) -> None:
                 app.execute(commands[i])
-                accepted[str(commands[i].referral_id)] = time.perf_counter()
+                accepted[str(commands[i].referral_id)] = time.time()
 
             achieved = _paced(count, rate, act)
-            _wait(lambda: all(r in arrived for r in accepted))
+            try:
+                out, _ = agency.communicate(timeout=WAIT_S)
+            except subprocess.TimeoutExpired:
+                raise ServiceUnavailableError(
+                    f"end to end: records did not all arrive within {WAIT_S:.0f} s"
+                ) from None
         finally:
-            stop_relay.set()
-            stop_consumer.request()
-            for thread in threads:
-                thread.join(timeout=10)
-            relay.producer.close()
+            for process in (relay, agency):
+                process.terminate()
+            for process in (relay, agency):
+                process.wait(timeout=30)
             app.close()
-            relay_app.close()
             _drop_topics(fresh)
+    lines = out.strip().splitlines()
+    if not lines:
+        raise ServiceUnavailableError(f"end to end: the agency client failed ({agency.returncode})")
+    found = json.loads(lines[-1])
+    arrived: dict[str, float] = found["arrived"]
+    sizes: list[int] = found["sizes"]
     latencies = [(arrived[r] - t) * 1000 for r, t in accepted.items()]
     return latencies, achieved, int(statistics.median(sizes)) if sizes else 1000
-
-
-def _watch_inbox(consumer: AgencyConsumer, arrived: dict[str, float], sizes: list[int]) -> None:
-    """Notes when each referral's row is committed to the inbox."""
-    apply = consumer.inbox.apply
-    handle = consumer.handle
-
-    def timed_apply(entry: Any) -> bool:
-        done = apply(entry)
-        if done and entry.event_type == "ReferralMade" and entry.referral_id:
-            arrived[str(entry.referral_id)] = time.perf_counter()
-        return done
-
-    def sized_handle(record: Any) -> str:
-        sizes.append(len(record.value))
-        return handle(record)
-
-    consumer.inbox.apply = timed_apply  # type: ignore[method-assign]
-    consumer.handle = sized_handle  # type: ignore[method-assign]
 
 
 def _drop_topics(settings: Settings) -> None:

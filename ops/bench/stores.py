@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from pydantic import SecretStr
 
 from hub.settings import Settings, StoreKind
 
@@ -40,4 +42,15 @@ def raw_env(settings: Settings) -> dict[str, str]:
     """The library's own recorders on the same store: no hash chain, nothing of the hub."""
     env = settings.eventsourcing_env()
     env.pop("APPLICATION_RECORDER_TOPIC", None)
+    return env
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment a child process needs to build the same ``Settings`` (HUB_*)."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        env[f"HUB_{name.upper()}"] = text
     return env

@@ -53,8 +53,8 @@ class Plan:
             rebuild_reps=3,
             relay_events=events or 2000,
             relay_reps=3,
-            growth_small=LogSpec(1),
-            growth_large=LogSpec(6),
+            growth_small=LogSpec(6),  # 108k events
+            growth_large=LogSpec(56),  # 1.0M events
             e2e_commands=600,
             e2e_rate=200,
             pgbench_seconds=10,
