@@ -50,6 +50,7 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from hub.fiscal import JST, fiscal_year
@@ -138,9 +139,20 @@ CLOSING_ANSWERS = frozenset({"declined", "completed"})
 
 def utc_text(moment: Any) -> str:
     """A timestamp as fixed-width UTC text, so that text order is time order."""
-    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    if isinstance(moment, datetime):
+        return _utc_text(moment)
+    return _utc_text_of_iso(str(moment))
+
+
+@lru_cache(maxsize=4096)
+def _utc_text_of_iso(text: str) -> str:
+    # Each event's time is turned into text by every view it feeds: parse it once.
+    return _utc_text(datetime.fromisoformat(text))
+
+
+def _utc_text(value: datetime) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"timestamp without a zone: {moment!r}")
+        raise ValueError(f"timestamp without a zone: {value.isoformat()!r}")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -198,14 +198,16 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
-    def _run(self, cursor: Any, statement: Statement) -> None:
-        cursor.execute(self._translated(statement.sql), dict(statement.params), prepare=False)
+    def _run(self, cursor: Any, statement: Statement, *, prepare: bool = False) -> None:
+        cursor.execute(self._translated(statement.sql), dict(statement.params), prepare=prepare)
 
     def _run_all(self, cursor: Any, statements: Sequence[Statement]) -> None:
-        # Pipeline mode sends a batch's statements without a round trip each (psycopg 3).
+        # Pipeline mode sends a batch's statements without a round trip each (psycopg 3);
+        # prepared, the server parses and plans each distinct statement once per connection
+        # instead of once per event: a third off a rebuild (BENCHMARKS.md, rebuild).
         with cursor.connection.pipeline():
             for statement in statements:
-                self._run(cursor, statement)
+                self._run(cursor, statement, prepare=True)
 
     def _translated(self, sql: str) -> SQL:
         """The statement in psycopg's form (%(name)s, schema-qualified tables), made once."""

@@ -28,16 +28,18 @@ def interleaved(
 
     Each callable returns its own figure (e.g. events/s) for one repetition.
     """
-    hubs: list[float] = []
-    bases: list[float] = []
-    for rep in range(reps):
-        if rep % 2 == 0:
-            hubs.append(hub())
-            bases.append(baseline())
-        else:
-            bases.append(baseline())
-            hubs.append(hub())
+    hubs, bases = rotated(reps, hub, baseline)
     return hubs, bases
+
+
+def rotated(reps: int, *sides: Callable[[], float]) -> list[list[float]]:
+    """Runs every side ``reps`` times, rotating which goes first; figures per side."""
+    figures: list[list[float]] = [[] for _ in sides]
+    for rep in range(reps):
+        for step in range(len(sides)):
+            index = (rep + step) % len(sides)
+            figures[index].append(sides[index]())
+    return figures
 
 
 def throughput_row(

@@ -14,6 +14,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -21,9 +22,9 @@ from hub.application import HubApplication
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
 from ops.bench.logs import LogSpec, ensure_log, log_settings
-from ops.bench.measure import Row, Stopwatch, interleaved, throughput_row
+from ops.bench.measure import Row, Stopwatch, rotated, throughput_row
 from projections.follow import LogPoller
-from projections.runner import PROJECTIONS, open_projection, rebuild_all
+from projections.runner import PROJECTIONS, decode, open_projection, rebuild_all
 
 FIGURE = "rebuild"
 TARGET = 0.5
@@ -43,18 +44,40 @@ def read_all(app: HubApplication) -> float:
     return watch.seconds
 
 
-def bench(settings: Settings, store: StoreKind, spec: LogSpec, reps: int) -> Row:
+def read_and_decode(app: HubApplication) -> float:
+    with Stopwatch() as watch:
+        for batch in LogPoller(app.recorder, batch_size=BATCH).batches(None):
+            decode(app, batch)
+    return watch.seconds
+
+
+def bench(settings: Settings, store: StoreKind, spec: LogSpec, reps: int) -> list[Row]:
+    """The rebuild row, and a reference row: reading and decoding alone against reading,
+    the part of any rebuild that no view's code can avoid."""
     target, size = ensure_log(settings, store, spec)
     env = target.eventsourcing_env()
     app = HubApplication(env=env)
     try:
-        hubs, bases = interleaved(
-            reps, lambda: size / rebuild_views(app, env), lambda: size / read_all(app)
+        hubs, bases, decodes = rotated(
+            reps,
+            lambda: size / rebuild_views(app, env),
+            lambda: size / read_all(app),
+            lambda: size / read_and_decode(app),
         )
     finally:
         app.close()
     note = f"{spec}: {size} events, {len(PROJECTIONS)} projections, {reps} reps"
-    return throughput_row(FIGURE, store, hubs, bases, TARGET, note)
+    floor = throughput_row(FIGURE, store, decodes, bases, TARGET, note)
+    return [
+        throughput_row(FIGURE, store, hubs, bases, TARGET, note),
+        replace(
+            floor,
+            figure="rebuild floor: read + decode, no view",
+            target="(reference)",
+            met=None,
+            note=f"{spec}: the same reads, each event decoded once (JSON, pydantic), {reps} reps",
+        ),
+    ]
 
 
 # Growth: one rebuild per subprocess, so peak memory belongs to that run alone ---------------

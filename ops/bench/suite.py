@@ -102,7 +102,7 @@ def run(
             (
                 "rebuild",
                 "rebuild",
-                lambda s: [rebuild.bench(settings, s, plan.rebuild_log, plan.rebuild_reps)],
+                lambda s: rebuild.bench(settings, s, plan.rebuild_log, plan.rebuild_reps),
                 "≥ 0.5×",
             ),
             (

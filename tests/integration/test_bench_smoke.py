@@ -13,6 +13,7 @@ FIGURES = (
     "write path",
     "relay",
     "rebuild",
+    "rebuild floor: read + decode, no view",
     "growth: rebuild time",
     "growth: peak memory",
     "end to end p50",
