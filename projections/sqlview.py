@@ -44,7 +44,12 @@ class SqlView(TrackingRecorder):
         raise NotImplementedError
 
     def _sql(self, sql: str) -> str:
-        return _TABLE.sub(lambda m: self._table(m.group(1)), sql)
+        """``sql`` with its ``{table}`` names resolved (each distinct text resolved once)."""
+        resolved: dict[str, str] = self.__dict__.setdefault("_resolved", {})
+        found = resolved.get(sql)
+        if found is None:
+            found = resolved[sql] = _TABLE.sub(lambda m: self._table(m.group(1)), sql)
+        return found
 
     @contextmanager
     def _cursor(self, *, commit: bool) -> Iterator[Any]:
