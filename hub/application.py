@@ -7,6 +7,8 @@ their rules, and saves every change plus a command receipt in one atomic ``save`
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import singledispatchmethod
@@ -57,11 +59,20 @@ class Outcome:
 
 class HubApplication(Application[UUID]):
     name = "hub"
-    env = {"AGGREGATE_CACHE_MAXSIZE": "2000"}  # noqa: RUF012 - the library reads a class dict
+    # Commands change the cached aggregates themselves, not deep copies of them (a copy of
+    # a case cost ~0.75 ms a command: BENCHMARKS.md, write path). ``execute`` runs one
+    # command at a time and evicts what a command read unless its save succeeded, so a
+    # command that fails half way never leaves its changes in the cache.
+    env = {  # noqa: RUF012 - the library reads a class dict
+        "AGGREGATE_CACHE_MAXSIZE": "2000",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.network: Network = load_network()
+        self._one_command_at_a_time = threading.Lock()
+        self._read: list[UUID] = []  # aggregates the current command loaded
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -70,6 +81,26 @@ class HubApplication(Application[UUID]):
     # The one entry point for commands --------------------------------------------------------
 
     def execute(self, command: c.Command) -> Outcome:
+        with self._one_command_at_a_time:
+            self._read = []
+            saved = False
+            try:
+                outcome = self._execute(command)
+                saved = not outcome.duplicate
+                return outcome
+            finally:
+                if not saved:
+                    self._forget(self._read)
+
+    def _forget(self, aggregate_ids: Iterable[UUID]) -> None:
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate_id in aggregate_ids:
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate_id, evict=True)
+
+    def _execute(self, command: c.Command) -> Outcome:
         command_type = type(command).__name__
         # No read of the receipt up front: a repeated command either breaks a rule of the
         # state its first run left (checked below) or conflicts on its receipt in ``save``.
@@ -121,6 +152,7 @@ class HubApplication(Application[UUID]):
         return self._get(Case, case_id, lambda: CaseNotFoundError(f"no case {case_id}"))
 
     def _get(self, cls: type[A], aggregate_id: UUID, missing: Callable[[], Exception]) -> A:
+        self._read.append(aggregate_id)
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -132,6 +164,7 @@ class HubApplication(Application[UUID]):
         return aggregate
 
     def _exists(self, aggregate_id: UUID) -> bool:
+        self._read.append(aggregate_id)
         try:
             self.repository.get(aggregate_id)
         except AggregateNotFoundError:

@@ -361,13 +361,47 @@ class CaseLogContract:
         mine, theirs = Racing(env=env), HubApplication(env=env)
         try:
             case_id = mine.execute(f.consultation()).aggregate_ids[0]
-            mine.race = lambda: theirs.execute(f.referral(case_id))
+            their_referral = f.referral(case_id)
+            mine.race = lambda: theirs.execute(their_referral)
             with pytest.raises(ConcurrentChangeError):
                 mine.execute(f.referral(case_id))
             assert _events_in_log(mine).count("ReferralMade") == 1
+            # The refused change left nothing in the writer's cache: its next command
+            # starts from the case as stored.
+            retried = f.referral(case_id)
+            assert mine.execute(retried).events == ("ReferralMade",)
+            assert set(mine.get_case(case_id).referrals) == {
+                their_referral.referral_id,
+                retried.referral_id,
+            }
         finally:
             mine.close()
             theirs.close()
+
+    def test_a_command_failing_half_way_leaves_no_change_behind(self, env: dict[str, str]) -> None:
+        class HalfWay(HubApplication):
+            """Refers, then fails before saving, as a handler breaking a later rule would."""
+
+            name = HubApplication.name
+
+            def _handle(self, command):  # type: ignore[no-untyped-def, override]
+                changed = super()._handle(command)
+                if isinstance(command, c.ReferCase):
+                    raise DomainError("a later rule is broken")
+                return changed
+
+        app = HalfWay(env=env)
+        try:
+            case_id = app.execute(f.consultation()).aggregate_ids[0]
+            app.get_case(case_id)  # in the cache
+            with pytest.raises(DomainError):
+                app.execute(f.referral(case_id))
+            assert app.get_case(case_id).referrals == {}
+            consent = app.execute(f.consent(case_id))
+            assert consent.events == ("ConsentGiven",)
+            assert _events_in_log(app).count("ReferralMade") == 0
+        finally:
+            app.close()
 
     def test_every_command_type_has_a_handler(self) -> None:
         commands = {
