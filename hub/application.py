@@ -72,7 +72,7 @@ class HubApplication(Application[UUID]):
         super().__init__(env)
         self.network: Network = load_network()
         self._one_command_at_a_time = threading.Lock()
-        self._read: list[UUID] = []  # aggregates the current command loaded
+        self._read: list[UUID] | None = None  # aggregates the running command loaded
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -82,15 +82,17 @@ class HubApplication(Application[UUID]):
 
     def execute(self, command: c.Command) -> Outcome:
         with self._one_command_at_a_time:
-            self._read = []
+            read: list[UUID] = []
+            self._read = read
             saved = False
             try:
                 outcome = self._execute(command)
                 saved = not outcome.duplicate
                 return outcome
             finally:
+                self._read = None
                 if not saved:
-                    self._forget(self._read)
+                    self._forget(read)
 
     def _forget(self, aggregate_ids: Iterable[UUID]) -> None:
         cache = self.repository.cache
@@ -152,7 +154,7 @@ class HubApplication(Application[UUID]):
         return self._get(Case, case_id, lambda: CaseNotFoundError(f"no case {case_id}"))
 
     def _get(self, cls: type[A], aggregate_id: UUID, missing: Callable[[], Exception]) -> A:
-        self._read.append(aggregate_id)
+        self._note_read(aggregate_id)
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -163,8 +165,12 @@ class HubApplication(Application[UUID]):
             raise missing()
         return aggregate
 
+    def _note_read(self, aggregate_id: UUID) -> None:
+        if self._read is not None:  # inside ``execute``; queries leave nothing to forget
+            self._read.append(aggregate_id)
+
     def _exists(self, aggregate_id: UUID) -> bool:
-        self._read.append(aggregate_id)
+        self._note_read(aggregate_id)
         try:
             self.repository.get(aggregate_id)
         except AggregateNotFoundError:
