@@ -207,19 +207,26 @@ def render(rows: list[report.ReportRow], fmt: Format, output: Path | None, title
         output.write_bytes(data)
 
 
+FiscalYearOpt = Annotated[str, typer.Option(help="Fiscal year: R7, 令和7年度 or 2025.")]
+ByOpt = Annotated[
+    Literal["ward", "month"] | None, typer.Option(help="Break down by ward or month.")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option(help="Cut at the end of this JST day, e.g. 2025-12-31.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="table, csv or json.")]
+OutputOpt = Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")]
+
+
 def report_indicators(
-    fy: Annotated[str, typer.Option(help="Fiscal year: R7, 令和7年度 or 2025.")],
-    by: Annotated[
-        Literal["ward", "month"] | None, typer.Option(help="Break down by ward or month.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Cut at the end of this JST day, e.g. 2025-12-31.")
-    ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = "table",
+    fy: FiscalYearOpt,
+    by: ByOpt = None,
+    until: UntilOpt = None,
+    fmt: FormatOpt = "table",
     chart: Annotated[
         Path | None, typer.Option(help="Also draw the monthly trend to this PNG.")
     ] = None,
-    output: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    output: OutputOpt = None,
 ) -> None:
     """Table ④ of the plan for a fiscal year, with the plan's labels, plus network measures."""
     try:
@@ -348,15 +355,11 @@ def _follow_until_stopped(
 
 
 def analytics_rebuild(
-    fy: Annotated[str, typer.Option(help="Fiscal year: R7, 令和7年度 or 2025.")],
-    by: Annotated[
-        Literal["ward", "month"] | None, typer.Option(help="Break down by ward or month.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Cut at the end of this JST day, e.g. 2025-12-31.")
-    ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = "table",
-    output: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    fy: FiscalYearOpt,
+    by: ByOpt = None,
+    until: UntilOpt = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
     principal: Annotated[str, typer.Option(help="The Kafka principal to read as.")] = "analyst",
 ) -> None:
     """Rebuild table ④ from analytics.events alone (de-identified), as an analyst would."""
