@@ -10,12 +10,33 @@ from uuid import UUID, uuid4
 from consumers.ports import InRecord
 from hub import codec
 from hub import events as ev
+from hub.commands import OpenCase, ReferCase
 
 AGENCY = "moji.houkatsu"
 OTHER_AGENCY = "moji.kodomo"
 WARD = "moji"
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 PERSON = {"name": "試験 花子", "kana": "しけん はなこ", "address": "北九州市架空町1-2-3"}
+
+
+def refer(
+    app: Any, agency: str = AGENCY, *, urgency: str = "urgent", purpose: str = "assessment"
+) -> tuple[UUID, UUID]:
+    """Open a case in 門司区 and refer it to ``agency`` through the hub: (case id, referral id)."""
+    case_id, referral_id = uuid4(), uuid4()
+    app.execute(OpenCase(command_id=uuid4(), occurred_at=T0, case_id=case_id, ward=WARD))
+    app.execute(
+        ReferCase(
+            command_id=uuid4(),
+            occurred_at=T0 + timedelta(minutes=1),
+            case_id=case_id,
+            referral_id=referral_id,
+            agency_id=agency,
+            purpose=purpose,
+            urgency=urgency,
+        )
+    )
+    return case_id, referral_id
 
 
 def encoded(payload: ev.Event, aggregate_id: UUID, version: int) -> tuple[bytes, str]:

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from consumers.config import get_consumer_settings
 from hub.application import HubApplication
-from hub.commands import GiveConsent, OpenCase, RecordPersonDetails, ReferCase
+from hub.commands import GiveConsent, RecordPersonDetails
 from hub.settings import Settings, get_settings
 from ops.cli.main import app as hub_app
-from tests.agency_support import AGENCY, T0, provisioned
+from tests.agency_support import AGENCY, T0, provisioned, refer
 
 pytestmark = pytest.mark.e2e
 
@@ -50,23 +50,6 @@ def hub(*args: str) -> str:
     return result.output
 
 
-def refer(app: HubApplication, urgency: str):  # type: ignore[no-untyped-def]
-    case_id, referral_id = uuid4(), uuid4()
-    app.execute(OpenCase(command_id=uuid4(), occurred_at=T0, case_id=case_id, ward="moji"))
-    app.execute(
-        ReferCase(
-            command_id=uuid4(),
-            occurred_at=T0 + timedelta(minutes=1),
-            case_id=case_id,
-            referral_id=referral_id,
-            agency_id=AGENCY,
-            purpose="outreach",
-            urgency=urgency,  # type: ignore[arg-type]
-        )
-    )
-    return case_id, referral_id
-
-
 def consent(app: HubApplication, case_id) -> None:  # type: ignore[no-untyped-def]
     app.execute(
         GiveConsent(
@@ -95,7 +78,7 @@ def test_an_answer_given_at_the_agency_shows_in_the_case_and_overdue_referrals_e
     hub_env: Settings,
 ) -> None:
     app = HubApplication(env=hub_env.eventsourcing_env("sqlite"))
-    answered_case, answered = refer(app, "soon")
+    answered_case, answered = refer(app, urgency="soon", purpose="outreach")
     consent(app, answered_case)
     hub("relay", "--once", "--principal", "relay")
 
@@ -123,7 +106,7 @@ def test_an_answer_given_at_the_agency_shows_in_the_case_and_overdue_referrals_e
     assert listing["referrals"][0]["status"] == "received"
 
     # Unanswered past its deadline (made in April): the timer escalates it, and only it.
-    overdue_case, overdue = refer(app, "life_at_risk")
+    overdue_case, overdue = refer(app, urgency="life_at_risk", purpose="outreach")
     hub("escalations", "run", "--once")
     app.close()
     app = HubApplication(env=hub_env.eventsourcing_env("sqlite"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -273,16 +272,6 @@ def assert_one_clear_line(error: BaseException) -> None:
     assert len(message.splitlines()) == 1, f"not one line: {message!r}"
     assert "Traceback" not in message
     assert len(message) <= 1000, f"too long for one clear line ({len(message)} chars)"
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "hub.sqlite"
-    monkeypatch.setenv("HUB_SQLITE_PATH", str(path))
-    monkeypatch.setenv("HUB_STORE", "sqlite")
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
 
 
 def open_app(path: Path) -> HubApplication:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -18,16 +17,15 @@ from consumers.replies import ReplyIngester
 from consumers.stopping import StopFlag
 from hub import topics
 from hub.application import HubApplication
-from hub.commands import OpenCase, ReferCase
 from hub.errors import ServiceUnavailableError
 from ops.cli.agency import agency_consumer, reply_ingester, send_answer
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
-    T0,
     provisioned,
     publish_like_relay,
     read_topic,
+    refer,
     relay_records_of,
     relay_writer,
 )
@@ -38,23 +36,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def broker(kafka_broker, settings):  # type: ignore[no-untyped-def]
     return provisioned(settings)
-
-
-def refer(app: HubApplication, agency: str = AGENCY):  # type: ignore[no-untyped-def]
-    case_id, referral_id = uuid4(), uuid4()
-    app.execute(OpenCase(command_id=uuid4(), occurred_at=T0, case_id=case_id, ward="moji"))
-    app.execute(
-        ReferCase(
-            command_id=uuid4(),
-            occurred_at=T0 + timedelta(minutes=1),
-            case_id=case_id,
-            referral_id=referral_id,
-            agency_id=agency,
-            purpose="assessment",
-            urgency="urgent",
-        )
-    )
-    return case_id, referral_id
 
 
 def ingester(app: HubApplication, settings) -> ReplyIngester:  # type: ignore[no-untyped-def]
