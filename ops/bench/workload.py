@@ -13,17 +13,9 @@ from uuid import UUID
 
 from hub.commands import derived_id
 from hub.fiscal import JST
+from hub.reference import load_network
 
 T0 = datetime(2025, 6, 2, 9, 0, tzinfo=JST)
-WARDS = (
-    "moji",
-    "kokurakita",
-    "kokuraminami",
-    "wakamatsu",
-    "yahatahigashi",
-    "yahatanishi",
-    "tobata",
-)
 COMMANDS_PER_CASE = 7
 
 
@@ -33,7 +25,8 @@ def _uuid(rng: random.Random) -> str:
 
 def case_commands(rng: random.Random, n: int) -> list[dict[str, Any]]:
     """The commands of one case: consultation, consent, referral, two answers, support, visit."""
-    ward = WARDS[n % len(WARDS)]
+    wards = load_network().ward_codes
+    ward = wards[n % len(wards)]
     window = f"{ward}.houkatsu"
     partner = f"{ward}.hoken"
     at = T0 + timedelta(minutes=n)

@@ -169,11 +169,16 @@ def inbox(
 Format = Literal["table", "csv", "json"]
 
 
-def _parse_until(until: str | None) -> date | None:
-    if until is None:
-        return None
+def _cut(fy: str, until: str | None) -> Cut:
+    """The days a report covers, from the --fy and --until options."""
     try:
-        return date.fromisoformat(until)
+        year = parse_fiscal_year(fy)
+    except ValueError as error:
+        raise HubError(str(error)) from None
+    if until is None:
+        return Cut.of(year)
+    try:
+        return Cut.of(year, date.fromisoformat(until))
     except ValueError:
         raise HubError(f"--until must be a date like 2025-12-31, not {until!r}") from None
 
@@ -229,11 +234,8 @@ def report_indicators(
     output: OutputOpt = None,
 ) -> None:
     """Table ④ of the plan for a fiscal year, with the plan's labels, plus network measures."""
-    try:
-        year = parse_fiscal_year(fy)
-    except ValueError as error:
-        raise HubError(str(error)) from None
-    cut = Cut.of(year, _parse_until(until))
+    cut = _cut(fy, until)
+    year = cut.fy
     app = open_application()
     try:
         view: IndicatorView = _current("indicators", app)
@@ -363,11 +365,8 @@ def analytics_rebuild(
     principal: Annotated[str, typer.Option(help="The Kafka principal to read as.")] = "analyst",
 ) -> None:
     """Rebuild table ④ from analytics.events alone (de-identified), as an analyst would."""
-    try:
-        year = parse_fiscal_year(fy)
-    except ValueError as error:
-        raise HubError(str(error)) from None
-    cut = Cut.of(year, _parse_until(until))
+    cut = _cut(fy, until)
+    year = cut.fy
     fold = fold_records(read_analytics(get_settings(), principal=principal))
     rows = report.from_memory(fold, cut, by)
     title = f"{reiwa_label(year, long=True)} (to {cut.last_day.isoformat()}, analytics.events)"

@@ -17,21 +17,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from hub import commands as c
 from hub import vocabulary as v
 from hub.fiscal import JST
+from hub.reference import load_network
 from ops.demo import calibration as cal
 from ops.demo import synthetic as syn
 from ops.demo.year import FY_END, FY_START, PlannedAnswer
 
 DEMO_NAMESPACE = uuid5(NAMESPACE_URL, "https://example.invalid/kitakyushu-hub/demo")
-WARDS = (
-    "moji",
-    "kokurakita",
-    "kokuraminami",
-    "wakamatsu",
-    "yahatahigashi",
-    "yahatanishi",
-    "tobata",
-)
-# Roughly the wards' populations, so the big wards see more consultations.
+# Roughly the wards' populations (in the reference data's ward order), so the big wards see
+# more consultations.
 WARD_WEIGHTS = (9, 18, 21, 8, 7, 25, 6)
 
 C = TypeVar("C", bound=c.Command)
@@ -127,7 +120,7 @@ class YearBuilder:
         return (local.year - cal.FISCAL_YEAR) * 12 + local.month - 4
 
     def ward(self) -> str:
-        return self.rng.choices(WARDS, WARD_WEIGHTS)[0]
+        return self.rng.choices(load_network().ward_codes, WARD_WEIGHTS)[0]
 
     # The year -------------------------------------------------------------------------------
 
@@ -144,7 +137,7 @@ class YearBuilder:
 
     def community(self) -> None:
         """地域づくり: bases in every ward, their gatherings, and cooperating businesses."""
-        for ward in WARDS:
+        for ward in load_network().ward_codes:
             for n in range(2 + (ward in ("kokuraminami", "yahatanishi"))):
                 at = self.time_in(date(2025, 4, 1), date(2025, 4, 11))
                 if n == 2:
