@@ -57,5 +57,5 @@ def principal_credentials(settings: Settings, principal: str) -> tuple[str, str]
     secrets); otherwise the password derived from the provisioning secret (local install).
     """
     if settings.kafka_user == principal:
-        return principal, settings.kafka_password.get_secret_value()
+        return principal, settings.secret("kafka_password")
     return principal, settings.principal_password(principal)

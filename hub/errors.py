@@ -11,6 +11,10 @@ class ConfigurationError(HubError):
     """Settings or reference data are missing or inconsistent."""
 
 
+class InsecureSecretError(ConfigurationError):
+    """Outside development mode a secret is missing or still its public default."""
+
+
 class ServiceUnavailableError(HubError):
     """A service the hub needs (store, broker) cannot be reached."""
 

@@ -19,14 +19,17 @@ def client_config(
 ) -> dict[str, Any]:
     """Keyword arguments for ``KafkaProducer``/``KafkaConsumer``/``KafkaAdminClient``.
 
-    Without ``user`` the hub's own (super) user from the settings is used.
+    Without ``user`` the hub's own (super) user from the settings is used, which only the
+    hub holds: then every secret of the hub must be real outside development mode.
     """
+    if user is None:
+        settings.require_secrets()
     return {
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
         "security_protocol": SECURITY_PROTOCOL,
         "sasl_mechanism": SASL_MECHANISM,
         "sasl_plain_username": user if user is not None else settings.kafka_user,
         "sasl_plain_password": (
-            password if password is not None else settings.kafka_password.get_secret_value()
+            password if password is not None else settings.secret("kafka_password")
         ),
     }

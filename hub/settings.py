@@ -1,6 +1,9 @@
 """One place for configuration: environment variables prefixed ``HUB_``.
 
 Secrets are ``SecretStr`` so they never print; ``Settings.safe_dict`` is what may be logged.
+The default of every ``SecretStr`` field is public (it is in this file) and only for
+development: outside ``HUB_MODE=development`` a secret left at its default or empty is refused
+(``Settings.require_secrets``), so a secret added later is covered by being a ``SecretStr``.
 """
 
 from __future__ import annotations
@@ -9,16 +12,24 @@ import hashlib
 import hmac
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.errors import ConfigurationError, InsecureSecretError
+
 StoreKind = Literal["sqlite", "postgres"]
+Mode = Literal["development", "production"]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", frozen=True, extra="ignore")
+
+    # "development" accepts the public default secrets below; "production" (the default)
+    # refuses them. The README's two commands and the tests set development explicitly.
+    mode: Mode = "production"
 
     # Where the project keeps its runtime files (data, logs); ignored by git.
     var_dir: Path = Path("var")
@@ -49,12 +60,53 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 
+    def insecure_secrets(self, *names: str) -> list[str]:
+        """The secrets (all the hub uses, or those ``names``) empty or at their public default.
+
+        The PostgreSQL password counts only when the store is PostgreSQL; every connection
+        to PostgreSQL (an agency's inbox too) checks it where it is made.
+        """
+        found = []
+        for name, field in type(self).model_fields.items():
+            if (names and name not in names) or not _is_secret(field):
+                continue
+            if not names and name == "postgres_password" and self.store != "postgres":
+                continue
+            value = getattr(self, name)
+            text = value.get_secret_value() if isinstance(value, SecretStr) else ""
+            variable = f"{self.model_config.get('env_prefix', '')}{name}".upper()
+            if not text.strip():
+                found.append(f"{variable} is missing")
+            elif isinstance(field.default, SecretStr) and text == field.default.get_secret_value():
+                found.append(f"{variable} is the public development default")
+        return found
+
+    def require_secrets(self, *names: str) -> None:
+        """Outside development mode, refuse secrets (all, or ``names``) that are public."""
+        if self.mode == "development":
+            return
+        problems = self.insecure_secrets(*names)
+        if problems:
+            raise InsecureSecretError(
+                f"refusing to start in {self.mode} mode: {'; '.join(problems)} "
+                "(set a secret of your own, see README 'Configuration', "
+                "or HUB_MODE=development on a trial machine)"
+            )
+
+    def secret(self, name: str) -> str:
+        """The value of the secret ``name``, refused outside development mode if public."""
+        self.require_secrets(name)
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else ""
+
     @property
     def sqlite_file(self) -> Path:
         return self.sqlite_path or self.var_dir / "hub.sqlite"
 
     def eventsourcing_env(self, store: StoreKind | None = None) -> dict[str, str]:
         """The environment the eventsourcing library reads to build its recorders."""
+        # Every process that opens the hub's store is the hub: all its secrets must be real.
+        self.require_secrets()
         kind = store or self.store
         if kind == "sqlite":
             self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +123,7 @@ class Settings(BaseSettings):
             "POSTGRES_PORT": str(self.postgres_port),
             "POSTGRES_DBNAME": self.postgres_dbname,
             "POSTGRES_USER": self.postgres_user,
-            "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
+            "POSTGRES_PASSWORD": self.secret("postgres_password"),
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_POOL_SIZE": "5",
             "APPLICATION_RECORDER_TOPIC": "hub.chain:ChainedPostgresApplicationRecorder",
@@ -87,12 +139,12 @@ class Settings(BaseSettings):
             "port": self.postgres_port,
             "dbname": self.postgres_dbname,
             "user": self.postgres_user,
-            "password": self.postgres_password.get_secret_value(),
+            "password": self.secret("postgres_password"),
         }
 
     def principal_password(self, principal: str) -> str:
         """The SCRAM password of a provisioned principal (HMAC of the provisioning secret)."""
-        secret = self.provisioning_secret.get_secret_value().encode()
+        secret = self.secret("provisioning_secret").encode()
         return hmac.new(secret, principal.encode(), hashlib.sha256).hexdigest()
 
     def safe_dict(self) -> dict[str, object]:
@@ -100,6 +152,16 @@ class Settings(BaseSettings):
         return {k: str(v) for k, v in self.model_dump().items()}
 
 
+def _is_secret(field: FieldInfo) -> bool:
+    return field.annotation is SecretStr or SecretStr in get_args(field.annotation)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"HUB_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

@@ -2,6 +2,8 @@
 # Set up, start Kafka, run the hub's main job (`hub demo`; `hub smoke` until demo exists).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# A trial on this machine: the public development secrets are accepted (never the default).
+export HUB_MODE=development
 
 bash ops/setup.sh
 .venv/bin/hub services up kafka

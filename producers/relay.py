@@ -85,7 +85,7 @@ class Relay:
         self.producer = producer
         self.batch_size = batch_size
         self.before_store = before_store  # a test hook: runs after flush, before storing
-        self.key = settings.pseudonym_key.get_secret_value().encode()
+        self.key = settings.secret("pseudonym_key").encode()
         self.state = GovernanceState()
         self.rebuilt = False
 

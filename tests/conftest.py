@@ -6,6 +6,7 @@ quietly without them.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,10 @@ import pytest
 from hub.errors import HubError
 from hub.settings import Settings
 from ops.services import kafka, postgres
+
+# The tests use the public development secrets: they say so, as the README's two commands do
+# (the default mode, production, refuses them). The tests' subprocesses inherit it.
+os.environ["HUB_MODE"] = "development"
 
 
 def unique(prefix: str = "test") -> str:

@@ -38,7 +38,7 @@ def commit_rate(settings: Settings, seconds: int) -> tuple[float | None, str]:
         "-U", settings.postgres_user, "-n", "-c", "1", "-T", str(seconds),
         "-f", script.name, settings.postgres_dbname,
     ]  # fmt: skip
-    env = {**os.environ, "PGPASSWORD": settings.postgres_password.get_secret_value()}
+    env = {**os.environ, "PGPASSWORD": settings.secret("postgres_password")}
     try:
         done = subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=seconds + 30

@@ -199,11 +199,11 @@ def send_answer(
     force: bool = False,
 ) -> dict[str, Any]:
     """Send an answer on the agency's reply topic and note it in the inbox."""
+    user, password = principal_credentials(settings, agency)
     found = find_referral(inbox, referral)
     if not force:
         check_answer(found, answer)
     record = reply_record(agency, found, answer, reason)
-    user, password = principal_credentials(settings, agency)
     writer = KafkaWriter(settings, user, password)
     try:
         writer.send(

@@ -50,8 +50,11 @@ def bench(
     unknown = chosen - set(suite.FIGURES)
     if unknown:
         raise typer.BadParameter(f"unknown figure(s) {sorted(unknown)}; known: {suite.FIGURES}")
+    settings = get_settings()
+    for kind in stores:
+        settings.model_copy(update={"store": kind}).require_secrets()
     rows, reference = suite.run(
-        get_settings(),
+        settings,
         stores,
         plan,
         progress=lambda m: typer.echo(f"… {m}", err=True),

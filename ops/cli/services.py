@@ -31,6 +31,8 @@ ServiceArg = Annotated[Service, typer.Argument(help="Which service.")]
 def up(service: ServiceArg = Service.all) -> None:
     """Start the service(s) unless already running; wait until they answer."""
     settings = get_settings()
+    # The local services are the hub's: its secrets become their passwords.
+    settings.require_secrets(*(["postgres_password"] if service is Service.postgres else []))
     for name in _chosen(service):
         if name == "postgres":
             pg = postgres.up(settings)

@@ -128,6 +128,7 @@ def demo_settings(options: DemoOptions, run_id: str) -> Settings:
 def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:
     run_id = uuid.uuid4().hex[:8]
     settings = demo_settings(options, run_id)
+    settings.require_secrets()  # before anything is started or wiped
     outcome = DemoOutcome(options, settings)
     started: dict[str, float] = {}
 

@@ -140,7 +140,7 @@ def private_postgres(settings: Settings | None = None) -> Iterator[PrivatePostgr
             check=True,
         )
         server.start()
-        password = settings.postgres_password.get_secret_value().replace("'", "''")
+        password = settings.secret("postgres_password").replace("'", "''")
         server.psql(f"CREATE ROLE \"{settings.postgres_user}\" LOGIN PASSWORD '{password}'")
         server.psql(
             f'CREATE DATABASE "{settings.postgres_dbname}" OWNER "{settings.postgres_user}"'

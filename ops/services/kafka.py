@@ -114,7 +114,7 @@ def _host_port(bootstrap: str) -> tuple[str, int]:
 
 
 def _jaas(settings: Settings) -> str:
-    password = settings.kafka_password.get_secret_value().replace('"', '\\"')
+    password = settings.secret("kafka_password").replace('"', '\\"')
     return (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
         f'username="{settings.kafka_user}" password="{password}";'
@@ -317,7 +317,7 @@ def format_storage(settings: Settings, paths: KafkaPaths) -> None:
     """Format the data directory once, bootstrapping the SCRAM credentials of the super user."""
     if (paths.data / "meta.properties").is_file():
         return
-    password = settings.kafka_password.get_secret_value()
+    password = settings.secret("kafka_password")
     scram = f"{SASL_MECHANISM}=[name={settings.kafka_user},password={password}]"
     result = subprocess.run(
         _java(

@@ -124,7 +124,7 @@ def _ident(text: str) -> str:
 def provision_sql(settings: Settings) -> str:
     """Idempotent SQL (for psql) creating the hub's role and database."""
     user, db = settings.postgres_user, settings.postgres_dbname
-    password = settings.postgres_password.get_secret_value()
+    password = settings.secret("postgres_password")
     return f"""
 SELECT 'CREATE ROLE {_ident(user)}' WHERE NOT EXISTS
   (SELECT 1 FROM pg_roles WHERE rolname = {_literal(user)}) \\gexec

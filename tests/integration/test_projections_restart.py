@@ -34,6 +34,7 @@ def env(request: pytest.FixtureRequest) -> dict[str, str]:
 def hub_env(env: dict[str, str]) -> dict[str, str]:
     """The HUB_ settings a subprocess needs to open the same store."""
     result = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    result["HUB_MODE"] = "development"
     if env["PERSISTENCE_MODULE"].endswith("sqlite"):
         result.update(HUB_STORE="sqlite", HUB_SQLITE_PATH=env["SQLITE_DBNAME"])
     else:

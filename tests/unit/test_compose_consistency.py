@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _defaults() -> Settings:
-    """The settings as shipped: compose pins the defaults, whatever this shell exports."""
-    return Settings.model_construct()
+    """The settings as shipped: compose pins the (development) defaults, whatever this shell
+    exports."""
+    return Settings.model_construct(mode="development")
 
 
 def _compose() -> dict:

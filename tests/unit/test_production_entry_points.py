@@ -1,0 +1,145 @@
+"""Every entry point that opens the store or Kafka refuses the public secrets in production.
+
+An attacker who read the source knows the development defaults; a hub started with them in
+production would hand out every principal's password. Each command below is started as an
+operator would, without ``HUB_MODE=development``: it must stop with one line naming the
+variable, before touching the store or the broker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from consumers.config import get_consumer_settings
+from hub.settings import Settings, get_settings
+from ops.cli.main import app as cli
+from tests import factories as f
+
+runner = CliRunner()
+SECRETS = [name for name, f_ in Settings.model_fields.items() if f_.annotation is SecretStr]
+REAL = {f"HUB_{name.upper()}": f"試験-{name}-0123456789abcdef" for name in SECRETS}
+AGENCY = "moji.houkatsu"
+
+
+@pytest.fixture
+def production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Production mode, every secret left at its default, files under ``tmp_path``."""
+    monkeypatch.setenv("HUB_MODE", "production")
+    for variable in REAL:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "var" / "hub.sqlite"))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "var" / "agency" / "{agency}.db"))
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+
+
+def _commands(tmp_path: Path) -> dict[str, list[str]]:
+    line = f.consultation().model_dump_json()
+    submit = tmp_path / "commands.jsonl"
+    if tmp_path.is_dir():
+        submit.write_text(line + "\n", encoding="utf-8")
+    return {
+        "command": ["command", line],
+        "submit": ["submit", str(submit)],
+        "relay": ["relay", "--once"],
+        "kafka provision": ["kafka", "provision"],
+        "follow": ["follow", "--once"],
+        "rebuild": ["rebuild"],
+        "case list": ["case", "list"],
+        "case show": ["case", "show", str(uuid4())],
+        "inbox": ["inbox", "--agency", AGENCY],
+        "report": ["report", "indicators", "--fy", "R7"],
+        "analytics rebuild": ["analytics", "rebuild", "--fy", "R7"],
+        "audit verify": ["audit", "verify"],
+        "audit verify-log": ["audit", "verify-log"],
+        "audit report": ["audit", "report"],
+        "audit disclosures": ["audit", "disclosures"],
+        "audit replay": ["audit", "replay", "--as-of", "2025-06-01T00:00:00+09:00"],
+        "audit replay kafka": [
+            "audit",
+            "replay",
+            "--as-of",
+            "2025-06-01T00:00:00+09:00",
+            "--source",
+            "kafka",
+        ],
+        "agency run": ["agency", "run", "--agency", AGENCY, "--once"],
+        "agency ack": ["agency", "ack", "3f2a9c1e", "accepted", "--agency", AGENCY],
+        "replies run": ["replies", "run", "--once"],
+        "escalations run": ["escalations", "run", "--once"],
+        "smoke": ["smoke"],
+        "services up kafka": ["services", "up", "kafka"],
+        "services up postgres": ["services", "up", "postgres"],
+        "demo": ["demo", "--no-services", "--home", str(tmp_path / "demo")],
+        "bench": ["bench", "--quick"],
+    }
+
+
+ENTRY_POINTS = sorted(_commands(Path("/nonexistent")))
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_production_mode_refuses_the_public_secrets(name: str, production: Path) -> None:
+    earlier = production / "demo" / "hub.sqlite"  # what `hub demo` would wipe
+    earlier.parent.mkdir()
+    earlier.write_bytes(b"")
+    result = runner.invoke(cli, _commands(production)[name])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: refusing to start in production mode: HUB_")
+    assert "is the public development default" in lines[0]
+    assert "Traceback" not in result.output
+    assert not (production / "var" / "hub.sqlite").exists()
+    assert earlier.exists()
+
+
+@pytest.mark.parametrize("variable", sorted(REAL))
+def test_one_default_secret_is_enough_to_refuse(
+    variable: str, production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for other, value in REAL.items():
+        if other != variable:
+            monkeypatch.setenv(other, value)
+    monkeypatch.setenv("HUB_STORE", "postgres")
+    result = runner.invoke(cli, ["case", "list"])
+    assert result.exit_code == 1
+    assert f"{variable} is the public development default" in result.stderr
+    assert [v for v in REAL if v in result.stderr] == [variable]
+
+
+def test_production_with_real_secrets_starts(
+    production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable, value in REAL.items():
+        monkeypatch.setenv(variable, value)
+    opened = f.consultation()
+    result = runner.invoke(cli, ["command", opened.model_dump_json()])
+    assert result.exit_code == 0, result.output
+    assert (production / "var" / "hub.sqlite").exists()
+    listed = runner.invoke(cli, ["case", "list", "--ward", opened.ward])  # type: ignore[attr-defined]
+    assert listed.exit_code == 0, listed.output
+    verified = runner.invoke(cli, ["audit", "verify-log"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_an_agency_with_its_own_password_is_not_asked_for_the_hubs(
+    production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_KAFKA_USER", AGENCY)
+    monkeypatch.setenv("HUB_KAFKA_PASSWORD", REAL["HUB_KAFKA_PASSWORD"])
+    result = runner.invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["agency"] == AGENCY

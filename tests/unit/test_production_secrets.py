@@ -1,0 +1,129 @@
+"""Attacker's view of the secrets: the public development defaults are refused in production.
+
+The defaults of every secret are in the source, so anyone who read it could log in as any
+principal or link the analysts' pseudonyms back. Outside ``HUB_MODE=development`` (never the
+default) every secret the hub uses must be set to a value of one's own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from hub.errors import InsecureSecretError
+from hub.kafka_config import client_config
+from hub.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS = [name for name, f in Settings.model_fields.items() if f.annotation is SecretStr]
+REAL = {name: SecretStr(f"試験-{name}-0123456789abcdef") for name in SECRETS}
+
+
+def production(**update: object) -> Settings:
+    values: dict[str, object] = {"mode": "production", "store": "postgres", **REAL, **update}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def test_production_is_the_default_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUB_MODE", raising=False)
+    assert Settings().mode == "production"
+
+
+def test_the_known_secrets_are_all_checked() -> None:
+    assert {"provisioning_secret", "pseudonym_key", "kafka_password", "postgres_password"} <= set(
+        SECRETS
+    )
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_default_secret_is_refused_naming_its_variable(name: str) -> None:
+    settings = production(**{name: Settings.model_fields[name].default})
+    with pytest.raises(InsecureSecretError) as refused:
+        settings.require_secrets()
+    message = str(refused.value)
+    assert f"HUB_{name.upper()} is the public development default" in message
+    assert "\n" not in message
+    assert [n for n in SECRETS if f"HUB_{n.upper()}" in message] == [name]
+    with pytest.raises(InsecureSecretError):
+        settings.secret(name)
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_missing_secret_is_refused_naming_its_variable(name: str, value: str) -> None:
+    with pytest.raises(InsecureSecretError, match=f"HUB_{name.upper()} is missing"):
+        production(**{name: SecretStr(value)}).require_secrets()
+
+
+def test_a_missing_secret_in_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_MODE", "production")
+    for name in SECRETS:
+        monkeypatch.setenv(f"HUB_{name.upper()}", REAL[name].get_secret_value())
+    monkeypatch.setenv("HUB_PSEUDONYM_KEY", "")
+    with pytest.raises(InsecureSecretError, match="HUB_PSEUDONYM_KEY is missing"):
+        Settings().eventsourcing_env()
+
+
+def test_proper_secrets_start(tmp_path: Path) -> None:
+    settings = production(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    settings.require_secrets()
+    assert settings.eventsourcing_env()["SQLITE_DBNAME"] == str(tmp_path / "hub.sqlite")
+    password = client_config(settings)["sasl_plain_password"]
+    assert password == REAL["kafka_password"].get_secret_value()
+    assert settings.secret("pseudonym_key") == REAL["pseudonym_key"].get_secret_value()
+
+
+def test_the_hub_store_and_the_super_user_need_every_secret(tmp_path: Path) -> None:
+    settings = production(
+        store="sqlite", sqlite_path=tmp_path / "hub.sqlite", provisioning_secret=SecretStr("")
+    )
+    with pytest.raises(InsecureSecretError, match="HUB_PROVISIONING_SECRET"):
+        settings.eventsourcing_env()
+    assert not (tmp_path / "hub.sqlite").exists()
+    with pytest.raises(InsecureSecretError, match="HUB_PROVISIONING_SECRET"):
+        client_config(settings)
+
+
+def test_an_agency_client_needs_only_its_own_password() -> None:
+    agency = Settings(
+        mode="production",
+        kafka_user="moji.houkatsu",
+        kafka_password=SecretStr("試験-agency-password-0123"),
+    )
+    config = client_config(agency, "moji.houkatsu", agency.secret("kafka_password"))
+    assert config["sasl_plain_username"] == "moji.houkatsu"
+    with pytest.raises(InsecureSecretError, match="HUB_PROVISIONING_SECRET"):
+        agency.principal_password("moji.houkatsu")
+
+
+def test_the_postgres_password_counts_where_postgres_is_used() -> None:
+    on_sqlite = production(store="sqlite", postgres_password=SecretStr("hub"))
+    on_sqlite.require_secrets()
+    with pytest.raises(InsecureSecretError, match="HUB_POSTGRES_PASSWORD"):
+        on_sqlite.postgres_connection()
+    with pytest.raises(InsecureSecretError, match="HUB_POSTGRES_PASSWORD"):
+        production(postgres_password=SecretStr("hub")).require_secrets()
+
+
+def test_a_secret_added_later_is_covered_without_a_list() -> None:
+    class Later(Settings):
+        webhook_token: SecretStr = SecretStr("dev-only-webhook-token")
+
+    with pytest.raises(InsecureSecretError, match="HUB_WEBHOOK_TOKEN is the public"):
+        Later(mode="production", **REAL).require_secrets()  # type: ignore[arg-type]
+    Later(mode="production", webhook_token=SecretStr("試験-token-0123"), **REAL).require_secrets()  # type: ignore[arg-type]
+
+
+def test_development_mode_accepts_the_defaults() -> None:
+    settings = Settings(mode="development")
+    settings.require_secrets()
+    assert settings.secret("provisioning_secret") == "dev-only-provisioning-secret"
+
+
+@pytest.mark.parametrize("script", ["ops/run-main.sh", "ops/run-tests.sh"])
+def test_the_readme_commands_say_development_mode(script: str) -> None:
+    text = (ROOT / script).read_text()
+    assert "\nexport HUB_MODE=development\n" in text
+    assert text.index("export HUB_MODE=development") < text.index("ops/setup.sh")
