@@ -22,14 +22,19 @@ from pydantic import (
     model_validator,
 )
 
+from hub import plausible
 from hub import vocabulary as v
 from hub.events import AgencyRole, IssueByArea, PersonDetails
-from hub.fiscal import require_aware
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._:-]{0,63}$")]
-AwareDatetime = Annotated[datetime, AfterValidator(require_aware)]
+# An instant in the plausible window (2000-01-01 .. now + HUB_FUTURE_MARGIN_DAYS); the end of
+# a period is only aware here, and bounded by its start plus the longest period of its kind.
+Instant = Annotated[datetime, AfterValidator(plausible.instant)]
+PeriodEnd = Annotated[datetime, AfterValidator(plausible.aware)]
+Day = Annotated[date, AfterValidator(plausible.day)]
+BirthDate = Annotated[date, AfterValidator(plausible.birth_date)]
 
 
 def derived_id(command_id: UUID, role: str) -> UUID:
@@ -57,7 +62,7 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     command_id: UUID
-    occurred_at: AwareDatetime
+    occurred_at: Instant
 
     @model_validator(mode="before")
     @classmethod
@@ -92,7 +97,7 @@ class PersonInput(PersonDetails):
 
     name: ShortText | None = None  # type: ignore[assignment]
     kana: ShortText | None = None  # type: ignore[assignment]
-    birth_date: date | None = None
+    birth_date: BirthDate | None = None  # type: ignore[assignment]
     address: ShortText | None = None  # type: ignore[assignment]
     phone: Annotated[str, StringConstraints(pattern=r"^[0-9+()\- ]{6,20}$")] | None = None  # type: ignore[assignment]
     health: Text | None = None  # type: ignore[assignment]
@@ -193,7 +198,7 @@ class EscalateReferral(Command):
     type: Literal["EscalateReferral"] = "EscalateReferral"
     case_id: UUID
     referral_id: UUID
-    overdue_minutes: int = Field(ge=0)
+    overdue_minutes: int = Field(ge=0, le=plausible.MAX_OVERDUE_MINUTES)
 
 
 # Consent ------------------------------------------------------------------------------------
@@ -206,16 +211,19 @@ class GiveConsent(Command):
     scope: list[Code] = Field(min_length=1, max_length=100)
     purposes: list[v.Purpose] = Field(min_length=1)
     data_categories: list[v.DataCategory] = Field(min_length=1)
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    valid_from: Instant
+    valid_until: PeriodEnd
     by_proxy: bool = False
     proxy_relationship: ShortText | None = None
     _ids = _fill_ids("consent_id")
 
     @model_validator(mode="after")
     def _period_and_proxy(self) -> GiveConsent:
-        if self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from")
+        broken = plausible.period(
+            "valid_from", "valid_until", self.valid_until - self.valid_from, "consent"
+        )
+        if broken:
+            raise ValueError(broken)
         if self.by_proxy and not self.proxy_relationship:
             raise ValueError("consent by proxy must say who gave it (proxy_relationship)")
         return self
@@ -272,15 +280,18 @@ class AgreePlan(Command):
     goals: list[ShortText] = Field(min_length=1, max_length=50)
     lead_agency: Code
     roles: list[AgencyRole] = Field(min_length=1, max_length=50)
-    period_from: date
+    period_from: Day
     period_until: date
     monitoring_date: date
     _ids = _fill_ids("plan_id")
 
     @model_validator(mode="after")
     def _dates(self) -> AgreePlan:
-        if self.period_until <= self.period_from:
-            raise ValueError("period_until must be after period_from")
+        broken = plausible.period(
+            "period_from", "period_until", self.period_until - self.period_from, "plan"
+        )
+        if broken:
+            raise ValueError(broken)
         if not self.period_from <= self.monitoring_date <= self.period_until:
             raise ValueError("monitoring_date must fall within the plan's period")
         return self
@@ -356,13 +367,16 @@ class DeclareEmergency(Command):
     agencies: list[Code] = Field(min_length=1, max_length=50)
     data_categories: list[v.DataCategory] = Field(min_length=1)
     reason: ShortText
-    expires_at: AwareDatetime
+    expires_at: PeriodEnd
     _ids = _fill_ids("declaration_id")
 
     @model_validator(mode="after")
     def _expiry(self) -> DeclareEmergency:
-        if self.expires_at <= self.occurred_at:
-            raise ValueError("expires_at must be after occurred_at")
+        broken = plausible.period(
+            "occurred_at", "expires_at", self.expires_at - self.occurred_at, "emergency"
+        )
+        if broken:
+            raise ValueError(broken)
         return self
 
 
@@ -397,7 +411,7 @@ class HoldGathering(Command):
     type: Literal["HoldGathering"] = "HoldGathering"
     base_id: UUID
     gathering_id: UUID
-    participants: int = Field(ge=0, le=100_000)
+    participants: int = Field(ge=0, le=plausible.MAX_PARTICIPANTS)
     bodies: list[ShortText] = Field(default_factory=list, max_length=200)
     _ids = _fill_ids("gathering_id")
 

@@ -94,7 +94,9 @@ def describe_validation_error(error: ValidationError) -> str:
     problems = []
     for item in error.errors(include_url=False, include_input=False)[:5]:
         location = ".".join(str(part) for part in item["loc"][1:]) or "command"
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
+        if location == "command" and ": " in message:  # a rule of the whole command that
+            location, message = message.split(": ", 1)  # names its field first
         if item["type"] == "union_tag_invalid":  # pydantic quotes the tag and every known one
             location, message = "type", "unknown command type (see `hub schema commands`)"
         problems.append(_one_line(f"{location}: {message}"))

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -56,6 +56,9 @@ class Settings(BaseSettings):
 
     # Keyed pseudonyms for the analysts' stream; analysts never hold this key.
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key-change-me")
+
+    # How far ahead of now a command's instants and dates may lie (hub/plausible.py).
+    future_margin_days: int = Field(default=31, ge=0, le=3660)
 
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
