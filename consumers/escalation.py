@@ -19,9 +19,12 @@ from hub.application import HubApplication, Outcome
 from hub.commands import EscalateReferral
 from hub.domain.case import Case
 from hub.errors import ConcurrentChangeError, DomainError
+from hub.identity import timer
 from hub.logging import get_logger
 
 log = get_logger("consumers.escalation")
+
+ESCALATION_TIMER = timer("escalation")
 
 PAGE = 500
 # The aggregate's event classes are made by the @event decorator, unseen by mypy.
@@ -105,7 +108,7 @@ def escalate_overdue(
             overdue_minutes=int((now - deadline).total_seconds() // 60),
         )
         try:
-            outcome = app.execute(command)
+            outcome = app.execute(command, ESCALATION_TIMER)
         except (DomainError, ConcurrentChangeError) as error:
             # Answered or closed meanwhile: the next catch-up sees why; try again then.
             log.info("escalation.skipped", referral_id=str(referral.referral_id), reason=str(error))

@@ -23,6 +23,7 @@ from consumers.stopping import StopFlag
 from hub.application import HubApplication
 from hub.commands import AnswerReferral
 from hub.errors import ConcurrentChangeError, DomainError
+from hub.identity import reply_ingester
 from hub.logging import get_logger
 
 log = get_logger("consumers.replies")
@@ -105,7 +106,7 @@ class ReplyIngester:
     def _execute(self, command: AnswerReferral) -> bool:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return not self.app.execute(command).duplicate
+                return not self.app.execute(command, reply_ingester(command.agency_id)).duplicate
             except ConcurrentChangeError:
                 if attempt == ATTEMPTS:
                     raise

@@ -8,6 +8,7 @@ their rules, and saves every change plus a command receipt in one atomic ``save`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from hub.errors import (
     StoreUnavailableError,
     UnknownAgencyError,
 )
+from hub.identity import Actor, Role
 from hub.reference import Network, load_network
 from hub.transcoding import register_payloads
 
@@ -68,8 +70,11 @@ class HubApplication(Application[UUID]):
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
     }
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, *, operator: Actor | None = None) -> None:
         super().__init__(env)
+        # Who acts when a command comes without an actor: the CLI's configured operator
+        # (``HUB_OPERATOR``, passed by the composition root).
+        self.operator = operator or Actor("operator", Role.operator)
         self.network: Network = load_network()
         self._one_command_at_a_time = threading.Lock()
         self._read: list[UUID] | None = None  # aggregates the running command loaded
@@ -80,13 +85,14 @@ class HubApplication(Application[UUID]):
 
     # The one entry point for commands --------------------------------------------------------
 
-    def execute(self, command: c.Command) -> Outcome:
+    def execute(self, command: c.Command, actor: Actor | None = None) -> Outcome:
+        """Applies ``command`` as ``actor`` (the configured operator when None)."""
         with self._one_command_at_a_time:
             read: list[UUID] = []
             self._read = read
             saved = False
             try:
-                outcome = self._execute(command)
+                outcome = self._execute(command, actor or self.operator)
                 saved = not outcome.duplicate
                 return outcome
             finally:
@@ -102,7 +108,7 @@ class HubApplication(Application[UUID]):
             with contextlib.suppress(KeyError):
                 cache.get(aggregate_id, evict=True)
 
-    def _execute(self, command: c.Command) -> Outcome:
+    def _execute(self, command: c.Command, actor: Actor) -> Outcome:
         command_type = type(command).__name__
         # No read of the receipt up front: a repeated command either breaks a rule of the
         # state its first run left (checked below) or conflicts on its receipt in ``save``.
@@ -120,6 +126,7 @@ class HubApplication(Application[UUID]):
                 command_type=command_type,
             )
         )
+        _stamp(actor, [*changed, receipt])
         try:
             recordings = self.save(*changed, receipt)
         except IntegrityError as error:
@@ -513,6 +520,19 @@ class HubApplication(Application[UUID]):
         )
         base.hold_gathering(ev.GatheringHeld(**_fields(cmd, ev.GatheringHeld)))
         return [base]
+
+
+def _stamp(actor: Actor, aggregates: Iterable[Aggregate]) -> None:
+    """Records who acted on every event the command made, the one place that does so."""
+    acted_by = ev.ActedBy(subject=actor.subject, role=str(actor.role))
+    for aggregate in aggregates:
+        pending = aggregate.pending_events
+        pending[:] = [_with_actor(e, acted_by) for e in pending]
+
+
+def _with_actor(domain_event: Any, acted_by: ev.ActedBy) -> Any:
+    payload = domain_event.payload.model_copy(update={"actor": acted_by})
+    return dataclasses.replace(domain_event, payload=payload)
 
 
 def _fields(command: c.Command, event_type: type[ev.Event]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from eventsourcing.persistence import PersistenceError
 
 from hub.application import HubApplication
 from hub.errors import StoreUnavailableError
+from hub.identity import operator
 from hub.settings import Settings, StoreKind, get_settings
 
 
@@ -15,7 +16,9 @@ def open_application(
     settings = settings or get_settings()
     kind = store or settings.store
     try:
-        return HubApplication(env=settings.eventsourcing_env(kind))
+        return HubApplication(
+            env=settings.eventsourcing_env(kind), operator=operator(settings.operator)
+        )
     except PersistenceError as error:
         raise StoreUnavailableError(
             f"the {kind} event store is unavailable ({type(error).__name__}); is it running? "

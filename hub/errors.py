@@ -27,6 +27,10 @@ class InvalidCommandError(HubError):
     """A command failed validation at the edge; nothing was written."""
 
 
+class InvalidActorError(HubError):
+    """An actor without a usable subject or role: no principal is anonymous."""
+
+
 class DomainError(HubError):
     """A command broke a rule of the domain; nothing was written."""
 

@@ -50,10 +50,26 @@ class PersonDetails(Record):
     criminal_record: str | None = personal("criminal_record", sensitive=True)
 
 
+class ActedBy(Record):
+    """Who acted: the subject (token subject, configured operator, ``system:…``) and role.
+
+    Not personal data of the case's person, but the identity of staff: the relay withholds
+    it from agencies and analysts (docs/STREAMS.md); auditors see it.
+    """
+
+    subject: str
+    role: str
+
+
 class Event(Record):
-    """Base of every payload: when it happened in the world (not when it was recorded)."""
+    """Base of every payload: when it happened in the world (not when it was recorded).
+
+    ``actor`` (added in the second schema round, optional so older records still read) is
+    stamped by the application on every event a command makes.
+    """
 
     occurred_at: datetime
+    actor: ActedBy | None = None
 
 
 class CaseEvent(Event):

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # How far ahead of now a command's instants and dates may lie (hub/plausible.py).
     future_margin_days: int = Field(default=31, ge=0, le=3660)
 
+    # Who the CLI and the Python API act as when a command names no actor (recorded on
+    # every event; docs/AUDIT.md). Set it to the officer's own id.
+    operator: str = "operator"
+
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

@@ -1,8 +1,9 @@
 """De-identification for the analysts' stream: no personal field, ids as keyed pseudonyms.
 
-Every personal field (by the schema marks) becomes null; every ``logicalType: uuid`` field
-(case, aggregate, event, discovery... ids) becomes a UUID derived from HMAC-SHA256 under a
-key the analysts do not hold, so one id maps to one pseudonym across the whole stream.
+Every personal field (by the schema marks) and who acted become null; every
+``logicalType: uuid`` field (case, aggregate, event, discovery... ids) becomes a UUID
+derived from HMAC-SHA256 under a key the analysts do not hold, so one id maps to one
+pseudonym across the whole stream.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from producers.fields import personal_fields, replace_each, uuid_fields, withhold
+from producers.fields import ACTOR, personal_fields, replace_each, uuid_fields, withhold
 
 
 @lru_cache(maxsize=65536)
@@ -32,7 +33,7 @@ def pseudonym(value: str, key: bytes) -> str:
 def deidentify(record: dict[str, Any], key: bytes) -> dict[str, Any]:
     """A copy of an event ``record`` fit for ``analytics.events``."""
     schema_name = record["event_type"]
-    result = withhold(record, [path for path, _, _ in personal_fields(schema_name)])
+    result = withhold(record, [ACTOR, *(path for path, _, _ in personal_fields(schema_name))])
     for path in uuid_fields(schema_name):
         replace_each(result, path, lambda value: pseudonym(value, key))
     return result

@@ -15,6 +15,10 @@ from hub.codec import schema_definition
 
 Path = tuple[str, ...]
 
+# Who acted (staff identity, ``hub.events.ActedBy``): not the person's data, so not marked
+# personal, but withheld from agencies and analysts all the same; auditors see it.
+ACTOR: Path = ("actor",)
+
 
 @lru_cache(maxsize=128)
 def personal_fields(schema_name: str) -> tuple[tuple[Path, str, bool], ...]:
@@ -88,6 +92,11 @@ def replace_each(record: dict[str, Any], path: Path, change: Callable[[Any], Any
         path,
         lambda value: [change(v) for v in value] if isinstance(value, list) else change(value),
     )
+
+
+def without_actor(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` without who acted (a shallow copy when it names someone)."""
+    return {**record, ACTOR[0]: None} if record.get(ACTOR[0]) is not None else record
 
 
 def dotted(path: Path) -> str:

@@ -30,7 +30,7 @@ from hub import events as ev
 from hub.codec import event_record
 from hub.reference import load_network
 from hub.vocabulary import SENSITIVE_CATEGORIES
-from producers.fields import Path, dotted, personal_fields, values_at, withhold
+from producers.fields import Path, dotted, personal_fields, values_at, withhold, without_actor
 
 BASES = ("consent", "support_meeting", "statute", "vital_interest")
 STATUTE_CATEGORIES = frozenset({"identity", "contact"})
@@ -305,7 +305,9 @@ def _agency_record(
             )
         else:
             released.append(Release(dotted(path), category, sensitive, *basis))
-    record = withhold(event.record, to_null) if to_null else event.record
+    # Agencies never learn which officer acted (docs/STREAMS.md).
+    shared = without_actor(event.record)
+    record = withhold(shared, to_null) if to_null else shared
     return AgencyRecord(agency_id, record, tuple(released), tuple(withheld))
 
 
