@@ -12,16 +12,19 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError
+from pydantic import ValidationError
 
 from hub import commands as c
 from hub import events as ev
+from hub.domain.access import AccessRecord
 from hub.domain.case import Case
 from hub.domain.others import (
     CommandReceipt,
@@ -37,10 +40,12 @@ from hub.errors import (
     ConsentRequiredError,
     DomainError,
     IllegalTransitionError,
+    InvalidCommandError,
     NotFoundError,
     StoreUnavailableError,
     UnknownAgencyError,
 )
+from hub.fiscal import now
 from hub.identity import Actor, Role
 from hub.reference import Network, load_network
 from hub.transcoding import register_payloads
@@ -151,6 +156,63 @@ class HubApplication(Application[UUID]):
             ),
             aggregate_ids=tuple(a.id for a in changed),
         )
+
+    # アクセス記録 ----------------------------------------------------------------------------
+
+    def record_access(
+        self,
+        actor: Actor,
+        case_id: UUID,
+        fields: Iterable[str],
+        basis: str,
+        purpose: str,
+        *,
+        at: datetime | None = None,
+    ) -> UUID | None:
+        """Records that ``actor`` is shown ``fields`` (paths such as ``person.name``) of the
+        person of ``case_id``, on ``basis`` for ``purpose``; call it before the response
+        leaves, so an unrecorded read is never shown. Returns the access id, or None when
+        no personal field is shown (nothing to record)."""
+        shown = sorted(set(fields))
+        if not shown:
+            return None
+        try:
+            payload = ev.PersonalDataAccessed(
+                occurred_at=at or now(),
+                access_id=uuid4(),
+                case_id=case_id,
+                fields=shown,
+                basis=basis,  # type: ignore[arg-type]
+                purpose=purpose,  # type: ignore[arg-type]
+            )
+        except ValidationError as error:
+            problems = {str(e["loc"][0]) for e in error.errors(include_input=False)}
+            raise InvalidCommandError(
+                f"access record: invalid {', '.join(sorted(problems))} (see `hub schema events "
+                "PersonalDataAccessed`)"
+            ) from None
+        record = AccessRecord(payload=payload)
+        _stamp(actor, [record])
+        try:
+            # The events alone: a read leaves nothing in the aggregate cache.
+            self.save(*record.collect_events())
+        except OperationalError as error:
+            raise StoreUnavailableError(
+                f"the event store is unavailable ({type(error).__name__}); the read was not "
+                "recorded, so nothing is shown"
+            ) from error
+        return payload.access_id
+
+    def read_person(
+        self, case_id: UUID, actor: Actor, basis: str, purpose: str
+    ) -> ev.PersonDetails | None:
+        """The details held on the person of a case, the read recorded first (アクセス記録)."""
+        person = self.get_case(case_id).person
+        if person is None:
+            return None
+        shown = [f"person.{k}" for k, v in person.model_dump().items() if v is not None]
+        self.record_access(actor, case_id, shown, basis, purpose)
+        return person
 
     def is_duplicate(self, command_id: UUID) -> bool:
         return self._exists(receipt_id(command_id))

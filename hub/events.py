@@ -309,6 +309,21 @@ class GatheringHeld(Event):
     bodies: list[str] = []
 
 
+# アクセス記録 --------------------------------------------------------------------------------
+
+
+class PersonalDataAccessed(Event):
+    """A response through the hub showed a person's details: who (``actor``), when, which
+    case, which fields, on which basis and for what. Kept in the log of record, so the hash
+    chain covers it; never published to agencies or analysts (docs/AUDIT.md)."""
+
+    access_id: UUID
+    case_id: UUID
+    fields: list[str]
+    basis: v.AccessBasis
+    purpose: v.AccessPurpose
+
+
 # Bookkeeping --------------------------------------------------------------------------------
 
 
@@ -349,6 +364,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CooperatingBusinessRegistered,
     CommunityBaseRegistered,
     GatheringHeld,
+    PersonalDataAccessed,
     CommandAccepted,
 )
 

@@ -89,3 +89,16 @@ BaseKind = Literal["salon", "kodomo_shokudo", "community_cafe", "activity_centre
 Evaluation = Literal["improved", "unchanged", "worsened"]
 
 CaseStatus = Literal["open", "in_support", "suspended", "closed"]
+
+# アクセス記録: on which basis someone read a person's details through the hub.
+AccessBasis = Literal[
+    "official_duty",  # 所掌事務の遂行に必要な範囲 (個人情報保護法 第61条・第69条第1項): city staff
+    "consent",  # 本人同意
+    "support_meeting",  # 社会福祉法 第106条の6 (つながりづくり会議の構成員)
+    "vital_interest",  # 個人情報保護法 第27条第1項第2号 / 第69条
+    "statute",  # 法令に基づく場合
+    "person_request",  # 本人開示 (個人情報保護法 第76条): the person asks what is held
+]
+
+# Why they read it: a support purpose, or the office's own work on the record.
+AccessPurpose = Literal[Purpose, "case_management", "audit", "person_request"]

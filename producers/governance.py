@@ -47,6 +47,10 @@ AUDIT_EVENTS = frozenset(
     }
 )
 
+# The access log (アクセス記録) is kept in the log of record for the hash chain, but names who
+# read which case: it goes to no topic at all (docs/AUDIT.md).
+UNPUBLISHED = frozenset({"PersonalDataAccessed"})
+
 
 # The log, as governance sees it ----------------------------------------------------------------
 
@@ -150,6 +154,8 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
     """Applies one event to the state (in place)."""
     state.position = event.position
     p = event.payload
+    if event.event_type in UNPUBLISHED:
+        return
     # MeetingHeld needs nothing here: the meeting writes a TakenUpByMeeting per case.
     if event.case_id is None:
         return
@@ -263,6 +269,8 @@ def decide(state: GovernanceState, event: LoggedEvent) -> Decision:
 
 def route(state: GovernanceState, event: LoggedEvent) -> Decision:
     """The decision for ``event``, given the state that already includes it."""
+    if event.event_type in UNPUBLISHED:
+        return Decision(event, (), (), None)
     personal = personal_fields(event.event_type)
     audit = None
     if event.event_type in AUDIT_EVENTS:

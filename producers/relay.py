@@ -26,7 +26,7 @@ from hub.kafka_config import client_config
 from hub.logging import get_logger
 from hub.settings import Settings
 from producers.deidentify import deidentify
-from producers.governance import Decision, GovernanceState, decide, fold, logged
+from producers.governance import UNPUBLISHED, Decision, GovernanceState, decide, fold, logged
 from producers.ledger import RelayLedger
 
 log = get_logger(__name__)
@@ -177,6 +177,8 @@ class Relay:
 
     def _publish(self, decision: Decision, counts: RelayCounts) -> list[Any]:
         event = decision.event
+        if event.event_type in UNPUBLISHED:
+            return []
         common: list[Header] = [
             ("event_id", event.event_id.encode()),
             ("event_type", event.event_type.encode()),

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import psycopg
 import typer
@@ -31,11 +32,12 @@ from rich.table import Column, Table
 
 from hub.application import HubApplication
 from hub.bootstrap import open_application
-from hub.errors import HubError, NotFoundError
+from hub.errors import HubError, InvalidCommandError, NotFoundError
 from hub.fiscal import now, parse_fiscal_year, reiwa_label
 from hub.settings import get_settings
 from projections import report
 from projections.analytics import fold_records, read_analytics
+from projections.case_history import case_history
 from projections.case_state import CaseStateView
 from projections.inbox import InboxView
 from projections.indicator_view import IndicatorView
@@ -72,16 +74,44 @@ def _print_json(data: object) -> None:
 # hub case ----------------------------------------------------------------------------------
 
 
-def case_show(case_id: Annotated[str, typer.Argument(help="The case id (a UUID).")]) -> None:
-    """Print one case: status, referrals and answers, consents, meetings, plan, escalations."""
+def case_show(
+    case_id: Annotated[str, typer.Argument(help="The case id (a UUID).")],
+    person: Annotated[
+        bool,
+        typer.Option(
+            "--person",
+            help="Also show the person's details; the read is recorded (アクセス記録) "
+            "with --purpose and --basis, as the configured operator (HUB_OPERATOR).",
+        ),
+    ] = False,
+    purpose: Annotated[
+        str | None, typer.Option(help="Why the details are read, e.g. case_management.")
+    ] = None,
+    basis: Annotated[
+        str, typer.Option(help="On which basis, e.g. official_duty (所掌事務).")
+    ] = "official_duty",
+) -> None:
+    """Print one case: status, referrals and answers, consents, meetings, plan, escalations,
+    and its history (each event with who acted)."""
+    if person and purpose is None:
+        raise InvalidCommandError("--person needs --purpose: every read of details is recorded")
+    try:
+        case_uuid = UUID(case_id)
+    except ValueError:
+        raise InvalidCommandError(f"not a case id (a UUID): {case_id!r}") from None
     app = open_application()
     try:
         view: CaseStateView = _current("case_state", app)
         case = view.case(case_id, now())
+        if case is None:
+            raise NotFoundError(f"no case {case_id}")
+        case["history"] = case_history(app, case_uuid)
+        if person:
+            assert purpose is not None
+            details = app.read_person(case_uuid, app.operator, basis, purpose)
+            case["person"] = details.model_dump(mode="json") if details else None
     finally:
         app.close()
-    if case is None:
-        raise NotFoundError(f"no case {case_id}")
     _print_json(case)
 
 

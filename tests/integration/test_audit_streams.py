@@ -207,6 +207,7 @@ def test_a_forged_withdrawal_on_audit_consent_makes_the_replays_disagree(
         "aggregate_version": 99,
         "recorded_at": sc.held_at.isoformat(),
         "occurred_at": sc.held_at.isoformat(),
+        "actor": None,
         "case_id": str(sc.case_id),
         "consent_id": str(sc.consent_id),
     }
@@ -241,6 +242,7 @@ def test_a_second_version_of_a_relayed_event_on_audit_consent_is_refused(
         "aggregate_version": 4,
         "recorded_at": sc.given_at.isoformat(),
         "occurred_at": sc.given_at.isoformat(),
+        "actor": None,
         "case_id": str(sc.case_id),
         "consent_id": str(sc.consent_id),
         "scope": ["ward_windows", "hoboku-shakyo"],

@@ -6,7 +6,6 @@ import io
 import json
 from datetime import timedelta
 from typing import Any
-from uuid import uuid4
 
 import fastavro
 import pytest

@@ -1,0 +1,21 @@
+"""アクセス記録: each read of a person's details through the hub, one small aggregate each."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from hub import events as ev
+
+
+class AccessRecord(Aggregate):
+    """One read; a new aggregate per read, so concurrent reads never conflict."""
+
+    @staticmethod
+    def create_id(payload: ev.PersonalDataAccessed) -> UUID:
+        return payload.access_id
+
+    @event("PersonalDataAccessed")
+    def __init__(self, payload: ev.PersonalDataAccessed) -> None:
+        self.case_id = payload.case_id
