@@ -40,13 +40,14 @@ from hub.errors import (
     ConsentRequiredError,
     DomainError,
     IllegalTransitionError,
+    InvalidActorError,
     InvalidCommandError,
     NotFoundError,
     StoreUnavailableError,
     UnknownAgencyError,
 )
 from hub.fiscal import now
-from hub.identity import Actor, Role
+from hub.identity import DEVELOPMENT_OPERATOR, Actor
 from hub.reference import Network, load_network
 from hub.transcoding import register_payloads
 
@@ -75,11 +76,13 @@ class HubApplication(Application[UUID]):
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
     }
 
-    def __init__(self, env: dict[str, str] | None = None, *, operator: Actor | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, *, operator: Actor | None = DEVELOPMENT_OPERATOR
+    ) -> None:
         super().__init__(env)
         # Who acts when a command comes without an actor: the CLI's configured operator
-        # (``HUB_OPERATOR``, passed by the composition root).
-        self.operator = operator or Actor("operator", Role.operator)
+        # (``HUB_OPERATOR``, passed by the composition root); None: such commands are refused.
+        self.operator = operator
         self.network: Network = load_network()
         self._one_command_at_a_time = threading.Lock()
         self._read: list[UUID] | None = None  # aggregates the running command loaded
@@ -97,13 +100,23 @@ class HubApplication(Application[UUID]):
             self._read = read
             saved = False
             try:
-                outcome = self._execute(command, actor or self.operator)
+                outcome = self._execute(command, self._actor(actor))
                 saved = not outcome.duplicate
                 return outcome
             finally:
                 self._read = None
                 if not saved:
                     self._forget(read)
+
+    def _actor(self, actor: Actor | None) -> Actor:
+        if actor is not None:
+            return actor
+        if self.operator is None:
+            raise InvalidActorError(
+                "no one to act as: set HUB_OPERATOR to your own id (outside development mode "
+                "there is no default operator); nothing was written"
+            )
+        return self.operator
 
     def _forget(self, aggregate_ids: Iterable[UUID]) -> None:
         cache = self.repository.cache
@@ -161,7 +174,7 @@ class HubApplication(Application[UUID]):
 
     def record_access(
         self,
-        actor: Actor,
+        actor: Actor | None,
         case_id: UUID,
         fields: Iterable[str],
         basis: str,
@@ -169,10 +182,10 @@ class HubApplication(Application[UUID]):
         *,
         at: datetime | None = None,
     ) -> UUID | None:
-        """Records that ``actor`` is shown ``fields`` (paths such as ``person.name``) of the
-        person of ``case_id``, on ``basis`` for ``purpose``; call it before the response
-        leaves, so an unrecorded read is never shown. Returns the access id, or None when
-        no personal field is shown (nothing to record)."""
+        """Records that ``actor`` (None: the configured operator) is shown ``fields`` (paths
+        such as ``person.name``) of the person of ``case_id``, on ``basis`` for ``purpose``;
+        call it before the response leaves, so an unrecorded read is never shown. Returns
+        the access id, or None when no personal field is shown (nothing to record)."""
         shown = sorted(set(fields))
         if not shown:
             return None
@@ -192,7 +205,7 @@ class HubApplication(Application[UUID]):
                 "PersonalDataAccessed`)"
             ) from None
         record = AccessRecord(payload=payload)
-        _stamp(actor, [record])
+        _stamp(self._actor(actor), [record])
         try:
             # The events alone: a read leaves nothing in the aggregate cache.
             self.save(*record.collect_events())
@@ -204,7 +217,7 @@ class HubApplication(Application[UUID]):
         return payload.access_id
 
     def read_person(
-        self, case_id: UUID, actor: Actor, basis: str, purpose: str
+        self, case_id: UUID, actor: Actor | None, basis: str, purpose: str
     ) -> ev.PersonDetails | None:
         """The details held on the person of a case, the read recorded first (アクセス記録)."""
         person = self.get_case(case_id).person

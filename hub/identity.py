@@ -57,6 +57,12 @@ def operator(subject: str) -> Actor:
     return Actor(subject, Role.operator)
 
 
+# Who a command without an actor acts as in development mode when ``HUB_OPERATOR`` is unset
+# (and in an application built without the composition root, as tests do). Outside
+# development there is no default: such a command is refused (no principal is anonymous).
+DEVELOPMENT_OPERATOR = Actor("operator", Role.operator)
+
+
 def reply_ingester(agency_id: str) -> Actor:
     """The hub applying an answer read from ``replies.<agency_id>``."""
     return Actor(f"system:replies:{agency_id}", Role.system, agency_id=agency_id)

@@ -61,8 +61,9 @@ class Settings(BaseSettings):
     future_margin_days: int = Field(default=31, ge=0, le=3660)
 
     # Who the CLI and the Python API act as when a command names no actor (recorded on
-    # every event; docs/AUDIT.md). Set it to the officer's own id.
-    operator: str = "operator"
+    # every event; docs/AUDIT.md): the officer's own id. Unset, development mode acts as
+    # "operator" and production refuses such commands (hub.bootstrap.configured_operator).
+    operator: str | None = None
 
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"

@@ -108,7 +108,7 @@ def case_show(
         case["history"] = case_history(app, case_uuid)
         if person:
             assert purpose is not None
-            details = app.read_person(case_uuid, app.operator, basis, purpose)
+            details = app.read_person(case_uuid, None, basis, purpose)
             case["person"] = details.model_dump(mode="json") if details else None
     finally:
         app.close()

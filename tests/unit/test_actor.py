@@ -15,11 +15,11 @@ from hub import codec
 from hub import events as ev
 from hub.application import HubApplication
 from hub.avro_schemas import all_event_schemas
-from hub.bootstrap import open_application
+from hub.bootstrap import configured_operator, open_application
 from hub.commands import derived_id
 from hub.compatibility import RELEASED_DIR
 from hub.errors import InvalidActorError
-from hub.identity import Actor, Role
+from hub.identity import DEVELOPMENT_OPERATOR, Actor, Role
 from hub.settings import Settings
 from producers.deidentify import deidentify
 from producers.governance import GovernanceState, decide, logged
@@ -61,6 +61,28 @@ def test_without_an_actor_the_configured_operator_acts(tmp_path: Any) -> None:
     actors = {p.actor for p in payloads(reread)}
     reread.close()
     assert actors == {ev.ActedBy(subject="試験-operator-7", role="operator")}
+
+
+def test_outside_development_no_one_acts_unless_named_or_configured() -> None:
+    production = Settings(mode="production", operator=None)
+    app = HubApplication(operator=configured_operator(production))
+    case = f.open_case(person=f.person())
+
+    with pytest.raises(InvalidActorError, match="HUB_OPERATOR"):
+        app.execute(case)
+    assert not app.recorder.max_notification_id()
+    app.execute(case, OFFICER)
+    written = app.recorder.max_notification_id()
+    with pytest.raises(InvalidActorError):
+        app.read_person(case.case_id, None, "official_duty", "case_management")
+    assert app.recorder.max_notification_id() == written  # no read recorded, none shown
+
+    assert configured_operator(Settings(mode="development", operator=None)) == (
+        DEVELOPMENT_OPERATOR
+    )
+    assert configured_operator(Settings(mode="production", operator="officer-9")) == Actor(
+        "officer-9", Role.operator
+    )
 
 
 def test_the_acknowledgement_timer_acts_as_a_system_subject() -> None:
