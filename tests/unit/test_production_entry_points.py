@@ -125,7 +125,13 @@ def test_production_with_real_secrets_starts(
 ) -> None:
     for variable, value in REAL.items():
         monkeypatch.setenv(variable, value)
+    monkeypatch.delenv("HUB_OPERATOR", raising=False)
     opened = f.consultation()
+    anonymous = runner.invoke(cli, ["command", opened.model_dump_json()])
+    assert anonymous.exit_code == 1  # no principal is anonymous: who acts must be configured
+    assert "HUB_OPERATOR" in anonymous.stderr and "Traceback" not in anonymous.output
+    monkeypatch.setenv("HUB_OPERATOR", "試験-officer-0001")
+    get_settings.cache_clear()
     result = runner.invoke(cli, ["command", opened.model_dump_json()])
     assert result.exit_code == 0, result.output
     assert (production / "var" / "hub.sqlite").exists()
