@@ -39,6 +39,7 @@ from hub.errors import (
     ConcurrentChangeError,
     ConsentRequiredError,
     DomainError,
+    IdempotencyConflictError,
     IllegalTransitionError,
     InvalidActorError,
     InvalidCommandError,
@@ -131,10 +132,11 @@ class HubApplication(Application[UUID]):
         # No read of the receipt up front: a repeated command either breaks a rule of the
         # state its first run left (checked below) or conflicts on its receipt in ``save``.
         # That saves one store round trip per command (BENCHMARKS.md, write path).
+        digest = c.command_digest(command)
         try:
             changed = self._handle(command)
         except DomainError:
-            if self.is_duplicate(command.command_id):
+            if self._repeated(command, digest):
                 return Outcome(command.command_id, command_type, duplicate=True)
             raise
         receipt = CommandReceipt(
@@ -142,13 +144,14 @@ class HubApplication(Application[UUID]):
                 occurred_at=command.occurred_at,
                 command_id=command.command_id,
                 command_type=command_type,
+                command_digest=digest,
             )
         )
         _stamp(actor, [*changed, receipt])
         try:
             recordings = self.save(*changed, receipt)
         except IntegrityError as error:
-            if self.is_duplicate(command.command_id):
+            if self._repeated(command, digest):
                 return Outcome(command.command_id, command_type, duplicate=True)
             raise ConcurrentChangeError(
                 f"{command_type} {command.command_id}: the case was changed by someone else "
@@ -229,6 +232,23 @@ class HubApplication(Application[UUID]):
 
     def is_duplicate(self, command_id: UUID) -> bool:
         return self._exists(receipt_id(command_id))
+
+    def _repeated(self, command: c.Command, digest: str) -> bool:
+        """Whether the command's id was applied already: to this very command (a duplicate),
+        or to different content (refused, so that a reused id never passes for done)."""
+        try:
+            receipt = self._get(
+                CommandReceipt, receipt_id(command.command_id), lambda: NotFoundError()
+            )
+        except NotFoundError:
+            return False
+        if not receipt.repeats(digest):
+            raise IdempotencyConflictError(
+                f"IdempotencyConflictError: command_id {command.command_id} was already used "
+                f"for a different {receipt.command_type}; nothing was written "
+                "(give this command a new command_id)"
+            )
+        return True
 
     # Queries the write side needs ----------------------------------------------------------
 

@@ -7,8 +7,10 @@ addresses the same case, referral or consent.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import unicodedata
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -21,6 +23,7 @@ from pydantic import (
     TypeAdapter,
     model_validator,
 )
+from pydantic_core import to_jsonable_python
 
 from hub import plausible
 from hub import vocabulary as v
@@ -39,6 +42,20 @@ BirthDate = Annotated[date, AfterValidator(plausible.birth_date)]
 
 def derived_id(command_id: UUID, role: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/commands/{command_id}/{role}")
+
+
+def command_digest(command: BaseModel) -> str:
+    """SHA-256 of the validated command as canonical JSON (sorted keys, no nulls, instants
+    in UTC), so the same command spelled differently has the same digest."""
+
+    def canonical(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        return to_jsonable_python(value)
+
+    data = command.model_dump(exclude_none=True)
+    text = json.dumps(data, default=canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _check_text(value: Any, path: str = "") -> None:

@@ -87,5 +87,9 @@ class NotFoundError(DomainError):
     pass
 
 
+class IdempotencyConflictError(DomainError):
+    """A command id already applied to a command with different content; nothing written."""
+
+
 class ConcurrentChangeError(HubError):
     """Someone else changed the same case first; reload and try again."""

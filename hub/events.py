@@ -328,10 +328,13 @@ class PersonalDataAccessed(Event):
 
 
 class CommandAccepted(Event):
-    """A command id seen once; a second submission of the same id writes nothing."""
+    """A command id seen once; the same command again writes nothing, another is refused."""
 
     command_id: UUID
     command_type: str
+    # Schema v3: SHA-256 of the validated command's canonical JSON (hub.commands). Receipts
+    # of v1 have none, and any command with their id counts as their duplicate.
+    command_digest: str | None = None
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (

@@ -107,6 +107,12 @@ class CommandReceipt(Aggregate):
     @event("CommandAccepted")
     def __init__(self, payload: ev.CommandAccepted) -> None:
         self.command_type = payload.command_type
+        self.command_digest = payload.command_digest
+
+    def repeats(self, command_digest: str) -> bool:
+        """Whether a command with this digest is the accepted one again (receipts written
+        before digests were kept cannot tell, and take any command with their id)."""
+        return self.command_digest is None or self.command_digest == command_digest
 
 
 def receipt_id(command_id: UUID) -> UUID:

@@ -1,0 +1,152 @@
+"""A reused command id: the same command is a duplicate, a different one is refused.
+
+A caller who reused an id for a ``life_at_risk`` referral to another agency must not be told
+"already applied": the receipt keeps a digest of the command it accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.application import HubApplication
+from hub.commands import command_digest
+from hub.domain.others import CommandReceipt, receipt_id
+from hub.errors import IdempotencyConflictError
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from tests import factories as f
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def app(sqlite_env: dict[str, str]) -> Iterator[HubApplication]:
+    application = HubApplication(env=sqlite_env)
+    yield application
+    application.close()
+
+
+def _opened(app: HubApplication) -> object:
+    return app.execute(f.consultation()).aggregate_ids[0]
+
+
+def test_the_same_command_again_is_a_duplicate(app: HubApplication) -> None:
+    case_id = _opened(app)
+    command = f.referral(case_id, urgency="life_at_risk")
+    assert not app.execute(command).duplicate
+    end = app.recorder.max_notification_id()
+    assert app.execute(command).duplicate
+    assert app.recorder.max_notification_id() == end
+
+
+def test_the_same_command_spelled_otherwise_is_a_duplicate(app: HubApplication) -> None:
+    case_id = _opened(app)
+    command = f.referral(case_id)
+    app.execute(command)
+    in_utc = command.model_copy(update={"occurred_at": command.occurred_at.astimezone(UTC)})
+    assert command_digest(in_utc) == command_digest(command)
+    assert app.execute(in_utc).duplicate
+
+
+def test_a_reused_id_with_other_content_is_refused_and_writes_nothing(
+    app: HubApplication,
+) -> None:
+    case_id = _opened(app)
+    first = f.referral(case_id, agency_id="kokurakita.hogo", urgency="life_at_risk")
+    app.execute(first)
+    end = app.recorder.max_notification_id()
+    other = f.referral(
+        case_id, agency_id="moji.houkatsu", urgency="life_at_risk", command_id=first.command_id
+    )
+    with pytest.raises(IdempotencyConflictError, match=str(first.command_id)):
+        app.execute(other)
+    assert app.recorder.max_notification_id() == end
+    referrals = app.get_case(case_id).referrals  # type: ignore[arg-type]
+    assert [r.agency_id for r in referrals.values()] == ["kokurakita.hogo"]
+
+
+def test_a_reused_id_on_another_case_is_refused(app: HubApplication) -> None:
+    first = f.referral(_opened(app))
+    app.execute(first)
+    other_case = _opened(app)
+    end = app.recorder.max_notification_id()
+    with pytest.raises(IdempotencyConflictError):
+        app.execute(f.referral(other_case, command_id=first.command_id))
+    assert app.recorder.max_notification_id() == end
+    assert app.get_case(other_case).referrals == {}  # type: ignore[arg-type]
+
+
+def test_the_receipt_keeps_the_digest(app: HubApplication) -> None:
+    command = f.discovery()
+    app.execute(command)
+    receipt = app.repository.get(receipt_id(command.command_id))
+    assert isinstance(receipt, CommandReceipt)
+    assert receipt.command_digest == command_digest(command)
+    assert len(receipt.command_digest) == 64
+
+
+def test_a_receipt_written_before_digests_takes_any_command_with_its_id(
+    sqlite_env: dict[str, str],
+) -> None:
+    app = HubApplication(env=sqlite_env)
+    command = f.discovery()
+    app.execute(command)
+    app.close()
+    with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as db:
+        originator = receipt_id(command.command_id).hex
+        (state,) = db.execute(
+            "SELECT state FROM stored_events WHERE originator_id = ?", (originator,)
+        ).fetchone()
+        data = json.loads(state)
+        del data["payload"]["_data_"]["command_digest"]
+        db.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_id = ?",
+            (json.dumps(data, ensure_ascii=False).encode(), originator),
+        )
+    app = HubApplication(env=sqlite_env)
+    try:
+        other = f.discovery(command_id=command.command_id, ward="moji")
+        assert app.execute(other).duplicate
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_hub_command_exits_non_zero_naming_the_conflict(store: Path) -> None:
+    first = f.discovery(urgency="urgent")
+    assert runner.invoke(cli, ["command", first.model_dump_json()]).exit_code == 0
+    again = runner.invoke(cli, ["command", first.model_dump_json()])
+    assert again.exit_code == 0 and "already applied" in again.stdout
+    reused = f.discovery(command_id=first.command_id, ward="moji")
+    result = runner.invoke(cli, ["command", reused.model_dump_json()])
+    assert result.exit_code == 1
+    assert "IdempotencyConflictError" in result.stderr
+    assert "already applied" not in result.output
+
+
+def test_hub_submit_names_the_conflicting_line(store: Path) -> None:
+    first = f.discovery()
+    reused = f.discovery(command_id=first.command_id, ward="moji")
+    file = store / "commands.jsonl"
+    lines = [first.model_dump_json(), first.model_dump_json(), reused.model_dump_json()]
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["submit", str(file)])
+    assert result.exit_code == 1
+    assert "3 lines: 1 written (1 events), 1 already applied, 1 rejected" in result.stdout
+    said = " ".join(result.stderr.split())  # the console wraps at 80 columns
+    assert f"line 3: IdempotencyConflictError: command_id {first.command_id}" in said
