@@ -337,4 +337,6 @@ def open_inbox(agency_id: str, settings: Settings, consumer_settings: ConsumerSe
     """The agency's inbox on the store the settings name (one file or schema per agency)."""
     if consumer_settings.agency_inbox_store == "postgres":
         return Inbox(PostgresDatabase(settings, inbox_schema(consumer_settings, agency_id)))
+    if consumer_settings.agency_inbox_path is None:
+        settings.private_var_dir("agency")
     return Inbox(SqliteDatabase(inbox_path(settings, consumer_settings, agency_id)))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hub.errors import ServiceUnavailableError
+from hub.files import private_sqlite
 from hub.settings import Settings
 
 
@@ -49,7 +50,7 @@ class _SqliteCursor:
 
 class SqliteDatabase:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(path)  # an inbox holds personal data: 0600, its folder 0700
         self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")

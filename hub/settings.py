@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigurationError, InsecureSecretError
+from hub.files import private_dir, private_sqlite
 
 StoreKind = Literal["sqlite", "postgres"]
 Mode = Literal["development", "production"]
@@ -111,13 +112,23 @@ class Settings(BaseSettings):
     def sqlite_file(self) -> Path:
         return self.sqlite_path or self.var_dir / "hub.sqlite"
 
+    def private_var_dir(self, *parts: str) -> Path:
+        """``var_dir`` / ``parts``, each folder 0700 (created so, or tightened: they are the
+        hub's own and hold personal data)."""
+        path = private_dir(self.var_dir, tighten=True)
+        for part in parts:
+            path = private_dir(path / part, tighten=True)
+        return path
+
     def eventsourcing_env(self, store: StoreKind | None = None) -> dict[str, str]:
         """The environment the eventsourcing library reads to build its recorders."""
         # Every process that opens the hub's store is the hub: all its secrets must be real.
         self.require_secrets()
         kind = store or self.store
         if kind == "sqlite":
-            self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+            if self.sqlite_path is None:
+                self.private_var_dir()
+            private_sqlite(self.sqlite_file)
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_file),

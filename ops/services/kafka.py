@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import ServiceUnavailableError
+from hub.files import private_dir, private_file, tighten_tree
 from hub.kafka_config import SASL_MECHANISM, client_config
 from hub.settings import Settings
 
@@ -38,6 +39,7 @@ CONTROLLER_LISTENER = "CONTROLLER"
 CONTROLLER_PRINCIPAL = "User:ANONYMOUS"
 HEAP = ("-Xms256m", "-Xmx768m")
 START_TIMEOUT_S = 120.0
+PRIVATE_UMASK = 0o077  # the broker's own files: segments hold personal data
 STOP_TIMEOUT_S = 30.0
 
 
@@ -201,15 +203,18 @@ logger.clients.level = INFO
 def _write_properties(path: Path, props: dict[str, str]) -> None:
     lines = ["# Written by ops/services/kafka.py from hub.settings; edits are overwritten."]
     lines += [f"{key}={value}" for key, value in props.items()]
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)  # holds the SCRAM password of the inter-broker user
+    # Holds the SCRAM password of the inter-broker user: private before anything is written.
+    private_file(path).write_text("\n".join(lines) + "\n")
 
 
 def write_config(settings: Settings, paths: KafkaPaths) -> None:
-    paths.home.mkdir(parents=True, exist_ok=True)
-    paths.logs.mkdir(parents=True, exist_ok=True)
+    # The broker's segments hold personal data: its folders 0700, files 0600 (it runs with
+    # umask 077; what an earlier run left is tightened here).
+    settings.private_var_dir("kafka")
+    private_dir(paths.logs, tighten=True)
+    tighten_tree([paths.data, paths.logs])
     _write_properties(paths.server_properties, server_properties(settings, paths))
-    paths.log4j.write_text(log4j2_properties(paths))
+    private_file(paths.log4j).write_text(log4j2_properties(paths))
 
 
 # ---------------------------------------------------------------- jars
@@ -334,6 +339,7 @@ def format_storage(settings: Settings, paths: KafkaPaths) -> None:
         capture_output=True,
         text=True,
         check=False,
+        umask=PRIVATE_UMASK,
     )
     if result.returncode != 0:
         shutil.rmtree(paths.data, ignore_errors=True)
@@ -405,8 +411,8 @@ def _wait_ready(settings: Settings, paths: KafkaPaths, pid: int, timeout_s: floa
 @contextlib.contextmanager
 def _locked(paths: KafkaPaths) -> Iterator[None]:
     """One ``up``/``down`` at a time per var dir (parallel test runs start it once)."""
-    paths.home.mkdir(parents=True, exist_ok=True)
-    with (paths.home / ".lock").open("w") as lock:
+    private_dir(paths.home)
+    with private_file(paths.home / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -435,7 +441,7 @@ def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
     fetch_jars()
     write_config(settings, paths)
     format_storage(settings, paths)
-    with paths.console_log.open("ab") as out:
+    with private_file(paths.console_log).open("ab") as out:
         process = subprocess.Popen(
             _java("kafka.Kafka", str(paths.server_properties), log4j=paths.log4j),
             stdin=subprocess.DEVNULL,
@@ -443,8 +449,9 @@ def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=paths.home,
+            umask=PRIVATE_UMASK,
         )
-    paths.pid_file.write_text(f"{process.pid}\n")
+    private_file(paths.pid_file).write_text(f"{process.pid}\n")
     cluster_id = _wait_ready(settings, paths, process.pid, timeout_s)
     return KafkaStatus(
         True, process.pid, settings.kafka_bootstrap, True, time.monotonic() - began, cluster_id

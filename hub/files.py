@@ -1,0 +1,80 @@
+"""Files and folders holding personal data: readable by the hub's own user only.
+
+The modes are set explicitly, whatever the umask: folders the hub creates are 0700, the files
+it creates 0600. A folder that already existed is tightened only when it is the hub's own
+(``tighten=True``), and never when it is shared (world-writable or sticky, such as /tmp).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+# What SQLite writes beside a database file; it gives them the database file's mode.
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _shared(path: Path) -> bool:
+    mode = path.stat().st_mode
+    return bool(mode & (stat.S_IWOTH | stat.S_ISVTX))
+
+
+def private_dir(path: Path, *, tighten: bool = False) -> Path:
+    """``path`` as a folder: missing ones (parents too) created 0700; an existing one made
+    0700 too if ``tighten`` and it is not shared."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=PRIVATE_DIR)
+        folder.chmod(PRIVATE_DIR)
+    if tighten and not missing and not _shared(path):
+        path.chmod(PRIVATE_DIR)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """``path`` as a file of the hub: created empty if missing, 0600 either way."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def private_sqlite(path: Path) -> Path:
+    """An SQLite database file (and whatever SQLite keeps beside it) at 0600.
+
+    SQLite creates its -wal and -shm files with the database file's mode, so creating the
+    database file first at 0600 keeps them private too.
+    """
+    private_file(path)
+    for suffix in SQLITE_SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            side.chmod(PRIVATE_FILE)
+    return path
+
+
+def tighten_tree(roots: Iterable[Path]) -> None:
+    """Folders 0700 and files 0600 below each root (data written before modes were set)."""
+    for root in roots:
+        if not root.is_dir():
+            continue
+        root.chmod(PRIVATE_DIR)
+        for folder, dirs, files in os.walk(root):
+            for name, mode in [(d, PRIVATE_DIR) for d in dirs] + [(f, PRIVATE_FILE) for f in files]:
+                path = Path(folder) / name
+                if not path.is_symlink():
+                    with contextlib.suppress(FileNotFoundError):
+                        path.chmod(mode)
