@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import ValidationError
@@ -23,7 +24,7 @@ from consumers.stopping import StopFlag
 from hub.application import HubApplication
 from hub.commands import AnswerReferral
 from hub.errors import ConcurrentChangeError, DomainError
-from hub.identity import reply_ingester
+from hub.identity import Actor, reply_ingester
 from hub.logging import get_logger
 
 log = get_logger("consumers.replies")
@@ -49,15 +50,20 @@ def reply_command(record: InRecord, topic_agency: str | None) -> AnswerReferral:
     name, body = decode(record)
     if name != "ReferralReply":
         raise BadRecord(f"schema {name} is not a ReferralReply")
-    if body.get("agency_id") != topic_agency:
+    return answer_command(topic_agency, body)
+
+
+def answer_command(agency_id: str, body: dict[str, Any]) -> AnswerReferral:
+    """The command of a ReferralReply body answered by ``agency_id`` (Kafka or HTTP alike)."""
+    if body.get("agency_id") != agency_id:
         raise BadRecord("agency_id disagrees with the reply topic's agency")
     try:
         return AnswerReferral(
-            command_id=reply_command_id(topic_agency, str(body["reply_id"])),
+            command_id=reply_command_id(agency_id, str(body["reply_id"])),
             occurred_at=datetime.fromisoformat(str(body["answered_at"])),
             case_id=body["case_id"],
             referral_id=body["referral_id"],
-            agency_id=topic_agency,
+            agency_id=agency_id,
             answer=body["answer"],
             reason=body.get("reason"),
         )
@@ -65,6 +71,17 @@ def reply_command(record: InRecord, topic_agency: str | None) -> AnswerReferral:
         raise BadRecord(validation_reason("AnswerReferral", error)) from None
     except ValueError:
         raise BadRecord("answered_at is not an ISO date-time with a time zone") from None
+
+
+def apply_answer(app: HubApplication, command: AnswerReferral, actor: Actor) -> bool:
+    """Execute an answer as ``actor``, retrying a concurrent change; whether it wrote."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return not app.execute(command, actor).duplicate
+        except ConcurrentChangeError:
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 class ReplyIngester:
@@ -104,13 +121,7 @@ class ReplyIngester:
         return "duplicate"
 
     def _execute(self, command: AnswerReferral) -> bool:
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                return not self.app.execute(command, reply_ingester(command.agency_id)).duplicate
-            except ConcurrentChangeError:
-                if attempt == ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+        return apply_answer(self.app, command, reply_ingester(command.agency_id))
 
     def _reject(self, record: InRecord, reason: str) -> str:
         self.deadletters.park(record, reason)

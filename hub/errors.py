@@ -93,3 +93,11 @@ class IdempotencyConflictError(DomainError):
 
 class ConcurrentChangeError(HubError):
     """Someone else changed the same case first; reload and try again."""
+
+
+class AuthenticationError(HubError):
+    """No credentials, or credentials the hub cannot verify (expired, wrong issuer or key)."""
+
+
+class PermissionDeniedError(HubError):
+    """The actor's role or scope does not allow this; nothing was read or written."""

@@ -23,6 +23,7 @@ from hub.files import private_dir, private_sqlite
 
 StoreKind = Literal["sqlite", "postgres"]
 Mode = Literal["development", "production"]
+DEV_OIDC_ISSUER = "hub-dev-issuer"
 
 
 class Settings(BaseSettings):
@@ -65,6 +66,13 @@ class Settings(BaseSettings):
     # every event; docs/AUDIT.md): the officer's own id. Unset, development mode acts as
     # "operator" and production refuses such commands (hub.bootstrap.configured_operator).
     operator: str | None = None
+
+    # Identity for `hub serve`: bearer tokens of the city's OpenID Connect provider. An empty
+    # JWKS URL means the local development issuer's keys (refused in production).
+    oidc_issuer: str = DEV_OIDC_ISSUER
+    oidc_audience: str = "kitakyushu-hub"
+    oidc_jwks_url: str = ""
+    api_max_body_bytes: int = 64 * 1024
 
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"

@@ -68,6 +68,16 @@ SENSITIVE_CATEGORIES: frozenset[str] = frozenset({"health", "disability", "crimi
 
 ReferralAnswer = Literal["received", "accepted", "declined", "completed"]
 
+# Why an agency declines a referral (the coded reasons of the inbox's decline).
+DeclineReason = Literal[
+    "capacity",  # 定員超過・対応困難
+    "out_of_area",  # 対象地域外
+    "not_eligible",  # 対象外
+    "person_declined",  # 本人が希望しない
+    "better_elsewhere",  # 他機関が適切
+    "other",
+]
+
 MeetingKind = Literal["connection", "support"]  # つながりづくり会議 / 重層的支援会議
 
 VisitOutcome = Literal["no_answer", "letter_left", "met", "refused"]

@@ -255,6 +255,16 @@ class CaseStateView(SqlView):
         ]
         return case
 
+    def meetings(self, ward: str | None = None) -> list[dict[str, Any]]:
+        """Meetings that took up cases (of a ward): one row per meeting and case."""
+        sql = (
+            "SELECT m.meeting_id, m.kind, m.held_at, m.case_id, c.ward FROM {meetings} m "
+            "JOIN {cases} c ON c.case_id = m.case_id"
+        )
+        if ward:
+            sql += " WHERE c.ward = :ward"
+        return self.query(sql + " ORDER BY m.held_at, m.meeting_id, m.case_id", {"ward": ward})
+
     def cases(self, ward: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM {cases} WHERE 1 = 1"
         if ward:

@@ -77,6 +77,19 @@ class InboxView(SqlView):
             sql += " AND answers = 0"
         return self.query(sql + " ORDER BY sent_at, referral_id", {"agency": agency_id})
 
+    def referral(self, referral_id: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM {referrals} WHERE referral_id = :id", {"id": referral_id})
+        return rows[0] if rows else None
+
+    def waiting(self, ward: str | None, *, escalated: bool) -> list[dict[str, Any]]:
+        """Referrals of a ward with no answer yet, or those escalated to its coordinator."""
+        sql = "SELECT * FROM {referrals} WHERE " + (
+            "escalated_at IS NOT NULL" if escalated else "answers = 0"
+        )
+        if ward:
+            sql += " AND ward = :ward"
+        return self.query(sql + " ORDER BY sent_at, referral_id", {"ward": ward})
+
     def answers(self, referral_id: str) -> list[dict[str, Any]]:
         return self.query(
             "SELECT answer, answered_at FROM {answers} WHERE referral_id = :id "

@@ -81,10 +81,18 @@ def schema_events(
     typer.echo(render(schemas[name]), nl=False)
 
 
+def schema_openapi() -> None:
+    """Print the HTTP API's OpenAPI document (as committed in schemas/openapi.json)."""
+    from ops.api.openapi import document, render
+
+    typer.echo(render(document()), nl=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("submit")(submit)
     app.command("command")(command)
     schema = typer.Typer(help="Print the command and event schemas.", no_args_is_help=True)
     schema.command("commands")(schema_commands)
     schema.command("events")(schema_events)
+    schema.command("openapi")(schema_openapi)
     app.add_typer(schema, name="schema")

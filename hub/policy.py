@@ -1,0 +1,184 @@
+"""Who may do what: the one role policy every door (HTTP, web pages, CLI) asks.
+
+A role grants a set of commands and a set of reads; a scope narrows them. Ward officers and
+coordinators act only on cases of their ward, a member agency only on its own inbox and
+answers, a contractor only in its own name. The policy needs no framework: a door builds the
+``Actor`` from its credentials and calls ``authorize`` or ``authorize_command`` before the
+use case, and turns ``PermissionDeniedError`` into its own refusal (403, a message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+from hub import commands as c
+from hub.errors import PermissionDeniedError
+from hub.identity import Actor, Role
+
+
+class Read(StrEnum):
+    """What a role may read, besides the commands it may give."""
+
+    case = "case"  # case state: ids and codes
+    person = "person"  # a person's details (logged in the access log)
+    inbox = "inbox"  # an agency's referrals and their answers
+    answer = "answer"  # answer a referral of the inbox (accept, decline, ...)
+    coordination = "coordination"  # unanswered and escalated referrals, meetings
+    audit = "audit"  # replay, disclosures, verify, the access log
+    indicators = "indicators"  # table ④, de-identified counts
+
+
+CASE_WORK = frozenset(
+    {
+        "ReportDiscovery",
+        "ReceiveConsultation",
+        "OpenCase",
+        "RecordPersonDetails",
+        "RecordAssessment",
+        "ReferCase",
+        "AnswerReferral",
+        "GiveConsent",
+        "RefuseConsent",
+        "WithdrawConsent",
+        "EvaluateCase",
+        "SuspendCase",
+        "CloseCase",
+        "RecordSupportActivity",
+        "ArrangeWatchOver",
+        "DeclareEmergency",
+        "EndEmergency",
+    }
+)
+COORDINATION = frozenset(
+    {
+        "HoldMeeting",
+        "MoveToSupportMeeting",
+        "DecideSupport",
+        "AgreePlan",
+        "EvaluateCase",
+        "EscalateReferral",
+    }
+)
+CONTRACTED = frozenset(
+    {"RecordOutreachVisit", "RecordSupportActivity", "MatchParticipation", "HoldGathering"}
+)
+NETWORK = frozenset({"RegisterCooperatingBusiness", "RegisterCommunityBase"})
+
+
+def _command_types() -> frozenset[str]:
+    return frozenset(
+        value.__name__
+        for value in vars(c).values()
+        if isinstance(value, type)
+        and issubclass(value, c.Command)
+        and value is not c.Command
+        and "type" in value.model_fields
+    )
+
+
+ALL_COMMANDS = _command_types()
+
+COMMANDS: dict[Role, frozenset[str]] = {
+    Role.partner_reporter: frozenset({"ReportDiscovery"}),
+    Role.ward_officer: CASE_WORK,
+    Role.coordinator: COORDINATION,
+    Role.contractor: CONTRACTED,
+    Role.member_agency: frozenset({"AnswerReferral"}),
+    Role.auditor: frozenset(),
+    Role.analyst: frozenset(),
+    Role.administrator: NETWORK,
+    Role.operator: ALL_COMMANDS,
+    Role.system: frozenset({"AnswerReferral", "EscalateReferral"}),
+}
+
+READS: dict[Role, frozenset[Read]] = {
+    Role.partner_reporter: frozenset(),
+    Role.ward_officer: frozenset({Read.case, Read.person}),
+    Role.coordinator: frozenset({Read.case, Read.person, Read.coordination, Read.indicators}),
+    Role.contractor: frozenset(),
+    Role.member_agency: frozenset({Read.inbox, Read.answer}),
+    Role.auditor: frozenset({Read.audit}),
+    Role.analyst: frozenset({Read.indicators}),
+    Role.administrator: frozenset({Read.indicators}),
+    Role.operator: frozenset(
+        {Read.case, Read.person, Read.inbox, Read.coordination, Read.indicators}
+    ),
+    Role.system: frozenset(),
+}
+
+WARD_ROLES = frozenset({Role.ward_officer, Role.coordinator})
+AGENCY_ROLES = frozenset({Role.member_agency, Role.contractor})
+
+
+class ScopeLookup(Protocol):
+    """What the policy must know of the log to place a command in a ward."""
+
+    def ward_of_case(self, case_id: UUID) -> str | None: ...
+
+    def ward_of_agency(self, agency_id: str) -> str | None: ...
+
+
+def _deny(actor: Actor, what: str) -> PermissionDeniedError:
+    return PermissionDeniedError(f"{actor.role} may not {what}")
+
+
+def authorize(
+    actor: Actor, read: Read, *, ward: str | None = None, agency_id: str | None = None
+) -> None:
+    """Refuse ``read`` unless the role grants it, within the actor's ward or agency."""
+    if read not in READS[actor.role]:
+        raise _deny(actor, f"read {read}")
+    _within_scope(actor, wards=[ward] if ward else [], agency_id=agency_id, what=str(read))
+
+
+def authorize_command_type(actor: Actor, command_type: str) -> None:
+    """Refuse a command type the role never gives, before its body is even read."""
+    if command_type not in COMMANDS[actor.role]:
+        raise _deny(actor, f"give {command_type}")
+
+
+def authorize_command(actor: Actor, command: c.Command, lookup: ScopeLookup) -> None:
+    """Refuse ``command`` unless the role grants its type, for wards and agencies in scope."""
+    name = type(command).__name__
+    authorize_command_type(actor, name)
+    _within_scope(actor, wards=wards_of(command, lookup), agency_id=_agency_of(command), what=name)
+
+
+def wards_of(command: c.Command, lookup: ScopeLookup) -> list[str]:
+    """Every ward a command touches: its own ward, its cases' and its window's."""
+    wards: list[str | None] = [getattr(command, "ward", None)]
+    case_id = getattr(command, "case_id", None)
+    if case_id is not None:
+        wards.append(lookup.ward_of_case(case_id))
+    if isinstance(command, c.ReceiveConsultation) and command.case_id is None:
+        wards.append(lookup.ward_of_agency(command.window_agency))
+    if isinstance(command, c.HoldMeeting):
+        wards.extend(lookup.ward_of_case(case_id) for case_id in command.case_ids)
+    return [w for w in wards if w is not None]
+
+
+def _agency_of(command: c.Command) -> str | None:
+    """The agency in whose name a command speaks, for roles that act as one agency."""
+    if isinstance(command, c.AnswerReferral | c.RecordOutreachVisit | c.RecordSupportActivity):
+        return command.agency_id
+    return None
+
+
+def _within_scope(actor: Actor, *, wards: Iterable[str], agency_id: str | None, what: str) -> None:
+    if actor.role in WARD_ROLES:
+        if actor.ward is None:
+            raise PermissionDeniedError(f"{actor.role} without a ward may not {what}")
+        others = sorted({w for w in wards if w != actor.ward})
+        if others:
+            raise PermissionDeniedError(
+                f"{actor.role} of {actor.ward} may not {what} in {', '.join(others)}"
+            )
+    if actor.role in AGENCY_ROLES and agency_id is not None and agency_id != actor.agency_id:
+        raise PermissionDeniedError(
+            f"{actor.role} {actor.agency_id or '(no agency)'} may not {what} for {agency_id}"
+        )
+    if actor.role is Role.member_agency and actor.agency_id is None:
+        raise PermissionDeniedError(f"{actor.role} without an agency may not {what}")

@@ -1,0 +1,222 @@
+"""The HTTP API: thin routes over ``HubService``; identity from OIDC bearer tokens.
+
+Every route but ``/health`` (and, in development, the local issuer's JWKS) needs a bearer
+token; the role policy (hub/policy.py) decides inside the use case. Errors are
+application/problem+json (ops/api/problems.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, model_validator
+from starlette.concurrency import run_in_threadpool
+
+from hub import vocabulary as v
+from hub.errors import InvalidCommandError, NotFoundError
+from hub.fiscal import JST
+from hub.identity import Actor
+from hub.settings import Settings
+from ops.api import commands, problems
+from ops.api.commands import IdempotencyKey
+from ops.api.limits import BodyLimit
+from ops.identity import dev_issuer
+from ops.identity.tokens import TokenVerifier, production
+from ops.usecases import HubService
+
+bearer = HTTPBearer(auto_error=False, description="An OIDC access token of the city's provider.")
+
+Ward = Annotated[str | None, Query(max_length=64, description="A ward code, e.g. tobata.")]
+Instant = Annotated[
+    datetime | None, Query(description="ISO 8601; without a zone it is read as JST.")
+]
+
+
+class Answer(BaseModel):
+    """An agency's answer to a referral of its inbox (the answers of its reply topic)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer: v.ReferralAnswer
+    reason: v.DeclineReason | None = None
+
+    @model_validator(mode="after")
+    def _declines_have_reasons(self) -> Answer:
+        if self.answer == "declined" and self.reason is None:
+            raise ValueError("a declined referral needs a coded reason")
+        return self
+
+
+def current_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    """The actor of the request's bearer token (401 without a valid one)."""
+    header = f"Bearer {credentials.credentials}" if credentials else None
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.actor(header)
+
+
+Who = Annotated[Actor, Depends(current_actor)]
+
+
+def _jst(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+
+
+def create_app(service: HubService, settings: Settings) -> FastAPI:
+    """The API over ``service``; ``service`` is only called by requests, never here."""
+    verifier = TokenVerifier(settings)
+    app = FastAPI(
+        title="Kitakyushu hub API",
+        version="1",
+        description="いのちをつなぐネットワーク referral and information-sharing hub. "
+        "Bearer tokens of the city's OpenID Connect provider; errors are "
+        "application/problem+json.",
+    )
+    problems.install(app)
+
+    app.state.verifier = verifier
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if not production(settings):
+
+        @app.get("/dev/oidc/jwks.json", tags=["service"], include_in_schema=False)
+        def dev_jwks() -> JSONResponse:
+            path = dev_issuer.jwks_path(settings)
+            if not path.exists():
+                raise NotFoundError("the development issuer has no keys yet (hub dev token)")
+            return JSONResponse(json.loads(path.read_text()))
+
+    routes, schemas = commands.router(service, current_actor)
+    app.include_router(routes)
+    commands.add_components(app, schemas)
+
+    # Cases ------------------------------------------------------------------------------------
+
+    @app.get("/cases", tags=["cases"])
+    def list_cases(
+        actor: Who, ward: Ward = None, status: v.CaseStatus | None = None
+    ) -> list[dict[str, Any]]:
+        """Cases (ids and codes only); ward officers and coordinators see their ward."""
+        return service.cases(actor, ward, status)
+
+    @app.get("/cases/{case_id}", tags=["cases"])
+    def show_case(actor: Who, case_id: UUID) -> dict[str, Any]:
+        """One case: status, referrals and answers, consents, meetings, plan, escalations."""
+        return service.case(actor, case_id)
+
+    @app.get("/cases/{case_id}/person", tags=["cases"])
+    def show_person(actor: Who, case_id: UUID, purpose: v.Purpose) -> dict[str, Any]:
+        """The person's details; every read is recorded in the access log (who, why)."""
+        return service.person(actor, case_id, purpose)
+
+    # An agency's inbox ------------------------------------------------------------------------
+
+    @app.get("/agencies/{agency_id}/inbox", tags=["agencies"])
+    def agency_inbox(actor: Who, agency_id: str, unanswered: bool = False) -> list[dict[str, Any]]:
+        """The referrals the hub sent this agency and their status (codes only)."""
+        return service.inbox(actor, agency_id, unanswered=unanswered)
+
+    @app.post(
+        "/agencies/{agency_id}/inbox/{referral_id}/answer",
+        tags=["agencies"],
+        responses={200: {"description": "already applied"}},
+        status_code=201,
+    )
+    async def answer_referral(
+        actor: Who,
+        agency_id: str,
+        referral_id: UUID,
+        body: Answer,
+        idempotency_key: str = IdempotencyKey,
+    ) -> JSONResponse:
+        """Answer a referral (received, accepted, declined with a coded reason, completed)."""
+        try:
+            reply_id = UUID(idempotency_key)
+        except ValueError:
+            raise InvalidCommandError("Idempotency-Key: must be a UUID") from None
+        answered = await run_in_threadpool(
+            service.answer, actor, agency_id, referral_id, body.answer, body.reason, reply_id
+        )
+        return JSONResponse(
+            {
+                "referral_id": answered.referral_id,
+                "answer": answered.answer,
+                "reply_id": answered.reply_id,
+                "duplicate": not answered.applied,
+            },
+            status_code=201 if answered.applied else 200,
+        )
+
+    # Coordinators -----------------------------------------------------------------------------
+
+    @app.get("/coordination/referrals/unanswered", tags=["coordination"])
+    def unanswered(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
+        return service.unanswered_referrals(actor, ward)
+
+    @app.get("/coordination/referrals/escalated", tags=["coordination"])
+    def escalated(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
+        return service.escalated_referrals(actor, ward)
+
+    @app.get("/coordination/meetings", tags=["coordination"])
+    def meetings(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
+        return service.meetings(actor, ward)
+
+    # Auditors ---------------------------------------------------------------------------------
+
+    @app.get("/audit/replay", tags=["audit"])
+    def audit_replay(
+        actor: Who,
+        as_of: Annotated[datetime, Query(description="ISO 8601; no zone means JST.")],
+        case: UUID | None = None,
+        agency: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> dict[str, Any]:
+        """Consent, meeting memberships and emergencies in force as of an instant."""
+        moment = _jst(as_of)
+        assert moment is not None
+        return service.replay(actor, moment, str(case) if case else None, agency)
+
+    @app.get("/audit/disclosures", tags=["audit"])
+    def audit_disclosures(
+        actor: Who,
+        case: UUID | None = None,
+        agency: Annotated[str | None, Query(max_length=64)] = None,
+        start: Annotated[Instant, Query(alias="from")] = None,
+        end: Annotated[Instant, Query(alias="to")] = None,
+    ) -> list[dict[str, Any]]:
+        """Every disclosure (what, to whom, on which basis) from the relay's ledger."""
+        return service.disclosures(
+            actor, str(case) if case else None, agency, _jst(start), _jst(end)
+        )
+
+    @app.get("/audit/verify", tags=["audit"])
+    def audit_verify(actor: Who) -> dict[str, Any]:
+        """Whether every disclosure had a valid basis at its instant."""
+        return service.verify(actor)
+
+    # Analysts ---------------------------------------------------------------------------------
+
+    @app.get("/indicators", tags=["indicators"])
+    def indicators(
+        actor: Who,
+        fy: Annotated[str, Query(max_length=16, description="R7, 令和7年度 or 2025.")],
+        by: Annotated[str | None, Query(pattern="^(ward|month)$")] = None,
+        until: date | None = None,
+    ) -> list[dict[str, Any]]:
+        """Table ④ with the plan's labels (de-identified counts)."""
+        return service.indicators(actor, fy, by, until)
+
+    app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
+    return app

@@ -1,0 +1,144 @@
+"""One route per command: ``POST /commands/<Type>``, the body is the command of hub/commands.py.
+
+The ``Idempotency-Key`` header is the command's ``command_id``: the same key again writes
+nothing new (200 with ``duplicate``), as ``hub submit`` does with the same file.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from hub import commands as c
+from hub.errors import InvalidCommandError
+from hub.identity import Actor
+from hub.intake import MAX_DEPTH, _depth
+from hub.policy import ALL_COMMANDS, authorize_command_type
+from ops.api.problems import MalformedBodyError, validation_problem
+from ops.usecases import HubService
+
+IdempotencyKey = Header(
+    alias="Idempotency-Key",
+    description="The command's id (a UUID): a repeated key writes nothing new.",
+)
+
+
+def command_models() -> list[type[c.Command]]:
+    models = [getattr(c, name) for name in sorted(ALL_COMMANDS)]
+    return [m for m in models if isinstance(m, type) and issubclass(m, c.Command)]
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or InvalidCommandError saying why not."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedBodyError("the body is not UTF-8 text") from None
+    except RecursionError:
+        raise MalformedBodyError(f"the body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as error:
+        message = error.msg if isinstance(error, json.JSONDecodeError) else "a number too long"
+        raise MalformedBodyError(f"the body is not JSON ({message})") from None
+    if _depth(data) > MAX_DEPTH:
+        raise MalformedBodyError(f"the body is nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(data, dict):
+        raise MalformedBodyError("the body is a JSON object")
+    return data
+
+
+def command_of(model: type[c.Command], data: dict[str, Any], key: str) -> c.Command:
+    try:
+        command_id = UUID(key)
+    except ValueError:
+        raise InvalidCommandError("Idempotency-Key: must be a UUID") from None
+    if "command_id" in data and str(data["command_id"]) != str(command_id):
+        raise InvalidCommandError("command_id: must equal the Idempotency-Key header")
+    if "type" in data and data["type"] != model.__name__:
+        raise InvalidCommandError(f"type: this route takes {model.__name__} only")
+    return model.model_validate({**data, "type": model.__name__, "command_id": command_id})
+
+
+def body_schema(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The command's JSON Schema without ``command_id`` (the header) and its definitions."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.pop("$defs", {})
+    schema["properties"].pop("command_id", None)
+    schema["required"] = [r for r in schema.get("required", []) if r not in ("command_id", "type")]
+    return schema, definitions
+
+
+def router(service: HubService, current_actor: Any) -> tuple[APIRouter, dict[str, Any]]:
+    """The command routes and the schemas they reference (for the OpenAPI document)."""
+    routes = APIRouter(prefix="/commands", tags=["commands"])
+    components: dict[str, Any] = {}
+    for model in command_models():
+        schema, definitions = body_schema(model)
+        components.update(definitions)
+        components[model.__name__] = schema
+        _add(routes, service, current_actor, model)
+    return routes, components
+
+
+def _add(
+    routes: APIRouter, service: HubService, current_actor: Any, model: type[c.Command]
+) -> None:
+    name = model.__name__
+
+    async def give(
+        request: Request,
+        actor: Actor = Depends(current_actor),  # noqa: B008
+        idempotency_key: str = IdempotencyKey,
+    ) -> JSONResponse:
+        authorize_command_type(actor, name)
+        data = await json_object(request)
+        try:
+            command = command_of(model, data, idempotency_key)
+        except ValidationError as error:
+            return validation_problem(error)
+        outcome = await run_in_threadpool(service.execute, actor, command)
+        body = {
+            "command_id": str(outcome.command_id),
+            "command_type": outcome.command_type,
+            "duplicate": outcome.duplicate,
+            "events": list(outcome.events),
+            "aggregate_ids": [str(a) for a in outcome.aggregate_ids],
+        }
+        return JSONResponse(body, status_code=200 if outcome.duplicate else 201)
+
+    routes.add_api_route(
+        f"/{name}",
+        give,
+        methods=["POST"],
+        name=name,
+        summary=(model.__doc__ or name).strip().splitlines()[0],
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+                },
+            }
+        },
+    )
+
+
+def add_components(app: FastAPI, components: dict[str, Any]) -> None:
+    """Put the commands' schemas into the OpenAPI document FastAPI generates."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,107 @@
+"""Refusals as application/problem+json (RFC 9457): a status, a title, the field and its rule.
+
+Never the value: a rejected field may hold a person's name or phone number, so problems name
+where and which rule, as ``hub submit`` does, and no message that echoes the input is passed on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from hub import errors as e
+from hub.logging import get_logger
+
+log = get_logger("ops.api")
+
+PROBLEM = "application/problem+json"
+
+
+# Most specific first: the first class an error is an instance of decides its status.
+class MalformedBodyError(e.InvalidCommandError):
+    """The body is not a JSON object at all (not UTF-8, not JSON, too deep)."""
+
+
+STATUS: list[tuple[type[e.HubError], int, str]] = [
+    (MalformedBodyError, 400, "malformed request body"),
+    (e.AuthenticationError, 401, "not authenticated"),
+    (e.PermissionDeniedError, 403, "forbidden"),
+    (e.CaseNotFoundError, 404, "not found"),
+    (e.ReferralNotFoundError, 404, "not found"),
+    (e.NotFoundError, 404, "not found"),
+    (e.IllegalTransitionError, 409, "conflicts with the current state"),
+    (e.CaseClosedError, 409, "conflicts with the current state"),
+    (e.ConcurrentChangeError, 409, "changed by someone else"),
+    (e.InvalidCommandError, 422, "invalid input"),
+    (e.DomainError, 422, "breaks a rule of the hub"),
+    (e.ServiceUnavailableError, 503, "service unavailable"),
+    (e.ConfigurationError, 500, "the hub is misconfigured"),
+    (e.HubError, 400, "refused"),
+]
+
+# pydantic error types whose message quotes the input; their rule is named without it.
+ECHOING = {"union_tag_invalid": "unknown command type", "json_invalid": "not valid JSON"}
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def field_errors(errors: list[Any], skip: int = 0) -> list[dict[str, str]]:
+    """``[{field, rule, message}]`` of pydantic errors, without the input values."""
+    found = []
+    for item in errors[:20]:
+        location = [str(part) for part in item.get("loc", ())[skip:]]
+        kind = str(item.get("type", "invalid"))
+        message = ECHOING.get(kind) or str(item.get("msg", kind))
+        found.append(
+            {"field": ".".join(location) or "(body)", "rule": kind, "message": message[:200]}
+        )
+    return found
+
+
+def validation_problem(error: ValidationError, skip: int = 0) -> JSONResponse:
+    found = field_errors(error.errors(include_url=False, include_input=False), skip)
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in found)
+    return problem(422, "invalid input", detail, errors=found)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.HubError)
+    async def _hub_error(_request: Request, error: e.HubError) -> JSONResponse:
+        for cls, status, title in STATUS:
+            if isinstance(error, cls):
+                if status >= 500:
+                    log.error("api.error", error=type(error).__name__)
+                return problem(status, title, str(error), error=type(error).__name__)
+        raise AssertionError("HubError is in the table")
+
+    @app.exception_handler(ValidationError)
+    async def _validation(_request: Request, error: ValidationError) -> JSONResponse:
+        return validation_problem(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own errors carry the input; keep the location, kind and message only.
+        found = field_errors(list(error.errors()))
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in found)
+        return problem(422, "invalid input", detail, errors=found)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, error: HTTPException) -> JSONResponse:
+        return problem(error.status_code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.error("api.unexpected", error=type(error).__name__)
+        return problem(500, "internal error", "the hub could not answer (see its log)")

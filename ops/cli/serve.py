@@ -1,0 +1,68 @@
+"""``hub serve`` (the HTTP API on uvicorn) and ``hub dev token`` (development tokens only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hub.bootstrap import open_application
+from hub.identity import Role
+from hub.settings import get_settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs and /openapi.json) until Ctrl-C / SIGTERM."""
+    import uvicorn
+
+    from ops.api.app import create_app
+    from ops.identity.tokens import check_identity_settings
+    from ops.usecases import HubService
+
+    settings = get_settings()
+    check_identity_settings(settings)
+    service = HubService(open_application(settings), settings)
+    try:
+        uvicorn.run(
+            create_app(service, settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,  # paths hold case ids only, but the hub logs through structlog
+        )
+    finally:
+        service.close()
+
+
+def token(
+    role: Annotated[Role, typer.Option(help="The hub role the token grants.")],
+    subject: Annotated[str, typer.Option(help="Who (the token's sub), e.g. officer-1.")],
+    ward: Annotated[str | None, typer.Option(help="Ward code (ward officer, coordinator).")] = None,
+    agency: Annotated[
+        str | None, typer.Option(help="Agency id (member agency, contractor).")
+    ] = None,
+    minutes: Annotated[int, typer.Option(min=1, max=24 * 60, help="Lifetime.")] = 60,
+) -> None:
+    """Print a bearer token of the local development issuer (refused in production)."""
+    from ops.identity import dev_issuer
+
+    typer.echo(
+        dev_issuer.issue(
+            get_settings(),
+            subject=subject,
+            role=role,
+            ward=ward,
+            agency_id=agency,
+            minutes=minutes,
+        )
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    dev = typer.Typer(help="Development helpers (refused in production).", no_args_is_help=True)
+    dev.command("token")(token)
+    app.add_typer(dev, name="dev")

@@ -1,0 +1,108 @@
+"""Bearer tokens to actors: signature, expiry, issuer and audience checked by PyJWT.
+
+The keys come from the provider's JWKS (``HUB_OIDC_JWKS_URL``), fetched and cached by
+``PyJWKClient``; in development an empty URL means the local issuer's JWKS file. Claims map
+to an ``Actor``: ``sub``; the role from ``role`` (or one hub role among Keycloak's
+``realm_access.roles``); the scope from ``ward`` and ``agency_id``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import jwt
+
+from hub.errors import AuthenticationError, ConfigurationError
+from hub.identity import Actor, Role
+from hub.settings import DEV_OIDC_ISSUER, Settings
+from ops.identity import dev_issuer
+
+ALGORITHMS = ["RS256", "ES256"]  # asymmetric only: a shared secret would be a password store
+ROLES = frozenset(role.value for role in Role)
+
+
+class KeySource(Protocol):
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK: ...
+
+
+def production(settings: Settings) -> bool:
+    return str(getattr(settings, "mode", "development")) == "production"
+
+
+def check_identity_settings(settings: Settings) -> None:
+    """Refuse development identity settings in production (the dev issuer, no JWKS URL)."""
+    if not production(settings):
+        return
+    if not settings.oidc_jwks_url:
+        raise ConfigurationError(
+            "HUB_OIDC_JWKS_URL is not set: production needs the city's identity provider"
+        )
+    if not settings.oidc_jwks_url.startswith("https://"):
+        raise ConfigurationError("HUB_OIDC_JWKS_URL must be an https:// URL in production")
+    if settings.oidc_issuer == DEV_OIDC_ISSUER:
+        raise ConfigurationError(
+            "HUB_OIDC_ISSUER is the development issuer: set the city's provider in production"
+        )
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        check_identity_settings(settings)
+        self.issuer = settings.oidc_issuer
+        self.audience = settings.oidc_audience
+        self.keys: KeySource = (
+            jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=300)
+            if settings.oidc_jwks_url
+            else dev_issuer.LocalKeys(dev_issuer.jwks_path(settings))
+        )
+
+    def actor(self, authorization: str | None) -> Actor:
+        """The actor of an ``Authorization: Bearer …`` header, or AuthenticationError."""
+        if not authorization:
+            raise AuthenticationError("no bearer token (Authorization: Bearer …)")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("the Authorization header is not a bearer token")
+        return actor_from_claims(self.claims(token.strip()))
+
+    def claims(self, token: str) -> dict[str, Any]:
+        try:
+            key = self.keys.get_signing_key_from_jwt(token)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationError("the token has expired") from None
+        except jwt.InvalidAudienceError:
+            raise AuthenticationError("the token is not for this audience") from None
+        except jwt.InvalidIssuerError:
+            raise AuthenticationError("the token is from another issuer") from None
+        except jwt.PyJWKClientConnectionError:
+            raise AuthenticationError("the identity provider's keys cannot be fetched") from None
+        except (jwt.PyJWKClientError, jwt.InvalidTokenError) as error:
+            raise AuthenticationError(f"the token is not valid ({type(error).__name__})") from None
+        return claims
+
+
+def actor_from_claims(claims: dict[str, Any]) -> Actor:
+    role = claims.get("role")
+    if role is None:
+        granted = (claims.get("realm_access") or {}).get("roles") or []
+        known = [r for r in granted if r in ROLES]
+        role = known[0] if len(known) == 1 else None
+    if role not in ROLES:
+        raise AuthenticationError("the token names no hub role (claim 'role')")
+    ward, agency = claims.get("ward"), claims.get("agency_id")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise AuthenticationError("the token has no subject")
+    return Actor(
+        subject=claims["sub"],
+        role=Role(role),
+        ward=ward if isinstance(ward, str) and ward else None,
+        agency_id=agency if isinstance(agency, str) and agency else None,
+    )

@@ -1,0 +1,251 @@
+"""The use cases every door calls: each one asks the role policy, then reads or writes.
+
+The HTTP API is one door; the web pages and the CLI can call the same methods with an
+``Actor`` and get the same answers and the same refusals (``PermissionDeniedError``,
+``NotFoundError``, the domain's errors). Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from consumers.agency import reply_record
+from consumers.records import BadRecord
+from consumers.replies import answer_command, apply_answer
+from hub import commands as c
+from hub.application import HubApplication, Outcome
+from hub.errors import (
+    CaseNotFoundError,
+    HubError,
+    InvalidCommandError,
+    NotFoundError,
+    UnknownAgencyError,
+)
+from hub.fiscal import now, parse_fiscal_year
+from hub.identity import Actor
+from hub.policy import WARD_ROLES, Read, authorize, authorize_command
+from hub.settings import Settings
+from projections import report
+from projections.audit.history import replay
+from projections.audit.source import log_entries
+from projections.audit.verify import Disclosure, verify
+from projections.indicators import Cut
+from projections.runner import catch_up, open_projection
+
+# What a ward officer or coordinator reads a person's details on: the ward office's own duty.
+OFFICIAL_DUTY = "official_duty"
+
+AccessRecorder = Callable[[Actor, UUID, list[str], str, str], object]
+
+
+@dataclass(frozen=True)
+class Answered:
+    referral_id: str
+    answer: str
+    reply_id: str
+    applied: bool
+
+
+class HubService:
+    """The hub's use cases over one application and its views, for any door."""
+
+    def __init__(
+        self,
+        app: HubApplication,
+        settings: Settings,
+        record_access: AccessRecorder | None = None,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self._record_access = record_access
+        env = settings.eventsourcing_env()
+        self._projections = {
+            name: open_projection(name, env) for name in ("case_state", "inbox", "indicators")
+        }
+        self._locks = {name: threading.Lock() for name in self._projections}
+
+    def close(self) -> None:
+        self.app.close()
+
+    def _view(self, name: str) -> Any:
+        """A view brought up to date with the log first (one catch-up at a time)."""
+        projection = self._projections[name]
+        with self._locks[name]:
+            catch_up(projection, self.app)
+        return projection.view
+
+    # The policy's questions to the log (ScopeLookup) ------------------------------------------
+
+    def ward_of_case(self, case_id: UUID) -> str | None:
+        try:
+            return self.app.get_case(case_id).ward
+        except CaseNotFoundError:
+            return None
+
+    def ward_of_agency(self, agency_id: str) -> str | None:
+        try:
+            return self.app.network.agency(agency_id).ward
+        except HubError:
+            return None
+
+    # Commands --------------------------------------------------------------------------------
+
+    def execute(self, actor: Actor, command: c.Command) -> Outcome:
+        authorize_command(actor, command, self)
+        return self.app.execute(command)
+
+    # Cases -----------------------------------------------------------------------------------
+
+    def case(self, actor: Actor, case_id: UUID) -> dict[str, Any]:
+        found = self._view("case_state").case(str(case_id), now())
+        if found is None:
+            raise NotFoundError(f"no case {case_id}")
+        authorize(actor, Read.case, ward=found["ward"])
+        return dict(found)
+
+    def cases(
+        self, actor: Actor, ward: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        ward = ward or (actor.ward if actor.role in WARD_ROLES else None)
+        authorize(actor, Read.case, ward=ward)
+        return list(self._view("case_state").cases(ward=ward, status=status))
+
+    def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
+        """A person's details, recorded in the access log before they are returned."""
+        case = self.app.get_case(case_id)
+        authorize(actor, Read.person, ward=case.ward)
+        details = case.person.model_dump(mode="json", exclude_none=True) if case.person else {}
+        if details:
+            self._access(actor, case_id, sorted(details), OFFICIAL_DUTY, purpose)
+        return {"case_id": str(case_id), "ward": case.ward, "person": details}
+
+    def _access(
+        self, actor: Actor, case_id: UUID, fields: list[str], basis: str, purpose: str
+    ) -> None:
+        if self._record_access is None:
+            raise HubError("the access log is not configured: no personal data is shown")
+        self._record_access(actor, case_id, fields, basis, purpose)
+
+    # An agency's inbox -----------------------------------------------------------------------
+
+    def inbox(
+        self, actor: Actor, agency_id: str, *, unanswered: bool = False
+    ) -> list[dict[str, Any]]:
+        self._known_agency(agency_id)
+        authorize(actor, Read.inbox, agency_id=agency_id)
+        return list(self._view("inbox").inbox(agency_id, unanswered_only=unanswered))
+
+    def answer(
+        self,
+        actor: Actor,
+        agency_id: str,
+        referral_id: UUID,
+        answer: str,
+        reason: str | None,
+        reply_id: UUID,
+    ) -> Answered:
+        """The agency's answer, as if it came on its reply topic: same record, same command."""
+        self._known_agency(agency_id)
+        authorize(actor, Read.answer, agency_id=agency_id)
+        referral = self._view("inbox").referral(str(referral_id))
+        if referral is None or referral["agency_id"] != agency_id:
+            raise NotFoundError(f"no referral {referral_id} in the inbox of {agency_id}")
+        record = reply_record(agency_id, referral, answer, reason, reply_id=reply_id)
+        try:
+            command = answer_command(agency_id, record)
+        except BadRecord as bad:
+            raise InvalidCommandError(bad.reason) from None
+        applied = apply_answer(self.app, command)
+        return Answered(str(referral_id), answer, str(reply_id), applied)
+
+    def _known_agency(self, agency_id: str) -> None:
+        if not self.app.network.is_agency(agency_id):
+            raise UnknownAgencyError(f"unknown agency {agency_id!r}")
+
+    # Coordinators ----------------------------------------------------------------------------
+
+    def _coordination_ward(self, actor: Actor, ward: str | None) -> str | None:
+        ward = ward or (actor.ward if actor.role in WARD_ROLES else None)
+        authorize(actor, Read.coordination, ward=ward)
+        return ward
+
+    def unanswered_referrals(self, actor: Actor, ward: str | None = None) -> list[dict[str, Any]]:
+        ward = self._coordination_ward(actor, ward)
+        return list(self._view("inbox").waiting(ward, escalated=False))
+
+    def escalated_referrals(self, actor: Actor, ward: str | None = None) -> list[dict[str, Any]]:
+        ward = self._coordination_ward(actor, ward)
+        return list(self._view("inbox").waiting(ward, escalated=True))
+
+    def meetings(self, actor: Actor, ward: str | None = None) -> list[dict[str, Any]]:
+        ward = self._coordination_ward(actor, ward)
+        return list(self._view("case_state").meetings(ward))
+
+    # Auditors --------------------------------------------------------------------------------
+
+    def replay(
+        self,
+        actor: Actor,
+        as_of: datetime,
+        case_id: str | None = None,
+        agency_id: str | None = None,
+    ) -> dict[str, Any]:
+        authorize(actor, Read.audit)
+        history = replay(log_entries(self.app))
+        view: dict[str, Any] = history.snapshot(as_of, case_id=case_id, agency_id=agency_id).view()
+        return {**view, "position": history.last_position}
+
+    def disclosures(
+        self,
+        actor: Actor,
+        case_id: str | None = None,
+        agency_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        authorize(actor, Read.audit)
+        found = [
+            d
+            for d in self._ledger_disclosures(case_id, agency_id)
+            if (start is None or d.occurred_at >= start) and (end is None or d.occurred_at < end)
+        ]
+        return [d.view() for d in found]
+
+    def verify(self, actor: Actor) -> dict[str, Any]:
+        authorize(actor, Read.audit)
+        history = replay(log_entries(self.app))
+        verdict = verify(history, self._ledger_disclosures(None, None))
+        return {
+            "valid": verdict.valid,
+            "checked": verdict.checked,
+            "by_basis": dict(sorted(verdict.by_basis.items())),
+            "refuted": [r.line() for r in verdict.refuted],
+            "unchecked": [u.line() for u in verdict.unchecked],
+            "position": history.last_position,
+        }
+
+    def _ledger_disclosures(self, case_id: str | None, agency_id: str | None) -> list[Disclosure]:
+        from producers.ledger import open_ledger
+
+        ledger = open_ledger(self.settings)
+        rows = ledger.disclosures(case_id=case_id, agency_id=agency_id)
+        return [Disclosure.from_record(row) for row in rows]
+
+    # Analysts --------------------------------------------------------------------------------
+
+    def indicators(
+        self, actor: Actor, fy: str, by: str | None = None, until: date | None = None
+    ) -> list[dict[str, Any]]:
+        authorize(actor, Read.indicators)
+        try:
+            year = parse_fiscal_year(fy)
+        except ValueError as error:
+            raise InvalidCommandError(f"fy: {error}") from None
+        cut = Cut.of(year, until) if until else Cut.of(year)
+        rows = report.from_view(self._view("indicators"), cut, by)  # type: ignore[arg-type]
+        return [r.as_dict() for r in rows]

@@ -1,0 +1,138 @@
+"""Commands over HTTP at the real server: the same models and errors as the CLI, the
+Idempotency-Key as the command id, and refusals as problem+json that never echo a value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from hub import commands as c
+from hub.identity import Role
+from tests import factories as f
+from tests.api_support import Server, key, post_command, running_server
+
+WARD = "tobata"
+SECRET_NAME = "試験 秘匿太郎"
+SECRET_PHONE = "not-a-phone-秘匿"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(Path(tmp_path_factory.mktemp("api-commands"))) as running:
+        yield running
+
+
+@pytest.fixture
+def officer(server: Server) -> Iterator[httpx.Client]:
+    with server.client(server.token(Role.ward_officer, "officer-試験", ward=WARD)) as client:
+        yield client
+
+
+def _problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, object] = response.json()
+    assert body["status"] == status
+    return body
+
+
+def test_a_command_is_written_once_per_idempotency_key(officer: httpx.Client) -> None:
+    command = f.open_case(ward=WARD, person=f.person())
+    first = post_command(officer, command)
+    assert first.status_code == 201, first.text
+    assert first.json()["events"] == ["CaseOpened"]
+    again = post_command(officer, command)
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert officer.get(f"/cases/{command.case_id}").json()["status"] == "open"
+
+
+def test_a_command_id_in_the_body_must_equal_the_key(officer: httpx.Client) -> None:
+    body = {"command_id": str(uuid4()), "occurred_at": f.T0.isoformat(), "ward": WARD}
+    response = officer.post("/commands/OpenCase", json=body, headers=key())
+    assert "Idempotency-Key" in str(_problem(response, 422)["detail"])
+
+
+def test_a_missing_or_malformed_key_is_refused(officer: httpx.Client) -> None:
+    body = {"occurred_at": f.T0.isoformat(), "ward": WARD}
+    _problem(officer.post("/commands/OpenCase", json=body), 422)
+    _problem(officer.post("/commands/OpenCase", json=body, headers={"Idempotency-Key": "x"}), 422)
+
+
+def test_a_body_that_is_not_a_json_object_is_400(officer: httpx.Client) -> None:
+    for raw in (b"{not json", b"\xff\xfe", b"[1, 2]", b"1" * 5000, b"[" * 5000 + b"]" * 5000):
+        response = officer.post(
+            "/commands/OpenCase",
+            content=raw,
+            headers={**key(), "content-type": "application/json"},
+        )
+        assert response.status_code == 400, (raw[:20], response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_wrong_types_name_the_field_and_rule_never_the_value(officer: httpx.Client) -> None:
+    body = {
+        "occurred_at": f.T0.isoformat(),
+        "ward": WARD,
+        "person": {"name": SECRET_NAME, "phone": SECRET_PHONE, "birth_date": 12},
+    }
+    response = officer.post("/commands/OpenCase", json=body, headers=key())
+    problem = _problem(response, 422)
+    fields = {e["field"]: e["rule"] for e in problem["errors"]}  # type: ignore[union-attr]
+    assert fields["person.phone"] == "string_pattern_mismatch"
+    assert "person.birth_date" in fields
+    assert SECRET_PHONE not in response.text and SECRET_NAME not in response.text
+
+
+def test_unknown_fields_are_refused(officer: httpx.Client) -> None:
+    body = {"occurred_at": f.T0.isoformat(), "ward": WARD, "password": "secret-試験"}
+    problem = _problem(officer.post("/commands/OpenCase", json=body, headers=key()), 422)
+    assert problem["errors"] == [
+        {
+            "field": "password",
+            "rule": "extra_forbidden",
+            "message": "Extra inputs are not permitted",
+        }
+    ]
+
+
+def test_a_type_other_than_the_route_is_refused(officer: httpx.Client) -> None:
+    body = {"type": "CloseCase", "occurred_at": f.T0.isoformat(), "ward": WARD}
+    _problem(officer.post("/commands/OpenCase", json=body, headers=key()), 422)
+
+
+def test_an_oversized_body_is_413(officer: httpx.Client) -> None:
+    body = {"occurred_at": f.T0.isoformat(), "ward": WARD, "note": "あ" * 100_000}
+    _problem(officer.post("/commands/ReportDiscovery", json=body, headers=key()), 413)
+
+
+def test_an_oversized_chunked_body_is_413(officer: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(100):
+            yield b" " * 1024
+
+    response = officer.post(
+        "/commands/OpenCase",
+        content=chunks(),
+        headers={**key(), "content-type": "application/json"},
+    )
+    _problem(response, 413)
+
+
+def test_domain_errors_are_the_hubs_named_errors(officer: httpx.Client) -> None:
+    missing = post_command(officer, f.assessment(uuid4()))
+    assert _problem(missing, 404)["error"] == "CaseNotFoundError"
+    opened = f.open_case(ward=WARD)
+    post_command(officer, opened)
+    closed = f.build(c.CloseCase, case_id=opened.case_id, reason="試験")
+    assert post_command(officer, closed).status_code == 201
+    after = post_command(officer, f.assessment(opened.case_id))
+    assert _problem(after, 409)["error"] == "CaseClosedError"
+
+
+def test_an_unknown_route_is_a_problem_too(officer: httpx.Client) -> None:
+    _problem(officer.post("/commands/DropDatabase", json={}, headers=key()), 404)

@@ -1,0 +1,83 @@
+"""The role policy without any door: roles grant commands and reads, scopes narrow them."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+import pytest
+
+from hub.errors import PermissionDeniedError
+from hub.identity import Actor, Role
+from hub.policy import Read, authorize, authorize_command
+from tests import factories as f
+
+OFFICER = Actor("officer-試験", Role.ward_officer, ward="tobata")
+
+
+class Wards:
+    """A fake lookup: which ward each case is in."""
+
+    def __init__(self, cases: dict[UUID, str]) -> None:
+        self.cases = cases
+
+    def ward_of_case(self, case_id: UUID) -> str | None:
+        return self.cases.get(case_id)
+
+    def ward_of_agency(self, agency_id: str) -> str | None:
+        return agency_id.split(".")[0] if "." in agency_id else None
+
+
+def test_a_ward_officer_acts_on_cases_of_their_ward_only() -> None:
+    ours, theirs = uuid4(), uuid4()
+    wards = Wards({ours: "tobata", theirs: "moji"})
+    authorize_command(OFFICER, f.assessment(ours), wards)
+    with pytest.raises(PermissionDeniedError, match="moji"):
+        authorize_command(OFFICER, f.assessment(theirs), wards)
+
+
+def test_a_consultation_opening_a_case_is_placed_by_its_window() -> None:
+    wards = Wards({})
+    authorize_command(OFFICER, f.consultation(window_agency="tobata.houkatsu"), wards)
+    with pytest.raises(PermissionDeniedError):
+        authorize_command(OFFICER, f.consultation(window_agency="moji.houkatsu"), wards)
+
+
+def test_a_meeting_touching_one_case_of_another_ward_is_refused() -> None:
+    ours, theirs = uuid4(), uuid4()
+    coordinator = Actor("coordinator-試験", Role.coordinator, ward="tobata")
+    wards = Wards({ours: "tobata", theirs: "moji"})
+    authorize_command(coordinator, f.meeting([ours], ward="tobata"), wards)
+    with pytest.raises(PermissionDeniedError):
+        authorize_command(coordinator, f.meeting([ours, theirs], ward="tobata"), wards)
+
+
+def test_a_ward_role_without_a_ward_may_do_nothing_ward_scoped() -> None:
+    unscoped = Actor("officer-試験", Role.ward_officer)
+    with pytest.raises(PermissionDeniedError, match="without a ward"):
+        authorize(unscoped, Read.case)
+
+
+def test_an_agency_answers_only_in_its_own_name() -> None:
+    agency = Actor("agency-試験", Role.member_agency, agency_id="tobata.houkatsu")
+    case_id, referral_id = uuid4(), uuid4()
+    wards = Wards({case_id: "tobata"})
+    authorize_command(agency, f.answer(case_id, referral_id, "tobata.houkatsu", "received"), wards)
+    with pytest.raises(PermissionDeniedError):
+        authorize_command(agency, f.answer(case_id, referral_id, "moji.hogo", "received"), wards)
+    authorize(agency, Read.inbox, agency_id="tobata.houkatsu")
+    with pytest.raises(PermissionDeniedError):
+        authorize(agency, Read.inbox, agency_id="moji.hogo")
+
+
+def test_auditors_and_analysts_give_no_commands() -> None:
+    for role in (Role.auditor, Role.analyst):
+        with pytest.raises(PermissionDeniedError):
+            authorize_command(Actor("x-試験", role), f.discovery(), Wards({}))
+
+
+def test_an_analyst_reads_indicators_and_nothing_personal() -> None:
+    analyst = Actor("analyst-試験", Role.analyst)
+    authorize(analyst, Read.indicators)
+    for read in (Read.person, Read.case, Read.inbox, Read.audit):
+        with pytest.raises(PermissionDeniedError):
+            authorize(analyst, read)
