@@ -24,7 +24,6 @@ from hub.errors import (
     HubError,
     InvalidCommandError,
     NotFoundError,
-    UnknownAgencyError,
 )
 from hub.fiscal import now, parse_fiscal_year
 from hub.identity import Actor
@@ -165,7 +164,7 @@ class HubService:
 
     def _known_agency(self, agency_id: str) -> None:
         if not self.app.network.is_agency(agency_id):
-            raise UnknownAgencyError(f"unknown agency {agency_id!r}")
+            raise NotFoundError(f"no agency {agency_id!r} in the network")
 
     # Coordinators ----------------------------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""An agency's inbox over HTTP, on SQLite and PostgreSQL: list, accept, decline with a coded
+reason; the answer is the one its reply topic would carry, applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import httpx
+import psycopg
+import pytest
+
+from consumers.replies import reply_command_id
+from hub.identity import Role
+from hub.settings import Settings
+from ops.services import postgres
+from tests import factories as f
+from tests.api_support import Server, post_command, running_server
+from tests.conftest import unique
+
+AGENCY = "tobata.houkatsu"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    var_dir = Path(tmp_path_factory.mktemp(f"api-inbox-{request.param}"))
+    if request.param == "sqlite":
+        with running_server(var_dir) as running:
+            yield running
+        return
+    settings = Settings()
+    try:
+        postgres.up(settings)
+    except Exception as error:
+        pytest.fail(f"PostgreSQL could not start: {error}", pytrace=False)
+    schema = unique("api").replace("-", "_")
+    connect = {**settings.postgres_connection(), "autocommit": True}
+    with psycopg.connect(**connect) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        env = {"HUB_STORE": "postgres", "HUB_POSTGRES_SCHEMA": schema}
+        with running_server(var_dir, env) as running:
+            yield running
+    finally:
+        with psycopg.connect(**connect) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _referred(server: Server) -> tuple[UUID, UUID]:
+    with server.client(server.token(Role.ward_officer, "officer-試験", ward="tobata")) as client:
+        opened = f.open_case(ward="tobata", person=f.person())
+        assert post_command(client, opened).status_code == 201
+        referral = f.referral(opened.case_id, agency_id=AGENCY)
+        assert post_command(client, referral).status_code == 201
+    return opened.case_id, referral.referral_id
+
+
+@pytest.fixture
+def agency(server: Server) -> Iterator[httpx.Client]:
+    token = server.token(Role.member_agency, "staff-試験", agency_id=AGENCY)
+    with server.client(token) as client:
+        yield client
+
+
+def _answer(
+    client: httpx.Client, referral_id: UUID, body: dict[str, str], reply_id: UUID | None = None
+) -> httpx.Response:
+    return client.post(
+        f"/agencies/{AGENCY}/inbox/{referral_id}/answer",
+        json=body,
+        headers={"Idempotency-Key": str(reply_id or uuid4())},
+    )
+
+
+def test_the_inbox_lists_referrals_with_codes_only(server: Server, agency: httpx.Client) -> None:
+    _case_id, referral_id = _referred(server)
+    rows = agency.get(f"/agencies/{AGENCY}/inbox", params={"unanswered": True}).json()
+    row = next(r for r in rows if r["referral_id"] == str(referral_id))
+    assert row["status"] == "sent" and row["ward"] == "tobata"
+    assert f.SYNTHETIC_NAME not in str(rows)
+
+
+def test_an_accept_is_applied_once_as_the_reply_topic_would(
+    server: Server, agency: httpx.Client
+) -> None:
+    case_id, referral_id = _referred(server)
+    reply_id = uuid4()
+    first = _answer(agency, referral_id, {"answer": "accepted"}, reply_id)
+    assert first.status_code == 201, first.text
+    again = _answer(agency, referral_id, {"answer": "accepted"}, reply_id)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    with server.client(server.token(Role.operator, "operator-試験")) as operator:
+        case = operator.get(f"/cases/{case_id}").json()
+        assert [r["status"] for r in case["referrals"]] == ["accepted"]
+        # The command the Kafka reply with this id would give is the one already applied.
+        same = f.answer(
+            case_id,
+            referral_id,
+            AGENCY,
+            "accepted",
+            command_id=reply_command_id(AGENCY, str(reply_id)),
+        )
+        assert post_command(operator, same).json()["duplicate"] is True
+
+
+def test_a_decline_needs_one_of_the_coded_reasons(server: Server, agency: httpx.Client) -> None:
+    _case_id, referral_id = _referred(server)
+    missing = _answer(agency, referral_id, {"answer": "declined"})
+    assert missing.status_code == 422
+    free_text = _answer(agency, referral_id, {"answer": "declined", "reason": "忙しい"})
+    assert free_text.status_code == 422
+    assert "忙しい" not in free_text.text
+    declined = _answer(agency, referral_id, {"answer": "declined", "reason": "capacity"})
+    assert declined.status_code == 201, declined.text
+    late = _answer(agency, referral_id, {"answer": "accepted"})
+    assert late.status_code == 409
+    assert late.json()["error"] == "IllegalTransitionError"
+
+
+def test_an_unknown_referral_or_agency_is_404(server: Server, agency: httpx.Client) -> None:
+    assert _answer(agency, uuid4(), {"answer": "received"}).status_code == 404
+    operator = server.client(server.token(Role.operator, "operator-試験"))
+    with operator:
+        assert operator.get("/agencies/no.such-agency/inbox").status_code == 404
