@@ -19,7 +19,7 @@ OPENAPI_PATH = Path(__file__).resolve().parents[2] / "schemas" / "openapi.json"
 
 def document() -> dict[str, Any]:
     """The document as ``hub serve`` serves it (no store is opened to build it)."""
-    app = create_app(cast(HubService, None), Settings(mode="development"))  # type: ignore[call-arg]
+    app = create_app(cast(HubService, None), Settings(mode="development"))
     return app.openapi()
 
 

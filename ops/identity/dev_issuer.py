@@ -34,7 +34,7 @@ def jwks_path(settings: Settings) -> Path:
 
 
 def _refuse_in_production(settings: Settings) -> None:
-    if str(getattr(settings, "mode", "development")) == "production":
+    if settings.mode == "production":
         raise ConfigurationError(
             "the development token issuer is refused in production (HUB_MODE=production)"
         )

@@ -26,7 +26,7 @@ class KeySource(Protocol):
 
 
 def production(settings: Settings) -> bool:
-    return str(getattr(settings, "mode", "development")) == "production"
+    return settings.mode == "production"
 
 
 def check_identity_settings(settings: Settings) -> None:

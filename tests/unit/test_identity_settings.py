@@ -1,0 +1,74 @@
+"""Development identity is refused in production: the local issuer, its JWKS route, an
+unset or plain-http JWKS URL, the development issuer name."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.errors import ConfigurationError
+from hub.identity import Role
+from hub.settings import Settings
+from ops.api.app import create_app
+from ops.cli.main import app as cli
+from ops.identity import dev_issuer
+from ops.identity.tokens import TokenVerifier
+from ops.usecases import HubService
+
+CITY = {
+    "oidc_issuer": "https://idp.city.example.invalid/realms/hub",
+    "oidc_jwks_url": "https://idp.city.example.invalid/realms/hub/certs",
+}
+
+
+def _production(**values: Any) -> Settings:
+    return Settings(mode="production", **values)
+
+
+def test_the_development_issuer_refuses_to_sign_in_production(tmp_path: Any) -> None:
+    with pytest.raises(ConfigurationError, match="refused in production"):
+        dev_issuer.issue(_production(var_dir=tmp_path), subject="x-試験", role=Role.administrator)
+    assert not (tmp_path / "oidc").exists(), "no key may be created in production"
+
+
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ({}, "HUB_OIDC_JWKS_URL is not set"),
+        ({**CITY, "oidc_jwks_url": "http://idp.example.invalid/certs"}, "https://"),
+        ({"oidc_jwks_url": CITY["oidc_jwks_url"]}, "development issuer"),
+    ],
+)
+def test_production_needs_the_citys_provider(values: dict[str, str], reason: str) -> None:
+    with pytest.raises(ConfigurationError, match=reason):
+        TokenVerifier(_production(**values))
+
+
+def test_production_serves_no_development_jwks() -> None:
+    app = create_app(cast(HubService, None), _production(**CITY))
+    paths = {getattr(route, "path", "") for route in app.routes}
+    assert "/dev/oidc/jwks.json" not in paths
+    development = create_app(cast(HubService, None), Settings(mode="development"))
+    assert "/dev/oidc/jwks.json" in {getattr(r, "path", "") for r in development.routes}
+
+
+def test_hub_dev_token_and_hub_serve_refuse_in_production(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_MODE", "production")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path))
+    from hub.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        token = runner.invoke(cli, ["dev", "token", "--role", "operator", "--subject", "x"])
+        assert token.exit_code == 1
+        assert "refused in production" in token.output
+        serve = runner.invoke(cli, ["serve", "--port", "1"])
+        assert serve.exit_code == 1
+        assert "HUB_OIDC_JWKS_URL" in serve.output
+    finally:
+        get_settings.cache_clear()
