@@ -8,7 +8,7 @@ from datetime import date
 
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
-from ops.bench import endtoend, rebuild, relay, writepath
+from ops.bench import api, endtoend, rebuild, relay, writepath
 from ops.bench.logs import LogSpec
 from ops.bench.measure import Row, missing_row
 from ops.bench.pgref import commit_rate
@@ -27,6 +27,9 @@ class Plan:
     e2e_commands: int
     e2e_rate: float
     pgbench_seconds: int
+    api_cases: int = 40
+    api_reps: int = 3
+    api_reads: int = 20
 
     @classmethod
     def quick(cls, events: int | None = None) -> Plan:
@@ -42,6 +45,9 @@ class Plan:
             e2e_commands=20,
             e2e_rate=200,
             pgbench_seconds=2,
+            api_cases=4,
+            api_reps=1,
+            api_reads=3,
         )
 
     @classmethod
@@ -64,7 +70,7 @@ class Plan:
 Progress = Callable[[str], None]
 
 
-FIGURES = ("write", "relay", "rebuild", "growth", "e2e")
+FIGURES = ("write", "relay", "rebuild", "growth", "e2e", "api")
 
 
 def run(
@@ -116,6 +122,12 @@ def run(
                 "end to end p50/p99",
                 lambda s: endtoend.bench(settings, s, plan.e2e_commands, plan.e2e_rate),
                 "p99 ≤ baseline + 50 ms",
+            ),
+            (
+                "api",
+                "HTTP API",
+                lambda s: api.bench(settings, s, plan.api_cases, plan.api_reps, plan.api_reads),
+                "≥ 0.7×; inbox p99 ≤ baseline + 50 ms",
             ),
         ]
         for key, name, step, target in steps:

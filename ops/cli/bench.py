@@ -32,14 +32,15 @@ def bench(
     only: Annotated[
         str | None,
         typer.Option(
-            "--only", help="Comma-separated figures: write,relay,rebuild,growth,e2e (default all)."
+            "--only",
+            help="Comma-separated figures: write,relay,rebuild,growth,e2e,api (default all).",
         ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the Markdown here.")
     ] = None,
 ) -> None:
-    """Write path, relay, rebuild, growth and end-to-end latency against same-run baselines."""
+    """Write path, relay, rebuild, growth, end to end, HTTP API, each against its baseline."""
     from ops.bench import report, suite
 
     stores: list[StoreKind] = (
