@@ -8,6 +8,8 @@ to an ``Actor``: ``sub``; the role from ``role`` (or one hub role among Keycloak
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any, Protocol
 
 import jwt
@@ -19,6 +21,7 @@ from ops.identity import dev_issuer
 
 ALGORITHMS = ["RS256", "ES256"]  # asymmetric only: a shared secret would be a password store
 ROLES = frozenset(role.value for role in Role)
+CACHE_SIZE = 1024  # verified tokens kept until they expire
 
 
 class KeySource(Protocol):
@@ -48,6 +51,8 @@ def check_identity_settings(settings: Settings) -> None:
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         check_identity_settings(settings)
+        self._verified: dict[str, tuple[Actor, float]] = {}
+        self._lock = threading.Lock()
         self.issuer = settings.oidc_issuer
         self.audience = settings.oidc_audience
         self.keys: KeySource = (
@@ -63,7 +68,19 @@ class TokenVerifier:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("the Authorization header is not a bearer token")
-        return actor_from_claims(self.claims(token.strip()))
+        token = token.strip()
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        claims = self.claims(token)
+        actor = actor_from_claims(claims)
+        # A token's signature is checked once; until it expires, the same string is the
+        # same verified claims (a client sends it on every request).
+        with self._lock:
+            if len(self._verified) >= CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = (actor, float(claims["exp"]))
+        return actor
 
     def claims(self, token: str) -> dict[str, Any]:
         try:

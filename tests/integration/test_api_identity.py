@@ -96,3 +96,11 @@ def test_the_development_jwks_is_served_locally(server: Server) -> None:
         keys = client.get("/dev/oidc/jwks.json").json()["keys"]
     assert [k["kid"] for k in keys] == [dev_issuer.key_id(dev_issuer.signing_key(server.settings))]
     assert all("d" not in k for k in keys), "the JWKS must hold public keys only"
+
+
+def test_a_token_accepted_once_is_refused_once_it_has_expired(server: Server) -> None:
+    soon = int(time.time()) + 2
+    token = _signed(server, exp=soon)
+    assert _status(server, token) == 200
+    time.sleep(max(0.0, soon - time.time()) + 1.0)
+    assert _status(server, token) == 401
