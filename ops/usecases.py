@@ -8,9 +8,8 @@ The HTTP API is one door; the web pages and the CLI can call the same methods wi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,16 +29,17 @@ from hub.identity import Actor
 from hub.policy import WARD_ROLES, Read, authorize, authorize_command
 from hub.settings import Settings
 from projections import report
+from projections.audit.access import access_log
 from projections.audit.history import replay
 from projections.audit.source import log_entries
 from projections.audit.verify import Disclosure, verify
+from projections.case_history import case_history
 from projections.indicators import Cut
 from projections.runner import catch_up, open_projection
 
 # What a ward officer or coordinator reads a person's details on: the ward office's own duty.
 OFFICIAL_DUTY = "official_duty"
-
-AccessRecorder = Callable[[Actor, UUID, list[str], str, str], object]
+_FAR = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,9 @@ class Answered:
 class HubService:
     """The hub's use cases over one application and its views, for any door."""
 
-    def __init__(
-        self,
-        app: HubApplication,
-        settings: Settings,
-        record_access: AccessRecorder | None = None,
-    ) -> None:
+    def __init__(self, app: HubApplication, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self._record_access = record_access
         env = settings.eventsourcing_env()
         self._projections = {
             name: open_projection(name, env) for name in ("case_state", "inbox", "indicators")
@@ -96,7 +90,7 @@ class HubService:
 
     def execute(self, actor: Actor, command: c.Command) -> Outcome:
         authorize_command(actor, command, self)
-        return self.app.execute(command)
+        return self.app.execute(command, actor)
 
     # Cases -----------------------------------------------------------------------------------
 
@@ -105,7 +99,7 @@ class HubService:
         if found is None:
             raise NotFoundError(f"no case {case_id}")
         authorize(actor, Read.case, ward=found["ward"])
-        return dict(found)
+        return {**found, "history": case_history(self.app, case_id)}
 
     def cases(
         self, actor: Actor, ward: str | None = None, status: str | None = None
@@ -116,19 +110,11 @@ class HubService:
 
     def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
         """A person's details, recorded in the access log before they are returned."""
-        case = self.app.get_case(case_id)
-        authorize(actor, Read.person, ward=case.ward)
-        details = case.person.model_dump(mode="json", exclude_none=True) if case.person else {}
-        if details:
-            self._access(actor, case_id, sorted(details), OFFICIAL_DUTY, purpose)
-        return {"case_id": str(case_id), "ward": case.ward, "person": details}
-
-    def _access(
-        self, actor: Actor, case_id: UUID, fields: list[str], basis: str, purpose: str
-    ) -> None:
-        if self._record_access is None:
-            raise HubError("the access log is not configured: no personal data is shown")
-        self._record_access(actor, case_id, fields, basis, purpose)
+        ward = self.app.get_case(case_id).ward
+        authorize(actor, Read.person, ward=ward)
+        person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose)
+        details = person.model_dump(mode="json", exclude_none=True) if person else {}
+        return {"case_id": str(case_id), "ward": ward, "person": details}
 
     # An agency's inbox -----------------------------------------------------------------------
 
@@ -159,7 +145,7 @@ class HubService:
             command = answer_command(agency_id, record)
         except BadRecord as bad:
             raise InvalidCommandError(bad.reason) from None
-        applied = apply_answer(self.app, command)
+        applied = apply_answer(self.app, command, actor)
         return Answered(str(referral_id), answer, str(reply_id), applied)
 
     def _known_agency(self, agency_id: str) -> None:
@@ -227,6 +213,20 @@ class HubService:
             "unchecked": [u.line() for u in verdict.unchecked],
             "position": history.last_position,
         }
+
+    def access(
+        self,
+        actor: Actor,
+        case_id: str | None = None,
+        subject: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The access log (アクセス記録): who was shown which person's details, and why."""
+        authorize(actor, Read.audit)
+        between = (start or datetime.min.replace(tzinfo=UTC), end or _FAR) if start or end else None
+        found = access_log(self.app, case_id=case_id, subject=subject, between=between)
+        return [a.view() for a in found]
 
     def _ledger_disclosures(self, case_id: str | None, agency_id: str | None) -> list[Disclosure]:
         from producers.ledger import open_ledger

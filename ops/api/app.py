@@ -118,7 +118,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         return service.case(actor, case_id)
 
     @app.get("/cases/{case_id}/person", tags=["cases"])
-    def show_person(actor: Who, case_id: UUID, purpose: v.Purpose) -> dict[str, Any]:
+    def show_person(actor: Who, case_id: UUID, purpose: v.AccessPurpose) -> dict[str, Any]:
         """The person's details; every read is recorded in the access log (who, why)."""
         return service.person(actor, case_id, purpose)
 
@@ -205,6 +205,17 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     def audit_verify(actor: Who) -> dict[str, Any]:
         """Whether every disclosure had a valid basis at its instant."""
         return service.verify(actor)
+
+    @app.get("/audit/access", tags=["audit"])
+    def audit_access(
+        actor: Who,
+        case: UUID | None = None,
+        subject: Annotated[str | None, Query(max_length=255, alias="actor")] = None,
+        start: Annotated[Instant, Query(alias="from")] = None,
+        end: Annotated[Instant, Query(alias="to")] = None,
+    ) -> list[dict[str, Any]]:
+        """The access log: who was shown which person's details, when, on which basis, why."""
+        return service.access(actor, str(case) if case else None, subject, _jst(start), _jst(end))
 
     # Analysts ---------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from hub.errors import AuthenticationError, ConfigurationError
+from hub.errors import AuthenticationError, ConfigurationError, InvalidActorError
 from hub.identity import Actor, Role
 from hub.settings import DEV_OIDC_ISSUER, Settings
 from ops.identity import dev_issuer
@@ -117,9 +117,12 @@ def actor_from_claims(claims: dict[str, Any]) -> Actor:
     ward, agency = claims.get("ward"), claims.get("agency_id")
     if not isinstance(claims["sub"], str) or not claims["sub"]:
         raise AuthenticationError("the token has no subject")
-    return Actor(
-        subject=claims["sub"],
-        role=Role(role),
-        ward=ward if isinstance(ward, str) and ward else None,
-        agency_id=agency if isinstance(agency, str) and agency else None,
-    )
+    try:
+        return Actor(
+            subject=claims["sub"],
+            role=Role(role),
+            ward=ward if isinstance(ward, str) and ward else None,
+            agency_id=agency if isinstance(agency, str) and agency else None,
+        )
+    except InvalidActorError as error:
+        raise AuthenticationError(f"the token names no usable actor ({error})") from None

@@ -41,7 +41,7 @@ CASE_WORK = {
 }
 CASE_READS = {"cases", "case", "person"}
 COORDINATION_READS = {"unanswered", "escalated", "meetings"}
-AUDIT_READS = {"replay", "disclosures", "verify"}
+AUDIT_READS = {"replay", "disclosures", "verify", "access"}
 
 ALLOWED: dict[Role, set[str]] = {
     Role.partner_reporter: {"ReportDiscovery"},
@@ -125,6 +125,7 @@ def _call(client: httpx.Client, endpoint: str, ids: dict[str, UUID]) -> httpx.Re
         "replay": ("GET", "/audit/replay", {"params": {"as_of": "2025-06-01T00:00:00+09:00"}}),
         "disclosures": ("GET", "/audit/disclosures", {}),
         "verify": ("GET", "/audit/verify", {}),
+        "access": ("GET", "/audit/access", {}),
         "indicators": ("GET", "/indicators", {"params": {"fy": "R7"}}),
     }
     method, path, options = reads[endpoint]
@@ -144,6 +145,7 @@ ENDPOINTS = [
     "replay",
     "disclosures",
     "verify",
+    "access",
     "indicators",
 ]
 
