@@ -37,6 +37,7 @@ STATUS: list[tuple[type[e.HubError], int, str]] = [
     (e.IllegalTransitionError, 409, "conflicts with the current state"),
     (e.CaseClosedError, 409, "conflicts with the current state"),
     (e.ConcurrentChangeError, 409, "changed by someone else"),
+    (e.IdempotencyConflictError, 409, "Idempotency-Key already used for another command"),
     (e.InvalidCommandError, 422, "invalid input"),
     (e.DomainError, 422, "breaks a rule of the hub"),
     (e.ServiceUnavailableError, 503, "service unavailable"),

@@ -51,6 +51,14 @@ def test_a_command_is_written_once_per_idempotency_key(officer: httpx.Client) ->
     assert officer.get(f"/cases/{command.case_id}").json()["status"] == "open"
 
 
+def test_a_key_reused_for_another_command_is_409(officer: httpx.Client) -> None:
+    command = f.open_case(ward=WARD)
+    assert post_command(officer, command).status_code == 201
+    other = f.open_case(ward=WARD, command_id=command.command_id)
+    problem = _problem(post_command(officer, other), 409)
+    assert problem["error"] == "IdempotencyConflictError"
+
+
 def test_a_command_id_in_the_body_must_equal_the_key(officer: httpx.Client) -> None:
     body = {"command_id": str(uuid4()), "occurred_at": f.T0.isoformat(), "ward": WARD}
     response = officer.post("/commands/OpenCase", json=body, headers=key())
