@@ -144,3 +144,42 @@ def test_domain_errors_are_the_hubs_named_errors(officer: httpx.Client) -> None:
 
 def test_an_unknown_route_is_a_problem_too(officer: httpx.Client) -> None:
     _problem(officer.post("/commands/DropDatabase", json={}, headers=key()), 404)
+
+
+# Every command type with each field broken: 4xx problem+json, never 500, never the value.
+
+MARKER = "試験値-秘匿"
+BREAKS: list[object] = [
+    None,
+    10**30,
+    -1,
+    [MARKER],
+    {"x": MARKER},
+    MARKER + "\u0000",
+    MARKER * 200,
+    "2025-13-45T99:00:00",
+]
+
+
+def test_every_field_of_every_command_broken_is_refused_cleanly(server: Server) -> None:
+    from tests.faults.templates import templates
+
+    wrong: list[str] = []
+    with server.client(server.token(Role.operator, "operator-試験")) as client:
+        for template in templates():
+            name = str(template["type"])
+            fields = [k for k in template if k not in ("type", "command_id")]
+            for field in [*fields, "unknown_field"]:
+                for value in BREAKS:
+                    body = {k: v for k, v in template.items() if k not in ("type", "command_id")}
+                    body[field] = value
+                    response = client.post(f"/commands/{name}", json=body, headers=key())
+                    if response.status_code == 201:
+                        continue  # a value the field accepts (e.g. None where optional)
+                    if not 400 <= response.status_code < 500:
+                        wrong.append(f"{name}.{field}={value!r:.30}: {response.status_code}")
+                    elif response.headers["content-type"] != "application/problem+json":
+                        wrong.append(f"{name}.{field}: not problem+json")
+                    elif MARKER in response.text:
+                        wrong.append(f"{name}.{field}: the value was echoed")
+    assert not wrong, "; ".join(wrong[:10])
