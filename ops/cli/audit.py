@@ -192,7 +192,7 @@ def replay_command(
     )
     _table(
         "consents in force",
-        ["consent", "case", "scope", "purposes", "categories", "valid until"],
+        ["consent", "case", "scope", "purposes", "categories", "valid until", "recorded by"],
         [
             [
                 c["consent_id"],
@@ -201,21 +201,29 @@ def replay_command(
                 ",".join(c["purposes"]),
                 ",".join(c["categories"]),
                 c["valid_until"],
+                c["given_by"] or "",
             ]
             for c in view["consents_in_force"]
         ],
     )
     _table(
         "meeting memberships",
-        ["meeting", "kind", "case", "members", "held at"],
+        ["meeting", "kind", "case", "members", "held at", "recorded by"],
         [
-            [m["meeting_id"], m["kind"], m["case_id"], ",".join(m["members"]), m["held_at"]]
+            [
+                m["meeting_id"],
+                m["kind"],
+                m["case_id"],
+                ",".join(m["members"]),
+                m["held_at"],
+                m["recorded_by"] or "",
+            ]
             for m in view["meeting_memberships"]
         ],
     )
     _table(
         "emergencies in force",
-        ["declaration", "case", "agencies", "categories", "expires at"],
+        ["declaration", "case", "agencies", "categories", "expires at", "declared by"],
         [
             [
                 e["declaration_id"],
@@ -223,6 +231,7 @@ def replay_command(
                 ",".join(e["agencies"]),
                 ",".join(e["categories"]),
                 e["expires_at"],
+                e["declared_by"] or "",
             ]
             for e in view["emergencies_in_force"]
         ],
@@ -475,8 +484,10 @@ def report_command(
     disclosures = _disclosures(source)
     verdict = verify(history, disclosures)
     period = Period(parse_time(start) if start else None, parse_time(end) if end else None)
+    with _app(get_settings()) as app:
+        reads = access_log(app)
     lines = render_report(
-        history, disclosures, verdict, chain_verdict(get_settings()), period, now()
+        history, disclosures, verdict, chain_verdict(get_settings()), period, now(), reads
     )
     for line in lines:
         out.print(line, markup=False, highlight=False)

@@ -47,6 +47,8 @@ class ConsentRecord:
     by_proxy: bool = False
     withdrawn_at: datetime | None = None
     withdrawn_position: int | None = None
+    given_by: str | None = None
+    withdrawn_by: str | None = None
 
     @property
     def agencies(self) -> frozenset[str]:
@@ -67,6 +69,8 @@ class ConsentRecord:
             "valid_until": self.valid_until.isoformat(),
             "given_at": self.given_at.isoformat(),
             "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
+            "given_by": self.given_by,
+            "withdrawn_by": self.withdrawn_by,
         }
 
 
@@ -77,6 +81,7 @@ class RefusalRecord:
     scope: tuple[str, ...]
     refused_at: datetime
     position: int
+    refused_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class MeetingRecord:
     members: tuple[str, ...]
     held_at: datetime
     position: int
+    recorded_by: str | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -97,6 +103,7 @@ class MeetingRecord:
             "kind": self.kind,
             "members": list(self.members),
             "held_at": self.held_at.isoformat(),
+            "recorded_by": self.recorded_by,
         }
 
 
@@ -111,6 +118,8 @@ class EmergencyRecord:
     position: int
     ended_at: datetime | None = None
     ended_position: int | None = None
+    declared_by: str | None = None
+    ended_by: str | None = None
 
     def in_force(self, at: datetime) -> bool:
         ended = self.ended_at is not None and self.ended_at <= at
@@ -124,6 +133,7 @@ class EmergencyRecord:
             "categories": list(self.categories),
             "declared_at": self.declared_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
+            "declared_by": self.declared_by,
         }
 
 
@@ -154,6 +164,7 @@ class LoggedEvent:
     event_type: str
     case_id: str | None
     occurred_at: datetime
+    acted_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,8 +200,9 @@ class History:
         p, position = entry.payload, entry.position
         self.last_position = max(self.last_position, position)
         case_id = _text(getattr(p, "case_id", None))
+        by = acted_by(p)
         self.events[position] = LoggedEvent(
-            position, entry.event_id, type(p).__name__, case_id, p.occurred_at
+            position, entry.event_id, type(p).__name__, case_id, p.occurred_at, by
         )
         if isinstance(p, ev.ConsentGiven):
             self.consents[str(p.consent_id)] = ConsentRecord(
@@ -204,26 +216,28 @@ class History:
                 p.occurred_at,
                 position,
                 p.by_proxy,
+                given_by=by,
             )
         elif isinstance(p, ev.ConsentWithdrawn):
             consent = self.consents.get(str(p.consent_id))
             if consent is not None and consent.withdrawn_position is None:
                 consent.withdrawn_at, consent.withdrawn_position = p.occurred_at, position
+                consent.withdrawn_by = by
         elif isinstance(p, ev.ConsentRefused):
             self.refusals.append(
                 RefusalRecord(
-                    str(p.consent_id), str(p.case_id), tuple(p.scope), p.occurred_at, position
+                    str(p.consent_id), str(p.case_id), tuple(p.scope), p.occurred_at, position, by
                 )
             )
         elif isinstance(p, ev.MeetingHeld):
             self.meetings_held[str(p.meeting_id)] = (p.kind, p.occurred_at)
             for case in p.case_ids:
                 self._take_up(
-                    str(p.meeting_id), str(case), p.kind, p.members, p.occurred_at, position
+                    str(p.meeting_id), str(case), p.kind, p.members, p.occurred_at, position, by
                 )
         elif isinstance(p, ev.TakenUpByMeeting):
             self._take_up(
-                str(p.meeting_id), str(p.case_id), p.kind, p.members, p.occurred_at, position
+                str(p.meeting_id), str(p.case_id), p.kind, p.members, p.occurred_at, position, by
             )
         elif isinstance(p, ev.EmergencyDeclared):
             self.emergencies[str(p.declaration_id)] = EmergencyRecord(
@@ -234,11 +248,13 @@ class History:
                 p.occurred_at,
                 p.expires_at,
                 position,
+                declared_by=by,
             )
         elif isinstance(p, ev.EmergencyEnded):
             emergency = self.emergencies.get(str(p.declaration_id))
             if emergency is not None and emergency.ended_position is None:
                 emergency.ended_at, emergency.ended_position = p.occurred_at, position
+                emergency.ended_by = by
         elif isinstance(p, ev.ReferralMade):
             self.referrals[str(p.referral_id)] = ReferralRecord(
                 str(p.referral_id), str(p.case_id), p.agency_id, p.purpose, p.statute, position
@@ -256,11 +272,12 @@ class History:
         members: Iterable[str],
         at: datetime,
         position: int,
+        by: str | None,
     ) -> None:
         key = (meeting_id, case_id)
         if key not in self.meetings:
             self.meetings[key] = MeetingRecord(
-                meeting_id, case_id, kind, tuple(members), at, position
+                meeting_id, case_id, kind, tuple(members), at, position, by
             )
 
     def snapshot(
@@ -301,3 +318,9 @@ def replay(entries: Iterable[Entry], *, complete: bool = True) -> History:
 
 def _text(value: UUID | str | None) -> str | None:
     return None if value is None else str(value)
+
+
+def acted_by(payload: ev.Event) -> str | None:
+    """Who recorded an event, as ``subject (role)``; None for events from before actors."""
+    actor = payload.actor
+    return f"{actor.subject} ({actor.role})" if actor else None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from projections.audit.access import Access
 from projections.audit.history import History
 from projections.audit.tamper import LogVerdict
 from projections.audit.verify import Disclosure, Verdict
@@ -39,6 +41,7 @@ def render_report(
     log: LogVerdict,
     period: Period,
     generated_at: datetime,
+    reads: Sequence[Access] = (),
 ) -> list[str]:
     shown = [d for d in disclosures if period.holds(d.occurred_at)]
     by_basis = Counter(d.basis for d in shown)
@@ -69,6 +72,7 @@ def render_report(
         f"重層的支援会議 (support) {meetings.get('support', 0)}",
         "",
     ]
+    lines += _who_acted(history, period) + _reads(reads, period) + [""]
     if refuted:
         lines.append(f"verify: {len(refuted)} of {len(shown)} disclosures had NO valid basis:")
         lines += [f"  {r.line()}" for r in refuted]
@@ -86,4 +90,60 @@ def render_report(
             f"{log.head.notification_id}:{log.head.chain_hash}"
         )
     lines += ["", "auditor: ____________________    date: ____________    signature: __________"]
+    return lines
+
+
+TOP = 10  # subjects listed by name in each section; the rest are counted
+
+
+def _who_acted(history: History, period: Period) -> list[str]:
+    """Events of the period by who recorded them (consents, meetings, emergencies named)."""
+    events = [
+        e
+        for e in history.events.values()
+        if period.holds(e.occurred_at) and e.event_type not in _NOT_ACTS
+    ]
+    by = Counter(e.acted_by or "(not recorded)" for e in events)
+    lines = [f"記録者 who acted: {len(events)} events by {len(by)} subjects"]
+    lines += [f"  {subject}: {n}" for subject, n in by.most_common(TOP)]
+    if len(by) > TOP:
+        lines.append(f"  … {len(by) - TOP} more (`hub audit replay --format json` names each)")
+    decisions = Counter(
+        (e.event_type, e.acted_by or "(not recorded)") for e in events if e.event_type in _DECISIONS
+    )
+    if decisions:
+        lines.append("  consent, meeting and emergency events by who recorded them:")
+        lines += [
+            f"    {kind} — {subject}: {n}" for (kind, subject), n in sorted(decisions.items())
+        ]
+    return lines
+
+
+# Receipts repeat a command's actor; reads are listed on their own below.
+_NOT_ACTS = frozenset({"CommandAccepted", "PersonalDataAccessed"})
+_DECISIONS = frozenset(
+    {
+        "ConsentGiven",
+        "ConsentRefused",
+        "ConsentWithdrawn",
+        "MeetingHeld",
+        "MovedToSupportMeeting",
+        "EmergencyDeclared",
+        "EmergencyEnded",
+    }
+)
+
+
+def _reads(reads: Sequence[Access], period: Period) -> list[str]:
+    shown = [r for r in reads if period.holds(r.occurred_at)]
+    by_basis = Counter(r.basis for r in shown)
+    by_subject = Counter(f"{r.subject} ({r.role})" for r in shown)
+    lines = [
+        f"アクセス記録 personal data reads: {len(shown)} reads of "
+        f"{len({r.case_id for r in shown})} cases by {len(by_subject)} subjects"
+    ]
+    if shown:
+        lines.append("  (`hub audit access` lists each read)")
+    lines += [f"  basis {basis}: {n}" for basis, n in sorted(by_basis.items())]
+    lines += [f"  {subject}: {n}" for subject, n in by_subject.most_common(TOP)]
     return lines

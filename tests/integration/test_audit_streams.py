@@ -133,6 +133,9 @@ def test_replaying_audit_consent_agrees_with_the_log_around_a_withdrawal(
     assert "agree" in agree.output
     assert [c["consent_id"] for c in json.loads(before.output)["consents_in_force"]] == [consent]
     assert json.loads(after.output)["consents_in_force"] == []
+    # The auditor reading the topic alone sees who recorded the consent (invariant 8).
+    (given,) = json.loads(before.output)["consents_in_force"]
+    assert given["given_by"] == "operator (operator)"
 
 
 def _forged(settings: Settings, sc: s.Scenario) -> dict[str, Any]:

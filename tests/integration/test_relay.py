@@ -12,6 +12,7 @@ import pytest
 from hub import commands as c
 from hub import topics
 from hub.application import HubApplication
+from hub.identity import Actor, Role
 from producers.deidentify import pseudonym
 from producers.governance import GovernanceState, decide, logged
 from producers.ledger import open_ledger
@@ -254,3 +255,32 @@ def test_replaying_the_same_log_publishes_byte_identical_streams(
         streams.append([[(r.key, r.headers, r.raw) for r in read_topic(s, name)] for name in names])
     assert streams[0] == streams[1]
     assert all(streams[0])
+
+
+def test_agencies_and_analysts_never_learn_who_acted_or_who_read(store: tuple) -> None:
+    settings, app = store
+    provisioned(settings, AGENCIES)
+    officer = Actor("試験-officer-0001@city.test", Role.ward_officer, ward="moji")
+    reader = Actor("試験-reader-0002@agency.test", Role.member_agency, agency_id=STATUTE)
+    case_id = uuid4()
+    app.execute(f.open_case(case_id=case_id, ward="moji", person=f.person()), officer)
+    app.execute(
+        f.referral(case_id, STATUTE, statute="児童虐待防止法 第6条", occurred_at=f.at(1)), officer
+    )
+    assert app.read_person(case_id, reader, "statute", "consultation") is not None
+    app.execute(f.consent(case_id, scope=[STATUTE], occurred_at=f.at(2)), officer)
+
+    counts = new_relay(settings, app).drain()
+
+    assert counts.position == app.recorder.max_notification_id()
+    agency = read_topic(settings, topics.referrals(settings, STATUTE))
+    analytics = read_topic(settings, topics.analytics(settings))
+    audit = read_topic(settings, topics.audit(settings))
+    assert agency and analytics
+    assert len(analytics) == counts.events - 1  # the read goes to no topic at all
+    for received in agency + analytics:
+        assert received.record["actor"] is None
+        assert b"officer-0001" not in received.raw and b"reader-0002" not in received.raw
+    (given,) = [r for r in audit if r.schema == "ConsentGiven"]
+    assert given.record["actor"] == {"subject": officer.subject, "role": "ward_officer"}
+    assert not [r for r in audit if b"reader-0002" in r.raw]

@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 
 from hub.application import HubApplication
+from hub.identity import Actor, Role
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
 from tests import audit_scenario as s
+from tests import factories as f
 
 TICK = timedelta(microseconds=1)
 
@@ -71,3 +73,19 @@ def test_a_case_filter_keeps_other_cases_out(story) -> None:  # type: ignore[no-
     at = sc.given_at + TICK
     assert consent_ids(history, at, case_id=str(sc.case_id)) == [str(sc.consent_id)]
     assert consent_ids(history, at, case_id="00000000-0000-0000-0000-000000000000") == []
+
+
+def test_the_replay_names_who_recorded_each_consent_meeting_and_emergency() -> None:
+    app = HubApplication(env={})
+    coordinator = Actor("coordinator-0002@city.test", Role.coordinator, ward="kokurakita")
+    case_id = app.execute(f.consultation()).aggregate_ids[0]
+    app.execute(f.consent(case_id, occurred_at=f.at(1)), coordinator)
+    app.execute(f.meeting([case_id], occurred_at=f.at(1)), coordinator)
+    app.execute(f.emergency(case_id, occurred_at=f.at(1)))
+    view = replay(log_entries(app)).snapshot(f.at(2)).view()
+    app.close()
+
+    by_coordinator = "coordinator-0002@city.test (coordinator)"
+    assert [c["given_by"] for c in view["consents_in_force"]] == [by_coordinator]
+    assert [m["recorded_by"] for m in view["meeting_memberships"]] == [by_coordinator]
+    assert [e["declared_by"] for e in view["emergencies_in_force"]] == ["operator (operator)"]

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from hub.application import HubApplication
 from hub.chain import Link
+from hub.identity import Actor, Role
+from projections.audit.access import access_log
 from projections.audit.history import replay
 from projections.audit.report import Period, render_report
 from projections.audit.source import log_entries
@@ -53,3 +55,41 @@ def test_the_report_shows_a_broken_log_and_keeps_to_its_period() -> None:
     assert "verify-log: BROKEN" in text and "notification 2: edited" in text
     assert "disclosures: 0" in text
     assert "consents: given 0, refused 0, withdrawn 0" in text
+
+
+def test_the_report_names_who_recorded_decisions_and_counts_reads_of_details() -> None:
+    app = HubApplication(env={})
+    sc = s.build(app)
+    coordinator = Actor("coordinator-0002@city.test", Role.coordinator, ward="kokurakita")
+    app.execute(f.consent(sc.case_id, occurred_at=f.at(9)), coordinator)
+    auditor = Actor("auditor-0001@city.test", Role.auditor)
+    app.record_access(auditor, sc.case_id, ["person.name"], "official_duty", "audit", at=f.at(8))
+    history, reads = replay(log_entries(app)), access_log(app)
+    app.close()
+
+    text = "\n".join(
+        render_report(
+            history, [], verify(history, []), LogVerdict(1, 1), ALL_TIME, datetime.now(), reads
+        )
+    )
+
+    assert "ConsentGiven — operator (operator): 1" in text
+    assert "EmergencyDeclared — operator (operator): 1" in text
+    assert "ConsentWithdrawn — operator (operator): 1" in text
+    assert "ConsentGiven — coordinator-0002@city.test (coordinator): 1" in text
+    assert "アクセス記録 personal data reads: 1 reads of 1 cases by 1 subjects" in text
+    assert "auditor-0001@city.test (auditor): 1" in text
+    assert "basis official_duty: 1" in text
+    # A period before the read counts none.
+    early = "\n".join(
+        render_report(
+            history,
+            [],
+            verify(history, []),
+            LogVerdict(1, 1),
+            Period(None, f.at(7)),
+            datetime.now(),
+            reads,
+        )
+    )
+    assert "アクセス記録 personal data reads: 0 reads" in early
