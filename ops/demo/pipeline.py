@@ -29,6 +29,7 @@ from hub.logging import get_logger
 from hub.reference import load_network
 from hub.settings import Settings, StoreKind, get_settings
 from ops.demo import calibration as cal
+from ops.demo.actors import demo_actor
 from ops.demo.generator import DEFAULT_SEED, DemoYear, generate_year
 
 log = get_logger("ops.demo")
@@ -77,6 +78,8 @@ class AuditFigures:
     disclosures_by_basis: dict[str, int]
     refuted: list[str]
     unchecked: int = 0
+    acted_by_role: dict[str, int] = field(default_factory=dict)  # events by who recorded them
+    subjects: int = 0
 
     @property
     def valid(self) -> bool:
@@ -294,7 +297,8 @@ def _play(
         for month_end in _month_ends(outcome.cut_day):
             with clock("commands"):
                 while commands and commands[0].occurred_at < month_end:
-                    app.execute(commands.pop(0))
+                    command = commands.pop(0)
+                    app.execute(command, demo_actor(command, app))
                     done += 1
                     if done % 200 == 0:
                         tick("year", done, total)
@@ -428,7 +432,9 @@ def _audit(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
         outcome.unavailable["audit"] = f"audit verify is not available yet ({error.name})"
         return
     settings = outcome.settings
-    outcome.consent = _consent_figures(entry.payload for entry in log_entries(app))
+    payloads = [entry.payload for entry in log_entries(app)]
+    outcome.consent = _consent_figures(payloads)
+    acts = [p.actor for p in payloads if not isinstance(p, ev.CommandAccepted)]
     log_verdict = chain_verdict(settings)
     tick("audit", 1, 2)
     verdict = verify(log_history(settings), ledger_disclosures(settings))
@@ -441,6 +447,8 @@ def _audit(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
         disclosures_by_basis=dict(sorted(verdict.by_basis.items())),
         refuted=[r.line() for r in verdict.refuted[:10]],
         unchecked=len(verdict.unchecked),
+        acted_by_role=dict(Counter(a.role if a else "(none)" for a in acts).most_common()),
+        subjects=len({a.subject for a in acts if a}),
     )
     tick("audit", 2, 2)
 

@@ -163,6 +163,13 @@ def _audit(console: Console, outcome: DemoOutcome) -> None:
         f"{audit.disclosures_checked} disclosures checked, {len(audit.refuted)} refuted, "
         f"{audit.unchecked} unchecked"
     )
+    if audit.acted_by_role:
+        roles = ", ".join(f"{role} {n}" for role, n in audit.acted_by_role.items())
+        console.print(
+            f"記録者 who acted: {audit.subjects} subjects; events by role: {roles} "
+            "(`hub audit report` names each subject)",
+            markup=False,
+        )
     if audit.log_first_finding:
         console.print(f"  first finding: {audit.log_first_finding}")
     for line in audit.refuted:

@@ -49,6 +49,8 @@ def test_a_month_of_the_demo_prints_the_generators_counts_and_a_valid_audit(
         assert printed_value(result.output, plan_label) == expected[key], plan_label
     assert expected["visits"] == 20 and expected["activities"] == 180
     assert "audit verify: VALID" in result.output
+    who = next(line for line in result.output.splitlines() if "記録者 who acted" in line)
+    assert all(role in who for role in ("ward_officer", "coordinator", "contractor", "system"))
     assert "rejected 0" in result.output
     assert "phase not available" not in result.output
     assert (tmp_path / "demo" / "indicators-R7.csv").read_bytes().startswith(b"\xef\xbb\xbf")
