@@ -102,6 +102,7 @@ def _fill_ids(*fields: str) -> Any:
                     data = {**data, name: derived_id(command_id, name)}
         return data
 
+    fill.derived = fields  # type: ignore[attr-defined]  # read by commands_json_schema
     return model_validator(mode="before")(classmethod(fill))  # type: ignore[arg-type]
 
 
@@ -467,5 +468,33 @@ AnyCommand = Annotated[
 COMMAND_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
 
 
+def derived_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The ids ``model`` derives from its command id when they are left out."""
+    validator = model.__pydantic_decorators__.model_validators.get("_ids")
+    if validator is None:
+        return ()
+    return tuple(getattr(getattr(validator.func, "__func__", None), "derived", ()))
+
+
 def commands_json_schema() -> dict[str, Any]:
-    return COMMAND_ADAPTER.json_schema()
+    """The JSON Schema of one command. Ids that a command derives from its ``command_id`` when
+    left out (uuid5 of ``/commands/<command_id>/<field>``) are optional here, as at run time."""
+    schema = COMMAND_ADAPTER.json_schema()
+    for model in _command_models():
+        definition = schema.get("$defs", {}).get(model.__name__)
+        if definition is None:
+            continue
+        for name in derived_fields(model):
+            if name in definition.get("required", []):
+                definition["required"].remove(name)
+            field = definition["properties"][name]
+            field["description"] = (
+                "Optional: derived from command_id when left out "
+                f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
+            )
+    return schema
+
+
+def _command_models() -> list[type[BaseModel]]:
+    union = AnyCommand.__origin__  # type: ignore[attr-defined]
+    return list(union.__args__)

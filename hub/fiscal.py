@@ -61,3 +61,33 @@ def parse_fiscal_year(label: str) -> int:
 def fiscal_month_key(moment: datetime) -> str:
     """'YYYY-MM' of the JST month, for monthly breakdowns."""
     return moment.astimezone(JST).strftime("%Y-%m")
+
+
+def jst_text(moment: datetime | str | None, *, seconds: bool = False) -> str:
+    """A timestamp as people read it here: '2025-05-01 09:00 JST' ('' for none)."""
+    if moment is None or moment == "":
+        return ""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp without a zone: {value.isoformat()!r}")
+    return value.astimezone(JST).strftime(
+        "%Y-%m-%d %H:%M:%S JST" if seconds else "%Y-%m-%d %H:%M JST"
+    )
+
+
+def _reiwa_year(year: int) -> str:
+    n = year - REIWA_OFFSET
+    if n < 1:
+        raise ValueError(f"year {year} is before 令和 (2019)")
+    return "元" if n == 1 else str(n)
+
+
+def wareki_month(month: str) -> str:
+    """'2025-04' → '令和7年4月' (calendar year of the month, as a city report writes it)."""
+    year, number = (int(part) for part in month.split("-")[:2])
+    return f"令和{_reiwa_year(year)}年{number}月"
+
+
+def wareki_date(day: date) -> str:
+    """2025-12-31 → '令和7年12月31日'."""
+    return f"令和{_reiwa_year(day.year)}年{day.month}月{day.day}日"

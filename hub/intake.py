@@ -6,6 +6,7 @@ file submitted again writes nothing new (commands carry ids and are idempotent).
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,15 +39,27 @@ class IntakeReport:
         return self.written + self.duplicates + len(self.rejected)
 
 
-def parse_command_line(raw: bytes) -> object:
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def parse_command_line(raw: bytes, encoding: str = "utf-8") -> object:
     """One line of bytes to a validated command, or InvalidCommandError with one reason."""
     if len(raw) > MAX_LINE_BYTES:
         raise InvalidCommandError(f"line is longer than {MAX_LINE_BYTES} bytes")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as error:
-        raise InvalidCommandError(f"not UTF-8 text (byte {error.start})") from None
+        name = "UTF-8" if encoding == "utf-8" else encoding
+        raise InvalidCommandError(f"not {name} text (byte {error.start})") from None
     return parse_command_text(text)
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name ('cp932', 'utf-8'), or InvalidCommandError."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InvalidCommandError(f"unknown encoding {encoding!r} (use utf-8 or cp932)") from None
 
 
 def parse_command_text(text: str) -> object:
@@ -110,13 +123,20 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def submit_lines(app: HubApplication, lines: Iterable[bytes]) -> IntakeReport:
+def submit_lines(
+    app: HubApplication, lines: Iterable[bytes], encoding: str = "utf-8"
+) -> IntakeReport:
+    """Apply each line on its own. A UTF-8 byte order mark (as Excel writes) starting the
+    first line is not part of the command."""
     report = IntakeReport()
+    encoding = check_encoding(encoding)
     for number, raw in enumerate(lines, start=1):
+        if number == 1 and encoding == "utf-8" and raw.startswith(UTF8_BOM):
+            raw = raw[len(UTF8_BOM) :]
         if not raw.strip():
             continue
         try:
-            command = parse_command_line(raw.rstrip(b"\r\n"))
+            command = parse_command_line(raw.rstrip(b"\r\n"), encoding)
             outcome = app.execute(command)  # type: ignore[arg-type]
         except (InvalidCommandError, DomainError, ConcurrentChangeError) as error:
             report.rejected.append(Rejection(number, str(error)))

@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from hub import codec
-from hub.errors import HubError, ServiceUnavailableError
+from hub.errors import ServiceUnavailableError
 from hub.settings import Settings
 from projections.indicators import MemoryIndicators
 
@@ -59,7 +59,7 @@ def read_analytics(
     try:
         numbers = consumer.partitions_for_topic(topic)
         if not numbers:
-            raise HubError(f"no topic {topic} (or {principal} may not read it)")
+            raise ServiceUnavailableError(f"no topic {topic} (or {principal} may not read it)")
         partitions = [TopicPartition(topic, n) for n in sorted(numbers)]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)

@@ -10,24 +10,14 @@ pin every rule at its edge):
   1 April 00:00 JST and belongs to R7; 2025-03-31T14:59:59Z belongs to R6.
 * Months are JST calendar months ('YYYY-MM').
 * ``--until DATE`` cuts at the end of that JST day, inclusive (23:59:59.999999 JST).
-  A cut after 31 March is the fiscal year's end; a cut before 1 April gives zeros.
+  A cut after 31 March is the fiscal year's end; a cut before 1 April gives zeros, stocks
+  included (``Cut.before_start``).
 * Ward: the event's own ward when it has one (ConsultationReceived, CooperatingBusiness-
   Registered, CommunityBaseRegistered); otherwise the ward of the case it belongs to
   (CaseOpened.ward), or of the community base for gatherings. Unknown ward is ''.
 
-| function | indicator | counts |
-|---|---|---|
-| 包括的相談支援 | 相談受付件数 | ConsultationReceived events in the year |
-| 参加支援 | 支援対象者数 | distinct cases with ParticipationMatched in the year: a person
-  is counted once per fiscal year, in the month and ward of their first match that year |
-| 参加支援 | 協力事業者数 | CooperatingBusinessRegistered, cumulative up to the cut (a stock) |
-| 地域づくりに向けた支援 | 拠点数 | CommunityBaseRegistered, cumulative up to the cut (a stock) |
-| 地域づくりに向けた支援 | 参加者数 | sum of GatheringHeld.participants in the year |
-| 地域づくりに向けた支援 | 参加機関数 | distinct bodies named in GatheringHeld.bodies in the year
-  (once per year, in the month and ward of their first gathering that year) |
-| アウトリーチ等を通じた継続的支援 | 訪問件数 | OutreachVisitMade events (伴走型支援の訪問件数) |
-| 多機関協働 | 支援計画作成件数 | PlanAgreed with revision == 1 (revisions are not new plans) |
-| 多機関協働 | 支援に関する活動件数 | SupportActivityRecorded events |
+The indicators, their labels and units are ``hub.labels.INDICATORS`` (one definition);
+docs/COUNTING-RULES.md has the table of rules.
 
 Breakdowns: by ward or month, flows are split where they happened; stocks by month are the
 stock at the end of that month (so they do not add up to the year, they are the trend).
@@ -37,7 +27,7 @@ result does not depend on the order records arrive in.
 Network measures (referrals made in the year, up to the cut): 紹介件数 (ReferralMade),
 応答件数 (referrals with any answer by the cut), 初回応答までの時間 (minutes from the referral
 to its earliest answer: median and 90th percentile by nearest rank), クローズドループ率
-(share of referrals with an outcome, declined or completed, by the cut).
+(percentage of referrals with an outcome, declined or completed, by the cut).
 
 The fold reads only codes, ids and times: it works the same on the hub's payloads and on
 the de-identified records of ``analytics.events`` (ids pseudonymised consistently).
@@ -54,32 +44,12 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from hub.fiscal import JST, fiscal_year
+from hub.labels import BY_KEY as BY_KEY
+from hub.labels import INDICATORS as INDICATORS
+from hub.labels import NETWORK_FUNCTION as NETWORK_FUNCTION
+from hub.labels import NETWORK_MEASURES
+from hub.labels import Indicator as Indicator
 
-Kind = Literal["flow", "distinct", "stock"]
-
-
-@dataclass(frozen=True)
-class Indicator:
-    key: str
-    function: str
-    label: str
-    kind: Kind
-
-
-INDICATORS: tuple[Indicator, ...] = (
-    Indicator("consultations", "包括的相談支援", "相談受付件数", "flow"),
-    Indicator("participants_supported", "参加支援", "支援対象者数", "distinct"),
-    Indicator("cooperating_businesses", "参加支援", "協力事業者数", "stock"),
-    Indicator("community_bases", "地域づくりに向けた支援", "拠点数", "stock"),
-    Indicator("gathering_participants", "地域づくりに向けた支援", "参加者数", "flow"),
-    Indicator("gathering_bodies", "地域づくりに向けた支援", "参加機関数", "distinct"),
-    Indicator("outreach_visits", "アウトリーチ等を通じた継続的支援", "訪問件数", "flow"),
-    Indicator("plans_made", "多機関協働", "支援計画作成件数", "flow"),
-    Indicator("support_activities", "多機関協働", "支援に関する活動件数", "flow"),
-)
-BY_KEY: dict[str, Indicator] = {i.key: i for i in INDICATORS}
-
-NETWORK_FUNCTION = "ネットワーク指標"
 UNKNOWN_WARD = ""
 
 # Facts: what one event contributes -----------------------------------------------------------
@@ -321,16 +291,22 @@ class MemoryIndicators:
 
 @dataclass(frozen=True)
 class ReportRow:
+    """One figure of the report. ``indicator`` is the plan's label; ``code`` its stable key."""
+
     function: str
     indicator: str
     value: int | float | None
     ward: str | None = None
     month: str | None = None
+    code: str = ""
+    unit: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
             "function": self.function,
-            "indicator": self.indicator,
+            "code": self.code,
+            "label": self.indicator,
+            "unit": self.unit,
             "value": self.value,
         }
         if self.ward is not None:
@@ -357,6 +333,11 @@ class Cut:
         return cls(fy, date(fy, 4, 1), min(until, end) if until else end)
 
     @property
+    def before_start(self) -> bool:
+        """A cut before 1 April of its year: every figure, stocks included, is zero."""
+        return self.last_day < self.first_day
+
+    @property
     def end_instant(self) -> str:
         """The first instant after the cut, as ``utc_text``."""
         start_next = datetime.combine(self.last_day + timedelta(days=1), datetime.min.time(), JST)
@@ -364,6 +345,8 @@ class Cut:
 
     def months(self) -> list[str]:
         months: list[str] = []
+        if self.before_start:
+            return months
         day = self.first_day
         while day <= self.last_day:
             months.append(day.strftime("%Y-%m"))
@@ -379,6 +362,8 @@ def tabulate(
 ) -> list[ReportRow]:
     """Table ④ for a cut, from the rows a store keeps (SQL view or memory alike)."""
     first, last = cut.first_day.isoformat(), cut.last_day.isoformat()
+    if cut.before_start:
+        tallies, members = [], []  # a cut before 1 April: nothing of the year has happened
     flows: dict[tuple[str, str], int] = {}
     stocks: dict[tuple[str, str], int] = {}  # by month: additions in the month, summed later
     distinct: dict[tuple[str, str], int] = {}
@@ -437,18 +422,11 @@ def tabulate(
                     value,
                     ward=key if by == "ward" else None,
                     month=key if by == "month" else None,
+                    code=ind.key,
+                    unit=ind.unit,
                 )
             )
     return rows
-
-
-NETWORK_LABELS = {
-    "sent": "紹介件数",
-    "answered": "応答件数",
-    "median": "初回応答までの時間 中央値(分)",
-    "p90": "初回応答までの時間 90パーセンタイル(分)",
-    "closed_loop": "クローズドループ率",
-}
 
 
 def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportRow]:
@@ -470,7 +448,7 @@ def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportR
     minutes.sort()
     median = round(statistics.median(minutes), 1) if minutes else None
     p90 = round(minutes[math.ceil(0.9 * len(minutes)) - 1], 1) if minutes else None
-    rate = round(closed / sent, 4) if sent else None
+    rate = round(100 * closed / sent, 1) if sent else None
     values: dict[str, int | float | None] = {
         "sent": sent,
         "answered": answered,
@@ -478,4 +456,7 @@ def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportR
         "p90": p90,
         "closed_loop": rate,
     }
-    return [ReportRow(NETWORK_FUNCTION, NETWORK_LABELS[k], v) for k, v in values.items()]
+    return [
+        ReportRow(NETWORK_FUNCTION, NETWORK_MEASURES[k][0], v, code=k, unit=NETWORK_MEASURES[k][1])
+        for k, v in values.items()
+    ]

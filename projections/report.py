@@ -1,18 +1,26 @@
 """The indicators report: the same rows from the hub's view or from an analyst's fold,
-rendered as JSON, CSV (UTF-8 with BOM, for Excel) or a monthly trend chart."""
+rendered as JSON, a long CSV (for machines), a wide CSV and an Excel workbook (for a city
+report: indicators × months or × wards, Japanese headers, 和暦 months), or a chart.
+
+Labels, units and the order of table ④ come from ``hub.labels`` (one definition); ward names
+come in as a mapping so that where names come from is decided by the caller.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from hub.fiscal import JST
+from hub.fiscal import JST, reiwa_label, wareki_date, wareki_month
+from hub.labels import INDICATORS, NETWORK_FUNCTION, TABLE4_TITLE
 from projections.indicator_view import IndicatorView
 from projections.indicators import (
-    INDICATORS,
     Breakdown,
     Cut,
     MemoryIndicators,
@@ -38,45 +46,150 @@ def from_memory(fold: MemoryIndicators, cut: Cut, by: Breakdown = None) -> list[
     return rows
 
 
-def to_json(rows: list[ReportRow]) -> str:
-    return json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2)
+def title(cut: Cut, source: str = "") -> str:
+    """The report's title states the real cut: '④ … 令和7年度（令和7年12月31日まで）'."""
+    if cut.before_start:
+        span = f"{wareki_date(cut.last_day)}まで：年度開始前のため0"
+    else:
+        span = f"{wareki_date(cut.last_day)}まで"
+    return f"{TABLE4_TITLE} {reiwa_label(cut.fy, long=True)}（{span}）{source}"
 
 
-def to_csv(rows: list[ReportRow]) -> bytes:
-    """UTF-8 with a byte order mark, so that Excel opens the Japanese labels correctly."""
-    columns = ["function", "indicator", "value"]
+def value_text(row: ReportRow) -> str:
+    """A figure as a report prints it: '450回', '87.5%', '-' when there is none."""
+    if row.value is None:
+        return "-"
+    number = f"{row.value:,}" if isinstance(row.value, int) else f"{row.value:,.1f}"
+    return f"{number}{row.unit}"
+
+
+def _with_names(row: ReportRow, wards: Mapping[str, str]) -> dict[str, Any]:
+    data = row.as_dict()
+    if row.ward is not None:
+        data["ward_label"] = wards.get(row.ward, "区不明" if row.ward == "" else row.ward)
+    if row.month is not None:
+        data["month_label"] = wareki_month(row.month)
+    return data
+
+
+def to_json(rows: list[ReportRow], wards: Mapping[str, str] | None = None) -> str:
+    """A list of rows: function, code, label, unit, value (+ ward/ward_label, month/month_label)."""
+    return json.dumps([_with_names(r, wards or {}) for r in rows], ensure_ascii=False, indent=2)
+
+
+LONG_COLUMNS = ("function", "code", "label", "unit", "value")
+
+
+def to_csv(rows: list[ReportRow], wards: Mapping[str, str] | None = None) -> bytes:
+    """The long form for machines: one row per figure, ``label`` beside every ``code``.
+    UTF-8 with a byte order mark, so that Excel opens the Japanese labels correctly."""
+    columns = list(LONG_COLUMNS)
     if any(r.ward is not None for r in rows):
-        columns.insert(0, "ward")
+        columns[:0] = ["ward", "ward_label"]
     if any(r.month is not None for r in rows):
-        columns.insert(0, "month")
+        columns[:0] = ["month", "month_label"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: v for k, v in row.as_dict().items() if k in columns})
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+        data = _with_names(row, wards or {})
+        writer.writerow({k: data.get(k) for k in columns})
+    return _bom(buffer.getvalue())
 
 
-def chart(monthly: list[ReportRow], path: Path, title: str) -> None:
-    """The monthly trend of the flow indicators (ASCII labels: CJK fonts may be missing)."""
-    import matplotlib
+def _bom(text: str) -> bytes:
+    return "\ufeff".encode() + text.encode("utf-8")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    months = sorted({r.month for r in monthly if r.month is not None})
-    fig, ax = plt.subplots(figsize=(10, 5))
+@dataclass(frozen=True)
+class WideTable:
+    """Indicators × months (or × wards) with a year column, as a city report lays it out."""
+
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+def wide(
+    broken_down: list[ReportRow],
+    totals: list[ReportRow],
+    wards: Mapping[str, str] | None = None,
+) -> WideTable:
+    """``broken_down`` by month or by ward; ``totals`` the same cut without a breakdown."""
+    wards = wards or {}
+    keys: list[str] = []
+    for r in broken_down:
+        key = r.month if r.month is not None else r.ward
+        if key is not None and key not in keys:
+            keys.append(key)
+    by_month = any(r.month is not None for r in broken_down)
+    columns = [
+        wareki_month(k) if by_month else wards.get(k, "区不明" if k == "" else k) for k in keys
+    ]
+    cells = {(r.code, r.month if by_month else r.ward): r.value for r in broken_down}
+    total = {r.code: r.value for r in totals}
+    headers = ["事業", "評価指標", "単位", *columns, "年度計（累計）"]
+    rows: list[list[Any]] = []
     for ind in INDICATORS:
-        values = [
-            next((r.value for r in monthly if r.month == m and r.indicator == ind.label), 0) or 0
-            for m in months
-        ]
-        ax.plot(months, values, marker="o", label=ind.key)
-    ax.set_title(title)
-    ax.set_xlabel("month (JST)")
-    ax.set_ylabel("count")
-    ax.legend(fontsize="small")
-    ax.tick_params(axis="x", rotation=45)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+        rows.append(
+            [
+                ind.function,
+                ind.label,
+                ind.unit,
+                *(cells.get((ind.key, k)) for k in keys),
+                total.get(ind.key),
+            ]
+        )
+    for r in totals:
+        if r.function == NETWORK_FUNCTION:
+            rows.append([r.function, r.indicator, r.unit, *([None] * len(keys)), r.value])
+    return WideTable(headers, rows)
+
+
+def to_wide_csv(table: WideTable, heading: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([heading])
+    writer.writerow(table.headers)
+    for row in table.rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return _bom(buffer.getvalue())
+
+
+def to_xlsx(
+    table: WideTable,
+    long_rows: list[ReportRow],
+    heading: str,
+    path: Path,
+    wards: Mapping[str, str] | None = None,
+) -> None:
+    """An Excel workbook: the wide table on the first sheet (as the city's report lays it
+    out), the long form for machines on a second sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook always has its first sheet
+    sheet.title = "評価指標"
+    sheet.append([heading])
+    sheet["A1"].font = Font(bold=True, size=12)
+    sheet.append(table.headers)
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+    for row in table.rows:
+        sheet.append(row)
+    sheet.column_dimensions["A"].width = 26
+    sheet.column_dimensions["B"].width = 40
+    sheet.column_dimensions["C"].width = 6
+    for index in range(4, len(table.headers) + 1):
+        sheet.column_dimensions[get_column_letter(index)].width = 12
+    sheet.freeze_panes = "D3"
+    data = book.create_sheet("データ")
+    header = next(csv.reader(io.StringIO(to_csv(long_rows).decode("utf-8-sig"))))
+    data.append(header)
+    for r in long_rows:
+        values = _with_names(r, wards or {})
+        data.append([values.get(k) for k in header])
+    book.save(path)

@@ -25,7 +25,7 @@ from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
-from hub.errors import HubError
+from hub.errors import HubError, InvalidCommandError
 from hub.logging import get_logger
 from projections.base import HubProjection, Payload, payload_of
 from projections.case_state import CaseStateProjection
@@ -43,7 +43,7 @@ Progress = Callable[[int, int], None]  # (events in the batch, position reached)
 Decoded = tuple[Payload | None, Tracking]
 
 
-class UnknownProjectionError(HubError):
+class UnknownProjectionError(InvalidCommandError):
     """No projection has that name."""
 
 

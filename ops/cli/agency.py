@@ -255,10 +255,18 @@ def reply_ingester(app: HubApplication, settings: Settings) -> ReplyIngester:
 def run_replies(
     once: OnceOpt = False,
     timers: Annotated[
-        bool, typer.Option(help="Also run the acknowledgement timers after each poll.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--timers/--no-timers",
+            help="Also run the acknowledgement timers after each poll "
+            "(default: when following, not with --once).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Ingest agencies' answers from replies.* as AnswerReferral commands (as principal hub)."""
+    if timers is None:
+        timers = not once
     settings = get_settings()
     app = open_application(settings)
     ingester = reply_ingester(app, settings)

@@ -14,16 +14,20 @@ from hub.avro_schemas import all_event_schemas, render
 from hub.bootstrap import open_application
 from hub.commands import commands_json_schema
 from hub.errors import InvalidCommandError
-from hub.intake import parse_command_text, submit_lines
+from hub.intake import check_encoding, parse_command_text, submit_lines
 
 out = Console()
-err = Console(stderr=True)
 
 
 def submit(
     file: Annotated[str, typer.Argument(help="JSON-lines file of commands, or - for stdin.")],
+    encoding: Annotated[
+        str,
+        typer.Option(help="The file's encoding: utf-8 (a BOM is allowed) or cp932 (Excel)."),
+    ] = "utf-8",
 ) -> None:
     """Validate and apply each line of FILE on its own; name every rejected line."""
+    check_encoding(encoding)
     if file == "-":
         lines = sys.stdin.buffer.read().splitlines()
     else:
@@ -33,7 +37,7 @@ def submit(
         lines = path.read_bytes().splitlines()
     app = open_application()
     try:
-        report = submit_lines(app, lines)
+        report = submit_lines(app, lines, encoding)
     finally:
         app.close()
     out.print(
@@ -41,7 +45,8 @@ def submit(
         f"{report.duplicates} already applied, {len(report.rejected)} rejected"
     )
     for rejection in report.rejected:
-        err.print(f"line {rejection.line}: {rejection.reason}", markup=False, highlight=False)
+        # One line each, never wrapped: scripts read `line N: reason`.
+        typer.echo(f"line {rejection.line}: {rejection.reason}", err=True)
     if report.rejected:
         raise typer.Exit(1)
 

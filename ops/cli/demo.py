@@ -17,7 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from hub.errors import HubError
+from hub.errors import InvalidCommandError
 from hub.logging import configure_logging
 from hub.settings import StoreKind, get_settings
 
@@ -53,7 +53,9 @@ def demo(
     try:
         cut = date.fromisoformat(until) if until else None
     except ValueError:
-        raise HubError(f"--until must be a date like 2025-12-31, not {until!r}") from None
+        raise InvalidCommandError(
+            f"--until must be a date like 2025-12-31, not {until!r}"
+        ) from None
     options = DemoOptions(
         scale=scale,
         store=store,

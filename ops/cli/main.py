@@ -1,31 +1,73 @@
 """The ``hub`` command: one Typer app; each area adds its sub-commands from its own module.
 
-Errors of the hub (``HubError``) are caught here, at the edge, and printed as one line.
+Errors of the hub (``HubError``) are caught here, at the edge, and printed as one line, with
+an exit code that tells them apart (README "Exit codes"): 2 invalid input, 3 not found, 4 a
+service away, 1 anything else the hub refused or found.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from importlib import metadata
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
-from hub.errors import HubError
+from hub.errors import (
+    CaseNotFoundError,
+    HubError,
+    InvalidCommandError,
+    NotFoundError,
+    ReferralNotFoundError,
+    ServiceUnavailableError,
+)
 from hub.logging import configure_logging
 from hub.settings import get_settings
 
+EXIT_INVALID_INPUT = 2  # the same code click gives a usage error
+EXIT_NOT_FOUND = 3
+EXIT_SERVICE_AWAY = 4
+NOT_FOUND = (NotFoundError, CaseNotFoundError, ReferralNotFoundError)
+
+
+def exit_code(error: HubError) -> int:
+    if isinstance(error, ServiceUnavailableError):
+        return EXIT_SERVICE_AWAY
+    if isinstance(error, NOT_FOUND):
+        return EXIT_NOT_FOUND
+    if isinstance(error, InvalidCommandError):
+        return EXIT_INVALID_INPUT
+    return 1
+
 
 class HubGroup(TyperGroup):
-    """Turns the hub's own errors into one clear line (``Error: ...``) and exit code 1."""
+    """Turns the hub's own errors into one clear line (``Error: ...``) and its exit code."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except HubError as error:
             typer.echo(f"Error: {error}", err=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(exit_code(error)) from None
+
+
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _no_flag_metavar(self: TyperOption, ctx: Any) -> str | None:
+    # This typer prints ``<bool>`` beside every flag, which takes no value.
+    return None if self.is_flag else _display_type_rich(self, ctx)
+
+
+TyperOption.display_type_rich = _no_flag_metavar  # type: ignore[method-assign]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hub {metadata.version('kitakyushu-hub')}")
+        raise typer.Exit()
 
 
 app = typer.Typer(
@@ -43,6 +85,10 @@ def main(
         bool, typer.Option("--json-logs", help="Log as JSON lines (env HUB_LOG_FORMAT=json).")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
 ) -> None:
     settings = get_settings()
     configure_logging(

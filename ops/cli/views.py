@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 import threading
 from contextlib import ExitStack
 from datetime import date
@@ -28,13 +27,29 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Column, Table
+from rich.table import Table
 
 from hub.application import HubApplication
 from hub.bootstrap import open_application
-from hub.errors import HubError, InvalidCommandError, NotFoundError
-from hub.fiscal import now, parse_fiscal_year, reiwa_label
+from hub.errors import InvalidCommandError, NotFoundError
+from hub.fiscal import jst_text, now, parse_fiscal_year
+from hub.labels import names
 from hub.settings import get_settings
+from ops.cli._output import (
+    SHORT,
+    Format,
+    FormatOpt,
+    JsonOpt,
+    WideOpt,
+    check_choice,
+    chosen,
+    emit,
+    labelled,
+    resolve_prefix,
+    short_ids,
+)
+from ops.cli._output import console as output_console
+from ops.cli._report import ReportFormat, ReportFormatOpt, print_report
 from projections import report
 from projections.analytics import fold_records, read_analytics
 from projections.case_history import case_history
@@ -73,9 +88,13 @@ def _print_json(data: object) -> None:
 
 # hub case ----------------------------------------------------------------------------------
 
+CASE_STATUSES = ("open", "in_support", "suspended", "closed")
+
 
 def case_show(
-    case_id: Annotated[str, typer.Argument(help="The case id (a UUID).")],
+    case_id: Annotated[str, typer.Argument(help="The case id, or a unique prefix of it.")],
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
     person: Annotated[
         bool,
         typer.Option(
@@ -95,16 +114,14 @@ def case_show(
     and its history (each event with who acted)."""
     if person and purpose is None:
         raise InvalidCommandError("--person needs --purpose: every read of details is recorded")
-    try:
-        case_uuid = UUID(case_id)
-    except ValueError:
-        raise InvalidCommandError(f"not a case id (a UUID): {case_id!r}") from None
     app = open_application()
     try:
         view: CaseStateView = _current("case_state", app)
-        case = view.case(case_id, now())
+        full_id = resolve_prefix(case_id, (r["case_id"] for r in view.cases()), "case")
+        case = view.case(full_id, now())
         if case is None:
             raise NotFoundError(f"no case {case_id}")
+        case_uuid = UUID(full_id)
         case["history"] = case_history(app, case_uuid)
         if person:
             assert purpose is not None
@@ -112,7 +129,92 @@ def case_show(
             case["person"] = details.model_dump(mode="json") if details else None
     finally:
         app.close()
-    _print_json(case)
+    network = names()
+    record = labelled(case, network, status="case_status")
+    record["referrals"] = [
+        labelled(r, network, status="referral_status") for r in case["referrals"]
+    ]
+    record["consents"] = [labelled(c, network) for c in case["consents"]]
+    record["meetings"] = [labelled(m, network) for m in case["meetings"]]
+    record["history"] = [labelled(h, network) for h in case["history"]]
+    fmt = chosen(fmt, as_json)
+    if fmt is Format.json:
+        typer.echo(json.dumps(record, ensure_ascii=False, indent=2, default=str))
+    elif fmt is not Format.table:
+        emit(fmt, [record], list(record))
+    else:
+        _print_case(record)
+
+
+def _print_case(case: dict[str, Any]) -> None:
+    console = output_console()
+    facts = Table(
+        show_header=False, box=None, title=f"事例 {case['case_id']}", title_justify="left"
+    )
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(overflow="fold")
+    facts.add_row("状態", case["status_label"])
+    facts.add_row("区", case["ward_label"])
+    facts.add_row("受付", f"{jst_text(case['opened_at'])}（{case['origin_label']}）")
+    facts.add_row("主担当機関", case["lead_agency_label"] or "-")
+    facts.add_row("課題", "、".join(case["needs_label"]) or "-")
+    if case["plan_revision"]:
+        facts.add_row("支援計画", f"第{case['plan_revision']}版")
+    if case["last_visit_at"]:
+        facts.add_row(
+            "最終訪問", f"{jst_text(case['last_visit_at'])}（{case['last_visit_outcome_label']}）"
+        )
+    facts.add_row("同意", "有効な同意あり" if case["consent_in_force"] else "有効な同意なし")
+    facts.add_row("更新", jst_text(case["updated_at"]))
+    console.print(facts)
+    if case["referrals"]:
+        short = short_ids(r["referral_id"] for r in case["referrals"])
+        table = Table(title="つなぎ（紹介）", title_justify="left")
+        table.add_column("紹介", no_wrap=True)
+        table.add_column("機関", overflow="fold", ratio=3)
+        table.add_column("目的", overflow="fold", ratio=1)
+        table.add_column("状態", overflow="fold", ratio=1)
+        table.add_column("送付", overflow="fold", ratio=1)
+        for r in case["referrals"]:
+            status = r["status_label"] + ("（督促）" if r["escalated_at"] else "")
+            table.add_row(
+                short[r["referral_id"]],
+                r["agency_id_label"],
+                r["purpose_label"] or "-",
+                status,
+                jst_text(r["made_at"]),
+            )
+        console.print(table)
+    for c in case["consents"]:
+        span = (
+            f"{jst_text(c['valid_from'])}〜{jst_text(c['valid_until'])}" if c["valid_from"] else ""
+        )
+        console.print(f"同意 {c['consent_id'][:SHORT]}: {c['state_label']} {span}".rstrip())
+    for m in case["meetings"]:
+        console.print(f"会議 {m['meeting_id'][:SHORT]}: {m['kind_label']} {jst_text(m['held_at'])}")
+    if case.get("person"):
+        details = Table(show_header=False, box=None, title="本人情報（閲覧を記録）")
+        details.add_column(style="bold", no_wrap=True)
+        details.add_column(overflow="fold")
+        for key, value in case["person"].items():
+            if value is not None:
+                details.add_row(key, str(value))
+        console.print(details)
+    if case.get("history"):
+        history = Table(title="経過 / history", title_justify="left")
+        history.add_column("日時", overflow="fold")
+        history.add_column("出来事", overflow="fold")
+        history.add_column("記録者", overflow="fold")
+        for h in case["history"]:
+            who = " / ".join(part for part in (h.get("by"), h.get("role")) if part) or "-"
+            history.add_row(jst_text(h["occurred_at"]), h["event"], who)
+        console.print(history)
+
+
+CASE_COLUMNS = (
+    "case_id", "ward", "ward_label", "status", "status_label", "lead_agency",
+    "lead_agency_label", "open_referrals", "plan_revision", "last_visit_at", "opened_at",
+)  # fmt: skip
 
 
 def case_list(
@@ -120,83 +222,107 @@ def case_list(
     status: Annotated[
         str | None, typer.Option(help="open, in_support, suspended or closed.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List cases (ids and codes only), optionally by ward and status."""
+    network = names()
+    check_choice("--ward", ward, list(network.wards))
+    check_choice("--status", status, CASE_STATUSES)
     app = open_application()
     try:
         view: CaseStateView = _current("case_state", app)
         rows = view.cases(ward=ward, status=status)
     finally:
         app.close()
-    if as_json:
-        _print_json(rows)
+    records = [labelled(r, network, status="case_status") for r in rows]
+    fmt = chosen(fmt, as_json)
+    if fmt is not Format.table:
+        emit(fmt, records, CASE_COLUMNS)
         return
-    table = Table("ward", "status", "lead agency", "open referrals", "plan", "last visit")
-    table.columns.insert(0, Column("case", no_wrap=True))
-    for r in rows:
+    short = short_ids(r["case_id"] for r in rows)
+    table = Table(title=f"事例一覧 {len(rows)}件", title_justify="left")
+    table.add_column("事例", no_wrap=True)
+    table.add_column("区", no_wrap=True)
+    table.add_column("状態", no_wrap=True)
+    table.add_column("主担当機関", overflow="fold", no_wrap=wide)
+    table.add_column("未応答", justify="right")
+    table.add_column("計画", justify="right")
+    table.add_column("最終訪問", no_wrap=True)
+    for r in records:
         table.add_row(
-            r["case_id"],
-            r["ward"],
-            r["status"],
-            r["lead_agency"] or "",
+            r["case_id"] if wide else short[r["case_id"]],
+            r["ward_label"],
+            r["status_label"],
+            (r["lead_agency"] if wide else r["lead_agency_label"]) or "",
             str(r["open_referrals"]),
-            f"rev {r['plan_revision']}" if r["plan_revision"] else "",
-            (r["last_visit_at"] or "")[:10],
+            f"第{r['plan_revision']}版" if r["plan_revision"] else "",
+            jst_text(r["last_visit_at"])[:10],
         )
-    out.print(table)
-    out.print(f"{len(rows)} cases")
+    output_console(wide).print(table)
+    output_console().print(f"{len(rows)} cases")
 
 
 # hub inbox ---------------------------------------------------------------------------------
+
+INBOX_COLUMNS = (
+    "referral_id", "case_id", "agency_id", "agency_id_label", "ward", "ward_label", "purpose",
+    "purpose_label", "urgency", "urgency_label", "sent_at", "status", "status_label", "answers",
+    "first_answer_at", "last_answer_at", "escalated_at",
+)  # fmt: skip
 
 
 def inbox(
     agency: Annotated[str, typer.Option(help="The agency id, e.g. moji.houkatsu.")],
     unanswered: Annotated[bool, typer.Option(help="Only referrals with no answer.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """What the hub sent an agency and what it answered: unanswered referrals stand out."""
+    network = names()
+    check_choice("--agency", agency, list(network.agencies))
     app = open_application()
     try:
-        app.network.agency(agency)
         view: InboxView = _current("inbox", app)
         rows = view.inbox(agency, unanswered_only=unanswered)
     finally:
         app.close()
-    if as_json:
-        _print_json(rows)
+    records = [labelled(r, network, status="referral_status") for r in rows]
+    fmt = chosen(fmt, as_json)
+    if fmt is not Format.table:
+        emit(fmt, records, INBOX_COLUMNS)
         return
-    table = Table(
-        Column("referral", no_wrap=True),
-        Column("case", no_wrap=True),
-        "purpose",
-        "urgency",
-        "sent",
-        "status",
-        "first answer",
-    )
-    for r in rows:
+    referral_ids = short_ids(r["referral_id"] for r in rows)
+    case_ids = short_ids(r["case_id"] for r in rows)
+    table = Table(title=f"{network.agency(agency)}（{agency}）への紹介", title_justify="left")
+    table.add_column("紹介", no_wrap=True)
+    table.add_column("事例", no_wrap=True)
+    table.add_column("目的", overflow="fold")
+    table.add_column("緊急度", overflow="fold")
+    table.add_column("送付", overflow="fold")
+    table.add_column("状態", overflow="fold")
+    table.add_column("初回応答", overflow="fold")
+    for r in records:
         style = "bold red" if r["answers"] == 0 else None
+        status = r["status_label"] + ("（督促）" if r["escalated_at"] else "")
         table.add_row(
-            r["referral_id"],
-            r["case_id"],
-            r["purpose"],
-            r["urgency"],
-            r["sent_at"][:16],
-            r["status"],
-            (r["first_answer_at"] or "-")[:16],
+            r["referral_id"] if wide else referral_ids[r["referral_id"]],
+            r["case_id"] if wide else case_ids[r["case_id"]],
+            r["purpose_label"] or "-",
+            r["urgency_label"] or "-",
+            jst_text(r["sent_at"]),
+            status,
+            jst_text(r["first_answer_at"]) or "-",
             style=style,
         )
-    out.print(table)
+    output_console(wide).print(table)
     waiting = sum(1 for r in rows if r["answers"] == 0)
-    out.print(f"{len(rows)} referrals, {waiting} unanswered")
+    output_console().print(f"{len(rows)} referrals, {waiting} unanswered")
 
 
 # hub report indicators ---------------------------------------------------------------------
-
-
-Format = Literal["table", "csv", "json"]
 
 
 def _cut(fy: str, until: str | None) -> Cut:
@@ -204,42 +330,15 @@ def _cut(fy: str, until: str | None) -> Cut:
     try:
         year = parse_fiscal_year(fy)
     except ValueError as error:
-        raise HubError(str(error)) from None
+        raise InvalidCommandError(str(error)) from None
     if until is None:
         return Cut.of(year)
     try:
         return Cut.of(year, date.fromisoformat(until))
     except ValueError:
-        raise HubError(f"--until must be a date like 2025-12-31, not {until!r}") from None
-
-
-def render(rows: list[report.ReportRow], fmt: Format, output: Path | None, title: str) -> None:
-    if fmt == "json":
-        data = report.to_json(rows).encode()
-    elif fmt == "csv":
-        data = report.to_csv(rows)
-    else:
-        table = Table(title=title)
-        for column in ("month", "ward"):
-            if any(getattr(r, column) is not None for r in rows):
-                table.add_column(column)
-        table.add_column("function")
-        table.add_column("indicator")
-        table.add_column("value", justify="right")
-        for r in rows:
-            cells = [c for c in (r.month, r.ward) if c is not None]
-            table.add_row(*cells, r.function, r.indicator, "-" if r.value is None else str(r.value))
-        if output is None:
-            out.print(table)
-            return
-        console = Console(file=output.open("w", encoding="utf-8"), width=160)
-        console.print(table)
-        return
-    if output is None:
-        sys.stdout.buffer.write(data + (b"\n" if fmt == "json" else b""))
-        sys.stdout.flush()
-    else:
-        output.write_bytes(data)
+        raise InvalidCommandError(
+            f"--until must be a date like 2025-12-31, not {until!r}"
+        ) from None
 
 
 FiscalYearOpt = Annotated[str, typer.Option(help="Fiscal year: R7, 令和7年度 or 2025.")]
@@ -249,7 +348,6 @@ ByOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option(help="Cut at the end of this JST day, e.g. 2025-12-31.")
 ]
-FormatOpt = Annotated[Format, typer.Option("--format", help="table, csv or json.")]
 OutputOpt = Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")]
 
 
@@ -257,27 +355,29 @@ def report_indicators(
     fy: FiscalYearOpt,
     by: ByOpt = None,
     until: UntilOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: ReportFormatOpt = ReportFormat.table,
     chart: Annotated[
-        Path | None, typer.Option(help="Also draw the monthly trend to this PNG.")
+        Path | None,
+        typer.Option(help="Also draw a PNG: one panel per indicator, by month or by ward."),
     ] = None,
     output: OutputOpt = None,
 ) -> None:
     """Table ④ of the plan for a fiscal year, with the plan's labels, plus network measures."""
     cut = _cut(fy, until)
-    year = cut.fy
     app = open_application()
     try:
         view: IndicatorView = _current("indicators", app)
-        rows = report.from_view(view, cut, by)
-        monthly = report.from_view(view, cut, "month") if chart else []
+        print_report(
+            lambda c, b: report.from_view(view, c, b),
+            cut,
+            by,
+            fmt,
+            output,
+            names().wards,
+            chart=chart,
+        )
     finally:
         app.close()
-    title = f"{reiwa_label(year, long=True)} (to {cut.last_day.isoformat()})"
-    render(rows, fmt, output, title)
-    if chart:
-        report.chart(monthly, chart, f"FY{year} ({reiwa_label(year)}) monthly, to {cut.last_day}")
-        err.print(f"chart written to {chart}")
 
 
 # hub rebuild / hub follow ------------------------------------------------------------------
@@ -390,17 +490,22 @@ def analytics_rebuild(
     fy: FiscalYearOpt,
     by: ByOpt = None,
     until: UntilOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: ReportFormatOpt = ReportFormat.table,
     output: OutputOpt = None,
     principal: Annotated[str, typer.Option(help="The Kafka principal to read as.")] = "analyst",
 ) -> None:
     """Rebuild table ④ from analytics.events alone (de-identified), as an analyst would."""
     cut = _cut(fy, until)
-    year = cut.fy
     fold = fold_records(read_analytics(get_settings(), principal=principal))
-    rows = report.from_memory(fold, cut, by)
-    title = f"{reiwa_label(year, long=True)} (to {cut.last_day.isoformat()}, analytics.events)"
-    render(rows, fmt, output, title)
+    print_report(
+        lambda c, b: report.from_memory(fold, c, b),
+        cut,
+        by,
+        fmt,
+        output,
+        names().wards,
+        source="（analytics.events から）",
+    )
 
 
 def register(app: typer.Typer) -> None:

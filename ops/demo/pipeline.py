@@ -373,7 +373,8 @@ def _relay(relay: Any, relayed: Counter[str]) -> None:
 
 
 def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
-    from projections import report
+    from hub.labels import names as network_names
+    from projections import chart, report
     from projections.indicators import Cut
     from projections.runner import PROJECTIONS, catch_up_all, open_projection
 
@@ -392,11 +393,17 @@ def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
         outcome.expected_at_actuals = outcome.year.counts(cal.ACTUALS_CUT)
     monthly = report.from_view(views["indicators"], cut, "month")
     home = outcome.options.home
+    wards = network_names().wards
+    heading = report.title(cut)
     csv_path = home / "indicators-R7.csv"
-    csv_path.write_bytes(report.to_csv(outcome.indicators))
+    csv_path.write_bytes(report.to_csv(outcome.indicators, wards))
+    wide = report.wide(monthly, outcome.indicators, wards)
+    xlsx_path = home / "indicators-R7.xlsx"
+    report.to_xlsx(wide, outcome.indicators, heading, xlsx_path, wards)
     chart_path = home / "indicators-R7.png"
-    report.chart(monthly, chart_path, f"FY2025 (R7) monthly, to {cut.last_day}")
+    chart.draw(monthly, cut, chart_path, heading, wards)
     outcome.files["indicators (CSV)"] = str(csv_path)
+    outcome.files["indicators (Excel)"] = str(xlsx_path)
     outcome.files["chart (PNG)"] = str(chart_path)
     end = datetime.combine(outcome.cut_day + timedelta(days=1), time(0), tzinfo=JST)
     for figures in outcome.agencies:

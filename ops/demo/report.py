@@ -8,41 +8,32 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from hub.fiscal import wareki_date
+from hub.labels import INDICATORS, TABLE4_TITLE
 from ops.demo import calibration as cal
 from ops.demo.pipeline import DemoOutcome
+from projections.report import value_text
 
-# The plan's own wording of table ④, with the R7 actuals (※R7.12月末時点).
-PLAN_ROWS: tuple[tuple[str, str, str, str, str | None], ...] = (
-    # (indicator label in the view, function, plan label, generator key, seed actual)
-    (
-        "相談受付件数",
-        "包括的相談支援",
-        "包括的相談支援事業における相談受付件数",
-        "consultations",
-        None,
-    ),
-    ("支援対象者数", "参加支援", "参加支援事業の①支援対象者数", "participants", "2人"),
-    ("協力事業者数", "参加支援", "参加支援事業の②協力事業者数", "businesses", None),
-    ("拠点数", "地域づくりに向けた支援", "地域づくり事業の①拠点数", "bases", None),
-    (
-        "参加者数",
-        "地域づくりに向けた支援",
-        "地域づくり事業の②参加者数",
-        "gathering_participants",
-        None,
-    ),
-    ("参加機関数", "地域づくりに向けた支援", "地域づくり事業の③参加機関数", "bodies", None),
-    ("訪問件数", "アウトリーチ等を通じた継続的支援", "伴走型支援の訪問件数", "visits", "450回"),
-    ("支援計画作成件数", "多機関協働", "①支援計画作成件数", "plans", "13件"),
-    ("支援に関する活動件数", "多機関協働", "②支援に関する活動件数", "activities", "2248回"),
-)
+# The generator's key per indicator of table ④ (labels and units are hub.labels', the
+# plan's actuals ops.demo.calibration's).
+GENERATOR_KEYS: dict[str, str] = {
+    "consultations": "consultations",
+    "participants_supported": "participants",
+    "cooperating_businesses": "businesses",
+    "community_bases": "bases",
+    "gathering_participants": "gathering_participants",
+    "gathering_bodies": "bodies",
+    "outreach_visits": "visits",
+    "plans_made": "plans",
+    "support_activities": "activities",
+}
 PENDING = "集計中"
 
 
 def indicator_values(rows: list[Any]) -> dict[str, int | float | None]:
     """The hub's value per generator key, read from the projection's report rows."""
-    by_label = {(r.function, r.indicator): r.value for r in rows}
-    return {key: by_label.get((function, label)) for label, function, _, key, _ in PLAN_ROWS}
+    by_code = {r.code: r.value for r in rows}
+    return {key: by_code.get(code) for code, key in GENERATOR_KEYS.items()}
 
 
 def _checked(value: int | float | None, expected: int | None) -> str:
@@ -75,7 +66,7 @@ def _indicators(console: Console, outcome: DemoOutcome) -> None:
     hub's figures at the end of December (the plan's own cut) whenever the run got there."""
     cut = outcome.cut_day
     december = cal.ACTUALS_CUT
-    table = Table(title=f"④ 重層的支援体制整備事業の評価指標 令和7年度（{cut.isoformat()} まで）")
+    table = Table(title=f"{TABLE4_TITLE} 令和7年度（{wareki_date(cut)}まで）")
     table.add_column("事業")
     table.add_column("評価指標")
     table.add_column(f"ハブ {cut.isoformat()} まで", justify="right")
@@ -87,10 +78,13 @@ def _indicators(console: Console, outcome: DemoOutcome) -> None:
     table.add_column("R7実績 ※R7.12月末時点", justify="right")
     values = indicator_values(outcome.indicators)
     december_values = indicator_values(at_actuals) if at_actuals else {}
-    for _, function, plan_label, key, actual in PLAN_ROWS:
+    for indicator in INDICATORS:
+        key = GENERATOR_KEYS[indicator.key]
+        plan_actual = cal.SEED_ACTUALS[key]
+        actual = None if plan_actual is None else f"{plan_actual}{indicator.unit}"
         cells = [
-            function,
-            plan_label,
+            indicator.function,
+            indicator.label,
             _checked(values[key], outcome.expected.get(key)),
             str(outcome.expected.get(key, "-")),
         ]
@@ -109,7 +103,7 @@ def _indicators(console: Console, outcome: DemoOutcome) -> None:
     network.add_column("値", justify="right")
     for row in outcome.indicators:
         if row.function == "ネットワーク指標":
-            network.add_row(row.indicator, "-" if row.value is None else str(row.value))
+            network.add_row(row.indicator, value_text(row))
     console.print(network)
 
 

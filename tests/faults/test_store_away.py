@@ -153,7 +153,7 @@ def test_the_cli_says_the_store_is_away_in_one_line(
     try:
         for args in (["submit", str(lines)], ["command", f.discovery().model_dump_json()]):
             result = CliRunner().invoke(cli, args)
-            assert result.exit_code == 1, result.output
+            assert result.exit_code == 4, result.output  # a service away
             assert "Traceback" not in result.output
             errors = [line for line in result.stderr.splitlines() if line.strip()]
             assert len(errors) == 1 and "event store is unavailable" in errors[0], errors

@@ -175,19 +175,19 @@ def seed(app: HubApplication) -> History:
 
 
 EXPECTED_R7 = {
-    "相談受付件数": 3,
-    "支援対象者数": 2,
-    "協力事業者数": 1,
-    "拠点数": 1,
-    "参加者数": 20,
-    "参加機関数": 3,
-    "訪問件数": 3,
-    "支援計画作成件数": 1,
-    "支援に関する活動件数": 2,
+    "包括的相談支援事業における相談受付件数": 3,
+    "参加支援事業の①支援対象者数": 2,
+    "参加支援事業の②協力事業者数": 1,
+    "地域づくり事業の①拠点数": 1,
+    "地域づくり事業の②参加者数": 20,
+    "地域づくり事業の③参加機関数": 3,
+    "伴走型支援の訪問件数": 3,
+    "①支援計画作成件数": 1,
+    "②支援に関する活動件数": 2,
     "紹介件数": 2,
     "応答件数": 1,
-    "初回応答までの時間 中央値(分)": 30.0,
-    "初回応答までの時間 90パーセンタイル(分)": 30.0,
+    "初回応答までの時間 中央値": 30.0,
+    "初回応答までの時間 90パーセンタイル": 30.0,
     "クローズドループ率": 0.0,
 }
 
@@ -263,11 +263,11 @@ def test_indicators_live_equal_rebuilt_equal_folded_in_memory(env: dict[str, str
     values = {r.indicator: r.value for r in report.from_view(view, cut)}
     assert values == EXPECTED_R7
     r6 = {r.indicator: r.value for r in report.from_view(view, Cut.of(2024))}
-    assert (r6["相談受付件数"], r6["拠点数"]) == (1, 1)
+    assert (r6["包括的相談支援事業における相談受付件数"], r6["地域づくり事業の①拠点数"]) == (1, 1)
     by_ward = {(r.ward, r.indicator): r.value for r in report.from_view(view, cut, "ward")}
-    assert by_ward[("kokurakita", "相談受付件数")] == 2
-    assert by_ward[("tobata", "相談受付件数")] == 1
-    assert by_ward[("tobata", "参加者数")] == 20
+    assert by_ward[("kokurakita", "包括的相談支援事業における相談受付件数")] == 2
+    assert by_ward[("tobata", "包括的相談支援事業における相談受付件数")] == 1
+    assert by_ward[("tobata", "地域づくり事業の②参加者数")] == 20
 
     fold = memory_fold(app)
     for by in (None, "ward", "month"):

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.application import HubApplication
+from hub.labels import names
 from hub.settings import get_settings
 from ops.cli.main import app as cli
 from projections import report
@@ -63,4 +64,4 @@ def test_the_analysts_rebuild_from_kafka_equals_the_hubs_indicators(
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     hub_rows = report.from_view(projection.view, Cut.of(2025), "ward")
-    assert json.loads(result.stdout) == json.loads(report.to_json(hub_rows))
+    assert json.loads(result.stdout) == json.loads(report.to_json(hub_rows, names().wards))

@@ -42,17 +42,53 @@ def hub(*args: str) -> str:
 
 
 def test_case_show_prints_state_without_personal_data(history: History) -> None:
-    shown = json.loads(hub("case", "show", str(history.case_a)))
-    assert shown["status"] == "in_support"
+    [shown] = json.loads(hub("case", "show", str(history.case_a), "--format", "json"))
+    assert (shown["status"], shown["status_label"]) == ("in_support", "支援中")
     assert shown["pending_escalations"] == [str(history.silent)]
+    assert shown["opened_at"].endswith("+09:00")
     for text in f.SYNTHETIC_STRINGS:
         assert text not in json.dumps(shown, ensure_ascii=False)
+
+
+def test_case_show_reads_a_short_id_and_prints_jst_with_the_zone(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    text = hub("case", "show", str(history.case_a)[:8])
+    assert str(history.case_a) in text and "支援中" in text and " JST" in text
+    assert max(len(line) for line in text.splitlines()) <= 80, text
 
 
 def test_case_list_filters_by_ward_and_status(history: History) -> None:
     rows = json.loads(hub("case", "list", "--ward", "tobata", "--status", "closed", "--json"))
     assert [r["case_id"] for r in rows] == [str(history.case_b)]
+    assert rows[0]["ward_label"] == "戸畑区" and rows[0]["status_label"] == "終結"
+    lines = hub("case", "list", "--ward", "tobata", "--format", "jsonl").splitlines()
+    assert [json.loads(line)["case_id"] for line in lines] == [str(history.case_b)]
     assert "1 cases" in hub("case", "list", "--status", "in_support")
+
+
+def test_case_list_and_inbox_fit_80_columns_with_short_ids(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for args in (["case", "list"], ["inbox", "--agency", "hoboku-shakyo"]):
+        text = hub(*args)
+        assert max(len(line) for line in text.splitlines()) <= 80, text
+    listed = hub("case", "list")
+    assert str(history.case_a)[:8] in listed and str(history.case_a) not in listed
+    assert str(history.case_a) in hub("case", "list", "--wide")
+
+
+def test_unknown_filter_values_are_refused_with_a_suggestion(history: History) -> None:
+    for args, hint in (
+        (["case", "list", "--status", "opn"], "did you mean open"),
+        (["case", "list", "--ward", "tobato"], "did you mean tobata"),
+        (["inbox", "--agency", "hoboku-shakya"], "did you mean hoboku-shakyo"),
+    ):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert hint in result.stderr, result.stderr
 
 
 def test_inbox_shows_unanswered_referrals(history: History) -> None:
@@ -63,15 +99,18 @@ def test_inbox_shows_unanswered_referrals(history: History) -> None:
 
 def test_report_indicators_as_json_csv_table_and_chart(history: History, tmp_path: Path) -> None:
     rows = json.loads(hub("report", "indicators", "--fy", "R7", "--format", "json"))
-    assert {r["indicator"]: r["value"] for r in rows} == EXPECTED_R7
+    assert {r["label"]: r["value"] for r in rows} == EXPECTED_R7
     by_ward = json.loads(
         hub("report", "indicators", "--fy", "R7", "--by", "ward", "--format", "json")
     )
     assert {
         "function": "包括的相談支援",
-        "indicator": "相談受付件数",
+        "code": "consultations",
+        "label": "包括的相談支援事業における相談受付件数",
+        "unit": "件",
         "value": 1,
         "ward": "tobata",
+        "ward_label": "戸畑区",
     } in by_ward
     out = tmp_path / "r7.csv"
     chart = tmp_path / "r7.png"
@@ -79,10 +118,56 @@ def test_report_indicators_as_json_csv_table_and_chart(history: History, tmp_pat
         "--format", "csv", "--out", str(out), "--chart", str(chart))  # fmt: skip
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
-    months = {r["month"] for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))}
-    assert months == {"2025-04", "2025-05", "2025-06"}
+    read = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert {(r["month"], r["month_label"]) for r in read} == {
+        ("2025-04", "令和7年4月"),
+        ("2025-05", "令和7年5月"),
+        ("2025-06", "令和7年6月"),
+    }
     assert chart.read_bytes()[:4] == b"\x89PNG"
-    assert "相談受付件数" in hub("report", "indicators", "--fy", "2025")
+    table = hub("report", "indicators", "--fy", "2025")
+    assert "包括的相談支援事業における相談受付件数" in table
+    assert "令和7年度（令和8年3月31日まで）" in table
+
+
+def test_report_tables_fit_80_columns_with_units(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for by in ([], ["--by", "ward"], ["--by", "month"]):
+        text = hub("report", "indicators", "--fy", "R7", *by)
+        assert max(len(line) for line in text.splitlines()) <= 80, text
+    text = hub("report", "indicators", "--fy", "R7")
+    assert "3件" in text and "20人" in text and "0.0%" in text
+    assert "戸畑区" in hub("report", "indicators", "--fy", "R7", "--by", "ward")
+
+
+def test_report_wide_csv_and_excel_lay_indicators_against_months(
+    history: History, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    wide = hub("report", "indicators", "--fy", "R7", "--until", "2025-06-30",
+               "--format", "wide-csv")  # fmt: skip
+    lines = list(csv.reader(io.StringIO(wide.lstrip("\ufeff"))))
+    assert lines[1][3:] == ["令和7年4月", "令和7年5月", "令和7年6月", "年度計（累計）"]
+    book = tmp_path / "r7.xlsx"
+    hub("report", "indicators", "--fy", "R7", "--by", "ward", "--format", "xlsx",
+        "--out", str(book))  # fmt: skip
+    sheet = load_workbook(book)["評価指標"]
+    headers = [c.value for c in sheet[2]]
+    assert headers[:3] == ["事業", "評価指標", "単位"] and "戸畑区" in headers
+    missing = runner.invoke(cli, ["report", "indicators", "--fy", "R7", "--format", "xlsx"])
+    assert missing.exit_code == 2 and "--out" in missing.output
+
+
+def test_a_chart_path_that_cannot_be_written_is_one_line(history: History, tmp_path: Path) -> None:
+    for path in (tmp_path / "no" / "such" / "c.png", tmp_path):
+        result = runner.invoke(cli, ["report", "indicators", "--fy", "R7", "--chart", str(path)])
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("Error: --chart"), lines
 
 
 def test_rebuild_and_follow_once_leave_the_report_unchanged(history: History) -> None:
@@ -99,9 +184,11 @@ def test_bad_input_is_one_line_and_exit_1(history: History) -> None:
         ["rebuild", "--projection", "nonsense"],
         ["report", "indicators", "--fy", "R99x"],
         ["report", "indicators", "--fy", "R7", "--until", "31/12/2025"],
-        ["case", "show", "00000000-0000-0000-0000-000000000000"],
         ["inbox", "--agency", "no.such.agency"],
     ):
         result = runner.invoke(cli, args)
-        assert result.exit_code == 1, (args, result.output)
+        assert result.exit_code == 2, (args, result.output)
         assert result.output.strip().startswith("Error:"), result.output
+    result = runner.invoke(cli, ["case", "show", "00000000-0000-0000-0000-000000000000"])
+    assert result.exit_code == 3, result.output
+    assert result.output.strip().startswith("Error:"), result.output

@@ -89,8 +89,8 @@ def test_a_killed_and_restarted_projection_neither_loses_nor_double_counts(
 
     cut = Cut.of(2025)
     values = {r.indicator: r.value for r in report.from_view(view, cut)}
-    assert values["訪問件数"] == VISITS
-    assert values["相談受付件数"] == 1
+    assert values["伴走型支援の訪問件数"] == VISITS
+    assert values["包括的相談支援事業における相談受付件数"] == 1
     assert report.from_view(view, cut, "month") == report.from_memory(
         memory_fold(app), cut, "month"
     )

@@ -7,9 +7,10 @@ from datetime import date
 
 from rich.console import Console
 
+from hub.labels import INDICATORS
 from hub.settings import Settings
 from ops.demo.pipeline import AuditFigures, DemoOptions, DemoOutcome
-from ops.demo.report import PLAN_ROWS, print_outcome
+from ops.demo.report import GENERATOR_KEYS, print_outcome
 from projections.indicators import ReportRow
 
 FULL_YEAR = {
@@ -27,7 +28,10 @@ DECEMBER = FULL_YEAR | {"visits": 450, "plans": 13, "activities": 2248, "partici
 
 
 def rows(values: dict[str, int]) -> list[ReportRow]:
-    return [ReportRow(function, label, values[key]) for label, function, _, key, _ in PLAN_ROWS]
+    return [
+        ReportRow(i.function, i.label, values[GENERATOR_KEYS[i.key]], code=i.key, unit=i.unit)
+        for i in INDICATORS
+    ]
 
 
 def printed(outcome: DemoOutcome) -> str:

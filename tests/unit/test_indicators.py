@@ -10,8 +10,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import pytest
+
+from hub.errors import InvalidCommandError
 from hub.fiscal import JST
-from projections import report
+from projections import chart, report
 from projections.indicators import (
     INDICATORS,
     Cut,
@@ -54,14 +57,14 @@ def values(
 
 def test_an_event_at_midnight_of_1_april_jst_belongs_to_the_new_fiscal_year() -> None:
     f = fold(opened(), consultation("2026-04-01T00:00:00+09:00"))
-    assert values(f, 2026)[("", "相談受付件数")] == 1
-    assert values(f, 2025)[("", "相談受付件数")] == 0
+    assert values(f, 2026)[("", "包括的相談支援事業における相談受付件数")] == 1
+    assert values(f, 2025)[("", "包括的相談支援事業における相談受付件数")] == 0
 
 
 def test_an_event_one_second_before_1_april_jst_belongs_to_the_old_fiscal_year() -> None:
     f = fold(opened(), consultation("2026-03-31T23:59:59+09:00"))
-    assert values(f, 2025)[("", "相談受付件数")] == 1
-    assert values(f, 2026)[("", "相談受付件数")] == 0
+    assert values(f, 2025)[("", "包括的相談支援事業における相談受付件数")] == 1
+    assert values(f, 2026)[("", "包括的相談支援事業における相談受付件数")] == 0
 
 
 def test_utc_timestamps_are_bucketed_by_their_jst_day() -> None:
@@ -71,8 +74,8 @@ def test_utc_timestamps_are_bucketed_by_their_jst_day() -> None:
         consultation("2026-03-31T15:00:00Z"),
         consultation("2026-03-31T14:59:59+00:00"),
     )
-    assert values(f, 2026)[("", "相談受付件数")] == 1
-    assert values(f, 2025)[("", "相談受付件数")] == 1
+    assert values(f, 2026)[("", "包括的相談支援事業における相談受付件数")] == 1
+    assert values(f, 2025)[("", "包括的相談支援事業における相談受付件数")] == 1
     assert jst_day(utc_text("2026-03-31T15:00:00Z")) == "2026-04-01"
 
 
@@ -83,14 +86,14 @@ def test_until_includes_the_whole_jst_day_and_nothing_after() -> None:
         consultation("2026-01-01T00:00:00+09:00"),
         consultation("2025-12-31T15:30:00Z"),  # 1 January 00:30 JST
     )
-    assert values(f, until=date(2025, 12, 31))[("", "相談受付件数")] == 1
-    assert values(f, until=date(2026, 1, 1))[("", "相談受付件数")] == 3
+    assert values(f, until=date(2025, 12, 31))[("", "包括的相談支援事業における相談受付件数")] == 1
+    assert values(f, until=date(2026, 1, 1))[("", "包括的相談支援事業における相談受付件数")] == 3
 
 
 def test_until_before_the_fiscal_year_gives_zeros_and_after_it_gives_the_year() -> None:
     f = fold(opened(), consultation("2025-06-01T10:00:00+09:00"))
-    assert values(f, until=date(2025, 3, 31))[("", "相談受付件数")] == 0
-    assert values(f, until=date(2027, 1, 1))[("", "相談受付件数")] == 1
+    assert values(f, until=date(2025, 3, 31))[("", "包括的相談支援事業における相談受付件数")] == 0
+    assert values(f, until=date(2027, 1, 1))[("", "包括的相談支援事業における相談受付件数")] == 1
 
 
 def test_a_person_matched_twice_in_a_year_is_counted_once_in_the_month_of_the_first() -> None:
@@ -101,12 +104,12 @@ def test_a_person_matched_twice_in_a_year_is_counted_once_in_the_month_of_the_fi
         event(match, "2025-05-01T10:00:00+09:00", case_id=CASE, match_id=str(uuid4())),
         event(match, "2026-04-02T10:00:00+09:00", case_id=CASE, match_id=str(uuid4())),
     )
-    assert values(f)[("", "支援対象者数")] == 1
-    assert values(f, 2026)[("", "支援対象者数")] == 1
+    assert values(f)[("", "参加支援事業の①支援対象者数")] == 1
+    assert values(f, 2026)[("", "参加支援事業の①支援対象者数")] == 1
     monthly = values(f, by="month")
-    assert monthly[("2025-05", "支援対象者数")] == 1
-    assert monthly[("2025-09", "支援対象者数")] == 0
-    assert values(f, until=date(2025, 4, 30))[("", "支援対象者数")] == 0
+    assert monthly[("2025-05", "参加支援事業の①支援対象者数")] == 1
+    assert monthly[("2025-09", "参加支援事業の①支援対象者数")] == 0
+    assert values(f, until=date(2025, 4, 30))[("", "参加支援事業の①支援対象者数")] == 0
 
 
 def test_only_the_first_revision_of_a_plan_counts_as_a_plan_made() -> None:
@@ -116,7 +119,7 @@ def test_only_the_first_revision_of_a_plan_counts_as_a_plan_made() -> None:
         event("PlanAgreed", "2025-05-01T10:00:00+09:00", revision=1, **plan),
         event("PlanAgreed", "2025-08-01T10:00:00+09:00", revision=2, **plan),
     )
-    assert values(f)[("", "支援計画作成件数")] == 1
+    assert values(f)[("", "①支援計画作成件数")] == 1
 
 
 def test_stocks_are_cumulative_to_the_cut_and_flows_are_not() -> None:
@@ -143,20 +146,22 @@ def test_stocks_are_cumulative_to_the_cut_and_flows_are_not() -> None:
         ),
     )
     year = values(f)
-    assert year[("", "拠点数")] == 1
-    assert year[("", "協力事業者数")] == 1
-    assert year[("", "参加者数")] == 20
-    assert year[("", "参加機関数")] == 3
-    assert values(f, until=date(2025, 6, 30))[("", "協力事業者数")] == 0
+    assert year[("", "地域づくり事業の①拠点数")] == 1
+    assert year[("", "参加支援事業の②協力事業者数")] == 1
+    assert year[("", "地域づくり事業の②参加者数")] == 20
+    assert year[("", "地域づくり事業の③参加機関数")] == 3
+    assert values(f, until=date(2025, 6, 30))[("", "参加支援事業の②協力事業者数")] == 0
     by_ward = values(f, by="ward")
-    assert by_ward[("tobata", "参加者数")] == 20
-    assert by_ward[("", "協力事業者数")] == 1  # registered without a ward
+    assert by_ward[("tobata", "地域づくり事業の②参加者数")] == 20
+    assert by_ward[("", "参加支援事業の②協力事業者数")] == 1  # registered without a ward
     monthly = values(f, by="month")
-    assert monthly[("2025-04", "拠点数")] == 1  # the stock at the end of each month
-    assert monthly[("2025-06", "協力事業者数")] == 0
-    assert monthly[("2025-07", "協力事業者数")] == 1
-    assert monthly[("2025-05", "参加機関数")] == 2
-    assert monthly[("2025-06", "参加機関数")] == 1
+    assert (
+        monthly[("2025-04", "地域づくり事業の①拠点数")] == 1
+    )  # the stock at the end of each month
+    assert monthly[("2025-06", "参加支援事業の②協力事業者数")] == 0
+    assert monthly[("2025-07", "参加支援事業の②協力事業者数")] == 1
+    assert monthly[("2025-05", "地域づくり事業の③参加機関数")] == 2
+    assert monthly[("2025-06", "地域づくり事業の③参加機関数")] == 1
 
 
 def test_case_events_are_counted_in_the_ward_of_the_case() -> None:
@@ -170,9 +175,9 @@ def test_case_events_are_counted_in_the_ward_of_the_case() -> None:
         ),
     )
     by_ward = values(f, by="ward")
-    assert by_ward[("moji", "訪問件数")] == 1
-    assert by_ward[("tobata", "訪問件数")] == 1
-    assert by_ward[("moji", "支援に関する活動件数")] == 1
+    assert by_ward[("moji", "伴走型支援の訪問件数")] == 1
+    assert by_ward[("tobata", "伴走型支援の訪問件数")] == 1
+    assert by_ward[("moji", "②支援に関する活動件数")] == 1
 
 
 def test_breakdowns_add_up_to_the_year_for_flows_and_distinct_counts() -> None:
@@ -191,7 +196,11 @@ def test_breakdowns_add_up_to_the_year_for_flows_and_distinct_counts() -> None:
     year = values(f)
     for by in ("ward", "month"):
         split = values(f, by=by)
-        for label in ("訪問件数", "支援対象者数", "相談受付件数"):
+        for label in (
+            "伴走型支援の訪問件数",
+            "参加支援事業の①支援対象者数",
+            "包括的相談支援事業における相談受付件数",
+        ):
             assert sum(v for (_, lbl), v in split.items() if lbl == label) == year[("", label)]
 
 
@@ -256,9 +265,9 @@ def test_network_measures_time_to_first_answer_and_closed_loop() -> None:
     measures = values(fold(*events))
     assert measures[("", "紹介件数")] == 11
     assert measures[("", "応答件数")] == 10
-    assert measures[("", "初回応答までの時間 中央値(分)")] == 55.0
-    assert measures[("", "初回応答までの時間 90パーセンタイル(分)")] == 90.0
-    assert measures[("", "クローズドループ率")] == round(4 / 11, 4)
+    assert measures[("", "初回応答までの時間 中央値")] == 55.0
+    assert measures[("", "初回応答までの時間 90パーセンタイル")] == 90.0
+    assert measures[("", "クローズドループ率")] == round(100 * 4 / 11, 1)
 
 
 def test_personal_and_unknown_events_contribute_nothing() -> None:
@@ -267,47 +276,146 @@ def test_personal_and_unknown_events_contribute_nothing() -> None:
     assert facts("SomethingNew", {"occurred_at": "2025-05-01T00:00:00Z"}) == []
 
 
-def test_json_rows_carry_function_indicator_value_and_the_breakdown() -> None:
+def test_json_rows_carry_code_and_label_unit_value_and_the_named_breakdown() -> None:
     f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"))
-    rows = json.loads(report.to_json(report.from_memory(f, Cut.of(2025), "ward")))
+    rows = json.loads(
+        report.to_json(report.from_memory(f, Cut.of(2025), "ward"), {"moji": "門司区"})
+    )
     assert {
         "function": "包括的相談支援",
-        "indicator": "相談受付件数",
+        "code": "consultations",
+        "label": "包括的相談支援事業における相談受付件数",
+        "unit": "件",
         "value": 1,
         "ward": "moji",
+        "ward_label": "門司区",
     } in rows
     plain = json.loads(report.to_json(report.from_memory(f, Cut.of(2025))))
-    assert set(plain[0]) == {"function", "indicator", "value"}
-    labels = [(r["function"], r["indicator"]) for r in plain[: len(INDICATORS)]]
+    assert set(plain[0]) == {"function", "code", "label", "unit", "value"}
+    labels = [(r["function"], r["label"], r["unit"]) for r in plain[: len(INDICATORS)]]
     assert labels == [
-        ("包括的相談支援", "相談受付件数"),
-        ("参加支援", "支援対象者数"),
-        ("参加支援", "協力事業者数"),
-        ("地域づくりに向けた支援", "拠点数"),
-        ("地域づくりに向けた支援", "参加者数"),
-        ("地域づくりに向けた支援", "参加機関数"),
-        ("アウトリーチ等を通じた継続的支援", "訪問件数"),
-        ("多機関協働", "支援計画作成件数"),
-        ("多機関協働", "支援に関する活動件数"),
+        ("包括的相談支援", "包括的相談支援事業における相談受付件数", "件"),
+        ("参加支援", "参加支援事業の①支援対象者数", "人"),
+        ("参加支援", "参加支援事業の②協力事業者数", "者"),
+        ("地域づくりに向けた支援", "地域づくり事業の①拠点数", "か所"),
+        ("地域づくりに向けた支援", "地域づくり事業の②参加者数", "人"),
+        ("地域づくりに向けた支援", "地域づくり事業の③参加機関数", "機関"),
+        ("アウトリーチ等を通じた継続的支援", "伴走型支援の訪問件数", "回"),
+        ("多機関協働", "①支援計画作成件数", "件"),
+        ("多機関協働", "②支援に関する活動件数", "回"),
     ]
+    rate = next(r for r in plain if r["code"] == "closed_loop")
+    assert (rate["label"], rate["unit"]) == ("クローズドループ率", "%")
 
 
-def test_csv_starts_with_a_byte_order_mark_for_excel() -> None:
+def test_csv_starts_with_a_byte_order_mark_for_excel_and_labels_every_code() -> None:
     f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"))
     data = report.to_csv(report.from_memory(f, Cut.of(2025), "month"))
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0].keys() == {"month", "function", "indicator", "value"}
+    assert list(rows[0].keys()) == [
+        "month",
+        "month_label",
+        "function",
+        "code",
+        "label",
+        "unit",
+        "value",
+    ]
     assert {
         "month": "2025-05",
+        "month_label": "令和7年5月",
         "function": "包括的相談支援",
-        "indicator": "相談受付件数",
+        "code": "consultations",
+        "label": "包括的相談支援事業における相談受付件数",
+        "unit": "件",
         "value": "1",
     } in rows
 
 
-def test_the_monthly_chart_is_written_as_png(tmp_path: Any) -> None:
+def test_the_wide_csv_lays_indicators_against_wareki_months_with_the_year_total() -> None:
+    f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"))
+    cut = Cut.of(2025, date(2025, 6, 30))
+    table = report.wide(report.from_memory(f, cut, "month"), report.from_memory(f, cut))
+    data = report.to_wide_csv(table, report.title(cut))
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert lines[0] == ["④ 重層的支援体制整備事業の評価指標 令和7年度（令和7年6月30日まで）"]
+    assert lines[1] == [
+        "事業",
+        "評価指標",
+        "単位",
+        "令和7年4月",
+        "令和7年5月",
+        "令和7年6月",
+        "年度計（累計）",
+    ]
+    assert lines[2] == [
+        "包括的相談支援",
+        "包括的相談支援事業における相談受付件数",
+        "件",
+        "0",
+        "1",
+        "0",
+        "1",
+    ]
+
+
+def test_the_workbook_has_the_wide_table_and_the_long_data(tmp_path: Any) -> None:
+    from openpyxl import load_workbook
+
+    f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"))
+    cut = Cut.of(2025)
+    table = report.wide(
+        report.from_memory(f, cut, "ward"), report.from_memory(f, cut), {"moji": "門司区"}
+    )
+    path = tmp_path / "r7.xlsx"
+    report.to_xlsx(table, report.from_memory(f, cut), report.title(cut), path)
+    book = load_workbook(path)
+    sheet = book["評価指標"]
+    assert [c.value for c in sheet[2]] == ["事業", "評価指標", "単位", "門司区", "年度計（累計）"]
+    assert [c.value for c in sheet[3]] == [
+        "包括的相談支援",
+        "包括的相談支援事業における相談受付件数",
+        "件",
+        1,
+        1,
+    ]
+    assert book["データ"]["B2"].value == "consultations"
+
+
+def test_the_chart_draws_one_panel_per_indicator_in_a_japanese_font(tmp_path: Any) -> None:
     f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"))
     path = tmp_path / "trend.png"
-    report.chart(report.from_memory(f, Cut.of(2025), "month"), path, "FY2025")
+    cut = Cut.of(2025, date(2025, 6, 30))
+    rows = report.from_memory(f, cut, "month")
+    chart.draw(rows, cut, path, report.title(cut))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    axes = chart.figure(rows, cut, report.title(cut)).axes
+    assert len(axes) == len(INDICATORS)
+    assert axes[0].get_title() == "包括的相談支援事業における相談受付件数（件）"
+    line = axes[0].get_lines()[0]
+    assert list(line.get_xdata()) == [0, 1, 2]  # April to June: the line stops at the cut
+    assert {t.get_fontname() for t in axes[0].get_xticklabels()} == {"IPAexGothic"}
+
+
+def test_the_chart_by_ward_draws_one_bar_per_ward(tmp_path: Any) -> None:
+    f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"))
+    cut = Cut.of(2025)
+    fig = chart.figure(report.from_memory(f, cut, "ward"), cut, "t", {"moji": "門司区"})
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["門司区"]
+
+
+def test_a_chart_into_a_missing_folder_is_one_clear_error(tmp_path: Any) -> None:
+    f = fold(opened())
+    cut = Cut.of(2025)
+    with pytest.raises(InvalidCommandError, match="does not exist"):
+        chart.draw(report.from_memory(f, cut, "month"), cut, tmp_path / "no" / "c.png", "t")
+
+
+def test_a_cut_before_1_april_gives_zeros_even_for_stocks() -> None:
+    business = event(
+        "CooperatingBusinessRegistered", "2025-03-15T10:00:00+09:00", business_id="b", ward="moji"
+    )
+    f = fold(business)
+    assert values(f, 2025, until=date(2025, 3, 31))[("", "参加支援事業の②協力事業者数")] == 0
+    assert values(f, 2025, until=date(2025, 4, 1))[("", "参加支援事業の②協力事業者数")] == 1

@@ -70,7 +70,7 @@ def test_a_domain_error_names_the_line_and_writes_nothing_for_it(
 
 def test_a_missing_file_is_one_clear_line(store: Path) -> None:
     result = runner.invoke(cli, ["submit", "/no/such/file.jsonl"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no such file" in result.output
     assert "Traceback" not in result.output
 
@@ -80,7 +80,7 @@ def test_one_command_from_the_command_line(store: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "recorded DiscoveryReported" in result.stdout
     bad = runner.invoke(cli, ["command", '{"type": "ReportDiscovery"}'])
-    assert bad.exit_code == 1 and "Field required" in bad.output
+    assert bad.exit_code == 2 and "Field required" in bad.output
 
 
 def test_schema_commands_prints_a_json_schema() -> None:
@@ -131,3 +131,69 @@ def test_a_decline_needs_a_reason_and_a_proxy_consent_says_who() -> None:
     consent = json.loads(_line(f.consent(uuid4())))
     with pytest.raises(InvalidCommandError, match="proxy"):
         parse_command_line(json.dumps({**consent, "by_proxy": True}).encode())
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_example() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    block = text.split("An example `commands.jsonl`", 1)[1].split("```json\n", 1)[1]
+    return block.split("```", 1)[0].strip().splitlines()
+
+
+def test_the_readme_example_is_accepted_as_written(store: Path, tmp_path: Path) -> None:
+    lines = _readme_example()
+    assert len(lines) == 5
+    file = tmp_path / "commands.jsonl"
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["submit", str(file)])
+    assert result.exit_code == 0, result.output
+    assert "5 lines: 5 written" in result.stdout and "0 rejected" in result.stdout
+
+
+def test_the_schema_requires_exactly_what_the_runtime_requires() -> None:
+    from hub.commands import commands_json_schema
+
+    definitions = commands_json_schema()["$defs"]
+    for line in _readme_example():
+        command = json.loads(line)
+        required = definitions[command["type"]]["required"]
+        assert set(required) <= set(command), (command["type"], required)
+    discovery = definitions["ReportDiscovery"]
+    assert "discovery_id" not in discovery["required"]
+    assert "derived from command_id" in discovery["properties"]["discovery_id"]["description"]
+    # and the runtime indeed derives it
+    parsed = parse_command_line(_line(f.discovery()).encode())
+    assert parsed.discovery_id is not None  # type: ignore[attr-defined]
+
+
+def test_a_file_with_a_byte_order_mark_or_in_cp932_is_read(store: Path, tmp_path: Path) -> None:
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + _line(f.discovery()).encode() + b"\r\n")
+    result = runner.invoke(cli, ["submit", str(bom)])
+    assert result.exit_code == 0, result.output
+    assert "1 written" in result.stdout
+
+    consultation = f.consultation()
+    assert "試験" in _line(consultation)
+    shift_jis = tmp_path / "excel.jsonl"
+    shift_jis.write_bytes(_line(consultation).encode("cp932") + b"\r\n")
+    plain = runner.invoke(cli, ["submit", str(shift_jis)])
+    assert plain.exit_code == 1 and "line 1: not UTF-8 text" in plain.stderr
+    result = runner.invoke(cli, ["submit", "--encoding", "cp932", str(shift_jis)])
+    assert result.exit_code == 0, result.output
+    assert "1 written" in result.stdout
+    unknown = runner.invoke(cli, ["submit", "--encoding", "klingon", str(shift_jis)])
+    assert unknown.exit_code == 2 and "unknown encoding" in unknown.stderr
+
+
+def test_a_long_rejection_reason_stays_on_one_line_when_piped(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    file = tmp_path / "long.jsonl"
+    file.write_text(json.dumps({"type": "ReportDiscovery", "command_id": str(uuid4())}) + "\n")
+    result = runner.invoke(cli, ["submit", str(file)])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("line 1: ") and len(lines[0]) > 40, lines

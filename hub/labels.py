@@ -1,0 +1,251 @@
+"""Japanese labels for every code the hub shows, and table ④ of the plan: one definition.
+
+The CLI, the HTTP API and the web pages show a code's label beside the code (``label`` beside
+``code`` in CSV and JSON). Names of wards and agencies are reference data and come from
+``hub.reference`` (see ``names``), not from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["flow", "distinct", "stock"]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One row of table ④: the plan's function, its label exactly as written, its unit."""
+
+    key: str
+    function: str
+    label: str
+    unit: str
+    kind: Kind
+
+
+# ④ 重層的支援体制整備事業の事業目標・評価指標, labels and units as the plan writes them.
+TABLE4_TITLE = "④ 重層的支援体制整備事業の評価指標"
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "consultations", "包括的相談支援", "包括的相談支援事業における相談受付件数", "件", "flow"
+    ),
+    Indicator(
+        "participants_supported", "参加支援", "参加支援事業の①支援対象者数", "人", "distinct"
+    ),
+    Indicator("cooperating_businesses", "参加支援", "参加支援事業の②協力事業者数", "者", "stock"),
+    Indicator(
+        "community_bases", "地域づくりに向けた支援", "地域づくり事業の①拠点数", "か所", "stock"
+    ),
+    Indicator(
+        "gathering_participants",
+        "地域づくりに向けた支援",
+        "地域づくり事業の②参加者数",
+        "人",
+        "flow",
+    ),
+    Indicator(
+        "gathering_bodies",
+        "地域づくりに向けた支援",
+        "地域づくり事業の③参加機関数",
+        "機関",
+        "distinct",
+    ),
+    Indicator(
+        "outreach_visits", "アウトリーチ等を通じた継続的支援", "伴走型支援の訪問件数", "回", "flow"
+    ),
+    Indicator("plans_made", "多機関協働", "①支援計画作成件数", "件", "flow"),
+    Indicator("support_activities", "多機関協働", "②支援に関する活動件数", "回", "flow"),
+)
+BY_KEY: dict[str, Indicator] = {i.key: i for i in INDICATORS}
+
+# The network's own measures (not in the plan's table): code → (label, unit).
+NETWORK_FUNCTION = "ネットワーク指標"
+NETWORK_MEASURES: dict[str, tuple[str, str]] = {
+    "sent": ("紹介件数", "件"),
+    "answered": ("応答件数", "件"),
+    "median": ("初回応答までの時間 中央値", "分"),
+    "p90": ("初回応答までの時間 90パーセンタイル", "分"),
+    "closed_loop": ("クローズドループ率", "%"),
+    "cancelled": ("取消件数", "件"),
+    "resolved": ("完了（解決）件数", "件"),
+}
+
+# Coded values (hub/vocabulary.py) → Japanese labels, one mapping per vocabulary.
+VOCABULARY: dict[str, dict[str, str]] = {
+    "urgency": {
+        "routine": "通常",
+        "soon": "早めに",
+        "urgent": "至急",
+        "life_at_risk": "生命の危険",
+    },
+    "reporter_kind": {
+        "partner_company": "見守り部会 協力会員",
+        "welfare_commissioner": "民生委員・児童委員",
+        "welfare_cooperator": "福祉協力員",
+        "npo": "NPO",
+        "volunteer": "ボランティア",
+        "resident": "住民",
+        "agency": "支援機関",
+    },
+    "sign": {
+        "newspapers_piling_up": "新聞がたまっている",
+        "unpaid_utilities": "公共料金の滞納",
+        "mailbox_full": "郵便受けがいっぱい",
+        "not_seen_recently": "最近姿を見ない",
+        "lights_always_on": "照明がつけっぱなし",
+        "odour": "異臭",
+        "hoarding_visible": "ごみの堆積が見える",
+        "shouting_or_conflict": "怒鳴り声・トラブル",
+        "appears_unwell": "体調が悪そう",
+        "asked_for_help": "助けを求められた",
+        "other": "その他",
+    },
+    "need": {
+        "elderly": "高齢",
+        "disability": "障害",
+        "child": "子ども",
+        "poverty": "生活困窮",
+        "mental_health": "精神保健",
+        "hikikomori": "ひきこもり",
+        "8050": "8050問題",
+        "hoarding": "ごみ屋敷",
+        "refusal_of_support": "支援拒否",
+        "young_carer": "ヤングケアラー",
+        "double_care": "ダブルケア",
+        "dementia": "認知症",
+        "isolation": "孤立",
+        "other": "その他",
+    },
+    "complexity": {"single_agency": "単独機関で対応", "complex": "複雑・複合"},
+    "purpose": {
+        "consultation": "相談",
+        "assessment": "アセスメント",
+        "support_planning": "支援計画",
+        "service_provision": "サービス提供",
+        "outreach": "アウトリーチ",
+        "participation": "参加支援",
+        "watch_over": "見守り",
+        "emergency_response": "緊急対応",
+    },
+    "data_category": {
+        "identity": "本人特定情報",
+        "contact": "連絡先",
+        "narrative": "相談内容",
+        "health": "健康情報",
+        "disability": "障害情報",
+        "criminal_record": "犯罪歴",
+    },
+    "referral_status": {
+        "sent": "送付済",
+        "received": "受信済",
+        "accepted": "受諾",
+        "declined": "辞退",
+        "completed": "完了",
+        "cancelled": "取消",
+        "in_progress": "対応中",
+        "on_hold": "保留",
+        "escalated": "督促済",
+    },
+    "meeting_kind": {"connection": "つながりづくり会議", "support": "重層的支援会議"},
+    "visit_outcome": {
+        "no_answer": "不在",
+        "letter_left": "手紙を投函",
+        "met": "面会",
+        "refused": "拒否",
+    },
+    "activity_kind": {
+        "accompaniment": "同行支援",
+        "phone_call": "電話",
+        "home_visit": "家庭訪問",
+        "coordination": "連絡調整",
+        "case_conference": "ケース会議",
+        "benefit_application": "給付申請支援",
+        "other": "その他",
+    },
+    "place_kind": {
+        "community_meal": "地域食堂",
+        "salon": "サロン",
+        "work": "就労",
+        "volunteering": "ボランティア",
+        "learning": "学び",
+        "other": "その他",
+    },
+    "base_kind": {
+        "salon": "サロン",
+        "kodomo_shokudo": "子ども食堂",
+        "community_cafe": "地域カフェ",
+        "activity_centre": "活動センター",
+        "other": "その他",
+    },
+    "evaluation": {"improved": "改善", "unchanged": "変化なし", "worsened": "悪化"},
+    "case_status": {
+        "open": "受付中",
+        "in_support": "支援中",
+        "suspended": "中断",
+        "closed": "終結",
+    },
+    "basis": {
+        "consent": "本人同意",
+        "support_meeting": "つながりづくり会議（社会福祉法第106条の6）",
+        "statute": "法令",
+        "vital_interest": "生命・身体の保護（緊急）",
+        "none": "根拠なし（匿名化通知）",
+    },
+    "consent_state": {"given": "同意", "refused": "拒否", "withdrawn": "撤回"},
+    "origin": {"discovery": "発見（見守り）", "consultation": "相談"},
+    "agency_kind": {
+        "ward_window": "区の相談窓口",
+        "coordinator": "いのちネット担当係長",
+        "disability_centre": "障害者基幹相談支援センター",
+        "contractor": "伴走型支援・参加支援事業者",
+        "council_member": "孤独・孤立対策等連携協議会 構成団体",
+    },
+}
+
+
+def label(vocabulary: str, code: str | None) -> str:
+    """The Japanese label of ``code`` in ``vocabulary``; the code itself when it has none."""
+    if code is None:
+        return ""
+    return VOCABULARY.get(vocabulary, {}).get(code, code)
+
+
+def labelled(vocabulary: str, code: str | None) -> dict[str, str | None]:
+    """``{"code": …, "label": …}``, the shape every JSON output uses for a coded value."""
+    return {"code": code, "label": label(vocabulary, code) if code is not None else None}
+
+
+def codes(vocabulary: str) -> Mapping[str, str]:
+    return VOCABULARY[vocabulary]
+
+
+@dataclass(frozen=True)
+class Names:
+    """Japanese names of wards and agencies (機関名, 区名), from the network's reference data."""
+
+    wards: Mapping[str, str]
+    agencies: Mapping[str, str]
+
+    def ward(self, code: str | None) -> str:
+        if code is None:
+            return ""
+        return self.wards.get(code, "不明" if code == "" else code)
+
+    def agency(self, agency_id: str | None) -> str:
+        if agency_id is None:
+            return ""
+        return self.agencies.get(agency_id, agency_id)
+
+
+def names() -> Names:
+    """The names in force now. The one place that reads them, so where they come from (the
+    shipped reference file today, the network on the log tomorrow) is a one-line change."""
+    from hub.reference import load_network
+
+    network = load_network()
+    return Names(
+        wards={w.code: w.name for w in network.wards},
+        agencies={a.id: a.name for a in network.agencies},
+    )

@@ -1,0 +1,176 @@
+"""What every command shares when it prints: the console, short ids, one format option,
+refusing unknown filter values with a suggestion.
+
+Tables are made for 80 columns (or ``COLUMNS``, or the terminal's width): ids shortened to
+the shortest unique prefix of at least 8 characters (accepted back as input), long text
+folded; ``--wide`` prints whole ids. ``--format json`` is one JSON document, ``--format
+jsonl`` one object per line, ``--format csv`` UTF-8 with a BOM; ``--json`` is kept as a
+synonym of ``--format json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from hub.errors import InvalidCommandError, NotFoundError
+from hub.fiscal import JST
+from hub.labels import Names, label
+
+SHORT = 8
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+FormatOpt = Annotated[
+    Format,
+    typer.Option("--format", help="table (for people), json, jsonl (one object a line) or csv."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Whole ids and unfolded columns.")]
+
+
+def chosen(fmt: Format, as_json: bool) -> Format:
+    return Format.json if as_json else fmt
+
+
+def console(wide: bool = False) -> Console:
+    """Made per call, so that COLUMNS set by the caller is honoured; ``--wide`` lets a table
+    grow past the terminal (whole ids; pipe it to ``less -S``)."""
+    return Console(width=240) if wide else Console()
+
+
+def short_ids(ids: Iterable[str], length: int = SHORT) -> dict[str, str]:
+    """Each id → its shortest prefix (at least ``length``) unique among ``ids``."""
+    unique = sorted(set(ids))
+    result: dict[str, str] = {}
+    for index, full in enumerate(unique):
+        n = length
+        neighbours = unique[max(0, index - 1) : index] + unique[index + 1 : index + 2]
+        while n < len(full) and any(other.startswith(full[:n]) for other in neighbours):
+            n += 1
+        result[full] = full[:n]
+    return result
+
+
+def resolve_prefix(prefix: str, ids: Iterable[str], what: str) -> str:
+    """The one id starting with ``prefix``; NotFoundError or InvalidCommandError otherwise."""
+    text = prefix.strip().lower()
+    matches = sorted({i for i in ids if i.lower().startswith(text)}) if text else []
+    if not matches:
+        raise NotFoundError(f"no {what} {prefix}")
+    if len(matches) > 1:
+        shown = ", ".join(m[: SHORT + 4] for m in matches[:5])
+        raise InvalidCommandError(
+            f"{what} prefix {prefix!r} is ambiguous ({len(matches)} match: {shown}…); "
+            "give more characters"
+        )
+    return matches[0]
+
+
+def check_choice(option: str, value: str | None, known: Sequence[str]) -> None:
+    """Refuse a filter value that names nothing, with the nearest known values."""
+    if value is None or value in known:
+        return
+    near = difflib.get_close_matches(value, list(known), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise InvalidCommandError(
+        f"{option}: unknown value {value!r}{hint} (`hub ref` lists what can be named)"
+    )
+
+
+def emit(fmt: Format, records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Print records as JSON, JSON lines or CSV (``columns`` in that order)."""
+    if fmt is Format.json:
+        typer.echo(json.dumps(list(records), ensure_ascii=False, indent=2, default=str))
+    elif fmt is Format.jsonl:
+        for record in records:
+            typer.echo(json.dumps(record, ensure_ascii=False, default=str))
+    elif fmt is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(
+            buffer, fieldnames=list(columns), lineterminator="\r\n", extrasaction="ignore"
+        )
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: _cell(record.get(k)) for k in columns})
+        sys.stdout.buffer.write("\ufeff".encode() + buffer.getvalue().encode("utf-8"))
+        sys.stdout.flush()
+    else:  # pragma: no cover - callers print tables themselves
+        raise ValueError(fmt)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+# Codes → labels and UTC → JST in the records a command prints -------------------------------
+
+# field → vocabulary of hub.labels (or "ward"/"agency" for the network's names).
+FIELD_VOCABULARY: dict[str, str] = {
+    "ward": "ward",
+    "agency_id": "agency",
+    "lead_agency": "agency",
+    "escalated_to": "agency",
+    "coordinator": "agency",
+    "window_agency": "agency",
+    "urgency": "urgency",
+    "purpose": "purpose",
+    "origin": "origin",
+    "complexity": "complexity",
+    "meeting_kind": "meeting_kind",
+    "kind": "meeting_kind",
+    "evaluation": "evaluation",
+    "last_visit_outcome": "visit_outcome",
+    "state": "consent_state",
+    "basis": "basis",
+    "answer": "referral_status",
+}
+TIME_FIELDS = ("valid_from", "valid_until", "monitoring_date")
+
+
+def labelled(record: Mapping[str, Any], names: Names, status: str = "") -> dict[str, Any]:
+    """``record`` with ``<field>_label`` beside every coded field and times in JST (ISO with
+    +09:00). ``status`` names the vocabulary of a ``status`` field (case or referral)."""
+    result: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, str) and (key.endswith("_at") or key in TIME_FIELDS) and "T" in value:
+            value = jst_iso(value)
+        result[key] = value
+        vocabulary = status if key == "status" and status else FIELD_VOCABULARY.get(key)
+        if vocabulary and (value is None or isinstance(value, str)):
+            result[f"{key}_label"] = _label(vocabulary, value, names)
+        if key == "needs" and isinstance(value, list):
+            result["needs_label"] = [label("need", v) for v in value]
+    return result
+
+
+def _label(vocabulary: str, value: str | None, names: Names) -> str | None:
+    if value is None:
+        return None
+    if vocabulary == "ward":
+        return names.ward(value)
+    if vocabulary == "agency":
+        return names.agency(value)
+    return label(vocabulary, value)
+
+
+def jst_iso(text: str) -> str:
+    return datetime.fromisoformat(text).astimezone(JST).isoformat()

@@ -1,0 +1,156 @@
+"""Printing table ④: the same rows from the hub's view or from the analysts' fold, as a table
+for people (80 columns), the long CSV/JSON for machines, or the wide CSV and Excel workbook a
+city report uses."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.errors import InvalidCommandError
+from hub.fiscal import wareki_month
+from projections import chart as charts
+from projections import report
+from projections.indicators import Breakdown, Cut, ReportRow
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    wide_csv = "wide-csv"
+    json = "json"
+    jsonl = "jsonl"
+    xlsx = "xlsx"
+
+
+ReportFormatOpt = Annotated[
+    ReportFormat,
+    typer.Option(
+        "--format",
+        help="table; csv/json/jsonl (long, one row per figure, for machines); wide-csv or "
+        "xlsx (indicators × months or × wards, Japanese headers, 和暦 months; xlsx needs --out).",
+    ),
+]
+
+Rows = Callable[[Cut, Breakdown], list[ReportRow]]
+
+
+def print_report(
+    rows_of: Rows,
+    cut: Cut,
+    by: Breakdown,
+    fmt: ReportFormat,
+    output: Path | None,
+    wards: Mapping[str, str],
+    source: str = "",
+    chart: Path | None = None,
+) -> None:
+    """Compute what the format needs with ``rows_of`` and write it to stdout or ``output``."""
+    if fmt is ReportFormat.xlsx and output is None:
+        raise InvalidCommandError("--format xlsx writes a workbook: give --out FILE.xlsx")
+    if output is not None:
+        _check_output(output)
+    if chart is not None:
+        charts.check_writable(chart)
+    heading = report.title(cut, source)
+    rows = rows_of(cut, by)
+    if fmt in (ReportFormat.wide_csv, ReportFormat.xlsx):
+        broken = rows if by is not None else rows_of(cut, "month")
+        totals = rows if by is None else rows_of(cut, None)
+        table = report.wide(broken, totals, wards)
+        if fmt is ReportFormat.xlsx:
+            assert output is not None
+            _write(output, lambda: report.to_xlsx(table, rows, heading, output, wards))
+        else:
+            _bytes_out(report.to_wide_csv(table, heading), output)
+    elif fmt is ReportFormat.csv:
+        _bytes_out(report.to_csv(rows, wards), output)
+    elif fmt is ReportFormat.json:
+        _bytes_out((report.to_json(rows, wards) + "\n").encode(), output)
+    elif fmt is ReportFormat.jsonl:
+        import json
+
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records(rows, wards))
+        _bytes_out(lines.encode(), output)
+    else:
+        _print_table(rows, heading, wards, output)
+    if chart is not None:
+        chart_rows = rows if by is not None else rows_of(cut, "month")
+        charts.draw(chart_rows, cut, chart, heading, wards)
+        Console(stderr=True).print(f"chart written to {chart}")
+
+
+def _records(rows: list[ReportRow], wards: Mapping[str, str]) -> list[dict[str, object]]:
+    import json
+
+    return list(json.loads(report.to_json(rows, wards)))
+
+
+def _check_output(path: Path) -> None:
+    if path.is_dir():
+        raise InvalidCommandError(f"--out {str(path)!r} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise InvalidCommandError(f"--out: folder {str(path.parent)!r} does not exist")
+
+
+def _write(path: Path, write: Callable[[], None]) -> None:
+    try:
+        write()
+    except OSError as error:
+        raise InvalidCommandError(f"cannot write {str(path)!r}: {error.strerror}") from None
+
+
+def _bytes_out(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        _write(output, lambda: _write_bytes(output, data))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def _print_table(
+    rows: list[ReportRow], heading: str, wards: Mapping[str, str], output: Path | None
+) -> None:
+    """Function as a section line, then label and value: fits 80 columns."""
+    table = Table(title=heading, title_justify="left")
+    breakdown = None
+    if any(r.month is not None for r in rows):
+        breakdown = "月"
+        table.add_column(breakdown, no_wrap=True)
+    elif any(r.ward is not None for r in rows):
+        breakdown = "区"
+        table.add_column(breakdown, no_wrap=True)
+    table.add_column("事業 / 評価指標", overflow="fold")
+    table.add_column("値", justify="right", no_wrap=True)
+    function = None
+    for r in rows:
+        key = ""
+        if r.month is not None:
+            key = wareki_month(r.month)
+        elif r.ward is not None:
+            key = wards.get(r.ward, "区不明" if r.ward == "" else r.ward)
+        if breakdown is None and r.function != function:
+            function = r.function
+            table.add_row(f"[bold]{r.function}[/]", "", end_section=False)
+        label = r.indicator if breakdown is None else f"{r.function}：{r.indicator}"
+        cells = ([key] if breakdown else []) + [
+            ("  " if breakdown is None else "") + label,
+            report.value_text(r),
+        ]
+        table.add_row(*cells)
+    if output is None:
+        Console().print(table)
+        return
+    with output.open("w", encoding="utf-8") as handle:
+        Console(file=handle, width=100).print(table)
