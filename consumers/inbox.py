@@ -289,6 +289,30 @@ class Inbox:
             result.append(item)
         return result
 
+    def escalations(self, coordinator: str) -> list[dict[str, Any]]:
+        """Referrals escalated to ``coordinator`` (this inbox's agency, when it is a ward's
+        coordinator): which referral, to which agency, how late, when."""
+        with self._db.transaction() as cur:
+            rows = cur.query(
+                f"SELECT case_id, occurred_at, details FROM {self._t['events']} "
+                "WHERE event_type = 'ReferralEscalated' ORDER BY occurred_at, event_id"
+            )
+        result = []
+        for case_id, occurred_at, details in rows:
+            d = json.loads(details)
+            if d.get("coordinator") != coordinator:
+                continue
+            result.append(
+                {
+                    "case_id": case_id,
+                    "referral_id": d.get("referral_id"),
+                    "agency_id": d.get("agency_id"),
+                    "overdue_minutes": d.get("overdue_minutes"),
+                    "escalated_at": occurred_at,
+                }
+            )
+        return result
+
     def parked_count(self) -> int:
         with self._db.transaction() as cur:
             return int(cur.query(f"SELECT COUNT(*) FROM {self._t['parked']}")[0][0])

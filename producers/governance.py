@@ -289,7 +289,11 @@ def _recipients(state: GovernanceState, event: LoggedEvent) -> list[str]:
     if event.case_id is None or isinstance(p, ev.CommandAccepted):
         return []
     case = state.cases.get(event.case_id)
-    return sorted(case.involved) if case else []
+    involved = set(case.involved) if case else set()
+    if isinstance(p, ev.ReferralEscalated):
+        # The escalation is addressed to the ward's coordinator, involved in the case or not.
+        involved.add(p.coordinator)
+    return sorted(involved)
 
 
 def _agency_record(

@@ -31,9 +31,25 @@ from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec, topics
 from hub.application import HubApplication
 from hub.bootstrap import open_application
-from hub.errors import ServiceUnavailableError, UnknownAgencyError
+from hub.errors import ServiceUnavailableError
+from hub.fiscal import jst_text
+from hub.labels import label, names
 from hub.reference import load_network
 from hub.settings import Settings, get_settings
+from ops.cli._output import (
+    SHORT,
+    Format,
+    FormatOpt,
+    JsonOpt,
+    WideOpt,
+    check_choice,
+    chosen,
+    emit,
+    labelled,
+    short_ids,
+)
+from ops.cli._output import console as output_console
+from ops.cli.audit import parse_time
 
 out = Console()
 err = Console(stderr=True)
@@ -47,8 +63,7 @@ OnceOpt = Annotated[bool, typer.Option("--once", help="Stop when caught up.")]
 
 
 def _known_agency(agency_id: str) -> str:
-    if not load_network().is_agency(agency_id):
-        raise UnknownAgencyError(f"unknown agency {agency_id!r}")
+    check_choice("--agency", agency_id, [a.id for a in load_network().agencies])
     return agency_id
 
 
@@ -106,12 +121,16 @@ def _basis_text(referral: dict[str, Any]) -> str:
     """On which bases anything was disclosed about the case, and what was withheld."""
     disclosures = referral["disclosures"]
     released = sorted(
-        {f"{d['basis']} {d['basis_ref'] or ''}".strip() for d in disclosures if d["disclosed"]}
+        {
+            f"{label('basis', d['basis'])} {(d['basis_ref'] or '')[:SHORT]}".strip()
+            for d in disclosures
+            if d["disclosed"]
+        }
     )
     withheld = sorted({w for d in disclosures for w in d["withheld"]})
-    lines = released or ["none: de-identified notice"]
+    lines = released or [label("basis", "none")]
     if withheld:
-        lines.append(f"withheld: {', '.join(withheld)}")
+        lines.append(f"非開示: {', '.join(withheld)}")
     return "\n".join(lines)
 
 
@@ -123,51 +142,93 @@ def _disclosed_text(referral: dict[str, Any]) -> str:
 
 
 def _status_text(referral: dict[str, Any]) -> str:
-    status = referral["status"]
+    status = label("referral_status", referral["status"])
     if referral["escalated"]:
-        status += " (escalated)"
+        status += "・督促"
     pending = [r["answer"] for r in referral["replies_sent"]]
     if pending and pending[-1] != referral["status"]:
-        status += f"\nanswered {pending[-1]}, awaiting hub"
+        status += f"\n{label('referral_status', pending[-1])}を送信済（ハブ未反映）"
     return status
 
 
 def show_inbox(
     agency: AgencyOpt,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
-    """Print the agency's inbox: one row per referral."""
+    """Print the agency's inbox: one row per referral, and what was escalated to it."""
     inbox = open_inbox(_known_agency(agency), get_settings(), get_consumer_settings())
     try:
         referrals = inbox.referrals()
+        escalations = inbox.escalations(agency)
         parked = inbox.parked_count()
     finally:
         inbox.close()
-    if as_json:
-        payload = {"agency": agency, "referrals": referrals, "parked": parked}
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    network = names()
+    fmt = chosen(fmt, as_json)
+    if fmt in (Format.json, Format.csv, Format.jsonl):
+        records = [labelled(r, network, status="referral_status") for r in referrals]
+        if fmt is Format.json:
+            payload = {
+                "agency": agency,
+                "agency_label": network.agency(agency),
+                "referrals": records,
+                "escalations": [labelled(e, network) for e in escalations],
+                "parked": parked,
+            }
+            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        else:
+            emit(fmt, records, INBOX_COLUMNS)
         return
-    console = Console()  # made here so that COLUMNS set by the caller is honoured
-    table = Table(title=f"Inbox of {agency}", show_lines=True)
-    for column in ("referral", "case", "referred at", "urgency", "ward", "purpose", "status"):
-        table.add_column(column)
-    table.add_column("basis")
-    table.add_column("disclosed")
+    referral_ids = short_ids(r["referral_id"] for r in referrals)
+    case_ids = short_ids([r["case_id"] for r in referrals] + [e["case_id"] for e in escalations])
+    table = Table(
+        title=f"{network.agency(agency)}（{agency}）の受信箱", title_justify="left", show_lines=True
+    )
+    table.add_column("紹介", no_wrap=True)
+    table.add_column("事例", no_wrap=True)
+    table.add_column("受付", overflow="fold")
+    table.add_column("緊急度・目的", overflow="fold")
+    table.add_column("状態", overflow="fold")
+    table.add_column("根拠", overflow="fold")
+    table.add_column("提供された情報", overflow="fold")
     for r in referrals:
         table.add_row(
-            r["referral_id"][:8],
-            r["case_id"][:8],
-            r["referred_at"] or "-",
-            r["urgency"] or "-",
-            r["ward"] or "-",
-            r["purpose"] or "-",
+            r["referral_id"] if wide else referral_ids[r["referral_id"]],
+            r["case_id"] if wide else case_ids[r["case_id"]],
+            f"{jst_text(r['referred_at']) or '-'}\n{network.ward(r['ward']) or '-'}",
+            f"{label('urgency', r['urgency']) or '-'}\n{label('purpose', r['purpose']) or '-'}",
             _status_text(r),
             _basis_text(r),
             _disclosed_text(r),
         )
-    console.print(table)
+    output_console(wide).print(table)
+    if escalations:
+        late = Table(title="督促（応答期限超過）", title_justify="left")
+        late.add_column("紹介", no_wrap=True)
+        late.add_column("事例", no_wrap=True)
+        late.add_column("紹介先", overflow="fold")
+        late.add_column("超過", justify="right", no_wrap=True)
+        late.add_column("督促", overflow="fold")
+        for e in escalations:
+            late.add_row(
+                e["referral_id"] if wide else (e["referral_id"] or "")[:SHORT],
+                e["case_id"] if wide else case_ids.get(e["case_id"], e["case_id"]),
+                network.agency(e["agency_id"]),
+                f"{e['overdue_minutes']}分",
+                jst_text(e["escalated_at"]),
+            )
+        output_console(wide).print(late)
     if parked:
         err.print(f"{parked} record(s) parked on {topics.deadletter(get_settings(), agency)}")
+
+
+INBOX_COLUMNS = (
+    "referral_id", "case_id", "referred_at", "urgency", "urgency_label", "ward", "ward_label",
+    "purpose", "purpose_label", "status", "status_label", "status_at", "status_reason",
+    "escalated", "basis", "basis_label",
+)  # fmt: skip
 
 
 def ack(
@@ -175,6 +236,14 @@ def ack(
     answer: Annotated[str, typer.Argument(help="received, accepted, declined or completed.")],
     agency: AgencyOpt,
     reason: Annotated[str | None, typer.Option(help="Why (required to decline).")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="When the answer was given (ISO 8601; no zone means JST), for a late entry; "
+            "default now.",
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(help="Send even if the inbox says the answer is not allowed now."),
@@ -184,7 +253,8 @@ def ack(
     settings = get_settings()
     inbox = open_inbox(_known_agency(agency), settings, get_consumer_settings())
     try:
-        send_answer(inbox, settings, agency, referral, answer, reason, force=force)
+        answered_at = parse_time(at) if at is not None else None
+        send_answer(inbox, settings, agency, referral, answer, reason, force=force, at=answered_at)
     finally:
         inbox.close()
 
@@ -197,13 +267,15 @@ def send_answer(
     answer: str,
     reason: str | None,
     force: bool = False,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Send an answer on the agency's reply topic and note it in the inbox."""
+    """Send an answer on the agency's reply topic and note it in the inbox. ``at`` is when
+    the answer was given (a late entry counts at that instant); now when not given."""
     user, password = principal_credentials(settings, agency)
     found = find_referral(inbox, referral)
     if not force:
         check_answer(found, answer)
-    record = reply_record(agency, found, answer, reason)
+    record = reply_record(agency, found, answer, reason, answered_at=at)
     writer = KafkaWriter(settings, user, password)
     try:
         writer.send(

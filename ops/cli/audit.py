@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -20,9 +22,11 @@ from rich.table import Table
 
 from hub.application import HubApplication
 from hub.bootstrap import open_application
-from hub.errors import ConfigurationError, HubError, InvalidCommandError
-from hub.fiscal import JST, now
+from hub.errors import ConfigurationError, HubError, InvalidCommandError, NotFoundError
+from hub.fiscal import JST, jst_text, now
+from hub.labels import Names, label, names
 from hub.settings import Settings, get_settings
+from ops.cli._output import check_choice, console, resolve_prefix, short_ids
 from projections.audit.access import access_log
 from projections.audit.history import Entry, History, replay
 from projections.audit.report import Period, render_report
@@ -52,6 +56,7 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    jsonl = "jsonl"
 
 
 class AuditTopicConflictError(HubError):
@@ -131,8 +136,36 @@ def chain_verdict(settings: Settings, anchor: Anchor | None = None) -> LogVerdic
 # Commands ------------------------------------------------------------------------------------
 
 AsOf = Annotated[str, typer.Option("--as-of", help="The instant (business time), ISO 8601.")]
-CaseOpt = Annotated[str | None, typer.Option("--case", help="Only this case id.")]
-AgencyOpt = Annotated[str | None, typer.Option("--agency", help="Only this agency id.")]
+CaseOpt = Annotated[
+    str | None, typer.Option("--case", help="Only this case id (or a unique prefix of it).")
+]
+AgencyOpt = Annotated[
+    str | None, typer.Option("--agency", help="Only this agency id (`hub ref agencies`).")
+]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Whole ids and unfolded columns.")]
+
+
+def _check_agency(agency: str | None) -> None:
+    check_choice("--agency", agency, list(names().agencies))
+
+
+def _case_of(case: str | None, known: Iterable[str]) -> str | None:
+    """A full case id from an id or a unique prefix of one the history knows; a full id
+    the history does not know is taken as it is (a case with nothing to show)."""
+    if case is None:
+        return None
+    ids = set(known)
+    if case in ids:
+        return case
+    try:
+        return resolve_prefix(case, ids, "case")
+    except NotFoundError:
+        try:
+            return str(UUID(case))
+        except ValueError:
+            raise InvalidCommandError(
+                f"--case: {case!r} is neither a case id nor the prefix of a known one"
+            ) from None
 
 
 @audit.command("replay")
@@ -146,7 +179,10 @@ def replay_command(
     upto: Annotated[
         int | None, typer.Option(help="Only what was recorded up to this log position.")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="table, json, jsonl or csv (one row per item).")
+    ] = Format.table,
+    wide: WideOpt = False,
     compare: Annotated[
         bool,
         typer.Option(
@@ -158,6 +194,7 @@ def replay_command(
     """Consent in force, meeting memberships and emergencies in force AS OF an instant."""
     settings = get_settings()
     at = parse_time(as_of)
+    _check_agency(agency)
     if compare:
         from_kafka = kafka_history(settings, upto)
         # The topic may lag the log: compare up to what the relay has published.
@@ -178,64 +215,112 @@ def replay_command(
         history = log_history(settings, upto)
     else:
         history = kafka_history(settings, upto)
+    case = _case_of(case, history.case_ids())
     snapshot = history.snapshot(at, case_id=case, agency_id=agency)
     view = snapshot.view()
     if fmt is Format.json:
-        out.print_json(json.dumps(view, ensure_ascii=False))
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        return
+    items = _replay_items(view)
+    if fmt is Format.jsonl:
+        for item in items:
+            typer.echo(json.dumps(item, ensure_ascii=False))
         return
     if fmt is Format.csv:
-        raise InvalidCommandError("replay prints a table or JSON")
+        _csv_out(items, REPLAY_COLUMNS)
+        return
+    network = names()
     out.print(
-        f"as of {view['as_of']}, replayed from the "
-        f"{'log of record' if source is HistorySource.log else 'audit.consent topic'} "
-        f"up to position {history.last_position}"
+        f"{jst_text(at, seconds=True)} 時点（"
+        f"{'log of record' if source is HistorySource.log else 'audit.consent'}, "
+        f"position {history.last_position} まで）"
     )
+    short = short_ids([i["id"] for i in items] + [i["case_id"] for i in items])
+
+    def shown(full: str) -> str:
+        return full if wide else short.get(full, full)
+
     _table(
-        "consents in force",
-        ["consent", "case", "scope", "purposes", "categories", "valid until", "recorded by"],
+        "有効な同意 / consents in force",
+        ["同意", "事例", "範囲", "目的", "情報の種類", "有効期限", "記録者"],
         [
             [
-                c["consent_id"],
-                c["case_id"],
-                ",".join(c["scope"]),
-                ",".join(c["purposes"]),
-                ",".join(c["categories"]),
-                c["valid_until"],
+                shown(c["consent_id"]),
+                shown(c["case_id"]),
+                "、".join(c["scope"]),
+                "、".join(label("purpose", p) for p in c["purposes"]),
+                "、".join(label("data_category", d) for d in c["categories"]),
+                jst_text(c["valid_until"]),
                 c["given_by"] or "",
             ]
             for c in view["consents_in_force"]
         ],
+        wide,
     )
     _table(
-        "meeting memberships",
-        ["meeting", "kind", "case", "members", "held at", "recorded by"],
+        "会議の構成員 / meeting memberships",
+        ["会議", "種類", "事例", "構成員", "開催", "記録者"],
         [
             [
-                m["meeting_id"],
-                m["kind"],
-                m["case_id"],
-                ",".join(m["members"]),
-                m["held_at"],
+                shown(m["meeting_id"]),
+                label("meeting_kind", m["kind"]),
+                shown(m["case_id"]),
+                "、".join(network.agency(a) for a in m["members"]),
+                jst_text(m["held_at"]),
                 m["recorded_by"] or "",
             ]
             for m in view["meeting_memberships"]
         ],
+        wide,
     )
     _table(
-        "emergencies in force",
-        ["declaration", "case", "agencies", "categories", "expires at", "declared by"],
+        "緊急時の提供 / emergencies in force",
+        ["宣言", "事例", "機関", "情報の種類", "期限", "記録者"],
         [
             [
-                e["declaration_id"],
-                e["case_id"],
-                ",".join(e["agencies"]),
-                ",".join(e["categories"]),
-                e["expires_at"],
+                shown(e["declaration_id"]),
+                shown(e["case_id"]),
+                "、".join(network.agency(a) for a in e["agencies"]),
+                "、".join(label("data_category", d) for d in e["categories"]),
+                jst_text(e["expires_at"]),
                 e["declared_by"] or "",
             ]
             for e in view["emergencies_in_force"]
         ],
+        wide,
     )
+
+
+REPLAY_COLUMNS = (
+    "section", "id", "case_id", "kind", "scope", "purposes", "categories", "agencies",
+    "valid_until", "held_at", "expires_at", "given_by", "recorded_by", "declared_by",
+)  # fmt: skip
+
+
+def _replay_items(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The replay as one list of items, each saying which section it belongs to."""
+    items: list[dict[str, Any]] = []
+    for c in view["consents_in_force"]:
+        items.append({"section": "consent", "id": c["consent_id"], **c})
+    for m in view["meeting_memberships"]:
+        items.append({"section": "meeting", "id": m["meeting_id"], "agencies": m["members"], **m})
+    for e in view["emergencies_in_force"]:
+        items.append({"section": "emergency", "id": e["declaration_id"], **e})
+    return items
+
+
+def _csv_out(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(columns), lineterminator="\r\n", extrasaction="ignore"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {k: " ".join(v) if isinstance(v, list) else v for k, v in row.items() if k in columns}
+        )
+    sys.stdout.buffer.write("\ufeff".encode() + buffer.getvalue().encode("utf-8"))
+    sys.stdout.flush()
 
 
 @audit.command("disclosures")
@@ -252,10 +337,15 @@ def disclosures_command(
     source: Annotated[
         DisclosureSource, typer.Option(help="The relay's ledger table or audit.consent.")
     ] = DisclosureSource.ledger,
-    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="table, json, jsonl or csv (UTF-8 with a BOM).")
+    ] = Format.table,
+    wide: WideOpt = False,
 ) -> None:
     """Every disclosure (what, to whom, on which basis), filtered."""
+    _check_agency(agency)
     found = _disclosures(source)
+    case = _case_of(case, (d.case_id for d in found))
     if case is not None:
         found = [d for d in found if d.case_id == case]
     if agency is not None:
@@ -266,37 +356,33 @@ def disclosures_command(
     if as_of is not None:
         until = parse_time(as_of)
         found = [d for d in found if d.occurred_at <= until]
-    rows = [d.view() for d in found]
+    network = names()
+    rows = [_labelled_disclosure(d.view(), network) for d in found]
     if fmt is Format.json:
-        out.print_json(json.dumps(rows, ensure_ascii=False))
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt is Format.jsonl:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
     elif fmt is Format.csv:
-        typer.echo(to_csv(rows), nl=False)
+        sys.stdout.buffer.write("\ufeff".encode() + to_csv(rows).encode("utf-8"))
+        sys.stdout.flush()
     else:
+        short = short_ids(r["case_id"] for r in rows)
         _table(
-            f"{len(rows)} disclosures",
-            [
-                "position",
-                "occurred at",
-                "case",
-                "agency",
-                "basis",
-                "basis ref",
-                "categories",
-                "fields",
-            ],
+            f"情報提供 {len(rows)}件 / {len(rows)} disclosures",
+            ["位置", "日時", "事例", "提供先", "根拠", "情報の種類"],
             [
                 [
                     str(r["position"]),
-                    r["occurred_at"],
-                    r["case_id"],
-                    r["agency_id"],
-                    r["basis"],
-                    r["basis_ref"] or "",
-                    ",".join(r["categories"]),
-                    ",".join(r["fields"]),
+                    jst_text(r["occurred_at"]),
+                    r["case_id"] if wide else short[r["case_id"]],
+                    r["agency_id"] if wide else r["agency_id_label"],
+                    r["basis_label"],
+                    "、".join(label("data_category", c) for c in r["categories"]),
                 ]
                 for r in rows
             ],
+            wide,
         )
 
 
@@ -322,6 +408,9 @@ def access_command(
     rows = [a.view() for a in found]
     if fmt is Format.json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
+    elif fmt is Format.jsonl:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
     elif fmt is Format.csv:
         typer.echo(_csv(rows, ACCESS_COLUMNS), nl=False)
     else:
@@ -363,6 +452,15 @@ def _jst(text: str) -> str:
     return datetime.fromisoformat(text).astimezone(JST).strftime("%Y-%m-%d %H:%M:%S JST")
 
 
+def _labelled_disclosure(row: dict[str, Any], network: Names) -> dict[str, Any]:
+    return {
+        **row,
+        "occurred_at": datetime.fromisoformat(row["occurred_at"]).astimezone(JST).isoformat(),
+        "agency_id_label": network.agency(row["agency_id"]),
+        "basis_label": label("basis", row["basis"]),
+    }
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     columns = [
@@ -371,14 +469,16 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
         "occurred_at",
         "case_id",
         "agency_id",
+        "agency_id_label",
         "basis",
+        "basis_label",
         "basis_ref",
         "categories",
         "fields",
         "confidentiality_duty",
         "event_id",
     ]
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(
@@ -493,13 +593,13 @@ def report_command(
         out.print(line, markup=False, highlight=False)
 
 
-def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+def _table(title: str, columns: list[str], rows: list[list[str]], wide: bool = False) -> None:
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    out.print(table)
+    console(wide).print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -196,6 +196,13 @@ class History:
     # False when replayed from audit.consent, which carries no referrals or other events.
     complete: bool = True
 
+    def case_ids(self) -> set[str]:
+        """Every case the history names (for resolving a short case id)."""
+        ids = {e.case_id for e in self.events.values() if e.case_id}
+        ids.update(c.case_id for c in self.consents.values())
+        ids.update(m.case_id for m in self.meetings.values())
+        return ids
+
     def apply(self, entry: Entry) -> None:
         p, position = entry.payload, entry.position
         self.last_position = max(self.last_position, position)

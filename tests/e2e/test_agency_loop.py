@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -17,7 +17,7 @@ from hub.application import HubApplication
 from hub.commands import GiveConsent, RecordPersonDetails
 from hub.settings import Settings, get_settings
 from ops.cli.main import app as hub_app
-from tests.agency_support import AGENCY, T0, provisioned, refer
+from tests.agency_support import AGENCY, OTHER_AGENCY, T0, provisioned, refer
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def hub_env(kafka_broker, settings, tmp_path: Path, monkeypatch) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
-    broker = provisioned(settings)
+    # The ward's coordinator too: escalations travel on its topic.
+    broker = provisioned(settings, (AGENCY, OTHER_AGENCY, "moji.coordinator"))
     env = {
         "HUB_KAFKA_TOPIC_PREFIX": broker.kafka_topic_prefix,
         "HUB_SQLITE_PATH": str(tmp_path / "hub.sqlite"),
@@ -92,12 +93,20 @@ def test_an_answer_given_at_the_agency_shows_in_the_case_and_overdue_referrals_e
     assert details["withheld"] == ["person.health"]
     table = hub("agency", "inbox", "--agency", AGENCY)
     assert "person.name: 試験 花子" in table
-    assert f"consent {details['basis_ref']}" in table
-    assert "withheld: person.health" in table
+    assert f"本人同意 {details['basis_ref'][:8]}" in table
+    assert "非開示: person.health" in table
 
-    hub("agency", "ack", str(answered)[:8], "received", "--agency", AGENCY)
-    assert "1 applied" in hub("replies", "run", "--once", "--no-timers")
+    # A late entry: the answer counts at the instant the agency gives, not when it was typed.
+    given = "2026-04-02T10:30:00+09:00"
+    hub("agency", "ack", str(answered)[:8], "received", "--agency", AGENCY, "--at", given)
+    assert "1 applied" in hub("replies", "run", "--once")
     assert app.get_case(answered_case).referrals[answered].status == "received"
+    (answer,) = [
+        e
+        for e in app.repository.event_store.get(answered_case)
+        if type(e).__name__ == "ReferralAnswered"
+    ]
+    assert answer.payload.occurred_at == datetime.fromisoformat(given)
 
     # The hub's ReferralAnswered reaches the agency's inbox through the relay.
     hub("relay", "--once", "--principal", "relay")
@@ -119,3 +128,11 @@ def test_an_answer_given_at_the_agency_shows_in_the_case_and_overdue_referrals_e
     ]
     assert escalation.payload.coordinator == "moji.coordinator"
     app.close()
+
+    # The escalation travels on the coordinator's own topic and shows in its inbox.
+    hub("relay", "--once", "--principal", "relay")
+    hub("agency", "run", "--agency", "moji.coordinator", "--once")
+    listing = json.loads(hub("agency", "inbox", "--agency", "moji.coordinator", "--json"))
+    (shown,) = listing["escalations"]
+    assert (shown["referral_id"], shown["agency_id"]) == (str(overdue), AGENCY)
+    assert "督促" in hub("agency", "inbox", "--agency", "moji.coordinator")

@@ -192,3 +192,22 @@ def test_bad_input_is_one_line_and_exit_1(history: History) -> None:
     result = runner.invoke(cli, ["case", "show", "00000000-0000-0000-0000-000000000000"])
     assert result.exit_code == 3, result.output
     assert result.output.strip().startswith("Error:"), result.output
+
+
+def test_audit_filters_are_checked_and_replay_speaks_every_format(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = runner.invoke(cli, ["audit", "disclosures", "--agency", "moji.houkatu"])
+    assert refused.exit_code == 2, refused.output
+    assert "did you mean moji.houkatsu" in refused.stderr
+    assert "0 disclosures" not in refused.output
+    as_of = ["audit", "replay", "--as-of", "2025-08-01T00:00:00+09:00"]
+    rows = list(csv.DictReader(io.StringIO(hub(*as_of, "--format", "csv").lstrip("\ufeff"))))
+    assert {r["section"] for r in rows} == {"consent", "meeting"}
+    assert all(r["case_id"] == str(history.case_a) for r in rows)
+    lines = hub(*as_of, "--format", "jsonl").splitlines()
+    assert len(lines) == len(rows)
+    monkeypatch.setenv("COLUMNS", "80")
+    table = hub(*as_of, "--case", str(history.case_a)[:8])
+    assert max(len(line) for line in table.splitlines()) <= 80, table
+    assert "つながりづくり" in table and " JST" in table and "時点" in table

@@ -117,6 +117,27 @@ def test_answers_and_escalations_on_the_topic_update_the_referral_status(inbox: 
     assert referral["escalated"] is True
 
 
+def test_the_coordinators_inbox_lists_the_referrals_escalated_to_it(inbox: Inbox) -> None:
+    stream = Stream()
+    case_id, referral_id = stream.referral()
+    stream.event(
+        ev.ReferralEscalated(
+            occurred_at=T0,
+            case_id=case_id,
+            referral_id=referral_id,
+            agency_id=AGENCY,
+            coordinator="moji.coordinator",
+            overdue_minutes=95,
+        ),
+        basis="none",
+    )
+    consume(stream, inbox)
+    (escalation,) = inbox.escalations("moji.coordinator")
+    assert escalation["referral_id"] == str(referral_id)
+    assert (escalation["agency_id"], escalation["overdue_minutes"]) == (AGENCY, 95)
+    assert inbox.escalations("tobata.coordinator") == []
+
+
 def test_each_event_id_is_applied_once_even_when_redelivered(inbox: Inbox) -> None:
     stream = Stream()
     stream.referral()

@@ -280,3 +280,26 @@ def test_deidentified_records_have_no_personal_field_and_stable_pseudonyms() -> 
     encoded = codec.encode("CaseOpened", a)
     assert NAME.encode() not in encoded
     assert str(CASE).encode() not in encoded
+
+
+def test_an_escalation_reaches_the_wards_coordinator_as_well_as_the_late_agency() -> None:
+    from datetime import timedelta
+
+    from hub import events as ev
+
+    log = Log()
+    log.add(opened(CASE))
+    made = log.add(referral(CASE, HOUKATSU, 1))
+    log.add(
+        ev.ReferralEscalated(
+            occurred_at=made.payload.occurred_at + timedelta(hours=2),
+            case_id=CASE,
+            referral_id=made.payload.referral_id,  # type: ignore[attr-defined]
+            agency_id=HOUKATSU,
+            coordinator="moji.coordinator",
+            overdue_minutes=60,
+        )
+    )
+    escalated = run(log)[-1]
+    assert [r.agency_id for r in escalated.agencies] == ["moji.coordinator", HOUKATSU]
+    assert for_agency(escalated, "moji.coordinator")["record"]["overdue_minutes"] == 60
