@@ -42,7 +42,7 @@ def hub(*args: str) -> str:
 
 
 def test_case_show_prints_state_without_personal_data(history: History) -> None:
-    [shown] = json.loads(hub("case", "show", str(history.case_a), "--format", "json"))
+    shown = json.loads(hub("case", "show", str(history.case_a), "--format", "json"))
     assert (shown["status"], shown["status_label"]) == ("in_support", "支援中")
     assert shown["pending_escalations"] == [str(history.silent)]
     assert shown["opened_at"].endswith("+09:00")
