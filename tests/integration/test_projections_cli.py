@@ -210,4 +210,5 @@ def test_audit_filters_are_checked_and_replay_speaks_every_format(
     monkeypatch.setenv("COLUMNS", "80")
     table = hub(*as_of, "--case", str(history.case_a)[:8])
     assert max(len(line) for line in table.splitlines()) <= 80, table
-    assert "つながりづくり" in table and " JST" in table and "時点" in table
+    assert "つながり" in table and "connection" not in table  # the label, not the code
+    assert " JST" in table and "時点" in table
