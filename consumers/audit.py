@@ -3,7 +3,8 @@
 No consumer group is needed (every partition is assigned and read from the beginning; no
 offsets are committed), so replaying twice reads the same records. Records are decoded
 with the schemas of ``schemas/`` only: consent, meeting and emergency events (personal
-fields withheld) and ``Disclosure`` records. Each event is yielded once (by event id), in
+fields withheld) and ``Disclosure`` records (the relay's ``ChainHead`` witnesses are read by
+``read_witnessed_head``). Each event is yielded once (by event id), in
 log order (the ``position`` header); an event id seen again with other contents is a
 conflict the caller must report.
 """
@@ -20,10 +21,12 @@ from kafka.errors import KafkaError
 from hub import codec
 from hub import events as ev
 from hub.errors import ServiceUnavailableError
+from hub.kafka_config import client_config
 from hub.settings import Settings
 
 AUDIT_TOPIC = "audit.consent"
 AUDITOR = "auditor"
+CHAIN_HEAD = b"ChainHead"  # the relay's witness of the chain's head (schemas/messages/)
 MAX_IDLE_POLLS = 30  # empty polls in a row before giving up on reaching the end
 _ENVELOPE = ("event_id", "event_type", "aggregate_id", "aggregate_version", "recorded_at")
 
@@ -140,3 +143,84 @@ def _records(
         ) from error
     finally:
         consumer.close()
+
+
+@dataclass(frozen=True)
+class WitnessedHead:
+    """A head of the log's hash chain the relay published on ``audit.consent``."""
+
+    position: int
+    chain_hash: str
+
+
+def read_witnessed_head(
+    settings: Settings, *, topic: str | None = None, window: int = 1000, poll_ms: int = 1000
+) -> WitnessedHead | None:
+    """The newest ``ChainHead`` on the audit topic (None if nothing was witnessed yet).
+
+    Read as the settings' own principal, from the end backwards: the relay writes one head
+    per batch, so the newest is among the last records.
+    """
+    name = topic or audit_topic(settings)
+    try:
+        consumer = KafkaConsumer(
+            **client_config(settings),
+            group_id=None,
+            enable_auto_commit=False,
+            client_id="hub-verify-log",
+            bootstrap_timeout_ms=10_000,
+        )
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"Kafka: cannot read the witnessed chain head on {name} ({type(error).__name__}); "
+            "is the broker up? (`--no-witness` checks the store alone)"
+        ) from error
+    try:
+        numbers = consumer.partitions_for_topic(name) or set()
+        heads = [_newest_head(consumer, TopicPartition(name, n), window, poll_ms) for n in numbers]
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"Kafka: reading {name} failed ({type(error).__name__}); "
+            "`--no-witness` checks the store alone"
+        ) from error
+    finally:
+        consumer.close()
+    found = [h for h in heads if h is not None]
+    return max(found, key=lambda h: h.position) if found else None
+
+
+def _newest_head(
+    consumer: KafkaConsumer, partition: TopicPartition, window: int, poll_ms: int
+) -> WitnessedHead | None:
+    consumer.assign([partition])
+    begin = consumer.beginning_offsets([partition])[partition]
+    stop = consumer.end_offsets([partition])[partition]
+    while stop > begin:
+        start = max(begin, stop - window)
+        heads = [
+            WitnessedHead(int(record["position"]), str(record["chain_hash"]))
+            for record in _read_range(consumer, partition, start, stop, poll_ms)
+        ]
+        if heads:
+            return max(heads, key=lambda h: h.position)
+        stop, window = start, window * 2
+    return None
+
+
+def _read_range(
+    consumer: KafkaConsumer, partition: TopicPartition, start: int, stop: int, poll_ms: int
+) -> Iterator[dict[str, Any]]:
+    """The ``ChainHead`` records at offsets [start, stop) of one partition."""
+    consumer.seek(partition, start)
+    idle = 0
+    while consumer.position(partition) < stop:
+        polled = consumer.poll(timeout_ms=poll_ms).get(partition, [])
+        idle = 0 if polled else idle + 1
+        if idle >= MAX_IDLE_POLLS:
+            raise ServiceUnavailableError(
+                f"Kafka: {partition.topic} stopped short of its end; the broker does not answer"
+            )
+        for message in polled:
+            headers = dict(message.headers or [])
+            if message.offset < stop and headers.get("event_type") == CHAIN_HEAD:
+                yield codec.decode(message.value)[1]

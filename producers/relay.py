@@ -25,6 +25,7 @@ from hub.errors import ServiceUnavailableError
 from hub.kafka_config import client_config
 from hub.logging import get_logger
 from hub.settings import Settings
+from producers import witness
 from producers.deidentify import deidentify
 from producers.governance import UNPUBLISHED, Decision, GovernanceState, decide, fold, logged
 from producers.ledger import RelayLedger
@@ -42,6 +43,7 @@ class RelayCounts:
     disclosures: int = 0
     audit_records: int = 0
     analytics_records: int = 0
+    witnessed: int = 0  # chain heads published on audit.consent (producers/witness.py)
     position: int = 0
 
     def add(self, other: RelayCounts) -> None:
@@ -135,6 +137,7 @@ class Relay:
             futures += self._publish(decision, counts)
             disclosures += decision.disclosures
             counts.events += 1
+        futures += self._witness(batch[-1].id, counts)
         self._flush(futures)
         position: int = batch[-1].id
         if self.before_store is not None:
@@ -219,6 +222,16 @@ class Relay:
         futures.append(self._send(topics.analytics(self.settings), key, value, headers))
         counts.analytics_records += 1
         return futures
+
+    def _witness(self, position: int, counts: RelayCounts) -> list[Any]:
+        """The chain's head after the batch, on audit.consent: a witness outside the store."""
+        record = witness.chain_head(self.app.recorder, position)
+        if record is None:
+            return []
+        counts.witnessed += 1
+        value = codec.encode(witness.SCHEMA, record)
+        audit = topics.audit(self.settings)
+        return [self._send(audit, witness.KEY, value, witness.headers(record))]
 
     def _flush(self, futures: list[Any]) -> None:
         try:

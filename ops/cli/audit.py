@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub import topics
 from hub.application import HubApplication
 from hub.bootstrap import open_application
 from hub.errors import ConfigurationError, HubError, InvalidCommandError, NotFoundError
@@ -123,14 +124,24 @@ def _disclosures(source: DisclosureSource) -> list[Disclosure]:
     return kafka_disclosures(get_settings())
 
 
-def chain_verdict(settings: Settings, anchor: Anchor | None = None) -> LogVerdict:
+def chain_verdict(
+    settings: Settings, anchor: Anchor | None = None, witness: Anchor | None = None
+) -> LogVerdict:
     with _app(settings) as app:
         if not hasattr(app.recorder, "select_links"):
             raise ConfigurationError(
                 "this store has no hash chain: the application recorder is not hub.chain's "
                 "(APPLICATION_RECORDER_TOPIC)"
             )
-        return verify_log(app.recorder, anchor)  # type: ignore[arg-type]
+        return verify_log(app.recorder, anchor, witness)  # type: ignore[arg-type]
+
+
+def witnessed_head(settings: Settings) -> Anchor | None:
+    """The newest chain head the relay published on audit.consent, if any."""
+    from consumers.audit import read_witnessed_head
+
+    head = read_witnessed_head(settings)
+    return Anchor(head.position, head.chain_hash) if head else None
 
 
 # Commands ------------------------------------------------------------------------------------
@@ -540,17 +551,34 @@ def verify_log_command(
         str | None,
         typer.Option(help="A head written down earlier, <position>:<hash>, that must still hold."),
     ] = None,
+    witness: Annotated[
+        bool,
+        typer.Option(
+            help="Check the store against the newest chain head the relay witnessed on "
+            "audit.consent (--no-witness: the store alone, e.g. without a broker)."
+        ),
+    ] = True,
 ) -> None:
-    """Recompute the log's hash chain; exit 1 naming the first broken link."""
+    """Recompute the log's hash chain and check it against the witnessed head; exit 1 naming
+    the first broken link, a cut tail (truncated) or a rewritten past (rewritten)."""
     try:
         parsed = Anchor.parse(anchor) if anchor else None
     except ValueError as error:
         raise InvalidCommandError(str(error)) from None
-    verdict = chain_verdict(get_settings(), parsed)
+    settings = get_settings()
+    witnessed = witnessed_head(settings) if witness else None
+    verdict = chain_verdict(settings, parsed, witnessed)
     head = f"{verdict.head.notification_id}:{verdict.head.chain_hash}" if verdict.head else "-"
+    if not witness:
+        seen = "not checked against a witness (--no-witness)"
+    elif witnessed is None:
+        seen = f"no head witnessed on {topics.audit(settings)} yet: the store alone was checked"
+    else:
+        seen = f"witnessed head {witnessed.notification_id} holds"
     if verdict.intact:
         out.print(
-            f"verify-log: intact, {verdict.events} events, {verdict.links} links; head {head}"
+            f"verify-log: intact, {verdict.events} events, {verdict.links} links; {seen}; "
+            f"head {head}"
         )
         return
     first = verdict.first

@@ -16,6 +16,7 @@ def _print_counts(counts: Any) -> None:
         f"events={counts.events} agency_records={counts.agency_records} "
         f"redacted={counts.redacted} disclosures={counts.disclosures} "
         f"audit={counts.audit_records} analytics={counts.analytics_records} "
+        f"witnessed={counts.witnessed} "
         f"position={counts.position}"
     )
 

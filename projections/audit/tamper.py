@@ -8,8 +8,10 @@ Two checks, one pass in notification order:
   ``inserted`` (an event without a link), ``reordered`` (the content of another link).
 
 What it cannot see alone: the events table and the chain table rewritten together from some
-point on. The head (``LogVerdict.head``) is the anchor: an auditor writes it down (``hub
-audit report`` prints it) and passes it back later as ``anchor`` to prove the past is the same.
+point on, or both cut short. Heads kept outside the database catch that: the one the relay
+witnessed on ``audit.consent`` after its last batch (``witness``: a log now shorter than it
+is ``truncated``, a different link at its position ``rewritten``), and any head an auditor
+wrote down (``hub audit report`` prints it) and passes back as ``anchor``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from eventsourcing.persistence import Notification
 
 from hub.chain import GENESIS, ChainReader, Link, canonical_id, link_hash, state_digest
 
-Kind = Literal["edited", "deleted", "inserted", "reordered", "chain_broken", "anchor_mismatch"]
+Kind = Literal[
+    "edited",
+    "deleted",
+    "inserted",
+    "reordered",
+    "chain_broken",
+    "anchor_mismatch",
+    "truncated",
+    "rewritten",
+]
 PAGE = 500
 
 
@@ -66,8 +77,11 @@ class Anchor:
         return cls(int(number), digest.lower())
 
 
-def verify_log(reader: ChainReader, anchor: Anchor | None = None) -> LogVerdict:
+def verify_log(
+    reader: ChainReader, anchor: Anchor | None = None, witness: Anchor | None = None
+) -> LogVerdict:
     verdict = LogVerdict()
+    witnessed = witness
     prev = GENESIS
     last = max(reader.max_notification_id() or 0, _chain_end(reader))
     start = 1
@@ -102,6 +116,17 @@ def verify_log(reader: ChainReader, anchor: Anchor | None = None) -> LogVerdict:
                             Finding("anchor_mismatch", nid, "the chain differs from the anchor")
                         )
                     anchor = None
+                if witnessed is not None and nid == witnessed.notification_id:
+                    if link.chain_hash != witnessed.chain_hash:
+                        verdict.findings.append(
+                            Finding(
+                                "rewritten",
+                                nid,
+                                "the chain differs from the head witnessed on audit.consent: "
+                                "the log was rewritten at or before this position",
+                            )
+                        )
+                    witnessed = None
             if event is not None:
                 verdict.events += 1
             finding = _compare(reader, nid, event, link)
@@ -112,7 +137,32 @@ def verify_log(reader: ChainReader, anchor: Anchor | None = None) -> LogVerdict:
         verdict.findings.append(
             Finding("anchor_mismatch", anchor.notification_id, "the anchored link is gone")
         )
+    if witness is not None:
+        verdict.findings += _witness_findings(reader, witness, witnessed is not None)
     return verdict
+
+
+def _witness_findings(reader: ChainReader, witness: Anchor, unmatched: bool) -> list[Finding]:
+    """A log that ends before the witnessed head was cut; a gap at it, rewritten."""
+    end = reader.max_notification_id() or 0
+    if end < witness.notification_id:
+        return [
+            Finding(
+                "truncated",
+                end + 1,
+                f"the log ends at {end}, but the relay witnessed it reach "
+                f"{witness.notification_id} on audit.consent: events were cut from its end",
+            )
+        ]
+    if unmatched:
+        return [
+            Finding(
+                "rewritten",
+                witness.notification_id,
+                "the link witnessed on audit.consent at this position is gone",
+            )
+        ]
+    return []
 
 
 def _next_id(reader: ChainReader, after: int, last: int) -> int:

@@ -54,6 +54,8 @@ def deduplicated(records: list[Received]) -> list[tuple[RecordKey, bytes, dict[s
     first: dict[RecordKey, Received] = {}
     order: list[RecordKey] = []
     for r in records:
+        if r.headers["event_type"] == "ChainHead":
+            continue  # the relay's witness of the chain: one per batch, and batches differ
         key = (r.headers["event_id"], r.headers["event_type"], r.headers.get("disclosure_id", ""))
         if key in first:
             assert (r.raw, r.headers) == (first[key].raw, first[key].headers), f"{key} differs"

@@ -1,0 +1,175 @@
+"""The chain's head, witnessed on audit.consent, catches what the store alone cannot.
+
+Someone who can write the database can cut the log's tail (events and links together) or
+rewrite an event and recompute the chain from there (``seal``): the store then verifies on
+its own. The relay published the head after every batch on audit.consent, outside the
+database; ``hub audit verify-log`` checks the store against the newest one by default and
+names a cut tail ``truncated`` and a rewritten past ``rewritten``. Real broker, both stores.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from hub import topics
+from hub.application import HubApplication
+from hub.settings import Settings, get_settings
+from ops.cli.audit import chain_verdict, witnessed_head
+from ops.cli.main import app as cli
+from projections.audit.tamper import verify_log
+from tests import factories as f
+from tests.integration.streams import new_relay, provisioned, read_topic, store_settings
+
+pytestmark = pytest.mark.integration
+
+AGENCY = "moji.houkatsu"
+BATCH = 4
+
+
+@dataclass
+class Relayed:
+    settings: Settings
+    app: HubApplication
+    end: int
+
+    def sql(self, statement: str, *params: Any) -> None:
+        """Plain SQL on the store, as an intruder with database access writes it."""
+        if self.settings.store == "sqlite":
+            with sqlite3.connect(self.settings.sqlite_file) as conn:
+                conn.execute(statement.replace("%s", "?"), params)
+            return
+        with psycopg.connect(**self.settings.postgres_connection()) as pg:
+            pg.execute(statement, params)  # type: ignore[arg-type]
+
+    @property
+    def events(self) -> str:
+        if self.settings.store == "sqlite":
+            return "stored_events"
+        return f'"{self.settings.postgres_schema}".hub_events'
+
+    @property
+    def id_column(self) -> str:
+        return "rowid" if self.settings.store == "sqlite" else "notification_id"
+
+    def cut_after(self, position: int) -> None:
+        self.sql(f"DELETE FROM {self.events} WHERE {self.id_column} > %s", position)
+        self.sql(f"DELETE FROM {self.events}_chain WHERE notification_id > %s", position)
+
+    def rewrite(self, position: int) -> None:
+        """Edits one event and recomputes the chain from it: consistent on its own."""
+        state = self.app.recorder.select_notifications(position, 1)[0].state
+        forged = state.replace(b'"', b"'", 1)
+        self.sql(
+            f"UPDATE {self.events} SET state = %s WHERE {self.id_column} = %s", forged, position
+        )
+        self.sql(f"DELETE FROM {self.events}_chain WHERE notification_id >= %s", position)
+        self.app.recorder.seal()  # type: ignore[attr-defined]
+
+    def alone(self) -> Any:
+        return verify_log(self.app.recorder)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def relayed(
+    request: pytest.FixtureRequest, kafka_broker: object, tmp_path: Path
+) -> Iterator[Relayed]:
+    env = request.getfixturevalue("sqlite_env" if request.param == "sqlite" else "pg_env")
+    settings = store_settings(request.param, env, tmp_path)
+    app = HubApplication(env=settings.eventsourcing_env())
+    for _ in range(3):
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        app.execute(f.referral(case_id, AGENCY))
+    provisioned(settings, [AGENCY])
+    relay = new_relay(settings, app, batch_size=BATCH)
+    try:
+        relay.drain()
+    finally:
+        relay.producer.close()
+    yield Relayed(settings, app, app.recorder.max_notification_id() or 0)
+    app.close()
+
+
+@pytest.fixture
+def verify_log_cli(relayed: Relayed, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``hub audit verify-log`` on the relayed store and its topics."""
+    s = relayed.settings
+    monkeypatch.setenv("HUB_STORE", s.store)
+    monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", s.kafka_topic_prefix)
+    if s.store == "sqlite":
+        monkeypatch.setenv("HUB_SQLITE_PATH", str(s.sqlite_file))
+    else:
+        monkeypatch.setenv("HUB_POSTGRES_SCHEMA", s.postgres_schema)
+    get_settings.cache_clear()
+    yield lambda *args: CliRunner().invoke(cli, ["audit", "verify-log", *args])
+    get_settings.cache_clear()
+
+
+def test_the_relay_witnesses_the_chain_head_after_every_batch(relayed: Relayed) -> None:
+    heads = [
+        r
+        for r in read_topic(relayed.settings, topics.audit(relayed.settings))
+        if r.schema == "ChainHead"
+    ]
+    positions = [r.record["position"] for r in heads]
+    assert positions == sorted({*range(BATCH, relayed.end + 1, BATCH), relayed.end})
+    links = {
+        link.notification_id: link.chain_hash
+        for link in relayed.app.recorder.select_links(1, relayed.end)
+    }  # type: ignore[attr-defined]
+    assert all(r.record["chain_hash"] == links[r.record["position"]] for r in heads)
+    assert all(r.headers["event_type"] == "ChainHead" for r in heads)
+
+
+def test_an_untouched_log_holds_against_its_witness(relayed: Relayed, verify_log_cli: Any) -> None:
+    head = witnessed_head(relayed.settings)
+    assert head is not None and head.notification_id == relayed.end
+    assert chain_verdict(relayed.settings, witness=head).intact
+    result = verify_log_cli()
+    assert result.exit_code == 0, result.output
+    assert f"witnessed head {relayed.end} holds" in result.output
+
+
+def test_a_tail_cut_with_its_links_is_named_truncated(
+    relayed: Relayed, verify_log_cli: Any
+) -> None:
+    kept = relayed.end - 3
+    relayed.cut_after(kept)
+    assert relayed.alone().intact  # the store alone cannot tell
+    verdict = chain_verdict(relayed.settings, witness=witnessed_head(relayed.settings))
+    assert [(x.kind, x.notification_id) for x in verdict.findings] == [("truncated", kept + 1)]
+    result = verify_log_cli()
+    assert result.exit_code == 1
+    assert f"BROKEN at notification {kept + 1} (truncated)" in result.output
+    assert f"witnessed it reach {relayed.end}" in " ".join(result.output.split())
+    assert verify_log_cli("--no-witness").exit_code == 0
+
+
+def test_a_past_rewritten_with_a_recomputed_chain_is_named_rewritten(
+    relayed: Relayed, verify_log_cli: Any
+) -> None:
+    relayed.rewrite(2)
+    assert relayed.alone().intact  # the store alone cannot tell
+    verdict = chain_verdict(relayed.settings, witness=witnessed_head(relayed.settings))
+    assert [(x.kind, x.notification_id) for x in verdict.findings] == [("rewritten", relayed.end)]
+    result = verify_log_cli()
+    assert result.exit_code == 1
+    assert f"BROKEN at notification {relayed.end} (rewritten)" in result.output
+
+
+def test_without_a_reachable_broker_verify_log_says_so_in_one_line(
+    relayed: Relayed, verify_log_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_KAFKA_BOOTSTRAP", "127.0.0.1:9")  # nothing listens there
+    get_settings.cache_clear()
+    result = verify_log_cli()
+    assert result.exit_code == 1
+    assert "--no-witness" in result.stderr and "Traceback" not in result.output
+    assert verify_log_cli("--no-witness").exit_code == 0
