@@ -233,6 +233,18 @@ class HubApplication(Application[UUID]):
     def is_duplicate(self, command_id: UUID) -> bool:
         return self._exists(receipt_id(command_id))
 
+    def accepted_at(self, command_id: UUID) -> datetime | None:
+        """When the command applied under ``command_id`` happened, or None if none was.
+
+        A door that stamps a command's time itself (an HTTP answer) stamps a retry with the
+        first time, so the retry is the same command, not a different one under a reused id.
+        """
+        try:
+            receipt = self._get(CommandReceipt, receipt_id(command_id), lambda: NotFoundError())
+        except NotFoundError:
+            return None
+        return receipt.occurred_at
+
     def _repeated(self, command: c.Command, digest: str) -> bool:
         """Whether the command's id was applied already: to this very command (a duplicate),
         or to different content (refused, so that a reused id never passes for done)."""

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from consumers.agency import reply_record
 from consumers.records import BadRecord
-from consumers.replies import answer_command, apply_answer
+from consumers.replies import answer_command, apply_answer, reply_command_id
 from hub import commands as c
 from hub.application import HubApplication, Outcome
 from hub.errors import (
@@ -140,7 +140,11 @@ class HubService:
         referral = self._view("inbox").referral(str(referral_id))
         if referral is None or referral["agency_id"] != agency_id:
             raise NotFoundError(f"no referral {referral_id} in the inbox of {agency_id}")
-        record = reply_record(agency_id, referral, answer, reason, reply_id=reply_id)
+        # A retry with the same key is the same answer at the same time (or a refused reuse).
+        answered_at = self.app.accepted_at(reply_command_id(agency_id, str(reply_id)))
+        record = reply_record(
+            agency_id, referral, answer, reason, answered_at=answered_at, reply_id=reply_id
+        )
         try:
             command = answer_command(agency_id, record)
         except BadRecord as bad:

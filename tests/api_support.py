@@ -22,7 +22,7 @@ from hub.identity import Role
 from hub.settings import Settings
 from ops.identity import dev_issuer
 
-STARTUP_SECONDS = 60
+STARTUP_SECONDS = 120  # a loaded shared machine starts a Python server slowly
 
 
 def free_port() -> int:
@@ -34,7 +34,7 @@ def free_port() -> int:
 @dataclass
 class Server:
     url: str
-    settings: Settings
+    settings: Settings  # the server's: its var dir (the dev issuer's keys) and its store
     process: subprocess.Popen[bytes]
 
     def token(
@@ -67,7 +67,14 @@ def key() -> dict[str, str]:
 @contextmanager
 def running_server(var_dir: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
     """``hub serve`` as an operator starts it, on a free loopback port; stopped afterwards."""
-    settings = Settings(var_dir=var_dir)
+    env = env or {}
+    settings = Settings(
+        var_dir=var_dir,
+        mode="development",
+        sqlite_path=var_dir / "hub.sqlite",
+        store=env.get("HUB_STORE", "sqlite"),  # type: ignore[arg-type]
+        postgres_schema=env.get("HUB_POSTGRES_SCHEMA", ""),
+    )
     dev_issuer.signing_key(settings)  # the test's keys, before the server reads them
     port = free_port()
     environment = {
@@ -75,7 +82,7 @@ def running_server(var_dir: Path, env: dict[str, str] | None = None) -> Iterator
         "HUB_VAR_DIR": str(var_dir),
         "HUB_MODE": "development",
         "HUB_SQLITE_PATH": str(var_dir / "hub.sqlite"),
-        **(env or {}),
+        **env,
     }
     log_path = var_dir / "serve.log"
     with log_path.open("wb") as log:
@@ -120,3 +127,33 @@ def post_command(client: httpx.Client, command: Any) -> httpx.Response:
         json=body,
         headers={"Idempotency-Key": str(command.command_id)},
     )
+
+
+@contextmanager
+def server_on(store: str, var_dir: Path) -> Iterator[Server]:
+    """The server over a fresh store: a SQLite file, or a PostgreSQL schema dropped after."""
+    if store == "sqlite":
+        with running_server(var_dir) as running:
+            yield running
+        return
+    import psycopg
+
+    from ops.services import postgres
+    from tests.conftest import unique
+
+    settings = Settings(mode="development")
+    try:
+        postgres.up(settings)
+    except Exception as error:
+        pytest.fail(f"PostgreSQL could not start: {error}", pytrace=False)
+    schema = unique("api").replace("-", "_")
+    connect = {**settings.postgres_connection(), "autocommit": True}
+    with psycopg.connect(**connect) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        env = {"HUB_STORE": "postgres", "HUB_POSTGRES_SCHEMA": schema}
+        with running_server(var_dir, env) as running:
+            yield running
+    finally:
+        with psycopg.connect(**connect) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -108,6 +108,7 @@ class CommandReceipt(Aggregate):
     def __init__(self, payload: ev.CommandAccepted) -> None:
         self.command_type = payload.command_type
         self.command_digest = payload.command_digest
+        self.occurred_at = payload.occurred_at
 
     def repeats(self, command_digest: str) -> bool:
         """Whether a command with this digest is the accepted one again (receipts written

@@ -11,16 +11,18 @@ import pytest
 
 from hub.application import HubApplication
 from hub.identity import Role
-from hub.settings import Settings
 from tests import factories as f
-from tests.api_support import Server, post_command, running_server
+from tests.api_support import Server, post_command, server_on
 
 WARD = "tobata"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(Path(tmp_path_factory.mktemp("api-actor"))) as running:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    var_dir = Path(tmp_path_factory.mktemp(f"api-actor-{request.param}"))
+    with server_on(request.param, var_dir) as running:
         yield running
 
 
@@ -33,8 +35,7 @@ def test_the_tokens_subject_and_role_are_on_the_events(server: Server) -> None:
     assert [(h["event"], h["by"], h["role"]) for h in history] == [
         ("CaseOpened", "officer-試験-7", "ward_officer")
     ]
-    store = Settings(sqlite_path=server.settings.var_dir / "hub.sqlite", mode="development")
-    app = HubApplication(env=store.eventsourcing_env("sqlite"))
+    app = HubApplication(env=server.settings.eventsourcing_env())
     try:
         (event,) = app.events.get(opened.case_id)
         assert event.payload.actor.subject == "officer-試験-7"  # type: ignore[attr-defined]

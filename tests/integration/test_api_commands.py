@@ -13,16 +13,19 @@ import pytest
 from hub import commands as c
 from hub.identity import Role
 from tests import factories as f
-from tests.api_support import Server, key, post_command, running_server
+from tests.api_support import Server, key, post_command, server_on
 
 WARD = "tobata"
 SECRET_NAME = "試験 秘匿太郎"
 SECRET_PHONE = "not-a-phone-秘匿"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(Path(tmp_path_factory.mktemp("api-commands"))) as running:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    var_dir = Path(tmp_path_factory.mktemp(f"api-commands-{request.param}"))
+    with server_on(request.param, var_dir) as running:
         yield running
 
 

@@ -8,16 +8,12 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import httpx
-import psycopg
 import pytest
 
 from consumers.replies import reply_command_id
 from hub.identity import Role
-from hub.settings import Settings
-from ops.services import postgres
 from tests import factories as f
-from tests.api_support import Server, post_command, running_server
-from tests.conftest import unique
+from tests.api_support import Server, post_command, server_on
 
 AGENCY = "tobata.houkatsu"
 
@@ -27,26 +23,8 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     var_dir = Path(tmp_path_factory.mktemp(f"api-inbox-{request.param}"))
-    if request.param == "sqlite":
-        with running_server(var_dir) as running:
-            yield running
-        return
-    settings = Settings()
-    try:
-        postgres.up(settings)
-    except Exception as error:
-        pytest.fail(f"PostgreSQL could not start: {error}", pytrace=False)
-    schema = unique("api").replace("-", "_")
-    connect = {**settings.postgres_connection(), "autocommit": True}
-    with psycopg.connect(**connect) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        env = {"HUB_STORE": "postgres", "HUB_POSTGRES_SCHEMA": schema}
-        with running_server(var_dir, env) as running:
-            yield running
-    finally:
-        with psycopg.connect(**connect) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with server_on(request.param, var_dir) as running:
+        yield running
 
 
 def _referred(server: Server) -> tuple[UUID, UUID]:
@@ -92,18 +70,23 @@ def test_an_accept_is_applied_once_as_the_reply_topic_would(
     assert first.status_code == 201, first.text
     again = _answer(agency, referral_id, {"answer": "accepted"}, reply_id)
     assert again.status_code == 200 and again.json()["duplicate"] is True
+    reused = _answer(agency, referral_id, {"answer": "completed"}, reply_id)
+    assert reused.status_code == 409
+    assert reused.json()["error"] == "IdempotencyConflictError"
     with server.client(server.token(Role.operator, "operator-試験")) as operator:
         case = operator.get(f"/cases/{case_id}").json()
         assert [r["status"] for r in case["referrals"]] == ["accepted"]
-        # The command the Kafka reply with this id would give is the one already applied.
-        same = f.answer(
+        # The command id is the one a Kafka reply with this reply id gives: it is taken.
+        taken = f.answer(
             case_id,
             referral_id,
             AGENCY,
-            "accepted",
+            "completed",
             command_id=reply_command_id(AGENCY, str(reply_id)),
         )
-        assert post_command(operator, same).json()["duplicate"] is True
+        refused = post_command(operator, taken)
+        assert refused.status_code == 409
+        assert "AnswerReferral" in refused.json()["detail"]
 
 
 def test_a_decline_needs_one_of_the_coded_reasons(server: Server, agency: httpx.Client) -> None:

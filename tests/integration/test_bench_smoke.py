@@ -18,6 +18,8 @@ FIGURES = (
     "growth: peak memory",
     "end to end p50",
     "end to end p99",
+    "API commands",
+    "API inbox read p99",
 )
 
 
