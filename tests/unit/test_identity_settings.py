@@ -8,13 +8,13 @@ from typing import Any, cast
 import pytest
 from typer.testing import CliRunner
 
-from hub.errors import ConfigurationError
+from hub.errors import AuthenticationError, ConfigurationError
 from hub.identity import Role
 from hub.settings import Settings
 from ops.api.app import create_app
 from ops.cli.main import app as cli
 from ops.identity import dev_issuer
-from ops.identity.tokens import TokenVerifier
+from ops.identity.tokens import TokenVerifier, actor_from_claims
 from ops.usecases import HubService
 
 CITY = {
@@ -72,3 +72,52 @@ def test_hub_dev_token_and_hub_serve_refuse_in_production(
         assert "HUB_OIDC_JWKS_URL" in serve.output
     finally:
         get_settings.cache_clear()
+
+
+def test_hub_dev_token_prints_a_token_the_verifier_accepts(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path))
+    from hub.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli,
+            [
+                "dev",
+                "token",
+                "--role",
+                "ward_officer",
+                "--subject",
+                "officer-1",
+                "--ward",
+                "tobata",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        actor = TokenVerifier(get_settings()).actor(f"Bearer {result.output.strip()}")
+    finally:
+        get_settings.cache_clear()
+    assert (actor.subject, actor.role, actor.ward) == ("officer-1", Role.ward_officer, "tobata")
+    assert oct((tmp_path / "oidc" / dev_issuer.KEY_FILE).stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_keycloak_realm_role_maps_to_the_hub_role() -> None:
+    claims = {"sub": "kc-user-1", "realm_access": {"roles": ["offline_access", "auditor"]}}
+    assert actor_from_claims(claims).role is Role.auditor
+    two = {"sub": "kc-user-2", "realm_access": {"roles": ["auditor", "analyst"]}}
+    with pytest.raises(AuthenticationError, match="no hub role"):
+        actor_from_claims(two)
+
+
+def test_scope_claims_of_the_wrong_type_grant_no_scope() -> None:
+    claims = {"sub": "x-1", "role": "ward_officer", "ward": ["tobata"], "agency_id": 7}
+    actor = actor_from_claims(claims)
+    assert actor.ward is None and actor.agency_id is None
+
+
+def test_a_subject_the_hub_cannot_record_is_refused() -> None:
+    with pytest.raises(AuthenticationError, match="no usable actor"):
+        actor_from_claims({"sub": " padded ", "role": "auditor"})
