@@ -207,6 +207,7 @@ def _wipe(settings: Settings, options: DemoOptions) -> None:
         for path in home.glob("hub*.sqlite*"):
             path.unlink()
         shutil.rmtree(home / "agency", ignore_errors=True)
+    _wipe_configured_inboxes(settings)
     home.mkdir(parents=True, exist_ok=True)
     if options.store == "postgres":
         import psycopg
@@ -214,6 +215,38 @@ def _wipe(settings: Settings, options: DemoOptions) -> None:
         with psycopg.connect(**settings.postgres_connection(), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{settings.postgres_schema}" CASCADE')
             conn.execute(f'CREATE SCHEMA "{settings.postgres_schema}"')
+
+
+def _wipe_configured_inboxes(settings: Settings) -> None:
+    """Inboxes that HUB_AGENCY_INBOX_PATH puts outside the demo's folder are the demo's too:
+    a rerun starts them afresh instead of mixing into the last run's."""
+    from consumers.config import get_consumer_settings
+    from consumers.inbox import inbox_path
+
+    consumer_settings = get_consumer_settings()
+    if consumer_settings.agency_inbox_path is None:
+        return
+    for agency in load_network().agencies:
+        path = inbox_path(settings, consumer_settings, agency.id)
+        for leftover in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
+
+
+def inbox_location(settings: Settings, home: Path) -> str:
+    """Where the demo's agency inboxes are, as the settings say (``{agency}`` per agency)."""
+    from consumers.config import get_consumer_settings
+    from consumers.inbox import inbox_path
+
+    consumer_settings = get_consumer_settings()
+    if consumer_settings.agency_inbox_store == "postgres":
+        return f"PostgreSQL schemas {consumer_settings.agency_inbox_schema or 'inbox_{agency}'}"
+    if consumer_settings.agency_inbox_path is None:
+        return str(home / "agency")
+    return str(inbox_path(settings, consumer_settings, "{agency}"))
 
 
 def _forget_earlier_runs(settings: Settings) -> None:
@@ -488,5 +521,5 @@ def _report_files(outcome: DemoOutcome) -> None:
             f"postgresql://{settings.postgres_host}:{settings.postgres_port}/"
             f"{settings.postgres_dbname} (schema {settings.postgres_schema})"
         )
-    outcome.files["agency inboxes"] = str(outcome.options.home / "agency")
+    outcome.files["agency inboxes"] = inbox_location(settings, outcome.options.home)
     outcome.files["Kafka topics"] = f"{settings.kafka_topic_prefix}* on {settings.kafka_bootstrap}"

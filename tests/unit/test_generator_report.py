@@ -4,7 +4,9 @@ the end of December, each checked against the generator's own counts."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from hub.labels import INDICATORS
@@ -84,3 +86,25 @@ def test_a_figure_that_differs_from_the_generator_is_marked() -> None:
 def test_an_early_cut_says_the_actuals_are_for_reference_only() -> None:
     text = printed(outcome(date(2025, 4, 30), FULL_YEAR, None))
     assert "for reference only" in text
+
+
+def test_the_demo_names_and_wipes_the_inboxes_where_hub_agency_inbox_path_puts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consumers.config import get_consumer_settings
+    from ops.demo.pipeline import _wipe, inbox_location
+
+    elsewhere = tmp_path / "inboxes"
+    elsewhere.mkdir()
+    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(elsewhere / "{agency}.sqlite"))
+    get_consumer_settings.cache_clear()
+    try:
+        old = elsewhere / "moji.houkatsu.sqlite"
+        old.write_bytes(b"last run")
+        home = tmp_path / "demo"
+        settings = Settings(var_dir=home)
+        assert inbox_location(settings, home) == str(elsewhere / "{agency}.sqlite")
+        _wipe(settings, DemoOptions(home=home))
+        assert not old.exists()
+    finally:
+        get_consumer_settings.cache_clear()
