@@ -32,6 +32,7 @@ from hub.domain.others import (
     CooperatingBusiness,
     Discovery,
     Meeting,
+    Target,
     receipt_id,
 )
 from hub.errors import (
@@ -49,6 +50,7 @@ from hub.errors import (
 )
 from hub.fiscal import now
 from hub.identity import DEVELOPMENT_OPERATOR, Actor
+from hub.labels import BY_KEY as INDICATOR_KEYS
 from hub.reference import Network, load_network
 from hub.transcoding import register_payloads
 
@@ -627,6 +629,28 @@ class HubApplication(Application[UUID]):
         )
         base.hold_gathering(ev.GatheringHeld(**_fields(cmd, ev.GatheringHeld)))
         return [base]
+
+    @_handle.register
+    def _(self, cmd: c.SetTarget) -> list[Aggregate]:
+        if cmd.indicator not in INDICATOR_KEYS:
+            raise InvalidCommandError(
+                f"indicator: not a code of table ④: {cmd.indicator!r} "
+                f"(one of {', '.join(sorted(INDICATOR_KEYS))})"
+            )
+        target_id = Target.id_for(cmd.fiscal_year, cmd.indicator)
+        payload = ev.TargetSet(
+            occurred_at=cmd.occurred_at,
+            target_id=target_id,
+            fiscal_year=cmd.fiscal_year,
+            indicator=cmd.indicator,
+            value=cmd.value,
+            note=cmd.note,
+        )
+        if not self._exists(target_id):
+            return [Target(payload=payload)]
+        target = self._get(Target, target_id, lambda: NotFoundError(f"no target {target_id}"))
+        target.revise(payload)
+        return [target]
 
 
 def _stamp(actor: Actor, aggregates: Iterable[Aggregate]) -> None:

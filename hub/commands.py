@@ -434,6 +434,19 @@ class HoldGathering(Command):
     _ids = _fill_ids("gathering_id")
 
 
+# Targets (R8目標) -----------------------------------------------------------------------------
+
+
+class SetTarget(Command):
+    """Set (or revise) the target of one indicator of table ④ for a fiscal year (R8目標)."""
+
+    type: Literal["SetTarget"] = "SetTarget"
+    fiscal_year: int = Field(ge=2019, le=2100)  # the year April starts in: R8 = 2026
+    indicator: Code  # a code of table ④ (`hub ref codes indicator`)
+    value: float = Field(ge=0, le=10_000_000)
+    note: ShortText | None = None
+
+
 AnyCommand = Annotated[
     ReportDiscovery
     | ReceiveConsultation
@@ -461,7 +474,8 @@ AnyCommand = Annotated[
     | EndEmergency
     | RegisterCooperatingBusiness
     | RegisterCommunityBase
-    | HoldGathering,
+    | HoldGathering
+    | SetTarget,
     Field(discriminator="type"),
 ]
 

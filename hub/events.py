@@ -309,6 +309,20 @@ class GatheringHeld(Event):
     bodies: list[str] = []
 
 
+# Targets (R8目標) -----------------------------------------------------------------------------
+
+
+class TargetSet(Event):
+    """The city set (or revised) its target for one indicator of table ④ and fiscal year;
+    who set it is the event's actor."""
+
+    target_id: UUID
+    fiscal_year: int
+    indicator: str
+    value: float
+    note: str | None = None
+
+
 # アクセス記録 --------------------------------------------------------------------------------
 
 
@@ -367,6 +381,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CooperatingBusinessRegistered,
     CommunityBaseRegistered,
     GatheringHeld,
+    TargetSet,
     PersonalDataAccessed,
     CommandAccepted,
 )

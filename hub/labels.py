@@ -205,6 +205,9 @@ VOCABULARY: dict[str, dict[str, str]] = {
 }
 
 
+VOCABULARY["indicator"] = {i.key: i.label for i in INDICATORS}
+
+
 def label(vocabulary: str, code: str | None) -> str:
     """The Japanese label of ``code`` in ``vocabulary``; the code itself when it has none."""
     if code is None:

@@ -53,10 +53,11 @@ def draw(
     title: str,
     wards: Mapping[str, str] | None = None,
     targets: Mapping[str, float] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> None:
     """Draw ``rows`` (broken down by month or by ward) to a PNG at ``path``."""
     check_writable(path)
-    fig = figure(rows, cut, title, wards, targets)
+    fig = figure(rows, cut, title, wards, targets, notes)
     try:
         fig.savefig(path, dpi=120)
     except OSError as error:
@@ -73,11 +74,13 @@ def figure(
     title: str,
     wards: Mapping[str, str] | None = None,
     targets: Mapping[str, float] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> Figure:
     """The figure: a 3 × 3 grid, one panel per indicator of table ④."""
     by_ward = any(r.ward is not None for r in rows)
     wards = wards or {}
     targets = targets or {}
+    notes = notes or {}
     from matplotlib import rc_context
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -111,9 +114,12 @@ def figure(
                 ax.set_xticks(range(12), [f"{int(m[5:])}月" for m in months], fontsize=7)
                 ax.set_xlim(-0.5, 11.5)
             if ind.key in targets:
-                ax.axhline(targets[ind.key], color="#c44e52", linestyle="--", linewidth=1)
+                # A stock climbs to its target; a flow's monthly line is not comparable with
+                # a yearly target, so the panel only states it.
+                if ind.kind == "stock":
+                    ax.axhline(targets[ind.key], color="#c44e52", linestyle="--", linewidth=1)
                 ax.annotate(
-                    f"目標 {targets[ind.key]:g}{ind.unit}",
+                    f"年間目標 {targets[ind.key]:,g}{ind.unit} {notes.get(ind.key, '')}".rstrip(),
                     (0.01, 0.92),
                     xycoords="axes fraction",
                     color="#c44e52",
@@ -122,7 +128,8 @@ def figure(
             ax.set_title(f"{ind.label}（{ind.unit}）", fontsize=8)
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             top = max((r.value or 0 for r in mine), default=0)
-            ax.set_ylim(0, max(top, targets.get(ind.key, 0), 1) * 1.1)
+            line = targets.get(ind.key, 0) if ind.kind == "stock" else 0
+            ax.set_ylim(0, max(top, line, 1) * 1.15)
             ax.grid(axis="y", alpha=0.3)
         fig.suptitle(title, fontsize=11)
         fig.tight_layout()

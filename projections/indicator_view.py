@@ -82,6 +82,16 @@ def statements(event_type: str, payload: Mapping[str, Any]) -> list[Statement]:
                         },
                     )
                 )
+            case ind.TargetFact(indicator, fy, value, at):
+                result.append(
+                    Statement(
+                        "INSERT INTO {targets} AS t (indicator, fy, value, at) "
+                        "VALUES (:indicator, :fy, :value, :at) "
+                        "ON CONFLICT (indicator, fy) DO UPDATE SET value = excluded.value, "
+                        "at = excluded.at WHERE excluded.at >= t.at",
+                        {"indicator": indicator, "fy": fy, "value": value, "at": at},
+                    )
+                )
             case ind.ReferralReply(referral_id, at, closes):
                 result.append(
                     Statement(
@@ -110,7 +120,15 @@ class IndicatorView(SqlView):
         "at TEXT NOT NULL, ward TEXT NOT NULL, PRIMARY KEY (indicator, fy, member)",
         "referrals": "referral_id TEXT PRIMARY KEY, sent_at TEXT, agency_id TEXT, ward TEXT, "
         "first_answer_at TEXT, closed_at TEXT",
+        "targets": "indicator TEXT NOT NULL, fy INTEGER NOT NULL, value DOUBLE PRECISION NOT "
+        "NULL, at TEXT NOT NULL, PRIMARY KEY (indicator, fy)",
     }
+
+    def target_values(self, fy: int) -> dict[str, float]:
+        rows = self.query(
+            "SELECT indicator, value FROM {targets} WHERE fy = :fy ORDER BY indicator", {"fy": fy}
+        )
+        return {r["indicator"]: float(r["value"]) for r in rows}
 
     def tally_rows(self, last_day: str) -> list[ind.TallyRow]:
         rows = self.query(

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -102,7 +102,18 @@ class ReferralReply:
     closes: bool
 
 
-Fact = PlaceWard | Tally | Member | ReferralSent | ReferralReply
+@dataclass(frozen=True)
+class TargetFact:
+    """The city's target for an indicator and fiscal year, as set at ``at`` (the latest
+    ``occurred_at`` wins: a revision replaces the target)."""
+
+    indicator: str
+    fy: int
+    value: float
+    at: str
+
+
+Fact = PlaceWard | Tally | Member | ReferralSent | ReferralReply | TargetFact
 
 CLOSING_ANSWERS = frozenset({"declined", "completed"})
 
@@ -175,6 +186,9 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
         case "ReferralAnswered":
             closes = payload["answer"] in CLOSING_ANSWERS
             return [ReferralReply(str(payload["referral_id"]), at, closes)]
+        case "TargetSet":
+            fy, value = int(payload["fiscal_year"]), float(payload["value"])
+            return [TargetFact(payload["indicator"], fy, value, at)]
     return []
 
 
@@ -227,6 +241,7 @@ class MemoryIndicators:
     tallies: dict[tuple[str, str, str], int]
     members: dict[tuple[str, int, str], tuple[str, str]]
     referrals: dict[str, ReferralRow]
+    targets: dict[tuple[str, int], tuple[str, float]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> MemoryIndicators:
@@ -266,6 +281,10 @@ class MemoryIndicators:
                     old.first_answer_at if old else None,
                     old.closed_at if old else None,
                 )
+            case TargetFact(indicator, fy, value, at):
+                latest = self.targets.get((indicator, fy))
+                if latest is None or at >= latest[0]:
+                    self.targets[(indicator, fy)] = (at, value)
             case ReferralReply(referral_id, at, closes):
                 old = self.referrals.get(referral_id) or ReferralRow(
                     referral_id, None, None, None, None, None
@@ -288,6 +307,9 @@ class MemoryIndicators:
     def referral_rows(self) -> list[ReferralRow]:
         return [self.referrals[k] for k in sorted(self.referrals)]
 
+    def target_values(self, fy: int) -> dict[str, float]:
+        return {i: v for (i, year), (_, v) in sorted(self.targets.items()) if year == fy}
+
 
 @dataclass(frozen=True)
 class ReportRow:
@@ -300,6 +322,10 @@ class ReportRow:
     month: str | None = None
     code: str = ""
     unit: str = ""
+    # Progress against the city's target for the year (R8目標), when one is set.
+    target: float | None = None
+    progress_rate: float | None = None  # value / target, in %
+    pace_needed: float | None = None  # per month, for the rest of the year
 
     def as_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -309,6 +335,10 @@ class ReportRow:
             "unit": self.unit,
             "value": self.value,
         }
+        if self.target is not None:
+            row["target"] = self.target
+            row["progress_rate"] = self.progress_rate
+            row["pace_needed_per_month"] = self.pace_needed
         if self.ward is not None:
             row["ward"] = self.ward
         if self.month is not None:
@@ -427,6 +457,28 @@ def tabulate(
                 )
             )
     return rows
+
+
+MONTH_DAYS = 365.25 / 12
+
+
+def with_targets(rows: list[ReportRow], targets: Mapping[str, float], cut: Cut) -> list[ReportRow]:
+    """The year's rows with progress against the targets: the rate reached (value / target,
+    in %) and the pace needed per month for the rest of the fiscal year (None after its end).
+    Only rows without a breakdown carry a target: it is a target for the year."""
+    days_left = (date(cut.fy + 1, 3, 31) - max(cut.last_day, cut.first_day - timedelta(1))).days
+    result = []
+    for row in rows:
+        target = targets.get(row.code)
+        if target is None or row.ward is not None or row.month is not None:
+            result.append(row)
+            continue
+        value = float(row.value or 0)
+        rate = round(100 * value / target, 1) if target else None
+        remaining = max(target - value, 0.0)
+        pace = round(remaining / (days_left / MONTH_DAYS), 1) if days_left > 0 else None
+        result.append(replace(row, target=target, progress_rate=rate, pace_needed=pace))
+    return result
 
 
 def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportRow]:

@@ -28,12 +28,14 @@ from projections.indicators import (
     network_measures,
     tabulate,
     utc_text,
+    with_targets,
 )
 
 
 def from_view(view: IndicatorView, cut: Cut, by: Breakdown = None) -> list[ReportRow]:
     rows = tabulate(view.tally_rows(cut.last_day.isoformat()), view.member_rows(cut.fy), cut, by)
     if by is None:
+        rows = with_targets(rows, view.target_values(cut.fy), cut)
         first = utc_text(datetime.combine(cut.first_day, datetime.min.time(), JST))
         rows += network_measures(view.referral_rows(first, cut.end_instant), cut)
     return rows
@@ -42,8 +44,13 @@ def from_view(view: IndicatorView, cut: Cut, by: Breakdown = None) -> list[Repor
 def from_memory(fold: MemoryIndicators, cut: Cut, by: Breakdown = None) -> list[ReportRow]:
     rows = tabulate(fold.tally_rows(), fold.member_rows(), cut, by)
     if by is None:
+        rows = with_targets(rows, fold.target_values(cut.fy), cut)
         rows += network_measures(fold.referral_rows(), cut)
     return rows
+
+
+def targets_of(rows: list[ReportRow]) -> dict[str, float]:
+    return {r.code: r.target for r in rows if r.target is not None}
 
 
 def title(cut: Cut, source: str = "") -> str:
@@ -63,6 +70,15 @@ def value_text(row: ReportRow) -> str:
     return f"{number}{row.unit}"
 
 
+def progress_texts(row: ReportRow) -> list[str]:
+    """Target, rate reached and pace needed per month, as a report prints them."""
+    if row.target is None:
+        return ["", "", ""]
+    rate = "-" if row.progress_rate is None else f"{row.progress_rate:.1f}%"
+    pace = "-" if row.pace_needed is None else f"{row.pace_needed:,.1f}{row.unit}"
+    return [f"{row.target:,g}{row.unit}", rate, pace]
+
+
 def _with_names(row: ReportRow, wards: Mapping[str, str]) -> dict[str, Any]:
     data = row.as_dict()
     if row.ward is not None:
@@ -78,12 +94,15 @@ def to_json(rows: list[ReportRow], wards: Mapping[str, str] | None = None) -> st
 
 
 LONG_COLUMNS = ("function", "code", "label", "unit", "value")
+TARGET_COLUMNS = ("target", "progress_rate", "pace_needed_per_month")
 
 
 def to_csv(rows: list[ReportRow], wards: Mapping[str, str] | None = None) -> bytes:
     """The long form for machines: one row per figure, ``label`` beside every ``code``.
     UTF-8 with a byte order mark, so that Excel opens the Japanese labels correctly."""
     columns = list(LONG_COLUMNS)
+    if any(r.target is not None for r in rows):
+        columns += TARGET_COLUMNS
     if any(r.ward is not None for r in rows):
         columns[:0] = ["ward", "ward_label"]
     if any(r.month is not None for r in rows):
@@ -126,22 +145,29 @@ def wide(
         wareki_month(k) if by_month else wards.get(k, "区不明" if k == "" else k) for k in keys
     ]
     cells = {(r.code, r.month if by_month else r.ward): r.value for r in broken_down}
-    total = {r.code: r.value for r in totals}
+    total = {r.code: r for r in totals}
+    with_target = any(r.target is not None for r in totals)
     headers = ["事業", "評価指標", "単位", *columns, "年度計（累計）"]
+    if with_target:
+        headers += ["目標", "達成率（%）", "必要ペース（月あたり）"]
     rows: list[list[Any]] = []
     for ind in INDICATORS:
+        year = total.get(ind.key)
+        progress = [year.target, year.progress_rate, year.pace_needed] if year else [None] * 3
         rows.append(
             [
                 ind.function,
                 ind.label,
                 ind.unit,
                 *(cells.get((ind.key, k)) for k in keys),
-                total.get(ind.key),
+                year.value if year else None,
+                *(progress if with_target else []),
             ]
         )
     for r in totals:
         if r.function == NETWORK_FUNCTION:
-            rows.append([r.function, r.indicator, r.unit, *([None] * len(keys)), r.value])
+            extra = [None] * 3 if with_target else []
+            rows.append([r.function, r.indicator, r.unit, *([None] * len(keys)), r.value, *extra])
     return WideTable(headers, rows)
 
 

@@ -118,3 +118,28 @@ class CommandReceipt(Aggregate):
 
 def receipt_id(command_id: UUID) -> UUID:
     return uuid5(NAMESPACE_URL, f"/receipts/{command_id}")
+
+
+class Target(Aggregate):
+    """R8目標: the city's target for one indicator and fiscal year; each revision an event."""
+
+    @staticmethod
+    def id_for(fiscal_year: int, indicator: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/targets/{fiscal_year}/{indicator}")
+
+    @staticmethod
+    def create_id(payload: ev.TargetSet) -> UUID:
+        return payload.target_id
+
+    # The library names its event classes per aggregate: the first setting and a revision
+    # are two classes, both carrying a TargetSet payload (the event type in every record).
+    @event("TargetFirstSet")
+    def __init__(self, payload: ev.TargetSet) -> None:
+        self.value = payload.value
+
+    def revise(self, payload: ev.TargetSet) -> None:
+        self._revised(payload=payload)
+
+    @event("TargetSet")
+    def _revised(self, payload: ev.TargetSet) -> None:
+        self.value = payload.value

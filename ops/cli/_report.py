@@ -83,7 +83,16 @@ def print_report(
         _print_table(rows, heading, wards, output)
     if chart is not None:
         chart_rows = rows if by is not None else rows_of(cut, "month")
-        charts.draw(chart_rows, cut, chart, heading, wards)
+        totals = rows if by is None else rows_of(cut, None)
+        # A target is for the whole year: drawn on the monthly chart of a stock (the line
+        # climbs to it); for flows the panel shows the monthly pace needed instead.
+        targets = report.targets_of(totals) if by is None or by == "month" else {}
+        notes = {
+            r.code: f"達成率 {texts[1]}・必要ペース {texts[2]}/月"
+            for r in totals
+            if r.target is not None and (texts := report.progress_texts(r))
+        }
+        charts.draw(chart_rows, cut, chart, heading, wards, targets, notes)
         Console(stderr=True).print(f"chart written to {chart}")
 
 
@@ -133,6 +142,11 @@ def _print_table(
         table.add_column(breakdown, no_wrap=True)
     table.add_column("事業 / 評価指標", overflow="fold")
     table.add_column("値", justify="right", no_wrap=True)
+    targets = any(r.target is not None for r in rows)
+    if targets:
+        table.add_column("目標", justify="right", no_wrap=True)
+        table.add_column("達成率", justify="right", no_wrap=True)
+        table.add_column("必要ペース\n(月)", justify="right", no_wrap=True)
     function = None
     for r in rows:
         key = ""
@@ -142,12 +156,14 @@ def _print_table(
             key = wards.get(r.ward, "区不明" if r.ward == "" else r.ward)
         if breakdown is None and r.function != function:
             function = r.function
-            table.add_row(f"[bold]{r.function}[/]", "", end_section=False)
+            table.add_row(f"[bold]{r.function}[/]", *([""] * (4 if targets else 1)))
         label = r.indicator if breakdown is None else f"{r.function}：{r.indicator}"
         cells = ([key] if breakdown else []) + [
             ("  " if breakdown is None else "") + label,
             report.value_text(r),
         ]
+        if targets:
+            cells += report.progress_texts(r)
         table.add_row(*cells)
     if output is None:
         Console().print(table)

@@ -1,0 +1,108 @@
+"""``hub target set|list``: the city's targets for table ④ (R8目標), recorded as events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import NAMESPACE_URL, uuid5
+
+import typer
+from rich.table import Table
+
+from hub import commands as c
+from hub.bootstrap import open_application
+from hub.errors import InvalidCommandError
+from hub.fiscal import now, parse_fiscal_year, reiwa_label
+from hub.labels import BY_KEY, INDICATORS
+from hub.settings import get_settings
+from ops.cli._output import Format, FormatOpt, JsonOpt, check_choice, chosen, console, emit
+from ops.cli.audit import parse_time
+from projections.runner import catch_up, open_projection
+
+target_app = typer.Typer(help="Targets of table ④ per fiscal year (R8目標).", no_args_is_help=True)
+
+FiscalYear = Annotated[str, typer.Option("--fy", help="Fiscal year: R8, 令和8年度 or 2026.")]
+
+
+def _year(fy: str) -> int:
+    try:
+        return parse_fiscal_year(fy)
+    except ValueError as error:
+        raise InvalidCommandError(str(error)) from None
+
+
+def set_target(
+    fy: FiscalYear,
+    indicator: Annotated[
+        str, typer.Option(help="The indicator's code (`hub target list` shows them).")
+    ],
+    value: Annotated[float, typer.Option(help="The target for the year, in its unit.")],
+    note: Annotated[str | None, typer.Option(help="Why, e.g. R7の実績を踏まえ.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When it was decided (ISO 8601; default now).")
+    ] = None,
+) -> None:
+    """Record the target of one indicator for a fiscal year; setting it again revises it.
+    The event names who set it (the configured operator)."""
+    check_choice("--indicator", indicator, list(BY_KEY))
+    year = _year(fy)
+    occurred_at = parse_time(at) if at else now()
+    # One decision, one command id: the same decision submitted twice is applied once.
+    command_id = uuid5(NAMESPACE_URL, f"/targets/{year}/{indicator}/{value}/{occurred_at}")
+    command = c.SetTarget(
+        command_id=command_id,
+        occurred_at=occurred_at,
+        fiscal_year=year,
+        indicator=indicator,
+        value=value,
+        note=note,
+    )
+    app = open_application()
+    try:
+        outcome = app.execute(command)
+    finally:
+        app.close()
+    shown = BY_KEY[indicator]
+    state = "already recorded" if outcome.duplicate else "recorded"
+    typer.echo(
+        f"{reiwa_label(year, long=True)} {shown.label}: 目標 {value:,g}{shown.unit} ({state})"
+    )
+
+
+def list_targets(fy: FiscalYear, fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
+    """Every indicator of table ④ with its code and the year's target, if one is set."""
+    year = _year(fy)
+    app = open_application()
+    try:
+        projection = open_projection("indicators", get_settings().eventsourcing_env())
+        catch_up(projection, app)
+        targets = projection.view.target_values(year)
+    finally:
+        app.close()
+    records = [
+        {
+            "fiscal_year": year,
+            "code": i.key,
+            "label": i.label,
+            "unit": i.unit,
+            "target": targets.get(i.key),
+        }
+        for i in INDICATORS
+    ]
+    fmt = chosen(fmt, as_json)
+    if fmt is not Format.table:
+        emit(fmt, records, ("fiscal_year", "code", "label", "unit", "target"))
+        return
+    table = Table(title=f"{reiwa_label(year, long=True)} 目標", title_justify="left")
+    table.add_column("code", no_wrap=True)
+    table.add_column("評価指標", overflow="fold")
+    table.add_column("目標", justify="right", no_wrap=True)
+    for r in records:
+        target = "未設定" if r["target"] is None else f"{r['target']:,g}{r['unit']}"
+        table.add_row(r["code"], r["label"], target)
+    console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    target_app.command("set")(set_target)
+    target_app.command("list")(list_targets)
+    app.add_typer(target_app, name="target")

@@ -1,0 +1,105 @@
+"""Targets of table ④ (R8目標): an event with who set it, and progress in every report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from projections.indicators import Cut, ReportRow, with_targets
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "hub.sqlite"
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(path))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_OPERATOR", "shiken.taro@city.example")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def hub(*args: str) -> str:
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def row(value: int, code: str = "outreach_visits") -> ReportRow:
+    return ReportRow("f", "l", value, code=code, unit="回")
+
+
+def test_progress_is_the_rate_reached_and_the_monthly_pace_for_the_rest_of_the_year() -> None:
+    targets = {"outreach_visits": 600.0}
+    (half,) = with_targets([row(300)], targets, Cut.of(2026, date(2026, 9, 30)))
+    assert (half.target, half.progress_rate) == (600.0, 50.0)
+    assert half.pace_needed == round(300 / (182 / (365.25 / 12)), 1)
+    (done,) = with_targets([row(650)], targets, Cut.of(2026, date(2026, 9, 30)))
+    assert (done.progress_rate, done.pace_needed) == (108.3, 0.0)
+    (end,) = with_targets([row(500)], targets, Cut.of(2026))
+    assert end.pace_needed is None  # nothing of the year is left
+    (other,) = with_targets([row(5, "plans_made")], targets, Cut.of(2026))
+    assert other.target is None
+
+
+def test_a_target_is_an_event_naming_who_set_it_and_a_revision_replaces_it(store: Path) -> None:
+    hub("target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "600",
+        "--at", "2026-04-01T09:00:00+09:00", "--note", "R7の実績を踏まえ")  # fmt: skip
+    hub("target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "640",
+        "--at", "2026-05-01T09:00:00+09:00")  # fmt: skip
+    listed = json.loads(hub("target", "list", "--fy", "R8", "--format", "json"))
+    assert {r["code"]: r["target"] for r in listed}["outreach_visits"] == 640.0
+
+    from hub.application import HubApplication
+    from hub.domain.others import Target
+
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        events = list(app.events.get(Target.id_for(2026, "outreach_visits")))
+    finally:
+        app.close()
+    assert [type(e.payload).__name__ for e in events] == ["TargetSet", "TargetSet"]  # type: ignore[attr-defined]
+    actor = events[0].payload.actor  # type: ignore[attr-defined]
+    assert (actor.subject, actor.role) == ("shiken.taro@city.example", "operator")
+
+    rows = json.loads(hub("report", "indicators", "--fy", "R8", "--until", "2026-09-30",
+                          "--format", "json"))  # fmt: skip
+    visits = next(r for r in rows if r["code"] == "outreach_visits")
+    assert (visits["target"], visits["progress_rate"]) == (640.0, 0.0)
+    assert visits["pace_needed_per_month"] == round(640 / (182 / (365.25 / 12)), 1)
+    wide = hub("report", "indicators", "--fy", "R8", "--until", "2026-09-30",
+               "--format", "wide-csv")  # fmt: skip
+    header = list(csv.reader(io.StringIO(wide.lstrip("\ufeff"))))[1]
+    assert header[-3:] == ["目標", "達成率（%）", "必要ペース（月あたり）"]
+    table = hub("report", "indicators", "--fy", "R8", "--until", "2026-09-30")
+    assert "640回" in table and "達成率" in table
+
+
+def test_a_target_for_an_indicator_that_is_not_in_table_4_is_refused(store: Path) -> None:
+    result = runner.invoke(
+        cli, ["target", "set", "--fy", "R8", "--indicator", "visits", "--value", "3"]
+    )
+    assert result.exit_code == 2 and "did you mean outreach_visits" in result.stderr
+    line = json.dumps(
+        {
+            "type": "SetTarget",
+            "command_id": "0b0e8a8e-1c1d-4d57-9a39-1f6e1c1d00ff",
+            "occurred_at": "2026-04-01T09:00:00+09:00",
+            "fiscal_year": 2026,
+            "indicator": "visits",
+            "value": 3,
+        }
+    )
+    refused = runner.invoke(cli, ["command", line])
+    assert refused.exit_code == 2 and "not a code of table ④" in refused.stderr
