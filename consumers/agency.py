@@ -88,6 +88,11 @@ class AgencyConsumer:
                 break
         return self.report
 
+    def close(self) -> None:
+        self.source.close()
+        self.deadletters.close()
+        self.inbox.close()
+
 
 def reply_record(
     agency_id: str,

@@ -18,13 +18,11 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from hub import codec
+from hub import codec, kafka_clients, topics
 from hub import events as ev
 from hub.errors import ServiceUnavailableError
-from hub.kafka_config import client_config
 from hub.settings import Settings
 
-AUDIT_TOPIC = "audit.consent"
 AUDITOR = "auditor"
 CHAIN_HEAD = b"ChainHead"  # the relay's witness of the chain's head (schemas/messages/)
 MAX_IDLE_POLLS = 30  # empty polls in a row before giving up on reaching the end
@@ -45,10 +43,6 @@ class AuditStream:
     records: int = 0
     # Event ids seen twice with different contents: the topic was written to by someone else.
     conflicts: list[str] = field(default_factory=list)
-
-
-def audit_topic(settings: Settings) -> str:
-    return f"{settings.kafka_topic_prefix}{AUDIT_TOPIC}"
 
 
 def read_audit_stream(
@@ -93,56 +87,15 @@ def read_audit_stream(
 def _records(
     settings: Settings, user: str, password: str | None, topic: str | None, poll_ms: int
 ) -> Iterator[tuple[dict[str, str], bytes]]:
-    name = topic or audit_topic(settings)
-    secret = password if password is not None else settings.principal_password(user)
-    try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap.split(","),
-            security_protocol="SASL_PLAINTEXT",
-            sasl_mechanism="SCRAM-SHA-512",
-            sasl_plain_username=user,
-            sasl_plain_password=secret,
-            group_id=None,
-            enable_auto_commit=False,
-            client_id="hub-auditor",
-        )
-    except KafkaError as error:
-        raise ServiceUnavailableError(
-            f"Kafka: connecting as {user} failed ({type(error).__name__})"
-        ) from error
-    try:
-        partitions = [
-            TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())
-        ]
-        if not partitions:
-            raise ServiceUnavailableError(f"Kafka: topic {name} does not exist or is not readable")
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if end[tp] > 0}
-        idle = 0
-        while remaining:
-            polled = consumer.poll(timeout_ms=poll_ms)
-            idle = 0 if polled else idle + 1
-            if idle >= MAX_IDLE_POLLS:
-                raise ServiceUnavailableError(
-                    f"Kafka: {name} stopped short of its end offsets; the broker does not answer"
-                )
-            for tp, batch in polled.items():
-                for message in batch:
-                    if message.offset >= end[tp]:
-                        continue
-                    headers = {k: v.decode("utf-8") for k, v in (message.headers or [])}
-                    yield headers, message.value
-            for tp in list(remaining):
-                if consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-    except KafkaError as error:
-        raise ServiceUnavailableError(
-            f"Kafka: reading {name} as {user} failed ({type(error).__name__})"
-        ) from error
-    finally:
-        consumer.close()
+    for record in kafka_clients.read_to_end(
+        settings,
+        [topic or topics.audit(settings)],
+        principal=user,
+        password=password,
+        client_id="hub-auditor",
+        poll_ms=poll_ms,
+    ):
+        yield {k: v.decode("utf-8") for k, v in (record.headers or [])}, record.value
 
 
 @dataclass(frozen=True)
@@ -161,30 +114,29 @@ def read_witnessed_head(
     Read as the settings' own principal, from the end backwards: the relay writes one head
     per batch, so the newest is among the last records.
     """
-    name = topic or audit_topic(settings)
+    name = topic or topics.audit(settings)
     try:
-        consumer = KafkaConsumer(
-            **client_config(settings),
+        client = kafka_clients.consumer(
+            settings,
             group_id=None,
             enable_auto_commit=False,
             client_id="hub-verify-log",
             bootstrap_timeout_ms=10_000,
         )
-    except KafkaError as error:
+    except ServiceUnavailableError as error:
         raise ServiceUnavailableError(
-            f"Kafka: cannot read the witnessed chain head on {name} ({type(error).__name__}); "
-            "is the broker up? (`--no-witness` checks the store alone)"
-        ) from error
+            f"{error}; `--no-witness` checks the store alone"
+        ) from error.__cause__
     try:
-        numbers = consumer.partitions_for_topic(name) or set()
-        heads = [_newest_head(consumer, TopicPartition(name, n), window, poll_ms) for n in numbers]
+        numbers = client.partitions_for_topic(name) or set()
+        heads = [_newest_head(client, TopicPartition(name, n), window, poll_ms) for n in numbers]
     except KafkaError as error:
         raise ServiceUnavailableError(
             f"Kafka: reading {name} failed ({type(error).__name__}); "
             "`--no-witness` checks the store alone"
         ) from error
     finally:
-        consumer.close()
+        client.close()
     found = [h for h in heads if h is not None]
     return max(found, key=lambda h: h.position) if found else None
 

@@ -14,8 +14,6 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.settings import Settings
-
 InboxStore = Literal["sqlite", "postgres"]
 
 
@@ -48,14 +46,3 @@ class ConsumerSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_consumer_settings() -> ConsumerSettings:
     return ConsumerSettings()
-
-
-def principal_credentials(settings: Settings, principal: str) -> tuple[str, str]:
-    """The SCRAM user and password a component uses as ``principal``.
-
-    ``HUB_KAFKA_USER``/``HUB_KAFKA_PASSWORD`` when they name that principal (production
-    secrets); otherwise the password derived from the provisioning secret (local install).
-    """
-    if settings.kafka_user == principal:
-        return principal, settings.secret("kafka_password")
-    return principal, settings.principal_password(principal)

@@ -124,3 +124,16 @@ def escalate_overdue(
                 urgency=referral.urgency,
             )
     return outcomes
+
+
+class EscalationTimer:
+    """The acknowledgement timers of one process: the open referrals kept between scans."""
+
+    def __init__(self, app: HubApplication, timeout: Callable[[str], timedelta]) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.referrals = OpenReferrals()
+
+    def tick(self, now: datetime) -> list[Outcome]:
+        """Escalate what is overdue at ``now``; the outcomes (duplicates included)."""
+        return escalate_overdue(self.app, now, self.timeout, self.referrals)

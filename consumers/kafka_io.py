@@ -11,14 +11,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, RetriableError
 from kafka.structs import OffsetAndMetadata
 
 from consumers.deadletter import deadletter_headers
 from consumers.ports import InRecord
+from hub import kafka_clients
 from hub.errors import ServiceUnavailableError
-from hub.kafka_config import client_config
 from hub.logging import get_logger
 from hub.settings import Settings
 
@@ -80,15 +80,14 @@ class KafkaSource:
         self._poll_ms = poll_ms
         self._max_records = max_records
         self._refresh_s = refresh_s
-        try:
-            self._consumer = KafkaConsumer(
-                group_id=group_id,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                **client_config(settings, user, password),
-            )
-        except KafkaError as error:
-            raise _unavailable(f"connecting as {user}", error) from error
+        self._consumer = kafka_clients.consumer(
+            settings,
+            user,
+            password=password,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
         self._assigned: set[TopicPartition] = set()
         self._refreshed = 0.0
         waiting_out_outages("topic assignment", self._assign)
@@ -162,10 +161,7 @@ class KafkaWriter:
     """A producer as one principal: synchronous sends (acks=all), so a send is durable."""
 
     def __init__(self, settings: Settings, user: str, password: str) -> None:
-        try:
-            self._producer = KafkaProducer(acks="all", **client_config(settings, user, password))
-        except KafkaError as error:
-            raise _unavailable(f"connecting as {user}", error) from error
+        self._producer = kafka_clients.producer(settings, user, password=password, acks="all")
 
     def send(
         self,

@@ -153,3 +153,7 @@ class ReplyIngester:
             if once and not had_records and self.source.caught_up():
                 break
         return self.report
+
+    def close(self) -> None:
+        self.source.close()
+        self.deadletters.close()

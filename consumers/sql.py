@@ -1,8 +1,7 @@
 """A thin connection to the agency's local database: SQLite by default, PostgreSQL if asked.
 
-Statements are written once with ``?`` placeholders and table names as ``{t}`` fields; the
-PostgreSQL side swaps in ``%s`` and a schema-qualified name. Each ``transaction`` commits
-all or nothing.
+Statements are written once with ``?`` placeholders and the names ``table`` gives;
+``hub.sqldialect`` spells both for the store. Each ``transaction`` commits all or nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from hub.errors import ServiceUnavailableError
 from hub.files import private_sqlite
 from hub.settings import Settings
+from hub.sqldialect import Dialect
 
 
 class Cursor(Protocol):
@@ -37,15 +37,22 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
-class _SqliteCursor:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+class _Cursor:
+    """A driver's cursor (or SQLite connection) speaking the dialect's SQL."""
+
+    def __init__(self, cursor: Any, dialect: Dialect) -> None:
+        self._cursor = cursor
+        self._dialect = dialect
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self._conn.execute(sql, tuple(params)).rowcount
+        return int(self._run(sql, params).rowcount)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return list(self._conn.execute(sql, tuple(params)).fetchall())
+        return list(self._run(sql, params).fetchall())
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+        # sqlite3's connection and psycopg's cursor both return a cursor from ``execute``.
+        return self._cursor.execute(self._dialect.sql(sql), tuple(params))
 
 
 class SqliteDatabase:
@@ -54,15 +61,16 @@ class SqliteDatabase:
         self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
+        self._dialect = Dialect.sqlite()
 
     def table(self, name: str) -> str:
-        return name
+        return self._dialect.table(name)
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield _SqliteCursor(self._conn)
+            yield _Cursor(self._conn, self._dialect)
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -72,26 +80,13 @@ class SqliteDatabase:
         self._conn.close()
 
 
-class _PostgresCursor:
-    def __init__(self, cur: Any) -> None:
-        self._cur = cur
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._cur.execute(sql.replace("?", "%s"), tuple(params))
-        return int(self._cur.rowcount)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self._cur.execute(sql.replace("?", "%s"), tuple(params))
-        return list(self._cur.fetchall())
-
-
 class PostgresDatabase:
     def __init__(self, settings: Settings, schema: str) -> None:
         import psycopg
 
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
             raise ServiceUnavailableError(f"not a usable PostgreSQL schema name: {schema!r}")
-        self._schema = schema
+        self._dialect = Dialect.postgres(schema)
         try:
             self._conn = psycopg.connect(
                 **settings.postgres_connection(), connect_timeout=5, autocommit=True
@@ -105,12 +100,12 @@ class PostgresDatabase:
             cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
     def table(self, name: str) -> str:
-        return f'"{self._schema}".{name}'
+        return self._dialect.table(name)
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         with self._conn.transaction(), self._conn.cursor() as cur:
-            yield _PostgresCursor(cur)
+            yield _Cursor(cur, self._dialect)
 
     def close(self) -> None:
         self._conn.close()

@@ -25,6 +25,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg.sql import SQL
 
+from hub.sqldialect import Dialect
+
 GENESIS = "0" * 64
 SEPARATOR = "\x1f"
 SQLITE_TOPIC = "hub.chain:ChainedSQLiteApplicationRecorder"
@@ -128,15 +130,15 @@ def _link(row: Any) -> Link:
 
 
 class _ChainSQL:
-    """The chain's statements, written once with ``%s`` placeholders."""
+    """The chain's statements, written once for both stores (``hub.sqldialect``)."""
 
-    placeholder = "%s"
-
-    def __init__(self, table: str) -> None:
-        self.table = table
+    def __init__(self, dialect: Dialect, events_table_name: str) -> None:
+        self.dialect = dialect
+        self.name = f"{events_table_name}_chain"
+        self.table = dialect.table(self.name)
 
     def sql(self, statement: str) -> str:
-        return statement.replace("{chain}", self.table).replace("%s", self.placeholder)
+        return self.dialect.sql(statement.replace("{chain}", f"{{{self.name}}}"))
 
     def create(self) -> list[str]:
         return [
@@ -157,20 +159,20 @@ class _ChainSQL:
 
     @property
     def insert(self) -> str:
-        return self.sql(f"INSERT INTO {{chain}} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)")
+        return self.sql(f"INSERT INTO {{chain}} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)")
 
     @property
     def select_range(self) -> str:
         return self.sql(
             f"SELECT {_COLUMNS} FROM {{chain}} "
-            "WHERE notification_id >= %s AND notification_id <= %s ORDER BY notification_id"
+            "WHERE notification_id >= ? AND notification_id <= ? ORDER BY notification_id"
         )
 
     @property
     def find(self) -> str:
         return self.sql(
             f"SELECT {_COLUMNS} FROM {{chain}} "
-            "WHERE state_sha256 = %s OR (originator_id = %s AND originator_version = %s) "
+            "WHERE state_sha256 = ? OR (originator_id = ? AND originator_version = ?) "
             "ORDER BY notification_id"
         )
 
@@ -233,9 +235,7 @@ class _ChainReads:
 
 class ChainedSQLiteApplicationRecorder(_ChainReads, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
-        chain_sql = _ChainSQL(f"{events_table_name}_chain")
-        chain_sql.placeholder = "?"
-        self.chain_sql = chain_sql
+        self.chain_sql = _ChainSQL(Dialect.sqlite(), events_table_name)
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -298,10 +298,6 @@ def _notifications(ids: Sequence[int], stored_events: Sequence[StoredEvent]) -> 
     ]
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 class ChainedPostgresApplicationRecorder(_ChainReads, PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -313,11 +309,11 @@ class ChainedPostgresApplicationRecorder(_ChainReads, PostgresApplicationRecorde
             )
         super().__init__(datastore, events_table_name=events_table_name)
         self.check_identifier_length(f"{events_table_name}_chain")
-        schema = _quote(datastore.schema)
-        self.chain_sql = _ChainSQL(f"{schema}.{_quote(events_table_name + '_chain')}")
-        self.events_sql = f"{schema}.{_quote(events_table_name)}"
+        dialect = Dialect.postgres(datastore.schema)
+        self.chain_sql = _ChainSQL(dialect, events_table_name)
+        self.events_sql = dialect.table(events_table_name)
         self.sql_create_statements.extend(SQL(s).format() for s in self.chain_sql.create())
-        append_function = f"{schema}.{_quote(events_table_name + '_chain_append')}"
+        append_function = dialect.table(f"{events_table_name}_chain_append")
         self.check_identifier_length(f"{events_table_name}_chain_append")
         self.sql_create_statements.append(
             SQL(

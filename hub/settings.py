@@ -64,7 +64,7 @@ class Settings(BaseSettings):
 
     # Who the CLI and the Python API act as when a command names no actor (recorded on
     # every event; docs/AUDIT.md): the officer's own id. Unset, development mode acts as
-    # "operator" and production refuses such commands (hub.bootstrap.configured_operator).
+    # "operator" and production refuses such commands (ops.wiring.configured_operator).
     operator: str | None = None
 
     # Identity for `hub serve`: bearer tokens of the city's OpenID Connect provider. An empty

@@ -233,7 +233,7 @@ class HubService:
         return [a.view() for a in found]
 
     def _ledger_disclosures(self, case_id: str | None, agency_id: str | None) -> list[Disclosure]:
-        from producers.ledger import open_ledger
+        from ops.wiring import open_ledger
 
         ledger = open_ledger(self.settings)
         rows = ledger.disclosures(case_id=case_id, agency_id=agency_id)

@@ -19,14 +19,10 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from eventsourcing.persistence import InfrastructureFactory, PersistenceError, Tracking
+from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
-
-from hub.errors import StoreUnavailableError
-from hub.settings import Settings
 
 TRACKING_NAME = "relay"  # the tracking row's name, distinct from any projection's
 COLUMNS = (
@@ -169,18 +165,3 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(statement, params)
             return [_disclosure(row) for row in curs.fetchall()]
-
-
-def open_ledger(settings: Settings, store: str | None = None) -> RelayLedger:
-    """The relay's ledger in the store the settings name (tables created if missing)."""
-    kind = store or settings.store
-    env = Environment(TRACKING_NAME, settings.eventsourcing_env(kind))  # type: ignore[arg-type]
-    ledger_class = SQLiteRelayLedger if kind == "sqlite" else PostgresRelayLedger
-    try:
-        factory: Any = InfrastructureFactory.construct(env=env)
-        ledger: RelayLedger = factory.tracking_recorder(ledger_class)
-    except PersistenceError as error:
-        raise StoreUnavailableError(
-            f"the {kind} store is unavailable for the relay's ledger ({type(error).__name__})"
-        ) from error
-    return ledger

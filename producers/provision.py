@@ -15,7 +15,6 @@ from kafka.admin import (
     ACLOperation,
     ACLPermissionType,
     ACLResourcePatternType,
-    KafkaAdminClient,
     ResourcePattern,
     ResourceType,
     ScramMechanism,
@@ -23,9 +22,8 @@ from kafka.admin import (
 )
 from kafka.errors import KafkaError
 
-from hub import topics
+from hub import kafka_clients, topics
 from hub.errors import ConfigurationError, ServiceUnavailableError
-from hub.kafka_config import client_config
 from hub.reference import load_network
 from hub.settings import Settings
 
@@ -99,12 +97,7 @@ def provision(settings: Settings, agencies: Iterable[str] | None = None) -> Prov
             raise ConfigurationError(f"unknown agency {agency_id!r}")
     wanted = topics.all_topics(settings, ids)
     principals = [*SERVICE_PRINCIPALS, *ids]
-    try:
-        admin = KafkaAdminClient(**client_config(settings), client_id="hub-provision")
-    except KafkaError as error:
-        raise ServiceUnavailableError(
-            f"cannot reach the Kafka broker at {settings.kafka_bootstrap}: {type(error).__name__}"
-        ) from error
+    admin = kafka_clients.admin(settings, client_id="hub-provision")
     try:
         existing = set(admin.list_topics())
         missing = [t for t in wanted if t not in existing]

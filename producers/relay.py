@@ -19,10 +19,9 @@ from eventsourcing.persistence import Notification
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from hub import codec, topics
+from hub import codec, kafka_clients, topics
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
-from hub.kafka_config import client_config
 from hub.logging import get_logger
 from hub.settings import Settings
 from producers import witness
@@ -55,19 +54,14 @@ class RelayCounts:
 
 def make_producer(settings: Settings, principal: str | None = None) -> KafkaProducer:
     """The idempotent producer (acks=all), as ``principal`` or the settings' user."""
-    password = settings.principal_password(principal) if principal else None
-    try:
-        return KafkaProducer(
-            **client_config(settings, principal, password),
-            client_id="hub-relay",
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-        )
-    except KafkaError as error:
-        raise ServiceUnavailableError(
-            f"cannot reach the Kafka broker at {settings.kafka_bootstrap}: {type(error).__name__}"
-        ) from error
+    return kafka_clients.producer(
+        settings,
+        principal,
+        client_id="hub-relay",
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+    )
 
 
 class Relay:
@@ -233,6 +227,11 @@ class Relay:
         audit = topics.audit(self.settings)
         return [self._send(audit, witness.KEY, value, witness.headers(record))]
 
+    def close(self) -> None:
+        """Closes the producer and the application this relay was built on."""
+        self.producer.close()
+        self.app.close()
+
     def _flush(self, futures: list[Any]) -> None:
         try:
             self.producer.flush()
@@ -243,18 +242,3 @@ class Relay:
                 f"the broker did not take a batch ({type(error).__name__}); "
                 "its position was not stored, it will be sent again"
             ) from error
-
-
-def open_relay(settings: Settings, *, principal: str | None = None, batch_size: int = 500) -> Relay:
-    """A relay on the store and broker the settings name."""
-    from hub.bootstrap import open_application
-    from producers.ledger import open_ledger
-
-    app = open_application(settings)
-    return Relay(
-        settings,
-        app,
-        open_ledger(settings),
-        make_producer(settings, principal),
-        batch_size=batch_size,
-    )

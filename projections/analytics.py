@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-
-from hub import codec
-from hub.errors import ServiceUnavailableError
+from hub import codec, topics
+from hub.kafka_clients import DEADLINE_S, IDLE_S, read_to_end
 from hub.settings import Settings
 from projections.indicators import MemoryIndicators
 
-ANALYTICS_TOPIC = "analytics.events"
 ANALYST = "analyst"
 
 
@@ -37,40 +33,24 @@ def fold_records(records: Iterable[tuple[str | None, bytes]]) -> MemoryIndicator
 
 
 def read_analytics(
-    settings: Settings, *, principal: str = ANALYST, poll_ms: int = 1000
+    settings: Settings,
+    *,
+    principal: str = ANALYST,
+    idle_s: float = IDLE_S,
+    deadline_s: float = DEADLINE_S,
 ) -> Iterator[tuple[str | None, bytes]]:
-    """Every record of ``analytics.events`` from the start to its end when reading began."""
-    topic = f"{settings.kafka_topic_prefix}{ANALYTICS_TOPIC}"
-    try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap.split(","),
-            security_protocol="SASL_PLAINTEXT",
-            sasl_mechanism="SCRAM-SHA-512",
-            sasl_plain_username=principal,
-            sasl_plain_password=settings.principal_password(principal),
-            group_id=None,
-            enable_auto_commit=False,
-            client_id=f"{principal}-rebuild",
-        )
-    except KafkaError as error:
-        raise ServiceUnavailableError(
-            f"cannot reach the Kafka broker at {settings.kafka_bootstrap}: {type(error).__name__}"
-        ) from error
-    try:
-        numbers = consumer.partitions_for_topic(topic)
-        if not numbers:
-            raise ServiceUnavailableError(f"no topic {topic} (or {principal} may not read it)")
-        partitions = [TopicPartition(topic, n) for n in sorted(numbers)]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        while any(consumer.position(p) < ends[p] for p in partitions):
-            for batch in consumer.poll(timeout_ms=poll_ms).values():
-                for r in batch:
-                    if r.offset >= ends[TopicPartition(r.topic, r.partition)]:
-                        continue
-                    headers = {k: v for k, v in (r.headers or [])}
-                    event_id = headers.get("event_id")
-                    yield (event_id.decode() if event_id else None), r.value
-    finally:
-        consumer.close()
+    """Every record of ``analytics.events`` from the start to its end when reading began.
+
+    Ends with ``ServiceUnavailableError`` when the broker stops answering (nothing for
+    ``idle_s``) or the read takes longer than ``deadline_s``.
+    """
+    for record in read_to_end(
+        settings,
+        [topics.analytics(settings)],
+        principal=principal,
+        client_id=f"{principal}-rebuild",
+        idle_s=idle_s,
+        deadline_s=deadline_s,
+    ):
+        event_id = dict(record.headers or []).get("event_id")
+        yield (event_id.decode() if event_id else None), record.value

@@ -213,12 +213,13 @@ class PollingRunner:
     def __init__(
         self,
         *,
+        application_class: type[HubApplication],
         projection_class: type[HubProjection[Any]],
         env: Mapping[str, str],
         batch_size: int = 500,
         interval: float = 0.2,
     ) -> None:
-        self.app = HubApplication(env=dict(env))
+        self.app = application_class(env=dict(env))
         self.app_name = self.app.name
         self.view = open_view(projection_class, env)
         self.projection = projection_class(view=self.view)
@@ -282,14 +283,20 @@ Runner = PollingRunner | ProjectionRunner[HubApplication, Any]
 
 
 def start_runner(
-    cls: type[HubProjection[Any]], env: Mapping[str, str], *, batch_size: int = 500
+    application_class: type[HubApplication],
+    cls: type[HubProjection[Any]],
+    env: Mapping[str, str],
+    *,
+    batch_size: int = 500,
 ) -> Runner:
     """A live runner for one projection: the library's on PostgreSQL, polling on SQLite."""
     if store_kind(env) == "postgres":
         return ProjectionRunner(
-            application_class=HubApplication,
+            application_class=application_class,
             projection_class=cls,
             view_class=cls.views["postgres"],
             env=view_env(env, cls.name),
         )
-    return PollingRunner(projection_class=cls, env=env, batch_size=batch_size)
+    return PollingRunner(
+        application_class=application_class, projection_class=cls, env=env, batch_size=batch_size
+    )

@@ -1,7 +1,7 @@
 """Materialised views as tracking recorders: each change and its tracking row in one transaction.
 
-A view is written once, in SQL both stores understand (``INSERT … ON CONFLICT DO UPDATE``,
-named ``:params``), and mixed into the library's tracking recorder of each store:
+A view is written once, in SQL both stores understand (``hub.sqldialect``: tables as
+``{name}``, named ``:params``), and mixed into the library's tracking recorder of each store:
 ``SQLiteTrackingRecorder`` (one file per projection, since the SQLite recorder's tracking
 table has a fixed name) and ``PostgresTrackingRecorder`` (tables prefixed with the
 projection's name, in the application's schema).
@@ -9,7 +9,6 @@ projection's name, in the application's schema).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
-_TABLE = re.compile(r"\{(\w+)\}")
-_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+from hub.sqldialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -39,17 +37,7 @@ class SqlView(TrackingRecorder):
 
     TABLES: Mapping[str, str] = {}
     APPLICATION = "hub"
-
-    def _table(self, name: str) -> str:
-        raise NotImplementedError
-
-    def _sql(self, sql: str) -> str:
-        """``sql`` with its ``{table}`` names resolved (each distinct text resolved once)."""
-        resolved: dict[str, str] = self.__dict__.setdefault("_resolved", {})
-        found = resolved.get(sql)
-        if found is None:
-            found = resolved[sql] = _TABLE.sub(lambda m: self._table(m.group(1)), sql)
-        return found
+    dialect: Dialect
 
     @contextmanager
     def _cursor(self, *, commit: bool) -> Iterator[Any]:
@@ -79,7 +67,7 @@ class SqlView(TrackingRecorder):
 
     def table_ddl(self) -> list[str]:
         return [
-            f"CREATE TABLE IF NOT EXISTS {self._table(name)} ({columns})"
+            f"CREATE TABLE IF NOT EXISTS {self.dialect.table(name)} ({columns})"
             for name, columns in self.TABLES.items()
         ]
 
@@ -134,13 +122,11 @@ class SqlView(TrackingRecorder):
 
 class SQLiteView(SqlView, SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        self.dialect = Dialect.sqlite()
         super().__init__(datastore, **kwargs)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.table_ddl()]
-
-    def _table(self, name: str) -> str:
-        return name
 
     @contextmanager
     def _cursor(self, *, commit: bool) -> Iterator[Any]:
@@ -148,7 +134,7 @@ class SQLiteView(SqlView, SQLiteTrackingRecorder):
             yield cursor
 
     def _run(self, cursor: Any, statement: Statement) -> None:
-        cursor.execute(self._sql(statement.sql), dict(statement.params))
+        cursor.execute(self.dialect.sql(statement.sql), dict(statement.params))
 
     def _track(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
@@ -189,14 +175,12 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
     ) -> None:
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
         self.prefix = tracking_table_name.removesuffix("_tracking")
-        self._translations: dict[str, SQL] = {}
+        self.dialect = Dialect.postgres(datastore.schema, prefix=f"{self.prefix}_")
+        self._statements: dict[str, SQL] = {}
+        for name in self.TABLES:
+            self.check_identifier_length(f"{self.prefix}_{name}")
         for ddl in self.table_ddl():
             self.sql_create_statements.append(SQL(cast(LiteralString, ddl)))  # type: ignore[arg-type]
-
-    def _table(self, name: str) -> str:
-        table = f"{self.prefix}_{name}"
-        self.check_identifier_length(table)
-        return f'"{self.datastore.schema}"."{table}"'
 
     @contextmanager
     def _cursor(self, *, commit: bool) -> Iterator[Any]:
@@ -216,10 +200,10 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
 
     def _translated(self, sql: str) -> SQL:
         """The statement in psycopg's form (%(name)s, schema-qualified tables), made once."""
-        translated = self._translations.get(sql)
+        translated = self._statements.get(sql)
         if translated is None:
-            translated = SQL(cast(LiteralString, _PARAM.sub(r"%(\1)s", self._sql(sql))))
-            self._translations[sql] = translated
+            translated = SQL(cast(LiteralString, self.dialect.sql(sql)))
+            self._statements[sql] = translated
         return translated
 
     def _track(self, cursor: Any, tracking: Tracking) -> None:

@@ -30,6 +30,7 @@ from hub.commands import COMMAND_ADAPTER
 from hub.errors import ConfigurationError, HubError
 from hub.identity import Role
 from hub.settings import Settings, StoreKind
+from ops import wiring
 from ops.bench import workload
 from ops.bench.measure import Row, Stopwatch, throughput_row
 from ops.bench.stores import child_env, fresh_store
@@ -146,7 +147,7 @@ def commands_row(settings: Settings, store: StoreKind, cases: int, reps: int) ->
                 base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}
             ) as client,
         ):
-            app = HubApplication(env=python_store.eventsourcing_env())
+            app = wiring.open_application(python_store)
             try:
                 http_seconds = python_seconds = 0.0
                 for n, start in enumerate(range(0, len(raw_commands), chunk)):
@@ -207,7 +208,7 @@ def inbox_row(settings: Settings, store: StoreKind, cases: int, reads: int) -> R
     raw_commands = workload.commands(cases)
     agency = next(r["agency_id"] for r in raw_commands if r["type"] == "ReferCase")
     with fresh_store(settings, store) as bench_store:
-        app = HubApplication(env=bench_store.eventsourcing_env())
+        app = wiring.open_application(bench_store)
         try:
             for raw in raw_commands:
                 app.execute(COMMAND_ADAPTER.validate_python(raw))

@@ -26,19 +26,15 @@ from typing import Any
 from consumers.agency import AgencyConsumer
 from consumers.config import ConsumerSettings
 from consumers.stopping import StopFlag, stop_on_signals
-from hub.application import HubApplication
 from hub.logging import configure_logging
 from hub.settings import Settings
-from ops.cli.agency import agency_consumer
-from producers.ledger import open_ledger
-from producers.relay import Relay, make_producer
+from ops import wiring
 
 RELAY_POLL_SECONDS = 0.005
 
 
 def run_relay(settings: Settings) -> None:
-    app = HubApplication(env=settings.eventsourcing_env())
-    relay = Relay(settings, app, open_ledger(settings), make_producer(settings))
+    relay = wiring.open_relay(settings)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
@@ -46,8 +42,7 @@ def run_relay(settings: Settings) -> None:
         print("ready", flush=True)
         relay.follow(stopping, RELAY_POLL_SECONDS)
     finally:
-        relay.producer.close()
-        app.close()
+        relay.close()
 
 
 def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: int) -> None:
@@ -55,8 +50,8 @@ def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: i
     sizes: list[int] = []
     stop = StopFlag()
     group = f"{agency_id}.bench-{int(time.time() * 1000)}"
-    consumer = agency_consumer(
-        agency_id, settings, ConsumerSettings(agency_inbox_path=inbox_path), group=group
+    consumer = wiring.open_agency_consumer(
+        settings, agency_id, ConsumerSettings(agency_inbox_path=inbox_path), group=group
     )
     _watch_inbox(consumer, arrived, sizes, expected, stop)
     print("ready", flush=True)
@@ -64,8 +59,7 @@ def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: i
         try:
             consumer.run(stop)
         finally:
-            consumer.source.close()
-            consumer.inbox.close()
+            consumer.close()
     print(json.dumps({"arrived": arrived, "sizes": sizes}), flush=True)
 
 

@@ -24,20 +24,19 @@ from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from kafka.errors import KafkaError
 
 from hub import commands as c
-from hub import topics
+from hub import kafka_clients, topics
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
-from hub.kafka_config import client_config
 from hub.settings import Settings, StoreKind
+from ops import wiring
 from ops.bench import workload
 from ops.bench.measure import Row
 from ops.bench.stores import child_env, fresh_store
 from producers.provision import provision
-from producers.relay import make_producer
 
 FIGURE = "end to end p50/p99"
 AGENCY = "kokurakita.hoken"
@@ -90,7 +89,7 @@ def run_hub(settings: Settings, count: int, rate: float) -> tuple[list[float], f
     with fresh_store(settings, settings.store) as fresh, TemporaryDirectory() as tmp:
         fresh = fresh.model_copy(update={"kafka_topic_prefix": prefix, "log_level": "WARNING"})
         provision(fresh, [AGENCY])
-        app = HubApplication(env=fresh.eventsourcing_env())
+        app = wiring.open_application(fresh)
         cases = _open_cases(app, min(count, 50))
         commands = [_refer(cases[i % len(cases)]) for i in range(count)]
         accepted: dict[str, float] = {}
@@ -140,8 +139,8 @@ def run_hub(settings: Settings, count: int, rate: float) -> tuple[list[float], f
 def _drop_topics(settings: Settings) -> None:
     """Removes this run's topics (best effort: a leftover topic only costs disk)."""
     try:
-        admin = KafkaAdminClient(**client_config(settings), client_id="hub-bench")
-    except KafkaError:
+        admin = kafka_clients.admin(settings, client_id="hub-bench")
+    except ServiceUnavailableError:
         return
     try:
         mine = [t for t in admin.list_topics() if t.startswith(settings.kafka_topic_prefix)]
@@ -167,11 +166,11 @@ def run_baseline(settings: Settings, count: int, rate: float, size: int) -> list
     fresh = settings.model_copy(update={"kafka_topic_prefix": prefix})
     provision(fresh, [AGENCY])
     topic = topics.referrals(fresh, AGENCY)
-    consumer = KafkaConsumer(**client_config(fresh), enable_auto_commit=False, group_id=None)
+    consumer = kafka_clients.consumer(fresh, enable_auto_commit=False, group_id=None)
     partition = TopicPartition(topic, 0)
     consumer.assign([partition])
     consumer.seek_to_beginning(partition)
-    producer = make_producer(fresh)
+    producer = wiring.open_producer(fresh)
     sent: dict[bytes, float] = {}
     received: dict[bytes, float] = {}
     stop = threading.Event()

@@ -18,6 +18,7 @@ from eventsourcing.persistence import StoredEvent
 from hub.application import HubApplication
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
+from ops import wiring
 from ops.bench.stores import connect
 from ops.demo.generator import generate_year
 
@@ -51,9 +52,7 @@ def log_settings(settings: Settings, store: StoreKind, spec: LogSpec) -> Setting
 
 def generated_events(spec: LogSpec) -> list[StoredEvent]:
     """The year of ``spec`` through an in-memory hub: its stored events in log order."""
-    app = HubApplication(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
-    )
+    app = wiring.open_memory_application()
     for command in generate_year(scale=spec.scale, until=spec.until).timeline():
         with suppress(HubError):  # the generator's planned refusals, if any
             app.execute(command)
@@ -75,7 +74,7 @@ def ensure_log(settings: Settings, store: StoreKind, spec: LogSpec) -> tuple[Set
     if store == "postgres":
         with connect(settings) as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{target.postgres_schema}"')
-    app = HubApplication(env=target.eventsourcing_env())
+    app = wiring.open_application(target)
     try:
         size = _log_size(app)
         if size == 0:
@@ -94,7 +93,7 @@ def _copied(settings: Settings, spec: LogSpec) -> list[StoredEvent] | None:
     source = log_settings(settings, "sqlite", spec)
     if source.sqlite_path is None or not source.sqlite_path.exists():
         return None
-    app = HubApplication(env=source.eventsourcing_env())
+    app = wiring.open_application(source)
     try:
         notifications = app.recorder.select_notifications(start=None, limit=10**9)
     finally:

@@ -21,19 +21,20 @@ from typing import Any
 from hub.application import HubApplication
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
+from ops import wiring
 from ops.bench.logs import LogSpec, ensure_log, log_settings
 from ops.bench.measure import Row, Stopwatch, rotated, throughput_row
 from projections.follow import LogPoller
-from projections.runner import PROJECTIONS, decode, open_projection, rebuild_all
+from projections.runner import PROJECTIONS, decode, rebuild_all
 
 FIGURE = "rebuild"
 TARGET = 0.5
 BATCH = 500
 
 
-def rebuild_views(app: HubApplication, env: dict[str, str]) -> float:
+def rebuild_views(app: HubApplication, target: Settings) -> float:
     with Stopwatch() as watch:
-        rebuild_all([open_projection(name, env) for name in PROJECTIONS], app, batch_size=BATCH)
+        rebuild_all(wiring.open_projections(target, PROJECTIONS), app, batch_size=BATCH)
     return watch.seconds
 
 
@@ -55,12 +56,11 @@ def bench(settings: Settings, store: StoreKind, spec: LogSpec, reps: int) -> lis
     """The rebuild row, and a reference row: reading and decoding alone against reading,
     the part of any rebuild that no view's code can avoid."""
     target, size = ensure_log(settings, store, spec)
-    env = target.eventsourcing_env()
-    app = HubApplication(env=env)
+    app = wiring.open_application(target)
     try:
         hubs, bases, decodes = rotated(
             reps,
-            lambda: size / rebuild_views(app, env),
+            lambda: size / rebuild_views(app, target),
             lambda: size / read_all(app),
             lambda: size / read_and_decode(app),
         )
@@ -86,11 +86,10 @@ def bench(settings: Settings, store: StoreKind, spec: LogSpec, reps: int) -> lis
 def measure_once(settings: Settings, store: StoreKind, spec: LogSpec) -> dict[str, Any]:
     """Rebuilds every projection of the log of ``spec``; seconds and peak RSS (KiB)."""
     target = log_settings(settings, store, spec)
-    env = target.eventsourcing_env()
-    app = HubApplication(env=env)
+    app = wiring.open_application(target)
     try:
         size = int(app.recorder.max_notification_id() or 0)
-        seconds = rebuild_views(app, env)
+        seconds = rebuild_views(app, target)
     finally:
         app.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -16,14 +16,12 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
-from hub.application import HubApplication
 from hub.settings import Settings, StoreKind
+from ops import wiring
 from ops.bench.logs import LogSpec, ensure_log
 from ops.bench.measure import Row, Stopwatch, interleaved, throughput_row
 from ops.bench.stores import fresh_store
-from producers.ledger import open_ledger
 from producers.provision import provision
-from producers.relay import Relay, make_producer
 
 FIGURE = "relay"
 TARGET = 0.5
@@ -62,7 +60,7 @@ def log_prefix(
     settings: Settings, store: StoreKind, spec: LogSpec, events: int
 ) -> list[StoredEvent]:
     source, _ = ensure_log(settings, store, spec)
-    app = HubApplication(env=source.eventsourcing_env())
+    app = wiring.open_application(source)
     try:
         notifications = app.recorder.select_notifications(start=None, limit=events)
     finally:
@@ -74,10 +72,10 @@ def log_prefix(
 
 def _relay_once(settings: Settings, events: list[StoredEvent], producer: Any) -> float:
     with fresh_store(settings, settings.store) as fresh:
-        app = HubApplication(env=fresh.eventsourcing_env())
+        app = wiring.open_application(fresh)
         try:
             app.recorder.insert_events(events)
-            relay = Relay(fresh, app, open_ledger(fresh), producer, batch_size=BATCH)
+            relay = wiring.open_relay(fresh, app, producer=producer, batch_size=BATCH)
             with Stopwatch() as watch:
                 relay.drain()
         finally:
@@ -115,7 +113,7 @@ def bench(settings: Settings, store: StoreKind, spec: LogSpec, events: int, reps
     )
     provision(settings, agencies)
     payloads = {s.size: os.urandom(s.size) for b in batches for s in b}
-    producer = make_producer(settings)
+    producer = wiring.open_producer(settings)
     try:
         hubs, bases = interleaved(
             reps,

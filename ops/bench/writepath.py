@@ -23,6 +23,7 @@ from hub.domain.others import CommandReceipt
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
 from hub.transcoding import register_payloads
+from ops import wiring
 from ops.bench import workload
 from ops.bench.measure import Row, Stopwatch, throughput_row
 from ops.bench.stores import fresh_store, raw_env
@@ -82,7 +83,7 @@ def run_pair(
         fresh_store(settings, settings.store) as hub_store,
         fresh_store(settings, settings.store) as raw_store,
     ):
-        hub = HubApplication(env=hub_store.eventsourcing_env())
+        hub = wiring.open_application(hub_store)
         raw = RawApplication(env=raw_env(raw_store))
         try:
             hub_seconds = raw_seconds = 0.0

@@ -15,27 +15,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from consumers.agency import AgencyConsumer, check_answer, find_referral, reply_record
-from consumers.config import ConsumerSettings, get_consumer_settings, principal_credentials
-from consumers.escalation import OpenReferrals, escalate_overdue
-from consumers.inbox import Inbox, open_inbox
-from consumers.kafka_io import (
-    KafkaDeadLetters,
-    KafkaSource,
-    KafkaWriter,
-    fixed_topics,
-    matching_topics,
-)
-from consumers.replies import ReplyIngester
+from consumers.agency import check_answer, find_referral, reply_record
+from consumers.escalation import EscalationTimer
+from consumers.inbox import Inbox
+from consumers.kafka_io import KafkaWriter
 from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec, topics
-from hub.application import HubApplication
-from hub.bootstrap import open_application
-from hub.errors import ServiceUnavailableError
 from hub.fiscal import jst_text
+from hub.kafka_clients import credentials
 from hub.labels import label, names
-from hub.reference import load_network
 from hub.settings import Settings, get_settings
+from ops import wiring
 from ops.cli._output import (
     SHORT,
     Format,
@@ -63,33 +53,8 @@ OnceOpt = Annotated[bool, typer.Option("--once", help="Stop when caught up.")]
 
 
 def _known_agency(agency_id: str) -> str:
-    check_choice("--agency", agency_id, [a.id for a in load_network().agencies])
+    check_choice("--agency", agency_id, [a.id for a in wiring.network().agencies])
     return agency_id
-
-
-def agency_consumer(
-    agency_id: str,
-    settings: Settings,
-    consumer_settings: ConsumerSettings,
-    group: str | None = None,
-) -> AgencyConsumer:
-    """The agency client wired to Kafka and its inbox, as the settings say."""
-    user, password = principal_credentials(settings, agency_id)
-    topic = topics.referrals(settings, agency_id)
-    inbox = open_inbox(agency_id, settings, consumer_settings)
-    source = KafkaSource(
-        settings, user, password, group or topics.agency_group(agency_id), fixed_topics(topic)
-    )
-    if not source.topics:
-        source.close()
-        inbox.close()
-        raise ServiceUnavailableError(
-            f"topic {topic} is missing or {user} may not read it; run `hub kafka provision`"
-        )
-    deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), topics.deadletter(settings, agency_id)
-    )
-    return AgencyConsumer(agency_id, source, inbox, deadletters)
 
 
 def run_agency(
@@ -101,15 +66,13 @@ def run_agency(
 ) -> None:
     """Follow the agency's referral topic into its local inbox (exactly once)."""
     settings = get_settings()
-    consumer = agency_consumer(_known_agency(agency), settings, get_consumer_settings(), group)
+    consumer = wiring.open_agency_consumer(settings, _known_agency(agency), group=group)
     stop = StopFlag()
     try:
         with stop_on_signals(stop):
             report = consumer.run(stop, once=once)
     finally:
-        consumer.source.close()
-        consumer.deadletters.close()
-        consumer.inbox.close()
+        consumer.close()
     err.print(
         f"{agency}: {report.applied} applied, {report.duplicates} already in the inbox, "
         f"{report.parked} parked on {topics.deadletter(settings, agency)}"
@@ -158,7 +121,8 @@ def show_inbox(
     wide: WideOpt = False,
 ) -> None:
     """Print the agency's inbox: one row per referral, and what was escalated to it."""
-    inbox = open_inbox(_known_agency(agency), get_settings(), get_consumer_settings())
+    settings = get_settings()
+    inbox = wiring.open_inbox(settings, _known_agency(agency))
     try:
         referrals = inbox.referrals()
         escalations = inbox.escalations(agency)
@@ -221,7 +185,7 @@ def show_inbox(
             )
         output_console(wide).print(late)
     if parked:
-        err.print(f"{parked} record(s) parked on {topics.deadletter(get_settings(), agency)}")
+        err.print(f"{parked} record(s) parked on {topics.deadletter(settings, agency)}")
 
 
 INBOX_COLUMNS = (
@@ -251,7 +215,7 @@ def ack(
 ) -> None:
     """Answer a referral of the inbox: the answer travels on the agency's reply topic."""
     settings = get_settings()
-    inbox = open_inbox(_known_agency(agency), settings, get_consumer_settings())
+    inbox = wiring.open_inbox(settings, _known_agency(agency))
     try:
         answered_at = parse_time(at) if at is not None else None
         send_answer(inbox, settings, agency, referral, answer, reason, force=force, at=answered_at)
@@ -271,7 +235,8 @@ def send_answer(
 ) -> dict[str, Any]:
     """Send an answer on the agency's reply topic and note it in the inbox. ``at`` is when
     the answer was given (a late entry counts at that instant); now when not given."""
-    user, password = principal_credentials(settings, agency)
+    # Its credentials first: a public secret is refused before the inbox is read.
+    user, password = credentials(settings, agency)
     found = find_referral(inbox, referral)
     if not force:
         check_answer(found, answer)
@@ -294,34 +259,10 @@ def send_answer(
     return record
 
 
-def _timeouts() -> Any:
-    return get_consumer_settings().ack_timeout
-
-
-def _escalate(app: Any, referrals: OpenReferrals) -> None:
-    for outcome in escalate_overdue(app, datetime.now(UTC), _timeouts(), referrals):
+def _escalate(timer: EscalationTimer) -> None:
+    for outcome in timer.tick(datetime.now(UTC)):
         if not outcome.duplicate:
             err.print(f"escalated: {', '.join(str(a) for a in outcome.aggregate_ids)}")
-
-
-def reply_ingester(app: HubApplication, settings: Settings) -> ReplyIngester:
-    """The reply ingester wired to Kafka as the principal ``hub``."""
-    user, password = principal_credentials(settings, "hub")
-    pattern = topics.replies_pattern(settings)
-    source = KafkaSource(
-        settings,
-        user,
-        password,
-        topics.hub_group(),
-        matching_topics(lambda t: bool(pattern.match(t))),
-    )
-    deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password),
-        topics.deadletter(settings, topics.REPLIES_DEADLETTER),
-    )
-    return ReplyIngester(
-        app, source, deadletters, lambda t: topics.agency_of_reply_topic(settings, t)
-    )
 
 
 def run_replies(
@@ -340,18 +281,17 @@ def run_replies(
     if timers is None:
         timers = not once
     settings = get_settings()
-    app = open_application(settings)
-    ingester = reply_ingester(app, settings)
-    referrals = OpenReferrals()
+    app = wiring.open_application(settings)
+    ingester = wiring.open_reply_ingester(settings, app)
+    timer = wiring.escalation_timer(app)
     stop = StopFlag()
     try:
         with stop_on_signals(stop):
             report = ingester.run(
-                stop, once=once, tick=(lambda: _escalate(app, referrals)) if timers else None
+                stop, once=once, tick=(lambda: _escalate(timer)) if timers else None
             )
     finally:
-        ingester.source.close()
-        ingester.deadletters.close()
+        ingester.close()
         app.close()
     err.print(
         f"replies: {report.applied} applied, {report.duplicates} already applied, "
@@ -365,13 +305,13 @@ def run_escalations(
     interval: Annotated[float, typer.Option(help="Seconds between scans.")] = 30.0,
 ) -> None:
     """Escalate referrals unanswered past their deadline to the ward's coordinator."""
-    app = open_application(get_settings())
-    referrals = OpenReferrals()
+    app = wiring.open_application(get_settings())
+    timer = wiring.escalation_timer(app)
     stop = StopFlag()
     try:
         with stop_on_signals(stop):
             while True:
-                _escalate(app, referrals)
+                _escalate(timer)
                 if once:
                     break
                 deadline = time.monotonic() + interval

@@ -9,8 +9,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -21,18 +20,23 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import topics
-from hub.application import HubApplication
-from hub.bootstrap import open_application
-from hub.errors import ConfigurationError, HubError, InvalidCommandError, NotFoundError
+from hub.errors import ConfigurationError, InvalidCommandError, NotFoundError
 from hub.fiscal import JST, jst_text, now
 from hub.labels import Names, label, names
-from hub.settings import Settings, get_settings
+from hub.settings import get_settings
 from ops.cli._output import check_choice, console, resolve_prefix, short_ids
+from ops.wiring import (
+    application,
+    chain_verdict,
+    kafka_disclosures,
+    kafka_history,
+    ledger_disclosures,
+    log_history,
+    witnessed_head,
+)
 from projections.audit.access import access_log
-from projections.audit.history import Entry, History, replay
 from projections.audit.report import Period, render_report
-from projections.audit.source import log_entries
-from projections.audit.tamper import Anchor, LogVerdict, verify_log
+from projections.audit.tamper import Anchor
 from projections.audit.verify import Disclosure, verify
 
 out = Console(soft_wrap=True)
@@ -60,10 +64,6 @@ class Format(StrEnum):
     jsonl = "jsonl"
 
 
-class AuditTopicConflictError(HubError):
-    """The audit topic holds two different records for one event."""
-
-
 def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -72,76 +72,10 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=JST)
 
 
-@contextmanager
-def _app(settings: Settings) -> Iterator[HubApplication]:
-    app = open_application(settings)
-    try:
-        yield app
-    finally:
-        app.close()
-
-
-def log_history(settings: Settings, upto: int | None = None) -> History:
-    with _app(settings) as app:
-        return replay(log_entries(app, upto=upto))
-
-
-def kafka_history(settings: Settings, upto: int | None = None) -> History:
-    from consumers.audit import read_audit_stream
-
-    stream = read_audit_stream(settings)
-    if stream.conflicts:
-        raise AuditTopicConflictError(
-            f"audit.consent holds different records under one event id "
-            f"({', '.join(stream.conflicts[:3])}): it was written by someone other than the relay"
-        )
-    return replay(
-        (
-            Entry(e.position, e.payload, e.event_id)
-            for e in stream.events
-            if upto is None or e.position <= upto
-        ),
-        complete=False,
-    )
-
-
-def ledger_disclosures(settings: Settings) -> list[Disclosure]:
-    from producers.ledger import open_ledger
-
-    ledger = open_ledger(settings)
-    return [Disclosure.from_record(row) for row in ledger.disclosures()]
-
-
-def kafka_disclosures(settings: Settings) -> list[Disclosure]:
-    from consumers.audit import read_audit_stream
-
-    return [Disclosure.from_record(r) for r in read_audit_stream(settings).disclosures]
-
-
 def _disclosures(source: DisclosureSource) -> list[Disclosure]:
     if source is DisclosureSource.ledger:
         return ledger_disclosures(get_settings())
     return kafka_disclosures(get_settings())
-
-
-def chain_verdict(
-    settings: Settings, anchor: Anchor | None = None, witness: Anchor | None = None
-) -> LogVerdict:
-    with _app(settings) as app:
-        if not hasattr(app.recorder, "select_links"):
-            raise ConfigurationError(
-                "this store has no hash chain: the application recorder is not hub.chain's "
-                "(APPLICATION_RECORDER_TOPIC)"
-            )
-        return verify_log(app.recorder, anchor, witness)  # type: ignore[arg-type]
-
-
-def witnessed_head(settings: Settings) -> Anchor | None:
-    """The newest chain head the relay published on audit.consent, if any."""
-    from consumers.audit import read_witnessed_head
-
-    head = read_witnessed_head(settings)
-    return Anchor(head.position, head.chain_hash) if head else None
 
 
 # Commands ------------------------------------------------------------------------------------
@@ -414,7 +348,7 @@ def access_command(
     period = None
     if between is not None:
         period = (parse_time(between[0]), parse_time(between[1]))
-    with _app(get_settings()) as app:
+    with application(get_settings()) as app:
         found = access_log(app, case_id=case, subject=actor, between=period)
     rows = [a.view() for a in found]
     if fmt is Format.json:
@@ -594,7 +528,7 @@ def verify_log_command(
 @audit.command("seal")
 def seal_command() -> None:
     """Chain the events recorded without a link after the chain's head (adopting an old log)."""
-    with _app(get_settings()) as app:
+    with application(get_settings()) as app:
         seal = getattr(app.recorder, "seal", None)
         if seal is None:
             raise ConfigurationError("this store has no hash chain recorder")
@@ -612,7 +546,7 @@ def report_command(
     disclosures = _disclosures(source)
     verdict = verify(history, disclosures)
     period = Period(parse_time(start) if start else None, parse_time(end) if end else None)
-    with _app(get_settings()) as app:
+    with application(get_settings()) as app:
         reads = access_log(app)
     lines = render_report(
         history, disclosures, verdict, chain_verdict(get_settings()), period, now(), reads

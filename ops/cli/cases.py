@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 
 from hub.avro_schemas import all_event_schemas, render
-from hub.bootstrap import open_application
 from hub.commands import commands_json_schema
 from hub.errors import InvalidCommandError
 from hub.intake import check_encoding, parse_command_text, submit_lines
+from ops.wiring import open_application
 
 out = Console()
 

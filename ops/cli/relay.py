@@ -36,7 +36,7 @@ def relay(
 ) -> None:
     """Follow the log of record and publish each agency's, the auditors' and the analysts'
     streams, with a legal basis checked for every personal field."""
-    from producers.relay import open_relay
+    from ops.wiring import open_relay
 
     settings = get_settings()
     relay_ = open_relay(settings, principal=principal, batch_size=batch_size)
@@ -50,7 +50,7 @@ def relay(
             typer.echo("relay following the log; Ctrl-C to stop", err=True)
             counts = relay_.follow(stop)
     finally:
-        relay_.producer.close()
+        relay_.close()
     _print_counts(counts)
 
 

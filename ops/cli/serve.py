@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from hub.bootstrap import open_application
 from hub.identity import Role
 from hub.settings import get_settings
 
@@ -20,11 +19,11 @@ def serve(
 
     from ops.api.app import create_app
     from ops.identity.tokens import check_identity_settings
-    from ops.usecases import HubService
+    from ops.wiring import open_service
 
     settings = get_settings()
     check_identity_settings(settings)
-    service = HubService(open_application(settings), settings)
+    service = open_service(settings)
     try:
         uvicorn.run(
             create_app(service, settings),

@@ -14,7 +14,6 @@ from eventsourcing.domain import Aggregate, event
 from rich.console import Console
 
 from hub.errors import ServiceUnavailableError
-from hub.kafka_config import client_config
 from hub.settings import Settings, get_settings
 
 console = Console()
@@ -40,13 +39,14 @@ def store_round_trip(settings: Settings) -> tuple[uuid.UUID, int]:
 
 
 def kafka_round_trip(settings: Settings) -> tuple[str, int, int, bytes]:
-    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka import TopicPartition
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    config = client_config(settings)
+    from hub import kafka_clients
+
     topic = settings.kafka_topic_prefix + SMOKE_TOPIC
-    admin = KafkaAdminClient(**config, client_id="hub-smoke")
+    admin = kafka_clients.admin(settings, client_id="hub-smoke")
     try:
         admin.create_topics([NewTopic(topic, 1, 1)])
     except TopicAlreadyExistsError:
@@ -54,13 +54,13 @@ def kafka_round_trip(settings: Settings) -> tuple[str, int, int, bytes]:
     finally:
         admin.close()
     payload = f"smoke {uuid.uuid4()}".encode()
-    producer = KafkaProducer(**config, acks="all", client_id="hub-smoke")
+    producer = kafka_clients.producer(settings, acks="all", client_id="hub-smoke")
     try:
         sent = producer.send(topic, payload).get(timeout=30)
     finally:
         producer.close()
-    consumer = KafkaConsumer(
-        **config, client_id="hub-smoke", enable_auto_commit=False, consumer_timeout_ms=15000
+    consumer = kafka_clients.consumer(
+        settings, client_id="hub-smoke", enable_auto_commit=False, consumer_timeout_ms=15000
     )
     try:
         partition = TopicPartition(topic, sent.partition)

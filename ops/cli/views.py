@@ -30,11 +30,11 @@ from rich.progress import (
 from rich.table import Table
 
 from hub.application import HubApplication
-from hub.bootstrap import open_application
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.fiscal import jst_text, now, parse_fiscal_year
 from hub.labels import names
-from hub.settings import get_settings
+from hub.settings import Settings, get_settings
+from ops import wiring
 from ops.cli._output import (
     SHORT,
     Format,
@@ -62,22 +62,16 @@ from projections.runner import (
     Runner,
     catch_up,
     catch_up_all,
-    open_projection,
     projection_class,
     rebuild_all,
-    start_runner,
 )
 
 out = Console()
 err = Console(stderr=True)
 
 
-def _env() -> dict[str, str]:
-    return get_settings().eventsourcing_env()
-
-
 def _current(name: str, app: HubApplication) -> Any:
-    projection = open_projection(name, _env())
+    projection = wiring.open_projection(get_settings(), name)
     catch_up(projection, app)
     return projection.view
 
@@ -114,7 +108,7 @@ def case_show(
     and its history (each event with who acted)."""
     if person and purpose is None:
         raise InvalidCommandError("--person needs --purpose: every read of details is recorded")
-    app = open_application()
+    app = wiring.open_application()
     try:
         view: CaseStateView = _current("case_state", app)
         full_id = resolve_prefix(case_id, (r["case_id"] for r in view.cases()), "case")
@@ -230,7 +224,7 @@ def case_list(
     network = names()
     check_choice("--ward", ward, list(network.wards))
     check_choice("--status", status, CASE_STATUSES)
-    app = open_application()
+    app = wiring.open_application()
     try:
         view: CaseStateView = _current("case_state", app)
         rows = view.cases(ward=ward, status=status)
@@ -283,7 +277,7 @@ def inbox(
     """What the hub sent an agency and what it answered: unanswered referrals stand out."""
     network = names()
     check_choice("--agency", agency, list(network.agencies))
-    app = open_application()
+    app = wiring.open_application()
     try:
         view: InboxView = _current("inbox", app)
         rows = view.inbox(agency, unanswered_only=unanswered)
@@ -364,7 +358,7 @@ def report_indicators(
 ) -> None:
     """Table ④ of the plan for a fiscal year, with the plan's labels, plus network measures."""
     cut = _cut(fy, until)
-    app = open_application()
+    app = wiring.open_application()
     try:
         view: IndicatorView = _current("indicators", app)
         print_report(
@@ -394,11 +388,11 @@ def rebuild_command(
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 1000,
 ) -> None:
     """Drop views and replay the log of record into them (stop `hub follow` first)."""
-    app = open_application()
+    app = wiring.open_application()
     try:
         total = app.recorder.max_notification_id() or 0
         names = _names(projection)
-        projections = [open_projection(name, _env()) for name in names]
+        projections = wiring.open_projections(get_settings(), names)
         with Progress(
             TextColumn(f"[bold]{', '.join(names)}"),
             BarColumn(),
@@ -426,12 +420,12 @@ def follow(
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 500,
 ) -> None:
     """Keep views up to date with the log until interrupted (SIGINT/SIGTERM)."""
-    env = _env()
+    settings = get_settings()
     names = _names(projection)
     if once:
-        app = open_application()
+        app = wiring.open_application()
         try:
-            projections = [open_projection(name, env) for name in names]
+            projections = wiring.open_projections(settings, names)
             counts = catch_up_all(projections, app, batch_size=batch_size)
             for name, count in counts.items():
                 err.print(f"{name}: {count} events applied")
@@ -451,7 +445,7 @@ def follow(
     delay = 1.0
     while not stopping.is_set():
         try:
-            _follow_until_stopped(names, env, batch_size, current, stopping)
+            _follow_until_stopped(settings, names, batch_size, current, stopping)
         except (PersistenceError, psycopg.Error) as error:
             # The store went away: the views keep their positions, so start again once it
             # is back (a supervisor of our own, since the library's runner stops for good).
@@ -465,14 +459,14 @@ def follow(
 
 
 def _follow_until_stopped(
+    settings: Settings,
     names: list[str],
-    env: dict[str, str],
     batch_size: int,
     current: list[Runner],
     stopping: threading.Event,
 ) -> None:
     with ExitStack() as stack:
-        current[:] = [start_runner(projection_class(n), env, batch_size=batch_size) for n in names]
+        current[:] = [wiring.start_projection_runner(settings, n, batch_size) for n in names]
         for runner in current:
             stack.enter_context(runner)  # type: ignore[arg-type]
         err.print(f"following the log: {', '.join(names)}")

@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from consumers.agency import AgencyConsumer, reply_record
-from consumers.config import ConsumerSettings, principal_credentials
+from consumers.config import ConsumerSettings
 from consumers.kafka_io import KafkaWriter
 from consumers.stopping import StopFlag
 from hub import codec, topics
 from hub.errors import ServiceUnavailableError
 from hub.settings import Settings
-from ops.cli.agency import agency_consumer
+from ops import wiring
 from ops.demo.generator import PlannedAnswer
 
 CONNECT_WAIT_S = 30.0
@@ -103,8 +103,7 @@ class AgencyClients:
 
     def _writer(self, agency_id: str) -> KafkaWriter:
         if agency_id not in self.writers:
-            user, password = principal_credentials(self.settings, agency_id)
-            self.writers[agency_id] = KafkaWriter(self.settings, user, password)
+            self.writers[agency_id] = wiring.open_reply_writer(self.settings, agency_id)
         return self.writers[agency_id]
 
     def close(self) -> None:
@@ -122,7 +121,7 @@ def _connect(
     deadline = time.monotonic() + CONNECT_WAIT_S
     while True:
         try:
-            return agency_consumer(agency_id, settings, consumer_settings, group)
+            return wiring.open_agency_consumer(settings, agency_id, consumer_settings, group)
         except ServiceUnavailableError:
             if time.monotonic() > deadline:
                 raise
@@ -130,6 +129,4 @@ def _connect(
 
 
 def _close(client: AgencyConsumer) -> None:
-    client.source.close()
-    client.deadletters.close()
-    client.inbox.close()
+    client.close()

@@ -22,12 +22,12 @@ from typing import Any
 
 from hub import events as ev
 from hub.application import HubApplication
-from hub.bootstrap import open_application
 from hub.errors import ServiceUnavailableError
 from hub.fiscal import JST
 from hub.logging import get_logger
 from hub.reference import load_network
 from hub.settings import Settings, StoreKind, get_settings
+from ops import wiring
 from ops.demo import calibration as cal
 from ops.demo.actors import demo_actor
 from ops.demo.generator import DEFAULT_SEED, DemoYear, generate_year
@@ -174,7 +174,7 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:
 
 def _writing_application(settings: Settings, store: StoreKind) -> HubApplication:
     """The hub application the demo writes with: the same composition root as the CLI."""
-    return open_application(settings, store)
+    return wiring.open_application(settings, store)
 
 
 # Phases -------------------------------------------------------------------------------------
@@ -251,18 +251,12 @@ def inbox_location(settings: Settings, home: Path) -> str:
 
 def _forget_earlier_runs(settings: Settings) -> None:
     """Delete the topics of earlier demo runs (each run writes its own), keeping this one's."""
-    from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    from hub.kafka_config import client_config
+    from hub import kafka_clients
 
     base = get_settings().kafka_topic_prefix
-    try:
-        admin = KafkaAdminClient(**client_config(settings), client_id="hub-demo")
-    except KafkaError as error:
-        raise ServiceUnavailableError(
-            f"cannot reach the Kafka broker at {settings.kafka_bootstrap}: {type(error).__name__}"
-        ) from error
+    admin = kafka_clients.admin(settings, client_id="hub-demo")
     try:
         earlier = [
             topic
@@ -296,12 +290,8 @@ def _play(
 ) -> None:
     """The year, month by month, through the whole loop."""
     from consumers.config import get_consumer_settings
-    from consumers.escalation import OpenReferrals, escalate_overdue
     from consumers.stopping import StopFlag
-    from ops.cli.agency import reply_ingester
     from ops.demo.agencies import AgencyClients
-    from producers.ledger import open_ledger
-    from producers.relay import Relay, make_producer
 
     assert outcome.year is not None
     settings = outcome.settings
@@ -309,10 +299,10 @@ def _play(
     commands = list(outcome.year.commands)
     answers = list(outcome.year.answers)
     total = len(commands) + len(answers)
-    relay = Relay(settings, app, open_ledger(settings), make_producer(settings, "relay"))
+    relay = wiring.open_relay(settings, app, principal="relay")
     clients = AgencyClients(settings, consumer_settings, agency_ids, f"demo-{run_id}")
-    ingester = reply_ingester(app, settings)
-    open_referrals = OpenReferrals()
+    ingester = wiring.open_reply_ingester(settings, app)
+    timer = wiring.escalation_timer(app, consumer_settings)
 
     @contextmanager
     def clock(name: str) -> Iterator[None]:
@@ -348,12 +338,7 @@ def _play(
             with clock("reply ingestion"):
                 _retrying("reply ingestion", lambda: ingester.run(StopFlag(), once=True))
             with clock("timers"):
-                escalated += sum(
-                    not o.duplicate
-                    for o in escalate_overdue(
-                        app, month_end, consumer_settings.ack_timeout, open_referrals
-                    )
-                )
+                escalated += sum(not o.duplicate for o in timer.tick(month_end))
         with clock("relay"):
             # The last answers and escalations reach the agencies too.
             _retrying("relay", lambda: _relay(relay, relayed))
@@ -366,9 +351,8 @@ def _play(
             for agency_id, client in clients.clients.items()
         ]
         clients.close()
-        ingester.source.close()
-        ingester.deadletters.close()
-        relay.producer.close()
+        ingester.close()
+        relay.producer.close()  # not relay.close(): the application is the demo's
     outcome.relay = dict(relayed)
     outcome.replies = {
         "sent": clients.answers.sent,
@@ -409,12 +393,11 @@ def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
     from hub.labels import names as network_names
     from projections import chart, report
     from projections.indicators import Cut
-    from projections.runner import PROJECTIONS, catch_up_all, open_projection
+    from projections.runner import PROJECTIONS, catch_up_all
 
-    env = outcome.settings.eventsourcing_env(outcome.options.store)
     names = list(PROJECTIONS)
     tick("projections", 0, len(names))
-    projections = [open_projection(name, env) for name in names]
+    projections = wiring.open_projections(outcome.settings, names, outcome.options.store)
     catch_up_all(projections, app)
     views: dict[str, Any] = {p.name: p.view for p in projections}
     tick("projections", len(names), len(names))
@@ -464,20 +447,16 @@ def _median(values: list[float]) -> float:
 def _audit(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
     """Consent figures from the log, then `hub audit verify` and `hub audit verify-log`."""
     tick("audit", 0, 2)
-    try:
-        from ops.cli.audit import chain_verdict, ledger_disclosures, log_history
-        from projections.audit.source import log_entries
-        from projections.audit.verify import verify
-    except ImportError as error:
-        outcome.unavailable["audit"] = f"audit verify is not available yet ({error.name})"
-        return
+    from projections.audit.source import log_entries
+    from projections.audit.verify import verify
+
     settings = outcome.settings
     payloads = [entry.payload for entry in log_entries(app)]
     outcome.consent = _consent_figures(payloads)
     acts = [p.actor for p in payloads if not isinstance(p, ev.CommandAccepted)]
-    log_verdict = chain_verdict(settings)
+    log_verdict = wiring.chain_verdict(settings)
     tick("audit", 1, 2)
-    verdict = verify(log_history(settings), ledger_disclosures(settings))
+    verdict = verify(wiring.log_history(settings), wiring.ledger_disclosures(settings))
     first = log_verdict.first
     outcome.audit = AuditFigures(
         log_intact=log_verdict.intact,

@@ -19,7 +19,7 @@ from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
 from hub import topics
 from hub.kafka_config import client_config
-from ops.cli.agency import agency_consumer
+from ops.wiring import open_agency_consumer
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
@@ -88,9 +88,9 @@ def test_a_consumer_killed_at_random_points_ends_with_the_inbox_of_one_that_neve
     stream = busy_stream(rng)
     publish_like_relay(None, broker, stream.records)
 
-    reference = agency_consumer(
-        AGENCY,
+    reference = open_agency_consumer(
         broker,
+        AGENCY,
         ConsumerSettings(agency_inbox_path=tmp_path / "reference.sqlite"),
         group=f"{AGENCY}.reference",
     )

@@ -17,7 +17,6 @@ from uuid import uuid4
 import pytest
 
 from consumers.agency import AgencyConsumer, reply_record
-from consumers.config import principal_credentials
 from consumers.inbox import Inbox
 from consumers.kafka_io import (
     KafkaDeadLetters,
@@ -33,9 +32,10 @@ from hub import codec, topics
 from hub import commands as c
 from hub import events as ev
 from hub.application import HubApplication
+from hub.kafka_clients import credentials
 from hub.settings import Settings
+from ops.wiring import open_relay
 from producers.provision import provision
-from producers.relay import open_relay
 from tests import factories as f
 from tests.factories import SYNTHETIC_STRINGS
 from tests.faults import history
@@ -161,7 +161,7 @@ def assert_parked_with_reasons(
 
 def agency_consumer(stream: Stream, inbox: Path) -> AgencyConsumer:
     settings = stream.settings
-    user, password = principal_credentials(settings, AGENCY)
+    user, password = credentials(settings, AGENCY)
     source = KafkaSource(
         settings,
         user,
@@ -247,7 +247,7 @@ def test_bad_records_on_an_agency_topic_are_parked_and_the_inbox_keeps_only_good
 
 def reply_ingester(stream: Stream) -> ReplyIngester:
     settings = stream.settings
-    user, password = principal_credentials(settings, "hub")
+    user, password = credentials(settings, "hub")
     pattern = topics.replies_pattern(settings)
     source = KafkaSource(
         settings, user, password, "hub.faults", matching_topics(lambda t: bool(pattern.match(t)))

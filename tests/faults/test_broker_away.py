@@ -20,18 +20,19 @@ from uuid import uuid4
 import pytest
 
 from consumers.agency import AgencyConsumer
-from consumers.config import principal_credentials
 from consumers.inbox import Inbox
 from consumers.kafka_io import KafkaDeadLetters, KafkaSource, KafkaWriter, fixed_topics
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
-from hub import topics
+from hub import kafka_clients, topics
 from hub.application import HubApplication
+from hub.errors import ServiceUnavailableError
+from hub.kafka_clients import credentials
 from hub.settings import Settings
 from ops.services import kafka
-from producers.ledger import open_ledger
+from ops.wiring import open_ledger, open_relay
 from producers.provision import provision
-from producers.relay import open_relay
+from projections.analytics import read_analytics
 from tests.faults import history
 from tests.faults.history import AGENCIES
 from tests.faults.support import (
@@ -107,7 +108,7 @@ def wait_until(predicate: Any, what: str, components: list[Running]) -> None:
 
 
 def agency_consumer(settings: Settings, inbox: Path, group: str) -> AgencyConsumer:
-    user, password = principal_credentials(settings, AGENCY)
+    user, password = credentials(settings, AGENCY)
     source = KafkaSource(
         settings,
         user,
@@ -203,3 +204,40 @@ def assert_same_streams_as_without_the_outage(settings: Settings, tmp_path: Path
         assert deduplicated(read_topic(settings, crashed[name])) == deduplicated(
             read_topic(reference, expected[name])
         ), f"{name} differs from a run without the outage"
+
+
+def test_the_analytics_reader_ends_with_a_clear_error_when_the_broker_goes_away(
+    broker: Settings,
+) -> None:
+    """Without an idle guard the reader polled an absent broker forever (issue 15, item 3)."""
+    topic = topics.analytics(broker)
+    writer = kafka_clients.producer(broker, acks="all")
+    big = b"x" * 100_000  # 10 MB in all: far more than one fetch, so reading is under way
+    for n in range(100):
+        writer.send(topic, value=big, headers=[("event_id", str(n).encode())])
+    writer.flush()
+    writer.close()
+    idle_s, deadline_s = 5.0, 60.0
+    reader = read_analytics(broker, idle_s=idle_s, deadline_s=deadline_s)
+    assert next(reader)[0] == "0"
+    kafka.down(broker)
+    began = time.monotonic()
+    ended: dict[str, BaseException | None] = {}
+
+    def read_the_rest() -> None:
+        try:
+            for _ in reader:
+                pass
+        except BaseException as error:
+            ended["error"] = error
+        else:
+            ended["error"] = None
+
+    reading = threading.Thread(target=read_the_rest, daemon=True)
+    reading.start()
+    reading.join(deadline_s + 30)
+    assert not reading.is_alive(), "the analytics reader still polls a broker that is gone"
+    assert time.monotonic() - began < deadline_s
+    error = ended["error"]
+    assert isinstance(error, ServiceUnavailableError), f"ended with {error!r}"
+    assert topic in str(error)

@@ -22,7 +22,6 @@ from uuid import UUID, uuid4
 import pytest
 
 from consumers.agency import AgencyConsumer, reply_record
-from consumers.config import principal_credentials
 from consumers.inbox import Inbox
 from consumers.kafka_io import (
     KafkaDeadLetters,
@@ -38,12 +37,12 @@ from consumers.stopping import StopFlag
 from hub import codec, topics
 from hub import events as ev
 from hub.application import HubApplication
+from hub.kafka_clients import credentials
 from hub.logging import configure_logging
 from hub.settings import Settings
 from ops.faults.kill import CrashLog, crash_repeatedly
-from producers.ledger import open_ledger
+from ops.wiring import open_ledger, open_relay
 from producers.provision import provision
-from producers.relay import open_relay
 from projections.runner import PROJECTIONS, catch_up, open_projection
 from tests.factories import SYNTHETIC_STRINGS
 from tests.faults import history
@@ -200,7 +199,7 @@ def busiest_agency(world: World) -> str:
 
 
 def agency_consumer(settings: Settings, agency: str, inbox: Path, group: str, batch: int) -> Any:
-    user, password = principal_credentials(settings, agency)
+    user, password = credentials(settings, agency)
     source = KafkaSource(
         settings,
         user,
@@ -292,9 +291,7 @@ def send_replies(world: World) -> int:
     replays = rng.sample(sent, len(sent) // 10)  # delivered twice, e.g. after an agency crash
     for agency, record in sent + replays:
         if agency not in writers:
-            writers[agency] = KafkaWriter(
-                world.settings, *principal_credentials(world.settings, agency)
-            )
+            writers[agency] = KafkaWriter(world.settings, *credentials(world.settings, agency))
         writers[agency].send(
             topics.replies(world.settings, agency),
             codec.encode("ReferralReply", record),
@@ -320,7 +317,7 @@ class ListDeadLetters:
 def reply_ingester(
     world: World, app: HubApplication, group: str, batch: int, deadletters: Any
 ) -> ReplyIngester:
-    user, password = principal_credentials(world.settings, "hub")
+    user, password = credentials(world.settings, "hub")
     pattern = topics.replies_pattern(world.settings)
     source = KafkaSource(
         world.settings,
@@ -370,7 +367,7 @@ def test_a_reply_ingester_killed_at_random_points_applies_every_answer_exactly_o
     )
 
     group = "hub.faults-crashing"
-    hub_user, hub_password = principal_credentials(world.settings, "hub")
+    hub_user, hub_password = credentials(world.settings, "hub")
 
     def run() -> None:
         app = HubApplication(env=world.env)

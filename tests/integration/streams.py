@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,9 @@ from typing import Any
 from hub import codec
 from hub.application import HubApplication
 from hub.settings import Settings
-from producers.ledger import open_ledger
+from ops.wiring import open_relay
 from producers.provision import provision
-from producers.relay import Relay, make_producer
+from producers.relay import Relay
 from tests.kafka_read import read_raw
 
 
@@ -32,8 +33,15 @@ def provisioned(settings: Settings, agencies: list[str]) -> None:
     provision(settings, agencies)
 
 
-def new_relay(settings: Settings, app: HubApplication, **kw: Any) -> Relay:
-    return Relay(settings, app, open_ledger(settings), make_producer(settings), **kw)
+def new_relay(
+    settings: Settings,
+    app: HubApplication,
+    before_store: Callable[[int], None] | None = None,
+    **kw: Any,
+) -> Relay:
+    relay = open_relay(settings, app, **kw)
+    relay.before_store = before_store
+    return relay
 
 
 @dataclass

@@ -18,11 +18,11 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.application import HubApplication
-from hub.bootstrap import open_application
 from hub.commands import derived_id
 from hub.identity import Actor, Role
 from hub.settings import Settings, get_settings
 from ops.cli.main import app as cli
+from ops.wiring import open_application
 from tests import factories as f
 
 pytestmark = pytest.mark.integration

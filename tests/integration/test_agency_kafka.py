@@ -18,7 +18,8 @@ from consumers.stopping import StopFlag
 from hub import topics
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
-from ops.cli.agency import agency_consumer, reply_ingester, send_answer
+from ops.cli.agency import send_answer
+from ops.wiring import open_agency_consumer, open_reply_ingester
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
@@ -39,12 +40,12 @@ def broker(kafka_broker, settings):  # type: ignore[no-untyped-def]
 
 
 def ingester(app: HubApplication, settings) -> ReplyIngester:  # type: ignore[no-untyped-def]
-    return reply_ingester(app, settings)
+    return open_reply_ingester(settings, app)
 
 
 def run_agency_once(settings, tmp_path, agency: str = AGENCY):  # type: ignore[no-untyped-def]
-    consumer = agency_consumer(
-        agency, settings, ConsumerSettings(agency_inbox_path=tmp_path / f"{agency}.sqlite")
+    consumer = open_agency_consumer(
+        settings, agency, ConsumerSettings(agency_inbox_path=tmp_path / f"{agency}.sqlite")
     )
     try:
         consumer.run(StopFlag(), once=True)

@@ -25,8 +25,8 @@ from hub import codec, topics
 from hub.application import HubApplication
 from hub.kafka_config import client_config
 from hub.settings import Settings, get_settings
-from ops.cli.audit import kafka_history, log_history
 from ops.cli.main import app as cli
+from ops.wiring import kafka_history, log_history
 from tests import audit_scenario as s
 from tests.integration.streams import new_relay, provisioned, store_settings
 

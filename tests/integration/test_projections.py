@@ -206,7 +206,7 @@ def test_live_views_show_every_part_of_case_state_and_inboxes(env: dict[str, str
     history = seed(app)
     last = app.recorder.max_notification_id()
     with ExitStack() as stack:
-        runners = [start_runner(cls, env) for cls in PROJECTIONS.values()]
+        runners = [start_runner(HubApplication, cls, env) for cls in PROJECTIONS.values()]
         for runner in runners:
             stack.enter_context(runner)  # type: ignore[arg-type]
         for runner in runners:
@@ -376,7 +376,7 @@ def test_reads_catching_up_while_the_live_runner_runs_do_not_disturb_it(
     app = HubApplication(env=env)
     history = seed(app)
     reader = open_projection("indicators", env)
-    with start_runner(IndicatorsProjection, env) as runner:
+    with start_runner(HubApplication, IndicatorsProjection, env) as runner:
         for i in range(12):
             app.execute(f.visit(history.case_a, occurred_at=jst("2025-12-01T09:00:00")))
             catch_up(reader, app, batch_size=1 + i % 3)

@@ -13,9 +13,9 @@ from hub import commands as c
 from hub import topics
 from hub.application import HubApplication
 from hub.identity import Actor, Role
+from ops.wiring import open_ledger
 from producers.deidentify import pseudonym
 from producers.governance import GovernanceState, decide, logged
-from producers.ledger import open_ledger
 from tests import factories as f
 from tests.integration.streams import new_relay, provisioned, read_topic, store_settings
 

@@ -16,7 +16,7 @@ from hub import commands as c
 from hub import topics
 from hub.application import HubApplication
 from hub.settings import Settings
-from producers.ledger import open_ledger
+from ops.wiring import open_ledger
 from tests import factories as f
 from tests.integration.streams import provisioned, read_topic, store_settings
 

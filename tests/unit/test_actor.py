@@ -15,12 +15,12 @@ from hub import codec
 from hub import events as ev
 from hub.application import HubApplication
 from hub.avro_schemas import all_event_schemas
-from hub.bootstrap import configured_operator, open_application
 from hub.commands import derived_id
 from hub.compatibility import RELEASED_DIR
 from hub.errors import InvalidActorError
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, Role
 from hub.settings import Settings
+from ops.wiring import configured_operator, open_application
 from producers.deidentify import deidentify
 from producers.governance import GovernanceState, decide, logged
 from tests import factories as f

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from consumers.config import ConsumerSettings, principal_credentials
+from consumers.config import ConsumerSettings
 from consumers.inbox import inbox_path, inbox_schema
 from hub import topics
+from hub.kafka_clients import credentials
 from hub.settings import Settings
 
 
@@ -16,12 +17,12 @@ def test_an_agency_uses_its_own_secret_when_the_settings_name_it_and_a_derived_o
     None
 ):
     local = Settings()
-    assert principal_credentials(local, "moji.houkatsu") == (
+    assert credentials(local, "moji.houkatsu") == (
         "moji.houkatsu",
         local.principal_password("moji.houkatsu"),
     )
     production = Settings(kafka_user="moji.houkatsu", kafka_password=SecretStr("real-secret"))
-    assert principal_credentials(production, "moji.houkatsu") == ("moji.houkatsu", "real-secret")
+    assert credentials(production, "moji.houkatsu") == ("moji.houkatsu", "real-secret")
 
 
 def test_life_at_risk_referrals_have_the_shortest_acknowledgement_deadline() -> None:

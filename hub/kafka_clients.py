@@ -1,0 +1,155 @@
+"""The one place Kafka clients are made, and the one way a topic is read to its end.
+
+Every component connects through ``producer``, ``consumer`` or ``admin``: the settings'
+broker and SASL/SCRAM login (``hub.kafka_config``), as a named principal or the settings'
+own user, with a failure to connect turned into one ``ServiceUnavailableError``.
+``read_to_end`` reads topics from offset zero up to the end offsets they had when it began,
+and gives up with a clear error instead of spinning when the broker stops answering.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
+
+from hub.errors import ServiceUnavailableError
+from hub.kafka_config import client_config
+from hub.settings import Settings
+
+# How long a read to the end may go without a record before the broker is deemed gone, and
+# how long it may take in all.
+IDLE_S = 30.0
+DEADLINE_S = 900.0
+
+Client = TypeVar("Client")
+
+
+def credentials(settings: Settings, principal: str | None = None) -> tuple[str, str]:
+    """The SCRAM user and password a component uses as ``principal``.
+
+    Without a principal, or when ``HUB_KAFKA_USER`` names it, the settings' user and
+    password (production secrets); otherwise the password derived from the provisioning
+    secret (local install). Either way a public secret is refused outside development.
+    """
+    if principal is None or principal == settings.kafka_user:
+        return settings.kafka_user, settings.secret("kafka_password")
+    return principal, settings.principal_password(principal)
+
+
+def _connect(
+    make: Callable[..., Client],
+    settings: Settings,
+    principal: str | None,
+    password: str | None,
+    options: dict[str, Any],
+) -> Client:
+    if principal is None and password is None:
+        user = settings.kafka_user
+        config = client_config(settings)  # the hub's own user: all its secrets must be real
+    else:
+        user, derived = credentials(settings, principal)
+        config = client_config(settings, user, derived if password is None else password)
+    try:
+        return make(**config, **options)
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"Kafka: connecting to {settings.kafka_bootstrap} as {user} failed "
+            f"({type(error).__name__})"
+        ) from error
+
+
+def producer(
+    settings: Settings, principal: str | None = None, *, password: str | None = None, **options: Any
+) -> KafkaProducer:
+    """A producer as ``principal`` (``options`` go to ``KafkaProducer``)."""
+    return _connect(KafkaProducer, settings, principal, password, options)
+
+
+def consumer(
+    settings: Settings, principal: str | None = None, *, password: str | None = None, **options: Any
+) -> KafkaConsumer:
+    """A consumer as ``principal`` (``options`` go to ``KafkaConsumer``)."""
+    return _connect(KafkaConsumer, settings, principal, password, options)
+
+
+def admin(settings: Settings, principal: str | None = None, **options: Any) -> KafkaAdminClient:
+    """An admin client as ``principal`` (the settings' super user by default)."""
+    return _connect(KafkaAdminClient, settings, principal, None, options)
+
+
+def read_to_end(
+    settings: Settings,
+    topics: Sequence[str],
+    *,
+    principal: str | None = None,
+    password: str | None = None,
+    client_id: str = "hub-reader",
+    poll_ms: int = 1000,
+    idle_s: float = IDLE_S,
+    deadline_s: float = DEADLINE_S,
+) -> Iterator[ConsumerRecord]:
+    """Every record of ``topics`` from offset zero to the end offsets as of the call.
+
+    Reads as ``principal`` without a consumer group (nothing is committed, so reading twice
+    reads the same records). Raises ``ServiceUnavailableError`` when a topic is missing or
+    unreadable, when no record arrives for ``idle_s`` while the end is not reached (the
+    broker went away), or when the whole read takes longer than ``deadline_s``.
+    """
+    names = ", ".join(topics)
+    started = time.monotonic()
+    client = consumer(
+        settings,
+        principal,
+        password=password,
+        group_id=None,
+        enable_auto_commit=False,
+        client_id=client_id,
+    )
+    try:
+        partitions = [
+            TopicPartition(topic, number)
+            for topic in topics
+            for number in sorted(client.partitions_for_topic(topic) or ())
+        ]
+        if {p.topic for p in partitions} != set(topics):
+            raise ServiceUnavailableError(
+                f"Kafka: topic {names} does not exist or "
+                f"{credentials(settings, principal)[0]} may not read it"
+            )
+        client.assign(partitions)
+        client.seek_to_beginning(*partitions)
+        ends = client.end_offsets(partitions)
+        remaining = {p for p in partitions if ends[p] > 0}
+        last_record = time.monotonic()
+        while remaining:
+            polled = client.poll(timeout_ms=poll_ms)
+            now = time.monotonic()
+            if polled:
+                last_record = now
+            elif now - last_record > idle_s:
+                raise ServiceUnavailableError(
+                    f"Kafka: reading {names} stopped short of its end: no record for "
+                    f"{idle_s:.0f}s; the broker does not answer"
+                )
+            if now - started > deadline_s:
+                raise ServiceUnavailableError(
+                    f"Kafka: reading {names} did not reach its end within {deadline_s:.0f}s"
+                )
+            for partition, records in polled.items():
+                for record in records:
+                    if record.offset < ends[partition]:
+                        yield record
+            for partition in list(remaining):
+                if client.position(partition) >= ends[partition]:
+                    remaining.discard(partition)
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"Kafka: reading {names} failed ({type(error).__name__})"
+        ) from error
+    finally:
+        client.close()

@@ -1,0 +1,325 @@
+"""The composition root: every long-lived part of the hub, built from the settings.
+
+The CLI, the demo, the benchmarks and the tests build through these functions; nothing else
+constructs the application, the relay, the agency client, the reply ingester, the timers,
+the ledger, the projections or the audit's sources. The parts themselves (hub/, producers/,
+consumers/, projections/) take what they need as arguments and never build each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.persistence import InfrastructureFactory, PersistenceError
+from eventsourcing.utils import Environment
+
+from consumers.agency import AgencyConsumer
+from consumers.audit import AuditStream, read_audit_stream, read_witnessed_head
+from consumers.config import ConsumerSettings, get_consumer_settings
+from consumers.escalation import EscalationTimer
+from consumers.inbox import Inbox
+from consumers.inbox import open_inbox as _open_inbox
+from consumers.kafka_io import (
+    KafkaDeadLetters,
+    KafkaSource,
+    KafkaWriter,
+    fixed_topics,
+    matching_topics,
+)
+from consumers.replies import ReplyIngester
+from hub import topics
+from hub.application import HubApplication
+from hub.errors import (
+    ConfigurationError,
+    HubError,
+    ServiceUnavailableError,
+    StoreUnavailableError,
+    UnknownAgencyError,
+)
+from hub.identity import DEVELOPMENT_OPERATOR, Actor, operator
+from hub.kafka_clients import credentials
+from hub.reference import Network, load_network
+from hub.settings import Settings, StoreKind, get_settings
+from producers.ledger import (
+    TRACKING_NAME,
+    PostgresRelayLedger,
+    RelayLedger,
+    SQLiteRelayLedger,
+)
+from producers.relay import Relay, make_producer
+from projections.audit.history import Entry, History, replay
+from projections.audit.source import log_entries
+from projections.audit.tamper import Anchor, LogVerdict, verify_log
+from projections.audit.verify import Disclosure
+from projections.base import HubProjection
+from projections.runner import Runner, projection_class, start_runner
+from projections.runner import open_projection as _open_projection
+
+if TYPE_CHECKING:
+    from ops.usecases import HubService
+
+# The log of record -----------------------------------------------------------------------
+
+
+def open_application(
+    settings: Settings | None = None, store: StoreKind | None = None
+) -> HubApplication:
+    """The hub application on the store the settings name (or ``store``)."""
+    settings = settings or get_settings()
+    kind = store or settings.store
+    try:
+        return HubApplication(
+            env=settings.eventsourcing_env(kind), operator=configured_operator(settings)
+        )
+    except PersistenceError as error:
+        raise StoreUnavailableError(
+            f"the {kind} event store is unavailable ({type(error).__name__}); is it running? "
+            "try `hub services up postgres`"
+        ) from error
+
+
+def configured_operator(settings: Settings) -> Actor | None:
+    """``HUB_OPERATOR``; unset, the development operator in development mode, else no one."""
+    if settings.operator:
+        return operator(settings.operator)
+    return DEVELOPMENT_OPERATOR if settings.mode == "development" else None
+
+
+def open_memory_application() -> HubApplication:
+    """A hub application on an in-memory store (generators and unit tests)."""
+    return HubApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+@contextmanager
+def application(settings: Settings | None = None) -> Iterator[HubApplication]:
+    """``open_application`` closed on leaving the block."""
+    app = open_application(settings)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def open_service(settings: Settings) -> HubService:
+    """The use cases the HTTP API serves, on the application the settings name."""
+    from ops.usecases import HubService
+
+    return HubService(open_application(settings), settings)
+
+
+# Reference data --------------------------------------------------------------------------
+
+
+def network(settings: Settings | None = None) -> Network:
+    """The agency network the parts resolve scopes and agencies against.
+
+    Today the shipped reference file; the network on the log (issue 15, item 1) replaces
+    this one function, so every part that asks for the network asks here.
+    """
+    return load_network()
+
+
+def known_agency(settings: Settings, agency_id: str) -> str:
+    """``agency_id`` if the network knows it, else ``UnknownAgencyError``."""
+    if not network(settings).is_agency(agency_id):
+        raise UnknownAgencyError(f"unknown agency {agency_id!r}")
+    return agency_id
+
+
+# The relay -------------------------------------------------------------------------------
+
+
+def open_ledger(settings: Settings, store: StoreKind | None = None) -> RelayLedger:
+    """The relay's ledger in the store the settings name (tables created if missing)."""
+    kind = store or settings.store
+    env = Environment(TRACKING_NAME, settings.eventsourcing_env(kind))  # type: ignore[arg-type]
+    ledger_class = SQLiteRelayLedger if kind == "sqlite" else PostgresRelayLedger
+    try:
+        factory: Any = InfrastructureFactory.construct(env=env)
+        ledger: RelayLedger = factory.tracking_recorder(ledger_class)
+    except PersistenceError as error:
+        raise StoreUnavailableError(
+            f"the {kind} store is unavailable for the relay's ledger ({type(error).__name__})"
+        ) from error
+    return ledger
+
+
+def open_producer(settings: Settings, principal: str | None = None) -> Any:
+    """The relay's idempotent producer, as ``principal`` or the settings' user."""
+    return make_producer(settings, principal)
+
+
+def open_relay(
+    settings: Settings,
+    app: HubApplication | None = None,
+    *,
+    principal: str | None = None,
+    batch_size: int = 500,
+    producer: Any = None,
+) -> Relay:
+    """A relay on the store and broker the settings name (on ``app`` if given)."""
+    return Relay(
+        settings,
+        app or open_application(settings),
+        open_ledger(settings),
+        producer if producer is not None else open_producer(settings, principal),
+        batch_size=batch_size,
+    )
+
+
+# The agency side and the hub's ingestion --------------------------------------------------
+
+
+def open_inbox(
+    settings: Settings, agency_id: str, consumer_settings: ConsumerSettings | None = None
+) -> Inbox:
+    """The agency's local inbox, where the consumer settings put it."""
+    return _open_inbox(agency_id, settings, consumer_settings or get_consumer_settings())
+
+
+def open_agency_consumer(
+    settings: Settings,
+    agency_id: str,
+    consumer_settings: ConsumerSettings | None = None,
+    group: str | None = None,
+) -> AgencyConsumer:
+    """The agency client wired to Kafka (as the agency's principal) and its inbox."""
+    user, password = credentials(settings, agency_id)
+    topic = topics.referrals(settings, agency_id)
+    inbox = open_inbox(settings, agency_id, consumer_settings)
+    source = KafkaSource(
+        settings, user, password, group or topics.agency_group(agency_id), fixed_topics(topic)
+    )
+    if not source.topics:
+        source.close()
+        inbox.close()
+        raise ServiceUnavailableError(
+            f"topic {topic} is missing or {user} may not read it; run `hub kafka provision`"
+        )
+    deadletters = KafkaDeadLetters(
+        KafkaWriter(settings, user, password), topics.deadletter(settings, agency_id)
+    )
+    return AgencyConsumer(agency_id, source, inbox, deadletters)
+
+
+def open_reply_writer(settings: Settings, agency_id: str) -> KafkaWriter:
+    """A writer on Kafka as the agency's principal (its answers go on its reply topic)."""
+    user, password = credentials(settings, agency_id)
+    return KafkaWriter(settings, user, password)
+
+
+def open_reply_ingester(settings: Settings, app: HubApplication) -> ReplyIngester:
+    """The reply ingester wired to Kafka as the principal ``hub``."""
+    user, password = credentials(settings, "hub")
+    pattern = topics.replies_pattern(settings)
+    source = KafkaSource(
+        settings,
+        user,
+        password,
+        topics.hub_group(),
+        matching_topics(lambda t: bool(pattern.match(t))),
+    )
+    deadletters = KafkaDeadLetters(
+        KafkaWriter(settings, user, password),
+        topics.deadletter(settings, topics.REPLIES_DEADLETTER),
+    )
+    return ReplyIngester(
+        app, source, deadletters, lambda t: topics.agency_of_reply_topic(settings, t)
+    )
+
+
+def escalation_timer(
+    app: HubApplication, consumer_settings: ConsumerSettings | None = None
+) -> EscalationTimer:
+    """The acknowledgement timers, with the deadlines the consumer settings give."""
+    return EscalationTimer(app, (consumer_settings or get_consumer_settings()).ack_timeout)
+
+
+# Projections -----------------------------------------------------------------------------
+
+
+def open_projection(
+    settings: Settings, name: str, store: StoreKind | None = None
+) -> HubProjection[Any]:
+    """The projection ``name`` with its view in the store the settings name."""
+    return _open_projection(name, settings.eventsourcing_env(store))
+
+
+def open_projections(
+    settings: Settings, names: Iterable[str], store: StoreKind | None = None
+) -> list[HubProjection[Any]]:
+    return [open_projection(settings, name, store) for name in names]
+
+
+def start_projection_runner(settings: Settings, name: str, batch_size: int = 500) -> Runner:
+    """A live runner keeping the projection ``name`` up to date with the log."""
+    env = settings.eventsourcing_env()
+    return start_runner(HubApplication, projection_class(name), env, batch_size=batch_size)
+
+
+# The audit's sources ---------------------------------------------------------------------
+
+
+class AuditTopicConflictError(HubError):
+    """The audit topic holds two different records for one event."""
+
+
+def log_history(settings: Settings, upto: int | None = None) -> History:
+    """Consent, meetings and emergencies replayed from the log of record."""
+    with application(settings) as app:
+        return replay(log_entries(app, upto=upto))
+
+
+def audit_stream(settings: Settings) -> AuditStream:
+    """``audit.consent`` read from offset zero to its end."""
+    return read_audit_stream(settings)
+
+
+def kafka_history(settings: Settings, upto: int | None = None) -> History:
+    """The same history replayed from ``audit.consent`` alone."""
+    stream = audit_stream(settings)
+    if stream.conflicts:
+        raise AuditTopicConflictError(
+            f"audit.consent holds different records under one event id "
+            f"({', '.join(stream.conflicts[:3])}): it was written by someone other than the relay"
+        )
+    return replay(
+        (
+            Entry(e.position, e.payload, e.event_id)
+            for e in stream.events
+            if upto is None or e.position <= upto
+        ),
+        complete=False,
+    )
+
+
+def ledger_disclosures(settings: Settings) -> list[Disclosure]:
+    """Every disclosure the relay recorded in its ledger."""
+    return [Disclosure.from_record(row) for row in open_ledger(settings).disclosures()]
+
+
+def kafka_disclosures(settings: Settings) -> list[Disclosure]:
+    """Every disclosure published on ``audit.consent``."""
+    return [Disclosure.from_record(r) for r in audit_stream(settings).disclosures]
+
+
+def chain_verdict(
+    settings: Settings, anchor: Anchor | None = None, witness: Anchor | None = None
+) -> LogVerdict:
+    """The log's hash chain recomputed (``anchor``: a head that must still hold; ``witness``:
+    the newest head the relay published)."""
+    with application(settings) as app:
+        if not hasattr(app.recorder, "select_links"):
+            raise ConfigurationError(
+                "this store has no hash chain: the application recorder is not hub.chain's "
+                "(APPLICATION_RECORDER_TOPIC)"
+            )
+        return verify_log(app.recorder, anchor, witness)  # type: ignore[arg-type]
+
+
+def witnessed_head(settings: Settings) -> Anchor | None:
+    """The newest chain head the relay published on audit.consent, if any."""
+    head = read_witnessed_head(settings)
+    return Anchor(head.position, head.chain_hash) if head else None
