@@ -9,14 +9,14 @@ import typer
 from rich.table import Table
 
 from hub import commands as c
-from hub.bootstrap import open_application
 from hub.errors import InvalidCommandError
 from hub.fiscal import now, parse_fiscal_year, reiwa_label
 from hub.labels import BY_KEY, INDICATORS
 from hub.settings import get_settings
 from ops.cli._output import Format, FormatOpt, JsonOpt, check_choice, chosen, console, emit
 from ops.cli.audit import parse_time
-from projections.runner import catch_up, open_projection
+from ops.wiring import open_application, open_projection
+from projections.runner import catch_up
 
 target_app = typer.Typer(help="Targets of table ④ per fiscal year (R8目標).", no_args_is_help=True)
 
@@ -73,7 +73,7 @@ def list_targets(fy: FiscalYear, fmt: FormatOpt = Format.table, as_json: JsonOpt
     year = _year(fy)
     app = open_application()
     try:
-        projection = open_projection("indicators", get_settings().eventsourcing_env())
+        projection = open_projection(get_settings(), "indicators")
         catch_up(projection, app)
         targets = projection.view.target_values(year)
     finally:
