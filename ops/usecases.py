@@ -61,15 +61,24 @@ class HubService:
             name: open_projection(name, env) for name in ("case_state", "inbox", "indicators")
         }
         self._locks = {name: threading.Lock() for name in self._projections}
+        self._caught_up = dict.fromkeys(self._projections, -1)  # the log's head at a catch-up
 
     def close(self) -> None:
         self.app.close()
 
     def _view(self, name: str) -> Any:
-        """A view brought up to date with the log first (one catch-up at a time)."""
+        """A view holding at least every event recorded before this call (read your writes).
+
+        One query for the log's head; the view catches up (one thread at a time) only when
+        it is behind that head, so concurrent reads of a quiet log do not queue on a lock.
+        """
         projection = self._projections[name]
-        with self._locks[name]:
-            catch_up(projection, self.app)
+        head = self.app.recorder.max_notification_id() or 0
+        if self._caught_up[name] < head:
+            with self._locks[name]:
+                if self._caught_up[name] < head:
+                    catch_up(projection, self.app)
+                    self._caught_up[name] = head
         return projection.view
 
     # The policy's questions to the log (ScopeLookup) ------------------------------------------
