@@ -148,6 +148,10 @@ class ReferralAnswered(CaseEvent):
     agency_id: str
     answer: v.ReferralAnswer
     reason: str | None = personal("narrative")
+    # Schema v3: minutes from the referral to this answer. Set by the relay on
+    # analytics.events only, where times are cut to the day (producers/deidentify.py); the
+    # log of record keeps both instants instead.
+    minutes_since_referral: float | None = None
 
 
 class ReferralEscalated(CaseEvent):

@@ -1,20 +1,39 @@
-"""De-identification for the analysts' stream: no personal field, ids as keyed pseudonyms.
+"""De-identification for the analysts' stream: only what table ④ and the network measures
+need, ids as keyed pseudonyms.
 
-Every personal field (by the schema marks) and who acted become null; every
-``logicalType: uuid`` field (case, aggregate, event, discovery... ids) becomes a UUID
-derived from HMAC-SHA256 under a key the analysts do not hold, so one id maps to one
-pseudonym across the whole stream.
+The rule (docs/STREAMS.md, "What analysts get"):
+
+- every personal field (by the schema marks) and the actor become null;
+- every ``logicalType: uuid`` field (case, aggregate, event, discovery... ids) becomes a
+  UUID derived from HMAC-SHA256 under a key the analysts do not hold, so one id maps to one
+  pseudonym across the whole stream;
+- every instant (``format: date-time``) is cut to the start of its JST day, and every
+  ``format: date`` is kept as the day it is: nothing finer than a day;
+- ``recorded_at`` is empty (the schemas require the field; when the hub wrote an event says
+  nothing the indicators use);
+- the one duration the measures need travels as a duration: an answer carries
+  ``minutes_since_referral``;
+- lists and optional fields the indicators do not read are emptied (null, []): needs,
+  signs, scopes, members, reasons... Required codes (ward, agency, kind) stay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from hub.codec import schema_definition
+from hub.fiscal import JST
 from producers.fields import ACTOR, personal_fields, replace_each, uuid_fields, withhold
+
+# Lists and optional fields the indicators read (projections/indicators.py ``facts``).
+NEEDED = frozenset({("GatheringHeld", "bodies"), ("CooperatingBusinessRegistered", "ward")})
+PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
+ENVELOPE = frozenset({"event_id", "event_type", "aggregate_id", "aggregate_version"})
 
 
 @lru_cache(maxsize=65536)
@@ -30,10 +49,62 @@ def pseudonym(value: str, key: bytes) -> str:
     return str(UUID(int=number))
 
 
-def deidentify(record: dict[str, Any], key: bytes) -> dict[str, Any]:
+def jst_day_start(value: Any) -> str:
+    """An instant cut to the start of its JST day, as ISO 8601 with the zone."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    day = moment.astimezone(JST).date()
+    return datetime(day.year, day.month, day.day, tzinfo=JST).isoformat()
+
+
+def _is_record(avro_type: Any) -> bool:
+    if isinstance(avro_type, dict):
+        return avro_type.get("type") == "record"
+    return avro_type not in PRIMITIVES  # a named type defined earlier in the schema
+
+
+@lru_cache(maxsize=128)
+def _shape(schema_name: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(instant fields, list fields to empty, optional fields to null) of a schema's top."""
+    instants, lists, optional = [], [], []
+    for field in schema_definition(schema_name)["fields"]:
+        name, avro_type = field["name"], field["type"]
+        members = avro_type if isinstance(avro_type, list) else [avro_type]
+        if name in ENVELOPE or name == "recorded_at":
+            continue
+        if any(isinstance(m, dict) and m.get("format") == "date-time" for m in members) or (
+            field.get("format") == "date-time"
+        ):
+            instants.append(name)
+        elif (schema_name, name) in NEEDED or name == "minutes_since_referral":
+            continue
+        elif any(isinstance(m, dict) and m.get("type") == "array" for m in members):
+            lists.append(name)
+        elif "null" in members and not any(_is_record(m) for m in members):
+            # A record (the person) keeps its shape: its marked fields are withheld.
+            optional.append(name)
+    return tuple(instants), tuple(lists), tuple(optional)
+
+
+def deidentify(
+    record: dict[str, Any], key: bytes, minutes_since_referral: float | None = None
+) -> dict[str, Any]:
     """A copy of an event ``record`` fit for ``analytics.events``."""
     schema_name = record["event_type"]
-    result = withhold(record, [ACTOR, *(path for path, _, _ in personal_fields(schema_name))])
+    paths = [path for path, _, _ in personal_fields(schema_name)]
+    result = withhold(record, [*paths, ACTOR])
     for path in uuid_fields(schema_name):
         replace_each(result, path, lambda value: pseudonym(value, key))
+    instants, lists, optional = _shape(schema_name)
+    for name in instants:
+        if result.get(name) is not None:
+            result[name] = jst_day_start(result[name])
+    for name in lists:
+        if result.get(name) is not None:
+            result[name] = []
+    for name in optional:
+        if name in result and (schema_name, name) not in NEEDED:
+            result[name] = None
+    result["recorded_at"] = ""
+    if "minutes_since_referral" in result or minutes_since_referral is not None:
+        result["minutes_since_referral"] = minutes_since_referral
     return result

@@ -122,6 +122,7 @@ class ReferralState:
     purpose: str
     statute: str | None
     status: str = "sent"
+    made_at: datetime | None = None  # for the analysts' minutes from referral to answer
 
 
 @dataclass
@@ -150,6 +151,18 @@ class GovernanceState:
         return self.cases.setdefault(case_id, CaseGovernance())
 
 
+def minutes_since_referral(state: GovernanceState, event: LoggedEvent) -> float | None:
+    """For an answer: the minutes since its referral was made, as the analysts get it."""
+    p = event.payload
+    if not isinstance(p, ev.ReferralAnswered) or event.case_id is None:
+        return None
+    case = state.cases.get(event.case_id)
+    referral = case.referrals.get(str(p.referral_id)) if case is not None else None
+    if referral is None or referral.made_at is None:
+        return None
+    return (p.occurred_at - referral.made_at).total_seconds() / 60
+
+
 def fold(state: GovernanceState, event: LoggedEvent) -> None:
     """Applies one event to the state (in place)."""
     state.position = event.position
@@ -164,7 +177,7 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
         case.ward = p.ward
     elif isinstance(p, ev.ReferralMade):
         case.referrals[str(p.referral_id)] = ReferralState(
-            str(p.referral_id), p.agency_id, p.purpose, p.statute
+            str(p.referral_id), p.agency_id, p.purpose, p.statute, made_at=p.occurred_at
         )
         _involve(case, [p.agency_id])
     elif isinstance(p, ev.ReferralAnswered):

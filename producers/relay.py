@@ -26,7 +26,15 @@ from hub.logging import get_logger
 from hub.settings import Settings
 from producers import witness
 from producers.deidentify import deidentify
-from producers.governance import UNPUBLISHED, Decision, GovernanceState, decide, fold, logged
+from producers.governance import (
+    UNPUBLISHED,
+    Decision,
+    GovernanceState,
+    decide,
+    fold,
+    logged,
+    minutes_since_referral,
+)
 from producers.ledger import RelayLedger
 
 log = get_logger(__name__)
@@ -205,7 +213,7 @@ class Relay:
             value = codec.encode("Disclosure", disclosure)
             futures.append(self._send(audit, event.key, value, headers))
             counts.disclosures += 1
-        anonymous = deidentify(event.record, self.key)
+        anonymous = deidentify(event.record, self.key, minutes_since_referral(self.state, event))
         headers = [
             ("event_id", str(anonymous["event_id"]).encode()),
             ("event_type", event.event_type.encode()),

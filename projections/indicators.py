@@ -21,16 +21,18 @@ docs/COUNTING-RULES.md has the table of rules.
 
 Breakdowns: by ward or month, flows are split where they happened; stocks by month are the
 stock at the end of that month (so they do not add up to the year, they are the trend).
-"First occurrence" is the earliest ``occurred_at`` (ties: the smallest ward code), so the
-result does not depend on the order records arrive in.
+"First occurrence" is the earliest JST day of ``occurred_at`` (ties: the smallest ward
+code), so the result does not depend on the order records arrive in, nor on the time of day
+(which the analysts' records no longer carry).
 
 Network measures (referrals made in the year, up to the cut): 紹介件数 (ReferralMade),
 応答件数 (referrals with any answer by the cut), 初回応答までの時間 (minutes from the referral
 to its earliest answer: median and 90th percentile by nearest rank), クローズドループ率
 (percentage of referrals with an outcome, declined or completed, by the cut).
 
-The fold reads only codes, ids and times: it works the same on the hub's payloads and on
-the de-identified records of ``analytics.events`` (ids pseudonymised consistently).
+The fold reads only codes, ids, days and one duration: it works the same on the hub's
+payloads and on the de-identified records of ``analytics.events`` (ids pseudonymised
+consistently, instants cut to the JST day, an answer carrying ``minutes_since_referral``).
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class ReferralReply:
     referral_id: str
     at: str
     closes: bool
+    minutes: float | None = None  # since the referral: the analysts' records carry it
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,12 @@ def jst_day(at: str) -> str:
     return datetime.fromisoformat(at).astimezone(JST).date().isoformat()
 
 
+def day_start(at: str) -> str:
+    """The start of the JST day of a ``utc_text`` timestamp, as ``utc_text``."""
+    day = datetime.fromisoformat(at).astimezone(JST).date()
+    return utc_text(datetime(day.year, day.month, day.day, tzinfo=JST))
+
+
 def fiscal_year_of(at: str) -> int:
     return fiscal_year(datetime.fromisoformat(at))
 
@@ -158,7 +167,8 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
         case "ConsultationReceived":
             return [Tally("consultations", at, 1, ward=payload.get("ward"), place=case)]
         case "ParticipationMatched":
-            return [Member("participants_supported", at, str(payload["case_id"]), place=case)]
+            day = day_start(at)
+            return [Member("participants_supported", day, str(payload["case_id"]), place=case)]
         case "CooperatingBusinessRegistered":
             return [Tally("cooperating_businesses", at, 1, ward=payload.get("ward") or "")]
         case "CommunityBaseRegistered":
@@ -173,7 +183,8 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
                 Tally("gathering_participants", at, int(payload["participants"]), place=base)
             ]
             bodies = payload.get("bodies") or []
-            result += [Member("gathering_bodies", at, str(b), place=base) for b in set(bodies)]
+            day = day_start(at)
+            result += [Member("gathering_bodies", day, str(b), place=base) for b in set(bodies)]
             return result
         case "OutreachVisitMade":
             return [Tally("outreach_visits", at, 1, place=case)]
@@ -185,7 +196,8 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
             return [ReferralSent(str(payload["referral_id"]), at, payload["agency_id"], case)]
         case "ReferralAnswered":
             closes = payload["answer"] in CLOSING_ANSWERS
-            return [ReferralReply(str(payload["referral_id"]), at, closes)]
+            minutes = payload.get("minutes_since_referral")
+            return [ReferralReply(str(payload["referral_id"]), at, closes, minutes)]
         case "TargetSet":
             fy, value = int(payload["fiscal_year"]), float(payload["value"])
             return [TargetFact(payload["indicator"], fy, value, at)]
@@ -193,6 +205,10 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
 
 
 _IGNORED = frozenset({"CommandAccepted", "PersonDetailsRecorded"})
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def earlier(a: str | None, b: str | None) -> str | None:
@@ -231,6 +247,8 @@ class ReferralRow:
     ward: str | None
     first_answer_at: str | None
     closed_at: str | None
+    # Minutes to the first answer when the records carry the duration (analytics.events).
+    first_answer_minutes: float | None = None
 
 
 @dataclass
@@ -280,12 +298,13 @@ class MemoryIndicators:
                     self.ward(None, place),
                     old.first_answer_at if old else None,
                     old.closed_at if old else None,
+                    old.first_answer_minutes if old else None,
                 )
             case TargetFact(indicator, fy, value, at):
                 latest = self.targets.get((indicator, fy))
                 if latest is None or at >= latest[0]:
                     self.targets[(indicator, fy)] = (at, value)
-            case ReferralReply(referral_id, at, closes):
+            case ReferralReply(referral_id, at, closes, minutes):
                 old = self.referrals.get(referral_id) or ReferralRow(
                     referral_id, None, None, None, None, None
                 )
@@ -296,6 +315,7 @@ class MemoryIndicators:
                     old.ward,
                     earlier(old.first_answer_at, at),
                     earlier(old.closed_at, at) if closes else old.closed_at,
+                    _least(old.first_answer_minutes, minutes),
                 )
 
     def tally_rows(self) -> list[TallyRow]:
@@ -493,8 +513,13 @@ def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportR
         sent += 1
         if r.first_answer_at is not None and r.first_answer_at < end:
             answered += 1
-            delta = datetime.fromisoformat(r.first_answer_at) - datetime.fromisoformat(r.sent_at)
-            minutes.append(delta.total_seconds() / 60)
+            if r.first_answer_minutes is not None:
+                minutes.append(r.first_answer_minutes)
+            else:
+                delta = datetime.fromisoformat(r.first_answer_at) - datetime.fromisoformat(
+                    r.sent_at
+                )
+                minutes.append(delta.total_seconds() / 60)
         if r.closed_at is not None and r.closed_at < end:
             closed += 1
     minutes.sort()
