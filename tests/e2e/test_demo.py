@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from ops.cli.main import app
 from ops.demo.generator import generate_year
-from ops.demo.report import PLAN_ROWS
+from hub.labels import INDICATORS
+from ops.demo.report import GENERATOR_KEYS
 from ops.services.kafka import KafkaStatus
 
 UNTIL = date(2025, 4, 30)
@@ -45,8 +46,9 @@ def test_a_month_of_the_demo_prints_the_generators_counts_and_a_valid_audit(
     )
     assert result.exit_code == 0, result.output
     expected = generate_year(until=UNTIL).counts()
-    for _, _, plan_label, key, _ in PLAN_ROWS:
-        assert printed_value(result.output, plan_label) == expected[key], plan_label
+    for indicator in INDICATORS:
+        key = GENERATOR_KEYS[indicator.key]
+        assert printed_value(result.output, indicator.label) == expected[key], indicator.label
     assert expected["visits"] == 20 and expected["activities"] == 180
     assert "audit verify: VALID" in result.output
     who = next(line for line in result.output.splitlines() if "記録者 who acted" in line)
