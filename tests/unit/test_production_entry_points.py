@@ -38,6 +38,9 @@ def production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "var" / "hub.sqlite"))
     monkeypatch.setenv("HUB_STORE", "sqlite")
     monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "var" / "agency" / "{agency}.db"))
+    # The city's identity provider (checked first by `hub serve`), so the secrets are next.
+    monkeypatch.setenv("HUB_OIDC_JWKS_URL", "https://idp.example.invalid/jwks")
+    monkeypatch.setenv("HUB_OIDC_ISSUER", "https://idp.example.invalid/realms/kitakyushu")
     get_settings.cache_clear()
     get_consumer_settings.cache_clear()
     yield tmp_path
@@ -84,6 +87,9 @@ def _commands(tmp_path: Path) -> dict[str, list[str]]:
         "services up postgres": ["services", "up", "postgres"],
         "demo": ["demo", "--no-services", "--home", str(tmp_path / "demo")],
         "bench": ["bench", "--quick"],
+        "serve": ["serve", "--port", "1"],  # refused before it binds
+        "target list": ["target", "list", "--fy", "R8"],
+        "audit access": ["audit", "access"],
     }
 
 
