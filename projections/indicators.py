@@ -200,7 +200,8 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
             return [ReferralReply(str(payload["referral_id"]), at, closes, minutes)]
         case "TargetSet":
             fy, value = int(payload["fiscal_year"]), float(payload["value"])
-            return [TargetFact(payload["indicator"], fy, value, at)]
+            # The latest by JST day, then by log order (analysts see days, not times).
+            return [TargetFact(payload["indicator"], fy, value, day_start(at))]
     return []
 
 

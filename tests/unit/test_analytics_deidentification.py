@@ -63,6 +63,19 @@ def _history(app: HubApplication) -> None:
         bases.append(base.base_id)
     # tobata's is earlier in the day, moji's ward code sorts first: the day and then the ward
     # decide, as the analysts cannot see the hour
+    # Two targets set on one day, the later one recorded with the earlier time: the day, then
+    # the log's order decide which holds, as the analysts cannot see the hour either.
+    for hour, value in [(16, 40.0), (9, 55.0)]:
+        at = T.replace(hour=hour) + timedelta(days=1)
+        app.execute(
+            f.build(
+                c.SetTarget,
+                fiscal_year=2025,
+                indicator="outreach_visits",
+                value=value,
+                occurred_at=at,
+            )
+        )
     for hour, base_id in [(10, bases[0]), (15, bases[1])]:
         app.execute(
             f.build(
@@ -134,3 +147,4 @@ def test_the_analysts_fold_gives_the_hubs_figures(
     values = {r.code: r.value for r in report.from_memory(analyst, Cut.of(2025))}
     assert values["median"] == 90.2 and values["sent"] == 3
     assert values["gathering_bodies"] == 1
+    assert analyst.target_values(2025) == hub.target_values(2025) == {"outreach_visits": 55.0}
