@@ -23,6 +23,7 @@ from typing import Any
 from hub import events as ev
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
+from hub.files import private_dir
 from hub.fiscal import JST
 from hub.logging import get_logger
 from hub.reference import load_network
@@ -208,7 +209,7 @@ def _wipe(settings: Settings, options: DemoOptions) -> None:
             path.unlink()
         shutil.rmtree(home / "agency", ignore_errors=True)
     _wipe_configured_inboxes(settings)
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home, tighten=True)  # its store and inboxes hold (synthetic) personal data
     if options.store == "postgres":
         import psycopg
 

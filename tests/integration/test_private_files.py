@@ -102,6 +102,14 @@ def test_an_agencys_inbox_is_private(permissive: int, tmp_path: Path) -> None:
         inbox.close()
 
 
+def test_the_demos_home_is_private(permissive: int, tmp_path: Path) -> None:
+    from ops.demo.pipeline import DemoOptions, _wipe
+
+    home = tmp_path / "var" / "demo"
+    _wipe(Settings(var_dir=tmp_path / "var"), DemoOptions(home=home, start_services=False))
+    assert not_private(tmp_path / "var") == []
+
+
 def _free_ports(count: int) -> list[int]:
     """Distinct free ports (held together while chosen, so no two are the same)."""
     socks = [socket.socket() for _ in range(count)]
