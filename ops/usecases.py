@@ -8,6 +8,7 @@ The HTTP API is one door; the web pages and the CLI can call the same methods wi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,14 +29,16 @@ from hub.fiscal import now, parse_fiscal_year
 from hub.identity import Actor
 from hub.policy import WARD_ROLES, Read, authorize, authorize_command
 from hub.settings import Settings
+from producers.ledger import RelayLedger
 from projections import report
 from projections.audit.access import access_log
 from projections.audit.history import replay
 from projections.audit.source import log_entries
 from projections.audit.verify import Disclosure, verify
+from projections.base import HubProjection
 from projections.case_history import case_history
 from projections.indicators import Cut
-from projections.runner import catch_up, open_projection
+from projections.runner import catch_up
 
 # What a ward officer or coordinator reads a person's details on: the ward office's own duty.
 OFFICIAL_DUTY = "official_duty"
@@ -53,13 +56,20 @@ class Answered:
 class HubService:
     """The hub's use cases over one application and its views, for any door."""
 
-    def __init__(self, app: HubApplication, settings: Settings) -> None:
+    VIEWS = ("case_state", "inbox", "indicators")
+
+    def __init__(
+        self,
+        app: HubApplication,
+        settings: Settings,
+        projections: Mapping[str, HubProjection[Any]],
+        ledger: Callable[[], RelayLedger],
+    ) -> None:
+        """Built by the composition root (``ops.wiring.open_service``) from the settings."""
         self.app = app
         self.settings = settings
-        env = settings.eventsourcing_env()
-        self._projections = {
-            name: open_projection(name, env) for name in ("case_state", "inbox", "indicators")
-        }
+        self._projections = {name: projections[name] for name in self.VIEWS}
+        self._ledger = ledger
         self._locks = {name: threading.Lock() for name in self._projections}
         self._caught_up = dict.fromkeys(self._projections, -1)  # the log's head at a catch-up
 
@@ -242,10 +252,7 @@ class HubService:
         return [a.view() for a in found]
 
     def _ledger_disclosures(self, case_id: str | None, agency_id: str | None) -> list[Disclosure]:
-        from ops.wiring import open_ledger
-
-        ledger = open_ledger(self.settings)
-        rows = ledger.disclosures(case_id=case_id, agency_id=agency_id)
+        rows = self._ledger().disclosures(case_id=case_id, agency_id=agency_id)
         return [Disclosure.from_record(row) for row in rows]
 
     # Analysts --------------------------------------------------------------------------------

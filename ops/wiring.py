@@ -106,7 +106,12 @@ def open_service(settings: Settings) -> HubService:
     """The use cases the HTTP API serves, on the application the settings name."""
     from ops.usecases import HubService
 
-    return HubService(open_application(settings), settings)
+    return HubService(
+        open_application(settings),
+        settings,
+        projections={name: open_projection(settings, name) for name in HubService.VIEWS},
+        ledger=lambda: open_ledger(settings),
+    )
 
 
 # Reference data --------------------------------------------------------------------------
