@@ -24,7 +24,7 @@ from hub.logging import get_logger
 
 log = get_logger("consumers.agency")
 
-ANSWERS = ("received", "accepted", "declined", "completed")
+ANSWERS = ("received", "accepted", "in_progress", "on_hold", "declined", "completed")
 
 
 @dataclass
@@ -101,12 +101,18 @@ def reply_record(
     reason: str | None,
     answered_at: datetime | None = None,
     reply_id: UUID | None = None,
+    reason_code: str | None = None,
+    outcome: str | None = None,
 ) -> dict[str, Any]:
     """A ReferralReply (schemas/messages/ReferralReply.avsc) to a referral of the inbox."""
     if answer not in ANSWERS:
         raise InvalidCommandError(f"an answer is one of {', '.join(ANSWERS)}, not {answer!r}")
-    if answer == "declined" and not (reason and reason.strip()):
-        raise InvalidCommandError("a declined referral needs a reason (--reason)")
+    if answer == "declined" and not (reason and reason.strip()) and not reason_code:
+        raise InvalidCommandError("a declined referral needs a reason (--reason-code, --reason)")
+    if reason_code is not None and answer != "declined":
+        raise InvalidCommandError("--reason-code is the reason of a decline")
+    if outcome is not None and answer != "completed":
+        raise InvalidCommandError("--outcome belongs to a completion")
     record = {
         "reply_id": str(reply_id or uuid4()),
         "referral_id": referral["referral_id"],
@@ -115,6 +121,8 @@ def reply_record(
         "answer": answer,
         "reason": reason.strip() if reason and reason.strip() else None,
         "answered_at": (answered_at or datetime.now(UTC)).isoformat(),
+        "reason_code": reason_code,
+        "outcome": outcome,
     }
     codec.encode("ReferralReply", record)  # refuse here what the hub could not read
     return record

@@ -177,6 +177,12 @@ class Inbox:
                     entry.referral_id,
                 ),
             )
+        elif entry.event_type == "ReferralCancelled":
+            cur.execute(
+                f"UPDATE {t} SET status = 'cancelled', status_at = ?, status_reason = ? "
+                "WHERE referral_id = ?",
+                (entry.occurred_at, d.get("reason_code"), entry.referral_id),
+            )
         elif entry.event_type == "ReferralEscalated":
             cur.execute(f"UPDATE {t} SET escalated = 1 WHERE referral_id = ?", (entry.referral_id,))
 

@@ -21,7 +21,9 @@ BASES = frozenset({"consent", "support_meeting", "vital_interest", "statute", "n
 ENVELOPE = ("event_id", "event_type", "aggregate_id", "aggregate_version", "recorded_at")
 EVENT_TYPES: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in ALL_EVENTS}
 # Events about one referral; those about another agency's referral are context of the case.
-REFERRAL_EVENTS = frozenset({"ReferralMade", "ReferralAnswered", "ReferralEscalated"})
+REFERRAL_EVENTS = frozenset(
+    {"ReferralMade", "ReferralAnswered", "ReferralEscalated", "ReferralCancelled"}
+)
 
 
 class BadRecord(Exception):

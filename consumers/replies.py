@@ -66,6 +66,8 @@ def answer_command(agency_id: str, body: dict[str, Any]) -> AnswerReferral:
             agency_id=agency_id,
             answer=body["answer"],
             reason=body.get("reason"),
+            reason_code=body.get("reason_code"),
+            outcome=body.get("outcome"),
         )
     except ValidationError as error:
         raise BadRecord(validation_reason("AnswerReferral", error)) from None

@@ -442,6 +442,22 @@ class HubApplication(Application[UUID]):
         return [case]
 
     @_handle.register
+    def _(self, cmd: c.CancelReferral) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        referral = case.referrals.get(cmd.referral_id)
+        case.cancel_referral(
+            ev.ReferralCancelled(
+                occurred_at=cmd.occurred_at,
+                case_id=case.id,
+                referral_id=cmd.referral_id,
+                agency_id=referral.agency_id if referral else "",
+                reason_code=cmd.reason_code,
+                reason=cmd.reason,
+            )
+        )
+        return [case]
+
+    @_handle.register
     def _(self, cmd: c.EscalateReferral) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
         referral = case.referrals.get(cmd.referral_id)

@@ -203,13 +203,29 @@ class AnswerReferral(Command):
     referral_id: UUID
     agency_id: Code
     answer: v.ReferralAnswer
-    reason: ShortText | None = None
+    reason: ShortText | None = None  # free text, beside the coded reason
+    reason_code: v.DeclineReason | None = None  # why it was declined
+    outcome: v.Outcome | None = None  # how a completed referral ended
 
     @model_validator(mode="after")
     def _declines_have_reasons(self) -> AnswerReferral:
-        if self.answer == "declined" and not self.reason:
-            raise ValueError("a declined referral needs a reason")
+        if self.answer == "declined" and not (self.reason or self.reason_code):
+            raise ValueError("a declined referral needs a reason (reason_code and/or reason)")
+        if self.reason_code is not None and self.answer != "declined":
+            raise ValueError("reason_code is the reason of a decline")
+        if self.outcome is not None and self.answer != "completed":
+            raise ValueError("outcome belongs to a completion")
         return self
+
+
+class CancelReferral(Command):
+    """The referrer withdraws a referral that has not ended."""
+
+    type: Literal["CancelReferral"] = "CancelReferral"
+    case_id: UUID
+    referral_id: UUID
+    reason_code: v.CancelReason
+    reason: ShortText | None = None
 
 
 class EscalateReferral(Command):
@@ -455,6 +471,7 @@ AnyCommand = Annotated[
     | RecordAssessment
     | ReferCase
     | AnswerReferral
+    | CancelReferral
     | EscalateReferral
     | GiveConsent
     | RefuseConsent

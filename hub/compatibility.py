@@ -51,4 +51,9 @@ def check_all(released_dir: Path = RELEASED_DIR) -> list[Incompatibility]:
     for name, schema in all_event_schemas().items():
         for path in sorted((released_dir / name).glob("*.avsc")):
             problems += check_pair(name, render(schema), path.read_text("utf-8"), path.name)
+    # Messages (replies, disclosures) are published too: the same rule for them.
+    for current in sorted((released_dir.parent / "messages").glob("*.avsc")):
+        for path in sorted((released_dir / current.stem).glob("*.avsc")):
+            text = current.read_text("utf-8")
+            problems += check_pair(current.stem, text, path.read_text("utf-8"), path.name)
     return problems

@@ -152,6 +152,19 @@ class ReferralAnswered(CaseEvent):
     # analytics.events only, where times are cut to the day (producers/deidentify.py); the
     # log of record keeps both instants instead.
     minutes_since_referral: float | None = None
+    # Added in release 4 (optional, so earlier records still read): the coded reason of a
+    # decline, and the outcome of a completion with its coded reason.
+    reason_code: v.DeclineReason | None = None
+    outcome: v.Outcome | None = None
+
+
+class ReferralCancelled(CaseEvent):
+    """The referrer withdrew a referral that had not ended (declined or completed)."""
+
+    referral_id: UUID
+    agency_id: str
+    reason_code: v.CancelReason
+    reason: str | None = personal("narrative")
 
 
 class ReferralEscalated(CaseEvent):
@@ -365,6 +378,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ReferralMade,
     ReferralAnswered,
     ReferralEscalated,
+    ReferralCancelled,
     ConsentGiven,
     ConsentRefused,
     ConsentWithdrawn,

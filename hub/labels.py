@@ -193,6 +193,28 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "vital_interest": "生命・身体の保護（緊急）",
         "none": "根拠なし（匿名化通知）",
     },
+    "decline_reason": {
+        "capacity": "定員超過・対応困難",
+        "out_of_area": "対象地域外",
+        "not_eligible": "対象外",
+        "person_declined": "本人が希望しない",
+        "better_elsewhere": "他機関が適切",
+        "other": "その他",
+    },
+    "outcome": {
+        "resolved": "解決",
+        "partly_resolved": "一部解決",
+        "not_resolved": "未解決",
+        "person_declined": "本人が支援を辞退",
+        "could_not_contact": "連絡がとれない",
+    },
+    "cancel_reason": {
+        "no_longer_needed": "不要になった",
+        "referred_elsewhere": "他機関へつないだ",
+        "person_withdrew": "本人が取り下げ",
+        "entered_in_error": "誤登録",
+        "other": "その他",
+    },
     "consent_state": {"given": "同意", "refused": "拒否", "withdrawn": "撤回"},
     "origin": {"discovery": "発見（見守り）", "consultation": "相談"},
     "agency_kind": {

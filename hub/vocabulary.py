@@ -66,7 +66,19 @@ DataCategory = Literal[
 ]
 SENSITIVE_CATEGORIES: frozenset[str] = frozenset({"health", "disability", "criminal_record"})
 
-ReferralAnswer = Literal["received", "accepted", "declined", "completed"]
+ReferralAnswer = Literal[
+    "received", "accepted", "in_progress", "on_hold", "declined", "completed"
+]  # fmt: skip
+
+# How a completed referral ended for the person.
+Outcome = Literal[
+    "resolved", "partly_resolved", "not_resolved", "person_declined", "could_not_contact"
+]  # fmt: skip
+
+# Why the referrer cancelled a referral.
+CancelReason = Literal[
+    "no_longer_needed", "referred_elsewhere", "person_withdrew", "entered_in_error", "other"
+]  # fmt: skip
 
 # Why an agency declines a referral (the coded reasons of the inbox's decline).
 DeclineReason = Literal[

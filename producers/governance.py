@@ -184,6 +184,10 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
         referral = case.referrals.get(str(p.referral_id))
         if referral is not None:
             referral.status = p.answer
+    elif isinstance(p, ev.ReferralCancelled):
+        referral = case.referrals.get(str(p.referral_id))
+        if referral is not None:
+            referral.status = "cancelled"
     elif isinstance(p, ev.ConsentGiven):
         case.consents[str(p.consent_id)] = ConsentState(
             str(p.consent_id),
@@ -359,7 +363,7 @@ def _basis(
             if (
                 referral.agency_id == agency_id
                 and referral.statute
-                and referral.status not in ("declined", "completed")
+                and referral.status not in ("declined", "completed", "cancelled")
             ):
                 return "statute", referral.statute
     if not sensitive and category not in SENSITIVE_CATEGORIES:

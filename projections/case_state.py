@@ -74,6 +74,14 @@ def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
                     {**base, "answer": p["answer"], "referral_id": str(p["referral_id"])},
                 ),
             ]
+        case "ReferralCancelled":
+            return [
+                _update("status = status", p),
+                Statement(
+                    "UPDATE {referrals} SET status = 'cancelled' WHERE referral_id = :referral_id",
+                    {**base, "referral_id": str(p["referral_id"])},
+                ),
+            ]
         case "ReferralEscalated":
             return [
                 _update("status = status", p),

@@ -51,6 +51,13 @@ def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
                     params,
                 ),
             ]
+        case "ReferralCancelled":
+            return [
+                Statement(
+                    "UPDATE {referrals} SET status = 'cancelled' WHERE referral_id = :referral_id",
+                    {"referral_id": str(p["referral_id"])},
+                )
+            ]
         case "ReferralEscalated":
             return [
                 Statement(

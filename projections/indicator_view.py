@@ -82,6 +82,15 @@ def statements(event_type: str, payload: Mapping[str, Any]) -> list[Statement]:
                         },
                     )
                 )
+            case ind.ReferralEnd(referral_id, at, end):
+                result.append(
+                    Statement(
+                        "INSERT INTO {referral_ends} (referral_id, end_kind, at) "
+                        "VALUES (:referral_id, :end, :at) ON CONFLICT (referral_id) DO UPDATE "
+                        "SET end_kind = excluded.end_kind, at = excluded.at",
+                        {"referral_id": referral_id, "end": end, "at": at},
+                    )
+                )
             case ind.TargetFact(indicator, fy, value, at):
                 result.append(
                     Statement(
@@ -120,6 +129,9 @@ class IndicatorView(SqlView):
         "at TEXT NOT NULL, ward TEXT NOT NULL, PRIMARY KEY (indicator, fy, member)",
         "referrals": "referral_id TEXT PRIMARY KEY, sent_at TEXT, agency_id TEXT, ward TEXT, "
         "first_answer_at TEXT, closed_at TEXT",
+        # How referrals ended (an outcome of completion, or cancelled): a table of its own, so
+        # stores made before it only gain a table.
+        "referral_ends": "referral_id TEXT PRIMARY KEY, end_kind TEXT NOT NULL, at TEXT NOT NULL",
         "targets": "indicator TEXT NOT NULL, fy INTEGER NOT NULL, value DOUBLE PRECISION NOT "
         "NULL, at TEXT NOT NULL, PRIMARY KEY (indicator, fy)",
     }
@@ -147,7 +159,9 @@ class IndicatorView(SqlView):
 
     def referral_rows(self, first: str, end: str) -> list[ind.ReferralRow]:
         rows = self.query(
-            "SELECT * FROM {referrals} WHERE sent_at >= :first AND sent_at < :end",
+            "SELECT r.*, e.end_kind, e.at AS end_at FROM {referrals} r "
+            "LEFT JOIN {referral_ends} e ON e.referral_id = r.referral_id "
+            "WHERE r.sent_at >= :first AND r.sent_at < :end",
             {"first": first, "end": end},
         )
         return [
@@ -158,6 +172,8 @@ class IndicatorView(SqlView):
                 r["ward"],
                 r["first_answer_at"],
                 r["closed_at"],
+                end=r["end_kind"],
+                end_at=r["end_at"],
             )
             for r in rows
         ]

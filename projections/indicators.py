@@ -106,6 +106,15 @@ class ReferralReply:
 
 
 @dataclass(frozen=True)
+class ReferralEnd:
+    """How a referral ended: the outcome of its completion, or ``cancelled``."""
+
+    referral_id: str
+    at: str
+    end: str
+
+
+@dataclass(frozen=True)
 class TargetFact:
     """The city's target for an indicator and fiscal year, as set at ``at`` (the latest
     ``occurred_at`` wins: a revision replaces the target)."""
@@ -116,7 +125,7 @@ class TargetFact:
     at: str
 
 
-Fact = PlaceWard | Tally | Member | ReferralSent | ReferralReply | TargetFact
+Fact = PlaceWard | Tally | Member | ReferralSent | ReferralReply | ReferralEnd | TargetFact
 
 CLOSING_ANSWERS = frozenset({"declined", "completed"})
 
@@ -197,7 +206,12 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
         case "ReferralAnswered":
             closes = payload["answer"] in CLOSING_ANSWERS
             minutes = payload.get("minutes_since_referral")
-            return [ReferralReply(str(payload["referral_id"]), at, closes, minutes)]
+            reply: list[Fact] = [ReferralReply(str(payload["referral_id"]), at, closes, minutes)]
+            if payload.get("outcome"):
+                reply.append(ReferralEnd(str(payload["referral_id"]), at, payload["outcome"]))
+            return reply
+        case "ReferralCancelled":
+            return [ReferralEnd(str(payload["referral_id"]), at, "cancelled")]
         case "TargetSet":
             fy, value = int(payload["fiscal_year"]), float(payload["value"])
             # The latest by JST day, then by log order (analysts see days, not times).
@@ -250,6 +264,8 @@ class ReferralRow:
     closed_at: str | None
     # Minutes to the first answer when the records carry the duration (analytics.events).
     first_answer_minutes: float | None = None
+    end: str | None = None  # an outcome of completion, or "cancelled"
+    end_at: str | None = None
 
 
 @dataclass
@@ -261,6 +277,7 @@ class MemoryIndicators:
     members: dict[tuple[str, int, str], tuple[str, str]]
     referrals: dict[str, ReferralRow]
     targets: dict[tuple[str, int], tuple[str, float]] = field(default_factory=dict)
+    ends: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> MemoryIndicators:
@@ -301,6 +318,8 @@ class MemoryIndicators:
                     old.closed_at if old else None,
                     old.first_answer_minutes if old else None,
                 )
+            case ReferralEnd(referral_id, at, end):
+                self.ends[referral_id] = (at, end)
             case TargetFact(indicator, fy, value, at):
                 latest = self.targets.get((indicator, fy))
                 if latest is None or at >= latest[0]:
@@ -326,7 +345,14 @@ class MemoryIndicators:
         return [MemberRow(i, fy, m, at, w) for (i, fy, m), (at, w) in sorted(self.members.items())]
 
     def referral_rows(self) -> list[ReferralRow]:
-        return [self.referrals[k] for k in sorted(self.referrals)]
+        rows = []
+        for key in sorted(self.referrals):
+            row = self.referrals[key]
+            if key in self.ends:
+                at, end = self.ends[key]
+                row = replace(row, end=end, end_at=at)
+            rows.append(row)
+        return rows
 
     def target_values(self, fy: int) -> dict[str, float]:
         return {i: v for (i, year), (_, v) in sorted(self.targets.items()) if year == fy}
@@ -506,7 +532,7 @@ def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportR
     """The network's own measures for referrals made in the cut."""
     start = utc_text(datetime.combine(cut.first_day, datetime.min.time(), JST))
     end = cut.end_instant
-    sent = answered = closed = 0
+    sent = answered = closed = cancelled = resolved = 0
     minutes: list[float] = []
     for r in referrals:
         if r.sent_at is None or not (start <= r.sent_at < end):
@@ -523,6 +549,9 @@ def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportR
                 minutes.append(delta.total_seconds() / 60)
         if r.closed_at is not None and r.closed_at < end:
             closed += 1
+        if r.end is not None and r.end_at is not None and r.end_at < end:
+            cancelled += r.end == "cancelled"
+            resolved += r.end == "resolved"
     minutes.sort()
     median = round(statistics.median(minutes), 1) if minutes else None
     p90 = round(minutes[math.ceil(0.9 * len(minutes)) - 1], 1) if minutes else None
@@ -533,6 +562,8 @@ def network_measures(referrals: Iterable[ReferralRow], cut: Cut) -> list[ReportR
         "median": median,
         "p90": p90,
         "closed_loop": rate,
+        "cancelled": cancelled,
+        "resolved": resolved,
     }
     return [
         ReportRow(NETWORK_FUNCTION, NETWORK_MEASURES[k][0], v, code=k, unit=NETWORK_MEASURES[k][1])

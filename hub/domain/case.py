@@ -26,10 +26,15 @@ from hub.errors import (
 TRANSITIONS: dict[str, frozenset[str]] = {
     "sent": frozenset({"received", "accepted", "declined"}),
     "received": frozenset({"accepted", "declined"}),
-    "accepted": frozenset({"completed"}),
+    "accepted": frozenset({"in_progress", "on_hold", "completed"}),
+    "in_progress": frozenset({"on_hold", "completed"}),
+    "on_hold": frozenset({"in_progress", "completed"}),
     "declined": frozenset(),
     "completed": frozenset(),
+    "cancelled": frozenset(),
 }
+# A referral has ended in these states; the referrer may cancel any other.
+ENDED = frozenset({"declined", "completed", "cancelled"})
 
 
 @dataclass
@@ -151,6 +156,17 @@ class Case(Aggregate):
                 f"it cannot become {payload.answer}"
             )
         self._referral_answered(payload)
+
+    def cancel_referral(self, payload: ev.ReferralCancelled) -> None:
+        referral = self.referrals.get(payload.referral_id)
+        if referral is None:
+            raise ReferralNotFoundError(f"no referral {payload.referral_id} on case {self.id}")
+        if referral.status in ENDED:
+            raise IllegalTransitionError(
+                f"referral {payload.referral_id} is {referral.status}; only a referral that has "
+                "not ended can be cancelled"
+            )
+        self._referral_cancelled(payload)
 
     def escalate_referral(self, payload: ev.ReferralEscalated) -> None:
         referral = self.referrals.get(payload.referral_id)
@@ -292,6 +308,10 @@ class Case(Aggregate):
         referral = self.referrals[payload.referral_id]
         referral.status = payload.answer
         referral.answered_at = referral.answered_at or payload.occurred_at
+
+    @event("ReferralCancelled")
+    def _referral_cancelled(self, payload: ev.ReferralCancelled) -> None:
+        self.referrals[payload.referral_id].status = "cancelled"
 
     @event("ReferralEscalated")
     def _referral_escalated(self, payload: ev.ReferralEscalated) -> None:

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from consumers.agency import check_answer, find_referral, reply_record
+from consumers.agency import ANSWERS, check_answer, find_referral, reply_record
 from consumers.escalation import EscalationTimer
 from consumers.inbox import Inbox
 from consumers.kafka_io import KafkaWriter
@@ -23,7 +23,7 @@ from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec, topics
 from hub.fiscal import jst_text
 from hub.kafka_clients import credentials
-from hub.labels import label, names
+from hub.labels import codes, label, names
 from hub.settings import Settings, get_settings
 from ops import wiring
 from ops.cli._output import (
@@ -197,9 +197,24 @@ INBOX_COLUMNS = (
 
 def ack(
     referral: Annotated[str, typer.Argument(help="Referral id (or a unique prefix).")],
-    answer: Annotated[str, typer.Argument(help="received, accepted, declined or completed.")],
+    answer: Annotated[
+        str,
+        typer.Argument(help="received, accepted, in_progress, on_hold, declined or completed."),
+    ],
     agency: AgencyOpt,
-    reason: Annotated[str | None, typer.Option(help="Why (required to decline).")] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why, in words (beside --reason-code).")
+    ] = None,
+    reason_code: Annotated[
+        str | None,
+        typer.Option(
+            help="Why declined: `hub ref codes decline_reason` (a decline needs it or --reason)."
+        ),
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(help="How a completion ended: `hub ref codes outcome`."),
+    ] = None,
     at: Annotated[
         str | None,
         typer.Option(
@@ -218,7 +233,21 @@ def ack(
     inbox = wiring.open_inbox(settings, _known_agency(agency))
     try:
         answered_at = parse_time(at) if at is not None else None
-        send_answer(inbox, settings, agency, referral, answer, reason, force=force, at=answered_at)
+        check_choice("answer", answer, list(ANSWERS))
+        check_choice("--reason-code", reason_code, list(codes("decline_reason")))
+        check_choice("--outcome", outcome, list(codes("outcome")))
+        send_answer(
+            inbox,
+            settings,
+            agency,
+            referral,
+            answer,
+            reason,
+            force=force,
+            at=answered_at,
+            reason_code=reason_code,
+            outcome=outcome,
+        )
     finally:
         inbox.close()
 
@@ -232,6 +261,8 @@ def send_answer(
     reason: str | None,
     force: bool = False,
     at: datetime | None = None,
+    reason_code: str | None = None,
+    outcome: str | None = None,
 ) -> dict[str, Any]:
     """Send an answer on the agency's reply topic and note it in the inbox. ``at`` is when
     the answer was given (a late entry counts at that instant); now when not given."""
@@ -240,7 +271,9 @@ def send_answer(
     found = find_referral(inbox, referral)
     if not force:
         check_answer(found, answer)
-    record = reply_record(agency, found, answer, reason, answered_at=at)
+    record = reply_record(
+        agency, found, answer, reason, answered_at=at, reason_code=reason_code, outcome=outcome
+    )
     writer = KafkaWriter(settings, user, password)
     try:
         writer.send(

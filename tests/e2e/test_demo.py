@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hub.labels import INDICATORS
 from ops.cli.main import app
 from ops.demo.generator import generate_year
-from hub.labels import INDICATORS
 from ops.demo.report import GENERATOR_KEYS
 from ops.services.kafka import KafkaStatus
 

@@ -104,6 +104,8 @@ def test_message_schemas_are_registered() -> None:
         "answer": "accepted",
         "reason": None,
         "answered_at": AT.isoformat(),
+        "reason_code": None,
+        "outcome": None,
     }
     assert codec.decode(codec.encode("ReferralReply", reply)) == ("ReferralReply", reply)
     assert "Disclosure" in codec.registry().by_name
@@ -134,3 +136,23 @@ def test_a_record_that_does_not_fit_its_schema_is_refused() -> None:
 def test_an_unknown_schema_name_is_refused() -> None:
     with pytest.raises(codec.UnknownSchemaError):
         codec.encode("NoSuchThing", {})
+
+
+def test_a_reply_written_before_the_outcome_fields_still_decodes() -> None:
+    import fastavro
+
+    released = codec.SCHEMAS_DIR / "released" / "ReferralReply" / "1.avsc"
+    old = json.loads(released.read_text("utf-8"))
+    body = {
+        "reply_id": str(uuid4()),
+        "referral_id": str(uuid4()),
+        "case_id": str(uuid4()),
+        "agency_id": "moji.houkatsu",
+        "answer": "completed",
+        "reason": None,
+        "answered_at": AT.isoformat(),
+    }
+    out = io.BytesIO()
+    out.write(b"\xc3\x01" + codec.fingerprint(old))
+    fastavro.schemaless_writer(out, fastavro.parse_schema(old), body)
+    assert codec.decode(out.getvalue()) == ("ReferralReply", body)

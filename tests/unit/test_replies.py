@@ -183,6 +183,8 @@ def test_a_decline_without_a_reason_is_refused(app: HubApplication) -> None:
         "answer": "declined",
         "reason": None,
         "answered_at": T0.isoformat(),
+        "reason_code": None,
+        "outcome": None,
     }
     replies.write(AGENCY, codec.encode("ReferralReply", record))
 
