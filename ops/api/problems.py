@@ -96,6 +96,8 @@ def install(app: FastAPI) -> None:
         # FastAPI's own errors carry the input; keep the location, kind and message only.
         found = field_errors(list(error.errors()))
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in found)
+        if any(f["rule"] == "json_invalid" for f in found):
+            return problem(400, "malformed request body", detail, errors=found)
         return problem(422, "invalid input", detail, errors=found)
 
     @app.exception_handler(HTTPException)

@@ -103,6 +103,20 @@ def test_a_decline_needs_one_of_the_coded_reasons(server: Server, agency: httpx.
     assert late.json()["error"] == "IllegalTransitionError"
 
 
+def test_a_malformed_answer_is_400_and_an_unknown_field_422(
+    server: Server, agency: httpx.Client
+) -> None:
+    _case_id, referral_id = _referred(server)
+    path = f"/agencies/{AGENCY}/inbox/{referral_id}/answer"
+    headers = {"Idempotency-Key": str(uuid4()), "content-type": "application/json"}
+    broken = agency.post(path, content=b'{"answer": ', headers=headers)
+    assert broken.status_code == 400
+    assert broken.headers["content-type"] == "application/problem+json"
+    extra = agency.post(path, json={"answer": "received", "note": "試験"}, headers=headers)
+    assert extra.status_code == 422
+    assert extra.json()["errors"][0]["rule"] == "extra_forbidden"
+
+
 def test_an_unknown_referral_or_agency_is_404(server: Server, agency: httpx.Client) -> None:
     assert _answer(agency, uuid4(), {"answer": "received"}).status_code == 404
     operator = server.client(server.token(Role.operator, "operator-試験"))
