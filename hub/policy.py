@@ -39,6 +39,7 @@ CASE_WORK = frozenset(
         "RecordPersonDetails",
         "RecordAssessment",
         "ReferCase",
+        "CancelReferral",
         "AnswerReferral",
         "GiveConsent",
         "RefuseConsent",

@@ -14,11 +14,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict, model_validator
+
 from consumers.agency import reply_record
 from consumers.records import BadRecord
 from consumers.replies import answer_command, apply_answer, reply_command_id
 from hub import commands as c
+from hub import vocabulary as v
 from hub.application import HubApplication, Outcome
+from hub.commands import ShortText
 from hub.errors import (
     CaseNotFoundError,
     HubError,
@@ -43,6 +47,31 @@ from projections.runner import catch_up
 # What a ward officer or coordinator reads a person's details on: the ward office's own duty.
 OFFICIAL_DUTY = "official_duty"
 _FAR = datetime.max.replace(tzinfo=UTC)
+
+
+class AgencyAnswer(BaseModel):
+    """An agency's answer to a referral of its inbox: the fields of its reply topic's record.
+
+    A decline names a coded reason (``reason_code``); ``reason`` adds free text to any answer;
+    ``outcome`` belongs to a completion.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer: v.ReferralAnswer
+    reason_code: v.DeclineReason | None = None
+    reason: ShortText | None = None
+    outcome: v.Outcome | None = None
+
+    @model_validator(mode="after")
+    def _fits_the_answer(self) -> AgencyAnswer:
+        if self.answer == "declined" and self.reason_code is None:
+            raise ValueError("a declined referral needs a coded reason (reason_code)")
+        if self.reason_code is not None and self.answer != "declined":
+            raise ValueError("reason_code is the reason of a decline")
+        if self.outcome is not None and self.answer != "completed":
+            raise ValueError("outcome belongs to a completion")
+        return self
 
 
 @dataclass(frozen=True)
@@ -145,13 +174,7 @@ class HubService:
         return list(self._view("inbox").inbox(agency_id, unanswered_only=unanswered))
 
     def answer(
-        self,
-        actor: Actor,
-        agency_id: str,
-        referral_id: UUID,
-        answer: str,
-        reason: str | None,
-        reply_id: UUID,
+        self, actor: Actor, agency_id: str, referral_id: UUID, reply: AgencyAnswer, reply_id: UUID
     ) -> Answered:
         """The agency's answer, as if it came on its reply topic: same record, same command."""
         self._known_agency(agency_id)
@@ -162,14 +185,21 @@ class HubService:
         # A retry with the same key is the same answer at the same time (or a refused reuse).
         answered_at = self.app.accepted_at(reply_command_id(agency_id, str(reply_id)))
         record = reply_record(
-            agency_id, referral, answer, reason, answered_at=answered_at, reply_id=reply_id
+            agency_id,
+            referral,
+            reply.answer,
+            reply.reason,
+            answered_at=answered_at,
+            reply_id=reply_id,
+            reason_code=reply.reason_code,
+            outcome=reply.outcome,
         )
         try:
             command = answer_command(agency_id, record)
         except BadRecord as bad:
             raise InvalidCommandError(bad.reason) from None
         applied = apply_answer(self.app, command, actor)
-        return Answered(str(referral_id), answer, str(reply_id), applied)
+        return Answered(str(referral_id), reply.answer, str(reply_id), applied)
 
     def _known_agency(self, agency_id: str) -> None:
         if not self.app.network.is_agency(agency_id):

@@ -15,7 +15,6 @@ from uuid import UUID
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from hub import vocabulary as v
@@ -28,7 +27,7 @@ from ops.api.commands import IdempotencyKey
 from ops.api.limits import BodyLimit
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
-from ops.usecases import HubService
+from ops.usecases import AgencyAnswer, HubService
 
 bearer = HTTPBearer(auto_error=False, description="An OIDC access token of the city's provider.")
 
@@ -36,21 +35,6 @@ Ward = Annotated[str | None, Query(max_length=64, description="A ward code, e.g.
 Instant = Annotated[
     datetime | None, Query(description="ISO 8601; without a zone it is read as JST.")
 ]
-
-
-class Answer(BaseModel):
-    """An agency's answer to a referral of its inbox (the answers of its reply topic)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    answer: v.ReferralAnswer
-    reason: v.DeclineReason | None = None
-
-    @model_validator(mode="after")
-    def _declines_have_reasons(self) -> Answer:
-        if self.answer == "declined" and self.reason is None:
-            raise ValueError("a declined referral needs a coded reason")
-        return self
 
 
 def current_actor(
@@ -139,16 +123,17 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         actor: Who,
         agency_id: str,
         referral_id: UUID,
-        body: Answer,
+        body: AgencyAnswer,
         idempotency_key: str = IdempotencyKey,
     ) -> JSONResponse:
-        """Answer a referral (received, accepted, declined with a coded reason, completed)."""
+        """Answer a referral as its reply topic would: received, accepted, in_progress, on_hold,
+        declined with a coded reason, completed with an outcome."""
         try:
             reply_id = UUID(idempotency_key)
         except ValueError:
             raise InvalidCommandError("Idempotency-Key: must be a UUID") from None
         answered = await run_in_threadpool(
-            service.answer, actor, agency_id, referral_id, body.answer, body.reason, reply_id
+            service.answer, actor, agency_id, referral_id, body, reply_id
         )
         return JSONResponse(
             {

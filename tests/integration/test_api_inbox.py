@@ -96,11 +96,30 @@ def test_a_decline_needs_one_of_the_coded_reasons(server: Server, agency: httpx.
     free_text = _answer(agency, referral_id, {"answer": "declined", "reason": "忙しい"})
     assert free_text.status_code == 422
     assert "忙しい" not in free_text.text
-    declined = _answer(agency, referral_id, {"answer": "declined", "reason": "capacity"})
+    not_a_code = _answer(agency, referral_id, {"answer": "declined", "reason_code": "busy-試験"})
+    assert not_a_code.status_code == 422 and "busy-試験" not in not_a_code.text
+    declined = _answer(
+        agency, referral_id, {"answer": "declined", "reason_code": "capacity", "reason": "試験"}
+    )
     assert declined.status_code == 201, declined.text
     late = _answer(agency, referral_id, {"answer": "accepted"})
     assert late.status_code == 409
     assert late.json()["error"] == "IllegalTransitionError"
+
+
+def test_a_referral_is_worked_through_to_a_completion_with_an_outcome(
+    server: Server, agency: httpx.Client
+) -> None:
+    case_id, referral_id = _referred(server)
+    for answer in ("received", "accepted", "in_progress"):
+        assert _answer(agency, referral_id, {"answer": answer}).status_code == 201
+    stray = _answer(agency, referral_id, {"answer": "on_hold", "outcome": "resolved"})
+    assert stray.status_code == 422
+    done = _answer(agency, referral_id, {"answer": "completed", "outcome": "resolved"})
+    assert done.status_code == 201, done.text
+    with server.client(server.token(Role.operator, "operator-試験")) as operator:
+        case = operator.get(f"/cases/{case_id}").json()
+    assert [r["status"] for r in case["referrals"]] == ["completed"]
 
 
 def test_a_malformed_answer_is_400_and_an_unknown_field_422(

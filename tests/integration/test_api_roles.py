@@ -27,6 +27,7 @@ CASE_WORK = {
     "RecordPersonDetails",
     "RecordAssessment",
     "ReferCase",
+    "CancelReferral",
     "AnswerReferral",
     "GiveConsent",
     "RefuseConsent",
