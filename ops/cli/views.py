@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 import psycopg
@@ -29,6 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from hub import vocabulary as v
 from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.fiscal import jst_text, now, parse_fiscal_year
@@ -98,10 +99,14 @@ def case_show(
         ),
     ] = False,
     purpose: Annotated[
-        str | None, typer.Option(help="Why the details are read, e.g. case_management.")
+        str | None,
+        typer.Option(help=f"Why the details are read: {', '.join(get_args(v.AccessPurpose))}."),
     ] = None,
     basis: Annotated[
-        str, typer.Option(help="On which basis, e.g. official_duty (所掌事務).")
+        str,
+        typer.Option(
+            help=f"On which basis: {', '.join(get_args(v.AccessBasis))} (所掌事務 by default)."
+        ),
     ] = "official_duty",
 ) -> None:
     """Print one case: status, referrals and answers, consents, meetings, plan, escalations,
