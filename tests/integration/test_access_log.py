@@ -152,8 +152,9 @@ def test_the_access_log_filters_by_case_actor_and_period(app: HubApplication) ->
 
 
 def test_an_edited_access_record_is_named_by_verify_log(
-    app: HubApplication, store: Settings
+    app: HubApplication, store: Settings, kafka_broker: object
 ) -> None:
+    # verify-log also asks the broker's witness of the chain head, so the broker runs.
     case_id = new_case(app)
     hub("case", "show", str(case_id), "--person", "--purpose", "case_management")
     (read,) = accesses()
