@@ -93,7 +93,7 @@ def print_report(
             if r.target is not None and (texts := report.progress_texts(r))
         }
         charts.draw(chart_rows, cut, chart, heading, wards, targets, notes)
-        Console(stderr=True).print(f"chart written to {chart}")
+        Console(stderr=True, soft_wrap=True).print(f"chart written to {chart}")
 
 
 def _records(rows: list[ReportRow], wards: Mapping[str, str]) -> list[dict[str, object]]:

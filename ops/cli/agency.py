@@ -42,7 +42,7 @@ from ops.cli._output import console as output_console
 from ops.cli.audit import parse_time
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per message, even when piped
 
 agency_app = typer.Typer(help="A member agency's client: its referral inbox and its answers.")
 replies_app = typer.Typer(help="The hub's ingestion of agencies' answers.")

@@ -68,7 +68,7 @@ from projections.runner import (
 )
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per message, even when piped
 
 
 def _current(name: str, app: HubApplication) -> Any:
