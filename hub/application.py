@@ -38,15 +38,17 @@ from hub.domain.others import (
 from hub.errors import (
     CaseNotFoundError,
     ConcurrentChangeError,
-    ConsentRequiredError,
     DomainError,
     IdempotencyConflictError,
     IllegalTransitionError,
     InvalidActorError,
     InvalidCommandError,
+    MeetingRuleError,
+    NotAConsultationWindowError,
     NotFoundError,
     StoreUnavailableError,
     UnknownAgencyError,
+    WardRequiredError,
 )
 from hub.fiscal import now
 from hub.identity import DEVELOPMENT_OPERATOR, Actor
@@ -315,7 +317,7 @@ class HubApplication(Application[UUID]):
 
     @singledispatchmethod
     def _handle(self, command: c.Command) -> list[Aggregate]:
-        raise DomainError(f"no handler for {type(command).__name__}")
+        raise InvalidCommandError(f"no handler for {type(command).__name__}")
 
     @_handle.register
     def _(self, cmd: c.ReportDiscovery) -> list[Aggregate]:
@@ -332,13 +334,13 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.ReceiveConsultation) -> list[Aggregate]:
         window = self.network.agency(cmd.window_agency)
-        if window.kind not in ("ward_window", "coordinator", "disability_centre"):
-            raise DomainError(f"{cmd.window_agency} is not a consultation window")
+        if not window.is_consultation_window:
+            raise NotAConsultationWindowError(f"{cmd.window_agency} is not a consultation window")
         if cmd.case_id is None:
             case_id = c.derived_id(cmd.command_id, "case_id")
             ward = window.ward or cmd.ward
             if ward is None:
-                raise DomainError(
+                raise WardRequiredError(
                     f"{cmd.window_agency} serves the whole city: give the person's ward"
                 )
             self.network.ward(ward)
@@ -444,33 +446,19 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.CancelReferral) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        referral = case.referrals.get(cmd.referral_id)
         case.cancel_referral(
-            ev.ReferralCancelled(
-                occurred_at=cmd.occurred_at,
-                case_id=case.id,
-                referral_id=cmd.referral_id,
-                agency_id=referral.agency_id if referral else "",
-                reason_code=cmd.reason_code,
-                reason=cmd.reason,
-            )
+            cmd.occurred_at, cmd.referral_id, reason_code=cmd.reason_code, reason=cmd.reason
         )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.EscalateReferral) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        referral = case.referrals.get(cmd.referral_id)
-        agency_id = referral.agency_id if referral else ""
         case.escalate_referral(
-            ev.ReferralEscalated(
-                occurred_at=cmd.occurred_at,
-                case_id=case.id,
-                referral_id=cmd.referral_id,
-                agency_id=agency_id,
-                coordinator=self.network.coordinator_of(case.ward).id,
-                overdue_minutes=cmd.overdue_minutes,
-            )
+            cmd.occurred_at,
+            cmd.referral_id,
+            coordinator=self.network.coordinator_of(case.ward).id,
+            overdue_minutes=cmd.overdue_minutes,
         )
         return [case]
 
@@ -502,7 +490,7 @@ class HubApplication(Application[UUID]):
         if self._exists(cmd.meeting_id):
             raise IllegalTransitionError(f"meeting {cmd.meeting_id} already exists")
         if len(set(cmd.case_ids)) != len(cmd.case_ids):
-            raise DomainError("a meeting lists each case once")
+            raise MeetingRuleError("a meeting lists each case once")
         cases = [self.get_case(case_id) for case_id in cmd.case_ids]
         for case in cases:
             case.take_up_in_meeting(
@@ -520,16 +508,7 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.MoveToSupportMeeting) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        consent_id = case.consent_in_force(cmd.occurred_at)
-        if consent_id is None:
-            raise ConsentRequiredError(
-                f"case {case.id} cannot move to the 重層的支援会議 without consent in force"
-            )
-        case.move_to_support_meeting(
-            ev.MovedToSupportMeeting(
-                occurred_at=cmd.occurred_at, case_id=case.id, consent_id=consent_id
-            )
-        )
+        case.move_to_support_meeting(cmd.occurred_at)
         return [case]
 
     @_handle.register

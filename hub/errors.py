@@ -39,6 +39,14 @@ class UnknownAgencyError(DomainError):
     pass
 
 
+class NotAConsultationWindowError(DomainError):
+    """The agency named as the window does not receive consultations."""
+
+
+class WardRequiredError(DomainError):
+    """A city-wide window opened a case without the person's ward."""
+
+
 class UnknownWardError(DomainError):
     pass
 

@@ -123,6 +123,12 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _named(error: HubError) -> str:
+    name = type(error).__name__
+    text = str(error)
+    return text if text.startswith(f"{name}:") else f"{name}: {text}"
+
+
 def submit_lines(
     app: HubApplication, lines: Iterable[bytes], encoding: str = "utf-8"
 ) -> IntakeReport:
@@ -138,8 +144,11 @@ def submit_lines(
         try:
             command = parse_command_line(raw.rstrip(b"\r\n"), encoding)
             outcome = app.execute(command)  # type: ignore[arg-type]
-        except (InvalidCommandError, DomainError, ConcurrentChangeError) as error:
+        except InvalidCommandError as error:  # the line itself: not JSON, a field and its rule
             report.rejected.append(Rejection(number, str(error)))
+            continue
+        except (DomainError, ConcurrentChangeError) as error:  # the rule it breaks, by name
+            report.rejected.append(Rejection(number, _named(error)))
             continue
         except HubError:
             raise  # store unavailable or a concurrent change: stop, say so at the edge

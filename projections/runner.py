@@ -25,7 +25,7 @@ from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
-from hub.errors import HubError, InvalidCommandError
+from hub.errors import ConfigurationError, InvalidCommandError
 from hub.logging import get_logger
 from projections.base import HubProjection, Payload, payload_of
 from projections.case_state import CaseStateProjection
@@ -61,7 +61,7 @@ def store_kind(env: Mapping[str, str]) -> Literal["sqlite", "postgres"]:
         return "postgres"
     if module.endswith("sqlite"):
         return "sqlite"
-    raise HubError(f"projections need the sqlite or postgres store, not {module!r}")
+    raise ConfigurationError(f"projections need the sqlite or postgres store, not {module!r}")
 
 
 def view_env(env: Mapping[str, str], name: str) -> dict[str, str]:

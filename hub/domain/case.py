@@ -157,27 +157,51 @@ class Case(Aggregate):
             )
         self._referral_answered(payload)
 
-    def cancel_referral(self, payload: ev.ReferralCancelled) -> None:
-        referral = self.referrals.get(payload.referral_id)
+    def cancel_referral(
+        self, at: datetime, referral_id: UUID, *, reason_code: v.CancelReason, reason: str | None
+    ) -> None:
+        """The referrer withdraws a referral that has not ended."""
+        referral = self.referrals.get(referral_id)
         if referral is None:
-            raise ReferralNotFoundError(f"no referral {payload.referral_id} on case {self.id}")
+            raise ReferralNotFoundError(f"no referral {referral_id} on case {self.id}")
         if referral.status in ENDED:
             raise IllegalTransitionError(
-                f"referral {payload.referral_id} is {referral.status}; only a referral that has "
+                f"referral {referral_id} is {referral.status}; only a referral that has "
                 "not ended can be cancelled"
             )
-        self._referral_cancelled(payload)
+        self._referral_cancelled(
+            ev.ReferralCancelled(
+                occurred_at=at,
+                case_id=self.id,
+                referral_id=referral_id,
+                agency_id=referral.agency_id,
+                reason_code=reason_code,
+                reason=reason,
+            )
+        )
 
-    def escalate_referral(self, payload: ev.ReferralEscalated) -> None:
-        referral = self.referrals.get(payload.referral_id)
+    def escalate_referral(
+        self, at: datetime, referral_id: UUID, *, coordinator: str, overdue_minutes: int
+    ) -> None:
+        """Escalates a referral nobody answered in time to the ward's ``coordinator``."""
+        referral = self.referrals.get(referral_id)
         if referral is None:
-            raise ReferralNotFoundError(f"no referral {payload.referral_id} on case {self.id}")
+            raise ReferralNotFoundError(f"no referral {referral_id} on case {self.id}")
         if referral.status != "sent" or referral.escalated:
             raise IllegalTransitionError(
-                f"referral {payload.referral_id} is {referral.status}"
+                f"referral {referral_id} is {referral.status}"
                 f"{' and already escalated' if referral.escalated else ''}; nothing to escalate"
             )
-        self._referral_escalated(payload)
+        self._referral_escalated(
+            ev.ReferralEscalated(
+                occurred_at=at,
+                case_id=self.id,
+                referral_id=referral_id,
+                agency_id=referral.agency_id,
+                coordinator=coordinator,
+                overdue_minutes=overdue_minutes,
+            )
+        )
 
     def give_consent(self, payload: ev.ConsentGiven) -> None:
         self._require_open()
@@ -210,16 +234,19 @@ class Case(Aggregate):
             )
         self._taken_up_by_meeting(payload)
 
-    def move_to_support_meeting(self, payload: ev.MovedToSupportMeeting) -> None:
-        self._require_open()
-        if self.meeting_kind == "support":
-            raise IllegalTransitionError(f"case {self.id} is already in the 重層的支援会議")
-        consent = self.consents.get(payload.consent_id)
-        if consent is None or not consent.in_force(payload.occurred_at):
+    def move_to_support_meeting(self, at: datetime) -> None:
+        """Moves the case to the 重層的支援会議 on the consent in force at ``at``."""
+        consent_id = self.consent_in_force(at)
+        if consent_id is None:
             raise ConsentRequiredError(
                 f"case {self.id} cannot move to the 重層的支援会議 without consent in force"
             )
-        self._moved_to_support_meeting(payload)
+        self._require_open()
+        if self.meeting_kind == "support":
+            raise IllegalTransitionError(f"case {self.id} is already in the 重層的支援会議")
+        self._moved_to_support_meeting(
+            ev.MovedToSupportMeeting(occurred_at=at, case_id=self.id, consent_id=consent_id)
+        )
 
     def decide_support(self, payload: ev.SupportDecided) -> None:
         self._require_open()

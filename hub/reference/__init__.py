@@ -34,6 +34,12 @@ class Ward(_Frozen):
     name: str
 
 
+# The kinds of agency at which a person may walk in with a consultation (相談窓口).
+CONSULTATION_WINDOW_KINDS: frozenset[AgencyKind] = frozenset(
+    {"ward_window", "coordinator", "disability_centre"}
+)
+
+
 class Agency(_Frozen):
     id: str
     name: str
@@ -41,6 +47,10 @@ class Agency(_Frozen):
     ward: str | None
     groups: tuple[str, ...]
     fields: tuple[str, ...]
+
+    @property
+    def is_consultation_window(self) -> bool:
+        return self.kind in CONSULTATION_WINDOW_KINDS
 
 
 class PartnerGroup(_Frozen):

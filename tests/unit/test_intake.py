@@ -65,7 +65,7 @@ def test_a_domain_error_names_the_line_and_writes_nothing_for_it(
     file.write_text(_line(f.referral(uuid4())) + "\n", encoding="utf-8")
     result = runner.invoke(cli, ["submit", str(file)])
     assert result.exit_code == 1
-    assert "line 1: no case" in result.stderr
+    assert "line 1: CaseNotFoundError: no case" in result.stderr
 
 
 def test_a_missing_file_is_one_clear_line(store: Path) -> None:
