@@ -328,8 +328,21 @@ class HubApplication(Application[UUID]):
             self._agency(cmd.reporter_agency)
         if self._exists(cmd.discovery_id):
             raise IllegalTransitionError(f"discovery {cmd.discovery_id} already exists")
-        payload = ev.DiscoveryReported(**_fields(cmd, ev.DiscoveryReported))
-        return [Discovery(payload=payload)]
+        return [
+            Discovery.report(
+                cmd.occurred_at,
+                discovery_id=cmd.discovery_id,
+                reporter_kind=cmd.reporter_kind,
+                reporter_group=cmd.reporter_group,
+                reporter_agency=cmd.reporter_agency,
+                ward=cmd.ward,
+                signs=cmd.signs,
+                urgency=cmd.urgency,
+                channel=cmd.channel,
+                note=cmd.note,
+                person=cmd.person,
+            )
+        ]
 
     @_handle.register
     def _(self, cmd: c.ReceiveConsultation) -> list[Aggregate]:
@@ -419,7 +432,12 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.RecordAssessment) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        case.assess(ev.AssessmentRecorded(**_fields(cmd, ev.AssessmentRecorded)))
+        case.assess(
+            cmd.occurred_at,
+            needs=cmd.needs,
+            complexity=cmd.complexity,
+            summary=cmd.summary,
+        )
         return [case]
 
     @_handle.register
@@ -427,12 +445,13 @@ class HubApplication(Application[UUID]):
         self._agency(cmd.agency_id)
         case = self.get_case(cmd.case_id)
         case.refer(
-            ev.ReferralMade(
-                **_fields(cmd, ev.ReferralMade),
-                ward=case.ward,
-                needs=list(case.needs),
-                person=case.person,
-            )
+            cmd.occurred_at,
+            referral_id=cmd.referral_id,
+            agency_id=cmd.agency_id,
+            purpose=cmd.purpose,
+            urgency=cmd.urgency,
+            statute=cmd.statute,
+            note=cmd.note,
         )
         return [case]
 
@@ -440,7 +459,13 @@ class HubApplication(Application[UUID]):
     def _(self, cmd: c.AnswerReferral) -> list[Aggregate]:
         self._agency(cmd.agency_id)
         case = self.get_case(cmd.case_id)
-        case.answer_referral(ev.ReferralAnswered(**_fields(cmd, ev.ReferralAnswered)))
+        case.answer_referral(
+            cmd.occurred_at,
+            referral_id=cmd.referral_id,
+            agency_id=cmd.agency_id,
+            answer=cmd.answer,
+            reason=cmd.reason,
+        )
         return [case]
 
     @_handle.register
@@ -466,20 +491,38 @@ class HubApplication(Application[UUID]):
     def _(self, cmd: c.GiveConsent) -> list[Aggregate]:
         self._scope(cmd.scope)
         case = self.get_case(cmd.case_id)
-        case.give_consent(ev.ConsentGiven(**_fields(cmd, ev.ConsentGiven)))
+        case.give_consent(
+            cmd.occurred_at,
+            consent_id=cmd.consent_id,
+            scope=cmd.scope,
+            purposes=cmd.purposes,
+            data_categories=cmd.data_categories,
+            valid_from=cmd.valid_from,
+            valid_until=cmd.valid_until,
+            by_proxy=cmd.by_proxy,
+            proxy_relationship=cmd.proxy_relationship,
+        )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.RefuseConsent) -> list[Aggregate]:
         self._scope(cmd.scope)
         case = self.get_case(cmd.case_id)
-        case.refuse_consent(ev.ConsentRefused(**_fields(cmd, ev.ConsentRefused)))
+        case.refuse_consent(
+            cmd.occurred_at,
+            consent_id=cmd.consent_id,
+            scope=cmd.scope,
+            reason=cmd.reason,
+        )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.WithdrawConsent) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        case.withdraw_consent(ev.ConsentWithdrawn(**_fields(cmd, ev.ConsentWithdrawn)))
+        case.withdraw_consent(
+            cmd.occurred_at,
+            consent_id=cmd.consent_id,
+        )
         return [case]
 
     @_handle.register
@@ -502,7 +545,14 @@ class HubApplication(Application[UUID]):
                     members=members,
                 )
             )
-        meeting = Meeting(payload=ev.MeetingHeld(**_fields(cmd, ev.MeetingHeld)))
+        meeting = Meeting.hold(
+            cmd.occurred_at,
+            meeting_id=cmd.meeting_id,
+            kind=cmd.kind,
+            ward=cmd.ward,
+            members=cmd.members,
+            case_ids=cmd.case_ids,
+        )
         return [meeting, *cases]
 
     @_handle.register
@@ -515,7 +565,11 @@ class HubApplication(Application[UUID]):
     def _(self, cmd: c.DecideSupport) -> list[Aggregate]:
         self._agency(cmd.lead_agency)
         case = self.get_case(cmd.case_id)
-        case.decide_support(ev.SupportDecided(**_fields(cmd, ev.SupportDecided)))
+        case.decide_support(
+            cmd.occurred_at,
+            meeting_id=cmd.meeting_id,
+            lead_agency=cmd.lead_agency,
+        )
         return [case]
 
     @_handle.register
@@ -524,40 +578,71 @@ class HubApplication(Application[UUID]):
         self._agencies(role.agency_id for role in cmd.roles)
         case = self.get_case(cmd.case_id)
         case.agree_plan(
-            ev.PlanAgreed(**_fields(cmd, ev.PlanAgreed), revision=case.next_plan_revision())
+            cmd.occurred_at,
+            plan_id=cmd.plan_id,
+            meeting_id=cmd.meeting_id,
+            issues=cmd.issues,
+            goals=cmd.goals,
+            lead_agency=cmd.lead_agency,
+            roles=cmd.roles,
+            period_from=cmd.period_from,
+            period_until=cmd.period_until,
+            monitoring_date=cmd.monitoring_date,
         )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.EvaluateCase) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        case.evaluate(ev.CaseEvaluated(**_fields(cmd, ev.CaseEvaluated)))
+        case.evaluate(
+            cmd.occurred_at,
+            evaluation=cmd.evaluation,
+            note=cmd.note,
+        )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.SuspendCase) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        case.suspend(ev.CaseSuspended(**_fields(cmd, ev.CaseSuspended)))
+        case.suspend(
+            cmd.occurred_at,
+            reason=cmd.reason,
+        )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.CloseCase) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        case.close(ev.CaseClosed(**_fields(cmd, ev.CaseClosed)))
+        case.close(
+            cmd.occurred_at,
+            reason=cmd.reason,
+        )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.RecordOutreachVisit) -> list[Aggregate]:
         self._agency(cmd.agency_id)
         case = self.get_case(cmd.case_id)
-        case.record_visit(ev.OutreachVisitMade(**_fields(cmd, ev.OutreachVisitMade)))
+        case.record_visit(
+            cmd.occurred_at,
+            visit_id=cmd.visit_id,
+            agency_id=cmd.agency_id,
+            outcome=cmd.outcome,
+            note=cmd.note,
+        )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.RecordSupportActivity) -> list[Aggregate]:
         self._agency(cmd.agency_id)
         case = self.get_case(cmd.case_id)
-        case.record_activity(ev.SupportActivityRecorded(**_fields(cmd, ev.SupportActivityRecorded)))
+        case.record_activity(
+            cmd.occurred_at,
+            activity_id=cmd.activity_id,
+            agency_id=cmd.agency_id,
+            kind=cmd.kind,
+            note=cmd.note,
+        )
         return [case]
 
     @_handle.register
@@ -575,7 +660,13 @@ class HubApplication(Application[UUID]):
                 lambda: NotFoundError(f"no community base {cmd.base_id}"),
             )
         case = self.get_case(cmd.case_id)
-        case.match_participation(ev.ParticipationMatched(**_fields(cmd, ev.ParticipationMatched)))
+        case.match_participation(
+            cmd.occurred_at,
+            match_id=cmd.match_id,
+            place_kind=cmd.place_kind,
+            business_id=cmd.business_id,
+            base_id=cmd.base_id,
+        )
         return [case]
 
     @_handle.register
@@ -584,20 +675,35 @@ class HubApplication(Application[UUID]):
             if not self.network.is_agency(watcher):
                 self.network.partner_group(watcher)
         case = self.get_case(cmd.case_id)
-        case.arrange_watch_over(ev.WatchOverArranged(**_fields(cmd, ev.WatchOverArranged)))
+        case.arrange_watch_over(
+            cmd.occurred_at,
+            watch_id=cmd.watch_id,
+            watchers=cmd.watchers,
+            frequency=cmd.frequency,
+        )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.DeclareEmergency) -> list[Aggregate]:
         self._agencies(cmd.agencies)
         case = self.get_case(cmd.case_id)
-        case.declare_emergency(ev.EmergencyDeclared(**_fields(cmd, ev.EmergencyDeclared)))
+        case.declare_emergency(
+            cmd.occurred_at,
+            declaration_id=cmd.declaration_id,
+            agencies=cmd.agencies,
+            data_categories=cmd.data_categories,
+            reason=cmd.reason,
+            expires_at=cmd.expires_at,
+        )
         return [case]
 
     @_handle.register
     def _(self, cmd: c.EndEmergency) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        case.end_emergency(ev.EmergencyEnded(**_fields(cmd, ev.EmergencyEnded)))
+        case.end_emergency(
+            cmd.occurred_at,
+            declaration_id=cmd.declaration_id,
+        )
         return [case]
 
     @_handle.register
@@ -606,23 +712,42 @@ class HubApplication(Application[UUID]):
             self.network.ward(cmd.ward)
         if self._exists(cmd.business_id):
             raise IllegalTransitionError(f"business {cmd.business_id} is already registered")
-        payload = ev.CooperatingBusinessRegistered(**_fields(cmd, ev.CooperatingBusinessRegistered))
-        return [CooperatingBusiness(payload=payload)]
+        return [
+            CooperatingBusiness.register(
+                cmd.occurred_at,
+                business_id=cmd.business_id,
+                name=cmd.name,
+                kind=cmd.kind,
+                ward=cmd.ward,
+            )
+        ]
 
     @_handle.register
     def _(self, cmd: c.RegisterCommunityBase) -> list[Aggregate]:
         self.network.ward(cmd.ward)
         if self._exists(cmd.base_id):
             raise IllegalTransitionError(f"community base {cmd.base_id} is already registered")
-        payload = ev.CommunityBaseRegistered(**_fields(cmd, ev.CommunityBaseRegistered))
-        return [CommunityBase(payload=payload)]
+        return [
+            CommunityBase.register(
+                cmd.occurred_at,
+                base_id=cmd.base_id,
+                name=cmd.name,
+                kind=cmd.kind,
+                ward=cmd.ward,
+            )
+        ]
 
     @_handle.register
     def _(self, cmd: c.HoldGathering) -> list[Aggregate]:
         base = self._get(
             CommunityBase, cmd.base_id, lambda: NotFoundError(f"no community base {cmd.base_id}")
         )
-        base.hold_gathering(ev.GatheringHeld(**_fields(cmd, ev.GatheringHeld)))
+        base.hold_gathering(
+            cmd.occurred_at,
+            gathering_id=cmd.gathering_id,
+            participants=cmd.participants,
+            bodies=cmd.bodies,
+        )
         return [base]
 
     @_handle.register
@@ -659,9 +784,3 @@ def _stamp(actor: Actor, aggregates: Iterable[Aggregate]) -> None:
 def _with_actor(domain_event: Any, acted_by: ev.ActedBy) -> Any:
     payload = domain_event.payload.model_copy(update={"actor": acted_by})
     return dataclasses.replace(domain_event, payload=payload)
-
-
-def _fields(command: c.Command, event_type: type[ev.Event]) -> dict[str, Any]:
-    """The command's values for the fields the event shares with it."""
-    names = event_type.model_fields.keys()
-    return {name: getattr(command, name) for name in names if hasattr(command, name)}

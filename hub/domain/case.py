@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -132,30 +132,84 @@ class Case(Aggregate):
         self._require_open()
         self._person_details_recorded(payload)
 
-    def assess(self, payload: ev.AssessmentRecorded) -> None:
+    def assess(
+        self,
+        occurred_at: datetime,
+        *,
+        needs: Sequence[v.Need],
+        complexity: v.Complexity,
+        summary: str | None,
+    ) -> None:
         self._require_open()
-        self._assessment_recorded(payload)
+        self._assessment_recorded(
+            ev.AssessmentRecorded(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                needs=list(needs),
+                complexity=complexity,
+                summary=summary,
+            )
+        )
 
-    def refer(self, payload: ev.ReferralMade) -> None:
+    def refer(
+        self,
+        occurred_at: datetime,
+        *,
+        referral_id: UUID,
+        agency_id: str,
+        purpose: v.Purpose,
+        urgency: v.Urgency,
+        statute: str | None,
+        note: str | None,
+    ) -> None:
         self._require_open()
-        self._require_new("referral", payload.referral_id, self.referrals)
-        self._referral_made(payload)
+        self._require_new("referral", referral_id, self.referrals)
+        self._referral_made(
+            ev.ReferralMade(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                referral_id=referral_id,
+                agency_id=agency_id,
+                purpose=purpose,
+                urgency=urgency,
+                statute=statute,
+                note=note,
+                ward=self.ward,
+                needs=list(self.needs),
+                person=self.person,
+            )
+        )
 
-    def answer_referral(self, payload: ev.ReferralAnswered) -> None:
-        referral = self.referrals.get(payload.referral_id)
+    def answer_referral(
+        self,
+        occurred_at: datetime,
+        *,
+        referral_id: UUID,
+        agency_id: str,
+        answer: v.ReferralAnswer,
+        reason: str | None,
+    ) -> None:
+        referral = self.referrals.get(referral_id)
         if referral is None:
-            raise ReferralNotFoundError(f"no referral {payload.referral_id} on case {self.id}")
-        if referral.agency_id != payload.agency_id:
+            raise ReferralNotFoundError(f"no referral {referral_id} on case {self.id}")
+        if referral.agency_id != agency_id:
             raise NotReferredAgencyError(
-                f"referral {payload.referral_id} was sent to {referral.agency_id}, "
-                f"not {payload.agency_id}"
+                f"referral {referral_id} was sent to {referral.agency_id}, not {agency_id}"
             )
-        if payload.answer not in TRANSITIONS[referral.status]:
+        if answer not in TRANSITIONS[referral.status]:
             raise IllegalTransitionError(
-                f"referral {payload.referral_id} is {referral.status}; "
-                f"it cannot become {payload.answer}"
+                f"referral {referral_id} is {referral.status}; it cannot become {answer}"
             )
-        self._referral_answered(payload)
+        self._referral_answered(
+            ev.ReferralAnswered(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                referral_id=referral_id,
+                agency_id=agency_id,
+                answer=answer,
+                reason=reason,
+            )
+        )
 
     def cancel_referral(
         self, at: datetime, referral_id: UUID, *, reason_code: v.CancelReason, reason: str | None
@@ -203,27 +257,78 @@ class Case(Aggregate):
             )
         )
 
-    def give_consent(self, payload: ev.ConsentGiven) -> None:
+    def give_consent(
+        self,
+        occurred_at: datetime,
+        *,
+        consent_id: UUID,
+        scope: Sequence[str],
+        purposes: Sequence[v.Purpose],
+        data_categories: Sequence[v.DataCategory],
+        valid_from: datetime,
+        valid_until: datetime,
+        by_proxy: bool,
+        proxy_relationship: str | None,
+    ) -> None:
         self._require_open()
-        self._require_new("consent", payload.consent_id, self.consent_decisions)
-        if payload.valid_until <= payload.valid_from:
+        self._require_new("consent", consent_id, self.consent_decisions)
+        if valid_until <= valid_from:
             raise InvalidPeriodError("valid_until must be after valid_from")
-        self._consent_given(payload)
+        self._consent_given(
+            ev.ConsentGiven(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                consent_id=consent_id,
+                scope=list(scope),
+                purposes=list(purposes),
+                data_categories=list(data_categories),
+                valid_from=valid_from,
+                valid_until=valid_until,
+                by_proxy=by_proxy,
+                proxy_relationship=proxy_relationship,
+            )
+        )
 
-    def refuse_consent(self, payload: ev.ConsentRefused) -> None:
+    def refuse_consent(
+        self,
+        occurred_at: datetime,
+        *,
+        consent_id: UUID,
+        scope: Sequence[str],
+        reason: str | None,
+    ) -> None:
         self._require_open()
-        self._require_new("consent", payload.consent_id, self.consent_decisions)
-        self._consent_refused(payload)
+        self._require_new("consent", consent_id, self.consent_decisions)
+        self._consent_refused(
+            ev.ConsentRefused(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                consent_id=consent_id,
+                scope=list(scope),
+                reason=reason,
+            )
+        )
 
-    def withdraw_consent(self, payload: ev.ConsentWithdrawn) -> None:
-        consent = self.consents.get(payload.consent_id)
+    def withdraw_consent(
+        self,
+        occurred_at: datetime,
+        *,
+        consent_id: UUID,
+    ) -> None:
+        consent = self.consents.get(consent_id)
         if consent is None:
             raise NoConsentToWithdrawError(
-                f"case {self.id} has no consent {payload.consent_id} to withdraw"
+                f"case {self.id} has no consent {consent_id} to withdraw"
             )
         if consent.withdrawn:
-            raise NoConsentToWithdrawError(f"consent {payload.consent_id} is already withdrawn")
-        self._consent_withdrawn(payload)
+            raise NoConsentToWithdrawError(f"consent {consent_id} is already withdrawn")
+        self._consent_withdrawn(
+            ev.ConsentWithdrawn(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                consent_id=consent_id,
+            )
+        )
 
     def take_up_in_meeting(self, payload: ev.TakenUpByMeeting) -> None:
         self._require_open()
@@ -248,65 +353,235 @@ class Case(Aggregate):
             ev.MovedToSupportMeeting(occurred_at=at, case_id=self.id, consent_id=consent_id)
         )
 
-    def decide_support(self, payload: ev.SupportDecided) -> None:
+    def decide_support(
+        self,
+        occurred_at: datetime,
+        *,
+        meeting_id: UUID,
+        lead_agency: str,
+    ) -> None:
         self._require_open()
-        if payload.meeting_id not in self.meetings:
-            raise NotFoundError(f"case {self.id} was not taken up by meeting {payload.meeting_id}")
-        self._support_decided(payload)
+        if meeting_id not in self.meetings:
+            raise NotFoundError(f"case {self.id} was not taken up by meeting {meeting_id}")
+        self._support_decided(
+            ev.SupportDecided(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                meeting_id=meeting_id,
+                lead_agency=lead_agency,
+            )
+        )
 
-    def agree_plan(self, payload: ev.PlanAgreed) -> None:
+    def agree_plan(
+        self,
+        occurred_at: datetime,
+        *,
+        plan_id: UUID,
+        meeting_id: UUID | None,
+        issues: Sequence[ev.IssueByArea],
+        goals: Sequence[str] | None,
+        lead_agency: str,
+        roles: Sequence[ev.AgencyRole],
+        period_from: date,
+        period_until: date,
+        monitoring_date: date,
+    ) -> None:
         self._require_open()
-        if payload.meeting_id is not None and payload.meeting_id not in self.meetings:
-            raise NotFoundError(f"case {self.id} was not taken up by meeting {payload.meeting_id}")
-        self._plan_agreed(payload)
+        if meeting_id is not None and meeting_id not in self.meetings:
+            raise NotFoundError(f"case {self.id} was not taken up by meeting {meeting_id}")
+        self._plan_agreed(
+            ev.PlanAgreed(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                plan_id=plan_id,
+                meeting_id=meeting_id,
+                issues=list(issues),
+                goals=None if goals is None else list(goals),
+                lead_agency=lead_agency,
+                roles=list(roles),
+                period_from=period_from,
+                period_until=period_until,
+                monitoring_date=monitoring_date,
+                revision=self.next_plan_revision(),
+            )
+        )
 
     def next_plan_revision(self) -> int:
         return 1 if self.plan is None else self.plan.revision + 1
 
-    def evaluate(self, payload: ev.CaseEvaluated) -> None:
+    def evaluate(
+        self,
+        occurred_at: datetime,
+        *,
+        evaluation: v.Evaluation,
+        note: str | None,
+    ) -> None:
         self._require_open()
         if self.plan is None:
             raise IllegalTransitionError(f"case {self.id} has no plan to evaluate")
-        self._case_evaluated(payload)
+        self._case_evaluated(
+            ev.CaseEvaluated(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                evaluation=evaluation,
+                note=note,
+            )
+        )
 
-    def suspend(self, payload: ev.CaseSuspended) -> None:
+    def suspend(
+        self,
+        occurred_at: datetime,
+        *,
+        reason: str | None,
+    ) -> None:
         self._require_open()
         if self.status == "suspended":
             raise IllegalTransitionError(f"case {self.id} is already suspended")
-        self._case_suspended(payload)
-
-    def close(self, payload: ev.CaseClosed) -> None:
-        self._require_open()
-        self._case_closed(payload)
-
-    def record_visit(self, payload: ev.OutreachVisitMade) -> None:
-        self._require_open()
-        self._outreach_visit_made(payload)
-
-    def record_activity(self, payload: ev.SupportActivityRecorded) -> None:
-        self._require_open()
-        self._support_activity_recorded(payload)
-
-    def match_participation(self, payload: ev.ParticipationMatched) -> None:
-        self._require_open()
-        self._participation_matched(payload)
-
-    def arrange_watch_over(self, payload: ev.WatchOverArranged) -> None:
-        self._require_open()
-        self._watch_over_arranged(payload)
-
-    def declare_emergency(self, payload: ev.EmergencyDeclared) -> None:
-        self._require_open()
-        self._require_new("emergency declaration", payload.declaration_id, self.emergencies)
-        self._emergency_declared(payload)
-
-    def end_emergency(self, payload: ev.EmergencyEnded) -> None:
-        emergency = self.emergencies.get(payload.declaration_id)
-        if emergency is None or emergency.ended:
-            raise NotFoundError(
-                f"case {self.id} has no emergency {payload.declaration_id} in force"
+        self._case_suspended(
+            ev.CaseSuspended(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                reason=reason,
             )
-        self._emergency_ended(payload)
+        )
+
+    def close(
+        self,
+        occurred_at: datetime,
+        *,
+        reason: str | None,
+    ) -> None:
+        self._require_open()
+        self._case_closed(
+            ev.CaseClosed(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                reason=reason,
+            )
+        )
+
+    def record_visit(
+        self,
+        occurred_at: datetime,
+        *,
+        visit_id: UUID,
+        agency_id: str,
+        outcome: v.VisitOutcome,
+        note: str | None,
+    ) -> None:
+        self._require_open()
+        self._outreach_visit_made(
+            ev.OutreachVisitMade(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                visit_id=visit_id,
+                agency_id=agency_id,
+                outcome=outcome,
+                note=note,
+            )
+        )
+
+    def record_activity(
+        self,
+        occurred_at: datetime,
+        *,
+        activity_id: UUID,
+        agency_id: str,
+        kind: v.ActivityKind,
+        note: str | None,
+    ) -> None:
+        self._require_open()
+        self._support_activity_recorded(
+            ev.SupportActivityRecorded(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                activity_id=activity_id,
+                agency_id=agency_id,
+                kind=kind,
+                note=note,
+            )
+        )
+
+    def match_participation(
+        self,
+        occurred_at: datetime,
+        *,
+        match_id: UUID,
+        place_kind: v.PlaceKind,
+        business_id: UUID | None,
+        base_id: UUID | None,
+    ) -> None:
+        self._require_open()
+        self._participation_matched(
+            ev.ParticipationMatched(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                match_id=match_id,
+                place_kind=place_kind,
+                business_id=business_id,
+                base_id=base_id,
+            )
+        )
+
+    def arrange_watch_over(
+        self,
+        occurred_at: datetime,
+        *,
+        watch_id: UUID,
+        watchers: Sequence[str],
+        frequency: str,
+    ) -> None:
+        self._require_open()
+        self._watch_over_arranged(
+            ev.WatchOverArranged(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                watch_id=watch_id,
+                watchers=list(watchers),
+                frequency=frequency,
+            )
+        )
+
+    def declare_emergency(
+        self,
+        occurred_at: datetime,
+        *,
+        declaration_id: UUID,
+        agencies: Sequence[str],
+        data_categories: Sequence[v.DataCategory],
+        reason: str | None,
+        expires_at: datetime,
+    ) -> None:
+        self._require_open()
+        self._require_new("emergency declaration", declaration_id, self.emergencies)
+        self._emergency_declared(
+            ev.EmergencyDeclared(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                declaration_id=declaration_id,
+                agencies=list(agencies),
+                data_categories=list(data_categories),
+                reason=reason,
+                expires_at=expires_at,
+            )
+        )
+
+    def end_emergency(
+        self,
+        occurred_at: datetime,
+        *,
+        declaration_id: UUID,
+    ) -> None:
+        emergency = self.emergencies.get(declaration_id)
+        if emergency is None or emergency.ended:
+            raise NotFoundError(f"case {self.id} has no emergency {declaration_id} in force")
+        self._emergency_ended(
+            ev.EmergencyEnded(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                declaration_id=declaration_id,
+            )
+        )
 
     # Events: bodies only change state ---------------------------------------------------------
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from hub import events as ev
+from hub import vocabulary as v
 from hub.errors import IllegalTransitionError
 
 
@@ -26,6 +29,38 @@ class Discovery(Aggregate):
             # default, and the upcast states it explicitly for the v1 → v2 step.
             payload = state["payload"]
             state["payload"] = payload.model_copy(update={"channel": "unknown"})
+
+    @classmethod
+    def report(
+        cls,
+        occurred_at: datetime,
+        *,
+        discovery_id: UUID,
+        reporter_kind: v.ReporterKind,
+        reporter_group: str | None,
+        reporter_agency: str | None,
+        ward: str,
+        signs: Sequence[v.Sign],
+        urgency: v.Urgency,
+        channel: str,
+        note: str | None,
+        person: ev.PersonDetails | None,
+    ) -> Discovery:
+        return cls(
+            payload=ev.DiscoveryReported(
+                occurred_at=occurred_at,
+                discovery_id=discovery_id,
+                reporter_kind=reporter_kind,
+                reporter_group=reporter_group,
+                reporter_agency=reporter_agency,
+                ward=ward,
+                signs=list(signs),
+                urgency=urgency,
+                channel=channel,
+                note=note,
+                person=person,
+            )
+        )
 
     @staticmethod
     def create_id(payload: ev.DiscoveryReported) -> UUID:
@@ -52,6 +87,28 @@ class Discovery(Aggregate):
 class Meeting(Aggregate):
     """A つながりづくり会議 (connection) or 重層的支援会議 (support) and the cases it took up."""
 
+    @classmethod
+    def hold(
+        cls,
+        occurred_at: datetime,
+        *,
+        meeting_id: UUID,
+        kind: v.MeetingKind,
+        ward: str | None,
+        members: Sequence[str],
+        case_ids: Sequence[UUID],
+    ) -> Meeting:
+        return cls(
+            payload=ev.MeetingHeld(
+                occurred_at=occurred_at,
+                meeting_id=meeting_id,
+                kind=kind,
+                ward=ward,
+                members=list(members),
+                case_ids=list(case_ids),
+            )
+        )
+
     @staticmethod
     def create_id(payload: ev.MeetingHeld) -> UUID:
         return payload.meeting_id
@@ -66,6 +123,26 @@ class Meeting(Aggregate):
 class CommunityBase(Aggregate):
     """地域づくり: a place where people of every generation meet."""
 
+    @classmethod
+    def register(
+        cls,
+        occurred_at: datetime,
+        *,
+        base_id: UUID,
+        name: str,
+        kind: v.BaseKind,
+        ward: str,
+    ) -> CommunityBase:
+        return cls(
+            payload=ev.CommunityBaseRegistered(
+                occurred_at=occurred_at,
+                base_id=base_id,
+                name=name,
+                kind=kind,
+                ward=ward,
+            )
+        )
+
     @staticmethod
     def create_id(payload: ev.CommunityBaseRegistered) -> UUID:
         return payload.base_id
@@ -75,10 +152,25 @@ class CommunityBase(Aggregate):
         self.ward = payload.ward
         self.gatherings: set[UUID] = set()
 
-    def hold_gathering(self, payload: ev.GatheringHeld) -> None:
-        if payload.gathering_id in self.gatherings:
-            raise IllegalTransitionError(f"gathering {payload.gathering_id} is already recorded")
-        self._gathering_held(payload)
+    def hold_gathering(
+        self,
+        occurred_at: datetime,
+        *,
+        gathering_id: UUID,
+        participants: int,
+        bodies: Sequence[str],
+    ) -> None:
+        if gathering_id in self.gatherings:
+            raise IllegalTransitionError(f"gathering {gathering_id} is already recorded")
+        self._gathering_held(
+            ev.GatheringHeld(
+                occurred_at=occurred_at,
+                base_id=self.id,
+                gathering_id=gathering_id,
+                participants=participants,
+                bodies=list(bodies),
+            )
+        )
 
     @event("GatheringHeld")
     def _gathering_held(self, payload: ev.GatheringHeld) -> None:
@@ -87,6 +179,26 @@ class CommunityBase(Aggregate):
 
 class CooperatingBusiness(Aggregate):
     """参加支援: a business that takes people in (協力事業者)."""
+
+    @classmethod
+    def register(
+        cls,
+        occurred_at: datetime,
+        *,
+        business_id: UUID,
+        name: str,
+        kind: str,
+        ward: str | None,
+    ) -> CooperatingBusiness:
+        return cls(
+            payload=ev.CooperatingBusinessRegistered(
+                occurred_at=occurred_at,
+                business_id=business_id,
+                name=name,
+                kind=kind,
+                ward=ward,
+            )
+        )
 
     @staticmethod
     def create_id(payload: ev.CooperatingBusinessRegistered) -> UUID:
