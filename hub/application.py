@@ -465,6 +465,8 @@ class HubApplication(Application[UUID]):
             agency_id=cmd.agency_id,
             answer=cmd.answer,
             reason=cmd.reason,
+            reason_code=cmd.reason_code,
+            outcome=cmd.outcome,
         )
         return [case]
 

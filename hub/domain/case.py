@@ -188,6 +188,8 @@ class Case(Aggregate):
         agency_id: str,
         answer: v.ReferralAnswer,
         reason: str | None,
+        reason_code: v.DeclineReason | None,
+        outcome: v.Outcome | None,
     ) -> None:
         referral = self.referrals.get(referral_id)
         if referral is None:
@@ -208,6 +210,8 @@ class Case(Aggregate):
                 agency_id=agency_id,
                 answer=answer,
                 reason=reason,
+                reason_code=reason_code,
+                outcome=outcome,
             )
         )
 
