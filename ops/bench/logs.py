@@ -4,14 +4,19 @@ The year's commands run through the hub in memory (the hub's own handlers, so th
 are the real mix), then the stored events are copied into the benchmark store through the
 hub's recorder (hash chain included) in large transactions: a 100k-event log takes minutes
 instead of the hours one commit per command would take on this disk. Logs are kept under
-``var/bench/`` (SQLite) or in a PostgreSQL schema ``bench_log_s<scale>`` and reused.
+``var/bench/`` (SQLite) or in a PostgreSQL schema ``bench_log_s<scale>_<code>`` and reused
+while the code that made them is the same: ``<code>`` is a digest of the hub's domain, its
+schemas and the generator, so a log written by other code is never read back.
 """
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from pathlib import Path
 
 from eventsourcing.persistence import StoredEvent
 
@@ -23,6 +28,19 @@ from ops.bench.stores import connect
 from ops.demo.generator import generate_year
 
 COPY_BATCH = 2000
+ROOT = Path(__file__).resolve().parents[2]
+# What decides the events of a generated log: the domain, its schemas, the generator.
+LOG_SOURCES = ("hub/**/*.py", "hub/reference/*.json", "schemas/events/*.avsc", "ops/demo/*.py")
+
+
+@cache
+def code_digest() -> str:
+    """A short digest of the code that writes the benchmark logs."""
+    digest = hashlib.sha256()
+    for path in sorted({p for pattern in LOG_SOURCES for p in ROOT.glob(pattern)}):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -34,7 +52,8 @@ class LogSpec:
 
     @property
     def name(self) -> str:
-        return f"log_s{self.scale}" + (f"_{self.until:%Y%m%d}" if self.until else "")
+        cut = f"_{self.until:%Y%m%d}" if self.until else ""
+        return f"log_s{self.scale}{cut}_{code_digest()}"
 
     def __str__(self) -> str:
         cut = f" up to {self.until}" if self.until else ""
