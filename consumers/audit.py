@@ -20,7 +20,7 @@ from kafka.errors import KafkaError
 
 from hub import codec, kafka_clients, topics
 from hub import events as ev
-from hub.errors import ServiceUnavailableError
+from hub.errors import ConfigurationError, ServiceUnavailableError
 from hub.settings import Settings
 
 AUDITOR = "auditor"
@@ -129,6 +129,8 @@ def read_witnessed_head(
         ) from error.__cause__
     try:
         numbers = client.partitions_for_topic(name) or set()
+        if not numbers:
+            _require_missing(settings, name)  # never provisioned, or refused: not the same
         heads = [_newest_head(client, TopicPartition(name, n), window, poll_ms) for n in numbers]
     except KafkaError as error:
         raise ServiceUnavailableError(
@@ -139,6 +141,25 @@ def read_witnessed_head(
         client.close()
     found = [h for h in heads if h is not None]
     return max(found, key=lambda h: h.position) if found else None
+
+
+UNKNOWN_TOPIC = 3  # Kafka's UNKNOWN_TOPIC_OR_PARTITION
+
+
+def _require_missing(settings: Settings, name: str) -> None:
+    """A topic this principal cannot see must be missing, not hidden from it: a witness it
+    may not read must not pass for no witness at all."""
+    admin = kafka_clients.admin(settings, client_id="hub-verify-log")
+    try:
+        (described,) = admin.describe_topics([name])
+    finally:
+        admin.close()
+    if described.get("error_code") != UNKNOWN_TOPIC:
+        raise ConfigurationError(
+            f"{settings.kafka_user} may not read {name}: the witnessed chain head cannot be "
+            "checked (verify as a principal that may read it, or `--no-witness` for the "
+            "store alone)"
+        )
 
 
 def _newest_head(

@@ -173,3 +173,17 @@ def test_without_a_reachable_broker_verify_log_says_so_in_one_line(
     assert result.exit_code == 4  # a service is away (README, exit codes)
     assert "--no-witness" in result.stderr and "Traceback" not in result.output
     assert verify_log_cli("--no-witness").exit_code == 0
+
+
+def test_a_principal_that_may_not_read_the_witness_does_not_pass_for_none(
+    relayed: Relayed, verify_log_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The analyst cannot read audit.consent: that is no proof that nothing was witnessed."""
+    relayed.cut_after(relayed.end - 3)
+    monkeypatch.setenv("HUB_KAFKA_USER", "analyst")
+    monkeypatch.setenv("HUB_KAFKA_PASSWORD", relayed.settings.principal_password("analyst"))
+    get_settings.cache_clear()
+    result = verify_log_cli()
+    assert result.exit_code == 1
+    assert "analyst may not read" in result.stderr
+    assert "intact" not in result.output
