@@ -40,13 +40,13 @@ from hub.application import HubApplication
 from hub.kafka_clients import credentials
 from hub.logging import configure_logging
 from hub.settings import Settings
-from ops.faults.kill import CrashLog, crash_repeatedly
 from ops.wiring import open_ledger, open_relay
 from producers.provision import provision
 from projections.runner import PROJECTIONS, catch_up, open_projection
 from tests.factories import SYNTHETIC_STRINGS
 from tests.faults import history
 from tests.faults.history import AGENCIES
+from tests.faults.kill import CrashLog, crash_repeatedly
 from tests.faults.support import (
     copy_store,
     deduplicated,

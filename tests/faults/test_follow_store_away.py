@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from hub.application import HubApplication
-from ops.faults.postgres import PrivatePostgres, private_postgres
 from projections.runner import open_projection, rebuild
 from tests import factories as f
+from tests.faults.private_postgres import PrivatePostgres, private_postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

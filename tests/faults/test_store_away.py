@@ -1,6 +1,6 @@
 """The log of record goes away (PostgreSQL stopped, or killed mid-stream) and comes back.
 
-A private server (ops/faults/postgres.py) is taken away, not the shared one: stopping the
+A private server (tests/faults/private_postgres.py) is taken away, not the shared one: stopping the
 shared cluster would break other tests, and their fixtures would start it again under us.
 """
 
@@ -20,9 +20,9 @@ from hub.application import HubApplication
 from hub.errors import StoreUnavailableError
 from hub.settings import get_settings
 from ops.cli.main import app as cli
-from ops.faults.postgres import PrivatePostgres, private_postgres
 from projections.runner import catch_up, open_projection, rebuild
 from tests import factories as f
+from tests.faults.private_postgres import PrivatePostgres, private_postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -66,3 +66,8 @@ def test_only_the_composition_root_builds_the_parts() -> None:
 def test_there_is_one_composition_root() -> None:
     assert not (ROOT / "hub" / "bootstrap.py").exists()
     assert (ROOT / "ops" / "wiring.py").is_file()
+
+
+def test_fault_injection_lives_with_the_tests_not_in_the_shipped_package() -> None:
+    assert not (ROOT / "ops" / "faults").exists()
+    assert (ROOT / "tests" / "faults" / "kill.py").is_file()

@@ -1,1 +1,0 @@
-"""Process control for the fault tests: private servers to take away, processes to kill."""
