@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from consumers import loop
 from consumers.inbox import Inbox
 from consumers.ports import DeadLetters, InRecord, Source
 from consumers.records import BadRecord, read_referral_record
@@ -74,18 +75,7 @@ class AgencyConsumer:
 
     def run(self, stop: StopFlag, once: bool = False) -> RunReport:
         """Consume until stopped (or, with ``once``, until caught up); commit as it goes."""
-        while not stop.requested:
-            records = self.source.poll()
-            done: dict[tuple[str, int], int] = {}
-            for record in records:
-                if stop.requested:
-                    break
-                self.handle(record)
-                done[(record.topic, record.partition)] = record.offset + 1
-            if done:
-                self.source.commit(done)
-            if once and not records and self.source.caught_up():
-                break
+        loop.run(self.source, self.handle, stop, once=once)
         return self.report
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import ValidationError
 
+from consumers import loop
 from consumers.ports import DeadLetters, InRecord, Source
 from consumers.records import BadRecord, decode, validation_reason
 from consumers.stopping import StopFlag
@@ -133,27 +134,13 @@ class ReplyIngester:
 
     def step(self, stop: StopFlag) -> bool:
         """Handle one poll's records and commit them; whether there were any."""
-        records = self.source.poll()
-        done: dict[tuple[str, int], int] = {}
-        for record in records:
-            if stop.requested:
-                break
-            self.handle(record)
-            done[(record.topic, record.partition)] = record.offset + 1
-        if done:
-            self.source.commit(done)
-        return bool(records)
+        return loop.step(self.source, self.handle, stop)
 
     def run(
         self, stop: StopFlag, once: bool = False, tick: Callable[[], object] | None = None
     ) -> ReplyReport:
         """Ingest until stopped (or caught up, with ``once``); ``tick`` runs after each poll."""
-        while not stop.requested:
-            had_records = self.step(stop)
-            if tick is not None and not stop.requested:
-                tick()
-            if once and not had_records and self.source.caught_up():
-                break
+        loop.run(self.source, self.handle, stop, once=once, tick=tick)
         return self.report
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from hub import events as ev
 from hub.codec import event_record
+from hub.domain.consent import in_force as consent_in_force
 from hub.reference import load_network
 from hub.vocabulary import SENSITIVE_CATEGORIES
 from producers.fields import Path, dotted, personal_fields, values_at, withhold, without_actor
@@ -100,7 +101,7 @@ class ConsentState:
     withdrawn: bool = False
 
     def in_force(self, at: datetime) -> bool:
-        return not self.withdrawn and self.valid_from <= at < self.valid_until
+        return consent_in_force(self.valid_from, self.valid_until, self.withdrawn, at)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from hub import events as ev
 from hub import vocabulary as v
+from hub.domain.consent import in_force as consent_in_force
 from hub.errors import (
     CaseClosedError,
     ConsentRequiredError,
@@ -58,7 +59,7 @@ class Consent:
     withdrawn: bool = False
 
     def in_force(self, at: datetime) -> bool:
-        return not self.withdrawn and self.valid_from <= at < self.valid_until
+        return consent_in_force(self.valid_from, self.valid_until, self.withdrawn, at)
 
 
 @dataclass
