@@ -357,33 +357,24 @@ class HubApplication(Application[UUID]):
                     f"{cmd.window_agency} serves the whole city: give the person's ward"
                 )
             self.network.ward(ward)
-            case = Case(
-                payload=ev.CaseOpened(
-                    occurred_at=cmd.occurred_at,
-                    case_id=case_id,
-                    ward=ward,
-                    origin="consultation",
-                    person=cmd.person,
-                )
+            case = Case.open(
+                cmd.occurred_at,
+                case_id=case_id,
+                ward=ward,
+                origin="consultation",
+                discovery_id=None,
+                person=cmd.person,
             )
         else:
             case = self.get_case(cmd.case_id)
             if cmd.person is not None:
-                case.record_person_details(
-                    ev.PersonDetailsRecorded(
-                        occurred_at=cmd.occurred_at, case_id=case.id, person=cmd.person
-                    )
-                )
+                case.record_person_details(cmd.occurred_at, cmd.person)
         case.receive_consultation(
-            ev.ConsultationReceived(
-                occurred_at=cmd.occurred_at,
-                case_id=case.id,
-                consultation_id=cmd.consultation_id,
-                window_agency=cmd.window_agency,
-                ward=case.ward,
-                needs=cmd.needs,
-                note=cmd.note,
-            )
+            cmd.occurred_at,
+            consultation_id=cmd.consultation_id,
+            window_agency=cmd.window_agency,
+            needs=cmd.needs,
+            note=cmd.note,
         )
         return [case]
 
@@ -400,33 +391,23 @@ class HubApplication(Application[UUID]):
                 cmd.discovery_id,
                 lambda: NotFoundError(f"no discovery {cmd.discovery_id}"),
             )
-            discovery.link_to_case(
-                ev.DiscoveryLinkedToCase(
-                    occurred_at=cmd.occurred_at, discovery_id=discovery.id, case_id=cmd.case_id
-                )
-            )
+            discovery.link_to_case(cmd.occurred_at, cmd.case_id)
             changed.append(discovery)
             origin = "discovery"
-        case = Case(
-            payload=ev.CaseOpened(
-                occurred_at=cmd.occurred_at,
-                case_id=cmd.case_id,
-                ward=cmd.ward,
-                origin=origin,
-                discovery_id=cmd.discovery_id,
-                person=cmd.person,
-            )
+        case = Case.open(
+            cmd.occurred_at,
+            case_id=cmd.case_id,
+            ward=cmd.ward,
+            origin=origin,
+            discovery_id=cmd.discovery_id,
+            person=cmd.person,
         )
         return [case, *changed]
 
     @_handle.register
     def _(self, cmd: c.RecordPersonDetails) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
-        case.record_person_details(
-            ev.PersonDetailsRecorded(
-                occurred_at=cmd.occurred_at, case_id=case.id, person=cmd.person
-            )
-        )
+        case.record_person_details(cmd.occurred_at, cmd.person)
         return [case]
 
     @_handle.register
@@ -539,13 +520,7 @@ class HubApplication(Application[UUID]):
         cases = [self.get_case(case_id) for case_id in cmd.case_ids]
         for case in cases:
             case.take_up_in_meeting(
-                ev.TakenUpByMeeting(
-                    occurred_at=cmd.occurred_at,
-                    case_id=case.id,
-                    meeting_id=cmd.meeting_id,
-                    kind=cmd.kind,
-                    members=members,
-                )
+                cmd.occurred_at, meeting_id=cmd.meeting_id, kind=cmd.kind, members=members
             )
         meeting = Meeting.hold(
             cmd.occurred_at,

@@ -83,6 +83,29 @@ class Case(Aggregate):
     def create_id(payload: ev.CaseOpened) -> UUID:
         return payload.case_id
 
+    @classmethod
+    def open(
+        cls,
+        occurred_at: datetime,
+        *,
+        case_id: UUID,
+        ward: str,
+        origin: str,
+        discovery_id: UUID | None,
+        person: ev.PersonDetails | None,
+    ) -> Case:
+        """Opens a case (``origin``: consultation or discovery) in ``ward``."""
+        return cls(
+            payload=ev.CaseOpened(
+                occurred_at=occurred_at,
+                case_id=case_id,
+                ward=ward,
+                origin=origin,
+                discovery_id=discovery_id,
+                person=person,
+            )
+        )
+
     @event("CaseOpened")
     def __init__(self, payload: ev.CaseOpened) -> None:
         self.ward = payload.ward
@@ -125,13 +148,33 @@ class Case(Aggregate):
 
     # Use-case methods: check the rule, then trigger the event ------------------------------
 
-    def receive_consultation(self, payload: ev.ConsultationReceived) -> None:
+    def receive_consultation(
+        self,
+        occurred_at: datetime,
+        *,
+        consultation_id: UUID,
+        window_agency: str,
+        needs: Sequence[v.Need],
+        note: str | None,
+    ) -> None:
         self._require_open()
-        self._consultation_received(payload)
+        self._consultation_received(
+            ev.ConsultationReceived(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                consultation_id=consultation_id,
+                window_agency=window_agency,
+                ward=self.ward,
+                needs=list(needs),
+                note=note,
+            )
+        )
 
-    def record_person_details(self, payload: ev.PersonDetailsRecorded) -> None:
+    def record_person_details(self, occurred_at: datetime, person: ev.PersonDetails) -> None:
         self._require_open()
-        self._person_details_recorded(payload)
+        self._person_details_recorded(
+            ev.PersonDetailsRecorded(occurred_at=occurred_at, case_id=self.id, person=person)
+        )
 
     def assess(
         self,
@@ -335,14 +378,29 @@ class Case(Aggregate):
             )
         )
 
-    def take_up_in_meeting(self, payload: ev.TakenUpByMeeting) -> None:
+    def take_up_in_meeting(
+        self,
+        occurred_at: datetime,
+        *,
+        meeting_id: UUID,
+        kind: v.MeetingKind,
+        members: Sequence[str],
+    ) -> None:
         self._require_open()
-        if payload.kind == "support" and self.consent_in_force(payload.occurred_at) is None:
+        if kind == "support" and self.consent_in_force(occurred_at) is None:
             raise ConsentRequiredError(
                 f"case {self.id} has no consent in force: a 重層的支援会議 needs the person's "
                 "consent (use a つながりづくり会議 without it)"
             )
-        self._taken_up_by_meeting(payload)
+        self._taken_up_by_meeting(
+            ev.TakenUpByMeeting(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                meeting_id=meeting_id,
+                kind=kind,
+                members=list(members),
+            )
+        )
 
     def move_to_support_meeting(self, at: datetime) -> None:
         """Moves the case to the 重層的支援会議 on the consent in force at ``at``."""

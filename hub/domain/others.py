@@ -72,12 +72,14 @@ class Discovery(Aggregate):
         self.urgency = payload.urgency
         self.case_id: UUID | None = None
 
-    def link_to_case(self, payload: ev.DiscoveryLinkedToCase) -> None:
+    def link_to_case(self, occurred_at: datetime, case_id: UUID) -> None:
         if self.case_id is not None:
             raise IllegalTransitionError(
                 f"discovery {self.id} is already linked to case {self.case_id}"
             )
-        self._linked_to_case(payload)
+        self._linked_to_case(
+            ev.DiscoveryLinkedToCase(occurred_at=occurred_at, discovery_id=self.id, case_id=case_id)
+        )
 
     @event("DiscoveryLinkedToCase")
     def _linked_to_case(self, payload: ev.DiscoveryLinkedToCase) -> None:
