@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     oidc_jwks_url: str = ""
     api_max_body_bytes: int = 64 * 1024
 
+    # Prometheus metrics of a long-running process (docs/METRICS.md): the port its /metrics
+    # listens on (unset: none; each command's --metrics-port overrides it) and the interface.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

@@ -27,4 +27,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x .venv/bin/hub
   echo "$want" > "$stamp"
 fi
 
+# Prometheus and promtool for the metrics tests (docs/METRICS.md); RUNLEVEL=1 keeps the
+# package from starting its own daemon.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing prometheus (Debian)"
+    apt-get update -qq
+    RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      prometheus >/dev/null
+  else
+    echo "setup: warning: prometheus is missing (apt-get install prometheus); its tests will fail" >&2
+  fi
+fi
+
 .venv/bin/hub services fetch

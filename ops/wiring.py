@@ -8,12 +8,14 @@ consumers/, projections/) take what they need as arguments and never build each 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import InfrastructureFactory, PersistenceError
 from eventsourcing.utils import Environment
+from kafka import TopicPartition
+from prometheus_client.registry import Collector
 
 from consumers.agency import AgencyConsumer
 from consumers.audit import AuditStream, read_audit_stream, read_witnessed_head
@@ -29,7 +31,7 @@ from consumers.kafka_io import (
     matching_topics,
 )
 from consumers.replies import ReplyIngester
-from hub import topics
+from hub import kafka_clients, topics
 from hub.application import HubApplication
 from hub.errors import (
     ConfigurationError,
@@ -42,6 +44,7 @@ from hub.identity import DEVELOPMENT_OPERATOR, Actor, operator
 from hub.kafka_clients import credentials
 from hub.reference import Network, load_network
 from hub.settings import Settings, StoreKind, get_settings
+from ops import metrics
 from producers.ledger import (
     TRACKING_NAME,
     PostgresRelayLedger,
@@ -328,3 +331,98 @@ def witnessed_head(settings: Settings) -> Anchor | None:
     """The newest chain head the relay published on audit.consent, if any."""
     head = read_witnessed_head(settings)
     return Anchor(head.position, head.chain_hash) if head else None
+
+
+# Metrics (ops/metrics.py, docs/METRICS.md) ------------------------------------------------
+
+
+def serve_metrics(
+    settings: Settings, port: int | None, collectors: Callable[[], Iterable[Collector]]
+) -> Any:
+    """``/metrics`` of the ``collectors`` (built only here) on ``port`` (else
+    ``HUB_METRICS_PORT``); the server (``shutdown()``), or None when neither names a port."""
+    port = port if port is not None else settings.metrics_port
+    if port is None:
+        return None
+    try:
+        return metrics.expose(metrics.registry(*collectors()), port, settings.metrics_host)
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot serve metrics on {settings.metrics_host}:{port} ({error.strerror})"
+        ) from error
+
+
+def relay_metrics(settings: Settings, relay: Relay) -> list[Collector]:
+    """The relay's lag behind the log and the disclosures of its ledger."""
+    return [
+        metrics.RelayLag(relay.app.recorder, relay.ledger),
+        metrics.Disclosures(relay.ledger.basis_counts),
+    ]
+
+
+def referral_metrics(app: HubApplication, *, measured: bool = False) -> list[Collector]:
+    """Unanswered and overdue referrals and escalations, with the timers' deadlines; with
+    ``measured``, the commands ``app`` executes from now on too."""
+    timeout = get_consumer_settings().ack_timeout
+    found: list[Collector] = [metrics.LogPosition(app.recorder), metrics.Referrals(app, timeout)]
+    if measured:
+        found.append(measure_commands(app))
+    return found
+
+
+def reply_metrics(
+    app: HubApplication, ingester: ReplyIngester, *, measured: bool = False
+) -> list[Collector]:
+    """The hub's side of the answers: referrals and the replies this run parked."""
+    return [
+        *referral_metrics(app, measured=measured),
+        metrics.DeadLetters(lambda: {topics.REPLIES_DEADLETTER: ingester.report.rejected}),
+    ]
+
+
+def follow_metrics(settings: Settings, names: Iterable[str]) -> list[Collector]:
+    """Each view's lag behind the log, and the referrals the log holds."""
+    app = open_application(settings)
+    views = open_projections(settings, names)
+
+    def positions() -> dict[str, int]:
+        return {p.name: p.view.max_tracking_id(app.name) or 0 for p in views}
+
+    return [*referral_metrics(app), metrics.ProjectionLag(app.recorder, positions)]
+
+
+def agency_metrics(settings: Settings, agency_id: str, group: str | None = None) -> list[Collector]:
+    """The agency's consumer lag (from Kafka's committed offsets) and its parked records."""
+    group = group or topics.agency_group(agency_id)
+    topic = topics.referrals(settings, agency_id)
+    clients: list[Any] = []
+
+    def lags() -> list[tuple[str, int]]:
+        # Built on the first scrape, in the scraping thread: no network call at start-up.
+        if not clients:
+            clients.append(
+                kafka_clients.consumer(
+                    settings, agency_id, group_id=group, enable_auto_commit=False
+                )
+            )
+        consumer = clients[0]
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = consumer.end_offsets(partitions) if partitions else {}
+        lag = sum(end - (consumer.committed(tp) or 0) for tp, end in ends.items())
+        return [(agency_id, lag)]
+
+    def parked() -> dict[str, int]:
+        inbox = open_inbox(settings, agency_id)
+        try:
+            return {agency_id: inbox.parked_count()}
+        finally:
+            inbox.close()
+
+    return [metrics.ConsumerLag(lags), metrics.DeadLetters(parked)]
+
+
+def measure_commands(app: HubApplication) -> Collector:
+    """Time every command ``app`` executes from now on (``hub_command_seconds``)."""
+    timer = metrics.CommandTimer()
+    app.execute = timer.wrap(app.execute)  # type: ignore[method-assign]
+    return timer

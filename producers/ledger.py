@@ -67,6 +67,9 @@ class RelayLedger(Protocol):
     ) -> list[dict[str, Any]]:
         """Ledger rows in log order, optionally for one case and/or agency."""
 
+    def basis_counts(self) -> dict[str, int]:
+        """How many disclosures each legal basis carried."""
+
 
 class SQLiteRelayLedger(SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
@@ -108,6 +111,11 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [_disclosure(row) for row in c.fetchall()]
+
+    def basis_counts(self) -> dict[str, int]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT basis, count(*) FROM disclosures GROUP BY basis")
+            return {row[0]: int(row[1]) for row in c.fetchall()}
 
 
 class PostgresRelayLedger(PostgresTrackingRecorder):
@@ -165,3 +173,11 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(statement, params)
             return [_disclosure(row) for row in curs.fetchall()]
+
+    def basis_counts(self) -> dict[str, int]:
+        statement = SQL("SELECT basis, count(*) AS n FROM {0}.disclosures GROUP BY basis").format(
+            Identifier(self.datastore.schema)
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement)
+            return {row["basis"]: int(row["n"]) for row in curs.fetchall()}

@@ -26,6 +26,7 @@ from hub.kafka_clients import credentials
 from hub.labels import codes, label, names
 from hub.settings import Settings, get_settings
 from ops import wiring
+from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import (
     SHORT,
     Format,
@@ -63,15 +64,22 @@ def run_agency(
     group: Annotated[
         str | None, typer.Option(help="Consumer group (default <agency>.inbox).")
     ] = None,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Follow the agency's referral topic into its local inbox (exactly once)."""
     settings = get_settings()
     consumer = wiring.open_agency_consumer(settings, _known_agency(agency), group=group)
     stop = StopFlag()
+    server = None
     try:
+        server = wiring.serve_metrics(
+            settings, metrics_port, lambda: wiring.agency_metrics(settings, agency, group)
+        )
         with stop_on_signals(stop):
             report = consumer.run(stop, once=once)
     finally:
+        if server is not None:
+            server.shutdown()
         consumer.close()
     err.print(
         f"{agency}: {report.applied} applied, {report.duplicates} already in the inbox, "
@@ -309,6 +317,7 @@ def run_replies(
             show_default=False,
         ),
     ] = None,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Ingest agencies' answers from replies.* as AnswerReferral commands (as principal hub)."""
     if timers is None:
@@ -318,12 +327,18 @@ def run_replies(
     ingester = wiring.open_reply_ingester(settings, app)
     timer = wiring.escalation_timer(app)
     stop = StopFlag()
+    server = None
     try:
+        server = wiring.serve_metrics(
+            settings, metrics_port, lambda: wiring.reply_metrics(app, ingester, measured=True)
+        )
         with stop_on_signals(stop):
             report = ingester.run(
                 stop, once=once, tick=(lambda: _escalate(timer)) if timers else None
             )
     finally:
+        if server is not None:
+            server.shutdown()
         ingester.close()
         app.close()
     err.print(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from hub.settings import get_settings
+from ops.cli._metrics import MetricsPortOpt
 
 
 def _print_counts(counts: Any) -> None:
@@ -33,14 +34,17 @@ def relay(
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Events per batch.", min=1)] = 500,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Follow the log of record and publish each agency's, the auditors' and the analysts'
     streams, with a legal basis checked for every personal field."""
-    from ops.wiring import open_relay
+    from ops.wiring import open_relay, relay_metrics, serve_metrics
 
     settings = get_settings()
     relay_ = open_relay(settings, principal=principal, batch_size=batch_size)
+    server = None
     try:
+        server = serve_metrics(settings, metrics_port, lambda: relay_metrics(settings, relay_))
         if once:
             counts = relay_.drain()
         else:
@@ -50,6 +54,8 @@ def relay(
             typer.echo("relay following the log; Ctrl-C to stop", err=True)
             counts = relay_.follow(stop)
     finally:
+        if server is not None:
+            server.shutdown()
         relay_.close()
     _print_counts(counts)
 

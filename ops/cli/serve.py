@@ -8,23 +8,29 @@ import typer
 
 from hub.identity import Role
 from hub.settings import get_settings
+from ops.cli._metrics import MetricsPortOpt
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) until Ctrl-C / SIGTERM."""
     import uvicorn
 
     from ops.api.app import create_app
     from ops.identity.tokens import check_identity_settings
-    from ops.wiring import open_service
+    from ops.wiring import open_service, referral_metrics, serve_metrics
 
     settings = get_settings()
     check_identity_settings(settings)
     service = open_service(settings)
+    server = None
     try:
+        server = serve_metrics(
+            settings, metrics_port, lambda: referral_metrics(service.app, measured=True)
+        )
         uvicorn.run(
             create_app(service, settings),
             host=host,
@@ -33,6 +39,8 @@ def serve(
             access_log=False,  # paths hold case ids only, but the hub logs through structlog
         )
     finally:
+        if server is not None:
+            server.shutdown()
         service.close()
 
 

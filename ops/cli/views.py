@@ -36,6 +36,7 @@ from hub.fiscal import jst_text, now, parse_fiscal_year
 from hub.labels import names
 from hub.settings import Settings, get_settings
 from ops import wiring
+from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import (
     SHORT,
     Format,
@@ -423,6 +424,7 @@ def follow(
     ] = None,
     once: Annotated[bool, typer.Option(help="Catch up and exit.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 500,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Keep views up to date with the log until interrupted (SIGINT/SIGTERM)."""
     settings = get_settings()
@@ -447,6 +449,9 @@ def follow(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    server = wiring.serve_metrics(
+        settings, metrics_port, lambda: wiring.follow_metrics(settings, names)
+    )
     delay = 1.0
     while not stopping.is_set():
         try:
@@ -461,6 +466,8 @@ def follow(
             delay = min(delay * 2, 30.0)
         else:
             delay = 1.0
+    if server is not None:
+        server.shutdown()
 
 
 def _follow_until_stopped(
