@@ -21,7 +21,7 @@ Bases, checked per agency and per personal field at the event's ``occurred_at``:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -135,6 +135,10 @@ class CaseGovernance:
     referrals: dict[str, ReferralState] = field(default_factory=dict)
     # Agencies receiving the case's events, in the order they became involved.
     involved: dict[str, None] = field(default_factory=dict)
+    # The person's details as the log last recorded them (field → value), and which
+    # (agency, basis, reference) has had them delivered on a basis that came later.
+    person: dict[str, Any] = field(default_factory=dict)
+    delivered: set[tuple[str, str, str]] = field(default_factory=set)
 
     def purposes_of(self, agency_id: str) -> frozenset[str]:
         purposes = {r.purpose for r in self.referrals.values() if r.agency_id == agency_id}
@@ -147,6 +151,8 @@ class CaseGovernance:
 class GovernanceState:
     cases: dict[UUID, CaseGovernance] = field(default_factory=dict)
     position: int = 0
+    # Records of their own that the last folded event owes agencies (see _deliveries).
+    deliveries: tuple[AgencyRecord, ...] = ()
 
     def case(self, case_id: UUID) -> CaseGovernance:
         return self.cases.setdefault(case_id, CaseGovernance())
@@ -167,6 +173,7 @@ def minutes_since_referral(state: GovernanceState, event: LoggedEvent) -> float 
 def fold(state: GovernanceState, event: LoggedEvent) -> None:
     """Applies one event to the state (in place)."""
     state.position = event.position
+    state.deliveries = ()
     p = event.payload
     if event.event_type in UNPUBLISHED:
         return
@@ -174,6 +181,9 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
     if event.case_id is None:
         return
     case = state.case(event.case_id)
+    person = event.record.get("person")
+    if isinstance(person, dict):
+        case.person.update({k: v for k, v in person.items() if v is not None})
     if isinstance(p, ev.CaseOpened):
         case.ward = p.ward
     elif isinstance(p, ev.ReferralMade):
@@ -219,6 +229,68 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
         emergency = case.emergencies.get(str(p.declaration_id))
         if emergency is not None:
             emergency.ended = True
+    if isinstance(p, BASIS_EVENTS) and case.person:
+        state.deliveries = _deliveries(state, case, event)
+
+
+# A basis can come into force after a referral: consent given later, a つながりづくり会議 taking
+# the case up, an emergency declared. The agencies it covers then receive the person's details
+# as they stand, once per (agency, basis, reference), as a PersonDetailsRecorded record of its
+# own (its event id derived from the event that brought the basis), instead of learning them
+# only if some later event happens to carry them.
+BASIS_EVENTS = (ev.ConsentGiven, ev.TakenUpByMeeting, ev.EmergencyDeclared)
+
+
+def _deliveries(
+    state: GovernanceState, case: CaseGovernance, event: LoggedEvent
+) -> tuple[AgencyRecord, ...]:
+    brought = _basis_brought(event.payload)
+    details = details_event(event, case.person)
+    personal = personal_fields("PersonDetailsRecorded")
+    owed = []
+    for agency_id in sorted(case.involved):
+        record = _agency_record(state, details, agency_id, personal)
+        # Only what the new basis releases makes a delivery: details already sent on an
+        # earlier basis (a statute named on the referral, say) are not sent again for it.
+        keys = {
+            (agency_id, r.basis, r.basis_ref)
+            for r in record.released
+            if (r.basis, r.basis_ref) == brought
+        }
+        if keys - case.delivered:
+            case.delivered |= keys
+            owed.append(replace(record, own_event=(details.event_id, details.event_type)))
+    return tuple(owed)
+
+
+def _basis_brought(payload: ev.Event) -> tuple[str, str] | None:
+    """The (basis, reference) an event brings into force, as Release names them."""
+    if isinstance(payload, ev.ConsentGiven):
+        return "consent", str(payload.consent_id)
+    if isinstance(payload, ev.TakenUpByMeeting) and payload.kind == "connection":
+        return "support_meeting", str(payload.meeting_id)
+    if isinstance(payload, ev.EmergencyDeclared):
+        return "vital_interest", str(payload.declaration_id)
+    return None
+
+
+def details_event(event: LoggedEvent, person: dict[str, Any]) -> LoggedEvent:
+    """The person's current details as a PersonDetailsRecorded record at ``event``'s place."""
+    assert event.case_id is not None
+    payload = ev.PersonDetailsRecorded(
+        occurred_at=event.payload.occurred_at,
+        case_id=event.case_id,
+        person=ev.PersonDetails.model_validate(person),
+    )
+    record: dict[str, Any] = {
+        "event_id": str(uuid5(NAMESPACE_URL, f"/details-on-basis/{event.event_id}")),
+        "event_type": "PersonDetailsRecorded",
+        "aggregate_id": event.record["aggregate_id"],
+        "aggregate_version": event.record["aggregate_version"],
+        "recorded_at": event.record["recorded_at"],
+    }
+    record.update(payload.model_dump(mode="json"))
+    return LoggedEvent(event.position, payload, record)
 
 
 def _involve(case: CaseGovernance, agencies: Iterable[str]) -> None:
@@ -252,6 +324,8 @@ class AgencyRecord:
     record: dict[str, Any]
     released: tuple[Release, ...]
     withheld: tuple[Withholding, ...]
+    # (event id, event type) of a record of its own, not the logged event's (_deliveries).
+    own_event: tuple[str, str] | None = None
 
     @property
     def bases(self) -> tuple[str, ...]:
@@ -295,7 +369,7 @@ def route(state: GovernanceState, event: LoggedEvent) -> Decision:
         audit = withhold(event.record, [path for path, _, _ in personal])
     records = tuple(
         _agency_record(state, event, agency_id, personal) for agency_id in _recipients(state, event)
-    )
+    ) + (state.deliveries if state.position == event.position else ())
     disclosures = tuple(d for r in records for d in _disclosures(event, r))
     return Decision(event, records, disclosures, audit)
 
@@ -387,6 +461,7 @@ def _could_release(category: str, sensitive: bool) -> tuple[str, ...]:
 
 
 def _disclosures(event: LoggedEvent, agency_record: AgencyRecord) -> list[dict[str, Any]]:
+    own = f"/{agency_record.own_event[0]}" if agency_record.own_event else ""
     groups: dict[tuple[str, str], list[Release]] = {}
     for release in agency_record.released:
         groups.setdefault((release.basis, release.basis_ref), []).append(release)
@@ -395,7 +470,7 @@ def _disclosures(event: LoggedEvent, agency_record: AgencyRecord) -> list[dict[s
             "disclosure_id": str(
                 uuid5(
                     NAMESPACE_URL,
-                    f"/disclosures/{event.event_id}/{agency_record.agency_id}/{basis}/{ref}",
+                    f"/disclosures/{event.event_id}/{agency_record.agency_id}/{basis}/{ref}{own}",
                 )
             ),
             "event_id": event.event_id,

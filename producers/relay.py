@@ -191,8 +191,14 @@ class Relay:
         ]
         futures = []
         for record in decision.agencies:
-            headers = common + [(k, v.encode()) for k, v in record.headers().items()]
-            value = codec.encode(event.event_type, record.record)
+            own = common
+            event_type = event.event_type
+            if record.own_event is not None:  # a record of its own (governance._deliveries)
+                event_id, event_type = record.own_event
+                own = [("event_id", event_id.encode()), ("event_type", event_type.encode())]
+                own.append(("position", str(event.position).encode()))
+            headers = own + [(k, v.encode()) for k, v in record.headers().items()]
+            value = codec.encode(event_type, record.record)
             topic = topics.referrals(self.settings, record.agency_id)
             futures.append(self._send(topic, event.key, value, headers))
             counts.agency_records += 1

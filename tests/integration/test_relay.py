@@ -88,7 +88,13 @@ def test_each_agency_receives_personal_fields_only_on_a_basis_in_force(store: tu
     counts = new_relay(settings, app).drain()
     assert counts.events > 0
 
-    first, second, _ = _details(settings, CONSENTED)
+    delivered, first, second, _ = _details(settings, CONSENTED)
+    # The consent came after the referral: the details as they stood then, once, as a record
+    # of their own (its id derived from the consent's event), then each later event's.
+    assert delivered.headers["basis"] == "consent"
+    assert delivered.record["person"]["name"] == f.SYNTHETIC_NAME
+    assert delivered.headers["event_id"] == delivered.record["event_id"]
+    assert delivered.headers["event_id"] != first.headers["event_id"]
     assert first.record["person"]["name"] == f.SYNTHETIC_NAME
     assert first.record["person"]["health"] == f.SYNTHETIC_HEALTH
     assert first.headers["basis"] == "consent"
@@ -109,11 +115,17 @@ def test_each_agency_receives_personal_fields_only_on_a_basis_in_force(store: tu
     assert "person.health:consent|support_meeting" in notice.headers["missing_basis"]
     assert f.SYNTHETIC_NAME.encode() not in notice.raw
 
-    (by_meeting, _, _) = _details(settings, MEMBER)
+    # Taken up by the meeting, or named in the emergency, after the details were recorded:
+    # the details as they stood, once, on that basis, then each later event's.
+    (on_meeting, by_meeting, _, _) = _details(settings, MEMBER)
+    assert on_meeting.headers["basis"] == "support_meeting"
+    assert on_meeting.record["person"]["name"] == f.SYNTHETIC_NAME
     assert by_meeting.record["person"]["health"] == f.SYNTHETIC_HEALTH
     assert by_meeting.headers["basis"] == "support_meeting"
 
-    (by_emergency, _, expired) = _details(settings, EMERGENCY)
+    (on_emergency, by_emergency, _, expired) = _details(settings, EMERGENCY)
+    assert on_emergency.headers["basis"] == "vital_interest"
+    assert on_emergency.record["person"]["health"] is None  # never on vital interest
     assert by_emergency.record["person"]["name"] == f.SYNTHETIC_NAME
     assert by_emergency.record["person"]["address"] is None  # not named in the declaration
     assert by_emergency.record["person"]["health"] is None  # never on vital interest
@@ -196,6 +208,9 @@ def test_a_relay_failing_between_publish_and_store_loses_nothing_on_restart(stor
     positions = [int(r.headers["position"]) for r in analytics]
     assert set(positions) == {n.id for n in notifications}
     assert len(positions) > len(set(positions))  # the failed batch was sent again
+    # Records of their own (details delivered when a basis came later) derive their ids from
+    # the event that brought the basis.
+    expected |= {str(uuid5(NAMESPACE_URL, f"/details-on-basis/{e}")) for e in expected}
     agency = read_topic(settings, topics.referrals(settings, MEMBER))
     assert {r.headers["event_id"] for r in agency} <= expected
     assert {r.record["event_type"] for r in agency} >= {"PersonDetailsRecorded", "TakenUpByMeeting"}

@@ -243,7 +243,8 @@ def _outputs(events: list[LoggedEvent]) -> bytes:
         decision = decide(state, event)
         for record in decision.agencies:
             out += record.agency_id.encode() + repr(sorted(record.headers().items())).encode()
-            out += codec.encode(event.event_type, record.record)
+            schema = record.own_event[1] if record.own_event else event.event_type
+            out += codec.encode(schema, record.record)
         for disclosure in decision.disclosures:
             out += codec.encode("Disclosure", disclosure)
     return bytes(out)
@@ -303,3 +304,36 @@ def test_an_escalation_reaches_the_wards_coordinator_as_well_as_the_late_agency(
     escalated = run(log)[-1]
     assert [r.agency_id for r in escalated.agencies] == ["moji.coordinator", HOUKATSU]
     assert for_agency(escalated, "moji.coordinator")["record"]["overdue_minutes"] == 60
+
+
+def test_a_basis_after_the_referral_delivers_the_details_once_as_a_record_of_its_own() -> None:
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOUKATSU, 1))  # no basis yet: a notice
+    log.add(consent(CASE, 3, [HOUKATSU], ["identity", "contact"]))
+    log.add(consent(CASE, 4, [HOUKATSU], ["identity", "contact"], label="c"))  # the same again
+    decisions = run(log)
+    notice = for_agency(decisions[1], HOUKATSU)
+    assert notice["released"] == ()
+    given = decisions[2]
+    (details,) = [r for r in given.agencies if r.own_event is not None]
+    assert details.agency_id == HOUKATSU
+    assert details.own_event[1] == "PersonDetailsRecorded"  # type: ignore[index]
+    assert details.record["person"]["name"] == NAME
+    assert details.record["person"]["health"] is None  # sensitive: the consent does not cover it
+    assert details.record["event_id"] == details.own_event[0]  # type: ignore[index]
+    assert {r.basis for r in details.released} == {"consent"}
+    delivered = [d for d in given.disclosures if d["agency_id"] == HOUKATSU]
+    assert delivered and all(d["event_id"] == given.event.event_id for d in delivered)
+    codec.encode("PersonDetailsRecorded", details.record)
+    # Once: the same consent folded again (its id unchanged) owes nothing more.
+    assert [r for r in decisions[3].agencies if r.own_event is not None] == []
+
+
+def test_a_meeting_taking_the_case_up_delivers_the_details_to_its_new_members() -> None:
+    log = Log()
+    log.add(opened(CASE))
+    log.add(taken_up(CASE, 2, [HOKEN]))
+    (details,) = [r for r in run(log)[1].agencies if r.own_event is not None]
+    assert (details.agency_id, details.record["person"]["address"]) == (HOKEN, ADDRESS)
+    assert {r.basis for r in details.released} == {"support_meeting"}
