@@ -17,12 +17,14 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
+from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from hub.domain.case import Case
 from hub.errors import HubError
+from hub.logging import get_logger
 
 # Ages of an unanswered referral, as labels (upper bounds; the last has none).
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
@@ -34,6 +36,7 @@ AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
 )
 URGENCIES = ("routine", "soon", "urgent", "life_at_risk")
 PAGE = 1000
+log = get_logger(__name__)
 
 
 def _topic(name: str) -> str:
@@ -295,8 +298,12 @@ class ConsumerLag(Collector):
             labels=["agency"],
         )
         with self.lock:
-            for agency, lag in self.lags():
-                family.add_metric([agency], lag)
+            try:
+                for agency, lag in self.lags():
+                    family.add_metric([agency], lag)
+            except (HubError, KafkaError) as error:
+                # The broker away: no sample (unknown), and the other metrics still served.
+                log.warning("metrics.consumer_lag_unavailable", error=type(error).__name__)
         yield family
 
 

@@ -406,9 +406,15 @@ def agency_metrics(settings: Settings, agency_id: str, group: str | None = None)
                 )
             )
         consumer = clients[0]
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = consumer.end_offsets(partitions) if partitions else {}
-        lag = sum(end - (consumer.committed(tp) or 0) for tp, end in ends.items())
+        try:
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+            ]
+            ends = consumer.end_offsets(partitions) if partitions else {}
+            lag = sum(end - (consumer.committed(tp) or 0) for tp, end in ends.items())
+        except Exception:
+            clients.pop().close()  # a fresh client at the next scrape
+            raise
         return [(agency_id, lag)]
 
     def parked() -> dict[str, int]:

@@ -4,6 +4,7 @@ disclosures on audit.consent and in the ledger, de-identified analytics."""
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from pathlib import Path
 from uuid import NAMESPACE_URL, uuid4, uuid5
 
@@ -13,7 +14,8 @@ from hub import commands as c
 from hub import topics
 from hub.application import HubApplication
 from hub.identity import Actor, Role
-from ops.wiring import open_ledger
+from ops import metrics
+from ops.wiring import open_ledger, relay_metrics
 from producers.deidentify import pseudonym
 from producers.governance import GovernanceState, decide, logged
 from tests import factories as f
@@ -138,7 +140,8 @@ def test_every_disclosure_is_on_audit_consent_and_in_the_ledger(store: tuple) ->
     settings, app = store
     provisioned(settings, AGENCIES)
     ids = _history(app)
-    new_relay(settings, app).drain()
+    relay = new_relay(settings, app)
+    relay.drain()
 
     audit = read_topic(settings, topics.audit(settings))
     disclosures = [r.record for r in audit if r.schema == "Disclosure"]
@@ -153,6 +156,13 @@ def test_every_disclosure_is_on_audit_consent_and_in_the_ledger(store: tuple) ->
     assert sorted(ledger, key=lambda d: d["disclosure_id"]) == sorted(
         disclosures, key=lambda d: d["disclosure_id"]
     )
+    # The relay's metrics count the same disclosures by basis, read from the ledger.
+    scraped = metrics.registry(*relay_metrics(settings, relay))
+    bases = Counter(d["basis"] for d in open_ledger(settings).disclosures())
+    assert len(bases) == 4
+    for basis, count in bases.items():
+        assert scraped.get_sample_value("hub_disclosures_total", {"basis": basis}) == count
+    assert scraped.get_sample_value("hub_relay_lag") == 0
     consent_events = {r.schema for r in audit} - {"Disclosure"}
     assert {
         "ConsentGiven",

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from hub import commands as c
-from hub.errors import CaseNotFoundError
+from hub.errors import CaseNotFoundError, ServiceUnavailableError
 from ops import metrics
 from ops.wiring import open_memory_application
 from tests import factories as f
@@ -116,3 +116,17 @@ def test_commands_are_timed_by_type_and_outcome_and_refusals_by_their_error() ->
 )
 def test_an_age_falls_in_the_bucket_below_its_bound(minutes: int, bucket: str) -> None:
     assert metrics.age_bucket(timedelta(minutes=minutes)) == bucket
+
+
+def test_a_broker_away_leaves_the_consumer_lag_unknown_and_the_other_metrics_served() -> None:
+    def away() -> list[tuple[str, int]]:
+        raise ServiceUnavailableError("Kafka: connecting to 127.0.0.1:1 failed")
+
+    registry = metrics.registry(
+        metrics.ConsumerLag(away), metrics.DeadLetters(lambda: {"moji.houkatsu": 0})
+    )
+    text = generate_latest(registry).decode()
+    assert "hub_consumer_lag{" not in text
+    assert 'hub_dead_letters_total{stream="moji.houkatsu"} 0.0' in text
+    lag = metrics.registry(metrics.ConsumerLag(lambda: [("moji.houkatsu", 3)]))
+    assert lag.get_sample_value("hub_consumer_lag", {"agency": "moji.houkatsu"}) == 3
