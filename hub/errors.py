@@ -109,3 +109,7 @@ class AuthenticationError(HubError):
 
 class PermissionDeniedError(HubError):
     """The actor's role or scope does not allow this; nothing was read or written."""
+
+
+class RelayPositionAheadError(HubError):
+    """The relay's stored position is past events its (empty or missing) topics never got."""

@@ -18,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
 from hub.errors import ServiceUnavailableError
-from hub.kafka_config import client_config
+from hub.kafka_config import client_config, principal_credentials
 from hub.settings import Settings
 
 # How long a read to the end may go without a record before the broker is deemed gone, and
@@ -30,15 +30,16 @@ Client = TypeVar("Client")
 
 
 def credentials(settings: Settings, principal: str | None = None) -> tuple[str, str]:
-    """The SCRAM user and password a component uses as ``principal``.
+    """The SCRAM user and password a component uses as the tenant's ``principal``.
 
-    Without a principal, or when ``HUB_KAFKA_USER`` names it, the settings' user and
-    password (production secrets); otherwise the password derived from the provisioning
-    secret (local install). Either way a public secret is refused outside development.
+    The user carries the tenant's prefix (``topics.principal``: ``t1.relay``). Without a
+    principal, or when ``HUB_KAFKA_USER`` names it, the settings' user and password
+    (production secrets); otherwise the password derived from the provisioning secret
+    (local install). Either way a public secret is refused outside development.
     """
     if principal is None or principal == settings.kafka_user:
         return settings.kafka_user, settings.secret("kafka_password")
-    return principal, settings.principal_password(principal)
+    return principal_credentials(settings, principal)
 
 
 def _connect(
@@ -51,9 +52,12 @@ def _connect(
     if principal is None and password is None:
         user = settings.kafka_user
         config = client_config(settings)  # the hub's own user: all its secrets must be real
+    elif password is not None:  # a user and password as ``credentials`` gave them
+        user = principal if principal is not None else settings.kafka_user
+        config = client_config(settings, user, password)
     else:
         user, derived = credentials(settings, principal)
-        config = client_config(settings, user, derived if password is None else password)
+        config = client_config(settings, user, derived)
     try:
         return make(**config, **options)
     except KafkaError as error:

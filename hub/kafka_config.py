@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub import topics
 from hub.settings import Settings
 
 SECURITY_PROTOCOL = "SASL_PLAINTEXT"
@@ -33,3 +34,21 @@ def client_config(
             password if password is not None else settings.secret("kafka_password")
         ),
     }
+
+
+def principal_credentials(settings: Settings, who: str) -> tuple[str, str]:
+    """The SCRAM user and password of the tenant's principal ``who`` (e.g. relay, an agency).
+
+    The user carries the tenant's prefix (``topics.principal``). ``HUB_KAFKA_USER`` and
+    ``HUB_KAFKA_PASSWORD`` are used when they name that user (a secret handed out by the
+    operator); otherwise the password derived from the provisioning secret.
+    """
+    user = topics.principal(settings, who)
+    if settings.kafka_user == user:
+        return user, settings.secret("kafka_password")
+    return user, settings.principal_password(user)
+
+
+def principal_config(settings: Settings, who: str) -> dict[str, Any]:
+    """``client_config`` as the tenant's principal ``who``."""
+    return client_config(settings, *principal_credentials(settings, who))

@@ -1,6 +1,8 @@
-"""Topic and group names of docs/STREAMS.md, under the optional ``Settings.kafka_topic_prefix``.
+"""Topic, group and principal names of docs/STREAMS.md, under ``Settings.kafka_topic_prefix``.
 
-Shared by the relay (producers) and the agency side (consumers), so both name topics alike.
+A prefix is a tenant: its topics, its consumer groups and its principals all carry it, so the
+prefixed ACLs of one tenant reach none of another's. Shared by the relay (producers) and the
+agency side (consumers), so both name things alike.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from hub.errors import ConfigurationError
 from hub.reference import load_network
 from hub.settings import Settings
 
@@ -65,9 +68,42 @@ def agency_of_reply_topic(settings: Settings, topic: str) -> str | None:
     return match.group(1) if match else None
 
 
-def agency_group(agency_id: str, purpose: str = "inbox") -> str:
-    return f"{agency_id}.{purpose}"
+def principal(settings: Settings, who: str) -> str:
+    """The tenant's SCRAM user for ``who`` (an agency id, relay, hub, auditor or analyst)."""
+    return f"{settings.kafka_topic_prefix}{who}"
 
 
-def hub_group(purpose: str = "replies") -> str:
-    return f"hub.{purpose}"
+def agency_group(settings: Settings, agency_id: str, purpose: str = "inbox") -> str:
+    return f"{principal(settings, agency_id)}.{purpose}"
+
+
+def hub_group(settings: Settings, purpose: str = "replies") -> str:
+    return f"{principal(settings, 'hub')}.{purpose}"
+
+
+# Words a prefix segment must not be: the contract's topic families and service principals.
+# With them (and agency ids) out of every prefix, one tenant's prefixed patterns (topics
+# ``referrals.``, groups ``hub.``, ``<agency>.``) and principal names never reach another's.
+RESERVED_SEGMENTS = frozenset(
+    {"referrals", "replies", "deadletter", "audit", "analytics"}
+    | {"relay", "hub", "auditor", "analyst"}
+)
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def check_prefix(settings: Settings) -> None:
+    """Refuses a prefix that could overlap another tenant's names (ConfigurationError)."""
+    prefix = settings.kafka_topic_prefix
+    if not prefix:
+        return
+    if not prefix.endswith("."):
+        raise ConfigurationError(f"HUB_KAFKA_TOPIC_PREFIX {prefix!r} must end with '.'")
+    taken = RESERVED_SEGMENTS | {
+        part for agency in load_network().agencies for part in agency.id.split(".")
+    }
+    for segment in prefix[:-1].split("."):
+        if not _SEGMENT.match(segment) or segment in taken:
+            raise ConfigurationError(
+                f"HUB_KAFKA_TOPIC_PREFIX {prefix!r}: segment {segment!r} is empty, not "
+                "[A-Za-z0-9_-], or a topic family, service or agency name; choose another"
+            )

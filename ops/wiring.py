@@ -50,8 +50,10 @@ from producers.ledger import (
     PostgresRelayLedger,
     RelayLedger,
     SQLiteRelayLedger,
+    position_name_of,
 )
-from producers.relay import Relay, make_producer
+from producers.relay import RELAY_PRINCIPAL, Relay, make_producer
+from producers.streams_check import check_streams_hold
 from projections.audit.history import Entry, History, replay
 from projections.audit.source import log_entries
 from projections.audit.tamper import Anchor, LogVerdict, verify_log
@@ -147,6 +149,7 @@ def open_ledger(settings: Settings, store: StoreKind | None = None) -> RelayLedg
     try:
         factory: Any = InfrastructureFactory.construct(env=env)
         ledger: RelayLedger = factory.tracking_recorder(ledger_class)
+        ledger.position_name = position_name_of(settings)  # type: ignore[attr-defined]
     except PersistenceError as error:
         raise StoreUnavailableError(
             f"the {kind} store is unavailable for the relay's ledger ({type(error).__name__})"
@@ -154,8 +157,8 @@ def open_ledger(settings: Settings, store: StoreKind | None = None) -> RelayLedg
     return ledger
 
 
-def open_producer(settings: Settings, principal: str | None = None) -> Any:
-    """The relay's idempotent producer, as ``principal`` or the settings' user."""
+def open_producer(settings: Settings, principal: str = RELAY_PRINCIPAL) -> Any:
+    """The relay's idempotent producer, as the tenant's ``principal`` (never the super user)."""
     return make_producer(settings, principal)
 
 
@@ -163,15 +166,23 @@ def open_relay(
     settings: Settings,
     app: HubApplication | None = None,
     *,
-    principal: str | None = None,
+    principal: str = RELAY_PRINCIPAL,
     batch_size: int = 500,
     producer: Any = None,
 ) -> Relay:
-    """A relay on the store and broker the settings name (on ``app`` if given)."""
+    """A relay on the store and broker the settings name (on ``app`` if given), as the
+    tenant's relay principal.
+
+    Refuses (``RelayPositionAheadError``) when its topics are missing or empty while its
+    stored position is not: a wiped broker or a new prefix would silently skip the log.
+    """
+    ledger = open_ledger(settings)
+    if producer is None:
+        check_streams_hold(settings, ledger.position(), principal)
     return Relay(
         settings,
         app or open_application(settings),
-        open_ledger(settings),
+        ledger,
         producer if producer is not None else open_producer(settings, principal),
         batch_size=batch_size,
     )
@@ -198,7 +209,11 @@ def open_agency_consumer(
     topic = topics.referrals(settings, agency_id)
     inbox = open_inbox(settings, agency_id, consumer_settings)
     source = KafkaSource(
-        settings, user, password, group or topics.agency_group(agency_id), fixed_topics(topic)
+        settings,
+        user,
+        password,
+        group or topics.agency_group(settings, agency_id),
+        fixed_topics(topic),
     )
     if not source.topics:
         source.close()
@@ -226,7 +241,7 @@ def open_reply_ingester(settings: Settings, app: HubApplication) -> ReplyIngeste
         settings,
         user,
         password,
-        topics.hub_group(),
+        topics.hub_group(settings),
         matching_topics(lambda t: bool(pattern.match(t))),
     )
     deadletters = KafkaDeadLetters(

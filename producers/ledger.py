@@ -24,7 +24,17 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
+from hub.settings import Settings
+
 TRACKING_NAME = "relay"  # the tracking row's name, distinct from any projection's
+
+
+def position_name_of(settings: Settings) -> str:
+    """The relay's position is the prefix's (a tenant's): ``relay`` or ``relay:<prefix>``."""
+    prefix = settings.kafka_topic_prefix
+    return f"{TRACKING_NAME}:{prefix}" if prefix else TRACKING_NAME
+
+
 COLUMNS = (
     "disclosure_id",
     "event_id",
@@ -72,6 +82,8 @@ class RelayLedger(Protocol):
 
 
 class SQLiteRelayLedger(SQLiteTrackingRecorder):
+    position_name = TRACKING_NAME
+
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -84,7 +96,7 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
         ]
 
     def position(self) -> int:
-        return self.max_tracking_id(TRACKING_NAME) or 0
+        return self.max_tracking_id(self.position_name) or 0
 
     def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
         placeholders = ", ".join(f":{name}" for name in COLUMNS)
@@ -94,7 +106,7 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
         )
         with self.datastore.transaction(commit=True) as c:
             c.executemany(statement, [_row(d) for d in disclosures])
-            self._insert_tracking(c, Tracking(TRACKING_NAME, position))
+            self._insert_tracking(c, Tracking(self.position_name, position))
 
     def disclosures(
         self, *, case_id: str | None = None, agency_id: str | None = None
@@ -119,6 +131,8 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
 
 
 class PostgresRelayLedger(PostgresTrackingRecorder):
+    position_name = TRACKING_NAME
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sql_create_statements.append(
@@ -143,14 +157,14 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
         )
 
     def position(self) -> int:
-        return self.max_tracking_id(TRACKING_NAME) or 0
+        return self.max_tracking_id(self.position_name) or 0
 
     def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             if disclosures:
                 # psycopg pipelines executemany: one round trip for the batch's rows.
                 curs.executemany(self.insert_disclosure, [_row(d) for d in disclosures])
-            self._insert_tracking(curs, Tracking(TRACKING_NAME, position))
+            self._insert_tracking(curs, Tracking(self.position_name, position))
 
     def disclosures(
         self, *, case_id: str | None = None, agency_id: str | None = None

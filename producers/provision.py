@@ -1,8 +1,10 @@
 """Provisioning the broker: the contract's topics, one SCRAM user per principal, and ACLs
 so that each principal reads only its own topics (STREAMS.md, "Principals").
 
+The topic prefix is a tenant: its principals (``<prefix>relay``, ``<prefix><agency>``), their
+groups and ACLs carry it, so provisioning one prefix sets no password and no ACL of another.
 Idempotent: existing topics are kept, credentials are upserted, ACLs are set again.
-Passwords come from ``Settings.principal_password``.
+Passwords come from ``Settings.principal_password`` of the prefixed user.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class ProvisionReport:
 
 
 def _allow(
-    principal: str,
+    user: str,
     operations: Iterable[ACLOperation],
     resource_type: ResourceType,
     resource: str,
@@ -49,7 +51,7 @@ def _allow(
 ) -> list[ACL]:
     return [
         ACL(
-            principal=f"User:{principal}",
+            principal=f"User:{user}",
             host="*",
             operation=operation,
             permission_type=ACLPermissionType.ALLOW,
@@ -66,37 +68,44 @@ GROUP = ResourceType.GROUP
 
 
 def acls(settings: Settings, agencies: Iterable[str]) -> list[ACL]:
-    """Every ACL of the contract; agency topics are literal so no agency id covers another."""
+    """Every ACL of the tenant; agency topics are literal so no agency id covers another.
+
+    Principals and groups carry the prefix (``topics.principal``), so each pattern here reaches
+    only this tenant's topics and groups (``topics.check_prefix`` keeps prefixes apart).
+    """
+    relay, hub, auditor, analyst = (topics.principal(settings, p) for p in SERVICE_PRINCIPALS)
     found = [
-        *_allow("relay", WRITE, TOPIC, topics.name(settings, "referrals."), PREFIXED),
-        *_allow("relay", WRITE, TOPIC, topics.audit(settings)),
-        *_allow("relay", WRITE, TOPIC, topics.analytics(settings)),
-        *_allow("relay", (ACLOperation.IDEMPOTENT_WRITE,), ResourceType.CLUSTER, "kafka-cluster"),
-        *_allow("hub", READ, TOPIC, topics.name(settings, "replies."), PREFIXED),
-        *_allow("hub", (ACLOperation.READ,), GROUP, "hub.", PREFIXED),
-        *_allow("hub", WRITE, TOPIC, topics.deadletter(settings, topics.REPLIES_DEADLETTER)),
-        *_allow("auditor", READ, TOPIC, topics.audit(settings)),
-        *_allow("auditor", (ACLOperation.READ,), GROUP, "auditor.", PREFIXED),
-        *_allow("analyst", READ, TOPIC, topics.analytics(settings)),
-        *_allow("analyst", (ACLOperation.READ,), GROUP, "analyst.", PREFIXED),
+        *_allow(relay, WRITE, TOPIC, topics.name(settings, "referrals."), PREFIXED),
+        *_allow(relay, WRITE, TOPIC, topics.audit(settings)),
+        *_allow(relay, WRITE, TOPIC, topics.analytics(settings)),
+        *_allow(relay, (ACLOperation.IDEMPOTENT_WRITE,), ResourceType.CLUSTER, "kafka-cluster"),
+        *_allow(hub, READ, TOPIC, topics.name(settings, "replies."), PREFIXED),
+        *_allow(hub, (ACLOperation.READ,), GROUP, f"{hub}.", PREFIXED),
+        *_allow(hub, WRITE, TOPIC, topics.deadletter(settings, topics.REPLIES_DEADLETTER)),
+        *_allow(auditor, READ, TOPIC, topics.audit(settings)),
+        *_allow(auditor, (ACLOperation.READ,), GROUP, f"{auditor}.", PREFIXED),
+        *_allow(analyst, READ, TOPIC, topics.analytics(settings)),
+        *_allow(analyst, (ACLOperation.READ,), GROUP, f"{analyst}.", PREFIXED),
     ]
     for agency_id in agencies:
-        found += _allow(agency_id, READ, TOPIC, topics.referrals(settings, agency_id))
-        found += _allow(agency_id, WRITE, TOPIC, topics.replies(settings, agency_id))
-        found += _allow(agency_id, WRITE, TOPIC, topics.deadletter(settings, agency_id))
-        found += _allow(agency_id, (ACLOperation.READ,), GROUP, f"{agency_id}.", PREFIXED)
+        user = topics.principal(settings, agency_id)
+        found += _allow(user, READ, TOPIC, topics.referrals(settings, agency_id))
+        found += _allow(user, WRITE, TOPIC, topics.replies(settings, agency_id))
+        found += _allow(user, WRITE, TOPIC, topics.deadletter(settings, agency_id))
+        found += _allow(user, (ACLOperation.READ,), GROUP, f"{user}.", PREFIXED)
     return found
 
 
 def provision(settings: Settings, agencies: Iterable[str] | None = None) -> ProvisionReport:
     """Creates what is missing on the broker, as the admin (super) user of the settings."""
+    topics.check_prefix(settings)
     network = load_network()
     ids = list(agencies) if agencies is not None else [a.id for a in network.agencies]
     for agency_id in ids:
         if not network.is_agency(agency_id):
             raise ConfigurationError(f"unknown agency {agency_id!r}")
     wanted = topics.all_topics(settings, ids)
-    principals = [*SERVICE_PRINCIPALS, *ids]
+    principals = [topics.principal(settings, p) for p in (*SERVICE_PRINCIPALS, *ids)]
     admin = kafka_clients.admin(settings, client_id="hub-provision")
     try:
         existing = set(admin.list_topics())

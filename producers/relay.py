@@ -40,6 +40,7 @@ from producers.ledger import RelayLedger
 log = get_logger(__name__)
 
 Header = tuple[str, bytes]
+RELAY_PRINCIPAL = "relay"
 
 
 @dataclass
@@ -60,8 +61,8 @@ class RelayCounts:
         self.position = max(self.position, other.position)
 
 
-def make_producer(settings: Settings, principal: str | None = None) -> KafkaProducer:
-    """The idempotent producer (acks=all), as ``principal`` or the settings' user."""
+def make_producer(settings: Settings, principal: str = RELAY_PRINCIPAL) -> KafkaProducer:
+    """The idempotent producer (acks=all), as the tenant's ``principal`` (not the super user)."""
     return kafka_clients.producer(
         settings,
         principal,

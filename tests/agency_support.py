@@ -195,8 +195,9 @@ def provisioned(settings: Any, agencies: tuple[str, ...] = (AGENCY, OTHER_AGENCY
 
 def relay_writer(settings: Any) -> Any:
     from consumers.kafka_io import KafkaWriter
+    from hub.kafka_clients import credentials
 
-    return KafkaWriter(settings, "relay", settings.principal_password("relay"))
+    return KafkaWriter(settings, *credentials(settings, "relay"))
 
 
 def publish_like_relay(app: Any, settings: Any, records: list[InRecord]) -> None:

@@ -27,12 +27,12 @@ def relay(
         bool, typer.Option("--once", help="Publish up to the end of the log, then exit.")
     ] = False,
     principal: Annotated[
-        str | None,
+        str,
         typer.Option(
             "--principal",
-            help="Connect as this provisioned principal (e.g. relay) instead of HUB_KAFKA_USER.",
+            help="Connect as this provisioned principal of the prefix (never the super user).",
         ),
-    ] = None,
+    ] = "relay",
     batch_size: Annotated[int, typer.Option(help="Events per batch.", min=1)] = 500,
     metrics_port: MetricsPortOpt = None,
 ) -> None:

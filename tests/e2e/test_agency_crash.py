@@ -92,7 +92,7 @@ def test_a_consumer_killed_at_random_points_ends_with_the_inbox_of_one_that_neve
         broker,
         AGENCY,
         ConsumerSettings(agency_inbox_path=tmp_path / "reference.sqlite"),
-        group=f"{AGENCY}.reference",
+        group=topics.agency_group(broker, AGENCY, "reference"),
     )
     reference.run(StopFlag(), once=True)
     reference.source.close()
@@ -103,7 +103,7 @@ def test_a_consumer_killed_at_random_points_ends_with_the_inbox_of_one_that_neve
 
     inbox = tmp_path / "crashing.sqlite"
     log = tmp_path / "consumer.log"
-    group = f"{AGENCY}.crashing"
+    group = topics.agency_group(broker, AGENCY, "crashing")
     kills = sorted(rng.sample(range(1, RECORDS), 3))
     for at in kills:
         process = start(broker, inbox, group, log)

@@ -137,7 +137,7 @@ def test_with_the_broker_away_commands_are_accepted_and_the_streams_resume_by_th
     stop_flag = StopFlag()
 
     def consume() -> None:  # built in its thread: an SQLite connection stays in one thread
-        consumer = agency_consumer(settings, inbox, f"{AGENCY}.faults")
+        consumer = agency_consumer(settings, inbox, topics.agency_group(settings, AGENCY, "faults"))
         try:
             consumer.run(stop_flag)
         finally:

@@ -231,7 +231,7 @@ def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_n
     assert end > KILLS * 2, "too few records to kill the consumer that often"
 
     crashing = world.root / "inbox-crashing.sqlite"
-    group = f"{agency}.crashing"
+    group = topics.agency_group(world.settings, agency, "crashing")
 
     def run() -> None:
         agency_consumer(world.settings, agency, crashing, group, batch=1).run(StopFlag(), once=True)
@@ -366,7 +366,7 @@ def test_a_reply_ingester_killed_at_random_points_applies_every_answer_exactly_o
         reference.report.applied + reference.report.duplicates + reference.report.rejected == sent
     )
 
-    group = "hub.faults-crashing"
+    group = topics.hub_group(world.settings, "faults-crashing")
     hub_user, hub_password = credentials(world.settings, "hub")
 
     def run() -> None:

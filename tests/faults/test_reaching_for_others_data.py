@@ -20,7 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import TopicAuthorizationFailedError
 
 from hub import topics
-from hub.kafka_config import client_config
+from hub.kafka_config import client_config, principal_config
 from hub.reference import load_network
 from hub.settings import Settings
 from producers.provision import provision
@@ -55,7 +55,7 @@ class Principal:
     def __init__(self, settings: Settings, name: str) -> None:
         self.settings = settings
         self.name = name
-        config = client_config(settings, name, settings.principal_password(name))
+        config = principal_config(settings, name)
         self.consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False)
         self.producer = KafkaProducer(
             **config, acks="all", max_block_ms=10_000, enable_idempotence=False

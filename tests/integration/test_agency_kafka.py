@@ -18,6 +18,7 @@ from consumers.stopping import StopFlag
 from hub import topics
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
+from hub.kafka_clients import credentials
 from ops.cli.agency import send_answer
 from ops.wiring import open_agency_consumer, open_reply_ingester
 from tests.agency_support import (
@@ -120,7 +121,7 @@ def test_wrong_agency_and_illegal_answers_are_refused_onto_the_replies_dead_lett
 
 
 def test_an_agency_cannot_write_on_another_agencys_reply_topic(broker) -> None:  # type: ignore[no-untyped-def]
-    writer = KafkaWriter(broker, OTHER_AGENCY, broker.principal_password(OTHER_AGENCY))
+    writer = KafkaWriter(broker, *credentials(broker, OTHER_AGENCY))
     try:
         with pytest.raises(ServiceUnavailableError, match="TopicAuthorizationFailed"):
             writer.send(topics.replies(broker, AGENCY), b"forged")
@@ -129,12 +130,12 @@ def test_an_agency_cannot_write_on_another_agencys_reply_topic(broker) -> None: 
 
 
 def test_an_agency_cannot_read_another_agencys_referrals(broker) -> None:  # type: ignore[no-untyped-def]
-    password = broker.principal_password(OTHER_AGENCY)
+    user, password = credentials(broker, OTHER_AGENCY)
     source = KafkaSource(
         broker,
-        OTHER_AGENCY,
+        user,
         password,
-        topics.agency_group(OTHER_AGENCY),
+        topics.agency_group(broker, OTHER_AGENCY),
         fixed_topics(topics.referrals(broker, AGENCY)),
     )
     try:
