@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 19093
     kafka_user: str = "admin"
     kafka_password: SecretStr = SecretStr("admin-secret")
+    # The controller listener's own PLAIN user (broker to controller); no client uses it.
+    kafka_controller_secret: SecretStr = SecretStr("dev-only-controller-secret")
     kafka_topic_prefix: str = ""
     # Passwords of provisioned principals (agencies, relay, hub, auditor, analyst) derive from
     # this secret, so a local install needs no password file.

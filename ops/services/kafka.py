@@ -3,7 +3,10 @@
 Jars are fetched once into ``~/.cache/kitakyushu-hub/kafka-<version>/lib``; configuration,
 data, logs and the pid file live under ``<var_dir>/kafka/``. The client listener speaks
 SASL_PLAINTEXT with SCRAM-SHA-512 and the StandardAuthorizer denies anything without an ACL,
-so only the super user (``HUB_KAFKA_USER``) can do anything until ACLs are granted.
+so only the super user (``HUB_KAFKA_USER``) can do anything until ACLs are granted. The
+controller listener speaks SASL_PLAINTEXT with PLAIN: KRaft keeps SCRAM credentials in the
+metadata log the controller serves, so a controller cannot authenticate its own quorum with
+SCRAM; its one user (``controller``, ``HUB_KAFKA_CONTROLLER_SECRET``) lives in the JAAS line.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ POM = Path(__file__).resolve().parents[1] / "kafka" / "pom.xml"
 INSTALL_HINT = "install them with: apt-get install openjdk-17-jre-headless maven"
 CLIENT_LISTENER = "CLIENT"
 CONTROLLER_LISTENER = "CONTROLLER"
-# The broker reaches its own controller over the PLAINTEXT controller listener, where it is
-# authenticated as ANONYMOUS; the StandardAuthorizer must let it through (CLUSTER_ACTION).
-CONTROLLER_PRINCIPAL = "User:ANONYMOUS"
+# The broker reaches its own controller as this PLAIN user; the StandardAuthorizer lets it
+# through (CLUSTER_ACTION) as a super user. No client credential opens that listener.
+CONTROLLER_USER = "controller"
+CONTROLLER_MECHANISM = "PLAIN"
 HEAP = ("-Xms256m", "-Xmx768m")
 START_TIMEOUT_S = 120.0
 PRIVATE_UMASK = 0o077  # the broker's own files: segments hold personal data
@@ -123,11 +127,21 @@ def _jaas(settings: Settings) -> str:
     )
 
 
+def _controller_jaas(settings: Settings) -> str:
+    password = settings.secret("kafka_controller_secret").replace('"', '\\"')
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{CONTROLLER_USER}" password="{password}" '
+        f'user_{CONTROLLER_USER}="{password}";'
+    )
+
+
 def security_properties(settings: Settings) -> dict[str, str]:
     """The settings that must be the same wherever the broker runs (here or in Docker)."""
     host, port = _host_port(settings.kafka_bootstrap)
     ctrl = settings.kafka_controller_port
     client = CLIENT_LISTENER.lower()
+    controller = CONTROLLER_LISTENER.lower()
     return {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -136,13 +150,18 @@ def security_properties(settings: Settings) -> dict[str, str]:
         "inter.broker.listener.name": CLIENT_LISTENER,
         "advertised.listeners": f"{CLIENT_LISTENER}://{host}:{port}",
         "listener.security.protocol.map": (
-            f"{CLIENT_LISTENER}:SASL_PLAINTEXT,{CONTROLLER_LISTENER}:PLAINTEXT"
+            f"{CLIENT_LISTENER}:SASL_PLAINTEXT,{CONTROLLER_LISTENER}:SASL_PLAINTEXT"
         ),
         "sasl.enabled.mechanisms": SASL_MECHANISM,
         "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
         f"listener.name.{client}.{SASL_MECHANISM.lower()}.sasl.jaas.config": _jaas(settings),
+        f"listener.name.{controller}.sasl.enabled.mechanisms": CONTROLLER_MECHANISM,
+        "sasl.mechanism.controller.protocol": CONTROLLER_MECHANISM,
+        f"listener.name.{controller}.{CONTROLLER_MECHANISM.lower()}.sasl.jaas.config": (
+            _controller_jaas(settings)
+        ),
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        "super.users": f"User:{settings.kafka_user};{CONTROLLER_PRINCIPAL}",
+        "super.users": f"User:{settings.kafka_user};User:{CONTROLLER_USER}",
         "allow.everyone.if.no.acl.found": "false",
         "auto.create.topics.enable": "false",
         "num.partitions": "1",
@@ -203,7 +222,8 @@ logger.clients.level = INFO
 def _write_properties(path: Path, props: dict[str, str]) -> None:
     lines = ["# Written by ops/services/kafka.py from hub.settings; edits are overwritten."]
     lines += [f"{key}={value}" for key, value in props.items()]
-    # Holds the SCRAM password of the inter-broker user: private before anything is written.
+    # Holds the passwords of the inter-broker and the controller users: private before
+    # anything is written.
     private_file(path).write_text("\n".join(lines) + "\n")
 
 

@@ -13,9 +13,23 @@ def test_the_broker_denies_everything_without_an_acl_except_to_its_super_users(t
     props = kafka.server_properties(Settings(), kafka.KafkaPaths(tmp_path))
     assert props["authorizer.class.name"].endswith("StandardAuthorizer")
     assert props["allow.everyone.if.no.acl.found"] == "false"
-    assert props["super.users"].split(";") == ["User:admin", "User:ANONYMOUS"]
-    assert props["listener.security.protocol.map"].startswith("CLIENT:SASL_PLAINTEXT")
+    assert props["super.users"].split(";") == ["User:admin", "User:controller"]
+    assert props["listener.security.protocol.map"] == (
+        "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    )
     assert props["log.dirs"] == str(tmp_path / "data")
+
+
+def test_the_controller_listener_takes_only_its_own_plain_user_with_the_secret_setting(tmp_path):
+    # KRaft keeps SCRAM credentials in the metadata the controller serves: PLAIN it is.
+    settings = Settings(kafka_controller_secret="試験-controller-secret")
+    props = kafka.server_properties(settings, kafka.KafkaPaths(tmp_path))
+    assert props["listener.name.controller.sasl.enabled.mechanisms"] == "PLAIN"
+    assert props["sasl.mechanism.controller.protocol"] == "PLAIN"
+    jaas = props["listener.name.controller.plain.sasl.jaas.config"]
+    assert 'username="controller" password="試験-controller-secret"' in jaas
+    assert jaas.count("user_") == 1  # no other user may log in on the controller listener
+    assert "ANONYMOUS" not in props["super.users"]
 
 
 def test_ports_and_user_come_from_the_settings(tmp_path):
