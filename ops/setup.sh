@@ -40,4 +40,16 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   fi
 fi
 
+# kcat (Debian's package) for the librdkafka login test; ops/kcat.sh runs it on a librdkafka
+# that can log in to Kafka 4 (docs/STREAMS.md).
+if ! command -v kcat >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing kcat (Debian)"
+    apt-get install -y -qq kcat >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq kcat >/dev/null; }
+  else
+    echo "setup: warning: kcat is missing (apt-get install kcat); its tests will fail" >&2
+  fi
+fi
+
 .venv/bin/hub services fetch
