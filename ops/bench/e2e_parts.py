@@ -26,6 +26,7 @@ from typing import Any
 from consumers.agency import AgencyConsumer
 from consumers.config import ConsumerSettings
 from consumers.stopping import StopFlag, stop_on_signals
+from hub import topics
 from hub.logging import configure_logging
 from hub.settings import Settings
 from ops import wiring
@@ -49,7 +50,7 @@ def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: i
     arrived: dict[str, float] = {}
     sizes: list[int] = []
     stop = StopFlag()
-    group = f"{agency_id}.bench-{int(time.time() * 1000)}"
+    group = topics.agency_group(settings, agency_id, f"bench-{int(time.time() * 1000)}")
     consumer = wiring.open_agency_consumer(
         settings, agency_id, ConsumerSettings(agency_inbox_path=inbox_path), group=group
     )

@@ -48,7 +48,11 @@ class AgencyClients:
         }
         futures = {
             agency_id: pool.submit(
-                _connect, agency_id, settings, consumer_settings, f"{agency_id}.{group}"
+                _connect,
+                agency_id,
+                settings,
+                consumer_settings,
+                topics.agency_group(settings, agency_id, group),
             )
             for agency_id, pool in self._threads.items()
         }

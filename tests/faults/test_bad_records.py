@@ -166,7 +166,7 @@ def agency_consumer(stream: Stream, inbox: Path) -> AgencyConsumer:
         settings,
         user,
         password,
-        f"{AGENCY}.faults",
+        topics.agency_group(settings, AGENCY, "faults"),
         fixed_topics(topics.referrals(settings, AGENCY)),
     )
     deadletters = KafkaDeadLetters(
@@ -250,7 +250,11 @@ def reply_ingester(stream: Stream) -> ReplyIngester:
     user, password = credentials(settings, "hub")
     pattern = topics.replies_pattern(settings)
     source = KafkaSource(
-        settings, user, password, "hub.faults", matching_topics(lambda t: bool(pattern.match(t)))
+        settings,
+        user,
+        password,
+        topics.hub_group(settings, "faults"),
+        matching_topics(lambda t: bool(pattern.match(t))),
     )
     deadletters = KafkaDeadLetters(
         KafkaWriter(settings, user, password),

@@ -178,7 +178,9 @@ def test_with_the_broker_away_commands_are_accepted_and_the_streams_resume_by_th
         app.close()
     assert consumer_running.error is None, f"the consumer died: {consumer_running.error!r}"
     reference = agency_consumer(
-        settings, tmp_path / "reference-inbox.sqlite", f"{AGENCY}.faults-reference"
+        settings,
+        tmp_path / "reference-inbox.sqlite",
+        topics.agency_group(settings, AGENCY, "faults-reference"),
     )
     reference.run(StopFlag(), once=True)
     survivor = Inbox(SqliteDatabase(inbox))

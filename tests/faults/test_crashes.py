@@ -221,7 +221,8 @@ def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_n
     world = relayed
     agency = busiest_agency(world)
     expected_at = world.root / "inbox-reference.sqlite"
-    reference = agency_consumer(world.settings, agency, expected_at, f"{agency}.ref", 500)
+    group = topics.agency_group(world.settings, agency, "ref")
+    reference = agency_consumer(world.settings, agency, expected_at, group, 500)
     reference.run(StopFlag(), once=True)
     expected = reference.inbox.snapshot()
     end = reference.inbox.applied_count() + reference.inbox.parked_count()
@@ -355,7 +356,8 @@ def test_a_reply_ingester_killed_at_random_points_applies_every_answer_exactly_o
         env=Settings(sqlite_path=reference_store).eventsourcing_env("sqlite")
     )
     parked = ListDeadLetters()
-    reference = reply_ingester(world, reference_app, "hub.faults-reference", 500, parked)
+    group = topics.hub_group(world.settings, "faults-reference")
+    reference = reply_ingester(world, reference_app, group, 500, parked)
     reference.run(StopFlag(), once=True)
     reference.source.close()
     end = last_position(reference_app)
