@@ -132,7 +132,7 @@ def test_sigterm_stops_the_consumer_process_after_committing_what_it_applied(
     stream = busy_stream(random.Random(SEED + 1))
     publish_like_relay(None, broker, stream.records)
     inbox, log = tmp_path / "inbox.sqlite", tmp_path / "consumer.log"
-    group = f"{AGENCY}.graceful"
+    group = topics.agency_group(broker, AGENCY, "graceful")
 
     process = start(broker, inbox, group, log)
     wait_for_progress(process, inbox, RECORDS // 3)
