@@ -408,7 +408,7 @@ def follow_metrics(settings: Settings, names: Iterable[str]) -> list[Collector]:
 
 def agency_metrics(settings: Settings, agency_id: str, group: str | None = None) -> list[Collector]:
     """The agency's consumer lag (from Kafka's committed offsets) and its parked records."""
-    group = group or topics.agency_group(agency_id)
+    group = group or topics.agency_group(settings, agency_id)
     topic = topics.referrals(settings, agency_id)
     clients: list[Any] = []
 
