@@ -217,6 +217,18 @@ VOCABULARY: dict[str, dict[str, str]] = {
     },
     "consent_state": {"given": "同意", "refused": "拒否", "withdrawn": "撤回"},
     "origin": {"discovery": "発見（見守り）", "consultation": "相談"},
+    "role": {
+        "partner_reporter": "見守り協力者",
+        "ward_officer": "区役所 窓口職員",
+        "coordinator": "いのちネット担当係長",
+        "contractor": "受託事業者",
+        "member_agency": "支援機関",
+        "auditor": "監査担当",
+        "analyst": "分析担当",
+        "administrator": "ネットワーク管理者",
+        "operator": "運用担当",
+        "system": "システム",
+    },
     "agency_kind": {
         "ward_window": "区の相談窓口",
         "coordinator": "いのちネット担当係長",

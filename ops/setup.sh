@@ -53,3 +53,21 @@ if ! command -v kcat >/dev/null 2>&1; then
 fi
 
 .venv/bin/hub services fetch
+
+# The web pages' browser tests: Debian's chromium and its driver, and axe-core from npm
+# (cached under ~/.cache/kitakyushu-hub/npm, not committed).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "setup: installing chromium and chromium-driver (Debian)"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+    chromium chromium-driver fonts-noto-cjk
+fi
+AXE_VERSION=4.10.3
+AXE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/kitakyushu-hub/npm"
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ] \
+  || ! grep -q "\"version\": \"$AXE_VERSION\"" "$AXE_DIR/node_modules/axe-core/package.json"; then
+  echo "setup: installing axe-core $AXE_VERSION (npm) into $AXE_DIR"
+  mkdir -p "$AXE_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" "axe-core@$AXE_VERSION"
+fi

@@ -8,6 +8,7 @@ The HTTP API is one door; the web pages and the CLI can call the same methods wi
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -47,6 +48,22 @@ from projections.runner import catch_up
 # What a ward officer or coordinator reads a person's details on: the ward office's own duty.
 OFFICIAL_DUTY = "official_duty"
 _FAR = datetime.max.replace(tzinfo=UTC)
+SEARCH_LIMIT = 20  # 名寄せ shows at most this many people
+
+
+def _folded(text: str) -> str:
+    """Width, case, spaces and hiragana folded away, so that カナ, ｶﾅ and かな match."""
+    folded = unicodedata.normalize("NFKC", text).replace(" ", "").replace("\u3000", "")
+    return "".join(chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" else ch for ch in folded).lower()
+
+
+def matches(person: Any, kana: str, birth_date: date | None, address: str) -> bool:
+    """Whether a person's details fit every 名寄せ criterion given."""
+    if kana.strip() and _folded(kana) not in _folded(person.kana or ""):
+        return False
+    if birth_date is not None and person.birth_date != birth_date:
+        return False
+    return not (address.strip() and _folded(address) not in _folded(person.address or ""))
 
 
 class AgencyAnswer(BaseModel):
@@ -164,6 +181,42 @@ class HubService:
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
         return {"case_id": str(case_id), "ward": ward, "person": details}
 
+    def search_people(
+        self, actor: Actor, kana: str = "", birth_date: date | None = None, address: str = ""
+    ) -> list[dict[str, Any]]:
+        """名寄せ: the ward's cases whose person matches every criterion given (kana and
+        address in part, the birth date exactly). Each person shown is recorded in the access
+        log first, like any read of details."""
+        if not (kana.strip() or birth_date or address.strip()):
+            raise InvalidCommandError("kana: カナ・生年月日・住所のどれかを入れてください")
+        ward = actor.ward if actor.role in WARD_ROLES else None
+        authorize(actor, Read.person, ward=ward)
+        found: list[dict[str, Any]] = []
+        for row in self._view("case_state").cases(ward=ward):
+            case_id = UUID(row["case_id"])
+            person = self.app.get_case(case_id).person
+            if person is None or not matches(person, kana, birth_date, address):
+                continue
+            shown = {
+                "person.kana": person.kana,
+                "person.name": person.name,
+                "person.birth_date": person.birth_date,
+                "person.address": person.address,
+            }
+            fields = [k for k, value in shown.items() if value is not None]
+            self.app.record_access(actor, case_id, fields, OFFICIAL_DUTY, "consultation")
+            found.append(
+                {
+                    "case_id": row["case_id"],
+                    "status": row["status"],
+                    "opened_at": row["opened_at"],
+                    **{k.removeprefix("person."): v for k, v in shown.items()},
+                }
+            )
+            if len(found) >= SEARCH_LIMIT:
+                break
+        return found
+
     # An agency's inbox -----------------------------------------------------------------------
 
     def inbox(
@@ -200,6 +253,13 @@ class HubService:
             raise InvalidCommandError(bad.reason) from None
         applied = apply_answer(self.app, command, actor)
         return Answered(str(referral_id), reply.answer, str(reply_id), applied)
+
+    def inbox_disclosures(self, actor: Actor, agency_id: str) -> list[dict[str, Any]]:
+        """What the relay disclosed to this agency and on which basis (``none``: the notice
+        that no basis held, so only de-identified fields went)."""
+        self._known_agency(agency_id)
+        authorize(actor, Read.inbox, agency_id=agency_id)
+        return [d.view() for d in self._ledger_disclosures(None, agency_id)]
 
     def _known_agency(self, agency_id: str) -> None:
         if not self.app.network.is_agency(agency_id):
@@ -290,6 +350,13 @@ class HubService:
     def indicators(
         self, actor: Actor, fy: str, by: str | None = None, until: date | None = None
     ) -> list[dict[str, Any]]:
+        _, rows = self.indicator_rows(actor, fy, by, until)
+        return [r.as_dict() for r in rows]
+
+    def indicator_rows(
+        self, actor: Actor, fy: str, by: str | None = None, until: date | None = None
+    ) -> tuple[Cut, list[report.ReportRow]]:
+        """Table ④ for a cut, as the report's rows (for tables, charts and downloads)."""
         authorize(actor, Read.indicators)
         try:
             year = parse_fiscal_year(fy)
@@ -297,4 +364,4 @@ class HubService:
             raise InvalidCommandError(f"fy: {error}") from None
         cut = Cut.of(year, until) if until else Cut.of(year)
         rows = report.from_view(self._view("indicators"), cut, by)  # type: ignore[arg-type]
-        return [r.as_dict() for r in rows]
+        return cut, rows

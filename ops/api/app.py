@@ -214,5 +214,9 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         """Table ④ with the plan's labels (de-identified counts)."""
         return service.indicators(actor, fy, by, until)
 
+    from ops.web import pages
+
+    pages.install(app, service, settings)
+
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     return app

@@ -1,0 +1,1028 @@
+"""The web pages: thin routes over ``HubService``, rendered with Jinja2, POST forms only.
+
+Every page shows who is signed in and as what; every form carries a CSRF token and a
+``command_id`` made when the form was drawn (a second click writes nothing new). Refusals of
+the role policy are a 403 page, a field's error is shown beside the field. URLs carry ids
+only, never a person's details.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from hub import commands as c
+from hub.errors import (
+    AuthenticationError,
+    HubError,
+    InvalidCommandError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from hub.fiscal import JST, now, reiwa_label
+from hub.identity import Actor, Role
+from hub.labels import INDICATORS, TABLE4_TITLE, codes, label, names
+from hub.policy import COMMANDS, READS, Read
+from hub.reference import load_network
+from hub.settings import Settings
+from ops.identity import dev_issuer
+from ops.identity.tokens import TokenVerifier, production
+from ops.usecases import AgencyAnswer, HubService
+from ops.web import format as fmt
+from ops.web.session import CSRF_FIELD, Sessions
+
+TEMPLATES = Path(__file__).parent / "templates"
+FLASH = "hub_flash"
+
+# The page each role lands on, and the pages a role's navigation shows.
+HOME: dict[Role, str] = {
+    Role.ward_officer: "/web/officer",
+    Role.coordinator: "/web/coordinator",
+    Role.member_agency: "/web/inbox",
+    Role.auditor: "/web/audit",
+    Role.analyst: "/web/analysis",
+    Role.administrator: "/web/analysis",
+}
+NAV = (
+    ("/web/officer", "窓口", Read.person),
+    ("/web/coordinator", "いのちネット担当係長", Read.coordination),
+    ("/web/inbox", "受信箱（支援機関）", Read.inbox),
+    ("/web/audit", "監査", Read.audit),
+    ("/web/analysis", "分析", Read.indicators),
+)
+# What the development sign-in offers (synthetic people only).
+DEV_ROLES = (
+    Role.ward_officer,
+    Role.coordinator,
+    Role.member_agency,
+    Role.auditor,
+    Role.analyst,
+)
+
+Errors = dict[str, str]
+Done = tuple[str, str]  # the page to go to after a form, and what it says there
+
+
+class FormError(Exception):
+    """Errors by field name, to be shown beside the fields of the form that was sent."""
+
+    def __init__(self, errors: Errors) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) -> Errors:
+    """Pydantic's errors keyed by the form's field names, in Japanese where it matters."""
+    aliases = aliases or {}
+    found: Errors = {}
+    for item in error.errors(include_input=False):
+        loc = [str(p) for p in item["loc"] if not isinstance(p, int)]
+        key = ".".join(loc) or "form"
+        key = aliases.get(key, aliases.get(loc[0] if loc else "", key.replace(".", "_")))
+        message = item["msg"]
+        if item["type"] == "missing" or item["type"] == "too_short":
+            message = "入力してください（必須）"
+        found.setdefault(key, message)
+    return found
+
+
+def hub_error_field(error: HubError) -> Errors:
+    """``field: message`` refusals (InvalidCommandError) go beside that field."""
+    text = str(error)
+    head, sep, rest = text.partition(": ")
+    if sep and isinstance(error, InvalidCommandError) and head.isidentifier():
+        return {head: rest}
+    return {"form": text}
+
+
+def _uuid(value: str | None, field: str) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise FormError({field: "正しい識別子ではありません"}) from None
+
+
+def _day(value: str | None, field: str, required: bool = True) -> date | None:
+    if not value:
+        if required:
+            raise FormError({field: "日付を入力してください（必須）"})
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FormError({field: "日付は YYYY-MM-DD で入力してください"}) from None
+
+
+def _start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=JST)
+
+
+class Pages:
+    def __init__(self, service: HubService, settings: Settings, verifier: TokenVerifier) -> None:
+        self.service = service
+        self.settings = settings
+        self.sessions = Sessions(settings, verifier)
+        self.names = names()
+        self.network = load_network()  # as hub.labels.names() reads it: no store is opened
+        self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        fmt.install(self.templates.env, self.names)
+        self.templates.env.globals["label"] = label
+        self.templates.env.globals["codes"] = codes
+
+    # Rendering -------------------------------------------------------------------------------
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        title: str,
+        context: dict[str, Any] | None = None,
+        status: int = 200,
+        actor: Actor | None = None,
+    ) -> HTMLResponse:
+        context = context or {}
+        nav = []
+        if actor is not None:
+            nav = [(href, text) for href, text, read in NAV if read in READS[actor.role]]
+        flash = unquote(request.cookies.get(FLASH, ""))
+        response = self.templates.TemplateResponse(
+            request,
+            template,
+            {
+                "title": title,
+                "actor": actor,
+                "role_label": label("role", actor.role.value) if actor else "",
+                "nav": nav,
+                "csrf": self.sessions.csrf(request),
+                "csrf_field": CSRF_FIELD,
+                "new_id": lambda: str(uuid4()),
+                "errors": {},
+                "values": {},
+                "flash": flash,
+                "now": now(),
+                **context,
+            },
+            status_code=status,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        if flash:
+            response.delete_cookie(FLASH, path="/", httponly=True, samesite="strict")
+        return response
+
+    def refused(self, request: Request, error: HubError, actor: Actor | None) -> Response:
+        if isinstance(error, AuthenticationError):
+            if request.method == "GET":
+                return RedirectResponse("/web/signin", status_code=303)
+            return self.render(
+                request, "error.html", "サインインが必要です", {"error": error}, 401, None
+            )
+        if isinstance(error, PermissionDeniedError):
+            return self.render(
+                request, "error.html", "権限がありません", {"error": error}, 403, actor
+            )
+        if isinstance(error, NotFoundError):
+            return self.render(
+                request, "error.html", "見つかりません", {"error": error}, 404, actor
+            )
+        return self.render(request, "error.html", "処理できません", {"error": error}, 400, actor)
+
+    def page(self, request: Request, draw: Callable[[Actor], Response]) -> Response:
+        """A page for the signed-in actor; refusals become their page."""
+        actor: Actor | None = None
+        try:
+            actor = self.sessions.actor(request)
+            return draw(actor)
+        except HubError as error:
+            return self.refused(request, error, actor)
+
+    async def form(
+        self,
+        request: Request,
+        act: Callable[[Actor, dict[str, Any]], Done],
+        redraw: Callable[[Actor, Errors, dict[str, Any]], Response],
+    ) -> Response:
+        """A POST form: CSRF checked, ``act`` gives the command(s) and names the page to go
+        to next (303), or the page is drawn again with the errors beside the fields."""
+        actor: Actor | None = None
+        raw = await request.form()
+        data: dict[str, Any] = {
+            k: raw.getlist(k) if len(raw.getlist(k)) > 1 else raw.get(k) for k in raw
+        }
+        data["_lists"] = {k: [str(x) for x in raw.getlist(k)] for k in raw}
+        try:
+            actor = self.sessions.actor(request)
+            self.sessions.check_csrf(request, str(raw.get(CSRF_FIELD) or ""))
+            try:
+                target, message = act(actor, data)
+            except FormError as bad:
+                return redraw(actor, bad.errors, data)
+            except ValidationError as bad:
+                return redraw(actor, field_errors(bad), data)
+            except (PermissionDeniedError, AuthenticationError, NotFoundError):
+                raise
+            except HubError as bad:
+                return redraw(actor, hub_error_field(bad), data)
+            response = RedirectResponse(target, status_code=303)
+            response.set_cookie(
+                FLASH, quote(message), httponly=True, samesite="strict", secure=self.sessions.secure
+            )
+            return response
+        except HubError as error:
+            return self.refused(request, error, actor)
+
+    # Commands on behalf of the page ----------------------------------------------------------
+
+    def execute(self, actor: Actor, command: c.Command) -> None:
+        self.service.execute(actor, command)
+
+    def agencies(self, kinds: tuple[str, ...] | None = None) -> list[Any]:
+        return [a for a in self.network.agencies if kinds is None or a.kind in kinds]
+
+
+def _lists(data: dict[str, Any], key: str) -> list[str]:
+    return [v for v in data["_lists"].get(key, []) if v]
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if isinstance(value, list):
+        value = value[0]
+    value = (str(value) if value is not None else "").strip()
+    return value or None
+
+
+def _command_id(data: dict[str, Any]) -> UUID:
+    return _uuid(_text(data, "command_id"), "form")
+
+
+def _person(data: dict[str, Any]) -> dict[str, Any] | None:
+    person = {
+        key: _text(data, f"person_{key}")
+        for key in ("name", "kana", "birth_date", "address", "phone")
+    }
+    person = {k: v for k, v in person.items() if v}
+    return person or None
+
+
+PERSON_ALIASES = {
+    f"person.{k}": f"person_{k}" for k in ("name", "kana", "birth_date", "address", "phone")
+}
+
+
+def router(pages: Pages) -> APIRouter:
+    routes = APIRouter(prefix="/web", include_in_schema=False)
+    service = pages.service
+
+    def redirect(target: str, message: str) -> Done:
+        """The page to go to after a form, and the one line it will say there."""
+        return target, message
+
+    async def post(
+        request: Request,
+        act: Callable[[Actor, dict[str, Any]], Done],
+        redraw: Callable[[Actor, Errors, dict[str, Any]], Response],
+    ) -> Response:
+        return await pages.form(request, act, redraw)
+
+    # Sign-in ---------------------------------------------------------------------------------
+
+    @routes.get("/")
+    @routes.get("")
+    def home(request: Request) -> Response:
+        def draw(actor: Actor) -> Response:
+            target = HOME.get(actor.role)
+            if target:
+                return RedirectResponse(target, status_code=303)
+            return pages.render(request, "home.html", "いのちをつなぐネットワーク", actor=actor)
+
+        return pages.page(request, draw)
+
+    @routes.get("/signin")
+    def signin(request: Request) -> Response:
+        context = {
+            "dev": not production(pages.settings),
+            "roles": DEV_ROLES,
+            "wards": pages.network.wards,
+            "agencies": pages.agencies(),
+        }
+        return pages.render(request, "signin.html", "サインイン", context)
+
+    @routes.post("/signin/dev")
+    async def signin_dev(request: Request) -> Response:
+        if production(pages.settings):
+            return pages.render(
+                request,
+                "error.html",
+                "開発用サインインは使えません",
+                {"error": "開発用のサインインは本番（HUB_MODE=production）では使えません"},
+                404,
+            )
+        form = await request.form()
+        errors: Errors = {}
+        subject = str(form.get("subject") or "").strip()
+        role_code = str(form.get("role") or "")
+        ward = str(form.get("ward") or "") or None
+        agency = str(form.get("agency") or "") or None
+        if not subject:
+            errors["subject"] = "利用者IDを入力してください（必須）"
+        if role_code not in {r.value for r in DEV_ROLES}:
+            errors["role"] = "役割を選んでください"
+        else:
+            role = Role(role_code)
+            if role in (Role.ward_officer, Role.coordinator) and not ward:
+                errors["ward"] = "窓口職員と係長は区を選んでください"
+            if role is Role.member_agency and not agency:
+                errors["agency"] = "支援機関の職員は機関を選んでください"
+        if errors:
+            context = {
+                "dev": True,
+                "roles": DEV_ROLES,
+                "wards": pages.network.wards,
+                "agencies": pages.agencies(),
+                "errors": errors,
+                "values": dict(form),
+            }
+            return pages.render(request, "signin.html", "サインイン", context, 422)
+        role = Role(role_code)
+        token = dev_issuer.issue(
+            pages.settings,
+            subject=subject,
+            role=role,
+            ward=ward if role in (Role.ward_officer, Role.coordinator) else None,
+            agency_id=agency if role is Role.member_agency else None,
+        )
+        response = RedirectResponse("/web", status_code=303)
+        try:
+            pages.sessions.sign_in(response, token)
+        except HubError as error:
+            return pages.render(
+                request, "error.html", "サインインできません", {"error": error}, 401
+            )
+        return response
+
+    @routes.post("/signin/token")
+    async def signin_token(request: Request) -> Response:
+        form = await request.form()
+        token = str(form.get("token") or "").strip()
+        response = RedirectResponse("/web", status_code=303)
+        try:
+            pages.sessions.sign_in(response, token)
+        except HubError as error:
+            context = {
+                "dev": not production(pages.settings),
+                "roles": DEV_ROLES,
+                "wards": pages.network.wards,
+                "agencies": pages.agencies(),
+                "errors": {"token": f"トークンを受け付けられません: {error}"},
+            }
+            return pages.render(request, "signin.html", "サインイン", context, 401)
+        return response
+
+    @routes.post("/signout")
+    async def signout(request: Request) -> Response:
+        form = await request.form()
+        try:
+            pages.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+        except HubError as error:
+            return pages.refused(request, error, None)
+        response = RedirectResponse("/web/signin", status_code=303)
+        pages.sessions.sign_out(response)
+        return response
+
+    # 窓口 (ward officer) ------------------------------------------------------------------------
+
+    def officer_page(
+        request: Request,
+        actor: Actor,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        found: list[dict[str, Any]] | None = None,
+        status: int = 200,
+    ) -> Response:
+        if Read.person not in READS[actor.role] or actor.role is Role.operator:
+            raise PermissionDeniedError(f"{actor.role} may not use the ward window's pages")
+        cases = service.cases(actor)
+        windows = [(a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == actor.ward]
+        context = {
+            "cases": cases,
+            "windows": windows,
+            "errors": errors or {},
+            "values": values or {},
+            "found": found,
+        }
+        return pages.render(request, "officer.html", "窓口", context, status, actor)
+
+    @routes.get("/officer")
+    def officer(request: Request) -> Response:
+        return pages.page(request, lambda actor: officer_page(request, actor))
+
+    def redraw_officer(request: Request) -> Callable[[Actor, Errors, dict[str, Any]], Response]:
+        return lambda actor, errors, values: officer_page(request, actor, errors, values, None, 422)
+
+    @routes.post("/officer/discovery")
+    async def report_discovery(request: Request) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            command_id = _command_id(data)
+            discovery_id = c.derived_id(command_id, "discovery_id")
+            try:
+                command = c.ReportDiscovery(
+                    command_id=command_id,
+                    occurred_at=now(),
+                    discovery_id=discovery_id,
+                    reporter_kind=_text(data, "reporter_kind"),  # type: ignore[arg-type]
+                    ward=actor.ward or "",
+                    signs=_lists(data, "signs"),  # type: ignore[arg-type]
+                    urgency=_text(data, "urgency"),  # type: ignore[arg-type]
+                    note=_text(data, "discovery_note"),
+                )
+            except ValidationError as bad:
+                raise FormError(field_errors(bad, {"note": "discovery_note"})) from None
+            pages.execute(actor, command)
+            return redirect(f"/web/officer/discoveries/{discovery_id}", "発見を記録しました")
+
+        return await post(request, act, redraw_officer(request))
+
+    def discovery_page(
+        request: Request,
+        actor: Actor,
+        discovery_id: UUID,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        if actor.role is not Role.ward_officer:
+            raise PermissionDeniedError(f"{actor.role} may not open cases")
+        context = {"discovery_id": discovery_id, "errors": errors or {}, "values": values or {}}
+        return pages.render(
+            request, "discovery.html", "発見からケースを開く", context, status, actor
+        )
+
+    @routes.get("/officer/discoveries/{discovery_id}")
+    def discovery(request: Request, discovery_id: UUID) -> Response:
+        return pages.page(request, lambda actor: discovery_page(request, actor, discovery_id))
+
+    @routes.post("/officer/discoveries/{discovery_id}/open")
+    async def open_case(request: Request, discovery_id: UUID) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            command_id = _command_id(data)
+            case_id = c.derived_id(command_id, "case_id")
+            try:
+                command = c.OpenCase(
+                    command_id=command_id,
+                    occurred_at=now(),
+                    case_id=case_id,
+                    ward=actor.ward or "",
+                    discovery_id=discovery_id,
+                    person=_person(data),  # type: ignore[arg-type]
+                )
+            except ValidationError as bad:
+                raise FormError(field_errors(bad, PERSON_ALIASES)) from None
+            pages.execute(actor, command)
+            return redirect(f"/web/cases/{case_id}", "ケースを開きました")
+
+        def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
+            return discovery_page(request, actor, discovery_id, errors, values, 422)
+
+        return await post(request, act, redraw)
+
+    @routes.post("/officer/consultation")
+    async def receive_consultation(request: Request) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            command_id = _command_id(data)
+            try:
+                command = c.ReceiveConsultation(
+                    command_id=command_id,
+                    occurred_at=now(),
+                    consultation_id=c.derived_id(command_id, "consultation_id"),
+                    window_agency=_text(data, "window_agency") or "",
+                    needs=_lists(data, "needs"),  # type: ignore[arg-type]
+                    note=_text(data, "consultation_note"),
+                    person=_person(data),  # type: ignore[arg-type]
+                )
+            except ValidationError as bad:
+                aliases = {**PERSON_ALIASES, "note": "consultation_note"}
+                raise FormError(field_errors(bad, aliases)) from None
+            if command.window_agency == "":
+                raise FormError({"window_agency": "受付窓口を選んでください（必須）"})
+            outcome = service.execute(actor, command)
+            case_id = outcome.aggregate_ids[0]
+            return redirect(f"/web/cases/{case_id}", "相談を受け付け、ケースを開きました")
+
+        return await post(request, act, redraw_officer(request))
+
+    @routes.post("/officer/search")
+    async def search(request: Request) -> Response:
+        # The results are drawn on the response itself: nothing of them goes into a URL.
+        actor: Actor | None = None
+        form = await request.form()
+        data = {k: str(form.get(k) or "") for k in ("kana", "birth_date", "address")}
+        try:
+            actor = pages.sessions.actor(request)
+            pages.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+            try:
+                born = _day(data["birth_date"], "birth_date", required=False)
+                found = service.search_people(actor, data["kana"], born, data["address"])
+            except FormError as bad:
+                return officer_page(request, actor, bad.errors, data, None, 422)
+            except InvalidCommandError as bad:
+                return officer_page(request, actor, hub_error_field(bad), data, None, 422)
+            return officer_page(request, actor, None, data, found)
+        except HubError as error:
+            return pages.refused(request, error, actor)
+
+    # The case page -----------------------------------------------------------------------------
+
+    def case_page(
+        request: Request,
+        actor: Actor,
+        case_id: UUID,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        person: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        case = service.case(actor, case_id)
+        given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
+        today = now().astimezone(JST).date()
+        a_year = today + timedelta(days=364)
+        context = {
+            "case": case,
+            "case_id": case_id,
+            "agencies": [(a.id, a.name) for a in pages.agencies() if a.kind != "coordinator"],
+            "given": given,
+            "errors": errors or {},
+            "values": {
+                "valid_from": today.isoformat(),
+                "valid_until": a_year.isoformat(),
+                **(values or {}),
+            },
+            "person": person,
+            "can_act": "ReferCase" in COMMANDS[actor.role],
+        }
+        return pages.render(request, "case.html", "ケース", context, status, actor)
+
+    @routes.get("/cases/{case_id}")
+    def case(request: Request, case_id: UUID) -> Response:
+        return pages.page(request, lambda actor: case_page(request, actor, case_id))
+
+    def redraw_case(
+        request: Request, case_id: UUID
+    ) -> Callable[[Actor, Errors, dict[str, Any]], Response]:
+        return lambda actor, errors, values: case_page(
+            request, actor, case_id, errors, values, None, 422
+        )
+
+    @routes.post("/cases/{case_id}/person")
+    async def show_person(request: Request, case_id: UUID) -> Response:
+        actor: Actor | None = None
+        form = await request.form()
+        try:
+            actor = pages.sessions.actor(request)
+            pages.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+            purpose = str(form.get("purpose") or "")
+            if purpose not in codes("purpose"):
+                errors = {"purpose": "目的を選んでください（必須）"}
+                return case_page(request, actor, case_id, errors, None, None, 422)
+            shown = service.person(actor, case_id, purpose)
+            return case_page(request, actor, case_id, None, None, shown["person"])
+        except HubError as error:
+            return pages.refused(request, error, actor)
+
+    @routes.post("/cases/{case_id}/refer")
+    async def refer(request: Request, case_id: UUID) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            command_id = _command_id(data)
+            try:
+                command = c.ReferCase(
+                    command_id=command_id,
+                    occurred_at=now(),
+                    case_id=case_id,
+                    referral_id=c.derived_id(command_id, "referral_id"),
+                    agency_id=_text(data, "agency_id") or "",
+                    purpose=_text(data, "purpose"),  # type: ignore[arg-type]
+                    urgency=_text(data, "urgency"),  # type: ignore[arg-type]
+                    note=_text(data, "referral_note"),
+                )
+            except ValidationError as bad:
+                raise FormError(field_errors(bad, {"note": "referral_note"})) from None
+            if not command.agency_id:
+                raise FormError({"agency_id": "紹介先を選んでください（必須）"})
+            pages.execute(actor, command)
+            agency = pages.names.agency(command.agency_id)
+            return redirect(f"/web/cases/{case_id}", f"{agency}へ紹介しました")
+
+        return await post(request, act, redraw_case(request, case_id))
+
+    @routes.post("/cases/{case_id}/consent")
+    async def give_consent(request: Request, case_id: UUID) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            command_id = _command_id(data)
+            start = _day(_text(data, "valid_from"), "valid_from")
+            until = _day(_text(data, "valid_until"), "valid_until")
+            assert start is not None and until is not None
+            by_proxy = _text(data, "by_proxy") == "yes"
+            try:
+                command = c.GiveConsent(
+                    command_id=command_id,
+                    occurred_at=now(),
+                    case_id=case_id,
+                    consent_id=c.derived_id(command_id, "consent_id"),
+                    scope=_lists(data, "scope"),
+                    purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
+                    data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
+                    valid_from=_start_of(start),
+                    valid_until=_start_of(until + timedelta(days=1)),
+                    by_proxy=by_proxy,
+                    proxy_relationship=_text(data, "proxy_relationship"),
+                )
+            except ValidationError as bad:
+                raise FormError(field_errors(bad)) from None
+            pages.execute(actor, command)
+            return redirect(f"/web/cases/{case_id}", "同意を記録しました")
+
+        return await post(request, act, redraw_case(request, case_id))
+
+    @routes.post("/cases/{case_id}/refuse")
+    async def refuse_consent(request: Request, case_id: UUID) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            command_id = _command_id(data)
+            try:
+                command = c.RefuseConsent(
+                    command_id=command_id,
+                    occurred_at=now(),
+                    case_id=case_id,
+                    consent_id=c.derived_id(command_id, "consent_id"),
+                    scope=_lists(data, "refuse_scope"),
+                    reason=_text(data, "refuse_reason"),
+                )
+            except ValidationError as bad:
+                aliases = {"scope": "refuse_scope", "reason": "refuse_reason"}
+                raise FormError(field_errors(bad, aliases)) from None
+            pages.execute(actor, command)
+            return redirect(f"/web/cases/{case_id}", "同意の拒否を記録しました")
+
+        return await post(request, act, redraw_case(request, case_id))
+
+    @routes.post("/cases/{case_id}/withdraw")
+    async def withdraw_consent(request: Request, case_id: UUID) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            consent = _text(data, "consent_id")
+            if not consent:
+                raise FormError({"consent_id": "撤回する同意を選んでください（必須）"})
+            command = c.WithdrawConsent(
+                command_id=_command_id(data),
+                occurred_at=now(),
+                case_id=case_id,
+                consent_id=_uuid(consent, "consent_id"),
+            )
+            pages.execute(actor, command)
+            return redirect(f"/web/cases/{case_id}", "同意の撤回を記録しました")
+
+        return await post(request, act, redraw_case(request, case_id))
+
+    # いのちネット担当係長 (coordinator) -------------------------------------------------------
+
+    def coordinator_page(
+        request: Request,
+        actor: Actor,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        cases = [x for x in service.cases(actor) if x["status"] != "closed"]
+        context = {
+            "cases": cases,
+            "unanswered": service.unanswered_referrals(actor),
+            "escalated": service.escalated_referrals(actor),
+            "meetings": service.meetings(actor),
+            "members": [(a.id, a.name) for a in pages.agencies()],
+            "errors": errors or {},
+            "values": values or {},
+        }
+        return pages.render(
+            request, "coordinator.html", "いのちネット担当係長", context, status, actor
+        )
+
+    @routes.get("/coordinator")
+    def coordinator(request: Request) -> Response:
+        return pages.page(request, lambda actor: coordinator_page(request, actor))
+
+    def redraw_coordinator(
+        request: Request,
+    ) -> Callable[[Actor, Errors, dict[str, Any]], Response]:
+        return lambda actor, errors, values: coordinator_page(request, actor, errors, values, 422)
+
+    @routes.post("/coordinator/meeting")
+    async def hold_meeting(request: Request) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            command_id = _command_id(data)
+            try:
+                command = c.HoldMeeting(
+                    command_id=command_id,
+                    occurred_at=now(),
+                    meeting_id=c.derived_id(command_id, "meeting_id"),
+                    kind=_text(data, "kind"),  # type: ignore[arg-type]
+                    ward=actor.ward,
+                    members=_lists(data, "members"),
+                    case_ids=_lists(data, "case_ids"),  # type: ignore[arg-type]
+                )
+            except ValidationError as bad:
+                raise FormError(field_errors(bad)) from None
+            pages.execute(actor, command)
+            return redirect("/web/coordinator", "会議を記録しました")
+
+        return await post(request, act, redraw_coordinator(request))
+
+    @routes.post("/coordinator/move")
+    async def move(request: Request) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            case = _text(data, "move_case_id")
+            if not case:
+                raise FormError({"move_case_id": "ケースを選んでください（必須）"})
+            command = c.MoveToSupportMeeting(
+                command_id=_command_id(data), occurred_at=now(), case_id=_uuid(case, "move_case_id")
+            )
+            try:
+                pages.execute(actor, command)
+            except (PermissionDeniedError, NotFoundError):
+                raise
+            except HubError as bad:
+                raise FormError({"move_case_id": str(bad)}) from None
+            return redirect("/web/coordinator", "重層的支援会議へ移しました")
+
+        return await post(request, act, redraw_coordinator(request))
+
+    @routes.post("/coordinator/plan")
+    async def agree_plan(request: Request) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            case = _text(data, "plan_case_id")
+            if not case:
+                raise FormError({"plan_case_id": "ケースを選んでください（必須）"})
+            start = _day(_text(data, "period_from"), "period_from")
+            until = _day(_text(data, "period_until"), "period_until")
+            monitoring = _day(_text(data, "monitoring_date"), "monitoring_date")
+            lead = _text(data, "lead_agency") or ""
+            command_id = _command_id(data)
+            try:
+                command = c.AgreePlan(
+                    command_id=command_id,
+                    occurred_at=now(),
+                    case_id=_uuid(case, "plan_case_id"),
+                    plan_id=c.derived_id(command_id, "plan_id"),
+                    issues=[{"area": "生活", "issue": _text(data, "issue") or ""}],  # type: ignore[list-item]
+                    goals=[g for g in [_text(data, "goal")] if g],
+                    lead_agency=lead,
+                    roles=[{"agency_id": lead, "role": "主担当"}],  # type: ignore[list-item]
+                    period_from=start,  # type: ignore[arg-type]
+                    period_until=until,  # type: ignore[arg-type]
+                    monitoring_date=monitoring,  # type: ignore[arg-type]
+                )
+            except ValidationError as bad:
+                aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
+                raise FormError(field_errors(bad, aliases)) from None
+            pages.execute(actor, command)
+            return redirect("/web/coordinator", "支援計画を記録しました")
+
+        return await post(request, act, redraw_coordinator(request))
+
+    # 支援機関 (member agency) -------------------------------------------------------------------
+
+    def inbox_page(
+        request: Request,
+        actor: Actor,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        if actor.agency_id is None or actor.role is not Role.member_agency:
+            raise PermissionDeniedError(f"{actor.role} has no agency inbox")
+        referrals = service.inbox(actor, actor.agency_id)
+        shown: dict[str, list[dict[str, Any]]] = {}
+        for d in service.inbox_disclosures(actor, actor.agency_id):
+            shown.setdefault(d["case_id"], []).append(d)
+        context = {
+            "referrals": referrals,
+            "disclosures": shown,
+            "errors": errors or {},
+            "values": values or {},
+        }
+        return pages.render(request, "inbox.html", "受信箱", context, status, actor)
+
+    @routes.get("/inbox")
+    def inbox(request: Request) -> Response:
+        return pages.page(request, lambda actor: inbox_page(request, actor))
+
+    @routes.post("/inbox/{referral_id}/answer")
+    async def answer(request: Request, referral_id: UUID) -> Response:
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            reply_id = _command_id(data)
+            try:
+                reply = AgencyAnswer(
+                    answer=_text(data, "answer"),  # type: ignore[arg-type]
+                    reason_code=_text(data, "reason_code"),  # type: ignore[arg-type]
+                    reason=_text(data, "reason"),
+                    outcome=_text(data, "outcome"),  # type: ignore[arg-type]
+                )
+            except ValidationError as bad:
+                errors = field_errors(bad)
+                if "form" in errors and _text(data, "answer") == "declined":
+                    errors = {"reason_code": "辞退には理由（コード）を選んでください"}
+                raise FormError({f"{k}-{referral_id}": v for k, v in errors.items()}) from None
+            service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
+            return redirect(
+                "/web/inbox", f"回答（{label('referral_status', reply.answer)}）を送りました"
+            )
+
+        def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
+            return inbox_page(request, actor, errors, {**values, "referral": str(referral_id)}, 422)
+
+        return await post(request, act, redraw)
+
+    # 監査 (auditor) -----------------------------------------------------------------------------
+
+    @routes.get("/audit")
+    def audit(request: Request) -> Response:
+        def draw(actor: Actor) -> Response:
+            query = request.query_params
+            errors: Errors = {}
+            case_id = query.get("case") or None
+            agency = query.get("agency") or None
+            if case_id:
+                try:
+                    UUID(case_id)
+                except ValueError:
+                    errors["case"] = "ケースIDの形式が正しくありません"
+                    case_id = None
+            if agency and not pages.network.is_agency(agency):
+                errors["agency"] = "ネットワークにない機関です"
+                agency = None
+            start = end = as_of = None
+            try:
+                start = _day(query.get("from"), "from", required=False)
+            except FormError as bad:
+                errors.update(bad.errors)
+            try:
+                end = _day(query.get("to"), "to", required=False)
+            except FormError as bad:
+                errors.update(bad.errors)
+            try:
+                as_of = _day(query.get("as_of"), "as_of", required=False)
+            except FormError as bad:
+                errors.update(bad.errors)
+            disclosures = service.disclosures(
+                actor,
+                case_id,
+                agency,
+                _start_of(start) if start else None,
+                _start_of(end + timedelta(days=1)) if end else None,
+            )
+            context = {
+                "disclosures": disclosures,
+                "verdict": service.verify(actor),
+                "access": service.access(actor, case_id)[-50:],
+                "replay": service.replay(actor, _start_of(as_of + timedelta(days=1)), case_id)
+                if as_of
+                else None,
+                "agencies": pages.agencies(),
+                "errors": errors,
+                "values": dict(query),
+            }
+            return pages.render(
+                request, "audit.html", "監査", context, 422 if errors else 200, actor
+            )
+
+        return pages.page(request, draw)
+
+    @routes.get("/audit/report")
+    def audit_report(request: Request) -> Response:
+        def draw(actor: Actor) -> Response:
+            from ops.wiring import chain_verdict, log_history
+            from projections.audit.access import access_log
+            from projections.audit.report import Period, render_report
+            from projections.audit.verify import Disclosure, verify
+
+            service.verify(actor)  # the auditor's read, asked of the policy first
+            history = log_history(pages.settings)
+            disclosures = [Disclosure.from_record(r) for r in service._ledger().disclosures()]
+            verdict = verify(history, disclosures)
+            lines = render_report(
+                history,
+                disclosures,
+                verdict,
+                chain_verdict(pages.settings),
+                Period(None, None),
+                now(),
+                access_log(service.app),
+            )
+            return pages.render(
+                request, "report.html", "監査報告（1ページ）", {"lines": lines}, actor=actor
+            )
+
+        return pages.page(request, draw)
+
+    # 分析 (analyst) -----------------------------------------------------------------------------
+
+    def analysis_query(request: Request) -> tuple[str, str | None]:
+        fy = request.query_params.get("fy") or reiwa_label(
+            now().astimezone(JST).year - (now().astimezone(JST).month < 4)
+        )
+        by = request.query_params.get("by") or None
+        if by not in (None, "ward", "month"):
+            raise InvalidCommandError("by: 区別（ward）か月別（month）を選んでください")
+        return fy, by
+
+    @routes.get("/analysis")
+    def analysis(request: Request) -> Response:
+        def draw(actor: Actor) -> Response:
+            errors: Errors = {}
+            try:
+                fy, by = analysis_query(request)
+                cut, rows = service.indicator_rows(actor, fy, by)
+            except InvalidCommandError as bad:
+                errors = hub_error_field(bad)
+                fy, by = reiwa_label(now().astimezone(JST).year), None
+                cut, rows = service.indicator_rows(actor, fy, None)
+            context = {
+                "rows": rows,
+                "fy": fy,
+                "by": by,
+                "cut_label": reiwa_label(cut.fy, long=True),
+                "indicators": INDICATORS,
+                "table_title": TABLE4_TITLE,
+                "errors": errors,
+                "values": {**dict(request.query_params), "fy": fy},
+            }
+            return pages.render(
+                request, "analysis.html", "分析", context, 422 if errors else 200, actor
+            )
+
+        return pages.page(request, draw)
+
+    @routes.get("/analysis/download/{kind}")
+    def download(request: Request, kind: str) -> Response:
+        from projections import chart, report
+
+        def draw(actor: Actor) -> Response:
+            fy, by = analysis_query(request)
+            cut, rows = service.indicator_rows(actor, fy, by)
+            wards = pages.names.wards
+            heading = f"{TABLE4_TITLE} {reiwa_label(cut.fy, long=True)}"
+            stem = f"table4-{reiwa_label(cut.fy)}{'-' + by if by else ''}"
+            if kind == "csv":
+                return Response(
+                    report.to_csv(rows, wards),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+                )
+            if kind in ("wide.csv", "xlsx", "chart.png"):
+                _, totals = service.indicator_rows(actor, fy, None)
+                if kind == "wide.csv":
+                    table = report.wide(rows if by else totals, totals, wards)
+                    return Response(
+                        report.to_wide_csv(table, heading),
+                        media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{stem}-wide.csv"'},
+                    )
+                with tempfile.TemporaryDirectory() as folder:
+                    if kind == "xlsx":
+                        path = Path(folder) / "table4.xlsx"
+                        table = report.wide(rows if by else totals, totals, wards)
+                        report.to_xlsx(table, rows, heading, path, wards)
+                        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                        return Response(
+                            path.read_bytes(),
+                            media_type=media,
+                            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+                        )
+                    path = Path(folder) / "chart.png"
+                    _, monthly = service.indicator_rows(actor, fy, by or "month")
+                    chart.draw(monthly, cut, path, heading, wards, report.targets_of(totals))
+                    return Response(path.read_bytes(), media_type="image/png")
+            raise NotFoundError(f"no download {kind!r}")
+
+        return pages.page(request, draw)
+
+    return routes
+
+
+def install(app: FastAPI, service: HubService, settings: Settings) -> None:
+    """Mount the pages on the API's application (same process, same use cases)."""
+    from fastapi.staticfiles import StaticFiles
+
+    pages = Pages(service, settings, app.state.verifier)
+    app.include_router(router(pages))
+    app.mount("/web/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "web")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/web", status_code=303)

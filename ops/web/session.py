@@ -1,0 +1,62 @@
+"""Sign-in for the pages: a session cookie carrying the OIDC token, and a CSRF token.
+
+The cookie holds the provider's access token itself (HttpOnly, SameSite=Strict, Secure in
+production), so the pages trust exactly what the API trusts: the same ``TokenVerifier``.
+Each form carries a CSRF token derived from the session token with a server-side key: a
+page of another site can neither read the cookie nor compute the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from hub.errors import AuthenticationError, PermissionDeniedError
+from hub.identity import Actor
+from hub.settings import Settings
+from ops.identity.tokens import TokenVerifier, production
+
+COOKIE = "hub_session"
+CSRF_FIELD = "csrf_token"
+
+
+class Sessions:
+    def __init__(self, settings: Settings, verifier: TokenVerifier) -> None:
+        self.verifier = verifier
+        self.secure = production(settings)
+        self._key = secrets.token_bytes(32)  # per process: a restart asks forms anew
+
+    def actor(self, request: Request) -> Actor:
+        """The signed-in actor, or AuthenticationError (the page sends them to sign in)."""
+        token = request.cookies.get(COOKIE)
+        if not token:
+            raise AuthenticationError("サインインしてください（no session）")
+        return self.verifier.actor(f"Bearer {token}")
+
+    def csrf(self, request: Request) -> str:
+        token = request.cookies.get(COOKIE, "")
+        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+
+    def check_csrf(self, request: Request, sent: str | None) -> None:
+        if not request.cookies.get(COOKIE) or not sent:
+            raise PermissionDeniedError("フォームの確認用トークンがありません（CSRF）")
+        if not hmac.compare_digest(self.csrf(request), sent):
+            raise PermissionDeniedError("フォームの確認用トークンが一致しません（CSRF）")
+
+    def sign_in(self, response: Response, token: str) -> None:
+        self.verifier.actor(f"Bearer {token}")  # refuse a bad token before it is kept
+        response.set_cookie(
+            COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=self.secure,
+            path="/",
+        )
+
+    def sign_out(self, response: Response) -> None:
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
