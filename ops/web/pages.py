@@ -81,17 +81,33 @@ class FormError(Exception):
         self.errors = errors
 
 
+# Pydantic's error types, as the pages say them beside a field.
+MESSAGES = {
+    "string_pattern_mismatch": "形式が正しくありません",
+    "literal_error": "選択肢から選んでください",
+    "enum": "選択肢から選んでください",
+    "date_from_datetime_parsing": "日付は YYYY-MM-DD で入力してください",
+    "date_parsing": "日付は YYYY-MM-DD で入力してください",
+    "string_too_long": "長すぎます",
+    "too_long": "多すぎます",
+    "uuid_parsing": "正しい識別子ではありません",
+}
+REQUIRED = "必須です：入力するか選んでください"
+
+
 def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) -> Errors:
-    """Pydantic's errors keyed by the form's field names, in Japanese where it matters."""
+    """Pydantic's errors keyed by the form's field names, said in Japanese."""
     aliases = aliases or {}
     found: Errors = {}
-    for item in error.errors(include_input=False):
+    for item in error.errors():
         loc = [str(p) for p in item["loc"] if not isinstance(p, int)]
         key = ".".join(loc) or "form"
         key = aliases.get(key, aliases.get(loc[0] if loc else "", key.replace(".", "_")))
-        message = item["msg"]
-        if item["type"] == "missing" or item["type"] == "too_short":
-            message = "入力してください（必須）"
+        empty = item.get("input") in ("", None, [])
+        if item["type"] in ("missing", "too_short") or empty:
+            message = REQUIRED
+        else:
+            message = MESSAGES.get(item["type"], str(item["msg"]))
         found.setdefault(key, message)
     return found
 
@@ -906,24 +922,7 @@ def router(pages: Pages) -> APIRouter:
     @routes.get("/audit/report")
     def audit_report(request: Request) -> Response:
         def draw(actor: Actor) -> Response:
-            from ops.wiring import chain_verdict, log_history
-            from projections.audit.access import access_log
-            from projections.audit.report import Period, render_report
-            from projections.audit.verify import Disclosure, verify
-
-            service.verify(actor)  # the auditor's read, asked of the policy first
-            history = log_history(pages.settings)
-            disclosures = [Disclosure.from_record(r) for r in service._ledger().disclosures()]
-            verdict = verify(history, disclosures)
-            lines = render_report(
-                history,
-                disclosures,
-                verdict,
-                chain_verdict(pages.settings),
-                Period(None, None),
-                now(),
-                access_log(service.app),
-            )
+            lines = service.audit_report(actor)
             return pages.render(
                 request, "report.html", "監査報告（1ページ）", {"lines": lines}, actor=actor
             )

@@ -1,0 +1,271 @@
+"""The web pages in a real headless Chromium against the real server (``hub serve``) and the
+real relay and broker: the main story by keyboard alone, axe-core on every page, the role
+matrix of the pages, and the README's screenshots (synthetic data only)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hub.settings import Settings
+from tests.agency_support import provisioned
+from tests.api_support import Server, running_server
+from tests.browser import (
+    assert_accessible,
+    choose,
+    chromium,
+    press_enter_on,
+    tick,
+    type_into,
+)
+
+pytestmark = pytest.mark.e2e
+
+WARD, AGENCY, OTHER_WARD = "tobata", "tobata.houkatsu", "moji"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.fixture(scope="module")
+def web(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    broker = provisioned(Settings(), (AGENCY, f"{WARD}.coordinator"))
+    var_dir = tmp_path_factory.mktemp("web")
+    env = {"HUB_KAFKA_TOPIC_PREFIX": broker.kafka_topic_prefix}
+    with running_server(var_dir, env) as server:
+        server.env = env  # type: ignore[attr-defined]
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as opened:
+        yield opened
+
+
+def relay_once(server: Server) -> None:
+    """The real relay publishes what was recorded (and writes its disclosure ledger)."""
+    var_dir = server.settings.var_dir
+    environment = {
+        **os.environ,
+        "HUB_VAR_DIR": str(var_dir),
+        "HUB_MODE": "development",
+        "HUB_SQLITE_PATH": str(var_dir / "hub.sqlite"),
+        **server.env,  # type: ignore[attr-defined]
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ops.cli", "relay", "--once", "--principal", "relay"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def sign_in(browser: Any, server: Server, subject: str, role: str, scope: str = "") -> None:
+    """The development sign-in, by keyboard alone."""
+    browser.delete_all_cookies()
+    browser.get(f"{server.url}/web/signin")
+    assert browser.find_element("tag name", "html").get_attribute("lang") == "ja"
+    type_into(browser, "subject", subject)
+    choose(browser, "role", role)
+    if role in ("ward_officer", "coordinator"):
+        choose(browser, "ward", scope)
+    if role == "member_agency":
+        choose(browser, "agency", scope)
+    press_enter_on(browser, "dev-signin")
+    assert subject in browser.find_element("id", "signed-in").text
+
+
+def text_of(browser: Any, element_id: str) -> str:
+    return str(browser.find_element("id", element_id).text)
+
+
+def shot(browser: Any, name: str, tmp: Path) -> Path:
+    """A screenshot of the whole page; into docs/ when HUB_UPDATE_SCREENSHOTS=1."""
+    folder = DOCS if os.environ.get("HUB_UPDATE_SCREENSHOTS") == "1" else tmp
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(max(int(height) + 40, 800), 4000))
+    path = folder / name
+    browser.save_screenshot(str(path))
+    browser.set_window_size(1280, 1400)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
+    web: Server, browser: Any, tmp_path: Path
+) -> None:
+    # 窓口: a discovery, by keyboard alone.
+    sign_in(browser, web, "officer-試験1", "ward_officer", WARD)
+    assert browser.title.startswith("窓口")
+    assert_accessible(browser)
+    choose(browser, "reporter_kind", "welfare_commissioner")
+    tick(browser, "signs", "newspapers_piling_up")
+    choose(browser, "urgency", "urgent")
+    press_enter_on(browser, "report-discovery")
+    assert "発見を記録しました" in browser.page_source
+    assert_accessible(browser)
+    # ... becomes a case (the person's details go in a POST body, never in the URL).
+    type_into(browser, "person_name", "試験 太郎")
+    type_into(browser, "person_kana", "シケン タロウ")
+    type_into(browser, "person_address", "北九州市戸畑区架空町1-2-3")
+    press_enter_on(browser, "open-case")
+    assert "ケースを開きました" in browser.page_source
+    case_id = text_of(browser, "case-id")
+    assert re.fullmatch(r"[0-9a-f-]{36}", case_id)
+    assert "%" not in browser.current_url and "?" not in browser.current_url
+    assert_accessible(browser)
+
+    # A referral without an agency is refused, and said so beside the field.
+    press_enter_on(browser, "refer")
+    assert "必須" in text_of(browser, "agency_id-error")
+    assert browser.find_element("id", "agency_id").get_attribute("aria-invalid") == "true"
+    assert_accessible(browser)
+
+    # Consent for the agency (scope, purposes, categories, validity), then the referral to
+    # the agency chosen by its Japanese name.
+    press_enter_on(browser, "consent-open")
+    tick(browser, "scope", AGENCY)
+    tick(browser, "purposes", "consultation")
+    tick(browser, "data_categories", "identity")
+    tick(browser, "data_categories", "contact")
+    press_enter_on(browser, "give-consent")
+    assert "同意を記録しました" in browser.page_source
+    assert "戸畑区 地域包括支援センター" in text_of(browser, "consents")
+    choose(browser, "agency_id", AGENCY)
+    choose(browser, "purpose", "consultation")
+    choose(browser, "urgency", "soon")
+    press_enter_on(browser, "refer")
+    assert "戸畑区 地域包括支援センターへ紹介しました" in browser.page_source
+    assert "送付済" in text_of(browser, "referrals")
+    assert "令和" in text_of(browser, "referrals") and "JST" in text_of(browser, "referrals")
+    assert_accessible(browser)
+    shot(browser, "web-officer-case.png", tmp_path)
+
+    # 名寄せ finds the person; the read goes into the access log.
+    browser.get(f"{web.url}/web/officer")
+    type_into(browser, "kana", "しけん")
+    press_enter_on(browser, "search")
+    assert "試験 太郎" in browser.page_source
+    assert browser.current_url.endswith("/web/officer/search")  # nothing in a query string
+    assert_accessible(browser)
+
+    relay_once(web)
+
+    # 支援機関: the inbox says what was disclosed on which basis; the agency accepts.
+    sign_in(browser, web, "staff-試験1", "member_agency", AGENCY)
+    assert browser.title.startswith("受信箱")
+    shown = browser.find_element("css selector", "ul.disclosures").text
+    assert "本人同意" in shown and "に基づき" in shown and "本人特定情報" in shown
+    assert_accessible(browser)
+    shot(browser, "web-agency-inbox.png", tmp_path)
+    referral_id = browser.find_element("css selector", "button.answer").get_attribute("id")[5:]
+    choose(browser, f"answer-{referral_id}", "accepted")
+    press_enter_on(browser, f"send-{referral_id}")
+    assert "回答（受諾）を送りました" in browser.page_source
+    assert "受諾" in browser.find_element("css selector", "dd.status").text
+
+    # いのちネット担当係長: the loop is closed (nothing unanswered), the case still open.
+    sign_in(browser, web, "kakaricho-試験1", "coordinator", WARD)
+    assert browser.find_element("id", "no-unanswered").is_displayed()
+    assert case_id[:8] in text_of(browser, "open-cases")
+    assert_accessible(browser)
+
+    # 監査: the disclosure is found by case, on consent; the search is in the access log.
+    sign_in(browser, web, "auditor-試験1", "auditor", "")
+    type_into(browser, "case", case_id)
+    press_enter_on(browser, "filter")
+    disclosures = text_of(browser, "disclosures")
+    assert "戸畑区 地域包括支援センター" in disclosures and "本人同意" in disclosures
+    assert "officer-試験1" in text_of(browser, "access")
+    assert "有効な根拠" in text_of(browser, "verdict")
+    assert_accessible(browser)
+    browser.get(f"{web.url}/web/audit/report")
+    assert browser.title.startswith("監査報告")
+    assert_accessible(browser)
+
+    # 分析: table ④ by ward, with its chart and downloads.
+    sign_in(browser, web, "analyst-試験1", "analyst", "")
+    assert "包括的相談支援事業における相談受付件数" in text_of(browser, "table4")
+    assert "紹介件数" in text_of(browser, "table4")
+    assert_accessible(browser)
+    choose(browser, "by", "ward")
+    press_enter_on(browser, "show")
+    assert "区別" in text_of(browser, "table-title")
+    assert_accessible(browser)
+
+
+def test_pages_follow_the_role_matrix(web: Server, browser: Any) -> None:
+    case_id = _case_of_ward(web)
+    # Wrong role: a 403 page that says why, in Japanese, signed in as who.
+    sign_in(browser, web, "analyst-試験2", "analyst", "")
+    for page in ("/web/inbox", "/web/officer", "/web/audit", f"/web/cases/{case_id}"):
+        browser.get(f"{web.url}{page}")
+        assert browser.title.startswith("権限がありません"), page
+        assert "analyst" in text_of(browser, "refusal")
+    assert_accessible(browser)
+    # Another ward's case: 403, though the officer may read cases.
+    sign_in(browser, web, "officer-試験2", "ward_officer", OTHER_WARD)
+    browser.get(f"{web.url}/web/cases/{case_id}")
+    assert browser.title.startswith("権限がありません")
+    assert OTHER_WARD in text_of(browser, "refusal")
+    # Signed out: the sign-in page, not the case.
+    browser.delete_all_cookies()
+    browser.get(f"{web.url}/web/cases/{case_id}")
+    assert browser.current_url.endswith("/web/signin")
+    assert_accessible(browser)
+
+
+def test_the_session_cookie_is_httponly_strict_and_forms_need_their_csrf_token(
+    web: Server,
+) -> None:
+    with httpx.Client(base_url=web.url, timeout=60) as client:
+        signed = client.post(
+            "/web/signin/dev",
+            data={"subject": "officer-試験3", "role": "ward_officer", "ward": WARD, "agency": ""},
+        )
+        assert signed.status_code == 303
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        page = client.get("/web/officer")
+        assert page.status_code == 200
+        # A form sent from elsewhere carries no token (or a wrong one): refused, nothing done.
+        for token in ("", "0" * 64):
+            forged = client.post(
+                "/web/officer/discovery",
+                data={
+                    "csrf_token": token,
+                    "command_id": "6f1c3f44-6b8e-4a4c-9c47-7d8f0f2a1b11",
+                    "reporter_kind": "resident",
+                    "signs": "odour",
+                    "urgency": "routine",
+                },
+            )
+            assert forged.status_code == 403, forged.text
+        assert "発見を記録しました" not in client.get("/web/officer").text
+        # A forged session cookie is no sign-in.
+        client.cookies.set("hub_session", "not-a-token")
+        assert client.get("/web/officer", follow_redirects=False).status_code == 303
+
+
+def _case_of_ward(web: Server) -> str:
+    """A case in WARD, opened through the API (the role tests need one to reach for)."""
+    from hub.identity import Role
+
+    token = web.token(Role.ward_officer, ward=WARD)
+    with web.client(token) as client:
+        opened = client.post(
+            "/commands/OpenCase",
+            json={"occurred_at": "2026-04-01T09:00:00+09:00", "ward": WARD},
+            headers={"Idempotency-Key": "3d0c1f7e-1d57-4a1f-9a59-6f5f0f3c2b10"},
+        )
+        assert opened.status_code in (200, 201), opened.text
+        return str(opened.json()["aggregate_ids"][0])

@@ -1,0 +1,74 @@
+"""The web pages without a browser: production refuses the development sign-in, the session
+cookie's attributes, 名寄せ matching and 和暦 dates of any era."""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+from typing import Any, cast
+
+from fastapi.testclient import TestClient
+
+from hub.settings import Settings
+from ops.api.app import create_app
+from ops.usecases import HubService, matches
+from ops.web.format import wareki_date
+
+CITY = {
+    "oidc_issuer": "https://idp.city.example.invalid/realms/hub",
+    "oidc_jwks_url": "https://idp.city.example.invalid/realms/hub/certs",
+}
+DEV_FORM = {"subject": "officer-試験", "role": "ward_officer", "ward": "tobata", "agency": ""}
+
+
+def test_production_refuses_the_development_sign_in(tmp_path: Any) -> None:
+    settings = Settings(mode="production", var_dir=tmp_path, **CITY)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    page = client.get("/web/signin")
+    assert page.status_code == 200
+    assert "開発用サインイン" not in page.text and 'action="/web/signin/dev"' not in page.text
+    refused = client.post("/web/signin/dev", data=DEV_FORM, follow_redirects=False)
+    assert refused.status_code == 404
+    assert "hub_session" not in refused.headers.get("set-cookie", "")
+    assert not (tmp_path / "oidc").exists()  # no development key was made
+
+
+def test_a_development_sign_in_sets_an_httponly_strict_cookie(tmp_path: Any) -> None:
+    settings = Settings(mode="development", var_dir=tmp_path)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    signed = client.post("/web/signin/dev", data=DEV_FORM, follow_redirects=False)
+    assert signed.status_code == 303
+    cookie = signed.headers["set-cookie"].lower()
+    assert cookie.startswith("hub_session=")
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    missing = client.post("/web/signin/dev", data={**DEV_FORM, "ward": ""})
+    assert missing.status_code == 422
+    assert 'id="ward-error"' in missing.text and "区を選んでください" in missing.text
+
+
+def test_a_bad_token_is_refused_at_sign_in_beside_its_field(tmp_path: Any) -> None:
+    settings = Settings(mode="development", var_dir=tmp_path)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    refused = client.post("/web/signin/token", data={"token": "not.a.token"})
+    assert refused.status_code == 401
+    assert 'id="token-error"' in refused.text
+    assert "hub_session" not in refused.headers.get("set-cookie", "")
+
+
+def test_name_matching_folds_kana_width_and_spaces() -> None:
+    person = SimpleNamespace(
+        kana="シケン タロウ", birth_date=date(1950, 1, 2), address="北九州市戸畑区架空町１－２"
+    )
+    assert matches(person, "しけん", None, "")
+    assert matches(person, "ｼｹﾝﾀﾛｳ", date(1950, 1, 2), "")
+    assert matches(person, "", None, "戸畑区架空町1")
+    assert not matches(person, "しけん", date(1950, 1, 3), "")
+    assert not matches(person, "かくう", None, "")
+
+
+def test_wareki_dates_of_every_era_a_person_may_be_born_in() -> None:
+    assert wareki_date(date(2019, 5, 1)) == "令和元年5月1日"
+    assert wareki_date(date(2019, 4, 30)) == "平成31年4月30日"
+    assert wareki_date(date(1989, 1, 7)) == "昭和64年1月7日"
+    assert wareki_date(date(1950, 1, 2)) == "昭和25年1月2日"
+    assert wareki_date(date(1926, 12, 24)) == "大正15年12月24日"
