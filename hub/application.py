@@ -12,7 +12,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import singledispatchmethod
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -24,8 +24,10 @@ from pydantic import ValidationError
 
 from hub import commands as c
 from hub import events as ev
+from hub import plausible
 from hub.domain.access import AccessRecord
 from hub.domain.case import Case
+from hub.domain.network import NETWORK_ID, NetworkDirectory
 from hub.domain.others import (
     CommandReceipt,
     CommunityBase,
@@ -46,17 +48,22 @@ from hub.errors import (
     MeetingRuleError,
     NotAConsultationWindowError,
     NotFoundError,
+    PermissionDeniedError,
     StoreUnavailableError,
     UnknownAgencyError,
     WardRequiredError,
 )
 from hub.fiscal import now
-from hub.identity import DEVELOPMENT_OPERATOR, Actor
+from hub.identity import DEVELOPMENT_OPERATOR, Actor, Role
 from hub.labels import BY_KEY as INDICATOR_KEYS
 from hub.reference import Network, load_network
+from hub.reference.directory import Directory
 from hub.transcoding import register_payloads
 
 A = TypeVar("A", bound=Aggregate)
+
+# Who wrote the shipped network.json's import into a new store.
+NETWORK_IMPORT = Actor("system:network-import", Role.system)
 
 
 @dataclass(frozen=True)
@@ -82,15 +89,119 @@ class HubApplication(Application[UUID]):
     }
 
     def __init__(
-        self, env: dict[str, str] | None = None, *, operator: Actor | None = DEVELOPMENT_OPERATOR
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        operator: Actor | None = DEVELOPMENT_OPERATOR,
+        seed_network: bool = True,
     ) -> None:
         super().__init__(env)
         # Who acts when a command comes without an actor: the CLI's configured operator
         # (``HUB_OPERATOR``, passed by the composition root); None: such commands are refused.
         self.operator = operator
-        self.network: Network = load_network()
         self._one_command_at_a_time = threading.Lock()
         self._read: list[UUID] | None = None  # aggregates the running command loaded
+        self._directory_now: Directory | None = None  # the running command's network
+        if seed_network:  # False only to copy a whole log, import included, into a new store
+            self._import_network()
+
+    # The network: reference data on the log ----------------------------------------------------
+
+    def _import_network(self) -> None:
+        """The shipped network.json becomes the first events of a new store, once."""
+        # A look at the raw record, not the aggregate: opening a store whose log was tampered
+        # with must still work, so that ``hub audit verify-log`` can say where.
+        try:
+            if self.recorder.select_events(NETWORK_ID, limit=1):
+                return
+        except OperationalError as error:
+            raise StoreUnavailableError(f"the event store is unavailable: {error}") from error
+        shipped = load_network()
+        at = shipped.in_force_from or datetime.now(UTC)
+        directory = NetworkDirectory.establish(shipped, at)
+        _stamp(NETWORK_IMPORT, [directory])
+        with contextlib.suppress(IntegrityError):  # another process imported it first
+            self.save(directory)
+
+    @property
+    def directory(self) -> Directory:
+        """The network folded from the log as of now (once per command while one runs)."""
+        if self._read is not None and self._directory_now is not None:
+            return self._directory_now
+        directory = self._network_directory().directory
+        if self._read is not None:
+            self._directory_now = directory
+        return directory
+
+    @property
+    def network(self) -> Network:
+        """The network in force now, as the log records it."""
+        return self.directory.network
+
+    def _network_directory(self) -> NetworkDirectory:
+        try:
+            directory: Aggregate = self.repository.get(NETWORK_ID)
+        except AggregateNotFoundError:
+            self._import_network()
+            directory = self.repository.get(NETWORK_ID)
+        except OperationalError as error:
+            raise StoreUnavailableError(f"the event store is unavailable: {error}") from error
+        assert isinstance(directory, NetworkDirectory)
+        return directory
+
+    def network_events(self) -> list[ev.Event]:
+        """Every network event on the log, in log order (the directory's own history)."""
+        try:
+            return [e.payload for e in self.events.get(NETWORK_ID)]  # type: ignore[attr-defined]
+        except OperationalError as error:
+            raise StoreUnavailableError(f"the event store is unavailable: {error}") from error
+
+    def apply_network(
+        self, network: Network, occurred_at: datetime, actor: Actor | None = None
+    ) -> list[ev.Event]:
+        """Records, as ``actor`` (an administrator), the network events that turn the
+        directory into ``network``.
+
+        An administrator's use case, not a submitted command: nothing is written when
+        nothing differs, so applying the same file twice records nothing the second time.
+        The CLI's operator (``HUB_OPERATOR``) acts as the administrator.
+        """
+        administrator = self._administrator(actor)
+        try:
+            plausible.instant(occurred_at)
+        except ValueError as error:
+            raise InvalidCommandError(
+                f"the change's instant {error}; nothing was written"
+            ) from None
+        with self._one_command_at_a_time:
+            saved = False
+            try:
+                directory = self._network_directory()
+                changed = directory.change_to(network, occurred_at)
+                if changed:
+                    _stamp(administrator, [directory])
+                    changed = [e.payload for e in directory.pending_events]  # type: ignore[attr-defined]
+                    self.save(directory)
+                saved = True
+                return changed
+            except IntegrityError as error:
+                raise ConcurrentChangeError(
+                    "the network changed while this change was applied; apply the file again"
+                ) from error
+            finally:
+                if not saved:
+                    self._forget([NETWORK_ID])
+
+    def _administrator(self, actor: Actor | None) -> Actor:
+        acting = self._actor(actor)
+        if acting.role is Role.administrator:
+            return acting
+        if acting.role is Role.operator:  # the CLI's operator may do anything, this too
+            return Actor(acting.subject, Role.administrator)
+        raise PermissionDeniedError(
+            f"changing the network is an administrator's action, not a {acting.role}'s; "
+            "nothing was written"
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -103,6 +214,7 @@ class HubApplication(Application[UUID]):
         with self._one_command_at_a_time:
             read: list[UUID] = []
             self._read = read
+            self._directory_now = None
             saved = False
             try:
                 outcome = self._execute(command, self._actor(actor))
@@ -300,7 +412,7 @@ class HubApplication(Application[UUID]):
         return True
 
     def _agency(self, agency_id: str) -> str:
-        self.network.agency(agency_id)
+        self.directory.agency(agency_id)
         return agency_id
 
     def _agencies(self, ids: Iterable[str]) -> list[str]:
@@ -346,7 +458,7 @@ class HubApplication(Application[UUID]):
 
     @_handle.register
     def _(self, cmd: c.ReceiveConsultation) -> list[Aggregate]:
-        window = self.network.agency(cmd.window_agency)
+        window = self.directory.agency(cmd.window_agency)
         if not window.is_consultation_window:
             raise NotAConsultationWindowError(f"{cmd.window_agency} is not a consultation window")
         if cmd.case_id is None:

@@ -47,6 +47,18 @@ class WardRequiredError(DomainError):
     """A city-wide window opened a case without the person's ward."""
 
 
+class RetiredAgencyError(UnknownAgencyError):
+    """The agency has left the network (retired, or left the council)."""
+
+
+class InvalidNetworkError(DomainError):
+    """A network file is not valid reference data; nothing was written."""
+
+
+class UnsupportedNetworkChangeError(DomainError):
+    """A network file changes what no network event can change; nothing was written."""
+
+
 class UnknownWardError(DomainError):
     pass
 

@@ -355,6 +355,72 @@ class PersonalDataAccessed(Event):
     purpose: v.AccessPurpose
 
 
+# The network (reference data on the log) ------------------------------------------------------
+# Public facts about organisations, never about a person: no personal fields.
+
+
+class NetworkEstablished(Event):
+    """The directory's first event: what the imported network.json describes."""
+
+    source: str
+    partner_companies_total: int
+    council_established: str
+
+
+class NetworkDescriptionRevised(Event):
+    source: str
+    partner_companies_total: int
+    council_established: str
+
+
+class WardRegistered(Event):
+    code: str
+    name: str
+
+
+class PartnerGroupAdded(Event):
+    code: str
+    name: str
+    examples: list[str] = []
+
+
+class PartnerGroupRevised(Event):
+    code: str
+    name: str
+    examples: list[str] = []
+
+
+class AgencyRegistered(Event):
+    agency_id: str
+    name: str
+    kind: str
+    ward: str | None = None
+    groups: list[str]
+    fields: list[str] = []
+
+
+class AgencyRenamed(Event):
+    agency_id: str
+    name: str
+
+
+class AgencyRetired(Event):
+    agency_id: str
+
+
+class CouncilMemberJoined(Event):
+    """A member organisation joined the 孤独・孤立対策等連携協議会 (an agency of the network)."""
+
+    agency_id: str
+    name: str
+    groups: list[str]
+    fields: list[str] = []
+
+
+class CouncilMemberLeft(Event):
+    agency_id: str
+
+
 # Bookkeeping --------------------------------------------------------------------------------
 
 
@@ -401,7 +467,30 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     GatheringHeld,
     TargetSet,
     PersonalDataAccessed,
+    NetworkEstablished,
+    NetworkDescriptionRevised,
+    WardRegistered,
+    PartnerGroupAdded,
+    PartnerGroupRevised,
+    AgencyRegistered,
+    AgencyRenamed,
+    AgencyRetired,
+    CouncilMemberJoined,
+    CouncilMemberLeft,
     CommandAccepted,
+)
+
+NETWORK_EVENTS: tuple[type[Event], ...] = (
+    NetworkEstablished,
+    NetworkDescriptionRevised,
+    WardRegistered,
+    PartnerGroupAdded,
+    PartnerGroupRevised,
+    AgencyRegistered,
+    AgencyRenamed,
+    AgencyRetired,
+    CouncilMemberJoined,
+    CouncilMemberLeft,
 )
 
 EVENTS_BY_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in ALL_EVENTS}

@@ -42,7 +42,7 @@ from hub.errors import (
 )
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, operator
 from hub.kafka_clients import credentials
-from hub.reference import Network, load_network
+from hub.reference import Network
 from hub.settings import Settings, StoreKind, get_settings
 from ops import metrics
 from producers.ledger import (
@@ -69,14 +69,23 @@ if TYPE_CHECKING:
 
 
 def open_application(
-    settings: Settings | None = None, store: StoreKind | None = None
+    settings: Settings | None = None,
+    store: StoreKind | None = None,
+    *,
+    seed_network: bool = True,
 ) -> HubApplication:
-    """The hub application on the store the settings name (or ``store``)."""
+    """The hub application on the store the settings name (or ``store``).
+
+    A new store gets the shipped network as its first events; ``seed_network=False`` only
+    to copy a whole log (its own import included) into an empty store.
+    """
     settings = settings or get_settings()
     kind = store or settings.store
     try:
         return HubApplication(
-            env=settings.eventsourcing_env(kind), operator=configured_operator(settings)
+            env=settings.eventsourcing_env(kind),
+            operator=configured_operator(settings),
+            seed_network=seed_network,
         )
     except PersistenceError as error:
         raise StoreUnavailableError(
@@ -123,12 +132,10 @@ def open_service(settings: Settings) -> HubService:
 
 
 def network(settings: Settings | None = None) -> Network:
-    """The agency network the parts resolve scopes and agencies against.
-
-    Today the shipped reference file; the network on the log (issue 15, item 1) replaces
-    this one function, so every part that asks for the network asks here.
-    """
-    return load_network()
+    """The agency network in force now, as the log of record holds it (issue 15, item 1):
+    what the parts outside the application check agency ids against."""
+    with application(settings) as app:
+        return app.network
 
 
 def known_agency(settings: Settings, agency_id: str) -> str:

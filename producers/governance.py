@@ -5,6 +5,14 @@ log order; ``decide(state, event)`` folds one more event and returns its ``Decis
 with the state *including* that event (a referral makes its agency a recipient of the
 referral itself; a withdrawal, which carries no personal data, stops every later disclosure).
 
+The network (agencies, groups, coordinators) is part of that state: its events are folded
+with the rest, so a consent's scope is resolved with the network as of the consent's
+position, a discovery goes to the ward's coordinator as of the discovery, and an agency that
+has left the network receives nothing after it left. Nothing here reads today's
+``network.json``, so a replay after the network changed routes exactly as the first run.
+Network events go to ``audit.consent`` only (auditors resolve scopes from them); agencies and
+analysts do not receive them.
+
 Bases, checked per agency and per personal field at the event's ``occurred_at``:
 - consent: in force (valid, not withdrawn), its scope covers the agency or one of its
   groups, one of its purposes is the purpose of a referral through which the agency is
@@ -29,23 +37,27 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from hub import events as ev
 from hub.codec import event_record
 from hub.domain.consent import in_force as consent_in_force
-from hub.reference import load_network
+from hub.reference.directory import Directory
 from hub.vocabulary import SENSITIVE_CATEGORIES
 from producers.fields import Path, dotted, personal_fields, values_at, withhold, without_actor
 
 BASES = ("consent", "support_meeting", "statute", "vital_interest")
 STATUTE_CATEGORIES = frozenset({"identity", "contact"})
-AUDIT_EVENTS = frozenset(
-    {
-        "ConsentGiven",
-        "ConsentRefused",
-        "ConsentWithdrawn",
-        "MeetingHeld",
-        "TakenUpByMeeting",
-        "MovedToSupportMeeting",
-        "EmergencyDeclared",
-        "EmergencyEnded",
-    }
+NETWORK_EVENTS = frozenset(cls.__name__ for cls in ev.NETWORK_EVENTS)
+AUDIT_EVENTS = (
+    frozenset(
+        {
+            "ConsentGiven",
+            "ConsentRefused",
+            "ConsentWithdrawn",
+            "MeetingHeld",
+            "TakenUpByMeeting",
+            "MovedToSupportMeeting",
+            "EmergencyDeclared",
+            "EmergencyEnded",
+        }
+    )
+    | NETWORK_EVENTS
 )
 
 # The access log (アクセス記録) is kept in the log of record for the hash chain, but names who
@@ -150,6 +162,7 @@ class CaseGovernance:
 @dataclass
 class GovernanceState:
     cases: dict[UUID, CaseGovernance] = field(default_factory=dict)
+    network: Directory = field(default_factory=Directory)
     position: int = 0
     # Records of their own that the last folded event owes agencies (see _deliveries).
     deliveries: tuple[AgencyRecord, ...] = ()
@@ -175,7 +188,7 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
     state.position = event.position
     state.deliveries = ()
     p = event.payload
-    if event.event_type in UNPUBLISHED:
+    if event.event_type in UNPUBLISHED or state.network.apply(p):
         return
     # MeetingHeld needs nothing here: the meeting writes a TakenUpByMeeting per case.
     if event.case_id is None:
@@ -202,7 +215,7 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
     elif isinstance(p, ev.ConsentGiven):
         case.consents[str(p.consent_id)] = ConsentState(
             str(p.consent_id),
-            load_network().agencies_in_scope(p.scope),
+            state.network.network.agencies_in_scope(p.scope),
             frozenset(p.purposes),
             frozenset(p.data_categories),
             p.valid_from,
@@ -351,6 +364,7 @@ class Decision:
     agencies: tuple[AgencyRecord, ...]
     disclosures: tuple[dict[str, Any], ...]
     audit_record: dict[str, Any] | None  # for audit.consent, personal fields withheld
+    analytics: bool = True  # whether analytics.events carries the event (de-identified)
 
 
 def decide(state: GovernanceState, event: LoggedEvent) -> Decision:
@@ -371,13 +385,13 @@ def route(state: GovernanceState, event: LoggedEvent) -> Decision:
         _agency_record(state, event, agency_id, personal) for agency_id in _recipients(state, event)
     ) + (state.deliveries if state.position == event.position else ())
     disclosures = tuple(d for r in records for d in _disclosures(event, r))
-    return Decision(event, records, disclosures, audit)
+    return Decision(event, records, disclosures, audit, event.event_type not in NETWORK_EVENTS)
 
 
 def _recipients(state: GovernanceState, event: LoggedEvent) -> list[str]:
     p = event.payload
     if isinstance(p, ev.DiscoveryReported):
-        return [load_network().coordinator_of(p.ward).id]
+        return [state.network.network.coordinator_of(p.ward).id]
     if event.case_id is None or isinstance(p, ev.CommandAccepted):
         return []
     case = state.cases.get(event.case_id)
@@ -385,7 +399,9 @@ def _recipients(state: GovernanceState, event: LoggedEvent) -> list[str]:
     if isinstance(p, ev.ReferralEscalated):
         # The escalation is addressed to the ward's coordinator, involved in the case or not.
         involved.add(p.coordinator)
-    return sorted(involved)
+    # An agency that has left the network is sent nothing more, not even a notice.
+    in_network = state.network.agencies
+    return sorted(a for a in involved if a in in_network)
 
 
 def _agency_record(

@@ -26,7 +26,7 @@ from kafka.errors import KafkaError
 
 from hub import kafka_clients, topics
 from hub.errors import ConfigurationError, ServiceUnavailableError
-from hub.reference import load_network
+from hub.reference import Network, load_network
 from hub.settings import Settings
 
 SERVICE_PRINCIPALS = ("relay", "hub", "auditor", "analyst")
@@ -96,10 +96,16 @@ def acls(settings: Settings, agencies: Iterable[str]) -> list[ACL]:
     return found
 
 
-def provision(settings: Settings, agencies: Iterable[str] | None = None) -> ProvisionReport:
-    """Creates what is missing on the broker, as the admin (super) user of the settings."""
+def provision(
+    settings: Settings, agencies: Iterable[str] | None = None, network: Network | None = None
+) -> ProvisionReport:
+    """Creates what is missing on the broker, as the admin (super) user of the settings.
+
+    ``network`` is the network in force (the CLI passes the one on the log, so an agency
+    registered by ``hub network apply`` gets its topics); the shipped file by default.
+    """
     topics.check_prefix(settings)
-    network = load_network()
+    network = network or load_network()
     ids = list(agencies) if agencies is not None else [a.id for a in network.agencies]
     for agency_id in ids:
         if not network.is_agency(agency_id):

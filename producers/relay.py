@@ -220,6 +220,8 @@ class Relay:
             value = codec.encode("Disclosure", disclosure)
             futures.append(self._send(audit, event.key, value, headers))
             counts.disclosures += 1
+        if not decision.analytics:
+            return futures
         anonymous = deidentify(event.record, self.key, minutes_since_referral(self.state, event))
         headers = [
             ("event_id", str(anonymous["event_id"]).encode()),

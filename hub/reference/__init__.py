@@ -1,20 +1,25 @@
-"""Reference data of the network, shipped with the package and validated when loaded.
+"""Reference data of the network: its shape, and the file shipped with the package.
 
 Wards, each ward's windows and coordinator, the disability core centre, the contractor, the
-18 members of the isolation countermeasures council and the partner groups of 見守り部会.
+members of the isolation countermeasures council (18 in the shipped file) and the partner
+groups of 見守り部会. The shipped ``network.json`` is only the seed of a new store: it is
+imported as the first events of the log, and from then on the network in force at any
+position of the log is folded from those events (``hub.reference.directory``).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import cached_property, lru_cache
 from importlib import resources
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
 from hub.errors import (
     ConfigurationError,
+    InvalidNetworkError,
     UnknownAgencyError,
     UnknownPartnerGroupError,
     UnknownWardError,
@@ -23,6 +28,13 @@ from hub.errors import (
 AgencyKind = Literal[
     "ward_window", "coordinator", "disability_centre", "contractor", "council_member"
 ]
+
+
+# Agency ids name Kafka topics, SCRAM users and ACLs (referrals.<id>): keep them to a safe
+# alphabet so no id can widen a pattern or reach another agency's topic.
+AGENCY_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
+AgencyId = Annotated[str, StringConstraints(pattern=AGENCY_ID_PATTERN)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class _Frozen(BaseModel):
@@ -41,8 +53,8 @@ CONSULTATION_WINDOW_KINDS: frozenset[AgencyKind] = frozenset(
 
 
 class Agency(_Frozen):
-    id: str
-    name: str
+    id: AgencyId
+    name: Name
     kind: AgencyKind
     ward: str | None
     groups: tuple[str, ...]
@@ -55,7 +67,7 @@ class Agency(_Frozen):
 
 class PartnerGroup(_Frozen):
     code: str
-    name: str
+    name: Name
     examples: tuple[str, ...]
 
 
@@ -66,23 +78,32 @@ class Network(_Frozen):
     partner_groups: tuple[PartnerGroup, ...]
     partner_companies_total: int
     council_established: str
+    # When the shipped file's network was in force: the business time of its import.
+    in_force_from: datetime | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Network:
         ward_codes = {w.code for w in self.wards}
-        if len(ward_codes) != 7:
+        if len(ward_codes) != 7 or len(self.wards) != 7:
             raise ValueError("the city has exactly 7 wards")
         ids = [a.id for a in self.agencies]
         if len(ids) != len(set(ids)):
             raise ValueError("agency ids must be unique")
+        codes = [g.code for g in self.partner_groups]
+        if len(codes) != len(set(codes)):
+            raise ValueError("partner group codes must be unique")
         for agency in self.agencies:
             if agency.ward is not None and agency.ward not in ward_codes:
                 raise ValueError(f"agency {agency.id} names unknown ward {agency.ward}")
+            if (agency.kind == "council_member") != ("council" in agency.groups):
+                raise ValueError(
+                    f"agency {agency.id}: council members, and only they, are in group council"
+                )
         for code in ward_codes:
             if f"{code}.coordinator" not in ids:
                 raise ValueError(f"ward {code} has no いのちネット担当係長")
-        if sum(a.kind == "council_member" for a in self.agencies) != 18:
-            raise ValueError("the council has 18 member organisations")
+        if self.partner_companies_total < 0:
+            raise ValueError("partner_companies_total cannot be negative")
         return self
 
     # Look-ups used by commands and governance.
@@ -137,9 +158,24 @@ class Network(_Frozen):
 
 @lru_cache(maxsize=1)
 def load_network() -> Network:
-    """Loads and validates the shipped reference data (raises ConfigurationError)."""
+    """The shipped ``network.json``, validated (raises ConfigurationError).
+
+    Only the seed of a new store and of generated workloads: what the hub checks and routes
+    with is the network on the log (``HubApplication.network``, ``hub.reference.directory``).
+    """
     text = resources.files("hub.reference").joinpath("network.json").read_text("utf-8")
     try:
         return Network.model_validate(json.loads(text))
     except (ValidationError, ValueError) as error:
         raise ConfigurationError(f"reference data is invalid: {error}") from error
+
+
+def parse_network(text: str | bytes) -> Network:
+    """A network file (network.json's format), validated; InvalidNetworkError names why not."""
+    try:
+        return Network.model_validate_json(text)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in error.errors()
+        )
+        raise InvalidNetworkError(f"not a valid network file: {problems}") from None

@@ -93,7 +93,7 @@ def ensure_log(settings: Settings, store: StoreKind, spec: LogSpec) -> tuple[Set
     if store == "postgres":
         with connect(settings) as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{target.postgres_schema}"')
-    app = wiring.open_application(target)
+    app = wiring.open_application(target, seed_network=False)
     try:
         size = _log_size(app)
         if size == 0:

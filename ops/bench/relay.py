@@ -72,7 +72,7 @@ def log_prefix(
 
 def _relay_once(settings: Settings, events: list[StoredEvent], producer: Any) -> float:
     with fresh_store(settings, settings.store) as fresh:
-        app = wiring.open_application(fresh)
+        app = wiring.open_application(fresh, seed_network=False)
         try:
             app.recorder.insert_events(events)
             relay = wiring.open_relay(fresh, app, producer=producer, batch_size=BATCH)

@@ -46,8 +46,9 @@ class _CapturingHub(HubApplication):
     """Records, per command, the domain events the hub saved (receipts left out)."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        super().__init__(env)
         self.batches: list[list[Any]] = []
+        super().__init__(env)
+        self.batches.clear()  # the network's import is not a command
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         recordings = super().save(*objs, **kwargs)

@@ -67,9 +67,12 @@ def provision(
     ] = None,
 ) -> None:
     """Create the topics, the SCRAM users and the ACLs of STREAMS.md on the broker."""
+    from ops import wiring
     from producers.provision import provision as provision_broker
 
-    report = provision_broker(get_settings(), agency or None)
+    settings = get_settings()
+    # The network in force, as the log records it: an agency that joined gets its topics.
+    report = provision_broker(settings, agency or None, wiring.network(settings))
     typer.echo(
         f"topics created={len(report.topics_created)} existing={report.topics_existing} "
         f"users={len(report.users)} acls={report.acls}"

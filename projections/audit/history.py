@@ -10,6 +10,11 @@ Two clocks, kept apart on purpose:
 - the position is the log order: what the hub knew when it acted. The disclosure check
   (``projections.audit.verify``) uses both: the facts recorded up to the disclosure's
   position, evaluated at the disclosed event's business time.
+
+The network is read from the same entries (its events are on the log and on
+``audit.consent``): a consent's scope is resolved with the agencies of the network as of the
+consent's position, and each agency's time in the network is kept by position, so an
+as-of replay after the network changed gives the verdicts it gave before.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from hub import events as ev
-from hub.reference import load_network
+from hub.reference.directory import Directory
 
 
 @dataclass(frozen=True)
@@ -44,15 +49,13 @@ class ConsentRecord:
     valid_until: datetime
     given_at: datetime
     given_position: int
+    # The agencies the scope covered in the network as of the consent's position.
+    agencies: frozenset[str] = frozenset()
     by_proxy: bool = False
     withdrawn_at: datetime | None = None
     withdrawn_position: int | None = None
     given_by: str | None = None
     withdrawn_by: str | None = None
-
-    @property
-    def agencies(self) -> frozenset[str]:
-        return load_network().agencies_in_scope(list(self.scope))
 
     def in_force(self, at: datetime) -> bool:
         withdrawn = self.withdrawn_at is not None and self.withdrawn_at <= at
@@ -192,6 +195,9 @@ class History:
     referrals: dict[str, ReferralRecord] = field(default_factory=dict)
     events: dict[int, LoggedEvent] = field(default_factory=dict)
     meetings_held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    network: Directory = field(default_factory=Directory)
+    # Per agency, the positions at which it joined and left the network (None: still in it).
+    memberships: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
     last_position: int = 0
     # False when replayed from audit.consent, which carries no referrals or other events.
     complete: bool = True
@@ -211,7 +217,9 @@ class History:
         self.events[position] = LoggedEvent(
             position, entry.event_id, type(p).__name__, case_id, p.occurred_at, by
         )
-        if isinstance(p, ev.ConsentGiven):
+        if self.network.apply(p):
+            self._membership(p, position)
+        elif isinstance(p, ev.ConsentGiven):
             self.consents[str(p.consent_id)] = ConsentRecord(
                 str(p.consent_id),
                 str(p.case_id),
@@ -222,6 +230,7 @@ class History:
                 p.valid_until,
                 p.occurred_at,
                 position,
+                self.network.network.agencies_in_scope(p.scope),
                 p.by_proxy,
                 given_by=by,
             )
@@ -270,6 +279,21 @@ class History:
             referral = self.referrals.get(str(p.referral_id))
             if referral is not None:
                 referral.answers.append((position, p.answer))
+
+    def _membership(self, p: ev.Event, position: int) -> None:
+        if isinstance(p, ev.AgencyRegistered | ev.CouncilMemberJoined):
+            self.memberships.setdefault(p.agency_id, []).append((position, None))
+        elif isinstance(p, ev.AgencyRetired | ev.CouncilMemberLeft):
+            spans = self.memberships.get(p.agency_id)
+            if spans and spans[-1][1] is None:
+                spans[-1] = (spans[-1][0], position)
+
+    def in_network(self, agency_id: str, position: int) -> bool:
+        """Whether the agency was in the network when the event at ``position`` was relayed."""
+        return any(
+            joined <= position and (left is None or position < left)
+            for joined, left in self.memberships.get(agency_id, ())
+        )
 
     def _take_up(
         self,

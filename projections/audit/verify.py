@@ -17,7 +17,8 @@ recorded up to P give it a basis at T:
   declined nor completed by P, and no category is sensitive.
 
 Besides, the disclosure must describe a real event: its position, event id, case and
-instant must be those of the log.
+instant must be those of the log, and the agency must have been in the network (as the
+network events of the history record it) at that position.
 
 From ``audit.consent`` alone (an auditor without the log) the history is incomplete: the
 topic has no referrals and no other events, so the purpose of a consent, the event behind
@@ -128,6 +129,8 @@ def verify(history: History, disclosures: list[Disclosure]) -> Verdict:
 def check(history: History, d: Disclosure) -> list[str]:
     """Why ``d`` had no valid basis (empty when it had one)."""
     reasons = _event_reasons(history, d)
+    if not history.in_network(d.agency_id, d.position):
+        reasons.append(f"{d.agency_id} was not in the network at position {d.position}")
     if not d.categories:
         reasons.append("discloses no data category")
     rule = _RULES.get(d.basis)
