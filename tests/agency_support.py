@@ -225,8 +225,8 @@ def relay_records_of(app: Any, agency_id: str, after: int = 0) -> list[InRecord]
     for notification in app.recorder.select_notifications(start=after + 1, limit=1000):
         event = app.mapper.to_domain_event(notification)
         payload = getattr(event, "payload", None)
-        if getattr(payload, "agency_id", None) != agency_id:
-            continue
+        if getattr(payload, "agency_id", None) != agency_id or not hasattr(payload, "case_id"):
+            continue  # not a case event of this agency (the network's own events, for one)
         record = codec.event_record(event)
         for path in ("note", "reason"):
             if path in record:

@@ -9,6 +9,7 @@ import pytest
 
 from hub import commands as c
 from hub.application import HubApplication
+from hub.domain.network import NETWORK_ID
 from hub.errors import (
     CaseClosedError,
     CaseNotFoundError,
@@ -32,8 +33,9 @@ def _opened(app: HubApplication) -> tuple[HubApplication, object]:
 
 
 def _events_in_log(app: HubApplication) -> list[str]:
+    """The events after the network's import (the first events of every store)."""
     notifications = app.recorder.select_notifications(start=1, limit=10_000)
-    return [n.topic.rsplit(".", 1)[-1] for n in notifications]
+    return [n.topic.rsplit(".", 1)[-1] for n in notifications if n.originator_id != NETWORK_ID]
 
 
 class CaseLogContract:
@@ -44,6 +46,22 @@ class CaseLogContract:
         application = HubApplication(env=env)
         yield application
         application.close()
+
+    # The network on the log -------------------------------------------------------------
+
+    def test_a_new_store_starts_with_the_shipped_network_imported_once(
+        self, env: dict[str, str], app: HubApplication
+    ) -> None:
+        first = app.recorder.select_notifications(start=1, limit=10_000)
+        assert first[0].topic.endswith("NetworkEstablished")
+        imported = [n for n in first if n.originator_id == NETWORK_ID]
+        assert imported == first  # the import is all there is, and it comes first
+        assert len(app.network.agencies) == 76
+        again = HubApplication(env=env)
+        try:
+            assert len(again.recorder.select_notifications(start=1, limit=10_000)) == len(first)
+        finally:
+            again.close()
 
     # 見つける / 相談受付 --------------------------------------------------------------------
 

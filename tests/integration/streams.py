@@ -5,16 +5,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hub import codec
 from hub.application import HubApplication
+from hub.reference import load_network
+from hub.reference.directory import Directory, changes
 from hub.settings import Settings
 from ops.wiring import open_relay
 from producers.provision import provision
 from producers.relay import Relay
 from tests.kafka_read import read_raw
+
+T0 = datetime(2025, 4, 1, tzinfo=UTC)
+
+# Every store starts with the shipped network's import: positions of a test's own events
+# start after it.
+IMPORTED = len(changes(Directory(), load_network(), load_network().in_force_from or T0))
 
 
 def store_settings(kind: str, env: dict[str, str], tmp_path: Path) -> Settings:

@@ -28,7 +28,7 @@ from hub.settings import Settings, get_settings
 from ops.cli.main import app as cli
 from ops.wiring import kafka_history, log_history
 from tests import audit_scenario as s
-from tests.integration.streams import new_relay, provisioned, store_settings
+from tests.integration.streams import IMPORTED, new_relay, provisioned, store_settings
 
 pytestmark = pytest.mark.integration
 
@@ -214,7 +214,7 @@ def test_a_forged_withdrawal_on_audit_consent_makes_the_replays_disagree(
         "case_id": str(sc.case_id),
         "consent_id": str(sc.consent_id),
     }
-    _produce(settings, sc, codec.encode("ConsentWithdrawn", forged), position=9)
+    _produce(settings, sc, codec.encode("ConsentWithdrawn", forged), position=IMPORTED + 9)
     result = hub("replay", "--as-of", sc.declared_at.isoformat(), "--compare")
     assert result.exit_code == 1
     assert "DISAGREE" in result.output

@@ -20,6 +20,7 @@ from hub.settings import get_settings
 from ops.cli.main import app as cli
 from projections.audit.tamper import verify_log
 from tests import factories as f
+from tests.integration.streams import IMPORTED
 
 
 class TamperContract:
@@ -134,10 +135,10 @@ class TamperContract:
         app = HubApplication(env=env)
         try:
             assert {x.kind for x in verify_log(app.recorder).findings} == {"inserted"}  # type: ignore[arg-type]
-            assert app.recorder.seal() == 3  # type: ignore[attr-defined]
+            assert app.recorder.seal() == IMPORTED + 3  # type: ignore[attr-defined]
             app.execute(f.consent(case_id))
             verdict = verify_log(app.recorder)  # type: ignore[arg-type]
-            assert verdict.intact and verdict.links == 5
+            assert verdict.intact and verdict.links == IMPORTED + 5
         finally:
             app.close()
 
@@ -160,7 +161,7 @@ class TamperContract:
         try:
             assert errors == []
             verdict = verify_log(apps[0].recorder)  # type: ignore[arg-type]
-            assert verdict.intact and verdict.links == 80
+            assert verdict.intact and verdict.links == IMPORTED + 80
         finally:
             for app in apps:
                 app.close()
@@ -278,13 +279,22 @@ class TestVerifyLogCommand:
     ) -> None:
         assert self.run().exit_code == 0
         with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as conn:
+            conn.execute(f"UPDATE stored_events SET state = X'00' WHERE rowid = {IMPORTED + 3}")
+        result = self.run()
+        assert result.exit_code == 1
+        assert f"BROKEN at notification {IMPORTED + 3} (edited)" in result.output
+        replay = CliRunner().invoke(cli, ["audit", "replay", "--as-of", "2025-05-01"])
+        assert replay.exit_code == 1
+        assert f"the event at position {IMPORTED + 3} cannot be read" in replay.output
+
+    def test_it_names_a_tampered_network_event_too(
+        self, store: HubApplication, sqlite_env: dict[str, str]
+    ) -> None:
+        with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as conn:
             conn.execute("UPDATE stored_events SET state = X'00' WHERE rowid = 3")
         result = self.run()
         assert result.exit_code == 1
         assert "BROKEN at notification 3 (edited)" in result.output
-        replay = CliRunner().invoke(cli, ["audit", "replay", "--as-of", "2025-05-01"])
-        assert replay.exit_code == 1
-        assert "the event at position 3 cannot be read" in replay.output
 
     def test_an_anchor_catches_a_tail_rewritten_with_its_links(
         self, store: HubApplication, sqlite_env: dict[str, str]

@@ -7,6 +7,9 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from hub import events as ev
+from hub.domain.network import NETWORK_ID
+from hub.reference import load_network
+from hub.reference.directory import Directory, changes
 from producers.governance import LoggedEvent
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -25,18 +28,29 @@ def ident(label: str) -> UUID:
 
 
 class Log:
-    """Appends payloads with envelopes, numbering positions from 1."""
+    """Appends payloads with envelopes, numbering positions from 1.
+
+    Like every store, the log starts with the shipped network's import.
+    """
 
     def __init__(self) -> None:
         self.events: list[LoggedEvent] = []
         self.versions: dict[UUID, int] = {}
+        for payload in changes(Directory(), load_network(), T0 - timedelta(days=30)):
+            self.add(payload)
 
     def __repr__(self) -> str:
-        lines = [f"{e.position} {e.payload!r}" for e in self.events]
+        lines = [
+            f"{e.position} {e.payload!r}"
+            for e in self.events
+            if not Directory.is_network_event(e.payload)
+        ]
         return "Log(\n" + "\n".join(lines) + "\n)"
 
     def add(self, payload: ev.Event) -> LoggedEvent:
-        aggregate_id = getattr(payload, "case_id", None) or ident(f"agg-{len(self.events)}")
+        aggregate_id = getattr(payload, "case_id", None) or (
+            NETWORK_ID if Directory.is_network_event(payload) else ident(f"agg-{len(self.events)}")
+        )
         version = self.versions.get(aggregate_id, 0) + 1
         self.versions[aggregate_id] = version
         position = len(self.events) + 1

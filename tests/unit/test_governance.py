@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from hub import codec
+from hub.reference.directory import Directory
 from producers.deidentify import deidentify, pseudonym
 from producers.governance import Decision, GovernanceState, LoggedEvent, decide
 from tests.unit.governance_log import (
@@ -30,8 +31,10 @@ HOKEN = "moji.hoken"
 
 
 def run(log: Log) -> list[Decision]:
+    """The decisions for the events after the network's import."""
     state = GovernanceState()
-    return [decide(state, event) for event in log.events]
+    decisions = [decide(state, event) for event in log.events]
+    return [d for d in decisions if not Directory.is_network_event(d.event.payload)]
 
 
 def for_agency(decision: Decision, agency: str) -> dict:
