@@ -37,7 +37,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from hub import events as ev
 from hub.codec import event_record
 from hub.domain.consent import in_force as consent_in_force
-from hub.reference.directory import Directory
+from hub.reference.directory import Directory, replaying
 from hub.vocabulary import SENSITIVE_CATEGORIES
 from producers.fields import Path, dotted, personal_fields, values_at, withhold, without_actor
 
@@ -162,7 +162,7 @@ class CaseGovernance:
 @dataclass
 class GovernanceState:
     cases: dict[UUID, CaseGovernance] = field(default_factory=dict)
-    network: Directory = field(default_factory=Directory)
+    network: Directory = field(default_factory=replaying)
     position: int = 0
     # Records of their own that the last folded event owes agencies (see _deliveries).
     deliveries: tuple[AgencyRecord, ...] = ()
@@ -400,7 +400,7 @@ def _recipients(state: GovernanceState, event: LoggedEvent) -> list[str]:
         # The escalation is addressed to the ward's coordinator, involved in the case or not.
         involved.add(p.coordinator)
     # An agency that has left the network is sent nothing more, not even a notice.
-    in_network = state.network.agencies
+    in_network = state.network.network.agency_index
     return sorted(a for a in involved if a in in_network)
 
 

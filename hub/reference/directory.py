@@ -14,7 +14,7 @@ from datetime import datetime
 
 from hub import events as ev
 from hub.errors import RetiredAgencyError, UnsupportedNetworkChangeError
-from hub.reference import Agency, Network, PartnerGroup, Ward
+from hub.reference import Agency, Network, PartnerGroup, Ward, load_network
 
 _NETWORK_TYPES = frozenset(ev.NETWORK_EVENTS)
 
@@ -32,6 +32,8 @@ class Directory:
     partner_groups: dict[str, PartnerGroup] = field(default_factory=dict)
     agencies: dict[str, Agency] = field(default_factory=dict)  # in order of registration
     retired: dict[str, Agency] = field(default_factory=dict)
+    # The network of a log written before the network was on it, until its import.
+    before_import: Network | None = None
     _snapshot: Network | None = None
 
     @staticmethod
@@ -90,6 +92,8 @@ class Directory:
         """The network in force after the last folded event (not revalidated: the events
         were validated when they were recorded, and a half-imported directory is still
         answerable)."""
+        if self.established_at is None and self.before_import is not None:
+            return self.before_import
         if self._snapshot is None:
             self._snapshot = Network.model_construct(
                 source=self.source,
@@ -113,6 +117,12 @@ class Directory:
         if agency_id in self.retired and agency_id not in self.agencies:
             raise RetiredAgencyError(f"agency {agency_id!r} has left the network")
         return self.network.agency(agency_id)
+
+
+def replaying() -> Directory:
+    """The directory a reader of the log starts from: for a log written before the network
+    was on it (no import at its start), the shipped network stands in until the import."""
+    return Directory(before_import=load_network())
 
 
 def fold(payloads: list[ev.Event] | tuple[ev.Event, ...]) -> Directory:

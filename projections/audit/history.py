@@ -26,7 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from hub import events as ev
-from hub.reference.directory import Directory
+from hub.reference.directory import Directory, replaying
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,8 @@ class History:
     referrals: dict[str, ReferralRecord] = field(default_factory=dict)
     events: dict[int, LoggedEvent] = field(default_factory=dict)
     meetings_held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    network: Directory = field(default_factory=Directory)
+    network: Directory = field(default_factory=replaying)
+    imported_at: int | None = None  # the position of the network's import, if any
     # Per agency, the positions at which it joined and left the network (None: still in it).
     memberships: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
     last_position: int = 0
@@ -281,6 +282,8 @@ class History:
                 referral.answers.append((position, p.answer))
 
     def _membership(self, p: ev.Event, position: int) -> None:
+        if isinstance(p, ev.NetworkEstablished) and self.imported_at is None:
+            self.imported_at = position
         if isinstance(p, ev.AgencyRegistered | ev.CouncilMemberJoined):
             self.memberships.setdefault(p.agency_id, []).append((position, None))
         elif isinstance(p, ev.AgencyRetired | ev.CouncilMemberLeft):
@@ -290,6 +293,9 @@ class History:
 
     def in_network(self, agency_id: str, position: int) -> bool:
         """Whether the agency was in the network when the event at ``position`` was relayed."""
+        before_import = self.network.before_import
+        if before_import is not None and (self.imported_at is None or position < self.imported_at):
+            return before_import.is_agency(agency_id)  # a log from before the network was on it
         return any(
             joined <= position and (left is None or position < left)
             for joined, left in self.memberships.get(agency_id, ())

@@ -432,3 +432,34 @@ def test_shipped_network_starts_in_force_at_the_start_of_r7() -> None:
     in_force = load_network().in_force_from
     assert in_force is not None and in_force.utcoffset() == timedelta(hours=9)
     assert (in_force.year, in_force.month, in_force.day) == (2025, 4, 1)
+
+
+def test_a_log_written_before_the_network_was_on_it_uses_the_shipped_network_until_the_import() -> (
+    None
+):
+    log = Log()
+    seed = [e.payload for e in log.events]
+    log.events.clear()
+    log.versions.clear()
+    found = log.add(
+        ev.DiscoveryReported(
+            occurred_at=at(0),
+            discovery_id=ident("legacy-discovery"),
+            reporter_kind="resident",
+            ward="moji",
+            signs=["odour"],
+            urgency="urgent",
+        )
+    )
+    _history(log)
+    for payload in seed:  # opening the old store appends the import after its history
+        log.add(payload)
+    decisions = _decisions(log)
+    (discovery,) = [d for d in decisions if d.event is found]
+    assert [r.agency_id for r in discovery.agencies] == ["moji.coordinator"]
+    disclosures = [
+        Disclosure.from_record(d) for decision in decisions for d in decision.disclosures
+    ]
+    assert any(d.agency_id == LEAVING and d.basis == "consent" for d in disclosures)
+    history = replay(_entries(log))
+    assert all(check(history, d) == [] for d in disclosures)
