@@ -136,9 +136,31 @@ def tick(browser: Any, name: str, value: str) -> None:
     assert box.is_selected()
 
 
-def press_enter_on(browser: Any, element_id: str) -> None:
+def press_enter_on(browser: Any, element_id: str, *, navigates: bool = True) -> None:
+    """Enter on an element reached by Tab; a form's button waits for the next page."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
     tab_to(browser, element_id)
-    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    if navigates:
+        next_page(browser, lambda: ActionChains(browser).send_keys(Keys.ENTER).perform())
+    else:
+        ActionChains(browser).send_keys(Keys.ENTER).perform()
+
+
+def click_through(browser: Any, element_id: str) -> None:
+    """Click a form's button and wait for the page the server answers with."""
+    next_page(browser, browser.find_element("id", element_id).click)
+
+
+def next_page(browser: Any, act: Any, seconds: float = 60) -> None:
+    """Do ``act`` and wait until the page it leads to has replaced this one."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element("tag name", "html")
+    act()
+    WebDriverWait(browser, seconds).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, seconds).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from hub import commands as c
 from hub.errors import (
     AuthenticationError,
+    ConsentRequiredError,
     HubError,
     InvalidCommandError,
     NotFoundError,
@@ -772,6 +773,9 @@ def router(pages: Pages) -> APIRouter:
                 pages.execute(actor, command)
             except (PermissionDeniedError, NotFoundError):
                 raise
+            except ConsentRequiredError as bad:
+                message = f"本人同意が有効でないため重層的支援会議へ移せません（{bad}）"
+                raise FormError({"move_case_id": message}) from None
             except HubError as bad:
                 raise FormError({"move_case_id": str(bad)}) from None
             return redirect("/web/coordinator", "重層的支援会議へ移しました")

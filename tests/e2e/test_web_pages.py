@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.webdriver.support.ui import Select
 
 from hub.settings import Settings
 from tests.agency_support import provisioned
@@ -22,6 +23,7 @@ from tests.browser import (
     assert_accessible,
     choose,
     chromium,
+    click_through,
     press_enter_on,
     tick,
     type_into,
@@ -132,7 +134,7 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
 
     # Consent for the agency (scope, purposes, categories, validity), then the referral to
     # the agency chosen by its Japanese name.
-    press_enter_on(browser, "consent-open")
+    press_enter_on(browser, "consent-open", navigates=False)
     tick(browser, "scope", AGENCY)
     tick(browser, "purposes", "consultation")
     tick(browser, "data_categories", "identity")
@@ -256,7 +258,7 @@ def test_the_session_cookie_is_httponly_strict_and_forms_need_their_csrf_token(
         assert client.get("/web/officer", follow_redirects=False).status_code == 303
 
 
-def _case_of_ward(web: Server) -> str:
+def _case_of_ward(web: Server, key: str = "3d0c1f7e-1d57-4a1f-9a59-6f5f0f3c2b10") -> str:
     """A case in WARD, opened through the API (the role tests need one to reach for)."""
     from hub.identity import Role
 
@@ -265,7 +267,69 @@ def _case_of_ward(web: Server) -> str:
         opened = client.post(
             "/commands/OpenCase",
             json={"occurred_at": "2026-04-01T09:00:00+09:00", "ward": WARD},
-            headers={"Idempotency-Key": "3d0c1f7e-1d57-4a1f-9a59-6f5f0f3c2b10"},
+            headers={"Idempotency-Key": key},
         )
         assert opened.status_code in (200, 201), opened.text
         return str(opened.json()["aggregate_ids"][0])
+
+
+def test_the_coordinator_moves_a_case_only_with_consent_in_force_and_plans_it(
+    web: Server, browser: Any
+) -> None:
+    from hub.identity import Role
+
+    officer = web.client(web.token(Role.ward_officer, ward=WARD))
+    case_id = _case_of_ward(web, key="9b3c2a51-0c0e-4f55-8d9e-4a8a7e9b1c21")
+    sign_in(browser, web, "kakaricho-試験2", "coordinator", WARD)
+    browser.find_element("id", "meeting-open").click()
+    Select(browser.find_element("id", "kind")).select_by_value("connection")
+    browser.find_element("css selector", f'input[name="members"][value="{AGENCY}"]').click()
+    browser.find_element("css selector", f'input[name="case_ids"][value="{case_id}"]').click()
+    click_through(browser, "hold-meeting")
+    assert "会議を記録しました" in browser.page_source
+    assert "つながりづくり会議" in browser.find_element("tag name", "main").text
+    assert_accessible(browser)
+
+    # No consent in force: refused, and said beside the field.
+    browser.find_element("id", "move-open").click()
+    Select(browser.find_element("id", "move_case_id")).select_by_value(case_id)
+    click_through(browser, "move")
+    assert "本人同意が有効でない" in text_of(browser, "move_case_id-error")
+    assert_accessible(browser)
+
+    consent = officer.post(
+        "/commands/GiveConsent",
+        json={
+            "occurred_at": "2026-04-01T09:05:00+09:00",
+            "case_id": case_id,
+            "scope": [AGENCY],
+            "purposes": ["support_planning"],
+            "data_categories": ["identity"],
+            "valid_from": "2026-04-01T00:00:00+09:00",
+            "valid_until": "2027-04-01T00:00:00+09:00",
+        },
+        headers={"Idempotency-Key": "0f9e3d1c-7b1a-4c2e-9a3f-5d6b7c8e9f10"},
+    )
+    assert consent.status_code in (200, 201), consent.text
+    browser.get(f"{web.url}/web/coordinator")
+    browser.find_element("id", "move-open").click()
+    Select(browser.find_element("id", "move_case_id")).select_by_value(case_id)
+    click_through(browser, "move")
+    assert "重層的支援会議へ移しました" in browser.page_source
+
+    # A plan with its monitoring date, shown in 和暦 among the ward's open cases.
+    browser.find_element("id", "plan-open").click()
+    Select(browser.find_element("id", "plan_case_id")).select_by_value(case_id)
+    browser.find_element("id", "issue").send_keys("試験の課題")
+    browser.find_element("id", "goal").send_keys("試験の目標")
+    Select(browser.find_element("id", "lead_agency")).select_by_value(AGENCY)
+    for field, day in (("period_from", "2026-04-01"), ("period_until", "2027-03-31")):
+        browser.execute_script(f"document.getElementById('{field}').value = '{day}'")
+    click_through(browser, "agree-plan")
+    assert "monitoring_date-error" in browser.page_source  # the date left out, said by it
+    browser.execute_script("document.getElementById('monitoring_date').value = '2026-10-01'")
+    click_through(browser, "agree-plan")
+    assert "支援計画を記録しました" in browser.page_source
+    row = text_of(browser, "open-cases")
+    assert "令和8年10月1日" in row and "第1版" in row and "重層的支援会議" in row
+    assert_accessible(browser)
