@@ -21,6 +21,11 @@ from ops.identity import dev_issuer
 
 ALGORITHMS = ["RS256", "ES256"]  # asymmetric only: a shared secret would be a password store
 ROLES = frozenset(role.value for role in Role)
+# The roles a person can hold at the city's identity provider. ``operator`` (the CLI's
+# configured operator) and ``system`` (the hub's own processes) act without a ward or agency
+# scope: a token naming either is refused in production; development keeps them so tests and
+# the benchmark can seed data of every kind through one door.
+PERSON_ROLES = ROLES - {Role.operator.value, Role.system.value}
 CACHE_SIZE = 1024  # verified tokens kept until they expire
 
 
@@ -53,6 +58,7 @@ class TokenVerifier:
         check_identity_settings(settings)
         self._verified: dict[str, tuple[Actor, float]] = {}
         self._lock = threading.Lock()
+        self.roles = PERSON_ROLES if production(settings) else ROLES
         self.issuer = settings.oidc_issuer
         self.audience = settings.oidc_audience
         self.keys: KeySource = (
@@ -73,7 +79,7 @@ class TokenVerifier:
         if cached is not None and cached[1] > time.time():
             return cached[0]
         claims = self.claims(token)
-        actor = actor_from_claims(claims)
+        actor = actor_from_claims(claims, self.roles)
         # A token's signature is checked once; until it expires, the same string is the
         # same verified claims (a client sends it on every request).
         with self._lock:
@@ -106,13 +112,15 @@ class TokenVerifier:
         return claims
 
 
-def actor_from_claims(claims: dict[str, Any]) -> Actor:
+def actor_from_claims(claims: dict[str, Any], roles: frozenset[str] = PERSON_ROLES) -> Actor:
+    """The actor a verified token names; a role outside ``roles`` is refused."""
     role = claims.get("role")
     if role is None:
-        granted = (claims.get("realm_access") or {}).get("roles") or []
-        known = [r for r in granted if r in ROLES]
+        realm = claims.get("realm_access")
+        granted = realm.get("roles") if isinstance(realm, dict) else None
+        known = [r for r in granted if r in roles] if isinstance(granted, list) else []
         role = known[0] if len(known) == 1 else None
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in roles:
         raise AuthenticationError("the token names no hub role (claim 'role')")
     ward, agency = claims.get("ward"), claims.get("agency_id")
     if not isinstance(claims["sub"], str) or not claims["sub"]:

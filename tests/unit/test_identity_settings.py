@@ -121,3 +121,28 @@ def test_scope_claims_of_the_wrong_type_grant_no_scope() -> None:
 def test_a_subject_the_hub_cannot_record_is_refused() -> None:
     with pytest.raises(AuthenticationError, match="no usable actor"):
         actor_from_claims({"sub": " padded ", "role": "auditor"})
+
+
+@pytest.mark.parametrize("role", ["operator", "system"])
+def test_a_token_naming_the_operator_or_a_system_process_is_refused_in_production(
+    role: str,
+) -> None:
+    """Both would act with no ward or agency scope; only a person's role passes the door."""
+    with pytest.raises(AuthenticationError, match="no hub role"):
+        actor_from_claims({"sub": "attacker-1", "role": role})
+    with pytest.raises(AuthenticationError, match="no hub role"):
+        actor_from_claims({"sub": "attacker-2", "realm_access": {"roles": [role]}})
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "odd-1", "realm_access": ["auditor"]},
+        {"sub": "odd-2", "realm_access": {"roles": "auditor"}},
+        {"sub": "odd-3", "role": ["auditor"]},
+        {"sub": "odd-4", "role": {"name": "auditor"}},
+    ],
+)
+def test_oddly_shaped_role_claims_are_refused_not_a_crash(claims: dict[str, object]) -> None:
+    with pytest.raises(AuthenticationError, match="no hub role"):
+        actor_from_claims(claims)
