@@ -10,6 +10,9 @@ from datetime import date, datetime, timedelta, timezone
 
 JST = timezone(timedelta(hours=9), "JST")
 REIWA_OFFSET = 2018
+# The fiscal years a report may name: the log holds nothing before 2000 (hub/plausible.py)
+# and a year past 2100 is a typing slip, not a plan.
+FIRST_FY, LAST_FY = 2000, 2100
 _FY_LABEL = re.compile(r"^(?:R|令和)(元|\d{1,2})(?:年度)?$")
 
 
@@ -45,17 +48,21 @@ def reiwa_label(fy: int, *, long: bool = False) -> str:
 
 
 def parse_fiscal_year(label: str) -> int:
-    """'R7', '令和7年度', '令和元年度' or '2025' → 2025."""
+    """'R7', '令和7年度', '令和元年度' or '2025' → 2025, within FIRST_FY..LAST_FY."""
     text = label.strip()
     if text.isdigit() and len(text) == 4:
-        return int(text)
-    match = _FY_LABEL.match(text)
-    if not match:
-        raise ValueError(f"not a fiscal year: {label!r} (use R7, 令和7年度 or 2025)")
-    n = 1 if match.group(1) == "元" else int(match.group(1))
-    if n < 1:
-        raise ValueError(f"not a fiscal year: {label!r}")
-    return n + REIWA_OFFSET
+        year = int(text)
+    else:
+        match = _FY_LABEL.match(text)
+        if not match:
+            raise ValueError(f"not a fiscal year: {label!r} (use R7, 令和7年度 or 2025)")
+        n = 1 if match.group(1) == "元" else int(match.group(1))
+        if n < 1:
+            raise ValueError(f"not a fiscal year: {label!r}")
+        year = n + REIWA_OFFSET
+    if not FIRST_FY <= year <= LAST_FY:
+        raise ValueError(f"the fiscal year must lie between {FIRST_FY} and {LAST_FY}")
+    return year
 
 
 def fiscal_month_key(moment: datetime) -> str:

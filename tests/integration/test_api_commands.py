@@ -186,3 +186,11 @@ def test_every_field_of_every_command_broken_is_refused_cleanly(server: Server) 
                     elif MARKER in response.text:
                         wrong.append(f"{name}.{field}: the value was echoed")
     assert not wrong, "; ".join(wrong[:10])
+
+
+@pytest.mark.parametrize("fy", ["9999", "0000", "R99"])
+def test_a_fiscal_year_at_the_edge_of_its_type_is_a_4xx(server: Server, fy: str) -> None:
+    with server.client(server.token(Role.analyst, "analyst-試験")) as client:
+        response = client.get("/indicators", params={"fy": fy})
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")

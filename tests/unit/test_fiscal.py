@@ -42,7 +42,9 @@ def test_fiscal_year_labels_parse(label: str, year: int) -> None:
     assert parse_fiscal_year(label) == year
 
 
-@pytest.mark.parametrize("label", ["R0", "H30", "7", "令和", ""])
+@pytest.mark.parametrize(
+    "label", ["R0", "H30", "7", "令和", "", "9999", "0000", "1999", "R99", "2101"]
+)
 def test_bad_fiscal_year_labels_are_refused(label: str) -> None:
     with pytest.raises(ValueError):
         parse_fiscal_year(label)
