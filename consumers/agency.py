@@ -22,6 +22,7 @@ from hub import codec
 from hub.domain.case import TRANSITIONS
 from hub.errors import IllegalTransitionError, InvalidCommandError, NotFoundError
 from hub.logging import get_logger
+from hub.quarantine import OUTAGES, reason_of
 
 log = get_logger("consumers.agency")
 
@@ -52,7 +53,14 @@ class AgencyConsumer:
         except BadRecord as bad:
             self._park(record, bad.reason)
             return "parked"
-        if self.inbox.apply(entry):
+        try:
+            applied = self.inbox.apply(entry)
+        except OUTAGES:
+            raise
+        except Exception as error:  # no single record stops the client (invariant 9)
+            self._park(record, reason_of(error, "inbox"))
+            return "parked"
+        if applied:
             self.report.applied += 1
             log.info(
                 "inbox.applied",

@@ -16,6 +16,7 @@ from consumers.ports import InRecord
 from hub import codec
 from hub.avro_schemas import personal_paths
 from hub.events import ALL_EVENTS
+from hub.quarantine import screen
 
 BASES = frozenset({"consent", "support_meeting", "vital_interest", "statute", "none"})
 ENVELOPE = ("event_id", "event_type", "aggregate_id", "aggregate_version", "recorded_at")
@@ -64,9 +65,14 @@ def read_referral_record(record: InRecord, agency_id: str) -> InboxEntry:
     if event_type is None:
         raise BadRecord(f"schema {name} is not an event of the referral stream")
     try:
-        event_type.model_validate({k: body[k] for k in event_type.model_fields if k in body})
+        payload = event_type.model_validate(
+            {k: body[k] for k in event_type.model_fields if k in body}
+        )
     except ValidationError as error:
         raise BadRecord(validation_reason(name, error)) from None
+    implausible = screen(payload)  # a record a relay published before it screened events
+    if implausible:
+        raise BadRecord(f"implausible {name}: {implausible}")
     event_id = record.header("event_id") or ""
     try:
         UUID(event_id)

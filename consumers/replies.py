@@ -27,6 +27,7 @@ from hub.commands import AnswerReferral
 from hub.errors import ConcurrentChangeError, DomainError
 from hub.identity import Actor, reply_ingester
 from hub.logging import get_logger
+from hub.quarantine import OUTAGES, reason_of
 
 log = get_logger("consumers.replies")
 
@@ -110,6 +111,10 @@ class ReplyIngester:
             return self._reject(record, bad.reason)
         except DomainError as error:
             return self._reject(record, f"{type(error).__name__}: {error}")
+        except Exception as error:  # no single reply stops the ingester (invariant 9)
+            if isinstance(error, (ConcurrentChangeError, *OUTAGES)):
+                raise
+            return self._reject(record, reason_of(error, "ingesting"))
         if outcome:
             self.report.applied += 1
             log.info(

@@ -13,6 +13,7 @@ REIWA_OFFSET = 2018
 # The fiscal years a report may name: the log holds nothing before 2000 (hub/plausible.py)
 # and a year past 2100 is a typing slip, not a plan.
 FIRST_FY, LAST_FY = 2000, 2100
+HEISEI_OFFSET = 1988
 _FY_LABEL = re.compile(r"^(?:R|令和)(元|\d{1,2})(?:年度)?$")
 
 
@@ -38,13 +39,16 @@ def fiscal_year_bounds(fy: int) -> tuple[datetime, datetime]:
 
 
 def reiwa_label(fy: int, *, long: bool = False) -> str:
-    """2025 → 'R7' (or '令和7年度'); 2019 → 'R1' (or '令和元年度')."""
-    n = fy - REIWA_OFFSET
+    """2025 → 'R7' (or '令和7年度'); 2019 → 'R1' (or '令和元年度'). Earlier fiscal years, which
+    the log may hold (from 2000), are in 平成: 2010 → 'H22' (or '平成22年度')."""
+    era, short, n = "令和", "R", fy - REIWA_OFFSET
     if n < 1:
-        raise ValueError(f"fiscal year {fy} is before 令和 (2019)")
+        era, short, n = "平成", "H", fy - HEISEI_OFFSET
+    if n < 1:
+        raise ValueError(f"fiscal year {fy} is before 平成 (1989)")
     if long:
-        return f"令和{'元' if n == 1 else n}年度"
-    return f"R{n}"
+        return f"{era}{'元' if n == 1 else n}年度"
+    return f"{short}{n}"
 
 
 def parse_fiscal_year(label: str) -> int:

@@ -151,6 +151,9 @@ class CaseGovernance:
     # (agency, basis, reference) has had them delivered on a basis that came later.
     person: dict[str, Any] = field(default_factory=dict)
     delivered: set[tuple[str, str, str]] = field(default_factory=set)
+    # An event that changes governance was quarantined (hub/quarantine.py): the state may
+    # miss a withdrawal or an end, so nothing personal of the case is released any more.
+    held: bool = False
 
     def purposes_of(self, agency_id: str) -> frozenset[str]:
         purposes = {r.purpose for r in self.referrals.values() if r.agency_id == agency_id}
@@ -181,6 +184,29 @@ def minutes_since_referral(state: GovernanceState, event: LoggedEvent) -> float 
     if referral is None or referral.made_at is None:
         return None
     return (p.occurred_at - referral.made_at).total_seconds() / 60
+
+
+# The events ``fold`` changes the state for: losing one of them to the quarantine holds the case.
+GOVERNING_EVENTS = frozenset(
+    {
+        "CaseOpened",
+        "ReferralMade",
+        "ReferralAnswered",
+        "ConsentGiven",
+        "ConsentWithdrawn",
+        "TakenUpByMeeting",
+        "MovedToSupportMeeting",
+        "EmergencyDeclared",
+        "EmergencyEnded",
+    }
+)
+
+
+def hold(state: GovernanceState, case_id: UUID, event_type: str) -> None:
+    """A quarantined event of the case: fail safe if governance would have folded it (or its
+    type is unknown), so every later record of the case is a de-identified notice."""
+    if event_type in GOVERNING_EVENTS or event_type not in ev.EVENTS_BY_NAME:
+        state.case(case_id).held = True
 
 
 def fold(state: GovernanceState, event: LoggedEvent) -> None:
@@ -435,7 +461,7 @@ def _basis(
     case: CaseGovernance | None, agency_id: str, category: str, sensitive: bool, at: datetime
 ) -> tuple[str, str] | None:
     """The first basis in force for the agency and the category, as (basis, reference)."""
-    if case is None:
+    if case is None or case.held:
         return None
     purposes = case.purposes_of(agency_id)
     for consent in case.consents.values():

@@ -11,6 +11,11 @@ Table ``disclosures`` (one row per event, agency and basis):
   basis TEXT (consent | support_meeting | statute | vital_interest), basis_ref TEXT,
   confidentiality_duty BOOLEAN (support_meeting: Social Welfare Act art.106-6),
   occurred_at TEXT (ISO time of the event in the world)
+
+Table ``relay_quarantine`` (one row per event the relay could not publish, hub/quarantine.py),
+written in the same transaction as the position that passes it:
+  position BIGINT primary key, event_id TEXT, event_type TEXT, aggregate_id TEXT,
+  reason TEXT (a field and a rule, or a kind of error; never a value)
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ COLUMNS = (
 )
 
 
+QUARANTINE_COLUMNS = ("position", "event_id", "event_type", "aggregate_id", "reason")
+
+
 def _row(disclosure: dict[str, Any]) -> dict[str, Any]:
     row = {name: disclosure[name] for name in COLUMNS}
     row["fields"] = json.dumps(disclosure["fields"], ensure_ascii=False)
@@ -69,8 +77,17 @@ class RelayLedger(Protocol):
     def position(self) -> int:
         """The last notification id the relay published (0 before the first)."""
 
-    def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
-        """Stores the position and the disclosures in one transaction."""
+    def record(
+        self,
+        position: int,
+        disclosures: Sequence[dict[str, Any]],
+        quarantined: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Stores the position, the disclosures and the quarantined events in one
+        transaction."""
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """The events the relay quarantined, in log order."""
 
     def disclosures(
         self, *, case_id: str | None = None, agency_id: str | None = None
@@ -93,20 +110,41 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
             "fields TEXT NOT NULL, categories TEXT NOT NULL, basis TEXT NOT NULL, "
             "basis_ref TEXT, confidentiality_duty INTEGER NOT NULL, occurred_at TEXT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS disclosures_case ON disclosures (case_id, position)",
+            "CREATE TABLE IF NOT EXISTS relay_quarantine (position INTEGER PRIMARY KEY, "
+            "event_id TEXT NOT NULL, event_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
+            "reason TEXT NOT NULL)",
         ]
 
     def position(self) -> int:
         return self.max_tracking_id(self.position_name) or 0
 
-    def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
+    def record(
+        self,
+        position: int,
+        disclosures: Sequence[dict[str, Any]],
+        quarantined: Sequence[dict[str, Any]] = (),
+    ) -> None:
         placeholders = ", ".join(f":{name}" for name in COLUMNS)
         statement = (
             f"INSERT INTO disclosures ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
             "ON CONFLICT (disclosure_id) DO NOTHING"
         )
+        kept = ", ".join(f":{name}" for name in QUARANTINE_COLUMNS)
         with self.datastore.transaction(commit=True) as c:
             c.executemany(statement, [_row(d) for d in disclosures])
+            c.executemany(
+                f"INSERT INTO relay_quarantine ({', '.join(QUARANTINE_COLUMNS)}) VALUES ({kept}) "
+                "ON CONFLICT (position) DO NOTHING",
+                list(quarantined),
+            )
             self._insert_tracking(c, Tracking(self.position_name, position))
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT {', '.join(QUARANTINE_COLUMNS)} FROM relay_quarantine ORDER BY position"
+            )
+            return [{name: row[name] for name in QUARANTINE_COLUMNS} for row in c.fetchall()]
 
     def disclosures(
         self, *, case_id: str | None = None, agency_id: str | None = None
@@ -145,6 +183,22 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
                 "occurred_at text NOT NULL)"
             ).format(Identifier(self.datastore.schema))
         )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.relay_quarantine (position bigint PRIMARY KEY, "
+                "event_id text NOT NULL, event_type text NOT NULL, aggregate_id text NOT NULL, "
+                "reason text NOT NULL)"
+            ).format(Identifier(self.datastore.schema))
+        )
+        self.insert_quarantined = (
+            SQL("INSERT INTO {0}.relay_quarantine ({1}) VALUES ({2}) ON CONFLICT DO NOTHING")
+            .format(
+                Identifier(self.datastore.schema),
+                SQL(", ").join(Identifier(name) for name in QUARANTINE_COLUMNS),
+                SQL(", ").join(SQL(f"%({name})s") for name in QUARANTINE_COLUMNS),
+            )
+            .as_string(None)
+        )
         insert = "INSERT INTO {0}.disclosures ({1}) VALUES ({2}) ON CONFLICT DO NOTHING"
         self.insert_disclosure = (
             SQL(insert)
@@ -159,12 +213,28 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
     def position(self) -> int:
         return self.max_tracking_id(self.position_name) or 0
 
-    def record(self, position: int, disclosures: Sequence[dict[str, Any]]) -> None:
+    def record(
+        self,
+        position: int,
+        disclosures: Sequence[dict[str, Any]],
+        quarantined: Sequence[dict[str, Any]] = (),
+    ) -> None:
         with self.datastore.transaction(commit=True) as curs:
             if disclosures:
                 # psycopg pipelines executemany: one round trip for the batch's rows.
                 curs.executemany(self.insert_disclosure, [_row(d) for d in disclosures])
+            if quarantined:
+                curs.executemany(self.insert_quarantined, list(quarantined))
             self._insert_tracking(curs, Tracking(self.position_name, position))
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        statement = SQL("SELECT {0} FROM {1}.relay_quarantine ORDER BY position").format(
+            SQL(", ").join(Identifier(name) for name in QUARANTINE_COLUMNS),
+            Identifier(self.datastore.schema),
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement)
+            return [{name: row[name] for name in QUARANTINE_COLUMNS} for row in curs.fetchall()]
 
     def disclosures(
         self, *, case_id: str | None = None, agency_id: str | None = None

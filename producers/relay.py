@@ -6,6 +6,13 @@ flush, and only then store the position and the disclosure ledger rows in one tr
 A crash before that store sends the batch again (consumers apply each event id once);
 nothing is lost. On start the governance state is rebuilt by folding the log up to the
 stored position without publishing.
+
+An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
+governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
+notice either: it might be anything), the events before it in the batch are published, and
+its row goes into ``relay_quarantine`` in the same transaction as the position that passes
+it. If it would have changed governance, its case is held: every later record of the case
+is a de-identified notice (fail safe). The stream goes on with the next event.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Notification
 from kafka import KafkaProducer
@@ -23,6 +31,7 @@ from hub import codec, kafka_clients, topics
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
 from hub.logging import get_logger
+from hub.quarantine import reason_of, screen
 from hub.settings import Settings
 from producers import witness
 from producers.deidentify import deidentify
@@ -32,6 +41,7 @@ from producers.governance import (
     GovernanceState,
     decide,
     fold,
+    hold,
     logged,
     minutes_since_referral,
 )
@@ -43,6 +53,20 @@ Header = tuple[str, bytes]
 RELAY_PRINCIPAL = "relay"
 
 
+Out = tuple[str, str, bytes, list[Header]]  # topic, key, value, headers
+
+
+class Unpublishable(Exception):
+    """An event of the log the relay cannot publish; ``reason`` names no value."""
+
+    def __init__(self, reason: str, event_type: str, aggregate_id: str, *, folded: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.event_type = event_type
+        self.aggregate_id = aggregate_id
+        self.folded = folded  # governance folded it before it failed: fold the log again
+
+
 @dataclass
 class RelayCounts:
     events: int = 0
@@ -52,6 +76,7 @@ class RelayCounts:
     audit_records: int = 0
     analytics_records: int = 0
     witnessed: int = 0  # chain heads published on audit.consent (producers/witness.py)
+    quarantined: int = 0
     position: int = 0
 
     def add(self, other: RelayCounts) -> None:
@@ -95,8 +120,11 @@ class Relay:
         self.rebuilt = False
 
     def rebuild(self) -> int:
-        """Folds the log up to the stored position, publishing nothing; returns it."""
+        """Folds the log up to the stored position, publishing nothing; returns it.
+
+        Quarantined events are passed over as they were when published (their cases held)."""
         stored = self.ledger.position()
+        quarantined = {row["position"]: row for row in self.ledger.quarantined()}
         self.state = GovernanceState()
         while self.state.position < stored:
             batch = self.app.recorder.select_notifications(
@@ -105,6 +133,11 @@ class Relay:
             if not batch:
                 break
             for notification in batch:
+                kept = quarantined.get(notification.id)
+                if kept is not None:
+                    hold(self.state, UUID(kept["aggregate_id"]), kept["event_type"])
+                    self.state.position = notification.id
+                    continue
                 fold(self.state, logged(notification.id, self._event(notification)))
         self.state.position = stored
         self.rebuilt = True
@@ -133,20 +166,83 @@ class Relay:
         return counts
 
     def _publish_batch(self, batch: Sequence[Notification], counts: RelayCounts) -> int:
+        """Publishes the batch up to its end, or up to an event it quarantines (that event
+        is then the position stored); the next step goes on after it."""
         disclosures: list[dict[str, Any]] = []
         futures: list[Any] = []
+        quarantined: list[dict[str, Any]] = []
+        position: int = batch[-1].id
         for notification in batch:
-            decision = decide(self.state, logged(notification.id, self._event(notification)))
-            futures += self._publish(decision, counts)
+            try:
+                decision, out = self._prepare(notification)
+            except Unpublishable as poison:
+                position = notification.id
+                quarantined.append(self._quarantine(notification, poison))
+                counts.quarantined += 1
+                break
+            futures += [self._send(*record) for record in out]
+            self._count(decision, counts)
             disclosures += decision.disclosures
             counts.events += 1
-        futures += self._witness(batch[-1].id, counts)
+        futures += self._witness(position, counts)
         self._flush(futures)
-        position: int = batch[-1].id
         if self.before_store is not None:
             self.before_store(position)
-        self.ledger.record(position, disclosures)
+        self.ledger.record(position, disclosures, quarantined)
+        if any(poison["folded"] for poison in quarantined):
+            self.rebuilt = False  # fold the log again, passing over the quarantined event
+        for row in quarantined:
+            row.pop("folded", None)
         return position
+
+    def _prepare(self, notification: Notification) -> tuple[Decision, list[Out]]:
+        """The decision and the records of one event, or ``Unpublishable``."""
+        aggregate_id = str(notification.originator_id)
+        event_type = notification.topic.rsplit(".", 1)[-1]
+        try:
+            domain_event = self._event(notification)
+        except Exception as error:  # a stored event its model no longer reads
+            raise Unpublishable(
+                reason_of(error, "decoding"), event_type, aggregate_id, folded=False
+            ) from None
+        payload = domain_event.payload
+        event_type = type(payload).__name__
+        reason = screen(payload)
+        if reason:
+            raise Unpublishable(reason, event_type, aggregate_id, folded=False)
+        try:
+            decision = decide(self.state, logged(notification.id, domain_event))
+        except Exception as error:
+            raise Unpublishable(
+                reason_of(error, "governance"), event_type, aggregate_id, folded=True
+            ) from None
+        try:
+            return decision, self._records(decision)
+        except Exception as error:  # e.g. a value Avro cannot write
+            raise Unpublishable(
+                reason_of(error, "encoding"), event_type, aggregate_id, folded=True
+            ) from None
+
+    def _quarantine(self, notification: Notification, poison: Unpublishable) -> dict[str, Any]:
+        if poison.folded is False:
+            hold(self.state, UUID(poison.aggregate_id), poison.event_type)
+        self.state.position = notification.id
+        log.warning(
+            "relay.quarantined",
+            position=notification.id,
+            event_type=poison.event_type,
+            reason=poison.reason,
+        )
+        return {
+            "position": notification.id,
+            "event_id": str(
+                codec.event_id(UUID(poison.aggregate_id), notification.originator_version)
+            ),
+            "event_type": poison.event_type,
+            "aggregate_id": poison.aggregate_id,
+            "reason": poison.reason,
+            "folded": poison.folded,
+        }
 
     def drain(self, stop: threading.Event | None = None) -> RelayCounts:
         """Publishes up to the end of the log (or until ``stop`` is set)."""
@@ -154,7 +250,7 @@ class Relay:
         while stop is None or not stop.is_set():
             counts = self.step()
             total.add(counts)
-            if counts.events == 0:
+            if counts.events == 0 and counts.quarantined == 0:
                 break
         return total
 
@@ -181,7 +277,8 @@ class Relay:
                 "topic provisioned (`hub kafka provision`)? The batch's position was not stored"
             ) from error
 
-    def _publish(self, decision: Decision, counts: RelayCounts) -> list[Any]:
+    def _records(self, decision: Decision) -> list[Out]:
+        """Every record of one decision, encoded (nothing is sent before all are)."""
         event = decision.event
         if event.event_type in UNPUBLISHED:
             return []
@@ -190,7 +287,7 @@ class Relay:
             ("event_type", event.event_type.encode()),
             ("position", str(event.position).encode()),
         ]
-        futures = []
+        out: list[Out] = []
         for record in decision.agencies:
             own = common
             event_type = event.event_type
@@ -200,16 +297,13 @@ class Relay:
                 own.append(("position", str(event.position).encode()))
             headers = own + [(k, v.encode()) for k, v in record.headers().items()]
             value = codec.encode(event_type, record.record)
-            topic = topics.referrals(self.settings, record.agency_id)
-            futures.append(self._send(topic, event.key, value, headers))
-            counts.agency_records += 1
-            if record.withheld or not record.released:
-                counts.redacted += 1
+            out.append(
+                (topics.referrals(self.settings, record.agency_id), event.key, value, headers)
+            )
         audit = topics.audit(self.settings)
         if decision.audit_record is not None:
             value = codec.encode(event.event_type, decision.audit_record)
-            futures.append(self._send(audit, event.key, value, common))
-            counts.audit_records += 1
+            out.append((audit, event.key, value, common))
         for disclosure in decision.disclosures:
             headers = [
                 ("event_id", event.event_id.encode()),
@@ -217,11 +311,9 @@ class Relay:
                 ("position", str(event.position).encode()),
                 ("disclosure_id", disclosure["disclosure_id"].encode()),
             ]
-            value = codec.encode("Disclosure", disclosure)
-            futures.append(self._send(audit, event.key, value, headers))
-            counts.disclosures += 1
+            out.append((audit, event.key, codec.encode("Disclosure", disclosure), headers))
         if not decision.analytics:
-            return futures
+            return out
         anonymous = deidentify(event.record, self.key, minutes_since_referral(self.state, event))
         headers = [
             ("event_id", str(anonymous["event_id"]).encode()),
@@ -230,9 +322,18 @@ class Relay:
         ]
         key = str(anonymous.get("case_id") or anonymous["aggregate_id"])
         value = codec.encode(event.event_type, anonymous)
-        futures.append(self._send(topics.analytics(self.settings), key, value, headers))
-        counts.analytics_records += 1
-        return futures
+        out.append((topics.analytics(self.settings), key, value, headers))
+        return out
+
+    @staticmethod
+    def _count(decision: Decision, counts: RelayCounts) -> None:
+        for record in decision.agencies:
+            counts.agency_records += 1
+            if record.withheld or not record.released:
+                counts.redacted += 1
+        counts.audit_records += decision.audit_record is not None
+        counts.disclosures += len(decision.disclosures)
+        counts.analytics_records += decision.analytics
 
     def _witness(self, position: int, counts: RelayCounts) -> list[Any]:
         """The chain's head after the batch, on audit.consent: a witness outside the store."""

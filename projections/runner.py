@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
+from uuid import UUID
 
 from eventsourcing.persistence import (
     InfrastructureFactory,
@@ -25,9 +26,18 @@ from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
+from hub.codec import event_id
 from hub.errors import ConfigurationError, InvalidCommandError
 from hub.logging import get_logger
-from projections.base import HubProjection, Payload, payload_of
+from hub.quarantine import reason_of
+from projections.base import (
+    HubProjection,
+    LogPosition,
+    Payload,
+    Rejected,
+    position_of_event,
+    screened,
+)
 from projections.case_state import CaseStateProjection
 from projections.follow import LogPoller
 from projections.inbox import InboxProjection
@@ -40,7 +50,7 @@ PROJECTIONS: dict[str, type[HubProjection[Any]]] = {
     p.name: p for p in (CaseStateProjection, InboxProjection, IndicatorsProjection)
 }
 Progress = Callable[[int, int], None]  # (events in the batch, position reached)
-Decoded = tuple[Payload | None, Tracking]
+Decoded = tuple[Payload | Rejected | None, Tracking]
 
 
 class UnknownProjectionError(InvalidCommandError):
@@ -101,8 +111,23 @@ def position_of(projection: HubProjection[Any], app_name: str) -> int:
 
 
 def decode(app: HubApplication, batch: Sequence[Notification]) -> list[Decoded]:
-    """Each notification's payload (decoded once, whatever number of views it feeds)."""
-    return [(payload_of(app.mapper.to_domain_event(n)), Tracking(app.name, n.id)) for n in batch]
+    """Each notification's payload (decoded and screened once, whatever number of views it
+    feeds), or why no view can take it."""
+    return [_decode_one(app, n) for n in batch]
+
+
+def _decode_one(app: HubApplication, notification: Notification) -> Decoded:
+    try:
+        domain_event = app.mapper.to_domain_event(notification)
+    except Exception as error:  # a stored event its model no longer reads
+        tracking = LogPosition(
+            app.name,
+            notification.id,
+            str(event_id(UUID(str(notification.originator_id)), notification.originator_version)),
+            notification.topic.rsplit(".", 1)[-1],
+        )
+        return Rejected(reason_of(error, "decoding")), tracking
+    return screened(domain_event), position_of_event(app.name, domain_event, notification.id)
 
 
 def apply(

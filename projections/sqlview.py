@@ -38,6 +38,20 @@ class SqlView(TrackingRecorder):
     TABLES: Mapping[str, str] = {}
     APPLICATION = "hub"
     dialect: Dialect
+    # Every view keeps the events it could not process (hub/quarantine.py), with its position.
+    QUARANTINE = (
+        "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, event_type TEXT NOT NULL, "
+        "reason TEXT NOT NULL"
+    )
+
+    @property
+    def tables(self) -> dict[str, str]:
+        """The view's tables and its quarantine table."""
+        return {**self.TABLES, "quarantine": self.QUARANTINE}
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """The events this view quarantined, in log order."""
+        return self.query("SELECT * FROM {quarantine} ORDER BY position")
 
     @contextmanager
     def _cursor(self, *, commit: bool) -> Iterator[Any]:
@@ -68,7 +82,7 @@ class SqlView(TrackingRecorder):
     def table_ddl(self) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {self.dialect.table(name)} ({columns})"
-            for name, columns in self.TABLES.items()
+            for name, columns in self.tables.items()
         ]
 
     def apply(self, statements: Sequence[Statement], tracking: Tracking) -> None:
@@ -104,7 +118,7 @@ class SqlView(TrackingRecorder):
     def drop(self) -> None:
         """Empty the view: drop its tables, forget its position, create the tables again."""
         with self._cursor(commit=True) as cursor:
-            for name in self.TABLES:
+            for name in self.tables:
                 self._run(cursor, Statement(f"DROP TABLE IF EXISTS {{{name}}}"))
             self._clear_tracking(cursor)
             for ddl in self.table_ddl():
@@ -114,7 +128,7 @@ class SqlView(TrackingRecorder):
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every table, sorted by all its columns: for comparing two views."""
         result: dict[str, list[dict[str, Any]]] = {}
-        for name in self.TABLES:
+        for name in self.tables:
             rows = self.query(f"SELECT * FROM {{{name}}}")
             result[name] = sorted(rows, key=lambda r: [(str(k), repr(v)) for k, v in r.items()])
         return result
@@ -177,7 +191,7 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
         self.prefix = tracking_table_name.removesuffix("_tracking")
         self.dialect = Dialect.postgres(datastore.schema, prefix=f"{self.prefix}_")
         self._statements: dict[str, SQL] = {}
-        for name in self.TABLES:
+        for name in self.tables:
             self.check_identifier_length(f"{self.prefix}_{name}")
         for ddl in self.table_ddl():
             self.sql_create_statements.append(SQL(cast(LiteralString, ddl)))  # type: ignore[arg-type]

@@ -546,10 +546,19 @@ def report_command(
     disclosures = _disclosures(source)
     verdict = verify(history, disclosures)
     period = Period(parse_time(start) if start else None, parse_time(end) if end else None)
+    from ops.cli.quarantine import quarantined
+
     with application(get_settings()) as app:
         reads = access_log(app)
     lines = render_report(
-        history, disclosures, verdict, chain_verdict(get_settings()), period, now(), reads
+        history,
+        disclosures,
+        verdict,
+        chain_verdict(get_settings()),
+        period,
+        now(),
+        reads,
+        quarantined=quarantined(get_settings()),
     )
     for line in lines:
         out.print(line, markup=False, highlight=False)

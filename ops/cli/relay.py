@@ -17,7 +17,7 @@ def _print_counts(counts: Any) -> None:
         f"events={counts.events} agency_records={counts.agency_records} "
         f"redacted={counts.redacted} disclosures={counts.disclosures} "
         f"audit={counts.audit_records} analytics={counts.analytics_records} "
-        f"witnessed={counts.witnessed} "
+        f"witnessed={counts.witnessed} quarantined={counts.quarantined} "
         f"position={counts.position}"
     )
 

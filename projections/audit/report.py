@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from projections.audit.access import Access
 from projections.audit.history import History
@@ -42,6 +43,7 @@ def render_report(
     period: Period,
     generated_at: datetime,
     reads: Sequence[Access] = (),
+    quarantined: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
     shown = [d for d in disclosures if period.holds(d.occurred_at)]
     by_basis = Counter(d.basis for d in shown)
@@ -89,6 +91,7 @@ def render_report(
             f"chain head (write it down; `hub audit verify-log --anchor` checks it later): "
             f"{log.head.notification_id}:{log.head.chain_hash}"
         )
+    lines += ["", *_quarantine_lines(quarantined)]
     lines += ["", "auditor: ____________________    date: ____________    signature: __________"]
     return lines
 
@@ -146,4 +149,20 @@ def _reads(reads: Sequence[Access], period: Period) -> list[str]:
         lines.append("  (`hub audit access` lists each read)")
     lines += [f"  basis {basis}: {n}" for basis, n in sorted(by_basis.items())]
     lines += [f"  {subject}: {n}" for subject, n in by_subject.most_common(TOP)]
+    return lines
+
+
+def _quarantine_lines(quarantined: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Events a step kept back (invariant 9), one line per event with the steps that did."""
+    if not quarantined:
+        return ["quarantine (隔離): no event was kept back by any step"]
+    steps: dict[tuple[Any, str, str], list[str]] = {}
+    for row in quarantined:
+        where = row.get("position") if row.get("position") is not None else row.get("where")
+        steps.setdefault((where, row["event_type"], row["reason"]), []).append(row["step"])
+    lines = [f"quarantine (隔離): {len(steps)} event(s) kept back, never published"]
+    lines += [
+        f"  {where} {event_type or '-'} [{', '.join(sorted(names))}]: {reason}"
+        for (where, event_type, reason), names in steps.items()
+    ]
     return lines

@@ -1,0 +1,112 @@
+"""Quarantine: what a step of the stream does with an event it cannot process.
+
+The edge refuses implausible values (``hub.plausible``), but a log written before that rule,
+or by another writer, may hold them, and the log is immutable. So every step that follows
+the log (the relay, each projection) screens each event with ``screen`` and keeps the ones
+it cannot process in a quarantine table of its own store, written in the same transaction as
+its position, and goes on (ARCHITECTURE.md, invariant 9).
+
+The screen is a fixed rule of the code, never of the wall clock or a setting, so replaying
+the same log quarantines the same events. Reasons name a field and a rule, or the kind of
+error, never a value (a value may be personal data).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
+from pydantic import BaseModel, ValidationError
+
+from hub import plausible
+from hub.errors import ServiceUnavailableError
+from hub.fiscal import JST
+
+# Instants every step can convert (UTC, JST), bucket in a fiscal year and label in 令和.
+SCREEN_FROM = plausible.EARLIEST
+SCREEN_UNTIL = datetime(2100, 1, 1, tzinfo=JST)
+DATES_FROM, DATES_UNTIL = plausible.EARLIEST_BIRTH_DATE, SCREEN_UNTIL.date()
+INT64 = (-(2**63), 2**63 - 1)  # Avro long, PostgreSQL bigint, SQLite INTEGER
+DOMAIN = {
+    "overdue_minutes": (0, plausible.MAX_OVERDUE_MINUTES),
+    "participants": (0, plausible.MAX_PARTICIPANTS),
+    "revision": (1, 100_000),
+}
+STEPS = ("relay", "case_state", "inbox", "indicators")
+# Errors of a store or the broker being away: a step waits or stops on them, it never
+# quarantines an event for them.
+OUTAGES: tuple[type[BaseException], ...] = (
+    InterfaceError,
+    OperationalError,
+    ServiceUnavailableError,
+    sqlite3.OperationalError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """One event a step kept back: where it is in the log and why (no value of it)."""
+
+    step: str
+    position: int
+    event_id: str
+    event_type: str
+    reason: str
+
+
+def _values(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
+        path = f"{prefix}{name}"
+        items = value if isinstance(value, list | tuple) else [value]
+        for item in items:
+            if isinstance(item, BaseModel):
+                yield from _values(item, f"{path}.")
+            else:
+                yield path, item
+
+
+def _problem(path: str, value: Any) -> str | None:
+    field = path.rsplit(".", 1)[-1]
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        low, high = DOMAIN.get(field, INT64)
+        if not low <= value <= high:
+            return f"{path}: integer outside {low}..{high}"
+    elif isinstance(value, datetime):
+        offset = value.utcoffset()
+        if offset is None:
+            return f"{path}: instant without a time zone"
+        if abs(offset) > timedelta(hours=24):
+            return f"{path}: UTC offset beyond a day"
+        if not SCREEN_FROM <= value < SCREEN_UNTIL:
+            return f"{path}: instant outside 2000-01-01 .. 2100-01-01 (JST)"
+    elif isinstance(value, date) and not DATES_FROM <= value < DATES_UNTIL:
+        return f"{path}: date outside 1890-01-01 .. 2100-01-01"
+    return None
+
+
+def screen(payload: BaseModel) -> str | None:
+    """Why no step could process an event with this payload, or None if every step can."""
+    for path, value in _values(payload):
+        problem = _problem(path, value)
+        if problem:
+            return problem
+    return None
+
+
+def reason_of(error: BaseException, stage: str) -> str:
+    """A reason for an error met while processing one event: the kind of error and, for a
+    validation error, the fields, never the message (messages may quote values)."""
+    if isinstance(error, ValidationError):
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "payload" for e in error.errors()})
+        return f"{stage}: does not fit its model ({', '.join(fields[:5])})"
+    return f"{stage}: {type(error).__name__}"

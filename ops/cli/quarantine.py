@@ -1,0 +1,108 @@
+"""``hub quarantine list``: the events each step of the stream kept back, and why.
+
+Each step keeps its quarantine in its own store, beside its position (hub/quarantine.py):
+the relay in ``relay_quarantine`` next to the disclosure ledger, each view in its own
+``quarantine`` table, an agency client in its inbox's parked records. Reasons name a field
+and a rule, never a value.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.quarantine import STEPS
+from hub.settings import Settings, get_settings
+from ops.wiring import open_inbox, open_ledger, open_projection
+
+out = Console()
+
+
+class Step(StrEnum):
+    relay = "relay"
+    case_state = "case_state"
+    inbox = "inbox"
+    indicators = "indicators"
+    agency = "agency"
+
+
+def quarantined(
+    settings: Settings, steps: list[str] | None = None, agency: str | None = None
+) -> list[dict[str, Any]]:
+    """Every quarantined event of the named steps (all log followers by default), in log
+    order; ``agency`` adds that agency client's parked records."""
+    wanted = list(STEPS) if steps is None else steps
+    rows: list[dict[str, Any]] = []
+    if "relay" in wanted:
+        rows += [{"step": "relay", **row} for row in open_ledger(settings).quarantined()]
+    for name in STEPS[1:]:
+        if name in wanted:
+            projection = open_projection(settings, name)
+            rows += [{"step": name, **row} for row in projection.view.quarantined()]
+    if agency is not None:
+        rows += _agency_rows(settings, agency)
+    return sorted(rows, key=lambda r: (int(r.get("position") or 0), r["step"]))
+
+
+def _agency_rows(settings: Settings, agency: str) -> list[dict[str, Any]]:
+    inbox = open_inbox(settings, agency)
+    try:
+        parked = inbox.snapshot()["parked"]
+    finally:
+        inbox.close()
+    return [
+        {
+            "step": f"agency:{agency}",
+            "position": None,
+            "event_id": "",
+            "event_type": "",
+            "where": f"{topic}[{partition}]@{offset}",
+            "reason": reason,
+        }
+        for topic, partition, offset, reason in parked
+    ]
+
+
+def list_command(
+    step: Annotated[
+        list[Step] | None,
+        typer.Option("--step", help="Only this step (repeatable); default every log follower."),
+    ] = None,
+    agency: Annotated[
+        str | None, typer.Option("--agency", help="Also this agency client's parked records.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """List the events the relay, the views (and an agency client) quarantined."""
+    names = [s.value for s in step] if step else None
+    if names == ["agency"] and agency is None:
+        raise typer.BadParameter("--step agency needs --agency")
+    rows = quarantined(get_settings(), [n for n in names or STEPS if n != "agency"], agency)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table(title="隔離されたイベント (quarantine)", title_justify="left")
+    for column in ("step", "position", "event_type", "event_id", "reason"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["step"],
+            str(row["position"] if row["position"] is not None else row.get("where", "")),
+            row["event_type"],
+            row["event_id"][:8],
+            row["reason"],
+        )
+    out.print(table)
+    typer.echo(f"{len(rows)} quarantined")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Events a step of the stream could not process (invariant 9).")
+    group.command("list")(list_command)
+    app.add_typer(group, name="quarantine")
