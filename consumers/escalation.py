@@ -21,6 +21,8 @@ from hub.domain.case import Case
 from hub.errors import ConcurrentChangeError, DomainError
 from hub.identity import timer
 from hub.logging import get_logger
+from hub.plausible import MAX_OVERDUE_MINUTES
+from hub.quarantine import OUTAGES, reason_of, screen
 
 log = get_logger("consumers.escalation")
 
@@ -57,7 +59,16 @@ class OpenReferrals:
                 start=self.position, limit=PAGE, topics=TOPICS, inclusive_of_start=False
             )
             for notification in notifications:
-                self._apply(notification.topic, app.mapper.to_domain_event(notification))
+                try:
+                    event = app.mapper.to_domain_event(notification)
+                except Exception as error:  # an event no model reads: pass over it
+                    log.warning(
+                        "escalation.unreadable",
+                        position=notification.id,
+                        reason=reason_of(error, "decoding"),
+                    )
+                    continue
+                self._apply(notification.topic, event)
             if notifications:
                 self.position = notifications[-1].id
             if len(notifications) < PAGE:
@@ -68,6 +79,8 @@ class OpenReferrals:
         if payload is None:
             return
         if topic == _MADE:
+            if screen(payload):  # an implausible instant gives no deadline (hub/quarantine.py)
+                return
             self.open[payload.referral_id] = OpenReferral(
                 payload.case_id,
                 payload.referral_id,
@@ -105,13 +118,24 @@ def escalate_overdue(
             occurred_at=now,
             case_id=referral.case_id,
             referral_id=referral.referral_id,
-            overdue_minutes=int((now - deadline).total_seconds() // 60),
+            # A referral overdue by more than the domain's bound (ten years) says so.
+            overdue_minutes=min(int((now - deadline).total_seconds() // 60), MAX_OVERDUE_MINUTES),
         )
         try:
             outcome = app.execute(command, ESCALATION_TIMER)
         except (DomainError, ConcurrentChangeError) as error:
             # Answered or closed meanwhile: the next catch-up sees why; try again then.
             log.info("escalation.skipped", referral_id=str(referral.referral_id), reason=str(error))
+            continue
+        except Exception as error:  # e.g. a case holding an event no model reads
+            if isinstance(error, OUTAGES):
+                raise
+            log.warning(
+                "escalation.failed",
+                referral_id=str(referral.referral_id),
+                reason=reason_of(error, "escalating"),
+            )
+            referrals.open.pop(referral.referral_id, None)
             continue
         referrals.open.pop(referral.referral_id, None)
         outcomes.append(outcome)

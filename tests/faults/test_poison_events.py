@@ -225,6 +225,7 @@ def test_poison_events_are_quarantined_by_every_step_and_the_streams_go_on(
     hub("agency", "ack", str(life_referral)[:8], "accepted", "--agency", AGENCY)
     ingested = hub("replies", "run", "--once", "--no-timers")
     assert "1 applied" in ingested and "1 rejected" in ingested, ingested
+    hub("escalations", "run", "--once")  # the timers read the same log
     app.close()
     app = HubApplication(env=settings.eventsourcing_env())
     assert app.get_case(life_case).referrals[life_referral].status == "accepted"

@@ -30,8 +30,12 @@ def test_reiwa_labels_short_and_long_with_gannen() -> None:
     assert reiwa_label(2025, long=True) == "令和7年度"
     assert reiwa_label(2019, long=True) == "令和元年度"
     assert reiwa_label(2019) == "R1"
+    # The log may hold years from 2000 on (hub/plausible.py): earlier years are in 平成.
+    assert reiwa_label(2018) == "H30"
+    assert reiwa_label(2010, long=True) == "平成22年度"
+    assert reiwa_label(1989, long=True) == "平成元年度"
     with pytest.raises(ValueError):
-        reiwa_label(2018)
+        reiwa_label(1988)
 
 
 @pytest.mark.parametrize(
