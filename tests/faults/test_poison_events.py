@@ -202,7 +202,14 @@ def test_poison_events_are_quarantined_by_every_step_and_the_streams_go_on(
     hub("report", "indicators", "--fy", "R8")
     shown = json.loads(hub("case", "show", str(life_case)))
     assert [r["urgency"] for r in shown["referrals"]] == ["life_at_risk"]
-    assert str(poisoned_referral) in hub("case", "show", str(poisoned))
+    history = json.loads(hub("case", "show", str(poisoned)))["history"]
+    assert [h["event"] for h in history if h.get("quarantined")] == [
+        "ReferralEscalated",
+        "OutreachVisitMade",
+        "OutreachVisitMade",
+    ]
+    history = json.loads(hub("case", "show", str(broken)))["history"]
+    assert "decoding" in history[-1]["quarantined"]
 
     # The agency client parks the old record and takes the life_at_risk referral.
     hub("agency", "run", "--agency", AGENCY, "--once")
