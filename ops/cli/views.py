@@ -72,6 +72,12 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per message, even when piped
 
 
+def _kept(projection: Any) -> str:
+    """How many events the view holds in quarantine (``hub quarantine list`` names them)."""
+    kept = len(projection.view.quarantined())
+    return f", {kept} quarantined (see `hub quarantine list`)" if kept else ""
+
+
 def _current(name: str, app: HubApplication) -> Any:
     projection = wiring.open_projection(get_settings(), name)
     catch_up(projection, app)
@@ -412,8 +418,8 @@ def rebuild_command(
                 bar.update(task, completed=position)
 
             counts = rebuild_all(projections, app, batch_size=batch_size, progress=advance)
-        for name, count in counts.items():
-            err.print(f"{name}: {count} events replayed")
+        for projection_, count in zip(projections, counts.values(), strict=True):
+            err.print(f"{projection_.name}: {count} events replayed{_kept(projection_)}")
     finally:
         app.close()
 
@@ -434,8 +440,8 @@ def follow(
         try:
             projections = wiring.open_projections(settings, names)
             counts = catch_up_all(projections, app, batch_size=batch_size)
-            for name, count in counts.items():
-                err.print(f"{name}: {count} events applied")
+            for projection_, count in zip(projections, counts.values(), strict=True):
+                err.print(f"{projection_.name}: {count} events applied{_kept(projection_)}")
         finally:
             app.close()
         return
