@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from hub.application import HubApplication
 from hub.commands import GiveConsent, RecordPersonDetails
 from hub.settings import Settings, get_settings
 from ops.cli.main import app as hub_app
+from projections.runner import PROJECTIONS, open_projection, start_runner
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
@@ -281,3 +283,34 @@ def test_the_quarantine_survives_a_rebuild_unchanged(hub_env: Settings) -> None:
 
 def settings_env(settings: Settings) -> dict[str, str]:
     return settings.eventsourcing_env()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    return dict(request.getfixturevalue("sqlite_env" if request.param == "sqlite" else "pg_env"))
+
+
+def test_live_followers_quarantine_poison_and_go_on(store_env: dict[str, str]) -> None:
+    """`hub follow` without --once: the library's push runner on PostgreSQL, polling on
+    SQLite. Poison written while they run is quarantined; the next referral still arrives."""
+    app = HubApplication(env=store_env)
+    case_id, referral_id = refer(app, AGENCY)
+    with ExitStack() as stack:
+        runners = [
+            stack.enter_context(start_runner(cls, store_env)) for cls in PROJECTIONS.values()
+        ]
+        escalated_for_ever(app, case_id, referral_id, T0 + timedelta(hours=1))
+        visits_at_the_ends_of_time(app, case_id)
+        life_case, life_referral = refer(app, AGENCY, urgency="life_at_risk")
+        last = app.recorder.max_notification_id()
+        for live in runners:
+            live.wait(last, timeout=60)
+    for name in PROJECTIONS:
+        view = open_projection(name, store_env).view
+        kept = [r["event_type"] for r in view.quarantined()]
+        assert kept == ["ReferralEscalated", "OutreachVisitMade", "OutreachVisitMade"], name
+    inbox = open_projection("inbox", store_env).view
+    assert [r["urgency"] for r in inbox.inbox(AGENCY)] == ["urgent", "life_at_risk"]
+    case = open_projection("case_state", store_env).view.case(str(life_case), T0)
+    assert case is not None and case["referrals"][0]["referral_id"] == str(life_referral)
+    app.close()
