@@ -83,8 +83,13 @@ class FakeLedger:
     def position(self) -> int:
         return 0
 
-    def record(self, position: int, disclosures: list[dict[str, Any]]) -> None:
+    def record(
+        self, position: int, disclosures: list[dict[str, Any]], quarantined: Any = ()
+    ) -> None:
         self.stored.append((position, list(disclosures)))
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        return []
 
 
 class Sent:
