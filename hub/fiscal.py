@@ -81,24 +81,31 @@ def jst_text(moment: datetime | str | None, *, seconds: bool = False) -> str:
     value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     if value.tzinfo is None:
         raise ValueError(f"timestamp without a zone: {value.isoformat()!r}")
-    return value.astimezone(JST).strftime(
-        "%Y-%m-%d %H:%M:%S JST" if seconds else "%Y-%m-%d %H:%M JST"
-    )
+    try:
+        return value.astimezone(JST).strftime(
+            "%Y-%m-%d %H:%M:%S JST" if seconds else "%Y-%m-%d %H:%M JST"
+        )
+    except OverflowError:  # a quarantined event's instant (hub/quarantine.py): as written
+        return value.isoformat()
 
 
-def _reiwa_year(year: int) -> str:
-    n = year - REIWA_OFFSET
+def _wareki_year(year: int) -> str:
+    """2025 → '令和7年'; 2019 → '令和元年' (the calendar year; 令和 began 1 May 2019, but a
+    report labels the year once); before 2019 → '平成N年' (the log holds years from 2000)."""
+    era, n = "令和", year - REIWA_OFFSET
     if n < 1:
-        raise ValueError(f"year {year} is before 令和 (2019)")
-    return "元" if n == 1 else str(n)
+        era, n = "平成", year - HEISEI_OFFSET
+    if n < 1:
+        raise ValueError(f"year {year} is before 平成 (1989)")
+    return f"{era}{'元' if n == 1 else n}年"
 
 
 def wareki_month(month: str) -> str:
     """'2025-04' → '令和7年4月' (calendar year of the month, as a city report writes it)."""
     year, number = (int(part) for part in month.split("-")[:2])
-    return f"令和{_reiwa_year(year)}年{number}月"
+    return f"{_wareki_year(year)}{number}月"
 
 
 def wareki_date(day: date) -> str:
     """2025-12-31 → '令和7年12月31日'."""
-    return f"令和{_reiwa_year(day.year)}年{day.month}月{day.day}日"
+    return f"{_wareki_year(day.year)}{day.month}月{day.day}日"

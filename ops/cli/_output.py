@@ -173,4 +173,7 @@ def _label(vocabulary: str, value: str | None, names: Names) -> str | None:
 
 
 def jst_iso(text: str) -> str:
-    return datetime.fromisoformat(text).astimezone(JST).isoformat()
+    try:
+        return datetime.fromisoformat(text).astimezone(JST).isoformat()
+    except (ValueError, OverflowError):  # a quarantined event's instant (hub/quarantine.py)
+        return text
