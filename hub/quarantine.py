@@ -17,7 +17,8 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, get_args, get_origin
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -61,11 +62,38 @@ class Quarantined:
     reason: str
 
 
+@cache
+def _checked_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` whose type can hold an integer, an instant, a date or a nested
+    model: the only ones the screen looks at (the others are text, codes and uuids)."""
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if any(
+            t in (int, datetime, date) or issubclass(t, BaseModel)
+            for t in _leaf_types(field.annotation)
+        )
+    )
+
+
+def _leaf_types(annotation: Any) -> set[type]:
+    if isinstance(annotation, type) and not get_args(annotation):
+        return {annotation}
+    found: set[type] = set()
+    for arg in get_args(annotation):
+        if isinstance(arg, type) or get_args(arg):
+            found |= _leaf_types(arg)
+    origin = get_origin(annotation)
+    if isinstance(origin, type) and origin not in (list, tuple, dict, set, frozenset):
+        found.add(origin)
+    return found
+
+
 def _values(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for name in type(model).model_fields:
+    for name in _checked_fields(type(model)):
         value = getattr(model, name, None)
         path = f"{prefix}{name}"
-        items = value if isinstance(value, list | tuple) else [value]
+        items = value if isinstance(value, list | tuple) else (value,)
         for item in items:
             if isinstance(item, BaseModel):
                 yield from _values(item, f"{path}.")
