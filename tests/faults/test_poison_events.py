@@ -296,9 +296,9 @@ def test_live_followers_quarantine_poison_and_go_on(store_env: dict[str, str]) -
     app = HubApplication(env=store_env)
     case_id, referral_id = refer(app, AGENCY)
     with ExitStack() as stack:
-        runners = [
-            stack.enter_context(start_runner(cls, store_env)) for cls in PROJECTIONS.values()
-        ]
+        runners = [start_runner(HubApplication, cls, store_env) for cls in PROJECTIONS.values()]
+        for runner in runners:
+            stack.enter_context(runner)  # type: ignore[arg-type]
         escalated_for_ever(app, case_id, referral_id, T0 + timedelta(hours=1))
         visits_at_the_ends_of_time(app, case_id)
         life_case, life_referral = refer(app, AGENCY, urgency="life_at_risk")

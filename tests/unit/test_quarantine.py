@@ -19,7 +19,7 @@ from hub.commands import derived_id
 from hub.domain.others import Discovery
 from hub.quarantine import reason_of, screen
 from hub.settings import Settings
-from producers.ledger import open_ledger
+from ops.wiring import open_ledger
 from producers.relay import Relay
 from projections.case_state import CaseStateProjection
 from projections.runner import catch_up, open_view, rebuild
