@@ -333,7 +333,9 @@ class Relay:
                 counts.redacted += 1
         counts.audit_records += decision.audit_record is not None
         counts.disclosures += len(decision.disclosures)
-        counts.analytics_records += decision.analytics
+        counts.analytics_records += (
+            decision.analytics and decision.event.event_type not in UNPUBLISHED
+        )
 
     def _witness(self, position: int, counts: RelayCounts) -> list[Any]:
         """The chain's head after the batch, on audit.consent: a witness outside the store."""
