@@ -24,6 +24,7 @@ from hub import codec, topics
 from hub import events as ev
 from hub.application import HubApplication
 from hub.commands import GiveConsent, RecordPersonDetails
+from hub.kafka_clients import credentials
 from hub.settings import Settings, get_settings
 from ops.cli.main import app as hub_app
 from projections.runner import PROJECTIONS, open_projection, start_runner
@@ -219,7 +220,7 @@ def test_poison_events_are_quarantined_by_every_step_and_the_streams_go_on(
     assert str(life_referral) in {r["referral_id"] for r in inbox["referrals"]}
 
     # The reply ingester: a reply dated 9999 is refused, the agency's acceptance applied.
-    writer = KafkaWriter(settings, AGENCY, settings.principal_password(AGENCY))
+    writer = KafkaWriter(settings, *credentials(settings, AGENCY))
     try:
         bad = reply_record(
             AGENCY,
