@@ -91,10 +91,9 @@ def key_id(key: rsa.RSAPrivateKey) -> str:
 def signing_key(settings: Settings) -> rsa.RSAPrivateKey:
     """The issuer's key, created with its JWKS file on first use."""
     _refuse_in_production(settings)
-    folder = _dir(settings)
-    path = folder / KEY_FILE
+    path = _dir(settings) / KEY_FILE
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        settings.private_var_dir("oidc")
         key = new_key()
         pem = key.private_bytes(
             serialization.Encoding.PEM,

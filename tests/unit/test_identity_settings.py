@@ -3,6 +3,7 @@ unset or plain-http JWKS URL, the development issuer name."""
 
 from __future__ import annotations
 
+import os
 from typing import Any, cast
 
 import pytest
@@ -146,3 +147,18 @@ def test_a_token_naming_the_operator_or_a_system_process_is_refused_in_productio
 def test_oddly_shaped_role_claims_are_refused_not_a_crash(claims: dict[str, object]) -> None:
     with pytest.raises(AuthenticationError, match="no hub role"):
         actor_from_claims(claims)
+
+
+def test_the_dev_issuers_folders_are_private_whatever_the_umask(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"  # not there yet: `hub dev token` may be the first to make it
+    settings = Settings(mode="development", var_dir=var)
+    old = os.umask(0)
+    try:
+        dev_issuer.signing_key(settings)
+    finally:
+        os.umask(old)
+    assert oct(var.stat().st_mode & 0o777) == "0o700"
+    assert oct((var / "oidc").stat().st_mode & 0o777) == "0o700"
+    assert oct((var / "oidc" / dev_issuer.KEY_FILE).stat().st_mode & 0o777) == "0o600"
