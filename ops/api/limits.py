@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ops.api.problems import PROBLEM
+from ops.api.problems import PROBLEM, BodyTooLargeError
 
 
 class BodyLimit:
@@ -51,6 +51,7 @@ async def _too_large(send: Send, limit: int) -> None:
         "title": "request body too large",
         "status": 413,
         "detail": f"a request body is at most {limit} bytes",
+        "error": BodyTooLargeError.__name__,
     }
     data = json.dumps(body).encode()
     await send(

@@ -27,6 +27,10 @@ class MalformedBodyError(e.InvalidCommandError):
     """The body is not a JSON object at all (not UTF-8, not JSON, too deep)."""
 
 
+class BodyTooLargeError(e.InvalidCommandError):
+    """The body is larger than ``HUB_API_MAX_BODY_BYTES`` (refused before it is read)."""
+
+
 STATUS: list[tuple[type[e.HubError], int, str]] = [
     (MalformedBodyError, 400, "malformed request body"),
     (e.AuthenticationError, 401, "not authenticated"),

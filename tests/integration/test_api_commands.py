@@ -118,7 +118,8 @@ def test_a_type_other_than_the_route_is_refused(officer: httpx.Client) -> None:
 
 def test_an_oversized_body_is_413(officer: httpx.Client) -> None:
     body = {"occurred_at": f.T0.isoformat(), "ward": WARD, "note": "あ" * 100_000}
-    _problem(officer.post("/commands/ReportDiscovery", json=body, headers=key()), 413)
+    problem = _problem(officer.post("/commands/ReportDiscovery", json=body, headers=key()), 413)
+    assert problem["error"] == "BodyTooLargeError"
 
 
 def test_an_oversized_chunked_body_is_413(officer: httpx.Client) -> None:
@@ -131,7 +132,7 @@ def test_an_oversized_chunked_body_is_413(officer: httpx.Client) -> None:
         content=chunks(),
         headers={**key(), "content-type": "application/json"},
     )
-    _problem(response, 413)
+    assert _problem(response, 413)["error"] == "BodyTooLargeError"
 
 
 def test_domain_errors_are_the_hubs_named_errors(officer: httpx.Client) -> None:
