@@ -44,7 +44,14 @@ def private_dir(path: Path, *, tighten: bool = False) -> Path:
 def private_file(path: Path) -> Path:
     """``path`` as a file of the hub: created empty if missing, 0600 either way."""
     private_dir(path.parent)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    except FileExistsError:
+        # No descriptor on a file that exists: it may be a live SQLite database, and closing
+        # any descriptor of it drops every POSIX lock this process holds on it, so another
+        # process may then delete the -wal/-shm files under us ("disk I/O error").
+        path.chmod(PRIVATE_FILE)
+        return path
     try:
         os.fchmod(fd, PRIVATE_FILE)
     finally:

@@ -72,3 +72,29 @@ def test_wareki_dates_of_every_era_a_person_may_be_born_in() -> None:
     assert wareki_date(date(1989, 1, 7)) == "昭和64年1月7日"
     assert wareki_date(date(1950, 1, 2)) == "昭和25年1月2日"
     assert wareki_date(date(1926, 12, 24)) == "大正15年12月24日"
+
+
+def test_making_an_existing_file_private_opens_no_descriptor_of_it(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """Closing any descriptor of a live SQLite file drops the process's POSIX locks on it;
+    the settings make the store private on every call, so they must not open it."""
+    import os
+
+    from hub.files import private_file
+
+    path = tmp_path / "hub.sqlite"
+    private_file(path)
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
+    path.chmod(0o644)
+    opened: list[str] = []
+    real_open = os.open
+
+    def recording_open(target: Any, *args: Any, **kwargs: Any) -> int:
+        fd = real_open(target, *args, **kwargs)  # an attempt refused (O_EXCL) opens nothing
+        opened.append(str(target))
+        return fd
+
+    monkeypatch.setattr(os, "open", recording_open)
+    private_file(path)
+    assert opened == [] and (path.stat().st_mode & 0o777) == 0o600
