@@ -606,9 +606,9 @@ def router(pages: Pages) -> APIRouter:
         try:
             actor = pages.sessions.actor(request)
             pages.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
-            purpose = str(form.get("purpose") or "")
+            purpose = str(form.get("read_purpose") or "")
             if purpose not in codes("purpose"):
-                errors = {"purpose": "目的を選んでください（必須）"}
+                errors = {"read_purpose": "目的を選んでください（必須）"}
                 return case_page(request, actor, case_id, errors, None, None, 422)
             shown = service.person(actor, case_id, purpose)
             return case_page(request, actor, case_id, None, None, shown["person"])

@@ -333,3 +333,56 @@ def test_the_coordinator_moves_a_case_only_with_consent_in_force_and_plans_it(
     row = text_of(browser, "open-cases")
     assert "令和8年10月1日" in row and "第1版" in row and "重層的支援会議" in row
     assert_accessible(browser)
+
+
+def test_refusal_withdrawal_the_logged_read_and_a_coded_decline(web: Server, browser: Any) -> None:
+    case_id = _case_of_ward(web, key="5e8d7c6b-1a2b-4c3d-8e9f-0a1b2c3d4e5f")
+    sign_in(browser, web, "officer-試験4", "ward_officer", WARD)
+    browser.get(f"{web.url}/web/cases/{case_id}")
+    # A refusal, then a consent and its withdrawal.
+    browser.find_element("id", "refuse-open").click()
+    browser.find_element("id", "refuse_reason").send_keys("試験の理由")
+    click_through(browser, "refuse-consent")
+    assert "同意の拒否を記録しました" in browser.page_source
+    browser.find_element("id", "consent-open").click()
+    click_through(browser, "give-consent")  # nothing ticked: said beside each list
+    for field in ("scope", "purposes", "data_categories"):
+        assert "必須" in text_of(browser, f"{field}-error")
+    for name, value in (
+        ("scope", AGENCY),
+        ("purposes", "outreach"),
+        ("data_categories", "contact"),
+    ):
+        browser.find_element("css selector", f'input[name="{name}"][value="{value}"]').click()
+    browser.find_element("css selector", 'input[name="by_proxy"]').click()
+    browser.find_element("id", "proxy_relationship").send_keys("長男（架空）")
+    click_through(browser, "give-consent")
+    assert "代理人による" in text_of(browser, "consents")
+    browser.find_element("id", "withdraw-open").click()
+    select = Select(browser.find_element("id", "consent_id"))
+    select.select_by_index(1)
+    click_through(browser, "withdraw-consent")
+    assert "撤回" in text_of(browser, "consents")
+    assert_accessible(browser)
+    # The person's details, shown only after the read is logged.
+    Select(browser.find_element("id", "read_purpose")).select_by_value("consultation")
+    click_through(browser, "show-person")
+    assert "アクセス記録に残りました" in browser.page_source
+    # A referral to the agency, declined there: without a coded reason it is refused.
+    browser.get(f"{web.url}/web/cases/{case_id}")
+    Select(browser.find_element("id", "agency_id")).select_by_value(AGENCY)
+    Select(browser.find_element("id", "purpose")).select_by_value("outreach")
+    Select(browser.find_element("id", "urgency")).select_by_value("routine")
+    click_through(browser, "refer")
+    assert "紹介しました" in browser.page_source
+    sign_in(browser, web, "staff-試験4", "member_agency", AGENCY)
+    sections = browser.find_elements("css selector", "section.referral")
+    referral_id = sections[-1].find_element("css selector", "button.answer").get_attribute("id")[5:]
+    Select(browser.find_element("id", f"answer-{referral_id}")).select_by_value("declined")
+    click_through(browser, f"send-{referral_id}")
+    assert "理由" in text_of(browser, f"reason_code-{referral_id}-error")
+    assert_accessible(browser)
+    Select(browser.find_element("id", f"answer-{referral_id}")).select_by_value("declined")
+    Select(browser.find_element("id", f"reason_code-{referral_id}")).select_by_value("capacity")
+    click_through(browser, f"send-{referral_id}")
+    assert "回答（辞退）を送りました" in browser.page_source
