@@ -1,8 +1,10 @@
 """Before the relay publishes: do its topics hold what its stored position says they hold?
 
-Every event the relay publishes puts one record on ``analytics.events``, so a stored position
-above 0 with that topic missing or empty means the broker was wiped or the prefix is new; going
-on from the stored position would skip every earlier event without a word.
+Every batch the relay publishes ends with the chain's head on ``audit.consent``
+(producers/witness.py), so a stored position above 0 with that topic missing or empty means
+the broker was wiped or the prefix is new; going on from the stored position would skip every
+earlier event without a word. (``analytics.events`` would not do: the network events a new
+store begins with go to the auditors only.)
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from hub.settings import Settings
 
 
 def published_records(settings: Settings, principal: str = "relay") -> int | None:
-    """Records ever written to the tenant's analytics topic (None: no such topic)."""
-    topic = topics.analytics(settings)
+    """Records ever written to the tenant's audit topic (None: no such topic)."""
+    topic = topics.audit(settings)
     consumer = kafka_clients.consumer(
         settings, principal, client_id="hub-relay-check", group_id=None, enable_auto_commit=False
     )
@@ -43,7 +45,7 @@ def check_streams_hold(settings: Settings, position: int, principal: str = "rela
     found = published_records(settings, principal)
     if found:
         return
-    topic = topics.analytics(settings)
+    topic = topics.audit(settings)
     state = "does not exist" if found is None else "is empty"
     prefix = settings.kafka_topic_prefix or "(none)"
     raise RelayPositionAheadError(

@@ -103,7 +103,7 @@ def test_a_relay_whose_topics_are_empty_while_its_position_is_not_refuses(
     tenant = _tenant(tmp_path, "e")
     provision(tenant, [AGENCY])
     open_ledger(tenant).record(7, [])  # a position whose records the broker no longer holds
-    with pytest.raises(RelayPositionAheadError, match=r"is 7 but .*analytics.events is empty"):
+    with pytest.raises(RelayPositionAheadError, match=r"is 7 but .*audit.consent is empty"):
         open_relay(tenant)
 
 
@@ -121,7 +121,7 @@ def test_a_relay_whose_topics_are_gone_refuses_in_one_line_naming_the_way_out(
         relay.producer.close()
     admin = KafkaAdminClient(**client_config(tenant), client_id="tenant-test")
     try:  # the broker loses the tenant's topics (wiped, or another cluster behind the address)
-        admin.delete_topics([topics.analytics(tenant)])
+        admin.delete_topics([topics.audit(tenant)])
     finally:
         admin.close()
     env = {
