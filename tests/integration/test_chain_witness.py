@@ -180,8 +180,9 @@ def test_a_principal_that_may_not_read_the_witness_does_not_pass_for_none(
 ) -> None:
     """The analyst cannot read audit.consent: that is no proof that nothing was witnessed."""
     relayed.cut_after(relayed.end - 3)
-    monkeypatch.setenv("HUB_KAFKA_USER", "analyst")
-    monkeypatch.setenv("HUB_KAFKA_PASSWORD", relayed.settings.principal_password("analyst"))
+    analyst = topics.principal(relayed.settings, "analyst")  # the tenant's own analyst
+    monkeypatch.setenv("HUB_KAFKA_USER", analyst)
+    monkeypatch.setenv("HUB_KAFKA_PASSWORD", relayed.settings.principal_password(analyst))
     get_settings.cache_clear()
     result = verify_log_cli()
     assert result.exit_code == 1
