@@ -117,15 +117,15 @@ def test_prometheus_answers_the_relay_lag_while_commands_stream_through_the_proc
         assert last is not None and last >= 2 * CASES
 
         def caught_up() -> bool:
-            return (
-                prometheus.value('hub_relay_lag{job="relay"}') == 0
-                and prometheus.value('hub_relay_position{job="relay"}') == last
-            )
+            # The log may grow past ``last`` meanwhile (the hub's own answers and timers).
+            position = prometheus.value('hub_relay_position{job="relay"}')
+            lag = prometheus.value('hub_relay_lag{job="relay"}')
+            return lag == 0 and position is not None and position >= last
 
         prometheus.wait_for(f"the relay at position {last} with no lag", caught_up)
         moved = prometheus.value('max_over_time(hub_relay_position{job="relay"}[10m])')
         first = prometheus.value('min_over_time(hub_relay_position{job="relay"}[10m])')
-        assert moved == last and first is not None and first < last
+        assert moved is not None and moved >= last and first is not None and first < last
         recorded = 'sum(hub_command_seconds_count{job="api",outcome="recorded"})'
         prometheus.wait_for(
             f"{2 * CASES} commands recorded", lambda: prometheus.value(recorded) == 2 * CASES
