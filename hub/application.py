@@ -48,6 +48,7 @@ from hub.errors import (
     MeetingRuleError,
     NotAConsultationWindowError,
     NotFoundError,
+    NotTheWardCoordinatorError,
     PermissionDeniedError,
     StoreUnavailableError,
     UnknownAgencyError,
@@ -383,6 +384,11 @@ class HubApplication(Application[UUID]):
     def get_case(self, case_id: UUID) -> Case:
         return self._get(Case, case_id, lambda: CaseNotFoundError(f"no case {case_id}"))
 
+    def get_discovery(self, discovery_id: UUID) -> Discovery:
+        return self._get(
+            Discovery, discovery_id, lambda: NotFoundError(f"no discovery {discovery_id}")
+        )
+
     def _get(self, cls: type[A], aggregate_id: UUID, missing: Callable[[], Exception]) -> A:
         self._note_read(aggregate_id)
         try:
@@ -498,12 +504,8 @@ class HubApplication(Application[UUID]):
         changed: list[Aggregate] = []
         origin = "consultation"
         if cmd.discovery_id is not None:
-            discovery = self._get(
-                Discovery,
-                cmd.discovery_id,
-                lambda: NotFoundError(f"no discovery {cmd.discovery_id}"),
-            )
-            discovery.link_to_case(cmd.occurred_at, cmd.case_id)
+            discovery = self.get_discovery(cmd.discovery_id)
+            discovery.link_to_case(cmd.occurred_at, cmd.case_id, ward=cmd.ward)
             changed.append(discovery)
             origin = "discovery"
         case = Case.open(
@@ -552,6 +554,13 @@ class HubApplication(Application[UUID]):
     def _(self, cmd: c.AnswerReferral) -> list[Aggregate]:
         self._agency(cmd.agency_id)
         case = self.get_case(cmd.case_id)
+        if cmd.recorded_by is not None:
+            coordinator = self.network.coordinator_of(case.ward).id
+            if cmd.recorded_by != coordinator:
+                raise NotTheWardCoordinatorError(
+                    f"an answer on an agency's behalf is recorded by {coordinator}, the "
+                    f"coordinator of the case's ward, not by {cmd.recorded_by}"
+                )
         case.answer_referral(
             cmd.occurred_at,
             referral_id=cmd.referral_id,
@@ -560,6 +569,7 @@ class HubApplication(Application[UUID]):
             reason=cmd.reason,
             reason_code=cmd.reason_code,
             outcome=cmd.outcome,
+            recorded_by=cmd.recorded_by,
         )
         return [case]
 
@@ -710,12 +720,12 @@ class HubApplication(Application[UUID]):
 
     @_handle.register
     def _(self, cmd: c.RecordOutreachVisit) -> list[Aggregate]:
-        self._agency(cmd.agency_id)
+        agency_id = self._agency(cmd.agency_id or self.network.outreach_contractor().id)
         case = self.get_case(cmd.case_id)
         case.record_visit(
             cmd.occurred_at,
             visit_id=cmd.visit_id,
-            agency_id=cmd.agency_id,
+            agency_id=agency_id,
             outcome=cmd.outcome,
             note=cmd.note,
         )

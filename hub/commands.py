@@ -206,6 +206,9 @@ class AnswerReferral(Command):
     reason: ShortText | None = None  # free text, beside the coded reason
     reason_code: v.DeclineReason | None = None  # why it was declined
     outcome: v.Outcome | None = None  # how a completed referral ended
+    # The ward's いのちネット担当係長 (``<ward>.coordinator``) recording an answer the agency
+    # gave by phone, on its behalf; omitted when the agency answers itself.
+    recorded_by: Code | None = None
 
     @model_validator(mode="after")
     def _declines_have_reasons(self) -> AnswerReferral:
@@ -357,7 +360,9 @@ class RecordOutreachVisit(Command):
     type: Literal["RecordOutreachVisit"] = "RecordOutreachVisit"
     case_id: UUID
     visit_id: UUID
-    agency_id: Code = "hoboku-shakyo"
+    # Omitted: the network's outreach contractor in force when the visit is recorded
+    # (reference data is on the log, not in the command contract).
+    agency_id: Code | None = None
     outcome: v.VisitOutcome
     note: Text | None = None
     _ids = _fill_ids("visit_id")

@@ -39,6 +39,14 @@ class UnknownAgencyError(DomainError):
     pass
 
 
+class NoOutreachContractorError(UnknownAgencyError):
+    """The network in force names no single outreach contractor (伴走型支援) to record for."""
+
+
+class WardMismatchError(DomainError):
+    """A command joins things of two wards (a case and another ward's discovery)."""
+
+
 class NotAConsultationWindowError(DomainError):
     """The agency named as the window does not receive consultations."""
 
@@ -93,6 +101,10 @@ class ReferralNotFoundError(DomainError):
 
 class NotReferredAgencyError(DomainError):
     pass
+
+
+class NotTheWardCoordinatorError(DomainError):
+    """An answer on an agency's behalf names someone other than the case's ward coordinator."""
 
 
 class IllegalTransitionError(DomainError):

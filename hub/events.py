@@ -156,6 +156,10 @@ class ReferralAnswered(CaseEvent):
     # decline, and the outcome of a completion with its coded reason.
     reason_code: v.DeclineReason | None = None
     outcome: v.Outcome | None = None
+    # Added in release 5: the coordinator post (``<ward>.coordinator``) that recorded an
+    # answer the agency gave by phone, on its behalf (``actor`` names the person); None
+    # when the agency answered itself (its staff, or its integrator on the reply topic).
+    recorded_by: str | None = None
 
 
 class ReferralCancelled(CaseEvent):

@@ -40,7 +40,6 @@ CASE_WORK = frozenset(
         "RecordAssessment",
         "ReferCase",
         "CancelReferral",
-        "AnswerReferral",
         "GiveConsent",
         "RefuseConsent",
         "WithdrawConsent",
@@ -61,6 +60,7 @@ COORDINATION = frozenset(
         "AgreePlan",
         "EvaluateCase",
         "EscalateReferral",
+        "AnswerReferral",  # an agency's answer received by phone, on its behalf
     }
 )
 CONTRACTED = frozenset(
@@ -121,6 +121,12 @@ class ScopeLookup(Protocol):
 
     def ward_of_agency(self, agency_id: str) -> str | None: ...
 
+    def ward_of_discovery(self, discovery_id: UUID) -> str | None: ...
+
+    def outreach_agency(self) -> str | None:
+        """The network's outreach contractor in force (None: none, or not one)."""
+        ...
+
 
 def _deny(actor: Actor, what: str) -> PermissionDeniedError:
     return PermissionDeniedError(f"{actor.role} may not {what}")
@@ -145,7 +151,29 @@ def authorize_command(actor: Actor, command: c.Command, lookup: ScopeLookup) -> 
     """Refuse ``command`` unless the role grants its type, for wards and agencies in scope."""
     name = type(command).__name__
     authorize_command_type(actor, name)
-    _within_scope(actor, wards=wards_of(command, lookup), agency_id=_agency_of(command), what=name)
+    agency_id = _agency_of(command, lookup)
+    if actor.role in AGENCY_ROLES and _speaks_for_an_agency(command) and agency_id is None:
+        raise PermissionDeniedError(
+            f"{actor.role} may not {name}: the network names no agency it would be recorded for"
+        )
+    if isinstance(command, c.AnswerReferral):
+        _answer_speaks_for_itself(actor, command)
+    _within_scope(actor, wards=wards_of(command, lookup), agency_id=agency_id, what=name)
+
+
+def _answer_speaks_for_itself(actor: Actor, command: c.AnswerReferral) -> None:
+    """An answer says who gave it: the agency (its staff, its integrator on the reply
+    topic), or the ward's coordinator recording, on the agency's behalf, an answer given by
+    phone (``recorded_by``). Neither may pass for the other."""
+    if actor.role is Role.coordinator and command.recorded_by is None:
+        raise PermissionDeniedError(
+            "a coordinator records an agency's answer only on its behalf: give recorded_by "
+            f"({actor.ward or '<ward>'}.coordinator)"
+        )
+    if actor.role in AGENCY_ROLES | {Role.system} and command.recorded_by is not None:
+        raise PermissionDeniedError(
+            f"{actor.role} answers in its own name; recorded_by is the coordinator's"
+        )
 
 
 def wards_of(command: c.Command, lookup: ScopeLookup) -> list[str]:
@@ -158,12 +186,27 @@ def wards_of(command: c.Command, lookup: ScopeLookup) -> list[str]:
         wards.append(lookup.ward_of_agency(command.window_agency))
     if isinstance(command, c.HoldMeeting):
         wards.extend(lookup.ward_of_case(case_id) for case_id in command.case_ids)
+    if isinstance(command, c.OpenCase) and command.discovery_id is not None:
+        wards.append(lookup.ward_of_discovery(command.discovery_id))
     return [w for w in wards if w is not None]
 
 
-def _agency_of(command: c.Command) -> str | None:
-    """The agency in whose name a command speaks, for roles that act as one agency."""
-    if isinstance(command, c.AnswerReferral | c.RecordOutreachVisit | c.RecordSupportActivity):
+_SPEAKS_FOR_AN_AGENCY = (c.AnswerReferral, c.RecordOutreachVisit, c.RecordSupportActivity)
+
+
+def _speaks_for_an_agency(command: c.Command) -> bool:
+    return isinstance(command, _SPEAKS_FOR_AN_AGENCY)
+
+
+def _agency_of(command: c.Command, lookup: ScopeLookup) -> str | None:
+    """The agency in whose name a command speaks, for roles that act as one agency.
+
+    A visit that names no agency is recorded for the network's outreach contractor in
+    force, so that is the agency the actor's scope is checked against (never skipped).
+    """
+    if isinstance(command, c.RecordOutreachVisit) and command.agency_id is None:
+        return lookup.outreach_agency()
+    if isinstance(command, _SPEAKS_FOR_AN_AGENCY):
         return command.agency_id
     return None
 
@@ -177,9 +220,9 @@ def _within_scope(actor: Actor, *, wards: Iterable[str], agency_id: str | None, 
             raise PermissionDeniedError(
                 f"{actor.role} of {actor.ward} may not {what} in {', '.join(others)}"
             )
+    if actor.role in AGENCY_ROLES and actor.agency_id is None:
+        raise PermissionDeniedError(f"{actor.role} without an agency may not {what}")
     if actor.role in AGENCY_ROLES and agency_id is not None and agency_id != actor.agency_id:
         raise PermissionDeniedError(
-            f"{actor.role} {actor.agency_id or '(no agency)'} may not {what} for {agency_id}"
+            f"{actor.role} {actor.agency_id} may not {what} for {agency_id}"
         )
-    if actor.role is Role.member_agency and actor.agency_id is None:
-        raise PermissionDeniedError(f"{actor.role} without an agency may not {what}")

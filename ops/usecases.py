@@ -154,6 +154,18 @@ class HubService:
         except HubError:
             return None
 
+    def ward_of_discovery(self, discovery_id: UUID) -> str | None:
+        try:
+            return self.app.get_discovery(discovery_id).ward
+        except NotFoundError:
+            return None
+
+    def outreach_agency(self) -> str | None:
+        try:
+            return self.app.network.outreach_contractor().id
+        except HubError:
+            return None
+
     # Commands --------------------------------------------------------------------------------
 
     def execute(self, actor: Actor, command: c.Command) -> Outcome:

@@ -234,7 +234,10 @@ class Case(Aggregate):
         reason: str | None,
         reason_code: v.DeclineReason | None,
         outcome: v.Outcome | None,
+        recorded_by: str | None = None,
     ) -> None:
+        """The agency's answer; ``recorded_by`` names the ward's coordinator post when it
+        records, on the agency's behalf, an answer given by phone."""
         referral = self.referrals.get(referral_id)
         if referral is None:
             raise ReferralNotFoundError(f"no referral {referral_id} on case {self.id}")
@@ -256,6 +259,7 @@ class Case(Aggregate):
                 reason=reason,
                 reason_code=reason_code,
                 outcome=outcome,
+                recorded_by=recorded_by,
             )
         )
 

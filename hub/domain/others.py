@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from hub import events as ev
 from hub import vocabulary as v
-from hub.errors import IllegalTransitionError
+from hub.errors import IllegalTransitionError, WardMismatchError
 
 
 class Discovery(Aggregate):
@@ -72,7 +72,13 @@ class Discovery(Aggregate):
         self.urgency = payload.urgency
         self.case_id: UUID | None = None
 
-    def link_to_case(self, occurred_at: datetime, case_id: UUID) -> None:
+    def link_to_case(self, occurred_at: datetime, case_id: UUID, *, ward: str) -> None:
+        """Links this discovery to the case opened from it, a case of the same ward."""
+        if ward != self.ward:
+            raise WardMismatchError(
+                f"discovery {self.id} was reported in {self.ward}: it cannot open or join "
+                f"a case of {ward}"
+            )
         if self.case_id is not None:
             raise IllegalTransitionError(
                 f"discovery {self.id} is already linked to case {self.case_id}"

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 from hub.errors import (
     ConfigurationError,
     InvalidNetworkError,
+    NoOutreachContractorError,
     UnknownAgencyError,
     UnknownPartnerGroupError,
     UnknownWardError,
@@ -128,6 +129,16 @@ class Network(_Frozen):
 
     def coordinator_of(self, ward: str) -> Agency:
         return self.agency(f"{self.ward(ward).code}.coordinator")
+
+    def outreach_contractor(self) -> Agency:
+        """The contractor that runs 伴走型支援 (outreach), by kind and field tag."""
+        found = [a for a in self.agencies if a.kind == "contractor" and "outreach" in a.fields]
+        if len(found) != 1:
+            raise NoOutreachContractorError(
+                f"the network names {len(found)} outreach contractors, not one: "
+                "give the visit's agency_id"
+            )
+        return found[0]
 
     def agencies_in_scope(self, scope: tuple[str, ...] | list[str]) -> frozenset[str]:
         """Agency ids covered by a scope that names agencies and/or agency groups."""

@@ -28,7 +28,6 @@ CASE_WORK = {
     "RecordAssessment",
     "ReferCase",
     "CancelReferral",
-    "AnswerReferral",
     "GiveConsent",
     "RefuseConsent",
     "WithdrawConsent",
@@ -54,6 +53,7 @@ ALLOWED: dict[Role, set[str]] = {
         "AgreePlan",
         "EvaluateCase",
         "EscalateReferral",
+        "AnswerReferral",
     }
     | CASE_READS
     | COORDINATION_READS
