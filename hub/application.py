@@ -631,6 +631,12 @@ class HubApplication(Application[UUID]):
         return [case]
 
     @_handle.register
+    def _(self, cmd: c.RequestUseStop) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.request_use_stop(cmd.occurred_at, request_id=cmd.request_id, reason=cmd.reason)
+        return [case]
+
+    @_handle.register
     def _(self, cmd: c.HoldMeeting) -> list[Aggregate]:
         if cmd.ward is not None:
             self.network.ward(cmd.ward)

@@ -281,6 +281,16 @@ class WithdrawConsent(Command):
     consent_id: UUID
 
 
+class RequestUseStop(Command):
+    """利用停止: record the person's request that their details be used no more on consent."""
+
+    type: Literal["RequestUseStop"] = "RequestUseStop"
+    case_id: UUID
+    request_id: UUID
+    reason: ShortText | None = None
+    _ids = _fill_ids("request_id")
+
+
 # Meetings -----------------------------------------------------------------------------------
 
 
@@ -481,6 +491,7 @@ AnyCommand = Annotated[
     | GiveConsent
     | RefuseConsent
     | WithdrawConsent
+    | RequestUseStop
     | HoldMeeting
     | MoveToSupportMeeting
     | DecideSupport

@@ -202,6 +202,15 @@ class ConsentWithdrawn(CaseEvent):
     consent_id: UUID
 
 
+class UseStopRequested(CaseEvent):
+    """利用停止: the person asked that the hub stop using their details (個人情報保護法
+    第98条). Every consent of the case given before it stops releasing anything, from the
+    next event on; bases the law itself gives (DOMAIN.md, docs/AUDIT.md) continue."""
+
+    request_id: UUID
+    reason: str | None = personal("narrative")
+
+
 # Meetings -----------------------------------------------------------------------------------
 
 
@@ -452,6 +461,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ConsentGiven,
     ConsentRefused,
     ConsentWithdrawn,
+    UseStopRequested,
     MeetingHeld,
     TakenUpByMeeting,
     MovedToSupportMeeting,

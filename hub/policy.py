@@ -43,6 +43,7 @@ CASE_WORK = frozenset(
         "GiveConsent",
         "RefuseConsent",
         "WithdrawConsent",
+        "RequestUseStop",
         "EvaluateCase",
         "SuspendCase",
         "CloseCase",

@@ -14,7 +14,8 @@ Network events go to ``audit.consent`` only (auditors resolve scopes from them);
 analysts do not receive them.
 
 Bases, checked per agency and per personal field at the event's ``occurred_at``:
-- consent: in force (valid, not withdrawn), its scope covers the agency or one of its
+- consent: in force (valid, not withdrawn, not stopped by a 利用停止 request made after
+  it was given), its scope covers the agency or one of its
   groups, one of its purposes is the purpose of a referral through which the agency is
   involved, and it names the field's data category;
 - support_meeting: the agency is a member of a つながりづくり会議 that took up the case
@@ -50,6 +51,7 @@ AUDIT_EVENTS = (
             "ConsentGiven",
             "ConsentRefused",
             "ConsentWithdrawn",
+            "UseStopRequested",
             "MeetingHeld",
             "TakenUpByMeeting",
             "MovedToSupportMeeting",
@@ -111,9 +113,12 @@ class ConsentState:
     valid_from: datetime
     valid_until: datetime
     withdrawn: bool = False
+    stopped: bool = False  # 利用停止 requested after it was given
 
     def in_force(self, at: datetime) -> bool:
-        return consent_in_force(self.valid_from, self.valid_until, self.withdrawn, at)
+        return consent_in_force(
+            self.valid_from, self.valid_until, self.withdrawn or self.stopped, at
+        )
 
 
 @dataclass
@@ -194,6 +199,7 @@ GOVERNING_EVENTS = frozenset(
         "ReferralAnswered",
         "ConsentGiven",
         "ConsentWithdrawn",
+        "UseStopRequested",
         "TakenUpByMeeting",
         "MovedToSupportMeeting",
         "EmergencyDeclared",
@@ -251,6 +257,11 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
         consent = case.consents.get(str(p.consent_id))
         if consent is not None:
             consent.withdrawn = True
+    elif isinstance(p, ev.UseStopRequested):
+        # 利用停止: no consent given so far releases anything any more (a consent given
+        # later is the person's new decision). Other bases are the law's, not the person's.
+        for consent in case.consents.values():
+            consent.stopped = True
     elif isinstance(p, ev.TakenUpByMeeting):
         _involve(case, p.members)
         if p.kind == "connection":

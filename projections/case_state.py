@@ -134,6 +134,16 @@ def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
                     {**base, "consent_id": str(p["consent_id"])},
                 ),
             ]
+        case "UseStopRequested":
+            # 利用停止: the consents given so far release nothing more (a withdrawal's time).
+            return [
+                _update("status = status", p),
+                Statement(
+                    "UPDATE {consents} SET state = 'stopped', withdrawn_at = :at "
+                    "WHERE case_id = :case_id AND state = 'given'",
+                    base,
+                ),
+            ]
         case "TakenUpByMeeting":
             return [
                 _update(

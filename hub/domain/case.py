@@ -57,9 +57,12 @@ class Consent:
     valid_from: datetime
     valid_until: datetime
     withdrawn: bool = False
+    stopped: bool = False  # 利用停止 requested after it was given
 
     def in_force(self, at: datetime) -> bool:
-        return consent_in_force(self.valid_from, self.valid_until, self.withdrawn, at)
+        return consent_in_force(
+            self.valid_from, self.valid_until, self.withdrawn or self.stopped, at
+        )
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Case(Aggregate):
         self.consents: dict[UUID, Consent] = {}
         self.meetings: dict[UUID, tuple[str, ...]] = {}
         self.emergencies: dict[UUID, Emergency] = {}
+        self.use_stop_requests: set[UUID] = set()
         self.plan: Plan | None = None
         self.needs: tuple[v.Need, ...] = ()
         self.lead_agency: str | None = None
@@ -379,6 +383,21 @@ class Case(Aggregate):
                 occurred_at=occurred_at,
                 case_id=self.id,
                 consent_id=consent_id,
+            )
+        )
+
+    def request_use_stop(
+        self,
+        occurred_at: datetime,
+        *,
+        request_id: UUID,
+        reason: str | None,
+    ) -> None:
+        """利用停止: allowed on a closed case too (the person's right outlives the support)."""
+        self._require_new("use-stop request", request_id, self.use_stop_requests)
+        self._use_stop_requested(
+            ev.UseStopRequested(
+                occurred_at=occurred_at, case_id=self.id, request_id=request_id, reason=reason
             )
         )
 
@@ -704,6 +723,12 @@ class Case(Aggregate):
     @event("ConsentWithdrawn")
     def _consent_withdrawn(self, payload: ev.ConsentWithdrawn) -> None:
         self.consents[payload.consent_id].withdrawn = True
+
+    @event("UseStopRequested")
+    def _use_stop_requested(self, payload: ev.UseStopRequested) -> None:
+        self.use_stop_requests.add(payload.request_id)
+        for consent in self.consents.values():
+            consent.stopped = True
 
     @event("TakenUpByMeeting")
     def _taken_up_by_meeting(self, payload: ev.TakenUpByMeeting) -> None:

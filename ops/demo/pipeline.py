@@ -483,6 +483,7 @@ def _consent_figures(payloads: Iterator[ev.Event] | Any) -> dict[str, int]:
             "ConsentGiven",
             "ConsentRefused",
             "ConsentWithdrawn",
+            "UseStopRequested",
             "MovedToSupportMeeting",
             "EmergencyDeclared",
             "EmergencyEnded",

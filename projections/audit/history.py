@@ -88,6 +88,26 @@ class RefusalRecord:
 
 
 @dataclass(frozen=True)
+class UseStopRecord:
+    """利用停止: the person asked that use of their details on consent stop."""
+
+    request_id: str
+    case_id: str
+    requested_at: datetime
+    position: int
+    recorded_by: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "case_id": self.case_id,
+            "requested_at": self.requested_at.isoformat(),
+            "position": self.position,
+            "recorded_by": self.recorded_by,
+        }
+
+
+@dataclass(frozen=True)
 class MeetingRecord:
     """One case taken up by one meeting, with the meeting's members."""
 
@@ -190,6 +210,7 @@ class Snapshot:
 class History:
     consents: dict[str, ConsentRecord] = field(default_factory=dict)
     refusals: list[RefusalRecord] = field(default_factory=list)
+    use_stops: list[UseStopRecord] = field(default_factory=list)
     meetings: dict[tuple[str, str], MeetingRecord] = field(default_factory=dict)
     emergencies: dict[str, EmergencyRecord] = field(default_factory=dict)
     referrals: dict[str, ReferralRecord] = field(default_factory=dict)
@@ -240,6 +261,10 @@ class History:
             if consent is not None and consent.withdrawn_position is None:
                 consent.withdrawn_at, consent.withdrawn_position = p.occurred_at, position
                 consent.withdrawn_by = by
+        elif isinstance(p, ev.UseStopRequested):
+            self.use_stops.append(
+                UseStopRecord(str(p.request_id), str(p.case_id), p.occurred_at, position, by)
+            )
         elif isinstance(p, ev.ConsentRefused):
             self.refusals.append(
                 RefusalRecord(
@@ -290,6 +315,13 @@ class History:
             spans = self.memberships.get(p.agency_id)
             if spans and spans[-1][1] is None:
                 spans[-1] = (spans[-1][0], position)
+
+    def use_stop_between(self, case_id: str, after: int, until: int) -> UseStopRecord | None:
+        """The first 利用停止 of the case recorded after ``after`` and by ``until`` (positions)."""
+        return next(
+            (s for s in self.use_stops if s.case_id == case_id and after < s.position <= until),
+            None,
+        )
 
     def in_network(self, agency_id: str, position: int) -> bool:
         """Whether the agency was in the network when the event at ``position`` was relayed."""

@@ -53,6 +53,7 @@ def render_report(
         c for c in history.consents.values() if c.withdrawn_at and period.holds(c.withdrawn_at)
     ]
     refused = [r for r in history.refusals if period.holds(r.refused_at)]
+    stops = [s for s in history.use_stops if period.holds(s.requested_at)]
     meetings = Counter(kind for kind, at in history.meetings_held.values() if period.holds(at))
     refuted = [r for r in verdict.refuted if period.holds(r.disclosure.occurred_at)]
     lines = [
@@ -69,6 +70,8 @@ def render_report(
     lines += [
         "",
         f"consents: given {len(given)}, refused {len(refused)}, withdrawn {len(withdrawn)}",
+        f"利用停止 use-stop requests: {len(stops)} (consent no longer releases; "
+        "legal bases continue)",
         "meetings held: "
         f"つながりづくり会議 (connection) {meetings.get('connection', 0)}, "
         f"重層的支援会議 (support) {meetings.get('support', 0)}",
@@ -129,6 +132,7 @@ _DECISIONS = frozenset(
         "ConsentGiven",
         "ConsentRefused",
         "ConsentWithdrawn",
+        "UseStopRequested",
         "MeetingHeld",
         "MovedToSupportMeeting",
         "EmergencyDeclared",

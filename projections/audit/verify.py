@@ -6,9 +6,11 @@ while relaying the event at position P, whose business time is T, is valid when 
 recorded up to P give it a basis at T:
 
 - consent: the consent named is the case's, given by P and not withdrawn by P (a
-  withdrawal stops every later disclosure at once), valid at T, its scope covers the agency
-  (or a group of it), it names every disclosed category, and one of its purposes is a
-  purpose the agency holds the case for (a referral to it, or emergency response);
+  withdrawal stops every later disclosure at once), no 利用停止 request of the case was
+  recorded after the consent and by P (it stops every consent given before it), valid at
+  T, its scope covers the agency (or a group of it), it names every disclosed category,
+  and one of its purposes is a purpose the agency holds the case for (a referral to it,
+  or emergency response);
 - support_meeting: a つながりづくり会議 (kind ``connection``) that took up the case by P lists
   the agency as a member, and the record says the confidentiality duty applies;
 - vital_interest: the case's emergency declaration names the agency and every category,
@@ -167,6 +169,9 @@ def _consent(history: History, d: Disclosure) -> list[str]:
         reasons.append("the consent was recorded after the disclosure")
     if consent.withdrawn_position is not None and consent.withdrawn_position <= d.position:
         reasons.append(f"the consent was withdrawn (position {consent.withdrawn_position})")
+    stop = history.use_stop_between(d.case_id, consent.given_position, d.position)
+    if stop is not None:
+        reasons.append(f"the person asked to stop its use (利用停止, position {stop.position})")
     if not consent.valid_from <= d.occurred_at < consent.valid_until:
         reasons.append("the consent was not valid at that instant")
     if d.agency_id not in consent.agencies:

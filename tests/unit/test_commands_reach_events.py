@@ -23,6 +23,7 @@ MADE = {
     "GiveConsent": "ConsentGiven",
     "RefuseConsent": "ConsentRefused",
     "WithdrawConsent": "ConsentWithdrawn",
+    "RequestUseStop": "UseStopRequested",
     "HoldMeeting": "MeetingHeld",
     "DecideSupport": "SupportDecided",
     "AgreePlan": "PlanAgreed",

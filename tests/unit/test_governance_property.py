@@ -56,8 +56,10 @@ def histories(draw: st.DrawFn) -> Log:
         hours += draw(st.sampled_from([0.0, 0.5, 2.0, 24.0]))
         kind = draw(
             st.sampled_from(
-                ["consent", "withdraw", "meeting", "emergency", "end", "referral", "answer", "move"]
-                + ["details"] * 3
+                [
+                    *("consent", "withdraw", "meeting", "emergency", "end", "referral"),
+                    *("answer", "move", "stop", "details", "details", "details"),
+                ]
             )
         )
         label = f"x{n}"
@@ -78,6 +80,12 @@ def histories(draw: st.DrawFn) -> Log:
             label = draw(st.sampled_from(consents))
             consents.remove(label)
             log.add(withdrawn(CASE, hours, label=label))
+        elif kind == "stop":
+            log.add(
+                ev.UseStopRequested(
+                    occurred_at=at(hours), case_id=CASE, request_id=ident(f"{CASE}/{label}")
+                )
+            )
         elif kind == "move":
             log.add(
                 ev.MovedToSupportMeeting(
@@ -147,10 +155,13 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
     named = [p for p in payloads if isinstance(p, ev.EmergencyDeclared) and agency in p.agencies]
     purposes = {p.purpose for p in referred} | ({"emergency_response"} if named else set())
     withdrawn_ids = {p.consent_id for p in payloads if isinstance(p, ev.ConsentWithdrawn)}
-    for p in payloads:
+    # 利用停止: a request stops every consent given before it (not one given after).
+    stops = [i for i, p in enumerate(payloads) if isinstance(p, ev.UseStopRequested)]
+    for i, p in enumerate(payloads):
         if (
             isinstance(p, ev.ConsentGiven)
             and p.consent_id not in withdrawn_ids
+            and not any(s > i for s in stops)
             and p.valid_from <= t < p.valid_until
             and agency in network.agencies_in_scope(p.scope)
             and category in p.data_categories
