@@ -431,6 +431,14 @@ class HubApplication(Application[UUID]):
                 raise UnknownAgencyError(f"unknown agency or agency group {entry!r}")
         return list(scope)
 
+    def _require_new(self, aggregate_id: UUID, what: str) -> None:
+        if self._exists(aggregate_id):
+            raise IllegalTransitionError(f"{what} {aggregate_id} already exists")
+
+    def _community_base(self, base_id: UUID) -> CommunityBase:
+        missing = lambda: NotFoundError(f"no community base {base_id}")  # noqa: E731
+        return self._get(CommunityBase, base_id, missing)
+
     # Handlers: one per command ---------------------------------------------------------------
 
     @singledispatchmethod
@@ -444,8 +452,7 @@ class HubApplication(Application[UUID]):
             self.network.partner_group(cmd.reporter_group)
         if cmd.reporter_agency is not None:
             self._agency(cmd.reporter_agency)
-        if self._exists(cmd.discovery_id):
-            raise IllegalTransitionError(f"discovery {cmd.discovery_id} already exists")
+        self._require_new(cmd.discovery_id, "discovery")
         return [
             Discovery.report(
                 cmd.occurred_at,
@@ -499,8 +506,7 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.OpenCase) -> list[Aggregate]:
         self.network.ward(cmd.ward)
-        if self._exists(cmd.case_id):
-            raise IllegalTransitionError(f"case {cmd.case_id} already exists")
+        self._require_new(cmd.case_id, "case")
         changed: list[Aggregate] = []
         origin = "consultation"
         if cmd.discovery_id is not None:
@@ -641,8 +647,7 @@ class HubApplication(Application[UUID]):
         if cmd.ward is not None:
             self.network.ward(cmd.ward)
         members = self._agencies(cmd.members)
-        if self._exists(cmd.meeting_id):
-            raise IllegalTransitionError(f"meeting {cmd.meeting_id} already exists")
+        self._require_new(cmd.meeting_id, "meeting")
         if len(set(cmd.case_ids)) != len(cmd.case_ids):
             raise MeetingRuleError("a meeting lists each case once")
         cases = [self.get_case(case_id) for case_id in cmd.case_ids]
@@ -759,11 +764,7 @@ class HubApplication(Application[UUID]):
                 lambda: NotFoundError(f"no cooperating business {cmd.business_id}"),
             )
         if cmd.base_id is not None:
-            self._get(
-                CommunityBase,
-                cmd.base_id,
-                lambda: NotFoundError(f"no community base {cmd.base_id}"),
-            )
+            self._community_base(cmd.base_id)
         case = self.get_case(cmd.case_id)
         case.match_participation(
             cmd.occurred_at,
@@ -815,8 +816,7 @@ class HubApplication(Application[UUID]):
     def _(self, cmd: c.RegisterCooperatingBusiness) -> list[Aggregate]:
         if cmd.ward is not None:
             self.network.ward(cmd.ward)
-        if self._exists(cmd.business_id):
-            raise IllegalTransitionError(f"business {cmd.business_id} is already registered")
+        self._require_new(cmd.business_id, "business")
         return [
             CooperatingBusiness.register(
                 cmd.occurred_at,
@@ -830,8 +830,7 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.RegisterCommunityBase) -> list[Aggregate]:
         self.network.ward(cmd.ward)
-        if self._exists(cmd.base_id):
-            raise IllegalTransitionError(f"community base {cmd.base_id} is already registered")
+        self._require_new(cmd.base_id, "community base")
         return [
             CommunityBase.register(
                 cmd.occurred_at,
@@ -844,9 +843,7 @@ class HubApplication(Application[UUID]):
 
     @_handle.register
     def _(self, cmd: c.HoldGathering) -> list[Aggregate]:
-        base = self._get(
-            CommunityBase, cmd.base_id, lambda: NotFoundError(f"no community base {cmd.base_id}")
-        )
+        base = self._community_base(cmd.base_id)
         base.hold_gathering(
             cmd.occurred_at,
             gathering_id=cmd.gathering_id,
@@ -863,18 +860,18 @@ class HubApplication(Application[UUID]):
                 f"(one of {', '.join(sorted(INDICATOR_KEYS))})"
             )
         target_id = Target.id_for(cmd.fiscal_year, cmd.indicator)
-        payload = ev.TargetSet(
-            occurred_at=cmd.occurred_at,
-            target_id=target_id,
-            fiscal_year=cmd.fiscal_year,
-            indicator=cmd.indicator,
-            value=cmd.value,
-            note=cmd.note,
-        )
         if not self._exists(target_id):
-            return [Target(payload=payload)]
+            return [
+                Target.set(
+                    cmd.occurred_at,
+                    fiscal_year=cmd.fiscal_year,
+                    indicator=cmd.indicator,
+                    value=cmd.value,
+                    note=cmd.note,
+                )
+            ]
         target = self._get(Target, target_id, lambda: NotFoundError(f"no target {target_id}"))
-        target.revise(payload)
+        target.revise(cmd.occurred_at, value=cmd.value, note=cmd.note)
         return [target]
 
 

@@ -145,6 +145,16 @@ class Case(Aggregate):
         if thing_id in known:
             raise IllegalTransitionError(f"{thing} {thing_id} already exists on case {self.id}")
 
+    def _referral(self, referral_id: UUID) -> Referral:
+        referral = self.referrals.get(referral_id)
+        if referral is None:
+            raise ReferralNotFoundError(f"no referral {referral_id} on case {self.id}")
+        return referral
+
+    def _require_meeting(self, meeting_id: UUID | None) -> None:
+        if meeting_id is not None and meeting_id not in self.meetings:
+            raise NotFoundError(f"case {self.id} was not taken up by meeting {meeting_id}")
+
     def consent_in_force(self, at: datetime) -> UUID | None:
         """The id of a consent in force at ``at`` (the latest given), if any."""
         in_force = [cid for cid, consent in self.consents.items() if consent.in_force(at)]
@@ -242,9 +252,7 @@ class Case(Aggregate):
     ) -> None:
         """The agency's answer; ``recorded_by`` names the ward's coordinator post when it
         records, on the agency's behalf, an answer given by phone."""
-        referral = self.referrals.get(referral_id)
-        if referral is None:
-            raise ReferralNotFoundError(f"no referral {referral_id} on case {self.id}")
+        referral = self._referral(referral_id)
         if referral.agency_id != agency_id:
             raise NotReferredAgencyError(
                 f"referral {referral_id} was sent to {referral.agency_id}, not {agency_id}"
@@ -271,9 +279,7 @@ class Case(Aggregate):
         self, at: datetime, referral_id: UUID, *, reason_code: v.CancelReason, reason: str | None
     ) -> None:
         """The referrer withdraws a referral that has not ended."""
-        referral = self.referrals.get(referral_id)
-        if referral is None:
-            raise ReferralNotFoundError(f"no referral {referral_id} on case {self.id}")
+        referral = self._referral(referral_id)
         if referral.status in ENDED:
             raise IllegalTransitionError(
                 f"referral {referral_id} is {referral.status}; only a referral that has "
@@ -294,9 +300,7 @@ class Case(Aggregate):
         self, at: datetime, referral_id: UUID, *, coordinator: str, overdue_minutes: int
     ) -> None:
         """Escalates a referral nobody answered in time to the ward's ``coordinator``."""
-        referral = self.referrals.get(referral_id)
-        if referral is None:
-            raise ReferralNotFoundError(f"no referral {referral_id} on case {self.id}")
+        referral = self._referral(referral_id)
         if referral.status != "sent" or referral.escalated:
             raise IllegalTransitionError(
                 f"referral {referral_id} is {referral.status}"
@@ -447,8 +451,7 @@ class Case(Aggregate):
         lead_agency: str,
     ) -> None:
         self._require_open()
-        if meeting_id not in self.meetings:
-            raise NotFoundError(f"case {self.id} was not taken up by meeting {meeting_id}")
+        self._require_meeting(meeting_id)
         self._support_decided(
             ev.SupportDecided(
                 occurred_at=occurred_at,
@@ -473,8 +476,7 @@ class Case(Aggregate):
         monitoring_date: date,
     ) -> None:
         self._require_open()
-        if meeting_id is not None and meeting_id not in self.meetings:
-            raise NotFoundError(f"case {self.id} was not taken up by meeting {meeting_id}")
+        self._require_meeting(meeting_id)
         self._plan_agreed(
             ev.PlanAgreed(
                 occurred_at=occurred_at,

@@ -251,15 +251,51 @@ class Target(Aggregate):
     def create_id(payload: ev.TargetSet) -> UUID:
         return payload.target_id
 
+    @classmethod
+    def set(
+        cls,
+        occurred_at: datetime,
+        *,
+        fiscal_year: int,
+        indicator: str,
+        value: float,
+        note: str | None,
+    ) -> Target:
+        """The first target for ``indicator`` in ``fiscal_year``."""
+        target_id = cls.id_for(fiscal_year, indicator)
+        return cls(payload=_target_set(occurred_at, target_id, fiscal_year, indicator, value, note))
+
     # The library names its event classes per aggregate: the first setting and a revision
     # are two classes, both carrying a TargetSet payload (the event type in every record).
     @event("TargetFirstSet")
     def __init__(self, payload: ev.TargetSet) -> None:
+        self.fiscal_year = payload.fiscal_year
+        self.indicator = payload.indicator
         self.value = payload.value
 
-    def revise(self, payload: ev.TargetSet) -> None:
+    def revise(self, occurred_at: datetime, *, value: float, note: str | None) -> None:
+        payload = _target_set(occurred_at, self.id, self.fiscal_year, self.indicator, value, note)
         self._revised(payload=payload)
 
     @event("TargetSet")
     def _revised(self, payload: ev.TargetSet) -> None:
         self.value = payload.value
+
+
+def _target_set(
+    occurred_at: datetime,
+    target_id: UUID,
+    fiscal_year: int,
+    indicator: str,
+    value: float,
+    note: str | None,
+) -> ev.TargetSet:
+    """The one payload of a setting and of a revision alike."""
+    return ev.TargetSet(
+        occurred_at=occurred_at,
+        target_id=target_id,
+        fiscal_year=fiscal_year,
+        indicator=indicator,
+        value=value,
+        note=note,
+    )

@@ -94,6 +94,17 @@ def check_choice(option: str, value: str | None, known: Sequence[str]) -> None:
     )
 
 
+def emitted(
+    fmt: Format, as_json: bool, records: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> bool:
+    """Prints the records unless the chosen format is the table; True when it did."""
+    fmt = chosen(fmt, as_json)
+    if fmt is Format.table:
+        return False
+    emit(fmt, records, columns)
+    return True
+
+
 def emit(fmt: Format, records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
     """Print records as JSON, JSON lines or CSV (``columns`` in that order)."""
     if fmt is Format.json:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from hub.labels import VOCABULARY, label
 from hub.reference import load_network
-from ops.cli._output import Format, FormatOpt, JsonOpt, check_choice, chosen, console, emit
+from ops.cli._output import Format, FormatOpt, JsonOpt, check_choice, console, emitted
 
 ref_app = typer.Typer(
     help="Reference data: agencies, wards and coded values.", no_args_is_help=True
@@ -37,9 +37,7 @@ def agencies(
         for a in network.agencies
         if ward is None or a.ward == ward
     ]
-    fmt = chosen(fmt, as_json)
-    if fmt is not Format.table:
-        emit(fmt, records, ("id", "name", "kind", "kind_label", "ward", "ward_label"))
+    if emitted(fmt, as_json, records, ("id", "name", "kind", "kind_label", "ward", "ward_label")):
         return
     table = Table(title=f"機関 {len(records)}", title_justify="left")
     table.add_column("id", no_wrap=True)
@@ -53,9 +51,7 @@ def agencies(
 def wards(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The seven wards: code (what --ward takes) and 区名."""
     records = [{"code": w.code, "label": w.name} for w in load_network().wards]
-    fmt = chosen(fmt, as_json)
-    if fmt is not Format.table:
-        emit(fmt, records, ("code", "label"))
+    if emitted(fmt, as_json, records, ("code", "label")):
         return
     table = Table("code", "区名", title="区", title_justify="left")
     for r in records:
@@ -78,9 +74,7 @@ def codes(
         for v in chosen_vocabularies
         for code, text in VOCABULARY[v].items()
     ]
-    fmt = chosen(fmt, as_json)
-    if fmt is not Format.table:
-        emit(fmt, records, ("vocabulary", "code", "label"))
+    if emitted(fmt, as_json, records, ("vocabulary", "code", "label")):
         return
     table = Table("vocabulary", "code", "ラベル", title="コード", title_justify="left")
     table.columns[2].overflow = "fold"

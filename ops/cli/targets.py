@@ -13,7 +13,7 @@ from hub.errors import InvalidCommandError
 from hub.fiscal import now, parse_fiscal_year, reiwa_label
 from hub.labels import BY_KEY, INDICATORS
 from hub.settings import get_settings
-from ops.cli._output import Format, FormatOpt, JsonOpt, check_choice, chosen, console, emit
+from ops.cli._output import Format, FormatOpt, JsonOpt, check_choice, console, emitted
 from ops.cli.audit import parse_time
 from ops.wiring import open_application, open_projection
 from projections.runner import catch_up
@@ -88,9 +88,7 @@ def list_targets(fy: FiscalYear, fmt: FormatOpt = Format.table, as_json: JsonOpt
         }
         for i in INDICATORS
     ]
-    fmt = chosen(fmt, as_json)
-    if fmt is not Format.table:
-        emit(fmt, records, ("fiscal_year", "code", "label", "unit", "target"))
+    if emitted(fmt, as_json, records, ("fiscal_year", "code", "label", "unit", "target")):
         return
     table = Table(title=f"{reiwa_label(year, long=True)} 目標", title_justify="left")
     table.add_column("code", no_wrap=True)

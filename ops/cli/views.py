@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 from uuid import UUID
 
 import psycopg
@@ -46,6 +47,7 @@ from ops.cli._output import (
     check_choice,
     chosen,
     emit,
+    emitted,
     labelled,
     resolve_prefix,
     short_ids,
@@ -56,7 +58,6 @@ from projections import report
 from projections.analytics import fold_records, read_analytics
 from projections.case_history import case_history
 from projections.case_state import CaseStateView
-from projections.inbox import InboxView
 from projections.indicator_view import IndicatorView
 from projections.indicators import Cut
 from projections.runner import (
@@ -70,6 +71,7 @@ from projections.runner import (
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per message, even when piped
+T = TypeVar("T")
 
 
 def _kept(projection: Any) -> str:
@@ -82,6 +84,15 @@ def _current(name: str, app: HubApplication) -> Any:
     projection = wiring.open_projection(get_settings(), name)
     catch_up(projection, app)
     return projection.view
+
+
+def _read(name: str, query: Callable[[Any], T]) -> T:
+    """What ``query`` finds in view ``name``, caught up with the log first."""
+    app = wiring.open_application()
+    try:
+        return query(_current(name, app))
+    finally:
+        app.close()
 
 
 def _print_json(data: object) -> None:
@@ -236,16 +247,9 @@ def case_list(
     network = names()
     check_choice("--ward", ward, list(network.wards))
     check_choice("--status", status, CASE_STATUSES)
-    app = wiring.open_application()
-    try:
-        view: CaseStateView = _current("case_state", app)
-        rows = view.cases(ward=ward, status=status)
-    finally:
-        app.close()
+    rows = _read("case_state", lambda view: view.cases(ward=ward, status=status))
     records = [labelled(r, network, status="case_status") for r in rows]
-    fmt = chosen(fmt, as_json)
-    if fmt is not Format.table:
-        emit(fmt, records, CASE_COLUMNS)
+    if emitted(fmt, as_json, records, CASE_COLUMNS):
         return
     short = short_ids(r["case_id"] for r in rows)
     table = Table(title=f"事例一覧 {len(rows)}件", title_justify="left")
@@ -289,16 +293,9 @@ def inbox(
     """What the hub sent an agency and what it answered: unanswered referrals stand out."""
     network = names()
     check_choice("--agency", agency, list(network.agencies))
-    app = wiring.open_application()
-    try:
-        view: InboxView = _current("inbox", app)
-        rows = view.inbox(agency, unanswered_only=unanswered)
-    finally:
-        app.close()
+    rows = _read("inbox", lambda view: view.inbox(agency, unanswered_only=unanswered))
     records = [labelled(r, network, status="referral_status") for r in rows]
-    fmt = chosen(fmt, as_json)
-    if fmt is not Format.table:
-        emit(fmt, records, INBOX_COLUMNS)
+    if emitted(fmt, as_json, records, INBOX_COLUMNS):
         return
     referral_ids = short_ids(r["referral_id"] for r in rows)
     case_ids = short_ids(r["case_id"] for r in rows)
