@@ -63,6 +63,16 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
     chromium chromium-driver fonts-noto-cjk
 fi
+# The 本人開示 PDF embeds Debian's IPAex Gothic (ops/privacy/pdf.py); its test reads the PDF
+# back with pdftotext and pdftoppm (poppler-utils).
+if [ ! -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ] || ! command -v pdftotext >/dev/null 2>&1; then
+  echo "setup: installing fonts-ipaexfont-gothic and poppler-utils (Debian)"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+    fonts-ipaexfont-gothic poppler-utils >/dev/null 2>&1 \
+    || { "${SUDO[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" \
+      apt-get install -y -qq --no-install-recommends fonts-ipaexfont-gothic poppler-utils >/dev/null; }
+fi
 AXE_VERSION=4.10.3
 AXE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/kitakyushu-hub/npm"
 if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ] \

@@ -1,0 +1,45 @@
+"""``hub privacy``: the person's rights (docs/RIGHTS.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from hub.errors import InvalidCommandError
+from hub.files import private_file
+from hub.settings import get_settings
+from ops.privacy.pdf import render
+from ops.privacy.subject import subject_report
+from ops.wiring import application, ledger_disclosures, open_ledger
+
+privacy = typer.Typer(help="The person's rights: 本人開示, 利用停止 (docs/RIGHTS.md).")
+
+
+@privacy.command("subject-report")
+def subject_report_command(
+    case: Annotated[str, typer.Option("--case", help="The case id of the person.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The PDF to write (default subject-report-<case>.pdf)."),
+    ] = None,
+) -> None:
+    """本人開示: a PDF in Japanese of what the hub holds on the person and every use of it."""
+    try:
+        case_id = UUID(case)
+    except ValueError:
+        raise InvalidCommandError(f"--case: not a case id: {case!r}") from None
+    settings = get_settings()
+    disclosures = ledger_disclosures(settings)
+    position = open_ledger(settings).position()
+    with application(settings) as app:
+        report = subject_report(app, case_id, disclosures, ledger_position=position)
+    path = out or Path(f"subject-report-{case_id}.pdf")
+    private_file(path).write_bytes(render(report))
+    typer.echo(f"本人開示 {case_id}: {path} (0600; the read is in the access log)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(privacy, name="privacy", no_args_is_help=True)

@@ -1,0 +1,265 @@
+"""本人開示: what the hub holds about one person, and every use of it, in Japanese.
+
+Built from the same history and disclosures the auditor replays (``History``, the relay's
+ledger), so what the person is told is what ``hub audit replay`` and ``verify`` show. The
+result is plain sections of text (title, columns, rows); ``ops/privacy/pdf.py`` lays them out
+on paper. Times are JST with the zone and the date in 和暦 beside the Gregorian one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hub.fiscal import JST, wareki_date
+from hub.labels import Names, label
+from projections.audit.history import History
+from projections.audit.verify import Disclosure
+
+# The person's details, in the order a form lists them (PersonDetails).
+FIELD_LABELS = {
+    "name": "氏名",
+    "kana": "ふりがな",
+    "birth_date": "生年月日",
+    "address": "住所",
+    "phone": "電話番号",
+    "health": "健康情報（要配慮個人情報）",
+    "disability": "障害情報（要配慮個人情報）",
+    "criminal_record": "犯罪歴（要配慮個人情報）",
+}
+# Narrative fields of the events (the last part of the path), for the disclosure records.
+NARRATIVE_LABELS = {
+    "note": "記録の本文（メモ）",
+    "reason": "理由",
+    "summary": "アセスメントの要約",
+    "goals": "支援計画の目標",
+    "issue": "課題",
+    "proxy_relationship": "代理人との関係",
+}
+# The value shown for a field whose data key was destroyed (erasure, crypto-shredding).
+ERASED = "［消去済み］"  # as a read of an erased field shows it (crypto-shredding)
+
+EVENT_LABELS = {
+    "DiscoveryReported": "発見の通報",
+    "DiscoveryLinkedToCase": "発見と事案の関連付け",
+    "CaseOpened": "事案の開始",
+    "ConsultationReceived": "相談受付",
+    "PersonDetailsRecorded": "本人情報の記録",
+    "AssessmentRecorded": "アセスメント",
+    "ReferralMade": "支援機関へのつなぎ",
+    "ReferralAnswered": "つなぎ先からの回答",
+    "ReferralCancelled": "つなぎの取消",
+    "ReferralEscalated": "未回答のつなぎの報告",
+    "ConsentGiven": "同意",
+    "ConsentRefused": "同意の拒否",
+    "ConsentWithdrawn": "同意の撤回",
+    "UseStopRequested": "利用停止の申出",
+    "TakenUpByMeeting": "会議での検討",
+    "MovedToSupportMeeting": "重層的支援会議への移行",
+    "SupportDecided": "支援の決定",
+    "PlanAgreed": "支援計画",
+    "CaseEvaluated": "評価",
+    "CaseSuspended": "中断",
+    "CaseClosed": "終結",
+    "OutreachVisitMade": "訪問（伴走型支援）",
+    "SupportActivityRecorded": "支援活動",
+    "ParticipationMatched": "参加支援のマッチング",
+    "WatchOverArranged": "見守りの手配",
+    "EmergencyDeclared": "緊急時の宣言",
+    "EmergencyEnded": "緊急時の終了",
+    "PersonalDataAccessed": "本人情報の閲覧",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    empty: str = "ありません。"
+    pairs: bool = False  # rows are (item, value): one line each, "item：value"
+
+    def lines(self, row: tuple[str, ...]) -> list[str]:
+        if self.pairs:
+            return [f"{row[0]}：{row[1]}"]
+        return [f"{c}：{v}" for c, v in zip(self.columns, row, strict=True)]
+
+
+@dataclass(frozen=True)
+class SubjectReport:
+    title: str
+    preamble: tuple[str, ...]
+    sections: tuple[Section, ...]
+
+    def text(self) -> str:
+        """The same content as plain text (a test reads the PDF against it)."""
+        lines = [self.title, *self.preamble]
+        for section in self.sections:
+            lines.append(section.title)
+            for row in section.rows:
+                lines += section.lines(row)
+            if not section.rows:
+                lines.append(section.empty)
+        return "\n".join(lines)
+
+
+def when(moment: datetime) -> str:
+    """'令和7年5月1日 09:00 JST（2025-05-01）'."""
+    local = moment.astimezone(JST)
+    return f"{wareki_date(local.date())} {local:%H:%M} JST（{local:%Y-%m-%d}）"
+
+
+def _categories(codes: Sequence[str]) -> str:
+    return "、".join(label("data_category", c) for c in codes)
+
+
+def _fields(paths: Sequence[str]) -> str:
+    labels = {**FIELD_LABELS, **NARRATIVE_LABELS}
+    return "、".join(dict.fromkeys(labels.get(p.rsplit(".", 1)[-1], p) for p in paths))
+
+
+def _agencies(ids: Sequence[str], names: Names) -> str:
+    return "、".join(names.agency(a) for a in ids)
+
+
+def build(
+    history: History,
+    disclosures: Sequence[Disclosure],
+    case_id: str,
+    person: Mapping[str, Any] | None,
+    names: Names,
+    generated_at: datetime,
+    *,
+    erased: Sequence[str] = (),
+    ledger_position: int | None = None,
+) -> SubjectReport:
+    """The report for ``case_id``: ``person`` is the details held now (field → value);
+    ``erased`` names fields whose data key was destroyed."""
+    held = [
+        (FIELD_LABELS[k], ERASED if k in erased else str(person[k]))
+        for k in FIELD_LABELS
+        if person and (k in erased or person.get(k) is not None)
+    ]
+    own = sorted(
+        (d for d in disclosures if d.case_id == case_id), key=lambda d: (d.position, d.agency_id)
+    )
+    consents = sorted(
+        (c for c in history.consents.values() if c.case_id == case_id),
+        key=lambda c: c.given_position,
+    )
+    stops = [s for s in history.use_stops if s.case_id == case_id]
+    records = [
+        e
+        for e in sorted(history.events.values(), key=lambda e: e.position)
+        if e.case_id == case_id and e.event_type in EVENT_LABELS
+    ]
+    sections = (
+        Section(
+            "1. ハブが保有しているあなたの情報",
+            ("項目", "内容"),
+            tuple(held),
+            "本人を特定する情報は保有していません。",
+            pairs=True,
+        ),
+        Section(
+            "2. あなたの情報の提供先（提供の記録）",
+            ("提供日時", "提供先", "提供した項目", "根拠"),
+            tuple(
+                (
+                    when(d.occurred_at),
+                    names.agency(d.agency_id),
+                    _fields(d.fields),
+                    _basis(d, history),
+                )
+                for d in own
+            ),
+            "あなたを特定できる情報を提供した記録はありません。",
+        ),
+        Section(
+            "3. 同意の記録",
+            ("同意した日時", "対象（範囲）", "目的", "情報の種類", "有効期限", "状態"),
+            tuple(
+                (
+                    when(c.given_at),
+                    "、".join(c.scope),
+                    "、".join(label("purpose", p) for p in c.purposes),
+                    _categories(c.categories),
+                    when(c.valid_until),
+                    _consent_state(c.withdrawn_at, c.given_position, stops),
+                )
+                for c in consents
+            ),
+        ),
+        Section(
+            "4. 会議の記録",
+            ("開催日時", "会議", "構成員"),
+            tuple(
+                (when(m.held_at), label("meeting_kind", m.kind), _agencies(m.members, names))
+                for m in sorted(history.meetings.values(), key=lambda m: m.position)
+                if m.case_id == case_id
+            ),
+        ),
+        Section(
+            "5. 緊急時の宣言（生命・身体の保護）",
+            ("宣言日時", "対象機関", "情報の種類", "期限", "終了"),
+            tuple(
+                (
+                    when(e.declared_at),
+                    _agencies(e.agencies, names),
+                    _categories(e.categories),
+                    when(e.expires_at),
+                    when(e.ended_at) if e.ended_at else "",
+                )
+                for e in sorted(history.emergencies.values(), key=lambda e: e.position)
+                if e.case_id == case_id
+            ),
+        ),
+        Section(
+            "6. 利用停止の申出",
+            ("申出日時", "効果"),
+            tuple((when(s.requested_at), "以後、それまでの同意による提供を停止") for s in stops),
+        ),
+        Section(
+            "7. 記録の一覧",
+            ("日時", "記録"),
+            tuple((when(e.occurred_at), EVENT_LABELS[e.event_type]) for e in records),
+        ),
+    )
+    as_of = f"（提供の記録はログの位置 {ledger_position} まで）" if ledger_position else ""
+    return SubjectReport(
+        "保有個人情報の開示（本人開示）",
+        (
+            "いのちをつなぐネットワーク 情報共有ハブ（北九州市）",
+            f"事案番号: {case_id}",
+            f"作成日時: {when(generated_at)}{as_of}",
+            "個人情報の保護に関する法律第76条に基づく開示請求に対し、ハブが保有する"
+            "あなたの情報と、その提供・利用の記録をお知らせします。",
+        ),
+        sections,
+    )
+
+
+def _basis(d: Disclosure, history: History) -> str:
+    text = label("basis", d.basis)
+    if d.basis == "support_meeting":
+        held = history.meetings_held.get(d.basis_ref or "")
+        if held:
+            text += f"（{when(held[1])}の会議）"
+    elif d.basis == "statute" and d.basis_ref:
+        text += f"（{d.basis_ref}）"
+    elif d.basis == "consent":
+        consent = history.consents.get(d.basis_ref or "")
+        if consent:
+            text += f"（{when(consent.given_at)}の同意）"
+    return text
+
+
+def _consent_state(withdrawn_at: datetime | None, given: int, stops: Sequence[Any]) -> str:
+    if withdrawn_at is not None:
+        return f"撤回（{when(withdrawn_at)}）"
+    stop = next((s for s in stops if s.position > given), None)
+    if stop is not None:
+        return f"利用停止（{when(stop.requested_at)}）"
+    return "有効（期限まで）"

@@ -1,0 +1,140 @@
+"""本人開示: the PDF names every disclosure, consent and meeting the audit knows of the person,
+and nothing of anyone else; the read itself goes on the access log."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from typer.testing import CliRunner
+
+from hub import commands as c
+from hub.application import HubApplication
+from hub.labels import label, names
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from ops.wiring import ledger_disclosures, open_ledger
+from producers.governance import GovernanceState, decide, logged
+from projections.audit.access import access_log
+from projections.audit.history import History, replay
+from projections.audit.source import log_entries
+from projections.audit.subject import FIELD_LABELS, when
+from projections.audit.verify import Disclosure, verify
+from tests import audit_scenario as s
+from tests import factories as f
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_OPERATOR", "shiken.kaiji@city.example")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def relay_ledger(app: HubApplication) -> None:
+    """Governance over the whole log, its disclosures written to the relay's ledger as the
+    relay writes them (the broker plays no part in what is disclosed)."""
+    state = GovernanceState()
+    made, position = [], 0
+    for n in app.recorder.select_notifications(start=None, limit=100_000):
+        made += decide(state, logged(n.id, app.mapper.to_domain_event(n))).disclosures
+        position = n.id
+    open_ledger(get_settings()).record(position, made)
+
+
+def story(store: Path) -> tuple[s.Scenario, UUID]:
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        scenario = s.build(app)
+        app.execute(f.build(c.RequestUseStop, case_id=scenario.case_id, occurred_at=f.at(9)))
+        other = app.execute(f.consultation()).aggregate_ids[0]
+        app.execute(f.meeting([other], occurred_at=f.at(1)))
+        s.details(app, other, 2)
+        relay_ledger(app)
+    finally:
+        app.close()
+    return scenario, other
+
+
+def pdf_text(path: Path) -> str:
+    done = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True
+    )
+    # Lines a block wraps are joined: the report is one column, read top to bottom.
+    return done.stdout.decode("utf-8").replace("\n", "").replace("\f", "")
+
+
+def audit(case_id: UUID) -> tuple[History, list[Disclosure]]:
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    disclosures = ledger_disclosures(get_settings())
+    assert verify(history, disclosures).valid
+    return history, [d for d in disclosures if d.case_id == str(case_id)]
+
+
+def test_the_pdf_lists_what_the_audit_knows_of_the_person_and_no_one_else(store: Path) -> None:
+    scenario, other = story(store)
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    text = pdf_text(out)
+    history, mine = audit(scenario.case_id)
+    network = names()
+
+    assert "保有個人情報の開示（本人開示）" in text
+    assert f"{FIELD_LABELS['name']}：{f.SYNTHETIC_NAME}" in text
+    assert mine, "the scenario discloses on every basis"
+    assert text.count("提供先：") == len(mine)
+    for d in mine:
+        assert f"提供日時：{when(d.occurred_at)}提供先：{network.agency(d.agency_id)}" in text
+        assert label("basis", d.basis) in text
+    assert {d.basis for d in mine} == {"consent", "support_meeting", "vital_interest", "statute"}
+    consents = [x for x in history.consents.values() if x.case_id == str(scenario.case_id)]
+    assert text.count("同意した日時：") == len(consents) == 1
+    assert f"撤回（{when(scenario.withdrawn_at)}）" in text
+    assert f"開催日時：{when(scenario.held_at)}会議：つながりづくり会議" in text
+    assert text.count("開催日時：") == 1  # the other case's meeting is not listed
+    assert f"宣言日時：{when(scenario.declared_at)}" in text
+    assert f"申出日時：{when(f.at(9))}" in text
+    assert str(other) not in text
+
+
+def test_the_read_for_the_report_is_on_the_access_log(store: Path) -> None:
+    scenario, _ = story(store)
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reads = access_log(app, case_id=str(scenario.case_id))
+    finally:
+        app.close()
+    assert [(r.purpose, r.basis, r.subject) for r in reads] == [
+        ("person_request", "official_duty", "shiken.kaiji@city.example")
+    ]
+    assert "person.name" in reads[0].fields
+
+
+def test_an_unknown_case_is_refused_with_one_line_and_writes_nothing(store: Path) -> None:
+    out = store / "none.pdf"
+    unknown = "00000000-0000-0000-0000-000000000000"
+    result = runner.invoke(cli, ["privacy", "subject-report", "--case", unknown, "--out", str(out)])
+    assert result.exit_code == 3
+    assert not out.exists()
