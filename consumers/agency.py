@@ -8,17 +8,19 @@ and the event ids make them no-ops. Answers go back on ``replies.<agency_id>``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
+
+from opentelemetry.trace import SpanKind
 
 from consumers import loop
 from consumers.inbox import Inbox
 from consumers.ports import DeadLetters, InRecord, Source
 from consumers.records import BadRecord, read_referral_record
 from consumers.stopping import StopFlag
-from hub import codec
+from hub import codec, tracing
 from hub.domain.case import TRANSITIONS
 from hub.errors import IllegalTransitionError, InvalidCommandError, NotFoundError
 from hub.logging import get_logger
@@ -47,12 +49,29 @@ class AgencyConsumer:
         self.report = RunReport()
 
     def handle(self, record: InRecord) -> str:
-        """Apply or park one record: ``applied``, ``duplicate`` or ``parked``."""
+        """Apply or park one record: ``applied``, ``duplicate`` or ``parked``.
+
+        A record carrying a ``traceparent`` header is handled in a consume span, its child."""
+        parent = tracing.of_headers(record.headers)
+        if parent is None:
+            return self._handle(record)
+        with tracing.span(
+            f"consume {record.topic}",
+            parent,
+            kind=SpanKind.CONSUMER,
+            attributes={"hub.agency": self.agency_id, "hub.offset": record.offset},
+        ):
+            return self._handle(record)
+
+    def _handle(self, record: InRecord) -> str:
         try:
             entry = read_referral_record(record, self.agency_id)
         except BadRecord as bad:
             self._park(record, bad.reason)
             return "parked"
+        traceparent = tracing.current()
+        if traceparent is not None:
+            entry = replace(entry, traceparent=traceparent)
         try:
             applied = self.inbox.apply(entry)
         except OUTAGES:

@@ -65,6 +65,12 @@ _TABLES = (
         answer TEXT NOT NULL,
         answered_at TEXT NOT NULL
     )""",
+    # The trace of each referral as this client consumed it (docs/TRACING.md): its answers
+    # continue it. Kept apart from the records' tables, which compare equal across runs.
+    """CREATE TABLE IF NOT EXISTS {traces} (
+        referral_id TEXT PRIMARY KEY,
+        traceparent TEXT NOT NULL
+    )""",
 )
 
 
@@ -90,6 +96,8 @@ class InboxEntry:
     disclosed: dict[str, Any] = field(default_factory=dict)
     # The record's other (non-personal) fields: purpose, urgency, ward, answer...
     details: dict[str, Any] = field(default_factory=dict)
+    # The consume span's traceparent, when the record came with one (never in the snapshot).
+    traceparent: str | None = None
 
 
 def _json(value: Any) -> str:
@@ -138,6 +146,12 @@ class Inbox:
             if inserted == 0:
                 return False
             self._update_referral(cur, entry)
+            if entry.traceparent and entry.referral_id and entry.event_type == "ReferralMade":
+                cur.execute(
+                    f"INSERT INTO {self._t['traces']} (referral_id, traceparent) VALUES (?, ?) "
+                    "ON CONFLICT (referral_id) DO NOTHING",
+                    (entry.referral_id, entry.traceparent),
+                )
         return True
 
     def _update_referral(self, cur: Cursor, entry: InboxEntry) -> None:
@@ -220,6 +234,15 @@ class Inbox:
     def referral(self, referral_id: str) -> dict[str, Any] | None:
         found = self.referrals(referral_id)
         return found[0] if found else None
+
+    def trace_of(self, referral_id: str) -> str | None:
+        """The traceparent the referral was consumed in (None: it came without one)."""
+        with self._db.transaction() as cur:
+            rows = cur.query(
+                f"SELECT traceparent FROM {self._t['traces']} WHERE referral_id = ?",
+                (referral_id,),
+            )
+        return str(rows[0][0]) if rows else None
 
     def referral_ids(self) -> list[str]:
         with self._db.transaction() as cur:
@@ -342,7 +365,7 @@ class Inbox:
             }
 
 
-_TABLE_NAMES = ("events", "referrals", "parked", "replies")
+_TABLE_NAMES = ("events", "referrals", "parked", "replies", "traces")
 
 
 def _safe(agency_id: str) -> str:

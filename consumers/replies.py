@@ -16,12 +16,14 @@ from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from consumers import loop
 from consumers.ports import DeadLetters, InRecord, Source
 from consumers.records import BadRecord, decode, validation_reason
 from consumers.stopping import StopFlag
+from hub import tracing
 from hub.application import HubApplication
 from hub.commands import AnswerReferral
 from hub.errors import ConcurrentChangeError, DomainError
@@ -103,7 +105,15 @@ class ReplyIngester:
         self.report = ReplyReport()
 
     def handle(self, record: InRecord) -> str:
-        """``applied``, ``duplicate`` or ``rejected``."""
+        """``applied``, ``duplicate`` or ``rejected``. A reply carrying a ``traceparent``
+        header is ingested in a consume span, its child: the answer's command continues it."""
+        parent = tracing.of_headers(record.headers)
+        if parent is None:
+            return self._handle(record)
+        with tracing.span(f"consume {record.topic}", parent, kind=SpanKind.CONSUMER):
+            return self._handle(record)
+
+    def _handle(self, record: InRecord) -> str:
         try:
             command = reply_command(record, self.agency_of_topic(record.topic))
             outcome = self._execute(command)

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from hub import commands as c
 from hub import events as ev
-from hub import plausible
+from hub import plausible, tracing
 from hub.domain.access import AccessRecord
 from hub.domain.case import Case
 from hub.domain.network import NETWORK_ID, NetworkDirectory
@@ -218,7 +218,11 @@ class HubApplication(Application[UUID]):
             self._directory_now = None
             saved = False
             try:
-                outcome = self._execute(command, self._actor(actor))
+                with tracing.span(
+                    f"command {type(command).__name__}",
+                    attributes={"hub.command_id": str(command.command_id)},
+                ):
+                    outcome = self._execute(command, self._actor(actor))
                 saved = not outcome.duplicate
                 return outcome
             finally:
@@ -265,6 +269,7 @@ class HubApplication(Application[UUID]):
             )
         )
         _stamp(actor, [*changed, receipt])
+        _trace([*changed, receipt])
         try:
             recordings = self.save(*changed, receipt)
         except IntegrityError as error:
@@ -881,6 +886,17 @@ def _stamp(actor: Actor, aggregates: Iterable[Aggregate]) -> None:
     for aggregate in aggregates:
         pending = aggregate.pending_events
         pending[:] = [_with_actor(e, acted_by) for e in pending]
+
+
+def _trace(aggregates: Iterable[Aggregate]) -> None:
+    """Keeps the command's traceparent with every event it made (docs/TRACING.md): in the
+    stored event beside its payload, where no record value and no governance reads it."""
+    traceparent = tracing.current()
+    if traceparent is None:
+        return
+    for aggregate in aggregates:
+        for pending in aggregate.pending_events:
+            tracing.stamp_event(pending, traceparent)
 
 
 def _with_actor(domain_event: Any, acted_by: ev.ActedBy) -> Any:

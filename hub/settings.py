@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
 
+    # Where the process's spans go (docs/TRACING.md): none, console (stderr) or otlp.
+    trace_exporter: Literal["none", "console", "otlp"] = "none"
+
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

@@ -26,8 +26,9 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from opentelemetry.trace import SpanKind
 
-from hub import codec, kafka_clients, topics
+from hub import codec, kafka_clients, topics, tracing
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
 from hub.logging import get_logger
@@ -174,13 +175,13 @@ class Relay:
         position: int = batch[-1].id
         for notification in batch:
             try:
-                decision, out = self._prepare(notification)
+                decision, out, parent = self._prepare(notification)
             except Unpublishable as poison:
                 position = notification.id
                 quarantined.append(self._quarantine(notification, poison))
                 counts.quarantined += 1
                 break
-            futures += [self._send(*record) for record in out]
+            futures += self._publish(decision, out, parent)
             self._count(decision, counts)
             disclosures += decision.disclosures
             counts.events += 1
@@ -195,8 +196,9 @@ class Relay:
             row.pop("folded", None)
         return position
 
-    def _prepare(self, notification: Notification) -> tuple[Decision, list[Out]]:
-        """The decision and the records of one event, or ``Unpublishable``."""
+    def _prepare(self, notification: Notification) -> tuple[Decision, list[Out], str | None]:
+        """The decision and the records of one event and its command's traceparent, or
+        ``Unpublishable``."""
         aggregate_id = str(notification.originator_id)
         event_type = notification.topic.rsplit(".", 1)[-1]
         try:
@@ -217,7 +219,7 @@ class Relay:
                 reason_of(error, "governance"), event_type, aggregate_id, folded=True
             ) from None
         try:
-            return decision, self._records(decision)
+            return decision, self._records(decision), tracing.of_event(domain_event)
         except Exception as error:  # e.g. a value Avro cannot write
             raise Unpublishable(
                 reason_of(error, "encoding"), event_type, aggregate_id, folded=True
@@ -267,6 +269,24 @@ class Relay:
 
     def _event(self, notification: Any) -> Any:
         return self.app.mapper.to_domain_event(notification)
+
+    def _publish(self, decision: Decision, out: list[Out], parent: str | None) -> list[Any]:
+        """Sends one event's records; an event stored with its command's traceparent is sent
+        in a publish span, child of the command's, whose traceparent each record carries as
+        a header (never in its value: docs/TRACING.md)."""
+        if parent is None or not out:
+            return [self._send(*record) for record in out]
+        event = decision.event
+        with tracing.span(
+            f"publish {event.event_type}",
+            parent,
+            kind=SpanKind.PRODUCER,
+            attributes={"hub.position": event.position, "hub.event_id": event.event_id},
+        ):
+            return [
+                self._send(topic, key, value, tracing.with_header(headers))
+                for topic, key, value, headers in out
+            ]
 
     def _send(self, topic: str, key: str, value: bytes, headers: list[Header]) -> Any:
         try:

@@ -25,6 +25,7 @@ from hub.settings import Settings
 from ops.api import commands, problems
 from ops.api.commands import IdempotencyKey
 from ops.api.limits import BodyLimit
+from ops.api.tracecontext import TraceContext
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import AgencyAnswer, HubService
@@ -219,4 +220,5 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     pages.install(app, service, settings)
 
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
+    app.add_middleware(TraceContext)
     return app

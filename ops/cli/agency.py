@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from opentelemetry.trace import SpanKind
 from rich.console import Console
 from rich.table import Table
 
@@ -21,7 +22,7 @@ from consumers.escalation import EscalationTimer
 from consumers.inbox import Inbox
 from consumers.kafka_io import KafkaWriter
 from consumers.stopping import StopFlag, stop_on_signals
-from hub import codec, topics
+from hub import codec, topics, tracing
 from hub.fiscal import jst_text
 from hub.kafka_clients import credentials
 from hub.labels import codes, label, names
@@ -289,18 +290,24 @@ def send_answer(
         agency, found, answer, reason, answered_at=at, reason_code=reason_code, outcome=outcome
     )
     writer = KafkaWriter(settings, user, password)
-    try:
-        writer.send(
-            topics.replies(settings, agency),
-            codec.encode("ReferralReply", record),
-            key=record["case_id"].encode(),
-            headers=[
-                ("event_id", record["reply_id"].encode()),
-                ("event_type", b"ReferralReply"),
-            ],
-        )
-    finally:
-        writer.close()
+    # The answer continues the referral's trace (docs/TRACING.md), when it came with one.
+    with tracing.span(
+        f"reply {answer}", inbox.trace_of(record["referral_id"]), kind=SpanKind.PRODUCER
+    ):
+        try:
+            writer.send(
+                topics.replies(settings, agency),
+                codec.encode("ReferralReply", record),
+                key=record["case_id"].encode(),
+                headers=tracing.with_header(
+                    [
+                        ("event_id", record["reply_id"].encode()),
+                        ("event_type", b"ReferralReply"),
+                    ]
+                ),
+            )
+        finally:
+            writer.close()
     inbox.record_reply(record["reply_id"], record["referral_id"], answer, record["answered_at"])
     out.print(f"{answer} sent for referral {record['referral_id']} (reply {record['reply_id']})")
     return record

@@ -81,6 +81,7 @@ app = typer.Typer(
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     json_logs: Annotated[
         bool, typer.Option("--json-logs", help="Log as JSON lines (env HUB_LOG_FORMAT=json).")
     ] = False,
@@ -94,6 +95,10 @@ def main(
     configure_logging(
         "json" if json_logs else settings.log_format, "DEBUG" if verbose else settings.log_level
     )
+    from ops import tracing
+
+    tracing.configure(settings, f"hub {ctx.invoked_subcommand or ''}".strip())
+    ctx.call_on_close(tracing.continue_from_environment())
 
 
 def _register() -> None:
