@@ -447,6 +447,19 @@ class CommandAccepted(Event):
     command_digest: str | None = None
 
 
+NETWORK_EVENTS: tuple[type[Event], ...] = (
+    NetworkEstablished,
+    NetworkDescriptionRevised,
+    WardRegistered,
+    PartnerGroupAdded,
+    PartnerGroupRevised,
+    AgencyRegistered,
+    AgencyRenamed,
+    AgencyRetired,
+    CouncilMemberJoined,
+    CouncilMemberLeft,
+)
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     DiscoveryReported,
     DiscoveryLinkedToCase,
@@ -481,30 +494,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     GatheringHeld,
     TargetSet,
     PersonalDataAccessed,
-    NetworkEstablished,
-    NetworkDescriptionRevised,
-    WardRegistered,
-    PartnerGroupAdded,
-    PartnerGroupRevised,
-    AgencyRegistered,
-    AgencyRenamed,
-    AgencyRetired,
-    CouncilMemberJoined,
-    CouncilMemberLeft,
+    *NETWORK_EVENTS,
     CommandAccepted,
-)
-
-NETWORK_EVENTS: tuple[type[Event], ...] = (
-    NetworkEstablished,
-    NetworkDescriptionRevised,
-    WardRegistered,
-    PartnerGroupAdded,
-    PartnerGroupRevised,
-    AgencyRegistered,
-    AgencyRenamed,
-    AgencyRetired,
-    CouncilMemberJoined,
-    CouncilMemberLeft,
 )
 
 EVENTS_BY_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in ALL_EVENTS}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from hub import events as ev
 from hub.errors import RetiredAgencyError, UnsupportedNetworkChangeError
@@ -132,6 +133,19 @@ def fold(payloads: list[ev.Event] | tuple[ev.Event, ...]) -> Directory:
     return directory
 
 
+_Description = TypeVar("_Description", ev.NetworkEstablished, ev.NetworkDescriptionRevised)
+
+
+def _description(kind: type[_Description], target: Network, at: datetime) -> _Description:
+    """The network's description as established or as revised: the same fields."""
+    return kind(
+        occurred_at=at,
+        source=target.source,
+        partner_companies_total=target.partner_companies_total,
+        council_established=target.council_established,
+    )
+
+
 def changes(directory: Directory, target: Network, at: datetime) -> list[ev.Event]:
     """The events that turn ``directory`` into ``target``, in a fixed order, or a refusal.
 
@@ -141,14 +155,7 @@ def changes(directory: Directory, target: Network, at: datetime) -> list[ev.Even
     """
     found: list[ev.Event] = []
     if not directory.wards:
-        found.append(
-            ev.NetworkEstablished(
-                occurred_at=at,
-                source=target.source,
-                partner_companies_total=target.partner_companies_total,
-                council_established=target.council_established,
-            )
-        )
+        found.append(_description(ev.NetworkEstablished, target, at))
         found += [ev.WardRegistered(occurred_at=at, code=w.code, name=w.name) for w in target.wards]
     else:
         _same_wards(directory, target)
@@ -157,14 +164,7 @@ def changes(directory: Directory, target: Network, at: datetime) -> list[ev.Even
             directory.partner_companies_total,
             directory.council_established,
         ) != (target.source, target.partner_companies_total, target.council_established):
-            found.append(
-                ev.NetworkDescriptionRevised(
-                    occurred_at=at,
-                    source=target.source,
-                    partner_companies_total=target.partner_companies_total,
-                    council_established=target.council_established,
-                )
-            )
+            found.append(_description(ev.NetworkDescriptionRevised, target, at))
     found += _group_changes(directory, target, at)
     found += _agency_changes(directory, target, at)
     return found
