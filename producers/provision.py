@@ -82,6 +82,10 @@ def acls(settings: Settings, agencies: Iterable[str]) -> list[ACL]:
         *_allow(hub, READ, TOPIC, topics.name(settings, "replies."), PREFIXED),
         *_allow(hub, (ACLOperation.READ,), GROUP, f"{hub}.", PREFIXED),
         *_allow(hub, WRITE, TOPIC, topics.deadletter(settings, topics.REPLIES_DEADLETTER)),
+        # ... and reads back what it parked there (`hub quarantine list`).
+        *_allow(
+            hub, (ACLOperation.READ,), TOPIC, topics.deadletter(settings, topics.REPLIES_DEADLETTER)
+        ),
         *_allow(auditor, READ, TOPIC, topics.audit(settings)),
         *_allow(auditor, (ACLOperation.READ,), GROUP, f"{auditor}.", PREFIXED),
         *_allow(analyst, READ, TOPIC, topics.analytics(settings)),

@@ -2,8 +2,9 @@
 
 Each step keeps its quarantine in its own store, beside its position (hub/quarantine.py):
 the relay in ``relay_quarantine`` next to the disclosure ledger, each view in its own
-``quarantine`` table, an agency client in its inbox's parked records. Reasons name a field
-and a rule, never a value.
+``quarantine`` table, an agency client in its inbox's parked records, the reply ingester on
+the topic ``deadletter.replies`` (read as the principal ``hub``, which parks there). Reasons
+name a field and a rule, never a value.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub import topics
+from hub.errors import ServiceUnavailableError
+from hub.kafka_clients import read_to_end
 from hub.quarantine import STEPS
 from hub.settings import Settings, get_settings
 from ops.wiring import open_inbox, open_ledger, open_projection
@@ -29,6 +33,10 @@ class Step(StrEnum):
     inbox = "inbox"
     indicators = "indicators"
     agency = "agency"
+    replies = "replies"
+
+
+REPLIES = "replies"
 
 
 def quarantined(
@@ -68,21 +76,55 @@ def _agency_rows(settings: Settings, agency: str) -> list[dict[str, Any]]:
     ]
 
 
+def replies_rows(settings: Settings) -> list[dict[str, Any]]:
+    """The replies the reply ingester refused, from ``deadletter.replies`` (as ``hub``)."""
+    topic = topics.deadletter(settings, topics.REPLIES_DEADLETTER)
+    rows = []
+    for record in read_to_end(settings, [topic], principal="hub"):
+        headers = {k: bytes(v).decode("utf-8", "replace") for k, v in record.headers or []}
+        source = headers.get("dlq_source_topic", "")
+        rows.append(
+            {
+                "step": REPLIES,
+                "position": None,
+                "event_id": headers.get("event_id", ""),
+                "event_type": headers.get("event_type", ""),
+                "where": f"{source}[{headers.get('dlq_partition', '')}]"
+                f"@{headers.get('dlq_offset', '')}",
+                "reason": headers.get("dlq_reason", ""),
+            }
+        )
+    return rows
+
+
 def list_command(
     step: Annotated[
         list[Step] | None,
-        typer.Option("--step", help="Only this step (repeatable); default every log follower."),
+        typer.Option(
+            "--step",
+            help="Only this step (repeatable); default every log follower and the replies.",
+        ),
     ] = None,
     agency: Annotated[
         str | None, typer.Option("--agency", help="Also this agency client's parked records.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
-    """List the events the relay, the views (and an agency client) quarantined."""
+    """List the events the relay and the views quarantined, the replies the reply ingester
+    refused (deadletter.replies), and an agency client's parked records."""
     names = [s.value for s in step] if step else None
     if names == ["agency"] and agency is None:
         raise typer.BadParameter("--step agency needs --agency")
-    rows = quarantined(get_settings(), [n for n in names or STEPS if n != "agency"], agency)
+    settings = get_settings()
+    followers = [n for n in names or STEPS if n not in ("agency", REPLIES)]
+    rows = quarantined(settings, followers, agency)
+    if names is None or REPLIES in names:
+        try:
+            rows = replies_rows(settings) + rows
+        except ServiceUnavailableError as error:
+            if names is not None:  # asked for by name: the broker must answer
+                raise
+            typer.echo(f"deadletter.replies not read: {error}", err=True)
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))

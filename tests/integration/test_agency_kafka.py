@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from uuid import uuid4
 
 import pytest
@@ -24,6 +26,8 @@ from ops.wiring import open_agency_consumer, open_reply_ingester
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
+    cli_env,
+    hub_cli,
     provisioned,
     publish_like_relay,
     read_topic,
@@ -168,3 +172,34 @@ def test_random_bytes_and_truncated_avro_are_parked_on_the_agency_dead_letter_to
     assert all(dict(r.headers)["dlq_source_topic"] == target.encode() for r in parked)
     assert dict(parked[1].headers)["dlq_reason"].startswith(b"undecodable: truncated")
     assert parked[1].value == (good.value or b"")[:20]
+
+
+def test_hub_quarantine_list_shows_the_replies_the_ingester_refused(
+    broker, sqlite_env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    app = HubApplication(env=sqlite_env)
+    _, referral_id = refer(app)
+    publish_like_relay(app, broker, relay_records_of(app, AGENCY))
+    consumer = run_agency_once(broker, tmp_path)
+    send_answer(consumer.inbox, broker, AGENCY, str(referral_id), "completed", None, force=True)
+    consumer.inbox.close()
+    hub_side = ingester(app, broker)
+    hub_side.run(StopFlag(), once=True)
+    hub_side.close()
+    assert hub_side.report.rejected == 1
+
+    env = cli_env(broker, HUB_SQLITE_PATH=sqlite_env["SQLITE_DBNAME"], HUB_STORE="sqlite")
+    for args in (["--step", "replies"], []):  # by name, and among every step by default
+        listed = subprocess.run(
+            hub_cli("quarantine", "list", "--json", *args),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert listed.returncode == 0, listed.stderr
+        rows = [json.loads(line) for line in listed.stdout.splitlines()]
+        (refused,) = [r for r in rows if r["step"] == "replies"]
+        assert refused["reason"].startswith("IllegalTransitionError")
+        assert refused["where"].startswith(f"{topics.replies(broker, AGENCY)}[0]@")
+        assert refused["event_type"] == "ReferralReply"
