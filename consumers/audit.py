@@ -107,17 +107,24 @@ class WitnessedHead:
 
 
 def read_witnessed_head(
-    settings: Settings, *, topic: str | None = None, window: int = 1000, poll_ms: int = 1000
+    settings: Settings,
+    *,
+    principal: str = AUDITOR,
+    topic: str | None = None,
+    window: int = 1000,
+    poll_ms: int = 1000,
 ) -> WitnessedHead | None:
     """The newest ``ChainHead`` on the audit topic (None if nothing was witnessed yet).
 
-    Read as the settings' own principal, from the end backwards: the relay writes one head
+    Read as the tenant's ``principal`` (its auditor: the principal whose ACLs let it read
+    audit.consent, never the super user), from the end backwards: the relay writes one head
     per batch, so the newest is among the last records.
     """
     name = topic or topics.audit(settings)
     try:
         client = kafka_clients.consumer(
             settings,
+            principal,
             group_id=None,
             enable_auto_commit=False,
             client_id="hub-verify-log",
@@ -130,7 +137,7 @@ def read_witnessed_head(
     try:
         numbers = client.partitions_for_topic(name) or set()
         if not numbers:
-            _require_missing(settings, name)  # never provisioned, or refused: not the same
+            _require_missing(settings, principal, name)  # never provisioned, or refused
         heads = [_newest_head(client, TopicPartition(name, n), window, poll_ms) for n in numbers]
     except KafkaError as error:
         raise ServiceUnavailableError(
@@ -146,17 +153,18 @@ def read_witnessed_head(
 UNKNOWN_TOPIC = 3  # Kafka's UNKNOWN_TOPIC_OR_PARTITION
 
 
-def _require_missing(settings: Settings, name: str) -> None:
+def _require_missing(settings: Settings, principal: str, name: str) -> None:
     """A topic this principal cannot see must be missing, not hidden from it: a witness it
     may not read must not pass for no witness at all."""
-    admin = kafka_clients.admin(settings, client_id="hub-verify-log")
+    admin = kafka_clients.admin(settings, principal, client_id="hub-verify-log")
     try:
         (described,) = admin.describe_topics([name])
     finally:
         admin.close()
     if described.get("error_code") != UNKNOWN_TOPIC:
+        user = kafka_clients.credentials(settings, principal)[0]
         raise ConfigurationError(
-            f"{settings.kafka_user} may not read {name}: the witnessed chain head cannot be "
+            f"{user} may not read {name}: the witnessed chain head cannot be "
             "checked (verify as a principal that may read it, or `--no-witness` for the "
             "store alone)"
         )

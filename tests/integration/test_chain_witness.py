@@ -19,8 +19,10 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from consumers.audit import read_witnessed_head
 from hub import topics
 from hub.application import HubApplication
+from hub.errors import ConfigurationError
 from hub.settings import Settings, get_settings
 from ops.cli.audit import chain_verdict, witnessed_head
 from ops.cli.main import app as cli
@@ -176,15 +178,38 @@ def test_without_a_reachable_broker_verify_log_says_so_in_one_line(
 
 
 def test_a_principal_that_may_not_read_the_witness_does_not_pass_for_none(
-    relayed: Relayed, verify_log_cli: Any, monkeypatch: pytest.MonkeyPatch
+    relayed: Relayed,
 ) -> None:
     """The analyst cannot read audit.consent: that is no proof that nothing was witnessed."""
-    relayed.cut_after(relayed.end - 3)
-    analyst = topics.principal(relayed.settings, "analyst")  # the tenant's own analyst
-    monkeypatch.setenv("HUB_KAFKA_USER", analyst)
-    monkeypatch.setenv("HUB_KAFKA_PASSWORD", relayed.settings.principal_password(analyst))
+    with pytest.raises(ConfigurationError, match="analyst may not read"):
+        read_witnessed_head(relayed.settings, principal="analyst")
+
+
+def test_verify_log_reads_the_witness_as_the_tenants_auditor_not_the_super_user(
+    relayed: Relayed, verify_log_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The super user's password is wrong here: verify-log never needs it."""
+    monkeypatch.setenv("HUB_KAFKA_PASSWORD", "not-the-super-users-password")
     get_settings.cache_clear()
     result = verify_log_cli()
-    assert result.exit_code == 1
-    assert "analyst may not read" in result.stderr
+    assert result.exit_code == 0, result.output
+    assert f"witnessed head {relayed.end} holds" in result.output
+    # An auditor handed its own secret (HUB_KAFKA_USER naming it) reads it the same way.
+    auditor = topics.principal(relayed.settings, "auditor")
+    monkeypatch.setenv("HUB_KAFKA_USER", auditor)
+    monkeypatch.setenv("HUB_KAFKA_PASSWORD", relayed.settings.principal_password(auditor))
+    get_settings.cache_clear()
+    assert verify_log_cli().exit_code == 0
+
+
+def test_verify_log_without_the_auditors_credentials_is_refused_in_one_line(
+    relayed: Relayed, verify_log_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relayed.cut_after(relayed.end - 3)  # a refusal must not pass for "nothing witnessed"
+    monkeypatch.setenv("HUB_KAFKA_USER", topics.principal(relayed.settings, "auditor"))
+    monkeypatch.setenv("HUB_KAFKA_PASSWORD", "not-the-auditors-password")
+    get_settings.cache_clear()
+    result = verify_log_cli()
+    assert result.exit_code == 4, result.output
+    assert "auditor" in result.stderr and "Traceback" not in result.output
     assert "intact" not in result.output
