@@ -805,6 +805,20 @@ class HubApplication(Application[UUID]):
             data_categories=cmd.data_categories,
             reason=cmd.reason,
             expires_at=cmd.expires_at,
+            sensitive_categories=cmd.sensitive_categories,
+            sensitive_reason=cmd.sensitive_reason,
+        )
+        return [case]
+
+    @_handle.register
+    def _(self, cmd: c.ReviewBreakGlass) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.review_break_glass(
+            cmd.occurred_at,
+            declaration_id=cmd.declaration_id,
+            reviewer=cmd.reviewer,
+            verdict=cmd.verdict,
+            note=cmd.note,
         )
         return [case]
 

@@ -417,7 +417,18 @@ class DeclareEmergency(Command):
     data_categories: list[v.DataCategory] = Field(min_length=1)
     reason: ShortText
     expires_at: PeriodEnd
+    # Break-glass: sensitive categories the responders need, and why (both or neither).
+    sensitive_categories: list[v.SensitiveCategory] = Field(default_factory=list, max_length=3)
+    sensitive_reason: ShortText | None = None
     _ids = _fill_ids("declaration_id")
+
+    @model_validator(mode="after")
+    def _break_glass(self) -> DeclareEmergency:
+        if self.sensitive_categories and not self.sensitive_reason:
+            raise ValueError("sensitive_reason: say why the responders need sensitive data")
+        if self.sensitive_reason and not self.sensitive_categories:
+            raise ValueError("sensitive_categories: name the sensitive data the reason is for")
+        return self
 
     @model_validator(mode="after")
     def _expiry(self) -> DeclareEmergency:
@@ -433,6 +444,17 @@ class EndEmergency(Command):
     type: Literal["EndEmergency"] = "EndEmergency"
     case_id: UUID
     declaration_id: UUID
+
+
+class ReviewBreakGlass(Command):
+    """Close (for one reviewer) the review of what a break-glass declaration released."""
+
+    type: Literal["ReviewBreakGlass"] = "ReviewBreakGlass"
+    case_id: UUID
+    declaration_id: UUID
+    reviewer: v.Reviewer
+    verdict: v.ReviewVerdict
+    note: ShortText | None = None
 
 
 # 参加支援 and 地域づくり -----------------------------------------------------------------------
@@ -505,6 +527,7 @@ AnyCommand = Annotated[
     | ArrangeWatchOver
     | DeclareEmergency
     | EndEmergency
+    | ReviewBreakGlass
     | RegisterCooperatingBusiness
     | RegisterCommunityBase
     | HoldGathering

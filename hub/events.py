@@ -309,6 +309,20 @@ class EmergencyDeclared(CaseEvent):
     data_categories: list[v.DataCategory]
     reason: str | None = personal("narrative")
     expires_at: datetime
+    # Release 3 (break-glass, DOMAIN.md rule 6): the sensitive categories the responders need
+    # and why; released on this declaration only to its agencies while it is in force, each
+    # such disclosure reviewed. Declarations of earlier releases name none.
+    sensitive_categories: list[v.SensitiveCategory] = []
+    sensitive_reason: str | None = personal("narrative")
+
+
+class BreakGlassReviewed(CaseEvent):
+    """A verdict on the sensitive data an emergency declaration released (break-glass)."""
+
+    declaration_id: UUID
+    reviewer: v.Reviewer
+    verdict: v.ReviewVerdict
+    note: str | None = personal("narrative")
 
 
 class EmergencyEnded(CaseEvent):
@@ -489,6 +503,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     WatchOverArranged,
     EmergencyDeclared,
     EmergencyEnded,
+    BreakGlassReviewed,
     CooperatingBusinessRegistered,
     CommunityBaseRegistered,
     GatheringHeld,

@@ -62,6 +62,7 @@ COORDINATION = frozenset(
         "EvaluateCase",
         "EscalateReferral",
         "AnswerReferral",  # an agency's answer received by phone, on its behalf
+        "ReviewBreakGlass",
     }
 )
 CONTRACTED = frozenset(
@@ -89,7 +90,7 @@ COMMANDS: dict[Role, frozenset[str]] = {
     Role.coordinator: COORDINATION,
     Role.contractor: CONTRACTED,
     Role.member_agency: frozenset({"AnswerReferral"}),
-    Role.auditor: frozenset(),
+    Role.auditor: frozenset({"ReviewBreakGlass"}),
     Role.analyst: frozenset(),
     Role.administrator: NETWORK,
     Role.operator: ALL_COMMANDS,
@@ -112,6 +113,7 @@ READS: dict[Role, frozenset[Read]] = {
 }
 
 WARD_ROLES = frozenset({Role.ward_officer, Role.coordinator})
+REVIEWERS = frozenset({Role.coordinator, Role.auditor})  # break-glass verdicts, each its own
 AGENCY_ROLES = frozenset({Role.member_agency, Role.contractor})
 
 
@@ -159,6 +161,15 @@ def authorize_command(actor: Actor, command: c.Command, lookup: ScopeLookup) -> 
         )
     if isinstance(command, c.AnswerReferral):
         _answer_speaks_for_itself(actor, command)
+    reviewer = getattr(command, "reviewer", None)
+    if (
+        isinstance(command, c.ReviewBreakGlass)
+        and actor.role in REVIEWERS
+        and reviewer != actor.role
+    ):
+        raise PermissionDeniedError(
+            f"{actor.role} gives the {actor.role}'s verdict, not the {reviewer}'s"
+        )
     _within_scope(actor, wards=wards_of(command, lookup), agency_id=agency_id, what=name)
 
 

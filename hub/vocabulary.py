@@ -65,6 +65,10 @@ DataCategory = Literal[
     "identity", "contact", "narrative", "health", "disability", "criminal_record"
 ]
 SENSITIVE_CATEGORIES: frozenset[str] = frozenset({"health", "disability", "criminal_record"})
+SensitiveCategory = Literal["health", "disability", "criminal_record"]  # 要配慮個人情報
+# Break-glass review (DOMAIN.md rule 6): who closes it, and how.
+Reviewer = Literal["coordinator", "auditor"]
+ReviewVerdict = Literal["justified", "not_justified"]
 
 ReferralAnswer = Literal[
     "received", "accepted", "in_progress", "on_hold", "declined", "completed"

@@ -24,7 +24,8 @@ Bases, checked per agency and per personal field at the event's ``occurred_at``:
 - statute: a referral to the agency naming a statute, not declined or completed
   (identity and contact only);
 - vital_interest: an emergency declaration naming the agency, not ended, not expired, for
-  the categories it names, never sensitive ones.
+  the categories it names; sensitive ones only when it names them as break-glass categories
+  with a reason (DOMAIN.md rule 6), each such disclosure then goes on the audit's review list.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ AUDIT_EVENTS = (
             "MovedToSupportMeeting",
             "EmergencyDeclared",
             "EmergencyEnded",
+            "BreakGlassReviewed",
         }
     )
     | NETWORK_EVENTS
@@ -128,9 +130,15 @@ class EmergencyState:
     categories: frozenset[str]
     expires_at: datetime
     ended: bool = False
+    sensitive: frozenset[str] = frozenset()  # break-glass: the sensitive categories named
 
     def in_force(self, at: datetime) -> bool:
         return not self.ended and at < self.expires_at
+
+    def releases(self, category: str, sensitive: bool) -> bool:
+        if sensitive or category in SENSITIVE_CATEGORIES:
+            return category in self.sensitive
+        return category in self.categories
 
 
 @dataclass
@@ -272,7 +280,11 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
         case.connection_meetings.clear()
     elif isinstance(p, ev.EmergencyDeclared):
         case.emergencies[str(p.declaration_id)] = EmergencyState(
-            str(p.declaration_id), frozenset(p.agencies), frozenset(p.data_categories), p.expires_at
+            str(p.declaration_id),
+            frozenset(p.agencies),
+            frozenset(p.data_categories),
+            p.expires_at,
+            sensitive=frozenset(p.sensitive_categories),
         )
         _involve(case, p.agencies)
     elif isinstance(p, ev.EmergencyEnded):
@@ -494,14 +506,13 @@ def _basis(
                 and referral.status not in ("declined", "completed", "cancelled")
             ):
                 return "statute", referral.statute
-    if not sensitive and category not in SENSITIVE_CATEGORIES:
-        for emergency in case.emergencies.values():
-            if (
-                emergency.in_force(at)
-                and agency_id in emergency.agencies
-                and category in emergency.categories
-            ):
-                return "vital_interest", emergency.declaration_id
+    for emergency in case.emergencies.values():
+        if (
+            emergency.in_force(at)
+            and agency_id in emergency.agencies
+            and emergency.releases(category, sensitive)
+        ):
+            return "vital_interest", emergency.declaration_id
     return None
 
 

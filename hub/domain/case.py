@@ -71,6 +71,7 @@ class Emergency:
     data_categories: tuple[str, ...]
     expires_at: datetime
     ended: bool = False
+    sensitive_categories: tuple[str, ...] = ()
 
 
 @dataclass
@@ -639,6 +640,8 @@ class Case(Aggregate):
         data_categories: Sequence[v.DataCategory],
         reason: str | None,
         expires_at: datetime,
+        sensitive_categories: Sequence[v.SensitiveCategory] = (),
+        sensitive_reason: str | None = None,
     ) -> None:
         self._require_open()
         self._require_new("emergency declaration", declaration_id, self.emergencies)
@@ -651,6 +654,36 @@ class Case(Aggregate):
                 data_categories=list(data_categories),
                 reason=reason,
                 expires_at=expires_at,
+                sensitive_categories=list(sensitive_categories),
+                sensitive_reason=sensitive_reason,
+            )
+        )
+
+    def review_break_glass(
+        self,
+        occurred_at: datetime,
+        *,
+        declaration_id: UUID,
+        reviewer: v.Reviewer,
+        verdict: v.ReviewVerdict,
+        note: str | None,
+    ) -> None:
+        """A reviewer's verdict on a break-glass declaration (a later one supersedes it)."""
+        emergency = self.emergencies.get(declaration_id)
+        if emergency is None:
+            raise NotFoundError(f"case {self.id} has no emergency declaration {declaration_id}")
+        if not emergency.sensitive_categories:
+            raise IllegalTransitionError(
+                f"declaration {declaration_id} released no sensitive data: nothing to review"
+            )
+        self._break_glass_reviewed(
+            ev.BreakGlassReviewed(
+                occurred_at=occurred_at,
+                case_id=self.id,
+                declaration_id=declaration_id,
+                reviewer=reviewer,
+                verdict=verdict,
+                note=note,
             )
         )
 
@@ -787,8 +820,15 @@ class Case(Aggregate):
     @event("EmergencyDeclared")
     def _emergency_declared(self, payload: ev.EmergencyDeclared) -> None:
         self.emergencies[payload.declaration_id] = Emergency(
-            tuple(payload.agencies), tuple(payload.data_categories), payload.expires_at
+            tuple(payload.agencies),
+            tuple(payload.data_categories),
+            payload.expires_at,
+            sensitive_categories=tuple(payload.sensitive_categories),
         )
+
+    @event("BreakGlassReviewed")
+    def _break_glass_reviewed(self, payload: ev.BreakGlassReviewed) -> None:
+        pass  # the verdicts live in the log and the audit's review list, not in the case
 
     @event("EmergencyEnded")
     def _emergency_ended(self, payload: ev.EmergencyEnded) -> None:

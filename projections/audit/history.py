@@ -130,6 +130,17 @@ class MeetingRecord:
         }
 
 
+@dataclass(frozen=True)
+class ReviewRecord:
+    """A break-glass verdict: which reviewer, what verdict, at which position."""
+
+    reviewer: str
+    verdict: str
+    reviewed_at: datetime
+    position: int
+    reviewed_by: str | None = None
+
+
 @dataclass
 class EmergencyRecord:
     declaration_id: str
@@ -143,6 +154,8 @@ class EmergencyRecord:
     ended_position: int | None = None
     declared_by: str | None = None
     ended_by: str | None = None
+    sensitive_categories: tuple[str, ...] = ()  # break-glass (DOMAIN.md rule 6)
+    reviews: list[ReviewRecord] = field(default_factory=list)
 
     def in_force(self, at: datetime) -> bool:
         ended = self.ended_at is not None and self.ended_at <= at
@@ -291,12 +304,19 @@ class History:
                 p.expires_at,
                 position,
                 declared_by=by,
+                sensitive_categories=tuple(p.sensitive_categories),
             )
         elif isinstance(p, ev.EmergencyEnded):
             emergency = self.emergencies.get(str(p.declaration_id))
             if emergency is not None and emergency.ended_position is None:
                 emergency.ended_at, emergency.ended_position = p.occurred_at, position
                 emergency.ended_by = by
+        elif isinstance(p, ev.BreakGlassReviewed):
+            emergency = self.emergencies.get(str(p.declaration_id))
+            if emergency is not None:
+                emergency.reviews.append(
+                    ReviewRecord(p.reviewer, p.verdict, p.occurred_at, position, by)
+                )
         elif isinstance(p, ev.ReferralMade):
             self.referrals[str(p.referral_id)] = ReferralRecord(
                 str(p.referral_id), str(p.case_id), p.agency_id, p.purpose, p.statute, position

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from projections.audit.access import Access
+from projections.audit.breakglass import review_list
 from projections.audit.history import History
 from projections.audit.tamper import LogVerdict
 from projections.audit.verify import Disclosure, Verdict
@@ -77,6 +78,7 @@ def render_report(
         f"重層的支援会議 (support) {meetings.get('support', 0)}",
         "",
     ]
+    lines += [*_break_glass(history, disclosures, period), ""]
     lines += _who_acted(history, period) + _reads(reads, period) + [""]
     if refuted:
         lines.append(f"verify: {len(refuted)} of {len(shown)} disclosures had NO valid basis:")
@@ -137,8 +139,21 @@ _DECISIONS = frozenset(
         "MovedToSupportMeeting",
         "EmergencyDeclared",
         "EmergencyEnded",
+        "BreakGlassReviewed",
     }
 )
+
+
+def _break_glass(history: History, disclosures: Sequence[Disclosure], period: Period) -> list[str]:
+    """The break-glass review list: declarations of the period that named sensitive data."""
+    items = [i for i in review_list(history, disclosures) if period.holds(i.emergency.declared_at)]
+    still_open = [i for i in items if not i.closed]
+    lines = [
+        f"緊急時の要配慮個人情報の提供 break-glass review: {len(items)} declaration(s), "
+        f"{sum(len(i.disclosures) for i in items)} disclosure(s), {len(still_open)} open"
+    ]
+    lines += [f"  {i.line()}" for i in items]
+    return lines
 
 
 def _reads(reads: Sequence[Access], period: Period) -> list[str]:

@@ -14,7 +14,8 @@ recorded up to P give it a basis at T:
 - support_meeting: a つながりづくり会議 (kind ``connection``) that took up the case by P lists
   the agency as a member, and the record says the confidentiality duty applies;
 - vital_interest: the case's emergency declaration names the agency and every category,
-  was not ended by P, had not expired at T, and no category is sensitive;
+  was not ended by P, had not expired at T; a sensitive category only when the declaration
+  names it as break-glass (each such disclosure is on the review list, ``breakglass.py``);
 - statute: a referral of the case to the agency names that statute and was neither
   declined nor completed by P, and no category is sensitive.
 
@@ -227,10 +228,16 @@ def _emergency(history: History, d: Disclosure) -> list[str]:
         reasons.append("the emergency had expired at that instant")
     if d.agency_id not in emergency.agencies:
         reasons.append(f"the declaration does not name {d.agency_id}")
-    missing = sorted(set(d.categories) - set(emergency.categories))
+    plain = set(d.categories) - SENSITIVE_CATEGORIES
+    missing = sorted(plain - set(emergency.categories))
     if missing:
         reasons.append(f"the declaration does not cover {', '.join(missing)}")
-    reasons.extend(_no_sensitive(d))
+    unnamed = sorted(set(d.categories) & SENSITIVE_CATEGORIES - set(emergency.sensitive_categories))
+    if unnamed:
+        reasons.append(
+            f"sensitive data ({', '.join(unnamed)}) needs consent, a meeting or a "
+            "declaration naming it (break-glass)"
+        )
     return reasons
 
 

@@ -149,7 +149,9 @@ def emergency(
     categories: list[str],
     until: float,
     label: str = "e",
+    sensitive: list[str] | None = None,
 ) -> ev.EmergencyDeclared:
+    """``sensitive``: break-glass categories (with a reason), none when omitted."""
     return ev.EmergencyDeclared(
         occurred_at=at(hours),
         case_id=case_id,
@@ -158,6 +160,8 @@ def emergency(
         data_categories=categories,  # type: ignore[arg-type]
         reason=NOTE,
         expires_at=at(until),
+        sensitive_categories=sensitive or [],  # type: ignore[arg-type]
+        sensitive_reason=NOTE if sensitive else None,
     )
 
 

@@ -36,6 +36,7 @@ MADE = {
     "ArrangeWatchOver": "WatchOverArranged",
     "DeclareEmergency": "EmergencyDeclared",
     "EndEmergency": "EmergencyEnded",
+    "ReviewBreakGlass": "BreakGlassReviewed",
     "RegisterCooperatingBusiness": "CooperatingBusinessRegistered",
     "RegisterCommunityBase": "CommunityBaseRegistered",
     "HoldGathering": "GatheringHeld",

@@ -97,8 +97,17 @@ def histories(draw: st.DrawFn) -> Log:
             log.add(taken_up(CASE, hours, draw(_some(AGENCIES)), meeting_kind, label=label))
         elif kind == "emergency":
             until = hours + draw(st.sampled_from([1.0, 30.0]))
+            glass = draw(st.sampled_from([[], [], ["health"], ["health", "disability"]]))
             log.add(
-                emergency(CASE, hours, draw(_some(AGENCIES)), draw(_some(CATEGORIES)), until, label)
+                emergency(
+                    CASE,
+                    hours,
+                    draw(_some(AGENCIES)),
+                    draw(_some(CATEGORIES)),
+                    until,
+                    label,
+                    sensitive=glass,
+                )
             )
             emergencies.append(label)
         elif kind == "end" and emergencies:
@@ -185,8 +194,15 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
     ):
         return True
     ended_ids = {p.declaration_id for p in payloads if isinstance(p, ev.EmergencyEnded)}
-    return category not in SENSITIVE_CATEGORIES and any(
-        p.declaration_id not in ended_ids and t < p.expires_at and category in p.data_categories
+    # Break-glass: a sensitive category only when the declaration names it as such.
+    return any(
+        p.declaration_id not in ended_ids
+        and t < p.expires_at
+        and (
+            category in p.sensitive_categories
+            if category in SENSITIVE_CATEGORIES
+            else category in p.data_categories
+        )
         for p in named
     )
 
