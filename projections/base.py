@@ -38,19 +38,37 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True)
+class Undecodable:
+    """A stored event its model no longer reads, as a live runner's subscription hands it
+    on (``projections.runner``) so that the view quarantines it instead of stopping."""
+
+    originator_id: Any
+    originator_version: int
+    event_type: str
+    reason: str
+
+
 def position_of_event(
     application_name: str, domain_event: Any, notification_id: int
 ) -> LogPosition:
+    event_type = (
+        domain_event.event_type
+        if isinstance(domain_event, Undecodable)
+        else type(getattr(domain_event, "payload", domain_event)).__name__
+    )
     return LogPosition(
         application_name,
         notification_id,
         str(event_id(domain_event.originator_id, domain_event.originator_version)),
-        type(getattr(domain_event, "payload", domain_event)).__name__,
+        event_type,
     )
 
 
 def screened(domain_event: Any) -> Payload | Rejected | None:
     """The payload of an event, or why it is quarantined (``hub.quarantine.screen``)."""
+    if isinstance(domain_event, Undecodable):
+        return Rejected(domain_event.reason)
     payload = getattr(domain_event, "payload", None)
     if payload is not None and hasattr(payload, "model_dump"):
         reason = screen(payload)

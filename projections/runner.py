@@ -18,7 +18,9 @@ from uuid import UUID
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
+    Mapper,
     Notification,
+    StoredEvent,
     Tracking,
     WaitInterruptedError,
 )
@@ -35,6 +37,7 @@ from projections.base import (
     LogPosition,
     Payload,
     Rejected,
+    Undecodable,
     position_of_event,
     screened,
 )
@@ -304,6 +307,38 @@ class PollingRunner:
         self._raise()
 
 
+class QuarantiningMapper(Mapper[UUID]):
+    """The library's mapper, except that a stored event its model no longer reads becomes
+    an ``Undecodable`` (which every view quarantines) instead of an error that would stop
+    the library's push runner with the view behind it (invariant 9)."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        try:
+            return super().to_domain_event(stored_event)
+        except Exception as error:
+            return Undecodable(
+                UUID(str(stored_event.originator_id)),
+                stored_event.originator_version,
+                stored_event.topic.rsplit(".", 1)[-1],
+                reason_of(error, "decoding"),
+            )
+
+
+def following(application_class: type[HubApplication]) -> type[HubApplication]:
+    """``application_class`` for a live runner's subscription only (it reads, never saves):
+    its mapper hands undecodable events on as ``Undecodable``."""
+
+    class Following(application_class):  # type: ignore[valid-type,misc]
+        name = application_class.name  # the same log, env and tracking rows
+
+        def construct_mapper(self) -> Mapper[UUID]:
+            plain = super().construct_mapper()
+            return QuarantiningMapper(plain.transcoder, plain.compressor, plain.cipher)
+
+    Following.__name__ = f"Following{application_class.__name__}"
+    return Following
+
+
 Runner = PollingRunner | ProjectionRunner[HubApplication, Any]
 
 
@@ -317,7 +352,7 @@ def start_runner(
     """A live runner for one projection: the library's on PostgreSQL, polling on SQLite."""
     if store_kind(env) == "postgres":
         return ProjectionRunner(
-            application_class=application_class,
+            application_class=following(application_class),
             projection_class=cls,
             view_class=cls.views["postgres"],
             env=view_env(env, cls.name),

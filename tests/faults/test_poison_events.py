@@ -315,3 +315,32 @@ def test_live_followers_quarantine_poison_and_go_on(store_env: dict[str, str]) -
     case = open_projection("case_state", store_env).view.case(str(life_case), T0)
     assert case is not None and case["referrals"][0]["referral_id"] == str(life_referral)
     app.close()
+
+
+def test_a_live_follower_quarantines_an_undecodable_event_and_goes_on(
+    store_env: dict[str, str],
+) -> None:
+    """On PostgreSQL the library's push runner decodes each event before the view sees it:
+    an event no model reads is handed on as undecodable and quarantined, not a stop."""
+    app = HubApplication(env=store_env)
+    case_id, referral_id = refer(app, AGENCY)
+    with ExitStack() as stack:
+        runners = [start_runner(HubApplication, cls, store_env) for cls in PROJECTIONS.values()]
+        for runner in runners:
+            stack.enter_context(runner)  # type: ignore[arg-type]
+        undecodable(app, case_id, referral_id, T0 + timedelta(hours=1))
+        broken = app.recorder.max_notification_id()
+        life_case, life_referral = refer(app, AGENCY, urgency="life_at_risk")
+        last = app.recorder.max_notification_id()
+        for live in runners:
+            live.wait(last, timeout=60)
+    for name in PROJECTIONS:
+        view = open_projection(name, store_env).view
+        (kept,) = view.quarantined()
+        assert (kept["position"], kept["event_type"]) == (broken, "ReferralEscalated"), name
+        assert "decoding" in kept["reason"] and "a great many" not in kept["reason"]
+    inbox = open_projection("inbox", store_env).view
+    assert str(life_referral) in {r["referral_id"] for r in inbox.inbox(AGENCY)}
+    case = open_projection("case_state", store_env).view.case(str(life_case), T0)
+    assert case is not None and case["referrals"][0]["referral_id"] == str(life_referral)
+    app.close()
