@@ -40,7 +40,8 @@ class UnknownAgencyError(DomainError):
 
 
 class NoOutreachContractorError(UnknownAgencyError):
-    """The network in force names no single outreach contractor (伴走型支援) to record for."""
+    """The network in force names no single contractor for outreach (伴走型支援) or
+    participation (参加支援) to record for."""
 
 
 class WardMismatchError(DomainError):

@@ -126,8 +126,9 @@ class ScopeLookup(Protocol):
 
     def ward_of_discovery(self, discovery_id: UUID) -> str | None: ...
 
-    def outreach_agency(self) -> str | None:
-        """The network's outreach contractor in force (None: none, or not one)."""
+    def contractor_for(self, field: str) -> str | None:
+        """The network's contractor in force for ``field`` (outreach, participation); None
+        when the network names none, or several."""
         ...
 
 
@@ -203,7 +204,12 @@ def wards_of(command: c.Command, lookup: ScopeLookup) -> list[str]:
     return [w for w in wards if w is not None]
 
 
-_SPEAKS_FOR_AN_AGENCY = (c.AnswerReferral, c.RecordOutreachVisit, c.RecordSupportActivity)
+_SPEAKS_FOR_AN_AGENCY = (
+    c.AnswerReferral,
+    c.RecordOutreachVisit,
+    c.RecordSupportActivity,
+    c.MatchParticipation,
+)
 
 
 def _speaks_for_an_agency(command: c.Command) -> bool:
@@ -214,11 +220,14 @@ def _agency_of(command: c.Command, lookup: ScopeLookup) -> str | None:
     """The agency in whose name a command speaks, for roles that act as one agency.
 
     A visit that names no agency is recorded for the network's outreach contractor in
-    force, so that is the agency the actor's scope is checked against (never skipped).
+    force, and a participation match is the participation contractor's work (参加支援), so
+    those are the agencies the actor's scope is checked against (never skipped).
     """
     if isinstance(command, c.RecordOutreachVisit) and command.agency_id is None:
-        return lookup.outreach_agency()
-    if isinstance(command, _SPEAKS_FOR_AN_AGENCY):
+        return lookup.contractor_for("outreach")
+    if isinstance(command, c.MatchParticipation):
+        return lookup.contractor_for("participation")
+    if isinstance(command, c.AnswerReferral | c.RecordOutreachVisit | c.RecordSupportActivity):
         return command.agency_id
     return None
 

@@ -160,9 +160,9 @@ class HubService:
         except NotFoundError:
             return None
 
-    def outreach_agency(self) -> str | None:
+    def contractor_for(self, field: str) -> str | None:
         try:
-            return self.app.network.outreach_contractor().id
+            return self.app.network.contractor_for(field).id
         except HubError:
             return None
 

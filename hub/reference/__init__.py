@@ -131,12 +131,16 @@ class Network(_Frozen):
         return self.agency(f"{self.ward(ward).code}.coordinator")
 
     def outreach_contractor(self) -> Agency:
-        """The contractor that runs 伴走型支援 (outreach), by kind and field tag."""
-        found = [a for a in self.agencies if a.kind == "contractor" and "outreach" in a.fields]
+        """The contractor that runs 伴走型支援 (outreach visits)."""
+        return self.contractor_for("outreach")
+
+    def contractor_for(self, field: str) -> Agency:
+        """The one contractor whose field tags name ``field`` (outreach, participation)."""
+        found = [a for a in self.agencies if a.kind == "contractor" and field in a.fields]
         if len(found) != 1:
             raise NoOutreachContractorError(
-                f"the network names {len(found)} outreach contractors, not one: "
-                "give the visit's agency_id"
+                f"the network names {len(found)} contractors for {field}, not one"
+                + (": give the visit's agency_id" if field == "outreach" else "")
             )
         return found[0]
 

@@ -53,8 +53,8 @@ class Lookup:
     def ward_of_discovery(self, discovery_id: UUID) -> str | None:
         return self.discoveries.get(discovery_id)
 
-    def outreach_agency(self) -> str | None:
-        return self.outreach
+    def contractor_for(self, field: str) -> str | None:
+        return self.outreach if field in ("outreach", "participation") else None
 
 
 def test_a_contractor_of_another_agency_cannot_record_a_visit_named_or_not() -> None:
@@ -71,6 +71,22 @@ def test_an_omitted_agency_is_no_bypass_when_the_network_names_no_outreach_contr
     case_id = uuid4()
     with pytest.raises(PermissionDeniedError, match="names no agency"):
         authorize_command(OURS, f.visit(case_id), Lookup({case_id: "tobata"}, outreach=None))
+
+
+def _match(case_id: UUID) -> c.MatchParticipation:
+    return c.MatchParticipation(
+        command_id=uuid4(), occurred_at=f.T0, case_id=case_id, place_kind="community_meal"
+    )
+
+
+def test_a_participation_match_is_the_participation_contractors_own_work() -> None:
+    case_id = uuid4()
+    lookup = Lookup({case_id: "tobata"})
+    authorize_command(OURS, _match(case_id), lookup)
+    with pytest.raises(PermissionDeniedError, match=OUTREACH):
+        authorize_command(OTHER, _match(case_id), lookup)
+    with pytest.raises(PermissionDeniedError, match="names no agency"):
+        authorize_command(OURS, _match(case_id), Lookup({case_id: "tobata"}, outreach=None))
 
 
 def test_a_contractor_without_an_agency_may_do_nothing() -> None:
