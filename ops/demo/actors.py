@@ -27,7 +27,8 @@ def demo_actor(command: c.Command, app: HubApplication) -> Actor:
         ward = window.ward or command.ward
         return Actor(f"試験-officer@{window.id}", Role.ward_officer, ward=ward)
     if isinstance(command, COMMUNITY) or (
-        isinstance(command, SUPPORT) and getattr(command, "agency_id", CONTRACTOR) == CONTRACTOR
+        isinstance(command, SUPPORT)
+        and (getattr(command, "agency_id", None) or CONTRACTOR) == CONTRACTOR
     ):
         return Actor(f"試験-staff@{CONTRACTOR}", Role.contractor, agency_id=CONTRACTOR)
     ward = _ward(command, app)
