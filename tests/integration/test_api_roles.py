@@ -38,6 +38,7 @@ CASE_WORK = {
     "ArrangeWatchOver",
     "DeclareEmergency",
     "EndEmergency",
+    "RequestUseStop",
 }
 CASE_READS = {"cases", "case", "person"}
 COORDINATION_READS = {"unanswered", "escalated", "meetings"}
@@ -54,6 +55,7 @@ ALLOWED: dict[Role, set[str]] = {
         "EvaluateCase",
         "EscalateReferral",
         "AnswerReferral",
+        "ReviewBreakGlass",
     }
     | CASE_READS
     | COORDINATION_READS
@@ -65,7 +67,7 @@ ALLOWED: dict[Role, set[str]] = {
         "HoldGathering",
     },
     Role.member_agency: {"AnswerReferral", "inbox", "answer"},
-    Role.auditor: AUDIT_READS,
+    Role.auditor: AUDIT_READS | {"ReviewBreakGlass"},
     Role.analyst: {"indicators"},
     Role.administrator: {"RegisterCooperatingBusiness", "RegisterCommunityBase", "indicators"},
     Role.operator: set(ALL_COMMANDS) | CASE_READS | COORDINATION_READS | {"inbox", "indicators"},
