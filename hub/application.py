@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from hub.domain.others import (
 from hub.errors import (
     CaseNotFoundError,
     ConcurrentChangeError,
+    ConfigurationError,
     DomainError,
     IdempotencyConflictError,
     IllegalTransitionError,
@@ -56,9 +58,11 @@ from hub.errors import (
 )
 from hub.fiscal import now
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, Role
+from hub.keys import DataKeys, KeyWrapper, LocalKeyWrapper, MemoryKeyTable, key_table_of
 from hub.labels import BY_KEY as INDICATOR_KEYS
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
+from hub.sealing import Sealer
 from hub.transcoding import register_payloads
 
 A = TypeVar("A", bound=Aggregate)
@@ -206,7 +210,27 @@ class HubApplication(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        register_payloads(transcoder)
+        # Called while the library builds the mapper, before the recorder exists: the data
+        # keys get their table once it does (``_open_key_table``).
+        self.data_keys = DataKeys(MemoryKeyTable(), self._key_wrapper())
+        sealing = self.env.get("HUB_SEAL_PERSONAL", "y").lower() not in ("n", "no", "0")
+        register_payloads(transcoder, Sealer(self.data_keys) if sealing else None)
+
+    def _key_wrapper(self) -> KeyWrapper:
+        secret = self.env.get("HUB_KEK")
+        if secret:
+            return LocalKeyWrapper(secret.encode())
+        if self.env.get("PERSISTENCE_MODULE", "eventsourcing.popo") == "eventsourcing.popo":
+            return LocalKeyWrapper(os.urandom(32))  # an in-memory store lives as long
+        raise ConfigurationError(
+            "no key-encryption key for the personal data in the store: set HUB_KEK "
+            "(the composition root passes it from the settings)"
+        )
+
+    def construct_recorder(self) -> Any:
+        recorder = super().construct_recorder()
+        self.data_keys.table = key_table_of(recorder)
+        return recorder
 
     # The one entry point for commands --------------------------------------------------------
 

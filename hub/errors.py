@@ -11,6 +11,10 @@ class ConfigurationError(HubError):
     """Settings or reference data are missing or inconsistent."""
 
 
+class DataKeyUnavailableError(ConfigurationError):
+    """A person's data key is missing from the store or does not unwrap with this HUB_KEK."""
+
+
 class InsecureSecretError(ConfigurationError):
     """Outside development mode a secret is missing or still its public default."""
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from hub import vocabulary as v
 
@@ -30,6 +30,14 @@ def personal(category: str, *, sensitive: bool = False) -> Any:
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    # Paths of the personal fields whose data key was destroyed (hub.sealing): set when a
+    # record is read from the log, never part of its data.
+    _erased: tuple[str, ...] = PrivateAttr(default=())
+
+
+def erased_fields(record: Record) -> tuple[str, ...]:
+    """The personal fields of ``record`` that read as erased (``person.name``, ``note``)."""
+    return record._erased
 
 
 class PersonDetails(Record):

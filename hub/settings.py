@@ -8,8 +8,11 @@ development: outside ``HUB_MODE=development`` a secret left at its default or em
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -19,7 +22,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigurationError, InsecureSecretError
-from hub.files import private_dir, private_sqlite
+from hub.files import private_dir, private_file, private_sqlite
 
 StoreKind = Literal["sqlite", "postgres"]
 Mode = Literal["development", "production"]
@@ -60,6 +63,12 @@ class Settings(BaseSettings):
 
     # Keyed pseudonyms for the analysts' stream; analysts never hold this key.
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key-change-me")
+
+    # The key-encryption key that wraps each person's data key (hub/keys.py, docs/PRIVACY.md).
+    # Empty: in development a key file made once under var/keys/; refused in production.
+    kek: SecretStr = SecretStr("")
+    # Off only to measure or compare against a log without it; production always seals.
+    seal_personal: bool = True
 
     # How far ahead of now a command's instants and dates may lie (hub/plausible.py).
     future_margin_days: int = Field(default=31, ge=0, le=3660)
@@ -143,11 +152,16 @@ class Settings(BaseSettings):
         # Every process that opens the hub's store is the hub: all its secrets must be real.
         self.require_secrets()
         kind = store or self.store
+        sealing = {
+            "HUB_KEK": self.key_encryption_secret(),
+            "HUB_SEAL_PERSONAL": "y" if self.seals_personal else "n",
+        }
         if kind == "sqlite":
             if self.sqlite_path is None:
                 self.private_var_dir()
             private_sqlite(self.sqlite_file)
             return {
+                **sealing,
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_file),
                 "SQLITE_LOCK_TIMEOUT": "10",
@@ -155,6 +169,7 @@ class Settings(BaseSettings):
                 "APPLICATION_RECORDER_TOPIC": "hub.chain:ChainedSQLiteApplicationRecorder",
             }
         env = {
+            **sealing,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_HOST": self.postgres_host,
             "POSTGRES_PORT": str(self.postgres_port),
@@ -168,6 +183,24 @@ class Settings(BaseSettings):
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema
         return env
+
+    @property
+    def seals_personal(self) -> bool:
+        """Whether the log's personal fields are sealed (always outside development)."""
+        return self.seal_personal or self.mode != "development"
+
+    def key_encryption_secret(self) -> str:
+        """``HUB_KEK``; unset in development, the key file under ``var/keys/`` (made once)."""
+        if self.kek.get_secret_value() or self.mode != "development":
+            return self.secret("kek")
+        path = self.private_var_dir("keys") / "kek.dev"
+        if not path.exists():  # made aside and linked in: racing processes agree on one
+            draft = private_file(path.with_name(f"kek.{secrets.token_hex(8)}.draft"))
+            draft.write_text(secrets.token_urlsafe(32), encoding="ascii")
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
+        return path.read_text(encoding="ascii").strip()
 
     def postgres_connection(self) -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect`` to the configured database."""

@@ -1,8 +1,9 @@
 """Logs of record for the read-side benchmarks, made from the demo year generator.
 
 The year's commands run through the hub in memory (the hub's own handlers, so the events
-are the real mix), then the stored events are copied into the benchmark store through the
-hub's recorder (hash chain included) in large transactions: a 100k-event log takes minutes
+are the real mix), then the events are copied into the benchmark store through the hub's recorder
+(re-encoded, so sealed with the store's own data keys; hash chain included) in large
+transactions: a 100k-event log takes minutes
 instead of the hours one commit per command would take on this disk. Logs are kept under
 ``var/bench/`` (SQLite) or in a PostgreSQL schema ``bench_log_s<scale>_<code>`` and reused
 while the code that made them is the same: ``<code>`` is a digest of the hub's domain, its
@@ -18,12 +19,11 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from eventsourcing.persistence import StoredEvent
-
 from hub.application import HubApplication
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
 from ops import wiring
+from ops.bench.sealing import copy_log
 from ops.bench.stores import connect
 from ops.demo.generator import generate_year
 
@@ -69,26 +69,21 @@ def log_settings(settings: Settings, store: StoreKind, spec: LogSpec) -> Setting
     )
 
 
-def generated_events(spec: LogSpec) -> list[StoredEvent]:
-    """The year of ``spec`` through an in-memory hub: its stored events in log order."""
+def generated(spec: LogSpec) -> HubApplication:
+    """The year of ``spec`` run through an in-memory hub (its log: the events to copy)."""
     app = wiring.open_memory_application()
     for command in generate_year(scale=spec.scale, until=spec.until).timeline():
         with suppress(HubError):  # the generator's planned refusals, if any
             app.execute(command)
-    events: list[StoredEvent] = []
-    position = 0
-    while batch := app.recorder.select_notifications(
-        start=position, limit=10_000, inclusive_of_start=False
-    ):
-        events += [
-            StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in batch
-        ]
-        position = batch[-1].id
-    return events
+    return app
 
 
 def ensure_log(settings: Settings, store: StoreKind, spec: LogSpec) -> tuple[Settings, int]:
-    """Settings of a store holding the log of ``spec`` (built if missing) and its size."""
+    """Settings of a store holding the log of ``spec`` (built if missing) and its size.
+
+    The events are copied re-encoded by the target store's application (``copy_log``), so
+    they are sealed with that store's own data keys, as the hub itself would have written.
+    """
     target = log_settings(settings, store, spec)
     if store == "postgres":
         with connect(settings) as conn:
@@ -97,29 +92,24 @@ def ensure_log(settings: Settings, store: StoreKind, spec: LogSpec) -> tuple[Set
     try:
         size = _log_size(app)
         if size == 0:
-            events = _copied(settings, spec) if store == "postgres" else None
-            events = events or generated_events(spec)
-            for start in range(0, len(events), COPY_BATCH):
-                app.recorder.insert_events(events[start : start + COPY_BATCH])
+            source = _sqlite_copy(settings, spec) if store == "postgres" else None
+            source = source or generated(spec)
+            try:
+                copy_log(source, app, COPY_BATCH)
+            finally:
+                source.close()
             size = _log_size(app)
     finally:
         app.close()
     return target, size
 
 
-def _copied(settings: Settings, spec: LogSpec) -> list[StoredEvent] | None:
-    """The same log's events from its SQLite copy, when that was built already."""
+def _sqlite_copy(settings: Settings, spec: LogSpec) -> HubApplication | None:
+    """The same log in its SQLite copy, when that was built already."""
     source = log_settings(settings, "sqlite", spec)
     if source.sqlite_path is None or not source.sqlite_path.exists():
         return None
-    app = wiring.open_application(source)
-    try:
-        notifications = app.recorder.select_notifications(start=None, limit=10**9)
-    finally:
-        app.close()
-    return [
-        StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
-    ]
+    return wiring.open_application(source, seed_network=False)
 
 
 def _log_size(app: HubApplication) -> int:

@@ -14,8 +14,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
-
 from hub.settings import Settings, StoreKind
 from ops import wiring
 from ops.bench.logs import LogSpec, ensure_log
@@ -56,25 +54,23 @@ class RecordingProducer:
         self.batches.append([])
 
 
-def log_prefix(
-    settings: Settings, store: StoreKind, spec: LogSpec, events: int
-) -> list[StoredEvent]:
+def log_prefix(settings: Settings, store: StoreKind, spec: LogSpec, events: int) -> list[Any]:
+    """The first ``events`` domain events of the log (re-encoded by each fresh store, so
+    sealed with its own data keys)."""
     source, _ = ensure_log(settings, store, spec)
     app = wiring.open_application(source)
     try:
         notifications = app.recorder.select_notifications(start=None, limit=events)
+        return [app.mapper.to_domain_event(n) for n in notifications]
     finally:
         app.close()
-    return [
-        StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
-    ]
 
 
-def _relay_once(settings: Settings, events: list[StoredEvent], producer: Any) -> float:
+def _relay_once(settings: Settings, events: list[Any], producer: Any) -> float:
     with fresh_store(settings, settings.store) as fresh:
         app = wiring.open_application(fresh, seed_network=False)
         try:
-            app.recorder.insert_events(events)
+            app.recorder.insert_events([app.mapper.to_stored_event(e) for e in events])
             relay = wiring.open_relay(fresh, app, producer=producer, batch_size=BATCH)
             with Stopwatch() as watch:
                 relay.drain()

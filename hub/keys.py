@@ -1,0 +1,253 @@
+"""Per-person data keys (crypto-shredding): one AES-256 key per data subject.
+
+A data subject is a case (or a discovery not yet linked to one). Its data key encrypts the
+personal fields of its events (``hub.sealing``); the key is kept apart from the events, in
+a key table of the same store (``<events table>_keys``), wrapped by a key-encryption key
+(``KeyWrapper``: a KMS or an HSM can implement it; ``LocalKeyWrapper`` holds the key in the
+process, from ``HUB_KEK`` or, in development only, a key file under ``var/``). Destroying a
+subject's key (erasure) leaves its wrapped key column empty: the ciphertexts in the log stay
+as they are, so the hash chain over the stored bytes still verifies, but nobody can read
+them again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hub.errors import DataKeyUnavailableError
+from hub.sqldialect import Dialect
+
+NONCE_SIZE = 12
+
+
+class KeyWrapper(Protocol):
+    """Wraps and unwraps data keys: what a KMS or an HSM would do for the hub."""
+
+    @property
+    def kek_id(self) -> str: ...
+
+    def wrap(self, data_key: bytes, subject: str) -> bytes: ...
+
+    def unwrap(self, wrapped: bytes, subject: str) -> bytes: ...
+
+
+class LocalKeyWrapper:
+    """AES-GCM key wrapping with a key-encryption key held in this process.
+
+    ``secret`` is any text (``HUB_KEK``); the 256-bit key is derived from it with HKDF, and
+    ``kek_id`` (stored beside each wrapped key) names it without revealing it.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        if not secret:
+            raise ValueError("an empty key-encryption key")
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"hub data-key wrapping"
+        ).derive(secret)
+        self._aead = AESGCM(key)
+        self._kek_id = (
+            "local:"
+            + HKDF(algorithm=hashes.SHA256(), length=8, salt=None, info=b"hub kek id")
+            .derive(secret)
+            .hex()
+        )
+
+    @property
+    def kek_id(self) -> str:
+        return self._kek_id
+
+    def wrap(self, data_key: bytes, subject: str) -> bytes:
+        nonce = os.urandom(NONCE_SIZE)
+        return nonce + self._aead.encrypt(nonce, data_key, subject.encode())
+
+    def unwrap(self, wrapped: bytes, subject: str) -> bytes:
+        try:
+            return self._aead.decrypt(wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:], subject.encode())
+        except InvalidTag:
+            raise DataKeyUnavailableError(
+                f"the data key of {subject} does not unwrap with this key-encryption key "
+                "(is HUB_KEK the one the store was written with?)"
+            ) from None
+
+
+class KeyTable(Protocol):
+    """Where wrapped data keys are kept: ``None`` for a subject whose key was destroyed."""
+
+    def get(self, subject: str) -> tuple[bytes | None, bool]:
+        """(wrapped key or None, whether the subject has a row at all)."""
+        ...
+
+    def add(self, subject: str, wrapped: bytes, kek_id: str) -> None:
+        """Stores the subject's wrapped key unless it has one (or had one) already."""
+        ...
+
+    def destroy(self, subject: str) -> bool:
+        """Forgets the subject's key; True if there was one to forget."""
+        ...
+
+
+class MemoryKeyTable:
+    """A key table in memory (the in-memory store of unit tests and generators)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, bytes | None] = {}
+
+    def get(self, subject: str) -> tuple[bytes | None, bool]:
+        return self._rows.get(subject), subject in self._rows
+
+    def add(self, subject: str, wrapped: bytes, kek_id: str) -> None:
+        self._rows.setdefault(subject, wrapped)
+
+    def destroy(self, subject: str) -> bool:
+        had = self._rows.get(subject) is not None
+        self._rows[subject] = None
+        return had
+
+
+class SQLKeyTable:
+    """The key table beside the events, on SQLite or PostgreSQL (created when first used)."""
+
+    def __init__(self, datastore: Any, dialect: Dialect, events_table_name: str) -> None:
+        self.datastore = datastore
+        self.dialect = dialect
+        self.name = f"{events_table_name}_keys"
+        self._created = False
+
+    def _sql(self, statement: str) -> str:
+        return self.dialect.sql(statement.replace("{keys}", f"{{{self.name}}}"))
+
+    def _create(self) -> None:
+        if self._created:
+            return
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                self._sql(
+                    "CREATE TABLE IF NOT EXISTS {keys} ("
+                    "subject TEXT PRIMARY KEY, wrapped_key BYTEA, kek_id TEXT NOT NULL, "
+                    "created_at TEXT NOT NULL, destroyed_at TEXT)"
+                )
+            )
+        self._created = True
+
+    def get(self, subject: str) -> tuple[bytes | None, bool]:
+        self._create()
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql("SELECT wrapped_key FROM {keys} WHERE subject = ?"), (subject,))
+            row = curs.fetchone()
+        if row is None:
+            return None, False
+        wrapped = row["wrapped_key"]
+        return (bytes(wrapped) if wrapped is not None else None), True
+
+    def add(self, subject: str, wrapped: bytes, kek_id: str) -> None:
+        self._create()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {keys} (subject, wrapped_key, kek_id, created_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO NOTHING"
+                ),
+                (subject, wrapped, kek_id, datetime.now(UTC).isoformat()),
+            )
+
+    def destroy(self, subject: str) -> bool:
+        self._create()
+        with self.datastore.transaction(commit=True) as curs:
+            if self.dialect.kind == "sqlite":
+                # Overwrite freed pages, so the key's bytes do not linger in the file.
+                curs.execute("PRAGMA secure_delete = ON")
+            curs.execute(
+                self._sql(
+                    "SELECT wrapped_key FROM {keys} WHERE subject = ? AND wrapped_key IS NOT NULL"
+                ),
+                (subject,),
+            )
+            had = curs.fetchone() is not None
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {keys} (subject, wrapped_key, kek_id, created_at, destroyed_at) "
+                    "VALUES (?, NULL, ?, ?, ?) ON CONFLICT (subject) DO UPDATE "
+                    "SET wrapped_key = NULL, destroyed_at = excluded.destroyed_at"
+                ),
+                (subject, "-", datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat()),
+            )
+        return had
+
+
+class DataKeys:
+    """The data keys of subjects: made on first use, unwrapped once, forgotten on erasure."""
+
+    def __init__(self, table: KeyTable, wrapper: KeyWrapper) -> None:
+        self.table = table
+        self.wrapper = wrapper
+        self._cache: dict[str, AESGCM | None] = {}
+        self._lock = threading.Lock()
+
+    def for_writing(self, subject: str) -> AESGCM | None:
+        """The subject's cipher, its key made now if it has none; None if destroyed."""
+        with self._lock:
+            if subject in self._cache:
+                return self._cache[subject]
+        wrapped, exists = self.table.get(subject)
+        if not exists:
+            self.table.add(
+                subject, self.wrapper.wrap(AESGCM.generate_key(256), subject), self.wrapper.kek_id
+            )
+            wrapped, exists = self.table.get(subject)
+        return self._remember(subject, wrapped)
+
+    def for_reading(self, subject: str) -> AESGCM | None:
+        """The subject's cipher, or None when its key was destroyed."""
+        with self._lock:
+            if subject in self._cache:
+                return self._cache[subject]
+        wrapped, exists = self.table.get(subject)
+        if not exists:
+            raise DataKeyUnavailableError(
+                f"no data key for {subject} in this store's key table (a copy of the events "
+                "without their keys?)"
+            )
+        return self._remember(subject, wrapped)
+
+    def _remember(self, subject: str, wrapped: bytes | None) -> AESGCM | None:
+        cipher = AESGCM(self.wrapper.unwrap(wrapped, subject)) if wrapped is not None else None
+        with self._lock:
+            self._cache[subject] = cipher
+        return cipher
+
+    def forget(self, subject: str) -> None:
+        """Drops the subject's key from this process (another process destroyed it)."""
+        with self._lock:
+            self._cache[subject] = None
+
+    def destroy(self, subject: str) -> bool:
+        """Destroys the subject's key in the store and here; True if there was one."""
+        self.forget(subject)
+        return self.table.destroy(subject)
+
+    def is_destroyed(self, subject: str) -> bool:
+        wrapped, exists = self.table.get(subject)
+        return exists and wrapped is None
+
+
+def key_table_of(recorder: Any) -> KeyTable:
+    """The key table beside ``recorder``'s events (in memory for an in-memory store)."""
+    datastore = getattr(recorder, "datastore", None)
+    table_name = getattr(recorder, "events_table_name", None)
+    if datastore is None or table_name is None:
+        return MemoryKeyTable()
+    from eventsourcing.postgres import PostgresDatastore
+
+    if isinstance(datastore, PostgresDatastore):
+        dialect = Dialect.postgres(datastore.schema or "public")
+    else:
+        dialect = Dialect.sqlite()
+    return SQLKeyTable(datastore, dialect, table_name)
