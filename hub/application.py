@@ -230,6 +230,8 @@ class HubApplication(Application[UUID]):
     def construct_recorder(self) -> Any:
         recorder = super().construct_recorder()
         self.data_keys.table = key_table_of(recorder)
+        if self.env.get("CREATE_TABLE", "y").lower() not in ("n", "no", "0", "false"):
+            self.data_keys.table.create()
         return recorder
 
     # The one entry point for commands --------------------------------------------------------

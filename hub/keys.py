@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from eventsourcing.persistence import IntegrityError
 
 from hub.errors import DataKeyUnavailableError
 from hub.sqldialect import Dialect
@@ -81,6 +82,8 @@ class LocalKeyWrapper:
 class KeyTable(Protocol):
     """Where wrapped data keys are kept: ``None`` for a subject whose key was destroyed."""
 
+    def create(self) -> None: ...
+
     def get(self, subject: str) -> tuple[bytes | None, bool]:
         """(wrapped key or None, whether the subject has a row at all)."""
         ...
@@ -99,6 +102,9 @@ class MemoryKeyTable:
 
     def __init__(self) -> None:
         self._rows: dict[str, bytes | None] = {}
+
+    def create(self) -> None:
+        return None
 
     def get(self, subject: str) -> tuple[bytes | None, bool]:
         return self._rows.get(subject), subject in self._rows
@@ -124,21 +130,25 @@ class SQLKeyTable:
     def _sql(self, statement: str) -> str:
         return self.dialect.sql(statement.replace("{keys}", f"{{{self.name}}}"))
 
-    def _create(self) -> None:
+    def create(self) -> None:
+        """The table, unless it exists (the application makes it when it opens the store)."""
         if self._created:
             return
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                self._sql(
-                    "CREATE TABLE IF NOT EXISTS {keys} ("
-                    "subject TEXT PRIMARY KEY, wrapped_key BYTEA, kek_id TEXT NOT NULL, "
-                    "created_at TEXT NOT NULL, destroyed_at TEXT)"
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                curs.execute(
+                    self._sql(
+                        "CREATE TABLE IF NOT EXISTS {keys} ("
+                        "subject TEXT PRIMARY KEY, wrapped_key BYTEA, kek_id TEXT NOT NULL, "
+                        "created_at TEXT NOT NULL, destroyed_at TEXT)"
+                    )
                 )
-            )
+        except IntegrityError:
+            pass  # PostgreSQL: another process created it at the same moment
         self._created = True
 
     def get(self, subject: str) -> tuple[bytes | None, bool]:
-        self._create()
+        self.create()
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._sql("SELECT wrapped_key FROM {keys} WHERE subject = ?"), (subject,))
             row = curs.fetchone()
@@ -148,7 +158,7 @@ class SQLKeyTable:
         return (bytes(wrapped) if wrapped is not None else None), True
 
     def add(self, subject: str, wrapped: bytes, kek_id: str) -> None:
-        self._create()
+        self.create()
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 self._sql(
@@ -159,7 +169,7 @@ class SQLKeyTable:
             )
 
     def destroy(self, subject: str) -> bool:
-        self._create()
+        self.create()
         with self.datastore.transaction(commit=True) as curs:
             if self.dialect.kind == "sqlite":
                 # Overwrite freed pages, so the key's bytes do not linger in the file.
