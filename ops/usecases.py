@@ -27,6 +27,7 @@ from hub.commands import ShortText
 from hub.errors import (
     CaseNotFoundError,
     ConfigurationError,
+    DomainError,
     HubError,
     InvalidCommandError,
     NotFoundError,
@@ -143,28 +144,16 @@ class HubService:
     # The policy's questions to the log (ScopeLookup) ------------------------------------------
 
     def ward_of_case(self, case_id: UUID) -> str | None:
-        try:
-            return self.app.get_case(case_id).ward
-        except CaseNotFoundError:
-            return None
+        return _unless_missing(lambda: self.app.get_case(case_id).ward, CaseNotFoundError)
 
     def ward_of_agency(self, agency_id: str) -> str | None:
-        try:
-            return self.app.network.agency(agency_id).ward
-        except HubError:
-            return None
+        return _unless_missing(lambda: self.app.network.agency(agency_id).ward, DomainError)
 
     def ward_of_discovery(self, discovery_id: UUID) -> str | None:
-        try:
-            return self.app.get_discovery(discovery_id).ward
-        except NotFoundError:
-            return None
+        return _unless_missing(lambda: self.app.get_discovery(discovery_id).ward, NotFoundError)
 
     def contractor_for(self, field: str) -> str | None:
-        try:
-            return self.app.network.contractor_for(field).id
-        except HubError:
-            return None
+        return _unless_missing(lambda: self.app.network.contractor_for(field).id, DomainError)
 
     # Commands --------------------------------------------------------------------------------
 
@@ -401,3 +390,12 @@ class HubService:
         cut = Cut.of(year, until) if until else Cut.of(year)
         rows = report.from_view(self._view("indicators"), cut, by)  # type: ignore[arg-type]
         return cut, rows
+
+
+def _unless_missing(find: Callable[[], str | None], missing: type[HubError]) -> str | None:
+    """What ``find`` answers for the policy, or None when what it looks for is not on the
+    log. An outage is no answer: it propagates, so no scope is skipped for want of a store."""
+    try:
+        return find()
+    except missing:
+        return None
