@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -400,12 +401,30 @@ def probe(settings: Settings, timeout_s: float = 3.0) -> dict[str, Any]:
 
 
 def _port_open(settings: Settings) -> bool:
-    import socket
-
     host, port = _host_port(settings.kafka_bootstrap)
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def _require_bindable(settings: Settings) -> None:
+    """Refuse at once, naming it, a port the broker could not bind (it would start and exit:
+    "exited while starting"). A port in the kernel's ephemeral range can be held without
+    anyone listening: any outgoing connection may be given it, even one of our own clients
+    reconnecting to it while the broker is away (a TCP self-connect)."""
+    host, port = _host_port(settings.kafka_bootstrap)
+    for where, number in ((host, port), ("127.0.0.1", settings.kafka_controller_port)):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the JVM binds
+            try:
+                sock.bind((where, number))
+            except OSError as error:
+                raise ServiceUnavailableError(
+                    f"Kafka cannot listen on {where}:{number}: the port is taken "
+                    f"({error.strerror}) though nothing answers there; give the broker ports "
+                    "outside the kernel's "
+                    "ephemeral range (/proc/sys/net/ipv4/ip_local_port_range)"
+                ) from error
 
 
 def _wait_ready(settings: Settings, paths: KafkaPaths, pid: int, timeout_s: float) -> str:
@@ -457,6 +476,7 @@ def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
             f"Something else listens on {settings.kafka_bootstrap} (not our broker: no live pid "
             f"in {paths.pid_file}); stop it or set HUB_KAFKA_BOOTSTRAP."
         )
+    _require_bindable(settings)
     _require("java")
     fetch_jars()
     write_config(settings, paths)

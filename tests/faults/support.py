@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,25 @@ from hub.application import HubApplication
 from hub.settings import Settings
 from tests.faults.history import AGENCIES
 from tests.integration.streams import Received
+
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def private_port() -> int:
+    """A free loopback port below the kernel's ephemeral range, for a private broker that
+    goes away and comes back: while it is away no outgoing connection can be given its port
+    (one of our own clients reconnecting to it would otherwise self-connect and hold it, and
+    the broker then exits while starting)."""
+    low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    for _ in range(500):
+        port = random.randrange(max(1024, low - 10_000), low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port below {low}")
 
 
 def copy_store(source: Path, target: Path, *, forget_relay: bool = False) -> None:

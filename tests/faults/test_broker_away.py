@@ -40,6 +40,7 @@ from tests.faults.support import (
     deduplicated,
     inbox_progress,
     last_position,
+    private_port,
     relay_topics,
 )
 from tests.integration.streams import read_topic
@@ -51,12 +52,6 @@ AGENCY = AGENCIES[0]
 CATCH_UP_S = 180.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def broker(kafka_broker: object, tmp_path: Path) -> Iterator[Settings]:
     """A private broker; always stopped at the end, whatever happened."""
@@ -64,8 +59,8 @@ def broker(kafka_broker: object, tmp_path: Path) -> Iterator[Settings]:
         store="sqlite",
         sqlite_path=tmp_path / "hub.sqlite",
         var_dir=tmp_path / "var",
-        kafka_bootstrap=f"127.0.0.1:{_free_port()}",
-        kafka_controller_port=_free_port(),
+        kafka_bootstrap=f"127.0.0.1:{private_port()}",
+        kafka_controller_port=private_port(),
         kafka_topic_prefix="",
     )
     try:
@@ -206,6 +201,25 @@ def assert_same_streams_as_without_the_outage(settings: Settings, tmp_path: Path
         assert deduplicated(read_topic(settings, crashed[name])) == deduplicated(
             read_topic(reference, expected[name])
         ), f"{name} differs from a run without the outage"
+
+
+def test_a_port_held_without_a_listener_is_refused_at_once_by_name(tmp_path: Path) -> None:
+    """What made the private broker's restart fail under load ("exited while starting"): its
+    port, in the ephemeral range, was held by a socket that does not listen."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))  # as an outgoing connection's own port is
+        port = held.getsockname()[1]
+        settings = Settings(
+            var_dir=tmp_path / "var",
+            kafka_bootstrap=f"127.0.0.1:{port}",
+            kafka_controller_port=private_port(),
+        )
+        began = time.monotonic()
+        with pytest.raises(ServiceUnavailableError, match=f"cannot listen on 127.0.0.1:{port}"):
+            kafka.up(settings)
+        assert time.monotonic() - began < 5  # before any JVM is started
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    assert not [p for p in (private_port() for _ in range(50)) if low <= p <= high]
 
 
 def test_the_analytics_reader_ends_with_a_clear_error_when_the_broker_goes_away(
