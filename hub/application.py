@@ -197,6 +197,50 @@ class HubApplication(Application[UUID]):
                 if not saved:
                     self._forget([NETWORK_ID])
 
+    def erase_person(
+        self,
+        case_id: UUID,
+        *,
+        decided_by: str,
+        reason: str,
+        occurred_at: datetime | None = None,
+        actor: Actor | None = None,
+    ) -> list[str]:
+        """Erasure (docs/PRIVACY.md), as ``actor`` (an administrator): records who decided
+        and why, then destroys the data keys of the case and of the discoveries it was
+        opened from; the subjects whose keys are gone.
+
+        Not a submitted command: an administrator's use case, like changing the network.
+        Again on an erased case, nothing is written and the keys are destroyed again (so an
+        erasure interrupted between the event and the keys completes).
+        """
+        administrator = self._administrator(actor)
+        decided_by, reason = decided_by.strip(), reason.strip()
+        if not decided_by or not reason:
+            raise InvalidCommandError(
+                "an erasure needs who decided it and why (--decided-by, --reason); "
+                "nothing was written"
+            )
+        with self._one_command_at_a_time:
+            saved = False
+            try:
+                case = self.get_case(case_id)
+                subjects = case.erase(occurred_at or now(), decided_by=decided_by, reason=reason)
+                if case.pending_events:
+                    _stamp(administrator, [case])
+                    self.save(case)
+                saved = True
+            except IntegrityError as error:
+                raise ConcurrentChangeError(
+                    f"case {case_id} changed while it was erased; erase it again"
+                ) from error
+            finally:
+                if not saved:
+                    self._forget([case_id])
+        for subject in subjects:
+            self.data_keys.destroy(subject)
+        return subjects
+
     def _administrator(self, actor: Actor | None) -> Actor:
         acting = self._actor(actor)
         if acting.role is Role.administrator:

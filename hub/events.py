@@ -219,6 +219,18 @@ class UseStopRequested(CaseEvent):
     reason: str | None = personal("narrative")
 
 
+class PersonErased(CaseEvent):
+    """Erasure (docs/PRIVACY.md): who decided and why; the data keys of ``subjects`` (the
+    case and the discoveries it was opened from) are destroyed right after it is recorded,
+    so every personal field of the person reads as erased from then on. ``decided_by`` names
+    the deciding office or officer and ``reason`` the ground (e.g. 保存期間満了): never the
+    person's data, so neither is marked personal."""
+
+    decided_by: str
+    reason: str
+    subjects: list[str]
+
+
 # Meetings -----------------------------------------------------------------------------------
 
 
@@ -497,6 +509,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ConsentRefused,
     ConsentWithdrawn,
     UseStopRequested,
+    PersonErased,
     MeetingHeld,
     TakenUpByMeeting,
     MovedToSupportMeeting,

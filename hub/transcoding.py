@@ -9,7 +9,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from pydantic import BaseModel
 
-from hub.events import ALL_EVENTS, AgencyRole, IssueByArea, PersonDetails
+from hub.events import ALL_EVENTS, AgencyRole, IssueByArea, PersonDetails, PersonErased
 from hub.sealing import Sealer
 
 
@@ -33,6 +33,9 @@ class PayloadAsJSON(Transcoding):
         record = self.model.model_validate(data)
         if erased:
             record._erased = erased  # type: ignore[attr-defined]
+        if isinstance(record, PersonErased):  # destroyed by another process: unusable here too
+            for subject in record.subjects:
+                self.sealer.keys.forget(subject)
         return record
 
 

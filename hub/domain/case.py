@@ -123,6 +123,7 @@ class Case(Aggregate):
         self.meetings: dict[UUID, tuple[str, ...]] = {}
         self.emergencies: dict[UUID, Emergency] = {}
         self.use_stop_requests: set[UUID] = set()
+        self.erased = False
         self.plan: Plan | None = None
         self.needs: tuple[v.Need, ...] = ()
         self.lead_agency: str | None = None
@@ -405,6 +406,22 @@ class Case(Aggregate):
                 occurred_at=occurred_at, case_id=self.id, request_id=request_id, reason=reason
             )
         )
+
+    def erase(self, occurred_at: datetime, *, decided_by: str, reason: str) -> list[str]:
+        """Erasure of the person (allowed on a closed case: retention ends after closing);
+        the data-key subjects to destroy once the event is recorded."""
+        subjects = [str(self.id), *(str(d) for d in self.discovery_ids)]
+        if not self.erased:
+            self._person_erased(
+                ev.PersonErased(
+                    occurred_at=occurred_at,
+                    case_id=self.id,
+                    decided_by=decided_by,
+                    reason=reason,
+                    subjects=subjects,
+                )
+            )
+        return subjects
 
     def take_up_in_meeting(
         self,
@@ -710,6 +727,11 @@ class Case(Aggregate):
     def _consultation_received(self, payload: ev.ConsultationReceived) -> None:
         self.consultations += 1
         self.needs = tuple(dict.fromkeys(self.needs + tuple(payload.needs)))
+
+    @event("PersonErased")
+    def _person_erased(self, payload: ev.PersonErased) -> None:
+        self.erased = True
+        self.person = None
 
     @event("PersonDetailsRecorded")
     def _person_details_recorded(self, payload: ev.PersonDetailsRecorded) -> None:

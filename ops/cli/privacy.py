@@ -15,7 +15,9 @@ from ops.privacy.pdf import render
 from ops.privacy.subject import subject_report
 from ops.wiring import application, ledger_disclosures, open_ledger
 
-privacy = typer.Typer(help="The person's rights: 本人開示, 利用停止 (docs/RIGHTS.md).")
+privacy = typer.Typer(
+    help="The person's rights: 本人開示, 利用停止 (docs/RIGHTS.md), 消去 (docs/PRIVACY.md)."
+)
 
 
 @privacy.command("subject-report")
@@ -39,6 +41,29 @@ def subject_report_command(
     path = out or Path(f"subject-report-{case_id}.pdf")
     private_file(path).write_bytes(render(report))
     typer.echo(f"本人開示 {case_id}: {path} (0600; the read is in the access log)")
+
+
+@privacy.command("erase")
+def erase_command(
+    case: Annotated[str, typer.Option("--case", help="The case id of the person.")],
+    decided_by: Annotated[
+        str, typer.Option("--decided-by", help="Who decided the erasure (office or officer).")
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (e.g. 保存期間満了); no personal data.")
+    ],
+) -> None:
+    """消去: records the decision and destroys the person's data keys (docs/PRIVACY.md)."""
+    try:
+        case_id = UUID(case)
+    except ValueError:
+        raise InvalidCommandError(f"--case: not a case id: {case!r}") from None
+    with application(get_settings()) as app:
+        subjects = app.erase_person(case_id, decided_by=decided_by, reason=reason)
+    typer.echo(
+        f"消去 erased {case_id}: {len(subjects)} data key(s) destroyed; its personal fields "
+        "now read as ［消去済み］"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,170 @@
+"""Erasure (issue 19): `hub privacy erase` records who decided and why, destroys the
+person's data keys, every later read shows the fields as erased, and the views, the audit
+and the chain still work with the same counts."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from typer.testing import CliRunner
+
+from hub import commands as c
+from hub import events as ev
+from hub.application import HubApplication
+from hub.errors import CaseNotFoundError, InvalidCommandError, PermissionDeniedError
+from hub.identity import Actor, Role
+from hub.sealing import ERASED
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from tests import factories as f
+
+runner = CliRunner()
+ADMIN = Actor("shiken.kanri@city.example", Role.administrator)
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def _open() -> HubApplication:
+    return HubApplication(env=get_settings().eventsourcing_env())
+
+
+def _people(app: HubApplication) -> tuple[UUID, UUID, UUID]:
+    """A case opened from a discovery (both hold the person) and another case."""
+    discovery = app.execute(f.discovery(ward="tobata", person=f.person()))
+    discovery_id = discovery.aggregate_ids[0]
+    case_id = uuid4()
+    app.execute(
+        f.open_case(case_id=case_id, discovery_id=discovery_id, person=f.person(), ward="tobata")
+    )
+    app.execute(f.referral(case_id, "tobata.houkatsu", referral_id=uuid4(), occurred_at=f.at(1)))
+    app.execute(f.plan(case_id, occurred_at=f.at(2)))
+    other = app.execute(f.consultation(person=f.person(name="試験 次郎"))).aggregate_ids[0]
+    return case_id, discovery_id, other
+
+
+def _payloads(app: HubApplication, aggregate_id: UUID) -> list[ev.Event]:
+    return [e.payload for e in app.events.get(aggregate_id)]  # type: ignore[attr-defined]
+
+
+def _cli(*args: str) -> str:
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_erase_destroys_the_keys_and_every_read_shows_the_fields_erased(store: Path) -> None:
+    app = _open()
+    case_id, discovery_id, other = _people(app)
+    events_before = app.recorder.max_notification_id()
+    app.close()
+    _cli("rebuild")
+    views_before = _cli("case", "list", "--json")
+    indicators_before = _cli("report", "indicators", "--fy", "R7")
+
+    said = _cli(
+        "privacy", "erase", "--case", str(case_id),
+        "--decided-by", "北九州市 保健福祉局 試験課", "--reason", "保存期間満了",
+    )  # fmt: skip
+    assert "2 data key(s) destroyed" in said
+
+    app = _open()
+    try:
+        opened, *rest, erased = _payloads(app, case_id)
+        assert isinstance(erased, ev.PersonErased)
+        assert (erased.decided_by, erased.reason) == ("北九州市 保健福祉局 試験課", "保存期間満了")
+        assert set(erased.subjects) == {str(case_id), str(discovery_id)}
+        assert erased.actor is not None and erased.actor.role == "administrator"
+        assert opened.person.name == ERASED and opened.person.health == ERASED
+        assert "person.name" in ev.erased_fields(opened)
+        referral = next(p for p in rest if isinstance(p, ev.ReferralMade))
+        assert referral.person.name == ERASED
+        reported = _payloads(app, discovery_id)[0]
+        assert reported.person.name == ERASED and reported.note == ERASED
+        assert _payloads(app, other)[0].person.name == "試験 次郎"  # someone else: untouched
+        assert app.recorder.max_notification_id() == events_before + 1
+    finally:
+        app.close()
+    with sqlite3.connect(store / "hub.sqlite") as db:
+        keys = dict(db.execute("SELECT subject, wrapped_key FROM stored_events_keys"))
+    assert keys[str(case_id)] is None and keys[str(discovery_id)] is None
+    assert keys[str(other)] is not None
+
+    _cli("rebuild")
+    assert _cli("case", "list", "--json") == views_before
+    assert _cli("report", "indicators", "--fy", "R7") == indicators_before
+    assert "INTACT" in _cli("audit", "verify-log", "--no-witness").upper()
+
+
+def test_an_erased_case_takes_no_personal_data_any_more(store: Path) -> None:
+    app = _open()
+    try:
+        case_id, _, _ = _people(app)
+        app.erase_person(case_id, decided_by="試験課", reason="本人の求め", actor=ADMIN)
+        app.execute(
+            f.build(c.RecordPersonDetails, case_id=case_id, person=f.person(name="試験 新名"))
+        )
+        assert _payloads(app, case_id)[-1].person.name == ERASED
+    finally:
+        app.close()
+    stored = b"".join(p.read_bytes() for p in store.glob("hub.sqlite*"))
+    assert "試験 新名".encode() not in stored
+
+
+def test_erasing_again_writes_nothing(store: Path) -> None:
+    app = _open()
+    try:
+        case_id, _, _ = _people(app)
+        app.erase_person(case_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
+        size = app.recorder.max_notification_id()
+        app.erase_person(case_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
+        assert app.recorder.max_notification_id() == size
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("role", [Role.ward_officer, Role.coordinator, Role.auditor])
+def test_only_an_administrator_erases(store: Path, role: Role) -> None:
+    app = _open()
+    try:
+        case_id, _, _ = _people(app)
+        size = app.recorder.max_notification_id()
+        with pytest.raises(PermissionDeniedError):
+            app.erase_person(
+                case_id, decided_by="試験課", reason="保存期間満了", actor=Actor("試験.x", role)
+            )
+        assert app.recorder.max_notification_id() == size
+        assert _payloads(app, case_id)[0].person.name == f.SYNTHETIC_NAME
+    finally:
+        app.close()
+
+
+def test_an_erasure_needs_a_case_a_decider_and_a_reason(store: Path) -> None:
+    app = _open()
+    try:
+        case_id, _, _ = _people(app)
+        with pytest.raises(CaseNotFoundError):
+            app.erase_person(uuid4(), decided_by="試験課", reason="保存期間満了", actor=ADMIN)
+        with pytest.raises(InvalidCommandError, match="who decided"):
+            app.erase_person(case_id, decided_by="  ", reason="保存期間満了", actor=ADMIN)
+        with pytest.raises(InvalidCommandError, match="who decided"):
+            app.erase_person(case_id, decided_by="試験課", reason="", actor=ADMIN)
+        assert _payloads(app, case_id)[0].person.name == f.SYNTHETIC_NAME
+    finally:
+        app.close()
+    result = runner.invoke(
+        cli, ["privacy", "erase", "--case", "nope", "--decided-by", "x", "--reason", "y"]
+    )
+    assert result.exit_code == 2  # invalid input
+    assert result.stderr.strip().splitlines() == ["Error: --case: not a case id: 'nope'"]
