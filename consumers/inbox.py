@@ -146,6 +146,8 @@ class Inbox:
             if inserted == 0:
                 return False
             self._update_referral(cur, entry)
+            if entry.event_type == "PersonErased" and entry.case_id is not None:
+                self._erase(cur, entry.case_id)
             if entry.traceparent and entry.referral_id and entry.event_type == "ReferralMade":
                 cur.execute(
                     f"INSERT INTO {self._t['traces']} (referral_id, traceparent) VALUES (?, ?) "
@@ -153,6 +155,17 @@ class Inbox:
                     (entry.referral_id, entry.traceparent),
                 )
         return True
+
+    def _erase(self, cur: Cursor, case_id: str) -> None:
+        """The hub erased the person (docs/PRIVACY.md): every personal field this inbox was
+        given about them goes, as does any reason text; what is not personal stays."""
+        cur.execute(
+            f"UPDATE {self._t['events']} SET disclosed = '{{}}' WHERE case_id = ?", (case_id,)
+        )
+        cur.execute(
+            f"UPDATE {self._t['referrals']} SET status_reason = NULL WHERE case_id = ?",
+            (case_id,),
+        )
 
     def _update_referral(self, cur: Cursor, entry: InboxEntry) -> None:
         if entry.referral_id is None or entry.case_id is None:

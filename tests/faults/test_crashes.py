@@ -355,9 +355,9 @@ def test_a_reply_ingester_killed_at_random_points_applies_every_answer_exactly_o
 
     reference_store = world.root / "replies-reference" / "hub.sqlite"
     copy_store(world.settings.sqlite_file, reference_store)
-    reference_app = HubApplication(
-        env=Settings(sqlite_path=reference_store).eventsourcing_env("sqlite")
-    )
+    # A copy of the store reads with the store's own key-encryption key (docs/PRIVACY.md).
+    reference_settings = world.settings.model_copy(update={"sqlite_path": reference_store})
+    reference_app = HubApplication(env=reference_settings.eventsourcing_env("sqlite"))
     parked = ListDeadLetters()
     group = topics.hub_group(world.settings, "faults-reference")
     reference = reply_ingester(world, reference_app, group, 500, parked)
@@ -442,7 +442,9 @@ def test_a_projection_killed_at_random_points_equals_one_that_never_stopped(
 
     reference_store = world.root / f"{name}-reference" / "hub.sqlite"
     copy_store(world.settings.sqlite_file, reference_store)
-    reference_env = Settings(sqlite_path=reference_store).eventsourcing_env("sqlite")
+    reference_env = world.settings.model_copy(
+        update={"sqlite_path": reference_store}
+    ).eventsourcing_env("sqlite")
     reference_app = HubApplication(env=reference_env)
     reference = open_projection(name, reference_env)
     catch_up(reference, reference_app)

@@ -311,3 +311,32 @@ def test_an_answer_the_hub_would_refuse_is_refused_at_the_agency_before_it_is_se
     referral = find_referral(inbox, str(referral_id))
     with pytest.raises(IllegalTransitionError, match="is declined"):
         check_answer(referral, "accepted")
+
+
+def test_an_erasure_notice_removes_the_persons_fields_from_the_inbox(inbox: Inbox) -> None:
+    stream = Stream()
+    case_id, referral_id = stream.referral(note="試験のメモ", basis="consent", basis_ref="c-1")
+    other_case, _ = stream.referral(note="別の試験メモ", basis="consent", basis_ref="c-2")
+    stream.event(
+        ev.PersonDetailsRecorded(occurred_at=T0, case_id=case_id, person=PERSON),
+        basis="consent",
+        basis_ref="c-1",
+    )
+    stream.event(
+        ev.PersonErased(
+            occurred_at=T0,
+            case_id=case_id,
+            decided_by="試験課",
+            reason="保存期間満了",
+            subjects=[str(case_id)],
+        ),
+        basis="none",
+    )
+    consume(stream, inbox)
+
+    erased = inbox.referral(str(referral_id))
+    assert erased is not None
+    assert [d["disclosed"] for d in erased["disclosures"]] == [{}] * len(erased["disclosures"])
+    assert len(erased["disclosures"]) == 3  # the records stay: only their fields go
+    (kept,) = [r for r in inbox.referrals() if r["case_id"] == str(other_case)]
+    assert kept["disclosures"][0]["disclosed"] == {"note": "別の試験メモ"}
