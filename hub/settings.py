@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # The controller listener's own PLAIN user (broker to controller); no client uses it.
     kafka_controller_secret: SecretStr = SecretStr("dev-only-controller-secret")
     kafka_topic_prefix: str = ""
+    # How long a topic that may carry personal data keeps a record (retention.ms, set when
+    # provisioning): long enough for an agency client to be away and catch up; the agency's
+    # inbox, not the topic, is where it keeps what it received (docs/STREAMS.md).
+    personal_topic_retention_days: int = Field(default=30, ge=1, le=3650)
     # Passwords of provisioned principals (agencies, relay, hub, auditor, analyst) derive from
     # this secret, so a local install needs no password file.
     provisioning_secret: SecretStr = SecretStr("dev-only-provisioning-secret")

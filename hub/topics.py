@@ -56,6 +56,22 @@ def all_topics(settings: Settings, agencies: Iterable[str] | None = None) -> lis
     return found
 
 
+def holds_personal_data(settings: Settings, topic: str) -> bool:
+    """Whether ``topic`` may carry a person's details: an agency's referrals (fields released
+    on a basis), its replies (free-text reasons) and every dead-letter topic (copies of
+    records). ``audit.consent`` and ``analytics.events`` never do (docs/STREAMS.md)."""
+    local = topic.removeprefix(settings.kafka_topic_prefix)
+    return local.startswith(("referrals.", "replies.", "deadletter."))
+
+
+def topic_configs(settings: Settings, topic: str) -> dict[str, str]:
+    """The configuration a topic is created with: a retention limit on personal data."""
+    if not holds_personal_data(settings, topic):
+        return {}
+    days = settings.personal_topic_retention_days
+    return {"retention.ms": str(days * 24 * 60 * 60 * 1000)}
+
+
 def replies_pattern(settings: Settings) -> re.Pattern[str]:
     """Matches every agency's reply topic; group 1 is the agency id."""
     prefix = re.escape(settings.kafka_topic_prefix)

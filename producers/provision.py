@@ -17,6 +17,8 @@ from kafka.admin import (
     ACLOperation,
     ACLPermissionType,
     ACLResourcePatternType,
+    ConfigResource,
+    ConfigResourceType,
     ResourcePattern,
     ResourceType,
     ScramMechanism,
@@ -122,9 +124,24 @@ def provision(
         missing = [t for t in wanted if t not in existing]
         if missing:
             admin.create_topics(
-                {t: {"num_partitions": 1, "replication_factor": 1} for t in missing},
+                {
+                    t: {
+                        "num_partitions": 1,
+                        "replication_factor": 1,
+                        "configs": topics.topic_configs(settings, t),
+                    }
+                    for t in missing
+                },
                 raise_errors=False,
                 wait_for_metadata=True,
+            )
+        limited = [t for t in wanted if t in existing and topics.topic_configs(settings, t)]
+        if limited:  # topics made before the limit, or under another one: set it (idempotent)
+            admin.alter_configs(
+                [
+                    ConfigResource(ConfigResourceType.TOPIC, t, topics.topic_configs(settings, t))
+                    for t in limited
+                ]
             )
         errors = admin.alter_user_scram_credentials(
             [
