@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from hub import commands as c
 from hub import events as ev
 from hub import plausible, tracing
-from hub.domain.access import AccessRecord
+from hub.domain.access import AccessRecord, SearchRecord
 from hub.domain.case import Case
 from hub.domain.network import NETWORK_ID, NetworkDirectory
 from hub.domain.others import (
@@ -66,6 +66,7 @@ from hub.sealing import Sealer
 from hub.transcoding import register_payloads
 
 A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R", bound=ev.Event)
 
 # Who wrote the shipped network.json's import into a new store.
 NETWORK_IMPORT = Actor("system:network-import", Role.system)
@@ -384,22 +385,46 @@ class HubApplication(Application[UUID]):
         shown = sorted(set(fields))
         if not shown:
             return None
-        try:
-            payload = ev.PersonalDataAccessed(
-                occurred_at=at or now(),
-                access_id=uuid4(),
-                case_id=case_id,
-                fields=shown,
-                basis=basis,  # type: ignore[arg-type]
-                purpose=purpose,  # type: ignore[arg-type]
-            )
-        except ValidationError as error:
-            problems = {str(e["loc"][0]) for e in error.errors(include_input=False)}
-            raise InvalidCommandError(
-                f"access record: invalid {', '.join(sorted(problems))} (see `hub schema events "
-                "PersonalDataAccessed`)"
-            ) from None
-        record = AccessRecord(payload=payload)
+        payload = _read_record(
+            "access record",
+            ev.PersonalDataAccessed,
+            occurred_at=at or now(),
+            access_id=uuid4(),
+            case_id=case_id,
+            fields=shown,
+            basis=basis,
+            purpose=purpose,
+        )
+        self._save_read(actor, AccessRecord(payload=payload))
+        return payload.access_id
+
+    def record_search(
+        self,
+        actor: Actor | None,
+        ward: str | None,
+        criteria: Iterable[str],
+        results: int,
+        purpose: str,
+        *,
+        at: datetime | None = None,
+    ) -> UUID:
+        """Records a 名寄せ search by ``actor`` within ``ward``: the kinds of criteria given
+        (``kana``, ``birth_date``, ``address``, never their values) and how many people it
+        showed, zero included. Call it before the results leave, like ``record_access``."""
+        payload = _read_record(
+            "search record",
+            ev.PeopleSearched,
+            occurred_at=at or now(),
+            search_id=uuid4(),
+            ward=ward,
+            criteria=sorted(set(criteria)),
+            results=results,
+            purpose=purpose,
+        )
+        self._save_read(actor, SearchRecord(payload=payload))
+        return payload.search_id
+
+    def _save_read(self, actor: Actor | None, record: Aggregate) -> None:
         _stamp(self._actor(actor), [record])
         try:
             # The events alone: a read leaves nothing in the aggregate cache.
@@ -409,7 +434,6 @@ class HubApplication(Application[UUID]):
                 f"the event store is unavailable ({type(error).__name__}); the read was not "
                 "recorded, so nothing is shown"
             ) from error
-        return payload.access_id
 
     def read_person(
         self, case_id: UUID, actor: Actor | None, basis: str, purpose: str
@@ -962,6 +986,19 @@ class HubApplication(Application[UUID]):
         target = self._get(Target, target_id, lambda: NotFoundError(f"no target {target_id}"))
         target.revise(cmd.occurred_at, value=cmd.value, note=cmd.note)
         return [target]
+
+
+def _read_record(what: str, model: type[R], **fields: Any) -> R:
+    """The payload of a read's record, or InvalidCommandError naming the fields (not their
+    values, which may be a person's)."""
+    try:
+        return model(**fields)
+    except ValidationError as error:
+        problems = {str(e["loc"][0]) for e in error.errors(include_input=False)}
+        raise InvalidCommandError(
+            f"{what}: invalid {', '.join(sorted(problems))} (see `hub schema events "
+            f"{model.__name__}`)"
+        ) from None
 
 
 def _stamp(actor: Actor, aggregates: Iterable[Aggregate]) -> None:

@@ -9,7 +9,7 @@ Everything downstream that withholds data reads these marks from the schemas.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -402,6 +402,23 @@ class PersonalDataAccessed(Event):
     purpose: v.AccessPurpose
 
 
+SearchCriterion = Literal["kana", "birth_date", "address"]
+
+
+class PeopleSearched(Event):
+    """A 名寄せ search of the ward's cases was made, whatever it found (none is a read too):
+    who (``actor``), when, within which ward, by which kinds of criteria and how many
+    people it showed. The terms typed are never kept: they are a person's name, birth date
+    or address, maybe of someone the hub has never held. Each person shown has its own
+    ``PersonalDataAccessed``. Unpublished, like the access log."""
+
+    search_id: UUID
+    ward: str | None = None
+    criteria: list[SearchCriterion]
+    results: int
+    purpose: v.AccessPurpose
+
+
 # The network (reference data on the log) ------------------------------------------------------
 # Public facts about organisations, never about a person: no personal fields.
 
@@ -530,6 +547,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     GatheringHeld,
     TargetSet,
     PersonalDataAccessed,
+    PeopleSearched,
     *NETWORK_EVENTS,
     CommandAccepted,
 )

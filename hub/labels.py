@@ -216,6 +216,7 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "other": "その他",
     },
     "consent_state": {"given": "同意", "refused": "拒否", "withdrawn": "撤回"},
+    "search_criterion": {"kana": "カナ", "birth_date": "生年月日", "address": "住所"},
     "origin": {"discovery": "発見（見守り）", "consultation": "相談"},
     "role": {
         "partner_reporter": "見守り協力者",

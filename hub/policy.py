@@ -232,15 +232,20 @@ def _agency_of(command: c.Command, lookup: ScopeLookup) -> str | None:
     return None
 
 
+def outside_scope(actor: Actor, what: str) -> PermissionDeniedError:
+    """The one refusal of a ward role outside its ward. It names neither the other ward nor
+    whether the case exists, so that a missing case and another ward's case answer alike."""
+    return PermissionDeniedError(
+        f"{actor.role} of {actor.ward} may not {what} outside {actor.ward}"
+    )
+
+
 def _within_scope(actor: Actor, *, wards: Iterable[str], agency_id: str | None, what: str) -> None:
     if actor.role in WARD_ROLES:
         if actor.ward is None:
             raise PermissionDeniedError(f"{actor.role} without a ward may not {what}")
-        others = sorted({w for w in wards if w != actor.ward})
-        if others:
-            raise PermissionDeniedError(
-                f"{actor.role} of {actor.ward} may not {what} in {', '.join(others)}"
-            )
+        if any(w != actor.ward for w in wards):
+            raise outside_scope(actor, what)
     if actor.role in AGENCY_ROLES and actor.agency_id is None:
         raise PermissionDeniedError(f"{actor.role} without an agency may not {what}")
     if actor.role in AGENCY_ROLES and agency_id is not None and agency_id != actor.agency_id:

@@ -34,11 +34,11 @@ from hub.errors import (
 )
 from hub.fiscal import now, parse_fiscal_year
 from hub.identity import Actor
-from hub.policy import WARD_ROLES, Read, authorize, authorize_command
+from hub.policy import WARD_ROLES, Read, authorize, authorize_command, outside_scope
 from hub.settings import Settings
 from producers.ledger import RelayLedger
 from projections import report
-from projections.audit.access import access_log
+from projections.audit.access import access_log, search_log
 from projections.audit.history import replay
 from projections.audit.report import Period, render_report
 from projections.audit.source import log_entries
@@ -159,15 +159,33 @@ class HubService:
 
     def execute(self, actor: Actor, command: c.Command) -> Outcome:
         authorize_command(actor, command, self)
-        return self.app.execute(command, actor)
+        try:
+            return self.app.execute(command, actor)
+        except CaseNotFoundError:
+            # A missing case answers a ward role as another ward's case does (no oracle).
+            if actor.role in WARD_ROLES:
+                raise outside_scope(actor, type(command).__name__) from None
+            raise
+
+    def _case_ward(self, actor: Actor, read: Read, case_id: UUID) -> str:
+        """The ward of a case the actor may read: the role is asked first, then the case is
+        looked up; a ward role gets one refusal for a missing case and another ward's."""
+        authorize(actor, read)
+        ward = self.ward_of_case(case_id)
+        if ward is None:
+            if actor.role in WARD_ROLES:
+                raise outside_scope(actor, str(read))
+            raise NotFoundError(f"no case {case_id}")
+        authorize(actor, read, ward=ward)
+        return ward
 
     # Cases -----------------------------------------------------------------------------------
 
     def case(self, actor: Actor, case_id: UUID) -> dict[str, Any]:
+        self._case_ward(actor, Read.case, case_id)
         found = self._view("case_state").case(str(case_id), now())
         if found is None:
             raise NotFoundError(f"no case {case_id}")
-        authorize(actor, Read.case, ward=found["ward"])
         return {**found, "history": case_history(self.app, case_id)}
 
     def cases(
@@ -179,8 +197,7 @@ class HubService:
 
     def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
         """A person's details, recorded in the access log before they are returned."""
-        ward = self.app.get_case(case_id).ward
-        authorize(actor, Read.person, ward=ward)
+        ward = self._case_ward(actor, Read.person, case_id)
         person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose)
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
         return {"case_id": str(case_id), "ward": ward, "person": details}
@@ -189,13 +206,16 @@ class HubService:
         self, actor: Actor, kana: str = "", birth_date: date | None = None, address: str = ""
     ) -> list[dict[str, Any]]:
         """名寄せ: the ward's cases whose person matches every criterion given (kana and
-        address in part, the birth date exactly). Each person shown is recorded in the access
-        log first, like any read of details."""
-        if not (kana.strip() or birth_date or address.strip()):
+        address in part, the birth date exactly). The search itself is recorded (who, ward,
+        the kinds of criteria, how many found; a search that finds nobody too), and each
+        person shown in the access log, before anything is returned."""
+        given = {"kana": kana.strip(), "birth_date": birth_date, "address": address.strip()}
+        criteria = [kind for kind, value in given.items() if value]
+        if not criteria:
             raise InvalidCommandError("kana: カナ・生年月日・住所のどれかを入れてください")
         ward = actor.ward if actor.role in WARD_ROLES else None
         authorize(actor, Read.person, ward=ward)
-        found: list[dict[str, Any]] = []
+        found: list[tuple[UUID, dict[str, Any]]] = []
         for row in self._view("case_state").cases(ward=ward):
             case_id = UUID(row["case_id"])
             person = self.app.get_case(case_id).person
@@ -207,35 +227,39 @@ class HubService:
                 "person.birth_date": person.birth_date,
                 "person.address": person.address,
             }
-            fields = [k for k, value in shown.items() if value is not None]
+            found.append((case_id, {**row, **shown}))
+            if len(found) >= SEARCH_LIMIT:
+                break
+        self.app.record_search(actor, ward, criteria, len(found), "consultation")
+        results = []
+        for case_id, row in found:
+            fields = [k for k in row if k.startswith("person.") and row[k] is not None]
             self.app.record_access(actor, case_id, fields, OFFICIAL_DUTY, "consultation")
-            found.append(
+            results.append(
                 {
                     "case_id": row["case_id"],
                     "status": row["status"],
                     "opened_at": row["opened_at"],
-                    **{k.removeprefix("person."): v for k, v in shown.items()},
+                    **{k.removeprefix("person."): row[k] for k in row if k.startswith("person.")},
                 }
             )
-            if len(found) >= SEARCH_LIMIT:
-                break
-        return found
+        return results
 
     # An agency's inbox -----------------------------------------------------------------------
 
     def inbox(
         self, actor: Actor, agency_id: str, *, unanswered: bool = False
     ) -> list[dict[str, Any]]:
-        self._known_agency(agency_id)
         authorize(actor, Read.inbox, agency_id=agency_id)
+        self._known_agency(agency_id)
         return list(self._view("inbox").inbox(agency_id, unanswered_only=unanswered))
 
     def answer(
         self, actor: Actor, agency_id: str, referral_id: UUID, reply: AgencyAnswer, reply_id: UUID
     ) -> Answered:
         """The agency's answer, as if it came on its reply topic: same record, same command."""
-        self._known_agency(agency_id)
         authorize(actor, Read.answer, agency_id=agency_id)
+        self._known_agency(agency_id)
         referral = self._view("inbox").referral(str(referral_id))
         if referral is None or referral["agency_id"] != agency_id:
             raise NotFoundError(f"no referral {referral_id} in the inbox of {agency_id}")
@@ -261,8 +285,8 @@ class HubService:
     def inbox_disclosures(self, actor: Actor, agency_id: str) -> list[dict[str, Any]]:
         """What the relay disclosed to this agency and on which basis (``none``: the notice
         that no basis held, so only de-identified fields went)."""
-        self._known_agency(agency_id)
         authorize(actor, Read.inbox, agency_id=agency_id)
+        self._known_agency(agency_id)
         return [d.view() for d in self._ledger_disclosures(None, agency_id)]
 
     def _known_agency(self, agency_id: str) -> None:
@@ -345,6 +369,19 @@ class HubService:
         found = access_log(self.app, case_id=case_id, subject=subject, between=between)
         return [a.view() for a in found]
 
+    def searches(
+        self,
+        actor: Actor,
+        subject: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The 名寄せ searches: who searched which ward, when, by which kinds of criteria and
+        with how many results (the terms are not kept)."""
+        authorize(actor, Read.audit)
+        between = (start or datetime.min.replace(tzinfo=UTC), end or _FAR) if start or end else None
+        return [s.view() for s in search_log(self.app, subject=subject, between=between)]
+
     def audit_report(
         self, actor: Actor, start: datetime | None = None, end: datetime | None = None
     ) -> list[str]:
@@ -364,6 +401,7 @@ class HubService:
             Period(start, end),
             now(),
             list(access_log(self.app)),
+            searches=list(search_log(self.app)),
         )
 
     def _ledger_disclosures(self, case_id: str | None, agency_id: str | None) -> list[Disclosure]:

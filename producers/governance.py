@@ -65,8 +65,8 @@ AUDIT_EVENTS = (
 )
 
 # The access log (アクセス記録) is kept in the log of record for the hash chain, but names who
-# read which case: it goes to no topic at all (docs/AUDIT.md).
-UNPUBLISHED = frozenset({"PersonalDataAccessed"})
+# read which case (and who searched the ward for whom): it goes to no topic (docs/AUDIT.md).
+UNPUBLISHED = frozenset({"PersonalDataAccessed", "PeopleSearched"})
 
 
 # The log, as governance sees it ----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""アクセス記録: each read of a person's details through the hub, one small aggregate each."""
+"""アクセス記録: each read of a person's details and each 名寄せ search through the hub, one
+small aggregate each."""
 
 from __future__ import annotations
 
@@ -19,3 +20,15 @@ class AccessRecord(Aggregate):
     @event("PersonalDataAccessed")
     def __init__(self, payload: ev.PersonalDataAccessed) -> None:
         self.case_id = payload.case_id
+
+
+class SearchRecord(Aggregate):
+    """One 名寄せ search; a new aggregate per search, like a read."""
+
+    @staticmethod
+    def create_id(payload: ev.PeopleSearched) -> UUID:
+        return payload.search_id
+
+    @event("PeopleSearched")
+    def __init__(self, payload: ev.PeopleSearched) -> None:
+        self.ward = payload.ward

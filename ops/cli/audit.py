@@ -34,7 +34,7 @@ from ops.wiring import (
     log_history,
     witnessed_head,
 )
-from projections.audit.access import access_log
+from projections.audit.access import access_log, search_log
 from projections.audit.report import Period, render_report
 from projections.audit.tamper import Anchor
 from projections.audit.verify import Disclosure, verify
@@ -550,6 +550,7 @@ def report_command(
 
     with application(get_settings()) as app:
         reads = access_log(app)
+        searches = search_log(app)
     lines = render_report(
         history,
         disclosures,
@@ -559,6 +560,7 @@ def report_command(
         now(),
         reads,
         quarantined=quarantined(get_settings()),
+        searches=searches,
     )
     for line in lines:
         out.print(line, markup=False, highlight=False)

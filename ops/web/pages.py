@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from hub import commands as c
+from hub.application import Outcome
 from hub.errors import (
     AuthenticationError,
     ConsentRequiredError,
@@ -72,6 +73,7 @@ DEV_ROLES = (
 
 Errors = dict[str, str]
 Done = tuple[str, str]  # the page to go to after a form, and what it says there
+Redraw = Callable[["Actor", Errors, dict[str, Any]], Response]  # the form's page, with errors
 
 
 class FormError(Exception):
@@ -226,7 +228,7 @@ class Pages:
         self,
         request: Request,
         act: Callable[[Actor, dict[str, Any]], Done],
-        redraw: Callable[[Actor, Errors, dict[str, Any]], Response],
+        redraw: Redraw,
     ) -> Response:
         """A POST form: CSRF checked, ``act`` gives the command(s) and names the page to go
         to next (303), or the page is drawn again with the errors beside the fields."""
@@ -257,10 +259,54 @@ class Pages:
         except HubError as error:
             return self.refused(request, error, actor)
 
-    # Commands on behalf of the page ----------------------------------------------------------
+    async def command_form(
+        self,
+        request: Request,
+        build: Callable[[Actor, dict[str, Any], dict[str, Any]], c.Command],
+        redraw: Redraw,
+        done: Callable[[c.Command, Outcome], Done],
+        aliases: dict[str, str] | None = None,
+        refusal: Callable[[HubError], Errors] | None = None,
+    ) -> Response:
+        """The one way a form gives a command. ``build`` makes it from the form's fields and
+        ``base`` (the form's ``command_id``, ``occurred_at`` now); pydantic's errors go beside
+        their fields (``aliases`` renames them); the policy's refusals are their page; other
+        refusals go beside the field ``refusal`` names, else atop the form; ``done`` names the
+        page to go to next and the line it says there."""
 
-    def execute(self, actor: Actor, command: c.Command) -> None:
-        self.service.execute(actor, command)
+        def act(actor: Actor, data: dict[str, Any]) -> Done:
+            base = {"command_id": _command_id(data), "occurred_at": now()}
+            try:
+                command = build(actor, data, base)
+            except ValidationError as bad:
+                raise FormError(field_errors(bad, aliases)) from None
+            try:
+                outcome = self.service.execute(actor, command)
+            except (PermissionDeniedError, AuthenticationError, NotFoundError):
+                raise
+            except HubError as bad:
+                if refusal is None:
+                    raise
+                raise FormError(refusal(bad)) from None
+            return done(command, outcome)
+
+        return await self.form(request, act, redraw)
+
+    async def page_form(
+        self, request: Request, draw: Callable[[Actor, dict[str, str]], Response]
+    ) -> Response:
+        """A POST form answered by a page drawn on the response itself (a search, a read):
+        nothing of it goes into a URL. CSRF checked; refusals are their page."""
+        actor: Actor | None = None
+        form = await request.form()
+        try:
+            actor = self.sessions.actor(request)
+            self.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+            return draw(actor, {k: str(v) for k, v in form.items()})
+        except HubError as error:
+            return self.refused(request, error, actor)
+
+    # On behalf of the page -------------------------------------------------------------------
 
     def agencies(self, kinds: tuple[str, ...] | None = None) -> list[Any]:
         return [a for a in self.network.agencies if kinds is None or a.kind in kinds]
@@ -296,20 +342,14 @@ PERSON_ALIASES = {
 }
 
 
+def to(target: str, message: str) -> Callable[[c.Command, Outcome], Done]:
+    """After the command: the page to go to, and the one line it will say there."""
+    return lambda _command, _outcome: (target, message)
+
+
 def router(pages: Pages) -> APIRouter:
     routes = APIRouter(prefix="/web", include_in_schema=False)
     service = pages.service
-
-    def redirect(target: str, message: str) -> Done:
-        """The page to go to after a form, and the one line it will say there."""
-        return target, message
-
-    async def post(
-        request: Request,
-        act: Callable[[Actor, dict[str, Any]], Done],
-        redraw: Callable[[Actor, Errors, dict[str, Any]], Response],
-    ) -> Response:
-        return await pages.form(request, act, redraw)
 
     # Sign-in ---------------------------------------------------------------------------------
 
@@ -324,15 +364,36 @@ def router(pages: Pages) -> APIRouter:
 
         return pages.page(request, draw)
 
-    @routes.get("/signin")
-    def signin(request: Request) -> Response:
+    def signin_page(
+        request: Request, errors: Errors | None = None, values: Any = None, status: int = 200
+    ) -> Response:
+        """The sign-in page, its forms carrying the token of a pre-session cookie."""
+        nonce = pages.sessions.signin_nonce(request)
         context = {
             "dev": not production(pages.settings),
             "roles": DEV_ROLES,
             "wards": pages.network.wards,
             "agencies": pages.agencies(),
+            "errors": errors or {},
+            "values": values or {},
+            "csrf": pages.sessions.signin_csrf(nonce),
         }
-        return pages.render(request, "signin.html", "サインイン", context)
+        response = pages.render(request, "signin.html", "サインイン", context, status)
+        pages.sessions.keep_signin_nonce(response, nonce)
+        return response
+
+    async def signin_form(request: Request) -> dict[str, str] | Response:
+        """The sign-in form's fields, or the refusal of a form this server did not draw."""
+        form = await request.form()
+        try:
+            pages.sessions.check_signin_csrf(request, str(form.get(CSRF_FIELD) or ""))
+        except HubError as error:
+            return pages.refused(request, error, None)
+        return {k: str(v) for k, v in form.items()}
+
+    @routes.get("/signin")
+    def signin(request: Request) -> Response:
+        return signin_page(request)
 
     @routes.post("/signin/dev")
     async def signin_dev(request: Request) -> Response:
@@ -344,12 +405,14 @@ def router(pages: Pages) -> APIRouter:
                 {"error": "開発用のサインインは本番（HUB_MODE=production）では使えません"},
                 404,
             )
-        form = await request.form()
+        form = await signin_form(request)
+        if isinstance(form, Response):
+            return form
         errors: Errors = {}
-        subject = str(form.get("subject") or "").strip()
-        role_code = str(form.get("role") or "")
-        ward = str(form.get("ward") or "") or None
-        agency = str(form.get("agency") or "") or None
+        subject = form.get("subject", "").strip()
+        role_code = form.get("role", "")
+        ward = form.get("ward") or None
+        agency = form.get("agency") or None
         if not subject:
             errors["subject"] = "利用者IDを入力してください（必須）"
         if role_code not in {r.value for r in DEV_ROLES}:
@@ -361,15 +424,7 @@ def router(pages: Pages) -> APIRouter:
             if role is Role.member_agency and not agency:
                 errors["agency"] = "支援機関の職員は機関を選んでください"
         if errors:
-            context = {
-                "dev": True,
-                "roles": DEV_ROLES,
-                "wards": pages.network.wards,
-                "agencies": pages.agencies(),
-                "errors": errors,
-                "values": dict(form),
-            }
-            return pages.render(request, "signin.html", "サインイン", context, 422)
+            return signin_page(request, errors, form, 422)
         role = Role(role_code)
         token = dev_issuer.issue(
             pages.settings,
@@ -389,20 +444,16 @@ def router(pages: Pages) -> APIRouter:
 
     @routes.post("/signin/token")
     async def signin_token(request: Request) -> Response:
-        form = await request.form()
-        token = str(form.get("token") or "").strip()
+        form = await signin_form(request)
+        if isinstance(form, Response):
+            return form
+        token = form.get("token", "").strip()
         response = RedirectResponse("/web", status_code=303)
         try:
             pages.sessions.sign_in(response, token)
         except HubError as error:
-            context = {
-                "dev": not production(pages.settings),
-                "roles": DEV_ROLES,
-                "wards": pages.network.wards,
-                "agencies": pages.agencies(),
-                "errors": {"token": f"トークンを受け付けられません: {error}"},
-            }
-            return pages.render(request, "signin.html", "サインイン", context, 401)
+            errors = {"token": f"トークンを受け付けられません: {error}"}
+            return signin_page(request, errors, None, 401)
         return response
 
     @routes.post("/signout")
@@ -443,31 +494,28 @@ def router(pages: Pages) -> APIRouter:
     def officer(request: Request) -> Response:
         return pages.page(request, lambda actor: officer_page(request, actor))
 
-    def redraw_officer(request: Request) -> Callable[[Actor, Errors, dict[str, Any]], Response]:
+    def redraw_officer(request: Request) -> Redraw:
         return lambda actor, errors, values: officer_page(request, actor, errors, values, None, 422)
 
     @routes.post("/officer/discovery")
     async def report_discovery(request: Request) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
-            command_id = _command_id(data)
-            discovery_id = c.derived_id(command_id, "discovery_id")
-            try:
-                command = c.ReportDiscovery(
-                    command_id=command_id,
-                    occurred_at=now(),
-                    discovery_id=discovery_id,
-                    reporter_kind=_text(data, "reporter_kind"),  # type: ignore[arg-type]
-                    ward=actor.ward or "",
-                    signs=_lists(data, "signs"),  # type: ignore[arg-type]
-                    urgency=_text(data, "urgency"),  # type: ignore[arg-type]
-                    note=_text(data, "discovery_note"),
-                )
-            except ValidationError as bad:
-                raise FormError(field_errors(bad, {"note": "discovery_note"})) from None
-            pages.execute(actor, command)
-            return redirect(f"/web/officer/discoveries/{discovery_id}", "発見を記録しました")
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.ReportDiscovery(
+                **base,
+                discovery_id=c.derived_id(base["command_id"], "discovery_id"),
+                reporter_kind=_text(data, "reporter_kind"),  # type: ignore[arg-type]
+                ward=actor.ward or "",
+                signs=_lists(data, "signs"),  # type: ignore[arg-type]
+                urgency=_text(data, "urgency"),  # type: ignore[arg-type]
+                note=_text(data, "discovery_note"),
+            )
 
-        return await post(request, act, redraw_officer(request))
+        def done(command: c.Command, _: Outcome) -> Done:
+            discovery_id = command.discovery_id  # type: ignore[attr-defined]
+            return f"/web/officer/discoveries/{discovery_id}", "発見を記録しました"
+
+        aliases = {"note": "discovery_note"}
+        return await pages.command_form(request, build, redraw_officer(request), done, aliases)
 
     def discovery_page(
         request: Request,
@@ -490,62 +538,48 @@ def router(pages: Pages) -> APIRouter:
 
     @routes.post("/officer/discoveries/{discovery_id}/open")
     async def open_case(request: Request, discovery_id: UUID) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
-            command_id = _command_id(data)
-            case_id = c.derived_id(command_id, "case_id")
-            try:
-                command = c.OpenCase(
-                    command_id=command_id,
-                    occurred_at=now(),
-                    case_id=case_id,
-                    ward=actor.ward or "",
-                    discovery_id=discovery_id,
-                    person=_person(data),  # type: ignore[arg-type]
-                )
-            except ValidationError as bad:
-                raise FormError(field_errors(bad, PERSON_ALIASES)) from None
-            pages.execute(actor, command)
-            return redirect(f"/web/cases/{case_id}", "ケースを開きました")
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.OpenCase(
+                **base,
+                case_id=c.derived_id(base["command_id"], "case_id"),
+                ward=actor.ward or "",
+                discovery_id=discovery_id,
+                person=_person(data),  # type: ignore[arg-type]
+            )
 
         def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
             return discovery_page(request, actor, discovery_id, errors, values, 422)
 
-        return await post(request, act, redraw)
+        def done(command: c.Command, _: Outcome) -> Done:
+            return f"/web/cases/{command.case_id}", "ケースを開きました"  # type: ignore[attr-defined]
+
+        return await pages.command_form(request, build, redraw, done, PERSON_ALIASES)
 
     @routes.post("/officer/consultation")
     async def receive_consultation(request: Request) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
-            command_id = _command_id(data)
-            try:
-                command = c.ReceiveConsultation(
-                    command_id=command_id,
-                    occurred_at=now(),
-                    consultation_id=c.derived_id(command_id, "consultation_id"),
-                    window_agency=_text(data, "window_agency") or "",
-                    needs=_lists(data, "needs"),  # type: ignore[arg-type]
-                    note=_text(data, "consultation_note"),
-                    person=_person(data),  # type: ignore[arg-type]
-                )
-            except ValidationError as bad:
-                aliases = {**PERSON_ALIASES, "note": "consultation_note"}
-                raise FormError(field_errors(bad, aliases)) from None
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            command = c.ReceiveConsultation(
+                **base,
+                consultation_id=c.derived_id(base["command_id"], "consultation_id"),
+                window_agency=_text(data, "window_agency") or "",
+                needs=_lists(data, "needs"),  # type: ignore[arg-type]
+                note=_text(data, "consultation_note"),
+                person=_person(data),  # type: ignore[arg-type]
+            )
             if command.window_agency == "":
                 raise FormError({"window_agency": "受付窓口を選んでください（必須）"})
-            outcome = service.execute(actor, command)
-            case_id = outcome.aggregate_ids[0]
-            return redirect(f"/web/cases/{case_id}", "相談を受け付け、ケースを開きました")
+            return command
 
-        return await post(request, act, redraw_officer(request))
+        def done(_: c.Command, outcome: Outcome) -> Done:
+            return f"/web/cases/{outcome.aggregate_ids[0]}", "相談を受け付け、ケースを開きました"
+
+        aliases = {**PERSON_ALIASES, "note": "consultation_note"}
+        return await pages.command_form(request, build, redraw_officer(request), done, aliases)
 
     @routes.post("/officer/search")
     async def search(request: Request) -> Response:
-        # The results are drawn on the response itself: nothing of them goes into a URL.
-        actor: Actor | None = None
-        form = await request.form()
-        data = {k: str(form.get(k) or "") for k in ("kana", "birth_date", "address")}
-        try:
-            actor = pages.sessions.actor(request)
-            pages.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+        def draw(actor: Actor, form: dict[str, str]) -> Response:
+            data = {k: form.get(k, "") for k in ("kana", "birth_date", "address")}
             try:
                 born = _day(data["birth_date"], "birth_date", required=False)
                 found = service.search_people(actor, data["kana"], born, data["address"])
@@ -554,8 +588,8 @@ def router(pages: Pages) -> APIRouter:
             except InvalidCommandError as bad:
                 return officer_page(request, actor, hub_error_field(bad), data, None, 422)
             return officer_page(request, actor, None, data, found)
-        except HubError as error:
-            return pages.refused(request, error, actor)
+
+        return await pages.page_form(request, draw)
 
     # The case page -----------------------------------------------------------------------------
 
@@ -592,120 +626,99 @@ def router(pages: Pages) -> APIRouter:
     def case(request: Request, case_id: UUID) -> Response:
         return pages.page(request, lambda actor: case_page(request, actor, case_id))
 
-    def redraw_case(
-        request: Request, case_id: UUID
-    ) -> Callable[[Actor, Errors, dict[str, Any]], Response]:
+    def redraw_case(request: Request, case_id: UUID) -> Redraw:
         return lambda actor, errors, values: case_page(
             request, actor, case_id, errors, values, None, 422
         )
 
     @routes.post("/cases/{case_id}/person")
     async def show_person(request: Request, case_id: UUID) -> Response:
-        actor: Actor | None = None
-        form = await request.form()
-        try:
-            actor = pages.sessions.actor(request)
-            pages.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
-            purpose = str(form.get("read_purpose") or "")
+        def draw(actor: Actor, form: dict[str, str]) -> Response:
+            purpose = form.get("read_purpose", "")
             if purpose not in codes("purpose"):
                 errors = {"read_purpose": "目的を選んでください（必須）"}
                 return case_page(request, actor, case_id, errors, None, None, 422)
             shown = service.person(actor, case_id, purpose)
             return case_page(request, actor, case_id, None, None, shown["person"])
-        except HubError as error:
-            return pages.refused(request, error, actor)
+
+        return await pages.page_form(request, draw)
 
     @routes.post("/cases/{case_id}/refer")
     async def refer(request: Request, case_id: UUID) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
-            command_id = _command_id(data)
-            try:
-                command = c.ReferCase(
-                    command_id=command_id,
-                    occurred_at=now(),
-                    case_id=case_id,
-                    referral_id=c.derived_id(command_id, "referral_id"),
-                    agency_id=_text(data, "agency_id") or "",
-                    purpose=_text(data, "purpose"),  # type: ignore[arg-type]
-                    urgency=_text(data, "urgency"),  # type: ignore[arg-type]
-                    note=_text(data, "referral_note"),
-                )
-            except ValidationError as bad:
-                raise FormError(field_errors(bad, {"note": "referral_note"})) from None
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            command = c.ReferCase(
+                **base,
+                case_id=case_id,
+                referral_id=c.derived_id(base["command_id"], "referral_id"),
+                agency_id=_text(data, "agency_id") or "",
+                purpose=_text(data, "purpose"),  # type: ignore[arg-type]
+                urgency=_text(data, "urgency"),  # type: ignore[arg-type]
+                note=_text(data, "referral_note"),
+            )
             if not command.agency_id:
                 raise FormError({"agency_id": "紹介先を選んでください（必須）"})
-            pages.execute(actor, command)
-            agency = pages.names.agency(command.agency_id)
-            return redirect(f"/web/cases/{case_id}", f"{agency}へ紹介しました")
+            return command
 
-        return await post(request, act, redraw_case(request, case_id))
+        def done(command: c.Command, _: Outcome) -> Done:
+            agency = pages.names.agency(command.agency_id)  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", f"{agency}へ紹介しました"
+
+        aliases = {"note": "referral_note"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
 
     @routes.post("/cases/{case_id}/consent")
     async def give_consent(request: Request, case_id: UUID) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
-            command_id = _command_id(data)
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
             start = _day(_text(data, "valid_from"), "valid_from")
             until = _day(_text(data, "valid_until"), "valid_until")
             assert start is not None and until is not None
-            by_proxy = _text(data, "by_proxy") == "yes"
-            try:
-                command = c.GiveConsent(
-                    command_id=command_id,
-                    occurred_at=now(),
-                    case_id=case_id,
-                    consent_id=c.derived_id(command_id, "consent_id"),
-                    scope=_lists(data, "scope"),
-                    purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
-                    data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
-                    valid_from=_start_of(start),
-                    valid_until=_start_of(until + timedelta(days=1)),
-                    by_proxy=by_proxy,
-                    proxy_relationship=_text(data, "proxy_relationship"),
-                )
-            except ValidationError as bad:
-                raise FormError(field_errors(bad)) from None
-            pages.execute(actor, command)
-            return redirect(f"/web/cases/{case_id}", "同意を記録しました")
+            return c.GiveConsent(
+                **base,
+                case_id=case_id,
+                consent_id=c.derived_id(base["command_id"], "consent_id"),
+                scope=_lists(data, "scope"),
+                purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
+                data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
+                valid_from=_start_of(start),
+                valid_until=_start_of(until + timedelta(days=1)),
+                by_proxy=_text(data, "by_proxy") == "yes",
+                proxy_relationship=_text(data, "proxy_relationship"),
+            )
 
-        return await post(request, act, redraw_case(request, case_id))
+        done = to(f"/web/cases/{case_id}", "同意を記録しました")
+        return await pages.command_form(request, build, redraw_case(request, case_id), done)
 
     @routes.post("/cases/{case_id}/refuse")
     async def refuse_consent(request: Request, case_id: UUID) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
-            command_id = _command_id(data)
-            try:
-                command = c.RefuseConsent(
-                    command_id=command_id,
-                    occurred_at=now(),
-                    case_id=case_id,
-                    consent_id=c.derived_id(command_id, "consent_id"),
-                    scope=_lists(data, "refuse_scope"),
-                    reason=_text(data, "refuse_reason"),
-                )
-            except ValidationError as bad:
-                aliases = {"scope": "refuse_scope", "reason": "refuse_reason"}
-                raise FormError(field_errors(bad, aliases)) from None
-            pages.execute(actor, command)
-            return redirect(f"/web/cases/{case_id}", "同意の拒否を記録しました")
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.RefuseConsent(
+                **base,
+                case_id=case_id,
+                consent_id=c.derived_id(base["command_id"], "consent_id"),
+                scope=_lists(data, "refuse_scope"),
+                reason=_text(data, "refuse_reason"),
+            )
 
-        return await post(request, act, redraw_case(request, case_id))
+        done = to(f"/web/cases/{case_id}", "同意の拒否を記録しました")
+        aliases = {"scope": "refuse_scope", "reason": "refuse_reason"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
 
     @routes.post("/cases/{case_id}/withdraw")
     async def withdraw_consent(request: Request, case_id: UUID) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
             consent = _text(data, "consent_id")
             if not consent:
                 raise FormError({"consent_id": "撤回する同意を選んでください（必須）"})
-            command = c.WithdrawConsent(
-                command_id=_command_id(data),
-                occurred_at=now(),
-                case_id=case_id,
-                consent_id=_uuid(consent, "consent_id"),
+            return c.WithdrawConsent(
+                **base, case_id=case_id, consent_id=_uuid(consent, "consent_id")
             )
-            pages.execute(actor, command)
-            return redirect(f"/web/cases/{case_id}", "同意の撤回を記録しました")
 
-        return await post(request, act, redraw_case(request, case_id))
+        done = to(f"/web/cases/{case_id}", "同意の撤回を記録しました")
+        return await pages.command_form(request, build, redraw_case(request, case_id), done)
 
     # いのちネット担当係長 (coordinator) -------------------------------------------------------
 
@@ -734,57 +747,47 @@ def router(pages: Pages) -> APIRouter:
     def coordinator(request: Request) -> Response:
         return pages.page(request, lambda actor: coordinator_page(request, actor))
 
-    def redraw_coordinator(
-        request: Request,
-    ) -> Callable[[Actor, Errors, dict[str, Any]], Response]:
+    def redraw_coordinator(request: Request) -> Redraw:
         return lambda actor, errors, values: coordinator_page(request, actor, errors, values, 422)
 
     @routes.post("/coordinator/meeting")
     async def hold_meeting(request: Request) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
-            command_id = _command_id(data)
-            try:
-                command = c.HoldMeeting(
-                    command_id=command_id,
-                    occurred_at=now(),
-                    meeting_id=c.derived_id(command_id, "meeting_id"),
-                    kind=_text(data, "kind"),  # type: ignore[arg-type]
-                    ward=actor.ward,
-                    members=_lists(data, "members"),
-                    case_ids=_lists(data, "case_ids"),  # type: ignore[arg-type]
-                )
-            except ValidationError as bad:
-                raise FormError(field_errors(bad)) from None
-            pages.execute(actor, command)
-            return redirect("/web/coordinator", "会議を記録しました")
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.HoldMeeting(
+                **base,
+                meeting_id=c.derived_id(base["command_id"], "meeting_id"),
+                kind=_text(data, "kind"),  # type: ignore[arg-type]
+                ward=actor.ward,
+                members=_lists(data, "members"),
+                case_ids=_lists(data, "case_ids"),  # type: ignore[arg-type]
+            )
 
-        return await post(request, act, redraw_coordinator(request))
+        done = to("/web/coordinator", "会議を記録しました")
+        return await pages.command_form(request, build, redraw_coordinator(request), done)
 
     @routes.post("/coordinator/move")
     async def move(request: Request) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
             case = _text(data, "move_case_id")
             if not case:
                 raise FormError({"move_case_id": "ケースを選んでください（必須）"})
-            command = c.MoveToSupportMeeting(
-                command_id=_command_id(data), occurred_at=now(), case_id=_uuid(case, "move_case_id")
-            )
-            try:
-                pages.execute(actor, command)
-            except (PermissionDeniedError, NotFoundError):
-                raise
-            except ConsentRequiredError as bad:
-                message = f"本人同意が有効でないため重層的支援会議へ移せません（{bad}）"
-                raise FormError({"move_case_id": message}) from None
-            except HubError as bad:
-                raise FormError({"move_case_id": str(bad)}) from None
-            return redirect("/web/coordinator", "重層的支援会議へ移しました")
+            return c.MoveToSupportMeeting(**base, case_id=_uuid(case, "move_case_id"))
 
-        return await post(request, act, redraw_coordinator(request))
+        def refusal(bad: HubError) -> Errors:
+            if isinstance(bad, ConsentRequiredError):
+                return {
+                    "move_case_id": f"本人同意が有効でないため重層的支援会議へ移せません（{bad}）"
+                }
+            return {"move_case_id": str(bad)}
+
+        done = to("/web/coordinator", "重層的支援会議へ移しました")
+        return await pages.command_form(
+            request, build, redraw_coordinator(request), done, refusal=refusal
+        )
 
     @routes.post("/coordinator/plan")
     async def agree_plan(request: Request) -> Response:
-        def act(actor: Actor, data: dict[str, Any]) -> Done:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
             case = _text(data, "plan_case_id")
             if not case:
                 raise FormError({"plan_case_id": "ケースを選んでください（必須）"})
@@ -792,28 +795,22 @@ def router(pages: Pages) -> APIRouter:
             until = _day(_text(data, "period_until"), "period_until")
             monitoring = _day(_text(data, "monitoring_date"), "monitoring_date")
             lead = _text(data, "lead_agency") or ""
-            command_id = _command_id(data)
-            try:
-                command = c.AgreePlan(
-                    command_id=command_id,
-                    occurred_at=now(),
-                    case_id=_uuid(case, "plan_case_id"),
-                    plan_id=c.derived_id(command_id, "plan_id"),
-                    issues=[{"area": "生活", "issue": _text(data, "issue") or ""}],  # type: ignore[list-item]
-                    goals=[g for g in [_text(data, "goal")] if g],
-                    lead_agency=lead,
-                    roles=[{"agency_id": lead, "role": "主担当"}],  # type: ignore[list-item]
-                    period_from=start,  # type: ignore[arg-type]
-                    period_until=until,  # type: ignore[arg-type]
-                    monitoring_date=monitoring,  # type: ignore[arg-type]
-                )
-            except ValidationError as bad:
-                aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
-                raise FormError(field_errors(bad, aliases)) from None
-            pages.execute(actor, command)
-            return redirect("/web/coordinator", "支援計画を記録しました")
+            return c.AgreePlan(
+                **base,
+                case_id=_uuid(case, "plan_case_id"),
+                plan_id=c.derived_id(base["command_id"], "plan_id"),
+                issues=[{"area": "生活", "issue": _text(data, "issue") or ""}],  # type: ignore[list-item]
+                goals=[g for g in [_text(data, "goal")] if g],
+                lead_agency=lead,
+                roles=[{"agency_id": lead, "role": "主担当"}],  # type: ignore[list-item]
+                period_from=start,  # type: ignore[arg-type]
+                period_until=until,  # type: ignore[arg-type]
+                monitoring_date=monitoring,  # type: ignore[arg-type]
+            )
 
-        return await post(request, act, redraw_coordinator(request))
+        done = to("/web/coordinator", "支援計画を記録しました")
+        aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
+        return await pages.command_form(request, build, redraw_coordinator(request), done, aliases)
 
     # 支援機関 (member agency) -------------------------------------------------------------------
 
@@ -859,14 +856,12 @@ def router(pages: Pages) -> APIRouter:
                     errors = {"reason_code": "辞退には理由（コード）を選んでください"}
                 raise FormError({f"{k}-{referral_id}": v for k, v in errors.items()}) from None
             service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
-            return redirect(
-                "/web/inbox", f"回答（{label('referral_status', reply.answer)}）を送りました"
-            )
+            return "/web/inbox", f"回答（{label('referral_status', reply.answer)}）を送りました"
 
         def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
             return inbox_page(request, actor, errors, {**values, "referral": str(referral_id)}, 422)
 
-        return await post(request, act, redraw)
+        return await pages.form(request, act, redraw)
 
     # 監査 (auditor) -----------------------------------------------------------------------------
 
@@ -910,6 +905,7 @@ def router(pages: Pages) -> APIRouter:
                 "disclosures": disclosures,
                 "verdict": service.verify(actor),
                 "access": service.access(actor, case_id)[-50:],
+                "searches": service.searches(actor)[-50:],
                 "replay": service.replay(actor, _start_of(as_of + timedelta(days=1)), case_id)
                 if as_of
                 else None,

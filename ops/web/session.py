@@ -22,6 +22,11 @@ from ops.identity.tokens import TokenVerifier, production
 
 COOKIE = "hub_session"
 CSRF_FIELD = "csrf_token"
+# Before sign-in there is no session to derive a token from: the sign-in page sets a random
+# pre-session cookie (SameSite=Strict, so another site's POST never carries it) and its forms
+# carry the HMAC of it. A cross-site POST that would sign the victim in as the attacker
+# (login CSRF) has neither.
+SIGNIN_COOKIE = "hub_signin"
 
 
 class Sessions:
@@ -46,6 +51,26 @@ class Sessions:
             raise PermissionDeniedError("フォームの確認用トークンがありません（CSRF）")
         if not hmac.compare_digest(self.csrf(request), sent):
             raise PermissionDeniedError("フォームの確認用トークンが一致しません（CSRF）")
+
+    def signin_nonce(self, request: Request) -> str:
+        """The pre-session cookie's value: the one the browser sent, or a new one."""
+        return request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+
+    def signin_csrf(self, nonce: str) -> str:
+        return hmac.new(self._key, b"signin:" + nonce.encode(), hashlib.sha256).hexdigest()
+
+    def keep_signin_nonce(self, response: Response, nonce: str) -> None:
+        response.set_cookie(
+            SIGNIN_COOKIE, nonce, httponly=True, samesite="strict", secure=self.secure, path="/"
+        )
+
+    def check_signin_csrf(self, request: Request, sent: str | None) -> None:
+        """Refuse a sign-in form that the sign-in page of this server did not draw."""
+        nonce = request.cookies.get(SIGNIN_COOKIE)
+        if not nonce or not sent:
+            raise PermissionDeniedError("サインインの確認用トークンがありません（CSRF）")
+        if not hmac.compare_digest(self.signin_csrf(nonce), sent):
+            raise PermissionDeniedError("サインインの確認用トークンが一致しません（CSRF）")
 
     def sign_in(self, response: Response, token: str) -> None:
         self.verifier.actor(f"Bearer {token}")  # refuse a bad token before it is kept

@@ -1,7 +1,9 @@
-"""The access log (アクセス記録): who was shown which person's details, when, on which basis.
+"""The access log (アクセス記録): who was shown which person's details, when, on which basis,
+and who searched the ward's cases (名寄せ), by which kinds of criteria, with how many results.
 
-Each read is a ``PersonalDataAccessed`` event in the log of record (hash-chained like every
-event); this module reads them back for auditors, filtered by case, subject and period.
+Each read is a ``PersonalDataAccessed`` event and each search a ``PeopleSearched`` event in the
+log of record (hash-chained like every event); this module reads them back for auditors,
+filtered by case, subject and period.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
 from hub import events as ev
-from hub.domain.access import AccessRecord
+from hub.domain.access import AccessRecord, SearchRecord
 
 PAGE = 500
 ACCESS_TOPIC = get_topic(AccessRecord.PersonalDataAccessed)  # type: ignore[attr-defined]
+SEARCH_TOPIC = get_topic(SearchRecord.PeopleSearched)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -62,21 +65,70 @@ class Access:
         }
 
 
-def _all(app: Application[Any]) -> Iterator[Access]:
+@dataclass(frozen=True)
+class Search:
+    """One 名寄せ search: who, when, within which ward, by which kinds of criteria (never
+    the terms), how many people it showed."""
+
+    position: int
+    search_id: str
+    occurred_at: datetime
+    subject: str
+    role: str
+    ward: str | None
+    criteria: tuple[str, ...]
+    results: int
+    purpose: str
+
+    @classmethod
+    def from_payload(cls, position: int, p: ev.PeopleSearched) -> Search:
+        actor = p.actor or ev.ActedBy(subject="", role="")
+        return cls(
+            position,
+            str(p.search_id),
+            p.occurred_at,
+            actor.subject,
+            actor.role,
+            p.ward,
+            tuple(p.criteria),
+            p.results,
+            p.purpose,
+        )
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "search_id": self.search_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "subject": self.subject,
+            "role": self.role,
+            "ward": self.ward,
+            "criteria": list(self.criteria),
+            "results": self.results,
+            "purpose": self.purpose,
+        }
+
+
+def _payloads(app: Application[Any], topic: str) -> Iterator[tuple[int, Any]]:
     after: int | None = None
     while True:
         batch = app.recorder.select_notifications(
             start=after,
             limit=PAGE,
-            topics=[ACCESS_TOPIC],
+            topics=[topic],
             inclusive_of_start=after is None,
         )
         if not batch:
             return
         for notification in batch:
             payload = app.mapper.to_domain_event(notification).payload  # type: ignore[attr-defined]
-            yield Access.from_payload(notification.id, payload)
+            yield notification.id, payload
         after = batch[-1].id
+
+
+def _all(app: Application[Any]) -> Iterator[Access]:
+    for position, payload in _payloads(app, ACCESS_TOPIC):
+        yield Access.from_payload(position, payload)
 
 
 def access_log(
@@ -97,4 +149,22 @@ def access_log(
         if between is not None and not between[0] <= access.occurred_at < between[1]:
             continue
         found.append(access)
+    return found
+
+
+def search_log(
+    app: Application[Any],
+    *,
+    subject: str | None = None,
+    between: tuple[datetime, datetime] | None = None,
+) -> list[Search]:
+    """Every recorded 名寄せ search, oldest first: by one subject, in a period."""
+    found = []
+    for position, payload in _payloads(app, SEARCH_TOPIC):
+        search = Search.from_payload(position, payload)
+        if subject is not None and search.subject != subject:
+            continue
+        if between is not None and not between[0] <= search.occurred_at < between[1]:
+            continue
+        found.append(search)
     return found

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from projections.audit.access import Access
+from projections.audit.access import Access, Search
 from projections.audit.breakglass import review_list
 from projections.audit.history import History
 from projections.audit.tamper import LogVerdict
@@ -45,6 +45,7 @@ def render_report(
     generated_at: datetime,
     reads: Sequence[Access] = (),
     quarantined: Sequence[Mapping[str, Any]] = (),
+    searches: Sequence[Search] = (),
 ) -> list[str]:
     shown = [d for d in disclosures if period.holds(d.occurred_at)]
     by_basis = Counter(d.basis for d in shown)
@@ -79,7 +80,9 @@ def render_report(
         "",
     ]
     lines += [*_break_glass(history, disclosures, period), ""]
-    lines += _who_acted(history, period) + _reads(reads, period) + [""]
+    lines += (
+        _who_acted(history, period) + _reads(reads, period) + _searches(searches, period) + [""]
+    )
     if refuted:
         lines.append(f"verify: {len(refuted)} of {len(shown)} disclosures had NO valid basis:")
         lines += [f"  {r.line()}" for r in refuted]
@@ -128,7 +131,7 @@ def _who_acted(history: History, period: Period) -> list[str]:
 
 
 # Receipts repeat a command's actor; reads are listed on their own below.
-_NOT_ACTS = frozenset({"CommandAccepted", "PersonalDataAccessed"})
+_NOT_ACTS = frozenset({"CommandAccepted", "PersonalDataAccessed", "PeopleSearched"})
 _DECISIONS = frozenset(
     {
         "ConsentGiven",
@@ -167,6 +170,22 @@ def _reads(reads: Sequence[Access], period: Period) -> list[str]:
     if shown:
         lines.append("  (`hub audit access` lists each read)")
     lines += [f"  basis {basis}: {n}" for basis, n in sorted(by_basis.items())]
+    lines += [f"  {subject}: {n}" for subject, n in by_subject.most_common(TOP)]
+    return lines
+
+
+def _searches(searches: Sequence[Search], period: Period) -> list[str]:
+    """名寄せ searches: how many, how many found nobody, by whom and which kinds of criteria."""
+    made = [s for s in searches if period.holds(s.occurred_at)]
+    by_subject = Counter(f"{s.subject} ({s.role}, {s.ward or '-'})" for s in made)
+    by_criteria = Counter("+".join(s.criteria) for s in made)
+    lines = [
+        f"名寄せ searches: {len(made)} by {len(by_subject)} subjects, "
+        f"{sum(1 for s in made if s.results == 0)} found nobody, "
+        f"{sum(s.results for s in made)} people shown",
+        "  (the terms searched are not kept; each person shown is a read above)",
+    ]
+    lines += [f"  criteria {kinds}: {n}" for kinds, n in sorted(by_criteria.items())]
     lines += [f"  {subject}: {n}" for subject, n in by_subject.most_common(TOP)]
     return lines
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -219,6 +220,11 @@ def test_pages_follow_the_role_matrix(web: Server, browser: Any) -> None:
     browser.get(f"{web.url}/web/cases/{case_id}")
     assert browser.title.startswith("権限がありません")
     assert OTHER_WARD in text_of(browser, "refusal")
+    refusal = text_of(browser, "refusal")
+    # An id nobody used answers exactly as another ward's case: no oracle of existence.
+    browser.get(f"{web.url}/web/cases/{uuid4()}")
+    assert browser.title.startswith("権限がありません")
+    assert text_of(browser, "refusal") == refusal and case_id not in refusal
     # Signed out: the sign-in page, not the case.
     browser.delete_all_cookies()
     browser.get(f"{web.url}/web/cases/{case_id}")
@@ -230,9 +236,18 @@ def test_the_session_cookie_is_httponly_strict_and_forms_need_their_csrf_token(
     web: Server,
 ) -> None:
     with httpx.Client(base_url=web.url, timeout=60) as client:
+        drawn = client.get("/web/signin").text
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', drawn)
+        assert token
         signed = client.post(
             "/web/signin/dev",
-            data={"subject": "officer-試験3", "role": "ward_officer", "ward": WARD, "agency": ""},
+            data={
+                "subject": "officer-試験3",
+                "role": "ward_officer",
+                "ward": WARD,
+                "agency": "",
+                "csrf_token": token.group(1),
+            },
         )
         assert signed.status_code == 303
         cookie = signed.headers["set-cookie"].lower()

@@ -135,9 +135,13 @@ def test_an_oversized_chunked_body_is_413(officer: httpx.Client) -> None:
     assert _problem(response, 413)["error"] == "BodyTooLargeError"
 
 
-def test_domain_errors_are_the_hubs_named_errors(officer: httpx.Client) -> None:
-    missing = post_command(officer, f.assessment(uuid4()))
+def test_domain_errors_are_the_hubs_named_errors(server: Server, officer: httpx.Client) -> None:
+    # Only a role that acts on every ward learns that a case is missing (a ward officer is
+    # refused alike for a missing case and another ward's: test_api_roles).
+    with server.client(server.token(Role.operator, "operator-試験")) as operator:
+        missing = post_command(operator, f.assessment(uuid4()))
     assert _problem(missing, 404)["error"] == "CaseNotFoundError"
+    assert _problem(post_command(officer, f.assessment(uuid4())), 403)
     opened = f.open_case(ward=WARD)
     post_command(officer, opened)
     closed = f.build(c.CloseCase, case_id=opened.case_id, reason="試験")

@@ -264,6 +264,30 @@ def test_a_role_the_hub_does_not_know_is_401(server: Server) -> None:
         assert client.get("/audit/verify").status_code == 401
 
 
-def test_an_unknown_case_is_404_for_a_role_that_may_read_cases(server: Server) -> None:
-    with server.client(server.token(Role.ward_officer, "officer-試験", ward=WARD)) as client:
+def test_an_unknown_case_is_404_only_for_a_role_that_may_read_every_case(server: Server) -> None:
+    with server.client(server.token(Role.operator, "operator-試験")) as client:
         assert client.get(f"/cases/{uuid4()}").status_code == 404
+
+
+def test_a_ward_role_cannot_tell_a_missing_case_from_another_wards(
+    server: Server, seeded: dict[str, UUID]
+) -> None:
+    """The attacker, a ward officer of WARD, probes ids: an existing case of another ward and
+    an id nobody used answer with the same status and the same body, byte for byte, on
+    every door that takes a case id (a read, a person's details, a command)."""
+    other, missing = seeded["other_case"], uuid4()
+    with server.client(server.token(Role.ward_officer, "officer-試験", ward=WARD)) as client:
+        for probe in (
+            lambda case: client.get(f"/cases/{case}"),
+            lambda case: client.get(f"/cases/{case}/person", params={"purpose": "consultation"}),
+            lambda case: post_command(client, f.assessment(case)),
+        ):
+            there, absent = probe(other), probe(missing)
+            assert there.status_code == absent.status_code == 403, (there.text, absent.text)
+            assert there.json() == absent.json()
+            assert str(other) not in there.text and "kokurakita" not in there.text
+    # A role that reads no case at all is refused before the case is looked up.
+    with server.client(server.token(Role.analyst, "analyst-試験")) as client:
+        there, absent = client.get(f"/cases/{other}"), client.get(f"/cases/{missing}")
+        assert there.status_code == absent.status_code == 403
+        assert there.json() == absent.json()

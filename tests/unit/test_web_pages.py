@@ -3,6 +3,7 @@ cookie's attributes, 名寄せ matching and 和暦 dates of any era."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from types import SimpleNamespace
 from typing import Any, cast
@@ -21,13 +22,23 @@ CITY = {
 DEV_FORM = {"subject": "officer-試験", "role": "ward_officer", "ward": "tobata", "agency": ""}
 
 
+def _signin_form(client: TestClient, **fields: str) -> dict[str, str]:
+    """The form's fields with the token the sign-in page drew (its cookie is kept)."""
+    page = client.get("/web/signin")
+    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)
+    assert token, "the sign-in page draws no CSRF token"
+    return {**fields, "csrf_token": token.group(1)}
+
+
 def test_production_refuses_the_development_sign_in(tmp_path: Any) -> None:
     settings = Settings(mode="production", var_dir=tmp_path, **CITY)
     client = TestClient(create_app(cast(HubService, None), settings))
     page = client.get("/web/signin")
     assert page.status_code == 200
     assert "開発用サインイン" not in page.text and 'action="/web/signin/dev"' not in page.text
-    refused = client.post("/web/signin/dev", data=DEV_FORM, follow_redirects=False)
+    refused = client.post(
+        "/web/signin/dev", data=_signin_form(client, **DEV_FORM), follow_redirects=False
+    )
     assert refused.status_code == 404
     assert "hub_session" not in refused.headers.get("set-cookie", "")
     assert not (tmp_path / "oidc").exists()  # no development key was made
@@ -36,12 +47,14 @@ def test_production_refuses_the_development_sign_in(tmp_path: Any) -> None:
 def test_a_development_sign_in_sets_an_httponly_strict_cookie(tmp_path: Any) -> None:
     settings = Settings(mode="development", var_dir=tmp_path)
     client = TestClient(create_app(cast(HubService, None), settings))
-    signed = client.post("/web/signin/dev", data=DEV_FORM, follow_redirects=False)
+    signed = client.post(
+        "/web/signin/dev", data=_signin_form(client, **DEV_FORM), follow_redirects=False
+    )
     assert signed.status_code == 303
     cookie = signed.headers["set-cookie"].lower()
     assert cookie.startswith("hub_session=")
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
-    missing = client.post("/web/signin/dev", data={**DEV_FORM, "ward": ""})
+    missing = client.post("/web/signin/dev", data=_signin_form(client, **{**DEV_FORM, "ward": ""}))
     assert missing.status_code == 422
     assert 'id="ward-error"' in missing.text and "区を選んでください" in missing.text
 
@@ -49,10 +62,44 @@ def test_a_development_sign_in_sets_an_httponly_strict_cookie(tmp_path: Any) -> 
 def test_a_bad_token_is_refused_at_sign_in_beside_its_field(tmp_path: Any) -> None:
     settings = Settings(mode="development", var_dir=tmp_path)
     client = TestClient(create_app(cast(HubService, None), settings))
-    refused = client.post("/web/signin/token", data={"token": "not.a.token"})
+    refused = client.post("/web/signin/token", data=_signin_form(client, token="not.a.token"))
     assert refused.status_code == 401
     assert 'id="token-error"' in refused.text
     assert "hub_session" not in refused.headers.get("set-cookie", "")
+
+
+def test_a_cross_site_post_to_sign_in_is_refused(tmp_path: Any) -> None:
+    """Login CSRF: another site's page posts the attacker's sign-in into the victim's
+    browser. It can send no pre-session cookie (SameSite=Strict) and cannot compute the
+    token; nor does the token of one pre-session fit another's cookie."""
+    settings = Settings(mode="development", var_dir=tmp_path)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    attacker = TestClient(create_app(cast(HubService, None), settings))
+    theirs = _signin_form(attacker, **DEV_FORM)  # a token drawn for the attacker's cookie
+    forged = [
+        ({}, DEV_FORM),  # no token, no cookie
+        ({}, theirs),  # a real token, but the victim's browser sends no cookie cross-site
+        ({"hub_signin": "chosen-by-the-attacker"}, theirs),
+        ({"hub_signin": "chosen-by-the-attacker"}, {**DEV_FORM, "csrf_token": "0" * 64}),
+    ]
+    for cookies, data in forged:
+        client.cookies.clear()
+        for name, value in cookies.items():
+            client.cookies.set(name, value)
+        for door in ("/web/signin/dev", "/web/signin/token"):
+            refused = client.post(door, data={**data, "token": "x"}, follow_redirects=False)
+            assert refused.status_code == 403, (door, refused.text)
+            assert "CSRF" in refused.text
+            assert "hub_session" not in refused.headers.get("set-cookie", "")
+    # The same form drawn by the page in this browser signs in.
+    client.cookies.clear()
+    signed = client.post(
+        "/web/signin/dev", data=_signin_form(client, **DEV_FORM), follow_redirects=False
+    )
+    assert signed.status_code == 303 and "hub_session=" in signed.headers["set-cookie"]
+    client.cookies.clear()
+    drawn = client.get("/web/signin").headers["set-cookie"].lower()
+    assert drawn.startswith("hub_signin=") and "httponly" in drawn and "samesite=strict" in drawn
 
 
 def test_name_matching_folds_kana_width_and_spaces() -> None:
