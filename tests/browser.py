@@ -100,6 +100,33 @@ def tab_to(browser: Any, element_id: str, limit: int = 400) -> Any:
     raise AssertionError(f"Tab never reached #{element_id} on {browser.current_url}")
 
 
+def assert_focus_visible(browser: Any) -> None:
+    """The element with the focus shows it: an outline of 2px or more (WCAG 2.4.7)."""
+    style, width, tag = browser.execute_script(
+        "const e = document.activeElement, s = getComputedStyle(e);"
+        "return [s.outlineStyle, s.outlineWidth, e.tagName + '#' + e.id];"
+    )
+    assert style != "none" and float(width.removesuffix("px")) >= 2, f"{tag}: focus not shown"
+
+
+def type_date(browser: Any, element_id: str, day: str) -> None:
+    """Type an ISO date into a date field, its parts in the order the browser's locale shows
+    them (a date field has no text to type in ISO order)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    order = browser.execute_script(
+        "return new Intl.DateTimeFormat(navigator.language).formatToParts(new Date(2026, 3, 1))"
+        ".filter(p => ['year', 'month', 'day'].includes(p.type)).map(p => p.type);"
+    )
+    year, month, date_ = day.split("-")
+    parts = {"year": year, "month": month, "day": date_}
+    tab_to(browser, element_id)
+    for part in order:
+        ActionChains(browser).send_keys(parts[part]).perform()
+    value = browser.find_element("id", element_id).get_attribute("value")
+    assert value == day, f"#{element_id}: typed {day}, the field holds {value!r}"
+
+
 def type_into(browser: Any, element_id: str, text: str) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -132,6 +159,7 @@ def tick(browser: Any, name: str, value: str) -> None:
         ActionChains(browser).send_keys(Keys.TAB).perform()
     else:
         raise AssertionError(f"Tab never reached the box {name}={value}")
+    assert_focus_visible(browser)
     ActionChains(browser).send_keys(Keys.SPACE).perform()
     assert box.is_selected()
 
@@ -142,6 +170,7 @@ def press_enter_on(browser: Any, element_id: str, *, navigates: bool = True) -> 
     from selenium.webdriver.common.keys import Keys
 
     tab_to(browser, element_id)
+    assert_focus_visible(browser)
     if navigates:
         next_page(browser, lambda: ActionChains(browser).send_keys(Keys.ENTER).perform())
     else:

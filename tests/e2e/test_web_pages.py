@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from selenium.webdriver.support.ui import Select
 
+from hub.fiscal import JST
 from hub.settings import Settings
 from tests.agency_support import provisioned
 from tests.api_support import Server, running_server
@@ -27,6 +29,7 @@ from tests.browser import (
     click_through,
     press_enter_on,
     tick,
+    type_date,
     type_into,
 )
 
@@ -153,7 +156,12 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     assert_accessible(browser)
     shot(browser, "web-officer-case.png", tmp_path)
 
-    # 名寄せ finds the person; the read goes into the access log.
+    # 名寄せ: a search that finds nobody is recorded too; then one finds the person, and
+    # the read goes into the access log.
+    browser.get(f"{web.url}/web/officer")
+    type_into(browser, "kana", "ソンザイシナイ")
+    press_enter_on(browser, "search")
+    assert "試験 太郎" not in browser.page_source
     browser.get(f"{web.url}/web/officer")
     type_into(browser, "kana", "しけん")
     press_enter_on(browser, "search")
@@ -182,17 +190,27 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     assert case_id[:8] in text_of(browser, "open-cases")
     assert_accessible(browser)
 
-    # 監査: the disclosure is found by case, on consent; the search is in the access log.
+    # 監査, by keyboard alone: the disclosure is found by case, agency and period, on consent;
+    # the searches (the one that found nobody too) and the reads are in the access log.
     sign_in(browser, web, "auditor-試験1", "auditor", "")
     type_into(browser, "case", case_id)
+    choose(browser, "agency", AGENCY)
+    yesterday = (datetime.now(JST) - timedelta(days=1)).date().isoformat()
+    type_date(browser, "from", yesterday)
     press_enter_on(browser, "filter")
     disclosures = text_of(browser, "disclosures")
     assert "戸畑区 地域包括支援センター" in disclosures and "本人同意" in disclosures
     assert "officer-試験1" in text_of(browser, "access")
+    searches = [row.text for row in browser.find_elements("css selector", "#searches tbody tr")]
+    mine = [row for row in searches if "officer-試験1" in row]
+    assert len(mine) == 2 and "0人" in mine[0] and "1人" in mine[1], searches
+    assert "カナ" in mine[1] and "戸畑区" in mine[1]
+    assert "しけん" not in browser.page_source and "ソンザイ" not in browser.page_source
     assert "有効な根拠" in text_of(browser, "verdict")
     assert_accessible(browser)
-    browser.get(f"{web.url}/web/audit/report")
+    press_enter_on(browser, "report-link")
     assert browser.title.startswith("監査報告")
+    assert "名寄せ searches: 2" in browser.find_element("tag name", "main").text
     assert_accessible(browser)
 
     # 分析: table ④ by ward, with its chart and downloads.
@@ -295,20 +313,21 @@ def test_the_coordinator_moves_a_case_only_with_consent_in_force_and_plans_it(
 
     officer = web.client(web.token(Role.ward_officer, ward=WARD))
     case_id = _case_of_ward(web, key="9b3c2a51-0c0e-4f55-8d9e-4a8a7e9b1c21")
+    # Every form by keyboard alone (Tab, Enter, Space, arrows; focus shown at each press).
     sign_in(browser, web, "kakaricho-試験2", "coordinator", WARD)
-    browser.find_element("id", "meeting-open").click()
-    Select(browser.find_element("id", "kind")).select_by_value("connection")
-    browser.find_element("css selector", f'input[name="members"][value="{AGENCY}"]').click()
-    browser.find_element("css selector", f'input[name="case_ids"][value="{case_id}"]').click()
-    click_through(browser, "hold-meeting")
+    press_enter_on(browser, "meeting-open", navigates=False)
+    choose(browser, "kind", "connection")
+    tick(browser, "members", AGENCY)
+    tick(browser, "case_ids", case_id)
+    press_enter_on(browser, "hold-meeting")
     assert "会議を記録しました" in browser.page_source
     assert "つながりづくり会議" in browser.find_element("tag name", "main").text
     assert_accessible(browser)
 
     # No consent in force: refused, and said beside the field.
-    browser.find_element("id", "move-open").click()
-    Select(browser.find_element("id", "move_case_id")).select_by_value(case_id)
-    click_through(browser, "move")
+    press_enter_on(browser, "move-open", navigates=False)
+    choose(browser, "move_case_id", case_id)
+    press_enter_on(browser, "move")
     assert "本人同意が有効でない" in text_of(browser, "move_case_id-error")
     assert_accessible(browser)
 
@@ -327,23 +346,23 @@ def test_the_coordinator_moves_a_case_only_with_consent_in_force_and_plans_it(
     )
     assert consent.status_code in (200, 201), consent.text
     browser.get(f"{web.url}/web/coordinator")
-    browser.find_element("id", "move-open").click()
-    Select(browser.find_element("id", "move_case_id")).select_by_value(case_id)
-    click_through(browser, "move")
+    press_enter_on(browser, "move-open", navigates=False)
+    choose(browser, "move_case_id", case_id)
+    press_enter_on(browser, "move")
     assert "重層的支援会議へ移しました" in browser.page_source
 
     # A plan with its monitoring date, shown in 和暦 among the ward's open cases.
-    browser.find_element("id", "plan-open").click()
-    Select(browser.find_element("id", "plan_case_id")).select_by_value(case_id)
-    browser.find_element("id", "issue").send_keys("試験の課題")
-    browser.find_element("id", "goal").send_keys("試験の目標")
-    Select(browser.find_element("id", "lead_agency")).select_by_value(AGENCY)
-    for field, day in (("period_from", "2026-04-01"), ("period_until", "2027-03-31")):
-        browser.execute_script(f"document.getElementById('{field}').value = '{day}'")
-    click_through(browser, "agree-plan")
+    press_enter_on(browser, "plan-open", navigates=False)
+    choose(browser, "plan_case_id", case_id)
+    type_into(browser, "issue", "試験の課題")
+    type_into(browser, "goal", "試験の目標")
+    choose(browser, "lead_agency", AGENCY)
+    type_date(browser, "period_from", "2026-04-01")
+    type_date(browser, "period_until", "2027-03-31")
+    press_enter_on(browser, "agree-plan")
     assert "monitoring_date-error" in browser.page_source  # the date left out, said by it
-    browser.execute_script("document.getElementById('monitoring_date').value = '2026-10-01'")
-    click_through(browser, "agree-plan")
+    type_date(browser, "monitoring_date", "2026-10-01")
+    press_enter_on(browser, "agree-plan")
     assert "支援計画を記録しました" in browser.page_source
     row = text_of(browser, "open-cases")
     assert "令和8年10月1日" in row and "第1版" in row and "重層的支援会議" in row
