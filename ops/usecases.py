@@ -70,6 +70,13 @@ def matches(person: Any, kana: str, birth_date: date | None, address: str) -> bo
     return not (address.strip() and _folded(address) not in _folded(person.address or ""))
 
 
+def _between(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
+    """A period for the audit logs' filters: None when neither end is given."""
+    if start is None and end is None:
+        return None
+    return (start or datetime.min.replace(tzinfo=UTC), end or _FAR)
+
+
 class AgencyAnswer(BaseModel):
     """An agency's answer to a referral of its inbox: the fields of its reply topic's record.
 
@@ -365,7 +372,7 @@ class HubService:
     ) -> list[dict[str, Any]]:
         """The access log (アクセス記録): who was shown which person's details, and why."""
         authorize(actor, Read.audit)
-        between = (start or datetime.min.replace(tzinfo=UTC), end or _FAR) if start or end else None
+        between = _between(start, end)
         found = access_log(self.app, case_id=case_id, subject=subject, between=between)
         return [a.view() for a in found]
 
@@ -379,8 +386,8 @@ class HubService:
         """The 名寄せ searches: who searched which ward, when, by which kinds of criteria and
         with how many results (the terms are not kept)."""
         authorize(actor, Read.audit)
-        between = (start or datetime.min.replace(tzinfo=UTC), end or _FAR) if start or end else None
-        return [s.view() for s in search_log(self.app, subject=subject, between=between)]
+        found = search_log(self.app, subject=subject, between=_between(start, end))
+        return [s.view() for s in found]
 
     def audit_report(
         self, actor: Actor, start: datetime | None = None, end: datetime | None = None
