@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # The key-encryption key that wraps each person's data key (hub/keys.py, docs/PRIVACY.md).
     # Empty: in development a key file made once under var/keys/; refused in production.
     kek: SecretStr = SecretStr("")
+    # The retention schedule (hub/retention.py, docs/PRIVACY.md): years a closed case keeps
+    # the person's details after its last record before erasure is due.
+    retention_closed_case_years: int = Field(default=5, ge=1, le=100)
     # Off only to measure or compare against a log without it; production always seals.
     seal_personal: bool = True
 

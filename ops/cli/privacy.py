@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -10,10 +11,13 @@ import typer
 
 from hub.errors import InvalidCommandError
 from hub.files import private_file
+from hub.fiscal import JST, now
+from hub.retention import RetentionSchedule, due_cases
 from hub.settings import get_settings
 from ops.privacy.pdf import render
 from ops.privacy.subject import subject_report
-from ops.wiring import application, ledger_disclosures, open_ledger
+from ops.wiring import application, ledger_disclosures, open_ledger, open_projection
+from projections.runner import catch_up
 
 privacy = typer.Typer(
     help="The person's rights: 本人開示, 利用停止 (docs/RIGHTS.md), 消去 (docs/PRIVACY.md)."
@@ -64,6 +68,37 @@ def erase_command(
         f"消去 erased {case_id}: {len(subjects)} data key(s) destroyed; its personal fields "
         "now read as ［消去済み］"
     )
+
+
+@privacy.command("retention")
+def retention_command(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day (YYYY-MM-DD, JST); default today.")
+    ] = None,
+) -> None:
+    """保存期間: the closed cases whose retention has ended (erase them with `erase`)."""
+    try:
+        on = date.fromisoformat(as_of) if as_of else now().astimezone(JST).date()
+    except ValueError:
+        raise InvalidCommandError(
+            f"--as-of must be a date like 2031-04-01, not {as_of!r}"
+        ) from None
+    settings = get_settings()
+    schedule = RetentionSchedule(closed_case_years=settings.retention_closed_case_years)
+    with application(settings) as app:
+        view = open_projection(settings, "case_state")
+        catch_up(view, app)
+        due = [
+            d
+            for d in due_cases(view.view.cases(), schedule, on)
+            if not app.data_keys.is_destroyed(d.case_id)
+        ]
+    typer.echo(
+        f"保存期間 retention: closed cases keep details {schedule.closed_case_years} years "
+        f"after their last record; due on {on.isoformat()}: {len(due)}"
+    )
+    for d in due:
+        typer.echo(f"  {d.case_id}  {d.ward:<10} 最終記録 {d.last_record}  期限 {d.due_on}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -17,6 +18,7 @@ from hub import events as ev
 from hub.application import HubApplication
 from hub.errors import CaseNotFoundError, InvalidCommandError, PermissionDeniedError
 from hub.identity import Actor, Role
+from hub.retention import RetentionSchedule, due_cases
 from hub.sealing import ERASED
 from hub.settings import get_settings
 from ops.cli.main import app as cli
@@ -168,3 +170,40 @@ def test_an_erasure_needs_a_case_a_decider_and_a_reason(store: Path) -> None:
     )
     assert result.exit_code == 2  # invalid input
     assert result.stderr.strip().splitlines() == ["Error: --case: not a case id: 'nope'"]
+
+
+def test_retention_lists_closed_cases_past_their_years_until_erased(store: Path) -> None:
+    app = _open()
+    try:
+        closed, _, still_open = _people(app)
+        app.execute(f.build(c.CloseCase, case_id=closed, reason="支援終結", occurred_at=f.at(10)))
+    finally:
+        app.close()
+    last = f.at(10).date()  # 2025-04-20 in JST
+    due_day = last.replace(year=last.year + 5)
+    before = _cli("privacy", "retention", "--as-of", (due_day - timedelta(days=1)).isoformat())
+    assert "due on" in before and str(closed) not in before
+    listed = _cli("privacy", "retention", "--as-of", due_day.isoformat())
+    assert str(closed) in listed and str(still_open) not in listed
+    assert f"期限 {due_day}" in listed
+    _cli(
+        "privacy",
+        "erase",
+        "--case",
+        str(closed),
+        "--decided-by",
+        "試験課",
+        "--reason",
+        "保存期間満了",
+    )
+    assert str(closed) not in _cli("privacy", "retention", "--as-of", due_day.isoformat())
+
+
+def test_the_retention_years_are_configurable() -> None:
+    cases = [
+        {"case_id": "a", "status": "closed", "updated_at": "2024-02-29T03:00:00+00:00"},
+        {"case_id": "b", "status": "open", "updated_at": "2000-01-01T00:00:00+00:00"},
+    ]
+    assert [d.case_id for d in due_cases(cases, RetentionSchedule(1), date(2025, 2, 28))] == ["a"]
+    assert due_cases(cases, RetentionSchedule(1), date(2025, 2, 27)) == []
+    assert due_cases(cases, RetentionSchedule(5), date(2028, 12, 31)) == []
