@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import typer
 
-from hub.errors import InvalidCommandError
+from hub.errors import HubError, InvalidCommandError
 from hub.files import private_file
-from hub.fiscal import JST, now
+from hub.fiscal import JST, jst_text, now
 from hub.retention import RetentionSchedule, due_cases
 from hub.settings import get_settings
+from ops.cli.audit import parse_time
+from ops.privacy import leak
 from ops.privacy.pdf import render
 from ops.privacy.subject import subject_report
 from ops.wiring import application, ledger_disclosures, open_ledger, open_projection
+from projections.audit.leak import LeakImpact, assess
+from projections.audit.subject import FIELD_LABELS, NARRATIVE_LABELS
 from projections.runner import catch_up
 
 privacy = typer.Typer(
-    help="The person's rights: 本人開示, 利用停止 (docs/RIGHTS.md), 消去 (docs/PRIVACY.md)."
+    help="The person's rights: 本人開示, 利用停止, leak impact (docs/RIGHTS.md), "
+    "消去 (docs/PRIVACY.md)."
 )
 
 
@@ -99,6 +105,125 @@ def retention_command(
     )
     for d in due:
         typer.echo(f"  {d.case_id}  {d.ward:<10} 最終記録 {d.last_record}  期限 {d.due_on}")
+
+
+FIELD_NAMES = {**FIELD_LABELS, **NARRATIVE_LABELS}
+_ORDER = {name: n for n, name in enumerate(FIELD_NAMES)}
+
+
+def _in_form_order(paths: Iterable[str]) -> list[str]:
+    """The last part of each path, in the order a form lists them (unknown ones last)."""
+    last = {p.rsplit(".", 1)[-1] for p in paths}
+    return sorted(last, key=lambda name: (_ORDER.get(name, len(_ORDER)), name))
+
+
+@privacy.command("leak-impact")
+def leak_impact_command(
+    topic: Annotated[str | None, typer.Option("--topic", help="A Kafka topic that leaked.")] = None,
+    inbox: Annotated[
+        Path | None, typer.Option("--inbox", help="An agency client's inbox file that leaked.")
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="A copy of the SQLite store that leaked.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Records from this instant (ISO 8601; JST).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Records before this instant.")] = None,
+    unlawful: Annotated[
+        bool, typer.Option("--unlawful", help="It may have been for an unlawful purpose (第3号).")
+    ] = False,
+    property_damage: Annotated[
+        bool, typer.Option("--property-damage", help="Misuse may cause property damage (第2号).")
+    ] = False,
+    show_names: Annotated[
+        bool, typer.Option("--show-names", help="Show names too (needs --purpose; logged).")
+    ] = False,
+    purpose: Annotated[
+        str | None,
+        typer.Option("--purpose", help="Why names are shown: person_request or audit."),
+    ] = None,
+) -> None:
+    """漏えい等の影響: the people and fields a leaked copy exposes, and whether the city must
+    report to the 個人情報保護委員会 (個人情報保護法第68条, 規則第43条)."""
+    sources = [s for s in (topic, inbox, store) if s is not None]
+    if len(sources) != 1:
+        raise InvalidCommandError("name exactly one of --topic, --inbox, --store")
+    if show_names and purpose not in ("person_request", "audit"):
+        raise InvalidCommandError("--show-names needs --purpose person_request or audit")
+    settings = get_settings()
+    if topic is not None:
+        leaked = leak.from_topic(settings, topic)
+        where = f"topic {topic}"
+    elif inbox is not None:
+        leaked, where = leak.from_inbox(inbox), f"inbox {inbox}"
+    else:
+        assert store is not None
+        leaked, where = leak.from_store(store), f"store copy {store}"
+    first = parse_time(start) if start else None
+    last = parse_time(end) if end else None
+    impact = assess(leaked, first, last)
+    names = _names(impact, settings, purpose) if show_names and purpose else {}
+    for line in leak_lines(impact, where, first, last, unlawful, property_damage, names):
+        typer.echo(line)
+
+
+def _names(impact: LeakImpact, settings: Any, purpose: str) -> dict[str, str]:
+    """Names from the hub's store, each read recorded in the access log first."""
+    found = {}
+    with application(settings) as app:
+        for person in sorted(impact.people):
+            try:
+                details = app.read_person(UUID(person), None, "official_duty", purpose)
+            except HubError:
+                continue  # a discovery, or a case this store does not hold
+            if details is not None and details.name:
+                found[person] = details.name
+    return found
+
+
+def leak_lines(
+    impact: LeakImpact,
+    where: str,
+    start: datetime | None,
+    end: datetime | None,
+    unlawful: bool,
+    property_damage: bool,
+    names: dict[str, str],
+) -> list[str]:
+    span = f"{jst_text(start) if start else '最初'} – {jst_text(end) if end else '最後'}"
+    people = sorted(impact.people.values(), key=lambda p: (not p.sensitive, p.person))
+    lines = [
+        f"漏えい等の影響 leak impact — {where}",
+        f"期間 period: {span} (business time, end excluded)",
+        f"記録 records: {impact.records}; 本人 people: {len(people)} "
+        f"(要配慮 sensitive: {sum(p.sensitive for p in people)})",
+        "",
+        "ケース    要配慮  項目 fields",
+    ]
+    for p in people:
+        # Short labels (the ● column flags 要配慮), four a line: readable at 80 columns.
+        labels = list(
+            dict.fromkeys(FIELD_NAMES.get(f, f).split("（")[0] for f in _in_form_order(p.fields))
+        )
+        chunks = ["、".join(labels[i : i + 4]) for i in range(0, len(labels), 4)] or ["-"]
+        name = f"  {names[p.person]}" if p.person in names else ""
+        lines.append(f"{p.person[:8]}  {'●' if p.sensitive else '-'}     {chunks[0]}{name}")
+        lines += [f"{'':16}{chunk}" for chunk in chunks[1:]]
+    thresholds = impact.thresholds(unlawful=unlawful, property_damage=property_damage)
+    met = [t for t in thresholds if t.met]
+    lines += [
+        "",
+        "個人情報保護委員会への報告 (個人情報保護法第68条第1項, 規則第43条): "
+        + ("必要 REQUIRED" if met else "不要 not required"),
+    ]
+    lines += [f"  [{'該当' if t.met else ' - '}] {t.item}: {t.why}" for t in thresholds]
+    if met:
+        lines += [
+            "  速報: 知った日から概ね3〜5日以内; 確報: 30日以内 (第3号に該当すれば60日以内);",
+            "  本人への通知も必要 (第68条第2項)",
+        ]
+    return lines
 
 
 def register(app: typer.Typer) -> None:

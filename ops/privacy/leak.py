@@ -1,0 +1,80 @@
+"""Where a leak-impact assessment reads the leaked records from: a Kafka topic, an agency
+client's inbox file, or a copy of the store (log of record)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hub import codec, kafka_clients
+from hub.codec import event_record
+from hub.errors import InvalidCommandError
+from hub.settings import Settings
+from ops.wiring import open_application
+from projections.audit.leak import Exposure, disclosed_exposures, exposures
+
+Leaked = Iterator[tuple[datetime, list[Exposure]]]
+
+
+def _instant(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def from_topic(settings: Settings, topic: str) -> Leaked:
+    """Every record of ``topic`` (read from offset zero, no consumer group)."""
+    for message in kafka_clients.read_to_end(settings, [topic], client_id="hub-leak-impact"):
+        schema, record = codec.decode(message.value)
+        if "occurred_at" in record:
+            at = _instant(record["occurred_at"])
+            yield at, exposures(schema, record, at)
+
+
+def from_inbox(path: Path) -> Leaked:
+    """An agency client's SQLite inbox: the personal fields each row was given."""
+    if not path.is_file():
+        raise InvalidCommandError(f"--inbox: no such file: {path}")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        try:
+            rows = db.execute(
+                "SELECT case_id, event_type, occurred_at, disclosed FROM inbox_events"
+            ).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise InvalidCommandError(f"--inbox: {path} is not an agency inbox ({error})") from None
+    for case_id, event_type, occurred_at, disclosed in rows:
+        at = _instant(occurred_at)
+        found = (
+            disclosed_exposures(event_type, case_id, json.loads(disclosed or "{}"), at)
+            if case_id
+            else []
+        )
+        yield at, found
+
+
+def from_store(path: Path) -> Leaked:
+    """A copy of a SQLite store: every event of the log of record (nothing is written)."""
+    if not path.is_file():
+        raise InvalidCommandError(f"--store: no such file: {path}")
+    app = open_application(Settings(store="sqlite", sqlite_path=path), seed_network=False)
+    try:
+        after: int | None = None
+        while True:
+            batch = app.recorder.select_notifications(
+                start=after, limit=500, inclusive_of_start=after is None
+            )
+            if not batch:
+                return
+            for notification in batch:
+                domain_event = app.mapper.to_domain_event(notification)
+                payload = getattr(domain_event, "payload", None)
+                if payload is None:
+                    continue
+                record = event_record(domain_event)
+                name = type(payload).__name__
+                yield payload.occurred_at, exposures(name, record, payload.occurred_at)
+            after = batch[-1].id
+    finally:
+        app.close()

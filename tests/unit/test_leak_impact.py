@@ -1,0 +1,141 @@
+"""Leak impact: the people and fields a leaked store copy or inbox exposes, 要配慮 flagged, and
+the reporting thresholds of 規則第43条 for an administrative organ."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from typer.testing import CliRunner
+
+from consumers.inbox import Inbox, InboxEntry
+from consumers.sql import SqliteDatabase
+from hub.application import HubApplication
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from projections.audit.access import access_log
+from projections.audit.leak import Exposure, LeakImpact
+from tests import factories as f
+
+runner = CliRunner()
+AT = datetime(2025, 4, 1, tzinfo=UTC)
+
+
+def people(count: int, sensitive: bool = False) -> LeakImpact:
+    impact = LeakImpact()
+    for n in range(count):
+        impact.add([Exposure(f"case-{n}", "person.name", "identity", False, AT)])
+    if sensitive:
+        impact.add([Exposure("case-0", "person.health", "health", True, AT)])
+    return impact
+
+
+def met(impact: LeakImpact) -> list[str]:
+    return [t.item[:3] for t in impact.thresholds(unlawful=False, property_damage=False) if t.met]
+
+
+def test_more_than_100_people_is_reportable_and_100_is_not() -> None:
+    assert met(people(100)) == []
+    assert met(people(101)) == ["第4号"]
+
+
+def test_one_persons_sensitive_field_is_reportable() -> None:
+    assert met(people(1, sensitive=True)) == ["第1号"]
+
+
+def test_unlawful_purpose_and_property_damage_are_stated_by_the_assessor() -> None:
+    stated = people(1).thresholds(unlawful=True, property_damage=True)
+    assert [t.item[:3] for t in stated if t.met] == ["第2号", "第3号"]
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "hub.sqlite"
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(path))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_OPERATOR", "shiken.roei@city.example")
+    get_settings.cache_clear()
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        app.execute(f.consultation(occurred_at=f.at(1)))  # with a health record
+        app.execute(f.consultation(occurred_at=f.at(2), person=f.person(health=None)))
+    finally:
+        app.close()
+    yield path
+    get_settings.cache_clear()
+
+
+def leak_impact(*args: str) -> tuple[int, str]:
+    result = runner.invoke(cli, ["privacy", "leak-impact", *args])
+    return result.exit_code, result.output
+
+
+def test_a_store_copy_lists_both_people_flags_health_and_is_reportable(store: Path) -> None:
+    code, out = leak_impact("--store", str(store))
+    assert code == 0, out
+    assert "本人 people: 2 (要配慮 sensitive: 1)" in out
+    lines = out.splitlines()
+    first = lines.index(next(line for line in lines if line.startswith("ケース"))) + 1
+    sensitive, plain = "\n".join(lines[first : first + 2]), "\n".join(lines[first + 2 : first + 4])
+    assert "●" in sensitive and "氏名" in sensitive and "健康情報" in sensitive
+    assert "-" in plain and "氏名" in plain and "健康情報" not in plain
+    assert "必要 REQUIRED" in out
+    assert "[該当] 第1号 要配慮個人情報" in out
+    assert f.SYNTHETIC_NAME not in out and f.SYNTHETIC_ADDRESS not in out
+
+
+def test_the_time_range_keeps_only_the_records_inside_it(store: Path) -> None:
+    code, out = leak_impact("--store", str(store), "--from", f.at(1.5).isoformat())
+    assert code == 0, out
+    assert "本人 people: 1 (要配慮 sensitive: 0)" in out
+    assert "不要 not required" in out
+
+
+def test_names_are_shown_only_with_a_purpose_and_each_read_is_logged(store: Path) -> None:
+    code, out = leak_impact("--store", str(store), "--show-names")
+    assert code == 2 and f.SYNTHETIC_NAME not in out
+    code, out = leak_impact("--store", str(store), "--show-names", "--purpose", "person_request")
+    assert code == 0, out
+    assert out.count(f.SYNTHETIC_NAME) == 2
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reads = access_log(app)
+    finally:
+        app.close()
+    assert [r.purpose for r in reads] == ["person_request", "person_request"]
+
+
+def test_exactly_one_source_is_named(store: Path) -> None:
+    assert leak_impact()[0] == 2
+    assert leak_impact("--store", str(store), "--inbox", str(store))[0] == 2
+
+
+def test_an_inbox_exposes_only_what_the_agency_was_given(tmp_path: Path) -> None:
+    path = tmp_path / "moji.hoiku.sqlite"
+    inbox = Inbox(SqliteDatabase(path))
+    case_id = str(uuid4())
+    for n, disclosed in enumerate(
+        [{}, {"person.name": f.SYNTHETIC_NAME, "person.health": f.SYNTHETIC_HEALTH}]
+    ):
+        inbox.apply(
+            InboxEntry(
+                event_id=str(uuid4()),
+                event_type="PersonDetailsRecorded",
+                source_topic="referrals.moji.hoiku",
+                source_partition=0,
+                source_offset=n,
+                occurred_at=f.at(n).isoformat(),
+                case_id=case_id,
+                basis="vital_interest" if disclosed else "none",
+                disclosed=disclosed,
+            )
+        )
+    inbox.close()
+    code, out = leak_impact("--inbox", str(path))
+    assert code == 0, out
+    assert "記録 records: 2; 本人 people: 1 (要配慮 sensitive: 1)" in out
+    assert f"{case_id[:8]}" in out and "氏名、健康情報" in out
+    assert f.SYNTHETIC_NAME not in out
