@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.fiscal import JST, wareki_date
 from hub.labels import Names, label
+from hub.sealing import ERASED  # how a field whose data key was destroyed reads
 from projections.audit.history import History
 from projections.audit.verify import Disclosure
 
@@ -38,8 +39,6 @@ NARRATIVE_LABELS = {
     "issue": "課題",
     "proxy_relationship": "代理人との関係",
 }
-# The value shown for a field whose data key was destroyed (erasure, crypto-shredding).
-ERASED = "［消去済み］"  # as a read of an erased field shows it (crypto-shredding)
 
 EVENT_LABELS = {
     "DiscoveryReported": "発見の通報",

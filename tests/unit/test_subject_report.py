@@ -22,7 +22,7 @@ from producers.governance import GovernanceState, decide, logged
 from projections.audit.access import access_log
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
-from projections.audit.subject import FIELD_LABELS, when
+from projections.audit.subject import ERASED, FIELD_LABELS, when
 from projections.audit.verify import Disclosure, verify
 from tests import audit_scenario as s
 from tests import factories as f
@@ -138,3 +138,22 @@ def test_an_unknown_case_is_refused_with_one_line_and_writes_nothing(store: Path
     result = runner.invoke(cli, ["privacy", "subject-report", "--case", unknown, "--out", str(out)])
     assert result.exit_code == 3
     assert not out.exists()
+
+
+def test_after_erasure_the_report_shows_the_fields_as_erased(store: Path) -> None:
+    scenario, _ = story(store)
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        assert app.data_keys.destroy(str(scenario.case_id))
+    finally:
+        app.close()
+    out = store / "erased.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    assert f"{FIELD_LABELS['name']}：{ERASED}" in text
+    assert f"{FIELD_LABELS['address']}：{ERASED}" in text
+    assert f.SYNTHETIC_NAME not in text and f.SYNTHETIC_ADDRESS not in text
+    assert text.count("提供先：") == len(audit(scenario.case_id)[1])  # the record stays
