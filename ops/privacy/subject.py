@@ -26,6 +26,7 @@ def subject_report(
     """The report for the person of ``case_id``; their details are shown on the city's
     official duty for the person's own request, and that read goes on the access log."""
     person = app.read_person(case_id, actor, "official_duty", "person_request")
+    erased = bool(getattr(app.get_case(case_id), "erased", False))
     history = replay(log_entries(app))
     return build(
         history,
@@ -34,5 +35,6 @@ def subject_report(
         person.model_dump(mode="json") if person else None,
         names(),
         now(),
+        erased_all=erased,
         ledger_position=ledger_position,
     )

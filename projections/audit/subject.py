@@ -69,6 +69,7 @@ EVENT_LABELS = {
     "EmergencyDeclared": "緊急時の宣言",
     "EmergencyEnded": "緊急時の終了",
     "PersonalDataAccessed": "本人情報の閲覧",
+    "PersonErased": "本人情報の消去",
 }
 
 
@@ -132,15 +133,21 @@ def build(
     generated_at: datetime,
     *,
     erased: Sequence[str] = (),
+    erased_all: bool = False,
     ledger_position: int | None = None,
 ) -> SubjectReport:
     """The report for ``case_id``: ``person`` is the details held now (field → value);
-    ``erased`` names fields whose data key was destroyed."""
-    held = [
-        (FIELD_LABELS[k], ERASED if k in erased else str(person[k]))
-        for k in FIELD_LABELS
-        if person and (k in erased or person.get(k) is not None)
-    ]
+    ``erased`` names fields whose data key was destroyed, ``erased_all`` says the person was
+    erased (``hub privacy erase``: nothing personal is left to show)."""
+    held = (
+        [("本人情報（氏名・住所・要配慮個人情報など）", ERASED)]
+        if erased_all
+        else [
+            (FIELD_LABELS[k], ERASED if k in erased else str(person[k]))
+            for k in FIELD_LABELS
+            if person and (k in erased or person.get(k) is not None)
+        ]
+    )
     own = sorted(
         (d for d in disclosures if d.case_id == case_id), key=lambda d: (d.position, d.agency_id)
     )

@@ -142,18 +142,21 @@ def test_an_unknown_case_is_refused_with_one_line_and_writes_nothing(store: Path
 
 def test_after_erasure_the_report_shows_the_fields_as_erased(store: Path) -> None:
     scenario, _ = story(store)
-    app = HubApplication(env=get_settings().eventsourcing_env())
-    try:
-        assert app.data_keys.destroy(str(scenario.case_id))
-    finally:
-        app.close()
+    erased = runner.invoke(
+        cli,
+        [
+            *("privacy", "erase", "--case", str(scenario.case_id)),
+            *("--decided-by", "試験 保健福祉課", "--reason", "保存期間満了"),
+        ],
+    )
+    assert erased.exit_code == 0, erased.output
     out = store / "erased.pdf"
     result = runner.invoke(
         cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     text = pdf_text(out)
-    assert f"{FIELD_LABELS['name']}：{ERASED}" in text
-    assert f"{FIELD_LABELS['address']}：{ERASED}" in text
+    assert f"本人情報（氏名・住所・要配慮個人情報など）：{ERASED}" in text
     assert f.SYNTHETIC_NAME not in text and f.SYNTHETIC_ADDRESS not in text
     assert text.count("提供先：") == len(audit(scenario.case_id)[1])  # the record stays
+    assert "記録：本人情報の消去" in text
