@@ -7,7 +7,8 @@ ciphertext under ``"_sealed_"``::
     "_sealed_": {"s": subject, "f": [paths], "n": nonce (base64), "c": ciphertext (base64)}
 
 The subject is the payload's ``case_id`` (or ``discovery_id``); the associated data binds
-the ciphertext to the event type and subject. The paths are not personal (they say which
+the ciphertext to the event type, the subject and the rest of the payload (its ids and
+times), so it reads in no other event. The paths are not personal (they say which
 fields were held, as the audit does) and stay readable, so that after the subject's key is
 destroyed a read shows exactly which fields were erased: a text field reads
 ``ERASED`` ("［消去済み］"), a list of texts ``[ERASED]``, any other field (a date) None, and
@@ -122,8 +123,11 @@ def _put(spec: Spec, data: dict[str, Any], path: str, value: Any, *, erased: boo
     node[parts[-1]] = leaf.erased if erased else value
 
 
-def _aad(model: type[BaseModel], subject: str) -> bytes:
-    return f"{model.__name__}\x1f{subject}".encode()
+def _aad(model: type[BaseModel], subject: str, rest: dict[str, Any]) -> bytes:
+    # The event type, the subject and every field left in the clear (ids, times, the paths
+    # not sealed): a ciphertext pasted into another event, of this person or another, fails.
+    bound = json.dumps(rest, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return f"{model.__name__}\x1f{subject}\x1f{bound}".encode()
 
 
 class Sealer:
@@ -151,7 +155,7 @@ class Sealer:
             plain = json.dumps(taken, ensure_ascii=False, separators=(",", ":")).encode()
             sealed["n"] = base64.b64encode(nonce).decode()
             sealed["c"] = base64.b64encode(
-                cipher.encrypt(nonce, plain, _aad(model, subject))
+                cipher.encrypt(nonce, plain, _aad(model, subject, data))
             ).decode()
         data[SEALED] = sealed
         return data
@@ -163,6 +167,8 @@ class Sealer:
             return ()
         spec = personal_spec(model)
         subject = str(sealed["s"])
+        if subject != subject_of(data):
+            raise ValueError(f"{model.__name__}: sealed fields of another subject ({subject})")
         paths: list[str] = list(sealed["f"])
         cipher = self.keys.for_reading(subject) if "c" in sealed else None
         if cipher is None:
@@ -170,7 +176,9 @@ class Sealer:
                 _put(spec, data, path, None, erased=True)
             return tuple(paths)
         plain = cipher.decrypt(
-            base64.b64decode(sealed["n"]), base64.b64decode(sealed["c"]), _aad(model, subject)
+            base64.b64decode(sealed["n"]),
+            base64.b64decode(sealed["c"]),
+            _aad(model, subject, data),
         )
         for path, value in json.loads(plain).items():
             _put(spec, data, path, value, erased=False)

@@ -3,7 +3,9 @@ read as erased once it is destroyed, and never with another key-encryption key."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -107,3 +109,45 @@ def test_development_makes_one_key_file_and_reuses_it(tmp_path: Path) -> None:
     key_file = tmp_path / "var" / "keys" / "kek.dev"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert len(first) >= 32
+
+
+def _payload_of(state: dict[str, Any]) -> dict[str, Any]:
+    return state["payload"]["_data_"]  # type: ignore[no-any-return]
+
+
+def _forged(stored: Any, state: dict[str, Any]) -> Any:
+    return type(stored)(
+        stored.originator_id, stored.originator_version, stored.topic, json.dumps(state).encode()
+    )
+
+
+def test_sealed_fields_pasted_into_another_persons_event_are_refused(tmp_path: Path) -> None:
+    app = HubApplication(env=_store(tmp_path))
+    victim = uuid4()
+    app.execute(f.open_case(case_id=victim, person=f.person(name="試験 別人")))
+    target = app.recorder.select_events(victim, limit=1)[0]
+    other = app.recorder.select_events(_case(app), limit=1)[0]
+    state = json.loads(target.state)
+    _payload_of(state)["_sealed_"] = _payload_of(json.loads(other.state))["_sealed_"]
+    # The other person's details must not read as the victim's.
+    with pytest.raises(MapperDeserialisationError):
+        app.mapper.to_domain_event(_forged(target, state))
+
+
+def test_sealed_fields_moved_between_events_of_one_person_are_refused(tmp_path: Path) -> None:
+    app = HubApplication(env=_store(tmp_path))
+    case_id = _case(app)
+    first = app.execute(f.referral(case_id, note="試験 一件目のメモ"))
+    assert first is not None
+    app.execute(f.referral(case_id, note="試験 二件目のメモ"))
+    made = [
+        s
+        for s in app.recorder.select_events(case_id)
+        if b"ReferralMade" in s.topic.encode() or b"ReferralMade" in s.state
+    ]
+    assert len(made) == 2
+    target = made[0]
+    state = json.loads(target.state)
+    _payload_of(state)["_sealed_"] = _payload_of(json.loads(made[1].state))["_sealed_"]
+    with pytest.raises(MapperDeserialisationError):
+        app.mapper.to_domain_event(_forged(target, state))
