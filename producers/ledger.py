@@ -12,6 +12,12 @@ Table ``disclosures`` (one row per event, agency and basis):
   confidentiality_duty BOOLEAN (support_meeting: Social Welfare Act art.106-6),
   occurred_at TEXT (ISO time of the event in the world)
 
+Tables ``relay_state`` and ``relay_state_cases`` (the governance state at a position,
+producers/snapshot.py), written in the same transaction as that position:
+  relay_state: name TEXT primary key (the position's name), position BIGINT (the state's),
+  code TEXT (digest of the fold's code), mac TEXT (HMAC), network BLOB (the pickled network)
+  relay_state_cases: (name, case_id) primary key, mac TEXT (HMAC), state BLOB (one case)
+
 Table ``relay_quarantine`` (one row per event the relay could not publish, hub/quarantine.py),
 written in the same transaction as the position that passes it:
   position BIGINT primary key, event_id TEXT, event_type TEXT, aggregate_id TEXT,
@@ -30,6 +36,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
 from hub.settings import Settings
+from producers.snapshot import CaseRow, Header, StateWrite
 
 TRACKING_NAME = "relay"  # the tracking row's name, distinct from any projection's
 
@@ -58,6 +65,34 @@ COLUMNS = (
 QUARANTINE_COLUMNS = ("position", "event_id", "event_type", "aggregate_id", "reason")
 
 
+def _header_row(name: str, header: Header) -> dict[str, Any]:
+    return {
+        "name": name,
+        "position": header.position,
+        "code": header.code,
+        "mac": header.mac,
+        "network": header.network,
+    }
+
+
+def _header(row: Any) -> Header | None:
+    if row is None:
+        return None
+    return Header(int(row["position"]), row["code"], row["mac"], bytes(row["network"]))
+
+
+def _case_rows(name: str, state: StateWrite) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "case_id": c.case_id, "mac": c.mac, "state": c.state} for c in state.cases
+    ]
+
+
+def _case_row(row: Any) -> CaseRow | None:
+    if row is None:
+        return None
+    return CaseRow(row["case_id"], row["mac"], bytes(row["state"]))
+
+
 def _row(disclosure: dict[str, Any]) -> dict[str, Any]:
     row = {name: disclosure[name] for name in COLUMNS}
     row["fields"] = json.dumps(disclosure["fields"], ensure_ascii=False)
@@ -82,9 +117,16 @@ class RelayLedger(Protocol):
         position: int,
         disclosures: Sequence[dict[str, Any]],
         quarantined: Sequence[dict[str, Any]] = (),
+        state: StateWrite | None = None,
     ) -> None:
-        """Stores the position, the disclosures and the quarantined events in one
-        transaction."""
+        """Stores the position, the disclosures, the quarantined events and (when given) the
+        governance state's changes at that position in one transaction."""
+
+    def state_header(self) -> Header | None:
+        """The stored governance state's header for this relay's position name, if any."""
+
+    def state_case(self, case_id: str) -> CaseRow | None:
+        """One case's stored governance state, if any."""
 
     def quarantined(self) -> list[dict[str, Any]]:
         """The events the relay quarantined, in log order."""
@@ -113,6 +155,12 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
             "CREATE TABLE IF NOT EXISTS relay_quarantine (position INTEGER PRIMARY KEY, "
             "event_id TEXT NOT NULL, event_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
             "reason TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS relay_state (name TEXT PRIMARY KEY, "
+            "position INTEGER NOT NULL, code TEXT NOT NULL, mac TEXT NOT NULL, "
+            "network BLOB NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS relay_state_cases (name TEXT NOT NULL, "
+            "case_id TEXT NOT NULL, mac TEXT NOT NULL, state BLOB NOT NULL, "
+            "PRIMARY KEY (name, case_id))",
         ]
 
     def position(self) -> int:
@@ -123,6 +171,7 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
         position: int,
         disclosures: Sequence[dict[str, Any]],
         quarantined: Sequence[dict[str, Any]] = (),
+        state: StateWrite | None = None,
     ) -> None:
         placeholders = ", ".join(f":{name}" for name in COLUMNS)
         statement = (
@@ -137,7 +186,42 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
                 "ON CONFLICT (position) DO NOTHING",
                 list(quarantined),
             )
+            if state is not None:
+                self._store_state(c, state)
             self._insert_tracking(c, Tracking(self.position_name, position))
+
+    def _store_state(self, c: Any, state: StateWrite) -> None:
+        if state.replace_all:
+            c.execute("DELETE FROM relay_state_cases WHERE name = ?", [self.position_name])
+        c.executemany(
+            "INSERT INTO relay_state_cases (name, case_id, mac, state) "
+            "VALUES (:name, :case_id, :mac, :state) ON CONFLICT (name, case_id) DO UPDATE "
+            "SET mac = excluded.mac, state = excluded.state",
+            _case_rows(self.position_name, state),
+        )
+        c.execute(
+            "INSERT INTO relay_state (name, position, code, mac, network) "
+            "VALUES (:name, :position, :code, :mac, :network) ON CONFLICT (name) DO UPDATE "
+            "SET position = excluded.position, code = excluded.code, mac = excluded.mac, "
+            "network = excluded.network",
+            _header_row(self.position_name, state.header),
+        )
+
+    def state_header(self) -> Header | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT position, code, mac, network FROM relay_state WHERE name = ?",
+                [self.position_name],
+            )
+            return _header(c.fetchone())
+
+    def state_case(self, case_id: str) -> CaseRow | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT case_id, mac, state FROM relay_state_cases WHERE name = ? AND case_id = ?",
+                [self.position_name, case_id],
+            )
+            return _case_row(c.fetchone())
 
     def quarantined(self) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as c:
@@ -190,6 +274,43 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
                 "reason text NOT NULL)"
             ).format(Identifier(self.datastore.schema))
         )
+        schema = Identifier(self.datastore.schema)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.relay_state (name text PRIMARY KEY, "
+                "position bigint NOT NULL, code text NOT NULL, mac text NOT NULL, "
+                "network bytea NOT NULL)"
+            ).format(schema)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.relay_state_cases (name text NOT NULL, "
+                "case_id text NOT NULL, mac text NOT NULL, state bytea NOT NULL, "
+                "PRIMARY KEY (name, case_id))"
+            ).format(schema)
+        )
+
+        def sql(text: str) -> str:
+            return SQL(text).format(schema).as_string(None)
+
+        self.upsert_state = sql(
+            "INSERT INTO {0}.relay_state (name, position, code, mac, network) "
+            "VALUES (%(name)s, %(position)s, %(code)s, %(mac)s, %(network)s) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
+            "code = excluded.code, mac = excluded.mac, network = excluded.network"
+        )
+        self.upsert_state_case = sql(
+            "INSERT INTO {0}.relay_state_cases (name, case_id, mac, state) "
+            "VALUES (%(name)s, %(case_id)s, %(mac)s, %(state)s) "
+            "ON CONFLICT (name, case_id) DO UPDATE SET mac = excluded.mac, state = excluded.state"
+        )
+        self.delete_state_cases = sql("DELETE FROM {0}.relay_state_cases WHERE name = %s")
+        self.select_state = sql(
+            "SELECT position, code, mac, network FROM {0}.relay_state WHERE name = %s"
+        )
+        self.select_state_case = sql(
+            "SELECT case_id, mac, state FROM {0}.relay_state_cases WHERE name = %s AND case_id = %s"
+        )
         self.insert_quarantined = (
             SQL("INSERT INTO {0}.relay_quarantine ({1}) VALUES ({2}) ON CONFLICT DO NOTHING")
             .format(
@@ -218,6 +339,7 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
         position: int,
         disclosures: Sequence[dict[str, Any]],
         quarantined: Sequence[dict[str, Any]] = (),
+        state: StateWrite | None = None,
     ) -> None:
         with self.datastore.transaction(commit=True) as curs:
             if disclosures:
@@ -225,7 +347,24 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
                 curs.executemany(self.insert_disclosure, [_row(d) for d in disclosures])
             if quarantined:
                 curs.executemany(self.insert_quarantined, list(quarantined))
+            if state is not None:
+                if state.replace_all:
+                    curs.execute(self.delete_state_cases, [self.position_name])
+                rows = _case_rows(self.position_name, state)
+                if rows:
+                    curs.executemany(self.upsert_state_case, rows)
+                curs.execute(self.upsert_state, _header_row(self.position_name, state.header))
             self._insert_tracking(curs, Tracking(self.position_name, position))
+
+    def state_header(self) -> Header | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_state, [self.position_name])
+            return _header(curs.fetchone())
+
+    def state_case(self, case_id: str) -> CaseRow | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_state_case, [self.position_name, case_id])
+            return _case_row(curs.fetchone())
 
     def quarantined(self) -> list[dict[str, Any]]:
         statement = SQL("SELECT {0} FROM {1}.relay_quarantine ORDER BY position").format(

@@ -4,8 +4,11 @@ For each batch of the notification log: fold governance, publish each agency's r
 the audit records and the de-identified analytics record with the idempotent producer,
 flush, and only then store the position and the disclosure ledger rows in one transaction.
 A crash before that store sends the batch again (consumers apply each event id once);
-nothing is lost. On start the governance state is rebuilt by folding the log up to the
-stored position without publishing.
+nothing is lost. The governance state's changes are stored in that same transaction
+(producers/snapshot.py), so on start the relay reads the state as of its position and loads
+each case when an event needs it. When the stored state is missing, written by other code or
+not what the relay wrote, the state is rebuilt by folding the log from its start up to the
+stored position without publishing, and stored whole with the next batch.
 
 An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
 governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
@@ -34,7 +37,7 @@ from hub.errors import ServiceUnavailableError
 from hub.logging import get_logger
 from hub.quarantine import reason_of, screen
 from hub.settings import Settings
-from producers import witness
+from producers import snapshot, witness
 from producers.deidentify import deidentify
 from producers.governance import (
     UNPUBLISHED,
@@ -119,14 +122,40 @@ class Relay:
         self.key = settings.secret("pseudonym_key").encode()
         self.state = GovernanceState()
         self.rebuilt = False
+        self.trust_stored = True  # False once a stored case was refused: fold the log
+        self.changed: set[UUID] = set()  # cases changed since the state was last stored
+        self.replace_all = False  # the stored state is not this one's: store every case
+        self.restored_from = ""  # how the last rebuild started: "used", "none", "stale", ...
+        self.folded_from = 0  # the position the last rebuild's fold started after
 
     def rebuild(self) -> int:
-        """Folds the log up to the stored position, publishing nothing; returns it.
+        """The state as of the stored position, publishing nothing; returns that position.
 
-        Quarantined events are passed over as they were when published (their cases held)."""
+        From the stored state when it is sound (folding only what lies between its position
+        and the relay's), from the start of the log otherwise. Quarantined events are passed
+        over as they were when published (their cases held)."""
+        if self.trust_stored:
+            try:
+                return self._rebuild(trust_stored=True)
+            except snapshot.StoredStateRefused as refused:
+                log.warning("relay.state_refused", reason=str(refused))
+                self.trust_stored = False
+        return self._rebuild(trust_stored=False)
+
+    def _rebuild(self, *, trust_stored: bool) -> int:
         stored = self.ledger.position()
         quarantined = {row["position"]: row for row in self.ledger.quarantined()}
-        self.state = GovernanceState()
+        restored, self.restored_from = (
+            snapshot.restore(self.ledger.state_header(), self.key, stored, self.ledger.state_case)
+            if trust_stored
+            else (None, "refused")
+        )
+        if self.restored_from not in ("used", "none"):
+            log.warning("relay.state_not_used", why=self.restored_from, position=stored)
+        self.state = restored or GovernanceState()
+        self.folded_from = self.state.position
+        self.replace_all = restored is None
+        self.changed = set()
         while self.state.position < stored:
             batch = self.app.recorder.select_notifications(
                 start=self.state.position + 1, limit=self.batch_size, stop=stored
@@ -137,12 +166,21 @@ class Relay:
                 kept = quarantined.get(notification.id)
                 if kept is not None:
                     hold(self.state, UUID(kept["aggregate_id"]), kept["event_type"])
+                    self.changed.add(UUID(kept["aggregate_id"]))
                     self.state.position = notification.id
                     continue
-                fold(self.state, logged(notification.id, self._event(notification)))
+                event = logged(notification.id, self._event(notification))
+                fold(self.state, event)
+                if event.case_id is not None:
+                    self.changed.add(event.case_id)
         self.state.position = stored
         self.rebuilt = True
-        log.info("relay.rebuilt", position=stored, cases=len(self.state.cases))
+        log.info(
+            "relay.rebuilt",
+            position=stored,
+            state=self.restored_from,
+            folded_from=self.folded_from,
+        )
         return stored
 
     def step(self) -> RelayCounts:
@@ -157,6 +195,11 @@ class Relay:
             return counts
         try:
             position = self._publish_batch(batch, counts)
+        except snapshot.StoredStateRefused as refused:
+            # Records of the batch may have been sent: they are sent again, as after a crash.
+            log.warning("relay.state_refused", reason=str(refused))
+            self.trust_stored = self.rebuilt = False
+            return self.step()
         except BaseException:
             # The state has folded events whose position is not stored: fold the log again
             # up to the stored position before the next step, so that batch is sent again.
@@ -182,6 +225,8 @@ class Relay:
                 counts.quarantined += 1
                 break
             futures += self._publish(decision, out, parent)
+            if decision.event.case_id is not None:
+                self.changed.add(decision.event.case_id)
             self._count(decision, counts)
             disclosures += decision.disclosures
             counts.events += 1
@@ -189,9 +234,17 @@ class Relay:
         self._flush(futures)
         if self.before_store is not None:
             self.before_store(position)
-        self.ledger.record(position, disclosures, quarantined)
         if any(poison["folded"] for poison in quarantined):
-            self.rebuilt = False  # fold the log again, passing over the quarantined event
+            # A quarantined event was half folded: the state is not the log's. Store the
+            # position alone; the next step folds again from the state stored before.
+            self.ledger.record(position, disclosures, quarantined)
+            self.rebuilt = False
+        else:
+            state = snapshot.write(self.state, self.key, self.changed, replace_all=self.replace_all)
+            self.ledger.record(position, disclosures, quarantined, state)
+            self.changed.clear()
+            self.replace_all = False
+            self.trust_stored = True
         for row in quarantined:
             row.pop("folded", None)
         return position
@@ -214,12 +267,16 @@ class Relay:
             raise Unpublishable(reason, event_type, aggregate_id, folded=False)
         try:
             decision = decide(self.state, logged(notification.id, domain_event))
+        except snapshot.StoredStateRefused:
+            raise
         except Exception as error:
             raise Unpublishable(
                 reason_of(error, "governance"), event_type, aggregate_id, folded=True
             ) from None
         try:
             return decision, self._records(decision), tracing.of_event(domain_event)
+        except snapshot.StoredStateRefused:
+            raise
         except Exception as error:  # e.g. a value Avro cannot write
             raise Unpublishable(
                 reason_of(error, "encoding"), event_type, aggregate_id, folded=True
@@ -228,6 +285,7 @@ class Relay:
     def _quarantine(self, notification: Notification, poison: Unpublishable) -> dict[str, Any]:
         if poison.folded is False:
             hold(self.state, UUID(poison.aggregate_id), poison.event_type)
+            self.changed.add(UUID(poison.aggregate_id))
         self.state.position = notification.id
         log.warning(
             "relay.quarantined",

@@ -84,9 +84,19 @@ class FakeLedger:
         return 0
 
     def record(
-        self, position: int, disclosures: list[dict[str, Any]], quarantined: Any = ()
+        self,
+        position: int,
+        disclosures: list[dict[str, Any]],
+        quarantined: Any = (),
+        state: Any = None,
     ) -> None:
         self.stored.append((position, list(disclosures)))
+
+    def state_header(self) -> None:
+        return None
+
+    def state_case(self, case_id: str) -> None:
+        return None
 
     def quarantined(self) -> list[dict[str, Any]]:
         return []

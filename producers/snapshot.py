@@ -1,0 +1,213 @@
+"""The relay's governance state, stored with its position so a restart need not fold the log.
+
+``GovernanceState`` is a pure fold of the log (producers/governance.py). The relay stores it
+in the same transaction as its position: a header (the position the state is at, and the
+network as of it) and one row per case, of which each batch writes only the cases its events
+changed. A restarted relay reads the header and loads a case's row the first time an event of
+the case needs it, so a restart costs the same on a log of a million events as on one of a
+thousand. The state is used only when it is exactly what the fold would give:
+- ``code`` is a digest of the code that decides the fold (governance, the events and their
+  decoding, the network's fold) and of the Python and pydantic that pickled it: a state
+  written by other code is stale, and the relay folds the whole log instead (and then
+  rewrites every row);
+- each header and row carries an HMAC (the relay's pseudonym key) over the code, what the row
+  is, and its bytes: one changed or cut short in the store is refused the same way. It also
+  keeps ``pickle`` from loading anything the relay did not write itself (unpickling runs
+  code).
+Whatever is wrong with the stored state, the relay folds the log, never guesses.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import hmac
+import pickle
+import platform
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pydantic
+
+from hub.reference.directory import Directory
+from producers.governance import CaseGovernance, GovernanceState
+
+ROOT = Path(__file__).resolve().parents[1]
+# What decides the state a fold gives (its classes, the events, their decoding, the network).
+FOLD_SOURCES = (
+    "producers/governance.py",
+    "producers/fields.py",
+    "producers/snapshot.py",
+    "hub/**/*.py",
+    "hub/reference/*.json",
+)
+NETWORK = "network"
+
+
+class StoredStateRefused(Exception):
+    """A stored case row is not what the relay wrote: fold the log instead."""
+
+
+@cache
+def code_digest() -> str:
+    """A short digest of the code whose fold the stored state holds."""
+    digest = hashlib.sha256()
+    digest.update(f"python {platform.python_version()} pydantic {pydantic.VERSION}".encode())
+    for path in sorted({p for pattern in FOLD_SOURCES for p in ROOT.glob(pattern)}):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Header:
+    """The stored state's position, the code that wrote it, and the network as of it."""
+
+    position: int
+    code: str
+    mac: str
+    network: bytes
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case_id: str
+    mac: str
+    state: bytes
+
+
+@dataclass(frozen=True)
+class StateWrite:
+    """What one store of the position writes of the state: the header and the changed cases
+    (every case, the others deleted, when ``replace_all``)."""
+
+    header: Header
+    cases: tuple[CaseRow, ...]
+    replace_all: bool = False
+
+
+def _mac(key: bytes, code: str, what: str, blob: bytes) -> str:
+    signed = hmac.new(key, b"relay-state\0", hashlib.sha256)
+    signed.update(f"{code}\0{what}\0".encode())
+    signed.update(blob)
+    return signed.hexdigest()
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    # (Un)pickling thousands of small objects triggers the cyclic GC over and over: 3× slower.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def write(
+    state: GovernanceState, key: bytes, changed: Iterable[UUID], *, replace_all: bool = False
+) -> StateWrite:
+    """The rows that store ``state`` at its position: the header and the ``changed`` cases
+    (all of them when ``replace_all``)."""
+    code = code_digest()
+    ids = list(state.cases) if replace_all else [c for c in changed if c in state.cases]
+    with _no_gc():
+        network = pickle.dumps(state.network, protocol=pickle.HIGHEST_PROTOCOL)
+        blobs = [
+            (str(c), pickle.dumps(state.cases[c], protocol=pickle.HIGHEST_PROTOCOL)) for c in ids
+        ]
+    header = Header(
+        state.position, code, _mac(key, code, f"{NETWORK}@{state.position}", network), network
+    )
+    rows = tuple(CaseRow(c, _mac(key, code, c, blob), blob) for c, blob in blobs)
+    return StateWrite(header, rows, replace_all)
+
+
+class LazyCases(dict[UUID, CaseGovernance]):
+    """The cases of a stored state, each loaded from its row the first time it is asked for."""
+
+    def __init__(self, load: Callable[[UUID], CaseGovernance | None]) -> None:
+        super().__init__()
+        self._load = load
+        self._absent: set[UUID] = set()
+
+    def _fetch(self, case_id: UUID) -> None:
+        if dict.__contains__(self, case_id) or case_id in self._absent:
+            return
+        found = self._load(case_id)
+        if found is None:
+            self._absent.add(case_id)
+        else:
+            dict.__setitem__(self, case_id, found)
+
+    def __contains__(self, case_id: object) -> bool:
+        if isinstance(case_id, UUID):
+            self._fetch(case_id)
+        return dict.__contains__(self, case_id)
+
+    def __getitem__(self, case_id: UUID) -> CaseGovernance:
+        self._fetch(case_id)
+        return dict.__getitem__(self, case_id)
+
+    def get(self, case_id: UUID, default: Any = None) -> Any:  # type: ignore[override]
+        self._fetch(case_id)
+        return dict.get(self, case_id, default)
+
+    def setdefault(self, case_id: UUID, default: Any = None) -> Any:  # type: ignore[override]
+        self._fetch(case_id)
+        self._absent.discard(case_id)
+        return dict.setdefault(self, case_id, default)
+
+
+def restore(
+    header: Header | None,
+    key: bytes,
+    stored: int,
+    load_row: Callable[[str], CaseRow | None],
+) -> tuple[GovernanceState | None, str]:
+    """The stored state if its header can be trusted at or before the stored position
+    ``stored`` (cases loaded lazily, each checked as it is), else None; and why."""
+    if header is None:
+        return None, "none"
+    if header.code != code_digest():
+        return None, "stale"
+    if header.position > stored:
+        return None, "ahead"
+    expected = _mac(key, header.code, f"{NETWORK}@{header.position}", header.network)
+    if not hmac.compare_digest(expected, header.mac):
+        return None, "corrupt"
+    try:
+        with _no_gc():
+            network = pickle.loads(header.network)  # ours: the HMAC says so
+    except Exception:
+        return None, "corrupt"
+    if not isinstance(network, Directory):
+        return None, "corrupt"
+    code = header.code
+
+    def load(case_id: UUID) -> CaseGovernance | None:
+        row = load_row(str(case_id))
+        if row is None:
+            return None
+        # Signed under the id asked for: another case's row moved here is refused too.
+        if not hmac.compare_digest(_mac(key, code, str(case_id), row.state), row.mac):
+            raise StoredStateRefused(f"the stored state of case {case_id} is not the relay's")
+        try:
+            with _no_gc():
+                case = pickle.loads(row.state)  # ours: the HMAC says so
+        except Exception as error:
+            raise StoredStateRefused(f"the stored state of case {case_id} is unreadable") from error
+        if not isinstance(case, CaseGovernance):
+            raise StoredStateRefused(f"the stored state of case {case_id} is not a case")
+        return case
+
+    state = GovernanceState(position=header.position)
+    state.network = network
+    state.cases = LazyCases(load)
+    return state, "used"

@@ -1,0 +1,106 @@
+"""The relay's stored governance state: restored only when it is the fold it claims to be."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from hub.application import HubApplication
+from hub.settings import Settings
+from ops.wiring import open_ledger
+from producers import snapshot
+from producers.governance import GovernanceState
+from producers.relay import Relay
+from tests.faults import history
+from tests.unit.test_access_log import FakeProducer
+
+KEY = b"test-pseudonym-key"
+
+
+@pytest.fixture
+def relayed(tmp_path: Path) -> tuple[Settings, HubApplication]:
+    """A store whose log a relay (fake producer) has published, in batches of 9."""
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    app = HubApplication(env=settings.eventsourcing_env())
+    history.apply(app, history.generate(7300, 12))
+    Relay(settings, app, open_ledger(settings), FakeProducer(), batch_size=9).drain()
+    return settings, app
+
+
+def test_a_restart_reads_the_stored_state_and_it_is_the_state_the_fold_gives(
+    relayed: tuple[Settings, HubApplication],
+) -> None:
+    settings, app = relayed
+    ledger = open_ledger(settings)
+    header = ledger.state_header()
+    assert header is not None and header.position == ledger.position()
+
+    restarted = Relay(settings, app, ledger, FakeProducer())
+    from_scratch = Relay(settings, app, _NoState(ledger), FakeProducer())
+    restarted.rebuild()
+    from_scratch.rebuild()
+    assert (restarted.restored_from, restarted.folded_from) == ("used", header.position)
+    assert (from_scratch.restored_from, from_scratch.folded_from) == ("none", 0)
+    assert dict.__len__(restarted.state.cases) == 0  # nothing loaded before it is needed
+    cases = from_scratch.state.cases
+    assert len(cases) >= 12
+    assert {c: restarted.state.cases.get(c) for c in cases} == cases
+    assert restarted.state.network.network == from_scratch.state.network.network
+    assert restarted.state.network.retired == from_scratch.state.network.retired
+    assert restarted.state.position == from_scratch.state.position
+
+
+def test_a_stored_state_is_refused_when_changed_stale_ahead_or_not_a_state() -> None:
+    state = GovernanceState(position=40)
+    case_id = uuid4()
+    state.case(case_id).ward = "moji"
+    written = snapshot.write(state, KEY, {case_id})
+    header, (row,) = written.header, written.cases
+    rows = {row.case_id: row}
+
+    def restore(h: snapshot.Header, key: bytes = KEY, at: int = 40) -> Any:
+        return snapshot.restore(h, key, at, rows.get)
+
+    restored, how = restore(header)
+    assert how == "used" and restored is not None and restored.cases[case_id].ward == "moji"
+    assert restore(header, at=39) == (None, "ahead")
+    assert restore(header, key=b"another key") == (None, "corrupt")
+    flipped = bytes([header.network[0] ^ 1]) + header.network[1:]
+    assert restore(replace(header, network=flipped)) == (None, "corrupt")
+    assert restore(replace(header, position=30), at=40) == (None, "corrupt")
+    assert restore(replace(header, code="0" * 16)) == (None, "stale")
+    assert snapshot.restore(None, KEY, 40, rows.get) == (None, "none")
+    # Signed, but not a network: refused all the same.
+    other = pickle.dumps({"position": 40})
+    forged = snapshot.Header(
+        40, header.code, snapshot._mac(KEY, header.code, "network@40", other), other
+    )
+    assert restore(forged) == (None, "corrupt")
+    # A case row changed, or another case's row put under its id: refused when loaded.
+    other_id = uuid4()
+    state.case(other_id).ward = "tobata"
+    (other,) = snapshot.write(state, KEY, {other_id}).cases
+    for bad in (replace(row, state=row.state[:-1]), replace(other, case_id=row.case_id)):
+        rows = {row.case_id: bad}
+        restored, how = restore(header)
+        assert how == "used" and restored is not None
+        with pytest.raises(snapshot.StoredStateRefused):
+            restored.cases.get(case_id)
+
+
+class _NoState:
+    """The ledger as a relay without a stored state sees it."""
+
+    def __init__(self, ledger: Any) -> None:
+        self._ledger = ledger
+
+    def state_header(self) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
