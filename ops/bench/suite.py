@@ -8,7 +8,7 @@ from datetime import date
 
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
-from ops.bench import api, endtoend, rebuild, relay, writepath
+from ops.bench import api, endtoend, rebuild, relay, restart, writepath
 from ops.bench.logs import LogSpec
 from ops.bench.measure import Row, missing_row
 from ops.bench.pgref import commit_rate
@@ -30,6 +30,7 @@ class Plan:
     api_cases: int = 40
     api_reps: int = 3
     api_reads: int = 20
+    restart_reps: int = 5
 
     @classmethod
     def quick(cls, events: int | None = None) -> Plan:
@@ -48,6 +49,7 @@ class Plan:
             api_cases=4,
             api_reps=1,
             api_reads=3,
+            restart_reps=1,
         )
 
     @classmethod
@@ -70,7 +72,7 @@ class Plan:
 Progress = Callable[[str], None]
 
 
-FIGURES = ("write", "relay", "rebuild", "growth", "e2e", "api")
+FIGURES = ("write", "relay", "restart", "rebuild", "growth", "e2e", "api")
 
 
 def run(
@@ -104,6 +106,14 @@ def run(
                     relay.bench(settings, s, plan.rebuild_log, plan.relay_events, plan.relay_reps)
                 ],
                 "≥ 0.5×",
+            ),
+            (
+                "restart",
+                "relay restart",
+                lambda s: restart.bench(
+                    settings, s, plan.growth_small, plan.growth_large, plan.restart_reps
+                ),
+                "≤ 1.5×",
             ),
             (
                 "rebuild",
