@@ -33,7 +33,10 @@ def bench(
         str | None,
         typer.Option(
             "--only",
-            help="Comma-separated figures: write,relay,restart,rebuild,growth,e2e,api (default all)",
+            help=(
+                "Comma-separated figures: write,relay,restart,rebuild,growth,e2e,api "
+                "(default all)."
+            ),
         ),
     ] = None,
     output: Annotated[
