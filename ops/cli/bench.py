@@ -34,8 +34,7 @@ def bench(
         typer.Option(
             "--only",
             help=(
-                "Comma-separated figures: write,relay,restart,rebuild,growth,e2e,api "
-                "(default all)."
+                "Comma-separated figures: write,relay,restart,rebuild,growth,e2e,api (default all)."
             ),
         ),
     ] = None,
