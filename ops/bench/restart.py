@@ -21,7 +21,6 @@ from ops.bench.logs import LogSpec, ensure_log
 from ops.bench.measure import Row, Stopwatch, rotated
 from producers import snapshot
 from producers.governance import GovernanceState, fold, logged
-from producers.relay import Relay
 
 FIGURE = "relay restart"
 TARGET = 1.5
@@ -58,15 +57,16 @@ def prime(settings: Settings, store: StoreKind, spec: LogSpec) -> tuple[Settings
         return target, size, 0.0
     app = wiring.open_application(target, seed_network=False)
     try:
-        relay = Relay(target, app, ledger, _Nothing(), batch_size=BATCH)
+        key = target.secret("pseudonym_key").encode()  # as the relay signs its state
         with Stopwatch() as watch:
             state = GovernanceState()
             while batch := app.recorder.select_notifications(
                 start=state.position + 1, limit=BATCH, stop=size
             ):
                 for notification in batch:
-                    fold(state, logged(notification.id, relay._event(notification)))
-        ledger.record(size, [], [], snapshot.write(state, relay.key, (), replace_all=True))
+                    event = app.mapper.to_domain_event(notification)
+                    fold(state, logged(notification.id, event))
+        ledger.record(size, [], [], snapshot.write(state, key, (), replace_all=True))
     finally:
         app.close()
     return target, size, watch.seconds
