@@ -14,6 +14,9 @@ thousand. The state is used only when it is exactly what the fold would give:
   is, and its bytes: one changed or cut short in the store is refused the same way. It also
   keeps ``pickle`` from loading anything the relay did not write itself (unpickling runs
   code).
+The bytes are encrypted (AES-GCM, a key derived from the pseudonym key): a case's state holds
+the person's details as the log last recorded them, and nothing personal is stored in clear
+(issue 19: the log's personal fields are sealed at rest).
 Whatever is wrong with the stored state, the relay folds the log, never guesses.
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import hmac
+import os
 import pickle
 import platform
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +37,7 @@ from typing import Any
 from uuid import UUID
 
 import pydantic
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.reference.directory import Directory
 from producers.governance import CaseGovernance, GovernanceState
@@ -91,6 +96,19 @@ class StateWrite:
     replace_all: bool = False
 
 
+def _cipher(key: bytes) -> AESGCM:
+    return AESGCM(hmac.new(key, b"relay-state-encryption", hashlib.sha256).digest())
+
+
+def _seal(key: bytes, plain: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + _cipher(key).encrypt(nonce, plain, None)
+
+
+def _unseal(key: bytes, sealed: bytes) -> bytes:
+    return _cipher(key).decrypt(sealed[:12], sealed[12:], None)
+
+
 def _mac(key: bytes, code: str, what: str, blob: bytes) -> str:
     signed = hmac.new(key, b"relay-state\0", hashlib.sha256)
     signed.update(f"{code}\0{what}\0".encode())
@@ -118,9 +136,10 @@ def write(
     code = code_digest()
     ids = list(state.cases) if replace_all else [c for c in changed if c in state.cases]
     with _no_gc():
-        network = pickle.dumps(state.network, protocol=pickle.HIGHEST_PROTOCOL)
+        network = _seal(key, pickle.dumps(state.network, protocol=pickle.HIGHEST_PROTOCOL))
         blobs = [
-            (str(c), pickle.dumps(state.cases[c], protocol=pickle.HIGHEST_PROTOCOL)) for c in ids
+            (str(c), _seal(key, pickle.dumps(state.cases[c], protocol=pickle.HIGHEST_PROTOCOL)))
+            for c in ids
         ]
     header = Header(
         state.position, code, _mac(key, code, f"{NETWORK}@{state.position}", network), network
@@ -184,7 +203,7 @@ def restore(
         return None, "corrupt"
     try:
         with _no_gc():
-            network = pickle.loads(header.network)  # ours: the HMAC says so
+            network = pickle.loads(_unseal(key, header.network))  # ours: the HMAC says so
     except Exception:
         return None, "corrupt"
     if not isinstance(network, Directory):
@@ -200,7 +219,7 @@ def restore(
             raise StoredStateRefused(f"the stored state of case {case_id} is not the relay's")
         try:
             with _no_gc():
-                case = pickle.loads(row.state)  # ours: the HMAC says so
+                case = pickle.loads(_unseal(key, row.state))  # ours: the HMAC says so
         except Exception as error:
             raise StoredStateRefused(f"the stored state of case {case_id} is unreadable") from error
         if not isinstance(case, CaseGovernance):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from ops.wiring import open_ledger
 from producers import snapshot
 from producers.governance import GovernanceState
 from producers.relay import Relay
+from tests import factories as f
 from tests.faults import history
 from tests.unit.test_access_log import FakeProducer
 
@@ -104,3 +106,23 @@ class _NoState:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ledger, name)
+
+
+def test_the_stored_state_holds_nothing_personal_in_clear(
+    relayed: tuple[Settings, HubApplication],
+) -> None:
+    settings, _ = relayed
+    with sqlite3.connect(settings.sqlite_file) as db:
+        stored = b"".join(bytes(r[0]) for r in db.execute("SELECT state FROM relay_state_cases"))
+        stored += b"".join(bytes(r[0]) for r in db.execute("SELECT network FROM relay_state"))
+    assert len(stored) > 1000
+    # The same state, unsealed, names the synthetic people: the check can fail.
+    key = settings.secret("pseudonym_key").encode()
+    with sqlite3.connect(settings.sqlite_file) as db:
+        plain = b"".join(
+            snapshot._unseal(key, bytes(r[0]))
+            for r in db.execute("SELECT state FROM relay_state_cases")
+        )
+    for text in (f.SYNTHETIC_NAME, f.SYNTHETIC_ADDRESS):
+        assert text.encode() in plain
+        assert text.encode() not in stored
