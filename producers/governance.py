@@ -212,6 +212,7 @@ GOVERNING_EVENTS = frozenset(
         "MovedToSupportMeeting",
         "EmergencyDeclared",
         "EmergencyEnded",
+        "PersonErased",
     }
 )
 
@@ -291,6 +292,9 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
         emergency = case.emergencies.get(str(p.declaration_id))
         if emergency is not None:
             emergency.ended = True
+    elif isinstance(p, ev.PersonErased):
+        # The details read before the keys were destroyed: no later basis may deliver them.
+        case.person.clear()
     if isinstance(p, BASIS_EVENTS) and case.person:
         state.deliveries = _deliveries(state, case, event)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from hub import codec
+from hub import events as ev
 from hub.reference.directory import Directory
 from producers.deidentify import deidentify, pseudonym
 from producers.governance import Decision, GovernanceState, LoggedEvent, decide
@@ -14,6 +15,7 @@ from tests.unit.governance_log import (
     NAME,
     NOTE,
     Log,
+    at,
     consent,
     details,
     emergency,
@@ -340,3 +342,24 @@ def test_a_meeting_taking_the_case_up_delivers_the_details_to_its_new_members() 
     (details,) = [r for r in run(log)[1].agencies if r.own_event is not None]
     assert (details.agency_id, details.record["person"]["address"]) == (HOKEN, ADDRESS)
     assert {r.basis for r in details.released} == {"support_meeting"}
+
+
+def test_a_basis_after_an_erasure_delivers_nothing_the_relay_read_before_it() -> None:
+    # A relay running since before the erasure read the person's details while the key still
+    # existed; a consent recorded on the erased case must not send them to anyone.
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(
+        ev.PersonErased(
+            occurred_at=at(2),
+            case_id=CASE,
+            decided_by="試験 保健福祉局",
+            reason="保存期間満了",
+            subjects=[str(CASE)],
+        )
+    )
+    log.add(consent(CASE, 3, [HOUKATSU], ["identity", "contact"]))
+    after = run(log)[2:]
+    sent = repr([r.record for d in after for r in d.agencies])
+    assert NAME not in sent and ADDRESS not in sent
