@@ -336,6 +336,15 @@ class History:
             if spans and spans[-1][1] is None:
                 spans[-1] = (spans[-1][0], position)
 
+    def _stopped(self, consent: ConsentRecord, as_of: datetime) -> bool:
+        """Whether a 利用停止 recorded after the consent had been requested by ``as_of``."""
+        return any(
+            s.case_id == consent.case_id
+            and s.position > consent.given_position
+            and s.requested_at <= as_of
+            for s in self.use_stops
+        )
+
     def use_stop_between(self, case_id: str, after: int, until: int) -> UseStopRecord | None:
         """The first 利用停止 of the case recorded after ``after`` and by ``until`` (positions)."""
         return next(
@@ -380,7 +389,9 @@ class History:
             return agency_id is None or agency_id in agencies
 
         consents = [
-            c for c in self.consents.values() if c.in_force(as_of) and keep(c.case_id, c.agencies)
+            c
+            for c in self.consents.values()
+            if c.in_force(as_of) and keep(c.case_id, c.agencies) and not self._stopped(c, as_of)
         ]
         meetings = [
             m for m in self.meetings.values() if m.held_at <= as_of and keep(m.case_id, m.members)

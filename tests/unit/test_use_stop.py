@@ -9,7 +9,7 @@ from hub import commands as c
 from hub import events as ev
 from hub.application import HubApplication
 from producers.governance import Decision, GovernanceState, decide, logged
-from projections.audit.history import replay
+from projections.audit.history import Entry, replay
 from projections.audit.source import log_entries
 from projections.audit.verify import Disclosure, check, verify
 from tests import factories as f
@@ -132,3 +132,13 @@ def test_the_case_holds_no_consent_in_force_after_the_request() -> None:
         assert app.get_case(case_id).consent_in_force(f.at(2.5)) is None
     finally:
         app.close()
+
+
+def test_replay_as_of_after_the_request_shows_no_consent_in_force() -> None:
+    log = Log()
+    log.add(opened(CASE))
+    log.add(consent(CASE, 1, ["ward:moji"], ["identity"]))
+    log.add(stop_requested(3))
+    history = replay(Entry(e.position, e.payload, e.event_id) for e in log.events)
+    assert [c.case_id for c in history.snapshot(at(2), case_id=str(CASE)).consents] == [str(CASE)]
+    assert history.snapshot(at(4), case_id=str(CASE)).consents == ()
