@@ -147,7 +147,7 @@ class Inbox:
                 return False
             self._update_referral(cur, entry)
             if entry.event_type == "PersonErased" and entry.case_id is not None:
-                self._erase(cur, entry.case_id)
+                self._erase(cur, entry.case_id, entry.details.get("subjects") or [])
             if entry.traceparent and entry.referral_id and entry.event_type == "ReferralMade":
                 cur.execute(
                     f"INSERT INTO {self._t['traces']} (referral_id, traceparent) VALUES (?, ?) "
@@ -156,12 +156,24 @@ class Inbox:
                 )
         return True
 
-    def _erase(self, cur: Cursor, case_id: str) -> None:
+    def _erase(self, cur: Cursor, case_id: str, subjects: list[str]) -> None:
         """The hub erased the person (docs/PRIVACY.md): every personal field this inbox was
-        given about them goes, as does any reason text; what is not personal stays."""
+        given about them goes, as does any reason text; what is not personal stays. The
+        discoveries the case was opened from (``subjects``) were records of no case here."""
         cur.execute(
             f"UPDATE {self._t['events']} SET disclosed = '{{}}' WHERE case_id = ?", (case_id,)
         )
+        discoveries = {str(s) for s in subjects} - {case_id}
+        if discoveries:
+            for event_id, details in cur.query(
+                f"SELECT event_id, details FROM {self._t['events']} "
+                "WHERE case_id IS NULL AND event_type = 'DiscoveryReported'"
+            ):
+                if str(json.loads(details).get("discovery_id")) in discoveries:
+                    cur.execute(
+                        f"UPDATE {self._t['events']} SET disclosed = '{{}}' WHERE event_id = ?",
+                        (event_id,),
+                    )
         cur.execute(
             f"UPDATE {self._t['referrals']} SET status_reason = NULL WHERE case_id = ?",
             (case_id,),

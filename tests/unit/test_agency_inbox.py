@@ -23,6 +23,7 @@ from tests.agency_support import (
     OTHER_AGENCY,
     PERSON,
     T0,
+    WARD,
     FakeDeadLetters,
     FakeSource,
     Stream,
@@ -340,3 +341,40 @@ def test_an_erasure_notice_removes_the_persons_fields_from_the_inbox(inbox: Inbo
     assert len(erased["disclosures"]) == 3  # the records stay: only their fields go
     (kept,) = [r for r in inbox.referrals() if r["case_id"] == str(other_case)]
     assert kept["disclosures"][0]["disclosed"] == {"note": "別の試験メモ"}
+
+
+def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox: Inbox) -> None:
+    # The ward coordinator's inbox received the discovery (no case yet); the case opened
+    # from it is erased with the discovery's key: the person's details there go too.
+    stream = Stream()
+    discovery_id, other = uuid4(), uuid4()
+    for found in (discovery_id, other):
+        stream.event(
+            ev.DiscoveryReported(
+                occurred_at=T0,
+                discovery_id=found,
+                reporter_kind="welfare_commissioner",
+                ward=WARD,
+                signs=["mailbox_full"],
+                urgency="soon",
+                person=PERSON,
+            ),
+            basis="none",
+        )
+    case_id = uuid4()
+    stream.event(
+        ev.PersonErased(
+            occurred_at=T0,
+            case_id=case_id,
+            decided_by="試験課",
+            reason="保存期間満了",
+            subjects=[str(case_id), str(discovery_id)],
+        ),
+        basis="none",
+    )
+    consume(stream, inbox)
+    rows = inbox.snapshot()["events"]
+    kept = repr([r for r in rows if str(other) in repr(r)])
+    gone = repr([r for r in rows if str(discovery_id) in repr(r)])
+    assert PERSON["name"] in kept
+    assert PERSON["name"] not in gone and PERSON["address"] not in gone
