@@ -452,6 +452,10 @@ def _recipients(state: GovernanceState, event: LoggedEvent) -> list[str]:
     if isinstance(p, ev.ReferralEscalated):
         # The escalation is addressed to the ward's coordinator, involved in the case or not.
         involved.add(p.coordinator)
+    if isinstance(p, ev.PersonErased) and case and case.ward and len(set(p.subjects)) > 1:
+        # The discoveries the case was opened from went to the ward's coordinator before the
+        # case existed: it is told of the erasure too, to clear them from its inbox.
+        involved.add(state.network.network.coordinator_of(case.ward).id)
     # An agency that has left the network is sent nothing more, not even a notice.
     in_network = state.network.network.agency_index
     return sorted(a for a in involved if a in in_network)

@@ -363,3 +363,36 @@ def test_a_basis_after_an_erasure_delivers_nothing_the_relay_read_before_it() ->
     after = run(log)[2:]
     sent = repr([r.record for d in after for r in d.agencies])
     assert NAME not in sent and ADDRESS not in sent
+
+
+def test_an_erasure_reaches_the_coordinator_that_received_the_discovery() -> None:
+    log = Log()
+    found = ident("discovery-1")
+    log.add(
+        ev.DiscoveryReported(
+            occurred_at=at(0),
+            discovery_id=found,
+            reporter_kind="welfare_commissioner",
+            ward="moji",
+            signs=["mailbox_full"],
+            urgency="soon",
+            person=ev.PersonDetails(name=NAME, address=ADDRESS),
+        )
+    )
+    log.add(
+        ev.CaseOpened(
+            occurred_at=at(1), case_id=CASE, ward="moji", origin="discovery", discovery_id=found
+        )
+    )
+    log.add(
+        ev.PersonErased(
+            occurred_at=at(2),
+            case_id=CASE,
+            decided_by="試験 保健福祉局",
+            reason="保存期間満了",
+            subjects=[str(CASE), str(found)],
+        )
+    )
+    reported, _, erased = run(log)
+    assert [r.agency_id for r in reported.agencies] == ["moji.coordinator"]
+    assert "moji.coordinator" in [r.agency_id for r in erased.agencies]
