@@ -23,7 +23,7 @@ from hub.application import HubApplication
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
 from ops import wiring
-from ops.bench.sealing import copy_log
+from ops.bench.logcopy import copy_log
 from ops.bench.stores import connect
 from ops.demo.generator import generate_year
 

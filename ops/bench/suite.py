@@ -8,7 +8,7 @@ from datetime import date
 
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
-from ops.bench import api, endtoend, rebuild, relay, restart, writepath
+from ops.bench import api, endtoend, rebuild, relay, restart, sealing, writepath
 from ops.bench.logs import LogSpec
 from ops.bench.measure import Row, missing_row
 from ops.bench.pgref import commit_rate
@@ -72,7 +72,7 @@ class Plan:
 Progress = Callable[[str], None]
 
 
-FIGURES = ("write", "relay", "restart", "rebuild", "growth", "e2e", "api")
+FIGURES = ("write", "relay", "restart", "rebuild", "growth", "e2e", "api", "sealing")
 
 
 def run(
@@ -132,6 +132,17 @@ def run(
                 "end to end p50/p99",
                 lambda s: endtoend.bench(settings, s, plan.e2e_commands, plan.e2e_rate),
                 "p99 ≤ baseline + 50 ms",
+            ),
+            (
+                "sealing",
+                "sealed/plain",
+                lambda s: [
+                    sealing.write_bench(settings, s, plan.write_cases, plan.write_reps),
+                    sealing.relay_bench(
+                        settings, s, plan.rebuild_log, plan.relay_events, plan.relay_reps
+                    ),
+                ],
+                "≥ 0.8×",
             ),
             (
                 "api",

@@ -12,7 +12,7 @@ from hub import commands as c
 from hub import topics
 from hub.application import HubApplication
 from hub.settings import Settings
-from ops.bench.sealing import copy_log
+from ops.bench.logcopy import copy_log
 from tests import factories as f
 from tests.integration.streams import new_relay, provisioned
 from tests.kafka_read import read_raw
