@@ -20,6 +20,8 @@ FIGURES = (
     "end to end p99",
     "API commands",
     "API inbox read p99",
+    "write path sealed/plain",
+    "relay sealed/plain",
 )
 
 
