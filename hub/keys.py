@@ -189,6 +189,11 @@ class SQLKeyTable:
                 ),
                 (subject, "-", datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat()),
             )
+        if self.dialect.kind == "sqlite":
+            # The old page (the wrapped key) is still a frame of the -wal file while any
+            # connection keeps the store open: copy the log into the database and empty it.
+            with self.datastore.get_connection(commit=True) as connection:
+                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return had
 
 

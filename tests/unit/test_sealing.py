@@ -151,3 +151,15 @@ def test_sealed_fields_moved_between_events_of_one_person_are_refused(tmp_path: 
     _payload_of(state)["_sealed_"] = _payload_of(json.loads(made[1].state))["_sealed_"]
     with pytest.raises(MapperDeserialisationError):
         app.mapper.to_domain_event(_forged(target, state))
+
+
+def test_a_destroyed_key_does_not_linger_in_the_write_ahead_log(tmp_path: Path) -> None:
+    # A hub process stays open (the API) while an erasure destroys a key: the key's old row
+    # must not stay readable in store.sqlite-wal until some later checkpoint reuses it.
+    app = HubApplication(env=_store(tmp_path))
+    case_id = _case(app)
+    wrapped, _ = app.data_keys.table.get(str(case_id))
+    assert wrapped is not None and wrapped in _stored(tmp_path)
+    assert app.data_keys.destroy(str(case_id))
+    assert wrapped not in _stored(tmp_path)
+    app.close()
