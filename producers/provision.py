@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from kafka.admin import (
     ACL,
@@ -102,6 +103,16 @@ def acls(settings: Settings, agencies: Iterable[str]) -> list[ACL]:
     return found
 
 
+def topic_layout(brokers: int) -> dict[str, Any]:
+    """One partition (the order of a topic is the log's) with a replica on each broker up to
+    three; from three brokers on, two replicas in sync before a write counts (acks=all), so
+    losing one broker loses no acknowledged record and stops no writer."""
+    layout: dict[str, Any] = {"num_partitions": 1, "replication_factor": min(3, brokers)}
+    if brokers >= 3:
+        layout["configs"] = {"min.insync.replicas": "2"}
+    return layout
+
+
 def provision(
     settings: Settings, agencies: Iterable[str] | None = None, network: Network | None = None
 ) -> ProvisionReport:
@@ -123,12 +134,15 @@ def provision(
         existing = set(admin.list_topics())
         missing = [t for t in wanted if t not in existing]
         if missing:
+            layout = topic_layout(len(admin.describe_cluster()["brokers"]))
             admin.create_topics(
                 {
                     t: {
-                        "num_partitions": 1,
-                        "replication_factor": 1,
-                        "configs": topics.topic_configs(settings, t),
+                        **layout,
+                        "configs": {
+                            **layout.get("configs", {}),
+                            **topics.topic_configs(settings, t),
+                        },
                     }
                     for t in missing
                 },

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.settings import get_settings
-from ops.services import kafka, postgres
+from hub.settings import Settings, get_settings
+from ops.services import kafka, kafka_cluster, postgres
 
 console = Console()
 
@@ -28,7 +28,18 @@ def _chosen(service: Service) -> list[str]:
 ServiceArg = Annotated[Service, typer.Argument(help="Which service.")]
 
 
-def up(service: ServiceArg = Service.all) -> None:
+BrokersOpt = Annotated[
+    int,
+    typer.Option(
+        "--brokers",
+        min=1,
+        max=kafka_cluster.MAX_BROKERS,
+        help="Kafka nodes: 3 starts a local KRaft cluster (ports counted up from the settings').",
+    ),
+]
+
+
+def up(service: ServiceArg = Service.all, brokers: BrokersOpt = 1) -> None:
     """Start the service(s) unless already running; wait until they answer."""
     settings = get_settings()
     # The local services are the hub's: its secrets become their passwords.
@@ -42,6 +53,8 @@ def up(service: ServiceArg = Service.all) -> None:
                 f"(db {settings.postgres_dbname}, user {settings.postgres_user}) "
                 f"in {pg.seconds:.1f}s"
             )
+        elif brokers > 1:
+            _cluster_up(settings, brokers)
         else:
             with console.status("Starting Kafka…"):
                 k = kafka.up(settings)
@@ -50,6 +63,16 @@ def up(service: ServiceArg = Service.all) -> None:
                 f"[green]Kafka[/] {verb} on {k.bootstrap} (pid {k.pid}, cluster {k.cluster_id}) "
                 f"in {k.seconds:.1f}s"
             )
+
+
+def _cluster_up(settings: Settings, brokers: int) -> None:
+    with console.status(f"Starting a Kafka cluster of {brokers}…"):
+        c = kafka_cluster.up(settings, brokers)
+    verb = f"started nodes {list(c.started)}" if c.started else "already running"
+    console.print(
+        f"[green]Kafka cluster[/] of {brokers} {verb} (cluster {c.cluster_id}) in {c.seconds:.1f}s"
+    )
+    console.print(f"Point the hub at every node: HUB_KAFKA_BOOTSTRAP={c.bootstrap}", soft_wrap=True)
 
 
 def status() -> None:
@@ -63,6 +86,14 @@ def status() -> None:
         k.bootstrap,
         f"pid {k.pid} · {k.detail}" if k.pid else k.detail,
     )
+    cluster = kafka_cluster.status(settings)
+    if cluster.pids:
+        table.add_row(
+            "kafka cluster",
+            _state(cluster.running),
+            cluster.bootstrap,
+            f"pids {sorted(cluster.pids.values())} · {cluster.detail}",
+        )
     table.add_row("postgres", _state(pg.running), f"{settings.postgres_host}:{pg.port}", pg.detail)
     console.print(table)
     console.print(f"Kafka logs: {kafka.KafkaPaths.of(settings).logs}")
@@ -76,7 +107,10 @@ def down(service: ServiceArg = Service.all) -> None:
     """Stop the service(s)."""
     settings = get_settings()
     for name in _chosen(service):
-        stopped = kafka.down(settings) if name == "kafka" else postgres.down(settings)
+        if name == "kafka":
+            stopped = kafka_cluster.down(settings) | kafka.down(settings)
+        else:
+            stopped = postgres.down(settings)
         console.print(f"{name}: {'stopped' if stopped else 'was not running'}")
 
 

@@ -295,8 +295,8 @@ def fetch_jars() -> Path:
 # ---------------------------------------------------------------- process
 
 
-def _java(*args: str, log4j: Path | None = None) -> list[str]:
-    cmd = ["java", *HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true"]
+def _java(*args: str, log4j: Path | None = None, heap: tuple[str, ...] = HEAP) -> list[str]:
+    cmd = ["java", *heap, "-XX:+UseG1GC", "-Djava.awt.headless=true"]
     if log4j is not None:
         cmd.append(f"-Dlog4j2.configurationFile={log4j}")
     return [*cmd, "-cp", f"{jar_dir()}/*", *args]
@@ -339,8 +339,16 @@ def _cluster_id() -> str:
             return text
 
 
-def format_storage(settings: Settings, paths: KafkaPaths) -> None:
-    """Format the data directory once, bootstrapping the SCRAM credentials of the super user."""
+def format_storage(
+    settings: Settings,
+    paths: KafkaPaths,
+    cluster_id: str | None = None,
+    quorum: tuple[str, ...] = ("--standalone",),
+) -> None:
+    """Format the data directory once, bootstrapping the SCRAM credentials of the super user.
+
+    A node of a cluster passes the cluster's id and no ``--standalone`` (its voters are static).
+    """
     if (paths.data / "meta.properties").is_file():
         return
     password = settings.secret("kafka_password")
@@ -349,8 +357,8 @@ def format_storage(settings: Settings, paths: KafkaPaths) -> None:
         _java(
             "kafka.tools.StorageTool",
             "format",
-            "--standalone",
-            f"--cluster-id={_cluster_id()}",
+            *quorum,
+            f"--cluster-id={cluster_id or _cluster_id()}",
             "-c",
             str(paths.server_properties),
             "--add-scram",
@@ -481,9 +489,18 @@ def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
     fetch_jars()
     write_config(settings, paths)
     format_storage(settings, paths)
+    pid = start_process(paths)
+    cluster_id = _wait_ready(settings, paths, pid, timeout_s)
+    return KafkaStatus(
+        True, pid, settings.kafka_bootstrap, True, time.monotonic() - began, cluster_id
+    )
+
+
+def start_process(paths: KafkaPaths, heap: tuple[str, ...] = HEAP) -> int:
+    """Start the broker of a configured, formatted ``paths``; its pid goes into the pid file."""
     with private_file(paths.console_log).open("ab") as out:
         process = subprocess.Popen(
-            _java("kafka.Kafka", str(paths.server_properties), log4j=paths.log4j),
+            _java("kafka.Kafka", str(paths.server_properties), log4j=paths.log4j, heap=heap),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -492,10 +509,7 @@ def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
             umask=PRIVATE_UMASK,
         )
     private_file(paths.pid_file).write_text(f"{process.pid}\n")
-    cluster_id = _wait_ready(settings, paths, process.pid, timeout_s)
-    return KafkaStatus(
-        True, process.pid, settings.kafka_bootstrap, True, time.monotonic() - began, cluster_id
-    )
+    return process.pid
 
 
 def status(settings: Settings) -> KafkaStatus:
@@ -522,6 +536,11 @@ def down(settings: Settings, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     paths = KafkaPaths.of(settings)
     with _locked(paths):
         return _down(paths, timeout_s)
+
+
+def stop_process(paths: KafkaPaths, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+    """Stop the broker of ``paths`` (SIGTERM, then SIGKILL); False if it was not running."""
+    return _down(paths, timeout_s)
 
 
 def _down(paths: KafkaPaths, timeout_s: float) -> bool:

@@ -1,0 +1,94 @@
+"""What `hub services up kafka --brokers 3` writes for each node, without starting anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.errors import ConfigurationError
+from hub.settings import Settings
+from ops.services import kafka, kafka_cluster
+from producers.provision import topic_layout
+
+SETTINGS = Settings(
+    var_dir=Path("/unused/var"),
+    kafka_bootstrap="127.0.0.1:29092",
+    kafka_controller_port=29093,
+    kafka_controller_secret="試験-controller-secret",
+)
+# What a node of the cluster may set differently from the single broker.
+NODE_KEYS = {
+    "listeners",
+    "advertised.listeners",
+    "log.dirs",
+    "node.id",
+    "controller.quorum.bootstrap.servers",
+    "controller.quorum.voters",
+    "default.replication.factor",
+    "min.insync.replicas",
+    "offsets.topic.replication.factor",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr",
+}
+
+
+def test_each_node_has_its_own_ports_and_folder_counted_from_the_settings() -> None:
+    nodes = kafka_cluster.nodes(SETTINGS, 3)
+    assert [n.address for n in nodes] == [f"127.0.0.1:{p}" for p in (29092, 29094, 29096)]
+    assert [n.settings.kafka_controller_port for n in nodes] == [29093, 29095, 29097]
+    assert [n.paths.home.name for n in nodes] == ["node-1", "node-2", "node-3"]
+    assert len({n.paths.home for n in nodes}) == 3
+    assert kafka_cluster.bootstrap(SETTINGS, 3) == (
+        "127.0.0.1:29092,127.0.0.1:29094,127.0.0.1:29096"
+    )
+
+
+def test_every_node_is_a_voter_and_replicates_internal_topics_three_times_two_in_sync() -> None:
+    nodes = kafka_cluster.nodes(SETTINGS, 3)
+    props = kafka_cluster.node_properties(nodes[1], nodes)
+    assert props["node.id"] == "2"
+    assert props["process.roles"] == "broker,controller"
+    assert props["controller.quorum.voters"] == (
+        "1@127.0.0.1:29093,2@127.0.0.1:29095,3@127.0.0.1:29097"
+    )
+    assert "controller.quorum.bootstrap.servers" not in props
+    assert props["listeners"] == "CLIENT://127.0.0.1:29094,CONTROLLER://127.0.0.1:29095"
+    assert props["offsets.topic.replication.factor"] == "3"
+    assert props["transaction.state.log.min.isr"] == "2"
+    assert props["min.insync.replicas"] == "2"
+
+
+def test_a_node_keeps_the_single_brokers_authentication_and_authorizer_exactly() -> None:
+    nodes = kafka_cluster.nodes(SETTINGS, 3)
+    single = kafka.server_properties(SETTINGS, kafka.KafkaPaths(Path("/unused")))
+    for node in nodes:
+        props = kafka_cluster.node_properties(node, nodes)
+        same = {k: v for k, v in props.items() if k not in NODE_KEYS}
+        assert same == {k: v for k, v in single.items() if k not in NODE_KEYS}
+    jaas = props["listener.name.controller.plain.sasl.jaas.config"]
+    assert 'password="試験-controller-secret"' in jaas
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+
+
+def test_ports_that_would_overlap_are_refused() -> None:
+    # The controller port one above the client port of node 1 is node 2's client port.
+    crossed = SETTINGS.model_copy(update={"kafka_controller_port": 29094})
+    with pytest.raises(ConfigurationError, match="overlap"):
+        kafka_cluster.nodes(crossed, 3)
+    with pytest.raises(ConfigurationError):
+        kafka_cluster.nodes(SETTINGS, kafka_cluster.MAX_BROKERS + 1)
+
+
+@pytest.mark.parametrize(
+    ("brokers", "factor", "in_sync"), [(1, 1, None), (2, 2, None), (3, 3, "2"), (5, 3, "2")]
+)
+def test_provisioning_replicates_by_the_clusters_size(
+    brokers: int, factor: int, in_sync: str | None
+) -> None:
+    layout = topic_layout(brokers)
+    assert layout["replication_factor"] == factor
+    assert layout.get("configs", {}).get("min.insync.replicas") == in_sync
+    assert kafka_cluster.replication(brokers)[0] == factor
