@@ -97,7 +97,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         yield base
     finally:
         stopped = hub_services(base, "down", "kafka")
-        assert kafka_cluster.running_nodes(base) == {}, stopped.stdout + stopped.stderr
+        left = kafka_cluster.running_nodes(base)
+        kafka_cluster.down(base)  # whatever the CLI did, no node outlives the module
+        assert left == {}, f"hub services down kafka left {left}: {stopped.stdout}{stopped.stderr}"
 
 
 def clients(base: Settings, tmp_path: Path) -> Settings:
