@@ -93,6 +93,20 @@ def schema_openapi() -> None:
     typer.echo(render(document()), nl=False)
 
 
+def schema_export(
+    target: Annotated[Path, typer.Argument(help="Folder to write the bundle into.")],
+) -> None:
+    """Write the released schemas as a Confluent-compatible registry bundle (ids kept)."""
+    from hub import schema_bundle, schema_ids
+
+    count = schema_bundle.export(target)
+    out.print(
+        f"{count} subject versions ({schema_ids.COMPATIBILITY}) written to {target}: "
+        "serve the folder as a read-only registry, or POST import.json's versions to a "
+        "registry in IMPORT mode"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("submit")(submit)
     app.command("command")(command)
@@ -100,4 +114,5 @@ def register(app: typer.Typer) -> None:
     schema.command("commands")(schema_commands)
     schema.command("events")(schema_events)
     schema.command("openapi")(schema_openapi)
+    schema.command("export")(schema_export)
     app.add_typer(schema, name="schema")
