@@ -157,6 +157,7 @@ def up(settings: Settings, brokers: int, timeout_s: float = kafka.START_TIMEOUT_
                     "cluster is not ours): stop it (hub services down kafka) or set "
                     "HUB_KAFKA_BOOTSTRAP."
                 )
+            kafka._require_bindable(node.settings)
             kafka._require("java")
             kafka.fetch_jars()
             _prepare(node, members, _cluster_id(settings))
