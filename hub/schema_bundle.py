@@ -25,7 +25,7 @@ def _write(path: Path, body: Any) -> None:
 
 def export(target: Path) -> int:
     """Writes the bundle of every committed subject version; returns how many."""
-    entries = schema_ids.load()
+    entries = schema_ids.entries()
     versions = []
     for entry in entries:
         text = schema_ids.schema_text(entry)

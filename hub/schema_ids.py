@@ -1,14 +1,14 @@
-"""Schema registry subjects, versions and ids of the hub's Avro schemas, committed in
-``schemas/registry/subjects.json`` so that the Confluent wire format (``00``, a 4-byte
-big-endian schema id, the Avro binary body) can be written and read without a running
-registry, and a Confluent-compatible registry can be loaded with the same ids (``hub schema
-export``).
+"""Schema registry subjects, versions and ids of the hub's released Avro schemas, so that
+the Confluent wire format (``00``, a 4-byte big-endian schema id, the Avro binary body) can be
+written and read without a running registry, and a Confluent-compatible registry can be
+loaded with the same ids (``hub schema export``).
 
 A subject is the record's full name (the RecordNameStrategy: one topic carries many record
 types). Its versions are the released ones, ``schemas/released/<Name>/<n>.avsc`` in order;
-the messages without a release (``schemas/messages``) are version 1 of their subject. Ids are
-given once and never change: ``refreshed`` keeps every committed entry and numbers new ones
-after the highest id (``python -m hub.schema_ids`` writes the table after a release).
+the messages without a release (``schemas/messages``) are version 1 of their subject. A
+schema's id is derived from its CRC-64-AVRO fingerprint (the one single-object encoding
+carries): the low 31 bits of it, so an id never changes and needs no table that every
+release would have to update; a unit test checks that no two schemas share one.
 Compatibility is FULL_TRANSITIVE: every version reads and is read by every other
 (hub/compatibility.py checks the same, in both directions).
 """
@@ -16,7 +16,7 @@ Compatibility is FULL_TRANSITIVE: every version reads and is read by every other
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,11 @@ from typing import Any
 from hub.codec import SCHEMAS_DIR, fingerprint
 from hub.errors import HubError
 
-TABLE = SCHEMAS_DIR / "registry" / "subjects.json"
 COMPATIBILITY = "FULL_TRANSITIVE"
 
 
 class UnregisteredSchemaError(HubError):
-    """A schema has no id in schemas/registry/subjects.json (run `hub schema export`)."""
+    """A schema has no registry id: it is not released (nor a message)."""
 
 
 @dataclass(frozen=True)
@@ -64,33 +63,27 @@ def _schemas_in_order(schemas: Path) -> list[tuple[str, str, Path]]:
     return found
 
 
-def load(table: Path = TABLE) -> list[Entry]:
-    if not table.is_file():
-        return []
-    return [Entry(**row) for row in json.loads(table.read_text(encoding="utf-8"))]
+def schema_id(schema_fingerprint: bytes) -> int:
+    """The registry id of a schema: its fingerprint's low 31 bits (a positive int32)."""
+    return int.from_bytes(schema_fingerprint[:4], "little") & 0x7FFFFFFF or 1
 
 
-def refreshed(table: Path = TABLE, schemas: Path = SCHEMAS_DIR) -> list[Entry]:
-    """The committed entries, then one for each schema not yet in them (new ids)."""
-    entries = load(table)
-    known = {e.fingerprint for e in entries}
+def entries(schemas: Path = SCHEMAS_DIR) -> list[Entry]:
+    """Every released version and message schema, in version order per subject."""
+    found = []
     versions: dict[str, int] = {}
-    for e in entries:
-        versions[e.subject] = max(versions.get(e.subject, 0), e.version)
-    next_id = max((e.id for e in entries), default=0) + 1
     for subject, print_, path in _schemas_in_order(schemas):
-        if print_ in known:
-            continue
         versions[subject] = versions.get(subject, 0) + 1
-        entries.append(
-            Entry(next_id, subject, versions[subject], print_, str(path.relative_to(schemas)))
+        found.append(
+            Entry(
+                schema_id(bytes.fromhex(print_)),
+                subject,
+                versions[subject],
+                print_,
+                str(path.relative_to(schemas)),
+            )
         )
-        next_id += 1
-    return entries
-
-
-def render(entries: list[Entry]) -> str:
-    return json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=1) + "\n"
+    return found
 
 
 @dataclass(frozen=True)
@@ -101,15 +94,16 @@ class Ids:
 
 @lru_cache(maxsize=1)
 def ids() -> Ids:
-    entries = load()
-    return Ids({bytes.fromhex(e.fingerprint): e for e in entries}, {e.id: e for e in entries})
+    found = entries()
+    return Ids({bytes.fromhex(e.fingerprint): e for e in found}, {e.id: e for e in found})
 
 
 def id_of(schema_fingerprint: bytes) -> int:
     entry = ids().by_fingerprint.get(schema_fingerprint)
     if entry is None:
         raise UnregisteredSchemaError(
-            f"schema {schema_fingerprint.hex()} has no registry id in {TABLE.name}"
+            f"schema {schema_fingerprint.hex()} has no registry id: it is neither released "
+            "nor a message"
         )
     return entry.id
 
@@ -118,8 +112,3 @@ def schema_text(entry: Entry, schemas: Path = SCHEMAS_DIR) -> str:
     """The schema as a registry holds it: the committed file's JSON, compact."""
     definition = json.loads((schemas / entry.path).read_text(encoding="utf-8"))
     return json.dumps(definition, ensure_ascii=False, separators=(",", ":"))
-
-
-if __name__ == "__main__":
-    TABLE.parent.mkdir(parents=True, exist_ok=True)
-    TABLE.write_text(render(refreshed()), encoding="utf-8")

@@ -48,7 +48,7 @@ def registry_url(tmp_path: Path) -> Iterator[str]:
     bundle = tmp_path / "registry"
     result = CliRunner().invoke(hub_app, ["schema", "export", str(bundle)])
     assert result.exit_code == 0, result.output
-    assert f"{len(schema_ids.load())} subject versions" in result.output
+    assert f"{len(schema_ids.entries())} subject versions" in result.output
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
@@ -109,6 +109,6 @@ def test_a_registry_aware_client_decodes_an_agencys_records_with_the_exported_re
     assert "ReferralMade" in decoded_types
     subject = "jp.kitakyushu.hub.events.ReferralMade"
     assert client.get_compatibility(subject) == schema_ids.COMPATIBILITY
-    latest = max(e.version for e in schema_ids.load() if e.subject == subject)
-    registered = client.get_version(subject, latest)
-    assert registered.schema_id == max(e.id for e in schema_ids.load() if e.subject == subject)
+    latest = max((e for e in schema_ids.entries() if e.subject == subject), key=lambda e: e.version)
+    registered = client.get_version(subject, latest.version)
+    assert registered.schema_id == latest.id

@@ -27,47 +27,46 @@ def referral_record() -> dict[str, Any]:
     return codec.event_record(made)
 
 
-def test_every_released_version_and_message_has_its_committed_id() -> None:
-    committed = schema_ids.load()
-    assert committed == schema_ids.refreshed(), (
-        "a released schema has no registry id: run `python -m hub.schema_ids` and commit "
-        "schemas/registry/subjects.json (committed ids never change)"
-    )
+def test_every_released_version_and_message_has_a_subject_version_and_id() -> None:
+    entries = schema_ids.entries()
     released = list((codec.SCHEMAS_DIR / "released").glob("*/*.avsc"))
-    assert len(committed) >= len(released)
+    messages = list((codec.SCHEMAS_DIR / "messages").glob("*.avsc"))
+    assert {e.path for e in entries} >= {str(p.relative_to(codec.SCHEMAS_DIR)) for p in released}
+    assert len(entries) >= len(released) + len(messages) - 1  # a released message counts once
 
 
-def test_ids_are_unique_and_each_subject_counts_its_versions_from_one() -> None:
-    entries = schema_ids.load()
-    assert len({e.id for e in entries}) == len(entries)
+def test_ids_are_unique_positive_int32s_and_each_subject_counts_its_versions_from_one() -> None:
+    entries = schema_ids.entries()
+    assert len({e.id for e in entries}) == len(entries), "two schemas share a registry id"
+    assert all(0 < e.id < 2**31 for e in entries)
     by_subject: dict[str, list[int]] = {}
     for entry in entries:
         by_subject.setdefault(entry.subject, []).append(entry.version)
         definition = json.loads((codec.SCHEMAS_DIR / entry.path).read_text(encoding="utf-8"))
         assert codec.fingerprint(definition).hex() == entry.fingerprint, entry.path
+        assert entry.id == schema_ids.schema_id(codec.fingerprint(definition))
         assert entry.subject.endswith("." + definition["name"])
     for subject, versions in by_subject.items():
         assert versions == list(range(1, len(versions) + 1)), subject
 
 
-def test_a_new_release_gets_the_next_id_and_version_and_nothing_is_renumbered(
+def test_a_new_release_gets_the_next_version_and_changes_no_other_id_or_version(
     tmp_path: Path,
 ) -> None:
     schemas = tmp_path / "schemas"
     shutil.copytree(codec.SCHEMAS_DIR, schemas)
-    table = schemas / "registry" / "subjects.json"
-    before = schema_ids.load(table)
+    before = schema_ids.entries(schemas)
     folder = schemas / "released" / "ReferralMade"
     latest = max(int(p.stem) for p in folder.glob("*.avsc"))
     definition = json.loads((folder / f"{latest}.avsc").read_text(encoding="utf-8"))
     definition["fields"].append({"name": "test_extra", "type": ["null", "string"], "default": None})
     (folder / f"{latest + 1}.avsc").write_text(json.dumps(definition), encoding="utf-8")
-    after = schema_ids.refreshed(table, schemas)
-    assert after[: len(before)] == before
-    (new,) = after[len(before) :]
-    assert new.id == max(e.id for e in before) + 1
+    after = schema_ids.entries(schemas)
+    (new,) = [e for e in after if e not in before]
+    assert [e for e in after if e != new] == before
     assert new.subject == "jp.kitakyushu.hub.events.ReferralMade"
     assert new.version == latest + 1
+    assert new.id not in {e.id for e in before}
 
 
 def test_a_record_in_the_confluent_wire_format_carries_the_id_and_the_same_body() -> None:
