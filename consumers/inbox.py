@@ -154,6 +154,8 @@ class Inbox:
                     "ON CONFLICT (referral_id) DO NOTHING",
                     (entry.referral_id, entry.traceparent),
                 )
+        if entry.event_type == "PersonErased":
+            self._db.scrub()
         return True
 
     def _erase(self, cur: Cursor, case_id: str, subjects: list[str]) -> None:

@@ -34,6 +34,10 @@ class Database(Protocol):
 
     def table(self, name: str) -> str: ...
 
+    def scrub(self) -> None:
+        """Leaves no copy of content just overwritten in the store's files (an erasure)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -61,10 +65,16 @@ class SqliteDatabase:
         self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
+        # Overwritten and deleted content is zeroed, not left in the pages' free space.
+        self._conn.execute("PRAGMA secure_delete=ON")
         self._dialect = Dialect.sqlite()
 
     def table(self, name: str) -> str:
         return self._dialect.table(name)
+
+    def scrub(self) -> None:
+        # The pages as they were before stay frames of the -wal file until a checkpoint.
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -106,6 +116,9 @@ class PostgresDatabase:
     def transaction(self) -> Iterator[Cursor]:
         with self._conn.transaction(), self._conn.cursor() as cur:
             yield _Cursor(cur, self._dialect)
+
+    def scrub(self) -> None:
+        return None  # dead row versions last until VACUUM, as for the hub (docs/PRIVACY.md)
 
     def close(self) -> None:
         self._conn.close()

@@ -378,3 +378,24 @@ def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox:
     gone = repr([r for r in rows if str(discovery_id) in repr(r)])
     assert PERSON["name"] in kept
     assert PERSON["name"] not in gone and PERSON["address"] not in gone
+
+
+def test_an_erased_persons_fields_leave_the_inbox_file_too(tmp_path: Path) -> None:
+    # The agency client keeps running: the emptied fields must not stay readable in the
+    # database file's free space or its write-ahead log.
+    inbox = Inbox(SqliteDatabase(tmp_path / "inbox.sqlite"))
+    stream = Stream()
+    case_id, _ = stream.referral(note="試験の消えるメモ", basis="consent", basis_ref="c-1")
+    stream.event(
+        ev.PersonErased(
+            occurred_at=T0,
+            case_id=case_id,
+            decided_by="試験課",
+            reason="保存期間満了",
+            subjects=[str(case_id)],
+        ),
+        basis="none",
+    )
+    consume(stream, inbox)
+    stored = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("inbox.sqlite*")))
+    assert "試験の消えるメモ".encode() not in stored
