@@ -23,6 +23,7 @@ from hub.identity import Actor, Role
 from hub.settings import Settings, get_settings
 from ops.cli.main import app as cli
 from ops.wiring import open_application
+from producers.provision import provision
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -154,7 +155,9 @@ def test_the_access_log_filters_by_case_actor_and_period(app: HubApplication) ->
 def test_an_edited_access_record_is_named_by_verify_log(
     app: HubApplication, store: Settings, kafka_broker: object
 ) -> None:
-    # verify-log also asks the broker's witness of the chain head, so the broker runs.
+    # verify-log also asks the broker's witness of the chain head, as the tenant's auditor:
+    # the broker runs and the tenant is provisioned, as after any relay's first start.
+    provision(store, [])
     case_id = new_case(app)
     hub("case", "show", str(case_id), "--person", "--purpose", "case_management")
     (read,) = accesses()
