@@ -5,9 +5,10 @@ are the real mix), then the events are copied into the benchmark store through t
 (re-encoded, so sealed with the store's own data keys; hash chain included) in large
 transactions: a 100k-event log takes minutes
 instead of the hours one commit per command would take on this disk. Logs are kept under
-``var/bench/`` (SQLite) or in a PostgreSQL schema ``bench_log_s<scale>_<code>`` and reused
-while the code that made them is the same: ``<code>`` is a digest of the hub's domain, its
-schemas and the generator, so a log written by other code is never read back.
+``var/bench/`` (SQLite) or in a PostgreSQL schema ``bench_log_s<scale>_<code>_k<tag>`` and
+reused while the code that made them is the same: ``<code>`` is a digest of the hub's domain,
+its schemas and the generator, so a log written by other code is never read back; ``<tag>``
+names the key-encryption key its data keys are wrapped with (``key_tag``).
 """
 
 from __future__ import annotations
@@ -60,13 +61,19 @@ class LogSpec:
         return f"demo year ×{self.scale}{cut}"
 
 
+def key_tag(settings: Settings) -> str:
+    """A short tag of the key-encryption key: a log's data keys are wrapped with it, so a
+    log is reused only under the same one (another checkout or HUB_KEK reads none of it)."""
+    secret = settings.key_encryption_secret().encode()
+    return hashlib.sha256(b"bench log key tag\x1f" + secret).hexdigest()[:8]
+
+
 def log_settings(settings: Settings, store: StoreKind, spec: LogSpec) -> Settings:
+    name = f"{spec.name}_k{key_tag(settings)}"
     if store == "sqlite":
-        path = settings.var_dir / "bench" / f"{spec.name}.sqlite"
+        path = settings.var_dir / "bench" / f"{name}.sqlite"
         return settings.model_copy(update={"store": "sqlite", "sqlite_path": path})
-    return settings.model_copy(
-        update={"store": "postgres", "postgres_schema": f"bench_{spec.name}"}
-    )
+    return settings.model_copy(update={"store": "postgres", "postgres_schema": f"bench_{name}"})
 
 
 def generated(spec: LogSpec) -> HubApplication:
