@@ -3,6 +3,13 @@
 ``execute`` takes any command: it refuses a command id seen before (writing nothing),
 checks the command against the reference data, loads the aggregates, lets them check
 their rules, and saves every change plus a command receipt in one atomic ``save``.
+
+Group commit: ``execute_many`` (a ``hub submit`` file) and concurrent ``execute`` calls
+(the HTTP API's threads) write the commands that arrive together in one transaction, each
+command still all-or-nothing: a command that breaks a rule is taken out of the group (the
+group so far is written, then the command runs alone and leaves nothing); a conflict at the
+save retries alone only the commands that touched what changed underneath; receipts and the
+hash chain stay per command, and every event keeps its own actor.
 """
 
 from __future__ import annotations
@@ -11,8 +18,8 @@ import contextlib
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import singledispatchmethod
 from typing import Any, TypeVar
@@ -68,6 +75,11 @@ from hub.transcoding import register_payloads
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R", bound=ev.Event)
 
+# Commands written per transaction at most: large enough that the commit's cost (a WAL
+# flush) is shared by hundreds of commands, small enough that a group's events stay a
+# modest insert and a conflict re-runs little (BENCHMARKS.md, group commit).
+GROUP_SIZE = 256
+
 # Who wrote the shipped network.json's import into a new store.
 NETWORK_IMPORT = Actor("system:network-import", Role.system)
 
@@ -81,6 +93,41 @@ class Outcome:
     duplicate: bool
     events: tuple[str, ...] = ()
     aggregate_ids: tuple[UUID, ...] = ()
+
+
+@dataclass
+class _Pending:
+    """A command of a group whose events wait for the group's one transaction."""
+
+    index: int
+    command: c.Command
+    actor: Actor
+    events: list[Any]
+    touched: set[UUID]
+    outcome: Outcome
+
+
+@dataclass
+class _Group:
+    """Commands executed together: their events, and the aggregates they left in memory."""
+
+    pending: list[_Pending] = field(default_factory=list)
+    aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
+    digests: dict[UUID, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Request:
+    """One caller's command waiting to be executed, maybe in another caller's group."""
+
+    command: c.Command
+    actor: Actor | None
+    result: Outcome | BaseException | None = None
+    done: bool = False
+
+
+# What a command of ``execute_many`` came to: its outcome, or the error that refused it.
+Result = Outcome | Exception
 
 
 class HubApplication(Application[UUID]):
@@ -108,6 +155,9 @@ class HubApplication(Application[UUID]):
         self._one_command_at_a_time = threading.Lock()
         self._read: list[UUID] | None = None  # aggregates the running command loaded
         self._directory_now: Directory | None = None  # the running command's network
+        self._group: _Group | None = None  # the running group, whose reads it remembers
+        self._waiting: list[_Request] = []  # concurrent callers' commands, for one group
+        self._waiting_lock = threading.Lock()
         if seed_network:  # False only to copy a whole log, import included, into a new store
             self._import_network()
 
@@ -282,24 +332,224 @@ class HubApplication(Application[UUID]):
     # The one entry point for commands --------------------------------------------------------
 
     def execute(self, command: c.Command, actor: Actor | None = None) -> Outcome:
-        """Applies ``command`` as ``actor`` (the configured operator when None)."""
+        """Applies ``command`` as ``actor`` (the configured operator when None).
+
+        Callers that arrive while another command runs are executed together, in one
+        transaction, by whichever of them gets the application next (group commit)."""
+        request = _Request(command, actor)
+        with self._waiting_lock:
+            self._waiting.append(request)
         with self._one_command_at_a_time:
-            read: list[UUID] = []
-            self._read = read
-            self._directory_now = None
-            saved = False
+            if not request.done:
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                self._serve(batch)
+        result = request.result
+        if isinstance(result, BaseException):
+            raise result
+        assert result is not None
+        return result
+
+    def _serve(self, batch: list[_Request]) -> None:
+        try:
+            if len(batch) == 1:
+                results: list[Outcome | BaseException] = [
+                    self._alone(batch[0].command, self._actor(batch[0].actor))
+                ]
+            else:
+                results = list(self._execute_many([(r.command, r.actor) for r in batch]))
+        except BaseException as error:  # the store is down: every caller of the group hears
+            results = [error] * len(batch)
+        for request, result in zip(batch, results, strict=True):
+            request.result = result
+            request.done = True
+
+    def execute_many(self, requests: Sequence[tuple[c.Command, Actor | None]]) -> list[Result]:
+        """Applies commands in order, each as its actor (None: the configured operator),
+        in groups of up to ``GROUP_SIZE`` per transaction; per command its Outcome or the
+        error that refused it (it wrote nothing). StoreUnavailableError is raised:
+        the groups before it are written, the rest not."""
+        with self._one_command_at_a_time:
+            return self._execute_many(requests)
+
+    def _execute_many(self, requests: Sequence[tuple[c.Command, Actor | None]]) -> list[Result]:
+        results: list[Result | None] = [None] * len(requests)
+        group = _Group()
+        self._directory_now = None
+        try:
+            for index, (command, actor) in enumerate(requests):
+                try:
+                    acting = self._actor(actor)
+                except InvalidActorError as error:
+                    results[index] = error
+                    continue
+                group = self._add(group, index, command, acting, results)
+                if len(group.pending) >= GROUP_SIZE:
+                    self._commit(group, results)
+                    group = _Group()
+            self._commit(group, results)
+        except BaseException:
+            self._forget(group.aggregates)
+            raise
+        finally:
+            self._read = None
+            self._group = None
+        assert all(r is not None for r in results)
+        return results  # type: ignore[return-value]
+
+    def _add(
+        self,
+        group: _Group,
+        index: int,
+        command: c.Command,
+        actor: Actor,
+        results: list[Result | None],
+    ) -> _Group:
+        """Executes ``command`` into ``group`` (its events kept for the group's save), or,
+        when it is refused, writes the group so far and runs the command alone. Returns the
+        group that goes on."""
+        command_type = type(command).__name__
+        digest = c.command_digest(command)
+        earlier = group.digests.get(command.command_id)
+        if earlier is not None:  # the same id twice in one group: as if the first were saved
+            results[index] = (
+                Outcome(command.command_id, command_type, duplicate=True)
+                if earlier == digest
+                else _reused_id(command, command_type)
+            )
+            return group
+        read: list[UUID] = []
+        self._read, self._group = read, group
+        try:
+            changed = self._handle(command)
+        except StoreUnavailableError:
+            self._forget(read)
+            raise
+        except Exception:
+            # What it read may hold half its changes: out of memory before anything is
+            # written. Then the group so far, then the command alone on what is stored (it
+            # may repeat a command applied before, or break a rule: it writes nothing).
+            self._read = self._group = None
+            self._forget(read)
+            for aggregate_id in read:
+                group.aggregates.pop(aggregate_id, None)
+            self._commit(group, results)
+            results[index] = self._alone(command, actor)
+            return _Group()
+        finally:
+            self._read = self._group = None
+        receipt = self._receipt(command, digest)
+        _stamp(actor, [*changed, receipt])
+        events = [e for a in (*changed, receipt) for e in a.collect_events()]
+        for aggregate in changed:
+            group.aggregates[aggregate.id] = aggregate
+        group.digests[command.command_id] = digest
+        group.pending.append(
+            _Pending(
+                index,
+                command,
+                actor,
+                events,
+                {*read, *(a.id for a in changed), receipt.id},
+                Outcome(
+                    command.command_id,
+                    command_type,
+                    duplicate=False,
+                    events=tuple(
+                        type(e).__name__ for e in events if not isinstance(e, CommandReceipt.Event)
+                    ),
+                    aggregate_ids=tuple(a.id for a in changed),
+                ),
+            )
+        )
+        return group
+
+    def _commit(self, group: _Group, results: list[Result | None]) -> None:
+        """Writes the group's commands in one transaction; on a conflict, writes those
+        that touched nothing changed underneath and runs the others alone."""
+        if not group.pending:
+            return
+        try:
+            self.save(*(e for p in group.pending for e in p.events))
+        except IntegrityError:
+            self._resolve(group, results)
+            return
+        except OperationalError as error:
+            self._forget(group.aggregates)
+            raise StoreUnavailableError(
+                f"the event store is unavailable ({type(error).__name__}); the group of "
+                f"{len(group.pending)} commands was not written"
+            ) from error
+        for pending in group.pending:
+            results[pending.index] = pending.outcome
+        cache = self.repository.cache
+        if cache is not None:  # as stored now; a later read fast-forwards them as usual
+            for aggregate_id, aggregate in group.aggregates.items():
+                cache.put(aggregate_id, aggregate)
+
+    def _resolve(self, group: _Group, results: list[Result | None]) -> None:
+        self._forget(group.aggregates)
+        first: dict[UUID, int] = {}
+        for pending in group.pending:
+            for event in pending.events:
+                first.setdefault(event.originator_id, event.originator_version)
+        try:
+            changed = {
+                aggregate_id
+                for aggregate_id, version in first.items()
+                if any(
+                    e.originator_version >= version
+                    for e in self.recorder.select_events(aggregate_id, desc=True, limit=1)
+                )
+            }
+        except OperationalError as error:
+            raise StoreUnavailableError(
+                f"the event store is unavailable ({type(error).__name__})"
+            ) from error
+        # A command that touched what changed, or what such a command touched, runs alone
+        # (after the others, which never touch its aggregates later in the group).
+        tainted = set(changed)
+        keep: list[_Pending] = []
+        alone: list[_Pending] = []
+        for pending in group.pending:
+            if not changed or pending.touched & tainted:
+                tainted |= pending.touched
+                alone.append(pending)
+            else:
+                keep.append(pending)
+        if keep:
             try:
-                with tracing.span(
-                    f"command {type(command).__name__}",
-                    attributes={"hub.command_id": str(command.command_id)},
-                ):
-                    outcome = self._execute(command, self._actor(actor))
-                saved = not outcome.duplicate
-                return outcome
-            finally:
-                self._read = None
-                if not saved:
-                    self._forget(read)
+                self.save(*(e for p in keep for e in p.events))
+            except IntegrityError:  # changed again meanwhile: every command alone
+                alone = sorted([*keep, *alone], key=lambda p: p.index)
+            except OperationalError as error:
+                raise StoreUnavailableError(
+                    f"the event store is unavailable ({type(error).__name__})"
+                ) from error
+            else:
+                for pending in keep:
+                    results[pending.index] = pending.outcome
+        for pending in alone:
+            results[pending.index] = self._alone(pending.command, pending.actor)
+
+    def _alone(self, command: c.Command, actor: Actor) -> Result:
+        """One command in its own transaction; a refusal is returned, an outage raised."""
+        read: list[UUID] = []
+        self._read = read
+        self._directory_now = None
+        saved = False
+        try:
+            outcome = self._execute(command, actor)
+            saved = not outcome.duplicate
+            return outcome
+        except StoreUnavailableError:
+            raise
+        except Exception as error:  # a refusal, or a fault of this command alone
+            return error
+        finally:
+            self._read = None
+            if not saved:
+                self._forget(read)
 
     def _actor(self, actor: Actor | None) -> Actor:
         if actor is not None:
@@ -331,14 +581,7 @@ class HubApplication(Application[UUID]):
             if self._repeated(command, digest):
                 return Outcome(command.command_id, command_type, duplicate=True)
             raise
-        receipt = CommandReceipt(
-            payload=ev.CommandAccepted(
-                occurred_at=command.occurred_at,
-                command_id=command.command_id,
-                command_type=command_type,
-                command_digest=digest,
-            )
-        )
+        receipt = self._receipt(command, digest)
         _stamp(actor, [*changed, receipt])
         _trace([*changed, receipt])
         try:
@@ -364,6 +607,17 @@ class HubApplication(Application[UUID]):
                 if not isinstance(r.domain_event, CommandReceipt.Event)
             ),
             aggregate_ids=tuple(a.id for a in changed),
+        )
+
+    @staticmethod
+    def _receipt(command: c.Command, digest: str) -> CommandReceipt:
+        return CommandReceipt(
+            payload=ev.CommandAccepted(
+                occurred_at=command.occurred_at,
+                command_id=command.command_id,
+                command_type=type(command).__name__,
+                command_digest=digest,
+            )
         )
 
     # アクセス記録 ----------------------------------------------------------------------------
@@ -471,11 +725,7 @@ class HubApplication(Application[UUID]):
         except NotFoundError:
             return False
         if not receipt.repeats(digest):
-            raise IdempotencyConflictError(
-                f"IdempotencyConflictError: command_id {command.command_id} was already used "
-                f"for a different {receipt.command_type}; nothing was written "
-                "(give this command a new command_id)"
-            )
+            raise _reused_id(command, receipt.command_type)
         return True
 
     # Queries the write side needs ----------------------------------------------------------
@@ -489,9 +739,8 @@ class HubApplication(Application[UUID]):
         )
 
     def _get(self, cls: type[A], aggregate_id: UUID, missing: Callable[[], Exception]) -> A:
-        self._note_read(aggregate_id)
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self._load(aggregate_id)
         except AggregateNotFoundError:
             raise missing() from None
         except OperationalError as error:
@@ -504,10 +753,23 @@ class HubApplication(Application[UUID]):
         if self._read is not None:  # inside ``execute``; queries leave nothing to forget
             self._read.append(aggregate_id)
 
-    def _exists(self, aggregate_id: UUID) -> bool:
+    def _load(self, aggregate_id: UUID) -> Aggregate:
+        """The aggregate as the running command sees it: as an earlier command of its group
+        left it in memory, else from the cache or the store."""
         self._note_read(aggregate_id)
+        group = self._group
+        if group is not None:
+            held = group.aggregates.get(aggregate_id)
+            if held is not None:
+                return held
+        aggregate: Aggregate = self.repository.get(aggregate_id)
+        if group is not None:
+            group.aggregates[aggregate_id] = aggregate
+        return aggregate
+
+    def _exists(self, aggregate_id: UUID) -> bool:
         try:
-            self.repository.get(aggregate_id)
+            self._load(aggregate_id)
         except AggregateNotFoundError:
             return False
         except OperationalError as error:
@@ -999,6 +1261,14 @@ def _read_record(what: str, model: type[R], **fields: Any) -> R:
             f"{what}: invalid {', '.join(sorted(problems))} (see `hub schema events "
             f"{model.__name__}`)"
         ) from None
+
+
+def _reused_id(command: c.Command, used_for: str) -> IdempotencyConflictError:
+    return IdempotencyConflictError(
+        f"IdempotencyConflictError: command_id {command.command_id} was already used "
+        f"for a different {used_for}; nothing was written "
+        "(give this command a new command_id)"
+    )
 
 
 def _stamp(actor: Actor, aggregates: Iterable[Aggregate]) -> None:

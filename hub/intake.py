@@ -1,7 +1,9 @@
 """Bulk intake: a JSON-lines file of commands, each line validated and applied on its own.
 
 A rejected line is named by its number with the reason; valid lines are written; the same
-file submitted again writes nothing new (commands carry ids and are idempotent).
+file submitted again writes nothing new (commands carry ids and are idempotent). Valid
+lines are written in groups, one transaction per group (``HubApplication.execute_many``):
+each command is still all-or-nothing, and a refused one leaves the others written.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from hub.application import HubApplication
+from hub.application import GROUP_SIZE, HubApplication, Outcome
 from hub.commands import COMMAND_ADAPTER
 from hub.errors import ConcurrentChangeError, DomainError, HubError, InvalidCommandError
 
@@ -136,6 +138,7 @@ def submit_lines(
     first line is not part of the command."""
     report = IntakeReport()
     encoding = check_encoding(encoding)
+    batch: list[tuple[int, object]] = []
     for number, raw in enumerate(lines, start=1):
         if number == 1 and encoding == "utf-8" and raw.startswith(UTF8_BOM):
             raw = raw[len(UTF8_BOM) :]
@@ -143,18 +146,33 @@ def submit_lines(
             continue
         try:
             command = parse_command_line(raw.rstrip(b"\r\n"), encoding)
-            outcome = app.execute(command)  # type: ignore[arg-type]
         except InvalidCommandError as error:  # the line itself: not JSON, a field and its rule
             report.rejected.append(Rejection(number, str(error)))
             continue
-        except (DomainError, ConcurrentChangeError) as error:  # the rule it breaks, by name
-            report.rejected.append(Rejection(number, _named(error)))
-            continue
-        except HubError:
-            raise  # store unavailable or a concurrent change: stop, say so at the edge
-        if outcome.duplicate:
-            report.duplicates += 1
-        else:
-            report.written += 1
-            report.events += len(outcome.events)
+        batch.append((number, command))
+        if len(batch) >= GROUP_SIZE:
+            _apply(app, batch, report)
+            batch = []
+    _apply(app, batch, report)
+    report.rejected.sort(key=lambda rejection: rejection.line)
     return report
+
+
+def _apply(app: HubApplication, batch: list[tuple[int, object]], report: IntakeReport) -> None:
+    """One group of valid lines in one transaction; each line's outcome into the report."""
+    if not batch:
+        return
+    results = app.execute_many([(command, None) for _, command in batch])  # type: ignore[misc]
+    for (number, _), result in zip(batch, results, strict=True):
+        if isinstance(result, Outcome):
+            if result.duplicate:
+                report.duplicates += 1
+            else:
+                report.written += 1
+                report.events += len(result.events)
+        elif isinstance(result, InvalidCommandError):
+            report.rejected.append(Rejection(number, str(result)))
+        elif isinstance(result, (DomainError, ConcurrentChangeError)):  # the rule, by name
+            report.rejected.append(Rejection(number, _named(result)))
+        else:
+            raise result  # the store unavailable, no one to act as: stop, say so at the edge

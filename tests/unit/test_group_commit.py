@@ -1,0 +1,278 @@
+"""Group commit: commands that arrive together share one transaction, each still
+all-or-nothing and idempotent, on both stores (``HubApplication.execute_many``, concurrent
+``execute`` calls, ``hub submit``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from hub import commands as c
+from hub.application import GROUP_SIZE, HubApplication, Outcome
+from hub.domain.case import Case
+from hub.errors import CaseNotFoundError, IdempotencyConflictError
+from hub.identity import Actor, Role
+from hub.intake import submit_lines
+from projections.audit.tamper import verify_log
+from tests import factories as f
+
+OFFICER = Actor("officer-0001@city.test", Role.ward_officer, ward="kokurakita")
+COORDINATOR = Actor("coordinator-0001@city.test", Role.coordinator, ward="kokurakita")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request: pytest.FixtureRequest) -> dict[str, str]:
+    fixture = "sqlite_env" if request.param == "sqlite" else "pg_env"
+    return dict(request.getfixturevalue(fixture))
+
+
+@pytest.fixture
+def app(env: dict[str, str]) -> Iterator[HubApplication]:
+    application = HubApplication(env=env)
+    yield application
+    application.close()
+
+
+class Saves:
+    """Counts the application's transactions (one ``save`` is one)."""
+
+    def __init__(self, app: HubApplication, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sizes: list[int] = []
+        original = app.save
+
+        def counted(*objs: Any, **kwargs: Any) -> Any:
+            self.sizes.append(len(objs))
+            return original(*objs, **kwargs)
+
+        monkeypatch.setattr(app, "save", counted)
+
+
+def _case_of(outcome: object) -> UUID:
+    assert isinstance(outcome, Outcome), outcome
+    return outcome.aggregate_ids[0]
+
+
+def _stored_commands(app: HubApplication, command_ids: list[UUID]) -> list[bool]:
+    return [app.is_duplicate(command_id) for command_id in command_ids]
+
+
+def test_a_group_is_one_transaction_with_a_receipt_per_command(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saves = Saves(app, monkeypatch)
+    commands = [f.consultation() for _ in range(5)]
+    start = app.recorder.max_notification_id() or 0
+    results = app.execute_many([(command, None) for command in commands])
+    assert all(isinstance(r, Outcome) and not r.duplicate for r in results)
+    assert len(saves.sizes) == 1
+    assert _stored_commands(app, [cmd.command_id for cmd in commands]) == [True] * 5
+    # Each command: its case's events and its own receipt, in command order.
+    assert (app.recorder.max_notification_id() or 0) - start == sum(
+        len(r.events) + 1  # type: ignore[union-attr]
+        for r in results
+    )
+    assert verify_log(app.recorder).intact  # type: ignore[arg-type]
+
+
+def test_a_failing_command_is_taken_out_and_the_others_commit(app: HubApplication) -> None:
+    first = f.consultation()
+    case_id = c.derived_id(first.command_id, "case_id")
+    missing = f.referral(UUID(int=7))  # no such case
+    referral = f.referral(case_id)
+    repeated_referral = f.referral(case_id, referral_id=referral.referral_id)  # a rule broken
+    second = f.consultation()
+    assessment = f.assessment(case_id)
+    group = [first, missing, referral, repeated_referral, second, assessment]
+    results = app.execute_many([(command, None) for command in group])
+
+    assert isinstance(results[1], CaseNotFoundError)
+    assert not isinstance(results[3], Outcome)
+    assert all(isinstance(results[i], Outcome) for i in (0, 2, 4, 5))
+    assert _stored_commands(app, [cmd.command_id for cmd in group]) == [
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]
+    # The failing command left nothing: not in the case, not in the cache of later commands.
+    case = app.get_case(case_id)
+    assert list(case.referrals) == [referral.referral_id]
+    fresh = HubApplication(env=dict(app.env))
+    try:
+        stored = fresh.get_case(case_id)
+        assert stored.version == case.version
+        assert list(stored.referrals) == [referral.referral_id]
+    finally:
+        fresh.close()
+    assert verify_log(app.recorder).intact  # type: ignore[arg-type]
+
+
+def test_a_failing_command_after_others_on_its_case_keeps_their_changes(
+    app: HubApplication,
+) -> None:
+    """The refused command read a case the group had changed in memory: the group's changes
+    are written, the refused command's are not, and the next command sees the case whole."""
+    opening = f.consultation()
+    case_id = c.derived_id(opening.command_id, "case_id")
+    referral = f.referral(case_id)
+    wrong_agency = f.answer(case_id, referral.referral_id, "moji.houkatsu", "accepted")
+    right = f.answer(case_id, referral.referral_id, "kokurakita.hogo", "accepted")
+    results = app.execute_many([(cmd, None) for cmd in (opening, referral, wrong_agency, right)])
+    assert [isinstance(r, Outcome) for r in results] == [True, True, False, True]
+    fresh = HubApplication(env=dict(app.env))
+    try:
+        case = fresh.get_case(case_id)
+        assert isinstance(case, Case)
+        assert case.version == app.get_case(case_id).version
+    finally:
+        fresh.close()
+
+
+def test_replaying_the_same_submit_file_writes_nothing(app: HubApplication) -> None:
+    commands: list[c.Command] = []
+    for _ in range(3):
+        opening = f.consultation()
+        case_id = c.derived_id(opening.command_id, "case_id")
+        referral = f.referral(case_id)
+        commands += [
+            opening,
+            f.consent(case_id),
+            referral,
+            f.answer(case_id, referral.referral_id, "kokurakita.hogo", "received"),
+            f.visit(case_id),
+        ]
+    lines = [cmd.model_dump_json().encode() for cmd in commands]
+    first = submit_lines(app, lines)
+    assert (first.written, first.duplicates, first.rejected) == (len(lines), 0, [])
+    end = app.recorder.max_notification_id()
+    again = submit_lines(app, lines)
+    assert (again.written, again.duplicates, again.rejected) == (0, len(lines), [])
+    assert app.recorder.max_notification_id() == end
+    assert verify_log(app.recorder).intact  # type: ignore[arg-type]
+
+
+def test_a_reused_id_with_other_content_is_refused_in_a_group(app: HubApplication) -> None:
+    opening = f.consultation()
+    case_id = c.derived_id(opening.command_id, "case_id")
+    referral = f.referral(case_id, agency_id="kokurakita.hogo")
+    app.execute(opening)
+    app.execute(referral)
+    end = app.recorder.max_notification_id()
+    other = f.referral(case_id, agency_id="moji.houkatsu", command_id=referral.command_id)
+    results = app.execute_many([(other, None), (referral, None)])
+    assert isinstance(results[0], IdempotencyConflictError)
+    assert isinstance(results[1], Outcome) and results[1].duplicate
+    assert app.recorder.max_notification_id() == end
+
+    # The same id twice inside one group: the second is judged against the first.
+    fresh = f.consultation()
+    same = fresh.model_copy()
+    changed = f.consultation(command_id=fresh.command_id, needs=["isolation"])
+    results = app.execute_many([(fresh, None), (same, None), (changed, None)])
+    assert isinstance(results[0], Outcome) and not results[0].duplicate
+    assert isinstance(results[1], Outcome) and results[1].duplicate
+    assert isinstance(results[2], IdempotencyConflictError)
+
+
+def test_a_concurrent_writers_conflict_retries_only_that_command(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = []
+    for _ in range(3):
+        opening = f.consultation()
+        app.execute(opening)
+        cases.append(c.derived_id(opening.command_id, "case_id"))
+    other = HubApplication(env=dict(app.env))
+    group = [f.assessment(case_id) for case_id in cases]
+    alone: list[UUID] = []
+    original_alone = app._alone
+    original_save = app.save
+    interfered = False
+
+    def spy_alone(command: c.Command, actor: Actor) -> object:
+        alone.append(command.command_id)
+        return original_alone(command, actor)
+
+    def interfering_save(*objs: Any, **kwargs: Any) -> Any:
+        nonlocal interfered
+        if not interfered:  # another process writes to the first case before our commit
+            interfered = True
+            other.execute(f.referral(cases[0]))
+        return original_save(*objs, **kwargs)
+
+    monkeypatch.setattr(app, "_alone", spy_alone)
+    monkeypatch.setattr(app, "save", interfering_save)
+    try:
+        results = app.execute_many([(command, None) for command in group])
+    finally:
+        other.close()
+    assert all(isinstance(r, Outcome) and not r.duplicate for r in results), results
+    assert alone == [group[0].command_id]
+    fresh = HubApplication(env=dict(app.env))
+    try:
+        first = fresh.get_case(cases[0])
+        assert len(first.referrals) == 1  # the other writer's change stands
+        assert "8050" in first.needs  # and ours, retried on top of it
+        assert all("8050" in fresh.get_case(case_id).needs for case_id in cases)
+    finally:
+        fresh.close()
+    assert verify_log(app.recorder).intact  # type: ignore[arg-type]
+
+
+def test_concurrent_callers_share_one_transaction_and_keep_their_actors(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opening = f.consultation()
+    app.execute(opening)
+    case_id = c.derived_id(opening.command_id, "case_id")
+    saves = Saves(app, monkeypatch)
+    callers = [
+        (f.referral(case_id), OFFICER),
+        (f.assessment(case_id), COORDINATOR),
+        (f.referral(UUID(int=9)), OFFICER),  # refused: no such case
+        (f.visit(case_id), COORDINATOR),
+    ]
+    outcomes: dict[int, object] = {}
+
+    def call(n: int) -> None:
+        command, actor = callers[n]
+        try:
+            outcomes[n] = app.execute(command, actor)
+        except Exception as error:
+            outcomes[n] = error
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(len(callers))]
+    with app._one_command_at_a_time:  # a command is running: the callers queue up
+        for thread in threads:
+            thread.start()
+        while len(app._waiting) < len(callers):
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert isinstance(outcomes[2], CaseNotFoundError)
+    assert all(isinstance(outcomes[n], Outcome) for n in (0, 1, 3)), outcomes
+    # The three valid commands in one transaction (the refused one is run alone first,
+    # after writing the ones before it): at most two transactions for four callers.
+    assert len(saves.sizes) <= 2
+    events = app.events.get(case_id)
+    by_command = {type(e.payload).__name__: e.payload.actor for e in events}  # type: ignore[attr-defined]
+    assert by_command["ReferralMade"].subject == OFFICER.subject
+    assert by_command["AssessmentRecorded"].subject == COORDINATOR.subject
+    assert by_command["OutreachVisitMade"].subject == COORDINATOR.subject
+
+
+def test_a_submit_larger_than_a_group_is_written_whole(app: HubApplication) -> None:
+    commands = [f.consultation() for _ in range(GROUP_SIZE + 3)]
+    lines = [json.dumps(json.loads(cmd.model_dump_json())).encode() for cmd in commands]
+    lines.insert(5, b'{"type": "NoSuchCommand"}')
+    report = submit_lines(app, lines)
+    assert report.written == len(commands)
+    assert [r.line for r in report.rejected] == [6]
+    assert all(_stored_commands(app, [cmd.command_id for cmd in commands]))
