@@ -8,7 +8,7 @@ from datetime import date
 
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
-from ops.bench import api, endtoend, rebuild, relay, restart, sealing, writepath
+from ops.bench import api, endtoend, groupcommit, rebuild, relay, restart, sealing, writepath
 from ops.bench.logs import LogSpec
 from ops.bench.measure import Row, missing_row
 from ops.bench.pgref import commit_rate
@@ -31,6 +31,8 @@ class Plan:
     api_reps: int = 3
     api_reads: int = 20
     restart_reps: int = 5
+    group_commands: int = 10_000
+    group_reps: int = 1
 
     @classmethod
     def quick(cls, events: int | None = None) -> Plan:
@@ -50,6 +52,7 @@ class Plan:
             api_reps=1,
             api_reads=3,
             restart_reps=1,
+            group_commands=300,
         )
 
     @classmethod
@@ -72,7 +75,7 @@ class Plan:
 Progress = Callable[[str], None]
 
 
-FIGURES = ("write", "relay", "restart", "rebuild", "growth", "e2e", "api", "sealing")
+FIGURES = ("write", "relay", "restart", "rebuild", "growth", "e2e", "api", "sealing", "group")
 
 
 def run(
@@ -85,7 +88,7 @@ def run(
     """The rows of the figures in ``only`` for ``stores``, and the physical reference line."""
     rows: list[Row] = []
     reference = "PostgreSQL not benchmarked in this run"
-    if "postgres" in stores and "write" in only:
+    if "postgres" in stores and only & {"write", "group"}:
         progress("pgbench: raw commit rate")
         rate, how = commit_rate(settings, plan.pgbench_seconds)
         reference = (
@@ -149,6 +152,12 @@ def run(
                 "HTTP API",
                 lambda s: api.bench(settings, s, plan.api_cases, plan.api_reps, plan.api_reads),
                 "≥ 0.7×; inbox p99 ≤ baseline + 50 ms",
+            ),
+            (
+                "group",
+                "group commit",
+                lambda s: groupcommit.bench(settings, s, plan.group_commands, plan.group_reps),
+                "≥ 5× (PostgreSQL), ≥ 2× (SQLite) per command; ≥ 0.8× the library",
             ),
         ]
         for key, name, step, target in steps:

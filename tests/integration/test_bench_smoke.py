@@ -22,6 +22,8 @@ FIGURES = (
     "API inbox read p99",
     "write path sealed/plain",
     "relay sealed/plain",
+    "group commit: submit",
+    "group commit: against the library",
 )
 
 

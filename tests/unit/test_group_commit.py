@@ -39,17 +39,17 @@ def app(env: dict[str, str]) -> Iterator[HubApplication]:
 
 
 class Saves:
-    """Counts the application's transactions (one ``save`` is one)."""
+    """Counts the application's transactions (one insert of events is one)."""
 
     def __init__(self, app: HubApplication, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sizes: list[int] = []
-        original = app.save
+        original = app.recorder.insert_events
 
-        def counted(*objs: Any, **kwargs: Any) -> Any:
-            self.sizes.append(len(objs))
-            return original(*objs, **kwargs)
+        def counted(stored_events: Any, **kwargs: Any) -> Any:
+            self.sizes.append(len(stored_events))
+            return original(stored_events, **kwargs)
 
-        monkeypatch.setattr(app, "save", counted)
+        monkeypatch.setattr(app.recorder, "insert_events", counted)
 
 
 def _case_of(outcome: object) -> UUID:
@@ -193,22 +193,22 @@ def test_a_concurrent_writers_conflict_retries_only_that_command(
     group = [f.assessment(case_id) for case_id in cases]
     alone: list[UUID] = []
     original_alone = app._alone
-    original_save = app.save
+    original_insert = app.recorder.insert_events
     interfered = False
 
     def spy_alone(command: c.Command, actor: Actor) -> object:
         alone.append(command.command_id)
         return original_alone(command, actor)
 
-    def interfering_save(*objs: Any, **kwargs: Any) -> Any:
+    def interfering_insert(stored_events: Any, **kwargs: Any) -> Any:
         nonlocal interfered
         if not interfered:  # another process writes to the first case before our commit
             interfered = True
             other.execute(f.referral(cases[0]))
-        return original_save(*objs, **kwargs)
+        return original_insert(stored_events, **kwargs)
 
     monkeypatch.setattr(app, "_alone", spy_alone)
-    monkeypatch.setattr(app, "save", interfering_save)
+    monkeypatch.setattr(app.recorder, "insert_events", interfering_insert)
     try:
         results = app.execute_many([(command, None) for command in group])
     finally:
