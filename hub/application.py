@@ -156,7 +156,8 @@ class HubApplication(Application[UUID]):
         self._directory_now: Directory | None = None  # the running command's network
         self._group: _Group | None = None  # the running group, whose reads it remembers
         self._waiting: list[_Request] = []  # concurrent callers' commands, for one group
-        self._waiting_lock = threading.Lock()
+        self._serving = False  # whether a caller is writing a group now
+        self._turn = threading.Condition()
         if seed_network:  # False only to copy a whole log, import included, into a new store
             self._import_network()
 
@@ -336,13 +337,22 @@ class HubApplication(Application[UUID]):
         Callers that arrive while another command runs are executed together, in one
         transaction, by whichever of them gets the application next (group commit)."""
         request = _Request(command, actor)
-        with self._waiting_lock:
+        batch: list[_Request] = []
+        with self._turn:
             self._waiting.append(request)
-        with self._one_command_at_a_time:
-            if not request.done:
-                with self._waiting_lock:
-                    batch, self._waiting = self._waiting, []
-                self._serve(batch)
+            while self._serving and not request.done:
+                self._turn.wait()
+            if not request.done:  # this caller writes the group of everyone waiting now
+                self._serving = True
+                batch, self._waiting = self._waiting, []
+        if batch:
+            try:
+                with self._one_command_at_a_time:
+                    self._serve(batch)
+            finally:
+                with self._turn:
+                    self._serving = False
+                    self._turn.notify_all()  # the served callers return, one waiting serves
         result = request.result
         if isinstance(result, BaseException):
             raise result

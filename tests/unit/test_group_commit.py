@@ -249,11 +249,15 @@ def test_concurrent_callers_share_one_transaction_and_keep_their_actors(
             outcomes[n] = error
 
     threads = [threading.Thread(target=call, args=(n,)) for n in range(len(callers))]
-    with app._one_command_at_a_time:  # a command is running: the callers queue up
-        for thread in threads:
-            thread.start()
-        while len(app._waiting) < len(callers):
-            threading.Event().wait(0.01)
+    with app._turn:  # as while another caller's group is written: the callers queue up
+        app._serving = True
+    for thread in threads:
+        thread.start()
+    while len(app._waiting) < len(callers):
+        threading.Event().wait(0.01)
+    with app._turn:
+        app._serving = False
+        app._turn.notify_all()
     for thread in threads:
         thread.join(timeout=60)
     assert isinstance(outcomes[2], CaseNotFoundError)
