@@ -46,7 +46,7 @@ AGENCY = "kokurakita.hoken"
 WINDOW = "kokurakita.houkatsu"
 SLACK_MS = 50.0
 WAIT_S = 20.0
-CALLERS = 8
+CALLERS = 32
 
 
 def _percentiles(latencies_ms: list[float]) -> tuple[float, float]:
