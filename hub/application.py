@@ -104,6 +104,7 @@ class _Pending:
     events: list[Any]
     touched: set[UUID]
     outcome: Outcome
+    traceparent: str | None
 
 
 @dataclass
@@ -121,6 +122,7 @@ class _Request:
 
     command: c.Command
     actor: Actor | None
+    traceparent: str | None  # the caller's trace: its command's span continues it
     result: Outcome | BaseException | None = None
     done: bool = False
 
@@ -336,7 +338,7 @@ class HubApplication(Application[UUID]):
 
         Callers that arrive while another command runs are executed together, in one
         transaction, by whichever of them gets the application next (group commit)."""
-        request = _Request(command, actor)
+        request = _Request(command, actor, tracing.current())
         batch: list[_Request] = []
         with self._turn:
             self._waiting.append(request)
@@ -362,11 +364,16 @@ class HubApplication(Application[UUID]):
     def _serve(self, batch: list[_Request]) -> None:
         try:
             if len(batch) == 1:
+                first = batch[0]
                 results: list[Outcome | BaseException] = [
-                    self._alone(batch[0].command, self._actor(batch[0].actor))
+                    self._alone(first.command, self._actor(first.actor), first.traceparent)
                 ]
             else:
-                results = list(self._execute_many([(r.command, r.actor) for r in batch]))
+                results = list(
+                    self._execute_many(
+                        [(r.command, r.actor) for r in batch], [r.traceparent for r in batch]
+                    )
+                )
         except BaseException as error:  # the store is down: every caller of the group hears
             results = [error] * len(batch)
         for request, result in zip(batch, results, strict=True):
@@ -381,8 +388,13 @@ class HubApplication(Application[UUID]):
         with self._one_command_at_a_time:
             return self._execute_many(requests)
 
-    def _execute_many(self, requests: Sequence[tuple[c.Command, Actor | None]]) -> list[Result]:
+    def _execute_many(
+        self,
+        requests: Sequence[tuple[c.Command, Actor | None]],
+        traceparents: Sequence[str | None] | None = None,
+    ) -> list[Result]:
         results: list[Result | None] = [None] * len(requests)
+        here = tracing.current()
         group = _Group()
         self._directory_now = None
         try:
@@ -392,7 +404,13 @@ class HubApplication(Application[UUID]):
                 except InvalidActorError as error:
                     results[index] = error
                     continue
-                group = self._add(group, index, command, acting, results)
+                traceparent = traceparents[index] if traceparents is not None else here
+                with tracing.span(
+                    f"command {type(command).__name__}",
+                    traceparent,
+                    attributes={"hub.command_id": str(command.command_id)},
+                ):
+                    group = self._add(group, index, command, acting, results)
                 if len(group.pending) >= GROUP_SIZE:
                     self._commit(group, results)
                     group = _Group()
@@ -443,12 +461,13 @@ class HubApplication(Application[UUID]):
             for aggregate_id in read:
                 group.aggregates.pop(aggregate_id, None)
             self._commit(group, results)
-            results[index] = self._alone(command, actor)
+            results[index] = self._alone(command, actor, tracing.current())
             return _Group()
         finally:
             self._read = self._group = None
         receipt = self._receipt(command, digest)
         _stamp(actor, [*changed, receipt])
+        _trace([*changed, receipt])  # the command's own span, whoever's thread runs it
         events = [e for a in (*changed, receipt) for e in a.collect_events()]
         for aggregate in changed:
             group.aggregates[aggregate.id] = aggregate
@@ -469,6 +488,7 @@ class HubApplication(Application[UUID]):
                     ),
                     aggregate_ids=tuple(a.id for a in changed),
                 ),
+                tracing.current(),
             )
         )
         return group
@@ -547,16 +567,24 @@ class HubApplication(Application[UUID]):
                 for pending in keep:
                     results[pending.index] = pending.outcome
         for pending in alone:
-            results[pending.index] = self._alone(pending.command, pending.actor)
+            results[pending.index] = self._alone(
+                pending.command, pending.actor, pending.traceparent
+            )
 
-    def _alone(self, command: c.Command, actor: Actor) -> Result:
-        """One command in its own transaction; a refusal is returned, an outage raised."""
+    def _alone(self, command: c.Command, actor: Actor, traceparent: str | None) -> Result:
+        """One command in its own transaction; a refusal is returned, an outage raised.
+        Its span continues ``traceparent`` (the caller's trace; None: the current one)."""
         read: list[UUID] = []
         self._read = read
         self._directory_now = None
         saved = False
         try:
-            outcome = self._execute(command, actor)
+            with tracing.span(
+                f"command {type(command).__name__}",
+                traceparent,
+                attributes={"hub.command_id": str(command.command_id)},
+            ):
+                outcome = self._execute(command, actor)
             saved = not outcome.duplicate
             return outcome
         except StoreUnavailableError:

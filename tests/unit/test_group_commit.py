@@ -11,8 +11,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub import commands as c
+from hub import tracing
 from hub.application import GROUP_SIZE, HubApplication, Outcome
 from hub.domain.case import Case
 from hub.errors import CaseNotFoundError, IdempotencyConflictError
@@ -20,6 +22,9 @@ from hub.identity import Actor, Role
 from hub.intake import submit_lines
 from projections.audit.tamper import verify_log
 from tests import factories as f
+from tests.tracing_support import hex_ids, spans, traceparent
+
+__all__ = ["spans"]  # the fixture
 
 OFFICER = Actor("officer-0001@city.test", Role.ward_officer, ward="kokurakita")
 COORDINATOR = Actor("coordinator-0001@city.test", Role.coordinator, ward="kokurakita")
@@ -196,9 +201,9 @@ def test_a_concurrent_writers_conflict_retries_only_that_command(
     original_insert = app.recorder.insert_events
     interfered = False
 
-    def spy_alone(command: c.Command, actor: Actor) -> object:
+    def spy_alone(command: c.Command, actor: Actor, traceparent: str | None) -> object:
         alone.append(command.command_id)
-        return original_alone(command, actor)
+        return original_alone(command, actor, traceparent)
 
     def interfering_insert(stored_events: Any, **kwargs: Any) -> Any:
         nonlocal interfered
@@ -280,3 +285,38 @@ def test_a_submit_larger_than_a_group_is_written_whole(app: HubApplication) -> N
     assert report.written == len(commands)
     assert [r.line for r in report.rejected] == [6]
     assert all(_stored_commands(app, [cmd.command_id for cmd in commands]))
+
+
+def test_each_caller_of_a_group_keeps_its_own_trace(
+    app: HubApplication, spans: InMemorySpanExporter
+) -> None:
+    """The group is written by one caller's thread; every command's events still carry the
+    trace of the caller that sent it, not of the one that wrote the group."""
+    callers = {
+        "4bf92f3577b34da6a3ce929d0e0e4736": f.open_case(),
+        "5ce0e9a56015fec5aadfa328ae398115": f.open_case(),
+        "0af7651916cd43dd8448eb211c80319c": f.open_case(),
+    }
+
+    def call(trace_id: str) -> None:
+        with tracing.continued(traceparent(trace_id, "00f067aa0ba902b7")):
+            app.execute(callers[trace_id])
+
+    threads = [threading.Thread(target=call, args=(t,)) for t in callers]
+    with app._turn:
+        app._serving = True
+    for thread in threads:
+        thread.start()
+    while len(app._waiting) < len(callers):
+        threading.Event().wait(0.01)
+    with app._turn:
+        app._serving = False
+        app._turn.notify_all()
+    for thread in threads:
+        thread.join(timeout=60)
+    for trace_id, command in callers.items():
+        events = list(app.events.get(command.case_id))
+        assert events, trace_id
+        stamped = tracing.of_event(events[0])
+        assert stamped is not None and stamped.split("-")[1] == trace_id
+    assert {hex_ids(s)[0] for s in spans.get_finished_spans()} == set(callers)
