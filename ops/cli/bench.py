@@ -34,7 +34,8 @@ def bench(
         typer.Option(
             "--only",
             help=(
-                "Comma-separated figures: write,relay,restart,rebuild,growth,e2e,api (default all)."
+                "Comma-separated figures: write,relay,restart,rebuild,growth,e2e,api,sealing,"
+                "group (default all)."
             ),
         ),
     ] = None,
