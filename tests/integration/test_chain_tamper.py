@@ -18,6 +18,7 @@ from hub.application import HubApplication
 from hub.errors import ConcurrentChangeError
 from hub.settings import get_settings
 from ops.cli.main import app as cli
+from producers.provision import provision
 from projections.audit.tamper import verify_log
 from tests import factories as f
 from tests.integration.streams import IMPORTED
@@ -259,11 +260,17 @@ class TestVerifyLogCommand:
 
     @pytest.fixture
     def store(
-        self, sqlite_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+        self,
+        sqlite_env: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+        kafka_broker: object,
     ) -> Iterator[HubApplication]:
         monkeypatch.setenv("HUB_STORE", "sqlite")
         monkeypatch.setenv("HUB_SQLITE_PATH", sqlite_env["SQLITE_DBNAME"])
         get_settings.cache_clear()
+        # verify-log reads the broker's witness as the tenant's auditor, who exists once the
+        # tenant is provisioned (as after any relay's first start), not on a fresh broker.
+        provision(get_settings(), [])
         app = HubApplication(env=sqlite_env)
         case_id = app.execute(f.consultation()).aggregate_ids[0]
         app.execute(f.consent(case_id))
