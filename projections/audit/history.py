@@ -227,6 +227,8 @@ class History:
     meetings: dict[tuple[str, str], MeetingRecord] = field(default_factory=dict)
     emergencies: dict[str, EmergencyRecord] = field(default_factory=dict)
     referrals: dict[str, ReferralRecord] = field(default_factory=dict)
+    # The position of each case's PersonErased: nothing personal of it exists after it.
+    erasures: dict[str, int] = field(default_factory=dict)
     events: dict[int, LoggedEvent] = field(default_factory=dict)
     meetings_held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     network: Directory = field(default_factory=replaying)
@@ -325,6 +327,8 @@ class History:
             referral = self.referrals.get(str(p.referral_id))
             if referral is not None:
                 referral.answers.append((position, p.answer))
+        elif isinstance(p, ev.PersonErased):
+            self.erasures.setdefault(str(p.case_id), position)
 
     def _membership(self, p: ev.Event, position: int) -> None:
         if isinstance(p, ev.NetworkEstablished) and self.imported_at is None:

@@ -20,8 +20,9 @@ recorded up to P give it a basis at T:
   declined nor completed by P, and no category is sensitive.
 
 Besides, the disclosure must describe a real event: its position, event id, case and
-instant must be those of the log, and the agency must have been in the network (as the
-network events of the history record it) at that position.
+instant must be those of the log, the agency must have been in the network (as the
+network events of the history record it) at that position, and the case's person must not
+have been erased (PersonErased) before it: nothing personal of them is left to disclose.
 
 From ``audit.consent`` alone (an auditor without the log) the history is incomplete: the
 topic has no referrals and no other events, so the purpose of a consent, the event behind
@@ -136,6 +137,11 @@ def check(history: History, d: Disclosure) -> list[str]:
         reasons.append(f"{d.agency_id} was not in the network at position {d.position}")
     if not d.categories:
         reasons.append("discloses no data category")
+    erased = history.erasures.get(d.case_id)
+    if erased is not None and erased < d.position:
+        # The relay forgets the person at the erasure (producers/governance.py): a later
+        # disclosure could only carry details it should no longer hold.
+        reasons.append(f"the person of case {d.case_id} was erased at position {erased}")
     rule = _RULES.get(d.basis)
     if rule is None:
         reasons.append(f"unknown basis {d.basis!r}")

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 
 from hub.application import HubApplication
+from hub.identity import Actor, Role
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
 from projections.audit.verify import Disclosure, check, verify
 from tests import audit_scenario as s
+from tests import factories as f
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +140,30 @@ def test_verify_lists_only_the_forged_record(story) -> None:  # type: ignore[no-
     verdict = verify(history, [Disclosure.from_record(good), Disclosure.from_record(forged)])
     assert verdict.checked == 2 and not verdict.valid
     assert [r.disclosure.disclosure_id for r in verdict.refuted] == [forged["disclosure_id"]]
+
+
+def test_a_disclosure_after_the_persons_erasure_is_refuted() -> None:
+    # The relay forgets the person at PersonErased; the auditor refutes anything later.
+    app = HubApplication(env={})
+    try:
+        sc = s.build(app)
+        admin = Actor("shiken.kanri@city.example", Role.administrator)
+        app.erase_person(sc.case_id, decided_by="試験 保健福祉局", reason="本人の求め", actor=admin)
+        app.execute(f.referral(sc.case_id, "kokurakita.hogo", occurred_at=f.at(9)))
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    before = s.event_at(history, "ReferralMade", 1)
+    after = s.event_at(history, "ReferralMade", -1)
+    erased = s.event_at(history, "PersonErased").position
+    assert before.position < erased < after.position
+    found = {}
+    for event in (before, after):
+        record = s.disclosure(
+            event, "kokurakita.hoken", "consent", sc.consent_id, categories=["identity"]
+        )
+        found[event.position] = [r for r in reasons(history, record) if "erased" in r]
+    assert found == {
+        before.position: [],
+        after.position: [f"the person of case {sc.case_id} was erased at position {erased}"],
+    }
