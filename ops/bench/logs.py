@@ -50,11 +50,13 @@ class LogSpec:
 
     scale: int
     until: date | None = None
+    copy: str = ""  # a benchmark that changes its log (erasure) keeps a copy of its own
 
     @property
     def name(self) -> str:
         cut = f"_{self.until:%Y%m%d}" if self.until else ""
-        return f"log_s{self.scale}{cut}_{code_digest()}"
+        own = f"_{self.copy}" if self.copy else ""
+        return f"log_s{self.scale}{cut}{own}_{code_digest()}"
 
     def __str__(self) -> str:
         cut = f" up to {self.until}" if self.until else ""

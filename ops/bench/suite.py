@@ -8,7 +8,17 @@ from datetime import date
 
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
-from ops.bench import api, endtoend, groupcommit, rebuild, relay, restart, sealing, writepath
+from ops.bench import (
+    api,
+    endtoend,
+    erasure,
+    groupcommit,
+    rebuild,
+    relay,
+    restart,
+    sealing,
+    writepath,
+)
 from ops.bench.logs import LogSpec
 from ops.bench.measure import Row, missing_row
 from ops.bench.pgref import commit_rate
@@ -33,6 +43,7 @@ class Plan:
     restart_reps: int = 5
     group_commands: int = 10_000
     group_reps: int = 1
+    erase_reps: int = 5
 
     @classmethod
     def quick(cls, events: int | None = None) -> Plan:
@@ -53,6 +64,7 @@ class Plan:
             api_reads=3,
             restart_reps=1,
             group_commands=300,
+            erase_reps=1,
         )
 
     @classmethod
@@ -75,7 +87,18 @@ class Plan:
 Progress = Callable[[str], None]
 
 
-FIGURES = ("write", "relay", "restart", "rebuild", "growth", "e2e", "api", "sealing", "group")
+FIGURES = (
+    "write",
+    "relay",
+    "restart",
+    "rebuild",
+    "growth",
+    "e2e",
+    "api",
+    "sealing",
+    "group",
+    "erase",
+)
 
 
 def run(
@@ -158,6 +181,16 @@ def run(
                 "group commit",
                 lambda s: groupcommit.bench(settings, s, plan.group_commands, plan.group_reps),
                 "≥ 5× (PostgreSQL), ≥ 2× (SQLite) per command; ≥ 0.8× the library",
+            ),
+            (
+                "erase",
+                "erasure",
+                lambda s: [
+                    erasure.bench(
+                        settings, s, plan.growth_small, plan.growth_large, plan.erase_reps
+                    )
+                ],
+                "≤ 1.5×",
             ),
         ]
         for key, name, step, target in steps:

@@ -35,7 +35,7 @@ def bench(
             "--only",
             help=(
                 "Comma-separated figures: write,relay,restart,rebuild,growth,e2e,api,sealing,"
-                "group (default all)."
+                "group,erase (default all)."
             ),
         ),
     ] = None,

@@ -24,6 +24,7 @@ FIGURES = (
     "relay sealed/plain",
     "group commit: submit",
     "group commit: against the library",
+    "erasure of one person",
 )
 
 
