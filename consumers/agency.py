@@ -3,7 +3,9 @@
 For each record: decode and validate it, apply it to the inbox in one transaction (keyed by
 its event id), or park it on ``deadletter.<agency_id>``; only then commit the offset. A crash
 between the inbox commit and the offset commit redelivers records the inbox already holds,
-and the event ids make them no-ops. Answers go back on ``replies.<agency_id>``.
+and the event ids make them no-ops. Answers go back on ``replies.<agency_id>``, and so does
+an ErasureConfirmation once an erasure notice has cleared the person from the inbox (sent
+again if the notice is redelivered: the hub records one per agency and case).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from opentelemetry.trace import SpanKind
 
 from consumers import loop
 from consumers.inbox import Inbox
-from consumers.ports import DeadLetters, InRecord, Source
+from consumers.ports import Confirmations, DeadLetters, InRecord, Source
 from consumers.records import BadRecord, read_referral_record
 from consumers.stopping import StopFlag
 from hub import codec, tracing
@@ -40,12 +42,18 @@ class RunReport:
 
 class AgencyConsumer:
     def __init__(
-        self, agency_id: str, source: Source, inbox: Inbox, deadletters: DeadLetters
+        self,
+        agency_id: str,
+        source: Source,
+        inbox: Inbox,
+        deadletters: DeadLetters,
+        confirmations: Confirmations | None = None,
     ) -> None:
         self.agency_id = agency_id
         self.source = source
         self.inbox = inbox
         self.deadletters = deadletters
+        self.confirmations = confirmations
         self.report = RunReport()
 
     def handle(self, record: InRecord) -> str:
@@ -79,6 +87,11 @@ class AgencyConsumer:
         except Exception as error:  # no single record stops the client (invariant 9)
             self._park(record, reason_of(error, "inbox"))
             return "parked"
+        if entry.event_type == "PersonErased" and entry.case_id and self.confirmations:
+            # Cleared (now or when first delivered): the hub learns it, before the offset.
+            self.confirmations.confirm(
+                erasure_confirmation(self.agency_id, entry.case_id, entry.event_id)
+            )
         if applied:
             self.report.applied += 1
             log.info(
@@ -142,6 +155,24 @@ def reply_record(
         "outcome": outcome,
     }
     codec.encode("ReferralReply", record)  # refuse here what the hub could not read
+    return record
+
+
+def erasure_confirmation(
+    agency_id: str, case_id: str, erasure_event_id: str, confirmed_at: datetime | None = None
+) -> dict[str, Any]:
+    """An ErasureConfirmation (schemas/messages/ErasureConfirmation.avsc): its id derives from
+    the agency and the notice, so a resent confirmation is the same record."""
+    record = {
+        "confirmation_id": str(
+            uuid5(NAMESPACE_URL, f"/erasure-confirmations/{agency_id}/{erasure_event_id}")
+        ),
+        "case_id": case_id,
+        "agency_id": agency_id,
+        "erasure_event_id": erasure_event_id,
+        "confirmed_at": (confirmed_at or datetime.now(UTC)).isoformat(),
+    }
+    codec.encode("ErasureConfirmation", record)
     return record
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, RetriableError
@@ -17,7 +17,7 @@ from kafka.structs import OffsetAndMetadata
 
 from consumers.deadletter import deadletter_headers
 from consumers.ports import InRecord
-from hub import kafka_clients
+from hub import codec, kafka_clients
 from hub.errors import ServiceUnavailableError
 from hub.logging import get_logger
 from hub.settings import Settings
@@ -179,6 +179,25 @@ class KafkaWriter:
 
     def close(self) -> None:
         self._producer.close(timeout=SEND_TIMEOUT_S)
+
+
+class KafkaConfirmations:
+    """ErasureConfirmations on the agency's reply topic, as the agency's principal."""
+
+    def __init__(self, writer: KafkaWriter, topic: str) -> None:
+        self._writer = writer
+        self.topic = topic
+
+    def confirm(self, record: dict[str, Any]) -> None:
+        self._writer.send(
+            self.topic,
+            codec.encode("ErasureConfirmation", record),
+            key=str(record["case_id"]).encode(),
+            headers=[
+                ("event_id", str(record["confirmation_id"]).encode()),
+                ("event_type", b"ErasureConfirmation"),
+            ],
+        )
 
 
 class KafkaDeadLetters:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,12 @@ class Source(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Confirmations(Protocol):
+    def confirm(self, record: dict[str, Any]) -> None:
+        """Send an ErasureConfirmation on the agency's reply topic; durable once this returns."""
+        ...
 
 
 class DeadLetters(Protocol):

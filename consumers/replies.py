@@ -1,4 +1,5 @@
-"""The hub's reply ingester: agencies' answers on ``replies.*`` become ``AnswerReferral``.
+"""The hub's reply ingester: agencies' answers on ``replies.*`` become ``AnswerReferral``,
+and their erasure confirmations (``ErasureConfirmation``) become ``ErasureConfirmed``.
 
 The answering agency is the one whose topic carried the reply: the broker lets only that
 principal write there. A reply whose ``agency_id`` field names another agency is refused,
@@ -47,14 +48,38 @@ def reply_command_id(agency_id: str, reply_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/replies/{agency_id}/{reply_id}")
 
 
-def reply_command(record: InRecord, topic_agency: str | None) -> AnswerReferral:
+@dataclass(frozen=True)
+class Confirmation:
+    """An agency's ErasureConfirmation (schemas/messages/ErasureConfirmation.avsc)."""
+
+    case_id: UUID
+    agency_id: str
+    confirmed_at: datetime
+
+
+def reply_command(record: InRecord, topic_agency: str | None) -> AnswerReferral | Confirmation:
     """The command a reply asks for, or ``BadRecord`` saying why it is refused."""
     if topic_agency is None:
         raise BadRecord(f"{record.topic} is not an agency's reply topic")
     name, body = decode(record)
+    if name == "ErasureConfirmation":
+        return confirmation(topic_agency, body)
     if name != "ReferralReply":
-        raise BadRecord(f"schema {name} is not a ReferralReply")
+        raise BadRecord(f"schema {name} is not a ReferralReply or an ErasureConfirmation")
     return answer_command(topic_agency, body)
+
+
+def confirmation(agency_id: str, body: dict[str, Any]) -> Confirmation:
+    if body.get("agency_id") != agency_id:
+        raise BadRecord("agency_id disagrees with the reply topic's agency")
+    try:
+        confirmed_at = datetime.fromisoformat(str(body["confirmed_at"]))
+        case_id = UUID(str(body["case_id"]))
+    except ValueError:
+        raise BadRecord("confirmed_at or case_id is malformed") from None
+    if confirmed_at.tzinfo is None:
+        raise BadRecord("confirmed_at has no time zone")
+    return Confirmation(case_id, agency_id, confirmed_at)
 
 
 def answer_command(agency_id: str, body: dict[str, Any]) -> AnswerReferral:
@@ -125,7 +150,11 @@ class ReplyIngester:
             if isinstance(error, (ConcurrentChangeError, *OUTAGES)):
                 raise
             return self._reject(record, reason_of(error, "ingesting"))
-        if outcome:
+        if outcome and isinstance(command, Confirmation):
+            self.report.applied += 1
+            log.info("erasure.confirmed", case_id=str(command.case_id), agency=command.agency_id)
+            return "applied"
+        if outcome and isinstance(command, AnswerReferral):
             self.report.applied += 1
             log.info(
                 "reply.applied",
@@ -138,8 +167,25 @@ class ReplyIngester:
         self.report.duplicates += 1
         return "duplicate"
 
-    def _execute(self, command: AnswerReferral) -> bool:
-        return apply_answer(self.app, command, reply_ingester(command.agency_id))
+    def _execute(self, command: AnswerReferral | Confirmation) -> bool:
+        actor = reply_ingester(command.agency_id)
+        if isinstance(command, Confirmation):
+            return self._confirm(command, actor)
+        return apply_answer(self.app, command, actor)
+
+    def _confirm(self, confirmation: Confirmation, actor: Actor) -> bool:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self.app.confirm_erasure(
+                    confirmation.case_id,
+                    confirmation.agency_id,
+                    confirmation.confirmed_at,
+                    actor=actor,
+                )
+            except ConcurrentChangeError:
+                if attempt == ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     def _reject(self, record: InRecord, reason: str) -> str:
         self.deadletters.park(record, reason)

@@ -294,6 +294,36 @@ class HubApplication(Application[UUID]):
             self.data_keys.destroy(subject)
         return subjects
 
+    def confirm_erasure(
+        self, case_id: UUID, agency_id: str, occurred_at: datetime, *, actor: Actor
+    ) -> bool:
+        """An agency's confirmation that it cleared the erased person from its inbox, read
+        from its own reply topic (``actor`` is that topic's ingester); whether it wrote (a
+        repeated confirmation writes nothing)."""
+        if actor.role is not Role.system or actor.agency_id != agency_id:
+            raise PermissionDeniedError(
+                f"only the ingester of {agency_id}'s reply topic confirms its erasures; "
+                "nothing was written"
+            )
+        with self._one_command_at_a_time:
+            saved = False
+            try:
+                case = self.get_case(case_id)
+                case.confirm_erasure(occurred_at, agency_id=agency_id)
+                wrote = bool(case.pending_events)
+                if wrote:
+                    _stamp(actor, [case])
+                    self.save(case)
+                saved = True
+            except IntegrityError as error:
+                raise ConcurrentChangeError(
+                    f"case {case_id} changed while {agency_id}'s confirmation was recorded"
+                ) from error
+            finally:
+                if not saved:
+                    self._forget([case_id])
+        return wrote
+
     def _administrator(self, actor: Actor | None) -> Actor:
         acting = self._actor(actor)
         if acting.role is Role.administrator:

@@ -120,6 +120,10 @@ class MeetingRuleError(DomainError):
     pass
 
 
+class NotErasedError(DomainError):
+    """An erasure confirmation for a case whose person was not erased."""
+
+
 class NotFoundError(DomainError):
     pass
 

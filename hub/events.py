@@ -231,6 +231,13 @@ class PersonErased(CaseEvent):
     subjects: list[str]
 
 
+class ErasureConfirmed(CaseEvent):
+    """An agency client answered an erasure notice: it has cleared the person's fields from
+    its inbox (docs/PRIVACY.md). Names the agency and the case only: nothing personal."""
+
+    agency_id: str
+
+
 # Meetings -----------------------------------------------------------------------------------
 
 
@@ -527,6 +534,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ConsentWithdrawn,
     UseStopRequested,
     PersonErased,
+    ErasureConfirmed,
     MeetingHeld,
     TakenUpByMeeting,
     MovedToSupportMeeting,

@@ -24,6 +24,7 @@ from consumers.escalation import EscalationTimer
 from consumers.inbox import Inbox
 from consumers.inbox import open_inbox as _open_inbox
 from consumers.kafka_io import (
+    KafkaConfirmations,
     KafkaDeadLetters,
     KafkaSource,
     KafkaWriter,
@@ -228,10 +229,10 @@ def open_agency_consumer(
         raise ServiceUnavailableError(
             f"topic {topic} is missing or {user} may not read it; run `hub kafka provision`"
         )
-    deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), topics.deadletter(settings, agency_id)
-    )
-    return AgencyConsumer(agency_id, source, inbox, deadletters)
+    writer = KafkaWriter(settings, user, password)
+    deadletters = KafkaDeadLetters(writer, topics.deadletter(settings, agency_id))
+    confirmations = KafkaConfirmations(writer, topics.replies(settings, agency_id))
+    return AgencyConsumer(agency_id, source, inbox, deadletters, confirmations)
 
 
 def open_reply_writer(settings: Settings, agency_id: str) -> KafkaWriter:

@@ -445,7 +445,9 @@ def _recipients(state: GovernanceState, event: LoggedEvent) -> list[str]:
     p = event.payload
     if isinstance(p, ev.DiscoveryReported):
         return [state.network.network.coordinator_of(p.ward).id]
-    if event.case_id is None or isinstance(p, ev.CommandAccepted):
+    if event.case_id is None or isinstance(p, ev.CommandAccepted | ev.ErasureConfirmed):
+        # An agency's confirmation of an erasure is the coordinator's to follow (hub privacy
+        # erasures), not news for the other agencies.
         return []
     case = state.cases.get(event.case_id)
     involved = set(case.involved) if case else set()

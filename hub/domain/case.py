@@ -18,6 +18,7 @@ from hub.errors import (
     IllegalTransitionError,
     InvalidPeriodError,
     NoConsentToWithdrawError,
+    NotErasedError,
     NotFoundError,
     NotReferredAgencyError,
     ReferralNotFoundError,
@@ -124,6 +125,7 @@ class Case(Aggregate):
         self.emergencies: dict[UUID, Emergency] = {}
         self.use_stop_requests: set[UUID] = set()
         self.erased = False
+        self.erasure_confirmed_by: frozenset[str] = frozenset()
         self.plan: Plan | None = None
         self.needs: tuple[v.Need, ...] = ()
         self.lead_agency: str | None = None
@@ -422,6 +424,17 @@ class Case(Aggregate):
                 )
             )
         return subjects
+
+    def confirm_erasure(self, occurred_at: datetime, *, agency_id: str) -> None:
+        """An agency cleared the erased person from its inbox; again, nothing is written."""
+        if not self.erased:
+            raise NotErasedError(
+                f"case {self.id} was not erased: there is no erasure for {agency_id} to confirm"
+            )
+        if agency_id not in self.erasure_confirmed_by:
+            self._erasure_confirmed(
+                ev.ErasureConfirmed(occurred_at=occurred_at, case_id=self.id, agency_id=agency_id)
+            )
 
     def take_up_in_meeting(
         self,
@@ -732,6 +745,10 @@ class Case(Aggregate):
     def _person_erased(self, payload: ev.PersonErased) -> None:
         self.erased = True
         self.person = None
+
+    @event("ErasureConfirmed")
+    def _erasure_confirmed(self, payload: ev.ErasureConfirmed) -> None:
+        self.erasure_confirmed_by = self.erasure_confirmed_by | {payload.agency_id}
 
     @event("PersonDetailsRecorded")
     def _person_details_recorded(self, payload: ev.PersonDetailsRecorded) -> None:

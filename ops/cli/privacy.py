@@ -21,7 +21,9 @@ from ops.privacy.pdf import render
 from ops.privacy.subject import subject_report
 from ops.wiring import application, ledger_disclosures, open_ledger, open_projection
 from projections.audit.leak import LeakImpact, assess
+from projections.audit.source import log_entries
 from projections.audit.subject import FIELD_LABELS, NARRATIVE_LABELS
+from projections.erasures import erasure_view
 from projections.runner import catch_up
 
 privacy = typer.Typer(
@@ -105,6 +107,30 @@ def retention_command(
     )
     for d in due:
         typer.echo(f"  {d.case_id}  {d.ward:<10} 最終記録 {d.last_record}  期限 {d.due_on}")
+
+
+@privacy.command("erasures")
+def erasures_command(
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Only agencies that have not confirmed yet.")
+    ] = False,
+) -> None:
+    """消去の確認: each erased case, the agencies told of it, and which confirmed clearing it."""
+    with application(get_settings()) as app:
+        view = erasure_view(log_entries(app))
+    listed = view.listed(pending_only=pending)
+    waiting = sum(len(e.pending) for e in listed)
+    typer.echo(f"消去の確認 erasure confirmations: 消去 {len(listed)} 件、未確認 {waiting} 機関")
+    for erasure in listed:
+        typer.echo(f"事例 {erasure.case_id}  消去 {jst_text(erasure.erased_at)}")
+        if not erasure.notified:
+            typer.echo("  （通知先なし no agency was told）")
+        for agency in erasure.notified:
+            confirmed = erasure.confirmed.get(agency)
+            if confirmed is not None and not pending:
+                typer.echo(f"  確認済み confirmed  {agency:<24} {jst_text(confirmed)}")
+            elif confirmed is None:
+                typer.echo(f"  未確認   pending    {agency}")
 
 
 FIELD_NAMES = {**FIELD_LABELS, **NARRATIVE_LABELS}

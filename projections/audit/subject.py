@@ -70,6 +70,7 @@ EVENT_LABELS = {
     "EmergencyEnded": "緊急時の終了",
     "PersonalDataAccessed": "本人情報の閲覧",
     "PersonErased": "本人情報の消去",
+    "ErasureConfirmed": "機関による消去の確認",
 }
 
 
