@@ -40,6 +40,7 @@ import pydantic
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.reference.directory import Directory
+from hub.sources import source_digest
 from producers.governance import CaseGovernance, GovernanceState
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,12 +62,8 @@ class StoredStateRefused(Exception):
 @cache
 def code_digest() -> str:
     """A short digest of the code whose fold the stored state holds."""
-    digest = hashlib.sha256()
-    digest.update(f"python {platform.python_version()} pydantic {pydantic.VERSION}".encode())
-    for path in sorted({p for pattern in FOLD_SOURCES for p in ROOT.glob(pattern)}):
-        digest.update(path.relative_to(ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    versions = f"python {platform.python_version()} pydantic {pydantic.VERSION}"
+    return source_digest(ROOT, FOLD_SOURCES, salt=versions)[:16]
 
 
 @dataclass(frozen=True)

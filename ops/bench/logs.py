@@ -23,6 +23,7 @@ from pathlib import Path
 from hub.application import HubApplication
 from hub.errors import HubError
 from hub.settings import Settings, StoreKind
+from hub.sources import source_digest
 from ops import wiring
 from ops.bench.logcopy import copy_log
 from ops.bench.stores import connect
@@ -37,11 +38,7 @@ LOG_SOURCES = ("hub/**/*.py", "hub/reference/*.json", "schemas/events/*.avsc", "
 @cache
 def code_digest() -> str:
     """A short digest of the code that writes the benchmark logs."""
-    digest = hashlib.sha256()
-    for path in sorted({p for pattern in LOG_SOURCES for p in ROOT.glob(pattern)}):
-        digest.update(path.relative_to(ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:10]
+    return source_digest(ROOT, LOG_SOURCES)[:10]
 
 
 @dataclass(frozen=True)
