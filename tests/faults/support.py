@@ -23,16 +23,24 @@ def private_port() -> int:
     goes away and comes back: while it is away no outgoing connection can be given its port
     (one of our own clients reconnecting to it would otherwise self-connect and hold it, and
     the broker then exits while starting)."""
+    return private_ports(1)
+
+
+def private_ports(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports below the ephemeral range (a
+    private cluster's nodes take consecutive ports), for the reason ``private_port`` gives."""
     low = int(EPHEMERAL_RANGE.read_text().split()[0])
     for _ in range(500):
-        port = random.randrange(max(1024, low - 10_000), low)
-        with socket.socket() as sock:
+        first = random.randrange(max(1024, low - 10_000), low - count)
+        with contextlib.ExitStack() as held:
             try:
-                sock.bind(("127.0.0.1", port))
+                for port in range(first, first + count):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
-    raise RuntimeError(f"no free port below {low}")
+            return first
+    raise RuntimeError(f"no {count} free consecutive ports below {low}")
 
 
 def copy_store(source: Path, target: Path, *, forget_relay: bool = False) -> None:

@@ -4,8 +4,8 @@ relay, three agency clients and the reply ingester run a stream of commands and 
 everything goes on while the broker is gone, and once it is back (every replica in sync
 again) the topics, the inboxes and the log are those of a run without the failure.
 
-The cluster is private to this module (its own ports, counted up from the settings' broker
-ports plus two, and its own var dir), so the shared broker and other sessions are untouched.
+The cluster is private to this module (its own ports, consecutive ones below the kernel's
+ephemeral range, and its own var dir), so the shared broker and other sessions are untouched.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from tests.faults.support import (
     events,
     inbox_progress,
     last_position,
+    private_ports,
     relay_topics,
 )
 from tests.integration.streams import read_topic
@@ -79,13 +80,13 @@ def hub_services(base: Settings, *args: str) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Three nodes on the ports after the shared broker's, started and stopped by the CLI."""
-    shared = Settings()
-    host, port = kafka._host_port(shared.kafka_bootstrap)
+    """Three nodes on consecutive ports below the ephemeral range (a node killed and started
+    again must find its port free), started and stopped by the CLI."""
+    first = private_ports(2 * BROKERS)
     base = Settings(
         var_dir=tmp_path_factory.mktemp("cluster") / "var",
-        kafka_bootstrap=f"{host}:{port + 2}",
-        kafka_controller_port=shared.kafka_controller_port + 2,
+        kafka_bootstrap=f"127.0.0.1:{first}",
+        kafka_controller_port=first + 1,
     )
     try:
         started = hub_services(base, "up", "kafka", "--brokers", str(BROKERS))
