@@ -89,23 +89,32 @@ def jst_text(moment: datetime | str | None, *, seconds: bool = False) -> str:
         return value.isoformat()
 
 
-def _wareki_year(year: int) -> str:
-    """2025 → '令和7年'; 2019 → '令和元年' (the calendar year; 令和 began 1 May 2019, but a
-    report labels the year once); before 2019 → '平成N年' (the log holds years from 2000)."""
-    era, n = "令和", year - REIWA_OFFSET
-    if n < 1:
-        era, n = "平成", year - HEISEI_OFFSET
-    if n < 1:
-        raise ValueError(f"year {year} is before 平成 (1989)")
-    return f"{era}{'元' if n == 1 else n}年"
+# The eras' first days: a person's birth date may be long before 令和.
+ERAS = (
+    (date(2019, 5, 1), "令和"),
+    (date(1989, 1, 8), "平成"),
+    (date(1926, 12, 25), "昭和"),
+    (date(1912, 7, 30), "大正"),
+    (date(1868, 10, 23), "明治"),
+)
+
+
+def _era_year(day: date) -> str:
+    """The era in force on ``day`` and its year: 2019-04-30 → '平成31年', 2019-05-01 →
+    '令和元年' (the first year of an era is 元年)."""
+    for start, era in ERAS:
+        if day >= start:
+            n = day.year - start.year + 1
+            return f"{era}{'元' if n == 1 else n}年"
+    raise ValueError(f"{day.isoformat()} is before 明治")
 
 
 def wareki_month(month: str) -> str:
-    """'2025-04' → '令和7年4月' (calendar year of the month, as a city report writes it)."""
+    """'2025-04' → '令和7年4月' (the era in force on the month's first day)."""
     year, number = (int(part) for part in month.split("-")[:2])
-    return f"{_wareki_year(year)}{number}月"
+    return f"{_era_year(date(year, number, 1))}{number}月"
 
 
 def wareki_date(day: date) -> str:
-    """2025-12-31 → '令和7年12月31日'."""
-    return f"{_wareki_year(day.year)}{day.month}月{day.day}日"
+    """2025-12-31 → '令和7年12月31日'; 1950-01-02 → '昭和25年1月2日'."""
+    return f"{_era_year(day)}{day.month}月{day.day}日"

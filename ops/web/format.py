@@ -5,26 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from hub.fiscal import JST, now
+from hub.fiscal import JST, now, wareki_date
 from hub.labels import Names, label
-
-# The eras' first days (a person's birth date may be long before 令和).
-ERAS = (
-    (date(2019, 5, 1), "令和"),
-    (date(1989, 1, 8), "平成"),
-    (date(1926, 12, 25), "昭和"),
-    (date(1912, 7, 30), "大正"),
-    (date(1868, 10, 23), "明治"),
-)
-
-
-def wareki_date(day: date) -> str:
-    """1950-01-02 → '昭和25年1月2日'; the first year of an era is 元年."""
-    for start, era in ERAS:
-        if day >= start:
-            n = day.year - start.year + 1
-            return f"{era}{'元' if n == 1 else n}年{day.month}月{day.day}日"
-    return day.isoformat()
 
 
 def wareki_time(moment: datetime | str | None) -> str:

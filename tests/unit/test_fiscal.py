@@ -6,7 +6,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub.fiscal import JST, fiscal_year, fiscal_year_bounds, parse_fiscal_year, reiwa_label
+from hub.fiscal import (
+    JST,
+    fiscal_year,
+    fiscal_year_bounds,
+    parse_fiscal_year,
+    reiwa_label,
+    wareki_date,
+    wareki_month,
+)
 
 
 def test_31_march_belongs_to_the_year_before_and_1_april_starts_the_next() -> None:
@@ -58,3 +66,17 @@ def test_bounds_are_half_open_in_jst() -> None:
     start, end = fiscal_year_bounds(2025)
     assert start == datetime(2025, 4, 1, tzinfo=JST)
     assert end == datetime(2026, 4, 1, tzinfo=JST)
+
+
+def test_wareki_dates_follow_the_era_in_force_on_the_day() -> None:
+    # A birth date in a subject's report may be long before 平成.
+    assert wareki_date(date(2025, 12, 31)) == "令和7年12月31日"
+    assert wareki_date(date(2019, 5, 1)) == "令和元年5月1日"
+    assert wareki_date(date(2019, 4, 30)) == "平成31年4月30日"
+    assert wareki_date(date(1989, 1, 7)) == "昭和64年1月7日"
+    assert wareki_date(date(1950, 1, 2)) == "昭和25年1月2日"
+    assert wareki_date(date(1912, 7, 30)) == "大正元年7月30日"
+    assert wareki_month("2019-04") == "平成31年4月"
+    assert wareki_month("2019-05") == "令和元年5月"
+    with pytest.raises(ValueError):
+        wareki_date(date(1868, 10, 22))
