@@ -114,8 +114,9 @@ class AgencyConsumer:
         log.warning("inbox.parked", agency=self.agency_id, reason=reason, offset=record.offset)
 
     def run(self, stop: StopFlag, once: bool = False) -> RunReport:
-        """Consume until stopped (or, with ``once``, until caught up); commit as it goes."""
-        loop.run(self.source, self.handle, stop, once=once)
+        """Consume until stopped (or, with ``once``, until caught up); commit as it goes:
+        each poll's records in one inbox transaction, then their offsets."""
+        loop.run(self.source, self.handle, stop, once=once, batch=self.inbox.batch)
         return self.report
 
     def close(self) -> None:

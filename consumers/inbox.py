@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,8 @@ class Inbox:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._t = {name: db.table(f"inbox_{name}") for name in _TABLE_NAMES}
+        self._batching = False
+        self._open: ExitStack | None = None  # the batch's transaction, once begun
         with db.transaction() as cur:
             for statement in _TABLES:
                 cur.execute(statement.format(**self._t))
@@ -115,10 +119,51 @@ class Inbox:
     def close(self) -> None:
         self._db.close()
 
+    # Batches ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Records applied inside share one transaction, committed when the batch ends: one
+        commit (one fsync) for a poll's records instead of one each. Each record stays all
+        or nothing within it (a savepoint). An error out of the batch rolls back what it
+        applied; the caller commits its offsets only after the batch, so those records come
+        again and their event ids decide as before."""
+        self._batching = True
+        try:
+            yield
+        except BaseException as error:
+            if self._open is not None:
+                opened, self._open = self._open, None
+                opened.__exit__(type(error), error, error.__traceback__)
+            raise
+        else:
+            self.settle()
+        finally:
+            self._batching = False
+
+    def settle(self) -> None:
+        """Commits what the batch has applied so far."""
+        if self._open is not None:
+            opened, self._open = self._open, None
+            opened.close()
+
+    def _join_batch(self) -> None:
+        if self._batching and self._open is None:
+            opened = ExitStack()
+            opened.enter_context(self._db.transaction())
+            self._open = opened
+
     # Writes -----------------------------------------------------------------------------------
 
     def apply(self, entry: InboxEntry) -> bool:
-        """Apply one record in one transaction; False if its event id was applied before."""
+        """Apply one record in one transaction (within the batch's, inside ``batch``); False
+        if its event id was applied before. An erasure is never held in a batch: what came
+        before it is committed, then the erasure alone, then the files are scrubbed, so
+        whoever is told of it next (the hub's confirmation) is told the truth."""
+        if entry.event_type == "PersonErased":
+            self.settle()
+        else:
+            self._join_batch()
         with self._db.transaction() as cur:
             inserted = cur.execute(
                 f"INSERT INTO {self._t['events']} (event_id, event_type, source_topic, "

@@ -78,13 +78,21 @@ class SqliteDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        self._conn.execute("BEGIN IMMEDIATE")
+        # Inside another transaction a savepoint: its work goes or stays as one, and the
+        # outer transaction commits it (as psycopg nests ``transaction``).
+        begin, rollback, commit = (
+            ("SAVEPOINT inner", "ROLLBACK TO inner; RELEASE inner", "RELEASE inner")
+            if self._conn.in_transaction
+            else ("BEGIN IMMEDIATE", "ROLLBACK", "COMMIT")
+        )
+        self._conn.execute(begin)
         try:
             yield _Cursor(self._conn, self._dialect)
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            for statement in rollback.split("; "):
+                self._conn.execute(statement)
             raise
-        self._conn.execute("COMMIT")
+        self._conn.execute(commit)
 
     def close(self) -> None:
         self._conn.close()
