@@ -9,7 +9,9 @@ benchmark store and topic prefix were handed down.
 
 Each prints ``ready`` on stdout when it is (the relay after publishing what the log held at
 its start). The agency side then, when every expected referral is in its inbox, prints one
-JSON line: ``{"arrived": {referral id: wall time}, "sizes": [record bytes]}``. Wall times
+JSON line: ``{"arrived": {referral id: wall time}, "sizes": [record bytes], "positions":
+{referral id: position}, "stages": {position: [sent, polled, offset committed]}}``; the relay,
+when stopped, ``{"stages": {position: [read, acknowledged, position stored]}}``. Wall times
 (``time.time()``) compare across processes on one machine.
 """
 
@@ -20,6 +22,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from hub import topics
 from hub.logging import configure_logging
 from hub.settings import Settings
 from ops import wiring
+from producers.relay import Relay
 
 RELAY_POLL_SECONDS = 0.005
 
@@ -38,57 +43,151 @@ def run_relay(settings: Settings) -> None:
     relay = wiring.open_relay(settings)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stages: dict[int, list[float]] = {}
     try:
         relay.drain()  # what the log holds already (the cases opened untimed)
+        _time_relay(relay, stages)
         print("ready", flush=True)
         relay.follow(stopping, RELAY_POLL_SECONDS)
     finally:
         relay.close()
+    print(json.dumps({"stages": stages}), flush=True)
+
+
+def _time_relay(relay: Relay, stages: dict[int, list[float]]) -> None:
+    """Notes, for each position, when the relay read it, when the broker acknowledged its
+    batch and when the batch's position was stored."""
+    select = relay.app.recorder.select_notifications
+    flush = relay._flush
+    record = relay.ledger.record
+    batch: list[int] = []
+
+    def timed_select(*args: Any, **kwargs: Any) -> Any:
+        found = select(*args, **kwargs)
+        now = time.time()
+        if kwargs.get("stop") is None:  # not a rebuild's fold
+            batch[:] = [n.id for n in found]
+            for position in batch:
+                stages[position] = [now]
+        return found
+
+    def timed_flush(futures: list[Any]) -> None:
+        flush(futures)
+        now = time.time()
+        for position in batch:
+            stages[position].append(now)
+
+    def timed_record(*args: Any, **kwargs: Any) -> None:
+        record(*args, **kwargs)
+        now = time.time()
+        for position in batch:
+            stages[position].append(now)
+
+    relay.app.recorder.select_notifications = timed_select  # type: ignore[method-assign]
+    relay._flush = timed_flush  # type: ignore[method-assign]
+    relay.ledger.record = timed_record  # type: ignore[method-assign]
 
 
 def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: int) -> None:
     arrived: dict[str, float] = {}
     sizes: list[int] = []
+    positions: dict[str, str] = {}
+    stages: dict[str, list[float]] = {}
     stop = StopFlag()
     group = topics.agency_group(settings, agency_id, f"bench-{int(time.time() * 1000)}")
     consumer = wiring.open_agency_consumer(
         settings, agency_id, ConsumerSettings(agency_inbox_path=inbox_path), group=group
     )
-    _watch_inbox(consumer, arrived, sizes, expected, stop)
+    _watch_inbox(consumer, arrived, sizes, positions, expected, stop)
+    _time_polls(consumer, stages)
     print("ready", flush=True)
     with stop_on_signals(stop):
         try:
             consumer.run(stop)
         finally:
             consumer.close()
-    print(json.dumps({"arrived": arrived, "sizes": sizes}), flush=True)
+    found = {"arrived": arrived, "sizes": sizes, "positions": positions, "stages": stages}
+    print(json.dumps(found), flush=True)
 
 
 def _watch_inbox(
     consumer: AgencyConsumer,
     arrived: dict[str, float],
     sizes: list[int],
+    positions: dict[str, str],
     expected: int,
     stop: StopFlag,
 ) -> None:
-    """Notes when each referral's row is committed to the inbox; stops after the last."""
-    apply = consumer.inbox.apply
-    handle = consumer.handle
+    """Notes when each referral's row is committed to the inbox (its poll's batch ends),
+    and its record's position; stops after the last."""
+    apply, batch, handle = consumer.inbox.apply, consumer.inbox.batch, consumer.handle
+    handling = [""]
+    pending: list[str] = []
 
     def timed_apply(entry: Any) -> bool:
         done = apply(entry)
         if done and entry.event_type == "ReferralMade" and entry.referral_id:
-            arrived[str(entry.referral_id)] = time.time()
-            if len(arrived) >= expected:
-                stop.request()
+            pending.append(str(entry.referral_id))
+            positions[str(entry.referral_id)] = handling[0]
         return done
+
+    @contextmanager
+    def timed_batch() -> Iterator[None]:
+        pending.clear()
+        with batch():
+            yield
+        now = time.time()
+        for referral in pending:
+            arrived[referral] = now
+        if len(arrived) >= expected:
+            stop.request()
 
     def sized_handle(record: Any) -> str:
         sizes.append(len(record.value))
+        handling[0] = record.header("position") or ""
         return handle(record)
 
     consumer.inbox.apply = timed_apply  # type: ignore[method-assign]
+    consumer.inbox.batch = timed_batch  # type: ignore[method-assign]
     consumer.handle = sized_handle  # type: ignore[method-assign]
+
+
+def _time_polls(consumer: AgencyConsumer, stages: dict[str, list[float]]) -> None:
+    """Notes, for each record (by its position header), its timestamp (the relay's ``send``),
+    when the poll returned it and when its offset was committed."""
+    source: Any = consumer.source
+    poll, commit = source.poll, source.commit
+    kafka = source._consumer
+    fetch = kafka.poll
+    created: dict[tuple[int, int], float] = {}
+    polled: list[str] = []
+
+    def timed_fetch(*args: Any, **kwargs: Any) -> Any:
+        batches = fetch(*args, **kwargs)
+        for records in batches.values():
+            for r in records:
+                created[(r.partition, r.offset)] = r.timestamp / 1000
+        return batches
+
+    def timed_poll() -> list[Any]:
+        records = poll()
+        now = time.time()
+        polled.clear()
+        for r in records:
+            position = r.header("position") or ""
+            stages[position] = [created.pop((r.partition, r.offset), 0.0), now]
+            polled.append(position)
+        return records
+
+    def timed_commit(offsets: Any) -> None:
+        commit(offsets)
+        now = time.time()
+        for position in polled:
+            stages[position].append(now)
+
+    kafka.poll = timed_fetch
+    source.poll = timed_poll
+    source.commit = timed_commit
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 from kafka import TopicPartition
 from kafka.errors import KafkaError
@@ -103,8 +105,16 @@ def _refer(case_id: uuid.UUID) -> c.ReferCase:
     )
 
 
-def run_hub(settings: Settings, count: int, rate: float) -> tuple[list[float], float, int]:
-    """(latencies in ms, achieved command rate, record size in bytes) for one run."""
+@dataclass
+class HubRun:
+    latencies_ms: list[float]
+    achieved: float  # commands/s
+    size: int  # median record bytes
+    stages: dict[str, tuple[float, float]]  # stage → (p50, p99) ms
+
+
+def run_hub(settings: Settings, count: int, rate: float) -> HubRun:
+    """Latencies, achieved command rate, record size and stage timings of one run."""
     prefix = f"bench-e2e-{uuid.uuid4().hex[:8]}."
     with fresh_store(settings, settings.store) as fresh, TemporaryDirectory() as tmp:
         fresh = fresh.model_copy(update={"kafka_topic_prefix": prefix, "log_level": "WARNING"})
@@ -142,8 +152,8 @@ def run_hub(settings: Settings, count: int, rate: float) -> tuple[list[float], f
         finally:
             for process in (relay, agency):
                 process.terminate()
-            for process in (relay, agency):
-                process.wait(timeout=30)
+            relay_out, _ = relay.communicate(timeout=30)
+            agency.wait(timeout=30)
             app.close()
             _drop_topics(fresh)
     lines = out.strip().splitlines()
@@ -153,7 +163,51 @@ def run_hub(settings: Settings, count: int, rate: float) -> tuple[list[float], f
     arrived: dict[str, float] = found["arrived"]
     sizes: list[int] = found["sizes"]
     latencies = [(arrived[r] - t) * 1000 for r, t in accepted.items()]
-    return latencies, achieved, int(statistics.median(sizes)) if sizes else 1000
+    relay_lines = relay_out.strip().splitlines()
+    relayed = json.loads(relay_lines[-1])["stages"] if relay_lines else {}
+    stages = _stages(accepted, found, relayed)
+    return HubRun(latencies, achieved, int(statistics.median(sizes)) if sizes else 1000, stages)
+
+
+STAGES = (
+    "accepted → relay read",
+    "relay read → sent",
+    "sent → acked",
+    "acked → position stored",
+    "sent → polled",
+    "polled → inbox row",
+    "inbox row → offset committed",
+)
+
+
+def _stages(
+    accepted: dict[str, float], found: dict[str, Any], relayed: dict[str, list[float]]
+) -> dict[str, tuple[float, float]]:
+    """(p50, p99) in ms of each stage between ``execute`` returning and the inbox row, over
+    the referrals whose every timestamp was noted (wall clock, one machine)."""
+    spans: dict[str, list[float]] = {name: [] for name in STAGES}
+    for referral, at in accepted.items():
+        position = found["positions"].get(referral)
+        relay = relayed.get(str(position))
+        agency = found["stages"].get(str(position))
+        inbox = found["arrived"].get(referral)
+        if not relay or len(relay) < 3 or not agency or len(agency) < 3 or inbox is None:
+            continue
+        read, acked, stored = relay[:3]
+        sent, polled, committed = agency[:3]
+        for name, start, end in zip(
+            STAGES,
+            (at, read, sent, acked, sent, polled, inbox),
+            (read, sent, acked, stored, polled, inbox, committed),
+            strict=True,
+        ):
+            spans[name].append((end - start) * 1000)
+    return {name: _percentiles(found) for name, found in spans.items() if len(found) > 1}
+
+
+def stage_note(stages: dict[str, tuple[float, float]]) -> str:
+    """The stages' p50/p99 in one line of the run column."""
+    return "; ".join(f"{name} {p50:.0f}/{p99:.0f}" for name, (p50, p99) in stages.items())
 
 
 def _drop_topics(settings: Settings) -> None:
@@ -226,7 +280,8 @@ def run_baseline(settings: Settings, count: int, rate: float, size: int) -> list
 
 def bench(settings: Settings, store: StoreKind, count: int, rate: float) -> list[Row]:
     settings = settings.model_copy(update={"store": store})
-    hub_ms, achieved, size = run_hub(settings, count, rate)
+    run = run_hub(settings, count, rate)
+    hub_ms, achieved, size = run.latencies_ms, run.achieved, run.size
     base_ms = run_baseline(settings, count, achieved, size)
     (hub50, hub99), (base50, base99) = _percentiles(hub_ms), _percentiles(base_ms)
     note = (
@@ -234,6 +289,7 @@ def bench(settings: Settings, store: StoreKind, count: int, rate: float) -> list
         f"achieved {achieved:.0f}/s; "
         f"baseline at {achieved:.0f}/s, {size}-byte records"
     )
+    stages = f"; stages p50/p99 ms: {stage_note(run.stages)}" if run.stages else ""
     return [
         Row("end to end p50", store, hub50, base50, hub50 / base50, "(reported)", None, "ms", note),
         Row(
@@ -245,6 +301,6 @@ def bench(settings: Settings, store: StoreKind, count: int, rate: float) -> list
             f"≤ baseline + {SLACK_MS:.0f} ms",
             hub99 <= base99 + SLACK_MS,
             "ms",
-            note,
+            note + stages,
         ),
     ]
