@@ -128,6 +128,16 @@ class NotFoundError(DomainError):
     pass
 
 
+class UnknownEmergencyError(DomainError):
+    """A break-glass verdict on a declaration the reviewer has no review of: none by that id,
+    one that named no sensitive data, or another ward's (they answer alike)."""
+
+
+class AlreadyReviewedError(DomainError):
+    """A break-glass verdict from a reviewer whose verdict already stands (given after the
+    declaration's last sensitive disclosure): nothing to review until a disclosure reopens it."""
+
+
 class IdempotencyConflictError(DomainError):
     """A command id already applied to a command with different content; nothing written."""
 

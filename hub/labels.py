@@ -216,6 +216,11 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "other": "その他",
     },
     "consent_state": {"given": "同意", "refused": "拒否", "withdrawn": "撤回"},
+    "review_verdict": {
+        "justified": "正当（必要な提供だった）",
+        "not_justified": "不当（不要な提供だった）",
+    },
+    "reviewer": {"coordinator": "いのちネット担当係長", "auditor": "監査担当"},
     "search_criterion": {"kana": "カナ", "birth_date": "生年月日", "address": "住所"},
     "origin": {"discovery": "発見（見守り）", "consultation": "相談"},
     "role": {

@@ -29,6 +29,8 @@ class Read(StrEnum):
     coordination = "coordination"  # unanswered and escalated referrals, meetings
     audit = "audit"  # replay, disclosures, verify, the access log
     indicators = "indicators"  # table ④, de-identified counts
+    review = "review"  # break-glass declarations and the reviewer's own verdicts
+    erasures = "erasures"  # erasures and which agencies confirmed clearing the person
 
 
 CASE_WORK = frozenset(
@@ -100,12 +102,14 @@ COMMANDS: dict[Role, frozenset[str]] = {
 READS: dict[Role, frozenset[Read]] = {
     Role.partner_reporter: frozenset(),
     Role.ward_officer: frozenset({Read.case, Read.person}),
-    Role.coordinator: frozenset({Read.case, Read.person, Read.coordination, Read.indicators}),
+    Role.coordinator: frozenset(
+        {Read.case, Read.person, Read.coordination, Read.indicators, Read.review}
+    ),
     Role.contractor: frozenset(),
     Role.member_agency: frozenset({Read.inbox, Read.answer}),
-    Role.auditor: frozenset({Read.audit}),
+    Role.auditor: frozenset({Read.audit, Read.review}),
     Role.analyst: frozenset({Read.indicators}),
-    Role.administrator: frozenset({Read.indicators}),
+    Role.administrator: frozenset({Read.indicators, Read.erasures}),
     Role.operator: frozenset(
         {Read.case, Read.person, Read.inbox, Read.coordination, Read.indicators}
     ),

@@ -25,20 +25,33 @@ from hub import vocabulary as v
 from hub.application import HubApplication, Outcome
 from hub.commands import ShortText
 from hub.errors import (
+    AlreadyReviewedError,
     CaseNotFoundError,
     ConfigurationError,
     DomainError,
     HubError,
     InvalidCommandError,
     NotFoundError,
+    PermissionDeniedError,
+    UnknownEmergencyError,
 )
-from hub.fiscal import now, parse_fiscal_year
+from hub.fiscal import jst_text, now, parse_fiscal_year
 from hub.identity import Actor
-from hub.policy import WARD_ROLES, Read, authorize, authorize_command, outside_scope
+from hub.labels import label
+from hub.policy import (
+    REVIEWERS,
+    WARD_ROLES,
+    Read,
+    authorize,
+    authorize_command,
+    authorize_command_type,
+    outside_scope,
+)
 from hub.settings import Settings
 from producers.ledger import RelayLedger
 from projections import report
 from projections.audit.access import access_log, search_log
+from projections.audit.breakglass import ReviewItem, review_list
 from projections.audit.history import replay
 from projections.audit.report import Period, render_report
 from projections.audit.source import log_entries
@@ -46,6 +59,7 @@ from projections.audit.tamper import verify_log
 from projections.audit.verify import Disclosure, verify
 from projections.base import HubProjection
 from projections.case_history import case_history
+from projections.erasures import Erasure, erasure_view
 from projections.indicators import Cut
 from projections.runner import catch_up
 
@@ -414,6 +428,54 @@ class HubService:
     def _ledger_disclosures(self, case_id: str | None, agency_id: str | None) -> list[Disclosure]:
         rows = self._ledger().disclosures(case_id=case_id, agency_id=agency_id)
         return [Disclosure.from_record(row) for row in rows]
+
+    # Break-glass reviewers (coordinators of their ward, auditors) ------------------------------
+
+    def break_glass_reviews(self, actor: Actor) -> list[ReviewItem]:
+        """The review list (``projections.audit.breakglass``) as one reviewer sees it: every
+        declaration that named sensitive data, with what the relay's ledger says it released
+        and the verdicts; a coordinator sees those of its ward's cases only."""
+        authorize(actor, Read.review)
+        if actor.role not in REVIEWERS:
+            raise PermissionDeniedError(f"{actor.role} gives no break-glass verdict")
+        items = review_list(replay(log_entries(self.app)), self._ledger_disclosures(None, None))
+        if actor.role in WARD_ROLES:
+            if actor.ward is None:
+                raise PermissionDeniedError(f"{actor.role} without a ward reviews nothing")
+            items = [i for i in items if self.ward_of_case(UUID(i.emergency.case_id)) == actor.ward]
+        return items
+
+    def awaiting_review(self, actor: Actor, declaration_id: UUID) -> ReviewItem:
+        """The item a verdict of ``actor`` would close, or the named refusal: a declaration
+        it has no review of (unknown, another ward's, nothing sensitive named) or one its
+        verdict already closed after the last sensitive disclosure."""
+        authorize_command_type(actor, "ReviewBreakGlass")
+        found = [
+            i
+            for i in self.break_glass_reviews(actor)
+            if i.emergency.declaration_id == str(declaration_id)
+        ]
+        if not found:
+            raise UnknownEmergencyError(
+                f"緊急時宣言 {declaration_id} は審査の対象にありません"
+                "（宣言がない、要配慮個人情報を指定していない、または担当外）"
+            )
+        item = found[0]
+        reviewer = actor.role.value
+        if reviewer not in item.missing:
+            verdict = item.verdicts[reviewer]
+            raise AlreadyReviewedError(
+                f"緊急時宣言 {declaration_id} は{label('reviewer', reviewer)}の審査が済んでいます"
+                f"（{label('review_verdict', verdict.verdict)}、{jst_text(verdict.reviewed_at)}）"
+            )
+        return item
+
+    # Administrators ----------------------------------------------------------------------------
+
+    def erasures(self, actor: Actor, pending_only: bool = False) -> list[Erasure]:
+        """消去の確認, as ``hub privacy erasures [--pending]`` shows it (the same view)."""
+        authorize(actor, Read.erasures)
+        return erasure_view(log_entries(self.app)).listed(pending_only=pending_only)
 
     # Analysts --------------------------------------------------------------------------------
 

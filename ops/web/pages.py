@@ -24,12 +24,14 @@ from pydantic import ValidationError
 from hub import commands as c
 from hub.application import Outcome
 from hub.errors import (
+    AlreadyReviewedError,
     AuthenticationError,
     ConsentRequiredError,
     HubError,
     InvalidCommandError,
     NotFoundError,
     PermissionDeniedError,
+    UnknownEmergencyError,
 )
 from hub.fiscal import JST, now, reiwa_label
 from hub.identity import Actor, Role
@@ -61,6 +63,8 @@ NAV = (
     ("/web/inbox", "受信箱（支援機関）", Read.inbox),
     ("/web/audit", "監査", Read.audit),
     ("/web/analysis", "分析", Read.indicators),
+    ("/web/reviews", "緊急時提供の審査", Read.review),
+    ("/web/erasures", "消去の確認", Read.erasures),
 )
 # What the development sign-in offers (synthetic people only).
 DEV_ROLES = (
@@ -69,6 +73,7 @@ DEV_ROLES = (
     Role.member_agency,
     Role.auditor,
     Role.analyst,
+    Role.administrator,
 )
 
 Errors = dict[str, str]
@@ -926,6 +931,87 @@ def router(pages: Pages) -> APIRouter:
             return pages.render(
                 request, "report.html", "監査報告（1ページ）", {"lines": lines}, actor=actor
             )
+
+        return pages.page(request, draw)
+
+    # 緊急時提供の審査 (break-glass reviewers: coordinator, auditor) ------------------------------
+
+    def reviews_page(
+        request: Request,
+        actor: Actor,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        items = service.break_glass_reviews(actor)
+        mine = actor.role.value
+        awaiting = [i for i in items if mine in i.missing]
+        ids = {i.emergency.declaration_id for i in awaiting}
+        errors = errors or {}
+        context = {
+            "awaiting": awaiting,
+            "reviewed": [i for i in items if mine not in i.missing],
+            "reviewer": mine,
+            # Refusals of a declaration no form is drawn for (unknown, reviewed meanwhile).
+            "stray": {
+                k: v for k, v in errors.items() if k != "form" and k.split("-", 1)[-1] not in ids
+            },
+            "errors": errors,
+            "values": values or {},
+        }
+        title = "緊急時の要配慮個人情報提供の審査"
+        return pages.render(request, "reviews.html", title, context, status, actor)
+
+    @routes.get("/reviews")
+    def reviews(request: Request) -> Response:
+        return pages.page(request, lambda actor: reviews_page(request, actor))
+
+    @routes.post("/reviews/{declaration_id}")
+    async def review(request: Request, declaration_id: UUID) -> Response:
+        field = f"declaration-{declaration_id}"
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            try:
+                item = service.awaiting_review(actor, declaration_id)
+            except (UnknownEmergencyError, AlreadyReviewedError) as refused:
+                raise FormError({field: str(refused)}) from None
+            return c.ReviewBreakGlass(
+                **base,
+                case_id=UUID(item.emergency.case_id),
+                declaration_id=declaration_id,
+                reviewer=actor.role.value,  # type: ignore[arg-type]
+                verdict=_text(data, "verdict"),  # type: ignore[arg-type]
+                note=_text(data, "note"),
+            )
+
+        def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
+            return reviews_page(
+                request, actor, errors, {**values, "declaration": str(declaration_id)}, 422
+            )
+
+        def refusal(bad: HubError) -> Errors:
+            return {field: str(bad)}
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            verdict = label("review_verdict", command.verdict)  # type: ignore[attr-defined]
+            return "/web/reviews", f"審査（{verdict}）を記録しました"
+
+        aliases = {k: f"{k}-{declaration_id}" for k in ("verdict", "note")}
+        return await pages.command_form(request, build, redraw, done, aliases, refusal)
+
+    # 消去の確認 (administrator) -------------------------------------------------------------
+
+    @routes.get("/erasures")
+    def erasures(request: Request) -> Response:
+        def draw(actor: Actor) -> Response:
+            pending = request.query_params.get("pending") == "1"
+            listed = service.erasures(actor, pending_only=pending)
+            context = {
+                "erasures": listed,
+                "pending": pending,
+                "waiting": sum(len(e.pending) for e in listed),
+            }
+            return pages.render(request, "erasures.html", "消去の確認", context, actor=actor)
 
         return pages.page(request, draw)
 
