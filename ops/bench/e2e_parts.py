@@ -10,9 +10,10 @@ benchmark store and topic prefix were handed down.
 Each prints ``ready`` on stdout when it is (the relay after publishing what the log held at
 its start). The agency side then, when every expected referral is in its inbox, prints one
 JSON line: ``{"arrived": {referral id: wall time}, "sizes": [record bytes], "positions":
-{referral id: position}, "stages": {position: [sent, polled, offset committed]}}``; the relay,
-when stopped, ``{"stages": {position: [read, acknowledged, position stored]}}``. Wall times
-(``time.time()``) compare across processes on one machine.
+{referral id: position}, "stages": {position: [sent, polled, offset committed]}, "cpu":
+seconds}``; the relay, when stopped, ``{"stages": {position: [read, acknowledged, position
+stored]}, "cpu": seconds}`` (CPU time of the process, all its threads, while it followed).
+Wall times (``time.time()``) compare across processes on one machine.
 """
 
 from __future__ import annotations
@@ -48,10 +49,12 @@ def run_relay(settings: Settings) -> None:
         relay.drain()  # what the log holds already (the cases opened untimed)
         _time_relay(relay, stages)
         print("ready", flush=True)
+        started = time.process_time()
         relay.follow(stopping, RELAY_POLL_SECONDS)
+        cpu = time.process_time() - started
     finally:
         relay.close()
-    print(json.dumps({"stages": stages}), flush=True)
+    print(json.dumps({"stages": stages, "cpu": cpu}), flush=True)
 
 
 def _time_relay(relay: Relay, stages: dict[int, list[float]]) -> None:
@@ -101,12 +104,19 @@ def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: i
     _watch_inbox(consumer, arrived, sizes, positions, expected, stop)
     _time_polls(consumer, stages)
     print("ready", flush=True)
+    started = time.process_time()
     with stop_on_signals(stop):
         try:
             consumer.run(stop)
         finally:
             consumer.close()
-    found = {"arrived": arrived, "sizes": sizes, "positions": positions, "stages": stages}
+    found = {
+        "arrived": arrived,
+        "sizes": sizes,
+        "positions": positions,
+        "stages": stages,
+        "cpu": time.process_time() - started,
+    }
     print(json.dumps(found), flush=True)
 
 

@@ -111,6 +111,7 @@ class HubRun:
     achieved: float  # commands/s
     size: int  # median record bytes
     stages: dict[str, tuple[float, float]]  # stage → (p50, p99) ms
+    cpu_ms: dict[str, float]  # process → CPU ms per command while the commands ran
 
 
 def run_hub(settings: Settings, count: int, rate: float) -> HubRun:
@@ -142,7 +143,9 @@ def run_hub(settings: Settings, count: int, rate: float) -> HubRun:
                 app.execute(commands[i])
                 accepted[str(commands[i].referral_id)] = time.time()
 
+            cpu = time.process_time()
             achieved = _paced_callers(count, rate, act)
+            cpu = time.process_time() - cpu
             try:
                 out, _ = agency.communicate(timeout=WAIT_S)
             except subprocess.TimeoutExpired:
@@ -164,9 +167,19 @@ def run_hub(settings: Settings, count: int, rate: float) -> HubRun:
     sizes: list[int] = found["sizes"]
     latencies = [(arrived[r] - t) * 1000 for r, t in accepted.items()]
     relay_lines = relay_out.strip().splitlines()
-    relayed = json.loads(relay_lines[-1])["stages"] if relay_lines else {}
-    stages = _stages(accepted, found, relayed)
-    return HubRun(latencies, achieved, int(statistics.median(sizes)) if sizes else 1000, stages)
+    relayed = json.loads(relay_lines[-1]) if relay_lines else {}
+    stages = _stages(accepted, found, relayed.get("stages", {}))
+    cpu_ms = {
+        name: seconds * 1000 / count
+        for name, seconds in (
+            ("hub", cpu),
+            ("relay", relayed.get("cpu")),
+            ("agency client", found.get("cpu")),
+        )
+        if seconds is not None
+    }
+    size = int(statistics.median(sizes)) if sizes else 1000
+    return HubRun(latencies, achieved, size, stages, cpu_ms)
 
 
 STAGES = (
@@ -290,6 +303,7 @@ def bench(settings: Settings, store: StoreKind, count: int, rate: float) -> list
         f"baseline at {achieved:.0f}/s, {size}-byte records"
     )
     stages = f"; stages p50/p99 ms: {stage_note(run.stages)}" if run.stages else ""
+    stages += "; CPU ms a command: " + ", ".join(f"{k} {v:.2f}" for k, v in run.cpu_ms.items())
     return [
         Row("end to end p50", store, hub50, base50, hub50 / base50, "(reported)", None, "ms", note),
         Row(
