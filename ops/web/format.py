@@ -27,6 +27,16 @@ def wareki_day(day: date | str | None) -> str:
     return wareki_date(value)
 
 
+def acted_by(text: str | None) -> str:
+    """The audit's 'subject (role)' with the role's label: 'officer-1（区役所 窓口職員）'."""
+    if not text:
+        return "記録なし"
+    subject, sep, role = text.rpartition(" (")
+    if not sep or not role.endswith(")"):
+        return text
+    return f"{subject}（{label('role', role[:-1])}）"
+
+
 def waited(since: datetime | str | None) -> str:
     """How long something has waited until now: '2日3時間', '45分'."""
     if since is None or since == "":
@@ -47,6 +57,7 @@ def install(env: Any, names: Names) -> None:
     env.filters["jst"] = wareki_time
     env.filters["day"] = wareki_day
     env.filters["waited"] = waited
+    env.filters["acted_by"] = acted_by
     env.filters["label"] = lambda code, vocabulary: label(vocabulary, code)
     env.filters["agency"] = names.agency
     env.filters["ward"] = names.ward

@@ -1,10 +1,14 @@
 """The break-glass review page in a real headless Chromium against ``hub serve``: an auditor
 signs in, finds the declaration awaiting review through the navigation, records a verdict by
-keyboard alone and sees it move to the reviewed list (the refusals and the role matrix are
-tested without a browser in tests/unit/test_web_reviews.py)."""
+keyboard alone and sees it move to the reviewed list; then the administrator finds the case's
+erasure (made by ``hub privacy erase``) awaiting confirmation. The refusals and the role matrix
+are tested without a browser in tests/unit/test_web_reviews.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -85,3 +89,34 @@ def test_an_auditor_reviews_an_emergency_and_sees_it_reviewed(
         assert did[:8] in reviewed and "監査担当：正当" in reviewed
         assert "いのちネット担当係長の判定待ち" in reviewed
         assert_accessible(browser)
+
+        erase(server, case_id)
+        sign_in(browser, server, "kanri-試験5", "administrator", "")
+        link = browser.find_element("css selector", 'nav a[href="/web/erasures"]')
+        next_page(browser, link.click)
+        assert "消去 1件、未確認 1機関" in text_of(browser, "summary")
+        row = text_of(browser, "erasures")
+        assert case_id in row and "戸畑区 地域包括支援センター" in row and "未確認" in row
+        assert_accessible(browser)
+
+
+def erase(server: Server, case_id: str) -> None:
+    """``hub privacy erase`` on the server's store, as an operator runs it."""
+    var_dir = server.settings.var_dir
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "ops.cli", "privacy", "erase", "--case", case_id),
+            *("--decided-by", "試験 保健福祉局", "--reason", "保存期間満了（試験）"),
+        ],
+        env={
+            **os.environ,
+            "HUB_VAR_DIR": str(var_dir),
+            "HUB_MODE": "development",
+            "HUB_SQLITE_PATH": str(var_dir / "hub.sqlite"),
+            "HUB_OPERATOR": "kanri-試験5",
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -110,7 +110,7 @@ def test_the_auditor_sees_the_declaration_and_what_it_released_then_reviews_it(
     assert page.status_code == 200
     awaiting = awaiting_section(page.text)
     assert "審査待ち（1件）" in page.text and str(declaration_id) in awaiting
-    assert str(case_id) in awaiting and "officer-試験" in awaiting  # which case, who declared
+    assert str(case_id) in awaiting and "officer-試験（区役所 窓口職員）" in awaiting  # who
     assert "健康情報" in awaiting and "令和7年4月10日 09:00 JST" in awaiting  # categories, when
     assert "令和7年4月13日 09:00 JST まで" in awaiting  # the period
     assert "要配慮個人情報の提供（1件）" in awaiting and "令和7年4月11日" in awaiting
