@@ -200,6 +200,11 @@ class HubService:
         authorize(actor, read, ward=ward)
         return ward
 
+    def accepted_at(self, command_id: UUID) -> datetime | None:
+        """When the command under ``command_id`` was applied (None: never), so that a door
+        stamping a command's time itself stamps a retry with the first time."""
+        return self.app.accepted_at(command_id)
+
     # Cases -----------------------------------------------------------------------------------
 
     def case(self, actor: Actor, case_id: UUID) -> dict[str, Any]:
@@ -445,10 +450,13 @@ class HubService:
             items = [i for i in items if self.ward_of_case(UUID(i.emergency.case_id)) == actor.ward]
         return items
 
-    def awaiting_review(self, actor: Actor, declaration_id: UUID) -> ReviewItem:
+    def awaiting_review(
+        self, actor: Actor, declaration_id: UUID, *, again: bool = False
+    ) -> ReviewItem:
         """The item a verdict of ``actor`` would close, or the named refusal: a declaration
         it has no review of (unknown, another ward's, nothing sensitive named) or one its
-        verdict already closed after the last sensitive disclosure."""
+        verdict already closed after the last sensitive disclosure. ``again``: the verdict's
+        command was applied already (a second click), so its own verdict is no refusal."""
         authorize_command_type(actor, "ReviewBreakGlass")
         found = [
             i
@@ -462,7 +470,7 @@ class HubService:
             )
         item = found[0]
         reviewer = actor.role.value
-        if reviewer not in item.missing:
+        if reviewer not in item.missing and not again:
             verdict = item.verdicts[reviewer]
             raise AlreadyReviewedError(
                 f"緊急時宣言 {declaration_id} は{label('reviewer', reviewer)}の審査が済んでいます"

@@ -280,7 +280,13 @@ class Pages:
         page to go to next and the line it says there."""
 
         def act(actor: Actor, data: dict[str, Any]) -> Done:
-            base = {"command_id": _command_id(data), "occurred_at": now()}
+            command_id = _command_id(data)
+            # A second click sends the form's command again: stamped with the first one's
+            # time it is the same command (a duplicate, done), not another under a used id.
+            base = {
+                "command_id": command_id,
+                "occurred_at": self.service.accepted_at(command_id) or now(),
+            }
             try:
                 command = build(actor, data, base)
             except ValidationError as bad:
@@ -971,8 +977,9 @@ def router(pages: Pages) -> APIRouter:
         field = f"declaration-{declaration_id}"
 
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            again = service.accepted_at(base["command_id"]) is not None
             try:
-                item = service.awaiting_review(actor, declaration_id)
+                item = service.awaiting_review(actor, declaration_id, again=again)
             except (UnknownEmergencyError, AlreadyReviewedError) as refused:
                 raise FormError({field: str(refused)}) from None
             return c.ReviewBreakGlass(

@@ -283,3 +283,38 @@ def test_the_administrator_sees_each_erasure_and_who_confirmed_it(
     pending = client.get("/web/erasures?pending=1").text
     assert "確認済み" not in pending.split('id="erasures"')[1]
     assert 'class="pending"' in pending and "未確認 1機関" in pending
+
+
+def test_a_second_click_of_a_form_is_the_same_command_done_once(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The form's command_id is sent again (a double click, a reload): the command is stamped
+    with the first one's time, so it is a duplicate, done, not an IdempotencyConflictError
+    nor a second verdict (any command form; the review's own check gives way to it)."""
+    service, client = hub
+    case_id, declaration_id = declared(service)
+    sign_in(client, "auditor")
+    token = csrf_of(client.get("/web/reviews").text)
+    form = {"csrf_token": token, "command_id": str(uuid4()), "verdict": "justified"}
+    for _ in range(2):
+        sent = client.post(f"/web/reviews/{declaration_id}", data=form, follow_redirects=False)
+        assert sent.status_code == 303, sent.text
+    assert len(verdicts(service, case_id)) == 1
+
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    command_id = re.search(r'name="command_id" value="([^"]+)"', page)
+    assert command_id
+    report = {
+        "csrf_token": csrf_of(page),
+        "command_id": command_id.group(1),
+        "reporter_kind": "resident",
+        "signs": "odour",
+        "urgency": "routine",
+    }
+    heads = []
+    for _ in range(2):
+        sent = client.post("/web/officer/discovery", data=report, follow_redirects=False)
+        assert sent.status_code == 303, sent.text
+        heads.append(service.app.recorder.max_notification_id())
+    assert heads[0] == heads[1]  # the second wrote nothing
