@@ -26,7 +26,12 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    OperationalError,
+    Recording,
+)
 from pydantic import ValidationError
 
 from hub import commands as c
@@ -64,7 +69,14 @@ from hub.errors import (
 )
 from hub.fiscal import now
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, Role
-from hub.keys import DataKeys, KeyWrapper, LocalKeyWrapper, MemoryKeyTable, key_table_of
+from hub.keys import (
+    DataKeys,
+    KeyWrapper,
+    LocalKeyWrapper,
+    MemoryKeyTable,
+    SQLKeyTable,
+    key_table_of,
+)
 from hub.labels import BY_KEY as INDICATOR_KEYS
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
@@ -359,7 +371,20 @@ class HubApplication(Application[UUID]):
         self.data_keys.table = key_table_of(recorder)
         if self.env.get("CREATE_TABLE", "y").lower() not in ("n", "no", "0", "false"):
             self.data_keys.table.create()
+        if hasattr(recorder, "before_insert") and isinstance(self.data_keys.table, SQLKeyTable):
+            # A new case's data key is written in the transaction of its first events.
+            recorder.before_insert = self.data_keys.write_unsaved
+            self.data_keys.defer = True
         return recorder
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        try:
+            recordings = super()._record(processing_event)
+        except BaseException:
+            self.data_keys.drop_unsaved()
+            raise
+        self.data_keys.keep_unsaved()
+        return recordings
 
     # The one entry point for commands --------------------------------------------------------
 

@@ -15,7 +15,7 @@ Select them with ``APPLICATION_RECORDER_TOPIC`` (``hub.settings`` does).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -212,6 +212,9 @@ class _ChainReads:
 
     datastore: Any
     chain_sql: _ChainSQL
+    # Rows written in every insert's transaction before its events (the data keys of new
+    # subjects: ``hub.keys.DataKeys.write_unsaved``); set by the application.
+    before_insert: Callable[[Any], None] | None = None
 
     def select_links(self, start: int, stop: int, limit: int | None = None) -> list[Link]:
         statement = self.chain_sql.select_range
@@ -244,6 +247,8 @@ class ChainedSQLiteApplicationRecorder(_ChainReads, SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        if self.before_insert is not None:
+            self.before_insert(c)
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
             _append(c, self.chain_sql, _notifications(ids, stored_events))
@@ -327,6 +332,14 @@ class ChainedPostgresApplicationRecorder(_ChainReads, PostgresApplicationRecorde
             ).format()  # type: ignore[arg-type]
         )
         self.append_sql = SQL(f"SELECT {append_function}(%s)").format()  # type: ignore[arg-type]
+
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # The library calls this first in the insert's transaction (pipelined with it).
+        super()._insert_events(curs, stored_events, **kwargs)
+        if self.before_insert is not None:
+            self.before_insert(curs)
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

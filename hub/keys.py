@@ -168,6 +168,18 @@ class SQLKeyTable:
                 (subject, wrapped, kek_id, datetime.now(UTC).isoformat()),
             )
 
+    def add_within(self, curs: Any, rows: list[tuple[str, bytes, str]]) -> None:
+        """Stores new subjects' wrapped keys in the caller's transaction (the one that
+        inserts their first events). No ``ON CONFLICT``: a subject given a key by another
+        writer meanwhile fails the whole transaction (IntegrityError), as a conflicting
+        event does, since the events being inserted were sealed with this key."""
+        statement = self._sql(
+            "INSERT INTO {keys} (subject, wrapped_key, kek_id, created_at) VALUES (?, ?, ?, ?)"
+        )
+        created_at = datetime.now(UTC).isoformat()
+        for subject, wrapped, kek_id in rows:
+            curs.execute(statement, (subject, wrapped, kek_id, created_at))
+
     def destroy(self, subject: str) -> bool:
         self.create()
         with self.datastore.transaction(commit=True) as curs:
@@ -198,26 +210,73 @@ class SQLKeyTable:
 
 
 class DataKeys:
-    """The data keys of subjects: made on first use, unwrapped once, forgotten on erasure."""
+    """The data keys of subjects: made on first use, unwrapped once, forgotten on erasure.
+
+    With a key table in SQL (``defer``), a new subject's key is not written when it is
+    made: it waits, seen only by the thread that made it, until that thread's next insert
+    of events writes it in the same transaction (``write_unsaved``, called by the
+    recorder). Events and the key that seals them commit together or not at all: a failed
+    group leaves no key behind, and its key is dropped (``drop_unsaved``) so that a retry
+    reads or makes the key the store really holds.
+    """
 
     def __init__(self, table: KeyTable, wrapper: KeyWrapper) -> None:
         self.table = table
         self.wrapper = wrapper
+        self.defer = False
         self._cache: dict[str, AESGCM | None] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _unsaved(self) -> dict[str, tuple[AESGCM, bytes]]:
+        unsaved: dict[str, tuple[AESGCM, bytes]] | None = getattr(self._local, "keys", None)
+        if unsaved is None:
+            unsaved = self._local.keys = {}
+        return unsaved
 
     def for_writing(self, subject: str) -> AESGCM | None:
         """The subject's cipher, its key made now if it has none; None if destroyed."""
         with self._lock:
             if subject in self._cache:
                 return self._cache[subject]
+        unsaved = self._unsaved()
+        if subject in unsaved:
+            return unsaved[subject][0]
         wrapped, exists = self.table.get(subject)
         if not exists:
-            self.table.add(
-                subject, self.wrapper.wrap(AESGCM.generate_key(256), subject), self.wrapper.kek_id
-            )
+            data_key = AESGCM.generate_key(256)
+            wrapped = self.wrapper.wrap(data_key, subject)
+            if self.defer:
+                cipher = AESGCM(data_key)
+                unsaved[subject] = (cipher, wrapped)
+                return cipher
+            self.table.add(subject, wrapped, self.wrapper.kek_id)
             wrapped, exists = self.table.get(subject)
         return self._remember(subject, wrapped)
+
+    def write_unsaved(self, curs: Any) -> None:
+        """Writes this thread's new keys with ``curs`` (the transaction of their events)."""
+        unsaved = getattr(self._local, "keys", None)
+        if unsaved and isinstance(self.table, SQLKeyTable):
+            kek_id = self.wrapper.kek_id
+            self.table.add_within(
+                curs, [(subject, wrapped, kek_id) for subject, (_, wrapped) in unsaved.items()]
+            )
+
+    def keep_unsaved(self) -> None:
+        """This thread's new keys were committed: every thread may use them now."""
+        unsaved = getattr(self._local, "keys", None)
+        if unsaved:
+            with self._lock:
+                for subject, (cipher, _) in unsaved.items():
+                    self._cache.setdefault(subject, cipher)
+            unsaved.clear()
+
+    def drop_unsaved(self) -> None:
+        """The transaction of this thread's new keys failed: they never existed."""
+        unsaved = getattr(self._local, "keys", None)
+        if unsaved:
+            unsaved.clear()
 
     def for_reading(self, subject: str) -> AESGCM | None:
         """The subject's cipher, or None when its key was destroyed."""

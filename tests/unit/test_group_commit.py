@@ -320,3 +320,78 @@ def test_each_caller_of_a_group_keeps_its_own_trace(
         stamped = tracing.of_event(events[0])
         assert stamped is not None and stamped.split("-")[1] == trace_id
     assert {hex_ids(s)[0] for s in spans.get_finished_spans()} == set(callers)
+
+
+def _has_key(app: HubApplication, case_id: UUID) -> bool:
+    return app.data_keys.table.get(str(case_id))[1]
+
+
+def test_a_new_cases_data_key_commits_with_its_events_or_not_at_all(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key that seals a new case's personal fields is written in the group's
+    transaction: a group that fails after writing it leaves no key behind, and the
+    commands applied again later get a key that reads their events."""
+    commands = [f.consultation() for _ in range(3)]
+    cases = [c.derived_id(cmd.command_id, "case_id") for cmd in commands]
+    write_keys = app.recorder.before_insert  # type: ignore[attr-defined]
+    assert write_keys is not None
+    written: list[int] = []
+
+    def keys_then_fail(curs: Any) -> None:
+        write_keys(curs)  # the keys' rows are in the transaction now
+        written.append(1)
+        raise RuntimeError("the store went away mid-transaction (試験)")
+
+    monkeypatch.setattr(app.recorder, "before_insert", keys_then_fail)
+    with pytest.raises(RuntimeError):
+        app.execute_many([(cmd, None) for cmd in commands])
+    assert written == [1]
+    assert [_has_key(app, case_id) for case_id in cases] == [False] * 3
+    assert _stored_commands(app, [cmd.command_id for cmd in commands]) == [False] * 3
+
+    monkeypatch.setattr(app.recorder, "before_insert", write_keys)
+    results = app.execute_many([(cmd, None) for cmd in commands])
+    assert all(isinstance(r, Outcome) and not r.duplicate for r in results), results
+    assert [_has_key(app, case_id) for case_id in cases] == [True] * 3
+    fresh = HubApplication(env=dict(app.env))  # reads the keys from the store, not memory
+    try:
+        for command, case_id in zip(commands, cases, strict=True):
+            assert fresh.get_case(case_id).person.name == command.person.name  # type: ignore[union-attr]
+    finally:
+        fresh.close()
+    assert verify_log(app.recorder).intact  # type: ignore[arg-type]
+
+
+def test_a_key_made_meanwhile_by_another_writer_wins_and_ours_is_dropped(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process opens the same case (the same command) between our handling and our
+    commit: our group fails on its events and its key, the command then reads as a
+    duplicate, and the case reads back with the other writer's key."""
+    command = f.consultation()
+    case_id = c.derived_id(command.command_id, "case_id")
+    other = HubApplication(env=dict(app.env))
+    original_insert = app.recorder.insert_events
+    interfered = False
+
+    def interfering_insert(stored_events: Any, **kwargs: Any) -> Any:
+        nonlocal interfered
+        if not interfered:
+            interfered = True
+            other.execute(command)
+        return original_insert(stored_events, **kwargs)
+
+    monkeypatch.setattr(app.recorder, "insert_events", interfering_insert)
+    try:
+        results = app.execute_many([(command, None), (f.consultation(), None)])
+    finally:
+        other.close()
+    assert isinstance(results[0], Outcome) and results[0].duplicate, results
+    assert isinstance(results[1], Outcome) and not results[1].duplicate, results
+    assert app.get_case(case_id).person.name == command.person.name  # type: ignore[union-attr]
+    fresh = HubApplication(env=dict(app.env))
+    try:
+        assert fresh.get_case(case_id).person.name == command.person.name  # type: ignore[union-attr]
+    finally:
+        fresh.close()
