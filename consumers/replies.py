@@ -7,12 +7,17 @@ as is any reply the domain refuses (wrong agency, unknown referral, illegal tran
 Refused replies are never applied: they go to ``deadletter.replies`` with the reason.
 The command id derives from the agency and the reply id, so a redelivered reply writes
 nothing new; the offset is committed only after the command was saved.
+
+The answers of one poll are written together (``HubApplication.execute_many``: one
+transaction per group), each still all-or-nothing, idempotent and as its own agency: a
+refused answer goes to the dead letters and the others of the poll are written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -25,7 +30,7 @@ from consumers.ports import DeadLetters, InRecord, Source
 from consumers.records import BadRecord, decode, validation_reason
 from consumers.stopping import StopFlag
 from hub import tracing
-from hub.application import HubApplication
+from hub.application import HubApplication, Outcome
 from hub.commands import AnswerReferral
 from hub.errors import ConcurrentChangeError, DomainError
 from hub.identity import Actor, reply_ingester
@@ -104,15 +109,27 @@ def answer_command(agency_id: str, body: dict[str, Any]) -> AnswerReferral:
         raise BadRecord("answered_at is not an ISO date-time with a time zone") from None
 
 
-def apply_answer(app: HubApplication, command: AnswerReferral, actor: Actor) -> bool:
+def apply_answer(
+    app: HubApplication, command: AnswerReferral, actor: Actor, attempts: int = ATTEMPTS
+) -> bool:
     """Execute an answer as ``actor``, retrying a concurrent change; whether it wrote."""
-    for attempt in range(1, ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         try:
             return not app.execute(command, actor).duplicate
         except ConcurrentChangeError:
-            if attempt == ATTEMPTS:
+            if attempt == attempts:
                 raise
     raise AssertionError("unreachable")
+
+
+@dataclass
+class _Answers:
+    """The poll in hand: its answers wait to be written in one group, and its refused
+    records wait with them so that the dead letters keep the records' order."""
+
+    records: list[InRecord] = field(default_factory=list)
+    commands: list[AnswerReferral | BadRecord] = field(default_factory=list)
+    traceparents: list[str | None] = field(default_factory=list)
 
 
 class ReplyIngester:
@@ -128,10 +145,13 @@ class ReplyIngester:
         self.deadletters = deadletters
         self.agency_of_topic = agency_of_topic
         self.report = ReplyReport()
+        self._answers: _Answers | None = None  # within ``step``: answers wait for ``flush``
 
     def handle(self, record: InRecord) -> str:
-        """``applied``, ``duplicate`` or ``rejected``. A reply carrying a ``traceparent``
-        header is ingested in a consume span, its child: the answer's command continues it."""
+        """``applied``, ``duplicate`` or ``rejected``; within ``step``, an answer that
+        decodes is ``queued`` for the poll's group (``flush``). A reply carrying a
+        ``traceparent`` header is ingested in a consume span, its child: the answer's
+        command continues it."""
         parent = tracing.of_headers(record.headers)
         if parent is None:
             return self._handle(record)
@@ -141,15 +161,75 @@ class ReplyIngester:
     def _handle(self, record: InRecord) -> str:
         try:
             command = reply_command(record, self.agency_of_topic(record.topic))
-            outcome = self._execute(command)
         except BadRecord as bad:
-            return self._reject(record, bad.reason)
-        except DomainError as error:
+            if self._answers is None:
+                return self._reject(record, bad.reason)
+            return self._queue(record, bad)  # parked in its turn, after the answers before it
+        if self._answers is not None:
+            if isinstance(command, AnswerReferral):
+                return self._queue(record, command)
+            self.flush()  # the answers before a confirmation are written before it
+        try:
+            outcome = self._execute(command)
+        except Exception as error:
+            return self._refused(record, error)
+        return self._done(record, command, outcome)
+
+    def _queue(self, record: InRecord, command: AnswerReferral | BadRecord) -> str:
+        assert self._answers is not None
+        self._answers.records.append(record)
+        self._answers.commands.append(command)
+        self._answers.traceparents.append(tracing.current())
+        return "queued"
+
+    def _refused(self, record: InRecord, error: Exception) -> str:
+        if isinstance(error, DomainError):
             return self._reject(record, f"{type(error).__name__}: {error}")
-        except Exception as error:  # no single reply stops the ingester (invariant 9)
-            if isinstance(error, (ConcurrentChangeError, *OUTAGES)):
-                raise
-            return self._reject(record, reason_of(error, "ingesting"))
+        if isinstance(error, (ConcurrentChangeError, *OUTAGES)):
+            raise error
+        # no single reply stops the ingester (invariant 9)
+        return self._reject(record, reason_of(error, "ingesting"))
+
+    def flush(self) -> None:
+        """Writes the queued answers in one group (``execute_many``); each one's outcome
+        (applied, duplicate, or refused to the dead letters) as if handled alone."""
+        queued = self._answers
+        if queued is None or not queued.commands:
+            return
+        self._answers = _Answers()
+        answers = [
+            (command, reply_ingester(command.agency_id), traceparent)
+            for command, traceparent in zip(queued.commands, queued.traceparents, strict=True)
+            if isinstance(command, AnswerReferral)
+        ]
+        results = iter(
+            self.app.execute_many(
+                [(command, actor) for command, actor, _ in answers],
+                traceparents=[traceparent for _, _, traceparent in answers],
+            )
+        )
+        written = iter(answers)
+        for record, command in zip(queued.records, queued.commands, strict=True):
+            if isinstance(command, BadRecord):
+                self._reject(record, command.reason)
+                continue
+            _, actor, traceparent = next(written)
+            result = next(results)
+            if isinstance(result, ConcurrentChangeError):  # retried alone once already
+                with tracing.continued(traceparent):
+                    try:
+                        wrote = apply_answer(self.app, command, actor, ATTEMPTS - 1)
+                    except Exception as error:
+                        self._refused(record, error)
+                    else:
+                        self._done(record, command, wrote)
+                continue
+            if isinstance(result, Outcome):
+                self._done(record, command, not result.duplicate)
+            else:
+                self._refused(record, result)
+
+    def _done(self, record: InRecord, command: AnswerReferral | Confirmation, outcome: bool) -> str:
         if outcome and isinstance(command, Confirmation):
             self.report.applied += 1
             log.info("erasure.confirmed", case_id=str(command.case_id), agency=command.agency_id)
@@ -193,15 +273,27 @@ class ReplyIngester:
         log.warning("reply.rejected", topic=record.topic, offset=record.offset, reason=reason)
         return "rejected"
 
+    @contextmanager
+    def _poll(self) -> Iterator[None]:
+        """A poll's records: their answers queue, and are written in one group when all are
+        handled (before the offsets are committed); nothing queued outlives the poll."""
+        self._answers = _Answers()
+        try:
+            yield
+            self.flush()
+        finally:
+            self._answers = None
+
     def step(self, stop: StopFlag) -> bool:
-        """Handle one poll's records and commit them; whether there were any."""
-        return loop.step(self.source, self.handle, stop)
+        """Handle one poll's records (its answers in one group) and commit them; whether
+        there were any."""
+        return loop.step(self.source, self.handle, stop, self._poll)
 
     def run(
         self, stop: StopFlag, once: bool = False, tick: Callable[[], object] | None = None
     ) -> ReplyReport:
         """Ingest until stopped (or caught up, with ``once``); ``tick`` runs after each poll."""
-        loop.run(self.source, self.handle, stop, once=once, tick=tick)
+        loop.run(self.source, self.handle, stop, once=once, tick=tick, batch=self._poll)
         return self.report
 
     def close(self) -> None:

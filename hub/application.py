@@ -435,13 +435,18 @@ class HubApplication(Application[UUID]):
             request.result = result
             request.done = True
 
-    def execute_many(self, requests: Sequence[tuple[c.Command, Actor | None]]) -> list[Result]:
+    def execute_many(
+        self,
+        requests: Sequence[tuple[c.Command, Actor | None]],
+        traceparents: Sequence[str | None] | None = None,
+    ) -> list[Result]:
         """Applies commands in order, each as its actor (None: the configured operator),
         in groups of up to ``GROUP_SIZE`` per transaction; per command its Outcome or the
         error that refused it (it wrote nothing). StoreUnavailableError is raised:
-        the groups before it are written, the rest not."""
+        the groups before it are written, the rest not. ``traceparents``: per command, the
+        trace its span continues (None: the caller's current one)."""
         with self._one_command_at_a_time:
-            return self._execute_many(requests)
+            return self._execute_many(requests, traceparents)
 
     def _execute_many(
         self,

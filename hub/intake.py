@@ -66,6 +66,18 @@ def check_encoding(encoding: str) -> str:
 
 def parse_command_text(text: str) -> object:
     """One command as JSON text to a validated command, or InvalidCommandError."""
+    # Parsed and validated in one step by pydantic-core (a third of the line's cost in two
+    # steps). It accepts only what the steps below accept, with the same values: a command
+    # refuses unknown fields, and its fields nest 4 levels and bound their numbers. Whatever
+    # it refuses goes through the steps below, which name the reason as they always did.
+    try:
+        return COMMAND_ADAPTER.validate_json(text)
+    except ValidationError:
+        return parse_in_steps(text)
+
+
+def parse_in_steps(text: str) -> object:
+    """``json.loads``, the depth and shape checks, then validation: each refusal named."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.errors import InvalidCommandError
-from hub.intake import parse_command_line
+from hub.intake import parse_command_line, parse_command_text, parse_in_steps
 from hub.settings import get_settings
 from ops.cli.main import app as cli
 from tests import factories as f
@@ -197,3 +197,46 @@ def test_a_long_rejection_reason_stays_on_one_line_when_piped(
     result = runner.invoke(cli, ["submit", str(file)])
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("line 1: ") and len(lines[0]) > 40, lines
+
+
+def _either(parse: object, text: str) -> object:
+    try:
+        return parse(text)  # type: ignore[operator]
+    except InvalidCommandError:
+        return "refused"
+
+
+def test_parsing_in_one_step_accepts_exactly_what_the_steps_accept() -> None:
+    """``parse_command_text`` lets pydantic-core parse and validate in one step and falls
+    back to the named steps on any refusal: both must accept the same lines, as the same
+    command (edge inputs included)."""
+    opened = f.consultation()
+    good = json.loads(_line(opened))
+    deep: object = "x"
+    for _ in range(40):
+        deep = [deep]
+    texts = [
+        _line(opened),
+        _line(f.referral(uuid4())),
+        _line(f.discovery()),
+        json.dumps(good, ensure_ascii=False),
+        json.dumps({**good, "extra": {"a": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}}),
+        json.dumps({**good, "note": deep}),
+        json.dumps({**good, "note": "a" * 5}).replace('"aaaaa"', '"\\ud800"'),
+        json.dumps({**good, "note": "  空白  "}),
+        json.dumps(good)[:-1] + ', "note": "後の値"}',  # a key twice: the last one counts
+        json.dumps({**good, "needs": ["elderly", "elderly"]}),
+        json.dumps({**good, "occurred_at": "2026-12-02T10:00:00"}),
+        json.dumps({**good, "occurred_at": 1_764_000_000}),
+        json.dumps({**good, "person": None}),
+        json.dumps({k: v for k, v in good.items() if k != "type"}),
+        json.dumps({**good, "type": "NoSuchCommand"}),
+        '{"type": "SetTarget", "fiscal_year": ' + "9" * 5000 + "}",
+        '{"type": "SetTarget", "fiscal_year": NaN}',
+        "[1, 2]",
+        "null",
+    ]
+
+    for text in texts:
+        assert _either(parse_command_text, text) == _either(parse_in_steps, text), text[:80]
+    assert _either(parse_command_text, texts[0]) == opened

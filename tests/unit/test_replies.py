@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -16,6 +17,7 @@ from consumers.stopping import StopFlag
 from hub import codec
 from hub.application import HubApplication
 from hub.commands import AnswerReferral, CloseCase, OpenCase, ReferCase
+from hub.identity import reply_ingester
 from tests.agency_support import AGENCY, OTHER_AGENCY, T0, FakeDeadLetters, FakeSource
 
 
@@ -296,3 +298,42 @@ def test_a_stop_request_lets_the_ingester_finish_the_reply_in_hand_and_commit_it
 
     assert report.applied == 2
     assert source.committed == {(f"replies.{AGENCY}", 0): 2}
+
+
+def test_a_polls_answers_are_written_together_and_a_refused_one_leaves_the_others_written(
+    app: HubApplication,
+) -> None:
+    """One poll's answers share one transaction (group commit); the refused one is parked
+    with its reason as before, and each written answer keeps its own agency as actor."""
+    refused_case, refused_referral = referred(app)
+    answered = [referred(app) for _ in range(3)]
+    replies = Replies()
+    replies.reply(refused_case, refused_referral, "accepted", topic_agency=OTHER_AGENCY)
+    for case_id, referral_id in answered:
+        replies.reply(case_id, referral_id, "accepted")
+    inserts: list[int] = []
+    original = app.recorder.insert_events
+
+    def counted(stored_events: Any, **kwargs: Any) -> Any:
+        inserts.append(len(stored_events))
+        return original(stored_events, **kwargs)
+
+    app.recorder.insert_events = counted  # type: ignore[method-assign]
+    deadletters = FakeDeadLetters()
+    source = FakeSource(replies.records, batch=4)
+    ingester = ReplyIngester(app, source, deadletters, agency_of_topic)
+    ingester.run(StopFlag(), once=True)
+
+    assert (ingester.report.applied, ingester.report.rejected) == (3, 1)
+    assert len(inserts) == 1  # the three answers and their receipts: one transaction
+    assert [reason.split(":")[0] for _, reason in deadletters.parked] == ["NotReferredAgencyError"]
+    assert source.committed == {(f"replies.{AGENCY}", 0): 4} or source.committed == {
+        (f"replies.{OTHER_AGENCY}", 0): 1,
+        (f"replies.{AGENCY}", 0): 4,
+    }
+    assert app.get_case(refused_case).referrals[refused_referral].status == "sent"
+    for case_id, referral_id in answered:
+        case = app.get_case(case_id)
+        assert case.referrals[referral_id].status == "accepted"
+        answer = [e for e in app.events.get(case_id)][-1]
+        assert answer.payload.actor.subject == reply_ingester(AGENCY).subject  # type: ignore[attr-defined]
