@@ -379,6 +379,8 @@ class HubApplication(Application[UUID]):
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         try:
+            # The data keys of the subjects of these events: one read, not one a new case.
+            self.data_keys.look_up(_subjects(processing_event.events))
             recordings = super()._record(processing_event)
         except BaseException:
             self.data_keys.drop_unsaved()
@@ -1396,3 +1398,14 @@ def _trace(aggregates: Iterable[Aggregate]) -> None:
     for aggregate in aggregates:
         for pending in aggregate.pending_events:
             tracing.stamp_event(pending, traceparent)
+
+
+def _subjects(events: Iterable[Any]) -> set[str]:
+    """The data subjects (cases, discoveries) whose events these are (``hub.sealing``)."""
+    subjects: set[str] = set()
+    for domain_event in events:
+        payload = getattr(domain_event, "payload", None)
+        subject = getattr(payload, "case_id", None) or getattr(payload, "discovery_id", None)
+        if subject is not None:
+            subjects.add(str(subject))
+    return subjects

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -168,6 +169,26 @@ class SQLKeyTable:
                 (subject, wrapped, kek_id, datetime.now(UTC).isoformat()),
             )
 
+    def get_many(self, subjects: list[str]) -> dict[str, bytes | None]:
+        """The rows of those of ``subjects`` that have one (wrapped key or None), in one
+        read per 500 subjects."""
+        self.create()
+        found: dict[str, bytes | None] = {}
+        with self.datastore.transaction(commit=False) as curs:
+            for start in range(0, len(subjects), 500):
+                chunk = subjects[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                curs.execute(
+                    self._sql(
+                        f"SELECT subject, wrapped_key FROM {{keys}} WHERE subject IN ({marks})"
+                    ),
+                    chunk,
+                )
+                for row in curs.fetchall():
+                    wrapped = row["wrapped_key"]
+                    found[str(row["subject"])] = bytes(wrapped) if wrapped is not None else None
+        return found
+
     def add_within(self, curs: Any, rows: list[tuple[str, bytes, str]]) -> None:
         """Stores new subjects' wrapped keys in the caller's transaction (the one that
         inserts their first events). No ``ON CONFLICT``: a subject given a key by another
@@ -242,7 +263,13 @@ class DataKeys:
         unsaved = self._unsaved()
         if subject in unsaved:
             return unsaved[subject][0]
-        wrapped, exists = self.table.get(subject)
+        looked_up: dict[str, tuple[bytes | None, bool]] | None = getattr(
+            self._local, "looked_up", None
+        )
+        if looked_up and subject in looked_up:
+            wrapped, exists = looked_up.pop(subject)
+        else:
+            wrapped, exists = self.table.get(subject)
         if not exists:
             data_key = AESGCM.generate_key(256)
             wrapped = self.wrapper.wrap(data_key, subject)
@@ -253,6 +280,21 @@ class DataKeys:
             self.table.add(subject, wrapped, self.wrapper.kek_id)
             wrapped, exists = self.table.get(subject)
         return self._remember(subject, wrapped)
+
+    def look_up(self, subjects: Iterable[str]) -> None:
+        """Reads the key rows of the subjects about to be written, in one query, for this
+        thread's next ``for_writing`` of each (instead of one read a new subject)."""
+        if not self.defer or not isinstance(self.table, SQLKeyTable):
+            return
+        with self._lock:
+            wanted = {s for s in subjects if s not in self._cache}
+        wanted -= self._unsaved().keys()
+        if not wanted:
+            return
+        found = self.table.get_many(sorted(wanted))
+        self._local.looked_up = {
+            subject: (found.get(subject), subject in found) for subject in wanted
+        }
 
     def write_unsaved(self, curs: Any) -> None:
         """Writes this thread's new keys with ``curs`` (the transaction of their events)."""
@@ -265,6 +307,7 @@ class DataKeys:
 
     def keep_unsaved(self) -> None:
         """This thread's new keys were committed: every thread may use them now."""
+        self._local.looked_up = None
         unsaved = getattr(self._local, "keys", None)
         if unsaved:
             with self._lock:
@@ -274,6 +317,7 @@ class DataKeys:
 
     def drop_unsaved(self) -> None:
         """The transaction of this thread's new keys failed: they never existed."""
+        self._local.looked_up = None
         unsaved = getattr(self._local, "keys", None)
         if unsaved:
             unsaved.clear()

@@ -395,3 +395,32 @@ def test_a_key_made_meanwhile_by_another_writer_wins_and_ours_is_dropped(
         assert fresh.get_case(case_id).person.name == command.person.name  # type: ignore[union-attr]
     finally:
         fresh.close()
+
+
+def test_a_group_reads_the_data_keys_of_its_cases_at_once(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New cases' keys are looked up in one read for the group, not one read a case (on
+    PostgreSQL each read is a round trip: most of a grouped command's time before)."""
+    table = app.data_keys.table
+    single: list[str] = []
+    many: list[list[str]] = []
+    original_get, original_get_many = table.get, table.get_many  # type: ignore[attr-defined]
+
+    def get(subject: str) -> Any:
+        single.append(subject)
+        return original_get(subject)
+
+    def get_many(subjects: list[str]) -> Any:
+        many.append(subjects)
+        return original_get_many(subjects)
+
+    monkeypatch.setattr(table, "get", get)
+    monkeypatch.setattr(table, "get_many", get_many)
+    commands = [f.consultation() for _ in range(5)]
+    results = app.execute_many([(cmd, None) for cmd in commands])
+    assert all(isinstance(r, Outcome) and not r.duplicate for r in results), results
+    cases = {str(c.derived_id(cmd.command_id, "case_id")) for cmd in commands}
+    assert single == []
+    assert len(many) == 1 and cases <= set(many[0])
+    assert all(_has_key(app, UUID(case)) for case in cases)
