@@ -101,7 +101,7 @@ def growth_run(settings: Settings, store: StoreKind, spec: LogSpec) -> dict[str,
     started = time.perf_counter()
     until = spec.until.isoformat() if spec.until else ""
     done = subprocess.run(
-        [sys.executable, "-m", "ops.bench.rebuild", store, str(spec.scale), until],
+        [sys.executable, "-m", "ops.bench.rebuild", store, str(spec.scale), until, str(spec.slice)],
         capture_output=True,
         text=True,
     )
@@ -150,6 +150,6 @@ def growth_rows(settings: Settings, store: StoreKind, small: LogSpec, large: Log
 
 if __name__ == "__main__":
     # The settings come from the environment (HUB_*), as the parent's did.
-    _store, _scale, _until = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    _spec = LogSpec(_scale, date.fromisoformat(_until) if _until else None)
+    _store, _scale, _until, _slice = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    _spec = LogSpec(_scale, date.fromisoformat(_until) if _until else None, slice=_slice)
     print(json.dumps(measure_once(Settings(), _store, _spec)))  # type: ignore[arg-type]
