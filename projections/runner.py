@@ -42,6 +42,7 @@ from projections.base import (
     screened,
     screened_payload,
 )
+from projections.bulk import BulkView, bulk_view
 from projections.case_state import CaseStateProjection
 from projections.follow import LogPoller
 from projections.inbox import InboxProjection
@@ -279,11 +280,37 @@ def rebuild_all(
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Drop the views and replay the whole log into them in one pass (stop live runners
-    first)."""
+    first).
+
+    The hub's own views are folded in memory and written once at the end, each with its
+    position in one transaction (``projections.bulk``): no statement per event. Any other
+    projection among them (one with statements of its own) makes the pass apply every view's
+    statements batch by batch, as catching up does."""
     for projection in projections:
         projection.view.drop()
         log.info("projection.dropped", projection=projection.name)
-    return catch_up_all(projections, app, batch_size=batch_size, progress=progress)
+    folds = [bulk_view(projection) for projection in projections]
+    if not projections or None in folds:
+        return catch_up_all(projections, app, batch_size=batch_size, progress=progress)
+    return _fold_all([fold for fold in folds if fold is not None], app, batch_size, progress)
+
+
+def _fold_all(
+    views: Sequence[BulkView], app: HubApplication, batch_size: int, progress: Progress | None
+) -> dict[str, int]:
+    events, last = 0, None
+    for batch in LogPoller(app.recorder, batch_size=batch_size).batches(None):
+        for found, tracking in decode(app, batch):
+            for view in views:
+                view.take(found, tracking)
+        events, last = events + len(batch), Tracking(app.name, batch[-1].id)
+        if progress:
+            progress(len(batch), last.notification_id)
+    if last is not None:
+        for view in views:
+            view.write(last)
+    log.debug("projections.rebuilt", projections=[v.projection.name for v in views], events=events)
+    return {view.projection.name: events for view in views}
 
 
 def rebuild(

@@ -110,6 +110,27 @@ class SqlView(TrackingRecorder):
         for statement in statements:
             self._run(cursor, statement)
 
+    def write_all(
+        self,
+        rows: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]],
+        tracking: Tracking,
+        after: int,
+    ) -> None:
+        """Insert whole tables' rows (``projections.bulk``) and record the position, in one
+        transaction; refused (IntegrityError) if the position is no longer ``after``."""
+        with self._cursor(commit=True) as cursor:
+            if self._lock_position(cursor) != after:
+                raise IntegrityError(f"position of {self.APPLICATION} moved from {after}")
+            for name, (columns, table_rows) in rows.items():
+                if table_rows:
+                    self._insert_rows(cursor, name, columns, table_rows)
+            self._track(cursor, tracking)
+
+    def _insert_rows(
+        self, cursor: Any, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        raise NotImplementedError
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._cursor(commit=False) as cursor:
             self._run(cursor, Statement(sql, params or {}))
@@ -152,6 +173,13 @@ class SQLiteView(SqlView, SQLiteTrackingRecorder):
 
     def _track(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
+
+    def _insert_rows(
+        self, cursor: Any, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {self.dialect.table(name)} ({', '.join(columns)}) VALUES ({marks})"
+        cursor.executemany(sql, rows)
 
     def _clear_tracking(self, cursor: Any) -> None:
         cursor.execute("DELETE FROM tracking WHERE application_name = ?", (self.APPLICATION,))
@@ -211,6 +239,14 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
         with cursor.connection.pipeline():
             for statement in statements:
                 self._run(cursor, statement, prepare=True)
+
+    def _insert_rows(
+        self, cursor: Any, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        sql = f"COPY {self.dialect.table(name)} ({', '.join(columns)}) FROM STDIN"
+        with cursor.copy(SQL(cast(LiteralString, sql))) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def _translated(self, sql: str) -> SQL:
         """The statement in psycopg's form (%(name)s, schema-qualified tables), made once."""

@@ -1,0 +1,84 @@
+"""A rebuild from scratch folds the hub's views in memory and writes each once
+(``projections.bulk``): the same rows and the same quarantine, on both stores, as applying
+each event's statements, for events whose SQL the store refuses (a second row for the same
+key, written below the edge) as for the rest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from hub import events as ev
+from hub.application import HubApplication
+from projections.base import HubProjection
+from projections.runner import PROJECTIONS, catch_up_all, open_projection, rebuild_all
+from tests.integration.test_projections import History, jst, seed
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request: pytest.FixtureRequest) -> dict[str, str]:
+    name = "sqlite_env" if request.param == "sqlite" else "pg_env"
+    return dict(request.getfixturevalue(name))
+
+
+def events_the_views_refuse(app: HubApplication, history: History) -> None:
+    """Below the edge (the aggregate's own event methods): a referral, an answer, a consent
+    and a meeting for the second time, then a use stop over the consents given."""
+    case = app.get_case(history.case_a)
+    at = jst("2025-10-01T09:00:00")
+    log = app.recorder.select_notifications(start=None, limit=10_000)
+    payloads = [app.mapper.to_domain_event(n).payload for n in log]  # type: ignore[attr-defined]
+
+    def first(kind: type[Any], **match: Any) -> Any:
+        return next(
+            p
+            for p in payloads
+            if isinstance(p, kind) and all(getattr(p, k) == v for k, v in match.items())
+        )
+
+    case._referral_made(first(ev.ReferralMade, referral_id=history.answered))
+    answered = first(ev.ReferralAnswered, referral_id=history.answered, answer="received")
+    case._referral_answered(answered)
+    case._consent_given(first(ev.ConsentGiven, consent_id=history.consent))
+    case._taken_up_by_meeting(first(ev.TakenUpByMeeting, case_id=history.case_a))
+    case._use_stop_requested(
+        ev.UseStopRequested(
+            occurred_at=at + timedelta(days=1), case_id=history.case_a, request_id=uuid4()
+        )
+    )
+    app.save(case)
+
+
+def test_a_rebuild_folds_in_memory_and_writes_what_the_statements_write(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = HubApplication(env=env)
+    history = seed(app)
+    events_the_views_refuse(app, history)
+    by_statements = [open_projection(name, env) for name in PROJECTIONS]
+    for projection in by_statements:
+        projection.view.drop()
+    catch_up_all(by_statements, app, batch_size=3)
+    expected = {p.name: p.view.dump() for p in by_statements}
+    reasons = {p.name: {r["reason"] for r in p.view.quarantined()} for p in by_statements}
+    assert reasons["case_state"] == {"case_state: IntegrityError"}
+    assert reasons["inbox"] == {"inbox: IntegrityError"}
+
+    def no_statements(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a rebuild from scratch applied statements")
+
+    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
+    rebuilt = [open_projection(name, env) for name in PROJECTIONS]
+    counts = rebuild_all(rebuilt, app, batch_size=4)
+
+    total = app.recorder.max_notification_id()
+    assert counts == {name: total for name in PROJECTIONS}
+    for projection in rebuilt:
+        assert projection.view.dump() == expected[projection.name], projection.name
+        assert projection.view.max_tracking_id(app.name) == total
+    app.close()
