@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from hub import commands as c
 from hub import events as ev
 from hub import plausible, tracing
+from hub.chain import ChainedRecorder
 from hub.domain.access import AccessRecord, SearchRecord
 from hub.domain.case import Case
 from hub.domain.network import NETWORK_ID, NetworkDirectory
@@ -371,9 +372,10 @@ class HubApplication(Application[UUID]):
         self.data_keys.table = key_table_of(recorder)
         if self.env.get("CREATE_TABLE", "y").lower() not in ("n", "no", "0", "false"):
             self.data_keys.table.create()
-        if hasattr(recorder, "before_insert") and isinstance(self.data_keys.table, SQLKeyTable):
+        if isinstance(recorder, ChainedRecorder) and isinstance(self.data_keys.table, SQLKeyTable):
             # A new case's data key is written in the transaction of its first events.
             recorder.before_insert = self.data_keys.write_unsaved
+            recorder.after_insert = self.data_keys.settle
             self.data_keys.defer = True
         return recorder
 

@@ -207,14 +207,20 @@ def _append(curs: Any, sql: _ChainSQL, notifications: Sequence[Notification]) ->
     return links
 
 
-class _ChainReads:
-    """Reads of the chain, shared by both recorders."""
+class ChainedRecorder:
+    """What both chained recorders share: reads of the chain, the insert's hooks."""
 
     datastore: Any
     chain_sql: _ChainSQL
     # Rows written in every insert's transaction before its events (the data keys of new
-    # subjects: ``hub.keys.DataKeys.write_unsaved``); set by the application.
+    # subjects: ``hub.keys.DataKeys.write_unsaved``), and told whether that transaction
+    # committed (``DataKeys.settle``); set by the application.
     before_insert: Callable[[Any], None] | None = None
+    after_insert: Callable[[bool], None] | None = None
+
+    def _settle(self, committed: bool) -> None:
+        if self.after_insert is not None:
+            self.after_insert(committed)
 
     def select_links(self, start: int, stop: int, limit: int | None = None) -> list[Link]:
         statement = self.chain_sql.select_range
@@ -236,13 +242,24 @@ class _ChainReads:
             return _link(row) if row is not None else None
 
 
-class ChainedSQLiteApplicationRecorder(_ChainReads, SQLiteApplicationRecorder):
+class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.chain_sql = _ChainSQL(Dialect.sqlite(), events_table_name)
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.chain_sql.create()]
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+        except BaseException:
+            self._settle(False)
+            raise
+        self._settle(True)
+        return ids
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -303,7 +320,7 @@ def _notifications(ids: Sequence[int], stored_events: Sequence[StoredEvent]) -> 
     ]
 
 
-class ChainedPostgresApplicationRecorder(_ChainReads, PostgresApplicationRecorder):
+class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
@@ -332,6 +349,18 @@ class ChainedPostgresApplicationRecorder(_ChainReads, PostgresApplicationRecorde
             ).format()  # type: ignore[arg-type]
         )
         self.append_sql = SQL(f"SELECT {append_function}(%s)").format()  # type: ignore[arg-type]
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Outside the library's retries: told once, after the last attempt.
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+        except BaseException:
+            self._settle(False)
+            raise
+        self._settle(True)
+        return ids
 
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -305,6 +305,13 @@ class DataKeys:
                 curs, [(subject, wrapped, kek_id) for subject, (_, wrapped) in unsaved.items()]
             )
 
+    def settle(self, committed: bool) -> None:
+        """The insert that wrote this thread's new keys committed, or failed."""
+        if committed:
+            self.keep_unsaved()
+        else:
+            self.drop_unsaved()
+
     def keep_unsaved(self) -> None:
         """This thread's new keys were committed: every thread may use them now."""
         self._local.looked_up = None

@@ -163,3 +163,29 @@ def test_a_destroyed_key_does_not_linger_in_the_write_ahead_log(tmp_path: Path) 
     assert app.data_keys.destroy(str(case_id))
     assert wrapped not in _stored(tmp_path)
     app.close()
+
+
+def test_a_log_copied_in_batches_gets_each_subjects_key_once_with_its_events(
+    tmp_path: Path,
+) -> None:
+    """Events encoded by one application and inserted by its recorder directly (as
+    ``ops.bench.logcopy`` does, in batches): each new subject's key is written with the
+    batch of its first events and not again with the next batch."""
+    from ops.bench.logcopy import copy_log
+
+    source = HubApplication(env=_store(tmp_path / "source"))
+    cases = [_case(source) for _ in range(3)]
+    target = HubApplication(env=_store(tmp_path / "target"), seed_network=False)
+    try:
+        copied = copy_log(source, target, batch=3)
+        assert copied == source.recorder.max_notification_id()
+    finally:
+        source.close()
+        target.close()
+    again = HubApplication(env=_store(tmp_path / "target"), seed_network=False)
+    try:
+        for case_id in cases:
+            opened = next(iter(again.events.get(case_id))).payload  # type: ignore[attr-defined]
+            assert opened.person.name == f.SYNTHETIC_NAME
+    finally:
+        again.close()
