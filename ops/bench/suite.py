@@ -16,6 +16,7 @@ from ops.bench import (
     rebuild,
     relay,
     restart,
+    scale,
     sealing,
     writepath,
 )
@@ -44,6 +45,10 @@ class Plan:
     group_commands: int = 10_000
     group_reps: int = 1
     erase_reps: int = 5
+    # The scale run (``--only scale``): 1.0M and 10M events, the relay's sample.
+    scale_small: LogSpec = LogSpec(56, slice=1)  # noqa: RUF009 (frozen, shared safely)
+    scale_large: LogSpec = LogSpec(560, slice=1)  # noqa: RUF009
+    scale_sample: int = 20_000
 
     @classmethod
     def quick(cls, events: int | None = None) -> Plan:
@@ -65,6 +70,9 @@ class Plan:
             restart_reps=1,
             group_commands=300,
             erase_reps=1,
+            scale_small=LogSpec(1, date(2025, 4, 8), slice=1),
+            scale_large=LogSpec(4, date(2025, 4, 8), slice=1),
+            scale_sample=200,
         )
 
     @classmethod
@@ -100,6 +108,9 @@ FIGURES = (
     "group",
     "erase",
 )
+# Asked for by name only (``--only scale``): minutes of building and hours of disk on a
+# first run, so neither the default run nor CI makes them.
+EXTRA_FIGURES = ("scale",)
 
 
 def run(
@@ -192,6 +203,14 @@ def run(
                     )
                 ],
                 "≤ 1.5×",
+            ),
+            (
+                "scale",
+                "scale run",
+                lambda s: scale.bench(
+                    settings, s, plan.scale_small, plan.scale_large, plan.scale_sample, progress
+                ),
+                "time ≤ 1.05 × events ratio, memory ≤ 1.2×",
             ),
         ]
         for key, name, step, target in steps:
