@@ -272,31 +272,46 @@ def catch_up(
     ]
 
 
+# Events folded in memory before a rebuild writes its views and goes on with statements: the
+# fold holds every row of the views, so a log beyond this keeps memory where this many
+# events put it (BENCHMARKS.md, rebuild and growth).
+FOLD_LIMIT = 200_000
+
+
 def rebuild_all(
     projections: Sequence[HubProjection[Any]],
     app: HubApplication,
     *,
     batch_size: int = 500,
     progress: Progress | None = None,
+    fold_limit: int = FOLD_LIMIT,
 ) -> dict[str, int]:
     """Drop the views and replay the whole log into them in one pass (stop live runners
     first).
 
-    The hub's own views are folded in memory and written once at the end, each with its
-    position in one transaction (``projections.bulk``): no statement per event. Any other
-    projection among them (one with statements of its own) makes the pass apply every view's
-    statements batch by batch, as catching up does."""
+    The hub's own views are folded in memory and written once, each with its position in one
+    transaction (``projections.bulk``): no statement per event. A log longer than
+    ``fold_limit`` events is folded that far, written, and the rest applied by statements
+    batch by batch, as catching up does; so is every view when any projection among them has
+    statements of its own."""
     for projection in projections:
         projection.view.drop()
         log.info("projection.dropped", projection=projection.name)
     folds = [bulk_view(projection) for projection in projections]
     if not projections or None in folds:
         return catch_up_all(projections, app, batch_size=batch_size, progress=progress)
-    return _fold_all([fold for fold in folds if fold is not None], app, batch_size, progress)
+    views = [fold for fold in folds if fold is not None]
+    folded = _fold_all(views, app, batch_size, progress, fold_limit)
+    rest = catch_up_all(projections, app, batch_size=batch_size, progress=progress)
+    return {name: count + rest[name] for name, count in folded.items()}
 
 
 def _fold_all(
-    views: Sequence[BulkView], app: HubApplication, batch_size: int, progress: Progress | None
+    views: Sequence[BulkView],
+    app: HubApplication,
+    batch_size: int,
+    progress: Progress | None,
+    limit: int,
 ) -> dict[str, int]:
     events, last = 0, None
     for batch in LogPoller(app.recorder, batch_size=batch_size).batches(None):
@@ -306,10 +321,12 @@ def _fold_all(
         events, last = events + len(batch), Tracking(app.name, batch[-1].id)
         if progress:
             progress(len(batch), last.notification_id)
+        if events >= limit:
+            break
     if last is not None:
         for view in views:
             view.write(last)
-    log.debug("projections.rebuilt", projections=[v.projection.name for v in views], events=events)
+    log.debug("projections.folded", projections=[v.projection.name for v in views], events=events)
     return {view.projection.name: events for view in views}
 
 

@@ -54,31 +54,51 @@ def events_the_views_refuse(app: HubApplication, history: History) -> None:
     app.save(case)
 
 
-def test_a_rebuild_folds_in_memory_and_writes_what_the_statements_write(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app = HubApplication(env=env)
-    history = seed(app)
-    events_the_views_refuse(app, history)
-    by_statements = [open_projection(name, env) for name in PROJECTIONS]
-    for projection in by_statements:
+def by_statements(app: HubApplication, env: dict[str, str]) -> dict[str, Any]:
+    projections = [open_projection(name, env) for name in PROJECTIONS]
+    for projection in projections:
         projection.view.drop()
-    catch_up_all(by_statements, app, batch_size=3)
-    expected = {p.name: p.view.dump() for p in by_statements}
-    reasons = {p.name: {r["reason"] for r in p.view.quarantined()} for p in by_statements}
+    catch_up_all(projections, app, batch_size=3)
+    reasons = {p.name: {r["reason"] for r in p.view.quarantined()} for p in projections}
     assert reasons["case_state"] == {"case_state: IntegrityError"}
     assert reasons["inbox"] == {"inbox: IntegrityError"}
+    return {p.name: p.view.dump() for p in projections}
 
-    def no_statements(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("a rebuild from scratch applied statements")
 
-    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
+def rebuilt_equal(
+    app: HubApplication, env: dict[str, str], expected: dict[str, Any], **kw: Any
+) -> None:
     rebuilt = [open_projection(name, env) for name in PROJECTIONS]
-    counts = rebuild_all(rebuilt, app, batch_size=4)
-
+    counts = rebuild_all(rebuilt, app, batch_size=4, **kw)
     total = app.recorder.max_notification_id()
     assert counts == {name: total for name in PROJECTIONS}
     for projection in rebuilt:
         assert projection.view.dump() == expected[projection.name], projection.name
         assert projection.view.max_tracking_id(app.name) == total
+
+
+def test_a_rebuild_folds_in_memory_and_writes_what_the_statements_write(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = HubApplication(env=env)
+    events_the_views_refuse(app, seed(app))
+    expected = by_statements(app, env)
+
+    def no_statements(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a rebuild from scratch applied statements")
+
+    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
+    rebuilt_equal(app, env, expected)
+    app.close()
+
+
+def test_a_log_longer_than_the_fold_limit_is_folded_that_far_then_applied_by_statements(
+    env: dict[str, str],
+) -> None:
+    app = HubApplication(env=env)
+    events_the_views_refuse(app, seed(app))
+    expected = by_statements(app, env)
+    total = app.recorder.max_notification_id() or 0
+    for limit in (1, total // 2, total - 1):
+        rebuilt_equal(app, env, expected, fold_limit=limit)
     app.close()
