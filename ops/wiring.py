@@ -297,10 +297,11 @@ class AuditTopicConflictError(HubError):
     """The audit topic holds two different records for one event."""
 
 
-def log_history(settings: Settings, upto: int | None = None) -> History:
-    """Consent, meetings and emergencies replayed from the log of record."""
+def log_history(settings: Settings, upto: int | None = None, case_id: str | None = None) -> History:
+    """Consent, meetings and emergencies replayed from the log of record (with ``case_id``:
+    only what that case's snapshot needs)."""
     with application(settings) as app:
-        return replay(log_entries(app, upto=upto))
+        return replay(log_entries(app, upto=upto), case_id=case_id)
 
 
 def audit_stream(settings: Settings) -> AuditStream:

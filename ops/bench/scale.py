@@ -76,6 +76,7 @@ def _relay(target: Settings, sample: int) -> dict[str, Any]:
         relay = wiring.open_relay(mine, app, producer=_Discard(), batch_size=500)
         done = records = 0
         while done < sample:
+            relay.batch_size = min(500, sample - done)  # exactly ``sample`` events
             counts = relay.step()
             if counts.events == 0:
                 break
@@ -93,7 +94,7 @@ def _replay(target: Settings) -> dict[str, Any]:
     finally:
         app.close()
     with Stopwatch() as watch:
-        history = wiring.log_history(target)
+        history = wiring.log_history(target, case_id=case_id)  # as the CLI, given a whole id
         view = history.snapshot(AS_OF, case_id=case_id).view()
     items = sum(len(v) for v in view.values() if isinstance(v, list))
     return {"seconds": watch.seconds, "items": items}

@@ -94,6 +94,13 @@ def _check_agency(agency: str | None) -> None:
     check_choice("--agency", agency, list(names().agencies))
 
 
+def _whole_id(case: str | None) -> str | None:
+    try:
+        return str(UUID(case)) if case else None
+    except ValueError:
+        return None  # a prefix: resolved against every case the history names
+
+
 def _case_of(case: str | None, known: Iterable[str]) -> str | None:
     """A full case id from an id or a unique prefix of one the history knows; a full id
     the history does not know is taken as it is (a case with nothing to show)."""
@@ -157,7 +164,8 @@ def replay_command(
             f"(up to position {from_kafka.last_position})"
         )
     elif source is HistorySource.log:
-        history = log_history(settings, upto)
+        # A whole case id: replay only what its snapshot needs (memory of one case).
+        history = log_history(settings, upto, _whole_id(case))
     else:
         history = kafka_history(settings, upto)
     case = _case_of(case, history.case_ids())

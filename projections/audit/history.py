@@ -413,11 +413,28 @@ class History:
         )
 
 
-def replay(entries: Iterable[Entry], *, complete: bool = True) -> History:
+def replay(
+    entries: Iterable[Entry], *, complete: bool = True, case_id: str | None = None
+) -> History:
+    """The history of ``entries``; with ``case_id``, only what that case's snapshot needs
+    (``concerns``), so that replaying one case holds one case, however long the log."""
     history = History(complete=complete)
     for entry in entries:
-        history.apply(entry)
+        if case_id is None or concerns(entry.payload, case_id):
+            history.apply(entry)
+        else:
+            history.last_position = max(history.last_position, entry.position)
     return history
+
+
+def concerns(payload: ev.Event, case_id: str) -> bool:
+    """Whether one case's snapshot needs ``payload``: the case's own events, a meeting that
+    took it up, and the network (which agencies a consent's scope covered, and when)."""
+    if isinstance(payload, ev.NETWORK_EVENTS):
+        return True
+    if isinstance(payload, ev.MeetingHeld):
+        return any(str(case) == case_id for case in payload.case_ids)
+    return str(getattr(payload, "case_id", None)) == case_id
 
 
 def _text(value: UUID | str | None) -> str | None:

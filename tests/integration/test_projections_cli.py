@@ -212,3 +212,7 @@ def test_audit_filters_are_checked_and_replay_speaks_every_format(
     assert max(len(line) for line in table.splitlines()) <= 80, table
     assert "つながり" in table and "connection" not in table  # the label, not the code
     assert " JST" in table and "時点" in table
+    # A whole case id replays only that case (ops/cli/audit.py): the same answer as a prefix.
+    whole_id = hub(*as_of, "--case", str(history.case_a), "--format", "json")
+    assert whole_id == hub(*as_of, "--case", str(history.case_a)[:8], "--format", "json")
+    assert str(history.case_a) in whole_id
