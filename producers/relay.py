@@ -37,6 +37,7 @@ from hub.errors import ServiceUnavailableError
 from hub.logging import get_logger
 from hub.quarantine import reason_of, screen
 from hub.settings import Settings
+from hub.stored import decode_quickly
 from producers import snapshot, witness
 from producers.deidentify import deidentify
 from producers.governance import (
@@ -326,6 +327,11 @@ class Relay:
     # Publishing ------------------------------------------------------------------------------
 
     def _event(self, notification: Any) -> Any:
+        """The stored event decoded (``hub.stored``, the rebuild's decoder), or decoded the
+        library's way when it is not plainly the hub's envelope (which then decides)."""
+        quick = decode_quickly(self.app.mapper, notification)
+        if quick is not None:
+            return quick
         return self.app.mapper.to_domain_event(notification)
 
     def _publish(self, decision: Decision, out: list[Out], parent: str | None) -> list[Any]:

@@ -23,16 +23,15 @@ from eventsourcing.persistence import (
     StoredEvent,
     Tracking,
     WaitInterruptedError,
-    find_id_convertor,
 )
 from eventsourcing.projection import ProjectionRunner
-from eventsourcing.utils import Environment, resolve_topic
-from pydantic_core import from_json
+from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
 from hub.errors import ConfigurationError, InvalidCommandError
 from hub.logging import get_logger
 from hub.quarantine import reason_of
+from hub.stored import decode_quickly
 from projections.base import (
     HubProjection,
     Payload,
@@ -145,54 +144,13 @@ def _position(app: HubApplication, notification: Notification, event_type: str) 
     )
 
 
-_TYPE_KEY = b'"_type_"'
-_ENVELOPE = frozenset({"timestamp", "originator_topic", "payload"})
-_WRAPPED = frozenset({"_type_", "_data_"})
-
-
 def _decoded_quickly(app: HubApplication, notification: Notification) -> Decoded | None:
-    """The event's payload as the library's mapper would decode it, without the mapper's
-    JSON object hook and domain event: None (decode it the library's way) for any stored
-    state that is not plainly the envelope the hub writes.
-
-    The stored JSON is parsed by pydantic-core (the same values as ``json.loads``); the
-    payload's own transcoding (unsealing, the model's validation) and the envelope's
-    timestamp decoding are the library's very objects. Exactly two ``"_type_"`` keys and no
-    ``\\u`` escape mean that the object hook would turn nothing but those two into objects.
-    Anything else (an upcast, a cipher, an extra key, an error) goes the library's way, which
-    then decides, so that an event is refused exactly where the library refuses it."""
-    mapper = app.mapper
-    if (
-        mapper.cipher is not None
-        or mapper.compressor is not None
-        or type(mapper).to_domain_event is not Mapper.to_domain_event
-    ):
+    """The event's payload decoded by ``hub.stored.decode_quickly`` (the relay's decoder
+    too), or None: decode it the library's way."""
+    decoded = decode_quickly(app.mapper, notification)
+    if decoded is None:
         return None
-    state = notification.state
-    if state.count(_TYPE_KEY) != 2 or b"\\u" in state:
-        return None
-    try:
-        data = from_json(state)
-        cls = resolve_topic(notification.topic)
-        if getattr(cls, "class_version", 1) != 1 or not _ENVELOPE.issuperset(data):
-            return None
-        stamp, wrapped = data.get("timestamp"), data["payload"]
-        if not (
-            type(stamp) is dict
-            and stamp.keys() == _WRAPPED
-            and stamp["_type_"] == "datetime_iso"
-            and type(wrapped) is dict
-            and wrapped.keys() == _WRAPPED
-        ):
-            return None
-        names = mapper.transcoder.names  # type: ignore[attr-defined]
-        names["datetime_iso"].decode(stamp["_data_"])
-        find_id_convertor(cls, type(notification.originator_id))(  # type: ignore[arg-type]
-            notification.originator_id
-        )
-        payload = names[wrapped["_type_"]].decode(wrapped["_data_"])
-    except Exception:
-        return None
+    payload = decoded.payload
     return screened_payload(payload), _position(app, notification, type(payload).__name__)
 
 
