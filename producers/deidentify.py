@@ -28,7 +28,7 @@ from uuid import UUID
 
 from hub.codec import schema_definition
 from hub.fiscal import JST
-from producers.fields import ACTOR, personal_fields, replace_each, uuid_fields, withhold
+from producers.fields import ACTOR, personal_fields, replaced_each, uuid_fields, withhold
 
 # Lists and optional fields the indicators read (projections/indicators.py ``facts``).
 NEEDED = frozenset({("GatheringHeld", "bodies"), ("CooperatingBusinessRegistered", "ward")})
@@ -93,7 +93,7 @@ def deidentify(
     paths = [path for path, _, _ in personal_fields(schema_name)]
     result = withhold(record, [*paths, ACTOR])
     for path in uuid_fields(schema_name):
-        replace_each(result, path, lambda value: pseudonym(value, key))
+        result = replaced_each(result, path, lambda value: pseudonym(value, key))
     instants, lists, optional = _shape(schema_name)
     for name in instants:
         if result.get(name) is not None:

@@ -57,37 +57,38 @@ def values_at(record: Any, path: Path) -> list[Any]:
     return values_at(value, path[1:])
 
 
-def _edit(record: Any, path: Path, change: Callable[[Any], Any]) -> None:
+def _edited(record: Any, path: Path, change: Callable[[Any], Any]) -> Any:
+    # Copies only the dicts and lists on the way to the path; everything off it is shared
+    # with ``record`` (records are never changed in place once made).
     if isinstance(record, list):
-        for item in record:
-            _edit(item, path, change)
-    elif isinstance(record, dict) and record.get(path[0]) is not None:
-        if len(path) == 1:
-            record[path[0]] = change(record[path[0]])
-        else:
-            _edit(record[path[0]], path[1:], change)
-
-
-def _copy(value: Any) -> Any:
-    # Records are JSON-like (dicts, lists, scalars): faster than copy.deepcopy.
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+        return [_edited(item, path, change) for item in record]
+    if isinstance(record, dict) and record.get(path[0]) is not None:
+        value = record[path[0]]
+        return {
+            **record,
+            path[0]: change(value) if len(path) == 1 else _edited(value, path[1:], change),
+        }
+    return record
 
 
 def withhold(record: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
-    """A copy of ``record`` with the fields at ``paths`` set to null."""
-    result: dict[str, Any] = _copy(record)
+    """A copy of ``record`` with the fields at ``paths`` set to null (``record`` unchanged)."""
+    result = dict(record)
     for path in paths:
-        _edit(result, path, lambda _: None)
+        result = _edited(result, path, _null)
     return result
 
 
-def replace_each(record: dict[str, Any], path: Path, change: Callable[[Any], Any]) -> None:
-    """In place: applies ``change`` to the value at ``path``, or to each item of an array."""
-    _edit(
+def _null(_: Any) -> None:
+    return None
+
+
+def replaced_each(
+    record: dict[str, Any], path: Path, change: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """A copy of ``record`` with ``change`` applied to the value at ``path``, or to each item
+    of an array there (``record`` unchanged)."""
+    return _edited(  # type: ignore[no-any-return]
         record,
         path,
         lambda value: [change(v) for v in value] if isinstance(value, list) else change(value),

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -80,7 +81,9 @@ class LoggedEvent:
     payload: ev.Event
     record: dict[str, Any]
 
-    @property
+    # Worked out once an event (cached_property writes past the frozen dataclass's guard):
+    # governance and the relay ask for each many times.
+    @cached_property
     def event_type(self) -> str:
         return type(self.payload).__name__
 
@@ -88,11 +91,11 @@ class LoggedEvent:
     def event_id(self) -> str:
         return str(self.record["event_id"])
 
-    @property
+    @cached_property
     def case_id(self) -> UUID | None:
         return getattr(self.payload, "case_id", None)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The record key: the case id, or the aggregate's own id."""
         return str(self.case_id or self.record["aggregate_id"])

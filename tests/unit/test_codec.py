@@ -156,3 +156,12 @@ def test_a_reply_written_before_the_outcome_fields_still_decodes() -> None:
     out.write(b"\xc3\x01" + codec.fingerprint(old))
     fastavro.schemaless_writer(out, fastavro.parse_schema(old), body)
     assert codec.decode(out.getvalue()) == ("ReferralReply", body)
+
+
+@pytest.mark.parametrize("version", [0, 1, 2, 9, 10, 4096, 2**31, 2**63 - 1])
+def test_the_event_id_worked_out_by_hand_is_the_uuid5_one(version: int) -> None:
+    for _ in range(200):
+        aggregate = uuid4()
+        expected = str(uuid5(NAMESPACE_URL, f"/events/{aggregate}/{version}"))
+        assert codec.event_id_text(str(aggregate), version) == expected
+        assert expected == str(codec.event_id(aggregate, version))
