@@ -14,6 +14,7 @@ its own) is rebuilt with its statements.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from projections.case_state import CaseStateProjection
 from projections.inbox import InboxProjection
 from projections.indicator_view import IndicatorsProjection
 from projections.indicators import utc_text
+from projections.sqlview import SQLiteView, SqlView
 
 Rows = Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]  # table → columns, rows
 
@@ -42,6 +44,10 @@ def _new(table: Mapping[Any, Any], key: Any) -> None:
 
 class Fold:
     """One view's tables in memory; ``apply`` changes nothing if it raises."""
+
+    @classmethod
+    def for_view(cls, view: SqlView) -> Fold:
+        return cls()
 
     def apply(self, event_type: str, p: Mapping[str, Any]) -> None:
         raise NotImplementedError
@@ -367,12 +373,21 @@ class CaseStateFold(Fold):
 class IndicatorsFold(Fold):
     """``MemoryIndicators`` (the fold the analysts' rebuild uses) as the view's rows."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, nan_is_null: bool = False) -> None:
         self.memory = ind.MemoryIndicators.empty()
+        self.nan_is_null = nan_is_null
+
+    @classmethod
+    def for_view(cls, view: SqlView) -> Fold:
+        # SQLite stores a NaN REAL as NULL, which the targets' value refuses (NOT NULL);
+        # PostgreSQL keeps NaN as a double precision.
+        return cls(nan_is_null=isinstance(view, SQLiteView))
 
     def apply(self, event_type: str, p: Mapping[str, Any]) -> None:
         facts = ind.facts(event_type, p)
         for fact in facts:  # what the view's statements work out, before anything changes
+            if isinstance(fact, ind.TargetFact) and self.nan_is_null and math.isnan(fact.value):
+                raise IntegrityError("NOT NULL constraint failed")
             if isinstance(fact, ind.Tally):
                 ind.jst_day(fact.at)
             elif isinstance(fact, ind.Member):
@@ -451,4 +466,4 @@ class BulkView:
 def bulk_view(projection: HubProjection[Any]) -> BulkView | None:
     """The projection's fold, if it is one of the hub's own (not a subclass)."""
     fold = FOLDS.get(type(projection))
-    return BulkView(projection, fold()) if fold else None
+    return BulkView(projection, fold.for_view(projection.view)) if fold else None

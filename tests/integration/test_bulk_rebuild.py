@@ -13,6 +13,7 @@ import pytest
 
 from hub import events as ev
 from hub.application import HubApplication
+from hub.domain.others import Target
 from projections.base import HubProjection
 from projections.runner import PROJECTIONS, catch_up_all, open_projection, rebuild_all
 from tests.integration.test_projections import History, jst, seed
@@ -101,4 +102,30 @@ def test_a_log_longer_than_the_fold_limit_is_folded_that_far_then_applied_by_sta
     total = app.recorder.max_notification_id() or 0
     for limit in (1, total // 2, total - 1):
         rebuilt_equal(app, env, expected, fold_limit=limit)
+    app.close()
+
+
+def test_a_target_that_is_not_a_number_is_quarantined_by_the_fold_as_by_statements(
+    env: dict[str, str],
+) -> None:
+    """Attacker's edge below the command's checks: a target whose value is NaN (the model's
+    float takes it; the stored JSON says NaN). SQLite keeps NaN as NULL, which the targets'
+    NOT NULL refuses: the statements quarantine that event. The fold must too, instead of
+    failing the whole view's write and leaving the rebuilt views empty."""
+    app = HubApplication(env=env)
+    seed(app)
+    at = jst("2025-06-01T09:00:00")
+    target = Target.set(at, fiscal_year=2025, indicator="試験指標", value=float("nan"), note=None)
+    app.save(target)
+    projections = [open_projection(name, env) for name in PROJECTIONS]
+    for projection in projections:
+        projection.view.drop()
+    catch_up_all(projections, app, batch_size=3)
+    quarantined = {r["event_type"] for p in projections for r in p.view.quarantined()}
+    assert quarantined == ({"TargetSet"} if "sqlite" in env["PERSISTENCE_MODULE"] else set())
+    # repr: PostgreSQL keeps the NaN, and NaN equals nothing, not even itself.
+    expected = {p.name: repr(p.view.dump()) for p in projections}
+    rebuilt = [open_projection(name, env) for name in PROJECTIONS]
+    rebuild_all(rebuilt, app, batch_size=4)
+    assert {p.name: repr(p.view.dump()) for p in rebuilt} == expected
     app.close()
