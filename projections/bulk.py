@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import DataError, IntegrityError, Tracking
 
 from hub.quarantine import reason_of
 from projections import indicators as ind
@@ -27,7 +27,7 @@ from projections.case_state import CaseStateProjection
 from projections.inbox import InboxProjection
 from projections.indicator_view import IndicatorsProjection
 from projections.indicators import utc_text
-from projections.sqlview import SQLiteView, SqlView
+from projections.sqlview import PostgresView, SQLiteView, SqlView
 
 Rows = Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]  # table → columns, rows
 
@@ -441,6 +441,8 @@ class BulkView:
         self.projection = projection
         self.fold = fold
         self.quarantine: list[tuple[Any, ...]] = []
+        # PostgreSQL's text refuses a NUL character (SQLite keeps it).
+        self.nul_refused = isinstance(projection.view, PostgresView)
 
     def take(self, found: Payload | Rejected | None, tracking: Tracking) -> None:
         if found is None:
@@ -449,9 +451,20 @@ class BulkView:
             self._quarantine(tracking, found.reason)
             return
         try:
+            if self.nul_refused and _holds_nul(found[1]) and self._writes_nul(found):
+                raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
             self.fold.apply(*found)
         except Exception as error:  # a bad event: the fold changed nothing
             self._quarantine(tracking, reason_of(error, self.projection.name))
+
+    def _writes_nul(self, found: Payload) -> bool:
+        """Whether the event's statements would bind a text with NUL (rare: decided by
+        the statements themselves, since a NUL in a field the view never stores is fine)."""
+        return any(
+            _holds_nul(value)
+            for statement in self.projection.statements(*found)
+            for value in statement.params.values()
+        )
 
     def _quarantine(self, tracking: Tracking, reason: str) -> None:
         params = self.projection._quarantined(tracking, reason).params
@@ -461,6 +474,16 @@ class BulkView:
         rows = dict(self.fold.rows())
         rows["quarantine"] = (QUARANTINE_COLUMNS, self.quarantine)
         self.projection.view.write_all(rows, tracking, after=0)
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def bulk_view(projection: HubProjection[Any]) -> BulkView | None:

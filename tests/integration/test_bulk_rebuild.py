@@ -129,3 +129,25 @@ def test_a_target_that_is_not_a_number_is_quarantined_by_the_fold_as_by_statemen
     rebuild_all(rebuilt, app, batch_size=4)
     assert {p.name: repr(p.view.dump()) for p in rebuilt} == expected
     app.close()
+
+
+def test_a_nul_character_in_a_text_column_is_quarantined_by_the_fold_as_by_statements(
+    env: dict[str, str],
+) -> None:
+    """Attacker's edge: a text the model takes (any str) with a NUL character, which
+    PostgreSQL's text refuses. The statements quarantine the event; the fold must too."""
+    app = HubApplication(env=env)
+    seed(app)
+    log = app.recorder.select_notifications(start=None, limit=10_000)
+    payloads = [app.mapper.to_domain_event(n).payload for n in log]  # type: ignore[attr-defined]
+    escalated = next(p for p in payloads if isinstance(p, ev.ReferralEscalated))
+    case = app.get_case(escalated.case_id)
+    case._referral_escalated(escalated.model_copy(update={"coordinator": "試験\x00架空"}))
+    app.save(case)
+    projections = [open_projection(name, env) for name in PROJECTIONS]
+    for projection in projections:
+        projection.view.drop()
+    catch_up_all(projections, app, batch_size=3)
+    expected = {p.name: p.view.dump() for p in projections}
+    rebuilt_equal(app, env, expected)
+    app.close()
