@@ -451,20 +451,23 @@ class BulkView:
             self._quarantine(tracking, found.reason)
             return
         try:
-            if self.nul_refused and _holds_nul(found[1]) and self._writes_nul(found):
-                raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+            if _odd_text(found[1], self.nul_refused):
+                self._refuse_as_the_store(found)
             self.fold.apply(*found)
         except Exception as error:  # a bad event: the fold changed nothing
             self._quarantine(tracking, reason_of(error, self.projection.name))
 
-    def _writes_nul(self, found: Payload) -> bool:
-        """Whether the event's statements would bind a text with NUL (rare: decided by
-        the statements themselves, since a NUL in a field the view never stores is fine)."""
-        return any(
-            _holds_nul(value)
-            for statement in self.projection.statements(*found)
-            for value in statement.params.values()
-        )
+    def _refuse_as_the_store(self, found: Payload) -> None:
+        """Raises what the store raises binding the event's statements, for a text it
+        cannot hold: a lone surrogate (no UTF-8 for it) or, on PostgreSQL, a NUL. Rare, and
+        decided by the statements themselves: such a text in a field the view never stores
+        is fine."""
+        for statement in self.projection.statements(*found):
+            for value in statement.params.values():
+                if _odd_text(value, nul=False):
+                    str(value).encode()  # UnicodeEncodeError, as the driver raises
+                if self.nul_refused and _odd_text(value, nul=True):
+                    raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
 
     def _quarantine(self, tracking: Tracking, reason: str) -> None:
         params = self.projection._quarantined(tracking, reason).params
@@ -476,13 +479,20 @@ class BulkView:
         self.projection.view.write_all(rows, tracking, after=0)
 
 
-def _holds_nul(value: Any) -> bool:
+def _odd_text(value: Any, nul: bool) -> bool:
+    """Whether ``value`` holds a text with a lone surrogate (or a NUL, with ``nul``)."""
     if isinstance(value, str):
-        return "\x00" in value
+        if value.isascii():
+            return nul and "\x00" in value
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return True
+        return nul and "\x00" in value
     if isinstance(value, Mapping):
-        return any(_holds_nul(v) for v in value.values())
+        return any(_odd_text(v, nul) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(_holds_nul(v) for v in value)
+        return any(_odd_text(v, nul) for v in value)
     return False
 
 

@@ -151,3 +151,40 @@ def test_a_nul_character_in_a_text_column_is_quarantined_by_the_fold_as_by_state
     expected = {p.name: p.view.dump() for p in projections}
     rebuilt_equal(app, env, expected)
     app.close()
+
+
+def test_a_lone_surrogate_in_a_text_column_is_quarantined_by_the_fold_as_by_statements(
+    env: dict[str, str],
+) -> None:
+    """Attacker's edge below the store's API: a stored state whose text holds a lone
+    surrogate (``\\ud800``: json reads it, the model takes it, no store encodes it). The
+    statements quarantine the event (UnicodeEncodeError); the fold must too."""
+    app = HubApplication(env=env)
+    seed(app)
+    log = app.recorder.select_notifications(start=None, limit=10_000)
+    payloads = [app.mapper.to_domain_event(n).payload for n in log]  # type: ignore[attr-defined]
+    escalated = next(p for p in payloads if isinstance(p, ev.ReferralEscalated))
+    case = app.get_case(escalated.case_id)
+    case._referral_escalated(escalated.model_copy(update={"coordinator": "SURROGATE"}))
+    app.save(case)
+    last = app.recorder.select_notifications(start=None, limit=10_000)[-1]
+    forged = last.state.replace(b"SURROGATE", b"\\ud800")
+    postgres = "postgres" in env["PERSISTENCE_MODULE"]
+    table = app.recorder.events_table_name
+    if postgres:  # the test's own schema, never the search path's
+        table = f'"{app.recorder.datastore.schema}"."{table}"'
+    mark = "%s" if postgres else "?"
+    column = "notification_id" if postgres else "rowid"
+    with app.recorder.datastore.transaction(commit=True) as curs:
+        curs.execute(
+            f"UPDATE {table} SET state = {mark} WHERE {column} = {mark}", (forged, last.id)
+        )
+    assert app.recorder.select_notifications(start=last.id, limit=1)[0].state == forged
+    projections = [open_projection(name, env) for name in PROJECTIONS]
+    for projection in projections:
+        projection.view.drop()
+    catch_up_all(projections, app, batch_size=3)
+    assert any(p.view.quarantined() for p in projections), forged
+    expected = {p.name: p.view.dump() for p in projections}
+    rebuilt_equal(app, env, expected)
+    app.close()
