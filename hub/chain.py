@@ -222,6 +222,18 @@ class ChainedRecorder:
         if self.after_insert is not None:
             self.after_insert(committed)
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Outside the library's retries (PostgreSQL's): told once, after the last attempt.
+        try:
+            ids = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
+        except BaseException:
+            self._settle(False)
+            raise
+        self._settle(True)
+        return ids
+
     def select_links(self, start: int, stop: int, limit: int | None = None) -> list[Link]:
         statement = self.chain_sql.select_range
         if limit is not None:
@@ -249,17 +261,6 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.chain_sql.create()]
-
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        try:
-            ids = super().insert_events(stored_events, **kwargs)
-        except BaseException:
-            self._settle(False)
-            raise
-        self._settle(True)
-        return ids
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -349,18 +350,6 @@ class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRec
             ).format()  # type: ignore[arg-type]
         )
         self.append_sql = SQL(f"SELECT {append_function}(%s)").format()  # type: ignore[arg-type]
-
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        # Outside the library's retries: told once, after the last attempt.
-        try:
-            ids = super().insert_events(stored_events, **kwargs)
-        except BaseException:
-            self._settle(False)
-            raise
-        self._settle(True)
-        return ids
 
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
