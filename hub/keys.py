@@ -12,6 +12,7 @@ them again.
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from hub.errors import DataKeyUnavailableError
 from hub.sqldialect import Dialect
 
 NONCE_SIZE = 12
+CACHED_KEYS = 4096  # unwrapped data keys a process keeps (2.5 KiB each)
 
 
 class KeyWrapper(Protocol):
@@ -246,8 +248,26 @@ class DataKeys:
         self.wrapper = wrapper
         self.defer = False
         self._cache: dict[str, AESGCM | None] = {}
+        # Subjects with a live key in the cache, oldest first: at most ``CACHED_KEYS`` are
+        # kept, so a process reading a whole log does not hold every subject's key. A
+        # destroyed subject's mark (None) is never dropped.
+        self._live: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._local = threading.local()
+
+    def _keep(self, subject: str, cipher: AESGCM | None) -> None:
+        """Caches ``cipher`` for ``subject`` (with the lock held), dropping the oldest live
+        keys beyond ``CACHED_KEYS``: they are read and unwrapped again when next needed."""
+        self._cache[subject] = cipher
+        if cipher is None:
+            self._live.pop(subject, None)
+            return
+        self._live[subject] = None
+        self._live.move_to_end(subject)
+        while len(self._live) > CACHED_KEYS:
+            oldest, _ = self._live.popitem(last=False)
+            if self._cache.get(oldest) is not None:
+                del self._cache[oldest]
 
     def _unsaved(self) -> dict[str, tuple[AESGCM, bytes]]:
         unsaved: dict[str, tuple[AESGCM, bytes]] | None = getattr(self._local, "keys", None)
@@ -319,7 +339,8 @@ class DataKeys:
         if unsaved:
             with self._lock:
                 for subject, (cipher, _) in unsaved.items():
-                    self._cache.setdefault(subject, cipher)
+                    if subject not in self._cache:
+                        self._keep(subject, cipher)
             unsaved.clear()
 
     def drop_unsaved(self) -> None:
@@ -345,13 +366,13 @@ class DataKeys:
     def _remember(self, subject: str, wrapped: bytes | None) -> AESGCM | None:
         cipher = AESGCM(self.wrapper.unwrap(wrapped, subject)) if wrapped is not None else None
         with self._lock:
-            self._cache[subject] = cipher
+            self._keep(subject, cipher)
         return cipher
 
     def forget(self, subject: str) -> None:
         """Drops the subject's key from this process (another process destroyed it)."""
         with self._lock:
-            self._cache[subject] = None
+            self._keep(subject, None)
 
     def destroy(self, subject: str) -> bool:
         """Destroys the subject's key in the store and here; True if there was one."""

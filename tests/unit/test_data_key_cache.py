@@ -1,0 +1,72 @@
+"""A process keeps at most ``CACHED_KEYS`` unwrapped data keys (hub/keys.py): one reading a
+whole log does not hold every subject's key; a key dropped is read again from the key
+table, and a destroyed subject's mark is never dropped."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from hub import keys
+from hub.errors import HubError
+from hub.keys import DataKeys, LocalKeyWrapper, MemoryKeyTable
+from hub.sealing import ERASED
+from ops.bench.logs import LogSpec, generated
+from projections.audit.source import log_entries
+
+NONCE = b"\x00" * keys.NONCE_SIZE
+
+
+def _live(data_keys: DataKeys) -> int:
+    return sum(1 for cipher in data_keys._cache.values() if cipher is not None)
+
+
+def test_at_most_the_bound_is_kept_and_a_dropped_key_is_the_same_key_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keys, "CACHED_KEYS", 3)
+    data_keys = DataKeys(MemoryKeyTable(), LocalKeyWrapper(b"test kek"))
+    sealed = {}
+    for n in range(10):
+        cipher = data_keys.for_writing(f"subject-{n}")
+        assert cipher is not None
+        sealed[n] = cipher.encrypt(NONCE, f"試験 {n}".encode(), None)
+        assert _live(data_keys) <= 3
+    for n in range(10):  # the first seven were dropped: read and unwrapped again
+        cipher = data_keys.for_reading(f"subject-{n}")
+        assert cipher is not None
+        assert cipher.decrypt(NONCE, sealed[n], None) == f"試験 {n}".encode()
+    assert _live(data_keys) == 3
+
+
+def test_a_destroyed_subjects_mark_outlives_any_number_of_other_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keys, "CACHED_KEYS", 2)
+    data_keys = DataKeys(MemoryKeyTable(), LocalKeyWrapper(b"test kek"))
+    assert data_keys.for_writing("erased") is not None
+    # Another process recorded the erasure; its key row is not destroyed yet.
+    data_keys.forget("erased")
+    for n in range(20):
+        data_keys.for_writing(f"other-{n}")
+    assert data_keys.for_reading("erased") is None
+    assert data_keys.for_writing("erased") is None
+
+
+def test_a_log_sealed_and_read_under_a_tiny_bound_reads_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keys, "CACHED_KEYS", 2)
+    app = generated(LogSpec(1, date(2025, 4, 8)))
+    try:
+        named = [
+            e.payload
+            for e in log_entries(app)
+            if getattr(getattr(e.payload, "person", None), "name", None)
+        ]
+    except HubError as error:  # pragma: no cover - the assertion below says why
+        pytest.fail(f"the log did not read back: {error}")
+    assert len(named) > 10
+    assert all(p.person.name != ERASED for p in named)  # type: ignore[attr-defined]
+    assert _live(app.data_keys) <= 2
