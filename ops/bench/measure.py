@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,42 @@ def throughput_row(
         unit="events/s",
         note=note,
     )
+
+
+def growth_pair(
+    figures: tuple[str, str], store: str, base: dict[str, Any], big: dict[str, Any], note: str
+) -> list[Row]:
+    """The time and peak-memory rows (``figures``) of one task run on a small log (``base``)
+    and a large one (``big``), each with ``seconds``, ``max_rss_kib`` and ``log_events``:
+    time within 1.05 × the events ratio, memory within 1.2×."""
+    factor = big["log_events"] / base["log_events"]
+    limit = 1.05 * factor  # 10.5× for 10× the events
+    time_ratio = big["seconds"] / base["seconds"]
+    memory_ratio = big["max_rss_kib"] / base["max_rss_kib"]
+    return [
+        Row(
+            figures[0],
+            store,
+            big["seconds"],
+            base["seconds"],
+            time_ratio,
+            f"≤ {limit:.1f}× (1.05 × events ratio)",
+            time_ratio <= limit,
+            unit="s",
+            note=note,
+        ),
+        Row(
+            figures[1],
+            store,
+            big["max_rss_kib"] / 1024,
+            base["max_rss_kib"] / 1024,
+            memory_ratio,
+            "≤ 1.2×",
+            memory_ratio <= 1.2,
+            unit="MiB (max RSS)",
+            note=note,
+        ),
+    ]
 
 
 def missing_row(figure: str, store: str, target: str, why: str) -> Row:

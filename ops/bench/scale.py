@@ -33,7 +33,7 @@ from hub.fiscal import JST
 from hub.settings import Settings, StoreKind
 from ops import wiring
 from ops.bench.logs import LogSpec, ensure_log, log_settings
-from ops.bench.measure import Row, Stopwatch
+from ops.bench.measure import Row, Stopwatch, growth_pair
 from ops.bench.rebuild import rebuild_views
 
 SAMPLE = 20_000
@@ -168,41 +168,16 @@ def bench(
 def task_rows(store: StoreKind, task: str, base: dict[str, Any], big: dict[str, Any]) -> list[Row]:
     """The time and memory rows of one task, from its runs on the small and large logs."""
     factor = big["log_events"] / base["log_events"]
-    limit = 1.05 * factor
     what = {
         "rebuild": "rebuild every view",
         "relay": "relay sample (the log's first days, empty position)",
         "replay": f"replay as of {AS_OF:%Y-%m-%d %H:%M} JST, one case",
     }[task]
-    time_ratio = big["seconds"] / base["seconds"]
-    memory_ratio = big["max_rss_kib"] / base["max_rss_kib"]
     note = f"{base['events']} → {big['events']} events ({factor:.1f}×), fresh process each"
     if task == "relay":
         note += f"; {base['records']} → {big['records']} records"
-    return [
-        Row(
-            f"scale: {what}: time",
-            store,
-            big["seconds"],
-            base["seconds"],
-            time_ratio,
-            f"≤ {limit:.1f}× (1.05 × events ratio)",
-            time_ratio <= limit,
-            unit="s",
-            note=note,
-        ),
-        Row(
-            f"scale: {what}: peak memory",
-            store,
-            big["max_rss_kib"] / 1024,
-            base["max_rss_kib"] / 1024,
-            memory_ratio,
-            "≤ 1.2×",
-            memory_ratio <= 1.2,
-            unit="MiB (max RSS)",
-            note=note,
-        ),
-    ]
+    figures = (f"scale: {what}: time", f"scale: {what}: peak memory")
+    return growth_pair(figures, store, base, big, note)
 
 
 if __name__ == "__main__":
