@@ -8,7 +8,10 @@ nothing is lost. The governance state's changes are stored in that same transact
 (producers/snapshot.py), so on start the relay reads the state as of its position and loads
 each case when an event needs it. When the stored state is missing, written by other code or
 not what the relay wrote, the state is rebuilt by folding the log from its start up to the
-stored position without publishing, and stored whole with the next batch.
+stored position without publishing, and stored whole with the next batch. Once a batch's
+state is stored, the relay keeps at most ``CACHED_CASES`` cases in memory (the ones held
+longest are forgotten and read again from their rows when an event needs them), so its
+memory does not grow with the number of people in the log.
 
 An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
 governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
@@ -56,6 +59,9 @@ log = get_logger(__name__)
 
 Header = tuple[str, bytes]
 RELAY_PRINCIPAL = "relay"
+# Cases kept in memory between batches (a case's state is a few KiB: its consents, referrals,
+# the person's details); the rest stay in their stored rows until an event needs them.
+CACHED_CASES = 4_096
 
 
 Out = tuple[str, str, bytes, list[Header]]  # topic, key, value, headers
@@ -128,6 +134,7 @@ class Relay:
         self.replace_all = False  # the stored state is not this one's: store every case
         self.restored_from = ""  # how the last rebuild started: "used", "none", "stale", ...
         self.folded_from = 0  # the position the last rebuild's fold started after
+        self.cached_cases = CACHED_CASES
 
     def rebuild(self) -> int:
         """The state as of the stored position, publishing nothing; returns that position.
@@ -246,6 +253,9 @@ class Relay:
             self.changed.clear()
             self.replace_all = False
             self.trust_stored = True
+            # Every case held is now stored as it is: those beyond the bound can go.
+            self.state.cases = snapshot.lazy(self.state.cases, self.key, self.ledger.state_case)
+            self.state.cases.forget(self.cached_cases)
         for row in quarantined:
             row.pop("folded", None)
         return position

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -180,6 +181,18 @@ class LazyCases(dict[UUID, CaseGovernance]):
         self._absent.discard(case_id)
         return dict.setdefault(self, case_id, default)
 
+    def forget(self, keep: int) -> int:
+        """Forgets the cases held longest beyond the ``keep`` last (call it only when every
+        case held is stored as it is: each is read again from its row when asked for); how
+        many were forgotten."""
+        excess = dict.__len__(self) - keep
+        if excess <= 0:
+            return 0
+        for case_id in list(islice(dict.__iter__(self), excess)):
+            dict.__delitem__(self, case_id)
+        self._absent.clear()  # ids asked for and not stored: few, but not to grow forever
+        return excess
+
 
 def restore(
     header: Header | None,
@@ -205,8 +218,27 @@ def restore(
         return None, "corrupt"
     if not isinstance(network, Directory):
         return None, "corrupt"
-    code = header.code
+    state = GovernanceState(position=header.position)
+    state.network = network
+    state.cases = LazyCases(_loader(key, header.code, load_row))
+    return state, "used"
 
+
+def lazy(
+    cases: dict[UUID, CaseGovernance], key: bytes, load_row: Callable[[str], CaseRow | None]
+) -> LazyCases:
+    """``cases`` (every one of them stored as it is, by this code) as cases that can be
+    forgotten and read again from their rows."""
+    if isinstance(cases, LazyCases):
+        return cases
+    found = LazyCases(_loader(key, code_digest(), load_row))
+    dict.update(found, cases)
+    return found
+
+
+def _loader(
+    key: bytes, code: str, load_row: Callable[[str], CaseRow | None]
+) -> Callable[[UUID], CaseGovernance | None]:
     def load(case_id: UUID) -> CaseGovernance | None:
         row = load_row(str(case_id))
         if row is None:
@@ -223,7 +255,4 @@ def restore(
             raise StoredStateRefused(f"the stored state of case {case_id} is not a case")
         return case
 
-    state = GovernanceState(position=header.position)
-    state.network = network
-    state.cases = LazyCases(load)
-    return state, "used"
+    return load

@@ -87,7 +87,10 @@ def test_a_relay_restarted_from_its_snapshot_publishes_what_one_that_folds_the_l
 ) -> None:
     settings, app = store
     restarted, scratch = _prefixed(settings, "s"), _prefixed(settings, "r")
+    bounded_settings = _prefixed(settings, "b")
     never_stopped = _relay(scratch, app)
+    bounded = _relay(bounded_settings, app)  # never stopped, one case kept in memory
+    bounded.cached_cases = 1
     started_from: list[tuple[str, int]] = []
     earlier: list[c.Command] = []
     for part in range(3):
@@ -100,7 +103,10 @@ def test_a_relay_restarted_from_its_snapshot_publishes_what_one_that_folds_the_l
         relay.producer.close()
         started_from.append((relay.restored_from, relay.folded_from))
         never_stopped.drain()
+        bounded.drain()
+        assert dict.__len__(bounded.state.cases) <= 1
     never_stopped.producer.close()
+    bounded.producer.close()
 
     assert started_from[0] == ("none", 0)
     for how, position in started_from[1:]:
@@ -110,8 +116,10 @@ def test_a_relay_restarted_from_its_snapshot_publishes_what_one_that_folds_the_l
     assert header is not None and header.position == ledger.position()
     got, expected = _streams(restarted), _streams(scratch)
     assert sum(len(records) for records in got.values()) > 100
+    kept_one = _streams(bounded_settings)
     for name, records in expected.items():
         assert got[name] == records, f"{name} differs after restarts from snapshots"
+        assert kept_one[name] == records, f"{name} differs with one case kept in memory"
 
 
 def test_a_changed_or_stale_stored_state_is_refused_and_the_log_folded_from_its_start(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pickle
+import random
 import sqlite3
 from dataclasses import replace
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -126,3 +128,36 @@ def test_the_stored_state_holds_nothing_personal_in_clear(
     for text in (f.SYNTHETIC_NAME, f.SYNTHETIC_ADDRESS):
         assert text.encode() in plain
         assert text.encode() not in stored
+
+
+def test_a_relay_keeping_one_case_in_memory_publishes_what_one_keeping_all_does(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    app = HubApplication(env=settings.eventsourcing_env())
+    rng = random.Random(7301)
+    cases = [history.case_history(rng, day=n / 4) for n in range(12)]
+    # Each case's commands in turn with the others', so a case comes back batches later.
+    history.apply(app, [x for turn in zip_longest(*cases) for x in turn if x is not None])
+    bounded_settings = settings.model_copy(update={"kafka_topic_prefix": "bounded."})
+    whole, bounded = FakeProducer(), FakeProducer()
+    Relay(settings, app, open_ledger(settings), whole, batch_size=9).drain()
+    ledger = open_ledger(bounded_settings)
+    read_back: list[str] = []
+
+    def state_case(case_id: str) -> Any:
+        row = type(ledger).state_case(ledger, case_id)
+        if row is not None:
+            read_back.append(case_id)
+        return row
+
+    ledger.state_case = state_case  # type: ignore[method-assign]
+    relay = Relay(bounded_settings, app, ledger, bounded, batch_size=9)
+    relay.cached_cases = 1
+    relay.drain()
+
+    assert dict.__len__(relay.state.cases) <= 1
+    assert len(read_back) > 10  # forgotten cases were needed again, and read from their rows
+    assert len(whole.sent) > 100
+    unprefixed = [(t.removeprefix("bounded."), v) for t, v in bounded.sent]
+    assert unprefixed == [(t.removeprefix(settings.kafka_topic_prefix), v) for t, v in whole.sent]
