@@ -9,7 +9,7 @@ projection's name, in the application's schema).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, LiteralString, cast
@@ -26,6 +26,11 @@ from hub.sqldialect import Dialect
 class Statement:
     sql: str
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Runs a SELECT (SQL as the view writes it) and returns its rows as tuples.
+Fetch = Callable[[str, Mapping[str, Any]], list[tuple[Any, ...]]]
+Keys = Mapping[str, tuple[Sequence[str], Iterable[Sequence[Any]]]]  # table → key columns, keys
 
 
 class SqlView(TrackingRecorder):
@@ -115,12 +120,17 @@ class SqlView(TrackingRecorder):
         rows: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]],
         tracking: Tracking,
         after: int,
+        replaced: Keys | None = None,
     ) -> None:
         """Insert whole tables' rows (``projections.bulk``) and record the position, in one
-        transaction; refused (IntegrityError) if the position is no longer ``after``."""
+        transaction; refused (IntegrityError) if the position is no longer ``after``. The
+        rows of the keys in ``replaced`` are deleted first (every row of a key, for a key
+        that names several), so that their new rows take their place."""
         with self._cursor(commit=True) as cursor:
             if self._lock_position(cursor) != after:
                 raise IntegrityError(f"position of {self.APPLICATION} moved from {after}")
+            for name, (key_columns, keys) in (replaced or {}).items():
+                self._delete_rows(cursor, name, key_columns, keys)
             for name, (columns, table_rows) in rows.items():
                 if table_rows:
                     self._insert_rows(cursor, name, columns, table_rows)
@@ -130,6 +140,31 @@ class SqlView(TrackingRecorder):
         self, cursor: Any, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
         raise NotImplementedError
+
+    def _delete_rows(
+        self, cursor: Any, name: str, columns: Sequence[str], keys: Iterable[Sequence[Any]]
+    ) -> None:
+        where = " AND ".join(f"{column} = ?" for column in columns)
+        sql = self._prepared(f"DELETE FROM {{{name}}} WHERE {where}")
+        cursor.executemany(sql, [tuple(key) for key in keys])
+
+    def _prepared(self, sql: str) -> Any:
+        """A statement as the view writes it, as its driver takes it."""
+        return self.dialect.sql(sql)
+
+    @contextmanager
+    def reading(self) -> Iterator[Fetch]:
+        """One read transaction for many lookups by key (a bulk rebuild's reads back)."""
+        with self._cursor(commit=False) as cursor:
+
+            def fetch(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+                return self._fetch(cursor, Statement(sql, params))
+
+            yield fetch
+
+    def _fetch(self, cursor: Any, statement: Statement) -> list[tuple[Any, ...]]:
+        self._run(cursor, statement)
+        return [tuple(row) for row in cursor.fetchall()]
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._cursor(commit=False) as cursor:
@@ -261,6 +296,13 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
 
     def _tracking_table(self) -> str:
         return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
+
+    def _prepared(self, sql: str) -> Any:
+        return self._translated(sql)
+
+    def _fetch(self, cursor: Any, statement: Statement) -> list[tuple[Any, ...]]:
+        self._run(cursor, statement, prepare=True)
+        return [tuple(row.values()) for row in cursor.fetchall()]
 
     def _clear_tracking(self, cursor: Any) -> None:
         sql = f"DELETE FROM {self._tracking_table()} WHERE application_name = %s"
