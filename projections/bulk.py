@@ -3,6 +3,13 @@ in memory (plain dicts, keyed as the view's tables are), then every table is wri
 once with the view's position (``SqlView.write_all``: ``executemany`` on SQLite, ``COPY``
 on PostgreSQL), in one transaction.
 
+The log is folded in chunks, so that memory is bounded by a chunk and not by the log: at the
+end of each chunk every row the fold holds is written (a row it read back from the view is
+deleted there first, then written again as the fold left it) and the fold forgets them. In
+a later chunk, an event that touches a row the fold does not hold reads that row back from
+the view by its key (one SELECT, for such events only) and holds it from then on; so does
+every uniqueness check, which must see the rows of earlier chunks too.
+
 A fold is the view's SQL (``statements``) done in Python, with what the SQL would refuse
 refused too: a second row for a primary key the statement does not upsert, or NULL in a
 column that takes none, is an ``IntegrityError`` and the event is quarantined with every
@@ -16,18 +23,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from eventsourcing.persistence import DataError, IntegrityError, Tracking
 
-from hub.quarantine import reason_of
+from hub.quarantine import OUTAGES, reason_of
 from projections import indicators as ind
 from projections.base import HubProjection, Payload, Rejected
 from projections.case_state import CaseStateProjection
 from projections.inbox import InboxProjection
 from projections.indicator_view import IndicatorsProjection
 from projections.indicators import utc_text
-from projections.sqlview import PostgresView, SQLiteView, SqlView
+from projections.sqlview import Fetch, Keys, PostgresView, SQLiteView, SqlView
 
 Rows = Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]  # table → columns, rows
 
@@ -43,17 +51,73 @@ def _new(table: Mapping[Any, Any], key: Any) -> None:
 
 
 class Fold:
-    """One view's tables in memory; ``apply`` changes nothing if it raises."""
+    """One view's tables in memory, or the part of them one chunk of the log touched;
+    ``apply`` changes nothing if it raises (it may hold rows it read back, unchanged)."""
+
+    KEYS: Mapping[str, Sequence[str]] = {}  # table → the columns a row read back is keyed by
+
+    def __init__(self) -> None:
+        # Reads the view's rows of earlier chunks; None while the view holds none.
+        self.fetch: Fetch | None = None
+        self.old: dict[str, set[Any]] = {}  # table → keys whose rows the view may hold
+        self.absent: dict[str, set[Any]] = {}  # table → keys the view was found without
+        self.empty()
 
     @classmethod
     def for_view(cls, view: SqlView) -> Fold:
         return cls()
+
+    def empty(self) -> None:
+        """Forget every row held (after they were written)."""
+        self.old, self.absent = {}, {}
 
     def apply(self, event_type: str, p: Mapping[str, Any]) -> None:
         raise NotImplementedError
 
     def rows(self) -> Rows:
         raise NotImplementedError
+
+    def replaced(self) -> Keys:
+        """The keys whose rows in the view the rows held take the place of."""
+        return {
+            table: (self.KEYS[table], [k if isinstance(k, tuple) else (k,) for k in keys])
+            for table, keys in self.old.items()
+            if keys
+        }
+
+    def _read(self, table: str, key: Any, sql: str, **params: Any) -> tuple[Any, ...] | None:
+        """The view's row for ``key`` from an earlier chunk, if any (the caller holds it from
+        then on: it is written again, in place of the view's, at the end of the chunk)."""
+        if self.fetch is None:
+            return None
+        absent = self.absent.setdefault(table, set())
+        if key in absent:
+            return None
+        found = self.fetch(sql, params)
+        if not found:
+            absent.add(key)
+            return None
+        self.old.setdefault(table, set()).add(key)
+        return found[0]
+
+    def _unique(
+        self, table: str, held: Mapping[Any, Any], key: Any, sql: str, **params: Any
+    ) -> None:
+        """``_new`` against the rows held and the view's rows of earlier chunks."""
+        _new(held, key)
+        if self.fetch is None:
+            return
+        absent = self.absent.setdefault(table, set())
+        if key in absent:
+            return
+        if self.fetch(sql, params):
+            raise IntegrityError("UNIQUE constraint failed")
+        absent.add(key)
+
+    def _replaces(self, table: str, key: Any) -> None:
+        """A row written without reading the view's first (an upsert): delete the view's."""
+        if self.fetch is not None:
+            self.old.setdefault(table, set()).add(key)
 
 
 class InboxFold(Fold):
@@ -72,9 +136,21 @@ class InboxFold(Fold):
         "escalated_at",
     )
 
-    def __init__(self) -> None:
+    KEYS = {"referrals": ("referral_id",)}  # noqa: RUF012
+
+    def empty(self) -> None:
+        super().empty()
         self.referrals: dict[str, list[Any]] = {}
         self.answers: dict[tuple[str, str], str] = {}
+
+    def _referral(self, referral_id: str) -> list[Any] | None:
+        found = self.referrals.get(referral_id)
+        if found is None:
+            sql = f"SELECT {', '.join(self.COLUMNS)} FROM {{referrals}} WHERE referral_id = :k"
+            row = self._read("referrals", referral_id, sql, k=referral_id)
+            if row is not None:
+                found = self.referrals[referral_id] = list(row)
+        return found
 
     def apply(self, event_type: str, p: Mapping[str, Any]) -> None:
         match event_type:
@@ -93,16 +169,29 @@ class InboxFold(Fold):
                     None,
                     None,
                 ]
-                _new(self.referrals, row[0])
+                self._unique(
+                    "referrals",
+                    self.referrals,
+                    row[0],
+                    "SELECT 1 FROM {referrals} WHERE referral_id = :k",
+                    k=row[0],
+                )
                 _not_null(row[1], row[2], row[6])
                 self.referrals[row[0]] = row
             case "ReferralAnswered":
                 referral_id, answer = str(p["referral_id"]), p["answer"]
                 at = utc_text(p["occurred_at"])
-                found = self.referrals.get(referral_id)
+                found = self._referral(referral_id)
                 if found is not None:
                     _not_null(answer)
-                _new(self.answers, (referral_id, answer))
+                self._unique(
+                    "answers",
+                    self.answers,
+                    (referral_id, answer),
+                    "SELECT 1 FROM {answers} WHERE referral_id = :r AND answer = :a",
+                    r=referral_id,
+                    a=answer,
+                )
                 _not_null(answer, at)
                 if found is not None:
                     found[7], found[8] = answer, found[8] + 1
@@ -110,12 +199,12 @@ class InboxFold(Fold):
                     found[10] = at
                 self.answers[(referral_id, answer)] = at
             case "ReferralCancelled":
-                found = self.referrals.get(str(p["referral_id"]))
+                found = self._referral(str(p["referral_id"]))
                 if found is not None:
                     found[7] = "cancelled"
             case "ReferralEscalated":
                 referral_id, at = str(p["referral_id"]), utc_text(p["occurred_at"])
-                found = self.referrals.get(referral_id)
+                found = self._referral(referral_id)
                 if found is not None:
                     found[11] = at
 
@@ -194,31 +283,115 @@ _TOUCH_ONLY = frozenset(
     }
 )
 
+# Every event the case view's statements read (DiscoveryLinkedToCase carries a case but
+# changes nothing in it).
+_CASE_EVENTS = _TOUCH_ONLY | {
+    "CaseOpened",
+    "ConsultationReceived",
+    "AssessmentRecorded",
+    "TakenUpByMeeting",
+    "MovedToSupportMeeting",
+    "SupportDecided",
+    "PlanAgreed",
+    "CaseEvaluated",
+    "CaseSuspended",
+    "CaseClosed",
+    "OutreachVisitMade",
+    "SupportActivityRecorded",
+}
+
 
 class CaseStateFold(Fold):
-    def __init__(self) -> None:
+    KEYS = {  # noqa: RUF012
+        "cases": ("case_id",),
+        "needs": ("case_id",),
+        "referrals": ("referral_id",),
+        "consents": ("consent_id",),
+    }
+
+    def empty(self) -> None:
+        super().empty()
         self.cases: dict[str, list[Any]] = {}
         self.needs: dict[str, dict[str, None]] = {}  # case → its needs, in order
         self.referrals: dict[str, list[Any]] = {}
         self.consents: dict[str, list[Any]] = {}
-        self.consents_of: dict[str, list[str]] = {}
+        self.consents_of: dict[str, list[str]] = {}  # case → the consents of it held
+        self.all_consents_of: set[str] = set()  # cases whose every consent is held
         self.meetings: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+
+    def _case(self, case_id: str) -> list[Any] | None:
+        found = self.cases.get(case_id)
+        if found is None:
+            sql = f"SELECT {', '.join(CASE_COLUMNS)} FROM {{cases}} WHERE case_id = :k"
+            row = self._read("cases", case_id, sql, k=case_id)
+            if row is not None:
+                found = self.cases[case_id] = list(row)
+        return found
+
+    def _needs(self, case_id: str) -> dict[str, None]:
+        found = self.needs.get(case_id)
+        if found is None:
+            found = {}
+            if self.fetch is not None:
+                sql = "SELECT need FROM {needs} WHERE case_id = :k"
+                found = dict.fromkeys(need for (need,) in self.fetch(sql, {"k": case_id}))
+                if found:
+                    self._replaces("needs", case_id)
+            self.needs[case_id] = found
+        return found
+
+    def _referral(self, referral_id: str) -> list[Any] | None:
+        found = self.referrals.get(referral_id)
+        if found is None:
+            sql = f"SELECT {', '.join(REFERRAL_COLUMNS)} FROM {{referrals}} WHERE referral_id = :k"
+            row = self._read("referrals", referral_id, sql, k=referral_id)
+            if row is not None:
+                found = self.referrals[referral_id] = list(row)
+        return found
+
+    def _consent(self, consent_id: str) -> list[Any] | None:
+        found = self.consents.get(consent_id)
+        if found is None:
+            sql = f"SELECT {', '.join(CONSENT_COLUMNS)} FROM {{consents}} WHERE consent_id = :k"
+            row = self._read("consents", consent_id, sql, k=consent_id)
+            if row is not None:
+                found = self._hold_consent(list(row))
+        return found
+
+    def _hold_consent(self, row: list[Any]) -> list[Any]:
+        self.consents[row[0]] = row
+        self.consents_of.setdefault(row[1], []).append(row[0])
+        return row
+
+    def _consents_of(self, case_id: str) -> list[str]:
+        """Every consent of the case: those held, and the view's from earlier chunks."""
+        if self.fetch is not None and case_id not in self.all_consents_of:
+            sql = f"SELECT {', '.join(CONSENT_COLUMNS)} FROM {{consents}} WHERE case_id = :k"
+            for row in self.fetch(sql, {"k": case_id}):
+                if row[0] not in self.consents:
+                    self._replaces("consents", row[0])
+                    self._hold_consent(list(row))
+            self.all_consents_of.add(case_id)
+        return self.consents_of.get(case_id, [])
 
     def apply(self, event_type: str, p: Mapping[str, Any]) -> None:
         if "case_id" not in p or event_type == "DiscoveryLinkedToCase":
             return
         case_id = str(p["case_id"])
         at = utc_text(p["occurred_at"])
-        case = self.cases.get(case_id)
+        if event_type not in _CASE_EVENTS:
+            return
         if event_type == "CaseOpened":
             ward, origin = p["ward"], p["origin"]
-            _new(self.cases, case_id)
+            sql = "SELECT 1 FROM {cases} WHERE case_id = :k"
+            self._unique("cases", self.cases, case_id, sql, k=case_id)
             _not_null(ward)
             row: list[Any] = [None] * len(CASE_COLUMNS)
             row[0:6] = [case_id, ward, "open", origin, at, at]
             row[15:18] = [0, 0, 0]
             self.cases[case_id] = row
             return
+        case = self._case(case_id)
         if event_type in _TOUCH_ONLY:
             self._apply_other(event_type, p, case_id, at)  # checks first, then changes
             if case is not None:
@@ -230,16 +403,25 @@ class CaseStateFold(Fold):
                 _not_null(*needs)
                 if case is not None:
                     case[15] += 1
-                self.needs.setdefault(case_id, {}).update(dict.fromkeys(needs))
+                if needs:
+                    self._needs(case_id).update(dict.fromkeys(needs))
             case "AssessmentRecorded":
                 complexity, needs = p["complexity"], p["needs"]
                 _not_null(*needs)
                 if case is not None:
                     case[6] = complexity
+                self._replaces("needs", case_id)
                 self.needs[case_id] = dict.fromkeys(needs)
             case "TakenUpByMeeting":
                 kind, meeting_id = p["kind"], str(p["meeting_id"])
-                _new(self.meetings, (case_id, meeting_id))
+                self._unique(
+                    "meetings",
+                    self.meetings,
+                    (case_id, meeting_id),
+                    "SELECT 1 FROM {meetings} WHERE case_id = :c AND meeting_id = :m",
+                    c=case_id,
+                    m=meeting_id,
+                )
                 _not_null(kind)
                 if case is not None:
                     case[8] = "support" if case[8] == "support" else kind
@@ -300,24 +482,25 @@ class CaseStateFold(Fold):
                     None,
                     None,
                 ]
-                _new(self.referrals, row[0])
+                sql = "SELECT 1 FROM {referrals} WHERE referral_id = :k"
+                self._unique("referrals", self.referrals, row[0], sql, k=row[0])
                 _not_null(row[2])
                 self.referrals[row[0]] = row
             case "ReferralAnswered":
                 answer = p["answer"]
-                found = self.referrals.get(str(p["referral_id"]))
+                found = self._referral(str(p["referral_id"]))
                 if found is not None:
                     _not_null(answer)
                     found[6], found[8] = answer, at
                     found[7] = at if found[7] is None else found[7]
             case "ReferralCancelled":
-                found = self.referrals.get(str(p["referral_id"]))
+                found = self._referral(str(p["referral_id"]))
                 if found is not None:
                     found[6] = "cancelled"
             case "ReferralEscalated":
                 referral_id = str(p["referral_id"])
                 minutes, coordinator = p["overdue_minutes"], p["coordinator"]
-                found = self.referrals.get(referral_id)
+                found = self._referral(referral_id)
                 if found is not None:
                     found[9], found[10], found[11] = at, minutes, coordinator
             case "ConsentGiven":
@@ -340,19 +523,19 @@ class CaseStateFold(Fold):
                 row += [json.dumps(p["scope"]), None, None, 0, None]
                 self._add_consent(row)
             case "ConsentWithdrawn":
-                found = self.consents.get(str(p["consent_id"]))
+                found = self._consent(str(p["consent_id"]))
                 if found is not None:
                     found[2], found[10] = "withdrawn", at
             case "UseStopRequested":
-                for consent_id in self.consents_of.get(case_id, ()):
+                for consent_id in self._consents_of(case_id):
                     found = self.consents[consent_id]
                     if found[2] == "given":
                         found[2], found[10] = "stopped", at
 
     def _add_consent(self, row: list[Any]) -> None:
-        _new(self.consents, row[0])
-        self.consents[row[0]] = row
-        self.consents_of.setdefault(row[1], []).append(row[0])
+        sql = "SELECT 1 FROM {consents} WHERE consent_id = :k"
+        self._unique("consents", self.consents, row[0], sql, k=row[0])
+        self._hold_consent(row)
 
     def rows(self) -> Rows:
         return {
@@ -373,8 +556,17 @@ class CaseStateFold(Fold):
 class IndicatorsFold(Fold):
     """``MemoryIndicators`` (the fold the analysts' rebuild uses) as the view's rows."""
 
+    KEYS = {  # noqa: RUF012
+        "places": ("kind", "id"),
+        "tallies": ("indicator", "day", "ward"),
+        "members": ("indicator", "fy", "member"),
+        "referrals": ("referral_id",),
+        "referral_ends": ("referral_id",),
+        "targets": ("indicator", "fy"),
+    }
+
     def __init__(self, *, nan_is_null: bool = False) -> None:
-        self.memory = ind.MemoryIndicators.empty()
+        super().__init__()
         self.nan_is_null = nan_is_null
 
     @classmethod
@@ -382,6 +574,10 @@ class IndicatorsFold(Fold):
         # SQLite stores a NaN REAL as NULL, which the targets' value refuses (NOT NULL);
         # PostgreSQL keeps NaN as a double precision.
         return cls(nan_is_null=isinstance(view, SQLiteView))
+
+    def empty(self) -> None:
+        super().empty()
+        self.memory = ind.MemoryIndicators.empty()
 
     def apply(self, event_type: str, p: Mapping[str, Any]) -> None:
         facts = ind.facts(event_type, p)
@@ -393,7 +589,71 @@ class IndicatorsFold(Fold):
             elif isinstance(fact, ind.Member):
                 ind.fiscal_year_of(fact.at)
         for fact in facts:
+            if self.fetch is not None:
+                self._hold(fact)
             self.memory.apply_fact(fact)
+
+    def _hold(self, fact: ind.Fact) -> None:
+        """Read back the view's rows ``fact`` reads or changes that memory does not hold."""
+        m = self.memory
+        match fact:
+            case ind.PlaceWard(place, _):
+                self._replaces("places", place)
+            case ind.Tally(indicator, at, _, ward, place):
+                key = (indicator, ind.jst_day(at), self._ward_of(ward, place))
+                if key not in m.tallies:
+                    sql = "SELECT n FROM {tallies} WHERE indicator = :i AND day = :d AND ward = :w"
+                    row = self._read("tallies", key, sql, i=key[0], d=key[1], w=key[2])
+                    if row is not None:
+                        m.tallies[key] = int(row[0])
+            case ind.Member(indicator, at, member, ward, place):
+                self._ward(ward, place)
+                mkey = (indicator, ind.fiscal_year_of(at), member)
+                if mkey not in m.members:
+                    sql = (
+                        "SELECT at, ward FROM {members} "
+                        "WHERE indicator = :i AND fy = :fy AND member = :m"
+                    )
+                    row = self._read("members", mkey, sql, i=indicator, fy=mkey[1], m=member)
+                    if row is not None:
+                        m.members[mkey] = (row[0], row[1])
+            case ind.ReferralSent(referral_id, _, _, place):
+                self._ward(None, place)
+                self._referral(referral_id)
+            case ind.ReferralReply(referral_id):
+                self._referral(referral_id)
+            case ind.ReferralEnd(referral_id):
+                self._replaces("referral_ends", referral_id)
+            case ind.TargetFact(indicator, fy):
+                if (indicator, fy) not in m.targets:
+                    sql = "SELECT at, value FROM {targets} WHERE indicator = :i AND fy = :fy"
+                    row = self._read("targets", (indicator, fy), sql, i=indicator, fy=fy)
+                    if row is not None:
+                        m.targets[(indicator, fy)] = (row[0], row[1])
+
+    def _ward(self, ward: str | None, place: ind.Place | None) -> None:
+        """Hold the ward of ``place`` if the event's own ward does not decide."""
+        if ward is not None or place is None or place in self.memory.places:
+            return
+        sql = "SELECT ward FROM {places} WHERE kind = :kind AND id = :id"
+        row = self._read("places", place, sql, kind=place[0], id=place[1])
+        if row is not None:
+            self.memory.places[place] = row[0]
+
+    def _ward_of(self, ward: str | None, place: ind.Place | None) -> str:
+        self._ward(ward, place)
+        return self.memory.ward(ward, place)
+
+    def _referral(self, referral_id: str) -> None:
+        if referral_id in self.memory.referrals:
+            return
+        sql = (
+            "SELECT referral_id, sent_at, agency_id, ward, first_answer_at, closed_at "
+            "FROM {referrals} WHERE referral_id = :k"
+        )
+        row = self._read("referrals", referral_id, sql, k=referral_id)
+        if row is not None:
+            self.memory.referrals[referral_id] = ind.ReferralRow(*row)
 
     def rows(self) -> Rows:
         m = self.memory
@@ -435,7 +695,8 @@ QUARANTINE_COLUMNS = ("position", "event_id", "event_type", "reason")
 
 
 class BulkView:
-    """A projection's fold and its quarantine, written to its view at the end."""
+    """A projection's fold and its quarantine, written to its view at the end of each chunk
+    of the log (``write``); the view is read back only after the first chunk's write."""
 
     def __init__(self, projection: HubProjection[Any], fold: Fold) -> None:
         self.projection = projection
@@ -443,6 +704,20 @@ class BulkView:
         self.quarantine: list[tuple[Any, ...]] = []
         # PostgreSQL's text refuses a NUL character (SQLite keeps it).
         self.nul_refused = isinstance(projection.view, PostgresView)
+        self.position = 0  # the view's position: where the last write left it
+        self._reading = ExitStack()
+        self._fetch: Fetch | None = None
+
+    def _read_back(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Reads the view, in one read transaction for the whole chunk (opened on the first
+        read, closed before the chunk is written)."""
+        if self._fetch is None:
+            self._fetch = self._reading.enter_context(self.projection.view.reading())
+        return self._fetch(sql, params)
+
+    def close(self) -> None:
+        self._fetch = None
+        self._reading.close()
 
     def take(self, found: Payload | Rejected | None, tracking: Tracking) -> None:
         if found is None:
@@ -454,6 +729,8 @@ class BulkView:
             if _odd_text(found[1], self.nul_refused):
                 self._refuse_as_the_store(found)
             self.fold.apply(*found)
+        except OUTAGES:
+            raise  # the store is away (reading back): stop, as the statements would
         except Exception as error:  # a bad event: the fold changed nothing
             self._quarantine(tracking, reason_of(error, self.projection.name))
 
@@ -474,9 +751,17 @@ class BulkView:
         self.quarantine.append(tuple(params[column] for column in QUARANTINE_COLUMNS))
 
     def write(self, tracking: Tracking) -> None:
+        """Write every row held and the position ``tracking`` in one transaction; then hold
+        nothing, and read the view back for the rows of the chunks to come."""
+        self.close()
         rows = dict(self.fold.rows())
         rows["quarantine"] = (QUARANTINE_COLUMNS, self.quarantine)
-        self.projection.view.write_all(rows, tracking, after=0)
+        view = self.projection.view
+        view.write_all(rows, tracking, after=self.position, replaced=self.fold.replaced())
+        self.position = tracking.notification_id
+        self.quarantine = []
+        self.fold.empty()
+        self.fold.fetch = self._read_back
 
 
 def _odd_text(value: Any, nul: bool) -> bool:

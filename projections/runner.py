@@ -230,10 +230,9 @@ def catch_up(
     ]
 
 
-# Events folded in memory before a rebuild writes its views and goes on with statements: the
-# fold holds every row of the views, so a log beyond this keeps memory where this many
-# events put it (BENCHMARKS.md, rebuild and growth).
-FOLD_LIMIT = 200_000
+# Events folded in memory before a rebuild writes what it holds to the views and forgets it:
+# memory is bounded by a chunk, not by the log (BENCHMARKS.md, rebuild and growth).
+FOLD_CHUNK = 150_000
 
 
 def rebuild_all(
@@ -242,16 +241,19 @@ def rebuild_all(
     *,
     batch_size: int = 500,
     progress: Progress | None = None,
-    fold_limit: int = FOLD_LIMIT,
+    fold_chunk: int = FOLD_CHUNK,
 ) -> dict[str, int]:
     """Drop the views and replay the whole log into them in one pass (stop live runners
     first).
 
-    The hub's own views are folded in memory and written once, each with its position in one
-    transaction (``projections.bulk``): no statement per event. A log longer than
-    ``fold_limit`` events is folded that far, written, and the rest applied by statements
-    batch by batch, as catching up does; so is every view when any projection among them has
+    The hub's own views are folded in memory (``projections.bulk``): no statement per event.
+    Every ``fold_chunk`` events, and at the end, each view is written with its position in
+    one transaction and the fold forgets its rows; in a later chunk a row it does not hold
+    is read back from the view by key when an event touches it. Every view is rebuilt with
+    its statements, batch by batch as catching up does, when any projection among them has
     statements of its own."""
+    if fold_chunk < 1:
+        raise ValueError(f"a fold chunk holds at least one event, not {fold_chunk}")
     for projection in projections:
         projection.view.drop()
         log.info("projection.dropped", projection=projection.name)
@@ -259,7 +261,12 @@ def rebuild_all(
     if not projections or None in folds:
         return catch_up_all(projections, app, batch_size=batch_size, progress=progress)
     views = [fold for fold in folds if fold is not None]
-    folded = _fold_all(views, app, batch_size, progress, fold_limit)
+    try:
+        folded = _fold_all(views, app, batch_size, progress, fold_chunk)
+    finally:
+        for view in views:
+            view.close()
+    # Events appended while the rebuild ran (none when live runners were stopped).
     rest = catch_up_all(projections, app, batch_size=batch_size, progress=progress)
     return {name: count + rest[name] for name, count in folded.items()}
 
@@ -269,19 +276,22 @@ def _fold_all(
     app: HubApplication,
     batch_size: int,
     progress: Progress | None,
-    limit: int,
+    chunk: int,
 ) -> dict[str, int]:
-    events, last = 0, None
+    events, held, last = 0, 0, None
     for batch in LogPoller(app.recorder, batch_size=batch_size).batches(None):
         for found, tracking in decode(app, batch):
             for view in views:
                 view.take(found, tracking)
+            held += 1
+            if held >= chunk:
+                for view in views:
+                    view.write(tracking)
+                held = 0
         events, last = events + len(batch), Tracking(app.name, batch[-1].id)
         if progress:
             progress(len(batch), last.notification_id)
-        if events >= limit:
-            break
-    if last is not None:
+    if last is not None and held:
         for view in views:
             view.write(last)
     log.debug("projections.folded", projections=[v.projection.name for v in views], events=events)

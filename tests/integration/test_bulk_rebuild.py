@@ -11,11 +11,14 @@ from uuid import uuid4
 
 import pytest
 
+from hub import commands as c
 from hub import events as ev
 from hub.application import HubApplication
+from hub.domain.case import Case
 from hub.domain.others import Target
 from projections.base import HubProjection
 from projections.runner import PROJECTIONS, catch_up_all, open_projection, rebuild_all
+from tests import factories as f
 from tests.integration.test_projections import History, jst, seed
 
 pytestmark = pytest.mark.integration
@@ -52,7 +55,85 @@ def events_the_views_refuse(app: HubApplication, history: History) -> None:
             occurred_at=at + timedelta(days=1), case_id=history.case_a, request_id=uuid4()
         )
     )
+    # The answered referral (completed, with its outcome, by then) cancelled: its end again.
+    case._referral_cancelled(
+        ev.ReferralCancelled(
+            occurred_at=at + timedelta(days=2),
+            case_id=history.case_a,
+            referral_id=history.answered,
+            agency_id="kokurakita.hogo",
+            reason_code="other",
+        )
+    )
     app.save(case)
+    # Case B opened again in another ward, by an aggregate of another id: a second case row
+    # (refused) and the place's ward again (the indicators' upsert takes it).
+    opened = first(ev.CaseOpened, case_id=history.case_b).model_copy(
+        update={"ward": "yahatahigashi"}
+    )
+    app.save(Case._create(Case.CaseOpened, id=uuid4(), payload=opened))
+
+
+def events_touching_earlier_rows(app: HubApplication, history: History) -> None:
+    """Events late in the log that change rows made early in it, in every table of the
+    three views: counters and earliest/latest columns (a back-dated visit on a day already
+    counted, a back-dated participation, a second gathering on a day already counted), needs
+    added and replaced, a referral cancelled and another completed with its outcome, targets
+    revised later and earlier."""
+    run = app.execute
+    log = app.recorder.select_notifications(start=None, limit=10_000)
+    payloads = [app.mapper.to_domain_event(n).payload for n in log]  # type: ignore[attr-defined]
+    base = next(p for p in payloads if isinstance(p, ev.CommunityBaseRegistered)).base_id
+    run(f.visit(history.case_a, outcome="met", occurred_at=jst("2025-05-10T15:00:00")))
+    run(f.assessment(history.case_a, needs=["hikikomori", "poverty"], complexity="single_agency"))
+    run(f.consultation(case_id=history.case_a, needs=["elderly"], person=None))
+    run(
+        f.build(
+            c.MatchParticipation,
+            case_id=history.case_a,
+            place_kind="salon",
+            base_id=base,
+            occurred_at=jst("2025-05-01T09:00:00"),
+        )
+    )
+    run(
+        f.build(
+            c.HoldGathering,
+            base_id=base,
+            participants=5,
+            bodies=["社協"],
+            occurred_at=jst("2025-06-15T18:00:00"),
+        )
+    )
+    run(
+        f.build(
+            c.CancelReferral,
+            case_id=history.case_a,
+            referral_id=history.silent,
+            reason_code="no_longer_needed",
+        )
+    )
+    run(
+        f.answer(
+            history.case_a,
+            history.answered,
+            "kokurakita.hogo",
+            "completed",
+            outcome="resolved",
+            occurred_at=jst("2025-09-10T09:00:00"),
+        )
+    )
+    for value, day in ((10.0, "2025-06-01"), (20.0, "2025-07-01"), (30.0, "2025-05-01")):
+        at = jst(f"{day}T09:00:00")
+        run(
+            f.build(
+                c.SetTarget,
+                fiscal_year=2025,
+                indicator="consultations",
+                value=value,
+                occurred_at=at,
+            )
+        )
 
 
 def by_statements(app: HubApplication, env: dict[str, str]) -> dict[str, Any]:
@@ -64,6 +145,10 @@ def by_statements(app: HubApplication, env: dict[str, str]) -> dict[str, Any]:
     assert reasons["case_state"] == {"case_state: IntegrityError"}
     assert reasons["inbox"] == {"inbox: IntegrityError"}
     return {p.name: p.view.dump() for p in projections}
+
+
+def no_statements(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("a rebuild from scratch applied statements")
 
 
 def rebuilt_equal(
@@ -78,30 +163,36 @@ def rebuilt_equal(
         assert projection.view.max_tracking_id(app.name) == total
 
 
+def history(app: HubApplication) -> None:
+    seeded = seed(app)
+    events_touching_earlier_rows(app, seeded)
+    events_the_views_refuse(app, seeded)
+
+
 def test_a_rebuild_folds_in_memory_and_writes_what_the_statements_write(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = HubApplication(env=env)
-    events_the_views_refuse(app, seed(app))
+    history(app)
     expected = by_statements(app, env)
-
-    def no_statements(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("a rebuild from scratch applied statements")
-
     monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
     rebuilt_equal(app, env, expected)
     app.close()
 
 
-def test_a_log_longer_than_the_fold_limit_is_folded_that_far_then_applied_by_statements(
-    env: dict[str, str],
+def test_a_log_folded_in_chunks_gives_the_rows_and_quarantine_of_the_statements(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each chunk's rows are written and forgotten; a later event that touches one (every
+    table: counters, earliest/latest columns, needs, consents stopped, ends, targets) reads
+    it back, and a key written twice is refused across a chunk's edge as within one."""
     app = HubApplication(env=env)
-    events_the_views_refuse(app, seed(app))
+    history(app)
     expected = by_statements(app, env)
+    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
     total = app.recorder.max_notification_id() or 0
-    for limit in (1, total // 2, total - 1):
-        rebuilt_equal(app, env, expected, fold_limit=limit)
+    for chunk in (1, 2, 7, total // 2, total):
+        rebuilt_equal(app, env, expected, fold_chunk=chunk)
     app.close()
 
 
