@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -91,7 +92,7 @@ def growth_pair(
             memory_ratio,
             "≤ 1.2×",
             memory_ratio <= 1.2,
-            unit="MiB (max RSS)",
+            unit="MiB (peak RSS, VmHWM)",
             note=note,
         ),
     ]
@@ -108,3 +109,18 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def peak_rss_kib() -> int:
+    """This process's own peak resident memory, KiB. Not ``ru_maxrss``: a child started by
+    ``subprocess`` inherits its parent's RSS there (Linux keeps the larger of the two across
+    ``exec``), so a child's figure never drops below what its parent held when it started.
+    ``VmHWM`` is the high-water mark of this process's own memory map."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

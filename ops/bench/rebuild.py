@@ -2,16 +2,15 @@
 
 Hub side: drop every projection's view and replay the whole log into them in one pass
 (``projections.runner.rebuild_all``: read and decode each batch once, fold each view in
-memory, write each view with its tracking row every ``FOLD_CHUNK`` events and at the end,
-reading a row back from the view when a later chunk touches it). Baseline: the same reads,
-batch by batch with the same batch size, doing nothing with them. Figures are log events
-per second of a full rebuild (all projections).
+memory, write each view once at the end with its tracking row; past ``FOLD_LIMIT`` events,
+statements batch by batch). Baseline: the same reads, batch by batch with the same batch
+size, doing nothing with them. Figures are log events per second of a full rebuild (all
+projections).
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from hub.errors import HubError
 from hub.settings import Settings, StoreKind
 from ops import wiring
 from ops.bench.logs import LogSpec, ensure_log, log_settings
-from ops.bench.measure import Row, Stopwatch, growth_pair, rotated, throughput_row
+from ops.bench.measure import Row, Stopwatch, growth_pair, peak_rss_kib, rotated, throughput_row
 from projections.follow import LogPoller
 from projections.runner import PROJECTIONS, decode, rebuild_all
 
@@ -93,7 +92,7 @@ def measure_once(settings: Settings, store: StoreKind, spec: LogSpec) -> dict[st
         seconds = rebuild_views(app, target)
     finally:
         app.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kib()
     return {"events": size, "log_events": size, "seconds": seconds, "max_rss_kib": peak}
 
 

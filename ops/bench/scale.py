@@ -12,7 +12,7 @@ times), for what an operator and an auditor do on a large log:
 - **replay as of an instant**: ``hub audit replay --as-of T --case C`` as the auditor runs
   it (``ops.wiring.log_history``, then the snapshot at T for one case).
 
-Each is run in a fresh subprocess per log, so its time and peak memory (``ru_maxrss``)
+Each is run in a fresh subprocess per log, so its time and peak memory (``VmHWM``)
 belong to that run alone, as the growth row does. Targets (issue 20): time ≤ 1.05 × the
 events ratio, memory ≤ 1.2×.
 """
@@ -20,7 +20,6 @@ events ratio, memory ≤ 1.2×.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ from hub.fiscal import JST
 from hub.settings import Settings, StoreKind
 from ops import wiring
 from ops.bench.logs import LogSpec, ensure_log, log_settings
-from ops.bench.measure import Row, Stopwatch, growth_pair
+from ops.bench.measure import Row, Stopwatch, growth_pair, peak_rss_kib
 from ops.bench.rebuild import rebuild_views
 
 SAMPLE = 20_000
@@ -116,7 +115,7 @@ def measure_once(
         result = _replay(target)
     result["events"] = size if task != "relay" else result["events"]
     result["log_events"] = size
-    result["max_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["max_rss_kib"] = peak_rss_kib()
     return result
 
 
