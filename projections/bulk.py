@@ -698,9 +698,12 @@ class BulkView:
     """A projection's fold and its quarantine, written to its view at the end of each chunk
     of the log (``write``); the view is read back only after the first chunk's write."""
 
-    def __init__(self, projection: HubProjection[Any], fold: Fold) -> None:
+    def __init__(
+        self, projection: HubProjection[Any], fold: Fold, odd_texts: OddTexts | None = None
+    ) -> None:
         self.projection = projection
         self.fold = fold
+        self.odd_texts = odd_texts or OddTexts()
         self.quarantine: list[tuple[Any, ...]] = []
         # PostgreSQL's text refuses a NUL character (SQLite keeps it).
         self.nul_refused = isinstance(projection.view, PostgresView)
@@ -726,7 +729,7 @@ class BulkView:
             self._quarantine(tracking, found.reason)
             return
         try:
-            if _odd_text(found[1], self.nul_refused):
+            if self.odd_texts(found[1], self.nul_refused):
                 self._refuse_as_the_store(found)
             self.fold.apply(*found)
         except OUTAGES:
@@ -781,7 +784,24 @@ def _odd_text(value: Any, nul: bool) -> bool:
     return False
 
 
-def bulk_view(projection: HubProjection[Any]) -> BulkView | None:
+class OddTexts:
+    """``_odd_text`` of the payload last asked about: the views of one rebuild are handed
+    the same payload one after another, and one walk over it does for all of them."""
+
+    def __init__(self) -> None:
+        self.payload: Any = None
+        self.found: dict[bool, bool] = {}
+
+    def __call__(self, payload: Any, nul: bool) -> bool:
+        if payload is not self.payload:
+            self.payload, self.found = payload, {}
+        odd = self.found.get(nul)
+        if odd is None:
+            odd = self.found[nul] = _odd_text(payload, nul)
+        return odd
+
+
+def bulk_view(projection: HubProjection[Any], odd_texts: OddTexts | None = None) -> BulkView | None:
     """The projection's fold, if it is one of the hub's own (not a subclass)."""
     fold = FOLDS.get(type(projection))
-    return BulkView(projection, fold.for_view(projection.view)) if fold else None
+    return BulkView(projection, fold.for_view(projection.view), odd_texts) if fold else None

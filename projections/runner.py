@@ -41,7 +41,7 @@ from projections.base import (
     screened,
     screened_payload,
 )
-from projections.bulk import BulkView, bulk_view
+from projections.bulk import BulkView, OddTexts, bulk_view
 from projections.case_state import CaseStateProjection
 from projections.follow import LogPoller
 from projections.inbox import InboxProjection
@@ -232,7 +232,7 @@ def catch_up(
 
 # Events folded in memory before a rebuild writes what it holds to the views and forgets it:
 # memory is bounded by a chunk, not by the log (BENCHMARKS.md, rebuild and growth).
-FOLD_CHUNK = 150_000
+FOLD_CHUNK = 100_000
 
 
 def rebuild_all(
@@ -257,7 +257,8 @@ def rebuild_all(
     for projection in projections:
         projection.view.drop()
         log.info("projection.dropped", projection=projection.name)
-    folds = [bulk_view(projection) for projection in projections]
+    odd_texts = OddTexts()  # one check of each payload's texts for every view
+    folds = [bulk_view(projection, odd_texts) for projection in projections]
     if not projections or None in folds:
         return catch_up_all(projections, app, batch_size=batch_size, progress=progress)
     views = [fold for fold in folds if fold is not None]
