@@ -83,47 +83,69 @@ def bench(settings: Settings, store: StoreKind, spec: LogSpec, reps: int) -> lis
 # Growth: one rebuild per subprocess, so peak memory belongs to that run alone ---------------
 
 
-def measure_once(settings: Settings, store: StoreKind, spec: LogSpec) -> dict[str, Any]:
-    """Rebuilds every projection of the log of ``spec``; seconds and peak RSS (KiB)."""
+def measure_once(
+    settings: Settings, store: StoreKind, spec: LogSpec, task: str = "rebuild"
+) -> dict[str, Any]:
+    """Rebuilds every projection of the log of ``spec`` (``task`` "rebuild"), or only reads
+    and decodes it ("decode": the floor no view's code can go under); seconds and peak RSS
+    (KiB)."""
     target = log_settings(settings, store, spec)
     app = wiring.open_application(target)
     try:
         size = int(app.recorder.max_notification_id() or 0)
-        seconds = rebuild_views(app, target)
+        seconds = rebuild_views(app, target) if task == "rebuild" else read_and_decode(app)
     finally:
         app.close()
     peak = peak_rss_kib()
     return {"events": size, "log_events": size, "seconds": seconds, "max_rss_kib": peak}
 
 
-def growth_run(settings: Settings, store: StoreKind, spec: LogSpec) -> dict[str, Any]:
+def growth_run(
+    settings: Settings, store: StoreKind, spec: LogSpec, task: str = "rebuild"
+) -> dict[str, Any]:
     ensure_log(settings, store, spec)
     started = time.perf_counter()
     until = spec.until.isoformat() if spec.until else ""
+    args = [store, str(spec.scale), until, str(spec.slice), task]
     done = subprocess.run(
-        [sys.executable, "-m", "ops.bench.rebuild", store, str(spec.scale), until, str(spec.slice)],
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", "ops.bench.rebuild", *args], capture_output=True, text=True
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise HubError(f"the rebuild of the {spec} on {store} failed: {last[:300]}")
+        raise HubError(f"the {task} of the {spec} on {store} failed: {last[:300]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["wall_seconds"] = time.perf_counter() - started
     return result
 
 
 def growth_rows(settings: Settings, store: StoreKind, small: LogSpec, large: LogSpec) -> list[Row]:
-    """Rebuild time and peak memory of the ``large`` log against the run on ``small``."""
+    """Rebuild time and peak memory of the ``large`` log against the run on ``small``, and
+    for reference the time of reading and decoding alone, on the same logs."""
     base = growth_run(settings, store, small)
     big = growth_run(settings, store, large)
     sizes = f"{base['events']} → {big['events']} events ({big['events'] / base['events']:.1f}×)"
     figures = ("growth: rebuild time", "growth: peak memory")
-    return growth_pair(figures, store, base, big, sizes)
+    rows = growth_pair(figures, store, base, big, sizes)
+    floor = [growth_run(settings, store, spec, "decode")["seconds"] for spec in (small, large)]
+    rows.append(
+        Row(
+            "growth floor: read + decode, no view: time",
+            store,
+            floor[1],
+            floor[0],
+            floor[1] / floor[0],
+            "(reference)",
+            None,
+            unit="s",
+            note=f"{sizes}, the same logs, each in a fresh process",
+        )
+    )
+    return rows
 
 
 if __name__ == "__main__":
     # The settings come from the environment (HUB_*), as the parent's did.
     _store, _scale, _until, _slice = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    _task = sys.argv[5] if len(sys.argv) > 5 else "rebuild"
     _spec = LogSpec(_scale, date.fromisoformat(_until) if _until else None, slice=_slice)
-    print(json.dumps(measure_once(Settings(), _store, _spec)))  # type: ignore[arg-type]
+    print(json.dumps(measure_once(Settings(), _store, _spec, _task)))  # type: ignore[arg-type]
