@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -36,6 +36,9 @@ from projections.inbox import InboxProjection
 from projections.indicator_view import IndicatorsProjection
 from projections.indicators import utc_text
 from projections.sqlview import Fetch, Keys, PostgresView, SQLiteView, SqlView
+
+# Reads the rows whose ``column`` is one of ``keys`` (SQL with KEYS_IN where that goes).
+FetchAny = Callable[[str, str, Sequence[str], Mapping[str, Any]], list[tuple[Any, ...]]]
 
 Rows = Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]  # table → columns, rows
 
@@ -57,8 +60,10 @@ class Fold:
     KEYS: Mapping[str, Sequence[str]] = {}  # table → the columns a row read back is keyed by
 
     def __init__(self) -> None:
-        # Reads the view's rows of earlier chunks; None while the view holds none.
+        # Read the view's rows of earlier chunks (by one key; by many keys, the SQL's
+        # KEYS_IN being true where the column is one of them); None while the view holds none.
         self.fetch: Fetch | None = None
+        self.fetch_any: FetchAny | None = None
         self.old: dict[str, set[Any]] = {}  # table → keys whose rows the view may hold
         self.absent: dict[str, set[Any]] = {}  # table → keys the view was found without
         self.empty()
@@ -114,10 +119,51 @@ class Fold:
             raise IntegrityError("UNIQUE constraint failed")
         absent.add(key)
 
+    def prefetch(self, payloads: Sequence[Payload]) -> None:
+        """Read back at once the rows a batch of events will touch that are not held (so
+        that a batch costs a statement per table, not one per miss): each is held from
+        then on, and a key the view lacks is remembered as absent. A key not read here is
+        read when its event touches it."""
+
+    def _prefetch(
+        self,
+        table: str,
+        held: Mapping[Any, Any],
+        keys: Sequence[str],
+        sql: str,
+        column: str,
+        hold: Callable[[tuple[Any, ...]], None],
+        **params: Any,
+    ) -> None:
+        """Hold the view's rows of ``keys`` (``sql`` selects them, its first column the key)
+        that are neither held nor known absent."""
+        if self.fetch_any is None:
+            return
+        absent = self.absent.setdefault(table, set())
+        wanted = [key for key in dict.fromkeys(keys) if key not in held and key not in absent]
+        if not wanted:
+            return
+        found = set()
+        for row in self.fetch_any(sql, column, wanted, params):
+            found.add(row[0])
+            hold(row)
+        self.old.setdefault(table, set()).update(found)
+        absent.update(key for key in wanted if key not in found)
+
     def _replaces(self, table: str, key: Any) -> None:
         """A row written without reading the view's first (an upsert): delete the view's."""
         if self.fetch is not None:
             self.old.setdefault(table, set()).add(key)
+
+
+def _ids(payloads: Sequence[Payload], types: frozenset[str], field: str) -> list[str]:
+    """The ``field`` of the payloads of ``types`` that have one, as text."""
+    return [str(p[field]) for t, p in payloads if t in types and p.get(field) is not None]
+
+
+_REFERRAL_EVENTS = frozenset(
+    {"ReferralMade", "ReferralAnswered", "ReferralCancelled", "ReferralEscalated"}
+)
 
 
 class InboxFold(Fold):
@@ -136,12 +182,40 @@ class InboxFold(Fold):
         "escalated_at",
     )
 
-    KEYS = {"referrals": ("referral_id",)}  # noqa: RUF012
+    KEYS = {"referrals": ("referral_id",), "answers": ("referral_id", "answer")}  # noqa: RUF012
 
     def empty(self) -> None:
         super().empty()
         self.referrals: dict[str, list[Any]] = {}
         self.answers: dict[tuple[str, str], str] = {}
+
+    def prefetch(self, payloads: Sequence[Payload]) -> None:
+        if self.fetch_any is None:
+            return
+        ids = _ids(payloads, _REFERRAL_EVENTS, "referral_id")
+        sql = f"SELECT {', '.join(self.COLUMNS)} FROM {{referrals}} WHERE KEYS_IN"
+        self._prefetch("referrals", self.referrals, ids, sql, "referral_id", self._hold_referral)
+        keys = [
+            (str(p["referral_id"]), p.get("answer"))
+            for t, p in payloads
+            if t == "ReferralAnswered" and p.get("referral_id") is not None
+        ]
+        wanted = [k for k in dict.fromkeys(keys) if k not in self.answers]
+        absent = self.absent.setdefault("answers", set())
+        wanted = [k for k in wanted if k not in absent]
+        if not wanted:
+            return
+        sql = "SELECT referral_id, answer, answered_at FROM {answers} WHERE KEYS_IN"
+        old = self.old.setdefault("answers", set())
+        rows = self.fetch_any(sql, "referral_id", list(dict.fromkeys(r for r, _ in wanted)), {})
+        for referral_id, answer, at in rows:
+            if (referral_id, answer) not in self.answers:
+                old.add((referral_id, answer))
+                self.answers[(referral_id, answer)] = at
+        absent.update(k for k in wanted if k not in self.answers)
+
+    def _hold_referral(self, row: tuple[Any, ...]) -> None:
+        self.referrals[row[0]] = list(row)
 
     def _referral(self, referral_id: str) -> list[Any] | None:
         found = self.referrals.get(referral_id)
@@ -301,6 +375,9 @@ _CASE_EVENTS = _TOUCH_ONLY | {
 }
 
 
+_CONSENT_EVENTS = frozenset({"ConsentGiven", "ConsentRefused", "ConsentWithdrawn"})
+
+
 class CaseStateFold(Fold):
     KEYS = {  # noqa: RUF012
         "cases": ("case_id",),
@@ -318,6 +395,44 @@ class CaseStateFold(Fold):
         self.consents_of: dict[str, list[str]] = {}  # case → the consents of it held
         self.all_consents_of: set[str] = set()  # cases whose every consent is held
         self.meetings: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+
+    def prefetch(self, payloads: Sequence[Payload]) -> None:
+        if self.fetch_any is None:
+            return
+        ids = _ids(payloads, _CASE_EVENTS, "case_id")
+        sql = f"SELECT {', '.join(CASE_COLUMNS)} FROM {{cases}} WHERE KEYS_IN"
+        self._prefetch("cases", self.cases, ids, sql, "case_id", self._hold_case)
+        ids = _ids(payloads, _REFERRAL_EVENTS, "referral_id")
+        sql = f"SELECT {', '.join(REFERRAL_COLUMNS)} FROM {{referrals}} WHERE KEYS_IN"
+        self._prefetch("referrals", self.referrals, ids, sql, "referral_id", self._hold_referral)
+        ids = _ids(payloads, _CONSENT_EVENTS, "consent_id")
+        sql = f"SELECT {', '.join(CONSENT_COLUMNS)} FROM {{consents}} WHERE KEYS_IN"
+        hold = self._hold_consent_row
+        self._prefetch("consents", self.consents, ids, sql, "consent_id", hold)
+        cases = [
+            str(p["case_id"])
+            for t, p in payloads
+            if t == "ConsultationReceived" and p.get("needs") and p.get("case_id") is not None
+        ]
+        wanted = [case_id for case_id in dict.fromkeys(cases) if case_id not in self.needs]
+        if wanted:
+            found: dict[str, dict[str, None]] = {case_id: {} for case_id in wanted}
+            sql = "SELECT case_id, need FROM {needs} WHERE KEYS_IN"
+            for case_id, need in self.fetch_any(sql, "case_id", wanted, {}):
+                found[case_id][need] = None
+            for case_id, needs in found.items():
+                if needs:
+                    self._replaces("needs", case_id)
+                self.needs[case_id] = needs
+
+    def _hold_case(self, row: tuple[Any, ...]) -> None:
+        self.cases[row[0]] = list(row)
+
+    def _hold_referral(self, row: tuple[Any, ...]) -> None:
+        self.referrals[row[0]] = list(row)
+
+    def _hold_consent_row(self, row: tuple[Any, ...]) -> None:
+        self._hold_consent(list(row))
 
     def _case(self, case_id: str) -> list[Any] | None:
         found = self.cases.get(case_id)
@@ -553,6 +668,21 @@ class CaseStateFold(Fold):
         }
 
 
+# Events whose facts take the ward of their case (or community base) from the places.
+_WARD_OF_CASE = frozenset(
+    {
+        "ParticipationMatched",
+        "OutreachVisitMade",
+        "PlanAgreed",
+        "SupportActivityRecorded",
+        "ReferralMade",
+        "ConsultationReceived",
+    }
+)
+_WARD_OF_BASE = frozenset({"GatheringHeld"})
+_REFERRAL_FACTS = frozenset({"ReferralMade", "ReferralAnswered"})
+
+
 class IndicatorsFold(Fold):
     """``MemoryIndicators`` (the fold the analysts' rebuild uses) as the view's rows."""
 
@@ -592,6 +722,37 @@ class IndicatorsFold(Fold):
             if self.fetch is not None:
                 self._hold(fact)
             self.memory.apply_fact(fact)
+
+    def prefetch(self, payloads: Sequence[Payload]) -> None:
+        if self.fetch_any is None:
+            return
+        places = self.memory.places
+        for kind, types, field in (
+            ("case", _WARD_OF_CASE, "case_id"),
+            ("base", _WARD_OF_BASE, "base_id"),
+        ):
+            ids = [(kind, i) for i in _ids(payloads, types, field)]
+            sql = "SELECT kind, id, ward FROM {places} WHERE kind = :kind AND KEYS_IN"
+            absent = self.absent.setdefault("places", set())
+            wanted = [key for key in dict.fromkeys(ids) if key not in places and key not in absent]
+            if wanted:
+                old = self.old.setdefault("places", set())
+                for found_kind, place_id, ward in self.fetch_any(
+                    sql, "id", [i for _, i in wanted], {"kind": kind}
+                ):
+                    old.add((found_kind, place_id))
+                    places[(found_kind, place_id)] = ward
+                absent.update(key for key in wanted if key not in places)
+        referrals = _ids(payloads, _REFERRAL_FACTS, "referral_id")
+        sql = (
+            "SELECT referral_id, sent_at, agency_id, ward, first_answer_at, closed_at "
+            "FROM {referrals} WHERE KEYS_IN"
+        )
+        hold = self._hold_referral
+        self._prefetch("referrals", self.memory.referrals, referrals, sql, "referral_id", hold)
+
+    def _hold_referral(self, row: tuple[Any, ...]) -> None:
+        self.memory.referrals[row[0]] = ind.ReferralRow(*row)
 
     def _hold(self, fact: ind.Fact) -> None:
         """Read back the view's rows ``fact`` reads or changes that memory does not hold."""
@@ -718,6 +879,18 @@ class BulkView:
             self._fetch = self._reading.enter_context(self.projection.view.reading())
         return self._fetch(sql, params)
 
+    def _read_back_any(
+        self, sql: str, column: str, keys: Sequence[str], params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        view = self.projection.view
+        statement = sql.replace("KEYS_IN", view.any_of(column, "keys"))
+        return self._read_back(statement, {**params, "keys": view.texts(keys)})
+
+    def prefetch(self, decoded: Sequence[Any]) -> None:
+        """``Fold.prefetch`` for the payloads of a batch (nothing before the first write)."""
+        if self.fold.fetch_any is not None:
+            self.fold.prefetch([found for found, _ in decoded if isinstance(found, tuple)])
+
     def close(self) -> None:
         self._fetch = None
         self._reading.close()
@@ -765,6 +938,7 @@ class BulkView:
         self.quarantine = []
         self.fold.empty()
         self.fold.fetch = self._read_back
+        self.fold.fetch_any = self._read_back_any
 
 
 def _odd_text(value: Any, nul: bool) -> bool:

@@ -281,7 +281,10 @@ def _fold_all(
 ) -> dict[str, int]:
     events, held, last = 0, 0, None
     for batch in LogPoller(app.recorder, batch_size=batch_size).batches(None):
-        for found, tracking in decode(app, batch):
+        decoded = decode(app, batch)
+        for view in views:
+            view.prefetch(decoded)
+        for found, tracking in decoded:
             for view in views:
                 view.take(found, tracking)
             held += 1

@@ -9,6 +9,7 @@ projection's name, in the application's schema).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -166,6 +167,14 @@ class SqlView(TrackingRecorder):
         self._run(cursor, statement)
         return [tuple(row) for row in cursor.fetchall()]
 
+    def any_of(self, column: str, name: str) -> str:
+        """SQL true where ``column`` is one of the texts in the parameter ``name`` (made by
+        ``texts``): one statement for any number of keys."""
+        return f"{column} IN (SELECT value FROM json_each(:{name}))"
+
+    def texts(self, values: Sequence[str]) -> Any:
+        return json.dumps(list(values))
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._cursor(commit=False) as cursor:
             self._run(cursor, Statement(sql, params or {}))
@@ -299,6 +308,12 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
 
     def _prepared(self, sql: str) -> Any:
         return self._translated(sql)
+
+    def any_of(self, column: str, name: str) -> str:
+        return f"{column} = ANY(:{name})"
+
+    def texts(self, values: Sequence[str]) -> Any:
+        return list(values)
 
     def _fetch(self, cursor: Any, statement: Statement) -> list[tuple[Any, ...]]:
         self._run(cursor, statement, prepare=True)
