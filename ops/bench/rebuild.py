@@ -2,10 +2,10 @@
 
 Hub side: drop every projection's view and replay the whole log into them in one pass
 (``projections.runner.rebuild_all``: read and decode each batch once, fold each view in
-memory, write each view once at the end with its tracking row; past ``FOLD_LIMIT`` events,
-statements batch by batch). Baseline: the same reads, batch by batch with the same batch
-size, doing nothing with them. Figures are log events per second of a full rebuild (all
-projections).
+memory, write each view with its tracking row every ``FOLD_CHUNK`` events and at the end,
+reading rows back from the view when a later chunk touches them). Baseline: the same reads,
+batch by batch with the same batch size, doing nothing with them. Figures are log events
+per second of a full rebuild (all projections).
 """
 
 from __future__ import annotations
