@@ -16,6 +16,7 @@ FIGURES = (
     "rebuild floor: read + decode, no view",
     "growth: rebuild time",
     "growth: peak memory",
+    "growth floor: read + decode, no view: time",
     "end to end p50",
     "end to end p99",
     "API commands",
