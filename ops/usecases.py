@@ -52,9 +52,8 @@ from producers.ledger import RelayLedger
 from projections import report
 from projections.audit.access import access_log, search_log
 from projections.audit.breakglass import ReviewItem, review_list
-from projections.audit.history import replay
 from projections.audit.report import Period, render_report
-from projections.audit.source import log_entries
+from projections.audit.source import log_entries, replay_log
 from projections.audit.tamper import verify_log
 from projections.audit.verify import Disclosure, verify
 from projections.base import HubProjection
@@ -348,7 +347,7 @@ class HubService:
         agency_id: str | None = None,
     ) -> dict[str, Any]:
         authorize(actor, Read.audit)
-        history = replay(log_entries(self.app))
+        history = replay_log(self.app, case_id=case_id)
         view: dict[str, Any] = history.snapshot(as_of, case_id=case_id, agency_id=agency_id).view()
         return {**view, "position": history.last_position}
 
@@ -370,7 +369,7 @@ class HubService:
 
     def verify(self, actor: Actor) -> dict[str, Any]:
         authorize(actor, Read.audit)
-        history = replay(log_entries(self.app))
+        history = replay_log(self.app)
         verdict = verify(history, self._ledger_disclosures(None, None))
         return {
             "valid": verdict.valid,
@@ -414,7 +413,7 @@ class HubService:
         """The one-page report an auditor signs (``hub audit report``), from this
         application's log: the chain recomputed, disclosures verified, the reads counted."""
         authorize(actor, Read.audit)
-        history = replay(log_entries(self.app))
+        history = replay_log(self.app)
         disclosures = self._ledger_disclosures(None, None)
         if not hasattr(self.app.recorder, "select_links"):
             raise ConfigurationError("this store has no hash chain recorder")
@@ -443,7 +442,7 @@ class HubService:
         authorize(actor, Read.review)
         if actor.role not in REVIEWERS:
             raise PermissionDeniedError(f"{actor.role} gives no break-glass verdict")
-        items = review_list(replay(log_entries(self.app)), self._ledger_disclosures(None, None))
+        items = review_list(replay_log(self.app), self._ledger_disclosures(None, None))
         if actor.role in WARD_ROLES:
             if actor.ward is None:
                 raise PermissionDeniedError(f"{actor.role} without a ward reviews nothing")

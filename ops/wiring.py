@@ -56,7 +56,7 @@ from producers.ledger import (
 from producers.relay import RELAY_PRINCIPAL, Relay, make_producer
 from producers.streams_check import check_streams_hold
 from projections.audit.history import Entry, History, replay
-from projections.audit.source import log_entries
+from projections.audit.source import replay_log
 from projections.audit.tamper import Anchor, LogVerdict, verify_log
 from projections.audit.verify import Disclosure
 from projections.base import HubProjection
@@ -301,7 +301,7 @@ def log_history(settings: Settings, upto: int | None = None, case_id: str | None
     """Consent, meetings and emergencies replayed from the log of record (with ``case_id``:
     only what that case's snapshot needs)."""
     with application(settings) as app:
-        return replay(log_entries(app, upto=upto), case_id=case_id)
+        return replay_log(app, upto=upto, case_id=case_id)
 
 
 def audit_stream(settings: Settings) -> AuditStream:

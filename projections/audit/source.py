@@ -4,45 +4,107 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from hub import events as ev
 from hub.codec import event_id
 from hub.errors import HubError
-from projections.audit.history import Entry
+from projections.audit.history import Entry, History, replay
 
 PAGE = 500
+CASE_PAGE = 5_000  # one case's reader decodes few of the rows it reads: larger pages
+
+# How the stored state names its payload's type (``hub.transcoding``'s JSON). A row whose
+# state does not show it is decoded, so a change of format costs time, never an event.
+_PAYLOAD_TYPE = b'"payload":{"_type_":"'
+_NETWORK_TYPES = frozenset(cls.__name__.encode() for cls in ev.NETWORK_EVENTS)
 
 
 class UnreadableLogError(HubError):
     """A stored event no longer decodes: the log was damaged or edited."""
 
 
+class LogEntries:
+    """Every hub event of ``app``'s log (up to position ``upto``), oldest first, as entries.
+
+    With ``case_id``, a row is decoded only if it may concern that case
+    (``projections.audit.history.concerns``): its state names the case, or its payload is
+    a network event. Decoding unseals personal data, one data key per subject, and is
+    most of a replay's time; a case's own rows are a handful in millions. ``position`` is
+    the last position read, decoded or not.
+    """
+
+    def __init__(
+        self, app: Application[Any], *, upto: int | None = None, case_id: str | None = None
+    ) -> None:
+        self.app, self.upto, self.position = app, upto, 0
+        self._needles: tuple[bytes, ...] = ()
+        if case_id is not None:
+            case = UUID(case_id)
+            self._needles = (str(case).encode(), case.hex.encode())
+
+    def __iter__(self) -> Iterator[Entry]:
+        app, upto = self.app, self.upto
+        after: int | None = None
+        while True:
+            batch = app.recorder.select_notifications(
+                start=after,
+                limit=CASE_PAGE if self._needles else PAGE,
+                stop=upto,
+                inclusive_of_start=after is None,
+            )
+            if not batch:
+                return
+            for notification in batch:
+                self.position = notification.id
+                if self._needles and not self._may_concern(notification.state):
+                    continue
+                entry = _entry(app, notification)
+                if entry is not None:
+                    yield entry
+            after = batch[-1].id
+            if upto is not None and after >= upto:
+                return
+
+    def _may_concern(self, state: bytes) -> bool:
+        if any(needle in state for needle in self._needles):
+            return True
+        start = state.find(_PAYLOAD_TYPE)
+        if start < 0:
+            return True
+        start += len(_PAYLOAD_TYPE)
+        return state[start : state.find(b'"', start)] in _NETWORK_TYPES
+
+
 def log_entries(app: Application[Any], *, upto: int | None = None) -> Iterator[Entry]:
     """Every hub event of ``app``'s log (up to position ``upto``), oldest first."""
-    after: int | None = None
-    while True:
-        batch = app.recorder.select_notifications(
-            start=after, limit=PAGE, stop=upto, inclusive_of_start=after is None
-        )
-        if not batch:
-            return
-        for notification in batch:
-            try:
-                domain_event = app.mapper.to_domain_event(notification)
-            except Exception as error:  # any decoding failure of a stored record
-                raise UnreadableLogError(
-                    f"the event at position {notification.id} cannot be read "
-                    f"({type(error).__name__}); run `hub audit verify-log`"
-                ) from error
-            payload = getattr(domain_event, "payload", None)
-            if isinstance(payload, ev.Event):
-                yield Entry(
-                    notification.id,
-                    payload,
-                    str(event_id(domain_event.originator_id, domain_event.originator_version)),
-                )
-        after = batch[-1].id
-        if upto is not None and after >= upto:
-            return
+    return iter(LogEntries(app, upto=upto))
+
+
+def replay_log(
+    app: Application[Any], *, upto: int | None = None, case_id: str | None = None
+) -> History:
+    """The history of ``app``'s log up to ``upto``; with ``case_id``, of what that case's
+    snapshot needs, reading every row but decoding only those that may concern it."""
+    entries = LogEntries(app, upto=upto, case_id=case_id)
+    history = replay(entries, case_id=case_id)
+    history.last_position = max(history.last_position, entries.position)
+    return history
+
+
+def _entry(app: Application[Any], notification: Notification) -> Entry | None:
+    try:
+        domain_event = app.mapper.to_domain_event(notification)
+    except Exception as error:  # any decoding failure of a stored record
+        raise UnreadableLogError(
+            f"the event at position {notification.id} cannot be read "
+            f"({type(error).__name__}); run `hub audit verify-log`"
+        ) from error
+    payload = getattr(domain_event, "payload", None)
+    if not isinstance(payload, ev.Event):
+        return None
+    event = str(event_id(domain_event.originator_id, domain_event.originator_version))
+    return Entry(notification.id, payload, event)
