@@ -105,6 +105,19 @@ class Fold:
         self.old.setdefault(table, set()).add(key)
         return found[0]
 
+    def _row(
+        self, held: dict[str, list[Any]], table: str, columns: Sequence[str], key: str
+    ) -> list[Any] | None:
+        """The row of ``key`` (its first column) held, or read back from an earlier chunk
+        and held from then on."""
+        found = held.get(key)
+        if found is None:
+            sql = f"SELECT {', '.join(columns)} FROM {{{table}}} WHERE {columns[0]} = :k"
+            row = self._read(table, key, sql, k=key)
+            if row is not None:
+                found = held[key] = list(row)
+        return found
+
     def _unique(
         self, table: str, held: Mapping[Any, Any], key: Any, sql: str, **params: Any
     ) -> None:
@@ -218,13 +231,7 @@ class InboxFold(Fold):
         self.referrals[row[0]] = list(row)
 
     def _referral(self, referral_id: str) -> list[Any] | None:
-        found = self.referrals.get(referral_id)
-        if found is None:
-            sql = f"SELECT {', '.join(self.COLUMNS)} FROM {{referrals}} WHERE referral_id = :k"
-            row = self._read("referrals", referral_id, sql, k=referral_id)
-            if row is not None:
-                found = self.referrals[referral_id] = list(row)
-        return found
+        return self._row(self.referrals, "referrals", self.COLUMNS, referral_id)
 
     def apply(self, event_type: str, p: Mapping[str, Any]) -> None:
         match event_type:
@@ -435,13 +442,7 @@ class CaseStateFold(Fold):
         self._hold_consent(list(row))
 
     def _case(self, case_id: str) -> list[Any] | None:
-        found = self.cases.get(case_id)
-        if found is None:
-            sql = f"SELECT {', '.join(CASE_COLUMNS)} FROM {{cases}} WHERE case_id = :k"
-            row = self._read("cases", case_id, sql, k=case_id)
-            if row is not None:
-                found = self.cases[case_id] = list(row)
-        return found
+        return self._row(self.cases, "cases", CASE_COLUMNS, case_id)
 
     def _needs(self, case_id: str) -> dict[str, None]:
         found = self.needs.get(case_id)
@@ -456,13 +457,7 @@ class CaseStateFold(Fold):
         return found
 
     def _referral(self, referral_id: str) -> list[Any] | None:
-        found = self.referrals.get(referral_id)
-        if found is None:
-            sql = f"SELECT {', '.join(REFERRAL_COLUMNS)} FROM {{referrals}} WHERE referral_id = :k"
-            row = self._read("referrals", referral_id, sql, k=referral_id)
-            if row is not None:
-                found = self.referrals[referral_id] = list(row)
-        return found
+        return self._row(self.referrals, "referrals", REFERRAL_COLUMNS, referral_id)
 
     def _consent(self, consent_id: str) -> list[Any] | None:
         found = self.consents.get(consent_id)

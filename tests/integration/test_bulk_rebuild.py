@@ -222,17 +222,22 @@ def test_a_target_that_is_not_a_number_is_quarantined_by_the_fold_as_by_statemen
     app.close()
 
 
+def _an_escalation(app: HubApplication) -> tuple[Any, ev.ReferralEscalated]:
+    """The seeded log's first escalated referral, and its case."""
+    seed(app)
+    log = app.recorder.select_notifications(start=None, limit=10_000)
+    payloads = [app.mapper.to_domain_event(n).payload for n in log]  # type: ignore[attr-defined]
+    escalated = next(p for p in payloads if isinstance(p, ev.ReferralEscalated))
+    return app.get_case(escalated.case_id), escalated
+
+
 def test_a_nul_character_in_a_text_column_is_quarantined_by_the_fold_as_by_statements(
     env: dict[str, str],
 ) -> None:
     """Attacker's edge: a text the model takes (any str) with a NUL character, which
     PostgreSQL's text refuses. The statements quarantine the event; the fold must too."""
     app = HubApplication(env=env)
-    seed(app)
-    log = app.recorder.select_notifications(start=None, limit=10_000)
-    payloads = [app.mapper.to_domain_event(n).payload for n in log]  # type: ignore[attr-defined]
-    escalated = next(p for p in payloads if isinstance(p, ev.ReferralEscalated))
-    case = app.get_case(escalated.case_id)
+    case, escalated = _an_escalation(app)
     case._referral_escalated(escalated.model_copy(update={"coordinator": "試験\x00架空"}))
     app.save(case)
     projections = [open_projection(name, env) for name in PROJECTIONS]
@@ -251,11 +256,7 @@ def test_a_lone_surrogate_in_a_text_column_is_quarantined_by_the_fold_as_by_stat
     surrogate (``\\ud800``: json reads it, the model takes it, no store encodes it). The
     statements quarantine the event (UnicodeEncodeError); the fold must too."""
     app = HubApplication(env=env)
-    seed(app)
-    log = app.recorder.select_notifications(start=None, limit=10_000)
-    payloads = [app.mapper.to_domain_event(n).payload for n in log]  # type: ignore[attr-defined]
-    escalated = next(p for p in payloads if isinstance(p, ev.ReferralEscalated))
-    case = app.get_case(escalated.case_id)
+    case, escalated = _an_escalation(app)
     case._referral_escalated(escalated.model_copy(update={"coordinator": "SURROGATE"}))
     app.save(case)
     last = app.recorder.select_notifications(start=None, limit=10_000)[-1]
