@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     OperationalError,
     Recording,
+    StoredEvent,
 )
 from pydantic import ValidationError
 
@@ -81,7 +82,7 @@ from hub.keys import (
 from hub.labels import BY_KEY as INDICATOR_KEYS
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
-from hub.sealing import Sealer
+from hub.sealing import Sealer, sealed_subject
 from hub.transcoding import register_payloads
 
 A = TypeVar("A", bound=Aggregate)
@@ -378,6 +379,11 @@ class HubApplication(Application[UUID]):
             recorder.after_insert = self.data_keys.settle
             self.data_keys.defer = True
         return recorder
+
+    def read_keys_ahead(self, stored: Iterable[StoredEvent]) -> None:
+        """Reads at once the data keys that decoding ``stored`` will unseal with."""
+        subjects = (sealed_subject(e.state) for e in stored)
+        self.data_keys.read_ahead(s for s in subjects if s is not None)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         try:

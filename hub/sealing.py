@@ -88,6 +88,20 @@ def personal_spec(model: type[BaseModel]) -> Spec:
     return spec
 
 
+_SEALED_SUBJECT = b'"' + SEALED.encode() + b'":{"s":"'
+
+
+def sealed_subject(state: bytes) -> str | None:
+    """The subject whose key opens the sealed fields of a stored state, read from its JSON
+    without parsing it (for reading keys ahead); None if it shows none."""
+    start = state.find(_SEALED_SUBJECT)
+    if start < 0:
+        return None
+    start += len(_SEALED_SUBJECT)
+    end = state.find(b'"', start)
+    return state[start:end].decode() if end > start else None
+
+
 def subject_of(data: dict[str, Any]) -> str | None:
     """The data subject a payload's personal fields belong to."""
     subject = data.get("case_id") or data.get("discovery_id")

@@ -170,6 +170,7 @@ class Relay:
             )
             if not batch:
                 break
+            self.app.read_keys_ahead(batch)
             for notification in batch:
                 kept = quarantined.get(notification.id)
                 if kept is not None:
@@ -201,6 +202,7 @@ class Relay:
         counts = RelayCounts(position=self.state.position)
         if not batch:
             return counts
+        self.app.read_keys_ahead(batch)
         try:
             position = self._publish_batch(batch, counts)
         except snapshot.StoredStateRefused as refused:

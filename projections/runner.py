@@ -117,6 +117,7 @@ def position_of(projection: HubProjection[Any], app_name: str) -> int:
 def decode(app: HubApplication, batch: Sequence[Notification]) -> list[Decoded]:
     """Each notification's payload (decoded and screened once, whatever number of views it
     feeds), or why no view can take it."""
+    app.read_keys_ahead(batch)
     return [_decode_one(app, n) for n in batch]
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
 from hub import events as ev
+from hub.application import HubApplication
 from hub.codec import event_id
 from hub.errors import HubError
 from projections.audit.history import Entry, History, replay
@@ -38,7 +37,7 @@ class LogEntries:
     """
 
     def __init__(
-        self, app: Application[Any], *, upto: int | None = None, case_id: str | None = None
+        self, app: HubApplication, *, upto: int | None = None, case_id: str | None = None
     ) -> None:
         self.app, self.upto, self.position = app, upto, 0
         self._needles: tuple[bytes, ...] = ()
@@ -58,6 +57,8 @@ class LogEntries:
             )
             if not batch:
                 return
+            if not self._needles:
+                app.read_keys_ahead(batch)
             for notification in batch:
                 self.position = notification.id
                 if self._needles and not self._may_concern(notification.state):
@@ -79,13 +80,13 @@ class LogEntries:
         return state[start : state.find(b'"', start)] in _NETWORK_TYPES
 
 
-def log_entries(app: Application[Any], *, upto: int | None = None) -> Iterator[Entry]:
+def log_entries(app: HubApplication, *, upto: int | None = None) -> Iterator[Entry]:
     """Every hub event of ``app``'s log (up to position ``upto``), oldest first."""
     return iter(LogEntries(app, upto=upto))
 
 
 def replay_log(
-    app: Application[Any], *, upto: int | None = None, case_id: str | None = None
+    app: HubApplication, *, upto: int | None = None, case_id: str | None = None
 ) -> History:
     """The history of ``app``'s log up to ``upto``; with ``case_id``, of what that case's
     snapshot needs, reading every row but decoding only those that may concern it."""
@@ -95,7 +96,7 @@ def replay_log(
     return history
 
 
-def _entry(app: Application[Any], notification: Notification) -> Entry | None:
+def _entry(app: HubApplication, notification: Notification) -> Entry | None:
     try:
         domain_event = app.mapper.to_domain_event(notification)
     except Exception as error:  # any decoding failure of a stored record

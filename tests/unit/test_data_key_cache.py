@@ -9,11 +9,13 @@ from datetime import date
 import pytest
 
 from hub import keys
+from hub.application import HubApplication
 from hub.errors import HubError
 from hub.keys import DataKeys, LocalKeyWrapper, MemoryKeyTable
-from hub.sealing import ERASED
+from hub.sealing import ERASED, sealed_subject
 from ops.bench.logs import LogSpec, generated
 from projections.audit.source import log_entries
+from tests import factories as f
 
 NONCE = b"\x00" * keys.NONCE_SIZE
 
@@ -70,3 +72,40 @@ def test_a_log_sealed_and_read_under_a_tiny_bound_reads_whole(
     assert len(named) > 10
     assert all(p.person.name != ERASED for p in named)  # type: ignore[attr-defined]
     assert _live(app.data_keys) <= 2
+
+
+def test_keys_read_ahead_for_a_batch_are_those_its_decoding_unseals_with(
+    sqlite_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader of a long log reads a batch's keys in one query (``read_keys_ahead``), not
+    one a subject; a subject whose key was destroyed is read ahead as destroyed."""
+    app = HubApplication(env=sqlite_env)
+    cases = [app.execute(f.consultation()).aggregate_ids[0] for _ in range(5)]
+    app.close()
+    erased = str(cases[0])
+    app = HubApplication(env=sqlite_env)  # another process: nothing cached
+    assert app.data_keys.table.destroy(erased)
+    app.close()
+
+    app = HubApplication(env=sqlite_env)
+    batch = app.recorder.select_notifications(start=None, limit=1_000)
+    assert {sealed_subject(n.state) for n in batch} - {None} == {str(c) for c in cases}
+    table = app.data_keys.table
+    reads: list[str] = []
+    get = table.get
+
+    def counted(subject: str) -> tuple[bytes | None, bool]:
+        reads.append(subject)
+        return get(subject)
+
+    monkeypatch.setattr(table, "get", counted)
+    app.read_keys_ahead(batch)
+    people = {
+        str(p.case_id): p.person
+        for p in (app.mapper.to_domain_event(n).payload for n in batch)  # type: ignore[attr-defined]
+        if getattr(p, "person", None) is not None
+    }
+    app.close()
+    assert reads == []  # every key came from the read ahead
+    assert people[erased].name == ERASED
+    assert {people[str(c)].name for c in cases[1:]} == {f.SYNTHETIC_NAME}
