@@ -234,6 +234,18 @@ class ChainedRecorder:
         self._settle(True)
         return ids
 
+    def select_containing(
+        self, after: int, stop: int, limit: int, contained: Sequence[bytes], lacking: bytes
+    ) -> list[Notification]:
+        """Notifications after ``after`` up to ``stop`` whose state contains any of
+        ``contained`` or does not contain ``lacking``, oldest first: the store scans the
+        states, so a reader looking for few rows of a long log decodes only those."""
+        raise NotImplementedError
+
+    def last_notification_id(self, stop: int | None) -> int:
+        """The last notification id up to ``stop`` (0 for none)."""
+        raise NotImplementedError
+
     def select_links(self, start: int, stop: int, limit: int | None = None) -> list[Link]:
         statement = self.chain_sql.select_range
         if limit is not None:
@@ -286,6 +298,35 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
             (after,),
         )
         return [_sqlite_notification(row) for row in c.fetchall()]
+
+    def select_containing(
+        self, after: int, stop: int, limit: int, contained: Sequence[bytes], lacking: bytes
+    ) -> list[Notification]:
+        found = " OR ".join(["instr(state, ?) > 0"] * len(contained) + ["instr(state, ?) = 0"])
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, * FROM {self.events_table_name} "
+                f"WHERE rowid > ? AND rowid <= ? AND ({found}) ORDER BY rowid LIMIT ?",
+                (after, stop, *contained, lacking, limit),
+            )
+            return [
+                Notification(
+                    id=row["rowid"],
+                    originator_id=self.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in c.fetchall()
+            ]
+
+    def last_notification_id(self, stop: int | None) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT max(rowid) FROM {self.events_table_name} WHERE rowid <= ?",
+                (stop if stop is not None else 2**63 - 1,),
+            )
+            return int(c.fetchone()[0] or 0)
 
     def select_stored(self, start: int, stop: int, limit: int) -> list[Notification]:
         """Rows as stored, ids between start and stop: read raw, so a malformed one shows."""
@@ -368,6 +409,31 @@ class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRec
             # the table holds; a failure (head ahead) fails the transaction.
             curs.execute(self.append_sql, (list(ids),))
         return ids
+
+    def select_containing(
+        self, after: int, stop: int, limit: int, contained: Sequence[bytes], lacking: bytes
+    ) -> list[Notification]:
+        found = " OR ".join(
+            ["position(%s::bytea in state) > 0"] * len(contained)
+            + ["position(%s::bytea in state) = 0"]
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                f"SELECT * FROM {self.events_sql} WHERE notification_id > %s "
+                f"AND notification_id <= %s AND ({found}) ORDER BY notification_id LIMIT %s",
+                (after, stop, *contained, lacking, limit),
+            )
+            return [_pg_notification(row) for row in curs.fetchall()]
+
+    def last_notification_id(self, stop: int | None) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                f"SELECT max(notification_id) AS last FROM {self.events_sql} "
+                "WHERE notification_id <= %s",
+                (stop if stop is not None else 2**63 - 1,),
+            )
+            row = curs.fetchone()
+            return int(row["last"] or 0)
 
     def select_stored(self, start: int, stop: int, limit: int) -> list[Notification]:
         with self.datastore.transaction(commit=False) as curs:

@@ -9,6 +9,7 @@ from eventsourcing.persistence import Notification
 
 from hub import events as ev
 from hub.application import HubApplication
+from hub.chain import ChainedRecorder
 from hub.codec import event_id
 from hub.errors import HubError
 from projections.audit.history import Entry, History, replay
@@ -32,8 +33,10 @@ class LogEntries:
     With ``case_id``, a row is decoded only if it may concern that case
     (``projections.audit.history.concerns``): its state names the case, or its payload is
     a network event. Decoding unseals personal data, one data key per subject, and is
-    most of a replay's time; a case's own rows are a handful in millions. ``position`` is
-    the last position read, decoded or not.
+    most of a replay's time; a case's own rows are a handful in millions. On SQLite and
+    PostgreSQL the store itself finds those rows (``ChainedRecorder.select_containing``),
+    so the rows of other cases never reach Python. ``position`` is the last position read,
+    decoded or not.
     """
 
     def __init__(
@@ -46,6 +49,9 @@ class LogEntries:
             self._needles = (str(case).encode(), case.hex.encode())
 
     def __iter__(self) -> Iterator[Entry]:
+        if self._needles and isinstance(self.app.recorder, ChainedRecorder):
+            yield from self._found_by_the_store(self.app.recorder)
+            return
         app, upto = self.app, self.upto
         after: int | None = None
         while True:
@@ -69,6 +75,21 @@ class LogEntries:
             after = batch[-1].id
             if upto is not None and after >= upto:
                 return
+
+    def _found_by_the_store(self, recorder: ChainedRecorder) -> Iterator[Entry]:
+        last = recorder.last_notification_id(self.upto)  # rows written meanwhile: not read
+        contained = self._needles + tuple(_PAYLOAD_TYPE + t + b'"' for t in _NETWORK_TYPES)
+        after = 0
+        while after < last:
+            batch = recorder.select_containing(after, last, CASE_PAGE, contained, _PAYLOAD_TYPE)
+            for notification in batch:
+                entry = _entry(self.app, notification)
+                if entry is not None:
+                    yield entry
+            if len(batch) < CASE_PAGE:
+                break
+            after = batch[-1].id
+        self.position = last
 
     def _may_concern(self, state: bytes) -> bool:
         if any(needle in state for needle in self._needles):
