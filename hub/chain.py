@@ -207,6 +207,27 @@ def _append(curs: Any, sql: _ChainSQL, notifications: Sequence[Notification]) ->
     return links
 
 
+@dataclass(frozen=True)
+class StateSearch:
+    """Which stored states a reader wants: any that contains one of ``needles``, lacks
+    ``marker``, or whose first ``marker`` is followed by one of ``types`` (each ending
+    with the byte that closes it)."""
+
+    needles: tuple[bytes, ...]
+    marker: bytes
+    types: tuple[bytes, ...]
+
+    def matches(self, state: bytes) -> bool:
+        """What the stores' own searches answer, in Python."""
+        if any(needle in state for needle in self.needles):
+            return True
+        at = state.find(self.marker)
+        if at < 0:
+            return True
+        start = at + len(self.marker)
+        return state[start : state.find(b'"', start) + 1] in self.types
+
+
 class ChainedRecorder:
     """What both chained recorders share: reads of the chain, the insert's hooks."""
 
@@ -234,12 +255,12 @@ class ChainedRecorder:
         self._settle(True)
         return ids
 
-    def select_containing(
-        self, after: int, stop: int, limit: int, contained: Sequence[bytes], lacking: bytes
+    def select_naming(
+        self, after: int, stop: int, limit: int, find: StateSearch
     ) -> list[Notification]:
-        """Notifications after ``after`` up to ``stop`` whose state contains any of
-        ``contained`` or does not contain ``lacking``, oldest first: the store scans the
-        states, so a reader looking for few rows of a long log decodes only those."""
+        """Notifications after ``after`` up to ``stop`` whose state ``find`` matches, oldest
+        first: the store scans the states, so a reader looking for few rows of a long log
+        decodes only those."""
         raise NotImplementedError
 
     def last_notification_id(self, stop: int | None) -> int:
@@ -299,15 +320,28 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
         )
         return [_sqlite_notification(row) for row in c.fetchall()]
 
-    def select_containing(
-        self, after: int, stop: int, limit: int, contained: Sequence[bytes], lacking: bytes
+    def select_naming(
+        self, after: int, stop: int, limit: int, find: StateSearch
     ) -> list[Notification]:
-        found = " OR ".join(["instr(state, ?) > 0"] * len(contained) + ["instr(state, ?) = 0"])
+        names = ", ".join("?" * len(find.types))
+        needles = " OR ".join(["instr(state, ?) > 0"] * len(find.needles))
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT rowid, * FROM {self.events_table_name} "
-                f"WHERE rowid > ? AND rowid <= ? AND ({found}) ORDER BY rowid LIMIT ?",
-                (after, stop, *contained, lacking, limit),
+                "SELECT * FROM (SELECT rowid, originator_id, originator_version, topic, state, "
+                f"instr(state, ?) AS at FROM {self.events_table_name} "
+                "WHERE rowid > ? AND rowid <= ?) "
+                f"WHERE at = 0 OR {needles} OR substr(state, at + ?, "
+                f"instr(substr(state, at + ?, 64), X'22')) IN ({names}) ORDER BY rowid LIMIT ?",
+                (
+                    find.marker,
+                    after,
+                    stop,
+                    *find.needles,
+                    len(find.marker),
+                    len(find.marker),
+                    *find.types,
+                    limit,
+                ),
             )
             return [
                 Notification(
@@ -410,18 +444,27 @@ class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRec
             curs.execute(self.append_sql, (list(ids),))
         return ids
 
-    def select_containing(
-        self, after: int, stop: int, limit: int, contained: Sequence[bytes], lacking: bytes
+    def select_naming(
+        self, after: int, stop: int, limit: int, find: StateSearch
     ) -> list[Notification]:
-        found = " OR ".join(
-            ["position(%s::bytea in state) > 0"] * len(contained)
-            + ["position(%s::bytea in state) = 0"]
-        )
+        needles = " OR ".join(["position(%s::bytea in state) > 0"] * len(find.needles))
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                f"SELECT * FROM {self.events_sql} WHERE notification_id > %s "
-                f"AND notification_id <= %s AND ({found}) ORDER BY notification_id LIMIT %s",
-                (after, stop, *contained, lacking, limit),
+                "SELECT * FROM (SELECT *, position(%s::bytea in state) AS at "
+                f"FROM {self.events_sql} WHERE notification_id > %s AND notification_id <= %s) s "
+                f"WHERE at = 0 OR {needles} OR substring(state from at + %s for "
+                "position('\\x22'::bytea in substring(state from at + %s for 64))) "
+                "= ANY(%s::bytea[]) ORDER BY notification_id LIMIT %s",
+                (
+                    find.marker,
+                    after,
+                    stop,
+                    *find.needles,
+                    len(find.marker),
+                    len(find.marker),
+                    list(find.types),
+                    limit,
+                ),
             )
             return [_pg_notification(row) for row in curs.fetchall()]
 

@@ -9,7 +9,7 @@ from eventsourcing.persistence import Notification
 
 from hub import events as ev
 from hub.application import HubApplication
-from hub.chain import ChainedRecorder
+from hub.chain import ChainedRecorder, StateSearch
 from hub.codec import event_id
 from hub.errors import HubError
 from projections.audit.history import Entry, History, replay
@@ -20,7 +20,7 @@ CASE_PAGE = 5_000  # one case's reader decodes few of the rows it reads: larger 
 # How the stored state names its payload's type (``hub.transcoding``'s JSON). A row whose
 # state does not show it is decoded, so a change of format costs time, never an event.
 _PAYLOAD_TYPE = b'"payload":{"_type_":"'
-_NETWORK_TYPES = frozenset(cls.__name__.encode() for cls in ev.NETWORK_EVENTS)
+_NETWORK_TYPES = tuple(cls.__name__.encode() + b'"' for cls in ev.NETWORK_EVENTS)
 
 
 class UnreadableLogError(HubError):
@@ -43,31 +43,32 @@ class LogEntries:
         self, app: HubApplication, *, upto: int | None = None, case_id: str | None = None
     ) -> None:
         self.app, self.upto, self.position = app, upto, 0
-        self._needles: tuple[bytes, ...] = ()
+        self._search: StateSearch | None = None
         if case_id is not None:
             case = UUID(case_id)
-            self._needles = (str(case).encode(), case.hex.encode())
+            needles = (str(case).encode(), case.hex.encode())
+            self._search = StateSearch(needles, _PAYLOAD_TYPE, _NETWORK_TYPES)
 
     def __iter__(self) -> Iterator[Entry]:
-        if self._needles and isinstance(self.app.recorder, ChainedRecorder):
-            yield from self._found_by_the_store(self.app.recorder)
+        if self._search and isinstance(self.app.recorder, ChainedRecorder):
+            yield from self._found_by_the_store(self.app.recorder, self._search)
             return
         app, upto = self.app, self.upto
         after: int | None = None
         while True:
             batch = app.recorder.select_notifications(
                 start=after,
-                limit=CASE_PAGE if self._needles else PAGE,
+                limit=CASE_PAGE if self._search else PAGE,
                 stop=upto,
                 inclusive_of_start=after is None,
             )
             if not batch:
                 return
-            if not self._needles:
+            if not self._search:
                 app.read_keys_ahead(batch)
             for notification in batch:
                 self.position = notification.id
-                if self._needles and not self._may_concern(notification.state):
+                if self._search and not self._search.matches(notification.state):
                     continue
                 entry = _entry(app, notification)
                 if entry is not None:
@@ -76,12 +77,13 @@ class LogEntries:
             if upto is not None and after >= upto:
                 return
 
-    def _found_by_the_store(self, recorder: ChainedRecorder) -> Iterator[Entry]:
+    def _found_by_the_store(
+        self, recorder: ChainedRecorder, search: StateSearch
+    ) -> Iterator[Entry]:
         last = recorder.last_notification_id(self.upto)  # rows written meanwhile: not read
-        contained = self._needles + tuple(_PAYLOAD_TYPE + t + b'"' for t in _NETWORK_TYPES)
         after = 0
         while after < last:
-            batch = recorder.select_containing(after, last, CASE_PAGE, contained, _PAYLOAD_TYPE)
+            batch = recorder.select_naming(after, last, CASE_PAGE, search)
             for notification in batch:
                 entry = _entry(self.app, notification)
                 if entry is not None:
@@ -90,15 +92,6 @@ class LogEntries:
                 break
             after = batch[-1].id
         self.position = last
-
-    def _may_concern(self, state: bytes) -> bool:
-        if any(needle in state for needle in self._needles):
-            return True
-        start = state.find(_PAYLOAD_TYPE)
-        if start < 0:
-            return True
-        start += len(_PAYLOAD_TYPE)
-        return state[start : state.find(b'"', start)] in _NETWORK_TYPES
 
 
 def log_entries(app: HubApplication, *, upto: int | None = None) -> Iterator[Entry]:

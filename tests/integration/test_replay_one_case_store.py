@@ -47,12 +47,10 @@ def test_the_store_finds_the_rows_of_one_case_as_decoding_every_row_would(
     app.close()
 
 
-def test_states_the_store_cannot_search_are_all_decoded(sqlite_env: dict[str, str]) -> None:
+def test_states_the_store_cannot_search_are_all_decoded(env: dict[str, str]) -> None:
     """A state not in the hub's plain JSON (compressed here) shows no case id to the
     store's search: it is decoded, so such a log replays one case slower, never wrong."""
-    app = HubApplication(
-        env={**sqlite_env, "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
-    )
+    app = HubApplication(env={**env, "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"})
     sc = s.build(app)
     s.build(app)
     case = str(sc.case_id)
