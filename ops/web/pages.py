@@ -885,7 +885,7 @@ def router(pages: Pages) -> APIRouter:
             agency = query.get("agency") or None
             if case_id:
                 try:
-                    UUID(case_id)
+                    case_id = str(UUID(case_id))  # as the log writes it (lower case, dashes)
                 except ValueError:
                     errors["case"] = "ケースIDの形式が正しくありません"
                     case_id = None

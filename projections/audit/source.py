@@ -34,7 +34,7 @@ class LogEntries:
     (``projections.audit.history.concerns``): its state names the case, or its payload is
     a network event. Decoding unseals personal data, one data key per subject, and is
     most of a replay's time; a case's own rows are a handful in millions. On SQLite and
-    PostgreSQL the store itself finds those rows (``ChainedRecorder.select_containing``),
+    PostgreSQL the store itself finds those rows (``ChainedRecorder.select_naming``),
     so the rows of other cases never reach Python. ``position`` is the last position read,
     decoded or not.
     """
@@ -103,7 +103,7 @@ def replay_log(
     app: HubApplication, *, upto: int | None = None, case_id: str | None = None
 ) -> History:
     """The history of ``app``'s log up to ``upto``; with ``case_id``, of what that case's
-    snapshot needs, reading every row but decoding only those that may concern it."""
+    snapshot needs, decoding only the rows that may concern it (``LogEntries``)."""
     entries = LogEntries(app, upto=upto, case_id=case_id)
     history = replay(entries, case_id=case_id)
     history.last_position = max(history.last_position, entries.position)

@@ -1,5 +1,5 @@
 """On SQLite and PostgreSQL the store finds one case's rows for the auditor's replay
-(``ChainedRecorder.select_containing``): the same history as decoding every row, the same
+(``ChainedRecorder.select_naming``): the same history as decoding every row, the same
 position reached, on both stores."""
 
 from __future__ import annotations

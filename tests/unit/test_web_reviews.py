@@ -318,3 +318,23 @@ def test_a_second_click_of_a_form_is_the_same_command_done_once(
         assert sent.status_code == 303, sent.text
         heads.append(service.app.recorder.max_notification_id())
     assert heads[0] == heads[1]  # the second wrote nothing
+
+
+def test_the_audit_page_reads_a_case_id_typed_in_capitals_as_the_same_case(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Edge of the id's text: ``UUID`` takes capitals and braces; the log writes lower case
+    with dashes, so the page replays, lists and counts by that form."""
+    service, client = hub
+    case = f.open_case(ward=WARD, person=f.person())
+    service.execute(OFFICER, case)
+    consent = f.consent(case.case_id, occurred_at=f.at(1))
+    service.execute(OFFICER, consent)
+    sign_in(client, "auditor")
+    day = f.at(2).date().isoformat()
+    pages = [
+        client.get("/web/audit", params={"case": typed, "as_of": day})
+        for typed in (str(case.case_id), str(case.case_id).upper(), "{" + case.case_id.hex + "}")
+    ]
+    assert all(page.status_code == 200 for page in pages)
+    assert all(str(consent.consent_id) in page.text for page in pages)
