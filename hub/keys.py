@@ -13,6 +13,7 @@ them again.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
 from collections.abc import Iterable
@@ -362,7 +363,10 @@ class DataKeys:
         if not wanted:
             return
         for subject, wrapped in self.table.get_many(wanted[:CACHED_KEYS]).items():
-            self._remember(subject, wrapped)
+            # A key that does not unwrap is left to the event's own decode, which decides
+            # (a view quarantines the event, a reader of the log stops): as without this.
+            with contextlib.suppress(DataKeyUnavailableError):
+                self._remember(subject, wrapped)
 
     def for_reading(self, subject: str) -> AESGCM | None:
         """The subject's cipher, or None when its key was destroyed."""

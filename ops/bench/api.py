@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from hub.application import HubApplication
 from hub.commands import COMMAND_ADAPTER
@@ -66,7 +67,11 @@ def served(settings: Settings) -> Iterator[Server]:
     if settings.mode != "development":
         raise ConfigurationError("the API benchmark signs its tokens locally: HUB_MODE=development")
     with tempfile.TemporaryDirectory(prefix="hub-bench-api-") as tmp:
-        local = settings.model_copy(update={"var_dir": Path(tmp)})
+        # The store's key-encryption key goes with it: in development it is a file under
+        # var/, and a server with a var/ of its own would make another one and read none
+        # of the store's sealed fields (its views quarantined every such event).
+        kek = SecretStr(settings.key_encryption_secret())
+        local = settings.model_copy(update={"var_dir": Path(tmp), "kek": kek})
         token = dev_issuer.issue(local, subject="bench-operator", role=Role.operator)
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -218,6 +223,11 @@ def inbox_row(settings: Settings, store: StoreKind, cases: int, reads: int) -> R
             agency_token = server.agency_token(agency)
             path = f"/agencies/{agency}/inbox"
             asyncio.run(_read_all(server.url, path, agency_token, 2))  # warm the view
+            shown = httpx.get(
+                server.url + path, headers={"Authorization": f"Bearer {agency_token}"}, timeout=60
+            ).json()
+            if not shown:  # a read of nothing would be timed as quick as it is wrong
+                raise HubError(f"the inbox of {agency} came back empty: the store was not read")
             inbox_ms: list[float] = []
             health_ms: list[float] = []
             for n in range(2):  # alternate which goes first

@@ -109,3 +109,20 @@ def test_keys_read_ahead_for_a_batch_are_those_its_decoding_unseals_with(
     assert reads == []  # every key came from the read ahead
     assert people[erased].name == ERASED
     assert {people[str(c)].name for c in cases[1:]} == {f.SYNTHETIC_NAME}
+
+
+def test_a_key_that_does_not_unwrap_is_left_to_the_events_own_decode(
+    sqlite_env: dict[str, str],
+) -> None:
+    """Attacker's (or operator's) edge: a store opened with another key-encryption key.
+    Reading ahead does not raise: each event's decode refuses as it did without it."""
+    app = HubApplication(env=sqlite_env)
+    app.execute(f.consultation())
+    app.close()
+    app = HubApplication(env={**sqlite_env, "HUB_KEK": "試験 別の鍵"})
+    batch = app.recorder.select_notifications(start=None, limit=1_000)
+    app.read_keys_ahead(batch)  # no error here
+    sealed = next(n for n in batch if sealed_subject(n.state) is not None)
+    with pytest.raises(Exception, match="does not unwrap"):
+        app.mapper.to_domain_event(sealed)
+    app.close()
