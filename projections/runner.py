@@ -28,7 +28,7 @@ from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
-from hub.errors import ConfigurationError, InvalidCommandError
+from hub.errors import ConfigurationError, DataKeyUnavailableError, InvalidCommandError
 from hub.logging import get_logger
 from hub.quarantine import reason_of
 from hub.stored import decode_quickly
@@ -128,6 +128,10 @@ def _decode_one(app: HubApplication, notification: Notification) -> Decoded:
     try:
         domain_event = app.mapper.to_domain_event(notification)
     except Exception as error:  # a stored event its model no longer reads
+        if isinstance(error.__cause__, DataKeyUnavailableError):
+            # The store's keys, not this event: another key-encryption key, or events copied
+            # without their keys. Every sealed event would be quarantined; stop instead.
+            raise error.__cause__ from error
         return Rejected(reason_of(error, "decoding")), _position(
             app, notification, notification.topic.rsplit(".", 1)[-1]
         )

@@ -10,11 +10,12 @@ import pytest
 
 from hub import keys
 from hub.application import HubApplication
-from hub.errors import HubError
+from hub.errors import DataKeyUnavailableError, HubError
 from hub.keys import DataKeys, LocalKeyWrapper, MemoryKeyTable
 from hub.sealing import ERASED, sealed_subject
 from ops.bench.logs import LogSpec, generated
 from projections.audit.source import log_entries
+from projections.runner import catch_up_all, open_projection
 from tests import factories as f
 
 NONCE = b"\x00" * keys.NONCE_SIZE
@@ -125,4 +126,21 @@ def test_a_key_that_does_not_unwrap_is_left_to_the_events_own_decode(
     sealed = next(n for n in batch if sealed_subject(n.state) is not None)
     with pytest.raises(Exception, match="does not unwrap"):
         app.mapper.to_domain_event(sealed)
+    app.close()
+
+
+def test_a_view_read_with_another_key_stops_rather_than_quarantining(
+    sqlite_env: dict[str, str],
+) -> None:
+    """A view fed by a store opened with another key-encryption key would quarantine every
+    sealed event as if each were poison (and answer with nothing): it stops instead."""
+    app = HubApplication(env=sqlite_env)
+    app.execute(f.consultation())
+    app.close()
+    env = {**sqlite_env, "HUB_KEK": "試験 別の鍵"}
+    app = HubApplication(env=env)
+    projection = open_projection("case_state", env)
+    with pytest.raises(DataKeyUnavailableError):
+        catch_up_all([projection], app)
+    assert not projection.view.dump().get("quarantine")
     app.close()
