@@ -44,6 +44,7 @@ CONTROLLER_USER = "controller"
 CONTROLLER_MECHANISM = "PLAIN"
 HEAP = ("-Xms256m", "-Xmx768m")
 START_TIMEOUT_S = 120.0
+DEAD_CONFIRM_S = 2.0
 PRIVATE_UMASK = 0o077  # the broker's own files: segments hold personal data
 STOP_TIMEOUT_S = 30.0
 
@@ -303,22 +304,59 @@ def _java(*args: str, log4j: Path | None = None, heap: tuple[str, ...] = HEAP) -
 
 
 def _alive(pid: int) -> bool:
+    return _not_alive(pid) is None
+
+
+def _not_alive(pid: int) -> str | None:
+    """Why ``pid`` is not a running broker (None: it is one)."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reap our own child if it has exited
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z" and b"kafka.Kafka" in cmdline
+        return f"no process {pid}"
+    if stat.rpartition(")")[2].split()[0] == "Z":
+        return f"process {pid} has exited"
+    if b"kafka.Kafka" not in cmdline:
+        return f"process {pid} is not a broker ({cmdline[:60]!r})"
+    return None
+
+
+class Gone:
+    """A broker that is starting and seen gone is looked at again for ``DEAD_CONFIRM_S``
+    before its start is declared failed: twice in CI a node that was starting (and ran
+    on) was seen gone once just after it was started, cause not found."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def confirmed(self, why: str | None) -> str | None:
+        """``why`` once it has held for ``DEAD_CONFIRM_S``; None before, or once it runs."""
+        if why is None:
+            self.since = None
+            return None
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        return why if now - self.since >= DEAD_CONFIRM_S else None
 
 
 def running_pid(paths: KafkaPaths) -> int | None:
+    return None if why_not_running(paths) else _pid(paths)
+
+
+def _pid(paths: KafkaPaths) -> int | None:
     try:
-        pid = int(paths.pid_file.read_text().strip())
+        return int(paths.pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+
+
+def why_not_running(paths: KafkaPaths) -> str | None:
+    """Why the broker of ``paths`` is not running (None: it runs)."""
+    pid = _pid(paths)
+    return f"no pid in {paths.pid_file}" if pid is None else _not_alive(pid)
 
 
 def log_tail(paths: KafkaPaths, lines: int = 25) -> str:
@@ -438,10 +476,12 @@ def _require_bindable(settings: Settings) -> None:
 def _wait_ready(settings: Settings, paths: KafkaPaths, pid: int, timeout_s: float) -> str:
     deadline = time.monotonic() + timeout_s
     last_error = "not tried"
+    gone = Gone()
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        why = gone.confirmed(_not_alive(pid))
+        if why is not None:
             raise ServiceUnavailableError(
-                f"The Kafka broker exited while starting.\n{log_tail(paths)}"
+                f"The Kafka broker exited while starting ({why}).\n{log_tail(paths)}"
             )
         if _port_open(settings):
             try:

@@ -193,13 +193,15 @@ def wait_ready(settings: Settings, brokers: int, timeout_s: float) -> str:
     members = nodes(settings, brokers)
     deadline = time.monotonic() + timeout_s
     last = "not tried"
+    gone = {node.node_id: kafka.Gone() for node in members}
     while time.monotonic() < deadline:
-        dead = [n for n in members if kafka.running_pid(n.paths) is None]
-        if dead:
-            raise ServiceUnavailableError(
-                f"Kafka node {dead[0].node_id} exited while starting.\n"
-                + kafka.log_tail(dead[0].paths)
-            )
+        for node in members:
+            why = gone[node.node_id].confirmed(kafka.why_not_running(node.paths))
+            if why is not None:
+                raise ServiceUnavailableError(
+                    f"Kafka node {node.node_id} exited while starting ({why}).\n"
+                    + kafka.log_tail(node.paths)
+                )
         try:
             cluster = describe(settings, brokers)
             serving = [b for b in cluster.get("brokers", []) if not b.get("is_fenced")]

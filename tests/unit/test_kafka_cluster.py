@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,27 @@ def test_provisioning_replicates_by_the_clusters_size(
     assert layout["replication_factor"] == factor
     assert layout.get("configs", {}).get("min.insync.replicas") == in_sync
     assert kafka_cluster.replication(brokers)[0] == factor
+
+
+def test_a_node_seen_gone_once_is_looked_at_again_before_its_start_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(kafka.time, "monotonic", lambda: now[0])
+    gone = kafka.Gone()
+    assert gone.confirmed("no process 7") is None  # seen once: not yet
+    now[0] += kafka.DEAD_CONFIRM_S / 2
+    assert gone.confirmed(None) is None  # it runs after all
+    now[0] += kafka.DEAD_CONFIRM_S
+    assert gone.confirmed("no process 7") is None  # gone again: the wait starts over
+    now[0] += kafka.DEAD_CONFIRM_S
+    assert gone.confirmed("no process 7") == "no process 7"
+
+
+def test_why_a_broker_is_not_running_is_said(tmp_path: Path) -> None:
+    paths = kafka.KafkaPaths(tmp_path)
+    assert kafka.why_not_running(paths) == f"no pid in {paths.pid_file}"
+    paths.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.pid_file.write_text(f"{os.getpid()}\n")  # this Python: alive, not a broker
+    assert "is not a broker" in str(kafka.why_not_running(paths))
+    assert kafka.running_pid(paths) is None
