@@ -18,7 +18,13 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
 from hub.errors import ServiceUnavailableError
-from hub.kafka_config import client_config, principal_credentials
+from hub.kafka_config import (
+    SASL_MECHANISM,
+    SECURITY_PROTOCOL,
+    client_config,
+    principal_credentials,
+)
+from hub.rdkafka import DELIVERY_TIMEOUT_MS, RdProducer
 from hub.settings import Settings
 
 # How long a read to the end may go without a record before the broker is deemed gone, and
@@ -72,6 +78,33 @@ def producer(
 ) -> KafkaProducer:
     """A producer as ``principal`` (``options`` go to ``KafkaProducer``)."""
     return _connect(KafkaProducer, settings, principal, password, options)
+
+
+def fast_producer(settings: Settings, principal: str, *, client_id: str) -> RdProducer:
+    """An idempotent producer (acks from every in-sync replica) on librdkafka, as
+    ``principal``, with kafka-python's ``send``/``flush`` (``hub.rdkafka``)."""
+    user, password = credentials(settings, principal)
+    producer = RdProducer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "security.protocol": SECURITY_PROTOCOL,
+            "sasl.mechanisms": SASL_MECHANISM,
+            "sasl.username": user,
+            "sasl.password": password,
+            "client.id": client_id,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "message.timeout.ms": DELIVERY_TIMEOUT_MS,
+        }
+    )
+    try:
+        producer.connect()
+    except KafkaError as error:
+        raise ServiceUnavailableError(
+            f"Kafka: connecting to {settings.kafka_bootstrap} as {user} failed ({error})"
+        ) from error
+    return producer
 
 
 def consumer(

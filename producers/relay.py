@@ -30,7 +30,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 
@@ -39,6 +38,7 @@ from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
 from hub.logging import get_logger
 from hub.quarantine import reason_of, screen
+from hub.rdkafka import RdProducer
 from hub.settings import Settings
 from hub.stored import decode_quickly
 from producers import snapshot, witness
@@ -97,16 +97,10 @@ class RelayCounts:
         self.position = max(self.position, other.position)
 
 
-def make_producer(settings: Settings, principal: str = RELAY_PRINCIPAL) -> KafkaProducer:
-    """The idempotent producer (acks=all), as the tenant's ``principal`` (not the super user)."""
-    return kafka_clients.producer(
-        settings,
-        principal,
-        client_id="hub-relay",
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-    )
+def make_producer(settings: Settings, principal: str = RELAY_PRINCIPAL) -> RdProducer:
+    """The idempotent producer (acks=all), as the tenant's ``principal`` (not the super user):
+    librdkafka's, whose I/O does not wait for the interpreter (``hub.rdkafka``)."""
+    return kafka_clients.fast_producer(settings, principal, client_id="hub-relay")
 
 
 class Relay:
