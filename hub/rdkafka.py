@@ -26,6 +26,12 @@ CONNECT_TIMEOUT_S = 10.0
 log = logging.getLogger("librdkafka")
 
 
+def _reason(error: KafkaException) -> str:
+    """librdkafka's own words for ``error`` (its KafkaError, when it carries one)."""
+    cause = error.args[0] if error.args else error
+    return cause.str() if isinstance(cause, RdKafkaError) else str(cause)
+
+
 class _Sent:
     """What ``send`` returns: ``get`` as a kafka-python future, after ``flush`` ran."""
 
@@ -50,7 +56,7 @@ class RdProducer:
         try:
             self._producer.list_topics(timeout=timeout_s)
         except KafkaException as error:
-            raise KafkaError(f"no broker answered ({error.args[0].str()})") from None
+            raise KafkaError(f"no broker answered ({_reason(error)})") from None
 
     def _delivered(self, error: RdKafkaError | None, _message: Any) -> None:
         if error is not None:
@@ -72,7 +78,7 @@ class RdProducer:
             except BufferError:  # the local queue is full: let librdkafka deliver some
                 self._producer.poll(0.05)
             except KafkaException as error:
-                raise KafkaError(f"cannot queue for {topic} ({error.args[0].str()})") from None
+                raise KafkaError(f"cannot queue for {topic} ({_reason(error)})") from None
 
     def flush(self, timeout: float | None = None) -> None:
         """Waits for every record sent so far; raises if one was not acknowledged."""

@@ -319,7 +319,7 @@ def _not_alive(pid: int) -> str | None:
     if stat.rpartition(")")[2].split()[0] == "Z":
         return f"process {pid} has exited"
     if b"kafka.Kafka" not in cmdline:
-        return f"process {pid} is not a broker ({cmdline[:60]!r})"
+        return f"process {pid} is not a broker"
     return None
 
 
@@ -343,7 +343,8 @@ class Gone:
 
 
 def running_pid(paths: KafkaPaths) -> int | None:
-    return None if why_not_running(paths) else _pid(paths)
+    pid = _pid(paths)
+    return pid if pid is not None and _not_alive(pid) is None else None
 
 
 def _pid(paths: KafkaPaths) -> int | None:
