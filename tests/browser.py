@@ -182,14 +182,33 @@ def click_through(browser: Any, element_id: str) -> None:
     next_page(browser, browser.find_element("id", element_id).click)
 
 
+def _replaced(element: Any) -> Any:
+    """``staleness_of``, also when chromedriver, asked in the middle of the navigation, says
+    the element's node "does not belong to the document" as an unknown error (seen in CI
+    with chrome 156) instead of a stale element reference."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def gone(_: Any) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return gone
+
+
 def next_page(browser: Any, act: Any, seconds: float = 60) -> None:
     """Do ``act`` and wait until the page it leads to has replaced this one."""
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = browser.find_element("tag name", "html")
     act()
-    WebDriverWait(browser, seconds).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, seconds).until(_replaced(old))
     WebDriverWait(browser, seconds).until(
         lambda b: b.execute_script("return document.readyState") == "complete"
     )
