@@ -102,7 +102,8 @@ def fast_producer(settings: Settings, principal: str, *, client_id: str) -> RdPr
         producer.connect()
     except KafkaError as error:
         raise ServiceUnavailableError(
-            f"Kafka: connecting to {settings.kafka_bootstrap} as {user} failed ({error})"
+            f"Kafka: connecting to {settings.kafka_bootstrap} as {user} failed "
+            f"({error.args[0] if error.args else type(error).__name__})"
         ) from error
     return producer
 

@@ -56,7 +56,7 @@ class RdProducer:
         try:
             self._producer.list_topics(timeout=timeout_s)
         except KafkaException as error:
-            raise KafkaError(f"no broker answered ({_reason(error)})") from None
+            raise KafkaError(f"no broker answered: {_reason(error)}") from None
 
     def _delivered(self, error: RdKafkaError | None, _message: Any) -> None:
         if error is not None:
