@@ -22,7 +22,7 @@ from hub.errors import ConcurrentChangeError, DomainError
 from hub.identity import timer
 from hub.logging import get_logger
 from hub.plausible import MAX_OVERDUE_MINUTES
-from hub.quarantine import OUTAGES, reason_of, screen
+from hub.quarantine import OUTAGES, reason_of, screen, stop_on_keys
 
 log = get_logger("consumers.escalation")
 
@@ -62,6 +62,7 @@ class OpenReferrals:
                 try:
                     event = app.mapper.to_domain_event(notification)
                 except Exception as error:  # an event no model reads: pass over it
+                    stop_on_keys(error)
                     log.warning(
                         "escalation.unreadable",
                         position=notification.id,

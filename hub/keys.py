@@ -363,8 +363,8 @@ class DataKeys:
         if not wanted:
             return
         for subject, wrapped in self.table.get_many(wanted[:CACHED_KEYS]).items():
-            # A key that does not unwrap is left to the event's own decode, which decides
-            # (a view quarantines the event, a reader of the log stops): as without this.
+            # A key that does not unwrap is left to the event's own decode, which stops
+            # on it there (``hub.quarantine.stop_on_keys``), as without this read ahead.
             with contextlib.suppress(DataKeyUnavailableError):
                 self._remember(subject, wrapped)
 

@@ -25,7 +25,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from pydantic import BaseModel, ValidationError
 
 from hub import plausible
-from hub.errors import ServiceUnavailableError
+from hub.errors import DataKeyUnavailableError, ServiceUnavailableError
 from hub.fiscal import JST
 
 # Instants every step can convert (UTC, JST), bucket in a fiscal year and label in 令和.
@@ -49,6 +49,18 @@ OUTAGES: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
 )
+
+
+def stop_on_keys(error: BaseException) -> None:
+    """Raises the ``DataKeyUnavailableError`` in ``error``'s chain, if there is one: keys
+    that do not unwrap (another key-encryption key, events copied without their keys) are
+    the store's fault, not the event's, and quarantining would file every sealed event as
+    poison. Every step and reader that catches a decoding error calls this first."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, DataKeyUnavailableError):
+            raise cause
+        cause = cause.__cause__
 
 
 @dataclass(frozen=True)

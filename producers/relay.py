@@ -37,7 +37,7 @@ from hub import codec, kafka_clients, topics, tracing
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
 from hub.logging import get_logger
-from hub.quarantine import reason_of, screen
+from hub.quarantine import reason_of, screen, stop_on_keys
 from hub.rdkafka import RdProducer
 from hub.settings import Settings
 from hub.stored import decode_quickly
@@ -264,6 +264,7 @@ class Relay:
         try:
             domain_event = self._event(notification)
         except Exception as error:  # a stored event its model no longer reads
+            stop_on_keys(error)
             raise Unpublishable(
                 reason_of(error, "decoding"), event_type, aggregate_id, folded=False
             ) from None

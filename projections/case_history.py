@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from hub.application import HubApplication
-from hub.quarantine import reason_of, screen
+from hub.quarantine import reason_of, screen, stop_on_keys
 
 
 def case_history(app: HubApplication, case_id: UUID) -> list[dict[str, Any]]:
@@ -19,6 +19,7 @@ def case_history(app: HubApplication, case_id: UUID) -> list[dict[str, Any]]:
         try:
             domain_event = app.mapper.to_domain_event(stored)
         except Exception as error:  # an event no model reads: named, never shown
+            stop_on_keys(error)
             rows.append(
                 {
                     "version": stored.originator_version,

@@ -28,9 +28,9 @@ from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
-from hub.errors import ConfigurationError, DataKeyUnavailableError, InvalidCommandError
+from hub.errors import ConfigurationError, InvalidCommandError
 from hub.logging import get_logger
-from hub.quarantine import reason_of
+from hub.quarantine import reason_of, stop_on_keys
 from hub.stored import decode_quickly
 from projections.base import (
     HubProjection,
@@ -128,10 +128,7 @@ def _decode_one(app: HubApplication, notification: Notification) -> Decoded:
     try:
         domain_event = app.mapper.to_domain_event(notification)
     except Exception as error:  # a stored event its model no longer reads
-        if isinstance(error.__cause__, DataKeyUnavailableError):
-            # The store's keys, not this event: another key-encryption key, or events copied
-            # without their keys. Every sealed event would be quarantined; stop instead.
-            raise error.__cause__ from error
+        stop_on_keys(error)
         return Rejected(reason_of(error, "decoding")), _position(
             app, notification, notification.topic.rsplit(".", 1)[-1]
         )
@@ -399,6 +396,7 @@ class QuarantiningMapper(Mapper[UUID]):
         try:
             return super().to_domain_event(stored_event)
         except Exception as error:
+            stop_on_keys(error)
             return Undecodable(
                 UUID(str(stored_event.originator_id)),
                 stored_event.originator_version,

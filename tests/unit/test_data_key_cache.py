@@ -5,17 +5,25 @@ table, and a destroyed subject's mark is never dropped."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from consumers.escalation import OpenReferrals
 from hub import keys
 from hub.application import HubApplication
+from hub.commands import derived_id
 from hub.errors import DataKeyUnavailableError, HubError
 from hub.keys import DataKeys, LocalKeyWrapper, MemoryKeyTable
 from hub.sealing import ERASED, sealed_subject
+from hub.settings import Settings
 from ops.bench.logs import LogSpec, generated
+from ops.bench.relay import RecordingProducer
+from ops.wiring import open_ledger
+from producers.relay import Relay
 from projections.audit.source import log_entries
-from projections.runner import catch_up_all, open_projection
+from projections.case_history import case_history
+from projections.runner import catch_up_all, following, open_projection
 from tests import factories as f
 
 NONCE = b"\x00" * keys.NONCE_SIZE
@@ -143,4 +151,36 @@ def test_a_view_read_with_another_key_stops_rather_than_quarantining(
     with pytest.raises(DataKeyUnavailableError):
         catch_up_all([projection], app)
     assert not projection.view.dump().get("quarantine")
+    app.close()
+
+
+def test_every_step_and_reader_of_the_log_stops_on_keys_that_do_not_unwrap(
+    tmp_path: Path,
+) -> None:
+    """The same edge for the relay, the live views' mapper, a case's history and the
+    escalation watch: none of them passes over, or quarantines, every sealed event."""
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    env = settings.eventsourcing_env()
+    app = HubApplication(env=env)
+    opened = f.consultation(window_agency="moji.houkatsu")
+    app.execute(opened)
+    case_id = derived_id(opened.command_id, "case_id")
+    app.execute(f.referral(case_id, "moji.hoken", urgency="life_at_risk", occurred_at=f.at(1)))
+    app.close()
+    other = {**env, "HUB_KEK": "試験 別の鍵"}
+    app = HubApplication(env=other)
+    relay = Relay(settings, app, open_ledger(settings), RecordingProducer())
+    with pytest.raises(DataKeyUnavailableError):
+        relay.drain()
+    assert open_ledger(settings).quarantined() == []
+    with pytest.raises(DataKeyUnavailableError):
+        case_history(app, case_id)
+    with pytest.raises(DataKeyUnavailableError):
+        OpenReferrals().catch_up(app)
+    follower = following(HubApplication)(env=other)
+    stored = follower.recorder.select_notifications(start=None, limit=1_000)
+    with pytest.raises(DataKeyUnavailableError):
+        for notification in stored:
+            follower.mapper.to_domain_event(notification)
+    follower.close()
     app.close()
