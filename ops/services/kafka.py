@@ -177,6 +177,9 @@ def security_properties(settings: Settings) -> dict[str, str]:
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
+        # An offset commit is written at once, not held up to 5 ms for others to join it:
+        # each consumer commits after each poll and waits for the answer before the next.
+        "group.coordinator.append.linger.ms": "0",
     }
 
 
