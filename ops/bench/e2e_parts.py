@@ -5,14 +5,15 @@ process executing commands. Settings come from the environment (HUB_*), as the p
 benchmark store and topic prefix were handed down.
 
     python -m ops.bench.e2e_parts relay
-    python -m ops.bench.e2e_parts agency <agency id> <inbox path> <referrals expected>
+    python -m ops.bench.e2e_parts agency <agency id> <inbox path> <referrals expected> <warm-up>
 
 Each prints ``ready`` on stdout when it is (the relay after publishing what the log held at
-its start). The agency side then, when every expected referral is in its inbox, prints one
-JSON line: ``{"arrived": {referral id: wall time}, "sizes": [record bytes], "positions":
-{referral id: position}, "stages": {position: [sent, polled, offset committed]}, "cpu":
-seconds}``; the relay, when stopped, ``{"stages": {position: [read, acknowledged, position
-stored]}, "cpu": seconds}`` (CPU time of the process, all its threads, while it followed).
+its start). The agency side prints ``warm`` once the first ``warm-up`` referrals are in its
+inbox, then, when every expected referral is, one JSON line: ``{"arrived": {referral id:
+wall time}, "sizes": [record bytes], "positions": {referral id: position}, "stages":
+{position: [sent, polled, offset committed]}, "cpu": seconds}`` (CPU since ``warm``); the
+relay, when stopped, ``{"stages": {position: [read, acknowledged, position stored]}, "cpu":
+seconds}`` (CPU time of the process, all its threads, while it followed).
 Wall times (``time.time()``) compare across processes on one machine.
 """
 
@@ -23,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,9 @@ def _time_relay(relay: Relay, stages: dict[int, list[float]]) -> None:
     relay.ledger.record = timed_record  # type: ignore[method-assign]
 
 
-def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: int) -> None:
+def run_agency(
+    settings: Settings, agency_id: str, inbox_path: Path, expected: int, warm_up: int
+) -> None:
     arrived: dict[str, float] = {}
     sizes: list[int] = []
     positions: dict[str, str] = {}
@@ -101,10 +104,17 @@ def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: i
     consumer = wiring.open_agency_consumer(
         settings, agency_id, ConsumerSettings(agency_inbox_path=inbox_path), group=group
     )
-    _watch_inbox(consumer, arrived, sizes, positions, expected, stop)
+    started = [0.0]
+
+    def warm() -> None:
+        print("warm", flush=True)
+        started[0] = time.process_time()
+
+    _watch_inbox(consumer, arrived, sizes, positions, (warm_up, warm), expected, stop)
     _time_polls(consumer, stages)
     print("ready", flush=True)
-    started = time.process_time()
+    if not warm_up:
+        warm()
     with stop_on_signals(stop):
         try:
             consumer.run(stop)
@@ -115,7 +125,7 @@ def run_agency(settings: Settings, agency_id: str, inbox_path: Path, expected: i
         "sizes": sizes,
         "positions": positions,
         "stages": stages,
-        "cpu": time.process_time() - started,
+        "cpu": time.process_time() - started[0],
     }
     print(json.dumps(found), flush=True)
 
@@ -125,14 +135,17 @@ def _watch_inbox(
     arrived: dict[str, float],
     sizes: list[int],
     positions: dict[str, str],
+    warm_up: tuple[int, Callable[[], None]],
     expected: int,
     stop: StopFlag,
 ) -> None:
     """Notes when each referral's row is committed to the inbox (its poll's batch ends),
-    and its record's position; stops after the last."""
+    and its record's position; calls ``warm_up[1]`` once ``warm_up[0]`` are in, stops
+    after the last."""
     apply, batch, handle = consumer.inbox.apply, consumer.inbox.batch, consumer.handle
     handling = [""]
     pending: list[str] = []
+    warming = [warm_up[0]]
 
     def timed_apply(entry: Any) -> bool:
         done = apply(entry)
@@ -149,6 +162,9 @@ def _watch_inbox(
         now = time.time()
         for referral in pending:
             arrived[referral] = now
+        if warming[0] and len(arrived) >= warming[0]:
+            warming[0] = 0
+            warm_up[1]()
         if len(arrived) >= expected:
             stop.request()
 
@@ -206,4 +222,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "relay":
         run_relay(_settings)
     else:
-        run_agency(_settings, sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]))
+        run_agency(_settings, sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))

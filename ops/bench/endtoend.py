@@ -49,6 +49,7 @@ WINDOW = "kokurakita.houkatsu"
 SLACK_MS = 50.0
 WAIT_S = 20.0
 CALLERS = 32
+WARM_UP_COMMANDS = 50
 
 
 def _percentiles(latencies_ms: list[float]) -> tuple[float, float]:
@@ -67,7 +68,7 @@ def _paced(count: int, rate: float, act: Callable[[int], None]) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _paced_callers(count: int, rate: float, act: Callable[[int], None]) -> float:
+def _paced_callers(count: int, rate: float, act: Callable[[int], object]) -> float:
     """``act(i)`` on a schedule of ``rate`` per second, each call handed to one of
     ``CALLERS`` threads (a call waits only for a free caller); returns the achieved rate."""
     start = time.perf_counter()
@@ -81,6 +82,17 @@ def _paced_callers(count: int, rate: float, act: Callable[[int], None]) -> float
         for call in calls:
             call.result()
     return count / (time.perf_counter() - start)
+
+
+def _line(process: subprocess.Popen[str], timeout_s: float) -> str | None:
+    """The next line ``process`` prints, or None when it prints none within ``timeout_s``."""
+    found: list[str] = []
+    out = process.stdout
+    assert out is not None
+    reader = threading.Thread(target=lambda: found.append(out.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    return found[0].strip() if found else None
 
 
 def _open_cases(app: HubApplication, count: int) -> list[uuid.UUID]:
@@ -122,22 +134,37 @@ def run_hub(settings: Settings, count: int, rate: float) -> HubRun:
         provision(fresh, [AGENCY])
         app = wiring.open_application(fresh)
         cases = _open_cases(app, min(count, 50))
+        warm_up = [_refer(cases[i % len(cases)]) for i in range(WARM_UP_COMMANDS)]
         commands = [_refer(cases[i % len(cases)]) for i in range(count)]
         accepted: dict[str, float] = {}
         env = child_env(fresh)
         part = [sys.executable, "-m", "ops.bench.e2e_parts"]
         relay = subprocess.Popen([*part, "relay"], env=env, stdout=subprocess.PIPE, text=True)
         agency = subprocess.Popen(
-            [*part, "agency", AGENCY, str(Path(tmp) / "inbox.sqlite"), str(count)],
+            [
+                *part,
+                "agency",
+                AGENCY,
+                str(Path(tmp) / "inbox.sqlite"),
+                str(count + len(warm_up)),
+                str(len(warm_up)),
+            ],
             env=env,
             stdout=subprocess.PIPE,
             text=True,
         )
         try:
             for name, process in (("relay", relay), ("agency client", agency)):
-                assert process.stdout is not None
-                if process.stdout.readline().strip() != "ready":
+                if _line(process, WAIT_S) != "ready":
                     raise ServiceUnavailableError(f"end to end: the {name} did not start")
+
+            # Untimed, as the baseline's first record: every process has then read, sent,
+            # received and stored a referral, as they have in a hub that has run for a day.
+            _paced_callers(len(warm_up), rate, lambda i: app.execute(warm_up[i]))
+            if _line(agency, WAIT_S) != "warm":
+                raise ServiceUnavailableError(
+                    f"end to end: the warm-up referrals did not arrive within {WAIT_S:.0f} s"
+                )
 
             def act(i: int) -> None:
                 app.execute(commands[i])
@@ -173,7 +200,8 @@ def run_hub(settings: Settings, count: int, rate: float) -> HubRun:
         name: seconds * 1000 / count
         for name, seconds in (
             ("hub", cpu),
-            ("relay", relayed.get("cpu")),
+            # The relay's CPU covers the warm-up's referrals too.
+            ("relay", relayed["cpu"] * count / (count + WARM_UP_COMMANDS) if relayed else None),
             ("agency client", found.get("cpu")),
         )
         if seconds is not None
