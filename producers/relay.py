@@ -36,6 +36,7 @@ from opentelemetry.trace import SpanKind
 from hub import codec, kafka_clients, topics, tracing
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
+from hub.log_waits import log_wait
 from hub.logging import get_logger
 from hub.quarantine import reason_of, screen, stop_on_keys
 from hub.rdkafka import RdProducer
@@ -323,12 +324,17 @@ class Relay:
         return total
 
     def follow(self, stop: threading.Event, poll_seconds: float = 0.5) -> RelayCounts:
-        """Publishes new events as they are recorded until ``stop`` is set."""
+        """Publishes new events as they are recorded until ``stop`` is set: woken by each
+        commit to the log (``hub.log_waits``), and every ``poll_seconds`` in any case."""
         total = RelayCounts()
-        while not stop.is_set():
-            counts = self.drain(stop)
-            total.add(counts)
-            stop.wait(poll_seconds)
+        waiting = log_wait(self.app.recorder)
+        try:
+            while not stop.is_set():
+                counts = self.drain(stop)
+                total.add(counts)
+                waiting.wait(stop, poll_seconds)
+        finally:
+            waiting.close()
         return total
 
     # Publishing ------------------------------------------------------------------------------
