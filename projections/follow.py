@@ -1,8 +1,9 @@
 """Follow the notification log by polling: in order, without gaps or repeats.
 
-The library's SQLite recorder has no push subscription, so readers of the log (projections,
-the relay) poll ``select_notifications`` after the last position they stored. Generic: it
-knows notifications and positions only, nothing of what a reader does with them.
+Readers of the log (projections, the relay) read ``select_notifications`` after the last
+position they stored; when caught up they wait for the next commit (``hub.log_waits``), the
+interval at most. Generic: it knows notifications and positions only, nothing of what a
+reader does with them.
 
 Why polling has no gaps: both stores commit notifications in id order (SQLite has one
 writer at a time; the library's PostgreSQL recorder locks the table for each insert), so a

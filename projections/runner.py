@@ -29,6 +29,7 @@ from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
 from hub.errors import ConfigurationError, InvalidCommandError
+from hub.log_waits import LogWait, TimedWait, log_wait
 from hub.logging import get_logger
 from hub.quarantine import reason_of, stop_on_keys
 from hub.stored import decode_quickly
@@ -338,16 +339,19 @@ class PollingRunner:
         self._thread.start()
 
     def _loop(self) -> None:
+        waiting: LogWait = TimedWait()
         try:
+            waiting = log_wait(self.app.recorder)  # woken by a commit, the interval at most
             position = position_of(self.projection, self.app_name)
             while not self._stopping.is_set():
                 reached, _ = step(self.projection, self.app, self._poller, position)
                 if reached == position:
-                    self._stopping.wait(self._poller.interval)
+                    waiting.wait(self._stopping, self._poller.interval)
                 position = reached
         except BaseException as error:  # handed to the caller by wait() and run_forever()
             self._error = error
         finally:
+            waiting.close()
             self._stopping.set()
 
     @property
