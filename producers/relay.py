@@ -130,6 +130,7 @@ class Relay:
         self.restored_from = ""  # how the last rebuild started: "used", "none", "stale", ...
         self.folded_from = 0  # the position the last rebuild's fold started after
         self.cached_cases = CACHED_CASES
+        self.network_seal = snapshot.NetworkSeal()
 
     def rebuild(self) -> int:
         """The state as of the stored position, publishing nothing; returns that position.
@@ -245,7 +246,13 @@ class Relay:
             self.ledger.record(position, disclosures, quarantined)
             self.rebuilt = False
         else:
-            state = snapshot.write(self.state, self.key, self.changed, replace_all=self.replace_all)
+            state = snapshot.write(
+                self.state,
+                self.key,
+                self.changed,
+                replace_all=self.replace_all,
+                network_seal=self.network_seal,
+            )
             self.ledger.record(position, disclosures, quarantined, state)
             self.changed.clear()
             self.replace_all = False

@@ -36,6 +36,7 @@ class Directory:
     # The network of a log written before the network was on it, until its import.
     before_import: Network | None = None
     _snapshot: Network | None = None
+    revision: int = 0  # one more for every network event folded (see ``apply``)
 
     @staticmethod
     def is_network_event(payload: ev.Event) -> bool:
@@ -46,6 +47,7 @@ class Directory:
         if type(payload) not in _NETWORK_TYPES:
             return False
         self._snapshot = None
+        self.revision += 1
         self.changed_at = payload.occurred_at
         match payload:
             case ev.NetworkEstablished() | ev.NetworkDescriptionRevised():

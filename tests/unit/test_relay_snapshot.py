@@ -14,6 +14,8 @@ from uuid import uuid4
 import pytest
 
 from hub.application import HubApplication
+from hub.reference import load_network
+from hub.reference.directory import Directory
 from hub.settings import Settings
 from ops.wiring import open_ledger
 from producers import snapshot
@@ -161,3 +163,36 @@ def test_a_relay_keeping_one_case_in_memory_publishes_what_one_keeping_all_does(
     assert len(whole.sent) > 100
     unprefixed = [(t.removeprefix("bounded."), v) for t, v in bounded.sent]
     assert unprefixed == [(t.removeprefix(settings.kafka_topic_prefix), v) for t, v in whole.sent]
+
+
+def test_the_network_is_sealed_again_when_it_changed_and_only_then() -> None:
+    from datetime import UTC, datetime
+
+    from hub import events as ev
+    from hub.reference.directory import changes, fold
+
+    state = GovernanceState(position=5)
+    shipped = load_network()
+    state.network = fold(changes(Directory(), shipped, datetime(2025, 4, 1, tzinfo=UTC)))
+    agency = shipped.agencies[0].id
+    seal = snapshot.NetworkSeal()
+    first = snapshot.write(state, KEY, set(), network_seal=seal).header
+    assert snapshot.write(state, KEY, set(), network_seal=seal).header.network is first.network
+
+    renamed = ev.AgencyRenamed(
+        occurred_at=datetime(2025, 5, 1, tzinfo=UTC), agency_id=agency, name="試験改称センター"
+    )
+    assert state.network.apply(renamed)
+    state.position = 6
+    header = snapshot.write(state, KEY, set(), network_seal=seal).header
+    restored, how = snapshot.restore(header, KEY, 6, {}.get)
+    assert how == "used" and restored is not None
+    assert restored.network.network.agency(agency).name == "試験改称センター"
+
+    # Another directory (a rebuild's, a restored one) is sealed anew, even at the same revision.
+    state.network = fold(changes(Directory(), shipped, datetime(2025, 4, 1, tzinfo=UTC)))
+    assert state.network.apply(renamed.model_copy(update={"name": "試験別名センター"}))
+    again = snapshot.write(state, KEY, set(), network_seal=seal).header
+    restored, how = snapshot.restore(again, KEY, 6, {}.get)
+    assert restored is not None
+    assert restored.network.network.agency(agency).name == "試験別名センター"
