@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import psycopg
@@ -29,6 +31,17 @@ log = get_logger(__name__)
 
 # How often SQLite's data_version is read while waiting: the latency it adds at most.
 SQLITE_CHECK_S = 0.005
+# A PostgreSQL listener that cannot reach the server gives up soon (psycopg's default is
+# 130 s), and one whose server vanished without a word is found by TCP keepalives.
+LISTENER_CONNECT: Mapping[str, int] = MappingProxyType(
+    {
+        "connect_timeout": 2,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+)
 
 
 class LogWait(Protocol):
@@ -64,44 +77,71 @@ class SQLiteCommits:
 
     def wait(self, stop: threading.Event, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while not stop.is_set():
-            version = self._version()
-            if version != self._seen:
-                self._seen = version
-                return
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            stop.wait(min(self._check_s, left))
+        try:
+            while not stop.is_set():
+                version = self._version()
+                if version != self._seen:
+                    self._seen = version
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                stop.wait(min(self._check_s, left))
+        except sqlite3.Error as error:  # the file locked past its timeout, or gone: the clock
+            log.warning("log_wait.version_unread", error=type(error).__name__)
+            stop.wait(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
         self._connection.close()
 
 
 class PostgresNotifies:
-    """Wakes on the ``NOTIFY`` the library sends with every insert into the events table."""
+    """Wakes on the ``NOTIFY`` the library sends with every insert into the events table.
+
+    It listens from its construction, before the follower's first read; a wait that had to
+    listen anew (the connection was lost) returns at once, since what was committed while
+    nobody listened was heard by no one: the caller reads again."""
 
     # How often a wait looks at ``stop`` while no notification comes.
     STOP_CHECK_S = 0.1
 
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
-        pool: Any = recorder.datastore.pool
-        self._connect_kwargs = {k: v for k, v in pool.kwargs.items() if k != "row_factory"}
-        self._conninfo = pool.conninfo
+        self._pool: Any = recorder.datastore.pool
         self._listen = sql.SQL("LISTEN {0}").format(sql.Identifier(recorder.channel_name))
         self._connection: psycopg.Connection[Any] | None = None
+        try:
+            self._listening()
+        except psycopg.Error as error:
+            self._failed(error)
 
-    def _listening(self) -> psycopg.Connection[Any]:
-        if self._connection is None or self._connection.closed:
-            connection = psycopg.connect(self._conninfo, autocommit=True, **self._connect_kwargs)
+    def _listening(self) -> bool:
+        """Whether a connection was opened (and listens) now."""
+        if self._connection is not None and not self._connection.closed:
+            return False
+        # The pool's arguments as of now (the library refreshes the password in them).
+        arguments = {k: v for k, v in self._pool.kwargs.items() if k != "row_factory"}
+        connection = psycopg.connect(
+            self._pool.conninfo, autocommit=True, **{**arguments, **LISTENER_CONNECT}
+        )
+        try:
             connection.execute(self._listen)
-            self._connection = connection
-        return self._connection
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return True
+
+    def _failed(self, error: psycopg.Error) -> None:
+        log.warning("log_wait.listen_failed", error=type(error).__name__)
+        self.close()
 
     def wait(self, stop: threading.Event, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         try:
-            connection = self._listening()
+            if self._listening():
+                return
+            connection = self._connection
+            assert connection is not None
             while not stop.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -110,8 +150,7 @@ class PostgresNotifies:
                     return
         except psycopg.Error as error:
             # Listening again at the next wait; until then the clock bounds this one.
-            log.warning("log_wait.listen_failed", error=type(error).__name__)
-            self.close()
+            self._failed(error)
             stop.wait(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:

@@ -10,10 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from hub.application import HubApplication
 from hub.log_waits import PostgresNotifies, SQLiteCommits, log_wait
+from hub.settings import Settings
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -69,19 +71,38 @@ def test_stop_ends_the_wait(apps: tuple[HubApplication, HubApplication]) -> None
         waiting.close()
 
 
-def test_the_postgres_wait_listens_again_after_its_connection_is_lost(
-    pg_env: dict[str, str],
+def test_a_commit_before_the_first_wait_is_not_lost(
+    apps: tuple[HubApplication, HubApplication],
+) -> None:
+    # A follower builds its wait, reads the log, then waits: what is committed in between
+    # must end that wait (PostgreSQL listens from the wait's construction).
+    follower, writer = apps
+    waiting = log_wait(follower.recorder)
+    try:
+        writer.execute(f.consultation())
+        assert _waited(waiting, threading.Event(), LONG_S) < LONG_S / 2
+    finally:
+        waiting.close()
+
+
+def test_the_postgres_wait_listens_again_after_the_server_dropped_it(
+    pg_env: dict[str, str], settings: Settings
 ) -> None:
     follower, writer = HubApplication(env=pg_env), HubApplication(env=pg_env)
     waiting = log_wait(follower.recorder)
     assert isinstance(waiting, PostgresNotifies)
     try:
         stop = threading.Event()
-        waiting.wait(stop, 0.05)  # listening now
         assert waiting._connection is not None
-        waiting._connection.close()  # as when PostgreSQL restarts
-        assert _waited(waiting, stop, 0.2) >= 0.2  # the clock bounds the failed wait
-        waiting.wait(stop, 0.05)  # listens again
+        listener = waiting._connection.info.backend_pid
+        with psycopg.connect(**settings.postgres_connection(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (listener,))
+        # The lost connection fails this wait, which the clock then bounds...
+        assert _waited(waiting, stop, 0.3) >= 0.3
+        # ...and the next one listens anew and returns at once: the caller reads again.
+        assert _waited(waiting, stop, LONG_S) < LONG_S / 2
+        assert waiting._connection is not None
+        assert waiting._connection.info.backend_pid != listener
         threading.Timer(0.3, lambda: writer.execute(f.consultation())).start()
         assert _waited(waiting, stop, LONG_S) < LONG_S / 2
     finally:
