@@ -12,8 +12,9 @@ its start). The agency side prints ``warm`` once the first ``warm-up`` referrals
 inbox, then, when every expected referral is, one JSON line: ``{"arrived": {referral id:
 wall time}, "sizes": [record bytes], "positions": {referral id: position}, "stages":
 {position: [sent, polled, offset committed]}, "cpu": seconds}`` (CPU since ``warm``); the
-relay, when stopped, ``{"stages": {position: [read, acknowledged, position stored]}, "cpu":
-seconds}`` (CPU time of the process, all its threads, while it followed).
+relay, when stopped, ``{"stages": {position: [read, acknowledged, position stored]},
+"cpu_read": {position: CPU seconds when read}, "cpu_end": CPU seconds}`` (CPU time of the
+process, all its threads).
 Wall times (``time.time()``) compare across processes on one machine.
 """
 
@@ -44,21 +45,22 @@ def run_relay(settings: Settings) -> None:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     stages: dict[int, list[float]] = {}
+    cpu_read: dict[int, float] = {}
     try:
         relay.drain()  # what the log holds already (the cases opened untimed)
-        _time_relay(relay, stages)
+        _time_relay(relay, stages, cpu_read)
         print("ready", flush=True)
-        started = time.process_time()
         relay.follow(stopping)  # as `hub relay` follows: woken by each commit
-        cpu = time.process_time() - started
+        cpu_end = time.process_time()
     finally:
         relay.close()
-    print(json.dumps({"stages": stages, "cpu": cpu}), flush=True)
+    print(json.dumps({"stages": stages, "cpu_read": cpu_read, "cpu_end": cpu_end}), flush=True)
 
 
-def _time_relay(relay: Relay, stages: dict[int, list[float]]) -> None:
+def _time_relay(relay: Relay, stages: dict[int, list[float]], cpu_read: dict[int, float]) -> None:
     """Notes, for each position, when the relay read it, when the broker acknowledged its
-    batch and when the batch's position was stored."""
+    batch and when the batch's position was stored; and the process's CPU time when it
+    read it."""
     select = relay.app.recorder.select_notifications
     flush = relay._flush
     record = relay.ledger.record
@@ -66,11 +68,12 @@ def _time_relay(relay: Relay, stages: dict[int, list[float]]) -> None:
 
     def timed_select(*args: Any, **kwargs: Any) -> Any:
         found = select(*args, **kwargs)
-        now = time.time()
+        now, cpu = time.time(), time.process_time()
         if kwargs.get("stop") is None:  # not a rebuild's fold
             batch[:] = [n.id for n in found]
             for position in batch:
                 stages[position] = [now]
+                cpu_read[position] = cpu
         return found
 
     def timed_flush(futures: list[Any]) -> None:

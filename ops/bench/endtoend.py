@@ -200,14 +200,24 @@ def run_hub(settings: Settings, count: int, rate: float) -> HubRun:
         name: seconds * 1000 / count
         for name, seconds in (
             ("hub", cpu),
-            # The relay's CPU covers the warm-up's referrals too.
-            ("relay", relayed["cpu"] * count / (count + WARM_UP_COMMANDS) if relayed else None),
+            ("relay", _relay_cpu(relayed, found["positions"], accepted)),
             ("agency client", found.get("cpu")),
         )
         if seconds is not None
     }
     size = int(statistics.median(sizes)) if sizes else 1000
     return HubRun(latencies, achieved, size, stages, cpu_ms)
+
+
+def _relay_cpu(
+    relayed: dict[str, Any], positions: dict[str, str], accepted: dict[str, float]
+) -> float | None:
+    """The relay's CPU seconds from its read of the first timed referral to its stop."""
+    timed = [int(positions[r]) for r in accepted if positions.get(r)]
+    if not relayed or not timed:
+        return None
+    read = relayed["cpu_read"].get(str(min(timed)))
+    return None if read is None else float(relayed["cpu_end"]) - float(read)
 
 
 STAGES = (
