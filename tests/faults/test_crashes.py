@@ -224,23 +224,38 @@ def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_n
     world = relayed
     agency = busiest_agency(world)
     expected_at = world.root / "inbox-reference.sqlite"
-    group = topics.agency_group(world.settings, agency, "ref")
-    reference = agency_consumer(world.settings, agency, expected_at, group, 500)
-    reference.run(StopFlag(), once=True)
-    expected = reference.inbox.snapshot()
-    end = reference.inbox.applied_count() + reference.inbox.parked_count()
-    reference.source.close()
-    reference.deadletters.close()
-    reference.inbox.close()
+    reference_group = topics.agency_group(world.settings, agency, "ref")
+
+    def never_stopped() -> tuple[dict[str, Any], int]:
+        """The inbox of a consumer that never stopped, caught up, and its records' count."""
+        reference = agency_consumer(world.settings, agency, expected_at, reference_group, 500)
+        try:
+            reference.run(StopFlag(), once=True)
+            count = reference.inbox.applied_count() + reference.inbox.parked_count()
+            return reference.inbox.snapshot(), count
+        finally:
+            reference.source.close()
+            reference.deadletters.close()
+            reference.inbox.close()
+
+    end = never_stopped()[1]
     assert end > KILLS * 2, "too few records to kill the consumer that often"
 
     crashing = world.root / "inbox-crashing.sqlite"
     group = topics.agency_group(world.settings, agency, "crashing")
+    log = world.crash_log("agency")
 
     def run() -> None:
         agency_consumer(world.settings, agency, crashing, group, batch=1).run(StopFlag(), once=True)
 
-    log = world.crash_log("agency")
+    def refill() -> None:
+        # A consumer quicker than the kills' spacing ran out of records: more cases,
+        # relayed, and the reference reads them too.
+        nonlocal end
+        history.apply(world.app, history.generate(SEED + 200 + len(log.kills), MORE_CASES))
+        relay_child(world.settings, batch_size=100)()
+        end = never_stopped()[1]
+
     crash_repeatedly(
         run,
         lambda: inbox_progress(crashing),
@@ -249,8 +264,10 @@ def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_n
         log,
         world.rng("agency"),
         stderr=world.logs,
+        refill=refill,
     )
     run()
+    expected, _ = never_stopped()
     survivor = Inbox(SqliteDatabase(crashing))
     try:
         assert survivor.snapshot() == expected, f"inboxes differ; {log}"
