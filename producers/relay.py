@@ -60,9 +60,11 @@ log = get_logger(__name__)
 
 Header = tuple[str, bytes]
 RELAY_PRINCIPAL = "relay"
-# Cases kept in memory between batches (a case's state is a few KiB: its consents, referrals,
-# the person's details); the rest stay in their stored rows until an event needs them.
-CACHED_CASES = 4_096
+# Cases kept in memory between batches (a case's state is ~3 KiB: its consents, referrals,
+# the person's details); the rest stay in their stored rows until an event needs them. A
+# log of many people brings few cases back within a thousand (BENCHMARKS.md, scale run:
+# 4,096 held 14 MiB more than a city's log filled, for no measurable speed).
+CACHED_CASES = 1_024
 
 
 Out = tuple[str, str, bytes, list[Header]]  # topic, key, value, headers
