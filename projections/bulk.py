@@ -3,12 +3,13 @@ in memory (plain dicts, keyed as the view's tables are), then every table is wri
 once with the view's position (``SqlView.write_all``: ``executemany`` on SQLite, ``COPY``
 on PostgreSQL), in one transaction.
 
-The log is folded in chunks, so that memory is bounded by a chunk and not by the log: at the
-end of each chunk every row the fold holds is written (a row it read back from the view is
-deleted there first, then written again as the fold left it) and the fold forgets them. In
-a later chunk, an event that touches a row the fold does not hold reads that row back from
-the view by its key (one SELECT, for such events only) and holds it from then on; so does
-every uniqueness check, which must see the rows of earlier chunks too.
+The log is folded in chunks, so that memory is bounded by a chunk and not by the log (a chunk
+ends after so many events, or after a batch that leaves the folds holding so many rows,
+``Fold.held``): at the end of each chunk every row the fold holds is written (a row it read
+back from the view is deleted there first, then written again as the fold left it) and the
+fold forgets them. In a later chunk, an event that touches a row the fold does not hold
+reads that row back from the view by its key (one SELECT, for such events only) and holds it
+from then on; so does every uniqueness check, which must see the rows of earlier chunks too.
 
 A fold is the view's SQL (``statements``) done in Python, with what the SQL would refuse
 refused too: a second row for a primary key the statement does not upsert, or NULL in a
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Sized
 from contextlib import ExitStack
 from typing import Any
 
@@ -81,6 +82,10 @@ class Fold:
 
     def rows(self) -> Rows:
         raise NotImplementedError
+
+    def held(self) -> int:
+        """How many rows and keys the fold holds: what its memory grows with."""
+        return sum(map(len, self.old.values())) + sum(map(len, self.absent.values()))
 
     def replaced(self) -> Keys:
         """The keys whose rows in the view the rows held take the place of."""
@@ -229,6 +234,9 @@ class InboxFold(Fold):
 
     def _hold_referral(self, row: tuple[Any, ...]) -> None:
         self.referrals[row[0]] = list(row)
+
+    def held(self) -> int:
+        return super().held() + len(self.referrals) + len(self.answers)
 
     def _referral(self, referral_id: str) -> list[Any] | None:
         return self._row(self.referrals, "referrals", self.COLUMNS, referral_id)
@@ -440,6 +448,10 @@ class CaseStateFold(Fold):
 
     def _hold_consent_row(self, row: tuple[Any, ...]) -> None:
         self._hold_consent(list(row))
+
+    def held(self) -> int:
+        tables: tuple[Sized, ...] = (self.cases, self.needs, self.referrals, self.consents)
+        return super().held() + sum(map(len, tables)) + len(self.consents_of) + len(self.meetings)
 
     def _case(self, case_id: str) -> list[Any] | None:
         return self._row(self.cases, "cases", CASE_COLUMNS, case_id)
@@ -748,6 +760,11 @@ class IndicatorsFold(Fold):
 
     def _hold_referral(self, row: tuple[Any, ...]) -> None:
         self.memory.referrals[row[0]] = ind.ReferralRow(*row)
+
+    def held(self) -> int:
+        m = self.memory
+        tables: tuple[Sized, ...] = (m.places, m.tallies, m.members, m.referrals, m.targets)
+        return super().held() + sum(map(len, tables)) + len(m.ends)
 
     def _hold(self, fact: ind.Fact) -> None:
         """Read back the view's rows ``fact`` reads or changes that memory does not hold."""

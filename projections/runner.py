@@ -236,6 +236,10 @@ def catch_up(
 # Events folded in memory before a rebuild writes what it holds to the views and forgets it:
 # memory is bounded by a chunk, not by the log (BENCHMARKS.md, rebuild and growth).
 FOLD_CHUNK = 100_000
+# Rows (and keys checked) the folds may hold before they are written, whatever the events
+# so far: a chunk of a log with more people at once (a prefecture's log, not a city's)
+# touches more rows per event, and memory grows with the rows (BENCHMARKS.md, scale run).
+FOLD_ROWS = 100_000
 
 
 def rebuild_all(
@@ -245,13 +249,15 @@ def rebuild_all(
     batch_size: int = 500,
     progress: Progress | None = None,
     fold_chunk: int = FOLD_CHUNK,
+    fold_rows: int = FOLD_ROWS,
 ) -> dict[str, int]:
     """Drop the views and replay the whole log into them in one pass (stop live runners
     first).
 
     The hub's own views are folded in memory (``projections.bulk``): no statement per event.
-    Every ``fold_chunk`` events, and at the end, each view is written with its position in
-    one transaction and the fold forgets its rows; in a later chunk a row it does not hold
+    Every ``fold_chunk`` events, after a batch that leaves the folds holding ``fold_rows``
+    rows or more, and at the end, each view is written with its position in one
+    transaction and the fold forgets its rows; in a later chunk a row it does not hold
     is read back from the view by key when an event touches it. Every view is rebuilt with
     its statements, batch by batch as catching up does, when any projection among them has
     statements of its own."""
@@ -266,7 +272,7 @@ def rebuild_all(
         return catch_up_all(projections, app, batch_size=batch_size, progress=progress)
     views = [fold for fold in folds if fold is not None]
     try:
-        folded = _fold_all(views, app, batch_size, progress, fold_chunk)
+        folded = _fold_all(views, app, batch_size, progress, fold_chunk, fold_rows)
     finally:
         for view in views:
             view.close()
@@ -281,6 +287,7 @@ def _fold_all(
     batch_size: int,
     progress: Progress | None,
     chunk: int,
+    rows: int,
 ) -> dict[str, int]:
     events, held, last = 0, 0, None
     for batch in LogPoller(app.recorder, batch_size=batch_size).batches(None):
@@ -296,6 +303,10 @@ def _fold_all(
                     view.write(tracking)
                 held = 0
         events, last = events + len(batch), Tracking(app.name, batch[-1].id)
+        if held and sum(view.fold.held() for view in views) >= rows:
+            for view in views:
+                view.write(last)
+            held = 0
         if progress:
             progress(len(batch), last.notification_id)
     if last is not None and held:

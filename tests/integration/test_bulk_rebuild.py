@@ -17,6 +17,7 @@ from hub.application import HubApplication
 from hub.domain.case import Case
 from hub.domain.others import Target
 from projections.base import HubProjection
+from projections.bulk import BulkView
 from projections.runner import PROJECTIONS, catch_up_all, open_projection, rebuild_all
 from tests import factories as f
 from tests.integration.test_projections import History, jst, seed
@@ -193,6 +194,39 @@ def test_a_log_folded_in_chunks_gives_the_rows_and_quarantine_of_the_statements(
     total = app.recorder.max_notification_id() or 0
     for chunk in (1, 2, 7, total // 2, total):
         rebuilt_equal(app, env, expected, fold_chunk=chunk)
+    app.close()
+
+
+def test_a_chunk_ends_when_its_folds_hold_many_rows_whatever_its_events(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log with more people at once (a prefecture's) touches more rows per event, and the
+    memory grows with the rows held: past ``fold_rows`` of them the chunk ends after its
+    batch, however few its events, with the same rows and quarantine as the statements."""
+    app = HubApplication(env=env)
+    history(app)
+    expected = by_statements(app, env)
+    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
+    total = app.recorder.max_notification_id() or 0
+    written: list[int] = []
+    write = BulkView.write
+
+    def counted(self: BulkView, tracking: Any) -> None:
+        if self.projection.name == "case_state":
+            written.append(tracking.notification_id)
+        write(self, tracking)
+
+    monkeypatch.setattr(BulkView, "write", counted)
+    rebuilt_equal(app, env, expected, fold_chunk=total, fold_rows=10**9)
+    assert written == [total]  # neither bound reached before the end
+    written.clear()
+    rebuilt_equal(app, env, expected, fold_chunk=total, fold_rows=1)
+    # After every batch of 4 from the first that holds a row (the network's seed holds none).
+    assert len(written) > total / 10
+    assert written == [*range(written[0], total, 4), total]
+    written.clear()
+    rebuilt_equal(app, env, expected, fold_chunk=total, fold_rows=40)
+    assert 1 < len(written) < total / 4
     app.close()
 
 
