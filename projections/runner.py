@@ -281,6 +281,12 @@ def rebuild_all(
     return {name: count + rest[name] for name, count in folded.items()}
 
 
+def _write(views: Sequence[BulkView], tracking: Tracking) -> None:
+    """Writes every view's rows with the position ``tracking``."""
+    for view in views:
+        view.write(tracking)
+
+
 def _fold_all(
     views: Sequence[BulkView],
     app: HubApplication,
@@ -289,7 +295,7 @@ def _fold_all(
     chunk: int,
     rows: int,
 ) -> dict[str, int]:
-    events, held, last = 0, 0, None
+    events, unwritten, last = 0, 0, None  # unwritten: events folded since the last write
     for batch in LogPoller(app.recorder, batch_size=batch_size).batches(None):
         decoded = decode(app, batch)
         for view in views:
@@ -297,21 +303,18 @@ def _fold_all(
         for found, tracking in decoded:
             for view in views:
                 view.take(found, tracking)
-            held += 1
-            if held >= chunk:
-                for view in views:
-                    view.write(tracking)
-                held = 0
+            unwritten += 1
+            if unwritten >= chunk:
+                _write(views, tracking)
+                unwritten = 0
         events, last = events + len(batch), Tracking(app.name, batch[-1].id)
-        if held and sum(view.fold.held() for view in views) >= rows:
-            for view in views:
-                view.write(last)
-            held = 0
+        if unwritten and sum(view.fold.held() for view in views) >= rows:
+            _write(views, last)
+            unwritten = 0
         if progress:
             progress(len(batch), last.notification_id)
-    if last is not None and held:
-        for view in views:
-            view.write(last)
+    if last is not None and unwritten:
+        _write(views, last)
     log.debug("projections.folded", projections=[v.projection.name for v in views], events=events)
     return {view.projection.name: events for view in views}
 
