@@ -9,7 +9,7 @@ and apply each batch with its tracking row in one transaction.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -19,7 +19,6 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
     Mapper,
-    Notification,
     StoredEvent,
     Tracking,
     WaitInterruptedError,
@@ -32,18 +31,11 @@ from hub.errors import ConfigurationError, InvalidCommandError
 from hub.log_waits import LogWait, TimedWait, log_wait
 from hub.logging import get_logger
 from hub.quarantine import reason_of, stop_on_keys
-from hub.stored import decode_quickly
-from projections.base import (
-    HubProjection,
-    Payload,
-    Rejected,
-    StoredPosition,
-    Undecodable,
-    screened,
-    screened_payload,
-)
+from projections.base import HubProjection, Undecodable
 from projections.bulk import BulkView, OddTexts, bulk_view
 from projections.case_state import CaseStateProjection
+from projections.collecting import collected_by_hand
+from projections.decoding import DECODE_APART_FROM, Decoded, decode, decoded_batches
 from projections.follow import LogPoller
 from projections.inbox import InboxProjection
 from projections.indicator_view import IndicatorsProjection
@@ -55,7 +47,6 @@ PROJECTIONS: dict[str, type[HubProjection[Any]]] = {
     p.name: p for p in (CaseStateProjection, InboxProjection, IndicatorsProjection)
 }
 Progress = Callable[[int, int], None]  # (events in the batch, position reached)
-Decoded = tuple[Payload | Rejected | None, Tracking]
 
 
 class UnknownProjectionError(InvalidCommandError):
@@ -113,48 +104,6 @@ def position_of(projection: HubProjection[Any], app_name: str) -> int:
         projection.view.start_position()
         position = projection.view.max_tracking_id(app_name)
     return position or 0
-
-
-def decode(app: HubApplication, batch: Sequence[Notification]) -> list[Decoded]:
-    """Each notification's payload (decoded and screened once, whatever number of views it
-    feeds), or why no view can take it."""
-    app.read_keys_ahead(batch)
-    return [_decode_one(app, n) for n in batch]
-
-
-def _decode_one(app: HubApplication, notification: Notification) -> Decoded:
-    quick = _decoded_quickly(app, notification)
-    if quick is not None:
-        return quick
-    try:
-        domain_event = app.mapper.to_domain_event(notification)
-    except Exception as error:  # a stored event its model no longer reads
-        stop_on_keys(error)
-        return Rejected(reason_of(error, "decoding")), _position(
-            app, notification, notification.topic.rsplit(".", 1)[-1]
-        )
-    event_type = type(getattr(domain_event, "payload", domain_event)).__name__
-    return screened(domain_event), _position(app, notification, event_type)
-
-
-def _position(app: HubApplication, notification: Notification, event_type: str) -> StoredPosition:
-    return StoredPosition(
-        app.name,
-        notification.id,
-        event_type,
-        notification.originator_id,
-        notification.originator_version,
-    )
-
-
-def _decoded_quickly(app: HubApplication, notification: Notification) -> Decoded | None:
-    """The event's payload decoded by ``hub.stored.decode_quickly`` (the relay's decoder
-    too), or None: decode it the library's way."""
-    decoded = decode_quickly(app.mapper, notification)
-    if decoded is None:
-        return None
-    payload = decoded.payload
-    return screened_payload(payload), _position(app, notification, type(payload).__name__)
 
 
 def apply(
@@ -250,6 +199,7 @@ def rebuild_all(
     progress: Progress | None = None,
     fold_chunk: int = FOLD_CHUNK,
     fold_rows: int = FOLD_ROWS,
+    decode_apart_from: int = DECODE_APART_FROM,
 ) -> dict[str, int]:
     """Drop the views and replay the whole log into them in one pass (stop live runners
     first).
@@ -258,9 +208,10 @@ def rebuild_all(
     Every ``fold_chunk`` events, after a batch that leaves the folds holding ``fold_rows``
     rows or more, and at the end, each view is written with its position in one
     transaction and the fold forgets its rows; in a later chunk a row it does not hold
-    is read back from the view by key when an event touches it. Every view is rebuilt with
-    its statements, batch by batch as catching up does, when any projection among them has
-    statements of its own."""
+    is read back from the view by key when an event touches it. A log of
+    ``decode_apart_from`` events or more is decoded in a second process while this one
+    folds (``projections.decoding``). Every view is rebuilt with its statements, batch by
+    batch as catching up does, when any projection among them has statements of its own."""
     if fold_chunk < 1:
         raise ValueError(f"a fold chunk holds at least one event, not {fold_chunk}")
     for projection in projections:
@@ -271,9 +222,12 @@ def rebuild_all(
     if not projections or None in folds:
         return catch_up_all(projections, app, batch_size=batch_size, progress=progress)
     views = [fold for fold in folds if fold is not None]
+    batches = decoded_batches(app, batch_size, apart_from=decode_apart_from)
     try:
-        folded = _fold_all(views, app, batch_size, progress, fold_chunk, fold_rows)
+        with collected_by_hand() as collect:
+            folded = _fold_all(views, app.name, batches, progress, fold_chunk, fold_rows, collect)
     finally:
+        batches.close()  # a decoding process stops now, not when the generator is freed
         for view in views:
             view.close()
     # Events appended while the rebuild ran (none when live runners were stopped).
@@ -281,23 +235,25 @@ def rebuild_all(
     return {name: count + rest[name] for name, count in folded.items()}
 
 
-def _write(views: Sequence[BulkView], tracking: Tracking) -> None:
-    """Writes every view's rows with the position ``tracking``."""
+def _write(views: Sequence[BulkView], tracking: Tracking, collect: Callable[[], int]) -> None:
+    """Writes every view's rows with the position ``tracking``; then, holding little, runs
+    the cycle collector (paused while folding: ``projections.collecting``)."""
     for view in views:
         view.write(tracking)
+    collect()
 
 
 def _fold_all(
     views: Sequence[BulkView],
-    app: HubApplication,
-    batch_size: int,
+    app_name: str,
+    batches: Iterator[tuple[list[Decoded], int]],
     progress: Progress | None,
     chunk: int,
     rows: int,
+    collect: Callable[[], int],
 ) -> dict[str, int]:
     events, unwritten, last = 0, 0, None  # unwritten: events folded since the last write
-    for batch in LogPoller(app.recorder, batch_size=batch_size).batches(None):
-        decoded = decode(app, batch)
+    for decoded, reached in batches:
         for view in views:
             view.prefetch(decoded)
         for found, tracking in decoded:
@@ -305,16 +261,16 @@ def _fold_all(
                 view.take(found, tracking)
             unwritten += 1
             if unwritten >= chunk:
-                _write(views, tracking)
+                _write(views, tracking, collect)
                 unwritten = 0
-        events, last = events + len(batch), Tracking(app.name, batch[-1].id)
+        events, last = events + len(decoded), Tracking(app_name, reached)
         if unwritten and sum(view.fold.held() for view in views) >= rows:
-            _write(views, last)
+            _write(views, last, collect)
             unwritten = 0
         if progress:
-            progress(len(batch), last.notification_id)
+            progress(len(decoded), reached)
     if last is not None and unwritten:
-        _write(views, last)
+        _write(views, last, collect)
     log.debug("projections.folded", projections=[v.projection.name for v in views], events=events)
     return {view.projection.name: events for view in views}
 

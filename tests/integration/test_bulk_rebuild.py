@@ -164,6 +164,16 @@ def rebuilt_equal(
         assert projection.view.max_tracking_id(app.name) == total
 
 
+def statements_then_none(
+    app: HubApplication, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """The history written and its views by statements; from then on, no statements."""
+    history(app)
+    expected = by_statements(app, env)
+    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
+    return expected
+
+
 def history(app: HubApplication) -> None:
     seeded = seed(app)
     events_touching_earlier_rows(app, seeded)
@@ -174,9 +184,7 @@ def test_a_rebuild_folds_in_memory_and_writes_what_the_statements_write(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = HubApplication(env=env)
-    history(app)
-    expected = by_statements(app, env)
-    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
+    expected = statements_then_none(app, env, monkeypatch)
     rebuilt_equal(app, env, expected)
     app.close()
 
@@ -188,9 +196,7 @@ def test_a_log_folded_in_chunks_gives_the_rows_and_quarantine_of_the_statements(
     table: counters, earliest/latest columns, needs, consents stopped, ends, targets) reads
     it back, and a key written twice is refused across a chunk's edge as within one."""
     app = HubApplication(env=env)
-    history(app)
-    expected = by_statements(app, env)
-    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
+    expected = statements_then_none(app, env, monkeypatch)
     total = app.recorder.max_notification_id() or 0
     for chunk in (1, 2, 7, total // 2, total):
         rebuilt_equal(app, env, expected, fold_chunk=chunk)
@@ -204,9 +210,7 @@ def test_a_chunk_ends_when_its_folds_hold_many_rows_whatever_its_events(
     memory grows with the rows held: past ``fold_rows`` of them the chunk ends after its
     batch, however few its events, with the same rows and quarantine as the statements."""
     app = HubApplication(env=env)
-    history(app)
-    expected = by_statements(app, env)
-    monkeypatch.setattr(HubProjection, "process_payloads", no_statements)
+    expected = statements_then_none(app, env, monkeypatch)
     total = app.recorder.max_notification_id() or 0
     written: list[int] = []
     write = BulkView.write

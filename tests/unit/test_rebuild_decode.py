@@ -1,9 +1,12 @@
-"""The rebuild's quick decoding (``projections.runner.decode``) gives every view exactly what
+"""The rebuild's quick decoding (``projections.decoding.decode``) gives every view exactly what
 the library's mapper gives it: the same payload, the same refusal and reason, the same event
 id, for the hub's own events and for stored states changed or garbled below the edge."""
 
 from __future__ import annotations
 
+import gc
+import pickle
+import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,8 @@ from hub.commands import derived_id
 from hub.quarantine import reason_of
 from hub.settings import Settings
 from projections.base import Rejected, position_of_event, screened
-from projections.runner import _decoded_quickly, decode
+from projections.collecting import collected_by_hand
+from projections.decoding import _decoded_quickly, _from_wire, _to_wire, decode
 from tests import factories as f
 from tests.poison import escalated_for_ever, undecodable, visits_at_the_ends_of_time
 
@@ -127,3 +131,51 @@ def test_a_changed_or_garbled_event_is_refused_exactly_where_the_library_refuses
     # An escaped key is the same key, and the library upcasts nothing for a class version
     # above the class's: both read as the original. Every other change is refused.
     assert isinstance(found, Rejected) == (change not in READ_AS_THE_ORIGINAL), found
+
+
+def test_what_crosses_to_the_folding_process_is_what_was_decoded(app: HubApplication) -> None:
+    """A long log is decoded in a second process (``projections.decoding``): its batches
+    cross a pipe as plain values and are read back as the same payloads, refusals and
+    positions (event type and id, for the quarantine)."""
+    notifications = seeded(app)
+    decoded = decode(app, notifications)
+    wire = pickle.loads(pickle.dumps(_to_wire(decoded, notifications[-1].id)))
+    crossed, reached = _from_wire(app.name, wire)
+    assert reached == notifications[-1].id
+    assert [found for found, _ in crossed] == [found for found, _ in decoded]
+    assert sum(isinstance(found, Rejected) for found, _ in crossed) == 4
+    assert [
+        (t.application_name, t.notification_id, t.event_type, t.event_id)  # type: ignore[attr-defined]
+        for _, t in crossed
+    ] == [
+        (t.application_name, t.notification_id, t.event_type, t.event_id)  # type: ignore[attr-defined]
+        for _, t in decoded
+    ]
+
+
+def test_the_cycle_collector_is_held_back_while_folding_and_restored_after() -> None:
+    """Paused while folding; what the fold's ``collect`` leaves (cycles made before it,
+    say, a connection pool's) goes on leaving, so nothing waits past the rebuild."""
+
+    class Held:
+        pass
+
+    for enabled in (True, False):
+        gc.enable() if enabled else gc.disable()
+        try:
+            before: list[object] = [Held()]
+            before.append(before)
+            kept = weakref.ref(before[0])
+            gc.collect()  # alive: now among the old objects
+            del before
+            with collected_by_hand() as collect:
+                assert not gc.isenabled()
+                young: list[object] = []
+                young.append(young)
+                del young
+                assert collect() >= 1
+                assert kept() is not None  # the old objects wait for the whole collection
+            assert kept() is None
+            assert gc.isenabled() == enabled
+        finally:
+            gc.enable()
