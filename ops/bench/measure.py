@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,3 +126,64 @@ def peak_rss_kib() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _own_peak_kib(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _children() -> list[int]:
+    mine = str(os.getpid())
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == mine:  # the field after the state: the parent's pid
+            found.append(int(name))
+    return found
+
+
+class ChildrenPeak:
+    """The peak resident memory of this process's children while in the block: each
+    child's own ``VmHWM``, last seen (it only grows), summed over the children. A rebuild
+    decodes the log in a second process (``projections.decoding``) that is gone before the
+    parent's own figure is read; a thread looks every ``interval`` seconds."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self._seen: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while True:
+            for pid in _children():
+                peak = _own_peak_kib(pid)
+                if peak is not None:
+                    self._seen[pid] = max(peak, self._seen.get(pid, 0))
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> ChildrenPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def kib(self) -> int:
+        return sum(self._seen.values())

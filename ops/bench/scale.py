@@ -32,7 +32,7 @@ from hub.fiscal import JST
 from hub.settings import Settings, StoreKind
 from ops import wiring
 from ops.bench.logs import LogSpec, ensure_log, log_settings
-from ops.bench.measure import Row, Stopwatch, growth_pair, peak_rss_kib
+from ops.bench.measure import ChildrenPeak, Row, Stopwatch, growth_pair, peak_rss_kib
 from ops.bench.rebuild import rebuild_views
 
 SAMPLE = 20_000
@@ -107,15 +107,18 @@ def measure_once(
     app = wiring.open_application(target, seed_network=False)
     size = int(app.recorder.max_notification_id() or 0)
     app.close()
+    children = ChildrenPeak()
     if task == "rebuild":
-        result = _rebuild(target)
+        with children:
+            result = _rebuild(target)
+        result["children_max_rss_kib"] = children.kib  # its decoding process
     elif task == "relay":
         result = _relay(target, sample)  # events of this log (the parent scales it)
     else:
         result = _replay(target)
     result["events"] = size if task != "relay" else result["events"]
     result["log_events"] = size
-    result["max_rss_kib"] = peak_rss_kib()
+    result["max_rss_kib"] = peak_rss_kib() + result.get("children_max_rss_kib", 0)
     return result
 
 
