@@ -35,7 +35,7 @@ Decoded = tuple[Payload | Rejected | None, Tracking]
 # Events after which a rebuild decodes in a second process: starting one (a new
 # interpreter importing the hub) costs about a second, the time of ~15,000 decodes.
 DECODE_APART_FROM = 50_000
-# Decoded batches waiting for the folding process at most, pickled (~130 KB a batch of
+# Decoded batches waiting for the folding process at most, pickled (~125 KB a batch of
 # 500): enough to go on decoding through a write of the views (a few seconds on a long
 # log), and memory stays bounded when the folding process is the slower.
 QUEUED_BATCHES = 100
@@ -167,8 +167,8 @@ def _decode_log(
     handed.put(None)
 
 
-# What crosses the pipe: plain values, quick to pickle and to read back (a dataclass or a
-# UUID each event took more than the decode saved).
+# What crosses the pipe: plain values, quick to pickle and to read back (an event's
+# position as a frozen dataclass with a UUID took ~20 µs to read back; plain, ~1 µs).
 _Wire = tuple[list[tuple[Payload | str | None, int, str, str, int]], int]
 
 
