@@ -154,8 +154,9 @@ def test_what_crosses_to_the_folding_process_is_what_was_decoded(app: HubApplica
 
 
 def test_the_cycle_collector_is_held_back_while_folding_and_restored_after() -> None:
-    """Paused while folding; what the fold's ``collect`` leaves (cycles made before it,
-    say, a connection pool's) goes on leaving, so nothing waits past the rebuild."""
+    """Paused while folding; ``collect`` takes the young cycles, and the old ones (made
+    before the rebuild: a connection pool's, say) are collected on leaving, so none
+    outlives it."""
 
     class Held:
         pass
