@@ -30,12 +30,9 @@ def personal(category: str, *, sensitive: bool = False) -> Any:
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    # Paths of the personal fields whose data key was destroyed (hub.sealing): set when a
-    # record is read from the log, never part of its data.
-    _erased: tuple[str, ...] = PrivateAttr(default=())
 
 
-def erased_fields(record: Record) -> tuple[str, ...]:
+def erased_fields(record: Event) -> tuple[str, ...]:
     """The personal fields of ``record`` that read as erased (``person.name``, ``note``)."""
     return record._erased
 
@@ -78,6 +75,11 @@ class Event(Record):
 
     occurred_at: datetime
     actor: ActedBy | None = None
+    # Paths of the personal fields whose data key was destroyed (hub.sealing): set when a
+    # payload is read from the log, never part of its data. Only here, on the payloads the
+    # log holds: pydantic sets a private attribute up on every instance of a class that
+    # declares one, nested records included, a fifth of a rebuild's decoding (BENCHMARKS.md).
+    _erased: tuple[str, ...] = PrivateAttr(default=())
 
 
 class CaseEvent(Event):
