@@ -14,7 +14,6 @@ error, never a value (a value may be personal data).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -101,45 +100,42 @@ def _leaf_types(annotation: Any) -> set[type]:
     return found
 
 
-def _values(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for name in _checked_fields(type(model)):
-        value = getattr(model, name, None)
-        path = f"{prefix}{name}"
-        items = value if isinstance(value, list | tuple) else (value,)
-        for item in items:
-            if isinstance(item, BaseModel):
-                yield from _values(item, f"{path}.")
-            else:
-                yield path, item
-
-
-def _problem(path: str, value: Any) -> str | None:
-    field = path.rsplit(".", 1)[-1]
+def _problem(field: str, value: Any) -> str | None:
+    """The rule ``value`` breaks (without the field's path), or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         low, high = DOMAIN.get(field, INT64)
         if not low <= value <= high:
-            return f"{path}: integer outside {low}..{high}"
+            return f"integer outside {low}..{high}"
     elif isinstance(value, datetime):
         offset = value.utcoffset()
         if offset is None:
-            return f"{path}: instant without a time zone"
+            return "instant without a time zone"
         if abs(offset) > timedelta(hours=24):
-            return f"{path}: UTC offset beyond a day"
+            return "UTC offset beyond a day"
         if not SCREEN_FROM <= value < SCREEN_UNTIL:
-            return f"{path}: instant outside 2000-01-01 .. 2100-01-01 (JST)"
+            return "instant outside 2000-01-01 .. 2100-01-01 (JST)"
     elif isinstance(value, date) and not DATES_FROM <= value < DATES_UNTIL:
-        return f"{path}: date outside 1890-01-01 .. 2100-01-01"
+        return "date outside 1890-01-01 .. 2100-01-01"
     return None
 
 
 def screen(payload: BaseModel) -> str | None:
     """Why no step could process an event with this payload, or None if every step can."""
-    for path, value in _values(payload):
-        problem = _problem(path, value)
-        if problem:
-            return problem
+    # Every event of every step passes here: the path of a field is only spelled out for
+    # the one that breaks a rule.
+    for name in _checked_fields(type(payload)):
+        value = getattr(payload, name, None)
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(item, BaseModel):
+                problem = screen(item)
+                if problem:
+                    return f"{name}.{problem}"
+            else:
+                problem = _problem(name, item)
+                if problem:
+                    return f"{name}: {problem}"
     return None
 
 
