@@ -88,8 +88,10 @@ def _case_rows(name: str, state: StateWrite) -> list[dict[str, Any]]:
 
 
 def _case_row(row: Any) -> CaseRow | None:
-    if row is None:
-        return None
+    return None if row is None else _case(row)
+
+
+def _case(row: Any) -> CaseRow:
     return CaseRow(row["case_id"], row["mac"], bytes(row["state"]))
 
 
@@ -127,6 +129,9 @@ class RelayLedger(Protocol):
 
     def state_case(self, case_id: str) -> CaseRow | None:
         """One case's stored governance state, if any."""
+
+    def state_cases(self, case_ids: Sequence[str]) -> list[CaseRow]:
+        """The stored governance states of those of ``case_ids`` that have one, in one read."""
 
     def quarantined(self) -> list[dict[str, Any]]:
         """The events the relay quarantined, in log order."""
@@ -223,6 +228,18 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
             )
             return _case_row(c.fetchone())
 
+    def state_cases(self, case_ids: Sequence[str]) -> list[CaseRow]:
+        if not case_ids:
+            return []
+        marks = ", ".join("?" * len(case_ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT case_id, mac, state FROM relay_state_cases "
+                f"WHERE name = ? AND case_id IN ({marks})",
+                [self.position_name, *case_ids],
+            )
+            return [_case(row) for row in c.fetchall()]
+
     def quarantined(self) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -311,6 +328,10 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
         self.select_state_case = sql(
             "SELECT case_id, mac, state FROM {0}.relay_state_cases WHERE name = %s AND case_id = %s"
         )
+        self.select_state_cases = sql(
+            "SELECT case_id, mac, state FROM {0}.relay_state_cases "
+            "WHERE name = %s AND case_id = ANY(%s)"
+        )
         self.insert_quarantined = (
             SQL("INSERT INTO {0}.relay_quarantine ({1}) VALUES ({2}) ON CONFLICT DO NOTHING")
             .format(
@@ -365,6 +386,13 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self.select_state_case, [self.position_name, case_id])
             return _case_row(curs.fetchone())
+
+    def state_cases(self, case_ids: Sequence[str]) -> list[CaseRow]:
+        if not case_ids:
+            return []
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_state_cases, [self.position_name, list(case_ids)])
+            return [_case(row) for row in curs.fetchall()]
 
     def quarantined(self) -> list[dict[str, Any]]:
         statement = SQL("SELECT {0} FROM {1}.relay_quarantine ORDER BY position").format(

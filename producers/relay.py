@@ -152,7 +152,13 @@ class Relay:
         stored = self.ledger.position()
         quarantined = {row["position"]: row for row in self.ledger.quarantined()}
         restored, self.restored_from = (
-            snapshot.restore(self.ledger.state_header(), self.key, stored, self.ledger.state_case)
+            snapshot.restore(
+                self.ledger.state_header(),
+                self.key,
+                stored,
+                self.ledger.state_case,
+                self.ledger.state_cases,
+            )
             if trust_stored
             else (None, "refused")
         )
@@ -224,6 +230,11 @@ class Relay:
         futures: list[Any] = []
         quarantined: list[dict[str, Any]] = []
         position: int = batch[-1].id
+        if isinstance(self.state.cases, snapshot.LazyCases):
+            # The batch's stored cases in one read (a case event's originator is its case).
+            self.state.cases.prefetch(
+                n.originator_id for n in batch if isinstance(n.originator_id, UUID)
+            )
         for notification in batch:
             try:
                 decision, out, parent = self._prepare(notification)
@@ -260,7 +271,9 @@ class Relay:
             self.replace_all = False
             self.trust_stored = True
             # Every case held is now stored as it is: those beyond the bound can go.
-            self.state.cases = snapshot.lazy(self.state.cases, self.key, self.ledger.state_case)
+            self.state.cases = snapshot.lazy(
+                self.state.cases, self.key, self.ledger.state_case, self.ledger.state_cases
+            )
             self.state.cases.forget(self.cached_cases)
         for row in quarantined:
             row.pop("folded", None)

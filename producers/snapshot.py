@@ -169,13 +169,41 @@ def write(
     return StateWrite(header, rows, replace_all)
 
 
-class LazyCases(dict[UUID, CaseGovernance]):
-    """The cases of a stored state, each loaded from its row the first time it is asked for."""
+Load = Callable[[UUID], CaseGovernance | None]
+LoadMany = Callable[[list[UUID]], dict[UUID, CaseGovernance]]
+RowReader = Callable[[str], CaseRow | None]
+RowsReader = Callable[[list[str]], list[CaseRow]]
 
-    def __init__(self, load: Callable[[UUID], CaseGovernance | None]) -> None:
+
+class LazyCases(dict[UUID, CaseGovernance]):
+    """The cases of a stored state, each loaded from its row the first time it is asked for
+    (or, with ``prefetch``, with the others a batch will ask for, in one read)."""
+
+    def __init__(self, load: Load, load_many: LoadMany | None = None) -> None:
         super().__init__()
         self._load = load
+        self._load_many = load_many
         self._absent: set[UUID] = set()
+
+    def prefetch(self, case_ids: Iterable[UUID]) -> int:
+        """Loads, in one read of the store, those of ``case_ids`` that are neither held nor
+        known to have no row: what asking for each would load, read ahead (a read per case
+        was a sixth of a relay's time on a log of many people); how many were found."""
+        wanted = [
+            case_id
+            for case_id in dict.fromkeys(case_ids)
+            if not dict.__contains__(self, case_id) and case_id not in self._absent
+        ]
+        if not wanted or self._load_many is None:
+            return 0
+        found = self._load_many(wanted)
+        for case_id in wanted:
+            case = found.get(case_id)
+            if case is None:
+                self._absent.add(case_id)
+            else:
+                dict.__setitem__(self, case_id, case)
+        return len(found)
 
     def _fetch(self, case_id: UUID) -> None:
         if dict.__contains__(self, case_id) or case_id in self._absent:
@@ -221,7 +249,8 @@ def restore(
     header: Header | None,
     key: bytes,
     stored: int,
-    load_row: Callable[[str], CaseRow | None],
+    load_row: RowReader,
+    load_rows: RowsReader | None = None,
 ) -> tuple[GovernanceState | None, str]:
     """The stored state if its header can be trusted at or before the stored position
     ``stored`` (cases loaded lazily, each checked as it is), else None; and why."""
@@ -243,39 +272,52 @@ def restore(
         return None, "corrupt"
     state = GovernanceState(position=header.position)
     state.network = network
-    state.cases = LazyCases(_loader(key, header.code, load_row))
+    state.cases = _lazy_cases(key, header.code, load_row, load_rows)
     return state, "used"
 
 
 def lazy(
-    cases: dict[UUID, CaseGovernance], key: bytes, load_row: Callable[[str], CaseRow | None]
+    cases: dict[UUID, CaseGovernance],
+    key: bytes,
+    load_row: RowReader,
+    load_rows: RowsReader | None = None,
 ) -> LazyCases:
     """``cases`` (every one of them stored as it is, by this code) as cases that can be
     forgotten and read again from their rows."""
     if isinstance(cases, LazyCases):
         return cases
-    found = LazyCases(_loader(key, code_digest(), load_row))
+    found = _lazy_cases(key, code_digest(), load_row, load_rows)
     dict.update(found, cases)
     return found
 
 
-def _loader(
-    key: bytes, code: str, load_row: Callable[[str], CaseRow | None]
-) -> Callable[[UUID], CaseGovernance | None]:
+def _lazy_cases(
+    key: bytes, code: str, load_row: RowReader, load_rows: RowsReader | None
+) -> LazyCases:
     def load(case_id: UUID) -> CaseGovernance | None:
         row = load_row(str(case_id))
-        if row is None:
-            return None
-        # Signed under the id asked for: another case's row moved here is refused too.
-        if not hmac.compare_digest(_mac(key, code, str(case_id), row.state), row.mac):
-            raise StoredStateRefused(f"the stored state of case {case_id} is not the relay's")
-        try:
-            with _no_gc():
-                case = pickle.loads(_unseal(key, row.state))  # ours: the HMAC says so
-        except Exception as error:
-            raise StoredStateRefused(f"the stored state of case {case_id} is unreadable") from error
-        if not isinstance(case, CaseGovernance):
-            raise StoredStateRefused(f"the stored state of case {case_id} is not a case")
-        return case
+        return None if row is None else _case_of(key, code, case_id, row)
 
-    return load
+    if load_rows is None:
+        return LazyCases(load)
+    read_rows = load_rows
+
+    def load_many(case_ids: list[UUID]) -> dict[UUID, CaseGovernance]:
+        rows = {row.case_id: row for row in read_rows([str(c) for c in case_ids])}
+        return {c: _case_of(key, code, c, rows[str(c)]) for c in case_ids if str(c) in rows}
+
+    return LazyCases(load, load_many)
+
+
+def _case_of(key: bytes, code: str, case_id: UUID, row: CaseRow) -> CaseGovernance:
+    # Signed under the id asked for: another case's row moved here is refused too.
+    if not hmac.compare_digest(_mac(key, code, str(case_id), row.state), row.mac):
+        raise StoredStateRefused(f"the stored state of case {case_id} is not the relay's")
+    try:
+        with _no_gc():
+            case = pickle.loads(_unseal(key, row.state))  # ours: the HMAC says so
+    except Exception as error:
+        raise StoredStateRefused(f"the stored state of case {case_id} is unreadable") from error
+    if not isinstance(case, CaseGovernance):
+        raise StoredStateRefused(f"the stored state of case {case_id} is not a case")
+    return case

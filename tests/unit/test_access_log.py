@@ -98,6 +98,9 @@ class FakeLedger:
     def state_case(self, case_id: str) -> None:
         return None
 
+    def state_cases(self, case_ids: Any) -> list[Any]:
+        return []
+
     def quarantined(self) -> list[dict[str, Any]]:
         return []
 

@@ -145,7 +145,8 @@ def test_a_relay_keeping_one_case_in_memory_publishes_what_one_keeping_all_does(
     whole, bounded = FakeProducer(), FakeProducer()
     Relay(settings, app, open_ledger(settings), whole, batch_size=9).drain()
     ledger = open_ledger(bounded_settings)
-    read_back: list[str] = []
+    read_back: list[str] = []  # cases read from their rows one by one
+    read_ahead: list[list[str]] = []  # each batch's cases read together
 
     def state_case(case_id: str) -> Any:
         row = type(ledger).state_case(ledger, case_id)
@@ -153,13 +154,22 @@ def test_a_relay_keeping_one_case_in_memory_publishes_what_one_keeping_all_does(
             read_back.append(case_id)
         return row
 
+    def state_cases(case_ids: list[str]) -> Any:
+        rows = type(ledger).state_cases(ledger, case_ids)
+        read_ahead.append([row.case_id for row in rows])
+        return rows
+
     ledger.state_case = state_case  # type: ignore[method-assign]
+    ledger.state_cases = state_cases  # type: ignore[method-assign]
     relay = Relay(bounded_settings, app, ledger, bounded, batch_size=9)
     relay.cached_cases = 1
     relay.drain()
 
     assert dict.__len__(relay.state.cases) <= 1
-    assert len(read_back) > 10  # forgotten cases were needed again, and read from their rows
+    found_ahead = [case_id for read in read_ahead for case_id in read]
+    # Forgotten cases were needed again, and read from their rows: a batch's in one read.
+    assert len(found_ahead) > 10 and any(len(read) > 1 for read in read_ahead)
+    assert read_back == []
     assert len(whole.sent) > 100
     unprefixed = [(t.removeprefix("bounded."), v) for t, v in bounded.sent]
     assert unprefixed == [(t.removeprefix(settings.kafka_topic_prefix), v) for t, v in whole.sent]
@@ -196,3 +206,40 @@ def test_the_network_is_sealed_again_when_it_changed_and_only_then() -> None:
     restored, how = snapshot.restore(again, KEY, 6, {}.get)
     assert restored is not None
     assert restored.network.network.agency(agency).name == "試験別名センター"
+
+
+def test_cases_read_ahead_are_the_ones_asking_would_load_and_a_moved_row_is_refused() -> None:
+    state = GovernanceState(position=3)
+    kept, other, never = uuid4(), uuid4(), uuid4()
+    for case_id in (kept, other):
+        state.case(case_id)
+    write = snapshot.write(state, KEY, {kept, other})
+    rows = {row.case_id: row for row in write.cases}
+    one_by_one: list[str] = []
+    together: list[list[str]] = []
+
+    def row(case_id: str) -> Any:
+        one_by_one.append(case_id)
+        return rows.get(case_id)
+
+    def many(case_ids: list[str]) -> Any:
+        together.append(case_ids)
+        return [rows[c] for c in case_ids if c in rows]
+
+    restored, how = snapshot.restore(write.header, KEY, 3, row, many)
+    assert how == "used" and restored is not None
+    cases = restored.cases
+    assert isinstance(cases, snapshot.LazyCases)
+    assert cases.prefetch([kept, never, kept]) == 1
+    assert together == [[str(kept), str(never)]]
+    assert cases.prefetch([kept, never]) == 0 and len(together) == 1  # held, known absent
+    assert kept in cases and cases.get(never) is None and one_by_one == []
+    assert cases[kept] == state.cases[kept]
+    assert other in cases and one_by_one == [str(other)]  # not read ahead: read when asked
+
+    # Another case's row under this id: refused as when it is asked for alone.
+    rows[str(never)] = replace(rows[str(kept)], case_id=str(never))
+    moved, _ = snapshot.restore(write.header, KEY, 3, row, many)
+    assert moved is not None and isinstance(moved.cases, snapshot.LazyCases)
+    with pytest.raises(snapshot.StoredStateRefused):
+        moved.cases.prefetch([never])
