@@ -10,8 +10,8 @@ each case when an event needs it. When the stored state is missing, written by o
 not what the relay wrote, the state is rebuilt by folding the log from its start up to the
 stored position without publishing, and stored whole with the next batch. Once a batch's
 state is stored, the relay keeps at most ``CACHED_CASES`` cases in memory (the ones held
-longest are forgotten and read again from their rows when an event needs them), so its
-memory does not grow with the number of people in the log.
+longest are forgotten and read again from their rows, a batch's in one query at its start),
+so its memory does not grow with the number of people in the log.
 
 An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
 governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
