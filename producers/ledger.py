@@ -63,6 +63,9 @@ COLUMNS = (
 
 
 QUARANTINE_COLUMNS = ("position", "event_id", "event_type", "aggregate_id", "reason")
+# Case ids a statement asks for at most: a relay's batch size has no bound, SQLite's builds
+# before 3.32 take 999 variables (32,766 after).
+IDS_PER_READ = 500
 
 
 def _header_row(name: str, header: Header) -> dict[str, Any]:
@@ -229,16 +232,17 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
             return _case_row(c.fetchone())
 
     def state_cases(self, case_ids: Sequence[str]) -> list[CaseRow]:
-        if not case_ids:
-            return []
-        marks = ", ".join("?" * len(case_ids))
+        found: list[CaseRow] = []
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT case_id, mac, state FROM relay_state_cases "
-                f"WHERE name = ? AND case_id IN ({marks})",
-                [self.position_name, *case_ids],
-            )
-            return [_case(row) for row in c.fetchall()]
+            for start in range(0, len(case_ids), IDS_PER_READ):
+                chunk = case_ids[start : start + IDS_PER_READ]
+                c.execute(
+                    "SELECT case_id, mac, state FROM relay_state_cases "
+                    f"WHERE name = ? AND case_id IN ({', '.join('?' * len(chunk))})",
+                    [self.position_name, *chunk],
+                )
+                found += [_case(row) for row in c.fetchall()]
+        return found
 
     def quarantined(self) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as c:
@@ -330,7 +334,7 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
         )
         self.select_state_cases = sql(
             "SELECT case_id, mac, state FROM {0}.relay_state_cases "
-            "WHERE name = %s AND case_id = ANY(%s)"
+            "WHERE name = %s AND case_id = ANY(%s::text[])"
         )
         self.insert_quarantined = (
             SQL("INSERT INTO {0}.relay_quarantine ({1}) VALUES ({2}) ON CONFLICT DO NOTHING")

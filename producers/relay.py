@@ -10,8 +10,8 @@ each case when an event needs it. When the stored state is missing, written by o
 not what the relay wrote, the state is rebuilt by folding the log from its start up to the
 stored position without publishing, and stored whole with the next batch. Once a batch's
 state is stored, the relay keeps at most ``CACHED_CASES`` cases in memory (the ones held
-longest are forgotten and read again from their rows, a batch's in one query at its start),
-so its memory does not grow with the number of people in the log.
+longest are forgotten and read again from their rows, those of a batch's case events in
+one query at its start), so its memory does not grow with the number of people in the log.
 
 An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
 governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
@@ -30,11 +30,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
 from kafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 
 from hub import codec, kafka_clients, topics, tracing
 from hub.application import HubApplication
+from hub.domain.case import Case
 from hub.errors import ServiceUnavailableError
 from hub.log_waits import log_wait
 from hub.logging import get_logger
@@ -65,6 +67,7 @@ RELAY_PRINCIPAL = "relay"
 # log of many people brings few cases back within a thousand (BENCHMARKS.md, scale run:
 # 4,096 held 14 MiB more than 1,024 on the 10M log's sample, and ran up to a tenth quicker).
 CACHED_CASES = 1_024
+CASE_EVENTS = get_topic(Case) + "."  # the topics of a case's own events: their originator
 
 
 Out = tuple[str, str, bytes, list[Header]]  # topic, key, value, headers
@@ -230,10 +233,11 @@ class Relay:
         futures: list[Any] = []
         quarantined: list[dict[str, Any]] = []
         position: int = batch[-1].id
-        if isinstance(self.state.cases, snapshot.LazyCases):
-            # The batch's stored cases in one read (a case event's originator is its case).
+        if isinstance(self.state.cases, snapshot.LazyCases):  # the batch's case events' cases
             self.state.cases.prefetch(
-                n.originator_id for n in batch if isinstance(n.originator_id, UUID)
+                n.originator_id
+                for n in batch
+                if n.topic.startswith(CASE_EVENTS) and isinstance(n.originator_id, UUID)
             )
         for notification in batch:
             try:

@@ -236,12 +236,12 @@ class LazyCases(dict[UUID, CaseGovernance]):
         """Forgets the cases held longest beyond the ``keep`` last (call it only when every
         case held is stored as it is: each is read again from its row when asked for); how
         many were forgotten."""
+        self._absent.clear()  # ids asked for and not stored: not to grow with the log
         excess = dict.__len__(self) - keep
         if excess <= 0:
             return 0
         for case_id in list(islice(dict.__iter__(self), excess)):
             dict.__delitem__(self, case_id)
-        self._absent.clear()  # ids asked for and not stored: few, but not to grow forever
         return excess
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import random
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from itertools import zip_longest
 from pathlib import Path
@@ -154,7 +155,7 @@ def test_a_relay_keeping_one_case_in_memory_publishes_what_one_keeping_all_does(
             read_back.append(case_id)
         return row
 
-    def state_cases(case_ids: list[str]) -> Any:
+    def state_cases(case_ids: Sequence[str]) -> Any:
         rows = type(ledger).state_cases(ledger, case_ids)
         read_ahead.append([row.case_id for row in rows])
         return rows
@@ -222,7 +223,7 @@ def test_cases_read_ahead_are_the_ones_asking_would_load_and_a_moved_row_is_refu
         one_by_one.append(case_id)
         return rows.get(case_id)
 
-    def many(case_ids: list[str]) -> Any:
+    def many(case_ids: Sequence[str]) -> Any:
         together.append(case_ids)
         return [rows[c] for c in case_ids if c in rows]
 
@@ -243,3 +244,27 @@ def test_cases_read_ahead_are_the_ones_asking_would_load_and_a_moved_row_is_refu
     assert moved is not None and isinstance(moved.cases, snapshot.LazyCases)
     with pytest.raises(snapshot.StoredStateRefused):
         moved.cases.prefetch([never])
+
+
+def test_the_ledger_reads_many_cases_as_it_reads_each_of_them(
+    relayed: tuple[Settings, HubApplication],
+) -> None:
+    settings, _ = relayed
+    ledger = open_ledger(settings)
+    with sqlite3.connect(settings.sqlite_path) as db:
+        stored = [row[0] for row in db.execute("SELECT case_id FROM relay_state_cases")]
+    assert len(stored) >= 12
+    asked = [*stored, *(str(uuid4()) for _ in range(1_200))]  # more than one statement's ids
+    random.Random(7302).shuffle(asked)
+    found = sorted(ledger.state_cases(asked), key=lambda row: row.case_id)
+    assert found == sorted((ledger.state_case(c) for c in stored), key=lambda row: row.case_id)
+    assert ledger.state_cases([]) == []
+
+
+def test_ids_known_to_have_no_stored_case_are_let_go_at_every_forget() -> None:
+    cases = snapshot.LazyCases(lambda case_id: None, lambda case_ids: {})
+    for _ in range(3):
+        cases.prefetch(uuid4() for _ in range(500))
+        assert len(cases._absent) == 500
+        assert cases.forget(1_024) == 0
+        assert not cases._absent
