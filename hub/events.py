@@ -78,7 +78,7 @@ class Event(Record):
     # Paths of the personal fields whose data key was destroyed (hub.sealing): set when a
     # payload is read from the log, never part of its data. Only here, on the payloads the
     # log holds: pydantic sets a private attribute up on every instance of a class that
-    # declares one, nested records included, a fifth of a rebuild's decoding (BENCHMARKS.md).
+    # declares one, nested records included: an eighth of a decode (BENCHMARKS.md).
     _erased: tuple[str, ...] = PrivateAttr(default=())
 
 

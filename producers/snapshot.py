@@ -188,7 +188,7 @@ class LazyCases(dict[UUID, CaseGovernance]):
     def prefetch(self, case_ids: Iterable[UUID]) -> int:
         """Loads, in one read of the store, those of ``case_ids`` that are neither held nor
         known to have no row: what asking for each would load, read ahead (a read per case
-        was a sixth of a relay's time on a log of many people); how many were found."""
+        was a third of a relay's time on a log of many people); how many were found."""
         wanted = [
             case_id
             for case_id in dict.fromkeys(case_ids)
