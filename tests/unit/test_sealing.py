@@ -193,7 +193,7 @@ def test_a_log_copied_in_batches_gets_each_subjects_key_once_with_its_events(
 
 def test_only_the_payloads_the_log_holds_carry_the_erased_paths() -> None:
     # pydantic sets a private attribute up on every instance of a class declaring one,
-    # nested records too: a fifth of a rebuild's decoding when every record had it.
+    # nested records too: an eighth of a decode when every record had it.
     assert set(ev.Event.__private_attributes__) == {"_erased"}
     for nested in (ev.Record, ev.PersonDetails, ev.ActedBy, ev.IssueByArea, ev.AgencyRole):
         assert not nested.__private_attributes__, nested.__name__
