@@ -127,6 +127,9 @@ class RelayLedger(Protocol):
         """Stores the position, the disclosures, the quarantined events and (when given) the
         governance state's changes at that position in one transaction."""
 
+    def store_state(self, state: StateWrite) -> None:
+        """Stores the governance state's changes alone (at a position already stored)."""
+
     def state_header(self) -> Header | None:
         """The stored governance state's header for this relay's position name, if any."""
 
@@ -197,6 +200,10 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
             if state is not None:
                 self._store_state(c, state)
             self._insert_tracking(c, Tracking(self.position_name, position))
+
+    def store_state(self, state: StateWrite) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._store_state(c, state)
 
     def _store_state(self, c: Any, state: StateWrite) -> None:
         if state.replace_all:
@@ -373,13 +380,20 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
             if quarantined:
                 curs.executemany(self.insert_quarantined, list(quarantined))
             if state is not None:
-                if state.replace_all:
-                    curs.execute(self.delete_state_cases, [self.position_name])
-                rows = _case_rows(self.position_name, state)
-                if rows:
-                    curs.executemany(self.upsert_state_case, rows)
-                curs.execute(self.upsert_state, _header_row(self.position_name, state.header))
+                self._store_state(curs, state)
             self._insert_tracking(curs, Tracking(self.position_name, position))
+
+    def store_state(self, state: StateWrite) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            self._store_state(curs, state)
+
+    def _store_state(self, curs: Any, state: StateWrite) -> None:
+        if state.replace_all:
+            curs.execute(self.delete_state_cases, [self.position_name])
+        rows = _case_rows(self.position_name, state)
+        if rows:
+            curs.executemany(self.upsert_state_case, rows)
+        curs.execute(self.upsert_state, _header_row(self.position_name, state.header))
 
     def state_header(self) -> Header | None:
         with self.datastore.transaction(commit=False) as curs:

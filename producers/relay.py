@@ -5,13 +5,16 @@ the audit records and the de-identified analytics record with the idempotent pro
 flush, and only then store the position and the disclosure ledger rows in one transaction.
 A crash before that store sends the batch again (consumers apply each event id once);
 nothing is lost. The governance state's changes are stored in that same transaction
-(producers/snapshot.py), so on start the relay reads the state as of its position and loads
-each case when an event needs it. When the stored state is missing, written by other code or
-not what the relay wrote, the state is rebuilt by folding the log from its start up to the
-stored position without publishing, and stored whole with the next batch. Once a batch's
-state is stored, the relay keeps at most ``CACHED_CASES`` cases in memory (the ones held
-longest are forgotten and read again from their rows, those of a batch's case events in
-one query at its start), so its memory does not grow with the number of people in the log.
+(producers/snapshot.py): with every batch once the relay has caught up with the log, every
+``STATE_EVERY`` events while it catches up (and with any batch that erased a person). On
+start the relay reads the state as of the position it was stored with, folds the events
+between that and its own position without publishing, and loads each case when an event
+needs it. When the stored state is missing, written by other code or not what the relay
+wrote, the state is rebuilt by folding the log from its start up to the stored position
+without publishing, and stored whole with a later batch. Once the state is stored, the relay
+keeps at most ``CACHED_CASES`` cases in memory (the ones held longest are forgotten and read
+again from their rows, those of a batch's case events in one query at its start), so its
+memory does not grow with the number of people in the log.
 
 An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
 governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
@@ -35,6 +38,7 @@ from kafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 
 from hub import codec, kafka_clients, topics, tracing
+from hub import events as ev
 from hub.application import HubApplication
 from hub.domain.case import Case
 from hub.errors import ServiceUnavailableError
@@ -67,6 +71,12 @@ RELAY_PRINCIPAL = "relay"
 # log of many people brings few cases back within a thousand (BENCHMARKS.md, scale run:
 # 4,096 held 14 MiB more than 1,024 on the 10M log's sample, and ran up to a tenth quicker).
 CACHED_CASES = 1_024
+# A relay catching up (its batches full) stores its governance state with the position once
+# this many events have passed since it last did, once it holds twice ``CACHED_CASES``, or
+# with a batch that erased a person: a case whose events fall in several batches is written
+# once, not once a batch. A crash costs a fold of at most this many events at the next start.
+# A relay that has caught up stores the state with every batch, as before.
+STATE_EVERY = 5_000
 CASE_EVENTS = get_topic(Case) + "."  # the topics of a case's own events: their originator
 
 
@@ -135,6 +145,8 @@ class Relay:
         self.restored_from = ""  # how the last rebuild started: "used", "none", "stale", ...
         self.folded_from = 0  # the position the last rebuild's fold started after
         self.cached_cases = CACHED_CASES
+        self.state_every = STATE_EVERY
+        self.unstored = 0  # events folded since the state was last stored
         self.network_seal = snapshot.NetworkSeal()
 
     def rebuild(self) -> int:
@@ -171,6 +183,7 @@ class Relay:
         self.folded_from = self.state.position
         self.replace_all = restored is None
         self.changed = set()
+        self.unstored = stored - self.folded_from
         while self.state.position < stored:
             batch = self.app.recorder.select_notifications(
                 start=self.state.position + 1, limit=self.batch_size, stop=stored
@@ -208,6 +221,9 @@ class Relay:
         )
         counts = RelayCounts(position=self.state.position)
         if not batch:
+            if self.unstored:  # caught up: the state as of the position, stored alone
+                self.ledger.store_state(self._state_write())
+                self._state_stored()
             return counts
         self.app.read_keys_ahead(batch)
         try:
@@ -233,6 +249,7 @@ class Relay:
         futures: list[Any] = []
         quarantined: list[dict[str, Any]] = []
         position: int = batch[-1].id
+        erased = False  # a person erased: the stored state must not keep them a batch longer
         if isinstance(self.state.cases, snapshot.LazyCases):  # the batch's case events' cases
             self.state.cases.prefetch(
                 n.originator_id
@@ -250,6 +267,7 @@ class Relay:
             futures += self._publish(decision, out, parent)
             if decision.event.case_id is not None:
                 self.changed.add(decision.event.case_id)
+            erased = erased or isinstance(decision.event.payload, ev.PersonErased)
             self._count(decision, counts)
             disclosures += decision.disclosures
             counts.events += 1
@@ -263,25 +281,44 @@ class Relay:
             self.ledger.record(position, disclosures, quarantined)
             self.rebuilt = False
         else:
-            state = snapshot.write(
-                self.state,
-                self.key,
-                self.changed,
-                replace_all=self.replace_all,
-                network_seal=self.network_seal,
+            self.unstored += counts.events + counts.quarantined
+            store = erased or self._state_due(caught_up=len(batch) < self.batch_size)
+            self.ledger.record(
+                position, disclosures, quarantined, self._state_write() if store else None
             )
-            self.ledger.record(position, disclosures, quarantined, state)
-            self.changed.clear()
-            self.replace_all = False
-            self.trust_stored = True
-            # Every case held is now stored as it is: those beyond the bound can go.
-            self.state.cases = snapshot.lazy(
-                self.state.cases, self.key, self.ledger.state_case, self.ledger.state_cases
-            )
-            self.state.cases.forget(self.cached_cases)
+            if store:
+                self._state_stored()
         for row in quarantined:
             row.pop("folded", None)
         return position
+
+    def _state_due(self, *, caught_up: bool) -> bool:
+        """Whether the state is stored with this batch's position."""
+        return (
+            caught_up
+            or self.unstored >= self.state_every
+            or dict.__len__(self.state.cases) >= 2 * self.cached_cases
+        )
+
+    def _state_write(self) -> snapshot.StateWrite:
+        return snapshot.write(
+            self.state,
+            self.key,
+            self.changed,
+            replace_all=self.replace_all,
+            network_seal=self.network_seal,
+        )
+
+    def _state_stored(self) -> None:
+        self.changed.clear()
+        self.replace_all = False
+        self.trust_stored = True
+        self.unstored = 0
+        # Every case held is now stored as it is: those beyond the bound can go.
+        self.state.cases = snapshot.lazy(
+            self.state.cases, self.key, self.ledger.state_case, self.ledger.state_cases
+        )
+        self.state.cases.forget(self.cached_cases)
 
     def _prepare(self, notification: Notification) -> tuple[Decision, list[Out], str | None]:
         """The decision and the records of one event and its command's traceparent, or

@@ -92,6 +92,9 @@ class FakeLedger:
     ) -> None:
         self.stored.append((position, list(disclosures)))
 
+    def store_state(self, state: Any) -> None:
+        pass
+
     def state_header(self) -> None:
         return None
 

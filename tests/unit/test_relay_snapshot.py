@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 
 from hub.application import HubApplication
+from hub.identity import Actor, Role
 from hub.reference import load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
@@ -27,6 +28,8 @@ from tests.faults import history
 from tests.unit.test_access_log import FakeProducer
 
 KEY = b"test-pseudonym-key"
+CASE_OPENED = "hub.domain.case:Case.CaseOpened"
+ADMIN = Actor("shiken.kanri@city.example", Role.administrator)
 
 
 @pytest.fixture
@@ -268,3 +271,67 @@ def test_ids_known_to_have_no_stored_case_are_let_go_at_every_forget() -> None:
         assert len(cases._absent) == 500
         assert cases.forget(1_024) == 0
         assert not cases._absent
+
+
+def test_a_relay_catching_up_stores_its_state_every_so_often_and_a_restart_folds_the_rest(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    app = HubApplication(env=settings.eventsourcing_env())
+    history.apply(app, history.generate(7303, 12))
+    first = app.recorder.select_notifications(1, 1, topics=[CASE_OPENED])[0].originator_id
+    app.erase_person(first, decided_by="試験 保健福祉局", reason="保存期間満了", actor=ADMIN)
+    erased_at = app.recorder.max_notification_id() or 0
+    history.apply(app, history.generate(7304, 6))
+    assert erased_at > 200 and (app.recorder.max_notification_id() or 0) > erased_at + 30
+    whole = FakeProducer()
+    Relay(settings, app, open_ledger(settings), whole, batch_size=9).drain()
+
+    cadence = settings.model_copy(update={"kafka_topic_prefix": "cadence."})
+    ledger = open_ledger(cadence)
+    stored_at: list[int] = []  # the positions the state was stored at
+    person_kept: list[bool] = []  # the erased person still in the stored row, at each store
+    key = settings.secret("pseudonym_key").encode()
+
+    def kept() -> bool:
+        row = ledger.state_case(str(first))
+        return row is not None and bool(pickle.loads(snapshot._unseal(key, row.state)).person)
+
+    def record(position: int, disclosures: Any, quarantined: Any = (), state: Any = None) -> None:
+        type(ledger).record(ledger, position, disclosures, quarantined, state)
+        if state is not None:
+            stored_at.append(state.header.position)
+            person_kept.append(kept())
+
+    def store_state(state: Any) -> None:
+        type(ledger).store_state(ledger, state)
+        stored_at.append(state.header.position)
+        person_kept.append(kept())
+
+    ledger.record = record  # type: ignore[method-assign]
+    ledger.store_state = store_state  # type: ignore[method-assign]
+    sent = FakeProducer()
+    relay = Relay(cadence, app, ledger, sent, batch_size=9)
+    relay.state_every = 40  # full batches of 9: stored every fifth
+    crash_at = 9 * ((erased_at - 10) // 9)  # the end of a batch before the erasure's
+    crash_at -= 9 if crash_at % 45 == 0 else 0
+    for _ in range(crash_at // 9):
+        relay.step()
+    assert ledger.position() == crash_at
+    assert stored_at == list(range(45, crash_at, 45)) and person_kept[-1]
+
+    # A crash: the new relay starts from the state last stored and folds the rest again.
+    restarted = Relay(cadence, app, ledger, sent, batch_size=9)
+    restarted.state_every = 10_000
+    restarted.drain()
+    last = stored_at[-3]
+    assert (restarted.restored_from, restarted.folded_from) == ("used", last)
+    erasure_batch = crash_at + 9 * ((erased_at - crash_at + 8) // 9)  # its batch's end
+    end = ledger.position()
+    # Stored with the erasure's batch (the person gone from the row), then once caught up.
+    assert stored_at[-2:] == [erasure_batch, end] and person_kept[-2:] == [False, False]
+    header = ledger.state_header()
+    assert header is not None and header.position == end
+    assert len(whole.sent) > 100
+    unprefixed = [(t.removeprefix("cadence."), v) for t, v in sent.sent]
+    assert unprefixed == [(t.removeprefix(settings.kafka_topic_prefix), v) for t, v in whole.sent]
