@@ -19,8 +19,8 @@ The rule (docs/STREAMS.md, "What analysts get"):
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -40,17 +40,24 @@ ENVELOPE = frozenset({"event_id", "event_type", "aggregate_id", "aggregate_versi
 PSEUDONYMS_CACHED = 4096
 
 
+# An id already in its canonical text (what the log's records hold): hashed as it is.
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 @lru_cache(maxsize=PSEUDONYMS_CACHED)
 def pseudonym(value: str, key: bytes) -> str:
-    """A version-8 (custom) UUID from HMAC-SHA256 of the canonical id text."""
-    text = str(UUID(str(value)))
-    digest = hmac.new(key, text.encode("ascii"), hashlib.sha256).digest()
-    number = int.from_bytes(digest[:16], "big")
-    number &= ~(0xF000 << 64)
-    number |= 0x8000 << 64  # version 8
-    number &= ~(0xC000 << 48)
-    number |= 0x8000 << 48  # RFC 4122 variant
-    return str(UUID(int=number))
+    """A version-8 (custom) UUID from HMAC-SHA256 of the canonical id text.
+
+    Spelled out on bytes, not through ``uuid.UUID`` (two objects and an int a call): a miss
+    of the cache was ~13 % of a relay's time, and four of five calls miss."""
+    text = (
+        value if isinstance(value, str) and _CANONICAL.fullmatch(value) else str(UUID(str(value)))
+    )
+    number = bytearray(hmac.digest(key, text.encode("ascii"), "sha256")[:16])
+    number[6] = (number[6] & 0x0F) | 0x80  # version 8
+    number[8] = (number[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = number.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def jst_day_start(value: Any) -> str:

@@ -8,18 +8,21 @@ referral to an answer); folding them gives exactly the hub's table ④ and measu
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import random
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import RFC_4122, UUID, uuid4
 
 import pytest
 
 from hub import commands as c
 from hub.application import HubApplication
 from hub.fiscal import JST
-from producers.deidentify import deidentify
+from producers.deidentify import deidentify, pseudonym
 from producers.governance import GovernanceState, decide, fold, logged, minutes_since_referral
 from projections import report
 from projections.indicators import Cut, MemoryIndicators
@@ -148,3 +151,31 @@ def test_the_analysts_fold_gives_the_hubs_figures(
     assert values["median"] == 90.2 and values["sent"] == 3
     assert values["gathering_bodies"] == 1
     assert analyst.target_values(2025) == hub.target_values(2025) == {"outreach_visits": 55.0}
+
+
+def _pseudonym_through_uuid(value: object, key: bytes) -> str:
+    # The formula as first written (through uuid.UUID), as the reference.
+    text = str(UUID(str(value)))
+    digest = hmac.new(key, text.encode("ascii"), hashlib.sha256).digest()
+    number = int.from_bytes(digest[:16], "big")
+    number &= ~(0xF000 << 64)
+    number |= 0x8000 << 64
+    number &= ~(0xC000 << 48)
+    number |= 0x8000 << 48
+    return str(UUID(int=number))
+
+
+def test_a_pseudonym_is_the_keyed_version_8_uuid_whatever_the_spelling_of_the_id() -> None:
+    rng = random.Random(7305)
+    ids = [UUID(int=rng.getrandbits(128)) for _ in range(500)]
+    ids += [UUID(int=0), UUID(int=2**128 - 1)]  # the edges of the type
+    for case_id in ids:
+        expected = _pseudonym_through_uuid(case_id, KEY)
+        spellings = (str(case_id), str(case_id).upper(), f"{{{case_id}}}", case_id.hex, case_id)
+        for spelling in spellings:
+            assert pseudonym.__wrapped__(spelling, KEY) == expected, spelling
+        made = UUID(expected)
+        assert (made.version, made.variant) == (8, RFC_4122) and str(made) == expected
+        assert pseudonym.__wrapped__(str(case_id), b"another key") != expected
+    with pytest.raises(ValueError):
+        pseudonym.__wrapped__("0" * 35, KEY)  # not an id: refused, never hashed as text
