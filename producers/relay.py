@@ -5,16 +5,16 @@ the audit records and the de-identified analytics record with the idempotent pro
 flush, and only then store the position and the disclosure ledger rows in one transaction.
 A crash before that store sends the batch again (consumers apply each event id once);
 nothing is lost. The governance state's changes are stored in that same transaction
-(producers/snapshot.py): with every batch once the relay has caught up with the log, every
-``STATE_EVERY`` events while it catches up (and with any batch that erased a person). On
-start the relay reads the state as of the position it was stored with, folds the events
-between that and its own position without publishing, and loads each case when an event
-needs it. When the stored state is missing, written by other code or not what the relay
-wrote, the state is rebuilt by folding the log from its start up to the stored position
-without publishing, and stored whole with a later batch. Once the state is stored, the relay
-keeps at most ``CACHED_CASES`` cases in memory (the ones held longest are forgotten and read
-again from their rows, those of a batch's case events in one query at its start), so its
-memory does not grow with the number of people in the log.
+(producers/snapshot.py): with every batch once the relay has caught up with the log; while
+it catches up, every ``STATE_EVERY`` events, with any batch that erased a person, and when it
+is stopped. On start the relay reads the state as of the position it was stored with, folds
+the events between that and its own position without publishing, and loads each case when
+an event needs it. When the stored state is missing, written by other code or not what the
+relay wrote, the state is rebuilt by folding the log from its start up to the stored
+position without publishing, and stored whole with a later batch. Once the state is stored,
+the relay keeps at most ``CACHED_CASES`` cases in memory (the ones held longest are
+forgotten and read again from their rows, those of a batch's case events in one query at
+its start), so its memory does not grow with the number of people in the log.
 
 An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
 governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
@@ -72,10 +72,10 @@ RELAY_PRINCIPAL = "relay"
 # 4,096 held 14 MiB more than 1,024 on the 10M log's sample, and ran up to a tenth quicker).
 CACHED_CASES = 1_024
 # A relay catching up (its batches full) stores its governance state with the position once
-# this many events have passed since it last did, once it holds twice ``CACHED_CASES``, or
-# with a batch that erased a person: a case whose events fall in several batches is written
-# once, not once a batch. A crash costs a fold of at most this many events at the next start.
-# A relay that has caught up stores the state with every batch, as before.
+# this many events have passed since it last did, once it holds twice ``CACHED_CASES``, with
+# a batch that erased a person, and when stopped: a case whose events fall in several batches
+# is written once, not once a batch. A crash costs a fold of at most this many events at the
+# next start. A relay that has caught up stores the state with every batch, as before.
 STATE_EVERY = 5_000
 CASE_EVENTS = get_topic(Case) + "."  # the topics of a case's own events: their originator
 
@@ -221,9 +221,7 @@ class Relay:
         )
         counts = RelayCounts(position=self.state.position)
         if not batch:
-            if self.unstored:  # caught up: the state as of the position, stored alone
-                self.ledger.store_state(self._state_write())
-                self._state_stored()
+            self._store_unstored()  # caught up: the state as of the position, stored alone
             return counts
         self.app.read_keys_ahead(batch)
         try:
@@ -291,6 +289,13 @@ class Relay:
         for row in quarantined:
             row.pop("folded", None)
         return position
+
+    def _store_unstored(self) -> None:
+        """Stores the state alone, as of the stored position, if it folded events since it
+        was last stored (never a state that has folded past the stored position)."""
+        if self.rebuilt and self.unstored:
+            self.ledger.store_state(self._state_write())
+            self._state_stored()
 
     def _state_due(self, *, caught_up: bool) -> bool:
         """Whether the state is stored with this batch's position."""
@@ -384,6 +389,8 @@ class Relay:
             total.add(counts)
             if counts.events == 0 and counts.quarantined == 0:
                 break
+        else:
+            self._store_unstored()  # stopped while catching up: the next start folds nothing
         return total
 
     def follow(self, stop: threading.Event, poll_seconds: float = 0.5) -> RelayCounts:

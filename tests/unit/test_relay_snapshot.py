@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import random
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from itertools import zip_longest
@@ -335,3 +336,31 @@ def test_a_relay_catching_up_stores_its_state_every_so_often_and_a_restart_folds
     assert len(whole.sent) > 100
     unprefixed = [(t.removeprefix("cadence."), v) for t, v in sent.sent]
     assert unprefixed == [(t.removeprefix(settings.kafka_topic_prefix), v) for t, v in whole.sent]
+
+
+class _StopAfter(threading.Event):
+    """Set once it has been asked ``times`` times."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__()
+        self.left = times
+
+    def is_set(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def test_a_relay_stopped_while_catching_up_stores_its_state_as_it_ends(tmp_path: Path) -> None:
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    app = HubApplication(env=settings.eventsourcing_env())
+    history.apply(app, history.generate(7306, 6))
+    ledger = open_ledger(settings)
+    relay = Relay(settings, app, ledger, FakeProducer(), batch_size=9)
+    relay.state_every = 10_000
+    relay.drain(_StopAfter(3))
+    assert ledger.position() == 27 and (app.recorder.max_notification_id() or 0) > 27
+    header = ledger.state_header()
+    assert header is not None and header.position == 27
+    restarted = Relay(settings, app, ledger, FakeProducer(), batch_size=9)
+    restarted.rebuild()
+    assert (restarted.restored_from, restarted.folded_from) == ("used", 27)
