@@ -202,6 +202,7 @@ def minutes_since_referral(state: GovernanceState, event: LoggedEvent) -> float 
     return (p.occurred_at - referral.made_at).total_seconds() / 60
 
 
+ERASED = ev.PersonErased.__name__
 # The events ``fold`` changes the state for: losing one of them to the quarantine holds the case.
 GOVERNING_EVENTS = frozenset(
     {
@@ -222,9 +223,13 @@ GOVERNING_EVENTS = frozenset(
 
 def hold(state: GovernanceState, case_id: UUID, event_type: str) -> None:
     """A quarantined event of the case: fail safe if governance would have folded it (or its
-    type is unknown), so every later record of the case is a de-identified notice."""
+    type is unknown), so every later record of the case is a de-identified notice. A
+    quarantined erasure still forgets the person's details (none are kept to deliver)."""
     if event_type in GOVERNING_EVENTS or event_type not in ev.EVENTS_BY_NAME:
-        state.case(case_id).held = True
+        case = state.case(case_id)
+        case.held = True
+        if event_type == ERASED:
+            case.person.clear()
 
 
 def fold(state: GovernanceState, event: LoggedEvent) -> None:

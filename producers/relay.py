@@ -11,10 +11,11 @@ is stopped. On start the relay reads the state as of the position it was stored 
 the events between that and its own position without publishing, and loads each case when
 an event needs it. When the stored state is missing, written by other code or not what the
 relay wrote, the state is rebuilt by folding the log from its start up to the stored
-position without publishing, and stored whole with a later batch. Once the state is stored,
-the relay keeps at most ``CACHED_CASES`` cases in memory (the ones held longest are
+position without publishing, and stored whole with a later batch. Each time the state is
+stored, the relay keeps at most ``CACHED_CASES`` cases in memory (the ones held longest are
 forgotten and read again from their rows, those of a batch's case events in one query at
-its start), so its memory does not grow with the number of people in the log.
+its start; up to twice as many are held between two stores), so its memory does not grow
+with the number of people in the log.
 
 An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
 governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
@@ -38,7 +39,6 @@ from kafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 
 from hub import codec, kafka_clients, topics, tracing
-from hub import events as ev
 from hub.application import HubApplication
 from hub.domain.case import Case
 from hub.errors import ServiceUnavailableError
@@ -51,6 +51,7 @@ from hub.stored import decode_quickly
 from producers import snapshot, witness
 from producers.deidentify import deidentify
 from producers.governance import (
+    ERASED,
     UNPUBLISHED,
     Decision,
     GovernanceState,
@@ -184,6 +185,7 @@ class Relay:
         self.replace_all = restored is None
         self.changed = set()
         self.unstored = stored - self.folded_from
+        erased = False  # a person erased in what is folded: store the state at once
         while self.state.position < stored:
             batch = self.app.recorder.select_notifications(
                 start=self.state.position + 1, limit=self.batch_size, stop=stored
@@ -197,11 +199,13 @@ class Relay:
                     hold(self.state, UUID(kept["aggregate_id"]), kept["event_type"])
                     self.changed.add(UUID(kept["aggregate_id"]))
                     self.state.position = notification.id
+                    erased = erased or kept["event_type"] == ERASED
                     continue
                 event = logged(notification.id, self._event(notification))
                 fold(self.state, event)
                 if event.case_id is not None:
                     self.changed.add(event.case_id)
+                erased = erased or event.event_type == ERASED
         self.state.position = stored
         self.rebuilt = True
         log.info(
@@ -210,6 +214,8 @@ class Relay:
             state=self.restored_from,
             folded_from=self.folded_from,
         )
+        if erased:  # e.g. the erasure's batch stored its position alone (a quarantine)
+            self._store_unstored()
         return stored
 
     def step(self) -> RelayCounts:
@@ -261,11 +267,12 @@ class Relay:
                 position = notification.id
                 quarantined.append(self._quarantine(notification, poison))
                 counts.quarantined += 1
+                erased = erased or poison.event_type == ERASED  # held, the person forgotten
                 break
             futures += self._publish(decision, out, parent)
             if decision.event.case_id is not None:
                 self.changed.add(decision.event.case_id)
-            erased = erased or isinstance(decision.event.payload, ev.PersonErased)
+            erased = erased or decision.event.event_type == ERASED
             self._count(decision, counts)
             disclosures += decision.disclosures
             counts.events += 1

@@ -11,7 +11,7 @@ from dataclasses import replace
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -21,6 +21,7 @@ from hub.reference import load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
 from ops.wiring import open_ledger
+from producers import relay as relay_module
 from producers import snapshot
 from producers.governance import GovernanceState
 from producers.relay import Relay
@@ -274,9 +275,12 @@ def test_ids_known_to_have_no_stored_case_are_let_go_at_every_forget() -> None:
         assert not cases._absent
 
 
-def test_a_relay_catching_up_stores_its_state_every_so_often_and_a_restart_folds_the_rest(
-    tmp_path: Path,
-) -> None:
+ErasedLog = tuple[Settings, HubApplication, UUID, int]
+
+
+@pytest.fixture
+def erased_log(tmp_path: Path) -> ErasedLog:
+    """A log with a person erased in its middle: the store, the case, the erasure's position."""
     settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
     app = HubApplication(env=settings.eventsourcing_env())
     history.apply(app, history.generate(7303, 12))
@@ -285,6 +289,20 @@ def test_a_relay_catching_up_stores_its_state_every_so_often_and_a_restart_folds
     erased_at = app.recorder.max_notification_id() or 0
     history.apply(app, history.generate(7304, 6))
     assert erased_at > 200 and (app.recorder.max_notification_id() or 0) > erased_at + 30
+    return settings, app, UUID(str(first)), erased_at
+
+
+def _person_kept(settings: Settings, ledger: Any, case_id: UUID) -> bool:
+    """Whether the relay's stored row of the case still holds the person's details."""
+    row = ledger.state_case(str(case_id))
+    key = settings.secret("pseudonym_key").encode()
+    return row is not None and bool(pickle.loads(snapshot._unseal(key, row.state)).person)
+
+
+def test_a_relay_catching_up_stores_its_state_every_so_often_and_a_restart_folds_the_rest(
+    erased_log: ErasedLog,
+) -> None:
+    settings, app, first, erased_at = erased_log
     whole = FakeProducer()
     Relay(settings, app, open_ledger(settings), whole, batch_size=9).drain()
 
@@ -292,11 +310,9 @@ def test_a_relay_catching_up_stores_its_state_every_so_often_and_a_restart_folds
     ledger = open_ledger(cadence)
     stored_at: list[int] = []  # the positions the state was stored at
     person_kept: list[bool] = []  # the erased person still in the stored row, at each store
-    key = settings.secret("pseudonym_key").encode()
 
     def kept() -> bool:
-        row = ledger.state_case(str(first))
-        return row is not None and bool(pickle.loads(snapshot._unseal(key, row.state)).person)
+        return _person_kept(settings, ledger, first)
 
     def record(position: int, disclosures: Any, quarantined: Any = (), state: Any = None) -> None:
         type(ledger).record(ledger, position, disclosures, quarantined, state)
@@ -364,3 +380,31 @@ def test_a_relay_stopped_while_catching_up_stores_its_state_as_it_ends(tmp_path:
     restarted = Relay(settings, app, ledger, FakeProducer(), batch_size=9)
     restarted.rebuild()
     assert (restarted.restored_from, restarted.folded_from) == ("used", 27)
+
+
+@pytest.mark.parametrize("failing", [0, 1], ids=["the erasure", "the event after it"])
+def test_an_erasure_leaves_the_stored_state_at_once_even_beside_a_quarantined_event(
+    erased_log: ErasedLog, monkeypatch: pytest.MonkeyPatch, failing: int
+) -> None:
+    settings, app, first, erased_at = erased_log
+    ledger = open_ledger(settings)
+    relay = Relay(settings, app, ledger, FakeProducer(), batch_size=erased_at - 1)
+    relay.state_every = 1
+    relay.step()  # up to the event before the erasure, the state stored with the person
+    assert ledger.position() == erased_at - 1 and _person_kept(settings, ledger, first)
+    relay.state_every, relay.batch_size = 10_000, 9
+
+    def decide(state: GovernanceState, event: Any) -> Any:
+        if event.position == erased_at + failing:
+            raise RuntimeError("a governance failure (test)")
+        return real_decide(state, event)
+
+    real_decide = relay_module.decide
+    monkeypatch.setattr(relay_module, "decide", decide)
+    relay.step()  # the erasure's batch, cut short by the event quarantined half folded
+    assert ledger.position() == erased_at + failing
+    assert [row["position"] for row in ledger.quarantined()] == [erased_at + failing]
+    relay.step()  # folds what the quarantine left, then goes on
+    header = ledger.state_header()
+    assert header is not None and header.position >= erased_at
+    assert not _person_kept(settings, ledger, first)
