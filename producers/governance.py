@@ -203,6 +203,7 @@ def minutes_since_referral(state: GovernanceState, event: LoggedEvent) -> float 
 
 
 ERASED = ev.PersonErased.__name__
+
 # The events ``fold`` changes the state for: losing one of them to the quarantine holds the case.
 GOVERNING_EVENTS = frozenset(
     {
