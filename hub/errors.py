@@ -156,3 +156,7 @@ class PermissionDeniedError(HubError):
 
 class RelayPositionAheadError(HubError):
     """The relay's stored position is past events its (empty or missing) topics never got."""
+
+
+class RelayStateOutOfStepError(HubError):
+    """The relay's state was to be stored at a position other than its stored one."""

@@ -35,6 +35,7 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
+from hub.errors import RelayStateOutOfStepError
 from hub.settings import Settings
 from producers.snapshot import CaseRow, Header, StateWrite
 
@@ -128,7 +129,8 @@ class RelayLedger(Protocol):
         governance state's changes at that position in one transaction."""
 
     def store_state(self, state: StateWrite) -> None:
-        """Stores the governance state's changes alone (at a position already stored)."""
+        """Stores the governance state's changes alone, at the position stored (else
+        ``RelayStateOutOfStepError``: another relay under the same name moved it)."""
 
     def state_header(self) -> Header | None:
         """The stored governance state's header for this relay's position name, if any."""
@@ -149,6 +151,15 @@ class RelayLedger(Protocol):
 
     def basis_counts(self) -> dict[str, int]:
         """How many disclosures each legal basis carried."""
+
+
+def _in_step(stored: int | None, state: StateWrite) -> None:
+    if (stored or 0) != state.header.position:
+        raise RelayStateOutOfStepError(
+            f"the relay's stored position is {stored or 0}, its state is at "
+            f"{state.header.position}: is another relay running under the same topic prefix? "
+            "Nothing was stored"
+        )
 
 
 class SQLiteRelayLedger(SQLiteTrackingRecorder):
@@ -203,6 +214,9 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
 
     def store_state(self, state: StateWrite) -> None:
         with self.datastore.transaction(commit=True) as c:
+            c.execute(self.select_max_tracking_id_statement, (self.position_name,))
+            row = c.fetchone()
+            _in_step(row[0] if row else None, state)
             self._store_state(c, state)
 
     def _store_state(self, c: Any, state: StateWrite) -> None:
@@ -385,6 +399,9 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
 
     def store_state(self, state: StateWrite) -> None:
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self.max_tracking_id_statement, (self.position_name,))
+            row = curs.fetchone()
+            _in_step(row["max"] if row else None, state)
             self._store_state(curs, state)
 
     def _store_state(self, curs: Any, state: StateWrite) -> None:

@@ -14,10 +14,12 @@ import pytest
 
 from hub import commands as c
 from hub.application import HubApplication
+from hub.errors import RelayStateOutOfStepError
 from hub.settings import Settings
 from ops.bench.stores import connect
 from ops.wiring import open_ledger, open_relay
 from producers import snapshot
+from producers.governance import GovernanceState
 from producers.ledger import position_name_of
 from producers.relay import Relay
 from tests import factories as f
@@ -163,6 +165,21 @@ def test_a_changed_or_stale_stored_state_is_refused_and_the_log_folded_from_its_
     for name in expected:
         # The reference ran in other batches: compare records, not the chain's witnesses.
         assert _deduplicated(got[name]) == _events(expected[name]), name
+
+
+def test_the_state_is_stored_alone_only_at_the_stored_position(
+    store: tuple[Settings, HubApplication],
+) -> None:
+    settings, _ = store
+    ledger = open_ledger(settings.model_copy(update={"kafka_topic_prefix": f"p{uuid4().hex}."}))
+    ledger.record(5, [], [], None)
+    for position in (4, 6):  # another relay under the same name moved the position
+        with pytest.raises(RelayStateOutOfStepError):
+            ledger.store_state(snapshot.write(GovernanceState(position=position), b"k", set()))
+    assert ledger.state_header() is None
+    ledger.store_state(snapshot.write(GovernanceState(position=5), b"k", set()))
+    header = ledger.state_header()
+    assert header is not None and header.position == 5
 
 
 def _drained(relay: Relay) -> tuple[str, int]:

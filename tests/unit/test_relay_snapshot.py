@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from hub.application import HubApplication
+from hub.errors import RelayStateOutOfStepError
 from hub.identity import Actor, Role
 from hub.reference import load_network
 from hub.reference.directory import Directory
@@ -408,3 +409,19 @@ def test_an_erasure_leaves_the_stored_state_at_once_even_beside_a_quarantined_ev
     header = ledger.state_header()
     assert header is not None and header.position >= erased_at
     assert not _person_kept(settings, ledger, first)
+
+
+def test_the_state_is_stored_alone_only_at_the_stored_position(
+    relayed: tuple[Settings, HubApplication],
+) -> None:
+    settings, _ = relayed
+    ledger = open_ledger(settings)
+    stored = ledger.position()
+    before = ledger.state_header()
+    for position in (stored - 1, stored + 1, 0):  # another relay moved it, or none stored
+        with pytest.raises(RelayStateOutOfStepError):
+            ledger.store_state(snapshot.write(GovernanceState(position=position), KEY, set()))
+    assert ledger.state_header() == before
+    ledger.store_state(snapshot.write(GovernanceState(position=stored), KEY, set()))
+    header = ledger.state_header()
+    assert header is not None and header.position == stored and header != before
