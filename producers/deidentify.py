@@ -49,7 +49,7 @@ def pseudonym(value: str, key: bytes) -> str:
     """A version-8 (custom) UUID from HMAC-SHA256 of the canonical id text.
 
     Spelled out on bytes, not through ``uuid.UUID`` (two objects and an int a call): a miss
-    of the cache was ~13 % of a relay's time, and four of five calls miss."""
+    of the cache was ~13 % of a relay's profile, and four of five calls miss."""
     text = (
         value if isinstance(value, str) and _CANONICAL.fullmatch(value) else str(UUID(str(value)))
     )

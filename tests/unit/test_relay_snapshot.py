@@ -25,6 +25,7 @@ from ops.wiring import open_ledger
 from producers import relay as relay_module
 from producers import snapshot
 from producers.governance import GovernanceState
+from producers.ledger import RelayLedger
 from producers.relay import Relay
 from tests import factories as f
 from tests.faults import history
@@ -293,7 +294,7 @@ def erased_log(tmp_path: Path) -> ErasedLog:
     return settings, app, UUID(str(first)), erased_at
 
 
-def _person_kept(settings: Settings, ledger: Any, case_id: UUID) -> bool:
+def _person_kept(settings: Settings, ledger: RelayLedger, case_id: UUID) -> bool:
     """Whether the relay's stored row of the case still holds the person's details."""
     row = ledger.state_case(str(case_id))
     key = settings.secret("pseudonym_key").encode()
