@@ -31,7 +31,7 @@ import platform
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -90,10 +90,34 @@ class StateWrite:
     (every case, the others deleted, when ``replace_all``)."""
 
     header: Header
-    cases: tuple[CaseRow, ...]
+    cases: Iterable[CaseRow]
     replace_all: bool = False
 
 
+class SealedCases:
+    """The rows of ``ids``, each pickled, sealed and signed as it is read: a store of
+    thousands of cases holds one row at a time, not all of them (read them before the state
+    folds further)."""
+
+    def __init__(
+        self, cases: dict[UUID, CaseGovernance], key: bytes, code: str, ids: list[UUID]
+    ) -> None:
+        self._cases, self._key, self._code, self._ids = cases, key, code, ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[CaseRow]:
+        for case_id in self._ids:
+            with _no_gc():
+                plain = pickle.dumps(self._cases[case_id], protocol=pickle.HIGHEST_PROTOCOL)
+            blob = _seal(self._key, plain)
+            text = str(case_id)
+            yield CaseRow(text, _mac(self._key, self._code, text, blob), blob)
+
+
+# One per key (a relay has one; tests make many): deriving them for every row was ~6 µs a row.
+@lru_cache(maxsize=8)
 def _cipher(key: bytes) -> AESGCM:
     return AESGCM(hmac.new(key, b"relay-state-encryption", hashlib.sha256).digest())
 
@@ -107,8 +131,13 @@ def _unseal(key: bytes, sealed: bytes) -> bytes:
     return _cipher(key).decrypt(sealed[:12], sealed[12:], None)
 
 
+@lru_cache(maxsize=8)
+def _signer(key: bytes) -> Any:
+    return hmac.new(key, b"relay-state\0", hashlib.sha256)
+
+
 def _mac(key: bytes, code: str, what: str, blob: bytes) -> str:
-    signed = hmac.new(key, b"relay-state\0", hashlib.sha256)
+    signed = _signer(key).copy()  # the key's own setup done once
     signed.update(f"{code}\0{what}\0".encode())
     signed.update(blob)
     return signed.hexdigest()
@@ -152,21 +181,16 @@ def write(
     network_seal: NetworkSeal | None = None,
 ) -> StateWrite:
     """The rows that store ``state`` at its position: the header and the ``changed`` cases
-    (all of them when ``replace_all``); the network sealed by ``network_seal`` when given
-    (one a relay keeps, with the same ``key``)."""
+    (all of them when ``replace_all``), sealed as they are read; the network sealed by
+    ``network_seal`` when given (one a relay keeps, with the same ``key``)."""
     code = code_digest()
     ids = list(state.cases) if replace_all else [c for c in changed if c in state.cases]
     with _no_gc():
         network = (network_seal or NetworkSeal()).seal(key, state.network)
-        blobs = [
-            (str(c), _seal(key, pickle.dumps(state.cases[c], protocol=pickle.HIGHEST_PROTOCOL)))
-            for c in ids
-        ]
     header = Header(
         state.position, code, _mac(key, code, f"{NETWORK}@{state.position}", network), network
     )
-    rows = tuple(CaseRow(c, _mac(key, code, c, blob), blob) for c, blob in blobs)
-    return StateWrite(header, rows, replace_all)
+    return StateWrite(header, SealedCases(state.cases, key, code, ids), replace_all)
 
 
 Load = Callable[[UUID], CaseGovernance | None]
@@ -189,11 +213,13 @@ class LazyCases(dict[UUID, CaseGovernance]):
         """Loads, in one read of the store, those of ``case_ids`` that are neither held nor
         known to have no row: what asking for each would load, read ahead (a read per case
         was a third of a relay's time on a log of many people); how many were found."""
-        wanted = [
-            case_id
-            for case_id in dict.fromkeys(case_ids)
-            if not dict.__contains__(self, case_id) and case_id not in self._absent
-        ]
+        wanted = []
+        for case_id in dict.fromkeys(case_ids):
+            if dict.__contains__(self, case_id):
+                # Held: now the most recently asked for, the last that ``forget`` drops.
+                dict.__setitem__(self, case_id, dict.pop(self, case_id))
+            elif case_id not in self._absent:
+                wanted.append(case_id)
         if not wanted or self._load_many is None:
             return 0
         found = self._load_many(wanted)

@@ -24,7 +24,7 @@ from hub.settings import Settings
 from ops.wiring import open_ledger
 from producers import relay as relay_module
 from producers import snapshot
-from producers.governance import GovernanceState
+from producers.governance import CaseGovernance, GovernanceState
 from producers.ledger import RelayLedger
 from producers.relay import Relay
 from tests import factories as f
@@ -275,6 +275,16 @@ def test_ids_known_to_have_no_stored_case_are_let_go_at_every_forget() -> None:
         assert len(cases._absent) == 500
         assert cases.forget(1_024) == 0
         assert not cases._absent
+
+
+def test_the_cases_a_batch_asks_for_are_the_last_to_be_forgotten() -> None:
+    cases = snapshot.LazyCases(lambda case_id: None, lambda case_ids: {})
+    first, second, third = uuid4(), uuid4(), uuid4()
+    for case_id in (first, second, third):
+        cases.setdefault(case_id, CaseGovernance())
+    assert cases.prefetch([first]) == 0  # held: nothing read, asked for last
+    assert cases.forget(2) == 1
+    assert list(dict.keys(cases)) == [third, first]
 
 
 ErasedLog = tuple[Settings, HubApplication, UUID, int]
