@@ -107,9 +107,33 @@ def logged(position: int, domain_event: Any) -> LoggedEvent:
 
 
 # State ---------------------------------------------------------------------------------------
+#
+# A relay holds thousands of cases (``producers.relay.CACHED_CASES``), so a case's state is kept
+# small: slotted classes, and one object for the names and sets many cases hold alike (agency
+# ids, purposes, categories, a meeting's members), also when a case is read back from its
+# stored row (``__reduce__`` builds it again through ``_shared``).
+
+# Values held once, however many cases hold them: bounded, so that ids a log never repeats
+# cannot make it grow without end (past the bound a value is simply kept as it is).
+SHARED_MAX = 16_384
+_shared_values: dict[Any, Any] = {}
 
 
-@dataclass
+def _shared(value: Any) -> Any:
+    """The one object held for ``value`` (a str, or a frozenset or tuple of them)."""
+    found = _shared_values.get(value)
+    if found is not None:
+        return found
+    if len(_shared_values) < SHARED_MAX:
+        _shared_values[value] = value
+    return value
+
+
+def _names(values: Iterable[str]) -> frozenset[str]:
+    return _shared(frozenset(_shared(v) for v in values))  # type: ignore[no-any-return]
+
+
+@dataclass(slots=True)
 class ConsentState:
     consent_id: str
     agencies: frozenset[str]
@@ -125,8 +149,42 @@ class ConsentState:
             self.valid_from, self.valid_until, self.withdrawn or self.stopped, at
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _consent, (
+            self.consent_id,
+            self.agencies,
+            self.purposes,
+            self.categories,
+            self.valid_from,
+            self.valid_until,
+            self.withdrawn,
+            self.stopped,
+        )
 
-@dataclass
+
+def _consent(
+    consent_id: str,
+    agencies: Iterable[str],
+    purposes: Iterable[str],
+    categories: Iterable[str],
+    valid_from: datetime,
+    valid_until: datetime,
+    withdrawn: bool = False,
+    stopped: bool = False,
+) -> ConsentState:
+    return ConsentState(
+        consent_id,
+        _names(agencies),
+        _names(purposes),
+        _names(categories),
+        valid_from,
+        valid_until,
+        withdrawn,
+        stopped,
+    )
+
+
+@dataclass(slots=True)
 class EmergencyState:
     declaration_id: str
     agencies: frozenset[str]
@@ -143,8 +201,36 @@ class EmergencyState:
             return category in self.sensitive
         return category in self.categories
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _emergency, (
+            self.declaration_id,
+            self.agencies,
+            self.categories,
+            self.expires_at,
+            self.ended,
+            self.sensitive,
+        )
 
-@dataclass
+
+def _emergency(
+    declaration_id: str,
+    agencies: Iterable[str],
+    categories: Iterable[str],
+    expires_at: datetime,
+    ended: bool = False,
+    sensitive: Iterable[str] = (),
+) -> EmergencyState:
+    return EmergencyState(
+        declaration_id,
+        _names(agencies),
+        _names(categories),
+        expires_at,
+        ended,
+        _names(sensitive),
+    )
+
+
+@dataclass(slots=True)
 class ReferralState:
     referral_id: str
     agency_id: str
@@ -153,8 +239,36 @@ class ReferralState:
     status: str = "sent"
     made_at: datetime | None = None  # for the analysts' minutes from referral to answer
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _referral, (
+            self.referral_id,
+            self.agency_id,
+            self.purpose,
+            self.statute,
+            self.status,
+            self.made_at,
+        )
 
-@dataclass
+
+def _referral(
+    referral_id: str,
+    agency_id: str,
+    purpose: str,
+    statute: str | None,
+    status: str = "sent",
+    made_at: datetime | None = None,
+) -> ReferralState:
+    return ReferralState(
+        referral_id,
+        _shared(agency_id),
+        _shared(purpose),
+        None if statute is None else _shared(statute),
+        _shared(status),
+        made_at,
+    )
+
+
+@dataclass(slots=True)
 class CaseGovernance:
     ward: str | None = None
     consents: dict[str, ConsentState] = field(default_factory=dict)
@@ -176,6 +290,43 @@ class CaseGovernance:
         if any(agency_id in e.agencies for e in self.emergencies.values()):
             purposes.add("emergency_response")
         return frozenset(purposes)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _case, (
+            self.ward,
+            self.consents,
+            self.connection_meetings,
+            self.emergencies,
+            self.referrals,
+            self.involved,
+            self.person,
+            self.delivered,
+            self.held,
+        )
+
+
+def _case(
+    ward: str | None,
+    consents: dict[str, ConsentState],
+    connection_meetings: dict[str, frozenset[str]],
+    emergencies: dict[str, EmergencyState],
+    referrals: dict[str, ReferralState],
+    involved: dict[str, None],
+    person: dict[str, Any],
+    delivered: set[tuple[str, str, str]],
+    held: bool,
+) -> CaseGovernance:
+    return CaseGovernance(
+        None if ward is None else _shared(ward),
+        consents,
+        {m: _names(members) for m, members in connection_meetings.items()},
+        emergencies,
+        referrals,
+        {_shared(a): None for a in involved},
+        {_shared(k): v for k, v in person.items()},
+        {(_shared(a), _shared(b), r) for a, b, r in delivered},
+        held,
+    )
 
 
 @dataclass
@@ -246,28 +397,28 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
     case = state.case(event.case_id)
     person = event.record.get("person")
     if isinstance(person, dict):
-        case.person.update({k: v for k, v in person.items() if v is not None})
+        case.person.update({_shared(k): v for k, v in person.items() if v is not None})
     if isinstance(p, ev.CaseOpened):
-        case.ward = p.ward
+        case.ward = _shared(p.ward)
     elif isinstance(p, ev.ReferralMade):
-        case.referrals[str(p.referral_id)] = ReferralState(
+        case.referrals[str(p.referral_id)] = _referral(
             str(p.referral_id), p.agency_id, p.purpose, p.statute, made_at=p.occurred_at
         )
         _involve(case, [p.agency_id])
     elif isinstance(p, ev.ReferralAnswered):
         referral = case.referrals.get(str(p.referral_id))
         if referral is not None:
-            referral.status = p.answer
+            referral.status = _shared(p.answer)
     elif isinstance(p, ev.ReferralCancelled):
         referral = case.referrals.get(str(p.referral_id))
         if referral is not None:
             referral.status = "cancelled"
     elif isinstance(p, ev.ConsentGiven):
-        case.consents[str(p.consent_id)] = ConsentState(
+        case.consents[str(p.consent_id)] = _consent(
             str(p.consent_id),
             state.network.network.agencies_in_scope(p.scope),
-            frozenset(p.purposes),
-            frozenset(p.data_categories),
+            p.purposes,
+            p.data_categories,
             p.valid_from,
             p.valid_until,
         )
@@ -283,18 +434,18 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
     elif isinstance(p, ev.TakenUpByMeeting):
         _involve(case, p.members)
         if p.kind == "connection":
-            case.connection_meetings[str(p.meeting_id)] = frozenset(p.members)
+            case.connection_meetings[str(p.meeting_id)] = _names(p.members)
     elif isinstance(p, ev.MovedToSupportMeeting):
         # From here the case is shared on the person's consent: a later withdrawal must stop
         # disclosures, so the earlier つながりづくり会議 no longer releases anything.
         case.connection_meetings.clear()
     elif isinstance(p, ev.EmergencyDeclared):
-        case.emergencies[str(p.declaration_id)] = EmergencyState(
+        case.emergencies[str(p.declaration_id)] = _emergency(
             str(p.declaration_id),
-            frozenset(p.agencies),
-            frozenset(p.data_categories),
+            p.agencies,
+            p.data_categories,
             p.expires_at,
-            sensitive=frozenset(p.sensitive_categories),
+            sensitive=p.sensitive_categories,
         )
         _involve(case, p.agencies)
     elif isinstance(p, ev.EmergencyEnded):
@@ -370,7 +521,7 @@ def details_event(event: LoggedEvent, person: dict[str, Any]) -> LoggedEvent:
 
 def _involve(case: CaseGovernance, agencies: Iterable[str]) -> None:
     for agency_id in agencies:
-        case.involved.setdefault(agency_id, None)
+        case.involved.setdefault(_shared(agency_id), None)
 
 
 # Decisions -----------------------------------------------------------------------------------

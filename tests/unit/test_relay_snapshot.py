@@ -24,6 +24,7 @@ from hub.settings import Settings
 from ops.wiring import open_ledger
 from producers import relay as relay_module
 from producers import snapshot
+from producers import governance
 from producers.governance import CaseGovernance, GovernanceState
 from producers.ledger import RelayLedger
 from producers.relay import Relay
@@ -285,6 +286,40 @@ def test_the_cases_a_batch_asks_for_are_the_last_to_be_forgotten() -> None:
     assert cases.prefetch([first]) == 0  # held: nothing read, asked for last
     assert cases.forget(2) == 1
     assert list(dict.keys(cases)) == [third, first]
+
+
+def test_a_case_read_back_is_the_folded_case_and_shares_what_cases_hold_alike(
+    relayed: tuple[Settings, HubApplication],
+) -> None:
+    """A relay holds thousands of cases: the names and sets many of them hold alike (agencies,
+    purposes, categories, a meeting's members) are one object each, in the fold and in a
+    case read back from its row, so that a case's state stays small."""
+    settings, app = relayed
+    relay = Relay(settings, app, _NoState(open_ledger(settings)), FakeProducer())
+    relay.rebuild()
+    folded = list(dict.values(relay.state.cases))
+    read_back = [pickle.loads(pickle.dumps(case)) for case in folded]
+    assert read_back == folded
+    held = [*folded, *read_back]
+    names = [a for c in held for a in c.involved]
+    names += [r.agency_id for c in held for r in c.referrals.values()]
+    sets = [x.agencies for c in held for x in c.consents.values()]
+    sets += [x.purposes for c in held for x in c.consents.values()]
+    assert len(names) > 2 * len(set(names)) and len(sets) > 2 * len(set(sets))
+    assert len({id(name) for name in names}) == len(set(names))
+    assert len({id(held_set) for held_set in sets}) == len(set(sets))
+
+
+def test_values_held_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(governance, "_shared_values", {})
+    monkeypatch.setattr(governance, "SHARED_MAX", 2)
+    first, second = governance._shared("試験-1"), governance._shared(frozenset({"試験-2"}))
+    assert governance._shared("".join(["試験", "-1"])) is first
+    assert governance._shared(frozenset({"試験-2"})) is second
+    beyond = "".join(["試験", "-3"])
+    assert governance._shared(beyond) is beyond
+    assert governance._shared("".join(["試験", "-3"])) is not beyond  # past the bound: as it is
+    assert len(governance._shared_values) == 2
 
 
 ErasedLog = tuple[Settings, HubApplication, UUID, int]
