@@ -12,10 +12,10 @@ the events between that and its own position without publishing, and loads each 
 an event needs it. When the stored state is missing, written by other code or not what the
 relay wrote, the state is rebuilt by folding the log from its start up to the stored
 position without publishing, and stored whole with a later batch. Each time the state is
-stored, the relay keeps at most ``CACHED_CASES`` cases in memory (the ones held longest are
-forgotten and read again from their rows, those of a batch's case events in one query at
-its start; up to twice as many are held between two stores), so its memory does not grow
-with the number of people in the log.
+stored, the relay keeps at most ``CACHED_CASES`` cases in memory (those its batches asked for
+least recently are forgotten and read again from their rows, those of a batch's case events
+in one query at its start; up to twice as many are held between two stores), so its memory
+does not grow with the number of people in the log.
 
 An event the relay cannot publish (it fails ``hub.quarantine.screen``, cannot be decoded, or
 governance or Avro cannot take it) is quarantined: nothing of it is published anywhere (no
@@ -67,11 +67,11 @@ log = get_logger(__name__)
 
 Header = tuple[str, bytes]
 RELAY_PRINCIPAL = "relay"
-# Cases kept in memory between batches (a case's state is ~3 KiB: its consents, referrals,
-# the person's details); the rest stay in their stored rows until an event needs them. A
-# log of many people brings few cases back within a thousand (BENCHMARKS.md, scale run:
-# 4,096 held 14 MiB more than 1,024 on the 10M log's sample, and ran up to a tenth quicker).
-CACHED_CASES = 1_024
+# Cases kept in memory between batches (a case's state is ~1.7 KiB: its consents, referrals,
+# the person's details; producers/governance.py keeps it small); the rest stay in their
+# stored rows until an event needs them. On the 10M log's sample 4,096 read back 6,752 cases
+# where 1,024 read back ~30,000, for 7 MiB more (BENCHMARKS.md, scale run).
+CACHED_CASES = 4_096
 # A relay catching up (its batches full) stores its governance state with the position once
 # this many events have passed since it last did, once it holds twice ``CACHED_CASES``, with
 # a batch that erased a person, and when stopped: a case whose events fall in several batches
