@@ -142,6 +142,9 @@ class Relay:
         self.rebuilt = False
         self.trust_stored = True  # False once a stored case was refused: fold the log
         self.changed: set[UUID] = set()  # cases changed since the state was last stored
+        # Of the cases held, the digest of each one's row as this relay last stored it: an
+        # event that changed nothing governance holds (a visit, say) writes no row again.
+        self.stored_digests: dict[UUID, bytes] = {}
         self.replace_all = False  # the stored state is not this one's: store every case
         self.restored_from = ""  # how the last rebuild started: "used", "none", "stale", ...
         self.folded_from = 0  # the position the last rebuild's fold started after
@@ -184,6 +187,7 @@ class Relay:
         self.folded_from = self.state.position
         self.replace_all = restored is None
         self.changed = set()
+        self.stored_digests = {}
         self.unstored = stored - self.folded_from
         erased = False  # a person erased in what is folded: store the state at once
         while self.state.position < stored:
@@ -288,11 +292,10 @@ class Relay:
         else:
             self.unstored += counts.events + counts.quarantined
             store = erased or self._state_due(caught_up=len(batch) < self.batch_size)
-            self.ledger.record(
-                position, disclosures, quarantined, self._state_write() if store else None
-            )
-            if store:
-                self._state_stored()
+            write = self._state_write() if store else None
+            self.ledger.record(position, disclosures, quarantined, write)
+            if write is not None:
+                self._state_stored(write)
         for row in quarantined:
             row.pop("folded", None)
         return position
@@ -301,8 +304,9 @@ class Relay:
         """Stores the state alone, as of the stored position, if it folded events since it
         was last stored (never a state that has folded past the stored position)."""
         if self.rebuilt and self.unstored:
-            self.ledger.store_state(self._state_write())
-            self._state_stored()
+            write = self._state_write()
+            self.ledger.store_state(write)
+            self._state_stored(write)
 
     def _state_due(self, *, caught_up: bool) -> bool:
         """Whether the state is stored with this batch's position."""
@@ -319,18 +323,28 @@ class Relay:
             self.changed,
             replace_all=self.replace_all,
             network_seal=self.network_seal,
+            unchanged=self.stored_digests,
         )
 
-    def _state_stored(self) -> None:
+    def _state_stored(self, write: snapshot.StateWrite) -> None:
+        """After ``write`` committed: every case held is stored as it is."""
+        if self.replace_all:
+            self.stored_digests.clear()
+        if isinstance(write.cases, snapshot.SealedCases):
+            self.stored_digests.update(write.cases.digests)
         self.changed.clear()
         self.replace_all = False
         self.trust_stored = True
         self.unstored = 0
-        # Every case held is now stored as it is: those beyond the bound can go.
+        # Those beyond the bound can go (read again from their rows when asked for).
         self.state.cases = snapshot.lazy(
             self.state.cases, self.key, self.ledger.state_case, self.ledger.state_cases
         )
-        self.state.cases.forget(self.cached_cases)
+        if self.state.cases.forget(self.cached_cases):
+            held = self.state.cases
+            self.stored_digests = {
+                c: d for c, d in self.stored_digests.items() if dict.__contains__(held, c)
+            }
 
     def _prepare(self, notification: Notification) -> tuple[Decision, list[Out], str | None]:
         """The decision and the records of one event and its command's traceparent, or

@@ -97,22 +97,31 @@ class StateWrite:
 class SealedCases:
     """The rows of ``ids``, each pickled, sealed and signed as it is read: a store of
     thousands of cases holds one row at a time, not all of them (read them before the state
-    folds further)."""
+    folds further). A case whose pickle has the digest ``unchanged`` gives for it (what its
+    stored row holds) is passed over; ``digests`` collects those of the rows read."""
 
     def __init__(
-        self, cases: dict[UUID, CaseGovernance], key: bytes, code: str, ids: list[UUID]
+        self,
+        cases: dict[UUID, CaseGovernance],
+        key: bytes,
+        code: str,
+        ids: list[UUID],
+        unchanged: dict[UUID, bytes] | None = None,
     ) -> None:
         self._cases, self._key, self._code, self._ids = cases, key, code, ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
+        self._unchanged = unchanged or {}
+        self.digests: dict[UUID, bytes] = {}
 
     def __iter__(self) -> Iterator[CaseRow]:
         for case_id in self._ids:
             with _no_gc():
                 plain = pickle.dumps(self._cases[case_id], protocol=pickle.HIGHEST_PROTOCOL)
+            digest = hashlib.blake2b(plain, digest_size=16).digest()
+            if self._unchanged.get(case_id) == digest:
+                continue  # an event of the case changed nothing governance holds
             blob = _seal(self._key, plain)
             text = str(case_id)
+            self.digests[case_id] = digest
             yield CaseRow(text, _mac(self._key, self._code, text, blob), blob)
 
 
@@ -179,10 +188,13 @@ def write(
     *,
     replace_all: bool = False,
     network_seal: NetworkSeal | None = None,
+    unchanged: dict[UUID, bytes] | None = None,
 ) -> StateWrite:
     """The rows that store ``state`` at its position: the header and the ``changed`` cases
-    (all of them when ``replace_all``), sealed as they are read; the network sealed by
-    ``network_seal`` when given (one a relay keeps, with the same ``key``)."""
+    (all of them when ``replace_all``), sealed as they are read, but for those whose stored
+    row holds them as they are (``unchanged``: the digests ``SealedCases`` gave for the rows
+    last stored); the network sealed by ``network_seal`` when given (one a relay keeps, with
+    the same ``key``)."""
     code = code_digest()
     ids = list(state.cases) if replace_all else [c for c in changed if c in state.cases]
     with _no_gc():
@@ -190,7 +202,8 @@ def write(
     header = Header(
         state.position, code, _mac(key, code, f"{NETWORK}@{state.position}", network), network
     )
-    return StateWrite(header, SealedCases(state.cases, key, code, ids), replace_all)
+    rows = SealedCases(state.cases, key, code, ids, None if replace_all else unchanged)
+    return StateWrite(header, rows, replace_all)
 
 
 Load = Callable[[UUID], CaseGovernance | None]

@@ -22,9 +22,8 @@ from hub.reference import load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
 from ops.wiring import open_ledger
+from producers import governance, snapshot
 from producers import relay as relay_module
-from producers import snapshot
-from producers import governance
 from producers.governance import CaseGovernance, GovernanceState
 from producers.ledger import RelayLedger
 from producers.relay import Relay
@@ -320,6 +319,54 @@ def test_values_held_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert governance._shared(beyond) is beyond
     assert governance._shared("".join(["試験", "-3"])) is not beyond  # past the bound: as it is
     assert len(governance._shared_values) == 2
+
+
+def test_a_case_stored_as_it_is_is_not_written_again() -> None:
+    state = GovernanceState(position=3)
+    same, other = uuid4(), uuid4()
+    for case_id in (same, other):
+        state.case(case_id)
+    first = snapshot.write(state, KEY, {same, other})
+    assert sorted(row.case_id for row in first.cases) == sorted([str(same), str(other)])
+    assert isinstance(first.cases, snapshot.SealedCases)
+    stored = first.cases.digests
+    state.case(other).ward = "moji"
+    again = snapshot.write(state, KEY, {same, other}, unchanged=stored)
+    assert [row.case_id for row in again.cases] == [str(other)]
+    whole = snapshot.write(state, KEY, set(), replace_all=True, unchanged=stored)
+    assert len(list(whole.cases)) == 2  # every row deleted first: each is written
+
+
+def test_a_relay_storing_every_batch_writes_only_the_cases_it_changed_and_each_row_is_the_fold(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    app = HubApplication(env=settings.eventsourcing_env())
+    history.apply(app, history.generate(7305, 12))
+    ledger = open_ledger(settings)
+    relay = Relay(settings, app, ledger, FakeProducer(), batch_size=9)
+    relay.state_every = 1  # stored with every batch
+    touched: list[int] = []  # cases with events since the last store, at each store
+    written: list[str] = []  # the rows written
+
+    def record(position: int, disclosures: Any, quarantined: Any = (), state: Any = None) -> None:
+        if state is not None:
+            touched.append(len(relay.changed))
+            written.extend(row.case_id for row in state.cases)
+        type(ledger).record(ledger, position, disclosures, quarantined, state)
+
+    ledger.record = record  # type: ignore[method-assign]
+    relay.drain()
+    assert len(touched) > 20 and sum(touched) > len(written) >= 12  # some left as they were
+
+    restarted = Relay(settings, app, open_ledger(settings), FakeProducer())
+    from_scratch = Relay(settings, app, _NoState(open_ledger(settings)), FakeProducer())
+    restarted.rebuild()
+    from_scratch.rebuild()
+    assert restarted.restored_from == "used" and restarted.folded_from == ledger.position()
+    cases = from_scratch.state.cases
+    assert len(cases) >= 12
+    assert {c: restarted.state.cases.get(c) for c in cases} == cases
 
 
 ErasedLog = tuple[Settings, HubApplication, UUID, int]
