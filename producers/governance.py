@@ -129,6 +129,11 @@ def _shared(value: Any) -> Any:
     return value
 
 
+def _values(state: Any) -> tuple[Any, ...]:
+    """A slotted state's fields, in order: what its ``__reduce__`` builds it again from."""
+    return tuple(getattr(state, name) for name in state.__slots__)
+
+
 def _names(values: Iterable[str]) -> frozenset[str]:
     return _shared(frozenset(_shared(v) for v in values))  # type: ignore[no-any-return]
 
@@ -150,16 +155,7 @@ class ConsentState:
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _consent, (
-            self.consent_id,
-            self.agencies,
-            self.purposes,
-            self.categories,
-            self.valid_from,
-            self.valid_until,
-            self.withdrawn,
-            self.stopped,
-        )
+        return _consent, _values(self)
 
 
 def _consent(
@@ -202,14 +198,7 @@ class EmergencyState:
         return category in self.categories
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _emergency, (
-            self.declaration_id,
-            self.agencies,
-            self.categories,
-            self.expires_at,
-            self.ended,
-            self.sensitive,
-        )
+        return _emergency, _values(self)
 
 
 def _emergency(
@@ -240,14 +229,7 @@ class ReferralState:
     made_at: datetime | None = None  # for the analysts' minutes from referral to answer
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _referral, (
-            self.referral_id,
-            self.agency_id,
-            self.purpose,
-            self.statute,
-            self.status,
-            self.made_at,
-        )
+        return _referral, _values(self)
 
 
 def _referral(
@@ -292,17 +274,7 @@ class CaseGovernance:
         return frozenset(purposes)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _case, (
-            self.ward,
-            self.consents,
-            self.connection_meetings,
-            self.emergencies,
-            self.referrals,
-            self.involved,
-            self.person,
-            self.delivered,
-            self.held,
-        )
+        return _case, _values(self)
 
 
 def _case(
