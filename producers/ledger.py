@@ -27,7 +27,7 @@ written in the same transaction as the position that passes it:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Tracking
@@ -85,10 +85,10 @@ def _header(row: Any) -> Header | None:
     return Header(int(row["position"]), row["code"], row["mac"], bytes(row["network"]))
 
 
-def _case_rows(name: str, state: StateWrite) -> Iterator[dict[str, Any]]:
-    # One row at a time: a store of thousands of cases never holds them all sealed at once.
-    for c in state.cases:
-        yield {"name": name, "case_id": c.case_id, "mac": c.mac, "state": c.state}
+def _case_rows(name: str, state: StateWrite) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "case_id": c.case_id, "mac": c.mac, "state": c.state} for c in state.cases
+    ]
 
 
 def _case_row(row: Any) -> CaseRow | None:
@@ -407,7 +407,9 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
     def _store_state(self, curs: Any, state: StateWrite) -> None:
         if state.replace_all:
             curs.execute(self.delete_state_cases, [self.position_name])
-        curs.executemany(self.upsert_state_case, _case_rows(self.position_name, state))
+        rows = _case_rows(self.position_name, state)
+        if rows:
+            curs.executemany(self.upsert_state_case, rows)
         curs.execute(self.upsert_state, _header_row(self.position_name, state.header))
 
     def state_header(self) -> Header | None:

@@ -70,7 +70,7 @@ RELAY_PRINCIPAL = "relay"
 # Cases kept in memory between batches (a case's state is ~1.7 KiB: its consents, referrals,
 # the person's details; producers/governance.py keeps it small); the rest stay in their
 # stored rows until an event needs them. On the 10M log's sample 4,096 read back 6,752 cases
-# where 1,024 read back ~30,000, for 7 MiB more (BENCHMARKS.md, scale run).
+# where 1,024 read back ~30,000, for 8 MiB more (BENCHMARKS.md, scale run).
 CACHED_CASES = 4_096
 # A relay catching up (its batches full) stores its governance state with the position once
 # this many events have passed since it last did, once it holds twice ``CACHED_CASES``, with
@@ -330,8 +330,7 @@ class Relay:
         """After ``write`` committed: every case held is stored as it is."""
         if self.replace_all:
             self.stored_digests.clear()
-        if isinstance(write.cases, snapshot.SealedCases):
-            self.stored_digests.update(write.cases.digests)
+        self.stored_digests.update(write.digests)
         self.changed.clear()
         self.replace_all = False
         self.trust_stored = True

@@ -30,7 +30,7 @@ import pickle
 import platform
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from itertools import islice
 from pathlib import Path
@@ -87,42 +87,13 @@ class CaseRow:
 @dataclass(frozen=True)
 class StateWrite:
     """What one store of the position writes of the state: the header and the changed cases
-    (every case, the others deleted, when ``replace_all``)."""
+    (every case, the others deleted, when ``replace_all``), and the digest of each case row
+    written (``write``'s ``unchanged`` for the next store, once this one has committed)."""
 
     header: Header
-    cases: Iterable[CaseRow]
+    cases: tuple[CaseRow, ...]
     replace_all: bool = False
-
-
-class SealedCases:
-    """The rows of ``ids``, each pickled, sealed and signed as it is read: a store of
-    thousands of cases holds one row at a time, not all of them (read them before the state
-    folds further). A case whose pickle has the digest ``unchanged`` gives for it (what its
-    stored row holds) is passed over; ``digests`` collects those of the rows read."""
-
-    def __init__(
-        self,
-        cases: dict[UUID, CaseGovernance],
-        key: bytes,
-        code: str,
-        ids: list[UUID],
-        unchanged: dict[UUID, bytes] | None = None,
-    ) -> None:
-        self._cases, self._key, self._code, self._ids = cases, key, code, ids
-        self._unchanged = unchanged or {}
-        self.digests: dict[UUID, bytes] = {}
-
-    def __iter__(self) -> Iterator[CaseRow]:
-        for case_id in self._ids:
-            with _no_gc():
-                plain = pickle.dumps(self._cases[case_id], protocol=pickle.HIGHEST_PROTOCOL)
-            digest = hashlib.blake2b(plain, digest_size=16).digest()
-            if self._unchanged.get(case_id) == digest:
-                continue  # an event of the case changed nothing governance holds
-            blob = _seal(self._key, plain)
-            text = str(case_id)
-            self.digests[case_id] = digest
-            yield CaseRow(text, _mac(self._key, self._code, text, blob), blob)
+    digests: dict[UUID, bytes] = field(default_factory=dict)
 
 
 # One per key (a relay has one; tests make many): deriving them for every row was ~6 µs a row.
@@ -191,19 +162,29 @@ def write(
     unchanged: dict[UUID, bytes] | None = None,
 ) -> StateWrite:
     """The rows that store ``state`` at its position: the header and the ``changed`` cases
-    (all of them when ``replace_all``), sealed as they are read, but for those whose stored
-    row holds them as they are (``unchanged``: the digests ``SealedCases`` gave for the rows
-    last stored); the network sealed by ``network_seal`` when given (one a relay keeps, with
-    the same ``key``)."""
+    (all of them when ``replace_all``), but for those whose stored row holds them as they are
+    (``unchanged``: the ``digests`` of the writes last stored); the network sealed by
+    ``network_seal`` when given (one a relay keeps, with the same ``key``). Everything is
+    sealed here, before the ledger's transaction takes the store's write lock."""
     code = code_digest()
     ids = list(state.cases) if replace_all else [c for c in changed if c in state.cases]
+    stored = {} if replace_all else (unchanged or {})
+    digests: dict[UUID, bytes] = {}
+    blobs: list[tuple[str, bytes]] = []
     with _no_gc():
         network = (network_seal or NetworkSeal()).seal(key, state.network)
+        for case_id in ids:
+            plain = pickle.dumps(state.cases[case_id], protocol=pickle.HIGHEST_PROTOCOL)
+            digest = hashlib.blake2b(plain, digest_size=16).digest()
+            if stored.get(case_id) == digest:
+                continue  # the case's events changed nothing governance holds
+            digests[case_id] = digest
+            blobs.append((str(case_id), _seal(key, plain)))
     header = Header(
         state.position, code, _mac(key, code, f"{NETWORK}@{state.position}", network), network
     )
-    rows = SealedCases(state.cases, key, code, ids, None if replace_all else unchanged)
-    return StateWrite(header, rows, replace_all)
+    rows = tuple(CaseRow(c, _mac(key, code, c, blob), blob) for c, blob in blobs)
+    return StateWrite(header, rows, replace_all, digests)
 
 
 Load = Callable[[UUID], CaseGovernance | None]
