@@ -120,7 +120,7 @@ _shared_values: dict[Any, Any] = {}
 
 
 def _shared(value: Any) -> Any:
-    """The one object held for ``value`` (a str, or a frozenset or tuple of them)."""
+    """The one object held for ``value`` (a str, or a frozenset of them)."""
     found = _shared_values.get(value)
     if found is not None:
         return found

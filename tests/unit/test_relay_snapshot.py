@@ -46,6 +46,16 @@ def relayed(tmp_path: Path) -> tuple[Settings, HubApplication]:
     return settings, app
 
 
+def _restarted_and_folded(settings: Settings, app: HubApplication) -> tuple[Relay, Relay]:
+    """A relay rebuilt from the state stored, and one rebuilt by folding the log from its start."""
+    ledger = open_ledger(settings)
+    restarted = Relay(settings, app, ledger, FakeProducer())
+    from_scratch = Relay(settings, app, _NoState(ledger), FakeProducer())
+    restarted.rebuild()
+    from_scratch.rebuild()
+    return restarted, from_scratch
+
+
 def test_a_restart_reads_the_stored_state_and_it_is_the_state_the_fold_gives(
     relayed: tuple[Settings, HubApplication],
 ) -> None:
@@ -54,10 +64,7 @@ def test_a_restart_reads_the_stored_state_and_it_is_the_state_the_fold_gives(
     header = ledger.state_header()
     assert header is not None and header.position == ledger.position()
 
-    restarted = Relay(settings, app, ledger, FakeProducer())
-    from_scratch = Relay(settings, app, _NoState(ledger), FakeProducer())
-    restarted.rebuild()
-    from_scratch.rebuild()
+    restarted, from_scratch = _restarted_and_folded(settings, app)
     assert (restarted.restored_from, restarted.folded_from) == ("used", header.position)
     assert (from_scratch.restored_from, from_scratch.folded_from) == ("none", 0)
     assert dict.__len__(restarted.state.cases) == 0  # nothing loaded before it is needed
@@ -358,10 +365,7 @@ def test_a_relay_storing_every_batch_writes_only_the_cases_it_changed_and_each_r
     relay.drain()
     assert len(touched) > 20 and sum(touched) > len(written) >= 12  # some left as they were
 
-    restarted = Relay(settings, app, open_ledger(settings), FakeProducer())
-    from_scratch = Relay(settings, app, _NoState(open_ledger(settings)), FakeProducer())
-    restarted.rebuild()
-    from_scratch.rebuild()
+    restarted, from_scratch = _restarted_and_folded(settings, app)
     assert restarted.restored_from == "used" and restarted.folded_from == ledger.position()
     cases = from_scratch.state.cases
     assert len(cases) >= 12
