@@ -2,7 +2,8 @@
 
 Every component connects through ``producer``, ``consumer`` or ``admin``: the settings'
 broker and SASL/SCRAM login (``hub.kafka_config``), as a named principal or the settings'
-own user, with a failure to connect turned into one ``ServiceUnavailableError``.
+own user, with a failure to connect turned into one ``ServiceUnavailableError``. A client
+that fails to connect leaves no thread behind (``Consumer``, ``AdminClient``).
 ``read_to_end`` reads topics from offset zero up to the end offsets they had when it began,
 and gives up with a clear error instead of spinning when the broker stops answering.
 """
@@ -33,6 +34,43 @@ IDLE_S = 30.0
 DEADLINE_S = 900.0
 
 Client = TypeVar("Client")
+
+
+def _let_go(client: Any) -> None:
+    """Stops what a half-made kafka-python client started: its metrics and its I/O thread."""
+    for part in ("_client", "_metrics"):
+        made = getattr(client, part, None)
+        if made is not None:
+            made.close()
+
+
+class Consumer(KafkaConsumer):
+    """``KafkaConsumer`` whose failure to bootstrap stops the I/O thread it started.
+
+    kafka-python 3 starts a consumer's (and an admin client's) I/O thread before it
+    bootstraps; when the bootstrap fails, nothing holds the client, and its thread went on
+    reconnecting to the broker for as long as the process lived: a component waiting out a
+    broker's outage gathered one a try (and a forked child could inherit their locks).
+    """
+
+    def __init__(self, *topics: str, **configs: Any) -> None:
+        try:
+            super().__init__(*topics, **configs)
+        except BaseException:
+            _let_go(self)
+            raise
+
+
+class AdminClient(KafkaAdminClient):
+    """``KafkaAdminClient`` whose failure to bootstrap stops the I/O thread it started
+    (as ``Consumer``)."""
+
+    def __init__(self, **configs: Any) -> None:
+        try:
+            super().__init__(**configs)
+        except BaseException:
+            _let_go(self)
+            raise
 
 
 def credentials(settings: Settings, principal: str | None = None) -> tuple[str, str]:
@@ -112,12 +150,12 @@ def consumer(
     settings: Settings, principal: str | None = None, *, password: str | None = None, **options: Any
 ) -> KafkaConsumer:
     """A consumer as ``principal`` (``options`` go to ``KafkaConsumer``)."""
-    return _connect(KafkaConsumer, settings, principal, password, options)
+    return _connect(Consumer, settings, principal, password, options)
 
 
 def admin(settings: Settings, principal: str | None = None, **options: Any) -> KafkaAdminClient:
     """An admin client as ``principal`` (the settings' super user by default)."""
-    return _connect(KafkaAdminClient, settings, principal, None, options)
+    return _connect(AdminClient, settings, principal, None, options)
 
 
 def read_to_end(

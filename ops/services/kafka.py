@@ -431,11 +431,11 @@ def _quiet_kafka_python() -> Iterator[None]:
 
 def probe(settings: Settings, timeout_s: float = 3.0) -> dict[str, Any]:
     """Connect as the super user and describe the cluster; raises if the broker is not ready."""
-    from kafka import KafkaAdminClient
+    from hub.kafka_clients import AdminClient  # stops its thread when it cannot connect
 
     ms = int(timeout_s * 1000)
     with _quiet_kafka_python():
-        admin = KafkaAdminClient(
+        admin = AdminClient(
             **client_config(settings),
             client_id="hub-services",
             bootstrap_timeout_ms=ms,

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError, TopicAuthorizationFailedError
 
 from consumers.kafka_io import waiting_out_outages
+from hub import kafka_clients
 from hub.errors import ServiceUnavailableError
+from hub.settings import Settings
+from tests.api_support import free_port
 
 
 def test_a_call_is_retried_until_the_broker_is_back() -> None:
@@ -36,3 +42,15 @@ def test_a_refusal_by_the_broker_is_not_waited_out() -> None:
 
     with pytest.raises(ServiceUnavailableError, match="TopicAuthorizationFailed"):
         waiting_out_outages("poll", call, sleep=lambda _: pytest.fail("must not wait"))
+
+
+@pytest.mark.parametrize("make", [kafka_clients.consumer, kafka_clients.admin])
+def test_a_client_that_cannot_connect_leaves_no_thread_behind(make: Any) -> None:
+    """kafka-python starts a client's I/O thread before it bootstraps; a failed bootstrap
+    must stop it, or every try made while a broker is away leaves one running for good."""
+    settings = Settings(kafka_bootstrap=f"127.0.0.1:{free_port()}")  # nothing listens there
+    before = set(threading.enumerate())
+    with pytest.raises(ServiceUnavailableError, match="Kafka: connecting to"):
+        make(settings, bootstrap_timeout_ms=300)
+    left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert left == []
