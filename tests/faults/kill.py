@@ -7,6 +7,7 @@ builds its own clients and stores after the fork; nothing open in the parent is 
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import random
@@ -19,6 +20,9 @@ from pathlib import Path
 
 _FORK = multiprocessing.get_context("fork")
 WORK_TIMEOUT_S = 120.0
+# A child that has not got going by then writes every thread's stack to its stderr, so a
+# run that fails by the timeout says where the child stood (the error quotes the end).
+STACKS_AFTER_S = WORK_TIMEOUT_S - 10
 
 
 class ChildFailedError(RuntimeError):
@@ -44,6 +48,7 @@ def _run(target: Callable[[], object], stderr: Path | None) -> None:
         os.dup2(fd, 2)
         os.close(fd)
         sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+    faulthandler.dump_traceback_later(STACKS_AFTER_S, file=sys.stderr)
     target()
 
 
@@ -54,6 +59,14 @@ def start(
     process = _FORK.Process(target=_run, args=(target, stderr), daemon=True)
     process.start()
     return process
+
+
+def _last_lines(stderr: Path | None, lines: int = 40) -> str:
+    """The end of the child's stderr (its stacks, when it got stuck), for the error."""
+    if stderr is None or not stderr.exists():
+        return ""
+    tail = stderr.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    return "; the child's stderr ended with:\n" + "\n".join(tail)
 
 
 def kill_at(
@@ -72,7 +85,9 @@ def kill_at(
     while process.is_alive() and progress() < at:
         if time.monotonic() > deadline:
             process.kill()
-            raise ChildFailedError(f"no progress to {at} within {WORK_TIMEOUT_S:.0f}s")
+            raise ChildFailedError(
+                f"no progress to {at} within {WORK_TIMEOUT_S:.0f}s{_last_lines(stderr)}"
+            )
         time.sleep(0.002)
     time.sleep(rng.uniform(0, jitter_s))
     alive = process.is_alive()

@@ -136,7 +136,7 @@ def test_with_the_broker_away_commands_are_accepted_and_the_streams_resume_by_th
         try:
             consumer.run(stop_flag)
         finally:
-            consumer.inbox.close()
+            consumer.close()
 
     relay_running = Running("the relay", lambda: relay.follow(stop, poll_seconds=0.2))
     consumer_running = Running("the agency consumer", consume)
@@ -170,6 +170,7 @@ def test_with_the_broker_away_commands_are_accepted_and_the_streams_resume_by_th
         stop_flag.request()
         relay_running.join()
         consumer_running.join()
+        relay.close()
         app.close()
     assert consumer_running.error is None, f"the consumer died: {consumer_running.error!r}"
     reference = agency_consumer(
@@ -181,7 +182,7 @@ def test_with_the_broker_away_commands_are_accepted_and_the_streams_resume_by_th
     survivor = Inbox(SqliteDatabase(inbox))
     assert survivor.snapshot() == reference.inbox.snapshot()
     survivor.close()
-    reference.inbox.close()
+    reference.close()
 
 
 def assert_same_streams_as_without_the_outage(settings: Settings, tmp_path: Path) -> None:

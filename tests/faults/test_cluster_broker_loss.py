@@ -297,13 +297,16 @@ def test_losing_a_broker_mid_stream_stops_nothing_and_loses_nothing(
             try:
                 consumer.run(flag)
             finally:
-                consumer.inbox.close()
+                consumer.close()
 
         return loop
 
     def ingest() -> None:
         ingester = open_reply_ingester(settings, open_application(settings))
-        ingester.run(flag)
+        try:
+            ingester.run(flag)
+        finally:
+            ingester.close()
 
     running = [Running("the relay", lambda: relay.follow(stop, poll_seconds=0.2))]
     running += [Running(f"the client of {a}", consume(a)) for a in AGENCIES]
@@ -345,6 +348,7 @@ def test_losing_a_broker_mid_stream_stops_nothing_and_loses_nothing(
         flag.request()
         for component in running:
             component.join()
+        relay.close()
         app.close()
     for component in running:
         assert component.error is None, f"{component.name} died: {component.error!r}"
@@ -364,8 +368,7 @@ def test_losing_a_broker_mid_stream_stops_nothing_and_loses_nothing(
         survivor = Inbox(SqliteDatabase(inboxes[agency]))
         assert survivor.snapshot() == reference.inbox.snapshot(), agency
         survivor.close()
-        reference.inbox.close()
-        reference.source.close()
+        reference.close()
 
 
 def assert_same_topics_as_without_the_failure(settings: Settings, tmp_path: Path) -> None:

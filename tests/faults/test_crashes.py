@@ -132,7 +132,10 @@ def _log_into_the_world(world: World) -> Iterator[None]:
 def relay_child(settings: Settings, batch_size: int) -> Any:
     def run() -> None:
         relay = open_relay(settings, batch_size=batch_size)
-        relay.drain()
+        try:
+            relay.drain()
+        finally:  # run in the test's own process too: no client left behind to fork with
+            relay.close()
 
     return run
 
@@ -246,7 +249,11 @@ def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_n
     log = world.crash_log("agency")
 
     def run() -> None:
-        agency_consumer(world.settings, agency, crashing, group, batch=1).run(StopFlag(), once=True)
+        consumer = agency_consumer(world.settings, agency, crashing, group, batch=1)
+        try:
+            consumer.run(StopFlag(), once=True)
+        finally:
+            consumer.close()
 
     def refill() -> None:
         # A consumer quicker than the kills' spacing ran out of records: more cases,
@@ -397,7 +404,12 @@ def test_a_reply_ingester_killed_at_random_points_applies_every_answer_exactly_o
             KafkaWriter(world.settings, hub_user, hub_password),
             topics.deadletter(world.settings, topics.REPLIES_DEADLETTER),
         )
-        reply_ingester(world, app, group, 2, deadletters).run(StopFlag(), once=True)
+        ingester = reply_ingester(world, app, group, 2, deadletters)
+        try:
+            ingester.run(StopFlag(), once=True)
+        finally:
+            ingester.close()
+            app.close()
 
     log = world.crash_log("replies")
     crash_repeatedly(
