@@ -49,6 +49,7 @@ class RdProducer:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._failed: list[RdKafkaError] = []
+        self._closed = False
         self._producer = Producer({**config, "logger": log})
 
     def connect(self, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
@@ -91,6 +92,14 @@ class RdProducer:
             raise KafkaTimeoutError(f"{left} records not acknowledged within {wait:.0f}s")
 
     def close(self, timeout: float | None = None) -> None:
-        """Delivers what is queued (within ``timeout``), then lets the client go."""
+        """Delivers what is queued (within ``timeout``), drops what is left (no position was
+        stored for it: it is sent again), and ends librdkafka's threads now rather than when
+        the object is collected: a process that forks must not carry them (librdkafka is
+        not fork-safe). Closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self._producer.flush(timeout if timeout is not None else 30.0)
+        self._producer.purge()
+        self._producer.close()
         self._failed = []

@@ -1,0 +1,28 @@
+"""Closing the relay's librdkafka producer ends its threads at once.
+
+librdkafka is not fork-safe: a process that forks a component (the crash tests do) must not
+carry another client's threads, and a closed producer left for the collector kept them."""
+
+from __future__ import annotations
+
+import time
+
+from hub.rdkafka import RdProducer
+from tests.api_support import free_port
+from tests.faults.kill import client_threads
+
+
+def librdkafka_threads() -> list[str]:
+    return [name for name in client_threads() if name.startswith("rdk:")]
+
+
+def test_a_closed_producer_leaves_no_librdkafka_thread_even_with_records_undelivered() -> None:
+    before = librdkafka_threads()
+    producer = RdProducer({"bootstrap.servers": f"127.0.0.1:{free_port()}"})  # no broker
+    producer.send("t", key=b"k", value=b"v")  # queued; nothing can deliver it
+    assert len(librdkafka_threads()) > len(before)
+    began = time.monotonic()
+    producer.close(timeout=0.2)
+    assert time.monotonic() - began < 10  # the undelivered record is dropped, not waited for
+    assert librdkafka_threads() == before
+    producer.close()  # a second close does nothing
