@@ -54,19 +54,25 @@ def _run(target: Callable[[], object], stderr: Path | None) -> None:
     target()
 
 
-def client_threads() -> list[str]:
-    """Threads of Kafka clients alive in this process: librdkafka's (named by the kernel)
-    and kafka-python's I/O threads."""
-    names = []
+def librdkafka_threads() -> dict[str, str]:
+    """librdkafka's threads alive in this process (the kernel's names, ``rdk:``), by task id."""
+    found = {}
     for task in Path("/proc/self/task").iterdir():
         try:
-            names.append((task / "comm").read_text().strip())
+            name = (task / "comm").read_text().strip()
         except OSError:  # it ended while we looked
             continue
-    ours = [
+        if name.startswith("rdk:"):
+            found[task.name] = name
+    return found
+
+
+def client_threads() -> list[str]:
+    """Threads of Kafka clients alive in this process: librdkafka's and kafka-python's."""
+    python = [
         t.name for t in threading.enumerate() if t.name.startswith(("kafka-io-", "kafka-python"))
     ]
-    return sorted(n for n in names if n.startswith("rdk:")) + sorted(ours)
+    return sorted(librdkafka_threads().values()) + sorted(python)
 
 
 def _fork_safe() -> None:
