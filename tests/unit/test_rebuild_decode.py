@@ -18,9 +18,16 @@ from hub.application import HubApplication
 from hub.commands import derived_id
 from hub.quarantine import reason_of
 from hub.settings import Settings
-from projections.base import Rejected, position_of_event, screened
+from projections.base import PASSED_OVER, Rejected, Undecodable, position_of_event, screened
 from projections.collecting import collected_by_hand
-from projections.decoding import _decoded_quickly, _from_wire, _to_wire, decode
+from projections.decoding import (
+    _PASSED_OVER_TOPICS,
+    _decoded_quickly,
+    _from_wire,
+    _to_wire,
+    decode,
+)
+from projections.runner import PROJECTIONS, open_projection
 from tests import factories as f
 from tests.poison import escalated_for_ever, undecodable, visits_at_the_ends_of_time
 
@@ -131,6 +138,31 @@ def test_a_changed_or_garbled_event_is_refused_exactly_where_the_library_refuses
     # An escaped key is the same key, and the library upcasts nothing for a class version
     # above the class's: both read as the original. Every other change is refused.
     assert isinstance(found, Rejected) == (change not in READ_AS_THE_ORIGINAL), found
+
+
+def test_a_commands_receipt_is_passed_over_by_every_view_without_being_decoded(
+    app: HubApplication, tmp_path: Path
+) -> None:
+    """Receipts are nearly half of a log's events and no view folds them: the rebuild does
+    not decode them, and a receipt the screen or the model would refuse is not quarantined,
+    by the rebuild's decoding or by a live runner (the views stay equal either way)."""
+    notifications = seeded(app)
+    receipts = [n for n in notifications if n.topic in _PASSED_OVER_TOPICS]
+    assert len(receipts) == 5 and {n.topic.rsplit(".", 1)[-1] for n in receipts} == PASSED_OVER
+    event = app.mapper.to_domain_event(receipts[0])
+    payload = event.payload.model_dump(mode="json")
+    env = Settings(store="sqlite", sqlite_path=tmp_path / "views.sqlite").eventsourcing_env()
+    for name in PROJECTIONS:  # what makes passing over lose nothing
+        assert open_projection(name, env).statements("CommandAccepted", payload) == [], name
+
+    for receipt in receipts:
+        assert quick_way(app, receipt) == the_library_way(app, receipt)
+        garbled = replace(receipt, state=b"{{")  # refused by any decoding: so never decoded
+        assert quick_way(app, garbled)[:2] == (None, "CommandAccepted")
+    assert screened(event) is None
+    live = Undecodable(event.originator_id, event.originator_version, "CommandAccepted", "x")
+    assert screened(live) is None
+    assert isinstance(screened(replace(live, event_type="CaseOpened")), Rejected)
 
 
 def test_what_crosses_to_the_folding_process_is_what_was_decoded(app: HubApplication) -> None:
