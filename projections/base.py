@@ -24,8 +24,9 @@ V = TypeVar("V", bound=SqlView)
 Payload = tuple[str, dict[str, Any]]  # (event type, JSON-like payload)
 
 # Event types no view folds: the receipt of each command (the log's idempotency, read by the
-# audit, not by a view). A view passes them over, neither decoded nor screened, so nor
-# quarantined: they are nearly half the events of a log and a third of a rebuild's decoding.
+# audit, not by a view). The views pass them over: neither decoded nor screened, so never
+# quarantined. They are nearly half the events of a log and were a third of a rebuild's
+# decoding.
 PASSED_OVER = frozenset({"CommandAccepted"})
 
 

@@ -26,13 +26,7 @@ from hub.errors import HubError
 from hub.logging import get_logger
 from hub.quarantine import reason_of, stop_on_keys
 from hub.stored import decode_quickly
-from projections.base import (
-    Payload,
-    Rejected,
-    StoredPosition,
-    screened,
-    screened_payload,
-)
+from projections.base import Payload, Rejected, StoredPosition, screened, screened_payload
 from projections.collecting import collected_by_hand
 from projections.follow import LogPoller
 
