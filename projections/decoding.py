@@ -18,22 +18,24 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification, Tracking
-from eventsourcing.utils import get_topic
 
 from hub.application import HubApplication
-from hub.domain.others import CommandReceipt
 from hub.errors import HubError
 from hub.logging import get_logger
 from hub.quarantine import reason_of, stop_on_keys
 from hub.stored import decode_quickly
-from projections.base import Payload, Rejected, StoredPosition, screened, screened_payload
+from projections.base import (
+    PASSED_OVER,
+    Payload,
+    Rejected,
+    StoredPosition,
+    screened,
+    screened_payload,
+)
 from projections.collecting import collected_by_hand
 from projections.follow import LogPoller
 
 log = get_logger(__name__)
-
-# The stored topics of the event types no view folds (``projections.base.PASSED_OVER``).
-_PASSED_OVER_TOPICS = frozenset({f"{get_topic(CommandReceipt)}.CommandAccepted"})
 
 Decoded = tuple[Payload | Rejected | None, Tracking]
 
@@ -60,8 +62,9 @@ def decode(app: HubApplication, batch: Sequence[Notification]) -> list[Decoded]:
 
 
 def _decode_one(app: HubApplication, notification: Notification) -> Decoded:
-    if notification.topic in _PASSED_OVER_TOPICS:  # no view folds it: not even decoded
-        return None, _position(app, notification, notification.topic.rsplit(".", 1)[-1])
+    event_type = notification.topic.rsplit(".", 1)[-1]
+    if event_type in PASSED_OVER:  # no view folds it: not even decoded
+        return None, _position(app, notification, event_type)
     quick = _decoded_quickly(app, notification)
     if quick is not None:
         return quick
