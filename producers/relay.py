@@ -413,15 +413,24 @@ class Relay:
             self._store_unstored()  # stopped while catching up: the next start folds nothing
         return total
 
-    def follow(self, stop: threading.Event, poll_seconds: float = 0.5) -> RelayCounts:
+    def follow(
+        self,
+        stop: threading.Event,
+        poll_seconds: float = 0.5,
+        caught_up: Callable[[], object] | None = None,
+    ) -> RelayCounts:
         """Publishes new events as they are recorded until ``stop`` is set: woken by each
-        commit to the log (``hub.log_waits``), and every ``poll_seconds`` in any case."""
+        commit to the log (``hub.log_waits``), and every ``poll_seconds`` in any case;
+        ``caught_up`` is called once, when the log read at the start is published."""
         total = RelayCounts()
         waiting = log_wait(self.app.recorder)
         try:
             while not stop.is_set():
                 counts = self.drain(stop)
                 total.add(counts)
+                if caught_up is not None and not stop.is_set():
+                    caught_up()
+                    caught_up = None
                 waiting.wait(stop, poll_seconds)
         finally:
             waiting.close()

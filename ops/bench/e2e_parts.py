@@ -36,7 +36,7 @@ from consumers.stopping import StopFlag, stop_on_signals
 from hub import topics
 from hub.logging import configure_logging
 from hub.settings import Settings
-from ops import wiring
+from ops import heap, wiring
 from producers.relay import Relay
 
 
@@ -50,7 +50,7 @@ def run_relay(settings: Settings) -> None:
         relay.drain()  # what the log holds already (the cases opened untimed)
         _time_relay(relay, stages, cpu_read)
         print("ready", flush=True)
-        relay.follow(stopping)  # as `hub relay` follows: woken by each commit
+        relay.follow(stopping, caught_up=heap.settle)  # as `hub relay` follows
         cpu_end = time.process_time()
     finally:
         relay.close()

@@ -38,6 +38,7 @@ def relay(
 ) -> None:
     """Follow the log of record and publish each agency's, the auditors' and the analysts'
     streams, with a legal basis checked for every personal field."""
+    from ops import heap
     from ops.wiring import open_relay, relay_metrics, serve_metrics
 
     settings = get_settings()
@@ -52,7 +53,7 @@ def relay(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
             typer.echo("relay following the log; Ctrl-C to stop", err=True)
-            counts = relay_.follow(stop)
+            counts = relay_.follow(stop, caught_up=heap.settle)
     finally:
         if server is not None:
             server.shutdown()
