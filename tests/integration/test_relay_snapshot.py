@@ -11,6 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from hub import commands as c
 from hub.application import HubApplication
@@ -180,6 +181,58 @@ def test_the_state_is_stored_alone_only_at_the_stored_position(
     ledger.store_state(snapshot.write(GovernanceState(position=5), b"k", set()))
     header = ledger.state_header()
     assert header is not None and header.position == 5
+
+
+def _disclosure(position: int, case_id: str | None) -> dict[str, Any]:
+    return {
+        "disclosure_id": f"d{position}-{uuid4().hex[:8]}",
+        "event_id": str(uuid4()),
+        "position": position,
+        "case_id": case_id,
+        "agency_id": "kokurakita.hogo",
+        "fields": ["person.name"],
+        "categories": ["identity"],
+        "basis": "consent",
+        "basis_ref": None,
+        "confidentiality_duty": False,
+        "occurred_at": "2025-06-01T00:00:00+00:00",
+    }
+
+
+def test_a_batchs_record_is_written_whole_or_not_at_all(
+    store: tuple[Settings, HubApplication],
+) -> None:
+    """The disclosures, the state and the position of a batch commit together: a position
+    not after the stored one, or a row the store refuses, leaves nothing of the batch."""
+    settings, _ = store
+    ledger = open_ledger(settings.model_copy(update={"kafka_topic_prefix": f"w{uuid4().hex}."}))
+    case = str(uuid4())
+    first = _disclosure(5, case)
+    ledger.record(5, [first], [], snapshot.write(GovernanceState(position=5), b"k", set()))
+
+    with pytest.raises(IntegrityError):  # another relay under this name stored 5 already
+        ledger.record(
+            5, [_disclosure(5, case)], [], snapshot.write(GovernanceState(position=5), b"k", set())
+        )
+    with pytest.raises(IntegrityError):  # a disclosure without its case (NOT NULL)
+        ledger.record(
+            6,
+            [_disclosure(6, case), _disclosure(6, None)],
+            [],
+            snapshot.write(GovernanceState(position=6), b"k", set()),
+        )
+    assert [d["disclosure_id"] for d in ledger.disclosures()] == [first["disclosure_id"]]
+    assert ledger.position() == 5
+    header = ledger.state_header()
+    assert header is not None and header.position == 5
+
+    second = _disclosure(6, case)
+    ledger.record(6, [second], [], snapshot.write(GovernanceState(position=6), b"k", set()))
+    assert [d["disclosure_id"] for d in ledger.disclosures()] == [
+        first["disclosure_id"],
+        second["disclosure_id"],
+    ]
+    assert ledger.position() == 6
 
 
 def _drained(relay: Relay) -> tuple[str, int]:
