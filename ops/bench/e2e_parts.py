@@ -116,6 +116,7 @@ def run_agency(
     print("ready", flush=True)
     if not warm_up:
         warm()
+    heap.settle()  # as `hub agency run` does once started
     with stop_on_signals(stop):
         try:
             consumer.run(stop)

@@ -28,7 +28,7 @@ from hub.kafka_clients import credentials
 from hub.labels import codes, label, names
 from hub.reference import AGENCY_ID_PATTERN, load_network
 from hub.settings import Settings, get_settings
-from ops import wiring
+from ops import heap, wiring
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import (
     SHORT,
@@ -82,6 +82,8 @@ def run_agency(
         server = wiring.serve_metrics(
             settings, metrics_port, lambda: wiring.agency_metrics(settings, agency, group)
         )
+        if not once:
+            heap.settle()  # started: what it holds now lives as long as it follows
         with stop_on_signals(stop):
             report = consumer.run(stop, once=once)
     finally:
@@ -345,6 +347,8 @@ def run_replies(
         server = wiring.serve_metrics(
             settings, metrics_port, lambda: wiring.reply_metrics(app, ingester, measured=True)
         )
+        if not once:
+            heap.settle()
         with stop_on_signals(stop):
             report = ingester.run(
                 stop, once=once, tick=(lambda: _escalate(timer)) if timers else None

@@ -19,6 +19,7 @@ def serve(
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) until Ctrl-C / SIGTERM."""
     import uvicorn
 
+    from ops import heap
     from ops.api.app import create_app
     from ops.identity.tokens import check_identity_settings
     from ops.wiring import open_service, referral_metrics, serve_metrics
@@ -31,8 +32,10 @@ def serve(
         server = serve_metrics(
             settings, metrics_port, lambda: referral_metrics(service.app, measured=True)
         )
+        api = create_app(service, settings)
+        heap.settle()  # started: the service and the app live as long as it serves
         uvicorn.run(
-            create_app(service, settings),
+            api,
             host=host,
             port=port,
             log_level="warning",

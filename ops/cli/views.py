@@ -36,7 +36,7 @@ from hub.errors import InvalidCommandError, NotFoundError
 from hub.fiscal import jst_text, now, parse_fiscal_year
 from hub.labels import names
 from hub.settings import Settings, get_settings
-from ops import wiring
+from ops import heap, wiring
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import (
     SHORT,
@@ -455,6 +455,7 @@ def follow(
     server = wiring.serve_metrics(
         settings, metrics_port, lambda: wiring.follow_metrics(settings, names)
     )
+    heap.settle()  # started: what it holds now lives as long as it follows
     delay = 1.0
     while not stopping.is_set():
         try:
