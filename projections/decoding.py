@@ -72,11 +72,9 @@ def _decode_one(app: HubApplication, notification: Notification) -> Decoded:
         domain_event = app.mapper.to_domain_event(notification)
     except Exception as error:  # a stored event its model no longer reads
         stop_on_keys(error)
-        return Rejected(reason_of(error, "decoding")), _position(
-            app, notification, notification.topic.rsplit(".", 1)[-1]
-        )
-    event_type = type(getattr(domain_event, "payload", domain_event)).__name__
-    return screened(domain_event), _position(app, notification, event_type)
+        return Rejected(reason_of(error, "decoding")), _position(app, notification, event_type)
+    decoded_type = type(getattr(domain_event, "payload", domain_event)).__name__
+    return screened(domain_event), _position(app, notification, decoded_type)
 
 
 def _position(app: HubApplication, notification: Notification, event_type: str) -> StoredPosition:
