@@ -25,6 +25,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg.sql import SQL
 
+from hub import caseindex
+from hub.caseindex import RefsSQL
 from hub.sqldialect import Dialect
 
 GENESIS = "0" * 64
@@ -233,6 +235,7 @@ class ChainedRecorder:
 
     datastore: Any
     chain_sql: _ChainSQL
+    refs_sql: RefsSQL
     # Rows written in every insert's transaction before its events (the data keys of new
     # subjects: ``hub.keys.DataKeys.write_unsaved``), and told whether that transaction
     # committed (``DataKeys.settle``); set by the application.
@@ -263,6 +266,50 @@ class ChainedRecorder:
         decodes only those."""
         raise NotImplementedError
 
+    def select_case(self, case_id: str, after: int, stop: int, limit: int) -> list[Notification]:
+        """Notifications after ``after`` up to ``stop`` (at most the index's head) that one
+        case's replay reads (``hub.caseindex``), oldest first: its stream and the rows
+        indexed under it or under every case."""
+        raise NotImplementedError
+
+    def _index(self, curs: Any, ids: Sequence[int], stored_events: Sequence[StoredEvent]) -> None:
+        """Writes the case index's rows of events just inserted (in their transaction)."""
+        rows = caseindex.rows(ids, stored_events)
+        if rows:
+            curs.executemany(self.refs_sql.insert, rows)
+        curs.execute(self.refs_sql.advance, (max(ids), min(ids)))
+
+    def indexed_upto(self) -> int:
+        """The position up to which the case index is whole."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.refs_sql.head)
+            row = curs.fetchone()
+            return int(row["upto"]) if row is not None else 0
+
+    def index_references(self, page: int = 5_000) -> int:
+        """Fills the case index in after its head, a page a transaction (a log stored
+        before the index existed); the number of events indexed."""
+        done = 0
+        while True:
+            with self.datastore.transaction(commit=True) as curs:
+                self._lock_writers(curs)
+                curs.execute(self.refs_sql.head)
+                upto = int(curs.fetchone()["upto"])
+                batch = self._stored_after(curs, upto, page)
+                if not batch:
+                    return done
+                rows = caseindex.rows([n.id for n in batch], batch)
+                if rows:
+                    curs.executemany(self.refs_sql.insert, rows)
+                curs.execute(self.refs_sql.move_head, (batch[-1].id,))
+            done += len(batch)
+
+    def _lock_writers(self, curs: Any) -> None:
+        raise NotImplementedError
+
+    def _stored_after(self, curs: Any, after: int, limit: int) -> list[Notification]:
+        raise NotImplementedError
+
     def last_notification_id(self, stop: int | None) -> int:
         """The last notification id up to ``stop`` (0 for none)."""
         raise NotImplementedError
@@ -290,10 +337,15 @@ class ChainedRecorder:
 class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.chain_sql = _ChainSQL(Dialect.sqlite(), events_table_name)
+        self.refs_sql = RefsSQL(Dialect.sqlite(), events_table_name, "rowid")
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.chain_sql.create()]
+        return [
+            *super().construct_create_table_statements(),
+            *self.chain_sql.create(),
+            *self.refs_sql.create(),
+        ]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -303,6 +355,7 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
             _append(c, self.chain_sql, _notifications(ids, stored_events))
+            self._index(c, ids, stored_events)
         return ids
 
     def seal(self) -> int:
@@ -343,16 +396,41 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
                     limit,
                 ),
             )
-            return [
-                Notification(
-                    id=row["rowid"],
-                    originator_id=self.convert_originator_id(row["originator_id"]),
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=row["state"],
-                )
-                for row in c.fetchall()
-            ]
+            return [self._notification(row) for row in c.fetchall()]
+
+    def select_case(self, case_id: str, after: int, stop: int, limit: int) -> list[Notification]:
+        own, case = UUID(case_id).hex, str(UUID(case_id))
+        events, refs = self.events_table_name, self.refs_sql.name
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {events} WHERE originator_id = ? AND rowid > ? AND rowid <= ? "
+                "UNION ALL SELECT e.rowid, e.originator_id, e.originator_version, e.topic, "
+                f"e.state FROM {refs} AS x JOIN {events} AS e ON e.rowid = x.notification_id "
+                "WHERE x.case_id IN (?, ?) AND x.notification_id > ? AND x.notification_id <= ? "
+                "AND e.originator_id <> ? ORDER BY 1 LIMIT ?",
+                (own, after, stop, case, caseindex.EVERY_CASE, after, stop, own, limit),
+            )
+            return [self._notification(row) for row in c.fetchall()]
+
+    def _notification(self, row: Any) -> Notification:
+        return Notification(
+            id=row["rowid"],
+            originator_id=self.convert_originator_id(row["originator_id"]),
+            originator_version=row["originator_version"],
+            topic=row["topic"],
+            state=row["state"],
+        )
+
+    def _lock_writers(self, curs: Any) -> None:
+        curs.execute(self.refs_sql.sql("UPDATE {head} SET upto = upto"))  # the write lock first
+
+    def _stored_after(self, curs: Any, after: int, limit: int) -> list[Notification]:
+        curs.execute(
+            f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return [_sqlite_notification(row) for row in curs.fetchall()]
 
     def last_notification_id(self, stop: int | None) -> int:
         with self.datastore.transaction(commit=False) as c:
@@ -409,8 +487,13 @@ class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRec
         self.check_identifier_length(f"{events_table_name}_chain")
         dialect = Dialect.postgres(datastore.schema)
         self.chain_sql = _ChainSQL(dialect, events_table_name)
+        self.refs_sql = RefsSQL(dialect, events_table_name, "notification_id")
+        self.check_identifier_length(self.refs_sql.head_name)
         self.events_sql = dialect.table(events_table_name)
-        self.sql_create_statements.extend(SQL(s).format() for s in self.chain_sql.create())
+        self.sql_create_statements.extend(
+            SQL(s).format()  # type: ignore[arg-type]
+            for s in (*self.chain_sql.create(), *self.refs_sql.create())
+        )
         append_function = dialect.table(f"{events_table_name}_chain_append")
         self.check_identifier_length(f"{events_table_name}_chain_append")
         self.sql_create_statements.append(
@@ -442,6 +525,7 @@ class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRec
             # Pipelined with the commit, no round trip of its own: the server hashes what
             # the table holds; a failure (head ahead) fails the transaction.
             curs.execute(self.append_sql, (list(ids),))
+            self._index(curs, ids, stored_events)
         return ids
 
     def select_naming(
@@ -467,6 +551,35 @@ class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRec
                 ),
             )
             return [_pg_notification(row) for row in curs.fetchall()]
+
+    def select_case(self, case_id: str, after: int, stop: int, limit: int) -> list[Notification]:
+        columns = "notification_id, originator_id, originator_version, topic, state"
+        own = UUID(case_id)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                f"SELECT {columns} FROM {self.events_sql} WHERE originator_id = %s "
+                "AND notification_id > %s AND notification_id <= %s UNION ALL SELECT "
+                + ", ".join(f"e.{c}" for c in columns.split(", "))
+                + f" FROM {self.refs_sql.dialect.table(self.refs_sql.name)} AS x "
+                f"JOIN {self.events_sql} AS e ON e.notification_id = x.notification_id "
+                "WHERE x.case_id = ANY(%s) AND x.notification_id > %s "
+                "AND x.notification_id <= %s AND e.originator_id <> %s "
+                "ORDER BY notification_id LIMIT %s",
+                (own, after, stop, [str(own), caseindex.EVERY_CASE], after, stop, own, limit),
+            )
+            return [_pg_notification(row) for row in curs.fetchall()]
+
+    def _lock_writers(self, curs: Any) -> None:
+        for statement in self.lock_table_statements:
+            curs.execute(statement)
+
+    def _stored_after(self, curs: Any, after: int, limit: int) -> list[Notification]:
+        curs.execute(
+            f"SELECT * FROM {self.events_sql} WHERE notification_id > %s "
+            "ORDER BY notification_id LIMIT %s",
+            (after, limit),
+        )
+        return [_pg_notification(row) for row in curs.fetchall()]
 
     def last_notification_id(self, stop: int | None) -> int:
         with self.datastore.transaction(commit=False) as curs:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import topics
+from hub.chain import ChainedRecorder
 from hub.errors import ConfigurationError, InvalidCommandError, NotFoundError
 from hub.fiscal import JST, jst_text, now
 from hub.labels import Names, label, names
@@ -541,6 +542,19 @@ def seal_command() -> None:
         if seal is None:
             raise ConfigurationError("this store has no hash chain recorder")
         out.print(f"sealed {seal()} events")
+
+
+@audit.command("index")
+def index_command() -> None:
+    """Fill in the case index for events stored before it existed (adopting an old log).
+
+    Then `hub audit replay --case` reads one case's rows, not the whole log."""
+    with application(get_settings()) as app:
+        recorder = app.recorder
+        if not isinstance(recorder, ChainedRecorder):
+            raise ConfigurationError("this store has no case index")
+        done = recorder.index_references()
+        out.print(f"indexed {done} events; the index is whole to {recorder.indexed_upto()}")
 
 
 @audit.command("report")

@@ -9,6 +9,7 @@ from eventsourcing.persistence import Notification
 
 from hub import events as ev
 from hub.application import HubApplication
+from hub.caseindex import NETWORK_TYPES, PAYLOAD_TYPE
 from hub.chain import ChainedRecorder, StateSearch
 from hub.codec import event_id
 from hub.errors import HubError
@@ -16,11 +17,6 @@ from projections.audit.history import Entry, History, replay
 
 PAGE = 500
 CASE_PAGE = 5_000  # one case's reader decodes few of the rows it reads: larger pages
-
-# How the stored state names its payload's type (``hub.transcoding``'s JSON). A row whose
-# state does not show it is decoded, so a change of format costs time, never an event.
-_PAYLOAD_TYPE = b'"payload":{"_type_":"'
-_NETWORK_TYPES = tuple(cls.__name__.encode() + b'"' for cls in ev.NETWORK_EVENTS)
 
 
 class UnreadableLogError(HubError):
@@ -34,20 +30,21 @@ class LogEntries:
     (``projections.audit.history.concerns``): its state names the case, or its payload is
     a network event. Decoding unseals personal data, one data key per subject, and is
     most of a replay's time; a case's own rows are a handful in millions. On SQLite and
-    PostgreSQL the store itself finds those rows (``ChainedRecorder.select_naming``),
-    so the rows of other cases never reach Python. ``position`` is the last position read,
-    decoded or not.
+    PostgreSQL the store itself finds those rows, so the rows of other cases never reach
+    Python: up to the case index's head through the index (``hub.caseindex``), after it
+    by scanning the states (``ChainedRecorder.select_naming``). ``position`` is the last
+    position read, decoded or not.
     """
 
     def __init__(
         self, app: HubApplication, *, upto: int | None = None, case_id: str | None = None
     ) -> None:
-        self.app, self.upto, self.position = app, upto, 0
+        self.app, self.upto, self.position, self.case_id = app, upto, 0, case_id
         self._search: StateSearch | None = None
         if case_id is not None:
             case = UUID(case_id)
             needles = (str(case).encode(), case.hex.encode())
-            self._search = StateSearch(needles, _PAYLOAD_TYPE, _NETWORK_TYPES)
+            self._search = StateSearch(needles, PAYLOAD_TYPE, NETWORK_TYPES)
 
     def __iter__(self) -> Iterator[Entry]:
         if self._search and isinstance(self.app.recorder, ChainedRecorder):
@@ -81,8 +78,20 @@ class LogEntries:
         self, recorder: ChainedRecorder, search: StateSearch
     ) -> Iterator[Entry]:
         last = recorder.last_notification_id(self.upto)  # rows written meanwhile: not read
+        assert self.case_id is not None
+        indexed = min(recorder.indexed_upto(), last)
         after = 0
-        while after < last:
+        while after < indexed:  # the case index (``hub.caseindex``) up to its head
+            batch = recorder.select_case(self.case_id, after, indexed, CASE_PAGE)
+            for notification in batch:
+                entry = _entry(self.app, notification)
+                if entry is not None:
+                    yield entry
+            if len(batch) < CASE_PAGE:
+                break
+            after = batch[-1].id
+        after = indexed
+        while after < last:  # after it, the store scans the states
             batch = recorder.select_naming(after, last, CASE_PAGE, search)
             for notification in batch:
                 entry = _entry(self.app, notification)
