@@ -26,7 +26,7 @@ from typing import Protocol
 from uuid import UUID
 
 from hub import events as ev
-from hub.sqldialect import Dialect
+from hub.sqldialect import Dialect, quote
 
 EVERY_CASE = "*"
 
@@ -121,6 +121,12 @@ class RefsSQL:
                 "CREATE TABLE IF NOT EXISTS {refs} (case_id TEXT NOT NULL, "
                 "notification_id BIGINT NOT NULL, PRIMARY KEY (case_id, notification_id))"
             ),
+            # by position, for ``hub audit verify-log``'s pages (an index's own name is never
+            # schema-qualified on PostgreSQL: it lives in its table's schema)
+            self.sql(
+                f"CREATE INDEX IF NOT EXISTS {quote(self.name + '_position')} "
+                "ON {refs} (notification_id)"
+            ),
             self.sql("CREATE TABLE IF NOT EXISTS {head} (upto BIGINT NOT NULL)"),
             self.sql("INSERT INTO {head} (upto) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {head})"),
         ]
@@ -138,6 +144,13 @@ class RefsSQL:
         return self.sql(
             "UPDATE {head} SET upto = ? WHERE upto >= "
             "(SELECT coalesce(max({id}), 0) FROM {events} WHERE {id} < ?)"
+        )
+
+    @property
+    def select_range(self) -> str:
+        return self.sql(
+            "SELECT case_id, notification_id FROM {refs} "
+            "WHERE notification_id >= ? AND notification_id <= ?"
         )
 
     @property

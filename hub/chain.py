@@ -114,6 +114,10 @@ class ChainReader(Protocol):
 
     def max_notification_id(self) -> int | None: ...
 
+    def select_refs(self, start: int, stop: int) -> dict[int, set[str]]: ...
+
+    def indexed_upto(self) -> int: ...
+
 
 # Recorders ----------------------------------------------------------------------------------
 
@@ -279,6 +283,15 @@ class ChainedRecorder:
             curs.executemany(self.refs_sql.insert, rows)
         curs.execute(self.refs_sql.advance, (max(ids), min(ids)))
 
+    def select_refs(self, start: int, stop: int) -> dict[int, set[str]]:
+        """The case index's rows at positions ``start`` to ``stop``: the cases of each."""
+        found: dict[int, set[str]] = {}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.refs_sql.select_range, (start, stop))
+            for row in curs.fetchall():
+                found.setdefault(int(row["notification_id"]), set()).add(str(row["case_id"]))
+        return found
+
     def indexed_upto(self) -> int:
         """The position up to which the case index is whole."""
         with self.datastore.transaction(commit=False) as curs:
@@ -286,13 +299,17 @@ class ChainedRecorder:
             row = curs.fetchone()
             return int(row["upto"]) if row is not None else 0
 
-    def index_references(self, page: int = 5_000) -> int:
+    def index_references(self, page: int = 5_000, *, again: bool = False) -> int:
         """Fills the case index in after its head, a page a transaction (a log stored
-        before the index existed); the number of events indexed."""
+        before the index existed; ``again``: from the first event, rows found missing put
+        back); the number of events indexed."""
         done = 0
         while True:
             with self.datastore.transaction(commit=True) as curs:
                 self._lock_writers(curs)
+                if again:
+                    curs.execute(self.refs_sql.move_head, (0,))
+                    again = False
                 curs.execute(self.refs_sql.head)
                 upto = int(curs.fetchone()["upto"])
                 batch = self._stored_after(curs, upto, page)

@@ -545,7 +545,11 @@ def seal_command() -> None:
 
 
 @audit.command("index")
-def index_command() -> None:
+def index_command(
+    again: Annotated[
+        bool, typer.Option("--again", help="From the first event (verify-log found rows missing).")
+    ] = False,
+) -> None:
     """Fill in the case index for events stored before it existed (adopting an old log).
 
     Then `hub audit replay --case` reads one case's rows, not the whole log."""
@@ -553,7 +557,7 @@ def index_command() -> None:
         recorder = app.recorder
         if not isinstance(recorder, ChainedRecorder):
             raise ConfigurationError("this store has no case index")
-        done = recorder.index_references()
+        done = recorder.index_references(again=again)
         out.print(f"indexed {done} events; the index is whole to {recorder.indexed_upto()}")
 
 

@@ -7,6 +7,10 @@ Two checks, one pass in notification order:
   ``edited`` (same place, different content), ``deleted`` (a link without its event),
   ``inserted`` (an event without a link), ``reordered`` (the content of another link).
 
+A third check: every event up to the case index's head is indexed under each case whose
+replay must read it (``hub.caseindex``); a row found missing is ``unindexed`` (one case's
+replay would pass over that event; ``hub audit index --again`` puts it back).
+
 What it cannot see alone: the events table and the chain table rewritten together from some
 point on, or both cut short. Heads kept outside the database catch that: the one the relay
 witnessed on ``audit.consent`` after its last batch (``witness``: a log now shorter than it
@@ -21,6 +25,7 @@ from typing import Literal
 
 from eventsourcing.persistence import Notification
 
+from hub.caseindex import references
 from hub.chain import GENESIS, ChainReader, Link, canonical_id, link_hash, state_digest
 
 Kind = Literal[
@@ -32,6 +37,7 @@ Kind = Literal[
     "anchor_mismatch",
     "truncated",
     "rewritten",
+    "unindexed",
 ]
 PAGE = 500
 
@@ -84,11 +90,13 @@ def verify_log(
     witnessed = witness
     prev = GENESIS
     last = max(reader.max_notification_id() or 0, _chain_end(reader))
+    indexed = reader.indexed_upto()
     start = 1
     while start <= last:
         stop = start + PAGE - 1
         events = {n.id: n for n in reader.select_stored(start, stop, PAGE)}
         links = {link.notification_id: link for link in reader.select_links(start, stop)}
+        refs = reader.select_refs(start, min(stop, indexed)) if start <= indexed else {}
         for nid in sorted(events.keys() | links.keys()):
             link = links.get(nid)
             event = events.get(nid)
@@ -130,6 +138,8 @@ def verify_log(
             if event is not None:
                 verdict.events += 1
             finding = _compare(reader, nid, event, link)
+            if finding is None and event is not None and nid <= indexed:
+                finding = _unindexed(event, refs.get(nid, set()))  # an event as chained
             if finding is not None:
                 verdict.findings.append(finding)
         start = stop + 1 if events or links else _next_id(reader, stop, last)
@@ -163,6 +173,20 @@ def _witness_findings(reader: ChainReader, witness: Anchor, unmatched: bool) -> 
             )
         ]
     return []
+
+
+def _unindexed(event: Notification, indexed_under: set[str]) -> Finding | None:
+    """The finding for an event up to the index's head that lacks a row of the case index."""
+    missing = references(event.originator_id, bytes(event.state)) - indexed_under
+    if not missing:
+        return None
+    return Finding(
+        "unindexed",
+        event.id,
+        f"{str(event.topic).rsplit('.', 1)[-1]} {canonical_id(event.originator_id)} "
+        f"v{event.originator_version} is not in the case index under "
+        f"{', '.join(sorted(missing))}: one case's replay would pass over it",
+    )
 
 
 def _next_id(reader: ChainReader, after: int, last: int) -> int:

@@ -143,6 +143,37 @@ class TamperContract:
         finally:
             app.close()
 
+    def test_a_row_taken_out_of_the_case_index_is_found_and_put_back(
+        self, env: dict[str, str]
+    ) -> None:
+        """The index is beside the chain, not in it: verify-log recomputes it, so a case
+        hidden from its own replay (a meeting that took it up) is named."""
+        app = HubApplication(env=env)
+        try:
+            first = app.execute(f.consultation()).aggregate_ids[0]
+            second = app.execute(f.consultation()).aggregate_ids[0]
+            app.execute(f.meeting([first, second]))
+            recorder: Any = app.recorder
+            last = recorder.max_notification_id()
+            held = max(
+                n for n, cases in recorder.select_refs(1, last).items() if str(second) in cases
+            )
+            self.sql(
+                env,
+                (
+                    f"DELETE FROM {self.events_table}_refs WHERE notification_id = %s "
+                    "AND case_id = %s",
+                    (held, str(second)),
+                ),
+            )
+            verdict = verify_log(recorder)
+            assert [(x.kind, x.notification_id) for x in verdict.findings] == [("unindexed", held)]
+            assert str(second) in verdict.findings[0].detail
+            assert recorder.index_references(again=True) == last
+            assert verify_log(recorder).intact
+        finally:
+            app.close()
+
     def test_concurrent_writers_keep_the_chain_whole(self, env: dict[str, str]) -> None:
         apps = [HubApplication(env=env) for _ in range(4)]
         errors: list[BaseException] = []
