@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -78,29 +78,28 @@ class LogEntries:
         self, recorder: ChainedRecorder, search: StateSearch
     ) -> Iterator[Entry]:
         last = recorder.last_notification_id(self.upto)  # rows written meanwhile: not read
-        assert self.case_id is not None
         indexed = min(recorder.indexed_upto(), last)
-        after = 0
-        while after < indexed:  # the case index (``hub.caseindex``) up to its head
-            batch = recorder.select_case(self.case_id, after, indexed, CASE_PAGE)
-            for notification in batch:
-                entry = _entry(self.app, notification)
-                if entry is not None:
-                    yield entry
-            if len(batch) < CASE_PAGE:
-                break
-            after = batch[-1].id
-        after = indexed
-        while after < last:  # after it, the store scans the states
-            batch = recorder.select_naming(after, last, CASE_PAGE, search)
-            for notification in batch:
-                entry = _entry(self.app, notification)
-                if entry is not None:
-                    yield entry
-            if len(batch) < CASE_PAGE:
-                break
-            after = batch[-1].id
+        case = str(self.case_id)
+        # up to the case index's head (``hub.caseindex``) through it; after, the store
+        # searches the states
+        yield from self._pages(lambda a, s: recorder.select_case(case, a, s, CASE_PAGE), 0, indexed)
+        yield from self._pages(
+            lambda a, s: recorder.select_naming(a, s, CASE_PAGE, search), indexed, last
+        )
         self.position = last
+
+    def _pages(
+        self, select: Callable[[int, int], list[Notification]], after: int, stop: int
+    ) -> Iterator[Entry]:
+        while after < stop:
+            batch = select(after, stop)
+            for notification in batch:
+                entry = _entry(self.app, notification)
+                if entry is not None:
+                    yield entry
+            if len(batch) < CASE_PAGE:
+                return
+            after = batch[-1].id
 
 
 def log_entries(app: HubApplication, *, upto: int | None = None) -> Iterator[Entry]:
