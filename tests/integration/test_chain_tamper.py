@@ -194,6 +194,8 @@ class TamperContract:
             assert errors == []
             verdict = verify_log(apps[0].recorder)  # type: ignore[arg-type]
             assert verdict.intact and verdict.links == IMPORTED + 80
+            recorder: Any = apps[0].recorder
+            assert recorder.indexed_upto() == recorder.max_notification_id()  # the index's too
         finally:
             for app in apps:
                 app.close()
