@@ -55,13 +55,13 @@ def references(originator_id: UUID | str, state: bytes) -> set[str]:
         return {EVERY_CASE}
     if b'"case_id' not in state:
         return set()
-    own = _canonical(originator_id)
+    own = _hex(originator_id)
     named = set()
     for field in _CASE_FIELD.finditer(state):
         for found in _UUID.findall(field.group(1)):
-            case = str(UUID(found.decode()))
-            if case != own:
-                named.add(case)
+            spelled = found.replace(b"-", b"").lower()
+            if spelled != own:  # compared as hex: a case's own events parse no UUID
+                named.add(str(UUID(spelled.decode())))
     return named
 
 
@@ -84,11 +84,10 @@ def rows(positions: Sequence[int], stored: Sequence[Stored]) -> list[tuple[str, 
     ]
 
 
-def _canonical(originator_id: UUID | str) -> str:
-    try:
-        return str(UUID(str(originator_id)))
-    except ValueError:
-        return str(originator_id)
+def _hex(originator_id: UUID | str) -> bytes:
+    if isinstance(originator_id, UUID):
+        return originator_id.hex.encode()
+    return str(originator_id).replace("-", "").lower().encode()
 
 
 class RefsSQL:
