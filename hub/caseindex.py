@@ -126,8 +126,13 @@ class RefsSQL:
                 f"CREATE INDEX IF NOT EXISTS {quote(self.name + '_position')} "
                 "ON {refs} (notification_id)"
             ),
-            self.sql("CREATE TABLE IF NOT EXISTS {head} (upto BIGINT NOT NULL)"),
-            self.sql("INSERT INTO {head} (upto) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {head})"),
+            # one row, whoever creates it first: processes starting together on a new
+            # schema each run these statements
+            self.sql(
+                "CREATE TABLE IF NOT EXISTS {head} (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "upto BIGINT NOT NULL)"
+            ),
+            self.sql("INSERT INTO {head} (id, upto) VALUES (1, 0) ON CONFLICT DO NOTHING"),
         ]
 
     @property

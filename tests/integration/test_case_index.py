@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from hub import caseindex
 from hub.application import HubApplication
@@ -125,3 +126,18 @@ def test_a_replay_up_to_a_position_inside_the_index_stops_there(env: dict[str, s
         assert cut == replay(log_entries(app, upto=upto), case_id=case)
         assert cut.last_position == upto
     app.close()
+
+
+def test_the_head_is_one_row_however_often_the_store_is_opened(env: dict[str, str]) -> None:
+    apps = [HubApplication(env=env) for _ in range(3)]  # each creates the tables if missing
+    recorder = _recorder(apps[0])
+    try:
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(recorder.refs_sql.sql("SELECT count(*) AS n FROM {head}"))
+            assert curs.fetchone()["n"] == 1
+        second = recorder.refs_sql.sql("INSERT INTO {head} (id, upto) VALUES (2, 0)")
+        with pytest.raises(IntegrityError), recorder.datastore.transaction(commit=True) as curs:
+            curs.execute(second)
+    finally:
+        for app in apps:
+            app.close()
