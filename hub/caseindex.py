@@ -9,9 +9,9 @@ written in the transaction that stores them, one row per (case, position):
 
 - a row naming a case other than its originator in a ``case_id`` or ``case_ids`` field
   is indexed under that case;
-- a network event, or a row whose payload type the stored bytes do not show (a
-  compressed state, a format not the hub's), is indexed under ``EVERY_CASE``: every
-  case's replay reads it.
+- a network event, a row whose payload type the stored bytes do not show (a compressed
+  state, a format not the hub's), or one whose case field holds something other than ids
+  as text, is indexed under ``EVERY_CASE``: every case's replay reads it.
 
 The index is a superset: the replay still decodes each row and keeps what concerns the
 case (``projections.audit.history.concerns``), so a row indexed too widely costs time,
@@ -33,7 +33,8 @@ EVERY_CASE = "*"
 PAYLOAD_TYPE = b'"payload":{"_type_":"'  # how ``hub.transcoding`` names a payload's type
 NETWORK_TYPES = tuple(cls.__name__.encode() + b'"' for cls in ev.NETWORK_EVENTS)
 
-_CASE_FIELD = re.compile(rb'"case_ids?"\s*:\s*(\[[^\]]*\]|"[^"]*")')
+# A case field's value: a string, a list of strings, null, or anything else (one byte).
+_CASE_FIELD = re.compile(rb'"case_ids?"\s*:\s*(\[[^\]]*\]|"[^"]*"|null|.)')
 _UUID = re.compile(rb"[0-9a-fA-F]{8}(?:-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}")
 
 
@@ -58,7 +59,10 @@ def references(originator_id: UUID | str, state: bytes) -> set[str]:
     own = _hex(originator_id)
     named = set()
     for field in _CASE_FIELD.finditer(state):
-        for found in _UUID.findall(field.group(1)):
+        value = field.group(1)
+        if value[:1] not in (b'"', b"[", b"n"):
+            return {EVERY_CASE}  # a case id in a form not read here: every case reads the row
+        for found in _UUID.findall(value):
             spelled = found.replace(b"-", b"").lower()
             if spelled != own:  # compared as hex: a case's own events parse no UUID
                 named.add(str(UUID(spelled.decode())))

@@ -44,3 +44,13 @@ def test_fields_that_only_look_like_a_case_id_index_nothing() -> None:
     assert references(OWN, _state("CommandAccepted", command_id=str(OTHER))) == set()
     assert references(OWN, _state("ConsentGiven", case_id="not-a-uuid")) == set()
     assert references(OWN, _state("MeetingHeld", case_ids=[])) == set()
+
+
+def test_a_case_field_in_a_form_not_read_here_is_every_cases() -> None:
+    """Errs wide, never narrow: a case id encoded otherwise (an object, a number) cannot
+    be read by the index, so every case's replay reads the row and decodes it."""
+    encoded = b'"case_id":{"_type_":"uuid_hex","_data_":"%s"}' % OTHER.hex.encode()
+    state = b'{"payload":{"_type_":"MeetingHeld","_data_":{' + encoded + b"}}}"
+    assert references(OWN, state) == {EVERY_CASE}
+    assert references(OWN, _state("MeetingHeld", case_ids=7)) == {EVERY_CASE}
+    assert references(OWN, _state("DiscoveryReported", case_id=None)) == set()  # null: none
