@@ -110,6 +110,11 @@ class RefsSQL:
         self.events = events_table_name
         self.id = id_column
 
+    @property
+    def table(self) -> str:
+        """The index's table as this store names it in a statement."""
+        return self.dialect.table(self.name)
+
     def sql(self, statement: str) -> str:
         return self.dialect.sql(
             statement.replace("{refs}", f"{{{self.name}}}")

@@ -417,7 +417,7 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
 
     def select_case(self, case_id: str, after: int, stop: int, limit: int) -> list[Notification]:
         own, case = UUID(case_id).hex, str(UUID(case_id))
-        events, refs = self.events_table_name, self.refs_sql.name
+        events, refs = self.events_table_name, self.refs_sql.table
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 "SELECT rowid, originator_id, originator_version, topic, state "
@@ -570,14 +570,14 @@ class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRec
             return [_pg_notification(row) for row in curs.fetchall()]
 
     def select_case(self, case_id: str, after: int, stop: int, limit: int) -> list[Notification]:
-        columns = "notification_id, originator_id, originator_version, topic, state"
         own = UUID(case_id)
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                f"SELECT {columns} FROM {self.events_sql} WHERE originator_id = %s "
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                f"FROM {self.events_sql} WHERE originator_id = %s "
                 "AND notification_id > %s AND notification_id <= %s UNION ALL SELECT "
-                + ", ".join(f"e.{c}" for c in columns.split(", "))
-                + f" FROM {self.refs_sql.dialect.table(self.refs_sql.name)} AS x "
+                "e.notification_id, e.originator_id, e.originator_version, e.topic, e.state "
+                f"FROM {self.refs_sql.table} AS x "
                 f"JOIN {self.events_sql} AS e ON e.notification_id = x.notification_id "
                 "WHERE x.case_id = ANY(%s) AND x.notification_id > %s "
                 "AND x.notification_id <= %s AND e.originator_id <> %s "

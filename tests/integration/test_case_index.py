@@ -4,7 +4,7 @@ before it existed replays by scanning, and ``index_references`` fills it in."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
@@ -25,6 +25,13 @@ pytestmark = pytest.mark.integration
 def env(request: pytest.FixtureRequest) -> dict[str, str]:
     name = "sqlite_env" if request.param == "sqlite" else "pg_env"
     return dict(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def app(env: dict[str, str]) -> Iterator[HubApplication]:
+    application = HubApplication(env=env)
+    yield application
+    application.close()
 
 
 def _recorder(app: HubApplication) -> ChainedRecorder:
@@ -54,14 +61,9 @@ def _cases(app: HubApplication) -> tuple[s.Scenario, s.Scenario, UUID]:
     return first, second, linked.aggregate_ids[0]
 
 
-def _positions(batch: list[Any]) -> list[int]:
-    return [n.id for n in batch]
-
-
 def test_the_index_holds_what_one_cases_replay_needs_and_is_whole_to_the_last_event(
-    env: dict[str, str],
+    app: HubApplication,
 ) -> None:
-    app = HubApplication(env=env)
     recorder = _recorder(app)
     first, second, linked = _cases(app)
     last = recorder.last_notification_id(None)
@@ -69,7 +71,7 @@ def test_the_index_holds_what_one_cases_replay_needs_and_is_whole_to_the_last_ev
     entries = list(log_entries(app))
     for case in (str(first.case_id), str(second.case_id), str(linked)):
         read = recorder.select_case(case, 0, last, 10_000)
-        positions = _positions(read)
+        positions = [n.id for n in read]
         assert positions == sorted(set(positions))  # oldest first, each once
         needed = [e.position for e in entries if concerns(e.payload, case)]
         assert set(needed) <= set(positions)
@@ -86,13 +88,11 @@ def test_the_index_holds_what_one_cases_replay_needs_and_is_whole_to_the_last_ev
     # rows of other aggregates naming a case: the meeting (two cases), the discovery
     refs = _refs(recorder)
     assert {case for case, _ in refs} >= {str(first.case_id), str(second.case_id), str(linked)}
-    app.close()
 
 
 def test_a_log_stored_before_the_index_replays_the_same_and_is_filled_in(
-    env: dict[str, str],
+    app: HubApplication,
 ) -> None:
-    app = HubApplication(env=env)
     recorder = _recorder(app)
     first, _, linked = _cases(app)
     written = _refs(recorder)
@@ -113,11 +113,9 @@ def test_a_log_stored_before_the_index_replays_the_same_and_is_filled_in(
         assert one.last_position == whole.last_position
     app.execute(f.visit(first.case_id, occurred_at=f.at(12)))
     assert recorder.indexed_upto() == recorder.last_notification_id(None)
-    app.close()
 
 
-def test_a_replay_up_to_a_position_inside_the_index_stops_there(env: dict[str, str]) -> None:
-    app = HubApplication(env=env)
+def test_a_replay_up_to_a_position_inside_the_index_stops_there(app: HubApplication) -> None:
     first, _, _ = _cases(app)
     case = str(first.case_id)
     last = _recorder(app).last_notification_id(None)
@@ -125,7 +123,6 @@ def test_a_replay_up_to_a_position_inside_the_index_stops_there(env: dict[str, s
         cut = replay_log(app, upto=upto, case_id=case)
         assert cut == replay(log_entries(app, upto=upto), case_id=case)
         assert cut.last_position == upto
-    app.close()
 
 
 def test_the_head_is_one_row_however_often_the_store_is_opened(env: dict[str, str]) -> None:
