@@ -28,6 +28,7 @@ from psycopg.sql import SQL
 from hub import caseindex
 from hub.caseindex import RefsSQL
 from hub.sqldialect import Dialect
+from hub.sqlitelock import take_write_lock
 
 GENESIS = "0" * 64
 SEPARATOR = "\x1f"
@@ -367,6 +368,7 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        self._lock_writers(c)  # waited for in short polls (the relay writes this file too)
         if self.before_insert is not None:
             self.before_insert(c)
         ids = super()._insert_events(c, stored_events, **kwargs)
@@ -378,6 +380,7 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
     def seal(self) -> int:
         """Chains notifications past the head (a log written before the chain existed)."""
         with self.datastore.transaction(commit=True) as c:
+            self._lock_writers(c)  # before the read, so its snapshot stays writable
             return len(_append(c, self.chain_sql, self._unchained(c)))
 
     def _unchained(self, c: SQLiteCursor) -> list[Notification]:
@@ -440,7 +443,7 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
         )
 
     def _lock_writers(self, curs: Any) -> None:
-        curs.execute(self.refs_sql.sql("UPDATE {head} SET upto = upto"))  # the write lock first
+        take_write_lock(curs, self.refs_sql.sql("{head}"))
 
     def _stored_after(self, curs: Any, after: int, limit: int) -> list[Notification]:
         curs.execute(

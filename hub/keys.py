@@ -28,6 +28,7 @@ from eventsourcing.persistence import IntegrityError
 
 from hub.errors import DataKeyUnavailableError
 from hub.sqldialect import Dialect
+from hub.sqlitelock import take_write_lock
 
 NONCE_SIZE = 12
 CACHED_KEYS = 4096  # unwrapped data keys a process keeps (32 bytes each, not their ciphers)
@@ -208,6 +209,8 @@ class SQLKeyTable:
         self.create()
         with self.datastore.transaction(commit=True) as curs:
             if self.dialect.kind == "sqlite":
+                # The lock before the read, so its snapshot stays writable (hub.sqlitelock).
+                take_write_lock(curs, self._sql("{keys}"))
                 # Overwrite freed pages, so the key's bytes do not linger in the file.
                 curs.execute("PRAGMA secure_delete = ON")
             curs.execute(

@@ -37,6 +37,7 @@ from psycopg.sql import SQL, Identifier
 
 from hub.errors import RelayStateOutOfStepError
 from hub.settings import Settings
+from hub.sqlitelock import take_write_lock
 from producers.snapshot import CaseRow, Header, StateWrite
 
 TRACKING_NAME = "relay"  # the tracking row's name, distinct from any projection's
@@ -202,6 +203,7 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
         )
         kept = ", ".join(f":{name}" for name in QUARANTINE_COLUMNS)
         with self.datastore.transaction(commit=True) as c:
+            take_write_lock(c, "relay_state")  # the hub writes this file too
             c.executemany(statement, [_row(d) for d in disclosures])
             c.executemany(
                 f"INSERT INTO relay_quarantine ({', '.join(QUARANTINE_COLUMNS)}) VALUES ({kept}) "
@@ -214,6 +216,7 @@ class SQLiteRelayLedger(SQLiteTrackingRecorder):
 
     def store_state(self, state: StateWrite) -> None:
         with self.datastore.transaction(commit=True) as c:
+            take_write_lock(c, "relay_state")  # before the read: its snapshot stays writable
             c.execute(self.select_max_tracking_id_statement, (self.position_name,))
             row = c.fetchone()
             _in_step(row[0] if row else None, state)
