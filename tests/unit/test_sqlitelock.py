@@ -101,7 +101,8 @@ def test_the_hub_the_relay_and_an_erasure_wait_for_the_log_file_in_short_polls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The writers of the log's file ask again every step, not in SQLite's sleeps: each
-    write below finds the lock held, and waits exactly one step, while which it is let go."""
+    write below finds the lock held and waits exactly one step, during which the holder
+    lets it go."""
     settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
     app = HubApplication(env=settings.eventsourcing_env())
     ledger = open_ledger(settings)
