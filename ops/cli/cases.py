@@ -14,6 +14,7 @@ from hub.avro_schemas import all_event_schemas, render
 from hub.commands import commands_json_schema
 from hub.errors import InvalidCommandError
 from hub.intake import check_encoding, parse_command_text, submit_lines
+from ops import heap
 from ops.wiring import open_application
 
 out = Console()
@@ -37,7 +38,8 @@ def submit(
         lines = path.read_bytes().splitlines()
     app = open_application()
     try:
-        report = submit_lines(app, lines, encoding)
+        with heap.settled():  # the app and the lines live as long as the run
+            report = submit_lines(app, lines, encoding)
     finally:
         app.close()
     out.print(

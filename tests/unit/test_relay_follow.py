@@ -65,6 +65,9 @@ def test_after_settling_the_objects_alive_are_left_out_of_every_collection() -> 
         "assert gc.get_freeze_count() >= len(kept), gc.get_freeze_count()\n"
         "assert after < before - len(kept), (before, after)\n"
         "assert all(len(k) == 1 for k in kept)\n"  # frozen, still there
+        "with heap.settled():\n"  # a bounded job inside a settled process
+        "    pass\n"
+        "assert gc.get_freeze_count() >= len(kept), 'a bounded job thawed the process'\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
