@@ -15,9 +15,10 @@ hash chain stay per command, and every event keeps its own actor.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import singledispatchmethod
@@ -109,6 +110,18 @@ class Outcome:
 
 
 @dataclass
+class _Twin:
+    """A command of a group under the id of an earlier one of the group, judged by what that
+    earlier command came to."""
+
+    index: int
+    command: c.Command
+    actor: Actor
+    digest: str
+    traceparent: str | None
+
+
+@dataclass
 class _Pending:
     """A command of a group whose events wait for the group's one transaction."""
 
@@ -119,6 +132,8 @@ class _Pending:
     touched: set[UUID]
     outcome: Outcome
     traceparent: str | None
+    digest: str = ""
+    twins: list[_Twin] = field(default_factory=list)
 
 
 @dataclass
@@ -127,7 +142,17 @@ class _Group:
 
     pending: list[_Pending] = field(default_factory=list)
     aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
-    digests: dict[UUID, str] = field(default_factory=dict)
+    by_id: dict[UUID, _Pending] = field(default_factory=dict)
+
+
+class _Running(threading.local):
+    """What the command running on this thread holds. Another thread (a query's) sees
+    none of it: not the group's unsaved aggregates, not its reads, not its network."""
+
+    writing = False  # this thread holds the application's one writer's turn
+    read: list[UUID] | None = None  # aggregates the running command loaded
+    group: _Group | None = None  # the running group, whose reads it remembers
+    directory: Directory | None = None  # the running command's network
 
 
 @dataclass
@@ -168,9 +193,7 @@ class HubApplication(Application[UUID]):
         # (``HUB_OPERATOR``, passed by the composition root); None: such commands are refused.
         self.operator = operator
         self._one_command_at_a_time = threading.Lock()
-        self._read: list[UUID] | None = None  # aggregates the running command loaded
-        self._directory_now: Directory | None = None  # the running command's network
-        self._group: _Group | None = None  # the running group, whose reads it remembers
+        self._running = _Running()
         self._waiting: list[_Request] = []  # concurrent callers' commands, for one group
         self._serving = False  # whether a caller is writing a group now
         self._turn = threading.Condition()
@@ -198,11 +221,15 @@ class HubApplication(Application[UUID]):
     @property
     def directory(self) -> Directory:
         """The network folded from the log as of now (once per command while one runs)."""
-        if self._read is not None and self._directory_now is not None:
-            return self._directory_now
+        running = self._running
+        if not running.writing:  # a query: the network as saved, not as being changed
+            with self._writing():
+                return self._network_directory().directory
+        if running.read is not None and running.directory is not None:
+            return running.directory
         directory = self._network_directory().directory
-        if self._read is not None:
-            self._directory_now = directory
+        if running.read is not None:
+            running.directory = directory
         return directory
 
     @property
@@ -245,7 +272,7 @@ class HubApplication(Application[UUID]):
             raise InvalidCommandError(
                 f"the change's instant {error}; nothing was written"
             ) from None
-        with self._one_command_at_a_time:
+        with self._writing():
             saved = False
             try:
                 directory = self._network_directory()
@@ -288,7 +315,7 @@ class HubApplication(Application[UUID]):
                 "an erasure needs who decided it and why (--decided-by, --reason); "
                 "nothing was written"
             )
-        with self._one_command_at_a_time:
+        with self._writing():
             saved = False
             try:
                 case = self.get_case(case_id)
@@ -319,7 +346,7 @@ class HubApplication(Application[UUID]):
                 f"only the ingester of {agency_id}'s reply topic confirms its erasures; "
                 "nothing was written"
             )
-        with self._one_command_at_a_time:
+        with self._writing():
             saved = False
             try:
                 case = self.get_case(case_id)
@@ -414,7 +441,7 @@ class HubApplication(Application[UUID]):
                 batch, self._waiting = self._waiting, []
         if batch:
             try:
-                with self._one_command_at_a_time:
+                with self._writing():
                     self._serve(batch)
             finally:
                 with self._turn:
@@ -427,23 +454,35 @@ class HubApplication(Application[UUID]):
         return result
 
     def _serve(self, batch: list[_Request]) -> None:
+        results: list[Result | BaseException | None] = [None] * len(batch)
         try:
             if len(batch) == 1:
                 first = batch[0]
-                results: list[Outcome | BaseException] = [
-                    self._alone(first.command, self._actor(first.actor), first.traceparent)
-                ]
+                results[0] = self._alone(first.command, self._actor(first.actor), first.traceparent)
             else:
-                results = list(
-                    self._execute_many(
-                        [(r.command, r.actor) for r in batch], [r.traceparent for r in batch]
-                    )
+                self._execute_many(
+                    [(r.command, r.actor) for r in batch],
+                    [r.traceparent for r in batch],
+                    results,  # type: ignore[arg-type]
                 )
-        except BaseException as error:  # the store is down: every caller of the group hears
-            results = [error] * len(batch)
+        except BaseException as error:
+            # The store went away: the callers whose commands were written or refused
+            # before it did hear that; the others hear the outage.
+            results = [error if r is None else r for r in results]
         for request, result in zip(batch, results, strict=True):
             request.result = result
             request.done = True
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The application's one writer's turn: commands and the administrators' use cases
+        run one at a time, and a query's read waits outside it (``_load``)."""
+        with self._one_command_at_a_time:
+            self._running.writing = True
+            try:
+                yield
+            finally:
+                self._running.writing = False
 
     def execute_many(
         self,
@@ -455,18 +494,23 @@ class HubApplication(Application[UUID]):
         error that refused it (it wrote nothing). StoreUnavailableError is raised:
         the groups before it are written, the rest not. ``traceparents``: per command, the
         trace its span continues (None: the caller's current one)."""
-        with self._one_command_at_a_time:
-            return self._execute_many(requests, traceparents)
+        results: list[Result | None] = [None] * len(requests)
+        with self._writing():
+            self._execute_many(requests, traceparents, results)
+        assert all(r is not None for r in results)
+        return results  # type: ignore[return-value]
 
     def _execute_many(
         self,
         requests: Sequence[tuple[c.Command, Actor | None]],
-        traceparents: Sequence[str | None] | None = None,
-    ) -> list[Result]:
-        results: list[Result | None] = [None] * len(requests)
+        traceparents: Sequence[str | None] | None,
+        results: list[Result | None],
+    ) -> None:
+        """Fills ``results`` in as each command's result is final (the caller's list, so
+        that what was decided before an outage is known after it)."""
         here = tracing.current()
         group = _Group()
-        self._directory_now = None
+        self._running.directory = None
         try:
             for index, (command, actor) in enumerate(requests):
                 try:
@@ -489,10 +533,8 @@ class HubApplication(Application[UUID]):
             self._forget(group.aggregates)
             raise
         finally:
-            self._read = None
-            self._group = None
-        assert all(r is not None for r in results)
-        return results  # type: ignore[return-value]
+            self._running.read = None
+            self._running.group = None
 
     def _add(
         self,
@@ -507,16 +549,13 @@ class HubApplication(Application[UUID]):
         group that goes on."""
         command_type = type(command).__name__
         digest = c.command_digest(command)
-        earlier = group.digests.get(command.command_id)
-        if earlier is not None:  # the same id twice in one group: as if the first were saved
-            results[index] = (
-                Outcome(command.command_id, command_type, duplicate=True)
-                if earlier == digest
-                else _reused_id(command, command_type)
-            )
+        earlier = group.by_id.get(command.command_id)
+        if earlier is not None:  # the same id twice in one group: judged by the first's fate
+            earlier.twins.append(_Twin(index, command, actor, digest, tracing.current()))
             return group
         read: list[UUID] = []
-        self._read, self._group = read, group
+        running = self._running
+        running.read, running.group = read, group
         try:
             changed = self._handle(command)
         except StoreUnavailableError:
@@ -526,7 +565,7 @@ class HubApplication(Application[UUID]):
             # What it read may hold half its changes: out of memory before anything is
             # written. Then the group so far, then the command alone on what is stored (it
             # may repeat a command applied before, or break a rule: it writes nothing).
-            self._read = self._group = None
+            running.read = running.group = None
             self._forget(read)
             for aggregate_id in read:
                 group.aggregates.pop(aggregate_id, None)
@@ -534,33 +573,33 @@ class HubApplication(Application[UUID]):
             results[index] = self._alone(command, actor, tracing.current())
             return _Group()
         finally:
-            self._read = self._group = None
+            running.read = running.group = None
         receipt = self._receipt(command, digest)
         _stamp(actor, [*changed, receipt])
         _trace([*changed, receipt])  # the command's own span, whoever's thread runs it
         events = [e for a in (*changed, receipt) for e in a.collect_events()]
         for aggregate in changed:
             group.aggregates[aggregate.id] = aggregate
-        group.digests[command.command_id] = digest
-        group.pending.append(
-            _Pending(
-                index,
-                command,
-                actor,
-                events,
-                {*read, *(a.id for a in changed), receipt.id},
-                Outcome(
-                    command.command_id,
-                    command_type,
-                    duplicate=False,
-                    events=tuple(
-                        type(e).__name__ for e in events if not isinstance(e, CommandReceipt.Event)
-                    ),
-                    aggregate_ids=tuple(a.id for a in changed),
+        pending = _Pending(
+            index,
+            command,
+            actor,
+            events,
+            {*read, *(a.id for a in changed), receipt.id},
+            Outcome(
+                command.command_id,
+                command_type,
+                duplicate=False,
+                events=tuple(
+                    type(e).__name__ for e in events if not isinstance(e, CommandReceipt.Event)
                 ),
-                tracing.current(),
-            )
+                aggregate_ids=tuple(a.id for a in changed),
+            ),
+            tracing.current(),
+            digest,
         )
+        group.pending.append(pending)
+        group.by_id[command.command_id] = pending
         return group
 
     def _commit(self, group: _Group, results: list[Result | None]) -> None:
@@ -580,7 +619,7 @@ class HubApplication(Application[UUID]):
                 f"{len(group.pending)} commands was not written"
             ) from error
         for pending in group.pending:
-            results[pending.index] = pending.outcome
+            self._decided(pending, pending.outcome, results)
         cache = self.repository.cache
         if cache is not None:  # as stored now; a later read fast-forwards them as usual
             for aggregate_id, aggregate in group.aggregates.items():
@@ -635,18 +674,30 @@ class HubApplication(Application[UUID]):
                 ) from error
             else:
                 for pending in keep:
-                    results[pending.index] = pending.outcome
+                    self._decided(pending, pending.outcome, results)
         for pending in alone:
-            results[pending.index] = self._alone(
-                pending.command, pending.actor, pending.traceparent
-            )
+            outcome = self._alone(pending.command, pending.actor, pending.traceparent)
+            self._decided(pending, outcome, results)
+
+    def _decided(self, pending: _Pending, result: Result, results: list[Result | None]) -> None:
+        """A command's final result, and then its twins' (the same id later in its group):
+        after a write, the repeat of it or a reused id; after a refusal, each runs alone."""
+        results[pending.index] = result
+        for twin in pending.twins:
+            command_type = type(twin.command).__name__
+            if isinstance(result, Exception):
+                results[twin.index] = self._alone(twin.command, twin.actor, twin.traceparent)
+            elif twin.digest == pending.digest:
+                results[twin.index] = Outcome(twin.command.command_id, command_type, duplicate=True)
+            else:
+                results[twin.index] = _reused_id(twin.command, command_type)
 
     def _alone(self, command: c.Command, actor: Actor, traceparent: str | None) -> Result:
         """One command in its own transaction; a refusal is returned, an outage raised.
         Its span continues ``traceparent`` (the caller's trace; None: the current one)."""
         read: list[UUID] = []
-        self._read = read
-        self._directory_now = None
+        running = self._running
+        running.read, running.directory = read, None
         saved = False
         try:
             with tracing.span(
@@ -662,7 +713,7 @@ class HubApplication(Application[UUID]):
         except Exception as error:  # a refusal, or a fault of this command alone
             return error
         finally:
-            self._read = None
+            running.read = None
             if not saved:
                 self._forget(read)
 
@@ -864,15 +915,19 @@ class HubApplication(Application[UUID]):
             raise missing()
         return aggregate
 
-    def _note_read(self, aggregate_id: UUID) -> None:
-        if self._read is not None:  # inside ``execute``; queries leave nothing to forget
-            self._read.append(aggregate_id)
-
     def _load(self, aggregate_id: UUID) -> Aggregate:
         """The aggregate as the running command sees it: as an earlier command of its group
-        left it in memory, else from the cache or the store."""
-        self._note_read(aggregate_id)
-        group = self._group
+        left it in memory, else from the cache or the store. A query (no command runs on
+        its thread) gets it as last saved: read in the writer's turn, so never while a
+        command changes the cached object in place, and a copy of it, which that command
+        does not change afterwards."""
+        running = self._running
+        if not running.writing:
+            with self._writing():
+                return copy.copy(self.repository.get(aggregate_id))
+        if running.read is not None:
+            running.read.append(aggregate_id)
+        group = running.group
         if group is not None:
             held = group.aggregates.get(aggregate_id)
             if held is not None:

@@ -424,3 +424,149 @@ def test_a_group_reads_the_data_keys_of_its_cases_at_once(
     assert single == []
     assert len(many) == 1 and cases <= set(many[0])
     assert all(_has_key(app, UUID(case)) for case in cases)
+
+
+def test_the_same_id_twice_is_judged_by_what_the_first_came_to(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repeat of a command in its group waits for the first's fate: if the first is
+    refused on its retry (here: another writer made the same referral meanwhile), the
+    repeat is not reported as applied; it runs alone and is refused the same way."""
+    opening = f.consultation()
+    app.execute(opening)
+    case_id = c.derived_id(opening.command_id, "case_id")
+    referral = f.referral(case_id)
+    twin = referral.model_copy()
+    other = HubApplication(env=dict(app.env))
+    original_insert = app.recorder.insert_events
+    interfered = False
+
+    def interfering_insert(stored_events: Any, **kwargs: Any) -> Any:
+        nonlocal interfered
+        if not interfered:
+            interfered = True
+            other.execute(f.referral(case_id, referral_id=referral.referral_id))
+        return original_insert(stored_events, **kwargs)
+
+    monkeypatch.setattr(app.recorder, "insert_events", interfering_insert)
+    try:
+        results = app.execute_many([(referral, None), (twin, None)])
+    finally:
+        other.close()
+    assert not isinstance(results[0], Outcome), results[0]
+    assert not app.is_duplicate(referral.command_id)  # nothing applied under its id
+    assert not isinstance(results[1], Outcome), results[1]
+    assert type(results[1]) is type(results[0])
+
+
+def test_an_outage_tells_only_the_callers_not_yet_decided(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Callers of one group: the first written (before a refused command runs alone), the
+    second refused, the third lost to an outage. Each hears its own fate."""
+    from eventsourcing.persistence import OperationalError
+
+    from hub.errors import StoreUnavailableError
+
+    opening = f.consultation()
+    app.execute(opening)
+    case_id = c.derived_id(opening.command_id, "case_id")
+    first, refused, third = f.referral(case_id), f.referral(UUID(int=9)), f.assessment(case_id)
+    original_insert = app.recorder.insert_events
+    inserts = 0
+
+    def failing_second_insert(stored_events: Any, **kwargs: Any) -> Any:
+        nonlocal inserts
+        inserts += 1
+        if inserts == 2:
+            raise OperationalError("the store went away (試験)")
+        return original_insert(stored_events, **kwargs)
+
+    monkeypatch.setattr(app.recorder, "insert_events", failing_second_insert)
+    callers = [first, refused, third]
+    outcomes: dict[int, object] = {}
+
+    def call(n: int) -> None:
+        try:
+            outcomes[n] = app.execute(callers[n], OFFICER)
+        except Exception as error:
+            outcomes[n] = error
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(len(callers))]
+    with app._turn:  # the callers queue up, as behind another caller's group
+        app._serving = True
+    for thread in threads:
+        thread.start()
+    while len(app._waiting) < len(callers):
+        threading.Event().wait(0.01)
+    with app._turn:
+        app._serving = False
+        app._turn.notify_all()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert app.is_duplicate(first.command_id)
+    assert isinstance(outcomes[0], Outcome) and not outcomes[0].duplicate, outcomes[0]
+    assert isinstance(outcomes[1], CaseNotFoundError), outcomes[1]
+    assert isinstance(outcomes[2], StoreUnavailableError), outcomes[2]
+    assert not app.is_duplicate(third.command_id)
+
+
+def test_a_query_on_another_thread_never_sees_a_running_groups_changes(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a group runs, an API thread's read of a case gets it as last saved: not a new
+    case of the group (its person's details among them), not a change yet to be saved."""
+    from hub.errors import StoreUnavailableError
+
+    known = f.consultation()
+    app.execute(known)
+    known_id = c.derived_id(known.command_id, "case_id")
+    needs_before = list(app.get_case(known_id).needs)
+    opening = f.consultation()
+    case_id = c.derived_id(opening.command_id, "case_id")
+    changing = f.assessment(known_id)
+    blocker = f.assessment(case_id)
+    in_handler, release = threading.Event(), threading.Event()
+    original = app._handle
+
+    def handle(command: c.Command) -> Any:
+        if command is blocker:
+            in_handler.set()
+            release.wait(10)
+            raise StoreUnavailableError("the store went away (試験)")
+        return original(command)
+
+    monkeypatch.setattr(app, "_handle", handle)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            app.execute_many([(opening, None), (changing, None), (blocker, None)])
+        except BaseException as error:
+            failures.append(error)
+
+    writer = threading.Thread(target=run)
+    writer.start()
+    seen: dict[str, object] = {}
+
+    def query() -> None:
+        try:
+            seen["new"] = app.get_case(case_id)
+        except CaseNotFoundError as error:
+            seen["new"] = error
+        seen["known"] = list(app.get_case(known_id).needs)
+
+    try:
+        assert in_handler.wait(10)
+        reader = threading.Thread(target=query)
+        reader.start()
+        reader.join(0.5)
+        assert reader.is_alive()  # it waits for the writer's turn
+    finally:
+        release.set()
+        writer.join(10)
+    reader.join(10)
+    assert failures and isinstance(failures[0], StoreUnavailableError)
+    assert isinstance(seen["new"], CaseNotFoundError), seen["new"]  # never written
+    assert seen["known"] == needs_before
+    assert list(app.get_case(known_id).needs) == needs_before
