@@ -27,6 +27,11 @@ class StoreUnavailableError(ServiceUnavailableError):
     """The log of record cannot be reached; nothing was written."""
 
 
+class ErasureIncompleteError(ServiceUnavailableError):
+    """A data key is destroyed in its table, but a reader kept the store's write-ahead log
+    from being emptied, so the key's old bytes are still in the store's files."""
+
+
 class InvalidCommandError(HubError):
     """A command failed validation at the edge; nothing was written."""
 

@@ -26,11 +26,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.persistence import IntegrityError
 
-from hub.errors import DataKeyUnavailableError
+from hub.errors import DataKeyUnavailableError, ErasureIncompleteError
 from hub.sqldialect import Dialect
 from hub.sqlitelock import take_write_lock
 
 NONCE_SIZE = 12
+CHECKPOINT_TRIES = 3  # of emptying the -wal file after a key's destruction (SQLite)
 CACHED_KEYS = 4096  # unwrapped data keys a process keeps (32 bytes each, not their ciphers)
 
 
@@ -229,11 +230,26 @@ class SQLKeyTable:
                 (subject, "-", datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat()),
             )
         if self.dialect.kind == "sqlite":
-            # The old page (the wrapped key) is still a frame of the -wal file while any
-            # connection keeps the store open: copy the log into the database and empty it.
-            with self.datastore.get_connection(commit=True) as connection:
-                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._empty_write_ahead_log(subject)
         return had
+
+    def _empty_write_ahead_log(self, subject: str) -> None:
+        """Copies the -wal file into the database and empties it. Until then the row as it
+        was (the wrapped key) is still on disk: in the database's page, which only the
+        checkpoint overwrites, or in the log. A reader on an older snapshot makes the
+        checkpoint wait, up to the busy timeout a try."""
+        for _ in range(CHECKPOINT_TRIES):
+            with self.datastore.get_connection(commit=True) as connection:
+                cursor = connection.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = cursor.fetchone()[0]
+            if not busy:
+                return
+        raise ErasureIncompleteError(
+            f"the data key of {subject} is destroyed, but a reader kept the store's "
+            "write-ahead log from being emptied, so its old bytes are still in the store's "
+            "files; erase again once the readers are done (erasing again is safe)"
+        )
 
 
 class DataKeys:

@@ -41,10 +41,20 @@ def take_write_lock(
                 raw.execute(statement)
                 return
             except sqlite3.OperationalError as error:
-                if getattr(error, "sqlite_errorname", "") != "SQLITE_BUSY":
-                    raise
-                if time.monotonic() >= deadline:
+                if not _worth_waiting(error) or time.monotonic() >= deadline:
                     raise
             (sleep or time.sleep)(STEP_S)
     finally:
         connection.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+
+def _worth_waiting(error: sqlite3.OperationalError) -> bool:
+    """SQLite's busy codes that its own handler waits out: the lock held (SQLITE_BUSY), a
+    connection rebuilding the log's index after a crash (SQLITE_BUSY_RECOVERY); never a
+    stale snapshot (SQLITE_BUSY_SNAPSHOT), which no wait makes writable."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        code is not None
+        and code & 0xFF == sqlite3.SQLITE_BUSY
+        and code != sqlite3.SQLITE_BUSY_SNAPSHOT
+    )

@@ -207,3 +207,38 @@ def test_the_retention_years_are_configurable() -> None:
     assert [d.case_id for d in due_cases(cases, RetentionSchedule(1), date(2025, 2, 28))] == ["a"]
     assert due_cases(cases, RetentionSchedule(1), date(2025, 2, 27)) == []
     assert due_cases(cases, RetentionSchedule(5), date(2028, 12, 31)) == []
+
+
+def test_an_erasure_a_reader_keeps_from_the_disk_says_so_and_completes_again(
+    store: Path,
+) -> None:
+    """The key's old bytes stay in the database file until the write-ahead log is copied
+    over them; a reader on an older snapshot holds that back. The erasure then says so,
+    and erasing again once the reader is done leaves the bytes nowhere in the files."""
+    from hub.errors import ErasureIncompleteError
+
+    app = HubApplication(env={**get_settings().eventsourcing_env(), "SQLITE_LOCK_TIMEOUT": "1"})
+    try:
+        case_id, _, _ = _people(app)
+        with sqlite3.connect(store / "hub.sqlite") as db:
+            wrapped = db.execute(
+                "SELECT wrapped_key FROM stored_events_keys WHERE subject = ?", (str(case_id),)
+            ).fetchone()[0]
+        with sqlite3.connect(store / "hub.sqlite") as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the key now in the database
+        reader = sqlite3.connect(store / "hub.sqlite", isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM stored_events").fetchone()  # a snapshot held
+        try:
+            with pytest.raises(ErasureIncompleteError, match="erase again"):
+                app.erase_person(case_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
+            stored = b"".join(p.read_bytes() for p in store.glob("hub.sqlite*"))
+            assert wrapped in stored  # what the error is about
+        finally:
+            reader.execute("COMMIT")
+            reader.close()
+        app.erase_person(case_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
+    finally:
+        app.close()
+    stored = b"".join(p.read_bytes() for p in store.glob("hub.sqlite*"))
+    assert wrapped not in stored

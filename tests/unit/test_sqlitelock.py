@@ -89,6 +89,27 @@ def test_a_stale_snapshot_is_refused_at_once_not_waited_on(db: Path) -> None:
     mine.execute("ROLLBACK")
 
 
+def test_a_connection_recovering_the_log_is_waited_for_as_a_held_lock_is(db: Path) -> None:
+    """SQLITE_BUSY_RECOVERY (another connection rebuilding the log's index after a crash)
+    is a busy code SQLite's own handler waits out: so does this."""
+    connection = _connect(db)
+    tries: list[str] = []
+
+    def execute(statement: str) -> None:
+        tries.append(statement)
+        if len(tries) == 1:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY_RECOVERY  # type: ignore[attr-defined]
+            error.sqlite_errorname = "SQLITE_BUSY_RECOVERY"  # type: ignore[attr-defined]
+            raise error
+
+    slept: list[float] = []
+    take_write_lock(
+        SimpleNamespace(connection=connection, execute=execute), "head", sleep=slept.append
+    )
+    assert len(tries) == 2 and slept == [STEP_S]
+
+
 def test_another_error_is_raised_as_it_is(db: Path) -> None:
     mine = _connect(db)
     mine.execute("BEGIN")
