@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -64,6 +65,62 @@ def _case_of(outcome: object) -> UUID:
 
 def _stored_commands(app: HubApplication, command_ids: list[UUID]) -> list[bool]:
     return [app.is_duplicate(command_id) for command_id in command_ids]
+
+
+@contextmanager
+def _another_writer_first(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch, command: c.Command
+) -> Iterator[None]:
+    """Another process's application executes ``command`` just before this one's first
+    insert of events (between its handling and its commit)."""
+    other = HubApplication(env=dict(app.env))
+    original_insert = app.recorder.insert_events
+    interfered = False
+
+    def interfering_insert(stored_events: Any, **kwargs: Any) -> Any:
+        nonlocal interfered
+        if not interfered:
+            interfered = True
+            other.execute(command)
+        return original_insert(stored_events, **kwargs)
+
+    monkeypatch.setattr(app.recorder, "insert_events", interfering_insert)
+    try:
+        yield
+    finally:
+        other.close()
+
+
+def _queued(app: HubApplication, calls: list[Callable[[], object]]) -> None:
+    """Each call on a thread of its own, all queued as behind another caller's group, then
+    let go: one of them writes the group for all."""
+    threads = [threading.Thread(target=call) for call in calls]
+    with app._turn:
+        app._serving = True
+    for thread in threads:
+        thread.start()
+    while len(app._waiting) < len(calls):
+        threading.Event().wait(0.01)
+    with app._turn:
+        app._serving = False
+        app._turn.notify_all()
+    for thread in threads:
+        thread.join(timeout=60)
+
+
+def _as_one_group(app: HubApplication, callers: list[tuple[c.Command, Actor]]) -> dict[int, object]:
+    """``_queued`` callers of ``execute``: per caller, its outcome or its error."""
+    outcomes: dict[int, object] = {}
+
+    def call(n: int) -> None:
+        command, actor = callers[n]
+        try:
+            outcomes[n] = app.execute(command, actor)
+        except Exception as error:
+            outcomes[n] = error
+
+    _queued(app, [lambda n=n: call(n) for n in range(len(callers))])  # type: ignore[misc]
+    return outcomes
 
 
 def test_a_group_is_one_transaction_with_a_receipt_per_command(
@@ -194,30 +251,18 @@ def test_a_concurrent_writers_conflict_retries_only_that_command(
         opening = f.consultation()
         app.execute(opening)
         cases.append(c.derived_id(opening.command_id, "case_id"))
-    other = HubApplication(env=dict(app.env))
     group = [f.assessment(case_id) for case_id in cases]
     alone: list[UUID] = []
     original_alone = app._alone
-    original_insert = app.recorder.insert_events
-    interfered = False
 
     def spy_alone(command: c.Command, actor: Actor, traceparent: str | None) -> object:
         alone.append(command.command_id)
         return original_alone(command, actor, traceparent)
 
-    def interfering_insert(stored_events: Any, **kwargs: Any) -> Any:
-        nonlocal interfered
-        if not interfered:  # another process writes to the first case before our commit
-            interfered = True
-            other.execute(f.referral(cases[0]))
-        return original_insert(stored_events, **kwargs)
-
     monkeypatch.setattr(app, "_alone", spy_alone)
-    monkeypatch.setattr(app.recorder, "insert_events", interfering_insert)
-    try:
+    # Another process writes to the first case before our commit.
+    with _another_writer_first(app, monkeypatch, f.referral(cases[0])):
         results = app.execute_many([(command, None) for command in group])
-    finally:
-        other.close()
     assert all(isinstance(r, Outcome) and not r.duplicate for r in results), results
     assert alone == [group[0].command_id]
     fresh = HubApplication(env=dict(app.env))
@@ -244,27 +289,7 @@ def test_concurrent_callers_share_one_transaction_and_keep_their_actors(
         (f.referral(UUID(int=9)), OFFICER),  # refused: no such case
         (f.visit(case_id), COORDINATOR),
     ]
-    outcomes: dict[int, object] = {}
-
-    def call(n: int) -> None:
-        command, actor = callers[n]
-        try:
-            outcomes[n] = app.execute(command, actor)
-        except Exception as error:
-            outcomes[n] = error
-
-    threads = [threading.Thread(target=call, args=(n,)) for n in range(len(callers))]
-    with app._turn:  # as while another caller's group is written: the callers queue up
-        app._serving = True
-    for thread in threads:
-        thread.start()
-    while len(app._waiting) < len(callers):
-        threading.Event().wait(0.01)
-    with app._turn:
-        app._serving = False
-        app._turn.notify_all()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = _as_one_group(app, callers)
     assert isinstance(outcomes[2], CaseNotFoundError)
     assert all(isinstance(outcomes[n], Outcome) for n in (0, 1, 3)), outcomes
     # The three valid commands in one transaction (the refused one is run alone first,
@@ -302,18 +327,7 @@ def test_each_caller_of_a_group_keeps_its_own_trace(
         with tracing.continued(traceparent(trace_id, "00f067aa0ba902b7")):
             app.execute(callers[trace_id])
 
-    threads = [threading.Thread(target=call, args=(t,)) for t in callers]
-    with app._turn:
-        app._serving = True
-    for thread in threads:
-        thread.start()
-    while len(app._waiting) < len(callers):
-        threading.Event().wait(0.01)
-    with app._turn:
-        app._serving = False
-        app._turn.notify_all()
-    for thread in threads:
-        thread.join(timeout=60)
+    _queued(app, [lambda t=t: call(t) for t in callers])  # type: ignore[misc]
     for trace_id, command in callers.items():
         events = list(app.events.get(command.case_id))
         assert events, trace_id
@@ -371,22 +385,8 @@ def test_a_key_made_meanwhile_by_another_writer_wins_and_ours_is_dropped(
     duplicate, and the case reads back with the other writer's key."""
     command = f.consultation()
     case_id = c.derived_id(command.command_id, "case_id")
-    other = HubApplication(env=dict(app.env))
-    original_insert = app.recorder.insert_events
-    interfered = False
-
-    def interfering_insert(stored_events: Any, **kwargs: Any) -> Any:
-        nonlocal interfered
-        if not interfered:
-            interfered = True
-            other.execute(command)
-        return original_insert(stored_events, **kwargs)
-
-    monkeypatch.setattr(app.recorder, "insert_events", interfering_insert)
-    try:
+    with _another_writer_first(app, monkeypatch, command):
         results = app.execute_many([(command, None), (f.consultation(), None)])
-    finally:
-        other.close()
     assert isinstance(results[0], Outcome) and results[0].duplicate, results
     assert isinstance(results[1], Outcome) and not results[1].duplicate, results
     assert app.get_case(case_id).person.name == command.person.name  # type: ignore[union-attr]
@@ -437,22 +437,9 @@ def test_the_same_id_twice_is_judged_by_what_the_first_came_to(
     case_id = c.derived_id(opening.command_id, "case_id")
     referral = f.referral(case_id)
     twin = referral.model_copy()
-    other = HubApplication(env=dict(app.env))
-    original_insert = app.recorder.insert_events
-    interfered = False
-
-    def interfering_insert(stored_events: Any, **kwargs: Any) -> Any:
-        nonlocal interfered
-        if not interfered:
-            interfered = True
-            other.execute(f.referral(case_id, referral_id=referral.referral_id))
-        return original_insert(stored_events, **kwargs)
-
-    monkeypatch.setattr(app.recorder, "insert_events", interfering_insert)
-    try:
+    made = f.referral(case_id, referral_id=referral.referral_id)  # the same referral
+    with _another_writer_first(app, monkeypatch, made):
         results = app.execute_many([(referral, None), (twin, None)])
-    finally:
-        other.close()
     assert not isinstance(results[0], Outcome), results[0]
     assert not app.is_duplicate(referral.command_id)  # nothing applied under its id
     assert not isinstance(results[1], Outcome), results[1]
@@ -483,27 +470,7 @@ def test_an_outage_tells_only_the_callers_not_yet_decided(
         return original_insert(stored_events, **kwargs)
 
     monkeypatch.setattr(app.recorder, "insert_events", failing_second_insert)
-    callers = [first, refused, third]
-    outcomes: dict[int, object] = {}
-
-    def call(n: int) -> None:
-        try:
-            outcomes[n] = app.execute(callers[n], OFFICER)
-        except Exception as error:
-            outcomes[n] = error
-
-    threads = [threading.Thread(target=call, args=(n,)) for n in range(len(callers))]
-    with app._turn:  # the callers queue up, as behind another caller's group
-        app._serving = True
-    for thread in threads:
-        thread.start()
-    while len(app._waiting) < len(callers):
-        threading.Event().wait(0.01)
-    with app._turn:
-        app._serving = False
-        app._turn.notify_all()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = _as_one_group(app, [(command, OFFICER) for command in (first, refused, third)])
     assert app.is_duplicate(first.command_id)
     assert isinstance(outcomes[0], Outcome) and not outcomes[0].duplicate, outcomes[0]
     assert isinstance(outcomes[1], CaseNotFoundError), outcomes[1]
