@@ -11,7 +11,7 @@ by reference counting when dropped; only a cycle among them is never collected, 
 objects made at start-up and kept to the end do not need.
 
 ``hub submit`` runs a file of commands through the application it opened, which holds the
-same start-up heap: a fifth of a grouped command's time went to collections before it
+same start-up heap: an eighth of a grouped command's time went to collections before it
 settled (BENCHMARKS.md, group commit). It is bounded, so it puts the heap back when done.
 """
 
