@@ -194,6 +194,8 @@ class HubApplication(Application[UUID]):
         self.operator = operator
         self._one_command_at_a_time = threading.Lock()
         self._running = _Running()
+        # Queries' network: a settled copy of the directory, until another event is folded.
+        self._query_directory: tuple[Directory, int, Directory] | None = None
         self._waiting: list[_Request] = []  # concurrent callers' commands, for one group
         self._serving = False  # whether a caller is writing a group now
         self._turn = threading.Condition()
@@ -224,7 +226,11 @@ class HubApplication(Application[UUID]):
         running = self._running
         if not running.writing:  # a query: the network as saved, not as being changed
             with self._writing():
-                return self._network_directory().directory
+                live = self._network_directory().directory
+                held = self._query_directory
+                if held is None or held[0] is not live or held[1] != live.revision:
+                    held = self._query_directory = (live, live.revision, live.settled())
+                return held[2]
         if running.read is not None and running.directory is not None:
             return running.directory
         directory = self._network_directory().directory
@@ -897,6 +903,10 @@ class HubApplication(Application[UUID]):
     # Queries the write side needs ----------------------------------------------------------
 
     def get_case(self, case_id: UUID) -> Case:
+        """The case (see ``_load``): on a query's thread a copy as last saved, whose
+        attributes a later command sets anew (ward, person, erased) stay as read; its
+        collections (referrals, consents...) are the cached case's own, which a running
+        command changes in place: a query reads those from the views, not from here."""
         return self._get(Case, case_id, lambda: CaseNotFoundError(f"no case {case_id}"))
 
     def get_discovery(self, discovery_id: UUID) -> Discovery:

@@ -9,7 +9,7 @@ events that differ from the directory, or refuses with a named error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -108,6 +108,19 @@ class Directory:
                 in_force_from=self.established_at,
             )
         return self._snapshot
+
+    def settled(self) -> Directory:
+        """A copy that events folded into this directory later leave as it is, its
+        snapshot made: for readers on other threads while this one is folded on."""
+        copied = replace(
+            self,
+            wards=dict(self.wards),
+            partner_groups=dict(self.partner_groups),
+            agencies=dict(self.agencies),
+            retired=dict(self.retired),
+        )
+        copied.network  # noqa: B018 - made now, never later while another thread folds
+        return copied
 
     def agency_ever(self, agency_id: str) -> Agency:
         """The agency, in the network now or once (its past records stay readable)."""

@@ -304,6 +304,55 @@ def test_another_process_sees_a_change_on_its_next_command(sqlite_env: dict[str,
         second.close()
 
 
+def test_a_query_never_leaves_the_processes_network_behind_a_change(
+    sqlite_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query's network (an API thread's) is made in the writer's turn: a change folded by
+    a command meanwhile neither shows in it half way nor is hidden from later reads."""
+    import threading
+
+    from hub import reference
+
+    api, cli = HubApplication(env=sqlite_env), HubApplication(env=sqlite_env)
+    try:
+        case_id = api.execute(f.open_case(ward="moji")).aggregate_ids[0]
+        # A first change, so that the query below folds it and makes the snapshot anew.
+        cli.apply_network(network(changed(rename={LEAVING: "試験 改称後の名前"})), f.at(1))
+        building, go_on = threading.Event(), threading.Event()
+        construct = reference.Network.model_construct
+        query_thread: list[int] = []
+
+        def slow_construct(*args: Any, **kwargs: Any) -> Any:
+            if threading.get_ident() in query_thread and not go_on.is_set():
+                building.set()  # the query makes its snapshot: a command comes meanwhile
+                go_on.wait(2)
+            return construct(*args, **kwargs)
+
+        monkeypatch.setattr(reference.Network, "model_construct", slow_construct)
+
+        def query() -> None:
+            query_thread.append(threading.get_ident())
+            api.network  # noqa: B018
+
+        reader = threading.Thread(target=query)
+        reader.start()
+        assert building.wait(10)
+        # While the query makes its snapshot: a second change, which a command folds.
+        joined = changed(rename={LEAVING: "試験 改称後の名前"}, join=(NEW_MEMBER,))
+        cli.apply_network(network(joined), f.at(2))
+        writer = threading.Thread(target=lambda: api.execute(f.referral(case_id, NEW_MEMBER)))
+        writer.start()
+        writer.join(0.5)
+        go_on.set()
+        reader.join(10)
+        writer.join(10)
+        assert api.network.is_agency(NEW_MEMBER)
+        assert api.execute(f.referral(case_id, NEW_MEMBER, occurred_at=f.at(3))).events
+    finally:
+        api.close()
+        cli.close()
+
+
 @pytest.mark.parametrize(
     ("edit", "named"),
     [
