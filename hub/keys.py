@@ -405,6 +405,10 @@ class DataKeys:
     def _remember(self, subject: str, wrapped: bytes | None) -> AESGCM | None:
         key = self.wrapper.unwrap(wrapped, subject) if wrapped is not None else None
         with self._lock:
+            if subject in self._cache and self._cache[subject] is None:
+                # Destroyed since the row was read (an erasure on another thread): the
+                # mark stands, and the key read before it is not kept.
+                return None
             self._keep(subject, key)
         return _cipher(key)
 

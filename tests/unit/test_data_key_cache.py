@@ -51,6 +51,38 @@ def test_at_most_the_bound_is_kept_and_a_dropped_key_is_the_same_key_again(
     assert _live(data_keys) == 3
 
 
+def test_a_key_read_before_an_erasure_on_another_thread_is_not_kept_after_it() -> None:
+    """A reader missed the cache and read the key's row; an erasure destroyed the key
+    before the reader kept it. The mark stands: the process reads the subject as erased."""
+    import threading
+
+    table = MemoryKeyTable()
+    data_keys = DataKeys(table, LocalKeyWrapper(b"test kek"))
+    assert data_keys.for_writing("erased") is not None
+    data_keys._cache.clear()  # as in another process: the key not held yet
+    data_keys._live.clear()
+    row_read, erased = threading.Event(), threading.Event()
+    original_get = table.get
+
+    def slow_get(subject: str) -> tuple[bytes | None, bool]:
+        found = original_get(subject)
+        if threading.current_thread() is not threading.main_thread():
+            row_read.set()
+            erased.wait(10)
+        return found
+
+    table.get = slow_get  # type: ignore[method-assign]
+    read: list[object] = []
+    reader = threading.Thread(target=lambda: read.append(data_keys.for_reading("erased")))
+    reader.start()
+    assert row_read.wait(10)
+    assert data_keys.destroy("erased")
+    erased.set()
+    reader.join(10)
+    assert read == [None]
+    assert data_keys.for_reading("erased") is None
+
+
 def test_a_destroyed_subjects_mark_outlives_any_number_of_other_keys(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
