@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -30,6 +30,7 @@ from hub.errors import (
     ConfigurationError,
     DomainError,
     HubError,
+    IdempotencyConflictError,
     InvalidCommandError,
     NotFoundError,
     PermissionDeniedError,
@@ -200,9 +201,19 @@ class HubService:
         return ward
 
     def accepted_at(self, command_id: UUID) -> datetime | None:
-        """When the command under ``command_id`` was applied (None: never), so that a door
-        stamping a command's time itself stamps a retry with the first time."""
+        """When the command under ``command_id`` was applied (None: never)."""
         return self.app.accepted_at(command_id)
+
+    def execute_stamped(
+        self, actor: Actor, command_id: UUID, build: Callable[[datetime], c.Command]
+    ) -> tuple[c.Command, Outcome]:
+        """A command whose time the door stamps (a form's), built by ``build`` from that
+        time and executed as ``actor`` (``run_stamped``)."""
+        return run_stamped(
+            lambda: self.app.accepted_at(command_id),
+            lambda at: build(at or now()),
+            lambda command: self.execute(actor, command),
+        )
 
     # Cases -----------------------------------------------------------------------------------
 
@@ -288,23 +299,29 @@ class HubService:
         referral = self._view("inbox").referral(str(referral_id))
         if referral is None or referral["agency_id"] != agency_id:
             raise NotFoundError(f"no referral {referral_id} in the inbox of {agency_id}")
+
+        def build(answered_at: datetime | None) -> c.AnswerReferral:
+            record = reply_record(
+                agency_id,
+                referral,
+                reply.answer,
+                reply.reason,
+                answered_at=answered_at,
+                reply_id=reply_id,
+                reason_code=reply.reason_code,
+                outcome=reply.outcome,
+            )
+            try:
+                return answer_command(agency_id, record)
+            except BadRecord as bad:
+                raise InvalidCommandError(bad.reason) from None
+
         # A retry with the same key is the same answer at the same time (or a refused reuse).
-        answered_at = self.app.accepted_at(reply_command_id(agency_id, str(reply_id)))
-        record = reply_record(
-            agency_id,
-            referral,
-            reply.answer,
-            reply.reason,
-            answered_at=answered_at,
-            reply_id=reply_id,
-            reason_code=reply.reason_code,
-            outcome=reply.outcome,
+        _, applied = run_stamped(
+            lambda: self.app.accepted_at(reply_command_id(agency_id, str(reply_id))),
+            build,
+            lambda command: apply_answer(self.app, command, actor),
         )
-        try:
-            command = answer_command(agency_id, record)
-        except BadRecord as bad:
-            raise InvalidCommandError(bad.reason) from None
-        applied = apply_answer(self.app, command, actor)
         return Answered(str(referral_id), reply.answer, str(reply_id), applied)
 
     def inbox_disclosures(self, actor: Actor, agency_id: str) -> list[dict[str, Any]]:
@@ -504,6 +521,33 @@ class HubService:
         cut = Cut.of(year, until) if until else Cut.of(year)
         rows = report.from_view(self._view("indicators"), cut, by)  # type: ignore[arg-type]
         return cut, rows
+
+
+C = TypeVar("C", bound=c.Command)
+R = TypeVar("R")
+
+
+def run_stamped(
+    first_time: Callable[[], datetime | None],
+    build: Callable[[datetime | None], C],
+    run: Callable[[C], R],
+) -> tuple[C, R]:
+    """A command a door stamps with its own time, built and run. A retry of one applied
+    before is stamped with the first one's time: the same command, a duplicate. One sent
+    again while the first was still being written (a second click) found no time yet, so
+    it differs from the first in its time alone and conflicts on its id: it is built
+    again with the time now stored and is the duplicate it is. Content that really
+    differs still conflicts."""
+    at = first_time()
+    command = build(at)
+    try:
+        return command, run(command)
+    except IdempotencyConflictError:
+        stored = first_time() if at is None else None
+        if stored is None:
+            raise
+        again = build(stored)
+        return again, run(again)
 
 
 def _unless_missing(find: Callable[[], str | None], missing: type[HubError]) -> str | None:

@@ -281,18 +281,17 @@ class Pages:
 
         def act(actor: Actor, data: dict[str, Any]) -> Done:
             command_id = _command_id(data)
+
+            def stamped(at: datetime) -> c.Command:
+                try:
+                    return build(actor, data, {"command_id": command_id, "occurred_at": at})
+                except ValidationError as bad:
+                    raise FormError(field_errors(bad, aliases)) from None
+
             # A second click sends the form's command again: stamped with the first one's
             # time it is the same command (a duplicate, done), not another under a used id.
-            base = {
-                "command_id": command_id,
-                "occurred_at": self.service.accepted_at(command_id) or now(),
-            }
             try:
-                command = build(actor, data, base)
-            except ValidationError as bad:
-                raise FormError(field_errors(bad, aliases)) from None
-            try:
-                outcome = self.service.execute(actor, command)
+                command, outcome = self.service.execute_stamped(actor, command_id, stamped)
             except (PermissionDeniedError, AuthenticationError, NotFoundError):
                 raise
             except HubError as bad:

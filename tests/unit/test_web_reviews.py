@@ -14,10 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub import events as ev
+from hub.errors import IdempotencyConflictError
 from hub.identity import Actor, Role, reply_ingester
 from hub.settings import Settings
 from ops.api.app import create_app
-from ops.usecases import HubService
+from ops.usecases import AgencyAnswer, HubService
 from ops.wiring import open_ledger, open_service
 from tests import factories as f
 
@@ -318,6 +319,68 @@ def test_a_second_click_of_a_form_is_the_same_command_done_once(
         assert sent.status_code == 303, sent.text
         heads.append(service.app.recorder.max_notification_id())
     assert heads[0] == heads[1]  # the second wrote nothing
+
+
+def _unwritten_once(service: HubService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next look for a command's first time finds none, as while the first is still
+    queued or being written on another thread (a second click, a retry at once)."""
+    looked = service.app.accepted_at
+    first = [True]
+
+    def accepted_at(command_id: UUID) -> Any:
+        if first.pop() if first else False:
+            return None
+        return looked(command_id)
+
+    monkeypatch.setattr(service.app, "accepted_at", accepted_at)
+
+
+def test_a_second_click_while_the_first_is_being_written_is_the_same_command_done_once(
+    hub: tuple[HubService, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It found no first time, so it was stamped now and differs in its time alone: it
+    is built again with the first one's time, and is the duplicate it is."""
+    service, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    command_id = re.search(r'name="command_id" value="([^"]+)"', page)
+    assert command_id
+    report = {
+        "csrf_token": csrf_of(page),
+        "command_id": command_id.group(1),
+        "reporter_kind": "resident",
+        "signs": "odour",
+        "urgency": "routine",
+    }
+    sent = client.post("/web/officer/discovery", data=report, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    head = service.app.recorder.max_notification_id()
+    _unwritten_once(service, monkeypatch)
+    again = client.post("/web/officer/discovery", data=report, follow_redirects=False)
+    assert again.status_code == 303, again.text
+    assert service.app.recorder.max_notification_id() == head
+
+
+def test_an_answer_sent_again_while_the_first_is_being_written_is_the_same_answer(
+    hub: tuple[HubService, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, _ = hub
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    referral = f.referral(case.case_id, AGENCY)
+    service.execute(OFFICER, referral)
+    agency = Actor("agency-試験", Role.member_agency, agency_id=AGENCY)
+    reply_id = uuid4()
+    answer = AgencyAnswer(answer="received")
+    first = service.answer(agency, AGENCY, referral.referral_id, answer, reply_id)
+    assert first.applied
+    _unwritten_once(service, monkeypatch)
+    again = service.answer(agency, AGENCY, referral.referral_id, answer, reply_id)
+    assert not again.applied  # a duplicate, not an IdempotencyConflictError
+    with pytest.raises(IdempotencyConflictError):  # other content under the same key
+        service.answer(
+            agency, AGENCY, referral.referral_id, AgencyAnswer(answer="accepted"), reply_id
+        )
 
 
 def test_the_audit_page_reads_a_case_id_typed_in_capitals_as_the_same_case(
