@@ -286,6 +286,21 @@ def test_the_administrator_sees_each_erasure_and_who_confirmed_it(
     assert 'class="pending"' in pending and "未確認 1機関" in pending
 
 
+def _discovery_form(client: TestClient) -> dict[str, str]:
+    """A ward officer's discovery form as drawn (its command id with it), filled in."""
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    command_id = re.search(r'name="command_id" value="([^"]+)"', page)
+    assert command_id
+    return {
+        "csrf_token": csrf_of(page),
+        "command_id": command_id.group(1),
+        "reporter_kind": "resident",
+        "signs": "odour",
+        "urgency": "routine",
+    }
+
+
 def test_a_second_click_of_a_form_is_the_same_command_done_once(
     hub: tuple[HubService, TestClient],
 ) -> None:
@@ -302,17 +317,7 @@ def test_a_second_click_of_a_form_is_the_same_command_done_once(
         assert sent.status_code == 303, sent.text
     assert len(verdicts(service, case_id)) == 1
 
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get("/web/officer").text
-    command_id = re.search(r'name="command_id" value="([^"]+)"', page)
-    assert command_id
-    report = {
-        "csrf_token": csrf_of(page),
-        "command_id": command_id.group(1),
-        "reporter_kind": "resident",
-        "signs": "odour",
-        "urgency": "routine",
-    }
+    report = _discovery_form(client)
     heads = []
     for _ in range(2):
         sent = client.post("/web/officer/discovery", data=report, follow_redirects=False)
@@ -341,17 +346,7 @@ def test_a_second_click_while_the_first_is_being_written_is_the_same_command_don
     """It found no first time, so it was stamped now and differs in its time alone: it
     is built again with the first one's time, and is the duplicate it is."""
     service, client = hub
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get("/web/officer").text
-    command_id = re.search(r'name="command_id" value="([^"]+)"', page)
-    assert command_id
-    report = {
-        "csrf_token": csrf_of(page),
-        "command_id": command_id.group(1),
-        "reporter_kind": "resident",
-        "signs": "odour",
-        "urgency": "routine",
-    }
+    report = _discovery_form(client)
     sent = client.post("/web/officer/discovery", data=report, follow_redirects=False)
     assert sent.status_code == 303, sent.text
     head = service.app.recorder.max_notification_id()
