@@ -99,7 +99,7 @@ def screened_payload(payload: Any) -> Payload | Rejected | None:
         return None
     if type(payload).__name__ in PASSED_OVER:
         return None
-    reason = screen(payload)
+    reason = screen(payload, personal=False)  # no view keeps a personal field
     if reason:
         return Rejected(reason)
     return type(payload).__name__, payload.model_dump(mode="json")

@@ -5,7 +5,7 @@ key, written below the edge) as for the rest."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -257,6 +257,58 @@ def test_a_target_that_is_not_a_number_is_quarantined_by_the_fold_as_by_statemen
     rebuilt = [open_projection(name, env) for name in PROJECTIONS]
     rebuild_all(rebuilt, app, batch_size=4)
     assert {p.name: repr(p.view.dump()) for p in rebuilt} == expected
+    app.close()
+
+
+def _built_live(app: HubApplication, env: dict[str, str]) -> dict[str, Any]:
+    """Each view's rows (its quarantine among them), built event by event from the start."""
+    projections = [open_projection(name, env) for name in PROJECTIONS]
+    for projection in projections:
+        projection.view.drop()
+    catch_up_all(projections, app, batch_size=3)
+    return {p.name: p.view.dump() for p in projections}
+
+
+def test_a_fiscal_year_beyond_a_32_bit_column_is_quarantined_alike_on_both_stores(
+    env: dict[str, str],
+) -> None:
+    """Attacker's edge below the command's checks (fiscal years 2019..2100): a target for the
+    year 2**31, which PostgreSQL's INTEGER column refuses. Every step keeps it back by the
+    screen's rule, the same on both stores, and a rebuild ends with the live views (before,
+    on PostgreSQL, the rebuild's bulk insert failed and left the indicators empty)."""
+    app = HubApplication(env=env)
+    seed(app)
+    at = jst("2025-06-01T09:00:00")
+    app.save(Target.set(at, fiscal_year=2**31, indicator="試験指標", value=5.0, note=None))
+    expected = _built_live(app, env)
+    assert [r["reason"] for r in expected["indicators"]["quarantine"]] == [
+        "fiscal_year: integer outside 2019..2100"
+    ]
+    rebuilt_equal(app, env, expected)
+    app.close()
+
+
+def test_an_erasure_does_not_change_what_a_rebuild_keeps_back(env: dict[str, str]) -> None:
+    """A case opened (below the edge) with a birth date before 1890: the views keep no
+    personal field, so they do not look at it. Whether its key is destroyed (the field
+    then reads as erased) never changes what a rebuild writes or keeps back."""
+    app = HubApplication(env=env)
+    seed(app)
+    case_id = uuid4()
+    opened = f.open_case(case_id=case_id, ward="tobata", person=f.person())
+    app.execute(opened)
+    payload = app.events.get(case_id).__next__().payload  # type: ignore[attr-defined]
+    other = uuid4()
+    old = payload.model_copy(
+        update={
+            "case_id": other,
+            "person": payload.person.model_copy(update={"birth_date": date(1800, 1, 1)}),
+        }
+    )
+    app.save(Case._create(Case.CaseOpened, id=other, payload=old))
+    expected = _built_live(app, env)
+    app.data_keys.destroy(str(other))
+    rebuilt_equal(app, env, expected)
     app.close()
 
 

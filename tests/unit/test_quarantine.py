@@ -80,6 +80,10 @@ def test_the_screen_names_the_field_and_the_rule_never_the_value() -> None:
         occurred_at=f.T0, case_id=uuid4(), person={"birth_date": "0001-01-01"}
     )
     assert screen(nested) == "person.birth_date: date outside 1890-01-01 .. 2100-01-01"
+    # The views keep no personal field: they leave it unlooked at, so an erasure (the field
+    # then reads as erased) cannot change what they keep back.
+    assert screen(nested, personal=False) is None
+    assert screen(nested.model_copy(update={"occurred_at": YEAR_9999_WEST}), personal=False)
     assert screen(f_escalation(HUGE)) == "overdue_minutes: integer outside 0..5260320"
     assert screen(f_escalation(90)) is None
     assert reason_of(ValueError("試験 花子 is not valid"), "inbox") == "inbox: ValueError"
