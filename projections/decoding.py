@@ -111,6 +111,28 @@ def decoded_batches(
     yield from _decoded_apart(app, batch_size)
 
 
+_NOTHING_YET = object()
+
+
+def _next_from(handed: Any, decoder: Any) -> Any:
+    """The next item the decoding process handed over, or ``_NOTHING_YET`` while it runs.
+    Once it has ended, what it sent before is in the pipe (a process's queue is flushed
+    before it exits): read once more, so that a process that ended just after the wait
+    timed out is not taken for one that stopped early."""
+    try:
+        return handed.get(timeout=_WAIT)
+    except queue.Empty:
+        if decoder.is_alive():
+            return _NOTHING_YET
+    try:
+        return handed.get(timeout=_WAIT)
+    except queue.Empty:
+        raise DecoderStoppedError(
+            f"the process decoding the log stopped (exit code {decoder.exitcode}) "
+            "before the end of the log"
+        ) from None
+
+
 def _decoded_apart(
     app: HubApplication, batch_size: int
 ) -> Generator[tuple[list[Decoded], int], None, None]:
@@ -128,14 +150,8 @@ def _decoded_apart(
     try:
         while True:
             started = time.perf_counter()
-            try:
-                item = handed.get(timeout=_WAIT)
-            except queue.Empty:
-                if not decoder.is_alive():
-                    raise DecoderStoppedError(
-                        f"the process decoding the log stopped (exit code {decoder.exitcode}) "
-                        "before the end of the log"
-                    ) from None
+            item = _next_from(handed, decoder)
+            if item is _NOTHING_YET:
                 continue
             waited += time.perf_counter() - started
             if item is None:

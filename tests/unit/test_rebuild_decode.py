@@ -206,3 +206,31 @@ def test_the_cycle_collector_is_held_back_while_folding_and_restored_after() -> 
             assert gc.isenabled() == enabled
         finally:
             gc.enable()
+
+
+def test_a_decoding_process_that_ended_just_after_the_wait_is_read_to_its_end() -> None:
+    """The wait for a batch timed out, and the process ended before it was looked at: what
+    it sent is in the pipe and is read; only a process that sent nothing more stopped."""
+    import queue as queues
+    from types import SimpleNamespace
+
+    from projections.decoding import _NOTHING_YET, DecoderStoppedError, _next_from
+
+    class Handed:
+        def __init__(self, *items: object) -> None:
+            self.items = list(items)
+
+        def get(self, timeout: float) -> object:
+            item = self.items.pop(0)
+            if item is queues.Empty:
+                raise queues.Empty
+            return item
+
+    ended = SimpleNamespace(is_alive=lambda: False, exitcode=0)
+    assert _next_from(Handed(queues.Empty, "the last batch"), ended) == "the last batch"
+    running = SimpleNamespace(is_alive=lambda: True, exitcode=None)
+    assert _next_from(Handed(queues.Empty), running) is _NOTHING_YET  # it waits again
+    with pytest.raises(DecoderStoppedError, match="exit code 1"):
+        _next_from(
+            Handed(queues.Empty, queues.Empty), SimpleNamespace(is_alive=lambda: False, exitcode=1)
+        )
