@@ -365,6 +365,16 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
             *self.refs_sql.create(),
         ]
 
+    def create_table(self) -> None:
+        # Each statement in a transaction of its own. In one deferred transaction, the
+        # case index's head row (an INSERT, a write even when the row is there) came after
+        # reads of the schema, and a commit by another process in between (the relay's,
+        # a command's) made SQLite refuse it at once (SQLITE_BUSY_SNAPSHOT, "database is
+        # locked"): a process starting beside them could not open the store.
+        for statement in self.create_table_statements:
+            with self.datastore.transaction(commit=True) as c:
+                c.execute(statement)
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

@@ -20,7 +20,7 @@ from hub.identity import Role
 from hub.settings import Settings
 from producers.provision import provision
 from tests import factories as f
-from tests.api_support import free_port, post_command, running_server
+from tests.api_support import free_ports, post_command, running_server
 from tests.prometheus_support import Prometheus, running_prometheus
 
 pytestmark = pytest.mark.integration
@@ -76,7 +76,8 @@ def test_prometheus_answers_the_relay_lag_while_commands_stream_through_the_proc
         "HUB_SQLITE_PATH": str(var / "hub.sqlite"),
         "HUB_KAFKA_TOPIC_PREFIX": prefix,
     }
-    ports = {job: free_port() for job in ("api", "relay", "agency", "replies", "follow")}
+    jobs = ("api", "relay", "agency", "replies", "follow")
+    ports = dict(zip(jobs, free_ports(len(jobs)), strict=True))
     with ExitStack() as stack:
         server = stack.enter_context(
             running_server(var, {**env, "HUB_METRICS_PORT": str(ports["api"])})

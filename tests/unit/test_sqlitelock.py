@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -152,3 +153,30 @@ def test_the_hub_the_relay_and_an_erasure_wait_for_the_log_file_in_short_polls(
         holder.close()
         app.close()
     assert ledger.position() == 1
+
+
+def test_a_process_opens_the_store_while_another_commits_between_its_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay and the commands commit all the time: a process starting beside them
+    (``hub replies run``) runs the store's create statements, and another commit lands
+    between two of them. It opens the store all the same (it was refused at once:
+    "database is locked", a write after a stale read in one transaction)."""
+    from eventsourcing import sqlite as library
+
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    HubApplication(env=settings.eventsourcing_env()).close()  # the store exists
+    other = _connect(settings.sqlite_path)
+    other.execute("CREATE TABLE elsewhere (n INTEGER)")
+    execute = library.SQLiteCursor.execute
+
+    def execute_then_another_commits(self: Any, statement: str, *args: Any) -> None:
+        execute(self, statement, *args)
+        if statement.lstrip().upper().startswith("CREATE"):
+            other.execute("INSERT INTO elsewhere VALUES (1)")
+
+    monkeypatch.setattr(library.SQLiteCursor, "execute", execute_then_another_commits)
+    try:
+        HubApplication(env=settings.eventsourcing_env()).close()
+    finally:
+        other.close()
