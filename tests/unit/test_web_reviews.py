@@ -330,12 +330,12 @@ def _unwritten_once(service: HubService, monkeypatch: pytest.MonkeyPatch) -> Non
     """The next look for a command's first time finds none, as while the first is still
     queued or being written on another thread (a second click, a retry at once)."""
     looked = service.app.accepted_at
-    first = [True]
+    calls = 0
 
     def accepted_at(command_id: UUID) -> Any:
-        if first.pop() if first else False:
-            return None
-        return looked(command_id)
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else looked(command_id)
 
     monkeypatch.setattr(service.app, "accepted_at", accepted_at)
 
