@@ -418,6 +418,14 @@ class HubApplication(Application[UUID]):
         subjects = (sealed_subject(e.state) for e in stored)
         self.data_keys.read_ahead(s for s in subjects if s is not None)
 
+    def erasures_among(self, stored: Sequence[StoredEvent]) -> set[str]:
+        """The data subjects of ``stored`` (their aggregates, and whose keys seal them) that
+        were erased, as the store says now; their keys are forgotten in this process, so
+        that those events decode as erased whatever this process read before."""
+        subjects = {str(e.originator_id) for e in stored}
+        subjects.update(s for s in (sealed_subject(e.state) for e in stored) if s is not None)
+        return self.data_keys.erased_among(subjects)
+
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         try:
             # The data keys of the subjects of these events: one read, not one a new case.

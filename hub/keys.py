@@ -102,6 +102,10 @@ class KeyTable(Protocol):
         """Forgets the subject's key; True if there was one to forget."""
         ...
 
+    def destroyed_among(self, subjects: list[str]) -> set[str]:
+        """Those of ``subjects`` whose key was destroyed."""
+        ...
+
 
 class MemoryKeyTable:
     """A key table in memory (the in-memory store of unit tests and generators)."""
@@ -122,6 +126,9 @@ class MemoryKeyTable:
         had = self._rows.get(subject) is not None
         self._rows[subject] = None
         return had
+
+    def destroyed_among(self, subjects: list[str]) -> set[str]:
+        return {s for s in subjects if s in self._rows and self._rows[s] is None}
 
 
 class SQLKeyTable:
@@ -192,6 +199,24 @@ class SQLKeyTable:
                 for row in curs.fetchall():
                     wrapped = row["wrapped_key"]
                     found[str(row["subject"])] = bytes(wrapped) if wrapped is not None else None
+        return found
+
+    def destroyed_among(self, subjects: list[str]) -> set[str]:
+        """Those of ``subjects`` whose key was destroyed, in one read per 500 subjects."""
+        self.create()
+        found: set[str] = set()
+        with self.datastore.transaction(commit=False) as curs:
+            for start in range(0, len(subjects), 500):
+                chunk = subjects[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                curs.execute(
+                    self._sql(
+                        f"SELECT subject FROM {{keys}} WHERE subject IN ({marks}) "
+                        "AND wrapped_key IS NULL"
+                    ),
+                    chunk,
+                )
+                found.update(str(row["subject"]) for row in curs.fetchall())
         return found
 
     def add_within(self, curs: Any, rows: list[tuple[str, bytes, str]]) -> None:
@@ -411,6 +436,15 @@ class DataKeys:
                 return None
             self._keep(subject, key)
         return _cipher(key)
+
+    def erased_among(self, subjects: Iterable[str]) -> set[str]:
+        """Those of ``subjects`` whose key the store says is destroyed, read now (one query
+        a batch), each forgotten here: a key this process kept from before an erasure in
+        another process opens nothing more."""
+        destroyed = self.table.destroyed_among(list(dict.fromkeys(subjects)))
+        for subject in destroyed:
+            self.forget(subject)
+        return destroyed
 
     def forget(self, subject: str) -> None:
         """Drops the subject's key from this process (another process destroyed it)."""

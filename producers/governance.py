@@ -42,6 +42,7 @@ from hub import events as ev
 from hub.codec import event_record
 from hub.domain.consent import in_force as consent_in_force
 from hub.reference.directory import Directory, replaying
+from hub.sealing import Leaf, personal_spec
 from hub.vocabulary import SENSITIVE_CATEGORIES
 from producers.fields import Path, dotted, personal_fields, values_at, withhold, without_actor
 
@@ -370,6 +371,24 @@ def hold(state: GovernanceState, case_id: UUID, event_type: str) -> None:
         case.held = True
         if event_type == ERASED:
             case.person.clear()
+
+
+def erase_details(case: CaseGovernance) -> bool:
+    """The person's details as a fold of the log read after their key was destroyed holds
+    them (each field as ``hub.sealing`` reads it erased; a date, which reads None, not at
+    all): what a relay holding them from before another process's erasure must keep from
+    then on. True if that changed anything."""
+    spec = personal_spec(ev.PersonDetails)
+    erased = {}
+    for name in case.person:
+        leaf = spec.get(name)
+        value = leaf.erased if isinstance(leaf, Leaf) else None
+        if value is not None:
+            erased[name] = value
+    if erased == case.person:
+        return False
+    case.person = erased
+    return True
 
 
 def fold(state: GovernanceState, event: LoggedEvent) -> None:

@@ -56,6 +56,7 @@ from producers.governance import (
     Decision,
     GovernanceState,
     decide,
+    erase_details,
     fold,
     hold,
     logged,
@@ -233,9 +234,10 @@ class Relay:
         if not batch:
             self._store_unstored()  # caught up: the state as of the position, stored alone
             return counts
-        self.app.read_keys_ahead(batch)
         try:
-            position = self._publish_batch(batch, counts)
+            erased = self._erased_elsewhere(batch)
+            self.app.read_keys_ahead(batch)
+            position = self._publish_batch(batch, counts, erased=erased)
         except snapshot.StoredStateRefused as refused:
             # Records of the batch may have been sent: they are sent again, as after a crash.
             log.warning("relay.state_refused", reason=str(refused))
@@ -250,14 +252,33 @@ class Relay:
         log.info("relay.batch", events=counts.events, position=position)
         return counts
 
-    def _publish_batch(self, batch: Sequence[Notification], counts: RelayCounts) -> int:
+    def _erased_elsewhere(self, batch: Sequence[Notification]) -> bool:
+        """Forgets the persons of the batch erased since this relay read their keys or
+        stored their case (by another process, maybe while this relay was stopped): their
+        keys, and their details in the state, as a relay started after the erasure holds
+        them. True if a case's details were forgotten (its state is then stored at once)."""
+        forgotten = False
+        for subject in self.app.erasures_among(batch):
+            try:
+                case_id = UUID(subject)
+            except ValueError:
+                continue
+            case = self.state.cases.get(case_id)
+            if case is not None and erase_details(case):
+                self.changed.add(case_id)
+                forgotten = True
+        return forgotten
+
+    def _publish_batch(
+        self, batch: Sequence[Notification], counts: RelayCounts, *, erased: bool = False
+    ) -> int:
         """Publishes the batch up to its end, or up to an event it quarantines (that event
-        is then the position stored); the next step goes on after it."""
+        is then the position stored); the next step goes on after it. ``erased``: a person
+        was erased, so the stored state must not keep them a batch longer."""
         disclosures: list[dict[str, Any]] = []
         futures: list[Any] = []
         quarantined: list[dict[str, Any]] = []
         position: int = batch[-1].id
-        erased = False  # a person erased: the stored state must not keep them a batch longer
         if isinstance(self.state.cases, snapshot.LazyCases):  # the batch's case events' cases
             self.state.cases.prefetch(
                 n.originator_id

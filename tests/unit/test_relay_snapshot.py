@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from hub import commands as c
 from hub.application import HubApplication
 from hub.errors import RelayStateOutOfStepError
 from hub.identity import Actor, Role
@@ -29,7 +30,7 @@ from producers.ledger import RelayLedger
 from producers.relay import Relay
 from tests import factories as f
 from tests.faults import history
-from tests.unit.test_access_log import FakeProducer
+from tests.unit.test_access_log import FakeProducer, Sent
 
 KEY = b"test-pseudonym-key"
 CASE_OPENED = "hub.domain.case:Case.CaseOpened"
@@ -521,3 +522,101 @@ def test_the_state_is_stored_alone_only_at_the_stored_position(
     ledger.store_state(snapshot.write(GovernanceState(position=stored), KEY, set()))
     header = ledger.state_header()
     assert header is not None and header.position == stored and header != before
+
+
+AFTERWARDS = "afterwards."  # the topics' prefix of a relay started after everything
+
+
+class _Recorded:
+    """A producer that keeps each record with the position it carries (its topic as the
+    relay with no prefix of its own names it)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str, bytes, bytes]] = []
+
+    def send(self, topic: str, key: bytes, value: bytes, headers: Any) -> Sent:
+        position = int(dict(headers)["position"])
+        self.sent.append((position, topic.removeprefix(AFTERWARDS), key, value))
+        return Sent()
+
+    def flush(self) -> None:
+        pass
+
+    def after(self, position: int) -> list[tuple[int, str, bytes, bytes]]:
+        return [record for record in self.sent if record[0] > position]
+
+
+def _erasable(tmp_path: Path) -> tuple[Settings, HubApplication, UUID]:
+    """A store with a case whose person's details an agency holds on a statute."""
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    office = HubApplication(env=settings.eventsourcing_env())  # the CLI's or the API's process
+    case_id = uuid4()
+    office.execute(
+        f.open_case(case_id=case_id, ward="moji", person=f.person(), occurred_at=f.at(0))
+    )
+    statute = "児童虐待防止法 第6条"
+    office.execute(f.referral(case_id, "moji.houkatsu", statute=statute, occurred_at=f.at(1)))
+    return settings, office, case_id
+
+
+def _started_afterwards(settings: Settings, after: int) -> list[tuple[int, str, bytes, bytes]]:
+    """What a relay started from the log's start once everything is recorded publishes after
+    ``after`` (a position name, and topics, of its own)."""
+    own = settings.model_copy(update={"kafka_topic_prefix": AFTERWARDS})
+    producer = _Recorded()
+    app = HubApplication(env=own.eventsourcing_env())
+    Relay(own, app, open_ledger(own), producer, batch_size=50).drain()  # type: ignore[arg-type]
+    return producer.after(after)
+
+
+def _personal(records: list[tuple[int, str, bytes, bytes]]) -> list[int]:
+    return [
+        position
+        for position, _, _, value in records
+        for text in (f.SYNTHETIC_NAME, f.SYNTHETIC_ADDRESS, "新住所")
+        if text.encode() in value
+    ]
+
+
+def test_a_relay_running_since_before_an_erasure_elsewhere_publishes_what_one_started_after_does(
+    tmp_path: Path,
+) -> None:
+    settings, office, case_id = _erasable(tmp_path)
+    producer = _Recorded()
+    relays = HubApplication(env=settings.eventsourcing_env())  # the relay's own process
+    relay = Relay(settings, relays, open_ledger(settings), producer, batch_size=50)  # type: ignore[arg-type]
+    relay.drain()  # the relay has read the person's key and holds their details
+    before = relay.state.position
+    new = f.person(address="北九州市門司区新住所9-9（架空）")
+    office.execute(f.build(c.RecordPersonDetails, case_id=case_id, person=new, occurred_at=f.at(2)))
+    office.erase_person(case_id, decided_by="試験 保健福祉局", reason="保存期間満了", actor=ADMIN)
+    relay.drain()
+
+    published = producer.after(before)
+    assert "referrals.moji.houkatsu" in {record[1] for record in published}
+    assert _personal(published) == []
+    assert published == _started_afterwards(settings, before)
+
+
+def test_a_relay_restarted_from_its_state_after_an_erasure_publishes_what_one_started_after_does(
+    tmp_path: Path,
+) -> None:
+    settings, office, case_id = _erasable(tmp_path)
+    first = HubApplication(env=settings.eventsourcing_env())
+    stored = Relay(settings, first, open_ledger(settings), _Recorded(), batch_size=50)  # type: ignore[arg-type]
+    stored.drain()  # its stored state holds the person's details
+    before = stored.state.position
+    scope = {"scope": ["moji.houkatsu"], "data_categories": ["identity", "contact"]}
+    office.execute(f.consent(case_id, purposes=["consultation"], occurred_at=f.at(2), **scope))
+    office.erase_person(case_id, decided_by="試験 保健福祉局", reason="保存期間満了", actor=ADMIN)
+
+    producer = _Recorded()
+    again = HubApplication(env=settings.eventsourcing_env())
+    restarted = Relay(settings, again, open_ledger(settings), producer, batch_size=50)  # type: ignore[arg-type]
+    restarted.drain()
+
+    assert restarted.restored_from == "used"
+    published = producer.after(before)
+    assert "referrals.moji.houkatsu" in {record[1] for record in published}
+    assert _personal(published) == []
+    assert published == _started_afterwards(settings, before)
