@@ -23,6 +23,7 @@ from typing import Any
 from hub.avro_schemas import personal_paths
 from hub.codec import schema_definition
 from hub.errors import InvalidCommandError
+from hub.sealing import ERASED
 
 PEOPLE_THRESHOLD = 100  # 規則第43条第4号: "100人を超える"
 
@@ -122,7 +123,7 @@ def disclosed_exposures(
     return [
         Exposure(person, path, marks[path]["category"], marks[path]["sensitive"], occurred_at)
         for path, value in disclosed.items()
-        if value not in (None, [], "") and path in marks
+        if value not in _NO_VALUE and path in marks
     ]
 
 
@@ -152,9 +153,13 @@ def _person(record: Mapping[str, Any]) -> str | None:
     return None
 
 
+# What a personal field holds once its key is destroyed (hub/sealing.py), or never held.
+_NO_VALUE: tuple[Any, ...] = (None, [], "", ERASED, [ERASED])
+
+
 def _has_value(value: Any, path: tuple[str, ...]) -> bool:
     if not path:
-        return value not in (None, [], "")
+        return value not in _NO_VALUE
     if isinstance(value, list):
         return any(_has_value(item, path) for item in value)
     if isinstance(value, Mapping):

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from consumers.inbox import Inbox, InboxEntry
 from consumers.sql import SqliteDatabase
 from hub.application import HubApplication
+from hub.identity import Actor, Role
 from hub.settings import get_settings
 from ops.cli.main import app as cli
 from projections.audit.access import access_log
@@ -85,6 +86,25 @@ def test_a_store_copy_lists_both_people_flags_health_and_is_reportable(store: Pa
     assert "必要 REQUIRED" in out
     assert "[該当] 第1号 要配慮個人情報" in out
     assert f.SYNTHETIC_NAME not in out and f.SYNTHETIC_ADDRESS not in out
+
+
+def test_an_erased_person_in_a_store_copy_exposes_nothing(store: Path) -> None:
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        log = app.recorder.select_notifications(start=1, limit=100)
+        cases = [n.originator_id for n in log if n.topic.startswith("hub.domain.case:Case.")]
+        with_health = cases[0]  # the first consultation's
+        erasure = {"decided_by": "試験 保健福祉局", "reason": "保存期間満了"}
+        app.erase_person(
+            with_health, actor=Actor("shiken.kanri@city.example", Role.administrator), **erasure
+        )
+    finally:
+        app.close()
+    code, out = leak_impact("--store", str(store))
+    assert code == 0, out
+    # Their fields read ［消去済み］ now: only the other person, without a sensitive field.
+    assert "本人 people: 1 (要配慮 sensitive: 0)" in out
+    assert "不要 not required" in out
 
 
 def test_the_time_range_keeps_only_the_records_inside_it(store: Path) -> None:
