@@ -28,6 +28,7 @@ from eventsourcing.utils import Environment
 
 from hub.application import HubApplication
 from hub.errors import ConfigurationError, InvalidCommandError
+from hub.files import private_sqlite
 from hub.log_waits import LogWait, TimedWait, log_wait
 from hub.logging import get_logger
 from hub.quarantine import reason_of, stop_on_keys
@@ -85,9 +86,12 @@ def view_env(env: Mapping[str, str], name: str) -> dict[str, str]:
 
 
 def open_view(cls: type[HubProjection[Any]], env: Mapping[str, str]) -> SqlView:
-    factory = InfrastructureFactory[Any].construct(
-        env=Environment(cls.name, view_env(env, cls.name))
-    )
+    own = view_env(env, cls.name)
+    file = own.get(f"{cls.name.upper()}_SQLITE_DBNAME", ":memory:")
+    if not file.startswith((":memory:", "file:")):
+        # A view names cases with their needs, consents and referrals: 0600 as the store.
+        private_sqlite(Path(file))
+    factory = InfrastructureFactory[Any].construct(env=Environment(cls.name, own))
     view: SqlView = factory.tracking_recorder(cls.views[store_kind(env)])
     return view
 

@@ -21,6 +21,7 @@ from consumers.config import ConsumerSettings
 from consumers.inbox import open_inbox
 from hub.application import HubApplication
 from hub.settings import Settings
+from projections.runner import PROJECTIONS, open_projection, rebuild_all
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -64,6 +65,20 @@ def test_the_store_and_what_sqlite_keeps_beside_it_are_private(
         assert not_private(tmp_path / "var") == []
         for name in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
             assert mode(name) == "0o600"
+    finally:
+        app.close()
+
+
+def test_the_views_beside_the_store_are_private(permissive: int, tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path / "var")
+    app = HubApplication(env=settings.eventsourcing_env())
+    try:
+        app.execute(f.consultation())
+        env = settings.eventsourcing_env()
+        rebuild_all([open_projection(name, env) for name in PROJECTIONS], app)
+        views = sorted((tmp_path / "var").glob("hub.*.sqlite"))
+        assert [view.name.split(".")[1] for view in views] == sorted(PROJECTIONS)
+        assert not_private(tmp_path / "var") == []
     finally:
         app.close()
 
