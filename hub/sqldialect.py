@@ -50,6 +50,12 @@ class Dialect:
         assert self.schema is not None
         return f"{quote(self.schema)}.{quote(table)}"
 
+    def index(self, name: str) -> str:
+        """The index ``name`` as this store names it where it is created (an index lives in
+        its table's schema, so it is never qualified; the prefix keeps projections apart)."""
+        index = f"{self.prefix}{name}"
+        return index if self.kind == "sqlite" else quote(index)
+
     def sql(self, statement: str) -> str:
         """``statement`` with its tables resolved and parameters in the driver's style."""
         found = self._translated.get(statement)

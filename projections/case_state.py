@@ -230,6 +230,10 @@ class CaseStateView(SqlView):
         "meetings": "case_id TEXT NOT NULL, meeting_id TEXT NOT NULL, kind TEXT NOT NULL, "
         "held_at TEXT NOT NULL, PRIMARY KEY (case_id, meeting_id)",
     }
+    INDEXES = {  # noqa: RUF012
+        "referrals_case": ("referrals", "case_id"),
+        "consents_case": ("consents", "case_id"),
+    }
 
     def case(self, case_id: str, now: datetime) -> dict[str, Any] | None:
         """One case with its referrals, consents (and the one in force at ``now``), meetings."""

@@ -77,6 +77,7 @@ class InboxView(SqlView):
         "answers": "referral_id TEXT NOT NULL, answer TEXT NOT NULL, answered_at TEXT NOT NULL, "
         "PRIMARY KEY (referral_id, answer)",
     }
+    INDEXES = {"referrals_agency": ("referrals", "agency_id, sent_at, referral_id")}  # noqa: RUF012
 
     def inbox(self, agency_id: str, *, unanswered_only: bool = False) -> list[dict[str, Any]]:
         sql = "SELECT * FROM {referrals} WHERE agency_id = :agency"

@@ -20,7 +20,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
-from hub.sqldialect import Dialect
+from hub.sqldialect import Dialect, quote
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,10 @@ class SqlView(TrackingRecorder):
     """
 
     TABLES: Mapping[str, str] = {}
+    # Index name → (table, columns): the ways into a table its queries take other than its
+    # primary key, so that reading one case or one agency's inbox costs the same on a
+    # prefecture's views as on a city's (a scan of every row otherwise).
+    INDEXES: Mapping[str, tuple[str, str]] = {}
     APPLICATION = "hub"
     dialect: Dialect
     # Every view keeps the events it could not process (hub/quarantine.py), with its position.
@@ -86,10 +90,37 @@ class SqlView(TrackingRecorder):
             self._start_position(cursor)
 
     def table_ddl(self) -> list[str]:
+        """The tables, then their indexes (made on a view that lacks them when it opens)."""
         return [
-            f"CREATE TABLE IF NOT EXISTS {self.dialect.table(name)} ({columns})"
-            for name, columns in self.tables.items()
+            *(
+                f"CREATE TABLE IF NOT EXISTS {self.dialect.table(name)} ({columns})"
+                for name, columns in self.tables.items()
+            ),
+            *self.index_ddl(),
         ]
+
+    def index_ddl(self) -> list[str]:
+        return [
+            f"CREATE INDEX IF NOT EXISTS {self.dialect.index(index)} "
+            f"ON {self.dialect.table(table)} ({columns})"
+            for index, (table, columns) in self.INDEXES.items()
+        ]
+
+    def drop_indexes(self) -> None:
+        """Drop the indexes: a rebuild writing whole tables makes them once, at its end."""
+        schema = self.dialect.schema
+        qualified = f"{quote(schema)}." if schema else ""
+        with self._cursor(commit=True) as cursor:
+            for index in self.INDEXES:
+                self._run(
+                    cursor,
+                    Statement(f"DROP INDEX IF EXISTS {qualified}{self.dialect.index(index)}"),
+                )
+
+    def create_indexes(self) -> None:
+        with self._cursor(commit=True) as cursor:
+            for ddl in self.index_ddl():
+                self._run(cursor, Statement(ddl))
 
     def apply(self, statements: Sequence[Statement], tracking: Tracking) -> None:
         """Run the statements and record the position, atomically; an event at or before the
@@ -263,7 +294,7 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
         self.prefix = tracking_table_name.removesuffix("_tracking")
         self.dialect = Dialect.postgres(datastore.schema, prefix=f"{self.prefix}_")
         self._statements: dict[str, SQL] = {}
-        for name in self.tables:
+        for name in [*self.tables, *self.INDEXES]:
             self.check_identifier_length(f"{self.prefix}_{name}")
         for ddl in self.table_ddl():
             self.sql_create_statements.append(SQL(cast(LiteralString, ddl)))  # type: ignore[arg-type]
