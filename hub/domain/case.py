@@ -258,9 +258,7 @@ class Case(Aggregate):
         records, on the agency's behalf, an answer given by phone."""
         referral = self._referral(referral_id)
         if referral.agency_id != agency_id:
-            raise NotReferredAgencyError(
-                f"referral {referral_id} was sent to {referral.agency_id}, not {agency_id}"
-            )
+            raise NotReferredAgencyError(f"referral {referral_id} was not sent to {agency_id}")
         if answer not in TRANSITIONS[referral.status]:
             raise IllegalTransitionError(
                 f"referral {referral_id} is {referral.status}; it cannot become {answer}"
