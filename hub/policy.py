@@ -175,7 +175,12 @@ def authorize_command(actor: Actor, command: c.Command, lookup: ScopeLookup) -> 
         raise PermissionDeniedError(
             f"{actor.role} gives the {actor.role}'s verdict, not the {reviewer}'s"
         )
-    _within_scope(actor, wards=wards_of(command, lookup), agency_id=agency_id, what=name)
+    wards, missing = wards_of(command, lookup)
+    _within_scope(actor, wards=wards, agency_id=agency_id, what=name)
+    if missing and actor.role in WARD_ROLES | AGENCY_ROLES:
+        # A case (or discovery) that does not exist is in no one's scope: refused as another
+        # ward's is, after every other check, so that a probe learns nothing of which exist.
+        raise outside_scope(actor, name)
 
 
 def _answer_speaks_for_itself(actor: Actor, command: c.AnswerReferral) -> None:
@@ -193,19 +198,29 @@ def _answer_speaks_for_itself(actor: Actor, command: c.AnswerReferral) -> None:
         )
 
 
-def wards_of(command: c.Command, lookup: ScopeLookup) -> list[str]:
-    """Every ward a command touches: its own ward, its cases' and its window's."""
+def wards_of(command: c.Command, lookup: ScopeLookup) -> tuple[list[str], bool]:
+    """Every ward a command touches (its own ward, its cases' and its window's), and whether
+    a case or discovery it acts on does not exist. The case a command creates (``OpenCase``)
+    is not looked up."""
     wards: list[str | None] = [getattr(command, "ward", None)]
-    case_id = getattr(command, "case_id", None)
-    if case_id is not None:
-        wards.append(lookup.ward_of_case(case_id))
+    places: list[str | None] = []  # the wards of the cases and discovery it names
     if isinstance(command, c.ReceiveConsultation) and command.case_id is None:
         wards.append(lookup.ward_of_agency(command.window_agency))
-    if isinstance(command, c.HoldMeeting):
-        wards.extend(lookup.ward_of_case(case_id) for case_id in command.case_ids)
+    places.extend(lookup.ward_of_case(case_id) for case_id in _cases_of(command))
     if isinstance(command, c.OpenCase) and command.discovery_id is not None:
-        wards.append(lookup.ward_of_discovery(command.discovery_id))
-    return [w for w in wards if w is not None]
+        places.append(lookup.ward_of_discovery(command.discovery_id))
+    known = [w for w in [*wards, *places] if w is not None]
+    return known, None in places
+
+
+def _cases_of(command: c.Command) -> list[UUID]:
+    """The existing cases a command acts on."""
+    if isinstance(command, c.OpenCase):
+        return []
+    if isinstance(command, c.HoldMeeting):
+        return list(command.case_ids)
+    case_id = getattr(command, "case_id", None)
+    return [case_id] if isinstance(case_id, UUID) else []
 
 
 _SPEAKS_FOR_AN_AGENCY = (
@@ -237,8 +252,13 @@ def _agency_of(command: c.Command, lookup: ScopeLookup) -> str | None:
 
 
 def outside_scope(actor: Actor, what: str) -> PermissionDeniedError:
-    """The one refusal of a ward role outside its ward. It names neither the other ward nor
-    whether the case exists, so that a missing case and another ward's case answer alike."""
+    """The one refusal of a ward role outside its ward, and of an agency on a case that is
+    not its own. It names neither the other ward or agency nor whether the case exists, so
+    that a missing case and another ward's (or agency's) case answer alike."""
+    if actor.role in AGENCY_ROLES:
+        return PermissionDeniedError(
+            f"{actor.role} {actor.agency_id} may not {what} on a case not its own"
+        )
     return PermissionDeniedError(
         f"{actor.role} of {actor.ward} may not {what} outside {actor.ward}"
     )

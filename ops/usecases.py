@@ -33,13 +33,16 @@ from hub.errors import (
     IdempotencyConflictError,
     InvalidCommandError,
     NotFoundError,
+    NotReferredAgencyError,
     PermissionDeniedError,
+    ReferralNotFoundError,
     UnknownEmergencyError,
 )
 from hub.fiscal import jst_text, now, parse_fiscal_year
 from hub.identity import Actor
 from hub.labels import label
 from hub.policy import (
+    AGENCY_ROLES,
     REVIEWERS,
     WARD_ROLES,
     Read,
@@ -184,7 +187,13 @@ class HubService:
             return self.app.execute(command, actor)
         except CaseNotFoundError:
             # A missing case answers a ward role as another ward's case does (no oracle).
-            if actor.role in WARD_ROLES:
+            if actor.role in WARD_ROLES | AGENCY_ROLES:
+                raise outside_scope(actor, type(command).__name__) from None
+            raise
+        except (ReferralNotFoundError, NotReferredAgencyError):
+            # An agency answering a referral that is not its own hears what it hears for a
+            # case that does not exist: nothing of whether the case or referral is there.
+            if actor.role in AGENCY_ROLES:
                 raise outside_scope(actor, type(command).__name__) from None
             raise
 

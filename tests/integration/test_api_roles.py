@@ -6,6 +6,7 @@ hub/policy.py: a change to the policy that the README does not say fails this te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
+from hub import commands as c
 from hub.identity import Role
 from hub.policy import ALL_COMMANDS
 from ops.identity import dev_issuer
@@ -291,3 +293,103 @@ def test_a_ward_role_cannot_tell_a_missing_case_from_another_wards(
         there, absent = client.get(f"/cases/{other}"), client.get(f"/cases/{missing}")
         assert there.status_code == absent.status_code == 403
         assert there.json() == absent.json()
+
+
+def test_a_ward_role_cannot_tell_a_missing_case_by_a_command_refused_for_another_reason(
+    server: Server, seeded: dict[str, UUID]
+) -> None:
+    """The attacker names an agency, window or watcher the hub does not know, so that a case
+    the hub looked up first would answer 403 and one it did not would answer 422: another
+    ward's case and an id nobody used still answer alike (and so do discoveries)."""
+    other, missing = seeded["other_case"], uuid4()
+    with server.client(server.token(Role.operator, "operator-試験")) as client:
+        their_discovery = f.discovery(ward="kokurakita")
+        assert post_command(client, their_discovery).status_code == 201
+    nobody = "no-such-agency"
+    officer = server.token(Role.ward_officer, "officer-試験", ward=WARD)
+    coordinator = server.token(Role.coordinator, "coordinator-試験", ward=WARD)
+    probes = [
+        (officer, lambda case: f.consultation(case_id=case, window_agency=nobody)),
+        (officer, lambda case: f.emergency(case, agencies=[nobody])),
+        (
+            officer,
+            lambda case: f.build(
+                c.ArrangeWatchOver, case_id=case, watchers=[nobody], frequency="weekly"
+            ),
+        ),
+        (officer, lambda case: f.referral(case, agency_id=nobody)),
+        (coordinator, lambda case: f.meeting([case], ward=WARD, members=[nobody])),
+    ]
+    for token, probe in probes:
+        with server.client(token) as client:
+            there, absent = post_command(client, probe(other)), post_command(client, probe(missing))
+        assert there.status_code == absent.status_code == 403, (there.text, absent.text)
+        assert there.json() == absent.json()
+    with server.client(officer) as client:
+        there = post_command(client, f.open_case(discovery_id=their_discovery.discovery_id))
+        absent = post_command(client, f.open_case(discovery_id=uuid4()))
+    assert there.status_code == absent.status_code == 403, (there.text, absent.text)
+    assert there.json() == absent.json()
+
+
+def test_an_agency_cannot_tell_a_missing_case_from_a_case_not_its_own(
+    server: Server, seeded: dict[str, UUID]
+) -> None:
+    """A member agency answering in its own name probes case and referral ids: a missing
+    case, a case's referral sent to another agency and a referral the case does not have all
+    answer with the same 403, naming neither the case nor the other agency; a contractor
+    recording on a missing case is refused the same way, not told 404."""
+    case = seeded["case"]
+    with server.client(server.token(Role.operator, "operator-試験")) as client:
+        elsewhere = f.referral(case, agency_id="kokurakita.hogo")
+        assert post_command(client, elsewhere).status_code == 201
+    token = server.token(Role.member_agency, "agency-試験", agency_id=AGENCY)
+    with server.client(token) as client:
+        answers = [
+            post_command(client, f.answer(case_id, referral_id, AGENCY, "received"))
+            for case_id, referral_id in [
+                (uuid4(), uuid4()),
+                (case, elsewhere.referral_id),
+                (case, uuid4()),
+            ]
+        ]
+    assert [a.status_code for a in answers] == [403, 403, 403], [a.text for a in answers]
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+    assert "kokurakita" not in answers[1].text and str(case) not in answers[1].text
+    token = server.token(Role.contractor, "contractor-試験", agency_id=CONTRACTOR)
+    with server.client(token) as client:
+        refused = post_command(client, f.activity(uuid4(), agency_id=CONTRACTOR))
+    assert refused.status_code == 403, refused.text
+
+
+def test_the_referral_form_cannot_tell_a_missing_case_from_another_wards(
+    server: Server, seeded: dict[str, UUID]
+) -> None:
+    """The same probe through the pages: the referral form of another ward's case and of an
+    id nobody used, with an agency the hub does not know, give the same 403 page."""
+    token = server.token(Role.ward_officer, "officer-試験", ward=WARD)
+    with httpx.Client(base_url=server.url, cookies={"hub_session": token}) as client:
+        page = client.get("/web/officer")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf is not None, page.text
+
+        def refer(case: UUID) -> httpx.Response:
+            form = {
+                "csrf_token": csrf.group(1),
+                "command_id": str(uuid4()),
+                "agency_id": "no-such-agency",
+                "purpose": "consultation",
+                "urgency": "soon",
+            }
+            return client.post(f"/web/cases/{case}/refer", data=form)
+
+        there, absent = refer(seeded["other_case"]), refer(uuid4())
+    assert there.status_code == absent.status_code == 403
+    assert _main(there.text) == _main(absent.text)
+
+
+def _main(page: str) -> str:
+    """A page without its per-request parts (the CSRF token, the trace id)."""
+    found = re.search(r"<main.*?</main>", page, re.S)
+    assert found is not None, page
+    return found.group(0)
