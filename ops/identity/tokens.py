@@ -91,10 +91,15 @@ class TokenVerifier:
     def claims(self, token: str) -> dict[str, Any]:
         try:
             key = self.keys.get_signing_key_from_jwt(token)
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            # The key decides the algorithm, never the token: an ES256 header on the RSA key's
+            # id (or any other pairing) is refused before the key is used.
+            if algorithm not in ALGORITHMS or algorithm != key.algorithm_name:
+                raise AuthenticationError("the token's algorithm is not its key's")
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
-                algorithms=ALGORITHMS,
+                algorithms=[algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
@@ -107,7 +112,8 @@ class TokenVerifier:
             raise AuthenticationError("the token is from another issuer") from None
         except jwt.PyJWKClientConnectionError:
             raise AuthenticationError("the identity provider's keys cannot be fetched") from None
-        except (jwt.PyJWKClientError, jwt.InvalidTokenError) as error:
+        except (jwt.PyJWTError, TypeError, ValueError) as error:
+            # Whatever else decoding an attacker's token raises is a token not accepted.
             raise AuthenticationError(f"the token is not valid ({type(error).__name__})") from None
         return claims
 

@@ -7,8 +7,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from hub.identity import Role
 from ops.identity import dev_issuer
@@ -104,3 +106,35 @@ def test_a_token_accepted_once_is_refused_once_it_has_expired(server: Server) ->
     assert _status(server, token) == 200
     time.sleep(max(0.0, soon - time.time()) + 1.0)
     assert _status(server, token) == 401
+
+
+def _on_the_rsa_kid_as_es256(server: Server, **changes: object) -> str:
+    """The attacker's token: signed with its own EC key, its header saying ES256 under the
+    key id of the provider's RSA key (PyJWT would hand the RSA key to the EC verifier)."""
+    real = dev_issuer.signing_key(server.settings)
+    return jwt.encode(
+        _claims(server, **changes),
+        ec.generate_private_key(ec.SECP256R1()),
+        algorithm="ES256",
+        headers={"kid": dev_issuer.key_id(real)},
+    )
+
+
+def test_a_token_whose_algorithm_is_not_its_keys_is_401_not_500(server: Server) -> None:
+    forged = _on_the_rsa_kid_as_es256(server)
+    assert _status(server, forged) == 401
+    with server.client(forged) as client:
+        cases = client.get("/cases")
+    assert cases.status_code == 401, cases.text
+    assert cases.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in cases.text and "PEM" not in cases.text
+
+
+def test_the_pages_send_a_token_whose_algorithm_is_not_its_keys_to_sign_in(
+    server: Server,
+) -> None:
+    forged = _on_the_rsa_kid_as_es256(server, role=Role.ward_officer.value, ward="tobata")
+    with httpx.Client(base_url=server.url, cookies={"hub_session": forged}) as client:
+        page = client.get("/web/officer")
+    assert page.status_code == 303, page.text
+    assert page.headers["location"] == "/web/signin"
