@@ -66,6 +66,9 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         description="いのちをつなぐネットワーク referral and information-sharing hub. "
         "Bearer tokens of the city's OpenID Connect provider; errors are "
         "application/problem+json.",
+        # Starlette's slash redirect builds an absolute URL from the Host header, which a
+        # caller chooses: a path with a stray slash is a 404 like any path not served.
+        redirect_slashes=False,
     )
     problems.install(app)
 

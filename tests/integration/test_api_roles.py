@@ -393,3 +393,17 @@ def _main(page: str) -> str:
     found = re.search(r"<main.*?</main>", page, re.S)
     assert found is not None, page
     return found.group(0)
+
+
+def test_a_host_header_is_never_reflected_in_a_redirect(server: Server) -> None:
+    """The attacker sends a stray trailing slash under its own Host header: no redirect to
+    its site (Starlette's slash redirect built an absolute URL from Host), a 404 instead."""
+    token = server.token(Role.ward_officer, "officer-試験", ward=WARD)
+    with server.client(token) as client:
+        for path in ("/cases/", "/health/", "/coordination/meetings/", "/web/officer/"):
+            answer = client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+            assert answer.status_code == 404, (path, answer.status_code, answer.headers)
+            assert "evil.example" not in answer.headers.get("location", "")
+            assert answer.headers["content-type"] == "application/problem+json"
+        home = client.get("/", headers={"Host": "evil.example"}, follow_redirects=False)
+        assert home.status_code == 303 and home.headers["location"] == "/web"
