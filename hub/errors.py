@@ -73,6 +73,11 @@ class InvalidNetworkError(DomainError):
     """A network file is not valid reference data; nothing was written."""
 
 
+class ReservedAgencyIdError(InvalidNetworkError):
+    """An agency id names a Kafka super user or service principal, or is a dotted prefix of
+    another agency's id: its user or consumer-group ACLs would reach theirs."""
+
+
 class UnsupportedNetworkChangeError(DomainError):
     """A network file changes what no network event can change; nothing was written."""
 

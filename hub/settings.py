@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigurationError, InsecureSecretError
 from hub.files import private_dir, private_file, private_sqlite
+from hub.principals import DEFAULT_SUPER_USER
 
 StoreKind = Literal["sqlite", "postgres"]
 Mode = Literal["development", "production"]
@@ -52,7 +53,7 @@ class Settings(BaseSettings):
     # Kafka (SASL/SCRAM-SHA-512 on the client listener).
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_controller_port: int = 19093
-    kafka_user: str = "admin"
+    kafka_user: str = DEFAULT_SUPER_USER
     kafka_password: SecretStr = SecretStr("admin-secret")
     # The controller listener's own PLAIN user (broker to controller); no client uses it.
     kafka_controller_secret: SecretStr = SecretStr("dev-only-controller-secret")

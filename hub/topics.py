@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 
 from hub.errors import ConfigurationError
+from hub.principals import SERVICE_PRINCIPALS
 from hub.reference import load_network
 from hub.settings import Settings
 
@@ -101,8 +102,7 @@ def hub_group(settings: Settings, purpose: str = "replies") -> str:
 # With them (and agency ids) out of every prefix, one tenant's prefixed patterns (topics
 # ``referrals.``, groups ``hub.``, ``<agency>.``) and principal names never reach another's.
 RESERVED_SEGMENTS = frozenset(
-    {"referrals", "replies", "deadletter", "audit", "analytics"}
-    | {"relay", "hub", "auditor", "analyst"}
+    {"referrals", "replies", "deadletter", "audit", "analytics"} | set(SERVICE_PRINCIPALS)
 )
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 

@@ -10,6 +10,7 @@ position of the log is folded from those events (``hub.reference.directory``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -25,6 +26,7 @@ from hub.errors import (
     UnknownPartnerGroupError,
     UnknownWardError,
 )
+from hub.principals import RESERVED_PRINCIPALS
 
 AgencyKind = Literal[
     "ward_window", "coordinator", "disability_centre", "contractor", "council_member"
@@ -36,6 +38,21 @@ AgencyKind = Literal[
 AGENCY_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 AgencyId = Annotated[str, StringConstraints(pattern=AGENCY_ID_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def agency_id_conflict(agency_id: str, others: Iterable[str]) -> str | None:
+    """Why ``agency_id`` cannot be an agency's beside ``others`` (None: it can).
+
+    Its SCRAM user must not be a super user's or a service's, and its consumer groups
+    (ACL prefix ``<id>.``) must not cover another agency's: no id is a dotted prefix of
+    another (``moji`` would read the groups ``moji.houkatsu.*``).
+    """
+    if agency_id in RESERVED_PRINCIPALS or agency_id.split(".")[0] in RESERVED_PRINCIPALS:
+        return f"agency id {agency_id!r} is, or extends, a Kafka service or super user's name"
+    for other in others:
+        if other.startswith(f"{agency_id}.") or agency_id.startswith(f"{other}."):
+            return f"agency id {agency_id!r} overlaps agency {other!r} (a dotted prefix)"
+    return None
 
 
 class _Frozen(BaseModel):
@@ -90,6 +107,10 @@ class Network(_Frozen):
         ids = [a.id for a in self.agencies]
         if len(ids) != len(set(ids)):
             raise ValueError("agency ids must be unique")
+        for agency_id in ids:
+            problem = agency_id_conflict(agency_id, ids)
+            if problem:
+                raise ValueError(problem)
         codes = [g.code for g in self.partner_groups]
         if len(codes) != len(set(codes)):
             raise ValueError("partner group codes must be unique")

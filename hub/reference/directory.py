@@ -14,8 +14,15 @@ from datetime import datetime
 from typing import TypeVar
 
 from hub import events as ev
-from hub.errors import RetiredAgencyError, UnsupportedNetworkChangeError
-from hub.reference import Agency, Network, PartnerGroup, Ward, load_network
+from hub.errors import ReservedAgencyIdError, RetiredAgencyError, UnsupportedNetworkChangeError
+from hub.reference import (
+    Agency,
+    Network,
+    PartnerGroup,
+    Ward,
+    agency_id_conflict,
+    load_network,
+)
 
 _NETWORK_TYPES = frozenset(ev.NETWORK_EVENTS)
 
@@ -237,6 +244,10 @@ def _agency_changes(directory: Directory, target: Network, at: datetime) -> list
                     f"agency id {agency.id!r} has left the network and cannot be reused; "
                     "register the organisation under a new id"
                 )
+            # Also against retired ids: their users, groups and ACLs stay on the broker.
+            problem = agency_id_conflict(agency.id, [*wanted, *directory.retired])
+            if problem:
+                raise ReservedAgencyIdError(problem)
             found.append(_joined(agency, at))
             continue
         differ = [

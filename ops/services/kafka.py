@@ -32,15 +32,16 @@ from typing import Any
 from hub.errors import ServiceUnavailableError
 from hub.files import private_dir, private_file, tighten_tree
 from hub.kafka_config import SASL_MECHANISM, client_config
+from hub.principals import CONTROLLER_USER
 from hub.settings import Settings
 
 POM = Path(__file__).resolve().parents[1] / "kafka" / "pom.xml"
 INSTALL_HINT = "install them with: apt-get install openjdk-17-jre-headless maven"
 CLIENT_LISTENER = "CLIENT"
 CONTROLLER_LISTENER = "CONTROLLER"
-# The broker reaches its own controller as this PLAIN user; the StandardAuthorizer lets it
-# through (CLUSTER_ACTION) as a super user. No client credential opens that listener.
-CONTROLLER_USER = "controller"
+# The broker reaches its own controller as the PLAIN user CONTROLLER_USER; the
+# StandardAuthorizer lets it through (CLUSTER_ACTION) as a super user. No client credential
+# opens that listener.
 CONTROLLER_MECHANISM = "PLAIN"
 HEAP = ("-Xms256m", "-Xmx768m")
 START_TIMEOUT_S = 120.0

@@ -18,13 +18,15 @@ from hub.errors import (
     InvalidCommandError,
     InvalidNetworkError,
     PermissionDeniedError,
+    ReservedAgencyIdError,
     RetiredAgencyError,
     UnknownAgencyError,
     UnsupportedNetworkChangeError,
 )
 from hub.fiscal import JST
 from hub.identity import Actor, Role
-from hub.reference import load_network, parse_network
+from hub.principals import RESERVED_PRINCIPALS
+from hub.reference import Network, load_network, parse_network
 from hub.reference.directory import Directory, changes, fold
 from hub.settings import get_settings
 from ops.cli.main import app as cli
@@ -416,6 +418,51 @@ def test_a_retired_agency_id_cannot_be_registered_again(app: HubApplication) -> 
     app.apply_network(network(changed(retire=(LEAVING,))), f.at(1))
     with pytest.raises(UnsupportedNetworkChangeError, match="cannot be reused"):
         app.apply_network(load_network(), f.at(2))
+
+
+# An agency id is its Kafka user's name and the prefix of its consumer groups' ACL.
+TAKEN_IDS = [
+    *sorted(RESERVED_PRINCIPALS),
+    "hub.inbox",  # its groups hub.inbox.* are under the hub service's prefix hub.
+    "moji",  # a dotted prefix of moji.houkatsu: its ACL on groups moji.* covers theirs
+    "moji.houkatsu.inbox",  # under moji.houkatsu's
+]
+
+
+@pytest.mark.parametrize("agency_id", TAKEN_IDS)
+def test_an_agency_id_that_is_a_privileged_user_or_covers_another_is_refused(
+    agency_id: str,
+) -> None:
+    with pytest.raises(InvalidNetworkError, match="not a valid network file") as refused:
+        parse_network(json.dumps(changed(join=(agency_id,)), ensure_ascii=False))
+    assert repr(agency_id) in str(refused.value)
+
+
+def test_an_id_that_only_begins_like_another_is_not_a_dotted_prefix() -> None:
+    assert parse_network(json.dumps(changed(join=("council-1", "mojiko")), ensure_ascii=False))
+
+
+@pytest.mark.parametrize("agency_id", TAKEN_IDS)
+def test_registering_a_taken_agency_id_is_refused_and_writes_nothing(
+    app: HubApplication, agency_id: str
+) -> None:
+    # Past the file's validation too (a network built in code): the directory refuses it.
+    shipped_network = load_network()
+    newcomer = network(changed(join=(NEW_MEMBER,))).agency(NEW_MEMBER)
+    agencies = (*shipped_network.agencies, newcomer.model_copy(update={"id": agency_id}))
+    unchecked = Network.model_construct(**{**dict(shipped_network), "agencies": agencies})
+    logged = _logged(app)
+    with pytest.raises(ReservedAgencyIdError, match=agency_id):
+        app.apply_network(unchecked, f.at(1))
+    assert _logged(app) == logged
+
+
+def test_a_new_id_under_a_retired_agencys_is_refused(app: HubApplication) -> None:
+    # The retired agency's user and group ACLs stay on the broker.
+    app.apply_network(network(changed(retire=(LEAVING,))), f.at(1))
+    wanted = network(changed(retire=(LEAVING,), join=(f"{LEAVING}.shinki",)))
+    with pytest.raises(ReservedAgencyIdError, match="dotted prefix"):
+        app.apply_network(wanted, f.at(2))
 
 
 # The command line --------------------------------------------------------------------------
