@@ -28,11 +28,11 @@ from kafka.admin import (
 from kafka.errors import KafkaError
 
 from hub import kafka_clients, topics
-from hub.errors import ConfigurationError, ServiceUnavailableError
-from hub.reference import Network, load_network
+from hub.errors import ConfigurationError, ReservedAgencyIdError, ServiceUnavailableError
+from hub.principals import CONTROLLER_USER, SERVICE_PRINCIPALS
+from hub.reference import Network, agency_id_conflict, load_network
 from hub.settings import Settings
 
-SERVICE_PRINCIPALS = ("relay", "hub", "auditor", "analyst")
 LITERAL = ACLResourcePatternType.LITERAL
 PREFIXED = ACLResourcePatternType.PREFIXED
 
@@ -103,6 +103,22 @@ def acls(settings: Settings, agencies: Iterable[str]) -> list[ACL]:
     return found
 
 
+def _refuse_reserved(settings: Settings, network: Network, agency_ids: Iterable[str]) -> None:
+    """No agency's SCRAM user may be a super user's or a service's (upserting its credentials
+    would set their password), nor its group ACLs cover another agency's. A network recorded
+    before such ids were refused may still hold one."""
+    every = [a.id for a in network.agencies]
+    for agency_id in agency_ids:
+        user = topics.principal(settings, agency_id)
+        problem = agency_id_conflict(agency_id, every)
+        if problem is None and user in (settings.kafka_user, CONTROLLER_USER):
+            problem = f"agency id {agency_id!r} is the Kafka super user {user!r}"
+        if problem:
+            raise ReservedAgencyIdError(
+                f"{problem}; nothing was provisioned: retire it and register another id"
+            )
+
+
 def topic_layout(brokers: int) -> dict[str, Any]:
     """One partition (the order of a topic is the log's) with a replica on each broker up to
     three; from three brokers on, two replicas in sync before a write counts (acks=all), so
@@ -127,6 +143,7 @@ def provision(
     for agency_id in ids:
         if not network.is_agency(agency_id):
             raise ConfigurationError(f"unknown agency {agency_id!r}")
+    _refuse_reserved(settings, network, ids)
     wanted = topics.all_topics(settings, ids)
     principals = [topics.principal(settings, p) for p in (*SERVICE_PRINCIPALS, *ids)]
     admin = kafka_clients.admin(settings, client_id="hub-provision")
