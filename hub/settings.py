@@ -2,8 +2,9 @@
 
 Secrets are ``SecretStr`` so they never print; ``Settings.safe_dict`` is what may be logged.
 The default of every ``SecretStr`` field is public (it is in this file) and only for
-development: outside ``HUB_MODE=development`` a secret left at its default or empty is refused
-(``Settings.require_secrets``), so a secret added later is covered by being a ``SecretStr``.
+development: outside ``HUB_MODE=development`` a secret left at its default, empty or shorter
+than 32 bytes is refused (``Settings.require_secrets``), so a secret added later is covered by
+being a ``SecretStr``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from hub.principals import DEFAULT_SUPER_USER
 StoreKind = Literal["sqlite", "postgres"]
 Mode = Literal["development", "production"]
 DEV_OIDC_ISSUER = "hub-dev-issuer"
+# Outside development every secret is at least this long (UTF-8, surrounding space not
+# counted): the README asks for 32 random bytes, and a short one can be guessed offline.
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -105,7 +109,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     def insecure_secrets(self, *names: str) -> list[str]:
-        """The secrets (all the hub uses, or those ``names``) empty or at their public default.
+        """The secrets (all the hub uses, or those ``names``) empty, at their public default
+        (whatever the case and surrounding whitespace) or shorter than ``MIN_SECRET_BYTES``.
 
         The PostgreSQL password counts only when the store is PostgreSQL; every connection
         to PostgreSQL (an agency's inbox too) checks it where it is made.
@@ -117,12 +122,17 @@ class Settings(BaseSettings):
             if not names and name == "postgres_password" and self.store != "postgres":
                 continue
             value = getattr(self, name)
-            text = value.get_secret_value() if isinstance(value, SecretStr) else ""
+            text = value.get_secret_value().strip() if isinstance(value, SecretStr) else ""
+            default = (
+                field.default.get_secret_value() if isinstance(field.default, SecretStr) else ""
+            )
             variable = f"{self.model_config.get('env_prefix', '')}{name}".upper()
-            if not text.strip():
+            if not text:
                 found.append(f"{variable} is missing")
-            elif isinstance(field.default, SecretStr) and text == field.default.get_secret_value():
+            elif default and text.casefold() == default.strip().casefold():
                 found.append(f"{variable} is the public development default")
+            elif len(text.encode()) < MIN_SECRET_BYTES:
+                found.append(f"{variable} is shorter than {MIN_SECRET_BYTES} bytes")
         return found
 
     def require_secrets(self, *names: str) -> None:

@@ -24,7 +24,7 @@ from tests import factories as f
 
 runner = CliRunner()
 SECRETS = [name for name, f_ in Settings.model_fields.items() if f_.annotation is SecretStr]
-REAL = {f"HUB_{name.upper()}": f"試験-{name}-0123456789abcdef" for name in SECRETS}
+REAL = {f"HUB_{name.upper()}": f"試験-{name}-0123456789abcdef0123456789abcdef" for name in SECRETS}
 AGENCY = "moji.houkatsu"
 
 

@@ -18,7 +18,7 @@ from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = [name for name, f in Settings.model_fields.items() if f.annotation is SecretStr]
-REAL = {name: SecretStr(f"試験-{name}-0123456789abcdef") for name in SECRETS}
+REAL = {name: SecretStr(f"試験-{name}-0123456789abcdef0123456789abcdef") for name in SECRETS}
 
 
 def production(**update: object) -> Settings:
@@ -60,6 +60,39 @@ def test_a_missing_secret_is_refused_naming_its_variable(name: str, value: str) 
         production(**{name: SecretStr(value)}).require_secrets()
 
 
+@pytest.mark.parametrize("name", [n for n in SECRETS if n != "kek"])  # HUB_KEK has none
+def test_a_default_in_another_case_or_with_spaces_around_is_refused(name: str) -> None:
+    default = Settings.model_fields[name].default.get_secret_value()
+    disguised = SecretStr(f" \t{default.upper()}  ")
+    with pytest.raises(InsecureSecretError, match=f"HUB_{name.upper()} is the public"):
+        production(**{name: disguised}).require_secrets()
+
+
+@pytest.mark.parametrize("value", ["q", "x" * 31, " " + "x" * 31 + " ", "試験" * 5 + "1"])
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_secret_shorter_than_32_bytes_is_refused_naming_its_variable(
+    name: str, value: str
+) -> None:
+    with pytest.raises(InsecureSecretError) as refused:
+        production(**{name: SecretStr(value)}).require_secrets()
+    message = str(refused.value)
+    assert f"HUB_{name.upper()} is shorter than 32 bytes" in message
+    assert [n for n in SECRETS if f"HUB_{n.upper()}" in message] == [name]
+    assert "\n" not in message
+
+
+def test_a_secret_of_32_bytes_is_long_enough() -> None:
+    production(
+        kek=SecretStr("x" * 32), pseudonym_key=SecretStr("試験" * 5 + "12")
+    ).require_secrets()
+
+
+def test_short_secrets_are_accepted_in_development_mode() -> None:
+    Settings(
+        mode="development", kek=SecretStr("q"), kafka_password=SecretStr("x")
+    ).require_secrets()
+
+
 def test_a_missing_secret_in_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUB_MODE", "production")
     for name in SECRETS:
@@ -93,7 +126,7 @@ def test_an_agency_client_needs_only_its_own_password() -> None:
     agency = Settings(
         mode="production",
         kafka_user="moji.houkatsu",
-        kafka_password=SecretStr("試験-agency-password-0123"),
+        kafka_password=SecretStr("試験-agency-password-0123456789abcdef"),
     )
     config = client_config(agency, "moji.houkatsu", agency.secret("kafka_password"))
     assert config["sasl_plain_username"] == "moji.houkatsu"
@@ -116,7 +149,9 @@ def test_a_secret_added_later_is_covered_without_a_list() -> None:
 
     with pytest.raises(InsecureSecretError, match="HUB_WEBHOOK_TOKEN is the public"):
         Later(mode="production", **REAL).require_secrets()  # type: ignore[arg-type]
-    Later(mode="production", webhook_token=SecretStr("試験-token-0123"), **REAL).require_secrets()  # type: ignore[arg-type]
+    Later(
+        mode="production", webhook_token=SecretStr("試験-token-0123456789abcdef0123456789"), **REAL
+    ).require_secrets()  # type: ignore[arg-type]
 
 
 def test_development_mode_accepts_the_defaults() -> None:
