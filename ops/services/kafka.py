@@ -396,27 +396,47 @@ def format_storage(
         return
     password = settings.secret("kafka_password")
     scram = f"{SASL_MECHANISM}=[name={settings.kafka_user},password={password}]"
-    result = subprocess.run(
-        _java(
-            "kafka.tools.StorageTool",
-            "format",
-            *quorum,
-            f"--cluster-id={cluster_id or _cluster_id()}",
-            "-c",
-            str(paths.server_properties),
-            "--add-scram",
-            scram,
-            log4j=paths.log4j,
-        ),
-        capture_output=True,
-        text=True,
-        check=False,
-        umask=PRIVATE_UMASK,
+    tool = (
+        "kafka.tools.StorageTool",
+        "format",
+        *quorum,
+        f"--cluster-id={cluster_id or _cluster_id()}",
+        "-c",
+        str(paths.server_properties),
+        "--add-scram",
+        scram,
     )
+    # The password must not be in the process's arguments (ps, /proc/<pid>/cmdline): the
+    # java launcher reads them from an @argfile, which it expands only before the main
+    # class, so the main class is in the file too.
+    with _argfile(paths.home, tool) as argfile:
+        result = subprocess.run(
+            _java(f"@{argfile}", log4j=paths.log4j),
+            capture_output=True,
+            text=True,
+            check=False,
+            umask=PRIVATE_UMASK,
+        )
     if result.returncode != 0:
         shutil.rmtree(paths.data, ignore_errors=True)
         output = (result.stdout + result.stderr).replace(password, "***")
         raise ServiceUnavailableError(f"Kafka storage format failed:\n{output.strip()}")
+
+
+@contextlib.contextmanager
+def _argfile(folder: Path, args: tuple[str, ...]) -> Iterator[Path]:
+    """A java launcher argument file of ``args`` (0600), removed when the block ends.
+
+    Each argument is double-quoted; inside quotes the launcher unescapes backslashes.
+    """
+    escapes = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    lines = ['"' + "".join(escapes.get(c, c) for c in arg) + '"' for arg in args]
+    path = private_file(folder / f".java-args-{uuid.uuid4().hex}")
+    try:
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import stat
+import subprocess
+from pathlib import Path
+
 import pytest
+from pydantic import SecretStr
 
 from hub.errors import ServiceUnavailableError
 from hub.settings import Settings
@@ -65,3 +70,33 @@ def test_provisioning_sql_is_idempotent_and_quotes_the_password():
     sql = postgres.provision_sql(Settings(postgres_password="it's"))
     assert "WHERE NOT EXISTS" in sql
     assert "PASSWORD 'it''s'" in sql
+
+
+@pytest.mark.parametrize("returncode", [0, 1])
+def test_the_super_users_password_is_never_in_the_storage_tools_arguments(
+    tmp_path, monkeypatch, returncode
+):
+    password = '試験 super "user" pass\\word-0123456789'
+    settings = Settings(var_dir=tmp_path, kafka_password=SecretStr(password))
+    paths = kafka.KafkaPaths.of(settings)
+    kafka.write_config(settings, paths)
+    seen: list[tuple[list[str], list[tuple[int, str]]]] = []
+
+    def run(cmd, **kwargs):
+        files = [Path(a[1:]) for a in cmd if a.startswith("@")]
+        seen.append((cmd, [(stat.S_IMODE(f.stat().st_mode), f.read_text("utf-8")) for f in files]))
+        return subprocess.CompletedProcess(cmd, returncode, "", "")
+
+    monkeypatch.setattr(kafka.subprocess, "run", run)
+    if returncode:
+        with pytest.raises(ServiceUnavailableError, match="storage format failed"):
+            kafka.format_storage(settings, paths)
+    else:
+        kafka.format_storage(settings, paths)
+    [(cmd, argfiles)] = seen
+    assert not any(password in a or "password=" in a for a in cmd)
+    [(mode, text)] = argfiles
+    assert mode == 0o600
+    assert "kafka.tools.StorageTool" in text and "--add-scram" in text
+    assert 'password=試験 super \\"user\\" pass\\\\word-0123456789]"' in text
+    assert not list(paths.home.glob(".java-args-*"))  # removed after the run
