@@ -49,6 +49,8 @@ STATUS: list[tuple[type[e.HubError], int, str]] = [
     (e.HubError, 400, "refused"),
 ]
 
+INVALID = e.InvalidCommandError.__name__  # the name of every refusal of a field's value
+
 # pydantic error types whose message quotes the input; their rule is named without it.
 ECHOING = {"union_tag_invalid": "unknown command type", "json_invalid": "not valid JSON"}
 
@@ -78,7 +80,7 @@ def field_errors(errors: list[Any], skip: int = 0) -> list[dict[str, str]]:
 def validation_problem(error: ValidationError, skip: int = 0) -> JSONResponse:
     found = field_errors(error.errors(include_url=False, include_input=False), skip)
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in found)
-    return problem(422, "invalid input", detail, errors=found)
+    return problem(422, "invalid input", detail, errors=found, error=INVALID)
 
 
 def install(app: FastAPI) -> None:
@@ -101,8 +103,9 @@ def install(app: FastAPI) -> None:
         found = field_errors(list(error.errors()))
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in found)
         if any(f["rule"] == "json_invalid" for f in found):
-            return problem(400, "malformed request body", detail, errors=found)
-        return problem(422, "invalid input", detail, errors=found)
+            malformed = MalformedBodyError.__name__
+            return problem(400, "malformed request body", detail, errors=found, error=malformed)
+        return problem(422, "invalid input", detail, errors=found, error=INVALID)
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, error: HTTPException) -> JSONResponse:

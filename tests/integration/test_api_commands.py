@@ -83,6 +83,7 @@ def test_a_body_that_is_not_a_json_object_is_400(officer: httpx.Client) -> None:
         )
         assert response.status_code == 400, (raw[:20], response.text)
         assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["error"] == "MalformedBodyError"
 
 
 def test_wrong_types_name_the_field_and_rule_never_the_value(officer: httpx.Client) -> None:
@@ -94,6 +95,7 @@ def test_wrong_types_name_the_field_and_rule_never_the_value(officer: httpx.Clie
     response = officer.post("/commands/OpenCase", json=body, headers=key())
     problem = _problem(response, 422)
     fields = {e["field"]: e["rule"] for e in problem["errors"]}  # type: ignore[union-attr]
+    assert problem["error"] == "InvalidCommandError"
     assert fields["person.phone"] == "string_pattern_mismatch"
     assert "person.birth_date" in fields
     assert SECRET_PHONE not in response.text and SECRET_NAME not in response.text
@@ -102,6 +104,7 @@ def test_wrong_types_name_the_field_and_rule_never_the_value(officer: httpx.Clie
 def test_unknown_fields_are_refused(officer: httpx.Client) -> None:
     body = {"occurred_at": f.T0.isoformat(), "ward": WARD, "password": "secret-試験"}
     problem = _problem(officer.post("/commands/OpenCase", json=body, headers=key()), 422)
+    assert problem["error"] == "InvalidCommandError"
     assert problem["errors"] == [
         {
             "field": "password",
