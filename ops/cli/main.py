@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup, TyperOption
 
 from hub.errors import (
@@ -42,15 +45,37 @@ def exit_code(error: HubError) -> int:
     return 1
 
 
+@contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    """A bad option or value (click's usage errors: unknown option, bad choice, missing
+    option) as one line on stderr, exit 2, instead of the usage text and a boxed panel."""
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # no arguments at all: the help, as it is
+    except UsageError as error:
+        message = " ".join(error.format_message().split())
+        typer.echo(f"Error: {message}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+
+
 class HubGroup(TyperGroup):
-    """Turns the hub's own errors into one clear line (``Error: ...``) and its exit code."""
+    """Turns the hub's own errors and click's usage errors into one clear line
+    (``Error: ...``) and its exit code."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        with _one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except HubError as error:
-            typer.echo(f"Error: {error}", err=True)
-            raise typer.Exit(exit_code(error)) from None
+        with _one_line_usage_errors():
+            try:
+                return super().invoke(ctx)
+            except HubError as error:
+                typer.echo(f"Error: {error}", err=True)
+                raise typer.Exit(exit_code(error)) from None
 
 
 _display_type_rich = TyperOption.display_type_rich
