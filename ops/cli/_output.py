@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -41,12 +41,16 @@ FormatOpt = Annotated[
     Format,
     typer.Option("--format", help="table (for people), json, jsonl (one object a line) or csv."),
 ]
+# Every command whose --format offers json takes this flag too (README "Output conventions").
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 WideOpt = Annotated[bool, typer.Option("--wide", help="Whole ids and unfolded columns.")]
+AnyFormat = TypeVar("AnyFormat", bound=StrEnum)
 
 
-def chosen(fmt: Format, as_json: bool) -> Format:
-    return Format.json if as_json else fmt
+def chosen(fmt: AnyFormat, as_json: bool) -> AnyFormat:
+    """The format a command prints: json when ``--json`` is given, else ``--format``'s (of
+    whichever format enum the command has, each with a ``json`` member)."""
+    return type(fmt)("json") if as_json else fmt
 
 
 def console(wide: bool = False) -> Console:

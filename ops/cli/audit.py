@@ -25,7 +25,16 @@ from hub.errors import ConfigurationError, InvalidCommandError, NotFoundError
 from hub.fiscal import JST, jst_text, now
 from hub.labels import Names, label, names
 from hub.settings import get_settings
-from ops.cli._output import check_choice, console, resolve_prefix, short_ids
+from ops.cli._output import (
+    Format,
+    JsonOpt,
+    WideOpt,
+    check_choice,
+    chosen,
+    console,
+    resolve_prefix,
+    short_ids,
+)
 from ops.wiring import (
     application,
     chain_verdict,
@@ -58,13 +67,6 @@ class DisclosureSource(StrEnum):
     kafka = "kafka"
 
 
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    jsonl = "jsonl"
-
-
 def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -88,7 +90,6 @@ CaseOpt = Annotated[
 AgencyOpt = Annotated[
     str | None, typer.Option("--agency", help="Only this agency id (`hub ref agencies`).")
 ]
-WideOpt = Annotated[bool, typer.Option("--wide", help="Whole ids and unfolded columns.")]
 
 
 def _check_agency(agency: str | None) -> None:
@@ -135,6 +136,7 @@ def replay_command(
     fmt: Annotated[
         Format, typer.Option("--format", help="table, json, jsonl or csv (one row per item).")
     ] = Format.table,
+    as_json: JsonOpt = False,
     wide: WideOpt = False,
     compare: Annotated[
         bool,
@@ -146,6 +148,7 @@ def replay_command(
 ) -> None:
     """Consent in force, meeting memberships and emergencies in force AS OF an instant."""
     settings = get_settings()
+    fmt = chosen(fmt, as_json)
     at = parse_time(as_of)
     _check_agency(agency)
     if compare:
@@ -294,9 +297,11 @@ def disclosures_command(
     fmt: Annotated[
         Format, typer.Option("--format", help="table, json, jsonl or csv (UTF-8 with a BOM).")
     ] = Format.table,
+    as_json: JsonOpt = False,
     wide: WideOpt = False,
 ) -> None:
     """Every disclosure (what, to whom, on which basis), filtered."""
+    fmt = chosen(fmt, as_json)
     _check_agency(agency)
     found = _disclosures(source)
     case = _case_of(case, (d.case_id for d in found))
@@ -350,10 +355,14 @@ def access_command(
         tuple[str, str] | None,
         typer.Option(help="Two instants T1 T2: reads at T1 or later, before T2."),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="table, json, jsonl or csv (one row per read).")
+    ] = Format.table,
+    as_json: JsonOpt = False,
 ) -> None:
     """The access log (アクセス記録): who was shown which person's details, when, on which
     basis and for what; each entry is an event of the hash-chained log (verify-log)."""
+    fmt = chosen(fmt, as_json)
     period = None
     if between is not None:
         period = (parse_time(between[0]), parse_time(between[1]))

@@ -359,6 +359,7 @@ def report_indicators(
     by: ByOpt = None,
     until: UntilOpt = None,
     fmt: ReportFormatOpt = ReportFormat.table,
+    as_json: JsonOpt = False,
     chart: Annotated[
         Path | None,
         typer.Option(help="Also draw a PNG: one panel per indicator, by month or by ward."),
@@ -366,6 +367,7 @@ def report_indicators(
     output: OutputOpt = None,
 ) -> None:
     """Table ④ of the plan for a fiscal year, with the plan's labels, plus network measures."""
+    fmt = chosen(fmt, as_json)
     cut = _cut(fy, until)
     app = wiring.open_application()
     try:
@@ -501,10 +503,12 @@ def analytics_rebuild(
     by: ByOpt = None,
     until: UntilOpt = None,
     fmt: ReportFormatOpt = ReportFormat.table,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     principal: Annotated[str, typer.Option(help="The Kafka principal to read as.")] = "analyst",
 ) -> None:
     """Rebuild table ④ from analytics.events alone (de-identified), as an analyst would."""
+    fmt = chosen(fmt, as_json)
     cut = _cut(fy, until)
     fold = fold_records(read_analytics(get_settings(), principal=principal))
     print_report(

@@ -216,3 +216,18 @@ def test_audit_filters_are_checked_and_replay_speaks_every_format(
     whole_id = hub(*as_of, "--case", str(history.case_a), "--format", "json")
     assert whole_id == hub(*as_of, "--case", str(history.case_a)[:8], "--format", "json")
     assert str(history.case_a) in whole_id
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "indicators", "--fy", "R7"],
+        ["audit", "replay", "--as-of", "2025-08-01T00:00:00+09:00"],
+        ["audit", "disclosures"],
+        ["audit", "access"],
+    ],
+    ids=["report-indicators", "audit-replay", "audit-disclosures", "audit-access"],
+)
+def test_json_is_the_same_as_format_json(history: History, args: list[str]) -> None:
+    flag = json.loads(hub(*args, "--json"))
+    assert flag == json.loads(hub(*args, "--format", "json"))

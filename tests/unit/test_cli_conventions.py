@@ -1,0 +1,60 @@
+"""README "Output conventions" that hold for every command: an error is one line on stderr
+starting with `Error:` (never the usage text and a boxed panel), a bad option or value exits 2,
+and `--json` is the same as `--format json` wherever json is a format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from ops.cli.main import app as cli
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["case", "list", "--format", "foo"],
+        ["case", "list", "--bogus"],
+        ["audit", "replay"],  # --as-of is required
+        ["quarantine", "list", "--step", "foo"],
+        ["--bogus"],
+    ],
+    ids=["bad-choice", "no-such-option", "missing-option", "bad-step", "top-level-option"],
+)
+def test_a_usage_error_is_one_line_on_stderr_and_exits_2(args: list[str]) -> None:
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Usage:" not in result.stderr and "╭" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_the_help_is_still_printed_whole() -> None:
+    result = runner.invoke(cli, ["case", "list", "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.stdout and "--format" in result.stdout
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+    if not hasattr(command, "commands"):
+        yield " ".join(path), command
+
+
+def test_every_command_whose_format_offers_json_takes_json_too() -> None:
+    offering = []
+    for path, command in _commands(typer.main.get_command(cli)):
+        options = {o for p in command.params for o in getattr(p, "opts", [])}
+        formats = [p for p in command.params if "--format" in getattr(p, "opts", [])]
+        choices = getattr(type(formats[0].default), "__members__", {}) if formats else {}
+        if "json" in choices:
+            offering.append(path)
+            assert "--json" in options, f"hub {path} has --format json but no --json"
+    assert {"audit replay", "audit access", "report indicators", "case list"} <= set(offering)
