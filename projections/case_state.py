@@ -287,6 +287,10 @@ class CaseStateView(SqlView):
             sql += " WHERE c.ward = :ward"
         return self.query(sql + " ORDER BY m.held_at, m.meeting_id, m.case_id", {"ward": ward})
 
+    def case_ids(self) -> list[str]:
+        """Every case the view holds (what a short id is resolved against)."""
+        return [r["case_id"] for r in self.query("SELECT case_id FROM {cases}")]
+
     def cases(self, ward: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM {cases} WHERE 1 = 1"
         if ward:

@@ -9,11 +9,9 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
-from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -21,10 +19,11 @@ from rich.table import Table
 
 from hub import topics
 from hub.chain import ChainedRecorder
-from hub.errors import ConfigurationError, InvalidCommandError, NotFoundError
+from hub.errors import ConfigurationError, InvalidCommandError
 from hub.fiscal import JST, jst_text, now
 from hub.labels import Names, label, names
 from hub.settings import get_settings
+from ops.cli._cases import case_filter
 from ops.cli._output import (
     Format,
     JsonOpt,
@@ -32,7 +31,6 @@ from ops.cli._output import (
     check_choice,
     chosen,
     console,
-    resolve_prefix,
     short_ids,
 )
 from ops.wiring import (
@@ -96,32 +94,6 @@ def _check_agency(agency: str | None) -> None:
     check_choice("--agency", agency, list(names().agencies))
 
 
-def _whole_id(case: str | None) -> str | None:
-    try:
-        return str(UUID(case)) if case else None
-    except ValueError:
-        return None  # a prefix: resolved against every case the history names
-
-
-def _case_of(case: str | None, known: Iterable[str]) -> str | None:
-    """A full case id from an id or a unique prefix of one the history knows; a full id
-    the history does not know is taken as it is (a case with nothing to show)."""
-    if case is None:
-        return None
-    ids = set(known)
-    if case in ids:
-        return case
-    try:
-        return resolve_prefix(case, ids, "case")
-    except NotFoundError:
-        try:
-            return str(UUID(case))
-        except ValueError:
-            raise InvalidCommandError(
-                f"--case: {case!r} is neither a case id nor the prefix of a known one"
-            ) from None
-
-
 @audit.command("replay")
 def replay_command(
     as_of: AsOf,
@@ -151,6 +123,7 @@ def replay_command(
     fmt = chosen(fmt, as_json)
     at = parse_time(as_of)
     _check_agency(agency)
+    case = case_filter(case)
     if compare:
         from_kafka = kafka_history(settings, upto)
         # The topic may lag the log: compare up to what the relay has published.
@@ -168,11 +141,10 @@ def replay_command(
             f"(up to position {from_kafka.last_position})"
         )
     elif source is HistorySource.log:
-        # A whole case id: replay only what its snapshot needs (memory of one case).
-        history = log_history(settings, upto, _whole_id(case))
+        # One case: replay only what its snapshot needs (memory of one case).
+        history = log_history(settings, upto, case)
     else:
         history = kafka_history(settings, upto)
-    case = _case_of(case, history.case_ids())
     snapshot = history.snapshot(at, case_id=case, agency_id=agency)
     view = snapshot.view()
     if fmt is Format.json:
@@ -303,8 +275,8 @@ def disclosures_command(
     """Every disclosure (what, to whom, on which basis), filtered."""
     fmt = chosen(fmt, as_json)
     _check_agency(agency)
+    case = case_filter(case)
     found = _disclosures(source)
-    case = _case_of(case, (d.case_id for d in found))
     if case is not None:
         found = [d for d in found if d.case_id == case]
     if agency is not None:
@@ -363,6 +335,7 @@ def access_command(
     """The access log (アクセス記録): who was shown which person's details, when, on which
     basis and for what; each entry is an event of the hash-chained log (verify-log)."""
     fmt = chosen(fmt, as_json)
+    case = case_filter(case)
     period = None
     if between is not None:
         period = (parse_time(between[0]), parse_time(between[1]))

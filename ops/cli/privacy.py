@@ -15,6 +15,7 @@ from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
 from hub.retention import RetentionSchedule, due_cases
 from hub.settings import get_settings
+from ops.cli._cases import named_case
 from ops.cli.audit import parse_time
 from ops.privacy import leak
 from ops.privacy.pdf import render
@@ -34,17 +35,16 @@ privacy = typer.Typer(
 
 @privacy.command("subject-report")
 def subject_report_command(
-    case: Annotated[str, typer.Option("--case", help="The case id of the person.")],
+    case: Annotated[
+        str, typer.Option("--case", help="The case id of the person (or a unique prefix of it).")
+    ],
     out: Annotated[
         Path | None,
         typer.Option("--out", help="The PDF to write (default subject-report-<case>.pdf)."),
     ] = None,
 ) -> None:
     """本人開示: a PDF in Japanese of what the hub holds on the person and every use of it."""
-    try:
-        case_id = UUID(case)
-    except ValueError:
-        raise InvalidCommandError(f"--case: not a case id: {case!r}") from None
+    case_id = UUID(named_case(case))
     settings = get_settings()
     disclosures = ledger_disclosures(settings)
     position = open_ledger(settings).position()
@@ -57,7 +57,9 @@ def subject_report_command(
 
 @privacy.command("erase")
 def erase_command(
-    case: Annotated[str, typer.Option("--case", help="The case id of the person.")],
+    case: Annotated[
+        str, typer.Option("--case", help="The case id of the person (or a unique prefix of it).")
+    ],
     decided_by: Annotated[
         str, typer.Option("--decided-by", help="Who decided the erasure (office or officer).")
     ],
@@ -66,10 +68,7 @@ def erase_command(
     ],
 ) -> None:
     """消去: records the decision and destroys the person's data keys (docs/PRIVACY.md)."""
-    try:
-        case_id = UUID(case)
-    except ValueError:
-        raise InvalidCommandError(f"--case: not a case id: {case!r}") from None
+    case_id = UUID(named_case(case))
     with application(get_settings()) as app:
         subjects = app.erase_person(case_id, decided_by=decided_by, reason=reason)
     typer.echo(

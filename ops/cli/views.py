@@ -37,6 +37,7 @@ from hub.fiscal import jst_text, now, parse_fiscal_year
 from hub.labels import names
 from hub.settings import Settings, get_settings
 from ops import heap, wiring
+from ops.cli._cases import case_view, resolve_case
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import (
     SHORT,
@@ -49,7 +50,6 @@ from ops.cli._output import (
     emit,
     emitted,
     labelled,
-    resolve_prefix,
     short_ids,
 )
 from ops.cli._output import console as output_console
@@ -57,7 +57,6 @@ from ops.cli._report import ReportFormat, ReportFormatOpt, print_report
 from projections import report
 from projections.analytics import fold_records, read_analytics
 from projections.case_history import case_history
-from projections.case_state import CaseStateView
 from projections.indicator_view import IndicatorView
 from projections.indicators import Cut
 from projections.runner import (
@@ -133,8 +132,8 @@ def case_show(
         raise InvalidCommandError("--person needs --purpose: every read of details is recorded")
     app = wiring.open_application()
     try:
-        view: CaseStateView = _current("case_state", app)
-        full_id = resolve_prefix(case_id, (r["case_id"] for r in view.cases()), "case")
+        view = case_view(app)
+        full_id = resolve_case(case_id, view)
         case = view.case(full_id, now())
         if case is None:
             raise NotFoundError(f"no case {case_id}")

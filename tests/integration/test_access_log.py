@@ -195,3 +195,46 @@ def _rewrite_state(settings: Settings, position: int, old: bytes, new: bytes) ->
             f"UPDATE {table} SET state = %s WHERE notification_id = %s",  # type: ignore[arg-type]
             (bytes(row[0]).replace(old, new), position),
         )
+
+
+CASE_OPTIONS = [
+    ["audit", "access"],
+    ["audit", "disclosures"],
+    ["audit", "replay", "--as-of", "2030-01-01T00:00:00+09:00"],
+    ["privacy", "subject-report"],
+    ["privacy", "erase", "--decided-by", "試験課", "--reason", "保存期間満了"],
+]
+
+
+def test_every_case_option_takes_back_the_short_id_a_table_prints(
+    app: HubApplication, tmp_path: Path
+) -> None:
+    first, second = new_case(app), new_case(app)
+    app.record_access(OFFICER, first, ["person.name"], "official_duty", "consultation")
+    app.record_access(OFFICER, second, ["person.name"], "official_duty", "consultation")
+    short = str(first)[:8]
+    (read,) = accesses("--case", short)
+    assert read["case_id"] == str(first) and accesses("--case", str(first)) == [read]
+    # No disclosures of the case yet: an empty answer, not a refusal of the prefix.
+    assert json.loads(hub("audit", "disclosures", "--case", short, "--json")) == []
+    replay = hub("audit", "replay", "--as-of", "2030-01-01T00:00:00+09:00", "--case", short)
+    assert "有効な同意" in replay
+    pdf = tmp_path / "report.pdf"
+    shown = hub("privacy", "subject-report", "--case", short, "--out", str(pdf))
+    assert str(first) in shown and pdf.exists()
+    erased = hub("privacy", "erase", "--case", short, "--decided-by", "試験課", "--reason", "満了")
+    assert f"erased {first}" in erased  # the whole id of what was erased
+
+
+@pytest.mark.parametrize("command", CASE_OPTIONS, ids=lambda c: " ".join(c[:2]))
+def test_a_case_option_that_names_no_case_is_refused_in_one_line(
+    app: HubApplication, command: list[str], tmp_path: Path
+) -> None:
+    case_id = new_case(app)
+    app.record_access(OFFICER, case_id, ["person.name"], "official_duty", "consultation")
+    for unknown in ("zzzzzzzz", "0000000"):
+        result = runner.invoke(cli, [*command, "--case", unknown], env={"COLUMNS": "300"})
+        assert result.exit_code == 2, result.output
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("Error: --case") and unknown in line
+        assert "0 reads" not in result.output

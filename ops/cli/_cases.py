@@ -1,0 +1,54 @@
+"""A case named on the command line: a whole id or the short id a table printed (its shortest
+unique prefix), resolved against the cases the store holds. Every command that takes a case
+goes through here, so a prefix printed by one command is accepted by all of them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from hub.application import HubApplication
+from hub.errors import InvalidCommandError, NotFoundError
+from hub.settings import get_settings
+from ops import wiring
+from ops.cli._output import resolve_prefix
+from projections.case_state import CaseStateView
+from projections.runner import catch_up
+
+
+def case_view(app: HubApplication) -> CaseStateView:
+    """The case state view, caught up with the log."""
+    projection = wiring.open_projection(get_settings(), "case_state")
+    catch_up(projection, app)
+    view: CaseStateView = projection.view
+    return view
+
+
+def resolve_case(
+    text: str, view: CaseStateView, option: str = "case", *, filters: bool = False
+) -> str:
+    """The whole id of the one case ``text`` names (a whole id or a unique prefix).
+
+    A prefix of several cases, or text that is no case id and no prefix of one, is invalid
+    input (exit 2); a well-formed id of no case is not found (exit 3), except when the option
+    ``filters`` a listing, which refuses what names nothing as invalid input."""
+    try:
+        return resolve_prefix(text, view.case_ids(), "case")
+    except NotFoundError:
+        try:
+            UUID(text)
+        except ValueError:
+            raise InvalidCommandError(f"{option}: not a case id: {text!r}") from None
+        if filters:
+            raise InvalidCommandError(f"{option}: no case {text}") from None
+        raise
+
+
+def named_case(text: str, option: str = "--case", *, filters: bool = False) -> str:
+    """The whole id of the case an option names, resolved as ``resolve_case``."""
+    with wiring.application(get_settings()) as app:
+        return resolve_case(text, case_view(app), option, filters=filters)
+
+
+def case_filter(text: str | None, option: str = "--case") -> str | None:
+    """The whole id of the case a filter option names; None when it is not given."""
+    return None if text is None else named_case(text, option, filters=True)

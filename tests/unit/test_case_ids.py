@@ -1,0 +1,38 @@
+"""A case named on the command line: a whole id or a unique prefix of one the store holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.errors import InvalidCommandError, NotFoundError
+from ops.cli._cases import resolve_case
+
+A = "5f1c0c1e-0000-5000-8000-000000000001"
+B = "5f1c0c1e-9999-5000-8000-000000000002"
+C = "7a000000-0000-5000-8000-000000000003"
+
+
+class FakeCases:
+    def case_ids(self) -> list[str]:
+        return [A, B, C]
+
+
+def test_a_unique_prefix_names_its_case() -> None:
+    assert resolve_case("7a000000", FakeCases()) == C  # type: ignore[arg-type]
+    assert resolve_case("5f1c0c1e-9", FakeCases()) == B  # type: ignore[arg-type]
+    assert resolve_case(A, FakeCases()) == A  # type: ignore[arg-type]
+
+
+def test_a_prefix_of_several_cases_is_invalid_input() -> None:
+    with pytest.raises(InvalidCommandError, match="ambiguous"):
+        resolve_case("5f1c0c1e", FakeCases(), "--case")  # type: ignore[arg-type]
+
+
+def test_what_names_no_case_is_invalid_input_and_a_whole_unknown_id_not_found() -> None:
+    with pytest.raises(InvalidCommandError, match="--case: not a case id: 'zzzzzzzz'"):
+        resolve_case("zzzzzzzz", FakeCases(), "--case")  # type: ignore[arg-type]
+    unknown = "00000000-0000-0000-0000-000000000000"
+    with pytest.raises(NotFoundError):
+        resolve_case(unknown, FakeCases())  # type: ignore[arg-type]
+    with pytest.raises(InvalidCommandError, match="--case: no case"):
+        resolve_case(unknown, FakeCases(), "--case", filters=True)  # type: ignore[arg-type]
