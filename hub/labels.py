@@ -215,7 +215,12 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "entered_in_error": "誤登録",
         "other": "その他",
     },
-    "consent_state": {"given": "同意", "refused": "拒否", "withdrawn": "撤回"},
+    "consent_state": {
+        "given": "同意",
+        "refused": "拒否",
+        "withdrawn": "撤回",
+        "stopped": "利用停止",  # ended by the person's 利用停止 request (docs/RIGHTS.md)
+    },
     "review_verdict": {
         "justified": "正当（必要な提供だった）",
         "not_justified": "不当（不要な提供だった）",

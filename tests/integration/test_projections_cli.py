@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hub import commands as c
 from hub.application import HubApplication
 from hub.settings import Settings, get_settings
 from ops.cli.main import app as cli
@@ -231,3 +232,19 @@ def test_audit_filters_are_checked_and_replay_speaks_every_format(
 def test_json_is_the_same_as_format_json(history: History, args: list[str]) -> None:
     flag = json.loads(hub(*args, "--json"))
     assert flag == json.loads(hub(*args, "--format", "json"))
+
+
+def test_a_consent_stopped_by_the_person_is_shown_with_its_japanese_label(
+    history: History,
+) -> None:
+    app = HubApplication(env=get_settings().eventsourcing_env("sqlite"))
+    try:
+        app.execute(
+            f.build(c.RequestUseStop, case_id=history.case_a, reason="本人から利用停止の申出")
+        )
+    finally:
+        app.close()
+    shown = json.loads(hub("case", "show", str(history.case_a), "--json"))
+    stopped = [x for x in shown["consents"] if x["consent_id"] == str(history.consent)]
+    assert [(x["state"], x["state_label"]) for x in stopped] == [("stopped", "利用停止")]
+    assert "利用停止" in hub("case", "show", str(history.case_a))

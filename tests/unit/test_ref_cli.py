@@ -37,3 +37,9 @@ def test_the_version_and_flags_without_a_metavar() -> None:
     assert version.exit_code == 0 and version.stdout.startswith("hub ")
     shown = runner.invoke(cli, ["case", "list", "--help"], env={"COLUMNS": "100"}).stdout
     assert "<bool>" not in shown and "--wide" in shown
+
+
+def test_a_consent_stopped_by_the_person_has_a_label_among_the_codes() -> None:
+    lines = runner.invoke(cli, ["ref", "codes", "consent_state", "--format", "jsonl"]).stdout
+    codes = {c["code"]: c["label"] for c in map(json.loads, lines.splitlines())}
+    assert codes == {"given": "同意", "refused": "拒否", "withdrawn": "撤回", "stopped": "利用停止"}

@@ -1,0 +1,59 @@
+"""README: codes are shown by their Japanese labels, and every coded field `x` has `x_label`.
+So every code a command, an event or a view can hold has a label in hub.labels."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+import projections.case_state
+from hub import vocabulary as v
+from hub.labels import VOCABULARY
+
+LITERALS = {
+    "urgency": v.Urgency,
+    "reporter_kind": v.ReporterKind,
+    "sign": v.Sign,
+    "need": v.Need,
+    "complexity": v.Complexity,
+    "purpose": v.Purpose,
+    "data_category": v.DataCategory,
+    "reviewer": v.Reviewer,
+    "review_verdict": v.ReviewVerdict,
+    "referral_status": v.ReferralAnswer,
+    "outcome": v.Outcome,
+    "cancel_reason": v.CancelReason,
+    "decline_reason": v.DeclineReason,
+    "meeting_kind": v.MeetingKind,
+    "visit_outcome": v.VisitOutcome,
+    "activity_kind": v.ActivityKind,
+    "place_kind": v.PlaceKind,
+    "base_kind": v.BaseKind,
+    "evaluation": v.Evaluation,
+    "case_status": v.CaseStatus,
+}
+
+
+@pytest.mark.parametrize("vocabulary", sorted(LITERALS))
+def test_every_code_of_a_vocabulary_has_a_label(vocabulary: str) -> None:
+    missing = set(get_args(LITERALS[vocabulary])) - set(VOCABULARY[vocabulary])
+    assert not missing, f"{vocabulary}: no label for {sorted(missing)}"
+
+
+def test_every_state_the_case_view_writes_has_a_label() -> None:
+    """The codes the case state view writes itself (a referral sent or cancelled, a consent
+    withdrawn or stopped by 利用停止, a case in support) are shown with labels too."""
+    source = Path(projections.case_state.__file__).read_text(encoding="utf-8")
+    written = {
+        "consent_state": set(re.findall(r"\bstate = '([a-z_]+)'", source)),
+        "referral_status": {"sent", *re.findall(r"SET status = '([a-z_]+)'", source)}
+        - set(get_args(v.CaseStatus)),
+        "case_status": set(re.findall(r"\"status = '([a-z_]+)'", source)),
+    }
+    assert "stopped" in written["consent_state"] and "cancelled" in written["referral_status"]
+    for vocabulary, codes in written.items():
+        missing = codes - set(VOCABULARY[vocabulary])
+        assert not missing, f"{vocabulary}: no label for {sorted(missing)}"
