@@ -73,6 +73,11 @@ class InvalidNetworkError(DomainError):
     """A network file is not valid reference data; nothing was written."""
 
 
+class InvalidNetworkFileError(InvalidNetworkError, InvalidCommandError):
+    """The network file itself is bad (missing, unreadable, not JSON, not the format or its
+    rules): invalid input, like any bad input file; nothing was written."""
+
+
 class ReservedAgencyIdError(InvalidNetworkError):
     """An agency id names a Kafka super user or service principal, or is a dotted prefix of
     another agency's id: its user or consumer-group ACLs would reach theirs."""

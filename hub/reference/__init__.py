@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 
 from hub.errors import (
     ConfigurationError,
-    InvalidNetworkError,
+    InvalidNetworkFileError,
     NoOutreachContractorError,
     UnknownAgencyError,
     UnknownPartnerGroupError,
@@ -207,11 +207,12 @@ def load_network() -> Network:
 
 
 def parse_network(text: str | bytes) -> Network:
-    """A network file (network.json's format), validated; InvalidNetworkError names why not."""
+    """A network file (network.json's format), validated; InvalidNetworkFileError names why
+    not."""
     try:
         return Network.model_validate_json(text)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in error.errors()
         )
-        raise InvalidNetworkError(f"not a valid network file: {problems}") from None
+        raise InvalidNetworkFileError(f"not a valid network file: {problems}") from None

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import events as ev
-from hub.errors import InvalidNetworkError
+from hub.errors import InvalidNetworkFileError
 from hub.fiscal import JST, now
 from hub.reference import Network, parse_network
 from hub.reference.directory import fold
@@ -122,8 +122,12 @@ def apply(
     action; applying the same file again records nothing)."""
     path = Path(file)
     if not path.is_file():
-        raise InvalidNetworkError(f"no such file: {file}")
-    wanted = parse_network(path.read_bytes())
+        raise InvalidNetworkFileError(f"no such file: {file}")
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise InvalidNetworkFileError(f"cannot read {file}: {error.strerror}") from None
+    wanted = parse_network(text)
     when = parse_time(at) if at else now()
     with wiring.application() as app:
         recorded = app.apply_network(wanted, when)

@@ -519,9 +519,45 @@ def test_network_apply_names_what_is_wrong_with_a_file_in_one_line(store: Path) 
     path = store / "bad.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     result = hub("apply", str(path))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad file is invalid input (README "Exit codes")
     assert result.output.startswith("Error: not a valid network file: agencies.0.id")
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (None, "no such file"),
+        (b"{not json", "not a valid network file"),
+        (b"\xff\xfe", "not a valid network file"),
+        ("duplicate", "agency ids must be unique"),
+    ],
+    ids=["missing", "not-json", "not-text", "duplicate-id"],
+)
+def test_a_bad_network_file_is_invalid_input_exit_2(
+    store: Path, content: bytes | str | None, named: str
+) -> None:
+    path = store / "network.json"
+    if content == "duplicate":
+        data = shipped()
+        data["agencies"].append(dict(data["agencies"][0]))
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    result = hub("apply", str(path))
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: ") and named in line
+
+
+def test_a_valid_file_the_log_cannot_take_is_refused_by_a_rule_exit_1(store: Path) -> None:
+    data = shipped()
+    data["agencies"][0].update(kind="contractor")
+    path = store / "network.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = hub("apply", str(path))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: ") and "its kind cannot change" in result.stderr
 
 
 def test_shipped_network_starts_in_force_at_the_start_of_r7() -> None:
