@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hub.errors import ConfigurationError
+from hub.files import private_file
 from hub.identity import Role
 from hub.settings import Settings
 
@@ -103,12 +104,15 @@ def signing_key(settings: Settings) -> rsa.RSAPrivateKey:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as file:
             file.write(pem)
-        jwks_path(settings).write_text(json.dumps(jwks_of(key)))
+        private_file(jwks_path(settings)).write_text(json.dumps(jwks_of(key)))
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ConfigurationError(f"{path} is not an RSA key")
-    if not jwks_path(settings).exists():
-        jwks_path(settings).write_text(json.dumps(jwks_of(loaded)))
+    jwks = jwks_path(settings)
+    missing = not jwks.exists()
+    private_file(jwks)  # 0600 like every file under var/, one an earlier version left 0644 too
+    if missing:
+        jwks.write_text(json.dumps(jwks_of(loaded)))
     return loaded
 
 

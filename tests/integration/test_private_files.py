@@ -125,6 +125,25 @@ def test_the_demos_home_is_private(permissive: int, tmp_path: Path) -> None:
     assert not_private(tmp_path / "var") == []
 
 
+def test_the_development_issuers_key_and_jwks_are_private(permissive: int, tmp_path: Path) -> None:
+    from ops.identity.dev_issuer import jwks_path, signing_key
+
+    settings = Settings(var_dir=tmp_path / "var", mode="development")
+    signing_key(settings)  # what `hub serve` and `hub dev token` do first
+    assert mode(jwks_path(settings)) == "0o600"
+    assert not_private(tmp_path / "var") == []
+
+
+def test_a_jwks_an_earlier_version_left_readable_is_tightened(tmp_path: Path) -> None:
+    from ops.identity.dev_issuer import jwks_path, signing_key
+
+    settings = Settings(var_dir=tmp_path / "var", mode="development")
+    signing_key(settings)
+    jwks_path(settings).chmod(0o644)
+    signing_key(settings)
+    assert mode(jwks_path(settings)) == "0o600"
+
+
 def _free_ports(count: int) -> list[int]:
     """Distinct free ports (held together while chosen, so no two are the same)."""
     socks = [socket.socket() for _ in range(count)]
