@@ -315,12 +315,7 @@ class HubApplication(Application[UUID]):
         erasure interrupted between the event and the keys completes).
         """
         administrator = self._administrator(actor)
-        decided_by, reason = decided_by.strip(), reason.strip()
-        if not decided_by or not reason:
-            raise InvalidCommandError(
-                "an erasure needs who decided it and why (--decided-by, --reason); "
-                "nothing was written"
-            )
+        decided_by, reason = _erasure_grounds(decided_by, reason)
         with self._writing():
             saved = False
             try:
@@ -340,6 +335,43 @@ class HubApplication(Application[UUID]):
         for subject in subjects:
             self.data_keys.destroy(subject)
         return subjects
+
+    def erase_discovery(
+        self,
+        discovery_id: UUID,
+        *,
+        decided_by: str,
+        reason: str,
+        occurred_at: datetime | None = None,
+        actor: Actor | None = None,
+    ) -> str:
+        """Erasure of a discovery never linked to a case (docs/PRIVACY.md), as ``actor`` (an
+        administrator): records who decided and why on the discovery, then destroys its
+        data key; the subject whose key is gone. A discovery linked to a case is refused
+        (its case's erasure destroys its key). Again on an erased discovery, nothing is
+        written and the key is destroyed again, as ``erase_person`` does."""
+        administrator = self._administrator(actor)
+        decided_by, reason = _erasure_grounds(decided_by, reason)
+        with self._writing():
+            saved = False
+            try:
+                discovery = self.get_discovery(discovery_id)
+                subject = discovery.erase(
+                    occurred_at or now(), decided_by=decided_by, reason=reason
+                )
+                if discovery.pending_events:
+                    _stamp(administrator, [discovery])
+                    self.save(discovery)
+                saved = True
+            except IntegrityError as error:
+                raise ConcurrentChangeError(
+                    f"discovery {discovery_id} changed while it was erased; erase it again"
+                ) from error
+            finally:
+                if not saved:
+                    self._forget([discovery_id])
+        self.data_keys.destroy(subject)
+        return subject
 
     def confirm_erasure(
         self, case_id: UUID, agency_id: str, occurred_at: datetime, *, actor: Actor
@@ -1457,6 +1489,16 @@ def _reused_id(command: c.Command, used_for: str) -> IdempotencyConflictError:
         f"for a different {used_for}; nothing was written "
         "(give this command a new command_id)"
     )
+
+
+def _erasure_grounds(decided_by: str, reason: str) -> tuple[str, str]:
+    """Who decided an erasure and why, both required (neither names the person)."""
+    decided_by, reason = decided_by.strip(), reason.strip()
+    if not decided_by or not reason:
+        raise InvalidCommandError(
+            "an erasure needs who decided it and why (--decided-by, --reason); nothing was written"
+        )
+    return decided_by, reason
 
 
 def _stamp(actor: Actor, aggregates: Iterable[Aggregate]) -> None:

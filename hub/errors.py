@@ -143,6 +143,11 @@ class NotFoundError(DomainError):
     pass
 
 
+class DiscoveryOfACaseError(DomainError):
+    """An erasure of a discovery linked to a case: the case is erased instead, and that
+    erasure destroys the discovery's key too."""
+
+
 class UnknownEmergencyError(DomainError):
     """A break-glass verdict on a declaration the reviewer has no review of: none by that id,
     one that named no sensitive data, or another ward's (they answer alike)."""

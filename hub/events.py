@@ -108,6 +108,18 @@ class DiscoveryLinkedToCase(Event):
     case_id: UUID
 
 
+class DiscoveryErased(Event):
+    """Erasure of a discovery never linked to a case (docs/PRIVACY.md): who decided and
+    why, as ``PersonErased`` records it for a case; the discovery's data key is destroyed
+    right after it is recorded. ``ward`` (the discovery's, not personal) routes the notice
+    to the coordinator that received the discovery. Nothing here is personal."""
+
+    discovery_id: UUID
+    ward: str
+    decided_by: str
+    reason: str
+
+
 # 包括的相談支援 -------------------------------------------------------------------------------
 
 
@@ -523,6 +535,7 @@ NETWORK_EVENTS: tuple[type[Event], ...] = (
 ALL_EVENTS: tuple[type[Event], ...] = (
     DiscoveryReported,
     DiscoveryLinkedToCase,
+    DiscoveryErased,
     CaseOpened,
     ConsultationReceived,
     PersonDetailsRecorded,

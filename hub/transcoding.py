@@ -9,7 +9,14 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from pydantic import BaseModel
 
-from hub.events import ALL_EVENTS, AgencyRole, IssueByArea, PersonDetails, PersonErased
+from hub.events import (
+    ALL_EVENTS,
+    AgencyRole,
+    DiscoveryErased,
+    IssueByArea,
+    PersonDetails,
+    PersonErased,
+)
 from hub.sealing import Sealer
 
 
@@ -36,6 +43,8 @@ class PayloadAsJSON(Transcoding):
         if isinstance(record, PersonErased):  # destroyed by another process: unusable here too
             for subject in record.subjects:
                 self.sealer.keys.forget(subject)
+        elif isinstance(record, DiscoveryErased):
+            self.sealer.keys.forget(str(record.discovery_id))
         return record
 
 

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from hub import events as ev
 from hub import vocabulary as v
-from hub.errors import IllegalTransitionError, WardMismatchError
+from hub.errors import DiscoveryOfACaseError, IllegalTransitionError, WardMismatchError
 
 
 class Discovery(Aggregate):
@@ -71,6 +71,7 @@ class Discovery(Aggregate):
         self.ward = payload.ward
         self.urgency = payload.urgency
         self.case_id: UUID | None = None
+        self.erased = False
 
     def link_to_case(self, occurred_at: datetime, case_id: UUID, *, ward: str) -> None:
         """Links this discovery to the case opened from it, a case of the same ward."""
@@ -90,6 +91,30 @@ class Discovery(Aggregate):
     @event("DiscoveryLinkedToCase")
     def _linked_to_case(self, payload: ev.DiscoveryLinkedToCase) -> None:
         self.case_id = payload.case_id
+
+    def erase(self, occurred_at: datetime, *, decided_by: str, reason: str) -> str:
+        """Erasure of a discovery no case was opened from or joined; the data-key subject to
+        destroy once the event is recorded (again: nothing written, the same subject)."""
+        if self.case_id is not None:
+            raise DiscoveryOfACaseError(
+                f"discovery {self.id} is linked to case {self.case_id}: erase the case "
+                f"(hub privacy erase --case {self.case_id}), which erases the discovery too"
+            )
+        if not self.erased:
+            self._erased(
+                ev.DiscoveryErased(
+                    occurred_at=occurred_at,
+                    discovery_id=self.id,
+                    ward=self.ward,
+                    decided_by=decided_by,
+                    reason=reason,
+                )
+            )
+        return str(self.id)
+
+    @event("DiscoveryErased")
+    def _erased(self, payload: ev.DiscoveryErased) -> None:
+        self.erased = True
 
 
 class Meeting(Aggregate):
