@@ -10,12 +10,14 @@ from uuid import UUID
 
 import typer
 
+from hub.application import HubApplication
 from hub.errors import HubError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
-from hub.retention import RetentionSchedule, due_cases
+from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
 from ops.cli._cases import named_case
+from ops.cli._output import SHORT, resolve_prefix
 from ops.cli.audit import parse_time
 from ops.privacy import leak
 from ops.privacy.pdf import render
@@ -24,6 +26,7 @@ from ops.wiring import application, ledger_disclosures, open_ledger, open_projec
 from projections.audit.leak import LeakImpact, assess
 from projections.audit.source import log_entries
 from projections.audit.subject import FIELD_LABELS, NARRATIVE_LABELS
+from projections.discoveries import discoveries
 from projections.erasures import erasure_view
 from projections.runner import catch_up
 
@@ -57,17 +60,34 @@ def subject_report_command(
 
 @privacy.command("erase")
 def erase_command(
-    case: Annotated[
-        str, typer.Option("--case", help="The case id of the person (or a unique prefix of it).")
-    ],
     decided_by: Annotated[
         str, typer.Option("--decided-by", help="Who decided the erasure (office or officer).")
     ],
     reason: Annotated[
         str, typer.Option("--reason", help="Why (e.g. 保存期間満了); no personal data.")
     ],
+    case: Annotated[
+        str | None,
+        typer.Option("--case", help="The case id of the person (or a unique prefix of it)."),
+    ] = None,
+    discovery: Annotated[
+        str | None,
+        typer.Option(
+            "--discovery",
+            help="A discovery never linked to a case: its id, or a unique prefix of 8 or more.",
+        ),
+    ] = None,
 ) -> None:
     """消去: records the decision and destroys the person's data keys (docs/PRIVACY.md)."""
+    if (case is None) == (discovery is None):
+        raise InvalidCommandError("give exactly one of --case and --discovery")
+    if case is not None:
+        _erase_case(case, decided_by, reason)
+    elif discovery is not None:
+        _erase_discovery(discovery, decided_by, reason)
+
+
+def _erase_case(case: str, decided_by: str, reason: str) -> None:
     case_id = UUID(named_case(case))
     with application(get_settings()) as app:
         subjects = app.erase_person(case_id, decided_by=decided_by, reason=reason)
@@ -77,13 +97,38 @@ def erase_command(
     )
 
 
+def _erase_discovery(discovery: str, decided_by: str, reason: str) -> None:
+    with application(get_settings()) as app:
+        discovery_id = _discovery_id(app, discovery)
+        app.erase_discovery(discovery_id, decided_by=decided_by, reason=reason)
+    typer.echo(
+        f"消去 erased discovery {discovery_id}: its data key destroyed; its personal fields "
+        "now read as ［消去済み］"
+    )
+
+
+def _discovery_id(app: HubApplication, text: str) -> UUID:
+    """A discovery's id, from the id or a unique prefix of 8 or more characters of it (an
+    erasure is not undone: a shorter prefix is refused even when it is unique)."""
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+    if len(text.strip()) < SHORT or not all(ch in "0123456789abcdef-" for ch in text.lower()):
+        raise InvalidCommandError(
+            f"--discovery: neither a discovery id nor a prefix of {SHORT} or more: {text!r}"
+        )
+    return UUID(resolve_prefix(text, discoveries(app), "discovery"))
+
+
 @privacy.command("retention")
 def retention_command(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="The day (YYYY-MM-DD, JST); default today.")
     ] = None,
 ) -> None:
-    """保存期間: the closed cases whose retention has ended (erase them with `erase`)."""
+    """保存期間: the closed cases, and the discoveries never linked to a case, whose retention
+    has ended (erase them with `erase`)."""
     try:
         on = date.fromisoformat(as_of) if as_of else now().astimezone(JST).date()
     except ValueError:
@@ -100,12 +145,24 @@ def retention_command(
             for d in due_cases(view.view.cases(), schedule, on)
             if not app.data_keys.is_destroyed(d.case_id)
         ]
+        found = discoveries(app).values()
+        due_found = [
+            d
+            for d in due_discoveries(found, schedule, on)
+            if not app.data_keys.is_destroyed(d.discovery_id)
+        ]
     typer.echo(
-        f"保存期間 retention: closed cases keep details {schedule.closed_case_years} years "
-        f"after their last record; due on {on.isoformat()}: {len(due)}"
+        f"保存期間 retention: closed cases, and discoveries never linked to a case, keep "
+        f"details {schedule.closed_case_years} years after their last record; due on "
+        f"{on.isoformat()}: {len(due)} case(s), {len(due_found)} discovery(ies)"
     )
     for d in due:
         typer.echo(f"  {d.case_id}  {d.ward:<10} 最終記録 {d.last_record}  期限 {d.due_on}")
+    for found_due in due_found:
+        typer.echo(
+            f"  {found_due.discovery_id}  {found_due.ward:<10} 最終記録 "
+            f"{found_due.last_record}  期限 {found_due.due_on}  発見報告 --discovery"
+        )
 
 
 @privacy.command("erasures")

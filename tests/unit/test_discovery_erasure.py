@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 from hub import events as ev
 from hub.application import HubApplication
@@ -18,9 +21,13 @@ from hub.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from hub.fiscal import JST
 from hub.identity import Actor, Role
+from hub.retention import RetentionSchedule, due_discoveries
 from hub.sealing import ERASED
 from hub.settings import get_settings
+from ops.cli.main import app as cli
+from projections.discoveries import DiscoveryRecord
 from tests import factories as f
 
 ADMIN = Actor("shiken.kanri@city.example", Role.administrator)
@@ -156,3 +163,104 @@ def test_a_discovery_erasure_needs_a_discovery_a_decider_and_a_reason(
     with pytest.raises(InvalidCommandError, match="who decided"):
         app.erase_discovery(discovery_id, decided_by="試験課", reason="", actor=ADMIN)
     assert _payloads(app, discovery_id)[0].person.name == f.SYNTHETIC_NAME
+
+
+# The command line ---------------------------------------------------------------------------
+
+runner = CliRunner()
+DECISION = ("--decided-by", "試験 保健福祉局", "--reason", "保存期間満了")
+
+
+def _erase(*args: str) -> Result:
+    return runner.invoke(cli, ["privacy", "erase", *args, *DECISION])
+
+
+def _recorded(store: Path) -> tuple[UUID, UUID, UUID]:
+    """A discovery no case was opened from, one a case was, and that case."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        alone, linked = _reported(app), _reported(app)
+        case_id = uuid4()
+        app.execute(f.open_case(case_id=case_id, discovery_id=linked, ward="tobata"))
+    finally:
+        app.close()
+    return alone, linked, case_id
+
+
+def test_the_cli_erases_a_discovery_by_its_id_or_a_prefix(store: Path) -> None:
+    alone, _, _ = _recorded(store)
+    second = _recorded(store)[0]
+
+    result = _erase("--discovery", str(alone))
+    assert result.exit_code == 0, result.output
+    assert f"消去 erased discovery {alone}" in result.output
+    result = _erase("--discovery", str(second)[:8])
+    assert result.exit_code == 0, result.output
+    assert f"消去 erased discovery {second}" in result.output
+
+    keys = _wrapped_keys(store)
+    assert keys[str(alone)] is None and keys[str(second)] is None
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        assert _payloads(app, second)[0].note == ERASED
+    finally:
+        app.close()
+
+
+def test_the_cli_refuses_a_linked_discovery_and_bad_or_unknown_ids_with_their_codes(
+    store: Path,
+) -> None:
+    alone, linked, case_id = _recorded(store)
+    cases = [
+        ((), 2, "exactly one of --case and --discovery"),
+        (("--case", str(case_id), "--discovery", str(alone)), 2, "exactly one"),
+        (("--discovery", "nope"), 2, "neither a discovery id nor a prefix"),
+        (("--discovery", str(alone)[:7]), 2, "neither a discovery id nor a prefix"),
+        (("--discovery", str(uuid4())), 3, "no discovery"),
+        (("--discovery", "00000000"), 3, "no discovery"),
+        (("--discovery", str(case_id)), 3, "no discovery"),
+        (("--discovery", str(linked)), 1, f"erase the case (hub privacy erase --case {case_id})"),
+    ]
+    for args, code, said in cases:
+        result = _erase(*args)
+        assert result.exit_code == code, (args, result.output)
+        assert said in result.stderr, (args, result.stderr)
+    keys = _wrapped_keys(store)
+    assert keys[str(alone)] is not None and keys[str(linked)] is not None
+
+
+def test_retention_lists_discoveries_never_linked_past_their_years_until_erased(
+    store: Path,
+) -> None:
+    alone, linked, case_id = _recorded(store)
+    last = f.at(0).astimezone(JST).date()
+    due_day = last.replace(year=last.year + 5)
+
+    def retention(day: date) -> str:
+        result = runner.invoke(cli, ["privacy", "retention", "--as-of", day.isoformat()])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert str(alone) not in retention(due_day - timedelta(days=1))
+    listed = retention(due_day)
+    assert f"{alone}  tobata" in listed and f"期限 {due_day}" in listed
+    assert "0 case(s), 1 discovery(ies)" in listed
+    assert str(linked) not in listed and str(case_id) not in listed  # kept with its case
+    assert _erase("--discovery", str(alone)).exit_code == 0
+    assert str(alone) not in retention(due_day)
+
+
+def test_due_discoveries_skip_the_linked_and_the_erased_and_count_days_in_jst() -> None:
+    late_utc = datetime(2024, 2, 28, 16, 0, tzinfo=UTC)  # 29 February in JST
+    found = [
+        DiscoveryRecord("a", "moji", late_utc),
+        DiscoveryRecord("b", "moji", late_utc, case_id="c"),
+        DiscoveryRecord("d", "moji", late_utc, erased=True),
+    ]
+    (due,) = due_discoveries(found, RetentionSchedule(1), date(2025, 2, 28))
+    assert (due.discovery_id, due.last_record, due.due_on) == (
+        "a",
+        date(2024, 2, 29),
+        date(2025, 2, 28),
+    )
+    assert due_discoveries(found, RetentionSchedule(1), date(2025, 2, 27)) == []
