@@ -20,6 +20,10 @@ from consumers.config import ConsumerSettings
 from consumers.sql import Cursor, Database, PostgresDatabase, SqliteDatabase
 from hub.settings import Settings
 
+# The notices after which what the inbox holds of a person goes (docs/STREAMS.md): a case's
+# erasure, and that of a discovery never linked to a case.
+ERASURES = frozenset({"PersonErased", "DiscoveryErased"})
+
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS {events} (
         event_id TEXT PRIMARY KEY,
@@ -160,7 +164,7 @@ class Inbox:
         if its event id was applied before. An erasure is never held in a batch: what came
         before it is committed, then the erasure alone, then the files are scrubbed, so
         whoever is told of it next (the hub's confirmation) is told the truth."""
-        if entry.event_type == "PersonErased":
+        if entry.event_type in ERASURES:
             self.settle()
         else:
             self._join_batch()
@@ -193,13 +197,15 @@ class Inbox:
             self._update_referral(cur, entry)
             if entry.event_type == "PersonErased" and entry.case_id is not None:
                 self._erase(cur, entry.case_id, entry.details.get("subjects") or [])
+            elif entry.event_type == "DiscoveryErased":
+                self._erase_discoveries(cur, {str(entry.details.get("discovery_id"))})
             if entry.traceparent and entry.referral_id and entry.event_type == "ReferralMade":
                 cur.execute(
                     f"INSERT INTO {self._t['traces']} (referral_id, traceparent) VALUES (?, ?) "
                     "ON CONFLICT (referral_id) DO NOTHING",
                     (entry.referral_id, entry.traceparent),
                 )
-        if entry.event_type == "PersonErased":
+        if entry.event_type in ERASURES:
             self._db.scrub()
         return True
 
@@ -210,21 +216,25 @@ class Inbox:
         cur.execute(
             f"UPDATE {self._t['events']} SET disclosed = '{{}}' WHERE case_id = ?", (case_id,)
         )
-        discoveries = {str(s) for s in subjects} - {case_id}
-        if discoveries:
-            for event_id, details in cur.query(
-                f"SELECT event_id, details FROM {self._t['events']} "
-                "WHERE case_id IS NULL AND event_type = 'DiscoveryReported'"
-            ):
-                if str(json.loads(details).get("discovery_id")) in discoveries:
-                    cur.execute(
-                        f"UPDATE {self._t['events']} SET disclosed = '{{}}' WHERE event_id = ?",
-                        (event_id,),
-                    )
+        self._erase_discoveries(cur, {str(s) for s in subjects} - {case_id})
         cur.execute(
             f"UPDATE {self._t['referrals']} SET status_reason = NULL WHERE case_id = ?",
             (case_id,),
         )
+
+    def _erase_discoveries(self, cur: Cursor, discoveries: set[str]) -> None:
+        """The personal fields of these discoveries (records of no case here) go."""
+        if not discoveries:
+            return
+        for event_id, details in cur.query(
+            f"SELECT event_id, details FROM {self._t['events']} "
+            "WHERE case_id IS NULL AND event_type = 'DiscoveryReported'"
+        ):
+            if str(json.loads(details).get("discovery_id")) in discoveries:
+                cur.execute(
+                    f"UPDATE {self._t['events']} SET disclosed = '{{}}' WHERE event_id = ?",
+                    (event_id,),
+                )
 
     def _update_referral(self, cur: Cursor, entry: InboxEntry) -> None:
         if entry.referral_id is None or entry.case_id is None:

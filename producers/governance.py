@@ -612,6 +612,11 @@ def _recipients(state: GovernanceState, event: LoggedEvent) -> list[str]:
     p = event.payload
     if isinstance(p, ev.DiscoveryReported):
         return [state.network.network.coordinator_of(p.ward).id]
+    if isinstance(p, ev.DiscoveryErased):
+        # The coordinator that received the discovery is told, as of a case's PersonErased,
+        # to clear it from its inbox (unless it has left the network since).
+        coordinator = state.network.network.coordinator_of(p.ward).id
+        return [coordinator] if coordinator in state.network.network.agency_index else []
     if event.case_id is None or isinstance(p, ev.CommandAccepted | ev.ErasureConfirmed):
         # An agency's confirmation of an erasure is the coordinator's to follow (hub privacy
         # erasures), not news for the other agencies.

@@ -380,6 +380,47 @@ def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox:
     assert PERSON["name"] not in gone and PERSON["address"] not in gone
 
 
+def test_a_discovery_erasure_notice_removes_that_discovery_only(tmp_path: Path) -> None:
+    # A discovery never linked to a case is erased on its own (DiscoveryErased): what the
+    # coordinator's inbox was given about it goes, from the file too; another one stays.
+    inbox = Inbox(SqliteDatabase(tmp_path / "inbox.sqlite"))
+    stream = Stream()
+    discovery_id, other = uuid4(), uuid4()
+    for found in (discovery_id, other):
+        stream.event(
+            ev.DiscoveryReported(
+                occurred_at=T0,
+                discovery_id=found,
+                reporter_kind="welfare_commissioner",
+                ward=WARD,
+                signs=["mailbox_full"],
+                urgency="soon",
+                person=PERSON,
+            ),
+            basis="none",
+        )
+    stream.event(
+        ev.DiscoveryErased(
+            occurred_at=T0,
+            discovery_id=discovery_id,
+            ward=WARD,
+            decided_by="試験課",
+            reason="保存期間満了",
+        ),
+        basis="none",
+    )
+    consume(stream, inbox)
+    rows = inbox.snapshot()["events"]
+    kept = repr([r for r in rows if str(other) in repr(r)])
+    gone = repr([r for r in rows if str(discovery_id) in repr(r)])
+    assert PERSON["name"] in kept
+    assert PERSON["name"] not in gone and PERSON["address"] not in gone
+    assert len([r for r in rows if str(discovery_id) in repr(r)]) == 2  # the records stay
+    stored = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("inbox.sqlite*")))
+    assert PERSON["name"].encode() in stored  # the other discovery's
+    assert stored.count(PERSON["address"].encode()) == 1
+
+
 def test_an_erased_persons_fields_leave_the_inbox_file_too(tmp_path: Path) -> None:
     # The agency client keeps running: the emptied fields must not stay readable in the
     # database file's free space or its write-ahead log.

@@ -365,6 +365,40 @@ def test_a_basis_after_an_erasure_delivers_nothing_the_relay_read_before_it() ->
     assert NAME not in sent and ADDRESS not in sent
 
 
+def test_a_discovery_erasure_reaches_the_coordinator_that_received_it_and_no_auditor() -> None:
+    log = Log()
+    found = ident("discovery-1")
+    log.add(
+        ev.DiscoveryReported(
+            occurred_at=at(0),
+            discovery_id=found,
+            reporter_kind="welfare_commissioner",
+            ward="moji",
+            signs=["mailbox_full"],
+            urgency="soon",
+            note=NOTE,
+            person=ev.PersonDetails(name=NAME, address=ADDRESS),
+        )
+    )
+    log.add(
+        ev.DiscoveryErased(
+            occurred_at=at(1),
+            discovery_id=found,
+            ward="moji",
+            decided_by="試験 保健福祉局",
+            reason="保存期間満了",
+        )
+    )
+    reported, erased = run(log)
+    assert [r.agency_id for r in erased.agencies] == [r.agency_id for r in reported.agencies]
+    assert [r.agency_id for r in erased.agencies] == ["moji.coordinator"]
+    notice = for_agency(erased, "moji.coordinator")
+    assert notice["record"]["discovery_id"] == str(found) and notice["record"]["actor"] is None
+    assert erased.audit_record is None and erased.analytics and erased.disclosures == ()
+    sent = repr([r.record for r in erased.agencies])
+    assert NAME not in sent and ADDRESS not in sent and NOTE not in sent
+
+
 def test_an_erasure_reaches_the_coordinator_that_received_the_discovery() -> None:
     log = Log()
     found = ident("discovery-1")

@@ -620,3 +620,45 @@ def test_a_relay_restarted_from_its_state_after_an_erasure_publishes_what_one_st
     assert "referrals.moji.houkatsu" in {record[1] for record in published}
     assert _personal(published) == []
     assert published == _started_afterwards(settings, before)
+
+
+class _ByType:
+    """A producer that keeps each record's topic and value by its event type."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[tuple[str, bytes]]] = {}
+
+    def send(self, topic: str, key: bytes, value: bytes, headers: Any) -> Sent:
+        event_type = dict(headers)["event_type"].decode()
+        self.sent.setdefault(event_type, []).append((topic, value))
+        return Sent()
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_discovery_erasure_goes_where_a_case_erasure_goes_with_nothing_personal(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    office = HubApplication(env=settings.eventsourcing_env())
+    alone = office.execute(f.discovery(ward="moji", person=f.person())).aggregate_ids[0]
+    opened = office.execute(f.discovery(ward="moji", person=f.person())).aggregate_ids[0]
+    case_id = uuid4()
+    office.execute(
+        f.open_case(case_id=case_id, discovery_id=opened, ward="moji", person=f.person())
+    )
+    office.erase_person(case_id, decided_by="試験 保健福祉局", reason="保存期間満了", actor=ADMIN)
+    office.erase_discovery(alone, decided_by="試験 保健福祉局", reason="保存期間満了", actor=ADMIN)
+    producer = _ByType()
+
+    Relay(settings, office, open_ledger(settings), producer, batch_size=50).drain()  # type: ignore[arg-type]
+
+    def topics(event_type: str) -> set[str]:
+        return {topic for topic, _ in producer.sent[event_type]}
+
+    assert topics("DiscoveryErased") == topics("PersonErased")
+    assert topics("DiscoveryErased") == {"referrals.moji.coordinator", "analytics.events"}
+    for _, value in producer.sent["DiscoveryErased"]:
+        for text in (f.SYNTHETIC_NAME, f.SYNTHETIC_ADDRESS, f.SYNTHETIC_NOTE, ADMIN.subject):
+            assert text.encode() not in value
