@@ -316,25 +316,12 @@ class HubApplication(Application[UUID]):
         """
         administrator = self._administrator(actor)
         decided_by, reason = _erasure_grounds(decided_by, reason)
-        with self._writing():
-            saved = False
-            try:
-                case = self.get_case(case_id)
-                subjects = case.erase(occurred_at or now(), decided_by=decided_by, reason=reason)
-                if case.pending_events:
-                    _stamp(administrator, [case])
-                    self.save(case)
-                saved = True
-            except IntegrityError as error:
-                raise ConcurrentChangeError(
-                    f"case {case_id} changed while it was erased; erase it again"
-                ) from error
-            finally:
-                if not saved:
-                    self._forget([case_id])
-        for subject in subjects:
-            self.data_keys.destroy(subject)
-        return subjects
+
+        def erase() -> tuple[Aggregate, list[str]]:
+            case = self.get_case(case_id)
+            return case, case.erase(occurred_at or now(), decided_by=decided_by, reason=reason)
+
+        return self._erasure(case_id, "case", erase, administrator)
 
     def erase_discovery(
         self,
@@ -352,26 +339,42 @@ class HubApplication(Application[UUID]):
         written and the key is destroyed again, as ``erase_person`` does."""
         administrator = self._administrator(actor)
         decided_by, reason = _erasure_grounds(decided_by, reason)
+
+        def erase() -> tuple[Aggregate, list[str]]:
+            discovery = self.get_discovery(discovery_id)
+            at = occurred_at or now()
+            return discovery, [discovery.erase(at, decided_by=decided_by, reason=reason)]
+
+        return self._erasure(discovery_id, "discovery", erase, administrator)[0]
+
+    def _erasure(
+        self,
+        aggregate_id: UUID,
+        what: str,
+        erase: Callable[[], tuple[Aggregate, list[str]]],
+        administrator: Actor,
+    ) -> list[str]:
+        """Records the erasure ``erase`` makes on its aggregate (nothing when it was erased
+        before), then destroys the data keys of the subjects it names: the event first, so
+        that an erasure interrupted before its keys completes when made again."""
         with self._writing():
             saved = False
             try:
-                discovery = self.get_discovery(discovery_id)
-                subject = discovery.erase(
-                    occurred_at or now(), decided_by=decided_by, reason=reason
-                )
-                if discovery.pending_events:
-                    _stamp(administrator, [discovery])
-                    self.save(discovery)
+                aggregate, subjects = erase()
+                if aggregate.pending_events:
+                    _stamp(administrator, [aggregate])
+                    self.save(aggregate)
                 saved = True
             except IntegrityError as error:
                 raise ConcurrentChangeError(
-                    f"discovery {discovery_id} changed while it was erased; erase it again"
+                    f"{what} {aggregate_id} changed while it was erased; erase it again"
                 ) from error
             finally:
                 if not saved:
-                    self._forget([discovery_id])
-        self.data_keys.destroy(subject)
-        return subject
+                    self._forget([aggregate_id])
+        for subject in subjects:
+            self.data_keys.destroy(subject)
+        return subjects
 
     def confirm_erasure(
         self, case_id: UUID, agency_id: str, occurred_at: datetime, *, actor: Actor

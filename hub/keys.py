@@ -184,39 +184,32 @@ class SQLKeyTable:
     def get_many(self, subjects: list[str]) -> dict[str, bytes | None]:
         """The rows of those of ``subjects`` that have one (wrapped key or None), in one
         read per 500 subjects."""
-        self.create()
-        found: dict[str, bytes | None] = {}
-        with self.datastore.transaction(commit=False) as curs:
-            for start in range(0, len(subjects), 500):
-                chunk = subjects[start : start + 500]
-                marks = ", ".join("?" * len(chunk))
-                curs.execute(
-                    self._sql(
-                        f"SELECT subject, wrapped_key FROM {{keys}} WHERE subject IN ({marks})"
-                    ),
-                    chunk,
-                )
-                for row in curs.fetchall():
-                    wrapped = row["wrapped_key"]
-                    found[str(row["subject"])] = bytes(wrapped) if wrapped is not None else None
-        return found
+        return {
+            str(row["subject"]): None if row["wrapped_key"] is None else bytes(row["wrapped_key"])
+            for row in self._rows_of(subjects, "subject, wrapped_key")
+        }
 
     def destroyed_among(self, subjects: list[str]) -> set[str]:
         """Those of ``subjects`` whose key was destroyed, in one read per 500 subjects."""
+        rows = self._rows_of(subjects, "subject", "AND wrapped_key IS NULL")
+        return {str(row["subject"]) for row in rows}
+
+    def _rows_of(self, subjects: list[str], columns: str, condition: str = "") -> list[Any]:
+        """The key rows (``columns``) of those of ``subjects`` that have one and meet
+        ``condition``, in one read per 500 subjects."""
         self.create()
-        found: set[str] = set()
+        found: list[Any] = []
         with self.datastore.transaction(commit=False) as curs:
             for start in range(0, len(subjects), 500):
                 chunk = subjects[start : start + 500]
                 marks = ", ".join("?" * len(chunk))
                 curs.execute(
                     self._sql(
-                        f"SELECT subject FROM {{keys}} WHERE subject IN ({marks}) "
-                        "AND wrapped_key IS NULL"
+                        f"SELECT {columns} FROM {{keys}} WHERE subject IN ({marks}) {condition}"
                     ),
                     chunk,
                 )
-                found.update(str(row["subject"]) for row in curs.fetchall())
+                found.extend(curs.fetchall())
         return found
 
     def add_within(self, curs: Any, rows: list[tuple[str, bytes, str]]) -> None:

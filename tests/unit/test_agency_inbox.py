@@ -6,7 +6,7 @@ import os
 import signal
 from datetime import datetime
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -343,9 +343,8 @@ def test_an_erasure_notice_removes_the_persons_fields_from_the_inbox(inbox: Inbo
     assert kept["disclosures"][0]["disclosed"] == {"note": "別の試験メモ"}
 
 
-def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox: Inbox) -> None:
-    # The ward coordinator's inbox received the discovery (no case yet); the case opened
-    # from it is erased with the discovery's key: the person's details there go too.
+def two_discoveries() -> tuple[Stream, UUID, UUID]:
+    """A stream of two discoveries of the ward (the coordinator's notices), and their ids."""
     stream = Stream()
     discovery_id, other = uuid4(), uuid4()
     for found in (discovery_id, other):
@@ -361,6 +360,13 @@ def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox:
             ),
             basis="none",
         )
+    return stream, discovery_id, other
+
+
+def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox: Inbox) -> None:
+    # The ward coordinator's inbox received the discovery (no case yet); the case opened
+    # from it is erased with the discovery's key: the person's details there go too.
+    stream, discovery_id, other = two_discoveries()
     case_id = uuid4()
     stream.event(
         ev.PersonErased(
@@ -384,21 +390,7 @@ def test_a_discovery_erasure_notice_removes_that_discovery_only(tmp_path: Path) 
     # A discovery never linked to a case is erased on its own (DiscoveryErased): what the
     # coordinator's inbox was given about it goes, from the file too; another one stays.
     inbox = Inbox(SqliteDatabase(tmp_path / "inbox.sqlite"))
-    stream = Stream()
-    discovery_id, other = uuid4(), uuid4()
-    for found in (discovery_id, other):
-        stream.event(
-            ev.DiscoveryReported(
-                occurred_at=T0,
-                discovery_id=found,
-                reporter_kind="welfare_commissioner",
-                ward=WARD,
-                signs=["mailbox_full"],
-                urgency="soon",
-                person=PERSON,
-            ),
-            basis="none",
-        )
+    stream, discovery_id, other = two_discoveries()
     stream.event(
         ev.DiscoveryErased(
             occurred_at=T0,

@@ -365,21 +365,24 @@ def test_a_basis_after_an_erasure_delivers_nothing_the_relay_read_before_it() ->
     assert NAME not in sent and ADDRESS not in sent
 
 
+def reported_in_moji(found: UUID, note: str | None = None) -> ev.DiscoveryReported:
+    """A welfare commissioner's discovery in moji, with the person's name and address."""
+    return ev.DiscoveryReported(
+        occurred_at=at(0),
+        discovery_id=found,
+        reporter_kind="welfare_commissioner",
+        ward="moji",
+        signs=["mailbox_full"],
+        urgency="soon",
+        note=note,
+        person=ev.PersonDetails(name=NAME, address=ADDRESS),
+    )
+
+
 def test_a_discovery_erasure_reaches_the_coordinator_that_received_it_and_no_auditor() -> None:
     log = Log()
     found = ident("discovery-1")
-    log.add(
-        ev.DiscoveryReported(
-            occurred_at=at(0),
-            discovery_id=found,
-            reporter_kind="welfare_commissioner",
-            ward="moji",
-            signs=["mailbox_full"],
-            urgency="soon",
-            note=NOTE,
-            person=ev.PersonDetails(name=NAME, address=ADDRESS),
-        )
-    )
+    log.add(reported_in_moji(found, note=NOTE))
     log.add(
         ev.DiscoveryErased(
             occurred_at=at(1),
@@ -402,17 +405,7 @@ def test_a_discovery_erasure_reaches_the_coordinator_that_received_it_and_no_aud
 def test_an_erasure_reaches_the_coordinator_that_received_the_discovery() -> None:
     log = Log()
     found = ident("discovery-1")
-    log.add(
-        ev.DiscoveryReported(
-            occurred_at=at(0),
-            discovery_id=found,
-            reporter_kind="welfare_commissioner",
-            ward="moji",
-            signs=["mailbox_full"],
-            urgency="soon",
-            person=ev.PersonDetails(name=NAME, address=ADDRESS),
-        )
-    )
+    log.add(reported_in_moji(found))
     log.add(
         ev.CaseOpened(
             occurred_at=at(1), case_id=CASE, ward="moji", origin="discovery", discovery_id=found
