@@ -4,6 +4,7 @@ goes through here, so a prefix printed by one command is accepted by all of them
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from hub.application import HubApplication
@@ -47,6 +48,22 @@ def named_case(text: str, option: str = "--case", *, filters: bool = False) -> s
     """The whole id of the case an option names, resolved as ``resolve_case``."""
     with wiring.application(get_settings()) as app:
         return resolve_case(text, case_view(app), option, filters=filters)
+
+
+def case_among(text: str | None, known: Iterable[str], option: str = "--case") -> str | None:
+    """A filter's case resolved against the cases a stream read from Kafka names, not the
+    store (an auditor reading ``audit.consent`` may hold none): a whole id as it is, or a
+    unique prefix of one of them."""
+    if text is None:
+        return None
+    try:
+        return str(UUID(text))
+    except ValueError:
+        pass
+    try:
+        return resolve_prefix(text, set(known), "case")
+    except NotFoundError:
+        raise InvalidCommandError(f"{option}: not a case id: {text!r}") from None
 
 
 def case_filter(text: str | None, option: str = "--case") -> str | None:

@@ -23,7 +23,7 @@ from hub.errors import ConfigurationError, InvalidCommandError
 from hub.fiscal import JST, jst_text, now
 from hub.labels import Names, label, names
 from hub.settings import get_settings
-from ops.cli._cases import case_filter
+from ops.cli._cases import case_among, case_filter
 from ops.cli._output import (
     Format,
     JsonOpt,
@@ -123,7 +123,8 @@ def replay_command(
     fmt = chosen(fmt, as_json)
     at = parse_time(as_of)
     _check_agency(agency)
-    case = case_filter(case)
+    named = case
+    case = case_filter(named) if source is HistorySource.log or compare else None
     if compare:
         from_kafka = kafka_history(settings, upto)
         # The topic may lag the log: compare up to what the relay has published.
@@ -145,6 +146,7 @@ def replay_command(
         history = log_history(settings, upto, case)
     else:
         history = kafka_history(settings, upto)
+        case = case_among(named, history.case_ids())
     snapshot = history.snapshot(at, case_id=case, agency_id=agency)
     view = snapshot.view()
     if fmt is Format.json:
@@ -275,8 +277,11 @@ def disclosures_command(
     """Every disclosure (what, to whom, on which basis), filtered."""
     fmt = chosen(fmt, as_json)
     _check_agency(agency)
-    case = case_filter(case)
     found = _disclosures(source)
+    if source is DisclosureSource.ledger:
+        case = case_filter(case)
+    else:
+        case = case_among(case, (d.case_id for d in found))
     if case is not None:
         found = [d for d in found if d.case_id == case]
     if agency is not None:

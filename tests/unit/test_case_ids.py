@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import InvalidCommandError, NotFoundError
-from ops.cli._cases import resolve_case
+from ops.cli._cases import case_among, resolve_case
 
 A = "5f1c0c1e-0000-5000-8000-000000000001"
 B = "5f1c0c1e-9999-5000-8000-000000000002"
@@ -36,3 +36,14 @@ def test_what_names_no_case_is_invalid_input_and_a_whole_unknown_id_not_found() 
         resolve_case(unknown, FakeCases())  # type: ignore[arg-type]
     with pytest.raises(InvalidCommandError, match="--case: no case"):
         resolve_case(unknown, FakeCases(), "--case", filters=True)  # type: ignore[arg-type]
+
+
+def test_a_filter_of_what_kafka_holds_needs_no_store() -> None:
+    # An auditor reading audit.consent may hold no store: the ids the stream names decide.
+    assert case_among(None, []) is None
+    assert case_among(A, []) == A  # a whole id as it is, nothing looked up
+    assert case_among("7a000000", [A, B, C]) == C
+    with pytest.raises(InvalidCommandError, match="ambiguous"):
+        case_among("5f1c0c1e", [A, B, C])
+    with pytest.raises(InvalidCommandError, match="--case: not a case id: 'zzzzzzzz'"):
+        case_among("zzzzzzzz", [A, B, C])
