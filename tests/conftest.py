@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import HubError
-from hub.settings import Settings
+from hub.settings import Settings, get_settings
 from ops.services import kafka, postgres
 
 # The tests use the public development secrets: they say so, as the README's two commands do
@@ -25,6 +25,18 @@ os.environ["HUB_MODE"] = "development"
 def unique(prefix: str = "test") -> str:
     """A random name for shared resources (topics, schemas, users)."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh SQLite store (and var folder) under ``tmp_path`` for commands that read their
+    settings from the environment, as the CLI does; the folder is returned."""
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import os
 import signal
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -363,6 +364,19 @@ def two_discoveries() -> tuple[Stream, UUID, UUID]:
     return stream, discovery_id, other
 
 
+def only_the_erased_discovery_cleared(
+    inbox: Inbox, erased: UUID, other: UUID
+) -> list[dict[str, Any]]:
+    """The inbox's event rows, checked: the erased discovery's hold no name or address, the
+    other's still do."""
+    rows: list[dict[str, Any]] = inbox.snapshot()["events"]
+    kept = repr([r for r in rows if str(other) in repr(r)])
+    gone = repr([r for r in rows if str(erased) in repr(r)])
+    assert PERSON["name"] in kept
+    assert PERSON["name"] not in gone and PERSON["address"] not in gone
+    return rows
+
+
 def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox: Inbox) -> None:
     # The ward coordinator's inbox received the discovery (no case yet); the case opened
     # from it is erased with the discovery's key: the person's details there go too.
@@ -379,11 +393,7 @@ def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox:
         basis="none",
     )
     consume(stream, inbox)
-    rows = inbox.snapshot()["events"]
-    kept = repr([r for r in rows if str(other) in repr(r)])
-    gone = repr([r for r in rows if str(discovery_id) in repr(r)])
-    assert PERSON["name"] in kept
-    assert PERSON["name"] not in gone and PERSON["address"] not in gone
+    only_the_erased_discovery_cleared(inbox, discovery_id, other)
 
 
 def test_a_discovery_erasure_notice_removes_that_discovery_only(tmp_path: Path) -> None:
@@ -402,11 +412,7 @@ def test_a_discovery_erasure_notice_removes_that_discovery_only(tmp_path: Path) 
         basis="none",
     )
     consume(stream, inbox)
-    rows = inbox.snapshot()["events"]
-    kept = repr([r for r in rows if str(other) in repr(r)])
-    gone = repr([r for r in rows if str(discovery_id) in repr(r)])
-    assert PERSON["name"] in kept
-    assert PERSON["name"] not in gone and PERSON["address"] not in gone
+    rows = only_the_erased_discovery_cleared(inbox, discovery_id, other)
     assert len([r for r in rows if str(discovery_id) in repr(r)]) == 2  # the records stay
     stored = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("inbox.sqlite*")))
     assert PERSON["name"].encode() in stored  # the other discovery's

@@ -34,17 +34,7 @@ ADMIN = Actor("shiken.kanri@city.example", Role.administrator)
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
-    monkeypatch.setenv("HUB_STORE", "sqlite")
-    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def app(store: Path) -> Iterator[HubApplication]:
+def app(cli_store: Path) -> Iterator[HubApplication]:
     application = HubApplication(env=get_settings().eventsourcing_env())
     yield application
     application.close()
@@ -58,13 +48,13 @@ def _payloads(app: HubApplication, aggregate_id: UUID) -> list[ev.Event]:
     return [e.payload for e in app.events.get(aggregate_id)]  # type: ignore[attr-defined]
 
 
-def _wrapped_keys(store: Path) -> dict[str, bytes | None]:
-    with sqlite3.connect(store / "hub.sqlite") as db:
+def _wrapped_keys(cli_store: Path) -> dict[str, bytes | None]:
+    with sqlite3.connect(cli_store / "hub.sqlite") as db:
         return dict(db.execute("SELECT subject, wrapped_key FROM stored_events_keys"))
 
 
 def test_erasing_a_discovery_records_who_and_why_then_its_details_read_erased(
-    store: Path, app: HubApplication
+    cli_store: Path, app: HubApplication
 ) -> None:
     discovery_id = _reported(app)
     other = _reported(app)
@@ -84,13 +74,13 @@ def test_erasing_a_discovery_records_who_and_why_then_its_details_read_erased(
     assert {"person.name", "note"} <= set(ev.erased_fields(reported))
     assert _payloads(app, other)[0].person.name == f.SYNTHETIC_NAME  # someone else: untouched
     assert app.recorder.max_notification_id() == events_before + 1
-    keys = _wrapped_keys(store)
+    keys = _wrapped_keys(cli_store)
     assert keys[str(discovery_id)] is None and keys[str(other)] is not None
-    stored = b"".join(p.read_bytes() for p in store.glob("hub.sqlite*"))
+    stored = b"".join(p.read_bytes() for p in cli_store.glob("hub.sqlite*"))
     assert f.SYNTHETIC_NAME.encode() not in stored
 
 
-def test_a_process_that_reads_the_erasure_forgets_the_key_it_held(store: Path) -> None:
+def test_a_process_that_reads_the_erasure_forgets_the_key_it_held(cli_store: Path) -> None:
     office = HubApplication(env=get_settings().eventsourcing_env())
     reader = HubApplication(env=get_settings().eventsourcing_env())
     try:
@@ -105,7 +95,7 @@ def test_a_process_that_reads_the_erasure_forgets_the_key_it_held(store: Path) -
 
 
 def test_erasing_a_discovery_again_writes_nothing_and_destroys_the_key_again(
-    store: Path, app: HubApplication
+    cli_store: Path, app: HubApplication
 ) -> None:
     discovery_id = _reported(app)
     app.erase_discovery(discovery_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
@@ -121,7 +111,7 @@ def test_erasing_a_discovery_again_writes_nothing_and_destroys_the_key_again(
 
 
 def test_a_discovery_a_case_was_opened_from_is_erased_with_its_case(
-    store: Path, app: HubApplication
+    cli_store: Path, app: HubApplication
 ) -> None:
     discovery_id = _reported(app)
     case_id = uuid4()
@@ -132,13 +122,13 @@ def test_a_discovery_a_case_was_opened_from_is_erased_with_its_case(
         app.erase_discovery(discovery_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
 
     assert app.recorder.max_notification_id() == size
-    assert _wrapped_keys(store)[str(discovery_id)] is not None
+    assert _wrapped_keys(cli_store)[str(discovery_id)] is not None
     assert _payloads(app, discovery_id)[0].person.name == f.SYNTHETIC_NAME
 
 
 @pytest.mark.parametrize("role", [Role.ward_officer, Role.coordinator, Role.auditor])
 def test_only_an_administrator_erases_a_discovery(
-    store: Path, app: HubApplication, role: Role
+    cli_store: Path, app: HubApplication, role: Role
 ) -> None:
     discovery_id = _reported(app)
     size = app.recorder.max_notification_id()
@@ -151,7 +141,7 @@ def test_only_an_administrator_erases_a_discovery(
 
 
 def test_a_discovery_erasure_needs_a_discovery_a_decider_and_a_reason(
-    store: Path, app: HubApplication
+    cli_store: Path, app: HubApplication
 ) -> None:
     discovery_id = _reported(app)
     case_id = app.execute(f.consultation(person=f.person())).aggregate_ids[0]
@@ -175,7 +165,7 @@ def _erase(*args: str) -> Result:
     return runner.invoke(cli, ["privacy", "erase", *args, *DECISION])
 
 
-def _recorded(store: Path) -> tuple[UUID, UUID, UUID]:
+def _recorded(cli_store: Path) -> tuple[UUID, UUID, UUID]:
     """A discovery no case was opened from, one a case was, and that case."""
     app = HubApplication(env=get_settings().eventsourcing_env())
     try:
@@ -187,9 +177,9 @@ def _recorded(store: Path) -> tuple[UUID, UUID, UUID]:
     return alone, linked, case_id
 
 
-def test_the_cli_erases_a_discovery_by_its_id_or_a_prefix(store: Path) -> None:
-    alone, _, _ = _recorded(store)
-    second = _recorded(store)[0]
+def test_the_cli_erases_a_discovery_by_its_id_or_a_prefix(cli_store: Path) -> None:
+    alone, _, _ = _recorded(cli_store)
+    second = _recorded(cli_store)[0]
 
     result = _erase("--discovery", str(alone))
     assert result.exit_code == 0, result.output
@@ -198,7 +188,7 @@ def test_the_cli_erases_a_discovery_by_its_id_or_a_prefix(store: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"消去 erased discovery {second}" in result.output
 
-    keys = _wrapped_keys(store)
+    keys = _wrapped_keys(cli_store)
     assert keys[str(alone)] is None and keys[str(second)] is None
     app = HubApplication(env=get_settings().eventsourcing_env())
     try:
@@ -208,9 +198,9 @@ def test_the_cli_erases_a_discovery_by_its_id_or_a_prefix(store: Path) -> None:
 
 
 def test_the_cli_refuses_a_linked_discovery_and_bad_or_unknown_ids_with_their_codes(
-    store: Path,
+    cli_store: Path,
 ) -> None:
-    alone, linked, case_id = _recorded(store)
+    alone, linked, case_id = _recorded(cli_store)
     cases = [
         ((), 2, "exactly one of --case and --discovery"),
         (("--case", str(case_id), "--discovery", str(alone)), 2, "exactly one"),
@@ -225,14 +215,14 @@ def test_the_cli_refuses_a_linked_discovery_and_bad_or_unknown_ids_with_their_co
         result = _erase(*args)
         assert result.exit_code == code, (args, result.output)
         assert said in result.stderr, (args, result.stderr)
-    keys = _wrapped_keys(store)
+    keys = _wrapped_keys(cli_store)
     assert keys[str(alone)] is not None and keys[str(linked)] is not None
 
 
 def test_retention_lists_discoveries_never_linked_past_their_years_until_erased(
-    store: Path,
+    cli_store: Path,
 ) -> None:
-    alone, linked, case_id = _recorded(store)
+    alone, linked, case_id = _recorded(cli_store)
     last = f.at(0).astimezone(JST).date()
     due_day = last.replace(year=last.year + 5)
 

@@ -5,7 +5,6 @@ and the chain still work with the same counts."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -26,16 +25,6 @@ from tests import factories as f
 
 runner = CliRunner()
 ADMIN = Actor("shiken.kanri@city.example", Role.administrator)
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
-    monkeypatch.setenv("HUB_STORE", "sqlite")
-    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def _open() -> HubApplication:
@@ -66,7 +55,7 @@ def _cli(*args: str) -> str:
     return result.output
 
 
-def test_erase_destroys_the_keys_and_every_read_shows_the_fields_erased(store: Path) -> None:
+def test_erase_destroys_the_keys_and_every_read_shows_the_fields_erased(cli_store: Path) -> None:
     app = _open()
     case_id, discovery_id, other = _people(app)
     events_before = app.recorder.max_notification_id()
@@ -98,7 +87,7 @@ def test_erase_destroys_the_keys_and_every_read_shows_the_fields_erased(store: P
         assert app.recorder.max_notification_id() == events_before + 1
     finally:
         app.close()
-    with sqlite3.connect(store / "hub.sqlite") as db:
+    with sqlite3.connect(cli_store / "hub.sqlite") as db:
         keys = dict(db.execute("SELECT subject, wrapped_key FROM stored_events_keys"))
     assert keys[str(case_id)] is None and keys[str(discovery_id)] is None
     assert keys[str(other)] is not None
@@ -109,7 +98,7 @@ def test_erase_destroys_the_keys_and_every_read_shows_the_fields_erased(store: P
     assert "INTACT" in _cli("audit", "verify-log", "--no-witness").upper()
 
 
-def test_an_erased_case_takes_no_personal_data_any_more(store: Path) -> None:
+def test_an_erased_case_takes_no_personal_data_any_more(cli_store: Path) -> None:
     app = _open()
     try:
         case_id, _, _ = _people(app)
@@ -120,11 +109,11 @@ def test_an_erased_case_takes_no_personal_data_any_more(store: Path) -> None:
         assert _payloads(app, case_id)[-1].person.name == ERASED
     finally:
         app.close()
-    stored = b"".join(p.read_bytes() for p in store.glob("hub.sqlite*"))
+    stored = b"".join(p.read_bytes() for p in cli_store.glob("hub.sqlite*"))
     assert "試験 新名".encode() not in stored
 
 
-def test_erasing_again_writes_nothing(store: Path) -> None:
+def test_erasing_again_writes_nothing(cli_store: Path) -> None:
     app = _open()
     try:
         case_id, _, _ = _people(app)
@@ -137,7 +126,7 @@ def test_erasing_again_writes_nothing(store: Path) -> None:
 
 
 @pytest.mark.parametrize("role", [Role.ward_officer, Role.coordinator, Role.auditor])
-def test_only_an_administrator_erases(store: Path, role: Role) -> None:
+def test_only_an_administrator_erases(cli_store: Path, role: Role) -> None:
     app = _open()
     try:
         case_id, _, _ = _people(app)
@@ -152,7 +141,7 @@ def test_only_an_administrator_erases(store: Path, role: Role) -> None:
         app.close()
 
 
-def test_an_erasure_needs_a_case_a_decider_and_a_reason(store: Path) -> None:
+def test_an_erasure_needs_a_case_a_decider_and_a_reason(cli_store: Path) -> None:
     app = _open()
     try:
         case_id, _, _ = _people(app)
@@ -172,7 +161,7 @@ def test_an_erasure_needs_a_case_a_decider_and_a_reason(store: Path) -> None:
     assert result.stderr.strip().splitlines() == ["Error: --case: not a case id: 'nope'"]
 
 
-def test_retention_lists_closed_cases_past_their_years_until_erased(store: Path) -> None:
+def test_retention_lists_closed_cases_past_their_years_until_erased(cli_store: Path) -> None:
     app = _open()
     try:
         closed, _, still_open = _people(app)
@@ -210,7 +199,7 @@ def test_the_retention_years_are_configurable() -> None:
 
 
 def test_an_erasure_a_reader_keeps_from_the_disk_says_so_and_completes_again(
-    store: Path,
+    cli_store: Path,
 ) -> None:
     """The key's old bytes stay in the database file until the write-ahead log is copied
     over them; a reader on an older snapshot holds that back. The erasure then says so,
@@ -220,19 +209,19 @@ def test_an_erasure_a_reader_keeps_from_the_disk_says_so_and_completes_again(
     app = HubApplication(env={**get_settings().eventsourcing_env(), "SQLITE_LOCK_TIMEOUT": "1"})
     try:
         case_id, _, _ = _people(app)
-        with sqlite3.connect(store / "hub.sqlite") as db:
+        with sqlite3.connect(cli_store / "hub.sqlite") as db:
             wrapped = db.execute(
                 "SELECT wrapped_key FROM stored_events_keys WHERE subject = ?", (str(case_id),)
             ).fetchone()[0]
-        with sqlite3.connect(store / "hub.sqlite") as db:
+        with sqlite3.connect(cli_store / "hub.sqlite") as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the key now in the database
-        reader = sqlite3.connect(store / "hub.sqlite", isolation_level=None)
+        reader = sqlite3.connect(cli_store / "hub.sqlite", isolation_level=None)
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM stored_events").fetchone()  # a snapshot held
         try:
             with pytest.raises(ErasureIncompleteError, match="erase again"):
                 app.erase_person(case_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
-            stored = b"".join(p.read_bytes() for p in store.glob("hub.sqlite*"))
+            stored = b"".join(p.read_bytes() for p in cli_store.glob("hub.sqlite*"))
             assert wrapped in stored  # what the error is about
         finally:
             reader.execute("COMMIT")
@@ -240,5 +229,5 @@ def test_an_erasure_a_reader_keeps_from_the_disk_says_so_and_completes_again(
         app.erase_person(case_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
     finally:
         app.close()
-    stored = b"".join(p.read_bytes() for p in store.glob("hub.sqlite*"))
+    stored = b"".join(p.read_bytes() for p in cli_store.glob("hub.sqlite*"))
     assert wrapped not in stored
