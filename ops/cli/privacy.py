@@ -152,9 +152,9 @@ def retention_command(
             if not app.data_keys.is_destroyed(d.discovery_id)
         ]
     typer.echo(
-        f"保存期間 retention: closed cases, and discoveries never linked to a case, keep "
-        f"details {schedule.closed_case_years} years after their last record; due on "
-        f"{on.isoformat()}: {len(due)} case(s), {len(due_found)} discovery(ies)"
+        f"保存期間 retention: details kept {schedule.closed_case_years} years after the last "
+        "record\n  (closed cases, and discoveries never linked to a case)\n"
+        f"due on {on.isoformat()}: {len(due)} case(s), {len(due_found)} discovery(ies)"
     )
     for d in due:
         typer.echo(f"  {d.case_id}  {d.ward:<10} 最終記録 {d.last_record}  期限 {d.due_on}")
