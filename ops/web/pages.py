@@ -33,7 +33,7 @@ from hub.errors import (
     PermissionDeniedError,
     UnknownEmergencyError,
 )
-from hub.fiscal import JST, now, reiwa_label
+from hub.fiscal import FIRST_FY, JST, LAST_FY, now, reiwa_label
 from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, codes, label, names
 from hub.policy import COMMANDS, READS, Read
@@ -149,6 +149,15 @@ def _day(value: str | None, field: str, required: bool = True) -> date | None:
 
 def _start_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=JST)
+
+
+def _filter_day(value: str | None, field: str) -> date | None:
+    """A date filter of a read: within the fiscal years a report may name (the log holds
+    nothing before 2000; 和暦 starts with 明治; 9999-12-31 has no next day)."""
+    day = _day(value, field, required=False)
+    if day is not None and not FIRST_FY <= day.year <= LAST_FY:
+        raise FormError({field: f"{FIRST_FY}年から{LAST_FY}年までの日付を入力してください"})
+    return day
 
 
 class Pages:
@@ -891,19 +900,14 @@ def router(pages: Pages) -> APIRouter:
             if agency and not pages.network.is_agency(agency):
                 errors["agency"] = "ネットワークにない機関です"
                 agency = None
-            start = end = as_of = None
-            try:
-                start = _day(query.get("from"), "from", required=False)
-            except FormError as bad:
-                errors.update(bad.errors)
-            try:
-                end = _day(query.get("to"), "to", required=False)
-            except FormError as bad:
-                errors.update(bad.errors)
-            try:
-                as_of = _day(query.get("as_of"), "as_of", required=False)
-            except FormError as bad:
-                errors.update(bad.errors)
+            days: dict[str, date | None] = {}
+            for key in ("from", "to", "as_of"):
+                try:
+                    days[key] = _filter_day(query.get(key), key)
+                except FormError as bad:
+                    errors.update(bad.errors)
+                    days[key] = None
+            start, end, as_of = days["from"], days["to"], days["as_of"]
             disclosures = service.disclosures(
                 actor,
                 case_id,

@@ -1,0 +1,81 @@
+"""The pages at the edges of their inputs, without a browser, over a real SQLite store: dates
+at the ends of what a date can hold, free text a partner or officer typed, fiscal years that
+are no fiscal year. Each is refused beside its field in Japanese (never a 500 page)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.identity import Actor, Role
+from hub.settings import Settings
+from ops.api.app import create_app
+from ops.usecases import HubService
+from ops.wiring import open_service
+from tests import factories as f
+
+WARD = "tobata"
+OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[tuple[HubService, TestClient]]:
+    settings = Settings(mode="development", var_dir=tmp_path, sqlite_path=tmp_path / "hub.sqlite")
+    service = open_service(settings)
+    try:
+        yield service, TestClient(create_app(service, settings), raise_server_exceptions=False)
+    finally:
+        service.close()
+
+
+def sign_in(client: TestClient, role: str, ward: str = "", agency: str = "") -> None:
+    client.cookies.clear()
+    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get("/web/signin").text)
+    assert token
+    form = {"subject": f"{role}-試験", "role": role, "ward": ward, "agency": agency}
+    signed = client.post(
+        "/web/signin/dev", data={**form, "csrf_token": token.group(1)}, follow_redirects=False
+    )
+    assert signed.status_code == 303, signed.text
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the page draws no CSRF token"
+    return found.group(1)
+
+
+def error_of(page: str, field: str) -> str:
+    found = re.search(rf'id="{re.escape(field)}-error">([^<]*)<', page)
+    assert found, f"no error beside {field}"
+    return found.group(1)
+
+
+def a_case(service: HubService) -> UUID:
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    return case.case_id
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("to", "9999-12-31"),
+        ("as_of", "9999-12-31"),
+        ("as_of", "0001-01-01"),
+        ("from", "1800-01-01"),
+    ],
+)
+def test_an_audit_date_at_the_end_of_the_calendar_is_refused_beside_its_field(
+    hub: tuple[HubService, TestClient], field: str, value: str
+) -> None:
+    _, client = hub
+    sign_in(client, "auditor")
+    page = client.get(f"/web/audit?{field}={value}")
+    assert page.status_code == 422, page.text[:300]
+    assert error_of(page.text, field) == "2000年から2100年までの日付を入力してください"
