@@ -151,6 +151,14 @@ def _start_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=JST)
 
 
+def _end_of(day: date, field: str) -> datetime:
+    """The first instant after ``day`` (JST); the last date a date can hold has none."""
+    try:
+        return _start_of(day + timedelta(days=1))
+    except OverflowError:
+        raise FormError({field: "日付が範囲外です"}) from None
+
+
 def _filter_day(value: str | None, field: str) -> date | None:
     """A date filter of a read: within the fiscal years a report may name (the log holds
     nothing before 2000; 和暦 starts with 明治; 9999-12-31 has no next day)."""
@@ -701,7 +709,7 @@ def router(pages: Pages) -> APIRouter:
                 purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
                 data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
                 valid_from=_start_of(start),
-                valid_until=_start_of(until + timedelta(days=1)),
+                valid_until=_end_of(until, "valid_until"),
                 by_proxy=_text(data, "by_proxy") == "yes",
                 proxy_relationship=_text(data, "proxy_relationship"),
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
@@ -79,3 +79,24 @@ def test_an_audit_date_at_the_end_of_the_calendar_is_refused_beside_its_field(
     page = client.get(f"/web/audit?{field}={value}")
     assert page.status_code == 422, page.text[:300]
     assert error_of(page.text, field) == "2000年から2100年までの日付を入力してください"
+
+
+def test_a_consent_valid_until_the_last_day_a_date_can_hold_is_refused_beside_its_field(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "scope": "tobata.houkatsu",
+        "purposes": "consultation",
+        "data_categories": "identity",
+        "valid_from": "2025-04-10",
+        "valid_until": "9999-12-31",
+    }
+    sent = client.post(f"/web/cases/{case_id}/consent", data=data, follow_redirects=False)
+    assert sent.status_code == 422, sent.text[:300]
+    assert error_of(sent.text, "valid_until") == "日付が範囲外です"
