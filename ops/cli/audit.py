@@ -32,6 +32,7 @@ from ops.cli._output import (
     chosen,
     console,
     short_ids,
+    spreadsheet_text,
 )
 from ops.wiring import (
     application,
@@ -248,7 +249,11 @@ def _csv_out(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     writer.writeheader()
     for row in rows:
         writer.writerow(
-            {k: " ".join(v) if isinstance(v, list) else v for k, v in row.items() if k in columns}
+            {
+                k: " ".join(v) if isinstance(v, list) else spreadsheet_text(v)
+                for k, v in row.items()
+                if k in columns
+            }
         )
     sys.stdout.buffer.write("\ufeff".encode() + buffer.getvalue().encode("utf-8"))
     sys.stdout.flush()
@@ -385,7 +390,9 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: " ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+        writer.writerow(
+            {k: " ".join(v) if isinstance(v, list) else spreadsheet_text(v) for k, v in row.items()}
+        )
     return buffer.getvalue()
 
 
