@@ -33,7 +33,7 @@ from rich.table import Table
 from hub import vocabulary as v
 from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError
-from hub.fiscal import jst_text, now, parse_fiscal_year
+from hub.fiscal import FIRST_FY, LAST_FY, jst_text, now, parse_fiscal_year
 from hub.labels import names
 from hub.settings import Settings, get_settings
 from ops import heap, wiring
@@ -336,11 +336,14 @@ def _cut(fy: str, until: str | None) -> Cut:
     if until is None:
         return Cut.of(year)
     try:
-        return Cut.of(year, date.fromisoformat(until))
+        last = date.fromisoformat(until)
     except ValueError:
         raise InvalidCommandError(
             f"--until must be a date like 2025-12-31, not {until!r}"
         ) from None
+    if not FIRST_FY <= last.year <= LAST_FY:  # the title prints it in 和暦 (from 明治)
+        raise InvalidCommandError(f"--until must lie between {FIRST_FY} and {LAST_FY}")
+    return Cut.of(year, last)
 
 
 FiscalYearOpt = Annotated[str, typer.Option(help="Fiscal year: R7, 令和7年度 or 2025.")]

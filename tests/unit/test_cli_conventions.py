@@ -24,8 +24,18 @@ runner = CliRunner()
         ["audit", "replay"],  # --as-of is required
         ["quarantine", "list", "--step", "foo"],
         ["--bogus"],
+        ["report", "indicators", "--fy", "R7", "--until", "1800-01-01"],  # no 和暦 before 明治
+        ["report", "indicators", "--fy", "R7", "--until", "9999-12-31"],
     ],
-    ids=["bad-choice", "no-such-option", "missing-option", "bad-step", "top-level-option"],
+    ids=[
+        "bad-choice",
+        "no-such-option",
+        "missing-option",
+        "bad-step",
+        "top-level-option",
+        "cut-before-meiji",
+        "cut-at-year-9999",
+    ],
 )
 def test_a_usage_error_is_one_line_on_stderr_and_exits_2(args: list[str]) -> None:
     result = runner.invoke(cli, args)
