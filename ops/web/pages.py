@@ -33,7 +33,7 @@ from hub.errors import (
     PermissionDeniedError,
     UnknownEmergencyError,
 )
-from hub.fiscal import FIRST_FY, JST, LAST_FY, now, reiwa_label
+from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
 from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, codes, label, names
 from hub.policy import COMMANDS, READS, Read
@@ -101,6 +101,7 @@ MESSAGES = {
     "uuid_parsing": "正しい識別子ではありません",
 }
 REQUIRED = "必須です：入力するか選んでください"
+FY_MESSAGE = f"年度は R7、令和7年度 または 2025 の形で（{FIRST_FY}〜{LAST_FY}年度）入力してください"
 
 
 def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) -> Errors:
@@ -1035,10 +1036,11 @@ def router(pages: Pages) -> APIRouter:
 
     # 分析 (analyst) -----------------------------------------------------------------------------
 
+    def this_fiscal_year() -> str:
+        return reiwa_label(fiscal_year(now()))
+
     def analysis_query(request: Request) -> tuple[str, str | None]:
-        fy = request.query_params.get("fy") or reiwa_label(
-            now().astimezone(JST).year - (now().astimezone(JST).month < 4)
-        )
+        fy = request.query_params.get("fy") or this_fiscal_year()
         by = request.query_params.get("by") or None
         if by not in (None, "ward", "month"):
             raise InvalidCommandError("by: 区別（ward）か月別（month）を選んでください")
@@ -1053,7 +1055,9 @@ def router(pages: Pages) -> APIRouter:
                 cut, rows = service.indicator_rows(actor, fy, by)
             except InvalidCommandError as bad:
                 errors = hub_error_field(bad)
-                fy, by = reiwa_label(now().astimezone(JST).year), None
+                if "fy" in errors:  # said in Japanese, without echoing what was typed
+                    errors["fy"] = FY_MESSAGE
+                fy, by = this_fiscal_year(), None
                 cut, rows = service.indicator_rows(actor, fy, None)
             context = {
                 "rows": rows,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
+from hub.fiscal import JST
 from hub.identity import Actor, Role
 from hub.settings import Settings
 from ops.api.app import create_app
@@ -100,3 +102,22 @@ def test_a_consent_valid_until_the_last_day_a_date_can_hold_is_refused_beside_it
     sent = client.post(f"/web/cases/{case_id}/consent", data=data, follow_redirects=False)
     assert sent.status_code == 422, sent.text[:300]
     assert error_of(sent.text, "valid_until") == "日付が範囲外です"
+
+
+@pytest.mark.parametrize(
+    "typed", ["１２", "R99999999999999999999", "-1", "9999", "H31", "<b>R7</b>"]
+)
+def test_a_fiscal_year_that_is_none_is_refused_in_japanese_and_this_fiscal_year_shown(
+    hub: tuple[HubService, TestClient], typed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In February 2026 the fiscal year in course is R7 (April 2025 to March 2026), not R8."""
+    _, client = hub
+    monkeypatch.setattr("ops.web.pages.now", lambda: datetime(2026, 2, 10, 9, 0, tzinfo=JST))
+    sign_in(client, "analyst")
+    page = client.get("/web/analysis", params={"fy": typed})
+    assert page.status_code == 422
+    message = error_of(page.text, "fy")
+    assert message.startswith("年度は R7、令和7年度 または 2025 の形で") and "&lt;" not in message
+    assert "not a fiscal year" not in page.text
+    assert re.search(r'id="table-title">[^<]*令和7年度', page.text), "not this fiscal year"
+    assert 'name="fy" type="text" value="R7"' in page.text
