@@ -101,6 +101,7 @@ MESSAGES = {
     "uuid_parsing": "正しい識別子ではありません",
 }
 REQUIRED = "必須です：入力するか選んでください"
+VALUE_ERROR = "受け付けられない値です"
 FY_MESSAGE = f"年度は R7、令和7年度 または 2025 の形で（{FIRST_FY}〜{LAST_FY}年度）入力してください"
 
 
@@ -115,6 +116,9 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
         empty = item.get("input") in ("", None, [])
         if item["type"] in ("missing", "too_short") or empty:
             message = REQUIRED
+        elif item["type"] == "value_error":  # a rule of the hub: said first in Japanese
+            rule = str(item["msg"]).removeprefix("Value error, ")
+            message = f"{VALUE_ERROR}（{rule}）"
         else:
             message = MESSAGES.get(item["type"], str(item["msg"]))
         found.setdefault(key, message)

@@ -121,3 +121,25 @@ def test_a_fiscal_year_that_is_none_is_refused_in_japanese_and_this_fiscal_year_
     assert "not a fiscal year" not in page.text
     assert re.search(r'id="table-title">[^<]*令和7年度', page.text), "not this fiscal year"
     assert 'name="fy" type="text" value="R7"' in page.text
+
+
+def test_a_rule_of_the_hub_beside_a_field_is_said_in_japanese_first(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "window_agency": "tobata.houkatsu",
+        "needs": "elderly",
+        "person_name": "試験 太郎",
+        "person_birth_date": "2999-01-01",
+    }
+    sent = client.post("/web/officer/consultation", data=data, follow_redirects=False)
+    assert sent.status_code == 422
+    assert (
+        error_of(sent.text, "person_birth_date")
+        == "受け付けられない値です（must not be in the future）"
+    )
