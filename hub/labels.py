@@ -251,6 +251,21 @@ VOCABULARY: dict[str, dict[str, str]] = {
 
 
 VOCABULARY["indicator"] = {i.key: i.label for i in INDICATORS}
+# アクセス記録: on which basis and why someone was shown a person's details.
+VOCABULARY["access_basis"] = {
+    "official_duty": "所掌事務（個人情報保護法第61条・第69条第1項）",
+    "consent": "本人同意",
+    "support_meeting": "つながりづくり会議（社会福祉法第106条の6）",
+    "vital_interest": "生命・身体の保護（緊急）",
+    "statute": "法令",
+    "person_request": "本人開示（個人情報保護法第76条）",
+}
+VOCABULARY["access_purpose"] = {
+    **VOCABULARY["purpose"],
+    "case_management": "ケースの管理",
+    "audit": "監査",
+    "person_request": "本人開示",
+}
 
 
 def label(vocabulary: str, code: str | None) -> str:

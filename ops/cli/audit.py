@@ -31,6 +31,7 @@ from ops.cli._output import (
     check_choice,
     chosen,
     console,
+    emit,
     short_ids,
     spreadsheet_text,
 )
@@ -351,21 +352,21 @@ def access_command(
         period = (parse_time(between[0]), parse_time(between[1]))
     with application(get_settings()) as app:
         found = access_log(app, case_id=case, subject=actor, between=period)
-    rows = [a.view() for a in found]
+    rows = [_labelled_access(a.view()) for a in found]
     if fmt is Format.json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
     elif fmt is Format.jsonl:
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
     elif fmt is Format.csv:
-        typer.echo(_csv(rows, ACCESS_COLUMNS), nl=False)
+        emit(fmt, [{**r, "fields": " ".join(r["fields"])} for r in rows], ACCESS_COLUMNS)
     else:
         # Two lines a read, so the table stays readable at 80 columns.
         out.print(f"アクセス記録 access log: {len(rows)} reads", markup=False, highlight=False)
         for r in rows:
             out.print(
-                f"{_jst(r['occurred_at'])}  {r['subject']} ({r['role']})  "
-                f"根拠 {r['basis']} / 目的 {r['purpose']}\n"
+                f"{_jst(r['occurred_at'])}  {r['subject']}（{r['role_label']}）  "
+                f"根拠 {r['basis_label']} / 目的 {r['purpose_label']}\n"
                 f"  事案 case {r['case_id']}: {', '.join(r['fields'])}",
                 markup=False,
                 highlight=False,
@@ -379,21 +380,23 @@ ACCESS_COLUMNS = [
     "case_id",
     "subject",
     "role",
+    "role_label",
     "basis",
+    "basis_label",
     "purpose",
+    "purpose_label",
     "fields",
 ]
 
 
-def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: " ".join(v) if isinstance(v, list) else spreadsheet_text(v) for k, v in row.items()}
-        )
-    return buffer.getvalue()
+def _labelled_access(row: dict[str, Any]) -> dict[str, Any]:
+    """A read of the access log with ``x_label`` beside each code (README: every command)."""
+    return {
+        **row,
+        "role_label": label("role", row["role"]),
+        "basis_label": label("access_basis", row["basis"]),
+        "purpose_label": label("access_purpose", row["purpose"]),
+    }
 
 
 def _jst(text: str) -> str:

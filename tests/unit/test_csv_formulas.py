@@ -1,5 +1,6 @@
 """CSV exports opened in Excel: free text someone typed (a cancellation reason in an agency's
-inbox, a subject in the access log) that starts like a formula is shown as text, never run."""
+inbox, a subject in the access log: tests/unit/test_access_log_output.py) that starts like a
+formula is shown as text, never run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from ops.cli import audit
 from ops.cli._output import Format, emit
 
 TYPED = [
@@ -36,9 +36,3 @@ def test_a_reason_that_starts_like_a_formula_is_exported_as_text(
     assert rows[0]["status_reason"] == "'" + typed
     assert rows[1]["status_reason"] == "架空の理由"  # ordinary text is untouched
     assert rows[0]["referral_id"] == record["referral_id"]
-
-
-def test_a_subject_that_starts_like_a_formula_is_exported_as_text_in_the_access_log() -> None:
-    row = {"access_id": "a1", "subject": "=1+1", "role": "ward_officer", "fields": ["name"]}
-    rows = _rows(audit._csv([row], ["access_id", "subject", "role", "fields"]))
-    assert rows[0]["subject"] == "'=1+1" and rows[0]["fields"] == "name"

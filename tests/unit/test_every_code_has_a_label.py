@@ -34,6 +34,8 @@ LITERALS = {
     "base_kind": v.BaseKind,
     "evaluation": v.Evaluation,
     "case_status": v.CaseStatus,
+    "access_basis": v.AccessBasis,
+    "access_purpose": v.AccessPurpose,
 }
 
 

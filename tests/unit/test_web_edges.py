@@ -143,3 +143,15 @@ def test_a_rule_of_the_hub_beside_a_field_is_said_in_japanese_first(
         error_of(sent.text, "person_birth_date")
         == "受け付けられない値です（must not be in the future）"
     )
+
+
+def test_the_auditors_page_names_every_purpose_of_a_read_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    app = service.app
+    app.record_access(OFFICER, case_id, ["person.name"], "official_duty", "case_management")
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert "ケースの管理" in access and "case_management" not in access

@@ -1,0 +1,60 @@
+"""`hub audit access` as README's output conventions say every command prints: codes with
+their Japanese labels (`x_label` beside `x`), CSV in UTF-8 with a BOM, free text that starts
+like a formula written as text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from hub.commands import derived_id
+from hub.identity import Actor, Role
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from ops.wiring import open_application
+from tests import factories as f
+
+runner = CliRunner()
+OFFICER = Actor("officer-試験", Role.ward_officer, ward="kokurakita")
+TYPED_SUBJECT = Actor("=1+1", Role.ward_officer, ward="kokurakita")
+
+
+def _two_reads() -> None:
+    app = open_application(get_settings())
+    try:
+        consultation = f.consultation()
+        app.execute(consultation, OFFICER)
+        case_id = derived_id(consultation.command_id, "case_id")
+        fields = ["person.name"]
+        app.record_access(OFFICER, case_id, fields, "official_duty", "case_management", at=f.T0)
+        app.record_access(TYPED_SUBJECT, case_id, fields, "consent", "consultation", at=f.at(1))
+    finally:
+        app.close()
+
+
+def test_the_access_log_labels_its_codes_and_writes_csv_as_every_command_does(
+    cli_store: Path,
+) -> None:
+    _two_reads()
+    result = runner.invoke(cli, ["audit", "access", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.startswith("\ufeff".encode())
+    first, second = csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))
+    assert (first["role_label"], first["basis_label"], first["purpose_label"]) == (
+        "区役所 窓口職員",
+        "所掌事務（個人情報保護法第61条・第69条第1項）",
+        "ケースの管理",
+    )
+    assert first["fields"] == "person.name" and first["occurred_at"].endswith("+09:00")
+    assert second["subject"] == "'=1+1"  # text in Excel, not a formula
+
+    (read, _) = json.loads(runner.invoke(cli, ["audit", "access", "--format", "json"]).stdout)
+    assert read["basis"] == "official_duty" and read["purpose_label"] == "ケースの管理"
+
+    table = runner.invoke(cli, ["audit", "access"], env={"COLUMNS": "80"}).stdout
+    assert "根拠 所掌事務" in table and "目的 ケースの管理" in table
+    assert "official_duty" not in table and "case_management" not in table
