@@ -149,7 +149,7 @@ def test_the_access_log_filters_by_case_actor_and_period(app: HubApplication) ->
     rows = list(csv.DictReader(io.StringIO(hub("audit", "access", "--format", "csv"))))
     assert [r["subject"] for r in rows] == [OFFICER.subject, COORDINATOR.subject, OFFICER.subject]
     table = hub("audit", "access", "--case", str(second))
-    assert "アクセス記録" in table and OFFICER.subject in table and "consent" in table
+    assert "アクセス記録" in table and OFFICER.subject in table and "本人同意" in table
 
 
 def test_an_edited_access_record_is_named_by_verify_log(
