@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import NAMESPACE_URL, uuid5
 
 import typer
@@ -11,6 +11,7 @@ from rich.table import Table
 from hub import commands as c
 from hub.errors import InvalidCommandError
 from hub.fiscal import now, parse_fiscal_year, reiwa_label
+from hub.intake import validate_command
 from hub.labels import BY_KEY, INDICATORS
 from hub.settings import get_settings
 from ops.cli._output import Format, FormatOpt, JsonOpt, check_choice, console, emitted
@@ -48,14 +49,10 @@ def set_target(
     occurred_at = parse_time(at) if at else now()
     # One decision, one command id: the same decision submitted twice is applied once.
     command_id = uuid5(NAMESPACE_URL, f"/targets/{year}/{indicator}/{value}/{occurred_at}")
-    command = c.SetTarget(
-        command_id=command_id,
-        occurred_at=occurred_at,
-        fiscal_year=year,
-        indicator=indicator,
-        value=value,
-        note=note,
-    )
+    # Validated as `hub command` validates: a value out of range is one line naming the field.
+    fields = {"fiscal_year": year, "indicator": indicator, "value": value, "note": note}
+    base = {"type": "SetTarget", "command_id": command_id, "occurred_at": occurred_at}
+    command = cast(c.SetTarget, validate_command({**base, **fields}))
     app = open_application()
     try:
         outcome = app.execute(command)

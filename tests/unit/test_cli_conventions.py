@@ -26,6 +26,8 @@ runner = CliRunner()
         ["--bogus"],
         ["report", "indicators", "--fy", "R7", "--until", "1800-01-01"],  # no 和暦 before 明治
         ["report", "indicators", "--fy", "R7", "--until", "9999-12-31"],
+        ["target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "-5"],
+        ["target", "set", "--fy", "2010", "--indicator", "outreach_visits", "--value", "5"],
     ],
     ids=[
         "bad-choice",
@@ -35,6 +37,8 @@ runner = CliRunner()
         "top-level-option",
         "cut-before-meiji",
         "cut-at-year-9999",
+        "negative-target",
+        "target-before-r1",
     ],
 )
 def test_a_usage_error_is_one_line_on_stderr_and_exits_2(args: list[str]) -> None:
