@@ -221,6 +221,10 @@ class Pages:
             status_code=status,
         )
         response.headers["Cache-Control"] = "no-store"
+        # No other site may frame a page to steer a click onto one of its forms.
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        response.headers["X-Content-Type-Options"] = "nosniff"
         if flash:
             response.delete_cookie(FLASH, path="/", httponly=True, samesite="strict")
         return response

@@ -155,3 +155,14 @@ def test_the_auditors_page_names_every_purpose_of_a_read_in_japanese(
     sign_in(client, "auditor")
     access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
     assert "ケースの管理" in access and "case_management" not in access
+
+
+def test_no_other_site_may_frame_a_page(hub: tuple[HubService, TestClient]) -> None:
+    _, client = hub
+    pages = [client.get("/web/signin")]
+    sign_in(client, "analyst")
+    pages.append(client.get("/web/analysis"))
+    for page in pages:
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
