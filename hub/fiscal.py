@@ -54,7 +54,7 @@ def reiwa_label(fy: int, *, long: bool = False) -> str:
 def parse_fiscal_year(label: str) -> int:
     """'R7', '令和7年度', '令和元年度' or '2025' → 2025, within FIRST_FY..LAST_FY."""
     text = label.strip()
-    if text.isdigit() and len(text) == 4:
+    if text.isdecimal() and len(text) == 4:
         year = int(text)
     else:
         match = _FY_LABEL.match(text)

@@ -62,6 +62,14 @@ def test_bad_fiscal_year_labels_are_refused(label: str) -> None:
         parse_fiscal_year(label)
 
 
+@pytest.mark.parametrize("label", ["202²", "R²", "²⁰²⁵"])
+def test_digits_that_are_no_decimal_digits_are_no_fiscal_year(label: str) -> None:
+    """'²' is a digit to str.isdigit but no decimal int() can read: the refusal says what a
+    fiscal year looks like, not "invalid literal for int()"."""
+    with pytest.raises(ValueError, match="not a fiscal year"):
+        parse_fiscal_year(label)
+
+
 def test_bounds_are_half_open_in_jst() -> None:
     start, end = fiscal_year_bounds(2025)
     assert start == datetime(2025, 4, 1, tzinfo=JST)
