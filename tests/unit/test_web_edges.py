@@ -166,3 +166,14 @@ def test_no_other_site_may_frame_a_page(hub: tuple[HubService, TestClient]) -> N
         assert page.headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_shared_counter_pc_keeps_no_history_of_the_names_and_addresses_typed(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    for name in ("kana", "address", "person_name", "person_kana", "person_address", "person_phone"):
+        field = re.search(rf'<input id="{name}"[^>]*>', page)
+        assert field and 'autocomplete="off"' in field.group(0), name
