@@ -177,3 +177,27 @@ def test_a_shared_counter_pc_keeps_no_history_of_the_names_and_addresses_typed(
     for name in ("kana", "address", "person_name", "person_kana", "person_address", "person_phone"):
         field = re.search(rf'<input id="{name}"[^>]*>', page)
         assert field and 'autocomplete="off"' in field.group(0), name
+
+
+def test_an_agencys_too_long_remark_is_refused_beside_it_and_kept_in_the_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    referral = f.referral(case_id, agency_id="tobata.hogo")
+    service.execute(OFFICER, referral)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    page = client.get("/web/inbox").text
+    remark = "架空の補足" * 1000
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "answer": "completed",
+        "outcome": "resolved",
+        "reason": remark,
+    }
+    sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
+    assert sent.status_code == 422
+    assert error_of(sent.text, f"reason-{referral.referral_id}") == "長すぎます"
+    assert f'value="{remark}"' in sent.text  # what was typed is not lost
+    assert re.search(r'<option value="resolved" selected>', sent.text)
