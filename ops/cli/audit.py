@@ -32,6 +32,7 @@ from ops.cli._output import (
     chosen,
     console,
     emit,
+    labelled,
     short_ids,
     spreadsheet_text,
 )
@@ -151,10 +152,15 @@ def replay_command(
         case = case_among(named, history.case_ids())
     snapshot = history.snapshot(at, case_id=case, agency_id=agency)
     view = snapshot.view()
+    network = names()
     if fmt is Format.json:
-        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        shown_view = {
+            k: [_labelled_item(i, network) for i in v] if k in REPLAY_SECTIONS else v
+            for k, v in view.items()
+        }
+        typer.echo(json.dumps(shown_view, ensure_ascii=False, indent=2))
         return
-    items = _replay_items(view)
+    items = [_labelled_item(i, network) for i in _replay_items(view)]
     if fmt is Format.jsonl:
         for item in items:
             typer.echo(json.dumps(item, ensure_ascii=False))
@@ -162,7 +168,6 @@ def replay_command(
     if fmt is Format.csv:
         _csv_out(items, REPLAY_COLUMNS)
         return
-    network = names()
     out.print(
         f"{jst_text(at, seconds=True)} 時点（"
         f"{'log of record' if source is HistorySource.log else 'audit.consent'}, "
@@ -225,9 +230,23 @@ def replay_command(
 
 
 REPLAY_COLUMNS = (
-    "section", "id", "case_id", "kind", "scope", "purposes", "categories", "agencies",
-    "valid_until", "held_at", "expires_at", "given_by", "recorded_by", "declared_by",
+    "section", "id", "case_id", "kind", "kind_label", "scope", "purposes", "purposes_label",
+    "categories", "categories_label", "agencies", "agencies_label", "valid_until", "held_at",
+    "expires_at", "given_by", "recorded_by", "declared_by",
 )  # fmt: skip
+REPLAY_SECTIONS = ("consents_in_force", "meeting_memberships", "emergencies_in_force")
+
+
+def _labelled_item(item: dict[str, Any], network: Names) -> dict[str, Any]:
+    """A replayed item with ``x_label`` beside each coded field (README: every command)."""
+    shown = labelled(item, network)
+    for key, vocabulary in (("purposes", "purpose"), ("categories", "data_category")):
+        if isinstance(item.get(key), list):
+            shown[f"{key}_label"] = [label(vocabulary, code) for code in item[key]]
+    for key in ("agencies", "members"):
+        if isinstance(item.get(key), list):
+            shown[f"{key}_label"] = [network.agency(a) for a in item[key]]
+    return shown
 
 
 def _replay_items(view: dict[str, Any]) -> list[dict[str, Any]]:
@@ -251,7 +270,10 @@ def _csv_out(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     for row in rows:
         writer.writerow(
             {
-                k: " ".join(v) if isinstance(v, list) else spreadsheet_text(v)
+                # Names hold spaces: labels are joined as Japanese lists are.
+                k: ("、" if k.endswith("_label") else " ").join(v)
+                if isinstance(v, list)
+                else spreadsheet_text(v)
                 for k, v in row.items()
                 if k in columns
             }

@@ -58,3 +58,29 @@ def test_the_access_log_labels_its_codes_and_writes_csv_as_every_command_does(
     table = runner.invoke(cli, ["audit", "access"], env={"COLUMNS": "80"}).stdout
     assert "根拠 所掌事務" in table and "目的 ケースの管理" in table
     assert "official_duty" not in table and "case_management" not in table
+
+
+def test_the_replay_labels_its_codes_in_csv_and_json(cli_store: Path) -> None:
+    app = open_application(get_settings())
+    try:
+        consultation = f.consultation()
+        app.execute(consultation, OFFICER)
+        case_id = derived_id(consultation.command_id, "case_id")
+        app.execute(f.consent(case_id), OFFICER)
+        app.execute(f.meeting([case_id]), Actor("coord-試験", Role.coordinator, ward="kokurakita"))
+    finally:
+        app.close()
+    as_of = ["audit", "replay", "--as-of", "2025-06-01T00:00:00+09:00"]
+    result = runner.invoke(cli, [*as_of, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = {r["section"]: r for r in csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))}
+    assert rows["consent"]["purposes_label"] == "相談、支援計画"
+    assert rows["consent"]["categories_label"] == "本人特定情報、連絡先"
+    assert rows["meeting"]["kind_label"] == "つながりづくり会議"
+    assert "小倉北区 保護課" in rows["meeting"]["agencies_label"].split("、")
+
+    view = json.loads(runner.invoke(cli, [*as_of, "--format", "json"]).stdout)
+    (meeting,) = view["meeting_memberships"]
+    assert meeting["kind"] == "connection" and meeting["kind_label"] == "つながりづくり会議"
+    (consent,) = view["consents_in_force"]
+    assert consent["purposes_label"] == ["相談", "支援計画"]
