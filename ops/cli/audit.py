@@ -431,6 +431,7 @@ def _labelled_disclosure(row: dict[str, Any], network: Names) -> dict[str, Any]:
         "occurred_at": datetime.fromisoformat(row["occurred_at"]).astimezone(JST).isoformat(),
         "agency_id_label": network.agency(row["agency_id"]),
         "basis_label": label("basis", row["basis"]),
+        "categories_label": [label("data_category", c) for c in row["categories"]],
     }
 
 
@@ -447,6 +448,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
         "basis_label",
         "basis_ref",
         "categories",
+        "categories_label",
         "fields",
         "confidentiality_duty",
         "event_id",
@@ -458,6 +460,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
             {
                 **{k: row[k] for k in columns},
                 "categories": " ".join(row["categories"]),
+                "categories_label": "、".join(row["categories_label"]),
                 "fields": " ".join(row["fields"]),
                 "basis_ref": row["basis_ref"] or "",
             }

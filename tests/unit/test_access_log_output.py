@@ -1,6 +1,6 @@
-"""`hub audit access` as README's output conventions say every command prints: codes with
-their Japanese labels (`x_label` beside `x`), CSV in UTF-8 with a BOM, free text that starts
-like a formula written as text."""
+"""`hub audit access`, `replay` and `disclosures` as README's output conventions say every
+command prints: codes with their Japanese labels (`x_label` beside `x`), CSV in UTF-8 with a
+BOM, free text that starts like a formula written as text."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hub.commands import derived_id
 from hub.identity import Actor, Role
 from hub.settings import get_settings
 from ops.cli.main import app as cli
-from ops.wiring import open_application
+from ops.wiring import open_application, open_ledger
 from tests import factories as f
 
 runner = CliRunner()
@@ -84,3 +84,27 @@ def test_the_replay_labels_its_codes_in_csv_and_json(cli_store: Path) -> None:
     assert meeting["kind"] == "connection" and meeting["kind_label"] == "つながりづくり会議"
     (consent,) = view["consents_in_force"]
     assert consent["purposes_label"] == ["相談", "支援計画"]
+
+
+def test_the_disclosures_label_the_categories_disclosed(cli_store: Path) -> None:
+    record = {
+        "disclosure_id": "5f1c0c1e-0000-4000-8000-0000000000a1",
+        "event_id": "5f1c0c1e-0000-4000-8000-0000000000e1",
+        "position": 1,
+        "case_id": "5f1c0c1e-0000-4000-8000-000000000001",
+        "agency_id": "kokurakita.hogo",
+        "fields": ["person.name", "person.phone"],
+        "categories": ["identity", "contact"],
+        "basis": "consent",
+        "basis_ref": "5f1c0c1e-0000-4000-8000-0000000000c1",
+        "confidentiality_duty": True,
+        "occurred_at": f.T0.isoformat(),
+    }
+    open_ledger(get_settings()).record(1, [record])
+    result = runner.invoke(cli, ["audit", "disclosures", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    (row,) = csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))
+    assert row["categories"] == "identity contact"
+    assert row["categories_label"] == "本人特定情報、連絡先"
+    (shown,) = json.loads(runner.invoke(cli, ["audit", "disclosures", "--format", "json"]).stdout)
+    assert shown["categories_label"] == ["本人特定情報", "連絡先"]
