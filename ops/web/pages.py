@@ -9,17 +9,20 @@ only, never a person's details.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, unquote
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub import commands as c
 from hub.application import Outcome
@@ -101,6 +104,7 @@ MESSAGES = {
     "uuid_parsing": "正しい識別子ではありません",
 }
 REQUIRED = "必須です：入力するか選んでください"
+NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
 VALUE_ERROR = "受け付けられない値です"
 FY_MESSAGE = f"年度は R7、令和7年度 または 2025 の形で（{FIRST_FY}〜{LAST_FY}年度）入力してください"
 
@@ -1137,6 +1141,33 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
     pages = Pages(service, settings, app.state.verifier)
     app.include_router(router(pages))
     app.mount("/web/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "web")
+
+    # A page's address that names nothing (a mistyped or shortened id, a page that does not
+    # exist) is a page in Japanese, not the API's problem+json.
+    Handler = Callable[[Request, Exception], Awaitable[Response]]  # problems.install's
+    api_invalid = cast(Handler, app.exception_handlers[RequestValidationError])
+    api_http = cast(Handler, app.exception_handlers[StarletteHTTPException])
+
+    def missing_page(request: Request, status: int) -> Response:
+        actor: Actor | None = None
+        with suppress(HubError):  # shown to the signed-in user with their navigation
+            actor = pages.sessions.actor(request)
+        if status == 404:
+            return pages.refused(request, NotFoundError(NO_PAGE), actor)
+        return pages.refused(request, InvalidCommandError("このアドレスでは処理できません"), actor)
+
+    async def invalid(request: Request, error: Exception) -> Response:
+        if request.url.path.startswith("/web/"):
+            return missing_page(request, 404)
+        return await api_invalid(request, error)
+
+    async def http(request: Request, error: Exception) -> Response:
+        if request.url.path.startswith("/web/") and isinstance(error, StarletteHTTPException):
+            return missing_page(request, error.status_code)
+        return await api_http(request, error)
+
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

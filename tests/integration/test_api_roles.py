@@ -404,6 +404,9 @@ def test_a_host_header_is_never_reflected_in_a_redirect(server: Server) -> None:
             answer = client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
             assert answer.status_code == 404, (path, answer.status_code, answer.headers)
             assert "evil.example" not in answer.headers.get("location", "")
-            assert answer.headers["content-type"] == "application/problem+json"
+            if path.startswith("/web/"):  # a page of the site says it in Japanese
+                assert answer.headers["content-type"].startswith("text/html")
+            else:
+                assert answer.headers["content-type"] == "application/problem+json"
         home = client.get("/", headers={"Host": "evil.example"}, follow_redirects=False)
         assert home.status_code == 303 and home.headers["location"] == "/web"

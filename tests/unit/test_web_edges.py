@@ -201,3 +201,20 @@ def test_an_agencys_too_long_remark_is_refused_beside_it_and_kept_in_the_form(
     assert error_of(sent.text, f"reason-{referral.referral_id}") == "長すぎます"
     assert f'value="{remark}"' in sent.text  # what was typed is not lost
     assert re.search(r'<option value="resolved" selected>', sent.text)
+
+
+@pytest.mark.parametrize("path", ["/web/cases/12345678", "/web/officer/discoveries/x", "/web/nope"])
+def test_an_address_that_names_no_page_is_a_japanese_page_not_json(
+    hub: tuple[HubService, TestClient], path: str
+) -> None:
+    """The pages show ids shortened to 8 characters; one typed into the address bar is no
+    case id. The officer sees a page of the site in Japanese, the API keeps problem+json."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(path)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<html lang="ja">' in page.text and "このアドレスのページはありません" in page.text
+    assert 'id="signed-in"' in page.text  # still the signed-in user's page
+    api = client.get("/cases/12345678")
+    assert api.headers["content-type"].startswith("application/problem+json")
