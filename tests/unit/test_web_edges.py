@@ -218,3 +218,22 @@ def test_an_address_that_names_no_page_is_a_japanese_page_not_json(
     assert 'id="signed-in"' in page.text  # still the signed-in user's page
     api = client.get("/cases/12345678")
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_auditor_filters_by_a_case_shown_by_its_short_id_in_one_click(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The auditor's tables show 8 characters of a case id and the filter takes the whole id
+    only: each short id links to the page filtered by its case."""
+    service, client = hub
+    case_id = a_case(service)
+    other = a_case(service)
+    for read in (case_id, other):
+        service.app.record_access(OFFICER, read, ["person.name"], "official_duty", "consultation")
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    link = f'<a href="/web/audit?case={case_id}"'
+    assert link in access and f">{str(case_id)[:8]}</a>" in access
+    filtered = client.get(f"/web/audit?case={case_id}").text
+    rows = filtered.split('id="access"')[1].split("</table>")[0]
+    assert str(case_id)[:8] in rows and str(other)[:8] not in rows
