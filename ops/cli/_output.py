@@ -55,8 +55,11 @@ def chosen(fmt: AnyFormat, as_json: bool) -> AnyFormat:
 
 def console(wide: bool = False) -> Console:
     """Made per call, so that COLUMNS set by the caller is honoured; ``--wide`` lets a table
-    grow past the terminal (whole ids; pipe it to ``less -S``)."""
-    return Console(width=240) if wide else Console()
+    grow past the terminal (whole ids; pipe it to ``less -S``). Cells hold what people typed
+    (names, addresses, subjects): printed as written, never read as rich markup or emoji
+    codes (a name with ``[/b]`` in it stopped the table with a MarkupError)."""
+    width = 240 if wide else None
+    return Console(width=width, markup=False, emoji=False)
 
 
 def short_ids(ids: Iterable[str], length: int = SHORT) -> dict[str, str]:
