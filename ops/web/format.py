@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from hub.fiscal import JST, now, wareki_date
+from hub.fiscal import JST, now, wareki_date, wareki_month
 from hub.labels import Names, label
 
 
@@ -56,6 +56,7 @@ def install(env: Any, names: Names) -> None:
     """Filters and globals for the templates."""
     env.filters["jst"] = wareki_time
     env.filters["day"] = wareki_day
+    env.filters["month"] = lambda month: wareki_month(month) if month else ""
     env.filters["waited"] = waited
     env.filters["acted_by"] = acted_by
     env.filters["label"] = lambda code, vocabulary: label(vocabulary, code)

@@ -237,3 +237,15 @@ def test_the_auditor_filters_by_a_case_shown_by_its_short_id_in_one_click(
     filtered = client.get(f"/web/audit?case={case_id}").text
     rows = filtered.split('id="access"')[1].split("</table>")[0]
     assert str(case_id)[:8] in rows and str(other)[:8] not in rows
+
+
+def test_the_months_of_table_4_are_in_wareki_across_the_change_of_era(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Fiscal year 2019 began in 平成 and went on in 令和 from 1 May."""
+    _, client = hub
+    sign_in(client, "analyst")
+    page = client.get("/web/analysis", params={"fy": "2019", "by": "month"}).text
+    table = page.split('id="table4"')[1].split("</table>")[0]
+    assert "<td>平成31年4月</td>" in table and "<td>令和元年5月</td>" in table
+    assert "<td>令和2年3月</td>" in table and "2019-04" not in table
