@@ -47,6 +47,7 @@ from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.session import CSRF_FIELD, Sessions
+from projections.report import progress_texts
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH = "hub_flash"
@@ -1076,6 +1077,9 @@ def router(pages: Pages) -> APIRouter:
                 "fy": fy,
                 "by": by,
                 "cut_label": reiwa_label(cut.fy, long=True),
+                # The city's targets (R8目標) beside the year's figures, as every report shows.
+                "targets": any(r.target is not None for r in rows),
+                "progress": progress_texts,
                 "indicators": INDICATORS,
                 "table_title": TABLE4_TITLE,
                 "errors": errors,

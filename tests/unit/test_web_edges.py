@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from hub import commands as c
 from hub.fiscal import JST
 from hub.identity import Actor, Role
 from hub.settings import Settings
@@ -249,3 +250,24 @@ def test_the_months_of_table_4_are_in_wareki_across_the_change_of_era(
     table = page.split('id="table4"')[1].split("</table>")[0]
     assert "<td>平成31年4月</td>" in table and "<td>令和元年5月</td>" in table
     assert "<td>令和2年3月</td>" in table and "2019-04" not in table
+
+
+def test_table_4_on_the_page_shows_the_citys_target_beside_the_figure(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    target = c.SetTarget(
+        command_id=uuid4(),
+        occurred_at=f.T0,
+        fiscal_year=2025,
+        indicator="outreach_visits",
+        value=600,
+        note="R7の実績を踏まえ（試験）",
+    )
+    service.execute(Actor("operator-試験", Role.operator), target)  # as `hub target set`
+    sign_in(client, "analyst")
+    table = client.get("/web/analysis", params={"fy": "R7"}).text.split('id="table4"')[1]
+    table = table.split("</table>")[0]
+    assert '<th scope="col">目標</th>' in table and '<th scope="col">達成率</th>' in table
+    row = next(r for r in table.split("<tr>") if "伴走型支援の訪問件数" in r)
+    assert "600回" in row and "0.0%" in row
