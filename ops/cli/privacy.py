@@ -14,6 +14,7 @@ from hub.application import HubApplication
 from hub.errors import HubError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
+from hub.labels import names as network_names
 from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
 from ops.cli._cases import named_case
@@ -176,6 +177,7 @@ def erasures_command(
         view = erasure_view(log_entries(app))
     listed = view.listed(pending_only=pending)
     waiting = sum(len(e.pending) for e in listed)
+    network = network_names()
     typer.echo(f"消去の確認 erasure confirmations: 消去 {len(listed)} 件、未確認 {waiting} 機関")
     for erasure in listed:
         typer.echo(f"事例 {erasure.case_id}  消去 {jst_text(erasure.erased_at)}")
@@ -184,9 +186,10 @@ def erasures_command(
         for agency in erasure.notified:
             confirmed = erasure.confirmed.get(agency)
             if confirmed is not None and not pending:
-                typer.echo(f"  確認済み confirmed  {agency:<24} {jst_text(confirmed)}")
+                shown = f"{agency}（{network.agency(agency)}）"
+                typer.echo(f"  確認済み confirmed  {shown}  {jst_text(confirmed)}")
             elif confirmed is None:
-                typer.echo(f"  未確認   pending    {agency}")
+                typer.echo(f"  未確認   pending    {agency}（{network.agency(agency)}）")
 
 
 FIELD_NAMES = {**FIELD_LABELS, **NARRATIVE_LABELS}

@@ -1,5 +1,6 @@
-"""Tables print what people typed as they typed it: a name or address holding something rich
-would read as markup (``[/b]``, ``[red]``) or an emoji code is shown, never interpreted."""
+"""Tables print what people typed as they typed it (a name or address holding something rich
+would read as markup, ``[/b]``, ``[red]``, or an emoji code is shown, never interpreted) and
+name agencies by their names."""
 
 from __future__ import annotations
 
@@ -34,3 +35,18 @@ def test_a_name_that_looks_like_markup_is_printed_as_typed(cli_store: Path) -> N
     )
     assert shown.exit_code == 0, shown.output
     assert name in shown.stdout and address in shown.stdout
+
+
+def test_the_erasures_name_the_agencies_told(cli_store: Path) -> None:
+    app = open_application(get_settings())
+    try:
+        consultation = f.consultation()
+        app.execute(consultation, OFFICER)
+        case_id = derived_id(consultation.command_id, "case_id")
+        app.execute(f.referral(case_id, agency_id="kokurakita.hogo"), OFFICER)
+        app.erase_person(case_id, decided_by="試験 保健福祉局", reason="保存期間満了（試験）")
+    finally:
+        app.close()
+    listed = runner.invoke(cli, ["privacy", "erasures", "--pending"])
+    assert listed.exit_code == 0, listed.output
+    assert "未確認   pending    kokurakita.hogo（小倉北区 保護課）" in listed.stdout
