@@ -107,6 +107,7 @@ MESSAGES = {
 REQUIRED = "必須です：入力するか選んでください"
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
 VALUE_ERROR = "受け付けられない値です"
+NOT_RECORDED = "記録できませんでした"
 FY_MESSAGE = f"年度は R7、令和7年度 または 2025 の形で（{FIRST_FY}〜{LAST_FY}年度）入力してください"
 
 
@@ -131,12 +132,18 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
 
 
 def hub_error_field(error: HubError) -> Errors:
-    """``field: message`` refusals (InvalidCommandError) go beside that field."""
+    """``field: message`` refusals (InvalidCommandError) go beside that field. A rule the
+    hub states in English is led by a Japanese line, the rule kept beside it."""
     text = str(error)
     head, sep, rest = text.partition(": ")
     if sep and isinstance(error, InvalidCommandError) and head.isidentifier():
-        return {head: rest}
-    return {"form": text}
+        return {head: rest if _japanese(rest) else f"{VALUE_ERROR}（{rest}）"}
+    return {"form": text if _japanese(text) else f"{NOT_RECORDED}（{text}）"}
+
+
+def _japanese(message: str) -> bool:
+    """Whether a refusal is already said in Japanese (it starts in Japanese)."""
+    return not message[:1].isascii()
 
 
 def _uuid(value: str | None, field: str) -> UUID:

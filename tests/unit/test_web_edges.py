@@ -271,3 +271,18 @@ def test_table_4_on_the_page_shows_the_citys_target_beside_the_figure(
     assert '<th scope="col">目標</th>' in table and '<th scope="col">達成率</th>' in table
     row = next(r for r in table.split("<tr>") if "伴走型支援の訪問件数" in r)
     assert "600回" in row and "0.0%" in row
+
+
+def test_a_rule_of_the_domain_atop_a_form_is_led_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    data = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "consent_id": str(uuid4())}
+    sent = client.post(f"/web/cases/{case_id}/withdraw", data=data)
+    assert sent.status_code == 422
+    refusal = re.search(r'id="form-error">([^<]*)<', sent.text)
+    assert refusal and refusal.group(1).startswith("記録できませんでした（")
+    assert "to withdraw" in refusal.group(1)  # the rule itself is kept
