@@ -174,6 +174,16 @@ FIELD_VOCABULARY: dict[str, str] = {
     "answer": "referral_status",
 }
 TIME_FIELDS = ("valid_from", "valid_until", "monitoring_date")
+# list field → the vocabulary of its items (or "agency" for the network's names).
+LIST_VOCABULARY: dict[str, str] = {
+    "needs": "need",
+    "purposes": "purpose",
+    "categories": "data_category",
+    "data_categories": "data_category",
+    "agencies": "agency",
+    "members": "agency",
+    "scope": "agency",
+}
 
 
 def labelled(record: Mapping[str, Any], names: Names, status: str = "") -> dict[str, Any]:
@@ -187,8 +197,8 @@ def labelled(record: Mapping[str, Any], names: Names, status: str = "") -> dict[
         vocabulary = status if key == "status" and status else FIELD_VOCABULARY.get(key)
         if vocabulary and (value is None or isinstance(value, str)):
             result[f"{key}_label"] = _label(vocabulary, value, names)
-        if key == "needs" and isinstance(value, list):
-            result["needs_label"] = [label("need", v) for v in value]
+        if key in LIST_VOCABULARY and isinstance(value, list):
+            result[f"{key}_label"] = [_label(LIST_VOCABULARY[key], v, names) for v in value]
     return result
 
 

@@ -155,12 +155,12 @@ def replay_command(
     network = names()
     if fmt is Format.json:
         shown_view = {
-            k: [_labelled_item(i, network) for i in v] if k in REPLAY_SECTIONS else v
+            k: [labelled(i, network) for i in v] if k in REPLAY_SECTIONS else v
             for k, v in view.items()
         }
         typer.echo(json.dumps(shown_view, ensure_ascii=False, indent=2))
         return
-    items = [_labelled_item(i, network) for i in _replay_items(view)]
+    items = [labelled(i, network) for i in _replay_items(view)]
     if fmt is Format.jsonl:
         for item in items:
             typer.echo(json.dumps(item, ensure_ascii=False))
@@ -235,18 +235,6 @@ REPLAY_COLUMNS = (
     "expires_at", "given_by", "recorded_by", "declared_by",
 )  # fmt: skip
 REPLAY_SECTIONS = ("consents_in_force", "meeting_memberships", "emergencies_in_force")
-
-
-def _labelled_item(item: dict[str, Any], network: Names) -> dict[str, Any]:
-    """A replayed item with ``x_label`` beside each coded field (README: every command)."""
-    shown = labelled(item, network)
-    for key, vocabulary in (("purposes", "purpose"), ("categories", "data_category")):
-        if isinstance(item.get(key), list):
-            shown[f"{key}_label"] = [label(vocabulary, code) for code in item[key]]
-    for key in ("agencies", "members"):
-        if isinstance(item.get(key), list):
-            shown[f"{key}_label"] = [network.agency(a) for a in item[key]]
-    return shown
 
 
 def _replay_items(view: dict[str, Any]) -> list[dict[str, Any]]:

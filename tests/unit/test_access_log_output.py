@@ -108,3 +108,20 @@ def test_the_disclosures_label_the_categories_disclosed(cli_store: Path) -> None
     assert row["categories_label"] == "本人特定情報、連絡先"
     (shown,) = json.loads(runner.invoke(cli, ["audit", "disclosures", "--format", "json"]).stdout)
     assert shown["categories_label"] == ["本人特定情報", "連絡先"]
+
+
+def test_case_show_labels_the_lists_of_a_consent(cli_store: Path) -> None:
+    app = open_application(get_settings())
+    try:
+        consultation = f.consultation()
+        app.execute(consultation, OFFICER)
+        case_id = derived_id(consultation.command_id, "case_id")
+        app.execute(f.consent(case_id, scope=["kokurakita.hogo"]), OFFICER)
+    finally:
+        app.close()
+    shown = runner.invoke(cli, ["case", "show", str(case_id), "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    (consent,) = json.loads(shown.stdout)["consents"]
+    assert consent["purposes_label"] == ["相談", "支援計画"]
+    assert consent["data_categories_label"] == ["本人特定情報", "連絡先"]
+    assert consent["scope_label"] == ["小倉北区 保護課"]
