@@ -12,7 +12,9 @@ recorded up to P give it a basis at T:
   and one of its purposes is a purpose the agency holds the case for (a referral to it,
   or emergency response);
 - support_meeting: a つながりづくり会議 (kind ``connection``) that took up the case by P lists
-  the agency as a member, and the record says the confidentiality duty applies;
+  the agency as a member, the case did not move to the 重層的支援会議 after it took the
+  case up and by P (from the move on consent governs), and the record says the
+  confidentiality duty applies;
 - vital_interest: the case's emergency declaration names the agency and every category,
   was not ended by P, had not expired at T; a sensitive category only when the declaration
   names it as break-glass (each such disclosure is on the review list, ``breakglass.py``);
@@ -218,6 +220,17 @@ def _meeting(history: History, d: Disclosure) -> list[str]:
         reasons.append("the meeting is not a つながりづくり会議 (art.106-6 covers those only)")
     if d.agency_id not in meeting.members:
         reasons.append(f"{d.agency_id} is not a member of the meeting")
+    taken = max(
+        p
+        for p in history.take_ups.get((meeting.meeting_id, d.case_id), [meeting.position])
+        if p <= d.position
+    )
+    moved = [m for m in history.moves.get(d.case_id, ()) if taken < m <= d.position]
+    if moved:
+        reasons.append(
+            f"the case moved to the 重層的支援会議 (position {moved[0]}): from then on consent "
+            "governs, not the つながりづくり会議"
+        )
     if not d.confidentiality_duty:
         reasons.append("the record does not carry the confidentiality duty")
     return reasons

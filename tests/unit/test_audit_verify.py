@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
+from hub import commands as c
 from hub.application import HubApplication
 from hub.identity import Actor, Role
 from projections.audit.history import History, replay
@@ -167,3 +169,36 @@ def test_a_disclosure_after_the_persons_erasure_is_refuted() -> None:
         before.position: [],
         after.position: [f"the person of case {sc.case_id} was erased at position {erased}"],
     }
+
+
+def _referred_after(app: HubApplication, case_id: Any, day: float) -> None:
+    app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(day)))
+
+
+def test_a_meeting_disclosure_after_the_case_moved_to_the_support_meeting_is_refuted() -> None:
+    # From the move on the person's consent governs (docs/STREAMS.md): governance no longer
+    # releases anything on the つながりづくり会議, so the auditor proves nothing on it either.
+    app = HubApplication(env={})
+    try:
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        meeting_id = uuid4()
+        app.execute(f.meeting([case_id], meeting_id=meeting_id, occurred_at=f.at(1)))
+        app.execute(f.consent(case_id, occurred_at=f.at(2)))
+        _referred_after(app, case_id, 3)
+        app.execute(f.build(c.MoveToSupportMeeting, case_id=case_id, occurred_at=f.at(4)))
+        _referred_after(app, case_id, 5)
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    before, after = [e for e in history.events.values() if e.event_type == "ReferralMade"]
+    moved = s.event_at(history, "MovedToSupportMeeting").position
+
+    def meeting_reasons(event: Any) -> list[str]:
+        record = s.disclosure(event, "hoboku-shakyo", "support_meeting", meeting_id)
+        return reasons(history, record)
+
+    assert meeting_reasons(before) == []
+    assert meeting_reasons(after) == [
+        f"the case moved to the 重層的支援会議 (position {moved}): from then on consent governs, "
+        "not the つながりづくり会議"
+    ]
