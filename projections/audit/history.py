@@ -333,6 +333,10 @@ class History:
             referral = self.referrals.get(str(p.referral_id))
             if referral is not None:
                 referral.answers.append((position, p.answer))
+        elif isinstance(p, ev.ReferralCancelled):
+            referral = self.referrals.get(str(p.referral_id))
+            if referral is not None:
+                referral.answers.append((position, "cancelled"))
         elif isinstance(p, ev.PersonErased):
             self.erasures.setdefault(str(p.case_id), position)
 

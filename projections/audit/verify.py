@@ -19,7 +19,7 @@ recorded up to P give it a basis at T:
   was not ended by P, had not expired at T; a sensitive category only when the declaration
   names it as break-glass (each such disclosure is on the review list, ``breakglass.py``);
 - statute: a referral of the case to the agency names that statute and was neither
-  declined nor completed by P, and no category is sensitive.
+  declined, completed nor cancelled by P, and no category is sensitive.
 
 Besides, the disclosure must describe a real event: its position, event id, case and
 instant must be those of the log, the agency must have been in the network (as the
@@ -275,8 +275,8 @@ def _statute(history: History, d: Disclosure) -> list[str]:
     if not referrals:
         return [f"no referral of case {d.case_id} to {d.agency_id} names {d.basis_ref}"]
     reasons = []
-    if all(r.status_at(d.position) in ("declined", "completed") for r in referrals):
-        reasons.append("the statutory referral was declined or completed")
+    if all(r.status_at(d.position) in ("declined", "completed", "cancelled") for r in referrals):
+        reasons.append("the statutory referral was declined, completed or cancelled")
     reasons.extend(_no_sensitive(d))
     return reasons
 

@@ -202,3 +202,45 @@ def test_a_meeting_disclosure_after_the_case_moved_to_the_support_meeting_is_ref
         f"the case moved to the 重層的支援会議 (position {moved}): from then on consent governs, "
         "not the つながりづくり会議"
     ]
+
+
+def test_a_statutory_disclosure_after_the_referral_was_cancelled_is_refuted() -> None:
+    # A cancelled referral is ended like a declined or completed one: governance stops the
+    # statute's release with it.
+    app = HubApplication(env={})
+    try:
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        referral_id = uuid4()
+        app.execute(
+            f.referral(
+                case_id,
+                "kokurakita.kodomo",
+                referral_id=referral_id,
+                statute=s.STATUTE,
+                occurred_at=f.at(1),
+            )
+        )
+        s.details(app, case_id, 2)
+        app.execute(
+            f.build(
+                c.CancelReferral,
+                case_id=case_id,
+                referral_id=referral_id,
+                reason_code="entered_in_error",
+                occurred_at=f.at(3),
+            )
+        )
+        s.details(app, case_id, 4)
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    before, after = [e for e in history.events.values() if e.event_type == "PersonDetailsRecorded"]
+
+    def statute_reasons(event: Any) -> list[str]:
+        record = s.disclosure(
+            event, "kokurakita.kodomo", "statute", s.STATUTE, categories=["identity"]
+        )
+        return reasons(history, record)
+
+    assert statute_reasons(before) == []
+    assert statute_reasons(after) == ["the statutory referral was declined, completed or cancelled"]
