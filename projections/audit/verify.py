@@ -21,6 +21,11 @@ recorded up to P give it a basis at T:
 - statute: a referral of the case to the agency names that statute and was neither
   declined, completed nor cancelled by P, and no category is sensitive.
 
+Every field a disclosure names must be a personal field of the schemas, and its data
+category (the schemas' ``personal`` mark) one the record names: the rules above judge
+the categories, so a record must not hide a field's category (``person.health`` listed
+under ``identity``).
+
 Besides, the disclosure must describe a real event: its position, event id, case and
 instant must be those of the log, the agency must have been in the network (as the
 network events of the history record it) at that position, and the case's person must not
@@ -37,8 +42,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from hub import codec
+from hub.avro_schemas import personal_paths
 from hub.vocabulary import SENSITIVE_CATEGORIES
 from projections.audit.history import History
 
@@ -139,6 +147,7 @@ def check(history: History, d: Disclosure) -> list[str]:
         reasons.append(f"{d.agency_id} was not in the network at position {d.position}")
     if not d.categories:
         reasons.append("discloses no data category")
+    reasons.extend(_field_reasons(d))
     erased = history.erasures.get(d.case_id)
     if erased is not None and erased < d.position:
         # The relay forgets the person at the erasure (producers/governance.py): a later
@@ -149,6 +158,29 @@ def check(history: History, d: Disclosure) -> list[str]:
         reasons.append(f"unknown basis {d.basis!r}")
     else:
         reasons.extend(rule(history, d))
+    return reasons
+
+
+@cache
+def _field_categories() -> dict[str, str]:
+    """The data category of every personal field path of the schemas (``person.name``:
+    ``identity``), read from their marks: the same path has the same category in all."""
+    return {
+        ".".join(path): marks["category"]
+        for schema in codec.registry().by_fingerprint.values()
+        for path, marks in personal_paths(schema.definition).items()
+    }
+
+
+def _field_reasons(d: Disclosure) -> list[str]:
+    known = _field_categories()
+    reasons = []
+    unknown = sorted(f for f in d.fields if f not in known)
+    if unknown:
+        reasons.append(f"{', '.join(unknown)}: not a personal field of the schemas")
+    hidden = sorted({known[f] for f in d.fields if f in known} - set(d.categories))
+    if hidden:
+        reasons.append(f"its fields hold {', '.join(hidden)}, which the record does not name")
     return reasons
 
 

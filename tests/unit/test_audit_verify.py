@@ -244,3 +244,23 @@ def test_a_statutory_disclosure_after_the_referral_was_cancelled_is_refuted() ->
 
     assert statute_reasons(before) == []
     assert statute_reasons(after) == ["the statutory referral was declined, completed or cancelled"]
+
+
+def test_a_record_that_hides_a_fields_category_is_refuted(story) -> None:  # type: ignore[no-untyped-def]
+    # The rules judge the categories a record names; its fields must not hold another
+    # (health listed as identity would pass the statute's "never sensitive" rule).
+    history, _ = story
+    event = s.event_at(history, "ReferralMade", 2)
+    hidden = s.disclosure(
+        event,
+        "kokurakita.kodomo",
+        "statute",
+        s.STATUTE,
+        categories=["identity"],
+        fields=["person.name", "person.health"],
+    )
+    assert reasons(history, hidden) == ["its fields hold health, which the record does not name"]
+    made_up = s.disclosure(
+        event, "kokurakita.kodomo", "statute", s.STATUTE, categories=["identity"], fields=["x"]
+    )
+    assert reasons(history, made_up) == ["x: not a personal field of the schemas"]
