@@ -103,7 +103,12 @@ def replay_command(
         HistorySource, typer.Option(help="Replay the log of record or the audit.consent topic.")
     ] = HistorySource.log,
     upto: Annotated[
-        int | None, typer.Option(help="Only what was recorded up to this log position.")
+        int | None,
+        typer.Option(
+            min=0,
+            max=2**63 - 1,  # a position is a 64-bit integer in both stores
+            help="Only what was recorded up to this log position.",
+        ),
     ] = None,
     fmt: Annotated[
         Format, typer.Option("--format", help="table, json, jsonl or csv (one row per item).")

@@ -24,8 +24,14 @@ runner = CliRunner()
         ["audit", "replay"],  # --as-of is required
         ["quarantine", "list", "--step", "foo"],
         ["--bogus"],
+        # a log position beyond 64 bits overflowed the store's integer with a traceback
+        ["audit", "replay", "--as-of", "2025-05-01", "--upto", str(2**63)],
+        ["audit", "replay", "--as-of", "2025-05-01", "--upto", "-1"],
     ],
-    ids=["bad-choice", "no-such-option", "missing-option", "bad-step", "top-level-option"],
+    ids=[
+        *("bad-choice", "no-such-option", "missing-option", "bad-step", "top-level-option"),
+        *("position-beyond-64-bits", "negative-position"),
+    ],
 )
 def test_a_usage_error_is_one_line_on_stderr_and_exits_2(args: list[str]) -> None:
     result = runner.invoke(cli, args)
