@@ -135,9 +135,25 @@ def verify(history: History, disclosures: list[Disclosure]) -> Verdict:
         reasons = check(history, disclosure)
         if reasons:
             verdict.refuted.append(Refuted(disclosure, tuple(reasons)))
-        elif not history.complete and disclosure.basis in _NEEDS_LOG:
-            verdict.unchecked.append(Refuted(disclosure, (_NEEDS_LOG[disclosure.basis],)))
+        elif not history.complete:
+            missing = _not_on_the_topic(history, disclosure)
+            if missing:
+                verdict.unchecked.append(Refuted(disclosure, missing))
     return verdict
+
+
+def _not_on_the_topic(history: History, d: Disclosure) -> tuple[str, ...]:
+    """What ``audit.consent`` alone could not show of ``d`` (empty: all of it)."""
+    missing = []
+    if d.position not in history.events:
+        # Its instant is the record's own: an expiry or a validity judged by it proves nothing.
+        missing.append(
+            f"its event (position {d.position}) is not on audit.consent: the event id, case "
+            "and instant are the record's own"
+        )
+    if d.basis in _NEEDS_LOG:
+        missing.append(_NEEDS_LOG[d.basis])
+    return tuple(missing)
 
 
 def check(history: History, d: Disclosure) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from hub import commands as c
 from hub.application import HubApplication
 from hub.identity import Actor, Role
+from producers.governance import AUDIT_EVENTS
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
 from projections.audit.verify import Disclosure, check, verify
@@ -264,3 +265,37 @@ def test_a_record_that_hides_a_fields_category_is_refuted(story) -> None:  # typ
         event, "kokurakita.kodomo", "statute", s.STATUTE, categories=["identity"], fields=["x"]
     )
     assert reasons(history, made_up) == ["x: not a personal field of the schemas"]
+
+
+def test_from_audit_consent_alone_a_disclosure_of_an_event_not_on_it_is_never_proven() -> None:
+    # An auditor without the log cannot see the referral behind this record: its position,
+    # event id and instant (by which the emergency's expiry is judged) are the record's word.
+    app = HubApplication(env={})
+    try:
+        sc = s.build(app)
+        entries = list(log_entries(app))
+    finally:
+        app.close()
+    history = replay(entries)
+    topic_only = replay(
+        (e for e in entries if type(e.payload).__name__ in AUDIT_EVENTS), complete=False
+    )
+    late = s.event_at(history, "ReferralMade", 2)  # day 7: the emergency expired on day 6
+    forged = s.disclosure(
+        late,
+        s.EMERGENCY_AGENCY,
+        "vital_interest",
+        sc.declaration_id,
+        categories=["contact"],
+        occurred_at=f.at(4).isoformat(),  # an instant the declaration still covered
+    )
+    assert reasons(history, forged) != []  # the log shows the instant is not the event's
+    verdict = verify(topic_only, [Disclosure.from_record(forged)])
+    assert verdict.valid and len(verdict.unchecked) == 1
+    assert "is not on audit.consent" in verdict.unchecked[0].reasons[0]
+    declared = s.event_at(history, "EmergencyDeclared")  # on the topic: its record is checked
+    shown = s.disclosure(
+        declared, s.EMERGENCY_AGENCY, "vital_interest", sc.declaration_id, categories=["contact"]
+    )
+    verdict = verify(topic_only, [Disclosure.from_record(shown)])
+    assert verdict.valid and verdict.unchecked == []
