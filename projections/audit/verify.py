@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -50,10 +50,15 @@ from hub.avro_schemas import personal_paths
 from hub.vocabulary import SENSITIVE_CATEGORIES
 from projections.audit.history import History
 
+# The instant of a record whose own is no instant with a zone (it is refuted for that).
+UNKNOWN_INSTANT = datetime(1, 1, 1, tzinfo=UTC)
+
 
 @dataclass(frozen=True)
 class Disclosure:
-    """One record of ``schemas/messages/Disclosure.avsc``."""
+    """One record of ``schemas/messages/Disclosure.avsc``. A record (an edited ledger row, a
+    forged topic record) whose values are not of their types is kept with ``malformed``
+    saying which, so that verify refutes it instead of failing on it."""
 
     disclosure_id: str
     event_id: str
@@ -66,24 +71,38 @@ class Disclosure:
     basis_ref: str | None
     confidentiality_duty: bool
     occurred_at: datetime
+    malformed: tuple[str, ...] = ()
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Disclosure:
-        occurred = record["occurred_at"]
+        malformed = []
+        occurred = _instant(record["occurred_at"])
+        if occurred is None:
+            malformed.append("occurred_at is not an ISO 8601 instant with a time zone")
+        position = record["position"]
+        if not isinstance(position, int) or isinstance(position, bool):
+            malformed.append("position is not an integer")
+            position = 0
+        lists = {}
+        for name in ("fields", "categories"):
+            value = record[name]
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                malformed.append(f"{name} is not a list of texts")
+                value = ()
+            lists[name] = tuple(value)
         return cls(
             disclosure_id=str(record["disclosure_id"]),
             event_id=str(record["event_id"]),
-            position=int(record["position"]),
+            position=position,
             case_id=str(record["case_id"]),
             agency_id=str(record["agency_id"]),
-            fields=tuple(record["fields"]),
-            categories=tuple(record["categories"]),
+            fields=lists["fields"],
+            categories=lists["categories"],
             basis=str(record["basis"]),
             basis_ref=None if record.get("basis_ref") is None else str(record["basis_ref"]),
             confidentiality_duty=bool(record["confidentiality_duty"]),
-            occurred_at=occurred
-            if isinstance(occurred, datetime)
-            else datetime.fromisoformat(str(occurred)),
+            occurred_at=occurred or UNKNOWN_INSTANT,
+            malformed=tuple(malformed),
         )
 
     def view(self) -> dict[str, Any]:
@@ -156,8 +175,20 @@ def _not_on_the_topic(history: History, d: Disclosure) -> tuple[str, ...]:
     return tuple(missing)
 
 
+def _instant(value: Any) -> datetime | None:
+    """``value`` as an aware instant, or None when it is not one."""
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    return value if value.utcoffset() is not None else None
+
+
 def check(history: History, d: Disclosure) -> list[str]:
     """Why ``d`` had no valid basis (empty when it had one)."""
+    if d.malformed:  # nothing in it can be judged
+        return [f"malformed record: {', '.join(d.malformed)}"]
     reasons = _event_reasons(history, d)
     if not history.in_network(d.agency_id, d.position):
         reasons.append(f"{d.agency_id} was not in the network at position {d.position}")

@@ -299,3 +299,34 @@ def test_from_audit_consent_alone_a_disclosure_of_an_event_not_on_it_is_never_pr
     )
     verdict = verify(topic_only, [Disclosure.from_record(shown)])
     assert verdict.valid and verdict.unchecked == []
+
+
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        ({"occurred_at": "2025-04-14T09:00:00"}, "occurred_at is not an ISO 8601 instant"),
+        ({"occurred_at": "昨日"}, "occurred_at is not an ISO 8601 instant"),
+        ({"position": "12"}, "position is not an integer"),
+        ({"fields": None}, "fields is not a list of texts"),
+        ({"categories": "identity"}, "categories is not a list of texts"),
+    ],
+    ids=["no-zone", "not-a-time", "text-position", "no-fields", "text-categories"],
+)
+def test_a_malformed_record_is_refuted_and_the_others_still_checked(
+    story,  # type: ignore[no-untyped-def]
+    override: dict[str, Any],
+    why: str,
+) -> None:
+    # The ledger table is not hash-chained: an edited row must be listed, not stop the check
+    # with a traceback (a naive instant cannot even be compared with the log's).
+    history, sc = story
+    referral = s.event_at(history, "ReferralMade", 1)
+    good = s.disclosure(
+        referral, "kokurakita.hoken", "consent", sc.consent_id, categories=["identity"]
+    )
+    edited = {**good, "disclosure_id": str(uuid4()), **override}
+    verdict = verify(history, [Disclosure.from_record(good), Disclosure.from_record(edited)])
+    assert verdict.checked == 2
+    (refuted,) = verdict.refuted
+    assert refuted.disclosure.disclosure_id == edited["disclosure_id"]
+    assert refuted.reasons[0].startswith(f"malformed record: {why}")
