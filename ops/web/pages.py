@@ -151,6 +151,14 @@ def _start_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=JST)
 
 
+def _end_of(day: date, field: str) -> datetime:
+    """The instant a JST day ends (the next day's start): the last day a date can name has
+    no next day, and is refused beside its field."""
+    if day == date.max:
+        raise FormError({field: "日付は 9999-12-30 までで入力してください"})
+    return _start_of(day + timedelta(days=1))
+
+
 class Pages:
     def __init__(self, service: HubService, settings: Settings, verifier: TokenVerifier) -> None:
         self.service = service
@@ -692,7 +700,7 @@ def router(pages: Pages) -> APIRouter:
                 purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
                 data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
                 valid_from=_start_of(start),
-                valid_until=_start_of(until + timedelta(days=1)),
+                valid_until=_end_of(until, "valid_until"),
                 by_proxy=_text(data, "by_proxy") == "yes",
                 proxy_relationship=_text(data, "proxy_relationship"),
             )
@@ -897,28 +905,24 @@ def router(pages: Pages) -> APIRouter:
             except FormError as bad:
                 errors.update(bad.errors)
             try:
-                end = _day(query.get("to"), "to", required=False)
+                day = _day(query.get("to"), "to", required=False)
+                end = _end_of(day, "to") if day else None
             except FormError as bad:
                 errors.update(bad.errors)
             try:
-                as_of = _day(query.get("as_of"), "as_of", required=False)
+                day = _day(query.get("as_of"), "as_of", required=False)
+                as_of = _end_of(day, "as_of") if day else None
             except FormError as bad:
                 errors.update(bad.errors)
             disclosures = service.disclosures(
-                actor,
-                case_id,
-                agency,
-                _start_of(start) if start else None,
-                _start_of(end + timedelta(days=1)) if end else None,
+                actor, case_id, agency, _start_of(start) if start else None, end
             )
             context = {
                 "disclosures": disclosures,
                 "verdict": service.verify(actor),
                 "access": service.access(actor, case_id)[-50:],
                 "searches": service.searches(actor)[-50:],
-                "replay": service.replay(actor, _start_of(as_of + timedelta(days=1)), case_id)
-                if as_of
-                else None,
+                "replay": service.replay(actor, as_of, case_id) if as_of else None,
                 "agencies": pages.agencies(),
                 "errors": errors,
                 "values": dict(query),
