@@ -70,7 +70,12 @@ def parse_time(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidCommandError(f"not an ISO 8601 time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)
+    try:
+        moment.astimezone(JST)  # every output reads it in JST
+    except OverflowError:
+        raise InvalidCommandError(f"not a time that can be read in JST: {text!r}") from None
+    return moment
 
 
 def _disclosures(source: DisclosureSource) -> list[Disclosure]:

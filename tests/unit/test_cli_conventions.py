@@ -64,3 +64,21 @@ def test_every_command_whose_format_offers_json_takes_json_too() -> None:
             offering.append(path)
             assert "--json" in options, f"hub {path} has --format json but no --json"
     assert {"audit replay", "audit access", "report indicators", "case list"} <= set(offering)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["network", "show", "--as-of", "9999-12-31T23:59:59-12:00"],
+        ["audit", "replay", "--as-of", "0001-01-01T00:00:00+14:00"],
+    ],
+    ids=["network-show", "audit-replay"],
+)
+def test_a_time_that_cannot_be_read_in_jst_is_one_error_line(
+    cli_store: Any, args: list[str]
+) -> None:
+    # Every output reads a time in JST: 9999-12-31 west of UTC overflowed there, a traceback.
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: not a time that can be read in JST")
+    assert len(result.stderr.splitlines()) == 1
