@@ -31,6 +31,8 @@ from ops.cli._output import (
     check_choice,
     chosen,
     console,
+    jst_iso,
+    labelled,
     short_ids,
 )
 from ops.wiring import (
@@ -160,9 +162,9 @@ def replay_command(
     snapshot = history.snapshot(at, case_id=case, agency_id=agency)
     view = snapshot.view()
     if fmt is Format.json:
-        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(_labelled_view(view, names()), ensure_ascii=False, indent=2))
         return
-    items = _replay_items(view)
+    items = [labelled(item, names()) for item in _replay_items(view)]
     if fmt is Format.jsonl:
         for item in items:
             typer.echo(json.dumps(item, ensure_ascii=False))
@@ -236,6 +238,17 @@ REPLAY_COLUMNS = (
     "section", "id", "case_id", "kind", "scope", "purposes", "categories", "agencies",
     "valid_until", "held_at", "expires_at", "given_by", "recorded_by", "declared_by",
 )  # fmt: skip
+
+
+SECTIONS = ("consents_in_force", "meeting_memberships", "emergencies_in_force")
+
+
+def _labelled_view(view: dict[str, Any], network: Names) -> dict[str, Any]:
+    """The replay as the JSON outputs give it (README): times in JST, codes labelled."""
+    return {
+        "as_of": jst_iso(view["as_of"]),
+        **{section: [labelled(r, network) for r in view[section]] for section in SECTIONS},
+    }
 
 
 def _replay_items(view: dict[str, Any]) -> list[dict[str, Any]]:

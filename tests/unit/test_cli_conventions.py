@@ -4,14 +4,20 @@ and `--json` is the same as `--format json` wherever json is a format."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from hub.application import HubApplication
+from hub.labels import label
+from hub.settings import get_settings
 from ops.cli.main import app as cli
+from tests import factories as f
 
 runner = CliRunner()
 
@@ -82,3 +88,37 @@ def test_a_time_that_cannot_be_read_in_jst_is_one_error_line(
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("Error: not a time that can be read in JST")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_replay_in_json_reads_times_in_jst_with_a_label_beside_each_code(
+    cli_store: Any,
+) -> None:
+    """README: JSON outputs give times in JST (+09:00) and ``x_label`` beside a coded ``x``;
+    the replay gave each instant in the zone it was recorded or asked in."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        app.execute(
+            f.consent(
+                case_id,
+                occurred_at=f.at(1).astimezone(UTC),
+                valid_from=f.T0.astimezone(UTC),
+                valid_until=f.at(365).astimezone(UTC),
+            )
+        )
+        app.execute(f.meeting([case_id], occurred_at=f.at(2).astimezone(UTC)))
+    finally:
+        app.close()
+    as_of = ["audit", "replay", "--as-of", f.at(3).astimezone(UTC).isoformat()]
+    view = json.loads(runner.invoke(cli, [*as_of, "--json"]).output)
+    assert view["as_of"] == f.at(3).isoformat()
+    (consent,) = view["consents_in_force"]
+    assert consent["given_at"] == f.at(1).isoformat()
+    assert consent["valid_until"] == f.at(365).isoformat()
+    (meeting,) = view["meeting_memberships"]
+    assert meeting["held_at"] == f.at(2).isoformat()
+    assert meeting["kind_label"] == label("meeting_kind", "connection")
+    lines = runner.invoke(cli, [*as_of, "--format", "jsonl"]).output.splitlines()
+    items = [json.loads(line) for line in lines]
+    assert [i["section"] for i in items] == ["consent", "meeting"]
+    assert items[1]["held_at"] == f.at(2).isoformat() and items[1]["kind_label"]
