@@ -11,7 +11,9 @@ import pytest
 from hub import commands as c
 from hub.application import HubApplication
 from hub.identity import Actor, Role
+from hub.labels import names
 from producers.governance import AUDIT_EVENTS
+from projections.audit import subject
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
 from projections.audit.verify import Disclosure, check, verify
@@ -330,3 +332,22 @@ def test_a_malformed_record_is_refuted_and_the_others_still_checked(
     (refuted,) = verdict.refuted
     assert refuted.disclosure.disclosure_id == edited["disclosure_id"]
     assert refuted.reasons[0].startswith(f"malformed record: {why}")
+
+
+def test_the_subject_report_shows_a_malformed_records_time_as_unknown(story) -> None:  # type: ignore[no-untyped-def]
+    # Its instant is no instant: the PDF must still be made (year 1 is before 明治).
+    history, sc = story
+    referral = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(
+        referral,
+        "kokurakita.hoken",
+        "consent",
+        sc.consent_id,
+        categories=["identity"],
+        occurred_at="2025-04-14T09:00:00",
+    )
+    report = subject.build(
+        history, [Disclosure.from_record(record)], str(sc.case_id), None, names(), f.at(30)
+    )
+    (row,) = report.sections[1].rows
+    assert row[0] == "不明（提供の記録が不正）"
