@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from typer.testing import CliRunner
 
 from hub import commands as c
 from hub.application import HubApplication
 from hub.identity import Actor, Role
 from hub.labels import names
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from ops.wiring import open_ledger
 from producers.governance import AUDIT_EVENTS
 from projections.audit import subject
 from projections.audit.history import History, replay
@@ -351,3 +357,31 @@ def test_the_subject_report_shows_a_malformed_records_time_as_unknown(story) -> 
     )
     (row,) = report.sections[1].rows
     assert row[0] == "不明（提供の記録が不正）"
+
+
+def test_a_ledger_row_edited_into_broken_json_is_refuted_by_hub_audit_verify(
+    cli_store: Path,
+) -> None:
+    # The ledger table is not hash-chained (docs/AUDIT.md, Limits): an edited row is listed
+    # as refuted, and `hub audit verify` still answers in lines, exit 1, no traceback.
+    settings = get_settings()
+    record = {
+        "disclosure_id": str(uuid4()),
+        "event_id": str(uuid4()),
+        "position": 1,
+        "case_id": str(uuid4()),
+        "agency_id": "kokurakita.hoken",
+        "fields": ["person.name"],
+        "categories": ["identity"],
+        "basis": "consent",
+        "basis_ref": None,
+        "confidentiality_duty": False,
+        "occurred_at": f.at(1).isoformat(),
+    }
+    open_ledger(settings).record(1, [record])
+    with sqlite3.connect(settings.sqlite_file) as db:
+        db.execute("UPDATE disclosures SET fields = '[\"person.name\"' ")
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert f"disclosure {record['disclosure_id']}" in result.stderr
+    assert "malformed record: fields is not a list of texts" in result.stderr
