@@ -18,7 +18,7 @@ from hub.labels import names
 from hub.settings import get_settings
 from ops.cli.main import app as cli
 from ops.wiring import open_ledger
-from producers.governance import AUDIT_EVENTS
+from producers.governance import AUDIT_EVENTS, GovernanceState, decide, logged
 from projections.audit import subject
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
@@ -385,3 +385,36 @@ def test_a_ledger_row_edited_into_broken_json_is_refuted_by_hub_audit_verify(
     assert result.exit_code == 1, result.output
     assert f"disclosure {record['disclosure_id']}" in result.stderr
     assert "malformed record: fields is not a list of texts" in result.stderr
+
+
+def test_the_auditor_proves_what_a_relay_discloses_across_an_erasure() -> None:
+    # After PersonErased a later event's narrative reads ［消去済み］: nothing personal is
+    # left, so a consent covering `narrative` must record no disclosure of it (verify refutes
+    # any disclosure after the erasure), whether the relay ran before the erasure or not.
+    app = HubApplication(env={})
+    state, made, seen = GovernanceState(), [], 0
+
+    def relay() -> None:
+        nonlocal seen
+        for n in app.recorder.select_notifications(start=seen + 1, limit=10_000):
+            made.extend(decide(state, logged(n.id, app.mapper.to_domain_event(n))).disclosures)
+            seen = n.id
+
+    try:
+        case_id = app.execute(f.consultation(person=f.person())).aggregate_ids[0]
+        app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(0.5)))
+        narrative = ["identity", "contact", "narrative"]
+        app.execute(f.consent(case_id, occurred_at=f.at(1), data_categories=narrative))
+        app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(2)))
+        relay()  # a live relay: read while the key existed
+        admin = Actor("shiken.kanri@city.example", Role.administrator)
+        app.erase_person(case_id, decided_by="試験 保健福祉局", reason="本人の求め", actor=admin)
+        app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(3)))
+        relay()
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    erased = s.event_at(history, "PersonErased").position
+    assert made and all(d["position"] < erased for d in made)
+    verdict = verify(history, [Disclosure.from_record(d) for d in made])
+    assert verdict.valid, [r.line() for r in verdict.refuted]
