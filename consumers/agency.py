@@ -22,7 +22,7 @@ from consumers.inbox import Inbox
 from consumers.ports import Confirmations, DeadLetters, InRecord, Source
 from consumers.records import BadRecord, read_referral_record
 from consumers.stopping import StopFlag
-from hub import codec, tracing
+from hub import codec, plausible, tracing
 from hub.domain.case import TRANSITIONS
 from hub.errors import IllegalTransitionError, InvalidCommandError, NotFoundError
 from hub.logging import get_logger
@@ -144,6 +144,11 @@ def reply_record(
         raise InvalidCommandError("--reason-code is the reason of a decline")
     if outcome is not None and answer != "completed":
         raise InvalidCommandError("--outcome belongs to a completion")
+    if answered_at is not None:  # a late entry: the hub refuses a time outside its window
+        try:
+            plausible.instant(answered_at)
+        except ValueError as error:
+            raise InvalidCommandError(f"answered_at: {error}") from None
     record = {
         "reply_id": str(reply_id or uuid4()),
         "referral_id": referral["referral_id"],

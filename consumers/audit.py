@@ -17,16 +17,21 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
+from pydantic import ValidationError
 
 from hub import codec, kafka_clients, topics
 from hub import events as ev
-from hub.errors import ConfigurationError, ServiceUnavailableError
+from hub.errors import ConfigurationError, HubError, ServiceUnavailableError
 from hub.settings import Settings
 
 AUDITOR = "auditor"
 CHAIN_HEAD = b"ChainHead"  # the relay's witness of the chain's head (schemas/messages/)
 MAX_IDLE_POLLS = 30  # empty polls in a row before giving up on reaching the end
 _ENVELOPE = ("event_id", "event_type", "aggregate_id", "aggregate_version", "recorded_at")
+
+
+class UnreadableAuditRecordError(HubError):
+    """A record of the audit topic is not one the relay writes: someone else wrote it."""
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,27 @@ def read_audit_stream(
                 stream.conflicts.append(event_id)
             continue
         seen_events[event_id] = value
-        payload = model.model_validate(
-            {k: v for k, v in record.items() if k not in _ENVELOPE and v is not None}
-        )
-        stream.events.append(AuditEvent(int(headers["position"]), event_id, payload))
+        try:
+            payload = model.model_validate(
+                {k: v for k, v in record.items() if k not in _ENVELOPE and v is not None}
+            )
+        except ValidationError:
+            raise _not_the_relays(name, event_id, "content its schema refuses") from None
+        try:
+            position = int(headers["position"])
+        except (KeyError, ValueError):
+            raise _not_the_relays(name, event_id, "no position header") from None
+        stream.events.append(AuditEvent(position, event_id, payload))
     stream.events.sort(key=lambda e: e.position)
     stream.disclosures.sort(key=lambda d: (d["position"], d["disclosure_id"]))
     return stream
+
+
+def _not_the_relays(name: str, event_id: str, what: str) -> UnreadableAuditRecordError:
+    return UnreadableAuditRecordError(
+        f"a {name} record of the audit topic (event {event_id}) has {what}: it was written "
+        "by someone other than the relay"
+    )
 
 
 def _records(

@@ -29,7 +29,7 @@ from consumers import loop
 from consumers.ports import DeadLetters, InRecord, Source
 from consumers.records import BadRecord, decode, validation_reason
 from consumers.stopping import StopFlag
-from hub import tracing
+from hub import plausible, tracing
 from hub.application import HubApplication, Outcome
 from hub.commands import AnswerReferral
 from hub.errors import ConcurrentChangeError, DomainError
@@ -84,6 +84,10 @@ def confirmation(agency_id: str, body: dict[str, Any]) -> Confirmation:
         raise BadRecord("confirmed_at or case_id is malformed") from None
     if confirmed_at.tzinfo is None:
         raise BadRecord("confirmed_at has no time zone")
+    try:  # it becomes ErasureConfirmed's occurred_at: the edge's rules, as for an answer
+        plausible.instant(confirmed_at)
+    except ValueError as error:
+        raise BadRecord(f"confirmed_at: {error}") from None
     return Confirmation(case_id, agency_id, confirmed_at)
 
 

@@ -645,6 +645,7 @@ def _agency_record(
     released: list[Release] = []
     withheld: list[Withholding] = []
     to_null: list[Path] = []
+    erased = _erased_paths(event.payload)
     for path, category, sensitive in personal:
         if not values_at(event.record, path):
             continue
@@ -654,12 +655,21 @@ def _agency_record(
             withheld.append(
                 Withholding(dotted(path), category, sensitive, _could_release(category, sensitive))
             )
-        else:
+        elif dotted(path) not in erased:  # read as erased: nothing personal, no disclosure
             released.append(Release(dotted(path), category, sensitive, *basis))
     # Agencies never learn which officer acted (docs/STREAMS.md).
     shared = without_actor(event.record)
     record = withhold(shared, to_null) if to_null else shared
     return AgencyRecord(agency_id, record, tuple(released), tuple(withheld))
+
+
+def _erased_paths(payload: ev.Event) -> frozenset[str]:
+    """The personal fields of ``payload`` read as erased (its data key was destroyed), as
+    the dotted paths of the schemas (``issues.issue``, not ``issues.0.issue``)."""
+    return frozenset(
+        ".".join(part for part in path.split(".") if not part.isdigit())
+        for path in ev.erased_fields(payload)
+    )
 
 
 def _basis(

@@ -15,6 +15,15 @@ from tests import factories as f
 
 STATUTE = "児童虐待防止法第6条"
 EMERGENCY_AGENCY = "kokurakita.inochinet"
+# A personal field of each data category (the schemas' ``personal`` marks).
+FIELD_OF = {
+    "identity": "person.name",
+    "contact": "person.address",
+    "health": "person.health",
+    "disability": "person.disability",
+    "criminal_record": "person.criminal_record",
+    "narrative": "note",
+}
 
 
 @dataclass(frozen=True)
@@ -78,15 +87,17 @@ def event_at(history: History, event_type: str, nth: int = 0) -> LoggedEvent:
 def disclosure(
     event: LoggedEvent, agency_id: str, basis: str, basis_ref: object, **overrides: Any
 ) -> dict[str, Any]:
-    """A ledger record (Disclosure.avsc) for ``event``, as the relay would write it."""
+    """A ledger record (Disclosure.avsc) for ``event``, as the relay would write it: a field
+    of each category disclosed (unless ``fields`` says otherwise)."""
+    categories = overrides.get("categories", ["narrative"])
     record: dict[str, Any] = {
         "disclosure_id": str(uuid4()),
         "event_id": event.event_id,
         "position": event.position,
         "case_id": event.case_id,
         "agency_id": agency_id,
-        "fields": ["note"],
-        "categories": ["narrative"],
+        "fields": [FIELD_OF[category] for category in categories],
+        "categories": categories,
         "basis": basis,
         "basis_ref": None if basis_ref is None else str(basis_ref),
         "confidentiality_duty": basis == "support_meeting",

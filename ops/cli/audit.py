@@ -32,6 +32,7 @@ from ops.cli._output import (
     chosen,
     console,
     emit,
+    jst_iso,
     labelled,
     short_ids,
     spreadsheet_text,
@@ -73,7 +74,12 @@ def parse_time(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidCommandError(f"not an ISO 8601 time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)
+    try:
+        moment.astimezone(JST)  # every output reads it in JST
+    except OverflowError:
+        raise InvalidCommandError(f"not a time that can be read in JST: {text!r}") from None
+    return moment
 
 
 def _disclosures(source: DisclosureSource) -> list[Disclosure]:
@@ -106,7 +112,12 @@ def replay_command(
         HistorySource, typer.Option(help="Replay the log of record or the audit.consent topic.")
     ] = HistorySource.log,
     upto: Annotated[
-        int | None, typer.Option(help="Only what was recorded up to this log position.")
+        int | None,
+        typer.Option(
+            min=0,
+            max=2**63 - 1,  # a position is a 64-bit integer in both stores
+            help="Only what was recorded up to this log position.",
+        ),
     ] = None,
     fmt: Annotated[
         Format, typer.Option("--format", help="table, json, jsonl or csv (one row per item).")
@@ -154,11 +165,7 @@ def replay_command(
     view = snapshot.view()
     network = names()
     if fmt is Format.json:
-        shown_view = {
-            k: [labelled(i, network) for i in v] if k in REPLAY_SECTIONS else v
-            for k, v in view.items()
-        }
-        typer.echo(json.dumps(shown_view, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(_labelled_view(view, network), ensure_ascii=False, indent=2))
         return
     items = [labelled(i, network) for i in _replay_items(view)]
     if fmt is Format.jsonl:
@@ -235,6 +242,14 @@ REPLAY_COLUMNS = (
     "expires_at", "given_by", "recorded_by", "declared_by",
 )  # fmt: skip
 REPLAY_SECTIONS = ("consents_in_force", "meeting_memberships", "emergencies_in_force")
+
+
+def _labelled_view(view: dict[str, Any], network: Names) -> dict[str, Any]:
+    """The replay as the JSON outputs give it (README): times in JST, codes labelled."""
+    return {
+        "as_of": jst_iso(view["as_of"]),
+        **{section: [labelled(r, network) for r in view[section]] for section in REPLAY_SECTIONS},
+    }
 
 
 def _replay_items(view: dict[str, Any]) -> list[dict[str, Any]]:

@@ -229,6 +229,10 @@ class History:
     referrals: dict[str, ReferralRecord] = field(default_factory=dict)
     # The position of each case's PersonErased: nothing personal of it exists after it.
     erasures: dict[str, int] = field(default_factory=dict)
+    # Every position at which a meeting took up a case (``meetings`` keeps the first), and
+    # each case's moves to the 重層的支援会議, after which consent governs, not the meeting.
+    take_ups: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    moves: dict[str, list[int]] = field(default_factory=dict)
     events: dict[int, LoggedEvent] = field(default_factory=dict)
     meetings_held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     network: Directory = field(default_factory=replaying)
@@ -296,6 +300,8 @@ class History:
             self._take_up(
                 str(p.meeting_id), str(p.case_id), p.kind, p.members, p.occurred_at, position, by
             )
+        elif isinstance(p, ev.MovedToSupportMeeting):
+            self.moves.setdefault(str(p.case_id), []).append(position)
         elif isinstance(p, ev.EmergencyDeclared):
             self.emergencies[str(p.declaration_id)] = EmergencyRecord(
                 str(p.declaration_id),
@@ -327,6 +333,10 @@ class History:
             referral = self.referrals.get(str(p.referral_id))
             if referral is not None:
                 referral.answers.append((position, p.answer))
+        elif isinstance(p, ev.ReferralCancelled):
+            referral = self.referrals.get(str(p.referral_id))
+            if referral is not None:
+                referral.answers.append((position, "cancelled"))
         elif isinstance(p, ev.PersonErased):
             self.erasures.setdefault(str(p.case_id), position)
 
@@ -377,6 +387,7 @@ class History:
         by: str | None,
     ) -> None:
         key = (meeting_id, case_id)
+        self.take_ups.setdefault(key, []).append(position)
         if key not in self.meetings:
             self.meetings[key] = MeetingRecord(
                 meeting_id, case_id, kind, tuple(members), at, position, by

@@ -47,7 +47,8 @@ def render_report(
     quarantined: Sequence[Mapping[str, Any]] = (),
     searches: Sequence[Search] = (),
 ) -> list[str]:
-    shown = [d for d in disclosures if period.holds(d.occurred_at)]
+    # A malformed record has no instant to place it by: every period's report shows it.
+    shown = [d for d in disclosures if period.holds(d.occurred_at) or d.malformed]
     by_basis = Counter(d.basis for d in shown)
     by_agency = Counter(d.agency_id for d in shown)
     given = [c for c in history.consents.values() if period.holds(c.given_at)]
@@ -57,7 +58,11 @@ def render_report(
     refused = [r for r in history.refusals if period.holds(r.refused_at)]
     stops = [s for s in history.use_stops if period.holds(s.requested_at)]
     meetings = Counter(kind for kind, at in history.meetings_held.values() if period.holds(at))
-    refuted = [r for r in verdict.refuted if period.holds(r.disclosure.occurred_at)]
+    refuted = [
+        r
+        for r in verdict.refuted
+        if period.holds(r.disclosure.occurred_at) or r.disclosure.malformed
+    ]
     lines = [
         "監査報告 Audit report — いのちをつなぐネットワーク information-sharing hub",
         f"period: {period.label()}",

@@ -175,7 +175,7 @@ def build(
             ("提供日時", "提供先", "提供した項目", "根拠"),
             tuple(
                 (
-                    when(d.occurred_at),
+                    "不明（提供の記録が不正）" if d.malformed else when(d.occurred_at),
                     names.agency(d.agency_id),
                     _fields(d.fields),
                     _basis(d, history),

@@ -12,12 +12,19 @@ recorded up to P give it a basis at T:
   and one of its purposes is a purpose the agency holds the case for (a referral to it,
   or emergency response);
 - support_meeting: a つながりづくり会議 (kind ``connection``) that took up the case by P lists
-  the agency as a member, and the record says the confidentiality duty applies;
+  the agency as a member, the case did not move to the 重層的支援会議 after it took the
+  case up and by P (from the move on consent governs), and the record says the
+  confidentiality duty applies;
 - vital_interest: the case's emergency declaration names the agency and every category,
   was not ended by P, had not expired at T; a sensitive category only when the declaration
   names it as break-glass (each such disclosure is on the review list, ``breakglass.py``);
 - statute: a referral of the case to the agency names that statute and was neither
-  declined nor completed by P, and no category is sensitive.
+  declined, completed nor cancelled by P, and no category is sensitive.
+
+Every field a disclosure names must be a personal field of the schemas, and its data
+category (the schemas' ``personal`` mark) one the record names: the rules above judge
+the categories, so a record must not hide a field's category (``person.health`` listed
+under ``identity``).
 
 Besides, the disclosure must describe a real event: its position, event id, case and
 instant must be those of the log, the agency must have been in the network (as the
@@ -34,16 +41,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+from hub import codec
+from hub.avro_schemas import personal_paths
 from hub.vocabulary import SENSITIVE_CATEGORIES
 from projections.audit.history import History
+
+# The instant of a record whose own is no instant with a zone (it is refuted for that).
+UNKNOWN_INSTANT = datetime(1, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Disclosure:
-    """One record of ``schemas/messages/Disclosure.avsc``."""
+    """One record of ``schemas/messages/Disclosure.avsc``. A record (an edited ledger row, a
+    forged topic record) whose values are not of their types is kept with ``malformed``
+    saying which, so that verify refutes it instead of failing on it."""
 
     disclosure_id: str
     event_id: str
@@ -56,24 +71,38 @@ class Disclosure:
     basis_ref: str | None
     confidentiality_duty: bool
     occurred_at: datetime
+    malformed: tuple[str, ...] = ()
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Disclosure:
-        occurred = record["occurred_at"]
+        malformed = []
+        occurred = _instant(record["occurred_at"])
+        if occurred is None:
+            malformed.append("occurred_at is not an ISO 8601 instant with a time zone")
+        position = record["position"]
+        if not isinstance(position, int) or isinstance(position, bool):
+            malformed.append("position is not an integer")
+            position = 0
+        lists = {}
+        for name in ("fields", "categories"):
+            value = record[name]
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                malformed.append(f"{name} is not a list of texts")
+                value = ()
+            lists[name] = tuple(value)
         return cls(
             disclosure_id=str(record["disclosure_id"]),
             event_id=str(record["event_id"]),
-            position=int(record["position"]),
+            position=position,
             case_id=str(record["case_id"]),
             agency_id=str(record["agency_id"]),
-            fields=tuple(record["fields"]),
-            categories=tuple(record["categories"]),
+            fields=lists["fields"],
+            categories=lists["categories"],
             basis=str(record["basis"]),
             basis_ref=None if record.get("basis_ref") is None else str(record["basis_ref"]),
             confidentiality_duty=bool(record["confidentiality_duty"]),
-            occurred_at=occurred
-            if isinstance(occurred, datetime)
-            else datetime.fromisoformat(str(occurred)),
+            occurred_at=occurred or UNKNOWN_INSTANT,
+            malformed=tuple(malformed),
         )
 
     def view(self) -> dict[str, Any]:
@@ -125,18 +154,47 @@ def verify(history: History, disclosures: list[Disclosure]) -> Verdict:
         reasons = check(history, disclosure)
         if reasons:
             verdict.refuted.append(Refuted(disclosure, tuple(reasons)))
-        elif not history.complete and disclosure.basis in _NEEDS_LOG:
-            verdict.unchecked.append(Refuted(disclosure, (_NEEDS_LOG[disclosure.basis],)))
+        elif not history.complete:
+            missing = _not_on_the_topic(history, disclosure)
+            if missing:
+                verdict.unchecked.append(Refuted(disclosure, missing))
     return verdict
+
+
+def _not_on_the_topic(history: History, d: Disclosure) -> tuple[str, ...]:
+    """What ``audit.consent`` alone could not show of ``d`` (empty: all of it)."""
+    missing = []
+    if d.position not in history.events:
+        # Its instant is the record's own: an expiry or a validity judged by it proves nothing.
+        missing.append(
+            f"its event (position {d.position}) is not on audit.consent: the event id, case "
+            "and instant are the record's own"
+        )
+    if d.basis in _NEEDS_LOG:
+        missing.append(_NEEDS_LOG[d.basis])
+    return tuple(missing)
+
+
+def _instant(value: Any) -> datetime | None:
+    """``value`` as an aware instant, or None when it is not one."""
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    return value if value.utcoffset() is not None else None
 
 
 def check(history: History, d: Disclosure) -> list[str]:
     """Why ``d`` had no valid basis (empty when it had one)."""
+    if d.malformed:  # nothing in it can be judged
+        return [f"malformed record: {', '.join(d.malformed)}"]
     reasons = _event_reasons(history, d)
     if not history.in_network(d.agency_id, d.position):
         reasons.append(f"{d.agency_id} was not in the network at position {d.position}")
     if not d.categories:
         reasons.append("discloses no data category")
+    reasons.extend(_field_reasons(d))
     erased = history.erasures.get(d.case_id)
     if erased is not None and erased < d.position:
         # The relay forgets the person at the erasure (producers/governance.py): a later
@@ -147,6 +205,29 @@ def check(history: History, d: Disclosure) -> list[str]:
         reasons.append(f"unknown basis {d.basis!r}")
     else:
         reasons.extend(rule(history, d))
+    return reasons
+
+
+@cache
+def _field_categories() -> dict[str, str]:
+    """The data category of every personal field path of the schemas (``person.name``:
+    ``identity``), read from their marks: the same path has the same category in all."""
+    return {
+        ".".join(path): marks["category"]
+        for schema in codec.registry().by_fingerprint.values()
+        for path, marks in personal_paths(schema.definition).items()
+    }
+
+
+def _field_reasons(d: Disclosure) -> list[str]:
+    known = _field_categories()
+    reasons = []
+    unknown = sorted(f for f in d.fields if f not in known)
+    if unknown:
+        reasons.append(f"{', '.join(unknown)}: not a personal field of the schemas")
+    hidden = sorted({known[f] for f in d.fields if f in known} - set(d.categories))
+    if hidden:
+        reasons.append(f"its fields hold {', '.join(hidden)}, which the record does not name")
     return reasons
 
 
@@ -218,6 +299,17 @@ def _meeting(history: History, d: Disclosure) -> list[str]:
         reasons.append("the meeting is not a つながりづくり会議 (art.106-6 covers those only)")
     if d.agency_id not in meeting.members:
         reasons.append(f"{d.agency_id} is not a member of the meeting")
+    taken = max(
+        p
+        for p in history.take_ups.get((meeting.meeting_id, d.case_id), [meeting.position])
+        if p <= d.position
+    )
+    moved = [m for m in history.moves.get(d.case_id, ()) if taken < m <= d.position]
+    if moved:
+        reasons.append(
+            f"the case moved to the 重層的支援会議 (position {moved[0]}): from then on consent "
+            "governs, not the つながりづくり会議"
+        )
     if not d.confidentiality_duty:
         reasons.append("the record does not carry the confidentiality duty")
     return reasons
@@ -262,8 +354,8 @@ def _statute(history: History, d: Disclosure) -> list[str]:
     if not referrals:
         return [f"no referral of case {d.case_id} to {d.agency_id} names {d.basis_ref}"]
     reasons = []
-    if all(r.status_at(d.position) in ("declined", "completed") for r in referrals):
-        reasons.append("the statutory referral was declined or completed")
+    if all(r.status_at(d.position) in ("declined", "completed", "cancelled") for r in referrals):
+        reasons.append("the statutory referral was declined, completed or cancelled")
     reasons.extend(_no_sensitive(d))
     return reasons
 

@@ -19,6 +19,7 @@ from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec
 from hub import events as ev
 from hub.errors import IllegalTransitionError, InvalidCommandError, NotFoundError
+from hub.fiscal import JST
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
@@ -298,6 +299,31 @@ def test_declining_needs_a_reason_and_unknown_referrals_are_refused(inbox: Inbox
         reply_record(AGENCY, referral, "maybe", None)
     with pytest.raises(NotFoundError):
         find_referral(inbox, "00000000")
+
+
+@pytest.mark.parametrize(
+    "answered_at",
+    [
+        datetime(2099, 4, 1, 10, tzinfo=JST),  # decades ahead: beyond HUB_FUTURE_MARGIN_DAYS
+        datetime(1999, 12, 31, 10, tzinfo=JST),
+        datetime(2025, 5, 31, 17),  # no zone
+    ],
+)
+def test_a_late_entry_at_a_time_the_hub_refuses_is_refused_before_it_is_sent(
+    inbox: Inbox, answered_at: datetime
+) -> None:
+    # `hub agency ack … --at T`: the hub would park such an answer on deadletter.replies,
+    # which the agency never sees, while its inbox counted the answer as sent.
+    stream = Stream()
+    _, referral_id = stream.referral()
+    consume(stream, inbox)
+    referral = find_referral(inbox, str(referral_id))
+    with pytest.raises(InvalidCommandError, match=r"^answered_at: "):
+        reply_record(AGENCY, referral, "accepted", None, answered_at=answered_at)
+    on_time = reply_record(
+        AGENCY, referral, "accepted", None, answered_at=datetime(2025, 5, 31, 17, tzinfo=JST)
+    )
+    assert on_time["answered_at"] == "2025-05-31T17:00:00+09:00"
 
 
 def test_an_answer_the_hub_would_refuse_is_refused_at_the_agency_before_it_is_sent(

@@ -93,3 +93,28 @@ def test_the_report_names_who_recorded_decisions_and_counts_reads_of_details() -
         )
     )
     assert "アクセス記録 personal data reads: 0 reads" in early
+
+
+def test_a_malformed_disclosure_is_in_every_periods_report() -> None:
+    # It has no instant to place it in a period: a report of any period must still show it.
+    app = HubApplication(env={})
+    sc = s.build(app)
+    history = replay(log_entries(app))
+    app.close()
+    event = s.event_at(history, "ReferralMade", 1)
+    edited = s.disclosure(
+        event,
+        "kokurakita.hoken",
+        "consent",
+        sc.consent_id,
+        categories=["identity"],
+        occurred_at="2025-04-14T09:00:00",
+    )
+    disclosures = [Disclosure.from_record(edited)]
+    verdict = verify(history, disclosures)
+    log = LogVerdict(events=24, links=24, head=HEAD)
+    text = "\n".join(
+        render_report(history, disclosures, verdict, log, Period(f.at(1), f.at(30)), datetime.now())
+    )
+    assert "1 of 1 disclosures had NO valid basis" in text
+    assert edited["disclosure_id"] in text and "malformed record" in text

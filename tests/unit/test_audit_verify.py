@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
+from typer.testing import CliRunner
 
+from hub import commands as c
 from hub.application import HubApplication
 from hub.identity import Actor, Role
+from hub.labels import names
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from ops.wiring import open_ledger
+from producers.governance import AUDIT_EVENTS, GovernanceState, decide, logged
+from projections.audit import subject
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
 from projections.audit.verify import Disclosure, check, verify
@@ -167,3 +178,243 @@ def test_a_disclosure_after_the_persons_erasure_is_refuted() -> None:
         before.position: [],
         after.position: [f"the person of case {sc.case_id} was erased at position {erased}"],
     }
+
+
+def _referred_after(app: HubApplication, case_id: Any, day: float) -> None:
+    app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(day)))
+
+
+def test_a_meeting_disclosure_after_the_case_moved_to_the_support_meeting_is_refuted() -> None:
+    # From the move on the person's consent governs (docs/STREAMS.md): governance no longer
+    # releases anything on the つながりづくり会議, so the auditor proves nothing on it either.
+    app = HubApplication(env={})
+    try:
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        meeting_id = uuid4()
+        app.execute(f.meeting([case_id], meeting_id=meeting_id, occurred_at=f.at(1)))
+        app.execute(f.consent(case_id, occurred_at=f.at(2)))
+        _referred_after(app, case_id, 3)
+        app.execute(f.build(c.MoveToSupportMeeting, case_id=case_id, occurred_at=f.at(4)))
+        _referred_after(app, case_id, 5)
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    before, after = [e for e in history.events.values() if e.event_type == "ReferralMade"]
+    moved = s.event_at(history, "MovedToSupportMeeting").position
+
+    def meeting_reasons(event: Any) -> list[str]:
+        record = s.disclosure(event, "hoboku-shakyo", "support_meeting", meeting_id)
+        return reasons(history, record)
+
+    assert meeting_reasons(before) == []
+    assert meeting_reasons(after) == [
+        f"the case moved to the 重層的支援会議 (position {moved}): from then on consent governs, "
+        "not the つながりづくり会議"
+    ]
+
+
+def test_a_statutory_disclosure_after_the_referral_was_cancelled_is_refuted() -> None:
+    # A cancelled referral is ended like a declined or completed one: governance stops the
+    # statute's release with it.
+    app = HubApplication(env={})
+    try:
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        referral_id = uuid4()
+        app.execute(
+            f.referral(
+                case_id,
+                "kokurakita.kodomo",
+                referral_id=referral_id,
+                statute=s.STATUTE,
+                occurred_at=f.at(1),
+            )
+        )
+        s.details(app, case_id, 2)
+        app.execute(
+            f.build(
+                c.CancelReferral,
+                case_id=case_id,
+                referral_id=referral_id,
+                reason_code="entered_in_error",
+                occurred_at=f.at(3),
+            )
+        )
+        s.details(app, case_id, 4)
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    before, after = [e for e in history.events.values() if e.event_type == "PersonDetailsRecorded"]
+
+    def statute_reasons(event: Any) -> list[str]:
+        record = s.disclosure(
+            event, "kokurakita.kodomo", "statute", s.STATUTE, categories=["identity"]
+        )
+        return reasons(history, record)
+
+    assert statute_reasons(before) == []
+    assert statute_reasons(after) == ["the statutory referral was declined, completed or cancelled"]
+
+
+def test_a_record_that_hides_a_fields_category_is_refuted(story) -> None:  # type: ignore[no-untyped-def]
+    # The rules judge the categories a record names; its fields must not hold another
+    # (health listed as identity would pass the statute's "never sensitive" rule).
+    history, _ = story
+    event = s.event_at(history, "ReferralMade", 2)
+    hidden = s.disclosure(
+        event,
+        "kokurakita.kodomo",
+        "statute",
+        s.STATUTE,
+        categories=["identity"],
+        fields=["person.name", "person.health"],
+    )
+    assert reasons(history, hidden) == ["its fields hold health, which the record does not name"]
+    made_up = s.disclosure(
+        event, "kokurakita.kodomo", "statute", s.STATUTE, categories=["identity"], fields=["x"]
+    )
+    assert reasons(history, made_up) == ["x: not a personal field of the schemas"]
+
+
+def test_from_audit_consent_alone_a_disclosure_of_an_event_not_on_it_is_never_proven() -> None:
+    # An auditor without the log cannot see the referral behind this record: its position,
+    # event id and instant (by which the emergency's expiry is judged) are the record's word.
+    app = HubApplication(env={})
+    try:
+        sc = s.build(app)
+        entries = list(log_entries(app))
+    finally:
+        app.close()
+    history = replay(entries)
+    topic_only = replay(
+        (e for e in entries if type(e.payload).__name__ in AUDIT_EVENTS), complete=False
+    )
+    late = s.event_at(history, "ReferralMade", 2)  # day 7: the emergency expired on day 6
+    forged = s.disclosure(
+        late,
+        s.EMERGENCY_AGENCY,
+        "vital_interest",
+        sc.declaration_id,
+        categories=["contact"],
+        occurred_at=f.at(4).isoformat(),  # an instant the declaration still covered
+    )
+    assert reasons(history, forged) != []  # the log shows the instant is not the event's
+    verdict = verify(topic_only, [Disclosure.from_record(forged)])
+    assert verdict.valid and len(verdict.unchecked) == 1
+    assert "is not on audit.consent" in verdict.unchecked[0].reasons[0]
+    declared = s.event_at(history, "EmergencyDeclared")  # on the topic: its record is checked
+    shown = s.disclosure(
+        declared, s.EMERGENCY_AGENCY, "vital_interest", sc.declaration_id, categories=["contact"]
+    )
+    verdict = verify(topic_only, [Disclosure.from_record(shown)])
+    assert verdict.valid and verdict.unchecked == []
+
+
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        ({"occurred_at": "2025-04-14T09:00:00"}, "occurred_at is not an ISO 8601 instant"),
+        ({"occurred_at": "昨日"}, "occurred_at is not an ISO 8601 instant"),
+        ({"position": "12"}, "position is not an integer"),
+        ({"fields": None}, "fields is not a list of texts"),
+        ({"categories": "identity"}, "categories is not a list of texts"),
+    ],
+    ids=["no-zone", "not-a-time", "text-position", "no-fields", "text-categories"],
+)
+def test_a_malformed_record_is_refuted_and_the_others_still_checked(
+    story,  # type: ignore[no-untyped-def]
+    override: dict[str, Any],
+    why: str,
+) -> None:
+    # The ledger table is not hash-chained: an edited row must be listed, not stop the check
+    # with a traceback (a naive instant cannot even be compared with the log's).
+    history, sc = story
+    referral = s.event_at(history, "ReferralMade", 1)
+    good = s.disclosure(
+        referral, "kokurakita.hoken", "consent", sc.consent_id, categories=["identity"]
+    )
+    edited = {**good, "disclosure_id": str(uuid4()), **override}
+    verdict = verify(history, [Disclosure.from_record(good), Disclosure.from_record(edited)])
+    assert verdict.checked == 2
+    (refuted,) = verdict.refuted
+    assert refuted.disclosure.disclosure_id == edited["disclosure_id"]
+    assert refuted.reasons[0].startswith(f"malformed record: {why}")
+
+
+def test_the_subject_report_shows_a_malformed_records_time_as_unknown(story) -> None:  # type: ignore[no-untyped-def]
+    # Its instant is no instant: the PDF must still be made (year 1 is before 明治).
+    history, sc = story
+    referral = s.event_at(history, "ReferralMade", 1)
+    record = s.disclosure(
+        referral,
+        "kokurakita.hoken",
+        "consent",
+        sc.consent_id,
+        categories=["identity"],
+        occurred_at="2025-04-14T09:00:00",
+    )
+    report = subject.build(
+        history, [Disclosure.from_record(record)], str(sc.case_id), None, names(), f.at(30)
+    )
+    (row,) = report.sections[1].rows
+    assert row[0] == "不明（提供の記録が不正）"
+
+
+def test_a_ledger_row_edited_into_broken_json_is_refuted_by_hub_audit_verify(
+    cli_store: Path,
+) -> None:
+    # The ledger table is not hash-chained (docs/AUDIT.md, Limits): an edited row is listed
+    # as refuted, and `hub audit verify` still answers in lines, exit 1, no traceback.
+    settings = get_settings()
+    record = {
+        "disclosure_id": str(uuid4()),
+        "event_id": str(uuid4()),
+        "position": 1,
+        "case_id": str(uuid4()),
+        "agency_id": "kokurakita.hoken",
+        "fields": ["person.name"],
+        "categories": ["identity"],
+        "basis": "consent",
+        "basis_ref": None,
+        "confidentiality_duty": False,
+        "occurred_at": f.at(1).isoformat(),
+    }
+    open_ledger(settings).record(1, [record])
+    with sqlite3.connect(settings.sqlite_file) as db:
+        db.execute("UPDATE disclosures SET fields = '[\"person.name\"' ")
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert f"disclosure {record['disclosure_id']}" in result.stderr
+    assert "malformed record: fields is not a list of texts" in result.stderr
+
+
+def test_the_auditor_proves_what_a_relay_discloses_across_an_erasure() -> None:
+    # After PersonErased a later event's narrative reads ［消去済み］: nothing personal is
+    # left, so a consent covering `narrative` must record no disclosure of it (verify refutes
+    # any disclosure after the erasure), whether the relay ran before the erasure or not.
+    app = HubApplication(env={})
+    state, made, seen = GovernanceState(), [], 0
+
+    def relay() -> None:
+        nonlocal seen
+        for n in app.recorder.select_notifications(start=seen + 1, limit=10_000):
+            made.extend(decide(state, logged(n.id, app.mapper.to_domain_event(n))).disclosures)
+            seen = n.id
+
+    try:
+        case_id = app.execute(f.consultation(person=f.person())).aggregate_ids[0]
+        app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(0.5)))
+        narrative = ["identity", "contact", "narrative"]
+        app.execute(f.consent(case_id, occurred_at=f.at(1), data_categories=narrative))
+        app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(2)))
+        relay()  # a live relay: read while the key existed
+        admin = Actor("shiken.kanri@city.example", Role.administrator)
+        app.erase_person(case_id, decided_by="試験 保健福祉局", reason="本人の求め", actor=admin)
+        app.execute(f.referral(case_id, "kokurakita.hoken", occurred_at=f.at(3)))
+        relay()
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    erased = s.event_at(history, "PersonErased").position
+    assert made and all(d["position"] < erased for d in made)
+    verdict = verify(history, [Disclosure.from_record(d) for d in made])
+    assert verdict.valid, [r.line() for r in verdict.refuted]

@@ -4,14 +4,20 @@ and `--json` is the same as `--format json` wherever json is a format."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from hub.application import HubApplication
+from hub.labels import label
+from hub.settings import get_settings
 from ops.cli.main import app as cli
+from tests import factories as f
 
 runner = CliRunner()
 
@@ -24,21 +30,18 @@ runner = CliRunner()
         ["audit", "replay"],  # --as-of is required
         ["quarantine", "list", "--step", "foo"],
         ["--bogus"],
+        # a log position beyond 64 bits overflowed the store's integer with a traceback
+        ["audit", "replay", "--as-of", "2025-05-01", "--upto", str(2**63)],
+        ["audit", "replay", "--as-of", "2025-05-01", "--upto", "-1"],
         ["report", "indicators", "--fy", "R7", "--until", "1800-01-01"],  # no 和暦 before 明治
         ["report", "indicators", "--fy", "R7", "--until", "9999-12-31"],
         ["target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "-5"],
         ["target", "set", "--fy", "2010", "--indicator", "outreach_visits", "--value", "5"],
     ],
     ids=[
-        "bad-choice",
-        "no-such-option",
-        "missing-option",
-        "bad-step",
-        "top-level-option",
-        "cut-before-meiji",
-        "cut-at-year-9999",
-        "negative-target",
-        "target-before-r1",
+        *("bad-choice", "no-such-option", "missing-option", "bad-step", "top-level-option"),
+        *("position-beyond-64-bits", "negative-position"),
+        *("cut-before-meiji", "cut-at-year-9999", "negative-target", "target-before-r1"),
     ],
 )
 def test_a_usage_error_is_one_line_on_stderr_and_exits_2(args: list[str]) -> None:
@@ -72,3 +75,55 @@ def test_every_command_whose_format_offers_json_takes_json_too() -> None:
             offering.append(path)
             assert "--json" in options, f"hub {path} has --format json but no --json"
     assert {"audit replay", "audit access", "report indicators", "case list"} <= set(offering)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["network", "show", "--as-of", "9999-12-31T23:59:59-12:00"],
+        ["audit", "replay", "--as-of", "0001-01-01T00:00:00+14:00"],
+    ],
+    ids=["network-show", "audit-replay"],
+)
+def test_a_time_that_cannot_be_read_in_jst_is_one_error_line(
+    cli_store: Any, args: list[str]
+) -> None:
+    # Every output reads a time in JST: 9999-12-31 west of UTC overflowed there, a traceback.
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: not a time that can be read in JST")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_replay_in_json_reads_times_in_jst_with_a_label_beside_each_code(
+    cli_store: Any,
+) -> None:
+    """README: JSON outputs give times in JST (+09:00) and ``x_label`` beside a coded ``x``;
+    the replay gave each instant in the zone it was recorded or asked in."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        app.execute(
+            f.consent(
+                case_id,
+                occurred_at=f.at(1).astimezone(UTC),
+                valid_from=f.T0.astimezone(UTC),
+                valid_until=f.at(365).astimezone(UTC),
+            )
+        )
+        app.execute(f.meeting([case_id], occurred_at=f.at(2).astimezone(UTC)))
+    finally:
+        app.close()
+    as_of = ["audit", "replay", "--as-of", f.at(3).astimezone(UTC).isoformat()]
+    view = json.loads(runner.invoke(cli, [*as_of, "--json"]).output)
+    assert view["as_of"] == f.at(3).isoformat()
+    (consent,) = view["consents_in_force"]
+    assert consent["given_at"] == f.at(1).isoformat()
+    assert consent["valid_until"] == f.at(365).isoformat()
+    (meeting,) = view["meeting_memberships"]
+    assert meeting["held_at"] == f.at(2).isoformat()
+    assert meeting["kind_label"] == label("meeting_kind", "connection")
+    lines = runner.invoke(cli, [*as_of, "--format", "jsonl"]).output.splitlines()
+    items = [json.loads(line) for line in lines]
+    assert [i["section"] for i in items] == ["consent", "meeting"]
+    assert items[1]["held_at"] == f.at(2).isoformat() and items[1]["kind_label"]

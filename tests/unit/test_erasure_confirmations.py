@@ -110,3 +110,29 @@ def test_the_message_without_a_zone_is_refused() -> None:
     value = codec.encode("ErasureConfirmation", record)
     command = reply_command(InRecord("replies.moji.houkatsu", 0, 0, value), HOUKATSU)
     assert isinstance(command, Confirmation) and command.agency_id == HOUKATSU
+
+
+@pytest.mark.parametrize(
+    "confirmed_at",
+    [
+        "9999-12-31T23:59:59-09:00",  # overflows once read in JST
+        "0001-01-01T00:00:00+00:00",
+        "2026-12-02T10:00:00+23:00",  # no real zone is 23 hours from UTC
+        "2099-04-01T10:00:00+09:00",  # far beyond HUB_FUTURE_MARGIN_DAYS
+    ],
+)
+def test_an_implausible_confirmation_time_is_refused_and_nothing_written(confirmed_at: str) -> None:
+    # The time becomes ErasureConfirmed's occurred_at, in the immutable log: an agency's
+    # message must pass the edge's rules as a command does (docs/GUARANTEES.md, poison events).
+    app = HubApplication(env={})
+    case_id = _erased(app)
+    record = erasure_confirmation(HOUKATSU, str(case_id), str(uuid4()))
+    record["confirmed_at"] = confirmed_at
+    replies = Replies()
+    replies.write(HOUKATSU, codec.encode("ErasureConfirmation", record))
+    ingester, deadletters = ingest(app, replies)
+    assert (ingester.report.applied, ingester.report.rejected) == (0, 1)
+    ((_, reason),) = deadletters.parked
+    assert reason.startswith("confirmed_at: ") and confirmed_at not in reason
+    payloads = [e.payload for e in app.events.get(case_id)]  # type: ignore[attr-defined]
+    assert not [p for p in payloads if isinstance(p, ev.ErasureConfirmed)]
