@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from hub.domain.case import Case
 from hub.errors import HubError
 from hub.logging import get_logger
+from hub.quarantine import reason_of, stop_on_keys
 
 # Ages of an unanswered referral, as labels (upper bounds; the last has none).
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
@@ -175,7 +176,17 @@ class ReferralWatch:
                 inclusive_of_start=False,
             )
             for notification in batch:
-                self._apply(notification.topic, to_domain_event(notification).payload)
+                try:
+                    event = to_domain_event(notification)
+                except Exception as error:  # an event no model reads: pass over it, as the
+                    stop_on_keys(error)  # timers do (keys that do not unwrap still stop)
+                    log.warning(
+                        "metrics.unreadable",
+                        position=notification.id,
+                        reason=reason_of(error, "decoding"),
+                    )
+                    continue
+                self._apply(notification.topic, event.payload)
             if batch:
                 self.position = batch[-1].id
             if len(batch) < PAGE:
