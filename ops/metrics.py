@@ -352,5 +352,27 @@ class CommandTimer(Collector):
 
         return timed
 
+    def wrap_many(self, execute_many: Callable[..., Any]) -> Callable[..., Any]:
+        """Times ``execute_many`` (a group written together: the reply ingester's answers):
+        each command waited the group's time, and has its own outcome."""
+
+        def timed(requests: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            results = execute_many(requests, *args, **kwargs)
+            seconds = time.perf_counter() - started
+            for (command, _actor), result in zip(requests, results, strict=True):
+                self.seconds.labels(type(command).__name__, _outcome(result)).observe(seconds)
+            return results
+
+        return timed
+
     def collect(self) -> Iterable[Metric]:
         return self.seconds.collect()
+
+
+def _outcome(result: Any) -> str:
+    if isinstance(result, HubError):
+        return type(result).__name__
+    if isinstance(result, BaseException):
+        return "error"
+    return "duplicate" if getattr(result, "duplicate", False) else "recorded"
