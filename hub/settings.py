@@ -54,8 +54,11 @@ class Settings(BaseSettings):
     postgres_password: SecretStr = SecretStr("hub")
     postgres_schema: str = ""
 
-    # Kafka (SASL/SCRAM-SHA-512 on the client listener).
+    # Kafka (SASL/SCRAM-SHA-512 on the client listener; over TLS with SASL_SSL, checked
+    # against the CA bundle of kafka_ssl_cafile, or the system's when unset).
     kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    kafka_ssl_cafile: Path | None = None
     kafka_controller_port: int = 19093
     kafka_user: str = DEFAULT_SUPER_USER
     kafka_password: SecretStr = SecretStr("admin-secret")

@@ -157,3 +157,20 @@ def test_an_agency_with_its_own_password_is_not_asked_for_the_hubs(
     result = runner.invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["agency"] == AGENCY
+
+
+@pytest.mark.parametrize("name", ["agency run", "replies run", "kafka provision"])
+def test_production_refuses_a_broker_off_this_host_in_clear(
+    name: str, production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Agencies' records carry names and addresses: SCRAM guards the password, not them.
+    for variable, value in REAL.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("HUB_OPERATOR", "試験-officer-0001")
+    monkeypatch.setenv("HUB_KAFKA_BOOTSTRAP", "kafka1.city.example.invalid:9092,127.0.0.1:19092")
+    result = runner.invoke(cli, _commands(production)[name])
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: refusing to start in production mode: HUB_KAFKA_BOOTSTRAP")
+    assert "kafka1.city.example.invalid:9092" in line and "127.0.0.1" not in line
+    assert "HUB_KAFKA_SECURITY_PROTOCOL" in line and "Traceback" not in result.output
