@@ -9,25 +9,14 @@ is refused for a broker that is not on this host's loopback (``check_transport``
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from hub import topics
 from hub.errors import ConfigurationError
-from hub.settings import Settings
+from hub.settings import Settings, is_loopback
 
 SECURITY_PROTOCOL = "SASL_PLAINTEXT"
 SASL_MECHANISM = "SCRAM-SHA-512"
-
-
-def _loopback(host: str) -> bool:
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_transport(settings: Settings) -> None:
@@ -37,7 +26,7 @@ def check_transport(settings: Settings) -> None:
     remote = [
         address.strip()
         for address in settings.kafka_bootstrap.split(",")
-        if not _loopback(address.strip().rpartition(":")[0])
+        if not is_loopback(address.strip().rpartition(":")[0])
     ]
     if remote:
         raise ConfigurationError(

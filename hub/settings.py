@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -241,6 +242,18 @@ class Settings(BaseSettings):
     def safe_dict(self) -> dict[str, object]:
         """Settings as they may be shown: secrets masked by pydantic's SecretStr."""
         return {k: str(v) for k, v in self.model_dump().items()}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name, an IPv4 or a bracketed IPv6 address) is this host's loopback:
+    what travels there in clear never crosses a network."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_secret(field: FieldInfo) -> bool:
