@@ -21,9 +21,9 @@ from kafka.errors import KafkaError
 from hub.errors import ServiceUnavailableError
 from hub.kafka_config import (
     SASL_MECHANISM,
-    SECURITY_PROTOCOL,
     client_config,
     principal_credentials,
+    rdkafka_security,
 )
 from hub.rdkafka import DELIVERY_TIMEOUT_MS, RdProducer
 from hub.settings import Settings
@@ -125,7 +125,7 @@ def fast_producer(settings: Settings, principal: str, *, client_id: str) -> RdPr
     producer = RdProducer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
-            "security.protocol": SECURITY_PROTOCOL,
+            **rdkafka_security(settings),
             "sasl.mechanisms": SASL_MECHANISM,
             "sasl.username": user,
             "sasl.password": password,

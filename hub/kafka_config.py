@@ -1,7 +1,10 @@
 """kafka-python client settings shared by every component that talks to the broker.
 
-The broker's client listener speaks SASL_PLAINTEXT with SCRAM-SHA-512; kafka-python takes the
-SCRAM user and password through its ``sasl_plain_*`` options (the names are historical).
+The broker's client listener speaks SCRAM-SHA-512 over SASL_PLAINTEXT (the local broker, on
+loopback) or SASL_SSL (``HUB_KAFKA_SECURITY_PROTOCOL``); kafka-python takes the SCRAM user
+and password through its ``sasl_plain_*`` options (the names are historical). Outside
+development mode records, which carry personal data, cross no network in clear: plaintext
+is refused for a broker that is not on this host's loopback (``check_transport``).
 """
 
 from __future__ import annotations
@@ -9,10 +12,38 @@ from __future__ import annotations
 from typing import Any
 
 from hub import topics
-from hub.settings import Settings
+from hub.errors import ConfigurationError
+from hub.settings import Settings, is_loopback
 
 SECURITY_PROTOCOL = "SASL_PLAINTEXT"
 SASL_MECHANISM = "SCRAM-SHA-512"
+
+
+def check_transport(settings: Settings) -> None:
+    """Outside development, refuses SASL_PLAINTEXT to a broker off this host's loopback."""
+    if settings.mode == "development" or settings.kafka_security_protocol != SECURITY_PROTOCOL:
+        return
+    remote = [
+        address.strip()
+        for address in settings.kafka_bootstrap.split(",")
+        if not is_loopback(address.strip().rpartition(":")[0])
+    ]
+    if remote:
+        raise ConfigurationError(
+            f"refusing to start in {settings.mode} mode: HUB_KAFKA_BOOTSTRAP names "
+            f"{', '.join(remote)}, off this host, and HUB_KAFKA_SECURITY_PROTOCOL is "
+            "SASL_PLAINTEXT: records would cross the network in clear (set SASL_SSL, and "
+            "HUB_KAFKA_SSL_CAFILE for a CA of the city's own)"
+        )
+
+
+def rdkafka_security(settings: Settings) -> dict[str, str]:
+    """The same transport for librdkafka (``hub.rdkafka``)."""
+    check_transport(settings)
+    found: dict[str, str] = {"security.protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol == "SASL_SSL" and settings.kafka_ssl_cafile:
+        found["ssl.ca.location"] = str(settings.kafka_ssl_cafile)
+    return found
 
 
 def client_config(
@@ -25,15 +56,19 @@ def client_config(
     """
     if user is None:
         settings.require_secrets()
-    return {
+    check_transport(settings)
+    config = {
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
-        "security_protocol": SECURITY_PROTOCOL,
+        "security_protocol": settings.kafka_security_protocol,
         "sasl_mechanism": SASL_MECHANISM,
         "sasl_plain_username": user if user is not None else settings.kafka_user,
         "sasl_plain_password": (
             password if password is not None else settings.secret("kafka_password")
         ),
     }
+    if settings.kafka_security_protocol == "SASL_SSL" and settings.kafka_ssl_cafile:
+        config["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return config
 
 
 def principal_credentials(settings: Settings, who: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -54,8 +55,11 @@ class Settings(BaseSettings):
     postgres_password: SecretStr = SecretStr("hub")
     postgres_schema: str = ""
 
-    # Kafka (SASL/SCRAM-SHA-512 on the client listener).
+    # Kafka (SASL/SCRAM-SHA-512 on the client listener; over TLS with SASL_SSL, checked
+    # against the CA bundle of kafka_ssl_cafile, or the system's when unset).
     kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    kafka_ssl_cafile: Path | None = None
     kafka_controller_port: int = 19093
     kafka_user: str = DEFAULT_SUPER_USER
     kafka_password: SecretStr = SecretStr("admin-secret")
@@ -238,6 +242,18 @@ class Settings(BaseSettings):
     def safe_dict(self) -> dict[str, object]:
         """Settings as they may be shown: secrets masked by pydantic's SecretStr."""
         return {k: str(v) for k, v in self.model_dump().items()}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name, an IPv4 or a bracketed IPv6 address) is this host's loopback:
+    what travels there in clear never crosses a network."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_secret(field: FieldInfo) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 TRACEPARENT = "traceparent"
@@ -103,9 +103,21 @@ def span(
         return
     tracer = trace.get_tracer(TRACER_NAME, tracer_provider=_provider)
     with tracer.start_as_current_span(
-        name, context=context_of(parent), kind=kind, attributes=dict(attributes or {})
+        name,
+        context=context_of(parent),
+        kind=kind,
+        attributes=dict(attributes or {}),
+        # The SDK would keep the error's message and traceback on the span: a message names
+        # case ids, and one of a payload no model reads quotes the stored value.
+        record_exception=False,
+        set_status_on_exception=False,
     ) as current_span:
-        yield current_span
+        try:
+            yield current_span
+        except Exception as error:
+            current_span.set_attribute("error.type", type(error).__name__)
+            current_span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+            raise
 
 
 def of_event(domain_event: Any) -> str | None:

@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from hub.domain.case import Case
 from hub.errors import HubError
 from hub.logging import get_logger
+from hub.quarantine import reason_of, stop_on_keys
 
 # Ages of an unanswered referral, as labels (upper bounds; the last has none).
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
@@ -175,7 +176,17 @@ class ReferralWatch:
                 inclusive_of_start=False,
             )
             for notification in batch:
-                self._apply(notification.topic, to_domain_event(notification).payload)
+                try:
+                    event = to_domain_event(notification)
+                except Exception as error:  # an event no model reads: pass over it, as the
+                    stop_on_keys(error)  # timers do (keys that do not unwrap still stop)
+                    log.warning(
+                        "metrics.unreadable",
+                        position=notification.id,
+                        reason=reason_of(error, "decoding"),
+                    )
+                    continue
+                self._apply(notification.topic, event.payload)
             if batch:
                 self.position = batch[-1].id
             if len(batch) < PAGE:
@@ -341,5 +352,27 @@ class CommandTimer(Collector):
 
         return timed
 
+    def wrap_many(self, execute_many: Callable[..., Any]) -> Callable[..., Any]:
+        """Times ``execute_many`` (a group written together: the reply ingester's answers):
+        each command waited the group's time, and has its own outcome."""
+
+        def timed(requests: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            results = execute_many(requests, *args, **kwargs)
+            seconds = time.perf_counter() - started
+            for (command, _actor), result in zip(requests, results, strict=True):
+                self.seconds.labels(type(command).__name__, _outcome(result)).observe(seconds)
+            return results
+
+        return timed
+
     def collect(self) -> Iterable[Metric]:
         return self.seconds.collect()
+
+
+def _outcome(result: Any) -> str:
+    if isinstance(result, HubError):
+        return type(result).__name__
+    if isinstance(result, BaseException):
+        return "error"
+    return "duplicate" if getattr(result, "duplicate", False) else "recorded"

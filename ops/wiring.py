@@ -452,7 +452,9 @@ def agency_metrics(settings: Settings, agency_id: str, group: str | None = None)
 
 
 def measure_commands(app: HubApplication) -> Collector:
-    """Time every command ``app`` executes from now on (``hub_command_seconds``)."""
+    """Time every command ``app`` executes from now on, alone or in a group
+    (``hub_command_seconds``)."""
     timer = metrics.CommandTimer()
     app.execute = timer.wrap(app.execute)  # type: ignore[method-assign]
+    app.execute_many = timer.wrap_many(app.execute_many)  # type: ignore[method-assign]
     return timer

@@ -129,6 +129,28 @@ def topic_layout(brokers: int) -> dict[str, Any]:
     return layout
 
 
+def _brokers_for(admin: Any, existing: list[str]) -> int:
+    """The brokers to lay new topics out for: those up, unless the tenant's topics keep more
+    replicas than that (a broker is down): then nothing is made, rather than a topic with
+    fewer replicas and no ``min.insync.replicas`` that no later provisioning mends."""
+    up = len(admin.describe_cluster()["brokers"])
+    kept = max(
+        (
+            len(partition["replica_nodes"])
+            for topic in (admin.describe_topics(existing) if existing else [])
+            for partition in topic["partitions"]
+        ),
+        default=0,
+    )
+    if kept > up:
+        raise ServiceUnavailableError(
+            f"only {up} of the cluster's brokers are up and the tenant's topics keep {kept} "
+            "replicas: nothing was provisioned; run `hub kafka provision` again once every "
+            "broker is back"
+        )
+    return up
+
+
 def provision(
     settings: Settings, agencies: Iterable[str] | None = None, network: Network | None = None
 ) -> ProvisionReport:
@@ -151,7 +173,7 @@ def provision(
         existing = set(admin.list_topics())
         missing = [t for t in wanted if t not in existing]
         if missing:
-            layout = topic_layout(len(admin.describe_cluster()["brokers"]))
+            layout = topic_layout(_brokers_for(admin, [t for t in wanted if t in existing]))
             admin.create_topics(
                 {
                     t: {

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import errors as e
 from hub.logging import get_logger
@@ -111,7 +112,33 @@ def install(app: FastAPI) -> None:
     async def _http(_request: Request, error: HTTPException) -> JSONResponse:
         return problem(error.status_code, str(error.detail))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
-        log.error("api.unexpected", error=type(error).__name__)
-        return problem(500, "internal error", "the hub could not answer (see its log)")
+    app.add_middleware(Unexpected)
+
+
+class Unexpected:
+    """Pure ASGI middleware: an error no handler answers is a 500 problem and one log line
+    naming its type. It never reaches the server: Starlette's handler for ``Exception``
+    raises it on, and uvicorn prints its message and traceback to the log (a message may
+    quote a stored value, a person's name)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as error:
+            log.error("api.unexpected", error=type(error).__name__)
+            if not started:
+                answer = problem(500, "internal error", "the hub could not answer (see its log)")
+                await answer(scope, receive, send)

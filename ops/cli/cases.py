@@ -13,7 +13,13 @@ from rich.console import Console
 from hub.avro_schemas import all_event_schemas, render
 from hub.commands import commands_json_schema
 from hub.errors import InvalidCommandError
-from hub.intake import check_encoding, parse_command_text, submit_lines
+from hub.intake import (
+    UTF8_BOM,
+    check_encoding,
+    parse_command_line,
+    parse_command_text,
+    submit_lines,
+)
 from ops import heap
 from ops.wiring import open_application
 
@@ -54,10 +60,19 @@ def submit(
 
 
 def command(
-    text: Annotated[str, typer.Argument(help="One command as JSON, e.g. '{\"type\": ...}'.")],
+    text: Annotated[
+        str,
+        typer.Argument(
+            help="One command as JSON, e.g. '{\"type\": ...}', or - to read it from stdin "
+            "(a person's details on the command line are readable by every user of the host)."
+        ),
+    ],
 ) -> None:
     """Apply one command given as JSON and print the events it recorded."""
-    parsed = parse_command_text(text)
+    if text == "-":  # one command, as one line of `hub submit` is read
+        parsed = parse_command_line(sys.stdin.buffer.read().removeprefix(UTF8_BOM).strip())
+    else:
+        parsed = parse_command_text(text)
     app = open_application()
     try:
         outcome = app.execute(parsed)  # type: ignore[arg-type]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from hub.errors import ConfigurationError
 from hub.identity import Role
-from hub.settings import get_settings
+from hub.settings import Settings, get_settings, is_loopback
 from ops.cli._metrics import MetricsPortOpt
 
 
@@ -15,6 +17,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     metrics_port: MetricsPortOpt = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="The certificate's key (PEM).")] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) until Ctrl-C / SIGTERM."""
     import uvicorn
@@ -26,6 +32,7 @@ def serve(
 
     settings = get_settings()
     check_identity_settings(settings)
+    check_listener(settings, host, ssl_certfile, ssl_keyfile)
     service = open_service(settings)
     server = None
     try:
@@ -40,11 +47,29 @@ def serve(
             port=port,
             log_level="warning",
             access_log=False,  # paths hold case ids only, but the hub logs through structlog
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )
     finally:
         if server is not None:
             server.shutdown()
         service.close()
+
+
+def check_listener(
+    settings: Settings, host: str, certfile: Path | None, keyfile: Path | None
+) -> None:
+    """Outside development, plain HTTP only on loopback (behind a TLS proxy on this host):
+    bearer tokens, session cookies and people's details never cross a network in clear."""
+    if (certfile is None) != (keyfile is None):
+        raise ConfigurationError("--ssl-certfile and --ssl-keyfile go together")
+    if settings.mode == "development" or certfile is not None or is_loopback(host):
+        return
+    raise ConfigurationError(
+        f"refusing to start in {settings.mode} mode: --host {host} is off this host and the "
+        "API would answer in plain HTTP (give --ssl-certfile and --ssl-keyfile, or listen on "
+        "127.0.0.1 behind a TLS proxy)"
+    )
 
 
 def token(

@@ -108,6 +108,17 @@ def test_one_command_from_the_command_line(store: Path) -> None:
     assert bad.exit_code == 2 and "Field required" in bad.output
 
 
+def test_one_command_with_a_persons_details_read_from_stdin(store: Path) -> None:
+    # `hub command -`: the details never stand in the process's arguments (ps, /proc), which
+    # every user of the host can read.
+    consultation = f.consultation()
+    result = runner.invoke(cli, ["command", "-"], input=_line(consultation) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "recorded" in result.stdout
+    bad = runner.invoke(cli, ["command", "-"], input='{"type": "ReportDiscovery"}')
+    assert bad.exit_code == 2 and "Field required" in bad.output
+
+
 def test_schema_commands_prints_a_json_schema() -> None:
     result = runner.invoke(cli, ["schema", "commands"])
     assert result.exit_code == 0

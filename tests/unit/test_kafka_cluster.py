@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hub.errors import ConfigurationError
+from hub import topics
+from hub.errors import ConfigurationError, ServiceUnavailableError
 from hub.settings import Settings
 from ops.services import kafka, kafka_cluster
+from producers import provision as provisioning
 from producers.provision import topic_layout
 
 SETTINGS = Settings(
@@ -117,3 +120,62 @@ def test_why_a_broker_is_not_running_is_said(tmp_path: Path) -> None:
     paths.pid_file.write_text(f"{os.getpid()}\n")  # this Python: alive, not a broker
     assert "is not a broker" in str(kafka.why_not_running(paths))
     assert kafka.running_pid(paths) is None
+
+
+class _Cluster:
+    """An admin client of a three-broker cluster with ``up`` brokers answering; the tenant's
+    topics made earlier (``existing``) have three replicas. Records what it was asked."""
+
+    def __init__(self, up: int, existing: list[str]) -> None:
+        self.up = up
+        self.existing = existing
+        self.created: dict[str, Any] = {}
+
+    def list_topics(self) -> list[str]:
+        return list(self.existing)
+
+    def describe_cluster(self) -> dict[str, Any]:
+        return {"brokers": [{"node_id": n} for n in range(1, self.up + 1)]}
+
+    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
+        return [{"name": n, "partitions": [{"replica_nodes": [1, 2, 3]}]} for n in names]
+
+    def create_topics(self, new: dict[str, Any], **_: Any) -> None:
+        self.created.update(new)
+
+    def alter_configs(self, *_: Any) -> None:
+        pass
+
+    def alter_user_scram_credentials(self, upserts: list[Any]) -> dict[str, str]:
+        return {}
+
+    def create_acls(self, acls: list[Any]) -> dict[str, list[Any]]:
+        return {"succeeded": acls, "failed": []}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("up", "made"), [(3, True), (2, False)])
+def test_an_agency_that_joins_while_a_broker_is_down_gets_no_topic_with_fewer_replicas(
+    up: int, made: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(mode="development", var_dir=Path("/unused/var"))
+    joining = "moji.houkatsu"
+    earlier = [t for t in topics.all_topics(settings, [joining]) if joining not in t]
+    cluster = _Cluster(up, earlier)
+    monkeypatch.setattr(provisioning.kafka_clients, "admin", lambda *_, **__: cluster)
+    if made:
+        provisioning.provision(settings, [joining])
+        assert {
+            t: (c["replication_factor"], c["configs"]["min.insync.replicas"])
+            for t, c in cluster.created.items()
+        } == {
+            topics.referrals(settings, joining): (3, "2"),
+            topics.deadletter(settings, joining): (3, "2"),
+            topics.replies(settings, joining): (3, "2"),
+        }
+        return
+    with pytest.raises(ServiceUnavailableError, match="only 2 of the cluster's brokers are up"):
+        provisioning.provision(settings, [joining])
+    assert cluster.created == {}

@@ -14,6 +14,7 @@ from hub.errors import CaseNotFoundError, ServiceUnavailableError
 from ops import metrics
 from ops.wiring import open_memory_application
 from tests import factories as f
+from tests.poison import undecodable
 
 AGENCY = "kokurakita.hogo"
 
@@ -52,6 +53,20 @@ def test_referrals_unanswered_are_counted_by_urgency_and_age_and_overdue_past_th
     assert value("hub_referrals_overdue", urgency="life_at_risk") == 1
     app.execute(f.answer(case_id, urgent, AGENCY, "accepted"))
     assert value("hub_referrals_overdue", urgency="life_at_risk") == 0
+
+
+def test_an_event_no_model_reads_is_passed_over_and_the_referral_metrics_still_served() -> None:
+    # A log written below the edge may hold one (GUARANTEES.md, poison events): the scrape
+    # that feeds the life_at_risk alert must not fail on it for ever.
+    app = open_memory_application()
+    case_id, urgent = uuid4(), uuid4()
+    app.execute(f.open_case(case_id=case_id, ward="moji"))
+    app.execute(f.referral(case_id, "moji.houkatsu", referral_id=urgent, urgency="life_at_risk"))
+    undecodable(app, case_id, urgent, f.at(1))
+    now = f.at(0) + timedelta(hours=1)
+    registry = metrics.registry(metrics.Referrals(app, _timeout, now=lambda: now))
+    assert registry.get_sample_value("hub_referrals_overdue", {"urgency": "life_at_risk"}) == 1
+    assert registry.get_sample_value("hub_escalations_total") == 0
 
 
 class _Log:

@@ -157,3 +157,38 @@ def test_an_agency_with_its_own_password_is_not_asked_for_the_hubs(
     result = runner.invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["agency"] == AGENCY
+
+
+@pytest.mark.parametrize("name", ["agency run", "replies run", "kafka provision"])
+def test_production_refuses_a_broker_off_this_host_in_clear(
+    name: str, production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Agencies' records carry names and addresses: SCRAM guards the password, not them.
+    for variable, value in REAL.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("HUB_OPERATOR", "試験-officer-0001")
+    monkeypatch.setenv("HUB_KAFKA_BOOTSTRAP", "kafka1.city.example.invalid:9092,127.0.0.1:19092")
+    result = runner.invoke(cli, _commands(production)[name])
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: refusing to start in production mode: HUB_KAFKA_BOOTSTRAP")
+    assert "kafka1.city.example.invalid:9092" in line and "127.0.0.1" not in line
+    assert "HUB_KAFKA_SECURITY_PROTOCOL" in line and "Traceback" not in result.output
+
+
+def test_production_refuses_to_serve_plain_http_off_this_host(
+    production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bearer tokens, session cookies and people's details: plain HTTP on loopback only (a
+    # TLS proxy on the host), else the API's own TLS.
+    for variable, value in REAL.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: pytest.fail("served plain HTTP"))
+    result = runner.invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: refusing to start in production mode: --host 0.0.0.0")
+    assert "--ssl-certfile" in line and "Traceback" not in result.output
+    assert not (production / "var" / "hub.sqlite").exists()  # refused before the store opened
+    half = runner.invoke(cli, ["serve", "--port", "1", "--ssl-certfile", "/etc/hub/cert.pem"])
+    assert half.exit_code == 1 and "go together" in half.stderr

@@ -337,3 +337,29 @@ def test_a_polls_answers_are_written_together_and_a_refused_one_leaves_the_other
         assert case.referrals[referral_id].status == "accepted"
         answer = [e for e in app.events.get(case_id)][-1]
         assert answer.payload.actor.subject == reply_ingester(AGENCY).subject  # type: ignore[attr-defined]
+
+
+def test_the_answers_a_poll_writes_together_are_counted_in_the_command_metric(
+    app: HubApplication,
+) -> None:
+    # hub replies run --metrics-port: its answers are written in groups (execute_many);
+    # each is timed and counted by its outcome, as a command of hub serve is.
+    from ops import metrics, wiring
+
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    replies.reply(case_id, referral_id, "received", reply_id=uuid4())
+    replies.records.append(replies.records[0])
+    replies.reply(case_id, referral_id, "accepted", topic_agency=OTHER_AGENCY)
+    deadletters = FakeDeadLetters()
+    ingester = ReplyIngester(app, FakeSource(replies.records), deadletters, agency_of_topic)
+    registry = metrics.registry(*wiring.reply_metrics(app, ingester, measured=True))
+
+    ingester.run(StopFlag(), once=True)
+
+    def count(outcome: str) -> float | None:
+        labels = {"command": "AnswerReferral", "outcome": outcome}
+        return registry.get_sample_value("hub_command_seconds_count", labels)
+
+    assert (count("recorded"), count("duplicate")) == (1, 1)
+    assert count("NotReferredAgencyError") == 1

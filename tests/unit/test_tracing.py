@@ -3,18 +3,25 @@ events, never in their payloads; nothing stored without a trace; malformed value
 
 from __future__ import annotations
 
+import json
+import warnings
+from typing import Any
+
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub import codec, tracing
+from hub import commands as c
+from hub import events as ev
 from hub.application import HubApplication
-from hub.errors import ConfigurationError
+from hub.errors import CaseClosedError, ConfigurationError
 from ops import tracing as ops_tracing
 from tests import factories as f
 from tests.tracing_support import hex_ids, spans, traceparent
 
 __all__ = ["spans"]  # the fixture
 
+NAME = "試験 花子"
 CALLER = traceparent("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
 
 
@@ -60,6 +67,49 @@ def test_a_refused_command_records_its_error_on_its_span(
         app.execute(f.referral(f.open_case().case_id, "no.such-agency"))
     (command,) = spans.get_finished_spans()
     assert not command.status.is_ok
+
+
+def test_a_failed_commands_span_names_the_error_and_holds_no_id_or_value_of_it(
+    sqlite_env: dict[str, str], spans: InMemorySpanExporter
+) -> None:
+    # A case whose log holds a value no model reads (written below the edge): loading it
+    # fails with a message quoting that value, here a synthetic name.
+    app = HubApplication(env=sqlite_env)
+    opened = f.open_case(ward="moji")
+    app.execute(opened)
+    referral = f.referral(opened.case_id, "moji.houkatsu")
+    app.execute(referral)
+    case = app.get_case(opened.case_id)
+    payload: Any = ev.ReferralEscalated.model_construct(
+        occurred_at=f.at(1),
+        case_id=opened.case_id,
+        referral_id=referral.referral_id,
+        agency_id="moji.houkatsu",
+        coordinator="moji.coordinator",
+        overdue_minutes=NAME,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        case._referral_escalated(payload)
+        app.save(case)
+
+    with tracing.continued(CALLER), pytest.raises(Exception, match=NAME):
+        app.execute(f.referral(opened.case_id, "moji.houkatsu"))
+    with pytest.raises(CaseClosedError):
+        closed = f.open_case(ward="moji")
+        app.execute(closed)
+        app.execute(f.build(c.CloseCase, case_id=closed.case_id, reason="moved_away"))
+        app.execute(f.referral(closed.case_id, "moji.houkatsu"))
+
+    failed = [s for s in spans.get_finished_spans() if not s.status.is_ok]
+    for span in failed:  # its name, attributes, events and status, as an exporter sends them
+        seen = json.dumps(json.loads(span.to_json()), ensure_ascii=False)
+        assert NAME not in seen
+        assert str(opened.case_id) not in seen and str(closed.case_id) not in seen
+    assert [(s.attributes or {}).get("error.type") for s in failed] == [
+        "MapperDeserialisationError",
+        "CaseClosedError",
+    ]
 
 
 @pytest.mark.parametrize(

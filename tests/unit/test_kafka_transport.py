@@ -1,0 +1,58 @@
+"""Which transport the hub's Kafka clients use: SCRAM over plaintext on this host's loopback,
+or over TLS (HUB_KAFKA_SECURITY_PROTOCOL=SASL_SSL), kafka-python and librdkafka alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.errors import ConfigurationError
+from hub.kafka_config import client_config, rdkafka_security
+from hub.settings import Settings
+
+REAL = "試験-kafka-password-0123456789abcdef"
+CLUSTER = "kafka1.city.example.invalid:9093,kafka2.city.example.invalid:9093"
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(kafka_password=REAL, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "bootstrap", ["127.0.0.1:19092", "localhost:19092", "[::1]:19092", "127.0.0.2:1,127.0.0.1:2"]
+)
+def test_plaintext_to_this_hosts_loopback_is_allowed_in_production(bootstrap: str) -> None:
+    settings = _settings(mode="production", kafka_bootstrap=bootstrap)
+    config = client_config(settings, "moji.houkatsu", REAL)
+    assert config["security_protocol"] == "SASL_PLAINTEXT"
+    assert rdkafka_security(settings) == {"security.protocol": "SASL_PLAINTEXT"}
+
+
+def test_plaintext_off_this_host_is_refused_in_production_only() -> None:
+    production = _settings(mode="production", kafka_bootstrap=CLUSTER)
+    with pytest.raises(ConfigurationError, match="HUB_KAFKA_BOOTSTRAP names kafka1"):
+        client_config(production, "moji.houkatsu", REAL)
+    with pytest.raises(ConfigurationError, match="HUB_KAFKA_SECURITY_PROTOCOL"):
+        rdkafka_security(production)
+    trial = _settings(mode="development", kafka_bootstrap=CLUSTER)
+    assert client_config(trial, "moji.houkatsu", REAL)["security_protocol"] == "SASL_PLAINTEXT"
+
+
+def test_tls_is_asked_of_both_clients_with_the_citys_ca() -> None:
+    ca = Path("/etc/hub/city-ca.pem")
+    settings = _settings(
+        mode="production",
+        kafka_bootstrap=CLUSTER,
+        kafka_security_protocol="SASL_SSL",
+        kafka_ssl_cafile=ca,
+    )
+    config = client_config(settings, "moji.houkatsu", REAL)
+    assert (config["security_protocol"], config["ssl_cafile"]) == ("SASL_SSL", str(ca))
+    assert config["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert rdkafka_security(settings) == {
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": str(ca),
+    }
+    system = _settings(kafka_bootstrap=CLUSTER, kafka_security_protocol="SASL_SSL")
+    assert "ssl_cafile" not in client_config(system, "moji.houkatsu", REAL)
