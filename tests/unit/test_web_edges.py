@@ -21,6 +21,7 @@ from ops.api.app import create_app
 from ops.usecases import HubService
 from ops.wiring import open_service
 from tests import factories as f
+from tests.unit.test_web_reviews import csrf_of, sign_in
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -34,23 +35,6 @@ def hub(tmp_path: Path) -> Iterator[tuple[HubService, TestClient]]:
         yield service, TestClient(create_app(service, settings), raise_server_exceptions=False)
     finally:
         service.close()
-
-
-def sign_in(client: TestClient, role: str, ward: str = "", agency: str = "") -> None:
-    client.cookies.clear()
-    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get("/web/signin").text)
-    assert token
-    form = {"subject": f"{role}-試験", "role": role, "ward": ward, "agency": agency}
-    signed = client.post(
-        "/web/signin/dev", data={**form, "csrf_token": token.group(1)}, follow_redirects=False
-    )
-    assert signed.status_code == 303, signed.text
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page draws no CSRF token"
-    return found.group(1)
 
 
 def error_of(page: str, field: str) -> str:
