@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 from hub.domain.case import Case
 from hub.errors import HubError
 from hub.logging import get_logger
-from hub.quarantine import reason_of, stop_on_keys
+from hub.quarantine import reason_of, screen, stop_on_keys
 
 # Ages of an unanswered referral, as labels (upper bounds; the last has none).
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
@@ -194,6 +194,8 @@ class ReferralWatch:
 
     def _apply(self, topic: str, payload: Any) -> None:
         if topic == MADE:
+            if screen(payload):  # an implausible instant: no deadline, as for the timers
+                return
             self.open[payload.referral_id] = (
                 payload.case_id,
                 payload.urgency,

@@ -75,3 +75,19 @@ def undecodable(app: HubApplication, case_id: UUID, referral_id: UUID, at: datet
         warnings.simplefilter("ignore")
         case._referral_escalated(payload)
         app.save(case)
+
+
+def referred_in_year_one(app: HubApplication, case_id: UUID, referral_id: UUID) -> None:
+    """A life-at-risk referral made in year 1: overdue by two thousand years, for ever, to
+    whatever counts it without the screen."""
+    case = app.get_case(case_id)
+    case.refer(
+        YEAR_ONE,
+        referral_id=referral_id,
+        agency_id="moji.houkatsu",
+        purpose="consultation",
+        urgency="life_at_risk",
+        statute=None,
+        note=None,
+    )
+    app.save(case)

@@ -14,7 +14,7 @@ from hub.errors import CaseNotFoundError, ServiceUnavailableError
 from ops import metrics
 from ops.wiring import open_memory_application
 from tests import factories as f
-from tests.poison import undecodable
+from tests.poison import referred_in_year_one, undecodable
 
 AGENCY = "kokurakita.hogo"
 
@@ -67,6 +67,17 @@ def test_an_event_no_model_reads_is_passed_over_and_the_referral_metrics_still_s
     registry = metrics.registry(metrics.Referrals(app, _timeout, now=lambda: now))
     assert registry.get_sample_value("hub_referrals_overdue", {"urgency": "life_at_risk"}) == 1
     assert registry.get_sample_value("hub_escalations_total") == 0
+
+
+def test_a_referral_the_screen_refuses_is_not_counted_overdue_for_ever() -> None:
+    # The escalation timers give it no deadline (hub/quarantine.py); neither may the alert.
+    app = open_memory_application()
+    case_id = uuid4()
+    app.execute(f.open_case(case_id=case_id, ward="moji"))
+    referred_in_year_one(app, case_id, uuid4())
+    now = f.at(0) + timedelta(hours=1)
+    registry = metrics.registry(metrics.Referrals(app, _timeout, now=lambda: now))
+    assert registry.get_sample_value("hub_referrals_overdue", {"urgency": "life_at_risk"}) == 0
 
 
 class _Log:
