@@ -245,18 +245,20 @@ class Pages:
         if isinstance(error, AuthenticationError):
             if request.method == "GET":
                 return RedirectResponse("/web/signin", status_code=303)
-            return self.render(
-                request, "error.html", "サインインが必要です", {"error": error}, 401, None
-            )
+            return self._refusal(request, "サインインが必要です", error, 401, None)
         if isinstance(error, PermissionDeniedError):
-            return self.render(
-                request, "error.html", "権限がありません", {"error": error}, 403, actor
-            )
+            return self._refusal(request, "権限がありません", error, 403, actor)
         if isinstance(error, NotFoundError):
-            return self.render(
-                request, "error.html", "見つかりません", {"error": error}, 404, actor
-            )
-        return self.render(request, "error.html", "処理できません", {"error": error}, 400, actor)
+            return self._refusal(request, "見つかりません", error, 404, actor)
+        return self._refusal(request, "処理できません", error, 400, actor)
+
+    def _refusal(
+        self, request: Request, title: str, error: HubError, status: int, actor: Actor | None
+    ) -> Response:
+        """The refusal's page: a reason the hub states in English is led by the title."""
+        text = str(error)
+        message = text if _japanese(text) else f"{title}（{text}）"
+        return self.render(request, "error.html", title, {"error": message}, status, actor)
 
     def page(self, request: Request, draw: Callable[[Actor], Response]) -> Response:
         """A page for the signed-in actor; refusals become their page."""

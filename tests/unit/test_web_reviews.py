@@ -209,6 +209,7 @@ def test_other_roles_get_the_403_page_no_session_signs_in_and_no_token_is_refuse
             refused = client.get(page)
             assert refused.status_code == 403, (role, page)
             assert "<title>権限がありません" in refused.text and 'id="refusal"' in refused.text
+            assert 'id="refusal">権限がありません（' in refused.text  # Japanese first
         token = csrf_of(client.get("/web/analysis" if role != "ward_officer" else "/web").text)
         forged = client.post(
             f"/web/reviews/{declaration_id}",
