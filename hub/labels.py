@@ -284,6 +284,16 @@ def codes(vocabulary: str) -> Mapping[str, str]:
     return VOCABULARY[vocabulary]
 
 
+# The groups of agencies a consent's scope may name (network.json ``groups``).
+AGENCY_GROUPS = {
+    "ward_windows": "各区の相談窓口",
+    "coordinators": "各区のいのちネット担当",
+    "city_wide": "全市域の支援機関",
+    "contractor": "委託事業者",
+    "council": "孤独・孤立対策等連携協議会 構成団体",
+}
+
+
 @dataclass(frozen=True)
 class Names:
     """Japanese names of wards and agencies (機関名, 区名), from the network's reference data."""
@@ -297,9 +307,17 @@ class Names:
         return self.wards.get(code, "不明" if code == "" else code)
 
     def agency(self, agency_id: str | None) -> str:
+        """An agency's name; a group of agencies a consent's scope names (``ward_windows``,
+        ``ward:tobata``) by what it covers; anything else as it is."""
         if agency_id is None:
             return ""
-        return self.agencies.get(agency_id, agency_id)
+        found = self.agencies.get(agency_id)
+        if found is not None:
+            return found
+        ward = agency_id.removeprefix("ward:")
+        if ward != agency_id and ward in self.wards:
+            return f"{self.wards[ward]}の支援機関"
+        return AGENCY_GROUPS.get(agency_id, agency_id)
 
 
 def names() -> Names:

@@ -11,7 +11,8 @@ import pytest
 
 import projections.case_state
 from hub import vocabulary as v
-from hub.labels import VOCABULARY
+from hub.labels import VOCABULARY, names
+from hub.reference import load_network
 
 LITERALS = {
     "urgency": v.Urgency,
@@ -59,3 +60,16 @@ def test_every_state_the_case_view_writes_has_a_label() -> None:
     for vocabulary, codes in written.items():
         missing = codes - set(VOCABULARY[vocabulary])
         assert not missing, f"{vocabulary}: no label for {sorted(missing)}"
+
+
+def test_every_group_a_consent_scope_may_name_is_named_in_japanese() -> None:
+    """A scope lists agencies and groups of them (``ward_windows``, ``ward:tobata``): each is
+    shown by a Japanese name, never by its code, on the case page and in the outputs."""
+    network = load_network()
+    shown = names()
+    for group in sorted(network.group_names):
+        name = shown.agency(group)
+        assert name != group and not name.isascii(), group
+    assert shown.agency("ward:tobata") == "戸畑区の支援機関"
+    assert shown.agency("tobata.houkatsu") == "戸畑区 地域包括支援センター"
+    assert shown.agency("not-in-the-network") == "not-in-the-network"
