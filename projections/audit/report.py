@@ -65,21 +65,21 @@ def render_report(
     ]
     lines = [
         "監査報告 Audit report — いのちをつなぐネットワーク information-sharing hub",
-        f"period: {period.label()}",
-        f"generated: {generated_at.isoformat()}; log of record up to position "
+        f"対象期間 period: {period.label()}",
+        f"作成 generated: {generated_at.isoformat()}; log of record up to position "
         f"{history.last_position}",
         "",
-        f"disclosures: {len(shown)}",
+        f"提供 disclosures: {len(shown)}",
     ]
     lines += [f"  {BASIS_LABELS.get(b, b)}: {n}" for b, n in sorted(by_basis.items())]
-    lines.append("  by agency:")
+    lines.append("  提供先別 by agency:")
     lines += [f"    {agency}: {n}" for agency, n in sorted(by_agency.items())]
     lines += [
         "",
-        f"consents: given {len(given)}, refused {len(refused)}, withdrawn {len(withdrawn)}",
+        f"同意 consents: given {len(given)}, refused {len(refused)}, withdrawn {len(withdrawn)}",
         f"利用停止 use-stop requests: {len(stops)} (consent no longer releases; "
         "legal bases continue)",
-        "meetings held: "
+        "開催した会議 meetings held: "
         f"つながりづくり会議 (connection) {meetings.get('connection', 0)}, "
         f"重層的支援会議 (support) {meetings.get('support', 0)}",
         "",
@@ -89,23 +89,31 @@ def render_report(
         _who_acted(history, period) + _reads(reads, period) + _searches(searches, period) + [""]
     )
     if refuted:
-        lines.append(f"verify: {len(refuted)} of {len(shown)} disclosures had NO valid basis:")
+        lines.append(
+            f"根拠の検証 verify: {len(refuted)} of {len(shown)} disclosures had NO valid basis:"
+        )
         lines += [f"  {r.line()}" for r in refuted]
     else:
-        lines.append(f"verify: every one of {len(shown)} disclosures had a valid basis")
+        lines.append(f"根拠の検証 verify: every one of {len(shown)} disclosures had a valid basis")
     if log.intact:
-        lines.append(f"verify-log: intact ({log.events} events, {log.links} links)")
+        lines.append(f"改ざん検証 verify-log: intact ({log.events} events, {log.links} links)")
     else:
         first = log.first
         assert first is not None
-        lines.append(f"verify-log: BROKEN, {len(log.findings)} finding(s); first: {first.line()}")
+        lines.append(
+            f"改ざん検証 verify-log: BROKEN, {len(log.findings)} finding(s); first: {first.line()}"
+        )
     if log.head is not None:
         lines.append(
-            f"chain head (write it down; `hub audit verify-log --anchor` checks it later): "
-            f"{log.head.notification_id}:{log.head.chain_hash}"
+            "チェーンの先頭 chain head (write it down; `hub audit verify-log --anchor` checks it "
+            f"later): {log.head.notification_id}:{log.head.chain_hash}"
         )
     lines += ["", *_quarantine_lines(quarantined)]
-    lines += ["", "auditor: ____________________    date: ____________    signature: __________"]
+    lines += [
+        "",
+        "監査担当 auditor: ____________________",
+        "日付 date: ____________    署名 signature: ____________",
+    ]
     return lines
 
 
@@ -198,12 +206,12 @@ def _searches(searches: Sequence[Search], period: Period) -> list[str]:
 def _quarantine_lines(quarantined: Sequence[Mapping[str, Any]]) -> list[str]:
     """Events a step kept back (invariant 9), one line per event with the steps that did."""
     if not quarantined:
-        return ["quarantine (隔離): no event was kept back by any step"]
+        return ["処理の保留 quarantine (隔離): no event was kept back by any step"]
     steps: dict[tuple[Any, str, str], list[str]] = {}
     for row in quarantined:
         where = row.get("position") if row.get("position") is not None else row.get("where")
         steps.setdefault((where, row["event_type"], row["reason"]), []).append(row["step"])
-    lines = [f"quarantine (隔離): {len(steps)} event(s) kept back, never published"]
+    lines = [f"処理の保留 quarantine (隔離): {len(steps)} event(s) kept back, never published"]
     lines += [
         f"  {where} {event_type or '-'} [{', '.join(sorted(names))}]: {reason}"
         for (where, event_type, reason), names in steps.items()

@@ -49,6 +49,23 @@ def test_the_report_counts_and_names_what_does_not_hold() -> None:
     assert f"24:{'a' * 64}" in text
 
 
+def test_every_line_of_the_report_but_its_items_leads_in_japanese() -> None:
+    """The page a city office signs: each heading and total in Japanese first, the English
+    beside it; the items under them (indented) are ids, counts and reasons."""
+    for log in (
+        LogVerdict(events=24, links=24, head=HEAD),
+        LogVerdict(events=3, links=3, findings=[Finding("edited", 2, "changed")]),
+    ):
+        lines = _report(log).splitlines()
+        headings = [line for line in lines if line and not line.startswith(" ")]
+        english = [line for line in headings if line[:1].isascii()]
+        assert not english, english
+        assert lines[-2:] == [
+            "監査担当 auditor: ____________________",
+            "日付 date: ____________    署名 signature: ____________",
+        ]
+
+
 def test_the_report_shows_a_broken_log_and_keeps_to_its_period() -> None:
     broken = LogVerdict(events=3, links=3, findings=[Finding("edited", 2, "changed")])
     text = _report(broken, Period(f.at(6), None))
