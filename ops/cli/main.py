@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from typing import Annotated, Any
 
 import typer
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup, TyperOption
 
 from hub.errors import (
@@ -76,6 +77,22 @@ class HubGroup(TyperGroup):
             except HubError as error:
                 typer.echo(f"Error: {error}", err=True)
                 raise typer.Exit(exit_code(error)) from None
+            except (typer.Exit, typer.Abort, ClickException):
+                raise
+            except Exception as error:
+                typer.echo(unexpected(error), err=True)
+                raise typer.Exit(1) from None
+
+
+def unexpected(error: Exception) -> str:
+    """An error that is not the hub's, for whoever runs the hub: its type and where it
+    happened, never its message, which may quote a stored value (a person's name) into a
+    terminal's scrollback or a service's journal."""
+    where = "".join(traceback.format_tb(error.__traceback__)).rstrip()
+    return (
+        f"Error: unexpected {type(error).__name__} (its message is left out: it may quote "
+        f"a stored value)\nTraceback (most recent call last), without the message:\n{where}"
+    )
 
 
 _display_type_rich = TyperOption.display_type_rich

@@ -127,3 +127,24 @@ def test_the_replay_in_json_reads_times_in_jst_with_a_label_beside_each_code(
     items = [json.loads(line) for line in lines]
     assert [i["section"] for i in items] == ["consent", "meeting"]
     assert items[1]["held_at"] == f.at(2).isoformat() and items[1]["kind_label"]
+
+
+def test_an_unexpected_error_names_its_type_and_place_but_never_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not the hub's own error (a bug, a library's): the operator sees where it happened;
+    the message, which may quote a stored person's name, reaches no terminal or journal."""
+    import ops.cli.cases
+
+    stored = "試験 花子"  # a value read from the store, not the code's text
+
+    def broken() -> dict[str, Any]:
+        raise ValueError(f"cannot fit the stored name {stored}")
+
+    monkeypatch.setattr(ops.cli.cases, "commands_json_schema", broken)
+    result = runner.invoke(cli, ["schema", "commands"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("Error: unexpected ValueError")
+    assert "in schema_commands" in result.stderr and "in broken" in result.stderr
+    assert "試験" not in result.output + result.stderr
