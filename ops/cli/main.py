@@ -8,7 +8,9 @@ service away, 1 anything else the hub refused or found.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,6 +81,10 @@ class HubGroup(TyperGroup):
                 raise typer.Exit(exit_code(error)) from None
             except (typer.Exit, typer.Abort, ClickException):
                 raise
+            except BrokenPipeError:  # `hub ... | head` closed the pipe: stop, say nothing
+                quiet = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(quiet, sys.stdout.fileno())  # Python's exit must not flush into it
+                raise typer.Exit(1) from None
             except Exception as error:
                 typer.echo(unexpected(error), err=True)
                 raise typer.Exit(1) from None
