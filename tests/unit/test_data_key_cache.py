@@ -24,6 +24,7 @@ from ops.wiring import open_ledger
 from producers.relay import Relay
 from projections.audit.source import log_entries
 from projections.case_history import case_history
+from projections.discoveries import discoveries
 from projections.runner import catch_up_all, following, open_projection
 from tests import factories as f
 
@@ -242,3 +243,22 @@ def test_the_audit_and_a_leaked_store_copy_stop_on_keys_that_do_not_unwrap(
     monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path))
     with pytest.raises(DataKeyUnavailableError):
         list(leak.from_store(tmp_path / "hub.sqlite"))
+
+
+def test_the_discoveries_read_for_retention_and_erasure_stop_on_keys_that_do_not_unwrap(
+    tmp_path: Path,
+) -> None:
+    """`hub privacy erase --discovery PREFIX` and `hub privacy retention` read the
+    discoveries from the log: a key that does not unwrap names HUB_KEK, not an unexpected
+    MapperDeserialisationError."""
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    env = settings.eventsourcing_env()
+    app = HubApplication(env=env)
+    app.execute(f.discovery(person=f.person()))
+    app.close()
+    app = HubApplication(env={**env, "HUB_KEK": "試験 別の鍵"})
+    try:
+        with pytest.raises(DataKeyUnavailableError):
+            discoveries(app)
+    finally:
+        app.close()
