@@ -517,7 +517,7 @@ class CaseStateFold(Fold):
         if event_type in _TOUCH_ONLY:
             self._apply_other(event_type, p, case_id, at)  # checks first, then changes
             if case is not None:
-                case[5] = at
+                case[5] = max(case[5], at)  # the last record by business time
             return
         match event_type:
             case "ConsultationReceived":
@@ -585,7 +585,7 @@ class CaseStateFold(Fold):
             case _:
                 return
         if case is not None:
-            case[5] = at
+            case[5] = max(case[5], at)  # a back-dated record does not move it back
 
     def _apply_other(self, event_type: str, p: Mapping[str, Any], case_id: str, at: str) -> None:
         match event_type:

@@ -18,7 +18,11 @@ from projections.sqlview import PostgresView, SQLiteView, SqlView, Statement
 
 def _update(columns: str, payload: Mapping[str, Any], **params: Any) -> Statement:
     return Statement(
-        f"UPDATE {{cases}} SET {columns}, updated_at = :at WHERE case_id = :case_id",
+        # The case's last record by business time: a back-dated record does not move it back
+        # (the retention schedule counts from it: hub/retention.py).
+        f"UPDATE {{cases}} SET {columns}, "
+        "updated_at = CASE WHEN :at > updated_at THEN :at ELSE updated_at END "
+        "WHERE case_id = :case_id",
         {"case_id": str(payload["case_id"]), "at": utc_text(payload["occurred_at"]), **params},
     )
 

@@ -14,6 +14,7 @@ from eventsourcing.utils import get_topic
 
 from hub import events as ev
 from hub.domain.others import Discovery
+from hub.quarantine import stop_on_keys
 
 PAGE = 1_000
 REPORTED = get_topic(Discovery.DiscoveryReported)
@@ -38,7 +39,11 @@ def discoveries(app: Application[Any]) -> dict[str, DiscoveryRecord]:
         start=after, limit=PAGE, topics=(REPORTED, LINKED, ERASED), inclusive_of_start=after is None
     ):
         for notification in batch:
-            p = app.mapper.to_domain_event(notification).payload  # type: ignore[attr-defined]
+            try:
+                p = app.mapper.to_domain_event(notification).payload  # type: ignore[attr-defined]
+            except Exception as error:
+                stop_on_keys(error)  # a key that does not unwrap: say so, not "unexpected"
+                raise
             key = str(p.discovery_id)
             if isinstance(p, ev.DiscoveryReported):
                 found[key] = DiscoveryRecord(key, p.ward, p.occurred_at)

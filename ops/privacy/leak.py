@@ -13,6 +13,7 @@ from typing import Any
 from hub import codec, kafka_clients
 from hub.codec import event_record
 from hub.errors import InvalidCommandError
+from hub.quarantine import stop_on_keys
 from hub.settings import Settings
 from ops.wiring import open_application
 from projections.audit.leak import Exposure, disclosed_exposures, exposures
@@ -68,7 +69,11 @@ def from_store(path: Path) -> Leaked:
             if not batch:
                 return
             for notification in batch:
-                domain_event = app.mapper.to_domain_event(notification)
+                try:
+                    domain_event = app.mapper.to_domain_event(notification)
+                except Exception as error:
+                    stop_on_keys(error)  # a copy whose keys this hub cannot unwrap: say so
+                    raise
                 payload = getattr(domain_event, "payload", None)
                 if payload is None:
                     continue

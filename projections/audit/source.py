@@ -13,6 +13,7 @@ from hub.caseindex import NETWORK_TYPES, PAYLOAD_TYPE
 from hub.chain import ChainedRecorder, StateSearch
 from hub.codec import event_id
 from hub.errors import HubError
+from hub.quarantine import stop_on_keys
 from projections.audit.history import Entry, History, replay
 
 PAGE = 500
@@ -122,6 +123,7 @@ def _entry(app: HubApplication, notification: Notification) -> Entry | None:
     try:
         domain_event = app.mapper.to_domain_event(notification)
     except Exception as error:  # any decoding failure of a stored record
+        stop_on_keys(error)  # keys that do not unwrap are the store's, not the event's
         raise UnreadableLogError(
             f"the event at position {notification.id} cannot be read "
             f"({type(error).__name__}); run `hub audit verify-log`"

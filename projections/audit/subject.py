@@ -190,7 +190,7 @@ def build(
             tuple(
                 (
                     when(c.given_at),
-                    "、".join(c.scope),
+                    _agencies(c.scope, names),
                     "、".join(label("purpose", p) for p in c.purposes),
                     _categories(c.categories),
                     when(c.valid_until),

@@ -19,10 +19,12 @@ from hub.sealing import ERASED, sealed_subject
 from hub.settings import Settings
 from ops.bench.logs import LogSpec, generated
 from ops.bench.relay import RecordingProducer
+from ops.privacy import leak
 from ops.wiring import open_ledger
 from producers.relay import Relay
 from projections.audit.source import log_entries
 from projections.case_history import case_history
+from projections.discoveries import discoveries
 from projections.runner import catch_up_all, following, open_projection
 from tests import factories as f
 
@@ -216,3 +218,47 @@ def test_every_step_and_reader_of_the_log_stops_on_keys_that_do_not_unwrap(
             follower.mapper.to_domain_event(notification)
     follower.close()
     app.close()
+
+
+def test_the_audit_and_a_leaked_store_copy_stop_on_keys_that_do_not_unwrap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The auditor's reader of the log (`hub audit replay`, `verify`, `report`, `hub privacy
+    erasures`) and `hub privacy leak-impact --store` name the wrong key-encryption key, not
+    an unreadable log (which sent the auditor to `hub audit verify-log`) or an unexpected
+    error."""
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    env = settings.eventsourcing_env()
+    app = HubApplication(env=env)
+    app.execute(f.consultation(window_agency="moji.houkatsu"))
+    app.close()
+    other = {**env, "HUB_KEK": "試験 別の鍵"}
+    app = HubApplication(env=other)
+    try:
+        with pytest.raises(DataKeyUnavailableError):
+            list(log_entries(app))
+    finally:
+        app.close()
+    monkeypatch.setenv("HUB_KEK", "試験 別の鍵")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path))
+    with pytest.raises(DataKeyUnavailableError):
+        list(leak.from_store(tmp_path / "hub.sqlite"))
+
+
+def test_the_discoveries_read_for_retention_and_erasure_stop_on_keys_that_do_not_unwrap(
+    tmp_path: Path,
+) -> None:
+    """`hub privacy erase --discovery PREFIX` and `hub privacy retention` read the
+    discoveries from the log: a key that does not unwrap names HUB_KEK, not an unexpected
+    MapperDeserialisationError."""
+    settings = Settings(store="sqlite", sqlite_path=tmp_path / "hub.sqlite")
+    env = settings.eventsourcing_env()
+    app = HubApplication(env=env)
+    app.execute(f.discovery(person=f.person()))
+    app.close()
+    app = HubApplication(env={**env, "HUB_KEK": "試験 別の鍵"})
+    try:
+        with pytest.raises(DataKeyUnavailableError):
+            discoveries(app)
+    finally:
+        app.close()

@@ -254,3 +254,17 @@ def test_due_discoveries_skip_the_linked_and_the_erased_and_count_days_in_jst() 
         date(2025, 2, 28),
     )
     assert due_discoveries(found, RetentionSchedule(1), date(2025, 2, 27)) == []
+
+
+def test_the_erasures_list_names_erased_cases_only_never_a_discovery(cli_store: Path) -> None:
+    # No agency confirms a discovery's erasure (ErasureConfirmed is a case's event), so
+    # `hub privacy erasures` lists the erased case and not the erased discovery.
+    alone, _, case_id = _recorded(cli_store)
+    assert _erase("--discovery", str(alone)).exit_code == 0
+    assert _erase("--case", str(case_id)).exit_code == 0
+
+    result = runner.invoke(cli, ["privacy", "erasures"])
+    assert result.exit_code == 0, result.output
+    assert "消去 1 件" in result.output
+    assert f"事例 {case_id}" in result.output
+    assert str(alone) not in result.output

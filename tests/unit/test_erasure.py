@@ -188,6 +188,30 @@ def test_retention_lists_closed_cases_past_their_years_until_erased(cli_store: P
     assert str(closed) not in _cli("privacy", "retention", "--as-of", due_day.isoformat())
 
 
+def test_a_back_dated_record_after_closing_does_not_bring_the_retention_forward(
+    cli_store: Path,
+) -> None:
+    # The period runs from the closed case's last record (docs/PRIVACY.md): a 利用停止 request
+    # recorded after the closure but dated before it does not make the erasure due earlier,
+    # whether the case view caught up event by event or was rebuilt in one pass.
+    app = _open()
+    try:
+        closed, _, _ = _people(app)
+        app.execute(f.build(c.CloseCase, case_id=closed, reason="支援終結", occurred_at=f.at(10)))
+        app.execute(f.build(c.RequestUseStop, case_id=closed, occurred_at=f.at(5)))
+    finally:
+        app.close()
+    last = f.at(10).date()
+    due_day = last.replace(year=last.year + 5)
+    for rebuilt in (False, True):
+        if rebuilt:
+            _cli("rebuild", "--projection", "case_state")
+        early = _cli("privacy", "retention", "--as-of", (due_day - timedelta(days=1)).isoformat())
+        assert str(closed) not in early, rebuilt
+        listed = _cli("privacy", "retention", "--as-of", due_day.isoformat())
+        assert f"{closed}" in listed and f"最終記録 {last}" in listed, rebuilt
+
+
 def test_the_retention_years_are_configurable() -> None:
     cases = [
         {"case_id": "a", "status": "closed", "updated_at": "2024-02-29T03:00:00+00:00"},

@@ -114,6 +114,25 @@ def test_the_pdf_lists_what_the_audit_knows_of_the_person_and_no_one_else(store:
     assert str(other) not in text
 
 
+def test_a_consents_scope_is_named_in_japanese_not_by_its_code(store: Path) -> None:
+    # The report is for the person: a group of agencies (ward_windows) is said by what it
+    # covers, as the case page says it, never by the network's code.
+    scenario, _ = story(store)
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    history, _ = audit(scenario.case_id)
+    (consent,) = [x for x in history.consents.values() if x.case_id == str(scenario.case_id)]
+    assert consent.scope, "the scenario's consent names a scope"
+    shown = "、".join(names().agency(a) for a in consent.scope)
+    assert f"対象（範囲）：{shown}" in text
+    for code in consent.scope:
+        assert code not in text
+
+
 def test_the_read_for_the_report_is_on_the_access_log(store: Path) -> None:
     scenario, _ = story(store)
     out = store / "kaiji.pdf"

@@ -122,6 +122,31 @@ def test_the_audit_proves_the_relays_disclosures_and_refutes_one_on_a_stopped_co
         app.close()
 
 
+def test_the_requests_own_reason_goes_out_on_no_consent_only_on_a_basis_of_law() -> None:
+    # The reason is a personal narrative: the request stops consent from its own position,
+    # so a consent covering narratives does not release it; a connection meeting does.
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(consent(CASE, 2, ["ward:moji"], ["identity", "narrative"]))
+    log.add(taken_up(CASE, 3, [HOKEN]))
+    stop = log.add(
+        ev.UseStopRequested(
+            occurred_at=at(4), case_id=CASE, request_id=ident(f"{CASE}/r"), reason="試験の申出"
+        )
+    )
+    made = decisions(log)
+    decision = made[stop.position - 1]
+    assert [(d["agency_id"], d["basis"], d["fields"]) for d in decision.disclosures] == [
+        (HOKEN, "support_meeting", ["reason"])
+    ]
+    (sent,) = [r for r in decision.agencies if r.agency_id == HOUKATSU]
+    assert sent.record.get("reason") is None
+    history = replay(Entry(e.position, e.payload, e.event_id) for e in log.events)
+    disclosures = [Disclosure.from_record(d) for m in made for d in m.disclosures]
+    assert verify(history, disclosures).valid
+
+
 def test_the_case_holds_no_consent_in_force_after_the_request() -> None:
     app = HubApplication(env={})
     try:
