@@ -130,6 +130,8 @@ def case_show(
     and its history (each event with who acted)."""
     if person and purpose is None:
         raise InvalidCommandError("--person needs --purpose: every read of details is recorded")
+    check_choice("--purpose", purpose, get_args(v.AccessPurpose))
+    check_choice("--basis", basis, get_args(v.AccessBasis))
     app = wiring.open_application()
     try:
         view = case_view(app)
