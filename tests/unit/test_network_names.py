@@ -51,3 +51,15 @@ def test_an_agency_the_network_registers_is_named_and_taken_by_the_hubs_commands
     assert [r["agency_id_label"] for r in rows] == [NAME]
     _run("audit", "disclosures", "--agency", NEW)
     _run("inbox", "--agency", "tobata.shikn", code=2)
+
+
+def test_quarantine_list_refuses_an_agency_that_names_nothing(cli_store: Path) -> None:
+    """README: a filter that names nothing is an error with a suggestion, never an empty
+    answer (`hub quarantine list --agency moji.houkatu` listed nothing, and made an inbox)."""
+    result = runner.invoke(
+        cli, ["quarantine", "list", "--step", "agency", "--agency", "moji.houkatu"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "did you mean moji.houkatsu" in result.stderr
+    assert not list((cli_store / "var").glob("agency/*"))
+    _run("quarantine", "list", "--step", "agency", "--agency", "moji.houkatsu")
