@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from uuid import uuid4
 
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from ops.cli.main import app as cli
@@ -63,3 +64,12 @@ def test_quarantine_list_refuses_an_agency_that_names_nothing(cli_store: Path) -
     assert "did you mean moji.houkatsu" in result.stderr
     assert not list((cli_store / "var").glob("agency/*"))
     _run("quarantine", "list", "--step", "agency", "--agency", "moji.houkatsu")
+
+
+def test_network_show_fits_80_columns(cli_store: Path) -> None:
+    """README: tables are for people and fit 80 columns; the summary under the network's
+    tables ran to 86."""
+    result = runner.invoke(cli, ["network", "show"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(cell_len(line) for line in result.stdout.splitlines()) <= 80
+    assert "協力会員 partner companies" in result.stdout
