@@ -238,6 +238,7 @@ class HubService:
     ) -> list[dict[str, Any]]:
         ward = ward or (actor.ward if actor.role in WARD_ROLES else None)
         authorize(actor, Read.case, ward=ward)
+        self._known_ward(ward)
         return list(self._view("case_state").cases(ward=ward, status=status))
 
     def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
@@ -340,6 +341,12 @@ class HubService:
         self._known_agency(agency_id)
         return [d.view() for d in self._ledger_disclosures(None, agency_id)]
 
+    def _known_ward(self, ward: str | None) -> None:
+        """A ward filter that names no ward is refused by name (UnknownWardError), as the
+        CLI refuses it, never answered with an empty list; asked after the role."""
+        if ward is not None:
+            self.app.network.ward(ward)
+
     def _known_agency(self, agency_id: str) -> None:
         if not self.app.network.is_agency(agency_id):
             raise NotFoundError(f"no agency {agency_id!r} in the network")
@@ -349,6 +356,7 @@ class HubService:
     def _coordination_ward(self, actor: Actor, ward: str | None) -> str | None:
         ward = ward or (actor.ward if actor.role in WARD_ROLES else None)
         authorize(actor, Read.coordination, ward=ward)
+        self._known_ward(ward)
         return ward
 
     def unanswered_referrals(self, actor: Actor, ward: str | None = None) -> list[dict[str, Any]]:
