@@ -5,12 +5,14 @@ refuses it (README: a refusal by a rule names an unknown code as the CLI does, `
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hub.errors import UnknownWardError
+from hub.errors import UnknownAgencyError, UnknownWardError
+from hub.fiscal import JST
 from hub.identity import Actor, Role
 from hub.settings import Settings
 from ops.usecases import HubService
@@ -41,3 +43,17 @@ def test_an_unknown_ward_is_refused_by_name(service: HubService, read: str) -> N
     with pytest.raises(UnknownWardError, match="unknown ward 'tobato'"):
         READS[read](service, "tobato")
     assert READS[read](service, "tobata") == []
+
+
+AUDITOR = Actor("auditor-試験", Role.auditor)
+
+
+def test_an_audit_filter_that_names_no_agency_is_refused_by_name(service: HubService) -> None:
+    """`GET /audit/disclosures?agency=moji.houkatu` and the replay answered empty."""
+    as_of = datetime(2025, 6, 1, tzinfo=JST)
+    with pytest.raises(UnknownAgencyError, match=r"unknown agency 'moji\.houkatu'"):
+        service.disclosures(AUDITOR, agency_id="moji.houkatu")
+    with pytest.raises(UnknownAgencyError, match=r"unknown agency 'moji\.houkatu'"):
+        service.replay(AUDITOR, as_of, agency_id="moji.houkatu")
+    assert service.disclosures(AUDITOR, agency_id="moji.houkatsu") == []
+    assert service.replay(AUDITOR, as_of, agency_id="moji.houkatsu")["consents_in_force"] == []
