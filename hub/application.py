@@ -83,7 +83,7 @@ from hub.keys import (
 from hub.labels import BY_KEY as INDICATOR_KEYS
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
-from hub.sealing import Sealer, sealed_subject
+from hub.sealing import ERASED, Sealer, sealed_subject
 from hub.transcoding import register_payloads
 
 A = TypeVar("A", bound=Aggregate)
@@ -907,13 +907,38 @@ class HubApplication(Application[UUID]):
     def read_person(
         self, case_id: UUID, actor: Actor | None, basis: str, purpose: str
     ) -> ev.PersonDetails | None:
-        """The details held on the person of a case, the read recorded first (アクセス記録)."""
-        person = self.get_case(case_id).person
+        """The details held on the person of a case, the read recorded first (アクセス記録).
+
+        On an erased case, each text field the log held reads ``［消去済み］`` (the erased
+        reads of ``hub.sealing``); nothing personal is shown, so no read is recorded."""
+        case = self.get_case(case_id)
+        if case.erased:
+            return self._erased_person(case_id)
+        person = case.person
         if person is None:
             return None
         shown = [f"person.{k}" for k, v in person.model_dump().items() if v is not None]
         self.record_access(actor, case_id, shown, basis, purpose)
         return person
+
+    def _erased_person(self, case_id: UUID) -> ev.PersonDetails | None:
+        """The person of an erased case as its events read now: every text field the log
+        held as ``ERASED``; None when the case never held the person's details."""
+        held: set[str] = set()
+        for stored in self.recorder.select_events(case_id):
+            payload = self.mapper.to_domain_event(stored).payload  # type: ignore[attr-defined]
+            held.update(
+                path.removeprefix("person.")
+                for path in ev.erased_fields(payload)
+                if path.startswith("person.")
+            )
+        texts = {
+            name
+            for name, field in ev.PersonDetails.model_fields.items()
+            if field.annotation == (str | None)
+        }
+        shown = {name: ERASED for name in sorted(held & texts)}
+        return ev.PersonDetails.model_validate(shown) if shown else None
 
     def is_duplicate(self, command_id: UUID) -> bool:
         return self._exists(receipt_id(command_id))

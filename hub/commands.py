@@ -569,7 +569,17 @@ def commands_json_schema() -> dict[str, Any]:
                 "Optional: derived from command_id when left out "
                 f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
             )
+        for name in OPENED_WHEN_LEFT_OUT.get(model.__name__, ()):
+            definition["properties"][name]["description"] = (
+                "Optional: names the case it belongs to; when left out a case is opened, its id "
+                "derived from command_id "
+                f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
+            )
     return schema
+
+
+# Ids a command names when given and creates, derived from its command id, when left out.
+OPENED_WHEN_LEFT_OUT: dict[str, tuple[str, ...]] = {"ReceiveConsultation": ("case_id",)}
 
 
 def _command_models() -> list[type[BaseModel]]:

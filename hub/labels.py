@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from hub.reference import Network
 
 Kind = Literal["flow", "distinct", "stock"]
 
@@ -320,13 +323,14 @@ class Names:
         return AGENCY_GROUPS.get(agency_id, agency_id)
 
 
-def names() -> Names:
-    """The names in force now. The one place that reads them, so where they come from (the
-    shipped reference file today, the network on the log tomorrow) is a one-line change."""
+def names(network: Network | None = None) -> Names:
+    """The names in force: those of ``network`` (the network as the log records it, agencies
+    registered since the import among them) over the shipped reference file's, so an agency
+    the log has retired keeps its name; the shipped names alone without ``network``."""
     from hub.reference import load_network
 
-    network = load_network()
+    known = [load_network()] + ([network] if network is not None else [])
     return Names(
-        wards={w.code: w.name for w in network.wards},
-        agencies={a.id: a.name for a in network.agencies},
+        wards={w.code: w.name for n in known for w in n.wards},
+        agencies={a.id: a.name for n in known for a in n.agencies},
     )

@@ -36,11 +36,12 @@ from hub.errors import (
     NotReferredAgencyError,
     PermissionDeniedError,
     ReferralNotFoundError,
+    UnknownAgencyError,
     UnknownEmergencyError,
 )
 from hub.fiscal import jst_text, now, parse_fiscal_year
 from hub.identity import Actor
-from hub.labels import label
+from hub.labels import label, names
 from hub.policy import (
     AGENCY_ROLES,
     REVIEWERS,
@@ -238,6 +239,7 @@ class HubService:
     ) -> list[dict[str, Any]]:
         ward = ward or (actor.ward if actor.role in WARD_ROLES else None)
         authorize(actor, Read.case, ward=ward)
+        self._known_ward(ward)
         return list(self._view("case_state").cases(ward=ward, status=status))
 
     def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
@@ -340,6 +342,19 @@ class HubService:
         self._known_agency(agency_id)
         return [d.view() for d in self._ledger_disclosures(None, agency_id)]
 
+    def _known_ward(self, ward: str | None) -> None:
+        """A ward filter that names no ward is refused by name (UnknownWardError), as the
+        CLI refuses it, never answered with an empty list; asked after the role."""
+        if ward is not None:
+            self.app.network.ward(ward)
+
+    def _named_agency(self, agency_id: str | None) -> None:
+        """An agency filter of the audit that names no agency, in the network on the log or
+        the shipped one (a retired agency keeps its past), is refused by name, as the CLI
+        refuses it (UnknownAgencyError), never answered with an empty list."""
+        if agency_id is not None and agency_id not in names(self.app.network).agencies:
+            raise UnknownAgencyError(f"unknown agency {agency_id!r}")
+
     def _known_agency(self, agency_id: str) -> None:
         if not self.app.network.is_agency(agency_id):
             raise NotFoundError(f"no agency {agency_id!r} in the network")
@@ -349,6 +364,7 @@ class HubService:
     def _coordination_ward(self, actor: Actor, ward: str | None) -> str | None:
         ward = ward or (actor.ward if actor.role in WARD_ROLES else None)
         authorize(actor, Read.coordination, ward=ward)
+        self._known_ward(ward)
         return ward
 
     def unanswered_referrals(self, actor: Actor, ward: str | None = None) -> list[dict[str, Any]]:
@@ -373,6 +389,7 @@ class HubService:
         agency_id: str | None = None,
     ) -> dict[str, Any]:
         authorize(actor, Read.audit)
+        self._named_agency(agency_id)
         history = replay_log(self.app, case_id=case_id)
         view: dict[str, Any] = history.snapshot(as_of, case_id=case_id, agency_id=agency_id).view()
         return {**view, "position": history.last_position}
@@ -386,6 +403,7 @@ class HubService:
         end: datetime | None = None,
     ) -> list[dict[str, Any]]:
         authorize(actor, Read.audit)
+        self._named_agency(agency_id)
         found = [
             d
             for d in self._ledger_disclosures(case_id, agency_id)

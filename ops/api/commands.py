@@ -49,7 +49,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     if _depth(data) > MAX_DEPTH:
         raise MalformedBodyError(f"the body is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
-        raise MalformedBodyError("the body is a JSON object")
+        raise MalformedBodyError("the body is not a JSON object")
     return data
 
 

@@ -24,6 +24,7 @@ from hub.fiscal import JST, jst_text, now
 from hub.labels import Names, label, names
 from hub.settings import get_settings
 from ops.cli._cases import case_among, case_filter
+from ops.cli._names import log_names
 from ops.cli._output import (
     Format,
     JsonOpt,
@@ -99,8 +100,15 @@ AgencyOpt = Annotated[
 ]
 
 
-def _check_agency(agency: str | None) -> None:
-    check_choice("--agency", agency, list(names().agencies))
+def _names(from_log: bool) -> Names:
+    """The names of the network as the log records it when the command reads the store (an
+    agency registered by `hub network apply` included); the shipped names when it reads
+    Kafka alone (an auditor may hold no store)."""
+    return log_names() if from_log else names()
+
+
+def _check_agency(agency: str | None, network: Names) -> None:
+    check_choice("--agency", agency, list(network.agencies))
 
 
 @audit.command("replay")
@@ -136,7 +144,8 @@ def replay_command(
     settings = get_settings()
     fmt = chosen(fmt, as_json)
     at = parse_time(as_of)
-    _check_agency(agency)
+    network = _names(source is HistorySource.log or compare)
+    _check_agency(agency, network)
     named = case
     case = case_filter(named) if source is HistorySource.log or compare else None
     if compare:
@@ -163,7 +172,6 @@ def replay_command(
         case = case_among(named, history.case_ids())
     snapshot = history.snapshot(at, case_id=case, agency_id=agency)
     view = snapshot.view()
-    network = names()
     if fmt is Format.json:
         typer.echo(json.dumps(_labelled_view(view, network), ensure_ascii=False, indent=2))
         return
@@ -307,7 +315,8 @@ def disclosures_command(
 ) -> None:
     """Every disclosure (what, to whom, on which basis), filtered."""
     fmt = chosen(fmt, as_json)
-    _check_agency(agency)
+    network = _names(source is DisclosureSource.ledger)
+    _check_agency(agency, network)
     found = _disclosures(source)
     if source is DisclosureSource.ledger:
         case = case_filter(case)
@@ -323,7 +332,6 @@ def disclosures_command(
     if as_of is not None:
         until = parse_time(as_of)
         found = [d for d in found if d.occurred_at <= until]
-    network = names()
     rows = [_labelled_disclosure(d.view(), network) for d in found]
     if fmt is Format.json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -101,8 +101,8 @@ def _print(network: Network, at: datetime) -> None:
     council = sum(a.kind == "council_member" for a in network.agencies)
     out.print(
         f"区 wards {len(network.wards)}・機関 agencies {len(network.agencies)}"
-        f"(うち連携協議会 council {council})・協力会員 partner companies "
-        f"{network.partner_companies_total}",
+        f"(うち連携協議会 council {council})\n"
+        f"協力会員 partner companies {network.partner_companies_total}",
         highlight=False,
     )
 

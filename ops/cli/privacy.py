@@ -14,10 +14,10 @@ from hub.application import HubApplication
 from hub.errors import HubError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
-from hub.labels import names as network_names
 from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
 from ops.cli._cases import named_case
+from ops.cli._names import log_names
 from ops.cli._output import SHORT, resolve_prefix
 from ops.cli.audit import parse_time
 from ops.privacy import leak
@@ -177,7 +177,7 @@ def erasures_command(
         view = erasure_view(log_entries(app))
     listed = view.listed(pending_only=pending)
     waiting = sum(len(e.pending) for e in listed)
-    network = network_names()
+    network = log_names()
     typer.echo(f"消去の確認 erasure confirmations: 消去 {len(listed)} 件、未確認 {waiting} 機関")
     for erasure in listed:
         typer.echo(f"事例 {erasure.case_id}  消去 {jst_text(erasure.erased_at)}")

@@ -22,6 +22,8 @@ from hub.errors import ServiceUnavailableError
 from hub.kafka_clients import read_to_end
 from hub.quarantine import STEPS
 from hub.settings import Settings, get_settings
+from ops.cli._names import log_names
+from ops.cli._output import check_choice
 from ops.wiring import open_inbox, open_ledger, open_projection
 
 out = Console()
@@ -115,6 +117,8 @@ def list_command(
     names = [s.value for s in step] if step else None
     if names == ["agency"] and agency is None:
         raise typer.BadParameter("--step agency needs --agency")
+    # A misspelt agency would read (and make) an empty inbox: refused, as every filter is.
+    check_choice("--agency", agency, list(log_names().agencies))
     settings = get_settings()
     followers = [n for n in names or STEPS if n not in ("agency", REPLIES)]
     rows = quarantined(settings, followers, agency)

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from hub.labels import VOCABULARY, label
-from hub.reference import load_network
+from ops.cli._names import log_network
 from ops.cli._output import Format, FormatOpt, JsonOpt, check_choice, console, emitted
 
 ref_app = typer.Typer(
@@ -22,7 +22,7 @@ def agencies(
     as_json: JsonOpt = False,
 ) -> None:
     """Every member agency: id (what commands and --agency take), 機関名, kind and ward."""
-    network = load_network()
+    network = log_network()
     check_choice("--ward", ward, network.ward_codes)
     wards = {w.code: w.name for w in network.wards}
     records: list[dict[str, Any]] = [
@@ -50,7 +50,7 @@ def agencies(
 
 def wards(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The seven wards: code (what --ward takes) and 区名."""
-    records = [{"code": w.code, "label": w.name} for w in load_network().wards]
+    records = [{"code": w.code, "label": w.name} for w in log_network().wards]
     if emitted(fmt, as_json, records, ("code", "label")):
         return
     table = Table("code", "区名", title="区", title_justify="left")

@@ -39,6 +39,7 @@ from hub.settings import Settings, get_settings
 from ops import heap, wiring
 from ops.cli._cases import case_view, resolve_case
 from ops.cli._metrics import MetricsPortOpt
+from ops.cli._names import log_names
 from ops.cli._output import (
     SHORT,
     Format,
@@ -130,6 +131,8 @@ def case_show(
     and its history (each event with who acted)."""
     if person and purpose is None:
         raise InvalidCommandError("--person needs --purpose: every read of details is recorded")
+    check_choice("--purpose", purpose, get_args(v.AccessPurpose))
+    check_choice("--basis", basis, get_args(v.AccessBasis))
     app = wiring.open_application()
     try:
         view = case_view(app)
@@ -145,7 +148,7 @@ def case_show(
             case["person"] = details.model_dump(mode="json") if details else None
     finally:
         app.close()
-    network = names()
+    network = log_names()
     record = labelled(case, network, status="case_status")
     record["referrals"] = [
         labelled(r, network, status="referral_status") for r in case["referrals"]
@@ -243,7 +246,7 @@ def case_list(
     wide: WideOpt = False,
 ) -> None:
     """List cases (ids and codes only), optionally by ward and status."""
-    network = names()
+    network = log_names()
     check_choice("--ward", ward, list(network.wards))
     check_choice("--status", status, CASE_STATUSES)
     rows = _read("case_state", lambda view: view.cases(ward=ward, status=status))
@@ -290,7 +293,7 @@ def inbox(
     wide: WideOpt = False,
 ) -> None:
     """What the hub sent an agency and what it answered: unanswered referrals stand out."""
-    network = names()
+    network = log_names()
     check_choice("--agency", agency, list(network.agencies))
     rows = _read("inbox", lambda view: view.inbox(agency, unanswered_only=unanswered))
     records = [labelled(r, network, status="referral_status") for r in rows]

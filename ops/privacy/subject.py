@@ -33,7 +33,7 @@ def subject_report(
         disclosures,
         str(case_id),
         person.model_dump(mode="json") if person else None,
-        names(),
+        names(app.network),
         now(),
         erased_all=erased,
         ledger_position=ledger_position,

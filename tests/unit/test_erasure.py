@@ -255,3 +255,36 @@ def test_an_erasure_a_reader_keeps_from_the_disk_says_so_and_completes_again(
         app.close()
     stored = b"".join(p.read_bytes() for p in cli_store.glob("hub.sqlite*"))
     assert wrapped not in stored
+
+
+def test_a_read_of_an_erased_persons_details_shows_the_fields_erased(cli_store: Path) -> None:
+    """README: after an erasure every later read shows the personal fields as ［消去済み］,
+    `hub case show --person` too (it showed nothing at all)."""
+    app = _open()
+    try:
+        case_id, _, _ = _people(app)
+        app.erase_person(case_id, decided_by="試験課", reason="本人の求め", actor=ADMIN)
+        person = app.read_person(case_id, None, "official_duty", "consultation")
+        assert person is not None and person.name == ERASED and person.address == ERASED
+        assert person.birth_date is None
+    finally:
+        app.close()
+    shown = _cli("case", "show", str(case_id), "--person", "--purpose", "consultation")
+    assert "本人情報" in shown and ERASED in shown
+
+
+def test_case_show_refuses_an_unknown_purpose_even_with_no_details_to_show(
+    cli_store: Path,
+) -> None:
+    """README: exit 2 for a bad value, nothing done; an erased case (nothing to record) let
+    `--purpose bogus` through with exit 0."""
+    app = _open()
+    try:
+        case_id, _, _ = _people(app)
+        app.erase_person(case_id, decided_by="試験課", reason="本人の求め", actor=ADMIN)
+    finally:
+        app.close()
+    for option in (("--purpose", "bogus"), ("--purpose", "consultation", "--basis", "bogus")):
+        result = runner.invoke(cli, ["case", "show", str(case_id), "--person", *option])
+        assert result.exit_code == 2, result.output
+        assert "unknown value 'bogus'" in result.stderr

@@ -199,6 +199,10 @@ def test_the_schema_requires_exactly_what_the_runtime_requires() -> None:
     discovery = definitions["ReportDiscovery"]
     assert "discovery_id" not in discovery["required"]
     assert "derived from command_id" in discovery["properties"]["discovery_id"]["description"]
+    # a consultation that opens a case: its case_id too (README: says so in its description)
+    consultation = definitions["ReceiveConsultation"]
+    assert "case_id" not in consultation["required"]
+    assert "derived from command_id" in consultation["properties"]["case_id"]["description"]
     # and the runtime indeed derives it
     parsed = parse_command_line(_line(f.discovery()).encode())
     assert parsed.discovery_id is not None  # type: ignore[attr-defined]
