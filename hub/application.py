@@ -932,12 +932,7 @@ class HubApplication(Application[UUID]):
                 for path in ev.erased_fields(payload)
                 if path.startswith("person.")
             )
-        texts = {
-            name
-            for name, field in ev.PersonDetails.model_fields.items()
-            if field.annotation == (str | None)
-        }
-        shown = {name: ERASED for name in sorted(held & texts)}
+        shown = {name: ERASED for name in sorted(held & ev.PERSON_TEXT_FIELDS)}
         return ev.PersonDetails.model_validate(shown) if shown else None
 
     def is_duplicate(self, command_id: UUID) -> bool:

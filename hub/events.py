@@ -55,6 +55,13 @@ class PersonDetails(Record):
     criminal_record: str | None = personal("criminal_record", sensitive=True)
 
 
+# The fields of PersonDetails that hold text: what reads as erased (ERASED) once the
+# person's data key is destroyed (a date reads as none).
+PERSON_TEXT_FIELDS = frozenset(
+    name for name, field in PersonDetails.model_fields.items() if field.annotation == (str | None)
+)
+
+
 class ActedBy(Record):
     """Who acted: the subject (token subject, configured operator, ``system:…``) and role.
 
