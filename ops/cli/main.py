@@ -13,7 +13,7 @@ import pkgutil
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import metadata
 from typing import Annotated, Any
 
@@ -82,8 +82,8 @@ class HubGroup(TyperGroup):
             except (typer.Exit, typer.Abort, ClickException):
                 raise
             except BrokenPipeError:  # `hub ... | head` closed the pipe: stop, say nothing
-                quiet = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(quiet, sys.stdout.fileno())  # Python's exit must not flush into it
+                with suppress(OSError, ValueError):  # Python's exit must not flush into it
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise typer.Exit(1) from None
             except Exception as error:
                 typer.echo(unexpected(error), err=True)
