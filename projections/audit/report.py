@@ -65,7 +65,7 @@ def render_report(
     ]
     lines = [
         "監査報告 Audit report — いのちをつなぐネットワーク information-sharing hub",
-        f"対象期間 period: {period.label()}",
+        f"期間 period: {period.label()}",
         f"作成 generated: {generated_at.isoformat()}; log of record up to position "
         f"{history.last_position}",
         "",
@@ -79,9 +79,9 @@ def render_report(
         f"同意 consents: given {len(given)}, refused {len(refused)}, withdrawn {len(withdrawn)}",
         f"利用停止 use-stop requests: {len(stops)} (consent no longer releases; "
         "legal bases continue)",
-        "開催した会議 meetings held: "
-        f"つながりづくり会議 (connection) {meetings.get('connection', 0)}, "
-        f"重層的支援会議 (support) {meetings.get('support', 0)}",
+        "開催した会議 meetings held:",
+        f"  つながりづくり会議 (connection) {meetings.get('connection', 0)}",
+        f"  重層的支援会議 (support) {meetings.get('support', 0)}",
         "",
     ]
     lines += [*_break_glass(history, disclosures, period), ""]
@@ -100,14 +100,15 @@ def render_report(
     else:
         first = log.first
         assert first is not None
-        lines.append(
-            f"改ざん検証 verify-log: BROKEN, {len(log.findings)} finding(s); first: {first.line()}"
-        )
+        lines += [
+            f"改ざん検証 verify-log: BROKEN, {len(log.findings)} finding(s); the first:",
+            f"  {first.line()}",
+        ]
     if log.head is not None:
-        lines.append(
-            "チェーンの先頭 chain head (write it down; `hub audit verify-log --anchor` checks it "
-            f"later): {log.head.notification_id}:{log.head.chain_hash}"
-        )
+        lines += [
+            "チェーンの先頭 chain head (write it down for `hub audit verify-log --anchor`):",
+            f"  {log.head.notification_id}:{log.head.chain_hash}",
+        ]
     lines += ["", *_quarantine_lines(quarantined)]
     lines += [
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from hub.application import HubApplication
@@ -64,6 +65,19 @@ def test_every_line_of_the_report_but_its_items_leads_in_japanese() -> None:
             "監査担当 auditor: ____________________",
             "日付 date: ____________    署名 signature: ____________",
         ]
+        # Within 80 columns, but an item naming whole ids and the break-glass total.
+        wide = [
+            line
+            for line in lines
+            if _columns(line) > 80
+            and not line.startswith("  disclosure ")
+            and not line.startswith("緊急時の要配慮個人情報の提供")
+        ]
+        assert not wide, wide
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
 
 
 def test_the_report_shows_a_broken_log_and_keeps_to_its_period() -> None:
