@@ -24,7 +24,13 @@ from consumers.records import BadRecord, read_referral_record
 from consumers.stopping import StopFlag
 from hub import codec, plausible, tracing
 from hub.domain.case import TRANSITIONS
-from hub.errors import IllegalTransitionError, InvalidCommandError, NotFoundError
+from hub.errors import (
+    BeforeReferralError,
+    IllegalTransitionError,
+    InvalidCommandError,
+    NotFoundError,
+)
+from hub.fiscal import jst_text
 from hub.logging import get_logger
 from hub.quarantine import OUTAGES, reason_of
 
@@ -149,6 +155,14 @@ def reply_record(
             plausible.instant(answered_at)
         except ValueError as error:
             raise InvalidCommandError(f"answered_at: {error}") from None
+    at = answered_at or datetime.now(UTC)
+    referred_at = referral.get("referred_at")
+    if referred_at and at < datetime.fromisoformat(referred_at):  # the hub would refuse it
+        raise BeforeReferralError(
+            f"referral {referral['referral_id']} was made at "
+            f"{jst_text(referred_at, seconds=True)}; an answer cannot be dated "
+            f"{jst_text(at, seconds=True)}, before it"
+        )
     record = {
         "reply_id": str(reply_id or uuid4()),
         "referral_id": referral["referral_id"],
@@ -156,7 +170,7 @@ def reply_record(
         "agency_id": agency_id,
         "answer": answer,
         "reason": reason.strip() if reason and reason.strip() else None,
-        "answered_at": (answered_at or datetime.now(UTC)).isoformat(),
+        "answered_at": at.isoformat(),
         "reason_code": reason_code,
         "outcome": outcome,
     }

@@ -131,6 +131,11 @@ class IllegalTransitionError(DomainError):
     pass
 
 
+class BeforeReferralError(DomainError):
+    """An answer or a cancellation dated before the referral it ends was made: its time
+    would count as a response time below zero."""
+
+
 class MeetingRuleError(DomainError):
     pass
 

@@ -13,6 +13,7 @@ from hub import events as ev
 from hub import vocabulary as v
 from hub.domain.consent import in_force as consent_in_force
 from hub.errors import (
+    BeforeReferralError,
     CaseClosedError,
     ConsentRequiredError,
     IllegalTransitionError,
@@ -23,6 +24,7 @@ from hub.errors import (
     NotReferredAgencyError,
     ReferralNotFoundError,
 )
+from hub.fiscal import jst_text
 
 # Legal answers from each referral status (the agency's side of the loop).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -263,6 +265,7 @@ class Case(Aggregate):
             raise IllegalTransitionError(
                 f"referral {referral_id} is {referral.status}; it cannot become {answer}"
             )
+        _require_not_before(referral, referral_id, occurred_at, "an answer")
         self._referral_answered(
             ev.ReferralAnswered(
                 occurred_at=occurred_at,
@@ -287,6 +290,7 @@ class Case(Aggregate):
                 f"referral {referral_id} is {referral.status}; only a referral that has "
                 "not ended can be cancelled"
             )
+        _require_not_before(referral, referral_id, at, "a cancellation")
         self._referral_cancelled(
             ev.ReferralCancelled(
                 occurred_at=at,
@@ -875,3 +879,11 @@ class Case(Aggregate):
 def _plain(person: ev.PersonDetails | None) -> ev.PersonDetails | None:
     """The details as the event's own type (commands hand in a stricter subclass)."""
     return None if person is None else ev.PersonDetails.model_validate(person.model_dump())
+
+
+def _require_not_before(referral: Referral, referral_id: UUID, at: datetime, what: str) -> None:
+    if at < referral.made_at:
+        raise BeforeReferralError(
+            f"referral {referral_id} was made at {jst_text(referral.made_at, seconds=True)}; "
+            f"{what} cannot be dated {jst_text(at, seconds=True)}, before it"
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,7 +18,12 @@ from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec
 from hub import events as ev
-from hub.errors import IllegalTransitionError, InvalidCommandError, NotFoundError
+from hub.errors import (
+    BeforeReferralError,
+    IllegalTransitionError,
+    InvalidCommandError,
+    NotFoundError,
+)
 from hub.fiscal import JST
 from tests.agency_support import (
     AGENCY,
@@ -321,9 +326,24 @@ def test_a_late_entry_at_a_time_the_hub_refuses_is_refused_before_it_is_sent(
     with pytest.raises(InvalidCommandError, match=r"^answered_at: "):
         reply_record(AGENCY, referral, "accepted", None, answered_at=answered_at)
     on_time = reply_record(
-        AGENCY, referral, "accepted", None, answered_at=datetime(2025, 5, 31, 17, tzinfo=JST)
+        AGENCY, referral, "accepted", None, answered_at=datetime(2026, 4, 2, 17, tzinfo=JST)
     )
-    assert on_time["answered_at"] == "2025-05-31T17:00:00+09:00"
+    assert on_time["answered_at"] == "2026-04-02T17:00:00+09:00"
+
+
+def test_a_late_entry_dated_before_its_referral_is_refused_before_it_is_sent(
+    inbox: Inbox,
+) -> None:
+    # The hub refuses it (BeforeReferralError) onto deadletter.replies, unseen by the agency.
+    stream = Stream()
+    _, referral_id = stream.referral()
+    consume(stream, inbox)
+    referral = find_referral(inbox, str(referral_id))
+    made = datetime.fromisoformat(referral["referred_at"])
+    with pytest.raises(BeforeReferralError, match="before it"):
+        reply_record(AGENCY, referral, "accepted", None, answered_at=made - timedelta(seconds=1))
+    at_once = reply_record(AGENCY, referral, "received", None, answered_at=made)
+    assert datetime.fromisoformat(at_once["answered_at"]) == made
 
 
 def test_an_answer_the_hub_would_refuse_is_refused_at_the_agency_before_it_is_sent(

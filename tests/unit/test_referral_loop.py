@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from hub import commands as c
 from hub.application import HubApplication
-from hub.errors import IllegalTransitionError
+from hub.errors import BeforeReferralError, IllegalTransitionError
 from projections import report
 from projections.indicators import Cut, MemoryIndicators
 from tests import factories as f
@@ -83,6 +83,26 @@ def test_the_referrer_cancels_a_referral_that_has_not_ended_and_only_that() -> N
     again = f.build(c.CancelReferral, case_id=case_id, referral_id=referral_id, reason_code="other")
     with pytest.raises(IllegalTransitionError):
         app.execute(again)
+
+
+def test_an_answer_or_a_cancellation_dated_before_its_referral_is_refused() -> None:
+    """Its time would count as a response below zero; at the referral's own time it is kept."""
+    app = HubApplication()
+    case_id, referral_id = referred(app)  # made at day 0.5
+    with pytest.raises(BeforeReferralError, match="before it"):
+        answer(app, case_id, referral_id, "received", 0.4)
+    early = f.build(
+        c.CancelReferral,
+        case_id=case_id,
+        referral_id=referral_id,
+        reason_code="other",
+        occurred_at=f.at(0.25),
+    )
+    with pytest.raises(BeforeReferralError):
+        app.execute(early)
+    assert status(app, case_id, referral_id) == "sent"
+    answer(app, case_id, referral_id, "received", 0.5)
+    assert status(app, case_id, referral_id) == "received"
 
 
 def test_the_network_measures_count_cancellations_and_resolved_outcomes() -> None:
