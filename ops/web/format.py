@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -52,14 +53,13 @@ def waited(since: datetime | str | None) -> str:
     return f"{mins}分"
 
 
-def install(env: Any, names: Names) -> None:
-    """Filters and globals for the templates."""
+def install(env: Any, names: Callable[[], Names]) -> None:
+    """Filters and globals for the templates; ``names`` gives the names in force."""
     env.filters["jst"] = wareki_time
     env.filters["day"] = wareki_day
     env.filters["month"] = lambda month: wareki_month(month) if month else ""
     env.filters["waited"] = waited
     env.filters["acted_by"] = acted_by
     env.filters["label"] = lambda code, vocabulary: label(vocabulary, code)
-    env.filters["agency"] = names.agency
-    env.filters["ward"] = names.ward
-    env.globals["names"] = names
+    env.filters["agency"] = lambda code: names().agency(code)
+    env.filters["ward"] = lambda code: names().ward(code)

@@ -38,9 +38,9 @@ from hub.errors import (
 )
 from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
 from hub.identity import Actor, Role
-from hub.labels import INDICATORS, TABLE4_TITLE, codes, label, names
+from hub.labels import INDICATORS, TABLE4_TITLE, Names, codes, label, names
 from hub.policy import COMMANDS, READS, Read
-from hub.reference import load_network
+from hub.reference import Network
 from hub.settings import Settings
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
@@ -190,12 +190,26 @@ class Pages:
         self.service = service
         self.settings = settings
         self.sessions = Sessions(settings, verifier)
-        self.names = names()
-        self.network = load_network()  # as hub.labels.names() reads it: no store is opened
+        self._named: tuple[Network, Names] | None = None
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
-        fmt.install(self.templates.env, self.names)
+        fmt.install(self.templates.env, lambda: self.names)
         self.templates.env.globals["label"] = label
         self.templates.env.globals["codes"] = codes
+
+    @property
+    def network(self) -> Network:
+        """The network in force now, as the log records it: an agency registered by `hub
+        network apply` while the server runs is offered at once, a retired one no more."""
+        return self.service.app.network
+
+    @property
+    def names(self) -> Names:
+        """Ward and agency names of the network on the log, over the shipped ones (a retired
+        agency keeps its name), made again only when the network changes."""
+        network = self.network
+        if self._named is None or self._named[0] is not network:
+            self._named = (network, names(network))
+        return self._named[1]
 
     # Rendering -------------------------------------------------------------------------------
 
@@ -928,7 +942,7 @@ def router(pages: Pages) -> APIRouter:
                 except ValueError:
                     errors["case"] = "ケースIDの形式が正しくありません"
                     case_id = None
-            if agency and not pages.network.is_agency(agency):
+            if agency and agency not in pages.names.agencies:  # a retired one keeps its past
                 errors["agency"] = "ネットワークにない機関です"
                 agency = None
             days: dict[str, date | None] = {}

@@ -21,10 +21,14 @@ from ops.api.app import create_app
 from ops.usecases import HubService
 from ops.wiring import open_service
 from tests import factories as f
+from tests.network_changes import NEW_MEMBER, changed, network
 from tests.unit.test_web_reviews import csrf_of, sign_in
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
+LEAVING = "tobata.hoken"  # retired by `hub network apply` in a test
+RENAMED = "tobata.houkatsu"
+NEW_NAME = "戸畑区 地域包括支援センター(試験改称)"
 
 
 @pytest.fixture
@@ -270,3 +274,29 @@ def test_a_rule_of_the_domain_atop_a_form_is_led_in_japanese(
     refusal = re.search(r'id="form-error">([^<]*)<', sent.text)
     assert refusal and refusal.group(1).startswith("記録できませんでした（")
     assert "to withdraw" in refusal.group(1)  # the rule itself is kept
+
+
+def test_the_pages_offer_and_name_the_network_on_the_log_not_the_shipped_file(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """`hub network apply` while the server runs: a council member that joined is offered as a
+    referral's target and accepted by the audit's filter at once, under its name; a renamed
+    agency shows its new name; a retired one is offered no more, yet the audit still takes it
+    (its past disclosures)."""
+    service, client = hub
+    case_id = a_case(service)
+    service.app.apply_network(
+        network(changed(join=(NEW_MEMBER,), rename={RENAMED: NEW_NAME}, retire=(LEAVING,))),
+        f.at(1),
+    )
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    assert f'value="{NEW_MEMBER}"' in page and f"試験 架空の支援団体 {NEW_MEMBER}" in page
+    assert NEW_NAME in page
+    assert f'value="{LEAVING}"' not in page
+    sign_in(client, "auditor")
+    for named in (NEW_MEMBER, LEAVING):
+        audit = client.get(f"/web/audit?agency={named}")
+        assert audit.status_code == 200 and 'id="agency-error"' not in audit.text, named
+    refused = client.get("/web/audit?agency=nosuch.agency")
+    assert error_of(refused.text, "agency") == "ネットワークにない機関です"
