@@ -233,6 +233,9 @@ class History:
     # each case's moves to the 重層的支援会議, after which consent governs, not the meeting.
     take_ups: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     moves: dict[str, list[int]] = field(default_factory=dict)
+    # The same in business time, for ``snapshot``: when each take-up and each move happened.
+    take_up_times: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
+    move_times: dict[str, list[datetime]] = field(default_factory=dict)
     events: dict[int, LoggedEvent] = field(default_factory=dict)
     meetings_held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     network: Directory = field(default_factory=replaying)
@@ -302,6 +305,7 @@ class History:
             )
         elif isinstance(p, ev.MovedToSupportMeeting):
             self.moves.setdefault(str(p.case_id), []).append(position)
+            self.move_times.setdefault(str(p.case_id), []).append(p.occurred_at)
         elif isinstance(p, ev.EmergencyDeclared):
             self.emergencies[str(p.declaration_id)] = EmergencyRecord(
                 str(p.declaration_id),
@@ -388,10 +392,23 @@ class History:
     ) -> None:
         key = (meeting_id, case_id)
         self.take_ups.setdefault(key, []).append(position)
+        self.take_up_times.setdefault(key, []).append(at)
         if key not in self.meetings:
             self.meetings[key] = MeetingRecord(
                 meeting_id, case_id, kind, tuple(members), at, position, by
             )
+
+    def _sitting(self, meeting: MeetingRecord, as_of: datetime) -> bool:
+        """Whether the meeting's members still hold the case at ``as_of``: a つながりづくり会議
+        no longer does once the case moved to the 重層的支援会議 (consent governs from the
+        move on), unless it took the case up again after the move."""
+        if meeting.kind != "connection":
+            return True
+        times = self.take_up_times.get((meeting.meeting_id, meeting.case_id), [meeting.held_at])
+        latest = max(t for t in times if t <= as_of)
+        return not any(
+            latest <= moved <= as_of for moved in self.move_times.get(meeting.case_id, ())
+        )
 
     def snapshot(
         self, as_of: datetime, *, case_id: str | None = None, agency_id: str | None = None
@@ -409,7 +426,9 @@ class History:
             if c.in_force(as_of) and keep(c.case_id, c.agencies) and not self._stopped(c, as_of)
         ]
         meetings = [
-            m for m in self.meetings.values() if m.held_at <= as_of and keep(m.case_id, m.members)
+            m
+            for m in self.meetings.values()
+            if m.held_at <= as_of and keep(m.case_id, m.members) and self._sitting(m, as_of)
         ]
         emergencies = [
             e

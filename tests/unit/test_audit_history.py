@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from hub import commands as c
 from hub.application import HubApplication
 from hub.identity import Actor, Role
 from projections.audit.history import History, replay
@@ -89,3 +90,30 @@ def test_the_replay_names_who_recorded_each_consent_meeting_and_emergency() -> N
     assert [c["given_by"] for c in view["consents_in_force"]] == [by_coordinator]
     assert [m["recorded_by"] for m in view["meeting_memberships"]] == [by_coordinator]
     assert [e["declared_by"] for e in view["emergencies_in_force"]] == ["operator (operator)"]
+
+
+def test_a_connection_meeting_holds_the_case_no_more_once_it_moved() -> None:
+    """From the move to the 重層的支援会議 consent governs (docs/AUDIT.md): the
+    つながりづくり会議's members are not in force at or after the move's business time, as
+    `verify` refutes a support_meeting disclosure made after it; a later take-up holds again."""
+    app = HubApplication(env={})
+    case_id = app.execute(f.consultation()).aggregate_ids[0]
+    app.execute(f.consent(case_id, occurred_at=f.at(1)))
+    meeting = f.meeting([case_id], occurred_at=f.at(2))
+    app.execute(meeting)
+    app.execute(f.build(c.MoveToSupportMeeting, case_id=case_id, occurred_at=f.at(4)))
+    history = replay(log_entries(app))
+    agency = "hoboku-shakyo"
+    assert [m.meeting_id for m in history.snapshot(f.at(4) - TICK, agency_id=agency).meetings] == [
+        str(meeting.meeting_id)
+    ]
+    assert history.snapshot(f.at(4), agency_id=agency).meetings == ()
+    assert history.snapshot(f.at(9), agency_id=agency).meetings == ()
+    later = f.meeting([case_id], occurred_at=f.at(6))
+    app.execute(later)
+    history = replay(log_entries(app))
+    assert history.snapshot(f.at(5), agency_id=agency).meetings == ()
+    assert [m.meeting_id for m in history.snapshot(f.at(6), agency_id=agency).meetings] == [
+        str(later.meeting_id)
+    ]
+    app.close()
