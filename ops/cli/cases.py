@@ -20,6 +20,7 @@ from hub.intake import (
     parse_command_text,
     submit_lines,
 )
+from hub.settings import get_settings
 from ops import heap
 from ops.wiring import open_application
 
@@ -59,6 +60,10 @@ def submit(
         raise typer.Exit(1)
 
 
+class DetailsOnCommandLineError(InvalidCommandError):
+    """A command holding a person's details given as an argument, outside development mode."""
+
+
 def command(
     text: Annotated[
         str,
@@ -73,6 +78,11 @@ def command(
         parsed = parse_command_line(sys.stdin.buffer.read().removeprefix(UTF8_BOM).strip())
     else:
         parsed = parse_command_text(text)
+        if getattr(parsed, "person", None) is not None and get_settings().mode != "development":
+            raise DetailsOnCommandLineError(
+                "a person's details are refused as an argument in production mode (every "
+                "user of the host can read a process's arguments): hub command - < FILE"
+            )
     app = open_application()
     try:
         outcome = app.execute(parsed)  # type: ignore[arg-type]

@@ -280,3 +280,21 @@ def test_parsing_in_one_step_accepts_exactly_what_the_steps_accept() -> None:
     for text in texts:
         assert _either(parse_command_text, text) == _either(parse_in_steps, text), text[:80]
     assert _either(parse_command_text, texts[0]) == opened
+
+
+def test_a_persons_details_as_an_argument_are_refused_in_production(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: a command holding a person's details goes on stdin, never as an argument
+    (`ps` shows it to every user of the host). Outside development mode it is refused before
+    anything is opened; a command without details is not refused for it."""
+    monkeypatch.setenv("HUB_MODE", "production")
+    get_settings.cache_clear()
+    consultation = f.consultation()
+    refused = runner.invoke(cli, ["command", _line(consultation)])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.count("\n") == 1 and "hub command - < FILE" in refused.output
+    assert consultation.person is not None and consultation.person.name not in refused.output
+    assert not store.exists()
+    plain = runner.invoke(cli, ["command", _line(f.open_case())])
+    assert "refused as an argument" not in plain.output
