@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ def render_report(
         lines.append(
             f"根拠の検証 verify: {len(refuted)} of {len(shown)} disclosures had NO valid basis:"
         )
-        lines += [f"  {r.line()}" for r in refuted]
+        lines += [line for r in refuted for line in _item(r.line())]
     else:
         lines.append(f"根拠の検証 verify: every one of {len(shown)} disclosures had a valid basis")
     if log.intact:
@@ -102,7 +103,7 @@ def render_report(
         assert first is not None
         lines += [
             f"改ざん検証 verify-log: BROKEN, {len(log.findings)} finding(s); the first:",
-            f"  {first.line()}",
+            *_item(first.line()),
         ]
     if log.head is not None:
         lines += [
@@ -166,10 +167,11 @@ def _break_glass(history: History, disclosures: Sequence[Disclosure], period: Pe
     items = [i for i in review_list(history, disclosures) if period.holds(i.emergency.declared_at)]
     still_open = [i for i in items if not i.closed]
     lines = [
-        f"緊急時の要配慮個人情報の提供 break-glass review: {len(items)} declaration(s), "
-        f"{sum(len(i.disclosures) for i in items)} disclosure(s), {len(still_open)} open"
+        "緊急時の要配慮個人情報の提供 break-glass review:",
+        f"  {len(items)} declaration(s), {sum(len(i.disclosures) for i in items)} "
+        f"disclosure(s), {len(still_open)} open",
     ]
-    lines += [f"  {i.line()}" for i in items]
+    lines += [line for i in items for line in _item(i.line())]
     return lines
 
 
@@ -214,7 +216,29 @@ def _quarantine_lines(quarantined: Sequence[Mapping[str, Any]]) -> list[str]:
         steps.setdefault((where, row["event_type"], row["reason"]), []).append(row["step"])
     lines = [f"処理の保留 quarantine (隔離): {len(steps)} event(s) kept back, never published"]
     lines += [
-        f"  {where} {event_type or '-'} [{', '.join(sorted(names))}]: {reason}"
+        line
         for (where, event_type, reason), names in steps.items()
+        for line in _item(f"{where} {event_type or '-'} [{', '.join(sorted(names))}]: {reason}")
     ]
     return lines
+
+
+WIDTH = 80  # columns of the printed page; a CJK character takes two
+
+
+def _item(text: str) -> list[str]:
+    """An item under a heading, indented and wrapped at spaces to ``WIDTH`` columns, its
+    continuation lines indented further (whole ids are never split)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        if line and _columns(f"{line} {word}") > WIDTH:
+            lines.append(line)
+            line = f"      {word}"
+        else:
+            line = f"{line} {word}" if line else f"  {word}"
+    return [*lines, line]
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

@@ -65,15 +65,10 @@ def test_every_line_of_the_report_but_its_items_leads_in_japanese() -> None:
             "監査担当 auditor: ____________________",
             "日付 date: ____________    署名 signature: ____________",
         ]
-        # Within 80 columns, but an item naming whole ids and the break-glass total.
-        wide = [
-            line
-            for line in lines
-            if _columns(line) > 80
-            and not line.startswith("  disclosure ")
-            and not line.startswith("緊急時の要配慮個人情報の提供")
-        ]
+        # Within 80 columns, the items naming whole ids wrapped under their heading.
+        wide = [line for line in lines if _columns(line) > 80]
         assert not wide, wide
+        assert any(line.startswith("  disclosure ") for line in lines)  # a refuted one
 
 
 def _columns(line: str) -> int:

@@ -163,8 +163,10 @@ def test_the_review_stays_open_until_both_reviewers_judged_every_disclosure() ->
             datetime(2026, 6, 1, tzinfo=UTC),
         )
     )
-    assert "break-glass review: 1 declaration(s), 2 disclosure(s), 0 open" in report
-    assert "coordinator: justified, auditor: justified; closed" in report
+    assert "break-glass review:\n  1 declaration(s), 2 disclosure(s), 0 open" in report
+    items = [line for line in report.splitlines() if line.startswith(("  declaration", "      "))]
+    assert "coordinator: justified, auditor: justified; closed" in " ".join(" ".join(items).split())
+    assert all(len(line) <= 80 for line in items), items
 
 
 def test_a_disclosure_after_the_verdicts_reopens_the_review() -> None:
