@@ -66,8 +66,8 @@ class RdProducer:
     def send(
         self,
         topic: str,
+        value: bytes | None = None,  # kafka-python's order: a value given by position
         key: bytes | None = None,
-        value: bytes | None = None,
         headers: Any = None,  # (name, bytes) pairs, as kafka-python takes them
     ) -> _Sent:
         while True:
