@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.errors import ServiceUnavailableError
+from hub.errors import ConfigurationError, ServiceUnavailableError
 from hub.files import private_dir, private_file, tighten_tree
 from hub.kafka_config import SASL_MECHANISM, client_config
 from hub.principals import CONTROLLER_USER
 from hub.settings import Settings
+from ops.services import tls
 
 POM = Path(__file__).resolve().parents[1] / "kafka" / "pom.xml"
 INSTALL_HINT = "install them with: apt-get install openjdk-17-jre-headless maven"
@@ -153,7 +154,8 @@ def security_properties(settings: Settings) -> dict[str, str]:
         "inter.broker.listener.name": CLIENT_LISTENER,
         "advertised.listeners": f"{CLIENT_LISTENER}://{host}:{port}",
         "listener.security.protocol.map": (
-            f"{CLIENT_LISTENER}:SASL_PLAINTEXT,{CONTROLLER_LISTENER}:SASL_PLAINTEXT"
+            f"{CLIENT_LISTENER}:{settings.kafka_security_protocol},"
+            f"{CONTROLLER_LISTENER}:SASL_PLAINTEXT"
         ),
         "sasl.enabled.mechanisms": SASL_MECHANISM,
         "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
@@ -184,7 +186,9 @@ def security_properties(settings: Settings) -> dict[str, str]:
     }
 
 
-def server_properties(settings: Settings, paths: KafkaPaths) -> dict[str, str]:
+def server_properties(
+    settings: Settings, paths: KafkaPaths, tls_material: tls.BrokerTls | None = None
+) -> dict[str, str]:
     host, port = _host_port(settings.kafka_bootstrap)
     props = {
         "listeners": (
@@ -194,7 +198,16 @@ def server_properties(settings: Settings, paths: KafkaPaths) -> dict[str, str]:
         "log.dirs": str(paths.data),
     }
     props.update(security_properties(settings))
+    if tls_material is not None:
+        props.update(tls_material.properties())
     return props
+
+
+def _tls(settings: Settings, paths: KafkaPaths) -> tls.BrokerTls | None:
+    """The client listener's TLS material when it speaks SASL_SSL (``ops.services.tls``)."""
+    if settings.kafka_security_protocol != "SASL_SSL":
+        return None
+    return tls.broker_tls(paths.home, _host_port(settings.kafka_bootstrap)[0])
 
 
 def log4j2_properties(paths: KafkaPaths) -> str:
@@ -239,7 +252,9 @@ def write_config(settings: Settings, paths: KafkaPaths) -> None:
     settings.private_var_dir("kafka")
     private_dir(paths.logs, tighten=True)
     tighten_tree([paths.data, paths.logs])
-    _write_properties(paths.server_properties, server_properties(settings, paths))
+    _write_properties(
+        paths.server_properties, server_properties(settings, paths, _tls(settings, paths))
+    )
     private_file(paths.log4j).write_text(log4j2_properties(paths))
 
 
@@ -548,6 +563,13 @@ def _up(settings: Settings, timeout_s: float) -> KafkaStatus:
         raise ServiceUnavailableError(
             f"Something else listens on {settings.kafka_bootstrap} (not our broker: no live pid "
             f"in {paths.pid_file}); stop it or set HUB_KAFKA_BOOTSTRAP."
+        )
+    if settings.kafka_security_protocol == "SASL_SSL" and settings.kafka_ssl_cafile is None:
+        _tls(settings, paths)  # the file named below exists from now on
+        raise ConfigurationError(
+            "HUB_KAFKA_SECURITY_PROTOCOL is SASL_SSL: the local broker's certificate is "
+            "signed by a CA of its own; clients trust it with "
+            f"HUB_KAFKA_SSL_CAFILE={tls.ca_file(paths.home)}"
         )
     _require_bindable(settings)
     _require("java")

@@ -144,6 +144,12 @@ def _prepare(node: Node, members: list[Node], cluster_id: str) -> None:
 def up(settings: Settings, brokers: int, timeout_s: float = kafka.START_TIMEOUT_S) -> ClusterStatus:
     """Start every node that is not running; returns once all ``brokers`` are in the cluster."""
     began = time.monotonic()
+    if settings.kafka_security_protocol != "SASL_PLAINTEXT":
+        raise ConfigurationError(
+            "the local cluster's brokers listen with SASL_PLAINTEXT on loopback only: unset "
+            "HUB_KAFKA_SECURITY_PROTOCOL (SASL_SSL is for the single local broker, or the "
+            "city's own cluster)"
+        )
     members = nodes(settings, brokers)
     private_dir(home(settings))
     with _locked(settings):

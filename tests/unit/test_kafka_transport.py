@@ -56,3 +56,16 @@ def test_tls_is_asked_of_both_clients_with_the_citys_ca() -> None:
     }
     system = _settings(kafka_bootstrap=CLUSTER, kafka_security_protocol="SASL_SSL")
     assert "ssl_cafile" not in client_config(system, "moji.houkatsu", REAL)
+
+
+def test_the_local_cluster_refuses_tls_it_does_not_offer(tmp_path: Path) -> None:
+    """Only the single local broker makes a TLS listener (tests/integration/test_kafka_tls.py);
+    the three-broker cluster says so before it writes or starts anything."""
+    from ops.services import kafka_cluster
+
+    settings = Settings(
+        mode="development", var_dir=tmp_path / "var", kafka_security_protocol="SASL_SSL"
+    )
+    with pytest.raises(ConfigurationError, match="single local broker"):
+        kafka_cluster.up(settings, 3)
+    assert not (tmp_path / "var").exists()
