@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
+
+from jinja2 import pass_context
 
 from hub.fiscal import JST, now, wareki_date, wareki_month
 from hub.labels import Names, label
@@ -53,13 +54,20 @@ def waited(since: datetime | str | None) -> str:
     return f"{mins}分"
 
 
-def install(env: Any, names: Callable[[], Names]) -> None:
-    """Filters and globals for the templates; ``names`` gives the names in force."""
+def install(env: Any) -> None:
+    """Filters for the templates; ``agency`` and ``ward`` name codes by the ``names`` of the
+    page's context (the network in force, read once per page)."""
     env.filters["jst"] = wareki_time
     env.filters["day"] = wareki_day
     env.filters["month"] = lambda month: wareki_month(month) if month else ""
     env.filters["waited"] = waited
     env.filters["acted_by"] = acted_by
     env.filters["label"] = lambda code, vocabulary: label(vocabulary, code)
-    env.filters["agency"] = lambda code: names().agency(code)
-    env.filters["ward"] = lambda code: names().ward(code)
+    env.filters["agency"] = pass_context(lambda context, code: _names(context).agency(code))
+    env.filters["ward"] = pass_context(lambda context, code: _names(context).ward(code))
+
+
+def _names(context: Any) -> Names:
+    found = context.get("names")
+    assert isinstance(found, Names), "a page is rendered with the names in force"
+    return found

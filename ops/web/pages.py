@@ -192,7 +192,7 @@ class Pages:
         self.sessions = Sessions(settings, verifier)
         self._named: tuple[Network, Names] | None = None
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
-        fmt.install(self.templates.env, lambda: self.names)
+        fmt.install(self.templates.env)
         self.templates.env.globals["label"] = label
         self.templates.env.globals["codes"] = codes
 
@@ -242,6 +242,7 @@ class Pages:
                 "values": {},
                 "flash": flash,
                 "now": now(),
+                "names": self.names,
                 **context,
             },
             status_code=status,
