@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import socket
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,34 +18,13 @@ from hub import kafka_clients
 from hub.errors import ServiceUnavailableError
 from hub.settings import Settings
 from ops.services import kafka, tls
-
-
-def _free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
-def _hub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ops.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+from tests.ports import free_ports, run_hub
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Settings]]:
     var = tmp_path_factory.mktemp("tls") / "var"
-    client, controller = _free_ports(2)
+    client, controller = free_ports(2)
     env = {
         **os.environ,
         "HUB_MODE": "development",
@@ -60,11 +37,11 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str,
     env.pop("HUB_KAFKA_SSL_CAFILE", None)
     ca = tls.ca_file(var.resolve() / "kafka")
     # Without the CA named, nothing starts, and the line says which file to trust.
-    refused = _hub(env, "services", "up", "kafka")
+    refused = run_hub(env, "services", "up", "kafka")
     assert refused.returncode != 0
     assert refused.stderr.count("\n") == 1 and f"HUB_KAFKA_SSL_CAFILE={ca}" in refused.stderr
     env["HUB_KAFKA_SSL_CAFILE"] = str(ca)
-    started = _hub(env, "services", "up", "kafka")
+    started = run_hub(env, "services", "up", "kafka")
     assert started.returncode == 0, started.stdout + started.stderr
     settings = Settings(
         mode="development",
@@ -78,7 +55,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str,
     try:
         yield env, settings
     finally:
-        stopped = _hub(env, "services", "down", "kafka")
+        stopped = run_hub(env, "services", "down", "kafka")
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
 
@@ -102,7 +79,7 @@ def test_both_client_libraries_round_trip_a_record_over_tls(
     broker: tuple[dict[str, str], Settings],
 ) -> None:
     env, settings = broker
-    smoke = _hub(env, "smoke")  # kafka-python: create, produce, consume
+    smoke = run_hub(env, "smoke")  # kafka-python: create, produce, consume
     assert smoke.returncode == 0, smoke.stdout + smoke.stderr
     assert "produced and consumed" in smoke.stdout
     producer = kafka_clients.fast_producer(settings, settings.kafka_user, client_id="tls-test")

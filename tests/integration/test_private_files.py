@@ -8,10 +8,8 @@ broker it starts writes its own files the same way.
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from hub.application import HubApplication
 from hub.settings import Settings
 from projections.runner import PROJECTIONS, open_projection, rebuild_all
 from tests import factories as f
+from tests.ports import free_ports, run_hub
 
 pytestmark = pytest.mark.integration
 
@@ -144,21 +143,9 @@ def test_a_jwks_an_earlier_version_left_readable_is_tightened(tmp_path: Path) ->
     assert mode(jwks_path(settings)) == "0o600"
 
 
-def _free_ports(count: int) -> list[int]:
-    """Distinct free ports (held together while chosen, so no two are the same)."""
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 def test_the_brokers_data_and_logs_are_private_under_umask_000(tmp_path: Path) -> None:
     """A broker of its own (free ports, its own var dir), started and used under umask 000."""
-    client, controller = _free_ports(2)
+    client, controller = free_ports(2)
     env = {
         **os.environ,
         "HUB_MODE": "development",
@@ -169,15 +156,7 @@ def test_the_brokers_data_and_logs_are_private_under_umask_000(tmp_path: Path) -
     }
 
     def hub(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ops.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            umask=0o000,
-            check=False,
-        )
+        return run_hub(env, *args, umask=0o000)
 
     try:
         started = hub("services", "up", "kafka")

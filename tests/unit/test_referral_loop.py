@@ -30,6 +30,18 @@ def answer(app: HubApplication, case_id: UUID, referral_id: UUID, what: str, day
     app.execute(f.answer(case_id, referral_id, AGENCY, what, occurred_at=f.at(day), **kw))
 
 
+def cancellation(
+    case_id: UUID, referral_id: UUID, day: float, reason_code: str = "other"
+) -> c.CancelReferral:
+    return f.build(
+        c.CancelReferral,
+        case_id=case_id,
+        referral_id=referral_id,
+        reason_code=reason_code,
+        occurred_at=f.at(day),
+    )
+
+
 def status(app: HubApplication, case_id: UUID, referral_id: UUID) -> str:
     return app.get_case(case_id).referrals[referral_id].status
 
@@ -69,13 +81,7 @@ def test_the_referrer_cancels_a_referral_that_has_not_ended_and_only_that() -> N
     app = HubApplication()
     case_id, referral_id = referred(app)
     answer(app, case_id, referral_id, "accepted", 1)
-    cancel = f.build(
-        c.CancelReferral,
-        case_id=case_id,
-        referral_id=referral_id,
-        reason_code="referred_elsewhere",
-        occurred_at=f.at(2),
-    )
+    cancel = cancellation(case_id, referral_id, 2, "referred_elsewhere")
     assert list(app.execute(cancel).events) == ["ReferralCancelled"]
     assert status(app, case_id, referral_id) == "cancelled"
     with pytest.raises(IllegalTransitionError):
@@ -91,15 +97,8 @@ def test_an_answer_or_a_cancellation_dated_before_its_referral_is_refused() -> N
     case_id, referral_id = referred(app)  # made at day 0.5
     with pytest.raises(BeforeReferralError, match="before it"):
         answer(app, case_id, referral_id, "received", 0.4)
-    early = f.build(
-        c.CancelReferral,
-        case_id=case_id,
-        referral_id=referral_id,
-        reason_code="other",
-        occurred_at=f.at(0.25),
-    )
     with pytest.raises(BeforeReferralError):
-        app.execute(early)
+        app.execute(cancellation(case_id, referral_id, 0.25))
     assert status(app, case_id, referral_id) == "sent"
     answer(app, case_id, referral_id, "received", 0.5)
     assert status(app, case_id, referral_id) == "received"
