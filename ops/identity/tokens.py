@@ -27,6 +27,11 @@ ROLES = frozenset(role.value for role in Role)
 # the benchmark can seed data of every kind through one door.
 PERSON_ROLES = ROLES - {Role.operator.value, Role.system.value}
 CACHE_SIZE = 1024  # verified tokens kept until they expire
+# A NumericDate (RFC 7519) is a JSON number of seconds since 1970; a provider's times lie
+# between then and the last second of 9999. Anything else (a string, a boolean, a number
+# past any date) is no time of a real provider, and would not fit a float.
+TIMES = ("exp", "iat", "nbf")
+LATEST = 253402300799  # 9999-12-31T23:59:59Z
 
 
 class KeySource(Protocol):
@@ -115,7 +120,16 @@ class TokenVerifier:
         except (jwt.PyJWTError, TypeError, ValueError) as error:
             # Whatever else decoding an attacker's token raises is a token not accepted.
             raise AuthenticationError(f"the token is not valid ({type(error).__name__})") from None
+        for name in TIMES:
+            if name in claims and not _numeric_date(claims[name]):
+                raise AuthenticationError(f"the token's {name} is not a time (NumericDate)")
         return claims
+
+
+def _numeric_date(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value <= LATEST  # NaN is neither; an integer of any size compares
 
 
 def actor_from_claims(claims: dict[str, Any], roles: frozenset[str] = PERSON_ROLES) -> Actor:
