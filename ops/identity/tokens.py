@@ -8,6 +8,7 @@ to an ``Actor``: ``sub``; the role from ``role`` (or one hub role among Keycloak
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from typing import Any, Protocol
@@ -62,6 +63,7 @@ class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         check_identity_settings(settings)
         self._verified: dict[str, tuple[Actor, float]] = {}
+        self._ended: dict[bytes, float] = {}  # tokens signed out of, until they expire
         self._lock = threading.Lock()
         self.roles = PERSON_ROLES if production(settings) else ROLES
         self.issuer = settings.oidc_issuer
@@ -80,6 +82,8 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("the Authorization header is not a bearer token")
         token = token.strip()
+        if _digest(token) in self._ended:
+            raise AuthenticationError("the session of this token was signed out")
         cached = self._verified.get(token)
         if cached is not None and cached[1] > time.time():
             return cached[0]
@@ -92,6 +96,20 @@ class TokenVerifier:
                 self._verified.pop(next(iter(self._verified)))
             self._verified[token] = (actor, float(claims["exp"]))
         return actor
+
+    def end(self, token: str) -> None:
+        """Sign out of ``token``: from now on the pages and the API refuse it, until it
+        expires. Held by this process (``hub serve`` is one): a restart forgets it."""
+        try:
+            expires = float(self.claims(token)["exp"])
+        except AuthenticationError:
+            return  # refused already: nothing to end
+        with self._lock:
+            moment = time.time()
+            for digest in [d for d, until in self._ended.items() if until <= moment]:
+                del self._ended[digest]
+            self._ended[_digest(token)] = expires
+            self._verified.pop(token, None)
 
     def claims(self, token: str) -> dict[str, Any]:
         try:
@@ -130,6 +148,10 @@ def _numeric_date(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return 0 <= value <= LATEST  # NaN is neither; an integer of any size compares
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
 
 
 def actor_from_claims(claims: dict[str, Any], roles: frozenset[str] = PERSON_ROLES) -> Actor:

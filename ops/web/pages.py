@@ -514,7 +514,7 @@ def router(pages: Pages) -> APIRouter:
         except HubError as error:
             return pages.refused(request, error, None)
         response = RedirectResponse("/web/signin", status_code=303)
-        pages.sessions.sign_out(response)
+        pages.sessions.sign_out(request, response)
         return response
 
     # 窓口 (ward officer) ------------------------------------------------------------------------

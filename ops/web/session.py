@@ -83,5 +83,10 @@ class Sessions:
             path="/",
         )
 
-    def sign_out(self, response: Response) -> None:
+    def sign_out(self, request: Request, response: Response) -> None:
+        """End the session: its token is refused from now on (a copy of the cookie, or the
+        token as a bearer, no longer acts), and the browser forgets the cookie."""
+        token = request.cookies.get(COOKIE)
+        if token:
+            self.verifier.end(token)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
