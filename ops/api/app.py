@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -106,9 +106,15 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         return service.case(actor, case_id)
 
     @app.get("/cases/{case_id}/person", tags=["cases"])
-    def show_person(actor: Who, case_id: UUID, purpose: v.AccessPurpose) -> dict[str, Any]:
+    def show_person(
+        actor: Who, case_id: UUID, purpose: v.AccessPurpose, response: Response
+    ) -> dict[str, Any]:
         """The person's details; every read is recorded in the access log (who, why)."""
-        return service.person(actor, case_id, purpose)
+        shown = service.person(actor, case_id, purpose)
+        # A name and address kept by a browser's or a proxy's cache would be read again
+        # unrecorded: like the pages, this answer is never stored.
+        response.headers["Cache-Control"] = "no-store"
+        return shown
 
     # An agency's inbox ------------------------------------------------------------------------
 
