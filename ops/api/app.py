@@ -1,8 +1,9 @@
 """The HTTP API: thin routes over ``HubService``; identity from OIDC bearer tokens.
 
-Every route but ``/health`` (and, in development, the local issuer's JWKS) needs a bearer
-token; the role policy (hub/policy.py) decides inside the use case. Errors are
-application/problem+json (ops/api/problems.py).
+Every route but ``/health``, the OpenAPI document (``/openapi.json``, ``/docs``, ``/redoc``)
+and, in development, the local issuer's JWKS needs a bearer token; the role policy
+(hub/policy.py) decides inside the use case. Errors are application/problem+json
+(ops/api/problems.py).
 """
 
 from __future__ import annotations
