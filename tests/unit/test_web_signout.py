@@ -4,8 +4,10 @@ bearer), and no read of a person's details is recorded in its name."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 from hub.identity import Actor, Role
 from hub.settings import Settings
 from ops.api.app import create_app
+from ops.identity import dev_issuer
 from ops.usecases import HubService
 from ops.web.session import COOKIE
 from ops.wiring import open_service
@@ -76,3 +79,16 @@ def test_signing_out_ends_that_session_only(hub: tuple[HubService, TestClient]) 
     client.cookies.clear()
     client.cookies.set(COOKIE, other)
     assert client.get("/web/coordinator", follow_redirects=False).status_code == 200
+
+
+def test_signing_in_again_in_the_second_of_signing_out_is_a_new_session(
+    hub: tuple[HubService, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, client = hub
+    moment = time.time()
+    monkeypatch.setattr(dev_issuer, "time", SimpleNamespace(time=lambda: moment))
+    sign_in(client, "ward_officer", ward=WARD)
+    csrf = csrf_of(client.get("/web/officer").text)
+    assert client.post("/web/signout", data={"csrf_token": csrf}).status_code == 200
+    sign_in(client, "ward_officer", ward=WARD)
+    assert client.get("/web/officer", follow_redirects=False).status_code == 200
