@@ -1,7 +1,7 @@
 """The HTTP API: thin routes over ``HubService``; identity from OIDC bearer tokens.
 
-Every route but ``/health``, the OpenAPI document (``/openapi.json``, ``/docs``, ``/redoc``)
-and, in development, the local issuer's JWKS needs a bearer token; the role policy
+Every route but ``/health``, the OpenAPI document (``/openapi.json``; in development also
+``/docs``, ``/redoc`` and the local issuer's JWKS) needs a bearer token; the role policy
 (hub/policy.py) decides inside the use case. Errors are application/problem+json
 (ops/api/problems.py).
 """
@@ -61,6 +61,10 @@ def _jst(moment: datetime | None) -> datetime | None:
 def create_app(service: HubService, settings: Settings) -> FastAPI:
     """The API over ``service``; ``service`` is only called by requests, never here."""
     verifier = TokenVerifier(settings)
+    # /docs and /redoc load their scripts from a CDN (no pinned version, no integrity): in
+    # production that would be a third party's code running on the origin of the signed-in
+    # pages, able to read them and post their forms. The document itself is still served.
+    browsable = not production(settings)
     app = FastAPI(
         title="Kitakyushu hub API",
         version="1",
@@ -70,6 +74,8 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         # Starlette's slash redirect builds an absolute URL from the Host header, which a
         # caller chooses: a path with a stray slash is a 404 like any path not served.
         redirect_slashes=False,
+        docs_url="/docs" if browsable else None,
+        redoc_url="/redoc" if browsable else None,
     )
     problems.install(app)
 
