@@ -100,8 +100,9 @@ class TokenVerifier:
     def end(self, token: str) -> None:
         """Sign out of ``token``: from now on the pages and the API refuse it, until it
         expires. Held by this process (``hub serve`` is one): a restart forgets it."""
+        cached = self._verified.get(token)  # verified when the page was drawn: no fetch
         try:
-            expires = float(self.claims(token)["exp"])
+            expires = cached[1] if cached else float(self.claims(token)["exp"])
         except AuthenticationError:
             return  # refused already: nothing to end
         with self._lock:

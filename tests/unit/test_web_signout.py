@@ -9,13 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from hub.errors import AuthenticationError
 from hub.identity import Actor, Role
 from hub.settings import Settings
 from ops.api.app import create_app
 from ops.identity import dev_issuer
+from ops.identity.tokens import TokenVerifier
 from ops.usecases import HubService
 from ops.web.session import COOKIE
 from ops.wiring import open_service
@@ -92,3 +95,25 @@ def test_signing_in_again_in_the_second_of_signing_out_is_a_new_session(
     assert client.post("/web/signout", data={"csrf_token": csrf}).status_code == 200
     sign_in(client, "ward_officer", ward=WARD)
     assert client.get("/web/officer", follow_redirects=False).status_code == 200
+
+
+class _Away:
+    """The provider's JWKS endpoint, unreachable."""
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK:
+        raise jwt.PyJWKClientConnectionError("the identity provider is away")
+
+
+def test_a_token_verified_before_is_ended_while_the_providers_keys_cannot_be_fetched(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(mode="development", var_dir=tmp_path)
+    verifier = TokenVerifier(settings)
+    token = dev_issuer.issue(settings, subject="officer-試験", role=Role.ward_officer, ward=WARD)
+    verifier.actor(f"Bearer {token}")
+    keys = verifier.keys
+    verifier.keys = _Away()
+    verifier.end(token)
+    verifier.keys = keys  # back again: the ended token stays refused
+    with pytest.raises(AuthenticationError, match="signed out"):
+        verifier.actor(f"Bearer {token}")
