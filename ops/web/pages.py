@@ -212,7 +212,7 @@ class Pages:
         nav = []
         if actor is not None:
             nav = [(href, text) for href, text, read in NAV if read in READS[actor.role]]
-        flash = unquote(request.cookies.get(FLASH, ""))
+        flash = unquote(request.cookies.get(self.sessions.named(FLASH), ""))
         response = self.templates.TemplateResponse(
             request,
             template,
@@ -238,7 +238,13 @@ class Pages:
         response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
         response.headers["X-Content-Type-Options"] = "nosniff"
         if flash:
-            response.delete_cookie(FLASH, path="/", httponly=True, samesite="strict")
+            response.delete_cookie(
+                self.sessions.named(FLASH),
+                path="/",
+                httponly=True,
+                samesite="strict",
+                secure=self.sessions.secure,
+            )
         return response
 
     def refused(self, request: Request, error: HubError, actor: Actor | None) -> Response:
@@ -298,7 +304,11 @@ class Pages:
                 return redraw(actor, hub_error_field(bad), data)
             response = RedirectResponse(target, status_code=303)
             response.set_cookie(
-                FLASH, quote(message), httponly=True, samesite="strict", secure=self.sessions.secure
+                self.sessions.named(FLASH),
+                quote(message),
+                httponly=True,
+                samesite="strict",
+                secure=self.sessions.secure,
             )
             return response
         except HubError as error:
