@@ -33,6 +33,10 @@ CACHE_SIZE = 1024  # verified tokens kept until they expire
 # past any date) is no time of a real provider, and would not fit a float.
 TIMES = ("exp", "iat", "nbf")
 LATEST = 253402300799  # 9999-12-31T23:59:59Z
+# Keycloak marks what a token is in its ``typ`` claim: an ID token ("ID") names the client as
+# its audience too, and travels where an access token never does (the logout URL's
+# id_token_hint, the browser); only an access token is a bearer here.
+ACCESS_TYPES = frozenset({"Bearer", "at+jwt"})
 
 
 class KeySource(Protocol):
@@ -142,6 +146,9 @@ class TokenVerifier:
         for name in TIMES:
             if name in claims and not _numeric_date(claims[name]):
                 raise AuthenticationError(f"the token's {name} is not a time (NumericDate)")
+        kind = claims.get("typ", "Bearer")
+        if not isinstance(kind, str) or kind not in ACCESS_TYPES:
+            raise AuthenticationError("the token is not an access token (claim 'typ')")
         return claims
 
 

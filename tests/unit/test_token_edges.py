@@ -1,5 +1,6 @@
 """Tokens at the edges of their claims' types: a time that is no time (a string, a
-boolean, a number past any date) is a token refused (401), never a crash (500)."""
+boolean, a number past any date) is a token refused (401), never a crash (500); a token that
+says it is no access token (Keycloak's ``typ``) is refused."""
 
 from __future__ import annotations
 
@@ -63,3 +64,18 @@ def test_a_token_with_ordinary_times_is_accepted(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     token = _token(settings, nbf=int(time.time()) - 5, exp=LATER + 0.5)
     assert TokenVerifier(settings).actor(f"Bearer {token}").role is Role.auditor
+
+
+@pytest.mark.parametrize("kind", ["ID", "Refresh", "Logout", ["Bearer"]])
+def test_a_token_that_says_it_is_no_access_token_is_refused(tmp_path: Path, kind: Any) -> None:
+    """Keycloak's ID token names the client as audience too, and travels where an access
+    token does not (the logout URL's id_token_hint): it is no bearer."""
+    settings = _settings(tmp_path)
+    with pytest.raises(AuthenticationError, match="not an access token"):
+        TokenVerifier(settings).actor(f"Bearer {_token(settings, typ=kind)}")
+
+
+@pytest.mark.parametrize("kind", ["Bearer", "at+jwt"])
+def test_an_access_token_that_says_so_is_accepted(tmp_path: Path, kind: str) -> None:
+    settings = _settings(tmp_path)
+    assert TokenVerifier(settings).actor(f"Bearer {_token(settings, typ=kind)}").subject
