@@ -1,8 +1,9 @@
 """The HTTP API: thin routes over ``HubService``; identity from OIDC bearer tokens.
 
-Every route but ``/health`` (and, in development, the local issuer's JWKS) needs a bearer
-token; the role policy (hub/policy.py) decides inside the use case. Errors are
-application/problem+json (ops/api/problems.py).
+Every route but ``/health``, the OpenAPI document (``/openapi.json``; in development also
+``/docs``, ``/redoc`` and the local issuer's JWKS) needs a bearer token; the role policy
+(hub/policy.py) decides inside the use case. Errors are application/problem+json
+(ops/api/problems.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -60,6 +61,10 @@ def _jst(moment: datetime | None) -> datetime | None:
 def create_app(service: HubService, settings: Settings) -> FastAPI:
     """The API over ``service``; ``service`` is only called by requests, never here."""
     verifier = TokenVerifier(settings)
+    # /docs and /redoc load their scripts from a CDN (no pinned version, no integrity): in
+    # production that would be a third party's code running on the origin of the signed-in
+    # pages, able to read them and post their forms. The document itself is still served.
+    browsable = not production(settings)
     app = FastAPI(
         title="Kitakyushu hub API",
         version="1",
@@ -69,6 +74,8 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         # Starlette's slash redirect builds an absolute URL from the Host header, which a
         # caller chooses: a path with a stray slash is a 404 like any path not served.
         redirect_slashes=False,
+        docs_url="/docs" if browsable else None,
+        redoc_url="/redoc" if browsable else None,
     )
     problems.install(app)
 
@@ -106,9 +113,15 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         return service.case(actor, case_id)
 
     @app.get("/cases/{case_id}/person", tags=["cases"])
-    def show_person(actor: Who, case_id: UUID, purpose: v.AccessPurpose) -> dict[str, Any]:
+    def show_person(
+        actor: Who, case_id: UUID, purpose: v.AccessPurpose, response: Response
+    ) -> dict[str, Any]:
         """The person's details; every read is recorded in the access log (who, why)."""
-        return service.person(actor, case_id, purpose)
+        shown = service.person(actor, case_id, purpose)
+        # A name and address kept by a browser's or a proxy's cache would be read again
+        # unrecorded: like the pages, this answer is never stored.
+        response.headers["Cache-Control"] = "no-store"
+        return shown
 
     # An agency's inbox ------------------------------------------------------------------------
 

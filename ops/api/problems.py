@@ -51,6 +51,7 @@ STATUS: list[tuple[type[e.HubError], int, str]] = [
 ]
 
 INVALID = e.InvalidCommandError.__name__  # the name of every refusal of a field's value
+UNPARSED = "There was an error parsing the body"  # FastAPI's HTTPException detail
 
 # pydantic error types whose message quotes the input; their rule is named without it.
 ECHOING = {"union_tag_invalid": "unknown command type", "json_invalid": "not valid JSON"}
@@ -110,6 +111,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == UNPARSED:
+            # FastAPI's parse of a route's JSON body failed (nested past Python's recursion
+            # limit, a number too long): a malformed body, named as the commands name it.
+            detail = "the body is not JSON the hub can read (nested too deep, a number too long)"
+            return problem(400, "malformed request body", detail, error=MalformedBodyError.__name__)
         return problem(error.status_code, str(error.detail))
 
     app.add_middleware(Unexpected)

@@ -22,7 +22,7 @@ def serve(
     ] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="The certificate's key (PEM).")] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs and /openapi.json) until Ctrl-C / SIGTERM."""
+    """Serve the HTTP API (OpenAPI at /openapi.json) until Ctrl-C / SIGTERM."""
     import uvicorn
 
     from ops import heap

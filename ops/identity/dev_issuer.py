@@ -140,6 +140,9 @@ def claims_for(
         "iat": now,
         "exp": now + minutes * 60,
         "role": role.value,
+        # Each token its own, as a provider's are: a sign-in in the second a sign-out of the
+        # same person ended its token is a new session, not that ended token again.
+        "jti": uuid.uuid4().hex,
     }
     if ward:
         claims["ward"] = ward

@@ -8,6 +8,7 @@ to an ``Actor``: ``sub``; the role from ``role`` (or one hub role among Keycloak
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from typing import Any, Protocol
@@ -27,6 +28,15 @@ ROLES = frozenset(role.value for role in Role)
 # the benchmark can seed data of every kind through one door.
 PERSON_ROLES = ROLES - {Role.operator.value, Role.system.value}
 CACHE_SIZE = 1024  # verified tokens kept until they expire
+# A NumericDate (RFC 7519) is a JSON number of seconds since 1970; a provider's times lie
+# between then and the last second of 9999. Anything else (a string, a boolean, a number
+# past any date) is no time of a real provider, and would not fit a float.
+TIMES = ("exp", "iat", "nbf")
+LATEST = 253402300799  # 9999-12-31T23:59:59Z
+# Keycloak marks what a token is in its ``typ`` claim: an ID token ("ID") names the client as
+# its audience too, and travels where an access token never does (the logout URL's
+# id_token_hint, the browser); only an access token is a bearer here.
+ACCESS_TYPES = frozenset({"Bearer", "at+jwt"})
 
 
 class KeySource(Protocol):
@@ -57,6 +67,7 @@ class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         check_identity_settings(settings)
         self._verified: dict[str, tuple[Actor, float]] = {}
+        self._ended: dict[bytes, float] = {}  # tokens signed out of, until they expire
         self._lock = threading.Lock()
         self.roles = PERSON_ROLES if production(settings) else ROLES
         self.issuer = settings.oidc_issuer
@@ -75,6 +86,8 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("the Authorization header is not a bearer token")
         token = token.strip()
+        if _digest(token) in self._ended:
+            raise AuthenticationError("the session of this token was signed out")
         cached = self._verified.get(token)
         if cached is not None and cached[1] > time.time():
             return cached[0]
@@ -87,6 +100,21 @@ class TokenVerifier:
                 self._verified.pop(next(iter(self._verified)))
             self._verified[token] = (actor, float(claims["exp"]))
         return actor
+
+    def end(self, token: str) -> None:
+        """Sign out of ``token``: from now on the pages and the API refuse it, until it
+        expires. Held by this process (``hub serve`` is one): a restart forgets it."""
+        cached = self._verified.get(token)  # verified when the page was drawn: no fetch
+        try:
+            expires = cached[1] if cached else float(self.claims(token)["exp"])
+        except AuthenticationError:
+            return  # refused already: nothing to end
+        with self._lock:
+            moment = time.time()
+            for digest in [d for d, until in self._ended.items() if until <= moment]:
+                del self._ended[digest]
+            self._ended[_digest(token)] = expires
+            self._verified.pop(token, None)
 
     def claims(self, token: str) -> dict[str, Any]:
         try:
@@ -115,7 +143,23 @@ class TokenVerifier:
         except (jwt.PyJWTError, TypeError, ValueError) as error:
             # Whatever else decoding an attacker's token raises is a token not accepted.
             raise AuthenticationError(f"the token is not valid ({type(error).__name__})") from None
+        for name in TIMES:
+            if name in claims and not _numeric_date(claims[name]):
+                raise AuthenticationError(f"the token's {name} is not a time (NumericDate)")
+        kind = claims.get("typ", "Bearer")
+        if not isinstance(kind, str) or kind not in ACCESS_TYPES:
+            raise AuthenticationError("the token is not an access token (claim 'typ')")
         return claims
+
+
+def _numeric_date(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value <= LATEST  # NaN is neither; an integer of any size compares
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
 
 
 def actor_from_claims(claims: dict[str, Any], roles: frozenset[str] = PERSON_ROLES) -> Actor:

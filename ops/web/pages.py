@@ -226,7 +226,7 @@ class Pages:
         nav = []
         if actor is not None:
             nav = [(href, text) for href, text, read in NAV if read in READS[actor.role]]
-        flash = unquote(request.cookies.get(FLASH, ""))
+        flash = unquote(request.cookies.get(self.sessions.named(FLASH), ""))
         response = self.templates.TemplateResponse(
             request,
             template,
@@ -253,7 +253,13 @@ class Pages:
         response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
         response.headers["X-Content-Type-Options"] = "nosniff"
         if flash:
-            response.delete_cookie(FLASH, path="/", httponly=True, samesite="strict")
+            response.delete_cookie(
+                self.sessions.named(FLASH),
+                path="/",
+                httponly=True,
+                samesite="strict",
+                secure=self.sessions.secure,
+            )
         return response
 
     def refused(self, request: Request, error: HubError, actor: Actor | None) -> Response:
@@ -313,7 +319,11 @@ class Pages:
                 return redraw(actor, hub_error_field(bad), data)
             response = RedirectResponse(target, status_code=303)
             response.set_cookie(
-                FLASH, quote(message), httponly=True, samesite="strict", secure=self.sessions.secure
+                self.sessions.named(FLASH),
+                quote(message),
+                httponly=True,
+                samesite="strict",
+                secure=self.sessions.secure,
             )
             return response
         except HubError as error:
@@ -529,7 +539,7 @@ def router(pages: Pages) -> APIRouter:
         except HubError as error:
             return pages.refused(request, error, None)
         response = RedirectResponse("/web/signin", status_code=303)
-        pages.sessions.sign_out(response)
+        pages.sessions.sign_out(request, response)
         return response
 
     # 窓口 (ward officer) ------------------------------------------------------------------------

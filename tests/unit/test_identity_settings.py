@@ -7,6 +7,7 @@ import os
 from typing import Any, cast
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from hub.errors import AuthenticationError, ConfigurationError
@@ -162,3 +163,14 @@ def test_the_dev_issuers_folders_are_private_whatever_the_umask(
     assert oct(var.stat().st_mode & 0o777) == "0o700"
     assert oct((var / "oidc").stat().st_mode & 0o777) == "0o700"
     assert oct((var / "oidc" / dev_issuer.KEY_FILE).stat().st_mode & 0o777) == "0o600"
+
+
+def test_production_serves_no_page_that_runs_a_cdns_scripts() -> None:
+    """/docs and /redoc load Swagger UI and ReDoc from a CDN: in production that code would
+    run on the origin of the signed-in pages. The OpenAPI document itself stays."""
+    production = TestClient(create_app(cast(HubService, None), _production(**CITY)))
+    assert production.get("/docs").status_code == 404
+    assert production.get("/redoc").status_code == 404
+    assert production.get("/openapi.json").status_code == 200
+    development = TestClient(create_app(cast(HubService, None), Settings(mode="development")))
+    assert development.get("/docs").status_code == 200

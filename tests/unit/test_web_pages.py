@@ -1,5 +1,5 @@
 """The web pages without a browser: production refuses the development sign-in, the session
-cookie's attributes, 名寄せ matching and 和暦 dates of any era."""
+cookie's attributes and names, 名寄せ matching and 和暦 dates of any era."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
+from fastapi import Request, Response
 from fastapi.testclient import TestClient
 
+from hub.errors import AuthenticationError
+from hub.identity import Actor, Role
 from hub.settings import Settings
 from ops.api.app import create_app
+from ops.identity.tokens import TokenVerifier
 from ops.usecases import HubService, matches
 from ops.web.format import wareki_date
+from ops.web.session import Sessions
 
 CITY = {
     "oidc_issuer": "https://idp.city.example.invalid/realms/hub",
@@ -145,3 +151,29 @@ def test_making_an_existing_file_private_opens_no_descriptor_of_it(
     monkeypatch.setattr(os, "open", recording_open)
     private_file(path)
     assert opened == [] and (path.stat().st_mode & 0o777) == 0o600
+
+
+def test_production_cookies_cannot_be_planted_by_another_host_of_the_domain() -> None:
+    """A sibling host of the city's domain is the same site: SameSite does not stop it from
+    setting a cookie for the whole domain. In production the names carry ``__Host-``, which a
+    browser takes only from this host, Secure, for every path; a planted plain-named cookie is
+    not read (neither a pre-session nonce of the attacker's choosing nor a session)."""
+    settings = Settings(mode="production", **CITY)
+    client = TestClient(create_app(cast(HubService, None), settings), base_url="https://testserver")
+    client.cookies.set("hub_signin", "chosen-by-a-sibling-host")
+    drawn = client.get("/web/signin").headers["set-cookie"]
+    name, _, rest = drawn.partition("=")
+    assert name == "__Host-hub_signin"
+    assert not rest.startswith("chosen-by-a-sibling-host")
+    assert "secure" in rest.lower() and "path=/" in rest.lower() and "domain" not in rest.lower()
+
+    officer = Actor("officer-試験", Role.ward_officer, ward="tobata")
+    sessions = Sessions(settings, cast(TokenVerifier, SimpleNamespace(actor=lambda _: officer)))
+    signed = Response()
+    sessions.sign_in(signed, "a-token")
+    assert signed.headers["set-cookie"].startswith("__Host-hub_session=a-token;")
+    planted = Request({"type": "http", "headers": [(b"cookie", b"hub_session=a-token")]})
+    with pytest.raises(AuthenticationError):
+        sessions.actor(planted)
+    kept = Request({"type": "http", "headers": [(b"cookie", b"__Host-hub_session=a-token")]})
+    assert sessions.actor(kept) == officer
