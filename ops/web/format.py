@@ -68,6 +68,6 @@ def install(env: Any) -> None:
 
 
 def _names(context: Any) -> Names:
-    found = context.get("names")
-    assert isinstance(found, Names), "a page is rendered with the names in force"
+    found = context["names"]()  # read once per page, when a name is first shown
+    assert isinstance(found, Names)
     return found

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, unquote
@@ -40,7 +41,7 @@ from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
 from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, Names, codes, label, names
 from hub.policy import COMMANDS, READS, Read
-from hub.reference import Network
+from hub.reference import Network, load_network
 from hub.settings import Settings
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
@@ -61,6 +62,7 @@ HOME: dict[Role, str] = {
     Role.analyst: "/web/analysis",
     Role.administrator: "/web/analysis",
 }
+SHIPPED = load_network()  # as the file ships, for the development sign-in
 NAV = (
     ("/web/officer", "窓口", Read.person),
     ("/web/coordinator", "いのちネット担当係長", Read.coordination),
@@ -242,7 +244,7 @@ class Pages:
                 "values": {},
                 "flash": flash,
                 "now": now(),
-                "names": self.names,
+                "names": cache(lambda: self.names),  # read when a name is first shown
                 **context,
             },
             status_code=status,
@@ -447,8 +449,10 @@ def router(pages: Pages) -> APIRouter:
         context = {
             "dev": not production(pages.settings),
             "roles": DEV_ROLES,
-            "wards": pages.network.wards,
-            "agencies": pages.agencies(),
+            # The sign-in page opens no store: the development identities of the shipped
+            # network (a restart of the store's service does not stop anyone signing in).
+            "wards": SHIPPED.wards,
+            "agencies": SHIPPED.agencies,
             "errors": errors or {},
             "values": values or {},
             "csrf": pages.sessions.signin_csrf(nonce),
