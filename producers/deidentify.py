@@ -14,7 +14,9 @@ The rule (docs/STREAMS.md, "What analysts get"):
 - the one duration the measures need travels as a duration: an answer carries
   ``minutes_since_referral``;
 - lists and optional fields the indicators do not read are emptied (null, []): needs,
-  signs, scopes, members, reasons... Required codes (ward, agency, kind) stay.
+  signs, scopes, members, reasons... Required codes (ward, agency, kind) stay; required
+  free texts (``FREE_TEXT``: a watch-over's frequency, an erasure's decider and reason) are
+  the empty string.
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ from producers.fields import ACTOR, personal_fields, replaced_each, uuid_fields,
 
 # Lists and optional fields the indicators read (projections/indicators.py ``facts``).
 NEEDED = frozenset({("GatheringHeld", "bodies"), ("CooperatingBusinessRegistered", "ward")})
+# Required texts typed freely, not codes: how often a person is watched over (who by, where,
+# a phone number fit in it), and who decided an erasure and why (staff, as the actor is).
+# The schemas require them, so they travel empty; no indicator reads them.
+FREE_TEXT = frozenset(
+    {
+        ("WatchOverArranged", "frequency"),
+        ("PersonErased", "decided_by"),
+        ("PersonErased", "reason"),
+        ("DiscoveryErased", "decided_by"),
+        ("DiscoveryErased", "reason"),
+    }
+)
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 ENVELOPE = frozenset({"event_id", "event_type", "aggregate_id", "aggregate_version"})
 # Ids pseudonymized lately, kept for the next events of the same case. Few are asked for
@@ -115,6 +129,9 @@ def deidentify(
     for name in optional:
         if name in result and (schema_name, name) not in NEEDED:
             result[name] = None
+    for table, name in FREE_TEXT:
+        if table == schema_name and name in result:
+            result[name] = ""
     result["recorded_at"] = ""
     if "minutes_since_referral" in result or minutes_since_referral is not None:
         result["minutes_since_referral"] = minutes_since_referral
