@@ -648,6 +648,19 @@ def _agency_record(
     erased = _erased_paths(event.payload)
     for path, category, sensitive in personal:
         if not values_at(event.record, path):
+            # Whether the person has a health, disability or criminal record entry at all is
+            # itself 要配慮: a record that carries the person names its sensitive fields no
+            # basis covers as withheld, had they a value or not (docs/STREAMS.md).
+            if (
+                sensitive
+                and len(path) > 1
+                and values_at(event.record, path[:-1])
+                and _basis(case, agency_id, category, sensitive, event.payload.occurred_at)
+                is None
+            ):
+                withheld.append(
+                    Withholding(dotted(path), category, sensitive, _could_release(category, True))
+                )
             continue
         basis = _basis(case, agency_id, category, sensitive, event.payload.occurred_at)
         if basis is None:

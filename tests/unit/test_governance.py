@@ -22,6 +22,7 @@ from tests.unit.governance_log import (
     ended,
     ident,
     opened,
+    person,
     referral,
     taken_up,
     withdrawn,
@@ -67,6 +68,30 @@ def test_without_a_basis_an_agency_gets_a_notice_saying_what_is_missing() -> Non
     assert "person.name" in notice["headers"]["withheld"].split(",")
     assert "person.health:consent|support_meeting" in notice["headers"]["missing_basis"]
     assert decisions[2].disclosures == ()
+
+
+def test_a_notice_does_not_tell_whether_the_person_has_a_criminal_record_or_a_disability() -> (
+    None
+):
+    """The headers named only the fields that had a value: a notice listing
+    ``person.criminal_record`` told an agency without a basis that one was recorded."""
+    with_record = ev.PersonDetailsRecorded(
+        occurred_at=at(2), case_id=CASE, person=person(criminal_record="架空", disability="架空")
+    )
+    notices = []
+    for recorded in (with_record, details(CASE, 2)):
+        log = Log()
+        log.add(opened(CASE))
+        log.add(referral(CASE, HOUKATSU, 1))
+        log.add(consent(CASE, 1.5, ["ward:moji"], ["identity"]))
+        log.add(recorded)
+        notices.append(for_agency(run(log)[3], HOUKATSU)["headers"])
+    assert notices[0]["withheld"] == notices[1]["withheld"]
+    assert notices[0]["missing_basis"] == notices[1]["missing_basis"]
+    assert {"person.health", "person.disability", "person.criminal_record"} <= set(
+        notices[1]["withheld"].split(",")
+    )
+    assert "person.name" not in notices[1]["withheld"]  # released on the consent
 
 
 def test_consent_releases_the_categories_it_covers_to_agencies_in_its_scope() -> None:
