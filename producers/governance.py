@@ -70,6 +70,8 @@ AUDIT_EVENTS = (
 # The access log (アクセス記録) is kept in the log of record for the hash chain, but names who
 # read which case (and who searched the ward for whom): it goes to no topic (docs/AUDIT.md).
 UNPUBLISHED = frozenset({"PersonalDataAccessed", "PeopleSearched"})
+# A referral in one of these states holds the case for nothing any more (consent, statute).
+ENDED_REFERRAL = frozenset({"declined", "completed", "cancelled"})
 
 
 # The log, as governance sees it ----------------------------------------------------------------
@@ -282,7 +284,14 @@ class CaseGovernance:
     held: bool = False
 
     def purposes_of(self, agency_id: str) -> frozenset[str]:
-        purposes = {r.purpose for r in self.referrals.values() if r.agency_id == agency_id}
+        """The purposes the agency holds the case for: its referrals that have not ended (one
+        cancelled, declined or completed holds it for nothing more), and emergency response
+        when a declaration names it."""
+        purposes = {
+            r.purpose
+            for r in self.referrals.values()
+            if r.agency_id == agency_id and r.status not in ENDED_REFERRAL
+        }
         if any(agency_id in e.agencies for e in self.emergencies.values()):
             purposes.add("emergency_response")
         return frozenset(purposes)
@@ -708,7 +717,7 @@ def _basis(
             if (
                 referral.agency_id == agency_id
                 and referral.statute
-                and referral.status not in ("declined", "completed", "cancelled")
+                and referral.status not in ENDED_REFERRAL
             ):
                 return "statute", referral.statute
     for emergency in case.emergencies.values():

@@ -94,6 +94,47 @@ def test_a_notice_does_not_tell_whether_the_person_has_a_criminal_record_or_a_di
     assert "person.name" not in notices[1]["withheld"]  # released on the consent
 
 
+def test_a_consent_given_after_an_agencys_referral_was_cancelled_or_declined_gives_it_nothing() -> (
+    None
+):
+    """The consent covers both agencies of the ward, but neither holds the case any more:
+    one's referral was cancelled before the consent, the other declined it."""
+    log = Log()
+    log.add(opened(CASE))
+    cancelled, declined = referral(CASE, HOUKATSU, 1), referral(CASE, HOKEN, 1)
+    log.add(cancelled)
+    log.add(declined)
+    log.add(
+        ev.ReferralCancelled(
+            occurred_at=at(2),
+            case_id=CASE,
+            referral_id=cancelled.referral_id,
+            agency_id=HOUKATSU,
+            reason_code="referred_elsewhere",
+        )
+    )
+    log.add(
+        ev.ReferralAnswered(
+            occurred_at=at(2),
+            case_id=CASE,
+            referral_id=declined.referral_id,
+            agency_id=HOKEN,
+            answer="declined",
+        )
+    )
+    log.add(consent(CASE, 3, ["ward:moji"], ["identity", "contact"]))
+    log.add(details(CASE, 4))
+    decisions = run(log)
+    given, recorded = decisions[5], decisions[6]
+    assert [r.agency_id for r in given.agencies] == [HOKEN, HOUKATSU]  # notices, no delivery
+    for decision in (given, recorded):
+        assert decision.disclosures == ()
+        for record in decision.agencies:
+            assert record.released == ()
+            person = record.record.get("person") or {}
+            assert person.get("name") is None and person.get("address") is None
+
+
 def test_consent_releases_the_categories_it_covers_to_agencies_in_its_scope() -> None:
     log = Log()
     log.add(opened(CASE))

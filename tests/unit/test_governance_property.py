@@ -162,7 +162,14 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
     network = load_network()
     referred = [p for p in payloads if isinstance(p, ev.ReferralMade) and p.agency_id == agency]
     named = [p for p in payloads if isinstance(p, ev.EmergencyDeclared) and agency in p.agencies]
-    purposes = {p.purpose for p in referred} | ({"emergency_response"} if named else set())
+    closed = {
+        p.referral_id
+        for p in payloads
+        if isinstance(p, ev.ReferralAnswered) and p.answer in ("declined", "completed")
+    }
+    # A consent serves the purposes the agency still holds the case for: not an ended referral's.
+    held = {p.purpose for p in referred if p.referral_id not in closed}
+    purposes = held | ({"emergency_response"} if named else set())
     withdrawn_ids = {p.consent_id for p in payloads if isinstance(p, ev.ConsentWithdrawn)}
     # 利用停止: a request stops every consent given before it (not one given after).
     stops = [i for i, p in enumerate(payloads) if isinstance(p, ev.UseStopRequested)]
@@ -184,11 +191,6 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
         for p in since_move
     ):
         return True
-    closed = {
-        p.referral_id
-        for p in payloads
-        if isinstance(p, ev.ReferralAnswered) and p.answer in ("declined", "completed")
-    }
     if category in ("identity", "contact") and any(
         r.statute and r.referral_id not in closed for r in referred
     ):
