@@ -152,6 +152,15 @@ def test_free_texts_the_schemas_require_reach_analysts_empty(app: HubApplication
     assert "試験" not in text and "架空" not in text and "090" not in text
 
 
+def test_a_consent_given_by_proxy_reaches_analysts_as_any_other(app: HubApplication) -> None:
+    """Few consents are given by proxy, and one says the person could not consent: with the
+    ward and the day it singles a person out, and no indicator counts it."""
+    case_id = app.execute(f.consultation(occurred_at=T)).aggregate_ids[0]
+    app.execute(f.consent(case_id, by_proxy=True, proxy_relationship="長男", occurred_at=T))
+    (given,) = [r for h, r in _records(app) if r["event_type"] == "ConsentGiven"]
+    assert (given["by_proxy"], given["proxy_relationship"]) == (False, None)
+
+
 def test_an_answer_carries_the_minutes_since_its_referral(app: HubApplication) -> None:
     _history(app)
     answers = [r for _, r in _records(app) if r["event_type"] == "ReferralAnswered"]
