@@ -664,8 +664,7 @@ def _agency_record(
                 sensitive
                 and len(path) > 1
                 and values_at(event.record, path[:-1])
-                and _basis(case, agency_id, category, sensitive, event.payload.occurred_at)
-                is None
+                and _basis(case, agency_id, category, sensitive, event.payload.occurred_at) is None
             ):
                 withheld.append(
                     Withholding(dotted(path), category, sensitive, _could_release(category, True))

@@ -486,7 +486,10 @@ class Relay:
         ):
             return [
                 self._send(
-                    topic, key, value, headers if topic == analytics else tracing.with_header(headers)
+                    topic,
+                    key,
+                    value,
+                    headers if topic == analytics else tracing.with_header(headers),
                 )
                 for topic, key, value, headers in out
             ]

@@ -46,7 +46,9 @@ def test_a_referral_cancelled_or_declined_before_consent_gets_no_details_on_its_
         )
     )
     app.execute(f.consent(case_id, scope=["ward:moji"], occurred_at=f.at(3)))
-    app.execute(f.build(c.RecordPersonDetails, case_id=case_id, person=f.person(), occurred_at=f.at(4)))
+    app.execute(
+        f.build(c.RecordPersonDetails, case_id=case_id, person=f.person(), occurred_at=f.at(4))
+    )
     new_relay(settings, app).drain()
     app.close()
 

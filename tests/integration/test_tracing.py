@@ -106,7 +106,7 @@ def test_the_analysts_records_carry_no_trace_that_joins_them_to_other_streams_or
     app = HubApplication(env=sqlite_env)
     with tracing.continued(traceparent(CALLER_TRACE, CALLER_SPAN)):
         first, _ = refer(app)
-        second, _ = refer(app, OTHER_AGENCY)
+        refer(app, OTHER_AGENCY)
     relay = new_relay(settings, app)
     try:
         relay.drain()

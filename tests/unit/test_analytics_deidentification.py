@@ -142,7 +142,9 @@ def test_free_texts_the_schemas_require_reach_analysts_empty(app: HubApplication
     )
     discovery_id = app.execute(f.discovery(occurred_at=T)).aggregate_ids[0]
     admin = Actor("shiken.kanri@city.example", Role.administrator)
-    app.erase_person(case_id, decided_by="試験課 架空 一郎", reason="本人 試験花子の求め", actor=admin)
+    app.erase_person(
+        case_id, decided_by="試験課 架空 一郎", reason="本人 試験花子の求め", actor=admin
+    )
     app.erase_discovery(discovery_id, decided_by="試験課 架空 一郎", reason="架空", actor=admin)
     records = {r["event_type"]: r for _, r in _records(app)}
     assert records["WatchOverArranged"]["frequency"] == ""

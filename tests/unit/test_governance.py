@@ -70,9 +70,7 @@ def test_without_a_basis_an_agency_gets_a_notice_saying_what_is_missing() -> Non
     assert decisions[2].disclosures == ()
 
 
-def test_a_notice_does_not_tell_whether_the_person_has_a_criminal_record_or_a_disability() -> (
-    None
-):
+def test_a_notice_does_not_tell_whether_the_person_has_a_criminal_record_or_a_disability() -> None:
     """The headers named only the fields that had a value: a notice listing
     ``person.criminal_record`` told an agency without a basis that one was recorded."""
     with_record = ev.PersonDetailsRecorded(
