@@ -283,16 +283,16 @@ class CaseGovernance:
     # miss a withdrawal or an end, so nothing personal of the case is released any more.
     held: bool = False
 
-    def purposes_of(self, agency_id: str) -> frozenset[str]:
+    def purposes_of(self, agency_id: str, at: datetime) -> frozenset[str]:
         """The purposes the agency holds the case for: its referrals that have not ended (one
         cancelled, declined or completed holds it for nothing more), and emergency response
-        when a declaration names it."""
+        while a declaration that names it is in force at ``at``."""
         purposes = {
             r.purpose
             for r in self.referrals.values()
             if r.agency_id == agency_id and r.status not in ENDED_REFERRAL
         }
-        if any(agency_id in e.agencies for e in self.emergencies.values()):
+        if any(agency_id in e.agencies and e.in_force(at) for e in self.emergencies.values()):
             purposes.add("emergency_response")
         return frozenset(purposes)
 
@@ -699,7 +699,7 @@ def _basis(
     """The first basis in force for the agency and the category, as (basis, reference)."""
     if case is None or case.held:
         return None
-    purposes = case.purposes_of(agency_id)
+    purposes = case.purposes_of(agency_id, at)
     for consent in case.consents.values():
         if (
             consent.in_force(at)

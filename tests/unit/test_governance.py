@@ -133,6 +133,27 @@ def test_a_consent_given_after_an_agencys_referral_was_cancelled_or_declined_giv
             assert person.get("name") is None and person.get("address") is None
 
 
+def test_a_consent_for_emergency_response_ends_for_an_agency_with_the_emergency() -> None:
+    """An agency named only by a declaration holds the case for emergency response while
+    the declaration is in force: once it ended, or expired, a consent to that purpose
+    releases nothing more to it."""
+    for end in (ended(CASE, 3), None):
+        log = Log()
+        log.add(opened(CASE))
+        log.add(emergency(CASE, 1, [HOKEN], ["identity"], until=4 if end is None else 100))
+        log.add(consent(CASE, 2, [HOKEN], ["identity", "contact"], purposes=["emergency_response"]))
+        log.add(details(CASE, 2.5))
+        if end is not None:
+            log.add(end)
+        log.add(details(CASE, 5))
+        decisions = run(log)
+        during = for_agency(decisions[3], HOKEN)
+        assert during["record"]["person"]["address"] == ADDRESS  # on the consent
+        after = for_agency(decisions[-1], HOKEN)
+        assert after["released"] == ()
+        assert after["record"]["person"]["name"] is None
+
+
 def test_consent_releases_the_categories_it_covers_to_agencies_in_its_scope() -> None:
     log = Log()
     log.add(opened(CASE))

@@ -169,7 +169,10 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
     }
     # A consent serves the purposes the agency still holds the case for: not an ended referral's.
     held = {p.purpose for p in referred if p.referral_id not in closed}
-    purposes = held | ({"emergency_response"} if named else set())
+    ended_ids = {p.declaration_id for p in payloads if isinstance(p, ev.EmergencyEnded)}
+    # Emergency response is a purpose while a declaration naming the agency is in force.
+    responding = [p for p in named if p.declaration_id not in ended_ids and t < p.expires_at]
+    purposes = held | ({"emergency_response"} if responding else set())
     withdrawn_ids = {p.consent_id for p in payloads if isinstance(p, ev.ConsentWithdrawn)}
     # 利用停止: a request stops every consent given before it (not one given after).
     stops = [i for i, p in enumerate(payloads) if isinstance(p, ev.UseStopRequested)]
@@ -195,7 +198,6 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
         r.statute and r.referral_id not in closed for r in referred
     ):
         return True
-    ended_ids = {p.declaration_id for p in payloads if isinstance(p, ev.EmergencyEnded)}
     # Break-glass: a sensitive category only when the declaration names it as such.
     return any(
         p.declaration_id not in ended_ids
