@@ -14,7 +14,9 @@ The rule (docs/STREAMS.md, "What analysts get"):
 - the one duration the measures need travels as a duration: an answer carries
   ``minutes_since_referral``;
 - lists and optional fields the indicators do not read are emptied (null, []): needs,
-  signs, scopes, members, reasons... Required codes (ward, agency, kind) stay.
+  signs, scopes, members, reasons... Required codes (ward, agency, kind) stay; required
+  fields no indicator reads (``BLANKED``: a watch-over's frequency, an erasure's decider
+  and reason, texts; a consent's ``by_proxy``) take a blank value ("", false).
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ from producers.fields import ACTOR, personal_fields, replaced_each, uuid_fields,
 
 # Lists and optional fields the indicators read (projections/indicators.py ``facts``).
 NEEDED = frozenset({("GatheringHeld", "bodies"), ("CooperatingBusinessRegistered", "ward")})
+# Required fields no indicator reads, that the schemas make travel, so given a blank value:
+# texts typed freely, not codes (how often a person is watched over: who by, where, a phone
+# number fit in it; who decided an erasure and why: staff, as the actor is), and whether a
+# consent was given by proxy (rare, and it says the person could not consent themselves).
+BLANKED: dict[tuple[str, str], Any] = {
+    ("WatchOverArranged", "frequency"): "",
+    ("PersonErased", "decided_by"): "",
+    ("PersonErased", "reason"): "",
+    ("DiscoveryErased", "decided_by"): "",
+    ("DiscoveryErased", "reason"): "",
+    ("ConsentGiven", "by_proxy"): False,
+}
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 ENVELOPE = frozenset({"event_id", "event_type", "aggregate_id", "aggregate_version"})
 # Ids pseudonymized lately, kept for the next events of the same case. Few are asked for
@@ -115,6 +129,9 @@ def deidentify(
     for name in optional:
         if name in result and (schema_name, name) not in NEEDED:
             result[name] = None
+    for (table, name), blank in BLANKED.items():
+        if table == schema_name and name in result:
+            result[name] = blank
     result["recorded_at"] = ""
     if "minutes_since_referral" in result or minutes_since_referral is not None:
         result["minutes_since_referral"] = minutes_since_referral

@@ -70,6 +70,8 @@ AUDIT_EVENTS = (
 # The access log (アクセス記録) is kept in the log of record for the hash chain, but names who
 # read which case (and who searched the ward for whom): it goes to no topic (docs/AUDIT.md).
 UNPUBLISHED = frozenset({"PersonalDataAccessed", "PeopleSearched"})
+# A referral in one of these states holds the case for nothing any more (consent, statute).
+ENDED_REFERRAL = frozenset({"declined", "completed", "cancelled"})
 
 
 # The log, as governance sees it ----------------------------------------------------------------
@@ -281,9 +283,16 @@ class CaseGovernance:
     # miss a withdrawal or an end, so nothing personal of the case is released any more.
     held: bool = False
 
-    def purposes_of(self, agency_id: str) -> frozenset[str]:
-        purposes = {r.purpose for r in self.referrals.values() if r.agency_id == agency_id}
-        if any(agency_id in e.agencies for e in self.emergencies.values()):
+    def purposes_of(self, agency_id: str, at: datetime) -> frozenset[str]:
+        """The purposes the agency holds the case for: its referrals that have not ended (one
+        cancelled, declined or completed holds it for nothing more), and emergency response
+        while a declaration that names it is in force at ``at``."""
+        purposes = {
+            r.purpose
+            for r in self.referrals.values()
+            if r.agency_id == agency_id and r.status not in ENDED_REFERRAL
+        }
+        if any(agency_id in e.agencies and e.in_force(at) for e in self.emergencies.values()):
             purposes.add("emergency_response")
         return frozenset(purposes)
 
@@ -648,6 +657,18 @@ def _agency_record(
     erased = _erased_paths(event.payload)
     for path, category, sensitive in personal:
         if not values_at(event.record, path):
+            # Whether the person has a health, disability or criminal record entry at all is
+            # itself 要配慮: a record that carries the person names its sensitive fields no
+            # basis covers as withheld, had they a value or not (docs/STREAMS.md).
+            if (
+                sensitive
+                and len(path) > 1
+                and values_at(event.record, path[:-1])
+                and _basis(case, agency_id, category, sensitive, event.payload.occurred_at) is None
+            ):
+                withheld.append(
+                    Withholding(dotted(path), category, sensitive, _could_release(category, True))
+                )
             continue
         basis = _basis(case, agency_id, category, sensitive, event.payload.occurred_at)
         if basis is None:
@@ -678,7 +699,7 @@ def _basis(
     """The first basis in force for the agency and the category, as (basis, reference)."""
     if case is None or case.held:
         return None
-    purposes = case.purposes_of(agency_id)
+    purposes = case.purposes_of(agency_id, at)
     for consent in case.consents.values():
         if (
             consent.in_force(at)
@@ -695,7 +716,7 @@ def _basis(
             if (
                 referral.agency_id == agency_id
                 and referral.statute
-                and referral.status not in ("declined", "completed", "cancelled")
+                and referral.status not in ENDED_REFERRAL
             ):
                 return "statute", referral.statute
     for emergency in case.emergencies.values():

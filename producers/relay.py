@@ -469,11 +469,15 @@ class Relay:
 
     def _publish(self, decision: Decision, out: list[Out], parent: str | None) -> list[Any]:
         """Sends one event's records; an event stored with its command's traceparent is sent
-        in a publish span, child of the command's, whose traceparent each record carries as
-        a header (never in its value: docs/TRACING.md)."""
+        in a publish span, child of the command's, whose traceparent each agency and audit
+        record carries as a header (never in its value: docs/TRACING.md). The analysts' record
+        carries none: the trace id is the caller's, shared with the agency's record of the
+        same event and with every command of one trace, so it would join pseudonymised
+        records to ids in clear and across cases."""
         if parent is None or not out:
             return [self._send(*record) for record in out]
         event = decision.event
+        analytics = topics.analytics(self.settings)
         with tracing.span(
             f"publish {event.event_type}",
             parent,
@@ -481,7 +485,12 @@ class Relay:
             attributes={"hub.position": event.position, "hub.event_id": event.event_id},
         ):
             return [
-                self._send(topic, key, value, tracing.with_header(headers))
+                self._send(
+                    topic,
+                    key,
+                    value,
+                    headers if topic == analytics else tracing.with_header(headers),
+                )
                 for topic, key, value, headers in out
             ]
 

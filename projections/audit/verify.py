@@ -9,8 +9,9 @@ recorded up to P give it a basis at T:
   withdrawal stops every later disclosure at once), no 利用停止 request of the case was
   recorded after the consent and by P (it stops every consent given before it), valid at
   T, its scope covers the agency (or a group of it), it names every disclosed category,
-  and one of its purposes is a purpose the agency holds the case for (a referral to it,
-  or emergency response);
+  and one of its purposes is a purpose the agency holds the case for (a referral to it
+  not declined, completed nor cancelled by P, or emergency response while a declaration
+  naming it is in force: not ended by P, not expired at T);
 - support_meeting: a つながりづくり会議 (kind ``connection``) that took up the case by P lists
   the agency as a member, the case did not move to the 重層的支援会議 after it took the
   case up and by P (from the move on consent governs), and the record says the
@@ -280,10 +281,17 @@ def _purposes(history: History, d: Disclosure) -> set[str]:
     purposes = {
         r.purpose
         for r in history.referrals.values()
-        if r.case_id == d.case_id and r.agency_id == d.agency_id and r.position <= d.position
+        if r.case_id == d.case_id
+        and r.agency_id == d.agency_id
+        and r.position <= d.position
+        and r.status_at(d.position) not in ("declined", "completed", "cancelled")
     }
     if any(
-        e.case_id == d.case_id and d.agency_id in e.agencies and e.position <= d.position
+        e.case_id == d.case_id
+        and d.agency_id in e.agencies
+        and e.position <= d.position
+        and (e.ended_position is None or e.ended_position > d.position)
+        and d.occurred_at < e.expires_at
         for e in history.emergencies.values()
     ):
         purposes.add("emergency_response")

@@ -90,11 +90,12 @@ def test_an_answer_given_at_the_agency_shows_in_the_case_and_overdue_referrals_e
     (details,) = [d for d in referral["disclosures"] if d["event_type"] == "PersonDetailsRecorded"]
     assert details["basis"] == "consent"
     assert details["disclosed"] == {"person.name": "試験 花子", "person.phone": "093-000-0000"}
-    assert details["withheld"] == ["person.health"]
+    # The sensitive fields no basis covers are named whether or not they hold anything.
+    assert details["withheld"] == ["person.health", "person.disability", "person.criminal_record"]
     table = hub("agency", "inbox", "--agency", AGENCY)
     assert "person.name: 試験 花子" in table
     assert f"本人同意 {details['basis_ref'][:8]}" in table
-    assert "非開示: person.health" in table
+    assert "非開示: person.criminal_record, person.disability" in table
 
     # A late entry: the answer counts at the instant the agency gives, not when it was typed.
     given = "2026-04-02T10:30:00+09:00"

@@ -93,3 +93,31 @@ def test_one_trace_runs_from_the_command_through_the_relay_and_the_agency_and_ba
     received += audit + read_topic(settings, topics.analytics(settings))
     assert not [r for r in received if CALLER_TRACE.encode() in r.raw]
     assert not [r for r in received if bytes.fromhex(CALLER_TRACE) in r.raw]
+
+
+def test_the_analysts_records_carry_no_trace_that_joins_them_to_other_streams_or_cases(
+    kafka_broker: object, spans: InMemorySpanExporter, sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The caller's trace id is on the agency's record of the same event and on every
+    command of the trace, whatever case it names: on analytics.events it would undo the
+    pseudonyms (docs/STREAMS.md, what analysts get)."""
+    settings = store_settings("sqlite", sqlite_env, tmp_path)
+    provisioned(settings, [AGENCY, OTHER_AGENCY])
+    app = HubApplication(env=sqlite_env)
+    with tracing.continued(traceparent(CALLER_TRACE, CALLER_SPAN)):
+        first, _ = refer(app)
+        refer(app, OTHER_AGENCY)
+    relay = new_relay(settings, app)
+    try:
+        relay.drain()
+    finally:
+        relay.producer.close()
+    app.close()
+
+    agency = read_topic(settings, topics.referrals(settings, AGENCY))
+    assert [r for r in agency if r.key == str(first) and CALLER_TRACE in r.headers["traceparent"]]
+    analytics = [
+        r for r in read_topic(settings, topics.analytics(settings)) if r.schema.endswith("Made")
+    ]
+    assert len({r.key for r in analytics}) == 2  # both cases, pseudonymised
+    assert [r.headers for r in analytics if "traceparent" in r.headers] == []

@@ -22,6 +22,7 @@ import pytest
 from hub import commands as c
 from hub.application import HubApplication
 from hub.fiscal import JST
+from hub.identity import Actor, Role
 from producers.deidentify import deidentify, pseudonym
 from producers.governance import GovernanceState, decide, fold, logged, minutes_since_referral
 from projections import report
@@ -124,6 +125,42 @@ def test_analysts_get_days_no_recorded_at_and_no_needs(app: HubApplication) -> N
         assert "mental_health" not in text
     consultations = [r for _, r in pairs if r["event_type"] == "ConsultationReceived"]
     assert consultations and all(r["needs"] == [] and r["ward"] for r in consultations)
+
+
+def test_free_texts_the_schemas_require_reach_analysts_empty(app: HubApplication) -> None:
+    """A watch-over's frequency is typed freely (who watches, where, a phone number fit in
+    it) and an erasure names who decided and why: none is a code an indicator reads."""
+    case_id = app.execute(f.consultation(occurred_at=T)).aggregate_ids[0]
+    app.execute(
+        f.build(
+            c.ArrangeWatchOver,
+            case_id=case_id,
+            watchers=["moji.houkatsu"],
+            frequency="毎週月曜 試験花子宅 090-0000-0000",
+            occurred_at=T,
+        )
+    )
+    discovery_id = app.execute(f.discovery(occurred_at=T)).aggregate_ids[0]
+    admin = Actor("shiken.kanri@city.example", Role.administrator)
+    app.erase_person(
+        case_id, decided_by="試験課 架空 一郎", reason="本人 試験花子の求め", actor=admin
+    )
+    app.erase_discovery(discovery_id, decided_by="試験課 架空 一郎", reason="架空", actor=admin)
+    records = {r["event_type"]: r for _, r in _records(app)}
+    assert records["WatchOverArranged"]["frequency"] == ""
+    for erased in ("PersonErased", "DiscoveryErased"):
+        assert (records[erased]["decided_by"], records[erased]["reason"]) == ("", "")
+    text = json.dumps(list(records.values()), ensure_ascii=False, default=str)
+    assert "試験" not in text and "架空" not in text and "090" not in text
+
+
+def test_a_consent_given_by_proxy_reaches_analysts_as_any_other(app: HubApplication) -> None:
+    """Few consents are given by proxy, and one says the person could not consent: with the
+    ward and the day it singles a person out, and no indicator counts it."""
+    case_id = app.execute(f.consultation(occurred_at=T)).aggregate_ids[0]
+    app.execute(f.consent(case_id, by_proxy=True, proxy_relationship="長男", occurred_at=T))
+    (given,) = [r for h, r in _records(app) if r["event_type"] == "ConsentGiven"]
+    assert (given["by_proxy"], given["proxy_relationship"]) == (False, None)
 
 
 def test_an_answer_carries_the_minutes_since_its_referral(app: HubApplication) -> None:

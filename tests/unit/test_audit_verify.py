@@ -255,6 +255,79 @@ def test_a_statutory_disclosure_after_the_referral_was_cancelled_is_refuted() ->
     assert statute_reasons(after) == ["the statutory referral was declined, completed or cancelled"]
 
 
+def test_a_consent_disclosure_to_an_agency_whose_referral_was_cancelled_is_refuted() -> None:
+    # The consent covers the agency, but a cancelled referral holds the case for nothing.
+    app = HubApplication(env={})
+    try:
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        referral_id = uuid4()
+        agency = "kokurakita.kodomo"
+        refer = f.referral(case_id, agency, referral_id=referral_id, occurred_at=f.at(1))
+        app.execute(refer)
+        app.execute(f.consent(case_id, scope=[agency], occurred_at=f.at(1)))
+        s.details(app, case_id, 2)
+        app.execute(
+            f.build(
+                c.CancelReferral,
+                case_id=case_id,
+                referral_id=referral_id,
+                reason_code="referred_elsewhere",
+                occurred_at=f.at(3),
+            )
+        )
+        s.details(app, case_id, 4)
+        history = replay(log_entries(app))
+        consent_id = next(iter(history.consents.values())).consent_id
+    finally:
+        app.close()
+    before, after = [e for e in history.events.values() if e.event_type == "PersonDetailsRecorded"]
+
+    def consent_reasons(event: Any) -> list[str]:
+        record = s.disclosure(event, agency, "consent", consent_id, categories=["identity"])
+        return reasons(history, record)
+
+    assert consent_reasons(before) == []
+    assert consent_reasons(after) == [
+        f"no purpose {agency} holds the case for (none) is consented to"
+    ]
+
+
+def test_a_consent_disclosure_for_emergency_response_after_the_emergency_ended_is_refuted() -> None:
+    # The agency holds the case for emergency response only while the declaration is in force.
+    app = HubApplication(env={})
+    try:
+        case_id = app.execute(f.consultation()).aggregate_ids[0]
+        agency = "kokurakita.hogo"
+        declared = f.emergency(case_id, agencies=[agency], occurred_at=f.at(1), expires_at=f.at(30))
+        app.execute(declared)
+        purposes = ["emergency_response"]
+        app.execute(f.consent(case_id, scope=[agency], purposes=purposes, occurred_at=f.at(1)))
+        s.details(app, case_id, 2)
+        app.execute(
+            f.build(
+                c.EndEmergency,
+                case_id=case_id,
+                declaration_id=declared.declaration_id,
+                occurred_at=f.at(3),
+            )
+        )
+        s.details(app, case_id, 4)
+        history = replay(log_entries(app))
+        consent_id = next(iter(history.consents.values())).consent_id
+    finally:
+        app.close()
+    before, after = [e for e in history.events.values() if e.event_type == "PersonDetailsRecorded"]
+
+    def consent_reasons(event: Any) -> list[str]:
+        record = s.disclosure(event, agency, "consent", consent_id, categories=["identity"])
+        return reasons(history, record)
+
+    assert consent_reasons(before) == []
+    assert consent_reasons(after) == [
+        f"no purpose {agency} holds the case for (none) is consented to"
+    ]
+
+
 def test_a_record_that_hides_a_fields_category_is_refuted(story) -> None:  # type: ignore[no-untyped-def]
     # The rules judge the categories a record names; its fields must not hold another
     # (health listed as identity would pass the statute's "never sensitive" rule).

@@ -22,6 +22,7 @@ from tests.unit.governance_log import (
     ended,
     ident,
     opened,
+    person,
     referral,
     taken_up,
     withdrawn,
@@ -67,6 +68,90 @@ def test_without_a_basis_an_agency_gets_a_notice_saying_what_is_missing() -> Non
     assert "person.name" in notice["headers"]["withheld"].split(",")
     assert "person.health:consent|support_meeting" in notice["headers"]["missing_basis"]
     assert decisions[2].disclosures == ()
+
+
+def test_a_notice_does_not_tell_whether_the_person_has_a_criminal_record_or_a_disability() -> None:
+    """The headers named only the fields that had a value: a notice listing
+    ``person.criminal_record`` told an agency without a basis that one was recorded."""
+    with_record = ev.PersonDetailsRecorded(
+        occurred_at=at(2), case_id=CASE, person=person(criminal_record="架空", disability="架空")
+    )
+    notices = []
+    for recorded in (with_record, details(CASE, 2)):
+        log = Log()
+        log.add(opened(CASE))
+        log.add(referral(CASE, HOUKATSU, 1))
+        log.add(consent(CASE, 1.5, ["ward:moji"], ["identity"]))
+        log.add(recorded)
+        notices.append(for_agency(run(log)[3], HOUKATSU)["headers"])
+    assert notices[0]["withheld"] == notices[1]["withheld"]
+    assert notices[0]["missing_basis"] == notices[1]["missing_basis"]
+    assert {"person.health", "person.disability", "person.criminal_record"} <= set(
+        notices[1]["withheld"].split(",")
+    )
+    assert "person.name" not in notices[1]["withheld"]  # released on the consent
+
+
+def test_a_consent_given_after_an_agencys_referral_was_cancelled_or_declined_gives_it_nothing() -> (
+    None
+):
+    """The consent covers both agencies of the ward, but neither holds the case any more:
+    one's referral was cancelled before the consent, the other declined it."""
+    log = Log()
+    log.add(opened(CASE))
+    cancelled, declined = referral(CASE, HOUKATSU, 1), referral(CASE, HOKEN, 1)
+    log.add(cancelled)
+    log.add(declined)
+    log.add(
+        ev.ReferralCancelled(
+            occurred_at=at(2),
+            case_id=CASE,
+            referral_id=cancelled.referral_id,
+            agency_id=HOUKATSU,
+            reason_code="referred_elsewhere",
+        )
+    )
+    log.add(
+        ev.ReferralAnswered(
+            occurred_at=at(2),
+            case_id=CASE,
+            referral_id=declined.referral_id,
+            agency_id=HOKEN,
+            answer="declined",
+        )
+    )
+    log.add(consent(CASE, 3, ["ward:moji"], ["identity", "contact"]))
+    log.add(details(CASE, 4))
+    decisions = run(log)
+    given, recorded = decisions[5], decisions[6]
+    assert [r.agency_id for r in given.agencies] == [HOKEN, HOUKATSU]  # notices, no delivery
+    for decision in (given, recorded):
+        assert decision.disclosures == ()
+        for record in decision.agencies:
+            assert record.released == ()
+            person = record.record.get("person") or {}
+            assert person.get("name") is None and person.get("address") is None
+
+
+def test_a_consent_for_emergency_response_ends_for_an_agency_with_the_emergency() -> None:
+    """An agency named only by a declaration holds the case for emergency response while
+    the declaration is in force: once it ended, or expired, a consent to that purpose
+    releases nothing more to it."""
+    for end in (ended(CASE, 3), None):
+        log = Log()
+        log.add(opened(CASE))
+        log.add(emergency(CASE, 1, [HOKEN], ["identity"], until=4 if end is None else 100))
+        log.add(consent(CASE, 2, [HOKEN], ["identity", "contact"], purposes=["emergency_response"]))
+        log.add(details(CASE, 2.5))
+        if end is not None:
+            log.add(end)
+        log.add(details(CASE, 5))
+        decisions = run(log)
+        during = for_agency(decisions[3], HOKEN)
+        assert during["record"]["person"]["address"] == ADDRESS  # on the consent
+        after = for_agency(decisions[-1], HOKEN)
+        assert after["released"] == ()
+        assert after["record"]["person"]["name"] is None
 
 
 def test_consent_releases_the_categories_it_covers_to_agencies_in_its_scope() -> None:

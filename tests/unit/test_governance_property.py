@@ -162,7 +162,17 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
     network = load_network()
     referred = [p for p in payloads if isinstance(p, ev.ReferralMade) and p.agency_id == agency]
     named = [p for p in payloads if isinstance(p, ev.EmergencyDeclared) and agency in p.agencies]
-    purposes = {p.purpose for p in referred} | ({"emergency_response"} if named else set())
+    closed = {
+        p.referral_id
+        for p in payloads
+        if isinstance(p, ev.ReferralAnswered) and p.answer in ("declined", "completed")
+    }
+    # A consent serves the purposes the agency still holds the case for: not an ended referral's.
+    held = {p.purpose for p in referred if p.referral_id not in closed}
+    ended_ids = {p.declaration_id for p in payloads if isinstance(p, ev.EmergencyEnded)}
+    # Emergency response is a purpose while a declaration naming the agency is in force.
+    responding = [p for p in named if p.declaration_id not in ended_ids and t < p.expires_at]
+    purposes = held | ({"emergency_response"} if responding else set())
     withdrawn_ids = {p.consent_id for p in payloads if isinstance(p, ev.ConsentWithdrawn)}
     # 利用停止: a request stops every consent given before it (not one given after).
     stops = [i for i, p in enumerate(payloads) if isinstance(p, ev.UseStopRequested)]
@@ -184,16 +194,10 @@ def _oracle_basis(prefix: list[LoggedEvent], agency: str, category: str, t: date
         for p in since_move
     ):
         return True
-    closed = {
-        p.referral_id
-        for p in payloads
-        if isinstance(p, ev.ReferralAnswered) and p.answer in ("declined", "completed")
-    }
     if category in ("identity", "contact") and any(
         r.statute and r.referral_id not in closed for r in referred
     ):
         return True
-    ended_ids = {p.declaration_id for p in payloads if isinstance(p, ev.EmergencyEnded)}
     # Break-glass: a sensitive category only when the declaration names it as such.
     return any(
         p.declaration_id not in ended_ids
