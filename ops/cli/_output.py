@@ -82,9 +82,11 @@ def resolve_prefix(prefix: str, ids: Iterable[str], what: str) -> str:
     if not matches:
         raise NotFoundError(f"no {what} {prefix}")
     if len(matches) > 1:
-        shown = ", ".join(m[: SHORT + 4] for m in matches[:5])
+        # Each as far as it differs from the others, so one of them can be typed back.
+        prefixes = short_ids(matches, max(SHORT, len(text) + 1))
+        shown = ", ".join(prefixes[m] for m in matches[:5]) + ("…" if len(matches) > 5 else "")
         raise InvalidCommandError(
-            f"{what} prefix {prefix!r} is ambiguous ({len(matches)} match: {shown}…); "
+            f"{what} prefix {prefix!r} is ambiguous ({len(matches)} match: {shown}); "
             "give more characters"
         )
     return matches[0]
