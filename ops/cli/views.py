@@ -255,7 +255,7 @@ def case_list(
         return
     short = short_ids(r["case_id"] for r in rows)
     table = Table(title=f"事例一覧 {len(rows)}件", title_justify="left")
-    table.add_column("事例", no_wrap=True)
+    table.add_column("事例", overflow="fold", no_wrap=wide, min_width=SHORT)  # a long prefix folds
     table.add_column("区", no_wrap=True)
     table.add_column("状態", no_wrap=True)
     table.add_column("主担当機関", overflow="fold", no_wrap=wide)

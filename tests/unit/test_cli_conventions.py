@@ -162,3 +162,29 @@ def test_a_pipe_closed_early_ends_the_command_quietly(monkeypatch: pytest.Monkey
     result = runner.invoke(cli, ["schema", "commands"])
     assert result.exit_code == 1
     assert result.stderr == "" and result.stdout == ""
+
+
+def test_case_list_keeps_every_column_when_two_ids_share_a_long_prefix(
+    cli_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README's example ids differ in their last character: the whole id was the shortest
+    # unique prefix, and the columns beside it shrank to nothing (headers gone).
+    from uuid import UUID
+
+    from rich.cells import cell_len
+
+    from ops.wiring import open_application
+
+    app = open_application(get_settings())
+    try:
+        for last in "12":
+            case_id = UUID(f"5f1c0c1e-0000-4000-8000-00000000000{last}")
+            app.execute(f.open_case(case_id=case_id, ward="tobata"))
+    finally:
+        app.close()
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(cli, ["case", "list"])
+    assert result.exit_code == 0, result.output
+    assert all(cell_len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
+    for header in ("主担当機関", "未応答", "計画", "最終訪問"):
+        assert header in result.stdout, result.stdout
