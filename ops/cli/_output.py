@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.fiscal import JST
@@ -60,6 +61,13 @@ def console(wide: bool = False) -> Console:
     codes (a name with ``[/b]`` in it stopped the table with a MarkupError)."""
     width = 240 if wide else None
     return Console(width=width, markup=False, emoji=False)
+
+
+def add_id_column(table: Table, header: str, wide: bool) -> None:
+    """A column of (short) ids: at least 8 characters wide; an id whose shortest unique
+    prefix is long (ids alike but for their last characters) folds rather than squeeze the
+    other columns to nothing; ``--wide`` keeps it whole on one line."""
+    table.add_column(header, overflow="fold", no_wrap=wide, min_width=SHORT)
 
 
 def short_ids(ids: Iterable[str], length: int = SHORT) -> dict[str, str]:

@@ -32,6 +32,7 @@ from ops import heap, wiring
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import (
     SHORT,
+    add_id_column,
     Format,
     FormatOpt,
     JsonOpt,
@@ -167,8 +168,8 @@ def show_inbox(
     table = Table(
         title=f"{network.agency(agency)}（{agency}）の受信箱", title_justify="left", show_lines=True
     )
-    table.add_column("紹介", no_wrap=True)
-    table.add_column("事例", no_wrap=True)
+    add_id_column(table, "紹介", wide)
+    add_id_column(table, "事例", wide)
     table.add_column("受付", overflow="fold")
     table.add_column("緊急度・目的", overflow="fold")
     table.add_column("状態", overflow="fold")
@@ -187,8 +188,8 @@ def show_inbox(
     output_console(wide).print(table)
     if escalations:
         late = Table(title="督促（応答期限超過）", title_justify="left")
-        late.add_column("紹介", no_wrap=True)
-        late.add_column("事例", no_wrap=True)
+        add_id_column(late, "紹介", wide)
+        add_id_column(late, "事例", wide)
         late.add_column("紹介先", overflow="fold")
         late.add_column("超過", justify="right", no_wrap=True)
         late.add_column("督促", overflow="fold")
