@@ -32,11 +32,11 @@ from ops import heap, wiring
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import (
     SHORT,
-    add_id_column,
     Format,
     FormatOpt,
     JsonOpt,
     WideOpt,
+    add_id_column,
     check_choice,
     chosen,
     emit,

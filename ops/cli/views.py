@@ -42,11 +42,11 @@ from ops.cli._metrics import MetricsPortOpt
 from ops.cli._names import log_names
 from ops.cli._output import (
     SHORT,
-    add_id_column,
     Format,
     FormatOpt,
     JsonOpt,
     WideOpt,
+    add_id_column,
     check_choice,
     chosen,
     emit,
