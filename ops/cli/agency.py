@@ -103,7 +103,7 @@ def _basis_text(referral: dict[str, Any]) -> str:
     disclosures = referral["disclosures"]
     released = sorted(
         {
-            f"{label('basis', d['basis'])} {(d['basis_ref'] or '')[:SHORT]}".strip()
+            f"{label('basis', d['basis'])} {_short_refs(d['basis_ref'])}".strip()
             for d in disclosures
             if d["disclosed"]
         }
@@ -113,6 +113,11 @@ def _basis_text(referral: dict[str, Any]) -> str:
     if withheld:
         lines.append(f"非開示: {', '.join(withheld)}")
     return "\n".join(lines)
+
+
+def _short_refs(refs: str | None) -> str:
+    """A record's basis references (one per basis, comma-separated), each shortened."""
+    return " ".join(ref[:SHORT] for ref in (refs or "").split(",") if ref)
 
 
 def _disclosed_text(referral: dict[str, Any]) -> str:
