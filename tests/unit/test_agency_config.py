@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from consumers.config import ConsumerSettings
 from consumers.inbox import inbox_path, inbox_schema
 from consumers.sql import PostgresDatabase
-from hub.errors import ConfigurationError
 from hub import topics
+from hub.errors import ConfigurationError
 from hub.kafka_clients import credentials
 from hub.settings import Settings
 
