@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from hub.errors import ServiceUnavailableError
+from hub.errors import ConfigurationError, ServiceUnavailableError
 from hub.files import private_sqlite
 from hub.settings import Settings
 from hub.sqldialect import Dialect
@@ -103,7 +103,10 @@ class PostgresDatabase:
         import psycopg
 
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
-            raise ServiceUnavailableError(f"not a usable PostgreSQL schema name: {schema!r}")
+            raise ConfigurationError(  # a setting to correct, not a service away (exit 4)
+                f"HUB_AGENCY_INBOX_SCHEMA: not a usable PostgreSQL schema name: {schema!r} "
+                "(a lower-case identifier, [a-z_][a-z0-9_]*)"
+            )
         self._dialect = Dialect.postgres(schema)
         try:
             self._conn = psycopg.connect(

@@ -275,6 +275,8 @@ def label(vocabulary: str, code: str | None) -> str:
     """The Japanese label of ``code`` in ``vocabulary``; the code itself when it has none."""
     if code is None:
         return ""
+    if vocabulary == "basis" and "," in code:  # an agency record's header: every basis used
+        return "、".join(label(vocabulary, part) for part in code.split(","))
     return VOCABULARY.get(vocabulary, {}).get(code, code)
 
 

@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     postgres_dbname: str = "hub"
     postgres_user: str = "hub"
     postgres_password: SecretStr = SecretStr("hub")
-    postgres_schema: str = ""
+    # A plain lower-case identifier: the event store's library spells the schema unquoted in
+    # places, so "PgWalk" or "pg-walk" would be created and then not found.
+    postgres_schema: str = Field(default="", pattern=r"^([a-z_][a-z0-9_]{0,62})?$")
 
     # Kafka (SASL/SCRAM-SHA-512 on the client listener; over TLS with SASL_SSL, checked
     # against the CA bundle of kafka_ssl_cafile, or the system's when unset).

@@ -45,6 +45,7 @@ from hub.identity import DEVELOPMENT_OPERATOR, Actor, operator
 from hub.kafka_clients import credentials
 from hub.reference import Network
 from hub.settings import Settings, StoreKind, get_settings
+from hub.sqldialect import quote
 from ops import metrics
 from producers.ledger import (
     TRACKING_NAME,
@@ -82,16 +83,47 @@ def open_application(
     """
     settings = settings or get_settings()
     kind = store or settings.store
-    try:
+
+    def opened() -> HubApplication:
         return HubApplication(
             env=settings.eventsourcing_env(kind),
             operator=configured_operator(settings),
             seed_network=seed_network,
         )
+
+    try:
+        try:
+            return opened()
+        except PersistenceError as error:
+            if not _schema_missing(error):
+                raise
+            _create_postgres_schema(settings)  # a new HUB_POSTGRES_SCHEMA, as an inbox's is
+            return opened()
     except PersistenceError as error:
         raise StoreUnavailableError(
             f"the {kind} event store is unavailable ({type(error).__name__}); is it running? "
             "try `hub services up postgres`"
+        ) from error
+
+
+def _schema_missing(error: PersistenceError) -> bool:
+    import psycopg.errors
+
+    return isinstance(error.__cause__, psycopg.errors.InvalidSchemaName)
+
+
+def _create_postgres_schema(settings: Settings) -> None:
+    """Creates ``HUB_POSTGRES_SCHEMA``, only when it is missing (the role may lack the right
+    to create one in a database whose administrator made the schema)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(**settings.postgres_connection(), autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(settings.postgres_schema)}")
+    except psycopg.Error as error:
+        raise StoreUnavailableError(
+            f"HUB_POSTGRES_SCHEMA {settings.postgres_schema!r} does not exist and could not "
+            f"be created ({type(error).__name__}); ask the database's administrator for it"
         ) from error
 
 

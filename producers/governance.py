@@ -571,13 +571,19 @@ class AgencyRecord:
 
     @property
     def bases(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r.basis for r in self.released))
+        return tuple(dict.fromkeys(basis for basis, _ in self._used()))
+
+    def _used(self) -> list[tuple[str, str]]:
+        """Each (basis, reference) released on once, in the order of BASES (STREAMS.md), not
+        of the fields that happened to come first."""
+        used = dict.fromkeys((r.basis, r.basis_ref) for r in self.released)
+        return sorted(used, key=lambda pair: BASES.index(pair[0]))
 
     def headers(self) -> dict[str, str]:
         """The governance headers of STREAMS.md (besides the common ones)."""
         headers = {
             "basis": ",".join(self.bases) or "none",
-            "basis_ref": ",".join(dict.fromkeys(r.basis_ref for r in self.released)),
+            "basis_ref": ",".join(dict.fromkeys(ref for _, ref in self._used())),
             "withheld": ",".join(w.path for w in self.withheld),
         }
         if self.withheld:

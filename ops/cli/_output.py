@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.fiscal import JST
@@ -62,6 +63,13 @@ def console(wide: bool = False) -> Console:
     return Console(width=width, markup=False, emoji=False)
 
 
+def add_id_column(table: Table, header: str, wide: bool) -> None:
+    """A column of (short) ids: at least 8 characters wide; an id whose shortest unique
+    prefix is long (ids alike but for their last characters) folds rather than squeeze the
+    other columns to nothing; ``--wide`` keeps it whole on one line."""
+    table.add_column(header, overflow="fold", no_wrap=wide, min_width=SHORT)
+
+
 def short_ids(ids: Iterable[str], length: int = SHORT) -> dict[str, str]:
     """Each id → its shortest prefix (at least ``length``) unique among ``ids``."""
     unique = sorted(set(ids))
@@ -82,9 +90,11 @@ def resolve_prefix(prefix: str, ids: Iterable[str], what: str) -> str:
     if not matches:
         raise NotFoundError(f"no {what} {prefix}")
     if len(matches) > 1:
-        shown = ", ".join(m[: SHORT + 4] for m in matches[:5])
+        # Each as far as it differs from the others, so one of them can be typed back.
+        prefixes = short_ids(matches, max(SHORT, len(text) + 1))
+        shown = ", ".join(prefixes[m] for m in matches[:5]) + ("…" if len(matches) > 5 else "")
         raise InvalidCommandError(
-            f"{what} prefix {prefix!r} is ambiguous ({len(matches)} match: {shown}…); "
+            f"{what} prefix {prefix!r} is ambiguous ({len(matches)} match: {shown}); "
             "give more characters"
         )
     return matches[0]

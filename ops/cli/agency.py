@@ -36,6 +36,7 @@ from ops.cli._output import (
     FormatOpt,
     JsonOpt,
     WideOpt,
+    add_id_column,
     check_choice,
     chosen,
     emit,
@@ -102,7 +103,7 @@ def _basis_text(referral: dict[str, Any]) -> str:
     disclosures = referral["disclosures"]
     released = sorted(
         {
-            f"{label('basis', d['basis'])} {(d['basis_ref'] or '')[:SHORT]}".strip()
+            f"{label('basis', d['basis'])} {_short_refs(d['basis_ref'])}".strip()
             for d in disclosures
             if d["disclosed"]
         }
@@ -112,6 +113,11 @@ def _basis_text(referral: dict[str, Any]) -> str:
     if withheld:
         lines.append(f"非開示: {', '.join(withheld)}")
     return "\n".join(lines)
+
+
+def _short_refs(refs: str | None) -> str:
+    """A record's basis references (one per basis, comma-separated), each shortened."""
+    return " ".join(ref[:SHORT] for ref in (refs or "").split(",") if ref)
 
 
 def _disclosed_text(referral: dict[str, Any]) -> str:
@@ -167,8 +173,8 @@ def show_inbox(
     table = Table(
         title=f"{network.agency(agency)}（{agency}）の受信箱", title_justify="left", show_lines=True
     )
-    table.add_column("紹介", no_wrap=True)
-    table.add_column("事例", no_wrap=True)
+    add_id_column(table, "紹介", wide)
+    add_id_column(table, "事例", wide)
     table.add_column("受付", overflow="fold")
     table.add_column("緊急度・目的", overflow="fold")
     table.add_column("状態", overflow="fold")
@@ -187,8 +193,8 @@ def show_inbox(
     output_console(wide).print(table)
     if escalations:
         late = Table(title="督促（応答期限超過）", title_justify="left")
-        late.add_column("紹介", no_wrap=True)
-        late.add_column("事例", no_wrap=True)
+        add_id_column(late, "紹介", wide)
+        add_id_column(late, "事例", wide)
         late.add_column("紹介先", overflow="fold")
         late.add_column("超過", justify="right", no_wrap=True)
         late.add_column("督促", overflow="fold")

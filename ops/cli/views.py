@@ -46,6 +46,7 @@ from ops.cli._output import (
     FormatOpt,
     JsonOpt,
     WideOpt,
+    add_id_column,
     check_choice,
     chosen,
     emit,
@@ -189,7 +190,7 @@ def _print_case(case: dict[str, Any]) -> None:
     if case["referrals"]:
         short = short_ids(r["referral_id"] for r in case["referrals"])
         table = Table(title="つなぎ（紹介）", title_justify="left")
-        table.add_column("紹介", no_wrap=True)
+        add_id_column(table, "紹介", wide=False)
         table.add_column("機関", overflow="fold", ratio=3)
         table.add_column("目的", overflow="fold", ratio=1)
         table.add_column("状態", overflow="fold", ratio=1)
@@ -255,7 +256,7 @@ def case_list(
         return
     short = short_ids(r["case_id"] for r in rows)
     table = Table(title=f"事例一覧 {len(rows)}件", title_justify="left")
-    table.add_column("事例", no_wrap=True)
+    add_id_column(table, "事例", wide)
     table.add_column("区", no_wrap=True)
     table.add_column("状態", no_wrap=True)
     table.add_column("主担当機関", overflow="fold", no_wrap=wide)
@@ -302,8 +303,8 @@ def inbox(
     referral_ids = short_ids(r["referral_id"] for r in rows)
     case_ids = short_ids(r["case_id"] for r in rows)
     table = Table(title=f"{network.agency(agency)}（{agency}）への紹介", title_justify="left")
-    table.add_column("紹介", no_wrap=True)
-    table.add_column("事例", no_wrap=True)
+    add_id_column(table, "紹介", wide)
+    add_id_column(table, "事例", wide)
     table.add_column("目的", overflow="fold")
     table.add_column("緊急度", overflow="fold")
     table.add_column("送付", overflow="fold")

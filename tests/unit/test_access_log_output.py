@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from hub.commands import derived_id
@@ -58,6 +59,7 @@ def test_the_access_log_labels_its_codes_and_writes_csv_as_every_command_does(
     table = runner.invoke(cli, ["audit", "access"], env={"COLUMNS": "80"}).stdout
     assert "根拠 所掌事務" in table and "目的 ケースの管理" in table
     assert "official_duty" not in table and "case_management" not in table
+    assert all(cell_len(line) <= 80 for line in table.splitlines()), table
 
 
 def test_the_replay_labels_its_codes_in_csv_and_json(cli_store: Path) -> None:

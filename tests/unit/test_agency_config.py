@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from consumers.config import ConsumerSettings
 from consumers.inbox import inbox_path, inbox_schema
+from consumers.sql import PostgresDatabase
 from hub import topics
+from hub.errors import ConfigurationError
 from hub.kafka_clients import credentials
 from hub.settings import Settings
 
@@ -50,3 +53,9 @@ def test_each_agency_has_its_own_inbox_file_or_schema() -> None:
     assert inbox_schema(ConsumerSettings(), "moji.koureisha-shougaisha") == (
         "inbox_moji_koureisha_shougaisha"
     )
+
+
+def test_an_inbox_schema_postgresql_cannot_use_is_a_setting_to_correct() -> None:
+    # Refused before connecting, by the variable's name: not "a service is away" (exit 4).
+    with pytest.raises(ConfigurationError, match="HUB_AGENCY_INBOX_SCHEMA"):
+        PostgresDatabase(Settings(), "Inbox-tobata_hogo")

@@ -10,6 +10,7 @@ from ops.cli._cases import case_among, resolve_case
 A = "5f1c0c1e-0000-5000-8000-000000000001"
 B = "5f1c0c1e-9999-5000-8000-000000000002"
 C = "7a000000-0000-5000-8000-000000000003"
+D = "5f1c0c1e-0000-5000-8000-000000000004"  # shares 35 characters with A
 
 
 class FakeCases:
@@ -47,3 +48,13 @@ def test_a_filter_of_what_kafka_holds_needs_no_store() -> None:
         case_among("5f1c0c1e", [A, B, C])
     with pytest.raises(InvalidCommandError, match="--case: not a case id: 'zzzzzzzz'"):
         case_among("zzzzzzzz", [A, B, C])
+
+
+def test_an_ambiguous_prefix_names_each_match_as_far_as_it_differs() -> None:
+    # README's own ids differ only in their last characters: the 12 first told nothing.
+    with pytest.raises(InvalidCommandError) as refused:
+        case_among("5f1c0c1e-0000", [A, B, C, D])
+    assert f"2 match: {A}, {D});" in str(refused.value)
+    with pytest.raises(InvalidCommandError) as refused:
+        case_among("5f1c0c1e", [A, B, C])
+    assert "2 match: 5f1c0c1e-0, 5f1c0c1e-9);" in str(refused.value)

@@ -162,3 +162,37 @@ def test_a_pipe_closed_early_ends_the_command_quietly(monkeypatch: pytest.Monkey
     result = runner.invoke(cli, ["schema", "commands"])
     assert result.exit_code == 1
     assert result.stderr == "" and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["case", "list"], ["inbox", "--agency", "tobata.hogo"]],
+    ids=["case-list", "inbox"],
+)
+def test_tables_keep_every_column_when_two_ids_share_a_long_prefix(
+    args: list[str], cli_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README's example ids differ in their last character: the whole id was the shortest
+    # unique prefix, and the columns beside it shrank to nothing (headers gone).
+    from uuid import UUID
+
+    from rich.cells import cell_len
+
+    from ops.wiring import open_application
+
+    app = open_application(get_settings())
+    try:
+        for last in "12":
+            case_id = UUID(f"5f1c0c1e-0000-4000-8000-00000000000{last}")
+            app.execute(f.open_case(case_id=case_id, ward="tobata"))
+            referral_id = UUID(f"5f1c0c1e-0000-4000-8000-0000000000f{last}")
+            app.execute(f.referral(case_id, "tobata.hogo", referral_id=referral_id))
+    finally:
+        app.close()
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert all(cell_len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
+    headers = {"case": ("主担当機関", "未応答", "計画"), "inbox": ("目的", "緊急度", "状態")}
+    for header in headers[args[0]]:
+        assert header in result.stdout, result.stdout

@@ -11,8 +11,9 @@ import pytest
 
 import projections.case_state
 from hub import vocabulary as v
-from hub.labels import VOCABULARY, names
+from hub.labels import VOCABULARY, label, names
 from hub.reference import load_network
+from ops.cli.agency import _basis_text
 
 LITERALS = {
     "urgency": v.Urgency,
@@ -73,3 +74,20 @@ def test_every_group_a_consent_scope_may_name_is_named_in_japanese() -> None:
     assert shown.agency("ward:tobata") == "戸畑区の支援機関"
     assert shown.agency("tobata.houkatsu") == "戸畑区 地域包括支援センター"
     assert shown.agency("not-in-the-network") == "not-in-the-network"
+
+
+def test_an_agency_records_list_of_bases_is_shown_by_their_labels() -> None:
+    # A record released on two bases carries `basis: consent,support_meeting`: the agency's
+    # inbox table showed that code, and only the first reference of `basis_ref`.
+    assert label("basis", "consent,support_meeting") == (
+        f"{VOCABULARY['basis']['consent']}、{VOCABULARY['basis']['support_meeting']}"
+    )
+    disclosure = {
+        "basis": "consent,support_meeting",
+        "basis_ref": "9fe003ec-0000-5000-8000-000000000001,74efcfe5-0000-5000-8000-000000000002",
+        "disclosed": {"person.name": "試験 花子"},
+        "withheld": [],
+    }
+    shown = _basis_text({"disclosures": [disclosure]})
+    assert "consent" not in shown and "support_meeting" not in shown
+    assert "9fe003ec" in shown and "74efcfe5" in shown

@@ -508,3 +508,18 @@ def test_an_erasure_reaches_the_coordinator_that_received_the_discovery() -> Non
     reported, _, erased = run(log)
     assert [r.agency_id for r in reported.agencies] == ["moji.coordinator"]
     assert "moji.coordinator" in [r.agency_id for r in erased.agencies]
+
+
+def test_bases_and_their_references_are_listed_in_the_documented_order() -> None:
+    # STREAMS.md: consent,support_meeting,statute,vital_interest, whatever field comes first
+    # (the name here goes on the meeting, the address on a consent to contact data only).
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOKEN, 1))
+    meeting = log.add(taken_up(CASE, 2, [HOKEN])).payload
+    given = log.add(consent(CASE, 3, [HOKEN], ["contact"])).payload
+    log.add(details(CASE, 4))
+    sent = for_agency(run(log)[-1], HOKEN)
+    assert [r.basis for r in sent["released"]][:2] == ["support_meeting", "consent"]
+    assert sent["headers"]["basis"] == "consent,support_meeting"
+    assert sent["headers"]["basis_ref"] == f"{given.consent_id},{meeting.meeting_id}"

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
-from hub.settings import Settings
+from hub.errors import ConfigurationError
+from hub.settings import Settings, get_settings
 
 
 def test_variables_with_the_hub_prefix_configure_the_settings(monkeypatch):
@@ -36,3 +38,16 @@ def test_the_store_is_chosen_by_the_settings(tmp_path):
     postgres = Settings(store="postgres", postgres_schema="s1").eventsourcing_env()
     assert postgres["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert postgres["POSTGRES_SCHEMA"] == "s1"
+
+
+def test_a_postgres_schema_the_store_could_not_find_again_is_refused_by_name(monkeypatch):
+    # The library spells the schema unquoted in places: "PgWalk" was created, then not found.
+    for name in ("PgWalk", "pg-walk", "1walk", "x" * 64):
+        monkeypatch.setenv("HUB_POSTGRES_SCHEMA", name)
+        get_settings.cache_clear()
+        with pytest.raises(ConfigurationError, match="HUB_POSTGRES_SCHEMA"):
+            get_settings()
+    monkeypatch.setenv("HUB_POSTGRES_SCHEMA", "pg_walk_2")
+    get_settings.cache_clear()
+    assert get_settings().postgres_schema == "pg_walk_2"
+    get_settings.cache_clear()
