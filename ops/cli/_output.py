@@ -182,6 +182,8 @@ FIELD_VOCABULARY: dict[str, str] = {
     "state": "consent_state",
     "basis": "basis",
     "answer": "referral_status",
+    "event": "event_type",
+    "event_type": "event_type",
 }
 TIME_FIELDS = ("valid_from", "valid_until", "monitoring_date")
 # list field → the vocabulary of its items (or "agency" for the network's names).

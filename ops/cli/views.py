@@ -34,7 +34,7 @@ from hub import vocabulary as v
 from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.fiscal import FIRST_FY, LAST_FY, jst_text, now, parse_fiscal_year
-from hub.labels import names
+from hub.labels import label, names
 from hub.settings import Settings, get_settings
 from ops import heap, wiring
 from ops.cli._cases import case_view, resolve_case
@@ -227,7 +227,7 @@ def _print_case(case: dict[str, Any]) -> None:
         history.add_column("記録者", overflow="fold")
         for h in case["history"]:
             who = " / ".join(part for part in (h.get("by"), h.get("role")) if part) or "-"
-            history.add_row(jst_text(h["occurred_at"]), h["event"], who)
+            history.add_row(jst_text(h["occurred_at"]), label("event_type", h["event"]), who)
         console.print(history)
 
 

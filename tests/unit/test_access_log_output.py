@@ -127,3 +127,21 @@ def test_case_show_labels_the_lists_of_a_consent(cli_store: Path) -> None:
     assert consent["purposes_label"] == ["相談", "支援計画"]
     assert consent["data_categories_label"] == ["本人特定情報", "連絡先"]
     assert consent["scope_label"] == ["小倉北区 保護課"]
+
+
+def test_case_show_names_each_event_of_the_history_in_japanese(cli_store: Path) -> None:
+    app = open_application(get_settings())
+    try:
+        consultation = f.consultation()
+        app.execute(consultation, OFFICER)
+        case_id = derived_id(consultation.command_id, "case_id")
+        app.execute(f.consent(case_id), OFFICER)
+    finally:
+        app.close()
+    shown = runner.invoke(cli, ["case", "show", str(case_id), "--format", "json"])
+    history = json.loads(shown.stdout)["history"]
+    assert [(h["event"], h["event_label"]) for h in history][-1] == ("ConsentGiven", "同意")
+    table = runner.invoke(cli, ["case", "show", str(case_id)], env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.output
+    assert "事案の開始" in table.stdout and "相談受付" in table.stdout
+    assert "ConsentGiven" not in table.stdout

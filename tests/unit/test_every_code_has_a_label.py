@@ -91,3 +91,12 @@ def test_an_agency_records_list_of_bases_is_shown_by_their_labels() -> None:
     shown = _basis_text({"disclosures": [disclosure]})
     assert "consent" not in shown and "support_meeting" not in shown
     assert "9fe003ec" in shown and "74efcfe5" in shown
+
+
+def test_every_event_of_the_log_has_a_japanese_label() -> None:
+    """A case's history (`hub case show`, the case page) names each event in Japanese."""
+    from hub.events import EVENTS_BY_NAME
+
+    missing = [name for name in EVENTS_BY_NAME if name not in VOCABULARY["event_type"]]
+    assert not missing, missing
+    assert not [t for t in VOCABULARY["event_type"].values() if t.isascii()]

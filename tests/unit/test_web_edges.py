@@ -300,3 +300,14 @@ def test_the_pages_offer_and_name_the_network_on_the_log_not_the_shipped_file(
         assert audit.status_code == 200 and 'id="agency-error"' not in audit.text, named
     refused = client.get("/web/audit?agency=nosuch.agency")
     assert error_of(refused.text, "agency") == "ネットワークにない機関です"
+
+
+def test_the_case_pages_history_names_each_event_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    history = client.get(f"/web/cases/{case_id}").text.split('class="history"')[1]
+    assert "事案の開始" in history.split("</ol>")[0]
+    assert "CaseOpened" not in history
