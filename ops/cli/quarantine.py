@@ -20,6 +20,7 @@ from rich.table import Table
 from hub import topics
 from hub.errors import ServiceUnavailableError
 from hub.kafka_clients import read_to_end
+from hub.labels import label
 from hub.quarantine import STEPS
 from hub.settings import Settings, get_settings
 from ops.cli._names import log_names
@@ -134,18 +135,18 @@ def list_command(
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
     table = Table(title="隔離されたイベント (quarantine)", title_justify="left")
-    for column in ("step", "position", "event_type", "event_id", "reason"):
+    for column in ("工程 step", "位置 position", "出来事 event", "ID", "理由 reason"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             row["step"],
             str(row["position"] if row["position"] is not None else row.get("where", "")),
-            row["event_type"],
+            label("event_type", row["event_type"]),
             row["event_id"][:8],
             row["reason"],
         )
     out.print(table)
-    typer.echo(f"{len(rows)} quarantined")
+    typer.echo(f"隔離 {len(rows)} 件 ({len(rows)} quarantined)")
 
 
 def register(app: typer.Typer) -> None:

@@ -73,3 +73,17 @@ def test_network_show_fits_80_columns(cli_store: Path) -> None:
     assert result.exit_code == 0, result.output
     assert max(cell_len(line) for line in result.stdout.splitlines()) <= 80
     assert "協力会員 partner companies" in result.stdout
+
+
+def test_quarantine_list_heads_its_columns_in_japanese(cli_store: Path) -> None:
+    from hub.settings import get_settings
+    from ops.wiring import open_inbox
+
+    inbox = open_inbox(get_settings(), "moji.houkatsu")
+    try:
+        inbox.park("referrals.moji.houkatsu", 0, 7, "試験: a bad record")
+    finally:
+        inbox.close()
+    shown = _run("quarantine", "list", "--step", "agency", "--agency", "moji.houkatsu")
+    assert "工程" in shown and "理由" in shown and "試験: a bad" in shown
+    assert "隔離 1 件" in shown
