@@ -508,18 +508,28 @@ def verify_command(
         err.print(f"unchecked: {unchecked.line()}", markup=False, highlight=False)
     if verdict.valid:
         proven = verdict.checked - len(verdict.unchecked)
-        out.print(
-            f"verify: no disclosure without a valid basis; {proven} of {verdict.checked} "
-            f"proven, {len(verdict.unchecked)} unchecked ({bases}); history from the {where}"
+        _lines(
+            "根拠の検証 verify: no disclosure without a valid basis",
+            f"{proven} of {verdict.checked} proven, {len(verdict.unchecked)} unchecked",
+            f"根拠 bases: {bases}",
+            f"history from the {where}",
         )
         return
     for refuted in verdict.refuted:
         err.print(refuted.line(), markup=False, highlight=False)
-    out.print(
-        f"verify: {len(verdict.refuted)} of {verdict.checked} disclosures had NO valid basis "
-        f"(history from the {where})"
+    _lines(
+        f"根拠の検証 verify: {len(verdict.refuted)} of {verdict.checked} disclosures had NO "
+        "valid basis",
+        f"history from the {where}",
     )
     raise typer.Exit(1)
+
+
+def _lines(verdict: str, *details: str) -> None:
+    """A verdict and its details under it, each its own line (80 columns, not one of 140)."""
+    out.print(verdict, markup=False, highlight=False)
+    for detail in details:
+        out.print(f"  {detail}", markup=False, highlight=False)
 
 
 @audit.command("verify-log")
@@ -553,15 +563,17 @@ def verify_log_command(
     else:
         seen = f"witnessed head {witnessed.notification_id} holds"
     if verdict.intact:
-        out.print(
-            f"verify-log: intact, {verdict.events} events, {verdict.links} links; {seen}; "
-            f"head {head}"
+        _lines(
+            f"改ざん検証 verify-log: intact, {verdict.events} events, {verdict.links} links",
+            seen,
+            f"head {head}",
         )
         return
     first = verdict.first
     assert first is not None
-    out.print(
-        f"verify-log: BROKEN at notification {first.notification_id} ({first.kind}): {first.detail}"
+    _lines(
+        f"改ざん検証 verify-log: BROKEN at notification {first.notification_id} ({first.kind})",
+        first.detail,
     )
     for finding in verdict.findings[1:]:
         err.print(finding.line(), markup=False, highlight=False)

@@ -87,3 +87,19 @@ def test_quarantine_list_heads_its_columns_in_japanese(cli_store: Path) -> None:
     shown = _run("quarantine", "list", "--step", "agency", "--agency", "moji.houkatsu")
     assert "工程" in shown and "理由" in shown and "試験: a bad" in shown
     assert "隔離 1 件" in shown
+
+
+def test_the_audit_verdicts_fit_80_columns_japanese_first(cli_store: Path) -> None:
+    from ops.wiring import open_application
+
+    app = open_application()
+    try:
+        app.execute(f.consultation())
+    finally:
+        app.close()
+    for args in (("audit", "verify"), ("audit", "verify-log", "--no-witness")):
+        result = runner.invoke(cli, list(args), env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith(("根拠の検証", "改ざん検証")), lines
+        assert max(cell_len(line) for line in lines) <= 80, lines
