@@ -4,12 +4,12 @@ with keys the test creates, and an httpx client."""
 from __future__ import annotations
 
 import os
-import socket
+import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,26 +21,9 @@ import pytest
 from hub.identity import Role
 from hub.settings import Settings
 from ops.identity import dev_issuer
+from tests.ports import free_port
 
 STARTUP_SECONDS = 120  # a loaded shared machine starts a Python server slowly
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports: each held until all are picked, so that none is
-    handed out twice."""
-    with ExitStack() as held:
-        ports = []
-        for _ in range(count):
-            sock = held.enter_context(socket.socket())
-            sock.bind(("127.0.0.1", 0))
-            ports.append(int(sock.getsockname()[1]))
-        return ports
 
 
 @dataclass
@@ -48,6 +31,7 @@ class Server:
     url: str
     settings: Settings  # the server's: its var dir (the dev issuer's keys) and its store
     process: subprocess.Popen[bytes]
+    verify: ssl.SSLContext | bool = True  # trusts the CA of a server with HTTPS of its own
 
     def token(
         self,
@@ -69,7 +53,7 @@ class Server:
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, verify=self.verify)
 
 
 def key() -> dict[str, str]:
@@ -77,8 +61,11 @@ def key() -> dict[str, str]:
 
 
 @contextmanager
-def running_server(var_dir: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``hub serve`` as an operator starts it, on a free loopback port; stopped afterwards."""
+def running_server(
+    var_dir: Path, env: dict[str, str] | None = None, tls: tuple[Path, Path, Path] | None = None
+) -> Iterator[Server]:
+    """``hub serve`` as an operator starts it, on a free loopback port; stopped afterwards.
+    ``tls``: its certificate chain, its key and the CA that signed it, to serve HTTPS."""
     env = env or {}
     settings = Settings(
         var_dir=var_dir,
@@ -99,15 +86,19 @@ def running_server(var_dir: Path, env: dict[str, str] | None = None) -> Iterator
     log_path = var_dir / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "serve", "--port", str(port)],
+            [
+                *(sys.executable, "-m", "ops.cli", "serve", "--port", str(port)),
+                *(("--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])) if tls else ()),
+            ],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, process, log_path)
-        yield Server(url, settings, process)
+        verify = ssl.create_default_context(cafile=str(tls[2])) if tls else True
+        _wait_until_up(url, process, log_path, verify)
+        yield Server(url, settings, process, verify)
     finally:
         process.terminate()
         try:
@@ -117,13 +108,15 @@ def running_server(var_dir: Path, env: dict[str, str] | None = None) -> Iterator
             process.wait()
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+def _wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, verify: ssl.SSLContext | bool
+) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"hub serve exited: {log_path.read_text()[-2000:]}", pytrace=False)
         try:
-            if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=2.0, verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             pass

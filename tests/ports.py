@@ -5,18 +5,23 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from contextlib import ExitStack
+
+
+def free_port() -> int:
+    return free_ports(1)[0]
 
 
 def free_ports(count: int) -> list[int]:
-    """Distinct free ports (held together while chosen, so no two are the same)."""
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
+    """``count`` distinct free ports: each held until all are picked, so that none is
+    handed out twice."""
+    with ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket())
             sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def run_hub(env: dict[str, str], *args: str, umask: int = -1) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api_support import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "ops" / "prometheus" / "alerts.yml"

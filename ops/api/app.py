@@ -25,6 +25,7 @@ from hub.identity import Actor
 from hub.settings import Settings
 from ops.api import commands, problems
 from ops.api.commands import IdempotencyKey
+from ops.api.hsts import StrictTransport
 from ops.api.limits import BodyLimit
 from ops.api.tracecontext import TraceContext
 from ops.identity import dev_issuer
@@ -237,4 +238,5 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(TraceContext)
+    app.add_middleware(StrictTransport)  # outermost: every answer over HTTPS, a 500 too
     return app

@@ -20,7 +20,8 @@ from hub.identity import Role
 from hub.settings import Settings
 from producers.provision import provision
 from tests import factories as f
-from tests.api_support import free_ports, post_command, running_server
+from tests.api_support import post_command, running_server
+from tests.ports import free_ports
 from tests.prometheus_support import Prometheus, running_prometheus
 
 pytestmark = pytest.mark.integration

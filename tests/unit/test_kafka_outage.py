@@ -12,7 +12,7 @@ from consumers.kafka_io import waiting_out_outages
 from hub import kafka_clients
 from hub.errors import ServiceUnavailableError
 from hub.settings import Settings
-from tests.api_support import free_port
+from tests.ports import free_port
 
 
 def test_a_call_is_retried_until_the_broker_is_back() -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 
 from hub.rdkafka import RdProducer
-from tests.api_support import free_port
 from tests.faults.kill import librdkafka_threads
+from tests.ports import free_port
 
 
 def test_a_closed_producer_leaves_no_librdkafka_thread_even_with_records_undelivered() -> None:
