@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import singledispatchmethod
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from hub import commands as c
 from hub import events as ev
 from hub import plausible, tracing
+from hub import vocabulary as v
 from hub.chain import ChainedRecorder
 from hub.domain.access import AccessRecord, SearchRecord
 from hub.domain.case import Case
@@ -53,6 +54,7 @@ from hub.domain.others import (
     receipt_id,
 )
 from hub.errors import (
+    BasisNotInForceError,
     CaseNotFoundError,
     ConcurrentChangeError,
     ConfigurationError,
@@ -917,8 +919,16 @@ class HubApplication(Application[UUID]):
         person = case.person
         if person is None:
             return None
+        at = now()
+        # A basis or purpose outside the vocabulary is refused as invalid input first.
+        known = basis in get_args(v.AccessBasis) and purpose in get_args(v.AccessPurpose)
+        if known and not case.holds_basis(basis, at):
+            raise BasisNotInForceError(
+                f"case {case_id} holds no {basis} basis now: the read is not recorded, and "
+                "nothing is shown"
+            )
         shown = [f"person.{k}" for k, v in person.model_dump().items() if v is not None]
-        self.record_access(actor, case_id, shown, basis, purpose)
+        self.record_access(actor, case_id, shown, basis, purpose, at=at)
         return person
 
     def _erased_person(self, case_id: UUID) -> ev.PersonDetails | None:

@@ -140,6 +140,11 @@ class MeetingRuleError(DomainError):
     pass
 
 
+class BasisNotInForceError(DomainError):
+    """A read of a person's details claims a basis the case does not hold now (a consent, a
+    つながりづくり会議, an emergency or a statutory referral in force)."""
+
+
 class NotErasedError(DomainError):
     """An erasure confirmation for a case whose person was not erased."""
 

@@ -50,6 +50,7 @@ class Referral:
     status: str = "sent"
     answered_at: datetime | None = None
     escalated: bool = False
+    statute: str | None = None
 
 
 @dataclass
@@ -165,6 +166,21 @@ class Case(Aggregate):
         """The id of a consent in force at ``at`` (the latest given), if any."""
         in_force = [cid for cid, consent in self.consents.items() if consent.in_force(at)]
         return in_force[-1] if in_force else None
+
+    def holds_basis(self, basis: str, at: datetime) -> bool:
+        """Whether the case gives ``basis`` (an access basis) at ``at``: a consent in force,
+        a つながりづくり会議 that took it up (until the move to the 重層的支援会議), an
+        emergency in force, a statutory referral that has not ended; the staff's own duties
+        and the person's own request need nothing of the case."""
+        if basis == "consent":
+            return self.consent_in_force(at) is not None
+        if basis == "support_meeting":
+            return self.meeting_kind == "connection"
+        if basis == "vital_interest":
+            return any(not e.ended and at < e.expires_at for e in self.emergencies.values())
+        if basis == "statute":
+            return any(r.statute and r.status not in ENDED for r in self.referrals.values())
+        return True
 
     # Use-case methods: check the rule, then trigger the event ------------------------------
 
@@ -764,7 +780,11 @@ class Case(Aggregate):
     @event("ReferralMade")
     def _referral_made(self, payload: ev.ReferralMade) -> None:
         self.referrals[payload.referral_id] = Referral(
-            payload.agency_id, payload.purpose, payload.urgency, payload.occurred_at
+            payload.agency_id,
+            payload.purpose,
+            payload.urgency,
+            payload.occurred_at,
+            statute=payload.statute,
         )
 
     @event("ReferralAnswered")

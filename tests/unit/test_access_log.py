@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -11,6 +12,7 @@ from hub import events as ev
 from hub.application import HubApplication
 from hub.commands import derived_id
 from hub.errors import InvalidCommandError
+from hub.fiscal import now
 from hub.identity import Actor, Role
 from hub.settings import Settings
 from producers.relay import Relay
@@ -30,6 +32,16 @@ def case_with_person(app: HubApplication) -> Any:
 def test_reading_the_person_records_who_read_which_fields_first() -> None:
     app = HubApplication()
     case_id = case_with_person(app)
+    today = now()  # the read is now: a consent in force now is its basis
+    app.execute(
+        f.consent(
+            case_id,
+            valid_from=today - timedelta(days=1),
+            valid_until=today + timedelta(days=30),
+            occurred_at=today - timedelta(days=1),
+        ),
+        OFFICER,
+    )
 
     person = app.read_person(case_id, AGENCY_OFFICER, "consent", "consultation")
 

@@ -1,0 +1,108 @@
+"""A read of a person's details names its basis in the access log (docs/AUDIT.md); a basis
+the case does not hold at the time of the read (no consent in force, no つながりづくり会議,
+no emergency, no statutory referral) is refused: nothing is shown, nothing recorded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from hub import commands as c
+from hub.application import HubApplication
+from hub.errors import BasisNotInForceError
+from hub.fiscal import now
+from projections.audit.access import access_log
+from tests import factories as f
+
+WARD = "kokurakita"
+
+
+def day(offset: float) -> object:
+    return now() + timedelta(days=offset)
+
+
+def read(app: HubApplication, case_id: UUID, basis: str) -> bool:
+    """Whether the read was let through (and then recorded)."""
+    before = len(access_log(app, case_id=str(case_id)))
+    try:
+        shown = app.read_person(case_id, None, basis, "consultation")
+    except BasisNotInForceError:
+        assert len(access_log(app, case_id=str(case_id))) == before  # nothing recorded
+        return False
+    assert shown is not None and len(access_log(app, case_id=str(case_id))) == before + 1
+    return True
+
+
+@pytest.fixture
+def case() -> tuple[HubApplication, UUID]:
+    app = HubApplication(env={})
+    opened = f.open_case(ward=WARD, person=f.person(), occurred_at=day(-10))
+    app.execute(opened)
+    return app, opened.case_id
+
+
+def test_the_staffs_own_duties_and_the_persons_request_need_nothing_of_the_case(
+    case: tuple[HubApplication, UUID],
+) -> None:
+    app, case_id = case
+    assert read(app, case_id, "official_duty") and read(app, case_id, "person_request")
+    for basis in ("consent", "support_meeting", "vital_interest", "statute"):
+        assert not read(app, case_id, basis), basis
+
+
+def test_a_consent_is_a_basis_while_it_is_in_force(case: tuple[HubApplication, UUID]) -> None:
+    app, case_id = case
+    lapsed = f.consent(case_id, valid_from=day(-9), valid_until=day(-1), occurred_at=day(-9))
+    app.execute(lapsed)
+    assert not read(app, case_id, "consent")
+    current = f.consent(case_id, valid_from=day(-1), valid_until=day(30), occurred_at=day(-1))
+    app.execute(current)
+    assert read(app, case_id, "consent")
+    app.execute(f.withdrawal(case_id, current.consent_id, occurred_at=day(-0.5)))
+    assert not read(app, case_id, "consent")
+
+
+def test_a_connection_meeting_is_a_basis_until_the_case_moves(
+    case: tuple[HubApplication, UUID],
+) -> None:
+    app, case_id = case
+    app.execute(f.meeting([case_id], occurred_at=day(-5)))
+    assert read(app, case_id, "support_meeting")
+    app.execute(f.consent(case_id, valid_from=day(-4), valid_until=day(30), occurred_at=day(-4)))
+    app.execute(f.build(c.MoveToSupportMeeting, case_id=case_id, occurred_at=day(-3)))
+    assert not read(app, case_id, "support_meeting")
+
+
+def test_an_emergency_is_a_basis_until_it_ends_or_expires(
+    case: tuple[HubApplication, UUID],
+) -> None:
+    app, case_id = case
+    expired = f.emergency(case_id, occurred_at=day(-5), expires_at=day(-4))
+    app.execute(expired)
+    assert not read(app, case_id, "vital_interest")
+    declared = f.emergency(case_id, occurred_at=day(-1), expires_at=day(2))
+    app.execute(declared)
+    assert read(app, case_id, "vital_interest")
+
+
+def test_a_statutory_referral_is_a_basis_until_it_ends(case: tuple[HubApplication, UUID]) -> None:
+    app, case_id = case
+    plain = f.referral(case_id, "kokurakita.hogo", occurred_at=day(-5))
+    app.execute(plain)
+    assert not read(app, case_id, "statute")  # a referral naming no statute
+    statutory = f.referral(
+        case_id, "kokurakita.kodomo", statute="児童虐待防止法第6条", occurred_at=day(-4)
+    )
+    app.execute(statutory)
+    assert read(app, case_id, "statute")
+    cancel = f.build(
+        c.CancelReferral,
+        case_id=case_id,
+        referral_id=statutory.referral_id,
+        reason_code="other",
+        occurred_at=day(-3),
+    )
+    app.execute(cancel)
+    assert not read(app, case_id, "statute")
