@@ -424,6 +424,40 @@ class Inbox:
             )
         return result
 
+    def discoveries(self) -> list[dict[str, Any]]:
+        """The discoveries of the ward this inbox was told of (a ward coordinator's notices),
+        oldest first: when, by which kind of reporter, the signs, how urgent; never the
+        person (a notice carries none). One erased since (DiscoveryErased) is marked so."""
+        with self._db.transaction() as cur:
+            rows = cur.query(
+                f"SELECT event_type, occurred_at, details FROM {self._t['events']} "
+                "WHERE event_type IN ('DiscoveryReported', 'DiscoveryErased') "
+                "ORDER BY occurred_at, event_id"
+            )
+        erased = {
+            json.loads(details).get("discovery_id")
+            for event_type, _, details in rows
+            if event_type == "DiscoveryErased"
+        }
+        result = []
+        for event_type, occurred_at, details in rows:
+            if event_type != "DiscoveryReported":
+                continue
+            d = json.loads(details)
+            result.append(
+                {
+                    "discovery_id": d.get("discovery_id"),
+                    "reported_at": occurred_at,
+                    "ward": d.get("ward"),
+                    "urgency": d.get("urgency"),
+                    "signs": d.get("signs") or [],
+                    "reporter_kind": d.get("reporter_kind"),
+                    "channel": d.get("channel"),
+                    "erased": d.get("discovery_id") in erased,
+                }
+            )
+        return result
+
     def parked_count(self) -> int:
         with self._db.transaction() as cur:
             return int(cur.query(f"SELECT COUNT(*) FROM {self._t['parked']}")[0][0])

@@ -184,11 +184,13 @@ FIELD_VOCABULARY: dict[str, str] = {
     "answer": "referral_status",
     "event": "event_type",
     "event_type": "event_type",
+    "reporter_kind": "reporter_kind",
 }
 TIME_FIELDS = ("valid_from", "valid_until", "monitoring_date")
 # list field → the vocabulary of its items (or "agency" for the network's names).
 LIST_VOCABULARY: dict[str, str] = {
     "needs": "need",
+    "signs": "sign",
     "purposes": "purpose",
     "categories": "data_category",
     "data_categories": "data_category",

@@ -25,7 +25,7 @@ from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec, topics, tracing
 from hub.fiscal import jst_text
 from hub.kafka_clients import credentials
-from hub.labels import codes, label, names
+from hub.labels import Names, codes, label, names
 from hub.reference import AGENCY_ID_PATTERN, load_network
 from hub.settings import Settings, get_settings
 from ops import heap, wiring
@@ -149,6 +149,7 @@ def show_inbox(
     try:
         referrals = inbox.referrals()
         escalations = inbox.escalations(agency)
+        discoveries = inbox.discoveries()
         parked = inbox.parked_count()
     finally:
         inbox.close()
@@ -162,6 +163,7 @@ def show_inbox(
                 "agency_label": network.agency(agency),
                 "referrals": records,
                 "escalations": [labelled(e, network) for e in escalations],
+                "discoveries": [labelled(d, network) for d in discoveries],
                 "parked": parked,
             }
             typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -207,8 +209,29 @@ def show_inbox(
                 jst_text(e["escalated_at"]),
             )
         output_console(wide).print(late)
+    if discoveries:
+        _print_discoveries(discoveries, network, wide)
     if parked:
         err.print(f"{parked} record(s) parked on {topics.deadletter(settings, agency)}")
+
+
+def _print_discoveries(discoveries: list[dict[str, Any]], network: Names, wide: bool) -> None:
+    """A ward coordinator's notices of discoveries (発見の通報): never the person."""
+    ids = short_ids(d["discovery_id"] for d in discoveries)
+    table = Table(title="発見の通報", title_justify="left", show_lines=True)
+    add_id_column(table, "通報", wide)
+    table.add_column("受付", overflow="fold")
+    table.add_column("緊急度・通報者", overflow="fold")
+    table.add_column("兆候", overflow="fold")
+    for d in discoveries:
+        urgency = label("urgency", d["urgency"]) + ("（消去済み）" if d["erased"] else "")
+        table.add_row(
+            d["discovery_id"] if wide else ids[d["discovery_id"]],
+            f"{jst_text(d['reported_at'])}\n{network.ward(d['ward']) or '-'}",
+            f"{urgency}\n{label('reporter_kind', d['reporter_kind'])}",
+            "、".join(label("sign", s) for s in d["signs"]) or "-",
+        )
+    output_console(wide).print(table)
 
 
 INBOX_COLUMNS = (

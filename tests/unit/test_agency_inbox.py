@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from datetime import datetime, timedelta
@@ -484,3 +485,48 @@ def test_an_erased_persons_fields_leave_the_inbox_file_too(tmp_path: Path) -> No
     consume(stream, inbox)
     stored = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("inbox.sqlite*")))
     assert "試験の消えるメモ".encode() not in stored
+
+
+def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hub agency inbox --agency <ward>.coordinator` applied the ward's discoveries (the
+    coordinator's notices) but listed only referrals: they now have a table of their own,
+    when, how urgent, by whom, which signs; an erased one marked; never the person."""
+    from typer.testing import CliRunner
+
+    from hub.settings import get_settings
+    from ops.cli.main import app as cli
+
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
+    get_settings.cache_clear()
+    coordinator = f"{WARD}.coordinator"
+    stream, discovery_id, other = two_discoveries()
+    stream.event(
+        ev.DiscoveryErased(
+            occurred_at=T0, discovery_id=other, ward=WARD, decided_by="試験課", reason="試験"
+        ),
+        basis="none",
+    )
+    held = Inbox(SqliteDatabase(tmp_path / f"{coordinator}.sqlite"))
+    try:
+        consume(stream, held)
+        listed = held.discoveries()
+    finally:
+        held.close()
+    assert {d["discovery_id"]: d["erased"] for d in listed} == {
+        str(discovery_id): False,
+        str(other): True,
+    }
+    assert all(d["signs"] == ["mailbox_full"] and d["urgency"] == "soon" for d in listed)
+    runner = CliRunner()
+    table = runner.invoke(cli, ["agency", "inbox", "--agency", coordinator], env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.output
+    assert "発見の通報" in table.stdout and "民生委員" in table.stdout
+    assert "（消去済み）" in table.stdout and PERSON["name"] not in table.stdout
+    shown = runner.invoke(cli, ["agency", "inbox", "--agency", coordinator, "--json"])
+    (first, _) = json.loads(shown.stdout)["discoveries"]
+    assert first["signs_label"] and first["reporter_kind_label"].startswith("民生委員")
+    get_settings.cache_clear()
