@@ -19,6 +19,7 @@ from hub.errors import AuthenticationError, ConfigurationError, InvalidActorErro
 from hub.identity import Actor, Role
 from hub.settings import DEV_OIDC_ISSUER, Settings
 from ops.identity import dev_issuer
+from ops.identity.provider_keys import REFRESH_S, ProviderKeys
 
 ALGORITHMS = ["RS256", "ES256"]  # asymmetric only: a shared secret would be a password store
 ROLES = frozenset(role.value for role in Role)
@@ -66,14 +67,16 @@ def check_identity_settings(settings: Settings) -> None:
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         check_identity_settings(settings)
-        self._verified: dict[str, tuple[Actor, float]] = {}
+        # token -> (actor, its exp, verified again after): a verification is kept no longer
+        # than the provider's keys are (a key removed from the JWKS stops its tokens too).
+        self._verified: dict[str, tuple[Actor, float, float]] = {}
         self._ended: dict[bytes, float] = {}  # tokens signed out of, until they expire
         self._lock = threading.Lock()
         self.roles = PERSON_ROLES if production(settings) else ROLES
         self.issuer = settings.oidc_issuer
         self.audience = settings.oidc_audience
         self.keys: KeySource = (
-            jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=300)
+            ProviderKeys(settings.oidc_jwks_url)
             if settings.oidc_jwks_url
             else dev_issuer.LocalKeys(dev_issuer.jwks_path(settings))
         )
@@ -89,16 +92,16 @@ class TokenVerifier:
         if _digest(token) in self._ended:
             raise AuthenticationError("the session of this token was signed out")
         cached = self._verified.get(token)
-        if cached is not None and cached[1] > time.time():
+        if cached is not None and min(cached[1], cached[2]) > time.time():
             return cached[0]
         claims = self.claims(token)
         actor = actor_from_claims(claims, self.roles)
-        # A token's signature is checked once; until it expires, the same string is the
-        # same verified claims (a client sends it on every request).
+        # A token's signature is checked once per REFRESH_S; until then (or its expiry) the
+        # same string is the same verified claims (a client sends it on every request).
         with self._lock:
             if len(self._verified) >= CACHE_SIZE:
                 self._verified.pop(next(iter(self._verified)))
-            self._verified[token] = (actor, float(claims["exp"]))
+            self._verified[token] = (actor, float(claims["exp"]), time.time() + REFRESH_S)
         return actor
 
     def end(self, token: str) -> None:
