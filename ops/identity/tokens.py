@@ -101,7 +101,9 @@ class TokenVerifier:
         with self._lock:
             if len(self._verified) >= CACHE_SIZE:
                 self._verified.pop(next(iter(self._verified)))
-            self._verified[token] = (actor, float(claims["exp"]), time.time() + REFRESH_S)
+            # Kept no longer than the keys that verified it count (a key rotated out).
+            trusted = getattr(self.keys, "trusted_for", lambda: REFRESH_S)()
+            self._verified[token] = (actor, float(claims["exp"]), time.time() + trusted)
         return actor
 
     def end(self, token: str) -> None:

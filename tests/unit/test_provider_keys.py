@@ -15,7 +15,7 @@ from hub.errors import AuthenticationError
 from hub.identity import Role
 from hub.settings import Settings
 from ops.identity import dev_issuer, tokens
-from ops.identity.provider_keys import REFRESH_S, STALE_S, UNKNOWN_COOLDOWN_S, ProviderKeys
+from ops.identity.provider_keys import COOLDOWN_S, REFRESH_S, STALE_S, ProviderKeys
 from ops.identity.tokens import TokenVerifier
 
 CITY = Settings(
@@ -26,17 +26,21 @@ CITY = Settings(
 
 
 class Provider:
-    """The JWKS endpoint: its keys, whether it answers, and how often it was asked."""
+    """The JWKS endpoint: its keys, whether it answers (or answers garbage), and how often
+    it was asked."""
 
     def __init__(self, *keys: Any) -> None:
         self.keys = list(keys)
         self.away = False
+        self.garbage: Any = None
         self.fetches = 0
 
-    def fetch(self) -> dict[str, Any]:
+    def fetch(self) -> Any:
         self.fetches += 1
         if self.away:
             raise jwt.PyJWKClientConnectionError("the provider is away")
+        if self.garbage is not None:
+            return self.garbage
         return dev_issuer.jwks_of(*self.keys)
 
 
@@ -86,20 +90,34 @@ def test_a_key_rotated_in_is_trusted_at_once_and_made_up_ids_cannot_hammer_the_p
         with pytest.raises(jwt.PyJWKClientError):
             keys.get_signing_key_from_jwt(token(dev_issuer.new_key()))
     assert provider.fetches == asked
-    clock.now += UNKNOWN_COOLDOWN_S
+    clock.now += COOLDOWN_S
     with pytest.raises(jwt.PyJWKClientError):
         keys.get_signing_key_from_jwt(token(dev_issuer.new_key()))
     assert provider.fetches == asked + 1
 
 
+@pytest.mark.parametrize("failure", ["away", "no keys", "not an object"])
 def test_a_short_outage_is_ridden_out_on_the_last_set_a_long_one_is_not(
-    setup: tuple[Provider, Clock, ProviderKeys],
+    setup: tuple[Provider, Clock, ProviderKeys], failure: str
 ) -> None:
+    """A provider away, or answering with no usable key set, is asked again once a
+    cooldown, not on every request (each ask may wait for a fetch's timeout)."""
     provider, clock, keys = setup
     signed = token(provider.keys[0])
     keys.get_signing_key_from_jwt(signed)
-    provider.away = True
-    clock.now += STALE_S - 1
+    if failure == "away":
+        provider.away = True
+    else:
+        provider.garbage = {"keys": []} if failure == "no keys" else ["not", "an", "object"]
+    clock.now += REFRESH_S
+    asked = provider.fetches
+    for _ in range(100):
+        keys.get_signing_key_from_jwt(signed)
+    assert provider.fetches == asked + 1
+    clock.now += COOLDOWN_S
+    keys.get_signing_key_from_jwt(signed)
+    assert provider.fetches == asked + 2
+    clock.now = 1000.0 + STALE_S - 1
     keys.get_signing_key_from_jwt(signed)
     clock.now += 1
     with pytest.raises(jwt.PyJWKClientConnectionError):
@@ -119,10 +137,14 @@ def test_the_verifier_does_not_keep_a_verification_longer_than_the_keys(
     wall = [time.time()]
     monkeypatch.setattr(tokens, "time", SimpleNamespace(time=lambda: wall[0]))
     assert verifier.actor(f"Bearer {signed}").subject == "officer-試験"
-    provider.keys = [dev_issuer.new_key()]
-    clock.now += REFRESH_S
+    # Verified again when the set it was verified with expires, not a full REFRESH_S after
+    # its own check: here the check came 299 s into the set's life.
+    verifier._verified.clear()
+    clock.now += REFRESH_S - 1
     wall[0] += REFRESH_S - 1
-    assert verifier.actor(f"Bearer {signed}").subject == "officer-試験"  # kept, not asked
+    assert verifier.actor(f"Bearer {signed}").subject == "officer-試験"
+    provider.keys = [dev_issuer.new_key()]  # rotated out
+    clock.now += 1
     wall[0] += 1
     with pytest.raises(AuthenticationError):
         verifier.actor(f"Bearer {signed}")
