@@ -35,6 +35,8 @@ from hub.errors import (
     InvalidCommandError,
     NotFoundError,
     PermissionDeniedError,
+    ServiceUnavailableError,
+    StoreUnavailableError,
     UnknownEmergencyError,
 )
 from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
@@ -208,7 +210,10 @@ class Pages:
     def names(self) -> Names:
         """Ward and agency names of the network on the log, over the shipped ones (a retired
         agency keeps its name), made again only when the network changes."""
-        network = self.network
+        try:
+            network = self.network
+        except StoreUnavailableError:
+            return names()  # the page that says so still names who is signed in
         if self._named is None or self._named[0] is not network:
             self._named = (network, names(network))
         return self._named[1]
@@ -273,6 +278,8 @@ class Pages:
             return self._refusal(request, "権限がありません", error, 403, actor)
         if isinstance(error, NotFoundError):
             return self._refusal(request, "見つかりません", error, 404, actor)
+        if isinstance(error, ServiceUnavailableError):  # the store or Kafka away: try later
+            return self._refusal(request, "ただいま利用できません", error, 503, actor)
         return self._refusal(request, "処理できません", error, 400, actor)
 
     def _refusal(

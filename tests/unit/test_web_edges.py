@@ -311,3 +311,23 @@ def test_the_case_pages_history_names_each_event_in_japanese(
     history = client.get(f"/web/cases/{case_id}").text.split('class="history"')[1]
     assert "事案の開始" in history.split("</ol>")[0]
     assert "CaseOpened" not in history
+
+
+def test_with_the_store_away_a_signed_in_page_is_the_japanese_error_page(
+    hub: tuple[HubService, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The navigation names the officer's ward from the network on the log; with the store
+    away the page that says so names it from the shipped network, not a problem+json."""
+    from hub.application import HubApplication
+    from hub.errors import StoreUnavailableError
+
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+
+    def away(self: HubApplication) -> None:
+        raise StoreUnavailableError("the event store is unavailable (試験)")
+
+    monkeypatch.setattr(HubApplication, "network", property(away))
+    page = client.get("/web/officer")
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+    assert "ただいま利用できません" in page.text and "戸畑区" in page.text
