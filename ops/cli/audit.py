@@ -48,7 +48,7 @@ from ops.wiring import (
     witnessed_head,
 )
 from projections.audit.access import access_log, search_log
-from projections.audit.report import Period, render_report
+from projections.audit.report import Period, item_lines, render_report
 from projections.audit.tamper import Anchor
 from projections.audit.verify import Disclosure, verify
 
@@ -398,13 +398,12 @@ def access_command(
         # Japanese label names its article of the law).
         out.print(f"アクセス記録 access log: {len(rows)} reads", markup=False, highlight=False)
         for r in rows:
-            out.print(
-                f"{_jst(r['occurred_at'])}  {r['subject']}（{r['role_label']}）\n"
-                f"  根拠 {r['basis_label']} / 目的 {r['purpose_label']}\n"
-                f"  事案 case {r['case_id']}: {', '.join(r['fields'])}",
-                markup=False,
-                highlight=False,
-            )
+            lines = [
+                f"{_jst(r['occurred_at'])}  {r['subject']}（{r['role_label']}）",
+                *item_lines(f"根拠 {r['basis_label']} / 目的 {r['purpose_label']}"),
+                *item_lines(f"事案 case {r['case_id']}: {', '.join(r['fields'])}"),
+            ]
+            out.print("\n".join(lines), markup=False, highlight=False)
 
 
 ACCESS_COLUMNS = [

@@ -93,7 +93,7 @@ def render_report(
         lines.append(
             f"根拠の検証 verify: {len(refuted)} of {len(shown)} disclosures had NO valid basis:"
         )
-        lines += [line for r in refuted for line in _item(r.line())]
+        lines += [line for r in refuted for line in item_lines(r.line())]
     else:
         lines.append(f"根拠の検証 verify: every one of {len(shown)} disclosures had a valid basis")
     if log.intact:
@@ -103,7 +103,7 @@ def render_report(
         assert first is not None
         lines += [
             f"改ざん検証 verify-log: BROKEN, {len(log.findings)} finding(s); the first:",
-            *_item(first.line()),
+            *item_lines(first.line()),
         ]
     if log.head is not None:
         lines += [
@@ -171,7 +171,7 @@ def _break_glass(history: History, disclosures: Sequence[Disclosure], period: Pe
         f"  {len(items)} declaration(s), {sum(len(i.disclosures) for i in items)} "
         f"disclosure(s), {len(still_open)} open",
     ]
-    lines += [line for i in items for line in _item(i.line())]
+    lines += [line for i in items for line in item_lines(i.line())]
     return lines
 
 
@@ -218,7 +218,9 @@ def _quarantine_lines(quarantined: Sequence[Mapping[str, Any]]) -> list[str]:
     lines += [
         line
         for (where, event_type, reason), names in steps.items()
-        for line in _item(f"{where} {event_type or '-'} [{', '.join(sorted(names))}]: {reason}")
+        for line in item_lines(
+            f"{where} {event_type or '-'} [{', '.join(sorted(names))}]: {reason}"
+        )
     ]
     return lines
 
@@ -226,7 +228,7 @@ def _quarantine_lines(quarantined: Sequence[Mapping[str, Any]]) -> list[str]:
 WIDTH = 80  # columns of the printed page; a CJK character takes two
 
 
-def _item(text: str) -> list[str]:
+def item_lines(text: str) -> list[str]:
     """An item under a heading, indented and wrapped at spaces to ``WIDTH`` columns, its
     continuation lines indented further (whole ids are never split)."""
     lines: list[str] = []
