@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -65,7 +66,9 @@ def broker_tls(kafka_home: Path, host: str) -> BrokerTls:
             return found
     made = _make(host)
     for path, text in zip(paths, (made.ca, made.chain, made.key), strict=True):
-        private_file(path).write_text(text)
+        written = private_file(path.with_name(path.name + ".new"))
+        written.write_text(text)
+        written.replace(path)
     return made
 
 
@@ -85,10 +88,24 @@ def _names(host: str) -> list[x509.GeneralName]:
 
 
 def _still_good(tls: BrokerTls, host: str) -> bool:
-    cert = x509.load_pem_x509_certificate(tls.chain.encode())
-    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    """Whether the files make one whole: the certificate names ``host``, is not near its end,
+    was signed by the CA beside it and belongs to the key beside it (a crash between two
+    writes, or a damaged file, makes them all again)."""
+    try:
+        cert = x509.load_pem_x509_certificate(tls.chain.encode())
+        ca = x509.load_pem_x509_certificate(tls.ca.encode())
+        key = serialization.load_pem_private_key(tls.key.encode(), password=None)
+        cert.verify_directly_issued_by(ca)
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature):
+        return False
+    pem, info = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     soon = datetime.now(UTC) + timedelta(days=30)
-    return all(n in names for n in _names(host)) and cert.not_valid_after_utc > soon
+    return (
+        key.public_key().public_bytes(pem, info) == cert.public_key().public_bytes(pem, info)
+        and all(n in names for n in _names(host))
+        and cert.not_valid_after_utc > soon
+    )
 
 
 def _make(host: str) -> BrokerTls:
