@@ -427,18 +427,21 @@ class Inbox:
     def discoveries(self) -> list[dict[str, Any]]:
         """The discoveries of the ward this inbox was told of (a ward coordinator's notices),
         oldest first: when, by which kind of reporter, the signs, how urgent; never the
-        person (a notice carries none). One erased since (DiscoveryErased) is marked so."""
+        person (a notice carries none). One erased since, on its own (DiscoveryErased) or
+        with the case opened from it (PersonErased), is marked so."""
         with self._db.transaction() as cur:
             rows = cur.query(
                 f"SELECT event_type, occurred_at, details FROM {self._t['events']} "
-                "WHERE event_type IN ('DiscoveryReported', 'DiscoveryErased') "
+                "WHERE event_type IN ('DiscoveryReported', 'DiscoveryErased', 'PersonErased') "
                 "ORDER BY occurred_at, event_id"
             )
-        erased = {
-            json.loads(details).get("discovery_id")
-            for event_type, _, details in rows
-            if event_type == "DiscoveryErased"
-        }
+        erased: set[str] = set()
+        for event_type, _, details in rows:
+            d = json.loads(details)
+            if event_type == "DiscoveryErased":
+                erased.add(str(d.get("discovery_id")))
+            elif event_type == "PersonErased":  # with the case opened from it
+                erased.update(str(subject) for subject in d.get("subjects") or [])
         result = []
         for event_type, occurred_at, details in rows:
             if event_type != "DiscoveryReported":

@@ -510,6 +510,28 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
         ),
         basis="none",
     )
+    third, case_id = uuid4(), uuid4()  # a discovery erased with the case opened from it
+    stream.event(
+        ev.DiscoveryReported(
+            occurred_at=T0,
+            discovery_id=third,
+            reporter_kind="welfare_commissioner",
+            ward=WARD,
+            signs=["mailbox_full"],
+            urgency="soon",
+        ),
+        basis="none",
+    )
+    stream.event(
+        ev.PersonErased(
+            occurred_at=T0,
+            case_id=case_id,
+            decided_by="試験課",
+            reason="保存期間満了",
+            subjects=[str(case_id), str(third)],
+        ),
+        basis="none",
+    )
     held = Inbox(SqliteDatabase(tmp_path / f"{coordinator}.sqlite"))
     try:
         consume(stream, held)
@@ -519,6 +541,7 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     assert {d["discovery_id"]: d["erased"] for d in listed} == {
         str(discovery_id): False,
         str(other): True,
+        str(third): True,
     }
     assert all(d["signs"] == ["mailbox_full"] and d["urgency"] == "soon" for d in listed)
     runner = CliRunner()
@@ -527,6 +550,6 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     assert "発見の通報" in table.stdout and "民生委員" in table.stdout
     assert "（消去済み）" in table.stdout and PERSON["name"] not in table.stdout
     shown = runner.invoke(cli, ["agency", "inbox", "--agency", coordinator, "--json"])
-    (first, _) = json.loads(shown.stdout)["discoveries"]
+    (first, *_) = json.loads(shown.stdout)["discoveries"]
     assert first["signs_label"] and first["reporter_kind_label"].startswith("民生委員")
     get_settings.cache_clear()
