@@ -157,7 +157,8 @@ def reply_record(
             raise InvalidCommandError(f"answered_at: {error}") from None
     at = answered_at or datetime.now(UTC)
     referred_at = referral.get("referred_at")
-    if referred_at and at < datetime.fromisoformat(referred_at):  # the hub would refuse it
+    # The hub would refuse it (an answer a clock's lag early counts at the referral's time).
+    if referred_at and at < datetime.fromisoformat(referred_at) - plausible.CLOCK_SKEW:
         raise BeforeReferralError(
             f"referral {referral['referral_id']} was made at "
             f"{jst_text(referred_at, seconds=True)}; an answer cannot be dated "

@@ -26,6 +26,11 @@ MAX_CONSENT = timedelta(days=5 * 365 + 2)  # 5 years: renewed, never open-ended
 MAX_EMERGENCY = timedelta(days=30)
 MAX_PLAN = timedelta(days=3 * 365 + 1)  # a support plan (プラン) is revised well before 3 years
 
+# How far an agency's clock may lag the hub's: an answer dated this little before its
+# referral (an acknowledgement sent at once by a client whose clock is behind) counts at the
+# referral's own time; earlier, it is refused (BeforeReferralError).
+CLOCK_SKEW = timedelta(minutes=5)
+
 # Integers of the domain (all far inside Avro's long and a 64-bit SQL integer).
 MAX_OVERDUE_MINUTES = 3653 * 24 * 60  # ten years
 MAX_PARTICIPANTS = 100_000

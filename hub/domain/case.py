@@ -25,6 +25,7 @@ from hub.errors import (
     ReferralNotFoundError,
 )
 from hub.fiscal import jst_text
+from hub.plausible import CLOCK_SKEW
 
 # Legal answers from each referral status (the agency's side of the loop).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -125,6 +126,9 @@ class Case(Aggregate):
         self.referrals: dict[UUID, Referral] = {}
         self.consents: dict[UUID, Consent] = {}
         self.meetings: dict[UUID, tuple[str, ...]] = {}
+        # The つながりづくり会議 that hold the case now: a move to the 重層的支援会議 ends them
+        # (consent governs from then on), a later take-up holds it again (as governance).
+        self.connection_meetings: set[UUID] = set()
         self.emergencies: dict[UUID, Emergency] = {}
         self.use_stop_requests: set[UUID] = set()
         self.erased = False
@@ -175,7 +179,7 @@ class Case(Aggregate):
         if basis == "consent":
             return self.consent_in_force(at) is not None
         if basis == "support_meeting":
-            return self.meeting_kind == "connection"
+            return bool(self.connection_meetings)
         if basis == "vital_interest":
             return any(not e.ended and at < e.expires_at for e in self.emergencies.values())
         if basis == "statute":
@@ -281,10 +285,9 @@ class Case(Aggregate):
             raise IllegalTransitionError(
                 f"referral {referral_id} is {referral.status}; it cannot become {answer}"
             )
-        _require_not_before(referral, referral_id, occurred_at, "an answer")
         self._referral_answered(
             ev.ReferralAnswered(
-                occurred_at=occurred_at,
+                occurred_at=_not_before(referral, referral_id, occurred_at, "an answer"),
                 case_id=self.id,
                 referral_id=referral_id,
                 agency_id=agency_id,
@@ -306,10 +309,9 @@ class Case(Aggregate):
                 f"referral {referral_id} is {referral.status}; only a referral that has "
                 "not ended can be cancelled"
             )
-        _require_not_before(referral, referral_id, at, "a cancellation")
         self._referral_cancelled(
             ev.ReferralCancelled(
-                occurred_at=at,
+                occurred_at=_not_before(referral, referral_id, at, "a cancellation"),
                 case_id=self.id,
                 referral_id=referral_id,
                 agency_id=referral.agency_id,
@@ -829,12 +831,15 @@ class Case(Aggregate):
     @event("TakenUpByMeeting")
     def _taken_up_by_meeting(self, payload: ev.TakenUpByMeeting) -> None:
         self.meetings[payload.meeting_id] = tuple(payload.members)
+        if payload.kind == "connection":
+            self.connection_meetings.add(payload.meeting_id)
         if self.meeting_kind != "support":
             self.meeting_kind = payload.kind
 
     @event("MovedToSupportMeeting")
     def _moved_to_support_meeting(self, payload: ev.MovedToSupportMeeting) -> None:
         self.meeting_kind = "support"
+        self.connection_meetings.clear()
 
     @event("SupportDecided")
     def _support_decided(self, payload: ev.SupportDecided) -> None:
@@ -901,9 +906,12 @@ def _plain(person: ev.PersonDetails | None) -> ev.PersonDetails | None:
     return None if person is None else ev.PersonDetails.model_validate(person.model_dump())
 
 
-def _require_not_before(referral: Referral, referral_id: UUID, at: datetime, what: str) -> None:
-    if at < referral.made_at:
+def _not_before(referral: Referral, referral_id: UUID, at: datetime, what: str) -> datetime:
+    """``at``, or the referral's own time for one a clock's lag (``CLOCK_SKEW``) before it;
+    earlier is refused: it would count as a response below zero."""
+    if at < referral.made_at - CLOCK_SKEW:
         raise BeforeReferralError(
             f"referral {referral_id} was made at {jst_text(referral.made_at, seconds=True)}; "
             f"{what} cannot be dated {jst_text(at, seconds=True)}, before it"
         )
+    return max(at, referral.made_at)

@@ -106,3 +106,27 @@ def test_a_statutory_referral_is_a_basis_until_it_ends(case: tuple[HubApplicatio
     )
     app.execute(cancel)
     assert not read(app, case_id, "statute")
+
+
+def test_the_meeting_basis_follows_governance_a_support_meeting_alone_ends_nothing(
+    case: tuple[HubApplication, UUID],
+) -> None:
+    """As governance, verify and replay --as-of: only the move ends a つながりづくり会議's
+    hold; a 重層的支援会議 taking the case up does not, and a later つながりづくり会議 holds
+    the case again after a move."""
+    app, case_id = case
+    app.execute(f.meeting([case_id], occurred_at=day(-6)))
+    app.execute(f.consent(case_id, valid_from=day(-5), valid_until=day(30), occurred_at=day(-5)))
+    app.execute(f.meeting([case_id], kind="support", occurred_at=day(-4)))
+    assert read(app, case_id, "support_meeting")
+
+    moved = f.open_case(ward=WARD, person=f.person(), occurred_at=day(-10))
+    app.execute(moved)
+    app.execute(f.meeting([moved.case_id], occurred_at=day(-6)))
+    app.execute(
+        f.consent(moved.case_id, valid_from=day(-5), valid_until=day(30), occurred_at=day(-5))
+    )
+    app.execute(f.build(c.MoveToSupportMeeting, case_id=moved.case_id, occurred_at=day(-3)))
+    assert not read(app, moved.case_id, "support_meeting")
+    app.execute(f.meeting([moved.case_id], occurred_at=day(-2)))
+    assert read(app, moved.case_id, "support_meeting")

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from hub import commands as c
 from hub.application import HubApplication
 from hub.errors import BeforeReferralError, IllegalTransitionError
+from hub.plausible import CLOCK_SKEW
 from projections import report
 from projections.indicators import Cut, MemoryIndicators
 from tests import factories as f
@@ -92,7 +93,8 @@ def test_the_referrer_cancels_a_referral_that_has_not_ended_and_only_that() -> N
 
 
 def test_an_answer_or_a_cancellation_dated_before_its_referral_is_refused() -> None:
-    """Its time would count as a response below zero; at the referral's own time it is kept."""
+    """Its time would count as a response below zero. One a clock's lag early (an agency's
+    acknowledgement sent at once, its clock behind the hub's) counts at the referral's time."""
     app = HubApplication()
     case_id, referral_id = referred(app)  # made at day 0.5
     with pytest.raises(BeforeReferralError, match="before it"):
@@ -100,8 +102,15 @@ def test_an_answer_or_a_cancellation_dated_before_its_referral_is_refused() -> N
     with pytest.raises(BeforeReferralError):
         app.execute(cancellation(case_id, referral_id, 0.25))
     assert status(app, case_id, referral_id) == "sent"
-    answer(app, case_id, referral_id, "received", 0.5)
+    lagging = f.at(0.5) - CLOCK_SKEW
+    app.execute(f.answer(case_id, referral_id, AGENCY, "received", occurred_at=lagging))
     assert status(app, case_id, referral_id) == "received"
+    (received,) = [
+        e.payload  # type: ignore[attr-defined]
+        for e in app.repository.event_store.get(case_id)
+        if type(e.payload).__name__ == "ReferralAnswered"  # type: ignore[attr-defined]
+    ]
+    assert received.occurred_at == f.at(0.5)  # counted at the referral's own time
 
 
 def test_the_network_measures_count_cancellations_and_resolved_outcomes() -> None:
