@@ -7,12 +7,12 @@ The CLI, the HTTP API and the web pages show a code's label beside the code (``l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from hub.reference import Network
+    from hub.reference import Agency, Network
 
 Kind = Literal["flow", "distinct", "stock"]
 
@@ -254,7 +254,6 @@ VOCABULARY: dict[str, dict[str, str]] = {
 
 
 VOCABULARY["indicator"] = {i.key: i.label for i in INDICATORS}
-# アクセス記録: on which basis and why someone was shown a person's details.
 # What each event of the log records (a case's history, the 本人開示 report, the access log).
 VOCABULARY["event_type"] = {
     "DiscoveryReported": "発見の通報",
@@ -307,6 +306,7 @@ VOCABULARY["event_type"] = {
     "CouncilMemberLeft": "協議会構成団体の退会",
     "CommandAccepted": "コマンドの受付",
 }
+# アクセス記録: on which basis and why someone was shown a person's details.
 VOCABULARY["access_basis"] = {
     "official_duty": "所掌事務（個人情報保護法第61条・第69条第1項）",
     "consent": "本人同意",
@@ -377,14 +377,14 @@ class Names:
         return AGENCY_GROUPS.get(agency_id, agency_id)
 
 
-def names(network: Network | None = None) -> Names:
+def names(network: Network | None = None, retired: Iterable[Agency] = ()) -> Names:
     """The names in force: those of ``network`` (the network as the log records it, agencies
-    registered since the import among them) over the shipped reference file's, so an agency
-    the log has retired keeps its name; the shipped names alone without ``network``."""
+    registered since the import among them) over the shipped reference file's and those of
+    the ``retired`` agencies (the directory's), so an agency the log has retired keeps its
+    name, one registered after the import too; the shipped names alone without ``network``."""
     from hub.reference import load_network
 
     known = [load_network()] + ([network] if network is not None else [])
-    return Names(
-        wards={w.code: w.name for n in known for w in n.wards},
-        agencies={a.id: a.name for n in known for a in n.agencies},
-    )
+    agencies = {a.id: a.name for a in retired}
+    agencies.update({a.id: a.name for n in known for a in n.agencies})
+    return Names(wards={w.code: w.name for n in known for w in n.wards}, agencies=agencies)

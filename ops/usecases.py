@@ -352,7 +352,9 @@ class HubService:
         """An agency filter of the audit that names no agency, in the network on the log or
         the shipped one (a retired agency keeps its past), is refused by name, as the CLI
         refuses it (UnknownAgencyError), never answered with an empty list."""
-        if agency_id is not None and agency_id not in names(self.app.network).agencies:
+        directory = self.app.directory
+        known = names(directory.network, directory.retired.values()).agencies
+        if agency_id is not None and agency_id not in known:
             raise UnknownAgencyError(f"unknown agency {agency_id!r}")
 
     def _known_agency(self, agency_id: str) -> None:

@@ -18,5 +18,8 @@ def log_network() -> Network:
 
 
 def log_names() -> Names:
-    """Ward and agency names of the network on the log, over the shipped ones."""
-    return names(log_network())
+    """Ward and agency names of the network on the log, over the shipped ones; an agency the
+    log retired keeps its name."""
+    with wiring.application(get_settings()) as app:
+        directory = app.directory
+    return names(directory.network, directory.retired.values())

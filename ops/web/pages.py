@@ -44,6 +44,7 @@ from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, Names, codes, label, names
 from hub.policy import COMMANDS, READS, Read
 from hub.reference import Network, load_network
+from hub.reference.directory import Directory
 from hub.settings import Settings
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
@@ -194,7 +195,7 @@ class Pages:
         self.service = service
         self.settings = settings
         self.sessions = Sessions(settings, verifier)
-        self._named: tuple[Network, Names] | None = None
+        self._named: tuple[Directory, Names] | None = None
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         fmt.install(self.templates.env)
         self.templates.env.globals["label"] = label
@@ -211,11 +212,12 @@ class Pages:
         """Ward and agency names of the network on the log, over the shipped ones (a retired
         agency keeps its name), made again only when the network changes."""
         try:
-            network = self.network
+            directory = self.service.app.directory
         except StoreUnavailableError:
             return names()  # the page that says so still names who is signed in
-        if self._named is None or self._named[0] is not network:
-            self._named = (network, names(network))
+        if self._named is None or self._named[0] is not directory:
+            named = names(directory.network, directory.retired.values())
+            self._named = (directory, named)
         return self._named[1]
 
     # Rendering -------------------------------------------------------------------------------

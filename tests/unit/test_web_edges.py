@@ -331,3 +331,18 @@ def test_with_the_store_away_a_signed_in_page_is_the_japanese_error_page(
     page = client.get("/web/officer")
     assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
     assert "ただいま利用できません" in page.text and "戸畑区" in page.text
+
+
+def test_an_agency_registered_then_retired_keeps_its_name_and_its_past(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Not in the shipped file, no longer in the network: the auditor still filters by it
+    (its past disclosures), and the CLI's names know it."""
+    service, client = hub
+    service.app.apply_network(network(changed(join=(NEW_MEMBER,))), f.at(1))
+    service.app.apply_network(network(changed()), f.at(2))  # retired again
+    assert not service.app.network.is_agency(NEW_MEMBER)
+    sign_in(client, "auditor")
+    audit = client.get(f"/web/audit?agency={NEW_MEMBER}")
+    assert audit.status_code == 200 and 'id="agency-error"' not in audit.text
+    assert service.disclosures(Actor("auditor-試験", Role.auditor), None, NEW_MEMBER) == []
