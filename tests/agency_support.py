@@ -86,6 +86,20 @@ class Stream:
             key=str(case_id).encode(),
         )
 
+    def erasure(self, case_id: UUID, *discoveries: UUID) -> InRecord:
+        """The notice of the case's erasure (PersonErased), naming the discoveries it was
+        opened from among its subjects."""
+        return self.event(
+            ev.PersonErased(
+                occurred_at=T0,
+                case_id=case_id,
+                decided_by="試験課",
+                reason="保存期間満了",
+                subjects=[str(case_id), *(str(d) for d in discoveries)],
+            ),
+            basis="none",
+        )
+
     def raw(self, value: bytes | None, **headers: str) -> InRecord:
         return self._append(value, headers)
 

@@ -72,13 +72,13 @@ class Sessions:
         return hmac.new(self._key, b"signin:" + nonce.encode(), hashlib.sha256).hexdigest()
 
     def keep_signin_nonce(self, response: Response, nonce: str) -> None:
+        self._set(response, self.signin_cookie, nonce)
+
+    def _set(self, response: Response, name: str, value: str) -> None:
+        """A cookie of this server: HttpOnly, SameSite=Strict, for every path, Secure in
+        production (where its name starts __Host-)."""
         response.set_cookie(
-            self.signin_cookie,
-            nonce,
-            httponly=True,
-            samesite="strict",
-            secure=self.secure,
-            path="/",
+            name, value, httponly=True, samesite="strict", secure=self.secure, path="/"
         )
 
     def check_signin_csrf(self, request: Request, sent: str | None) -> None:
@@ -91,14 +91,7 @@ class Sessions:
 
     def sign_in(self, response: Response, token: str) -> None:
         self.verifier.actor(f"Bearer {token}")  # refuse a bad token before it is kept
-        response.set_cookie(
-            self.cookie,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=self.secure,
-            path="/",
-        )
+        self._set(response, self.cookie, token)
 
     def sign_out(self, request: Request, response: Response) -> None:
         """End the session: its token is refused from now on (a copy of the cookie, or the

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from uuid import UUID
 
 from rich.cells import cell_len
 from typer.testing import CliRunner
@@ -64,12 +65,9 @@ def test_the_access_log_labels_its_codes_and_writes_csv_as_every_command_does(
 
 
 def test_the_replay_labels_its_codes_in_csv_and_json(cli_store: Path) -> None:
+    case_id = _consented_case()
     app = open_application(get_settings())
     try:
-        consultation = f.consultation()
-        app.execute(consultation, OFFICER)
-        case_id = derived_id(consultation.command_id, "case_id")
-        app.execute(f.consent(case_id), OFFICER)
         app.execute(f.meeting([case_id]), Actor("coord-試験", Role.coordinator, ward="kokurakita"))
     finally:
         app.close()
@@ -130,7 +128,8 @@ def test_case_show_labels_the_lists_of_a_consent(cli_store: Path) -> None:
     assert consent["scope_label"] == ["小倉北区 保護課"]
 
 
-def test_case_show_names_each_event_of_the_history_in_japanese(cli_store: Path) -> None:
+def _consented_case() -> UUID:
+    """A consultation's case (the person's details held) with a consent, by the officer."""
     app = open_application(get_settings())
     try:
         consultation = f.consultation()
@@ -139,6 +138,11 @@ def test_case_show_names_each_event_of_the_history_in_japanese(cli_store: Path) 
         app.execute(f.consent(case_id), OFFICER)
     finally:
         app.close()
+    return case_id
+
+
+def test_case_show_names_each_event_of_the_history_in_japanese(cli_store: Path) -> None:
+    case_id = _consented_case()
     shown = runner.invoke(cli, ["case", "show", str(case_id), "--format", "json"])
     history = json.loads(shown.stdout)["history"]
     assert [(h["event"], h["event_label"]) for h in history][-1] == ("ConsentGiven", "同意")

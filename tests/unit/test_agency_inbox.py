@@ -373,16 +373,7 @@ def test_an_erasure_notice_removes_the_persons_fields_from_the_inbox(inbox: Inbo
         basis="consent",
         basis_ref="c-1",
     )
-    stream.event(
-        ev.PersonErased(
-            occurred_at=T0,
-            case_id=case_id,
-            decided_by="試験課",
-            reason="保存期間満了",
-            subjects=[str(case_id)],
-        ),
-        basis="none",
-    )
+    stream.erasure(case_id)
     consume(stream, inbox)
 
     erased = inbox.referral(str(referral_id))
@@ -393,23 +384,28 @@ def test_an_erasure_notice_removes_the_persons_fields_from_the_inbox(inbox: Inbo
     assert kept["disclosures"][0]["disclosed"] == {"note": "別の試験メモ"}
 
 
+def reported(stream: Stream, discovery_id: UUID, person: Any = PERSON) -> None:
+    """A discovery of the ward on ``stream`` (a coordinator's notice)."""
+    stream.event(
+        ev.DiscoveryReported(
+            occurred_at=T0,
+            discovery_id=discovery_id,
+            reporter_kind="welfare_commissioner",
+            ward=WARD,
+            signs=["mailbox_full"],
+            urgency="soon",
+            person=person,
+        ),
+        basis="none",
+    )
+
+
 def two_discoveries() -> tuple[Stream, UUID, UUID]:
     """A stream of two discoveries of the ward (the coordinator's notices), and their ids."""
     stream = Stream()
     discovery_id, other = uuid4(), uuid4()
     for found in (discovery_id, other):
-        stream.event(
-            ev.DiscoveryReported(
-                occurred_at=T0,
-                discovery_id=found,
-                reporter_kind="welfare_commissioner",
-                ward=WARD,
-                signs=["mailbox_full"],
-                urgency="soon",
-                person=PERSON,
-            ),
-            basis="none",
-        )
+        reported(stream, found)
     return stream, discovery_id, other
 
 
@@ -431,16 +427,7 @@ def test_an_erasure_notice_removes_the_discovery_the_case_was_opened_from(inbox:
     # from it is erased with the discovery's key: the person's details there go too.
     stream, discovery_id, other = two_discoveries()
     case_id = uuid4()
-    stream.event(
-        ev.PersonErased(
-            occurred_at=T0,
-            case_id=case_id,
-            decided_by="試験課",
-            reason="保存期間満了",
-            subjects=[str(case_id), str(discovery_id)],
-        ),
-        basis="none",
-    )
+    stream.erasure(case_id, discovery_id)
     consume(stream, inbox)
     only_the_erased_discovery_cleared(inbox, discovery_id, other)
 
@@ -474,16 +461,7 @@ def test_an_erased_persons_fields_leave_the_inbox_file_too(tmp_path: Path) -> No
     inbox = Inbox(SqliteDatabase(tmp_path / "inbox.sqlite"))
     stream = Stream()
     case_id, _ = stream.referral(note="試験の消えるメモ", basis="consent", basis_ref="c-1")
-    stream.event(
-        ev.PersonErased(
-            occurred_at=T0,
-            case_id=case_id,
-            decided_by="試験課",
-            reason="保存期間満了",
-            subjects=[str(case_id)],
-        ),
-        basis="none",
-    )
+    stream.erasure(case_id)
     consume(stream, inbox)
     stored = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("inbox.sqlite*")))
     assert "試験の消えるメモ".encode() not in stored
@@ -513,27 +491,8 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
         basis="none",
     )
     third, case_id = uuid4(), uuid4()  # a discovery erased with the case opened from it
-    stream.event(
-        ev.DiscoveryReported(
-            occurred_at=T0,
-            discovery_id=third,
-            reporter_kind="welfare_commissioner",
-            ward=WARD,
-            signs=["mailbox_full"],
-            urgency="soon",
-        ),
-        basis="none",
-    )
-    stream.event(
-        ev.PersonErased(
-            occurred_at=T0,
-            case_id=case_id,
-            decided_by="試験課",
-            reason="保存期間満了",
-            subjects=[str(case_id), str(third)],
-        ),
-        basis="none",
-    )
+    reported(stream, third, person=None)
+    stream.erasure(case_id, third)
     held = Inbox(SqliteDatabase(tmp_path / f"{coordinator}.sqlite"))
     try:
         consume(stream, held)

@@ -280,16 +280,7 @@ def test_a_consent_disclosure_to_an_agency_whose_referral_was_cancelled_is_refut
         consent_id = next(iter(history.consents.values())).consent_id
     finally:
         app.close()
-    before, after = [e for e in history.events.values() if e.event_type == "PersonDetailsRecorded"]
-
-    def consent_reasons(event: Any) -> list[str]:
-        record = s.disclosure(event, agency, "consent", consent_id, categories=["identity"])
-        return reasons(history, record)
-
-    assert consent_reasons(before) == []
-    assert consent_reasons(after) == [
-        f"no purpose {agency} holds the case for (none) is consented to"
-    ]
+    _consent_holds_before_and_not_after(history, agency, consent_id)
 
 
 def test_a_consent_disclosure_for_emergency_response_after_the_emergency_ended_is_refuted() -> None:
@@ -316,16 +307,7 @@ def test_a_consent_disclosure_for_emergency_response_after_the_emergency_ended_i
         consent_id = next(iter(history.consents.values())).consent_id
     finally:
         app.close()
-    before, after = [e for e in history.events.values() if e.event_type == "PersonDetailsRecorded"]
-
-    def consent_reasons(event: Any) -> list[str]:
-        record = s.disclosure(event, agency, "consent", consent_id, categories=["identity"])
-        return reasons(history, record)
-
-    assert consent_reasons(before) == []
-    assert consent_reasons(after) == [
-        f"no purpose {agency} holds the case for (none) is consented to"
-    ]
+    _consent_holds_before_and_not_after(history, agency, consent_id)
 
 
 def test_a_record_that_hides_a_fields_category_is_refuted(story) -> None:  # type: ignore[no-untyped-def]
@@ -491,3 +473,18 @@ def test_the_auditor_proves_what_a_relay_discloses_across_an_erasure() -> None:
     assert made and all(d["position"] < erased for d in made)
     verdict = verify(history, [Disclosure.from_record(d) for d in made])
     assert verdict.valid, [r.line() for r in verdict.refuted]
+
+
+def _consent_holds_before_and_not_after(history: Any, agency: str, consent_id: str) -> None:
+    """The details recorded before the change are consented to the agency; those after are
+    refuted: the agency holds the case for no purpose any more."""
+    before, after = [e for e in history.events.values() if e.event_type == "PersonDetailsRecorded"]
+
+    def consent_reasons(event: Any) -> list[str]:
+        record = s.disclosure(event, agency, "consent", consent_id, categories=["identity"])
+        return reasons(history, record)
+
+    assert consent_reasons(before) == []
+    assert consent_reasons(after) == [
+        f"no purpose {agency} holds the case for (none) is consented to"
+    ]

@@ -16,8 +16,7 @@ from consumers.inbox import Inbox
 from consumers.ports import InRecord
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
-from hub import events as ev
-from tests.agency_support import AGENCY, T0, FakeDeadLetters, FakeSource, Stream
+from tests.agency_support import AGENCY, FakeDeadLetters, FakeSource, Stream
 
 
 def committed_events(path: Path) -> int:
@@ -115,16 +114,7 @@ def test_an_erasure_in_a_poll_is_committed_before_the_hub_is_told(tmp_path: Path
     stream = Stream()
     case_id, _ = stream.referral(note="試験のメモ", basis="consent", basis_ref="c-1")
     stream.referral()
-    stream.event(
-        ev.PersonErased(
-            occurred_at=T0,
-            case_id=case_id,
-            decided_by="試験課",
-            reason="保存期間満了",
-            subjects=[str(case_id)],
-        ),
-        basis="none",
-    )
+    stream.erasure(case_id)
     stream.referral()
     confirmations = CheckingConfirmations(path)
     source = FakeSource(stream.records, batch=4)

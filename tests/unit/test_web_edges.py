@@ -5,9 +5,7 @@ are no fiscal year. Each is refused beside its field in Japanese (never a 500 pa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -16,29 +14,16 @@ from fastapi.testclient import TestClient
 from hub import commands as c
 from hub.fiscal import JST
 from hub.identity import Actor, Role
-from hub.settings import Settings
-from ops.api.app import create_app
 from ops.usecases import HubService
-from ops.wiring import open_service
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
-from tests.unit.test_web_reviews import csrf_of, sign_in
+from tests.web_support import csrf_of, sign_in
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
 LEAVING = "tobata.hoken"  # retired by `hub network apply` in a test
 RENAMED = "tobata.houkatsu"
 NEW_NAME = "戸畑区 地域包括支援センター(試験改称)"
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[tuple[HubService, TestClient]]:
-    settings = Settings(mode="development", var_dir=tmp_path, sqlite_path=tmp_path / "hub.sqlite")
-    service = open_service(settings)
-    try:
-        yield service, TestClient(create_app(service, settings), raise_server_exceptions=False)
-    finally:
-        service.close()
 
 
 def error_of(page: str, field: str) -> str:

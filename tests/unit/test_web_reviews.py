@@ -5,8 +5,6 @@ policy's 403 page, sign-in and CSRF; the administrator's view of who confirmed a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,43 +14,14 @@ from fastapi.testclient import TestClient
 from hub import events as ev
 from hub.errors import IdempotencyConflictError
 from hub.identity import Actor, Role, reply_ingester
-from hub.settings import Settings
-from ops.api.app import create_app
 from ops.usecases import AgencyAnswer, HubService
-from ops.wiring import open_ledger, open_service
+from ops.wiring import open_ledger
 from tests import factories as f
+from tests.web_support import csrf_of, sign_in
 
 WARD, AGENCY = "tobata", "tobata.houkatsu"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
 ADMIN = Actor("kanri-試験", Role.administrator)
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[tuple[HubService, TestClient]]:
-    settings = Settings(mode="development", var_dir=tmp_path, sqlite_path=tmp_path / "hub.sqlite")
-    service = open_service(settings)
-    try:
-        yield service, TestClient(create_app(service, settings))
-    finally:
-        service.close()
-
-
-def sign_in(client: TestClient, role: str, ward: str = "", agency: str = "") -> None:
-    client.cookies.clear()
-    page = client.get("/web/signin")
-    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)
-    assert token
-    form = {"subject": f"{role}-試験", "role": role, "ward": ward, "agency": agency}
-    signed = client.post(
-        "/web/signin/dev", data={**form, "csrf_token": token.group(1)}, follow_redirects=False
-    )
-    assert signed.status_code == 303, signed.text
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page draws no CSRF token"
-    return found.group(1)
 
 
 def declared(service: HubService, sensitive: bool = True) -> tuple[UUID, UUID]:

@@ -5,7 +5,6 @@ bearer), and no read of a person's details is recorded in its name."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,26 +15,14 @@ from fastapi.testclient import TestClient
 from hub.errors import AuthenticationError
 from hub.identity import Actor, Role
 from hub.settings import Settings
-from ops.api.app import create_app
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier
 from ops.usecases import HubService
 from ops.web.session import COOKIE
-from ops.wiring import open_service
 from tests import factories as f
-from tests.unit.test_web_reviews import csrf_of, sign_in
+from tests.web_support import csrf_of, sign_in
 
 WARD = "tobata"
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[tuple[HubService, TestClient]]:
-    settings = Settings(mode="development", var_dir=tmp_path, sqlite_path=tmp_path / "hub.sqlite")
-    service = open_service(settings)
-    try:
-        yield service, TestClient(create_app(service, settings), raise_server_exceptions=False)
-    finally:
-        service.close()
 
 
 def test_a_signed_out_session_is_refused_by_the_pages_and_the_api(

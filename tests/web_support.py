@@ -1,0 +1,45 @@
+"""The web pages without a browser, for unit tests: the app over a real SQLite store in a
+test client, a development sign-in as any role, and a page's CSRF token."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.settings import Settings
+from ops.api.app import create_app
+from ops.usecases import HubService
+from ops.wiring import open_service
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[tuple[HubService, TestClient]]:
+    """The service and a client of its app (a server error is answered, not raised)."""
+    settings = Settings(mode="development", var_dir=tmp_path, sqlite_path=tmp_path / "hub.sqlite")
+    service = open_service(settings)
+    try:
+        yield service, TestClient(create_app(service, settings), raise_server_exceptions=False)
+    finally:
+        service.close()
+
+
+def sign_in(client: TestClient, role: str, ward: str = "", agency: str = "") -> None:
+    client.cookies.clear()
+    page = client.get("/web/signin")
+    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)
+    assert token
+    form = {"subject": f"{role}-試験", "role": role, "ward": ward, "agency": agency}
+    signed = client.post(
+        "/web/signin/dev", data={**form, "csrf_token": token.group(1)}, follow_redirects=False
+    )
+    assert signed.status_code == 303, signed.text
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the page draws no CSRF token"
+    return found.group(1)
