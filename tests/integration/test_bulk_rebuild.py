@@ -112,6 +112,7 @@ def events_touching_earlier_rows(app: HubApplication, history: History) -> None:
             case_id=history.case_a,
             referral_id=history.silent,
             reason_code="no_longer_needed",
+            occurred_at=jst("2025-08-01T09:00:00"),  # after the referral (BeforeReferralError)
         )
     )
     run(

@@ -202,7 +202,12 @@ def test_audit_filters_are_checked_and_replay_speaks_every_format(
     assert refused.exit_code == 2, refused.output
     assert "did you mean moji.houkatsu" in refused.stderr
     assert "0 disclosures" not in refused.output
-    as_of = ["audit", "replay", "--as-of", "2025-08-01T00:00:00+09:00"]
+    # Between the つながりづくり会議 (05-06) and the move to the 重層的支援会議 (05-07): its
+    # members are in force; after the move, consent alone governs (docs/AUDIT.md).
+    after = ["audit", "replay", "--as-of", "2025-08-01T00:00:00+09:00", "--format", "csv"]
+    moved = csv.DictReader(io.StringIO(hub(*after).lstrip("\ufeff")))
+    assert {r["section"] for r in moved} == {"consent"}
+    as_of = ["audit", "replay", "--as-of", "2025-05-06T12:00:00+09:00"]
     rows = list(csv.DictReader(io.StringIO(hub(*as_of, "--format", "csv").lstrip("\ufeff"))))
     assert {r["section"] for r in rows} == {"consent", "meeting"}
     assert all(r["case_id"] == str(history.case_a) for r in rows)

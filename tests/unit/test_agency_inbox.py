@@ -475,6 +475,7 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     when, how urgent, by whom, which signs; an erased one marked; never the person."""
     from typer.testing import CliRunner
 
+    from consumers.config import get_consumer_settings
     from hub.settings import get_settings
     from ops.cli.main import app as cli
 
@@ -482,6 +483,7 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
     get_settings.cache_clear()
+    get_consumer_settings.cache_clear()  # an earlier test's inbox path is not this one
     coordinator = f"{WARD}.coordinator"
     stream, discovery_id, other = two_discoveries()
     stream.event(
@@ -514,3 +516,4 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     (first, *_) = json.loads(shown.stdout)["discoveries"]
     assert first["signs_label"] and first["reporter_kind_label"].startswith("民生委員")
     get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
