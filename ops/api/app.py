@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hub import vocabulary as v
@@ -97,7 +98,6 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     routes, schemas = commands.router(service, current_actor)
     app.include_router(routes)
-    commands.add_components(app, schemas)
 
     # Cases ------------------------------------------------------------------------------------
 
@@ -131,17 +131,24 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         """The referrals the hub sent this agency and their status (codes only)."""
         return service.inbox(actor, agency_id, unanswered=unanswered)
 
+    # The body is read by the route, not by FastAPI: FastAPI parses a declared body before it
+    # runs the dependencies, so a caller without a token would learn why its JSON is wrong
+    # (400) before being told it is not let in (401).
+    answer_schema, answer_definitions = commands.body_schema(AgencyAnswer)
+    schemas = {**schemas, **answer_definitions, AgencyAnswer.__name__: answer_schema}
+
     @app.post(
         "/agencies/{agency_id}/inbox/{referral_id}/answer",
         tags=["agencies"],
         responses={200: {"description": "already applied"}},
         status_code=201,
+        openapi_extra=commands.json_body(AgencyAnswer.__name__),
     )
     async def answer_referral(
+        request: Request,
         actor: Who,
         agency_id: str,
         referral_id: UUID,
-        body: AgencyAnswer,
         idempotency_key: str = IdempotencyKey,
     ) -> JSONResponse:
         """Answer a referral as its reply topic would: received, accepted, in_progress, on_hold,
@@ -150,6 +157,11 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
             reply_id = UUID(idempotency_key)
         except ValueError:
             raise InvalidCommandError("Idempotency-Key: must be a UUID") from None
+        data = await commands.json_object(request)
+        try:
+            body = AgencyAnswer.model_validate(data)
+        except ValidationError as error:
+            return problems.validation_problem(error)
         answered = await run_in_threadpool(
             service.answer, actor, agency_id, referral_id, body, reply_id
         )
@@ -235,6 +247,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     from ops.web import pages
 
     pages.install(app, service, settings)
+    commands.add_components(app, schemas)
 
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(TraceContext)

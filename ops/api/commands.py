@@ -119,15 +119,20 @@ def _add(
         name=name,
         summary=(model.__doc__ or name).strip().splitlines()[0],
         status_code=201,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
-                },
-            }
-        },
+        openapi_extra=json_body(name),
     )
+
+
+def json_body(schema_name: str) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route that reads its JSON body itself."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+            },
+        }
+    }
 
 
 def add_components(app: FastAPI, components: dict[str, Any]) -> None:

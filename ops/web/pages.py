@@ -55,6 +55,18 @@ from projections.report import progress_texts
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH = "hub_flash"
+# The pages run no script and load only their stylesheet and the analysis chart: a name or a
+# note that slipped past escaping could not run, load, or send a form anywhere else.
+POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
 
 # The page each role lands on, and the pages a role's navigation shows.
 HOME: dict[Role, str] = {
@@ -259,7 +271,7 @@ class Pages:
         response.headers["Cache-Control"] = "no-store"
         # No other site may frame a page to steer a click onto one of its forms.
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        response.headers["Content-Security-Policy"] = POLICY
         response.headers["X-Content-Type-Options"] = "nosniff"
         if flash:
             response.delete_cookie(

@@ -224,6 +224,30 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     assert_accessible(browser)
 
 
+def test_the_pages_load_their_own_style_and_chart_and_run_no_script(
+    web: Server, browser: Any
+) -> None:
+    """The Content-Security-Policy as a browser applies it: the stylesheet and the chart of
+    the hub load; a script slipped into the page (as an unescaped name would be) does not run."""
+    sign_in(browser, web, "analyst-試験3", "analyst", "")
+    browser.get(f"{web.url}/web/analysis")
+    header = browser.find_element("tag name", "header")
+    assert header.value_of_css_property("background-color") == "rgba(29, 53, 87, 1)"
+    chart = browser.find_element("css selector", "figure img")
+    assert browser.execute_script("return arguments[0].complete", chart)
+    assert browser.execute_script("return arguments[0].naturalWidth", chart) > 0
+    ran = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const s = document.createElement('script');"
+        "s.textContent = 'window.slipped = 1'; document.body.appendChild(s);"
+        "const i = document.createElement('img'); i.setAttribute('onerror', 'window.slipped = 2');"
+        "i.src = '/web/no-such-image.png'; document.body.appendChild(i);"
+        "setTimeout(() => done(window.slipped === undefined ? 'none' : String(window.slipped)),"
+        " 1000);"
+    )
+    assert ran == "none"
+
+
 def test_pages_follow_the_role_matrix(web: Server, browser: Any) -> None:
     case_id = _case_of_ward(web)
     # Wrong role: a 403 page that says why, in Japanese, signed in as who.

@@ -11,10 +11,12 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from hub.identity import Role
 from hub.settings import Settings
 from ops.api.app import create_app
 from ops.api.commands import json_object
 from ops.api.problems import MalformedBodyError
+from ops.identity import dev_issuer
 from ops.usecases import HubService
 
 
@@ -37,20 +39,71 @@ def test_a_json_object_is_read() -> None:
     assert asyncio.run(json_object(cast(Any, _Body(b'{"a": 1}')))) == {"a": 1}
 
 
+ANSWER = f"/agencies/tobata.houkatsu/inbox/{uuid4()}/answer"
+
+
+def _answer_client(tmp_path: Path) -> tuple[TestClient, str]:
+    settings = Settings(mode="development", var_dir=tmp_path)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    claims = dev_issuer.claims_for(
+        settings, subject="agency-試験", role=Role.member_agency, agency_id="tobata.houkatsu"
+    )
+    return client, dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+
+
 @pytest.mark.parametrize("raw", ["[" * 5000 + "]" * 5000, '{"answer": ' + "1" * 5000 + "}"])
 def test_an_answer_body_the_json_parser_gives_up_on_is_a_malformed_body(
     raw: str, tmp_path: Path
 ) -> None:
-    """The answer route's body is parsed by FastAPI; what its parser cannot read (nesting
-    past the recursion limit, a number too long) is named as the commands name it."""
-    client = TestClient(
-        create_app(cast(HubService, None), Settings(mode="development", var_dir=tmp_path))
-    )
+    """What the JSON parser cannot read (nesting past the recursion limit, a number too
+    long) is named as the commands name it."""
+    client, token = _answer_client(tmp_path)
     answered = client.post(
-        f"/agencies/tobata.houkatsu/inbox/{uuid4()}/answer",
+        ANSWER,
         content=raw,
-        headers={"Content-Type": "application/json", "Idempotency-Key": str(uuid4())},
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid4()),
+            "Authorization": f"Bearer {token}",
+        },
     )
     assert answered.status_code == 400, answered.text
     assert answered.headers["content-type"] == "application/problem+json"
     assert answered.json()["error"] == MalformedBodyError.__name__
+
+
+@pytest.mark.parametrize("raw", ["{not json", '{"answer": "nonsense"}', "[1]", ""])
+def test_an_answer_without_a_token_is_refused_before_its_body_is_read(
+    raw: str, tmp_path: Path
+) -> None:
+    """A caller who is not let in learns nothing of what the body should have been."""
+    client, _token = _answer_client(tmp_path)
+    answered = client.post(
+        ANSWER,
+        content=raw,
+        headers={"Content-Type": "application/json", "Idempotency-Key": str(uuid4())},
+    )
+    assert answered.status_code == 401, answered.text
+    assert answered.json()["error"] == "AuthenticationError"
+
+
+def test_an_answer_that_breaks_its_rules_names_the_field(tmp_path: Path) -> None:
+    client, token = _answer_client(tmp_path)
+    answered = client.post(
+        ANSWER,
+        json={"answer": "declined"},
+        headers={"Idempotency-Key": str(uuid4()), "Authorization": f"Bearer {token}"},
+    )
+    assert answered.status_code == 422, answered.text
+    assert "reason_code" in answered.json()["detail"]
+
+
+def test_the_answer_body_stays_in_the_openapi_document(tmp_path: Path) -> None:
+    client, _token = _answer_client(tmp_path)
+    document = client.get("/openapi.json").json()
+    route = document["paths"]["/agencies/{agency_id}/inbox/{referral_id}/answer"]["post"]
+    reference = route["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert reference == "#/components/schemas/AgencyAnswer"
+    schema = document["components"]["schemas"]["AgencyAnswer"]
+    assert schema["required"] == ["answer"]
+    assert set(schema["properties"]) == {"answer", "reason_code", "reason", "outcome"}
