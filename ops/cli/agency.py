@@ -172,9 +172,11 @@ def show_inbox(
         return
     referral_ids = short_ids(r["referral_id"] for r in referrals)
     case_ids = short_ids([r["case_id"] for r in referrals] + [e["case_id"] for e in escalations])
-    table = Table(
-        title=f"{network.agency(agency)}（{agency}）の受信箱", title_justify="left", show_lines=True
-    )
+    title = f"{network.agency(agency)}（{agency}）の受信箱"
+    if not referrals:
+        # A header over no rows reads as a fault: say so, then what else there is.
+        output_console(wide).print(f"{title}：紹介はまだありません")
+    table = Table(title=title, title_justify="left", show_lines=True)
     add_id_column(table, "紹介", wide)
     add_id_column(table, "事例", wide)
     table.add_column("受付", overflow="fold")
@@ -192,7 +194,8 @@ def show_inbox(
             _basis_text(r),
             _disclosed_text(r),
         )
-    output_console(wide).print(table)
+    if referrals:
+        output_console(wide).print(table)
     if escalations:
         late = Table(title="督促（応答期限超過）", title_justify="left")
         add_id_column(late, "紹介", wide)
