@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from hub.avro_schemas import all_event_schemas, render
+from hub.avro_schemas import all_event_schemas, personal_paths, render
 from hub.commands import commands_json_schema
 from hub.errors import InvalidCommandError
 from hub.intake import (
@@ -64,6 +65,25 @@ class DetailsOnCommandLineError(InvalidCommandError):
     """A command holding a person's details given as an argument, outside development mode."""
 
 
+@cache
+def personal_roots() -> frozenset[str]:
+    """The top-level names of every field an event schema marks personal (``person``,
+    ``note``, ``reason``, ...): a command's field of that name becomes one."""
+    return frozenset(
+        path[0] for schema in all_event_schemas().values() for path in personal_paths(schema)
+    )
+
+
+def details_in(command: object) -> list[str]:
+    """The fields of ``command`` that hold text bound for a personal field, in order."""
+    fields = getattr(type(command), "model_fields", {})
+    return [
+        name
+        for name in fields
+        if name in personal_roots() and getattr(command, name, None) not in (None, "", [])
+    ]
+
+
 def command(
     text: Annotated[
         str,
@@ -78,10 +98,12 @@ def command(
         parsed = parse_command_line(sys.stdin.buffer.read().removeprefix(UTF8_BOM).strip())
     else:
         parsed = parse_command_text(text)
-        if getattr(parsed, "person", None) is not None and get_settings().mode != "development":
+        held = details_in(parsed)
+        if held and get_settings().mode != "development":
             raise DetailsOnCommandLineError(
-                "a person's details are refused as an argument in production mode (every "
-                "user of the host can read a process's arguments): hub command - < FILE"
+                f"{', '.join(held)}: a person's details are refused as an argument in "
+                "production mode (every user of the host can read a process's arguments): "
+                "hub command - < FILE"
             )
     app = open_application()
     try:

@@ -296,5 +296,14 @@ def test_a_persons_details_as_an_argument_are_refused_in_production(
     assert refused.output.count("\n") == 1 and "hub command - < FILE" in refused.output
     assert consultation.person is not None and consultation.person.name not in refused.output
     assert not store.exists()
+    # Free text bound for a personal field (a referral's note, a decline's reason) likewise.
+    for command, field in ((f.referral(uuid4()), "note"), (f.discovery(), "note")):
+        noted = runner.invoke(cli, ["command", _line(command)])
+        assert noted.exit_code == 2, noted.output
+        assert noted.output.startswith(f"Error: {field}: a person's details"), noted.output
+        assert f.SYNTHETIC_NOTE not in noted.output
+    assert not store.exists()
     plain = runner.invoke(cli, ["command", _line(f.open_case())])
     assert "refused as an argument" not in plain.output
+    unnoted = runner.invoke(cli, ["command", _line(f.discovery(note=None))])
+    assert "refused as an argument" not in unnoted.output
