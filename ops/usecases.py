@@ -63,8 +63,9 @@ from projections.audit.tamper import verify_log
 from projections.audit.verify import Disclosure, verify
 from projections.base import HubProjection
 from projections.case_history import case_history
+from projections.discoveries import DiscoveryLog
 from projections.erasures import Erasure, erasure_view
-from projections.indicators import Cut
+from projections.indicators import Cut, utc_text
 from projections.runner import catch_up
 
 # What a ward officer or coordinator reads a person's details on: the ward office's own duty.
@@ -147,6 +148,7 @@ class HubService:
         self._ledger = ledger
         self._locks = {name: threading.Lock() for name in self._projections}
         self._caught_up = dict.fromkeys(self._projections, -1)  # the log's head at a catch-up
+        self._discoveries = DiscoveryLog()
 
     def close(self) -> None:
         self.app.close()
@@ -241,6 +243,24 @@ class HubService:
         authorize(actor, Read.case, ward=ward)
         self._known_ward(ward)
         return list(self._view("case_state").cases(ward=ward, status=status))
+
+    def awaiting_discoveries(self, actor: Actor, ward: str | None = None) -> list[dict[str, Any]]:
+        """Discoveries reported (by a partner, a commissioner, the window) and not yet opened
+        as a case nor erased: codes and times only, never the note or the person."""
+        ward = ward or (actor.ward if actor.role in WARD_ROLES else None)
+        authorize(actor, Read.case, ward=ward)
+        self._known_ward(ward)
+        return [
+            {
+                "discovery_id": d.discovery_id,
+                "ward": d.ward,
+                "reported_at": utc_text(d.reported_at),
+                "urgency": d.urgency,
+                "reporter_kind": d.reporter_kind,
+                "signs": list(d.signs),
+            }
+            for d in self._discoveries.awaiting(self.app, ward)
+        ]
 
     def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
         """A person's details, recorded in the access log before they are returned."""

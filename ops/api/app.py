@@ -124,6 +124,12 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         response.headers["Cache-Control"] = "no-store"
         return shown
 
+    @app.get("/discoveries", tags=["cases"])
+    def awaiting_discoveries(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
+        """Discoveries not yet opened as a case nor erased, the most urgent first (codes and
+        times only); ward officers and coordinators see their ward."""
+        return service.awaiting_discoveries(actor, ward)
+
     # An agency's inbox ------------------------------------------------------------------------
 
     @app.get("/agencies/{agency_id}/inbox", tags=["agencies"])

@@ -583,6 +583,8 @@ def router(pages: Pages) -> APIRouter:
         windows = [(a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == actor.ward]
         context = {
             "cases": cases,
+            "discoveries": service.awaiting_discoveries(actor),
+            "may_open": actor.role is Role.ward_officer,
             "windows": windows,
             "errors": errors or {},
             "values": values or {},
@@ -627,7 +629,14 @@ def router(pages: Pages) -> APIRouter:
     ) -> Response:
         if actor.role is not Role.ward_officer:
             raise PermissionDeniedError(f"{actor.role} may not open cases")
-        context = {"discovery_id": discovery_id, "errors": errors or {}, "values": values or {}}
+        awaiting = service.awaiting_discoveries(actor)
+        reported = next((d for d in awaiting if d["discovery_id"] == str(discovery_id)), None)
+        context = {
+            "discovery_id": discovery_id,
+            "reported": reported,
+            "errors": errors or {},
+            "values": values or {},
+        }
         return pages.render(
             request, "discovery.html", "発見からケースを開く", context, status, actor
         )

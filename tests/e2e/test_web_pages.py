@@ -119,6 +119,16 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     press_enter_on(browser, "report-discovery")
     assert "発見を記録しました" in browser.page_source
     assert_accessible(browser)
+    discovery_url = browser.current_url
+    # Until a case is opened from it, the discovery waits on the window's page, and its
+    # row leads back to the form that opens the case.
+    browser.get(f"{web.url}/web/officer")
+    waiting = browser.find_element("id", "awaiting-discoveries")
+    assert "至急" in waiting.text and "民生委員" in waiting.text
+    assert_accessible(browser)
+    link = waiting.find_element("css selector", "a")
+    assert link.get_attribute("href") == discovery_url
+    browser.get(discovery_url)
     # ... becomes a case (the person's details go in a POST body, never in the URL).
     type_into(browser, "person_name", "試験 太郎")
     type_into(browser, "person_kana", "シケン タロウ")
