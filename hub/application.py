@@ -1400,6 +1400,7 @@ class HubApplication(Application[UUID]):
             watch_id=cmd.watch_id,
             watchers=cmd.watchers,
             frequency=cmd.frequency,
+            note=cmd.note,
         )
         return [case]
 

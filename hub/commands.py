@@ -410,7 +410,8 @@ class ArrangeWatchOver(Command):
     case_id: UUID
     watch_id: UUID
     watchers: list[Code] = Field(min_length=1, max_length=50)
-    frequency: ShortText
+    frequency: v.WatchFrequency
+    note: Text | None = None  # who looks in when, where: the person's data (sealed, withheld)
     _ids = _fill_ids("watch_id")
 
 

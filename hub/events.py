@@ -348,7 +348,9 @@ class ParticipationMatched(CaseEvent):
 class WatchOverArranged(CaseEvent):
     watch_id: UUID
     watchers: list[str]
+    # A code of ``v.WatchFrequency`` since release 3; free text in records written before.
     frequency: str
+    note: str | None = personal("narrative")  # release 3
 
 
 class EmergencyDeclared(CaseEvent):

@@ -167,6 +167,14 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "benefit_application": "給付申請支援",
         "other": "その他",
     },
+    "watch_frequency": {
+        "daily": "毎日",
+        "several_weekly": "週2〜3回",
+        "weekly": "週1回",
+        "biweekly": "2週に1回",
+        "monthly": "月1回",
+        "as_needed": "随時",
+    },
     "place_kind": {
         "community_meal": "地域食堂",
         "salon": "サロン",

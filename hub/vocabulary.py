@@ -108,6 +108,11 @@ ActivityKind = Literal[
     "other",
 ]
 
+# How often a watch-over looks in: a code, so that no name, address or phone number typed
+# into a schedule reaches the watchers' agencies without a basis (the details go in the
+# arrangement's note, a personal field).
+WatchFrequency = Literal["daily", "several_weekly", "weekly", "biweekly", "monthly", "as_needed"]
+
 PlaceKind = Literal["community_meal", "salon", "work", "volunteering", "learning", "other"]
 
 BaseKind = Literal["salon", "kodomo_shokudo", "community_cafe", "activity_centre", "other"]

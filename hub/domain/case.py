@@ -668,7 +668,8 @@ class Case(Aggregate):
         *,
         watch_id: UUID,
         watchers: Sequence[str],
-        frequency: str,
+        frequency: v.WatchFrequency,
+        note: str | None = None,
     ) -> None:
         self._require_open()
         self._watch_over_arranged(
@@ -678,6 +679,7 @@ class Case(Aggregate):
                 watch_id=watch_id,
                 watchers=list(watchers),
                 frequency=frequency,
+                note=note,
             )
         )
 

@@ -413,7 +413,7 @@ class YearBuilder:
                     case_id=case_id,
                     watch_id=self.new_id("watch"),
                     watchers=watchers,
-                    frequency="週1回",
+                    frequency="weekly",
                 )
             if rng.random() < 0.5:
                 self.refer(case_id, self.later(at, 0.2, 1), f"{ward}.houkatsu", "watch_over")

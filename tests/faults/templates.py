@@ -126,7 +126,7 @@ def templates(case_id: UUID | None = None, agency: str = "kokurakita.hogo") -> l
             **_base("ArrangeWatchOver"),
             "case_id": case,
             "watchers": [agency],
-            "frequency": "週1回",
+            "frequency": "weekly",
         },
         lambda: {
             **_base("DeclareEmergency"),

@@ -42,7 +42,7 @@ CASE_WORK = {
     "EndEmergency",
     "RequestUseStop",
 }
-CASE_READS = {"cases", "case", "person"}
+CASE_READS = {"cases", "case", "person", "discoveries"}
 COORDINATION_READS = {"unanswered", "escalated", "meetings"}
 AUDIT_READS = {"replay", "disclosures", "verify", "access"}
 
@@ -118,6 +118,7 @@ def _call(client: httpx.Client, endpoint: str, ids: dict[str, UUID]) -> httpx.Re
         "cases": ("GET", "/cases", {}),
         "case": ("GET", f"/cases/{case}", {}),
         "person": ("GET", f"/cases/{case}/person", {"params": {"purpose": "consultation"}}),
+        "discoveries": ("GET", "/discoveries", {}),
         "inbox": ("GET", f"/agencies/{AGENCY}/inbox", {}),
         "answer": (
             "POST",
@@ -142,6 +143,7 @@ ENDPOINTS = [
     "cases",
     "case",
     "person",
+    "discoveries",
     "inbox",
     "answer",
     "unanswered",

@@ -128,15 +128,17 @@ def test_analysts_get_days_no_recorded_at_and_no_needs(app: HubApplication) -> N
 
 
 def test_free_texts_the_schemas_require_reach_analysts_empty(app: HubApplication) -> None:
-    """A watch-over's frequency is typed freely (who watches, where, a phone number fit in
-    it) and an erasure names who decided and why: none is a code an indicator reads."""
+    """A watch-over's frequency was typed freely before release 3 (who watches, where, a
+    phone number fit in it; its details now go in the personal ``note``) and an erasure
+    names who decided and why: none is a code an indicator reads."""
     case_id = app.execute(f.consultation(occurred_at=T)).aggregate_ids[0]
     app.execute(
         f.build(
             c.ArrangeWatchOver,
             case_id=case_id,
             watchers=["moji.houkatsu"],
-            frequency="毎週月曜 試験花子宅 090-0000-0000",
+            frequency="weekly",
+            note="毎週月曜 試験花子宅 090-0000-0000",
             occurred_at=T,
         )
     )
@@ -148,6 +150,7 @@ def test_free_texts_the_schemas_require_reach_analysts_empty(app: HubApplication
     app.erase_discovery(discovery_id, decided_by="試験課 架空 一郎", reason="架空", actor=admin)
     records = {r["event_type"]: r for _, r in _records(app)}
     assert records["WatchOverArranged"]["frequency"] == ""
+    assert records["WatchOverArranged"]["note"] is None
     for erased in ("PersonErased", "DiscoveryErased"):
         assert (records[erased]["decided_by"], records[erased]["reason"]) == ("", "")
     text = json.dumps(list(records.values()), ensure_ascii=False, default=str)

@@ -33,6 +33,7 @@ LITERALS = {
     "visit_outcome": v.VisitOutcome,
     "activity_kind": v.ActivityKind,
     "place_kind": v.PlaceKind,
+    "watch_frequency": v.WatchFrequency,
     "base_kind": v.BaseKind,
     "evaluation": v.Evaluation,
     "case_status": v.CaseStatus,

@@ -523,3 +523,34 @@ def test_bases_and_their_references_are_listed_in_the_documented_order() -> None
     assert [r.basis for r in sent["released"]][:2] == ["support_meeting", "consent"]
     assert sent["headers"]["basis"] == "consent,support_meeting"
     assert sent["headers"]["basis_ref"] == f"{given.consent_id},{meeting.meeting_id}"
+
+
+def test_a_watch_overs_details_reach_a_watcher_only_on_a_basis_its_frequency_always() -> None:
+    """Release 3 of WatchOverArranged: how often is a code every involved agency gets; who
+    looks in when and where (a name, a phone number) is the ``note``, personal data
+    withheld without a basis for ``narrative`` and released, and disclosed, with one."""
+
+    def arranged(hours: float) -> ev.WatchOverArranged:
+        return ev.WatchOverArranged(
+            occurred_at=at(hours),
+            case_id=CASE,
+            watch_id=ident(f"watch-{hours}"),
+            watchers=[HOUKATSU],
+            frequency="weekly",
+            note="毎週月曜 試験花子宅 090-0000-0000",
+        )
+
+    log = Log()
+    log.add(opened(CASE))
+    log.add(referral(CASE, HOUKATSU, 1))
+    log.add(arranged(2))
+    log.add(consent(CASE, 3, ["ward:moji"], ["narrative"]))
+    log.add(arranged(4))
+    decisions = run(log)
+    withheld = for_agency(decisions[2], HOUKATSU)
+    assert withheld["record"]["frequency"] == "weekly" and withheld["record"]["note"] is None
+    assert "note" in withheld["headers"]["withheld"].split(",")
+    assert decisions[2].disclosures == ()
+    released = for_agency(decisions[4], HOUKATSU)
+    assert released["record"]["note"].startswith("毎週月曜")
+    assert [d["fields"] for d in decisions[4].disclosures] == [["note"]]
