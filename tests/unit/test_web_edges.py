@@ -339,3 +339,17 @@ def test_an_agency_registered_then_retired_keeps_its_name_and_its_past(
     audit = client.get(f"/web/audit?agency={NEW_MEMBER}")
     assert audit.status_code == 200 and 'id="agency-error"' not in audit.text
     assert service.disclosures(Actor("auditor-試験", Role.auditor), None, NEW_MEMBER) == []
+
+
+@pytest.mark.parametrize("path", ["/web/signin/dev", "/web/signin/token", "/web/signout"])
+def test_a_csrf_token_outside_ascii_is_the_japanese_refusal_not_a_500(
+    hub: tuple[HubService, TestClient], path: str
+) -> None:
+    """``hmac.compare_digest`` raises TypeError on a str with a character outside ASCII: a
+    form whose token field holds one is refused as a token that does not match."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    client.get("/web/signin")  # the pre-session cookie the sign-in forms are checked against
+    sent = client.post(path, data={"csrf_token": "試験", "subject": "a", "role": "auditor"})
+    assert sent.status_code == 403, sent.text[:300]
+    assert '<html lang="ja">' in sent.text and "確認用トークンが一致しません" in sent.text
