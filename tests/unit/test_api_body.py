@@ -11,13 +11,14 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.identity import Role
+from hub.identity import Actor, Role
 from hub.settings import Settings
 from ops.api.app import create_app
 from ops.api.commands import json_object
 from ops.api.problems import MalformedBodyError
 from ops.identity import dev_issuer
 from ops.usecases import HubService
+from tests import factories as f
 
 
 class _Body:
@@ -153,3 +154,28 @@ def test_an_answer_by_a_role_or_agency_that_may_not_is_refused_before_its_body_i
     )
     assert answered.status_code == 403, answered.text
     assert answered.json()["error"] == "PermissionDeniedError"
+
+
+def test_an_answers_remark_with_a_control_character_names_the_field(
+    hub: tuple[HubService, TestClient], tmp_path: Path
+) -> None:
+    """Refused by the command the answer becomes, it was 'failed validation as
+    AnswerReferral: (record)', naming no field."""
+    service, client = hub
+    officer = Actor("officer-試験", Role.ward_officer, ward="tobata")
+    case = f.open_case(ward="tobata")
+    service.execute(officer, case)
+    referral = f.referral(case.case_id, agency_id="tobata.hogo")
+    service.execute(officer, referral)
+    settings = Settings(mode="development", var_dir=tmp_path)  # the fixture's var dir
+    claims = dev_issuer.claims_for(
+        settings, subject="agency-試験", role=Role.member_agency, agency_id="tobata.hogo"
+    )
+    token = dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+    answered = client.post(
+        f"/agencies/tobata.hogo/inbox/{referral.referral_id}/answer",
+        json={"answer": "declined", "reason_code": "capacity", "reason": "架空\x00の補足"},
+        headers={"Idempotency-Key": str(uuid4()), "Authorization": f"Bearer {token}"},
+    )
+    assert answered.status_code == 422, answered.text
+    assert answered.json()["errors"][0]["field"] == "reason"

@@ -353,3 +353,27 @@ def test_a_csrf_token_outside_ascii_is_the_japanese_refusal_not_a_500(
     sent = client.post(path, data={"csrf_token": "試験", "subject": "a", "role": "auditor"})
     assert sent.status_code == 403, sent.text[:300]
     assert '<html lang="ja">' in sent.text and "確認用トークンが一致しません" in sent.text
+
+
+@pytest.mark.parametrize("remark", ["架空\x00の補足", "架空\x1bの補足"])
+def test_an_agencys_remark_with_a_control_character_is_refused_beside_it(
+    hub: tuple[HubService, TestClient], remark: str
+) -> None:
+    """Refused by the command the answer becomes, it was said atop the form as
+    'failed validation as AnswerReferral: (record)', naming no field."""
+    service, client = hub
+    case_id = a_case(service)
+    referral = f.referral(case_id, agency_id="tobata.hogo")
+    service.execute(OFFICER, referral)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "declined",
+        "reason_code": "capacity",
+        "reason": remark,
+    }
+    sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
+    assert sent.status_code == 422
+    error = error_of(sent.text, f"reason-{referral.referral_id}")
+    assert error.startswith("受け付けられない値です") and "control character" in error
