@@ -377,3 +377,30 @@ def test_an_agencys_remark_with_a_control_character_is_refused_beside_it(
     assert sent.status_code == 422
     error = error_of(sent.text, f"reason-{referral.referral_id}")
     assert error.startswith("受け付けられない値です") and "control character" in error
+
+
+def test_a_form_too_large_for_the_hub_is_the_japanese_error_page_not_json(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """10,000 characters of Japanese pasted into a remark are 90 KB once the form is
+    encoded, over HUB_API_MAX_BODY_BYTES: the officer sees a page of the site, the API keeps
+    its problem+json."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    data = {
+        "csrf_token": csrf_of(client.get("/web/officer").text),
+        "command_id": str(uuid4()),
+        "reporter_kind": "resident",
+        "signs": "odour",
+        "urgency": "soon",
+        "discovery_note": "試験" * 5000,
+    }
+    sent = client.post("/web/officer/discovery", data=data)
+    assert sent.status_code == 413
+    assert sent.headers["content-type"].startswith("text/html")
+    assert '<html lang="ja">' in sent.text and "送信された内容が大きすぎます" in sent.text
+    assert 'id="signed-in"' in sent.text
+    assert sent.headers["Content-Security-Policy"]
+    api = client.post("/commands/ReportDiscovery", content=b"{" + b" " * 70_000 + b"}")
+    assert api.status_code == 413
+    assert api.headers["content-type"] == "application/problem+json"
