@@ -536,10 +536,9 @@ def router(pages: Pages) -> APIRouter:
         response = RedirectResponse("/web", status_code=303)
         try:
             pages.sessions.sign_in(response, token)
-        except HubError as error:
-            return pages.render(
-                request, "error.html", "サインインできません", {"error": error}, 401
-            )
+        except HubError as error:  # the subject (too long, unprintable): said beside it
+            errors = {"subject": f"この利用者IDではサインインできません（{error}）"}
+            return signin_page(request, errors, form, 422)
         return response
 
     @routes.post("/signin/token")
