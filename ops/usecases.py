@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from consumers.agency import reply_record
 from consumers.records import BadRecord
@@ -109,6 +109,14 @@ class AgencyAnswer(BaseModel):
     reason_code: v.DeclineReason | None = None
     reason: ShortText | None = None
     outcome: v.Outcome | None = None
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        """A command's rule for text (no control character, no lone surrogate), refused
+        beside ``reason`` here rather than by the command it becomes, which names no field."""
+        c._check_text(value, "reason")
+        return value
 
     @model_validator(mode="after")
     def _fits_the_answer(self) -> AgencyAnswer:

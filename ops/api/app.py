@@ -23,6 +23,7 @@ from hub import vocabulary as v
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.fiscal import JST
 from hub.identity import Actor
+from hub.policy import Read, authorize
 from hub.settings import Settings
 from ops.api import commands, problems
 from ops.api.commands import IdempotencyKey
@@ -159,6 +160,9 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     ) -> JSONResponse:
         """Answer a referral as its reply topic would: received, accepted, in_progress, on_hold,
         declined with a coded reason, completed with an outcome."""
+        # The role and agency first, as a command type a role never gives: a caller that may
+        # not answer here learns nothing of what the body should have been.
+        authorize(actor, Read.answer, agency_id=agency_id)
         try:
             reply_id = UUID(idempotency_key)
         except ValueError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ops.api.problems import PROBLEM, BodyTooLargeError
@@ -23,7 +25,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _too_large(send, self.limit)
+            await _too_large(scope, receive, send, self.limit)
             return
         messages: list[Message] = []
         size = 0
@@ -34,7 +36,7 @@ class BodyLimit:
                 break
             size += len(message.get("body", b""))
             if size > self.limit:
-                await _too_large(send, self.limit)
+                await _too_large(scope, receive, send, self.limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -45,7 +47,17 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    # A form of the pages too large (a long text pasted into a remark) is the pages' Japanese
+    # refusal, not the API's problem+json.
+    refusal = getattr(scope["app"].state, "page_refusal", None) if "app" in scope else None
+    if refusal is not None and str(scope.get("path", "")).startswith("/web/"):
+        error = BodyTooLargeError(f"送信された内容が大きすぎます（{limit}バイトまで）")
+        page = await run_in_threadpool(refusal, Request(scope), error)
+        page.status_code = 413
+        page.headers["connection"] = "close"
+        await page(scope, receive, send)
+        return
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": "request body too large",

@@ -32,6 +32,10 @@ class BodyTooLargeError(e.InvalidCommandError):
     """The body is larger than ``HUB_API_MAX_BODY_BYTES`` (refused before it is read)."""
 
 
+class MethodNotAllowedError(e.HubError):
+    """The path is served, but not with the request's method."""
+
+
 STATUS: list[tuple[type[e.HubError], int, str]] = [
     (MalformedBodyError, 400, "malformed request body"),
     (e.AuthenticationError, 401, "not authenticated"),
@@ -52,6 +56,8 @@ STATUS: list[tuple[type[e.HubError], int, str]] = [
 
 INVALID = e.InvalidCommandError.__name__  # the name of every refusal of a field's value
 UNPARSED = "There was an error parsing the body"  # FastAPI's HTTPException detail
+# The router's own refusals (no route, another method) by the hub's name, as every problem.
+ROUTING = {404: e.NotFoundError.__name__, 405: MethodNotAllowedError.__name__}
 
 # pydantic error types whose message quotes the input; their rule is named without it.
 ECHOING = {"union_tag_invalid": "unknown command type", "json_invalid": "not valid JSON"}
@@ -116,7 +122,8 @@ def install(app: FastAPI) -> None:
             # limit, a number too long): a malformed body, named as the commands name it.
             detail = "the body is not JSON the hub can read (nested too deep, a number too long)"
             return problem(400, "malformed request body", detail, error=MalformedBodyError.__name__)
-        return problem(error.status_code, str(error.detail))
+        name = ROUTING.get(error.status_code, e.HubError.__name__)
+        return problem(error.status_code, str(error.detail), error=name)
 
     app.add_middleware(Unexpected)
 

@@ -536,10 +536,9 @@ def router(pages: Pages) -> APIRouter:
         response = RedirectResponse("/web", status_code=303)
         try:
             pages.sessions.sign_in(response, token)
-        except HubError as error:
-            return pages.render(
-                request, "error.html", "サインインできません", {"error": error}, 401
-            )
+        except HubError as error:  # the subject (too long, unprintable): said beside it
+            errors = {"subject": f"この利用者IDではサインインできません（{error}）"}
+            return signin_page(request, errors, form, 422)
         return response
 
     @routes.post("/signin/token")
@@ -1220,13 +1219,18 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
     api_invalid = cast(Handler, app.exception_handlers[RequestValidationError])
     api_http = cast(Handler, app.exception_handlers[StarletteHTTPException])
 
-    def missing_page(request: Request, status: int) -> Response:
+    def refusal_page(request: Request, error: HubError) -> Response:
         actor: Actor | None = None
         with suppress(HubError):  # shown to the signed-in user with their navigation
             actor = pages.sessions.actor(request)
+        return pages.refused(request, error, actor)
+
+    def missing_page(request: Request, status: int) -> Response:
         if status == 404:
-            return pages.refused(request, NotFoundError(NO_PAGE), actor)
-        return pages.refused(request, InvalidCommandError("このアドレスでは処理できません"), actor)
+            return refusal_page(request, NotFoundError(NO_PAGE))
+        return refusal_page(request, InvalidCommandError("このアドレスでは処理できません"))
+
+    app.state.page_refusal = refusal_page  # a form's body too large (ops/api/limits.py)
 
     async def invalid(request: Request, error: Exception) -> Response:
         if request.url.path.startswith("/web/"):

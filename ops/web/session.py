@@ -61,7 +61,7 @@ class Sessions:
     def check_csrf(self, request: Request, sent: str | None) -> None:
         if not request.cookies.get(self.cookie) or not sent:
             raise PermissionDeniedError("フォームの確認用トークンがありません（CSRF）")
-        if not hmac.compare_digest(self.csrf(request), sent):
+        if not _same(self.csrf(request), sent):
             raise PermissionDeniedError("フォームの確認用トークンが一致しません（CSRF）")
 
     def signin_nonce(self, request: Request) -> str:
@@ -86,7 +86,7 @@ class Sessions:
         nonce = request.cookies.get(self.signin_cookie)
         if not nonce or not sent:
             raise PermissionDeniedError("サインインの確認用トークンがありません（CSRF）")
-        if not hmac.compare_digest(self.signin_csrf(nonce), sent):
+        if not _same(self.signin_csrf(nonce), sent):
             raise PermissionDeniedError("サインインの確認用トークンが一致しません（CSRF）")
 
     def sign_in(self, response: Response, token: str) -> None:
@@ -102,3 +102,9 @@ class Sessions:
         response.delete_cookie(
             self.cookie, path="/", httponly=True, samesite="strict", secure=self.secure
         )
+
+
+def _same(expected: str, sent: str) -> bool:
+    """Compared as bytes: ``hmac.compare_digest`` raises TypeError on a str with a character
+    outside ASCII, and the token sent is whatever the form held."""
+    return hmac.compare_digest(expected.encode(), sent.encode("utf-8", "surrogatepass"))

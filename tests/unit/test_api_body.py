@@ -11,13 +11,14 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.identity import Role
+from hub.identity import Actor, Role
 from hub.settings import Settings
 from ops.api.app import create_app
 from ops.api.commands import json_object
 from ops.api.problems import MalformedBodyError
 from ops.identity import dev_issuer
 from ops.usecases import HubService
+from tests import factories as f
 
 
 class _Body:
@@ -107,3 +108,74 @@ def test_the_answer_body_stays_in_the_openapi_document(tmp_path: Path) -> None:
     schema = document["components"]["schemas"]["AgencyAnswer"]
     assert schema["required"] == ["answer"]
     assert set(schema["properties"]) == {"answer", "reason_code", "reason", "outcome"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "name"),
+    [
+        ("GET", "/nope", 404, "NotFoundError"),
+        ("GET", "/commands/NoSuchCommand", 404, "NotFoundError"),
+        ("GET", "/cases/", 404, "NotFoundError"),
+        ("DELETE", "/cases", 405, "MethodNotAllowedError"),
+        ("GET", "/commands/ReportDiscovery", 405, "MethodNotAllowedError"),
+    ],
+)
+def test_a_path_or_method_not_served_is_a_problem_with_a_named_error(
+    method: str, path: str, status: int, name: str, tmp_path: Path
+) -> None:
+    client, _token = _answer_client(tmp_path)
+    answered = client.request(method, path)
+    assert answered.status_code == status, answered.text
+    assert answered.headers["content-type"] == "application/problem+json"
+    assert answered.json()["error"] == name
+
+
+@pytest.mark.parametrize(
+    ("role", "agency"),
+    [(Role.analyst, None), (Role.partner_reporter, None), (Role.member_agency, "moji.houkatsu")],
+)
+@pytest.mark.parametrize("raw", ["{not json", '{"answer": "nonsense"}', "{}"])
+def test_an_answer_by_a_role_or_agency_that_may_not_is_refused_before_its_body_is_read(
+    role: Role, agency: str | None, raw: str, tmp_path: Path
+) -> None:
+    """As a command type a role never gives: 403, whatever the body holds."""
+    client, _token = _answer_client(tmp_path)
+    settings = Settings(mode="development", var_dir=tmp_path)
+    claims = dev_issuer.claims_for(settings, subject="試験", role=role, agency_id=agency)
+    token = dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+    answered = client.post(
+        ANSWER,
+        content=raw,
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid4()),
+            "Authorization": f"Bearer {token}",
+        },
+    )
+    assert answered.status_code == 403, answered.text
+    assert answered.json()["error"] == "PermissionDeniedError"
+
+
+def test_an_answers_remark_with_a_control_character_names_the_field(
+    hub: tuple[HubService, TestClient], tmp_path: Path
+) -> None:
+    """Refused by the command the answer becomes, it was 'failed validation as
+    AnswerReferral: (record)', naming no field."""
+    service, client = hub
+    officer = Actor("officer-試験", Role.ward_officer, ward="tobata")
+    case = f.open_case(ward="tobata")
+    service.execute(officer, case)
+    referral = f.referral(case.case_id, agency_id="tobata.hogo")
+    service.execute(officer, referral)
+    settings = Settings(mode="development", var_dir=tmp_path)  # the fixture's var dir
+    claims = dev_issuer.claims_for(
+        settings, subject="agency-試験", role=Role.member_agency, agency_id="tobata.hogo"
+    )
+    token = dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+    answered = client.post(
+        f"/agencies/tobata.hogo/inbox/{referral.referral_id}/answer",
+        json={"answer": "declined", "reason_code": "capacity", "reason": "架空\x00の補足"},
+        headers={"Idempotency-Key": str(uuid4()), "Authorization": f"Bearer {token}"},
+    )
+    assert answered.status_code == 422, answered.text
+    assert answered.json()["errors"][0]["field"] == "reason"

@@ -339,3 +339,68 @@ def test_an_agency_registered_then_retired_keeps_its_name_and_its_past(
     audit = client.get(f"/web/audit?agency={NEW_MEMBER}")
     assert audit.status_code == 200 and 'id="agency-error"' not in audit.text
     assert service.disclosures(Actor("auditor-試験", Role.auditor), None, NEW_MEMBER) == []
+
+
+@pytest.mark.parametrize("path", ["/web/signin/dev", "/web/signin/token", "/web/signout"])
+def test_a_csrf_token_outside_ascii_is_the_japanese_refusal_not_a_500(
+    hub: tuple[HubService, TestClient], path: str
+) -> None:
+    """``hmac.compare_digest`` raises TypeError on a str with a character outside ASCII: a
+    form whose token field holds one is refused as a token that does not match."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    client.get("/web/signin")  # the pre-session cookie the sign-in forms are checked against
+    sent = client.post(path, data={"csrf_token": "試験", "subject": "a", "role": "auditor"})
+    assert sent.status_code == 403, sent.text[:300]
+    assert '<html lang="ja">' in sent.text and "確認用トークンが一致しません" in sent.text
+
+
+@pytest.mark.parametrize("remark", ["架空\x00の補足", "架空\x1bの補足"])
+def test_an_agencys_remark_with_a_control_character_is_refused_beside_it(
+    hub: tuple[HubService, TestClient], remark: str
+) -> None:
+    """Refused by the command the answer becomes, it was said atop the form as
+    'failed validation as AnswerReferral: (record)', naming no field."""
+    service, client = hub
+    case_id = a_case(service)
+    referral = f.referral(case_id, agency_id="tobata.hogo")
+    service.execute(OFFICER, referral)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "declined",
+        "reason_code": "capacity",
+        "reason": remark,
+    }
+    sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
+    assert sent.status_code == 422
+    error = error_of(sent.text, f"reason-{referral.referral_id}")
+    assert error.startswith("受け付けられない値です") and "control character" in error
+
+
+def test_a_form_too_large_for_the_hub_is_the_japanese_error_page_not_json(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """10,000 characters of Japanese pasted into a remark are 90 KB once the form is
+    encoded, over HUB_API_MAX_BODY_BYTES: the officer sees a page of the site, the API keeps
+    its problem+json."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    data = {
+        "csrf_token": csrf_of(client.get("/web/officer").text),
+        "command_id": str(uuid4()),
+        "reporter_kind": "resident",
+        "signs": "odour",
+        "urgency": "soon",
+        "discovery_note": "試験" * 5000,
+    }
+    sent = client.post("/web/officer/discovery", data=data)
+    assert sent.status_code == 413
+    assert sent.headers["content-type"].startswith("text/html")
+    assert '<html lang="ja">' in sent.text and "送信された内容が大きすぎます" in sent.text
+    assert 'id="signed-in"' in sent.text
+    assert sent.headers["Content-Security-Policy"]
+    api = client.post("/commands/ReportDiscovery", content=b"{" + b" " * 70_000 + b"}")
+    assert api.status_code == 413
+    assert api.headers["content-type"] == "application/problem+json"

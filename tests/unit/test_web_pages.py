@@ -74,6 +74,21 @@ def test_a_bad_token_is_refused_at_sign_in_beside_its_field(tmp_path: Any) -> No
     assert "hub_session" not in refused.headers.get("set-cookie", "")
 
 
+@pytest.mark.parametrize("subject", ["x" * 300, "officer\x00試験"])
+def test_a_development_subject_no_token_can_carry_is_refused_beside_it_in_japanese(
+    tmp_path: Any, subject: str
+) -> None:
+    """It was the error page with the token's refusal in English alone."""
+    settings = Settings(mode="development", var_dir=tmp_path)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    form = _signin_form(client, **{**DEV_FORM, "subject": subject})
+    refused = client.post("/web/signin/dev", data=form, follow_redirects=False)
+    assert refused.status_code == 422
+    error = re.search(r'id="subject-error">([^<]*)<', refused.text)
+    assert error and error.group(1).startswith("この利用者IDではサインインできません")
+    assert "hub_session" not in refused.headers.get("set-cookie", "")
+
+
 def test_a_cross_site_post_to_sign_in_is_refused(tmp_path: Any) -> None:
     """Login CSRF: another site's page posts the attacker's sign-in into the victim's
     browser. It can send no pre-session cookie (SameSite=Strict) and cannot compute the
