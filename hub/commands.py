@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -34,10 +35,16 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._:-]{0,63}$")]
 # An instant in the plausible window (2000-01-01 .. now + HUB_FUTURE_MARGIN_DAYS); the end of
 # a period is only aware here, and bounded by its start plus the longest period of its kind.
-Instant = Annotated[datetime, AfterValidator(plausible.instant)]
-PeriodEnd = Annotated[datetime, AfterValidator(plausible.aware)]
-Day = Annotated[date, AfterValidator(plausible.day)]
-BirthDate = Annotated[date, AfterValidator(plausible.birth_date)]
+Instant = Annotated[
+    datetime, BeforeValidator(plausible.written_out), AfterValidator(plausible.instant)
+]
+PeriodEnd = Annotated[
+    datetime, BeforeValidator(plausible.written_out), AfterValidator(plausible.aware)
+]
+Day = Annotated[date, BeforeValidator(plausible.written_out), AfterValidator(plausible.day)]
+BirthDate = Annotated[
+    date, BeforeValidator(plausible.written_out), AfterValidator(plausible.birth_date)
+]
 
 
 def derived_id(command_id: UUID, role: str) -> UUID:
@@ -58,21 +65,34 @@ def command_digest(command: BaseModel) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# Lone surrogates, and the control characters (Unicode category Cc: U+0000-001F and
-# U+007F-009F) other than newline and tab. One regex search per string: a loop over every
-# character cost a fifth of a command's CPU (BENCHMARKS.md, group commit).
-_NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Lone surrogates, the control characters (Unicode category Cc: U+0000-001F and
+# U+007F-009F) other than newline and tab, and the bidirectional embeddings, overrides and
+# isolates (U+202A-202E, U+2066-2069), which make a name or an address read on screen in
+# another order than the one stored and searched. One regex search per string: a loop over
+# every character cost a fifth of a command's CPU (BENCHMARKS.md, group commit).
+_NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+# Text with no visible character, only zero-width ones (spaces, joiners, a byte order mark,
+# soft hyphens) among spaces: a name or a note that shows as nothing.
+_INVISIBLE = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
+_NOTHING_VISIBLE = re.compile(f"[\\s{_INVISIBLE}]*[{_INVISIBLE}][\\s{_INVISIBLE}]*")
 
 
 def _check_text(value: Any, path: str = "") -> None:
-    """Refuses lone surrogates and control characters anywhere in the input."""
+    """Refuses lone surrogates, control characters and bidirectional controls anywhere in
+    the input, and text whose every character is invisible."""
     if isinstance(value, str):
         found = _NOT_TEXT.search(value)
         if found is not None:
             char = found.group()
             if "\ud800" <= char <= "\udfff":
                 raise ValueError(f"{path or 'text'}: contains a lone surrogate (not valid text)")
+            if char >= "\u202a":
+                raise ValueError(
+                    f"{path or 'text'}: contains a bidirectional control character {ord(char):#x}"
+                )
             raise ValueError(f"{path or 'text'}: contains a control character {ord(char):#x}")
+        if _NOTHING_VISIBLE.fullmatch(value):
+            raise ValueError(f"{path or 'text'}: has no visible character")
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_text(key, path)
@@ -335,8 +355,8 @@ class AgreePlan(Command):
     lead_agency: Code
     roles: list[AgencyRole] = Field(min_length=1, max_length=50)
     period_from: Day
-    period_until: date
-    monitoring_date: date
+    period_until: Annotated[date, BeforeValidator(plausible.written_out)]
+    monitoring_date: Annotated[date, BeforeValidator(plausible.written_out)]
     _ids = _fill_ids("plan_id")
 
     @model_validator(mode="after")

@@ -10,7 +10,9 @@ never the value. The bounds are documented in docs/GUARANTEES.md ("Poison events
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from hub.fiscal import JST, now
 from hub.settings import get_settings
@@ -55,6 +57,21 @@ def aware(moment: datetime) -> datetime:
     if not WESTMOST <= offset <= EASTMOST:
         raise ValueError("the UTC offset must lie between -12:00 and +14:00")
     return moment
+
+
+_NUMBER = re.compile(r"\s*[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*")
+
+
+def written_out(value: Any) -> Any:
+    """Refuses a number where a date or an instant is wanted (before parsing): pydantic
+    reads ``1746057600``, ``"-1"`` or ``"20250401"`` as seconds since 1970, so a count or a
+    date typed without dashes would pass as some other day."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(
+            "write dates as YYYY-MM-DD and instants in ISO 8601 "
+            "(e.g. 2025-04-01T09:00:00+09:00), not as a number"
+        )
+    return value
 
 
 def instant(moment: datetime) -> datetime:

@@ -16,9 +16,10 @@ from uuid import UUID
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from hub import plausible
 from hub import vocabulary as v
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.fiscal import JST
@@ -37,8 +38,12 @@ from ops.usecases import AgencyAnswer, HubService
 bearer = HTTPBearer(auto_error=False, description="An OIDC access token of the city's provider.")
 
 Ward = Annotated[str | None, Query(max_length=64, description="A ward code, e.g. tobata.")]
+# A number is refused: FastAPI would read ``?as_of=-1`` as seconds since 1970.
+WrittenOut = BeforeValidator(plausible.written_out)
 Instant = Annotated[
-    datetime | None, Query(description="ISO 8601; without a zone it is read as JST.")
+    datetime | None,
+    WrittenOut,
+    Query(description="ISO 8601; without a zone it is read as JST."),
 ]
 
 
@@ -204,7 +209,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     @app.get("/audit/replay", tags=["audit"])
     def audit_replay(
         actor: Who,
-        as_of: Annotated[datetime, Query(description="ISO 8601; no zone means JST.")],
+        as_of: Annotated[datetime, WrittenOut, Query(description="ISO 8601; no zone means JST.")],
         case: UUID | None = None,
         agency: Annotated[str | None, Query(max_length=64)] = None,
     ) -> dict[str, Any]:
@@ -249,7 +254,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         actor: Who,
         fy: Annotated[str, Query(max_length=16, description="R7, 令和7年度 or 2025.")],
         by: Annotated[str | None, Query(pattern="^(ward|month)$")] = None,
-        until: date | None = None,
+        until: Annotated[date | None, WrittenOut] = None,
     ) -> list[dict[str, Any]]:
         """Table ④ with the plan's labels (de-identified counts)."""
         return service.indicators(actor, fy, by, until)

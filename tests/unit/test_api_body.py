@@ -179,3 +179,18 @@ def test_an_answers_remark_with_a_control_character_names_the_field(
     )
     assert answered.status_code == 422, answered.text
     assert answered.json()["errors"][0]["field"] == "reason"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["/audit/replay?as_of=-1", "/audit/replay?as_of=1746057600", "/audit/access?from=20250401"],
+)
+def test_an_instant_in_a_query_written_as_a_number_is_refused(query: str, tmp_path: Path) -> None:
+    """FastAPI read ``as_of=-1`` as 1969-12-31T23:59:59Z and answered a replay of then."""
+    settings = Settings(mode="development", var_dir=tmp_path)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    claims = dev_issuer.claims_for(settings, subject="auditor-試験", role=Role.auditor)
+    token = dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+    answered = client.get(query, headers={"Authorization": f"Bearer {token}"})
+    assert answered.status_code == 422, answered.text
+    assert "not as a number" in answered.json()["detail"]

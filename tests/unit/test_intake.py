@@ -150,6 +150,53 @@ def test_control_characters_and_lone_surrogates_are_refused() -> None:
             parse_command_line(raw)
 
 
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("試験\u202e太郎", "bidirectional control character 0x202e"),
+        ("\u2066試験\u2069", "bidirectional control character 0x2066"),
+        ("\u200b", "no visible character"),
+        (" \ufeff\u200d ", "no visible character"),
+        ("\u00ad", "no visible character"),
+    ],
+)
+def test_text_that_reads_otherwise_than_stored_or_shows_as_nothing_is_refused(
+    text: str, rule: str
+) -> None:
+    """A name whose letters a bidirectional override reorders on screen, or one made of
+    zero-width characters only, would be stored, searched and shown as a different or an
+    empty name."""
+    case = json.loads(_line(f.consultation()))
+    raw = json.dumps({**case, "person": {**case["person"], "name": text}}).encode()
+    with pytest.raises(InvalidCommandError, match=f"person.name: .*{rule}"):
+        parse_command_line(raw)
+
+
+def test_text_with_a_zero_width_character_among_visible_ones_is_kept() -> None:
+    """A joiner inside a name (an emoji sequence, a copy from a word processor) is text."""
+    case = json.loads(_line(f.consultation()))
+    for name in ("試験\u200b花子", "\ufeff試験 花子", "試験\u200e花子"):
+        raw = json.dumps({**case, "person": {**case["person"], "name": name}}).encode()
+        assert parse_command_line(raw).person.name == name.strip()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("written", [1_746_057_600, 1.7e9, "1746057600", "-1", "20250401"])
+@pytest.mark.parametrize("field", ["occurred_at", "valid_until"])
+def test_an_instant_written_as_a_number_is_refused(written: object, field: str) -> None:
+    """pydantic reads a number as seconds since 1970: a date typed without its dashes
+    (20250401) would pass as a day of 1970 (refused as too early) or a plausible instant."""
+    consent = json.loads(_line(f.consent(uuid4())))
+    with pytest.raises(InvalidCommandError, match=f"{field}: .*not as a number"):
+        parse_command_line(json.dumps({**consent, field: written}).encode())
+
+
+def test_a_plan_date_written_as_a_number_is_refused() -> None:
+    plan = json.loads(_line(f.plan(uuid4())))
+    for field in ("period_from", "period_until", "monitoring_date"):
+        with pytest.raises(InvalidCommandError, match=f"{field}: .*not as a number"):
+            parse_command_line(json.dumps({**plan, field: 20250401}).encode())
+
+
 def test_timestamps_without_a_zone_and_inverted_periods_are_refused() -> None:
     base = json.loads(_line(f.discovery()))
     with pytest.raises(InvalidCommandError, match="time zone"):
