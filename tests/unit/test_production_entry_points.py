@@ -55,7 +55,7 @@ def _commands(tmp_path: Path) -> dict[str, list[str]]:
         submit.write_text(line + "\n", encoding="utf-8")
     return {
         # Details go on stdin in production (README): an argument holds none.
-        "command": ["command", f.consultation(person=None).model_dump_json()],
+        "command": ["command", f.consultation(person=None, note=None).model_dump_json()],
         "submit": ["submit", str(submit)],
         "relay": ["relay", "--once"],
         "kafka provision": ["kafka", "provision"],
@@ -135,7 +135,7 @@ def test_production_with_real_secrets_starts(
     for variable, value in REAL.items():
         monkeypatch.setenv(variable, value)
     monkeypatch.delenv("HUB_OPERATOR", raising=False)
-    opened = f.consultation(person=None)  # details go on stdin in production (README)
+    opened = f.consultation(person=None, note=None)  # details go on stdin in production (README)
     anonymous = runner.invoke(cli, ["command", opened.model_dump_json()])
     assert anonymous.exit_code == 1  # no principal is anonymous: who acts must be configured
     assert "HUB_OPERATOR" in anonymous.stderr and "Traceback" not in anonymous.output
