@@ -2,9 +2,9 @@
 
 Secrets are ``SecretStr`` so they never print; ``Settings.safe_dict`` is what may be logged.
 The default of every ``SecretStr`` field is public (it is in this file) and only for
-development: outside ``HUB_MODE=development`` a secret left at its default, empty or shorter
-than 32 bytes is refused (``Settings.require_secrets``), so a secret added later is covered by
-being a ``SecretStr``.
+development: outside ``HUB_MODE=development`` a secret left at its default (or any secret's),
+empty or shorter than 32 bytes is refused (``Settings.require_secrets``), so a secret added
+later is covered by being a ``SecretStr``.
 """
 
 from __future__ import annotations
@@ -122,21 +122,25 @@ class Settings(BaseSettings):
         to PostgreSQL (an agency's inbox too) checks it where it is made.
         """
         found = []
-        for name, field in type(self).model_fields.items():
+        fields = type(self).model_fields
+        # Every secret's default is public, so none of them is a secret of another either
+        # ("dev-only-pseudonym-key-change-me" is 32 bytes long).
+        public = {_default(f).strip().casefold() for f in fields.values() if _is_secret(f)}
+        for name, field in fields.items():
             if (names and name not in names) or not _is_secret(field):
                 continue
             if not names and name == "postgres_password" and self.store != "postgres":
                 continue
             value = getattr(self, name)
             text = value.get_secret_value().strip() if isinstance(value, SecretStr) else ""
-            default = (
-                field.default.get_secret_value() if isinstance(field.default, SecretStr) else ""
-            )
+            default = _default(field)
             variable = f"{self.model_config.get('env_prefix', '')}{name}".upper()
             if not text:
                 found.append(f"{variable} is missing")
             elif default and text.casefold() == default.strip().casefold():
                 found.append(f"{variable} is the public development default")
+            elif text.casefold() in public:
+                found.append(f"{variable} is the public development default of another secret")
             elif len(text.encode()) < MIN_SECRET_BYTES:
                 found.append(f"{variable} is shorter than {MIN_SECRET_BYTES} bytes")
         return found
@@ -260,6 +264,10 @@ def is_loopback(host: str) -> bool:
 
 def _is_secret(field: FieldInfo) -> bool:
     return field.annotation is SecretStr or SecretStr in get_args(field.annotation)
+
+
+def _default(field: FieldInfo) -> str:
+    return field.default.get_secret_value() if isinstance(field.default, SecretStr) else ""
 
 
 @lru_cache(maxsize=1)

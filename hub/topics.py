@@ -66,9 +66,11 @@ def holds_personal_data(settings: Settings, topic: str) -> bool:
 
 
 def topic_configs(settings: Settings, topic: str) -> dict[str, str]:
-    """The configuration a topic is created with: a retention limit on personal data."""
+    """The configuration a topic is created with: a retention limit on personal data; the
+    audit and analytics streams kept whole (left to the broker's default, 7 days, they lost
+    the consent history auditors replay and the year analysts rebuild table ④ from)."""
     if not holds_personal_data(settings, topic):
-        return {}
+        return {"retention.ms": "-1"}
     days = settings.personal_topic_retention_days
     return {"retention.ms": str(days * 24 * 60 * 60 * 1000)}
 

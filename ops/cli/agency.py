@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -45,6 +46,7 @@ from ops.cli._output import (
 )
 from ops.cli._output import console as output_console
 from ops.cli.audit import parse_time
+from ops.cli.cases import DetailsOnCommandLineError
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per message, even when piped
@@ -252,7 +254,11 @@ def ack(
     ],
     agency: AgencyOpt,
     reason: Annotated[
-        str | None, typer.Option(help="Why, in words (beside --reason-code).")
+        str | None,
+        typer.Option(
+            help="Why, in words (beside --reason-code); - reads it from stdin (free text about "
+            "a person on the command line is readable by every user of the host)."
+        ),
     ] = None,
     reason_code: Annotated[
         str | None,
@@ -279,6 +285,7 @@ def ack(
 ) -> None:
     """Answer a referral of the inbox: the answer travels on the agency's reply topic."""
     settings = get_settings()
+    reason = reason_text(reason, settings)
     inbox = wiring.open_inbox(settings, _known_agency(agency))
     try:
         answered_at = parse_time(at) if at is not None else None
@@ -299,6 +306,20 @@ def ack(
         )
     finally:
         inbox.close()
+
+
+def reason_text(reason: str | None, settings: Settings) -> str | None:
+    """The answer's free text (a personal field of ``ReferralAnswered``): ``-`` reads it from
+    stdin; outside development mode, given as an argument it is refused, as ``hub command``
+    refuses a person's details there (``ps`` shows a process's arguments to every user)."""
+    if reason == "-":
+        return sys.stdin.read().removeprefix("\ufeff").strip() or None
+    if reason and settings.mode != "development":
+        raise DetailsOnCommandLineError(
+            "--reason: free text about a person is refused as an argument in production mode "
+            "(every user of the host can read a process's arguments): --reason - < FILE"
+        )
+    return reason
 
 
 def send_answer(

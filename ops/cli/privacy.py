@@ -11,7 +11,7 @@ from uuid import UUID
 import typer
 
 from hub.application import HubApplication
-from hub.errors import HubError, InvalidCommandError
+from hub.errors import CaseNotFoundError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
 from hub.retention import RetentionSchedule, due_cases, due_discoveries
@@ -260,8 +260,10 @@ def _names(impact: LeakImpact, settings: Any, purpose: str) -> dict[str, str]:
         for person in sorted(impact.people):
             try:
                 details = app.read_person(UUID(person), None, "official_duty", purpose)
-            except HubError:
+            except CaseNotFoundError:
                 continue  # a discovery, or a case this store does not hold
+            # Any other refusal (no one to act as, a key that does not unwrap, the store
+            # away) stops here: left out, a name would read as one the store does not hold.
             if details is not None and details.name:
                 found[person] = details.name
     return found

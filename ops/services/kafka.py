@@ -31,7 +31,7 @@ from typing import Any
 
 from hub.errors import ConfigurationError, ServiceUnavailableError
 from hub.files import private_dir, private_file, tighten_tree
-from hub.kafka_config import SASL_MECHANISM, client_config
+from hub.kafka_config import SASL_MECHANISM, check_transport, client_config
 from hub.principals import CONTROLLER_USER
 from hub.settings import Settings
 from ops.services import tls
@@ -546,6 +546,9 @@ def _locked(paths: KafkaPaths) -> Iterator[None]:
 
 def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> KafkaStatus:
     """Start the broker unless it already runs; returns once a SCRAM client can use it."""
+    # Its client listener is HUB_KAFKA_BOOTSTRAP's address: off loopback in clear is refused
+    # before anything is written or started, as the hub's clients refuse it.
+    check_transport(settings)
     with _locked(KafkaPaths.of(settings)):
         return _up(settings, timeout_s)
 

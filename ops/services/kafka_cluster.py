@@ -24,6 +24,7 @@ from typing import Any
 
 from hub.errors import ConfigurationError, ServiceUnavailableError
 from hub.files import private_dir, private_file
+from hub.kafka_config import check_transport
 from hub.settings import Settings
 from ops.services import kafka
 
@@ -150,6 +151,7 @@ def up(settings: Settings, brokers: int, timeout_s: float = kafka.START_TIMEOUT_
             "HUB_KAFKA_SECURITY_PROTOCOL (SASL_SSL is for the single local broker, or the "
             "city's own cluster)"
         )
+    check_transport(settings)  # nodes listen on HUB_KAFKA_BOOTSTRAP's host, in clear
     members = nodes(settings, brokers)
     private_dir(home(settings))
     with _locked(settings):

@@ -35,6 +35,10 @@ def test_a_name_that_looks_like_markup_is_printed_as_typed(cli_store: Path) -> N
     )
     assert shown.exit_code == 0, shown.output
     assert name in shown.stdout and address in shown.stdout
+    rows = {
+        line.split()[0] for line in shown.stdout.splitlines() if name in line or address in line
+    }
+    assert rows == {"氏名", "住所"}  # Japanese labels first, not the fields' names
 
 
 def test_the_erasures_name_the_agencies_told(cli_store: Path) -> None:

@@ -69,3 +69,34 @@ def test_the_local_cluster_refuses_tls_it_does_not_offer(tmp_path: Path) -> None
     with pytest.raises(ConfigurationError, match="single local broker"):
         kafka_cluster.up(settings, 3)
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize("brokers", [1, 3])
+def test_the_local_broker_is_not_started_off_this_host_in_clear_in_production(
+    brokers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hub services up kafka` listens where HUB_KAFKA_BOOTSTRAP points: off loopback in clear
+    it formatted and started the broker, and only its readiness probe said no (after 120 s,
+    leaving the broker up)."""
+    from ops.services import kafka, kafka_cluster
+
+    def started(*_: object, **__: object) -> None:
+        pytest.fail("the broker was set up to listen off this host in clear")
+
+    for step in ("fetch_jars", "write_config", "format_storage", "start_process"):
+        monkeypatch.setattr(kafka, step, started)
+    monkeypatch.setattr(kafka, "_require", lambda *_: None)
+    settings = _settings(
+        mode="production",
+        var_dir=tmp_path / "var",
+        kafka_bootstrap="192.0.2.10:29192",  # an address of this host's network, not loopback
+        kafka_controller_port=29193,
+    )
+    monkeypatch.setattr(kafka, "_port_open", lambda _: False)
+    monkeypatch.setattr(kafka, "_require_bindable", lambda _: None)
+    with pytest.raises(ConfigurationError, match=r"HUB_KAFKA_BOOTSTRAP names 192\.0\.2\.10:29192"):
+        if brokers == 1:
+            kafka.up(settings)
+        else:
+            kafka_cluster.up(settings, brokers)
+    assert not (tmp_path / "var").exists()

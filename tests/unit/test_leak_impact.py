@@ -9,13 +9,14 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from consumers.inbox import Inbox, InboxEntry
 from consumers.sql import SqliteDatabase
 from hub.application import HubApplication
 from hub.identity import Actor, Role
-from hub.settings import get_settings
+from hub.settings import Settings, get_settings
 from ops.cli.main import app as cli
 from projections.audit.access import access_log
 from projections.audit.leak import Exposure, LeakImpact
@@ -158,4 +159,34 @@ def test_an_inbox_exposes_only_what_the_agency_was_given(tmp_path: Path) -> None
     assert code == 0, out
     assert "記録 records: 2; 本人 people: 1 (要配慮 sensitive: 1)" in out
     assert f"{case_id[:8]}" in out and "氏名、健康情報" in out
+    assert f.SYNTHETIC_NAME not in out
+
+
+def test_names_asked_for_with_no_one_to_act_as_are_refused_not_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside development mode a read of details needs HUB_OPERATOR; `--show-names` without
+    it printed the table with no name and exit 0, as if the store held none of them."""
+    monkeypatch.setenv("HUB_MODE", "production")
+    for name, field in Settings.model_fields.items():
+        if field.annotation is SecretStr:
+            monkeypatch.setenv(f"HUB_{name.upper()}", f"試験-{name}-0123456789abcdef0123456789")
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("HUB_OPERATOR", raising=False)
+    get_settings.cache_clear()
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        app.execute(f.consultation(occurred_at=f.at(1)), Actor("試験-officer", Role.operator))
+    finally:
+        app.close()
+    try:
+        code, out = leak_impact(
+            "--store", str(tmp_path / "hub.sqlite"), "--show-names", "--purpose", "audit"
+        )
+    finally:
+        get_settings.cache_clear()
+    assert code == 1, out
+    assert out.startswith("Error: no one to act as: set HUB_OPERATOR") and out.count("\n") == 1
     assert f.SYNTHETIC_NAME not in out

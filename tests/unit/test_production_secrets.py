@@ -68,6 +68,25 @@ def test_a_default_in_another_case_or_with_spaces_around_is_refused(name: str) -
         production(**{name: disguised}).require_secrets()
 
 
+# Each secret's public default, given as another secret (but HUB_KEK's, which is empty).
+OTHERS = [
+    (name, Settings.model_fields[owner].default.get_secret_value())
+    for name in SECRETS
+    for owner in SECRETS
+    if owner not in (name, "kek")
+]
+
+
+@pytest.mark.parametrize(("name", "default"), OTHERS)
+def test_the_public_default_of_another_secret_is_refused(name: str, default: str) -> None:
+    # "dev-only-pseudonym-key-change-me" is 32 bytes: as HUB_KEK it was taken for a secret.
+    with pytest.raises(InsecureSecretError) as refused:
+        production(**{name: SecretStr(f" {default.upper()}")}).require_secrets()
+    message = str(refused.value)
+    assert f"HUB_{name.upper()} is the public development default of another secret" in message
+    assert [n for n in SECRETS if f"HUB_{n.upper()}" in message] == [name]
+
+
 @pytest.mark.parametrize("value", ["q", "x" * 31, " " + "x" * 31 + " ", "試験" * 5 + "1"])
 @pytest.mark.parametrize("name", SECRETS)
 def test_a_secret_shorter_than_32_bytes_is_refused_naming_its_variable(
