@@ -196,6 +196,7 @@ class Settings(BaseSettings):
                 # The log's hash chain is written with the events (hub/chain.py).
                 "APPLICATION_RECORDER_TOPIC": "hub.chain:ChainedSQLiteApplicationRecorder",
             }
+        self.check_postgres_transport()
         env = {
             **sealing,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -230,8 +231,25 @@ class Settings(BaseSettings):
             draft.unlink()
         return path.read_text(encoding="ascii").strip()
 
+    def check_postgres_transport(self) -> None:
+        """Outside development, refuses a PostgreSQL off this host's loopback unless libpq
+        is told to encrypt and to check the server's certificate (``PGSSLMODE`` verify-ca
+        or verify-full; its default, ``prefer``, falls back to clear text, unverified)."""
+        host = self.postgres_host
+        if self.mode == "development" or is_loopback(host) or host.startswith("/"):
+            return
+        mode = os.environ.get("PGSSLMODE", "").strip()
+        if mode not in ("verify-ca", "verify-full"):
+            raise ConfigurationError(
+                f"refusing to start in {self.mode} mode: HUB_POSTGRES_HOST is {host}, off "
+                f"this host, and PGSSLMODE is {mode or 'unset'}: personal data would cross "
+                "the network in clear or to a server nobody checked (set "
+                "PGSSLMODE=verify-full, and PGSSLROOTCERT to the city's CA)"
+            )
+
     def postgres_connection(self) -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect`` to the configured database."""
+        self.check_postgres_transport()
         return {
             "host": self.postgres_host,
             "port": self.postgres_port,
