@@ -18,6 +18,7 @@ from typing import Any
 
 from consumers.config import ConsumerSettings
 from consumers.sql import Cursor, Database, PostgresDatabase, SqliteDatabase
+from hub.errors import ConfigurationError
 from hub.settings import Settings
 
 # The notices after which what the inbox holds of a person goes (docs/STREAMS.md): a case's
@@ -25,6 +26,8 @@ from hub.settings import Settings
 ERASURES = frozenset({"PersonErased", "DiscoveryErased"})
 
 _TABLES = (
+    # The agency whose records the inbox holds, claimed when it is first opened for one.
+    "CREATE TABLE IF NOT EXISTS {owner} (agency_id TEXT PRIMARY KEY)",
     """CREATE TABLE IF NOT EXISTS {events} (
         event_id TEXT PRIMARY KEY,
         event_type TEXT NOT NULL,
@@ -106,19 +109,39 @@ class InboxEntry:
     traceparent: str | None = None
 
 
+class InboxOwnerError(ConfigurationError):
+    """An inbox opened for an agency other than the one whose records it holds."""
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 class Inbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, agency_id: str | None = None) -> None:
+        """The inbox in ``db``; opened for ``agency_id``, it holds that agency's records
+        only: one another agency claimed first is refused (a path or a schema setting
+        without ``{agency}`` would otherwise mix two agencies' people in one inbox)."""
         self._db = db
         self._t = {name: db.table(f"inbox_{name}") for name in _TABLE_NAMES}
         self._batching = False
         self._open: ExitStack | None = None  # the batch's transaction, once begun
+        owners: list[str] = []
         with db.transaction() as cur:
             for statement in _TABLES:
                 cur.execute(statement.format(**self._t))
+            if agency_id is not None:
+                owners = [row[0] for row in cur.query(f"SELECT agency_id FROM {self._t['owner']}")]
+                if not owners:
+                    claim = f"INSERT INTO {self._t['owner']} (agency_id) VALUES (?)"
+                    cur.execute(claim, (agency_id,))
+        if owners and owners != [agency_id]:
+            db.close()
+            raise InboxOwnerError(
+                f"this inbox holds the records of {', '.join(owners)}, not {agency_id}: give "
+                "each agency its own (HUB_AGENCY_INBOX_PATH or HUB_AGENCY_INBOX_SCHEMA with "
+                "{agency} in it)"
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -484,7 +507,7 @@ class Inbox:
             }
 
 
-_TABLE_NAMES = ("events", "referrals", "parked", "replies", "traces")
+_TABLE_NAMES = ("events", "referrals", "parked", "replies", "traces", "owner")
 
 
 def _safe(agency_id: str) -> str:
@@ -508,7 +531,8 @@ def inbox_schema(consumer_settings: ConsumerSettings, agency_id: str) -> str:
 def open_inbox(agency_id: str, settings: Settings, consumer_settings: ConsumerSettings) -> Inbox:
     """The agency's inbox on the store the settings name (one file or schema per agency)."""
     if consumer_settings.agency_inbox_store == "postgres":
-        return Inbox(PostgresDatabase(settings, inbox_schema(consumer_settings, agency_id)))
+        schema = inbox_schema(consumer_settings, agency_id)
+        return Inbox(PostgresDatabase(settings, schema), agency_id)
     if consumer_settings.agency_inbox_path is None:
         settings.private_var_dir("agency")
-    return Inbox(SqliteDatabase(inbox_path(settings, consumer_settings, agency_id)))
+    return Inbox(SqliteDatabase(inbox_path(settings, consumer_settings, agency_id)), agency_id)

@@ -1,0 +1,48 @@
+"""One inbox, one agency: a path or schema setting without ``{agency}`` made two agencies'
+clients share one inbox, and each listed the other's referrals (found by the production
+walk). The inbox now records whose it is when first opened, and refuses any other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from consumers.config import ConsumerSettings, get_consumer_settings
+from consumers.inbox import InboxOwnerError, open_inbox
+from hub.settings import Settings, get_settings
+
+FIRST, SECOND = "tobata.hogo", "moji.houkatsu"
+
+
+def test_an_inbox_opened_for_another_agency_is_refused(tmp_path: Path) -> None:
+    settings = Settings(mode="development", var_dir=tmp_path)
+    shared = ConsumerSettings(agency_inbox_path=tmp_path / "inbox.sqlite")
+    open_inbox(FIRST, settings, shared).close()
+    open_inbox(FIRST, settings, shared).close()  # its own agency, again: fine
+    with pytest.raises(InboxOwnerError, match=f"holds the records of {FIRST}, not {SECOND}"):
+        open_inbox(SECOND, settings, shared)
+    own = ConsumerSettings(agency_inbox_path=tmp_path / "{agency}.sqlite")
+    for agency in (FIRST, SECOND):
+        open_inbox(agency, settings, own).close()
+
+
+def test_the_cli_says_so_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ops.cli.main import app as cli
+
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "inbox.sqlite"))
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        first = runner.invoke(cli, ["agency", "inbox", "--agency", FIRST])
+        assert first.exit_code == 0, first.output
+        second = runner.invoke(cli, ["agency", "inbox", "--agency", SECOND])
+        assert second.exit_code != 0 and "Traceback" not in second.output
+        assert second.output.startswith("Error: this inbox holds the records of tobata.hogo")
+    finally:
+        get_settings.cache_clear()
+        get_consumer_settings.cache_clear()
