@@ -67,7 +67,7 @@ def render_report(
     lines = [
         "監査報告 Audit report — いのちをつなぐネットワーク information-sharing hub",
         f"期間 period: {period.label()}",
-        f"作成 generated: {generated_at.isoformat()}; log of record up to position "
+        f"作成 generated: {generated_at.isoformat(timespec='seconds')}; log of record up to position "
         f"{history.last_position}",
         "",
         f"提供 disclosures: {len(shown)}",
