@@ -67,8 +67,8 @@ def render_report(
     lines = [
         "監査報告 Audit report — いのちをつなぐネットワーク information-sharing hub",
         f"期間 period: {period.label()}",
-        f"作成 generated: {generated_at.isoformat(timespec='seconds')}; log of record up to position "
-        f"{history.last_position}",
+        f"作成 generated: {generated_at.isoformat(timespec='seconds')}; "
+        f"log of record up to position {history.last_position}",
         "",
         f"提供 disclosures: {len(shown)}",
     ]
