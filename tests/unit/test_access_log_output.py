@@ -76,6 +76,10 @@ def test_the_replay_labels_its_codes_in_csv_and_json(cli_store: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = {r["section"]: r for r in csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))}
     assert rows["consent"]["purposes_label"] == "相談、支援計画"
+    # The scope too (README: every coded field `x` has `x_label` beside it), as in JSON.
+    consent_json = json.loads(runner.invoke(cli, [*as_of, "--format", "json"]).stdout)
+    scope_labels = consent_json["consents_in_force"][0]["scope_label"]
+    assert rows["consent"]["scope_label"] == "、".join(scope_labels) != ""
     assert rows["consent"]["categories_label"] == "本人特定情報、連絡先"
     assert rows["meeting"]["kind_label"] == "つながりづくり会議"
     assert "小倉北区 保護課" in rows["meeting"]["agencies_label"].split("、")
