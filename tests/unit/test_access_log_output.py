@@ -150,6 +150,8 @@ def test_case_show_names_each_event_of_the_history_in_japanese(cli_store: Path) 
     shown = runner.invoke(cli, ["case", "show", str(case_id), "--format", "json"])
     history = json.loads(shown.stdout)["history"]
     assert [(h["event"], h["event_label"]) for h in history][-1] == ("ConsentGiven", "同意")
+    # Who acted: the role is a code like any other, labelled beside it.
+    assert (history[-1]["role"], history[-1]["role_label"]) == ("ward_officer", "区役所 窓口職員")
     table = runner.invoke(cli, ["case", "show", str(case_id)], env={"COLUMNS": "80"})
     assert table.exit_code == 0, table.output
     assert "事案の開始" in table.stdout and "相談受付" in table.stdout
