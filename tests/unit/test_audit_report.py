@@ -86,6 +86,16 @@ def test_the_generated_line_fits_80_columns_with_the_zone_the_cli_gives() -> Non
     assert _columns(line) <= 80
 
 
+def test_a_report_of_a_period_given_both_ends_fits_80_columns() -> None:
+    """`hub audit report --from T1 --to T2`: the period's two instants and what they mean
+    (business time, end excluded) on lines within 80 columns."""
+    lines = _report(LogVerdict(events=24, links=24, head=HEAD), Period(f.at(1), f.at(30)))
+    period = lines.splitlines()[1:3]
+    assert period[0].startswith(f"期間 period: {f.at(1).isoformat()} – {f.at(30).isoformat()}")
+    assert period[1] == "  (business time, end excluded)"
+    assert all(_columns(line) <= 80 for line in lines.splitlines())
+
+
 def _columns(line: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
 
