@@ -58,6 +58,7 @@ from ops.cli._output import console as output_console
 from ops.cli._report import ReportFormat, ReportFormatOpt, print_report
 from projections import report
 from projections.analytics import fold_records, read_analytics
+from projections.audit.subject import FIELD_LABELS
 from projections.case_history import case_history
 from projections.indicator_view import IndicatorView
 from projections.indicators import Cut
@@ -218,7 +219,7 @@ def _print_case(case: dict[str, Any]) -> None:
         details.add_column(overflow="fold")
         for key, value in case["person"].items():
             if value is not None:
-                details.add_row(key, str(value))
+                details.add_row(FIELD_LABELS.get(key, key), str(value))
         console.print(details)
     if case.get("history"):
         history = Table(title="経過 / history", title_justify="left")

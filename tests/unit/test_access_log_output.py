@@ -156,3 +156,18 @@ def test_case_show_names_each_event_of_the_history_in_japanese(cli_store: Path) 
     assert table.exit_code == 0, table.output
     assert "事案の開始" in table.stdout and "相談受付" in table.stdout
     assert "ConsentGiven" not in table.stdout
+
+
+def test_case_show_names_the_persons_fields_in_japanese(cli_store: Path) -> None:
+    """The details a read shows are labelled as the 本人開示 report labels them (氏名, 住所),
+    not by the schema's field names."""
+    case_id = _consented_case()
+    shown = runner.invoke(
+        cli,
+        ["case", "show", str(case_id), "--person", "--purpose", "consultation"],
+        env={"COLUMNS": "80"},
+    )
+    assert shown.exit_code == 0, shown.output
+    rows = {line.split()[0] for line in shown.stdout.splitlines() if f.SYNTHETIC_NAME in line}
+    assert rows == {"氏名"}
+    assert "住所" in shown.stdout and " address " not in shown.stdout
