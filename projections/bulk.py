@@ -273,20 +273,21 @@ class InboxFold(Fold):
                 found = self._referral(referral_id)
                 if found is not None:
                     _not_null(answer)
-                self._unique(
-                    "answers",
-                    self.answers,
-                    (referral_id, answer),
-                    "SELECT 1 FROM {answers} WHERE referral_id = :r AND answer = :a",
-                    r=referral_id,
-                    a=answer,
-                )
                 _not_null(answer, at)
+                key = (referral_id, answer)
+                if key not in self.answers:  # an answer given again keeps its first time
+                    earlier = self._read(
+                        "answers",
+                        key,
+                        "SELECT answered_at FROM {answers} WHERE referral_id = :r AND answer = :a",
+                        r=referral_id,
+                        a=answer,
+                    )
+                    self.answers[key] = at if earlier is None else earlier[0]
                 if found is not None:
                     found[7], found[8] = answer, found[8] + 1
                     found[9] = at if found[9] is None else found[9]
                     found[10] = at
-                self.answers[(referral_id, answer)] = at
             case "ReferralCancelled":
                 found = self._referral(str(p["referral_id"]))
                 if found is not None:

@@ -46,8 +46,10 @@ def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
                     params,
                 ),
                 Statement(
+                    # in_progress ⇄ on_hold gives an answer again: its first time stays.
                     "INSERT INTO {answers} (referral_id, answer, answered_at) "
-                    "VALUES (:referral_id, :answer, :at)",
+                    "VALUES (:referral_id, :answer, :at) "
+                    "ON CONFLICT (referral_id, answer) DO NOTHING",
                     params,
                 ),
             ]

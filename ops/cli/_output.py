@@ -185,6 +185,7 @@ FIELD_VOCABULARY: dict[str, str] = {
     "event": "event_type",
     "event_type": "event_type",
     "reporter_kind": "reporter_kind",
+    "role": "role",
 }
 TIME_FIELDS = ("valid_from", "valid_until", "monitoring_date")
 # list field → the vocabulary of its items (or "agency" for the network's names).

@@ -139,6 +139,16 @@ def _status_text(referral: dict[str, Any]) -> str:
     return status
 
 
+def _labelled_referral(referral: dict[str, Any], network: Names) -> dict[str, Any]:
+    """A referral as the JSON outputs give it, its disclosures and answers sent too (README:
+    every coded field labelled, times in JST)."""
+    item = labelled(referral, network, status="referral_status")
+    for key in ("disclosures", "replies_sent"):
+        if key in referral:
+            item[key] = [labelled(x, network) for x in referral[key]]
+    return item
+
+
 def show_inbox(
     agency: AgencyOpt,
     fmt: FormatOpt = Format.table,
@@ -158,7 +168,7 @@ def show_inbox(
     network = names()
     fmt = chosen(fmt, as_json)
     if fmt in (Format.json, Format.csv, Format.jsonl):
-        records = [labelled(r, network, status="referral_status") for r in referrals]
+        records = [_labelled_referral(r, network) for r in referrals]
         if fmt is Format.json:
             payload = {
                 "agency": agency,

@@ -245,9 +245,9 @@ def replay_command(
 
 
 REPLAY_COLUMNS = (
-    "section", "id", "case_id", "kind", "kind_label", "scope", "purposes", "purposes_label",
-    "categories", "categories_label", "agencies", "agencies_label", "valid_until", "held_at",
-    "expires_at", "given_by", "recorded_by", "declared_by",
+    "section", "id", "case_id", "kind", "kind_label", "scope", "scope_label", "purposes",
+    "purposes_label", "categories", "categories_label", "agencies", "agencies_label",
+    "valid_until", "held_at", "expires_at", "given_by", "recorded_by", "declared_by",
 )  # fmt: skip
 REPLAY_SECTIONS = ("consents_in_force", "meeting_memberships", "emergencies_in_force")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from hub import codec, kafka_clients
 from hub.codec import event_record
-from hub.errors import InvalidCommandError
+from hub.errors import InvalidCommandError, NotFoundError
 from hub.quarantine import stop_on_keys
 from hub.settings import Settings
 from ops.wiring import open_application
@@ -27,11 +27,27 @@ def _instant(value: Any) -> datetime:
 
 def from_topic(settings: Settings, topic: str) -> Leaked:
     """Every record of ``topic`` (read from offset zero, no consumer group)."""
+    _topic_exists(settings, topic)
     for message in kafka_clients.read_to_end(settings, [topic], client_id="hub-leak-impact"):
         schema, record = codec.decode(message.value)
         if "occurred_at" in record:
             at = _instant(record["occurred_at"])
             yield at, exposures(schema, record, at)
+
+
+def _topic_exists(settings: Settings, topic: str) -> None:
+    """A topic the broker does not have is not found (exit 3), not a broker away (exit 4);
+    a tenant's topics carry its prefix, which the name given may lack."""
+    client = kafka_clients.admin(settings)
+    try:
+        known = set(client.list_topics())
+    finally:
+        client.close()
+    if topic in known:
+        return
+    prefixed = f"{settings.kafka_topic_prefix}{topic}"
+    hint = f"; did you mean {prefixed}?" if prefixed in known else ""
+    raise NotFoundError(f"--topic: no topic {topic} on the broker{hint}")
 
 
 def from_inbox(path: Path) -> Leaked:

@@ -34,7 +34,7 @@ class Period:
     def label(self) -> str:
         start = self.start.isoformat() if self.start else "the beginning of the log"
         end = self.end.isoformat() if self.end else "its end"
-        return f"{start} – {end} (business time, end excluded)"
+        return f"{start} – {end}"
 
 
 def render_report(
@@ -67,8 +67,9 @@ def render_report(
     lines = [
         "監査報告 Audit report — いのちをつなぐネットワーク information-sharing hub",
         f"期間 period: {period.label()}",
-        f"作成 generated: {generated_at.isoformat()}; log of record up to position "
-        f"{history.last_position}",
+        "  (business time, end excluded)",  # its own line: two instants fill the first
+        f"作成 generated: {generated_at.isoformat(timespec='seconds')}; "
+        f"log of record up to position {history.last_position}",
         "",
         f"提供 disclosures: {len(shown)}",
     ]

@@ -198,7 +198,9 @@ def build(
                     "、".join(label("purpose", p) for p in c.purposes),
                     _categories(c.categories),
                     when(c.valid_until),
-                    _consent_state(c.withdrawn_at, c.given_position, stops),
+                    _consent_state(
+                        c.withdrawn_at, c.given_position, stops, c.valid_until, generated_at
+                    ),
                 )
                 for c in consents
             ),
@@ -267,10 +269,18 @@ def _basis(d: Disclosure, history: History) -> str:
     return text
 
 
-def _consent_state(withdrawn_at: datetime | None, given: int, stops: Sequence[Any]) -> str:
+def _consent_state(
+    withdrawn_at: datetime | None,
+    given: int,
+    stops: Sequence[Any],
+    valid_until: datetime,
+    now: datetime,
+) -> str:
     if withdrawn_at is not None:
         return f"撤回（{when(withdrawn_at)}）"
     stop = next((s for s in stops if s.position > given), None)
     if stop is not None:
         return f"利用停止（{when(stop.requested_at)}）"
+    if valid_until <= now:  # the person reads when the report was made: not 有効 any more
+        return f"期限切れ（{when(valid_until)}）"
     return "有効（期限まで）"

@@ -452,3 +452,35 @@ def test_a_case_and_an_inbox_are_read_by_an_index_also_on_views_made_before_it(
         assert f"{prefix}{index}" in plan, plan
         assert "SCAN referrals" not in plan and "SCAN consents" not in plan, plan
         assert "Seq Scan" not in plan, plan
+
+
+def test_an_answer_given_again_moves_the_inbox_on_live_and_rebuilt(env: dict[str, str]) -> None:
+    """in_progress ⇄ on_hold and back (README: `hub agency ack … in_progress`, "also on_hold,
+    and back") answers in_progress a second time: the hub's inbox shows it, quarantines
+    nothing, and keeps the first time of each answer; a rebuild gives the same rows."""
+    app = HubApplication(env=env)
+    case_id = app.execute(f.consultation()).aggregate_ids[0]
+    made = f.referral(case_id, "kokurakita.hogo", occurred_at=jst("2025-05-02T09:00:00"))
+    app.execute(made)
+    steps = ("accepted", "in_progress", "on_hold", "in_progress")
+    for day, what in enumerate(steps, start=3):
+        at = jst(f"2025-05-0{day}T09:00:00")
+        app.execute(f.answer(case_id, made.referral_id, "kokurakita.hogo", what, occurred_at=at))
+    projection = open_projection("inbox", env)
+    catch_up(projection, app, batch_size=1)
+    view = projection.view
+    assert view.quarantined() == []
+    row = view.referral(str(made.referral_id))
+    assert (row["status"], row["answers"]) == ("in_progress", 4)
+    answers = view.answers(str(made.referral_id))
+    assert [(r["answer"], r["answered_at"][:10]) for r in answers] == [
+        ("accepted", "2025-05-03"),
+        ("in_progress", "2025-05-04"),
+        ("on_hold", "2025-05-05"),
+    ]
+    live = view.dump()
+    for chunk in (1, 100):
+        rebuilt = open_projection("inbox", env)
+        rebuild_all([rebuilt], app, batch_size=2, fold_chunk=chunk)
+        assert rebuilt.view.dump() == live
+    app.close()

@@ -76,6 +76,10 @@ def test_the_replay_labels_its_codes_in_csv_and_json(cli_store: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = {r["section"]: r for r in csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))}
     assert rows["consent"]["purposes_label"] == "相談、支援計画"
+    # The scope too (README: every coded field `x` has `x_label` beside it), as in JSON.
+    consent_json = json.loads(runner.invoke(cli, [*as_of, "--format", "json"]).stdout)
+    scope_labels = consent_json["consents_in_force"][0]["scope_label"]
+    assert rows["consent"]["scope_label"] == "、".join(scope_labels) != ""
     assert rows["consent"]["categories_label"] == "本人特定情報、連絡先"
     assert rows["meeting"]["kind_label"] == "つながりづくり会議"
     assert "小倉北区 保護課" in rows["meeting"]["agencies_label"].split("、")
@@ -146,7 +150,24 @@ def test_case_show_names_each_event_of_the_history_in_japanese(cli_store: Path) 
     shown = runner.invoke(cli, ["case", "show", str(case_id), "--format", "json"])
     history = json.loads(shown.stdout)["history"]
     assert [(h["event"], h["event_label"]) for h in history][-1] == ("ConsentGiven", "同意")
+    # Who acted: the role is a code like any other, labelled beside it.
+    assert (history[-1]["role"], history[-1]["role_label"]) == ("ward_officer", "区役所 窓口職員")
     table = runner.invoke(cli, ["case", "show", str(case_id)], env={"COLUMNS": "80"})
     assert table.exit_code == 0, table.output
     assert "事案の開始" in table.stdout and "相談受付" in table.stdout
     assert "ConsentGiven" not in table.stdout
+
+
+def test_case_show_names_the_persons_fields_in_japanese(cli_store: Path) -> None:
+    """The details a read shows are labelled as the 本人開示 report labels them (氏名, 住所),
+    not by the schema's field names."""
+    case_id = _consented_case()
+    shown = runner.invoke(
+        cli,
+        ["case", "show", str(case_id), "--person", "--purpose", "consultation"],
+        env={"COLUMNS": "80"},
+    )
+    assert shown.exit_code == 0, shown.output
+    rows = {line.split()[0] for line in shown.stdout.splitlines() if f.SYNTHETIC_NAME in line}
+    assert rows == {"氏名"}
+    assert "住所" in shown.stdout and " address " not in shown.stdout

@@ -519,3 +519,44 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     assert first["signs_label"] and first["reporter_kind_label"].startswith("民生委員")
     get_settings.cache_clear()
     get_consumer_settings.cache_clear()
+
+
+def test_the_inbox_json_labels_the_disclosures_and_gives_the_answers_sent_in_jst(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's output conventions hold inside a referral too: each disclosure's event type
+    and basis with their labels, each answer sent with its label and its time in JST (the
+    inbox keeps it in UTC)."""
+    from typer.testing import CliRunner
+
+    from consumers.config import get_consumer_settings
+    from hub.settings import get_settings
+    from ops.cli.main import app as cli
+
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+    stream = Stream()
+    _, referral_id = stream.referral()
+    held = Inbox(SqliteDatabase(tmp_path / f"{AGENCY}.sqlite"))
+    try:
+        consume(stream, held)
+        held.record_reply(str(uuid4()), str(referral_id), "accepted", "2025-05-02T01:00:00+00:00")
+    finally:
+        held.close()
+    shown = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--json"])
+    assert shown.exit_code == 0, shown.output
+    (referral,) = json.loads(shown.stdout)["referrals"]
+    (sent,) = referral["replies_sent"]
+    assert sent == {
+        "answer": "accepted",
+        "answer_label": "受諾",
+        "answered_at": "2025-05-02T10:00:00+09:00",
+    }
+    first = referral["disclosures"][0]
+    assert first["event_type"] == "ReferralMade" and first["event_type_label"]
+    assert first["basis_label"]
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from hub.application import HubApplication
 from hub.chain import Link
+from hub.fiscal import JST
 from hub.identity import Actor, Role
 from projections.audit.access import access_log
 from projections.audit.history import replay
@@ -23,7 +24,9 @@ HEAD = Link(24, "x", 1, "t", "0" * 64, "a" * 64)
 ALL_TIME = Period(None, None)
 
 
-def _report(log: LogVerdict, period: Period = ALL_TIME) -> str:
+def _report(
+    log: LogVerdict, period: Period = ALL_TIME, generated_at: datetime | None = None
+) -> str:
     app = HubApplication(env={})
     sc = s.build(app)
     history = replay(log_entries(app))
@@ -35,7 +38,9 @@ def _report(log: LogVerdict, period: Period = ALL_TIME) -> str:
     forged = s.disclosure(event, "kokurakita.hoken", "vital_interest", sc.declaration_id)
     disclosures = [Disclosure.from_record(good), Disclosure.from_record(forged)]
     verdict = verify(history, disclosures)
-    return "\n".join(render_report(history, disclosures, verdict, log, period, datetime.now()))
+    return "\n".join(
+        render_report(history, disclosures, verdict, log, period, generated_at or datetime.now())
+    )
 
 
 def test_the_report_counts_and_names_what_does_not_hold() -> None:
@@ -69,6 +74,26 @@ def test_every_line_of_the_report_but_its_items_leads_in_japanese() -> None:
         wide = [line for line in lines if _columns(line) > 80]
         assert not wide, wide
         assert any(line.startswith("  disclosure ") for line in lines)  # a refuted one
+
+
+def test_the_generated_line_fits_80_columns_with_the_zone_the_cli_gives() -> None:
+    """`hub audit report` stamps the page with an aware instant of the hub's clock (JST, with
+    microseconds): the line is to the second, within 80 columns like every other."""
+    generated = datetime(2026, 12, 5, 17, 8, 33, 403870, tzinfo=JST)
+    lines = _report(LogVerdict(events=24, links=24, head=HEAD), generated_at=generated)
+    line = next(x for x in lines.splitlines() if x.startswith("作成 generated:"))
+    assert line.startswith("作成 generated: 2026-12-05T17:08:33+09:00;")
+    assert _columns(line) <= 80
+
+
+def test_a_report_of_a_period_given_both_ends_fits_80_columns() -> None:
+    """`hub audit report --from T1 --to T2`: the period's two instants and what they mean
+    (business time, end excluded) on lines within 80 columns."""
+    lines = _report(LogVerdict(events=24, links=24, head=HEAD), Period(f.at(1), f.at(30)))
+    period = lines.splitlines()[1:3]
+    assert period[0].startswith(f"期間 period: {f.at(1).isoformat()} – {f.at(30).isoformat()}")
+    assert period[1] == "  (business time, end excluded)"
+    assert all(_columns(line) <= 80 for line in lines.splitlines())
 
 
 def _columns(line: str) -> int:

@@ -190,3 +190,36 @@ def test_names_asked_for_with_no_one_to_act_as_are_refused_not_left_out(
     assert code == 1, out
     assert out.startswith("Error: no one to act as: set HUB_OPERATOR") and out.count("\n") == 1
     assert f.SYNTHETIC_NAME not in out
+
+
+class _Topics:
+    """The broker's list of topics, as the admin client answers it."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = list(names)
+
+    def list_topics(self) -> list[str]:
+        return self.names
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_topic_the_broker_lacks_is_not_found_and_a_tenants_prefix_is_suggested(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RIGHTS.md's example `--topic referrals.moji.hoiku` on a tenant (HUB_KAFKA_TOPIC_PREFIX)
+    named a topic the broker does not have: exit 4 ("a service is away") though the broker
+    answered. It is not found (exit 3), and the tenant's own topic is suggested."""
+    from hub import kafka_clients
+
+    monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", "t1.")
+    get_settings.cache_clear()
+    broker = _Topics("t1.referrals.moji.hoiku")
+    monkeypatch.setattr(kafka_clients, "admin", lambda settings: broker)
+    code, out = leak_impact("--topic", "referrals.moji.hoiku")
+    assert code == 3, out
+    assert "no topic referrals.moji.hoiku" in out and "did you mean t1.referrals.moji.hoiku" in out
+    code, out = leak_impact("--topic", "t1.referrals.moji.hoikx")
+    assert code == 3 and "did you mean" not in out, out
+    get_settings.cache_clear()

@@ -179,3 +179,35 @@ def test_after_erasure_the_report_shows_the_fields_as_erased(store: Path) -> Non
     assert f.SYNTHETIC_NAME not in text and f.SYNTHETIC_ADDRESS not in text
     assert text.count("提供先：") == len(audit(scenario.case_id)[1])  # the record stays
     assert "記録：本人情報の消去" in text
+
+
+def test_a_consent_past_its_validity_is_reported_as_expired_not_as_in_force(
+    store: Path,
+) -> None:
+    """The person reads the report when it was made: a consent whose validity ended before
+    then is 期限切れ with its end, one still valid 有効."""
+    from datetime import datetime, timedelta
+
+    from hub.fiscal import JST
+
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        expired = app.execute(f.consultation()).aggregate_ids[0]
+        app.execute(f.consent(expired, valid_until=f.at(30), occurred_at=f.at(1)))
+        valid = app.execute(f.consultation()).aggregate_ids[0]
+        until = datetime.now(JST).replace(microsecond=0) + timedelta(days=400)
+        app.execute(f.consent(valid, valid_until=until, occurred_at=f.at(1)))
+        relay_ledger(app)
+    finally:
+        app.close()
+    texts = {}
+    for case_id in (expired, valid):
+        out = store / f"{case_id}.pdf"
+        result = runner.invoke(
+            cli, ["privacy", "subject-report", "--case", str(case_id), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        texts[case_id] = pdf_text(out)
+    assert f"状態：期限切れ（{when(f.at(30))}）" in texts[expired]
+    assert "有効（期限まで）" not in texts[expired]
+    assert "状態：有効（期限まで）" in texts[valid]
