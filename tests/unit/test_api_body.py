@@ -43,13 +43,34 @@ def test_a_json_object_is_read() -> None:
 ANSWER = f"/agencies/tobata.houkatsu/inbox/{uuid4()}/answer"
 
 
-def _answer_client(tmp_path: Path) -> tuple[TestClient, str]:
+def _token(tmp_path: Path, role: Role, agency_id: str | None = None) -> str:
+    """A development token of ``role``, signed with the keys under ``tmp_path``."""
     settings = Settings(mode="development", var_dir=tmp_path)
-    client = TestClient(create_app(cast(HubService, None), settings))
-    claims = dev_issuer.claims_for(
-        settings, subject="agency-試験", role=Role.member_agency, agency_id="tobata.houkatsu"
+    claims = dev_issuer.claims_for(settings, subject=f"{role}-試験", role=role, agency_id=agency_id)
+    return dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+
+
+def _client(tmp_path: Path) -> TestClient:
+    """The app with no service behind it: what reaches the service is a 500."""
+    return TestClient(
+        create_app(cast(HubService, None), Settings(mode="development", var_dir=tmp_path))
     )
-    return client, dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+
+
+def _answer_client(tmp_path: Path) -> tuple[TestClient, str]:
+    return _client(tmp_path), _token(tmp_path, Role.member_agency, "tobata.houkatsu")
+
+
+def _post_answer(client: TestClient, raw: str, token: str) -> Any:
+    return client.post(
+        ANSWER,
+        content=raw,
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid4()),
+            "Authorization": f"Bearer {token}",
+        },
+    )
 
 
 @pytest.mark.parametrize("raw", ["[" * 5000 + "]" * 5000, '{"answer": ' + "1" * 5000 + "}"])
@@ -59,15 +80,7 @@ def test_an_answer_body_the_json_parser_gives_up_on_is_a_malformed_body(
     """What the JSON parser cannot read (nesting past the recursion limit, a number too
     long) is named as the commands name it."""
     client, token = _answer_client(tmp_path)
-    answered = client.post(
-        ANSWER,
-        content=raw,
-        headers={
-            "Content-Type": "application/json",
-            "Idempotency-Key": str(uuid4()),
-            "Authorization": f"Bearer {token}",
-        },
-    )
+    answered = _post_answer(client, raw, token)
     assert answered.status_code == 400, answered.text
     assert answered.headers["content-type"] == "application/problem+json"
     assert answered.json()["error"] == MalformedBodyError.__name__
@@ -139,19 +152,7 @@ def test_an_answer_by_a_role_or_agency_that_may_not_is_refused_before_its_body_i
     role: Role, agency: str | None, raw: str, tmp_path: Path
 ) -> None:
     """As a command type a role never gives: 403, whatever the body holds."""
-    client, _token = _answer_client(tmp_path)
-    settings = Settings(mode="development", var_dir=tmp_path)
-    claims = dev_issuer.claims_for(settings, subject="試験", role=role, agency_id=agency)
-    token = dev_issuer.sign(dev_issuer.signing_key(settings), claims)
-    answered = client.post(
-        ANSWER,
-        content=raw,
-        headers={
-            "Content-Type": "application/json",
-            "Idempotency-Key": str(uuid4()),
-            "Authorization": f"Bearer {token}",
-        },
-    )
+    answered = _post_answer(_client(tmp_path), raw, _token(tmp_path, role, agency))
     assert answered.status_code == 403, answered.text
     assert answered.json()["error"] == "PermissionDeniedError"
 
@@ -167,11 +168,7 @@ def test_an_answers_remark_with_a_control_character_names_the_field(
     service.execute(officer, case)
     referral = f.referral(case.case_id, agency_id="tobata.hogo")
     service.execute(officer, referral)
-    settings = Settings(mode="development", var_dir=tmp_path)  # the fixture's var dir
-    claims = dev_issuer.claims_for(
-        settings, subject="agency-試験", role=Role.member_agency, agency_id="tobata.hogo"
-    )
-    token = dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+    token = _token(tmp_path, Role.member_agency, "tobata.hogo")  # the fixture's var dir
     answered = client.post(
         f"/agencies/tobata.hogo/inbox/{referral.referral_id}/answer",
         json={"answer": "declined", "reason_code": "capacity", "reason": "架空\x00の補足"},
@@ -187,10 +184,7 @@ def test_an_answers_remark_with_a_control_character_names_the_field(
 )
 def test_an_instant_in_a_query_written_as_a_number_is_refused(query: str, tmp_path: Path) -> None:
     """FastAPI read ``as_of=-1`` as 1969-12-31T23:59:59Z and answered a replay of then."""
-    settings = Settings(mode="development", var_dir=tmp_path)
-    client = TestClient(create_app(cast(HubService, None), settings))
-    claims = dev_issuer.claims_for(settings, subject="auditor-試験", role=Role.auditor)
-    token = dev_issuer.sign(dev_issuer.signing_key(settings), claims)
-    answered = client.get(query, headers={"Authorization": f"Bearer {token}"})
+    token = _token(tmp_path, Role.auditor)
+    answered = _client(tmp_path).get(query, headers={"Authorization": f"Bearer {token}"})
     assert answered.status_code == 422, answered.text
     assert "not as a number" in answered.json()["detail"]
