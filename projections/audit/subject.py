@@ -223,7 +223,7 @@ def build(
                     _agencies(e.agencies, names),
                     _categories(e.categories),
                     when(e.expires_at),
-                    when(e.ended_at) if e.ended_at else "",
+                    _emergency_end(e.ended_at, e.expires_at, generated_at),
                 )
                 for e in sorted(history.emergencies.values(), key=lambda e: e.position)
                 if e.case_id == case_id
@@ -267,6 +267,16 @@ def _basis(d: Disclosure, history: History) -> str:
         if consent:
             text += f"（{when(consent.given_at)}の同意）"
     return text
+
+
+def _emergency_end(ended_at: datetime | None, expires_at: datetime, now: datetime) -> str:
+    """When the declaration stopped counting: ended by the coordinator, or at its time
+    limit (an empty cell read as still in force)."""
+    if ended_at is not None and ended_at <= expires_at:
+        return when(ended_at)
+    if expires_at <= now:
+        return f"期限切れ（{when(expires_at)}）"
+    return "継続中"
 
 
 def _consent_state(

@@ -211,3 +211,34 @@ def test_a_consent_past_its_validity_is_reported_as_expired_not_as_in_force(
     assert f"状態：期限切れ（{when(f.at(30))}）" in texts[expired]
     assert "有効（期限まで）" not in texts[expired]
     assert "状態：有効（期限まで）" in texts[valid]
+
+
+def test_an_emergency_that_ran_out_reads_expired_one_ended_its_end(store: Path) -> None:
+    """Section 5 left 終了 empty for a declaration that ran to its time limit: read as still
+    in force. It reads 期限切れ with the limit; one ended earlier, when it was ended."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case_id = app.execute(f.consultation(occurred_at=f.at(0))).aggregate_ids[0]
+        lapsed = f.emergency(case_id, occurred_at=f.at(1), expires_at=f.at(3))
+        app.execute(lapsed)
+        ended = f.emergency(case_id, occurred_at=f.at(4), expires_at=f.at(6))
+        app.execute(ended)
+        app.execute(
+            f.build(
+                c.EndEmergency,
+                case_id=case_id,
+                declaration_id=ended.declaration_id,
+                occurred_at=f.at(5),
+            )
+        )
+        relay_ledger(app)
+    finally:
+        app.close()
+    out = store / "report.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    assert f"終了：期限切れ（{when(f.at(3))}）" in text
+    assert f"終了：{when(f.at(5))}" in text
