@@ -31,7 +31,7 @@ def hub_env(kafka_broker, settings, tmp_path: Path, monkeypatch) -> Iterator[Set
     env = {
         "HUB_KAFKA_TOPIC_PREFIX": broker.kafka_topic_prefix,
         "HUB_SQLITE_PATH": str(tmp_path / "hub.sqlite"),
-        "HUB_AGENCY_INBOX_PATH": str(tmp_path / "inbox.sqlite"),
+        "HUB_AGENCY_INBOX_PATH": str(tmp_path / "inbox-{agency}.sqlite"),  # one per agency
         "HUB_VAR_DIR": str(tmp_path / "var"),
         "HUB_STORE": "sqlite",
         "COLUMNS": "240",
