@@ -9,7 +9,7 @@ only, never a person's details.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -1225,10 +1225,16 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
             actor = pages.sessions.actor(request)
         return pages.refused(request, error, actor)
 
-    def missing_page(request: Request, status: int) -> Response:
+    def missing_page(
+        request: Request, status: int, headers: Mapping[str, str] | None = None
+    ) -> Response:
         if status == 404:
             return refusal_page(request, NotFoundError(NO_PAGE))
-        return refusal_page(request, InvalidCommandError("このアドレスでは処理できません"))
+        page = refusal_page(request, InvalidCommandError("このアドレスでは処理できません"))
+        if status == 405:  # the page exists, not for this method: said so, as the API does
+            page.status_code = 405
+            page.headers.update(headers or {})  # Allow: the methods it takes
+        return page
 
     app.state.page_refusal = refusal_page  # a form's body too large (ops/api/limits.py)
 
@@ -1239,7 +1245,7 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
 
     async def http(request: Request, error: Exception) -> Response:
         if request.url.path.startswith("/web/") and isinstance(error, StarletteHTTPException):
-            return missing_page(request, error.status_code)
+            return missing_page(request, error.status_code, error.headers)
         return await api_http(request, error)
 
     app.add_exception_handler(RequestValidationError, invalid)

@@ -404,3 +404,14 @@ def test_a_form_too_large_for_the_hub_is_the_japanese_error_page_not_json(
     api = client.post("/commands/ReportDiscovery", content=b"{" + b" " * 70_000 + b"}")
     assert api.status_code == 413
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_page_asked_with_a_method_it_does_not_take_is_405_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """It was 400, as if the request were malformed; the API says 405 with Allow."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    refused = client.put("/web/officer")
+    assert refused.status_code == 405
+    assert "処理できません" in refused.text and "GET" in refused.headers["allow"]
