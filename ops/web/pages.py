@@ -37,6 +37,7 @@ from hub.errors import (
     PermissionDeniedError,
     ServiceUnavailableError,
     StoreUnavailableError,
+    UnknownAgencyError,
     UnknownEmergencyError,
 )
 from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
@@ -771,9 +772,15 @@ def router(pages: Pages) -> APIRouter:
             agency = pages.names.agency(command.agency_id)  # type: ignore[attr-defined]
             return f"/web/cases/{case_id}", f"{agency}へ紹介しました"
 
+        def refusal(bad: HubError) -> Errors:
+            # An agency retired (hub network apply) while the form stood open: beside it.
+            if isinstance(bad, UnknownAgencyError):
+                return {"agency_id": f"この紹介先は今はネットワークにありません（{bad}）"}
+            raise bad
+
         aliases = {"note": "referral_note"}
         return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, aliases
+            request, build, redraw_case(request, case_id), done, aliases, refusal
         )
 
     @routes.post("/cases/{case_id}/consent")

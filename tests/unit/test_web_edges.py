@@ -415,3 +415,26 @@ def test_a_page_asked_with_a_method_it_does_not_take_is_405_in_japanese(
     refused = client.put("/web/officer")
     assert refused.status_code == 405
     assert "処理できません" in refused.text and "GET" in refused.headers["allow"]
+
+
+def test_an_agency_retired_while_the_referral_form_stood_open_is_said_beside_it(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The form offered the agency; `hub network apply` retired it before the officer sent
+    it. The refusal was shown above the form; it belongs beside the agency chosen."""
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    assert f'value="{LEAVING}"' in page
+    service.app.apply_network(network(changed(retire=(LEAVING,))), f.at(1))
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "agency_id": LEAVING,
+        "purpose": "consultation",
+        "urgency": "soon",
+    }
+    sent = client.post(f"/web/cases/{case_id}/refer", data=data)
+    assert sent.status_code == 422, sent.text
+    assert error_of(sent.text, "agency_id").startswith("この紹介先は今はネットワークにありません")
