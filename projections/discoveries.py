@@ -9,17 +9,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
 from hub import events as ev
+from hub import vocabulary as v
 from hub.domain.others import Discovery
 from hub.quarantine import stop_on_keys
 
 PAGE = 1_000
-URGENCY_ORDER = ("life_at_risk", "urgent", "soon", "routine")  # the most urgent first
+# The most urgent first (the vocabulary lists them from the least urgent).
+URGENCY_ORDER: tuple[str, ...] = tuple(reversed(get_args(v.Urgency)))
 REPORTED = get_topic(Discovery.DiscoveryReported)
 LINKED = get_topic(Discovery.DiscoveryLinkedToCase)  # type: ignore[attr-defined]
 ERASED = get_topic(Discovery.DiscoveryErased)  # type: ignore[attr-defined]

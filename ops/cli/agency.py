@@ -186,8 +186,9 @@ def show_inbox(
     case_ids = short_ids([r["case_id"] for r in referrals] + [e["case_id"] for e in escalations])
     title = f"{network.agency(agency)}（{agency}）の受信箱"
     if not referrals:
-        # A header over no rows reads as a fault: say so, then what else there is.
-        output_console(wide).print(f"{title}：紹介はまだありません")
+        # A header over no rows reads as a fault: say so, then what else there is. Two lines:
+        # a long name and id on one with the words would wrap at 80 columns mid-name.
+        output_console(wide).print(f"{title}\n紹介はまだありません")
     table = Table(title=title, title_justify="left", show_lines=True)
     add_id_column(table, "紹介", wide)
     add_id_column(table, "事例", wide)

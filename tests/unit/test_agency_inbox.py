@@ -513,7 +513,7 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     assert "発見の通報" in table.stdout and "民生委員" in table.stdout
     assert "（消去済み）" in table.stdout and PERSON["name"] not in table.stdout
     # No referral yet: one line says so, not a header over no rows above the notices.
-    assert "の受信箱：紹介はまだありません" in table.stdout and "緊急度・目的" not in table.stdout
+    assert "の受信箱\n紹介はまだありません" in table.stdout and "緊急度・目的" not in table.stdout
     shown = runner.invoke(cli, ["agency", "inbox", "--agency", coordinator, "--json"])
     (first, *_) = json.loads(shown.stdout)["discoveries"]
     assert first["signs_label"] and first["reporter_kind_label"].startswith("民生委員")
