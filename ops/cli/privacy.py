@@ -157,13 +157,13 @@ def retention_command(
         "record\n  (closed cases, and discoveries never linked to a case)\n"
         f"due on {on.isoformat()}: {len(due)} case(s), {len(due_found)} discovery(ies)"
     )
+    # Two lines each: an id, a ward and both dates on one line run past 80 columns.
     for d in due:
-        typer.echo(f"  {d.case_id}  {d.ward:<10} 最終記録 {d.last_record}  期限 {d.due_on}")
+        typer.echo(f"  {d.case_id}  {d.ward}")
+        typer.echo(f"      最終記録 {d.last_record}  期限 {d.due_on}")
     for found_due in due_found:
-        typer.echo(
-            f"  {found_due.discovery_id}  {found_due.ward:<10} 最終記録 "
-            f"{found_due.last_record}  期限 {found_due.due_on}  発見報告 --discovery"
-        )
+        typer.echo(f"  {found_due.discovery_id}  {found_due.ward}  発見報告 --discovery")
+        typer.echo(f"      最終記録 {found_due.last_record}  期限 {found_due.due_on}")
 
 
 @privacy.command("erasures")
@@ -185,11 +185,14 @@ def erasures_command(
             typer.echo("  （通知先なし no agency was told）")
         for agency in erasure.notified:
             confirmed = erasure.confirmed.get(agency)
+            # The agency on a line of its own: its id and name alone fill most of 80 columns.
             if confirmed is not None and not pending:
-                shown = f"{agency}（{network.agency(agency)}）"
-                typer.echo(f"  確認済み confirmed  {shown}  {jst_text(confirmed)}")
+                typer.echo(f"  確認済み confirmed  {jst_text(confirmed)}")
             elif confirmed is None:
-                typer.echo(f"  未確認   pending    {agency}（{network.agency(agency)}）")
+                typer.echo("  未確認   pending")
+            else:
+                continue
+            typer.echo(f"    {agency}（{network.agency(agency)}）")
 
 
 FIELD_NAMES = {**FIELD_LABELS, **NARRATIVE_LABELS}

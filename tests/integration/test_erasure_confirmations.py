@@ -5,10 +5,12 @@ pending until it runs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from consumers.config import ConsumerSettings
@@ -24,7 +26,7 @@ from tests.integration.streams import new_relay, provisioned, store_settings
 
 pytestmark = pytest.mark.integration
 
-RUNNING, AWAY = "moji.houkatsu", "moji.kodomo"
+RUNNING, AWAY = "moji.houkatsu", "yahatahigashi.koureisha-shougaisha"
 AGENCIES = [RUNNING, AWAY, "moji.coordinator"]
 ADMIN = Actor("shiken.kanri@city.example", Role.administrator)
 PERSONAL = (f.SYNTHETIC_NAME, f.SYNTHETIC_KANA, f.SYNTHETIC_ADDRESS)
@@ -93,7 +95,7 @@ def test_agencies_confirm_the_erasure_and_the_one_not_running_is_pending(
     assert not any(s in confirmed.model_dump_json() for s in PERSONAL)
     pending = _erasures("--pending")
     assert f"事例 {case_id}" in pending and str(other) not in pending
-    assert f"未確認   pending    {AWAY}" in pending and RUNNING not in pending
+    assert f"  未確認   pending\n    {AWAY}（" in pending and RUNNING not in pending
 
     _client(settings, AWAY, tmp_path)
     _client(settings, RUNNING, tmp_path)  # nothing new: no second confirmation
@@ -103,5 +105,6 @@ def test_agencies_confirm_the_erasure_and_the_one_not_running_is_pending(
     listed = _erasures()
     assert f"事例 {case_id}" in listed and "JST" in listed and "未確認 0 機関" in listed
     for agency in (RUNNING, AWAY):
-        assert f"確認済み confirmed  {agency}" in listed
+        assert re.search(f"確認済み confirmed  [0-9: -]+ JST\n    {re.escape(agency)}（", listed)
+    assert max(cell_len(line) for line in listed.splitlines()) <= 80, listed
     get_settings.cache_clear()

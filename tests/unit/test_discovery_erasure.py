@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from click.testing import Result
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from hub import events as ev
@@ -235,6 +236,7 @@ def test_retention_lists_discoveries_never_linked_past_their_years_until_erased(
     listed = retention(due_day)
     assert f"{alone}  tobata" in listed and f"期限 {due_day}" in listed
     assert "0 case(s), 1 discovery(ies)" in listed
+    assert max(cell_len(line) for line in listed.splitlines()) <= 80, listed
     assert str(linked) not in listed and str(case_id) not in listed  # kept with its case
     assert _erase("--discovery", str(alone)).exit_code == 0
     assert str(alone) not in retention(due_day)

@@ -10,6 +10,7 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from hub import commands as c
@@ -175,6 +176,7 @@ def test_retention_lists_closed_cases_past_their_years_until_erased(cli_store: P
     listed = _cli("privacy", "retention", "--as-of", due_day.isoformat())
     assert str(closed) in listed and str(still_open) not in listed
     assert f"期限 {due_day}" in listed
+    assert max(cell_len(line) for line in listed.splitlines()) <= 80, listed
     _cli(
         "privacy",
         "erase",
