@@ -9,6 +9,7 @@ Passwords come from ``Settings.principal_password`` of the prefixed user.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from hub.settings import Settings
 
 LITERAL = ACLResourcePatternType.LITERAL
 PREFIXED = ACLResourcePatternType.PREFIXED
+CREDENTIALS_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,25 @@ def _brokers_for(admin: Any, existing: list[str]) -> int:
     return up
 
 
+def _await_credentials(admin: Any, principals: list[str]) -> None:
+    """Returns once the broker lists every principal's credentials: they reach it through
+    the metadata log a moment after the controller took them, and a client that signs in
+    before (the relay, right after `hub demo` provisioned) is refused and retried, with an
+    authentication error on the terminal each time."""
+    deadline = time.monotonic() + CREDENTIALS_WAIT_S
+    while True:
+        described = admin.describe_user_scram_credentials(principals)
+        missing = [p for p in principals if not (described.get(p) or {}).get("credential_infos")]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise ServiceUnavailableError(
+                f"the broker did not list the SCRAM credentials of {missing[0]} within "
+                f"{CREDENTIALS_WAIT_S:.0f}s of setting them"
+            )
+        time.sleep(0.05)
+
+
 def provision(
     settings: Settings, agencies: Iterable[str] | None = None, network: Network | None = None
 ) -> ProvisionReport:
@@ -207,6 +228,7 @@ def provision(
         failed = {user: message for user, message in errors.items() if message}
         if failed:
             raise ConfigurationError(f"SCRAM credentials refused: {failed}")
+        _await_credentials(admin, principals)
         wanted_acls = acls(settings, ids)
         result = admin.create_acls(wanted_acls)
         if result["failed"]:
