@@ -56,7 +56,8 @@ def subject_report_command(
         report = subject_report(app, case_id, disclosures, ledger_position=position)
     path = out or Path(f"subject-report-{case_id}.pdf")
     private_file(path).write_bytes(render(report))
-    typer.echo(f"本人開示 {case_id}: {path} (0600; the read is in the access log)")
+    # The path on a line of its own: the default name holds the case id a second time.
+    typer.echo(f"本人開示 {case_id}:\n  {path}\n  (0600; the read is in the access log)")
 
 
 @privacy.command("erase")

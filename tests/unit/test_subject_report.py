@@ -10,6 +10,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from hub import commands as c
@@ -242,3 +243,18 @@ def test_an_emergency_that_ran_out_reads_expired_one_ended_its_end(store: Path) 
     text = pdf_text(out)
     assert f"終了：期限切れ（{when(f.at(3))}）" in text
     assert f"終了：{when(f.at(5))}" in text
+
+
+def test_the_default_file_is_named_by_the_case_and_said_within_80_columns(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario, _ = story(store)
+    monkeypatch.setenv("HUB_VAR_DIR", str(get_settings().var_dir.resolve()))  # its key file
+    get_settings.cache_clear()
+    monkeypatch.chdir(store)
+    result = runner.invoke(cli, ["privacy", "subject-report", "--case", str(scenario.case_id)])
+    assert result.exit_code == 0, result.output
+    written = store / f"subject-report-{scenario.case_id}.pdf"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert f"  {written.name}\n" in result.output
+    assert max(cell_len(line) for line in result.output.splitlines()) <= 80, result.output
