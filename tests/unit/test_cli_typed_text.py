@@ -53,4 +53,4 @@ def test_the_erasures_name_the_agencies_told(cli_store: Path) -> None:
         app.close()
     listed = runner.invoke(cli, ["privacy", "erasures", "--pending"])
     assert listed.exit_code == 0, listed.output
-    assert "未確認   pending    kokurakita.hogo（小倉北区 保護課）" in listed.stdout
+    assert "未確認   pending\n    kokurakita.hogo（小倉北区 保護課）\n" in listed.stdout
