@@ -3,8 +3,9 @@
 Secrets are ``SecretStr`` so they never print; ``Settings.safe_dict`` is what may be logged.
 The default of every ``SecretStr`` field is public (it is in this file) and only for
 development: outside ``HUB_MODE=development`` a secret left at its default (or any secret's),
-empty or shorter than 32 bytes is refused (``Settings.require_secrets``), so a secret added
-later is covered by being a ``SecretStr``.
+empty, shorter than 32 bytes, of fewer than 8 different characters or the value of another
+secret is refused (``Settings.require_secrets``), so a secret added later is covered by being
+a ``SecretStr``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ DEV_OIDC_ISSUER = "hub-dev-issuer"
 # Outside development every secret is at least this long (UTF-8, surrounding space not
 # counted): the README asks for 32 random bytes, and a short one can be guessed offline.
 MIN_SECRET_BYTES = 32
+# ... and made of at least this many different characters: 32 random bytes written in hex,
+# base64 or as text have far more; "x" * 32 or a word repeated has fewer.
+MIN_SECRET_CHARACTERS = 8
 
 
 class Settings(BaseSettings):
@@ -143,7 +147,25 @@ class Settings(BaseSettings):
                 found.append(f"{variable} is the public development default of another secret")
             elif len(text.encode()) < MIN_SECRET_BYTES:
                 found.append(f"{variable} is shorter than {MIN_SECRET_BYTES} bytes")
+            elif len(set(text)) < MIN_SECRET_CHARACTERS:
+                found.append(
+                    f"{variable} has fewer than {MIN_SECRET_CHARACTERS} different characters"
+                )
+            elif twin := self._same_secret(name, text):
+                found.append(f"{variable} is the same as {twin} (one secret each)")
         return found
+
+    def _same_secret(self, name: str, text: str) -> str:
+        """The variable of another secret set to ``text`` ('' for none): a key reused for a
+        second purpose (the KEK as the pseudonym key) falls with the first."""
+        prefix = str(self.model_config.get("env_prefix", ""))
+        for other, field in type(self).model_fields.items():
+            value = getattr(self, other)
+            if other == name or not _is_secret(field) or not isinstance(value, SecretStr):
+                continue
+            if value.get_secret_value().strip() == text:
+                return f"{prefix}{other}".upper()
+        return ""
 
     def require_secrets(self, *names: str) -> None:
         """Outside development mode, refuse secrets (all, or ``names``) that are public."""

@@ -102,8 +102,32 @@ def test_a_secret_shorter_than_32_bytes_is_refused_naming_its_variable(
 
 def test_a_secret_of_32_bytes_is_long_enough() -> None:
     production(
-        kek=SecretStr("x" * 32), pseudonym_key=SecretStr("試験" * 5 + "12")
+        kek=SecretStr("0123456789abcdef" * 2), pseudonym_key=SecretStr("試験" * 5 + "123456")
     ).require_secrets()
+
+
+@pytest.mark.parametrize(
+    "value", ["x" * 32, "passwordpasswordpasswordpassword", "ab" * 40, " 試験" * 11]
+)
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_long_secret_of_few_characters_is_refused_naming_its_variable(
+    name: str, value: str
+) -> None:
+    with pytest.raises(InsecureSecretError) as refused:
+        production(**{name: SecretStr(value)}).require_secrets()
+    message = str(refused.value)
+    assert f"HUB_{name.upper()} has fewer than 8 different characters" in message
+    assert [n for n in SECRETS if f"HUB_{n.upper()}" in message] == [name]
+
+
+def test_one_value_for_two_secrets_is_refused_naming_both() -> None:
+    shared = SecretStr(" 試験-shared-0123456789abcdef0123456789abcdef")
+    with pytest.raises(InsecureSecretError) as refused:
+        production(kek=shared, pseudonym_key=shared).require_secrets()
+    message = str(refused.value)
+    assert "HUB_KEK is the same as HUB_PSEUDONYM_KEY" in message
+    assert "HUB_PSEUDONYM_KEY is the same as HUB_KEK" in message
+    assert shared.get_secret_value().strip() not in message
 
 
 def test_short_secrets_are_accepted_in_development_mode() -> None:
