@@ -522,8 +522,12 @@ def router(pages: Pages) -> APIRouter:
             role = Role(role_code)
             if role in (Role.ward_officer, Role.coordinator) and not ward:
                 errors["ward"] = "窓口職員と係長は区を選んでください"
+            elif role in (Role.ward_officer, Role.coordinator) and ward not in SHIPPED.ward_codes:
+                errors["ward"] = "一覧にある区を選んでください"
             if role is Role.member_agency and not agency:
                 errors["agency"] = "支援機関の職員は機関を選んでください"
+            elif role is Role.member_agency and not SHIPPED.is_agency(agency):
+                errors["agency"] = "一覧にある機関を選んでください"
         if errors:
             return signin_page(request, errors, form, 422)
         role = Role(role_code)

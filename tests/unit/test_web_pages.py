@@ -65,6 +65,26 @@ def test_a_development_sign_in_sets_an_httponly_strict_cookie(tmp_path: Any) -> 
     assert 'id="ward-error"' in missing.text and "区を選んでください" in missing.text
 
 
+@pytest.mark.parametrize(
+    ("field", "form"),
+    [
+        ("ward", {**DEV_FORM, "ward": "nowhere"}),
+        ("ward", {**DEV_FORM, "role": "coordinator", "ward": "Tobata"}),
+        ("agency", {**DEV_FORM, "role": "member_agency", "ward": "", "agency": "tobata.nope"}),
+    ],
+)
+def test_a_ward_or_agency_the_form_does_not_offer_is_refused_beside_it(
+    tmp_path: Any, field: str, form: dict[str, str]
+) -> None:
+    # A session for a ward no network has would draw the officer's pages for nobody's ward.
+    settings = Settings(mode="development", var_dir=tmp_path)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    refused = client.post("/web/signin/dev", data=_signin_form(client, **form))
+    assert refused.status_code == 422
+    assert f'id="{field}-error"' in refused.text and "一覧にある" in refused.text
+    assert "hub_session=" not in refused.headers.get("set-cookie", "")
+
+
 def test_a_bad_token_is_refused_at_sign_in_beside_its_field(tmp_path: Any) -> None:
     settings = Settings(mode="development", var_dir=tmp_path)
     client = TestClient(create_app(cast(HubService, None), settings))
