@@ -605,6 +605,14 @@ def start_process(paths: KafkaPaths, heap: tuple[str, ...] = HEAP) -> int:
 def status(settings: Settings) -> KafkaStatus:
     paths = KafkaPaths.of(settings)
     pid = running_pid(paths)
+    if pid is None and _port_open(settings):
+        # Not ours (no live pid under this var dir): another var dir's broker, or else.
+        return KafkaStatus(
+            False,
+            None,
+            settings.kafka_bootstrap,
+            detail=f"not started from {paths.home}; something else listens on the port",
+        )
     if pid is None:
         return KafkaStatus(False, None, settings.kafka_bootstrap, detail="stopped")
     try:

@@ -14,6 +14,7 @@ from hub.settings import Settings
 from ops.cli.main import app as cli
 from ops.services import kafka, postgres
 from tests.conftest import unique
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +32,22 @@ def test_status_reports_the_broker_running(kafka_broker, settings):
     assert state.running
     assert state.pid == kafka_broker.pid
     assert state.cluster_id == kafka_broker.cluster_id
+
+
+def test_status_from_another_var_dir_says_something_else_serves_the_port(
+    kafka_broker, settings, tmp_path
+):
+    # It said "stopped" while the broker it would reach served: `hub services up` from there
+    # then refused with "Something else listens", contradicting it.
+    elsewhere = kafka.status(settings.model_copy(update={"var_dir": tmp_path}))
+    assert not elsewhere.running and elsewhere.pid is None
+    assert "something else listens on the port" in elsewhere.detail
+    nothing = kafka.status(
+        settings.model_copy(
+            update={"var_dir": tmp_path, "kafka_bootstrap": f"127.0.0.1:{free_port()}"}
+        )
+    )
+    assert nothing.detail == "stopped"
 
 
 def test_a_record_goes_through_the_real_broker_and_back(kafka_broker, settings):
