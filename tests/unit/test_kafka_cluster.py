@@ -149,6 +149,10 @@ class _Cluster:
     def alter_user_scram_credentials(self, upserts: list[Any]) -> dict[str, str]:
         return {}
 
+    def describe_user_scram_credentials(self, users: list[str]) -> dict[str, Any]:
+        listed = [{"mechanism": "SCRAM-SHA-512", "iterations": 4096}]
+        return {user: {"error": None, "credential_infos": listed} for user in users}
+
     def create_acls(self, acls: list[Any]) -> dict[str, list[Any]]:
         return {"succeeded": acls, "failed": []}
 
