@@ -194,6 +194,12 @@ def _end_of(day: date, field: str) -> datetime:
         raise FormError({field: "日付が範囲外です"}) from None
 
 
+def _last_instant_of(day: date) -> datetime:
+    """The day's last instant (JST): 「この日の終わり時点」 holds what the day held (a consent
+    valid until the next day's 00:00, the form's 「その日まで」), not the next day's events."""
+    return _start_of(day + timedelta(days=1)) - timedelta(microseconds=1)
+
+
 def _filter_day(value: str | None, field: str) -> date | None:
     """A date filter of a read: within the fiscal years a report may name (the log holds
     nothing before 2000; 和暦 starts with 明治; 9999-12-31 has no next day)."""
@@ -1016,7 +1022,7 @@ def router(pages: Pages) -> APIRouter:
                 "verdict": service.verify(actor),
                 "access": service.access(actor, case_id)[-50:],
                 "searches": service.searches(actor)[-50:],
-                "replay": service.replay(actor, _start_of(as_of + timedelta(days=1)), case_id)
+                "replay": service.replay(actor, _last_instant_of(as_of), case_id)
                 if as_of
                 else None,
                 "agencies": pages.agencies(),
