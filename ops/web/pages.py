@@ -1010,6 +1010,9 @@ def router(pages: Pages) -> APIRouter:
                     errors.update(bad.errors)
                     days[key] = None
             start, end, as_of = days["from"], days["to"], days["as_of"]
+            if start is not None and end is not None and end < start:  # names no day
+                errors["to"] = "期間の終わりが始まりより前の日付です"
+                start = end = None
             disclosures = service.disclosures(
                 actor,
                 case_id,
