@@ -111,9 +111,14 @@ class SubjectReport:
 
 
 def when(moment: datetime) -> str:
-    """'令和7年5月1日 09:00 JST（2025-05-01）'."""
-    local = moment.astimezone(JST)
-    return f"{wareki_date(local.date())} {local:%H:%M} JST（{local:%Y-%m-%d}）"
+    """'令和7年5月1日 09:00 JST（2025-05-01）'; an instant a log written before the edge's
+    rules may hold (year 1, 9999 west of UTC: hub/quarantine.py), with no JST time or 和暦
+    day, as written."""
+    try:
+        local = moment.astimezone(JST)
+        return f"{wareki_date(local.date())} {local:%H:%M} JST（{local:%Y-%m-%d}）"
+    except (OverflowError, ValueError):
+        return moment.isoformat()
 
 
 def _categories(codes: Sequence[str]) -> str:

@@ -242,3 +242,30 @@ def test_an_emergency_that_ran_out_reads_expired_one_ended_its_end(store: Path) 
     text = pdf_text(out)
     assert f"終了：期限切れ（{when(f.at(3))}）" in text
     assert f"終了：{when(f.at(5))}" in text
+
+
+def test_a_record_at_the_ends_of_time_below_the_edge_is_written_as_it_stands(
+    store: Path,
+) -> None:
+    """A log written before the edge's rules may hold a withdrawal dated year 1 and a visit
+    at 9999-12-31T23:59:59-09:00 (tests/poison.py): no 和暦 day or JST time exists for
+    them, and the person's 開示 is still made, with those instants as written."""
+    from tests.poison import visits_at_the_ends_of_time, withdrawn_in_year_one
+
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case = f.open_case(ward="moji", person=f.person())
+        app.execute(case)
+        consent = f.consent(case.case_id, occurred_at=f.at(1))
+        app.execute(consent)
+        withdrawn_in_year_one(app, case.case_id, consent.consent_id)
+        visits_at_the_ends_of_time(app, case.case_id)
+    finally:
+        app.close()
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    assert "撤回（0001-01-01T00:00:00+00:00）" in text
