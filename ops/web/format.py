@@ -18,8 +18,11 @@ def wareki_time(moment: datetime | str | None) -> str:
     value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     if value.tzinfo is None:
         value = value.replace(tzinfo=JST)
-    local = value.astimezone(JST)
-    return f"{wareki_date(local.date())} {local:%H:%M} JST"
+    try:
+        local = value.astimezone(JST)
+        return f"{wareki_date(local.date())} {local:%H:%M} JST"
+    except (OverflowError, ValueError):  # a record below the edge (hub/quarantine.py): as written
+        return value.isoformat()
 
 
 def wareki_day(day: date | str | None) -> str:

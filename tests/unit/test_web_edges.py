@@ -438,3 +438,24 @@ def test_an_agency_retired_while_the_referral_form_stood_open_is_said_beside_it(
     sent = client.post(f"/web/cases/{case_id}/refer", data=data)
     assert sent.status_code == 422, sent.text
     assert error_of(sent.text, "agency_id").startswith("この紹介先は今はネットワークにありません")
+
+
+def test_a_case_page_shows_a_record_dated_outside_any_wareki_day_as_written(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A log written before the edge's rules may hold a withdrawal dated year 1 and visits
+    at 9999-12-31T23:59:59-09:00 (tests/poison.py); the history lists them (marked by the
+    screen) and the page is drawn, those instants as written, not a 500 page."""
+    from tests.poison import visits_at_the_ends_of_time, withdrawn_in_year_one
+
+    service, client = hub
+    case_id = a_case(service)
+    consent = f.consent(case_id, occurred_at=f.at(1))
+    service.execute(OFFICER, consent)
+    withdrawn_in_year_one(service.app, case_id, consent.consent_id)
+    visits_at_the_ends_of_time(service.app, case_id)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}")
+    assert page.status_code == 200, page.text[:300]
+    history = page.text.split('id="history-h"')[1]
+    assert "0001-01-01T00:00:00+00:00" in history and "9999-12-31T23:59:59-09:00" in history
