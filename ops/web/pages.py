@@ -194,6 +194,15 @@ def _end_of(day: date, field: str) -> datetime:
         raise FormError({field: "日付が範囲外です"}) from None
 
 
+def _a_year_through(day: date) -> date:
+    """The last day of a year from ``day``: the day before the same date next year (from
+    29 February, the end of February), whether or not the year holds a 29 February."""
+    try:
+        return day.replace(year=day.year + 1) - timedelta(days=1)
+    except ValueError:  # 29 February
+        return date(day.year + 1, 2, 28)
+
+
 def _last_instant_of(day: date) -> datetime:
     """The day's last instant (JST): 「この日の終わり時点」 holds what the day held (a consent
     valid until the next day's 00:00, the form's 「その日まで」), not the next day's events."""
@@ -720,7 +729,7 @@ def router(pages: Pages) -> APIRouter:
         case = service.case(actor, case_id)
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
-        a_year = today + timedelta(days=364)
+        a_year = _a_year_through(today)
         context = {
             "case": case,
             "case_id": case_id,

@@ -459,3 +459,30 @@ def test_a_case_page_shows_a_record_dated_outside_any_wareki_day_as_written(
     assert page.status_code == 200, page.text[:300]
     history = page.text.split('id="history-h"')[1]
     assert "0001-01-01T00:00:00+00:00" in history and "9999-12-31T23:59:59-09:00" in history
+
+
+@pytest.mark.parametrize(
+    ("today", "through"),
+    [
+        ("2026-12-05", "2027-12-04"),
+        ("2027-12-05", "2028-12-04"),  # the year holds 29 February 2028
+        ("2028-02-29", "2029-02-28"),  # no 29 February next year: the month's end
+        ("2027-03-01", "2028-02-29"),
+    ],
+)
+def test_the_consent_forms_default_runs_one_calendar_year_whatever_its_leap_day(
+    hub: tuple[HubService, TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+    today: str,
+    through: str,
+) -> None:
+    """「有効期間の終わり（その日まで）」 defaults to a year from today: through the day
+    before the same date next year (364 days later was a day short across 29 February)."""
+    service, client = hub
+    case_id = a_case(service)
+    moment = datetime.fromisoformat(f"{today}T10:00:00+09:00")
+    monkeypatch.setattr("ops.web.pages.now", lambda: moment)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    field = re.search(r'<input[^>]*id="valid_until"[^>]*>', page)
+    assert field and f'value="{through}"' in field.group(0)
