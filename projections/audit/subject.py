@@ -204,7 +204,11 @@ def build(
                     _categories(c.categories),
                     when(c.valid_until),
                     _consent_state(
-                        c.withdrawn_at, c.given_position, stops, c.valid_until, generated_at
+                        c.withdrawn_at,
+                        c.given_position,
+                        stops,
+                        (c.valid_from, c.valid_until),
+                        generated_at,
                     ),
                 )
                 for c in consents
@@ -288,9 +292,10 @@ def _consent_state(
     withdrawn_at: datetime | None,
     given: int,
     stops: Sequence[Any],
-    valid_until: datetime,
+    valid: tuple[datetime, datetime],
     now: datetime,
 ) -> str:
+    valid_from, valid_until = valid
     if withdrawn_at is not None:
         return f"撤回（{when(withdrawn_at)}）"
     stop = next((s for s in stops if s.position > given), None)
@@ -298,4 +303,6 @@ def _consent_state(
         return f"利用停止（{when(stop.requested_at)}）"
     if valid_until <= now:  # the person reads when the report was made: not 有効 any more
         return f"期限切れ（{when(valid_until)}）"
+    if now < valid_from:  # given for a period that has not begun: nothing is shared on it yet
+        return f"未発効（{when(valid_from)}から有効）"
     return "有効（期限まで）"

@@ -269,3 +269,36 @@ def test_a_record_at_the_ends_of_time_below_the_edge_is_written_as_it_stands(
     assert result.exit_code == 0, result.output
     text = pdf_text(out)
     assert "撤回（0001-01-01T00:00:00+00:00）" in text
+
+
+def test_a_consent_for_a_period_not_yet_begun_is_not_reported_as_in_force(store: Path) -> None:
+    """A consent given today for a period from next week releases nothing yet (governance:
+    from valid_from on): the person is not told it is 有効, but from when it will be."""
+    from datetime import timedelta
+
+    from hub.fiscal import now
+    from projections.audit.subject import when
+
+    start = now().replace(microsecond=0) + timedelta(days=7)
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case = f.open_case(ward="moji", person=f.person(), occurred_at=now())
+        app.execute(case)
+        app.execute(
+            f.consent(
+                case.case_id,
+                occurred_at=now(),
+                valid_from=start,
+                valid_until=start + timedelta(days=365),
+            )
+        )
+    finally:
+        app.close()
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    assert f"未発効（{when(start)}から有効）" in text
+    assert "有効（期限まで）" not in text
