@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hub.fiscal import JST, wareki_date
@@ -121,6 +121,18 @@ def when(moment: datetime) -> str:
         return moment.isoformat()
 
 
+def _held(field: str, value: Any) -> str:
+    """A detail as held; the birth date in 和暦 and the Gregorian calendar, as every date of
+    the report: '昭和25年1月1日（1950-01-01）'."""
+    if field == "birth_date":
+        try:
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            return f"{wareki_date(day)}（{day.isoformat()}）"
+        except ValueError:  # before 明治 (a log written before the edge's rules)
+            return str(value)
+    return str(value)
+
+
 def _categories(codes: Sequence[str]) -> str:
     return "、".join(label("data_category", c) for c in codes)
 
@@ -153,7 +165,7 @@ def build(
         [("本人情報（氏名・住所・要配慮個人情報など）", ERASED)]
         if erased_all
         else [
-            (FIELD_LABELS[k], ERASED if k in erased else str(person[k]))
+            (FIELD_LABELS[k], ERASED if k in erased else _held(k, person[k]))
             for k in FIELD_LABELS
             if person and (k in erased or person.get(k) is not None)
         ]

@@ -302,3 +302,20 @@ def test_a_consent_for_a_period_not_yet_begun_is_not_reported_as_in_force(store:
     text = pdf_text(out)
     assert f"未発効（{when(start)}から有効）" in text
     assert "有効（期限まで）" not in text
+
+
+def test_the_birth_date_is_written_in_wareki_beside_the_gregorian_date(store: Path) -> None:
+    """The report writes its dates in 和暦 and in the Gregorian calendar (docs/RIGHTS.md), as
+    the pages show 生年月日: 昭和25年1月1日, not 1950-01-01 alone."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case = f.open_case(ward="moji", person=f.person(birth_date="1950-01-01"))
+        app.execute(case)
+    finally:
+        app.close()
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{FIELD_LABELS['birth_date']}：昭和25年1月1日（1950-01-01）" in pdf_text(out)
