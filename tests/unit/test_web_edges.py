@@ -79,7 +79,7 @@ def test_a_consent_valid_until_the_last_day_a_date_can_hold_is_refused_beside_it
 
 
 @pytest.mark.parametrize(
-    "typed", ["１２", "R99999999999999999999", "-1", "9999", "H31", "<b>R7</b>"]
+    "typed", ["１２", "R99999999999999999999", "-1", "9999", "H32", "<b>R7</b>"]
 )
 def test_a_fiscal_year_that_is_none_is_refused_in_japanese_and_this_fiscal_year_shown(
     hub: tuple[HubService, TestClient], typed: str, monkeypatch: pytest.MonkeyPatch
