@@ -167,15 +167,16 @@ def replay_command(
         # The topic may lag the log: compare up to what the relay has published.
         history = log_history(settings, upto or from_kafka.last_position)
         theirs = from_kafka.snapshot(at, case_id=case, agency_id=agency).view()
+        when = at.astimezone(JST).isoformat()  # as the table's heading: in JST
         if theirs != history.snapshot(at, case_id=case, agency_id=agency).view():
             err.print_json(json.dumps({"audit.consent": theirs}, ensure_ascii=False))
             out.print(
-                f"replay: the log of record and audit.consent DISAGREE as of {at.isoformat()} "
+                f"replay: the log of record and audit.consent DISAGREE as of {when} "
                 f"(up to position {from_kafka.last_position})"
             )
             raise typer.Exit(1)
         err.print(
-            f"replay: the log of record and audit.consent agree as of {at.isoformat()} "
+            f"replay: the log of record and audit.consent agree as of {when} "
             f"(up to position {from_kafka.last_position})"
         )
     elif source is HistorySource.log:
