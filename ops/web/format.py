@@ -29,7 +29,10 @@ def wareki_day(day: date | str | None) -> str:
     if day is None or day == "":
         return ""
     value = date.fromisoformat(day[:10]) if isinstance(day, str) else day
-    return wareki_date(value)
+    try:
+        return wareki_date(value)
+    except ValueError:  # before 明治: a birth date below the edge (hub/quarantine.py), as written
+        return value.isoformat()
 
 
 def acted_by(text: str | None) -> str:

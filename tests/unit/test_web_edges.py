@@ -486,3 +486,28 @@ def test_the_consent_forms_default_runs_one_calendar_year_whatever_its_leap_day(
     page = client.get(f"/web/cases/{case_id}").text
     field = re.search(r'<input[^>]*id="valid_until"[^>]*>', page)
     assert field and f'value="{through}"' in field.group(0)
+
+
+def test_a_birth_date_held_from_before_meiji_is_shown_as_written(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A log written before the edge's rules may hold a birth date of 1800 (the edge now
+    takes 1890 on): showing the person's details draws the page, the date as written."""
+    from datetime import date
+
+    from hub import events as ev
+
+    service, client = hub
+    case_id = a_case(service)
+    case = service.app.get_case(case_id)
+    case.record_person_details(
+        f.at(1), ev.PersonDetails(name=f.SYNTHETIC_NAME, birth_date=date(1800, 1, 1))
+    )
+    service.app.save(case)
+    sign_in(client, "ward_officer", ward=WARD)
+    csrf = csrf_of(client.get(f"/web/cases/{case_id}").text)
+    shown = client.post(
+        f"/web/cases/{case_id}/person", data={"csrf_token": csrf, "read_purpose": "consultation"}
+    )
+    assert shown.status_code == 200, shown.text[:300]
+    assert "1800-01-01" in shown.text and f.SYNTHETIC_NAME in shown.text
