@@ -393,10 +393,11 @@ class Inbox:
             )
             events = sorted(events, key=lambda r: (_instant(r[2]), r[8]))
             replies = cur.query(
-                f"SELECT referral_id, answer, answered_at FROM {self._t['replies']} {one} "
-                "ORDER BY answered_at, reply_id",
+                f"SELECT referral_id, answer, answered_at, reply_id FROM {self._t['replies']} "
+                f"{one} ORDER BY answered_at, reply_id",
                 args,
             )
+            replies = sorted(replies, key=lambda r: (_instant(r[2]), r[3]))
         by_case: dict[str, list[dict[str, Any]]] = {}
         for case_id, event_type, occurred_at, basis, ref, withheld, missing, disclosed, _ in events:
             by_case.setdefault(case_id, []).append(
@@ -411,7 +412,7 @@ class Inbox:
                 }
             )
         sent: dict[str, list[dict[str, Any]]] = {}
-        for referral_id, answer, answered_at in replies:
+        for referral_id, answer, answered_at, _ in replies:
             sent.setdefault(referral_id, []).append({"answer": answer, "answered_at": answered_at})
         keys = [
             "referral_id",

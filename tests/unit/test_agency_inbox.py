@@ -599,3 +599,23 @@ def test_the_inbox_lists_oldest_first_by_the_instant_whatever_zone_it_was_writte
         str(early_referral),
         str(late_referral),
     ]
+
+
+def test_the_answers_sent_are_listed_by_their_instant_a_late_entry_in_its_own_zone(
+    inbox: Inbox,
+) -> None:
+    """`hub agency ack` stamps an answer in UTC; `--at` keeps the zone typed (a late entry
+    at 09:30 JST is 00:30 UTC): the answers sent are listed as they happened."""
+    from datetime import UTC
+
+    stream = Stream()
+    _, referral_id = stream.referral()
+    consume(stream, inbox)
+    inbox.record_reply(
+        "r-now", str(referral_id), "accepted", datetime(2025, 5, 2, 1, 0, tzinfo=UTC).isoformat()
+    )
+    inbox.record_reply(
+        "r-late", str(referral_id), "received", datetime(2025, 5, 2, 9, 30, tzinfo=JST).isoformat()
+    )
+    (referral,) = inbox.referrals()
+    assert [r["answer"] for r in referral["replies_sent"]] == ["received", "accepted"]
