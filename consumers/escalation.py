@@ -33,8 +33,9 @@ PAGE = 500
 _MADE = get_topic(getattr(Case, "ReferralMade"))  # noqa: B009
 _ANSWERED = get_topic(getattr(Case, "ReferralAnswered"))  # noqa: B009
 _ESCALATED = get_topic(getattr(Case, "ReferralEscalated"))  # noqa: B009
+_CANCELLED = get_topic(getattr(Case, "ReferralCancelled"))  # noqa: B009
 _CLOSED = get_topic(getattr(Case, "CaseClosed"))  # noqa: B009
-TOPICS = (_MADE, _ANSWERED, _ESCALATED, _CLOSED)
+TOPICS = (_MADE, _ANSWERED, _ESCALATED, _CANCELLED, _CLOSED)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class OpenReferrals:
                 payload.urgency,
                 payload.occurred_at,
             )
-        elif topic in (_ANSWERED, _ESCALATED):
+        elif topic in (_ANSWERED, _ESCALATED, _CANCELLED):  # no deadline runs any more
             self.open.pop(payload.referral_id, None)
         elif topic == _CLOSED:
             for referral_id in [r for r, o in self.open.items() if o.case_id == payload.case_id]:

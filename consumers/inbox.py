@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,19 @@ class InboxOwnerError(ConfigurationError):
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _instant(text: object) -> tuple[int, timedelta]:
+    """A sort key of a record's time: the instant, whatever zone it was written in (the
+    records keep their command's zone, so their text does not sort as time does); a
+    missing or unreadable one first. Computed apart from ``datetime``'s own arithmetic, so
+    a quarantined year-1 instant sorts instead of overflowing."""
+    try:
+        value = datetime.fromisoformat(str(text))
+    except ValueError:
+        return (0, timedelta(0))
+    offset = value.utcoffset() or timedelta(0)
+    return (1, value.replace(tzinfo=None) - datetime.min - offset)
 
 
 class Inbox:
@@ -365,6 +379,7 @@ class Inbox:
                 f"FROM {self._t['referrals']} {one} ORDER BY referred_at, referral_id",
                 args,
             )
+            rows = sorted(rows, key=lambda r: (_instant(r[6]), r[0]))
             of_case = (
                 f"AND case_id IN (SELECT case_id FROM {self._t['referrals']} {one})"
                 if referral_id is not None
@@ -376,11 +391,13 @@ class Inbox:
                 f"WHERE case_id IS NOT NULL {of_case} ORDER BY occurred_at, event_id",
                 args,
             )
+            events = sorted(events, key=lambda r: (_instant(r[2]), r[8]))
             replies = cur.query(
-                f"SELECT referral_id, answer, answered_at FROM {self._t['replies']} {one} "
-                "ORDER BY answered_at, reply_id",
+                f"SELECT referral_id, answer, answered_at, reply_id FROM {self._t['replies']} "
+                f"{one} ORDER BY answered_at, reply_id",
                 args,
             )
+            replies = sorted(replies, key=lambda r: (_instant(r[2]), r[3]))
         by_case: dict[str, list[dict[str, Any]]] = {}
         for case_id, event_type, occurred_at, basis, ref, withheld, missing, disclosed, _ in events:
             by_case.setdefault(case_id, []).append(
@@ -395,7 +412,7 @@ class Inbox:
                 }
             )
         sent: dict[str, list[dict[str, Any]]] = {}
-        for referral_id, answer, answered_at in replies:
+        for referral_id, answer, answered_at, _ in replies:
             sent.setdefault(referral_id, []).append({"answer": answer, "answered_at": answered_at})
         keys = [
             "referral_id",
@@ -428,11 +445,11 @@ class Inbox:
         coordinator): which referral, to which agency, how late, when."""
         with self._db.transaction() as cur:
             rows = cur.query(
-                f"SELECT case_id, occurred_at, details FROM {self._t['events']} "
+                f"SELECT case_id, occurred_at, details, event_id FROM {self._t['events']} "
                 "WHERE event_type = 'ReferralEscalated' ORDER BY occurred_at, event_id"
             )
         result = []
-        for case_id, occurred_at, details in rows:
+        for case_id, occurred_at, details, _ in sorted(rows, key=lambda r: (_instant(r[1]), r[3])):
             d = json.loads(details)
             if d.get("coordinator") != coordinator:
                 continue
@@ -454,19 +471,20 @@ class Inbox:
         with the case opened from it (PersonErased), is marked so."""
         with self._db.transaction() as cur:
             rows = cur.query(
-                f"SELECT event_type, occurred_at, details FROM {self._t['events']} "
+                f"SELECT event_type, occurred_at, details, event_id FROM {self._t['events']} "
                 "WHERE event_type IN ('DiscoveryReported', 'DiscoveryErased', 'PersonErased') "
                 "ORDER BY occurred_at, event_id"
             )
+            rows = sorted(rows, key=lambda r: (_instant(r[1]), r[3]))
         erased: set[str] = set()
-        for event_type, _, details in rows:
+        for event_type, _, details, _ in rows:
             d = json.loads(details)
             if event_type == "DiscoveryErased":
                 erased.add(str(d.get("discovery_id")))
             elif event_type == "PersonErased":  # with the case opened from it
                 erased.update(str(subject) for subject in d.get("subjects") or [])
         result = []
-        for event_type, occurred_at, details in rows:
+        for event_type, occurred_at, details, _ in rows:
             if event_type != "DiscoveryReported":
                 continue
             d = json.loads(details)

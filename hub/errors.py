@@ -36,6 +36,10 @@ class InvalidCommandError(HubError):
     """A command failed validation at the edge; nothing was written."""
 
 
+class EmptyPeriodError(InvalidCommandError):
+    """A filter's period ends before (or as) it starts: it names no instant."""
+
+
 class InvalidActorError(HubError):
     """An actor without a usable subject or role: no principal is anonymous."""
 

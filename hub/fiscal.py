@@ -14,7 +14,9 @@ REIWA_OFFSET = 2018
 # and a year past 2100 is a typing slip, not a plan.
 FIRST_FY, LAST_FY = 2000, 2100
 HEISEI_OFFSET = 1988
-_FY_LABEL = re.compile(r"^(?:R|令和)(元|\d{1,2})(?:年度)?$")
+_FY_LABEL = re.compile(r"^(R|令和|H|平成)(元|\d{1,2})(?:年度)?$")
+# 平成 ended in its 31st year: its fiscal year 31 (April 2019) is also 令和元年度.
+LAST_HEISEI_YEAR = 31
 
 
 def now() -> datetime:
@@ -52,7 +54,9 @@ def reiwa_label(fy: int, *, long: bool = False) -> str:
 
 
 def parse_fiscal_year(label: str) -> int:
-    """'R7', '令和7年度', '令和元年度' or '2025' → 2025, within FIRST_FY..LAST_FY."""
+    """'R7', '令和7年度', '令和元年度' or '2025' → 2025, within FIRST_FY..LAST_FY; the 平成
+    years reports print for earlier years read back too: 'H30', '平成30年度' → 2018, and
+    '平成31年度' (April 2019, when 平成 was still in force) → 2019."""
     text = label.strip()
     if text.isdecimal() and len(text) == 4:
         year = int(text)
@@ -60,10 +64,11 @@ def parse_fiscal_year(label: str) -> int:
         match = _FY_LABEL.match(text)
         if not match:
             raise ValueError(f"not a fiscal year: {label!r} (use R7, 令和7年度 or 2025)")
-        n = 1 if match.group(1) == "元" else int(match.group(1))
-        if n < 1:
+        n = 1 if match.group(2) == "元" else int(match.group(2))
+        heisei = match.group(1) in ("H", "平成")
+        if n < 1 or (heisei and n > LAST_HEISEI_YEAR):
             raise ValueError(f"not a fiscal year: {label!r}")
-        year = n + REIWA_OFFSET
+        year = n + (HEISEI_OFFSET if heisei else REIWA_OFFSET)
     if not FIRST_FY <= year <= LAST_FY:
         raise ValueError(f"the fiscal year must lie between {FIRST_FY} and {LAST_FY}")
     return year

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from hub import topics
 from hub.chain import ChainedRecorder
-from hub.errors import ConfigurationError, InvalidCommandError
+from hub.errors import ConfigurationError, EmptyPeriodError, InvalidCommandError
 from hub.fiscal import JST, jst_text, now
 from hub.labels import Names, label, names
 from hub.settings import get_settings
@@ -81,6 +81,20 @@ def parse_time(text: str) -> datetime:
     except OverflowError:
         raise InvalidCommandError(f"not a time that can be read in JST: {text!r}") from None
     return moment
+
+
+def parse_period(
+    start: str | None, end: str | None, options: str
+) -> tuple[datetime | None, datetime | None]:
+    """A filter's period [start, end): refused when it ends before, or as, it starts (it
+    would name no instant, and an empty answer would read as "none")."""
+    first = parse_time(start) if start else None
+    last = parse_time(end) if end else None
+    if first is not None and last is not None and last <= first:
+        raise EmptyPeriodError(
+            f"{options}: the period ends before it starts (the end comes first or equals it)"
+        )
+    return first, last
 
 
 def _disclosures(source: DisclosureSource) -> list[Disclosure]:
@@ -153,15 +167,16 @@ def replay_command(
         # The topic may lag the log: compare up to what the relay has published.
         history = log_history(settings, upto or from_kafka.last_position)
         theirs = from_kafka.snapshot(at, case_id=case, agency_id=agency).view()
+        when = at.astimezone(JST).isoformat()  # as the table's heading: in JST
         if theirs != history.snapshot(at, case_id=case, agency_id=agency).view():
             err.print_json(json.dumps({"audit.consent": theirs}, ensure_ascii=False))
             out.print(
-                f"replay: the log of record and audit.consent DISAGREE as of {at.isoformat()} "
+                f"replay: the log of record and audit.consent DISAGREE as of {when} "
                 f"(up to position {from_kafka.last_position})"
             )
             raise typer.Exit(1)
         err.print(
-            f"replay: the log of record and audit.consent agree as of {at.isoformat()} "
+            f"replay: the log of record and audit.consent agree as of {when} "
             f"(up to position {from_kafka.last_position})"
         )
     elif source is HistorySource.log:
@@ -327,7 +342,8 @@ def disclosures_command(
     if agency is not None:
         found = [d for d in found if d.agency_id == agency]
     if between is not None:
-        start, end = parse_time(between[0]), parse_time(between[1])
+        start, end = parse_period(*between, "--between")
+        assert start is not None and end is not None
         found = [d for d in found if start <= d.occurred_at < end]
     if as_of is not None:
         until = parse_time(as_of)
@@ -382,7 +398,9 @@ def access_command(
     case = case_filter(case)
     period = None
     if between is not None:
-        period = (parse_time(between[0]), parse_time(between[1]))
+        first, last = parse_period(*between, "--between")
+        assert first is not None and last is not None
+        period = (first, last)
     with application(get_settings()) as app:
         found = access_log(app, case_id=case, subject=actor, between=period)
     rows = [_labelled_access(a.view()) for a in found]
@@ -613,10 +631,10 @@ def report_command(
     source: Annotated[DisclosureSource, typer.Option()] = DisclosureSource.ledger,
 ) -> None:
     """A one-page summary an auditor can sign."""
+    period = Period(*parse_period(start, end, "--from/--to"))
     history = log_history(get_settings())
     disclosures = _disclosures(source)
     verdict = verify(history, disclosures)
-    period = Period(parse_time(start) if start else None, parse_time(end) if end else None)
     from ops.cli.quarantine import quarantined
 
     with application(get_settings()) as app:

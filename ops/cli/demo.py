@@ -46,6 +46,7 @@ def demo(
     ] = True,
 ) -> None:
     """Play fiscal year R7 of the network through the whole pipeline and print table ④."""
+    from ops.demo.calibration import FISCAL_YEAR
     from ops.demo.generator import DEFAULT_SEED
     from ops.demo.pipeline import DemoOptions, run_demo
     from ops.demo.report import print_outcome
@@ -56,6 +57,11 @@ def demo(
         raise InvalidCommandError(
             f"--until must be a date like 2025-12-31, not {until!r}"
         ) from None
+    first_day = date(FISCAL_YEAR, 4, 1)
+    if cut is not None and cut < first_day:  # the year has not begun: nothing to play
+        raise InvalidCommandError(
+            f"--until must be {first_day.isoformat()} or later: the demo plays 令和7年度 from then"
+        )
     options = DemoOptions(
         scale=scale,
         store=store,

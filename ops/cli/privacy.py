@@ -19,7 +19,7 @@ from hub.settings import get_settings
 from ops.cli._cases import named_case
 from ops.cli._names import log_names
 from ops.cli._output import SHORT, resolve_prefix
-from ops.cli.audit import parse_time
+from ops.cli.audit import parse_period
 from ops.privacy import leak
 from ops.privacy.pdf import render
 from ops.privacy.subject import subject_report
@@ -240,6 +240,7 @@ def leak_impact_command(
         raise InvalidCommandError("name exactly one of --topic, --inbox, --store")
     if show_names and purpose not in ("person_request", "audit"):
         raise InvalidCommandError("--show-names needs --purpose person_request or audit")
+    first, last = parse_period(start, end, "--from/--to")
     settings = get_settings()
     if topic is not None:
         leaked = leak.from_topic(settings, topic)
@@ -249,8 +250,6 @@ def leak_impact_command(
     else:
         assert store is not None
         leaked, where = leak.from_store(store), f"store copy {store}"
-    first = parse_time(start) if start else None
-    last = parse_time(end) if end else None
     impact = assess(leaked, first, last)
     names = _names(impact, settings, purpose) if show_names and purpose else {}
     for line in leak_lines(impact, where, first, last, unlawful, property_damage, names):

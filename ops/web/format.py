@@ -18,15 +18,21 @@ def wareki_time(moment: datetime | str | None) -> str:
     value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     if value.tzinfo is None:
         value = value.replace(tzinfo=JST)
-    local = value.astimezone(JST)
-    return f"{wareki_date(local.date())} {local:%H:%M} JST"
+    try:
+        local = value.astimezone(JST)
+        return f"{wareki_date(local.date())} {local:%H:%M} JST"
+    except (OverflowError, ValueError):  # a record below the edge (hub/quarantine.py): as written
+        return value.isoformat()
 
 
 def wareki_day(day: date | str | None) -> str:
     if day is None or day == "":
         return ""
     value = date.fromisoformat(day[:10]) if isinstance(day, str) else day
-    return wareki_date(value)
+    try:
+        return wareki_date(value)
+    except ValueError:  # before 明治: a birth date below the edge (hub/quarantine.py), as written
+        return value.isoformat()
 
 
 def acted_by(text: str | None) -> str:

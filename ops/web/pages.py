@@ -194,6 +194,21 @@ def _end_of(day: date, field: str) -> datetime:
         raise FormError({field: "日付が範囲外です"}) from None
 
 
+def _a_year_through(day: date) -> date:
+    """The last day of a year from ``day``: the day before the same date next year (from
+    29 February, the end of February), whether or not the year holds a 29 February."""
+    try:
+        return day.replace(year=day.year + 1) - timedelta(days=1)
+    except ValueError:  # 29 February
+        return date(day.year + 1, 2, 28)
+
+
+def _last_instant_of(day: date) -> datetime:
+    """The day's last instant (JST): 「この日の終わり時点」 holds what the day held (a consent
+    valid until the next day's 00:00, the form's 「その日まで」), not the next day's events."""
+    return _start_of(day + timedelta(days=1)) - timedelta(microseconds=1)
+
+
 def _filter_day(value: str | None, field: str) -> date | None:
     """A date filter of a read: within the fiscal years a report may name (the log holds
     nothing before 2000; 和暦 starts with 明治; 9999-12-31 has no next day)."""
@@ -718,7 +733,7 @@ def router(pages: Pages) -> APIRouter:
         case = service.case(actor, case_id)
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
-        a_year = today + timedelta(days=364)
+        a_year = _a_year_through(today)
         context = {
             "case": case,
             "case_id": case_id,
@@ -1008,6 +1023,9 @@ def router(pages: Pages) -> APIRouter:
                     errors.update(bad.errors)
                     days[key] = None
             start, end, as_of = days["from"], days["to"], days["as_of"]
+            if start is not None and end is not None and end < start:  # names no day
+                errors["to"] = "期間の終わりが始まりより前の日付です"
+                start = end = None
             disclosures = service.disclosures(
                 actor,
                 case_id,
@@ -1020,7 +1038,7 @@ def router(pages: Pages) -> APIRouter:
                 "verdict": service.verify(actor),
                 "access": service.access(actor, case_id)[-50:],
                 "searches": service.searches(actor)[-50:],
-                "replay": service.replay(actor, _start_of(as_of + timedelta(days=1)), case_id)
+                "replay": service.replay(actor, _last_instant_of(as_of), case_id)
                 if as_of
                 else None,
                 "agencies": pages.agencies(),

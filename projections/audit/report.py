@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hub.fiscal import JST
 from projections.audit.access import Access, Search
 from projections.audit.breakglass import review_list
 from projections.audit.history import History
@@ -32,8 +33,9 @@ class Period:
         return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
 
     def label(self) -> str:
-        start = self.start.isoformat() if self.start else "the beginning of the log"
-        end = self.end.isoformat() if self.end else "its end"
+        """The two ends in JST (ISO 8601 with +09:00), whatever zone they were typed in."""
+        start = self.start.astimezone(JST).isoformat() if self.start else "the beginning of the log"
+        end = self.end.astimezone(JST).isoformat() if self.end else "its end"
         return f"{start} – {end}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hub.fiscal import JST, wareki_date
@@ -111,9 +111,26 @@ class SubjectReport:
 
 
 def when(moment: datetime) -> str:
-    """'令和7年5月1日 09:00 JST（2025-05-01）'."""
-    local = moment.astimezone(JST)
-    return f"{wareki_date(local.date())} {local:%H:%M} JST（{local:%Y-%m-%d}）"
+    """'令和7年5月1日 09:00 JST（2025-05-01）'; an instant a log written before the edge's
+    rules may hold (year 1, 9999 west of UTC: hub/quarantine.py), with no JST time or 和暦
+    day, as written."""
+    try:
+        local = moment.astimezone(JST)
+        return f"{wareki_date(local.date())} {local:%H:%M} JST（{local:%Y-%m-%d}）"
+    except (OverflowError, ValueError):
+        return moment.isoformat()
+
+
+def _held(field: str, value: Any) -> str:
+    """A detail as held; the birth date in 和暦 and the Gregorian calendar, as every date of
+    the report: '昭和25年1月1日（1950-01-01）'."""
+    if field == "birth_date":
+        try:
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            return f"{wareki_date(day)}（{day.isoformat()}）"
+        except ValueError:  # before 明治 (a log written before the edge's rules)
+            return str(value)
+    return str(value)
 
 
 def _categories(codes: Sequence[str]) -> str:
@@ -148,7 +165,7 @@ def build(
         [("本人情報（氏名・住所・要配慮個人情報など）", ERASED)]
         if erased_all
         else [
-            (FIELD_LABELS[k], ERASED if k in erased else str(person[k]))
+            (FIELD_LABELS[k], ERASED if k in erased else _held(k, person[k]))
             for k in FIELD_LABELS
             if person and (k in erased or person.get(k) is not None)
         ]
@@ -199,7 +216,11 @@ def build(
                     _categories(c.categories),
                     when(c.valid_until),
                     _consent_state(
-                        c.withdrawn_at, c.given_position, stops, c.valid_until, generated_at
+                        c.withdrawn_at,
+                        c.given_position,
+                        stops,
+                        (c.valid_from, c.valid_until),
+                        generated_at,
                     ),
                 )
                 for c in consents
@@ -283,9 +304,10 @@ def _consent_state(
     withdrawn_at: datetime | None,
     given: int,
     stops: Sequence[Any],
-    valid_until: datetime,
+    valid: tuple[datetime, datetime],
     now: datetime,
 ) -> str:
+    valid_from, valid_until = valid
     if withdrawn_at is not None:
         return f"撤回（{when(withdrawn_at)}）"
     stop = next((s for s in stops if s.position > given), None)
@@ -293,4 +315,6 @@ def _consent_state(
         return f"利用停止（{when(stop.requested_at)}）"
     if valid_until <= now:  # the person reads when the report was made: not 有効 any more
         return f"期限切れ（{when(valid_until)}）"
+    if now < valid_from:  # given for a period that has not begun: nothing is shared on it yet
+        return f"未発効（{when(valid_from)}から有効）"
     return "有効（期限まで）"

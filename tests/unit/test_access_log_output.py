@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from rich.cells import cell_len
@@ -171,3 +172,16 @@ def test_case_show_names_the_persons_fields_in_japanese(cli_store: Path) -> None
     rows = {line.split()[0] for line in shown.stdout.splitlines() if f.SYNTHETIC_NAME in line}
     assert rows == {"氏名"}
     assert "住所" in shown.stdout and " address " not in shown.stdout
+
+
+def test_replay_compare_names_its_instant_in_jst_whatever_zone_it_was_typed_in(
+    cli_store: Path, monkeypatch: Any
+) -> None:
+    """`hub audit replay --as-of 2025-05-31T15:00:00Z --compare`: the verdict line says 1 June
+    00:00 JST, as the table's heading does, not the UTC text typed."""
+    from ops.cli import audit
+
+    monkeypatch.setattr(audit, "kafka_history", lambda settings, upto: audit.log_history(settings))
+    result = runner.invoke(cli, ["audit", "replay", "--as-of", "2025-05-31T15:00:00Z", "--compare"])
+    assert result.exit_code == 0, result.output
+    assert "agree as of 2025-06-01T00:00:00+09:00" in result.stderr

@@ -560,3 +560,62 @@ def test_the_inbox_json_labels_the_disclosures_and_gives_the_answers_sent_in_jst
     assert first["basis_label"]
     get_settings.cache_clear()
     get_consumer_settings.cache_clear()
+
+
+def test_the_inbox_lists_oldest_first_by_the_instant_whatever_zone_it_was_written_in(
+    inbox: Inbox,
+) -> None:
+    """Records keep the zone their command was written in (the pages write JST, the
+    acknowledgement timers UTC, an API client either): 08:00 JST on 1 May is 23:00 UTC on
+    30 April, before 00:30 UTC on 1 May, though its text sorts after it."""
+    from datetime import UTC
+
+    stream = Stream()
+    early = datetime(2025, 5, 1, 8, 0, tzinfo=JST)  # 2025-04-30T23:00Z
+    late = datetime(2025, 5, 1, 0, 30, tzinfo=UTC)  # 09:30 JST
+    late_case, late_referral = stream.referral(at=late)
+    early_case, early_referral = stream.referral(at=early)
+    for case_id, referral_id, at in (
+        (late_case, late_referral, late),
+        (early_case, early_referral, early),
+    ):
+        stream.event(
+            ev.ReferralEscalated(
+                occurred_at=at + timedelta(hours=2),
+                case_id=case_id,
+                referral_id=referral_id,
+                agency_id=AGENCY,
+                coordinator="moji.coordinator",
+                overdue_minutes=5,
+            ),
+            basis="none",
+        )
+    consume(stream, inbox)
+    assert [r["referral_id"] for r in inbox.referrals()] == [
+        str(early_referral),
+        str(late_referral),
+    ]
+    assert [e["referral_id"] for e in inbox.escalations("moji.coordinator")] == [
+        str(early_referral),
+        str(late_referral),
+    ]
+
+
+def test_the_answers_sent_are_listed_by_their_instant_a_late_entry_in_its_own_zone(
+    inbox: Inbox,
+) -> None:
+    """`hub agency ack` stamps an answer in UTC; `--at` keeps the zone typed (a late entry
+    at 09:30 JST is 00:30 UTC): the answers sent are listed as they happened."""
+    from datetime import UTC
+
+    stream = Stream()
+    _, referral_id = stream.referral()
+    consume(stream, inbox)
+    inbox.record_reply(
+        "r-now", str(referral_id), "accepted", datetime(2025, 5, 2, 1, 0, tzinfo=UTC).isoformat()
+    )
+    inbox.record_reply(
+        "r-late", str(referral_id), "received", datetime(2025, 5, 2, 9, 30, tzinfo=JST).isoformat()
+    )
+    (referral,) = inbox.referrals()
+    assert [r["answer"] for r in referral["replies_sent"]] == ["received", "accepted"]

@@ -169,3 +169,15 @@ def test_a_malformed_disclosure_is_in_every_periods_report() -> None:
     )
     assert "1 of 1 disclosures had NO valid basis" in text
     assert edited["disclosure_id"] in text and "malformed record" in text
+
+
+def test_a_period_given_in_another_zone_is_printed_in_jst() -> None:
+    """`hub audit report --from 2025-03-31T15:00Z --to 2026-03-31T15:00Z` is 令和7年度: the
+    page to sign says so in JST, as every time the hub prints for people, not in UTC."""
+    from datetime import UTC
+
+    period = Period(datetime(2025, 3, 31, 15, tzinfo=UTC), datetime(2026, 3, 31, 15, tzinfo=UTC))
+    lines = _report(LogVerdict(events=24, links=24, head=HEAD), period)
+    assert lines.splitlines()[1] == (
+        "期間 period: 2025-04-01T00:00:00+09:00 – 2026-04-01T00:00:00+09:00"
+    )

@@ -48,14 +48,40 @@ def test_reiwa_labels_short_and_long_with_gannen() -> None:
 
 @pytest.mark.parametrize(
     ("label", "year"),
-    [("R7", 2025), ("令和7年度", 2025), ("令和元年度", 2019), ("R1", 2019), ("2025", 2025)],
+    [
+        ("R7", 2025),
+        ("令和7年度", 2025),
+        ("令和元年度", 2019),
+        ("R1", 2019),
+        ("2025", 2025),
+        # What reports print for years before 令和 reads back (reiwa_label(2018) == "H30").
+        ("H30", 2018),
+        ("平成22年度", 2010),
+        ("平成31年度", 2019),  # April 2019 began in 平成31年
+        ("H12", 2000),
+    ],
 )
 def test_fiscal_year_labels_parse(label: str, year: int) -> None:
     assert parse_fiscal_year(label) == year
 
 
 @pytest.mark.parametrize(
-    "label", ["R0", "H30", "7", "令和", "", "9999", "0000", "1999", "R99", "2101"]
+    "label",
+    [
+        "R0",
+        "7",
+        "令和",
+        "",
+        "9999",
+        "0000",
+        "1999",
+        "R99",
+        "2101",
+        "H32",
+        "H0",
+        "H11",
+        "平成元年度",
+    ],
 )
 def test_bad_fiscal_year_labels_are_refused(label: str) -> None:
     with pytest.raises(ValueError):

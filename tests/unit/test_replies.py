@@ -16,7 +16,7 @@ from consumers.replies import ReplyIngester
 from consumers.stopping import StopFlag
 from hub import codec
 from hub.application import HubApplication
-from hub.commands import AnswerReferral, CloseCase, OpenCase, ReferCase
+from hub.commands import AnswerReferral, CancelReferral, CloseCase, OpenCase, ReferCase
 from hub.identity import reply_ingester
 from tests.agency_support import AGENCY, OTHER_AGENCY, T0, FakeDeadLetters, FakeSource
 
@@ -252,6 +252,26 @@ def test_answered_and_closed_referrals_are_not_escalated(app: HubApplication) ->
     app.execute(CloseCase(command_id=uuid4(), occurred_at=T0, case_id=closed_case, reason="転居"))
 
     assert escalate_overdue(app, T0 + timedelta(days=30), timeouts) == []
+
+
+def test_a_cancelled_referral_leaves_the_timers_and_is_not_tried_again_at_each_scan(
+    app: HubApplication,
+) -> None:
+    """The referrer cancelled it before anyone answered: no deadline runs any more, so the
+    timer neither escalates it nor retries it (and logs it as skipped) at every scan."""
+    case_id, referral_id = referred(app)
+    app.execute(
+        CancelReferral(
+            command_id=uuid4(),
+            occurred_at=T0 + timedelta(hours=1),
+            case_id=case_id,
+            referral_id=referral_id,
+            reason_code="referred_elsewhere",
+        )
+    )
+    waiting = OpenReferrals()
+    assert escalate_overdue(app, T0 + timedelta(days=30), timeouts, waiting) == []
+    assert referral_id not in waiting.open
 
 
 def _open(case_id: UUID, referral_id: UUID) -> OpenReferral:

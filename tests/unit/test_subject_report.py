@@ -258,3 +258,80 @@ def test_the_default_file_is_named_by_the_case_and_said_within_80_columns(
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
     assert f"  {written.name}\n" in result.output
     assert max(cell_len(line) for line in result.output.splitlines()) <= 80, result.output
+
+
+def test_a_record_at_the_ends_of_time_below_the_edge_is_written_as_it_stands(
+    store: Path,
+) -> None:
+    """A log written before the edge's rules may hold a withdrawal dated year 1 and a visit
+    at 9999-12-31T23:59:59-09:00 (tests/poison.py): no 和暦 day or JST time exists for
+    them, and the person's 開示 is still made, with those instants as written."""
+    from tests.poison import visits_at_the_ends_of_time, withdrawn_in_year_one
+
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case = f.open_case(ward="moji", person=f.person())
+        app.execute(case)
+        consent = f.consent(case.case_id, occurred_at=f.at(1))
+        app.execute(consent)
+        withdrawn_in_year_one(app, case.case_id, consent.consent_id)
+        visits_at_the_ends_of_time(app, case.case_id)
+    finally:
+        app.close()
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    assert "撤回（0001-01-01T00:00:00+00:00）" in text
+
+
+def test_a_consent_for_a_period_not_yet_begun_is_not_reported_as_in_force(store: Path) -> None:
+    """A consent given today for a period from next week releases nothing yet (governance:
+    from valid_from on): the person is not told it is 有効, but from when it will be."""
+    from datetime import timedelta
+
+    from hub.fiscal import now
+    from projections.audit.subject import when
+
+    start = now().replace(microsecond=0) + timedelta(days=7)
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case = f.open_case(ward="moji", person=f.person(), occurred_at=now())
+        app.execute(case)
+        app.execute(
+            f.consent(
+                case.case_id,
+                occurred_at=now(),
+                valid_from=start,
+                valid_until=start + timedelta(days=365),
+            )
+        )
+    finally:
+        app.close()
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    assert f"未発効（{when(start)}から有効）" in text
+    assert "有効（期限まで）" not in text
+
+
+def test_the_birth_date_is_written_in_wareki_beside_the_gregorian_date(store: Path) -> None:
+    """The report writes its dates in 和暦 and in the Gregorian calendar (docs/RIGHTS.md), as
+    the pages show 生年月日: 昭和25年1月1日, not 1950-01-01 alone."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case = f.open_case(ward="moji", person=f.person(birth_date="1950-01-01"))
+        app.execute(case)
+    finally:
+        app.close()
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{FIELD_LABELS['birth_date']}：昭和25年1月1日（1950-01-01）" in pdf_text(out)

@@ -79,7 +79,7 @@ def test_a_consent_valid_until_the_last_day_a_date_can_hold_is_refused_beside_it
 
 
 @pytest.mark.parametrize(
-    "typed", ["１２", "R99999999999999999999", "-1", "9999", "H31", "<b>R7</b>"]
+    "typed", ["１２", "R99999999999999999999", "-1", "9999", "H32", "<b>R7</b>"]
 )
 def test_a_fiscal_year_that_is_none_is_refused_in_japanese_and_this_fiscal_year_shown(
     hub: tuple[HubService, TestClient], typed: str, monkeypatch: pytest.MonkeyPatch
@@ -438,3 +438,76 @@ def test_an_agency_retired_while_the_referral_form_stood_open_is_said_beside_it(
     sent = client.post(f"/web/cases/{case_id}/refer", data=data)
     assert sent.status_code == 422, sent.text
     assert error_of(sent.text, "agency_id").startswith("この紹介先は今はネットワークにありません")
+
+
+def test_a_case_page_shows_a_record_dated_outside_any_wareki_day_as_written(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A log written before the edge's rules may hold a withdrawal dated year 1 and visits
+    at 9999-12-31T23:59:59-09:00 (tests/poison.py); the history lists them (marked by the
+    screen) and the page is drawn, those instants as written, not a 500 page."""
+    from tests.poison import visits_at_the_ends_of_time, withdrawn_in_year_one
+
+    service, client = hub
+    case_id = a_case(service)
+    consent = f.consent(case_id, occurred_at=f.at(1))
+    service.execute(OFFICER, consent)
+    withdrawn_in_year_one(service.app, case_id, consent.consent_id)
+    visits_at_the_ends_of_time(service.app, case_id)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}")
+    assert page.status_code == 200, page.text[:300]
+    history = page.text.split('id="history-h"')[1]
+    assert "0001-01-01T00:00:00+00:00" in history and "9999-12-31T23:59:59-09:00" in history
+
+
+@pytest.mark.parametrize(
+    ("today", "through"),
+    [
+        ("2026-12-05", "2027-12-04"),
+        ("2027-12-05", "2028-12-04"),  # the year holds 29 February 2028
+        ("2028-02-29", "2029-02-28"),  # no 29 February next year: the month's end
+        ("2027-03-01", "2028-02-29"),
+    ],
+)
+def test_the_consent_forms_default_runs_one_calendar_year_whatever_its_leap_day(
+    hub: tuple[HubService, TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+    today: str,
+    through: str,
+) -> None:
+    """「有効期間の終わり（その日まで）」 defaults to a year from today: through the day
+    before the same date next year (364 days later was a day short across 29 February)."""
+    service, client = hub
+    case_id = a_case(service)
+    moment = datetime.fromisoformat(f"{today}T10:00:00+09:00")
+    monkeypatch.setattr("ops.web.pages.now", lambda: moment)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    field = re.search(r'<input[^>]*id="valid_until"[^>]*>', page)
+    assert field and f'value="{through}"' in field.group(0)
+
+
+def test_a_birth_date_held_from_before_meiji_is_shown_as_written(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A log written before the edge's rules may hold a birth date of 1800 (the edge now
+    takes 1890 on): showing the person's details draws the page, the date as written."""
+    from datetime import date
+
+    from hub import events as ev
+
+    service, client = hub
+    case_id = a_case(service)
+    case = service.app.get_case(case_id)
+    case.record_person_details(
+        f.at(1), ev.PersonDetails(name=f.SYNTHETIC_NAME, birth_date=date(1800, 1, 1))
+    )
+    service.app.save(case)
+    sign_in(client, "ward_officer", ward=WARD)
+    csrf = csrf_of(client.get(f"/web/cases/{case_id}").text)
+    shown = client.post(
+        f"/web/cases/{case_id}/person", data={"csrf_token": csrf, "read_purpose": "consultation"}
+    )
+    assert shown.status_code == 200, shown.text[:300]
+    assert "1800-01-01" in shown.text and f.SYNTHETIC_NAME in shown.text

@@ -5,6 +5,7 @@ policy's 403 page, sign-in and CSRF; the administrator's view of who confirmed a
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from hub import events as ev
 from hub.errors import IdempotencyConflictError
+from hub.fiscal import JST
 from hub.identity import Actor, Role, reply_ingester
 from ops.usecases import AgencyAnswer, HubService
 from ops.wiring import open_ledger
@@ -366,3 +368,30 @@ def test_the_audit_page_reads_a_case_id_typed_in_capitals_as_the_same_case(
     ]
     assert all(page.status_code == 200 for page in pages)
     assert all(str(consent.consent_id) in page.text for page in pages)
+
+
+def test_the_audit_page_replays_a_day_as_it_stood_at_its_end_not_the_next_day(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """「この日の終わり時点」: a consent the form took "until 30 April" (held to 1 May
+    00:00 JST, exclusive) is still in force at the end of 30 April; a withdrawal at
+    1 May 00:00 JST is the next day's and does not show yet."""
+    service, client = hub
+    case = f.open_case(ward=WARD, person=f.person())
+    service.execute(OFFICER, case)
+    next_day = datetime(2025, 5, 1, tzinfo=JST)
+    through = f.consent(case.case_id, occurred_at=f.at(1), valid_until=next_day)
+    withdrawn = f.consent(case.case_id, occurred_at=f.at(1), valid_until=f.at(300))
+    service.execute(OFFICER, through)
+    service.execute(OFFICER, withdrawn)
+    service.execute(OFFICER, f.withdrawal(case.case_id, withdrawn.consent_id, occurred_at=next_day))
+    sign_in(client, "auditor")
+    page = client.get("/web/audit", params={"case": str(case.case_id), "as_of": "2025-04-30"})
+    assert page.status_code == 200
+    replay = page.text.split('id="replay-h"')[1]
+    assert str(through.consent_id) in replay  # in force through the whole of 30 April
+    assert str(withdrawn.consent_id) in replay  # its withdrawal is on 1 May
+    after = client.get("/web/audit", params={"case": str(case.case_id), "as_of": "2025-05-01"})
+    replayed = after.text.split('id="replay-h"')[1]
+    assert str(through.consent_id) not in replayed
+    assert str(withdrawn.consent_id) not in replayed
