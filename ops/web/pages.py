@@ -541,7 +541,7 @@ def router(pages: Pages) -> APIRouter:
                 errors["ward"] = "一覧にある区を選んでください"
             if role is Role.member_agency and not agency:
                 errors["agency"] = "支援機関の職員は機関を選んでください"
-            elif role is Role.member_agency and not SHIPPED.is_agency(agency):
+            elif role is Role.member_agency and not SHIPPED.is_agency(agency or ""):
                 errors["agency"] = "一覧にある機関を選んでください"
         if errors:
             return signin_page(request, errors, form, 422)
