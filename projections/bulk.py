@@ -286,7 +286,7 @@ class InboxFold(Fold):
                     self.answers[key] = at if earlier is None else earlier[0]
                 if found is not None:
                     found[7], found[8] = answer, found[8] + 1
-                    found[9] = at if found[9] is None else found[9]
+                    found[9] = at if found[9] is None or at < found[9] else found[9]
                     found[10] = at
             case "ReferralCancelled":
                 found = self._referral(str(p["referral_id"]))

@@ -40,9 +40,13 @@ def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
             }
             return [
                 Statement(
+                    # The first answer is the earliest given (COUNTING-RULES.md), not the
+                    # first recorded: a late entry (a phone answer) may be dated before it.
+                    # The times are fixed-width UTC text, so text order is time order.
                     "UPDATE {referrals} SET status = :answer, answers = answers + 1, "
-                    "first_answer_at = COALESCE(first_answer_at, :at), last_answer_at = :at "
-                    "WHERE referral_id = :referral_id",
+                    "first_answer_at = CASE WHEN first_answer_at IS NULL "
+                    "OR :at < first_answer_at THEN :at ELSE first_answer_at END, "
+                    "last_answer_at = :at WHERE referral_id = :referral_id",
                     params,
                 ),
                 Statement(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -18,11 +18,13 @@ from hub.domain.case import Case
 from hub.domain.others import Target
 from projections.base import HubProjection
 from projections.bulk import BulkView
+from projections.indicators import utc_text
 from projections.runner import PROJECTIONS, catch_up_all, open_projection, rebuild_all
 from tests import factories as f
 from tests.integration.test_projections import History, jst, seed
 
 pytestmark = pytest.mark.integration
+LATE_ENTRY_AGENCY, LATE_ENTRY_REFERRAL = "kokurakita.houkatsu", UUID(int=0x1A7E)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -86,6 +88,20 @@ def events_touching_earlier_rows(app: HubApplication, history: History) -> None:
     payloads = [app.mapper.to_domain_event(n).payload for n in log]  # type: ignore[attr-defined]
     base = next(p for p in payloads if isinstance(p, ev.CommunityBaseRegistered)).base_id
     run(f.visit(history.case_a, outcome="met", occurred_at=jst("2025-05-10T15:00:00")))
+    # An answer recorded late (given by phone) dated before the answer recorded first.
+    late = f.referral(
+        history.case_a,
+        LATE_ENTRY_AGENCY,
+        referral_id=LATE_ENTRY_REFERRAL,
+        occurred_at=jst("2025-05-03T11:00:00"),
+    )
+    run(late)
+    for answer, at in (("received", "2025-05-06T09:00:00"), ("accepted", "2025-05-05T09:00:00")):
+        run(
+            f.answer(
+                history.case_a, LATE_ENTRY_REFERRAL, LATE_ENTRY_AGENCY, answer, occurred_at=jst(at)
+            )
+        )
     run(f.assessment(history.case_a, needs=["hikikomori", "poverty"], complexity="single_agency"))
     run(f.consultation(case_id=history.case_a, needs=["elderly"], person=None))
     run(
@@ -186,6 +202,22 @@ def test_a_rebuild_folds_in_memory_and_writes_what_the_statements_write(
 ) -> None:
     app = HubApplication(env=env)
     expected = statements_then_none(app, env, monkeypatch)
+    rebuilt_equal(app, env, expected)
+    app.close()
+
+
+def test_the_first_answer_is_the_earliest_given_not_the_first_recorded(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 最初の応答 (the inbox page, `hub inbox`) showed the answer recorded first; the network
+    # measure, as COUNTING-RULES.md says, counts from the earliest: the two disagreed.
+    app = HubApplication(env=env)
+    expected = statements_then_none(app, env, monkeypatch)
+    (row,) = [
+        r for r in expected["inbox"]["referrals"] if r["referral_id"] == str(LATE_ENTRY_REFERRAL)
+    ]
+    assert row["first_answer_at"] == utc_text(jst("2025-05-05T09:00:00"))
+    assert row["last_answer_at"] == utc_text(jst("2025-05-05T09:00:00"))  # recorded last
     rebuilt_equal(app, env, expected)
     app.close()
 
