@@ -15,6 +15,8 @@ REIWA_OFFSET = 2018
 FIRST_FY, LAST_FY = 2000, 2100
 HEISEI_OFFSET = 1988
 _FY_LABEL = re.compile(r"^(R|令和|H|平成)(元|\d{1,2})(?:年度)?$")
+# Full-width ASCII (U+FF01..U+FF5E) to ASCII: width only, not NFKC ('²' stays no digit).
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 # 平成 ended in its 31st year: its fiscal year 31 (April 2019) is also 令和元年度.
 LAST_HEISEI_YEAR = 31
 
@@ -54,10 +56,11 @@ def reiwa_label(fy: int, *, long: bool = False) -> str:
 
 
 def parse_fiscal_year(label: str) -> int:
-    """'R7', '令和7年度', '令和元年度' or '2025' → 2025, within FIRST_FY..LAST_FY; the 平成
-    years reports print for earlier years read back too: 'H30', '平成30年度' → 2018, and
-    '平成31年度' (April 2019, when 平成 was still in force) → 2019."""
-    text = label.strip()
+    """'R7' (or 'Ｒ７', 'r7'), '令和7年度', '令和元年度' or '2025' → 2025, within
+    FIRST_FY..LAST_FY; the 平成 years reports print for earlier years read back too: 'H30',
+    '平成30年度' → 2018, and '平成31年度' (April 2019, when 平成 was still in force) → 2019."""
+    # As typed with a Japanese input method: full-width letters and digits (Ｒ７), either case.
+    text = label.strip().translate(_FULL_WIDTH).upper()
     if text.isdecimal() and len(text) == 4:
         year = int(text)
     else:

@@ -59,6 +59,13 @@ def test_reiwa_labels_short_and_long_with_gannen() -> None:
         ("平成22年度", 2010),
         ("平成31年度", 2019),  # April 2019 began in 平成31年
         ("H12", 2000),
+        # As a Japanese input method types them: full width, lower case.
+        ("Ｒ７", 2025),
+        ("ｒ7", 2025),
+        ("r7", 2025),
+        ("令和７年度", 2025),
+        ("Ｈ３０", 2018),
+        ("２０２５", 2025),
     ],
 )
 def test_fiscal_year_labels_parse(label: str, year: int) -> None:
