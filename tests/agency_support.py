@@ -130,6 +130,22 @@ class Stream:
         )
         return case_id, referral_id
 
+    def escalation(
+        self, case_id: UUID, referral_id: UUID, at: datetime = T0, overdue_minutes: int = 95
+    ) -> None:
+        """The referral escalated to the ward's coordinator (nothing personal: no basis)."""
+        self.event(
+            ev.ReferralEscalated(
+                occurred_at=at,
+                case_id=case_id,
+                referral_id=referral_id,
+                agency_id=AGENCY,
+                coordinator="moji.coordinator",
+                overdue_minutes=overdue_minutes,
+            ),
+            basis="none",
+        )
+
     def answered(
         self, case_id: UUID, referral_id: UUID, answer: str, at: datetime = T0
     ) -> InRecord:

@@ -130,17 +130,7 @@ def test_answers_and_escalations_on_the_topic_update_the_referral_status(inbox: 
 def test_the_coordinators_inbox_lists_the_referrals_escalated_to_it(inbox: Inbox) -> None:
     stream = Stream()
     case_id, referral_id = stream.referral()
-    stream.event(
-        ev.ReferralEscalated(
-            occurred_at=T0,
-            case_id=case_id,
-            referral_id=referral_id,
-            agency_id=AGENCY,
-            coordinator="moji.coordinator",
-            overdue_minutes=95,
-        ),
-        basis="none",
-    )
+    stream.escalation(case_id, referral_id)
     consume(stream, inbox)
     (escalation,) = inbox.escalations("moji.coordinator")
     assert escalation["referral_id"] == str(referral_id)
@@ -579,17 +569,7 @@ def test_the_inbox_lists_oldest_first_by_the_instant_whatever_zone_it_was_writte
         (late_case, late_referral, late),
         (early_case, early_referral, early),
     ):
-        stream.event(
-            ev.ReferralEscalated(
-                occurred_at=at + timedelta(hours=2),
-                case_id=case_id,
-                referral_id=referral_id,
-                agency_id=AGENCY,
-                coordinator="moji.coordinator",
-                overdue_minutes=5,
-            ),
-            basis="none",
-        )
+        stream.escalation(case_id, referral_id, at + timedelta(hours=2), overdue_minutes=5)
     consume(stream, inbox)
     assert [r["referral_id"] for r in inbox.referrals()] == [
         str(early_referral),

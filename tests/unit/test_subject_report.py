@@ -85,15 +85,20 @@ def audit(case_id: UUID) -> tuple[History, list[Disclosure]]:
     return history, [d for d in disclosures if d.case_id == str(case_id)]
 
 
-def test_the_pdf_lists_what_the_audit_knows_of_the_person_and_no_one_else(store: Path) -> None:
-    scenario, other = story(store)
+def report_text(store: Path, case_id: UUID) -> str:
+    """`hub privacy subject-report` of the case, its PDF's text."""
     out = store / "kaiji.pdf"
     result = runner.invoke(
-        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
+        cli, ["privacy", "subject-report", "--case", str(case_id), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    text = pdf_text(out)
+    return pdf_text(out)
+
+
+def test_the_pdf_lists_what_the_audit_knows_of_the_person_and_no_one_else(store: Path) -> None:
+    scenario, other = story(store)
+    text = report_text(store, scenario.case_id)
+    assert stat.S_IMODE((store / "kaiji.pdf").stat().st_mode) == 0o600
     history, mine = audit(scenario.case_id)
     network = names()
 
@@ -119,12 +124,7 @@ def test_a_consents_scope_is_named_in_japanese_not_by_its_code(store: Path) -> N
     # The report is for the person: a group of agencies (ward_windows) is said by what it
     # covers, as the case page says it, never by the network's code.
     scenario, _ = story(store)
-    out = store / "kaiji.pdf"
-    result = runner.invoke(
-        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    text = pdf_text(out)
+    text = report_text(store, scenario.case_id)
     history, _ = audit(scenario.case_id)
     (consent,) = [x for x in history.consents.values() if x.case_id == str(scenario.case_id)]
     assert consent.scope, "the scenario's consent names a scope"
@@ -136,11 +136,7 @@ def test_a_consents_scope_is_named_in_japanese_not_by_its_code(store: Path) -> N
 
 def test_the_read_for_the_report_is_on_the_access_log(store: Path) -> None:
     scenario, _ = story(store)
-    out = store / "kaiji.pdf"
-    result = runner.invoke(
-        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
+    report_text(store, scenario.case_id)
     app = HubApplication(env=get_settings().eventsourcing_env())
     try:
         reads = access_log(app, case_id=str(scenario.case_id))
@@ -170,12 +166,7 @@ def test_after_erasure_the_report_shows_the_fields_as_erased(store: Path) -> Non
         ],
     )
     assert erased.exit_code == 0, erased.output
-    out = store / "erased.pdf"
-    result = runner.invoke(
-        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    text = pdf_text(out)
+    text = report_text(store, scenario.case_id)
     assert f"本人情報（氏名・住所・要配慮個人情報など）：{ERASED}" in text
     assert f.SYNTHETIC_NAME not in text and f.SYNTHETIC_ADDRESS not in text
     assert text.count("提供先：") == len(audit(scenario.case_id)[1])  # the record stays
@@ -201,14 +192,7 @@ def test_a_consent_past_its_validity_is_reported_as_expired_not_as_in_force(
         relay_ledger(app)
     finally:
         app.close()
-    texts = {}
-    for case_id in (expired, valid):
-        out = store / f"{case_id}.pdf"
-        result = runner.invoke(
-            cli, ["privacy", "subject-report", "--case", str(case_id), "--out", str(out)]
-        )
-        assert result.exit_code == 0, result.output
-        texts[case_id] = pdf_text(out)
+    texts = {case_id: report_text(store, case_id) for case_id in (expired, valid)}
     assert f"状態：期限切れ（{when(f.at(30))}）" in texts[expired]
     assert "有効（期限まで）" not in texts[expired]
     assert "状態：有効（期限まで）" in texts[valid]
@@ -235,12 +219,7 @@ def test_an_emergency_that_ran_out_reads_expired_one_ended_its_end(store: Path) 
         relay_ledger(app)
     finally:
         app.close()
-    out = store / "report.pdf"
-    result = runner.invoke(
-        cli, ["privacy", "subject-report", "--case", str(case_id), "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    text = pdf_text(out)
+    text = report_text(store, case_id)
     assert f"終了：期限切れ（{when(f.at(3))}）" in text
     assert f"終了：{when(f.at(5))}" in text
 
@@ -278,12 +257,7 @@ def test_a_record_at_the_ends_of_time_below_the_edge_is_written_as_it_stands(
         visits_at_the_ends_of_time(app, case.case_id)
     finally:
         app.close()
-    out = store / "kaiji.pdf"
-    result = runner.invoke(
-        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    text = pdf_text(out)
+    text = report_text(store, case.case_id)
     assert "撤回（0001-01-01T00:00:00+00:00）" in text
 
 
@@ -310,12 +284,7 @@ def test_a_consent_for_a_period_not_yet_begun_is_not_reported_as_in_force(store:
         )
     finally:
         app.close()
-    out = store / "kaiji.pdf"
-    result = runner.invoke(
-        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    text = pdf_text(out)
+    text = report_text(store, case.case_id)
     assert f"未発効（{when(start)}から有効）" in text
     assert "有効（期限まで）" not in text
 
@@ -329,9 +298,5 @@ def test_the_birth_date_is_written_in_wareki_beside_the_gregorian_date(store: Pa
         app.execute(case)
     finally:
         app.close()
-    out = store / "kaiji.pdf"
-    result = runner.invoke(
-        cli, ["privacy", "subject-report", "--case", str(case.case_id), "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    assert f"{FIELD_LABELS['birth_date']}：昭和25年1月1日（1950-01-01）" in pdf_text(out)
+    text = report_text(store, case.case_id)
+    assert f"{FIELD_LABELS['birth_date']}：昭和25年1月1日（1950-01-01）" in text
