@@ -6,6 +6,7 @@ where and which rule, as ``hub submit`` does, and no message that echoes the inp
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,6 +73,19 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+# "field: message", as the hub's own refusals of a value are worded ("fy: …", "Idempotency-Key: …").
+FIELD_FIRST = re.compile(r"(?P<field>[A-Za-z_][A-Za-z0-9_.\-]*): (?P<message>.+)", re.DOTALL)
+
+
+def own_errors(error: e.InvalidCommandError) -> list[dict[str, str]]:
+    """``[{field, rule, message}]`` of a refusal the hub makes itself (after the schema's
+    checks): the field its message names first, or ``(body)``; its rule ``invalid``."""
+    text = str(error)
+    named = FIELD_FIRST.fullmatch(text)
+    field, message = (named["field"], named["message"]) if named else ("(body)", text)
+    return [{"field": field, "rule": "invalid", "message": message[:200]}]
+
+
 def field_errors(errors: list[Any], skip: int = 0) -> list[dict[str, str]]:
     """``[{field, rule, message}]`` of pydantic errors, without the input values."""
     found = []
@@ -98,7 +112,10 @@ def install(app: FastAPI) -> None:
             if isinstance(error, cls):
                 if status >= 500:
                     log.error("api.error", error=type(error).__name__)
-                return problem(status, title, str(error), error=type(error).__name__)
+                extra: dict[str, Any] = {"error": type(error).__name__}
+                if isinstance(error, e.InvalidCommandError):
+                    extra["errors"] = own_errors(error)  # README: every invalid input names it
+                return problem(status, title, str(error), **extra)
         raise AssertionError("HubError is in the table")
 
     @app.exception_handler(ValidationError)
