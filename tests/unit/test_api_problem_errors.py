@@ -13,11 +13,12 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.identity import Role
+from hub.identity import Actor, Role
 from hub.settings import Settings
 from ops.api.app import create_app
 from ops.identity import dev_issuer
 from ops.usecases import HubService
+from tests import factories as f
 
 
 def _token(tmp_path: Path, role: Role, ward: str | None = None, agency: str | None = None) -> str:
@@ -93,3 +94,28 @@ def test_a_fiscal_year_out_of_range_names_the_query_field(
     problem = _refusal(answered, 422)
     assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("fy", "invalid")]
     assert problem["detail"].startswith("fy: ")
+
+
+def test_an_answers_key_used_for_another_answer_is_named_as_sent(
+    hub: tuple[HubService, TestClient], tmp_path: Path
+) -> None:
+    """The 409 named the command id derived from the key ('command_id fefb…'), an id the
+    agency never sent and cannot find in its own records."""
+    service, client = hub
+    officer = Actor("officer-試験", Role.ward_officer, ward="tobata")
+    case = f.open_case(ward="tobata")
+    service.execute(officer, case)
+    referral = f.referral(case.case_id, agency_id="tobata.hogo")
+    service.execute(officer, referral)
+    token = _token(tmp_path, Role.member_agency, agency="tobata.hogo")
+    key = str(uuid4())
+    headers = {"Idempotency-Key": key, "Authorization": f"Bearer {token}"}
+    route = f"/agencies/tobata.hogo/inbox/{referral.referral_id}/answer"
+    assert client.post(route, json={"answer": "received"}, headers=headers).status_code == 201
+
+    reused = client.post(route, json={"answer": "accepted"}, headers=headers)
+
+    problem = _refusal(reused, 409)
+    assert problem["error"] == "IdempotencyConflictError"
+    assert f"Idempotency-Key {key} was already used" in problem["detail"]
+    assert "command_id" not in problem["detail"]
