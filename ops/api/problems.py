@@ -133,16 +133,29 @@ def install(app: FastAPI) -> None:
         return problem(422, "invalid input", detail, errors=found, error=INVALID)
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, error: HTTPException) -> JSONResponse:
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 400 and error.detail == UNPARSED:
             # FastAPI's parse of a route's JSON body failed (nested past Python's recursion
             # limit, a number too long): a malformed body, named as the commands name it.
             detail = "the body is not JSON the hub can read (nested too deep, a number too long)"
             return problem(400, "malformed request body", detail, error=MalformedBodyError.__name__)
         name = ROUTING.get(error.status_code, e.HubError.__name__)
-        return problem(error.status_code, str(error.detail), error=name)
+        said = _routing_detail(error.status_code, request.url.path)
+        return problem(error.status_code, str(error.detail), said, error=name)
 
     app.add_middleware(Unexpected)
+
+
+def _routing_detail(status: int, path: str) -> str | None:
+    """What the router's own refusal means, as every problem says it (README: status, title,
+    detail); the path itself is not repeated."""
+    if status == 404 and path.startswith("/commands/"):
+        return "no command of that type: `hub schema commands` lists them"
+    if status == 404:
+        return "nothing is served at this address (the routes: /openapi.json)"
+    if status == 405:
+        return "this address is not served with this method (the routes: /openapi.json)"
+    return None
 
 
 class Unexpected:
