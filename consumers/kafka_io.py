@@ -75,7 +75,10 @@ class KafkaSource:
         poll_ms: int = 500,
         max_records: int = 200,
         refresh_s: float = 30.0,
+        from_start: bool = False,
     ) -> None:
+        """``from_start``: read every partition from its first record, whatever the group
+        committed (a reader whose store of what it applied is new)."""
         self._topics = topics
         self._poll_ms = poll_ms
         self._max_records = max_records
@@ -91,6 +94,9 @@ class KafkaSource:
         self._assigned: set[TopicPartition] = set()
         self._refreshed = 0.0
         waiting_out_outages("topic assignment", self._assign)
+        if from_start and self._assigned:
+            assigned = sorted(self._assigned)
+            waiting_out_outages("seek", lambda: self._consumer.seek_to_beginning(*assigned))
 
     def _assign(self) -> None:
         partitions = set()

@@ -45,8 +45,18 @@ def decode(record: InRecord) -> tuple[str, dict[str, Any]]:
         raise BadRecord(f"undecodable: {error}") from None
 
 
-def validation_reason(schema_name: str, error: ValidationError) -> str:
-    places = sorted({".".join(str(p) for p in e["loc"]) or "(record)" for e in error.errors()})
+def validation_reason(
+    schema_name: str, error: ValidationError, renamed: dict[str, str] | None = None
+) -> str:
+    """``failed validation as <schema>: <fields>``; ``renamed`` gives a field the name the
+    record's writer knows it by."""
+    names = renamed or {}
+    places = sorted(
+        {
+            ".".join(names.get(str(p), str(p)) for p in e["loc"]) or "(record)"
+            for e in error.errors()
+        }
+    )
     return f"failed validation as {schema_name}: {', '.join(places)}"
 
 

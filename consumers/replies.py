@@ -91,6 +91,11 @@ def confirmation(agency_id: str, body: dict[str, Any]) -> Confirmation:
     return Confirmation(case_id, agency_id, confirmed_at)
 
 
+# The command's fields that a ReferralReply names otherwise: a refusal names the field the
+# agency wrote (its record has no occurred_at to correct).
+REPLY_FIELDS = {"occurred_at": "answered_at"}
+
+
 def answer_command(agency_id: str, body: dict[str, Any]) -> AnswerReferral:
     """The command of a ReferralReply body answered by ``agency_id`` (Kafka or HTTP alike)."""
     if body.get("agency_id") != agency_id:
@@ -108,7 +113,8 @@ def answer_command(agency_id: str, body: dict[str, Any]) -> AnswerReferral:
             outcome=body.get("outcome"),
         )
     except ValidationError as error:
-        raise BadRecord(validation_reason("AnswerReferral", error)) from None
+        reason = validation_reason("AnswerReferral", error, REPLY_FIELDS)
+        raise BadRecord(reason) from None
     except ValueError:
         raise BadRecord("answered_at is not an ISO date-time with a time zone") from None
 

@@ -365,11 +365,18 @@ class HubService:
                 raise InvalidCommandError(bad.reason) from None
 
         # A retry with the same key is the same answer at the same time (or a refused reuse).
-        _, applied = run_stamped(
-            lambda: self.app.accepted_at(reply_command_id(agency_id, str(reply_id))),
-            build,
-            lambda command: apply_answer(self.app, command, actor),
-        )
+        try:
+            _, applied = run_stamped(
+                lambda: self.app.accepted_at(reply_command_id(agency_id, str(reply_id))),
+                build,
+                lambda command: apply_answer(self.app, command, actor),
+            )
+        except IdempotencyConflictError:
+            # The command's id is derived from the key: name the key the caller sent.
+            raise IdempotencyConflictError(
+                f"IdempotencyConflictError: Idempotency-Key {reply_id} was already used for "
+                "another answer; nothing was written (give this answer a new Idempotency-Key)"
+            ) from None
         return Answered(str(referral_id), reply.answer, str(reply_id), applied)
 
     def inbox_disclosures(self, actor: Actor, agency_id: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ where and which rule, as ``hub submit`` does, and no message that echoes the inp
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,6 +73,19 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+# "field: message", as the hub's own refusals of a value are worded ("fy: …", "Idempotency-Key: …").
+FIELD_FIRST = re.compile(r"(?P<field>[A-Za-z_][A-Za-z0-9_.\-]*): (?P<message>.+)", re.DOTALL)
+
+
+def own_errors(error: e.InvalidCommandError) -> list[dict[str, str]]:
+    """``[{field, rule, message}]`` of a refusal the hub makes itself (after the schema's
+    checks): the field its message names first, or ``(body)``; its rule ``invalid``."""
+    text = str(error)
+    named = FIELD_FIRST.fullmatch(text)
+    field, message = (named["field"], named["message"]) if named else ("(body)", text)
+    return [{"field": field, "rule": "invalid", "message": message[:200]}]
+
+
 def field_errors(errors: list[Any], skip: int = 0) -> list[dict[str, str]]:
     """``[{field, rule, message}]`` of pydantic errors, without the input values."""
     found = []
@@ -98,7 +112,10 @@ def install(app: FastAPI) -> None:
             if isinstance(error, cls):
                 if status >= 500:
                     log.error("api.error", error=type(error).__name__)
-                return problem(status, title, str(error), error=type(error).__name__)
+                extra: dict[str, Any] = {"error": type(error).__name__}
+                if isinstance(error, e.InvalidCommandError):
+                    extra["errors"] = own_errors(error)  # README: every invalid input names it
+                return problem(status, title, str(error), **extra)
         raise AssertionError("HubError is in the table")
 
     @app.exception_handler(ValidationError)
@@ -116,16 +133,29 @@ def install(app: FastAPI) -> None:
         return problem(422, "invalid input", detail, errors=found, error=INVALID)
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, error: HTTPException) -> JSONResponse:
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 400 and error.detail == UNPARSED:
             # FastAPI's parse of a route's JSON body failed (nested past Python's recursion
             # limit, a number too long): a malformed body, named as the commands name it.
             detail = "the body is not JSON the hub can read (nested too deep, a number too long)"
             return problem(400, "malformed request body", detail, error=MalformedBodyError.__name__)
         name = ROUTING.get(error.status_code, e.HubError.__name__)
-        return problem(error.status_code, str(error.detail), error=name)
+        said = _routing_detail(error.status_code, request.url.path)
+        return problem(error.status_code, str(error.detail), said, error=name)
 
     app.add_middleware(Unexpected)
+
+
+def _routing_detail(status: int, path: str) -> str | None:
+    """What the router's own refusal means, as every problem says it (README: status, title,
+    detail); the path itself is not repeated."""
+    if status == 404 and path.startswith("/commands/"):
+        return "no command of that type: `hub schema commands` lists them"
+    if status == 404:
+        return "nothing is served at this address (the routes: /openapi.json)"
+    if status == 405:
+        return "this address is not served with this method (the routes: /openapi.json)"
+    return None
 
 
 class Unexpected:

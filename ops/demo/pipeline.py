@@ -125,8 +125,15 @@ def demo_settings(options: DemoOptions, run_id: str) -> Settings:
         "kafka_topic_prefix": f"{base.kafka_topic_prefix}demo-{run_id}.",
     }
     if options.store == "postgres":
-        update["postgres_schema"] = "demo"
+        update["postgres_schema"] = demo_schema(base.postgres_schema)
     return base.model_copy(update=update)
+
+
+def demo_schema(schema: str) -> str:
+    """The PostgreSQL schema the demo drops and creates: ``demo``, or ``<schema>_demo`` when
+    HUB_POSTGRES_SCHEMA keeps this user's stores apart on a shared database (never that
+    schema itself), so that one user's demo does not drop another's while it runs."""
+    return f"{schema[:58]}_demo" if schema else "demo"
 
 
 def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:

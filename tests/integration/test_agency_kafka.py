@@ -93,6 +93,29 @@ def test_a_referral_reaches_the_inbox_and_the_answer_comes_back_as_a_hub_event(
     consumer.inbox.close()
 
 
+def test_a_new_inbox_reads_the_topic_from_its_start_whatever_the_group_committed(
+    broker, sqlite_env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """An agency that moves its inbox (another file, or HUB_AGENCY_INBOX_STORE=postgres)
+    keeps its consumer group: the new inbox resumed at the offsets the old one committed
+    and silently held none of the referrals sent before the move."""
+    app = HubApplication(env=sqlite_env)
+    _case_id, referral_id = refer(app)
+    publish_like_relay(app, broker, relay_records_of(app, AGENCY))
+    first = run_agency_once(broker, tmp_path / "old")
+    assert [r["referral_id"] for r in first.inbox.referrals()] == [str(referral_id)]
+    first.inbox.close()
+
+    moved = run_agency_once(broker, tmp_path / "new")  # the same group, an empty inbox
+
+    assert [r["referral_id"] for r in moved.inbox.referrals()] == [str(referral_id)]
+    again = moved.inbox.applied_count()
+    moved.inbox.close()
+    resumed = run_agency_once(broker, tmp_path / "new")  # not empty now: resumes as before
+    assert resumed.inbox.applied_count() == again
+    resumed.inbox.close()
+
+
 def test_wrong_agency_and_illegal_answers_are_refused_onto_the_replies_dead_letter_topic(
     broker, sqlite_env, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]

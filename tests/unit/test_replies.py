@@ -196,6 +196,32 @@ def test_a_decline_without_a_reason_is_refused(app: HubApplication) -> None:
     assert deadletters.parked[0][1].startswith("failed validation as AnswerReferral")
 
 
+def test_a_reply_refused_by_the_commands_rules_names_the_replys_own_field(
+    app: HubApplication,
+) -> None:
+    """A reply dated without a zone was parked as 'failed validation as AnswerReferral:
+    occurred_at', a field the agency's ReferralReply does not have."""
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    record = {
+        "reply_id": str(uuid4()),
+        "referral_id": str(referral_id),
+        "case_id": str(case_id),
+        "agency_id": AGENCY,
+        "answer": "received",
+        "reason": None,
+        "reason_code": None,
+        "outcome": None,
+        "answered_at": "2025-05-07T10:00:00",  # no zone: the command's occurred_at refuses it
+    }
+    replies.write(AGENCY, codec.encode("ReferralReply", record))
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert ingester.report.rejected == 1
+    assert deadletters.parked[0][1] == "failed validation as AnswerReferral: answered_at"
+
+
 # Acknowledgement timers ---------------------------------------------------------------------
 
 

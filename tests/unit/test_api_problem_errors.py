@@ -1,0 +1,142 @@
+"""Every refusal of invalid input names its field in ``errors`` (README, The HTTP API:
+"for invalid input, errors: [{field, rule, message}]"), also the refusals the hub makes
+itself after the schema's checks: an Idempotency-Key that is no UUID, a fiscal year out of
+range, a body that is not JSON. Before, only pydantic's refusals carried ``errors``, so an
+integrator reading ``problem["errors"]`` failed on these."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.identity import Actor, Role
+from hub.settings import Settings
+from ops.api.app import create_app
+from ops.identity import dev_issuer
+from ops.usecases import HubService
+from tests import factories as f
+
+
+def _token(tmp_path: Path, role: Role, ward: str | None = None, agency: str | None = None) -> str:
+    settings = Settings(mode="development", var_dir=tmp_path)
+    claims = dev_issuer.claims_for(
+        settings, subject=f"{role}-試験", role=role, ward=ward, agency_id=agency
+    )
+    return dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+
+
+def _client(tmp_path: Path) -> TestClient:
+    """The app with no service behind it: these refusals come before the service."""
+    return TestClient(
+        create_app(cast(HubService, None), Settings(mode="development", var_dir=tmp_path))
+    )
+
+
+def _refusal(answered: Any, status: int) -> dict[str, Any]:
+    assert answered.status_code == status, answered.text
+    assert answered.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = answered.json()
+    return problem
+
+
+def test_an_idempotency_key_that_is_no_uuid_names_the_header(tmp_path: Path) -> None:
+    token = _token(tmp_path, Role.member_agency, agency="tobata.houkatsu")
+    answered = _client(tmp_path).post(
+        f"/agencies/tobata.houkatsu/inbox/{uuid4()}/answer",
+        json={"answer": "received"},
+        headers={"Idempotency-Key": "not-a-uuid", "Authorization": f"Bearer {token}"},
+    )
+    problem = _refusal(answered, 422)
+    assert problem["error"] == "InvalidCommandError"
+    assert problem["errors"] == [
+        {"field": "Idempotency-Key", "rule": "invalid", "message": "must be a UUID"}
+    ]
+
+
+def test_a_command_id_other_than_the_key_names_the_field(tmp_path: Path) -> None:
+    token = _token(tmp_path, Role.ward_officer, ward="tobata")
+    answered = _client(tmp_path).post(
+        "/commands/OpenCase",
+        json={"occurred_at": "2025-05-01T10:00:00+09:00", "ward": "tobata", "command_id": "x"},
+        headers={"Idempotency-Key": str(uuid4()), "Authorization": f"Bearer {token}"},
+    )
+    problem = _refusal(answered, 422)
+    assert [e["field"] for e in problem["errors"]] == ["command_id"]
+
+
+def test_a_body_that_is_not_json_is_named_as_the_body(tmp_path: Path) -> None:
+    token = _token(tmp_path, Role.ward_officer, ward="tobata")
+    answered = _client(tmp_path).post(
+        "/commands/OpenCase",
+        content="not json",
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid4()),
+            "Authorization": f"Bearer {token}",
+        },
+    )
+    problem = _refusal(answered, 400)
+    assert problem["error"] == "MalformedBodyError"
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("(body)", "invalid")]
+
+
+@pytest.mark.parametrize("fy", ["R99", "H40"])
+def test_a_fiscal_year_out_of_range_names_the_query_field(
+    fy: str, hub: tuple[HubService, TestClient], tmp_path: Path
+) -> None:
+    _service, client = hub
+    token = _token(tmp_path, Role.analyst)
+    answered = client.get(f"/indicators?fy={fy}", headers={"Authorization": f"Bearer {token}"})
+    problem = _refusal(answered, 422)
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("fy", "invalid")]
+    assert problem["detail"].startswith("fy: ")
+
+
+def test_an_answers_key_used_for_another_answer_is_named_as_sent(
+    hub: tuple[HubService, TestClient], tmp_path: Path
+) -> None:
+    """The 409 named the command id derived from the key ('command_id fefb…'), an id the
+    agency never sent and cannot find in its own records."""
+    service, client = hub
+    officer = Actor("officer-試験", Role.ward_officer, ward="tobata")
+    case = f.open_case(ward="tobata")
+    service.execute(officer, case)
+    referral = f.referral(case.case_id, agency_id="tobata.hogo")
+    service.execute(officer, referral)
+    token = _token(tmp_path, Role.member_agency, agency="tobata.hogo")
+    key = str(uuid4())
+    headers = {"Idempotency-Key": key, "Authorization": f"Bearer {token}"}
+    route = f"/agencies/tobata.hogo/inbox/{referral.referral_id}/answer"
+    assert client.post(route, json={"answer": "received"}, headers=headers).status_code == 201
+
+    reused = client.post(route, json={"answer": "accepted"}, headers=headers)
+
+    problem = _refusal(reused, 409)
+    assert problem["error"] == "IdempotencyConflictError"
+    assert f"Idempotency-Key {key} was already used" in problem["detail"]
+    assert "command_id" not in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "says"),
+    [
+        ("POST", "/commands/NoSuchCommand", 404, "hub schema commands"),
+        ("GET", "/nope", 404, "/openapi.json"),
+        ("DELETE", "/cases", 405, "method"),
+    ],
+)
+def test_the_routers_own_refusals_carry_a_detail(
+    method: str, path: str, status: int, says: str, tmp_path: Path
+) -> None:
+    """A mistyped command type was {"title": "Not Found", "status": 404} and nothing more:
+    the README promises every problem a detail."""
+    token = _token(tmp_path, Role.ward_officer, ward="tobata")
+    answered = _client(tmp_path).request(
+        method, path, json={}, headers={"Authorization": f"Bearer {token}"}
+    )
+    problem = _refusal(answered, status)
+    assert says in problem["detail"]
