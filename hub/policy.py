@@ -33,6 +33,19 @@ class Read(StrEnum):
     erasures = "erasures"  # erasures and which agencies confirmed clearing the person
 
 
+# How a refusal names each read ("ward_officer of tobata may not read cases outside tobata").
+READ_PHRASES = {
+    Read.case: "read cases",
+    Read.person: "read a person's details",
+    Read.inbox: "read an inbox",
+    Read.answer: "answer referrals",
+    Read.coordination: "read the referrals awaiting answers and the meetings",
+    Read.audit: "read the audit",
+    Read.indicators: "read table ④",
+    Read.review: "review break-glass disclosures",
+    Read.erasures: "read the erasure confirmations",
+}
+
 CASE_WORK = frozenset(
     {
         "ReportDiscovery",
@@ -145,8 +158,8 @@ def authorize(
 ) -> None:
     """Refuse ``read`` unless the role grants it, within the actor's ward or agency."""
     if read not in READS[actor.role]:
-        raise _deny(actor, f"read {read}")
-    _within_scope(actor, wards=[ward] if ward else [], agency_id=agency_id, what=str(read))
+        raise _deny(actor, READ_PHRASES[read])
+    _within_scope(actor, wards=[ward] if ward else [], agency_id=agency_id, what=READ_PHRASES[read])
 
 
 def authorize_command_type(actor: Actor, command_type: str) -> None:

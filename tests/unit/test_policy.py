@@ -8,7 +8,7 @@ import pytest
 
 from hub.errors import PermissionDeniedError
 from hub.identity import Actor, Role
-from hub.policy import Read, authorize, authorize_command
+from hub.policy import READ_PHRASES, Read, authorize, authorize_command
 from tests import factories as f
 
 OFFICER = Actor("officer-試験", Role.ward_officer, ward="tobata")
@@ -82,3 +82,16 @@ def test_an_analyst_reads_indicators_and_nothing_personal() -> None:
     for read in (Read.person, Read.case, Read.inbox, Read.audit):
         with pytest.raises(PermissionDeniedError):
             authorize(analyst, read)
+
+
+def test_a_refused_read_is_said_in_words() -> None:
+    # It said "may not case outside tobata" and "may not coordination" (the enum's values).
+    officer = Actor("試験-officer", Role.ward_officer, ward="tobata")
+    with pytest.raises(PermissionDeniedError) as outside:
+        authorize(officer, Read.case, ward="moji")
+    assert str(outside.value) == "ward_officer of tobata may not read cases outside tobata"
+    agency = Actor("試験-agency", Role.member_agency, agency_id="moji.houkatsu")
+    with pytest.raises(PermissionDeniedError) as refused:
+        authorize(agency, Read.coordination)
+    assert "may not read the referrals awaiting answers and the meetings" in str(refused.value)
+    assert set(READ_PHRASES) == set(Read)
