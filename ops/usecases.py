@@ -581,7 +581,8 @@ class HubService:
         self, actor: Actor, fy: str, by: str | None = None, until: date | None = None
     ) -> list[dict[str, Any]]:
         _, rows = self.indicator_rows(actor, fy, by, until)
-        return [r.as_dict() for r in rows]
+        wards = names(self.app.network).wards  # 区名 beside each ward, as the CLI's JSON
+        return [report.with_names(r, wards) for r in rows]
 
     def indicator_rows(
         self, actor: Actor, fy: str, by: str | None = None, until: date | None = None

@@ -79,7 +79,8 @@ def progress_texts(row: ReportRow) -> list[str]:
     return [f"{row.target:,g}{row.unit}", rate, pace]
 
 
-def _with_names(row: ReportRow, wards: Mapping[str, str]) -> dict[str, Any]:
+def with_names(row: ReportRow, wards: Mapping[str, str]) -> dict[str, Any]:
+    """A row for machines: ``as_dict`` with ``ward_label`` (区名) and ``month_label`` (和暦)."""
     data = row.as_dict()
     if row.ward is not None:
         data["ward_label"] = wards.get(row.ward, "区不明" if row.ward == "" else row.ward)
@@ -90,7 +91,7 @@ def _with_names(row: ReportRow, wards: Mapping[str, str]) -> dict[str, Any]:
 
 def to_json(rows: list[ReportRow], wards: Mapping[str, str] | None = None) -> str:
     """A list of rows: function, code, label, unit, value (+ ward/ward_label, month/month_label)."""
-    return json.dumps([_with_names(r, wards or {}) for r in rows], ensure_ascii=False, indent=2)
+    return json.dumps([with_names(r, wards or {}) for r in rows], ensure_ascii=False, indent=2)
 
 
 LONG_COLUMNS = ("function", "code", "label", "unit", "value")
@@ -111,7 +112,7 @@ def to_csv(rows: list[ReportRow], wards: Mapping[str, str] | None = None) -> byt
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        data = _with_names(row, wards or {})
+        data = with_names(row, wards or {})
         writer.writerow({k: data.get(k) for k in columns})
     return _bom(buffer.getvalue())
 
@@ -216,6 +217,6 @@ def to_xlsx(
     header = next(csv.reader(io.StringIO(to_csv(long_rows).decode("utf-8-sig"))))
     data.append(header)
     for r in long_rows:
-        values = _with_names(r, wards or {})
+        values = with_names(r, wards or {})
         data.append([values.get(k) for k in header])
     book.save(path)

@@ -202,3 +202,13 @@ def test_a_fiscal_year_at_the_edge_of_its_type_is_a_4xx(server: Server, fy: str)
         response = client.get("/indicators", params={"fy": fy})
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_indicator_rows_name_their_month_as_the_cli_does(server: Server) -> None:
+    # README (Views and reports): json rows carry month/month_label 令和7年4月 (and
+    # ward/ward_label 戸畑区, the same code); the API's rows had the codes only.
+    with server.client(server.token(Role.analyst, "analyst-試験")) as client:
+        response = client.get("/indicators", params={"fy": "R7", "by": "month"})
+    assert response.status_code == 200, response.text
+    labels = {row["month"]: row["month_label"] for row in response.json()}
+    assert labels["2025-04"] == "令和7年4月" and labels["2026-03"] == "令和8年3月"
