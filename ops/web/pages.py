@@ -679,8 +679,12 @@ def router(pages: Pages) -> APIRouter:
                 raise FormError({"window_agency": "受付窓口を選んでください（必須）"})
             return command
 
-        def done(_: c.Command, outcome: Outcome) -> Done:
-            return f"/web/cases/{outcome.aggregate_ids[0]}", "相談を受け付け、ケースを開きました"
+        def done(command: c.Command, _: Outcome) -> Done:
+            # The case the command opened, also when it is sent again (a duplicate records
+            # nothing, so names no aggregate): its id is derived from the command's.
+            consultation: c.ReceiveConsultation = command  # type: ignore[assignment]
+            case_id = consultation.case_id or c.derived_id(command.command_id, "case_id")
+            return f"/web/cases/{case_id}", "相談を受け付け、ケースを開きました"
 
         aliases = {**PERSON_ALIASES, "note": "consultation_note"}
         return await pages.command_form(request, build, redraw_officer(request), done, aliases)
