@@ -629,8 +629,9 @@ def router(pages: Pages) -> APIRouter:
     ) -> Response:
         if actor.role is not Role.ward_officer:
             raise PermissionDeniedError(f"{actor.role} may not open cases")
-        awaiting = service.awaiting_discoveries(actor)
-        reported = next((d for d in awaiting if d["discovery_id"] == str(discovery_id)), None)
+        # Another ward's discovery, or none, is refused as opening it would be; one already
+        # opened as a case (by a colleague, a minute ago) leads to its case, with no form.
+        reported = service.discovery(actor, discovery_id)
         context = {
             "discovery_id": discovery_id,
             "reported": reported,
