@@ -126,6 +126,7 @@ REQUIRED = "必須です：入力するか選んでください"
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
 VALUE_ERROR = "受け付けられない値です"
 NOT_RECORDED = "記録できませんでした"
+STAND_IN = date(2025, 4, 1)  # a date a form's other fields are judged with (``_dated``)
 FY_MESSAGE = f"年度は R7、令和7年度 または 2025 の形で（{FIRST_FY}〜{LAST_FY}年度）入力してください"
 
 
@@ -180,6 +181,40 @@ def _day(value: str | None, field: str, required: bool = True) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise FormError({field: "日付は YYYY-MM-DD で入力してください"}) from None
+
+
+def _dated(
+    data: dict[str, Any],
+    names: tuple[str, ...],
+    make: Callable[[dict[str, date]], c.Command],
+    aliases: dict[str, str] | None = None,
+) -> c.Command:
+    """The command of a form with dates: ``make`` builds it from the dates typed in the
+    fields ``names``. A date missing or mistyped is not the only thing said: the other fields
+    are judged too (with stand-in dates), so that a form sent with several mistakes says each
+    beside its field at once, not one per sending."""
+    days: dict[str, date] = {}
+    errors: Errors = {}
+    for name in names:
+        try:
+            day = _day(_text(data, name), name)
+        except FormError as bad:
+            errors.update(bad.errors)
+        else:
+            assert day is not None
+            days[name] = day
+    if not errors:
+        return make(days)
+    others: Errors = {}
+    try:
+        make({name: days.get(name, STAND_IN) for name in names})
+    except ValidationError as bad:
+        others = field_errors(bad, aliases)
+    except FormError as bad:
+        others = bad.errors
+    # What the stand-ins themselves make of the dates (their order) is not the person's.
+    others = {k: v for k, v in others.items() if k not in names and k != "form"}
+    raise FormError({**others, **errors})
 
 
 def _start_of(day: date) -> datetime:
@@ -791,21 +826,21 @@ def router(pages: Pages) -> APIRouter:
     @routes.post("/cases/{case_id}/consent")
     async def give_consent(request: Request, case_id: UUID) -> Response:
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
-            start = _day(_text(data, "valid_from"), "valid_from")
-            until = _day(_text(data, "valid_until"), "valid_until")
-            assert start is not None and until is not None
-            return c.GiveConsent(
-                **base,
-                case_id=case_id,
-                consent_id=c.derived_id(base["command_id"], "consent_id"),
-                scope=_lists(data, "scope"),
-                purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
-                data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
-                valid_from=_start_of(start),
-                valid_until=_end_of(until, "valid_until"),
-                by_proxy=_text(data, "by_proxy") == "yes",
-                proxy_relationship=_text(data, "proxy_relationship"),
-            )
+            def make(days: dict[str, date]) -> c.Command:
+                return c.GiveConsent(
+                    **base,
+                    case_id=case_id,
+                    consent_id=c.derived_id(base["command_id"], "consent_id"),
+                    scope=_lists(data, "scope"),
+                    purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
+                    data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
+                    valid_from=_start_of(days["valid_from"]),
+                    valid_until=_end_of(days["valid_until"], "valid_until"),
+                    by_proxy=_text(data, "by_proxy") == "yes",
+                    proxy_relationship=_text(data, "proxy_relationship"),
+                )
+
+            return _dated(data, ("valid_from", "valid_until"), make)
 
         done = to(f"/web/cases/{case_id}", "同意を記録しました")
         return await pages.command_form(request, build, redraw_case(request, case_id), done)
@@ -907,29 +942,36 @@ def router(pages: Pages) -> APIRouter:
 
     @routes.post("/coordinator/plan")
     async def agree_plan(request: Request) -> Response:
+        aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
+
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
-            case = _text(data, "plan_case_id")
-            if not case:
-                raise FormError({"plan_case_id": "ケースを選んでください（必須）"})
-            start = _day(_text(data, "period_from"), "period_from")
-            until = _day(_text(data, "period_until"), "period_until")
-            monitoring = _day(_text(data, "monitoring_date"), "monitoring_date")
-            lead = _text(data, "lead_agency") or ""
-            return c.AgreePlan(
-                **base,
-                case_id=_uuid(case, "plan_case_id"),
-                plan_id=c.derived_id(base["command_id"], "plan_id"),
-                issues=[{"area": "生活", "issue": _text(data, "issue") or ""}],  # type: ignore[list-item]
-                goals=[g for g in [_text(data, "goal")] if g],
-                lead_agency=lead,
-                roles=[{"agency_id": lead, "role": "主担当"}],  # type: ignore[list-item]
-                period_from=start,  # type: ignore[arg-type]
-                period_until=until,  # type: ignore[arg-type]
-                monitoring_date=monitoring,  # type: ignore[arg-type]
-            )
+            def make(days: dict[str, date]) -> c.Command:
+                case = _text(data, "plan_case_id")
+                # No case chosen is said beside the list, with whatever else is missing.
+                missing = {} if case else {"plan_case_id": "ケースを選んでください（必須）"}
+                lead = _text(data, "lead_agency") or ""
+                try:
+                    plan = c.AgreePlan(
+                        **base,
+                        case_id=_uuid(case, "plan_case_id") if case else UUID(int=0),
+                        plan_id=c.derived_id(base["command_id"], "plan_id"),
+                        issues=[{"area": "生活", "issue": _text(data, "issue") or ""}],  # type: ignore[list-item]
+                        goals=[g for g in [_text(data, "goal")] if g],
+                        lead_agency=lead,
+                        roles=[{"agency_id": lead, "role": "主担当"}],  # type: ignore[list-item]
+                        period_from=days["period_from"],
+                        period_until=days["period_until"],
+                        monitoring_date=days["monitoring_date"],
+                    )
+                except ValidationError as bad:
+                    raise FormError({**field_errors(bad, aliases), **missing}) from None
+                if missing:
+                    raise FormError(missing)
+                return plan
+
+            return _dated(data, ("period_from", "period_until", "monitoring_date"), make, aliases)
 
         done = to("/web/coordinator", "支援計画を記録しました")
-        aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
         return await pages.command_form(request, build, redraw_coordinator(request), done, aliases)
 
     # 支援機関 (member agency) -------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""A form sent with several mistakes says each beside its field at once (with
+aria-describedby), keeping what was typed: not one mistake per sending because a date was
+judged before the rest. Without a browser, over a real SQLite store."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID, uuid4
+
+from fastapi.testclient import TestClient
+
+from hub.identity import Actor, Role
+from ops.usecases import HubService
+from tests import factories as f
+from tests.web_support import csrf_of, sign_in
+
+WARD = "tobata"
+OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
+
+
+def beside(page: str) -> set[str]:
+    """The fields the page says something beside, each described by its message."""
+    said = set(re.findall(r'<p class="error" id="([^"]+)-error">', page))
+    described = set(re.findall(r'aria-describedby="([^"]+)-error"', page))
+    assert said == described, (said, described)
+    return said
+
+
+def a_case(service: HubService) -> UUID:
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    return case.case_id
+
+
+def test_a_consent_sent_empty_says_every_missing_field_at_once(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "valid_until": "2026/1/1"}
+    refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert refused.status_code == 422
+    expected = {"valid_from", "valid_until", "scope", "purposes", "data_categories"}
+    assert beside(refused.text) == expected
+    assert 'value="2026/1/1"' in refused.text  # kept, to be corrected
+
+
+def test_a_plan_sent_with_only_its_goal_says_every_missing_field_at_once(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    _, client = hub
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "goal": "試験の目標"}
+    refused = client.post("/web/coordinator/plan", data=sent)
+    assert refused.status_code == 422
+    expected = {"plan_case_id", "issue", "lead_agency", "period_from", "period_until"}
+    assert beside(refused.text) == expected | {"monitoring_date"}
+    assert 'value="試験の目標"' in refused.text
