@@ -8,6 +8,7 @@ only, never a person's details.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
@@ -136,7 +137,7 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
     found: Errors = {}
     for item in error.errors():
         loc = [str(p) for p in item["loc"] if not isinstance(p, int)]
-        key = ".".join(loc) or "form"
+        key = ".".join(loc) or _field_of_rule(error.title, str(item["msg"])) or "form"
         key = aliases.get(key, aliases.get(loc[0] if loc else "", key.replace(".", "_")))
         empty = item.get("input") in ("", None, [])
         if item["type"] in ("missing", "too_short") or empty:
@@ -148,6 +149,14 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
             message = MESSAGES.get(item["type"], str(item["msg"]))
         found.setdefault(key, message)
     return found
+
+
+def _field_of_rule(model: str, rule: str) -> str | None:
+    """The field a rule of the whole command is about, when it names one (``period_until
+    must be after period_from``): said beside that field, not atop the page, where a form
+    folded away (the plan's, the consent's) would hide what was typed."""
+    fields = getattr(getattr(c, model, None), "model_fields", {})
+    return next((w for w in re.findall(r"\w+_\w+", rule) if w in fields), None)
 
 
 def hub_error_field(error: HubError) -> Errors:

@@ -59,3 +59,54 @@ def test_a_plan_sent_with_only_its_goal_says_every_missing_field_at_once(
     expected = {"plan_case_id", "issue", "lead_agency", "period_from", "period_until"}
     assert beside(refused.text) == expected | {"monitoring_date"}
     assert 'value="試験の目標"' in refused.text
+
+
+def test_a_period_that_ends_before_it_starts_is_said_beside_its_end_in_the_open_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The rule of the whole plan names its field: said there, the folded form opened with
+    what was typed, not atop the page above a form folded away."""
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    sent = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "plan_case_id": str(case_id),
+        "issue": "試験の課題",
+        "goal": "試験の目標",
+        "lead_agency": f"{WARD}.houkatsu",
+        "period_from": "2026-12-01",
+        "period_until": "2026-11-01",
+        "monitoring_date": "2026-11-15",
+    }
+    refused = client.post("/web/coordinator/plan", data=sent)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"period_until"}
+    assert 'id="form-error"' not in refused.text
+    assert re.search(r'<details open>\s*<summary id="plan-open">', refused.text)
+    assert 'value="試験の課題"' in refused.text
+
+
+def test_a_consent_by_proxy_without_who_gave_it_is_said_beside_it_in_the_open_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    sent = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "scope": f"{WARD}.houkatsu",
+        "purposes": "consultation",
+        "data_categories": "identity",
+        "valid_from": "2026-12-01",
+        "valid_until": "2027-11-30",
+        "by_proxy": "yes",
+    }
+    refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"proxy_relationship"}
+    assert re.search(r'<details open>\s*<summary id="consent-open">', refused.text)
