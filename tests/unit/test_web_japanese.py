@@ -1,0 +1,44 @@
+"""What the auditor's page shows is said in Japanese: the person's details a read showed are
+named as the case page names them, never by their field paths. Without a browser."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from hub.commands import PersonInput
+from hub.identity import Actor, Role
+from hub.labels import VOCABULARY
+from ops.usecases import HubService
+from tests import factories as f
+from tests.web_support import csrf_of, sign_in
+
+WARD = "tobata"
+OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
+
+
+def test_every_detail_of_a_person_has_a_japanese_name() -> None:
+    named = VOCABULARY["person_field"]
+    assert {f"person.{field}" for field in PersonInput.model_fields} == set(named)
+
+
+def test_the_access_log_names_the_details_shown_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case = f.open_case(ward=WARD, person={"name": "試験 花子", "address": "北九州市架空区1"})
+    service.execute(OFFICER, case)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case.case_id}").text
+    shown = client.post(
+        f"/web/cases/{case.case_id}/person",
+        data={"csrf_token": csrf_of(page), "read_purpose": "consultation"},
+    )
+    assert "<dt>氏名</dt>" in shown.text and "<dt>住所</dt>" in shown.text
+
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    row = re.findall(r"<td>([^<]*)</td>", access)
+    assert "住所、氏名" in row or "氏名、住所" in row, row
+    assert "person." not in access
