@@ -8,6 +8,7 @@ import re
 from fastapi.testclient import TestClient
 
 from hub.commands import PersonInput
+from hub.fiscal import JST
 from hub.identity import Actor, Role
 from hub.labels import VOCABULARY
 from ops.usecases import HubService
@@ -42,3 +43,24 @@ def test_the_access_log_names_the_details_shown_in_japanese(
     row = re.findall(r"<td>([^<]*)</td>", access)
     assert "住所、氏名" in row or "氏名、住所" in row, row
     assert "person." not in access
+
+
+def test_the_replay_as_of_a_day_is_a_japanese_table_not_json(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    service.execute(OFFICER, f.consent(case.case_id, scope=[f"{WARD}.houkatsu"]))
+    sign_in(client, "auditor")
+    day = f.at(10).astimezone(JST).date().isoformat()
+    page = client.get(f"/web/audit?as_of={day}")
+    assert page.status_code == 200
+    replay = page.text.split('id="replay-h"')[1].split("</section>")[0]
+    consents = replay.split('id="replay-consents"')[1].split("</table>")[0]
+    assert str(case.case_id)[:8] in consents
+    assert "相談" in consents and "本人特定情報" in consents  # purposes, categories labelled
+    assert "JST" in consents  # the period in JST, not ISO
+    for english in ("consents_in_force", "given_by", "consultation", "identity", "{"):
+        assert english not in replay, english
+    assert "会議に取り上げられたケースはありません" in replay
