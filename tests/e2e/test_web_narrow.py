@@ -1,9 +1,12 @@
 """The pages on a phone held upright (375 px wide, as 750 px at 200 % zoom): nothing pushes
-the page sideways (a long agency name in a list, the chart of table ④). A real headless
-Chromium against the real server (``hub serve``); no broker needed."""
+the page sideways (a long agency name in a list, the chart of table ④); the auditor's
+one-page report printed on A4. A real headless Chromium against the real server
+(``hub serve``); no broker needed."""
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,3 +67,20 @@ def test_no_page_is_wider_than_a_phone(server: Server, tmp_path: Path) -> None:
                 browser.save_screenshot(str(tmp_path / f"{role}.png"))
                 wide.append(f"{page}: {overflow(browser)} px too wide")
         assert not wide, "; ".join(wide)
+
+
+def test_the_auditors_report_prints_on_one_a4_page_without_the_sites_header(
+    server: Server,
+) -> None:
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    with chromium() as browser:
+        sign_in(browser, server, "auditor")
+        browser.get(f"{server.url}/web/audit/report")
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        header = browser.find_element("tag name", "header")
+        assert not header.is_displayed()  # no sign-out button, no navigation on the paper
+        options = PrintOptions()
+        options.page_width, options.page_height = 21.0, 29.7  # A4, in cm
+        pdf = base64.b64decode(browser.print_page(options))
+        assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
