@@ -365,4 +365,5 @@ def test_the_audit_page_reads_a_case_id_typed_in_capitals_as_the_same_case(
         for typed in (str(case.case_id), str(case.case_id).upper(), "{" + case.case_id.hex + "}")
     ]
     assert all(page.status_code == 200 for page in pages)
-    assert all(str(consent.consent_id) in page.text for page in pages)
+    replayed = [page.text.split('id="replay-consents"')[1].split("</table>")[0] for page in pages]
+    assert all(str(consent.consent_id)[:8] in table for table in replayed)
