@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub import commands as c
 from hub.application import Outcome
+from hub.domain.case import TRANSITIONS
 from hub.errors import (
     AlreadyReviewedError,
     AuthenticationError,
@@ -483,6 +484,17 @@ def _person(data: dict[str, Any]) -> dict[str, Any] | None:
 PERSON_ALIASES = {
     f"person.{k}": f"person_{k}" for k in ("name", "kana", "birth_date", "address", "phone")
 }
+
+
+ANSWERS = ("received", "accepted", "in_progress", "on_hold", "declined", "completed")
+
+
+def answers_after(status: str) -> list[str]:
+    """The answers a referral in ``status`` may still be given, in the form's order: none
+    once it has ended (declined, completed, cancelled), so no form is offered that can only
+    be refused."""
+    allowed = TRANSITIONS.get(status, frozenset(ANSWERS))
+    return [answer for answer in ANSWERS if answer in allowed]
 
 
 def to(target: str, message: str) -> Callable[[c.Command, Outcome], Done]:
@@ -1000,6 +1012,7 @@ def router(pages: Pages) -> APIRouter:
             shown.setdefault(d["case_id"], []).append(d)
         context = {
             "referrals": referrals,
+            "answers": answers_after,
             "disclosures": shown,
             "errors": errors or {},
             "values": values or {},

@@ -110,3 +110,35 @@ def test_a_consent_by_proxy_without_who_gave_it_is_said_beside_it_in_the_open_fo
     assert refused.status_code == 422
     assert beside(refused.text) == {"proxy_relationship"}
     assert re.search(r'<details open>\s*<summary id="consent-open">', refused.text)
+
+
+def test_an_agency_is_offered_only_the_answers_its_referral_may_still_take(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Accepted: no going back to 受信済 or 辞退. Completed: no form at all, a sentence
+    instead (the form could only be refused, in the rule's English)."""
+    service, client = hub
+    case_id = a_case(service)
+    refer = f.referral(case_id, f"{WARD}.hogo")
+    service.execute(OFFICER, refer)
+    sign_in(client, "member_agency", agency=f"{WARD}.hogo")
+    rid = refer.referral_id
+
+    def offered() -> list[str]:
+        page = client.get("/web/inbox").text
+        answer = page.split(f'id="answer-{rid}"')[1].split("</select>")[0]
+        return re.findall(r'<option value="(\w+)"', answer)
+
+    def send(answer: str) -> None:
+        page = client.get("/web/inbox").text
+        form = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "answer": answer}
+        sent = client.post(f"/web/inbox/{rid}/answer", data=form, follow_redirects=False)
+        assert sent.status_code == 303, sent.text[-500:]
+
+    assert offered() == ["received", "accepted", "declined"]
+    send("accepted")
+    assert offered() == ["in_progress", "on_hold", "completed"]
+    send("completed")
+    page = client.get("/web/inbox").text
+    assert f'action="/web/inbox/{rid}/answer"' not in page
+    assert "完了で終了しています" in page.split(f'id="ended-{rid}"')[1].split("</p>")[0]
