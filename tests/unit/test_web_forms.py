@@ -142,3 +142,29 @@ def test_an_agency_is_offered_only_the_answers_its_referral_may_still_take(
     page = client.get("/web/inbox").text
     assert f'action="/web/inbox/{rid}/answer"' not in page
     assert "完了で終了しています" in page.split(f'id="ended-{rid}"')[1].split("</p>")[0]
+
+
+def test_a_consent_until_a_day_is_shown_until_that_day_not_the_next_midnight(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The form asks for the last day (その日まで); the case page says that day back."""
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    sent = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "scope": f"{WARD}.houkatsu",
+        "purposes": "consultation",
+        "data_categories": "identity",
+        "valid_from": "2026-12-01",
+        "valid_until": "2027-11-30",
+    }
+    given = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert given.status_code == 200, given.text[-300:]  # followed to the case page
+    consents = given.text.split('id="consents"')[1].split("</table>")[0]
+    assert "令和8年12月1日〜令和9年11月30日" in consents
+    assert "12月1日 00:00" not in consents
+    withdraw = given.text.split('id="consent_id"')[1].split("</select>")[0]
+    assert "令和8年12月1日〜令和9年11月30日" in withdraw
