@@ -615,11 +615,15 @@ def router(pages: Pages) -> APIRouter:
     @routes.post("/signout")
     async def signout(request: Request) -> Response:
         form = await request.form()
+        response = RedirectResponse("/web/signin", status_code=303)
+        if not request.cookies.get(pages.sessions.cookie):
+            # Signed out already (in another tab, or the cookie gone): nothing to end, and
+            # the person asked to be signed out, which they are. Not a refusal page.
+            return response
         try:
             pages.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
         except HubError as error:
             return pages.refused(request, error, None)
-        response = RedirectResponse("/web/signin", status_code=303)
         pages.sessions.sign_out(request, response)
         return response
 
