@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from hub.commands import PersonInput
@@ -64,3 +65,29 @@ def test_the_replay_as_of_a_day_is_a_japanese_table_not_json(
     for english in ("consents_in_force", "given_by", "consultation", "identity", "{"):
         assert english not in replay, english
     assert "会議に取り上げられたケースはありません" in replay
+
+
+def test_a_page_that_fails_unexpectedly_is_a_japanese_error_page_not_json(
+    hub: tuple[HubService, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault no handler answers (a bug, a template that cannot be drawn): on a page, the
+    pages' own error page in Japanese with the signed-in person's header, status 500 (the
+    API's paths keep their problem+json)."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a fault of the hub (試験)")
+
+    monkeypatch.setattr(HubService, "awaiting_discoveries", broken)
+    page = client.get("/web/officer")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert '<html lang="ja">' in page.text and "内部エラー" in page.text
+    assert 'id="signed-in"' in page.text and "試験）" not in page.text.split("<main")[1]
+    assert "internal error" not in page.text
+
+    monkeypatch.setattr(
+        "ops.web.pages.Pages.refused", lambda *_: (_ for _ in ()).throw(RuntimeError())
+    )
+    bare = client.get("/web/officer")  # even the error page cannot be drawn
+    assert bare.status_code == 500 and "エラーが発生しました" in bare.text
