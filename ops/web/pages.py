@@ -1076,6 +1076,10 @@ def router(pages: Pages) -> APIRouter:
                 except FormError as bad:
                     errors.update(bad.errors)
                     days[key] = None
+            if days["from"] and days["to"] and days["to"] < days["from"]:
+                # Not an empty list, which would read as "nothing was disclosed".
+                errors["to"] = "期間の終わりは始まりと同じ日か、それより後の日にしてください"
+                days["to"] = None
             start, end, as_of = days["from"], days["to"], days["as_of"]
             disclosures = service.disclosures(
                 actor,

@@ -438,3 +438,18 @@ def test_an_agency_retired_while_the_referral_form_stood_open_is_said_beside_it(
     sent = client.post(f"/web/cases/{case_id}/refer", data=data)
     assert sent.status_code == 422, sent.text
     assert error_of(sent.text, "agency_id").startswith("この紹介先は今はネットワークにありません")
+
+
+def test_an_audit_period_that_ends_before_it_starts_is_said_beside_its_end(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Not an empty list of disclosures, which the auditor would read as none made."""
+    _, client = hub
+    sign_in(client, "auditor")
+    page = client.get("/web/audit?from=2026-12-10&to=2026-12-01")
+    assert page.status_code == 422
+    said = error_of(page.text, "to")
+    assert said == "期間の終わりは始まりと同じ日か、それより後の日にしてください"
+    assert 'value="2026-12-01"' in page.text  # kept, to be corrected
+    same_day = client.get("/web/audit?from=2026-12-01&to=2026-12-01")
+    assert same_day.status_code == 200
