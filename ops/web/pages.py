@@ -645,6 +645,9 @@ def router(pages: Pages) -> APIRouter:
             "cases": cases,
             "discoveries": service.awaiting_discoveries(actor),
             "may_open": actor.role is Role.ward_officer,
+            # The forms a role may not send are not offered (a coordinator reads the page).
+            "may_report": "ReportDiscovery" in COMMANDS[actor.role],
+            "may_consult": "ReceiveConsultation" in COMMANDS[actor.role],
             "windows": windows,
             "errors": errors or {},
             "values": values or {},

@@ -168,3 +168,26 @@ def test_a_consent_until_a_day_is_shown_until_that_day_not_the_next_midnight(
     assert "12月1日 00:00" not in consents
     withdraw = given.text.split('id="consent_id"')[1].split("</select>")[0]
     assert "令和8年12月1日〜令和9年11月30日" in withdraw
+
+
+def test_a_coordinator_reading_the_window_page_is_offered_no_form_it_may_not_send(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The coordinator reads the 窓口 page of its ward; the discovery and consultation forms
+    there would only lead, after a person's details were typed, to the 403 page."""
+    _, client = hub
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/officer").text
+    assert 'action="/web/officer/discovery"' not in page
+    assert 'action="/web/officer/consultation"' not in page
+    assert 'id="window-only"' in page
+    searched = client.post(
+        "/web/officer/search", data={"csrf_token": csrf_of(page), "kana": "シケン"}
+    )
+    assert searched.status_code == 200  # the search it may use stays
+
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    assert 'action="/web/officer/discovery"' in page
+    assert 'action="/web/officer/consultation"' in page
+    assert 'id="window-only"' not in page
