@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from hub.fiscal import JST, now
 from tests.api_support import Server, running_server
-from tests.browser import choose, chromium, press_enter_on, tick, type_into
+from tests.browser import choose, chromium, click_through, press_enter_on, tick, type_into
 
 pytestmark = pytest.mark.e2e
 
@@ -55,8 +56,24 @@ def test_no_page_is_wider_than_a_phone(server: Server, tmp_path: Path) -> None:
         press_enter_on(browser, "receive-consultation")
         case_page = browser.current_url
         assert "/web/cases/" in case_page
+        # A consent: a row of the auditor's widest table, the replay's consents in force.
+        browser.find_element("id", "consent-open").click()
+        for name, value in (
+            ("scope", f"{WARD}.houkatsu"),
+            ("purposes", "consultation"),
+            ("data_categories", "identity"),
+        ):
+            browser.find_element("css selector", f'input[name="{name}"][value="{value}"]').click()
+        year = now().astimezone(JST).year
+        browser.execute_script(
+            f"document.getElementById('valid_from').value = '{year - 1}-04-01';"
+            f"document.getElementById('valid_until').value = '{year + 1}-03-31';"
+        )
+        click_through(browser, "give-consent")
+        assert "同意を記録しました" in browser.page_source
+        today = now().astimezone(JST).date().isoformat()  # the consent was given today
         pages = [("ward_officer", WARD, case_page), ("ward_officer", WARD, "/web/officer")]
-        pages += [("auditor", "", "/web/audit"), ("analyst", "", "/web/analysis")]
+        pages += [("auditor", "", f"/web/audit?as_of={today}"), ("analyst", "", "/web/analysis")]
         browser.set_window_size(PHONE, 900)
         wide = []
         for role, ward, page in pages:
