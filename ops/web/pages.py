@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import date, datetime, timedelta
@@ -124,6 +125,8 @@ MESSAGES = {
     "too_long": "多すぎます",
     "uuid_parsing": "正しい識別子ではありません",
 }
+# A field whose rule says more than its error's type.
+FIELD_MESSAGES = {"person_phone": "電話番号は数字とハイフンで入力してください（6〜20文字）"}
 REQUIRED = "必須です：入力するか選んでください"
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
 VALUE_ERROR = "受け付けられない値です"
@@ -147,7 +150,7 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
             rule = str(item["msg"]).removeprefix("Value error, ")
             message = f"{VALUE_ERROR}（{rule}）"
         else:
-            message = MESSAGES.get(item["type"], str(item["msg"]))
+            message = FIELD_MESSAGES.get(key) or MESSAGES.get(item["type"], str(item["msg"]))
         found.setdefault(key, message)
     return found
 
@@ -472,11 +475,22 @@ def _command_id(data: dict[str, Any]) -> UUID:
     return _uuid(_text(data, "command_id"), "form")
 
 
+# What a Japanese keyboard types for the dashes of a phone number (全角マイナス, 長音, ダッシュ).
+DASHES = str.maketrans(dict.fromkeys("－ー−‐‑–—―", "-"))
+
+
+def _phone(value: str | None) -> str | None:
+    """A phone number as typed with the IME on (０９３－０００－００００): its full-width digits
+    and dashes as the ASCII the hub stores, so that it is not refused for its width."""
+    return unicodedata.normalize("NFKC", value).translate(DASHES) if value else value
+
+
 def _person(data: dict[str, Any]) -> dict[str, Any] | None:
     person = {
         key: _text(data, f"person_{key}")
         for key in ("name", "kana", "birth_date", "address", "phone")
     }
+    person["phone"] = _phone(person["phone"])
     person = {k: v for k, v in person.items() if v}
     return person or None
 

@@ -5,6 +5,7 @@ judged before the rest. Without a browser, over a real SQLite store."""
 from __future__ import annotations
 
 import re
+from typing import Any
 from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
@@ -191,3 +192,34 @@ def test_a_coordinator_reading_the_window_page_is_offered_no_form_it_may_not_sen
     assert 'action="/web/officer/discovery"' in page
     assert 'action="/web/officer/consultation"' in page
     assert 'id="window-only"' not in page
+
+
+def test_a_phone_typed_with_the_ime_on_is_taken_and_a_wrong_one_says_its_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """０９３－０００－００００ is the number 093-000-0000 typed in full width, as a Japanese
+    keyboard often does: taken as such. A number that is none says what a number is."""
+    service, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+
+    def consultation(phone: str) -> Any:
+        sent = {
+            "csrf_token": csrf_of(page),
+            "command_id": str(uuid4()),
+            "window_agency": f"{WARD}.houkatsu",
+            "person_name": "試験 花子",
+            "person_phone": phone,
+        }
+        return client.post("/web/officer/consultation", data=sent, follow_redirects=False)
+
+    taken = consultation("０９３－０００ー００００")
+    assert taken.status_code == 303, taken.text[-400:]
+    case_id = UUID(taken.headers["location"].rsplit("/", 1)[1])
+    shown = service.person(OFFICER, case_id, "consultation")["person"]
+    assert shown["phone"] == "093-000-0000"
+
+    refused = consultation("試験")
+    assert refused.status_code == 422
+    said = re.search(r'id="person_phone-error">([^<]*)<', refused.text)
+    assert said and said.group(1) == "電話番号は数字とハイフンで入力してください（6〜20文字）"
