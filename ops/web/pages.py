@@ -163,6 +163,13 @@ def _field_of_rule(model: str, rule: str) -> str | None:
     return next((w for w in re.findall(r"\w+_\w+", rule) if w in fields), None)
 
 
+def said(error: HubError) -> str:
+    """A refusal beside a field: as the hub says it when that is Japanese, else led by a
+    Japanese line with the rule kept beside it."""
+    text = str(error)
+    return text if _japanese(text) else f"{NOT_RECORDED}（{text}）"
+
+
 def hub_error_field(error: HubError) -> Errors:
     """``field: message`` refusals (InvalidCommandError) go beside that field. A rule the
     hub states in English is led by a Japanese line, the rule kept beside it."""
@@ -975,7 +982,7 @@ def router(pages: Pages) -> APIRouter:
                 return {
                     "move_case_id": f"本人同意が有効でないため重層的支援会議へ移せません（{bad}）"
                 }
-            return {"move_case_id": str(bad)}
+            return {"move_case_id": said(bad)}
 
         done = to("/web/coordinator", "重層的支援会議へ移しました")
         return await pages.command_form(
@@ -1190,7 +1197,7 @@ def router(pages: Pages) -> APIRouter:
             )
 
         def refusal(bad: HubError) -> Errors:
-            return {field: str(bad)}
+            return {field: said(bad)}
 
         def done(command: c.Command, _: Outcome) -> Done:
             verdict = label("review_verdict", command.verdict)  # type: ignore[attr-defined]

@@ -5,11 +5,13 @@ judged before the rest. Without a browser, over a real SQLite store."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
+from hub.fiscal import now
 from hub.identity import Actor, Role
 from ops.usecases import HubService
 from tests import factories as f
@@ -223,3 +225,32 @@ def test_a_phone_typed_with_the_ime_on_is_taken_and_a_wrong_one_says_its_form(
     assert refused.status_code == 422
     said = re.search(r'id="person_phone-error">([^<]*)<', refused.text)
     assert said and said.group(1) == "電話番号は数字とハイフンで入力してください（6〜20文字）"
+
+
+def test_a_case_already_moved_is_not_offered_to_move_and_a_refusal_is_led_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    today = now()
+    in_force = {"valid_from": today - timedelta(days=1), "valid_until": today + timedelta(90)}
+    service.execute(OFFICER, f.consent(case_id, occurred_at=today, **in_force))
+    sign_in(client, "coordinator", ward=WARD)
+
+    def move() -> Any:
+        page = client.get("/web/coordinator").text
+        sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4())}
+        sent["move_case_id"] = str(case_id)
+        return client.post("/web/coordinator/move", data=sent, follow_redirects=False)
+
+    def offered() -> str:
+        page = client.get("/web/coordinator").text
+        return page.split('id="move_case_id"')[1].split("</select>")[0]
+
+    assert str(case_id) in offered()
+    assert move().status_code == 303
+    assert str(case_id) not in offered()
+    again = move()  # a page drawn before the move, sent after it
+    assert again.status_code == 422
+    refusal = re.search(r'id="move_case_id-error">([^<]*)<', again.text)
+    assert refusal and refusal.group(1).startswith("記録できませんでした（")
