@@ -91,6 +91,18 @@ NAV = (
     ("/web/reviews", "緊急時提供の審査", Read.review),
     ("/web/erasures", "消去の確認", Read.erasures),
 )
+# Pages that ask more of a role than the read their menu entry names: the page and its menu
+# entry both ask here, so that no link of the menu leads to the 403 page.
+OPENS: dict[str, Callable[[Actor], bool]] = {
+    "/web/officer": lambda a: Read.person in READS[a.role] and a.role is not Role.operator,
+    "/web/inbox": lambda a: a.role is Role.member_agency and a.agency_id is not None,
+}
+
+
+def opens(href: str, actor: Actor) -> bool:
+    return OPENS.get(href, lambda _: True)(actor)
+
+
 # What the development sign-in offers (synthetic people only).
 DEV_ROLES = (
     Role.ward_officer,
@@ -302,7 +314,11 @@ class Pages:
         context = context or {}
         nav = []
         if actor is not None:
-            nav = [(href, text) for href, text, read in NAV if read in READS[actor.role]]
+            nav = [
+                (href, text)
+                for href, text, read in NAV
+                if read in READS[actor.role] and opens(href, actor)
+            ]
         flash = unquote(request.cookies.get(self.sessions.named(FLASH), ""))
         response = self.templates.TemplateResponse(
             request,
@@ -658,7 +674,7 @@ def router(pages: Pages) -> APIRouter:
         found: list[dict[str, Any]] | None = None,
         status: int = 200,
     ) -> Response:
-        if Read.person not in READS[actor.role] or actor.role is Role.operator:
+        if not opens("/web/officer", actor):
             raise PermissionDeniedError(f"{actor.role} may not use the ward window's pages")
         cases = service.cases(actor)
         windows = [(a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == actor.ward]
@@ -1032,7 +1048,7 @@ def router(pages: Pages) -> APIRouter:
         values: dict[str, Any] | None = None,
         status: int = 200,
     ) -> Response:
-        if actor.agency_id is None or actor.role is not Role.member_agency:
+        if not opens("/web/inbox", actor) or actor.agency_id is None:
             raise PermissionDeniedError(f"{actor.role} has no agency inbox")
         referrals = service.inbox(actor, actor.agency_id)
         shown: dict[str, list[dict[str, Any]]] = {}

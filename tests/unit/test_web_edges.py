@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from hub import commands as c
 from hub.fiscal import JST
 from hub.identity import Actor, Role
+from ops.identity import dev_issuer
 from ops.usecases import HubService
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
@@ -453,3 +454,33 @@ def test_an_audit_period_that_ends_before_it_starts_is_said_beside_its_end(
     assert 'value="2026-12-01"' in page.text  # kept, to be corrected
     same_day = client.get("/web/audit?from=2026-12-01&to=2026-12-01")
     assert same_day.status_code == 200
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.system])
+def test_every_link_of_a_roles_menu_opens_and_a_role_with_none_is_told(
+    hub: tuple[HubService, TestClient], role: Role
+) -> None:
+    """Signed in with the city's token as any role: no menu entry leads to the 403 page (the
+    operator's did, to 窓口 and 受信箱), and a role with no page is told so, not pointed to a
+    menu that is not there."""
+    service, client = hub
+    ward = WARD if role in (Role.ward_officer, Role.coordinator) else None
+    agency = "tobata.houkatsu" if role in (Role.member_agency, Role.contractor) else None
+    token = dev_issuer.issue(
+        service.settings, subject=f"{role.value}-試験", role=role, ward=ward, agency_id=agency
+    )
+    client.cookies.clear()
+    page = client.get("/web/signin").text
+    signed = client.post(
+        "/web/signin/token",
+        data={"token": token, "csrf_token": csrf_of(page)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303, signed.text[-300:]
+    home = client.get("/web")
+    menu = re.findall(r'<nav aria-label="ページ">(.*?)</nav>', home.text, re.S)
+    links = re.findall(r'href="(/web/[a-z]+)"', menu[0]) if menu else []
+    for link in links:
+        assert client.get(link).status_code == 200, f"{role.value}: {link}"
+    if not links:
+        assert "の役割で使えるページはありません" in home.text
