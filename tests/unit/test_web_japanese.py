@@ -91,3 +91,17 @@ def test_a_page_that_fails_unexpectedly_is_a_japanese_error_page_not_json(
     )
     bare = client.get("/web/officer")  # even the error page cannot be drawn
     assert bare.status_code == 500 and "エラーが発生しました" in bare.text
+
+
+def test_the_counts_of_the_case_lists_say_what_they_count(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    service.execute(OFFICER, f.referral(case.case_id, f"{WARD}.hogo"))
+    for role, page in (("ward_officer", "/web/officer"), ("coordinator", "/web/coordinator")):
+        sign_in(client, role, ward=WARD)
+        row = client.get(page).text.split(f'href="/web/cases/{case.case_id}"')[-1]
+        cell = re.search(r'<td class="[^"]*num">([^<]*)</td>', row.split("</tr>")[0])
+        assert cell and cell.group(1) == "1件", (page, cell)
