@@ -169,6 +169,9 @@ def test_an_agencys_too_long_remark_is_refused_beside_it_and_kept_in_the_form(
     case_id = a_case(service)
     referral = f.referral(case_id, agency_id="tobata.hogo")
     service.execute(OFFICER, referral)
+    staff = Actor("staff-試験", Role.member_agency, agency_id="tobata.hogo")
+    accepted = f.answer(case_id, referral.referral_id, "tobata.hogo", "accepted")
+    service.execute(staff, accepted)  # a completion (and its outcome) is what it may take now
     sign_in(client, "member_agency", agency="tobata.hogo")
     page = client.get("/web/inbox").text
     remark = "架空の補足" * 1000

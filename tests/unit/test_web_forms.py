@@ -138,9 +138,16 @@ def test_an_agency_is_offered_only_the_answers_its_referral_may_still_take(
         sent = client.post(f"/web/inbox/{rid}/answer", data=form, follow_redirects=False)
         assert sent.status_code == 303, sent.text[-500:]
 
+    def fields() -> set[str]:
+        page = client.get("/web/inbox").text
+        form = page.split(f'action="/web/inbox/{rid}/answer"')[1].split("</form>")[0]
+        return set(re.findall(r'<select id="(\w+)-', form))
+
     assert offered() == ["received", "accepted", "declined"]
+    assert fields() == {"answer", "reason_code"}  # no outcome before a completion may be
     send("accepted")
     assert offered() == ["in_progress", "on_hold", "completed"]
+    assert fields() == {"answer", "outcome"}  # no reason of a decline once accepted
     send("completed")
     page = client.get("/web/inbox").text
     assert f'action="/web/inbox/{rid}/answer"' not in page
