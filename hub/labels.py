@@ -238,6 +238,17 @@ VOCABULARY: dict[str, dict[str, str]] = {
     },
     "reviewer": {"coordinator": "いのちネット担当係長", "auditor": "監査担当"},
     "search_criterion": {"kana": "カナ", "birth_date": "生年月日", "address": "住所"},
+    # The person's details, as the access log names what a read showed.
+    "person_field": {
+        "person.name": "氏名",
+        "person.kana": "カナ",
+        "person.birth_date": "生年月日",
+        "person.address": "住所",
+        "person.phone": "電話",
+        "person.health": "健康",
+        "person.disability": "障害",
+        "person.criminal_record": "犯罪歴",
+    },
     "origin": {"discovery": "発見（見守り）", "consultation": "相談"},
     "role": {
         "partner_reporter": "見守り協力者",

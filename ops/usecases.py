@@ -279,6 +279,26 @@ class HubService:
             for d in self._discoveries.awaiting(self.app, ward)
         ]
 
+    def discovery(self, actor: Actor, discovery_id: UUID) -> dict[str, Any]:
+        """One discovery of the actor's ward: codes, times, the case opened from it, whether
+        it was erased. One of another ward, or none, is the refusal of opening it as a case
+        (``OpenCase`` outside the ward), so that the two say the same."""
+        ward = actor.ward if actor.role in WARD_ROLES else None
+        authorize(actor, Read.case, ward=ward)
+        found = self._discoveries.catch_up(self.app).get(str(discovery_id))
+        if found is None or found.ward != ward:
+            raise outside_scope(actor, "OpenCase")
+        return {
+            "discovery_id": found.discovery_id,
+            "ward": found.ward,
+            "reported_at": utc_text(found.reported_at),
+            "urgency": found.urgency,
+            "reporter_kind": found.reporter_kind,
+            "signs": list(found.signs),
+            "case_id": found.case_id,
+            "erased": found.erased,
+        }
+
     def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
         """A person's details, recorded in the access log before they are returned."""
         ward = self._case_ward(actor, Read.person, case_id)

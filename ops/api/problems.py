@@ -11,9 +11,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import Request as StarletteRequest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import errors as e
@@ -183,5 +185,41 @@ class Unexpected:
         except Exception as error:
             log.error("api.unexpected", error=type(error).__name__)
             if not started:
-                answer = problem(500, "internal error", "the hub could not answer (see its log)")
+                answer = await _page(scope) or problem(
+                    500, "internal error", "the hub could not answer (see its log)"
+                )
                 await answer(scope, receive, send)
+
+
+class InternalError(e.HubError):
+    """What a page says of an error no handler answered (its type is in the log)."""
+
+
+BARE_SAID = "ハブがこの画面を表示できませんでした。時間をおいてもう一度お試しください"
+# Said when even the pages' own error page cannot be drawn.
+BARE_PAGE = (
+    '<!doctype html><html lang="ja"><head><meta charset="utf-8">'
+    "<title>エラーが発生しました｜いのちをつなぐネットワーク</title></head><body><main>"
+    "<h1>エラーが発生しました</h1><p>ハブがこの画面を表示できませんでした。時間をおいて"
+    'もう一度お試しください。続くときは運用担当へ連絡してください。</p><p><a href="/web">'
+    "はじめのページへ</a></p></main></body></html>"
+)
+
+
+async def _page(scope: Scope) -> Any:
+    """A page's unexpected error is the pages' Japanese error page (500), as their other
+    refusals are, not the API's problem in English; None for the API's paths."""
+    path = str(scope.get("path", ""))
+    if path != "/web" and not path.startswith("/web/"):
+        return None
+    refusal = getattr(scope["app"].state, "page_refusal", None) if "app" in scope else None
+    bare = HTMLResponse(BARE_PAGE, status_code=500, headers={"Cache-Control": "no-store"})
+    if refusal is None:
+        return bare
+    said = InternalError(f"{BARE_SAID}（内部エラー）")
+    try:
+        page = await run_in_threadpool(refusal, StarletteRequest(scope), said)
+    except Exception:  # the error page's own drawing failed: a page that needs nothing
+        return bare
+    page.status_code = 500
+    return page

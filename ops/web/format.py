@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from jinja2 import pass_context
@@ -23,6 +23,27 @@ def wareki_time(moment: datetime | str | None) -> str:
         return f"{wareki_date(local.date())} {local:%H:%M} JST"
     except (OverflowError, ValueError):  # a record below the edge (hub/quarantine.py): as written
         return value.isoformat()
+
+
+def period(start: datetime | str | None, end: datetime | str | None) -> str:
+    """A period whose end is exclusive, as people say it: days from midnight to midnight
+    (JST) as '令和7年5月1日〜令和8年4月30日', the last day included (the form asked for the
+    last day, 'その日まで'); any other period with its times."""
+
+    def at(moment: datetime | str) -> datetime:
+        value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        return (value if value.tzinfo else value.replace(tzinfo=JST)).astimezone(JST)
+
+    if start in (None, "") or end in (None, ""):
+        return f"{wareki_time(start)}〜{wareki_time(end)}"
+    try:
+        first, after = at(start), at(end)  # type: ignore[arg-type]
+        if first.time() == after.time() == time(0) and after > first:
+            last = (after - timedelta(days=1)).date()
+            return f"{wareki_date(first.date())}〜{wareki_date(last)}"
+    except (OverflowError, ValueError):  # a record below the edge (hub/quarantine.py)
+        pass
+    return f"{wareki_time(start)}〜{wareki_time(end)}"
 
 
 def wareki_day(day: date | str | None) -> str:
@@ -67,6 +88,7 @@ def install(env: Any) -> None:
     env.filters["day"] = wareki_day
     env.filters["month"] = lambda month: wareki_month(month) if month else ""
     env.filters["waited"] = waited
+    env.globals["period"] = period
     env.filters["acted_by"] = acted_by
     env.filters["label"] = lambda code, vocabulary: label(vocabulary, code)
     env.filters["agency"] = pass_context(lambda context, code: _names(context).agency(code))

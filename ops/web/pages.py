@@ -8,7 +8,9 @@ only, never a person's details.
 
 from __future__ import annotations
 
+import re
 import tempfile
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import date, datetime, timedelta
@@ -27,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub import commands as c
 from hub.application import Outcome
+from hub.domain.case import TRANSITIONS
 from hub.errors import (
     AlreadyReviewedError,
     AuthenticationError,
@@ -88,6 +91,18 @@ NAV = (
     ("/web/reviews", "緊急時提供の審査", Read.review),
     ("/web/erasures", "消去の確認", Read.erasures),
 )
+# Pages that ask more of a role than the read their menu entry names: the page and its menu
+# entry both ask here, so that no link of the menu leads to the 403 page.
+OPENS: dict[str, Callable[[Actor], bool]] = {
+    "/web/officer": lambda a: Read.person in READS[a.role] and a.role is not Role.operator,
+    "/web/inbox": lambda a: a.role is Role.member_agency and a.agency_id is not None,
+}
+
+
+def opens(href: str, actor: Actor) -> bool:
+    return OPENS.get(href, lambda _: True)(actor)
+
+
 # What the development sign-in offers (synthetic people only).
 DEV_ROLES = (
     Role.ward_officer,
@@ -122,10 +137,13 @@ MESSAGES = {
     "too_long": "多すぎます",
     "uuid_parsing": "正しい識別子ではありません",
 }
+# A field whose rule says more than its error's type.
+FIELD_MESSAGES = {"person_phone": "電話番号は数字とハイフンで入力してください（6〜20文字）"}
 REQUIRED = "必須です：入力するか選んでください"
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
 VALUE_ERROR = "受け付けられない値です"
 NOT_RECORDED = "記録できませんでした"
+STAND_IN = date(2025, 4, 1)  # a date a form's other fields are judged with (``_dated``)
 FY_MESSAGE = f"年度は R7、令和7年度 または 2025 の形で（{FIRST_FY}〜{LAST_FY}年度）入力してください"
 
 
@@ -135,7 +153,7 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
     found: Errors = {}
     for item in error.errors():
         loc = [str(p) for p in item["loc"] if not isinstance(p, int)]
-        key = ".".join(loc) or "form"
+        key = ".".join(loc) or _field_of_rule(error.title, str(item["msg"])) or "form"
         key = aliases.get(key, aliases.get(loc[0] if loc else "", key.replace(".", "_")))
         empty = item.get("input") in ("", None, [])
         if item["type"] in ("missing", "too_short") or empty:
@@ -144,9 +162,24 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
             rule = str(item["msg"]).removeprefix("Value error, ")
             message = f"{VALUE_ERROR}（{rule}）"
         else:
-            message = MESSAGES.get(item["type"], str(item["msg"]))
+            message = FIELD_MESSAGES.get(key) or MESSAGES.get(item["type"], str(item["msg"]))
         found.setdefault(key, message)
     return found
+
+
+def _field_of_rule(model: str, rule: str) -> str | None:
+    """The field a rule of the whole command is about, when it names one (``period_until
+    must be after period_from``): said beside that field, not atop the page, where a form
+    folded away (the plan's, the consent's) would hide what was typed."""
+    fields = getattr(getattr(c, model, None), "model_fields", {})
+    return next((w for w in re.findall(r"\w+_\w+", rule) if w in fields), None)
+
+
+def said(error: HubError) -> str:
+    """A refusal beside a field: as the hub says it when that is Japanese, else led by a
+    Japanese line with the rule kept beside it."""
+    text = str(error)
+    return text if _japanese(text) else f"{NOT_RECORDED}（{text}）"
 
 
 def hub_error_field(error: HubError) -> Errors:
@@ -180,6 +213,40 @@ def _day(value: str | None, field: str, required: bool = True) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise FormError({field: "日付は YYYY-MM-DD で入力してください"}) from None
+
+
+def _dated(
+    data: dict[str, Any],
+    names: tuple[str, ...],
+    make: Callable[[dict[str, date]], c.Command],
+    aliases: dict[str, str] | None = None,
+) -> c.Command:
+    """The command of a form with dates: ``make`` builds it from the dates typed in the
+    fields ``names``. A date missing or mistyped is not the only thing said: the other fields
+    are judged too (with stand-in dates), so that a form sent with several mistakes says each
+    beside its field at once, not one per sending."""
+    days: dict[str, date] = {}
+    errors: Errors = {}
+    for name in names:
+        try:
+            day = _day(_text(data, name), name)
+        except FormError as bad:
+            errors.update(bad.errors)
+        else:
+            assert day is not None
+            days[name] = day
+    if not errors:
+        return make(days)
+    others: Errors = {}
+    try:
+        make({name: days.get(name, STAND_IN) for name in names})
+    except ValidationError as bad:
+        others = field_errors(bad, aliases)
+    except FormError as bad:
+        others = bad.errors
+    # What the stand-ins themselves make of the dates (their order) is not the person's.
+    others = {k: v for k, v in others.items() if k not in names and k != "form"}
+    raise FormError({**others, **errors})
 
 
 def _start_of(day: date) -> datetime:
@@ -262,7 +329,11 @@ class Pages:
         context = context or {}
         nav = []
         if actor is not None:
-            nav = [(href, text) for href, text, read in NAV if read in READS[actor.role]]
+            nav = [
+                (href, text)
+                for href, text, read in NAV
+                if read in READS[actor.role] and opens(href, actor)
+            ]
         flash = unquote(request.cookies.get(self.sessions.named(FLASH), ""))
         response = self.templates.TemplateResponse(
             request,
@@ -442,11 +513,22 @@ def _command_id(data: dict[str, Any]) -> UUID:
     return _uuid(_text(data, "command_id"), "form")
 
 
+# What a Japanese keyboard types for the dashes of a phone number (全角マイナス, 長音, ダッシュ).
+DASHES = str.maketrans(dict.fromkeys("－ー−‐‑–—―", "-"))
+
+
+def _phone(value: str | None) -> str | None:
+    """A phone number as typed with the IME on (０９３－０００－００００): its full-width digits
+    and dashes as the ASCII the hub stores, so that it is not refused for its width."""
+    return unicodedata.normalize("NFKC", value).translate(DASHES) if value else value
+
+
 def _person(data: dict[str, Any]) -> dict[str, Any] | None:
     person = {
         key: _text(data, f"person_{key}")
         for key in ("name", "kana", "birth_date", "address", "phone")
     }
+    person["phone"] = _phone(person["phone"])
     person = {k: v for k, v in person.items() if v}
     return person or None
 
@@ -454,6 +536,17 @@ def _person(data: dict[str, Any]) -> dict[str, Any] | None:
 PERSON_ALIASES = {
     f"person.{k}": f"person_{k}" for k in ("name", "kana", "birth_date", "address", "phone")
 }
+
+
+ANSWERS = ("received", "accepted", "in_progress", "on_hold", "declined", "completed")
+
+
+def answers_after(status: str) -> list[str]:
+    """The answers a referral in ``status`` may still be given, in the form's order: none
+    once it has ended (declined, completed, cancelled), so no form is offered that can only
+    be refused."""
+    allowed = TRANSITIONS.get(status, frozenset(ANSWERS))
+    return [answer for answer in ANSWERS if answer in allowed]
 
 
 def to(target: str, message: str) -> Callable[[c.Command, Outcome], Done]:
@@ -578,11 +671,15 @@ def router(pages: Pages) -> APIRouter:
     @routes.post("/signout")
     async def signout(request: Request) -> Response:
         form = await request.form()
+        response = RedirectResponse("/web/signin", status_code=303)
+        if not request.cookies.get(pages.sessions.cookie):
+            # Signed out already (in another tab, or the cookie gone): nothing to end, and
+            # the person asked to be signed out, which they are. Not a refusal page.
+            return response
         try:
             pages.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
         except HubError as error:
             return pages.refused(request, error, None)
-        response = RedirectResponse("/web/signin", status_code=303)
         pages.sessions.sign_out(request, response)
         return response
 
@@ -596,7 +693,7 @@ def router(pages: Pages) -> APIRouter:
         found: list[dict[str, Any]] | None = None,
         status: int = 200,
     ) -> Response:
-        if Read.person not in READS[actor.role] or actor.role is Role.operator:
+        if not opens("/web/officer", actor):
             raise PermissionDeniedError(f"{actor.role} may not use the ward window's pages")
         cases = service.cases(actor)
         windows = [(a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == actor.ward]
@@ -604,6 +701,9 @@ def router(pages: Pages) -> APIRouter:
             "cases": cases,
             "discoveries": service.awaiting_discoveries(actor),
             "may_open": actor.role is Role.ward_officer,
+            # The forms a role may not send are not offered (a coordinator reads the page).
+            "may_report": "ReportDiscovery" in COMMANDS[actor.role],
+            "may_consult": "ReceiveConsultation" in COMMANDS[actor.role],
             "windows": windows,
             "errors": errors or {},
             "values": values or {},
@@ -648,8 +748,9 @@ def router(pages: Pages) -> APIRouter:
     ) -> Response:
         if actor.role is not Role.ward_officer:
             raise PermissionDeniedError(f"{actor.role} may not open cases")
-        awaiting = service.awaiting_discoveries(actor)
-        reported = next((d for d in awaiting if d["discovery_id"] == str(discovery_id)), None)
+        # Another ward's discovery, or none, is refused as opening it would be; one already
+        # opened as a case (by a colleague, a minute ago) leads to its case, with no form.
+        reported = service.discovery(actor, discovery_id)
         context = {
             "discovery_id": discovery_id,
             "reported": reported,
@@ -698,8 +799,12 @@ def router(pages: Pages) -> APIRouter:
                 raise FormError({"window_agency": "受付窓口を選んでください（必須）"})
             return command
 
-        def done(_: c.Command, outcome: Outcome) -> Done:
-            return f"/web/cases/{outcome.aggregate_ids[0]}", "相談を受け付け、ケースを開きました"
+        def done(command: c.Command, _: Outcome) -> Done:
+            # The case the command opened, also when it is sent again (a duplicate records
+            # nothing, so names no aggregate): its id is derived from the command's.
+            consultation: c.ReceiveConsultation = command  # type: ignore[assignment]
+            case_id = consultation.case_id or c.derived_id(command.command_id, "case_id")
+            return f"/web/cases/{case_id}", "相談を受け付け、ケースを開きました"
 
         aliases = {**PERSON_ALIASES, "note": "consultation_note"}
         return await pages.command_form(request, build, redraw_officer(request), done, aliases)
@@ -805,21 +910,21 @@ def router(pages: Pages) -> APIRouter:
     @routes.post("/cases/{case_id}/consent")
     async def give_consent(request: Request, case_id: UUID) -> Response:
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
-            start = _day(_text(data, "valid_from"), "valid_from")
-            until = _day(_text(data, "valid_until"), "valid_until")
-            assert start is not None and until is not None
-            return c.GiveConsent(
-                **base,
-                case_id=case_id,
-                consent_id=c.derived_id(base["command_id"], "consent_id"),
-                scope=_lists(data, "scope"),
-                purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
-                data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
-                valid_from=_start_of(start),
-                valid_until=_end_of(until, "valid_until"),
-                by_proxy=_text(data, "by_proxy") == "yes",
-                proxy_relationship=_text(data, "proxy_relationship"),
-            )
+            def make(days: dict[str, date]) -> c.Command:
+                return c.GiveConsent(
+                    **base,
+                    case_id=case_id,
+                    consent_id=c.derived_id(base["command_id"], "consent_id"),
+                    scope=_lists(data, "scope"),
+                    purposes=_lists(data, "purposes"),  # type: ignore[arg-type]
+                    data_categories=_lists(data, "data_categories"),  # type: ignore[arg-type]
+                    valid_from=_start_of(days["valid_from"]),
+                    valid_until=_end_of(days["valid_until"], "valid_until"),
+                    by_proxy=_text(data, "by_proxy") == "yes",
+                    proxy_relationship=_text(data, "proxy_relationship"),
+                )
+
+            return _dated(data, ("valid_from", "valid_until"), make)
 
         done = to(f"/web/cases/{case_id}", "同意を記録しました")
         return await pages.command_form(request, build, redraw_case(request, case_id), done)
@@ -912,7 +1017,7 @@ def router(pages: Pages) -> APIRouter:
                 return {
                     "move_case_id": f"本人同意が有効でないため重層的支援会議へ移せません（{bad}）"
                 }
-            return {"move_case_id": str(bad)}
+            return {"move_case_id": said(bad)}
 
         done = to("/web/coordinator", "重層的支援会議へ移しました")
         return await pages.command_form(
@@ -921,29 +1026,36 @@ def router(pages: Pages) -> APIRouter:
 
     @routes.post("/coordinator/plan")
     async def agree_plan(request: Request) -> Response:
+        aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
+
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
-            case = _text(data, "plan_case_id")
-            if not case:
-                raise FormError({"plan_case_id": "ケースを選んでください（必須）"})
-            start = _day(_text(data, "period_from"), "period_from")
-            until = _day(_text(data, "period_until"), "period_until")
-            monitoring = _day(_text(data, "monitoring_date"), "monitoring_date")
-            lead = _text(data, "lead_agency") or ""
-            return c.AgreePlan(
-                **base,
-                case_id=_uuid(case, "plan_case_id"),
-                plan_id=c.derived_id(base["command_id"], "plan_id"),
-                issues=[{"area": "生活", "issue": _text(data, "issue") or ""}],  # type: ignore[list-item]
-                goals=[g for g in [_text(data, "goal")] if g],
-                lead_agency=lead,
-                roles=[{"agency_id": lead, "role": "主担当"}],  # type: ignore[list-item]
-                period_from=start,  # type: ignore[arg-type]
-                period_until=until,  # type: ignore[arg-type]
-                monitoring_date=monitoring,  # type: ignore[arg-type]
-            )
+            def make(days: dict[str, date]) -> c.Command:
+                case = _text(data, "plan_case_id")
+                # No case chosen is said beside the list, with whatever else is missing.
+                missing = {} if case else {"plan_case_id": "ケースを選んでください（必須）"}
+                lead = _text(data, "lead_agency") or ""
+                try:
+                    plan = c.AgreePlan(
+                        **base,
+                        case_id=_uuid(case, "plan_case_id") if case else UUID(int=0),
+                        plan_id=c.derived_id(base["command_id"], "plan_id"),
+                        issues=[{"area": "生活", "issue": _text(data, "issue") or ""}],  # type: ignore[list-item]
+                        goals=[g for g in [_text(data, "goal")] if g],
+                        lead_agency=lead,
+                        roles=[{"agency_id": lead, "role": "主担当"}],  # type: ignore[list-item]
+                        period_from=days["period_from"],
+                        period_until=days["period_until"],
+                        monitoring_date=days["monitoring_date"],
+                    )
+                except ValidationError as bad:
+                    raise FormError({**field_errors(bad, aliases), **missing}) from None
+                if missing:
+                    raise FormError(missing)
+                return plan
+
+            return _dated(data, ("period_from", "period_until", "monitoring_date"), make, aliases)
 
         done = to("/web/coordinator", "支援計画を記録しました")
-        aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
         return await pages.command_form(request, build, redraw_coordinator(request), done, aliases)
 
     # 支援機関 (member agency) -------------------------------------------------------------------
@@ -955,7 +1067,7 @@ def router(pages: Pages) -> APIRouter:
         values: dict[str, Any] | None = None,
         status: int = 200,
     ) -> Response:
-        if actor.agency_id is None or actor.role is not Role.member_agency:
+        if not opens("/web/inbox", actor) or actor.agency_id is None:
             raise PermissionDeniedError(f"{actor.role} has no agency inbox")
         referrals = service.inbox(actor, actor.agency_id)
         shown: dict[str, list[dict[str, Any]]] = {}
@@ -963,6 +1075,7 @@ def router(pages: Pages) -> APIRouter:
             shown.setdefault(d["case_id"], []).append(d)
         context = {
             "referrals": referrals,
+            "answers": answers_after,
             "disclosures": shown,
             "errors": errors or {},
             "values": values or {},
@@ -1022,10 +1135,13 @@ def router(pages: Pages) -> APIRouter:
                 except FormError as bad:
                     errors.update(bad.errors)
                     days[key] = None
+            if days["from"] and days["to"] and days["to"] < days["from"]:
+                # Not an empty list, which would read as "nothing was disclosed".
+                errors["to"] = (
+                    "期間の終わりが始まりより前です。始まりと同じ日か、それより後の日にしてください"
+                )
+                days["to"] = None
             start, end, as_of = days["from"], days["to"], days["as_of"]
-            if start is not None and end is not None and end < start:  # names no day
-                errors["to"] = "期間の終わりが始まりより前の日付です"
-                start = end = None
             disclosures = service.disclosures(
                 actor,
                 case_id,
@@ -1118,7 +1234,7 @@ def router(pages: Pages) -> APIRouter:
             )
 
         def refusal(bad: HubError) -> Errors:
-            return {field: str(bad)}
+            return {field: said(bad)}
 
         def done(command: c.Command, _: Outcome) -> Done:
             verdict = label("review_verdict", command.verdict)  # type: ignore[attr-defined]

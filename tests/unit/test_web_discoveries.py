@@ -89,3 +89,30 @@ def test_the_list_follows_the_log_as_it_grows_and_keeps_to_the_callers_ward(
     assert {d["ward"] for d in service.awaiting_discoveries(operator, OTHER)} == {OTHER}
     with pytest.raises(UnknownWardError):
         service.awaiting_discoveries(operator, "nowhere")
+
+
+def test_a_discovery_already_a_case_another_wards_or_none_offers_no_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A colleague opened the case a minute ago, the list was stale, or the id was typed: the
+    page says so (and leads to the case) instead of a form that can only be refused."""
+    service, client = hub
+    opened = reported(service, WARD, "urgent", 0)
+    case = f.open_case(ward=WARD, discovery_id=opened)
+    service.execute(OFFICER, case)
+    elsewhere = reported(service, OTHER, "urgent", 0)
+    erased = reported(service, WARD, "routine", 1)
+    service.app.erase_discovery(erased, decided_by="試験課", reason="試験", actor=ADMINISTRATOR)
+
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/officer/discoveries/{opened}")
+    assert page.status_code == 200
+    assert 'id="open-case"' not in page.text
+    said = page.text.split('id="discovery"')[1].split("</p>")[0]
+    assert "すでにケース" in said and f'href="/web/cases/{case.case_id}"' in said
+    page = client.get(f"/web/officer/discoveries/{erased}")
+    assert 'id="open-case"' not in page.text and "消去" in page.text
+    for refused in (elsewhere, UUID(int=7)):
+        page = client.get(f"/web/officer/discoveries/{refused}")
+        assert page.status_code == 403 and 'id="open-case"' not in page.text
+        assert "<title>権限がありません" in page.text

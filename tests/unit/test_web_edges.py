@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from hub import commands as c
 from hub.fiscal import JST
 from hub.identity import Actor, Role
+from ops.identity import dev_issuer
 from ops.usecases import HubService
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
@@ -168,6 +169,9 @@ def test_an_agencys_too_long_remark_is_refused_beside_it_and_kept_in_the_form(
     case_id = a_case(service)
     referral = f.referral(case_id, agency_id="tobata.hogo")
     service.execute(OFFICER, referral)
+    staff = Actor("staff-試験", Role.member_agency, agency_id="tobata.hogo")
+    accepted = f.answer(case_id, referral.referral_id, "tobata.hogo", "accepted")
+    service.execute(staff, accepted)  # a completion (and its outcome) is what it may take now
     sign_in(client, "member_agency", agency="tobata.hogo")
     page = client.get("/web/inbox").text
     remark = "架空の補足" * 1000
@@ -511,3 +515,48 @@ def test_a_birth_date_held_from_before_meiji_is_shown_as_written(
     )
     assert shown.status_code == 200, shown.text[:300]
     assert "1800-01-01" in shown.text and f.SYNTHETIC_NAME in shown.text
+
+
+def test_an_audit_period_that_ends_before_it_starts_is_said_beside_its_end(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Not an empty list of disclosures, which the auditor would read as none made."""
+    _, client = hub
+    sign_in(client, "auditor")
+    page = client.get("/web/audit?from=2026-12-10&to=2026-12-01")
+    assert page.status_code == 422
+    said = error_of(page.text, "to")
+    assert said == "期間の終わりが始まりより前です。始まりと同じ日か、それより後の日にしてください"
+    assert 'value="2026-12-01"' in page.text  # kept, to be corrected
+    same_day = client.get("/web/audit?from=2026-12-01&to=2026-12-01")
+    assert same_day.status_code == 200
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.system])
+def test_every_link_of_a_roles_menu_opens_and_a_role_with_none_is_told(
+    hub: tuple[HubService, TestClient], role: Role
+) -> None:
+    """Signed in with the city's token as any role: no menu entry leads to the 403 page (the
+    operator's did, to 窓口 and 受信箱), and a role with no page is told so, not pointed to a
+    menu that is not there."""
+    service, client = hub
+    ward = WARD if role in (Role.ward_officer, Role.coordinator) else None
+    agency = "tobata.houkatsu" if role in (Role.member_agency, Role.contractor) else None
+    token = dev_issuer.issue(
+        service.settings, subject=f"{role.value}-試験", role=role, ward=ward, agency_id=agency
+    )
+    client.cookies.clear()
+    page = client.get("/web/signin").text
+    signed = client.post(
+        "/web/signin/token",
+        data={"token": token, "csrf_token": csrf_of(page)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303, signed.text[-300:]
+    home = client.get("/web")
+    menu = re.findall(r'<nav aria-label="ページ">(.*?)</nav>', home.text, re.S)
+    links = re.findall(r'href="(/web/[a-z]+)"', menu[0]) if menu else []
+    for link in links:
+        assert client.get(link).status_code == 200, f"{role.value}: {link}"
+    if not links:
+        assert "の役割で使えるページはありません" in home.text

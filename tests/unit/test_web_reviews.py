@@ -367,7 +367,8 @@ def test_the_audit_page_reads_a_case_id_typed_in_capitals_as_the_same_case(
         for typed in (str(case.case_id), str(case.case_id).upper(), "{" + case.case_id.hex + "}")
     ]
     assert all(page.status_code == 200 for page in pages)
-    assert all(str(consent.consent_id) in page.text for page in pages)
+    replayed = [page.text.split('id="replay-consents"')[1].split("</table>")[0] for page in pages]
+    assert all(str(consent.consent_id)[:8] in table for table in replayed)
 
 
 def test_the_audit_page_replays_a_day_as_it_stood_at_its_end_not_the_next_day(
@@ -389,9 +390,9 @@ def test_the_audit_page_replays_a_day_as_it_stood_at_its_end_not_the_next_day(
     page = client.get("/web/audit", params={"case": str(case.case_id), "as_of": "2025-04-30"})
     assert page.status_code == 200
     replay = page.text.split('id="replay-h"')[1]
-    assert str(through.consent_id) in replay  # in force through the whole of 30 April
-    assert str(withdrawn.consent_id) in replay  # its withdrawal is on 1 May
+    assert str(through.consent_id)[:8] in replay  # in force through the whole of 30 April
+    assert str(withdrawn.consent_id)[:8] in replay  # its withdrawal is on 1 May
     after = client.get("/web/audit", params={"case": str(case.case_id), "as_of": "2025-05-01"})
     replayed = after.text.split('id="replay-h"')[1]
-    assert str(through.consent_id) not in replayed
-    assert str(withdrawn.consent_id) not in replayed
+    assert str(through.consent_id)[:8] not in replayed
+    assert str(withdrawn.consent_id)[:8] not in replayed

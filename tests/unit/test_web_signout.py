@@ -104,3 +104,17 @@ def test_a_token_verified_before_is_ended_while_the_providers_keys_cannot_be_fet
     verifier.keys = keys  # back again: the ended token stays refused
     with pytest.raises(AuthenticationError, match="signed out"):
         verifier.actor(f"Bearer {token}")
+
+
+def test_signing_out_in_a_second_tab_after_the_first_is_the_sign_in_page_not_a_refusal(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Two tabs of the pages: サインアウト in the first, then in the second (its page drawn
+    while signed in). The browser holds no session any more: there is nothing to end."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    csrf = csrf_of(client.get("/web/officer").text)  # both tabs drew the same token
+    first = client.post("/web/signout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert first.status_code == 303 and COOKIE not in client.cookies
+    second = client.post("/web/signout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert second.status_code == 303 and second.headers["location"] == "/web/signin"

@@ -1,0 +1,103 @@
+"""The pages on a phone held upright (375 px wide, as 750 px at 200 % zoom): nothing pushes
+the page sideways (a long agency name in a list, the chart of table ④); the auditor's
+one-page report printed on A4. A real headless Chromium against the real server
+(``hub serve``); no broker needed."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.fiscal import JST, now
+from tests.api_support import Server, running_server
+from tests.browser import choose, chromium, click_through, press_enter_on, tick, type_into
+
+pytestmark = pytest.mark.e2e
+
+WARD = "tobata"
+PHONE = 375
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("narrow")) as running:
+        yield running
+
+
+def sign_in(browser: Any, server: Server, role: str, ward: str = "") -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{server.url}/web/signin")
+    type_into(browser, "subject", f"{role}-試験")
+    choose(browser, "role", role)
+    if ward:
+        choose(browser, "ward", ward)
+    press_enter_on(browser, "dev-signin")
+
+
+def overflow(browser: Any) -> int:
+    """How far the page reaches past the window's right edge, in CSS pixels."""
+    return int(
+        browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    )
+
+
+def test_no_page_is_wider_than_a_phone(server: Server, tmp_path: Path) -> None:
+    with chromium() as browser:
+        sign_in(browser, server, "ward_officer", WARD)
+        choose(browser, "window_agency", f"{WARD}.houkatsu")
+        tick(browser, "needs", "elderly")
+        press_enter_on(browser, "receive-consultation")
+        case_page = browser.current_url
+        assert "/web/cases/" in case_page
+        # A consent: a row of the auditor's widest table, the replay's consents in force.
+        browser.find_element("id", "consent-open").click()
+        for name, value in (
+            ("scope", f"{WARD}.houkatsu"),
+            ("purposes", "consultation"),
+            ("data_categories", "identity"),
+        ):
+            browser.find_element("css selector", f'input[name="{name}"][value="{value}"]').click()
+        year = now().astimezone(JST).year
+        browser.execute_script(
+            f"document.getElementById('valid_from').value = '{year - 1}-04-01';"
+            f"document.getElementById('valid_until').value = '{year + 1}-03-31';"
+        )
+        click_through(browser, "give-consent")
+        assert "同意を記録しました" in browser.page_source
+        today = now().astimezone(JST).date().isoformat()  # the consent was given today
+        pages = [("ward_officer", WARD, case_page), ("ward_officer", WARD, "/web/officer")]
+        pages += [("auditor", "", f"/web/audit?as_of={today}"), ("analyst", "", "/web/analysis")]
+        browser.set_window_size(PHONE, 900)
+        wide = []
+        for role, ward, page in pages:
+            sign_in(browser, server, role, ward)
+            browser.get(page if page.startswith("http") else f"{server.url}{page}")
+            browser.execute_script("return document.fonts.ready")
+            if overflow(browser) > 0:
+                browser.save_screenshot(str(tmp_path / f"{role}.png"))
+                wide.append(f"{page}: {overflow(browser)} px too wide")
+        assert not wide, "; ".join(wide)
+
+
+def test_the_auditors_report_prints_on_one_a4_page_without_the_sites_header(
+    server: Server,
+) -> None:
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    with chromium() as browser:
+        sign_in(browser, server, "auditor")
+        browser.get(f"{server.url}/web/audit/report")
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        header = browser.find_element("tag name", "header")
+        assert not header.is_displayed()  # no sign-out button, no navigation on the paper
+        options = PrintOptions()
+        options.page_width, options.page_height = 21.0, 29.7  # A4, in cm
+        pdf = base64.b64decode(browser.print_page(options))
+        assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1

@@ -1,0 +1,263 @@
+"""A form sent with several mistakes says each beside its field at once (with
+aria-describedby), keeping what was typed: not one mistake per sending because a date was
+judged before the rest. Without a browser, over a real SQLite store."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from fastapi.testclient import TestClient
+
+from hub.fiscal import now
+from hub.identity import Actor, Role
+from ops.usecases import HubService
+from tests import factories as f
+from tests.web_support import csrf_of, sign_in
+
+WARD = "tobata"
+OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
+
+
+def beside(page: str) -> set[str]:
+    """The fields the page says something beside, each described by its message."""
+    said = set(re.findall(r'<p class="error" id="([^"]+)-error">', page))
+    described = set(re.findall(r'aria-describedby="([^"]+)-error"', page))
+    assert said == described, (said, described)
+    return said
+
+
+def a_case(service: HubService) -> UUID:
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    return case.case_id
+
+
+def test_a_consent_sent_empty_says_every_missing_field_at_once(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "valid_until": "2026/1/1"}
+    refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert refused.status_code == 422
+    expected = {"valid_from", "valid_until", "scope", "purposes", "data_categories"}
+    assert beside(refused.text) == expected
+    assert 'value="2026/1/1"' in refused.text  # kept, to be corrected
+
+
+def test_a_plan_sent_with_only_its_goal_says_every_missing_field_at_once(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    _, client = hub
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "goal": "試験の目標"}
+    refused = client.post("/web/coordinator/plan", data=sent)
+    assert refused.status_code == 422
+    expected = {"plan_case_id", "issue", "lead_agency", "period_from", "period_until"}
+    assert beside(refused.text) == expected | {"monitoring_date"}
+    assert 'value="試験の目標"' in refused.text
+
+
+def test_a_period_that_ends_before_it_starts_is_said_beside_its_end_in_the_open_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The rule of the whole plan names its field: said there, the folded form opened with
+    what was typed, not atop the page above a form folded away."""
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    sent = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "plan_case_id": str(case_id),
+        "issue": "試験の課題",
+        "goal": "試験の目標",
+        "lead_agency": f"{WARD}.houkatsu",
+        "period_from": "2026-12-01",
+        "period_until": "2026-11-01",
+        "monitoring_date": "2026-11-15",
+    }
+    refused = client.post("/web/coordinator/plan", data=sent)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"period_until"}
+    assert 'id="form-error"' not in refused.text
+    assert re.search(r'<details open>\s*<summary id="plan-open">', refused.text)
+    assert 'value="試験の課題"' in refused.text
+
+
+def test_a_consent_by_proxy_without_who_gave_it_is_said_beside_it_in_the_open_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    sent = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "scope": f"{WARD}.houkatsu",
+        "purposes": "consultation",
+        "data_categories": "identity",
+        "valid_from": "2026-12-01",
+        "valid_until": "2027-11-30",
+        "by_proxy": "yes",
+    }
+    refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"proxy_relationship"}
+    assert re.search(r'<details open>\s*<summary id="consent-open">', refused.text)
+
+
+def test_an_agency_is_offered_only_the_answers_its_referral_may_still_take(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Accepted: no going back to 受信済 or 辞退. Completed: no form at all, a sentence
+    instead (the form could only be refused, in the rule's English)."""
+    service, client = hub
+    case_id = a_case(service)
+    refer = f.referral(case_id, f"{WARD}.hogo")
+    service.execute(OFFICER, refer)
+    sign_in(client, "member_agency", agency=f"{WARD}.hogo")
+    rid = refer.referral_id
+
+    def offered() -> list[str]:
+        page = client.get("/web/inbox").text
+        answer = page.split(f'id="answer-{rid}"')[1].split("</select>")[0]
+        return re.findall(r'<option value="(\w+)"', answer)
+
+    def send(answer: str) -> None:
+        page = client.get("/web/inbox").text
+        form = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "answer": answer}
+        sent = client.post(f"/web/inbox/{rid}/answer", data=form, follow_redirects=False)
+        assert sent.status_code == 303, sent.text[-500:]
+
+    def fields() -> set[str]:
+        page = client.get("/web/inbox").text
+        form = page.split(f'action="/web/inbox/{rid}/answer"')[1].split("</form>")[0]
+        return set(re.findall(r'<select id="(\w+)-', form))
+
+    assert offered() == ["received", "accepted", "declined"]
+    assert fields() == {"answer", "reason_code"}  # no outcome before a completion may be
+    send("accepted")
+    assert offered() == ["in_progress", "on_hold", "completed"]
+    assert fields() == {"answer", "outcome"}  # no reason of a decline once accepted
+    send("completed")
+    page = client.get("/web/inbox").text
+    assert f'action="/web/inbox/{rid}/answer"' not in page
+    assert "完了で終了しています" in page.split(f'id="ended-{rid}"')[1].split("</p>")[0]
+
+
+def test_a_consent_until_a_day_is_shown_until_that_day_not_the_next_midnight(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The form asks for the last day (その日まで); the case page says that day back."""
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    sent = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "scope": f"{WARD}.houkatsu",
+        "purposes": "consultation",
+        "data_categories": "identity",
+        "valid_from": "2026-12-01",
+        "valid_until": "2027-11-30",
+    }
+    given = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert given.status_code == 200, given.text[-300:]  # followed to the case page
+    consents = given.text.split('id="consents"')[1].split("</table>")[0]
+    assert "令和8年12月1日〜令和9年11月30日" in consents
+    assert "12月1日 00:00" not in consents
+    withdraw = given.text.split('id="consent_id"')[1].split("</select>")[0]
+    assert "令和8年12月1日〜令和9年11月30日" in withdraw
+
+
+def test_a_coordinator_reading_the_window_page_is_offered_no_form_it_may_not_send(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The coordinator reads the 窓口 page of its ward; the discovery and consultation forms
+    there would only lead, after a person's details were typed, to the 403 page."""
+    _, client = hub
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/officer").text
+    assert 'action="/web/officer/discovery"' not in page
+    assert 'action="/web/officer/consultation"' not in page
+    assert 'id="window-only"' in page
+    searched = client.post(
+        "/web/officer/search", data={"csrf_token": csrf_of(page), "kana": "シケン"}
+    )
+    assert searched.status_code == 200  # the search it may use stays
+
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    assert 'action="/web/officer/discovery"' in page
+    assert 'action="/web/officer/consultation"' in page
+    assert 'id="window-only"' not in page
+
+
+def test_a_phone_typed_with_the_ime_on_is_taken_and_a_wrong_one_says_its_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """０９３－０００－００００ is the number 093-000-0000 typed in full width, as a Japanese
+    keyboard often does: taken as such. A number that is none says what a number is."""
+    service, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+
+    def consultation(phone: str) -> Any:
+        sent = {
+            "csrf_token": csrf_of(page),
+            "command_id": str(uuid4()),
+            "window_agency": f"{WARD}.houkatsu",
+            "person_name": "試験 花子",
+            "person_phone": phone,
+        }
+        return client.post("/web/officer/consultation", data=sent, follow_redirects=False)
+
+    taken = consultation("０９３－０００ー００００")
+    assert taken.status_code == 303, taken.text[-400:]
+    case_id = UUID(taken.headers["location"].rsplit("/", 1)[1])
+    shown = service.person(OFFICER, case_id, "consultation")["person"]
+    assert shown["phone"] == "093-000-0000"
+
+    refused = consultation("試験")
+    assert refused.status_code == 422
+    said = re.search(r'id="person_phone-error">([^<]*)<', refused.text)
+    assert said and said.group(1) == "電話番号は数字とハイフンで入力してください（6〜20文字）"
+
+
+def test_a_case_already_moved_is_not_offered_to_move_and_a_refusal_is_led_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    today = now()
+    in_force = {"valid_from": today - timedelta(days=1), "valid_until": today + timedelta(90)}
+    service.execute(OFFICER, f.consent(case_id, occurred_at=today, **in_force))
+    sign_in(client, "coordinator", ward=WARD)
+
+    def move() -> Any:
+        page = client.get("/web/coordinator").text
+        sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4())}
+        sent["move_case_id"] = str(case_id)
+        return client.post("/web/coordinator/move", data=sent, follow_redirects=False)
+
+    def offered() -> str:
+        page = client.get("/web/coordinator").text
+        return page.split('id="move_case_id"')[1].split("</select>")[0]
+
+    assert str(case_id) in offered()
+    assert move().status_code == 303
+    assert str(case_id) not in offered()
+    again = move()  # a page drawn before the move, sent after it
+    assert again.status_code == 422
+    refusal = re.search(r'id="move_case_id-error">([^<]*)<', again.text)
+    assert refusal and refusal.group(1).startswith("記録できませんでした（")
