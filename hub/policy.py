@@ -158,8 +158,8 @@ def authorize(
 ) -> None:
     """Refuse ``read`` unless the role grants it, within the actor's ward or agency."""
     if read not in READS[actor.role]:
-        raise _deny(actor, READ_PHRASES[read])
-    _within_scope(actor, wards=[ward] if ward else [], agency_id=agency_id, what=READ_PHRASES[read])
+        raise _deny(actor, _phrase(read))
+    _within_scope(actor, wards=[ward] if ward else [], agency_id=agency_id, what=read)
 
 
 def authorize_command_type(actor: Actor, command_type: str) -> None:
@@ -264,10 +264,17 @@ def _agency_of(command: c.Command, lookup: ScopeLookup) -> str | None:
     return None
 
 
-def outside_scope(actor: Actor, what: str) -> PermissionDeniedError:
+def _phrase(what: str | Read) -> str:
+    """What a refusal says is refused: a read in words (READ_PHRASES), a command by name."""
+    return READ_PHRASES[what] if isinstance(what, Read) else what
+
+
+def outside_scope(actor: Actor, what: str | Read) -> PermissionDeniedError:
     """The one refusal of a ward role outside its ward, and of an agency on a case that is
     not its own. It names neither the other ward or agency nor whether the case exists, so
-    that a missing case and another ward's (or agency's) case answer alike."""
+    that a missing case and another ward's (or agency's) case answer alike (every door
+    passes a read as the Read itself, so both say it in the same words)."""
+    what = _phrase(what)
     if actor.role in AGENCY_ROLES:
         return PermissionDeniedError(
             f"{actor.role} {actor.agency_id} may not {what} on a case not its own"
@@ -277,7 +284,10 @@ def outside_scope(actor: Actor, what: str) -> PermissionDeniedError:
     )
 
 
-def _within_scope(actor: Actor, *, wards: Iterable[str], agency_id: str | None, what: str) -> None:
+def _within_scope(
+    actor: Actor, *, wards: Iterable[str], agency_id: str | None, what: str | Read
+) -> None:
+    what = _phrase(what)
     if actor.role in WARD_ROLES:
         if actor.ward is None:
             raise PermissionDeniedError(f"{actor.role} without a ward may not {what}")

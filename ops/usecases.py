@@ -224,7 +224,7 @@ class HubService:
         ward = self.ward_of_case(case_id)
         if ward is None:
             if actor.role in WARD_ROLES:
-                raise outside_scope(actor, str(read))
+                raise outside_scope(actor, read)
             raise NotFoundError(f"no case {case_id}")
         authorize(actor, read, ward=ward)
         return ward

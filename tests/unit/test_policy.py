@@ -8,7 +8,7 @@ import pytest
 
 from hub.errors import PermissionDeniedError
 from hub.identity import Actor, Role
-from hub.policy import READ_PHRASES, Read, authorize, authorize_command
+from hub.policy import READ_PHRASES, Read, authorize, authorize_command, outside_scope
 from tests import factories as f
 
 OFFICER = Actor("officer-試験", Role.ward_officer, ward="tobata")
@@ -95,3 +95,5 @@ def test_a_refused_read_is_said_in_words() -> None:
         authorize(agency, Read.coordination)
     assert "may not read the referrals awaiting answers and the meetings" in str(refused.value)
     assert set(READ_PHRASES) == set(Read)
+    # The use cases refuse a missing case with outside_scope: the same words, no oracle.
+    assert str(outside_scope(officer, Read.case)) == str(outside.value)
