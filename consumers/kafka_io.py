@@ -78,7 +78,8 @@ class KafkaSource:
         from_start: bool = False,
     ) -> None:
         """``from_start``: read every partition from its first record, whatever the group
-        committed (a reader whose store of what it applied is new)."""
+        committed (a reader whose store of what it applied is new); that start is committed
+        at once (``_rewind``)."""
         self._topics = topics
         self._poll_ms = poll_ms
         self._max_records = max_records
@@ -95,8 +96,17 @@ class KafkaSource:
         self._refreshed = 0.0
         waiting_out_outages("topic assignment", self._assign)
         if from_start and self._assigned:
-            assigned = sorted(self._assigned)
-            waiting_out_outages("seek", lambda: self._consumer.seek_to_beginning(*assigned))
+            waiting_out_outages("seek", self._rewind)
+
+    def _rewind(self) -> None:
+        """Every partition from its first record, and that start committed before anything
+        is applied: the group's offsets were the old store's, and a reader stopped after its
+        first record (no longer new) would resume at them, past records it never applied."""
+        assigned = sorted(self._assigned)
+        starts = self._consumer.beginning_offsets(assigned)
+        for tp in assigned:
+            self._consumer.seek(tp, starts[tp])
+        self._consumer.commit({tp: OffsetAndMetadata(starts[tp], "", -1) for tp in assigned})
 
     def _assign(self) -> None:
         partitions = set()

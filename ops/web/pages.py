@@ -238,8 +238,11 @@ def _dated(
     if not errors:
         return make(days)
     others: Errors = {}
+    # The stand-in is a day typed when there is one: a fixed day before the start typed would
+    # break the period's own rule, and a command's rule after it (the proxy's) is never judged.
+    stand_in = min(days.values(), default=STAND_IN)
     try:
-        make({name: days.get(name, STAND_IN) for name in names})
+        make({name: days.get(name, stand_in) for name in names})
     except ValidationError as bad:
         others = field_errors(bad, aliases)
     except FormError as bad:

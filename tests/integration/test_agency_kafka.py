@@ -116,6 +116,34 @@ def test_a_new_inbox_reads_the_topic_from_its_start_whatever_the_group_committed
     resumed.inbox.close()
 
 
+def test_a_new_inbox_stopped_after_its_first_record_resumes_from_the_start_not_the_old_offsets(
+    broker, sqlite_env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A moved inbox that applied one record and stopped (a crash) before committing its
+    offset is no longer empty: it resumed at the offsets the old inbox committed, and the
+    records between were never applied. Its start is committed before it applies anything."""
+    app = HubApplication(env=sqlite_env)
+    referrals = [refer(app)[1], refer(app)[1]]
+    publish_like_relay(app, broker, relay_records_of(app, AGENCY))
+    run_agency_once(broker, tmp_path / "old").inbox.close()
+
+    store = ConsumerSettings(agency_inbox_path=tmp_path / "new" / f"{AGENCY}.sqlite")
+    crashed = open_agency_consumer(broker, AGENCY, store)
+    records: list = []
+    for _ in range(20):  # the first poll may come back empty while the seek resolves
+        records = crashed.source.poll()
+        if records:
+            break
+    with crashed.inbox.batch():
+        assert crashed.handle(records[0]) == "applied"
+    crashed.close()  # no offset committed: the crash
+
+    resumed = run_agency_once(broker, tmp_path / "new")
+    held = sorted(r["referral_id"] for r in resumed.inbox.referrals())
+    assert held == sorted(str(r) for r in referrals)
+    resumed.inbox.close()
+
+
 def test_wrong_agency_and_illegal_answers_are_refused_onto_the_replies_dead_letter_topic(
     broker, sqlite_env, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]

@@ -115,6 +115,31 @@ def test_a_consent_by_proxy_without_who_gave_it_is_said_beside_it_in_the_open_fo
     assert re.search(r'<details open>\s*<summary id="consent-open">', refused.text)
 
 
+def test_a_consent_by_proxy_with_a_mistyped_end_says_both_at_once(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The stand-in for the mistyped end (2025-04-01) came before the start typed: the
+    period's own rule failed first and the proxy's was never judged, so it was said only at
+    the next sending."""
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    sent = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "scope": f"{WARD}.houkatsu",
+        "purposes": "consultation",
+        "data_categories": "identity",
+        "valid_from": "2026-12-01",
+        "valid_until": "2027/11/30",
+        "by_proxy": "yes",
+    }
+    refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"valid_until", "proxy_relationship"}
+
+
 def test_an_agency_is_offered_only_the_answers_its_referral_may_still_take(
     hub: tuple[HubService, TestClient],
 ) -> None:
