@@ -23,6 +23,7 @@ from consumers.ports import Confirmations, DeadLetters, InRecord, Source
 from consumers.records import BadRecord, read_referral_record
 from consumers.stopping import StopFlag
 from hub import codec, plausible, tracing
+from hub import vocabulary as v
 from hub.domain.case import TRANSITIONS
 from hub.errors import (
     BeforeReferralError,
@@ -36,7 +37,7 @@ from hub.quarantine import OUTAGES, reason_of
 
 log = get_logger("consumers.agency")
 
-ANSWERS = ("received", "accepted", "in_progress", "on_hold", "declined", "completed")
+ANSWERS = v.REFERRAL_ANSWERS
 
 
 @dataclass

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +30,7 @@ from hub.principals import DEFAULT_SUPER_USER
 
 StoreKind = Literal["sqlite", "postgres"]
 Mode = Literal["development", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 DEV_OIDC_ISSUER = "hub-dev-issuer"
 # Outside development every secret is at least this long (UTF-8, surrounding space not
 # counted): the README asks for 32 random bytes, and a short one can be guessed offline.
@@ -116,7 +117,12 @@ class Settings(BaseSettings):
     trace_exporter: Literal["none", "console", "otlp"] = "none"
 
     log_format: Literal["console", "json"] = "console"
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
 
     def insecure_secrets(self, *names: str) -> list[str]:
         """The secrets (all the hub uses, or those ``names``) empty, at their public default

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Urgency = Literal["routine", "soon", "urgent", "life_at_risk"]
 
@@ -73,6 +73,7 @@ ReviewVerdict = Literal["justified", "not_justified"]
 ReferralAnswer = Literal[
     "received", "accepted", "in_progress", "on_hold", "declined", "completed"
 ]  # fmt: skip
+REFERRAL_ANSWERS: tuple[str, ...] = get_args(ReferralAnswer)  # in the order a form lists them
 
 # How a completed referral ended for the person.
 Outcome = Literal[

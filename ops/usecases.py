@@ -90,16 +90,20 @@ def matches(person: Any, kana: str, birth_date: date | None, address: str) -> bo
     return not (address.strip() and _folded(address) not in _folded(person.address or ""))
 
 
-def _checked(start: datetime | None, end: datetime | None) -> None:
-    """A period [start, end) that ends before, or as, it starts names no instant: refused,
-    not answered with an empty list that would read as "none"."""
+def refuse_empty_period(start: datetime | None, end: datetime | None, fields: str = "to") -> None:
+    """A period [start, end) that ends before, or as, it starts names no instant: refused
+    (every door: the API's from/to, the CLI's --between and --from/--to), not answered with
+    an empty list that would read as "none"."""
     if start is not None and end is not None and end <= start:
-        raise EmptyPeriodError("to: the period ends before it starts (to comes before from)")
+        raise EmptyPeriodError(
+            f"{fields}: the period ends before it starts, or where it starts (half-open: "
+            "the end is the first instant left out)"
+        )
 
 
 def _between(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
     """A period for the audit logs' filters: None when neither end is given."""
-    _checked(start, end)
+    refuse_empty_period(start, end)
     if start is None and end is None:
         return None
     return (start or datetime.min.replace(tzinfo=UTC), end or _FAR)
@@ -470,7 +474,7 @@ class HubService:
     ) -> list[dict[str, Any]]:
         authorize(actor, Read.audit)
         self._named_agency(agency_id)
-        _checked(start, end)
+        refuse_empty_period(start, end)
         found = [
             d
             for d in self._ledger_disclosures(case_id, agency_id)

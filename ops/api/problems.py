@@ -143,7 +143,11 @@ def install(app: FastAPI) -> None:
             return problem(400, "malformed request body", detail, error=MalformedBodyError.__name__)
         name = ROUTING.get(error.status_code, e.HubError.__name__)
         said = _routing_detail(error.status_code, request.url.path)
-        return problem(error.status_code, str(error.detail), said, error=name)
+        answer = problem(error.status_code, str(error.detail), said, error=name)
+        # The router's own headers: a 405 says which methods the address takes (Allow).
+        for header, value in (error.headers or {}).items():
+            answer.headers.setdefault(header, value)
+        return answer
 
     app.add_middleware(Unexpected)
 

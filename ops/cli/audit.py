@@ -19,7 +19,7 @@ from rich.table import Table
 
 from hub import topics
 from hub.chain import ChainedRecorder
-from hub.errors import ConfigurationError, EmptyPeriodError, InvalidCommandError
+from hub.errors import ConfigurationError, InvalidCommandError
 from hub.fiscal import JST, jst_text, now
 from hub.labels import Names, label, names
 from hub.settings import get_settings
@@ -38,6 +38,7 @@ from ops.cli._output import (
     short_ids,
     spreadsheet_text,
 )
+from ops.usecases import refuse_empty_period
 from ops.wiring import (
     application,
     chain_verdict,
@@ -90,10 +91,7 @@ def parse_period(
     would name no instant, and an empty answer would read as "none")."""
     first = parse_time(start) if start else None
     last = parse_time(end) if end else None
-    if first is not None and last is not None and last <= first:
-        raise EmptyPeriodError(
-            f"{options}: the period ends before it starts (the end comes first or equals it)"
-        )
+    refuse_empty_period(first, last, options)
     return first, last
 
 

@@ -50,6 +50,7 @@ from hub.policy import COMMANDS, READS, Read
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
+from hub.vocabulary import REFERRAL_ANSWERS
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import AgencyAnswer, HubService
@@ -541,15 +542,12 @@ PERSON_ALIASES = {
 }
 
 
-ANSWERS = ("received", "accepted", "in_progress", "on_hold", "declined", "completed")
-
-
 def answers_after(status: str) -> list[str]:
     """The answers a referral in ``status`` may still be given, in the form's order: none
-    once it has ended (declined, completed, cancelled), so no form is offered that can only
-    be refused."""
-    allowed = TRANSITIONS.get(status, frozenset(ANSWERS))
-    return [answer for answer in ANSWERS if answer in allowed]
+    once it has ended (declined, completed, cancelled), or in a status the domain does not
+    know, so no form is offered that can only be refused (as `hub agency ack` checks)."""
+    allowed = TRANSITIONS.get(status, frozenset())
+    return [answer for answer in REFERRAL_ANSWERS if answer in allowed]
 
 
 def to(target: str, message: str) -> Callable[[c.Command, Outcome], Done]:

@@ -141,6 +141,8 @@ def test_a_path_or_method_not_served_is_a_problem_with_a_named_error(
     assert answered.status_code == status, answered.text
     assert answered.headers["content-type"] == "application/problem+json"
     assert answered.json()["error"] == name
+    if status == 405:  # HTTP: a 405 names the methods the address takes
+        assert answered.headers["allow"] in ("GET", "POST")
 
 
 @pytest.mark.parametrize(

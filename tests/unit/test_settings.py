@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from hub.errors import ConfigurationError
 from hub.settings import Settings, get_settings
@@ -51,3 +51,12 @@ def test_a_postgres_schema_the_store_could_not_find_again_is_refused_by_name(mon
     get_settings.cache_clear()
     assert get_settings().postgres_schema == "pg_walk_2"
     get_settings.cache_clear()
+
+
+def test_a_log_level_is_one_of_pythons_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    # HUB_LOG_LEVEL=LOUD failed every command with a TypeError in the logging set-up.
+    monkeypatch.setenv("HUB_LOG_LEVEL", "warning")
+    assert Settings().log_level == "WARNING"
+    monkeypatch.setenv("HUB_LOG_LEVEL", "LOUD")
+    with pytest.raises(ValidationError, match="log_level"):
+        Settings()
