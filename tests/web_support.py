@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
@@ -43,3 +44,18 @@ def csrf_of(page: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert found, "the page draws no CSRF token"
     return found.group(1)
+
+
+def consent_form(page: str, ward: str = "tobata", **fields: str) -> dict[str, str]:
+    """The case page's consent form as a ward officer sends it (a year from 1 December
+    2026, for the ward's 地域包括支援センター), with ``fields`` changed or added."""
+    return {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "scope": f"{ward}.houkatsu",
+        "purposes": "consultation",
+        "data_categories": "identity",
+        "valid_from": "2026-12-01",
+        "valid_until": "2027-11-30",
+        **fields,
+    }

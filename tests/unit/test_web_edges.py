@@ -18,7 +18,7 @@ from ops.identity import dev_issuer
 from ops.usecases import HubService
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
-from tests.web_support import csrf_of, sign_in
+from tests.web_support import consent_form, csrf_of, sign_in
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -65,15 +65,7 @@ def test_a_consent_valid_until_the_last_day_a_date_can_hold_is_refused_beside_it
     case_id = a_case(service)
     sign_in(client, "ward_officer", ward=WARD)
     page = client.get(f"/web/cases/{case_id}").text
-    data = {
-        "csrf_token": csrf_of(page),
-        "command_id": str(uuid4()),
-        "scope": "tobata.houkatsu",
-        "purposes": "consultation",
-        "data_categories": "identity",
-        "valid_from": "2025-04-10",
-        "valid_until": "9999-12-31",
-    }
+    data = consent_form(page, WARD, valid_from="2025-04-10", valid_until="9999-12-31")
     sent = client.post(f"/web/cases/{case_id}/consent", data=data, follow_redirects=False)
     assert sent.status_code == 422, sent.text[:300]
     assert error_of(sent.text, "valid_until") == "日付が範囲外です"

@@ -15,7 +15,7 @@ from hub.fiscal import now
 from hub.identity import Actor, Role
 from ops.usecases import HubService
 from tests import factories as f
-from tests.web_support import csrf_of, sign_in
+from tests.web_support import consent_form, csrf_of, sign_in
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -99,16 +99,7 @@ def test_a_consent_by_proxy_without_who_gave_it_is_said_beside_it_in_the_open_fo
     case_id = a_case(service)
     sign_in(client, "ward_officer", ward=WARD)
     page = client.get(f"/web/cases/{case_id}").text
-    sent = {
-        "csrf_token": csrf_of(page),
-        "command_id": str(uuid4()),
-        "scope": f"{WARD}.houkatsu",
-        "purposes": "consultation",
-        "data_categories": "identity",
-        "valid_from": "2026-12-01",
-        "valid_until": "2027-11-30",
-        "by_proxy": "yes",
-    }
+    sent = consent_form(page, WARD, by_proxy="yes")
     refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
     assert refused.status_code == 422
     assert beside(refused.text) == {"proxy_relationship"}
@@ -125,16 +116,7 @@ def test_a_consent_by_proxy_with_a_mistyped_end_says_both_at_once(
     case_id = a_case(service)
     sign_in(client, "ward_officer", ward=WARD)
     page = client.get(f"/web/cases/{case_id}").text
-    sent = {
-        "csrf_token": csrf_of(page),
-        "command_id": str(uuid4()),
-        "scope": f"{WARD}.houkatsu",
-        "purposes": "consultation",
-        "data_categories": "identity",
-        "valid_from": "2026-12-01",
-        "valid_until": "2027/11/30",
-        "by_proxy": "yes",
-    }
+    sent = consent_form(page, WARD, valid_until="2027/11/30", by_proxy="yes")
     refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
     assert refused.status_code == 422
     assert beside(refused.text) == {"valid_until", "proxy_relationship"}
@@ -187,15 +169,7 @@ def test_a_consent_until_a_day_is_shown_until_that_day_not_the_next_midnight(
     case_id = a_case(service)
     sign_in(client, "ward_officer", ward=WARD)
     page = client.get(f"/web/cases/{case_id}").text
-    sent = {
-        "csrf_token": csrf_of(page),
-        "command_id": str(uuid4()),
-        "scope": f"{WARD}.houkatsu",
-        "purposes": "consultation",
-        "data_categories": "identity",
-        "valid_from": "2026-12-01",
-        "valid_until": "2027-11-30",
-    }
+    sent = consent_form(page, WARD)
     given = client.post(f"/web/cases/{case_id}/consent", data=sent)
     assert given.status_code == 200, given.text[-300:]  # followed to the case page
     consents = given.text.split('id="consents"')[1].split("</table>")[0]
