@@ -28,6 +28,8 @@ from hub.errors import (
     NotFoundError,
     ReferralNotFoundError,
     ServiceUnavailableError,
+    sqlite_cause,
+    store_failure,
 )
 from hub.logging import configure_logging
 from hub.settings import get_settings
@@ -86,6 +88,12 @@ class HubGroup(TyperGroup):
                     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise typer.Exit(1) from None
             except Exception as error:
+                if sqlite_cause(error) is not None:  # the disk, not the hub: one line, as away
+                    typer.echo(
+                        f"Error: a SQLite file of the hub cannot be used ({store_failure(error)})",
+                        err=True,
+                    )
+                    raise typer.Exit(EXIT_SERVICE_AWAY) from None
                 typer.echo(unexpected(error), err=True)
                 raise typer.Exit(1) from None
 

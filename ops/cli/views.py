@@ -32,7 +32,7 @@ from rich.table import Table
 
 from hub import vocabulary as v
 from hub.application import HubApplication
-from hub.errors import InvalidCommandError, NotFoundError
+from hub.errors import InvalidCommandError, NotFoundError, store_failure
 from hub.fiscal import FIRST_FY, LAST_FY, jst_text, now, parse_fiscal_year
 from hub.labels import label, names
 from hub.settings import Settings, get_settings
@@ -474,7 +474,7 @@ def follow(
             # is back (a supervisor of our own, since the library's runner stops for good).
             if stopping.is_set():
                 break
-            err.print(f"store unavailable ({type(error).__name__}); retrying in {delay:.0f}s")
+            err.print(f"store unavailable ({store_failure(error)}); retrying in {delay:.0f}s")
             stopping.wait(delay)
             delay = min(delay * 2, 30.0)
         else:
