@@ -7,13 +7,11 @@ the answer reflects every command recorded before it.
 from __future__ import annotations
 
 import json
-import signal
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any, Literal, TypeVar, get_args
 from uuid import UUID
 
@@ -30,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from consumers.stopping import set_on_signals
 from hub import vocabulary as v
 from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError, store_failure
@@ -454,13 +453,7 @@ def follow(
     stopping = threading.Event()
     current: list[Runner] = []
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-        for runner in current:
-            runner.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    set_on_signals(stopping)  # the runners are stopped by the loop, not the handler
     server = wiring.serve_metrics(
         settings, metrics_port, lambda: wiring.follow_metrics(settings, names)
     )
