@@ -71,6 +71,7 @@ from hub.errors import (
     StoreUnavailableError,
     UnknownAgencyError,
     WardRequiredError,
+    store_failure,
 )
 from hub.fiscal import now
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, Role
@@ -666,7 +667,7 @@ class HubApplication(Application[UUID]):
         except OperationalError as error:
             self._forget(group.aggregates)
             raise StoreUnavailableError(
-                f"the event store is unavailable ({type(error).__name__}); the group of "
+                f"the event store is unavailable ({store_failure(error)}); the group of "
                 f"{len(group.pending)} commands was not written"
             ) from error
         for pending in group.pending:
@@ -701,7 +702,7 @@ class HubApplication(Application[UUID]):
             }
         except OperationalError as error:
             raise StoreUnavailableError(
-                f"the event store is unavailable ({type(error).__name__})"
+                f"the event store is unavailable ({store_failure(error)})"
             ) from error
         # A command that touched what changed, or what such a command touched, runs alone
         # (after the others, which never touch its aggregates later in the group).
@@ -721,7 +722,7 @@ class HubApplication(Application[UUID]):
                 alone = sorted([*keep, *alone], key=lambda p: p.index)
             except OperationalError as error:
                 raise StoreUnavailableError(
-                    f"the event store is unavailable ({type(error).__name__})"
+                    f"the event store is unavailable ({store_failure(error)})"
                 ) from error
             else:
                 for pending in keep:
@@ -812,7 +813,7 @@ class HubApplication(Application[UUID]):
             ) from error
         except OperationalError as error:
             raise StoreUnavailableError(
-                f"the event store is unavailable ({type(error).__name__}); nothing was written"
+                f"the event store is unavailable ({store_failure(error)}); nothing was written"
             ) from error
         return Outcome(
             command.command_id,
@@ -902,7 +903,7 @@ class HubApplication(Application[UUID]):
             self.save(*record.collect_events())
         except OperationalError as error:
             raise StoreUnavailableError(
-                f"the event store is unavailable ({type(error).__name__}); the read was not "
+                f"the event store is unavailable ({store_failure(error)}); the read was not "
                 "recorded, so nothing is shown"
             ) from error
 
@@ -1027,7 +1028,7 @@ class HubApplication(Application[UUID]):
             return False
         except OperationalError as error:
             raise StoreUnavailableError(
-                f"the event store is unavailable ({type(error).__name__}); nothing was written"
+                f"the event store is unavailable ({store_failure(error)}); nothing was written"
             ) from error
         return True
 

@@ -27,6 +27,48 @@ class StoreUnavailableError(ServiceUnavailableError):
     """The log of record cannot be reached; nothing was written."""
 
 
+# SQLite's primary result codes that say the machine, not the hub, is at fault; each one's
+# meaning for whoever runs the hub (https://sqlite.org/rescode.html).
+_SQLITE_MEANING = {
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_READONLY": "the store or its folder is read-only",
+    "SQLITE_CANTOPEN": "the store's file cannot be opened",
+    "SQLITE_IOERR": "the disk failed to read or write",
+    "SQLITE_PERM": "permission denied",
+    "SQLITE_BUSY": "another process holds the store's lock",
+    "SQLITE_LOCKED": "another process holds the store's lock",
+    "SQLITE_CORRUPT": "the store's file is damaged",
+    "SQLITE_NOTADB": "the file is not a SQLite store",
+}
+
+
+def sqlite_cause(error: BaseException) -> tuple[str, str] | None:
+    """The SQLite result code behind ``error`` (itself, or what it was raised from) and its
+    meaning, when it is one of the machine's faults above; else None. The code is a fixed
+    name, never the message (which may quote a stored value)."""
+    seen: BaseException | None = error
+    for _ in range(8):  # a chain of causes; a few links at most
+        if seen is None:
+            return None
+        name = getattr(seen, "sqlite_errorname", None)
+        if isinstance(name, str):
+            primary = "_".join(name.split("_")[:2])
+            meaning = _SQLITE_MEANING.get(primary)
+            return (name, meaning) if meaning is not None else None
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def store_failure(error: BaseException) -> str:
+    """How a failed store call is named in an error line: the exception's type, and the
+    SQLite code and its meaning when SQLite gave one (``OperationalError: SQLITE_FULL, the
+    disk is full``)."""
+    found = sqlite_cause(error)
+    if found is None:
+        return type(error).__name__
+    return f"{type(error).__name__}: {found[0]}, {found[1]}"
+
+
 class ErasureIncompleteError(ServiceUnavailableError):
     """A data key is destroyed in its table, but a reader kept the store's write-ahead log
     from being emptied, so the key's old bytes are still in the store's files."""

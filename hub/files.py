@@ -13,6 +13,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from hub.errors import StoreUnavailableError
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 # What SQLite writes beside a database file; it gives them the database file's mode.
@@ -33,12 +35,34 @@ def private_dir(path: Path, *, tighten: bool = False) -> Path:
         missing.append(current)
         current = current.parent
     for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir(mode=PRIVATE_DIR)
-        folder.chmod(PRIVATE_DIR)
+        try:
+            with contextlib.suppress(FileExistsError):
+                folder.mkdir(mode=PRIVATE_DIR)
+        except OSError as error:  # a read-only or full disk, a folder of another user
+            raise StoreUnavailableError(
+                f"the hub's folder {folder} cannot be created ({error.strerror})"
+            ) from error
+        _set_mode(folder, PRIVATE_DIR)
     if tighten and not missing and not _shared(path):
-        path.chmod(PRIVATE_DIR)
+        _set_mode(path, PRIVATE_DIR)
     return path
+
+
+def _set_mode(path: Path, mode: int) -> None:
+    """``chmod`` only when the mode differs: what is already private is not written to (a
+    store on read-only media is read). A mode that cannot be set is one error line (a
+    folder's or file's path names no person)."""
+    if stat.S_IMODE(path.stat().st_mode) == mode:
+        return
+    try:
+        path.chmod(mode)
+    except FileNotFoundError:
+        raise
+    except OSError as error:  # a read-only disk, a file of another user
+        kind = "folder" if mode == PRIVATE_DIR else "file"
+        raise StoreUnavailableError(
+            f"the hub's {kind} {path} cannot be made private ({error.strerror})"
+        ) from error
 
 
 def private_file(path: Path) -> Path:
@@ -50,8 +74,12 @@ def private_file(path: Path) -> Path:
         # No descriptor on a file that exists: it may be a live SQLite database, and closing
         # any descriptor of it drops every POSIX lock this process holds on it, so another
         # process may then delete the -wal/-shm files under us ("disk I/O error").
-        path.chmod(PRIVATE_FILE)
+        _set_mode(path, PRIVATE_FILE)
         return path
+    except OSError as error:
+        raise StoreUnavailableError(
+            f"the hub's file {path} cannot be created ({error.strerror})"
+        ) from error
     try:
         os.fchmod(fd, PRIVATE_FILE)
     finally:
@@ -69,7 +97,7 @@ def private_sqlite(path: Path) -> Path:
     for suffix in SQLITE_SIDE_FILES:
         side = path.with_name(path.name + suffix)
         with contextlib.suppress(FileNotFoundError):
-            side.chmod(PRIVATE_FILE)
+            _set_mode(side, PRIVATE_FILE)
     return path
 
 

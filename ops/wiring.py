@@ -40,6 +40,7 @@ from hub.errors import (
     ServiceUnavailableError,
     StoreUnavailableError,
     UnknownAgencyError,
+    store_failure,
 )
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, operator
 from hub.kafka_clients import credentials
@@ -100,6 +101,11 @@ def open_application(
             _create_postgres_schema(settings)  # a new HUB_POSTGRES_SCHEMA, as an inbox's is
             return opened()
     except PersistenceError as error:
+        if kind == "sqlite":  # a file: no service to start, but a disk or a mode to look at
+            raise StoreUnavailableError(
+                f"the sqlite event store {settings.sqlite_file} is unavailable "
+                f"({store_failure(error)})"
+            ) from error
         raise StoreUnavailableError(
             f"the {kind} event store is unavailable ({type(error).__name__}); is it running? "
             "try `hub services up postgres`"

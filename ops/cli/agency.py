@@ -87,6 +87,10 @@ def run_agency(
         )
         if not once:
             heap.settle()  # started: what it holds now lives as long as it follows
+            err.print(
+                f"{agency}: following {topics.referrals(settings, agency)} into its inbox; "
+                "Ctrl-C to stop"
+            )
         with stop_on_signals(stop):
             report = consumer.run(stop, once=once)
     finally:
@@ -413,6 +417,10 @@ def run_replies(
         )
         if not once:
             heap.settle()
+            err.print(
+                f"replies: following {topics.replies(settings, '*')}"
+                f"{', with the acknowledgement timers' if timers else ''}; Ctrl-C to stop"
+            )
         with stop_on_signals(stop):
             report = ingester.run(
                 stop, once=once, tick=(lambda: _escalate(timer)) if timers else None

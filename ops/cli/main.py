@@ -28,6 +28,8 @@ from hub.errors import (
     NotFoundError,
     ReferralNotFoundError,
     ServiceUnavailableError,
+    sqlite_cause,
+    store_failure,
 )
 from hub.logging import configure_logging
 from hub.settings import get_settings
@@ -86,8 +88,32 @@ class HubGroup(TyperGroup):
                     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise typer.Exit(1) from None
             except Exception as error:
+                own = _hub_cause(error)
+                if own is not None:  # a library wrapped the hub's own error (the store's mapper)
+                    typer.echo(f"Error: {own}", err=True)
+                    raise typer.Exit(exit_code(own)) from None
+                if sqlite_cause(error) is not None:  # the disk, not the hub: one line, as away
+                    typer.echo(
+                        f"Error: a SQLite file of the hub cannot be used ({store_failure(error)})",
+                        err=True,
+                    )
+                    raise typer.Exit(EXIT_SERVICE_AWAY) from None
                 typer.echo(unexpected(error), err=True)
                 raise typer.Exit(1) from None
+
+
+def _hub_cause(error: BaseException) -> HubError | None:
+    """The hub's own error a library raised ``error`` from, if any: the event store's mapper
+    wraps a person's data key that does not unwrap (another ``HUB_KEK``) in its own
+    ``MapperDeserialisationError``, which would hide the hub's one clear line."""
+    cause = error.__cause__
+    for _ in range(8):
+        if cause is None:
+            return None
+        if isinstance(cause, HubError):
+            return cause
+        cause = cause.__cause__
+    return None
 
 
 def unexpected(error: Exception) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from typing import Annotated, Any
 
 import typer
 
+from consumers.stopping import set_on_signals
 from hub.settings import get_settings
 from ops.cli._metrics import MetricsPortOpt
 
@@ -50,8 +50,7 @@ def relay(
             counts = relay_.drain()
         else:
             stop = threading.Event()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
+            set_on_signals(stop)
             typer.echo("relay following the log; Ctrl-C to stop", err=True)
             counts = relay_.follow(stop, caught_up=heap.settle)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,7 @@ def serve(
     settings = get_settings()
     check_identity_settings(settings)
     check_listener(settings, host, ssl_certfile, ssl_keyfile)
+    listener = bind_listener(host, port)
     service = open_service(settings)
     server = None
     try:
@@ -41,7 +43,7 @@ def serve(
         )
         api = create_app(service, settings)
         heap.settle()  # started: the service and the app live as long as it serves
-        uvicorn.run(
+        config = uvicorn.Config(
             api,
             host=host,
             port=port,
@@ -50,10 +52,35 @@ def serve(
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
         )
+        scheme = "https" if ssl_certfile is not None else "http"
+        typer.echo(f"serving the API on {scheme}://{_netloc(host, port)}; Ctrl-C to stop", err=True)
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
         if server is not None:
             server.shutdown()
         service.close()
+        listener.close()
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The API's socket, bound before the store opens: a port another process holds (a
+    second ``hub serve``) is one error line, as a metrics port is, not uvicorn's log line
+    and its exit code 3 (which the hub's commands use for "not found")."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise ConfigurationError(
+            f"cannot serve the API on {_netloc(host, port)} ({error.strerror})"
+        ) from error
+    return listener
 
 
 def check_listener(

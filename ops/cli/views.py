@@ -7,13 +7,11 @@ the answer reflects every command recorded before it.
 from __future__ import annotations
 
 import json
-import signal
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any, Literal, TypeVar, get_args
 from uuid import UUID
 
@@ -30,9 +28,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from consumers.stopping import set_on_signals
 from hub import vocabulary as v
 from hub.application import HubApplication
-from hub.errors import InvalidCommandError, NotFoundError
+from hub.errors import InvalidCommandError, NotFoundError, store_failure
 from hub.fiscal import FIRST_FY, LAST_FY, jst_text, now, parse_fiscal_year
 from hub.labels import label, names
 from hub.settings import Settings, get_settings
@@ -454,13 +453,7 @@ def follow(
     stopping = threading.Event()
     current: list[Runner] = []
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-        for runner in current:
-            runner.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    set_on_signals(stopping)  # the runners are stopped by the loop, not the handler
     server = wiring.serve_metrics(
         settings, metrics_port, lambda: wiring.follow_metrics(settings, names)
     )
@@ -474,7 +467,7 @@ def follow(
             # is back (a supervisor of our own, since the library's runner stops for good).
             if stopping.is_set():
                 break
-            err.print(f"store unavailable ({type(error).__name__}); retrying in {delay:.0f}s")
+            err.print(f"store unavailable ({store_failure(error)}); retrying in {delay:.0f}s")
             stopping.wait(delay)
             delay = min(delay * 2, 30.0)
         else:

@@ -184,7 +184,7 @@ def test_production_refuses_to_serve_plain_http_off_this_host(
     # TLS proxy on the host), else the API's own TLS.
     for variable, value in REAL.items():
         monkeypatch.setenv(variable, value)
-    monkeypatch.setattr("uvicorn.run", lambda *_, **__: pytest.fail("served plain HTTP"))
+    monkeypatch.setattr("uvicorn.Server.run", lambda *_, **__: pytest.fail("served plain HTTP"))
     result = runner.invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code == 1, result.output
     (line,) = result.stderr.strip().splitlines()
