@@ -1,0 +1,69 @@
+"""`hub backup FILE`: the SQLite log of record copied while the hub runs (what is still in
+the write-ahead log included, which `cp` of the file misses), 0600, its chain checked."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+from ops.wiring import open_application
+from tests import factories as f
+
+runner = CliRunner()
+
+
+def _events(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as db:
+        return int(db.execute("SELECT count(*) FROM stored_events").fetchone()[0])
+
+
+def test_a_backup_taken_while_the_hub_writes_holds_every_event_and_is_private(
+    cli_store: Path,
+) -> None:
+    app = open_application(get_settings())
+    try:
+        for _ in range(3):
+            app.execute(f.open_case(ward="moji", person=f.person()))
+        live = app.recorder.max_notification_id()
+        target = cli_store / "backup" / "hub-試験.sqlite"
+        target.parent.mkdir()
+        made = runner.invoke(cli, ["backup", str(target)])  # the application still open
+    finally:
+        app.close()
+    assert made.exit_code == 0, made.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert _events(target) == live and "chain intact" in made.output
+    again = runner.invoke(cli, ["backup", str(target)])
+    assert again.exit_code == 2 and "never overwrites" in again.stderr
+
+
+def test_a_postgres_store_is_sent_to_its_own_tools(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_STORE", "postgres")
+    get_settings.cache_clear()
+    refused = runner.invoke(cli, ["backup", str(cli_store / "copy.sqlite")])
+    get_settings.cache_clear()
+    assert refused.exit_code == 2 and "pg_dump" in refused.stderr
+    assert not (cli_store / "copy.sqlite").exists()
+
+
+def test_a_copy_whose_chain_does_not_verify_is_said_so(cli_store: Path) -> None:
+    app = open_application(get_settings())
+    try:
+        app.execute(f.open_case(ward="moji", person=f.person()))
+    finally:
+        app.close()
+    with closing(sqlite3.connect(get_settings().sqlite_file)) as db:  # rewritten below the hub
+        db.execute("UPDATE stored_events SET state = X'00' WHERE rowid = 2")
+        db.commit()
+    made = runner.invoke(cli, ["backup", str(cli_store / "copy.sqlite")])
+    assert made.exit_code == 1, made.output
+    assert made.stderr.startswith("Error: the copy ") and "does not verify" in made.stderr
