@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
@@ -59,3 +59,15 @@ def consent_form(page: str, ward: str = "tobata", **fields: str) -> dict[str, st
         "valid_until": "2027-11-30",
         **fields,
     }
+
+
+def officer_case(service: HubService, client: TestClient, ward: str = "tobata") -> tuple[UUID, str]:
+    """A case opened in ``ward``, the client signed in as that ward's officer, and the case
+    page it is shown."""
+    from hub.identity import Actor, Role
+    from tests import factories as f
+
+    case = f.open_case(ward=ward)
+    service.execute(Actor("officer-試験", Role.ward_officer, ward=ward), case)
+    sign_in(client, "ward_officer", ward=ward)
+    return case.case_id, client.get(f"/web/cases/{case.case_id}").text

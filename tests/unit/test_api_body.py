@@ -124,23 +124,27 @@ def test_the_answer_body_stays_in_the_openapi_document(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "status", "name"),
+    ("method", "path", "status", "name", "says"),
     [
-        ("GET", "/nope", 404, "NotFoundError"),
-        ("GET", "/commands/NoSuchCommand", 404, "NotFoundError"),
-        ("GET", "/cases/", 404, "NotFoundError"),
-        ("DELETE", "/cases", 405, "MethodNotAllowedError"),
-        ("GET", "/commands/ReportDiscovery", 405, "MethodNotAllowedError"),
+        ("GET", "/nope", 404, "NotFoundError", "/openapi.json"),
+        ("GET", "/commands/NoSuchCommand", 404, "NotFoundError", "hub schema commands"),
+        ("POST", "/commands/NoSuchCommand", 404, "NotFoundError", "hub schema commands"),
+        ("GET", "/cases/", 404, "NotFoundError", "/openapi.json"),
+        ("DELETE", "/cases", 405, "MethodNotAllowedError", "method"),
+        ("GET", "/commands/ReportDiscovery", 405, "MethodNotAllowedError", "method"),
     ],
 )
 def test_a_path_or_method_not_served_is_a_problem_with_a_named_error(
-    method: str, path: str, status: int, name: str, tmp_path: Path
+    method: str, path: str, status: int, name: str, says: str, tmp_path: Path
 ) -> None:
+    # A mistyped command type was {"title": "Not Found", "status": 404} and nothing more:
+    # the README promises every problem a detail.
     client, _token = _answer_client(tmp_path)
     answered = client.request(method, path)
     assert answered.status_code == status, answered.text
     assert answered.headers["content-type"] == "application/problem+json"
     assert answered.json()["error"] == name
+    assert says in answered.json()["detail"]
     if status == 405:  # HTTP: a 405 names the methods the address takes
         assert answered.headers["allow"] in ("GET", "POST")
 

@@ -119,24 +119,3 @@ def test_an_answers_key_used_for_another_answer_is_named_as_sent(
     assert problem["error"] == "IdempotencyConflictError"
     assert f"Idempotency-Key {key} was already used" in problem["detail"]
     assert "command_id" not in problem["detail"]
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "status", "says"),
-    [
-        ("POST", "/commands/NoSuchCommand", 404, "hub schema commands"),
-        ("GET", "/nope", 404, "/openapi.json"),
-        ("DELETE", "/cases", 405, "method"),
-    ],
-)
-def test_the_routers_own_refusals_carry_a_detail(
-    method: str, path: str, status: int, says: str, tmp_path: Path
-) -> None:
-    """A mistyped command type was {"title": "Not Found", "status": 404} and nothing more:
-    the README promises every problem a detail."""
-    token = _token(tmp_path, Role.ward_officer, ward="tobata")
-    answered = _client(tmp_path).request(
-        method, path, json={}, headers={"Authorization": f"Bearer {token}"}
-    )
-    problem = _refusal(answered, status)
-    assert says in problem["detail"]

@@ -18,7 +18,7 @@ from ops.identity import dev_issuer
 from ops.usecases import HubService
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
-from tests.web_support import consent_form, csrf_of, sign_in
+from tests.web_support import consent_form, csrf_of, officer_case, sign_in
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -62,9 +62,7 @@ def test_a_consent_valid_until_the_last_day_a_date_can_hold_is_refused_beside_it
     hub: tuple[HubService, TestClient],
 ) -> None:
     service, client = hub
-    case_id = a_case(service)
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get(f"/web/cases/{case_id}").text
+    case_id, page = officer_case(service, client, WARD)
     data = consent_form(page, WARD, valid_from="2025-04-10", valid_until="9999-12-31")
     sent = client.post(f"/web/cases/{case_id}/consent", data=data, follow_redirects=False)
     assert sent.status_code == 422, sent.text[:300]
@@ -254,9 +252,7 @@ def test_a_rule_of_the_domain_atop_a_form_is_led_in_japanese(
     hub: tuple[HubService, TestClient],
 ) -> None:
     service, client = hub
-    case_id = a_case(service)
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get(f"/web/cases/{case_id}").text
+    case_id, page = officer_case(service, client, WARD)
     data = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "consent_id": str(uuid4())}
     sent = client.post(f"/web/cases/{case_id}/withdraw", data=data)
     assert sent.status_code == 422
@@ -419,9 +415,7 @@ def test_an_agency_retired_while_the_referral_form_stood_open_is_said_beside_it(
     """The form offered the agency; `hub network apply` retired it before the officer sent
     it. The refusal was shown above the form; it belongs beside the agency chosen."""
     service, client = hub
-    case_id = a_case(service)
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get(f"/web/cases/{case_id}").text
+    case_id, page = officer_case(service, client, WARD)
     assert f'value="{LEAVING}"' in page
     service.app.apply_network(network(changed(retire=(LEAVING,))), f.at(1))
     data = {

@@ -15,7 +15,7 @@ from hub.fiscal import now
 from hub.identity import Actor, Role
 from ops.usecases import HubService
 from tests import factories as f
-from tests.web_support import consent_form, csrf_of, sign_in
+from tests.web_support import consent_form, csrf_of, officer_case, sign_in
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -39,9 +39,7 @@ def test_a_consent_sent_empty_says_every_missing_field_at_once(
     hub: tuple[HubService, TestClient],
 ) -> None:
     service, client = hub
-    case_id = a_case(service)
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get(f"/web/cases/{case_id}").text
+    case_id, page = officer_case(service, client, WARD)
     sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "valid_until": "2026/1/1"}
     refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
     assert refused.status_code == 422
@@ -96,9 +94,7 @@ def test_a_consent_by_proxy_without_who_gave_it_is_said_beside_it_in_the_open_fo
     hub: tuple[HubService, TestClient],
 ) -> None:
     service, client = hub
-    case_id = a_case(service)
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get(f"/web/cases/{case_id}").text
+    case_id, page = officer_case(service, client, WARD)
     sent = consent_form(page, WARD, by_proxy="yes")
     refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
     assert refused.status_code == 422
@@ -113,9 +109,7 @@ def test_a_consent_by_proxy_with_a_mistyped_end_says_both_at_once(
     period's own rule failed first and the proxy's was never judged, so it was said only at
     the next sending."""
     service, client = hub
-    case_id = a_case(service)
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get(f"/web/cases/{case_id}").text
+    case_id, page = officer_case(service, client, WARD)
     sent = consent_form(page, WARD, valid_until="2027/11/30", by_proxy="yes")
     refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
     assert refused.status_code == 422
@@ -166,9 +160,7 @@ def test_a_consent_until_a_day_is_shown_until_that_day_not_the_next_midnight(
 ) -> None:
     """The form asks for the last day (その日まで); the case page says that day back."""
     service, client = hub
-    case_id = a_case(service)
-    sign_in(client, "ward_officer", ward=WARD)
-    page = client.get(f"/web/cases/{case_id}").text
+    case_id, page = officer_case(service, client, WARD)
     sent = consent_form(page, WARD)
     given = client.post(f"/web/cases/{case_id}/consent", data=sent)
     assert given.status_code == 200, given.text[-300:]  # followed to the case page
