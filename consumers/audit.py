@@ -117,6 +117,9 @@ def _records(
         yield {k: v.decode("utf-8") for k, v in (record.headers or [])}, record.value
 
 
+NO_WITNESS = "`--no-witness` checks the store alone"
+
+
 @dataclass(frozen=True)
 class WitnessedHead:
     """A head of the log's hash chain the relay published on ``audit.consent``."""
@@ -132,12 +135,13 @@ def read_witnessed_head(
     topic: str | None = None,
     window: int = 1000,
     poll_ms: int = 1000,
+    way_out: str = NO_WITNESS,
 ) -> WitnessedHead | None:
     """The newest ``ChainHead`` on the audit topic (None if nothing was witnessed yet).
 
     Read as the tenant's ``principal`` (its auditor: the principal whose ACLs let it read
     audit.consent, never the super user), from the end backwards: the relay writes one head
-    per batch, so the newest is among the last records.
+    per batch, so the newest is among the last records. ``way_out`` ends a refusal's line.
     """
     name = topic or topics.audit(settings)
     try:
@@ -150,18 +154,15 @@ def read_witnessed_head(
             bootstrap_timeout_ms=10_000,
         )
     except ServiceUnavailableError as error:
-        raise ServiceUnavailableError(
-            f"{error}; `--no-witness` checks the store alone"
-        ) from error.__cause__
+        raise ServiceUnavailableError(f"{error}; {way_out}") from error.__cause__
     try:
         numbers = client.partitions_for_topic(name) or set()
         if not numbers:
-            _require_missing(settings, principal, name)  # never provisioned, or refused
+            _require_missing(settings, principal, name, way_out)  # never provisioned, or refused
         heads = [_newest_head(client, TopicPartition(name, n), window, poll_ms) for n in numbers]
     except KafkaError as error:
         raise ServiceUnavailableError(
-            f"Kafka: reading {name} failed ({type(error).__name__}); "
-            "`--no-witness` checks the store alone"
+            f"Kafka: reading {name} failed ({type(error).__name__}); {way_out}"
         ) from error
     finally:
         client.close()
@@ -172,7 +173,7 @@ def read_witnessed_head(
 UNKNOWN_TOPIC = 3  # Kafka's UNKNOWN_TOPIC_OR_PARTITION
 
 
-def _require_missing(settings: Settings, principal: str, name: str) -> None:
+def _require_missing(settings: Settings, principal: str, name: str, way_out: str) -> None:
     """A topic this principal cannot see must be missing, not hidden from it: a witness it
     may not read must not pass for no witness at all."""
     admin = kafka_clients.admin(settings, principal, client_id="hub-verify-log")
@@ -184,8 +185,7 @@ def _require_missing(settings: Settings, principal: str, name: str) -> None:
         user = kafka_clients.credentials(settings, principal)[0]
         raise ConfigurationError(
             f"{user} may not read {name}: the witnessed chain head cannot be "
-            "checked (verify as a principal that may read it, or `--no-witness` for the "
-            "store alone)"
+            f"checked (use a principal that may read it; {way_out})"
         )
 
 

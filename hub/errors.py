@@ -234,5 +234,10 @@ class RelayPositionAheadError(HubError):
     """The relay's stored position is past events its (empty or missing) topics never got."""
 
 
+class RelayStoreBehindError(HubError):
+    """The log of record does not hold what the relay already published (a store restored
+    from an older backup): new events would go out at positions agencies hold for others."""
+
+
 class RelayStateOutOfStepError(HubError):
     """The relay's state was to be stored at a position other than its stored one."""

@@ -37,6 +37,7 @@ from hub.application import HubApplication
 from hub.errors import (
     ConfigurationError,
     HubError,
+    RelayStoreBehindError,
     ServiceUnavailableError,
     StoreUnavailableError,
     UnknownAgencyError,
@@ -59,7 +60,7 @@ from producers.relay import RELAY_PRINCIPAL, Relay, make_producer
 from producers.streams_check import check_streams_hold
 from projections.audit.history import Entry, History, replay
 from projections.audit.source import replay_log
-from projections.audit.tamper import Anchor, LogVerdict, verify_log
+from projections.audit.tamper import Anchor, LogVerdict, verify_log, witness_finding
 from projections.audit.verify import Disclosure
 from projections.base import HubProjection
 from projections.runner import Runner, projection_class, start_runner
@@ -221,17 +222,55 @@ def open_relay(
 
     Refuses (``RelayPositionAheadError``) when its topics are missing or empty while its
     stored position is not: a wiped broker or a new prefix would silently skip the log.
+    Refuses (``RelayStoreBehindError``) a log that does not hold the head the relay last
+    witnessed on audit.consent: a store restored from an older backup.
     """
     ledger = open_ledger(settings)
+    store = app or open_application(settings)
     if producer is None:
-        check_streams_hold(settings, ledger.position(), principal)
+        try:
+            check_streams_hold(settings, ledger.position(), principal)
+            check_store_holds_witness(settings, store)
+        except HubError:
+            if app is None:
+                store.close()
+            raise
     return Relay(
         settings,
-        app or open_application(settings),
+        store,
         ledger,
         producer if producer is not None else open_producer(settings, principal),
         batch_size=batch_size,
     )
+
+
+def check_store_holds_witness(settings: Settings, app: HubApplication) -> None:
+    """Refuses a log that ends before, or differs at, the newest chain head the relay
+    published (read as the tenant's auditor, as ``hub audit verify-log`` reads it)."""
+    head = read_witnessed_head(settings, way_out=STORE_BEHIND_WAY_OUT)
+    if head is None or not hasattr(app.recorder, "select_links"):
+        return
+    found = witness_finding(app.recorder, Anchor(head.position, head.chain_hash))  # type: ignore[arg-type]
+    if found is None:
+        return
+    if found.kind == "truncated":
+        end = app.recorder.max_notification_id() or 0
+        what = f"the log ends at {end}, but the relay already published it up to {head.position}"
+        how = "restored from an older backup"
+    else:
+        what = f"the log differs at {head.position} from the chain head the relay published there"
+        how = "restored from an older backup and written to since"
+    raise RelayStoreBehindError(
+        f"{what} (a store {how}?): new events would go out at positions agencies hold for "
+        f"others. {STORE_BEHIND_WAY_OUT}"
+    )
+
+
+STORE_BEHIND_WAY_OUT = (
+    "Restore a later backup (`hub audit verify-log` must say the witnessed head holds), or "
+    "publish the whole log again under a new prefix: HUB_KAFKA_TOPIC_PREFIX=<new>. "
+    "hub kafka provision && hub relay"
+)
 
 
 # The agency side and the hub's ingestion --------------------------------------------------

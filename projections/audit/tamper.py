@@ -175,6 +175,23 @@ def _witness_findings(reader: ChainReader, witness: Anchor, unmatched: bool) -> 
     return []
 
 
+def witness_finding(reader: ChainReader, witness: Anchor) -> Finding | None:
+    """The store against the relay's witnessed head alone, without walking the log (a
+    relay's start): cut before it (``truncated``), or another link there (``rewritten``)."""
+    cut = _witness_findings(reader, witness, unmatched=False)
+    if cut:
+        return cut[0]
+    at = witness.notification_id
+    links = reader.select_links(at, at)
+    if links and links[0].chain_hash == witness.chain_hash:
+        return None
+    return Finding(
+        "rewritten",
+        at,
+        "the chain differs from the head witnessed on audit.consent at this position",
+    )
+
+
 def _unindexed(event: Notification, indexed_under: set[str]) -> Finding | None:
     """The finding for an event up to the index's head that lacks a row of the case index."""
     missing = references(event.originator_id, bytes(event.state)) - indexed_under

@@ -9,6 +9,7 @@ names a cut tail ``truncated`` and a rewritten past ``rewritten``. Real broker, 
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 from consumers.audit import read_witnessed_head
 from hub import topics
 from hub.application import HubApplication
-from hub.errors import ConfigurationError
+from hub.errors import ConfigurationError, RelayStoreBehindError
 from hub.settings import Settings, get_settings
 from ops.cli.audit import chain_verdict, witnessed_head
 from ops.cli.main import app as cli
@@ -95,13 +96,14 @@ def relayed(
         relay.drain()
     finally:
         relay.producer.close()
+    del relay  # its ledger's connections: a test restores the store's file
     yield Relayed(settings, app, app.recorder.max_notification_id() or 0)
     app.close()
 
 
 @pytest.fixture
-def verify_log_cli(relayed: Relayed, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """``hub audit verify-log`` on the relayed store and its topics."""
+def hub_cli(relayed: Relayed, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The ``hub`` command on the relayed store and its topics."""
     s = relayed.settings
     monkeypatch.setenv("HUB_STORE", s.store)
     monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", s.kafka_topic_prefix)
@@ -110,8 +112,14 @@ def verify_log_cli(relayed: Relayed, monkeypatch: pytest.MonkeyPatch) -> Iterato
     else:
         monkeypatch.setenv("HUB_POSTGRES_SCHEMA", s.postgres_schema)
     get_settings.cache_clear()
-    yield lambda *args: CliRunner().invoke(cli, ["audit", "verify-log", *args])
+    yield lambda *args: CliRunner().invoke(cli, list(args))
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def verify_log_cli(hub_cli: Any) -> Any:
+    """``hub audit verify-log`` on the relayed store and its topics."""
+    return lambda *args: hub_cli("audit", "verify-log", *args)
 
 
 def test_the_relay_witnesses_the_chain_head_after_every_batch(relayed: Relayed) -> None:
@@ -164,6 +172,62 @@ def test_a_past_rewritten_with_a_recomputed_chain_is_named_rewritten(
     result = verify_log_cli()
     assert result.exit_code == 1
     assert f"BROKEN at notification {relayed.end} (rewritten)" in result.output
+
+
+def test_a_relay_on_a_log_cut_before_its_witness_refuses_to_start(relayed: Relayed) -> None:
+    """A store restored from an older backup: the relay would publish its next events at
+    positions the agencies already hold for others."""
+    new_relay(relayed.settings, relayed.app).producer.close()  # untouched: it starts
+    kept = relayed.end - 3
+    relayed.cut_after(kept)
+    with pytest.raises(RelayStoreBehindError) as refused:
+        new_relay(relayed.settings, relayed.app)
+    line = " ".join(str(refused.value).split())
+    assert f"the log ends at {kept}, but the relay already published it up to {relayed.end}" in line
+    assert "restore a later backup" in line.lower() and "HUB_KAFKA_TOPIC_PREFIX" in line
+
+
+def test_a_relay_on_a_restored_log_written_to_since_refuses_to_start(relayed: Relayed) -> None:
+    """Restored, then written past the witnessed position: as long as before, not the same."""
+    relayed.cut_after(relayed.end - 3)
+    while (relayed.app.recorder.max_notification_id() or 0) <= relayed.end:
+        relayed.app.execute(f.consultation())
+    heads_before = _heads(relayed.settings)
+    with pytest.raises(RelayStoreBehindError, match=f"the log differs at {relayed.end} "):
+        new_relay(relayed.settings, relayed.app)
+    assert _heads(relayed.settings) == heads_before  # nothing was published
+
+
+@pytest.mark.parametrize("relayed", ["sqlite"], indirect=True)  # `hub backup` is SQLite's
+def test_hub_relay_refuses_a_store_restored_from_an_older_backup_in_one_line(
+    relayed: Relayed, hub_cli: Any, tmp_path: Path
+) -> None:
+    """The README's backup and restore, done at the wrong moment: `hub relay` says so."""
+    backup = tmp_path / "backup" / "hub-試験.sqlite"
+    backup.parent.mkdir()
+    assert hub_cli("backup", str(backup)).exit_code == 0
+    for _ in range(2):
+        case_id = relayed.app.execute(f.consultation()).aggregate_ids[0]
+        relayed.app.execute(f.referral(case_id, AGENCY))
+    assert hub_cli("relay", "--once").exit_code == 0  # the agencies get the new referrals
+    relayed.app.close()
+    store = relayed.settings.sqlite_file
+    for name in (f"{store.name}-wal", f"{store.name}-shm"):
+        (store.parent / name).unlink(missing_ok=True)
+    shutil.copyfile(backup, store)
+    result = hub_cli("relay", "--once")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: the log ends at ") and "Traceback" not in result.output
+    assert "restored from an older backup" in result.stderr
+    assert "(truncated)" in hub_cli("audit", "verify-log").output
+
+
+def _heads(settings: Settings) -> list[int]:
+    return [
+        r.record["position"]
+        for r in read_topic(settings, topics.audit(settings))
+        if r.schema == "ChainHead"
+    ]
 
 
 def test_without_a_reachable_broker_verify_log_says_so_in_one_line(
