@@ -10,13 +10,15 @@ and gives up with a clear error instead of spinning when the broker stops answer
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, SaslAuthenticationFailedError
 
 from hub.errors import ServiceUnavailableError
 from hub.kafka_config import (
@@ -42,6 +44,27 @@ def _let_go(client: Any) -> None:
         made = getattr(client, part, None)
         if made is not None:
             made.close()
+
+
+class _Refusals(logging.Handler):
+    """Counts the broker's refusals of a password. kafka-python's bootstrap logs each one
+    and tries again until its timeout, which it then reports alone (``KafkaTimeoutError``),
+    as if the broker were away."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self._counting = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if any(isinstance(arg, SaslAuthenticationFailedError) for arg in args):
+            with self._counting:
+                self.count += 1
+
+
+_REFUSALS = _Refusals()
+logging.getLogger("kafka.net.manager").addHandler(_REFUSALS)
 
 
 class Consumer(KafkaConsumer):
@@ -102,12 +125,16 @@ def _connect(
     else:
         user, derived = credentials(settings, principal)
         config = client_config(settings, user, derived)
+    refused = _REFUSALS.count
     try:
         return make(**config, **options)
     except KafkaError as error:
+        why = ""
+        if _REFUSALS.count > refused:  # this or another client of the process was refused
+            why = f": the broker refused {user}'s password (a wrong or rotated one?)"
         raise ServiceUnavailableError(
             f"Kafka: connecting to {settings.kafka_bootstrap} as {user} failed "
-            f"({type(error).__name__})"
+            f"({type(error).__name__}){why}"
         ) from error
 
 

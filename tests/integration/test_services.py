@@ -82,23 +82,30 @@ def _failed_authentications(settings: Settings) -> int:
 
 
 def test_a_wrong_password_is_refused_by_the_broker(kafka_broker, settings):
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
+    from hub import kafka_clients
+    from hub.errors import ServiceUnavailableError
 
     before = _failed_authentications(settings)
-    config = client_config(settings, password="not-the-password")
-    # kafka-python reports a refused SCRAM login as a bootstrap timeout, not an auth error.
-    with pytest.raises(KafkaError):
-        KafkaAdminClient(**config, bootstrap_timeout_ms=3000, request_timeout_ms=3000)
+    # kafka-python reports a refused SCRAM login as a bootstrap timeout, not an auth error:
+    # the hub's line says what the broker did.
+    with pytest.raises(ServiceUnavailableError) as refused:
+        kafka_clients.consumer(
+            settings, settings.kafka_user, password="not-the-password", bootstrap_timeout_ms=3000
+        )
     assert _failed_authentications(settings) > before
+    assert str(refused.value).endswith(
+        f"(KafkaTimeoutError): the broker refused {settings.kafka_user}'s password "
+        "(a wrong or rotated one?)"
+    )
 
 
 def test_a_client_without_sasl_is_refused(kafka_broker, settings):
-    from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
+    from hub.kafka_clients import AdminClient  # leaves no I/O thread when refused
+
     with pytest.raises(KafkaError):
-        KafkaAdminClient(
+        AdminClient(
             bootstrap_servers=settings.kafka_bootstrap,
             bootstrap_timeout_ms=3000,
             request_timeout_ms=3000,
