@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class HubError(Exception):
     """Base of every error the hub reports to a user."""
@@ -226,8 +228,26 @@ class AuthenticationError(HubError):
     """No credentials, or credentials the hub cannot verify (expired, wrong issuer or key)."""
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """What the policy refused, for a door that words it in its own language (the pages).
+
+    ``what`` is a read's code or a command's type; ``ward`` and ``agency_id`` are the
+    actor's own, set when the refusal is for a case outside them (never the case's: a
+    missing case and another ward's are refused alike)."""
+
+    role: str
+    what: str
+    ward: str | None = None
+    agency_id: str | None = None
+
+
 class PermissionDeniedError(HubError):
     """The actor's role or scope does not allow this; nothing was read or written."""
+
+    def __init__(self, message: str, refusal: Refusal | None = None) -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class RelayPositionAheadError(HubError):

@@ -15,7 +15,7 @@ from typing import Protocol
 from uuid import UUID
 
 from hub import commands as c
-from hub.errors import PermissionDeniedError
+from hub.errors import PermissionDeniedError, Refusal
 from hub.identity import Actor, Role
 
 
@@ -149,8 +149,10 @@ class ScopeLookup(Protocol):
         ...
 
 
-def _deny(actor: Actor, what: str) -> PermissionDeniedError:
-    return PermissionDeniedError(f"{actor.role} may not {what}")
+def _deny(actor: Actor, what: str | Read) -> PermissionDeniedError:
+    return PermissionDeniedError(
+        f"{actor.role} may not {_phrase(what)}", Refusal(actor.role, _code(what))
+    )
 
 
 def authorize(
@@ -158,14 +160,16 @@ def authorize(
 ) -> None:
     """Refuse ``read`` unless the role grants it, within the actor's ward or agency."""
     if read not in READS[actor.role]:
-        raise _deny(actor, _phrase(read))
+        raise _deny(actor, read)
     _within_scope(actor, wards=[ward] if ward else [], agency_id=agency_id, what=read)
 
 
 def authorize_command_type(actor: Actor, command_type: str) -> None:
     """Refuse a command type the role never gives, before its body is even read."""
     if command_type not in COMMANDS[actor.role]:
-        raise _deny(actor, f"give {command_type}")
+        raise PermissionDeniedError(
+            f"{actor.role} may not give {command_type}", Refusal(actor.role, command_type)
+        )
 
 
 def authorize_command(actor: Actor, command: c.Command, lookup: ScopeLookup) -> None:
@@ -269,33 +273,40 @@ def _phrase(what: str | Read) -> str:
     return READ_PHRASES[what] if isinstance(what, Read) else what
 
 
+def _code(what: str | Read) -> str:
+    """A refused read's code (``case``) or a command's type, for ``Refusal``."""
+    return what.value if isinstance(what, Read) else what
+
+
 def outside_scope(actor: Actor, what: str | Read) -> PermissionDeniedError:
     """The one refusal of a ward role outside its ward, and of an agency on a case that is
     not its own. It names neither the other ward or agency nor whether the case exists, so
     that a missing case and another ward's (or agency's) case answer alike (every door
     passes a read as the Read itself, so both say it in the same words)."""
-    what = _phrase(what)
+    phrase = _phrase(what)
     if actor.role in AGENCY_ROLES:
         return PermissionDeniedError(
-            f"{actor.role} {actor.agency_id} may not {what} on a case not its own"
+            f"{actor.role} {actor.agency_id} may not {phrase} on a case not its own",
+            Refusal(actor.role, _code(what), agency_id=actor.agency_id),
         )
     return PermissionDeniedError(
-        f"{actor.role} of {actor.ward} may not {what} outside {actor.ward}"
+        f"{actor.role} of {actor.ward} may not {phrase} outside {actor.ward}",
+        Refusal(actor.role, _code(what), ward=actor.ward),
     )
 
 
 def _within_scope(
     actor: Actor, *, wards: Iterable[str], agency_id: str | None, what: str | Read
 ) -> None:
-    what = _phrase(what)
+    phrase = _phrase(what)
     if actor.role in WARD_ROLES:
         if actor.ward is None:
-            raise PermissionDeniedError(f"{actor.role} without a ward may not {what}")
+            raise PermissionDeniedError(f"{actor.role} without a ward may not {phrase}")
         if any(w != actor.ward for w in wards):
             raise outside_scope(actor, what)
     if actor.role in AGENCY_ROLES and actor.agency_id is None:
-        raise PermissionDeniedError(f"{actor.role} without an agency may not {what}")
+        raise PermissionDeniedError(f"{actor.role} without an agency may not {phrase}")
     if actor.role in AGENCY_ROLES and agency_id is not None and agency_id != actor.agency_id:
         raise PermissionDeniedError(
-            f"{actor.role} {actor.agency_id} may not {what} for {agency_id}"
+            f"{actor.role} {actor.agency_id} may not {phrase} for {agency_id}"
         )

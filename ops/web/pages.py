@@ -55,6 +55,7 @@ from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import AgencyAnswer, HubService
 from ops.web import format as fmt
+from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
 from projections.report import progress_texts
 
@@ -390,9 +391,14 @@ class Pages:
     def _refusal(
         self, request: Request, title: str, error: HubError, status: int, actor: Actor | None
     ) -> Response:
-        """The refusal's page: a reason the hub states in English is led by the title."""
+        """The refusal's page: the policy's refusal said in Japanese; any other reason the
+        hub states in English is led by the title."""
         text = str(error)
-        message = text if _japanese(text) else f"{title}（{text}）"
+        refusal = error.refusal if isinstance(error, PermissionDeniedError) else None
+        if refusal is not None:
+            message = in_japanese(refusal, self.names)
+        else:
+            message = text if _japanese(text) else f"{title}（{text}）"
         return self.render(request, "error.html", title, {"error": message}, status, actor)
 
     def page(self, request: Request, draw: Callable[[Actor], Response]) -> Response:
@@ -695,7 +701,9 @@ def router(pages: Pages) -> APIRouter:
         status: int = 200,
     ) -> Response:
         if not opens("/web/officer", actor):
-            raise PermissionDeniedError(f"{actor.role} may not use the ward window's pages")
+            raise PermissionDeniedError(
+                f"{label('role', actor.role)}は区の窓口のページを使えません"
+            )
         cases = service.cases(actor)
         windows = [(a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == actor.ward]
         context = {
@@ -748,7 +756,7 @@ def router(pages: Pages) -> APIRouter:
         status: int = 200,
     ) -> Response:
         if actor.role is not Role.ward_officer:
-            raise PermissionDeniedError(f"{actor.role} may not open cases")
+            raise PermissionDeniedError(f"{label('role', actor.role)}は事案を開始できません")
         # Another ward's discovery, or none, is refused as opening it would be; one already
         # opened as a case (by a colleague, a minute ago) leads to its case, with no form.
         reported = service.discovery(actor, discovery_id)
@@ -1069,7 +1077,9 @@ def router(pages: Pages) -> APIRouter:
         status: int = 200,
     ) -> Response:
         if not opens("/web/inbox", actor) or actor.agency_id is None:
-            raise PermissionDeniedError(f"{actor.role} has no agency inbox")
+            raise PermissionDeniedError(
+                f"{label('role', actor.role)}には支援機関の受信箱がありません"
+            )
         referrals = service.inbox(actor, actor.agency_id)
         shown: dict[str, list[dict[str, Any]]] = {}
         for d in service.inbox_disclosures(actor, actor.agency_id):

@@ -16,6 +16,7 @@ from hub import events as ev
 from hub.errors import IdempotencyConflictError
 from hub.fiscal import JST
 from hub.identity import Actor, Role, reply_ingester
+from hub.labels import label
 from ops.usecases import AgencyAnswer, HubService
 from ops.wiring import open_ledger
 from tests import factories as f
@@ -169,6 +170,10 @@ def test_other_roles_get_the_403_page_no_session_signs_in_and_no_token_is_refuse
     sign_in(client, "ward_officer", ward="moji")
     reference = client.get(f"/web/cases/{case_id}")
     assert reference.status_code == 403 and "権限がありません" in reference.text
+    said = "門司区の区役所 窓口職員は、門司区以外の事案を扱えません（事案の閲覧）。"
+    assert f'id="refusal">{said}</p>' in reference.text and "may not" not in reference.text
+    missing = client.get(f"/web/cases/{uuid4()}")  # no such case: refused in the same words
+    assert missing.status_code == 403 and _refusal(missing.text) == _refusal(reference.text)
     for role, ward, agency in (
         ("ward_officer", WARD, ""),
         ("member_agency", "", AGENCY),
@@ -180,7 +185,9 @@ def test_other_roles_get_the_403_page_no_session_signs_in_and_no_token_is_refuse
             refused = client.get(page)
             assert refused.status_code == 403, (role, page)
             assert "<title>権限がありません" in refused.text and 'id="refusal"' in refused.text
-            assert 'id="refusal">権限がありません（' in refused.text  # Japanese first
+            said = _refusal(refused.text)  # the policy's refusal, said in Japanese
+            assert said.startswith(label("role", role)) and said.endswith("の権限がありません。")
+            assert "may not" not in refused.text
         token = csrf_of(client.get("/web/analysis" if role != "ward_officer" else "/web").text)
         forged = client.post(
             f"/web/reviews/{declaration_id}",
@@ -396,3 +403,9 @@ def test_the_audit_page_replays_a_day_as_it_stood_at_its_end_not_the_next_day(
     replayed = after.text.split('id="replay-h"')[1]
     assert str(through.consent_id)[:8] not in replayed
     assert str(withdrawn.consent_id)[:8] not in replayed
+
+
+def _refusal(page: str) -> str:
+    found = re.search(r'id="refusal">([^<]*)</p>', page)
+    assert found is not None, page
+    return found.group(1)
