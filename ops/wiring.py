@@ -247,7 +247,7 @@ def open_relay(
 def check_store_holds_witness(settings: Settings, app: HubApplication) -> None:
     """Refuses a log that ends before, or differs at, the newest chain head the relay
     published (read as the tenant's auditor, as ``hub audit verify-log`` reads it)."""
-    head = read_witnessed_head(settings, way_out=STORE_BEHIND_WAY_OUT)
+    head = read_witnessed_head(settings, way_out=WITNESS_UNREAD)
     if head is None or not hasattr(app.recorder, "select_links"):
         return
     found = witness_finding(app.recorder, Anchor(head.position, head.chain_hash))  # type: ignore[arg-type]
@@ -265,6 +265,13 @@ def check_store_holds_witness(settings: Settings, app: HubApplication) -> None:
         f"others. {STORE_BEHIND_WAY_OUT}"
     )
 
+
+# A witness that cannot be read says nothing of the store: its line names the read, never a
+# restore or a new prefix (the broker away, or the auditor's password refused).
+WITNESS_UNREAD = (
+    "the relay reads the chain head it witnessed on audit.consent as the tenant's auditor "
+    "before it publishes; start it again once that read works"
+)
 
 STORE_BEHIND_WAY_OUT = (
     "Restore a later backup (`hub audit verify-log` must say the witnessed head holds), or "
