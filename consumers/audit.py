@@ -136,6 +136,7 @@ def read_witnessed_head(
     window: int = 1000,
     poll_ms: int = 1000,
     way_out: str = NO_WITNESS,
+    client_id: str = "hub-verify-log",
 ) -> WitnessedHead | None:
     """The newest ``ChainHead`` on the audit topic (None if nothing was witnessed yet).
 
@@ -150,7 +151,7 @@ def read_witnessed_head(
             principal,
             group_id=None,
             enable_auto_commit=False,
-            client_id="hub-verify-log",
+            client_id=client_id,
             bootstrap_timeout_ms=10_000,
         )
     except ServiceUnavailableError as error:
@@ -158,7 +159,8 @@ def read_witnessed_head(
     try:
         numbers = client.partitions_for_topic(name) or set()
         if not numbers:
-            _require_missing(settings, principal, name, way_out)  # never provisioned, or refused
+            # never provisioned, or refused
+            _require_missing(settings, principal, name, way_out, client_id)
         heads = [_newest_head(client, TopicPartition(name, n), window, poll_ms) for n in numbers]
     except KafkaError as error:
         raise ServiceUnavailableError(
@@ -173,10 +175,12 @@ def read_witnessed_head(
 UNKNOWN_TOPIC = 3  # Kafka's UNKNOWN_TOPIC_OR_PARTITION
 
 
-def _require_missing(settings: Settings, principal: str, name: str, way_out: str) -> None:
+def _require_missing(
+    settings: Settings, principal: str, name: str, way_out: str, client_id: str
+) -> None:
     """A topic this principal cannot see must be missing, not hidden from it: a witness it
     may not read must not pass for no witness at all."""
-    admin = kafka_clients.admin(settings, principal, client_id="hub-verify-log")
+    admin = kafka_clients.admin(settings, principal, client_id=client_id)
     try:
         (described,) = admin.describe_topics([name])
     finally:

@@ -10,15 +10,13 @@ and gives up with a clear error instead of spinning when the broker stops answer
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError, SaslAuthenticationFailedError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from hub.errors import ServiceUnavailableError
 from hub.kafka_config import (
@@ -27,7 +25,7 @@ from hub.kafka_config import (
     principal_credentials,
     rdkafka_security,
 )
-from hub.rdkafka import DELIVERY_TIMEOUT_MS, RdProducer
+from hub.rdkafka import DELIVERY_TIMEOUT_MS, RdProducer, login_refused
 from hub.settings import Settings
 
 # How long a read to the end may go without a record before the broker is deemed gone, and
@@ -44,27 +42,6 @@ def _let_go(client: Any) -> None:
         made = getattr(client, part, None)
         if made is not None:
             made.close()
-
-
-class _Refusals(logging.Handler):
-    """Counts the broker's refusals of a password. kafka-python's bootstrap logs each one
-    and tries again until its timeout, which it then reports alone (``KafkaTimeoutError``),
-    as if the broker were away."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.count = 0
-        self._counting = threading.Lock()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        args = record.args if isinstance(record.args, tuple) else ()
-        if any(isinstance(arg, SaslAuthenticationFailedError) for arg in args):
-            with self._counting:
-                self.count += 1
-
-
-_REFUSALS = _Refusals()
-logging.getLogger("kafka.net.manager").addHandler(_REFUSALS)
 
 
 class Consumer(KafkaConsumer):
@@ -125,17 +102,34 @@ def _connect(
     else:
         user, derived = credentials(settings, principal)
         config = client_config(settings, user, derived)
-    refused = _REFUSALS.count
     try:
         return make(**config, **options)
     except KafkaError as error:
         why = ""
-        if _REFUSALS.count > refused:  # this or another client of the process was refused
-            why = f": the broker refused {user}'s password (a wrong or rotated one?)"
+        # kafka-python retries a refused login until its bootstrap times out, and then says
+        # only that: ask librdkafka, which tells a refusal from a broker away.
+        if isinstance(error, KafkaTimeoutError) and login_refused(
+            rdkafka_login(settings, user, config["sasl_plain_password"])
+        ):
+            why = (
+                f": the broker refused {user}'s password (a wrong or rotated one, or a "
+                "principal `hub kafka provision` never made?)"
+            )
         raise ServiceUnavailableError(
             f"Kafka: connecting to {settings.kafka_bootstrap} as {user} failed "
             f"({type(error).__name__}){why}"
         ) from error
+
+
+def rdkafka_login(settings: Settings, user: str, password: str) -> dict[str, Any]:
+    """librdkafka's settings for the broker, logged in as ``user``."""
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        **rdkafka_security(settings),
+        "sasl.mechanisms": SASL_MECHANISM,
+        "sasl.username": user,
+        "sasl.password": password,
+    }
 
 
 def producer(
@@ -151,11 +145,7 @@ def fast_producer(settings: Settings, principal: str, *, client_id: str) -> RdPr
     user, password = credentials(settings, principal)
     producer = RdProducer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            **rdkafka_security(settings),
-            "sasl.mechanisms": SASL_MECHANISM,
-            "sasl.username": user,
-            "sasl.password": password,
+            **rdkafka_login(settings, user, password),
             "client.id": client_id,
             "enable.idempotence": True,
             "acks": "all",

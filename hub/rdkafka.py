@@ -12,6 +12,7 @@ futures do: the caller then stores nothing and sends the batch again.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from confluent_kafka import KafkaError as RdKafkaError
@@ -24,12 +25,37 @@ DELIVERY_TIMEOUT_MS = 120_000
 CONNECT_TIMEOUT_S = 10.0
 
 log = logging.getLogger("librdkafka")
+# The login probe's own lines (librdkafka logs every refusal it meets) are not the user's.
+_probe_log = logging.getLogger("hub.rdkafka.probe")
+_probe_log.addHandler(logging.NullHandler())
+_probe_log.propagate = False
+PROBE_S = 5.0
+PROBE_ERRORS = 3  # errors of other kinds before the probe concludes no login was refused
 
 
 def _reason(error: KafkaException) -> str:
     """librdkafka's own words for ``error`` (its KafkaError, when it carries one)."""
     cause = error.args[0] if error.args else error
     return cause.str() if isinstance(cause, RdKafkaError) else str(cause)
+
+
+def login_refused(config: dict[str, Any], timeout_s: float = PROBE_S) -> bool:
+    """Whether the broker refuses this login (``config``: its address and SASL settings),
+    asked once through librdkafka, which reports a refused password as such where
+    kafka-python retries it as if the broker were away. False when only other errors
+    come (no broker listens) or nothing within ``timeout_s``."""
+    seen: list[int] = []
+    probe = Producer(
+        {**config, "error_cb": lambda error: seen.append(error.code()), "logger": _probe_log}
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        probe.poll(0.1)
+        if RdKafkaError._AUTHENTICATION in seen:
+            return True
+        if len(seen) >= PROBE_ERRORS:
+            return False
+    return False
 
 
 class _Sent:

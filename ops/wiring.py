@@ -247,7 +247,7 @@ def open_relay(
 def check_store_holds_witness(settings: Settings, app: HubApplication) -> None:
     """Refuses a log that ends before, or differs at, the newest chain head the relay
     published (read as the tenant's auditor, as ``hub audit verify-log`` reads it)."""
-    head = read_witnessed_head(settings, way_out=WITNESS_UNREAD)
+    head = read_witnessed_head(settings, way_out=WITNESS_UNREAD, client_id="hub-relay-check")
     if head is None or not hasattr(app.recorder, "select_links"):
         return
     found = witness_finding(app.recorder, Anchor(head.position, head.chain_hash))  # type: ignore[arg-type]

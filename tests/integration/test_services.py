@@ -93,9 +93,9 @@ def test_a_wrong_password_is_refused_by_the_broker(kafka_broker, settings):
             settings, settings.kafka_user, password="not-the-password", bootstrap_timeout_ms=3000
         )
     assert _failed_authentications(settings) > before
-    assert str(refused.value).endswith(
+    assert (
         f"(KafkaTimeoutError): the broker refused {settings.kafka_user}'s password "
-        "(a wrong or rotated one?)"
+        "(a wrong or rotated one" in str(refused.value)
     )
 
 
