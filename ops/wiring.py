@@ -231,7 +231,7 @@ def open_relay(
         try:
             check_streams_hold(settings, ledger.position(), principal)
             check_store_holds_witness(settings, store)
-        except HubError:
+        except BaseException:  # a refusal, a store fault, Ctrl-C during the reads
             if app is None:
                 store.close()
             raise
