@@ -77,6 +77,12 @@ class Replies:
         self.write(topic_agency, codec.encode("ReferralReply", record))
 
 
+def _received(case_id: UUID, referral_id: UUID) -> dict[str, Any]:
+    """A valid ReferralReply as the hub's client writes it, for a test to spoil."""
+    referral = {"referral_id": str(referral_id), "case_id": str(case_id)}
+    return reply_record(AGENCY, referral, "received", None, answered_at=T0)
+
+
 def agency_of_topic(topic: str) -> str | None:
     return topic.removeprefix("replies.") if topic.startswith("replies.") else None
 
@@ -177,17 +183,8 @@ def test_unknown_referrals_and_undecodable_replies_are_refused(app: HubApplicati
 def test_a_decline_without_a_reason_is_refused(app: HubApplication) -> None:
     case_id, referral_id = referred(app)
     replies = Replies()
-    record = {
-        "reply_id": str(uuid4()),
-        "referral_id": str(referral_id),
-        "case_id": str(case_id),
-        "agency_id": AGENCY,
-        "answer": "declined",
-        "reason": None,
-        "answered_at": T0.isoformat(),
-        "reason_code": None,
-        "outcome": None,
-    }
+    # An integrator's own client, without the hub's check of a decline's reason.
+    record = {**_received(case_id, referral_id), "answer": "declined"}
     replies.write(AGENCY, codec.encode("ReferralReply", record))
 
     ingester, deadletters = ingest(app, replies)
@@ -203,17 +200,8 @@ def test_a_reply_refused_by_the_commands_rules_names_the_replys_own_field(
     occurred_at', a field the agency's ReferralReply does not have."""
     case_id, referral_id = referred(app)
     replies = Replies()
-    record = {
-        "reply_id": str(uuid4()),
-        "referral_id": str(referral_id),
-        "case_id": str(case_id),
-        "agency_id": AGENCY,
-        "answer": "received",
-        "reason": None,
-        "reason_code": None,
-        "outcome": None,
-        "answered_at": "2025-05-07T10:00:00",  # no zone: the command's occurred_at refuses it
-    }
+    # no zone: the command's occurred_at refuses it
+    record = {**_received(case_id, referral_id), "answered_at": "2025-05-07T10:00:00"}
     replies.write(AGENCY, codec.encode("ReferralReply", record))
 
     ingester, deadletters = ingest(app, replies)
