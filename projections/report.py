@@ -53,13 +53,18 @@ def targets_of(rows: list[ReportRow]) -> dict[str, float]:
     return {r.code: r.target for r in rows if r.target is not None}
 
 
-def title(cut: Cut, source: str = "") -> str:
-    """The report's title states the real cut: '④ … 令和7年度（令和7年12月31日まで）'."""
+def period(cut: Cut) -> str:
+    """The year and the day it is cut at: '令和7年度（令和7年12月31日まで）'."""
     if cut.before_start:
         span = f"{wareki_date(cut.last_day)}まで：年度開始前のため0"
     else:
         span = f"{wareki_date(cut.last_day)}まで"
-    return f"{TABLE4_TITLE} {reiwa_label(cut.fy, long=True)}（{span}）{source}"
+    return f"{reiwa_label(cut.fy, long=True)}（{span}）"
+
+
+def title(cut: Cut, source: str = "") -> str:
+    """The report's title states the real cut: '④ … 令和7年度（令和7年12月31日まで）'."""
+    return f"{TABLE4_TITLE} {period(cut)}{source}"
 
 
 def value_text(row: ReportRow) -> str:

@@ -57,6 +57,8 @@ from ops.usecases import AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
+from projections import report
+from projections.indicators import Cut, ReportRow
 from projections.report import progress_texts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -1282,24 +1284,29 @@ def router(pages: Pages) -> APIRouter:
             raise InvalidCommandError("by: 区別（ward）か月別（month）を選んでください")
         return fy, by
 
+    def table4(actor: Actor, fy: str, by: str | None) -> tuple[Cut, list[ReportRow]]:
+        # Cut at today: the year in course shows the months so far and the pace still
+        # needed, not months to come as 0; a year past is whole, one to come reads 0.
+        return service.indicator_rows(actor, fy, by, now().astimezone(JST).date())
+
     @routes.get("/analysis")
     def analysis(request: Request) -> Response:
         def draw(actor: Actor) -> Response:
             errors: Errors = {}
             try:
                 fy, by = analysis_query(request)
-                cut, rows = service.indicator_rows(actor, fy, by)
+                cut, rows = table4(actor, fy, by)
             except InvalidCommandError as bad:
                 errors = hub_error_field(bad)
                 if "fy" in errors:  # said in Japanese, without echoing what was typed
                     errors["fy"] = FY_MESSAGE
                 fy, by = this_fiscal_year(), None
-                cut, rows = service.indicator_rows(actor, fy, None)
+                cut, rows = table4(actor, fy, None)
             context = {
                 "rows": rows,
                 "fy": fy,
                 "by": by,
-                "cut_label": reiwa_label(cut.fy, long=True),
+                "cut_label": report.period(cut),
                 # The city's targets (R8目標) beside the year's figures, as every report shows.
                 "targets": any(r.target is not None for r in rows),
                 "progress": progress_texts,
@@ -1316,13 +1323,13 @@ def router(pages: Pages) -> APIRouter:
 
     @routes.get("/analysis/download/{kind}")
     def download(request: Request, kind: str) -> Response:
-        from projections import chart, report
+        from projections import chart
 
         def draw(actor: Actor) -> Response:
             fy, by = analysis_query(request)
-            cut, rows = service.indicator_rows(actor, fy, by)
+            cut, rows = table4(actor, fy, by)
             wards = pages.names.wards
-            heading = f"{TABLE4_TITLE} {reiwa_label(cut.fy, long=True)}"
+            heading = report.title(cut)
             stem = f"table4-{reiwa_label(cut.fy)}{'-' + by if by else ''}"
             if kind == "csv":
                 return Response(
@@ -1331,7 +1338,7 @@ def router(pages: Pages) -> APIRouter:
                     headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
                 )
             if kind in ("wide.csv", "xlsx", "chart.png"):
-                _, totals = service.indicator_rows(actor, fy, None)
+                _, totals = table4(actor, fy, None)
                 if kind == "wide.csv":
                     table = report.wide(rows if by else totals, totals, wards)
                     return Response(
@@ -1351,7 +1358,7 @@ def router(pages: Pages) -> APIRouter:
                             headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
                         )
                     path = Path(folder) / "chart.png"
-                    _, monthly = service.indicator_rows(actor, fy, by or "month")
+                    _, monthly = table4(actor, fy, by or "month")
                     chart.draw(monthly, cut, path, heading, wards, report.targets_of(totals))
                     return Response(path.read_bytes(), media_type="image/png")
             raise NotFoundError(f"no download {kind!r}")

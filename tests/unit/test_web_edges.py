@@ -546,3 +546,36 @@ def test_every_link_of_a_roles_menu_opens_and_a_role_with_none_is_told(
         assert client.get(link).status_code == 200, f"{role.value}: {link}"
     if not links:
         assert "の役割で使えるページはありません" in home.text
+
+
+@pytest.mark.parametrize(
+    ("fy", "cut", "last_month", "after"),
+    [
+        ("R7", "令和7年度（令和7年12月10日まで）", "令和7年12月", "令和8年1月"),
+        ("R6", "令和6年度（令和7年3月31日まで）", "令和7年3月", "令和7年4月"),
+        ("R8", "令和8年度（令和7年12月10日まで：年度開始前のため0）", None, "令和8年4月"),
+    ],
+)
+def test_the_analysis_page_cuts_the_year_at_today(
+    hub: tuple[HubService, TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+    fy: str,
+    cut: str,
+    last_month: str | None,
+    after: str,
+) -> None:
+    """On 10 December the year in course shows April to December, not January to March as
+    0; a year past is whole; a year to come says it has not begun. The downloads agree."""
+    _, client = hub
+    monkeypatch.setattr("ops.web.pages.now", lambda: datetime(2025, 12, 10, 9, 0, tzinfo=JST))
+    sign_in(client, "analyst")
+    page = client.get("/web/analysis", params={"fy": fy, "by": "month"})
+    assert page.status_code == 200, page.text[:300]
+    title = re.search(r'id="table-title">([^<]*)<', page.text)
+    assert title and cut in title.group(1), title
+    months = re.findall(r"<tr><td>(令和\d+年\d+月)</td>", page.text)
+    assert (months[-1] if months else None) == last_month
+    assert after not in months
+    wide = client.get("/web/analysis/download/wide.csv", params={"fy": fy, "by": "month"})
+    assert wide.status_code == 200 and cut in wide.text.splitlines()[0]
+    assert after not in wide.text
