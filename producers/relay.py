@@ -1,8 +1,9 @@
 """The relay: follows the log of record and publishes the governed streams.
 
-For each batch of the notification log: fold governance, publish each agency's record,
-the audit records and the de-identified analytics record with the idempotent producer,
-flush, and only then store the position and the disclosure ledger rows in one transaction.
+For each batch of the notification log: fold governance; publish the chain's head at the
+batch's end on audit.consent and flush (producers/witness.py); then publish each agency's
+record, the audit records and the de-identified analytics record with the idempotent
+producer, flush, and only then store the position and the disclosure ledger rows in one transaction.
 A crash before that store sends the batch again (consumers apply each event id once);
 nothing is lost. The governance state's changes are stored in that same transaction
 (producers/snapshot.py): with every batch once the relay has caught up with the log; while
@@ -131,6 +132,7 @@ class Relay:
         *,
         batch_size: int = 500,
         before_store: Callable[[int], None] | None = None,
+        before_records: Callable[[int], None] | None = None,
     ) -> None:
         self.settings = settings
         self.app = app
@@ -138,6 +140,7 @@ class Relay:
         self.producer = producer
         self.batch_size = batch_size
         self.before_store = before_store  # a test hook: runs after flush, before storing
+        self.before_records = before_records  # a test hook: the head flushed, no record sent
         self.key = settings.secret("pseudonym_key").encode()
         self.state = GovernanceState()
         self.rebuilt = False
@@ -276,7 +279,7 @@ class Relay:
         is then the position stored); the next step goes on after it. ``erased``: a person
         was erased, so the stored state must not keep them a batch longer."""
         disclosures: list[dict[str, Any]] = []
-        futures: list[Any] = []
+        prepared: list[tuple[Decision, list[Out], str | None]] = []
         quarantined: list[dict[str, Any]] = []
         position: int = batch[-1].id
         if isinstance(self.state.cases, snapshot.LazyCases):  # the batch's case events' cases
@@ -294,15 +297,20 @@ class Relay:
                 counts.quarantined += 1
                 erased = erased or poison.event_type == ERASED  # held, the person forgotten
                 break
-            futures += self._publish(decision, out, parent)
+            prepared.append((decision, out, parent))
             if decision.event.case_id is not None:
                 self.changed.add(decision.event.case_id)
             erased = erased or decision.event.event_type == ERASED
             self._count(decision, counts)
             disclosures += decision.disclosures
             counts.events += 1
-        futures += self._witness(position, counts)
-        self._flush(futures)
+        # The chain's head goes out and is acknowledged before the records it covers: a
+        # relay killed at any moment leaves no record delivered past the newest witnessed
+        # head, so a backup restored inside the batch is refused at start (open_relay).
+        self._flush(self._witness(position, counts))
+        if self.before_records is not None:
+            self.before_records(position)
+        self._flush([sent for each in prepared for sent in self._publish(*each)])
         if self.before_store is not None:
             self.before_store(position)
         if any(poison["folded"] for poison in quarantined):

@@ -2,9 +2,10 @@
 
 Someone who can write the database can cut the log's tail (events and links together) or
 rewrite an event and recompute the chain from there (``seal``): the store then verifies on
-its own. The relay published the head after every batch on audit.consent, outside the
-database; ``hub audit verify-log`` checks the store against the newest one by default and
-names a cut tail ``truncated`` and a rewritten past ``rewritten``. Real broker, both stores.
+its own. The relay published the head with every batch on audit.consent, outside the
+database, acknowledged before the batch's records; ``hub audit verify-log`` checks the
+store against the newest one by default and names a cut tail ``truncated`` and a
+rewritten past ``rewritten``. Real broker, both stores.
 """
 
 from __future__ import annotations
@@ -279,3 +280,42 @@ def test_verify_log_without_the_auditors_credentials_is_refused_in_one_line(
     assert "Traceback" not in result.output and "intact" not in result.output
     line = " ".join(result.stderr.split())
     assert "the broker refused" in line and "auditor's password" in line
+
+
+class Killed(BaseException):
+    """The relay's process ends here (nothing of the hub catches it)."""
+
+
+def test_a_relay_killed_inside_a_batch_has_delivered_its_head_and_no_record_past_it(
+    relayed: Relayed,
+) -> None:
+    """The head is acknowledged before the batch's records are sent: however a relay dies,
+    no record is delivered past the newest witnessed head, so a backup restored inside the
+    batch it was sending is refused at start, not taken for a store the agencies agree with."""
+    for _ in range(2):
+        case_id = relayed.app.execute(f.consultation()).aggregate_ids[0]
+        relayed.app.execute(f.referral(case_id, AGENCY))
+    end = relayed.app.recorder.max_notification_id() or 0
+
+    def kill(position: int) -> None:
+        raise Killed(position)
+
+    relay = new_relay(relayed.settings, relayed.app, batch_size=end)
+    relay.before_records = kill
+    try:
+        with pytest.raises(Killed):
+            relay.drain()
+    finally:
+        relay.producer.close()
+    assert _heads(relayed.settings)[-1] == end
+    sent = [
+        int(r.headers["position"])
+        for topic in (topics.referrals(relayed.settings, AGENCY), topics.audit(relayed.settings))
+        for r in read_topic(relayed.settings, topic)
+        if r.schema != "ChainHead"
+    ]
+    assert sent and max(sent) <= relayed.end  # the killed batch's records: none delivered
+
+    relayed.cut_after(relayed.end + 1)  # a backup taken while that batch was being written
+    with pytest.raises(RelayStoreBehindError, match=f"already published it up to {end}"):
+        new_relay(relayed.settings, relayed.app)
