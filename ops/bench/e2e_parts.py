@@ -79,7 +79,8 @@ def _time_relay(relay: Relay, stages: dict[int, list[float]], cpu_read: dict[int
     def timed_flush(futures: list[Any]) -> None:
         flush(futures)
         now = time.time()
-        for position in batch:
+        for position in batch:  # the chain head's flush, then the records': the last counts
+            del stages[position][1:]
             stages[position].append(now)
 
     def timed_record(*args: Any, **kwargs: Any) -> None:
