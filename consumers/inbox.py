@@ -506,6 +506,20 @@ class Inbox:
         with self._db.transaction() as cur:
             return int(cur.query(f"SELECT COUNT(*) FROM {self._t['parked']}")[0][0])
 
+    def resume_offsets(self) -> dict[tuple[str, int], int]:
+        """Per topic and partition, the offset after the last record this inbox applied or
+        parked: where its reading goes on (records are applied in offset order, each poll's
+        in one transaction, and no row is ever deleted, so none before it is missing)."""
+        events, parked = self._t["events"], self._t["parked"]
+        with self._db.transaction() as cur:
+            rows = cur.query(
+                "SELECT source_topic, source_partition, MAX(source_offset) FROM ("
+                f"SELECT source_topic, source_partition, source_offset FROM {events} "
+                f"UNION ALL SELECT source_topic, source_partition, source_offset FROM {parked}"
+                ") AS held GROUP BY source_topic, source_partition"
+            )
+        return {(str(topic), int(partition)): int(last) + 1 for topic, partition, last in rows}
+
     def applied_count(self) -> int:
         with self._db.transaction() as cur:
             return int(cur.query(f"SELECT COUNT(*) FROM {self._t['events']}")[0][0])

@@ -75,11 +75,12 @@ class KafkaSource:
         poll_ms: int = 500,
         max_records: int = 200,
         refresh_s: float = 30.0,
-        from_start: bool = False,
+        starts: Mapping[tuple[str, int], int] | None = None,
     ) -> None:
-        """``from_start``: read every partition from its first record, whatever the group
-        committed (a reader whose store of what it applied is new); that start is committed
-        at once (``_rewind``)."""
+        """``starts``: where the reader's own store of what it applied goes on in each
+        partition (the offset after the last record it holds; a partition it holds nothing
+        of, from its first record), whatever the group committed; committed at once
+        (``_resume``)."""
         self._topics = topics
         self._poll_ms = poll_ms
         self._max_records = max_records
@@ -95,18 +96,21 @@ class KafkaSource:
         self._assigned: set[TopicPartition] = set()
         self._refreshed = 0.0
         waiting_out_outages("topic assignment", self._assign)
-        if from_start and self._assigned:
-            waiting_out_outages("seek", self._rewind)
+        if starts is not None and self._assigned:
+            waiting_out_outages("seek", lambda: self._resume(starts))
 
-    def _rewind(self) -> None:
-        """Every partition from its first record, and that start committed before anything
-        is applied: the group's offsets were the old store's, and a reader stopped after its
-        first record (no longer new) would resume at them, past records it never applied."""
+    def _resume(self, starts: Mapping[tuple[str, int], int]) -> None:
+        """Every partition from where the reader's store goes on, and that committed before
+        anything is applied. The group's offsets may be another store's: a store moved to
+        another file starts empty, one moved back is behind them, and resuming at them would
+        pass over records the store never applied, silently. A store ahead of them (a crash
+        between its commit and the offsets') skips only records it holds."""
         assigned = sorted(self._assigned)
-        starts = self._consumer.beginning_offsets(assigned)
+        firsts = self._consumer.beginning_offsets(assigned)
+        at = {tp: max(firsts[tp], starts.get((tp.topic, tp.partition), 0)) for tp in assigned}
         for tp in assigned:
-            self._consumer.seek(tp, starts[tp])
-        self._consumer.commit({tp: OffsetAndMetadata(starts[tp], "", -1) for tp in assigned})
+            self._consumer.seek(tp, at[tp])
+        self._consumer.commit({tp: OffsetAndMetadata(at[tp], "", -1) for tp in assigned})
 
     def _assign(self) -> None:
         partitions = set()

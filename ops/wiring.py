@@ -300,17 +300,17 @@ def open_agency_consumer(
     user, password = credentials(settings, agency_id)
     topic = topics.referrals(settings, agency_id)
     inbox = open_inbox(settings, agency_id, consumer_settings)
-    # An inbox that holds nothing (new, or moved to another store) reads the topic from its
-    # start: the group's committed offsets belong to the inbox that applied those records,
-    # and resuming at them would leave every earlier referral out of this one, silently.
-    fresh = inbox.applied_count() == 0 and inbox.parked_count() == 0
+    # The inbox goes on from the records it holds, not from the group's committed offsets:
+    # those belong to whichever inbox applied records last (this one moved to another
+    # store, or an older copy moved back), and resuming at them would leave the referrals
+    # in between out of this one, silently.
     source = KafkaSource(
         settings,
         user,
         password,
         group or topics.agency_group(settings, agency_id),
         fixed_topics(topic),
-        from_start=fresh,
+        starts=inbox.resume_offsets(),
     )
     if not source.topics:
         source.close()

@@ -61,4 +61,8 @@ def test_the_postgresql_inbox_applies_each_event_once_and_equals_the_sqlite_one(
     assert pg_inbox.parked_count() == 1
     assert pg_inbox.referrals() == sqlite_inbox.referrals()
     assert pg_inbox.referrals()[0]["status"] == "accepted"
+    # Where each goes on reading: after the last record, the parked one included.
+    last = stream.records[-1]
+    ends = {(last.topic, last.partition): last.offset + 1}
+    assert pg_inbox.resume_offsets() == sqlite_inbox.resume_offsets() == ends
     sqlite_inbox.close()

@@ -121,7 +121,7 @@ def test_a_new_inbox_stopped_after_its_first_record_resumes_from_the_start_not_t
 ) -> None:  # type: ignore[no-untyped-def]
     """A moved inbox that applied one record and stopped (a crash) before committing its
     offset is no longer empty: it resumed at the offsets the old inbox committed, and the
-    records between were never applied. Its start is committed before it applies anything."""
+    records between were never applied. It goes on after the record it holds."""
     app = HubApplication(env=sqlite_env)
     referrals = [refer(app)[1], refer(app)[1]]
     publish_like_relay(app, broker, relay_records_of(app, AGENCY))
@@ -142,6 +142,34 @@ def test_a_new_inbox_stopped_after_its_first_record_resumes_from_the_start_not_t
     held = sorted(r["referral_id"] for r in resumed.inbox.referrals())
     assert held == sorted(str(r) for r in referrals)
     resumed.inbox.close()
+
+
+def test_an_inbox_moved_back_into_use_reads_what_was_sent_while_another_held_the_group(
+    broker, sqlite_env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """An agency moves its inbox to a new store, then back to the old one (a restored copy,
+    a change undone): the old inbox goes on from the last record it holds, not from the
+    offsets the other one committed, and misses none of the referrals sent meanwhile."""
+    app = HubApplication(env=sqlite_env)
+    first = refer(app)[1]
+    publish_like_relay(app, broker, relay_records_of(app, AGENCY))
+    run_agency_once(broker, tmp_path / "old").inbox.close()
+    seen = app.recorder.max_notification_id() or 0
+    second = refer(app)[1]
+    publish_like_relay(app, broker, relay_records_of(app, AGENCY, after=seen))
+    moved = run_agency_once(broker, tmp_path / "new")
+    assert len(moved.inbox.referrals()) == 2  # the new store read the topic from its start
+    moved.inbox.close()
+
+    back = run_agency_once(broker, tmp_path / "old")
+
+    held = sorted(r["referral_id"] for r in back.inbox.referrals())
+    assert held == sorted([str(first), str(second)])
+    applied = back.inbox.applied_count()
+    back.inbox.close()
+    again = run_agency_once(broker, tmp_path / "old")  # and resumes after it, as before
+    assert again.inbox.applied_count() == applied
+    again.inbox.close()
 
 
 def test_wrong_agency_and_illegal_answers_are_refused_onto_the_replies_dead_letter_topic(
