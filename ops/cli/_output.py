@@ -100,11 +100,16 @@ def resolve_prefix(prefix: str, ids: Iterable[str], what: str) -> str:
     return matches[0]
 
 
+def nearest(value: str, known: Sequence[str]) -> list[str]:
+    """The known values closest to a mistyped one (at most three)."""
+    return difflib.get_close_matches(value, list(known), n=3, cutoff=0.5)
+
+
 def check_choice(option: str, value: str | None, known: Sequence[str]) -> None:
     """Refuse a filter value that names nothing, with the nearest known values."""
     if value is None or value in known:
         return
-    near = difflib.get_close_matches(value, list(known), n=3, cutoff=0.5)
+    near = nearest(value, known)
     hint = f"; did you mean {' or '.join(near)}?" if near else ""
     raise InvalidCommandError(
         f"{option}: unknown value {value!r}{hint} (`hub ref` lists what can be named)"

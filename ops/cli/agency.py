@@ -42,6 +42,7 @@ from ops.cli._output import (
     chosen,
     emit,
     labelled,
+    nearest,
     short_ids,
 )
 from ops.cli._output import console as output_console
@@ -66,6 +67,22 @@ def _known_agency(agency_id: str) -> str:
     if not re.fullmatch(AGENCY_ID_PATTERN, agency_id):
         check_choice("--agency", agency_id, [a.id for a in load_network().agencies])
     return agency_id
+
+
+def _note_if_unshipped(agency_id: str) -> None:
+    """An empty inbox for an id the shipped network lacks is most likely a typo: said on
+    stderr, the answer (an empty inbox) unchanged, as an agency that joined since may be
+    right."""
+    known = [a.id for a in load_network().agencies]
+    if agency_id in known:
+        return
+    near = nearest(agency_id, known)
+    hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+    typer.echo(
+        f"Note: {agency_id} is not in the network shipped with the hub{hint}; "
+        "its inbox holds nothing.",
+        err=True,
+    )
 
 
 def run_agency(
@@ -169,6 +186,8 @@ def show_inbox(
         parked = inbox.parked_count()
     finally:
         inbox.close()
+    if not (referrals or escalations or discoveries or parked):
+        _note_if_unshipped(agency)
     network = names()
     fmt = chosen(fmt, as_json)
     if fmt in (Format.json, Format.csv, Format.jsonl):

@@ -4,6 +4,7 @@ walk). The inbox now records whose it is when first opened, and refuses any othe
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,33 @@ def test_the_cli_says_so_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
         second = runner.invoke(cli, ["agency", "inbox", "--agency", SECOND])
         assert second.exit_code != 0 and "Traceback" not in second.output
         assert second.output.startswith("Error: this inbox holds the records of tobata.hogo")
+    finally:
+        get_settings.cache_clear()
+        get_consumer_settings.cache_clear()
+
+
+def test_an_empty_inbox_for_an_id_the_shipped_network_lacks_says_so_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agency's client holds no network (an agency may have joined since), so a mistyped
+    id still reads its own empty inbox; a note on stderr names the ids it is close to."""
+    from ops.cli.main import app as cli
+
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        typo = runner.invoke(cli, ["agency", "inbox", "--agency", "moji.houkatu", "--json"])
+        assert typo.exit_code == 0, typo.output
+        assert typo.stderr.startswith("Note: moji.houkatu is not in the network shipped")
+        assert "did you mean moji.houkatsu or" in typo.stderr
+        assert len(typo.stderr.splitlines()) == 1
+        assert json.loads(typo.stdout)["referrals"] == []  # the answer itself is unchanged
+        known = runner.invoke(cli, ["agency", "inbox", "--agency", SECOND, "--json"])
+        assert known.exit_code == 0 and known.stderr == ""
+        assert json.loads(known.stdout).keys() == json.loads(typo.stdout).keys()
     finally:
         get_settings.cache_clear()
         get_consumer_settings.cache_clear()
