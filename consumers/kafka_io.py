@@ -79,8 +79,8 @@ class KafkaSource:
     ) -> None:
         """``starts``: where the reader's own store of what it applied goes on in each
         partition (the offset after the last record it holds; a partition it holds nothing
-        of, from its first record), whatever the group committed; committed at once
-        (``_resume``)."""
+        of, from its first record). Each partition is read from that or from what the group
+        committed, whichever is earlier, committed at once (``_resume``)."""
         self._topics = topics
         self._poll_ms = poll_ms
         self._max_records = max_records
@@ -100,14 +100,32 @@ class KafkaSource:
             waiting_out_outages("seek", lambda: self._resume(starts))
 
     def _resume(self, starts: Mapping[tuple[str, int], int]) -> None:
-        """Every partition from where the reader's store goes on, and that committed before
-        anything is applied. The group's offsets may be another store's: a store moved to
-        another file starts empty, one moved back is behind them, and resuming at them would
-        pass over records the store never applied, silently. A store ahead of them (a crash
-        between its commit and the offsets') skips only records it holds."""
+        """Every partition from the earlier of where the reader's store goes on and what the
+        group committed, and that committed before anything is applied. The group's offsets
+        may be another store's: a store moved to another file starts empty, one moved back
+        is behind them, and resuming at them would pass over records the store never
+        applied, silently. The store's own offsets may be another topic's (one deleted and
+        made again under its name, whose group offsets the broker dropped): the earlier of
+        the two reads again only records applied before, which their event ids settle."""
         assigned = sorted(self._assigned)
         firsts = self._consumer.beginning_offsets(assigned)
-        at = {tp: max(firsts[tp], starts.get((tp.topic, tp.partition), 0)) for tp in assigned}
+        at: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            first = firsts[tp]
+            held = starts.get((tp.topic, tp.partition))
+            committed = self._consumer.committed(tp)
+            own = first if held is None else held
+            group = first if committed is None else committed
+            at[tp] = max(first, min(own, group))
+            if held is not None and held < first:
+                log.warning(
+                    "consumer.records_expired",
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    held_until=held,
+                    topic_starts_at=first,
+                    note="records between expired on the broker and are not in this store",
+                )
         for tp in assigned:
             self._consumer.seek(tp, at[tp])
         self._consumer.commit({tp: OffsetAndMetadata(at[tp], "", -1) for tp in assigned})

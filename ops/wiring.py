@@ -21,7 +21,7 @@ from consumers.agency import AgencyConsumer
 from consumers.audit import AuditStream, read_audit_stream, read_witnessed_head
 from consumers.config import ConsumerSettings, get_consumer_settings
 from consumers.escalation import EscalationTimer
-from consumers.inbox import Inbox
+from consumers.inbox import Inbox, inbox_path
 from consumers.inbox import open_inbox as _open_inbox
 from consumers.kafka_io import (
     KafkaConfirmations,
@@ -290,6 +290,17 @@ def open_inbox(
     return _open_inbox(agency_id, settings, consumer_settings or get_consumer_settings())
 
 
+def inbox_kept(
+    settings: Settings, agency_id: str, consumer_settings: ConsumerSettings | None = None
+) -> bool:
+    """False only where it is sure: no SQLite inbox file for the agency (a PostgreSQL inbox
+    is taken as kept, without a round trip to ask)."""
+    chosen = consumer_settings or get_consumer_settings()
+    if chosen.agency_inbox_store == "postgres":
+        return True
+    return inbox_path(settings, chosen, agency_id).exists()
+
+
 def open_agency_consumer(
     settings: Settings,
     agency_id: str,
@@ -300,10 +311,10 @@ def open_agency_consumer(
     user, password = credentials(settings, agency_id)
     topic = topics.referrals(settings, agency_id)
     inbox = open_inbox(settings, agency_id, consumer_settings)
-    # The inbox goes on from the records it holds, not from the group's committed offsets:
-    # those belong to whichever inbox applied records last (this one moved to another
-    # store, or an older copy moved back), and resuming at them would leave the referrals
-    # in between out of this one, silently.
+    # The inbox goes on from the records it holds when the group's committed offsets are
+    # past them: those belong to whichever inbox applied records last (this one moved to
+    # another store, or an older copy moved back), and resuming at them would leave the
+    # referrals in between out of this one, silently.
     source = KafkaSource(
         settings,
         user,

@@ -572,7 +572,8 @@ class Relay:
         )
 
     def _witness(self, position: int, counts: RelayCounts) -> list[Any]:
-        """The chain's head after the batch, on audit.consent: a witness outside the store."""
+        """The chain's head at the batch's end, on audit.consent: a witness outside the
+        store (none for a position the chain does not cover yet: ``hub audit seal``)."""
         record = witness.chain_head(self.app.recorder, position)
         if record is None:
             return []

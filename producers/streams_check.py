@@ -1,6 +1,6 @@
 """Before the relay publishes: do its topics hold what its stored position says they hold?
 
-Every batch the relay publishes ends with the chain's head on ``audit.consent``
+Every batch the relay publishes begins with the chain's head on ``audit.consent``
 (producers/witness.py), so a stored position above 0 with that topic missing or empty means
 the broker was wiped or the prefix is new; going on from the stored position would skip every
 earlier event without a word. (``analytics.events`` would not do: the network events a new

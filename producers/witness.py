@@ -4,10 +4,11 @@ Whoever can write the database can cut the log's tail or rewrite it and recomput
 chain, and the store alone still verifies. So with every batch the relay publishes the head
 of the chain at the batch's last position (a ``ChainHead`` record, schemas/messages/) on
 ``audit.consent``, which only the relay may write, and has it acknowledged before it sends
-the batch's records: no record is ever delivered past the newest witnessed head. ``hub audit
-verify-log`` checks the store against that head, and the relay refuses to start on a store
-that does not reach it. The record is a function of the log and the batch, so a
-batch sent again after a crash repeats it byte for byte.
+the batch's records: on a chained store no record is ever delivered past the newest
+witnessed head (a log stored before the chain existed has none until ``hub audit seal``).
+``hub audit verify-log`` checks the store against that head, and the relay refuses to
+start on a store that does not reach it. The record is a function of the log and the
+batch, so a batch sent again after a crash repeats it byte for byte.
 """
 
 from __future__ import annotations

@@ -69,20 +69,21 @@ def _known_agency(agency_id: str) -> str:
     return agency_id
 
 
-def _note_if_unshipped(agency_id: str) -> None:
+def _note_if_unshipped(agency_id: str) -> bool:
     """An empty inbox for an id the shipped network lacks is most likely a typo: said on
-    stderr, the answer (an empty inbox) unchanged, as an agency that joined since may be
-    right."""
+    stderr (True), the answer (an empty inbox) unchanged, as an agency that joined since
+    may be right."""
     known = [a.id for a in load_network().agencies]
     if agency_id in known:
-        return
+        return False
     near = nearest(agency_id, known)
     hint = f" (did you mean {' or '.join(near)}?)" if near else ""
     typer.echo(
         f"Note: {agency_id} is not in the network shipped with the hub{hint}; "
-        "its inbox holds nothing.",
+        "nothing was received for it here.",
         err=True,
     )
+    return True
 
 
 def run_agency(
@@ -178,16 +179,23 @@ def show_inbox(
 ) -> None:
     """Print the agency's inbox: one row per referral, and what was escalated to it."""
     settings = get_settings()
-    inbox = wiring.open_inbox(settings, _known_agency(agency))
-    try:
-        referrals = inbox.referrals()
-        escalations = inbox.escalations(agency)
-        discoveries = inbox.discoveries()
-        parked = inbox.parked_count()
-    finally:
-        inbox.close()
-    if not (referrals or escalations or discoveries or parked):
-        _note_if_unshipped(agency)
+    agency = _known_agency(agency)
+    referrals: list[dict[str, Any]] = []
+    escalations: list[dict[str, Any]] = []
+    discoveries: list[dict[str, Any]] = []
+    parked = 0
+    # A mistyped id that nothing was ever received for gets no inbox file made for it.
+    if wiring.inbox_kept(settings, agency) or not _note_if_unshipped(agency):
+        inbox = wiring.open_inbox(settings, agency)
+        try:
+            referrals = inbox.referrals()
+            escalations = inbox.escalations(agency)
+            discoveries = inbox.discoveries()
+            parked = inbox.parked_count()
+        finally:
+            inbox.close()
+        if not (referrals or escalations or discoveries or parked):
+            _note_if_unshipped(agency)
     network = names()
     fmt = chosen(fmt, as_json)
     if fmt in (Format.json, Format.csv, Format.jsonl):

@@ -1284,24 +1284,25 @@ def router(pages: Pages) -> APIRouter:
             raise InvalidCommandError("by: 区別（ward）か月別（month）を選んでください")
         return fy, by
 
-    def table4(actor: Actor, fy: str, by: str | None) -> tuple[Cut, list[ReportRow]]:
+    def table4(actor: Actor, fy: str, by: str | None, today: date) -> tuple[Cut, list[ReportRow]]:
         # Cut at today: the year in course shows the months so far and the pace still
         # needed, not months to come as 0; a year past is whole, one to come reads 0.
-        return service.indicator_rows(actor, fy, by, now().astimezone(JST).date())
+        return service.indicator_rows(actor, fy, by, today)
 
     @routes.get("/analysis")
     def analysis(request: Request) -> Response:
         def draw(actor: Actor) -> Response:
             errors: Errors = {}
+            today = now().astimezone(JST).date()  # one cut for the whole page
             try:
                 fy, by = analysis_query(request)
-                cut, rows = table4(actor, fy, by)
+                cut, rows = table4(actor, fy, by, today)
             except InvalidCommandError as bad:
                 errors = hub_error_field(bad)
                 if "fy" in errors:  # said in Japanese, without echoing what was typed
                     errors["fy"] = FY_MESSAGE
                 fy, by = this_fiscal_year(), None
-                cut, rows = table4(actor, fy, None)
+                cut, rows = table4(actor, fy, None, today)
             context = {
                 "rows": rows,
                 "fy": fy,
@@ -1326,8 +1327,9 @@ def router(pages: Pages) -> APIRouter:
         from projections import chart
 
         def draw(actor: Actor) -> Response:
+            today = now().astimezone(JST).date()  # one cut for the table, totals and chart
             fy, by = analysis_query(request)
-            cut, rows = table4(actor, fy, by)
+            cut, rows = table4(actor, fy, by, today)
             wards = pages.names.wards
             heading = report.title(cut)
             stem = f"table4-{reiwa_label(cut.fy)}{'-' + by if by else ''}"
@@ -1338,7 +1340,7 @@ def router(pages: Pages) -> APIRouter:
                     headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
                 )
             if kind in ("wide.csv", "xlsx", "chart.png"):
-                _, totals = table4(actor, fy, None)
+                _, totals = table4(actor, fy, None, today)
                 if kind == "wide.csv":
                     table = report.wide(rows if by else totals, totals, wards)
                     return Response(
@@ -1358,7 +1360,7 @@ def router(pages: Pages) -> APIRouter:
                             headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
                         )
                     path = Path(folder) / "chart.png"
-                    _, monthly = table4(actor, fy, by or "month")
+                    _, monthly = table4(actor, fy, by or "month", today)
                     chart.draw(monthly, cut, path, heading, wards, report.targets_of(totals))
                     return Response(path.read_bytes(), media_type="image/png")
             raise NotFoundError(f"no download {kind!r}")

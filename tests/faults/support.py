@@ -9,8 +9,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from consumers.agency import AgencyConsumer
+from consumers.inbox import Inbox
+from consumers.kafka_io import KafkaDeadLetters, KafkaSource, KafkaWriter, fixed_topics
+from consumers.sql import SqliteDatabase
 from hub import topics
 from hub.application import HubApplication
+from hub.kafka_clients import credentials
 from hub.settings import Settings
 from tests.faults.history import AGENCIES
 from tests.integration.streams import Received
@@ -105,3 +110,32 @@ def inbox_progress(path: Path) -> int:
             return int(row[0])
     except sqlite3.OperationalError:
         return 0  # not created yet
+
+
+def agency_consumer(
+    settings: Settings,
+    agency: str,
+    inbox: Path,
+    group: str,
+    *,
+    poll_ms: int = 200,
+    max_records: int = 5,
+) -> AgencyConsumer:
+    """An agency client on a SQLite inbox and a group of the test's, started as
+    ``ops.wiring.open_agency_consumer`` starts one: from its inbox's own offsets."""
+    user, password = credentials(settings, agency)
+    store = Inbox(SqliteDatabase(inbox))
+    source = KafkaSource(
+        settings,
+        user,
+        password,
+        group,
+        fixed_topics(topics.referrals(settings, agency)),
+        poll_ms=poll_ms,
+        max_records=max_records,
+        starts=store.resume_offsets(),
+    )
+    deadletters = KafkaDeadLetters(
+        KafkaWriter(settings, user, password), topics.deadletter(settings, agency)
+    )
+    return AgencyConsumer(agency, source, store, deadletters)

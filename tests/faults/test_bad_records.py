@@ -17,16 +17,13 @@ from uuid import uuid4
 import pytest
 
 from consumers.agency import AgencyConsumer, reply_record
-from consumers.inbox import Inbox
 from consumers.kafka_io import (
     KafkaDeadLetters,
     KafkaSource,
     KafkaWriter,
-    fixed_topics,
     matching_topics,
 )
 from consumers.replies import ReplyIngester
-from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
 from hub import codec, topics
 from hub import commands as c
@@ -38,7 +35,7 @@ from ops.wiring import open_relay
 from producers.provision import provision
 from tests import factories as f
 from tests.factories import SYNTHETIC_STRINGS
-from tests.faults import history
+from tests.faults import history, support
 from tests.faults.history import AGENCIES
 from tests.integration.streams import Received, read_topic
 from tests.kafka_read import RawRecord, read_raw
@@ -160,19 +157,10 @@ def assert_parked_with_reasons(
 
 
 def agency_consumer(stream: Stream, inbox: Path) -> AgencyConsumer:
-    settings = stream.settings
-    user, password = credentials(settings, AGENCY)
-    source = KafkaSource(
-        settings,
-        user,
-        password,
-        topics.agency_group(settings, AGENCY, "faults"),
-        fixed_topics(topics.referrals(settings, AGENCY)),
+    group = topics.agency_group(stream.settings, AGENCY, "faults")
+    return support.agency_consumer(
+        stream.settings, AGENCY, inbox, group, poll_ms=500, max_records=200
     )
-    deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), topics.deadletter(settings, AGENCY)
-    )
-    return AgencyConsumer(AGENCY, source, Inbox(SqliteDatabase(inbox)), deadletters)
 
 
 def run_once(consumer: AgencyConsumer) -> dict[str, Any]:

@@ -19,15 +19,12 @@ from uuid import uuid4
 
 import pytest
 
-from consumers.agency import AgencyConsumer
 from consumers.inbox import Inbox
-from consumers.kafka_io import KafkaDeadLetters, KafkaSource, KafkaWriter, fixed_topics
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
 from hub import kafka_clients, topics
 from hub.application import HubApplication
 from hub.errors import ServiceUnavailableError
-from hub.kafka_clients import credentials
 from hub.settings import Settings
 from ops.services import kafka
 from ops.wiring import open_ledger, open_relay
@@ -36,6 +33,7 @@ from projections.analytics import read_analytics
 from tests.faults import history
 from tests.faults.history import AGENCIES
 from tests.faults.support import (
+    agency_consumer,
     copy_store,
     deduplicated,
     inbox_progress,
@@ -102,23 +100,6 @@ def wait_until(predicate: Any, what: str, components: list[Running]) -> None:
         time.sleep(0.2)
 
 
-def agency_consumer(settings: Settings, inbox: Path, group: str) -> AgencyConsumer:
-    user, password = credentials(settings, AGENCY)
-    source = KafkaSource(
-        settings,
-        user,
-        password,
-        group,
-        fixed_topics(topics.referrals(settings, AGENCY)),
-        poll_ms=200,
-        max_records=5,
-    )
-    deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), topics.deadletter(settings, AGENCY)
-    )
-    return AgencyConsumer(AGENCY, source, Inbox(SqliteDatabase(inbox)), deadletters)
-
-
 def test_with_the_broker_away_commands_are_accepted_and_the_streams_resume_by_themselves(
     broker: Settings, tmp_path: Path
 ) -> None:
@@ -132,7 +113,9 @@ def test_with_the_broker_away_commands_are_accepted_and_the_streams_resume_by_th
     stop_flag = StopFlag()
 
     def consume() -> None:  # built in its thread: an SQLite connection stays in one thread
-        consumer = agency_consumer(settings, inbox, topics.agency_group(settings, AGENCY, "faults"))
+        consumer = agency_consumer(
+            settings, AGENCY, inbox, topics.agency_group(settings, AGENCY, "faults")
+        )
         try:
             consumer.run(stop_flag)
         finally:
@@ -175,6 +158,7 @@ def test_with_the_broker_away_commands_are_accepted_and_the_streams_resume_by_th
     assert consumer_running.error is None, f"the consumer died: {consumer_running.error!r}"
     reference = agency_consumer(
         settings,
+        AGENCY,
         tmp_path / "reference-inbox.sqlite",
         topics.agency_group(settings, AGENCY, "faults-reference"),
     )

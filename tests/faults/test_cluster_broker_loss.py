@@ -24,9 +24,9 @@ from uuid import UUID, uuid4
 import pytest
 from kafka.errors import KafkaConnectionError
 
-from consumers.agency import AgencyConsumer, reply_record
+from consumers.agency import reply_record
 from consumers.inbox import Inbox
-from consumers.kafka_io import KafkaDeadLetters, KafkaSource, KafkaWriter, fixed_topics
+from consumers.kafka_io import KafkaWriter
 from consumers.sql import SqliteDatabase
 from consumers.stopping import StopFlag
 from hub import codec, kafka_clients, topics
@@ -40,6 +40,7 @@ from tests import kafka_wire
 from tests.faults import history
 from tests.faults.history import AGENCIES
 from tests.faults.support import (
+    agency_consumer,
     copy_store,
     deduplicated,
     events,
@@ -211,23 +212,6 @@ def wait_until(predicate: Any, what: str, components: list[Running]) -> None:
             assert component.error is None, f"{component.name} died: {component.error!r}"
         assert time.monotonic() < deadline, f"not within {WAIT_S:.0f}s: {what}"
         time.sleep(0.2)
-
-
-def agency_consumer(settings: Settings, agency: str, inbox: Path, group: str) -> AgencyConsumer:
-    user, password = credentials(settings, agency)
-    source = KafkaSource(
-        settings,
-        user,
-        password,
-        group,
-        fixed_topics(topics.referrals(settings, agency)),
-        poll_ms=200,
-        max_records=5,
-    )
-    deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), topics.deadletter(settings, agency)
-    )
-    return AgencyConsumer(agency, source, Inbox(SqliteDatabase(inbox)), deadletters)
 
 
 def referrals(app: HubApplication) -> list[Any]:

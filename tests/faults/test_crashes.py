@@ -21,13 +21,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from consumers.agency import AgencyConsumer, reply_record
+from consumers.agency import reply_record
 from consumers.inbox import Inbox
 from consumers.kafka_io import (
     KafkaDeadLetters,
     KafkaSource,
     KafkaWriter,
-    fixed_topics,
     matching_topics,
 )
 from consumers.ports import InRecord
@@ -49,6 +48,7 @@ from tests.faults import history
 from tests.faults.history import AGENCIES
 from tests.faults.kill import CrashLog, crash_repeatedly
 from tests.faults.support import (
+    agency_consumer,
     copy_store,
     deduplicated,
     events,
@@ -204,23 +204,6 @@ def busiest_agency(world: World) -> str:
     return max(counts, key=lambda a: counts[a])
 
 
-def agency_consumer(settings: Settings, agency: str, inbox: Path, group: str, batch: int) -> Any:
-    user, password = credentials(settings, agency)
-    source = KafkaSource(
-        settings,
-        user,
-        password,
-        group,
-        fixed_topics(topics.referrals(settings, agency)),
-        poll_ms=200,
-        max_records=batch,
-    )
-    deadletters = KafkaDeadLetters(
-        KafkaWriter(settings, user, password), topics.deadletter(settings, agency)
-    )
-    return AgencyConsumer(agency, source, Inbox(SqliteDatabase(inbox)), deadletters)
-
-
 def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_never_stopped(
     relayed: World,
 ) -> None:
@@ -231,7 +214,9 @@ def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_n
 
     def never_stopped() -> tuple[dict[str, Any], int]:
         """The inbox of a consumer that never stopped, caught up, and its records' count."""
-        reference = agency_consumer(world.settings, agency, expected_at, reference_group, 500)
+        reference = agency_consumer(
+            world.settings, agency, expected_at, reference_group, max_records=500
+        )
         try:
             reference.run(StopFlag(), once=True)
             count = reference.inbox.applied_count() + reference.inbox.parked_count()
@@ -249,7 +234,7 @@ def test_an_agency_consumer_killed_at_random_points_ends_with_the_inbox_of_one_n
     log = world.crash_log("agency")
 
     def run() -> None:
-        consumer = agency_consumer(world.settings, agency, crashing, group, batch=1)
+        consumer = agency_consumer(world.settings, agency, crashing, group, max_records=1)
         try:
             consumer.run(StopFlag(), once=True)
         finally:

@@ -49,7 +49,7 @@ def _topics(settings: Settings) -> list[str]:
 
 def _from(settings: Settings, position: int) -> dict[str, list[tuple[Any, ...]]]:
     """Each topic's records of the events at ``position`` and later (the witness's chain
-    heads, published at the end of each batch, depend on how the log was batched: left out)."""
+    heads, published with each batch, depend on how the log was batched: left out)."""
     found: dict[str, list[tuple[Any, ...]]] = {}
     for topic in _topics(settings):
         name = topic.removeprefix(settings.kafka_topic_prefix)

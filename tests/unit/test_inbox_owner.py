@@ -68,9 +68,11 @@ def test_an_empty_inbox_for_an_id_the_shipped_network_lacks_says_so_on_stderr(
         assert "did you mean moji.houkatsu or" in typo.stderr
         assert len(typo.stderr.splitlines()) == 1
         assert json.loads(typo.stdout)["referrals"] == []  # the answer itself is unchanged
+        assert not (tmp_path / "var" / "agency" / "moji.houkatu.sqlite").exists()
         known = runner.invoke(cli, ["agency", "inbox", "--agency", SECOND, "--json"])
         assert known.exit_code == 0 and known.stderr == ""
         assert json.loads(known.stdout).keys() == json.loads(typo.stdout).keys()
+        assert (tmp_path / "var" / "agency" / f"{SECOND}.sqlite").exists()
     finally:
         get_settings.cache_clear()
         get_consumer_settings.cache_clear()

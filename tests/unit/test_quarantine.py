@@ -120,7 +120,7 @@ def test_the_relay_quarantines_what_governance_cannot_route_and_goes_on(
     (kept,) = open_ledger(settings).quarantined()
     assert (kept["position"], kept["event_type"]) == (bad, "DiscoveryReported")
     assert kept["reason"] == "governance: UnknownWardError"
-    # Events only: the chain head witnessed after each batch names the position stored.
+    # Events only: the chain head witnessed with each batch names the position stored.
     positions = {int(h["position"]) for _, h in producer.sent if h["event_type"] != b"ChainHead"}
     assert bad not in positions
     assert max(positions) == app.recorder.max_notification_id()

@@ -572,7 +572,7 @@ def test_the_analysis_page_cuts_the_year_at_today(
     page = client.get("/web/analysis", params={"fy": fy, "by": "month"})
     assert page.status_code == 200, page.text[:300]
     title = re.search(r'id="table-title">([^<]*)<', page.text)
-    assert title and cut in title.group(1), title
+    assert title and title.group(1).endswith(f" {cut}・月別"), title
     months = re.findall(r"<tr><td>(令和\d+年\d+月)</td>", page.text)
     assert (months[-1] if months else None) == last_month
     assert after not in months
