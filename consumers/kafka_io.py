@@ -124,7 +124,7 @@ class KafkaSource:
                     partition=tp.partition,
                     held_until=held,
                     topic_starts_at=first,
-                    note="records between expired on the broker and are not in this store",
+                    reason="records between expired on the broker and are not in this store",
                 )
         for tp in assigned:
             self._consumer.seek(tp, at[tp])
