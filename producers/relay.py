@@ -3,9 +3,9 @@
 For each batch of the notification log: fold governance; publish the chain's head at the
 batch's end on audit.consent and flush (producers/witness.py); then publish each agency's
 record, the audit records and the de-identified analytics record with the idempotent
-producer, flush, and only then store the position and the disclosure ledger rows in one transaction.
-A crash before that store sends the batch again (consumers apply each event id once);
-nothing is lost. The governance state's changes are stored in that same transaction
+producer, flush, and only then store the position and the disclosure ledger rows in one
+transaction. A crash before that store sends the batch again (consumers apply each event id
+once); nothing is lost. The governance state's changes are stored in that same transaction
 (producers/snapshot.py): with every batch once the relay has caught up with the log; while
 it catches up, every ``STATE_EVERY`` events, with any batch that erased a person, and when it
 is stopped. On start the relay reads the state as of the position it was stored with, folds
