@@ -120,7 +120,8 @@ def test_a_new_inbox_stopped_after_its_first_record_resumes_from_the_start_not_t
 ) -> None:  # type: ignore[no-untyped-def]
     """A moved inbox that applied one record and stopped (a crash) before committing its
     offset is no longer empty: it resumed at the offsets the old inbox committed, and the
-    records between were never applied. It goes on after the record it holds."""
+    records between were never applied. Its start was committed before it applied anything,
+    so it reads again from there (the record it holds, a duplicate, then the rest)."""
     app = HubApplication(env=sqlite_env)
     referrals = [refer(app)[1], refer(app)[1]]
     publish_like_relay(app, broker, relay_records_of(app, AGENCY))
