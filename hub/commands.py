@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -100,6 +101,22 @@ def _check_text(value: Any, path: str = "") -> None:
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             _check_text(item, f"{path}[{index}]")
+
+
+# A refusal by a rule of a whole command names the field it is about first ("note: contains
+# …", "person.name: …") or among its words ("valid_until must be after valid_from").
+_FIELD_FIRST = re.compile(r"(?P<field>[A-Za-z_][\w.\[\]]*): (?P<rule>.+)", re.DOTALL)
+_FIELD_WORD = re.compile(r"[a-z]+(?:_[a-z]+)+")
+
+
+def field_of_rule(fields: Collection[str], rule: str) -> tuple[str, str] | None:
+    """The field of ``fields`` a refusal by a rule of the whole command is about, and the
+    rule without that field's name in front; None when the rule names none of them."""
+    named = _FIELD_FIRST.fullmatch(rule)
+    if named is not None and re.split(r"[.\[]", named["field"], maxsplit=1)[0] in fields:
+        return named["field"], named["rule"]
+    word = next((w for w in _FIELD_WORD.findall(rule) if w in fields), None)
+    return (word, rule) if word is not None else None
 
 
 class Command(BaseModel):
@@ -244,7 +261,7 @@ class AnswerReferral(Command):
         if self.reason_code is not None and self.answer != "declined":
             raise ValueError("reason_code is the reason of a decline")
         if self.outcome is not None and self.answer != "completed":
-            raise ValueError("outcome belongs to a completion")
+            raise ValueError("outcome: belongs to a completion")
         return self
 
 

@@ -138,7 +138,7 @@ class AgencyAnswer(BaseModel):
         if self.reason_code is not None and self.answer != "declined":
             raise ValueError("reason_code is the reason of a decline")
         if self.outcome is not None and self.answer != "completed":
-            raise ValueError("outcome belongs to a completion")
+            raise ValueError("outcome: belongs to a completion")
         return self
 
 

@@ -176,7 +176,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         try:
             body = AgencyAnswer.model_validate(data)
         except ValidationError as error:
-            return problems.validation_problem(error)
+            return problems.validation_problem(error, fields=AgencyAnswer.model_fields)
         answered = await run_in_threadpool(
             service.answer, actor, agency_id, referral_id, body, reply_id
         )

@@ -7,17 +7,19 @@ where and which rule, as ``hub submit`` does, and no message that echoes the inp
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request as StarletteRequest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub import commands as c
 from hub import errors as e
 from hub.logging import get_logger
 
@@ -88,21 +90,51 @@ def own_errors(error: e.InvalidCommandError) -> list[dict[str, str]]:
     return [{"field": field, "rule": "invalid", "message": message[:200]}]
 
 
-def field_errors(errors: list[Any], skip: int = 0) -> list[dict[str, str]]:
-    """``[{field, rule, message}]`` of pydantic errors, without the input values."""
+# Where FastAPI found a request's parameter: the field is named as the caller wrote it
+# (``Idempotency-Key``, ``fy``), as the hub's own refusals of a value name it.
+_PLACES = frozenset({"header", "query", "path", "cookie"})
+
+
+def field_errors(
+    errors: list[Any], skip: int = 0, fields: Collection[str] = ()
+) -> list[dict[str, str]]:
+    """``[{field, rule, message}]`` of pydantic errors, without the input values. A rule of
+    the whole command (``fields``: its fields) goes to the field its message names."""
     found = []
     for item in errors[:20]:
         location = [str(part) for part in item.get("loc", ())[skip:]]
         kind = str(item.get("type", "invalid"))
         message = ECHOING.get(kind) or str(item.get("msg", kind))
+        if not location and kind == "value_error":
+            message = message.removeprefix("Value error, ")
+            named = c.field_of_rule(fields, message)
+            if named is not None:
+                location, message = [named[0]], named[1]
         found.append(
             {"field": ".".join(location) or "(body)", "rule": kind, "message": message[:200]}
         )
     return found
 
 
-def validation_problem(error: ValidationError, skip: int = 0) -> JSONResponse:
-    found = field_errors(error.errors(include_url=False, include_input=False), skip)
+def _unplaced(item: Any) -> Any:
+    """A FastAPI error located without its place (``header``, ``query``…)."""
+    location = tuple(item.get("loc", ()))
+    if location[:1] and location[0] in _PLACES:
+        return {**item, "loc": location[1:]}
+    return item
+
+
+def validation_problem(
+    error: ValidationError, skip: int = 0, fields: Collection[str] | None = None
+) -> JSONResponse:
+    """422 naming each refused field; ``fields`` (by default those of the command the error
+    is of) are where a rule of the whole command is said."""
+    if fields is None:
+        model = getattr(c, error.title, None)
+        fields = (
+            model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else ()
+        )
+    found = field_errors(error.errors(include_url=False, include_input=False), skip, fields)
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in found)
     return problem(422, "invalid input", detail, errors=found, error=INVALID)
 
@@ -127,7 +159,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _request_validation(_request: Request, error: RequestValidationError) -> JSONResponse:
         # FastAPI's own errors carry the input; keep the location, kind and message only.
-        found = field_errors(list(error.errors()))
+        found = field_errors([_unplaced(item) for item in error.errors()])
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in found)
         if any(f["rule"] == "json_invalid" for f in found):
             malformed = MalformedBodyError.__name__

@@ -35,6 +35,7 @@ from hub.errors import (
     AuthenticationError,
     ConsentRequiredError,
     HubError,
+    IdempotencyConflictError,
     InvalidCommandError,
     NotFoundError,
     PermissionDeniedError,
@@ -57,6 +58,7 @@ from ops.usecases import AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
+from ops.web.wording import rule_said
 from projections import report
 from projections.indicators import Cut, ReportRow
 from projections.report import progress_texts
@@ -145,38 +147,44 @@ MESSAGES = {
 FIELD_MESSAGES = {"person_phone": "電話番号は数字とハイフンで入力してください（6〜20文字）"}
 REQUIRED = "必須です：入力するか選んでください"
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
-VALUE_ERROR = "受け付けられない値です"
 NOT_RECORDED = "記録できませんでした"
+NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
+RESENT_CHANGED = (
+    "このフォームは別の内容で記録済みのため、記録しませんでした。"
+    "ページを開き直してから入力してください"
+)
 STAND_IN = date(2025, 4, 1)  # a date a form's other fields are judged with (``_dated``)
 FY_MESSAGE = f"年度は R7、令和7年度 または 2025 の形で（{FIRST_FY}〜{LAST_FY}年度）入力してください"
 
 
 def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) -> Errors:
-    """Pydantic's errors keyed by the form's field names, said in Japanese."""
+    """Pydantic's errors keyed by the form's field names, said in Japanese. A rule of the
+    whole command goes beside the field it names (``period_until must be after
+    period_from``, ``note: contains a control character``), not atop the page, where a form
+    folded away (the plan's, the consent's) would hide what was typed."""
     aliases = aliases or {}
+    fields = getattr(getattr(c, error.title, None), "model_fields", {})
     found: Errors = {}
     for item in error.errors():
         loc = [str(p) for p in item["loc"] if not isinstance(p, int)]
-        key = ".".join(loc) or _field_of_rule(error.title, str(item["msg"])) or "form"
+        rule = str(item["msg"]).removeprefix("Value error, ")
+        if not loc and item["type"] == "value_error":
+            named = c.field_of_rule(fields, rule)
+            if named is not None:
+                parts = re.split(r"[.\[\]]", named[0])
+                loc, rule = [p for p in parts if p and not p.isdigit()], named[1]
+        rule = rule.removeprefix(f"{'.'.join(loc)}: ")  # a field's own rule may name it too
+        key = ".".join(loc) or "form"
         key = aliases.get(key, aliases.get(loc[0] if loc else "", key.replace(".", "_")))
         empty = item.get("input") in ("", None, [])
         if item["type"] in ("missing", "too_short") or empty:
             message = REQUIRED
-        elif item["type"] == "value_error":  # a rule of the hub: said first in Japanese
-            rule = str(item["msg"]).removeprefix("Value error, ")
-            message = f"{VALUE_ERROR}（{rule}）"
+        elif item["type"] == "value_error":  # a rule of the hub: said in Japanese
+            message = rule_said(rule)
         else:
             message = FIELD_MESSAGES.get(key) or MESSAGES.get(item["type"], str(item["msg"]))
         found.setdefault(key, message)
     return found
-
-
-def _field_of_rule(model: str, rule: str) -> str | None:
-    """The field a rule of the whole command is about, when it names one (``period_until
-    must be after period_from``): said beside that field, not atop the page, where a form
-    folded away (the plan's, the consent's) would hide what was typed."""
-    fields = getattr(getattr(c, model, None), "model_fields", {})
-    return next((w for w in re.findall(r"\w+_\w+", rule) if w in fields), None)
 
 
 def said(error: HubError) -> str:
@@ -189,10 +197,12 @@ def said(error: HubError) -> str:
 def hub_error_field(error: HubError) -> Errors:
     """``field: message`` refusals (InvalidCommandError) go beside that field. A rule the
     hub states in English is led by a Japanese line, the rule kept beside it."""
+    if isinstance(error, IdempotencyConflictError):  # the form's command id, used already
+        return {"form": RESENT_CHANGED}
     text = str(error)
     head, sep, rest = text.partition(": ")
     if sep and isinstance(error, InvalidCommandError) and head.isidentifier():
-        return {head: rest if _japanese(rest) else f"{VALUE_ERROR}（{rest}）"}
+        return {head: rest if _japanese(rest) else rule_said(rest)}
     return {"form": text if _japanese(text) else f"{NOT_RECORDED}（{text}）"}
 
 
@@ -1115,7 +1125,10 @@ def router(pages: Pages) -> APIRouter:
                 if "form" in errors and _text(data, "answer") == "declined":
                     errors = {"reason_code": "辞退には理由（コード）を選んでください"}
                 raise FormError({f"{k}-{referral_id}": v for k, v in errors.items()}) from None
-            service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
+            try:
+                service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
+            except NotFoundError:  # the API's line names the ids; the page says it plainly
+                raise NotFoundError(NOT_IN_INBOX) from None
             return "/web/inbox", f"回答（{label('referral_status', reply.answer)}）を送りました"
 
         def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:

@@ -119,3 +119,75 @@ def test_an_answers_key_used_for_another_answer_is_named_as_sent(
     assert problem["error"] == "IdempotencyConflictError"
     assert f"Idempotency-Key {key} was already used" in problem["detail"]
     assert "command_id" not in problem["detail"]
+
+
+def _command(tmp_path: Path, name: str, body: dict[str, Any], **headers: str) -> Any:
+    token = _token(tmp_path, Role.ward_officer, ward="tobata")
+    sent = {"Idempotency-Key": str(uuid4()), "Authorization": f"Bearer {token}", **headers}
+    return _client(tmp_path).post(f"/commands/{name}", json=body, headers=sent)
+
+
+DISCOVERY = {
+    "occurred_at": "2025-05-01T10:00:00+09:00",
+    "reporter_kind": "resident",
+    "ward": "tobata",
+    "signs": ["mail_piling_up"],
+    "urgency": "normal",
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"note": "架空\u0007の記録"}, "note", "contains a control character 0x7"),
+        (
+            {"person": {"name": "試験\u202e太郎"}},
+            "person.name",
+            "contains a bidirectional control character 0x202e",
+        ),
+        ({"note": "\u200b"}, "note", "has no visible character"),
+    ],
+)
+def test_text_a_command_refuses_as_a_whole_names_its_field(
+    tmp_path: Path, extra: dict[str, Any], field: str, message: str
+) -> None:
+    """The text rule is checked over the whole command, so pydantic names no field: the
+    problem named '(body)' and left the field inside the message."""
+    problem = _refusal(_command(tmp_path, "ReportDiscovery", {**DISCOVERY, **extra}), 422)
+    assert problem["errors"] == [{"field": field, "rule": "value_error", "message": message}]
+
+
+def test_a_rule_between_two_fields_names_the_field_it_refuses(tmp_path: Path) -> None:
+    body = {
+        "occurred_at": "2025-05-01T10:00:00+09:00",
+        "case_id": str(uuid4()),
+        "scope": ["tobata.houkatsu"],
+        "purposes": ["assessment"],
+        "data_categories": ["identity"],
+        "valid_from": "2025-05-01T10:00:00+09:00",
+        "valid_until": "2025-04-01T10:00:00+09:00",
+    }
+    problem = _refusal(_command(tmp_path, "GiveConsent", body), 422)
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("valid_until", "value_error")]
+
+
+def test_a_decline_without_its_coded_reason_names_reason_code(tmp_path: Path) -> None:
+    token = _token(tmp_path, Role.member_agency, agency="tobata.houkatsu")
+    answered = _client(tmp_path).post(
+        f"/agencies/tobata.houkatsu/inbox/{uuid4()}/answer",
+        json={"answer": "declined"},
+        headers={"Idempotency-Key": str(uuid4()), "Authorization": f"Bearer {token}"},
+    )
+    problem = _refusal(answered, 422)
+    assert [e["field"] for e in problem["errors"]] == ["reason_code"]
+
+
+def test_a_missing_idempotency_key_is_named_as_an_invalid_one_is(tmp_path: Path) -> None:
+    """FastAPI located it as 'header.Idempotency-Key'; the hub's own check of its value
+    names it 'Idempotency-Key': one name for one header."""
+    token = _token(tmp_path, Role.ward_officer, ward="tobata")
+    answered = _client(tmp_path).post(
+        "/commands/ReportDiscovery", json=DISCOVERY, headers={"Authorization": f"Bearer {token}"}
+    )
+    problem = _refusal(answered, 422)
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("Idempotency-Key", "missing")]

@@ -16,6 +16,7 @@ from hub.fiscal import JST
 from hub.identity import Actor, Role
 from ops.identity import dev_issuer
 from ops.usecases import HubService
+from ops.web.pages import NOT_IN_INBOX
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
 from tests.web_support import consent_form, csrf_of, officer_case, sign_in
@@ -88,7 +89,7 @@ def test_a_fiscal_year_that_is_none_is_refused_in_japanese_and_this_fiscal_year_
     assert 'name="fy" type="text" value="R7"' in page.text
 
 
-def test_a_rule_of_the_hub_beside_a_field_is_said_in_japanese_first(
+def test_a_rule_of_the_hub_beside_a_field_is_said_in_japanese(
     hub: tuple[HubService, TestClient],
 ) -> None:
     _, client = hub
@@ -104,10 +105,59 @@ def test_a_rule_of_the_hub_beside_a_field_is_said_in_japanese_first(
     }
     sent = client.post("/web/officer/consultation", data=data, follow_redirects=False)
     assert sent.status_code == 422
-    assert (
-        error_of(sent.text, "person_birth_date")
-        == "受け付けられない値です（must not be in the future）"
+    assert error_of(sent.text, "person_birth_date") == "未来の日付は入力できません"
+
+
+def test_text_a_command_refuses_as_a_whole_is_refused_beside_its_field(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The text rule is checked over the whole command, so pydantic names no field: it was
+    said once atop the form, in English ('note: contains a control character 0x7')."""
+    service, client = hub
+    case_id, page = officer_case(service, client)
+    sent = client.post(
+        "/web/officer/discovery",
+        data={
+            "csrf_token": csrf_of(page),
+            "command_id": str(uuid4()),
+            "reporter_kind": "resident",
+            "signs": "mail_piling_up",
+            "urgency": "normal",
+            "discovery_note": "架空\x07の記録",
+        },
     )
+    assert sent.status_code == 422
+    assert error_of(sent.text, "discovery_note") == "制御文字（0x7）は入力できません"
+    assert 'id="form-error"' not in sent.text
+
+    sent = client.post(
+        "/web/officer/consultation",
+        data={
+            "csrf_token": csrf_of(page),
+            "command_id": str(uuid4()),
+            "window_agency": "tobata.houkatsu",
+            "needs": "elderly",
+            "person_name": "試験\u202e太郎",
+        },
+    )
+    assert sent.status_code == 422
+    assert (
+        error_of(sent.text, "person_name") == "文字の向きを変える制御文字（0x202e）は入力できません"
+    )
+
+    sent = client.post(
+        f"/web/cases/{case_id}/refer",
+        data={
+            "csrf_token": csrf_of(page),
+            "command_id": str(uuid4()),
+            "agency_id": "tobata.houkatsu",
+            "purpose": "assessment",
+            "urgency": "normal",
+            "referral_note": "\u200b",
+        },
+    )
+    assert sent.status_code == 422
+    assert error_of(sent.text, "referral_note") == "目に見える文字がありません"
 
 
 def test_the_auditors_page_names_every_purpose_of_a_read_in_japanese(
@@ -368,7 +418,7 @@ def test_an_agencys_remark_with_a_control_character_is_refused_beside_it(
     sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
     assert sent.status_code == 422
     error = error_of(sent.text, f"reason-{referral.referral_id}")
-    assert error.startswith("受け付けられない値です") and "control character" in error
+    assert error == f"制御文字（{ord(remark[2]):#x}）は入力できません"
 
 
 def test_a_form_too_large_for_the_hub_is_the_japanese_error_page_not_json(
@@ -579,3 +629,23 @@ def test_the_analysis_page_cuts_the_year_at_today(
     wide = client.get("/web/analysis/download/wide.csv", params={"fy": fy, "by": "month"})
     assert wide.status_code == 200 and cut in wide.text.splitlines()[0]
     assert after not in wide.text
+
+
+def test_an_answer_to_a_referral_not_in_the_inbox_is_said_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The 404 page said the API's line: '見つかりません（no referral … in the inbox of …）'."""
+    service, client = hub
+    case_id = a_case(service)
+    others = f.referral(case_id, agency_id="tobata.hogo")  # another agency's referral
+    service.execute(OFFICER, others)
+    sign_in(client, "member_agency", agency="tobata.houkatsu")
+    for referral_id in (others.referral_id, uuid4()):
+        data = {
+            "csrf_token": csrf_of(client.get("/web/inbox").text),
+            "command_id": str(uuid4()),
+            "answer": "received",
+        }
+        sent = client.post(f"/web/inbox/{referral_id}/answer", data=data)
+        assert sent.status_code == 404
+        assert NOT_IN_INBOX in sent.text and "in the inbox of" not in sent.text
