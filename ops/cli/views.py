@@ -260,7 +260,7 @@ def case_list(
     table.add_column("区", no_wrap=True)
     table.add_column("状態", no_wrap=True)
     table.add_column("主担当機関", overflow="fold", no_wrap=wide)
-    table.add_column("未応答", justify="right")
+    table.add_column("諾否待ち", justify="right")
     table.add_column("計画", justify="right")
     table.add_column("最終訪問", no_wrap=True)
     for r in records:

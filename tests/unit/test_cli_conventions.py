@@ -193,6 +193,6 @@ def test_tables_keep_every_column_when_two_ids_share_a_long_prefix(
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert all(cell_len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
-    headers = {"case": ("主担当機関", "未応答", "計画"), "inbox": ("目的", "緊急度", "状態")}
+    headers = {"case": ("主担当機関", "諾否待ち", "計画"), "inbox": ("目的", "緊急度", "状態")}
     for header in headers[args[0]]:
         assert header in result.stdout, result.stdout

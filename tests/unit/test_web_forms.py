@@ -252,3 +252,31 @@ def test_a_case_already_moved_is_not_offered_to_move_and_a_refusal_is_led_in_jap
     assert again.status_code == 422
     refusal = re.search(r'id="move_case_id-error">([^<]*)<', again.text)
     assert refusal and refusal.group(1).startswith("記録できませんでした（")
+
+
+def test_a_referral_received_but_not_yet_accepted_is_counted_as_awaiting_a_decision(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The cases' column counted referrals sent or received under 未応答の紹介, so a case
+    showed one where the list beside it (no answer yet) was empty. It counts the referrals
+    awaiting acceptance or decline, and says so."""
+    service, client = hub
+    case_id = a_case(service)
+    referral = f.referral(case_id, agency_id=f"{WARD}.houkatsu")
+    service.execute(OFFICER, referral)
+    agency = Actor("agency-試験", Role.member_agency, agency_id=f"{WARD}.houkatsu")
+
+    def shown() -> tuple[str, bool]:
+        page = client.get("/web/coordinator").text
+        cases = page.split('id="open-cases"')[1]
+        row = cases.split(f'href="/web/cases/{case_id}"')[1].split("</tr>")[0]
+        count = re.search(r'class="open-referrals num">(\d+)件', row)
+        assert count is not None and '<th scope="col">諾否待ちの紹介</th>' in page
+        return count.group(1), 'id="no-unanswered"' in page
+
+    sign_in(client, "coordinator", ward=WARD)
+    assert shown() == ("1", False)
+    service.execute(agency, f.answer(case_id, referral.referral_id, referral.agency_id, "received"))
+    assert shown() == ("1", True)
+    service.execute(agency, f.answer(case_id, referral.referral_id, referral.agency_id, "accepted"))
+    assert shown() == ("0", True)
