@@ -1519,10 +1519,12 @@ def _read_record(what: str, model: type[R], **fields: Any) -> R:
 
 
 def _reused_id(command: c.Command, used_for: str) -> IdempotencyConflictError:
+    """``used_for``: the type of the command the id was first used for."""
+    given = type(command).__name__
+    what = f"a different {used_for}" if used_for == given else f"{used_for} (this is {given})"
     return IdempotencyConflictError(
         f"IdempotencyConflictError: command_id {command.command_id} was already used "
-        f"for a different {used_for}; nothing was written "
-        "(give this command a new command_id)"
+        f"for {what}; nothing was written (give this command a new command_id)"
     )
 
 

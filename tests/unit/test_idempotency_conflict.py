@@ -83,6 +83,19 @@ def test_a_reused_id_on_another_case_is_refused(app: HubApplication) -> None:
     assert app.get_case(other_case).referrals == {}  # type: ignore[arg-type]
 
 
+def test_a_reused_id_names_the_command_it_was_first_used_for(app: HubApplication) -> None:
+    """Reused for another type, the refusal said 'a different ReportDiscovery' of an id
+    given to a CancelReferral: the type it was used for, and the one sent, are named."""
+    first = f.discovery()
+    app.execute(first)
+    with pytest.raises(IdempotencyConflictError) as same_type:
+        app.execute(f.discovery(command_id=first.command_id, ward="moji"))
+    assert "already used for a different ReportDiscovery;" in str(same_type.value)
+    with pytest.raises(IdempotencyConflictError) as other_type:
+        app.execute(f.open_case(command_id=first.command_id))
+    assert "already used for ReportDiscovery (this is OpenCase);" in str(other_type.value)
+
+
 def test_the_receipt_keeps_the_digest(app: HubApplication) -> None:
     command = f.discovery()
     app.execute(command)
