@@ -58,7 +58,7 @@ from ops.usecases import AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
-from ops.web.wording import rule_said
+from ops.web.wording import japanese, refusal_said, rule_said
 from projections import report
 from projections.indicators import Cut, ReportRow
 from projections.report import progress_texts
@@ -147,7 +147,6 @@ MESSAGES = {
 FIELD_MESSAGES = {"person_phone": "電話番号は数字とハイフンで入力してください（6〜20文字）"}
 REQUIRED = "必須です：入力するか選んでください"
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
-NOT_RECORDED = "記録できませんでした"
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
     "このフォームは別の内容で記録済みのため、記録しませんでした。"
@@ -188,27 +187,20 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
 
 
 def said(error: HubError) -> str:
-    """A refusal beside a field: as the hub says it when that is Japanese, else led by a
-    Japanese line with the rule kept beside it."""
-    text = str(error)
-    return text if _japanese(text) else f"{NOT_RECORDED}（{text}）"
+    """A refusal beside a field, in Japanese first (``ops.web.wording.refusal_said``)."""
+    return refusal_said(error)
 
 
 def hub_error_field(error: HubError) -> Errors:
-    """``field: message`` refusals (InvalidCommandError) go beside that field. A rule the
-    hub states in English is led by a Japanese line, the rule kept beside it."""
+    """``field: message`` refusals (InvalidCommandError) go beside that field, the rest
+    atop the form; each said in Japanese first."""
     if isinstance(error, IdempotencyConflictError):  # the form's command id, used already
         return {"form": RESENT_CHANGED}
     text = str(error)
     head, sep, rest = text.partition(": ")
     if sep and isinstance(error, InvalidCommandError) and head.isidentifier():
-        return {head: rest if _japanese(rest) else rule_said(rest)}
-    return {"form": text if _japanese(text) else f"{NOT_RECORDED}（{text}）"}
-
-
-def _japanese(message: str) -> bool:
-    """Whether a refusal is already said in Japanese (it starts in Japanese)."""
-    return not message[:1].isascii()
+        return {head: rest if japanese(rest) else rule_said(rest)}
+    return {"form": refusal_said(error)}
 
 
 def _uuid(value: str | None, field: str) -> UUID:
@@ -410,7 +402,7 @@ class Pages:
         if refusal is not None:
             message = in_japanese(refusal, self.names)
         else:
-            message = text if _japanese(text) else f"{title}（{text}）"
+            message = text if japanese(text) else f"{title}（{text}）"
         return self.render(request, "error.html", title, {"error": message}, status, actor)
 
     def page(self, request: Request, draw: Callable[[Actor], Response]) -> Response:

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import re
 
+from hub.errors import (
+    BeforeReferralError,
+    CaseClosedError,
+    ConsentRequiredError,
+    HubError,
+    IllegalTransitionError,
+    InvalidPeriodError,
+    NoConsentToWithdrawError,
+    NotReferredAgencyError,
+)
+
 VALUE_ERROR = "受け付けられない値です"
+NOT_RECORDED = "記録できませんでした"
 
 _SAID: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"contains a control character (0x[0-9a-f]+)"), "制御文字（{0}）は入力できません"),
@@ -24,6 +36,18 @@ _SAID: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"must not be more than (\d+) days \(HUB_FUTURE_MARGIN_DAYS\) ahead of \w+"),
         "今日から{0}日より先は入力できません",
+    ),
+    (
+        re.compile(r"write dates as YYYY-MM-DD and instants in ISO 8601 .*, not as a number"),
+        "日付は YYYY-MM-DD の形で入力してください（数字だけでは受け付けません）",
+    ),
+    (
+        re.compile(r"timestamps must carry a time zone .*"),
+        "日時には時差（+09:00 など）を付けてください",
+    ),
+    (
+        re.compile(r"the UTC offset must lie between -12:00 and \+14:00"),
+        "時差は -12:00〜+14:00 の範囲にしてください",
     ),
     (re.compile(r"\w+ must be after \w+"), "開始より後にしてください"),
     (re.compile(r"an? \w+ lasts at most (\d+) days from \w+"), "期間は開始から{0}日までです"),
@@ -46,3 +70,31 @@ def rule_said(rule: str) -> str:
         if found is not None:
             return words.format(*found.groups())
     return f"{VALUE_ERROR}（{rule}）"
+
+
+# The domain's refusals a form meets, led on a page by what they mean. The hub's own line
+# (ids, times) is kept beside it, for whoever helps the officer look into it.
+_LEADS: tuple[tuple[type[HubError], str], ...] = (
+    (CaseClosedError, "この事案は終結しているため記録できません"),
+    (ConsentRequiredError, "本人同意が有効でないため記録できません"),
+    (NoConsentToWithdrawError, "撤回できる同意がありません"),
+    (BeforeReferralError, "つないだ日時より前の日時では記録できません"),
+    (NotReferredAgencyError, "この機関にはつないでいません"),
+    (InvalidPeriodError, "期間の終わりは始まりより後にしてください"),
+    (IllegalTransitionError, "今の状態ではこの記録はできません"),
+)
+
+
+def japanese(message: str) -> bool:
+    """Whether a refusal is already said in Japanese (it starts in Japanese)."""
+    return not message[:1].isascii()
+
+
+def refusal_said(error: HubError) -> str:
+    """A refusal of the hub as a page says it: as the hub says it when that is Japanese,
+    else led by what it means in Japanese, the hub's line kept in brackets."""
+    text = str(error)
+    if japanese(text):
+        return text
+    lead = next((words for kind, words in _LEADS if isinstance(error, kind)), NOT_RECORDED)
+    return f"{lead}（{text}）"

@@ -307,7 +307,7 @@ def test_a_rule_of_the_domain_atop_a_form_is_led_in_japanese(
     sent = client.post(f"/web/cases/{case_id}/withdraw", data=data)
     assert sent.status_code == 422
     refusal = re.search(r'id="form-error">([^<]*)<', sent.text)
-    assert refusal and refusal.group(1).startswith("記録できませんでした（")
+    assert refusal and refusal.group(1).startswith("撤回できる同意がありません（")
     assert "to withdraw" in refusal.group(1)  # the rule itself is kept
 
 

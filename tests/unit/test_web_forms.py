@@ -251,7 +251,7 @@ def test_a_case_already_moved_is_not_offered_to_move_and_a_refusal_is_led_in_jap
     again = move()  # a page drawn before the move, sent after it
     assert again.status_code == 422
     refusal = re.search(r'id="move_case_id-error">([^<]*)<', again.text)
-    assert refusal and refusal.group(1).startswith("記録できませんでした（")
+    assert refusal and refusal.group(1).startswith("今の状態ではこの記録はできません（")
 
 
 def test_a_referral_received_but_not_yet_accepted_is_counted_as_awaiting_a_decision(
