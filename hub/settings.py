@@ -16,6 +16,7 @@ import hmac
 import ipaddress
 import os
 import secrets
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -263,16 +264,18 @@ class Settings(BaseSettings):
         """Outside development, refuses a PostgreSQL off this host's loopback unless libpq
         is told to encrypt and to check the server's certificate (``PGSSLMODE`` verify-ca
         or verify-full; its default, ``prefer``, falls back to clear text, unverified)."""
-        host = self.postgres_host
-        if self.mode == "development" or is_loopback(host) or host.startswith("/"):
+        if self.mode == "development":
+            return
+        away = postgres_hosts_away(self.postgres_host, os.environ)
+        if not away:
             return
         mode = os.environ.get("PGSSLMODE", "").strip()
         if mode not in ("verify-ca", "verify-full"):
             raise ConfigurationError(
-                f"refusing to start in {self.mode} mode: HUB_POSTGRES_HOST is {host}, off "
-                f"this host, and PGSSLMODE is {mode or 'unset'}: personal data would cross "
-                "the network in clear or to a server nobody checked (set "
-                "PGSSLMODE=verify-full, and PGSSLROOTCERT to the city's CA)"
+                f"refusing to start in {self.mode} mode: {away[0]}, off this host, and "
+                f"PGSSLMODE is {mode or 'unset'}: personal data would cross the network in "
+                "clear or to a server nobody checked (set PGSSLMODE=verify-full, and "
+                "PGSSLROOTCERT to the city's CA)"
             )
 
     def postgres_connection(self) -> dict[str, Any]:
@@ -294,6 +297,25 @@ class Settings(BaseSettings):
     def safe_dict(self) -> dict[str, object]:
         """Settings as they may be shown: secrets masked by pydantic's SecretStr."""
         return {k: str(v) for k, v in self.model_dump().items()}
+
+
+def postgres_hosts_away(host: str, environ: Mapping[str, str]) -> list[str]:
+    """Where libpq may connect, given ``HUB_POSTGRES_HOST`` and its own environment, that is
+    neither this host's loopback nor a socket folder; each said as where it comes from.
+
+    libpq takes a comma-separated list of hosts and tries each in turn, and its
+    ``PGHOSTADDR`` (or a ``PGSERVICE`` entry) replaces the address the host names, so
+    every one of them is judged, not the first alone."""
+    away = [
+        f"HUB_POSTGRES_HOST names {one}"
+        for one in (part.strip() for part in host.split(","))
+        if one and not (is_loopback(one) or one.startswith("/"))
+    ]
+    addresses = [a.strip() for a in environ.get("PGHOSTADDR", "").split(",") if a.strip()]
+    away += [f"PGHOSTADDR names {a}" for a in addresses if not is_loopback(a)]
+    if environ.get("PGSERVICE", "").strip():
+        away.append(f"PGSERVICE names {environ['PGSERVICE'].strip()}, which may name any host")
+    return away
 
 
 def is_loopback(host: str) -> bool:

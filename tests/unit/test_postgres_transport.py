@@ -54,3 +54,39 @@ def test_this_hosts_loopback_and_socket_need_no_tls(
 def test_development_is_not_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PGSSLMODE", raising=False)
     settings(REMOTE, "development").check_postgres_transport()
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["/var/run/postgresql,192.0.2.2", "127.0.0.1,db.city.example", "localhost, 10.0.0.5", "::1,,h"],
+)
+def test_every_host_of_a_list_is_judged_not_the_first_alone(
+    host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libpq tries each host of a comma-separated list in turn: a socket folder first let
+    a remote host after it through, in clear."""
+    monkeypatch.delenv("PGSSLMODE", raising=False)
+    with pytest.raises(ConfigurationError, match="PGSSLMODE=verify-full") as refused:
+        settings(host).check_postgres_transport()
+    assert host.split(",")[-1].strip() in str(refused.value)
+
+
+def test_a_list_of_this_hosts_own_addresses_needs_no_tls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PGSSLMODE", raising=False)
+    settings("/var/run/postgresql,127.0.0.1,localhost").check_postgres_transport()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("PGHOSTADDR", "192.0.2.2"), ("PGSERVICE", "city-db")]
+)
+def test_libpqs_own_address_or_service_is_judged_too(
+    variable: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PGHOSTADDR`` replaces the address HUB_POSTGRES_HOST names (libpq connects there), and
+    a service entry may name any host."""
+    monkeypatch.delenv("PGSSLMODE", raising=False)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=f"{variable} names {value}"):
+        settings("127.0.0.1").check_postgres_transport()
+    monkeypatch.setenv("PGSSLMODE", "verify-full")
+    settings("127.0.0.1").check_postgres_transport()
