@@ -1,7 +1,7 @@
 """``hub backup FILE``: a consistent copy of the SQLite log of record, made while the hub's
 processes run (SQLite's online backup: what is still in the write-ahead log is in the copy,
 where ``cp`` of the file would miss it), private (0600) and checked: its hash chain is
-recomputed before the command says it is good."""
+recomputed before the command says it is good, and a copy that fails is removed."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def backup(
         raise InvalidCommandError(f"no SQLite store at {source} to back up")
     if target.exists():
         raise InvalidCommandError(f"{target} exists: a backup never overwrites a file")
+    settings.require_secrets()  # before a copy of the store exists, not after it is made
     private_file(target)  # 0600 before a byte of the store is in it
     try:
         with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(target)) as copy:
@@ -44,12 +45,18 @@ def backup(
     except BaseException:  # a full disk, an interrupt: no half copy left to be taken for one
         target.unlink(missing_ok=True)
         raise
-    verdict = chain_verdict(settings.model_copy(update={"sqlite_path": target}))
+    try:
+        verdict = chain_verdict(settings.model_copy(update={"sqlite_path": target}))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     if not verdict.intact:
         assert verdict.first is not None
+        target.unlink()  # under a backup's name, it would be restored one day
         raise BackupUnverifiedError(
             f"the copy {target} does not verify (notification {verdict.first.notification_id}, "
-            f"{verdict.first.kind}): the store itself is as it was; see `hub audit verify-log`"
+            f"{verdict.first.kind}), so it was removed: the store itself is as it was; see "
+            "`hub audit verify-log`"
         )
     typer.echo(
         f"バックアップ backup: {verdict.events} events, chain intact\n  {target} (0600; keep "

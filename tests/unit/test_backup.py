@@ -55,7 +55,8 @@ def test_a_postgres_store_is_sent_to_its_own_tools(
     assert not (cli_store / "copy.sqlite").exists()
 
 
-def test_a_copy_whose_chain_does_not_verify_is_said_so(cli_store: Path) -> None:
+def test_a_copy_whose_chain_does_not_verify_is_said_so_and_not_left(cli_store: Path) -> None:
+    """Left under a backup's name, it was a copy someone would restore one day."""
     app = open_application(get_settings())
     try:
         app.execute(f.open_case(ward="moji", person=f.person()))
@@ -67,3 +68,26 @@ def test_a_copy_whose_chain_does_not_verify_is_said_so(cli_store: Path) -> None:
     made = runner.invoke(cli, ["backup", str(cli_store / "copy.sqlite")])
     assert made.exit_code == 1, made.output
     assert made.stderr.startswith("Error: the copy ") and "does not verify" in made.stderr
+    assert "it was removed" in made.stderr
+    assert not (cli_store / "copy.sqlite").exists()
+
+
+def test_production_secrets_are_refused_before_a_copy_of_the_store_exists(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy was made, then the chain's check refused the public secrets and left it:
+    a full copy of the log, made by a command that said it refused to start."""
+    app = open_application(get_settings())
+    try:
+        app.execute(f.open_case(ward="moji", person=f.person()))
+    finally:
+        app.close()
+    monkeypatch.setenv("HUB_MODE", "production")
+    get_settings.cache_clear()
+    try:
+        refused = runner.invoke(cli, ["backup", str(cli_store / "copy.sqlite")])
+    finally:
+        get_settings.cache_clear()
+    assert refused.exit_code == 1, refused.output
+    assert "refusing to start in production mode" in refused.stderr
+    assert not (cli_store / "copy.sqlite").exists()
