@@ -15,9 +15,10 @@ import difflib
 import io
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -46,6 +47,7 @@ FormatOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 WideOpt = Annotated[bool, typer.Option("--wide", help="Whole ids and unfolded columns.")]
 AnyFormat = TypeVar("AnyFormat", bound=StrEnum)
+T = TypeVar("T")
 
 
 def chosen(fmt: AnyFormat, as_json: bool) -> AnyFormat:
@@ -237,3 +239,27 @@ def jst_iso(text: str) -> str:
         return datetime.fromisoformat(text).astimezone(JST).isoformat()
     except (ValueError, OverflowError):  # a quarantined event's instant (hub/quarantine.py)
         return text
+
+
+def check_output(path: Path, option: str = "--out") -> None:
+    """Refuses a file to write that is a folder, or whose folder does not exist: before
+    anything is read or recorded (a read of a person's details is logged)."""
+    if path.is_dir():
+        raise InvalidCommandError(f"{option} {str(path)!r} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise InvalidCommandError(f"{option}: folder {str(path.parent)!r} does not exist")
+
+
+def check_folder(path: Path, what: str) -> None:
+    """Refuses a folder to write into that is a file."""
+    if path.exists() and not path.is_dir():
+        raise InvalidCommandError(f"{what} {str(path)!r} is a file, not a folder")
+
+
+def written(path: Path, write: Callable[[], T]) -> T:
+    """``write()``, an OS's refusal (no such folder, no permission, a full disk) said as
+    one line naming ``path``."""
+    try:
+        return write()
+    except OSError as error:
+        raise InvalidCommandError(f"cannot write {str(path)!r}: {error.strerror}") from None

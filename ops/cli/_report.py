@@ -16,6 +16,7 @@ from rich.table import Table
 
 from hub.errors import InvalidCommandError
 from hub.fiscal import wareki_month
+from ops.cli._output import check_output, written
 from projections import chart as charts
 from projections import report
 from projections.indicators import Breakdown, Cut, ReportRow
@@ -56,7 +57,7 @@ def print_report(
     if fmt is ReportFormat.xlsx and output is None:
         raise InvalidCommandError("--format xlsx writes a workbook: give --out FILE.xlsx")
     if output is not None:
-        _check_output(output)
+        check_output(output)
     if chart is not None:
         charts.check_writable(chart)
     heading = report.title(cut, source)
@@ -67,7 +68,7 @@ def print_report(
         table = report.wide(broken, totals, wards)
         if fmt is ReportFormat.xlsx:
             assert output is not None
-            _write(output, lambda: report.to_xlsx(table, rows, heading, output, wards))
+            written(output, lambda: report.to_xlsx(table, rows, heading, output, wards))
         else:
             _bytes_out(report.to_wide_csv(table, heading), output)
     elif fmt is ReportFormat.csv:
@@ -102,26 +103,12 @@ def _records(rows: list[ReportRow], wards: Mapping[str, str]) -> list[dict[str, 
     return list(json.loads(report.to_json(rows, wards)))
 
 
-def _check_output(path: Path) -> None:
-    if path.is_dir():
-        raise InvalidCommandError(f"--out {str(path)!r} is a folder, not a file")
-    if not path.parent.is_dir():
-        raise InvalidCommandError(f"--out: folder {str(path.parent)!r} does not exist")
-
-
-def _write(path: Path, write: Callable[[], None]) -> None:
-    try:
-        write()
-    except OSError as error:
-        raise InvalidCommandError(f"cannot write {str(path)!r}: {error.strerror}") from None
-
-
 def _bytes_out(data: bytes, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        _write(output, lambda: _write_bytes(output, data))
+        written(output, lambda: _write_bytes(output, data))
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

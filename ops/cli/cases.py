@@ -23,6 +23,7 @@ from hub.intake import (
 )
 from hub.settings import get_settings
 from ops import heap
+from ops.cli._output import check_folder, written
 from ops.wiring import open_application
 
 out = Console()
@@ -148,7 +149,8 @@ def schema_export(
     """Write the released schemas as a Confluent-compatible registry bundle (ids kept)."""
     from hub import schema_bundle, schema_ids
 
-    count = schema_bundle.export(target)
+    check_folder(target, "DIR")
+    count = written(target, lambda: schema_bundle.export(target))
     out.print(
         f"{count} subject versions ({schema_ids.COMPATIBILITY}) written to {target}: "
         "serve the folder as a read-only registry, or POST import.json's versions to a "

@@ -18,7 +18,7 @@ from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
 from ops.cli._cases import named_case
 from ops.cli._names import log_names
-from ops.cli._output import SHORT, resolve_prefix
+from ops.cli._output import SHORT, check_output, resolve_prefix, written
 from ops.cli.audit import parse_period
 from ops.privacy import leak
 from ops.privacy.pdf import render
@@ -49,13 +49,14 @@ def subject_report_command(
 ) -> None:
     """本人開示: a PDF in Japanese of what the hub holds on the person and every use of it."""
     case_id = UUID(named_case(case))
+    path = out or Path(f"subject-report-{case_id}.pdf")
+    check_output(path)  # before the read, which the access log records
     settings = get_settings()
     disclosures = ledger_disclosures(settings)
     position = open_ledger(settings).position()
     with application(settings) as app:
         report = subject_report(app, case_id, disclosures, ledger_position=position)
-    path = out or Path(f"subject-report-{case_id}.pdf")
-    private_file(path).write_bytes(render(report))
+    written(path, lambda: private_file(path).write_bytes(render(report)))
     # The path on a line of its own: the default name holds the case id a second time.
     typer.echo(f"本人開示 {case_id}:\n  {path}\n  (0600; the read is in the access log)")
 

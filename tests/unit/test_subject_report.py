@@ -156,6 +156,22 @@ def test_an_unknown_case_is_refused_with_one_line_and_writes_nothing(store: Path
     assert not out.exists()
 
 
+def test_a_folder_given_as_the_file_is_refused_before_the_read_is_logged(store: Path) -> None:
+    """The report was read (and its read logged), then writing it over a folder failed
+    with a traceback: a read with nothing to show for it."""
+    scenario, _ = story(store)
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(store)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: --out ") and "is a folder, not a file" in result.stderr
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        assert access_log(app, case_id=str(scenario.case_id)) == []
+    finally:
+        app.close()
+
+
 def test_after_erasure_the_report_shows_the_fields_as_erased(store: Path) -> None:
     scenario, _ = story(store)
     erased = runner.invoke(
