@@ -127,7 +127,8 @@ class Settings(BaseSettings):
 
     def insecure_secrets(self, *names: str) -> list[str]:
         """The secrets (all the hub uses, or those ``names``) empty, at their public default
-        (whatever the case and surrounding whitespace) or shorter than ``MIN_SECRET_BYTES``.
+        (whatever the case and surrounding whitespace), shorter than ``MIN_SECRET_BYTES``, of
+        few characters, one piece repeated or the value of another secret.
 
         The PostgreSQL password counts only when the store is PostgreSQL; every connection
         to PostgreSQL (an agency's inbox too) checks it where it is made.
@@ -158,6 +159,8 @@ class Settings(BaseSettings):
                 found.append(
                     f"{variable} has fewer than {MIN_SECRET_CHARACTERS} different characters"
                 )
+            elif text in (text + text)[1:-1]:  # a piece written again and again
+                found.append(f"{variable} is one piece repeated")
             elif twin := self._same_secret(name, text):
                 found.append(f"{variable} is the same as {twin} (one secret each)")
         return found

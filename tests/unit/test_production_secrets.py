@@ -102,7 +102,8 @@ def test_a_secret_shorter_than_32_bytes_is_refused_naming_its_variable(
 
 def test_a_secret_of_32_bytes_is_long_enough() -> None:
     production(
-        kek=SecretStr("0123456789abcdef" * 2), pseudonym_key=SecretStr("試験" * 5 + "123456")
+        kek=SecretStr("0123456789abcdef" + "fedcba9876543210"),
+        pseudonym_key=SecretStr("試験" * 5 + "123456"),
     ).require_secrets()
 
 
@@ -118,6 +119,19 @@ def test_a_long_secret_of_few_characters_is_refused_naming_its_variable(
     message = str(refused.value)
     assert f"HUB_{name.upper()} has fewer than 8 different characters" in message
     assert [n for n in SECRETS if f"HUB_{n.upper()}" in message] == [name]
+
+
+@pytest.mark.parametrize(
+    "value", ["kitakyushu" * 4, "0123456789abcdef" * 2, "Kitakyushu-試験-" * 3]
+)
+def test_a_secret_of_one_piece_repeated_is_refused_without_naming_the_piece(value: str) -> None:
+    """Eight different letters or more, so the count of characters let a word written four
+    times through."""
+    with pytest.raises(InsecureSecretError) as refused:
+        production(kek=SecretStr(value)).require_secrets()
+    message = str(refused.value)
+    assert "HUB_KEK is one piece repeated" in message
+    assert value[:8] not in message
 
 
 def test_one_value_for_two_secrets_is_refused_naming_both() -> None:
