@@ -38,7 +38,7 @@ def resolve_case(
         try:
             UUID(text)
         except ValueError:
-            raise InvalidCommandError(f"{option}: not a case id: {text!r}") from None
+            raise InvalidCommandError(f"{option}: no case id is or starts with {text!r}") from None
         if filters:
             raise InvalidCommandError(f"{option}: no case {text}") from None
         raise
@@ -63,7 +63,7 @@ def case_among(text: str | None, known: Iterable[str], option: str = "--case") -
     try:
         return resolve_prefix(text, set(known), "case")
     except NotFoundError:
-        raise InvalidCommandError(f"{option}: not a case id: {text!r}") from None
+        raise InvalidCommandError(f"{option}: no case id is or starts with {text!r}") from None
 
 
 def case_filter(text: str | None, option: str = "--case") -> str | None:

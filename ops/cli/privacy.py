@@ -159,12 +159,13 @@ def retention_command(
         "record\n  (closed cases, and discoveries never linked to a case)\n"
         f"due on {on.isoformat()}: {len(due)} case(s), {len(due_found)} discovery(ies)"
     )
+    ward = log_names().ward
     # Two lines each: an id, a ward and both dates on one line run past 80 columns.
     for d in due:
-        typer.echo(f"  {d.case_id}  {d.ward}")
+        typer.echo(f"  {d.case_id}  {ward(d.ward)}")
         typer.echo(f"      最終記録 {d.last_record}  期限 {d.due_on}")
     for found_due in due_found:
-        typer.echo(f"  {found_due.discovery_id}  {found_due.ward}  発見報告 --discovery")
+        typer.echo(f"  {found_due.discovery_id}  {ward(found_due.ward)}  発見報告 --discovery")
         typer.echo(f"      最終記録 {found_due.last_record}  期限 {found_due.due_on}")
 
 

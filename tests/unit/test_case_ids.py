@@ -18,6 +18,9 @@ class FakeCases:
         return [A, B, C]
 
 
+NO_ZZZ = "--case: no case id is or starts with 'zzzzzzzz'"
+
+
 def test_a_unique_prefix_names_its_case() -> None:
     assert resolve_case("7a000000", FakeCases()) == C  # type: ignore[arg-type]
     assert resolve_case("5f1c0c1e-9", FakeCases()) == B  # type: ignore[arg-type]
@@ -30,7 +33,7 @@ def test_a_prefix_of_several_cases_is_invalid_input() -> None:
 
 
 def test_what_names_no_case_is_invalid_input_and_a_whole_unknown_id_not_found() -> None:
-    with pytest.raises(InvalidCommandError, match="--case: not a case id: 'zzzzzzzz'"):
+    with pytest.raises(InvalidCommandError, match=NO_ZZZ):
         resolve_case("zzzzzzzz", FakeCases(), "--case")  # type: ignore[arg-type]
     unknown = "00000000-0000-0000-0000-000000000000"
     with pytest.raises(NotFoundError):
@@ -46,7 +49,7 @@ def test_a_filter_of_what_kafka_holds_needs_no_store() -> None:
     assert case_among("7a000000", [A, B, C]) == C
     with pytest.raises(InvalidCommandError, match="ambiguous"):
         case_among("5f1c0c1e", [A, B, C])
-    with pytest.raises(InvalidCommandError, match="--case: not a case id: 'zzzzzzzz'"):
+    with pytest.raises(InvalidCommandError, match=NO_ZZZ):
         case_among("zzzzzzzz", [A, B, C])
 
 

@@ -234,7 +234,7 @@ def test_retention_lists_discoveries_never_linked_past_their_years_until_erased(
 
     assert str(alone) not in retention(due_day - timedelta(days=1))
     listed = retention(due_day)
-    assert f"{alone}  tobata" in listed and f"期限 {due_day}" in listed
+    assert f"{alone}  戸畑区" in listed and f"期限 {due_day}" in listed
     assert "0 case(s), 1 discovery(ies)" in listed
     assert max(cell_len(line) for line in listed.splitlines()) <= 80, listed
     assert str(linked) not in listed and str(case_id) not in listed  # kept with its case

@@ -159,7 +159,8 @@ def test_an_erasure_needs_a_case_a_decider_and_a_reason(cli_store: Path) -> None
         cli, ["privacy", "erase", "--case", "nope", "--decided-by", "x", "--reason", "y"]
     )
     assert result.exit_code == 2  # invalid input
-    assert result.stderr.strip().splitlines() == ["Error: --case: not a case id: 'nope'"]
+    refusal = "Error: --case: no case id is or starts with 'nope'"
+    assert result.stderr.strip().splitlines() == [refusal]
 
 
 def test_retention_lists_closed_cases_past_their_years_until_erased(cli_store: Path) -> None:
