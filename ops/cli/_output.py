@@ -241,6 +241,15 @@ def jst_iso(text: str) -> str:
         return text
 
 
+def input_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file (a folder, nothing there), or None."""
+    if path.is_dir():
+        return f"{str(path)!r} is a folder, not a file"
+    if not path.is_file():
+        return f"no such file: {path}"
+    return None
+
+
 def check_output(path: Path, option: str = "--out") -> None:
     """Refuses a file to write that is a folder, or whose folder does not exist: before
     anything is read or recorded (a read of a person's details is logged)."""

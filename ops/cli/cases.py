@@ -23,7 +23,7 @@ from hub.intake import (
 )
 from hub.settings import get_settings
 from ops import heap
-from ops.cli._output import check_folder, written
+from ops.cli._output import check_folder, input_problem, written
 from ops.wiring import open_application
 
 out = Console()
@@ -42,8 +42,8 @@ def submit(
         lines = sys.stdin.buffer.read().splitlines()
     else:
         path = Path(file)
-        if not path.is_file():
-            raise InvalidCommandError(f"no such file: {file}")
+        if problem := input_problem(path):
+            raise InvalidCommandError(problem)
         lines = path.read_bytes().splitlines()
     app = open_application()
     try:

@@ -21,6 +21,7 @@ from hub.fiscal import JST, now
 from hub.reference import Network, parse_network
 from hub.reference.directory import fold
 from ops import wiring
+from ops.cli._output import input_problem
 from ops.cli.audit import parse_time
 
 out = Console(soft_wrap=True)
@@ -121,8 +122,8 @@ def apply(
     """Record exactly the network events by which FILE differs from the log (an administrator
     action; applying the same file again records nothing)."""
     path = Path(file)
-    if not path.is_file():
-        raise InvalidNetworkFileError(f"no such file: {file}")
+    if problem := input_problem(path):
+        raise InvalidNetworkFileError(problem)
     try:
         text = path.read_bytes()
     except OSError as error:

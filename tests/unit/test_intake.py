@@ -354,3 +354,10 @@ def test_a_persons_details_as_an_argument_are_refused_in_production(
     assert "refused as an argument" not in plain.output
     unnoted = runner.invoke(cli, ["command", _line(f.discovery(note=None))])
     assert "refused as an argument" not in unnoted.output
+
+
+def test_a_folder_given_as_the_file_is_said_to_be_a_folder(store: Path) -> None:
+    folder = store.parent
+    result = runner.invoke(cli, ["submit", str(folder)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"Error: {str(folder)!r} is a folder, not a file"
