@@ -108,56 +108,47 @@ def test_a_rule_of_the_hub_beside_a_field_is_said_in_japanese(
     assert error_of(sent.text, "person_birth_date") == "未来の日付は入力できません"
 
 
+@pytest.mark.parametrize(
+    ("path", "form", "field", "message"),
+    [
+        (
+            "/web/officer/discovery",
+            {"reporter_kind": "resident", "signs": "mail_piling_up", "urgency": "normal"},
+            ("discovery_note", "架空\x07の記録"),
+            "制御文字（0x7）は入力できません",
+        ),
+        (
+            "/web/officer/consultation",
+            {"window_agency": "tobata.houkatsu", "needs": "elderly"},
+            ("person_name", "試験\u202e太郎"),
+            "文字の向きを変える制御文字（0x202e）は入力できません",
+        ),
+        (
+            "/web/cases/{case}/refer",
+            {"agency_id": "tobata.houkatsu", "purpose": "assessment", "urgency": "normal"},
+            ("referral_note", "\u200b"),
+            "目に見える文字がありません",
+        ),
+    ],
+)
 def test_text_a_command_refuses_as_a_whole_is_refused_beside_its_field(
     hub: tuple[HubService, TestClient],
+    path: str,
+    form: dict[str, str],
+    field: tuple[str, str],
+    message: str,
 ) -> None:
     """The text rule is checked over the whole command, so pydantic names no field: it was
     said once atop the form, in English ('note: contains a control character 0x7')."""
     service, client = hub
     case_id, page = officer_case(service, client)
     sent = client.post(
-        "/web/officer/discovery",
-        data={
-            "csrf_token": csrf_of(page),
-            "command_id": str(uuid4()),
-            "reporter_kind": "resident",
-            "signs": "mail_piling_up",
-            "urgency": "normal",
-            "discovery_note": "架空\x07の記録",
-        },
+        path.format(case=case_id),
+        data={"csrf_token": csrf_of(page), "command_id": str(uuid4()), **form, field[0]: field[1]},
     )
     assert sent.status_code == 422
-    assert error_of(sent.text, "discovery_note") == "制御文字（0x7）は入力できません"
+    assert error_of(sent.text, field[0]) == message
     assert 'id="form-error"' not in sent.text
-
-    sent = client.post(
-        "/web/officer/consultation",
-        data={
-            "csrf_token": csrf_of(page),
-            "command_id": str(uuid4()),
-            "window_agency": "tobata.houkatsu",
-            "needs": "elderly",
-            "person_name": "試験\u202e太郎",
-        },
-    )
-    assert sent.status_code == 422
-    assert (
-        error_of(sent.text, "person_name") == "文字の向きを変える制御文字（0x202e）は入力できません"
-    )
-
-    sent = client.post(
-        f"/web/cases/{case_id}/refer",
-        data={
-            "csrf_token": csrf_of(page),
-            "command_id": str(uuid4()),
-            "agency_id": "tobata.houkatsu",
-            "purpose": "assessment",
-            "urgency": "normal",
-            "referral_note": "\u200b",
-        },
-    )
-    assert sent.status_code == 422
-    assert error_of(sent.text, "referral_note") == "目に見える文字がありません"
 
 
 def test_the_auditors_page_names_every_purpose_of_a_read_in_japanese(
