@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import hmac
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -465,15 +467,38 @@ class HubApplication(Application[UUID]):
         return self.data_keys.erased_among(subjects)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        plain: list[tuple[Any, Any]] = []
         try:
             # The data keys of the subjects of these events: one read, not one a new case.
             self.data_keys.look_up(_subjects(processing_event.events))
+            self._key_digests(processing_event.events, plain)
             recordings = super()._record(processing_event)
         except BaseException:
             self.data_keys.drop_unsaved()
+            for event, payload in plain:  # a retry keys them again, maybe with another key
+                object.__setattr__(event, "payload", payload)
             raise
         self.data_keys.keep_unsaved()
         return recordings
+
+    def _key_digests(self, events: Iterable[Any], plain: list[tuple[Any, Any]]) -> None:
+        """Each receipt's digest replaced by its MAC under the data key of the person the
+        command concerns, the key this very transaction seals the person's fields with
+        (made now with them when new); each receipt's event and plain payload kept in
+        ``plain``, to be put back if the transaction fails."""
+        for event in events:
+            payload = getattr(event, "payload", None)
+            if not isinstance(payload, ev.CommandAccepted) or payload.command_digest is None:
+                continue
+            subject = payload._digest_subject
+            if subject is None:  # the command concerns no person (the network, a target)
+                continue
+            key = self.data_keys.digest_key(subject, making=True)
+            stored = None if key is None else keyed_digest(subject, key, payload.command_digest)
+            object.__setattr__(
+                event, "payload", payload.model_copy(update={"command_digest": stored})
+            )
+            plain.append((event, payload))
 
     # The one entry point for commands --------------------------------------------------------
 
@@ -626,7 +651,7 @@ class HubApplication(Application[UUID]):
             return _Group()
         finally:
             running.read = running.group = None
-        receipt = self._receipt(command, digest)
+        receipt = self._receipt(command, digest, changed)
         _stamp(actor, [*changed, receipt])
         _trace([*changed, receipt])  # the command's own span, whoever's thread runs it
         events = [e for a in (*changed, receipt) for e in a.collect_events()]
@@ -799,7 +824,7 @@ class HubApplication(Application[UUID]):
             if self._repeated(command, digest):
                 return Outcome(command.command_id, command_type, duplicate=True)
             raise
-        receipt = self._receipt(command, digest)
+        receipt = self._receipt(command, digest, changed)
         _stamp(actor, [*changed, receipt])
         _trace([*changed, receipt])
         try:
@@ -828,15 +853,17 @@ class HubApplication(Application[UUID]):
         )
 
     @staticmethod
-    def _receipt(command: c.Command, digest: str) -> CommandReceipt:
-        return CommandReceipt(
-            payload=ev.CommandAccepted(
-                occurred_at=command.occurred_at,
-                command_id=command.command_id,
-                command_type=type(command).__name__,
-                command_digest=digest,
-            )
+    def _receipt(command: c.Command, digest: str, changed: Iterable[Aggregate]) -> CommandReceipt:
+        """The command's receipt; its digest is stored keyed by the person the command's
+        events concern (``_key_digests``)."""
+        payload = ev.CommandAccepted(
+            occurred_at=command.occurred_at,
+            command_id=command.command_id,
+            command_type=type(command).__name__,
+            command_digest=digest,
         )
+        payload._digest_subject = _person_of(changed)
+        return CommandReceipt(payload=payload)
 
     # アクセス記録 ----------------------------------------------------------------------------
 
@@ -970,9 +997,19 @@ class HubApplication(Application[UUID]):
             )
         except NotFoundError:
             return False
-        if not receipt.repeats(digest):
+        if not receipt.repeats(lambda stored: self._same_digest(stored, digest)):
             raise _reused_id(command, receipt.command_type)
         return True
+
+    def _same_digest(self, stored: str, digest: str) -> bool:
+        """Whether a receipt's digest, as stored, is that of the command with ``digest``.
+        A person erased since leaves nothing to compare: the command counts as the one
+        accepted, and nothing is written again."""
+        subject = keyed_subject(stored)
+        if subject is None:  # kept plain: in this process's memory, or a command of no one
+            return hmac.compare_digest(stored, digest)
+        key = self.data_keys.digest_key(subject)
+        return key is None or hmac.compare_digest(stored, keyed_digest(subject, key, digest))
 
     # Queries the write side needs ----------------------------------------------------------
 
@@ -1558,6 +1595,35 @@ def _trace(aggregates: Iterable[Aggregate]) -> None:
     for aggregate in aggregates:
         for pending in aggregate.pending_events:
             tracing.stamp_event(pending, traceparent)
+
+
+KEYED = "hmac:"  # a stored digest: hmac:<subject>:<MAC of the digest, hex>
+
+
+def keyed_digest(subject: str, key: bytes, digest: str) -> str:
+    """A command's digest as its receipt stores it (``HubApplication._key_digests``)."""
+    return f"{KEYED}{subject}:{hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()}"
+
+
+def keyed_subject(stored: str) -> str | None:
+    """The subject whose data key a stored digest is keyed with, or None when plain."""
+    if not stored.startswith(KEYED):
+        return None
+    return stored[len(KEYED) :].split(":", 1)[0]
+
+
+def _person_of(changed: Iterable[Aggregate]) -> str | None:
+    """The person (case, else discovery) the events of a command concern, as sealing names
+    the subject of a payload (``hub.sealing.subject_of``)."""
+    discovery = None
+    for aggregate in changed:
+        for pending in aggregate.pending_events:
+            payload = getattr(pending, "payload", None)
+            case_id = getattr(payload, "case_id", None)
+            if case_id is not None:
+                return str(case_id)
+            discovery = discovery or getattr(payload, "discovery_id", None)
+    return str(discovery) if discovery is not None else None
 
 
 def _subjects(events: Iterable[Any]) -> set[str]:

@@ -523,9 +523,15 @@ class CommandAccepted(Event):
 
     command_id: UUID
     command_type: str
-    # Schema v3: SHA-256 of the validated command's canonical JSON (hub.commands). Receipts
+    # Schema v3: the validated command's digest (hub.commands: SHA-256 of its canonical
+    # JSON). Stored as a MAC of it under the data key of the person the command concerns
+    # (``hmac:<subject>:<hex>``, hub.application), so that neither a copy of the store nor,
+    # after an erasure, anyone confirms a guess of the person's details with it. Receipts
     # of v1 have none, and any command with their id counts as their duplicate.
     command_digest: str | None = None
+    # The person (case or discovery) whose data key the digest is stored under; set when
+    # the receipt is made, never stored itself.
+    _digest_subject: str | None = PrivateAttr(default=None)
 
 
 NETWORK_EVENTS: tuple[type[Event], ...] = (

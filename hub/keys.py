@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
+import hmac
 import os
 import threading
 from collections.abc import Iterable
@@ -32,6 +34,9 @@ from hub.sqlitelock import take_write_lock
 
 NONCE_SIZE = 12
 CHECKPOINT_TRIES = 3  # of emptying the -wal file after a key's destruction (SQLite)
+# A command's receipt keeps a MAC of its digest under a key derived from the person's data
+# key (``DataKeys.digest_key``), never that key itself.
+DIGEST_KEY_INFO = b"hub/command-digest/v1"
 CACHED_KEYS = 4096  # unwrapped data keys a process keeps (32 bytes each, not their ciphers)
 
 
@@ -318,12 +323,22 @@ class DataKeys:
 
     def for_writing(self, subject: str) -> AESGCM | None:
         """The subject's cipher, its key made now if it has none; None if destroyed."""
+        return _cipher(self._key_for_writing(subject))
+
+    def digest_key(self, subject: str, *, making: bool = False) -> bytes | None:
+        """A key for the MAC of a command's digest (``hub.application``), derived from the
+        subject's data key (made now if ``making`` and it has none): None once that key is
+        destroyed, so that what a digest could confirm of the person goes with it."""
+        key = self._key_for_writing(subject) if making else self._key_for_reading(subject)
+        return None if key is None else hmac.new(key, DIGEST_KEY_INFO, hashlib.sha256).digest()
+
+    def _key_for_writing(self, subject: str) -> bytes | None:
         with self._lock:
             if subject in self._cache:
-                return _cipher(self._cache[subject])
+                return self._cache[subject]
         unsaved = self._unsaved()
         if subject in unsaved:
-            return AESGCM(unsaved[subject][0])
+            return unsaved[subject][0]
         looked_up: dict[str, tuple[bytes | None, bool]] | None = getattr(
             self._local, "looked_up", None
         )
@@ -336,7 +351,7 @@ class DataKeys:
             wrapped = self.wrapper.wrap(data_key, subject)
             if self.defer:
                 unsaved[subject] = (data_key, wrapped)
-                return AESGCM(data_key)
+                return data_key
             self.table.add(subject, wrapped, self.wrapper.kek_id)
             wrapped, exists = self.table.get(subject)
         return self._remember(subject, wrapped)
@@ -409,9 +424,12 @@ class DataKeys:
 
     def for_reading(self, subject: str) -> AESGCM | None:
         """The subject's cipher, or None when its key was destroyed."""
+        return _cipher(self._key_for_reading(subject))
+
+    def _key_for_reading(self, subject: str) -> bytes | None:
         with self._lock:
             if subject in self._cache:
-                return _cipher(self._cache[subject])
+                return self._cache[subject]
         wrapped, exists = self.table.get(subject)
         if not exists:
             raise DataKeyUnavailableError(
@@ -420,7 +438,7 @@ class DataKeys:
             )
         return self._remember(subject, wrapped)
 
-    def _remember(self, subject: str, wrapped: bytes | None) -> AESGCM | None:
+    def _remember(self, subject: str, wrapped: bytes | None) -> bytes | None:
         key = self.wrapper.unwrap(wrapped, subject) if wrapped is not None else None
         with self._lock:
             if subject in self._cache and self._cache[subject] is None:
@@ -428,7 +446,7 @@ class DataKeys:
                 # mark stands, and the key read before it is not kept.
                 return None
             self._keep(subject, key)
-        return _cipher(key)
+        return key
 
     def erased_among(self, subjects: Iterable[str]) -> set[str]:
         """Those of ``subjects`` whose key the store says is destroyed, read now (one query

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -255,10 +255,11 @@ class CommandReceipt(Aggregate):
         self.command_digest = payload.command_digest
         self.occurred_at = payload.occurred_at
 
-    def repeats(self, command_digest: str) -> bool:
-        """Whether a command with this digest is the accepted one again (receipts written
-        before digests were kept cannot tell, and take any command with their id)."""
-        return self.command_digest is None or self.command_digest == command_digest
+    def repeats(self, same: Callable[[str], bool]) -> bool:
+        """Whether a command is the accepted one again, ``same`` comparing its digest with
+        the one kept (receipts written before digests were kept cannot tell, and take any
+        command with their id)."""
+        return self.command_digest is None or same(self.command_digest)
 
 
 def receipt_id(command_id: UUID) -> UUID:

@@ -383,12 +383,21 @@ def test_a_key_made_meanwhile_by_another_writer_wins_and_ours_is_dropped(
     """Another process opens the same case (the same command) between our handling and our
     commit: our group fails on its events and its key, the command then reads as a
     duplicate, and the case reads back with the other writer's key."""
-    command = f.consultation()
+    command, second = f.consultation(), f.consultation()
     case_id = c.derived_id(command.command_id, "case_id")
     with _another_writer_first(app, monkeypatch, command):
-        results = app.execute_many([(command, None), (f.consultation(), None)])
+        results = app.execute_many([(command, None), (second, None)])
     assert isinstance(results[0], Outcome) and results[0].duplicate, results
     assert isinstance(results[1], Outcome) and not results[1].duplicate, results
+    # The second's receipt was keyed again with the key its case was finally written with,
+    # not the one dropped with the failed transaction: its repeat is known as such.
+    fresh = HubApplication(env=dict(app.env))
+    try:
+        assert fresh.execute(second).duplicate
+        with pytest.raises(IdempotencyConflictError):
+            fresh.execute(second.model_copy(update={"needs": ["disability"]}))
+    finally:
+        fresh.close()
     assert app.get_case(case_id).person.name == command.person.name  # type: ignore[union-attr]
     fresh = HubApplication(env=dict(app.env))
     try:

@@ -11,11 +11,13 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import pytest
 from typer.testing import CliRunner
 
-from hub.application import HubApplication
+from hub import commands as c
+from hub.application import HubApplication, keyed_digest
 from hub.commands import command_digest
 from hub.domain.others import CommandReceipt, receipt_id
 from hub.errors import IdempotencyConflictError
@@ -96,13 +98,84 @@ def test_a_reused_id_names_the_command_it_was_first_used_for(app: HubApplication
     assert "already used for ReportDiscovery (this is OpenCase);" in str(other_type.value)
 
 
-def test_the_receipt_keeps_the_digest(app: HubApplication) -> None:
-    command = f.discovery()
-    app.execute(command)
-    receipt = app.repository.get(receipt_id(command.command_id))
+def _stored_digest(app: HubApplication, command_id: UUID) -> str | None:
+    receipt = app.repository.get(receipt_id(command_id))
     assert isinstance(receipt, CommandReceipt)
-    assert receipt.command_digest == command_digest(command)
-    assert len(receipt.command_digest) == 64
+    return receipt.command_digest
+
+
+def test_the_receipt_keeps_the_digest_keyed_by_the_persons_data_key(
+    app: HubApplication, sqlite_env: dict[str, str]
+) -> None:
+    """A plain SHA-256 of a command holding a person's details confirmed a guess of them by
+    trying every birth date, from a copy of the store, and after the person was erased."""
+    command = f.consultation()
+    outcome = app.execute(command)
+    case_id = str(outcome.aggregate_ids[0])
+    stored = _stored_digest(app, command.command_id)
+    key = app.data_keys.digest_key(case_id)
+    assert key is not None
+    assert stored == keyed_digest(case_id, key, command_digest(command))
+    with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as db:
+        states = b"".join(row[0] for row in db.execute("SELECT state FROM stored_events"))
+    assert command_digest(command).encode() not in states
+
+
+def test_after_an_erasure_the_persons_receipts_confirm_nothing(app: HubApplication) -> None:
+    """Its key destroyed, no digest of the person's commands can be checked any more: the
+    same id again counts as the command accepted, whatever it holds, and writes nothing."""
+    command = f.consultation()
+    case_id = app.execute(command).aggregate_ids[0]
+    app.erase_person(case_id, decided_by="試験課", reason="保存期間満了")
+    assert app.data_keys.digest_key(str(case_id)) is None
+    end = app.recorder.max_notification_id()
+    other = f.consultation(command_id=command.command_id, person=f.person(name="架空 次郎"))
+    assert app.execute(command).duplicate and app.execute(other).duplicate
+    assert app.recorder.max_notification_id() == end
+
+
+def test_a_command_of_no_person_keeps_its_digest_plain(app: HubApplication) -> None:
+    target = c.SetTarget(
+        command_id=uuid4(),
+        occurred_at=f.at(0),
+        fiscal_year=2026,
+        indicator="plans_made",
+        value=700,
+    )
+    app.execute(target)
+    assert _stored_digest(app, target.command_id) == command_digest(target)
+    with pytest.raises(IdempotencyConflictError):
+        app.execute(target.model_copy(update={"value": 701}))
+
+
+def test_a_receipt_kept_plain_by_an_earlier_release_is_still_judged(
+    sqlite_env: dict[str, str],
+) -> None:
+    """Receipts written before digests were keyed hold the plain SHA-256."""
+    app = HubApplication(env=sqlite_env)
+    command = f.consultation()
+    app.execute(command)
+    app.close()
+    with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as db:
+        originator = receipt_id(command.command_id).hex
+        (state,) = db.execute(
+            "SELECT state FROM stored_events WHERE originator_id = ?", (originator,)
+        ).fetchone()
+        data = json.loads(state)
+        data["payload"]["_data_"]["command_digest"] = command_digest(command)
+        db.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_id = ?",
+            (json.dumps(data, ensure_ascii=False).encode(), originator),
+        )
+    app = HubApplication(env=sqlite_env)
+    try:
+        assert app.execute(command).duplicate
+        with pytest.raises(IdempotencyConflictError):
+            app.execute(
+                f.consultation(command_id=command.command_id, window_agency="moji.houkatsu")
+            )
+    finally:
+        app.close()
 
 
 def test_a_receipt_written_before_digests_takes_any_command_with_its_id(
