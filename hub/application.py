@@ -959,6 +959,12 @@ class HubApplication(Application[UUID]):
         self.record_access(actor, case_id, shown, basis, purpose, at=at)
         return person
 
+    def records_reads(self, case_id: UUID) -> bool:
+        """Whether ``read_person`` of this case records a read: not when the case holds no
+        details of the person, nor once the person is erased (nothing personal is shown)."""
+        case = self.get_case(case_id)
+        return not case.erased and case.person is not None
+
     def _erased_person(self, case_id: UUID) -> ev.PersonDetails | None:
         """The person of an erased case as its events read now: every text field the log
         held as ``ERASED``; None when the case never held the person's details."""

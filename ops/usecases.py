@@ -304,11 +304,13 @@ class HubService:
         }
 
     def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
-        """A person's details, recorded in the access log before they are returned."""
+        """A person's details, recorded in the access log before they are returned (an erased
+        person's read ［消去済み］ and are not: ``read_recorded``)."""
         ward = self._case_ward(actor, Read.person, case_id)
         person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose)
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
-        return {"case_id": str(case_id), "ward": ward, "person": details}
+        recorded = self.app.records_reads(case_id)
+        return {"case_id": str(case_id), "ward": ward, "person": details, "read_recorded": recorded}
 
     def search_people(
         self, actor: Actor, kana: str = "", birth_date: date | None = None, address: str = ""

@@ -56,9 +56,11 @@ def subject_report_command(
     position = open_ledger(settings).position()
     with application(settings) as app:
         report = subject_report(app, case_id, disclosures, ledger_position=position)
+        recorded = app.records_reads(case_id)
     written(path, lambda: private_file(path).write_bytes(render(report)))
+    read = "the read is in the access log" if recorded else "no personal detail was read or logged"
     # The path on a line of its own: the default name holds the case id a second time.
-    typer.echo(f"本人開示 {case_id}:\n  {path}\n  (0600; the read is in the access log)")
+    typer.echo(f"本人開示 {case_id}:\n  {path}\n  (0600; {read})")
 
 
 @privacy.command("erase")

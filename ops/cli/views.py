@@ -147,6 +147,7 @@ def case_show(
             assert purpose is not None
             details = app.read_person(case_uuid, None, basis, purpose)
             case["person"] = details.model_dump(mode="json") if details else None
+            case["person_read_recorded"] = app.records_reads(case_uuid)
     finally:
         app.close()
     network = log_names()
@@ -213,7 +214,8 @@ def _print_case(case: dict[str, Any]) -> None:
     for m in case["meetings"]:
         console.print(f"会議 {m['meeting_id'][:SHORT]}: {m['kind_label']} {jst_text(m['held_at'])}")
     if case.get("person"):
-        details = Table(show_header=False, box=None, title="本人情報（閲覧を記録）")
+        logged = "閲覧を記録" if case.get("person_read_recorded") else "消去済み：閲覧は記録なし"
+        details = Table(show_header=False, box=None, title=f"本人情報（{logged}）")
         details.add_column(style="bold", no_wrap=True)
         details.add_column(overflow="fold")
         for key, value in case["person"].items():

@@ -847,7 +847,10 @@ def router(pages: Pages) -> APIRouter:
         values: dict[str, Any] | None = None,
         person: dict[str, Any] | None = None,
         status: int = 200,
+        read: bool = False,
     ) -> Response:
+        """The case; ``person``: the details just shown, ``read``: whether that read was
+        recorded (not for an erased person, nor a case without details)."""
         case = service.case(actor, case_id)
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
@@ -864,6 +867,7 @@ def router(pages: Pages) -> APIRouter:
                 **(values or {}),
             },
             "person": person,
+            "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],
         }
         return pages.render(request, "case.html", "ケース", context, status, actor)
@@ -885,7 +889,9 @@ def router(pages: Pages) -> APIRouter:
                 errors = {"read_purpose": "目的を選んでください（必須）"}
                 return case_page(request, actor, case_id, errors, None, None, 422)
             shown = service.person(actor, case_id, purpose)
-            return case_page(request, actor, case_id, None, None, shown["person"])
+            return case_page(
+                request, actor, case_id, person=shown["person"], read=shown["read_recorded"]
+            )
 
         return await pages.page_form(request, draw)
 

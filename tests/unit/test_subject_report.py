@@ -189,6 +189,30 @@ def test_after_erasure_the_report_shows_the_fields_as_erased(store: Path) -> Non
     assert "記録：本人情報の消去" in text
 
 
+def test_after_erasure_the_report_says_no_read_was_logged_and_logs_none(store: Path) -> None:
+    """Nothing personal is read of an erased person, so no read is recorded: the command
+    said '(the read is in the access log)' all the same."""
+    scenario, _ = story(store)
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        app.erase_person(scenario.case_id, decided_by="試験 保健福祉課", reason="保存期間満了")
+        before = len(access_log(app, case_id=str(scenario.case_id)))
+    finally:
+        app.close()
+    out = store / "erased.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "no personal detail was read or logged" in result.output
+    assert "the read is in the access log" not in result.output
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        assert len(access_log(app, case_id=str(scenario.case_id))) == before
+    finally:
+        app.close()
+
+
 def test_a_consent_past_its_validity_is_reported_as_expired_not_as_in_force(
     store: Path,
 ) -> None:

@@ -17,6 +17,7 @@ from hub.identity import Actor, Role
 from ops.identity import dev_issuer
 from ops.usecases import HubService
 from ops.web.pages import NOT_IN_INBOX
+from projections.audit.access import access_log
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
 from tests.web_support import consent_form, csrf_of, officer_case, sign_in
@@ -640,3 +641,32 @@ def test_an_answer_to_a_referral_not_in_the_inbox_is_said_in_japanese(
         sent = client.post(f"/web/inbox/{referral_id}/answer", data=data)
         assert sent.status_code == 404
         assert NOT_IN_INBOX in sent.text and "in the inbox of" not in sent.text
+
+
+def test_an_erased_persons_details_are_said_not_to_be_logged_because_none_is_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The page said 'この表示はアクセス記録に残りました' where nothing was read or recorded;
+    the API answers it too (read_recorded)."""
+    service, client = hub
+    case = f.open_case(ward=WARD, person=f.person())
+    service.execute(OFFICER, case)
+    sign_in(client, "ward_officer", ward=WARD)
+
+    def shown() -> str:
+        csrf = csrf_of(client.get(f"/web/cases/{case.case_id}").text)
+        page = client.post(
+            f"/web/cases/{case.case_id}/person",
+            data={"csrf_token": csrf, "read_purpose": "consultation"},
+        )
+        assert page.status_code == 200, page.text[:300]
+        return page.text
+
+    assert "この表示はアクセス記録に残りました" in shown()
+    assert service.person(OFFICER, case.case_id, "consultation")["read_recorded"] is True
+    reads = len(access_log(service.app, case_id=str(case.case_id)))
+    service.app.erase_person(case.case_id, decided_by="試験課", reason="保存期間満了")
+    page = shown()
+    assert 'id="person-not-read"' in page and "アクセス記録に残りました" not in page
+    assert service.person(OFFICER, case.case_id, "consultation")["read_recorded"] is False
+    assert len(access_log(service.app, case_id=str(case.case_id))) == reads
