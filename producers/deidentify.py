@@ -33,7 +33,13 @@ from hub.fiscal import JST
 from producers.fields import ACTOR, personal_fields, replaced_each, uuid_fields, withhold
 
 # Lists and optional fields the indicators read (projections/indicators.py ``facts``).
-NEEDED = frozenset({("GatheringHeld", "bodies"), ("CooperatingBusinessRegistered", "ward")})
+NEEDED = frozenset(
+    {
+        ("GatheringHeld", "bodies"),
+        ("CooperatingBusinessRegistered", "ward"),
+        ("ReferralAnswered", "outcome"),  # 完了（解決）件数: a code, no person's words
+    }
+)
 # Required fields no indicator reads, that the schemas make travel, so given a blank value:
 # texts typed freely, not codes (how often a person is watched over: who by, where, a phone
 # number fit in it; who decided an erasure and why: staff, as the actor is), and whether a

@@ -56,8 +56,12 @@ def _history(app: HubApplication) -> None:
         )
         for later, answer in [(1, "accepted"), (2, "completed")]:
             at_later = answered + timedelta(days=later)
+            # A completion's outcome: 完了（解決）件数 counts the resolved ones.
+            outcome = {"outcome": "resolved"} if answer == "completed" and i != 1 else {}
             app.execute(
-                f.answer(case_id, referral_id, refer.agency_id, answer, occurred_at=at_later)
+                f.answer(
+                    case_id, referral_id, refer.agency_id, answer, occurred_at=at_later, **outcome
+                )
             )
         app.execute(f.visit(case_id, occurred_at=at + timedelta(days=3, hours=5)))
     bases = []
@@ -189,6 +193,7 @@ def test_the_analysts_fold_gives_the_hubs_figures(
     assert report.from_memory(analyst, cut, by) == expected  # type: ignore[arg-type]
     values = {r.code: r.value for r in report.from_memory(analyst, Cut.of(2025))}
     assert values["median"] == 90.2 and values["sent"] == 3
+    assert values["resolved"] == 2  # the outcome reached the analysts
     assert values["gathering_bodies"] == 1
     assert analyst.target_values(2025) == hub.target_values(2025) == {"outreach_visits": 55.0}
 
