@@ -396,7 +396,8 @@ class HubApplication(Application[UUID]):
             saved = False
             try:
                 case = self.get_case(case_id)
-                case.confirm_erasure(occurred_at, agency_id=agency_id)
+                coordinator = self.network.coordinator_of(case.ward).id
+                case.confirm_erasure(occurred_at, agency_id=agency_id, coordinator=coordinator)
                 wrote = bool(case.pending_events)
                 if wrote:
                     _stamp(actor, [case])

@@ -197,6 +197,11 @@ class NotErasedError(DomainError):
     """An erasure confirmation for a case whose person was not erased."""
 
 
+class NotToldOfCaseError(DomainError):
+    """An erasure confirmation from an agency the case was never sent to: it had nothing of
+    the person to clear, and its word would count as another agency's."""
+
+
 class NotFoundError(DomainError):
     pass
 

@@ -22,6 +22,7 @@ from hub.errors import (
     NotErasedError,
     NotFoundError,
     NotReferredAgencyError,
+    NotToldOfCaseError,
     ReferralNotFoundError,
 )
 from hub.fiscal import jst_text
@@ -445,16 +446,30 @@ class Case(Aggregate):
             )
         return subjects
 
-    def confirm_erasure(self, occurred_at: datetime, *, agency_id: str) -> None:
-        """An agency cleared the erased person from its inbox; again, nothing is written."""
+    def confirm_erasure(self, occurred_at: datetime, *, agency_id: str, coordinator: str) -> None:
+        """An agency cleared the erased person from its inbox; again, nothing is written.
+        Only an agency the case was sent to confirms: one it was referred to, a member of a
+        meeting that took it up, one an emergency named, or the ward's ``coordinator``."""
         if not self.erased:
             raise NotErasedError(
                 f"case {self.id} was not erased: there is no erasure for {agency_id} to confirm"
+            )
+        if agency_id != coordinator and agency_id not in self.told_agencies():
+            raise NotToldOfCaseError(
+                f"case {self.id} was never sent to {agency_id}: it has no erasure to confirm"
             )
         if agency_id not in self.erasure_confirmed_by:
             self._erasure_confirmed(
                 ev.ErasureConfirmed(occurred_at=occurred_at, case_id=self.id, agency_id=agency_id)
             )
+
+    def told_agencies(self) -> set[str]:
+        """The agencies the case was sent to: referred it, members of a meeting that took it
+        up, named by an emergency declaration (as ``projections.erasures``)."""
+        told = {r.agency_id for r in self.referrals.values()}
+        told.update(member for members in self.meetings.values() for member in members)
+        told.update(agency for e in self.emergencies.values() for agency in e.agencies)
+        return told
 
     def take_up_in_meeting(
         self,

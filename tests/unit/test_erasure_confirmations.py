@@ -74,6 +74,23 @@ def test_another_agencys_confirmation_and_one_for_a_case_not_erased_are_refused(
     assert erasure_view(log_entries(app)).listed()[0].pending == (HOUKATSU, KODOMO)
 
 
+def test_an_agency_the_case_was_never_sent_to_cannot_confirm_its_erasure() -> None:
+    """Another ward's agency, on its own topic and naming itself, wrote ErasureConfirmed on a
+    case it never held (found by a review session); the ward's coordinator may confirm."""
+    app = HubApplication(env={})
+    case_id = _erased(app)
+    replies = Replies()
+    _confirm(replies, case_id, "tobata.houkatsu", "tobata.houkatsu")
+    _confirm(replies, case_id, "moji.coordinator", "moji.coordinator")
+    ingester, deadletters = ingest(app, replies)
+    assert (ingester.report.applied, ingester.report.rejected) == (1, 1), deadletters.parked
+    ((_, reason),) = deadletters.parked
+    assert reason.startswith("NotToldOfCaseError: ") and "tobata.houkatsu" in reason
+    payloads = [e.payload for e in app.events.get(case_id)]  # type: ignore[attr-defined]
+    confirmed = [p.agency_id for p in payloads if isinstance(p, ev.ErasureConfirmed)]
+    assert confirmed == ["moji.coordinator"]
+
+
 @pytest.mark.parametrize(
     "actor",
     [reply_ingester(KODOMO), ADMIN, Actor("shiken.coordinator", Role.coordinator)],
