@@ -276,7 +276,7 @@ class HubApplication(Application[UUID]):
         nothing differs, so applying the same file twice records nothing the second time.
         The CLI's operator (``HUB_OPERATOR``) acts as the administrator.
         """
-        administrator = self._administrator(actor)
+        administrator = self._administrator(actor, "changing the network")
         try:
             plausible.instant(occurred_at)
         except ValueError as error:
@@ -319,7 +319,7 @@ class HubApplication(Application[UUID]):
         Again on an erased case, nothing is written and the keys are destroyed again (so an
         erasure interrupted between the event and the keys completes).
         """
-        administrator = self._administrator(actor)
+        administrator = self._administrator(actor, "erasing a person")
         decided_by, reason = _erasure_grounds(decided_by, reason)
 
         def erase() -> tuple[Aggregate, list[str]]:
@@ -342,7 +342,7 @@ class HubApplication(Application[UUID]):
         data key; the subject whose key is gone. A discovery linked to a case is refused
         (its case's erasure destroys its key). Again on an erased discovery, nothing is
         written and the key is destroyed again, as ``erase_person`` does."""
-        administrator = self._administrator(actor)
+        administrator = self._administrator(actor, "erasing a discovery")
         decided_by, reason = _erasure_grounds(decided_by, reason)
 
         def erase() -> tuple[Aggregate, list[str]]:
@@ -412,14 +412,14 @@ class HubApplication(Application[UUID]):
                     self._forget([case_id])
         return wrote
 
-    def _administrator(self, actor: Actor | None) -> Actor:
+    def _administrator(self, actor: Actor | None, action: str) -> Actor:
         acting = self._actor(actor)
         if acting.role is Role.administrator:
             return acting
         if acting.role is Role.operator:  # the CLI's operator may do anything, this too
             return Actor(acting.subject, Role.administrator)
         raise PermissionDeniedError(
-            f"changing the network is an administrator's action, not a {acting.role}'s; "
+            f"{action} is an administrator's action, not one of the role {acting.role}; "
             "nothing was written"
         )
 

@@ -261,8 +261,8 @@ def check_store_holds_witness(settings: Settings, app: HubApplication) -> None:
         what = f"the log differs at {head.position} from the chain head the relay published there"
         how = "restored from an older backup and written to since"
     raise RelayStoreBehindError(
-        f"{what} (a store {how}?): new events would go out at positions agencies hold for "
-        f"others. {STORE_BEHIND_WAY_OUT}"
+        f"RelayStoreBehindError: {what} (a store {how}?): new events would go out at "
+        f"positions agencies hold for others. {STORE_BEHIND_WAY_OUT}"
     )
 
 

@@ -166,7 +166,8 @@ class RelayLedger(Protocol):
 def _in_step(stored: int | None, state: StateWrite) -> None:
     if (stored or 0) != state.header.position:
         raise RelayStateOutOfStepError(
-            f"the relay's stored position is {stored or 0}, its state is at "
+            f"RelayStateOutOfStepError: the relay's stored position is {stored or 0}, its "
+            "state is at "
             f"{state.header.position}: is another relay running under the same topic prefix? "
             "Nothing was stored"
         )

@@ -49,8 +49,9 @@ def check_streams_hold(settings: Settings, position: int, principal: str = "rela
     state = "does not exist" if found is None else "is empty"
     prefix = settings.kafka_topic_prefix or "(none)"
     raise RelayPositionAheadError(
-        f"the relay's stored position for prefix {prefix} is {position} but {topic} {state} "
-        "(a wiped broker or a new prefix?); it would skip every event up to there. Point "
+        f"RelayPositionAheadError: the relay's stored position for prefix {prefix} is "
+        f"{position} but {topic} {state} (a wiped broker or a new prefix?); it would skip "
+        "every event up to there. Point "
         "HUB_KAFKA_TOPIC_PREFIX at the prefix that holds them, or publish the whole log again "
         "under a new prefix (its position starts at 0): HUB_KAFKA_TOPIC_PREFIX=<new>. "
         "hub kafka provision && hub relay"

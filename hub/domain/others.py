@@ -97,7 +97,8 @@ class Discovery(Aggregate):
         destroy once the event is recorded (again: nothing written, the same subject)."""
         if self.case_id is not None:
             raise DiscoveryOfACaseError(
-                f"discovery {self.id} is linked to case {self.case_id}: erase the case "
+                f"DiscoveryOfACaseError: discovery {self.id} is linked to case {self.case_id}: "
+                "erase the case "
                 f"(hub privacy erase --case {self.case_id}), which erases the discovery too"
             )
         if not self.erased:

@@ -218,7 +218,8 @@ def test_hub_relay_refuses_a_store_restored_from_an_older_backup_in_one_line(
     shutil.copyfile(backup, store)
     result = hub_cli("relay", "--once")
     assert result.exit_code == 1, result.output
-    assert result.stderr.startswith("Error: the log ends at ") and "Traceback" not in result.output
+    assert result.stderr.startswith("Error: RelayStoreBehindError: the log ends at ")
+    assert "Traceback" not in result.output
     assert "restored from an older backup" in result.stderr
     assert "(truncated)" in hub_cli("audit", "verify-log").output
 
