@@ -100,6 +100,17 @@ def _erase_case(case: str, decided_by: str, reason: str) -> None:
         f"消去 erased {case_id}: {len(subjects)} data key(s) destroyed; its personal fields "
         "now read as ［消去済み］"
     )
+    _note_if_unsealed()
+
+
+def _note_if_unsealed() -> None:
+    """Development's unsealed log keeps the details in its events: no key disposes of them."""
+    if not get_settings().seals_personal:
+        typer.echo(
+            "Note: HUB_SEAL_PERSONAL=false: details this store holds in plain stay in its "
+            "events; reads show them erased, the bytes are unchanged (docs/PRIVACY.md)",
+            err=True,
+        )
 
 
 def _erase_discovery(discovery: str, decided_by: str, reason: str) -> None:
@@ -110,6 +121,7 @@ def _erase_discovery(discovery: str, decided_by: str, reason: str) -> None:
         f"消去 erased discovery {discovery_id}: its data key destroyed; its personal fields "
         "now read as ［消去済み］"
     )
+    _note_if_unsealed()
 
 
 def _discovery_id(app: HubApplication, text: str) -> UUID:

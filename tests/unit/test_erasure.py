@@ -291,3 +291,24 @@ def test_case_show_refuses_an_unknown_purpose_even_with_no_details_to_show(
         result = runner.invoke(cli, ["case", "show", str(case_id), "--person", *option])
         assert result.exit_code == 2, result.output
         assert "unknown value 'bogus'" in result.stderr
+
+
+def test_an_erasure_in_an_unsealed_store_says_the_details_stay_in_its_events(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Development's HUB_SEAL_PERSONAL=false writes the details in plain: destroying a key
+    disposes of nothing there, and the command said only that the fields read as erased."""
+    monkeypatch.setenv("HUB_SEAL_PERSONAL", "false")
+    get_settings.cache_clear()
+    app = _open()
+    case_id, _, _ = _people(app)
+    app.close()
+    result = runner.invoke(
+        cli,
+        [
+            *("privacy", "erase", "--case", str(case_id)),
+            *("--decided-by", "試験課", "--reason", "保存期間満了"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "HUB_SEAL_PERSONAL=false" in result.stderr and "stay in its" in result.stderr
