@@ -38,6 +38,7 @@ NARRATIVE_LABELS = {
     "goals": "支援計画の目標",
     "issue": "課題",
     "proxy_relationship": "代理人との関係",
+    "sensitive_reason": "要配慮個人情報が必要な理由",
 }
 
 # The case's events the person is told of, labelled as every output labels them.

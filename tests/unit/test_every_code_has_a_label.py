@@ -101,3 +101,25 @@ def test_every_event_of_the_log_has_a_japanese_label() -> None:
     missing = [name for name in EVENTS_BY_NAME if name not in VOCABULARY["event_type"]]
     assert not missing, missing
     assert not [t for t in VOCABULARY["event_type"].values() if t.isascii()]
+
+
+def test_every_personal_field_of_the_events_has_a_japanese_name() -> None:
+    """The leak report and the subject report name each personal field in Japanese:
+    `sensitive_reason` was printed as itself."""
+    from hub.events import ALL_EVENTS
+    from hub.sealing import personal_spec
+    from ops.cli.privacy import FIELD_NAMES
+
+    def leaves(spec: dict[str, object]) -> set[str]:
+        found: set[str] = set()
+        for name, sub in spec.items():
+            found |= leaves(sub) if isinstance(sub, dict) and sub else {name}
+        return found
+
+    unnamed = {
+        f"{model.__name__}.{leaf}"
+        for model in ALL_EVENTS
+        for leaf in leaves(personal_spec(model))  # type: ignore[arg-type]
+        if leaf not in FIELD_NAMES
+    }
+    assert not unnamed, unnamed
