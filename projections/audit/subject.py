@@ -259,7 +259,10 @@ def build(
         Section(
             "7. 記録の一覧",
             ("日時", "記録"),
-            tuple((when(e.occurred_at), EVENT_LABELS[e.event_type]) for e in records),
+            tuple(  # by date (stable: the log's order on one instant), as the person reads it
+                (when(e.occurred_at), EVENT_LABELS[e.event_type])
+                for e in sorted(records, key=lambda e: e.occurred_at)
+            ),
         ),
     )
     as_of = f"（提供の記録はログの位置 {ledger_position} まで）" if ledger_position else ""

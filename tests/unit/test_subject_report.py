@@ -340,3 +340,24 @@ def test_the_birth_date_is_written_in_wareki_beside_the_gregorian_date(store: Pa
         app.close()
     text = report_text(store, case.case_id)
     assert f"{FIELD_LABELS['birth_date']}：昭和25年1月1日（1950-01-01）" in text
+
+
+def test_the_list_of_records_is_in_date_order_whatever_the_order_they_were_written(
+    store: Path,
+) -> None:
+    """A record written late for an earlier day (a back-dated assessment) was listed last,
+    after records of later days: the person reads a list by date."""
+    from ops.privacy.subject import subject_report
+    from projections.audit.subject import EVENT_LABELS
+
+    scenario, _ = story(store)
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        app.execute(f.assessment(scenario.case_id, occurred_at=f.at(0.5)))  # written last
+        report = subject_report(app, scenario.case_id, [])
+    finally:
+        app.close()
+    (listed,) = [x for x in report.sections if x.title == "7. 記録の一覧"]
+    kinds = [kind for _, kind in listed.rows]
+    assessed = kinds.index(EVENT_LABELS["AssessmentRecorded"])
+    assert assessed < kinds.index(EVENT_LABELS["UseStopRequested"])  # written at f.at(9)
