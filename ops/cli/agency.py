@@ -24,6 +24,7 @@ from consumers.inbox import Inbox
 from consumers.kafka_io import KafkaWriter
 from consumers.stopping import StopFlag, stop_on_signals
 from hub import codec, topics, tracing
+from hub.errors import NotFoundError
 from hub.fiscal import jst_text
 from hub.kafka_clients import credentials
 from hub.labels import Names, codes, label, names
@@ -49,7 +50,7 @@ from ops.cli._output import console as output_console
 from ops.cli.audit import parse_time
 from ops.cli.cases import DetailsOnCommandLineError
 
-out = Console()
+out = Console(soft_wrap=True)  # the reply id on the same line, even when piped
 err = Console(stderr=True, soft_wrap=True)  # one line per message, even when piped
 
 agency_app = typer.Typer(help="A member agency's client: its referral inbox and its answers.")
@@ -328,7 +329,11 @@ def ack(
     """Answer a referral of the inbox: the answer travels on the agency's reply topic."""
     settings = get_settings()
     reason = reason_text(reason, settings)
-    inbox = wiring.open_inbox(settings, _known_agency(agency))
+    credentials(settings, _known_agency(agency))  # a public secret is refused first
+    if not wiring.inbox_kept(settings, agency):  # a typo makes no inbox file
+        _note_if_unshipped(agency)
+        raise NotFoundError(f"no referral {referral} in this agency's inbox (it holds none)")
+    inbox = wiring.open_inbox(settings, agency)
     try:
         answered_at = parse_time(at) if at is not None else None
         check_choice("answer", answer, list(ANSWERS))

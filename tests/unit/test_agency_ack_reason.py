@@ -53,3 +53,14 @@ def test_stdin_gives_the_reason_and_development_takes_an_argument(
     assert reason_text("-", Settings(mode="production")) == REASON
     assert reason_text(None, Settings(mode="production")) is None
     assert reason_text(REASON, Settings(mode="development")) == REASON
+
+
+def test_the_sent_line_keeps_the_reply_id_on_it_at_any_width() -> None:
+    """Piped at 80 columns, the reply id went to a line of its own, and a script reading
+    the line got half of it."""
+    from ops.cli import agency
+
+    line = f"accepted sent for referral {'3f2a9c1e-' * 4}0001 (reply {'816a5c36-' * 4}0002)"
+    with agency.out.capture() as captured:
+        agency.out.print(line, width=60)
+    assert captured.get() == line + "\n"

@@ -76,3 +76,26 @@ def test_an_empty_inbox_for_an_id_the_shipped_network_lacks_says_so_on_stderr(
     finally:
         get_settings.cache_clear()
         get_consumer_settings.cache_clear()
+
+
+def test_an_answer_for_an_agency_with_no_inbox_makes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hub agency ack` for a mistyped id answered 'no referral' and left an empty inbox
+    file for the typo behind (found by a review session)."""
+    from ops.cli.main import app as cli
+
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+    try:
+        ack = ["agency", "ack", "3f2a9c1e", "accepted", "--agency", "moji.houkatu"]
+        typo = CliRunner().invoke(cli, ack)
+        assert typo.exit_code == 3, typo.output
+        assert "did you mean moji.houkatsu" in typo.stderr
+        assert "Error: no referral 3f2a9c1e in this agency's inbox" in typo.stderr
+        assert not (tmp_path / "var" / "agency" / "moji.houkatu.sqlite").exists()
+    finally:
+        get_settings.cache_clear()
+        get_consumer_settings.cache_clear()
