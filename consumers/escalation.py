@@ -101,13 +101,22 @@ def escalation_command_id(referral_id: UUID) -> UUID:
     return uuid5(NAMESPACE_URL, f"/escalations/{referral_id}")
 
 
+@dataclass(frozen=True)
+class Escalation:
+    """A referral's escalation: its id, and the command's outcome (a duplicate when it was
+    escalated before)."""
+
+    referral_id: UUID
+    outcome: Outcome
+
+
 def escalate_overdue(
     app: HubApplication,
     now: datetime,
     timeout: Callable[[str], timedelta],
     referrals: OpenReferrals | None = None,
-) -> list[Outcome]:
-    """Escalate every referral unanswered past its deadline at ``now``; the outcomes."""
+) -> list[Escalation]:
+    """Escalate every referral unanswered past its deadline at ``now``; each one's outcome."""
     referrals = referrals or OpenReferrals()
     referrals.catch_up(app)
     outcomes = []
@@ -140,7 +149,7 @@ def escalate_overdue(
             referrals.open.pop(referral.referral_id, None)
             continue
         referrals.open.pop(referral.referral_id, None)
-        outcomes.append(outcome)
+        outcomes.append(Escalation(referral.referral_id, outcome))
         if not outcome.duplicate:
             log.warning(
                 "referral.escalated",
@@ -160,6 +169,6 @@ class EscalationTimer:
         self.timeout = timeout
         self.referrals = OpenReferrals()
 
-    def tick(self, now: datetime) -> list[Outcome]:
-        """Escalate what is overdue at ``now``; the outcomes (duplicates included)."""
+    def tick(self, now: datetime) -> list[Escalation]:
+        """Escalate what is overdue at ``now``; the escalations (duplicates included)."""
         return escalate_overdue(self.app, now, self.timeout, self.referrals)

@@ -416,9 +416,10 @@ def send_answer(
 
 
 def _escalate(timer: EscalationTimer) -> None:
-    for outcome in timer.tick(datetime.now(UTC)):
-        if not outcome.duplicate:
-            err.print(f"escalated: {', '.join(str(a) for a in outcome.aggregate_ids)}")
+    for escalation in timer.tick(datetime.now(UTC)):
+        if not escalation.outcome.duplicate:
+            case = ", ".join(str(a) for a in escalation.outcome.aggregate_ids)
+            err.print(f"escalated: referral {escalation.referral_id} (case {case})")
 
 
 def run_replies(

@@ -346,7 +346,7 @@ def _play(
             with clock("reply ingestion"):
                 _retrying("reply ingestion", lambda: ingester.run(StopFlag(), once=True))
             with clock("timers"):
-                escalated += sum(not o.duplicate for o in timer.tick(month_end))
+                escalated += sum(not e.outcome.duplicate for e in timer.tick(month_end))
         with clock("relay"):
             # The last answers and escalations reach the agencies too.
             _retrying("relay", lambda: _relay(relay, relayed))

@@ -227,7 +227,9 @@ def test_a_referral_unanswered_past_its_deadline_is_escalated_to_the_ward_coordi
     case_id, referral_id = referred(app, urgency="soon")
 
     assert escalate_overdue(app, T0 + timedelta(hours=23), timeouts) == []
-    (outcome,) = escalate_overdue(app, T0 + timedelta(hours=25), timeouts)
+    (escalation,) = escalate_overdue(app, T0 + timedelta(hours=25), timeouts)
+    outcome = escalation.outcome
+    assert escalation.referral_id == referral_id
 
     assert outcome.events == ("ReferralEscalated",)
     assert escalated(app, case_id, referral_id)
@@ -304,7 +306,7 @@ def test_a_referral_is_escalated_once_however_many_timers_run(app: HubApplicatio
     stale = OpenReferrals()
     stale.open = dict(second.open) or {referral_id: _open(case_id, referral_id)}
     stale.position = 10**9
-    assert [o.duplicate for o in escalate_overdue(app, later, timeouts, stale)] == [True]
+    assert [e.outcome.duplicate for e in escalate_overdue(app, later, timeouts, stale)] == [True]
     events = [type(e).__name__ for e in app.repository.event_store.get(case_id)]
     assert events.count("ReferralEscalated") == 1
 
@@ -397,3 +399,33 @@ def test_the_answers_a_poll_writes_together_are_counted_in_the_command_metric(
 
     assert (count("recorded"), count("duplicate")) == (1, 1)
     assert count("NotReferredAgencyError") == 1
+
+
+def test_the_timers_say_each_referral_they_escalate(app: HubApplication) -> None:
+    """`hub replies run --timers` printed the case of each escalation: two referrals of
+    one case were two identical lines."""
+    from consumers.escalation import EscalationTimer
+    from ops.cli import agency
+
+    case_id, first = referred(app, urgency="life_at_risk")
+    second = uuid4()
+    app.execute(
+        ReferCase(
+            command_id=uuid4(),
+            occurred_at=T0,
+            case_id=case_id,
+            referral_id=second,
+            agency_id=OTHER_AGENCY,
+            purpose="assessment",
+            urgency="life_at_risk",
+        )
+    )
+    timer = EscalationTimer(app, timeouts)
+    later = T0 + timedelta(days=1)
+    timer.tick = lambda _now: escalate_overdue(app, later, timeouts)  # type: ignore[method-assign]
+    with agency.err.capture() as said:
+        agency._escalate(timer)
+    lines = said.get().splitlines()
+    assert sorted(lines) == sorted(
+        f"escalated: referral {r} (case {case_id})" for r in (first, second)
+    )
