@@ -307,11 +307,18 @@ def postgres_hosts_away(host: str, environ: Mapping[str, str]) -> list[str]:
     neither this host's loopback nor a socket folder; each said as where it comes from.
 
     libpq takes a comma-separated list of hosts and tries each in turn, and its
-    ``PGHOSTADDR`` (or a ``PGSERVICE`` entry) replaces the address the host names, so
+    ``PGHOSTADDR`` (or a ``PGSERVICE`` entry) replaces the address the host names; the
+    eventsourcing library reads a view's own ``<VIEW>_POSTGRES_HOST`` before the hub's. So
     every one of them is judged, not the first alone."""
+    hosts = [("HUB_POSTGRES_HOST", host)] + [
+        (name, value)
+        for name, value in sorted(environ.items())
+        if name.upper().endswith("_POSTGRES_HOST") and name.upper() != "HUB_POSTGRES_HOST"
+    ]
     away = [
-        f"HUB_POSTGRES_HOST names {one}"
-        for one in (part.strip() for part in host.split(","))
+        f"{name} names {one}"
+        for name, value in hosts
+        for one in (part.strip() for part in value.split(","))
         if one and not (is_loopback(one) or one.startswith("/"))
     ]
     addresses = [a.strip() for a in environ.get("PGHOSTADDR", "").split(",") if a.strip()]

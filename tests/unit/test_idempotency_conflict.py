@@ -236,3 +236,24 @@ def test_hub_submit_names_the_conflicting_line(store: Path) -> None:
     assert "3 lines: 1 written (1 events), 1 already applied, 1 rejected" in result.stdout
     said = " ".join(result.stderr.split())  # the console wraps at 80 columns
     assert f"line 3: IdempotencyConflictError: command_id {first.command_id}" in said
+
+
+def test_an_erasure_by_another_process_leaves_this_ones_keys_confirming_nothing(
+    sqlite_env: dict[str, str],
+) -> None:
+    """A serving process held the person's key from before another process erased them:
+    a reused id with a guessed name was told apart from a wrong guess (a review session)."""
+    serving = HubApplication(env=sqlite_env)
+    try:
+        command = f.consultation()
+        case_id = serving.execute(command).aggregate_ids[0]
+        assert serving.data_keys.digest_key(str(case_id)) is not None  # held in its cache
+        other = HubApplication(env=sqlite_env)
+        try:
+            other.erase_person(case_id, decided_by="試験課", reason="保存期間満了")
+        finally:
+            other.close()
+        guessed = f.consultation(command_id=command.command_id, person=f.person(name="架空 次郎"))
+        assert serving.execute(command).duplicate and serving.execute(guessed).duplicate
+    finally:
+        serving.close()

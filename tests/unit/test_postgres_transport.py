@@ -77,13 +77,18 @@ def test_a_list_of_this_hosts_own_addresses_needs_no_tls(monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize(
-    ("variable", "value"), [("PGHOSTADDR", "192.0.2.2"), ("PGSERVICE", "city-db")]
+    ("variable", "value"),
+    [
+        ("PGHOSTADDR", "192.0.2.2"),
+        ("PGSERVICE", "city-db"),
+        ("CASE_STATE_POSTGRES_HOST", "db.city.example"),  # the library's per-view setting
+    ],
 )
 def test_libpqs_own_address_or_service_is_judged_too(
     variable: str, value: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``PGHOSTADDR`` replaces the address HUB_POSTGRES_HOST names (libpq connects there), and
-    a service entry may name any host."""
+    """``PGHOSTADDR`` replaces the address HUB_POSTGRES_HOST names (libpq connects there), a
+    service entry may name any host, and the library reads a view's own host first."""
     monkeypatch.delenv("PGSSLMODE", raising=False)
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=f"{variable} names {value}"):
