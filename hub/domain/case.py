@@ -448,13 +448,16 @@ class Case(Aggregate):
 
     def confirm_erasure(self, occurred_at: datetime, *, agency_id: str, coordinator: str) -> None:
         """An agency cleared the erased person from its inbox; again, nothing is written.
-        Only an agency the case was sent to confirms: one it was referred to, a member of a
-        meeting that took it up, one an emergency named, or the ward's ``coordinator``."""
+        Only an agency the erasure notice went to confirms (as ``producers.governance``
+        sends it): one the case was referred to, a member of a meeting that took it up, one
+        an emergency named, and the ward's ``coordinator`` when the case was opened from a
+        discovery (it received the discovery's person)."""
         if not self.erased:
             raise NotErasedError(
                 f"case {self.id} was not erased: there is no erasure for {agency_id} to confirm"
             )
-        if agency_id != coordinator and agency_id not in self.told_agencies():
+        told = self.told_agencies() | ({coordinator} if self.discovery_ids else set())
+        if agency_id not in told:
             raise NotToldOfCaseError(
                 f"case {self.id} was never sent to {agency_id}: it has no erasure to confirm"
             )

@@ -76,19 +76,25 @@ def test_another_agencys_confirmation_and_one_for_a_case_not_erased_are_refused(
 
 def test_an_agency_the_case_was_never_sent_to_cannot_confirm_its_erasure() -> None:
     """Another ward's agency, on its own topic and naming itself, wrote ErasureConfirmed on a
-    case it never held (found by a review session); the ward's coordinator may confirm."""
+    case it never held (found by a review session). The ward's coordinator confirms a case
+    opened from a discovery (the notice went to it), not one opened from a consultation."""
     app = HubApplication(env={})
-    case_id = _erased(app)
+    plain, from_discovery = _erased(app), _erased(app, from_discovery=True)
     replies = Replies()
-    _confirm(replies, case_id, "tobata.houkatsu", "tobata.houkatsu")
-    _confirm(replies, case_id, "moji.coordinator", "moji.coordinator")
+    _confirm(replies, plain, "tobata.houkatsu", "tobata.houkatsu")
+    _confirm(replies, plain, "moji.coordinator", "moji.coordinator")
+    _confirm(replies, from_discovery, "moji.coordinator", "moji.coordinator")
     ingester, deadletters = ingest(app, replies)
-    assert (ingester.report.applied, ingester.report.rejected) == (1, 1), deadletters.parked
-    ((_, reason),) = deadletters.parked
-    assert reason.startswith("NotToldOfCaseError: ") and "tobata.houkatsu" in reason
-    payloads = [e.payload for e in app.events.get(case_id)]  # type: ignore[attr-defined]
-    confirmed = [p.agency_id for p in payloads if isinstance(p, ev.ErasureConfirmed)]
-    assert confirmed == ["moji.coordinator"]
+    assert (ingester.report.applied, ingester.report.rejected) == (1, 2), deadletters.parked
+    reasons = [reason for _, reason in deadletters.parked]
+    assert all(r.startswith("NotToldOfCaseError: ") for r in reasons)
+    assert "tobata.houkatsu" in reasons[0] and "moji.coordinator" in reasons[1]
+
+    def confirmed(case_id: UUID) -> list[str]:
+        payloads = [e.payload for e in app.events.get(case_id)]  # type: ignore[attr-defined]
+        return [p.agency_id for p in payloads if isinstance(p, ev.ErasureConfirmed)]
+
+    assert confirmed(plain) == [] and confirmed(from_discovery) == ["moji.coordinator"]
 
 
 @pytest.mark.parametrize(
