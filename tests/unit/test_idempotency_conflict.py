@@ -148,6 +148,26 @@ def test_a_command_of_no_person_keeps_its_digest_plain(app: HubApplication) -> N
         app.execute(target.model_copy(update={"value": 701}))
 
 
+def _rewrite_receipt(env: dict[str, str], command_id: UUID, fields: dict[str, str | None]) -> None:
+    """The stored receipt of ``command_id`` as an earlier release wrote it: ``fields`` set in
+    its payload (None: the field left out), below the hub."""
+    with sqlite3.connect(env["SQLITE_DBNAME"]) as db:
+        originator = receipt_id(command_id).hex
+        (state,) = db.execute(
+            "SELECT state FROM stored_events WHERE originator_id = ?", (originator,)
+        ).fetchone()
+        data = json.loads(state)
+        for name, value in fields.items():
+            if value is None:
+                data["payload"]["_data_"].pop(name, None)
+            else:
+                data["payload"]["_data_"][name] = value
+        db.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_id = ?",
+            (json.dumps(data, ensure_ascii=False).encode(), originator),
+        )
+
+
 def test_a_receipt_kept_plain_by_an_earlier_release_is_still_judged(
     sqlite_env: dict[str, str],
 ) -> None:
@@ -156,17 +176,7 @@ def test_a_receipt_kept_plain_by_an_earlier_release_is_still_judged(
     command = f.consultation()
     app.execute(command)
     app.close()
-    with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as db:
-        originator = receipt_id(command.command_id).hex
-        (state,) = db.execute(
-            "SELECT state FROM stored_events WHERE originator_id = ?", (originator,)
-        ).fetchone()
-        data = json.loads(state)
-        data["payload"]["_data_"]["command_digest"] = command_digest(command)
-        db.execute(
-            "UPDATE stored_events SET state = ? WHERE originator_id = ?",
-            (json.dumps(data, ensure_ascii=False).encode(), originator),
-        )
+    _rewrite_receipt(sqlite_env, command.command_id, {"command_digest": command_digest(command)})
     app = HubApplication(env=sqlite_env)
     try:
         assert app.execute(command).duplicate
@@ -185,17 +195,7 @@ def test_a_receipt_written_before_digests_takes_any_command_with_its_id(
     command = f.discovery()
     app.execute(command)
     app.close()
-    with sqlite3.connect(sqlite_env["SQLITE_DBNAME"]) as db:
-        originator = receipt_id(command.command_id).hex
-        (state,) = db.execute(
-            "SELECT state FROM stored_events WHERE originator_id = ?", (originator,)
-        ).fetchone()
-        data = json.loads(state)
-        del data["payload"]["_data_"]["command_digest"]
-        db.execute(
-            "UPDATE stored_events SET state = ? WHERE originator_id = ?",
-            (json.dumps(data, ensure_ascii=False).encode(), originator),
-        )
+    _rewrite_receipt(sqlite_env, command.command_id, {"command_digest": None})
     app = HubApplication(env=sqlite_env)
     try:
         other = f.discovery(command_id=command.command_id, ward="moji")

@@ -26,9 +26,17 @@ def app() -> HubApplication:
     return HubApplication()
 
 
-def referred(app: HubApplication, urgency: str = "soon", agency: str = AGENCY) -> tuple[UUID, UUID]:
-    case_id, referral_id = uuid4(), uuid4()
-    app.execute(OpenCase(command_id=uuid4(), occurred_at=T0, case_id=case_id, ward="moji"))
+def referred(
+    app: HubApplication,
+    urgency: str = "soon",
+    agency: str = AGENCY,
+    case_id: UUID | None = None,
+) -> tuple[UUID, UUID]:
+    """A referral made at T0, of a new case of moji (or of ``case_id``)."""
+    referral_id = uuid4()
+    if case_id is None:
+        case_id = uuid4()
+        app.execute(OpenCase(command_id=uuid4(), occurred_at=T0, case_id=case_id, ward="moji"))
     app.execute(
         ReferCase(
             command_id=uuid4(),
@@ -408,18 +416,7 @@ def test_the_timers_say_each_referral_they_escalate(app: HubApplication) -> None
     from ops.cli import agency
 
     case_id, first = referred(app, urgency="life_at_risk")
-    second = uuid4()
-    app.execute(
-        ReferCase(
-            command_id=uuid4(),
-            occurred_at=T0,
-            case_id=case_id,
-            referral_id=second,
-            agency_id=OTHER_AGENCY,
-            purpose="assessment",
-            urgency="life_at_risk",
-        )
-    )
+    _, second = referred(app, urgency="life_at_risk", agency=OTHER_AGENCY, case_id=case_id)
     timer = EscalationTimer(app, timeouts)
     later = T0 + timedelta(days=1)
     timer.tick = lambda _now: escalate_overdue(app, later, timeouts)  # type: ignore[method-assign]
