@@ -325,17 +325,19 @@ def test_the_session_cookie_is_httponly_strict_and_forms_need_their_csrf_token(
         assert client.get("/web/officer", follow_redirects=False).status_code == 303
 
 
-def _case_of_ward(web: Server, key: str = "3d0c1f7e-1d57-4a1f-9a59-6f5f0f3c2b10") -> str:
-    """A case in WARD, opened through the API (the role tests need one to reach for)."""
+def _case_of_ward(
+    web: Server, key: str = "3d0c1f7e-1d57-4a1f-9a59-6f5f0f3c2b10", person: str | None = None
+) -> str:
+    """A case in WARD, opened through the API (the role tests need one to reach for); with
+    ``person``, the person's (synthetic) name."""
     from hub.identity import Role
 
     token = web.token(Role.ward_officer, ward=WARD)
+    body: dict[str, Any] = {"occurred_at": "2026-04-01T09:00:00+09:00", "ward": WARD}
+    if person is not None:
+        body["person"] = {"name": person}
     with web.client(token) as client:
-        opened = client.post(
-            "/commands/OpenCase",
-            json={"occurred_at": "2026-04-01T09:00:00+09:00", "ward": WARD},
-            headers={"Idempotency-Key": key},
-        )
+        opened = client.post("/commands/OpenCase", json=body, headers={"Idempotency-Key": key})
         assert opened.status_code in (200, 201), opened.text
         return str(opened.json()["aggregate_ids"][0])
 
@@ -404,7 +406,7 @@ def test_the_coordinator_moves_a_case_only_with_consent_in_force_and_plans_it(
 
 
 def test_refusal_withdrawal_the_logged_read_and_a_coded_decline(web: Server, browser: Any) -> None:
-    case_id = _case_of_ward(web, key="5e8d7c6b-1a2b-4c3d-8e9f-0a1b2c3d4e5f")
+    case_id = _case_of_ward(web, key="5e8d7c6b-1a2b-4c3d-8e9f-0a1b2c3d4e5f", person="試験 花子")
     sign_in(browser, web, "officer-試験4", "ward_officer", WARD)
     browser.get(f"{web.url}/web/cases/{case_id}")
     # A refusal, then a consent and its withdrawal.
@@ -435,7 +437,7 @@ def test_refusal_withdrawal_the_logged_read_and_a_coded_decline(web: Server, bro
     # The person's details, shown only after the read is logged.
     Select(browser.find_element("id", "read_purpose")).select_by_value("consultation")
     click_through(browser, "show-person")
-    assert "アクセス記録に残りました" in browser.page_source
+    assert "アクセス記録に残りました" in browser.page_source and "試験 花子" in browser.page_source
     # A referral to the agency, declined there: without a coded reason it is refused.
     browser.get(f"{web.url}/web/cases/{case_id}")
     Select(browser.find_element("id", "agency_id")).select_by_value(AGENCY)
