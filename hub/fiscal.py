@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 JST = timezone(timedelta(hours=9), "JST")
 REIWA_OFFSET = 2018
@@ -95,6 +96,37 @@ def jst_text(moment: datetime | str | None, *, seconds: bool = False) -> str:
         )
     except OverflowError:  # a quarantined event's instant (hub/quarantine.py): as written
         return value.isoformat()
+
+
+# Fields that hold an instant without ending in ``_at``.
+TIME_FIELDS = frozenset({"valid_from", "valid_until", "monitoring_date", "as_of"})
+
+
+def jst_iso(text: str) -> str:
+    """An ISO timestamp with a zone as the same instant in JST ('…+09:00'); a date, a
+    value without a zone or one out of range (a quarantined event's) as written."""
+    try:
+        value = datetime.fromisoformat(text)
+        if "T" not in text or value.tzinfo is None:
+            return text
+        return value.astimezone(JST).isoformat()
+    except (ValueError, OverflowError):
+        return text
+
+
+def times_in_jst(value: Any) -> Any:
+    """``value`` (JSON: dicts, lists, scalars) with every instant under a key ending in
+    ``_at`` or named in ``TIME_FIELDS`` given in JST, so that one answer never mixes zones."""
+    if isinstance(value, dict):
+        return {
+            key: jst_iso(item)
+            if isinstance(item, str) and (key.endswith("_at") or key in TIME_FIELDS)
+            else times_in_jst(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [times_in_jst(item) for item in value]
+    return value
 
 
 # The eras' first days: a person's birth date may be long before 令和.

@@ -30,6 +30,7 @@ from ops.api import commands, problems
 from ops.api.commands import IdempotencyKey
 from ops.api.hsts import StrictTransport
 from ops.api.limits import BodyLimit
+from ops.api.times import JstJSONResponse
 from ops.api.tracecontext import TraceContext
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
@@ -82,6 +83,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         # Starlette's slash redirect builds an absolute URL from the Host header, which a
         # caller chooses: a path with a stray slash is a 404 like any path not served.
         redirect_slashes=False,
+        default_response_class=JstJSONResponse,
         docs_url="/docs" if browsable else None,
         redoc_url="/redoc" if browsable else None,
     )

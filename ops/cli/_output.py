@@ -16,7 +16,6 @@ import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -26,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.errors import InvalidCommandError, NotFoundError
-from hub.fiscal import JST
+from hub.fiscal import TIME_FIELDS, jst_iso
 from hub.labels import Names, label
 
 SHORT = 8
@@ -194,7 +193,6 @@ FIELD_VOCABULARY: dict[str, str] = {
     "reporter_kind": "reporter_kind",
     "role": "role",
 }
-TIME_FIELDS = ("valid_from", "valid_until", "monitoring_date")
 # list field → the vocabulary of its items (or "agency" for the network's names).
 LIST_VOCABULARY: dict[str, str] = {
     "needs": "need",
@@ -213,7 +211,7 @@ def labelled(record: Mapping[str, Any], names: Names, status: str = "") -> dict[
     +09:00). ``status`` names the vocabulary of a ``status`` field (case or referral)."""
     result: dict[str, Any] = {}
     for key, value in record.items():
-        if isinstance(value, str) and (key.endswith("_at") or key in TIME_FIELDS) and "T" in value:
+        if isinstance(value, str) and (key.endswith("_at") or key in TIME_FIELDS):
             value = jst_iso(value)
         result[key] = value
         vocabulary = status if key == "status" and status else FIELD_VOCABULARY.get(key)
@@ -232,13 +230,6 @@ def _label(vocabulary: str, value: str | None, names: Names) -> str | None:
     if vocabulary == "agency":
         return names.agency(value)
     return label(vocabulary, value)
-
-
-def jst_iso(text: str) -> str:
-    try:
-        return datetime.fromisoformat(text).astimezone(JST).isoformat()
-    except (ValueError, OverflowError):  # a quarantined event's instant (hub/quarantine.py)
-        return text
 
 
 def input_problem(path: Path) -> str | None:

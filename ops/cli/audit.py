@@ -20,7 +20,7 @@ from rich.table import Table
 from hub import topics
 from hub.chain import ChainedRecorder
 from hub.errors import ConfigurationError, InvalidCommandError
-from hub.fiscal import JST, jst_text, now
+from hub.fiscal import JST, jst_iso, jst_text, now
 from hub.labels import Names, label, names
 from hub.settings import get_settings
 from ops.cli._cases import case_among, case_filter
@@ -33,7 +33,6 @@ from ops.cli._output import (
     chosen,
     console,
     emit,
-    jst_iso,
     labelled,
     short_ids,
     spreadsheet_text,

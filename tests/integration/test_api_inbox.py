@@ -4,6 +4,7 @@ reason; the answer is the one its reply topic would carry, applied once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -87,6 +88,32 @@ def test_an_accept_is_applied_once_as_the_reply_topic_would(
         refused = post_command(operator, taken)
         assert refused.status_code == 409
         assert "AnswerReferral" in refused.json()["detail"]
+
+
+def _instants(value: object, key: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [i for k, v in value.items() for i in _instants(v, k)]
+    if isinstance(value, list):
+        return [i for v in value for i in _instants(v, key)]
+    if isinstance(value, str) and len(value) > 10 and value[4:5] == "-" and value[10] == "T":
+        return [(key, value)]
+    return []
+
+
+def test_every_instant_an_answer_gives_is_in_jst(server: Server, agency: httpx.Client) -> None:
+    """The views keep UTC and a command keeps the zone it was written in; an answer says
+    both in JST, as the command line's JSON does, so an integrator never meets two zones."""
+    case_id, referral_id = _referred(server)
+    assert _answer(agency, referral_id, {"answer": "accepted"}).status_code == 201
+    inbox = agency.get(f"/agencies/{AGENCY}/inbox").json()
+    with server.client(server.token(Role.operator, "operator-試験")) as operator:
+        case = operator.get(f"/cases/{case_id}").json()
+    instants = _instants(inbox) + _instants(case)
+    keys = {key for key, _ in instants}
+    assert {"opened_at", "updated_at", "sent_at", "occurred_at"} <= keys, keys
+    assert all(value.endswith("+09:00") for _, value in instants), instants
+    row = next(r for r in inbox if r["referral_id"] == str(referral_id))
+    assert datetime.fromisoformat(row["sent_at"]) == f.T0
 
 
 def test_a_decline_needs_one_of_the_coded_reasons(server: Server, agency: httpx.Client) -> None:

@@ -12,6 +12,7 @@ from hub.fiscal import (
     fiscal_year_bounds,
     parse_fiscal_year,
     reiwa_label,
+    times_in_jst,
     wareki_date,
     wareki_month,
 )
@@ -121,3 +122,22 @@ def test_wareki_dates_follow_the_era_in_force_on_the_day() -> None:
     assert wareki_month("2019-05") == "令和元年5月"
     with pytest.raises(ValueError):
         wareki_date(date(1868, 10, 22))
+
+
+def test_instants_are_given_in_jst_and_nothing_else_is_touched() -> None:
+    answer = {
+        "opened_at": "2025-03-31T15:00:00.000000Z",
+        "history": [{"occurred_at": "2025-04-01T00:00:00+00:00", "event": "CaseOpened"}],
+        "valid_until": "2026-03-31T23:59:59+09:00",
+        "monitoring_date": "2025-06-01",  # a day stays a day
+        "reason_at": "2025-04-01",
+        "broken_at": "9999-12-31T23:59:59-09:00",  # a quarantined event's: as written
+        "naive_at": "2025-04-01T09:00:00",  # no zone: not guessed
+        "name": "2025-04-01T00:00:00Z",  # not an instant's key
+        "count": 3,
+    }
+    assert times_in_jst(answer) == {
+        **answer,
+        "opened_at": "2025-04-01T00:00:00+09:00",
+        "history": [{"occurred_at": "2025-04-01T09:00:00+09:00", "event": "CaseOpened"}],
+    }
