@@ -56,6 +56,11 @@ def print_report(
     """Compute what the format needs with ``rows_of`` and write it to stdout or ``output``."""
     if fmt is ReportFormat.xlsx and output is None:
         raise InvalidCommandError("--format xlsx writes a workbook: give --out FILE.xlsx")
+    if fmt is ReportFormat.xlsx and output is not None and output.suffix.lower() != ".xlsx":
+        # Excel opens a file by its name's ending: a workbook named .csv opens as garbage.
+        raise InvalidCommandError(
+            f"--format xlsx: --out must name a .xlsx file, not {str(output)!r}"
+        )
     if output is not None:
         check_output(output)
     if chart is not None:

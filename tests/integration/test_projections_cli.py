@@ -160,6 +160,10 @@ def test_report_wide_csv_and_excel_lay_indicators_against_months(
     assert headers[:3] == ["事業", "評価指標", "単位"] and "戸畑区" in headers
     missing = runner.invoke(cli, ["report", "indicators", "--fy", "R7", "--format", "xlsx"])
     assert missing.exit_code == 2 and "--out" in missing.output
+    misnamed = tmp_path / "r7.csv"  # Excel would open the workbook as text
+    wrong = runner.invoke(cli, ["report", "indicators", "--fy", "R7", "--format", "xlsx",
+                                "--out", str(misnamed)])  # fmt: skip
+    assert wrong.exit_code == 2 and ".xlsx" in wrong.output and not misnamed.exists()
 
 
 def test_a_chart_path_that_cannot_be_written_is_one_line(history: History, tmp_path: Path) -> None:
