@@ -22,12 +22,12 @@ from hub.logging import configure_logging
 from hub.settings import StoreKind, get_settings
 
 PHASE_NAMES = {
-    "services": "services (Kafka, PostgreSQL)",
-    "provision": "fresh store, topics, users, ACLs",
-    "generate": "generate the year",
-    "year": "commands → log → relay → agencies → answers",
-    "projections": "projections",
-    "audit": "audit verify",
+    "services": "サービスの起動（Kafka, PostgreSQL）",
+    "provision": "新しい記録・トピック・利用者・ACL",
+    "generate": "一年分の生成",
+    "year": "コマンド→記録→中継→機関→応答",
+    "projections": "集計",
+    "audit": "監査の検証",
 }
 
 
@@ -74,7 +74,7 @@ def demo(
     configure_logging(get_settings().log_format, "ERROR")
     console = Console()
     with Progress(
-        TextColumn("{task.description:<46}"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -88,8 +88,8 @@ def demo(
             progress.update(tasks[phase], completed=done, total=total)
 
         outcome = run_demo(options, step)
-    # Wide enough for the plan's Japanese labels even when the output is piped.
-    print_outcome(Console(width=max(console.width, 180)), outcome)
+    # The terminal's width, COLUMNS, or 80 columns when piped (README: output conventions).
+    print_outcome(console, outcome)
 
 
 def register(app: typer.Typer) -> None:

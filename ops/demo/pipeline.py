@@ -426,9 +426,9 @@ def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
     report.to_xlsx(wide, outcome.indicators, heading, xlsx_path, wards)
     chart_path = home / "indicators-R7.png"
     chart.draw(monthly, cut, chart_path, heading, wards)
-    outcome.files["indicators (CSV)"] = str(csv_path)
-    outcome.files["indicators (Excel)"] = str(xlsx_path)
-    outcome.files["chart (PNG)"] = str(chart_path)
+    outcome.files["評価指標（CSV）"] = str(csv_path)
+    outcome.files["評価指標（Excel）"] = str(xlsx_path)
+    outcome.files["グラフ（PNG）"] = str(chart_path)
     end = datetime.combine(outcome.cut_day + timedelta(days=1), time(0), tzinfo=JST)
     for figures in outcome.agencies:
         rows = views["inbox"].inbox(figures.agency_id)
@@ -485,7 +485,7 @@ def _consent_figures(payloads: Iterator[ev.Event] | Any) -> dict[str, int]:
     for payload in payloads:
         name = type(payload).__name__
         if isinstance(payload, ev.MeetingHeld):
-            figures[f"MeetingHeld ({payload.kind})"] += 1
+            figures[f"MeetingHeld:{payload.kind}"] += 1
         elif name in (
             "ConsentGiven",
             "ConsentRefused",
@@ -503,11 +503,12 @@ def _consent_figures(payloads: Iterator[ev.Event] | Any) -> dict[str, int]:
 def _report_files(outcome: DemoOutcome) -> None:
     settings = outcome.settings
     if outcome.options.store == "sqlite":
-        outcome.files["log of record"] = str(settings.sqlite_file)
+        outcome.files["記録（log of record）"] = str(settings.sqlite_file)
     else:
-        outcome.files["log of record"] = (
+        outcome.files["記録（log of record）"] = (
             f"postgresql://{settings.postgres_host}:{settings.postgres_port}/"
             f"{settings.postgres_dbname} (schema {settings.postgres_schema})"
         )
-    outcome.files["agency inboxes"] = inbox_location(settings, outcome.options.home)
-    outcome.files["Kafka topics"] = f"{settings.kafka_topic_prefix}* on {settings.kafka_bootstrap}"
+    outcome.files["機関の受信箱"] = inbox_location(settings, outcome.options.home)
+    topics_at = f"{settings.kafka_topic_prefix}* on {settings.kafka_bootstrap}"
+    outcome.files["Kafkaのトピック"] = topics_at

@@ -85,7 +85,7 @@ def test_a_figure_that_differs_from_the_generator_is_marked() -> None:
 
 def test_an_early_cut_says_the_actuals_are_for_reference_only() -> None:
     text = printed(outcome(date(2025, 4, 30), FULL_YEAR, None))
-    assert "for reference only" in text
+    assert "参考として示します" in text
 
 
 def test_the_demo_names_and_wipes_the_inboxes_where_hub_agency_inbox_path_puts_them(
