@@ -84,6 +84,10 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         # caller chooses: a path with a stray slash is a 404 like any path not served.
         redirect_slashes=False,
         default_response_class=JstJSONResponse,
+        # FastAPI's own telemetry would trace every request once a tracer provider is set,
+        # with the path (a case id) and the query as attributes, and log a refused body's
+        # values: the hub's spans (hub/tracing.py) are the only ones, and carry ids of no one.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         docs_url="/docs" if browsable else None,
         redoc_url="/redoc" if browsable else None,
     )

@@ -126,3 +126,20 @@ def test_the_api_takes_an_incoming_traceparent_into_the_command_it_records(
     # No exporter configured: the server records nothing and passes the caller's context on.
     assert stored[command.case_id] == caller
     assert stored[other.case_id] is None
+
+
+def test_the_api_exports_its_own_spans_only_never_a_case_id_or_a_query(tmp_path: Path) -> None:
+    """FastAPI (0.165+) traces every request once a tracer provider is set, with the path
+    (a case id) and the query as attributes; the hub's spans carry no such thing
+    (docs/TRACING.md), so FastAPI's own telemetry stays off."""
+    with running_server(tmp_path, {"HUB_TRACE_EXPORTER": "console"}) as server:
+        officer = server.client(server.token(Role.ward_officer, "officer-試験", ward=WARD))
+        command = f.open_case(ward=WARD, person=f.person())
+        assert post_command(officer, command).status_code == 201
+        person = officer.get(f"/cases/{command.case_id}/person", params={"purpose": "consultation"})
+        assert person.status_code == 200, person.text
+        officer.close()
+    printed = (tmp_path / "serve.log").read_text()
+    spans = [json.loads(line) for line in printed.splitlines() if line.startswith('{"name"')]
+    assert [s["name"] for s in spans] == ["command OpenCase"], [s["name"] for s in spans]
+    assert str(command.case_id) not in printed and "consultation" not in printed
