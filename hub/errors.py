@@ -29,6 +29,33 @@ class StoreUnavailableError(ServiceUnavailableError):
     """The log of record cannot be reached; nothing was written."""
 
 
+class PasswordRefusedError(StoreUnavailableError):
+    """PostgreSQL refused the hub's role its password: a setting to correct, not a service
+    to start (``hub services up postgres`` changes no existing role's password outside
+    development mode)."""
+
+    @classmethod
+    def of(cls, user: str, host: str, port: int, dbname: str) -> PasswordRefusedError:
+        return cls(
+            f"PostgreSQL at {host}:{port}/{dbname} refused the password of role {user}: "
+            "check HUB_POSTGRES_PASSWORD (the role's password is its administrator's)"
+        )
+
+
+# libpq's words for a refused login (SQLSTATE 28P01 reaches psycopg without its code).
+_REFUSED_LOGIN = ("password authentication failed", "no password supplied")
+
+
+def password_refused(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is PostgreSQL refusing a login's password."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if any(words in str(seen) for words in _REFUSED_LOGIN):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 # SQLite's primary result codes that say the machine, not the hub, is at fault; each one's
 # meaning for whoever runs the hub (https://sqlite.org/rescode.html).
 _SQLITE_MEANING = {

@@ -37,10 +37,12 @@ from hub.application import HubApplication
 from hub.errors import (
     ConfigurationError,
     HubError,
+    PasswordRefusedError,
     RelayStoreBehindError,
     ServiceUnavailableError,
     StoreUnavailableError,
     UnknownAgencyError,
+    password_refused,
     store_failure,
 )
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, operator
@@ -107,10 +109,29 @@ def open_application(
                 f"the sqlite event store {settings.sqlite_file} is unavailable "
                 f"({store_failure(error)})"
             ) from error
+        if password_refused(error) or _login_refused(settings):
+            raise PasswordRefusedError.of(
+                settings.postgres_user,
+                settings.postgres_host,
+                settings.postgres_port,
+                settings.postgres_dbname,
+            ) from error
         raise StoreUnavailableError(
             f"the {kind} event store is unavailable ({type(error).__name__}); is it running? "
             "try `hub services up postgres`"
         ) from error
+
+
+def _login_refused(settings: Settings) -> bool:
+    """Whether PostgreSQL refuses the hub's password: the library's pool says only that no
+    connection came, so one connection is tried as the pool would make it."""
+    import psycopg
+
+    try:
+        with psycopg.connect(**settings.postgres_connection(), connect_timeout=5):
+            return False
+    except psycopg.Error as error:
+        return password_refused(error)
 
 
 def _schema_missing(error: PersistenceError) -> bool:

@@ -103,8 +103,16 @@ def _state(running: bool) -> str:
     return "[green]running[/]" if running else "[red]stopped[/]"
 
 
-def down(service: ServiceArg = Service.all) -> None:
-    """Stop the service(s)."""
+def down(
+    service: Annotated[
+        Service,
+        typer.Argument(
+            help="Which service. PostgreSQL only when named (postgres, all), in development "
+            "mode: its cluster may hold other databases."
+        ),
+    ] = Service.kafka,
+) -> None:
+    """Stop the service(s): Kafka unless another is named."""
     settings = get_settings()
     for name in _chosen(service):
         if name == "kafka":

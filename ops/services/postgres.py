@@ -14,8 +14,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.errors import ConfigurationError, ServiceUnavailableError
-from hub.settings import Settings
+from hub.errors import (
+    ConfigurationError,
+    PasswordRefusedError,
+    ServiceUnavailableError,
+    password_refused,
+)
+from hub.settings import Settings, is_loopback
 
 PG_ROOT = Path("/usr/lib/postgresql")
 CLUSTER = "main"
@@ -122,13 +127,22 @@ def _ident(text: str) -> str:
 
 
 def provision_sql(settings: Settings) -> str:
-    """Idempotent SQL (for psql) creating the hub's role and database."""
+    """Idempotent SQL (for psql) creating the hub's role and database. The password is set
+    on a role this creates; on an existing role only in development mode, where it is the
+    public development default: elsewhere a mistyped HUB_POSTGRES_PASSWORD would become the
+    role's password and lock every other process of the hub out."""
     user, db = settings.postgres_user, settings.postgres_dbname
-    password = settings.secret("postgres_password")
+    password = _literal(settings.secret("postgres_password"))
+    create = f"CREATE ROLE {_ident(user)} WITH LOGIN CREATEDB PASSWORD {password}"
+    existing = (
+        f"ALTER ROLE {_ident(user)} WITH LOGIN CREATEDB PASSWORD {password};"
+        if settings.mode == "development"
+        else ""
+    )
     return f"""
-SELECT 'CREATE ROLE {_ident(user)}' WHERE NOT EXISTS
+SELECT {_literal(create)} WHERE NOT EXISTS
   (SELECT 1 FROM pg_roles WHERE rolname = {_literal(user)}) \\gexec
-ALTER ROLE {_ident(user)} WITH LOGIN CREATEDB PASSWORD {_literal(password)};
+{existing}
 SELECT 'CREATE DATABASE {_ident(db)} OWNER {_ident(user)}' WHERE NOT EXISTS
   (SELECT 1 FROM pg_database WHERE datname = {_literal(db)}) \\gexec
 """
@@ -166,6 +180,13 @@ def check_login(settings: Settings) -> None:
         with psycopg.connect(**settings.postgres_connection(), connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as error:
+        if password_refused(error):
+            raise PasswordRefusedError.of(
+                settings.postgres_user,
+                settings.postgres_host,
+                settings.postgres_port,
+                settings.postgres_dbname,
+            ) from None
         raise ServiceUnavailableError(
             f"Cannot log in to PostgreSQL as {settings.postgres_user} at "
             f"{settings.postgres_host}:{settings.postgres_port}/{settings.postgres_dbname}: "
@@ -181,7 +202,16 @@ def _can_login(settings: Settings) -> bool:
     return True
 
 
+def _local_only(settings: Settings, verb: str) -> None:
+    if not is_loopback(settings.postgres_host):
+        raise ConfigurationError(
+            f"HUB_POSTGRES_HOST is {settings.postgres_host}: `hub services {verb} postgres` "
+            "runs this machine's cluster only; a database elsewhere is its administrator's"
+        )
+
+
 def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> PostgresStatus:
+    _local_only(settings, "up")
     began = time.monotonic()
     if _can_login(settings):  # already running and provisioned (here or in Docker)
         return PostgresStatus(
@@ -230,7 +260,15 @@ def status(settings: Settings) -> PostgresStatus:
 
 
 def down(settings: Settings) -> bool:
-    """Stop the installed cluster; False if it was not running."""
+    """Stop the installed cluster; False if it was not running. Only in development mode:
+    the cluster may hold other databases than the hub's."""
+    _local_only(settings, "down")
+    if settings.mode != "development":
+        raise ConfigurationError(
+            "refusing to stop PostgreSQL outside development mode: the cluster may serve "
+            f"other databases than {settings.postgres_dbname} (pg_ctlcluster, as its "
+            "administrator)"
+        )
     version = installed_version()
     _, online = _cluster_state(version)
     if not online:

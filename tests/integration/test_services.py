@@ -7,8 +7,10 @@ import time
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from hub.errors import PasswordRefusedError
 from hub.kafka_config import client_config
 from hub.settings import Settings
 from ops.cli.main import app as cli
@@ -192,3 +194,23 @@ def test_smoke_command_round_trips_store_and_broker(kafka_broker, tmp_path, monk
     assert result.exit_code == 0, result.output
     assert "saved and read back" in result.output
     assert "produced and consumed" in result.output
+
+
+def test_a_refused_password_is_said_as_such_and_never_set_on_the_role(
+    postgres_service, settings, monkeypatch
+):
+    """A wrong HUB_POSTGRES_PASSWORD is not a server away: the line names the password, and
+    the hint is no longer `hub services up postgres`, which outside development mode leaves
+    an existing role's password as its administrator set it."""
+    monkeypatch.setenv("HUB_STORE", "postgres")
+    monkeypatch.setenv("HUB_POSTGRES_PASSWORD", "試験-wrong-password")
+    result = CliRunner().invoke(cli, ["case", "list"])
+    assert result.exit_code == 4, result.output
+    assert "refused the password of role hub" in result.output
+    assert "services up" not in result.output
+    production = settings.model_copy(
+        update={"mode": "production", "postgres_password": SecretStr("試験-a-wrong-password-0123456789")}
+    )
+    with pytest.raises(PasswordRefusedError):
+        postgres.up(production)  # the role exists: its password is not changed
+    postgres.check_login(settings)  # the right one still logs in

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from hub.errors import ServiceUnavailableError
+from hub.errors import ConfigurationError, ServiceUnavailableError, password_refused
 from hub.settings import Settings
 from ops.services import kafka, postgres
 
@@ -67,9 +67,39 @@ def test_missing_postgresql_is_one_line_naming_the_install_command(monkeypatch, 
 
 
 def test_provisioning_sql_is_idempotent_and_quotes_the_password():
-    sql = postgres.provision_sql(Settings(postgres_password="it's"))
+    sql = postgres.provision_sql(Settings(mode="development", postgres_password="it's"))
     assert "WHERE NOT EXISTS" in sql
-    assert "PASSWORD 'it''s'" in sql
+    assert "ALTER ROLE \"hub\" WITH LOGIN CREATEDB PASSWORD 'it''s';" in sql
+    # The role's creation is a text psql runs (\gexec): the password quoted twice over.
+    assert "PASSWORD ''it''''s''' WHERE NOT EXISTS" in sql
+
+
+def test_outside_development_an_existing_roles_password_is_left_alone():
+    """A mistyped HUB_POSTGRES_PASSWORD given to `hub services up postgres` would otherwise
+    become the role's password and lock every other process out."""
+    sql = postgres.provision_sql(
+        Settings(mode="production", postgres_password="a-試験-password-of-32-bytes-or-more")
+    )
+    assert "ALTER ROLE" not in sql
+    assert "CREATE ROLE" in sql and "PASSWORD ''a-試験-password-of-32-bytes-or-more''" in sql
+
+
+def test_a_refused_password_is_told_apart_from_a_server_away():
+    refused = OSError('connection failed: FATAL:  password authentication failed for user "hub"')
+    away = OSError("connection failed: Connection refused\n\tIs the server running on that host")
+    assert password_refused(RuntimeError("store")) is False
+    wrapped = RuntimeError("store")
+    wrapped.__cause__ = refused
+    assert password_refused(wrapped) and not password_refused(away)
+
+
+def test_postgres_is_stopped_only_in_development_and_only_on_this_host():
+    with pytest.raises(ConfigurationError, match="outside development mode"):
+        postgres.down(Settings(mode="production"))
+    with pytest.raises(ConfigurationError, match="this machine's cluster only"):
+        postgres.down(Settings(mode="development", postgres_host="db.example.jp"))
+    with pytest.raises(ConfigurationError, match="this machine's cluster only"):
+        postgres.up(Settings(mode="development", postgres_host="db.example.jp"))
 
 
 @pytest.mark.parametrize("returncode", [0, 1])
