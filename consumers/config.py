@@ -10,11 +10,16 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.settings import invalid_settings
+
 InboxStore = Literal["sqlite", "postgres"]
+MAX_TIMER_MINUTES = 366 * 24 * 60
+TimerMinutes = Annotated[int, Field(ge=1, le=MAX_TIMER_MINUTES)]
 
 
 class ConsumerSettings(BaseSettings):
@@ -29,10 +34,12 @@ class ConsumerSettings(BaseSettings):
 
     # Acknowledgement timers: minutes a referral may stay unanswered ("sent") before it is
     # escalated to the ward's coordinator, by urgency.
-    ack_timeout_minutes: int = 3 * 24 * 60
-    ack_timeout_soon_minutes: int = 24 * 60
-    ack_timeout_urgent_minutes: int = 4 * 60
-    ack_timeout_life_at_risk_minutes: int = 30
+    # At least a minute (0 or less would escalate every referral as it is sent), at most a
+    # year (a timer that never fires is a setting to remove, not to stretch).
+    ack_timeout_minutes: TimerMinutes = 3 * 24 * 60
+    ack_timeout_soon_minutes: TimerMinutes = 24 * 60
+    ack_timeout_urgent_minutes: TimerMinutes = 4 * 60
+    ack_timeout_life_at_risk_minutes: TimerMinutes = 30
 
     def ack_timeout(self, urgency: str) -> timedelta:
         minutes = {
@@ -45,4 +52,7 @@ class ConsumerSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_consumer_settings() -> ConsumerSettings:
-    return ConsumerSettings()
+    try:
+        return ConsumerSettings()
+    except ValidationError as error:
+        raise invalid_settings(error) from None

@@ -353,7 +353,12 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        problems = "; ".join(
-            f"HUB_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
-        )
-        raise ConfigurationError(f"invalid settings: {problems}") from None
+        raise invalid_settings(error) from None
+
+
+def invalid_settings(error: ValidationError) -> ConfigurationError:
+    """One line naming each ``HUB_`` variable a settings class refused, and why."""
+    problems = "; ".join(
+        f"HUB_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+    )
+    return ConfigurationError(f"invalid settings: {problems}")

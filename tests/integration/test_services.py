@@ -208,9 +208,8 @@ def test_a_refused_password_is_said_as_such_and_never_set_on_the_role(
     assert result.exit_code == 4, result.output
     assert "refused the password of role hub" in result.output
     assert "services up" not in result.output
-    production = settings.model_copy(
-        update={"mode": "production", "postgres_password": SecretStr("試験-a-wrong-password-0123456789")}
-    )
+    wrong = SecretStr("試験-a-wrong-password-0123456789")
+    production = settings.model_copy(update={"mode": "production", "postgres_password": wrong})
     with pytest.raises(PasswordRefusedError):
         postgres.up(production)  # the role exists: its password is not changed
     postgres.check_login(settings)  # the right one still logs in

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from consumers.config import ConsumerSettings
+from consumers.config import ConsumerSettings, get_consumer_settings
 from consumers.inbox import inbox_path, inbox_schema
 from consumers.sql import PostgresDatabase
 from hub import topics
@@ -34,6 +34,28 @@ def test_life_at_risk_referrals_have_the_shortest_acknowledgement_deadline() -> 
     assert min(deadlines, key=deadlines.__getitem__) == "life_at_risk"
     assert deadlines["life_at_risk"].total_seconds() == 15 * 60
     assert deadlines["routine"].total_seconds() == 600 * 60
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HUB_ACK_TIMEOUT_SOON_MINUTES", "abc"),
+        ("HUB_ACK_TIMEOUT_SOON_MINUTES", "0"),  # would escalate every referral as it is sent
+        ("HUB_ACK_TIMEOUT_LIFE_AT_RISK_MINUTES", "-5"),
+        ("HUB_ACK_TIMEOUT_MINUTES", str(366 * 24 * 60 + 1)),
+        ("HUB_AGENCY_INBOX_STORE", "mysql"),
+    ],
+)
+def test_a_consumer_setting_out_of_its_type_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    get_consumer_settings.cache_clear()
+    monkeypatch.setenv(name, value)
+    try:
+        with pytest.raises(ConfigurationError, match=f"^invalid settings: {name}: "):
+            get_consumer_settings()
+    finally:
+        get_consumer_settings.cache_clear()
 
 
 def test_the_agency_of_a_reply_topic_comes_from_its_name_under_the_prefix() -> None:
