@@ -473,12 +473,18 @@ def run_replies(
 def run_escalations(
     once: OnceOpt = False,
     interval: Annotated[float, typer.Option(help="Seconds between scans.")] = 30.0,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Escalate referrals unanswered past their deadline to the ward's coordinator."""
-    app = wiring.open_application(get_settings())
+    settings = get_settings()
+    app = wiring.open_application(settings)
     timer = wiring.escalation_timer(app)
     stop = StopFlag()
+    server = None
     try:
+        server = wiring.serve_metrics(
+            settings, metrics_port, lambda: wiring.referral_metrics(app, measured=True)
+        )
         with stop_on_signals(stop):
             while True:
                 _escalate(timer)
@@ -490,6 +496,8 @@ def run_escalations(
                 if stop.requested:
                     break
     finally:
+        if server is not None:
+            server.shutdown()
         app.close()
 
 

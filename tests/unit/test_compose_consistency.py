@@ -76,7 +76,7 @@ def test_the_compose_database_matches_the_settings():
 
 # The hub's own processes (Dockerfile and the compose services built from it) ---------------
 
-HUB_SERVICES = ("relay", "replies", "follow", "agency-tobata-houkatsu", "api")
+HUB_SERVICES = ("relay", "replies", "escalations", "follow", "agency-tobata-houkatsu", "api")
 
 
 def _hub_services() -> dict[str, dict]:
@@ -127,7 +127,14 @@ def test_compose_runs_every_long_running_process_with_a_command_the_cli_accepts(
         command, context = _parse(service["command"])
         assert command.callback is not None, name
         run.add(context.command_path.removeprefix("hub "))
-    assert _long_running() == {"relay", "agency run", "replies run", "follow", "serve"}
+    assert _long_running() == {
+        "relay",
+        "agency run",
+        "replies run",
+        "escalations run",
+        "follow",
+        "serve",
+    }
     assert _long_running() <= run
 
 

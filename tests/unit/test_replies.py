@@ -426,3 +426,39 @@ def test_the_timers_say_each_referral_they_escalate(app: HubApplication) -> None
     assert sorted(lines) == sorted(
         f"escalated: referral {r} (case {case_id})" for r in (first, second)
     )
+
+
+def test_hub_escalations_run_serves_the_referral_metrics_and_times_its_escalations(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # hub escalations run --metrics-port: a long-running process serves metrics as the others
+    # do (docs/METRICS.md), the referrals and the EscalateReferral commands it executes.
+    from consumers.escalation import EscalationTimer
+    from ops import metrics, wiring
+    from ops.cli import agency
+
+    referred(app, urgency="life_at_risk")
+    served: dict[str, Any] = {}
+
+    def serve(settings: Any, port: int | None, collectors: Any) -> None:
+        served["port"] = port
+        served["registry"] = metrics.registry(*collectors())
+
+    def timer_of(app_: HubApplication) -> EscalationTimer:
+        timer = EscalationTimer(app_, timeouts)
+        later = T0 + timedelta(days=1)
+        timer.tick = lambda _now: escalate_overdue(app_, later, timeouts)  # type: ignore[method-assign]
+        return timer
+
+    monkeypatch.setattr(wiring, "open_application", lambda _settings: app)
+    monkeypatch.setattr(wiring, "escalation_timer", timer_of)
+    monkeypatch.setattr(wiring, "serve_metrics", serve)
+    monkeypatch.setattr(app, "close", lambda: None)
+
+    agency.run_escalations(once=True, metrics_port=9469)
+
+    registry = served["registry"]
+    assert served["port"] == 9469
+    escalated = {"command": "EscalateReferral", "outcome": "recorded"}
+    assert registry.get_sample_value("hub_command_seconds_count", escalated) == 1
+    assert registry.get_sample_value("hub_escalations_total") == 1
