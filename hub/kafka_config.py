@@ -9,6 +9,7 @@ is refused for a broker that is not on this host's loopback (``check_transport``
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hub import topics
@@ -20,7 +21,14 @@ SASL_MECHANISM = "SCRAM-SHA-512"
 
 
 def check_transport(settings: Settings) -> None:
-    """Outside development, refuses SASL_PLAINTEXT to a broker off this host's loopback."""
+    """Refuses Kafka settings no client should start with: a topic prefix another tenant's
+    names could overlap (a client would log in as a principal no one provisioned and wait
+    for its timeout), a CA file that is not there, and, outside development,
+    SASL_PLAINTEXT to a broker off this host's loopback."""
+    _check_prefix(settings.kafka_topic_prefix, settings)
+    cafile = settings.kafka_ssl_cafile
+    if settings.kafka_security_protocol == "SASL_SSL" and cafile and not _readable(cafile):
+        raise ConfigurationError(f"HUB_KAFKA_SSL_CAFILE {str(cafile)!r} is no readable file")
     if settings.mode == "development" or settings.kafka_security_protocol != SECURITY_PROTOCOL:
         return
     remote = [
@@ -35,6 +43,23 @@ def check_transport(settings: Settings) -> None:
             "SASL_PLAINTEXT: records would cross the network in clear (set SASL_SSL, and "
             "HUB_KAFKA_SSL_CAFILE for a CA of the city's own)"
         )
+
+
+_PREFIXES_CHECKED: set[str] = set()
+
+
+def _check_prefix(prefix: str, settings: Settings) -> None:
+    if prefix not in _PREFIXES_CHECKED:  # the check reads the network's reference file
+        topics.check_prefix(settings)
+        _PREFIXES_CHECKED.add(prefix)
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with path.open("rb"):
+            return path.is_file()
+    except OSError:
+        return False
 
 
 def rdkafka_security(settings: Settings) -> dict[str, str]:

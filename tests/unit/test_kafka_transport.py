@@ -39,8 +39,9 @@ def test_plaintext_off_this_host_is_refused_in_production_only() -> None:
     assert client_config(trial, "moji.houkatsu", REAL)["security_protocol"] == "SASL_PLAINTEXT"
 
 
-def test_tls_is_asked_of_both_clients_with_the_citys_ca() -> None:
-    ca = Path("/etc/hub/city-ca.pem")
+def test_tls_is_asked_of_both_clients_with_the_citys_ca(tmp_path: Path) -> None:
+    ca = tmp_path / "city-ca.pem"
+    ca.write_text("試験")
     settings = _settings(
         mode="production",
         kafka_bootstrap=CLUSTER,
@@ -100,3 +101,30 @@ def test_the_local_broker_is_not_started_off_this_host_in_clear_in_production(
         else:
             kafka_cluster.up(settings, brokers)
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize("prefix", ["tenant", "audit.", "a..b."])
+def test_a_prefix_provisioning_would_refuse_is_refused_before_any_client_logs_in(
+    prefix: str,
+) -> None:
+    """Else the client logs in as a principal no one provisioned and waits for its timeout."""
+    settings = Settings(mode="development", kafka_topic_prefix=prefix)
+    with pytest.raises(ConfigurationError, match="HUB_KAFKA_TOPIC_PREFIX"):
+        client_config(settings)
+    with pytest.raises(ConfigurationError, match="HUB_KAFKA_TOPIC_PREFIX"):
+        rdkafka_security(settings)
+
+
+def test_a_ca_file_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    for missing in (tmp_path / "none.pem", tmp_path):
+        settings = Settings(
+            mode="development", kafka_security_protocol="SASL_SSL", kafka_ssl_cafile=missing
+        )
+        with pytest.raises(ConfigurationError, match=r"HUB_KAFKA_SSL_CAFILE .* no readable file"):
+            client_config(settings)
+    there = tmp_path / "ca.pem"
+    there.write_text("試験")
+    settings = Settings(
+        mode="development", kafka_security_protocol="SASL_SSL", kafka_ssl_cafile=there
+    )
+    assert client_config(settings)["ssl_cafile"] == str(there)
