@@ -74,7 +74,9 @@ def private_file(path: Path) -> Path:
         # No descriptor on a file that exists: it may be a live SQLite database, and closing
         # any descriptor of it drops every POSIX lock this process holds on it, so another
         # process may then delete the -wal/-shm files under us ("disk I/O error").
-        _set_mode(path, PRIVATE_FILE)
+        # Group's and others' bits are taken away, none of the owner's is added: a backup
+        # its owner made read-only (0400) stays so when it is verified.
+        _set_mode(path, stat.S_IMODE(path.stat().st_mode) & PRIVATE_FILE)
         return path
     except OSError as error:
         raise StoreUnavailableError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,17 @@ def test_what_is_already_private_is_not_written_to(
     _read_only_disk(monkeypatch)
     assert private_dir(folder, tighten=True) == folder
     assert private_file(store) == store
+
+
+def test_group_and_others_lose_their_bits_and_the_owner_gains_none(tmp_path: Path) -> None:
+    """A backup its owner made read-only stays so when `hub audit verify-log` opens it."""
+    folder = private_dir(tmp_path / "var")
+    for before, after in ((0o400, 0o400), (0o644, 0o600), (0o666, 0o600), (0o600, 0o600)):
+        path = folder / f"{before:o}.sqlite"
+        path.write_bytes(b"")
+        path.chmod(before)
+        private_file(path)
+        assert stat.S_IMODE(path.stat().st_mode) == after, f"{before:o}"
 
 
 def test_a_read_only_var_folder_is_one_line_exit_4(
