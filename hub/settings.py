@@ -211,6 +211,12 @@ class Settings(BaseSettings):
         """The environment the eventsourcing library reads to build its recorders."""
         # Every process that opens the hub's store is the hub: all its secrets must be real.
         self.require_secrets()
+        if not self.seal_personal and self.mode != "development":
+            # Production seals whatever this says; said, so that no one believes otherwise.
+            raise ConfigurationError(
+                f"refusing to start in {self.mode} mode: HUB_SEAL_PERSONAL=false is for "
+                "development only (production always seals the person's details)"
+            )
         kind = store or self.store
         sealing = {
             "HUB_KEK": self.key_encryption_secret(),

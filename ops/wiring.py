@@ -158,6 +158,11 @@ def _create_postgres_schema(settings: Settings) -> None:
 def configured_operator(settings: Settings) -> Actor | None:
     """``HUB_OPERATOR``; unset, the development operator in development mode, else no one."""
     if settings.operator:
+        if settings.mode != "development" and settings.operator == DEVELOPMENT_OPERATOR.subject:
+            raise ConfigurationError(
+                f"refusing to start in {settings.mode} mode: HUB_OPERATOR is "
+                f"{settings.operator!r}, the development operator's name: set the officer's own id"
+            )
         return operator(settings.operator)
     return DEVELOPMENT_OPERATOR if settings.mode == "development" else None
 

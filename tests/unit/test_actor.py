@@ -9,6 +9,7 @@ from typing import Any
 
 import fastavro
 import pytest
+from pydantic import SecretStr
 
 from consumers.escalation import escalate_overdue
 from hub import codec
@@ -18,7 +19,7 @@ from hub.avro_schemas import all_event_schemas
 from hub.commands import derived_id
 from hub.compatibility import RELEASED_DIR
 from hub.domain.network import NETWORK_ID
-from hub.errors import InvalidActorError
+from hub.errors import ConfigurationError, InvalidActorError
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, Role
 from hub.settings import Settings
 from ops.wiring import configured_operator, open_application
@@ -90,6 +91,24 @@ def test_outside_development_no_one_acts_unless_named_or_configured() -> None:
     assert configured_operator(Settings(mode="production", operator="officer-9")) == Actor(
         "officer-9", Role.operator
     )
+    # The development operator's name says no one: refused, not recorded on every event.
+    with pytest.raises(ConfigurationError, match="HUB_OPERATOR is 'operator'"):
+        configured_operator(Settings(mode="production", operator="operator"))
+
+
+def test_production_refuses_to_be_told_not_to_seal(tmp_path: Any) -> None:
+    """Production seals whatever HUB_SEAL_PERSONAL says: said, so no one believes otherwise."""
+    secrets = {
+        name: SecretStr(f"試験-{name}-0123456789abcdef0123456789abcdef")
+        for name, field in Settings.model_fields.items()
+        if field.annotation is SecretStr
+    }
+    told = Settings(
+        mode="production", sqlite_path=tmp_path / "hub.sqlite", seal_personal=False, **secrets
+    )
+    with pytest.raises(ConfigurationError, match="HUB_SEAL_PERSONAL=false is for development"):
+        told.eventsourcing_env()
+    assert not (tmp_path / "hub.sqlite").exists()
 
 
 def test_the_acknowledgement_timer_acts_as_a_system_subject() -> None:
