@@ -281,7 +281,7 @@ class Settings(BaseSettings):
         mode = os.environ.get("PGSSLMODE", "").strip()
         if mode not in ("verify-ca", "verify-full"):
             raise ConfigurationError(
-                f"refusing to start in {self.mode} mode: {away[0]}, off this host, and "
+                f"refusing to start in {self.mode} mode: {away[0]}, and "
                 f"PGSSLMODE is {mode or 'unset'}: personal data would cross the network in "
                 "clear or to a server nobody checked (set PGSSLMODE=verify-full, and "
                 "PGSSLROOTCERT to the city's CA)"
@@ -322,15 +322,18 @@ def postgres_hosts_away(host: str, environ: Mapping[str, str]) -> list[str]:
         if name.upper().endswith("_POSTGRES_HOST") and name.upper() != "HUB_POSTGRES_HOST"
     ]
     away = [
-        f"{name} names {one}"
+        f"{name} names {one}, off this host"
         for name, value in hosts
         for one in (part.strip() for part in value.split(","))
         if one and not (is_loopback(one) or one.startswith("/"))
     ]
     addresses = [a.strip() for a in environ.get("PGHOSTADDR", "").split(",") if a.strip()]
-    away += [f"PGHOSTADDR names {a}" for a in addresses if not is_loopback(a)]
+    away += [f"PGHOSTADDR names {a}, off this host" for a in addresses if not is_loopback(a)]
     if environ.get("PGSERVICE", "").strip():
-        away.append(f"PGSERVICE names {environ['PGSERVICE'].strip()}, which may name any host")
+        away.append(
+            f"PGSERVICE names the service {environ['PGSERVICE'].strip()!r}, whose host libpq "
+            "reads from a file the hub does not judge"
+        )
     return away
 
 

@@ -91,7 +91,9 @@ def test_libpqs_own_address_or_service_is_judged_too(
     service entry may name any host, and the library reads a view's own host first."""
     monkeypatch.delenv("PGSSLMODE", raising=False)
     monkeypatch.setenv(variable, value)
-    with pytest.raises(ConfigurationError, match=f"{variable} names {value}"):
+    with pytest.raises(ConfigurationError) as refused:
         settings("127.0.0.1").check_postgres_transport()
+    said = str(refused.value)
+    assert variable in said and value in said, said
     monkeypatch.setenv("PGSSLMODE", "verify-full")
     settings("127.0.0.1").check_postgres_transport()
