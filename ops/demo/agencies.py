@@ -89,6 +89,8 @@ class AgencyClients:
             planned.reason,
             answered_at=planned.at,
             reply_id=planned.command_id,
+            reason_code=planned.reason_code,
+            outcome=planned.outcome,
         )
         self._writer(planned.agency_id).send(
             topics.replies(self.settings, planned.agency_id),

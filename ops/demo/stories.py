@@ -26,6 +26,28 @@ DEMO_NAMESPACE = uuid5(NAMESPACE_URL, "https://example.invalid/kitakyushu-hub/de
 # Roughly the wards' populations (in the reference data's ward order), so the big wards see
 # more consultations.
 WARD_WEIGHTS = (9, 18, 21, 8, 7, 25, 6)
+# How agencies decline, how completed referrals end (most resolved, some only partly, a few
+# not), and why a ward withdraws a referral no one answered.
+DECLINES: tuple[v.DeclineReason, ...] = (
+    "capacity",
+    "out_of_area",
+    "not_eligible",
+    "person_declined",
+    "better_elsewhere",
+)
+OUTCOMES: tuple[v.Outcome, ...] = (
+    "resolved",
+    "partly_resolved",
+    "not_resolved",
+    "person_declined",
+    "could_not_contact",
+)
+OUTCOME_WEIGHTS = (55, 20, 10, 10, 5)
+WITHDRAWALS: tuple[v.CancelReason, ...] = (
+    "referred_elsewhere",
+    "no_longer_needed",
+    "person_withdrew",
+)
 
 C = TypeVar("C", bound=c.Command)
 
@@ -111,8 +133,11 @@ class YearBuilder:
         minute = self.rng.randrange(9 * 60, 17 * 60)
         return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=JST)
 
-    def later(self, at: datetime, lo_days: float, hi_days: float) -> datetime:
-        return at + timedelta(minutes=self.rng.randint(int(lo_days * 1440), int(hi_days * 1440)))
+    def later(
+        self, at: datetime, lo_days: float, hi_days: float, rng: random.Random | None = None
+    ) -> datetime:
+        draw = (rng or self.rng).randint(int(lo_days * 1440), int(hi_days * 1440))
+        return at + timedelta(minutes=draw)
 
     @staticmethod
     def month_of(at: datetime) -> int:
@@ -203,16 +228,29 @@ class YearBuilder:
         self.plan_answers(referral)
 
     def plan_answers(self, referral: c.ReferCase) -> None:
-        """The agency's side: received, then accepted or declined, sometimes completed."""
+        """The agency's side: received, then accepted or declined (with a coded reason),
+        sometimes completed (with how it ended); a referral never answered is sometimes
+        withdrawn by the ward (取消) after the coordinator was told of it."""
         rng = self.rng
+        # Reasons, outcomes and withdrawals draw from the referral's own stream, so that the
+        # year's main stream, and with it the plan's calibrated figures, stays as it was.
+        own = random.Random(referral.referral_id.int)
         if rng.random() < 0.03:
+            if own.random() < 0.5:
+                self.emit(
+                    c.CancelReferral,
+                    self.later(referral.occurred_at, 10, 20, own),
+                    case_id=referral.case_id,
+                    referral_id=referral.referral_id,
+                    reason_code=own.choice(WITHDRAWALS),
+                )
             return  # never answered: the city sees it unanswered
         fast = referral.urgency in ("urgent", "life_at_risk")
         at = referral.occurred_at + timedelta(
             minutes=rng.randint(5, 60) if fast else rng.randint(30, 48 * 60)
         )
 
-        def answer(answer: v.ReferralAnswer, reason: str | None = None) -> None:
+        def answer(answer: v.ReferralAnswer, reason: str | None = None, **coded: Any) -> None:
             self.answers.append(
                 PlannedAnswer(
                     at,
@@ -222,18 +260,19 @@ class YearBuilder:
                     referral.agency_id,
                     answer,
                     reason,
+                    **coded,
                 )
             )
 
         answer("received")
         at += timedelta(minutes=rng.randint(60, 7 * 1440))
         if rng.random() < 0.08:
-            answer("declined", "対象外のため（架空）")
+            answer("declined", "対象外のため（架空）", reason_code=own.choice(DECLINES))
             return
         answer("accepted")
         if rng.random() < 0.6:
             at += timedelta(minutes=rng.randint(7 * 1440, 60 * 1440))
-            answer("completed")
+            answer("completed", outcome=own.choices(OUTCOMES, OUTCOME_WEIGHTS)[0])
 
     def consent(
         self, case_id: UUID, at: datetime, scope: list[str], categories: list[v.DataCategory]

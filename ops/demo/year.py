@@ -29,6 +29,8 @@ class PlannedAnswer:
     agency_id: str
     answer: v.ReferralAnswer
     reason: str | None = None
+    reason_code: v.DeclineReason | None = None  # a decline's
+    outcome: v.Outcome | None = None  # a completion's
 
     def as_command(self) -> c.AnswerReferral:
         return c.AnswerReferral(
@@ -39,6 +41,8 @@ class PlannedAnswer:
             agency_id=self.agency_id,
             answer=self.answer,
             reason=self.reason,
+            reason_code=self.reason_code,
+            outcome=self.outcome,
         )
 
 
