@@ -143,6 +143,28 @@ def test_report_tables_fit_80_columns_with_units(
     assert "戸畑区" in hub("report", "indicators", "--fy", "R7", "--by", "ward")
 
 
+CITY_ORDER = ["門司区", "小倉北区", "小倉南区", "若松区", "八幡東区", "八幡西区", "戸畑区"]
+
+
+def test_every_by_ward_format_lists_the_seven_wards_in_the_citys_order(
+    history: History, tmp_path: Path
+) -> None:
+    def seen(labels: list[str]) -> list[str]:
+        return [w for w in dict.fromkeys(labels) if w in CITY_ORDER or w == "区不明"]
+
+    by_ward = ("report", "indicators", "--fy", "R7", "--by", "ward")
+    rows = json.loads(hub(*by_ward, "--format", "json"))
+    assert seen([r["ward_label"] for r in rows]) == CITY_ORDER
+    jsonl = [json.loads(line) for line in hub(*by_ward, "--format", "jsonl").splitlines()]
+    assert seen([r["ward_label"] for r in jsonl]) == CITY_ORDER
+    long = csv.DictReader(io.StringIO(hub(*by_ward, "--format", "csv").lstrip("\ufeff")))
+    assert seen([r["ward_label"] for r in long]) == CITY_ORDER
+    wide = list(csv.reader(io.StringIO(hub(*by_ward, "--format", "wide-csv").lstrip("\ufeff"))))
+    assert wide[1][3:] == [*CITY_ORDER, "年度計（累計）"]
+    table = hub(*by_ward)
+    assert seen([w for line in table.splitlines() for w in CITY_ORDER if w in line]) == CITY_ORDER
+
+
 def test_report_wide_csv_and_excel_lay_indicators_against_months(
     history: History, tmp_path: Path
 ) -> None:
