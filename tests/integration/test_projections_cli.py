@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from hub import commands as c
@@ -141,6 +142,23 @@ def test_report_tables_fit_80_columns_with_units(
     text = hub("report", "indicators", "--fy", "R7")
     assert "3件" in text and "20人" in text and "0.0%" in text
     assert "戸畑区" in hub("report", "indicators", "--fy", "R7", "--by", "ward")
+
+
+def test_a_report_table_written_to_a_file_fits_80_columns_or_columns(
+    history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "r7.txt"
+    monkeypatch.delenv("COLUMNS", raising=False)
+    hub("target", "set", "--fy", "R7", "--indicator", "consultations", "--value", "12")
+    for by in ([], ["--by", "ward"], ["--by", "month"]):
+        hub("report", "indicators", "--fy", "R7", *by, "--out", str(out))
+        text = out.read_text(encoding="utf-8")
+        assert "包括的相談支援" in text
+        assert max(cell_len(line) for line in text.splitlines()) <= 80, text  # 全角 = 2
+    monkeypatch.setenv("COLUMNS", "60")
+    hub("report", "indicators", "--fy", "R7", "--by", "ward", "--out", str(out))
+    text = out.read_text(encoding="utf-8")
+    assert max(cell_len(line) for line in text.splitlines()) <= 60, text
 
 
 CITY_ORDER = ["門司区", "小倉北区", "小倉南区", "若松区", "八幡東区", "八幡西区", "戸畑区"]
