@@ -127,6 +127,34 @@ class TargetFact:
 
 Fact = PlaceWard | Tally | Member | ReferralSent | ReferralReply | ReferralEnd | TargetFact
 
+
+@dataclass(frozen=True)
+class TargetDetail:
+    """Who set a target, when exactly and why: for `hub target list`, not for counting (the
+    analysts' records carry no actor). ``at`` is the TargetFact's: the same one wins."""
+
+    indicator: str
+    fy: int
+    at: str
+    set_at: str
+    set_by: str | None
+    note: str | None
+
+
+def target_detail(payload: Mapping[str, Any]) -> TargetDetail:
+    """The detail of a TargetSet payload (JSON-like: ``actor`` a mapping or None)."""
+    at = utc_text(payload["occurred_at"])
+    actor = payload.get("actor") or {}
+    return TargetDetail(
+        payload["indicator"],
+        int(payload["fiscal_year"]),
+        day_start(at),
+        at,
+        actor.get("subject"),
+        payload.get("note"),
+    )
+
+
 CLOSING_ANSWERS = frozenset({"declined", "completed"})
 
 
