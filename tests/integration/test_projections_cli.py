@@ -234,9 +234,10 @@ def test_bad_input_is_one_line_and_exit_1(history: History) -> None:
         result = runner.invoke(cli, args)
         assert result.exit_code == 2, (args, result.output)
         assert result.output.strip().startswith("Error:"), result.output
-    result = runner.invoke(cli, ["case", "show", "00000000-0000-0000-0000-000000000000"])
-    assert result.exit_code == 3, result.output
-    assert result.output.strip().startswith("Error:"), result.output
+    for unknown in ("00000000-0000-0000-0000-000000000000", "00000000"):  # whole or prefix
+        result = runner.invoke(cli, ["case", "show", unknown])
+        assert result.exit_code == 3, result.output
+        assert result.output.strip().startswith("Error:"), result.output
 
 
 def test_audit_filters_are_checked_and_replay_speaks_every_format(
