@@ -93,6 +93,24 @@ def test_unknown_filter_values_are_refused_with_a_suggestion(history: History) -
         assert hint in result.stderr, result.stderr
 
 
+def test_case_show_and_list_name_roles_and_agencies_in_japanese(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # no folding: each label whole on its line
+    shown = json.loads(hub("case", "show", str(history.case_a), "--format", "json"))
+    roles = {(h["role"], h["role_label"]) for h in shown["history"] if h.get("role")}
+    assert roles, shown["history"]
+    table = hub("case", "show", str(history.case_a))
+    for code, text in roles:
+        assert f"/ {text}" in table and f"/ {code}" not in table, table  # who / role
+    rows = json.loads(hub("case", "list", "--format", "json"))
+    leads = {(r["lead_agency"], r["lead_agency_label"]) for r in rows if r["lead_agency"]}
+    assert leads, rows
+    wide = hub("case", "list", "--wide")
+    for agency_id, name in leads:
+        assert name in wide and agency_id not in wide, wide
+
+
 def test_inbox_shows_unanswered_referrals(history: History) -> None:
     rows = json.loads(hub("inbox", "--agency", "hoboku-shakyo", "--unanswered", "--json"))
     assert [r["referral_id"] for r in rows] == [str(history.silent)]
