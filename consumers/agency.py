@@ -220,12 +220,10 @@ def check_answer(referral: dict[str, Any], answer: str) -> None:
 def find_referral(inbox: Inbox, referral: str) -> dict[str, Any]:
     """A referral of the inbox by its id or an unambiguous prefix of it."""
     matches = [r for r in inbox.referral_ids() if r.startswith(referral.lower())]
-    if len(matches) != 1:
-        raise NotFoundError(
-            f"no referral {referral} in this agency's inbox"
-            if not matches
-            else f"{referral} names {len(matches)} referrals; give more of the id"
-        )
+    if not matches:
+        raise NotFoundError(f"no referral {referral} in this agency's inbox")
+    if len(matches) > 1:  # invalid input (exit 2), as an ambiguous case prefix
+        raise InvalidCommandError(f"{referral} names {len(matches)} referrals; give more of the id")
     found = inbox.referral(matches[0])
     if found is None:
         raise NotFoundError(f"no referral {referral} in this agency's inbox")

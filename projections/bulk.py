@@ -701,6 +701,7 @@ class IndicatorsFold(Fold):
         "referrals": ("referral_id",),
         "referral_ends": ("referral_id",),
         "targets": ("indicator", "fy"),
+        "target_details": ("indicator", "fy"),
     }
 
     def __init__(self, *, nan_is_null: bool = False) -> None:
@@ -716,6 +717,7 @@ class IndicatorsFold(Fold):
     def empty(self) -> None:
         super().empty()
         self.memory = ind.MemoryIndicators.empty()
+        self.details: dict[tuple[str, int], ind.TargetDetail] = {}
 
     def apply(self, event_type: str, p: Mapping[str, Any]) -> None:
         facts = ind.facts(event_type, p)
@@ -726,10 +728,28 @@ class IndicatorsFold(Fold):
                 ind.jst_day(fact.at)
             elif isinstance(fact, ind.Member):
                 ind.fiscal_year_of(fact.at)
+        detail = ind.target_detail(p) if event_type == "TargetSet" else None
         for fact in facts:
             if self.fetch is not None:
                 self._hold(fact)
             self.memory.apply_fact(fact)
+        if detail is not None:
+            self._apply_detail(detail)
+
+    def _apply_detail(self, d: ind.TargetDetail) -> None:
+        """As the view's statement: the detail with the latest ``at`` (ties: the later)."""
+        key = (d.indicator, d.fy)
+        if key not in self.details:
+            sql = (
+                "SELECT indicator, fy, at, set_at, set_by, note FROM {target_details} "
+                "WHERE indicator = :i AND fy = :fy"
+            )
+            row = self._read("target_details", key, sql, i=d.indicator, fy=d.fy)
+            if row is not None:
+                self.details[key] = ind.TargetDetail(row[0], int(row[1]), *row[2:])
+        held = self.details.get(key)
+        if held is None or d.at >= held.at:
+            self.details[key] = d
 
     def prefetch(self, payloads: Sequence[Payload]) -> None:
         if self.fetch_any is None:
@@ -764,7 +784,14 @@ class IndicatorsFold(Fold):
 
     def held(self) -> int:
         m = self.memory
-        tables: tuple[Sized, ...] = (m.places, m.tallies, m.members, m.referrals, m.targets)
+        tables: tuple[Sized, ...] = (
+            m.places,
+            m.tallies,
+            m.members,
+            m.referrals,
+            m.targets,
+            self.details,
+        )
         return super().held() + sum(map(len, tables)) + len(m.ends)
 
     def _hold(self, fact: ind.Fact) -> None:
@@ -855,6 +882,13 @@ class IndicatorsFold(Fold):
             "targets": (
                 ("indicator", "fy", "value", "at"),
                 [(i, fy, value, at) for (i, fy), (at, value) in m.targets.items()],
+            ),
+            "target_details": (
+                ("indicator", "fy", "at", "set_at", "set_by", "note"),
+                [
+                    (d.indicator, d.fy, d.at, d.set_at, d.set_by, d.note)
+                    for d in self.details.values()
+                ],
             ),
         }
 

@@ -3,7 +3,8 @@ the hundreds do not flatten plans in single digits; Japanese labels in IPAexGoth
 by the ``matplotlib-fontja`` package, so there is no tofu on a machine without CJK fonts).
 
 By month the x axis is the whole fiscal year and each line stops at the cut (months after
-it are not zero, they have not happened); by ward, one bar per ward.
+it are not zero, they have not happened); by ward, one bar per ward in the rows' order
+(the city's seven wards, then 区不明 when it has something), as the tables list them.
 """
 
 from __future__ import annotations
@@ -92,8 +93,9 @@ def figure(
         for ax, ind in zip(axes.flat, INDICATORS, strict=True):
             mine = [r for r in rows if r.code == ind.key]
             if by_ward:
+                # The rows' own order: the city's seven wards, then 区不明 when it has any.
                 values = {r.ward or "": r.value or 0 for r in mine}
-                keys = list(wards) + [k for k in values if k not in wards]
+                keys = list(values)
                 ax.bar(
                     [wards.get(k, "区不明" if k == "" else k) for k in keys],
                     [values.get(k, 0) for k in keys],

@@ -116,6 +116,25 @@ def statements(event_type: str, payload: Mapping[str, Any]) -> list[Statement]:
                         {"referral_id": referral_id, "at": at, "closed_at": at if closes else None},
                     )
                 )
+    if event_type == "TargetSet":
+        d = ind.target_detail(payload)
+        result.append(
+            Statement(
+                "INSERT INTO {target_details} AS t (indicator, fy, at, set_at, set_by, note) "
+                "VALUES (:indicator, :fy, :at, :set_at, :set_by, :note) "
+                "ON CONFLICT (indicator, fy) DO UPDATE SET at = excluded.at, "
+                "set_at = excluded.set_at, set_by = excluded.set_by, note = excluded.note "
+                "WHERE excluded.at >= t.at",
+                {
+                    "indicator": d.indicator,
+                    "fy": d.fy,
+                    "at": d.at,
+                    "set_at": d.set_at,
+                    "set_by": d.set_by,
+                    "note": d.note,
+                },
+            )
+        )
     return result
 
 
@@ -134,7 +153,24 @@ class IndicatorView(SqlView):
         "referral_ends": "referral_id TEXT PRIMARY KEY, end_kind TEXT NOT NULL, at TEXT NOT NULL",
         "targets": "indicator TEXT NOT NULL, fy INTEGER NOT NULL, value DOUBLE PRECISION NOT "
         "NULL, at TEXT NOT NULL, PRIMARY KEY (indicator, fy)",
+        # Who set the target in force, when and why (the same event wins as in targets): a
+        # table of its own, so stores made before it only gain a table (filled by a rebuild).
+        "target_details": "indicator TEXT NOT NULL, fy INTEGER NOT NULL, at TEXT NOT NULL, "
+        "set_at TEXT NOT NULL, set_by TEXT, note TEXT, PRIMARY KEY (indicator, fy)",
     }
+
+    def target_details(self, fy: int) -> dict[str, ind.TargetDetail]:
+        rows = self.query(
+            "SELECT indicator, fy, at, set_at, set_by, note FROM {target_details} "
+            "WHERE fy = :fy ORDER BY indicator",
+            {"fy": fy},
+        )
+        return {
+            r["indicator"]: ind.TargetDetail(
+                r["indicator"], int(r["fy"]), r["at"], r["set_at"], r["set_by"], r["note"]
+            )
+            for r in rows
+        }
 
     def target_values(self, fy: int) -> dict[str, float]:
         rows = self.query(

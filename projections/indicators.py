@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -126,6 +126,34 @@ class TargetFact:
 
 
 Fact = PlaceWard | Tally | Member | ReferralSent | ReferralReply | ReferralEnd | TargetFact
+
+
+@dataclass(frozen=True)
+class TargetDetail:
+    """Who set a target, when exactly and why: for `hub target list`, not for counting (the
+    analysts' records carry no actor). ``at`` is the TargetFact's: the same one wins."""
+
+    indicator: str
+    fy: int
+    at: str
+    set_at: str
+    set_by: str | None
+    note: str | None
+
+
+def target_detail(payload: Mapping[str, Any]) -> TargetDetail:
+    """The detail of a TargetSet payload (JSON-like: ``actor`` a mapping or None)."""
+    at = utc_text(payload["occurred_at"])
+    actor = payload.get("actor") or {}
+    return TargetDetail(
+        payload["indicator"],
+        int(payload["fiscal_year"]),
+        day_start(at),
+        at,
+        actor.get("subject"),
+        payload.get("note"),
+    )
+
 
 CLOSING_ANSWERS = frozenset({"declined", "completed"})
 
@@ -436,8 +464,13 @@ def tabulate(
     members: Iterable[MemberRow],
     cut: Cut,
     by: Breakdown = None,
+    wards: Sequence[str] = (),
 ) -> list[ReportRow]:
-    """Table ④ for a cut, from the rows a store keeps (SQL view or memory alike)."""
+    """Table ④ for a cut, from the rows a store keeps (SQL view or memory alike).
+
+    By ward: every ward of ``wards`` (the city's seven, in the city's order) even with
+    nothing in it, then any other ward code met, then the unknown ward ('') last, and only
+    when something was counted there."""
     first, last = cut.first_day.isoformat(), cut.last_day.isoformat()
     if cut.before_start:
         tallies, members = [], []  # a cut before 1 April: nothing of the year has happened
@@ -477,7 +510,8 @@ def tabulate(
     elif by == "month":
         keys = cut.months()
     else:
-        keys = sorted(groups)
+        others = sorted(g for g in groups if g not in wards and g != UNKNOWN_WARD)
+        keys = [*wards, *others, *([UNKNOWN_WARD] if UNKNOWN_WARD in groups else [])]
 
     rows: list[ReportRow] = []
     for key in keys:

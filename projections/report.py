@@ -11,14 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hub.fiscal import JST, reiwa_label, wareki_date, wareki_month
-from hub.labels import INDICATORS, NETWORK_FUNCTION, TABLE4_TITLE
+from hub.labels import INDICATORS, NETWORK_FUNCTION, TABLE4_TITLE, names
 from projections.indicator_view import IndicatorView
 from projections.indicators import (
     Breakdown,
@@ -32,8 +32,20 @@ from projections.indicators import (
 )
 
 
-def from_view(view: IndicatorView, cut: Cut, by: Breakdown = None) -> list[ReportRow]:
-    rows = tabulate(view.tally_rows(cut.last_day.isoformat()), view.member_rows(cut.fy), cut, by)
+def city_wards() -> list[str]:
+    """The city's seven ward codes in the city's order (門司区 … 戸畑区), as the shipped
+    reference network lists them and `hub ref wards` prints them."""
+    return list(names().wards)
+
+
+def from_view(
+    view: IndicatorView, cut: Cut, by: Breakdown = None, wards: Sequence[str] | None = None
+) -> list[ReportRow]:
+    """Table ④ from the hub's view; by ward, every ward of ``wards`` (the city's by default)
+    in that order with zeros where nothing happened, then 区不明 when it has something."""
+    order = city_wards() if wards is None else wards
+    tallies = view.tally_rows(cut.last_day.isoformat())
+    rows = tabulate(tallies, view.member_rows(cut.fy), cut, by, order)
     if by is None:
         rows = with_targets(rows, view.target_values(cut.fy), cut)
         first = utc_text(datetime.combine(cut.first_day, datetime.min.time(), JST))
@@ -41,8 +53,12 @@ def from_view(view: IndicatorView, cut: Cut, by: Breakdown = None) -> list[Repor
     return rows
 
 
-def from_memory(fold: MemoryIndicators, cut: Cut, by: Breakdown = None) -> list[ReportRow]:
-    rows = tabulate(fold.tally_rows(), fold.member_rows(), cut, by)
+def from_memory(
+    fold: MemoryIndicators, cut: Cut, by: Breakdown = None, wards: Sequence[str] | None = None
+) -> list[ReportRow]:
+    """The same as ``from_view`` from the analysts' fold."""
+    order = city_wards() if wards is None else wards
+    rows = tabulate(fold.tally_rows(), fold.member_rows(), cut, by, order)
     if by is None:
         rows = with_targets(rows, fold.target_values(cut.fy), cut)
         rows += network_measures(fold.referral_rows(), cut)

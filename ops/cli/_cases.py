@@ -11,7 +11,7 @@ from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.settings import get_settings
 from ops import wiring
-from ops.cli._output import resolve_prefix
+from ops.cli._output import id_prefix, resolve_prefix
 from projections.case_state import CaseStateView
 from projections.runner import catch_up
 
@@ -30,15 +30,20 @@ def resolve_case(
     """The whole id of the one case ``text`` names (a whole id or a unique prefix).
 
     A prefix of several cases, or text that is no case id and no prefix of one, is invalid
-    input (exit 2); a well-formed id of no case is not found (exit 3), except when the option
-    ``filters`` a listing, which refuses what names nothing as invalid input."""
+    input (exit 2); a well-formed id or prefix of no case is not found (exit 3), as the
+    README's exit codes say, except when the option ``filters`` a listing, which refuses what
+    names nothing as invalid input."""
     try:
         return resolve_prefix(text, view.case_ids(), "case")
     except NotFoundError:
         try:
             UUID(text)
         except ValueError:
-            raise InvalidCommandError(f"{option}: no case id is or starts with {text!r}") from None
+            if not id_prefix(text) or filters:
+                raise InvalidCommandError(
+                    f"{option}: no case id is or starts with {text!r}"
+                ) from None
+            raise NotFoundError(f"{option}: no case id starts with {text!r}") from None
         if filters:
             raise InvalidCommandError(f"{option}: no case {text}") from None
         raise

@@ -101,6 +101,22 @@ def resolve_prefix(prefix: str, ids: Iterable[str], what: str) -> str:
     return matches[0]
 
 
+_UUID_SHAPE = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+
+
+def id_prefix(text: str) -> bool:
+    """Whether ``text`` is the start of an id as the hub prints one (hex digits and hyphens
+    where a UUID has them): such text naming nothing is not found (exit 3), other text is
+    invalid input (exit 2)."""
+    text = text.strip().lower()
+    if not text or len(text) > len(_UUID_SHAPE):
+        return False
+    return all(
+        (c == "-") if shape == "-" else c in "0123456789abcdef"
+        for c, shape in zip(text, _UUID_SHAPE, strict=False)
+    )
+
+
 def nearest(value: str, known: Sequence[str]) -> list[str]:
     """The known values closest to a mistyped one (at most three)."""
     return difflib.get_close_matches(value, list(known), n=3, cutoff=0.5)

@@ -160,5 +160,10 @@ def _print_table(
     if output is None:
         Console().print(table)
         return
-    with output.open("w", encoding="utf-8") as handle:
-        Console(file=handle, width=100).print(table)
+    written(output, lambda: _table_to_file(table, output))
+
+
+def _table_to_file(table: Table, path: Path) -> None:
+    # The width rule of stdout when it is not a terminal: COLUMNS, or rich's 80.
+    with path.open("w", encoding="utf-8") as handle:
+        Console(file=handle).print(table)

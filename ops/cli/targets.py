@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 from uuid import NAMESPACE_URL, uuid5
 
 import typer
@@ -10,7 +10,7 @@ from rich.table import Table
 
 from hub import commands as c
 from hub.errors import InvalidCommandError
-from hub.fiscal import now, parse_fiscal_year, reiwa_label
+from hub.fiscal import jst_iso, now, parse_fiscal_year, reiwa_label
 from hub.intake import validate_command
 from hub.labels import BY_KEY, INDICATORS
 from hub.settings import get_settings
@@ -66,35 +66,55 @@ def set_target(
 
 
 def list_targets(fy: FiscalYear, fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
-    """Every indicator of table ④ with its code and the year's target, if one is set."""
+    """Every indicator of table ④ with its code and the year's target, if one is set: when
+    (JST) and by whom the target in force was set, and its note."""
     year = _year(fy)
     app = open_application()
     try:
         projection = open_projection(get_settings(), "indicators")
         catch_up(projection, app)
         targets = projection.view.target_values(year)
+        details = projection.view.target_details(year)
     finally:
         app.close()
-    records = [
-        {
-            "fiscal_year": year,
-            "code": i.key,
-            "label": i.label,
-            "unit": i.unit,
-            "target": targets.get(i.key),
-        }
-        for i in INDICATORS
-    ]
-    if emitted(fmt, as_json, records, ("fiscal_year", "code", "label", "unit", "target")):
+    records: list[dict[str, Any]] = []
+    for i in INDICATORS:
+        detail = details.get(i.key)
+        records.append(
+            {
+                "fiscal_year": year,
+                "code": i.key,
+                "label": i.label,
+                "unit": i.unit,
+                "target": _number(targets.get(i.key)),
+                "set_at": jst_iso(detail.set_at) if detail else None,
+                "set_by": detail.set_by if detail else None,
+                "note": detail.note if detail else None,
+            }
+        )
+    if emitted(fmt, as_json, records, COLUMNS):
         return
-    table = Table(title=f"{reiwa_label(year, long=True)} 目標", title_justify="left")
-    table.add_column("code", no_wrap=True)
-    table.add_column("評価指標", overflow="fold")
+    table = Table(title=f"{reiwa_label(year, long=True)} 目標", title_justify="left", expand=True)
+    table.add_column("評価指標 (code)", overflow="fold", ratio=4)
     table.add_column("目標", justify="right", no_wrap=True)
+    table.add_column("設定日", no_wrap=True)
+    table.add_column("設定者", overflow="fold", ratio=2)
+    table.add_column("備考", overflow="fold", ratio=2)
     for r in records:
         target = "未設定" if r["target"] is None else f"{r['target']:,g}{r['unit']}"
-        table.add_row(r["code"], r["label"], target)
+        day = r["set_at"][:10] if r["set_at"] else ""
+        table.add_row(
+            f"{r['label']}\n({r['code']})", target, day, r["set_by"] or "", r["note"] or ""
+        )
     console().print(table)
+
+
+COLUMNS = ("fiscal_year", "code", "label", "unit", "target", "set_at", "set_by", "note")
+
+
+def _number(value: float | None) -> int | float | None:
+    """A whole target as an integer (600, not 600.0), as people write it."""
+    return int(value) if value is not None and value.is_integer() else value
 
 
 def register(app: typer.Typer) -> None:

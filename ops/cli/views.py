@@ -228,7 +228,8 @@ def _print_case(case: dict[str, Any]) -> None:
         history.add_column("出来事", overflow="fold")
         history.add_column("記録者", overflow="fold")
         for h in case["history"]:
-            who = " / ".join(part for part in (h.get("by"), h.get("role")) if part) or "-"
+            role = h.get("role_label") or h.get("role")  # 区役所 窓口職員, not ward_officer
+            who = " / ".join(part for part in (h.get("by"), role) if part) or "-"
             history.add_row(jst_text(h["occurred_at"]), label("event_type", h["event"]), who)
         console.print(history)
 
@@ -270,7 +271,7 @@ def case_list(
             r["case_id"] if wide else short[r["case_id"]],
             r["ward_label"],
             r["status_label"],
-            (r["lead_agency"] if wide else r["lead_agency_label"]) or "",
+            r["lead_agency_label"] or "",  # the agency's name, wide or not
             str(r["open_referrals"]),
             f"第{r['plan_revision']}版" if r["plan_revision"] else "",
             jst_text(r["last_visit_at"])[:10],

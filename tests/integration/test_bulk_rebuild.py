@@ -149,6 +149,7 @@ def events_touching_earlier_rows(app: HubApplication, history: History) -> None:
                 fiscal_year=2025,
                 indicator="consultations",
                 value=value,
+                note=f"試験 {value:g}",  # who, when and why follow the target in force
                 occurred_at=at,
             )
         )

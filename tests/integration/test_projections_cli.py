@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from hub import commands as c
@@ -92,6 +93,24 @@ def test_unknown_filter_values_are_refused_with_a_suggestion(history: History) -
         assert hint in result.stderr, result.stderr
 
 
+def test_case_show_and_list_name_roles_and_agencies_in_japanese(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # no folding: each label whole on its line
+    shown = json.loads(hub("case", "show", str(history.case_a), "--format", "json"))
+    roles = {(h["role"], h["role_label"]) for h in shown["history"] if h.get("role")}
+    assert roles, shown["history"]
+    table = hub("case", "show", str(history.case_a))
+    for code, text in roles:
+        assert f"/ {text}" in table and f"/ {code}" not in table, table  # who / role
+    rows = json.loads(hub("case", "list", "--format", "json"))
+    leads = {(r["lead_agency"], r["lead_agency_label"]) for r in rows if r["lead_agency"]}
+    assert leads, rows
+    wide = hub("case", "list", "--wide")
+    for agency_id, name in leads:
+        assert name in wide and agency_id not in wide, wide
+
+
 def test_inbox_shows_unanswered_referrals(history: History) -> None:
     rows = json.loads(hub("inbox", "--agency", "hoboku-shakyo", "--unanswered", "--json"))
     assert [r["referral_id"] for r in rows] == [str(history.silent)]
@@ -141,6 +160,45 @@ def test_report_tables_fit_80_columns_with_units(
     text = hub("report", "indicators", "--fy", "R7")
     assert "3件" in text and "20人" in text and "0.0%" in text
     assert "戸畑区" in hub("report", "indicators", "--fy", "R7", "--by", "ward")
+
+
+def test_a_report_table_written_to_a_file_fits_80_columns_or_columns(
+    history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "r7.txt"
+    monkeypatch.delenv("COLUMNS", raising=False)
+    hub("target", "set", "--fy", "R7", "--indicator", "consultations", "--value", "12")
+    for by in ([], ["--by", "ward"], ["--by", "month"]):
+        hub("report", "indicators", "--fy", "R7", *by, "--out", str(out))
+        text = out.read_text(encoding="utf-8")
+        assert "包括的相談支援" in text
+        assert max(cell_len(line) for line in text.splitlines()) <= 80, text  # 全角 = 2
+    monkeypatch.setenv("COLUMNS", "60")
+    hub("report", "indicators", "--fy", "R7", "--by", "ward", "--out", str(out))
+    text = out.read_text(encoding="utf-8")
+    assert max(cell_len(line) for line in text.splitlines()) <= 60, text
+
+
+CITY_ORDER = ["門司区", "小倉北区", "小倉南区", "若松区", "八幡東区", "八幡西区", "戸畑区"]
+
+
+def test_every_by_ward_format_lists_the_seven_wards_in_the_citys_order(
+    history: History, tmp_path: Path
+) -> None:
+    def seen(labels: list[str]) -> list[str]:
+        return [w for w in dict.fromkeys(labels) if w in CITY_ORDER or w == "区不明"]
+
+    by_ward = ("report", "indicators", "--fy", "R7", "--by", "ward")
+    rows = json.loads(hub(*by_ward, "--format", "json"))
+    assert seen([r["ward_label"] for r in rows]) == CITY_ORDER
+    jsonl = [json.loads(line) for line in hub(*by_ward, "--format", "jsonl").splitlines()]
+    assert seen([r["ward_label"] for r in jsonl]) == CITY_ORDER
+    long = csv.DictReader(io.StringIO(hub(*by_ward, "--format", "csv").lstrip("\ufeff")))
+    assert seen([r["ward_label"] for r in long]) == CITY_ORDER
+    wide = list(csv.reader(io.StringIO(hub(*by_ward, "--format", "wide-csv").lstrip("\ufeff"))))
+    assert wide[1][3:] == [*CITY_ORDER, "年度計（累計）"]
+    table = hub(*by_ward)
+    assert seen([w for line in table.splitlines() for w in CITY_ORDER if w in line]) == CITY_ORDER
 
 
 def test_report_wide_csv_and_excel_lay_indicators_against_months(
@@ -194,9 +252,10 @@ def test_bad_input_is_one_line_and_exit_1(history: History) -> None:
         result = runner.invoke(cli, args)
         assert result.exit_code == 2, (args, result.output)
         assert result.output.strip().startswith("Error:"), result.output
-    result = runner.invoke(cli, ["case", "show", "00000000-0000-0000-0000-000000000000"])
-    assert result.exit_code == 3, result.output
-    assert result.output.strip().startswith("Error:"), result.output
+    for unknown in ("00000000-0000-0000-0000-000000000000", "00000000"):  # whole or prefix
+        result = runner.invoke(cli, ["case", "show", unknown])
+        assert result.exit_code == 3, result.output
+        assert result.output.strip().startswith("Error:"), result.output
 
 
 def test_audit_filters_are_checked_and_replay_speaks_every_format(

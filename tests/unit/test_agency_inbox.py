@@ -298,6 +298,15 @@ def test_declining_needs_a_reason_and_unknown_referrals_are_refused(inbox: Inbox
         find_referral(inbox, "00000000")
 
 
+def test_a_prefix_of_several_referrals_is_invalid_input_not_not_found(inbox: Inbox) -> None:
+    stream = Stream()
+    stream.referral()
+    stream.referral()
+    consume(stream, inbox)
+    with pytest.raises(InvalidCommandError, match="names 2 referrals"):
+        find_referral(inbox, "")  # as an ambiguous case prefix: exit 2
+
+
 @pytest.mark.parametrize(
     "answered_at",
     [

@@ -42,6 +42,18 @@ def test_what_names_no_case_is_invalid_input_and_a_whole_unknown_id_not_found() 
         resolve_case(unknown, FakeCases(), "--case", filters=True)  # type: ignore[arg-type]
 
 
+def test_a_well_formed_prefix_of_no_case_is_not_found_as_a_whole_unknown_id() -> None:
+    # README's exit codes: 3 not found. Only text that cannot start an id is invalid input.
+    for prefix in ("00000000", "7a000000-1", "5f1c0c1e-0000-5000-8000-0000000009"):
+        with pytest.raises(NotFoundError, match="no case id starts with"):
+            resolve_case(prefix, FakeCases(), "case")  # type: ignore[arg-type]
+    for text in ("zzzzzzzz", "00000000_", "5f1c0c1e0000"):  # not as the hub prints an id
+        with pytest.raises(InvalidCommandError):
+            resolve_case(text, FakeCases(), "case")  # type: ignore[arg-type]
+    with pytest.raises(InvalidCommandError):  # a filter refuses what names nothing
+        resolve_case("00000000", FakeCases(), "--case", filters=True)  # type: ignore[arg-type]
+
+
 def test_a_filter_of_what_kafka_holds_needs_no_store() -> None:
     # An auditor reading audit.consent may hold no store: the ids the stream names decide.
     assert case_among(None, []) is None

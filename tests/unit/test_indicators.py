@@ -14,6 +14,7 @@ import pytest
 
 from hub.errors import InvalidCommandError
 from hub.fiscal import JST
+from hub.labels import names
 from projections import chart, report
 from projections.indicators import (
     INDICATORS,
@@ -25,6 +26,9 @@ from projections.indicators import (
 )
 
 CASE = str(uuid4())
+MAY = "2025-05-01T10:00:00+09:00"
+WARDS = names().wards  # code → 区名, in the city's order
+CITY_ORDER = ["門司区", "小倉北区", "小倉南区", "若松区", "八幡東区", "八幡西区", "戸畑区"]
 OTHER_CASE = str(uuid4())
 BASE = str(uuid4())
 
@@ -162,6 +166,19 @@ def test_stocks_are_cumulative_to_the_cut_and_flows_are_not() -> None:
     assert monthly[("2025-07", "参加支援事業の②協力事業者数")] == 1
     assert monthly[("2025-05", "地域づくり事業の③参加機関数")] == 2
     assert monthly[("2025-06", "地域づくり事業の③参加機関数")] == 1
+
+
+def test_by_ward_lists_the_seven_wards_in_the_citys_order_then_unknown_only_with_figures() -> None:
+    f = fold(opened(CASE, "tobata"), consultation(MAY, CASE, ward="tobata"))
+    rows = report.from_memory(f, Cut.of(2025), "ward")
+    wards = list(dict.fromkeys(r.ward for r in rows))
+    assert wards == list(WARDS)  # no 区不明 (nothing there); zeros for the six others
+    assert {r.value for r in rows if r.ward == "moji"} == {0}
+    with_unknown = fold(opened(CASE, "tobata"), consultation(MAY, CASE, ward=""))
+    rows = report.from_memory(with_unknown, Cut.of(2025), "ward")
+    assert list(dict.fromkeys(r.ward for r in rows)) == [*WARDS, ""]  # 区不明 last
+    labels = [r["ward_label"] for r in json.loads(report.to_json(rows, WARDS))]
+    assert list(dict.fromkeys(labels)) == [*CITY_ORDER, "区不明"]
 
 
 def test_case_events_are_counted_in_the_ward_of_the_case() -> None:
@@ -365,19 +382,19 @@ def test_the_workbook_has_the_wide_table_and_the_long_data(tmp_path: Any) -> Non
 
     f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"))
     cut = Cut.of(2025)
-    table = report.wide(
-        report.from_memory(f, cut, "ward"), report.from_memory(f, cut), {"moji": "門司区"}
-    )
+    table = report.wide(report.from_memory(f, cut, "ward"), report.from_memory(f, cut), WARDS)
     path = tmp_path / "r7.xlsx"
     report.to_xlsx(table, report.from_memory(f, cut), report.title(cut), path)
     book = load_workbook(path)
     sheet = book["評価指標"]
-    assert [c.value for c in sheet[2]] == ["事業", "評価指標", "単位", "門司区", "年度計（累計）"]
+    headers = ["事業", "評価指標", "単位", *CITY_ORDER, "年度計（累計）"]
+    assert [c.value for c in sheet[2]] == headers
     assert [c.value for c in sheet[3]] == [
         "包括的相談支援",
         "包括的相談支援事業における相談受付件数",
         "件",
-        1,
+        1,  # 門司区
+        *([0] * 6),  # the other six wards: zero, not missing
         1,
     ]
     assert book["データ"]["B2"].value == "consultations"
@@ -398,11 +415,11 @@ def test_the_chart_draws_one_panel_per_indicator_in_a_japanese_font(tmp_path: An
     assert {t.get_fontname() for t in axes[0].get_xticklabels()} == {"IPAexGothic"}
 
 
-def test_the_chart_by_ward_draws_one_bar_per_ward(tmp_path: Any) -> None:
-    f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"))
+def test_the_chart_by_ward_draws_one_bar_per_ward_in_the_order_of_the_tables() -> None:
+    f = fold(opened(), consultation("2025-05-01T10:00:00+09:00"), consultation(MAY, ward=""))
     cut = Cut.of(2025)
-    fig = chart.figure(report.from_memory(f, cut, "ward"), cut, "t", {"moji": "門司区"})
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["門司区"]
+    fig = chart.figure(report.from_memory(f, cut, "ward"), cut, "t", WARDS)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [*CITY_ORDER, "区不明"]
 
 
 def test_a_chart_into_a_missing_folder_is_one_clear_error(tmp_path: Any) -> None:

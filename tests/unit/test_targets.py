@@ -103,3 +103,33 @@ def test_a_target_for_an_indicator_that_is_not_in_table_4_is_refused(store: Path
     )
     refused = runner.invoke(cli, ["command", line])
     assert refused.exit_code == 2 and "not a code of table ④" in refused.stderr
+
+
+def test_target_list_shows_when_by_whom_and_why_the_target_in_force_was_set(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note = "R7の実績を踏まえ、訪問体制の拡充を見込んで設定（試験用の架空の備考）"
+    hub("target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "600",
+        "--at", "2026-04-01T09:00:00+09:00", "--note", "初回（試験）")  # fmt: skip
+    hub("target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "640",
+        "--at", "2026-05-01T00:30:00+00:00", "--note", note)  # fmt: skip
+    listed = {r["code"]: r for r in json.loads(hub("target", "list", "--fy", "R8", "--json"))}
+    visits = listed["outreach_visits"]
+    assert (visits["set_at"], visits["set_by"]) == (
+        "2026-05-01T09:30:00+09:00",
+        "shiken.taro@city.example",
+    )
+    assert visits["note"] == note and visits["target"] == 640
+    assert listed["plans_made"]["set_at"] is None  # not set: empty, not invented
+    rows = list(csv.DictReader(io.StringIO(hub("target", "list", "--fy", "R8", "--format",
+                                               "csv").lstrip("\ufeff"))))  # fmt: skip
+    row = next(r for r in rows if r["code"] == "outreach_visits")
+    assert (row["target"], row["set_by"], row["note"]) == ("640", "shiken.taro@city.example", note)
+    monkeypatch.setenv("COLUMNS", "80")
+    table = hub("target", "list", "--fy", "R8")
+    from rich.cells import cell_len
+
+    assert max(cell_len(line) for line in table.splitlines()) <= 80, table
+    assert all(h in table for h in ("設定日", "設定者", "備考", "2026-05-01", "640回"))
+    notes = "".join(line.split("│")[5].strip() for line in table.splitlines() if "│" in line)
+    assert notes == note  # the 備考 column, folded: the note in force, whole
