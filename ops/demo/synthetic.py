@@ -13,21 +13,30 @@ from hub.commands import PersonInput
 
 MARKERS: tuple[str, ...] = ("試験", "架空")
 
-_FAMILY = ("試験", "架空", "試験山", "架空川", "試験田", "架空野")
-_GIVEN = (
-    "花子",
-    "太郎",
-    "一郎",
-    "次郎",
-    "和子",
-    "幸子",
-    "健一",
-    "美穂",
-    "誠",
-    "由美",
-    "茂",
-    "春子",
-)
+# Each name with its reading (ふりがな), so a person's kana is the name's, as an officer
+# would type it.
+_FAMILY = {
+    "試験": "シケン",
+    "架空": "カクウ",
+    "試験山": "シケンヤマ",
+    "架空川": "カクウガワ",
+    "試験田": "シケンダ",
+    "架空野": "カクウノ",
+}
+_GIVEN = {
+    "花子": "ハナコ",
+    "太郎": "タロウ",
+    "一郎": "イチロウ",
+    "次郎": "ジロウ",
+    "和子": "カズコ",
+    "幸子": "サチコ",
+    "健一": "ケンイチ",
+    "美穂": "ミホ",
+    "誠": "マコト",
+    "由美": "ユミ",
+    "茂": "シゲル",
+    "春子": "ハルコ",
+}
 _TOWN = ("架空町", "試験町", "架空台", "試験ヶ丘")
 _WARD_NAMES = {
     "moji": "門司区",
@@ -41,13 +50,13 @@ _WARD_NAMES = {
 
 
 def person(rng: random.Random, ward: str, *, age: int, health: str | None = None) -> PersonInput:
-    family = rng.choice(_FAMILY)
-    given = rng.choice(_GIVEN)
+    family = rng.choice(tuple(_FAMILY))
+    given = rng.choice(tuple(_GIVEN))
     born = date(2025 - age, rng.randint(1, 12), rng.randint(1, 28))
     town = rng.choice(_TOWN)
     return PersonInput(
         name=f"{family} {given}",
-        kana="シケン タロウ（架空）",
+        kana=f"{_FAMILY[family]} {_GIVEN[given]}（架空）",
         birth_date=born,
         address=f"北九州市{_WARD_NAMES[ward]}{town}{rng.randint(1, 9)}-{rng.randint(1, 30)}",
         phone=f"000-0000-{rng.randint(0, 9999):04d}",
