@@ -51,8 +51,12 @@ def parse_command_line(raw: bytes, encoding: str = "utf-8") -> object:
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
-        name = "UTF-8" if encoding == "utf-8" else encoding
-        raise InvalidCommandError(f"not {name} text (byte {error.start})") from None
+        if encoding == "utf-8":
+            # Excel and many city systems save Shift_JIS: say how to read such a file.
+            raise InvalidCommandError(
+                f"not UTF-8 text (byte {error.start}); a Shift_JIS file: --encoding cp932"
+            ) from None
+        raise InvalidCommandError(f"not {encoding} text (byte {error.start})") from None
     return parse_command_text(text)
 
 

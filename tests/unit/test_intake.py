@@ -268,6 +268,7 @@ def test_a_file_with_a_byte_order_mark_or_in_cp932_is_read(store: Path, tmp_path
     shift_jis.write_bytes(_line(consultation).encode("cp932") + b"\r\n")
     plain = runner.invoke(cli, ["submit", str(shift_jis)])
     assert plain.exit_code == 1 and "line 1: not UTF-8 text" in plain.stderr
+    assert "--encoding cp932" in plain.stderr
     result = runner.invoke(cli, ["submit", "--encoding", "cp932", str(shift_jis)])
     assert result.exit_code == 0, result.output
     assert "1 written" in result.stdout
