@@ -122,12 +122,20 @@ def nearest(value: str, known: Sequence[str]) -> list[str]:
     return difflib.get_close_matches(value, list(known), n=3, cutoff=0.5)
 
 
+FEW_CHOICES = 8
+
+
 def check_choice(option: str, value: str | None, known: Sequence[str]) -> None:
     """Refuse a filter value that names nothing, with the nearest known values."""
     if value is None or value in known:
         return
     near = nearest(value, known)
-    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    if near:
+        hint = f"; did you mean {' or '.join(near)}?"
+    elif len(known) <= FEW_CHOICES:  # nothing near, and few to name: name them all
+        hint = f"; one of {', '.join(known)}"
+    else:
+        hint = ""
     raise InvalidCommandError(
         f"{option}: unknown value {value!r}{hint} (`hub ref` lists what can be named)"
     )

@@ -87,6 +87,8 @@ def test_unknown_filter_values_are_refused_with_a_suggestion(history: History) -
         (["case", "list", "--status", "opn"], "did you mean open"),
         (["case", "list", "--ward", "tobato"], "did you mean tobata"),
         (["inbox", "--agency", "hoboku-shakya"], "did you mean hoboku-shakyo"),
+        # Nothing near and few to choose from: all of them named.
+        (["case", "list", "--status", "waiting"], "one of open, in_support, suspended, closed"),
     ):
         result = runner.invoke(cli, args)
         assert result.exit_code == 2, result.output
