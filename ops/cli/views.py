@@ -277,7 +277,7 @@ def case_list(
             jst_text(r["last_visit_at"])[:10],
         )
     output_console(wide).print(table)
-    output_console().print(f"{len(rows)} cases")
+    output_console().print(f"計 {len(rows)}件")
 
 
 # hub inbox ---------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ def inbox(
         )
     output_console(wide).print(table)
     waiting = sum(1 for r in rows if r["answers"] == 0)
-    output_console().print(f"{len(rows)} referrals, {waiting} unanswered")
+    output_console().print(f"紹介 {len(rows)}件、うち未応答 {waiting}件")
 
 
 # hub report indicators ---------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_case_list_filters_by_ward_and_status(history: History) -> None:
     assert rows[0]["ward_label"] == "戸畑区" and rows[0]["status_label"] == "終結"
     lines = hub("case", "list", "--ward", "tobata", "--format", "jsonl").splitlines()
     assert [json.loads(line)["case_id"] for line in lines] == [str(history.case_b)]
-    assert "1 cases" in hub("case", "list", "--status", "in_support")
+    assert "計 1件" in hub("case", "list", "--status", "in_support")
 
 
 def test_case_list_and_inbox_fit_80_columns_with_short_ids(
@@ -116,7 +116,7 @@ def test_case_show_and_list_name_roles_and_agencies_in_japanese(
 def test_inbox_shows_unanswered_referrals(history: History) -> None:
     rows = json.loads(hub("inbox", "--agency", "hoboku-shakyo", "--unanswered", "--json"))
     assert [r["referral_id"] for r in rows] == [str(history.silent)]
-    assert "1 unanswered" in hub("inbox", "--agency", "hoboku-shakyo")
+    assert "うち未応答 1件" in hub("inbox", "--agency", "hoboku-shakyo")
 
 
 def test_report_indicators_as_json_csv_table_and_chart(history: History, tmp_path: Path) -> None:
