@@ -33,6 +33,7 @@ from hub.errors import (
 )
 from hub.fiscal import jst_text
 from hub.logging import get_logger
+from hub.prefixes import id_prefix, resolve_prefix
 from hub.quarantine import OUTAGES, reason_of
 
 log = get_logger("consumers.agency")
@@ -218,13 +219,15 @@ def check_answer(referral: dict[str, Any], answer: str) -> None:
 
 
 def find_referral(inbox: Inbox, referral: str) -> dict[str, Any]:
-    """A referral of the inbox by its id or an unambiguous prefix of it."""
-    matches = [r for r in inbox.referral_ids() if r.startswith(referral.lower())]
-    if not matches:
-        raise NotFoundError(f"no referral {referral} in this agency's inbox")
-    if len(matches) > 1:  # invalid input (exit 2), as an ambiguous case prefix
-        raise InvalidCommandError(f"{referral} names {len(matches)} referrals; give more of the id")
-    found = inbox.referral(matches[0])
+    """A referral of the inbox by its id or an unambiguous prefix of it, as a case is found:
+    text that cannot start an id and an ambiguous prefix are invalid input (exit 2, the
+    ambiguous one naming each referral it matches), a prefix that matches none not found."""
+    if not id_prefix(referral):
+        raise InvalidCommandError(f"{referral!r} is not (the start of) a referral id")
+    try:
+        found = inbox.referral(resolve_prefix(referral, inbox.referral_ids(), "referral"))
+    except NotFoundError:
+        found = None
     if found is None:
         raise NotFoundError(f"no referral {referral} in this agency's inbox")
     return found

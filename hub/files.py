@@ -65,8 +65,10 @@ def _set_mode(path: Path, mode: int) -> None:
         ) from error
 
 
-def private_file(path: Path) -> Path:
-    """``path`` as a file of the hub: created empty if missing, 0600 either way."""
+def private_file(path: Path, *, keep_read_only: bool = False) -> Path:
+    """``path`` as a file of the hub: created empty if missing, 0600 either way; with
+    ``keep_read_only`` an existing file only loses group's and others' bits (a store the
+    hub reads: a backup its owner made 0400 stays so when it is verified)."""
     private_dir(path.parent)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
@@ -74,9 +76,8 @@ def private_file(path: Path) -> Path:
         # No descriptor on a file that exists: it may be a live SQLite database, and closing
         # any descriptor of it drops every POSIX lock this process holds on it, so another
         # process may then delete the -wal/-shm files under us ("disk I/O error").
-        # Group's and others' bits are taken away, none of the owner's is added: a backup
-        # its owner made read-only (0400) stays so when it is verified.
-        _set_mode(path, stat.S_IMODE(path.stat().st_mode) & PRIVATE_FILE)
+        kept = stat.S_IMODE(path.stat().st_mode) & PRIVATE_FILE
+        _set_mode(path, kept if keep_read_only else PRIVATE_FILE)
         return path
     except OSError as error:
         raise StoreUnavailableError(
@@ -95,7 +96,7 @@ def private_sqlite(path: Path) -> Path:
     SQLite creates its -wal and -shm files with the database file's mode, so creating the
     database file first at 0600 keeps them private too.
     """
-    private_file(path)
+    private_file(path, keep_read_only=True)
     for suffix in SQLITE_SIDE_FILES:
         side = path.with_name(path.name + suffix)
         with contextlib.suppress(FileNotFoundError):

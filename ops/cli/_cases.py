@@ -9,9 +9,9 @@ from uuid import UUID
 
 from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError
+from hub.prefixes import id_prefix, resolve_prefix
 from hub.settings import get_settings
 from ops import wiring
-from ops.cli._output import id_prefix, resolve_prefix
 from projections.case_state import CaseStateView
 from projections.runner import catch_up
 

@@ -15,7 +15,7 @@ import difflib
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -24,11 +24,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.errors import InvalidCommandError, NotFoundError
+from hub.errors import InvalidCommandError
 from hub.fiscal import TIME_FIELDS, jst_iso
 from hub.labels import Names, label
-
-SHORT = 8
+from hub.prefixes import SHORT
 
 
 class Format(StrEnum):
@@ -69,52 +68,6 @@ def add_id_column(table: Table, header: str, wide: bool) -> None:
     prefix is long (ids alike but for their last characters) folds rather than squeeze the
     other columns to nothing; ``--wide`` keeps it whole on one line."""
     table.add_column(header, overflow="fold", no_wrap=wide, min_width=SHORT)
-
-
-def short_ids(ids: Iterable[str], length: int = SHORT) -> dict[str, str]:
-    """Each id → its shortest prefix (at least ``length``) unique among ``ids``."""
-    unique = sorted(set(ids))
-    result: dict[str, str] = {}
-    for index, full in enumerate(unique):
-        n = length
-        neighbours = unique[max(0, index - 1) : index] + unique[index + 1 : index + 2]
-        while n < len(full) and any(other.startswith(full[:n]) for other in neighbours):
-            n += 1
-        result[full] = full[:n]
-    return result
-
-
-def resolve_prefix(prefix: str, ids: Iterable[str], what: str) -> str:
-    """The one id starting with ``prefix``; NotFoundError or InvalidCommandError otherwise."""
-    text = prefix.strip().lower()
-    matches = sorted({i for i in ids if i.lower().startswith(text)}) if text else []
-    if not matches:
-        raise NotFoundError(f"no {what} {prefix}")
-    if len(matches) > 1:
-        # Each as far as it differs from the others, so one of them can be typed back.
-        prefixes = short_ids(matches, max(SHORT, len(text) + 1))
-        shown = ", ".join(prefixes[m] for m in matches[:5]) + ("…" if len(matches) > 5 else "")
-        raise InvalidCommandError(
-            f"{what} prefix {prefix!r} is ambiguous ({len(matches)} match: {shown}); "
-            "give more characters"
-        )
-    return matches[0]
-
-
-_UUID_SHAPE = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-
-
-def id_prefix(text: str) -> bool:
-    """Whether ``text`` is the start of an id as the hub prints one (hex digits and hyphens
-    where a UUID has them): such text naming nothing is not found (exit 3), other text is
-    invalid input (exit 2)."""
-    text = text.strip().lower()
-    if not text or len(text) > len(_UUID_SHAPE):
-        return False
-    return all(
-        (c == "-") if shape == "-" else c in "0123456789abcdef"
-        for c, shape in zip(text, _UUID_SHAPE, strict=False)
-    )
 
 
 def nearest(value: str, known: Sequence[str]) -> list[str]:

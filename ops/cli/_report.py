@@ -4,6 +4,7 @@ city report uses."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
 from enum import StrEnum
@@ -164,6 +165,9 @@ def _print_table(
 
 
 def _table_to_file(table: Table, path: Path) -> None:
-    # The width rule of stdout when it is not a terminal: COLUMNS, or rich's 80.
+    # The width rule of stdout when it is not a terminal: COLUMNS, or 80. Said outright:
+    # rich measures the terminal the command runs in even when it writes to a file.
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else 80
     with path.open("w", encoding="utf-8") as handle:
-        Console(file=handle).print(table)
+        Console(file=handle, width=width).print(table)

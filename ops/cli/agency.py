@@ -28,12 +28,12 @@ from hub.errors import NotFoundError
 from hub.fiscal import jst_text
 from hub.kafka_clients import credentials
 from hub.labels import Names, codes, label, names
+from hub.prefixes import SHORT, short_ids
 from hub.reference import AGENCY_ID_PATTERN, load_network
 from hub.settings import Settings, get_settings
 from ops import heap, wiring
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import (
-    SHORT,
     Format,
     FormatOpt,
     JsonOpt,
@@ -44,7 +44,6 @@ from ops.cli._output import (
     emit,
     labelled,
     nearest,
-    short_ids,
 )
 from ops.cli._output import console as output_console
 from ops.cli.audit import parse_time

@@ -22,6 +22,7 @@ from hub.chain import ChainedRecorder
 from hub.errors import ConfigurationError, InvalidCommandError
 from hub.fiscal import JST, jst_iso, jst_text, now
 from hub.labels import Names, label, names
+from hub.prefixes import short_ids
 from hub.settings import get_settings
 from ops.cli._cases import case_among, case_filter
 from ops.cli._names import log_names
@@ -34,7 +35,6 @@ from ops.cli._output import (
     console,
     emit,
     labelled,
-    short_ids,
     spreadsheet_text,
 )
 from ops.usecases import refuse_empty_period

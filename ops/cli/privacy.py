@@ -14,11 +14,12 @@ from hub.application import HubApplication
 from hub.errors import CaseNotFoundError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
+from hub.prefixes import SHORT, resolve_prefix
 from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
 from ops.cli._cases import named_case
 from ops.cli._names import log_names
-from ops.cli._output import SHORT, check_output, resolve_prefix, written
+from ops.cli._output import check_output, written
 from ops.cli.audit import parse_period
 from ops.privacy import leak
 from ops.privacy.pdf import render

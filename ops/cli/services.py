@@ -114,6 +114,8 @@ def down(
 ) -> None:
     """Stop the service(s): Kafka unless another is named."""
     settings = get_settings()
+    if service is not Service.kafka:
+        postgres.check_may_stop(settings)  # before Kafka is stopped: all or nothing
     for name in _chosen(service):
         if name == "kafka":
             stopped = kafka_cluster.down(settings) | kafka.down(settings)

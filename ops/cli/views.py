@@ -34,13 +34,13 @@ from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError, store_failure
 from hub.fiscal import FIRST_FY, LAST_FY, jst_text, now, parse_fiscal_year
 from hub.labels import label, names
+from hub.prefixes import SHORT, short_ids
 from hub.settings import Settings, get_settings
 from ops import heap, wiring
 from ops.cli._cases import case_view, resolve_case
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._names import log_names
 from ops.cli._output import (
-    SHORT,
     Format,
     FormatOpt,
     JsonOpt,
@@ -51,7 +51,6 @@ from ops.cli._output import (
     emit,
     emitted,
     labelled,
-    short_ids,
 )
 from ops.cli._output import console as output_console
 from ops.cli._report import ReportFormat, ReportFormatOpt, print_report

@@ -20,7 +20,7 @@ from hub.errors import (
     ServiceUnavailableError,
     password_refused,
 )
-from hub.settings import Settings, is_loopback
+from hub.settings import Settings, postgres_hosts_away
 
 PG_ROOT = Path("/usr/lib/postgresql")
 CLUSTER = "main"
@@ -203,20 +203,23 @@ def _can_login(settings: Settings) -> bool:
 
 
 def _local_only(settings: Settings, verb: str) -> None:
-    if not is_loopback(settings.postgres_host):
+    """Refuses to start, provision or stop this machine's cluster for a database the
+    settings place elsewhere (a socket folder is this machine's)."""
+    away = postgres_hosts_away(settings.postgres_host, os.environ)
+    if away:
         raise ConfigurationError(
-            f"HUB_POSTGRES_HOST is {settings.postgres_host}: `hub services {verb} postgres` "
-            "runs this machine's cluster only; a database elsewhere is its administrator's"
+            f"{away[0]}: `hub services {verb} postgres` runs this machine's cluster only; "
+            "a database elsewhere is its administrator's"
         )
 
 
 def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> PostgresStatus:
-    _local_only(settings, "up")
     began = time.monotonic()
     if _can_login(settings):  # already running and provisioned (here or in Docker)
         return PostgresStatus(
             True, None, settings.postgres_port, False, time.monotonic() - began, "already running"
         )
+    _local_only(settings, "up")
     version = installed_version()
     port, online = _cluster_state(version)
     if port != settings.postgres_port:
@@ -259,9 +262,9 @@ def status(settings: Settings) -> PostgresStatus:
     return PostgresStatus(False, version, port, detail=detail)
 
 
-def down(settings: Settings) -> bool:
-    """Stop the installed cluster; False if it was not running. Only in development mode:
-    the cluster may hold other databases than the hub's."""
+def check_may_stop(settings: Settings) -> None:
+    """Only this machine's cluster, and only in development mode: it may hold other
+    databases than the hub's."""
     _local_only(settings, "down")
     if settings.mode != "development":
         raise ConfigurationError(
@@ -269,6 +272,11 @@ def down(settings: Settings) -> bool:
             f"other databases than {settings.postgres_dbname} (pg_ctlcluster, as its "
             "administrator)"
         )
+
+
+def down(settings: Settings) -> bool:
+    """Stop the installed cluster; False if it was not running."""
+    check_may_stop(settings)
     version = installed_version()
     _, online = _cluster_state(version)
     if not online:

@@ -27,6 +27,7 @@ from hub.errors import (
 )
 from hub.fiscal import JST
 from hub.plausible import CLOCK_SKEW
+from tests import agency_support
 from tests.agency_support import (
     AGENCY,
     OTHER_AGENCY,
@@ -298,13 +299,24 @@ def test_declining_needs_a_reason_and_unknown_referrals_are_refused(inbox: Inbox
         find_referral(inbox, "00000000")
 
 
-def test_a_prefix_of_several_referrals_is_invalid_input_not_not_found(inbox: Inbox) -> None:
+def test_a_prefix_of_several_referrals_is_invalid_input_not_not_found(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a case prefix: an ambiguous one is exit 2 and names each referral it matches, so
+    one can be typed back; text that cannot start an id is exit 2 too."""
+    made = iter(UUID(f"5e1c0c1e-0000-4000-8000-{n:012x}") for n in range(1, 10))
+    monkeypatch.setattr(agency_support, "uuid4", lambda: next(made))
     stream = Stream()
-    stream.referral()
-    stream.referral()
+    _, first = stream.referral()
+    _, second = stream.referral()
     consume(stream, inbox)
-    with pytest.raises(InvalidCommandError, match="names 2 referrals"):
-        find_referral(inbox, "")  # as an ambiguous case prefix: exit 2
+    with pytest.raises(InvalidCommandError, match="ambiguous") as ambiguous:
+        find_referral(inbox, "5e1c0c1e")
+    assert str(first) in str(ambiguous.value) and str(second) in str(ambiguous.value)
+    for text in ("", "zzzz", "試験"):
+        with pytest.raises(InvalidCommandError, match=r"not .*a referral id"):
+            find_referral(inbox, text)
+    assert find_referral(inbox, str(second))["referral_id"] == str(second)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from hub.errors import ConfigurationError, ServiceUnavailableError, password_refused
-from hub.settings import Settings
+from hub.settings import Settings, get_settings
+from ops.cli.main import app as cli
 from ops.services import kafka, postgres
 
 
@@ -95,11 +97,29 @@ def test_a_refused_password_is_told_apart_from_a_server_away():
 
 def test_postgres_is_stopped_only_in_development_and_only_on_this_host():
     with pytest.raises(ConfigurationError, match="outside development mode"):
-        postgres.down(Settings(mode="production"))
+        postgres.check_may_stop(Settings(mode="production"))
     with pytest.raises(ConfigurationError, match="this machine's cluster only"):
-        postgres.down(Settings(mode="development", postgres_host="db.example.jp"))
+        postgres.check_may_stop(Settings(mode="development", postgres_host="db.example.invalid"))
+    # A database elsewhere that does not answer is never "started" here.
     with pytest.raises(ConfigurationError, match="this machine's cluster only"):
-        postgres.up(Settings(mode="development", postgres_host="db.example.jp"))
+        postgres.up(Settings(mode="development", postgres_host="db.example.invalid"))
+    # A socket folder is this machine's cluster.
+    postgres.check_may_stop(Settings(mode="development", postgres_host="/var/run/postgresql"))
+
+
+def test_services_down_all_refuses_before_it_stops_anything(monkeypatch, tmp_path):
+    """In production `down all` would stop Kafka, then refuse PostgreSQL: half done."""
+    stopped: list[str] = []
+    monkeypatch.setattr(kafka, "down", lambda settings: stopped.append("kafka") or True)
+    monkeypatch.setenv("HUB_MODE", "production")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["services", "down", "all"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "outside development mode" in result.output
+    assert stopped == []
 
 
 @pytest.mark.parametrize("returncode", [0, 1])

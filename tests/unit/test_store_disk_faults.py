@@ -15,7 +15,7 @@ from eventsourcing.persistence import OperationalError
 from typer.testing import CliRunner
 
 from hub.errors import StoreUnavailableError, store_failure
-from hub.files import private_dir, private_file
+from hub.files import private_dir, private_file, private_sqlite
 from ops import wiring
 from ops.cli.main import app as cli
 
@@ -99,15 +99,19 @@ def test_what_is_already_private_is_not_written_to(
     assert private_file(store) == store
 
 
-def test_group_and_others_lose_their_bits_and_the_owner_gains_none(tmp_path: Path) -> None:
-    """A backup its owner made read-only stays so when `hub audit verify-log` opens it."""
+def test_a_store_loses_group_and_others_bits_and_its_owner_gains_none(tmp_path: Path) -> None:
+    """A backup its owner made read-only stays so when `hub audit verify-log` opens it; a
+    file the hub writes (a configuration, a report) is made 0600 whatever it was."""
     folder = private_dir(tmp_path / "var")
     for before, after in ((0o400, 0o400), (0o644, 0o600), (0o666, 0o600), (0o600, 0o600)):
         path = folder / f"{before:o}.sqlite"
         path.write_bytes(b"")
         path.chmod(before)
-        private_file(path)
+        private_sqlite(path)
         assert stat.S_IMODE(path.stat().st_mode) == after, f"{before:o}"
+        path.chmod(before)
+        private_file(path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{before:o}"
 
 
 def test_a_read_only_var_folder_is_one_line_exit_4(
