@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from hub.errors import InvalidCommandError
 from hub.fiscal import wareki_month
@@ -124,8 +125,9 @@ def _write_bytes(path: Path, data: bytes) -> None:
 def _print_table(
     rows: list[ReportRow], heading: str, wards: Mapping[str, str], output: Path | None
 ) -> None:
-    """Function as a section line, then label and value: fits 80 columns."""
-    table = Table(title=heading, title_justify="left")
+    """The heading on a line of its own (a table's title folds to the table's width), then
+    function as a section line, label and value: fits 80 columns."""
+    table = Table()
     breakdown = None
     if any(r.month is not None for r in rows):
         breakdown = "月"
@@ -158,13 +160,15 @@ def _print_table(
         if targets:
             cells += report.progress_texts(r)
         table.add_row(*cells)
+    # A cut before 1 April has no month yet: the heading says why, with no empty table.
+    shown = Group(Text(heading), table if rows else Text("（この期間に表示する行はありません）"))
     if output is None:
-        Console().print(table)
+        Console().print(shown)
         return
-    written(output, lambda: _table_to_file(table, output))
+    written(output, lambda: _table_to_file(shown, output))
 
 
-def _table_to_file(table: Table, path: Path) -> None:
+def _table_to_file(table: RenderableType, path: Path) -> None:
     # The width rule of stdout when it is not a terminal: COLUMNS, or 80. Said outright:
     # rich measures the terminal the command runs in even when it writes to a file.
     columns = os.environ.get("COLUMNS", "")

@@ -164,6 +164,19 @@ def test_report_tables_fit_80_columns_with_units(
     assert "戸畑区" in hub("report", "indicators", "--fy", "R7", "--by", "ward")
 
 
+def test_a_cut_before_the_year_by_month_says_so_on_whole_lines(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No month has begun: the heading on lines of its own (a table's title folded to the
+    empty table's width, a few characters a line), and no empty table."""
+    monkeypatch.setenv("COLUMNS", "80")
+    text = hub("report", "indicators", "--fy", "R7", "--until", "2025-03-31", "--by", "month")
+    lines = text.splitlines()
+    assert lines[0].startswith("④ 重層的支援体制整備事業の評価指標")
+    assert "年度開始前のため0" in text and "表示する行はありません" in text
+    assert "┏" not in text and max(cell_len(line) for line in lines) <= 80, text
+
+
 def test_a_report_table_written_to_a_file_fits_80_columns_or_columns(
     history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
