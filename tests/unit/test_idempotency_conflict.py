@@ -148,11 +148,16 @@ def test_a_command_of_no_person_keeps_its_digest_plain(app: HubApplication) -> N
         app.execute(target.model_copy(update={"value": 701}))
 
 
-def _rewrite_receipt(env: dict[str, str], command_id: UUID, fields: dict[str, str | None]) -> None:
-    """The stored receipt of ``command_id`` as an earlier release wrote it: ``fields`` set in
-    its payload (None: the field left out), below the hub."""
+def _recorded_by_an_earlier_release(
+    env: dict[str, str], command: c.Command, fields: dict[str, str | None]
+) -> HubApplication:
+    """A hub reopened over ``command`` recorded, its receipt as an earlier release wrote it:
+    ``fields`` set in the receipt's payload (None: the field left out), below the hub."""
+    app = HubApplication(env=env)
+    app.execute(command)
+    app.close()
     with sqlite3.connect(env["SQLITE_DBNAME"]) as db:
-        originator = receipt_id(command_id).hex
+        originator = receipt_id(command.command_id).hex
         (state,) = db.execute(
             "SELECT state FROM stored_events WHERE originator_id = ?", (originator,)
         ).fetchone()
@@ -166,18 +171,17 @@ def _rewrite_receipt(env: dict[str, str], command_id: UUID, fields: dict[str, st
             "UPDATE stored_events SET state = ? WHERE originator_id = ?",
             (json.dumps(data, ensure_ascii=False).encode(), originator),
         )
+    return HubApplication(env=env)
 
 
 def test_a_receipt_kept_plain_by_an_earlier_release_is_still_judged(
     sqlite_env: dict[str, str],
 ) -> None:
     """Receipts written before digests were keyed hold the plain SHA-256."""
-    app = HubApplication(env=sqlite_env)
     command = f.consultation()
-    app.execute(command)
-    app.close()
-    _rewrite_receipt(sqlite_env, command.command_id, {"command_digest": command_digest(command)})
-    app = HubApplication(env=sqlite_env)
+    app = _recorded_by_an_earlier_release(
+        sqlite_env, command, {"command_digest": command_digest(command)}
+    )
     try:
         assert app.execute(command).duplicate
         with pytest.raises(IdempotencyConflictError):
@@ -191,12 +195,8 @@ def test_a_receipt_kept_plain_by_an_earlier_release_is_still_judged(
 def test_a_receipt_written_before_digests_takes_any_command_with_its_id(
     sqlite_env: dict[str, str],
 ) -> None:
-    app = HubApplication(env=sqlite_env)
     command = f.discovery()
-    app.execute(command)
-    app.close()
-    _rewrite_receipt(sqlite_env, command.command_id, {"command_digest": None})
-    app = HubApplication(env=sqlite_env)
+    app = _recorded_by_an_earlier_release(sqlite_env, command, {"command_digest": None})
     try:
         other = f.discovery(command_id=command.command_id, ward="moji")
         assert app.execute(other).duplicate
