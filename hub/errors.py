@@ -42,8 +42,14 @@ class PasswordRefusedError(StoreUnavailableError):
         )
 
 
-# libpq's words for a refused login (SQLSTATE 28P01 reaches psycopg without its code).
-_REFUSED_LOGIN = ("password authentication failed", "no password supplied")
+# The words of a refused login (SQLSTATE 28P01 reaches psycopg without its code): libpq's
+# own, and the server's in English and in Japanese, the language a server set up on a
+# Japanese machine answers in (its lc_messages; PostgreSQL's ja catalog).
+_REFUSED_LOGIN = (
+    "password authentication failed",
+    "no password supplied",
+    "のパスワード認証に失敗しました",
+)
 
 
 def password_refused(error: BaseException) -> bool:

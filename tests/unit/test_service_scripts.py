@@ -95,6 +95,13 @@ def test_a_refused_password_is_told_apart_from_a_server_away():
     assert password_refused(wrapped) and not password_refused(away)
 
 
+def test_a_refusal_in_the_servers_japanese_is_a_refused_password():
+    """A server set up on a Japanese machine answers in Japanese (its lc_messages)."""
+    refused = OSError('connection failed: FATAL:  ユーザー"hub"のパスワード認証に失敗しました')
+    missing = OSError('connection failed: FATAL:  データベース"hub"は存在しません')
+    assert password_refused(refused) and not password_refused(missing)
+
+
 def test_postgres_is_stopped_only_in_development_and_only_on_this_host():
     with pytest.raises(ConfigurationError, match="outside development mode"):
         postgres.check_may_stop(Settings(mode="production"))
