@@ -389,8 +389,10 @@ def access_command(
     ] = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
-    """The access log (アクセス記録): who was shown which person's details, when, on which
-    basis and for what; each entry is an event of the hash-chained log (verify-log)."""
+    """The access log (アクセス記録): who was shown which person's details, and why.
+
+    When, on which basis and for what; each entry is an event of the hash-chained log
+    (verify-log)."""
     fmt = chosen(fmt, as_json)
     case = case_filter(case)
     period = None
@@ -560,8 +562,10 @@ def verify_log_command(
         ),
     ] = True,
 ) -> None:
-    """Recompute the log's hash chain and check it against the witnessed head; exit 1 naming
-    the first broken link, a cut tail (truncated) or a rewritten past (rewritten)."""
+    """Recompute the log's hash chain and check it against the witnessed head.
+
+    Exit 1 names the first broken link, a cut tail (truncated) or a rewritten past
+    (rewritten)."""
     try:
         parsed = Anchor.parse(anchor) if anchor else None
     except ValueError as error:

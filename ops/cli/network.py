@@ -119,8 +119,9 @@ def apply(
         typer.Option("--at", help="When the changes take effect (default: now)."),
     ] = None,
 ) -> None:
-    """Record exactly the network events by which FILE differs from the log (an administrator
-    action; applying the same file again records nothing)."""
+    """Record the network events by which FILE differs from the log (an administrator).
+
+    Exactly those events: applying the same file again records nothing."""
     path = Path(file)
     if problem := input_problem(path):
         raise InvalidNetworkFileError(problem)

@@ -145,8 +145,9 @@ def retention_command(
         str | None, typer.Option("--as-of", help="The day (YYYY-MM-DD, JST); default today.")
     ] = None,
 ) -> None:
-    """保存期間: the closed cases, and the discoveries never linked to a case, whose retention
-    has ended (erase them with `erase`)."""
+    """保存期間: closed cases and unlinked discoveries whose retention has ended.
+
+    A discovery is unlinked when it never joined a case; erase them with `erase`."""
     try:
         on = date.fromisoformat(as_of) if as_of else now().astimezone(JST).date()
     except ValueError:
@@ -250,8 +251,10 @@ def leak_impact_command(
         typer.Option("--purpose", help="Why names are shown: person_request or audit."),
     ] = None,
 ) -> None:
-    """漏えい等の影響: the people and fields a leaked copy exposes, and whether the city must
-    report to the 個人情報保護委員会 (個人情報保護法第68条, 規則第43条)."""
+    """漏えい等の影響: who and what a leaked copy exposes, and whether to report it.
+
+    The people and fields a copy exposes, and whether the city must report to the
+    個人情報保護委員会 (個人情報保護法第68条, 規則第43条)."""
     sources = [s for s in (topic, inbox, store) if s is not None]
     if len(sources) != 1:
         raise InvalidCommandError("name exactly one of --topic, --inbox, --store")

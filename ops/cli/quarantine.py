@@ -113,8 +113,10 @@ def list_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
-    """List the events the relay and the views quarantined, the replies the reply ingester
-    refused (deadletter.replies), and an agency client's parked records."""
+    """List what a step of the stream could not process and set aside.
+
+    The events the relay and the views quarantined, the replies the reply ingester refused
+    (deadletter.replies), and an agency client's parked records."""
     names = [s.value for s in step] if step else None
     if names == ["agency"] and agency is None:
         raise typer.BadParameter("--step agency needs --agency")

@@ -36,8 +36,9 @@ def relay(
     batch_size: Annotated[int, typer.Option(help="Events per batch.", min=1)] = 500,
     metrics_port: MetricsPortOpt = None,
 ) -> None:
-    """Follow the log of record and publish each agency's, the auditors' and the analysts'
-    streams, with a legal basis checked for every personal field."""
+    """Publish the agencies', auditors' and analysts' streams from the log of record.
+
+    Every personal field goes out only where a legal basis is in force."""
     from ops import heap
     from ops.wiring import open_relay, relay_metrics, serve_metrics
 

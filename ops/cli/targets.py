@@ -43,6 +43,7 @@ def set_target(
     ] = None,
 ) -> None:
     """Record the target of one indicator for a fiscal year; setting it again revises it.
+
     The event names who set it (the configured operator)."""
     check_choice("--indicator", indicator, list(BY_KEY))
     year = _year(fy)
@@ -66,8 +67,9 @@ def set_target(
 
 
 def list_targets(fy: FiscalYear, fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
-    """Every indicator of table ④ with its code and the year's target, if one is set: when
-    (JST) and by whom the target in force was set, and its note."""
+    """Every indicator of table ④ with its code and the year's target, if one is set.
+
+    When (JST) and by whom the target in force was set, and its note."""
     year = _year(fy)
     app = open_application()
     try:

@@ -127,8 +127,10 @@ def case_show(
         ),
     ] = "official_duty",
 ) -> None:
-    """Print one case: status, referrals and answers, consents, meetings, plan, escalations,
-    and its history (each event with who acted)."""
+    """Print one case: its status, referrals, consents, meetings, plan and history.
+
+    Referrals with their answers and escalations; the history names who acted in each
+    event."""
     if person and purpose is None:
         raise InvalidCommandError("--person needs --purpose: every read of details is recorded")
     check_choice("--purpose", purpose, get_args(v.AccessPurpose))

@@ -4,6 +4,7 @@ and `--json` is the same as `--format json` wherever json is a format."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterator
 from datetime import UTC
@@ -63,6 +64,17 @@ def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, A
         yield from _commands(sub, (*path, name))
     if not hasattr(command, "commands"):
         yield " ".join(path), command
+
+
+def test_every_commands_summary_is_one_line_of_its_source() -> None:
+    """A group's help lists each command by its first paragraph with that paragraph's line
+    breaks kept (Typer's rich mode): a summary over two source lines broke mid-sentence."""
+    broken = []
+    for path, command in _commands(typer.main.get_command(cli)):
+        summary = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        if "\n" in summary:
+            broken.append(path)
+    assert broken == []
 
 
 def test_every_command_whose_format_offers_json_takes_json_too() -> None:
