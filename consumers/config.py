@@ -7,15 +7,17 @@ ingester's acknowledgement timers say how long a referral may wait for an answer
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hub.office_days import after_open_time
 from hub.settings import invalid_settings
+from hub.vocabulary import Urgency
 
 InboxStore = Literal["sqlite", "postgres"]
 MAX_TIMER_MINUTES = 366 * 24 * 60
@@ -40,6 +42,24 @@ class ConsumerSettings(BaseSettings):
     ack_timeout_soon_minutes: TimerMinutes = 24 * 60
     ack_timeout_urgent_minutes: TimerMinutes = 4 * 60
     ack_timeout_life_at_risk_minutes: TimerMinutes = 30
+    # The urgencies whose timers count only the days the city office is open (not 土日祝日
+    # or 年末年始: hub/office_days.py), comma-separated, e.g. "routine,soon". None by
+    # default: every timer runs day and night, as a life at risk must.
+    ack_pause_on_closed_days: Annotated[frozenset[Urgency], NoDecode] = frozenset()
+
+    @field_validator("ack_pause_on_closed_days", mode="before")
+    @classmethod
+    def _urgencies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    def ack_deadline(self, urgency: str, made_at: datetime) -> datetime:
+        """When a referral of ``urgency`` made at ``made_at`` is overdue unanswered."""
+        timeout = self.ack_timeout(urgency)
+        if urgency in self.ack_pause_on_closed_days:
+            return after_open_time(made_at, timeout)
+        return made_at + timeout
 
     def ack_timeout(self, urgency: str) -> timedelta:
         minutes = {

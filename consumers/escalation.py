@@ -2,15 +2,17 @@
 
 ``OpenReferrals`` follows the hub's notification log (only referral and closing events) and
 keeps the referrals still ``sent``; ``escalate_overdue`` executes ``EscalateReferral`` for
-each one past its deadline (shorter for ``life_at_risk``). The command id derives from the
-referral id, so two timers, or a timer run again after a crash, escalate a referral once.
+each one past its deadline (shorter for ``life_at_risk``; for the urgencies so configured,
+counted on the days the city office is open: ``ConsumerSettings.ack_deadline``). The command
+id derives from the referral id, so two timers, or a timer run again after a crash, escalate
+a referral once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.utils import get_topic
@@ -27,6 +29,8 @@ from hub.quarantine import OUTAGES, reason_of, screen, stop_on_keys
 log = get_logger("consumers.escalation")
 
 ESCALATION_TIMER = timer("escalation")
+# When a referral of an urgency, made at an instant, is overdue unanswered.
+Deadline = Callable[[str, datetime], datetime]
 
 PAGE = 500
 # The aggregate's event classes are made by the @event decorator, unseen by mypy.
@@ -113,7 +117,7 @@ class Escalation:
 def escalate_overdue(
     app: HubApplication,
     now: datetime,
-    timeout: Callable[[str], timedelta],
+    deadline_of: Deadline,
     referrals: OpenReferrals | None = None,
 ) -> list[Escalation]:
     """Escalate every referral unanswered past its deadline at ``now``; each one's outcome."""
@@ -121,7 +125,7 @@ def escalate_overdue(
     referrals.catch_up(app)
     outcomes = []
     for referral in sorted(referrals.open.values(), key=lambda r: (r.made_at, r.referral_id)):
-        deadline = referral.made_at + timeout(referral.urgency)
+        deadline = deadline_of(referral.urgency, referral.made_at)
         if now < deadline:
             continue
         command = EscalateReferral(
@@ -164,11 +168,11 @@ def escalate_overdue(
 class EscalationTimer:
     """The acknowledgement timers of one process: the open referrals kept between scans."""
 
-    def __init__(self, app: HubApplication, timeout: Callable[[str], timedelta]) -> None:
+    def __init__(self, app: HubApplication, deadline_of: Deadline) -> None:
         self.app = app
-        self.timeout = timeout
+        self.deadline_of = deadline_of
         self.referrals = OpenReferrals()
 
     def tick(self, now: datetime) -> list[Escalation]:
         """Escalate what is overdue at ``now``; the escalations (duplicates included)."""
-        return escalate_overdue(self.app, now, self.timeout, self.referrals)
+        return escalate_overdue(self.app, now, self.deadline_of, self.referrals)

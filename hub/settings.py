@@ -367,7 +367,9 @@ def get_settings() -> Settings:
 
 def invalid_settings(error: ValidationError) -> ConfigurationError:
     """One line naming each ``HUB_`` variable a settings class refused, and why."""
+    # A value of a list names its variable alone (its place in the list is not a name).
     problems = "; ".join(
-        f"HUB_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        f"HUB_{'_'.join(str(p) for p in e['loc'] if isinstance(p, str)).upper()}: {e['msg']}"
+        for e in error.errors()
     )
     return ConfigurationError(f"invalid settings: {problems}")

@@ -223,11 +223,11 @@ class Referrals(Collector):
     def __init__(
         self,
         app: Any,
-        timeout: Callable[[str], timedelta],
+        deadline_of: Callable[[str, datetime], datetime],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.app = app
-        self.timeout = timeout
+        self.deadline_of = deadline_of
         self.now = now
         self.watch = ReferralWatch()
         self.lock = threading.Lock()
@@ -259,7 +259,7 @@ class Referrals(Collector):
         for _case, urgency, made in open_:
             age = max(now - made, timedelta(0))
             counts[urgency, age_bucket(age)] = counts.get((urgency, age_bucket(age)), 0) + 1
-            if age >= self.timeout(urgency):
+            if now >= self.deadline_of(urgency, made):
                 late[urgency] = late.get(urgency, 0) + 1
             ages[urgency] = max(ages.get(urgency, 0.0), age.total_seconds())
         for (urgency, age_name), count in sorted(counts.items()):

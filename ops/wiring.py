@@ -391,7 +391,7 @@ def escalation_timer(
     app: HubApplication, consumer_settings: ConsumerSettings | None = None
 ) -> EscalationTimer:
     """The acknowledgement timers, with the deadlines the consumer settings give."""
-    return EscalationTimer(app, (consumer_settings or get_consumer_settings()).ack_timeout)
+    return EscalationTimer(app, (consumer_settings or get_consumer_settings()).ack_deadline)
 
 
 # Projections -----------------------------------------------------------------------------
@@ -513,8 +513,11 @@ def relay_metrics(settings: Settings, relay: Relay) -> list[Collector]:
 def referral_metrics(app: HubApplication, *, measured: bool = False) -> list[Collector]:
     """Unanswered and overdue referrals and escalations, with the timers' deadlines; with
     ``measured``, the commands ``app`` executes from now on too."""
-    timeout = get_consumer_settings().ack_timeout
-    found: list[Collector] = [metrics.LogPosition(app.recorder), metrics.Referrals(app, timeout)]
+    deadline_of = get_consumer_settings().ack_deadline
+    found: list[Collector] = [
+        metrics.LogPosition(app.recorder),
+        metrics.Referrals(app, deadline_of),
+    ]
     if measured:
         found.append(measure_commands(app))
     return found

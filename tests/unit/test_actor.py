@@ -117,7 +117,7 @@ def test_the_acknowledgement_timer_acts_as_a_system_subject() -> None:
     app.execute(case)
     app.execute(f.referral(case.case_id, "moji.houkatsu", urgency="life_at_risk"))
 
-    (escalation,) = escalate_overdue(app, f.at(1), lambda _: timedelta(minutes=30))
+    (escalation,) = escalate_overdue(app, f.at(1), lambda _, made: made + timedelta(minutes=30))
     outcome = escalation.outcome
 
     escalated = [p for p in payloads(app) if isinstance(p, ev.ReferralEscalated)]

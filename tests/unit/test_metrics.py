@@ -3,7 +3,7 @@ overdue ones, escalations, the relay's lag, disclosures by basis; commands are t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -19,8 +19,8 @@ from tests.poison import referred_in_year_one, undecodable
 AGENCY = "kokurakita.hogo"
 
 
-def _timeout(urgency: str) -> timedelta:
-    return timedelta(minutes=30) if urgency == "life_at_risk" else timedelta(days=3)
+def _deadline(urgency: str, made_at: datetime) -> datetime:
+    return made_at + (timedelta(minutes=30) if urgency == "life_at_risk" else timedelta(days=3))
 
 
 def test_referrals_unanswered_are_counted_by_urgency_and_age_and_overdue_past_their_timer() -> None:
@@ -32,7 +32,7 @@ def test_referrals_unanswered_are_counted_by_urgency_and_age_and_overdue_past_th
     app.execute(f.referral(case_id, "kokurakita.houkatsu", referral_id=answered, urgency="soon"))
     app.execute(f.answer(case_id, answered, "kokurakita.houkatsu", "received"))
     now = f.at(0) + timedelta(hours=1)
-    registry = metrics.registry(metrics.Referrals(app, _timeout, now=lambda: now))
+    registry = metrics.registry(metrics.Referrals(app, _deadline, now=lambda: now))
 
     def value(name: str, **labels: str) -> float | None:
         return registry.get_sample_value(name, labels)
@@ -64,7 +64,7 @@ def test_an_event_no_model_reads_is_passed_over_and_the_referral_metrics_still_s
     app.execute(f.referral(case_id, "moji.houkatsu", referral_id=urgent, urgency="life_at_risk"))
     undecodable(app, case_id, urgent, f.at(1))
     now = f.at(0) + timedelta(hours=1)
-    registry = metrics.registry(metrics.Referrals(app, _timeout, now=lambda: now))
+    registry = metrics.registry(metrics.Referrals(app, _deadline, now=lambda: now))
     assert registry.get_sample_value("hub_referrals_overdue", {"urgency": "life_at_risk"}) == 1
     assert registry.get_sample_value("hub_escalations_total") == 0
 
@@ -76,7 +76,7 @@ def test_a_referral_the_screen_refuses_is_not_counted_overdue_for_ever() -> None
     app.execute(f.open_case(case_id=case_id, ward="moji"))
     referred_in_year_one(app, case_id, uuid4())
     now = f.at(0) + timedelta(hours=1)
-    registry = metrics.registry(metrics.Referrals(app, _timeout, now=lambda: now))
+    registry = metrics.registry(metrics.Referrals(app, _deadline, now=lambda: now))
     assert registry.get_sample_value("hub_referrals_overdue", {"urgency": "life_at_risk"}) == 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -221,8 +221,8 @@ def test_a_reply_refused_by_the_commands_rules_names_the_replys_own_field(
 # Acknowledgement timers ---------------------------------------------------------------------
 
 
-def timeouts(urgency: str) -> timedelta:
-    return timedelta(minutes=30) if urgency == "life_at_risk" else timedelta(hours=24)
+def deadlines(urgency: str, made_at: datetime) -> datetime:
+    return made_at + (timedelta(minutes=30) if urgency == "life_at_risk" else timedelta(hours=24))
 
 
 def escalated(app: HubApplication, case_id: UUID, referral_id: UUID) -> bool:
@@ -234,8 +234,8 @@ def test_a_referral_unanswered_past_its_deadline_is_escalated_to_the_ward_coordi
 ) -> None:
     case_id, referral_id = referred(app, urgency="soon")
 
-    assert escalate_overdue(app, T0 + timedelta(hours=23), timeouts) == []
-    (escalation,) = escalate_overdue(app, T0 + timedelta(hours=25), timeouts)
+    assert escalate_overdue(app, T0 + timedelta(hours=23), deadlines) == []
+    (escalation,) = escalate_overdue(app, T0 + timedelta(hours=25), deadlines)
     outcome = escalation.outcome
     assert escalation.referral_id == referral_id
 
@@ -254,7 +254,7 @@ def test_life_at_risk_referrals_escalate_sooner(app: HubApplication) -> None:
     urgent_case, urgent = referred(app, urgency="life_at_risk")
     routine_case, routine = referred(app, urgency="routine")
 
-    escalate_overdue(app, T0 + timedelta(minutes=31), timeouts)
+    escalate_overdue(app, T0 + timedelta(minutes=31), deadlines)
 
     assert escalated(app, urgent_case, urgent)
     assert not escalated(app, routine_case, routine)
@@ -275,7 +275,7 @@ def test_answered_and_closed_referrals_are_not_escalated(app: HubApplication) ->
     )
     app.execute(CloseCase(command_id=uuid4(), occurred_at=T0, case_id=closed_case, reason="転居"))
 
-    assert escalate_overdue(app, T0 + timedelta(days=30), timeouts) == []
+    assert escalate_overdue(app, T0 + timedelta(days=30), deadlines) == []
 
 
 def test_a_cancelled_referral_leaves_the_timers_and_is_not_tried_again_at_each_scan(
@@ -294,7 +294,7 @@ def test_a_cancelled_referral_leaves_the_timers_and_is_not_tried_again_at_each_s
         )
     )
     waiting = OpenReferrals()
-    assert escalate_overdue(app, T0 + timedelta(days=30), timeouts, waiting) == []
+    assert escalate_overdue(app, T0 + timedelta(days=30), deadlines, waiting) == []
     assert referral_id not in waiting.open
 
 
@@ -307,14 +307,14 @@ def test_a_referral_is_escalated_once_however_many_timers_run(app: HubApplicatio
     first, second = OpenReferrals(), OpenReferrals()
     later = T0 + timedelta(hours=1)
 
-    escalate_overdue(app, later, timeouts, first)
-    assert escalate_overdue(app, later + timedelta(minutes=5), timeouts, second) == []
-    assert escalate_overdue(app, later + timedelta(minutes=10), timeouts, first) == []
+    escalate_overdue(app, later, deadlines, first)
+    assert escalate_overdue(app, later + timedelta(minutes=5), deadlines, second) == []
+    assert escalate_overdue(app, later + timedelta(minutes=10), deadlines, first) == []
     # A timer that had not yet seen the escalation repeats the same command id: a no-op.
     stale = OpenReferrals()
     stale.open = dict(second.open) or {referral_id: _open(case_id, referral_id)}
     stale.position = 10**9
-    assert [e.outcome.duplicate for e in escalate_overdue(app, later, timeouts, stale)] == [True]
+    assert [e.outcome.duplicate for e in escalate_overdue(app, later, deadlines, stale)] == [True]
     events = [type(e).__name__ for e in app.repository.event_store.get(case_id)]
     assert events.count("ReferralEscalated") == 1
 
@@ -417,9 +417,9 @@ def test_the_timers_say_each_referral_they_escalate(app: HubApplication) -> None
 
     case_id, first = referred(app, urgency="life_at_risk")
     _, second = referred(app, urgency="life_at_risk", agency=OTHER_AGENCY, case_id=case_id)
-    timer = EscalationTimer(app, timeouts)
+    timer = EscalationTimer(app, deadlines)
     later = T0 + timedelta(days=1)
-    timer.tick = lambda _now: escalate_overdue(app, later, timeouts)  # type: ignore[method-assign]
+    timer.tick = lambda _now: escalate_overdue(app, later, deadlines)  # type: ignore[method-assign]
     with agency.err.capture() as said:
         agency._escalate(timer)
     lines = said.get().splitlines()
@@ -445,9 +445,9 @@ def test_hub_escalations_run_serves_the_referral_metrics_and_times_its_escalatio
         served["registry"] = metrics.registry(*collectors())
 
     def timer_of(app_: HubApplication) -> EscalationTimer:
-        timer = EscalationTimer(app_, timeouts)
+        timer = EscalationTimer(app_, deadlines)
         later = T0 + timedelta(days=1)
-        timer.tick = lambda _now: escalate_overdue(app_, later, timeouts)  # type: ignore[method-assign]
+        timer.tick = lambda _now: escalate_overdue(app_, later, deadlines)  # type: ignore[method-assign]
         return timer
 
     monkeypatch.setattr(wiring, "open_application", lambda _settings: app)
