@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-
-import holidays
+from functools import cache, lru_cache
+from typing import Any
 
 from hub.fiscal import JST
 
-# The national holidays by law, as python-holidays computes them (years filled in as asked).
-_NATIONAL = holidays.country_holidays("JP")
 _lock = threading.Lock()  # filling in a year changes the calendar: one thread at a time
+
+
+@cache
+def _national() -> Any:
+    """The national holidays by law, as python-holidays computes them (years filled in as
+    asked); imported on first use, as most processes never pause a timer."""
+    import holidays
+
+    return holidays.country_holidays("JP")
 
 
 def _year_end(day: date) -> bool:
@@ -33,7 +39,7 @@ def closed(day: date) -> bool:
     if day.weekday() >= 5 or _year_end(day):
         return True
     with _lock:
-        return day in _NATIONAL
+        return day in _national()
 
 
 def after_open_time(start: datetime, span: timedelta) -> datetime:
