@@ -21,13 +21,13 @@ from starlette.concurrency import run_in_threadpool
 
 from hub import plausible
 from hub import vocabulary as v
-from hub.errors import InvalidCommandError, NotFoundError
+from hub.errors import NotFoundError
 from hub.fiscal import JST
 from hub.identity import Actor
 from hub.policy import Read, authorize
 from hub.settings import Settings
 from ops.api import commands, problems
-from ops.api.commands import IdempotencyKey
+from ops.api.commands import AnswerOutcome, IdempotencyKey
 from ops.api.hsts import StrictTransport
 from ops.api.limits import BodyLimit
 from ops.api.times import JstJSONResponse
@@ -158,8 +158,10 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     @app.post(
         "/agencies/{agency_id}/inbox/{referral_id}/answer",
         tags=["agencies"],
-        responses={200: {"description": "already applied"}},
+        responses=commands.repeated(AnswerOutcome),
         status_code=201,
+        response_model=AnswerOutcome,
+        response_description="the answer is applied",
         openapi_extra=commands.json_body(AgencyAnswer.__name__),
     )
     async def answer_referral(
@@ -174,10 +176,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         # The role and agency first, as a command type a role never gives: a caller that may
         # not answer here learns nothing of what the body should have been.
         authorize(actor, Read.answer, agency_id=agency_id)
-        try:
-            reply_id = UUID(idempotency_key)
-        except ValueError:
-            raise InvalidCommandError("Idempotency-Key: must be a UUID") from None
+        reply_id = commands.key_of(request, idempotency_key)
         data = await commands.json_object(request)
         try:
             body = AgencyAnswer.model_validate(data)
