@@ -597,23 +597,29 @@ def commands_json_schema() -> dict[str, Any]:
     schema = COMMAND_ADAPTER.json_schema()
     for model in _command_models():
         definition = schema.get("$defs", {}).get(model.__name__)
-        if definition is None:
-            continue
-        for name in derived_fields(model):
-            if name in definition.get("required", []):
-                definition["required"].remove(name)
-            field = definition["properties"][name]
-            field["description"] = (
-                "Optional: derived from command_id when left out "
-                f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
-            )
-        for name in OPENED_WHEN_LEFT_OUT.get(model.__name__, ()):
-            definition["properties"][name]["description"] = (
-                "Optional: names the case it belongs to; when left out a case is opened, its id "
-                "derived from command_id "
-                f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
-            )
+        if definition is not None:
+            optional_ids(model, definition)
     return schema
+
+
+def optional_ids(
+    model: type[BaseModel], definition: dict[str, Any], source: str = "command_id"
+) -> None:
+    """``definition`` (the JSON Schema of ``model``) with the ids it derives from ``source``
+    when left out optional, and said so, in place."""
+    for name in derived_fields(model):
+        if name in definition.get("required", []):
+            definition["required"].remove(name)
+        definition["properties"][name]["description"] = (
+            f"Optional: derived from {source} when left out "
+            f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
+        )
+    for name in OPENED_WHEN_LEFT_OUT.get(model.__name__, ()):
+        definition["properties"][name]["description"] = (
+            "Optional: names the case it belongs to; when left out a case is opened, its id "
+            f"derived from {source} "
+            f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
+        )
 
 
 # Ids a command names when given and creates, derived from its command id, when left out.

@@ -101,6 +101,9 @@ def body_schema(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]
     definitions = schema.pop("$defs", {})
     schema["properties"].pop("command_id", None)
     schema["required"] = [r for r in schema.get("required", []) if r not in ("command_id", "type")]
+    if issubclass(model, c.Command):
+        # As `hub schema commands` says: an id the command creates may be left out.
+        c.optional_ids(model, schema, source="the Idempotency-Key (the command_id)")
     return schema, definitions
 
 
