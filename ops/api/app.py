@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub import plausible
 from hub import vocabulary as v
-from hub.errors import NotFoundError
+from hub.errors import AuthenticationError, NotFoundError
 from hub.fiscal import JST
 from hub.identity import Actor
 from hub.policy import Read, authorize
@@ -53,6 +53,10 @@ def current_actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     """The actor of the request's bearer token (401 without a valid one)."""
+    if len(request.headers.getlist("authorization")) > 1:
+        # HTTPBearer reads the first: a proxy in front that checks another would let in a
+        # request on credentials it never saw.
+        raise AuthenticationError("more than one Authorization header (send one)")
     header = f"Bearer {credentials.credentials}" if credentials else None
     verifier: TokenVerifier = request.app.state.verifier
     return verifier.actor(header)

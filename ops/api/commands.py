@@ -56,7 +56,10 @@ def repeated(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
 
 
 def key_of(request: Request, key: str) -> UUID:
-    """The Idempotency-Key as a UUID."""
+    """The Idempotency-Key as a UUID. Sent twice it is refused: FastAPI would take the first,
+    and a retry whose proxy added the other would be another command."""
+    if len(request.headers.getlist("idempotency-key")) > 1:
+        raise InvalidCommandError("Idempotency-Key: given more than once (send one)")
     try:
         return UUID(key)
     except ValueError:
