@@ -33,7 +33,8 @@ from hub.events import AgencyRole, IssueByArea, PersonDetails
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._:-]{0,63}$")]
+CODE_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,63}$"  # a ward, an agency, a kind of thing
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 # An instant in the plausible window (2000-01-01 .. now + HUB_FUTURE_MARGIN_DAYS); the end of
 # a period is only aware here, and bounded by its start plus the longest period of its kind.
 Instant = Annotated[

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, ValidationError
@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub import plausible
 from hub import vocabulary as v
+from hub.commands import CODE_PATTERN
 from hub.errors import AuthenticationError, NotFoundError
 from hub.fiscal import JST
 from hub.identity import Actor
@@ -39,6 +40,11 @@ from ops.usecases import AgencyAnswer, HubService
 bearer = HTTPBearer(auto_error=False, description="An OIDC access token of the city's provider.")
 
 Ward = Annotated[str | None, Query(max_length=64, description="A ward code, e.g. tobata.")]
+# An agency's id as the commands take it: a path of any length would be said back whole in a
+# refusal ("… may not read an inbox for <the path>"), control characters and all.
+AgencyId = Annotated[
+    str, Path(pattern=CODE_PATTERN, description="An agency's id, e.g. tobata.houkatsu.")
+]
 # A number is refused: FastAPI would read ``?as_of=-1`` as seconds since 1970.
 WrittenOut = BeforeValidator(plausible.written_out)
 Instant = Annotated[
@@ -149,7 +155,9 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     # An agency's inbox ------------------------------------------------------------------------
 
     @app.get("/agencies/{agency_id}/inbox", tags=["agencies"])
-    def agency_inbox(actor: Who, agency_id: str, unanswered: bool = False) -> list[dict[str, Any]]:
+    def agency_inbox(
+        actor: Who, agency_id: AgencyId, unanswered: bool = False
+    ) -> list[dict[str, Any]]:
         """The referrals the hub sent this agency and their status (codes only)."""
         return service.inbox(actor, agency_id, unanswered=unanswered)
 
@@ -171,7 +179,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     async def answer_referral(
         request: Request,
         actor: Who,
-        agency_id: str,
+        agency_id: AgencyId,
         referral_id: UUID,
         idempotency_key: str = IdempotencyKey,
     ) -> JSONResponse:
