@@ -37,13 +37,28 @@ CODE_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,63}$"  # a ward, an agency, a kind of t
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 # An instant in the plausible window (2000-01-01 .. now + HUB_FUTURE_MARGIN_DAYS); the end of
 # a period is only aware here, and bounded by its start plus the longest period of its kind.
+# Said in the schema too: a client written from the document alone cannot know these bounds.
 Instant = Annotated[
-    datetime, BeforeValidator(plausible.written_out), AfterValidator(plausible.instant)
+    datetime,
+    BeforeValidator(plausible.written_out),
+    AfterValidator(plausible.instant),
+    Field(
+        description="ISO 8601 with a UTC offset (-12:00 to +14:00), from 2000-01-01T00:00:00+09:00 "
+        "to HUB_FUTURE_MARGIN_DAYS (31 by default) days ahead of now."
+    ),
 ]
 PeriodEnd = Annotated[
-    datetime, BeforeValidator(plausible.written_out), AfterValidator(plausible.aware)
+    datetime,
+    BeforeValidator(plausible.written_out),
+    AfterValidator(plausible.aware),
+    Field(description="ISO 8601 with a UTC offset (-12:00 to +14:00), after the period's start."),
 ]
-Day = Annotated[date, BeforeValidator(plausible.written_out), AfterValidator(plausible.day)]
+Day = Annotated[
+    date,
+    BeforeValidator(plausible.written_out),
+    AfterValidator(plausible.day),
+    Field(description="YYYY-MM-DD, from 2000-01-01 to HUB_FUTURE_MARGIN_DAYS days ahead."),
+]
 BirthDate = Annotated[
     date, BeforeValidator(plausible.written_out), AfterValidator(plausible.birth_date)
 ]
@@ -611,6 +626,10 @@ def optional_ids(
     for name in derived_fields(model):
         if name in definition.get("required", []):
             definition["required"].remove(name)
+        field = definition["properties"][name]
+        if "anyOf" not in field:  # null is left out too: the id is derived all the same
+            title = {"title": field.pop("title")} if "title" in field else {}
+            definition["properties"][name] = {"anyOf": [field, {"type": "null"}], **title}
         definition["properties"][name]["description"] = (
             f"Optional: derived from {source} when left out "
             f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."

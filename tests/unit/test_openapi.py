@@ -35,3 +35,13 @@ def test_a_command_body_requires_what_hub_schema_commands_requires() -> None:
         assert set(schemas[model.__name__]["required"]) == wanted, model.__name__
     assert "discovery_id" not in schemas["ReportDiscovery"]["required"]
     assert "Idempotency-Key" in schemas["OpenCase"]["properties"]["case_id"]["description"]
+
+
+def test_a_derived_id_may_be_null_and_an_instant_says_its_window() -> None:
+    """The hub derives an id sent as null as one left out, and refuses an instant outside
+    2000-01-01 .. now + HUB_FUTURE_MARGIN_DAYS: the document says both."""
+    schemas = document()["components"]["schemas"]
+    business_id = schemas["RegisterCooperatingBusiness"]["properties"]["business_id"]
+    assert {"type": "null"} in business_id["anyOf"]
+    said = schemas["OpenCase"]["properties"]["occurred_at"]["description"]
+    assert "2000-01-01" in said and "HUB_FUTURE_MARGIN_DAYS" in said
