@@ -33,16 +33,32 @@ from hub.events import AgencyRole, IssueByArea, PersonDetails
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._:-]{0,63}$")]
+CODE_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,63}$"  # a ward, an agency, a kind of thing
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 # An instant in the plausible window (2000-01-01 .. now + HUB_FUTURE_MARGIN_DAYS); the end of
 # a period is only aware here, and bounded by its start plus the longest period of its kind.
+# Said in the schema too: a client written from the document alone cannot know these bounds.
 Instant = Annotated[
-    datetime, BeforeValidator(plausible.written_out), AfterValidator(plausible.instant)
+    datetime,
+    BeforeValidator(plausible.written_out),
+    AfterValidator(plausible.instant),
+    Field(
+        description="ISO 8601 with a UTC offset (-12:00 to +14:00), from 2000-01-01T00:00:00+09:00 "
+        "to HUB_FUTURE_MARGIN_DAYS (31 by default) days ahead of now."
+    ),
 ]
 PeriodEnd = Annotated[
-    datetime, BeforeValidator(plausible.written_out), AfterValidator(plausible.aware)
+    datetime,
+    BeforeValidator(plausible.written_out),
+    AfterValidator(plausible.aware),
+    Field(description="ISO 8601 with a UTC offset (-12:00 to +14:00), after the period's start."),
 ]
-Day = Annotated[date, BeforeValidator(plausible.written_out), AfterValidator(plausible.day)]
+Day = Annotated[
+    date,
+    BeforeValidator(plausible.written_out),
+    AfterValidator(plausible.day),
+    Field(description="YYYY-MM-DD, from 2000-01-01 to HUB_FUTURE_MARGIN_DAYS days ahead."),
+]
 BirthDate = Annotated[
     date, BeforeValidator(plausible.written_out), AfterValidator(plausible.birth_date)
 ]
@@ -597,23 +613,33 @@ def commands_json_schema() -> dict[str, Any]:
     schema = COMMAND_ADAPTER.json_schema()
     for model in _command_models():
         definition = schema.get("$defs", {}).get(model.__name__)
-        if definition is None:
-            continue
-        for name in derived_fields(model):
-            if name in definition.get("required", []):
-                definition["required"].remove(name)
-            field = definition["properties"][name]
-            field["description"] = (
-                "Optional: derived from command_id when left out "
-                f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
-            )
-        for name in OPENED_WHEN_LEFT_OUT.get(model.__name__, ()):
-            definition["properties"][name]["description"] = (
-                "Optional: names the case it belongs to; when left out a case is opened, its id "
-                "derived from command_id "
-                f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
-            )
+        if definition is not None:
+            optional_ids(model, definition)
     return schema
+
+
+def optional_ids(
+    model: type[BaseModel], definition: dict[str, Any], source: str = "command_id"
+) -> None:
+    """``definition`` (the JSON Schema of ``model``) with the ids it derives from ``source``
+    when left out optional, and said so, in place."""
+    for name in derived_fields(model):
+        if name in definition.get("required", []):
+            definition["required"].remove(name)
+        field = definition["properties"][name]
+        if "anyOf" not in field:  # null is left out too: the id is derived all the same
+            title = {"title": field.pop("title")} if "title" in field else {}
+            definition["properties"][name] = {"anyOf": [field, {"type": "null"}], **title}
+        definition["properties"][name]["description"] = (
+            f"Optional: derived from {source} when left out "
+            f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
+        )
+    for name in OPENED_WHEN_LEFT_OUT.get(model.__name__, ()):
+        definition["properties"][name]["description"] = (
+            "Optional: names the case it belongs to; when left out a case is opened, its id "
+            f"derived from {source} "
+            f"(uuid5(NAMESPACE_URL, '/commands/<command_id>/{name}'))."
+        )
 
 
 # Ids a command names when given and creates, derived from its command id, when left out.

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, ValidationError
@@ -21,13 +21,14 @@ from starlette.concurrency import run_in_threadpool
 
 from hub import plausible
 from hub import vocabulary as v
-from hub.errors import InvalidCommandError, NotFoundError
+from hub.commands import CODE_PATTERN
+from hub.errors import AuthenticationError, NotFoundError
 from hub.fiscal import JST
 from hub.identity import Actor
 from hub.policy import Read, authorize
 from hub.settings import Settings
 from ops.api import commands, problems
-from ops.api.commands import IdempotencyKey
+from ops.api.commands import AnswerOutcome, IdempotencyKey
 from ops.api.hsts import StrictTransport
 from ops.api.limits import BodyLimit
 from ops.api.times import JstJSONResponse
@@ -39,6 +40,11 @@ from ops.usecases import AgencyAnswer, HubService
 bearer = HTTPBearer(auto_error=False, description="An OIDC access token of the city's provider.")
 
 Ward = Annotated[str | None, Query(max_length=64, description="A ward code, e.g. tobata.")]
+# An agency's id as the commands take it: a path of any length would be said back whole in a
+# refusal ("… may not read an inbox for <the path>"), control characters and all.
+AgencyId = Annotated[
+    str, Path(pattern=CODE_PATTERN, description="An agency's id, e.g. tobata.houkatsu.")
+]
 # A number is refused: FastAPI would read ``?as_of=-1`` as seconds since 1970.
 WrittenOut = BeforeValidator(plausible.written_out)
 Instant = Annotated[
@@ -53,6 +59,10 @@ def current_actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     """The actor of the request's bearer token (401 without a valid one)."""
+    if len(request.headers.getlist("authorization")) > 1:
+        # HTTPBearer reads the first: a proxy in front that checks another would let in a
+        # request on credentials it never saw.
+        raise AuthenticationError("more than one Authorization header (send one)")
     header = f"Bearer {credentials.credentials}" if credentials else None
     verifier: TokenVerifier = request.app.state.verifier
     return verifier.actor(header)
@@ -145,7 +155,9 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     # An agency's inbox ------------------------------------------------------------------------
 
     @app.get("/agencies/{agency_id}/inbox", tags=["agencies"])
-    def agency_inbox(actor: Who, agency_id: str, unanswered: bool = False) -> list[dict[str, Any]]:
+    def agency_inbox(
+        actor: Who, agency_id: AgencyId, unanswered: bool = False
+    ) -> list[dict[str, Any]]:
         """The referrals the hub sent this agency and their status (codes only)."""
         return service.inbox(actor, agency_id, unanswered=unanswered)
 
@@ -158,14 +170,16 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     @app.post(
         "/agencies/{agency_id}/inbox/{referral_id}/answer",
         tags=["agencies"],
-        responses={200: {"description": "already applied"}},
+        responses=commands.repeated(AnswerOutcome),
         status_code=201,
+        response_model=AnswerOutcome,
+        response_description="the answer is applied",
         openapi_extra=commands.json_body(AgencyAnswer.__name__),
     )
     async def answer_referral(
         request: Request,
         actor: Who,
-        agency_id: str,
+        agency_id: AgencyId,
         referral_id: UUID,
         idempotency_key: str = IdempotencyKey,
     ) -> JSONResponse:
@@ -174,10 +188,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         # The role and agency first, as a command type a role never gives: a caller that may
         # not answer here learns nothing of what the body should have been.
         authorize(actor, Read.answer, agency_id=agency_id)
-        try:
-            reply_id = UUID(idempotency_key)
-        except ValueError:
-            raise InvalidCommandError("Idempotency-Key: must be a UUID") from None
+        reply_id = commands.key_of(request, idempotency_key)
         data = await commands.json_object(request)
         try:
             body = AgencyAnswer.model_validate(data)

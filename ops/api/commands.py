@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hub import commands as c
@@ -20,13 +20,50 @@ from hub.errors import InvalidCommandError
 from hub.identity import Actor
 from hub.intake import MAX_DEPTH, _depth
 from hub.policy import ALL_COMMANDS, authorize_command_type
+from ops.api import responses
 from ops.api.problems import MalformedBodyError, validation_problem
 from ops.usecases import HubService
 
 IdempotencyKey = Header(
     alias="Idempotency-Key",
-    description="The command's id (a UUID): a repeated key writes nothing new.",
+    description="The command's id (a UUID), given once: a repeated key writes nothing new.",
+    json_schema_extra={"format": "uuid"},
 )
+
+
+class CommandOutcome(BaseModel):
+    """What a command route answers: 201 with the events written, 200 for a key seen before."""
+
+    command_id: UUID
+    command_type: str
+    duplicate: bool = Field(description="true: the key was seen before and nothing was written")
+    events: list[str] = Field(description="the types of the events written")
+    aggregate_ids: list[UUID]
+
+
+class AnswerOutcome(BaseModel):
+    """What the inbox's answer route answers: 201 applied, 200 for a reply id seen before."""
+
+    referral_id: UUID
+    answer: str
+    reply_id: UUID
+    duplicate: bool
+
+
+# The success answers of a route that answers a repeated Idempotency-Key with 200.
+def repeated(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": "the same Idempotency-Key again: nothing new"}}
+
+
+def key_of(request: Request, key: str) -> UUID:
+    """The Idempotency-Key as a UUID. Sent twice it is refused: FastAPI would take the first,
+    and a retry whose proxy added the other would be another command."""
+    if len(request.headers.getlist("idempotency-key")) > 1:
+        raise InvalidCommandError("Idempotency-Key: given more than once (send one)")
+    try:
+        return UUID(key)
+    except ValueError:
+        raise InvalidCommandError("Idempotency-Key: must be a UUID") from None
 
 
 def command_models() -> list[type[c.Command]]:
@@ -53,11 +90,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-def command_of(model: type[c.Command], data: dict[str, Any], key: str) -> c.Command:
-    try:
-        command_id = UUID(key)
-    except ValueError:
-        raise InvalidCommandError("Idempotency-Key: must be a UUID") from None
+def command_of(model: type[c.Command], data: dict[str, Any], command_id: UUID) -> c.Command:
     if "command_id" in data and str(data["command_id"]) != str(command_id):
         raise InvalidCommandError("command_id: must equal the Idempotency-Key header")
     if "type" in data and data["type"] != model.__name__:
@@ -71,6 +104,9 @@ def body_schema(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]
     definitions = schema.pop("$defs", {})
     schema["properties"].pop("command_id", None)
     schema["required"] = [r for r in schema.get("required", []) if r not in ("command_id", "type")]
+    if issubclass(model, c.Command):
+        # As `hub schema commands` says: an id the command creates may be left out.
+        c.optional_ids(model, schema, source="the Idempotency-Key (the command_id)")
     return schema, definitions
 
 
@@ -98,8 +134,9 @@ def _add(
     ) -> JSONResponse:
         authorize_command_type(actor, name)
         data = await json_object(request)
+        command_id = key_of(request, idempotency_key)
         try:
-            command = command_of(model, data, idempotency_key)
+            command = command_of(model, data, command_id)
         except ValidationError as error:
             return validation_problem(error)
         outcome = await run_in_threadpool(service.execute, actor, command)
@@ -119,6 +156,9 @@ def _add(
         name=name,
         summary=(model.__doc__ or name).strip().splitlines()[0],
         status_code=201,
+        response_model=CommandOutcome,
+        response_description="the command is written: the events it gave",
+        responses=repeated(CommandOutcome),
         openapi_extra=json_body(name),
     )
 
@@ -136,13 +176,15 @@ def json_body(schema_name: str) -> dict[str, Any]:
 
 
 def add_components(app: FastAPI, components: dict[str, Any]) -> None:
-    """Put the commands' schemas into the OpenAPI document FastAPI generates."""
+    """Put the commands' schemas into the OpenAPI document FastAPI generates, and every
+    route's refusals as problems (ops/api/responses.py)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
             document.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            responses.declare(document)
             app.openapi_schema = document
         return app.openapi_schema
 
