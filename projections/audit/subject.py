@@ -72,6 +72,7 @@ EVENT_LABELS = {
         "WatchOverArranged",
         "EmergencyDeclared",
         "EmergencyEnded",
+        "BreakGlassReviewed",
         "PersonalDataAccessed",
         "PersonErased",
         "ErasureConfirmed",

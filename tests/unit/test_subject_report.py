@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from hub import commands as c
+from hub import events as ev
 from hub.application import HubApplication
 from hub.labels import label, names
 from hub.settings import get_settings
@@ -23,7 +24,7 @@ from producers.governance import GovernanceState, decide, logged
 from projections.audit.access import access_log
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
-from projections.audit.subject import ERASED, FIELD_LABELS, when
+from projections.audit.subject import ERASED, EVENT_LABELS, FIELD_LABELS, when
 from projections.audit.verify import Disclosure, verify
 from tests import audit_scenario as s
 from tests import factories as f
@@ -361,3 +362,39 @@ def test_the_list_of_records_is_in_date_order_whatever_the_order_they_were_writt
     kinds = [kind for _, kind in listed.rows]
     assessed = kinds.index(EVENT_LABELS["AssessmentRecorded"])
     assert assessed < kinds.index(EVENT_LABELS["UseStopRequested"])  # written at f.at(9)
+
+
+def test_a_break_glass_review_of_the_case_is_in_the_list_of_records(store: Path) -> None:
+    """Section 7 lists every record of the case: the verdict on a declaration that released
+    the person's 要配慮個人情報 is one (its kind and date; the reviewer's note is not shown)."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case_id = app.execute(f.consultation(occurred_at=f.at(0))).aggregate_ids[0]
+        glass = f.emergency(
+            case_id,
+            occurred_at=f.at(1),
+            sensitive_categories=["health"],
+            sensitive_reason="意識不明、持病の確認が必要（試験）",
+        )
+        app.execute(glass)
+        review = f.build(
+            c.ReviewBreakGlass,
+            case_id=case_id,
+            declaration_id=glass.declaration_id,
+            reviewer="auditor",
+            verdict="justified",
+            note="試験の審査メモ",
+            occurred_at=f.at(2),
+        )
+        app.execute(review)
+        relay_ledger(app)
+    finally:
+        app.close()
+    text = report_text(store, case_id)
+    assert f"日時：{when(f.at(2))}記録：{label('event_type', 'BreakGlassReviewed')}" in text
+    assert "試験の審査メモ" not in text
+
+
+def test_every_kind_of_record_a_case_holds_is_one_the_list_names() -> None:
+    case_events = {name for name, cls in ev.EVENTS_BY_NAME.items() if "case_id" in cls.model_fields}
+    assert case_events - set(EVENT_LABELS) == set()
