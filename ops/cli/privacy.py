@@ -23,7 +23,7 @@ from ops.cli._output import check_output, written
 from ops.cli.audit import parse_period
 from ops.privacy import leak
 from ops.privacy.pdf import render
-from ops.privacy.subject import subject_report
+from ops.privacy.subject import reported_details, subject_report
 from ops.wiring import application, ledger_disclosures, open_ledger, open_projection
 from projections.audit.leak import LeakImpact, assess
 from projections.audit.source import log_entries
@@ -57,7 +57,7 @@ def subject_report_command(
     position = open_ledger(settings).position()
     with application(settings) as app:
         report = subject_report(app, case_id, disclosures, ledger_position=position)
-        recorded = app.records_reads(case_id)
+        recorded = app.records_reads(case_id) or bool(reported_details(app, case_id))
     written(path, lambda: private_file(path).write_bytes(render(report)))
     read = "the read is in the access log" if recorded else "no personal detail was read or logged"
     # The path on a line of its own: the default name holds the case id a second time.

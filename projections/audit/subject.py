@@ -159,10 +159,12 @@ def build(
     erased: Sequence[str] = (),
     erased_all: bool = False,
     ledger_position: int | None = None,
+    discoveries: Sequence[str] = (),
 ) -> SubjectReport:
     """The report for ``case_id``: ``person`` is the details held now (field → value);
     ``erased`` names fields whose data key was destroyed, ``erased_all`` says the person was
-    erased (``hub privacy erase``: nothing personal is left to show)."""
+    erased (``hub privacy erase``: nothing personal is left to show); ``discoveries`` the
+    discoveries the case was opened from, whose reports are records of the person too."""
     held = (
         [("本人情報（氏名・住所・要配慮個人情報など）", ERASED)]
         if erased_all
@@ -180,10 +182,11 @@ def build(
         key=lambda c: c.given_position,
     )
     stops = [s for s in history.use_stops if s.case_id == case_id]
+    reports = {history.discovery_reports.get(d) for d in discoveries}
     records = [
         e
         for e in sorted(history.events.values(), key=lambda e: e.position)
-        if e.case_id == case_id and e.event_type in EVENT_LABELS
+        if (e.case_id == case_id or e.position in reports) and e.event_type in EVENT_LABELS
     ]
     sections = (
         Section(

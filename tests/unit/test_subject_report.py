@@ -7,7 +7,7 @@ import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from rich.cells import cell_len
@@ -398,3 +398,38 @@ def test_a_break_glass_review_of_the_case_is_in_the_list_of_records(store: Path)
 def test_every_kind_of_record_a_case_holds_is_one_the_list_names() -> None:
     case_events = {name for name, cls in ev.EVENTS_BY_NAME.items() if "case_id" in cls.model_fields}
     assert case_events - set(EVENT_LABELS) == set()
+
+
+def test_details_held_only_in_the_discovery_report_are_disclosed_and_their_read_logged(
+    store: Path,
+) -> None:
+    """A case opened from a discovery may not restate the person: the hub still holds the
+    report's details (erased with the case). Told 本人を特定する情報は保有していません, the
+    person would be told something untrue."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reported = f.person(kana=None, phone=None, health=None)
+        discovery = app.execute(f.discovery(person=reported, occurred_at=f.at(0)))
+        discovery_id = discovery.aggregate_ids[0]
+        case_id = uuid4()
+        app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id, occurred_at=f.at(1)))
+        relay_ledger(app)
+    finally:
+        app.close()
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "the read is in the access log" in result.output
+    text = pdf_text(out)
+    assert f"氏名：{f.SYNTHETIC_NAME}" in text and f"住所：{f.SYNTHETIC_ADDRESS}" in text
+    assert "本人を特定する情報は保有していません" not in text
+    assert f"記録：{label('event_type', 'DiscoveryReported')}" in text
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reads = access_log(app, case_id=str(case_id))
+    finally:
+        app.close()
+    assert [(r.purpose, r.basis) for r in reads] == [("person_request", "official_duty")]
+    assert {"person.name", "person.address"} <= set(reads[0].fields)
