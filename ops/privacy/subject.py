@@ -27,15 +27,11 @@ def subject_report(
 ) -> SubjectReport:
     """The report for the person of ``case_id``; their details are shown on the city's
     official duty for the person's own request, and that read goes on the access log."""
-    person = app.read_person(case_id, actor, "official_duty", "person_request")
+    reported = reported_details(app, case_id)
+    also = [f"person.{k}" for k in reported]  # shown too: in the same access record
+    person = app.read_person(case_id, actor, "official_duty", "person_request", also=also)
     case = app.get_case(case_id)
     held = person.model_dump(mode="json", exclude_none=True) if person else {}
-    reported = reported_details(app, case_id)
-    # What only the discovery report holds is shown too, so it is a read of its own, logged
-    # first like the case's.
-    app.record_access(
-        actor, case_id, [f"person.{k}" for k in reported], "official_duty", "person_request"
-    )
     history = replay(log_entries(app))
     return build(
         history,

@@ -433,3 +433,26 @@ def test_details_held_only_in_the_discovery_report_are_disclosed_and_their_read_
         app.close()
     assert [(r.purpose, r.basis) for r in reads] == [("person_request", "official_duty")]
     assert {"person.name", "person.address"} <= set(reads[0].fields)
+
+
+def test_one_report_is_one_read_of_the_case_and_its_discovery_report_together(
+    store: Path,
+) -> None:
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reported = f.person(kana=None, phone=None, health=None)
+        discovery_id = app.execute(f.discovery(person=reported)).aggregate_ids[0]
+        case_id = uuid4()
+        app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id, occurred_at=f.at(1)))
+        own = {"health": "架空の持病（試験）"}
+        app.execute(f.build(c.RecordPersonDetails, case_id=case_id, person=own))
+    finally:
+        app.close()
+    report_text(store, case_id)
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reads = access_log(app, case_id=str(case_id))
+    finally:
+        app.close()
+    assert len(reads) == 1
+    assert {"person.name", "person.address", "person.health"} <= set(reads[0].fields)
