@@ -247,7 +247,7 @@ def build(
                 (
                     when(e.declared_at),
                     _agencies(e.agencies, names),
-                    _categories(e.categories),
+                    _emergency_categories(e.categories, e.sensitive_categories),
                     when(e.expires_at),
                     _emergency_end(e.ended_at, e.expires_at, generated_at),
                 )
@@ -296,6 +296,14 @@ def _basis(d: Disclosure, history: History) -> str:
         if consent:
             text += f"（{when(consent.given_at)}の同意）"
     return text
+
+
+def _emergency_categories(categories: Sequence[str], sensitive: Sequence[str]) -> str:
+    """What a declaration released: the 要配慮個人情報 a break-glass declaration named too
+    (they went out under it: section 2 lists them), marked as such."""
+    named = [label("data_category", c) for c in categories if c not in sensitive]
+    named += [f"{label('data_category', c)}（要配慮個人情報）" for c in sensitive]
+    return "、".join(named)
 
 
 def _emergency_end(ended_at: datetime | None, expires_at: datetime, now: datetime) -> str:

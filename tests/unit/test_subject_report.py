@@ -456,3 +456,26 @@ def test_one_report_is_one_read_of_the_case_and_its_discovery_report_together(
         app.close()
     assert len(reads) == 1
     assert {"person.name", "person.address", "person.health"} <= set(reads[0].fields)
+
+
+def test_a_break_glass_declaration_names_the_sensitive_categories_it_released(
+    store: Path,
+) -> None:
+    """Section 5 named only the ordinary categories of a break-glass declaration: the
+    person read that it released 本人特定情報 and 連絡先 while their health went out on it."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case_id = app.execute(f.consultation(occurred_at=f.at(0))).aggregate_ids[0]
+        app.execute(
+            f.emergency(
+                case_id,
+                occurred_at=f.at(1),
+                sensitive_categories=["health"],
+                sensitive_reason="意識不明、持病の確認が必要（試験）",
+            )
+        )
+        relay_ledger(app)
+    finally:
+        app.close()
+    text = report_text(store, case_id)
+    assert "健康情報（要配慮個人情報）期限：" in text
