@@ -936,9 +936,17 @@ class HubApplication(Application[UUID]):
             ) from error
 
     def read_person(
-        self, case_id: UUID, actor: Actor | None, basis: str, purpose: str
+        self,
+        case_id: UUID,
+        actor: Actor | None,
+        basis: str,
+        purpose: str,
+        *,
+        also: Iterable[str] = (),
     ) -> ev.PersonDetails | None:
-        """The details held on the person of a case, the read recorded first (アクセス記録).
+        """The details held on the person of a case, the read recorded first (アクセス記録);
+        ``also``: fields shown beside them from elsewhere (a discovery's report), in the
+        same record.
 
         On an erased case, each text field the log held reads ``［消去済み］`` (the erased
         reads of ``hub.sealing``); nothing personal is shown, so no read is recorded."""
@@ -947,6 +955,7 @@ class HubApplication(Application[UUID]):
             return self._erased_person(case_id)
         person = case.person
         if person is None:
+            self.record_access(actor, case_id, also, basis, purpose)
             return None
         at = now()
         # A basis or purpose outside the vocabulary is refused as invalid input first.
@@ -957,7 +966,7 @@ class HubApplication(Application[UUID]):
                 "nothing is shown"
             )
         shown = [f"person.{k}" for k, v in person.model_dump().items() if v is not None]
-        self.record_access(actor, case_id, shown, basis, purpose, at=at)
+        self.record_access(actor, case_id, [*shown, *also], basis, purpose, at=at)
         return person
 
     def records_reads(self, case_id: UUID) -> bool:

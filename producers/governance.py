@@ -532,7 +532,22 @@ def details_event(event: LoggedEvent, person: dict[str, Any]) -> LoggedEvent:
         "recorded_at": event.record["recorded_at"],
     }
     record.update(payload.model_dump(mode="json"))
+    # A field held as it reads erased (the person's key destroyed; every field recorded for
+    # them after their erasure reads so) is nothing of the person: named erased, as the
+    # event it was read from names it, a basis delivers it to no one and no disclosure of
+    # it is recorded (``hub audit verify`` refutes any disclosure after an erasure).
+    payload._erased = _held_erased(person)
     return LoggedEvent(event.position, payload, record)
+
+
+def _held_erased(person: dict[str, Any]) -> tuple[str, ...]:
+    """The paths of the person's details held as their erased reads."""
+    spec = personal_spec(ev.PersonDetails)
+    return tuple(
+        f"person.{name}"
+        for name, value in person.items()
+        if isinstance(leaf := spec.get(name), Leaf) and value == leaf.erased
+    )
 
 
 def _involve(case: CaseGovernance, agencies: Iterable[str]) -> None:

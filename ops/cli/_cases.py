@@ -5,6 +5,7 @@ goes through here, so a prefix printed by one command is accepted by all of them
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from uuid import UUID
 
 from hub.application import HubApplication
@@ -33,6 +34,8 @@ def resolve_case(
     input (exit 2); a well-formed id or prefix of no case is not found (exit 3), as the
     README's exit codes say, except when the option ``filters`` a listing, which refuses what
     names nothing as invalid input."""
+    with suppress(ValueError):
+        text = str(UUID(text))  # a whole id as other systems write it (upper case, a URN)
     try:
         return resolve_prefix(text, view.case_ids(), "case")
     except NotFoundError:

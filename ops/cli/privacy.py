@@ -14,7 +14,7 @@ from hub.application import HubApplication
 from hub.errors import CaseNotFoundError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
-from hub.prefixes import SHORT, resolve_prefix
+from hub.prefixes import SHORT, id_prefix, resolve_prefix
 from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
 from ops.cli._cases import named_case
@@ -23,7 +23,7 @@ from ops.cli._output import check_output, written
 from ops.cli.audit import parse_period
 from ops.privacy import leak
 from ops.privacy.pdf import render
-from ops.privacy.subject import subject_report
+from ops.privacy.subject import reported_details, subject_report
 from ops.wiring import application, ledger_disclosures, open_ledger, open_projection
 from projections.audit.leak import LeakImpact, assess
 from projections.audit.source import log_entries
@@ -57,7 +57,7 @@ def subject_report_command(
     position = open_ledger(settings).position()
     with application(settings) as app:
         report = subject_report(app, case_id, disclosures, ledger_position=position)
-        recorded = app.records_reads(case_id)
+        recorded = app.records_reads(case_id) or bool(reported_details(app, case_id))
     written(path, lambda: private_file(path).write_bytes(render(report)))
     read = "the read is in the access log" if recorded else "no personal detail was read or logged"
     # The path on a line of its own: the default name holds the case id a second time.
@@ -74,7 +74,7 @@ def erase_command(
     ],
     case: Annotated[
         str | None,
-        typer.Option("--case", help="The case id of the person (or a unique prefix of it)."),
+        typer.Option("--case", help="The case id of the person, or a unique prefix of 8 or more."),
     ] = None,
     discovery: Annotated[
         str | None,
@@ -94,7 +94,13 @@ def erase_command(
 
 
 def _erase_case(case: str, decided_by: str, reason: str) -> None:
-    case_id = UUID(named_case(case))
+    case_id = UUID(named_case(case))  # naming no case is not found, as for any command
+    if id_prefix(case) and len(case.strip()) < SHORT:
+        # An erasure is not undone: a few characters that happen to be unique today name
+        # someone by chance, so a prefix is as long as the tables print one, as --discovery's.
+        raise InvalidCommandError(
+            f"--case: give the case id or a prefix of {SHORT} or more characters: {case!r}"
+        )
     with application(get_settings()) as app:
         subjects = app.erase_person(case_id, decided_by=decided_by, reason=reason)
     typer.echo(

@@ -17,6 +17,7 @@ from hub.quarantine import stop_on_keys
 from hub.settings import Settings
 from ops.wiring import open_application
 from projections.audit.leak import Exposure, disclosed_exposures, exposures
+from projections.audit.source import UnreadableLogError
 
 Leaked = Iterator[tuple[datetime, list[Exposure]]]
 
@@ -89,7 +90,11 @@ def from_store(path: Path) -> Leaked:
                     domain_event = app.mapper.to_domain_event(notification)
                 except Exception as error:
                     stop_on_keys(error)  # a copy whose keys this hub cannot unwrap: say so
-                    raise
+                    raise UnreadableLogError(
+                        f"--store: the event at position {notification.id} cannot be read "
+                        f"({type(error).__name__}); `HUB_SQLITE_PATH={path} hub audit "
+                        "verify-log --no-witness` names what changed in the copy"
+                    ) from error
                 payload = getattr(domain_event, "payload", None)
                 if payload is None:
                     continue

@@ -3,8 +3,10 @@ replay the case's history and the relay's ledger, and build the report."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+from hub import events as ev
 from hub.application import HubApplication
 from hub.fiscal import now
 from hub.identity import Actor
@@ -25,16 +27,37 @@ def subject_report(
 ) -> SubjectReport:
     """The report for the person of ``case_id``; their details are shown on the city's
     official duty for the person's own request, and that read goes on the access log."""
-    person = app.read_person(case_id, actor, "official_duty", "person_request")
-    erased = bool(getattr(app.get_case(case_id), "erased", False))
+    reported = reported_details(app, case_id)
+    also = [f"person.{k}" for k in reported]  # shown too: in the same access record
+    person = app.read_person(case_id, actor, "official_duty", "person_request", also=also)
+    case = app.get_case(case_id)
+    held = person.model_dump(mode="json", exclude_none=True) if person else {}
     history = replay(log_entries(app))
     return build(
         history,
         disclosures,
         str(case_id),
-        person.model_dump(mode="json") if person else None,
+        {**reported, **held} or None,
         names(app.network),
         now(),
-        erased_all=erased,
+        erased_all=case.erased,
         ledger_position=ledger_position,
+        discoveries=[str(d) for d in case.discovery_ids],
     )
+
+
+def reported_details(app: HubApplication, case_id: UUID) -> dict[str, Any]:
+    """The person's details the reports of the discoveries the case was opened from hold and
+    the case itself does not (the hub holds them, under the discovery's key, and erases them
+    with the case); none once the person is erased."""
+    case = app.get_case(case_id)
+    if case.erased:
+        return {}
+    held = case.person.model_dump(exclude_none=True) if case.person else {}
+    found: dict[str, Any] = {}
+    for discovery_id in case.discovery_ids:
+        report = next(iter(app.events.get(discovery_id))).payload  # type: ignore[attr-defined]
+        if isinstance(report, ev.DiscoveryReported) and report.person is not None:
+            details = report.person.model_dump(mode="json", exclude_none=True)
+            found.update({k: v for k, v in details.items() if k not in held and k not in found})
+    return found

@@ -229,6 +229,8 @@ class History:
     referrals: dict[str, ReferralRecord] = field(default_factory=dict)
     # The position of each case's PersonErased: nothing personal of it exists after it.
     erasures: dict[str, int] = field(default_factory=dict)
+    # The position of each discovery's report (a case opened from it names it, not the report).
+    discovery_reports: dict[str, int] = field(default_factory=dict)
     # Every position at which a meeting took up a case (``meetings`` keeps the first), and
     # each case's moves to the 重層的支援会議, after which consent governs, not the meeting.
     take_ups: dict[tuple[str, str], list[int]] = field(default_factory=dict)
@@ -283,6 +285,8 @@ class History:
             if consent is not None and consent.withdrawn_position is None:
                 consent.withdrawn_at, consent.withdrawn_position = p.occurred_at, position
                 consent.withdrawn_by = by
+        elif isinstance(p, ev.DiscoveryReported):
+            self.discovery_reports[str(p.discovery_id)] = position
         elif isinstance(p, ev.UseStopRequested):
             self.use_stops.append(
                 UseStopRecord(str(p.request_id), str(p.case_id), p.occurred_at, position, by)

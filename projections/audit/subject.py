@@ -72,6 +72,7 @@ EVENT_LABELS = {
         "WatchOverArranged",
         "EmergencyDeclared",
         "EmergencyEnded",
+        "BreakGlassReviewed",
         "PersonalDataAccessed",
         "PersonErased",
         "ErasureConfirmed",
@@ -158,10 +159,12 @@ def build(
     erased: Sequence[str] = (),
     erased_all: bool = False,
     ledger_position: int | None = None,
+    discoveries: Sequence[str] = (),
 ) -> SubjectReport:
     """The report for ``case_id``: ``person`` is the details held now (field → value);
     ``erased`` names fields whose data key was destroyed, ``erased_all`` says the person was
-    erased (``hub privacy erase``: nothing personal is left to show)."""
+    erased (``hub privacy erase``: nothing personal is left to show); ``discoveries`` the
+    discoveries the case was opened from, whose reports are records of the person too."""
     held = (
         [("本人情報（氏名・住所・要配慮個人情報など）", ERASED)]
         if erased_all
@@ -179,10 +182,11 @@ def build(
         key=lambda c: c.given_position,
     )
     stops = [s for s in history.use_stops if s.case_id == case_id]
+    reports = {history.discovery_reports.get(d) for d in discoveries}
     records = [
         e
         for e in sorted(history.events.values(), key=lambda e: e.position)
-        if e.case_id == case_id and e.event_type in EVENT_LABELS
+        if (e.case_id == case_id or e.position in reports) and e.event_type in EVENT_LABELS
     ]
     sections = (
         Section(
@@ -243,7 +247,7 @@ def build(
                 (
                     when(e.declared_at),
                     _agencies(e.agencies, names),
-                    _categories(e.categories),
+                    _emergency_categories(e.categories, e.sensitive_categories),
                     when(e.expires_at),
                     _emergency_end(e.ended_at, e.expires_at, generated_at),
                 )
@@ -292,6 +296,14 @@ def _basis(d: Disclosure, history: History) -> str:
         if consent:
             text += f"（{when(consent.given_at)}の同意）"
     return text
+
+
+def _emergency_categories(categories: Sequence[str], sensitive: Sequence[str]) -> str:
+    """What a declaration released: the 要配慮個人情報 a break-glass declaration named too
+    (they went out under it: section 2 lists them), marked as such."""
+    named = [label("data_category", c) for c in categories if c not in sensitive]
+    named += [f"{label('data_category', c)}（要配慮個人情報）" for c in sensitive]
+    return "、".join(named)
 
 
 def _emergency_end(ended_at: datetime | None, expires_at: datetime, now: datetime) -> str:

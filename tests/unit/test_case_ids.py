@@ -73,3 +73,10 @@ def test_an_ambiguous_prefix_names_each_match_as_far_as_it_differs() -> None:
     with pytest.raises(InvalidCommandError) as refused:
         case_among("5f1c0c1e", [A, B, C])
     assert "2 match: 5f1c0c1e-0, 5f1c0c1e-9);" in str(refused.value)
+
+
+def test_a_whole_id_written_another_way_names_its_case() -> None:
+    # Upper case, without hyphens, in braces or as a URN: the id other systems print, and
+    # the API takes. Told "no case", an auditor would take a case the hub holds for absent.
+    for text in (A.upper(), A.replace("-", ""), "{" + A + "}", f"urn:uuid:{A}"):
+        assert resolve_case(text, FakeCases(), "--case") == A  # type: ignore[arg-type]

@@ -312,3 +312,27 @@ def test_an_erasure_in_an_unsealed_store_says_the_details_stay_in_its_events(
     )
     assert result.exit_code == 0, result.output
     assert "HUB_SEAL_PERSONAL=false" in result.stderr and "stay in its" in result.stderr
+
+
+def test_an_erasure_names_its_case_by_the_id_or_a_prefix_as_long_as_tables_print(
+    cli_store: Path,
+) -> None:
+    app = _open()
+    try:
+        case_id, _, other = _people(app)
+    finally:
+        app.close()
+    decision = ("--decided-by", "試験課", "--reason", "保存期間満了")
+    # Unique today, but a few characters name a person by chance: an erasure is not undone.
+    seven = str(case_id)[:7]
+    short = runner.invoke(cli, ["privacy", "erase", "--case", seven, *decision])
+    assert short.exit_code == 2
+    refusal = f"Error: --case: give the case id or a prefix of 8 or more characters: {seven!r}"
+    assert short.stderr.strip().splitlines() == [refusal]
+    app = _open()
+    try:
+        assert _payloads(app, case_id)[0].person.name == f.SYNTHETIC_NAME
+    finally:
+        app.close()
+    assert "消去 erased" in _cli("privacy", "erase", "--case", str(case_id)[:8], *decision)
+    assert "消去 erased" in _cli("privacy", "erase", "--case", str(other).upper(), *decision)

@@ -3,6 +3,7 @@ the reporting thresholds of 規則第43条 for an administrative organ."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,3 +224,22 @@ def test_a_topic_the_broker_lacks_is_not_found_and_a_tenants_prefix_is_suggested
     code, out = leak_impact("--topic", "t1.referrals.moji.hoikx")
     assert code == 3 and "did you mean" not in out, out
     get_settings.cache_clear()
+
+
+def test_a_store_copy_with_an_event_that_does_not_read_says_where_in_one_line(
+    store: Path,
+) -> None:
+    """A leaked copy may be damaged or edited: one line naming the event and how to find
+    what changed, not a traceback."""
+    with sqlite3.connect(store) as db:
+        rowid, state = db.execute(
+            "SELECT rowid, state FROM stored_events WHERE topic LIKE '%ConsultationReceived'"
+        ).fetchone()
+        at = state.index(b'"c":"') + 10
+        edited = state[:at] + (b"A" if state[at : at + 1] != b"A" else b"B") + state[at + 1 :]
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (edited, rowid))
+    result = runner.invoke(cli, ["privacy", "leak-impact", "--store", str(store)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --store: the event at position ")
+    assert "hub audit verify-log --no-witness" in lines[0]

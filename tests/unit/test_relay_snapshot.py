@@ -22,12 +22,15 @@ from hub.identity import Actor, Role
 from hub.reference import load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
-from ops.wiring import open_ledger
+from ops.wiring import ledger_disclosures, open_ledger
 from producers import governance, snapshot
 from producers import relay as relay_module
 from producers.governance import CaseGovernance, GovernanceState
 from producers.ledger import RelayLedger
 from producers.relay import Relay
+from projections.audit.history import replay
+from projections.audit.source import log_entries
+from projections.audit.verify import verify
 from tests import factories as f
 from tests.faults import history
 from tests.unit.test_access_log import FakeProducer, Sent
@@ -620,6 +623,31 @@ def test_a_relay_restarted_from_its_state_after_an_erasure_publishes_what_one_st
     assert "referrals.moji.houkatsu" in {record[1] for record in published}
     assert _personal(published) == []
     assert published == _started_afterwards(settings, before)
+
+
+@pytest.mark.parametrize("running_since_before", [False, True])
+def test_details_recorded_after_an_erasure_make_no_disclosure_on_a_later_basis(
+    tmp_path: Path, running_since_before: bool
+) -> None:
+    """Details recorded for an erased person are kept by no key: they read erased, so a
+    consent given afterwards delivers nothing and the ledger records no disclosure (one
+    would be refuted by ``hub audit verify``, the person being erased before it)."""
+    settings, office, case_id = _erasable(tmp_path)
+    relay = Relay(settings, office, open_ledger(settings), _Recorded(), batch_size=50)  # type: ignore[arg-type]
+    if running_since_before:
+        relay.drain()  # it holds the person's details when another process erases them
+    office.erase_person(case_id, decided_by="試験 保健福祉局", reason="保存期間満了", actor=ADMIN)
+    new = f.person(name="試験 次郎", address="北九州市門司区新住所9-9（架空）")
+    office.execute(f.build(c.RecordPersonDetails, case_id=case_id, person=new, occurred_at=f.at(2)))
+    scope = {"scope": ["moji.houkatsu"], "data_categories": ["identity", "contact"]}
+    office.execute(f.consent(case_id, purposes=["consultation"], occurred_at=f.at(3), **scope))
+    relay.drain()
+
+    history = replay(log_entries(office))
+    erased_at = history.erasures[str(case_id)]
+    disclosures = ledger_disclosures(settings)
+    assert [d.position for d in disclosures if d.position > erased_at] == []
+    assert verify(history, disclosures).valid
 
 
 class _ByType:

@@ -7,13 +7,14 @@ import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from hub import commands as c
+from hub import events as ev
 from hub.application import HubApplication
 from hub.labels import label, names
 from hub.settings import get_settings
@@ -23,7 +24,7 @@ from producers.governance import GovernanceState, decide, logged
 from projections.audit.access import access_log
 from projections.audit.history import History, replay
 from projections.audit.source import log_entries
-from projections.audit.subject import ERASED, FIELD_LABELS, when
+from projections.audit.subject import ERASED, EVENT_LABELS, FIELD_LABELS, when
 from projections.audit.verify import Disclosure, verify
 from tests import audit_scenario as s
 from tests import factories as f
@@ -361,3 +362,120 @@ def test_the_list_of_records_is_in_date_order_whatever_the_order_they_were_writt
     kinds = [kind for _, kind in listed.rows]
     assessed = kinds.index(EVENT_LABELS["AssessmentRecorded"])
     assert assessed < kinds.index(EVENT_LABELS["UseStopRequested"])  # written at f.at(9)
+
+
+def test_a_break_glass_review_of_the_case_is_in_the_list_of_records(store: Path) -> None:
+    """Section 7 lists every record of the case: the verdict on a declaration that released
+    the person's 要配慮個人情報 is one (its kind and date; the reviewer's note is not shown)."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case_id = app.execute(f.consultation(occurred_at=f.at(0))).aggregate_ids[0]
+        glass = f.emergency(
+            case_id,
+            occurred_at=f.at(1),
+            sensitive_categories=["health"],
+            sensitive_reason="意識不明、持病の確認が必要（試験）",
+        )
+        app.execute(glass)
+        review = f.build(
+            c.ReviewBreakGlass,
+            case_id=case_id,
+            declaration_id=glass.declaration_id,
+            reviewer="auditor",
+            verdict="justified",
+            note="試験の審査メモ",
+            occurred_at=f.at(2),
+        )
+        app.execute(review)
+        relay_ledger(app)
+    finally:
+        app.close()
+    text = report_text(store, case_id)
+    assert f"日時：{when(f.at(2))}記録：{label('event_type', 'BreakGlassReviewed')}" in text
+    assert "試験の審査メモ" not in text
+
+
+def test_every_kind_of_record_a_case_holds_is_one_the_list_names() -> None:
+    case_events = {name for name, cls in ev.EVENTS_BY_NAME.items() if "case_id" in cls.model_fields}
+    assert case_events - set(EVENT_LABELS) == set()
+
+
+def test_details_held_only_in_the_discovery_report_are_disclosed_and_their_read_logged(
+    store: Path,
+) -> None:
+    """A case opened from a discovery may not restate the person: the hub still holds the
+    report's details (erased with the case). Told 本人を特定する情報は保有していません, the
+    person would be told something untrue."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reported = f.person(kana=None, phone=None, health=None)
+        discovery = app.execute(f.discovery(person=reported, occurred_at=f.at(0)))
+        discovery_id = discovery.aggregate_ids[0]
+        case_id = uuid4()
+        app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id, occurred_at=f.at(1)))
+        relay_ledger(app)
+    finally:
+        app.close()
+    out = store / "kaiji.pdf"
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(case_id), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "the read is in the access log" in result.output
+    text = pdf_text(out)
+    assert f"氏名：{f.SYNTHETIC_NAME}" in text and f"住所：{f.SYNTHETIC_ADDRESS}" in text
+    assert "本人を特定する情報は保有していません" not in text
+    assert f"記録：{label('event_type', 'DiscoveryReported')}" in text
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reads = access_log(app, case_id=str(case_id))
+    finally:
+        app.close()
+    assert [(r.purpose, r.basis) for r in reads] == [("person_request", "official_duty")]
+    assert {"person.name", "person.address"} <= set(reads[0].fields)
+
+
+def test_one_report_is_one_read_of_the_case_and_its_discovery_report_together(
+    store: Path,
+) -> None:
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reported = f.person(kana=None, phone=None, health=None)
+        discovery_id = app.execute(f.discovery(person=reported)).aggregate_ids[0]
+        case_id = uuid4()
+        app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id, occurred_at=f.at(1)))
+        own = {"health": "架空の持病（試験）"}
+        app.execute(f.build(c.RecordPersonDetails, case_id=case_id, person=own))
+    finally:
+        app.close()
+    report_text(store, case_id)
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reads = access_log(app, case_id=str(case_id))
+    finally:
+        app.close()
+    assert len(reads) == 1
+    assert {"person.name", "person.address", "person.health"} <= set(reads[0].fields)
+
+
+def test_a_break_glass_declaration_names_the_sensitive_categories_it_released(
+    store: Path,
+) -> None:
+    """Section 5 named only the ordinary categories of a break-glass declaration: the
+    person read that it released 本人特定情報 and 連絡先 while their health went out on it."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        case_id = app.execute(f.consultation(occurred_at=f.at(0))).aggregate_ids[0]
+        app.execute(
+            f.emergency(
+                case_id,
+                occurred_at=f.at(1),
+                sensitive_categories=["health"],
+                sensitive_reason="意識不明、持病の確認が必要（試験）",
+            )
+        )
+        relay_ledger(app)
+    finally:
+        app.close()
+    text = report_text(store, case_id)
+    assert "健康情報（要配慮個人情報）期限：" in text
