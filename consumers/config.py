@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.settings import invalid_settings
+from hub.settings import invalid_settings, refuse_empty_path
 
 InboxStore = Literal["sqlite", "postgres"]
 MAX_TIMER_MINUTES = 366 * 24 * 60
@@ -40,6 +40,11 @@ class ConsumerSettings(BaseSettings):
     ack_timeout_soon_minutes: TimerMinutes = 24 * 60
     ack_timeout_urgent_minutes: TimerMinutes = 4 * 60
     ack_timeout_life_at_risk_minutes: TimerMinutes = 30
+
+    @field_validator("agency_inbox_path", mode="before")
+    @classmethod
+    def _a_path_names_something(cls, value: Any) -> Any:
+        return refuse_empty_path(value)
 
     def ack_timeout(self, urgency: str) -> timedelta:
         minutes = {
