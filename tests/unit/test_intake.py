@@ -377,3 +377,41 @@ def test_an_encoding_a_file_of_lines_cannot_be_read_in_is_invalid_input(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "utf-8 or cp932" in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_a_pipe_is_read_a_device_is_refused_and_a_read_error_is_one_line(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hub submit <(…)` names a pipe: it was "no such file"; a device (/dev/zero, read
+    without end) is invalid input, and a file the system will not read (no permission, a
+    disk's error) one line, not a traceback."""
+    import os
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        pipe.write_text(_line(f.discovery()) + "\n", encoding="utf-8")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    result = runner.invoke(cli, ["submit", str(pipe)])
+    writer.join(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert "1 written" in result.stdout
+
+    device = runner.invoke(cli, ["submit", os.devnull])
+    assert device.exit_code == 2, device.output
+    assert device.stderr.strip() == f"Error: {os.devnull!r} is a device, not a file"
+
+    file = tmp_path / "commands.jsonl"
+    file.write_text(_line(f.discovery()) + "\n", encoding="utf-8")
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    unreadable = runner.invoke(cli, ["submit", str(file)])
+    assert unreadable.exit_code == 2, unreadable.output
+    assert unreadable.stderr.strip() == f"Error: cannot read {file}: Permission denied"
