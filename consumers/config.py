@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hub.office_days import after_open_time
-from hub.settings import invalid_settings
+from hub.settings import invalid_settings, refuse_empty_path
 from hub.vocabulary import Urgency
 
 InboxStore = Literal["sqlite", "postgres"]
@@ -60,6 +60,11 @@ class ConsumerSettings(BaseSettings):
         if urgency in self.ack_pause_on_closed_days:
             return after_open_time(made_at, timeout)
         return made_at + timeout
+
+    @field_validator("agency_inbox_path", mode="before")
+    @classmethod
+    def _a_path_names_something(cls, value: Any) -> Any:
+        return refuse_empty_path(value)
 
     def ack_timeout(self, urgency: str) -> timedelta:
         minutes = {

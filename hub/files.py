@@ -21,6 +21,14 @@ PRIVATE_FILE = 0o600
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+class NotAFileError(StoreUnavailableError):
+    """A file of the hub is named where a folder or a device is; its mode was left as it is."""
+
+
+class NotAFolderError(StoreUnavailableError):
+    """A folder of the hub is named where a file is; its mode was left as it is."""
+
+
 def _shared(path: Path) -> bool:
     mode = path.stat().st_mode
     return bool(mode & (stat.S_IWOTH | stat.S_ISVTX))
@@ -43,6 +51,8 @@ def private_dir(path: Path, *, tighten: bool = False) -> Path:
                 f"the hub's folder {folder} cannot be created ({error.strerror})"
             ) from error
         _set_mode(folder, PRIVATE_DIR)
+    if not missing and not path.is_dir():  # a file, a device: never chmod it as a folder
+        raise NotAFolderError(f"the hub's folder {path} is a file, not a folder")
     if tighten and not missing and not _shared(path):
         _set_mode(path, PRIVATE_DIR)
     return path
@@ -76,7 +86,12 @@ def private_file(path: Path, *, keep_read_only: bool = False) -> Path:
         # No descriptor on a file that exists: it may be a live SQLite database, and closing
         # any descriptor of it drops every POSIX lock this process holds on it, so another
         # process may then delete the -wal/-shm files under us ("disk I/O error").
-        kept = stat.S_IMODE(path.stat().st_mode) & PRIVATE_FILE
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            # A folder (HUB_SQLITE_PATH=/ or the current one) or a device (/dev/full) made
+            # 0600 would lock its owner out of it, or every other user out of the device.
+            raise NotAFileError(f"the hub's file {path} is not a regular file") from None
+        kept = stat.S_IMODE(mode) & PRIVATE_FILE
         _set_mode(path, kept if keep_read_only else PRIVATE_FILE)
         return path
     except OSError as error:

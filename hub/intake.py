@@ -60,12 +60,28 @@ def parse_command_line(raw: bytes, encoding: str = "utf-8") -> object:
     return parse_command_text(text)
 
 
+# What a line of a command file is made of in every encoding it may be read in: the file is
+# cut into lines at the byte b"\n" before a line is decoded.
+_ASCII = "".join(map(chr, range(0x20, 0x7F))) + "\t\r\n"
+
+
 def check_encoding(encoding: str) -> str:
-    """The codec's canonical name ('cp932', 'utf-8'), or InvalidCommandError."""
+    """The codec's canonical name ('cp932', 'utf-8'), or InvalidCommandError: also for a
+    codec that is no text encoding (rot13, base64) or writes ASCII otherwise (UTF-16), whose
+    file cannot be cut into lines at the byte of a newline."""
     try:
-        return codecs.lookup(encoding).name
+        codec = codecs.lookup(encoding)
     except LookupError:
         raise InvalidCommandError(f"unknown encoding {encoding!r} (use utf-8 or cp932)") from None
+    try:
+        readable = _ASCII.encode(codec.name) == _ASCII.encode("ascii")
+    except (LookupError, UnicodeError):  # LookupError: a codec of bytes to bytes, no text
+        readable = False
+    if not readable:
+        raise InvalidCommandError(
+            f"encoding {encoding!r} cannot be read line by line (use utf-8 or cp932)"
+        )
+    return codec.name
 
 
 def parse_command_text(text: str) -> object:

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: LogLevel = "INFO"
 
+    @field_validator("var_dir", "sqlite_path", "kafka_ssl_cafile", mode="before")
+    @classmethod
+    def _a_path_names_something(cls, value: Any) -> Any:
+        return refuse_empty_path(value)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _level_in_any_case(cls, value: Any) -> Any:
@@ -349,6 +354,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def refuse_empty_path(value: Any) -> Any:
+    """An empty (or blank) path is refused rather than read as ``Path("")``, the current
+    folder: ``HUB_SQLITE_PATH=`` would have the hub take the folder it runs in for its
+    store, ``HUB_VAR_DIR=`` fill it with the hub's files and make it 0700."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("an empty path names no file or folder (unset it for the default)")
+    return value
+
+
 def _is_secret(field: FieldInfo) -> bool:
     return field.annotation is SecretStr or SecretStr in get_args(field.annotation)
 
@@ -369,7 +383,8 @@ def invalid_settings(error: ValidationError) -> ConfigurationError:
     """One line naming each ``HUB_`` variable a settings class refused, and why."""
     # A value of a list names its variable alone (its place in the list is not a name).
     problems = "; ".join(
-        f"HUB_{'_'.join(str(p) for p in e['loc'] if isinstance(p, str)).upper()}: {e['msg']}"
+        f"HUB_{'_'.join(str(p) for p in e['loc'] if isinstance(p, str)).upper()}: "
+        f"{e['msg'].removeprefix('Value error, ')}"
         for e in error.errors()
     )
     return ConfigurationError(f"invalid settings: {problems}")

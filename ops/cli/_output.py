@@ -210,12 +210,15 @@ def _label(vocabulary: str, value: str | None, names: Names) -> str | None:
 
 
 def input_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be read as a file (a folder, nothing there), or None."""
+    """Why ``path`` cannot be read as a file (a folder, a device, nothing there), or None.
+    A pipe is read: a shell's ``<(…)`` names one."""
     if path.is_dir():
         return f"{str(path)!r} is a folder, not a file"
-    if not path.is_file():
-        return f"no such file: {path}"
-    return None
+    if path.is_file() or path.is_fifo():
+        return None
+    if path.exists():  # /dev/zero would be read without end
+        return f"{str(path)!r} is a device, not a file"
+    return f"no such file: {path}"
 
 
 def check_output(path: Path, option: str = "--out") -> None:

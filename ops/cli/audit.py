@@ -567,7 +567,9 @@ def verify_log_command(
     Exit 1 names the first broken link, a cut tail (truncated) or a rewritten past
     (rewritten)."""
     try:
-        parsed = Anchor.parse(anchor) if anchor else None
+        # An empty --anchor (a script's "$ANCHOR" unset) is refused, not read as none given:
+        # the check it asked for would silently not be made.
+        parsed = Anchor.parse(anchor) if anchor is not None else None
     except ValueError as error:
         raise InvalidCommandError(str(error)) from None
     settings = get_settings()

@@ -44,7 +44,10 @@ def submit(
         path = Path(file)
         if problem := input_problem(path):
             raise InvalidCommandError(problem)
-        lines = path.read_bytes().splitlines()
+        try:
+            lines = path.read_bytes().splitlines()
+        except OSError as error:  # no permission, a disk's read error
+            raise InvalidCommandError(f"cannot read {file}: {error.strerror}") from None
     app = open_application()
     try:
         with heap.settled():  # the app and the lines live as long as the run

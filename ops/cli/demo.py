@@ -31,6 +31,23 @@ PHASE_NAMES = {
 }
 
 
+class DemoHomeError(InvalidCommandError):
+    """``hub demo --home`` names the folder of the hub's own store, which the demo wipes."""
+
+
+def check_home(home: Path) -> None:
+    """The demo deletes ``hub*.sqlite*`` and ``agency/`` in its home: refuse the folder of
+    the configured store or the var folder (``--home var``, ``--home ""``, which is the
+    current folder), where those are the log of record and the agencies' inboxes."""
+    settings = get_settings()
+    live = {settings.var_dir.resolve(), settings.sqlite_file.resolve().parent}
+    if home.resolve() in live:
+        raise DemoHomeError(
+            f"--home {str(home)!r} holds the hub's own store ({settings.sqlite_file}), which "
+            "the demo would wipe: give it a folder of its own (default var/demo)"
+        )
+
+
 def demo(
     scale: Annotated[int, typer.Option(min=1, help="Play N copies of the city (load).")] = 1,
     store: Annotated[StoreKind, typer.Option(help="Log of record: sqlite or postgres.")] = "sqlite",
@@ -62,6 +79,7 @@ def demo(
         raise InvalidCommandError(
             f"--until must be {first_day.isoformat()} or later: the demo plays 令和7年度 from then"
         )
+    check_home(home)
     options = DemoOptions(
         scale=scale,
         store=store,

@@ -52,6 +52,10 @@ def subject_report_command(
     case_id = UUID(named_case(case))
     path = out or Path(f"subject-report-{case_id}.pdf")
     check_output(path)  # before the read, which the access log records
+    if path.exists() and not path.is_file():
+        # The PDF is made 0600 (it holds the person's details): a device such as /dev/null
+        # or a pipe cannot be, and would pass them on.
+        raise InvalidCommandError(f"--out {str(path)!r} is not a regular file")
     settings = get_settings()
     disclosures = ledger_disclosures(settings)
     position = open_ledger(settings).position()

@@ -4,6 +4,7 @@ a day before 明治 had no 和暦 for the title, and failed only after the run."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,3 +24,32 @@ def test_a_cut_before_the_demo_year_begins_is_refused_before_anything_runs(
     result = CliRunner().invoke(cli, ["demo", "--until", until, "--no-services"])
     assert result.exit_code == 2, result.output
     assert "--until" in result.stderr and "2025-04-01" in result.stderr
+
+
+@pytest.mark.parametrize("home", ["var", "", "store-folder"])
+def test_a_home_that_holds_the_hubs_own_store_is_refused_before_anything_runs(
+    home: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo deletes hub*.sqlite* and agency/ in its home: `--home var` (a slip for
+    var/demo) or `--home ""` (the current folder) deleted the log of record."""
+    from hub.settings import get_settings
+
+    def never(*_: Any, **__: Any) -> None:
+        raise AssertionError("the demo ran")
+
+    monkeypatch.setattr("ops.demo.pipeline.run_demo", never)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HUB_VAR_DIR", "var")
+    if home == "store-folder":
+        monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "store-folder" / "hub.sqlite"))
+    else:
+        monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["demo", "--home", home, "--no-services"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    shown = str(Path(home))  # "" is the current folder, "."
+    assert line.startswith(f"Error: --home {shown!r} holds the hub's own store"), line

@@ -362,3 +362,56 @@ def test_a_folder_given_as_the_file_is_said_to_be_a_folder(store: Path) -> None:
     result = runner.invoke(cli, ["submit", str(folder)])
     assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: {str(folder)!r} is a folder, not a file"
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "utf-16", "utf-32", "idna"])
+def test_an_encoding_a_file_of_lines_cannot_be_read_in_is_invalid_input(
+    store: Path, tmp_path: Path, encoding: str
+) -> None:
+    # rot13 and base64 are codecs of bytes, no text; UTF-16 and UTF-32 write a newline as
+    # other bytes than b"\n": the file, cut into lines there, would be read as garbage.
+    file = tmp_path / "commands.jsonl"
+    file.write_text(_line(f.discovery()) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["submit", "--encoding", encoding, str(file)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "utf-8 or cp932" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_a_pipe_is_read_a_device_is_refused_and_a_read_error_is_one_line(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hub submit <(…)` names a pipe: it was "no such file"; a device (/dev/zero, read
+    without end) is invalid input, and a file the system will not read (no permission, a
+    disk's error) one line, not a traceback."""
+    import os
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        pipe.write_text(_line(f.discovery()) + "\n", encoding="utf-8")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    result = runner.invoke(cli, ["submit", str(pipe)])
+    writer.join(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert "1 written" in result.stdout
+
+    device = runner.invoke(cli, ["submit", os.devnull])
+    assert device.exit_code == 2, device.output
+    assert device.stderr.strip() == f"Error: {os.devnull!r} is a device, not a file"
+
+    file = tmp_path / "commands.jsonl"
+    file.write_text(_line(f.discovery()) + "\n", encoding="utf-8")
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    unreadable = runner.invoke(cli, ["submit", str(file)])
+    assert unreadable.exit_code == 2, unreadable.output
+    assert unreadable.stderr.strip() == f"Error: cannot read {file}: Permission denied"

@@ -137,3 +137,66 @@ def test_a_read_only_var_folder_is_one_line_exit_4(
     assert line == (
         f"Error: the hub's folder {tmp_path / 'var'} cannot be created (Read-only file system)"
     )
+
+
+def test_a_store_path_that_names_a_folder_leaves_its_mode_alone(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HUB_SQLITE_PATH naming a folder (the current one, /) was made 0600 before SQLite
+    refused it, locking its owner out of it; a device (/dev/full) went 0600 too."""
+    monkeypatch.setenv("HUB_MODE", "development")
+    folder = cli_store / "a-folder"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(folder))
+    result = runner.invoke(cli, ["case", "list"])
+    assert result.exit_code == 4, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line == f"Error: the hub's file {folder} is not a regular file"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+def test_a_var_folder_that_names_a_file_leaves_its_mode_alone(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.delenv("HUB_SQLITE_PATH")
+    file = cli_store / "a-file"
+    file.write_text("試験\n")
+    file.chmod(0o644)
+    monkeypatch.setenv("HUB_VAR_DIR", str(file))
+    result = runner.invoke(cli, ["case", "list"])
+    assert result.exit_code == 4, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line == f"Error: the hub's folder {file} is a file, not a folder"
+    assert stat.S_IMODE(file.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize(
+    "variable", ["HUB_SQLITE_PATH", "HUB_VAR_DIR", "HUB_AGENCY_INBOX_PATH", "HUB_KAFKA_SSL_CAFILE"]
+)
+def test_an_empty_path_setting_is_refused_not_read_as_the_current_folder(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """``Path("")`` is ".": HUB_SQLITE_PATH= made the folder the hub ran in 0600 and ended
+    in a traceback; HUB_VAR_DIR= filled it with a store and keys and made it 0700."""
+    from consumers.config import get_consumer_settings
+
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv(variable, " ")
+    monkeypatch.chdir(cli_store)
+    cli_store.chmod(0o755)
+    get_consumer_settings.cache_clear()
+    try:
+        result = runner.invoke(cli, ["agency", "inbox", "--agency", "tobata.hogo"])
+        if variable in ("HUB_SQLITE_PATH", "HUB_VAR_DIR"):
+            result = runner.invoke(cli, ["case", "list"])
+    finally:
+        get_consumer_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        f"Error: invalid settings: {variable}: an empty path names no file or folder "
+        "(unset it for the default)"
+    )
+    assert stat.S_IMODE(cli_store.stat().st_mode) == 0o755
