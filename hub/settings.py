@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     store: StoreKind = "sqlite"
     sqlite_path: Path | None = None
     postgres_host: str = "127.0.0.1"
-    postgres_port: int = 5432
+    postgres_port: int = Field(default=5432, ge=1, le=65535)
     postgres_dbname: str = "hub"
     postgres_user: str = "hub"
     postgres_password: SecretStr = SecretStr("hub")
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
     kafka_ssl_cafile: Path | None = None
-    kafka_controller_port: int = 19093
+    kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
     kafka_user: str = DEFAULT_SUPER_USER
     kafka_password: SecretStr = SecretStr("admin-secret")
     # The controller listener's own PLAIN user (broker to controller); no client uses it.
@@ -107,7 +107,8 @@ class Settings(BaseSettings):
     oidc_issuer: str = DEV_OIDC_ISSUER
     oidc_audience: str = "kitakyushu-hub"
     oidc_jwks_url: str = ""
-    api_max_body_bytes: int = 64 * 1024
+    # At least 1 KiB (a smaller limit refuses every command), at most 16 MiB.
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
 
     # Prometheus metrics of a long-running process (docs/METRICS.md): the port its /metrics
     # listens on (unset: none; each command's --metrics-port overrides it) and the interface.

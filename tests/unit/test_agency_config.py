@@ -81,3 +81,28 @@ def test_an_inbox_schema_postgresql_cannot_use_is_a_setting_to_correct() -> None
     # Refused before connecting, by the variable's name: not "a service is away" (exit 4).
     with pytest.raises(ConfigurationError, match="HUB_AGENCY_INBOX_SCHEMA"):
         PostgresDatabase(Settings(), "Inbox-tobata_hogo")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HUB_API_MAX_BODY_BYTES", "0"),  # would refuse every command with 413
+        ("HUB_API_MAX_BODY_BYTES", "-1"),
+        ("HUB_POSTGRES_PORT", "0"),
+        ("HUB_POSTGRES_PORT", "65536"),
+        ("HUB_KAFKA_CONTROLLER_PORT", "-1"),
+    ],
+)
+def test_a_hub_setting_out_of_its_range_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    from hub.settings import get_settings
+
+    monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError, match=f"^invalid settings: {name}: "):
+            get_settings()
+    finally:
+        monkeypatch.delenv(name)
+        get_settings.cache_clear()
