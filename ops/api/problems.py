@@ -104,9 +104,11 @@ def field_errors(
     for item in errors[:20]:
         location = [str(part) for part in item.get("loc", ())[skip:]]
         kind = str(item.get("type", "invalid"))
-        message = ECHOING.get(kind) or str(item.get("msg", kind))
-        if not location and kind == "value_error":
-            message = message.removeprefix("Value error, ")
+        # pydantic's "Value error, " says nothing to a client, nor a field named twice.
+        message = (ECHOING.get(kind) or str(item.get("msg", kind))).removeprefix("Value error, ")
+        if location:
+            message = message.removeprefix(f"{'.'.join(location)}: ")
+        elif kind == "value_error":
             named = c.field_of_rule(fields, message)
             if named is not None:
                 location, message = [named[0]], named[1]

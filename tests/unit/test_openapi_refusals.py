@@ -134,3 +134,27 @@ def test_a_repeated_key_is_declared_with_the_outcome_it_answers(client: TestClie
         reference = responses["201"]["content"]["application/json"]["schema"]["$ref"]
         outcome = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
         assert "duplicate" in outcome["required"], path
+
+
+def test_a_fields_message_is_said_once_without_pydantics_prefix(
+    client: TestClient, settings: Settings
+) -> None:
+    """pydantic's "Value error, " said nothing to a client, and an answer's reason came back
+    as ``reason: Value error, reason: contains a control character``."""
+    officer = {"Authorization": f"Bearer {_token(settings, Role.ward_officer, ward='tobata')}"}
+    agency = {"Authorization": f"Bearer {_token(settings, Role.member_agency, agency_id='a.b')}"}
+    early = client.post(
+        "/commands/OpenCase",
+        headers={**officer, "Idempotency-Key": str(uuid4())},
+        json={"ward": "tobata", "occurred_at": "1999-12-31T00:00:00+09:00"},
+    )
+    control = client.post(
+        f"/agencies/a.b/inbox/{uuid4()}/answer",
+        headers={**agency, "Idempotency-Key": str(uuid4())},
+        json={"answer": "declined", "reason_code": "other", "reason": "試験\x00"},
+    )
+    for answer, field in ((early, "occurred_at"), (control, "reason")):
+        assert answer.status_code == 422, answer.text
+        (error,) = [e for e in answer.json()["errors"] if e["field"] == field]
+        assert not error["message"].startswith(("Value error", f"{field}:")), error
+        assert "Value error" not in answer.json()["detail"], answer.text
