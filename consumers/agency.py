@@ -33,7 +33,7 @@ from hub.errors import (
 )
 from hub.fiscal import jst_text
 from hub.logging import get_logger
-from hub.prefixes import id_prefix, resolve_prefix
+from hub.prefixes import echoed, id_prefix, resolve_prefix
 from hub.quarantine import OUTAGES, reason_of
 
 log = get_logger("consumers.agency")
@@ -223,7 +223,7 @@ def find_referral(inbox: Inbox, referral: str) -> dict[str, Any]:
     text that cannot start an id and an ambiguous prefix are invalid input (exit 2, the
     ambiguous one naming each referral it matches), a prefix that matches none not found."""
     if not id_prefix(referral):
-        raise InvalidCommandError(f"{referral!r} is not (the start of) a referral id")
+        raise InvalidCommandError(f"{echoed(referral)} is not (the start of) a referral id")
     try:
         found = inbox.referral(resolve_prefix(referral, inbox.referral_ids(), "referral"))
     except NotFoundError:

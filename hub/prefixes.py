@@ -8,6 +8,12 @@ from collections.abc import Iterable
 from hub.errors import InvalidCommandError, NotFoundError
 
 SHORT = 8
+ECHOED = 40  # characters of a typed id said back in a refusal (a pasted page is not)
+
+
+def echoed(text: str) -> str:
+    """``text`` as a refusal says it back: quoted, cut after ``ECHOED`` characters."""
+    return repr(text if len(text) <= ECHOED else text[:ECHOED] + "…")
 
 
 def short_ids(ids: Iterable[str], length: int = SHORT) -> dict[str, str]:
@@ -28,13 +34,13 @@ def resolve_prefix(prefix: str, ids: Iterable[str], what: str) -> str:
     text = prefix.strip().lower()
     matches = sorted({i for i in ids if i.lower().startswith(text)}) if text else []
     if not matches:
-        raise NotFoundError(f"no {what} {prefix}")
+        raise NotFoundError(f"no {what} {echoed(prefix)}")
     if len(matches) > 1:
         # Each as far as it differs from the others, so one of them can be typed back.
         prefixes = short_ids(matches, max(SHORT, len(text) + 1))
         shown = ", ".join(prefixes[m] for m in matches[:5]) + ("…" if len(matches) > 5 else "")
         raise InvalidCommandError(
-            f"{what} prefix {prefix!r} is ambiguous ({len(matches)} match: {shown}); "
+            f"{what} prefix {echoed(prefix)} is ambiguous ({len(matches)} match: {shown}); "
             "give more characters"
         )
     return matches[0]

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError
-from hub.prefixes import id_prefix, resolve_prefix
+from hub.prefixes import echoed, id_prefix, resolve_prefix
 from hub.settings import get_settings
 from ops import wiring
 from projections.case_state import CaseStateView
@@ -44,9 +44,9 @@ def resolve_case(
         except ValueError:
             if not id_prefix(text) or filters:
                 raise InvalidCommandError(
-                    f"{option}: no case id is or starts with {text!r}"
+                    f"{option}: no case id is or starts with {echoed(text)}"
                 ) from None
-            raise NotFoundError(f"{option}: no case id starts with {text!r}") from None
+            raise NotFoundError(f"{option}: no case id starts with {echoed(text)}") from None
         if filters:
             raise InvalidCommandError(f"{option}: no case {text}") from None
         raise

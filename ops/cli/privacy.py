@@ -14,7 +14,7 @@ from hub.application import HubApplication
 from hub.errors import CaseNotFoundError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
-from hub.prefixes import SHORT, id_prefix, resolve_prefix
+from hub.prefixes import SHORT, echoed, id_prefix, resolve_prefix
 from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
 from ops.cli._cases import named_case
@@ -144,7 +144,7 @@ def _discovery_id(app: HubApplication, text: str) -> UUID:
         pass
     if len(text.strip()) < SHORT or not all(ch in "0123456789abcdef-" for ch in text.lower()):
         raise InvalidCommandError(
-            f"--discovery: neither a discovery id nor a prefix of {SHORT} or more: {text!r}"
+            f"--discovery: neither a discovery id nor a prefix of {SHORT} or more: {echoed(text)}"
         )
     return UUID(resolve_prefix(text, discoveries(app), "discovery"))
 

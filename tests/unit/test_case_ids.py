@@ -80,3 +80,10 @@ def test_a_whole_id_written_another_way_names_its_case() -> None:
     # the API takes. Told "no case", an auditor would take a case the hub holds for absent.
     for text in (A.upper(), A.replace("-", ""), "{" + A + "}", f"urn:uuid:{A}"):
         assert resolve_case(text, FakeCases(), "--case") == A  # type: ignore[arg-type]
+
+
+def test_text_pasted_whole_is_said_back_cut_short() -> None:
+    """A page pasted for an id came back whole in the one line of its refusal."""
+    with pytest.raises(InvalidCommandError) as refused:
+        resolve_case("z" * 10_000, FakeCases(), "--case")  # type: ignore[arg-type]
+    assert str(refused.value) == f"--case: no case id is or starts with '{'z' * 40}…'"
