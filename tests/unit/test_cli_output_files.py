@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,27 +19,20 @@ from tests import factories as f
 runner = CliRunner()
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("HUB_SQLITE_PATH", str(tmp_path / "hub.sqlite"))
-    monkeypatch.setenv("HUB_STORE", "sqlite")
-    monkeypatch.setenv("HUB_OPERATOR", "shiken.kaiji@city.example")
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-
-
 @pytest.mark.timeout(30)
-def test_a_subject_report_onto_a_pipe_is_refused_before_the_read_is_logged(store: Path) -> None:
+def test_a_subject_report_onto_a_pipe_is_refused_before_the_read_is_logged(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """--out /dev/null (or a pipe) was made 0600 (as root, /dev/null for every user of the
     host) after the person's details were read and the read logged; a pipe with no reader
     hung the command."""
+    monkeypatch.setenv("HUB_OPERATOR", "shiken.kaiji@city.example")
     app = HubApplication(env=get_settings().eventsourcing_env())
     try:
         case_id = app.execute(f.consultation()).aggregate_ids[0]
     finally:
         app.close()
-    pipe = store / "pipe"
+    pipe = cli_store / "pipe"
     os.mkfifo(pipe, 0o644)
     os.chmod(pipe, 0o644)
     result = runner.invoke(

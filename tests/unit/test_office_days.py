@@ -10,11 +10,11 @@ import pytest
 from consumers.config import ConsumerSettings, get_consumer_settings
 from consumers.escalation import escalate_overdue
 from hub.application import HubApplication
-from hub.commands import OpenCase, ReferCase
 from hub.errors import ConfigurationError
 from hub.fiscal import JST
 from hub.office_days import after_open_time, closed
 from ops import metrics
+from tests import factories as f
 
 FRIDAY_1600 = datetime(2026, 12, 4, 16, 0, tzinfo=JST)
 
@@ -91,16 +91,14 @@ def test_an_urgency_misspelt_is_one_line_naming_the_variable(
 
 def _refer(app: HubApplication, urgency: str) -> tuple[UUID, UUID]:
     case_id, referral_id = uuid4(), uuid4()
-    app.execute(OpenCase(command_id=uuid4(), occurred_at=FRIDAY_1600, case_id=case_id, ward="moji"))
+    app.execute(f.open_case(case_id=case_id, ward="moji", occurred_at=FRIDAY_1600))
     app.execute(
-        ReferCase(
-            command_id=uuid4(),
-            occurred_at=FRIDAY_1600,
-            case_id=case_id,
+        f.referral(
+            case_id,
+            "moji.houkatsu",
             referral_id=referral_id,
-            agency_id="moji.houkatsu",
-            purpose="assessment",
-            urgency=urgency,  # type: ignore[arg-type]
+            urgency=urgency,
+            occurred_at=FRIDAY_1600,
         )
     )
     return case_id, referral_id
