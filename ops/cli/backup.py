@@ -15,6 +15,7 @@ import typer
 from hub.errors import HubError, InvalidCommandError
 from hub.files import private_file
 from hub.settings import get_settings
+from ops.cli._output import check_output
 from ops.wiring import chain_verdict
 
 
@@ -35,6 +36,7 @@ def backup(
     source = settings.sqlite_file
     if not source.exists():
         raise InvalidCommandError(f"no SQLite store at {source} to back up")
+    check_output(target, "FILE")  # a folder, or a folder that is not there: the caller's slip
     if target.exists():
         raise InvalidCommandError(f"{target} exists: a backup never overwrites a file")
     settings.require_secrets()  # before a copy of the store exists, not after it is made
