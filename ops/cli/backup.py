@@ -15,7 +15,6 @@ import typer
 from hub.errors import HubError, InvalidCommandError
 from hub.files import private_file
 from hub.settings import get_settings
-from ops.cli._output import check_output
 from ops.wiring import chain_verdict
 
 
@@ -36,7 +35,12 @@ def backup(
     source = settings.sqlite_file
     if not source.exists():
         raise InvalidCommandError(f"no SQLite store at {source} to back up")
-    check_output(target, "FILE")  # a folder, or a folder that is not there: the caller's slip
+    # The caller's slips, not the machine's: a folder named for the copy, or a file where a
+    # folder of its path should be (a missing folder is made, 0700).
+    if target.is_dir():
+        raise InvalidCommandError(f"FILE {str(target)!r} is a folder, not a file")
+    if blocking := next((p for p in target.parents if p.exists() and not p.is_dir()), None):
+        raise InvalidCommandError(f"FILE: {str(blocking)!r} is a file, not a folder")
     if target.exists():
         raise InvalidCommandError(f"{target} exists: a backup never overwrites a file")
     settings.require_secrets()  # before a copy of the store exists, not after it is made

@@ -44,21 +44,21 @@ def test_a_backup_taken_while_the_hub_writes_holds_every_event_and_is_private(
     assert again.exit_code == 2 and "never overwrites" in again.stderr
 
 
-def test_a_target_in_no_folder_or_that_is_one_is_the_callers_slip(cli_store: Path) -> None:
-    """Under a file, or in a folder not there, it was exit 4 ("the hub's file … cannot be
-    created"), as if the machine were at fault; a folder named for the copy said it exists."""
+def test_a_target_under_a_file_or_that_is_a_folder_is_the_callers_slip(cli_store: Path) -> None:
+    """Under a file it was exit 4 ("the hub's folder … is a file"), as if the machine were at
+    fault; a folder named for the copy said it exists. A folder not there is made."""
     open_application(get_settings()).close()
-    under_a_file = cli_store / "hub.sqlite" / "copy.sqlite"
-    nowhere = cli_store / "no-such-folder" / "copy.sqlite"
     for target, said in (
-        (under_a_file, "does not exist"),
-        (nowhere, "does not exist"),
+        (cli_store / "hub.sqlite" / "copy.sqlite", "hub.sqlite' is a file, not a folder"),
         (cli_store, "is a folder, not a file"),
     ):
         refused = runner.invoke(cli, ["backup", str(target)])
         assert refused.exit_code == 2, refused.output
         (line,) = refused.stderr.strip().splitlines()
         assert line.startswith("Error: FILE") and said in line, line
+    made = runner.invoke(cli, ["backup", str(cli_store / "new-folder" / "copy.sqlite")])
+    assert made.exit_code == 0, made.output
+    assert stat.S_IMODE((cli_store / "new-folder").stat().st_mode) == 0o700
 
 
 def test_a_postgres_store_is_sent_to_its_own_tools(
