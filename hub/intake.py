@@ -42,6 +42,19 @@ class IntakeReport:
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def check_file_start(first: bytes, encoding: str) -> None:
+    """InvalidCommandError for a file whose first bytes say it is in an encoding other than
+    ``encoding`` (a canonical codec name): every line of it would be refused, each for a
+    reason that does not say why."""
+    if first.startswith(UTF16_BOMS):
+        raise InvalidCommandError("a UTF-16 file: save it as UTF-8 (or Shift_JIS, cp932)")
+    if first.startswith(UTF8_BOM) and encoding != "utf-8":
+        raise InvalidCommandError(
+            f"a UTF-8 file (it starts with a BOM), not {encoding}: leave out --encoding"
+        )
 
 
 def parse_command_line(raw: bytes, encoding: str = "utf-8") -> object:

@@ -17,6 +17,7 @@ from hub.errors import InvalidCommandError
 from hub.intake import (
     UTF8_BOM,
     check_encoding,
+    check_file_start,
     parse_command_line,
     parse_command_text,
     submit_lines,
@@ -37,7 +38,7 @@ def submit(
     ] = "utf-8",
 ) -> None:
     """Validate and apply each line of FILE on its own; name every rejected line."""
-    check_encoding(encoding)
+    encoding = check_encoding(encoding)
     if file == "-":
         lines = sys.stdin.buffer.read().splitlines()
     else:
@@ -48,6 +49,8 @@ def submit(
             lines = path.read_bytes().splitlines()
         except OSError as error:  # no permission, a disk's read error
             raise InvalidCommandError(f"cannot read {file}: {error.strerror}") from None
+    if lines:
+        check_file_start(lines[0], encoding)
     app = open_application()
     try:
         with heap.settled():  # the app and the lines live as long as the run

@@ -276,6 +276,27 @@ def test_a_file_with_a_byte_order_mark_or_in_cp932_is_read(store: Path, tmp_path
     assert unknown.exit_code == 2 and "unknown encoding" in unknown.stderr
 
 
+def test_a_file_in_another_encoding_than_given_is_named_so_once(
+    store: Path, tmp_path: Path
+) -> None:
+    """A UTF-16 file was "not UTF-8 … a Shift_JIS file: --encoding cp932" on its first line
+    and garbage on the others; a UTF-8 file read as cp932 had no hint at all."""
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_text(_line(f.discovery()) + "\n", encoding="utf-16")
+    wide = runner.invoke(cli, ["submit", str(utf16)])
+    assert wide.exit_code == 2, wide.output
+    assert wide.stderr.strip() == "Error: a UTF-16 file: save it as UTF-8 (or Shift_JIS, cp932)"
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + _line(f.discovery()).encode() + b"\n")
+    excel = runner.invoke(cli, ["submit", "--encoding", "Shift_JIS", str(bom)])
+    assert excel.exit_code == 2, excel.output
+    assert excel.stderr.strip() == (
+        "Error: a UTF-8 file (it starts with a BOM), not shift_jis: leave out --encoding"
+    )
+    spelt = runner.invoke(cli, ["submit", "--encoding", "UTF8", str(bom)])  # any spelling
+    assert spelt.exit_code == 0 and "1 written" in spelt.stdout, spelt.output
+
+
 def test_a_long_rejection_reason_stays_on_one_line_when_piped(
     store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
