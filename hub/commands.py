@@ -551,13 +551,25 @@ class HoldGathering(Command):
 # Targets (R8目標) -----------------------------------------------------------------------------
 
 
+def _hundredths(value: float) -> float:
+    if value != round(value, 2):
+        raise ValueError("a target has at most two decimals (e.g. 12.5)")
+    return value
+
+
+# A count, a share or a rate of table ④: not NaN, and no finer than a table prints it.
+TargetValue = Annotated[
+    float, Field(ge=0, le=10_000_000, allow_inf_nan=False), AfterValidator(_hundredths)
+]
+
+
 class SetTarget(Command):
     """Set (or revise) the target of one indicator of table ④ for a fiscal year (R8目標)."""
 
     type: Literal["SetTarget"] = "SetTarget"
     fiscal_year: int = Field(ge=2019, le=2100)  # the year April starts in: R8 = 2026
     indicator: Code  # a code of table ④ (`hub ref codes indicator`)
-    value: float = Field(ge=0, le=10_000_000)
+    value: TargetValue
     note: ShortText | None = None
 
 

@@ -38,11 +38,15 @@ runner = CliRunner()
         ["report", "indicators", "--fy", "R7", "--until", "9999-12-31"],
         ["target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "-5"],
         ["target", "set", "--fy", "2010", "--indicator", "outreach_visits", "--value", "5"],
+        # NaN was "less than or equal to 10000000"; 1e-320 was set and shown as 9.99989e-321回
+        ["target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "nan"],
+        ["target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "1e-320"],
     ],
     ids=[
         *("bad-choice", "no-such-option", "missing-option", "bad-step", "top-level-option"),
         *("position-beyond-64-bits", "negative-position"),
         *("cut-before-meiji", "cut-at-year-9999", "negative-target", "target-before-r1"),
+        *("target-not-a-number", "target-finer-than-hundredths"),
     ],
 )
 def test_a_usage_error_is_one_line_on_stderr_and_exits_2(args: list[str]) -> None:
