@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hub.errors import ConfigurationError
+from hub.errors import ConfigurationError, InvalidCommandError
 from hub.identity import Role
 from hub.settings import Settings, get_settings, is_loopback
 from ops.cli._metrics import MetricsPortOpt
@@ -109,11 +109,23 @@ def token(
     minutes: Annotated[int, typer.Option(min=1, max=24 * 60, help="Lifetime.")] = 60,
 ) -> None:
     """Print a bearer token of the local development issuer (refused in production)."""
+    from ops.cli._names import log_names
+    from ops.cli._output import check_choice
     from ops.identity import dev_issuer
 
+    settings = get_settings()
+    dev_issuer.refuse_in_production(settings)
+    if not subject.strip():
+        raise InvalidCommandError("--subject: name who the token is for, e.g. officer-1")
+    if ward is not None or agency is not None:
+        # A token for a ward or agency the network lacks is refused by every route it is sent
+        # to, with a 403 that does not say why.
+        known = log_names()
+        check_choice("--ward", ward, list(known.wards))
+        check_choice("--agency", agency, list(known.agencies))
     typer.echo(
         dev_issuer.issue(
-            get_settings(),
+            settings,
             subject=subject,
             role=role,
             ward=ward,

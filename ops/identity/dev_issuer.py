@@ -34,7 +34,7 @@ def jwks_path(settings: Settings) -> Path:
     return _dir(settings) / JWKS_FILE
 
 
-def _refuse_in_production(settings: Settings) -> None:
+def refuse_in_production(settings: Settings) -> None:
     if settings.mode == "production":
         raise ConfigurationError(
             "the development token issuer is refused in production (HUB_MODE=production)"
@@ -91,7 +91,7 @@ def key_id(key: rsa.RSAPrivateKey) -> str:
 
 def signing_key(settings: Settings) -> rsa.RSAPrivateKey:
     """The issuer's key, created with its JWKS file on first use."""
-    _refuse_in_production(settings)
+    refuse_in_production(settings)
     path = _dir(settings) / KEY_FILE
     if not path.exists():
         settings.private_var_dir("oidc")

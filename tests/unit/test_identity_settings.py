@@ -76,6 +76,29 @@ def test_hub_dev_token_and_hub_serve_refuse_in_production(
         get_settings.cache_clear()
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--subject", " "], "--subject: name who the token is for"),
+        (["--subject", "x", "--ward", "tobato"], "--ward: unknown value 'tobato'; did you mean"),
+        (["--subject", "x", "--agency", "tobata.houkatu"], "--agency: unknown value"),
+    ],
+)
+def test_hub_dev_token_refuses_a_token_no_route_would_take(
+    cli_store: Any, monkeypatch: pytest.MonkeyPatch, options: list[str], said: str
+) -> None:
+    """A blank subject, or a ward or agency the network lacks, made a token that every route
+    refused with a 403 that did not say why."""
+    monkeypatch.setenv("HUB_MODE", "development")
+    from hub.settings import get_settings
+
+    get_settings.cache_clear()
+    refused = CliRunner().invoke(cli, ["dev", "token", "--role", "ward_officer", *options])
+    assert refused.exit_code == 2, refused.output
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {said}"), line
+
+
 def test_hub_dev_token_prints_a_token_the_verifier_accepts(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
