@@ -18,6 +18,7 @@ import contextlib
 import copy
 import hashlib
 import hmac
+import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -88,7 +89,7 @@ from hub.keys import (
 from hub.labels import BY_KEY as INDICATOR_KEYS
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
-from hub.sealing import ERASED, Sealer, sealed_subject
+from hub.sealing import ERASED, Sealer, plain_paths, sealed_subject
 from hub.transcoding import register_payloads
 
 A = TypeVar("A", bound=Aggregate)
@@ -380,6 +381,29 @@ class HubApplication(Application[UUID]):
         for subject in subjects:
             self.data_keys.destroy(subject)
         return subjects
+
+    def held_in_plain(self, subjects: Iterable[str]) -> list[str]:
+        """Those of ``subjects`` (erased ones, say) whose events the log holds with personal
+        fields in plain: stored by a release before sealing, or with
+        ``HUB_SEAL_PERSONAL=false``. Destroying their keys disposes of nothing there."""
+        models = {m.__name__: m for m in ev.ALL_EVENTS}
+        held: list[str] = []
+        for subject in subjects:
+            for stored in self.recorder.select_events(UUID(subject)):
+                state = stored.state
+                if self.mapper.cipher is not None:
+                    state = self.mapper.cipher.decrypt(state)
+                if self.mapper.compressor is not None:
+                    state = self.mapper.compressor.decompress(state)
+                payload = json.loads(state).get("payload")
+                if not isinstance(payload, dict):
+                    continue
+                model = models.get(str(payload.get("_type_")))
+                data = payload.get("_data_")
+                if model is not None and isinstance(data, dict) and plain_paths(model, data):
+                    held.append(subject)
+                    break
+        return held
 
     def confirm_erasure(
         self, case_id: UUID, agency_id: str, occurred_at: datetime, *, actor: Actor

@@ -18,6 +18,7 @@ the payload's ``erased`` paths (``erased_fields``) name them all.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import types
@@ -106,6 +107,17 @@ def subject_of(data: dict[str, Any]) -> str | None:
     """The data subject a payload's personal fields belong to."""
     subject = data.get("case_id") or data.get("discovery_id")
     return str(subject) if subject is not None else None
+
+
+def plain_paths(model: type[BaseModel], data: dict[str, Any]) -> list[str]:
+    """The personal fields a stored payload (its JSON, unsealed or not) holds in plain: those
+    of a log written before sealing, or with ``HUB_SEAL_PERSONAL=false``; ``data`` unchanged."""
+    spec = personal_spec(model)
+    if not spec:
+        return []
+    taken: dict[str, Any] = {}
+    _take(spec, copy.deepcopy(data), "", taken)
+    return list(taken)
 
 
 def _take(spec: Spec, data: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:

@@ -107,19 +107,27 @@ def _erase_case(case: str, decided_by: str, reason: str) -> None:
         )
     with application(get_settings()) as app:
         subjects = app.erase_person(case_id, decided_by=decided_by, reason=reason)
+        plain = bool(app.held_in_plain(subjects))
     typer.echo(
         f"消去 erased {case_id}: {len(subjects)} data key(s) destroyed; its personal fields "
         "now read as ［消去済み］"
     )
-    _note_if_unsealed()
+    _note_if_unsealed(plain)
 
 
-def _note_if_unsealed() -> None:
-    """Development's unsealed log keeps the details in its events: no key disposes of them."""
+def _note_if_unsealed(plain: bool) -> None:
+    """A log that holds the details in plain keeps them in its events: no key disposes of
+    them. Development's unsealed store writes such events; a release before sealing did too."""
     if not get_settings().seals_personal:
         typer.echo(
             "Note: HUB_SEAL_PERSONAL=false: details this store holds in plain stay in its "
             "events; reads show them erased, the bytes are unchanged (docs/PRIVACY.md)",
+            err=True,
+        )
+    elif plain:
+        typer.echo(
+            "Note: events stored before sealing hold these details in plain and keep them; "
+            "reads show them erased, the bytes are unchanged (docs/PRIVACY.md)",
             err=True,
         )
 
@@ -127,12 +135,13 @@ def _note_if_unsealed() -> None:
 def _erase_discovery(discovery: str, decided_by: str, reason: str) -> None:
     with application(get_settings()) as app:
         discovery_id = _discovery_id(app, discovery)
-        app.erase_discovery(discovery_id, decided_by=decided_by, reason=reason)
+        subject = app.erase_discovery(discovery_id, decided_by=decided_by, reason=reason)
+        plain = bool(app.held_in_plain([subject]))
     typer.echo(
         f"消去 erased discovery {discovery_id}: its data key destroyed; its personal fields "
         "now read as ［消去済み］"
     )
-    _note_if_unsealed()
+    _note_if_unsealed(plain)
 
 
 def _discovery_id(app: HubApplication, text: str) -> UUID:

@@ -336,3 +336,29 @@ def test_an_erasure_names_its_case_by_the_id_or_a_prefix_as_long_as_tables_print
         app.close()
     assert "消去 erased" in _cli("privacy", "erase", "--case", str(case_id)[:8], *decision)
     assert "消去 erased" in _cli("privacy", "erase", "--case", str(other).upper(), *decision)
+
+
+def test_an_erasure_of_details_stored_before_sealing_says_they_stay_in_its_events(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log written by a release before sealing holds the details in plain (as an unsealed
+    store writes them): once the hub seals, an erasure there said only that a key was
+    destroyed and the fields read as erased, though the events keep the name and address."""
+    monkeypatch.setenv("HUB_SEAL_PERSONAL", "false")
+    get_settings.cache_clear()
+    app = _open()
+    case_id, _, _ = _people(app)
+    app.close()
+    monkeypatch.setenv("HUB_SEAL_PERSONAL", "true")
+    get_settings.cache_clear()
+    decision = ("--decided-by", "試験課", "--reason", "保存期間満了")
+    result = runner.invoke(cli, ["privacy", "erase", "--case", str(case_id), *decision])
+    assert result.exit_code == 0, result.output
+    assert "events stored before sealing hold these details in plain" in result.stderr
+    # A person the hub sealed from the first event: nothing to say.
+    app = _open()
+    sealed = app.execute(f.consultation(person=f.person(name="試験 三郎"))).aggregate_ids[0]
+    app.close()
+    result = runner.invoke(cli, ["privacy", "erase", "--case", str(sealed), *decision])
+    assert result.exit_code == 0, result.output
+    assert "Note" not in result.stderr
