@@ -94,6 +94,14 @@ def list_targets(fy: FiscalYear, fmt: FormatOpt = Format.table, as_json: JsonOpt
                 "note": detail.note if detail else None,
             }
         )
+    if any(r["target"] is not None and r["set_at"] is None for r in records):
+        # Only a view made by a release before the details were kept has a target without
+        # them: this one writes both in one transaction, and catching up fills in neither.
+        typer.echo(
+            "Note: this view was made before targets kept when and by whom they were set; "
+            "`hub rebuild --projection indicators` fills them in",
+            err=True,
+        )
     if emitted(fmt, as_json, records, COLUMNS):
         return
     table = Table(title=f"{reiwa_label(year, long=True)} 目標", title_justify="left", expand=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -133,3 +134,28 @@ def test_target_list_shows_when_by_whom_and_why_the_target_in_force_was_set(
     assert all(h in table for h in ("設定日", "設定者", "備考", "2026-05-01", "640回"))
     notes = "".join(line.split("│")[5].strip() for line in table.splitlines() if "│" in line)
     assert notes == note  # the 備考 column, folded: the note in force, whole
+
+
+def test_target_list_says_what_to_run_when_the_view_is_older_than_the_details(
+    store: Path,
+) -> None:
+    """A view made by a release before targets kept when and by whom (only its `targets`
+    table filled): the columns were empty with nothing said, as if no one had set them."""
+    hub("target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "600")
+    fresh = runner.invoke(cli, ["target", "list", "--fy", "R8", "--json"])
+    assert fresh.exit_code == 0 and "Note" not in fresh.stderr
+    view = store.with_name("hub.indicators.sqlite")
+    with sqlite3.connect(view) as db:
+        db.execute("DELETE FROM target_details")  # what the older release had: no such rows
+    db.close()
+    old = runner.invoke(cli, ["target", "list", "--fy", "R8", "--json"])
+    assert old.exit_code == 0, old.output
+    assert old.stderr.strip().splitlines() == [
+        "Note: this view was made before targets kept when and by whom they were set; "
+        "`hub rebuild --projection indicators` fills them in"
+    ]
+    hub("rebuild", "--projection", "indicators")
+    rebuilt = runner.invoke(cli, ["target", "list", "--fy", "R8", "--json"])
+    assert "Note" not in rebuilt.stderr
+    visits = {r["code"]: r for r in json.loads(rebuilt.stdout)}["outreach_visits"]
+    assert visits["set_by"] == "shiken.taro@city.example"
