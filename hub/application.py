@@ -89,7 +89,7 @@ from hub.keys import (
 from hub.labels import BY_KEY as INDICATOR_KEYS
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
-from hub.sealing import ERASED, Sealer, plain_paths, sealed_subject
+from hub.sealing import ERASED, SEALED, Sealer, plain_paths, sealed_subject
 from hub.transcoding import register_payloads
 
 A = TypeVar("A", bound=Aggregate)
@@ -102,6 +102,8 @@ GROUP_SIZE = 256
 
 # Who wrote the shipped network.json's import into a new store.
 NETWORK_IMPORT = Actor("system:network-import", Role.system)
+# A stored payload's model by the name its JSON gives (``_type_``).
+_PAYLOAD_MODELS = {m.__name__: m for m in ev.ALL_EVENTS}
 
 
 @dataclass(frozen=True)
@@ -386,24 +388,44 @@ class HubApplication(Application[UUID]):
         """Those of ``subjects`` (erased ones, say) whose events the log holds with personal
         fields in plain: stored by a release before sealing, or with
         ``HUB_SEAL_PERSONAL=false``. Destroying their keys disposes of nothing there."""
-        models = {m.__name__: m for m in ev.ALL_EVENTS}
-        held: list[str] = []
-        for subject in subjects:
-            for stored in self.recorder.select_events(UUID(subject)):
-                state = stored.state
-                if self.mapper.cipher is not None:
-                    state = self.mapper.cipher.decrypt(state)
-                if self.mapper.compressor is not None:
-                    state = self.mapper.compressor.decompress(state)
-                payload = json.loads(state).get("payload")
-                if not isinstance(payload, dict):
-                    continue
-                model = models.get(str(payload.get("_type_")))
-                data = payload.get("_data_")
-                if model is not None and isinstance(data, dict) and plain_paths(model, data):
-                    held.append(subject)
-                    break
-        return held
+        return [
+            subject
+            for subject in subjects
+            if any(self._stored_plain(s.state) for s in self.recorder.select_events(UUID(subject)))
+        ]
+
+    def begun_in_plain(self) -> bool:
+        """Whether the first event of the log that holds personal fields holds them in plain:
+        a log begun by a release before sealing, whose first events keep the details in clear
+        whatever the key table holds. Reads up to that event only (a sealed log's first
+        case or discovery comes early)."""
+        position = 0
+        while page := self.recorder.select_notifications(
+            start=position, limit=500, inclusive_of_start=False
+        ):
+            for notification in page:
+                if SEALED.encode() in self._stored_state(notification.state):
+                    return False
+                if self._stored_plain(notification.state):
+                    return True
+            position = page[-1].id
+        return False
+
+    def _stored_state(self, state: bytes) -> bytes:
+        if self.mapper.cipher is not None:
+            state = self.mapper.cipher.decrypt(state)
+        if self.mapper.compressor is not None:
+            state = self.mapper.compressor.decompress(state)
+        return state
+
+    def _stored_plain(self, state: bytes) -> bool:
+        """Whether a stored event holds personal fields in plain."""
+        payload = json.loads(self._stored_state(state)).get("payload")
+        if not isinstance(payload, dict):
+            return False
+        model = _PAYLOAD_MODELS.get(str(payload.get("_type_")))
+        data = payload.get("_data_")
+        return model is not None and isinstance(data, dict) and bool(plain_paths(model, data))
 
     def confirm_erasure(
         self, case_id: UUID, agency_id: str, occurred_at: datetime, *, actor: Actor

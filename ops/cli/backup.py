@@ -15,7 +15,7 @@ import typer
 from hub.errors import HubError, InvalidCommandError
 from hub.files import private_file
 from hub.settings import get_settings
-from ops.wiring import chain_verdict
+from ops.wiring import application, chain_verdict
 
 
 class BackupUnverifiedError(HubError):
@@ -64,9 +64,18 @@ def backup(
             f"{verdict.first.kind}), so it was removed: the store itself is as it was; see "
             "`hub audit verify-log`"
         )
+    with application(settings.model_copy(update={"sqlite_path": target})) as app:
+        plain = not settings.seals_personal or app.begun_in_plain()
+    # A log begun by a release before sealing keeps its first events' details in clear:
+    # no key kept apart protects those.
+    held = (
+        "the personal fields the log holds in plain (stored before sealing) are in clear "
+        "in it: keep it as the people's records themselves"
+        if plain
+        else "keep HUB_KEK apart from it: the copy's personal fields read only with it"
+    )
     typer.echo(
-        f"バックアップ backup: {verdict.events} events, chain intact\n  {target} (0600; keep "
-        "HUB_KEK apart from it: the copy's personal fields read only with it)"
+        f"バックアップ backup: {verdict.events} events, chain intact\n  {target} (0600; {held})"
     )
 
 

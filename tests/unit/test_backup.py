@@ -108,3 +108,40 @@ def test_production_secrets_are_refused_before_a_copy_of_the_store_exists(
     assert refused.exit_code == 1, refused.output
     assert "refusing to start in production mode" in refused.stderr
     assert not (cli_store / "copy.sqlite").exists()
+
+
+def test_a_backup_of_a_log_begun_before_sealing_says_its_details_are_in_clear(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release before sealing wrote the details in plain (as an unsealed store writes
+    them): the copy of such a log was said to read only with HUB_KEK, which protects none
+    of those events."""
+    monkeypatch.setenv("HUB_SEAL_PERSONAL", "false")
+    get_settings.cache_clear()
+    app = open_application(get_settings())
+    try:
+        app.execute(f.open_case(ward="moji", person=f.person()))
+    finally:
+        app.close()
+    monkeypatch.setenv("HUB_SEAL_PERSONAL", "true")
+    get_settings.cache_clear()
+    app = open_application(get_settings())
+    try:
+        app.execute(f.open_case(ward="moji", person=f.person()))  # sealed from now on
+    finally:
+        app.close()
+    made = runner.invoke(cli, ["backup", str(cli_store / "old.sqlite")])
+    assert made.exit_code == 0, made.output
+    assert "in plain (stored before sealing) are in clear" in made.output
+    assert "HUB_KEK" not in made.output
+
+
+def test_a_backup_of_a_sealed_log_says_to_keep_the_kek_apart(cli_store: Path) -> None:
+    app = open_application(get_settings())
+    try:
+        app.execute(f.open_case(ward="moji", person=f.person()))
+    finally:
+        app.close()
+    made = runner.invoke(cli, ["backup", str(cli_store / "sealed.sqlite")])
+    assert made.exit_code == 0, made.output
+    assert "keep HUB_KEK apart" in made.output and "in clear" not in made.output
