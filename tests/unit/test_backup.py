@@ -24,6 +24,15 @@ def _events(path: Path) -> int:
         return int(db.execute("SELECT count(*) FROM stored_events").fetchone()[0])
 
 
+def _a_case() -> None:
+    """One case with a person's details, in the store the settings name."""
+    app = open_application(get_settings())
+    try:
+        app.execute(f.open_case(ward="moji", person=f.person()))
+    finally:
+        app.close()
+
+
 def test_a_backup_taken_while_the_hub_writes_holds_every_event_and_is_private(
     cli_store: Path,
 ) -> None:
@@ -74,11 +83,7 @@ def test_a_postgres_store_is_sent_to_its_own_tools(
 
 def test_a_copy_whose_chain_does_not_verify_is_said_so_and_not_left(cli_store: Path) -> None:
     """Left under a backup's name, it was a copy someone would restore one day."""
-    app = open_application(get_settings())
-    try:
-        app.execute(f.open_case(ward="moji", person=f.person()))
-    finally:
-        app.close()
+    _a_case()
     with closing(sqlite3.connect(get_settings().sqlite_file)) as db:  # rewritten below the hub
         db.execute("UPDATE stored_events SET state = X'00' WHERE rowid = 2")
         db.commit()
@@ -94,11 +99,7 @@ def test_production_secrets_are_refused_before_a_copy_of_the_store_exists(
 ) -> None:
     """The copy was made, then the chain's check refused the public secrets and left it:
     a full copy of the log, made by a command that said it refused to start."""
-    app = open_application(get_settings())
-    try:
-        app.execute(f.open_case(ward="moji", person=f.person()))
-    finally:
-        app.close()
+    _a_case()
     monkeypatch.setenv("HUB_MODE", "production")
     get_settings.cache_clear()
     try:
@@ -118,18 +119,10 @@ def test_a_backup_of_a_log_begun_before_sealing_says_its_details_are_in_clear(
     of those events."""
     monkeypatch.setenv("HUB_SEAL_PERSONAL", "false")
     get_settings.cache_clear()
-    app = open_application(get_settings())
-    try:
-        app.execute(f.open_case(ward="moji", person=f.person()))
-    finally:
-        app.close()
+    _a_case()
     monkeypatch.setenv("HUB_SEAL_PERSONAL", "true")
     get_settings.cache_clear()
-    app = open_application(get_settings())
-    try:
-        app.execute(f.open_case(ward="moji", person=f.person()))  # sealed from now on
-    finally:
-        app.close()
+    _a_case()  # sealed from now on
     made = runner.invoke(cli, ["backup", str(cli_store / "old.sqlite")])
     assert made.exit_code == 0, made.output
     assert "in plain (stored before sealing) are in clear" in made.output
@@ -137,11 +130,7 @@ def test_a_backup_of_a_log_begun_before_sealing_says_its_details_are_in_clear(
 
 
 def test_a_backup_of_a_sealed_log_says_to_keep_the_kek_apart(cli_store: Path) -> None:
-    app = open_application(get_settings())
-    try:
-        app.execute(f.open_case(ward="moji", person=f.person()))
-    finally:
-        app.close()
+    _a_case()
     made = runner.invoke(cli, ["backup", str(cli_store / "sealed.sqlite")])
     assert made.exit_code == 0, made.output
     assert "keep HUB_KEK apart" in made.output and "in clear" not in made.output
