@@ -1227,18 +1227,24 @@ class HubApplication(Application[UUID]):
         self._require_new(cmd.case_id, "case")
         changed: list[Aggregate] = []
         origin = "consultation"
+        person: ev.PersonDetails | None = cmd.person
         if cmd.discovery_id is not None:
             discovery = self.get_discovery(cmd.discovery_id)
             discovery.link_to_case(cmd.occurred_at, cmd.case_id, ward=cmd.ward)
             changed.append(discovery)
             origin = "discovery"
+            # The person the report names is the case's person: without the details on the
+            # case, no basis could ever deliver a name or an address to an agency. What
+            # the officer states replaces the report's field by field.
+            if discovery.person is not None:
+                person = discovery.person.merged_with(person) if person else discovery.person
         case = Case.open(
             cmd.occurred_at,
             case_id=cmd.case_id,
             ward=cmd.ward,
             origin=origin,
             discovery_id=cmd.discovery_id,
-            person=cmd.person,
+            person=person,
         )
         return [case, *changed]
 

@@ -224,7 +224,13 @@ class OpenCase(Command):
     case_id: UUID
     ward: Code
     discovery_id: UUID | None = None
-    person: PersonInput | None = None
+    person: PersonInput | None = Field(
+        default=None,
+        description=(
+            "With discovery_id, the person details the discovery reported are the case's; "
+            "each field given here replaces the report's."
+        ),
+    )
     _ids = _fill_ids("case_id")
 
 

@@ -244,6 +244,11 @@ class DiscoveryOfACaseError(DomainError):
     erasure destroys the discovery's key too."""
 
 
+class DiscoveryErasedError(DomainError):
+    """A case opened from a discovery that was erased: nothing of the report is left to
+    open it from, and linking it would tie a case to details already destroyed."""
+
+
 class UnknownEmergencyError(DomainError):
     """A break-glass verdict on a declaration the reviewer has no review of: none by that id,
     one that named no sensitive data, or another ward's (they answer alike)."""

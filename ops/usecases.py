@@ -285,8 +285,9 @@ class HubService:
 
     def discovery(self, actor: Actor, discovery_id: UUID) -> dict[str, Any]:
         """One discovery of the actor's ward: codes, times, the case opened from it, whether
-        it was erased. One of another ward, or none, is the refusal of opening it as a case
-        (``OpenCase`` outside the ward), so that the two say the same."""
+        it was erased, whether it names anyone (not who). One of another ward, or none, is
+        the refusal of opening it as a case (``OpenCase`` outside the ward), so that the two
+        say the same."""
         ward = actor.ward if actor.role in WARD_ROLES else None
         authorize(actor, Read.case, ward=ward)
         found = self._discoveries.catch_up(self.app).get(str(discovery_id))
@@ -301,6 +302,7 @@ class HubService:
             "signs": list(found.signs),
             "case_id": found.case_id,
             "erased": found.erased,
+            "names_person": found.names_person,
         }
 
     def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:

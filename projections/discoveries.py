@@ -40,6 +40,8 @@ class DiscoveryRecord:
     urgency: str = ""
     reporter_kind: str = ""
     signs: tuple[str, ...] = ()
+    # Whether the report names anyone (not who): the case opened from it takes those details.
+    names_person: bool = False
 
     @property
     def awaiting(self) -> bool:
@@ -97,6 +99,7 @@ class DiscoveryLog:
                 urgency=p.urgency,
                 reporter_kind=p.reporter_kind,
                 signs=tuple(p.signs),
+                names_person=p.person is not None,
             )
             return
         record = self.found.get(key)

@@ -11,7 +11,12 @@ from eventsourcing.domain import Aggregate, event
 
 from hub import events as ev
 from hub import vocabulary as v
-from hub.errors import DiscoveryOfACaseError, IllegalTransitionError, WardMismatchError
+from hub.errors import (
+    DiscoveryErasedError,
+    DiscoveryOfACaseError,
+    IllegalTransitionError,
+    WardMismatchError,
+)
 
 
 class Discovery(Aggregate):
@@ -72,9 +77,15 @@ class Discovery(Aggregate):
         self.urgency = payload.urgency
         self.case_id: UUID | None = None
         self.erased = False
+        # Held in memory only (rebuilt from the log) so the case opened from it takes it.
+        self.person: ev.PersonDetails | None = payload.person
 
     def link_to_case(self, occurred_at: datetime, case_id: UUID, *, ward: str) -> None:
         """Links this discovery to the case opened from it, a case of the same ward."""
+        if self.erased:
+            raise DiscoveryErasedError(
+                f"discovery {self.id} was erased: no case can be opened from it"
+            )
         if ward != self.ward:
             raise WardMismatchError(
                 f"discovery {self.id} was reported in {self.ward}: it cannot open or join "
@@ -116,6 +127,7 @@ class Discovery(Aggregate):
     @event("DiscoveryErased")
     def _erased(self, payload: ev.DiscoveryErased) -> None:
         self.erased = True
+        self.person = None
 
 
 class Meeting(Aggregate):

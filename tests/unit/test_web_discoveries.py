@@ -116,3 +116,18 @@ def test_a_discovery_already_a_case_another_wards_or_none_offers_no_form(
         page = client.get(f"/web/officer/discoveries/{refused}")
         assert page.status_code == 403 and 'id="open-case"' not in page.text
         assert "<title>権限がありません" in page.text
+
+
+def test_the_form_says_the_reports_person_carries_over_only_when_it_names_one(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    named = f.discovery(ward=WARD, person=f.person())
+    service.execute(PARTNER, named)
+    unnamed = reported(service, WARD, "soon", 0)
+
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/officer/discoveries/{named.discovery_id}").text
+    assert 'id="carried-over"' in page and "引き継がれます" in page
+    assert f.SYNTHETIC_NAME not in page  # that it names someone, never who
+    assert 'id="carried-over"' not in client.get(f"/web/officer/discoveries/{unnamed}").text

@@ -1,0 +1,106 @@
+"""A case opened from a discovery takes the person the report names (the officer's own
+statements replace the report's field by field), so that a basis in force later delivers
+their name and address to the agency; an erased discovery opens no case."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from hub import codec
+from hub import events as ev
+from hub.application import HubApplication
+from hub.errors import DiscoveryErasedError
+from hub.identity import Actor, Role
+from hub.settings import Settings
+from producers.relay import Relay
+from tests import factories as f
+from tests.unit.test_access_log import FakeLedger, FakeProducer
+
+ADMIN = Actor("shiken.kanri@city.example", Role.administrator)
+
+
+def _reported(app: HubApplication, person: dict[str, Any] | None) -> UUID:
+    return app.execute(f.discovery(ward="tobata", person=person)).aggregate_ids[0]
+
+
+def _opened(app: HubApplication, case_id: UUID) -> ev.CaseOpened:
+    first = next(iter(app.events.get(case_id)))
+    return first.payload  # type: ignore[no-any-return]
+
+
+def test_a_case_opened_from_a_discovery_takes_the_person_the_report_names() -> None:
+    app = HubApplication()
+    discovery_id = _reported(app, f.person())
+    case_id = uuid4()
+
+    app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id))
+
+    person = _opened(app, case_id).person
+    assert person is not None
+    assert (person.name, person.address, person.phone) == (
+        f.SYNTHETIC_NAME,
+        f.SYNTHETIC_ADDRESS,
+        f.SYNTHETIC_PHONE,
+    )
+    assert person.health == f.SYNTHETIC_HEALTH
+    assert app.get_case(case_id).person == person
+
+
+def test_what_the_officer_states_replaces_the_reports_field_and_keeps_the_rest() -> None:
+    app = HubApplication()
+    discovery_id = _reported(app, f.person(kana=None))
+    case_id = uuid4()
+
+    stated = {"name": "試験 花子", "kana": "シケン ハナコ"}
+    app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id, person=stated))
+
+    person = _opened(app, case_id).person
+    assert person is not None
+    assert (person.name, person.kana) == ("試験 花子", "シケン ハナコ")
+    assert person.address == f.SYNTHETIC_ADDRESS  # the report's, not stated again
+
+
+def test_a_report_that_names_no_one_opens_a_case_without_details() -> None:
+    app = HubApplication()
+    discovery_id = _reported(app, None)
+    case_id = uuid4()
+
+    app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id))
+
+    assert _opened(app, case_id).person is None
+
+
+def test_an_erased_discovery_opens_no_case_and_nothing_is_written() -> None:
+    app = HubApplication()
+    discovery_id = _reported(app, f.person())
+    app.erase_discovery(discovery_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
+    size = app.recorder.max_notification_id()
+
+    with pytest.raises(DiscoveryErasedError, match="was erased"):
+        app.execute(f.open_case(case_id=uuid4(), discovery_id=discovery_id))
+
+    assert app.recorder.max_notification_id() == size
+
+
+def test_the_agency_a_consent_covers_receives_the_reports_name_and_address() -> None:
+    app = HubApplication()
+    discovery_id = _reported(app, f.person())
+    case_id = uuid4()
+    app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id))
+    app.execute(f.referral(case_id, "tobata.hogo"))
+    app.execute(f.consent(case_id, scope=["tobata.hogo"]))
+    producer = FakeProducer()
+
+    Relay(Settings(), app, FakeLedger(), producer).drain()  # type: ignore[arg-type]
+
+    received = [
+        codec.decode(value)[1] for topic, value in producer.sent if topic.endswith("tobata.hogo")
+    ]
+    names = {r["person"]["name"] for r in received if (r.get("person") or {}).get("name")}
+    addresses = {r["person"]["address"] for r in received if (r.get("person") or {}).get("name")}
+    assert names == {f.SYNTHETIC_NAME} and addresses == {f.SYNTHETIC_ADDRESS}
+    # The sensitive field the consent does not name stays with the hub.
+    assert not [r for r in received if (r.get("person") or {}).get("health")]
