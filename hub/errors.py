@@ -13,6 +13,11 @@ class ConfigurationError(HubError):
     """Settings or reference data are missing or inconsistent."""
 
 
+class OutdatedViewError(ConfigurationError):
+    """A view written by another release's rules than this one's: read as if current, it
+    would show wrong or empty columns, and catching it up would mix two rules' rows."""
+
+
 class DataKeyUnavailableError(ConfigurationError):
     """A person's data key is missing from the store or does not unwrap with this HUB_KEK."""
 

@@ -398,16 +398,21 @@ def escalation_timer(
 
 
 def open_projection(
-    settings: Settings, name: str, store: StoreKind | None = None
+    settings: Settings, name: str, store: StoreKind | None = None, *, rebuilding: bool = False
 ) -> HubProjection[Any]:
-    """The projection ``name`` with its view in the store the settings name."""
-    return _open_projection(name, settings.eventsourcing_env(store))
+    """The projection ``name`` with its view in the store the settings name; a view written
+    by another release's rules is refused unless ``rebuilding``."""
+    return _open_projection(name, settings.eventsourcing_env(store), rebuilding=rebuilding)
 
 
 def open_projections(
-    settings: Settings, names: Iterable[str], store: StoreKind | None = None
+    settings: Settings,
+    names: Iterable[str],
+    store: StoreKind | None = None,
+    *,
+    rebuilding: bool = False,
 ) -> list[HubProjection[Any]]:
-    return [open_projection(settings, name, store) for name in names]
+    return [open_projection(settings, name, store, rebuilding=rebuilding) for name in names]
 
 
 def start_projection_runner(settings: Settings, name: str, batch_size: int = 500) -> Runner:

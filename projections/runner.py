@@ -85,7 +85,11 @@ def view_env(env: Mapping[str, str], name: str) -> dict[str, str]:
     return result
 
 
-def open_view(cls: type[HubProjection[Any]], env: Mapping[str, str]) -> SqlView:
+def open_view(
+    cls: type[HubProjection[Any]], env: Mapping[str, str], *, rebuilding: bool = False
+) -> SqlView:
+    """The projection's view; refused if written by other rules than this release's
+    (``OutdatedViewError``), unless it is opened to be rebuilt."""
     own = view_env(env, cls.name)
     file = own.get(f"{cls.name.upper()}_SQLITE_DBNAME", ":memory:")
     if not file.startswith((":memory:", "file:")):
@@ -93,12 +97,16 @@ def open_view(cls: type[HubProjection[Any]], env: Mapping[str, str]) -> SqlView:
         private_sqlite(Path(file))
     factory = InfrastructureFactory[Any].construct(env=Environment(cls.name, own))
     view: SqlView = factory.tracking_recorder(cls.views[store_kind(env)])
+    if not rebuilding:
+        view.check_rules(cls.name)
     return view
 
 
-def open_projection(name: str, env: Mapping[str, str]) -> HubProjection[Any]:
+def open_projection(
+    name: str, env: Mapping[str, str], *, rebuilding: bool = False
+) -> HubProjection[Any]:
     cls = projection_class(name)
-    return cls(view=open_view(cls, env))
+    return cls(view=open_view(cls, env, rebuilding=rebuilding))
 
 
 def position_of(projection: HubProjection[Any], app_name: str) -> int:
@@ -414,8 +422,10 @@ def start_runner(
     *,
     batch_size: int = 500,
 ) -> Runner:
-    """A live runner for one projection: the library's on PostgreSQL, polling on SQLite."""
+    """A live runner for one projection: the library's on PostgreSQL, polling on SQLite;
+    refused for a view written by another release's rules (``OutdatedViewError``)."""
     if store_kind(env) == "postgres":
+        open_view(cls, env).release()  # the library's runner opens its own, unchecked
         return ProjectionRunner(
             application_class=following(application_class),
             projection_class=cls,

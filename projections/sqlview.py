@@ -13,14 +13,18 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, LiteralString, cast
+from typing import Any, ClassVar, LiteralString, cast
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
+from hub.errors import OutdatedViewError
 from hub.sqldialect import Dialect, quote
+
+# The tracking row whose position is the version of the rules a view's rows were written by.
+RULES = "hub.rules"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class SqlView(TrackingRecorder):
     # prefecture's views as on a city's (a scan of every row otherwise).
     INDEXES: Mapping[str, tuple[str, str]] = {}
     APPLICATION = "hub"
+    # The version of the rules the projection writes its rows by. Bump it when the same log
+    # would give other rows (a new column, a count by a new rule): a view written by other
+    # rules is then refused (``check_rules``) until ``hub rebuild``, not read as current.
+    RULES_VERSION: ClassVar[int] = 1
     dialect: Dialect
     # Every view keeps the events it could not process (hub/quarantine.py), with its position.
     QUARANTINE = (
@@ -228,7 +236,8 @@ class SqlView(TrackingRecorder):
             return [dict(row) for row in cursor.fetchall()]
 
     def drop(self) -> None:
-        """Empty the view: drop its tables, forget its position, create the tables again."""
+        """Empty the view: drop its tables, forget its position, create the tables again,
+        to be written by this release's rules."""
         with self._cursor(commit=True) as cursor:
             for name in self.tables:
                 self._run(cursor, Statement(f"DROP TABLE IF EXISTS {{{name}}}"))
@@ -236,6 +245,39 @@ class SqlView(TrackingRecorder):
             for ddl in self.table_ddl():
                 self._run(cursor, Statement(ddl))
             self._start_position(cursor)
+            self._set_rules(cursor)
+
+    def check_rules(self, name: str) -> None:
+        """Refuses a view written by other rules than ``RULES_VERSION`` (one that holds no
+        event yet is marked as this release's). A view without a version was written
+        before views had one (2026-12-06), so by rules this release cannot vouch for."""
+        self.mark_if_new()
+        stored = self.max_tracking_id(RULES)
+        if stored == self.RULES_VERSION:
+            return
+        which = (
+            "an older release's rules"
+            if (stored or 0) < self.RULES_VERSION
+            else "a newer release's rules"
+        )
+        raise OutdatedViewError(
+            f"the {name} view was written by {which} (version {stored or 0}; this release "
+            f"writes version {self.RULES_VERSION}): run `hub rebuild --projection {name}`"
+        )
+
+    def mark_if_new(self) -> None:
+        """A view that holds no event yet is written by this release's rules from its first
+        row on: says so, unless it says which already."""
+        if self.max_tracking_id(RULES) is None and not self.max_tracking_id(self.APPLICATION):
+            with self._cursor(commit=True) as cursor:
+                self._set_rules(cursor)
+
+    def _set_rules(self, cursor: Any) -> None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Closes the view's connections (a view opened only to be checked)."""
+        self.datastore.close()  # type: ignore[attr-defined]
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every table, sorted by all its columns: for comparing two views."""
@@ -316,9 +358,17 @@ class SQLiteView(SqlView, SQLiteTrackingRecorder):
     def _clear_tracking(self, cursor: Any) -> None:
         cursor.execute("DELETE FROM tracking WHERE application_name = ?", (self.APPLICATION,))
 
+    def _set_rules(self, cursor: Any) -> None:
+        cursor.execute(
+            "INSERT INTO tracking VALUES (?, ?) ON CONFLICT (application_name) "
+            "DO UPDATE SET notification_id = excluded.notification_id",
+            (RULES, self.RULES_VERSION),
+        )
+
     def create_table(self) -> None:
         super().create_table()
         self.start_position()
+        self.mark_if_new()  # also when the library's runner makes the view
 
     def _lock_position(self, cursor: Any) -> int | None:
         # A write first: takes SQLite's write lock before anything is read.
@@ -411,9 +461,17 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
         sql = f"DELETE FROM {self._tracking_table()} WHERE application_name = %s"
         cursor.execute(SQL(cast(LiteralString, sql)), (self.APPLICATION,))
 
+    def _set_rules(self, cursor: Any) -> None:
+        sql = (
+            f"INSERT INTO {self._tracking_table()} VALUES (%s, %s) ON CONFLICT "
+            "(application_name) DO UPDATE SET notification_id = excluded.notification_id"
+        )
+        cursor.execute(SQL(cast(LiteralString, sql)), (RULES, self.RULES_VERSION))
+
     def create_table(self) -> None:
         super().create_table()
         self.start_position()
+        self.mark_if_new()  # also when the library's runner makes the view
 
     def _lock_position(self, cursor: Any) -> int | None:
         # Waits for a concurrent writer to commit, then reads its position (READ COMMITTED).

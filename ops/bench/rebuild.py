@@ -43,7 +43,8 @@ BATCH = 500
 
 def rebuild_views(app: HubApplication, target: Settings) -> float:
     with Stopwatch() as watch:
-        rebuild_all(wiring.open_projections(target, PROJECTIONS), app, batch_size=BATCH)
+        projections = wiring.open_projections(target, PROJECTIONS, rebuilding=True)
+        rebuild_all(projections, app, batch_size=BATCH)
     return watch.seconds
 
 

@@ -413,7 +413,7 @@ def rebuild_command(
     try:
         total = app.recorder.max_notification_id() or 0
         names = _names(projection)
-        projections = wiring.open_projections(get_settings(), names)
+        projections = wiring.open_projections(get_settings(), names, rebuilding=True)
         with Progress(
             TextColumn(f"[bold]{', '.join(names)}"),
             BarColumn(),
