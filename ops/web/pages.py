@@ -869,6 +869,7 @@ def router(pages: Pages) -> APIRouter:
             "person": person,
             "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],
+            "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
         }
         return pages.render(request, "case.html", "ケース", context, status, actor)
 
@@ -894,6 +895,19 @@ def router(pages: Pages) -> APIRouter:
             )
 
         return await pages.page_form(request, draw)
+
+    @routes.post("/cases/{case_id}/details")
+    async def record_person(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            person = _person(data)
+            if person is None:
+                raise FormError({"person_name": "記録する項目を一つ以上入力してください"})
+            return c.RecordPersonDetails(**base, case_id=case_id, person=person)  # type: ignore[arg-type]
+
+        done = to(f"/web/cases/{case_id}", "本人の情報を記録しました")
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, PERSON_ALIASES
+        )
 
     @routes.post("/cases/{case_id}/refer")
     async def refer(request: Request, case_id: UUID) -> Response:

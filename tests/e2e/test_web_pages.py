@@ -165,6 +165,13 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     assert "令和" in text_of(browser, "referrals") and "JST" in text_of(browser, "referrals")
     assert_accessible(browser)
     shot(browser, "web-officer-case.png", tmp_path)
+    # The phone number learned later is recorded on the case; what is left blank stays.
+    press_enter_on(browser, "record-person-open", navigates=False)
+    type_into(browser, "person_phone", "093-000-0000")
+    press_enter_on(browser, "record-person")
+    assert "本人の情報を記録しました" in browser.page_source
+    assert "093-000-0000" not in browser.page_source  # recorded, not shown
+    assert_accessible(browser)
 
     # 名寄せ: a search that finds nobody is recorded too; then one finds the person, and
     # the read goes into the access log.

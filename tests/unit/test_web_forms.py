@@ -280,3 +280,62 @@ def test_a_referral_received_but_not_yet_accepted_is_counted_as_awaiting_a_decis
     assert shown() == ("1", True)
     service.execute(agency, f.answer(case_id, referral.referral_id, referral.agency_id, "accepted"))
     assert shown() == ("0", True)
+
+
+def test_the_officer_records_and_corrects_the_persons_details_on_the_case_page(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    assert 'id="record-person-open"' in page
+
+    sent = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "person_name": "試験 太郎",
+        "person_address": "北九州市戸畑区架空町1-1",
+        "person_phone": "０９３－０００－００００",  # full width, as typed on a Japanese keyboard
+    }
+    done = client.post(f"/web/cases/{case_id}/details", data=sent, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "person_name": "試験 次郎"}
+    assert client.post(f"/web/cases/{case_id}/details", data=sent).status_code == 200
+
+    person = service.app.get_case(case_id).person
+    assert person is not None
+    assert (person.name, person.address, person.phone) == (
+        "試験 次郎",  # corrected
+        "北九州市戸畑区架空町1-1",  # left blank the second time: kept
+        "093-000-0000",
+    )
+    shown = client.get(f"/web/cases/{case_id}").text
+    assert "試験 次郎" not in shown  # recorded, not shown: a read is its own logged act
+
+
+def test_the_persons_details_sent_empty_or_with_a_bad_phone_are_said_beside_the_field(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    empty = {"csrf_token": csrf_of(page), "command_id": str(uuid4())}
+    refused = client.post(f"/web/cases/{case_id}/details", data=empty)
+    assert refused.status_code == 422 and beside(refused.text) == {"person_name"}
+    assert "一つ以上" in refused.text
+
+    bad = {**empty, "command_id": str(uuid4()), "person_phone": "電話は夜"}
+    refused = client.post(f"/web/cases/{case_id}/details", data=bad)
+    assert refused.status_code == 422 and beside(refused.text) == {"person_phone"}
+    assert service.app.get_case(case_id).person is None
+
+
+def test_only_case_work_roles_see_the_form_to_record_the_person(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = a_case(service)
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    assert "/details" not in page
+    sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "person_name": "試験"}
+    assert client.post(f"/web/cases/{case_id}/details", data=sent).status_code == 403
+    assert service.app.get_case(case_id).person is None
