@@ -129,6 +129,8 @@ def test_the_form_says_the_reports_person_carries_over_only_when_it_names_one(
     sign_in(client, "ward_officer", ward=WARD)
     page = client.get(f"/web/officer/discoveries/{named.discovery_id}").text
     assert 'id="carried-over"' in page and "引き継がれます" in page
+    # The officer does not see the report here: the page says what a field typed does.
+    assert "置き換わり" in page and "空欄の項目は報告のまま" in page
     assert f.SYNTHETIC_NAME not in page  # that it names someone, never who
     assert 'id="carried-over"' not in client.get(f"/web/officer/discoveries/{unnamed}").text
 
