@@ -99,7 +99,8 @@ class DiscoveryLog:
                 urgency=p.urgency,
                 reporter_kind=p.reporter_kind,
                 signs=tuple(p.signs),
-                names_person=p.person is not None,
+                names_person=p.person is not None
+                and any(v is not None for v in p.person.model_dump().values()),
             )
             return
         record = self.found.get(key)

@@ -14,6 +14,7 @@ from hub import events as ev
 from hub.application import HubApplication
 from hub.errors import DiscoveryErasedError
 from hub.identity import Actor, Role
+from hub.sealing import ERASED
 from hub.settings import Settings
 from producers.relay import Relay
 from tests import factories as f
@@ -104,3 +105,57 @@ def test_the_agency_a_consent_covers_receives_the_reports_name_and_address() -> 
     assert names == {f.SYNTHETIC_NAME} and addresses == {f.SYNTHETIC_ADDRESS}
     # The sensitive field the consent does not name stays with the hub.
     assert not [r for r in received if (r.get("person") or {}).get("health")]
+
+
+def test_in_one_group_the_case_takes_the_person_of_the_discovery_reported_before_it() -> None:
+    app = HubApplication()
+    reported = f.discovery(ward="tobata", person=f.person(), note="架空の通報メモ")
+    case_id = uuid4()
+    opened = f.open_case(
+        case_id=case_id, discovery_id=reported.discovery_id, person={"kana": "カクウ ハナコ"}
+    )
+
+    results = app.execute_many([(reported, None), (opened, None)])
+
+    assert [type(r).__name__ for r in results] == ["Outcome", "Outcome"]
+    person = _opened(app, case_id).person
+    assert person is not None
+    assert (person.name, person.kana) == (f.SYNTHETIC_NAME, "カクウ ハナコ")
+    assert person.address == f.SYNTHETIC_ADDRESS
+
+
+def test_the_reports_note_is_not_the_cases_and_reaches_no_agency() -> None:
+    app = HubApplication()
+    discovery_id = app.execute(
+        f.discovery(ward="tobata", person=f.person(), note="架空の通報メモ")
+    ).aggregate_ids[0]
+    case_id = uuid4()
+    app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id))
+    app.execute(f.referral(case_id, "tobata.hogo", note=None))
+    app.execute(
+        f.consent(case_id, scope=["tobata.hogo"], data_categories=["identity", "narrative"])
+    )
+    producer = FakeProducer()
+
+    Relay(Settings(), app, FakeLedger(), producer).drain()  # type: ignore[arg-type]
+
+    sent = [value for topic, value in producer.sent if topic.endswith("tobata.hogo")]
+    assert sent and any(f.SYNTHETIC_NAME.encode() in v for v in sent)
+    assert not any("架空の通報メモ".encode() in v for v in sent)
+
+
+def test_erasing_the_case_erases_the_details_it_took_and_the_reports() -> None:
+    app = HubApplication()
+    discovery_id = _reported(app, f.person())
+    case_id = uuid4()
+    app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id, person={"kana": "カクウ"}))
+
+    erased = app.erase_person(case_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
+
+    assert sorted(erased) == sorted([str(case_id), str(discovery_id)])
+    report = next(iter(app.events.get(discovery_id))).payload
+    for person in (_opened(app, case_id).person, report.person):
+        assert person is not None
+        assert {person.name, person.kana, person.address, person.phone} == {ERASED}
+        assert person.birth_date is None
+    assert app.get_case(case_id).person is None

@@ -243,3 +243,33 @@ def test_a_store_copy_with_an_event_that_does_not_read_says_where_in_one_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: --store: the event at position ")
     assert "hub audit verify-log --no-witness" in lines[0]
+
+
+def test_a_case_opened_from_a_discovery_is_one_person_in_a_store_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's details and the case's (which it took when it opened) are one person's:
+    the case's, as the list names a discovery linked to a case (RIGHTS.md), never two."""
+    path = tmp_path / "hub.sqlite"
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(path))
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    get_settings.cache_clear()
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        reported = f.discovery(person=f.person(health=None), occurred_at=f.at(1))
+        app.execute(reported)
+        case_id = uuid4()
+        app.execute(f.open_case(case_id=case_id, discovery_id=reported.discovery_id))
+        unlinked = f.discovery(person=f.person(name="架空 次郎"), occurred_at=f.at(2))
+        app.execute(unlinked)
+    finally:
+        app.close()
+    try:
+        code, out = leak_impact("--store", str(path))
+    finally:
+        get_settings.cache_clear()
+    assert code == 0, out
+    assert "本人 people: 2 (要配慮 sensitive: 1)" in out
+    hexdigits = "0123456789abcdef"
+    listed = [line.split()[0] for line in out.splitlines() if line[:1] and line[0] in hexdigits]
+    assert sorted(listed) == sorted([str(case_id)[:8], str(unlinked.discovery_id)[:8]]), out

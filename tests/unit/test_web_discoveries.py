@@ -129,5 +129,21 @@ def test_the_form_says_the_reports_person_carries_over_only_when_it_names_one(
     sign_in(client, "ward_officer", ward=WARD)
     page = client.get(f"/web/officer/discoveries/{named.discovery_id}").text
     assert 'id="carried-over"' in page and "引き継がれます" in page
+    # The officer does not see the report here: the page says what a field typed does.
+    assert "置き換わり" in page and "空欄の項目は報告のまま" in page
     assert f.SYNTHETIC_NAME not in page  # that it names someone, never who
     assert 'id="carried-over"' not in client.get(f"/web/officer/discoveries/{unnamed}").text
+
+
+def test_a_report_whose_person_states_no_field_names_no_one_on_the_form(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """An integration may send ``"person": {}``: nothing carries over, and the form says
+    nothing does."""
+    service, client = hub
+    empty = f.discovery(ward=WARD, person={})
+    service.execute(PARTNER, empty)
+
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/officer/discoveries/{empty.discovery_id}").text
+    assert 'id="open-case"' in page and 'id="carried-over"' not in page
