@@ -160,20 +160,24 @@ def build(
     erased_all: bool = False,
     ledger_position: int | None = None,
     discoveries: Sequence[str] = (),
+    reported_otherwise: Mapping[str, Any] | None = None,
 ) -> SubjectReport:
     """The report for ``case_id``: ``person`` is the details held now (field → value);
     ``erased`` names fields whose data key was destroyed, ``erased_all`` says the person was
     erased (``hub privacy erase``: nothing personal is left to show); ``discoveries`` the
-    discoveries the case was opened from, whose reports are records of the person too."""
-    held = (
-        [("本人情報（氏名・住所・要配慮個人情報など）", ERASED)]
-        if erased_all
-        else [
-            (FIELD_LABELS[k], ERASED if k in erased else _held(k, person[k]))
-            for k in FIELD_LABELS
-            if person and (k in erased or person.get(k) is not None)
-        ]
-    )
+    discoveries the case was opened from, whose reports are records of the person too;
+    ``reported_otherwise`` what those reports hold other than the case does, shown as the
+    report's own rows."""
+    otherwise = reported_otherwise or {}
+    held: list[tuple[str, str]] = []
+    if erased_all:
+        held.append(("本人情報（氏名・住所・要配慮個人情報など）", ERASED))
+    elif person:
+        for k, field in FIELD_LABELS.items():
+            if k in erased or person.get(k) is not None:
+                held.append((field, ERASED if k in erased else _held(k, person[k])))
+            if k in otherwise:  # the report's value beside the case's: the hub holds both
+                held.append((f"{field}（発見の報告）", _held(k, otherwise[k])))
     own = sorted(
         (d for d in disclosures if d.case_id == case_id), key=lambda d: (d.position, d.agency_id)
     )

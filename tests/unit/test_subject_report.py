@@ -479,3 +479,26 @@ def test_a_break_glass_declaration_names_the_sensitive_categories_it_released(
         app.close()
     text = report_text(store, case_id)
     assert "健康情報（要配慮個人情報）期限：" in text
+
+
+def test_a_detail_the_officer_corrected_shows_the_reports_value_beside_the_cases(
+    store: Path,
+) -> None:
+    """The hub holds both: the case's corrected kana and, under the discovery's key, the
+    report's first one. A 本人開示 shows what is held, so both are shown, and the one read
+    records every field shown."""
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        found = f.discovery(ward="moji", person=f.person(kana="カクウ イチロウ"))
+        app.execute(found)
+        case = f.open_case(
+            ward="moji", discovery_id=found.discovery_id, person={"kana": "シケン タロウ"}
+        )
+        app.execute(case)
+    finally:
+        app.close()
+    text = report_text(store, case.case_id)
+    assert f"{FIELD_LABELS['kana']}：シケン タロウ" in text
+    assert f"{FIELD_LABELS['kana']}（発見の報告）：カクウ イチロウ" in text
+    assert f"{FIELD_LABELS['name']}（発見の報告）" not in text  # the same value: once
+    assert text.count(f.SYNTHETIC_NAME) == 1
