@@ -1006,7 +1006,7 @@ class HubApplication(Application[UUID]):
         at = now()
         # A basis or purpose outside the vocabulary is refused as invalid input first.
         known = basis in get_args(v.AccessBasis) and purpose in get_args(v.AccessPurpose)
-        if known and not case.holds_basis(basis, at):
+        if known and not self._holds_basis(case_id, basis, at):
             raise BasisNotInForceError(
                 f"case {case_id} holds no {basis} basis now: the read is not recorded, and "
                 "nothing is shown"
@@ -1014,6 +1014,15 @@ class HubApplication(Application[UUID]):
         shown = [f"person.{k}" for k, v in person.model_dump().items() if v is not None]
         self.record_access(actor, case_id, [*shown, *also], basis, purpose, at=at)
         return person
+
+    def _holds_basis(self, case_id: UUID, basis: str, at: datetime) -> bool:
+        """Whether the case, as last saved, gives ``basis`` at ``at``: judged in the writer's
+        turn, since a query's copy of the case (``get_case``) shares its consents, meetings,
+        emergencies and referrals with the cached case, which a running command (a group
+        that may yet fail) changes in place."""
+        turn = contextlib.nullcontext() if self._running.writing else self._writing()
+        with turn:
+            return self.get_case(case_id).holds_basis(basis, at)
 
     def records_reads(self, case_id: UUID) -> bool:
         """Whether ``read_person`` of this case records a read: not when the case holds no

@@ -546,3 +546,78 @@ def test_a_query_on_another_thread_never_sees_a_running_groups_changes(
     assert isinstance(seen["new"], CaseNotFoundError), seen["new"]  # never written
     assert seen["known"] == needs_before
     assert list(app.get_case(known_id).needs) == needs_before
+
+
+def test_a_persons_read_is_judged_by_the_consents_saved_not_a_running_groups(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API thread reads a person on the basis of consent. It got the case before a group
+    began; the group then gives a consent in memory and is never written (the store goes
+    away). The read is judged by the consents as last saved: none, so nothing is shown and
+    no read is recorded, whatever the running group holds in memory meanwhile."""
+    from datetime import timedelta
+
+    from hub.errors import BasisNotInForceError, StoreUnavailableError
+    from hub.fiscal import now
+
+    opening = f.consultation()
+    app.execute(opening, OFFICER)
+    case_id = c.derived_id(opening.command_id, "case_id")
+    today = now()
+    consent = f.consent(
+        case_id,
+        valid_from=today - timedelta(days=1),
+        valid_until=today + timedelta(days=30),
+        occurred_at=today - timedelta(days=1),
+    )
+    blocker = f.assessment(case_id)
+    got_case, applied, in_handler, release = (threading.Event() for _ in range(4))
+    original_handle, original_get_case = app._handle, app.get_case
+
+    def handle(command: c.Command) -> Any:
+        if command is blocker:
+            in_handler.set()
+            release.wait(10)
+            raise StoreUnavailableError("the store went away (試験)")
+        return original_handle(command)
+
+    def get_case(case: UUID) -> Case:
+        found = original_get_case(case)
+        if threading.current_thread() is reader:  # the query, paused by the scheduler
+            got_case.set()
+            applied.wait(10)
+        return found
+
+    monkeypatch.setattr(app, "_handle", handle)
+    monkeypatch.setattr(app, "get_case", get_case)
+    seen: dict[str, object] = {}
+
+    def query() -> None:
+        try:
+            seen["person"] = app.read_person(case_id, OFFICER, "consent", "consultation")
+        except Exception as error:
+            seen["person"] = error
+
+    def write() -> None:
+        try:
+            app.execute_many([(consent, OFFICER), (blocker, OFFICER)])
+        except BaseException as error:
+            seen["group"] = error
+
+    reader = threading.Thread(target=query)
+    writer = threading.Thread(target=write)
+    reader.start()
+    try:
+        assert got_case.wait(10)
+        writer.start()
+        assert in_handler.wait(10)  # the consent is given in memory, not written
+        applied.set()
+        reader.join(0.5)
+    finally:
+        applied.set()
+        release.set()
+        writer.join(10)
+        reader.join(10)
+    assert isinstance(seen["group"], StoreUnavailableError), seen.get("group")
+    assert not app.is_duplicate(consent.command_id)  # never written
+    assert isinstance(seen["person"], BasisNotInForceError), seen["person"]
