@@ -77,8 +77,13 @@ class Discovery(Aggregate):
         self.urgency = payload.urgency
         self.case_id: UUID | None = None
         self.erased = False
-        # Held in memory only (rebuilt from the log) so the case opened from it takes it.
-        self.person: ev.PersonDetails | None = payload.person
+        # Held in memory only (rebuilt from the log) so the case opened from it takes it; as
+        # the event's own type, as a load from the store gives it (a command's is stricter).
+        self.person: ev.PersonDetails | None = (
+            None
+            if payload.person is None
+            else ev.PersonDetails.model_validate(payload.person.model_dump())
+        )
 
     def link_to_case(self, occurred_at: datetime, case_id: UUID, *, ward: str) -> None:
         """Links this discovery to the case opened from it, a case of the same ward."""
