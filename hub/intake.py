@@ -17,7 +17,13 @@ from pydantic import ValidationError
 
 from hub.application import GROUP_SIZE, HubApplication, Outcome
 from hub.commands import COMMAND_ADAPTER
-from hub.errors import ConcurrentChangeError, DomainError, HubError, InvalidCommandError
+from hub.errors import (
+    ConcurrentChangeError,
+    DomainError,
+    HubError,
+    InvalidCommandError,
+    ServiceUnavailableError,
+)
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_DEPTH = 16  # commands nest 4 levels at most; deeper input only exhausts the stack
@@ -204,10 +210,15 @@ def submit_lines(
 
 
 def _apply(app: HubApplication, batch: list[tuple[int, object]], report: IntakeReport) -> None:
-    """One group of valid lines in one transaction; each line's outcome into the report."""
+    """One group of valid lines in one transaction; each line's outcome into the report. The
+    store going away stops the run, saying how far it got: the groups before are written,
+    this one is not, and the file can be submitted again as it is."""
     if not batch:
         return
-    results = app.execute_many([(command, None) for _, command in batch])  # type: ignore[misc]
+    try:
+        results = app.execute_many([(command, None) for _, command in batch])  # type: ignore[misc]
+    except ServiceUnavailableError as error:
+        raise _stopped(error, batch[0][0], report) from error
     for (number, _), result in zip(batch, results, strict=True):
         if isinstance(result, Outcome):
             if result.duplicate:
@@ -219,5 +230,17 @@ def _apply(app: HubApplication, batch: list[tuple[int, object]], report: IntakeR
             report.rejected.append(Rejection(number, str(result)))
         elif isinstance(result, (DomainError, ConcurrentChangeError)):  # the rule, by name
             report.rejected.append(Rejection(number, _named(result)))
+        elif isinstance(result, ServiceUnavailableError):
+            raise _stopped(result, number, report) from result
         else:
-            raise result  # the store unavailable, no one to act as: stop, say so at the edge
+            raise result  # no one to act as: stop, say so at the edge
+
+
+def _stopped(error: ServiceUnavailableError, line: int, report: IntakeReport) -> HubError:
+    """``error`` (of its own kind: the same exit code) with how far the run got."""
+    return type(error)(
+        f"{error}; stopped at line {line}: {report.written} lines before it written, "
+        f"{report.duplicates} already applied, {len(report.rejected)} rejected, nothing from "
+        "it on; submit the file again once the store is back: lines written count as "
+        "already applied"
+    )

@@ -436,3 +436,39 @@ def test_a_pipe_is_read_a_device_is_refused_and_a_read_error_is_one_line(
     unreadable = runner.invoke(cli, ["submit", str(file)])
     assert unreadable.exit_code == 2, unreadable.output
     assert unreadable.stderr.strip() == f"Error: cannot read {file}: Permission denied"
+
+
+def test_a_store_lost_mid_file_says_how_far_the_run_got_and_a_second_run_ends_it(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first group is written, the second is lost to an outage: the one line says where
+    the run stopped and what to do (exit 4, a service away); submitting the same file again
+    applies the rest and counts the first group as already applied."""
+    from hub.application import GROUP_SIZE, HubApplication
+    from hub.errors import StoreUnavailableError
+
+    total = GROUP_SIZE + 10
+    file = tmp_path / "commands.jsonl"
+    file.write_text("\n".join(_line(f.discovery()) for _ in range(total)) + "\n")
+    original = HubApplication.execute_many
+    groups = 0
+
+    def lost_on_the_second_group(self: HubApplication, *args: object, **kw: object) -> object:
+        nonlocal groups
+        groups += 1
+        if groups == 2:
+            raise StoreUnavailableError("the event store is unavailable (試験)")
+        return original(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HubApplication, "execute_many", lost_on_the_second_group)
+    stopped = runner.invoke(cli, ["submit", str(file)])
+    assert stopped.exit_code == 4, stopped.output
+    (said,) = stopped.output.strip().splitlines()
+    assert f"stopped at line {GROUP_SIZE + 1}: {GROUP_SIZE} lines before it written" in said
+    assert "submit the file again" in said
+
+    monkeypatch.setattr(HubApplication, "execute_many", original)
+    again = runner.invoke(cli, ["submit", str(file)])
+    assert again.exit_code == 0, again.output
+    assert f"{total} lines: 10 written" in again.output
+    assert f"{GROUP_SIZE} already applied" in again.output
