@@ -14,6 +14,7 @@ Select them with ``APPLICATION_RECORDER_TOPIC`` (``hub.settings`` does).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg import Error as PsycopgError
 from psycopg.sql import SQL
 
 from hub import caseindex
@@ -546,6 +548,21 @@ class ChainedPostgresApplicationRecorder(ChainedRecorder, PostgresApplicationRec
         super()._insert_events(curs, stored_events, **kwargs)
         if self.before_insert is not None:
             self.before_insert(curs)
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        try:
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+        except PsycopgError:
+            # psycopg reads what has arrived while it still sends the pipeline's later
+            # statements: a unique violation (a key or an event another writer made) can be
+            # raised here with results after it unread. Read at the transaction's end, they
+            # say "pipeline aborted", which the library then raises in place of the
+            # violation: a conflict taken for the store being away. Read them now.
+            with contextlib.suppress(PsycopgError), curs.connection.pipeline() as pipeline:
+                pipeline.sync()
+            raise
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
