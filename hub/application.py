@@ -612,13 +612,15 @@ class HubApplication(Application[UUID]):
         self,
         requests: Sequence[tuple[c.Command, Actor | None]],
         traceparents: Sequence[str | None] | None = None,
+        decided: list[Result | None] | None = None,
     ) -> list[Result]:
         """Applies commands in order, each as its actor (None: the configured operator),
         in groups of up to ``GROUP_SIZE`` per transaction; per command its Outcome or the
         error that refused it (it wrote nothing). StoreUnavailableError is raised:
-        the groups before it are written, the rest not. ``traceparents``: per command, the
+        the groups before it are written, the rest not; ``decided`` (one None per command),
+        filled in as each result is final, says which. ``traceparents``: per command, the
         trace its span continues (None: the caller's current one)."""
-        results: list[Result | None] = [None] * len(requests)
+        results: list[Result | None] = [None] * len(requests) if decided is None else decided
         with self._writing():
             self._execute_many(requests, traceparents, results)
         assert all(r is not None for r in results)
