@@ -212,8 +212,9 @@ def submit_lines(
 
 def _apply(app: HubApplication, batch: list[tuple[int, object]], report: IntakeReport) -> None:
     """One group of valid lines in one transaction; each line's outcome into the report. The
-    store going away stops the run, saying how far it got: the groups before are written,
-    this one is not, and the file can be submitted again as it is."""
+    store going away stops the run at the first line not written, saying how far it got (a
+    refused line has its group written before it runs alone), and the file can be submitted
+    again as it is."""
     if not batch:
         return
     decided: list[Result | None] = [None] * len(batch)
