@@ -1241,14 +1241,14 @@ class HubApplication(Application[UUID]):
         person: ev.PersonDetails | None = cmd.person
         if cmd.discovery_id is not None:
             discovery = self.get_discovery(cmd.discovery_id)
-            discovery.link_to_case(cmd.occurred_at, cmd.case_id, ward=cmd.ward)
+            reported = discovery.link_to_case(cmd.occurred_at, cmd.case_id, ward=cmd.ward)
             changed.append(discovery)
             origin = "discovery"
             # The person the report names is the case's person: without the details on the
             # case, no basis could ever deliver a name or an address to an agency. What
             # the officer states replaces the report's field by field.
-            if discovery.person is not None:
-                person = discovery.person.merged_with(person) if person else discovery.person
+            if reported is not None:
+                person = reported.merged_with(person) if person else reported
         case = Case.open(
             cmd.occurred_at,
             case_id=cmd.case_id,
