@@ -612,13 +612,15 @@ class HubApplication(Application[UUID]):
         self,
         requests: Sequence[tuple[c.Command, Actor | None]],
         traceparents: Sequence[str | None] | None = None,
+        decided: list[Result | None] | None = None,
     ) -> list[Result]:
         """Applies commands in order, each as its actor (None: the configured operator),
         in groups of up to ``GROUP_SIZE`` per transaction; per command its Outcome or the
         error that refused it (it wrote nothing). StoreUnavailableError is raised:
-        the groups before it are written, the rest not. ``traceparents``: per command, the
+        the groups before it are written, the rest not; ``decided`` (one None per command),
+        filled in as each result is final, says which. ``traceparents``: per command, the
         trace its span continues (None: the caller's current one)."""
-        results: list[Result | None] = [None] * len(requests)
+        results: list[Result | None] = [None] * len(requests) if decided is None else decided
         with self._writing():
             self._execute_many(requests, traceparents, results)
         assert all(r is not None for r in results)
@@ -1239,14 +1241,14 @@ class HubApplication(Application[UUID]):
         person: ev.PersonDetails | None = cmd.person
         if cmd.discovery_id is not None:
             discovery = self.get_discovery(cmd.discovery_id)
-            discovery.link_to_case(cmd.occurred_at, cmd.case_id, ward=cmd.ward)
+            reported = discovery.link_to_case(cmd.occurred_at, cmd.case_id, ward=cmd.ward)
             changed.append(discovery)
             origin = "discovery"
             # The person the report names is the case's person: without the details on the
             # case, no basis could ever deliver a name or an address to an agency. What
             # the officer states replaces the report's field by field.
-            if discovery.person is not None:
-                person = discovery.person.merged_with(person) if person else discovery.person
+            if reported is not None:
+                person = reported.merged_with(person) if person else reported
         case = Case.open(
             cmd.occurred_at,
             case_id=cmd.case_id,

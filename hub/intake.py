@@ -12,10 +12,11 @@ import codecs
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from pydantic import ValidationError
 
-from hub.application import GROUP_SIZE, HubApplication, Outcome
+from hub.application import GROUP_SIZE, HubApplication, Outcome, Result
 from hub.commands import COMMAND_ADAPTER
 from hub.errors import (
     ConcurrentChangeError,
@@ -211,14 +212,24 @@ def submit_lines(
 
 def _apply(app: HubApplication, batch: list[tuple[int, object]], report: IntakeReport) -> None:
     """One group of valid lines in one transaction; each line's outcome into the report. The
-    store going away stops the run, saying how far it got: the groups before are written,
-    this one is not, and the file can be submitted again as it is."""
+    store going away stops the run at the first line not written, saying how far it got (a
+    refused line has its group written before it runs alone), and the file can be submitted
+    again as it is."""
     if not batch:
         return
+    decided: list[Result | None] = [None] * len(batch)
     try:
-        results = app.execute_many([(command, None) for _, command in batch])  # type: ignore[misc]
+        app.execute_many([(command, None) for _, command in batch], decided=decided)  # type: ignore[misc]
     except ServiceUnavailableError as error:
-        raise _stopped(error, batch[0][0], report) from error
+        # A refused line writes the group before it: those lines are decided, the rest not.
+        done = next((i for i, result in enumerate(decided) if result is None), len(batch))
+        _report(batch[:done], cast(list[Result], decided[:done]), report)
+        line = batch[done][0] if done < len(batch) else batch[-1][0] + 1
+        raise _stopped(error, line, report) from error
+    _report(batch, cast(list[Result], decided), report)
+
+
+def _report(batch: list[tuple[int, object]], results: list[Result], report: IntakeReport) -> None:
     for (number, _), result in zip(batch, results, strict=True):
         if isinstance(result, Outcome):
             if result.duplicate:

@@ -85,8 +85,12 @@ class Discovery(Aggregate):
             else ev.PersonDetails.model_validate(payload.person.model_dump())
         )
 
-    def link_to_case(self, occurred_at: datetime, case_id: UUID, *, ward: str) -> None:
-        """Links this discovery to the case opened from it, a case of the same ward."""
+    def link_to_case(
+        self, occurred_at: datetime, case_id: UUID, *, ward: str
+    ) -> ev.PersonDetails | None:
+        """Links this discovery to the case opened from it, a case of the same ward; the
+        person the report names, whom the case holds from now on (this aggregate no longer
+        does)."""
         if self.erased:
             raise DiscoveryErasedError(
                 f"discovery {self.id} was erased: no case can be opened from it"
@@ -100,13 +104,18 @@ class Discovery(Aggregate):
             raise IllegalTransitionError(
                 f"discovery {self.id} is already linked to case {self.case_id}"
             )
+        person = self.person
         self._linked_to_case(
             ev.DiscoveryLinkedToCase(occurred_at=occurred_at, discovery_id=self.id, case_id=case_id)
         )
+        return person
 
     @event("DiscoveryLinkedToCase")
     def _linked_to_case(self, payload: ev.DiscoveryLinkedToCase) -> None:
         self.case_id = payload.case_id
+        # The case holds the person now: no plain copy left here (cached in a long-running
+        # process) for the case's erasure to leave behind.
+        self.person = None
 
     def erase(self, occurred_at: datetime, *, decided_by: str, reason: str) -> str:
         """Erasure of a discovery no case was opened from or joined; the data-key subject to

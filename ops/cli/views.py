@@ -488,8 +488,13 @@ def _follow_until_stopped(
     stopping: threading.Event,
 ) -> None:
     with ExitStack() as stack:
-        current[:] = [wiring.start_projection_runner(settings, n, batch_size) for n in names]
-        for runner in current:
+        current.clear()
+        for name in names:
+            # Each entered as it starts: one refused (an outdated view, the store away)
+            # stops those started before it, not left following (the library's threads
+            # would keep the process from exiting).
+            runner = wiring.start_projection_runner(settings, name, batch_size)
+            current.append(runner)
             stack.enter_context(runner)  # type: ignore[arg-type]
         err.print(f"following the log: {', '.join(names)}")
         # Any runner stopping (signal or error) stops them all; errors surface on exit.

@@ -114,3 +114,26 @@ def _env() -> dict[str, str]:
     from hub.settings import get_settings
 
     return get_settings().eventsourcing_env()
+
+
+def test_follow_refused_for_one_view_leaves_no_runner_of_another_running(
+    cli_store: Path,
+) -> None:
+    """`hub follow` of every view, one of them outdated: refused in one line, and the runner
+    started for a view before it is stopped, not left following the log (on PostgreSQL the
+    library's runner threads would keep the refused process from exiting)."""
+    import threading
+
+    runner = CliRunner()
+    app = HubApplication(env=_env())
+    app.execute(f.consultation())
+    app.close()
+    assert runner.invoke(cli, ["follow", "--once"]).exit_code == 0
+    _forget_version(open_projection("indicators", _env()).view)  # the last one started
+
+    before = set(threading.enumerate())
+    refused = runner.invoke(cli, ["follow"])
+    assert refused.exit_code == 1, refused.output
+    assert "hub rebuild --projection indicators" in refused.output
+    left = [t for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert not left, left

@@ -159,3 +159,19 @@ def test_erasing_the_case_erases_the_details_it_took_and_the_reports() -> None:
         assert {person.name, person.kana, person.address, person.phone} == {ERASED}
         assert person.birth_date is None
     assert app.get_case(case_id).person is None
+
+
+def test_the_person_the_case_took_is_not_left_in_the_discovery_its_erasure_leaves() -> None:
+    """The case holds the report's person once it opens: the discovery (cached in memory
+    by a long-running process) keeps no plain copy of them, which erasing the case would
+    leave behind, its key destroyed and nothing to read it by."""
+    app = HubApplication()
+    discovery_id = _reported(app, f.person())
+    case_id = uuid4()
+    app.execute(f.open_case(case_id=case_id, discovery_id=discovery_id))
+    assert app.get_discovery(discovery_id).person is None
+
+    app.erase_person(case_id, decided_by="試験課", reason="保存期間満了", actor=ADMIN)
+
+    assert app.get_discovery(discovery_id).person is None
+    assert app.get_case(case_id).person is None

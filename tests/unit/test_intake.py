@@ -6,7 +6,8 @@ import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 from typer.testing import CliRunner
@@ -472,3 +473,33 @@ def test_a_store_lost_mid_file_says_how_far_the_run_got_and_a_second_run_ends_it
     assert again.exit_code == 0, again.output
     assert f"{total} lines: 10 written" in again.output
     assert f"{GROUP_SIZE} already applied" in again.output
+
+
+def test_a_store_lost_after_a_refusal_in_a_group_counts_the_lines_written_before_it(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused line writes the lines before it in its group, then runs alone; the store
+    lost after that stops the run at the first line not written, not at the group's first
+    line with the lines written before the refusal said to be unwritten."""
+    from eventsourcing.persistence import OperationalError
+
+    from hub.application import HubApplication
+
+    lines = [f.discovery(), f.referral(UUID(int=9)), f.discovery()]  # the 2nd: no such case
+    file = tmp_path / "commands.jsonl"
+    file.write_text("\n".join(_line(command) for command in lines) + "\n")
+    original = HubApplication._write
+    writes = 0
+
+    def lost_on_the_second_write(self: HubApplication, events: list[Any]) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise OperationalError("the store went away (試験)")
+        original(self, events)
+
+    monkeypatch.setattr(HubApplication, "_write", lost_on_the_second_write)
+    stopped = runner.invoke(cli, ["submit", str(file)])
+    assert stopped.exit_code == 4, stopped.output
+    (said,) = stopped.output.strip().splitlines()
+    assert "stopped at line 3: 1 lines before it written, 0 already applied, 1 rejected" in said
