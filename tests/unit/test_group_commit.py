@@ -92,6 +92,27 @@ def _another_writer_first(
         other.close()
 
 
+def _lost_at(
+    app: HubApplication, monkeypatch: pytest.MonkeyPatch, blocker: c.Command
+) -> tuple[threading.Event, threading.Event]:
+    """The group's handling of ``blocker`` waits (``in_handler`` set) until ``release``,
+    then the store is lost: the group is never written."""
+    from hub.errors import StoreUnavailableError
+
+    in_handler, release = threading.Event(), threading.Event()
+    original = app._handle
+
+    def handle(command: c.Command) -> Any:
+        if command is blocker:
+            in_handler.set()
+            release.wait(10)
+            raise StoreUnavailableError("the store went away (試験)")
+        return original(command)
+
+    monkeypatch.setattr(app, "_handle", handle)
+    return in_handler, release
+
+
 def _queued(app: HubApplication, calls: list[Callable[[], object]]) -> None:
     """Each call on a thread of its own, all queued as behind another caller's group, then
     let go: one of them writes the group for all."""
@@ -542,17 +563,7 @@ def test_a_query_on_another_thread_never_sees_a_running_groups_changes(
     case_id = c.derived_id(opening.command_id, "case_id")
     changing = f.assessment(known_id)
     blocker = f.assessment(case_id)
-    in_handler, release = threading.Event(), threading.Event()
-    original = app._handle
-
-    def handle(command: c.Command) -> Any:
-        if command is blocker:
-            in_handler.set()
-            release.wait(10)
-            raise StoreUnavailableError("the store went away (試験)")
-        return original(command)
-
-    monkeypatch.setattr(app, "_handle", handle)
+    in_handler, release = _lost_at(app, monkeypatch, blocker)
     failures: list[BaseException] = []
 
     def run() -> None:
@@ -611,15 +622,9 @@ def test_a_persons_read_is_judged_by_the_consents_saved_not_a_running_groups(
         occurred_at=today - timedelta(days=1),
     )
     blocker = f.assessment(case_id)
-    got_case, applied, in_handler, release = (threading.Event() for _ in range(4))
-    original_handle, original_get_case = app._handle, app.get_case
-
-    def handle(command: c.Command) -> Any:
-        if command is blocker:
-            in_handler.set()
-            release.wait(10)
-            raise StoreUnavailableError("the store went away (試験)")
-        return original_handle(command)
+    got_case, applied = threading.Event(), threading.Event()
+    in_handler, release = _lost_at(app, monkeypatch, blocker)
+    original_get_case = app.get_case
 
     def get_case(case: UUID) -> Case:
         found = original_get_case(case)
@@ -628,7 +633,6 @@ def test_a_persons_read_is_judged_by_the_consents_saved_not_a_running_groups(
             applied.wait(10)
         return found
 
-    monkeypatch.setattr(app, "_handle", handle)
     monkeypatch.setattr(app, "get_case", get_case)
     seen: dict[str, object] = {}
 
