@@ -55,6 +55,19 @@ class PersonDetails(Record):
     criminal_record: str | None = personal("criminal_record", sensitive=True)
 
 
+def plain_details(person: PersonDetails | None) -> PersonDetails | None:
+    """The details as the event's own type (commands hand in a stricter subclass); None for
+    details that state no field (``"person": {}``): nothing of anyone is held."""
+    if person is None:
+        return None
+    stated = person.model_dump()
+    return (
+        PersonDetails.model_validate(stated)
+        if any(v is not None for v in stated.values())
+        else None
+    )
+
+
 # The fields of PersonDetails that hold text: what reads as erased (ERASED) once the
 # person's data key is destroyed (a date reads as none).
 PERSON_TEXT_FIELDS = frozenset(

@@ -257,6 +257,12 @@ class HubService:
             raise NotFoundError(f"no case {case_id}")
         return {**found, "history": case_history(self.app, case_id)}
 
+    def person_erased(self, actor: Actor, case_id: UUID) -> bool:
+        """Whether the person of a case the actor may read was erased (``hub privacy
+        erase``): details recorded now would be kept nowhere."""
+        self._case_ward(actor, Read.case, case_id)
+        return self.app.get_case(case_id).erased
+
     def cases(
         self, actor: Actor, ward: str | None = None, status: str | None = None
     ) -> list[dict[str, Any]]:

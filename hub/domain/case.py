@@ -120,7 +120,7 @@ class Case(Aggregate):
     def __init__(self, payload: ev.CaseOpened) -> None:
         self.ward = payload.ward
         # Held in memory only (rebuilt from the log) so a referral can carry it.
-        self.person: ev.PersonDetails | None = _plain(payload.person)
+        self.person: ev.PersonDetails | None = ev.plain_details(payload.person)
         self.status = "open"
         self.meeting_kind: str | None = None
         self.discovery_ids: list[UUID] = [payload.discovery_id] if payload.discovery_id else []
@@ -792,8 +792,9 @@ class Case(Aggregate):
 
     @event("PersonDetailsRecorded")
     def _person_details_recorded(self, payload: ev.PersonDetailsRecorded) -> None:
-        person = _plain(payload.person)
-        self.person = self.person.merged_with(person) if self.person and person else person
+        person = ev.plain_details(payload.person)
+        if person is not None:  # details that state no field change nothing
+            self.person = self.person.merged_with(person) if self.person else person
 
     @event("AssessmentRecorded")
     def _assessment_recorded(self, payload: ev.AssessmentRecorded) -> None:
@@ -919,11 +920,6 @@ class Case(Aggregate):
     @event("EmergencyEnded")
     def _emergency_ended(self, payload: ev.EmergencyEnded) -> None:
         self.emergencies[payload.declaration_id].ended = True
-
-
-def _plain(person: ev.PersonDetails | None) -> ev.PersonDetails | None:
-    """The details as the event's own type (commands hand in a stricter subclass)."""
-    return None if person is None else ev.PersonDetails.model_validate(person.model_dump())
 
 
 def _not_before(referral: Referral, referral_id: UUID, at: datetime, what: str) -> datetime:

@@ -79,11 +79,7 @@ class Discovery(Aggregate):
         self.erased = False
         # Held in memory only (rebuilt from the log) so the case opened from it takes it; as
         # the event's own type, as a load from the store gives it (a command's is stricter).
-        self.person: ev.PersonDetails | None = (
-            None
-            if payload.person is None
-            else ev.PersonDetails.model_validate(payload.person.model_dump())
-        )
+        self.person = ev.plain_details(payload.person)
 
     def link_to_case(
         self, occurred_at: datetime, case_id: UUID, *, ward: str

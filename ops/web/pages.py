@@ -870,6 +870,7 @@ def router(pages: Pages) -> APIRouter:
             "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
+            "person_erased": service.person_erased(actor, case_id),
         }
         return pages.render(request, "case.html", "ケース", context, status, actor)
 

@@ -175,3 +175,17 @@ def test_the_person_the_case_took_is_not_left_in_the_discovery_its_erasure_leave
 
     assert app.get_discovery(discovery_id).person is None
     assert app.get_case(case_id).person is None
+
+
+def test_details_that_state_no_field_are_no_person_on_the_case() -> None:
+    """``"person": {}`` (a report's, or the officer's) names no one: the case holds no
+    details, so reading them asks for no basis and shows nothing."""
+    app = HubApplication()
+    discovery_id = _reported(app, {})
+    from_report, stated_empty = uuid4(), uuid4()
+    app.execute(f.open_case(case_id=from_report, discovery_id=discovery_id))
+    app.execute(f.open_case(case_id=stated_empty, person={}))
+
+    for case_id in (from_report, stated_empty):
+        assert app.get_case(case_id).person is None
+        assert app.read_person(case_id, ADMIN, "consent", "consultation") is None

@@ -339,3 +339,19 @@ def test_only_case_work_roles_see_the_form_to_record_the_person(
     sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "person_name": "試験"}
     assert client.post(f"/web/cases/{case_id}/details", data=sent).status_code == 403
     assert service.app.get_case(case_id).person is None
+
+
+def test_an_erased_persons_case_offers_no_form_to_record_them_and_says_why(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, _ = officer_case(service, client, WARD)
+    service.app.erase_person(
+        case_id,
+        decided_by="試験 保健福祉局",
+        reason="保存期間満了",
+        actor=Actor("admin-試験", Role.administrator),
+    )
+    page = client.get(f"/web/cases/{case_id}").text
+    assert 'id="person-erased"' in page and "消去されています" in page
+    assert f"/web/cases/{case_id}/details" not in page
