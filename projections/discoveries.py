@@ -99,8 +99,7 @@ class DiscoveryLog:
                 urgency=p.urgency,
                 reporter_kind=p.reporter_kind,
                 signs=tuple(p.signs),
-                names_person=p.person is not None
-                and any(v is not None for v in p.person.model_dump().values()),
+                names_person=ev.plain_details(p.person) is not None,
             )
             return
         record = self.found.get(key)

@@ -27,8 +27,7 @@ def subject_report(
 ) -> SubjectReport:
     """The report for the person of ``case_id``; their details are shown on the city's
     official duty for the person's own request, and that read goes on the access log."""
-    reported = reported_details(app, case_id)
-    otherwise = reported_otherwise(app, case_id)
+    reported, otherwise = report_details(app, case_id)
     # Shown too: in the same access record.
     also = [f"person.{k}" for k in {**reported, **otherwise}]
     person = app.read_person(case_id, actor, "official_duty", "person_request", also=also)
@@ -53,39 +52,27 @@ def reported_details(app: HubApplication, case_id: UUID) -> dict[str, Any]:
     """The person's details the reports of the discoveries the case was opened from hold and
     the case itself does not (the hub holds them, under the discovery's key, and erases them
     with the case); none once the person is erased."""
-    held = _held_on_case(app, case_id)
-    found: dict[str, Any] = {}
-    for details in _reports(app, case_id):
-        found.update({k: v for k, v in details.items() if k not in held and k not in found})
-    return found
+    return report_details(app, case_id)[0]
 
 
-def reported_otherwise(app: HubApplication, case_id: UUID) -> dict[str, Any]:
-    """The details a report holds other than the case holds them (an officer corrected the
-    report's name on the case): the hub holds both, so the person is shown both."""
-    held = _held_on_case(app, case_id)
-    found: dict[str, Any] = {}
-    for details in _reports(app, case_id):
-        found.update(
-            {k: v for k, v in details.items() if k in held and held[k] != v and k not in found}
-        )
-    return found
-
-
-def _held_on_case(app: HubApplication, case_id: UUID) -> dict[str, Any]:
-    person = app.get_case(case_id).person
-    return person.model_dump(mode="json", exclude_none=True) if person else {}
-
-
-def _reports(app: HubApplication, case_id: UUID) -> list[dict[str, Any]]:
-    """The person's details each report of the case's discoveries holds; none once the
-    person is erased."""
+def report_details(app: HubApplication, case_id: UUID) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the reports of the case's discoveries hold of the person: the details the case
+    does not hold (``reported_details``), and those it holds otherwise (an officer corrected
+    the report's name on the case: the hub holds both, so the person is shown both). Both
+    empty once the person is erased."""
     case = app.get_case(case_id)
     if case.erased:
-        return []
-    found = []
+        return {}, {}
+    held = case.person.model_dump(mode="json", exclude_none=True) if case.person else {}
+    only: dict[str, Any] = {}
+    otherwise: dict[str, Any] = {}
     for discovery_id in case.discovery_ids:
         report = next(iter(app.events.get(discovery_id))).payload  # type: ignore[attr-defined]
-        if isinstance(report, ev.DiscoveryReported) and report.person is not None:
-            found.append(report.person.model_dump(mode="json", exclude_none=True))
-    return found
+        if not isinstance(report, ev.DiscoveryReported) or report.person is None:
+            continue
+        for k, v in report.person.model_dump(mode="json", exclude_none=True).items():
+            if k not in held:
+                only.setdefault(k, v)
+            elif held[k] != v:
+                otherwise.setdefault(k, v)
+    return only, otherwise
