@@ -10,7 +10,8 @@ again if the notice is redelivered: the hub records one per agency and case).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -19,7 +20,7 @@ from opentelemetry.trace import SpanKind
 
 from consumers import loop
 from consumers.inbox import Inbox
-from consumers.ports import Confirmations, DeadLetters, InRecord, Source
+from consumers.ports import Confirmations, DeadLetters, InRecord, Place, Source
 from consumers.records import BadRecord, read_referral_record
 from consumers.stopping import StopFlag
 from hub import codec, plausible, tracing
@@ -46,6 +47,19 @@ class RunReport:
     applied: int = 0
     duplicates: int = 0
     parked: int = 0
+
+
+@dataclass
+class RetryReport:
+    applied: int = 0
+    # Applied before (an interrupted retry, or the live client read it again).
+    duplicates: int = 0
+    still_parked: list[tuple[str, int, int, str]] = field(default_factory=list)
+    expired: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+# The original records at these places on the topic (those the broker still holds).
+Fetch = Callable[[list[Place]], Mapping[Place, InRecord]]
 
 
 class AgencyConsumer:
@@ -131,6 +145,54 @@ class AgencyConsumer:
         self.source.close()
         self.deadletters.close()
         self.inbox.close()
+
+
+def retry_parked(
+    agency_id: str, inbox: Inbox, fetch: Fetch, confirmations: Confirmations | None = None
+) -> RetryReport:
+    """Applies again the records this inbox parked and has not applied since, in the
+    topic's order: after an upgrade the client reads a schema it did not know (an
+    erasure notice, a new version of a record). ``fetch`` gives the parked records'
+    original bytes by their place on the topic. Each one read now is applied as a late
+    record (``Inbox.apply``) and an erasure notice confirmed, as the live client does;
+    one still unreadable stays parked (not parked again), one the broker no longer
+    holds is named so."""
+    report = RetryReport()
+    parked = inbox.still_parked()
+    if not parked:
+        return report
+    found = fetch([(topic, partition, offset) for topic, partition, offset, _ in parked])
+    for topic, partition, offset, _ in parked:
+        place = (topic, partition, offset)
+        record = found.get(place)
+        if record is None:
+            report.expired.append(place)
+            continue
+        try:
+            entry = read_referral_record(record, agency_id)
+            applied = inbox.apply(entry, late=True)
+        except OUTAGES:
+            raise
+        except BadRecord as bad:
+            report.still_parked.append((*place, bad.reason))
+            continue
+        except Exception as error:  # as the live client: no record stops the others
+            report.still_parked.append((*place, reason_of(error, "inbox")))
+            continue
+        if entry.event_type == "PersonErased" and entry.case_id and confirmations:
+            confirmations.confirm(erasure_confirmation(agency_id, entry.case_id, entry.event_id))
+        inbox.mark_retried(*place, datetime.now(UTC).isoformat())
+        report.applied += 1 if applied else 0
+        report.duplicates += 0 if applied else 1
+        log.info(
+            "inbox.retried",
+            agency=agency_id,
+            event_type=entry.event_type,
+            case_id=entry.case_id,
+            offset=offset,
+            applied=applied,
+        )
+    return report
 
 
 def reply_record(

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from hub.settings import Settings
 # The notices after which what the inbox holds of a person goes (docs/STREAMS.md): a case's
 # erasure, and that of a discovery never linked to a case.
 ERASURES = frozenset({"PersonErased", "DiscoveryErased"})
+# The records that set a referral's status.
+STATUS_EVENTS = frozenset({"ReferralAnswered", "ReferralCancelled"})
 
 _TABLES = (
     # The agency whose records the inbox holds, claimed when it is first opened for one.
@@ -67,6 +69,15 @@ _TABLES = (
         source_partition INTEGER NOT NULL,
         source_offset BIGINT NOT NULL,
         reason TEXT NOT NULL,
+        PRIMARY KEY (source_topic, source_partition, source_offset)
+    )""",
+    # The parked records applied since by ``hub agency retry`` (the parked row stays: what
+    # was parked, and why, is history, and the dead-letter count is a counter).
+    """CREATE TABLE IF NOT EXISTS {retried} (
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset BIGINT NOT NULL,
+        applied_at TEXT NOT NULL,
         PRIMARY KEY (source_topic, source_partition, source_offset)
     )""",
     """CREATE TABLE IF NOT EXISTS {replies} (
@@ -196,16 +207,23 @@ class Inbox:
 
     # Writes -----------------------------------------------------------------------------------
 
-    def apply(self, entry: InboxEntry) -> bool:
+    def apply(self, entry: InboxEntry, *, late: bool = False) -> bool:
         """Apply one record in one transaction (within the batch's, inside ``batch``); False
         if its event id was applied before. An erasure is never held in a batch: what came
         before it is committed, then the erasure alone, then the files are scrubbed, so
-        whoever is told of it next (the hub's confirmation) is told the truth."""
+        whoever is told of it next (the hub's confirmation) is told the truth.
+
+        ``late``: a parked record applied after the records behind it (``hub agency
+        retry``). Of a person erased meanwhile it keeps no personal field, and an answer
+        older than one applied does not turn the referral's status back."""
         if entry.event_type in ERASURES:
             self.settle()
         else:
             self._join_batch()
         with self._db.transaction() as cur:
+            if late and entry.disclosed and self._erased(cur, entry):
+                entry = replace(entry, disclosed={})
+            stale = late and self._answered_later(cur, entry)
             inserted = cur.execute(
                 f"INSERT INTO {self._t['events']} (event_id, event_type, source_topic, "
                 "source_partition, source_offset, case_id, referral_id, occurred_at, basis, "
@@ -231,7 +249,8 @@ class Inbox:
             )
             if inserted == 0:
                 return False
-            self._update_referral(cur, entry)
+            if not stale:
+                self._update_referral(cur, entry)
             if entry.event_type == "PersonErased" and entry.case_id is not None:
                 self._erase(cur, entry.case_id, entry.details.get("subjects") or [])
             elif entry.event_type == "DiscoveryErased":
@@ -272,6 +291,52 @@ class Inbox:
                     f"UPDATE {self._t['events']} SET disclosed = '{{}}' WHERE event_id = ?",
                     (event_id,),
                 )
+
+    def _erased(self, cur: Cursor, entry: InboxEntry) -> bool:
+        """Whether the inbox applied the erasure of the person ``entry`` is about."""
+        if entry.case_id is not None and cur.query(
+            f"SELECT 1 FROM {self._t['events']} WHERE case_id = ? "
+            "AND event_type = 'PersonErased' LIMIT 1",
+            (entry.case_id,),
+        ):
+            return True
+        if entry.event_type == "DiscoveryReported":
+            return str(entry.details.get("discovery_id")) in self._erased_discoveries(cur)
+        return False
+
+    def _erased_discoveries(self, cur: Cursor) -> set[str]:
+        """The discoveries erased on their own (DiscoveryErased) or with the case opened from
+        them (a PersonErased's ``subjects``)."""
+        erased: set[str] = set()
+        for event_type, details in cur.query(
+            f"SELECT event_type, details FROM {self._t['events']} "
+            "WHERE event_type IN ('DiscoveryErased', 'PersonErased')"
+        ):
+            d = json.loads(details)
+            if event_type == "DiscoveryErased":
+                erased.add(str(d.get("discovery_id")))
+            else:
+                erased.update(str(subject) for subject in d.get("subjects") or [])
+        return erased
+
+    def _answered_later(self, cur: Cursor, entry: InboxEntry) -> bool:
+        """Whether an answer or cancellation of ``entry``'s referral that the topic holds
+        after it was applied already (a late one must not set the status back)."""
+        if entry.referral_id is None or entry.event_type not in STATUS_EVENTS:
+            return False
+        return bool(
+            cur.query(
+                f"SELECT 1 FROM {self._t['events']} WHERE referral_id = ? "
+                "AND event_type IN ('ReferralAnswered', 'ReferralCancelled') "
+                "AND source_topic = ? AND source_partition = ? AND source_offset > ? LIMIT 1",
+                (
+                    entry.referral_id,
+                    entry.source_topic,
+                    entry.source_partition,
+                    entry.source_offset,
+                ),
+            )
+        )
 
     def _update_referral(self, cur: Cursor, entry: InboxEntry) -> None:
         if entry.referral_id is None or entry.case_id is None:
@@ -330,6 +395,30 @@ class Inbox:
                 )
                 > 0
             )
+
+    def mark_retried(self, topic: str, partition: int, offset: int, applied_at: str) -> None:
+        """Note a parked record as applied since (``hub agency retry``)."""
+        with self._db.transaction() as cur:
+            cur.execute(
+                f"INSERT INTO {self._t['retried']} (source_topic, source_partition, "
+                "source_offset, applied_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (topic, partition, offset, applied_at),
+            )
+
+    def still_parked(self) -> list[tuple[str, int, int, str]]:
+        """The parked records not applied since: (topic, partition, offset, reason), in
+        the topic's order."""
+        parked, retried = self._t["parked"], self._t["retried"]
+        with self._db.transaction() as cur:
+            rows = cur.query(
+                f"SELECT p.source_topic, p.source_partition, p.source_offset, p.reason "
+                f"FROM {parked} p WHERE NOT EXISTS (SELECT 1 FROM {retried} r "
+                "WHERE r.source_topic = p.source_topic "
+                "AND r.source_partition = p.source_partition "
+                "AND r.source_offset = p.source_offset) "
+                "ORDER BY p.source_topic, p.source_partition, p.source_offset"
+            )
+        return [(str(t), int(p), int(o), str(reason)) for t, p, o, reason in rows]
 
     def is_parked(self, topic: str, partition: int, offset: int) -> bool:
         with self._db.transaction() as cur:
@@ -476,13 +565,7 @@ class Inbox:
                 "ORDER BY occurred_at, event_id"
             )
             rows = sorted(rows, key=lambda r: (_instant(r[1]), r[3]))
-        erased: set[str] = set()
-        for event_type, _, details, _ in rows:
-            d = json.loads(details)
-            if event_type == "DiscoveryErased":
-                erased.add(str(d.get("discovery_id")))
-            elif event_type == "PersonErased":  # with the case opened from it
-                erased.update(str(subject) for subject in d.get("subjects") or [])
+            erased = self._erased_discoveries(cur)
         result = []
         for event_type, occurred_at, details, _ in rows:
             if event_type != "DiscoveryReported":
@@ -539,7 +622,7 @@ class Inbox:
             }
 
 
-_TABLE_NAMES = ("events", "referrals", "parked", "replies", "traces", "owner")
+_TABLE_NAMES = ("events", "referrals", "parked", "retried", "replies", "traces", "owner")
 
 
 def _safe(agency_id: str) -> str:

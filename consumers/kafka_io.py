@@ -8,15 +8,16 @@ no wait for a dead member of the group to time out.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, RetriableError
 from kafka.structs import OffsetAndMetadata
 
 from consumers.deadletter import deadletter_headers
-from consumers.ports import InRecord
+from consumers.ports import InRecord, Place
 from hub import codec, kafka_clients
 from hub.errors import ServiceUnavailableError
 from hub.logging import get_logger
@@ -154,18 +155,7 @@ class KafkaSource:
             "poll",
             lambda: self._consumer.poll(timeout_ms=self._poll_ms, max_records=self._max_records),
         )
-        return [
-            InRecord(
-                topic=r.topic,
-                partition=r.partition,
-                offset=r.offset,
-                value=r.value,
-                key=r.key,
-                headers={k: bytes(v) for k, v in (r.headers or [])},
-            )
-            for tp in sorted(batches)
-            for r in batches[tp]
-        ]
+        return [in_record(r) for tp in sorted(batches) for r in batches[tp]]
 
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
         committed = {
@@ -185,6 +175,42 @@ class KafkaSource:
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
+
+
+def in_record(r: ConsumerRecord) -> InRecord:
+    return InRecord(
+        topic=r.topic,
+        partition=r.partition,
+        offset=r.offset,
+        value=r.value,
+        key=r.key,
+        headers={k: bytes(v) for k, v in (r.headers or [])},
+    )
+
+
+def records_at(
+    settings: Settings, user: str, password: str, places: Iterable[Place]
+) -> dict[Place, InRecord]:
+    """The records at these places (topic, partition, offset), read as ``user`` without a
+    consumer group; a place the broker no longer holds is left out."""
+    wanted = set(places)
+    starts: dict[tuple[str, int], int] = {}
+    for topic, partition, offset in wanted:
+        starts[(topic, partition)] = min(offset, starts.get((topic, partition), offset))
+    if not starts:
+        return {}
+    found = {}
+    for r in kafka_clients.read_to_end(
+        settings,
+        sorted({topic for topic, _ in starts}),
+        principal=user,
+        password=password,
+        client_id=f"{user}-retry",
+        starts=starts,
+    ):
+        if (r.topic, r.partition, r.offset) in wanted:
+            found[(r.topic, r.partition, r.offset)] = in_record(r)
+    return found
 
 
 def fixed_topics(*names: str) -> Callable[[KafkaConsumer], list[str]]:

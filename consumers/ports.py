@@ -29,6 +29,10 @@ class InRecord:
             return None
 
 
+# A record's place on a topic: (topic, partition, offset).
+Place = tuple[str, int, int]
+
+
 class Source(Protocol):
     def poll(self) -> list[InRecord]:
         """The next records (possibly none), in order within each partition."""

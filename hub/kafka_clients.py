@@ -11,7 +11,7 @@ and gives up with a clear error instead of spinning when the broker stops answer
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -185,8 +185,10 @@ def read_to_end(
     poll_ms: int = 1000,
     idle_s: float = IDLE_S,
     deadline_s: float = DEADLINE_S,
+    starts: Mapping[tuple[str, int], int] | None = None,
 ) -> Iterator[ConsumerRecord]:
-    """Every record of ``topics`` from offset zero to the end offsets as of the call.
+    """Every record of ``topics`` from offset zero to the end offsets as of the call; with
+    ``starts``, of only the (topic, partition)s it names, each from its offset there.
 
     Reads as ``principal`` without a consumer group (nothing is committed, so reading twice
     reads the same records). Raises ``ServiceUnavailableError`` when a topic is missing or
@@ -214,10 +216,18 @@ def read_to_end(
                 f"Kafka: topic {names} does not exist or "
                 f"{credentials(settings, principal)[0]} may not read it"
             )
+        if starts is not None:
+            partitions = [p for p in partitions if (p.topic, p.partition) in starts]
         client.assign(partitions)
         client.seek_to_beginning(*partitions)
+        if starts:
+            firsts = client.beginning_offsets(partitions)
+            for partition in partitions:
+                start = starts.get((partition.topic, partition.partition))
+                if start is not None:
+                    client.seek(partition, max(start, firsts[partition]))
         ends = client.end_offsets(partitions)
-        remaining = {p for p in partitions if ends[p] > 0}
+        remaining = {p for p in partitions if client.position(p) < ends[p]}
         last_record = time.monotonic()
         while remaining:
             polled = client.poll(timeout_ms=poll_ms)

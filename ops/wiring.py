@@ -17,7 +17,8 @@ from eventsourcing.utils import Environment
 from kafka import TopicPartition
 from prometheus_client.registry import Collector
 
-from consumers.agency import AgencyConsumer
+from consumers import agency
+from consumers.agency import AgencyConsumer, RetryReport
 from consumers.audit import AuditStream, read_audit_stream, read_witnessed_head
 from consumers.config import ConsumerSettings, get_consumer_settings
 from consumers.escalation import EscalationTimer
@@ -30,6 +31,7 @@ from consumers.kafka_io import (
     KafkaWriter,
     fixed_topics,
     matching_topics,
+    records_at,
 )
 from consumers.replies import ReplyIngester
 from hub import kafka_clients, topics
@@ -359,6 +361,31 @@ def open_agency_consumer(
     deadletters = KafkaDeadLetters(writer, topics.deadletter(settings, agency_id))
     confirmations = KafkaConfirmations(writer, topics.replies(settings, agency_id))
     return AgencyConsumer(agency_id, source, inbox, deadletters, confirmations)
+
+
+def retry_parked(
+    settings: Settings, agency_id: str, consumer_settings: ConsumerSettings | None = None
+) -> RetryReport:
+    """Apply again what the agency's inbox parked (``consumers.agency.retry_parked``): the
+    original records read from its referral topic, its confirmations sent on its reply
+    topic, as the agency's principal."""
+    user, password = credentials(settings, agency_id)
+    inbox = open_inbox(settings, agency_id, consumer_settings)
+    writer: KafkaWriter | None = None
+    try:
+        if not inbox.still_parked():
+            return RetryReport()
+        writer = KafkaWriter(settings, user, password)
+        return agency.retry_parked(
+            agency_id,
+            inbox,
+            lambda places: records_at(settings, user, password, places),
+            KafkaConfirmations(writer, topics.replies(settings, agency_id)),
+        )
+    finally:
+        if writer is not None:
+            writer.close()
+        inbox.close()
 
 
 def open_reply_writer(settings: Settings, agency_id: str) -> KafkaWriter:

@@ -150,8 +150,8 @@ def _watch_inbox(
     pending: list[str] = []
     warming = [warm_up[0]]
 
-    def timed_apply(entry: Any) -> bool:
-        done = apply(entry)
+    def timed_apply(entry: Any, *, late: bool = False) -> bool:
+        done = apply(entry, late=late)
         if done and entry.event_type == "ReferralMade" and entry.referral_id:
             pending.append(str(entry.referral_id))
             positions[str(entry.referral_id)] = handling[0]

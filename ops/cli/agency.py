@@ -1,4 +1,4 @@
-"""``hub agency run|inbox|ack``, ``hub replies run`` and ``hub escalations run``.
+"""``hub agency run|inbox|ack|retry``, ``hub replies run`` and ``hub escalations run``.
 
 The agency side runs as the agency's own principal (its SCRAM user is the agency id); the
 reply ingester and the acknowledgement timers run as the hub.
@@ -122,6 +122,34 @@ def run_agency(
     )
 
 
+def retry_parked(agency: AgencyOpt) -> None:
+    """Apply again the records the agency's client parked, once it is upgraded.
+
+    A client of an older release parks a record whose schema it does not know (an erasure
+    notice, a new version of a referral) and reads on. After the upgrade, this reads each
+    parked record again from the agency's referral topic and applies those it now reads,
+    confirming an erasure notice to the hub, as the running client would have. What it
+    still cannot read stays parked. It may run while the client runs."""
+    settings = get_settings()
+    agency = _known_agency(agency)
+    if not wiring.inbox_kept(settings, agency):
+        _note_if_unshipped(agency)
+        err.print(f"{agency}: no inbox here; nothing was parked")
+        return
+    report = wiring.retry_parked(settings, agency)
+    for topic, partition, offset, reason in report.still_parked:
+        err.print(f"{topic}[{partition}]@{offset}: still parked ({reason})")
+    for topic, partition, offset in report.expired:
+        err.print(
+            f"{topic}[{partition}]@{offset}: no longer on the broker (retention); "
+            "it cannot be applied"
+        )
+    err.print(
+        f"{agency}: 再適用 {report.applied} 件 applied, {report.duplicates} already in the "
+        f"inbox, {len(report.still_parked)} still parked, {len(report.expired)} expired"
+    )
+
+
 def _basis_text(referral: dict[str, Any]) -> str:
     """On which bases anything was disclosed about the case, and what was withheld."""
     disclosures = referral["disclosures"]
@@ -191,7 +219,7 @@ def show_inbox(
             referrals = inbox.referrals()
             escalations = inbox.escalations(agency)
             discoveries = inbox.discoveries()
-            parked = inbox.parked_count()
+            parked = len(inbox.still_parked())
         finally:
             inbox.close()
         if not (referrals or escalations or discoveries or parked):
@@ -259,7 +287,11 @@ def show_inbox(
     if discoveries:
         _print_discoveries(discoveries, network, wide)
     if parked:
-        err.print(f"{parked} record(s) parked on {topics.deadletter(settings, agency)}")
+        err.print(
+            f"{parked} record(s) parked on {topics.deadletter(settings, agency)} "
+            f"(why: hub quarantine list --agency {agency})"
+        )
+        err.print(f"once the client is upgraded, hub agency retry --agency {agency} applies them")
 
 
 def _print_discoveries(discoveries: list[dict[str, Any]], network: Names, wide: bool) -> None:
@@ -504,6 +536,7 @@ def register(app: typer.Typer) -> None:
     agency_app.command("run")(run_agency)
     agency_app.command("inbox")(show_inbox)
     agency_app.command("ack")(ack)
+    agency_app.command("retry")(retry_parked)
     replies_app.command("run")(run_replies)
     escalations_app.command("run")(run_escalations)
     app.add_typer(agency_app, name="agency")

@@ -63,7 +63,7 @@ def quarantined(
 def _agency_rows(settings: Settings, agency: str) -> list[dict[str, Any]]:
     inbox = open_inbox(settings, agency)
     try:
-        parked = inbox.snapshot()["parked"]
+        parked = inbox.still_parked()
     finally:
         inbox.close()
     return [
@@ -109,7 +109,10 @@ def list_command(
         ),
     ] = None,
     agency: Annotated[
-        str | None, typer.Option("--agency", help="Also this agency client's parked records.")
+        str | None,
+        typer.Option(
+            "--agency", help="Also this agency client's parked records (not applied since)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:

@@ -9,13 +9,21 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from consumers.agency import AgencyConsumer
+from consumers.agency import AgencyConsumer, retry_parked
 from consumers.config import ConsumerSettings
 from consumers.inbox import Inbox, open_inbox
 from consumers.stopping import StopFlag
 from hub import events as ev
 from hub.settings import Settings
 from tests.agency_support import AGENCY, PERSON, T0, FakeDeadLetters, FakeSource, Stream
+from tests.unit.test_agency_retry import (
+    NOTE,
+    FakeConfirmations,
+    a_case_erased,
+    consume,
+    from_topic,
+    older_client,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,4 +73,29 @@ def test_the_postgresql_inbox_applies_each_event_once_and_equals_the_sqlite_one(
     last = stream.records[-1]
     ends = {(last.topic, last.partition): last.offset + 1}
     assert pg_inbox.resume_offsets() == sqlite_inbox.resume_offsets() == ends
+    sqlite_inbox.close()
+
+
+def test_the_postgresql_inbox_applies_parked_records_late_as_the_sqlite_one(
+    pg_inbox: Inbox, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An older client parked the referral and the later answer; the erasure went through.
+    stream = Stream()
+    case_id, referral_id = a_case_erased(stream)
+    stream.answered(case_id, referral_id, "accepted")
+    sqlite_inbox = open_inbox(
+        AGENCY, settings, ConsumerSettings(agency_inbox_path=tmp_path / "inbox.sqlite")
+    )
+    for inbox in (pg_inbox, sqlite_inbox):
+        with older_client(monkeypatch, "ReferralMade"):
+            consume(stream, inbox)
+        assert [place[2] for place in inbox.still_parked()] == [0]
+        report = retry_parked(AGENCY, inbox, from_topic(stream), FakeConfirmations())
+        assert (report.applied, inbox.still_parked()) == (1, [])
+
+    (referral,) = pg_inbox.referrals()
+    assert referral == sqlite_inbox.referrals()[0]
+    assert referral["status"] == "accepted"  # the answer after it stands
+    assert [d["disclosed"] for d in referral["disclosures"]] == [{}, {}, {}]
+    assert NOTE not in repr(pg_inbox.snapshot())
     sqlite_inbox.close()

@@ -23,6 +23,7 @@ from ops.cli.main import app as cli
 from ops.wiring import open_agency_consumer, open_reply_ingester
 from tests import factories as f
 from tests.integration.streams import new_relay, provisioned, store_settings
+from tests.unit.test_agency_retry import older_client
 
 pytestmark = pytest.mark.integration
 
@@ -107,4 +108,53 @@ def test_agencies_confirm_the_erasure_and_the_one_not_running_is_pending(
     for agency in (RUNNING, AWAY):
         assert re.search(f"確認済み confirmed  [0-9: -]+ JST\n    {re.escape(agency)}（", listed)
     assert max(cell_len(line) for line in listed.splitlines()) <= 80, listed
+    get_settings.cache_clear()
+
+
+def test_an_erasure_notice_an_older_client_parked_is_applied_and_confirmed_by_retry(
+    kafka_broker: object,
+    sqlite_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = store_settings("sqlite", sqlite_env, tmp_path)
+    provisioned(settings, AGENCIES)
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(settings.sqlite_path))
+    monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", settings.kafka_topic_prefix)
+    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
+    get_settings.cache_clear()
+    app = HubApplication(env=settings.eventsourcing_env())
+    case_id = uuid4()
+    app.execute(f.open_case(case_id=case_id, ward="moji", person=f.person(), occurred_at=f.at(0)))
+    app.execute(f.referral(case_id, RUNNING, referral_id=uuid4(), occurred_at=f.at(1)))
+    app.execute(f.consent(case_id, scope=[RUNNING], purposes=["consultation"], occurred_at=f.at(2)))
+    relay = new_relay(settings, app)
+    relay.drain()  # the name and address go to the agency on the consent
+    app.erase_person(case_id, decided_by="試験 保健福祉局", reason="本人の求め", actor=ADMIN)
+    relay.drain()
+    relay.producer.close()
+
+    with older_client(monkeypatch, "PersonErased"):
+        _client(settings, RUNNING, tmp_path)
+    assert _ingest(settings, app) == 0
+    assert _confirmations(app, case_id) == []
+    inbox = CliRunner().invoke(cli, ["agency", "inbox", "--agency", RUNNING])
+    assert f"hub agency retry --agency {RUNNING}" in inbox.output
+    held = b"".join(p.read_bytes() for p in tmp_path.glob(f"{RUNNING}.sqlite*"))
+    assert f.SYNTHETIC_NAME.encode() in held
+
+    retried = CliRunner().invoke(cli, ["agency", "retry", "--agency", RUNNING])
+
+    assert retried.exit_code == 0, retried.output
+    assert "再適用 1 件 applied" in retried.output and "0 still parked" in retried.output
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob(f"{RUNNING}.sqlite*"))
+    assert f.SYNTHETIC_NAME.encode() not in stored
+    assert _ingest(settings, app) == 0
+    (confirmed,) = _confirmations(app, case_id)
+    assert confirmed.agency_id == RUNNING
+    listed = CliRunner().invoke(cli, ["quarantine", "list", "--agency", RUNNING, "--json"])
+    assert listed.exit_code == 0 and f"agency:{RUNNING}" not in listed.output
+    again = CliRunner().invoke(cli, ["agency", "retry", "--agency", RUNNING])
+    assert "再適用 0 件 applied" in again.output
     get_settings.cache_clear()

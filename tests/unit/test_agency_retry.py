@@ -1,0 +1,189 @@
+"""``hub agency retry``: records an older client parked, applied once it is upgraded.
+
+The older client is the same code with a schema registry that lacks a schema (as a release
+before that schema's would), over in-memory fakes of the broker and a real SQLite inbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from consumers.agency import AgencyConsumer, retry_parked
+from consumers.inbox import Inbox
+from consumers.ports import InRecord, Place
+from consumers.records import read_referral_record
+from consumers.sql import SqliteDatabase
+from consumers.stopping import StopFlag
+from hub import codec
+from tests.agency_support import AGENCY, PERSON, FakeDeadLetters, FakeSource, Stream
+
+NOTE = "試験の再適用メモ"
+
+
+class FakeConfirmations:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def confirm(self, record: dict[str, Any]) -> None:
+        self.sent.append(record)
+
+
+@contextmanager
+def older_client(monkeypatch: pytest.MonkeyPatch, unknown: str) -> Iterator[None]:
+    """The client as a release that does not know the schema ``unknown`` reads records."""
+    current = codec.registry()
+    older = codec.Registry(
+        {n: s for n, s in current.by_name.items() if n != unknown},
+        {f: s for f, s in current.by_fingerprint.items() if s.name != unknown},
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(codec, "registry", lambda: older)
+        yield
+
+
+def consume(stream: Stream, inbox: Inbox) -> tuple[FakeDeadLetters, FakeConfirmations]:
+    deadletters, confirmations = FakeDeadLetters(), FakeConfirmations()
+    consumer = AgencyConsumer(AGENCY, FakeSource(stream.records), inbox, deadletters, confirmations)
+    consumer.run(StopFlag(), once=True)
+    return deadletters, confirmations
+
+
+def from_topic(stream: Stream) -> Any:
+    """The fetch of the records at their places, as the broker still holds them."""
+    held = {(r.topic, r.partition, r.offset): r for r in stream.records}
+
+    def fetch(places: list[Place]) -> dict[Place, InRecord]:
+        return {place: held[place] for place in places if place in held}
+
+    return fetch
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Iterator[Inbox]:
+    opened = Inbox(SqliteDatabase(tmp_path / "inbox.sqlite"), AGENCY)
+    yield opened
+    opened.close()
+
+
+def stored(tmp_path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(tmp_path.glob("inbox.sqlite*")))
+
+
+def a_case_erased(stream: Stream) -> tuple[UUID, UUID]:
+    case_id, referral_id = stream.referral(note=NOTE, basis="consent", basis_ref="c-1")
+    stream.erasure(case_id)
+    return case_id, referral_id
+
+
+def test_an_erasure_notice_parked_by_an_older_client_clears_the_inbox_once_retried(
+    inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = Stream()
+    case_id, referral_id = a_case_erased(stream)
+    with older_client(monkeypatch, "PersonErased"):
+        deadletters, confirmations = consume(stream, inbox)
+    assert [reason for _, reason in deadletters.parked] == ["unknown schema fingerprint"]
+    assert confirmations.sent == []
+    assert NOTE.encode() in stored(tmp_path)  # what the older client could not clear
+
+    confirmations = FakeConfirmations()
+    report = retry_parked(AGENCY, inbox, from_topic(stream), confirmations)
+
+    assert (report.applied, report.still_parked, report.expired) == (1, [], [])
+    referral = inbox.referral(str(referral_id))
+    assert referral is not None
+    assert [d["disclosed"] for d in referral["disclosures"]] == [{}, {}]
+    assert NOTE.encode() not in stored(tmp_path)
+    (confirmed,) = confirmations.sent
+    assert (confirmed["case_id"], confirmed["agency_id"]) == (str(case_id), AGENCY)
+    assert inbox.still_parked() == []
+    assert inbox.parked_count() == 1  # the dead-letter count is a counter: it stays
+
+    again = retry_parked(AGENCY, inbox, from_topic(stream), confirmations)
+    assert (again.applied, again.duplicates, len(confirmations.sent)) == (0, 0, 1)
+    # The upgraded client reading the topic again finds it applied, and parks nothing.
+    deadletters, _ = consume(stream, inbox)
+    assert deadletters.parked == []
+
+
+def test_a_parked_record_of_a_person_erased_meanwhile_is_applied_without_their_details(
+    inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = Stream()
+    _, referral_id = a_case_erased(stream)
+    with older_client(monkeypatch, "ReferralMade"):
+        consume(stream, inbox)
+    assert inbox.referral(str(referral_id)) is None
+
+    report = retry_parked(AGENCY, inbox, from_topic(stream), FakeConfirmations())
+
+    assert report.applied == 1
+    referral = inbox.referral(str(referral_id))
+    assert referral is not None and referral["purpose"] == "assessment"
+    assert [d["disclosed"] for d in referral["disclosures"]] == [{}, {}]
+    assert NOTE.encode() not in stored(tmp_path)
+
+
+def test_a_parked_discovery_erased_meanwhile_is_applied_without_the_person(
+    inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.test_agency_inbox import reported
+
+    stream, discovery_id = Stream(), uuid4()
+    reported(stream, discovery_id)
+    stream.erasure(uuid4(), discovery_id)  # with the case opened from it
+    with older_client(monkeypatch, "DiscoveryReported"):
+        consume(stream, inbox)
+
+    assert retry_parked(AGENCY, inbox, from_topic(stream), FakeConfirmations()).applied == 1
+    (discovery,) = inbox.discoveries()
+    assert discovery["erased"] and discovery["discovery_id"] == str(discovery_id)
+    assert PERSON["name"].encode() not in stored(tmp_path)
+
+
+def test_a_parked_answer_older_than_an_applied_one_does_not_set_the_status_back(
+    inbox: Inbox,
+) -> None:
+    stream = Stream()
+    case_id, referral_id = stream.referral()
+    made = stream.records[-1]
+    accepted = stream.answered(case_id, referral_id, "accepted")
+    completed = stream.answered(case_id, referral_id, "completed")
+    # The older client parked the acceptance (a fault of its own) and applied the rest.
+    inbox.apply(read_referral_record(made, AGENCY))
+    inbox.park(accepted.topic, accepted.partition, accepted.offset, "inbox: OperationalError")
+    inbox.apply(read_referral_record(completed, AGENCY))
+
+    assert retry_parked(AGENCY, inbox, from_topic(stream), FakeConfirmations()).applied == 1
+    referral = inbox.referral(str(referral_id))
+    assert referral is not None and referral["status"] == "completed"
+    assert len(referral["disclosures"]) == 3  # the acceptance is in the inbox all the same
+
+
+def test_a_record_still_unread_stays_parked_once_and_one_the_broker_dropped_is_named(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = Stream()
+    case_id, _ = a_case_erased(stream)
+    stream.erasure(uuid4())
+    with older_client(monkeypatch, "PersonErased"):
+        deadletters, _ = consume(stream, inbox)
+        dropped = stream.records[2]
+        fetch = from_topic(stream)
+
+        report = retry_parked(
+            AGENCY, inbox, lambda places: {p: r for p, r in fetch(places).items() if p[2] != 2}
+        )
+
+    assert report.applied == 0
+    assert report.still_parked == [(stream.topic, 0, 1, "unknown schema fingerprint")]
+    assert report.expired == [(dropped.topic, 0, 2)]
+    assert len(deadletters.parked) == 2  # parked by the run; the retry parks nothing again
+    assert [place[2] for place in inbox.still_parked()] == [1, 2]
+    assert case_id
