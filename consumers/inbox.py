@@ -25,6 +25,9 @@ from hub.settings import Settings
 # The notices after which what the inbox holds of a person goes (docs/STREAMS.md): a case's
 # erasure, and that of a discovery never linked to a case.
 ERASURES = frozenset({"PersonErased", "DiscoveryErased"})
+# And the notice after which some of a person's details go (訂正 by deletion, docs/RIGHTS.md).
+CLEARED = "PersonDetailsCleared"
+REMOVALS = ERASURES | {CLEARED}
 # The records that set a referral's status.
 STATUS_EVENTS = frozenset({"ReferralAnswered", "ReferralCancelled"})
 
@@ -216,13 +219,13 @@ class Inbox:
         ``late``: a parked record applied after the records behind it (``hub agency
         retry``). Of a person erased meanwhile it keeps no personal field, and an answer
         older than one applied does not turn the referral's status back."""
-        if entry.event_type in ERASURES:
+        if entry.event_type in REMOVALS:
             self.settle()
         else:
             self._join_batch()
         with self._db.transaction() as cur:
-            if late and entry.disclosed and self._erased(cur, entry):
-                entry = replace(entry, disclosed={})
+            if late and entry.disclosed:
+                entry = replace(entry, disclosed=self._still_held(cur, entry))
             stale = late and self._answered_later(cur, entry)
             inserted = cur.execute(
                 f"INSERT INTO {self._t['events']} (event_id, event_type, source_topic, "
@@ -255,15 +258,32 @@ class Inbox:
                 self._erase(cur, entry.case_id, entry.details.get("subjects") or [])
             elif entry.event_type == "DiscoveryErased":
                 self._erase_discoveries(cur, {str(entry.details.get("discovery_id"))})
+            elif entry.event_type == CLEARED and entry.case_id is not None:
+                self._clear(cur, entry.case_id, entry.details.get("fields") or [])
             if entry.traceparent and entry.referral_id and entry.event_type == "ReferralMade":
                 cur.execute(
                     f"INSERT INTO {self._t['traces']} (referral_id, traceparent) VALUES (?, ?) "
                     "ON CONFLICT (referral_id) DO NOTHING",
                     (entry.referral_id, entry.traceparent),
                 )
-        if entry.event_type in ERASURES:
+        if entry.event_type in REMOVALS:
             self._db.scrub()
         return True
+
+    def _clear(self, cur: Cursor, case_id: str, fields: list[str]) -> None:
+        """Some of the person's details were emptied at the hub (訂正 by deletion): they go
+        from every record of the case this inbox was given."""
+        paths = {f"person.{name}" for name in fields}
+        for event_id, disclosed in cur.query(
+            f"SELECT event_id, disclosed FROM {self._t['events']} WHERE case_id = ?", (case_id,)
+        ):
+            held = json.loads(disclosed)
+            if paths & set(held):
+                kept = {path: value for path, value in held.items() if path not in paths}
+                cur.execute(
+                    f"UPDATE {self._t['events']} SET disclosed = ? WHERE event_id = ?",
+                    (_json(kept), event_id),
+                )
 
     def _erase(self, cur: Cursor, case_id: str, subjects: list[str]) -> None:
         """The hub erased the person (docs/PRIVACY.md): every personal field this inbox was
@@ -291,6 +311,28 @@ class Inbox:
                     f"UPDATE {self._t['events']} SET disclosed = '{{}}' WHERE event_id = ?",
                     (event_id,),
                 )
+
+    def _still_held(self, cur: Cursor, entry: InboxEntry) -> dict[str, Any]:
+        """What a late record discloses that the inbox may hold now: nothing of a person
+        erased meanwhile, none of the details emptied by a notice after it on the topic."""
+        if self._erased(cur, entry):
+            return {}
+        if entry.case_id is None:
+            return entry.disclosed
+        cleared: set[str] = set()
+        for (details,) in cur.query(
+            f"SELECT details FROM {self._t['events']} WHERE case_id = ? AND event_type = ? "
+            "AND source_topic = ? AND source_partition = ? AND source_offset > ?",
+            (
+                entry.case_id,
+                CLEARED,
+                entry.source_topic,
+                entry.source_partition,
+                entry.source_offset,
+            ),
+        ):
+            cleared.update(f"person.{name}" for name in json.loads(details).get("fields") or [])
+        return {path: value for path, value in entry.disclosed.items() if path not in cleared}
 
     def _erased(self, cur: Cursor, entry: InboxEntry) -> bool:
         """Whether the inbox applied the erasure of the person ``entry`` is about."""

@@ -1266,6 +1266,12 @@ class HubApplication(Application[UUID]):
         return [case]
 
     @_handle.register
+    def _(self, cmd: c.ClearPersonDetails) -> list[Aggregate]:
+        case = self.get_case(cmd.case_id)
+        case.clear_person_details(cmd.occurred_at, cmd.fields)
+        return [case]
+
+    @_handle.register
     def _(self, cmd: c.RecordAssessment) -> list[Aggregate]:
         case = self.get_case(cmd.case_id)
         case.assess(

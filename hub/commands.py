@@ -240,6 +240,15 @@ class RecordPersonDetails(Command):
     person: PersonInput
 
 
+class ClearPersonDetails(Command):
+    """訂正 by deletion: empty details of the person held wrong, with no value to replace them
+    (RecordPersonDetails replaces a value)."""
+
+    type: Literal["ClearPersonDetails"] = "ClearPersonDetails"
+    case_id: UUID
+    fields: list[v.ClearableField] = Field(min_length=1, max_length=5)
+
+
 class RecordAssessment(Command):
     type: Literal["RecordAssessment"] = "RecordAssessment"
     case_id: UUID
@@ -584,6 +593,7 @@ AnyCommand = Annotated[
     | ReceiveConsultation
     | OpenCase
     | RecordPersonDetails
+    | ClearPersonDetails
     | RecordAssessment
     | ReferCase
     | AnswerReferral

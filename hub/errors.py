@@ -231,6 +231,11 @@ class BasisNotInForceError(DomainError):
     つながりづくり会議, an emergency or a statutory referral in force)."""
 
 
+class NothingToClearError(DomainError):
+    """Details to empty that the case does not hold (or the person was erased): nothing
+    would change, so nothing is recorded."""
+
+
 class NotErasedError(DomainError):
     """An erasure confirmation for a case whose person was not erased."""
 

@@ -162,6 +162,14 @@ class PersonDetailsRecorded(CaseEvent):
     person: PersonDetails
 
 
+class PersonDetailsCleared(CaseEvent):
+    """訂正 by deletion (docs/RIGHTS.md): these details of the person, held wrong, are held
+    no more (a wrong address when the right one is not known). Names fields, no values; each
+    agency of the case removes them from what it was given."""
+
+    fields: list[v.ClearableField]
+
+
 class AssessmentRecorded(CaseEvent):
     needs: list[v.Need]
     complexity: v.Complexity
@@ -567,6 +575,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CaseOpened,
     ConsultationReceived,
     PersonDetailsRecorded,
+    PersonDetailsCleared,
     AssessmentRecorded,
     ReferralMade,
     ReferralAnswered,

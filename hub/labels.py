@@ -281,6 +281,7 @@ VOCABULARY["event_type"] = {
     "CaseOpened": "事案の開始",
     "ConsultationReceived": "相談受付",
     "PersonDetailsRecorded": "本人情報の記録",
+    "PersonDetailsCleared": "本人情報の一部削除",
     "AssessmentRecorded": "アセスメント",
     "ReferralMade": "支援機関へのつなぎ",
     "ReferralAnswered": "つなぎ先からの回答",

@@ -52,6 +52,7 @@ CASE_WORK = frozenset(
         "ReceiveConsultation",
         "OpenCase",
         "RecordPersonDetails",
+        "ClearPersonDetails",
         "RecordAssessment",
         "ReferCase",
         "CancelReferral",

@@ -66,6 +66,10 @@ DataCategory = Literal[
 ]
 SENSITIVE_CATEGORIES: frozenset[str] = frozenset({"health", "disability", "criminal_record"})
 SensitiveCategory = Literal["health", "disability", "criminal_record"]  # 要配慮個人情報
+# The person's details a ward officer may empty (訂正 by deletion, docs/RIGHTS.md): the
+# identifying and contact ones. A sensitive one is not named to every agency of the case.
+ClearableField = Literal["name", "kana", "birth_date", "address", "phone"]
+CLEARABLE: tuple[str, ...] = get_args(ClearableField)
 # Break-glass review (DOMAIN.md rule 6): who closes it, and how.
 Reviewer = Literal["coordinator", "auditor"]
 ReviewVerdict = Literal["justified", "not_justified"]

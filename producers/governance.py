@@ -367,6 +367,7 @@ GOVERNING_EVENTS = frozenset(
         "EmergencyDeclared",
         "EmergencyEnded",
         "PersonErased",
+        "PersonDetailsCleared",
     }
 )
 
@@ -471,6 +472,10 @@ def fold(state: GovernanceState, event: LoggedEvent) -> None:
     elif isinstance(p, ev.PersonErased):
         # The details read before the keys were destroyed: no later basis may deliver them.
         case.person.clear()
+    elif isinstance(p, ev.PersonDetailsCleared):
+        # Held wrong and emptied (訂正 by deletion): no later basis delivers them.
+        for name in p.fields:
+            case.person.pop(name, None)
     if isinstance(p, BASIS_EVENTS) and case.person:
         state.deliveries = _deliveries(state, case, event)
 

@@ -247,7 +247,7 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
     return []
 
 
-_IGNORED = frozenset({"CommandAccepted", "PersonDetailsRecorded"})
+_IGNORED = frozenset({"CommandAccepted", "PersonDetailsRecorded", "PersonDetailsCleared"})
 
 
 def _least(a: float | None, b: float | None) -> float | None:

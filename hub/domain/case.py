@@ -21,6 +21,7 @@ from hub.errors import (
     NoConsentToWithdrawError,
     NotErasedError,
     NotFoundError,
+    NothingToClearError,
     NotReferredAgencyError,
     NotToldOfCaseError,
     ReferralNotFoundError,
@@ -215,6 +216,24 @@ class Case(Aggregate):
         self._require_open()
         self._person_details_recorded(
             ev.PersonDetailsRecorded(occurred_at=occurred_at, case_id=self.id, person=person)
+        )
+
+    def clear_person_details(
+        self, occurred_at: datetime, fields: Sequence[v.ClearableField]
+    ) -> None:
+        """Empty details held wrong (訂正 by deletion); only those the case holds are
+        recorded as emptied."""
+        self._require_open()
+        if self.erased:
+            raise NothingToClearError("the person's details were erased: none is held to clear")
+        held = [f for f in dict.fromkeys(fields) if getattr(self.person, f, None) is not None]
+        if not held:
+            raise NothingToClearError(
+                f"the case holds no {', '.join(dict.fromkeys(fields))} of the person: "
+                "nothing to clear"
+            )
+        self._person_details_cleared(
+            ev.PersonDetailsCleared(occurred_at=occurred_at, case_id=self.id, fields=held)
         )
 
     def assess(
@@ -795,6 +814,12 @@ class Case(Aggregate):
         person = ev.plain_details(payload.person)
         if person is not None:  # details that state no field change nothing
             self.person = self.person.merged_with(person) if self.person else person
+
+    @event("PersonDetailsCleared")
+    def _person_details_cleared(self, payload: ev.PersonDetailsCleared) -> None:
+        if self.person is not None:
+            emptied = self.person.model_copy(update=dict.fromkeys(payload.fields))
+            self.person = ev.plain_details(emptied)
 
     @event("AssessmentRecorded")
     def _assessment_recorded(self, payload: ev.AssessmentRecorded) -> None:

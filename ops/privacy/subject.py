@@ -66,13 +66,27 @@ def report_details(app: HubApplication, case_id: UUID) -> tuple[dict[str, Any], 
     held = case.person.model_dump(mode="json", exclude_none=True) if case.person else {}
     only: dict[str, Any] = {}
     otherwise: dict[str, Any] = {}
+    cleared = _cleared(app, case_id) if case.discovery_ids else set()
     for discovery_id in case.discovery_ids:
         report = next(iter(app.events.get(discovery_id))).payload  # type: ignore[attr-defined]
         if not isinstance(report, ev.DiscoveryReported) or report.person is None:
             continue
         for k, v in report.person.model_dump(mode="json", exclude_none=True).items():
-            if k not in held:
+            if k not in held and k not in cleared:
                 only.setdefault(k, v)
-            elif held[k] != v:
+            elif held.get(k) != v:
                 otherwise.setdefault(k, v)
     return only, otherwise
+
+
+def _cleared(app: HubApplication, case_id: UUID) -> set[str]:
+    """The details the case emptied (訂正 by deletion) and holds none of since: a report's
+    value of one is the report's, not the case's."""
+    cleared: set[str] = set()
+    for stored in app.events.get(case_id):
+        payload = stored.payload  # type: ignore[attr-defined]
+        if isinstance(payload, ev.PersonDetailsCleared):
+            cleared.update(payload.fields)
+        elif isinstance(payload, ev.PersonDetailsRecorded):
+            cleared -= set(payload.person.model_dump(exclude_none=True))
+    return cleared

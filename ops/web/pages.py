@@ -38,6 +38,7 @@ from hub.errors import (
     IdempotencyConflictError,
     InvalidCommandError,
     NotFoundError,
+    NothingToClearError,
     PermissionDeniedError,
     ServiceUnavailableError,
     StoreUnavailableError,
@@ -51,7 +52,7 @@ from hub.policy import COMMANDS, READS, Read
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
-from hub.vocabulary import REFERRAL_ANSWERS
+from hub.vocabulary import CLEARABLE, REFERRAL_ANSWERS
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import AgencyAnswer, HubService
@@ -871,6 +872,7 @@ def router(pages: Pages) -> APIRouter:
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
             "person_erased": service.person_erased(actor, case_id),
+            "clearable": [(f, label("person_field", f"person.{f}")) for f in CLEARABLE],
         }
         return pages.render(request, "case.html", "ケース", context, status, actor)
 
@@ -908,6 +910,29 @@ def router(pages: Pages) -> APIRouter:
         done = to(f"/web/cases/{case_id}", "本人の情報を記録しました")
         return await pages.command_form(
             request, build, redraw_case(request, case_id), done, PERSON_ALIASES
+        )
+
+    @routes.post("/cases/{case_id}/clear")
+    async def clear_person(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            fields = _lists(data, "clear_fields")
+            if not fields:
+                raise FormError({"clear_fields": "消す項目を一つ以上選んでください"})
+            return c.ClearPersonDetails(**base, case_id=case_id, fields=fields)  # type: ignore[arg-type]
+
+        def refusal(bad: HubError) -> Errors:
+            if isinstance(bad, NothingToClearError):
+                return {"clear_fields": "選んだ項目は記録されていないため、消すものがありません"}
+            raise bad
+
+        done = to(f"/web/cases/{case_id}", "本人の情報の項目を消しました")
+        return await pages.command_form(
+            request,
+            build,
+            redraw_case(request, case_id),
+            done,
+            {"fields": "clear_fields"},
+            refusal,
         )
 
     @routes.post("/cases/{case_id}/refer")

@@ -50,6 +50,7 @@ EVENT_LABELS = {
         "CaseOpened",
         "ConsultationReceived",
         "PersonDetailsRecorded",
+        "PersonDetailsCleared",
         "AssessmentRecorded",
         "ReferralMade",
         "ReferralAnswered",

@@ -172,6 +172,13 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     assert "本人の情報を記録しました" in browser.page_source
     assert "093-000-0000" not in browser.page_source  # recorded, not shown
     assert_accessible(browser)
+    # 訂正 by deletion: the number turns out not to be the person's, and no right one is known.
+    press_enter_on(browser, "clear-person-open", navigates=False)
+    tick(browser, "clear_fields", "phone")
+    press_enter_on(browser, "clear-person")
+    assert "本人の情報の項目を消しました" in browser.page_source
+    assert "本人情報の一部削除" in browser.page_source  # in the case's history
+    assert_accessible(browser)
 
     # 名寄せ: a search that finds nobody is recorded too; then one finds the person, and
     # the read goes into the access log.

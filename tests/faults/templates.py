@@ -47,6 +47,7 @@ def templates(case_id: UUID | None = None, agency: str = "kokurakita.hogo") -> l
         },
         lambda: {**_base("OpenCase"), "case_id": other(), "ward": "tobata"},
         lambda: {**_base("RecordPersonDetails"), "case_id": case, "person": _person()},
+        lambda: {**_base("ClearPersonDetails"), "case_id": case, "fields": ["phone"]},
         lambda: {
             **_base("RecordAssessment"),
             "case_id": case,

@@ -27,6 +27,7 @@ CASE_WORK = {
     "ReceiveConsultation",
     "OpenCase",
     "RecordPersonDetails",
+    "ClearPersonDetails",
     "RecordAssessment",
     "ReferCase",
     "CancelReferral",

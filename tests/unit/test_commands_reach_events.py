@@ -16,6 +16,7 @@ from hub import events as ev
 APPLICATION = Path(__file__).resolve().parents[2] / "hub" / "application.py"
 MADE = {
     "ReportDiscovery": "DiscoveryReported",
+    "ClearPersonDetails": "PersonDetailsCleared",
     "RecordAssessment": "AssessmentRecorded",
     "ReferCase": "ReferralMade",
     "AnswerReferral": "ReferralAnswered",

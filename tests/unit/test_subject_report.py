@@ -502,3 +502,23 @@ def test_a_detail_the_officer_corrected_shows_the_reports_value_beside_the_cases
     assert f"{FIELD_LABELS['kana']}（発見の報告）：カクウ イチロウ" in text
     assert f"{FIELD_LABELS['name']}（発見の報告）" not in text  # the same value: once
     assert text.count(f.SYNTHETIC_NAME) == 1
+
+
+def test_a_detail_emptied_on_the_case_is_listed_as_the_reports_and_the_clearing_as_a_record(
+    store: Path,
+) -> None:
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        found = f.discovery(ward="moji", person=f.person())
+        app.execute(found)
+        case = f.open_case(ward="moji", discovery_id=found.discovery_id)
+        app.execute(case)
+        app.execute(f.build(c.ClearPersonDetails, case_id=case.case_id, fields=["address"]))
+    finally:
+        app.close()
+    text = report_text(store, case.case_id)
+    assert f"{FIELD_LABELS['address']}：" not in text  # the case holds none
+    assert f"{FIELD_LABELS['address']}（発見の報告）：{f.SYNTHETIC_ADDRESS}" in text
+    assert f"{FIELD_LABELS['name']}：{f.SYNTHETIC_NAME}" in text
+    assert EVENT_LABELS["PersonDetailsCleared"] == "本人情報の一部削除"
+    assert "本人情報の一部削除" in text
