@@ -221,6 +221,10 @@ class Inbox:
         else:
             self._join_batch()
         with self._db.transaction() as cur:
+            if late:
+                # The running client may be applying the records after it meanwhile: what
+                # it commits (an erasure, a later answer) is read below, or waits for this.
+                self._db.hold_writers(cur, self._t["events"])
             if late and entry.disclosed and self._erased(cur, entry):
                 entry = replace(entry, disclosed={})
             stale = late and self._answered_later(cur, entry)
