@@ -77,6 +77,9 @@ class AgencyConsumer:
         self.deadletters = deadletters
         self.confirmations = confirmations
         self.report = RunReport()
+        # Where the inbox parked a record: one read there again (offsets not committed before
+        # a crash, the client upgraded since) comes after the records behind it, so is late.
+        self._parked = {(t, p, o) for t, p, o, _ in inbox.still_parked()}
 
     def handle(self, record: InRecord) -> str:
         """Apply or park one record: ``applied``, ``duplicate`` or ``parked``.
@@ -103,7 +106,8 @@ class AgencyConsumer:
         if traceparent is not None:
             entry = replace(entry, traceparent=traceparent)
         try:
-            applied = self.inbox.apply(entry)
+            late = (record.topic, record.partition, record.offset) in self._parked
+            applied = self.inbox.apply(entry, late=late)
         except OUTAGES:
             raise
         except Exception as error:  # no single record stops the client (invariant 9)
@@ -132,6 +136,7 @@ class AgencyConsumer:
         if not self.inbox.is_parked(*where):
             self.deadletters.park(record, reason)
             self.inbox.park(*where, reason)
+            self._parked.add(where)
             self.report.parked += 1
         log.warning("inbox.parked", agency=self.agency_id, reason=reason, offset=record.offset)
 

@@ -217,13 +217,19 @@ class Inbox:
         whoever is told of it next (the hub's confirmation) is told the truth.
 
         ``late``: a parked record applied after the records behind it (``hub agency
-        retry``). Of a person erased meanwhile it keeps no personal field, and an answer
-        older than one applied does not turn the referral's status back."""
+        retry``). Of a person erased meanwhile it keeps no personal field, nor a detail a
+        later notice emptied, and an answer older than one applied does not turn the
+        referral's status back."""
         if entry.event_type in REMOVALS:
             self.settle()
         else:
             self._join_batch()
         with self._db.transaction() as cur:
+            if late:
+                # The running client may be applying the records after it meanwhile: what
+                # it commits (an erasure, a clearing, a later answer) is read below, or waits
+                # for this.
+                self._db.hold_writers(cur, self._t["events"])
             if late and entry.disclosed:
                 entry = replace(entry, disclosed=self._still_held(cur, entry))
             stale = late and self._answered_later(cur, entry)

@@ -38,6 +38,11 @@ class Database(Protocol):
         """Leaves no copy of content just overwritten in the store's files (an erasure)."""
         ...
 
+    def hold_writers(self, cur: Cursor, table: str) -> None:
+        """Until this transaction ends, no other writes ``table``, and none still writing it
+        when it began is left unseen by its next statements."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -75,6 +80,9 @@ class SqliteDatabase:
     def scrub(self) -> None:
         # The pages as they were before stay frames of the -wal file until a checkpoint.
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def hold_writers(self, cur: Cursor, table: str) -> None:
+        return None  # BEGIN IMMEDIATE took the file's one write lock: writers wait already
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -127,6 +135,11 @@ class PostgresDatabase:
     def transaction(self) -> Iterator[Cursor]:
         with self._conn.transaction(), self._conn.cursor() as cur:
             yield _Cursor(cur, self._dialect)
+
+    def hold_writers(self, cur: Cursor, table: str) -> None:
+        # Writers (ROW EXCLUSIVE) wait for this transaction, this one for those under way;
+        # each statement after it reads what they committed (READ COMMITTED).
+        cur.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
 
     def scrub(self) -> None:
         return None  # dead row versions last until VACUUM, as for the hub (docs/PRIVACY.md)

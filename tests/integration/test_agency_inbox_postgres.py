@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import psycopg
@@ -12,6 +14,7 @@ import pytest
 from consumers.agency import AgencyConsumer, retry_parked
 from consumers.config import ConsumerSettings
 from consumers.inbox import Inbox, open_inbox
+from consumers.records import read_referral_record
 from consumers.stopping import StopFlag
 from hub import events as ev
 from hub.settings import Settings
@@ -99,3 +102,52 @@ def test_the_postgresql_inbox_applies_parked_records_late_as_the_sqlite_one(
     assert [d["disclosed"] for d in referral["disclosures"]] == [{}, {}, {}]
     assert NOTE not in repr(pg_inbox.snapshot())
     sqlite_inbox.close()
+
+
+@pytest.fixture
+def pg_pair(postgres_service, settings: Settings) -> Iterator[tuple[Inbox, Inbox]]:  # type: ignore[no-untyped-def]
+    """Two connections to one PostgreSQL inbox: the running client's and the retry's."""
+    schema = f"test_inbox_{uuid4().hex[:10]}"
+    chosen = ConsumerSettings(agency_inbox_store="postgres", agency_inbox_schema=schema)
+    running, retrying = open_inbox(AGENCY, settings, chosen), open_inbox(AGENCY, settings, chosen)
+    try:
+        yield running, retrying
+    finally:
+        running.close()
+        retrying.close()
+        with psycopg.connect(**settings.postgres_connection(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_a_late_record_and_the_running_clients_erasure_at_once_leave_no_personal_field(
+    pg_pair: tuple[Inbox, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The retry applies the parked referral while the running client applies the erasure
+    # notice: whichever commits first, the person's details do not stay (READ COMMITTED).
+    running, retrying = pg_pair
+    stream = Stream()
+    a_case_erased(stream)
+    made, erasure = stream.records
+    retrying.park(made.topic, made.partition, made.offset, "unknown schema fingerprint")
+    checked = Inbox._erased
+    in_between: list[threading.Thread] = []
+
+    def erased_meanwhile(self: Inbox, cur: Any, entry: Any) -> bool:
+        found = checked(self, cur, entry)
+        if self is retrying and not in_between:  # the erasure lands after the check
+            thread = threading.Thread(
+                target=lambda: running.apply(read_referral_record(erasure, AGENCY))
+            )
+            in_between.append(thread)
+            thread.start()
+            thread.join(timeout=2)  # or it waits for the retry's transaction
+        return found
+
+    monkeypatch.setattr(Inbox, "_erased", erased_meanwhile)
+    report = retry_parked(AGENCY, retrying, from_topic(stream), FakeConfirmations())
+    in_between[0].join(timeout=30)
+
+    assert report.applied == 1 and not in_between[0].is_alive()
+    (referral,) = running.referrals()
+    assert [d["disclosed"] for d in referral["disclosures"]] == [{}, {}]
+    assert NOTE not in repr(running.snapshot())

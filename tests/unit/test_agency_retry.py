@@ -130,6 +130,25 @@ def test_a_parked_record_of_a_person_erased_meanwhile_is_applied_without_their_d
     assert NOTE.encode() not in stored(tmp_path)
 
 
+def test_a_parked_record_the_upgraded_client_reads_again_is_applied_late_too(
+    inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = Stream()
+    _, referral_id = a_case_erased(stream)
+    with older_client(monkeypatch, "ReferralMade"):  # it knows the erasure notice
+        deadletters, confirmations = consume(stream, inbox)
+    assert len(deadletters.parked) == 1 and len(confirmations.sent) == 1
+
+    # Killed before its offsets were committed, the client is upgraded and reads both again:
+    # the referral, before the erasure on the topic, comes after it into the inbox.
+    consume(stream, inbox)
+
+    referral = inbox.referral(str(referral_id))
+    assert referral is not None
+    assert [d["disclosed"] for d in referral["disclosures"]] == [{}, {}]
+    assert NOTE.encode() not in stored(tmp_path)
+
+
 def test_a_parked_discovery_erased_meanwhile_is_applied_without_the_person(
     inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

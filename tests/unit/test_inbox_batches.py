@@ -70,11 +70,11 @@ def test_a_failure_in_a_poll_leaves_none_of_it_and_the_records_come_again(
     apply = inbox.apply
     calls = [0]
 
-    def failing_on_the_fifth(entry: Any) -> bool:
+    def failing_on_the_fifth(entry: Any, *, late: bool = False) -> bool:
         calls[0] += 1
         if calls[0] == 5:
             raise sqlite3.OperationalError("disk I/O error (a test's outage)")
-        return apply(entry)
+        return apply(entry, late=late)
 
     inbox.apply = failing_on_the_fifth  # type: ignore[method-assign]
     with pytest.raises(sqlite3.OperationalError):
