@@ -8,6 +8,7 @@ service away, 1 anything else the hub refused or found.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import pkgutil
 import sys
@@ -188,7 +189,21 @@ def _register() -> None:
             register(app)
 
 
+def _help_unwrapped(group: typer.Typer) -> None:
+    """Typer's rich help keeps a docstring's line breaks after its first paragraph, so a
+    paragraph wrapped at 100 columns in the source broke mid-line on an 80-column terminal:
+    each paragraph becomes one line, for the terminal to wrap."""
+    for info in group.registered_commands:
+        doc = info.help if info.help is not None else inspect.getdoc(info.callback)
+        if doc:
+            info.help = "\n\n".join(p.replace("\n", " ") for p in doc.split("\n\n"))
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _help_unwrapped(sub.typer_instance)
+
+
 _register()
+_help_unwrapped(app)
 
 
 def run() -> None:

@@ -81,6 +81,19 @@ def test_every_commands_summary_is_one_line_of_its_source() -> None:
     assert broken == []
 
 
+def test_no_paragraph_of_a_commands_help_breaks_where_its_source_line_did() -> None:
+    """Typer's rich mode keeps the line breaks of the paragraphs after the first: a
+    paragraph wrapped at 100 columns in the source broke mid-line at 80 (hub agency retry)."""
+    broken = [
+        path
+        for path, command in _commands(typer.main.get_command(cli))
+        if any("\n" in p for p in inspect.cleandoc(command.help or "").split("\n\n"))
+    ]
+    assert broken == []
+    shown = runner.invoke(cli, ["agency", "retry", "--help"], env={"COLUMNS": "80"}).stdout
+    assert "(an\n" not in shown and "erasure notice, a new version" in shown
+
+
 def test_every_command_whose_format_offers_json_takes_json_too() -> None:
     offering = []
     for path, command in _commands(typer.main.get_command(cli)):
