@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -60,6 +61,18 @@ def _erasures(*args: str) -> str:
     return result.output
 
 
+def _hub(sqlite_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The hub's settings on a fresh SQLite store and topic prefix, the agencies provisioned,
+    and the CLI pointed at them."""
+    settings = store_settings("sqlite", sqlite_env, tmp_path)
+    provisioned(settings, AGENCIES)
+    monkeypatch.setenv("HUB_STORE", "sqlite")
+    monkeypatch.setenv("HUB_SQLITE_PATH", str(settings.sqlite_path))
+    monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", settings.kafka_topic_prefix)
+    get_settings.cache_clear()
+    return settings
+
+
 def _confirmations(app: HubApplication, case_id: UUID) -> list[ev.ErasureConfirmed]:
     payloads = [e.payload for e in app.events.get(case_id)]  # type: ignore[attr-defined]
     return [p for p in payloads if isinstance(p, ev.ErasureConfirmed)]
@@ -71,12 +84,7 @@ def test_agencies_confirm_the_erasure_and_the_one_not_running_is_pending(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = store_settings("sqlite", sqlite_env, tmp_path)
-    provisioned(settings, AGENCIES)
-    monkeypatch.setenv("HUB_STORE", "sqlite")
-    monkeypatch.setenv("HUB_SQLITE_PATH", str(settings.sqlite_path))
-    monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", settings.kafka_topic_prefix)
-    get_settings.cache_clear()
+    settings = _hub(sqlite_env, tmp_path, monkeypatch)
     app = HubApplication(env=settings.eventsourcing_env())
     case_id, other = uuid4(), uuid4()
     app.execute(f.open_case(case_id=case_id, ward="moji", person=f.person(), occurred_at=f.at(0)))
@@ -117,13 +125,8 @@ def test_an_erasure_notice_an_older_client_parked_is_applied_and_confirmed_by_re
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = store_settings("sqlite", sqlite_env, tmp_path)
-    provisioned(settings, AGENCIES)
-    monkeypatch.setenv("HUB_STORE", "sqlite")
-    monkeypatch.setenv("HUB_SQLITE_PATH", str(settings.sqlite_path))
-    monkeypatch.setenv("HUB_KAFKA_TOPIC_PREFIX", settings.kafka_topic_prefix)
     monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
-    get_settings.cache_clear()
+    settings = _hub(sqlite_env, tmp_path, monkeypatch)
     app = HubApplication(env=settings.eventsourcing_env())
     case_id = uuid4()
     app.execute(f.open_case(case_id=case_id, ward="moji", person=f.person(), occurred_at=f.at(0)))
