@@ -229,6 +229,9 @@ class History:
     referrals: dict[str, ReferralRecord] = field(default_factory=dict)
     # The position of each case's PersonErased: nothing personal of it exists after it.
     erasures: dict[str, int] = field(default_factory=dict)
+    # Per case and person field (``address``), the positions at which an event recorded a
+    # value (True) or emptied it (False, 訂正 by deletion), in log order.
+    details_marks: dict[tuple[str, str], list[tuple[int, bool]]] = field(default_factory=dict)
     # The position of each discovery's report (a case opened from it names it, not the report).
     discovery_reports: dict[str, int] = field(default_factory=dict)
     # Every position at which a meeting took up a case (``meetings`` keeps the first), and
@@ -263,6 +266,8 @@ class History:
         self.events[position] = LoggedEvent(
             position, entry.event_id, type(p).__name__, case_id, p.occurred_at, by
         )
+        if case_id is not None:
+            self._mark_details(p, case_id, position)
         if self.network.apply(p):
             self._membership(p, position)
         elif isinstance(p, ev.ConsentGiven):
@@ -347,6 +352,27 @@ class History:
                 referral.answers.append((position, "cancelled"))
         elif isinstance(p, ev.PersonErased):
             self.erasures.setdefault(str(p.case_id), position)
+
+    def _mark_details(self, p: ev.Event, case_id: str, position: int) -> None:
+        if isinstance(p, ev.PersonDetailsCleared):
+            for cleared in p.fields:
+                self.details_marks.setdefault((case_id, cleared), []).append((position, False))
+            return
+        person = getattr(p, "person", None)
+        if isinstance(person, ev.PersonDetails):
+            for name, value in person:
+                if value is not None:
+                    self.details_marks.setdefault((case_id, name), []).append((position, True))
+
+    def emptied_at(self, case_id: str, name: str, position: int) -> int | None:
+        """Where the person's field ``name`` was emptied (訂正 by deletion), if that is the
+        last the log says of it at ``position``: no value of it is held there."""
+        last = None
+        for at, recorded in self.details_marks.get((case_id, name), ()):
+            if at > position:
+                break
+            last = None if recorded else at
+        return last
 
     def _membership(self, p: ev.Event, position: int) -> None:
         if isinstance(p, ev.NetworkEstablished) and self.imported_at is None:

@@ -30,7 +30,9 @@ under ``identity``).
 Besides, the disclosure must describe a real event: its position, event id, case and
 instant must be those of the log, the agency must have been in the network (as the
 network events of the history record it) at that position, and the case's person must not
-have been erased (PersonErased) before it: nothing personal of them is left to disclose.
+have been erased (PersonErased) before it: nothing personal of them is left to disclose. Nor
+may a field of the person be one emptied before it (PersonDetailsCleared, 訂正 by deletion)
+and not recorded again since.
 
 From ``audit.consent`` alone (an auditor without the log) the history is incomplete: the
 topic has no referrals and no other events, so the purpose of a consent, the event behind
@@ -201,6 +203,13 @@ def check(history: History, d: Disclosure) -> list[str]:
         # The relay forgets the person at the erasure (producers/governance.py): a later
         # disclosure could only carry details it should no longer hold.
         reasons.append(f"the person of case {d.case_id} was erased at position {erased}")
+    for path in d.fields:
+        root, _, name = path.partition(".")
+        emptied = history.emptied_at(d.case_id, name, d.position) if root == "person" else None
+        if emptied is not None:
+            # The relay drops an emptied detail (訂正 by deletion) until a value is recorded
+            # again: a disclosure of it in between carries a value the hub no longer holds.
+            reasons.append(f"{path} of case {d.case_id} was emptied at position {emptied}")
     rule = _RULES.get(d.basis)
     if rule is None:
         reasons.append(f"unknown basis {d.basis!r}")

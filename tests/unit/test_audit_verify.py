@@ -488,3 +488,37 @@ def _consent_holds_before_and_not_after(history: Any, agency: str, consent_id: s
     assert consent_reasons(after) == [
         f"no purpose {agency} holds the case for (none) is consented to"
     ]
+
+
+def test_a_disclosure_of_a_detail_emptied_and_not_recorded_again_is_refuted() -> None:
+    # 訂正 by deletion: the relay drops the address until a value is recorded again; a
+    # disclosure of it in between carried a value the hub no longer held.
+    app = HubApplication(env={})
+    try:
+        sc = s.build(app)
+        app.execute(
+            f.build(
+                c.ClearPersonDetails, case_id=sc.case_id, fields=["address"], occurred_at=f.at(9)
+            )
+        )
+        app.execute(f.referral(sc.case_id, "kokurakita.hogo", occurred_at=f.at(10)))
+        s.details(app, sc.case_id, 11)
+        history = replay(log_entries(app))
+    finally:
+        app.close()
+    emptied = s.event_at(history, "PersonDetailsCleared").position
+    between = s.event_at(history, "ReferralMade", -1)
+    again = s.event_at(history, "PersonDetailsRecorded", -1)
+    assert emptied < between.position < again.position
+
+    def found(event: Any, categories: list[str]) -> list[str]:
+        record = s.disclosure(
+            event, "kokurakita.kodomo", "statute", s.STATUTE, categories=categories
+        )
+        return [r for r in reasons(history, record) if "emptied" in r]
+
+    assert found(between, ["contact"]) == [
+        f"person.address of case {sc.case_id} was emptied at position {emptied}"
+    ]
+    assert found(between, ["identity"]) == []  # the name was not emptied
+    assert found(again, ["contact"]) == []  # recorded again: its own value
