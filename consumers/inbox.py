@@ -265,7 +265,7 @@ class Inbox:
             elif entry.event_type == "DiscoveryErased":
                 self._erase_discoveries(cur, {str(entry.details.get("discovery_id"))})
             elif entry.event_type == CLEARED and entry.case_id is not None:
-                self._clear(cur, entry.case_id, entry.details.get("fields") or [])
+                self._clear(cur, entry, entry.details.get("fields") or [])
             if entry.traceparent and entry.referral_id and entry.event_type == "ReferralMade":
                 cur.execute(
                     f"INSERT INTO {self._t['traces']} (referral_id, traceparent) VALUES (?, ?) "
@@ -276,12 +276,21 @@ class Inbox:
             self._db.scrub()
         return True
 
-    def _clear(self, cur: Cursor, case_id: str, fields: list[str]) -> None:
+    def _clear(self, cur: Cursor, notice: InboxEntry, fields: list[str]) -> None:
         """Some of the person's details were emptied at the hub (訂正 by deletion): they go
-        from every record of the case this inbox was given."""
+        from every record of the case this inbox was given before the notice. A record after
+        it on the topic (a value recorded anew, applied before a parked notice is retried)
+        holds what the hub holds since, and stays."""
         paths = {f"person.{name}" for name in fields}
         for event_id, disclosed in cur.query(
-            f"SELECT event_id, disclosed FROM {self._t['events']} WHERE case_id = ?", (case_id,)
+            f"SELECT event_id, disclosed FROM {self._t['events']} WHERE case_id = ? "
+            "AND NOT (source_topic = ? AND source_partition = ? AND source_offset > ?)",
+            (
+                notice.case_id,
+                notice.source_topic,
+                notice.source_partition,
+                notice.source_offset,
+            ),
         ):
             held = json.loads(disclosed)
             if paths & set(held):

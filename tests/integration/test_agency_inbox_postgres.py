@@ -104,6 +104,51 @@ def test_the_postgresql_inbox_applies_parked_records_late_as_the_sqlite_one(
     sqlite_inbox.close()
 
 
+@pytest.mark.parametrize("parked", ["PersonDetailsRecorded", "PersonDetailsCleared"])
+def test_the_postgresql_inbox_empties_cleared_details_as_the_sqlite_one(
+    pg_inbox: Inbox,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    parked: str,
+) -> None:
+    # 訂正 by deletion: the address given, then emptied, then recorded anew; an older client
+    # parks the details or the notice, and applies it late.
+    stream = Stream()
+    case_id, _ = stream.referral(basis="consent", basis_ref="c-1")
+    stream.event(
+        ev.PersonDetailsRecorded(occurred_at=T0, case_id=case_id, person=PERSON),
+        basis="consent",
+        basis_ref="c-1",
+    )
+    stream.event(
+        ev.PersonDetailsCleared(occurred_at=T0, case_id=case_id, fields=["address"]),
+        basis="none",
+    )
+    stream.event(
+        ev.PersonDetailsRecorded(
+            occurred_at=T0, case_id=case_id, person=ev.PersonDetails(address="門司区1-1")
+        ),
+        basis="consent",
+        basis_ref="c-1",
+    )
+    sqlite_inbox = open_inbox(
+        AGENCY, settings, ConsumerSettings(agency_inbox_path=tmp_path / "inbox.sqlite")
+    )
+    for inbox in (pg_inbox, sqlite_inbox):
+        with older_client(monkeypatch, parked):
+            consume(stream, inbox)
+        retry_parked(AGENCY, inbox, from_topic(stream), FakeConfirmations())
+        assert inbox.still_parked() == []
+
+    (referral,) = pg_inbox.referrals()
+    assert referral == sqlite_inbox.referrals()[0]
+    addresses = [d["disclosed"].get("person.address") for d in referral["disclosures"]]
+    assert len(addresses) == 4 and [a for a in addresses if a] == ["門司区1-1"]
+    assert PERSON["address"] not in repr(pg_inbox.snapshot())
+    sqlite_inbox.close()
+
+
 @pytest.fixture
 def pg_pair(postgres_service, settings: Settings) -> Iterator[tuple[Inbox, Inbox]]:  # type: ignore[no-untyped-def]
     """Two connections to one PostgreSQL inbox: the running client's and the retry's."""

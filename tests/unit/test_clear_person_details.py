@@ -202,6 +202,31 @@ def test_a_parked_record_older_than_a_clear_is_applied_without_the_cleared_field
     }
 
 
+def test_a_parked_clear_applied_late_keeps_a_value_recorded_after_it(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client of a release before the notice's schema parks the clear and applies the
+    address recorded anew after it; the clear, retried once the client is upgraded, empties
+    what came before it on the topic, not the address that came after."""
+    stream = Stream()
+    case_id, referral_id = stream.referral(basis="consent", basis_ref="c-1")
+    details_given(stream, case_id)
+    cleared(stream, case_id, "address")
+    stream.event(  # the right address, known since and recorded after the clear
+        ev.PersonDetailsRecorded(
+            occurred_at=T0, case_id=case_id, person=ev.PersonDetails(address="北九州市門司区1-1")
+        ),
+        basis="consent",
+        basis_ref="c-1",
+    )
+    with older_client(monkeypatch, "PersonDetailsCleared"):
+        consume(stream, inbox)
+    assert retry_parked(AGENCY, inbox, from_topic(stream), FakeConfirmations()).applied == 1
+    held = [r["disclosed"] for r in inbox.referral(str(referral_id))["disclosures"]]  # type: ignore[index]
+    assert PERSON["address"] not in [d.get("person.address") for d in held]
+    assert disclosed(inbox, referral_id)["person.address"] == "北九州市門司区1-1"
+
+
 def test_the_officer_clears_a_field_on_the_case_page(hub: tuple[HubService, TestClient]) -> None:
     service, client = hub
     case_id, page = officer_case(service, client, WARD)

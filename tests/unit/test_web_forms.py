@@ -355,5 +355,6 @@ def test_an_erased_persons_case_offers_no_form_to_record_them_and_says_why(
     page = client.get(f"/web/cases/{case_id}").text
     assert 'id="person-erased"' in page and "消去されています" in page
     assert f"/web/cases/{case_id}/details" not in page
+    assert f"/web/cases/{case_id}/clear" not in page  # nor to empty them (訂正 by deletion)
     # Nor to show them: there is nothing to show, and a read would be logged for nothing.
     assert f"/web/cases/{case_id}/person" not in page and "表示すると" not in page
