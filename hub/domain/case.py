@@ -213,7 +213,8 @@ class Case(Aggregate):
         )
 
     def record_person_details(self, occurred_at: datetime, person: ev.PersonDetails) -> None:
-        self._require_open()
+        """Record or correct (訂正) the person's details: allowed on a closed case too (the
+        person's right to have them corrected outlives the support)."""
         self._person_details_recorded(
             ev.PersonDetailsRecorded(occurred_at=occurred_at, case_id=self.id, person=person)
         )
@@ -222,8 +223,7 @@ class Case(Aggregate):
         self, occurred_at: datetime, fields: Sequence[v.ClearableField]
     ) -> None:
         """Empty details held wrong (訂正 by deletion); only those the case holds are
-        recorded as emptied."""
-        self._require_open()
+        recorded as emptied. Allowed on a closed case too, as a correction is."""
         if self.erased:
             raise NothingToClearError("the person's details were erased: none is held to clear")
         held = [f for f in dict.fromkeys(fields) if getattr(self.person, f, None) is not None]

@@ -261,3 +261,27 @@ def test_the_officer_clears_a_field_on_the_case_page(hub: tuple[HubService, Test
     person = service.app.get_case(case_id).person
     assert person is not None and (person.name, person.phone) == ("試験 太郎", None)
     assert "本人情報の一部削除" in client.get(f"/web/cases/{case_id}").text  # its history
+
+
+def test_a_closed_cases_details_are_corrected_and_emptied_all_the_same(app: HubApplication) -> None:
+    # The person's right to correction outlives the support, as 利用停止 and erasure do.
+    case = f.open_case(ward=WARD, person=f.person())
+    app.execute(case)
+    app.execute(f.build(c.CloseCase, case_id=case.case_id, reason="転居"))
+    app.execute(f.build(c.RecordPersonDetails, case_id=case.case_id, person={"name": "試験 次郎"}))
+    app.execute(clear(case.case_id, "phone"))
+    person = app.get_case(case.case_id).person
+    assert person is not None and (person.name, person.phone) == ("試験 次郎", None)
+
+
+def test_a_page_left_open_while_the_person_was_erased_is_answered_with_the_erased_line(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    service.app.erase_person(case_id, decided_by="試験課", reason="本人の求め")
+    sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "clear_fields": "phone"}
+    refused = client.post(f"/web/cases/{case_id}/clear", data=sent)
+    # The page drawn again has no form to empty details, and says why instead.
+    assert refused.status_code == 422 and 'id="person-erased"' in refused.text
+    assert "/clear" not in refused.text
