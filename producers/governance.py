@@ -62,6 +62,9 @@ AUDIT_EVENTS = (
             "EmergencyDeclared",
             "EmergencyEnded",
             "BreakGlassReviewed",
+            # The auditor without the log refutes a disclosure after it (docs/AUDIT.md).
+            "PersonErased",
+            "DiscoveryErased",
         }
     )
     | NETWORK_EVENTS

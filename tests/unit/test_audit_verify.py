@@ -161,9 +161,10 @@ def test_a_disclosure_after_the_persons_erasure_is_refuted() -> None:
         admin = Actor("shiken.kanri@city.example", Role.administrator)
         app.erase_person(sc.case_id, decided_by="試験 保健福祉局", reason="本人の求め", actor=admin)
         app.execute(f.referral(sc.case_id, "kokurakita.hogo", occurred_at=f.at(9)))
-        history = replay(log_entries(app))
+        entries = list(log_entries(app))
     finally:
         app.close()
+    history = replay(entries)
     before = s.event_at(history, "ReferralMade", 1)
     after = s.event_at(history, "ReferralMade", -1)
     erased = s.event_at(history, "PersonErased").position
@@ -178,6 +179,17 @@ def test_a_disclosure_after_the_persons_erasure_is_refuted() -> None:
         before.position: [],
         after.position: [f"the person of case {sc.case_id} was erased at position {erased}"],
     }
+    # The erasure is on audit.consent: an auditor without the log refutes it too, where the
+    # event behind it (a referral, not on the topic) would otherwise leave it unchecked.
+    topic_only = replay(
+        (e for e in entries if type(e.payload).__name__ in AUDIT_EVENTS), complete=False
+    )
+    record = s.disclosure(
+        after, "kokurakita.hoken", "consent", sc.consent_id, categories=["identity"]
+    )
+    verdict = verify(topic_only, [Disclosure.from_record(record)])
+    (refuted,) = verdict.refuted
+    assert f"the person of case {sc.case_id} was erased at position {erased}" in refuted.reasons
 
 
 def _referred_after(app: HubApplication, case_id: Any, day: float) -> None:
