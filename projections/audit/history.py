@@ -229,8 +229,10 @@ class History:
     referrals: dict[str, ReferralRecord] = field(default_factory=dict)
     # The position of each case's PersonErased: nothing personal of it exists after it.
     erasures: dict[str, int] = field(default_factory=dict)
-    # Per case and person field (``address``), the positions at which an event recorded a
-    # value (True) or emptied it (False, 訂正 by deletion), in log order.
+    # Per case and person field (``address``) emptied once (訂正 by deletion), the positions
+    # at which it was emptied (False) and, from the first of those, at which an event
+    # recorded a value again (True), in log order: kept for emptied fields only, so a long
+    # log's history does not hold a mark per detail of every person.
     details_marks: dict[tuple[str, str], list[tuple[int, bool]]] = field(default_factory=dict)
     # The position of each discovery's report (a case opened from it names it, not the report).
     discovery_reports: dict[str, int] = field(default_factory=dict)
@@ -361,8 +363,9 @@ class History:
         person = getattr(p, "person", None)
         if isinstance(person, ev.PersonDetails):
             for name, value in person:
-                if value is not None:
-                    self.details_marks.setdefault((case_id, name), []).append((position, True))
+                marks = self.details_marks.get((case_id, name))
+                if marks is not None and value is not None:
+                    marks.append((position, True))
 
     def emptied_at(self, case_id: str, name: str, position: int) -> int | None:
         """Where the person's field ``name`` was emptied (訂正 by deletion), if that is the
