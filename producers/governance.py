@@ -62,9 +62,9 @@ AUDIT_EVENTS = (
             "EmergencyDeclared",
             "EmergencyEnded",
             "BreakGlassReviewed",
-            # The auditor without the log refutes a disclosure after it (docs/AUDIT.md).
+            # The auditor without the log refutes a disclosure after it (docs/AUDIT.md). A
+            # discovery's erasure has none to refute: no disclosure names a discovery.
             "PersonErased",
-            "DiscoveryErased",
         }
     )
     | NETWORK_EVENTS
