@@ -161,7 +161,7 @@ def retry_parked(
     original bytes by their place on the topic. Each one read now is applied as a late
     record (``Inbox.apply``) and an erasure notice confirmed, as the live client does;
     one still unreadable stays parked (not parked again), one the broker no longer
-    holds is named so."""
+    holds is named so, and noted so that it is not retried again."""
     report = RetryReport()
     parked = inbox.still_parked()
     if not parked:
@@ -171,6 +171,7 @@ def retry_parked(
         place = (topic, partition, offset)
         record = found.get(place)
         if record is None:
+            inbox.mark_expired(*place, datetime.now(UTC).isoformat())
             report.expired.append(place)
             continue
         try:

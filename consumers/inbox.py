@@ -83,6 +83,15 @@ _TABLES = (
         applied_at TEXT NOT NULL,
         PRIMARY KEY (source_topic, source_partition, source_offset)
     )""",
+    # The parked records ``hub agency retry`` found the broker no longer held (retention):
+    # never applied, and not to be retried again.
+    """CREATE TABLE IF NOT EXISTS {expired} (
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset BIGINT NOT NULL,
+        noted_at TEXT NOT NULL,
+        PRIMARY KEY (source_topic, source_partition, source_offset)
+    )""",
     """CREATE TABLE IF NOT EXISTS {replies} (
         reply_id TEXT PRIMARY KEY,
         referral_id TEXT NOT NULL,
@@ -455,24 +464,39 @@ class Inbox:
 
     def mark_retried(self, topic: str, partition: int, offset: int, applied_at: str) -> None:
         """Note a parked record as applied since (``hub agency retry``)."""
+        self._note(self._t["retried"], (topic, partition, offset, applied_at))
+
+    def mark_expired(self, topic: str, partition: int, offset: int, noted_at: str) -> None:
+        """Note a parked record the broker no longer holds: it can never be applied."""
+        self._note(self._t["expired"], (topic, partition, offset, noted_at))
+
+    def _note(self, table: str, row: tuple[str, int, int, str]) -> None:
         with self._db.transaction() as cur:
             cur.execute(
-                f"INSERT INTO {self._t['retried']} (source_topic, source_partition, "
-                "source_offset, applied_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (topic, partition, offset, applied_at),
+                f"INSERT INTO {table} VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                row,
             )
 
     def still_parked(self) -> list[tuple[str, int, int, str]]:
-        """The parked records not applied since: (topic, partition, offset, reason), in
-        the topic's order."""
-        parked, retried = self._t["parked"], self._t["retried"]
+        """The parked records neither applied since nor lost to retention: (topic,
+        partition, offset, reason), in the topic's order."""
+        return self._parked(expired=False)
+
+    def expired_parked(self) -> list[tuple[str, int, int, str]]:
+        """The parked records the broker dropped before a retry could apply them."""
+        return self._parked(expired=True)
+
+    def _parked(self, expired: bool) -> list[tuple[str, int, int, str]]:
+        parked, retried, lost = self._t["parked"], self._t["retried"], self._t["expired"]
+        same = (
+            "WHERE x.source_topic = p.source_topic AND x.source_partition = p.source_partition "
+            "AND x.source_offset = p.source_offset"
+        )
         with self._db.transaction() as cur:
             rows = cur.query(
                 f"SELECT p.source_topic, p.source_partition, p.source_offset, p.reason "
-                f"FROM {parked} p WHERE NOT EXISTS (SELECT 1 FROM {retried} r "
-                "WHERE r.source_topic = p.source_topic "
-                "AND r.source_partition = p.source_partition "
-                "AND r.source_offset = p.source_offset) "
+                f"FROM {parked} p WHERE NOT EXISTS (SELECT 1 FROM {retried} x {same}) "
+                f"AND {'' if expired else 'NOT '}EXISTS (SELECT 1 FROM {lost} x {same}) "
                 "ORDER BY p.source_topic, p.source_partition, p.source_offset"
             )
         return [(str(t), int(p), int(o), str(reason)) for t, p, o, reason in rows]
@@ -679,7 +703,7 @@ class Inbox:
             }
 
 
-_TABLE_NAMES = ("events", "referrals", "parked", "retried", "replies", "traces", "owner")
+_TABLE_NAMES = ("events", "referrals", "parked", "retried", "expired", "replies", "traces", "owner")
 
 
 def _safe(agency_id: str) -> str:

@@ -142,7 +142,7 @@ def retry_parked(agency: AgencyOpt) -> None:
     for topic, partition, offset in report.expired:
         err.print(
             f"{topic}[{partition}]@{offset}: no longer on the broker (retention); "
-            "it cannot be applied"
+            "it cannot be applied, and is no longer listed as parked"
         )
     err.print(
         f"{agency}: 再適用 {report.applied} 件 applied, {report.duplicates} already in the "
@@ -211,7 +211,7 @@ def show_inbox(
     referrals: list[dict[str, Any]] = []
     escalations: list[dict[str, Any]] = []
     discoveries: list[dict[str, Any]] = []
-    parked = 0
+    parked = expired = 0
     # A mistyped id that nothing was ever received for gets no inbox file made for it.
     if wiring.inbox_kept(settings, agency) or not _note_if_unshipped(agency):
         inbox = wiring.open_inbox(settings, agency)
@@ -220,9 +220,10 @@ def show_inbox(
             escalations = inbox.escalations(agency)
             discoveries = inbox.discoveries()
             parked = len(inbox.still_parked())
+            expired = len(inbox.expired_parked())
         finally:
             inbox.close()
-        if not (referrals or escalations or discoveries or parked):
+        if not (referrals or escalations or discoveries or parked or expired):
             _note_if_unshipped(agency)
     network = names()
     fmt = chosen(fmt, as_json)
@@ -236,6 +237,7 @@ def show_inbox(
                 "escalations": [labelled(e, network) for e in escalations],
                 "discoveries": [labelled(d, network) for d in discoveries],
                 "parked": parked,
+                "expired": expired,
             }
             typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         else:
@@ -292,6 +294,11 @@ def show_inbox(
             f"(why: hub quarantine list --agency {agency})"
         )
         err.print(f"once the client is upgraded, hub agency retry --agency {agency} applies them")
+    if expired:
+        err.print(
+            f"{expired} parked record(s) were no longer on the broker when retried "
+            f"(retention) and were never applied (hub quarantine list --agency {agency})"
+        )
 
 
 def _print_discoveries(discoveries: list[dict[str, Any]], network: Names, wide: bool) -> None:

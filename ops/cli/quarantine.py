@@ -60,12 +60,18 @@ def quarantined(
     return sorted(rows, key=lambda r: (int(r.get("position") or 0), r["step"]))
 
 
+# A parked record the retry found dropped by the broker: listed, as it was never applied.
+EXPIRED = "no longer on the broker (retention), never applied"
+
+
 def _agency_rows(settings: Settings, agency: str) -> list[dict[str, Any]]:
     inbox = open_inbox(settings, agency)
     try:
         parked = inbox.still_parked()
+        expired = inbox.expired_parked()
     finally:
         inbox.close()
+    lost = [(t, p, o, f"{EXPIRED}: {reason}") for t, p, o, reason in expired]
     return [
         {
             "step": f"agency:{agency}",
@@ -75,7 +81,7 @@ def _agency_rows(settings: Settings, agency: str) -> list[dict[str, Any]]:
             "where": f"{topic}[{partition}]@{offset}",
             "reason": reason,
         }
-        for topic, partition, offset, reason in parked
+        for topic, partition, offset, reason in sorted(parked + lost)
     ]
 
 

@@ -95,6 +95,9 @@ def test_the_postgresql_inbox_applies_parked_records_late_as_the_sqlite_one(
         assert [place[2] for place in inbox.still_parked()] == [0]
         report = retry_parked(AGENCY, inbox, from_topic(stream), FakeConfirmations())
         assert (report.applied, inbox.still_parked()) == (1, [])
+        inbox.park(stream.topic, 0, 99, "unknown schema fingerprint")  # then lost to retention
+        assert retry_parked(AGENCY, inbox, lambda places: {}).expired == [(stream.topic, 0, 99)]
+        assert (inbox.still_parked(), len(inbox.expired_parked())) == ([], 1)
 
     (referral,) = pg_inbox.referrals()
     assert referral == sqlite_inbox.referrals()[0]

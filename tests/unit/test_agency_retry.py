@@ -6,6 +6,7 @@ before that schema's would), over in-memory fakes of the broker and a real SQLit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -204,5 +205,45 @@ def test_a_record_still_unread_stays_parked_once_and_one_the_broker_dropped_is_n
     assert report.still_parked == [(stream.topic, 0, 1, "unknown schema fingerprint")]
     assert report.expired == [(dropped.topic, 0, 2)]
     assert len(deadletters.parked) == 2  # parked by the run; the retry parks nothing again
-    assert [place[2] for place in inbox.still_parked()] == [1, 2]
+    # The dropped one is noted: listed as lost, no longer as waiting for a retry.
+    assert [place[2] for place in inbox.still_parked()] == [1]
+    assert [place[2] for place in inbox.expired_parked()] == [2]
+    with older_client(monkeypatch, "PersonErased"):
+        again = retry_parked(AGENCY, inbox, lambda places: {})
+    assert (again.still_parked, again.expired) == ([], [(stream.topic, 0, 1)])
+    assert inbox.still_parked() == []
     assert case_id
+
+
+def test_a_parked_record_the_broker_dropped_is_shown_as_lost_not_as_waiting(
+    cli_store: Path,
+) -> None:
+    """Once a retry found a parked record gone (retention), `hub agency inbox` stops asking
+    for a retry and `hub quarantine list --agency` names it as never applied."""
+    from typer.testing import CliRunner
+
+    from hub.settings import get_settings
+    from ops.cli.main import app as cli
+    from ops.wiring import open_inbox
+
+    topic = f"referrals.{AGENCY}"
+    inbox = open_inbox(get_settings(), AGENCY)
+    try:
+        inbox.park(topic, 0, 7, "unknown schema fingerprint")
+        inbox.park(topic, 0, 9, "unknown schema fingerprint")
+        report = retry_parked(AGENCY, inbox, lambda places: {})
+    finally:
+        inbox.close()
+    assert report.expired == [(topic, 0, 7), (topic, 0, 9)]
+
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["agency", "inbox", "--agency", AGENCY])
+    assert shown.exit_code == 0, shown.output
+    assert "hub agency retry" not in shown.output
+    assert "2 parked record(s) were no longer on the broker" in shown.output
+    listed = runner.invoke(cli, ["quarantine", "list", "--agency", AGENCY, "--json"])
+    assert listed.exit_code == 0, listed.output
+    reasons = [json.loads(line)["reason"] for line in listed.stdout.splitlines()]
+    assert len(reasons) == 2 and all("never applied" in r for r in reasons)
+    retried = runner.invoke(cli, ["agency", "retry", "--agency", AGENCY])
+    assert "0 still parked, 0 expired" in retried.output  # nothing is retried again
