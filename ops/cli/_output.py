@@ -221,6 +221,14 @@ def input_problem(path: Path) -> str | None:
     return f"no such file: {path}"
 
 
+def a_path(value: str) -> Path:
+    """A path argument or option as typed (``parser=a_path``): Typer would turn an empty
+    one into the current folder, so ``hub schema export ''`` wrote there."""
+    if not value:
+        raise typer.BadParameter("an empty path names no file or folder")
+    return Path(value)
+
+
 def check_output(path: Path, option: str = "--out") -> None:
     """Refuses a file to write that is a folder, or whose folder does not exist: before
     anything is read or recorded (a read of a person's details is logged)."""

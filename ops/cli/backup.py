@@ -15,6 +15,7 @@ import typer
 from hub.errors import HubError, InvalidCommandError
 from hub.files import private_file
 from hub.settings import get_settings
+from ops.cli._output import a_path
 from ops.wiring import application, chain_verdict
 
 
@@ -23,7 +24,13 @@ class BackupUnverifiedError(HubError):
 
 
 def backup(
-    target: Annotated[Path, typer.Argument(help="The copy to write (a new file).")],
+    target: Annotated[
+        Path,
+        typer.Argument(
+            help="The copy to write (a new file).",
+            parser=a_path,
+        ),
+    ],
 ) -> None:
     """Copy the SQLite log of record to FILE (0600) while the hub runs, and check its chain."""
     settings = get_settings()

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hub.settings import StoreKind, get_settings
+from ops.cli._output import a_path
 
 
 class StoreChoice(StrEnum):
@@ -40,7 +41,13 @@ def bench(
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the Markdown here.")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write the Markdown here.",
+            parser=a_path,
+        ),
     ] = None,
 ) -> None:
     """Write path, relay, rebuild, growth, end to end, HTTP API, each against its baseline."""

@@ -24,7 +24,7 @@ from hub.intake import (
 )
 from hub.settings import get_settings
 from ops import heap
-from ops.cli._output import check_folder, input_problem, written
+from ops.cli._output import a_path, check_folder, input_problem, written
 from ops.wiring import open_application
 
 out = Console()
@@ -150,7 +150,13 @@ def schema_openapi() -> None:
 
 
 def schema_export(
-    target: Annotated[Path, typer.Argument(help="Folder to write the bundle into.")],
+    target: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder to write the bundle into.",
+            parser=a_path,
+        ),
+    ],
 ) -> None:
     """Write the released schemas as a Confluent-compatible registry bundle (ids kept)."""
     from hub import schema_bundle, schema_ids

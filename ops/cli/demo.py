@@ -20,6 +20,7 @@ from rich.progress import (
 from hub.errors import InvalidCommandError
 from hub.logging import configure_logging
 from hub.settings import StoreKind, get_settings
+from ops.cli._output import a_path
 
 PHASE_NAMES = {
     "services": "サービスの起動（Kafka, PostgreSQL）",
@@ -56,7 +57,10 @@ def demo(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed of the generated year.")] = None,
     home: Annotated[
-        Path, typer.Option(help="Where the demo keeps its store and files (wiped at start).")
+        Path,
+        typer.Option(
+            help="Where the demo keeps its store and files (wiped at start).", parser=a_path
+        ),
     ] = Path("var/demo"),
     services: Annotated[
         bool, typer.Option(help="Start Kafka (and PostgreSQL) if they are not running.")

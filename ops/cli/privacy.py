@@ -19,7 +19,7 @@ from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
 from ops.cli._cases import named_case
 from ops.cli._names import log_names
-from ops.cli._output import check_output, written
+from ops.cli._output import a_path, check_output, written
 from ops.cli.audit import parse_period
 from ops.privacy import leak
 from ops.privacy.pdf import render
@@ -45,7 +45,9 @@ def subject_report_command(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="The PDF to write (default subject-report-<case>.pdf)."),
+        typer.Option(
+            "--out", help="The PDF to write (default subject-report-<case>.pdf).", parser=a_path
+        ),
     ] = None,
 ) -> None:
     """本人開示: a PDF in Japanese of what the hub holds on the person and every use of it."""
@@ -247,10 +249,20 @@ def _in_form_order(paths: Iterable[str]) -> list[str]:
 def leak_impact_command(
     topic: Annotated[str | None, typer.Option("--topic", help="A Kafka topic that leaked.")] = None,
     inbox: Annotated[
-        Path | None, typer.Option("--inbox", help="An agency client's inbox file that leaked.")
+        Path | None,
+        typer.Option(
+            "--inbox",
+            help="An agency client's inbox file that leaked.",
+            parser=a_path,
+        ),
     ] = None,
     store: Annotated[
-        Path | None, typer.Option("--store", help="A copy of the SQLite store that leaked.")
+        Path | None,
+        typer.Option(
+            "--store",
+            help="A copy of the SQLite store that leaked.",
+            parser=a_path,
+        ),
     ] = None,
     start: Annotated[
         str | None, typer.Option("--from", help="Records from this instant (ISO 8601; JST).")

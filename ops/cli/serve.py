@@ -12,6 +12,7 @@ from hub.errors import ConfigurationError, InvalidCommandError
 from hub.identity import Role
 from hub.settings import Settings, get_settings, is_loopback
 from ops.cli._metrics import MetricsPortOpt
+from ops.cli._output import a_path
 
 
 def serve(
@@ -19,9 +20,19 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     metrics_port: MetricsPortOpt = None,
     ssl_certfile: Annotated[
-        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
+        Path | None,
+        typer.Option(
+            help="Serve HTTPS with this certificate (PEM).",
+            parser=a_path,
+        ),
     ] = None,
-    ssl_keyfile: Annotated[Path | None, typer.Option(help="The certificate's key (PEM).")] = None,
+    ssl_keyfile: Annotated[
+        Path | None,
+        typer.Option(
+            help="The certificate's key (PEM).",
+            parser=a_path,
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) until Ctrl-C / SIGTERM."""
     import uvicorn

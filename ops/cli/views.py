@@ -45,6 +45,7 @@ from ops.cli._output import (
     FormatOpt,
     JsonOpt,
     WideOpt,
+    a_path,
     add_id_column,
     check_choice,
     chosen,
@@ -361,7 +362,14 @@ ByOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option(help="Cut at the end of this JST day, e.g. 2025-12-31.")
 ]
-OutputOpt = Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Write here, not stdout.",
+        parser=a_path,
+    ),
+]
 
 
 def report_indicators(
@@ -372,7 +380,9 @@ def report_indicators(
     as_json: JsonOpt = False,
     chart: Annotated[
         Path | None,
-        typer.Option(help="Also draw a PNG: one panel per indicator, by month or by ward."),
+        typer.Option(
+            help="Also draw a PNG: one panel per indicator, by month or by ward.", parser=a_path
+        ),
     ] = None,
     output: OutputOpt = None,
 ) -> None:

@@ -8,6 +8,7 @@ import inspect
 import json
 from collections.abc import Iterator
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,3 +226,47 @@ def test_tables_keep_every_column_when_two_ids_share_a_long_prefix(
     headers = {"case": ("主担当機関", "諾否待ち", "計画"), "inbox": ("目的", "緊急度", "状態")}
     for header in headers[args[0]]:
         assert header in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["schema", "export", ""],
+        ["backup", ""],
+        ["demo", "--home", ""],
+        ["report", "indicators", "--fy", "R7", "--out", ""],
+        ["privacy", "leak-impact", "--inbox", ""],
+    ],
+    ids=["schema-export", "backup", "demo-home", "report-out", "breach-inbox"],
+)
+def test_an_empty_path_is_refused_not_taken_for_the_current_folder(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typer made '' the current folder: `hub schema export ''` wrote the bundle there."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    name = args[-2] if args[-2].startswith("--") else "target"
+    assert result.stderr.splitlines() == [
+        f"Error: Invalid value for '{name}': an empty path names no file or folder"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_path_the_cli_takes_is_read_as_typed() -> None:
+    """A path parameter without ``parser=a_path`` would take '' for the current folder."""
+    from typing import get_args, get_type_hints
+
+    from ops.cli._output import a_path
+
+    unread, seen = [], 0
+    for path, command in _commands(typer.main.get_command(cli)):
+        hints = get_type_hints(command.callback, include_extras=True)
+        for name, hint in hints.items():
+            kinds, *infos = get_args(hint) or (hint,)
+            if Path not in (kinds, *get_args(kinds)):
+                continue
+            seen += 1
+            if not any(getattr(info, "parser", None) is a_path for info in infos):
+                unread.append(f"hub {path} {name}")
+    assert unread == [] and seen >= 10
