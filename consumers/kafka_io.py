@@ -192,11 +192,14 @@ def records_at(
     settings: Settings, user: str, password: str, places: Iterable[Place]
 ) -> dict[Place, InRecord]:
     """The records at these places (topic, partition, offset), read as ``user`` without a
-    consumer group; a place the broker no longer holds is left out."""
+    consumer group, each partition from the first place to the last, not to its end; a
+    place the broker no longer holds is left out."""
     wanted = set(places)
     starts: dict[tuple[str, int], int] = {}
+    stops: dict[tuple[str, int], int] = {}
     for topic, partition, offset in wanted:
         starts[(topic, partition)] = min(offset, starts.get((topic, partition), offset))
+        stops[(topic, partition)] = max(offset + 1, stops.get((topic, partition), 0))
     if not starts:
         return {}
     found = {}
@@ -207,6 +210,7 @@ def records_at(
         password=password,
         client_id=f"{user}-retry",
         starts=starts,
+        stops=stops,
     ):
         if (r.topic, r.partition, r.offset) in wanted:
             found[(r.topic, r.partition, r.offset)] = in_record(r)

@@ -186,9 +186,11 @@ def read_to_end(
     idle_s: float = IDLE_S,
     deadline_s: float = DEADLINE_S,
     starts: Mapping[tuple[str, int], int] | None = None,
+    stops: Mapping[tuple[str, int], int] | None = None,
 ) -> Iterator[ConsumerRecord]:
     """Every record of ``topics`` from offset zero to the end offsets as of the call; with
-    ``starts``, of only the (topic, partition)s it names, each from its offset there.
+    ``starts``, of only the (topic, partition)s it names, each from its offset there; with
+    ``stops``, a partition it names only up to (not including) its offset there.
 
     Reads as ``principal`` without a consumer group (nothing is committed, so reading twice
     reads the same records). Raises ``ServiceUnavailableError`` when a topic is missing or
@@ -227,6 +229,10 @@ def read_to_end(
                 if start is not None:
                     client.seek(partition, max(start, firsts[partition]))
         ends = client.end_offsets(partitions)
+        for partition in partitions:
+            stop = (stops or {}).get((partition.topic, partition.partition))
+            if stop is not None:
+                ends[partition] = min(ends[partition], stop)
         remaining = {p for p in partitions if client.position(p) < ends[p]}
         last_record = time.monotonic()
         while remaining:

@@ -78,6 +78,33 @@ def test_a_record_goes_through_the_real_broker_and_back(kafka_broker, settings):
         admin.close()
 
 
+def test_a_read_between_two_offsets_reads_no_further(kafka_broker, settings):
+    """`hub agency retry` reads the parked records' span of a topic, not the topic to its end
+    (records_at); the read stops at the offset it is given, even with more records after."""
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka.admin import NewTopic
+
+    from hub.kafka_clients import read_to_end
+
+    topic = unique("span")
+    admin = KafkaAdminClient(**client_config(settings))
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    try:
+        producer = KafkaProducer(**client_config(settings), acks="all")
+        for n in range(8):
+            producer.send(topic, value=f"試験{n}".encode())
+        producer.flush(timeout=30)
+        producer.close()
+        span = read_to_end(settings, [topic], starts={(topic, 0): 2}, stops={(topic, 0): 5})
+        assert [r.offset for r in span] == [2, 3, 4]
+        beyond = read_to_end(settings, [topic], starts={(topic, 0): 6}, stops={(topic, 0): 99})
+        assert [r.offset for r in beyond] == [6, 7]
+        assert [r.offset for r in read_to_end(settings, [topic])] == list(range(8))
+    finally:
+        admin.delete_topics([topic])
+        admin.close()
+
+
 def _failed_authentications(settings: Settings) -> int:
     log = kafka.KafkaPaths.of(settings).server_log
     return log.read_text(errors="replace").count("Failed authentication")
