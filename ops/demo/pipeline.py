@@ -9,12 +9,11 @@ other parts together: each phase calls their public functions.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from time import monotonic, sleep
@@ -32,6 +31,7 @@ from ops import wiring
 from ops.demo import calibration as cal
 from ops.demo.actors import demo_actor
 from ops.demo.generator import DEFAULT_SEED, DemoYear, generate_year
+from ops.demo.runs import earlier_runs_topics, new_run_id
 
 log = get_logger("ops.demo")
 
@@ -137,7 +137,7 @@ def demo_schema(schema: str) -> str:
 
 
 def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:
-    run_id = uuid.uuid4().hex[:8]
+    run_id = new_run_id(options.home, datetime.now(UTC))
     settings = demo_settings(options, run_id)
     settings.require_secrets()  # before anything is started or wiped
     outcome = DemoOutcome(options, settings)
@@ -156,7 +156,7 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:
 
     tick("provision", 0, 1)
     _wipe(settings, options)
-    _forget_earlier_runs(settings)
+    _forget_earlier_runs(settings, run_id)
     from producers.provision import provision
 
     agency_ids = [a.id for a in load_network().agencies]
@@ -257,8 +257,9 @@ def inbox_location(settings: Settings, home: Path) -> str:
     return str(inbox_path(settings, consumer_settings, "{agency}"))
 
 
-def _forget_earlier_runs(settings: Settings) -> None:
-    """Delete the topics of earlier demo runs (each run writes its own), keeping this one's."""
+def _forget_earlier_runs(settings: Settings, run_id: str) -> None:
+    """Delete the topics of earlier demo runs (each run writes its own, ``ops.demo.runs``):
+    this home's, and those of runs long ended; another home's run may still be playing."""
     from kafka.errors import KafkaError
 
     from hub import kafka_clients
@@ -266,12 +267,7 @@ def _forget_earlier_runs(settings: Settings) -> None:
     base = get_settings().kafka_topic_prefix
     admin = kafka_clients.admin(settings, client_id="hub-demo")
     try:
-        earlier = [
-            topic
-            for topic in admin.list_topics()
-            if topic.startswith(f"{base}demo-")
-            and not topic.startswith(settings.kafka_topic_prefix)
-        ]
+        earlier = earlier_runs_topics(admin.list_topics(), base, run_id, datetime.now(UTC))
         if earlier:
             admin.delete_topics(earlier)
             log.info("demo.topics.deleted", topics=len(earlier))
