@@ -236,6 +236,11 @@ class NothingToClearError(DomainError):
     would change, so nothing is recorded."""
 
 
+class PersonErasedError(DomainError):
+    """Details recorded for a person who was erased: they would be sealed under a destroyed
+    key and kept as nothing, so nothing is recorded (a person who comes back is a new case)."""
+
+
 class NotErasedError(DomainError):
     """An erasure confirmation for a case whose person was not erased."""
 

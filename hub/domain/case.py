@@ -24,6 +24,7 @@ from hub.errors import (
     NothingToClearError,
     NotReferredAgencyError,
     NotToldOfCaseError,
+    PersonErasedError,
     ReferralNotFoundError,
 )
 from hub.fiscal import jst_text
@@ -214,7 +215,12 @@ class Case(Aggregate):
 
     def record_person_details(self, occurred_at: datetime, person: ev.PersonDetails) -> None:
         """Record or correct (訂正) the person's details: allowed on a closed case too (the
-        person's right to have them corrected outlives the support)."""
+        person's right to have them corrected outlives the support), not once erased."""
+        if self.erased:
+            raise PersonErasedError(
+                "the person's details were erased: nothing recorded now would be kept; "
+                "a person who comes back is a new case"
+            )
         self._person_details_recorded(
             ev.PersonDetailsRecorded(occurred_at=occurred_at, case_id=self.id, person=person)
         )
