@@ -193,3 +193,23 @@ def test_production_refuses_to_serve_plain_http_off_this_host(
     assert not (production / "var" / "hub.sqlite").exists()  # refused before the store opened
     half = runner.invoke(cli, ["serve", "--port", "1", "--ssl-certfile", "/etc/hub/cert.pem"])
     assert half.exit_code == 1 and "go together" in half.stderr
+
+
+def test_a_certificate_that_cannot_be_loaded_is_one_line(
+    production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README: HTTPS of its own with --ssl-certfile/--ssl-keyfile. A missing or broken file is
+    # refused before the store opens, in one line, not a traceback once "serving" was said.
+    for variable, value in REAL.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("uvicorn.Server.run", lambda *_, **__: pytest.fail("served"))
+    garbage = production / "cert.pem"
+    garbage.write_text("not a certificate\n", encoding="utf-8")
+    for cert in (production / "missing.pem", garbage):
+        tls = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(cert)]
+        result = runner.invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "1", *tls])
+        assert result.exit_code == 1, result.output
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"Error: --ssl-certfile {cert}"), line
+        assert "Traceback" not in result.output and "serving" not in result.output
+        assert not (production / "var" / "hub.sqlite").exists()
