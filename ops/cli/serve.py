@@ -102,11 +102,22 @@ def check_listener(
     )
 
 
+class _Encrypted(Exception):
+    """The key asks for a passphrase: uvicorn asks for it when it loads the key, as before."""
+
+
+def _passphrase() -> bytes:
+    raise _Encrypted
+
+
 def check_certificate(certfile: Path, keyfile: Path) -> None:
     """Loads the certificate and its key as uvicorn will, before the store opens: a missing,
     unreadable or mismatched file is one line, not a traceback after "serving the API"."""
     try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile, password=_passphrase)
+    except _Encrypted:
+        return
     except OSError as error:  # ssl.SSLError is an OSError too
         why = error.strerror or getattr(error, "reason", None) or type(error).__name__
         raise ConfigurationError(
