@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hub import commands as c
-from hub.errors import InvalidCommandError
+from hub.errors import IdempotencyConflictError, InvalidCommandError
 from hub.identity import Actor
 from hub.intake import MAX_DEPTH, _depth
 from hub.policy import ALL_COMMANDS, authorize_command_type
@@ -139,7 +139,13 @@ def _add(
             command = command_of(model, data, command_id)
         except ValidationError as error:
             return validation_problem(error)
-        outcome = await run_in_threadpool(service.execute, actor, command)
+        try:
+            outcome = await run_in_threadpool(service.execute, actor, command)
+        except IdempotencyConflictError as error:
+            # The command's id is the key the caller sent: name the key, as the answers do.
+            raise IdempotencyConflictError(
+                str(error).replace("command_id", "Idempotency-Key")
+            ) from None
         body = {
             "command_id": str(outcome.command_id),
             "command_type": outcome.command_type,

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ops.api.problems import PROBLEM, BodyTooLargeError
+from ops.api.problems import PROBLEM, BodyTooLargeError, is_page
 
 
 class BodyLimit:
@@ -51,7 +51,7 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
     # A form of the pages too large (a long text pasted into a remark) is the pages' Japanese
     # refusal, not the API's problem+json.
     refusal = getattr(scope["app"].state, "page_refusal", None) if "app" in scope else None
-    if refusal is not None and str(scope.get("path", "")).startswith("/web/"):
+    if refusal is not None and is_page(str(scope.get("path", ""))):
         error = BodyTooLargeError(f"送信された内容が大きすぎます（{limit}バイトまで）")
         page = await run_in_threadpool(refusal, Request(scope), error)
         page.status_code = 413

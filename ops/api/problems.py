@@ -244,11 +244,17 @@ BARE_PAGE = (
 )
 
 
+def is_page(path: str) -> bool:
+    """Whether ``path`` is an address of the pages (``/web`` itself, the home page, or under
+    it): their refusals are Japanese pages, never the API's problem+json."""
+    return path == "/web" or path.startswith("/web/")
+
+
 async def _page(scope: Scope) -> Any:
     """A page's unexpected error is the pages' Japanese error page (500), as their other
     refusals are, not the API's problem in English; None for the API's paths."""
     path = str(scope.get("path", ""))
-    if path != "/web" and not path.startswith("/web/"):
+    if not is_page(path):
         return None
     refusal = getattr(scope["app"].state, "page_refusal", None) if "app" in scope else None
     bare = HTMLResponse(BARE_PAGE, status_code=500, headers={"Cache-Control": "no-store"})

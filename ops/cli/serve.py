@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from pathlib import Path
 from typing import Annotated
 
@@ -101,6 +102,8 @@ def check_listener(
     bearer tokens, session cookies and people's details never cross a network in clear."""
     if (certfile is None) != (keyfile is None):
         raise ConfigurationError("--ssl-certfile and --ssl-keyfile go together")
+    if certfile is not None and keyfile is not None:
+        check_certificate(certfile, keyfile)
     if settings.mode == "development" or certfile is not None or is_loopback(host):
         return
     raise ConfigurationError(
@@ -108,6 +111,29 @@ def check_listener(
         "API would answer in plain HTTP (give --ssl-certfile and --ssl-keyfile, or listen on "
         "127.0.0.1 behind a TLS proxy)"
     )
+
+
+class _Encrypted(Exception):
+    """The key asks for a passphrase: uvicorn asks for it when it loads the key, as before."""
+
+
+def _passphrase() -> bytes:
+    raise _Encrypted
+
+
+def check_certificate(certfile: Path, keyfile: Path) -> None:
+    """Loads the certificate and its key as uvicorn will, before the store opens: a missing,
+    unreadable or mismatched file is one line, not a traceback after "serving the API"."""
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile, password=_passphrase)
+    except _Encrypted:
+        return
+    except OSError as error:  # ssl.SSLError is an OSError too
+        why = error.strerror or getattr(error, "reason", None) or type(error).__name__
+        raise ConfigurationError(
+            f"--ssl-certfile {certfile} / --ssl-keyfile {keyfile}: cannot be loaded ({why})"
+        ) from error
 
 
 def token(

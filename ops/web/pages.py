@@ -53,6 +53,7 @@ from hub.reference import Network, load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
 from hub.vocabulary import CLEARABLE, REFERRAL_ANSWERS
+from ops.api.problems import is_page
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import AgencyAnswer, HubService
@@ -1455,12 +1456,12 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
     app.state.page_refusal = refusal_page  # a form's body too large (ops/api/limits.py)
 
     async def invalid(request: Request, error: Exception) -> Response:
-        if request.url.path.startswith("/web/"):
+        if is_page(request.url.path):
             return missing_page(request, 404)
         return await api_invalid(request, error)
 
     async def http(request: Request, error: Exception) -> Response:
-        if request.url.path.startswith("/web/") and isinstance(error, StarletteHTTPException):
+        if is_page(request.url.path) and isinstance(error, StarletteHTTPException):
             return missing_page(request, error.status_code, error.headers)
         return await api_http(request, error)
 

@@ -121,6 +121,29 @@ def test_an_answers_key_used_for_another_answer_is_named_as_sent(
     assert "command_id" not in problem["detail"]
 
 
+def test_a_commands_key_used_for_another_command_is_named_as_sent(
+    hub: tuple[HubService, TestClient], tmp_path: Path
+) -> None:
+    """The 409 told the integrator to 'give this command a new command_id', a field the
+    route refuses in the body: over HTTP the command's id is the Idempotency-Key."""
+    _, client = hub
+    token = _token(tmp_path, Role.ward_officer, ward="tobata")
+    key = str(uuid4())
+    headers = {"Idempotency-Key": key, "Authorization": f"Bearer {token}"}
+    report = {**DISCOVERY, "signs": ["newspapers_piling_up"], "urgency": "soon"}
+    first = client.post("/commands/ReportDiscovery", json=report, headers=headers)
+    assert first.status_code == 201, first.text
+
+    other = {**report, "signs": ["odour"]}
+    reused = client.post("/commands/ReportDiscovery", json=other, headers=headers)
+
+    problem = _refusal(reused, 409)
+    assert problem["error"] == "IdempotencyConflictError"
+    assert f"Idempotency-Key {key} was already used" in problem["detail"]
+    assert "new Idempotency-Key" in problem["detail"]
+    assert "command_id" not in problem["detail"]
+
+
 def _command(tmp_path: Path, name: str, body: dict[str, Any], **headers: str) -> Any:
     token = _token(tmp_path, Role.ward_officer, ward="tobata")
     sent = {"Idempotency-Key": str(uuid4()), "Authorization": f"Bearer {token}", **headers}

@@ -193,3 +193,56 @@ def test_production_refuses_to_serve_plain_http_off_this_host(
     assert not (production / "var" / "hub.sqlite").exists()  # refused before the store opened
     half = runner.invoke(cli, ["serve", "--port", "1", "--ssl-certfile", "/etc/hub/cert.pem"])
     assert half.exit_code == 1 and "go together" in half.stderr
+
+
+def test_a_certificate_that_cannot_be_loaded_is_one_line(
+    production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README: HTTPS of its own with --ssl-certfile/--ssl-keyfile. A missing or broken file is
+    # refused before the store opens, in one line, not a traceback once "serving" was said.
+    for variable, value in REAL.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("uvicorn.Server.run", lambda *_, **__: pytest.fail("served"))
+    garbage = production / "cert.pem"
+    garbage.write_text("not a certificate\n", encoding="utf-8")
+    for cert in (production / "missing.pem", garbage):
+        tls = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(cert)]
+        result = runner.invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "1", *tls])
+        assert result.exit_code == 1, result.output
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"Error: --ssl-certfile {cert}"), line
+        assert "Traceback" not in result.output and "serving" not in result.output
+        assert not (production / "var" / "hub.sqlite").exists()
+
+
+def test_a_key_with_a_passphrase_is_left_to_uvicorn_to_ask_for(tmp_path: Path) -> None:
+    # The check before the store opens never prompts: uvicorn asks for the passphrase, as
+    # it did before the check existed.
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from ops.cli.serve import check_certificate
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    locked = serialization.BestAvailableEncryption(b"passphrase-of-the-test")
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, locked)
+    )
+    check_certificate(tmp_path / "cert.pem", tmp_path / "key.pem")

@@ -451,6 +451,23 @@ def test_a_page_asked_with_a_method_it_does_not_take_is_405_in_japanese(
     assert "処理できません" in refused.text and "GET" in refused.headers["allow"]
 
 
+def test_the_home_page_address_refuses_in_japanese_too(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """``/web`` is a page (the home page every error page links to): a method it does not
+    take, or a body too large for the hub, was the API's problem+json there."""
+    _, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    refused = client.post("/web", data={"x": "1"})
+    assert refused.status_code == 405
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "処理できません" in refused.text and "GET" in refused.headers["allow"]
+    large = client.post("/web", data={"x": "試験" * 20_000})
+    assert large.status_code == 413
+    assert large.headers["content-type"].startswith("text/html")
+    assert "送信された内容が大きすぎます" in large.text
+
+
 def test_an_agency_retired_while_the_referral_form_stood_open_is_said_beside_it(
     hub: tuple[HubService, TestClient],
 ) -> None:
