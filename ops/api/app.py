@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from hub import plausible
 from hub import vocabulary as v
 from hub.commands import CODE_PATTERN
-from hub.errors import AuthenticationError, NotFoundError
+from hub.errors import AuthenticationError
 from hub.fiscal import JST
 from hub.identity import Actor
 from hub.policy import Read, authorize
@@ -113,10 +113,8 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
         @app.get("/dev/oidc/jwks.json", tags=["service"], include_in_schema=False)
         def dev_jwks() -> JSONResponse:
-            path = dev_issuer.jwks_path(settings)
-            if not path.exists():
-                raise NotFoundError("the development issuer has no keys yet (hub dev token)")
-            return JSONResponse(json.loads(path.read_text()))
+            dev_issuer.signing_key(settings)  # made here if no token was issued yet
+            return JSONResponse(json.loads(dev_issuer.jwks_path(settings).read_text()))
 
     routes, schemas = commands.router(service, current_actor)
     app.include_router(routes)

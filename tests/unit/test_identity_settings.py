@@ -56,6 +56,25 @@ def test_production_serves_no_development_jwks() -> None:
     assert "/dev/oidc/jwks.json" in {getattr(r, "path", "") for r in development.routes}
 
 
+def test_the_development_jwks_is_served_before_any_token_was_issued(
+    tmp_path: Any,
+) -> None:
+    """README: `hub serve` publishes the development issuer's public key; it answered 404
+    until a first `hub dev token` or development sign-in had made the key."""
+    from fastapi.testclient import TestClient
+
+    from ops.identity import dev_issuer
+
+    settings = Settings(mode="development", var_dir=tmp_path)
+    client = TestClient(create_app(cast(HubService, None), settings))
+    answer = client.get("/dev/oidc/jwks.json")
+    assert answer.status_code == 200, answer.text
+    (key,) = answer.json()["keys"]
+    assert key["kid"] == dev_issuer.key_id(dev_issuer.signing_key(settings))
+    assert "d" not in key  # the public half only
+    assert oct((tmp_path / "oidc" / dev_issuer.KEY_FILE).stat().st_mode & 0o777) == "0o600"
+
+
 def test_hub_dev_token_and_hub_serve_refuse_in_production(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
