@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from hub.errors import ConfigurationError, ServiceUnavailableError
 from hub.files import private_sqlite
-from hub.settings import Settings
+from hub.settings import Settings, postgres_hint
 from hub.sqldialect import Dialect
 
 
@@ -123,7 +123,7 @@ class PostgresDatabase:
         except psycopg.OperationalError as error:
             raise ServiceUnavailableError(
                 f"PostgreSQL for the inbox is unavailable ({type(error).__name__}); "
-                "try `hub services up postgres`"
+                f"{postgres_hint(settings)}"
             ) from error
         with self.transaction() as cur:
             cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')

@@ -343,6 +343,14 @@ def postgres_hosts_away(host: str, environ: Mapping[str, str]) -> list[str]:
     return away
 
 
+def postgres_hint(settings: Settings) -> str:
+    """What to try when PostgreSQL does not answer: `hub services up` starts only a server on
+    this host, and refuses another host's."""
+    if is_loopback(settings.postgres_host):
+        return "try `hub services up postgres`"
+    return f"is {settings.postgres_host}:{settings.postgres_port} reachable from here?"
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name, an IPv4 or a bracketed IPv6 address) is this host's loopback:
     what travels there in clear never crosses a network."""

@@ -50,7 +50,7 @@ from hub.errors import (
 from hub.identity import DEVELOPMENT_OPERATOR, Actor, operator
 from hub.kafka_clients import credentials
 from hub.reference import Network
-from hub.settings import Settings, StoreKind, get_settings
+from hub.settings import Settings, StoreKind, get_settings, postgres_hint
 from hub.sqldialect import quote
 from ops import metrics
 from producers.ledger import (
@@ -120,7 +120,7 @@ def open_application(
             ) from error
         raise StoreUnavailableError(
             f"the {kind} event store is unavailable ({type(error).__name__}); is it running? "
-            "try `hub services up postgres`"
+            f"{postgres_hint(settings)}"
         ) from error
 
 
