@@ -192,7 +192,8 @@ def retention_command(
             if not app.data_keys.is_destroyed(d.discovery_id)
         ]
     typer.echo(
-        f"保存期間 retention: details kept {schedule.closed_case_years} years after the last "
+        f"保存期間 retention: details kept {schedule.closed_case_years} "
+        f"{'year' if schedule.closed_case_years == 1 else 'years'} after the last "
         "record\n  (closed cases, and discoveries never linked to a case)\n"
         f"due on {on.isoformat()}: {len(due)} case(s), {len(due_found)} discovery(ies)"
     )

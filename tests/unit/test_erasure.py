@@ -182,6 +182,7 @@ def test_retention_lists_closed_cases_past_their_years_until_erased(cli_store: P
     due_day = last.replace(year=last.year + 5)
     before = _cli("privacy", "retention", "--as-of", (due_day - timedelta(days=1)).isoformat())
     assert "due on" in before and str(closed) not in before
+    assert "details kept 5 years after" in before
     listed = _cli("privacy", "retention", "--as-of", due_day.isoformat())
     assert str(closed) in listed and str(still_open) not in listed
     assert f"期限 {due_day}" in listed
@@ -197,6 +198,15 @@ def test_retention_lists_closed_cases_past_their_years_until_erased(cli_store: P
         "保存期間満了",
     )
     assert str(closed) not in _cli("privacy", "retention", "--as-of", due_day.isoformat())
+
+
+def test_one_year_of_retention_is_said_so(cli_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_RETENTION_CLOSED_CASE_YEARS", "1")
+    get_settings.cache_clear()
+    try:
+        assert "details kept 1 year after the last" in _cli("privacy", "retention")
+    finally:
+        get_settings.cache_clear()
 
 
 def test_a_back_dated_record_after_closing_does_not_bring_the_retention_forward(
