@@ -57,7 +57,10 @@ def from_inbox(path: Path) -> Leaked:
     """An agency client's SQLite inbox: the personal fields each row was given."""
     if not path.is_file():
         raise InvalidCommandError(f"--inbox: no such file: {path}")
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+    # A leaked file alone is read as immutable: read-only would still make -wal and -shm
+    # files beside it. One that came with its -wal is read with it (rows may be there only).
+    alone = not path.with_name(f"{path.name}-wal").exists()
+    with sqlite3.connect(f"file:{path}?{'immutable=1' if alone else 'mode=ro'}", uri=True) as db:
         try:
             rows = db.execute(
                 "SELECT case_id, event_type, occurred_at, disclosed FROM inbox_events"

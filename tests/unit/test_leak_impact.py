@@ -156,11 +156,45 @@ def test_an_inbox_exposes_only_what_the_agency_was_given(tmp_path: Path) -> None
             )
         )
     inbox.close()
+    before = sorted(p.name for p in tmp_path.iterdir())
     code, out = leak_impact("--inbox", str(path))
     assert code == 0, out
+    # Read as it leaked: no -wal or -shm made beside it (RIGHTS.md: read-only).
+    assert sorted(p.name for p in tmp_path.iterdir()) == before == [path.name]
     assert "記録 records: 2; 本人 people: 1 (要配慮 sensitive: 1)" in out
     assert f"{case_id[:8]}" in out and "氏名、健康情報" in out
     assert f.SYNTHETIC_NAME not in out
+
+
+def test_an_inbox_that_leaked_with_its_wal_is_read_with_it(tmp_path: Path) -> None:
+    """Rows still in the -wal file (the client running when the files were copied) count."""
+    import shutil
+
+    running = tmp_path / "running"
+    running.mkdir()
+    inbox = Inbox(SqliteDatabase(running / "moji.hoiku.sqlite"))
+    case_id = str(uuid4())
+    inbox.apply(
+        InboxEntry(
+            event_id=str(uuid4()),
+            event_type="PersonDetailsRecorded",
+            source_topic="referrals.moji.hoiku",
+            source_partition=0,
+            source_offset=0,
+            occurred_at=f.at(0).isoformat(),
+            case_id=case_id,
+            basis="vital_interest",
+            disclosed={"person.name": f.SYNTHETIC_NAME},
+        )
+    )
+    leaked = tmp_path / "leaked"
+    leaked.mkdir()
+    for name in ("moji.hoiku.sqlite", "moji.hoiku.sqlite-wal"):
+        shutil.copy(running / name, leaked / name)  # copied while the client holds it open
+    inbox.close()
+    code, out = leak_impact("--inbox", str(leaked / "moji.hoiku.sqlite"))
+    assert code == 0, out
+    assert "本人 people: 1" in out and case_id[:8] in out
 
 
 def test_names_asked_for_with_no_one_to_act_as_are_refused_not_left_out(
