@@ -11,7 +11,7 @@ from typing import Any
 
 from hub.fiscal import JST
 from projections.audit.access import Access, Search
-from projections.audit.breakglass import review_list
+from projections.audit.breakglass import ReviewItem, review_list
 from projections.audit.history import History
 from projections.audit.tamper import LogVerdict
 from projections.audit.verify import Disclosure, Verdict
@@ -166,16 +166,33 @@ _DECISIONS = frozenset(
 
 
 def _break_glass(history: History, disclosures: Sequence[Disclosure], period: Period) -> list[str]:
-    """The break-glass review list: declarations of the period that named sensitive data."""
-    items = [i for i in review_list(history, disclosures) if period.holds(i.emergency.declared_at)]
+    """The break-glass review list: declarations of the period that named sensitive data,
+    and those of earlier periods still open or disclosing in it (carried over: a review
+    left open must not drop off the next period's page)."""
+    items, carried = [], 0
+    for item in review_list(history, disclosures):
+        if period.holds(item.emergency.declared_at):
+            items.append(item)
+        elif _carried_over(item, period):
+            items.append(item)
+            carried += 1
     still_open = [i for i in items if not i.closed]
     lines = [
         "緊急時の要配慮個人情報の提供 break-glass review:",
         f"  {len(items)} declaration(s), {sum(len(i.disclosures) for i in items)} "
         f"disclosure(s), {len(still_open)} open",
     ]
+    if carried:
+        lines.append(f"  うち前期からの繰越 carried over from before the period: {carried}")
     lines += [line for i in items for line in item_lines(i.line())]
     return lines
+
+
+def _carried_over(item: ReviewItem, period: Period) -> bool:
+    declared = item.emergency.declared_at
+    if period.start is None or declared >= period.start:
+        return False
+    return not item.closed or any(period.holds(d.occurred_at) for d in item.disclosures)
 
 
 def _reads(reads: Sequence[Access], period: Period) -> list[str]:

@@ -169,6 +169,53 @@ def test_the_review_stays_open_until_both_reviewers_judged_every_disclosure() ->
     assert all(len(line) <= 80 for line in items), items
 
 
+def _break_glass_lines(log: Log, period: Period) -> str:
+    history, disclosures = _history_and_disclosures(log)
+    report = render_report(
+        history,
+        disclosures,
+        verify(history, disclosures),
+        LogVerdict(),
+        period,
+        datetime(2026, 6, 1, tzinfo=UTC),
+    )
+    start = report.index("緊急時の要配慮個人情報の提供 break-glass review:")
+    lines = report[start : start + 8]
+    assert all(len(line) <= 80 for line in lines), lines
+    return " ".join(" ".join(lines).split())
+
+
+def test_a_review_left_open_is_carried_into_the_next_periods_report() -> None:
+    """`hub audit report --from/--to` listed only declarations of the period: one still
+    awaiting a verdict dropped off every later period's page."""
+    log, _ = glass_log()
+    declaration = ident(f"{CASE}/e")
+    later = Period(at(100), at(200))
+    shown = _break_glass_lines(log, later)
+    assert "1 declaration(s), 2 disclosure(s), 1 open" in shown
+    assert "うち前期からの繰越 carried over from before the period: 1" in shown
+    assert f"declaration {declaration}" in shown and "OPEN" in shown
+    log.add(review(declaration, "coordinator", 6))
+    log.add(review(declaration, "auditor", 7))
+    assert "0 declaration(s), 0 disclosure(s), 0 open" in _break_glass_lines(log, later)
+    assert "0 declaration(s)" in _break_glass_lines(log, Period(at(300), None))
+
+
+def test_a_closed_review_is_carried_into_a_period_it_disclosed_in() -> None:
+    log = Log()
+    log.add(opened(CASE))
+    declaration = ident(f"{CASE}/e")
+    log.add(emergency(CASE, 1, [NAMED], ["identity"], until=50, sensitive=["health"]))
+    log.add(details(CASE, 2))
+    log.add(details(CASE, 10))
+    log.add(review(declaration, "coordinator", 11))
+    log.add(review(declaration, "auditor", 12))
+    shown = _break_glass_lines(log, Period(at(5), None))
+    assert "1 declaration(s), 3 disclosure(s), 0 open" in shown, shown
+    assert "carried over from before the period: 1" in shown
+    assert "0 declaration(s)" in _break_glass_lines(log, Period(at(20), None))
+
+
 def test_a_disclosure_after_the_verdicts_reopens_the_review() -> None:
     log = Log()
     log.add(opened(CASE))
