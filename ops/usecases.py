@@ -318,7 +318,14 @@ class HubService:
         person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose)
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
         recorded = self.app.records_reads(case_id)
-        return {"case_id": str(case_id), "ward": ward, "person": details, "read_recorded": recorded}
+        return {
+            "case_id": str(case_id),
+            "ward": ward,
+            "person": details,
+            # A case that never held details reads {} erased or not: say which.
+            "erased": self.app.get_case(case_id).erased,
+            "read_recorded": recorded,
+        }
 
     def search_people(
         self, actor: Actor, kana: str = "", birth_date: date | None = None, address: str = ""

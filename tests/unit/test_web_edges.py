@@ -687,3 +687,18 @@ def test_an_erased_persons_details_are_said_not_to_be_logged_because_none_is_rea
     assert 'id="person-not-read"' in page and "アクセス記録に残りました" not in page
     assert service.person(OFFICER, case.case_id, "consultation")["read_recorded"] is False
     assert len(access_log(service.app, case_id=str(case.case_id))) == reads
+
+
+def test_the_api_says_a_person_was_erased_where_no_detail_was_ever_held(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """An erased case that never held the person's details read `"person": {}`, as one not
+    erased: an integrator could not tell them apart."""
+    service, _ = hub
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    before = service.person(OFFICER, case.case_id, "consultation")
+    assert (before["person"], before["erased"]) == ({}, False)
+    service.app.erase_person(case.case_id, decided_by="試験課", reason="保存期間満了")
+    after = service.person(OFFICER, case.case_id, "consultation")
+    assert (after["person"], after["erased"], after["read_recorded"]) == ({}, True, False)
