@@ -405,6 +405,7 @@ def reported(stream: Stream, discovery_id: UUID, person: Any = PERSON) -> None:
             ward=WARD,
             signs=["mailbox_full"],
             urgency="soon",
+            channel="phone",
             person=person,
         ),
         basis="none",
@@ -528,6 +529,7 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     shown = runner.invoke(cli, ["agency", "inbox", "--agency", coordinator, "--json"])
     (first, *_) = json.loads(shown.stdout)["discoveries"]
     assert first["signs_label"] and first["reporter_kind_label"].startswith("民生委員")
+    assert first["channel"] == "phone" and first["channel_label"] == "電話"  # every coded field
     get_settings.cache_clear()
     get_consumer_settings.cache_clear()
 
