@@ -195,7 +195,7 @@ class ReportDiscovery(Command):
     ward: Code
     signs: list[v.Sign] = Field(min_length=1, max_length=20)
     urgency: v.Urgency
-    channel: Literal["phone", "visit", "letter", "online", "unknown"] = "unknown"
+    channel: v.Channel = "unknown"
     note: Text | None = None
     person: PersonInput | None = None
     _ids = _fill_ids("discovery_id")

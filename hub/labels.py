@@ -105,6 +105,13 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "asked_for_help": "助けを求められた",
         "other": "その他",
     },
+    "channel": {
+        "phone": "電話",
+        "visit": "訪問",
+        "letter": "手紙",
+        "online": "オンライン",
+        "unknown": "不明",
+    },
     "need": {
         "elderly": "高齢",
         "disability": "障害",

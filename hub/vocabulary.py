@@ -30,6 +30,9 @@ Sign = Literal[
     "other",
 ]
 
+# How a discovery reached the city.
+Channel = Literal["phone", "visit", "letter", "online", "unknown"]
+
 Need = Literal[
     "elderly",
     "disability",

@@ -558,7 +558,9 @@ def with_targets(rows: list[ReportRow], targets: Mapping[str, float], cut: Cut) 
         rate = round(100 * value / target, 1) if target else None
         remaining = max(target - value, 0.0)
         pace = round(remaining / (days_left / MONTH_DAYS), 1) if days_left > 0 else None
-        result.append(replace(row, target=target, progress_rate=rate, pace_needed=pace))
+        # A whole target as people write it (600, not 600.0), as `hub target list` gives it.
+        shown = int(target) if float(target).is_integer() else target
+        result.append(replace(row, target=shown, progress_rate=rate, pace_needed=pace))
     return result
 
 

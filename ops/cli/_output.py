@@ -168,6 +168,7 @@ FIELD_VOCABULARY: dict[str, str] = {
     "event": "event_type",
     "event_type": "event_type",
     "reporter_kind": "reporter_kind",
+    "channel": "channel",
     "role": "role",
 }
 # list field → the vocabulary of its items (or "agency" for the network's names).

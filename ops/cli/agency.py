@@ -192,7 +192,12 @@ def _status_text(referral: dict[str, Any]) -> str:
 def _labelled_referral(referral: dict[str, Any], network: Names) -> dict[str, Any]:
     """A referral as the JSON outputs give it, its disclosures and answers sent too (README:
     every coded field labelled, times in JST)."""
-    item = labelled(referral, network, status="referral_status")
+    item: dict[str, Any] = {}
+    for key, value in labelled(referral, network, status="referral_status").items():
+        item[key] = value
+        if key == "status_reason":  # a cancellation's is a code, a decline's its own words
+            cancelled = referral.get("status") == "cancelled" and value
+            item["status_reason_label"] = label("cancel_reason", value) if cancelled else None
     for key in ("disclosures", "replies_sent"):
         if key in referral:
             item[key] = [labelled(x, network) for x in referral[key]]
@@ -323,7 +328,7 @@ def _print_discoveries(discoveries: list[dict[str, Any]], network: Names, wide: 
 INBOX_COLUMNS = (
     "referral_id", "case_id", "referred_at", "urgency", "urgency_label", "ward", "ward_label",
     "purpose", "purpose_label", "status", "status_label", "status_at", "status_reason",
-    "escalated", "basis", "basis_label",
+    "status_reason_label", "escalated", "basis", "basis_label",
 )  # fmt: skip
 
 

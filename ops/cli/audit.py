@@ -212,7 +212,7 @@ def replay_command(
             [
                 shown(c["consent_id"]),
                 shown(c["case_id"]),
-                "、".join(c["scope"]),
+                "、".join(network.agency(s) for s in c["scope"]),
                 "、".join(label("purpose", p) for p in c["purposes"]),
                 "、".join(label("data_category", d) for d in c["categories"]),
                 jst_text(c["valid_until"]),

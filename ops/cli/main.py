@@ -7,10 +7,12 @@ service away, 1 anything else the hub refused or found.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import os
 import pkgutil
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -34,6 +36,7 @@ from hub.errors import (
 )
 from hub.logging import configure_logging
 from hub.settings import get_settings
+from ops.cli._output import FEW_CHOICES, nearest
 
 EXIT_INVALID_INPUT = 2  # the same code click gives a usage error
 EXIT_NOT_FOUND = 3
@@ -60,9 +63,34 @@ def _one_line_usage_errors() -> Iterator[None]:
     except NoArgsIsHelpError:
         raise  # no arguments at all: the help, as it is
     except UsageError as error:
-        message = " ".join(error.format_message().split())
+        message = _suggested(" ".join(error.format_message().split()))
         typer.echo(f"Error: {message}", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT) from None
+
+
+_NOT_A_CHOICE = re.compile(
+    r"Invalid value for '(?P<option>[^']+)': (?:Value error, )?(?P<value>'[^']*') "
+    r"is not one of (?P<choices>'[^']*'(?:, '[^']*')*)\.$"
+)
+
+
+def _suggested(message: str) -> str:
+    """A mistyped choice (``--step relai``) answered as the hub's own filters answer one:
+    the nearest choices, or all of them when nothing is near (README: filters refuse what
+    names nothing, with a suggestion)."""
+    found = _NOT_A_CHOICE.fullmatch(message)
+    if found is None:
+        return message
+    value = ast.literal_eval(found["value"])
+    known = [ast.literal_eval(choice) for choice in found["choices"].split(", ")]
+    near = nearest(value, known)
+    if near:
+        hint = f"; did you mean {' or '.join(near)}?"
+    elif len(known) <= FEW_CHOICES:
+        hint = f"; one of {', '.join(known)}"
+    else:
+        hint = f"; one of {', '.join(known[:FEW_CHOICES])}, ..."
+    return f"{found['option']}: unknown value {value!r}{hint}"
 
 
 class HubGroup(TyperGroup):

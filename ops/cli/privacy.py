@@ -355,9 +355,9 @@ def leak_lines(
     thresholds = impact.thresholds(unlawful=unlawful, property_damage=property_damage)
     met = [t for t in thresholds if t.met]
     lines += [
-        "",
-        "個人情報保護委員会への報告 (個人情報保護法第68条第1項, 規則第43条): "
-        + ("必要 REQUIRED" if met else "不要 not required"),
+        "",  # the verdict first, its law on a line of its own: within 80 columns
+        "個人情報保護委員会への報告: " + ("必要 REQUIRED" if met else "不要 not required"),
+        "  (個人情報保護法第68条第1項, 規則第43条)",
     ]
     lines += [f"  [{'該当' if t.met else ' - '}] {t.item}: {t.why}" for t in thresholds]
     if met:

@@ -24,7 +24,7 @@ from hub.labels import label
 from hub.quarantine import STEPS
 from hub.settings import Settings, get_settings
 from ops.cli._names import log_names
-from ops.cli._output import check_choice
+from ops.cli._output import check_choice, labelled
 from ops.wiring import open_inbox, open_ledger, open_projection
 
 out = Console()
@@ -130,7 +130,8 @@ def list_command(
     if names == ["agency"] and agency is None:
         raise typer.BadParameter("--step agency needs --agency")
     # A misspelt agency would read (and make) an empty inbox: refused, as every filter is.
-    check_choice("--agency", agency, list(log_names().agencies))
+    network = log_names()
+    check_choice("--agency", agency, list(network.agencies))
     settings = get_settings()
     followers = [n for n in names or STEPS if n not in ("agency", REPLIES)]
     rows = quarantined(settings, followers, agency)
@@ -142,8 +143,8 @@ def list_command(
                 raise
             typer.echo(f"deadletter.replies not read: {error}", err=True)
     if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False))
+        for row in rows:  # each coded field with its label, as every JSON output gives it
+            typer.echo(json.dumps(labelled(row, network), ensure_ascii=False))
         return
     table = Table(title="隔離されたイベント (quarantine)", title_justify="left")
     for column in ("工程 step", "位置 position", "出来事 event", "ID", "理由 reason"):

@@ -77,7 +77,9 @@ def render_report(
     ]
     lines += [f"  {BASIS_LABELS.get(b, b)}: {n}" for b, n in sorted(by_basis.items())]
     lines.append("  提供先別 by agency:")
-    lines += [f"    {agency}: {n}" for agency, n in sorted(by_agency.items())]
+    lines += [
+        line for agency, n in sorted(by_agency.items()) for line in _agency(history, agency, n)
+    ]
     lines += [
         "",
         f"同意 consents: given {len(given)}, refused {len(refused)}, withdrawn {len(withdrawn)}",
@@ -123,6 +125,19 @@ def render_report(
 
 
 TOP = 10  # subjects listed by name in each section; the rest are counted
+
+
+def _agency(history: History, agency_id: str, count: int) -> list[str]:
+    """An agency by its name (機関名) as the history's network records it, then its id; the
+    id and count on a line of their own when both do not fit ``WIDTH``."""
+    network = history.network
+    found = network.agencies.get(agency_id) or network.retired.get(agency_id)
+    if found is None:  # a log from before the network was on it, or a malformed record
+        return [f"    {agency_id}: {count}"]
+    line = f"    {found.name} — {agency_id}: {count}"
+    if _columns(line) <= WIDTH:
+        return [line]
+    return [f"    {found.name}", f"      {agency_id}: {count}"]
 
 
 def _who_acted(history: History, period: Period) -> list[str]:

@@ -90,6 +90,10 @@ def test_the_replay_labels_its_codes_in_csv_and_json(cli_store: Path) -> None:
     assert meeting["kind"] == "connection" and meeting["kind_label"] == "つながりづくり会議"
     (consent,) = view["consents_in_force"]
     assert consent["purposes_label"] == ["相談", "支援計画"]
+    # The table names the scope as the JSON's label does (区名, 機関名), never its codes.
+    table = runner.invoke(cli, [*as_of, "--wide"], env={"COLUMNS": "200"}).stdout
+    assert "、".join(consent["scope_label"]) in table, table
+    assert not any(code in table for code in consent["scope"]), table
 
 
 def test_the_disclosures_label_the_categories_disclosed(cli_store: Path) -> None:

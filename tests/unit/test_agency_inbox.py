@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -26,6 +28,7 @@ from hub.errors import (
     NotFoundError,
 )
 from hub.fiscal import JST
+from hub.labels import label
 from hub.plausible import CLOCK_SKEW
 from tests import agency_support
 from tests.agency_support import (
@@ -405,6 +408,7 @@ def reported(stream: Stream, discovery_id: UUID, person: Any = PERSON) -> None:
             ward=WARD,
             signs=["mailbox_full"],
             urgency="soon",
+            channel="phone",
             person=person,
         ),
         basis="none",
@@ -528,6 +532,7 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     shown = runner.invoke(cli, ["agency", "inbox", "--agency", coordinator, "--json"])
     (first, *_) = json.loads(shown.stdout)["discoveries"]
     assert first["signs_label"] and first["reporter_kind_label"].startswith("民生委員")
+    assert first["channel"] == "phone" and first["channel_label"] == "電話"  # every coded field
     get_settings.cache_clear()
     get_consumer_settings.cache_clear()
 
@@ -569,6 +574,52 @@ def test_the_inbox_json_labels_the_disclosures_and_gives_the_answers_sent_in_jst
     first = referral["disclosures"][0]
     assert first["event_type"] == "ReferralMade" and first["event_type_label"]
     assert first["basis_label"]
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+
+
+def test_a_cancelled_referrals_reason_code_has_its_label_in_json_and_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancellation keeps its reason as a code (`hub ref codes cancel_reason`): README's
+    output conventions give every coded field `x` its `x_label`, so it is labelled there."""
+    from typer.testing import CliRunner
+
+    from consumers.config import get_consumer_settings
+    from hub.settings import get_settings
+    from ops.cli.main import app as cli
+
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+    stream = Stream()
+    case_id, referral_id = stream.referral()
+    stream.event(
+        ev.ReferralCancelled(
+            occurred_at=T0 + timedelta(hours=1),
+            case_id=case_id,
+            referral_id=referral_id,
+            agency_id=AGENCY,
+            reason_code="referred_elsewhere",
+        ),
+        basis="none",
+    )
+    held = Inbox(SqliteDatabase(tmp_path / f"{AGENCY}.sqlite"))
+    try:
+        consume(stream, held)
+    finally:
+        held.close()
+    shown = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--json"])
+    assert shown.exit_code == 0, shown.output
+    (referral,) = json.loads(shown.stdout)["referrals"]
+    assert referral["status"] == "cancelled" and referral["status_label"] == "取消"
+    assert referral["status_reason"] == "referred_elsewhere"
+    assert referral["status_reason_label"] == label("cancel_reason", "referred_elsewhere")
+    table = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--format", "csv"])
+    (row,) = csv.DictReader(io.StringIO(table.stdout.lstrip("\ufeff")))
+    assert row["status_reason_label"] == "他機関へつないだ"
     get_settings.cache_clear()
     get_consumer_settings.cache_clear()
 

@@ -48,6 +48,8 @@ def test_the_report_counts_and_names_what_does_not_hold() -> None:
     assert "disclosures: 2" in text
     assert "本人同意 (consent): 1" in text
     assert "kokurakita.hoken: 2" in text
+    # By agency, each by its name (機関名) as the history's network records it, then its id.
+    assert "    小倉北区 地域保健 — kokurakita.hoken: 2" in text.splitlines()
     assert "consents: given 1, refused 0, withdrawn 1" in text
     assert "つながりづくり会議 (connection) 1" in text
     assert "1 of 2 disclosures had NO valid basis" in text

@@ -59,6 +59,31 @@ def test_a_usage_error_is_one_line_on_stderr_and_exits_2(args: list[str]) -> Non
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (
+            ["quarantine", "list", "--step", "relai"],
+            "--step: unknown value 'relai'; did you mean relay",
+        ),
+        (
+            ["case", "list", "--format", "tabel"],
+            "--format: unknown value 'tabel'; did you mean table?",
+        ),
+        (["report", "indicators", "--fy", "R7", "--by", "wardd"], "did you mean ward?"),
+        (["audit", "replay", "--as-of", "2025-05-01", "--source", "zzz"], "; one of log, kafka"),
+    ],
+    ids=["step", "format", "by", "nothing-near"],
+)
+def test_a_mistyped_choice_is_answered_as_a_filter_is(args: list[str], told: str) -> None:
+    """README: what names nothing is refused with a suggestion (`did you mean tobata?`) or,
+    with nothing near, the choices themselves: for a choice of the option's own (a step, a
+    format) as for a ward or an agency, not click's list of every choice quoted."""
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert told in result.stderr and "Value error" not in result.stderr, result.stderr
+
+
 def test_the_help_is_still_printed_whole() -> None:
     result = runner.invoke(cli, ["case", "list", "--help"])
     assert result.exit_code == 0 and "Usage:" in result.stdout and "--format" in result.stdout

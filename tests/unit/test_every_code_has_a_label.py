@@ -19,6 +19,7 @@ LITERALS = {
     "urgency": v.Urgency,
     "reporter_kind": v.ReporterKind,
     "sign": v.Sign,
+    "channel": v.Channel,
     "need": v.Need,
     "complexity": v.Complexity,
     "purpose": v.Purpose,

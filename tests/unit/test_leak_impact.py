@@ -11,6 +11,7 @@ from uuid import uuid4
 
 import pytest
 from pydantic import SecretStr
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from consumers.inbox import Inbox, InboxEntry
@@ -88,6 +89,11 @@ def test_a_store_copy_lists_both_people_flags_health_and_is_reportable(store: Pa
     assert "必要 REQUIRED" in out
     assert "[該当] 第1号 要配慮個人情報" in out
     assert f.SYNTHETIC_NAME not in out and f.SYNTHETIC_ADDRESS not in out
+    # Printed for people, as every command's text: within 80 columns (a CJK character, two),
+    # but for the heading, which names the file as it was given.
+    for stated in ([], ["--unlawful", "--property-damage"]):
+        code, out = leak_impact("--store", str(store), *stated)
+        assert all(cell_len(line) <= 80 for line in out.splitlines()[1:]), out
 
 
 def test_an_erased_person_in_a_store_copy_exposes_nothing(store: Path) -> None:

@@ -170,3 +170,31 @@ def test_a_view_quarantines_an_event_whose_change_fails_and_applies_the_rest(
     assert case["visits"] == 1  # the events after the failures were applied
     assert rebuild(projection, app) == applied
     assert len(projection.view.quarantined()) == 3
+
+
+def test_quarantine_list_json_labels_the_event_type(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hub quarantine list --json` is one object a line, and like every JSON output of the
+    hub (README, output conventions) each coded field `x` has `x_label` beside it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ops.cli import quarantine
+    from ops.cli.main import app as cli
+
+    row = {
+        "step": "relay",
+        "position": 5,
+        "event_id": str(uuid4()),
+        "event_type": "ConsentGiven",
+        "aggregate_id": str(uuid4()),
+        "reason": "試験",
+    }
+    monkeypatch.setattr(quarantine, "quarantined", lambda *_args: [dict(row)])
+    result = CliRunner().invoke(cli, ["quarantine", "list", "--step", "relay", "--json"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    shown = json.loads(line)
+    assert shown["event_type"] == "ConsentGiven" and shown["event_type_label"] == "同意"

@@ -81,8 +81,14 @@ def test_a_target_is_an_event_naming_who_set_it_and_a_revision_replaces_it(store
     assert visits["pace_needed_per_month"] == round(640 / (182 / (365.25 / 12)), 1)
     wide = hub("report", "indicators", "--fy", "R8", "--until", "2026-09-30",
                "--format", "wide-csv")  # fmt: skip
-    header = list(csv.reader(io.StringIO(wide.lstrip("\ufeff"))))[1]
+    header, *lines = list(csv.reader(io.StringIO(wide.lstrip("\ufeff"))))[1:]
     assert header[-3:] == ["目標", "達成率（%）", "必要ペース（月あたり）"]
+    # A whole target reads as people write it (640, not 640.0), as `hub target list` gives it.
+    assert next(line for line in lines if line[1] == "伴走型支援の訪問件数")[-3] == "640"
+    long = hub("report", "indicators", "--fy", "R8", "--until", "2026-09-30", "--format", "csv")
+    visits_csv = next(r for r in csv.DictReader(io.StringIO(long.lstrip("\ufeff")))
+                      if r["code"] == "outreach_visits")  # fmt: skip
+    assert visits_csv["target"] == "640"
     table = hub("report", "indicators", "--fy", "R8", "--until", "2026-09-30")
     assert "640回" in table and "達成率" in table
 
