@@ -237,6 +237,16 @@ class CaseLogContract:
         app.execute(f.meeting([case_id], kind="support", occurred_at=f.at(2)))
         assert app.get_case(case_id).meeting_kind == "support"
 
+    def test_a_case_no_connection_meeting_took_up_has_nothing_to_move(
+        self, app: HubApplication
+    ) -> None:
+        app, case_id = _opened(app)
+        app.execute(f.consent(case_id))
+        before = _events_in_log(app)
+        with pytest.raises(IllegalTransitionError, match="つながりづくり会議"):
+            app.execute(f.build(c.MoveToSupportMeeting, case_id=case_id, occurred_at=f.at(1)))
+        assert _events_in_log(app) == before
+
     def test_a_meeting_with_one_refused_case_writes_nothing(self, app: HubApplication) -> None:
         app, with_consent = _opened(app)
         app.execute(f.consent(with_consent))

@@ -245,6 +245,12 @@ def test_a_case_already_moved_is_not_offered_to_move_and_a_refusal_is_led_in_jap
         page = client.get("/web/coordinator").text
         return page.split('id="move_case_id"')[1].split("</select>")[0]
 
+    # Only a case a つながりづくり会議 took up has anything to move from.
+    assert str(case_id) not in offered()
+    assert move().status_code == 422
+    coordinator = Actor("kakaricho-試験", Role.coordinator, ward=WARD)
+    members = [f"{WARD}.coordinator"]
+    service.execute(coordinator, f.meeting([case_id], ward=WARD, members=members))
     assert str(case_id) in offered()
     assert move().status_code == 303
     assert str(case_id) not in offered()
