@@ -160,10 +160,10 @@ def _basis_text(referral: dict[str, Any]) -> str:
             if d["disclosed"]
         }
     )
-    withheld = sorted({w for d in disclosures for w in d["withheld"]})
+    withheld = _withheld(referral)
     lines = released or [label("basis", "none")]
     if withheld:
-        lines.append(f"非開示: {', '.join(withheld)}")
+        lines.append(f"非開示: {withheld}")
     return "\n".join(lines)
 
 
@@ -172,11 +172,15 @@ def _short_refs(refs: str | None) -> str:
     return " ".join(ref[:SHORT] for ref in (refs or "").split(",") if ref)
 
 
-def _disclosed_text(referral: dict[str, Any]) -> str:
+def _disclosed_text(referral: dict[str, Any], between: str = "\n", none: str = "-") -> str:
     latest: dict[str, Any] = {}
     for disclosure in referral["disclosures"]:
         latest.update(disclosure["disclosed"])
-    return "\n".join(f"{k}: {v}" for k, v in sorted(latest.items())) or "-"
+    return between.join(f"{k}: {v}" for k, v in sorted(latest.items())) or none
+
+
+def _withheld(referral: dict[str, Any]) -> str:
+    return ", ".join(sorted({w for d in referral["disclosures"] for w in d["withheld"]}))
 
 
 def _status_text(referral: dict[str, Any]) -> str:
@@ -245,6 +249,12 @@ def show_inbox(
                 "expired": expired,
             }
             typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        elif fmt is Format.csv:  # a cell a value: what was disclosed, flat as the table has it
+            flat = [
+                {**record, "disclosed": _disclosed_text(r, "; ", ""), "withheld": _withheld(r)}
+                for record, r in zip(records, referrals, strict=True)
+            ]
+            emit(fmt, flat, (*INBOX_COLUMNS, "disclosed", "withheld"))
         else:
             emit(fmt, records, INBOX_COLUMNS)
         return

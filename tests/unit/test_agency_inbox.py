@@ -624,6 +624,51 @@ def test_a_cancelled_referrals_reason_code_has_its_label_in_json_and_csv(
     get_consumer_settings.cache_clear()
 
 
+def test_the_inbox_csv_says_what_was_disclosed_and_what_withheld(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: the inbox gives per referral the data disclosed and on which basis, or the
+    notice; the CSV had the basis only, neither the data nor what was withheld."""
+    from typer.testing import CliRunner
+
+    from consumers.config import get_consumer_settings
+    from hub.settings import get_settings
+    from ops.cli.main import app as cli
+
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
+    get_settings.cache_clear()
+    get_consumer_settings.cache_clear()
+    stream = Stream()
+    case_id, _ = stream.referral(note="試験のメモ", basis="consent", basis_ref="c-1")
+    stream.event(
+        ev.PersonDetailsRecorded(occurred_at=T0, case_id=case_id, person=PERSON),
+        basis="consent",
+        basis_ref="c-1",
+    )
+    stream.referral()  # a notice: no basis, the note withheld
+    held = Inbox(SqliteDatabase(tmp_path / f"{AGENCY}.sqlite"))
+    try:
+        consume(stream, held)
+    finally:
+        held.close()
+    try:
+        shown = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--format", "csv"])
+    finally:
+        get_settings.cache_clear()
+        get_consumer_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    rows = {r["case_id"]: r for r in csv.DictReader(io.StringIO(shown.stdout.lstrip("\ufeff")))}
+    given = rows.pop(str(case_id))
+    assert given["disclosed"] == (
+        "note: 試験のメモ; person.address: 北九州市架空町1-2-3; "
+        "person.kana: しけん はなこ; person.name: 試験 花子"
+    )
+    (notice,) = rows.values()
+    assert (notice["basis"], notice["disclosed"], notice["withheld"]) == ("none", "", "note")
+
+
 def test_the_inbox_lists_oldest_first_by_the_instant_whatever_zone_it_was_written_in(
     inbox: Inbox,
 ) -> None:
