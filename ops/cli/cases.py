@@ -27,7 +27,7 @@ from ops import heap
 from ops.cli._output import a_path, check_folder, input_problem, written
 from ops.wiring import open_application
 
-out = Console()
+out = Console(soft_wrap=True)  # one result a line, even when piped: scripts read it
 
 
 def submit(

@@ -96,10 +96,6 @@ def _read(name: str, query: Callable[[Any], T]) -> T:
         app.close()
 
 
-def _print_json(data: object) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
-
-
 # hub case ----------------------------------------------------------------------------------
 
 CASE_STATUSES = ("open", "in_support", "suspended", "closed")

@@ -15,6 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from hub import commands as c
 from hub.application import HubApplication
 from hub.labels import label
 from hub.settings import get_settings
@@ -295,3 +296,16 @@ def test_every_path_the_cli_takes_is_read_as_typed() -> None:
             if not any(getattr(info, "parser", None) is a_path for info in infos):
                 unread.append(f"hub {path} {name}")
     assert unread == [] and seen >= 10
+
+
+def test_a_commands_result_is_one_line_when_piped(cli_store: Path) -> None:
+    """Scripts read `hub command`'s line: piped, it wrapped at 80 columns and put the new
+    id on a second line."""
+    opened = f.open_case()
+    record = f.build(c.RecordPersonDetails, case_id=opened.case_id, person=f.person())
+    for command in (opened, record):
+        result = runner.invoke(cli, ["command", command.model_dump_json()], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        (line,) = result.stdout.splitlines()
+        assert line.endswith(f"({command.case_id})"), line
+    assert len(line) > 80  # long enough to have wrapped
