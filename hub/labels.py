@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from hub.reference import Agency, Network
@@ -357,6 +357,23 @@ def label(vocabulary: str, code: str | None) -> str:
     if vocabulary == "basis" and "," in code:  # an agency record's header: every basis used
         return "、".join(label(vocabulary, part) for part in code.split(","))
     return VOCABULARY.get(vocabulary, {}).get(code, code)
+
+
+# The coded reason a referral ended with, by the status it ended in (case-state rows).
+_END_REASONS = {
+    "declined": ("decline_reason", "decline_reason"),
+    "completed": ("outcome", "outcome"),
+    "cancelled": ("cancel_reason", "cancel_reason"),
+}
+
+
+def referral_status_text(referral: Mapping[str, Any]) -> str:
+    """A referral's status with the coded reason it ended with: 辞退（定員超過・対応困難）,
+    完了（解決）, 取消（不要になった）."""
+    status = label("referral_status", referral.get("status"))
+    field, vocabulary = _END_REASONS.get(str(referral.get("status")), ("", ""))
+    reason = referral.get(field) if field else None
+    return f"{status}（{label(vocabulary, reason)}）" if reason else status
 
 
 def labelled(vocabulary: str, code: str | None) -> dict[str, str | None]:

@@ -342,6 +342,9 @@ REFERRAL_COLUMNS = (
     "escalated_at",
     "overdue_minutes",
     "escalated_to",
+    "decline_reason",
+    "cancel_reason",
+    "outcome",
 )
 CONSENT_COLUMNS = (
     "consent_id",
@@ -599,11 +602,7 @@ class CaseStateFold(Fold):
                     p["urgency"],
                     at,
                     "sent",
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
+                    *([None] * 8),
                 ]
                 sql = "SELECT 1 FROM {referrals} WHERE referral_id = :k"
                 self._unique("referrals", self.referrals, row[0], sql, k=row[0])
@@ -616,10 +615,14 @@ class CaseStateFold(Fold):
                     _not_null(answer)
                     found[6], found[8] = answer, at
                     found[7] = at if found[7] is None else found[7]
+                    if answer == "declined":
+                        found[12] = p.get("reason_code")
+                    elif answer == "completed":
+                        found[14] = p.get("outcome")
             case "ReferralCancelled":
                 found = self._referral(str(p["referral_id"]))
                 if found is not None:
-                    found[6] = "cancelled"
+                    found[6], found[13] = "cancelled", p["reason_code"]
             case "ReferralEscalated":
                 referral_id = str(p["referral_id"])
                 minutes, coordinator = p["overdue_minutes"], p["coordinator"]

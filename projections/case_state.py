@@ -73,17 +73,29 @@ def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
             return [
                 _update("status = status", p),
                 Statement(
+                    # A decline keeps its coded reason, a completion its outcome.
                     "UPDATE {referrals} SET status = :answer, last_answer_at = :at, "
-                    "answered_at = COALESCE(answered_at, :at) WHERE referral_id = :referral_id",
-                    {**base, "answer": p["answer"], "referral_id": str(p["referral_id"])},
+                    "answered_at = COALESCE(answered_at, :at), "
+                    "decline_reason = CASE WHEN :answer = 'declined' THEN :reason_code "
+                    "ELSE decline_reason END, "
+                    "outcome = CASE WHEN :answer = 'completed' THEN :outcome ELSE outcome END "
+                    "WHERE referral_id = :referral_id",
+                    {
+                        **base,
+                        "answer": p["answer"],
+                        "referral_id": str(p["referral_id"]),
+                        "reason_code": p.get("reason_code"),
+                        "outcome": p.get("outcome"),
+                    },
                 ),
             ]
         case "ReferralCancelled":
             return [
                 _update("status = status", p),
                 Statement(
-                    "UPDATE {referrals} SET status = 'cancelled' WHERE referral_id = :referral_id",
-                    {**base, "referral_id": str(p["referral_id"])},
+                    "UPDATE {referrals} SET status = 'cancelled', cancel_reason = :reason_code "
+                    "WHERE referral_id = :referral_id",
+                    {**base, "referral_id": str(p["referral_id"]), "reason_code": p["reason_code"]},
                 ),
             ]
         case "ReferralEscalated":
@@ -226,7 +238,7 @@ class CaseStateView(SqlView):
         "referrals": "referral_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, agency_id TEXT NOT "
         "NULL, purpose TEXT, urgency TEXT, made_at TEXT NOT NULL, status TEXT NOT NULL, "
         "answered_at TEXT, last_answer_at TEXT, escalated_at TEXT, overdue_minutes INTEGER, "
-        "escalated_to TEXT",
+        "escalated_to TEXT, decline_reason TEXT, cancel_reason TEXT, outcome TEXT",
         "consents": "consent_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, state TEXT NOT NULL, "
         "recorded_at TEXT NOT NULL, valid_from TEXT, valid_until TEXT, scope TEXT, "
         "purposes TEXT, data_categories TEXT, by_proxy INTEGER NOT NULL DEFAULT 0, "

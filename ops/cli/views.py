@@ -33,7 +33,7 @@ from hub import vocabulary as v
 from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError, store_failure
 from hub.fiscal import FIRST_FY, LAST_FY, jst_text, now, parse_fiscal_year
-from hub.labels import label, names
+from hub.labels import label, names, referral_status_text
 from hub.prefixes import SHORT, short_ids
 from hub.settings import Settings, get_settings
 from ops import heap, wiring
@@ -195,7 +195,7 @@ def _print_case(case: dict[str, Any]) -> None:
         table.add_column("状態", overflow="fold", ratio=1)
         table.add_column("送付", overflow="fold", ratio=1)
         for r in case["referrals"]:
-            status = r["status_label"] + ("（督促）" if r["escalated_at"] else "")
+            status = referral_status_text(r) + ("（督促）" if r["escalated_at"] else "")
             table.add_row(
                 short[r["referral_id"]],
                 r["agency_id_label"],

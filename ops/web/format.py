@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import pass_context
 
 from hub.fiscal import JST, now, wareki_date, wareki_month
-from hub.labels import Names, label
+from hub.labels import Names, label, referral_status_text
 
 
 def wareki_time(moment: datetime | str | None) -> str:
@@ -91,6 +91,7 @@ def install(env: Any) -> None:
     env.globals["period"] = period
     env.filters["acted_by"] = acted_by
     env.filters["label"] = lambda code, vocabulary: label(vocabulary, code)
+    env.filters["referral_status"] = referral_status_text
     env.filters["agency"] = pass_context(lambda context, code: _names(context).agency(code))
     env.filters["ward"] = pass_context(lambda context, code: _names(context).ward(code))
 

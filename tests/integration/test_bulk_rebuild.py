@@ -81,7 +81,8 @@ def events_touching_earlier_rows(app: HubApplication, history: History) -> None:
     """Events late in the log that change rows made early in it, in every table of the
     three views: counters and earliest/latest columns (a back-dated visit on a day already
     counted, a back-dated participation, a second gathering on a day already counted), needs
-    added and replaced, a referral cancelled and another completed with its outcome, targets
+    added and replaced, a referral cancelled, one completed with its outcome and one declined
+    with its reason, targets
     revised later and earlier."""
     run = app.execute
     log = app.recorder.select_notifications(start=None, limit=10_000)
@@ -139,6 +140,18 @@ def events_touching_earlier_rows(app: HubApplication, history: History) -> None:
             "completed",
             outcome="resolved",
             occurred_at=jst("2025-09-10T09:00:00"),
+        )
+    )
+    declined = f.referral(history.case_a, "kokurakita.hogo", occurred_at=jst("2025-09-11T09:00:00"))
+    run(declined)
+    run(
+        f.answer(
+            history.case_a,
+            declined.referral_id,
+            "kokurakita.hogo",
+            "declined",
+            reason_code="capacity",
+            occurred_at=jst("2025-09-12T09:00:00"),
         )
     )
     for value, day in ((10.0, "2025-06-01"), (20.0, "2025-07-01"), (30.0, "2025-05-01")):
