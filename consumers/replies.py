@@ -113,7 +113,9 @@ def answer_command(agency_id: str, body: dict[str, Any]) -> AnswerReferral:
             outcome=body.get("outcome"),
         )
     except ValidationError as error:
-        reason = validation_reason("AnswerReferral", error, REPLY_FIELDS)
+        reason = validation_reason(
+            "AnswerReferral", error, REPLY_FIELDS, AnswerReferral.model_fields
+        )
         raise BadRecord(reason) from None
     except ValueError:
         raise BadRecord("answered_at is not an ISO date-time with a time zone") from None

@@ -198,7 +198,8 @@ def test_a_decline_without_a_reason_is_refused(app: HubApplication) -> None:
     ingester, deadletters = ingest(app, replies)
 
     assert ingester.report.rejected == 1
-    assert deadletters.parked[0][1].startswith("failed validation as AnswerReferral")
+    # the field the integrator must fill, as the API's 422 names it; not "(record)"
+    assert deadletters.parked[0][1] == "failed validation as AnswerReferral: reason_code"
 
 
 def test_a_reply_refused_by_the_commands_rules_names_the_replys_own_field(
