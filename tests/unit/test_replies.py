@@ -14,7 +14,7 @@ from consumers.escalation import OpenReferral, OpenReferrals, escalate_overdue
 from consumers.ports import InRecord
 from consumers.replies import ReplyIngester
 from consumers.stopping import StopFlag
-from hub import codec
+from hub import codec, confluent_wire
 from hub.application import HubApplication
 from hub.commands import AnswerReferral, CancelReferral, CloseCase, OpenCase, ReferCase
 from hub.identity import reply_ingester
@@ -186,6 +186,22 @@ def test_unknown_referrals_and_undecodable_replies_are_refused(app: HubApplicati
     assert reasons[0].startswith("ReferralNotFoundError")
     assert reasons[1].startswith("undecodable")
     assert reasons[2] == "elsewhere is not an agency's reply topic"
+
+
+def test_a_reply_in_the_confluent_wire_format_is_applied(app: HubApplication) -> None:
+    """An integrator's producer with a registry (confluent-kafka's AvroSerializer and the
+    bundle of ``hub schema export``) frames a reply 00 + schema id: it was parked as 'bad
+    magic', and the agency never learnt its answer did not reach the hub."""
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    replies.write(AGENCY, confluent_wire.encode("ReferralReply", _received(case_id, referral_id)))
+    replies.write(AGENCY, b"\x00" + (7).to_bytes(4, "big") + b"\x02")
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert (ingester.report.applied, ingester.report.rejected) == (1, 1)
+    assert app.get_case(case_id).referrals[referral_id].status == "received"
+    assert [reason for _, reason in deadletters.parked] == ["unknown schema id"]
 
 
 def test_a_decline_without_a_reason_is_refused(app: HubApplication) -> None:
