@@ -1,0 +1,95 @@
+"""An agency's inbox, as its integrator's client reads it: every row as the committed OpenAPI
+document declares it (fields, codes, instants in JST). The document said only "an array of
+objects", so a client generated from it had no field to read (README, The HTTP API)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import jsonschema_rs
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.identity import Role
+from hub.settings import Settings
+from ops import wiring
+from ops.api.app import create_app
+from ops.identity import dev_issuer
+
+DOCUMENT = Path(__file__).parents[2] / "schemas" / "openapi.json"
+AGENCY = "tobata.houkatsu"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
+    settings = Settings(mode="development", var_dir=tmp_path)
+    service = wiring.open_service(settings)
+    try:
+        yield TestClient(create_app(service, settings)), settings
+    finally:
+        service.close()
+
+
+def _bearer(settings: Settings, role: Role, **scope: Any) -> dict[str, str]:
+    claims = dev_issuer.claims_for(settings, subject=f"{role.value}-試験", role=role, **scope)
+    return {"Authorization": f"Bearer {dev_issuer.sign(dev_issuer.signing_key(settings), claims)}"}
+
+
+def _row_schema() -> dict[str, Any]:
+    document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    get = document["paths"]["/agencies/{agency_id}/inbox"]["get"]
+    schema = get["responses"]["200"]["content"]["application/json"]["schema"]
+    return {**schema, "components": document["components"]}
+
+
+def test_every_inbox_row_is_as_the_document_declares(
+    client: tuple[TestClient, Settings],
+) -> None:
+    api, settings = client
+    officer = _bearer(settings, Role.ward_officer, ward="tobata")
+    agency = _bearer(settings, Role.member_agency, agency_id=AGENCY)
+    case_id, referrals = str(uuid4()), [str(uuid4()), str(uuid4())]
+    at = "2025-05-02T11:00:00+09:00"
+    opened = api.post(
+        "/commands/OpenCase",
+        json={"occurred_at": at, "case_id": case_id, "ward": "tobata"},
+        headers={**officer, "Idempotency-Key": str(uuid4())},
+    )
+    assert opened.status_code == 201, opened.text
+    for referral_id in referrals:
+        referred = api.post(
+            "/commands/ReferCase",
+            json={
+                "occurred_at": at,
+                "case_id": case_id,
+                "referral_id": referral_id,
+                "agency_id": AGENCY,
+                "purpose": "consultation",
+                "urgency": "soon",
+            },
+            headers={**officer, "Idempotency-Key": str(uuid4())},
+        )
+        assert referred.status_code == 201, referred.text
+    answered = api.post(
+        f"/agencies/{AGENCY}/inbox/{referrals[0]}/answer",
+        json={"answer": "declined", "reason_code": "capacity"},
+        headers={**agency, "Idempotency-Key": str(uuid4())},
+    )
+    assert answered.status_code == 201, answered.text
+
+    inbox = api.get(f"/agencies/{AGENCY}/inbox", headers=agency)
+
+    assert inbox.status_code == 200
+    rows = inbox.json()
+    assert {row["referral_id"] for row in rows} == set(referrals)
+    validator = jsonschema_rs.validator_for(_row_schema(), validate_formats=True)
+    assert [e.message for e in validator.iter_errors(rows)] == []
+    items = _row_schema()["components"]["schemas"]["InboxRow"]
+    assert set(items["required"]) == set(rows[0]), "every field a row has is declared, and required"
+    declined = next(row for row in rows if row["referral_id"] == referrals[0])
+    assert declined["status"] == "declined"
+    assert declined["sent_at"] == at and declined["first_answer_at"].endswith("+09:00")
