@@ -93,3 +93,11 @@ def test_every_inbox_row_is_as_the_document_declares(
     declined = next(row for row in rows if row["referral_id"] == referrals[0])
     assert declined["status"] == "declined"
     assert declined["sent_at"] == at and declined["first_answer_at"].endswith("+09:00")
+
+
+def test_the_answer_routes_outcome_names_the_answers_codes() -> None:
+    """AnswerOutcome.answer was any string, where the request's answer is one of six codes."""
+    schemas = json.loads(DOCUMENT.read_text(encoding="utf-8"))["components"]["schemas"]
+    said = schemas["AnswerOutcome"]["properties"]["answer"]
+    asked = schemas["AgencyAnswer"]["properties"]["answer"]
+    assert said.get("enum") == asked["enum"]
