@@ -101,3 +101,38 @@ def test_the_answer_routes_outcome_names_the_answers_codes() -> None:
     said = schemas["AnswerOutcome"]["properties"]["answer"]
     asked = schemas["AgencyAnswer"]["properties"]["answer"]
     assert said.get("enum") == asked["enum"]
+
+
+def test_a_cancelled_referral_waits_for_no_answer(client: tuple[TestClient, Settings]) -> None:
+    """A referral the referrer cancelled before any answer was listed as unanswered in the
+    agency's inbox (``?unanswered=true``) and the coordinator's unanswered referrals, though an
+    answer to it is refused (409): the agency and the coordinator chased a closed request."""
+    api, settings = client
+    officer = _bearer(settings, Role.ward_officer, ward="tobata")
+    agency = _bearer(settings, Role.member_agency, agency_id=AGENCY)
+    coordinator = _bearer(settings, Role.coordinator, ward="tobata")
+    case_id, kept, cancelled = str(uuid4()), str(uuid4()), str(uuid4())
+    at = "2025-05-02T11:00:00+09:00"
+
+    def command(kind: str, body: dict[str, Any]) -> None:
+        sent = api.post(
+            f"/commands/{kind}",
+            json={"occurred_at": at, "case_id": case_id, **body},
+            headers={**officer, "Idempotency-Key": str(uuid4())},
+        )
+        assert sent.status_code == 201, sent.text
+
+    command("OpenCase", {"ward": "tobata"})
+    for referral_id in (kept, cancelled):
+        referral = {"agency_id": AGENCY, "purpose": "consultation", "urgency": "soon"}
+        command("ReferCase", {"referral_id": referral_id, **referral})
+    command("CancelReferral", {"referral_id": cancelled, "reason_code": "referred_elsewhere"})
+
+    waiting = api.get(f"/agencies/{AGENCY}/inbox", params={"unanswered": True}, headers=agency)
+    unanswered = api.get("/coordination/referrals/unanswered", headers=coordinator)
+    every = api.get(f"/agencies/{AGENCY}/inbox", headers=agency)
+
+    assert [row["referral_id"] for row in waiting.json()] == [kept]
+    assert [row["referral_id"] for row in unanswered.json()] == [kept]
+    statuses = {row["referral_id"]: row["status"] for row in every.json()}
+    assert statuses == {kept: "sent", cancelled: "cancelled"}
