@@ -32,7 +32,7 @@ from consumers.stopping import StopFlag
 from hub import codec, confluent_wire, plausible, tracing
 from hub.application import HubApplication, Outcome
 from hub.commands import AnswerReferral
-from hub.errors import ConcurrentChangeError, DomainError
+from hub.errors import ConcurrentChangeError, DomainError, named
 from hub.identity import Actor, reply_ingester
 from hub.logging import get_logger
 from hub.quarantine import OUTAGES, reason_of
@@ -211,7 +211,7 @@ class ReplyIngester:
 
     def _refused(self, record: InRecord, error: Exception) -> str:
         if isinstance(error, DomainError):
-            return self._reject(record, f"{type(error).__name__}: {error}")
+            return self._reject(record, named(error))
         if isinstance(error, (ConcurrentChangeError, *OUTAGES)):
             raise error
         # no single reply stops the ingester (invariant 9)

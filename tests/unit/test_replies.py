@@ -131,6 +131,24 @@ def test_a_redelivered_reply_writes_nothing_new(app: HubApplication) -> None:
     assert app.get_case(case_id).version == version_after_one
 
 
+def test_a_reply_id_sent_again_with_another_answer_is_parked_naming_its_error_once(
+    app: HubApplication,
+) -> None:
+    """The reason read 'IdempotencyConflictError: IdempotencyConflictError: command_id …'."""
+    case_id, referral_id = referred(app)
+    reply_id = uuid4()
+    replies = Replies()
+    replies.reply(case_id, referral_id, "received", reply_id=reply_id)
+    replies.reply(case_id, referral_id, "accepted", reply_id=reply_id)
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert (ingester.report.applied, ingester.report.rejected) == (1, 1)
+    reason = deadletters.parked[0][1]
+    assert reason.startswith("IdempotencyConflictError: command_id ")
+    assert reason.count("IdempotencyConflictError") == 1
+
+
 def test_a_reply_claiming_another_agency_than_its_topic_is_refused(app: HubApplication) -> None:
     case_id, referral_id = referred(app)
     replies = Replies()
