@@ -208,11 +208,15 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     # Coordinators -----------------------------------------------------------------------------
 
-    @app.get("/coordination/referrals/unanswered", tags=["coordination"])
+    @app.get(
+        "/coordination/referrals/unanswered", tags=["coordination"], response_model=list[InboxRow]
+    )
     def unanswered(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
         return service.unanswered_referrals(actor, ward)
 
-    @app.get("/coordination/referrals/escalated", tags=["coordination"])
+    @app.get(
+        "/coordination/referrals/escalated", tags=["coordination"], response_model=list[InboxRow]
+    )
     def escalated(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
         return service.escalated_referrals(actor, ward)
 

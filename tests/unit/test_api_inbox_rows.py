@@ -39,9 +39,9 @@ def _bearer(settings: Settings, role: Role, **scope: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {dev_issuer.sign(dev_issuer.signing_key(settings), claims)}"}
 
 
-def _row_schema() -> dict[str, Any]:
+def _row_schema(path: str = "/agencies/{agency_id}/inbox") -> dict[str, Any]:
     document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
-    get = document["paths"]["/agencies/{agency_id}/inbox"]["get"]
+    get = document["paths"][path]["get"]
     schema = get["responses"]["200"]["content"]["application/json"]["schema"]
     return {**schema, "components": document["components"]}
 
@@ -134,5 +134,10 @@ def test_a_cancelled_referral_waits_for_no_answer(client: tuple[TestClient, Sett
 
     assert [row["referral_id"] for row in waiting.json()] == [kept]
     assert [row["referral_id"] for row in unanswered.json()] == [kept]
+    # the coordinator's lists are rows of the same view, declared as such
+    coordinators = _row_schema("/coordination/referrals/unanswered")
+    validator = jsonschema_rs.validator_for(coordinators, validate_formats=True)
+    assert [e.message for e in validator.iter_errors(unanswered.json())] == []
+    assert coordinators["items"] == {"$ref": "#/components/schemas/InboxRow"}
     statuses = {row["referral_id"]: row["status"] for row in every.json()}
     assert statuses == {kept: "sent", cancelled: "cancelled"}
