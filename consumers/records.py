@@ -6,6 +6,7 @@ fields and offsets only, never values (the reason travels in dead-letter headers
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from consumers.inbox import InboxEntry
 from consumers.ports import InRecord
 from hub import codec
 from hub.avro_schemas import personal_paths
+from hub.commands import field_of_rule
 from hub.events import ALL_EVENTS
 from hub.quarantine import screen
 
@@ -46,17 +48,24 @@ def decode(record: InRecord) -> tuple[str, dict[str, Any]]:
 
 
 def validation_reason(
-    schema_name: str, error: ValidationError, renamed: dict[str, str] | None = None
+    schema_name: str,
+    error: ValidationError,
+    renamed: dict[str, str] | None = None,
+    fields: Collection[str] = (),
 ) -> str:
     """``failed validation as <schema>: <fields>``; ``renamed`` gives a field the name the
-    record's writer knows it by."""
+    record's writer knows it by, and a rule of the whole record is placed at the field of
+    ``fields`` its message names (a decline without ``reason_code``), as the API places it."""
     names = renamed or {}
-    places = sorted(
-        {
-            ".".join(names.get(str(p), str(p)) for p in e["loc"]) or "(record)"
-            for e in error.errors()
-        }
-    )
+
+    def place(item: Any) -> str:
+        location = [str(part) for part in item["loc"]]
+        if not location and item["type"] == "value_error":
+            named = field_of_rule(fields, str(item["msg"]).removeprefix("Value error, "))
+            location = [named[0]] if named is not None else []
+        return ".".join(names.get(part, part) for part in location) or "(record)"
+
+    places = sorted({place(e) for e in error.errors()})
     return f"failed validation as {schema_name}: {', '.join(places)}"
 
 

@@ -29,10 +29,10 @@ from consumers import loop
 from consumers.ports import DeadLetters, InRecord, Source
 from consumers.records import BadRecord, decode, validation_reason
 from consumers.stopping import StopFlag
-from hub import plausible, tracing
+from hub import codec, confluent_wire, plausible, tracing
 from hub.application import HubApplication, Outcome
 from hub.commands import AnswerReferral
-from hub.errors import ConcurrentChangeError, DomainError
+from hub.errors import ConcurrentChangeError, DomainError, named
 from hub.identity import Actor, reply_ingester
 from hub.logging import get_logger
 from hub.quarantine import OUTAGES, reason_of
@@ -66,12 +66,27 @@ def reply_command(record: InRecord, topic_agency: str | None) -> AnswerReferral 
     """The command a reply asks for, or ``BadRecord`` saying why it is refused."""
     if topic_agency is None:
         raise BadRecord(f"{record.topic} is not an agency's reply topic")
-    name, body = decode(record)
+    name, body = _decode_reply(record)
     if name == "ErasureConfirmation":
         return confirmation(topic_agency, body)
     if name != "ReferralReply":
         raise BadRecord(f"schema {name} is not a ReferralReply or an ErasureConfirmation")
     return answer_command(topic_agency, body)
+
+
+def _decode_reply(record: InRecord) -> tuple[str, dict[str, Any]]:
+    """A reply in single-object encoding, or in the Confluent wire format a registry-aware
+    producer writes (confluent-kafka's AvroSerializer with the exported bundle's ids): the
+    same Avro body behind another header (docs/STREAMS.md)."""
+    value = record.value
+    if not value or value[:1] != confluent_wire.MAGIC:
+        return decode(record)
+    try:
+        return confluent_wire.decode(value)
+    except codec.UnknownSchemaError:
+        raise BadRecord("unknown schema id") from None
+    except codec.CodecError as error:
+        raise BadRecord(f"undecodable: {error}") from None
 
 
 def confirmation(agency_id: str, body: dict[str, Any]) -> Confirmation:
@@ -113,7 +128,9 @@ def answer_command(agency_id: str, body: dict[str, Any]) -> AnswerReferral:
             outcome=body.get("outcome"),
         )
     except ValidationError as error:
-        reason = validation_reason("AnswerReferral", error, REPLY_FIELDS)
+        reason = validation_reason(
+            "AnswerReferral", error, REPLY_FIELDS, AnswerReferral.model_fields
+        )
         raise BadRecord(reason) from None
     except ValueError:
         raise BadRecord("answered_at is not an ISO date-time with a time zone") from None
@@ -194,7 +211,7 @@ class ReplyIngester:
 
     def _refused(self, record: InRecord, error: Exception) -> str:
         if isinstance(error, DomainError):
-            return self._reject(record, f"{type(error).__name__}: {error}")
+            return self._reject(record, named(error))
         if isinstance(error, (ConcurrentChangeError, *OUTAGES)):
             raise error
         # no single reply stops the ingester (invariant 9)

@@ -109,6 +109,14 @@ def store_failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {found[0]}, {found[1]}"
 
 
+def named(error: BaseException) -> str:
+    """``<ErrorName>: <message>``, once: some messages begin with their error's name already
+    (``IdempotencyConflictError: command_id … was already used``)."""
+    name = type(error).__name__
+    text = str(error)
+    return text if text.startswith(f"{name}:") else f"{name}: {text}"
+
+
 class ErasureIncompleteError(ServiceUnavailableError):
     """A data key is destroyed in its table, but a reader kept the store's write-ahead log
     from being emptied, so the key's old bytes are still in the store's files."""

@@ -24,6 +24,7 @@ from hub.errors import (
     HubError,
     InvalidCommandError,
     ServiceUnavailableError,
+    named,
 )
 
 MAX_LINE_BYTES = 64 * 1024
@@ -177,12 +178,6 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _named(error: HubError) -> str:
-    name = type(error).__name__
-    text = str(error)
-    return text if text.startswith(f"{name}:") else f"{name}: {text}"
-
-
 def submit_lines(
     app: HubApplication, lines: Iterable[bytes], encoding: str = "utf-8"
 ) -> IntakeReport:
@@ -240,7 +235,7 @@ def _report(batch: list[tuple[int, object]], results: list[Result], report: Inta
         elif isinstance(result, InvalidCommandError):
             report.rejected.append(Rejection(number, str(result)))
         elif isinstance(result, (DomainError, ConcurrentChangeError)):  # the rule, by name
-            report.rejected.append(Rejection(number, _named(result)))
+            report.rejected.append(Rejection(number, named(result)))
         elif isinstance(result, ServiceUnavailableError):
             raise _stopped(result, number, report) from result
         else:

@@ -2,8 +2,9 @@
 
 The folder holds the registry's own REST paths, so any static web server in front of it is a
 read-only registry that confluent-kafka's AvroDeserializer and other registry-aware tools can
-ask (``GET /schemas/ids/<id>``, ``/subjects/<subject>/versions/<n>``, ``/config/<subject>``),
-and ``import.json`` lists the same versions in order with their ids, as the bodies of
+ask (``GET /schemas/ids/<id>``, ``/subjects/<subject>/versions/<n>`` and ``…/latest``, which
+a serializer with ``use.latest.version`` asks, ``/config/<subject>``), and ``import.json``
+lists the same versions in order with their ids, as the bodies of
 ``POST /subjects/<subject>/versions`` for a registry in IMPORT mode (ids kept).
 """
 
@@ -39,6 +40,8 @@ def export(target: Path) -> int:
         versions.append(version)
         _write(target / "schemas" / "ids" / str(entry.id), {"schema": text, "schemaType": AVRO})
         _write(target / "subjects" / entry.subject / "versions" / str(entry.version), version)
+        # entries come in version order per subject: the last one written is the newest
+        _write(target / "subjects" / entry.subject / "versions" / "latest", version)
         _write(
             target / "config" / entry.subject,
             {"compatibilityLevel": schema_ids.COMPATIBILITY},

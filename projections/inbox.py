@@ -74,6 +74,16 @@ def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
     return []
 
 
+# A referral waits for an answer while it has none and the referrer has not cancelled it: a
+# cancelled one can no longer be answered (409), and was listed as unanswered all the same.
+AWAITING = "answers = 0 AND status <> 'cancelled'"
+
+
+def awaiting(row: Mapping[str, Any]) -> bool:
+    """Whether a row of the view waits for the agency's answer (``AWAITING``)."""
+    return row["answers"] == 0 and row["status"] != "cancelled"
+
+
 class InboxView(SqlView):
     TABLES = {  # noqa: RUF012
         "referrals": "referral_id TEXT PRIMARY KEY, agency_id TEXT NOT NULL, case_id TEXT NOT "
@@ -88,7 +98,7 @@ class InboxView(SqlView):
     def inbox(self, agency_id: str, *, unanswered_only: bool = False) -> list[dict[str, Any]]:
         sql = "SELECT * FROM {referrals} WHERE agency_id = :agency"
         if unanswered_only:
-            sql += " AND answers = 0"
+            sql += f" AND {AWAITING}"
         return self.query(sql + " ORDER BY sent_at, referral_id", {"agency": agency_id})
 
     def referral(self, referral_id: str) -> dict[str, Any] | None:
@@ -98,7 +108,7 @@ class InboxView(SqlView):
     def waiting(self, ward: str | None, *, escalated: bool) -> list[dict[str, Any]]:
         """Referrals of a ward with no answer yet, or those escalated to its coordinator."""
         sql = "SELECT * FROM {referrals} WHERE " + (
-            "escalated_at IS NOT NULL" if escalated else "answers = 0"
+            "escalated_at IS NOT NULL" if escalated else AWAITING
         )
         if ward:
             sql += " AND ward = :ward"

@@ -31,6 +31,7 @@ from ops.api import commands, problems
 from ops.api.commands import AnswerOutcome, IdempotencyKey
 from ops.api.hsts import StrictTransport
 from ops.api.limits import BodyLimit
+from ops.api.rows import InboxRow
 from ops.api.times import JstJSONResponse
 from ops.api.tracecontext import TraceContext
 from ops.identity import dev_issuer
@@ -152,7 +153,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     # An agency's inbox ------------------------------------------------------------------------
 
-    @app.get("/agencies/{agency_id}/inbox", tags=["agencies"])
+    @app.get("/agencies/{agency_id}/inbox", tags=["agencies"], response_model=list[InboxRow])
     def agency_inbox(
         actor: Who, agency_id: AgencyId, unanswered: bool = False
     ) -> list[dict[str, Any]]:
@@ -207,11 +208,15 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     # Coordinators -----------------------------------------------------------------------------
 
-    @app.get("/coordination/referrals/unanswered", tags=["coordination"])
+    @app.get(
+        "/coordination/referrals/unanswered", tags=["coordination"], response_model=list[InboxRow]
+    )
     def unanswered(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
         return service.unanswered_referrals(actor, ward)
 
-    @app.get("/coordination/referrals/escalated", tags=["coordination"])
+    @app.get(
+        "/coordination/referrals/escalated", tags=["coordination"], response_model=list[InboxRow]
+    )
     def escalated(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
         return service.escalated_referrals(actor, ward)
 

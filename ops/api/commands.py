@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hub import commands as c
+from hub import vocabulary as v
 from hub.errors import IdempotencyConflictError, InvalidCommandError
 from hub.identity import Actor
 from hub.intake import MAX_DEPTH, _depth
@@ -45,9 +46,11 @@ class AnswerOutcome(BaseModel):
     """What the inbox's answer route answers: 201 applied, 200 for a reply id seen before."""
 
     referral_id: UUID
-    answer: str
-    reply_id: UUID
-    duplicate: bool
+    answer: v.ReferralAnswer
+    reply_id: UUID = Field(
+        description="the Idempotency-Key: the reply's id, as on replies.<agency>"
+    )
+    duplicate: bool = Field(description="true: the key was seen before and nothing was written")
 
 
 # The success answers of a route that answers a repeated Idempotency-Key with 200.

@@ -59,6 +59,7 @@ from projections import report
 from projections.analytics import fold_records, read_analytics
 from projections.audit.subject import FIELD_LABELS
 from projections.case_history import case_history
+from projections.inbox import awaiting
 from projections.indicator_view import IndicatorView
 from projections.indicators import Cut
 from projections.runner import (
@@ -289,7 +290,9 @@ INBOX_COLUMNS = (
 
 def inbox(
     agency: Annotated[str, typer.Option(help="The agency id, e.g. moji.houkatsu.")],
-    unanswered: Annotated[bool, typer.Option(help="Only referrals with no answer.")] = False,
+    unanswered: Annotated[
+        bool, typer.Option(help="Only referrals waiting for an answer (none yet, not cancelled).")
+    ] = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
     wide: WideOpt = False,
@@ -312,7 +315,7 @@ def inbox(
     table.add_column("状態", overflow="fold")
     table.add_column("初回応答", overflow="fold")
     for r in records:
-        style = "bold red" if r["answers"] == 0 else None
+        style = "bold red" if awaiting(r) else None
         status = r["status_label"] + ("（督促）" if r["escalated_at"] else "")
         table.add_row(
             r["referral_id"] if wide else referral_ids[r["referral_id"]],
@@ -325,7 +328,7 @@ def inbox(
             style=style,
         )
     output_console(wide).print(table)
-    waiting = sum(1 for r in rows if r["answers"] == 0)
+    waiting = sum(1 for r in rows if awaiting(r))
     output_console().print(f"紹介 {len(rows)}件、うち未応答 {waiting}件")
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.schema_registry import SchemaRegistryClient, record_subject_name_strategy
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from typer.testing import CliRunner
 
@@ -112,3 +112,41 @@ def test_a_registry_aware_client_decodes_an_agencys_records_with_the_exported_re
     latest = max((e for e in schema_ids.entries() if e.subject == subject), key=lambda e: e.version)
     registered = client.get_version(subject, latest.version)
     assert registered.schema_id == latest.id
+
+
+def test_a_registry_aware_producer_writes_a_reply_with_the_newest_version_of_the_bundle(
+    registry_url: str,
+) -> None:
+    """An integrator's producer asks the registry for the subject's newest version
+    (``use.latest.version``, the usual setting when it may not register schemas): the bundle
+    had only the numbered versions, so ``…/versions/latest`` was a 404 and no reply could be
+    serialized. The reply it writes is read by the hub's reply ingester as it is."""
+    subject = "jp.kitakyushu.hub.messages.ReferralReply"
+    newest = max((e for e in schema_ids.entries() if e.subject == subject), key=lambda e: e.version)
+    client = SchemaRegistryClient({"url": registry_url})
+    latest = client.get_latest_version(subject)
+    assert (latest.version, latest.schema_id) == (newest.version, newest.id)
+    serialize = AvroSerializer(
+        client,
+        latest.schema.schema_str,
+        conf={
+            "auto.register.schemas": False,
+            "use.latest.version": True,
+            "subject.name.strategy": record_subject_name_strategy,
+        },
+    )
+    reply = {
+        "reply_id": str(uuid4()),
+        "referral_id": str(uuid4()),
+        "case_id": str(uuid4()),
+        "agency_id": AGENCY,
+        "answer": "declined",
+        "reason": None,
+        "answered_at": "2025-06-02T10:00:00+09:00",
+        "reason_code": "capacity",
+        "outcome": None,
+    }
+    framed = serialize(reply, SerializationContext(f"replies.{AGENCY}", MessageField.VALUE))
+    assert framed is not None
+    assert framed[1:5] == newest.id.to_bytes(4, "big")
+    assert confluent_wire.decode(framed) == ("ReferralReply", reply)

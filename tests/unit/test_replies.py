@@ -14,7 +14,7 @@ from consumers.escalation import OpenReferral, OpenReferrals, escalate_overdue
 from consumers.ports import InRecord
 from consumers.replies import ReplyIngester
 from consumers.stopping import StopFlag
-from hub import codec
+from hub import codec, confluent_wire
 from hub.application import HubApplication
 from hub.commands import AnswerReferral, CancelReferral, CloseCase, OpenCase, ReferCase
 from hub.identity import reply_ingester
@@ -131,6 +131,24 @@ def test_a_redelivered_reply_writes_nothing_new(app: HubApplication) -> None:
     assert app.get_case(case_id).version == version_after_one
 
 
+def test_a_reply_id_sent_again_with_another_answer_is_parked_naming_its_error_once(
+    app: HubApplication,
+) -> None:
+    """The reason read 'IdempotencyConflictError: IdempotencyConflictError: command_id …'."""
+    case_id, referral_id = referred(app)
+    reply_id = uuid4()
+    replies = Replies()
+    replies.reply(case_id, referral_id, "received", reply_id=reply_id)
+    replies.reply(case_id, referral_id, "accepted", reply_id=reply_id)
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert (ingester.report.applied, ingester.report.rejected) == (1, 1)
+    reason = deadletters.parked[0][1]
+    assert reason.startswith("IdempotencyConflictError: command_id ")
+    assert reason.count("IdempotencyConflictError") == 1
+
+
 def test_a_reply_claiming_another_agency_than_its_topic_is_refused(app: HubApplication) -> None:
     case_id, referral_id = referred(app)
     replies = Replies()
@@ -188,6 +206,22 @@ def test_unknown_referrals_and_undecodable_replies_are_refused(app: HubApplicati
     assert reasons[2] == "elsewhere is not an agency's reply topic"
 
 
+def test_a_reply_in_the_confluent_wire_format_is_applied(app: HubApplication) -> None:
+    """An integrator's producer with a registry (confluent-kafka's AvroSerializer and the
+    bundle of ``hub schema export``) frames a reply 00 + schema id: it was parked as 'bad
+    magic', and the agency never learnt its answer did not reach the hub."""
+    case_id, referral_id = referred(app)
+    replies = Replies()
+    replies.write(AGENCY, confluent_wire.encode("ReferralReply", _received(case_id, referral_id)))
+    replies.write(AGENCY, b"\x00" + (7).to_bytes(4, "big") + b"\x02")
+
+    ingester, deadletters = ingest(app, replies)
+
+    assert (ingester.report.applied, ingester.report.rejected) == (1, 1)
+    assert app.get_case(case_id).referrals[referral_id].status == "received"
+    assert [reason for _, reason in deadletters.parked] == ["unknown schema id"]
+
+
 def test_a_decline_without_a_reason_is_refused(app: HubApplication) -> None:
     case_id, referral_id = referred(app)
     replies = Replies()
@@ -198,7 +232,8 @@ def test_a_decline_without_a_reason_is_refused(app: HubApplication) -> None:
     ingester, deadletters = ingest(app, replies)
 
     assert ingester.report.rejected == 1
-    assert deadletters.parked[0][1].startswith("failed validation as AnswerReferral")
+    # the field the integrator must fill, as the API's 422 names it; not "(record)"
+    assert deadletters.parked[0][1] == "failed validation as AnswerReferral: reason_code"
 
 
 def test_a_reply_refused_by_the_commands_rules_names_the_replys_own_field(
