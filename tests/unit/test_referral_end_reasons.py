@@ -98,3 +98,39 @@ def test_the_case_page_shows_why_each_referral_ended(
     _ended(lambda command: service.execute(operator, command), case_id)
     page = client.get(f"/web/cases/{case_id}").text
     assert all(text in page for text in EXPECTED.values())
+
+
+def test_an_escalated_referral_cancelled_since_is_not_shown_as_still_waiting(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The coordinator's escalated list counted the time waited for a referral the referrer
+    had cancelled: no answer will come, and none is awaited."""
+    from tests.web_support import sign_in
+
+    service, client = hub
+    operator = Actor("operator-試験", Role.operator)
+    opened = f.open_case(ward=WARD)
+    referral = f.referral(opened.case_id, "tobata.houkatsu", occurred_at=f.at(1))
+    for command in (
+        opened,
+        referral,
+        f.build(
+            c.EscalateReferral,
+            case_id=opened.case_id,
+            referral_id=referral.referral_id,
+            overdue_minutes=2880,
+            occurred_at=f.at(3),
+        ),
+        f.build(
+            c.CancelReferral,
+            case_id=opened.case_id,
+            referral_id=referral.referral_id,
+            reason_code="no_longer_needed",
+            occurred_at=f.at(4),
+        ),
+    ):
+        service.execute(operator, command)
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    row = page.split(f'/web/cases/{opened.case_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "取消済" in row and "日" not in row.rsplit("<td>", 1)[1]
