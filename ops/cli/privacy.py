@@ -294,8 +294,9 @@ def leak_impact_command(
         raise InvalidCommandError("--show-names needs --purpose person_request or audit")
     first, last = parse_period(start, end, "--from/--to")
     settings = get_settings()
+    unreadable: list[int] = []
     if topic is not None:
-        leaked = leak.from_topic(settings, topic)
+        leaked = leak.from_topic(settings, topic, unreadable)
         where = f"topic {topic}"
     elif inbox is not None:
         leaked, where = leak.from_inbox(inbox), f"inbox {inbox}"
@@ -306,6 +307,11 @@ def leak_impact_command(
     names = _names(impact, settings, purpose) if show_names and purpose else {}
     for line in leak_lines(impact, where, first, last, unlawful, property_damage, names):
         typer.echo(line)
+    if unreadable:  # their content is unknown: not counted above, and not to be forgotten
+        count = len(unreadable)
+        typer.echo(f"読めない記録 unreadable records: {count}: not assessed, content unknown")
+        more = " …" if len(unreadable) > 10 else ""
+        typer.echo(f"  offsets: {', '.join(map(str, unreadable[:10]))}{more}")
 
 
 def _names(impact: LeakImpact, settings: Any, purpose: str) -> dict[str, str]:

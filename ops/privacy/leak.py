@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hub import codec, kafka_clients
+from hub import codec, confluent_wire, kafka_clients
 from hub.codec import event_record
 from hub.errors import InvalidCommandError, NotFoundError
 from hub.quarantine import stop_on_keys
@@ -28,11 +28,21 @@ def _instant(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def from_topic(settings: Settings, topic: str) -> Leaked:
-    """Every record of ``topic`` (read from offset zero, no consumer group)."""
+def from_topic(settings: Settings, topic: str, unreadable: list[int] | None = None) -> Leaked:
+    """Every record of ``topic`` (read from offset zero, no consumer group), in either
+    framing (an agency's reply may come Confluent-framed); the offsets of records no schema
+    of the hub reads go to ``unreadable``, for the assessment to say so, not to stop."""
     _topic_exists(settings, topic)
     for message in kafka_clients.read_to_end(settings, [topic], client_id="hub-leak-impact"):
-        schema, record = codec.decode(message.value)
+        try:
+            if message.value[:1] == confluent_wire.MAGIC:
+                schema, record = confluent_wire.decode(message.value)
+            else:
+                schema, record = codec.decode(message.value)
+        except (codec.CodecError, TypeError):  # TypeError: no value at all (a tombstone)
+            if unreadable is not None:
+                unreadable.append(message.offset)
+            continue
         if "occurred_at" in record:
             at = _instant(record["occurred_at"])
             yield at, exposures(schema, record, at)
