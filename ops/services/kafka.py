@@ -123,20 +123,27 @@ def _host_port(bootstrap: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _quoted(text: str) -> str:
+    """``text`` as a quoted JAAS value: Kafka's tokenizer takes a backslash as an escape
+    and ends the value at a quote or a line's end."""
+    escapes = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+    return '"' + "".join(escapes.get(c, c) for c in text) + '"'
+
+
 def _jaas(settings: Settings) -> str:
-    password = settings.secret("kafka_password").replace('"', '\\"')
+    password = _quoted(settings.secret("kafka_password"))
     return (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f'username="{settings.kafka_user}" password="{password}";'
+        f"username={_quoted(settings.kafka_user)} password={password};"
     )
 
 
 def _controller_jaas(settings: Settings) -> str:
-    password = settings.secret("kafka_controller_secret").replace('"', '\\"')
+    password = _quoted(settings.secret("kafka_controller_secret"))
     return (
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
-        f'username="{CONTROLLER_USER}" password="{password}" '
-        f'user_{CONTROLLER_USER}="{password}";'
+        f'username="{CONTROLLER_USER}" password={password} '
+        f"user_{CONTROLLER_USER}={password};"
     )
 
 
@@ -240,10 +247,29 @@ logger.clients.level = INFO
 
 def _write_properties(path: Path, props: dict[str, str]) -> None:
     lines = ["# Written by ops/services/kafka.py from hub.settings; edits are overwritten."]
-    lines += [f"{key}={value}" for key, value in props.items()]
+    lines += [f"{_escaped(key)}={_escaped(value)}" for key, value in props.items()]
     # Holds the passwords of the inter-broker and the controller users: private before
     # anything is written.
     private_file(path).write_text("\n".join(lines) + "\n")
+
+
+def _escaped(text: str) -> str:
+    """``text`` as java.util.Properties reads it back from the file the broker loads
+    (ISO-8859-1, a backslash an escape): a secret's quote, backslash or kanji intact."""
+    named = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}
+    out = []
+    for i, c in enumerate(text):
+        if c in named:
+            out.append(named[c])
+        elif c == " " and i == 0:
+            out.append("\\ ")  # leading spaces of a value are skipped
+        elif not " " <= c <= "~":
+            # \uXXXX of UTF-16 units: a character beyond the BMP is a surrogate pair
+            data = c.encode("utf-16-be")
+            out += [f"\\u{data[j]:02x}{data[j + 1]:02x}" for j in range(0, len(data), 2)]
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def write_config(settings: Settings, paths: KafkaPaths) -> None:
