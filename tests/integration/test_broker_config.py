@@ -1,11 +1,12 @@
-"""The broker's own passwords reach it as they were set: ``server.properties`` is read by
+"""The broker's own settings reach it as they were set: ``server.properties`` is read by
 Java (ISO-8859-1, backslash escapes) and each JAAS line by Kafka's tokenizer (quotes and
-backslashes), so a secret holding ``"``, ``\\`` or a character beyond ASCII must be written
-escaped for both. Read back here by the broker's own code (tests/java/ReadBrokerJaas.java);
-no broker is started."""
+backslashes), so a password holding ``"``, ``\\`` or a character beyond ASCII, and the TLS
+listener's PEM texts, must be written escaped for both. Read back here by the broker's own
+code (tests/java/ReadBrokerConfig.java); no broker is started."""
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from hub.settings import Settings
-from ops.services import kafka
+from ops.services import kafka, tls
 
 pytestmark = pytest.mark.integration
 
@@ -28,22 +29,30 @@ SECRETS = [
 ]
 
 
-def read_back(path: Path) -> dict[tuple[str, str], str]:
+def read_back(path: Path) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     done = subprocess.run(
         [
             "java",
             "-cp",
             f"{kafka.jar_dir()}/*",
-            str(ROOT / "tests" / "java" / "ReadBrokerJaas.java"),
+            str(ROOT / "tests" / "java" / "ReadBrokerConfig.java"),
             str(path),
         ],
         capture_output=True,
+        text=True,
         timeout=180,
         check=False,
     )
-    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
-    lines = done.stdout.decode("utf-8").split("\n")
-    return {(f[0], f[1]): f[2] for f in (line.split("\t", 2) for line in lines if line)}
+    assert done.returncode == 0, done.stderr[-2000:]
+    props, jaas = {}, {}
+    for line in done.stdout.splitlines():
+        kind, *names, value = line.split("\t")
+        text = base64.b64decode(value).decode("utf-8")
+        if kind == "property":
+            props[names[0]] = text
+        elif kind == "jaas":
+            jaas[(names[0], names[1])] = text
+    return props, jaas
 
 
 @pytest.mark.parametrize("secret", SECRETS)
@@ -56,8 +65,27 @@ def test_the_broker_reads_its_passwords_as_they_were_set(secret: str, tmp_path: 
     )
     paths = kafka.KafkaPaths.of(settings)
     kafka.write_config(settings, paths)
-    options = read_back(paths.server_properties)
+    _, options = read_back(paths.server_properties)
     assert options[("client", "username")] == settings.kafka_user
     assert options[("client", "password")] == secret
     assert options[("controller", "password")] == secret[::-1]
     assert options[("controller", "user_controller")] == secret[::-1]
+
+
+def test_the_broker_reads_its_tls_key_and_certificates_as_made(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    settings = Settings(
+        mode="development",
+        var_dir=tmp_path,
+        kafka_security_protocol="SASL_SSL",
+        kafka_ssl_cafile=ca,
+    )
+    paths = kafka.KafkaPaths.of(settings)
+    kafka.write_config(settings, paths)
+    props, _ = read_back(paths.server_properties)
+    made = tls.folder(paths.home)
+    assert props["ssl.keystore.key"] == (made / tls.KEY_FILE).read_text().strip()
+    assert props["ssl.keystore.key"].startswith("-----BEGIN PRIVATE KEY-----\n")
+    assert props["ssl.keystore.certificate.chain"] == (made / tls.CERT_FILE).read_text().strip()
+    assert props["ssl.truststore.certificates"] == (made / tls.CA_FILE).read_text().strip()
