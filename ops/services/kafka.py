@@ -435,8 +435,7 @@ def format_storage(
     """
     if (paths.data / "meta.properties").is_file():
         return
-    password = settings.secret("kafka_password")
-    scram = f"{SASL_MECHANISM}=[name={settings.kafka_user},password={password}]"
+    scram = _scram_credential(settings)
     tool = (
         "kafka.tools.StorageTool",
         "format",
@@ -447,9 +446,9 @@ def format_storage(
         "--add-scram",
         scram,
     )
-    # The password must not be in the process's arguments (ps, /proc/<pid>/cmdline): the
-    # java launcher reads them from an @argfile, which it expands only before the main
-    # class, so the main class is in the file too.
+    # The salted password (enough to log in with SCRAM) must not be in the process's arguments
+    # (ps, /proc/<pid>/cmdline): the java launcher reads them from an @argfile, which it
+    # expands only before the main class, so the main class is in the file too.
     with _argfile(paths.home, tool) as argfile:
         result = subprocess.run(
             _java(f"@{argfile}", log4j=paths.log4j),
@@ -460,8 +459,28 @@ def format_storage(
         )
     if result.returncode != 0:
         shutil.rmtree(paths.data, ignore_errors=True)
-        output = (result.stdout + result.stderr).replace(password, "***")
+        output = result.stdout + result.stderr
         raise ServiceUnavailableError(f"Kafka storage format failed:\n{output.strip()}")
+
+
+SCRAM_ITERATIONS = 4096  # SCRAM-SHA-512's least, Kafka's default
+
+
+def _scram_credential(settings: Settings) -> str:
+    """The super user's ``--add-scram`` argument: the salted password (RFC 5802), never the
+    password. The storage tool parts its argument at commas and takes quotes off a value, and
+    the java launcher reads an argument file in the locale's encoding (ASCII under ``C``): a
+    password given as such reached the credential changed, or refused with a piece of it
+    quoted in the error."""
+    salt = os.urandom(32)
+    salted = hashlib.pbkdf2_hmac(
+        "sha512", settings.secret("kafka_password").encode(), salt, SCRAM_ITERATIONS
+    )
+    return (
+        f"{SASL_MECHANISM}=[name={settings.kafka_user},"
+        f"salt={base64.b64encode(salt).decode()},"
+        f"saltedpassword={base64.b64encode(salted).decode()},iterations={SCRAM_ITERATIONS}]"
+    )
 
 
 @contextlib.contextmanager
