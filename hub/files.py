@@ -2,7 +2,8 @@
 
 The modes are set explicitly, whatever the umask: folders the hub creates are 0700, the files
 it creates 0600. A folder that already existed is tightened only when it is the hub's own
-(``tighten=True``), and never when it is shared (world-writable or sticky, such as /tmp).
+(``tighten=True``), and never when it is shared (world-writable or sticky, such as /tmp, or
+holding another user's files, such as /var/lib).
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ class NotAFolderError(StoreUnavailableError):
 
 
 def _shared(path: Path) -> bool:
-    mode = path.stat().st_mode
-    return bool(mode & (stat.S_IWOTH | stat.S_ISVTX))
+    """World-writable or sticky (/tmp), or holding another user's file or folder (/var/lib,
+    named by mistake, run as root: closing it would lock PostgreSQL out of its data)."""
+    if path.stat().st_mode & (stat.S_IWOTH | stat.S_ISVTX):
+        return True
+    me = os.geteuid()
+    with os.scandir(path) as entries:
+        return any(entry.stat(follow_symlinks=False).st_uid != me for entry in entries)
 
 
 def private_dir(path: Path, *, tighten: bool = False) -> Path:
