@@ -36,8 +36,11 @@ def _shared(path: Path) -> bool:
     if path.stat().st_mode & (stat.S_IWOTH | stat.S_ISVTX):
         return True
     me = os.geteuid()
-    with os.scandir(path) as entries:
-        return any(entry.stat(follow_symlinks=False).st_uid != me for entry in entries)
+    try:
+        with os.scandir(path) as entries:
+            return any(entry.stat(follow_symlinks=False).st_uid != me for entry in entries)
+    except OSError:  # not ours to list (nor, then, to close): left as it is
+        return True
 
 
 def private_dir(path: Path, *, tighten: bool = False) -> Path:
