@@ -62,3 +62,40 @@ def test_a_var_dir_of_the_hubs_own_is_still_closed(
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert mode(var) == 0o700
+
+
+def _case_list(var: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(var))
+    monkeypatch.delenv("HUB_SQLITE_PATH", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["case", "list"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+
+
+def test_a_var_dir_holding_folders_others_may_enter_is_left_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HUB_VAR_DIR=/var`` as root: every folder in it is root's, and others enter them."""
+    var = tmp_path / "var"
+    (var / "lib").mkdir(parents=True, mode=0o755)
+    (var / "lib").chmod(0o755)
+    var.chmod(0o755)
+    _case_list(var, monkeypatch)
+    assert mode(var) == 0o755
+    assert mode(var / "hub.sqlite") == 0o600
+
+
+def test_the_hubs_own_folders_an_earlier_release_left_open_do_not_keep_it_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"
+    for name in ("agency", "keys", "kafka"):
+        (var / name).mkdir(parents=True)
+        (var / name).chmod(0o755)
+    var.chmod(0o755)
+    _case_list(var, monkeypatch)
+    assert mode(var) == 0o700
