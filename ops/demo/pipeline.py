@@ -22,7 +22,7 @@ from typing import Any
 from hub import events as ev
 from hub.application import HubApplication
 from hub.errors import ConfigurationError, ServiceUnavailableError
-from hub.files import private_dir
+from hub.files import private_dir, private_file
 from hub.fiscal import JST
 from hub.logging import get_logger
 from hub.reference import load_network
@@ -453,12 +453,14 @@ def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
     home = outcome.options.home
     wards = network_names().wards
     heading = report.title(cut)
-    csv_path = home / "indicators-R7.csv"
+    # Files of the demo's home, a var folder: 0600 before a byte is in them, whatever the
+    # umask (the workbook and the chart are written into the file as it is).
+    csv_path = private_file(home / "indicators-R7.csv")
     csv_path.write_bytes(report.to_csv(outcome.indicators, wards))
     wide = report.wide(monthly, outcome.indicators, wards)
-    xlsx_path = home / "indicators-R7.xlsx"
+    xlsx_path = private_file(home / "indicators-R7.xlsx")
     report.to_xlsx(wide, outcome.indicators, heading, xlsx_path, wards)
-    chart_path = home / "indicators-R7.png"
+    chart_path = private_file(home / "indicators-R7.png")
     chart.draw(monthly, cut, chart_path, heading, wards)
     outcome.files["評価指標（CSV）"] = str(csv_path)
     outcome.files["評価指標（Excel）"] = str(xlsx_path)
