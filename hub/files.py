@@ -2,7 +2,8 @@
 
 The modes are set explicitly, whatever the umask: folders the hub creates are 0700, the files
 it creates 0600. A folder that already existed is tightened only when it is the hub's own
-(``tighten=True``), and never when it is shared (world-writable or sticky, such as /tmp).
+(``tighten=True``), and never when it is shared (world-writable or sticky, such as /tmp, or
+holding another user's files or a folder others may enter, such as /var and /var/lib).
 """
 
 from __future__ import annotations
@@ -29,9 +30,31 @@ class NotAFolderError(StoreUnavailableError):
     """A folder of the hub is named where a file is; its mode was left as it is."""
 
 
+# The folders the hub makes in its var folder (0700 now; an earlier release may have left
+# them open): any other folder others may enter there is not the hub's.
+OWN_FOLDERS = frozenset({"agency", "keys", "oidc", "kafka", "kafka-cluster", "demo", "bench"})
+
+
 def _shared(path: Path) -> bool:
-    mode = path.stat().st_mode
-    return bool(mode & (stat.S_IWOTH | stat.S_ISVTX))
+    """World-writable or sticky (/tmp), or holding another user's file or folder, or a folder
+    of others that they may enter (/var or /var/lib named by mistake and run as root: closing
+    it would lock PostgreSQL and every other service out of their data)."""
+    if path.stat().st_mode & (stat.S_IWOTH | stat.S_ISVTX):
+        return True
+    me = os.geteuid()
+    try:
+        with os.scandir(path) as entries:
+            return any(_not_the_hubs(entry, me) for entry in entries)
+    except OSError:  # not ours to list (nor, then, to close): left as it is
+        return True
+
+
+def _not_the_hubs(entry: os.DirEntry[str], me: int) -> bool:
+    found = entry.stat(follow_symlinks=False)
+    if found.st_uid != me:
+        return True
+    entered = stat.S_ISDIR(found.st_mode) and found.st_mode & (stat.S_IXGRP | stat.S_IXOTH)
+    return bool(entered) and entry.name not in OWN_FOLDERS
 
 
 def private_dir(path: Path, *, tighten: bool = False) -> Path:

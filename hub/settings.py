@@ -2,10 +2,10 @@
 
 Secrets are ``SecretStr`` so they never print; ``Settings.safe_dict`` is what may be logged.
 The default of every ``SecretStr`` field is public (it is in this file) and only for
-development: outside ``HUB_MODE=development`` a secret left at its default (or any secret's),
-empty, shorter than 32 bytes, of fewer than 8 different characters or the value of another
-secret is refused (``Settings.require_secrets``), so a secret added later is covered by being
-a ``SecretStr``.
+development: outside ``HUB_MODE=development`` a secret left at its default (or any secret's,
+or one of those with something added), empty, shorter than 32 bytes, of fewer than 8
+different characters or the value of another secret is refused (``Settings.require_secrets``),
+so a secret added later is covered by being a ``SecretStr``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ MIN_SECRET_BYTES = 32
 # ... and made of at least this many different characters: 32 random bytes written in hex,
 # base64 or as text have far more; "x" * 32 or a word repeated has fewer.
 MIN_SECRET_CHARACTERS = 8
+# A public default this long found inside a secret is one edited, not replaced; a shorter one
+# ("hub") turns up by chance in random text.
+MIN_EDITED_DEFAULT = 8
 
 
 class Settings(BaseSettings):
@@ -159,6 +162,9 @@ class Settings(BaseSettings):
                 found.append(f"{variable} is the public development default")
             elif text.casefold() in public:
                 found.append(f"{variable} is the public development default of another secret")
+            elif any(len(p) >= MIN_EDITED_DEFAULT and p in text.casefold() for p in public):
+                # "dev-only-pseudonym-key-change-me-2026": the public text, its end guessable.
+                found.append(f"{variable} holds a public development default (edited, not new)")
             elif len(text.encode()) < MIN_SECRET_BYTES:
                 found.append(f"{variable} is shorter than {MIN_SECRET_BYTES} bytes")
             elif len(set(text)) < MIN_SECRET_CHARACTERS:

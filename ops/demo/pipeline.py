@@ -21,8 +21,8 @@ from typing import Any
 
 from hub import events as ev
 from hub.application import HubApplication
-from hub.errors import ServiceUnavailableError
-from hub.files import private_dir
+from hub.errors import ConfigurationError, ServiceUnavailableError
+from hub.files import private_dir, private_file
 from hub.fiscal import JST
 from hub.logging import get_logger
 from hub.reference import load_network
@@ -136,10 +136,48 @@ def demo_schema(schema: str) -> str:
     return f"{schema[:58]}_demo" if schema else "demo"
 
 
+class DemoOutsideHomeError(ConfigurationError):
+    """Outside development mode the demo keeps to its home: the agencies' inboxes that
+    ``HUB_AGENCY_INBOX_PATH`` or ``HUB_AGENCY_INBOX_STORE=postgres`` name are the host's own
+    (an agency client's), which the demo would wipe or fill with its synthetic people."""
+
+
+def check_inboxes_at_home(settings: Settings, home: Path) -> None:
+    """Refuses, outside development mode, agencies' inboxes the settings put outside
+    ``home``: a demo tried on a host of the hub would take them for its own."""
+    from consumers.config import get_consumer_settings
+    from consumers.inbox import inbox_path
+
+    if settings.mode == "development":
+        return
+    consumer_settings = get_consumer_settings()
+    if consumer_settings.agency_inbox_store == "postgres":
+        where = (
+            "HUB_AGENCY_INBOX_STORE=postgres puts the agencies' inboxes in the schemas "
+            f"{consumer_settings.agency_inbox_schema or 'inbox_{agency}'}, where the demo "
+            "would write its synthetic people"
+        )
+    elif consumer_settings.agency_inbox_path is not None:
+        path = inbox_path(settings, consumer_settings, "{agency}")
+        if path.resolve().is_relative_to(home.resolve()):
+            return
+        where = (
+            f"HUB_AGENCY_INBOX_PATH puts the agencies' inboxes at {path}, outside --home, "
+            "where the demo would wipe them"
+        )
+    else:
+        return
+    raise DemoOutsideHomeError(
+        f"refusing to start in {settings.mode} mode: {where} (unset it for the demo, or "
+        "run the demo with HUB_MODE=development on a trial machine)"
+    )
+
+
 def run_demo(options: DemoOptions, step: Step | None = None) -> DemoOutcome:
     run_id = new_run_id(options.home, datetime.now(UTC))
     settings = demo_settings(options, run_id)
     settings.require_secrets()  # before anything is started or wiped
+    check_inboxes_at_home(settings, options.home)
     outcome = DemoOutcome(options, settings)
     started: dict[str, float] = {}
 
@@ -415,12 +453,14 @@ def _projections(outcome: DemoOutcome, app: HubApplication, tick: Step) -> None:
     home = outcome.options.home
     wards = network_names().wards
     heading = report.title(cut)
-    csv_path = home / "indicators-R7.csv"
+    # Files of the demo's home, a var folder: 0600 before a byte is in them, whatever the
+    # umask (the workbook and the chart are written into the file as it is).
+    csv_path = private_file(home / "indicators-R7.csv")
     csv_path.write_bytes(report.to_csv(outcome.indicators, wards))
     wide = report.wide(monthly, outcome.indicators, wards)
-    xlsx_path = home / "indicators-R7.xlsx"
+    xlsx_path = private_file(home / "indicators-R7.xlsx")
     report.to_xlsx(wide, outcome.indicators, heading, xlsx_path, wards)
-    chart_path = home / "indicators-R7.png"
+    chart_path = private_file(home / "indicators-R7.png")
     chart.draw(monthly, cut, chart_path, heading, wards)
     outcome.files["評価指標（CSV）"] = str(csv_path)
     outcome.files["評価指標（Excel）"] = str(xlsx_path)

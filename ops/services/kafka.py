@@ -123,20 +123,27 @@ def _host_port(bootstrap: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _quoted(text: str) -> str:
+    """``text`` as a quoted JAAS value: Kafka's tokenizer takes a backslash as an escape
+    and ends the value at a quote or a line's end."""
+    escapes = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+    return '"' + "".join(escapes.get(c, c) for c in text) + '"'
+
+
 def _jaas(settings: Settings) -> str:
-    password = settings.secret("kafka_password").replace('"', '\\"')
+    password = _quoted(settings.secret("kafka_password"))
     return (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f'username="{settings.kafka_user}" password="{password}";'
+        f"username={_quoted(settings.kafka_user)} password={password};"
     )
 
 
 def _controller_jaas(settings: Settings) -> str:
-    password = settings.secret("kafka_controller_secret").replace('"', '\\"')
+    password = _quoted(settings.secret("kafka_controller_secret"))
     return (
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
-        f'username="{CONTROLLER_USER}" password="{password}" '
-        f'user_{CONTROLLER_USER}="{password}";'
+        f'username="{CONTROLLER_USER}" password={password} '
+        f"user_{CONTROLLER_USER}={password};"
     )
 
 
@@ -240,10 +247,29 @@ logger.clients.level = INFO
 
 def _write_properties(path: Path, props: dict[str, str]) -> None:
     lines = ["# Written by ops/services/kafka.py from hub.settings; edits are overwritten."]
-    lines += [f"{key}={value}" for key, value in props.items()]
+    lines += [f"{_escaped(key)}={_escaped(value)}" for key, value in props.items()]
     # Holds the passwords of the inter-broker and the controller users: private before
     # anything is written.
     private_file(path).write_text("\n".join(lines) + "\n")
+
+
+def _escaped(text: str) -> str:
+    """``text`` as java.util.Properties reads it back from the file the broker loads
+    (ISO-8859-1, a backslash an escape): a secret's quote, backslash or kanji intact."""
+    named = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}
+    out = []
+    for i, c in enumerate(text):
+        if c in named:
+            out.append(named[c])
+        elif c == " " and i == 0:
+            out.append("\\ ")  # leading spaces of a value are skipped
+        elif not " " <= c <= "~":
+            # \uXXXX of UTF-16 units: a character beyond the BMP is a surrogate pair
+            data = c.encode("utf-16-be")
+            out += [f"\\u{data[j]:02x}{data[j + 1]:02x}" for j in range(0, len(data), 2)]
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def write_config(settings: Settings, paths: KafkaPaths) -> None:
@@ -409,8 +435,7 @@ def format_storage(
     """
     if (paths.data / "meta.properties").is_file():
         return
-    password = settings.secret("kafka_password")
-    scram = f"{SASL_MECHANISM}=[name={settings.kafka_user},password={password}]"
+    scram = _scram_credential(settings)
     tool = (
         "kafka.tools.StorageTool",
         "format",
@@ -421,9 +446,9 @@ def format_storage(
         "--add-scram",
         scram,
     )
-    # The password must not be in the process's arguments (ps, /proc/<pid>/cmdline): the
-    # java launcher reads them from an @argfile, which it expands only before the main
-    # class, so the main class is in the file too.
+    # The salted password (enough to log in with SCRAM) must not be in the process's arguments
+    # (ps, /proc/<pid>/cmdline): the java launcher reads them from an @argfile, which it
+    # expands only before the main class, so the main class is in the file too.
     with _argfile(paths.home, tool) as argfile:
         result = subprocess.run(
             _java(f"@{argfile}", log4j=paths.log4j),
@@ -434,8 +459,28 @@ def format_storage(
         )
     if result.returncode != 0:
         shutil.rmtree(paths.data, ignore_errors=True)
-        output = (result.stdout + result.stderr).replace(password, "***")
+        output = result.stdout + result.stderr
         raise ServiceUnavailableError(f"Kafka storage format failed:\n{output.strip()}")
+
+
+SCRAM_ITERATIONS = 4096  # SCRAM-SHA-512's least, Kafka's default
+
+
+def _scram_credential(settings: Settings) -> str:
+    """The super user's ``--add-scram`` argument: the salted password (RFC 5802), never the
+    password. The storage tool parts its argument at commas and takes quotes off a value, and
+    the java launcher reads an argument file in the locale's encoding (ASCII under ``C``): a
+    password given as such reached the credential changed, or refused with a piece of it
+    quoted in the error."""
+    salt = os.urandom(32)
+    salted = hashlib.pbkdf2_hmac(
+        "sha512", settings.secret("kafka_password").encode(), salt, SCRAM_ITERATIONS
+    )
+    return (
+        f"{SASL_MECHANISM}=[name={settings.kafka_user},"
+        f"salt={base64.b64encode(salt).decode()},"
+        f"saltedpassword={base64.b64encode(salted).decode()},iterations={SCRAM_ITERATIONS}]"
+    )
 
 
 @contextlib.contextmanager

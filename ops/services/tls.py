@@ -168,5 +168,5 @@ def _make(host: str) -> BrokerTls:
 
 
 def _inline(pem: str) -> str:
-    """A PEM text as one properties value: Java's properties read ``\\n`` as a line break."""
-    return pem.strip().replace("\n", "\\n")
+    """A PEM text as one properties value (the file's writer escapes its line breaks)."""
+    return pem.strip()

@@ -222,3 +222,32 @@ def test_the_readme_commands_say_development_mode(script: str) -> None:
     text = (ROOT / script).read_text()
     assert "\nexport HUB_MODE=development\n" in text
     assert text.index("export HUB_MODE=development") < text.index("ops/setup.sh")
+
+
+# A default of 8 characters or more, edited rather than replaced ("…-change-me" with the
+# year added): still the public text, with a guessable end.
+DEFAULTS = sorted(
+    {
+        value
+        for f in Settings.model_fields.values()
+        if isinstance(f.default, SecretStr) and len(value := f.default.get_secret_value()) >= 8
+    }
+)
+
+
+@pytest.mark.parametrize("default", DEFAULTS)
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_public_default_with_something_added_is_refused(name: str, default: str) -> None:
+    for edited in (f"{default}-2026-kitakyushu", f"Prod_{default.upper()}_試験"):
+        with pytest.raises(InsecureSecretError) as refused:
+            production(**{name: SecretStr(edited)}).require_secrets()
+        message = str(refused.value)
+        assert f"HUB_{name.upper()} holds a public development default" in message
+        assert [n for n in SECRETS if f"HUB_{n.upper()}" in message] == [name]
+        assert edited not in message and default not in message
+
+
+def test_a_short_default_inside_a_random_secret_is_no_default() -> None:
+    """``hub`` (the PostgreSQL password's default) is three letters: a random secret holds
+    it by chance, and is no edit of it."""
+    production(postgres_password=SecretStr("q7HUBx2Lm9Vd4RtY8kWp3ZsN6bJc1FgA")).require_secrets()

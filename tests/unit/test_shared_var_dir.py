@@ -1,0 +1,101 @@
+"""A folder named for the hub's that holds another user's files is theirs too: the hub does
+not close it (``HUB_VAR_DIR=/var/lib`` by mistake, run as root, would lock PostgreSQL out of
+its data folder). Its own files and folders in it are private all the same."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.settings import get_settings
+from ops.cli.main import app as cli
+
+OTHER = "nobody"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a file of another user needs root")
+def test_a_var_dir_holding_another_users_folder_is_left_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "lib"
+    theirs = shared / "postgresql"
+    theirs.mkdir(parents=True)
+    shared.chmod(0o755)
+    theirs.chmod(0o700)
+    shutil.chown(theirs, OTHER)
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(shared))
+    monkeypatch.delenv("HUB_SQLITE_PATH", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["case", "list"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert mode(shared) == 0o755
+    assert mode(shared / "hub.sqlite") == 0o600
+    assert mode(theirs) == 0o700 and theirs.owner() == OTHER
+
+
+def test_a_var_dir_of_the_hubs_own_is_still_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"
+    (var / "agency").mkdir(parents=True)
+    var.chmod(0o755)
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(var))
+    monkeypatch.delenv("HUB_SQLITE_PATH", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["case", "list"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert mode(var) == 0o700
+
+
+def _case_list(var: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(var))
+    monkeypatch.delenv("HUB_SQLITE_PATH", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["case", "list"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+
+
+def test_a_var_dir_holding_folders_others_may_enter_is_left_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HUB_VAR_DIR=/var`` as root: every folder in it is root's, and others enter them."""
+    var = tmp_path / "var"
+    (var / "lib").mkdir(parents=True, mode=0o755)
+    (var / "lib").chmod(0o755)
+    var.chmod(0o755)
+    _case_list(var, monkeypatch)
+    assert mode(var) == 0o755
+    assert mode(var / "hub.sqlite") == 0o600
+
+
+def test_the_hubs_own_folders_an_earlier_release_left_open_do_not_keep_it_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"
+    for name in ("agency", "keys", "kafka"):
+        (var / name).mkdir(parents=True)
+        (var / name).chmod(0o755)
+    var.chmod(0o755)
+    _case_list(var, monkeypatch)
+    assert mode(var) == 0o700
