@@ -62,6 +62,9 @@ def check_identity_settings(settings: Settings) -> None:
         raise ConfigurationError(
             "HUB_OIDC_ISSUER is the development issuer: set the city's provider in production"
         )
+    for name, value in (("ISSUER", settings.oidc_issuer), ("AUDIENCE", settings.oidc_audience)):
+        if not value.strip():  # only tokens whose own claim is empty would match it
+            raise ConfigurationError(f"HUB_OIDC_{name} is empty: production names the city's")
 
 
 class TokenVerifier:

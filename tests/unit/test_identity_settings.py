@@ -41,6 +41,9 @@ def test_the_development_issuer_refuses_to_sign_in_production(tmp_path: Any) -> 
         ({}, "HUB_OIDC_JWKS_URL is not set"),
         ({**CITY, "oidc_jwks_url": "http://idp.example.invalid/certs"}, "https://"),
         ({"oidc_jwks_url": CITY["oidc_jwks_url"]}, "development issuer"),
+        # Empty, only a token whose own claim is empty would match (a review's attack).
+        ({**CITY, "oidc_issuer": ""}, "HUB_OIDC_ISSUER is empty"),
+        ({**CITY, "oidc_audience": " "}, "HUB_OIDC_AUDIENCE is empty"),
     ],
 )
 def test_production_needs_the_citys_provider(values: dict[str, str], reason: str) -> None:
