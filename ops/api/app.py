@@ -31,6 +31,7 @@ from ops.api import commands, problems
 from ops.api.commands import AnswerOutcome, IdempotencyKey
 from ops.api.hsts import StrictTransport
 from ops.api.limits import BodyLimit
+from ops.api.nosniff import NoSniff
 from ops.api.rows import InboxRow
 from ops.api.times import JstJSONResponse
 from ops.api.tracecontext import TraceContext
@@ -286,5 +287,6 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(TraceContext)
+    app.add_middleware(NoSniff)
     app.add_middleware(StrictTransport)  # outermost: every answer over HTTPS, a 500 too
     return app

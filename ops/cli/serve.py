@@ -61,6 +61,7 @@ def serve(
             port=port,
             log_level="warning",
             access_log=False,  # paths hold case ids only, but the hub logs through structlog
+            server_header=False,  # no product and version for a scanner to match
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
         )

@@ -48,3 +48,13 @@ def test_plain_http_carries_no_hsts(tmp_path: Path) -> None:
     with running_server(tmp_path) as plain, plain.client() as client:
         response = client.get("/health")
         assert response.status_code == 200 and HSTS not in response.headers
+
+
+def test_every_answer_says_nosniff_and_names_no_server(server: Server) -> None:
+    """The API's JSON carried no X-Content-Type-Options (the pages did) and every answer
+    named uvicorn as its server (a review's scan)."""
+    with server.client() as anonymous:
+        for path in ("/health", "/web/signin", "/cases", "/no-such-route"):
+            response = anonymous.get(path)
+            assert response.headers.get_list("x-content-type-options") == ["nosniff"], path
+            assert "server" not in response.headers, (path, response.headers.get("server"))
