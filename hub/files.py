@@ -109,7 +109,10 @@ def private_file(path: Path, *, keep_read_only: bool = False) -> Path:
         # No descriptor on a file that exists: it may be a live SQLite database, and closing
         # any descriptor of it drops every POSIX lock this process holds on it, so another
         # process may then delete the -wal/-shm files under us ("disk I/O error").
-        mode = path.stat().st_mode
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:  # O_EXCL met a symbolic link to nothing
+            raise NotAFileError(f"the hub's file {path} is a link to nothing") from None
         if not stat.S_ISREG(mode):
             # A folder (HUB_SQLITE_PATH=/ or the current one) or a device (/dev/full) made
             # 0600 would lock its owner out of it, or every other user out of the device.

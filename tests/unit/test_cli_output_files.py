@@ -47,3 +47,16 @@ def test_a_subject_report_onto_a_pipe_is_refused_before_the_read_is_logged(
         assert access_log(app, case_id=str(case_id)) == []
     finally:
         app.close()
+
+
+def test_a_backup_onto_a_link_to_nothing_is_one_line(cli_store: Path) -> None:
+    """A symbolic link to nothing at the path (a review's attack): 'unexpected
+    FileNotFoundError' and a traceback, not a line naming it."""
+    HubApplication(env=get_settings().eventsourcing_env()).close()
+    link = cli_store / "backup.sqlite"
+    link.symlink_to(cli_store / "no-such-folder" / "x")
+    result = runner.invoke(cli, ["backup", str(link)])
+    assert result.exit_code == 4, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line == f"Error: the hub's file {link} is a link to nothing"
+    assert not (cli_store / "no-such-folder").exists()
