@@ -308,8 +308,10 @@ class Case(Aggregate):
         if referral.agency_id != agency_id:
             raise NotReferredAgencyError(f"referral {referral_id} was not sent to {agency_id}")
         if answer not in TRANSITIONS[referral.status]:
+            allowed = ", ".join(sorted(TRANSITIONS[referral.status])) or "nothing more"
             raise IllegalTransitionError(
-                f"referral {referral_id} is {referral.status}; it cannot become {answer}"
+                f"referral {referral_id} is {referral.status}; it can become {allowed}, "
+                f"not {answer}"
             )
         self._referral_answered(
             ev.ReferralAnswered(

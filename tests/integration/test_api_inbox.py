@@ -132,6 +132,8 @@ def test_a_decline_needs_one_of_the_coded_reasons(server: Server, agency: httpx.
     late = _answer(agency, referral_id, {"answer": "accepted"})
     assert late.status_code == 409
     assert late.json()["error"] == "IllegalTransitionError"
+    # It says what the referral can still become, as `hub agency ack` does (nothing, here).
+    assert late.json()["detail"].endswith("is declined; it can become nothing more, not accepted")
 
 
 def test_a_referral_is_worked_through_to_a_completion_with_an_outcome(
