@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator, model_validator
 
 from consumers.agency import reply_record
 from consumers.records import BadRecord
@@ -122,6 +122,9 @@ class AgencyAnswer(BaseModel):
     reason_code: v.DeclineReason | None = None
     reason: ShortText | None = None
     outcome: v.Outcome | None = None
+    # When the answer was given, with its offset (a late entry of an answer given earlier,
+    # as `hub agency ack --at` and a reply's answered_at); now when left out.
+    answered_at: AwareDatetime | None = None
 
     @field_validator("reason", mode="before")
     @classmethod
@@ -389,13 +392,13 @@ class HubService:
         if referral is None or referral["agency_id"] != agency_id:
             raise NotFoundError(f"no referral {referral_id} in the inbox of {agency_id}")
 
-        def build(answered_at: datetime | None) -> c.AnswerReferral:
+        def build(stamped: datetime | None) -> c.AnswerReferral:
             record = reply_record(
                 agency_id,
                 referral,
                 reply.answer,
                 reply.reason,
-                answered_at=answered_at,
+                answered_at=reply.answered_at or stamped,
                 reply_id=reply_id,
                 reason_code=reply.reason_code,
                 outcome=reply.outcome,

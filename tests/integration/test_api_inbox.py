@@ -4,7 +4,7 @@ reason; the answer is the one its reply topic would carry, applied once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from consumers.replies import reply_command_id
+from hub.fiscal import JST
 from hub.identity import Role
 from tests import factories as f
 from tests.api_support import Server, post_command, server_on
@@ -149,6 +150,29 @@ def test_a_referral_is_worked_through_to_a_completion_with_an_outcome(
     with server.client(server.token(Role.operator, "operator-試験")) as operator:
         case = operator.get(f"/cases/{case_id}").json()
     assert [r["status"] for r in case["referrals"]] == ["completed"]
+
+
+def test_an_answer_given_earlier_is_entered_with_its_own_time(
+    server: Server, agency: httpx.Client
+) -> None:
+    """A late entry over HTTP (an answer the agency's system took by phone): the time it
+    was given, as `hub agency ack --at` and a reply's answered_at give it."""
+    _case_id, referral_id = _referred(server)
+    given = (f.at(0) + timedelta(hours=20)).astimezone(JST)
+    naive = _answer(agency, referral_id, {"answer": "received", "answered_at": "2025-04-02T09:00"})
+    assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "answered_at"
+    key = uuid4()
+    body = {"answer": "received", "answered_at": given.isoformat()}
+    assert _answer(agency, referral_id, body, key).status_code == 201
+    assert _answer(agency, referral_id, body, key).status_code == 200  # the same, again
+    (row,) = [
+        r
+        for r in agency.get(f"/agencies/{AGENCY}/inbox").json()
+        if r["referral_id"] == str(referral_id)
+    ]
+    assert datetime.fromisoformat(row["first_answer_at"]) == given
+    future = {"answer": "accepted", "answered_at": "2999-01-01T09:00:00+09:00"}
+    assert _answer(agency, referral_id, future).status_code == 422
 
 
 def test_a_malformed_answer_is_400_and_an_unknown_field_422(
