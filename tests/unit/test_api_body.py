@@ -120,7 +120,13 @@ def test_the_answer_body_stays_in_the_openapi_document(tmp_path: Path) -> None:
     assert reference == "#/components/schemas/AgencyAnswer"
     schema = document["components"]["schemas"]["AgencyAnswer"]
     assert schema["required"] == ["answer"]
-    assert set(schema["properties"]) == {"answer", "reason_code", "reason", "outcome"}
+    assert set(schema["properties"]) == {
+        "answer",
+        "reason_code",
+        "reason",
+        "outcome",
+        "answered_at",
+    }
 
 
 @pytest.mark.parametrize(
