@@ -183,9 +183,20 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
         elif item["type"] == "value_error":  # a rule of the hub: said in Japanese
             message = rule_said(rule)
         else:
-            message = FIELD_MESSAGES.get(key) or MESSAGES.get(item["type"], str(item["msg"]))
+            message = FIELD_MESSAGES.get(key) or _type_said(item)
         found.setdefault(key, message)
     return found
+
+
+def _type_said(item: Any) -> str:
+    """A pydantic error by its type; one of length says the limit, so that the officer knows
+    how much to cut (「長すぎます（200文字まで）」), not only that it is too much."""
+    message = MESSAGES.get(item["type"], str(item["msg"]))
+    limit = (item.get("ctx") or {}).get("max_length")
+    if limit is not None and item["type"] in ("string_too_long", "too_long"):
+        unit = "文字" if item["type"] == "string_too_long" else "個"
+        message = f"{message}（{limit}{unit}まで）"
+    return message
 
 
 def said(error: HubError) -> str:
