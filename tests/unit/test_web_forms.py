@@ -358,3 +358,27 @@ def test_an_erased_persons_case_offers_no_form_to_record_them_and_says_why(
     assert f"/web/cases/{case_id}/clear" not in page  # nor to empty them (訂正 by deletion)
     # Nor to show them: there is nothing to show, and a read would be logged for nothing.
     assert f"/web/cases/{case_id}/person" not in page and "表示すると" not in page
+
+
+def test_a_refused_form_lower_down_says_so_atop_the_page_with_a_link_to_its_field(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The consent form sits below the first screen of a laptop (1366x768): sent with a
+    mistake, the page comes back at its top, which must say that nothing was taken and lead
+    to the field, not read as if the consent had been recorded."""
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    sent = consent_form(page, data_categories="")
+    refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert refused.status_code == 422
+    summary = re.search(
+        r'<div class="error-summary" role="alert" id="error-summary">(.*?)</div>',
+        refused.text,
+        re.S,
+    )
+    assert summary is not None, "no word of the refusal atop the page"
+    assert "受け付けていません（1か所）" in summary.group(1)
+    assert '<a href="#data_categories-error">' in summary.group(1)
+    assert 'id="data_categories-error"' in refused.text
+    assert refused.text.index("error-summary") < refused.text.index('id="summary-h"')
+    assert "error-summary" not in client.get(f"/web/cases/{case_id}").text
