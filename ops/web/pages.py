@@ -882,6 +882,7 @@ def router(pages: Pages) -> APIRouter:
             "person": person,
             "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],
+            "can_assess": "RecordAssessment" in COMMANDS[actor.role],
             "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
             "person_erased": service.person_erased(actor, case_id),
             "clearable": [(f, label("person_field", f"person.{f}")) for f in CLEARABLE],
@@ -945,6 +946,23 @@ def router(pages: Pages) -> APIRouter:
             done,
             {"fields": "clear_fields"},
             refusal,
+        )
+
+    @routes.post("/cases/{case_id}/assessment")
+    async def assess(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.RecordAssessment(
+                **base,
+                case_id=case_id,
+                needs=_lists(data, "needs"),  # type: ignore[arg-type]
+                complexity=_text(data, "complexity"),  # type: ignore[arg-type]
+                summary=_text(data, "assessment_summary"),
+            )
+
+        done = to(f"/web/cases/{case_id}", "アセスメントを記録しました")
+        aliases = {"summary": "assessment_summary"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
         )
 
     @routes.post("/cases/{case_id}/refer")

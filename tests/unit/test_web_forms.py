@@ -382,3 +382,30 @@ def test_a_refused_form_lower_down_says_so_atop_the_page_with_a_link_to_its_fiel
     assert 'id="data_categories-error"' in refused.text
     assert refused.text.index("error-summary") < refused.text.index('id="summary-h"')
     assert "error-summary" not in client.get(f"/web/cases/{case_id}").text
+
+
+def test_an_officer_records_the_assessment_the_case_page_says_is_missing(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The case page said 課題「未記録」 and offered no way to record them: its assessment
+    form (RecordAssessment) says each missing field beside it, then shows what was recorded."""
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    assert f'action="/web/cases/{case_id}/assessment"' in page
+    empty = {"csrf_token": csrf_of(page), "command_id": str(uuid4())}
+    refused = client.post(f"/web/cases/{case_id}/assessment", data=empty)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"needs", "complexity"}
+    sent = {
+        **empty,
+        "command_id": str(uuid4()),
+        "needs": ["elderly", "isolation"],
+        "complexity": "complex",
+        "assessment_summary": "試験の見立て",
+    }
+    done = client.post(f"/web/cases/{case_id}/assessment", data=sent)
+    assert done.status_code == 200 and "アセスメントを記録しました" in done.text
+    assert "<dt>課題</dt><dd>高齢、孤立</dd>" in done.text
+    assert '<dd id="case-complexity">複雑・複合</dd>' in done.text
+    sign_in(client, "coordinator", ward=WARD)  # reads the case, may not assess it
+    assert "/assessment" not in client.get(f"/web/cases/{case_id}").text
