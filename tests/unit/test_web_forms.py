@@ -409,3 +409,48 @@ def test_an_officer_records_the_assessment_the_case_page_says_is_missing(
     assert '<dd id="case-complexity">複雑・複合</dd>' in done.text
     sign_in(client, "coordinator", ward=WARD)  # reads the case, may not assess it
     assert "/assessment" not in client.get(f"/web/cases/{case_id}").text
+
+
+def test_a_cancelled_referral_is_not_shown_to_the_coordinator_as_awaiting_an_answer(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A referral the officer cancelled awaits no answer: it is not listed under 未応答の紹介
+    with a waiting time that grows for ever (as the metrics drop it), nor said to be waiting
+    among the escalated ones."""
+    from hub import commands as c
+
+    service, client = hub
+    case_id = a_case(service)
+    waiting, cancelled = f.referral(case_id, "tobata.hoken"), f.referral(case_id, "tobata.hogo")
+    service.execute(OFFICER, waiting)
+    service.execute(OFFICER, cancelled)
+    coordinator = Actor("kakaricho-試験", Role.coordinator, ward=WARD)
+    for referral in (waiting, cancelled):
+        service.execute(
+            coordinator,
+            c.EscalateReferral(
+                command_id=uuid4(),
+                occurred_at=now(),
+                case_id=case_id,
+                referral_id=referral.referral_id,
+                overdue_minutes=10,
+            ),
+        )
+    service.execute(
+        OFFICER,
+        c.CancelReferral(
+            command_id=uuid4(),
+            occurred_at=now(),
+            case_id=case_id,
+            referral_id=cancelled.referral_id,
+            reason_code="other",
+        ),
+    )
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    unanswered = page[page.index('id="unanswered"') : page.index('id="escalated-h"')]
+    assert "戸畑区 地域保健" in unanswered
+    assert "戸畑区 保護課" not in unanswered
+    escalated = page[page.index('id="escalated-h"') : page.index('id="cases-h"')]
+    row = re.search(r"<tr><td>[^\n]*?戸畑区 保護課.*?</tr>", escalated)
+    assert row is not None and "<td>取消</td><td>取消済</td>" in row.group(0), escalated
