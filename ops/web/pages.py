@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import date, datetime, timedelta
@@ -523,6 +524,16 @@ class Pages:
     def agencies(self, kinds: tuple[str, ...] | None = None) -> list[Any]:
         return [a for a in self.network.agencies if kinds is None or a.kind in kinds]
 
+    def choices(self, agencies: list[Any]) -> list[tuple[str, str]]:
+        """Agencies as a form offers them, by name: a name two agencies of the network share
+        (北九州市障害者基幹相談支援センター, as the centre and as a member of the council) is
+        told apart by the agency's kind, or the officer could not tell which one is chosen."""
+        shared = Counter(a.name for a in self.network.agencies)
+        return [
+            (a.id, a.name if shared[a.name] == 1 else f"{a.name}（{label('agency_kind', a.kind)}）")
+            for a in agencies
+        ]
+
 
 def _lists(data: dict[str, Any], key: str) -> list[str]:
     return [v for v in data["_lists"].get(key, []) if v]
@@ -871,7 +882,7 @@ def router(pages: Pages) -> APIRouter:
         context = {
             "case": case,
             "case_id": case_id,
-            "agencies": [(a.id, a.name) for a in pages.agencies() if a.kind != "coordinator"],
+            "agencies": pages.choices([a for a in pages.agencies() if a.kind != "coordinator"]),
             "given": given,
             "errors": errors or {},
             "values": {
@@ -1063,7 +1074,7 @@ def router(pages: Pages) -> APIRouter:
             "unanswered": service.unanswered_referrals(actor),
             "escalated": service.escalated_referrals(actor),
             "meetings": service.meetings(actor),
-            "members": [(a.id, a.name) for a in pages.agencies()],
+            "members": pages.choices(pages.agencies()),
             "errors": errors or {},
             "values": values or {},
         }
@@ -1251,7 +1262,7 @@ def router(pages: Pages) -> APIRouter:
                 "replay": service.replay(actor, _last_instant_of(as_of), case_id)
                 if as_of
                 else None,
-                "agencies": pages.agencies(),
+                "agencies": pages.choices(pages.agencies()),
                 "errors": errors,
                 "values": dict(query),
             }

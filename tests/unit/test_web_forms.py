@@ -454,3 +454,30 @@ def test_a_cancelled_referral_is_not_shown_to_the_coordinator_as_awaiting_an_ans
     escalated = page[page.index('id="escalated-h"') : page.index('id="cases-h"')]
     row = re.search(r"<tr><td>[^\n]*?戸畑区 保護課.*?</tr>", escalated)
     assert row is not None and "<td>取消</td><td>取消済</td>" in row.group(0), escalated
+
+
+def test_two_agencies_of_one_name_are_told_apart_wherever_a_form_offers_them(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """北九州市障害者基幹相談支援センター is in the network twice (the centre, and a member of
+    the council): a referral, a consent's scope, a meeting or the audit's filter chosen by
+    name must say which one is which."""
+    service, client = hub
+    _, page = officer_case(service, client, WARD)
+
+    def offered(html: str, field: str) -> list[str]:
+        """The two agencies' names as the select or the boxes named ``field`` offer them."""
+        start = html.index(f'name="{field}"')
+        end = min(html.find(tag, start) % len(html) for tag in ("</select>", "</fieldset>"))
+        return re.findall(r'value="(?:kikan-soudan|council-06)"[^>]*>\s*([^<]+)', html[start:end])
+
+    expected = [
+        "北九州市障害者基幹相談支援センター（障害者基幹相談支援センター）",
+        "北九州市障害者基幹相談支援センター（孤独・孤立対策等連携協議会 構成団体）",
+    ]
+    assert offered(page, "agency_id") == expected
+    assert offered(page, "scope") == expected
+    sign_in(client, "coordinator", ward=WARD)
+    assert offered(client.get("/web/coordinator").text, "lead_agency") == expected
+    sign_in(client, "auditor")
+    assert offered(client.get("/web/audit").text, "agency") == expected
