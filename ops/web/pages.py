@@ -894,6 +894,8 @@ def router(pages: Pages) -> APIRouter:
             "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_assess": "RecordAssessment" in COMMANDS[actor.role],
+            # A closed case takes no referral, consent, refusal or assessment (CaseClosedError).
+            "closed": case["status"] == "closed",
             "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
             "person_erased": service.person_erased(actor, case_id),
             "clearable": [(f, label("person_field", f"person.{f}")) for f in CLEARABLE],

@@ -481,3 +481,24 @@ def test_two_agencies_of_one_name_are_told_apart_wherever_a_form_offers_them(
     assert offered(client.get("/web/coordinator").text, "lead_agency") == expected
     sign_in(client, "auditor")
     assert offered(client.get("/web/audit").text, "agency") == expected
+
+
+def test_a_closed_case_offers_no_form_it_can_only_refuse(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A closed case takes no referral, consent, refusal or assessment (CaseClosedError): the
+    page says so instead of offering forms that are refused once filled in; what a closed
+    case still takes (a withdrawal, a correction of the person's details) stays offered."""
+    from hub import commands as c
+
+    service, client = hub
+    case_id = a_case(service)
+    closing = c.CloseCase(command_id=uuid4(), occurred_at=now(), case_id=case_id, reason="試験")
+    service.execute(OFFICER, closing)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    for refused in ("refer", "consent", "refuse", "assessment"):
+        assert f'action="/web/cases/{case_id}/{refused}"' not in page, refused
+    for taken in ("withdraw", "details", "clear", "person"):
+        assert f'action="/web/cases/{case_id}/{taken}"' in page, taken
+    assert '<p id="case-closed">' in page
