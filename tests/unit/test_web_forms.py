@@ -502,3 +502,10 @@ def test_a_closed_case_offers_no_form_it_can_only_refuse(
     for taken in ("withdraw", "details", "clear", "person"):
         assert f'action="/web/cases/{case_id}/{taken}"' in page, taken
     assert '<p id="case-closed">' in page
+    assert "本人の情報の記録・訂正はできます" in page
+    # Erased as well: the person's details can be neither shown nor recorded, nor said to be.
+    admin = Actor("admin-試験", Role.administrator)
+    service.app.erase_person(case_id, decided_by="試験課", reason="試験", actor=admin)
+    page = client.get(f"/web/cases/{case_id}").text
+    assert f'action="/web/cases/{case_id}/details"' not in page
+    assert "（同意の撤回はできます）" in page and "記録・訂正はできます" not in page
