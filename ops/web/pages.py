@@ -894,6 +894,10 @@ def router(pages: Pages) -> APIRouter:
             "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_assess": "RecordAssessment" in COMMANDS[actor.role],
+            "can_consult": "ReceiveConsultation" in COMMANDS[actor.role],
+            "windows": [
+                (a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == case["ward"]
+            ],
             # A closed case takes no referral, consent, refusal or assessment (CaseClosedError).
             "closed": case["status"] == "closed",
             "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
@@ -959,6 +963,34 @@ def router(pages: Pages) -> APIRouter:
             done,
             {"fields": "clear_fields"},
             refusal,
+        )
+
+    @routes.post("/cases/{case_id}/consultation")
+    async def consult(request: Request, case_id: UUID) -> Response:
+        """A consultation of a person whose case 名寄せ found: recorded on that case, not
+        opening a second one."""
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            command = c.ReceiveConsultation(
+                **base,
+                case_id=case_id,
+                consultation_id=c.derived_id(base["command_id"], "consultation_id"),
+                window_agency=_text(data, "case_window_agency") or "",
+                needs=_lists(data, "consult_needs"),  # type: ignore[arg-type]
+                note=_text(data, "case_consultation_note"),
+            )
+            if command.window_agency == "":
+                raise FormError({"case_window_agency": "受付窓口を選んでください（必須）"})
+            return command
+
+        done = to(f"/web/cases/{case_id}", "相談を記録しました")
+        aliases = {
+            "window_agency": "case_window_agency",
+            "needs": "consult_needs",
+            "note": "case_consultation_note",
+        }
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
         )
 
     @routes.post("/cases/{case_id}/assessment")

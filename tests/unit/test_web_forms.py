@@ -497,7 +497,7 @@ def test_a_closed_case_offers_no_form_it_can_only_refuse(
     service.execute(OFFICER, closing)
     sign_in(client, "ward_officer", ward=WARD)
     page = client.get(f"/web/cases/{case_id}").text
-    for refused in ("refer", "consent", "refuse", "assessment"):
+    for refused in ("refer", "consent", "refuse", "assessment", "consultation"):
         assert f'action="/web/cases/{case_id}/{refused}"' not in page, refused
     for taken in ("withdraw", "details", "clear", "person"):
         assert f'action="/web/cases/{case_id}/{taken}"' in page, taken
@@ -509,3 +509,32 @@ def test_a_closed_case_offers_no_form_it_can_only_refuse(
     page = client.get(f"/web/cases/{case_id}").text
     assert f'action="/web/cases/{case_id}/details"' not in page
     assert "（同意の撤回はできます）" in page and "記録・訂正はできます" not in page
+
+
+def test_a_consultation_of_a_person_found_by_nayose_is_recorded_on_their_case(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """名寄せ finds the person's case; the consultation is then recorded on it (not as a
+    second case, the only consultation the pages offered before), from a window of its ward."""
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    assert f'action="/web/cases/{case_id}/consultation"' in page
+    windows = re.findall(r'name="case_window_agency".*?</select>', page, re.S)
+    assert windows and "tobata.houkatsu" in windows[0] and "moji." not in windows[0]
+    empty = {"csrf_token": csrf_of(page), "command_id": str(uuid4())}
+    refused = client.post(f"/web/cases/{case_id}/consultation", data=empty)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"case_window_agency"}
+    cases_before = len(service.cases(OFFICER))
+    sent = {
+        **empty,
+        "command_id": str(uuid4()),
+        "case_window_agency": "tobata.houkatsu",
+        "consult_needs": ["elderly"],
+        "case_consultation_note": "試験の相談",
+    }
+    done = client.post(f"/web/cases/{case_id}/consultation", data=sent)
+    assert done.status_code == 200 and "相談を記録しました" in done.text
+    assert str(done.url).endswith(f"/web/cases/{case_id}")
+    assert "相談受付（officer-試験" in done.text or "相談受付（ward_officer-試験" in done.text
+    assert len(service.cases(OFFICER)) == cases_before  # no second case
