@@ -57,7 +57,7 @@ from hub.vocabulary import CLEARABLE, REFERRAL_ANSWERS
 from ops.api.problems import is_page
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
-from ops.usecases import AgencyAnswer, HubService
+from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
@@ -745,6 +745,7 @@ def router(pages: Pages) -> APIRouter:
             "errors": errors or {},
             "values": values or {},
             "found": found,
+            "search_limit": SEARCH_LIMIT,
         }
         return pages.render(request, "officer.html", "窓口", context, status, actor)
 

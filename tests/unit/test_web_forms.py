@@ -538,3 +538,24 @@ def test_a_consultation_of_a_person_found_by_nayose_is_recorded_on_their_case(
     assert str(done.url).endswith(f"/web/cases/{case_id}")
     assert "相談受付（officer-試験" in done.text or "相談受付（ward_officer-試験" in done.text
     assert len(service.cases(OFFICER)) == cases_before  # no second case
+
+
+def test_a_search_that_fills_the_list_says_others_may_match(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """名寄せ shows at most 20 people: a list cut there read as everyone who matched, and the
+    officer could open a second case for a person left out of it."""
+    service, client = hub
+    for _ in range(21):
+        service.execute(OFFICER, f.open_case(ward=WARD, person=f.person()))
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    found = client.post(
+        "/web/officer/search", data={"csrf_token": csrf_of(page), "kana": "シケン"}
+    ).text
+    assert "見つかったケース（20件）" in found
+    assert 'id="search-limit"' in found and "条件を加えて絞り込んで" in found
+    one = client.post(
+        "/web/officer/search", data={"csrf_token": csrf_of(page), "kana": "該当なし"}
+    ).text
+    assert 'id="search-limit"' not in one
