@@ -308,6 +308,22 @@ def _filter_day(value: str | None, field: str) -> date | None:
     return day
 
 
+def told_apart(named: Names, directory: Directory) -> Names:
+    """The names as the pages show them: a name two agencies of the network share
+    (北九州市障害者基幹相談支援センター, as the centre and as a member of the council) is told
+    apart by the agency's kind, in a form's list and in a table alike, or the officer could
+    not tell which one is chosen or was told."""
+    kinds = {a.id: a.kind for a in (*directory.retired.values(), *directory.network.agencies)}
+    shared = Counter(named.agencies[a] for a in kinds if a in named.agencies)
+    agencies = {
+        code: name
+        if shared[name] < 2 or code not in kinds
+        else f"{name}（{label('agency_kind', kinds[code])}）"
+        for code, name in named.agencies.items()
+    }
+    return Names(wards=named.wards, agencies=agencies)
+
+
 class Pages:
     def __init__(self, service: HubService, settings: Settings, verifier: TokenVerifier) -> None:
         self.service = service
@@ -334,7 +350,7 @@ class Pages:
         except StoreUnavailableError:
             return names()  # the page that says so still names who is signed in
         if self._named is None or self._named[0] is not directory:
-            named = names(directory.network, directory.retired.values())
+            named = told_apart(names(directory.network, directory.retired.values()), directory)
             self._named = (directory, named)
         return self._named[1]
 
@@ -525,14 +541,8 @@ class Pages:
         return [a for a in self.network.agencies if kinds is None or a.kind in kinds]
 
     def choices(self, agencies: list[Any]) -> list[tuple[str, str]]:
-        """Agencies as a form offers them, by name: a name two agencies of the network share
-        (北九州市障害者基幹相談支援センター, as the centre and as a member of the council) is
-        told apart by the agency's kind, or the officer could not tell which one is chosen."""
-        shared = Counter(a.name for a in self.network.agencies)
-        return [
-            (a.id, a.name if shared[a.name] == 1 else f"{a.name}（{label('agency_kind', a.kind)}）")
-            for a in agencies
-        ]
+        """Agencies as a form offers them, by name, told apart as the pages name them."""
+        return [(a.id, self.names.agency(a.id)) for a in agencies]
 
 
 def _lists(data: dict[str, Any], key: str) -> list[str]:

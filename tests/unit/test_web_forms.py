@@ -463,7 +463,7 @@ def test_two_agencies_of_one_name_are_told_apart_wherever_a_form_offers_them(
     the council): a referral, a consent's scope, a meeting or the audit's filter chosen by
     name must say which one is which."""
     service, client = hub
-    _, page = officer_case(service, client, WARD)
+    case_id, page = officer_case(service, client, WARD)
 
     def offered(html: str, field: str) -> list[str]:
         """The two agencies' names as the select or the boxes named ``field`` offer them."""
@@ -481,6 +481,13 @@ def test_two_agencies_of_one_name_are_told_apart_wherever_a_form_offers_them(
     assert offered(client.get("/web/coordinator").text, "lead_agency") == expected
     sign_in(client, "auditor")
     assert offered(client.get("/web/audit").text, "agency") == expected
+    # A table names the one a consent covers as the form did.
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    client.post(f"/web/cases/{case_id}/consent", data=consent_form(page, scope="council-06"))
+    consents = client.get(f"/web/cases/{case_id}").text
+    table = consents[consents.index('<table id="consents">') :]
+    assert f"<td>{expected[1]}</td>" in table[: table.index("</table>")]
 
 
 def test_a_closed_case_offers_no_form_it_can_only_refuse(
