@@ -106,7 +106,8 @@ class InboxView(SqlView):
         return rows[0] if rows else None
 
     def waiting(self, ward: str | None, *, escalated: bool) -> list[dict[str, Any]]:
-        """Referrals of a ward with no answer yet, or those escalated to its coordinator."""
+        """Referrals of a ward with no answer yet (a cancelled one awaits none), or those
+        escalated to its coordinator."""
         sql = "SELECT * FROM {referrals} WHERE " + (
             "escalated_at IS NOT NULL" if escalated else AWAITING
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import date, datetime, timedelta
@@ -56,7 +57,7 @@ from hub.vocabulary import CLEARABLE, REFERRAL_ANSWERS
 from ops.api.problems import is_page
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
-from ops.usecases import AgencyAnswer, HubService
+from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
@@ -183,9 +184,20 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
         elif item["type"] == "value_error":  # a rule of the hub: said in Japanese
             message = rule_said(rule)
         else:
-            message = FIELD_MESSAGES.get(key) or MESSAGES.get(item["type"], str(item["msg"]))
+            message = FIELD_MESSAGES.get(key) or _type_said(item)
         found.setdefault(key, message)
     return found
+
+
+def _type_said(item: Any) -> str:
+    """A pydantic error by its type; one of length says the limit, so that the officer knows
+    how much to cut (「長すぎます（200文字まで）」), not only that it is too much."""
+    message = MESSAGES.get(item["type"], str(item["msg"]))
+    limit = (item.get("ctx") or {}).get("max_length")
+    if limit is not None and item["type"] in ("string_too_long", "too_long"):
+        unit = "文字" if item["type"] == "string_too_long" else "個"
+        message = f"{message}（{limit}{unit}まで）"
+    return message
 
 
 def said(error: HubError) -> str:
@@ -296,6 +308,22 @@ def _filter_day(value: str | None, field: str) -> date | None:
     return day
 
 
+def told_apart(named: Names, directory: Directory) -> Names:
+    """The names as the pages show them: a name two agencies of the network share
+    (北九州市障害者基幹相談支援センター, as the centre and as a member of the council) is told
+    apart by the agency's kind, in a form's list and in a table alike, or the officer could
+    not tell which one is chosen or was told."""
+    kinds = {a.id: a.kind for a in (*directory.retired.values(), *directory.network.agencies)}
+    shared = Counter(named.agencies[a] for a in kinds if a in named.agencies)
+    agencies = {
+        code: name
+        if shared[name] < 2 or code not in kinds
+        else f"{name}（{label('agency_kind', kinds[code])}）"
+        for code, name in named.agencies.items()
+    }
+    return Names(wards=named.wards, agencies=agencies)
+
+
 class Pages:
     def __init__(self, service: HubService, settings: Settings, verifier: TokenVerifier) -> None:
         self.service = service
@@ -322,7 +350,7 @@ class Pages:
         except StoreUnavailableError:
             return names()  # the page that says so still names who is signed in
         if self._named is None or self._named[0] is not directory:
-            named = names(directory.network, directory.retired.values())
+            named = told_apart(names(directory.network, directory.retired.values()), directory)
             self._named = (directory, named)
         return self._named[1]
 
@@ -511,6 +539,10 @@ class Pages:
 
     def agencies(self, kinds: tuple[str, ...] | None = None) -> list[Any]:
         return [a for a in self.network.agencies if kinds is None or a.kind in kinds]
+
+    def choices(self, agencies: list[Any]) -> list[tuple[str, str]]:
+        """Agencies as a form offers them, by name, told apart as the pages name them."""
+        return [(a.id, self.names.agency(a.id)) for a in agencies]
 
 
 def _lists(data: dict[str, Any], key: str) -> list[str]:
@@ -723,6 +755,7 @@ def router(pages: Pages) -> APIRouter:
             "errors": errors or {},
             "values": values or {},
             "found": found,
+            "search_limit": SEARCH_LIMIT,
         }
         return pages.render(request, "officer.html", "窓口", context, status, actor)
 
@@ -860,7 +893,7 @@ def router(pages: Pages) -> APIRouter:
         context = {
             "case": case,
             "case_id": case_id,
-            "agencies": [(a.id, a.name) for a in pages.agencies() if a.kind != "coordinator"],
+            "agencies": pages.choices([a for a in pages.agencies() if a.kind != "coordinator"]),
             "given": given,
             "errors": errors or {},
             "values": {
@@ -871,6 +904,13 @@ def router(pages: Pages) -> APIRouter:
             "person": person,
             "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],
+            "can_assess": "RecordAssessment" in COMMANDS[actor.role],
+            "can_consult": "ReceiveConsultation" in COMMANDS[actor.role],
+            "windows": [
+                (a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == case["ward"]
+            ],
+            # A closed case takes no referral, consent, refusal or assessment (CaseClosedError).
+            "closed": case["status"] == "closed",
             "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
             "person_erased": service.person_erased(actor, case_id),
             "clearable": [(f, label("person_field", f"person.{f}")) for f in CLEARABLE],
@@ -934,6 +974,51 @@ def router(pages: Pages) -> APIRouter:
             done,
             {"fields": "clear_fields"},
             refusal,
+        )
+
+    @routes.post("/cases/{case_id}/consultation")
+    async def consult(request: Request, case_id: UUID) -> Response:
+        """A consultation of a person whose case 名寄せ found: recorded on that case, not
+        opening a second one."""
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            command = c.ReceiveConsultation(
+                **base,
+                case_id=case_id,
+                consultation_id=c.derived_id(base["command_id"], "consultation_id"),
+                window_agency=_text(data, "case_window_agency") or "",
+                needs=_lists(data, "consult_needs"),  # type: ignore[arg-type]
+                note=_text(data, "case_consultation_note"),
+            )
+            if command.window_agency == "":
+                raise FormError({"case_window_agency": "受付窓口を選んでください（必須）"})
+            return command
+
+        done = to(f"/web/cases/{case_id}", "相談を記録しました")
+        aliases = {
+            "window_agency": "case_window_agency",
+            "needs": "consult_needs",
+            "note": "case_consultation_note",
+        }
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
+
+    @routes.post("/cases/{case_id}/assessment")
+    async def assess(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.RecordAssessment(
+                **base,
+                case_id=case_id,
+                needs=_lists(data, "needs"),  # type: ignore[arg-type]
+                complexity=_text(data, "complexity"),  # type: ignore[arg-type]
+                summary=_text(data, "assessment_summary"),
+            )
+
+        done = to(f"/web/cases/{case_id}", "アセスメントを記録しました")
+        aliases = {"summary": "assessment_summary"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
         )
 
     @routes.post("/cases/{case_id}/refer")
@@ -1034,7 +1119,7 @@ def router(pages: Pages) -> APIRouter:
             "unanswered": service.unanswered_referrals(actor),
             "escalated": service.escalated_referrals(actor),
             "meetings": service.meetings(actor),
-            "members": [(a.id, a.name) for a in pages.agencies()],
+            "members": pages.choices(pages.agencies()),
             "errors": errors or {},
             "values": values or {},
         }
@@ -1222,7 +1307,7 @@ def router(pages: Pages) -> APIRouter:
                 "replay": service.replay(actor, _last_instant_of(as_of), case_id)
                 if as_of
                 else None,
-                "agencies": pages.agencies(),
+                "agencies": pages.choices(pages.agencies()),
                 "errors": errors,
                 "values": dict(query),
             }

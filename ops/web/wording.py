@@ -8,6 +8,7 @@ a Japanese line, keeping the rule beside it.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from hub.errors import (
     BeforeReferralError,
@@ -19,6 +20,7 @@ from hub.errors import (
     NoConsentToWithdrawError,
     NotReferredAgencyError,
 )
+from hub.fiscal import wareki_date
 
 VALUE_ERROR = "受け付けられない値です"
 NOT_RECORDED = "記録できませんでした"
@@ -68,8 +70,15 @@ def rule_said(rule: str) -> str:
     for pattern, words in _SAID:
         found = pattern.fullmatch(rule)
         if found is not None:
-            return words.format(*found.groups())
+            return words.format(*(_wareki(group) for group in found.groups()))
     return f"{VALUE_ERROR}（{rule}）"
+
+
+def _wareki(text: str) -> str:
+    """A date the rule names, as the pages show every date (和暦: 明治23年1月1日)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return wareki_date(date.fromisoformat(text))
+    return text
 
 
 # The domain's refusals a form meets, led on a page by what they mean. The hub's own line

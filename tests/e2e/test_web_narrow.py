@@ -101,3 +101,36 @@ def test_the_auditors_report_prints_on_one_a4_page_without_the_sites_header(
         options.page_width, options.page_height = 21.0, 29.7  # A4, in cm
         pdf = base64.b64decode(browser.print_page(options))
         assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
+
+
+def test_no_table_heading_is_broken_mid_word_on_a_tablet(server: Server) -> None:
+    """On a tablet held upright (800 px) a narrow column broke its heading between the
+    characters of one word (状/態, 緊急/度, 代/理): each heading stays on one line."""
+    with chromium() as browser:
+        sign_in(browser, server, "ward_officer", WARD)
+        choose(browser, "window_agency", f"{WARD}.houkatsu")
+        press_enter_on(browser, "receive-consultation")
+        for name, value in (
+            ("agency_id", f"{WARD}.houkatsu"),
+            ("purpose", "consultation"),
+            ("urgency", "routine"),
+        ):
+            choose(browser, name, value)
+        click_through(browser, "refer")
+        browser.find_element("id", "consent-open").click()
+        for name, value in (
+            ("scope", f"{WARD}.houkatsu"),
+            ("purposes", "consultation"),
+            ("data_categories", "identity"),
+        ):
+            browser.find_element("css selector", f'input[name="{name}"][value="{value}"]').click()
+        click_through(browser, "give-consent")
+        browser.set_window_size(800, 1280)
+        broken = browser.execute_script(
+            "return [...document.querySelectorAll('th')].filter(th => {"
+            "  const r = document.createRange(); r.selectNodeContents(th);"
+            "  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1;"
+            "}).map(th => th.textContent);"
+        )
+        assert len(browser.find_elements("css selector", "th")) >= 12
+        assert not broken, f"headings broken over lines: {broken}"

@@ -216,7 +216,7 @@ def test_an_agencys_too_long_remark_is_refused_beside_it_and_kept_in_the_form(
     }
     sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
     assert sent.status_code == 422
-    assert error_of(sent.text, f"reason-{referral.referral_id}") == "長すぎます"
+    assert error_of(sent.text, f"reason-{referral.referral_id}") == "長すぎます（200文字まで）"
     assert f'value="{remark}"' in sent.text  # what was typed is not lost
     assert re.search(r'<option value="resolved" selected>', sent.text)
 
@@ -702,3 +702,30 @@ def test_the_api_says_a_person_was_erased_where_no_detail_was_ever_held(
     service.app.erase_person(case.case_id, decided_by="試験課", reason="保存期間満了")
     after = service.person(OFFICER, case.case_id, "consultation")
     assert (after["person"], after["erased"], after["read_recorded"]) == ({}, True, False)
+
+
+def test_text_too_long_is_refused_beside_its_field_with_the_limit(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """「長すぎます」 alone leaves the officer guessing how much to cut: the limit is said."""
+    service, client = hub
+    case_id, page = officer_case(service, client, ward=WARD)
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "person_name": "架" * 201,
+    }
+    sent = client.post(f"/web/cases/{case_id}/details", data=data)
+    assert sent.status_code == 422
+    assert error_of(sent.text, "person_name") == "長すぎます（200文字まで）"
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "agency_id": "tobata.houkatsu",
+        "purpose": "consultation",
+        "urgency": "routine",
+        "referral_note": "架空の申し送り" * 300,
+    }
+    sent = client.post(f"/web/cases/{case_id}/refer", data=data)
+    assert sent.status_code == 422
+    assert error_of(sent.text, "referral_note") == "長すぎます（2000文字まで）"

@@ -364,3 +364,211 @@ def test_an_erased_persons_case_offers_no_form_to_record_them_and_says_why(
     assert f"/web/cases/{case_id}/clear" not in page  # nor to empty them (訂正 by deletion)
     # Nor to show them: there is nothing to show, and a read would be logged for nothing.
     assert f"/web/cases/{case_id}/person" not in page and "表示すると" not in page
+
+
+def test_a_refused_form_lower_down_says_so_atop_the_page_with_a_link_to_its_field(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The consent form sits below the first screen of a laptop (1366x768): sent with a
+    mistake, the page comes back at its top, which must say that nothing was taken and lead
+    to the field, not read as if the consent had been recorded."""
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    sent = consent_form(page, data_categories="")
+    refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert refused.status_code == 422
+    summary = re.search(
+        r'<div class="error-summary" role="alert" id="error-summary">(.*?)</div>',
+        refused.text,
+        re.S,
+    )
+    assert summary is not None, "no word of the refusal atop the page"
+    assert "受け付けていません（1か所）" in summary.group(1)
+    assert '<a href="#data_categories-error">' in summary.group(1)
+    assert 'id="data_categories-error"' in refused.text
+    assert refused.text.index("error-summary") < refused.text.index('id="summary-h"')
+    assert "error-summary" not in client.get(f"/web/cases/{case_id}").text
+
+
+def test_an_officer_records_the_assessment_the_case_page_says_is_missing(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The case page said 課題「未記録」 and offered no way to record them: its assessment
+    form (RecordAssessment) says each missing field beside it, then shows what was recorded."""
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    assert f'action="/web/cases/{case_id}/assessment"' in page
+    empty = {"csrf_token": csrf_of(page), "command_id": str(uuid4())}
+    refused = client.post(f"/web/cases/{case_id}/assessment", data=empty)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"needs", "complexity"}
+    sent = {
+        **empty,
+        "command_id": str(uuid4()),
+        "needs": ["elderly", "isolation"],
+        "complexity": "complex",
+        "assessment_summary": "試験の見立て",
+    }
+    done = client.post(f"/web/cases/{case_id}/assessment", data=sent)
+    assert done.status_code == 200 and "アセスメントを記録しました" in done.text
+    assert "<dt>課題</dt><dd>高齢、孤立</dd>" in done.text
+    assert '<dd id="case-complexity">複雑・複合</dd>' in done.text
+    sign_in(client, "coordinator", ward=WARD)  # reads the case, may not assess it
+    assert "/assessment" not in client.get(f"/web/cases/{case_id}").text
+
+
+def test_a_cancelled_referral_is_not_shown_to_the_coordinator_as_awaiting_an_answer(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A referral the officer cancelled awaits no answer: it is not listed under 未応答の紹介
+    with a waiting time that grows for ever (as the metrics drop it), nor said to be waiting
+    among the escalated ones."""
+    from hub import commands as c
+
+    service, client = hub
+    case_id = a_case(service)
+    waiting, cancelled = f.referral(case_id, "tobata.hoken"), f.referral(case_id, "tobata.hogo")
+    service.execute(OFFICER, waiting)
+    service.execute(OFFICER, cancelled)
+    coordinator = Actor("kakaricho-試験", Role.coordinator, ward=WARD)
+    for referral in (waiting, cancelled):
+        service.execute(
+            coordinator,
+            c.EscalateReferral(
+                command_id=uuid4(),
+                occurred_at=now(),
+                case_id=case_id,
+                referral_id=referral.referral_id,
+                overdue_minutes=10,
+            ),
+        )
+    service.execute(
+        OFFICER,
+        c.CancelReferral(
+            command_id=uuid4(),
+            occurred_at=now(),
+            case_id=case_id,
+            referral_id=cancelled.referral_id,
+            reason_code="other",
+        ),
+    )
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    unanswered = page[page.index('id="unanswered"') : page.index('id="escalated-h"')]
+    assert "戸畑区 地域保健" in unanswered
+    assert "戸畑区 保護課" not in unanswered
+    escalated = page[page.index('id="escalated-h"') : page.index('id="cases-h"')]
+    row = re.search(r"<tr><td>[^\n]*?戸畑区 保護課.*?</tr>", escalated)
+    assert row is not None and "<td>取消</td><td>取消済</td>" in row.group(0), escalated
+
+
+def test_two_agencies_of_one_name_are_told_apart_wherever_a_form_offers_them(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """北九州市障害者基幹相談支援センター is in the network twice (the centre, and a member of
+    the council): a referral, a consent's scope, a meeting or the audit's filter chosen by
+    name must say which one is which."""
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+
+    def offered(html: str, field: str) -> list[str]:
+        """The two agencies' names as the select or the boxes named ``field`` offer them."""
+        start = html.index(f'name="{field}"')
+        end = min(html.find(tag, start) % len(html) for tag in ("</select>", "</fieldset>"))
+        return re.findall(r'value="(?:kikan-soudan|council-06)"[^>]*>\s*([^<]+)', html[start:end])
+
+    expected = [
+        "北九州市障害者基幹相談支援センター（障害者基幹相談支援センター）",
+        "北九州市障害者基幹相談支援センター（孤独・孤立対策等連携協議会 構成団体）",
+    ]
+    assert offered(page, "agency_id") == expected
+    assert offered(page, "scope") == expected
+    sign_in(client, "coordinator", ward=WARD)
+    assert offered(client.get("/web/coordinator").text, "lead_agency") == expected
+    sign_in(client, "auditor")
+    assert offered(client.get("/web/audit").text, "agency") == expected
+    # A table names the one a consent covers as the form did.
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    client.post(f"/web/cases/{case_id}/consent", data=consent_form(page, scope="council-06"))
+    consents = client.get(f"/web/cases/{case_id}").text
+    table = consents[consents.index('<table id="consents">') :]
+    assert f"<td>{expected[1]}</td>" in table[: table.index("</table>")]
+
+
+def test_a_closed_case_offers_no_form_it_can_only_refuse(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A closed case takes no referral, consent, refusal or assessment (CaseClosedError): the
+    page says so instead of offering forms that are refused once filled in; what a closed
+    case still takes (a withdrawal, a correction of the person's details) stays offered."""
+    from hub import commands as c
+
+    service, client = hub
+    case_id = a_case(service)
+    closing = c.CloseCase(command_id=uuid4(), occurred_at=now(), case_id=case_id, reason="試験")
+    service.execute(OFFICER, closing)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    for refused in ("refer", "consent", "refuse", "assessment", "consultation"):
+        assert f'action="/web/cases/{case_id}/{refused}"' not in page, refused
+    for taken in ("withdraw", "details", "clear", "person"):
+        assert f'action="/web/cases/{case_id}/{taken}"' in page, taken
+    assert '<p id="case-closed">' in page
+    assert "本人の情報の記録・訂正はできます" in page
+    # Erased as well: the person's details can be neither shown nor recorded, nor said to be.
+    admin = Actor("admin-試験", Role.administrator)
+    service.app.erase_person(case_id, decided_by="試験課", reason="試験", actor=admin)
+    page = client.get(f"/web/cases/{case_id}").text
+    assert f'action="/web/cases/{case_id}/details"' not in page
+    assert "（同意の撤回はできます）" in page and "記録・訂正はできます" not in page
+
+
+def test_a_consultation_of_a_person_found_by_nayose_is_recorded_on_their_case(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """名寄せ finds the person's case; the consultation is then recorded on it (not as a
+    second case, the only consultation the pages offered before), from a window of its ward."""
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    assert f'action="/web/cases/{case_id}/consultation"' in page
+    windows = re.findall(r'name="case_window_agency".*?</select>', page, re.S)
+    assert windows and "tobata.houkatsu" in windows[0] and "moji." not in windows[0]
+    empty = {"csrf_token": csrf_of(page), "command_id": str(uuid4())}
+    refused = client.post(f"/web/cases/{case_id}/consultation", data=empty)
+    assert refused.status_code == 422
+    assert beside(refused.text) == {"case_window_agency"}
+    cases_before = len(service.cases(OFFICER))
+    sent = {
+        **empty,
+        "command_id": str(uuid4()),
+        "case_window_agency": "tobata.houkatsu",
+        "consult_needs": ["elderly"],
+        "case_consultation_note": "試験の相談",
+    }
+    done = client.post(f"/web/cases/{case_id}/consultation", data=sent)
+    assert done.status_code == 200 and "相談を記録しました" in done.text
+    assert str(done.url).endswith(f"/web/cases/{case_id}")
+    assert "相談受付（officer-試験" in done.text or "相談受付（ward_officer-試験" in done.text
+    assert len(service.cases(OFFICER)) == cases_before  # no second case
+
+
+def test_a_search_that_fills_the_list_says_others_may_match(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """名寄せ shows at most 20 people: a list cut there read as everyone who matched, and the
+    officer could open a second case for a person left out of it."""
+    service, client = hub
+    for _ in range(21):
+        service.execute(OFFICER, f.open_case(ward=WARD, person=f.person()))
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get("/web/officer").text
+    found = client.post(
+        "/web/officer/search", data={"csrf_token": csrf_of(page), "kana": "シケン"}
+    ).text
+    assert "見つかったケース（20件）" in found
+    assert 'id="search-limit"' in found and "条件を加えて絞り込んで" in found
+    one = client.post(
+        "/web/officer/search", data={"csrf_token": csrf_of(page), "kana": "該当なし"}
+    ).text
+    assert 'id="search-limit"' not in one

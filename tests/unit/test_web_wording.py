@@ -90,6 +90,15 @@ def test_each_common_rule_of_the_hub_is_said_in_japanese(kind: str) -> None:
     assert any(not char.isascii() for char in said.split("（")[0])
 
 
+def test_a_date_a_rule_names_is_said_in_wareki_as_every_date_of_the_pages() -> None:
+    """A birth date before the hub's first (1890-01-01) is refused naming that day as the
+    pages show dates, 明治23年1月1日, and a day before 2000 likewise 平成12年1月1日."""
+    assert rule_said(_raised(plausible.birth_date, date(1889, 12, 31))) == (
+        "明治23年1月1日より前は入力できません"
+    )
+    assert rule_said(_rules()["before"]) == "平成12年1月1日より前は入力できません"
+
+
 def test_a_rule_not_in_the_table_is_led_by_a_japanese_line_and_kept() -> None:
     assert (
         rule_said("a rule the pages do not know")
