@@ -61,6 +61,7 @@ from hub.errors import (
     CaseNotFoundError,
     ConcurrentChangeError,
     ConfigurationError,
+    CoordinatorNotReferableError,
     DomainError,
     IdempotencyConflictError,
     IllegalTransitionError,
@@ -1284,7 +1285,11 @@ class HubApplication(Application[UUID]):
 
     @_handle.register
     def _(self, cmd: c.ReferCase) -> list[Aggregate]:
-        self._agency(cmd.agency_id)
+        if self.directory.agency(cmd.agency_id).kind == "coordinator":
+            raise CoordinatorNotReferableError(
+                f"{cmd.agency_id} is a ward's いのちネット担当 (coordinator), which refers cases "
+                "and hears of escalations: refer the case to an agency that supports"
+            )
         case = self.get_case(cmd.case_id)
         case.refer(
             cmd.occurred_at,

@@ -217,6 +217,11 @@ class NotReferredAgencyError(DomainError):
     pass
 
 
+class CoordinatorNotReferableError(DomainError):
+    """A referral to a ward's いのちネット担当 (coordinator): the city itself, which connects
+    cases to agencies and is told of their escalations; no agency that takes a case up."""
+
+
 class NotTheWardCoordinatorError(DomainError):
     """An answer on an agency's behalf names someone other than the case's ward coordinator."""
 

@@ -15,6 +15,7 @@ from hub.errors import (
     CaseNotFoundError,
     ConcurrentChangeError,
     ConsentRequiredError,
+    CoordinatorNotReferableError,
     DomainError,
     IllegalTransitionError,
     NoConsentToWithdrawError,
@@ -236,6 +237,14 @@ class CaseLogContract:
         assert outcome.events == ("MovedToSupportMeeting",)
         app.execute(f.meeting([case_id], kind="support", occurred_at=f.at(2)))
         assert app.get_case(case_id).meeting_kind == "support"
+
+    def test_a_case_is_not_referred_to_a_wards_coordinator(self, app: HubApplication) -> None:
+        """The web form never offered it; a crafted request did (a review's find)."""
+        app, case_id = _opened(app)
+        before = _events_in_log(app)
+        with pytest.raises(CoordinatorNotReferableError, match="いのちネット担当"):
+            app.execute(f.referral(case_id, "kokurakita.coordinator"))
+        assert _events_in_log(app) == before
 
     def test_a_case_no_connection_meeting_took_up_has_nothing_to_move(
         self, app: HubApplication
