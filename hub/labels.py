@@ -251,7 +251,7 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "person.kana": "カナ",
         "person.birth_date": "生年月日",
         "person.address": "住所",
-        "person.phone": "電話",
+        "person.phone": "電話番号",
         "person.health": "健康",
         "person.disability": "障害",
         "person.criminal_record": "犯罪歴",

@@ -231,6 +231,8 @@ def test_the_officer_clears_a_field_on_the_case_page(hub: tuple[HubService, Test
     service, client = hub
     case_id, page = officer_case(service, client, WARD)
     assert 'id="clear-person-open"' in page
+    clear_form = page.split('id="clear-person-open"')[1].split("</form>")[0]
+    assert "電話番号" in clear_form  # as the form that records it says, not 電話
     base = {"csrf_token": csrf_of(page)}
 
     refused = client.post(
