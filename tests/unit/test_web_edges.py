@@ -729,3 +729,31 @@ def test_text_too_long_is_refused_beside_its_field_with_the_limit(
     sent = client.post(f"/web/cases/{case_id}/refer", data=data)
     assert sent.status_code == 422
     assert error_of(sent.text, "referral_note") == "長すぎます（2000文字まで）"
+
+
+def test_the_audit_page_lists_the_newest_disclosures_and_says_how_many_there_are(
+    hub: tuple[HubService, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year's disclosures made one page of ~100,000 px (1,754 rows for two months of the
+    demo): the page lists the newest and says to narrow the rest by the filters."""
+    from ops.web import pages
+
+    service, client = hub
+    rows = [
+        {
+            "occurred_at": f"2025-05-0{n}T09:00:00+09:00",
+            "case_id": str(uuid4()),
+            "agency_id": "tobata.houkatsu",
+            "basis": "consent",
+            "categories": ["identity"],
+        }
+        for n in (1, 2, 3)
+    ]
+    monkeypatch.setattr(service, "disclosures", lambda *_a, **_k: rows)
+    monkeypatch.setattr(pages, "DISCLOSURES_SHOWN", 2)
+    sign_in(client, "auditor")
+    page = client.get("/web/audit").text
+    assert "開示（3件）" in page and 'id="disclosures-cut"' in page
+    table = page.split('id="disclosures"')[1].split("</table>")[0]
+    assert rows[0]["case_id"][:8] not in table
+    assert all(r["case_id"][:8] in table for r in rows[1:])
