@@ -29,9 +29,8 @@ from hub.policy import Read, authorize
 from hub.settings import Settings
 from ops.api import commands, problems
 from ops.api.commands import AnswerOutcome, IdempotencyKey
-from ops.api.hsts import StrictTransport
+from ops.api.headers import AnswerHeaders
 from ops.api.limits import BodyLimit
-from ops.api.nosniff import NoSniff
 from ops.api.rows import InboxRow
 from ops.api.times import JstJSONResponse
 from ops.api.tracecontext import TraceContext
@@ -287,6 +286,5 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(TraceContext)
-    app.add_middleware(NoSniff)
-    app.add_middleware(StrictTransport)  # outermost: every answer over HTTPS, a 500 too
+    app.add_middleware(AnswerHeaders)  # outermost: every answer, a 500 too
     return app

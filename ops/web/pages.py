@@ -401,7 +401,6 @@ class Pages:
         # No other site may frame a page to steer a click onto one of its forms.
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Content-Security-Policy"] = POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
         if flash:
             response.delete_cookie(
                 self.sessions.named(FLASH),
