@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from projections.base import HubProjection
 from projections.indicators import utc_text
@@ -227,6 +227,8 @@ def _add_needs(case_id: str, needs: list[str]) -> list[Statement]:
 
 
 class CaseStateView(SqlView):
+    # 2: a referral keeps the coded reason it ended with (decline, outcome, cancellation).
+    RULES_VERSION: ClassVar[int] = 2
     TABLES = {  # noqa: RUF012
         "cases": "case_id TEXT PRIMARY KEY, ward TEXT NOT NULL, status TEXT NOT NULL, "
         "origin TEXT, opened_at TEXT NOT NULL, updated_at TEXT NOT NULL, complexity TEXT, "

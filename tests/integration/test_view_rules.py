@@ -46,6 +46,29 @@ def _forget_version(view: SqlView) -> None:
             cursor.execute(f"DELETE FROM {table} WHERE application_name = %s", (RULES,))
 
 
+def _written_by_version(view: SqlView, version: int) -> None:
+    """As a view an earlier release wrote, by the rules of ``version``."""
+    _forget_version(view)
+    with view._cursor(commit=True) as cursor:
+        if isinstance(view, SQLiteView):
+            cursor.execute("INSERT INTO tracking VALUES (?, ?)", (RULES, version))
+        else:
+            table = view._tracking_table()  # type: ignore[attr-defined]
+            cursor.execute(f"INSERT INTO {table} VALUES (%s, %s)", (RULES, version))
+
+
+def test_a_case_state_view_from_before_the_referrals_end_reasons_is_refused(
+    env: dict[str, str],
+) -> None:
+    """Its referrals table lacks the columns an answer now writes: caught up as it was, the
+    first decline would have failed on them (a review's find)."""
+    app = _caught_up(env)
+    _written_by_version(open_projection("case_state", env).view, 1)
+    with pytest.raises(OutdatedViewError, match="version 1; this release writes version 2"):
+        open_projection("case_state", env)
+    app.close()
+
+
 def test_a_new_view_is_written_by_this_releases_rules_and_opens_again(env: dict[str, str]) -> None:
     app = _caught_up(env)
     for name in PROJECTIONS:
