@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -305,13 +305,11 @@ def leak_impact_command(
         leaked, where = leak.from_store(store), f"store copy {store}"
     impact = assess(leaked, first, last)
     names = _names(impact, settings, purpose) if show_names and purpose else {}
-    for line in leak_lines(impact, where, first, last, unlawful, property_damage, names):
+    lines = leak_lines(impact, where, first, last, unlawful, property_damage, names, unreadable)
+    for line in lines:
         typer.echo(line)
-    if unreadable:  # their content is unknown: not counted above, and not to be forgotten
-        count = len(unreadable)
-        typer.echo(f"読めない記録 unreadable records: {count}: not assessed, content unknown")
-        more = " …" if len(unreadable) > 10 else ""
-        typer.echo(f"  offsets: {', '.join(map(str, unreadable[:10]))}{more}")
+    if any(UNDETERMINED in line for line in lines):
+        raise typer.Exit(1)  # no verdict: a check that could not be made
 
 
 def _names(impact: LeakImpact, settings: Any, purpose: str) -> dict[str, str]:
@@ -330,6 +328,9 @@ def _names(impact: LeakImpact, settings: Any, purpose: str) -> dict[str, str]:
     return found
 
 
+UNDETERMINED = "判定できません UNDETERMINED（読めない記録あり）"
+
+
 def leak_lines(
     impact: LeakImpact,
     where: str,
@@ -338,6 +339,7 @@ def leak_lines(
     unlawful: bool,
     property_damage: bool,
     names: dict[str, str],
+    unreadable: Sequence[int] = (),
 ) -> list[str]:
     span = f"{jst_text(start) if start else '最初'} – {jst_text(end) if end else '最後'}"
     people = sorted(impact.people.values(), key=lambda p: (not p.sensitive, p.person))
@@ -346,9 +348,14 @@ def leak_lines(
         f"期間 period: {span} (business time, end excluded)",
         f"記録 records: {impact.records}; 本人 people: {len(people)} "
         f"(要配慮 sensitive: {sum(p.sensitive for p in people)})",
-        "",
-        "ケース    要配慮  項目 fields",
     ]
+    if unreadable:  # their content is unknown: not counted above, and not to be forgotten
+        more = " …" if len(unreadable) > 10 else ""
+        lines += [
+            f"読めない記録 unreadable records: {len(unreadable)}: not assessed, content unknown",
+            f"  offsets: {', '.join(map(str, unreadable[:10]))}{more}",
+        ]
+    lines += ["", "ケース    要配慮  項目 fields"]
     for p in people:
         # Short labels (the ● column flags 要配慮), four a line: readable at 80 columns.
         labels = list(
@@ -360,9 +367,11 @@ def leak_lines(
         lines += [f"{'':16}{chunk}" for chunk in chunks[1:]]
     thresholds = impact.thresholds(unlawful=unlawful, property_damage=property_damage)
     met = [t for t in thresholds if t.met]
+    # Not 不要 while records went unread: what they held may meet a threshold.
+    verdict = "必要 REQUIRED" if met else (UNDETERMINED if unreadable else "不要 not required")
     lines += [
         "",  # the verdict first, its law on a line of its own: within 80 columns
-        "個人情報保護委員会への報告: " + ("必要 REQUIRED" if met else "不要 not required"),
+        f"個人情報保護委員会への報告: {verdict}",
         "  (個人情報保護法第68条第1項, 規則第43条)",
     ]
     lines += [f"  [{'該当' if t.met else ' - '}] {t.item}: {t.why}" for t in thresholds]
