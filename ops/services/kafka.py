@@ -459,8 +459,19 @@ def format_storage(
         )
     if result.returncode != 0:
         shutil.rmtree(paths.data, ignore_errors=True)
-        output = result.stdout + result.stderr
+        output = without_credential(result.stdout + result.stderr, settings)
         raise ServiceUnavailableError(f"Kafka storage format failed:\n{output.strip()}")
+
+
+_SALTED = re.compile(r"\b(salt|saltedpassword)=[A-Za-z0-9+/=]+")
+
+
+def without_credential(output: str, settings: Settings) -> str:
+    """The storage tool's output as it may be shown: a tool that echoes its ``--add-scram``
+    argument on failure would print the salted password, enough to log in with SCRAM."""
+    masked = _SALTED.sub(r"\1=***", output)
+    password = settings.secret("kafka_password")
+    return masked.replace(password, "***") if password else masked
 
 
 SCRAM_ITERATIONS = 4096  # SCRAM-SHA-512's least, Kafka's default
