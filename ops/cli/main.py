@@ -7,7 +7,6 @@ service away, 1 anything else the hub refused or found.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import inspect
 import os
@@ -81,8 +80,9 @@ def _suggested(message: str) -> str:
     found = _NOT_A_CHOICE.fullmatch(message)
     if found is None:
         return message
-    value = ast.literal_eval(found["value"])
-    known = [ast.literal_eval(choice) for choice in found["choices"].split(", ")]
+    # As quoted, not evaluated: a typed value may not read as a Python literal ('a\x').
+    value = found["value"][1:-1]
+    known = [choice[1:-1] for choice in found["choices"].split(", ")]
     near = nearest(value, known)
     if near:
         hint = f"; did you mean {' or '.join(near)}?"
@@ -90,7 +90,7 @@ def _suggested(message: str) -> str:
         hint = f"; one of {', '.join(known)}"
     else:
         hint = f"; one of {', '.join(known[:FEW_CHOICES])}, ..."
-    return f"{found['option']}: unknown value {value!r}{hint}"
+    return f"{found['option']}: unknown value '{value}'{hint}"
 
 
 class HubGroup(TyperGroup):
