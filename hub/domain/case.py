@@ -538,8 +538,8 @@ class Case(Aggregate):
         if self.meeting_kind is None:
             raise IllegalTransitionError(
                 f"case {self.id} was taken up by no つながりづくり会議: there is nothing to move "
-                "from; with the person's consent, take it up in a 重層的支援会議 "
-                "(TakeUpByMeeting, kind support)"
+                "from; with the person's consent, hold a 重層的支援会議 on it "
+                "(HoldMeeting, kind support)"
             )
         self._moved_to_support_meeting(
             ev.MovedToSupportMeeting(occurred_at=at, case_id=self.id, consent_id=consent_id)
