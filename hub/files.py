@@ -49,7 +49,14 @@ def _shared(path: Path) -> bool:
         return True
 
 
+# What a file system puts at the top of a volume: a var folder of its own volume (as README
+# advises) holds it, owned by root, and is the hub's all the same.
+VOLUME_ENTRIES = frozenset({"lost+found"})
+
+
 def _not_the_hubs(entry: os.DirEntry[str], me: int) -> bool:
+    if entry.name in VOLUME_ENTRIES:
+        return False
     found = entry.stat(follow_symlinks=False)
     if found.st_uid != me:
         return True

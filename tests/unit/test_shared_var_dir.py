@@ -46,6 +46,30 @@ def test_a_var_dir_holding_another_users_folder_is_left_open(
     assert mode(theirs) == 0o700 and theirs.owner() == OTHER
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a file of another user needs root")
+def test_a_var_dir_that_is_a_volume_of_its_own_is_closed_whatever_owns_lost_and_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A var folder on a volume of its own holds lost+found, owned by root where the hub runs
+    as its own user: it counted as another user's folder, and the var folder stayed open."""
+    var = tmp_path / "var"
+    found = var / "lost+found"
+    found.mkdir(parents=True)
+    var.chmod(0o755)
+    shutil.chown(found, OTHER)
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_VAR_DIR", str(var))
+    monkeypatch.delenv("HUB_SQLITE_PATH", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["case", "list"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert mode(var) == 0o700
+    assert found.owner() == OTHER
+
+
 def test_a_var_dir_of_the_hubs_own_is_still_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
