@@ -108,7 +108,7 @@ VOCABULARY: dict[str, dict[str, str]] = {
     "channel": {
         "phone": "電話",
         "visit": "訪問",
-        "letter": "手紙",
+        "letter": "郵便・手紙",
         "online": "オンライン",
         "unknown": "不明",
     },
