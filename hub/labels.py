@@ -359,21 +359,18 @@ def label(vocabulary: str, code: str | None) -> str:
     return VOCABULARY.get(vocabulary, {}).get(code, code)
 
 
-# The coded reason a referral ended with, by the status it ended in (case-state rows).
-_END_REASONS = {
-    "declined": ("decline_reason", "decline_reason"),
-    "completed": ("outcome", "outcome"),
-    "cancelled": ("cancel_reason", "cancel_reason"),
-}
+# The field (named as its vocabulary) of the coded reason a referral ended with, by the
+# status it ended in (case-state rows).
+_END_REASONS = {"declined": "decline_reason", "completed": "outcome", "cancelled": "cancel_reason"}
 
 
 def referral_status_text(referral: Mapping[str, Any]) -> str:
     """A referral's status with the coded reason it ended with: 辞退（定員超過・対応困難）,
     完了（解決）, 取消（不要になった）."""
     status = label("referral_status", referral.get("status"))
-    field, vocabulary = _END_REASONS.get(str(referral.get("status")), ("", ""))
+    field = _END_REASONS.get(str(referral.get("status")))
     reason = referral.get(field) if field else None
-    return f"{status}（{label(vocabulary, reason)}）" if reason else status
+    return f"{status}（{label(field, reason)}）" if field and reason else status
 
 
 def labelled(vocabulary: str, code: str | None) -> dict[str, str | None]:

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -537,34 +538,55 @@ def test_a_coordinators_inbox_lists_its_discovery_notices_without_the_person(
     get_consumer_settings.cache_clear()
 
 
-def test_the_inbox_json_labels_the_disclosures_and_gives_the_answers_sent_in_jst(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """README's output conventions hold inside a referral too: each disclosure's event type
-    and basis with their labels, each answer sent with its label and its time in JST (the
-    inbox keeps it in UTC)."""
-    from typer.testing import CliRunner
-
+@pytest.fixture
+def inbox_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The agency's inbox file where `hub agency inbox` reads it (development settings)."""
     from consumers.config import get_consumer_settings
     from hub.settings import get_settings
-    from ops.cli.main import app as cli
 
     monkeypatch.setenv("HUB_MODE", "development")
     monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
-    get_settings.cache_clear()
-    get_consumer_settings.cache_clear()
-    stream = Stream()
-    _, referral_id = stream.referral()
-    held = Inbox(SqliteDatabase(tmp_path / f"{AGENCY}.sqlite"))
+    for cached in (get_settings, get_consumer_settings):
+        cached.cache_clear()
+    yield tmp_path / f"{AGENCY}.sqlite"
+    for cached in (get_settings, get_consumer_settings):
+        cached.cache_clear()
+
+
+def kept(stream: Stream, path: Path, then: Callable[[Inbox], object] | None = None) -> None:
+    """The stream as the agency's client keeps it in the inbox file at ``path``."""
+    held = Inbox(SqliteDatabase(path))
     try:
         consume(stream, held)
-        held.record_reply(str(uuid4()), str(referral_id), "accepted", "2025-05-02T01:00:00+00:00")
+        if then is not None:
+            then(held)
     finally:
         held.close()
-    shown = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--json"])
+
+
+def agency_inbox(*args: str) -> str:
+    """What `hub agency inbox --agency AGENCY ARGS` prints."""
+    from typer.testing import CliRunner
+
+    from ops.cli.main import app as cli
+
+    shown = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, *args])
     assert shown.exit_code == 0, shown.output
-    (referral,) = json.loads(shown.stdout)["referrals"]
+    return shown.stdout
+
+
+def test_the_inbox_json_labels_the_disclosures_and_gives_the_answers_sent_in_jst(
+    inbox_file: Path,
+) -> None:
+    """README's output conventions hold inside a referral too: each disclosure's event type
+    and basis with their labels, each answer sent with its label and its time in JST (the
+    inbox keeps it in UTC)."""
+    stream = Stream()
+    _, referral_id = stream.referral()
+    reply = (str(uuid4()), str(referral_id), "accepted", "2025-05-02T01:00:00+00:00")
+    kept(stream, inbox_file, lambda held: held.record_reply(*reply))
+    (referral,) = json.loads(agency_inbox("--json"))["referrals"]
     (sent,) = referral["replies_sent"]
     assert sent == {
         "answer": "accepted",
@@ -574,26 +596,11 @@ def test_the_inbox_json_labels_the_disclosures_and_gives_the_answers_sent_in_jst
     first = referral["disclosures"][0]
     assert first["event_type"] == "ReferralMade" and first["event_type_label"]
     assert first["basis_label"]
-    get_settings.cache_clear()
-    get_consumer_settings.cache_clear()
 
 
-def test_a_cancelled_referrals_reason_code_has_its_label_in_json_and_csv(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_cancelled_referrals_reason_code_has_its_label_in_json_and_csv(inbox_file: Path) -> None:
     """A cancellation keeps its reason as a code (`hub ref codes cancel_reason`): README's
     output conventions give every coded field `x` its `x_label`, so it is labelled there."""
-    from typer.testing import CliRunner
-
-    from consumers.config import get_consumer_settings
-    from hub.settings import get_settings
-    from ops.cli.main import app as cli
-
-    monkeypatch.setenv("HUB_MODE", "development")
-    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
-    get_settings.cache_clear()
-    get_consumer_settings.cache_clear()
     stream = Stream()
     case_id, referral_id = stream.referral()
     stream.event(
@@ -606,40 +613,18 @@ def test_a_cancelled_referrals_reason_code_has_its_label_in_json_and_csv(
         ),
         basis="none",
     )
-    held = Inbox(SqliteDatabase(tmp_path / f"{AGENCY}.sqlite"))
-    try:
-        consume(stream, held)
-    finally:
-        held.close()
-    shown = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--json"])
-    assert shown.exit_code == 0, shown.output
-    (referral,) = json.loads(shown.stdout)["referrals"]
+    kept(stream, inbox_file)
+    (referral,) = json.loads(agency_inbox("--json"))["referrals"]
     assert referral["status"] == "cancelled" and referral["status_label"] == "取消"
     assert referral["status_reason"] == "referred_elsewhere"
     assert referral["status_reason_label"] == label("cancel_reason", "referred_elsewhere")
-    table = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--format", "csv"])
-    (row,) = csv.DictReader(io.StringIO(table.stdout.lstrip("\ufeff")))
+    (row,) = csv.DictReader(io.StringIO(agency_inbox("--format", "csv").lstrip("\ufeff")))
     assert row["status_reason_label"] == "他機関へつないだ"
-    get_settings.cache_clear()
-    get_consumer_settings.cache_clear()
 
 
-def test_the_inbox_csv_says_what_was_disclosed_and_what_withheld(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_inbox_csv_says_what_was_disclosed_and_what_withheld(inbox_file: Path) -> None:
     """README: the inbox gives per referral the data disclosed and on which basis, or the
     notice; the CSV had the basis only, neither the data nor what was withheld."""
-    from typer.testing import CliRunner
-
-    from consumers.config import get_consumer_settings
-    from hub.settings import get_settings
-    from ops.cli.main import app as cli
-
-    monkeypatch.setenv("HUB_MODE", "development")
-    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HUB_AGENCY_INBOX_PATH", str(tmp_path / "{agency}.sqlite"))
-    get_settings.cache_clear()
-    get_consumer_settings.cache_clear()
     stream = Stream()
     case_id, _ = stream.referral(note="試験のメモ", basis="consent", basis_ref="c-1")
     stream.event(
@@ -648,18 +633,9 @@ def test_the_inbox_csv_says_what_was_disclosed_and_what_withheld(
         basis_ref="c-1",
     )
     stream.referral()  # a notice: no basis, the note withheld
-    held = Inbox(SqliteDatabase(tmp_path / f"{AGENCY}.sqlite"))
-    try:
-        consume(stream, held)
-    finally:
-        held.close()
-    try:
-        shown = CliRunner().invoke(cli, ["agency", "inbox", "--agency", AGENCY, "--format", "csv"])
-    finally:
-        get_settings.cache_clear()
-        get_consumer_settings.cache_clear()
-    assert shown.exit_code == 0, shown.output
-    rows = {r["case_id"]: r for r in csv.DictReader(io.StringIO(shown.stdout.lstrip("\ufeff")))}
+    kept(stream, inbox_file)
+    shown = agency_inbox("--format", "csv").lstrip("\ufeff")
+    rows = {r["case_id"]: r for r in csv.DictReader(io.StringIO(shown))}
     given = rows.pop(str(case_id))
     assert given["disclosed"] == (
         "note: 試験のメモ; person.address: 北九州市架空町1-2-3; "

@@ -32,15 +32,7 @@ def test_a_var_dir_holding_another_users_folder_is_left_open(
     shared.chmod(0o755)
     theirs.chmod(0o700)
     shutil.chown(theirs, OTHER)
-    monkeypatch.setenv("HUB_MODE", "development")
-    monkeypatch.setenv("HUB_VAR_DIR", str(shared))
-    monkeypatch.delenv("HUB_SQLITE_PATH", raising=False)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["case", "list"])
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
+    _case_list(shared, monkeypatch)
     assert mode(shared) == 0o755
     assert mode(shared / "hub.sqlite") == 0o600
     assert mode(theirs) == 0o700 and theirs.owner() == OTHER
@@ -57,15 +49,7 @@ def test_a_var_dir_that_is_a_volume_of_its_own_is_closed_whatever_owns_lost_and_
     found.mkdir(parents=True)
     var.chmod(0o755)
     shutil.chown(found, OTHER)
-    monkeypatch.setenv("HUB_MODE", "development")
-    monkeypatch.setenv("HUB_VAR_DIR", str(var))
-    monkeypatch.delenv("HUB_SQLITE_PATH", raising=False)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["case", "list"])
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
+    _case_list(var, monkeypatch)
     assert mode(var) == 0o700
     assert found.owner() == OTHER
 
@@ -76,15 +60,7 @@ def test_a_var_dir_of_the_hubs_own_is_still_closed(
     var = tmp_path / "var"
     (var / "agency").mkdir(parents=True)
     var.chmod(0o755)
-    monkeypatch.setenv("HUB_MODE", "development")
-    monkeypatch.setenv("HUB_VAR_DIR", str(var))
-    monkeypatch.delenv("HUB_SQLITE_PATH", raising=False)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["case", "list"])
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
+    _case_list(var, monkeypatch)
     assert mode(var) == 0o700
 
 
