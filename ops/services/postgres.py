@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg import pq
+
 from hub.errors import (
     ConfigurationError,
     PasswordRefusedError,
@@ -126,13 +128,27 @@ def _ident(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def scram_verifier(password: str, user: str) -> str:
+    """The role's SCRAM-SHA-256 verifier for ``password``, as libpq makes it (SASLprep
+    included, a fresh salt each time), so that the statement setting it carries no password
+    into the server's logs or ``pg_stat_activity``."""
+    # libpq needs a connection object but, with the algorithm named, never uses the
+    # connection: one that could not start is enough, and nothing reaches a server.
+    conn = pq.PGconn.connect_start(b"host=/nonexistent-hub-socket-dir port=1")
+    try:
+        secret = conn.encrypt_password(password.encode(), user.encode(), b"scram-sha-256")
+    finally:
+        conn.finish()
+    return secret.decode("ascii")
+
+
 def provision_sql(settings: Settings) -> str:
     """Idempotent SQL (for psql) creating the hub's role and database. The password is set
     on a role this creates; on an existing role only in development mode, where it is the
     public development default: elsewhere a mistyped HUB_POSTGRES_PASSWORD would become the
     role's password and lock every other process of the hub out."""
     user, db = settings.postgres_user, settings.postgres_dbname
-    password = _literal(settings.secret("postgres_password"))
+    password = _literal(scram_verifier(settings.secret("postgres_password"), user))
     create = f"CREATE ROLE {_ident(user)} WITH LOGIN CREATEDB PASSWORD {password}"
     existing = (
         f"ALTER ROLE {_ident(user)} WITH LOGIN CREATEDB PASSWORD {password};"

@@ -90,6 +90,13 @@ class PrivatePostgres:
         return result.returncode == 0
 
     def psql(self, sql: str, dbname: str = "postgres") -> None:
+        self._psql(dbname, None, "-c", sql)
+
+    def script(self, sql: str, dbname: str = "postgres") -> None:
+        """Run ``sql`` as psql runs a file of it (``\\gexec`` and all)."""
+        self._psql(dbname, sql)
+
+    def _psql(self, dbname: str, stdin: str | None, *args: str) -> None:
         subprocess.run(
             _as_postgres(
                 postgres._bin(self.version, "psql"),
@@ -102,9 +109,9 @@ class PrivatePostgres:
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-q",
-                "-c",
-                sql,
+                *args,
             ),
+            input=stdin,
             capture_output=True,
             text=True,
             check=True,
@@ -112,8 +119,11 @@ class PrivatePostgres:
 
 
 @contextmanager
-def private_postgres(settings: Settings | None = None) -> Iterator[PrivatePostgres]:
-    """initdb, start and provision a server; always stopped and removed afterwards."""
+def private_postgres(
+    settings: Settings | None = None, *, host_auth: str = "trust"
+) -> Iterator[PrivatePostgres]:
+    """initdb, start and provision a server; always stopped and removed afterwards.
+    ``host_auth`` is how logins over TCP are checked (the socket is always ``trust``)."""
     settings = settings or Settings()
     version = postgres.installed_version()
     root = Path(tempfile.mkdtemp(prefix="hub-faults-pg-"))
@@ -129,8 +139,8 @@ def private_postgres(settings: Settings | None = None) -> Iterator[PrivatePostgr
                 postgres._bin(version, "initdb"),
                 "-D",
                 str(data),
-                "-A",
-                "trust",
+                "--auth-local=trust",
+                f"--auth-host={host_auth}",
                 "-U",
                 "postgres",
                 "--no-sync",
