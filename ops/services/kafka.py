@@ -274,10 +274,11 @@ def _escaped(text: str) -> str:
 
 def write_config(settings: Settings, paths: KafkaPaths) -> None:
     # The broker's segments hold personal data: its folders 0700, files 0600 (it runs with
-    # umask 077; what an earlier run left is tightened here).
+    # umask 077; what an earlier run left is tightened here). Its own folders first: one
+    # left open would make the broker's folder look shared, and leave it open.
+    tighten_tree([paths.data, paths.logs, tls.folder(paths.home)])
     settings.private_var_dir("kafka")
     private_dir(paths.logs, tighten=True)
-    tighten_tree([paths.data, paths.logs])
     _write_properties(
         paths.server_properties, server_properties(settings, paths, _tls(settings, paths))
     )

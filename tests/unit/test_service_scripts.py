@@ -68,12 +68,13 @@ def test_missing_postgresql_is_one_line_naming_the_install_command(monkeypatch, 
     )
 
 
-def test_provisioning_sql_is_idempotent_and_quotes_the_password():
+def test_provisioning_sql_is_idempotent_and_sets_a_verifier_not_the_password():
     sql = postgres.provision_sql(Settings(mode="development", postgres_password="it's"))
     assert "WHERE NOT EXISTS" in sql
-    assert "ALTER ROLE \"hub\" WITH LOGIN CREATEDB PASSWORD 'it''s';" in sql
-    # The role's creation is a text psql runs (\gexec): the password quoted twice over.
-    assert "PASSWORD ''it''''s''' WHERE NOT EXISTS" in sql
+    assert 'ALTER ROLE "hub" WITH LOGIN CREATEDB PASSWORD \'SCRAM-SHA-256$4096:' in sql
+    # The role's creation is a text psql runs (\gexec): the verifier quoted twice over.
+    assert "CREATE ROLE \"hub\" WITH LOGIN CREATEDB PASSWORD ''SCRAM-SHA-256$4096:" in sql
+    assert "it's" not in sql and "it''s" not in sql
 
 
 def test_outside_development_an_existing_roles_password_is_left_alone():
@@ -83,7 +84,7 @@ def test_outside_development_an_existing_roles_password_is_left_alone():
         Settings(mode="production", postgres_password="a-試験-password-of-32-bytes-or-more")
     )
     assert "ALTER ROLE" not in sql
-    assert "CREATE ROLE" in sql and "PASSWORD ''a-試験-password-of-32-bytes-or-more''" in sql
+    assert "CREATE ROLE" in sql and "PASSWORD ''SCRAM-SHA-256$4096:" in sql
 
 
 def test_a_refused_password_is_told_apart_from_a_server_away():

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hub.settings import get_settings
+from hub.settings import Settings, get_settings
 from ops.cli.main import app as cli
+from ops.services import kafka
 
 OTHER = "nobody"
 
@@ -99,3 +100,22 @@ def test_the_hubs_own_folders_an_earlier_release_left_open_do_not_keep_it_open(
     var.chmod(0o755)
     _case_list(var, monkeypatch)
     assert mode(var) == 0o700
+
+
+def test_the_brokers_folder_left_open_with_its_own_folders_open_is_closed_at_once(
+    tmp_path: Path,
+) -> None:
+    """An earlier release left the broker's folder and its data and logs 0755: its own
+    folders open made the broker's folder look shared, and it stayed open for that start."""
+    settings = Settings(var_dir=tmp_path / "var")
+    paths = kafka.KafkaPaths.of(settings)
+    for folder in (paths.home, paths.data, paths.logs, paths.home / "tls"):
+        folder.mkdir(parents=True)
+        folder.chmod(0o755)
+    kafka.write_config(settings, paths)
+    assert {p.name: mode(p) for p in (paths.home, paths.data, paths.logs)} == {
+        "kafka": 0o700,
+        "data": 0o700,
+        "logs": 0o700,
+    }
+    assert mode(paths.home / "tls") == 0o700
