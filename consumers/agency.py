@@ -135,7 +135,7 @@ class AgencyConsumer:
         where = (record.topic, record.partition, record.offset)
         if not self.inbox.is_parked(*where):
             self.deadletters.park(record, reason)
-            self.inbox.park(*where, reason)
+            self.inbox.park(*where, reason, record.digest())
             self._parked.add(where)
             self.report.parked += 1
         log.warning("inbox.parked", agency=self.agency_id, reason=reason, offset=record.offset)
@@ -161,7 +161,8 @@ def retry_parked(
     original bytes by their place on the topic. Each one read now is applied as a late
     record (``Inbox.apply``) and an erasure notice confirmed, as the live client does;
     one still unreadable stays parked (not parked again), one the broker no longer
-    holds is named so, and noted so that it is not retried again."""
+    holds (or holds another record at its place: the topic was made again) is named so, and
+    noted so that it is not retried again."""
     report = RetryReport()
     parked = inbox.still_parked()
     if not parked:
@@ -170,6 +171,12 @@ def retry_parked(
     for topic, partition, offset, _ in parked:
         place = (topic, partition, offset)
         record = found.get(place)
+        digest = inbox.parked_digest(*place)
+        if record is not None and digest is not None and record.digest() != digest:
+            # Another record at its place: the topic was made again since, and the one
+            # parked went with the old topic.
+            log.warning("inbox.parked_replaced", agency=agency_id, offset=offset)
+            record = None
         if record is None:
             inbox.mark_expired(*place, datetime.now(UTC).isoformat())
             report.expired.append(place)

@@ -74,6 +74,16 @@ _TABLES = (
         reason TEXT NOT NULL,
         PRIMARY KEY (source_topic, source_partition, source_offset)
     )""",
+    # The digest of each record parked (``InRecord.digest``): a retry applies only that
+    # record, not another found at its place since. Kept apart from {parked}, which inboxes
+    # of earlier releases hold without it (those a retry takes on trust, as before).
+    """CREATE TABLE IF NOT EXISTS {parked_digests} (
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset BIGINT NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (source_topic, source_partition, source_offset)
+    )""",
     # The parked records applied since by ``hub agency retry`` (the parked row stays: what
     # was parked, and why, is history, and the dead-letter count is a counter).
     """CREATE TABLE IF NOT EXISTS {retried} (
@@ -450,10 +460,13 @@ class Inbox:
         elif entry.event_type == "ReferralEscalated":
             cur.execute(f"UPDATE {t} SET escalated = 1 WHERE referral_id = ?", (entry.referral_id,))
 
-    def park(self, topic: str, partition: int, offset: int, reason: str) -> bool:
-        """Note a record sent to the dead-letter topic; False if it was parked before."""
+    def park(
+        self, topic: str, partition: int, offset: int, reason: str, digest: str | None = None
+    ) -> bool:
+        """Note a record sent to the dead-letter topic, and its ``digest``; False if it was
+        parked before."""
         with self._db.transaction() as cur:
-            return (
+            parked = (
                 cur.execute(
                     f"INSERT INTO {self._t['parked']} (source_topic, source_partition, "
                     "source_offset, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -461,6 +474,24 @@ class Inbox:
                 )
                 > 0
             )
+            if parked and digest is not None:
+                cur.execute(
+                    f"INSERT INTO {self._t['parked_digests']} VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (topic, partition, offset, digest),
+                )
+            return parked
+
+    def parked_digest(self, topic: str, partition: int, offset: int) -> str | None:
+        """The digest of the record parked at this place; None if parked by an earlier
+        release, which kept none."""
+        with self._db.transaction() as cur:
+            rows = cur.query(
+                f"SELECT digest FROM {self._t['parked_digests']} WHERE source_topic = ? "
+                "AND source_partition = ? AND source_offset = ?",
+                (topic, partition, offset),
+            )
+        return str(rows[0][0]) if rows else None
 
     def mark_retried(self, topic: str, partition: int, offset: int, applied_at: str) -> None:
         """Note a parked record as applied since (``hub agency retry``)."""
@@ -703,7 +734,17 @@ class Inbox:
             }
 
 
-_TABLE_NAMES = ("events", "referrals", "parked", "retried", "expired", "replies", "traces", "owner")
+_TABLE_NAMES = (
+    "events",
+    "referrals",
+    "parked",
+    "parked_digests",
+    "retried",
+    "expired",
+    "replies",
+    "traces",
+    "owner",
+)
 
 
 def _safe(agency_id: str) -> str:

@@ -5,6 +5,7 @@ The Kafka adapters are in ``consumers.kafka_io``; unit tests use in-memory fakes
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +19,14 @@ class InRecord:
     value: bytes | None
     key: bytes | None = None
     headers: Mapping[str, bytes] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """SHA-256 of the key and value: tells this record from another later found at its
+        place (a topic deleted and made again starts its offsets anew)."""
+        sha = hashlib.sha256()
+        for part in (self.key, self.value):
+            sha.update(b"-" if part is None else len(part).to_bytes(8, "big") + part)
+        return sha.hexdigest()
 
     def header(self, name: str) -> str | None:
         raw = self.headers.get(name)

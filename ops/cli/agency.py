@@ -141,7 +141,8 @@ def retry_parked(agency: AgencyOpt) -> None:
         err.print(f"{topic}[{partition}]@{offset}: still parked ({reason})")
     for topic, partition, offset in report.expired:
         err.print(
-            f"{topic}[{partition}]@{offset}: no longer on the broker (retention); "
+            f"{topic}[{partition}]@{offset}: no longer on the broker (retention, "
+            "or the topic was made again); "
             "it cannot be applied, and is no longer listed as parked"
         )
     err.print(
@@ -312,7 +313,8 @@ def show_inbox(
     if expired:
         err.print(
             f"{expired} parked record(s) were no longer on the broker when retried "
-            f"(retention) and were never applied (hub quarantine list --agency {agency})"
+            "(retention, or the topic was made again) and were never applied "
+            f"(hub quarantine list --agency {agency})"
         )
 
 

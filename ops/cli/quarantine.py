@@ -61,7 +61,7 @@ def quarantined(
 
 
 # A parked record the retry found dropped by the broker: listed, as it was never applied.
-EXPIRED = "no longer on the broker (retention), never applied"
+EXPIRED = "no longer on the broker (retention, or the topic made again), never applied"
 
 
 def _agency_rows(settings: Settings, agency: str) -> list[dict[str, Any]]:

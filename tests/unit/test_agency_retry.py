@@ -215,6 +215,31 @@ def test_a_record_still_unread_stays_parked_once_and_one_the_broker_dropped_is_n
     assert case_id
 
 
+def test_another_record_at_a_parked_records_place_is_not_applied_in_its_stead(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The topic was deleted and made again: its offsets started anew, and the place of the
+    parked erasure notice now holds another case's. That one is not applied, nor confirmed,
+    in the parked one's stead; the parked one is named as lost."""
+    stream = Stream()
+    _, referral_id = a_case_erased(stream)
+    with older_client(monkeypatch, "PersonErased"):
+        consume(stream, inbox)
+    (parked,) = inbox.still_parked()
+    made_again = Stream()
+    a_case_erased(made_again)
+    assert made_again.records[parked[2]].value != stream.records[parked[2]].value
+
+    confirmations, applied = FakeConfirmations(), inbox.applied_count()
+    report = retry_parked(AGENCY, inbox, from_topic(made_again), confirmations)
+
+    assert (report.applied, report.expired) == (0, [parked[:3]])
+    assert inbox.applied_count() == applied
+    assert confirmations.sent == [] and inbox.still_parked() == []
+    referral = inbox.referral(str(referral_id))
+    assert referral is not None and referral["disclosures"][0]["disclosed"] != {}
+
+
 def test_a_parked_record_the_broker_dropped_is_shown_as_lost_not_as_waiting(
     cli_store: Path,
 ) -> None:
