@@ -83,6 +83,7 @@ POLICY = "; ".join(
 
 # The page each role lands on, and the pages a role's navigation shows.
 HOME: dict[Role, str] = {
+    Role.partner_reporter: "/web/report",
     Role.ward_officer: "/web/officer",
     Role.coordinator: "/web/coordinator",
     Role.member_agency: "/web/inbox",
@@ -91,7 +92,9 @@ HOME: dict[Role, str] = {
     Role.administrator: "/web/analysis",
 }
 SHIPPED = load_network()  # as the file ships, for the development sign-in
-NAV = (
+# A page whose entry names no read is opened by a command its role gives (``OPENS``).
+NAV: tuple[tuple[str, str, Read | None], ...] = (
+    ("/web/report", "発見の通報", None),
     ("/web/officer", "窓口", Read.person),
     ("/web/coordinator", "いのちネット担当係長", Read.coordination),
     ("/web/inbox", "受信箱（支援機関）", Read.inbox),
@@ -105,7 +108,11 @@ NAV = (
 OPENS: dict[str, Callable[[Actor], bool]] = {
     "/web/officer": lambda a: Read.person in READS[a.role] and a.role is not Role.operator,
     "/web/inbox": lambda a: a.role is Role.member_agency and a.agency_id is not None,
+    # The community's reporters; a ward's officers record what is told them on their own page.
+    "/web/report": lambda a: a.role is Role.partner_reporter,
 }
+# What a community reporter may say they are (``agency`` is a member agency's own report).
+PARTNER_KINDS = tuple(k for k in codes("reporter_kind") if k != "agency")
 
 # Disclosures the audit page lists at most: the newest (filters narrow the rest).
 DISCLOSURES_SHOWN = 200
@@ -117,6 +124,7 @@ def opens(href: str, actor: Actor) -> bool:
 
 # What the development sign-in offers (synthetic people only).
 DEV_ROLES = (
+    Role.partner_reporter,
     Role.ward_officer,
     Role.coordinator,
     Role.member_agency,
@@ -374,7 +382,7 @@ class Pages:
             nav = [
                 (href, text)
                 for href, text, read in NAV
-                if read in READS[actor.role] and opens(href, actor)
+                if (read is None or read in READS[actor.role]) and opens(href, actor)
             ]
         flash = unquote(request.cookies.get(self.sessions.named(FLASH), ""))
         response = self.templates.TemplateResponse(
@@ -729,6 +737,65 @@ def router(pages: Pages) -> APIRouter:
             return pages.refused(request, error, None)
         pages.sessions.sign_out(request, response)
         return response
+
+    # 発見の通報 (見守り部会の協力会員, 民生委員, 住民) -----------------------------------------
+
+    def partner_page(
+        request: Request,
+        actor: Actor,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        if not opens("/web/report", actor):
+            raise PermissionDeniedError(
+                f"{label('role', actor.role)}は見守りの通報のページを使えません"
+                "（区役所の職員は窓口のページで発見を記録します）"
+            )
+        network = pages.network
+        context = {
+            "wards": [(w.code, w.name) for w in network.wards],
+            "kinds": [(k, label("reporter_kind", k)) for k in PARTNER_KINDS],
+            "groups": [(g.code, g.name) for g in network.partner_groups],
+            "errors": errors or {},
+            "values": values or {},
+        }
+        return pages.render(request, "partner.html", "発見の通報", context, status, actor)
+
+    @routes.get("/report")
+    def partner(request: Request) -> Response:
+        return pages.page(request, lambda actor: partner_page(request, actor))
+
+    @routes.post("/report")
+    async def partner_report(request: Request) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            if not opens("/web/report", actor):
+                partner_page(request, actor)  # refused as the page is
+            kind = _text(data, "reporter_kind")
+            if kind is not None and kind not in PARTNER_KINDS:  # offered none other
+                raise FormError({"reporter_kind": MESSAGES["literal_error"]})
+            return c.ReportDiscovery(
+                **base,
+                discovery_id=c.derived_id(base["command_id"], "discovery_id"),
+                reporter_kind=kind,  # type: ignore[arg-type]
+                reporter_group=_text(data, "reporter_group"),
+                ward=_text(data, "ward") or "",
+                signs=_lists(data, "signs"),  # type: ignore[arg-type]
+                urgency=_text(data, "urgency"),  # type: ignore[arg-type]
+                channel="online",
+                note=_text(data, "discovery_note"),
+                person=_person(data),  # type: ignore[arg-type]
+            )
+
+        def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
+            return partner_page(request, actor, errors, values, 422)
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            number = str(command.discovery_id)[:8]  # type: ignore[attr-defined]
+            return "/web/report", f"通報を受け付けました（受付番号 {number}）。区役所が確認します"
+
+        aliases = {"note": "discovery_note", **PERSON_ALIASES}
+        return await pages.command_form(request, build, redraw, done, aliases)
 
     # 窓口 (ward officer) ------------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ def test_no_page_is_wider_than_a_phone(server: Server, tmp_path: Path) -> None:
         today = now().astimezone(JST).date().isoformat()  # the consent was given today
         pages = [("ward_officer", WARD, case_page), ("ward_officer", WARD, "/web/officer")]
         pages += [("auditor", "", f"/web/audit?as_of={today}"), ("analyst", "", "/web/analysis")]
+        pages += [("partner_reporter", "", "/web/report")]
         browser.set_window_size(PHONE, 900)
         wide = []
         for role, ward, page in pages:

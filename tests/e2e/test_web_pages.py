@@ -272,11 +272,35 @@ def test_the_pages_load_their_own_style_and_chart_and_run_no_script(
     assert ran == "none"
 
 
+def test_a_partner_reports_by_keyboard_alone_and_the_wards_window_sees_it(
+    web: Server, browser: Any
+) -> None:
+    """発見の通報: the page a 見守り部会 partner, a 民生委員 or a resident lands on."""
+    sign_in(browser, web, "partner-試験1", "partner_reporter")
+    assert browser.title.startswith("発見の通報")
+    assert "119番" in text_of(browser, "emergency")
+    assert_accessible(browser)
+    choose(browser, "ward", WARD)
+    tick(browser, "signs", "mailbox_full")
+    choose(browser, "urgency", "soon")
+    type_into(browser, "person_address", "北九州市戸畑区架空町4-5-6")
+    choose(browser, "reporter_kind", "resident")
+    press_enter_on(browser, "report-discovery")
+    received = re.search(r"受付番号 ([0-9a-f]{8})", browser.page_source)
+    assert received, browser.page_source
+    assert_accessible(browser)
+    sign_in(browser, web, "officer-試験3", "ward_officer", WARD)
+    waiting = browser.find_element("id", "awaiting-discoveries")
+    row = next(r for r in waiting.find_elements("css selector", "tr") if received[1] in r.text)
+    assert "住民" in row.text and "郵便受けがいっぱい" in row.text
+
+
 def test_pages_follow_the_role_matrix(web: Server, browser: Any) -> None:
     case_id = _case_of_ward(web)
     # Wrong role: a 403 page that says why, in Japanese, signed in as who.
     sign_in(browser, web, "analyst-試験2", "analyst", "")
-    for page in ("/web/inbox", "/web/officer", "/web/audit", f"/web/cases/{case_id}"):
+    pages = ("/web/inbox", "/web/officer", "/web/audit", "/web/report", f"/web/cases/{case_id}")
+    for page in pages:
         browser.get(f"{web.url}{page}")
         assert browser.title.startswith("権限がありません"), page
         assert text_of(browser, "refusal").startswith("分析担当")  # the role, in Japanese

@@ -1,0 +1,105 @@
+"""発見の通報: a community reporter (見守り部会の協力会員, 民生委員, 住民) reports a discovery
+from a page, not the API. The report reaches the ward's 窓口; the reporter reads nothing back,
+and is told to call 119/110 when a life is at risk."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from fastapi.testclient import TestClient
+
+from hub.identity import Actor, Role
+from ops.usecases import HubService
+from tests.web_support import csrf_of, sign_in
+
+WARD = "tobata"
+OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
+ADDRESS = "戸畑区試験町1丁目（架空）"
+
+
+def report_form(page: str, **fields: str) -> dict[str, str | list[str]]:
+    return {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "ward": WARD,
+        "signs": ["newspapers_piling_up", "mailbox_full"],
+        "urgency": "urgent",
+        "person_address": ADDRESS,
+        "reporter_kind": "partner_company",
+        "reporter_group": "newspaper",
+        "discovery_note": "試験の補足",
+        **fields,
+    }
+
+
+def test_a_partner_lands_on_the_report_page_and_its_report_reaches_the_wards_window(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    page = client.get("/web/", follow_redirects=True)
+    assert page.url.path == "/web/report"
+    assert "119番" in page.text and "110番" in page.text
+    assert 'href="/web/report"' in page.text.split("<nav")[1].split("</nav>")[0]
+    # Partner groups by name, and no 支援機関 among the kinds a reporter may say they are.
+    assert "新聞・マスコミなど" in page.text
+    assert 'value="agency"' not in page.text
+
+    sent = client.post("/web/report", data=report_form(page.text), follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"] == "/web/report"
+    thanked = client.get("/web/report").text
+    assert "通報を受け付けました（受付番号 " in thanked
+
+    (awaiting,) = service.awaiting_discoveries(OFFICER)
+    assert str(awaiting["discovery_id"])[:8] in thanked
+    assert awaiting["urgency"] == "urgent" and awaiting["reporter_kind"] == "partner_company"
+    assert ADDRESS not in thanked.split('class="flash"')[1]  # what was sent is not shown back
+    sign_in(client, "ward_officer", ward=WARD)
+    assert str(awaiting["discovery_id"])[:8] in client.get("/web/officer").text
+
+
+def test_a_report_missing_what_it_needs_is_drawn_again_with_each_field_said(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    page = client.get("/web/report").text
+    form = report_form(page, ward="", urgency="", reporter_group="not-a-group")
+    del form["signs"]
+    sent = client.post("/web/report", data=form)
+    assert sent.status_code == 422
+    for field in ("ward", "signs", "urgency"):
+        assert f'id="{field}-error"' in sent.text, field
+    assert ADDRESS in sent.text  # what was typed is kept
+    # A kind the form does not offer (a member agency's own report) is refused by its field.
+    crafted = client.post("/web/report", data=report_form(page, reporter_kind="agency"))
+    assert crafted.status_code == 422 and 'id="reporter_kind-error"' in crafted.text
+    assert service.awaiting_discoveries(OFFICER) == []
+
+
+def test_the_report_page_is_the_community_reporters_only(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    sign_in(client, "ward_officer", ward=WARD)
+    officer_page = client.get("/web/officer").text
+    assert 'href="/web/report"' not in officer_page
+    refused = client.get("/web/report")
+    assert refused.status_code == 403 and "窓口のページで発見を記録します" in refused.text
+    sent = client.post("/web/report", data=report_form(officer_page))
+    assert sent.status_code == 403
+    sign_in(client, "member_agency", agency="tobata.houkatsu")
+    assert client.get("/web/report").status_code == 403
+    assert service.awaiting_discoveries(OFFICER) == []
+
+
+def test_a_report_without_a_session_or_its_token_is_refused(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    assert client.post("/web/report", data={**form, "csrf_token": "0" * 64}).status_code == 403
+    client.cookies.clear()
+    assert client.post("/web/report", data=form, follow_redirects=False).status_code == 401
+    assert service.awaiting_discoveries(OFFICER) == []
