@@ -37,6 +37,7 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
+from eventsourcing.utils import Environment
 from pydantic import ValidationError
 
 from hub import commands as c
@@ -488,6 +489,17 @@ class HubApplication(Application[UUID]):
             "no key-encryption key for the personal data in the store: set HUB_KEK "
             "(the composition root passes it from the settings)"
         )
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        """The library's environment: the process's, then ``env``. The library looks a key up
+        as ``<NAME>_<KEY>`` before ``<KEY>``, and this application is named hub: the process's
+        ``HUB_POSTGRES_SCHEMA`` (a setting of the hub's own) shadowed the ``POSTGRES_SCHEMA``
+        the composition root chose, so `hub demo --store postgres` wrote its generated year
+        into the operator's schema, not ``<schema>_demo``. What ``env`` says holds."""
+        environment = super().construct_env(name, env)
+        for key, value in (env or {}).items():
+            environment[f"{name.upper()}_{key}"] = value
+        return environment
 
     def construct_recorder(self) -> Any:
         recorder = super().construct_recorder()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -191,6 +191,49 @@ def wide(
             extra = [None] * 3 if with_target else []
             rows.append([r.function, r.indicator, r.unit, *([None] * len(keys)), r.value, *extra])
     return WideTable(headers, rows)
+
+
+RowsOf = Callable[[Cut, Breakdown], list[ReportRow]]
+
+
+def wide_of(
+    rows: list[ReportRow],
+    rows_of: RowsOf,
+    cut: Cut,
+    by: Breakdown,
+    wards: Mapping[str, str] | None = None,
+) -> WideTable:
+    """The wide table of a report (wide CSV, workbook): ``rows`` are the cut's rows broken
+    down ``by``; without a breakdown the indicators are laid against the months, as a city
+    report lays them out, and the year's column (with its targets) comes from ``rows_of``."""
+    broken = rows if by is not None else rows_of(cut, "month")
+    totals = rows if by is None else rows_of(cut, None)
+    return wide(broken, totals, wards)
+
+
+@dataclass(frozen=True)
+class ChartParts:
+    """What a chart of a report draws: its rows, the year's targets and what each says."""
+
+    rows: list[ReportRow]
+    targets: dict[str, float]
+    notes: dict[str, str]
+
+
+def chart_parts(rows: list[ReportRow], rows_of: RowsOf, cut: Cut, by: Breakdown) -> ChartParts:
+    """By month (without a breakdown too) or by ward. A target is for the whole year: drawn
+    on the monthly chart (a stock's line climbs to it; a flow's panel states it), with the
+    rate reached and the pace needed; never on the wards' bars, which no target is set for."""
+    drawn = rows if by is not None else rows_of(cut, "month")
+    totals = rows if by is None else rows_of(cut, None)
+    if by == "ward":
+        return ChartParts(drawn, {}, {})
+    notes = {
+        r.code: f"達成率 {texts[1]}・必要ペース {texts[2]}/月"
+        for r in totals
+        if r.target is not None and (texts := progress_texts(r))
+    }
+    return ChartParts(drawn, targets_of(totals), notes)
 
 
 def to_wide_csv(table: WideTable, heading: str) -> bytes:

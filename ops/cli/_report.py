@@ -70,9 +70,7 @@ def print_report(
     heading = report.title(cut, source)
     rows = rows_of(cut, by)
     if fmt in (ReportFormat.wide_csv, ReportFormat.xlsx):
-        broken = rows if by is not None else rows_of(cut, "month")
-        totals = rows if by is None else rows_of(cut, None)
-        table = report.wide(broken, totals, wards)
+        table = report.wide_of(rows, rows_of, cut, by, wards)
         if fmt is ReportFormat.xlsx:
             assert output is not None
             written(output, lambda: report.to_xlsx(table, rows, heading, output, wards))
@@ -90,17 +88,8 @@ def print_report(
     else:
         _print_table(rows, heading, wards, output)
     if chart is not None:
-        chart_rows = rows if by is not None else rows_of(cut, "month")
-        totals = rows if by is None else rows_of(cut, None)
-        # A target is for the whole year: drawn on the monthly chart of a stock (the line
-        # climbs to it); for flows the panel shows the monthly pace needed instead.
-        targets = report.targets_of(totals) if by is None or by == "month" else {}
-        notes = {
-            r.code: f"達成率 {texts[1]}・必要ペース {texts[2]}/月"
-            for r in totals
-            if r.target is not None and (texts := report.progress_texts(r))
-        }
-        charts.draw(chart_rows, cut, chart, heading, wards, targets, notes)
+        parts = report.chart_parts(rows, rows_of, cut, by)
+        charts.draw(parts.rows, cut, chart, heading, wards, parts.targets, parts.notes)
         Console(stderr=True, soft_wrap=True).print(f"chart written to {chart}")
 
 

@@ -63,7 +63,7 @@ from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
 from ops.web.wording import japanese, refusal_said, rule_said
 from projections import report
-from projections.indicators import Cut, ReportRow
+from projections.indicators import Breakdown, Cut, ReportRow
 from projections.report import progress_texts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -1549,9 +1549,13 @@ def router(pages: Pages) -> APIRouter:
                     headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
                 )
             if kind in ("wide.csv", "xlsx", "chart.png"):
-                _, totals = table4(actor, fy, None, today)
+                # The CLI's report (ops/cli/_report.py): the same tables and chart.
+                def rows_of(_: Cut, breakdown: Breakdown) -> list[ReportRow]:
+                    return table4(actor, fy, breakdown, today)[1]
+
+                asked = cast(Breakdown, by)  # analysis_query let only these through
                 if kind == "wide.csv":
-                    table = report.wide(rows if by else totals, totals, wards)
+                    table = report.wide_of(rows, rows_of, cut, asked, wards)
                     return Response(
                         report.to_wide_csv(table, heading),
                         media_type="text/csv; charset=utf-8",
@@ -1560,7 +1564,7 @@ def router(pages: Pages) -> APIRouter:
                 with tempfile.TemporaryDirectory() as folder:
                     if kind == "xlsx":
                         path = Path(folder) / "table4.xlsx"
-                        table = report.wide(rows if by else totals, totals, wards)
+                        table = report.wide_of(rows, rows_of, cut, asked, wards)
                         report.to_xlsx(table, rows, heading, path, wards)
                         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                         return Response(
@@ -1569,8 +1573,8 @@ def router(pages: Pages) -> APIRouter:
                             headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
                         )
                     path = Path(folder) / "chart.png"
-                    _, monthly = table4(actor, fy, by or "month", today)
-                    chart.draw(monthly, cut, path, heading, wards, report.targets_of(totals))
+                    parts = report.chart_parts(rows, rows_of, cut, asked)
+                    chart.draw(parts.rows, cut, path, heading, wards, parts.targets, parts.notes)
                     return Response(path.read_bytes(), media_type="image/png")
             raise NotFoundError(f"no download {kind!r}")
 
