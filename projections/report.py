@@ -19,6 +19,7 @@ from typing import Any
 
 from hub.fiscal import JST, reiwa_label, wareki_date, wareki_month
 from hub.labels import INDICATORS, NETWORK_FUNCTION, TABLE4_TITLE, names
+from hub.spreadsheet import spreadsheet_text
 from projections.indicator_view import IndicatorView
 from projections.indicators import (
     Breakdown,
@@ -134,7 +135,7 @@ def to_csv(rows: list[ReportRow], wards: Mapping[str, str] | None = None) -> byt
     writer.writeheader()
     for row in rows:
         data = with_names(row, wards or {})
-        writer.writerow({k: data.get(k) for k in columns})
+        writer.writerow({k: spreadsheet_text(data.get(k)) for k in columns})
     return _bom(buffer.getvalue())
 
 
@@ -240,9 +241,9 @@ def to_wide_csv(table: WideTable, heading: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([heading])
-    writer.writerow(table.headers)
+    writer.writerow([spreadsheet_text(h) for h in table.headers])
     for row in table.rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else spreadsheet_text(v) for v in row])
     return _bom(buffer.getvalue())
 
 
@@ -283,4 +284,9 @@ def to_xlsx(
     for r in long_rows:
         values = with_names(r, wards or {})
         data.append([values.get(k) for k in header])
+    for worksheet in (sheet, data):  # a ward's name is text, however it starts
+        for cells in worksheet.iter_rows():
+            for cell in cells:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     book.save(path)

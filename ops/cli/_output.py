@@ -28,6 +28,7 @@ from hub.errors import InvalidCommandError
 from hub.fiscal import TIME_FIELDS, jst_iso
 from hub.labels import Names, label
 from hub.prefixes import SHORT
+from hub.spreadsheet import spreadsheet_text
 
 
 class Format(StrEnum):
@@ -130,18 +131,6 @@ def _cell(value: Any) -> Any:
     if isinstance(value, list | tuple | dict):
         return json.dumps(value, ensure_ascii=False, default=str)
     return spreadsheet_text(value)
-
-
-# What Excel and LibreOffice read as the start of a formula (a tab or CR before one too).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_text(value: Any) -> Any:
-    """A CSV cell that a spreadsheet shows as the text it is: free text someone typed (a
-    reason, a subject) that starts like a formula gets a leading apostrophe, never run."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 # Codes → labels and UTC → JST in the records a command prints -------------------------------

@@ -24,6 +24,7 @@ from hub.fiscal import JST, jst_iso, jst_text, now
 from hub.labels import Names, label, names
 from hub.prefixes import short_ids
 from hub.settings import get_settings
+from hub.spreadsheet import spreadsheet_text
 from ops.cli._cases import case_among, case_filter
 from ops.cli._names import log_names
 from ops.cli._output import (
@@ -35,7 +36,6 @@ from ops.cli._output import (
     console,
     emit,
     labelled,
-    spreadsheet_text,
 )
 from ops.usecases import refuse_empty_period
 from ops.wiring import (
@@ -486,11 +486,12 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow(
             {
-                **{k: row[k] for k in columns},
+                **{k: spreadsheet_text(row[k]) for k in columns},
                 "categories": " ".join(row["categories"]),
                 "categories_label": "、".join(row["categories_label"]),
                 "fields": " ".join(row["fields"]),
-                "basis_ref": row["basis_ref"] or "",
+                # A statute is typed by an officer: it must not run as a formula.
+                "basis_ref": spreadsheet_text(row["basis_ref"] or ""),
             }
         )
     return buffer.getvalue()
