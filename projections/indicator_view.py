@@ -7,7 +7,7 @@ year, member) at their first occurrence, so that a report can be cut exactly at 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from projections import indicators as ind
 from projections.base import HubProjection
@@ -139,6 +139,9 @@ def statements(event_type: str, payload: Mapping[str, Any]) -> list[Statement]:
 
 
 class IndicatorView(SqlView):
+    # 2: a participating body is counted by its name with widths and spaces folded
+    # (``indicators.body_name``); a view written by version 1 counted the names as typed.
+    RULES_VERSION: ClassVar[int] = 2
     TABLES = {  # noqa: RUF012
         "places": "kind TEXT NOT NULL, id TEXT NOT NULL, ward TEXT NOT NULL, "
         "PRIMARY KEY (kind, id)",

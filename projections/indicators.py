@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -192,6 +193,12 @@ def fiscal_year_of(at: str) -> int:
     return fiscal_year(datetime.fromisoformat(at))
 
 
+def body_name(text: str) -> str:
+    """A participating body's name as counted: one body typed with the IME's full-width
+    letters or spaces (ＮＰＯ法人　試験会) is the same as typed in ASCII (NPO法人 試験会)."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
 def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
     """What one event contributes to the indicators: a pure function of the record."""
     if event_type in _IGNORED:
@@ -221,7 +228,8 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
             ]
             bodies = payload.get("bodies") or []
             day = day_start(at)
-            result += [Member("gathering_bodies", day, str(b), place=base) for b in set(bodies)]
+            named = {body_name(str(b)) for b in bodies}
+            result += [Member("gathering_bodies", day, b, place=base) for b in named]
             return result
         case "OutreachVisitMade":
             return [Tally("outreach_visits", at, 1, place=case)]

@@ -168,6 +168,29 @@ def test_stocks_are_cumulative_to_the_cut_and_flows_are_not() -> None:
     assert monthly[("2025-06", "地域づくり事業の③参加機関数")] == 1
 
 
+def test_a_body_typed_in_full_width_or_with_other_spaces_is_counted_once() -> None:
+    """The IME types ＮＰＯ and a full-width space; another gathering's record says NPO."""
+    gatherings = [
+        event(
+            "GatheringHeld",
+            at,
+            base_id=BASE,
+            gathering_id=str(uuid4()),
+            participants=5,
+            bodies=bodies,
+        )
+        for at, bodies in (
+            ("2025-05-10T10:00:00+09:00", ["ＮＰＯ法人　試験会", "NPO法人 試験会"]),
+            ("2025-06-10T10:00:00+09:00", [" NPO法人  試験会 ", "試験町内会"]),
+        )
+    ]
+    f = fold(*gatherings)
+    assert values(f)[("", "地域づくり事業の③参加機関数")] == 2
+    monthly = values(f, by="month")
+    assert monthly[("2025-05", "地域づくり事業の③参加機関数")] == 1
+    assert monthly[("2025-06", "地域づくり事業の③参加機関数")] == 1
+
+
 def test_by_ward_lists_the_seven_wards_in_the_citys_order_then_unknown_only_with_figures() -> None:
     f = fold(opened(CASE, "tobata"), consultation(MAY, CASE, ward="tobata"))
     rows = report.from_memory(f, Cut.of(2025), "ward")
