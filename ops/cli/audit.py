@@ -632,6 +632,13 @@ def report_command(
     start: Annotated[str | None, typer.Option("--from", help="Period start (inclusive).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Period end (exclusive).")] = None,
     source: Annotated[DisclosureSource, typer.Option()] = DisclosureSource.ledger,
+    every_subject: Annotated[
+        bool,
+        typer.Option(
+            "--every-subject",
+            help="Name every subject who acted, read or searched, not only the 10 most active.",
+        ),
+    ] = False,
 ) -> None:
     """A one-page summary an auditor can sign."""
     period = Period(*parse_period(start, end, "--from/--to"))
@@ -653,6 +660,7 @@ def report_command(
         reads,
         quarantined=quarantined(get_settings()),
         searches=searches,
+        every_subject=every_subject,
     )
     for line in lines:
         out.print(line, markup=False, highlight=False)

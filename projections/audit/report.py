@@ -49,7 +49,11 @@ def render_report(
     reads: Sequence[Access] = (),
     quarantined: Sequence[Mapping[str, Any]] = (),
     searches: Sequence[Search] = (),
+    every_subject: bool = False,
 ) -> list[str]:
+    """The report's lines; ``every_subject`` names every subject who acted, read or
+    searched (``hub audit report --every-subject``), not only the ``TOP`` of each."""
+    top = None if every_subject else TOP
     # A malformed record has no instant to place it by: every period's report shows it.
     shown = [d for d in disclosures if period.holds(d.occurred_at) or d.malformed]
     by_basis = Counter(d.basis for d in shown)
@@ -92,7 +96,10 @@ def render_report(
     ]
     lines += [*_break_glass(history, disclosures, period), ""]
     lines += (
-        _who_acted(history, period) + _reads(reads, period) + _searches(searches, period) + [""]
+        _who_acted(history, period, top)
+        + _reads(reads, period, top)
+        + _searches(searches, period, top)
+        + [""]
     )
     if refuted:
         lines.append(
@@ -125,6 +132,16 @@ def render_report(
 
 
 TOP = 10  # subjects listed by name in each section; the rest are counted
+EVERY_SUBJECT = "hub audit report --every-subject"  # the command that names the rest
+
+
+def _named(by: Counter[str], top: int | None) -> list[str]:
+    """The subjects of a section, the most active first: the ``top`` of them, then a line
+    counting the others and naming the command that lists each (never silently cut)."""
+    lines = [f"  {subject}: {n}" for subject, n in by.most_common(top)]
+    if top is not None and len(by) > top:
+        lines.append(f"  … {len(by) - top} more (`{EVERY_SUBJECT}` names each)")
+    return lines
 
 
 def _agency(history: History, agency_id: str, count: int) -> list[str]:
@@ -140,7 +157,7 @@ def _agency(history: History, agency_id: str, count: int) -> list[str]:
     return [f"    {found.name}", f"      {agency_id}: {count}"]
 
 
-def _who_acted(history: History, period: Period) -> list[str]:
+def _who_acted(history: History, period: Period, top: int | None = TOP) -> list[str]:
     """Events of the period by who recorded them (consents, meetings, emergencies named)."""
     events = [
         e
@@ -149,9 +166,7 @@ def _who_acted(history: History, period: Period) -> list[str]:
     ]
     by = Counter(e.acted_by or "(not recorded)" for e in events)
     lines = [f"記録者 who acted: {len(events)} events by {len(by)} subjects"]
-    lines += [f"  {subject}: {n}" for subject, n in by.most_common(TOP)]
-    if len(by) > TOP:
-        lines.append(f"  … {len(by) - TOP} more (`hub audit replay --format json` names each)")
+    lines += _named(by, top)
     decisions = Counter(
         (e.event_type, e.acted_by or "(not recorded)") for e in events if e.event_type in _DECISIONS
     )
@@ -210,7 +225,7 @@ def _carried_over(item: ReviewItem, period: Period) -> bool:
     return not item.closed or any(period.holds(d.occurred_at) for d in item.disclosures)
 
 
-def _reads(reads: Sequence[Access], period: Period) -> list[str]:
+def _reads(reads: Sequence[Access], period: Period, top: int | None = TOP) -> list[str]:
     shown = [r for r in reads if period.holds(r.occurred_at)]
     by_basis = Counter(r.basis for r in shown)
     by_subject = Counter(f"{r.subject} ({r.role})" for r in shown)
@@ -221,11 +236,11 @@ def _reads(reads: Sequence[Access], period: Period) -> list[str]:
     if shown:
         lines.append("  (`hub audit access` lists each read)")
     lines += [f"  basis {basis}: {n}" for basis, n in sorted(by_basis.items())]
-    lines += [f"  {subject}: {n}" for subject, n in by_subject.most_common(TOP)]
+    lines += _named(by_subject, top)
     return lines
 
 
-def _searches(searches: Sequence[Search], period: Period) -> list[str]:
+def _searches(searches: Sequence[Search], period: Period, top: int | None = TOP) -> list[str]:
     """名寄せ searches: how many, how many found nobody, by whom and which kinds of criteria."""
     made = [s for s in searches if period.holds(s.occurred_at)]
     by_subject = Counter(f"{s.subject} ({s.role}, {s.ward or '-'})" for s in made)
@@ -237,7 +252,7 @@ def _searches(searches: Sequence[Search], period: Period) -> list[str]:
         "  (the terms searched are not kept; each person shown is a read above)",
     ]
     lines += [f"  criteria {kinds}: {n}" for kinds, n in sorted(by_criteria.items())]
-    lines += [f"  {subject}: {n}" for subject, n in by_subject.most_common(TOP)]
+    lines += _named(by_subject, top)
     return lines
 
 
