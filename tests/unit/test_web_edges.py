@@ -164,6 +164,23 @@ def test_the_auditors_page_names_every_purpose_of_a_read_in_japanese(
     assert "ケースの管理" in access and "case_management" not in access
 
 
+def test_the_auditors_page_names_the_basis_of_every_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """docs/AUDIT.md: the access log says on which basis each read was made; the page showed
+    who, when, which fields and why, but not the basis (so a read on a consent and one as
+    所掌事務 looked alike)."""
+    service, client = hub
+    case_id = a_case(service)
+    app = service.app
+    app.record_access(OFFICER, case_id, ["person.name"], "official_duty", "case_management")
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert '<th scope="col">根拠</th>' in access
+    assert "所掌事務（個人情報保護法第61条・第69条第1項）" in access
+    assert "official_duty" not in access
+
+
 def test_no_other_site_may_frame_a_page(hub: tuple[HubService, TestClient]) -> None:
     _, client = hub
     pages = [client.get("/web/signin")]
