@@ -554,13 +554,7 @@ def verify_log_command(
         str | None,
         typer.Option(help="A head written down earlier, <position>:<hash>, that must still hold."),
     ] = None,
-    witness: Annotated[
-        bool,
-        typer.Option(
-            help="Check the store against the newest chain head the relay witnessed on "
-            "audit.consent (--no-witness: the store alone, e.g. without a broker)."
-        ),
-    ] = True,
+    witness: WitnessOpt = True,
 ) -> None:
     """Recompute the log's hash chain and check it against the witnessed head.
 
@@ -576,12 +570,7 @@ def verify_log_command(
     witnessed = witnessed_head(settings) if witness else None
     verdict = chain_verdict(settings, parsed, witnessed)
     head = f"{verdict.head.notification_id}:{verdict.head.chain_hash}" if verdict.head else "-"
-    if not witness:
-        seen = "not checked against a witness (--no-witness)"
-    elif witnessed is None:
-        seen = f"no head witnessed on {topics.audit(settings)} yet: the store alone was checked"
-    else:
-        seen = f"witnessed head {witnessed.notification_id} holds"
+    seen = _witness_said(witness, witnessed)
     if verdict.intact:
         _lines(
             f"改ざん検証 verify-log: intact, {verdict.events} events, {verdict.links} links",
@@ -598,6 +587,25 @@ def verify_log_command(
     for finding in verdict.findings[1:]:
         err.print(finding.line(), markup=False, highlight=False)
     raise typer.Exit(1)
+
+
+def _witness_said(witness: bool, witnessed: Anchor | None) -> str:
+    """What the chain was checked against, as verify-log and the report say it."""
+    if not witness:
+        return "not checked against a witness (--no-witness)"
+    if witnessed is None:
+        audit_topic = topics.audit(get_settings())
+        return f"no head witnessed on {audit_topic} yet: the store alone was checked"
+    return f"witnessed head {witnessed.notification_id} holds"
+
+
+WitnessOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Check the store against the newest chain head the relay witnessed on "
+        "audit.consent (--no-witness: the store alone, e.g. without a broker)."
+    ),
+]
 
 
 @audit.command("seal")
@@ -639,9 +647,13 @@ def report_command(
             help="Name every subject who acted, read or searched, not only the 10 most active.",
         ),
     ] = False,
+    witness: WitnessOpt = True,
 ) -> None:
     """A one-page summary an auditor can sign."""
     period = Period(*parse_period(start, end, "--from/--to"))
+    # As verify-log: a log cut short or rewritten under its chain shows only against the
+    # head the relay witnessed, so the page checks it too unless told not to.
+    witnessed = witnessed_head(get_settings()) if witness else None
     history = log_history(get_settings())
     disclosures = _disclosures(source)
     verdict = verify(history, disclosures)
@@ -654,13 +666,14 @@ def report_command(
         history,
         disclosures,
         verdict,
-        chain_verdict(get_settings()),
+        chain_verdict(get_settings(), None, witnessed),
         period,
         now(),
         reads,
         quarantined=quarantined(get_settings()),
         searches=searches,
         every_subject=every_subject,
+        witness=_witness_said(witness, witnessed),
     )
     for line in lines:
         out.print(line, markup=False, highlight=False)

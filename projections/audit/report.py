@@ -50,9 +50,11 @@ def render_report(
     quarantined: Sequence[Mapping[str, Any]] = (),
     searches: Sequence[Search] = (),
     every_subject: bool = False,
+    witness: str | None = None,
 ) -> list[str]:
     """The report's lines; ``every_subject`` names every subject who acted, read or
-    searched (``hub audit report --every-subject``), not only the ``TOP`` of each."""
+    searched (``hub audit report --every-subject``), not only the ``TOP`` of each;
+    ``witness`` says what the chain was checked against (None: the store alone)."""
     top = None if every_subject else TOP
     # A malformed record has no instant to place it by: every period's report shows it.
     shown = [d for d in disclosures if period.holds(d.occurred_at) or d.malformed]
@@ -117,6 +119,7 @@ def render_report(
             f"改ざん検証 verify-log: BROKEN, {len(log.findings)} finding(s); the first:",
             *item_lines(first.line()),
         ]
+    lines += item_lines(witness or STORE_ALONE)
     if log.head is not None:
         lines += [
             "チェーンの先頭 chain head (write it down for `hub audit verify-log --anchor`):",
@@ -131,6 +134,12 @@ def render_report(
     return lines
 
 
+# An "intact" verify-log line must not read as the whole check: a log cut short, or
+# rewritten with its chain, holds against itself and shows only against the witness.
+STORE_ALONE = (
+    "the store alone, not against the head the relay witnessed on audit.consent "
+    "(`hub audit verify-log` checks it)"
+)
 TOP = 10  # subjects listed by name in each section; the rest are counted
 EVERY_SUBJECT = "hub audit report --every-subject"  # the command that names the rest
 
