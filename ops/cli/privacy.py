@@ -318,7 +318,10 @@ def _names(impact: LeakImpact, settings: Any, purpose: str) -> dict[str, str]:
     with application(settings) as app:
         for person in sorted(impact.people):
             try:
-                details = app.read_person(UUID(person), None, "official_duty", purpose)
+                # Only the name is shown: the access record names it alone.
+                details = app.read_person(
+                    UUID(person), None, "official_duty", purpose, only=("name",)
+                )
             except CaseNotFoundError:
                 continue  # a discovery, or a case this store does not hold
             # Any other refusal (no one to act as, a key that does not unwrap, the store
