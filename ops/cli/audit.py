@@ -484,15 +484,16 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                **{k: row[k] for k in columns},
-                "categories": " ".join(row["categories"]),
-                "categories_label": "、".join(row["categories_label"]),
-                "fields": " ".join(row["fields"]),
-                "basis_ref": row["basis_ref"] or "",
-            }
-        )
+        cells = {
+            **{k: row[k] for k in columns},
+            "categories": " ".join(row["categories"]),
+            "categories_label": "、".join(row["categories_label"]),
+            "fields": " ".join(row["fields"]),
+            "basis_ref": row["basis_ref"] or "",
+        }
+        # A statute's reference is text an officer typed, a name one an administrator did:
+        # a cell that starts as a formula is written as text (README, output conventions).
+        writer.writerow({k: spreadsheet_text(v) for k, v in cells.items()})
     return buffer.getvalue()
 
 

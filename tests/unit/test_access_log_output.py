@@ -120,6 +120,34 @@ def test_the_disclosures_label_the_categories_disclosed(cli_store: Path) -> None
     assert shown["categories_label"] == ["本人特定情報", "連絡先"]
 
 
+def test_a_statute_typed_as_a_formula_is_text_in_the_disclosures_csv(cli_store: Path) -> None:
+    """README: a CSV cell of text that starts as a formula gets a leading ' (Excel shows it,
+    never runs it). A statutory disclosure's reference is the statute the officer typed on
+    the referral; `hub audit disclosures --format csv` wrote it as typed, so the auditor's
+    spreadsheet ran it."""
+    typed = '=HYPERLINK("http://example.invalid/","試験")'
+    record = {
+        "disclosure_id": "5f1c0c1e-0000-4000-8000-0000000000a2",
+        "event_id": "5f1c0c1e-0000-4000-8000-0000000000e2",
+        "position": 1,
+        "case_id": "5f1c0c1e-0000-4000-8000-000000000001",
+        "agency_id": "kokurakita.hogo",
+        "fields": ["person.name"],
+        "categories": ["identity"],
+        "basis": "statute",
+        "basis_ref": typed,
+        "confidentiality_duty": False,
+        "occurred_at": f.T0.isoformat(),
+    }
+    open_ledger(get_settings()).record(1, [record])
+    result = runner.invoke(cli, ["audit", "disclosures", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    (row,) = csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))
+    assert row["basis_ref"] == "'" + typed
+    (shown,) = json.loads(runner.invoke(cli, ["audit", "disclosures", "--format", "json"]).stdout)
+    assert shown["basis_ref"] == typed  # JSON keeps it as recorded
+
+
 def test_case_show_labels_the_lists_of_a_consent(cli_store: Path) -> None:
     app = open_application(get_settings())
     try:
