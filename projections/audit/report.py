@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.fiscal import JST
+from hub.labels import label
 from projections.audit.access import Access, Search
 from projections.audit.breakglass import ReviewItem, review_list
 from projections.audit.history import History
@@ -244,7 +245,11 @@ def _reads(reads: Sequence[Access], period: Period, top: int | None = TOP) -> li
     ]
     if shown:
         lines.append("  (`hub audit access` lists each read)")
-    lines += [f"  basis {basis}: {n}" for basis, n in sorted(by_basis.items())]
+    # Japanese first, as every heading: the basis's label (its article), then its code.
+    lines += [
+        f"  根拠 {label('access_basis', basis)} {basis}: {n}"
+        for basis, n in sorted(by_basis.items())
+    ]
     lines += _named(by_subject, top)
     return lines
 

@@ -132,7 +132,8 @@ def test_the_report_names_who_recorded_decisions_and_counts_reads_of_details() -
     assert "ConsentGiven — coordinator-0002@city.test (coordinator): 1" in text
     assert "アクセス記録 personal data reads: 1 reads of 1 cases by 1 subjects" in text
     assert "auditor-0001@city.test (auditor): 1" in text
-    assert "basis official_duty: 1" in text
+    # The basis in Japanese first (its article of the law), the code beside it.
+    assert "  根拠 所掌事務（個人情報保護法第61条・第69条第1項） official_duty: 1" in text
     # A period before the read counts none.
     early = "\n".join(
         render_report(
