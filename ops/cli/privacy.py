@@ -233,7 +233,8 @@ def erasures_command(
                 typer.echo("  未確認   pending")
             else:
                 continue
-            typer.echo(f"    {agency}（{network.agency(agency)}）")
+            # Its name first (機関名), as every list of the hub; the id beside it.
+            typer.echo(f"    {network.agency(agency)}（{agency}）")
 
 
 FIELD_NAMES = {**FIELD_LABELS, **NARRATIVE_LABELS}
