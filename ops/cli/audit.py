@@ -293,10 +293,11 @@ def _csv_out(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     for row in rows:
         writer.writerow(
             {
-                # Names hold spaces: labels are joined as Japanese lists are.
-                k: ("、" if k.endswith("_label") else " ").join(v)
-                if isinstance(v, list)
-                else spreadsheet_text(v)
+                # Names hold spaces: labels are joined as Japanese lists are; a joined list
+                # starts with a name (an agency's, as the network records it), text too.
+                k: spreadsheet_text(
+                    ("、" if k.endswith("_label") else " ").join(v) if isinstance(v, list) else v
+                )
                 for k, v in row.items()
                 if k in columns
             }

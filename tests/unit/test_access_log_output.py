@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
@@ -146,6 +147,22 @@ def test_a_statute_typed_as_a_formula_is_text_in_the_disclosures_csv(cli_store: 
     assert row["basis_ref"] == "'" + typed
     (shown,) = json.loads(runner.invoke(cli, ["audit", "disclosures", "--format", "json"]).stdout)
     assert shown["basis_ref"] == typed  # JSON keeps it as recorded
+
+
+def test_a_list_that_starts_as_a_formula_is_text_in_the_replays_csv(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """The replay's CSV joins a list into one cell (the agencies of a scope, by name): the
+    cell was written as joined, so a name that starts as a formula ran in the spreadsheet."""
+    from ops.cli.audit import REPLAY_COLUMNS, _csv_out
+
+    _csv_out(
+        [{"section": "consent", "scope_label": ["=1+1 試験機関", "小倉北区 保護課"]}],
+        REPLAY_COLUMNS,
+    )
+    text = capsysbinary.readouterr().out.decode("utf-8-sig")
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert row["scope_label"] == "'=1+1 試験機関、小倉北区 保護課"
 
 
 def test_case_show_labels_the_lists_of_a_consent(cli_store: Path) -> None:
