@@ -12,6 +12,7 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -357,22 +358,37 @@ def disclosures_command(
         sys.stdout.flush()
     else:
         short = short_ids(r["case_id"] for r in rows)
+        refs = short_ids(r["basis_ref"] for r in rows if _is_id(r["basis_ref"]))
         _table(
             f"情報提供 {len(rows)}件 / {len(rows)} disclosures",
-            ["位置", "日時", "事例", "提供先", "根拠", "情報の種類"],
+            ["位置", "日時", "事例", "提供先", "根拠（参照）", "情報の種類"],
             [
                 [
                     str(r["position"]),
                     jst_text(r["occurred_at"]),
                     r["case_id"] if wide else short[r["case_id"]],
                     r["agency_id"] if wide else r["agency_id_label"],
-                    r["basis_label"],
+                    # The reference the basis rests on (the consent, meeting or declaration
+                    # by its short id, the statute by name): docs/AUDIT.md.
+                    _with_ref(r["basis_label"], r["basis_ref"], {} if wide else refs),
                     "、".join(label("data_category", c) for c in r["categories"]),
                 ]
                 for r in rows
             ],
             wide,
         )
+
+
+def _is_id(text: str | None) -> bool:
+    try:
+        UUID(str(text))
+    except ValueError:
+        return False
+    return True
+
+
+def _with_ref(basis: str, ref: str | None, short: dict[str, str]) -> str:
+    return f"{basis}\n{short.get(ref, ref)}" if ref else basis  # an id on a line of its own
 
 
 @audit.command("access")

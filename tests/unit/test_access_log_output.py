@@ -165,6 +165,46 @@ def test_a_list_that_starts_as_a_formula_is_text_in_the_replays_csv(
     assert row["scope_label"] == "'=1+1 試験機関、小倉北区 保護課"
 
 
+def test_the_disclosures_table_names_the_reference_each_basis_rests_on(
+    cli_store: Path,
+) -> None:
+    """docs/AUDIT.md: `hub audit disclosures` says on which basis *and reference*: the table
+    said 本人同意 or 法令 but not which consent, nor which statute."""
+    common = {
+        "case_id": "5f1c0c1e-0000-4000-8000-000000000001",
+        "agency_id": "kokurakita.hogo",
+        "fields": ["person.name"],
+        "categories": ["identity"],
+        "confidentiality_duty": False,
+        "occurred_at": f.T0.isoformat(),
+    }
+    records = [
+        {
+            **common,
+            "disclosure_id": "5f1c0c1e-0000-4000-8000-0000000000a3",
+            "event_id": "5f1c0c1e-0000-4000-8000-0000000000e3",
+            "position": 1,
+            "basis": "consent",
+            "basis_ref": "c0ffee00-0000-4000-8000-0000000000c1",
+        },
+        {
+            **common,
+            "disclosure_id": "5f1c0c1e-0000-4000-8000-0000000000a4",
+            "event_id": "5f1c0c1e-0000-4000-8000-0000000000e4",
+            "position": 2,
+            "basis": "statute",
+            "basis_ref": "試験法 第6条",
+        },
+    ]
+    open_ledger(get_settings()).record(2, records)
+    table = runner.invoke(cli, ["audit", "disclosures"], env={"COLUMNS": "80"}).stdout
+    assert "c0ffee00" in table and "c0ffee00-0000" not in table, table
+    assert "試験法" in table and "第6条" in table, table
+    assert all(cell_len(line) <= 80 for line in table.splitlines()), table
+    wide = runner.invoke(cli, ["audit", "disclosures", "--wide"]).stdout
+    assert "c0ffee00-0000-4000-8000-0000000000c1" in wide.replace("\n", "").replace("│", "")
+
+
 def test_case_show_labels_the_lists_of_a_consent(cli_store: Path) -> None:
     app = open_application(get_settings())
     try:
