@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.fiscal import JST
+from hub.fiscal import JST, wareki_date
 from hub.labels import label
 from projections.audit.access import Access, Search
 from projections.audit.breakglass import ReviewItem, review_list
@@ -77,8 +77,10 @@ def render_report(
         "監査報告 Audit report — いのちをつなぐネットワーク information-sharing hub",
         f"期間 period: {period.label()}",
         "  (business time, end excluded)",  # its own line: two instants fill the first
-        f"作成 generated: {generated_at.isoformat(timespec='seconds')}; "
-        f"log of record up to position {history.last_position}",
+        # The day in 和暦 too, as a city office dates what it signs.
+        f"作成 generated: {generated_at.isoformat(timespec='seconds')}"
+        f"（{wareki_date(generated_at.astimezone(JST).date())}）",
+        f"  log of record up to position {history.last_position}",
         "",
         f"提供 disclosures: {len(shown)}",
     ]

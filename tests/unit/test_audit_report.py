@@ -84,7 +84,8 @@ def test_the_generated_line_fits_80_columns_with_the_zone_the_cli_gives() -> Non
     generated = datetime(2026, 12, 5, 17, 8, 33, 403870, tzinfo=JST)
     lines = _report(LogVerdict(events=24, links=24, head=HEAD), generated_at=generated)
     line = next(x for x in lines.splitlines() if x.startswith("作成 generated:"))
-    assert line.startswith("作成 generated: 2026-12-05T17:08:33+09:00;")
+    # The instant as ISO 8601 and the day in 和暦, as a city office dates what it signs.
+    assert line == "作成 generated: 2026-12-05T17:08:33+09:00（令和8年12月5日）"
     assert _columns(line) <= 80
 
 
