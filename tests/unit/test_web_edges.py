@@ -211,6 +211,24 @@ def test_a_shared_counter_pc_keeps_no_history_of_the_names_and_addresses_typed(
         assert field and 'autocomplete="off"' in field.group(0), name
 
 
+def test_an_inbox_case_no_basis_covered_says_so_not_that_the_relay_is_still_to_come(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """README: the inbox page shows what was disclosed on which basis, or the notice that
+    none held. The relay's ledger records disclosures only (never a basis `none`), so a
+    referral the relay had long passed without a basis read 「開示の記録はまだありません
+    （中継の後に表示されます）」, as if details were still to come."""
+    service, client = hub
+    case_id = a_case(service)
+    service.execute(OFFICER, f.referral(case_id, agency_id="tobata.hogo"))
+    service._ledger().record(service.app.recorder.max_notification_id() or 0, [])  # relayed
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    page = client.get("/web/inbox").text
+    assert "中継の後に表示されます" not in page
+    assert "本人を特定できる情報の開示はありません" in page
+    assert "本人を特定しない通知だけ" in page
+
+
 def test_an_agencys_too_long_remark_is_refused_beside_it_and_kept_in_the_form(
     hub: tuple[HubService, TestClient],
 ) -> None:
