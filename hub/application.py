@@ -21,7 +21,7 @@ import hmac
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import singledispatchmethod
@@ -1004,10 +1004,12 @@ class HubApplication(Application[UUID]):
         purpose: str,
         *,
         also: Iterable[str] = (),
+        only: Collection[str] | None = None,
     ) -> ev.PersonDetails | None:
         """The details held on the person of a case, the read recorded first (アクセス記録);
         ``also``: fields shown beside them from elsewhere (a discovery's report), in the
-        same record.
+        same record; ``only``: the fields the caller shows (``name``), the others neither
+        returned nor recorded as read (a record names what was shown, not all that is held).
 
         On an erased case, each text field the log held reads ``［消去済み］`` (the erased
         reads of ``hub.sealing``); nothing personal is shown, so no read is recorded."""
@@ -1025,6 +1027,10 @@ class HubApplication(Application[UUID]):
             raise BasisNotInForceError(
                 f"case {case_id} holds no {basis} basis now: the read is not recorded, and "
                 "nothing is shown"
+            )
+        if only is not None:
+            person = ev.PersonDetails.model_validate(
+                {k: v for k, v in person.model_dump().items() if k in only}
             )
         shown = [f"person.{k}" for k, v in person.model_dump().items() if v is not None]
         self.record_access(actor, case_id, [*shown, *also], basis, purpose, at=at)

@@ -373,6 +373,10 @@ _TOUCH_ONLY = frozenset(
         "ConsentRefused",
         "ConsentWithdrawn",
         "UseStopRequested",
+        # Records a closed case still takes: its last record moves (the retention's count).
+        "PersonDetailsRecorded",
+        "PersonDetailsCleared",
+        "BreakGlassReviewed",
     }
 )
 

@@ -210,7 +210,17 @@ def statements(event_type: str, p: Mapping[str, Any]) -> list[Statement]:
             ]
         case "SupportActivityRecorded":
             return [_update("activities = activities + 1", p)]
-        case "ParticipationMatched" | "WatchOverArranged" | "EmergencyDeclared" | "EmergencyEnded":
+        case (
+            "ParticipationMatched"
+            | "WatchOverArranged"
+            | "EmergencyDeclared"
+            | "EmergencyEnded"
+            # Records a closed case still takes (訂正, a break-glass verdict): its last record
+            # moves, and with it the retention schedule's count (docs/PRIVACY.md).
+            | "PersonDetailsRecorded"
+            | "PersonDetailsCleared"
+            | "BreakGlassReviewed"
+        ):
             return [_update("status = status", p)]
     return []
 
@@ -228,7 +238,8 @@ def _add_needs(case_id: str, needs: list[str]) -> list[Statement]:
 
 class CaseStateView(SqlView):
     # 2: a referral keeps the coded reason it ended with (decline, outcome, cancellation).
-    RULES_VERSION: ClassVar[int] = 2
+    # 3: a correction, a clearing or a break-glass verdict is the case's last record too.
+    RULES_VERSION: ClassVar[int] = 3
     TABLES = {  # noqa: RUF012
         "cases": "case_id TEXT PRIMARY KEY, ward TEXT NOT NULL, status TEXT NOT NULL, "
         "origin TEXT, opened_at TEXT NOT NULL, updated_at TEXT NOT NULL, complexity TEXT, "

@@ -12,6 +12,7 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -293,10 +294,11 @@ def _csv_out(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     for row in rows:
         writer.writerow(
             {
-                # Names hold spaces: labels are joined as Japanese lists are.
-                k: ("、" if k.endswith("_label") else " ").join(v)
-                if isinstance(v, list)
-                else spreadsheet_text(v)
+                # Names hold spaces: labels are joined as Japanese lists are; a joined list
+                # starts with a name (an agency's, as the network records it), text too.
+                k: spreadsheet_text(
+                    ("、" if k.endswith("_label") else " ").join(v) if isinstance(v, list) else v
+                )
                 for k, v in row.items()
                 if k in columns
             }
@@ -356,22 +358,37 @@ def disclosures_command(
         sys.stdout.flush()
     else:
         short = short_ids(r["case_id"] for r in rows)
+        refs = short_ids(r["basis_ref"] for r in rows if _is_id(r["basis_ref"]))
         _table(
             f"情報提供 {len(rows)}件 / {len(rows)} disclosures",
-            ["位置", "日時", "事例", "提供先", "根拠", "情報の種類"],
+            ["位置", "日時", "事例", "提供先", "根拠（参照）", "情報の種類"],
             [
                 [
                     str(r["position"]),
                     jst_text(r["occurred_at"]),
                     r["case_id"] if wide else short[r["case_id"]],
                     r["agency_id"] if wide else r["agency_id_label"],
-                    r["basis_label"],
+                    # The reference the basis rests on (the consent, meeting or declaration
+                    # by its short id, the statute by name): docs/AUDIT.md.
+                    _with_ref(r["basis_label"], r["basis_ref"], {} if wide else refs),
                     "、".join(label("data_category", c) for c in r["categories"]),
                 ]
                 for r in rows
             ],
             wide,
         )
+
+
+def _is_id(text: str | None) -> bool:
+    try:
+        UUID(str(text))
+    except ValueError:
+        return False
+    return True
+
+
+def _with_ref(basis: str, ref: str | None, short: dict[str, str]) -> str:
+    return f"{basis}\n{short.get(ref, ref)}" if ref else basis  # an id on a line of its own
 
 
 @audit.command("access")
@@ -484,16 +501,16 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                **{k: spreadsheet_text(row[k]) for k in columns},
-                "categories": " ".join(row["categories"]),
-                "categories_label": "、".join(row["categories_label"]),
-                "fields": " ".join(row["fields"]),
-                # A statute is typed by an officer: it must not run as a formula.
-                "basis_ref": spreadsheet_text(row["basis_ref"] or ""),
-            }
-        )
+        cells = {
+            **{k: row[k] for k in columns},
+            "categories": " ".join(row["categories"]),
+            "categories_label": "、".join(row["categories_label"]),
+            "fields": " ".join(row["fields"]),
+            "basis_ref": row["basis_ref"] or "",
+        }
+        # A statute's reference is text an officer typed, a name one an administrator did:
+        # a cell that starts as a formula is written as text (README, output conventions).
+        writer.writerow({k: spreadsheet_text(v) for k, v in cells.items()})
     return buffer.getvalue()
 
 
@@ -555,13 +572,7 @@ def verify_log_command(
         str | None,
         typer.Option(help="A head written down earlier, <position>:<hash>, that must still hold."),
     ] = None,
-    witness: Annotated[
-        bool,
-        typer.Option(
-            help="Check the store against the newest chain head the relay witnessed on "
-            "audit.consent (--no-witness: the store alone, e.g. without a broker)."
-        ),
-    ] = True,
+    witness: WitnessOpt = True,
 ) -> None:
     """Recompute the log's hash chain and check it against the witnessed head.
 
@@ -577,12 +588,7 @@ def verify_log_command(
     witnessed = witnessed_head(settings) if witness else None
     verdict = chain_verdict(settings, parsed, witnessed)
     head = f"{verdict.head.notification_id}:{verdict.head.chain_hash}" if verdict.head else "-"
-    if not witness:
-        seen = "not checked against a witness (--no-witness)"
-    elif witnessed is None:
-        seen = f"no head witnessed on {topics.audit(settings)} yet: the store alone was checked"
-    else:
-        seen = f"witnessed head {witnessed.notification_id} holds"
+    seen = _witness_said(witness, witnessed)
     if verdict.intact:
         _lines(
             f"改ざん検証 verify-log: intact, {verdict.events} events, {verdict.links} links",
@@ -599,6 +605,25 @@ def verify_log_command(
     for finding in verdict.findings[1:]:
         err.print(finding.line(), markup=False, highlight=False)
     raise typer.Exit(1)
+
+
+def _witness_said(witness: bool, witnessed: Anchor | None) -> str:
+    """What the chain was checked against, as verify-log and the report say it."""
+    if not witness:
+        return "not checked against a witness (--no-witness)"
+    if witnessed is None:
+        audit_topic = topics.audit(get_settings())
+        return f"no head witnessed on {audit_topic} yet: the store alone was checked"
+    return f"witnessed head {witnessed.notification_id} holds"
+
+
+WitnessOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Check the store against the newest chain head the relay witnessed on "
+        "audit.consent (--no-witness: the store alone, e.g. without a broker)."
+    ),
+]
 
 
 @audit.command("seal")
@@ -633,9 +658,20 @@ def report_command(
     start: Annotated[str | None, typer.Option("--from", help="Period start (inclusive).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Period end (exclusive).")] = None,
     source: Annotated[DisclosureSource, typer.Option()] = DisclosureSource.ledger,
+    every_subject: Annotated[
+        bool,
+        typer.Option(
+            "--every-subject",
+            help="Name every subject who acted, read or searched, not only the 10 most active.",
+        ),
+    ] = False,
+    witness: WitnessOpt = True,
 ) -> None:
     """A one-page summary an auditor can sign."""
     period = Period(*parse_period(start, end, "--from/--to"))
+    # As verify-log: a log cut short or rewritten under its chain shows only against the
+    # head the relay witnessed, so the page checks it too unless told not to.
+    witnessed = witnessed_head(get_settings()) if witness else None
     history = log_history(get_settings())
     disclosures = _disclosures(source)
     verdict = verify(history, disclosures)
@@ -648,12 +684,14 @@ def report_command(
         history,
         disclosures,
         verdict,
-        chain_verdict(get_settings()),
+        chain_verdict(get_settings(), None, witnessed),
         period,
         now(),
         reads,
         quarantined=quarantined(get_settings()),
         searches=searches,
+        every_subject=every_subject,
+        witness=_witness_said(witness, witnessed),
     )
     for line in lines:
         out.print(line, markup=False, highlight=False)

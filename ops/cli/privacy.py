@@ -58,13 +58,23 @@ def subject_report_command(
         # The PDF is made 0600 (it holds the person's details): a device such as /dev/null
         # or a pipe cannot be, and would pass them on.
         raise InvalidCommandError(f"--out {str(path)!r} is not a regular file")
-    settings = get_settings()
-    disclosures = ledger_disclosures(settings)
-    position = open_ledger(settings).position()
-    with application(settings) as app:
-        report = subject_report(app, case_id, disclosures, ledger_position=position)
-        recorded = app.records_reads(case_id) or bool(reported_details(app, case_id))
-    written(path, lambda: private_file(path).write_bytes(render(report)))
+    # The file made (0600) before the read too: one the system refuses (a link to nothing,
+    # a folder no file can be made in) is refused with nothing read, and no read logged
+    # that produced no report.
+    existed = path.exists()
+    written(path, lambda: private_file(path))
+    try:
+        settings = get_settings()
+        disclosures = ledger_disclosures(settings)
+        position = open_ledger(settings).position()
+        with application(settings) as app:
+            report = subject_report(app, case_id, disclosures, ledger_position=position)
+            recorded = app.records_reads(case_id) or bool(reported_details(app, case_id))
+        written(path, lambda: private_file(path).write_bytes(render(report)))
+    except BaseException:
+        if not existed:  # no empty report left behind
+            path.unlink(missing_ok=True)
+        raise
     read = "the read is in the access log" if recorded else "no personal detail was read or logged"
     # The path on a line of its own: the default name holds the case id a second time.
     typer.echo(f"本人開示 {case_id}:\n  {path}\n  (0600; {read})")
@@ -233,7 +243,8 @@ def erasures_command(
                 typer.echo("  未確認   pending")
             else:
                 continue
-            typer.echo(f"    {agency}（{network.agency(agency)}）")
+            # Its name first (機関名), as every list of the hub; the id beside it.
+            typer.echo(f"    {network.agency(agency)}（{agency}）")
 
 
 FIELD_NAMES = {**FIELD_LABELS, **NARRATIVE_LABELS}
@@ -318,7 +329,10 @@ def _names(impact: LeakImpact, settings: Any, purpose: str) -> dict[str, str]:
     with application(settings) as app:
         for person in sorted(impact.people):
             try:
-                details = app.read_person(UUID(person), None, "official_duty", purpose)
+                # Only the name is shown: the access record names it alone.
+                details = app.read_person(
+                    UUID(person), None, "official_duty", purpose, only=("name",)
+                )
             except CaseNotFoundError:
                 continue  # a discovery, or a case this store does not hold
             # Any other refusal (no one to act as, a key that does not unwrap, the store

@@ -224,7 +224,8 @@ def _audit(console: Console, outcome: DemoOutcome) -> None:
             for role, n in audit.acted_by_role.items()
         )
         console.print(
-            f"記録者: {audit.subjects}人（一人ずつは hub audit report）。役割別の記録: {roles}",
+            f"記録者: {audit.subjects}人（一人ずつは hub audit report --every-subject）。"
+            f"役割別の記録: {roles}",
             markup=False,
         )
     if audit.log_first_finding:

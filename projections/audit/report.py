@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.fiscal import JST
+from hub.fiscal import JST, wareki_date
+from hub.labels import label
 from projections.audit.access import Access, Search
 from projections.audit.breakglass import ReviewItem, review_list
 from projections.audit.history import History
@@ -49,7 +50,13 @@ def render_report(
     reads: Sequence[Access] = (),
     quarantined: Sequence[Mapping[str, Any]] = (),
     searches: Sequence[Search] = (),
+    every_subject: bool = False,
+    witness: str | None = None,
 ) -> list[str]:
+    """The report's lines; ``every_subject`` names every subject who acted, read or
+    searched (``hub audit report --every-subject``), not only the ``TOP`` of each;
+    ``witness`` says what the chain was checked against (None: the store alone)."""
+    top = None if every_subject else TOP
     # A malformed record has no instant to place it by: every period's report shows it.
     shown = [d for d in disclosures if period.holds(d.occurred_at) or d.malformed]
     by_basis = Counter(d.basis for d in shown)
@@ -70,8 +77,10 @@ def render_report(
         "監査報告 Audit report — いのちをつなぐネットワーク information-sharing hub",
         f"期間 period: {period.label()}",
         "  (business time, end excluded)",  # its own line: two instants fill the first
-        f"作成 generated: {generated_at.isoformat(timespec='seconds')}; "
-        f"log of record up to position {history.last_position}",
+        # The day in 和暦 too, as a city office dates what it signs.
+        f"作成 generated: {generated_at.isoformat(timespec='seconds')}"
+        f"（{wareki_date(generated_at.astimezone(JST).date())}）",
+        f"  log of record up to position {history.last_position}",
         "",
         f"提供 disclosures: {len(shown)}",
     ]
@@ -92,7 +101,10 @@ def render_report(
     ]
     lines += [*_break_glass(history, disclosures, period), ""]
     lines += (
-        _who_acted(history, period) + _reads(reads, period) + _searches(searches, period) + [""]
+        _who_acted(history, period, top)
+        + _reads(reads, period, top)
+        + _searches(searches, period, top)
+        + [""]
     )
     if refuted:
         lines.append(
@@ -110,6 +122,7 @@ def render_report(
             f"改ざん検証 verify-log: BROKEN, {len(log.findings)} finding(s); the first:",
             *item_lines(first.line()),
         ]
+    lines += item_lines(witness or STORE_ALONE)
     if log.head is not None:
         lines += [
             "チェーンの先頭 chain head (write it down for `hub audit verify-log --anchor`):",
@@ -124,7 +137,23 @@ def render_report(
     return lines
 
 
+# An "intact" verify-log line must not read as the whole check: a log cut short, or
+# rewritten with its chain, holds against itself and shows only against the witness.
+STORE_ALONE = (
+    "the store alone, not against the head the relay witnessed on audit.consent "
+    "(`hub audit verify-log` checks it)"
+)
 TOP = 10  # subjects listed by name in each section; the rest are counted
+EVERY_SUBJECT = "hub audit report --every-subject"  # the command that names the rest
+
+
+def _named(by: Counter[str], top: int | None) -> list[str]:
+    """The subjects of a section, the most active first: the ``top`` of them, then a line
+    counting the others and naming the command that lists each (never silently cut)."""
+    lines = [f"  {subject}: {n}" for subject, n in by.most_common(top)]
+    if top is not None and len(by) > top:
+        lines.append(f"  … {len(by) - top} more (`{EVERY_SUBJECT}` names each)")
+    return lines
 
 
 def _agency(history: History, agency_id: str, count: int) -> list[str]:
@@ -140,7 +169,7 @@ def _agency(history: History, agency_id: str, count: int) -> list[str]:
     return [f"    {found.name}", f"      {agency_id}: {count}"]
 
 
-def _who_acted(history: History, period: Period) -> list[str]:
+def _who_acted(history: History, period: Period, top: int | None = TOP) -> list[str]:
     """Events of the period by who recorded them (consents, meetings, emergencies named)."""
     events = [
         e
@@ -149,9 +178,7 @@ def _who_acted(history: History, period: Period) -> list[str]:
     ]
     by = Counter(e.acted_by or "(not recorded)" for e in events)
     lines = [f"記録者 who acted: {len(events)} events by {len(by)} subjects"]
-    lines += [f"  {subject}: {n}" for subject, n in by.most_common(TOP)]
-    if len(by) > TOP:
-        lines.append(f"  … {len(by) - TOP} more (`hub audit replay --format json` names each)")
+    lines += _named(by, top)
     decisions = Counter(
         (e.event_type, e.acted_by or "(not recorded)") for e in events if e.event_type in _DECISIONS
     )
@@ -210,7 +237,7 @@ def _carried_over(item: ReviewItem, period: Period) -> bool:
     return not item.closed or any(period.holds(d.occurred_at) for d in item.disclosures)
 
 
-def _reads(reads: Sequence[Access], period: Period) -> list[str]:
+def _reads(reads: Sequence[Access], period: Period, top: int | None = TOP) -> list[str]:
     shown = [r for r in reads if period.holds(r.occurred_at)]
     by_basis = Counter(r.basis for r in shown)
     by_subject = Counter(f"{r.subject} ({r.role})" for r in shown)
@@ -220,12 +247,16 @@ def _reads(reads: Sequence[Access], period: Period) -> list[str]:
     ]
     if shown:
         lines.append("  (`hub audit access` lists each read)")
-    lines += [f"  basis {basis}: {n}" for basis, n in sorted(by_basis.items())]
-    lines += [f"  {subject}: {n}" for subject, n in by_subject.most_common(TOP)]
+    # Japanese first, as every heading: the basis's label (its article), then its code.
+    lines += [
+        f"  根拠 {label('access_basis', basis)} {basis}: {n}"
+        for basis, n in sorted(by_basis.items())
+    ]
+    lines += _named(by_subject, top)
     return lines
 
 
-def _searches(searches: Sequence[Search], period: Period) -> list[str]:
+def _searches(searches: Sequence[Search], period: Period, top: int | None = TOP) -> list[str]:
     """名寄せ searches: how many, how many found nobody, by whom and which kinds of criteria."""
     made = [s for s in searches if period.holds(s.occurred_at)]
     by_subject = Counter(f"{s.subject} ({s.role}, {s.ward or '-'})" for s in made)
@@ -237,7 +268,7 @@ def _searches(searches: Sequence[Search], period: Period) -> list[str]:
         "  (the terms searched are not kept; each person shown is a read above)",
     ]
     lines += [f"  criteria {kinds}: {n}" for kinds, n in sorted(by_criteria.items())]
-    lines += [f"  {subject}: {n}" for subject, n in by_subject.most_common(TOP)]
+    lines += _named(by_subject, top)
     return lines
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
@@ -118,6 +119,90 @@ def test_the_disclosures_label_the_categories_disclosed(cli_store: Path) -> None
     assert row["categories_label"] == "本人特定情報、連絡先"
     (shown,) = json.loads(runner.invoke(cli, ["audit", "disclosures", "--format", "json"]).stdout)
     assert shown["categories_label"] == ["本人特定情報", "連絡先"]
+
+
+def test_a_statute_typed_as_a_formula_is_text_in_the_disclosures_csv(cli_store: Path) -> None:
+    """README: a CSV cell of text that starts as a formula gets a leading ' (Excel shows it,
+    never runs it). A statutory disclosure's reference is the statute the officer typed on
+    the referral; `hub audit disclosures --format csv` wrote it as typed, so the auditor's
+    spreadsheet ran it."""
+    typed = '=HYPERLINK("http://example.invalid/","試験")'
+    record = {
+        "disclosure_id": "5f1c0c1e-0000-4000-8000-0000000000a2",
+        "event_id": "5f1c0c1e-0000-4000-8000-0000000000e2",
+        "position": 1,
+        "case_id": "5f1c0c1e-0000-4000-8000-000000000001",
+        "agency_id": "kokurakita.hogo",
+        "fields": ["person.name"],
+        "categories": ["identity"],
+        "basis": "statute",
+        "basis_ref": typed,
+        "confidentiality_duty": False,
+        "occurred_at": f.T0.isoformat(),
+    }
+    open_ledger(get_settings()).record(1, [record])
+    result = runner.invoke(cli, ["audit", "disclosures", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    (row,) = csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))
+    assert row["basis_ref"] == "'" + typed
+    (shown,) = json.loads(runner.invoke(cli, ["audit", "disclosures", "--format", "json"]).stdout)
+    assert shown["basis_ref"] == typed  # JSON keeps it as recorded
+
+
+def test_a_list_that_starts_as_a_formula_is_text_in_the_replays_csv(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """The replay's CSV joins a list into one cell (the agencies of a scope, by name): the
+    cell was written as joined, so a name that starts as a formula ran in the spreadsheet."""
+    from ops.cli.audit import REPLAY_COLUMNS, _csv_out
+
+    _csv_out(
+        [{"section": "consent", "scope_label": ["=1+1 試験機関", "小倉北区 保護課"]}],
+        REPLAY_COLUMNS,
+    )
+    text = capsysbinary.readouterr().out.decode("utf-8-sig")
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert row["scope_label"] == "'=1+1 試験機関、小倉北区 保護課"
+
+
+def test_the_disclosures_table_names_the_reference_each_basis_rests_on(
+    cli_store: Path,
+) -> None:
+    """docs/AUDIT.md: `hub audit disclosures` says on which basis *and reference*: the table
+    said 本人同意 or 法令 but not which consent, nor which statute."""
+    common = {
+        "case_id": "5f1c0c1e-0000-4000-8000-000000000001",
+        "agency_id": "kokurakita.hogo",
+        "fields": ["person.name"],
+        "categories": ["identity"],
+        "confidentiality_duty": False,
+        "occurred_at": f.T0.isoformat(),
+    }
+    records = [
+        {
+            **common,
+            "disclosure_id": "5f1c0c1e-0000-4000-8000-0000000000a3",
+            "event_id": "5f1c0c1e-0000-4000-8000-0000000000e3",
+            "position": 1,
+            "basis": "consent",
+            "basis_ref": "c0ffee00-0000-4000-8000-0000000000c1",
+        },
+        {
+            **common,
+            "disclosure_id": "5f1c0c1e-0000-4000-8000-0000000000a4",
+            "event_id": "5f1c0c1e-0000-4000-8000-0000000000e4",
+            "position": 2,
+            "basis": "statute",
+            "basis_ref": "試験法 第6条",
+        },
+    ]
+    open_ledger(get_settings()).record(2, records)
+    table = runner.invoke(cli, ["audit", "disclosures"], env={"COLUMNS": "80"}).stdout
+    assert "c0ffee00" in table and "c0ffee00-0000" not in table, table
+    assert "試験法" in table and "第6条" in table, table
+    assert all(cell_len(line) <= 80 for line in table.splitlines()), table
+    wide = runner.invoke(cli, ["audit", "disclosures", "--wide"]).stdout
+    assert "c0ffee00-0000-4000-8000-0000000000c1" in wide.replace("\n", "").replace("│", "")
 
 
 def test_case_show_labels_the_lists_of_a_consent(cli_store: Path) -> None:

@@ -84,7 +84,8 @@ def test_the_generated_line_fits_80_columns_with_the_zone_the_cli_gives() -> Non
     generated = datetime(2026, 12, 5, 17, 8, 33, 403870, tzinfo=JST)
     lines = _report(LogVerdict(events=24, links=24, head=HEAD), generated_at=generated)
     line = next(x for x in lines.splitlines() if x.startswith("作成 generated:"))
-    assert line.startswith("作成 generated: 2026-12-05T17:08:33+09:00;")
+    # The instant as ISO 8601 and the day in 和暦, as a city office dates what it signs.
+    assert line == "作成 generated: 2026-12-05T17:08:33+09:00（令和8年12月5日）"
     assert _columns(line) <= 80
 
 
@@ -132,7 +133,8 @@ def test_the_report_names_who_recorded_decisions_and_counts_reads_of_details() -
     assert "ConsentGiven — coordinator-0002@city.test (coordinator): 1" in text
     assert "アクセス記録 personal data reads: 1 reads of 1 cases by 1 subjects" in text
     assert "auditor-0001@city.test (auditor): 1" in text
-    assert "basis official_duty: 1" in text
+    # The basis in Japanese first (its article of the law), the code beside it.
+    assert "  根拠 所掌事務（個人情報保護法第61条・第69条第1項） official_duty: 1" in text
     # A period before the read counts none.
     early = "\n".join(
         render_report(
@@ -183,3 +185,48 @@ def test_a_period_given_in_another_zone_is_printed_in_jst() -> None:
     assert lines.splitlines()[1] == (
         "期間 period: 2025-04-01T00:00:00+09:00 – 2026-04-01T00:00:00+09:00"
     )
+
+
+def test_subjects_past_the_ten_named_are_counted_and_the_command_naming_each_exists() -> None:
+    """Past the 10 most active, a section counts the others and names a command that lists
+    each: that command must exist and list them (it once named `hub audit replay --format
+    json`, which lists none of them; the reads and searches were cut without a word)."""
+    from typer.testing import CliRunner
+
+    from ops.cli.main import app as cli
+    from projections.audit.access import search_log
+
+    app = HubApplication(env={})
+    sc = s.build(app)
+    for n in range(12):
+        officer = Actor(f"試験-officer-{n:02}@city.test", Role.ward_officer, ward="kokurakita")
+        app.execute(f.consent(sc.case_id, occurred_at=f.at(9)), officer)
+        app.record_access(officer, sc.case_id, ["person.name"], "official_duty", "audit")
+    history, reads, searches = replay(log_entries(app)), access_log(app), search_log(app)
+    app.close()
+
+    def lines(every: bool) -> list[str]:
+        return render_report(
+            history,
+            [],
+            verify(history, []),
+            LogVerdict(1, 1),
+            ALL_TIME,
+            datetime.now(),
+            reads,
+            searches=searches,
+            every_subject=every,
+        )
+
+    page = lines(False)
+    more = [line for line in page if line.lstrip().startswith("… ")]
+    assert more, page
+    assert all("`hub audit report --every-subject` names each" in line for line in more), more
+    assert "  … 2 more (`hub audit report --every-subject` names each)" in more
+    assert all(_columns(line) <= 80 for line in page)
+    every = "\n".join(lines(True))
+    assert "names each" not in every
+    for n in range(12):
+        assert f"  試験-officer-{n:02}@city.test (ward_officer): 1" in every  # its reads
+    help_text = CliRunner().invoke(cli, ["audit", "report", "--help"]).output
+    assert "--every-subject" in help_text

@@ -53,4 +53,5 @@ def test_the_erasures_name_the_agencies_told(cli_store: Path) -> None:
         app.close()
     listed = runner.invoke(cli, ["privacy", "erasures", "--pending"])
     assert listed.exit_code == 0, listed.output
-    assert "未確認   pending\n    kokurakita.hogo（小倉北区 保護課）\n" in listed.stdout
+    # Japanese first: the agency's name, then its id (as the audit report names agencies).
+    assert "未確認   pending\n    小倉北区 保護課（kokurakita.hogo）\n" in listed.stdout

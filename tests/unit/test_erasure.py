@@ -233,6 +233,68 @@ def test_a_back_dated_record_after_closing_does_not_bring_the_retention_forward(
         assert f"{closed}" in listed and f"最終記録 {last}" in listed, rebuilt
 
 
+@pytest.mark.parametrize(
+    "record", ["RecordPersonDetails", "ClearPersonDetails", "ReviewBreakGlass"]
+)
+def test_a_record_a_closed_case_takes_restarts_its_retention(cli_store: Path, record: str) -> None:
+    """docs/PRIVACY.md: the period runs from the closed case's last record. A correction of
+    the person's details (訂正, allowed on a closed case: docs/RIGHTS.md), its clearing or a
+    break-glass verdict is such a record, yet the case view did not move the case's last
+    record for them: the list named the case as due five years after the closure, while it
+    held details recorded later (an erasure then disposes of them before their time)."""
+    app = _open()
+    try:
+        closed, _, _ = _people(app)
+        declaration = uuid4()
+        app.execute(
+            f.build(
+                c.DeclareEmergency,
+                case_id=closed,
+                declaration_id=declaration,
+                agencies=["tobata.houkatsu"],
+                data_categories=["identity"],
+                reason="安否不明（試験）",
+                expires_at=f.at(4),
+                sensitive_categories=["health"],
+                sensitive_reason="持病の確認（試験）",
+                occurred_at=f.at(3),
+            )
+        )
+        app.execute(f.build(c.CloseCase, case_id=closed, reason="支援終結", occurred_at=f.at(10)))
+        later = f.at(10) + timedelta(days=400)
+        command = {
+            "RecordPersonDetails": lambda: f.build(
+                c.RecordPersonDetails,
+                case_id=closed,
+                person={"address": "北九州市架空区試験町9-9"},
+                occurred_at=later,
+            ),
+            "ClearPersonDetails": lambda: f.build(
+                c.ClearPersonDetails, case_id=closed, fields=["phone"], occurred_at=later
+            ),
+            "ReviewBreakGlass": lambda: f.build(
+                c.ReviewBreakGlass,
+                case_id=closed,
+                declaration_id=declaration,
+                reviewer="auditor",
+                verdict="justified",
+                occurred_at=later,
+            ),
+        }[record]()
+        app.execute(command)
+    finally:
+        app.close()
+    closing_due = f.at(10).date().replace(year=f.at(10).year + 5)
+    last = later.date()
+    for rebuilt in (False, True):
+        if rebuilt:
+            _cli("rebuild", "--projection", "case_state")
+        assert str(closed) not in _cli("privacy", "retention", "--as-of", closing_due.isoformat())
+        due_day = last.replace(year=last.year + 5)
+        listed = _cli("privacy", "retention", "--as-of", due_day.isoformat())
+        assert f"{closed}" in listed and f"最終記録 {last}" in listed, rebuilt
+
+
 def test_the_retention_years_are_configurable() -> None:
     cases = [
         {"case_id": "a", "status": "closed", "updated_at": "2024-02-29T03:00:00+00:00"},

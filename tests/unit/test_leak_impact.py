@@ -134,6 +134,9 @@ def test_names_are_shown_only_with_a_purpose_and_each_read_is_logged(store: Path
     finally:
         app.close()
     assert [r.purpose for r in reads] == ["person_request", "person_request"]
+    # Each record names what was shown, the name: not the address, the birth date or the
+    # health record the store also holds (docs/AUDIT.md: which fields the person was shown).
+    assert [list(r.fields) for r in reads] == [["person.name"], ["person.name"]]
 
 
 def test_exactly_one_source_is_named(store: Path) -> None:

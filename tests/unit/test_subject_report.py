@@ -173,6 +173,31 @@ def test_a_folder_given_as_the_file_is_refused_before_the_read_is_logged(store: 
         app.close()
 
 
+@pytest.mark.parametrize("where", ["a link to nothing", "a folder no file can be made in"])
+def test_a_file_that_cannot_be_written_is_refused_before_the_read_is_logged(
+    store: Path, where: str
+) -> None:
+    """The check before the read caught a folder, not a file the system refuses: the
+    details were read and the read logged, then the write failed. The access log held a
+    本人開示 read that produced no report."""
+    scenario, _ = story(store)
+    if where == "a link to nothing":
+        out = store / "report.pdf"
+        out.symlink_to(store / "missing" / "target.pdf")
+    else:
+        out = Path("/proc/subject-report-試験.pdf")
+    result = runner.invoke(
+        cli, ["privacy", "subject-report", "--case", str(scenario.case_id), "--out", str(out)]
+    )
+    assert result.exit_code != 0, result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        assert access_log(app, case_id=str(scenario.case_id)) == []
+    finally:
+        app.close()
+
+
 def test_after_erasure_the_report_shows_the_fields_as_erased(store: Path) -> None:
     scenario, _ = story(store)
     erased = runner.invoke(

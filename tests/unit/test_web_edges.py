@@ -164,6 +164,23 @@ def test_the_auditors_page_names_every_purpose_of_a_read_in_japanese(
     assert "ケースの管理" in access and "case_management" not in access
 
 
+def test_the_auditors_page_names_the_basis_of_every_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """docs/AUDIT.md: the access log says on which basis each read was made; the page showed
+    who, when, which fields and why, but not the basis (so a read on a consent and one as
+    所掌事務 looked alike)."""
+    service, client = hub
+    case_id = a_case(service)
+    app = service.app
+    app.record_access(OFFICER, case_id, ["person.name"], "official_duty", "case_management")
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert '<th scope="col">根拠</th>' in access
+    assert "所掌事務（個人情報保護法第61条・第69条第1項）" in access
+    assert "official_duty" not in access
+
+
 def test_no_other_site_may_frame_a_page(hub: tuple[HubService, TestClient]) -> None:
     _, client = hub
     pages = [client.get("/web/signin")]
@@ -192,6 +209,24 @@ def test_a_shared_counter_pc_keeps_no_history_of_the_names_and_addresses_typed(
     for name in ("kana", "address", "person_name", "person_kana", "person_address", "person_phone"):
         field = re.search(rf'<input id="{name}"[^>]*>', page)
         assert field and 'autocomplete="off"' in field.group(0), name
+
+
+def test_an_inbox_case_no_basis_covered_says_so_not_that_the_relay_is_still_to_come(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """README: the inbox page shows what was disclosed on which basis, or the notice that
+    none held. The relay's ledger records disclosures only (never a basis `none`), so a
+    referral the relay had long passed without a basis read 「開示の記録はまだありません
+    （中継の後に表示されます）」, as if details were still to come."""
+    service, client = hub
+    case_id = a_case(service)
+    service.execute(OFFICER, f.referral(case_id, agency_id="tobata.hogo"))
+    service._ledger().record(service.app.recorder.max_notification_id() or 0, [])  # relayed
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    page = client.get("/web/inbox").text
+    assert "中継の後に表示されます" not in page
+    assert "本人を特定できる情報の開示はありません" in page
+    assert "本人を特定しない通知だけ" in page
 
 
 def test_an_agencys_too_long_remark_is_refused_beside_it_and_kept_in_the_form(
