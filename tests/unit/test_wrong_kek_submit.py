@@ -34,3 +34,33 @@ def test_submit_on_a_store_of_another_kek_is_one_line(
     (line,) = again.stderr.strip().splitlines()
     assert line.startswith(f"Error: the data key of {case.case_id} does not unwrap"), line
     assert "HUB_KEK" in line and "Traceback" not in again.output
+
+
+def test_a_new_person_is_not_written_under_another_kek(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process given a mistyped HUB_KEK (or a development key file lost and made again)
+    used to wrap a new person's key with it: the store then held keys of two KEKs and every
+    reader given the store's own one stopped at that person's events for good."""
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.setenv("HUB_KEK", "試験-the-first-key-encryption-key-0001")
+    get_settings.cache_clear()
+    first = cli_store / "first.jsonl"
+    first.write_text(f.open_case(person=f.person()).model_dump_json() + "\n", encoding="utf-8")
+    assert runner.invoke(cli, ["submit", str(first)]).exit_code == 0
+    monkeypatch.setenv("HUB_KEK", "試験-another-key-encryption-key-0002")
+    get_settings.cache_clear()
+    second = cli_store / "second.jsonl"
+    second.write_text(f.open_case(person=f.person()).model_dump_json() + "\n", encoding="utf-8")
+    refused = runner.invoke(cli, ["command", "-"], input=second.read_text(encoding="utf-8"))
+    assert refused.exit_code == 1, refused.output
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("Error: this key-encryption key does not unwrap"), line
+    assert "HUB_KEK" in line and "nothing was written" in line
+    monkeypatch.setenv("HUB_KEK", "試験-the-first-key-encryption-key-0001")
+    get_settings.cache_clear()
+    replay = runner.invoke(cli, ["audit", "replay", "--as-of", "2030-01-01T00:00:00+09:00"])
+    assert replay.exit_code == 0, replay.output
+    again = runner.invoke(cli, ["submit", str(second)])
+    assert again.exit_code == 0, again.output
+    assert "1 written" in again.output
