@@ -86,7 +86,8 @@ class LocalKeyWrapper:
         except InvalidTag:
             raise DataKeyUnavailableError(
                 f"the data key of {subject} does not unwrap with this key-encryption key "
-                "(is HUB_KEK the one the store was written with?)"
+                "(is HUB_KEK, or in development without it <var>/keys/kek.dev, the one the "
+                "store was written with?)"
             ) from None
 
 
@@ -395,8 +396,9 @@ class DataKeys:
             except DataKeyUnavailableError:
                 raise DataKeyUnavailableError(
                     "this key-encryption key does not unwrap the data keys the store holds "
-                    "(is HUB_KEK, or in development <var>/keys/kek.dev, the one the store was "
-                    "written with?): no person's key is made with it, nothing was written"
+                    "(is HUB_KEK, or in development without it <var>/keys/kek.dev, the one the "
+                    "store was written with?): no person's key is made with it, nothing was "
+                    "written"
                 ) from None
         self._wrapper_checked = True
 

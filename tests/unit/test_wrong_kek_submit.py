@@ -36,6 +36,28 @@ def test_submit_on_a_store_of_another_kek_is_one_line(
     assert "HUB_KEK" in line and "Traceback" not in again.output
 
 
+def test_a_lost_development_key_file_is_named(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In development without HUB_KEK the key is <var>/keys/kek.dev: a store whose key file
+    was lost (and made again) said only 'is HUB_KEK the one…', a variable nobody set."""
+    monkeypatch.setenv("HUB_MODE", "development")
+    monkeypatch.delenv("HUB_KEK", raising=False)
+    get_settings.cache_clear()
+    case = f.open_case(person=f.person())
+    lines = cli_store / "commands.jsonl"
+    lines.write_text(case.model_dump_json() + "\n", encoding="utf-8")
+    assert runner.invoke(cli, ["submit", str(lines)]).exit_code == 0
+    (cli_store / "var" / "keys" / "kek.dev").unlink()
+    get_settings.cache_clear()
+    shown = runner.invoke(
+        cli, ["case", "show", str(case.case_id), "--person", "--purpose", "consultation"]
+    )
+    assert shown.exit_code == 1, shown.output
+    (line,) = shown.stderr.strip().splitlines()
+    assert "does not unwrap" in line and "keys/kek.dev" in line, line
+
+
 def test_a_new_person_is_not_written_under_another_kek(
     cli_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
