@@ -473,10 +473,15 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
             return int(c.fetchone()[0] or 0)
 
     def select_stored(self, start: int, stop: int, limit: int) -> list[Notification]:
-        """Rows as stored, ids between start and stop: read raw, so a malformed one shows."""
+        """Rows as stored, ids between start and stop: read raw, so a malformed one shows.
+        SQLite keeps whatever type a value is written with: a state edited by hand (``replace``
+        or ``||`` on the blob give text, maybe not UTF-8) is read back as its bytes, and a
+        version as an integer, so that the edit is named rather than failing the read."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT rowid, * FROM {self.events_table_name} "
+                "SELECT rowid, originator_id, CAST(originator_version AS INTEGER) AS "
+                "originator_version, topic, CAST(state AS BLOB) AS state "
+                f"FROM {self.events_table_name} "
                 "WHERE rowid >= ? AND rowid <= ? ORDER BY rowid LIMIT ?",
                 (start, stop, limit),
             )
