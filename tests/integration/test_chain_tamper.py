@@ -260,6 +260,15 @@ class TestTamperingOnSQLite(TamperContract):
         first = verify_log(app.recorder).first  # type: ignore[arg-type]
         assert first is not None and (first.kind, first.notification_id) == ("edited", 3)
 
+    @pytest.mark.parametrize("edit", ["originator_version = 'x'", "notification_id = 'x'"])
+    def test_a_link_edited_to_text_is_named_not_fatal(
+        self, app: HubApplication, env: dict[str, str], edit: str
+    ) -> None:
+        """Text in an integer column of the chain table failed verify-log (ValueError)."""
+        self.sql(env, (f"UPDATE stored_events_chain SET {edit} WHERE notification_id = 3", ()))
+        first = verify_log(app.recorder).first  # type: ignore[arg-type]
+        assert first is not None and first.notification_id == 3
+
 
 @pytest.mark.integration
 class TestTamperingOnPostgres(TamperContract):
