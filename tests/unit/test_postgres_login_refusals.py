@@ -61,3 +61,34 @@ def test_a_missing_database_is_named_not_a_server_away(
     result = runner.invoke(cli, ["case", "list"])
     assert result.exit_code == 4, result.output
     assert result.stderr.strip().splitlines() == [line]
+
+
+@pytest.mark.parametrize(
+    ("server_says", "said"),
+    [
+        (
+            'FATAL:  password authentication failed for user "hub"',
+            "refused the password of role hub: check HUB_POSTGRES_PASSWORD",
+        ),
+        (
+            'FATAL:  database "op_nonexist" does not exist',
+            "has no database op_nonexist for the inbox: check HUB_POSTGRES_DBNAME",
+        ),
+    ],
+)
+def test_an_agency_inbox_on_postgres_says_what_was_refused(
+    monkeypatch: pytest.MonkeyPatch, server_says: str, said: str
+) -> None:
+    """An agency's PostgreSQL inbox given a wrong password or database said 'unavailable;
+    try `hub services up postgres`', a command of the hub's host, not the agency's."""
+    from consumers.sql import PostgresDatabase
+    from hub.errors import ServiceUnavailableError
+    from hub.settings import Settings
+
+    def connect(*_: object, **__: object) -> None:
+        raise psycopg.OperationalError("connection failed: " + server_says)
+
+    monkeypatch.setattr(psycopg, "connect", connect)
+    settings = Settings(mode="development", postgres_dbname="op_nonexist")
+    with pytest.raises(ServiceUnavailableError, match=said):
+        PostgresDatabase(settings, "inbox_tobata_houkatsu")
