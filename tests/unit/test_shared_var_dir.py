@@ -122,7 +122,7 @@ def test_production_refuses_a_store_in_a_folder_anyone_may_empty(tmp_path: Path)
         )
     }
     production = Settings(mode="production", var_dir=open_to_all, **secrets)  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError, match=r"folder .*open is writable by every user"):
+    with pytest.raises(ConfigurationError, match=r"folder of the store, .*open, is writable"):
         production.eventsourcing_env()
     assert not (open_to_all / "hub.sqlite").exists()
     Settings(mode="development", var_dir=open_to_all).eventsourcing_env()
@@ -131,3 +131,20 @@ def test_production_refuses_a_store_in_a_folder_anyone_may_empty(tmp_path: Path)
     sticky.chmod(0o1777)
     Settings(mode="production", sqlite_path=sticky / "hub.sqlite", **secrets).eventsourcing_env()  # type: ignore[arg-type]
     assert mode(open_to_all) == 0o777 and mode(sticky) == 0o1777
+
+
+def test_production_refuses_an_agency_inbox_in_a_folder_anyone_may_empty(tmp_path: Path) -> None:
+    """The same for an agency's inbox (HUB_AGENCY_INBOX_PATH): it holds people's details."""
+    from consumers.config import ConsumerSettings
+    from consumers.inbox import open_inbox
+    from hub.errors import ConfigurationError
+    from hub.settings import Settings
+
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    where = ConsumerSettings(agency_inbox_path=open_to_all / "{agency}.sqlite")  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError, match=r"folder of the agency's inbox, .*open, is"):
+        open_inbox("moji.houkatsu", Settings(mode="production"), where)
+    assert not (open_to_all / "moji.houkatsu.sqlite").exists()
+    open_inbox("moji.houkatsu", Settings(mode="development"), where).close()
