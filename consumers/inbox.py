@@ -772,4 +772,6 @@ def open_inbox(agency_id: str, settings: Settings, consumer_settings: ConsumerSe
         return Inbox(PostgresDatabase(settings, schema), agency_id)
     if consumer_settings.agency_inbox_path is None:
         settings.private_var_dir("agency")
-    return Inbox(SqliteDatabase(inbox_path(settings, consumer_settings, agency_id)), agency_id)
+    path = inbox_path(settings, consumer_settings, agency_id)
+    settings.check_folder_of(path, "the agency's inbox", "HUB_AGENCY_INBOX_PATH")
+    return Inbox(SqliteDatabase(path), agency_id)

@@ -13,7 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from hub.errors import ConfigurationError, ServiceUnavailableError
+from hub.errors import (
+    ConfigurationError,
+    PasswordRefusedError,
+    ServiceUnavailableError,
+    database_missing,
+    password_refused,
+)
 from hub.files import private_sqlite
 from hub.settings import Settings, postgres_hint
 from hub.sqldialect import Dialect
@@ -121,6 +127,19 @@ class PostgresDatabase:
                 **settings.postgres_connection(), connect_timeout=5, autocommit=True
             )
         except psycopg.OperationalError as error:
+            where = f"{settings.postgres_host}:{settings.postgres_port}"
+            if password_refused(error):  # a setting to correct, not a server to start
+                raise PasswordRefusedError.of(
+                    settings.postgres_user,
+                    settings.postgres_host,
+                    settings.postgres_port,
+                    settings.postgres_dbname,
+                ) from error
+            if database_missing(error):
+                raise ServiceUnavailableError(
+                    f"PostgreSQL at {where} has no database {settings.postgres_dbname} for "
+                    "the inbox: check HUB_POSTGRES_DBNAME"
+                ) from error
             raise ServiceUnavailableError(
                 f"PostgreSQL for the inbox is unavailable ({type(error).__name__}); "
                 f"{postgres_hint(settings)}"

@@ -129,13 +129,22 @@ _COLUMNS = "notification_id, originator_id, originator_version, topic, state_sha
 
 def _link(row: Any) -> Link:
     return Link(
-        notification_id=int(row["notification_id"]),
+        notification_id=_whole(row["notification_id"]),
         originator_id=str(row["originator_id"]),
-        originator_version=int(row["originator_version"]),
+        originator_version=_whole(row["originator_version"]),
         topic=str(row["topic"]),
         state_sha256=str(row["state_sha256"]),
         chain_hash=str(row["chain_hash"]),
     )
+
+
+def _whole(value: Any) -> int:
+    """A link's number as stored; -1 for what is none (SQLite keeps text written by hand in
+    an integer column), so that verify-log names the link rather than failing on it."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
 
 
 class _ChainSQL:
@@ -193,6 +202,8 @@ def _append(curs: Any, sql: _ChainSQL, notifications: Sequence[Notification]) ->
     curs.execute(sql.head)
     row = curs.fetchone()
     head = _link(row) if row is not None else None
+    if head is not None and min(head.notification_id, head.originator_version) < 0:
+        raise IntegrityError("the chain's head is no link (edited?): run `hub audit verify-log`")
     ordered = sorted(notifications, key=lambda n: n.id)
     if head is not None and ordered[0].id <= head.notification_id:
         raise IntegrityError(
@@ -473,10 +484,15 @@ class ChainedSQLiteApplicationRecorder(ChainedRecorder, SQLiteApplicationRecorde
             return int(c.fetchone()[0] or 0)
 
     def select_stored(self, start: int, stop: int, limit: int) -> list[Notification]:
-        """Rows as stored, ids between start and stop: read raw, so a malformed one shows."""
+        """Rows as stored, ids between start and stop: read raw, so a malformed one shows.
+        SQLite keeps whatever type a value is written with: a state edited by hand (``replace``
+        or ``||`` on the blob give text, maybe not UTF-8) is read back as its bytes, and a
+        version as an integer, so that the edit is named rather than failing the read."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT rowid, * FROM {self.events_table_name} "
+                "SELECT rowid, originator_id, CAST(originator_version AS INTEGER) AS "
+                "originator_version, topic, CAST(state AS BLOB) AS state "
+                f"FROM {self.events_table_name} "
                 "WHERE rowid >= ? AND rowid <= ? ORDER BY rowid LIMIT ?",
                 (start, stop, limit),
             )

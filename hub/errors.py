@@ -67,6 +67,20 @@ def password_refused(error: BaseException) -> bool:
     return False
 
 
+def database_missing(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is PostgreSQL saying the database named does
+    not exist (SQLSTATE 3D000, which reaches psycopg at connect time without its code)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        text = str(seen)
+        if ('database "' in text and "does not exist" in text) or (
+            "データベース" in text and "存在しません" in text
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 # SQLite's primary result codes that say the machine, not the hub, is at fault; each one's
 # meaning for whoever runs the hub (https://sqlite.org/rescode.html).
 _SQLITE_MEANING = {

@@ -138,12 +138,32 @@ def private_file(path: Path, *, keep_read_only: bool = False) -> Path:
     return path
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _not_a_database(path: Path) -> bool:
+    """A regular file with something in it that does not start as an SQLite database does
+    (one the hub cannot read is left to the checks that follow)."""
+    try:
+        if not path.is_file() or path.is_symlink():
+            return False
+        with path.open("rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except OSError:
+        return False
+    return bool(head) and head != SQLITE_HEADER
+
+
 def private_sqlite(path: Path) -> Path:
     """An SQLite database file (and whatever SQLite keeps beside it) at 0600.
 
     SQLite creates its -wal and -shm files with the database file's mode, so creating the
     database file first at 0600 keeps them private too.
     """
+    if _not_a_database(path):
+        # A certificate or a text file named by mistake (HUB_SQLITE_PATH=cert.pem): SQLite
+        # refuses it (SQLITE_NOTADB), and its mode stays the one its owner gave it.
+        return path
     private_file(path, keep_read_only=True)
     for suffix in SQLITE_SIDE_FILES:
         side = path.with_name(path.name + suffix)

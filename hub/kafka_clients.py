@@ -10,6 +10,7 @@ and gives up with a clear error instead of spinning when the broker stops answer
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -115,10 +116,25 @@ def _connect(
                 f": the broker refused {user}'s password (a wrong or rotated one, or a "
                 "principal `hub kafka provision` never made?)"
             )
+        elif isinstance(error, KafkaTimeoutError) and not _any_listens(settings.kafka_bootstrap):
+            why = ": nothing listens there (is the broker running? is HUB_KAFKA_BOOTSTRAP right?)"
         raise ServiceUnavailableError(
             f"Kafka: connecting to {settings.kafka_bootstrap} as {user} failed "
             f"({type(error).__name__}){why}"
         ) from error
+
+
+def _any_listens(bootstrap: str, timeout_s: float = 2.0) -> bool:
+    """Whether any of the bootstrap addresses takes a TCP connection (a broker away, or a
+    mistyped address, takes none; one that does may still not speak Kafka's SASL)."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def rdkafka_login(settings: Settings, user: str, password: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ is refused for a broker that is not on this host's loopback (``check_transport``
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,15 @@ SASL_MECHANISM = "SCRAM-SHA-512"
 def check_transport(settings: Settings) -> None:
     """Refuses Kafka settings no client should start with: a topic prefix another tenant's
     names could overlap (a client would log in as a principal no one provisioned and wait
-    for its timeout), a CA file that is not there, and, outside development,
+    for its timeout), a CA file that is not there or holds no certificate, and, outside
+    development,
     SASL_PLAINTEXT to a broker off this host's loopback."""
     _check_prefix(settings.kafka_topic_prefix, settings)
     cafile = settings.kafka_ssl_cafile
     if settings.kafka_security_protocol == "SASL_SSL" and cafile and not _readable(cafile):
         raise ConfigurationError(f"HUB_KAFKA_SSL_CAFILE {str(cafile)!r} is no readable file")
+    if settings.kafka_security_protocol == "SASL_SSL" and cafile:
+        _check_certificates(cafile)
     if settings.mode == "development" or settings.kafka_security_protocol != SECURITY_PROTOCOL:
         return
     remote = [
@@ -52,6 +56,19 @@ def _check_prefix(prefix: str, settings: Settings) -> None:
     if prefix not in _PREFIXES_CHECKED:  # the check reads the network's reference file
         topics.check_prefix(settings)
         _PREFIXES_CHECKED.add(prefix)
+
+
+def _check_certificates(cafile: Path) -> None:
+    """Refuses a CA file with no certificate in it (a key, a DER file, a truncated copy):
+    kafka-python only fails its handshakes, so a client waits for its timeout, and
+    librdkafka refuses to start with an exception no line of the hub's said."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(cafile))
+    except ssl.SSLError as error:
+        raise ConfigurationError(
+            f"HUB_KAFKA_SSL_CAFILE {str(cafile)!r} holds no CA certificate that can be read "
+            f"({error.reason or type(error).__name__}; a PEM file is expected)"
+        ) from None
 
 
 def _readable(path: Path) -> bool:

@@ -86,7 +86,8 @@ class LocalKeyWrapper:
         except InvalidTag:
             raise DataKeyUnavailableError(
                 f"the data key of {subject} does not unwrap with this key-encryption key "
-                "(is HUB_KEK the one the store was written with?)"
+                "(is HUB_KEK, or in development without it <var>/keys/kek.dev, the one the "
+                "store was written with?)"
             ) from None
 
 
@@ -109,6 +110,10 @@ class KeyTable(Protocol):
 
     def destroyed_among(self, subjects: list[str]) -> set[str]:
         """Those of ``subjects`` whose key was destroyed."""
+        ...
+
+    def a_live_key(self) -> tuple[str, bytes] | None:
+        """One subject whose key is not destroyed, with its wrapped key (None: there is none)."""
         ...
 
 
@@ -134,6 +139,9 @@ class MemoryKeyTable:
 
     def destroyed_among(self, subjects: list[str]) -> set[str]:
         return {s for s in subjects if s in self._rows and self._rows[s] is None}
+
+    def a_live_key(self) -> tuple[str, bytes] | None:
+        return next(((s, w) for s, w in self._rows.items() if w is not None), None)
 
 
 class SQLKeyTable:
@@ -198,6 +206,18 @@ class SQLKeyTable:
         """Those of ``subjects`` whose key was destroyed, in one read per 500 subjects."""
         rows = self._rows_of(subjects, "subject", "AND wrapped_key IS NULL")
         return {str(row["subject"]) for row in rows}
+
+    def a_live_key(self) -> tuple[str, bytes] | None:
+        self.create()
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._sql(
+                    "SELECT subject, wrapped_key FROM {keys} WHERE wrapped_key IS NOT NULL "
+                    "ORDER BY created_at LIMIT 1"
+                )
+            )
+            row = curs.fetchone()
+        return None if row is None else (str(row["subject"]), bytes(row["wrapped_key"]))
 
     def _rows_of(self, subjects: list[str], columns: str, condition: str = "") -> list[Any]:
         """The key rows (``columns``) of those of ``subjects`` that have one and meet
@@ -299,6 +319,9 @@ class DataKeys:
         self._live: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._local = threading.local()
+        # Whether the store's data keys unwrap with ``wrapper`` (asked before the first key
+        # this process makes: a key wrapped with another HUB_KEK would stop every reader).
+        self._wrapper_checked = False
 
     def _keep(self, subject: str, key: bytes | None) -> None:
         """Caches ``key`` for ``subject`` (with the lock held), dropping the oldest live
@@ -347,6 +370,7 @@ class DataKeys:
         else:
             wrapped, exists = self.table.get(subject)
         if not exists:
+            self._check_wrapper()
             data_key = AESGCM.generate_key(256)
             wrapped = self.wrapper.wrap(data_key, subject)
             if self.defer:
@@ -355,6 +379,28 @@ class DataKeys:
             self.table.add(subject, wrapped, self.wrapper.kek_id)
             wrapped, exists = self.table.get(subject)
         return self._remember(subject, wrapped)
+
+    def _check_wrapper(self) -> None:
+        """Refuses to make a key with a key-encryption key that does not unwrap the store's
+        keys (a mistyped ``HUB_KEK``, a development key file lost and made again): the
+        person's key would be wrapped with it, and every reader of the log, given the
+        store's own key, would stop at that person's events for good. One key is tried, once
+        a process (a KMS that unwraps its older keys passes)."""
+        if self._wrapper_checked:
+            return
+        found = self.table.a_live_key()
+        if found is not None:
+            subject, wrapped = found
+            try:
+                self.wrapper.unwrap(wrapped, subject)
+            except DataKeyUnavailableError:
+                raise DataKeyUnavailableError(
+                    "this key-encryption key does not unwrap the data keys the store holds "
+                    "(is HUB_KEK, or in development without it <var>/keys/kek.dev, the one the "
+                    "store was written with?): no person's key is made with it, nothing was "
+                    "written"
+                ) from None
+        self._wrapper_checked = True
 
     def look_up(self, subjects: Iterable[str]) -> None:
         """Reads the key rows of the subjects about to be written, in one query, for this

@@ -16,6 +16,7 @@ import hmac
 import ipaddress
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -237,6 +238,7 @@ class Settings(BaseSettings):
         if kind == "sqlite":
             if self.sqlite_path is None:
                 self.private_var_dir()
+            self._check_store_folder()
             private_sqlite(self.sqlite_file)
             return {
                 **sealing,
@@ -280,6 +282,30 @@ class Settings(BaseSettings):
                 os.link(draft, path)
             draft.unlink()
         return path.read_text(encoding="ascii").strip()
+
+    def _check_store_folder(self) -> None:
+        """Outside development, refuses a SQLite store in a folder every user may write to
+        and delete from (one made 0777; a sticky folder such as /tmp lets no one remove
+        another's file): the hub leaves such a folder's mode as it is, and anyone could then
+        delete or replace the log of record and the write-ahead log beside it."""
+        self.check_folder_of(self.sqlite_file, "the store", "HUB_VAR_DIR, HUB_SQLITE_PATH")
+
+    def check_folder_of(self, file: Path, what: str, settings: str) -> None:
+        """Outside development, refuses ``file`` (a SQLite file of personal data) in a
+        folder every user may write to and delete from, naming ``settings`` to change."""
+        if self.mode == "development":
+            return
+        folder = file.parent
+        try:
+            mode = folder.stat().st_mode
+        except OSError:
+            return  # not there (yet): creating the file says why
+        if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+            raise ConfigurationError(
+                f"refusing to start in {self.mode} mode: the folder of {what}, {folder}, is "
+                f"writable by every user of this host (mode {stat.S_IMODE(mode):04o}): give "
+                f"the hub a folder of its own ({settings})"
+            )
 
     def check_postgres_transport(self) -> None:
         """Outside development, refuses a PostgreSQL off this host's loopback unless libpq

@@ -44,6 +44,7 @@ from hub.errors import (
     ServiceUnavailableError,
     StoreUnavailableError,
     UnknownAgencyError,
+    database_missing,
     password_refused,
     store_failure,
 )
@@ -111,12 +112,19 @@ def open_application(
                 f"the sqlite event store {settings.sqlite_file} is unavailable "
                 f"({store_failure(error)})"
             ) from error
-        if password_refused(error) or _login_refused(settings):
+        refusal = "password" if password_refused(error) else _login_refusal(settings)
+        if refusal == "password":
             raise PasswordRefusedError.of(
                 settings.postgres_user,
                 settings.postgres_host,
                 settings.postgres_port,
                 settings.postgres_dbname,
+            ) from error
+        if refusal == "database":
+            raise StoreUnavailableError(
+                f"PostgreSQL at {settings.postgres_host}:{settings.postgres_port} has no "
+                f"database {settings.postgres_dbname}: check HUB_POSTGRES_DBNAME (a database "
+                "other than hub is made by its administrator)"
             ) from error
         raise StoreUnavailableError(
             f"the {kind} event store is unavailable ({type(error).__name__}); is it running? "
@@ -124,16 +132,19 @@ def open_application(
         ) from error
 
 
-def _login_refused(settings: Settings) -> bool:
-    """Whether PostgreSQL refuses the hub's password: the library's pool says only that no
-    connection came, so one connection is tried as the pool would make it."""
+def _login_refusal(settings: Settings) -> str | None:
+    """Whether PostgreSQL refuses the hub's login, for its ``password`` or for a
+    ``database`` that does not exist: the library's pool says only that no connection came,
+    so one connection is tried as the pool would make it (None: not refused so)."""
     import psycopg
 
     try:
         with psycopg.connect(**settings.postgres_connection(), connect_timeout=5):
-            return False
+            return None
     except psycopg.Error as error:
-        return password_refused(error)
+        if password_refused(error):
+            return "password"
+        return "database" if database_missing(error) else None
 
 
 def _schema_missing(error: PersistenceError) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import stat
 from pathlib import Path
 from typing import Annotated
 
@@ -105,6 +106,8 @@ def check_listener(
         raise ConfigurationError("--ssl-certfile and --ssl-keyfile go together")
     if certfile is not None and keyfile is not None:
         check_certificate(certfile, keyfile)
+        if settings.mode != "development":
+            check_key_is_private(keyfile)
     if settings.mode == "development" or certfile is not None or is_loopback(host):
         return
     raise ConfigurationError(
@@ -112,6 +115,18 @@ def check_listener(
         "API would answer in plain HTTP (give --ssl-certfile and --ssl-keyfile, or listen on "
         "127.0.0.1 behind a TLS proxy)"
     )
+
+
+def check_key_is_private(keyfile: Path) -> None:
+    """Outside development, a TLS key every user of the host may read or replace is
+    refused (a group's read, Debian's ``ssl-cert``, is the city's choice): whoever copies it
+    can pose as the hub and read the tokens, cookies and people's details sent to it."""
+    mode = stat.S_IMODE(keyfile.stat().st_mode)
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        raise ConfigurationError(
+            f"refusing to start in production mode: --ssl-keyfile {keyfile} is open to every "
+            f"user of this host (mode {mode:04o}): chmod 600 it (or 640 to a group)"
+        )
 
 
 class _Encrypted(Exception):

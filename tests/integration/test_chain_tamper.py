@@ -242,6 +242,33 @@ class TestTamperingOnSQLite(TamperContract):
             ),
         )
 
+    @pytest.mark.parametrize(
+        "edit",
+        [
+            "state = replace(state, X'22', X'27')",  # SQLite's replace gives text
+            "state = state || X'ff'",  # text that is no UTF-8
+            "originator_version = 'x'",
+        ],
+    )
+    def test_an_edit_that_changes_a_columns_type_is_named_not_fatal(
+        self, app: HubApplication, env: dict[str, str], edit: str
+    ) -> None:
+        """An edit made with the sqlite3 shell (``replace``, ``||``) stores text where the
+        library wrote a blob: verify-log failed reading it (TypeError, or sqlite3's own
+        error on text that is no UTF-8) instead of naming the edited event."""
+        self.sql(env, (f"UPDATE stored_events SET {edit} WHERE rowid = 3", ()))
+        first = verify_log(app.recorder).first  # type: ignore[arg-type]
+        assert first is not None and (first.kind, first.notification_id) == ("edited", 3)
+
+    @pytest.mark.parametrize("edit", ["originator_version = 'x'", "notification_id = 'x'"])
+    def test_a_link_edited_to_text_is_named_not_fatal(
+        self, app: HubApplication, env: dict[str, str], edit: str
+    ) -> None:
+        """Text in an integer column of the chain table failed verify-log (ValueError)."""
+        self.sql(env, (f"UPDATE stored_events_chain SET {edit} WHERE notification_id = 3", ()))
+        first = verify_log(app.recorder).first  # type: ignore[arg-type]
+        assert first is not None and first.notification_id == 3
+
 
 @pytest.mark.integration
 class TestTamperingOnPostgres(TamperContract):

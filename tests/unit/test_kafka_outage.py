@@ -54,3 +54,27 @@ def test_a_client_that_cannot_connect_leaves_no_thread_behind(make: Any) -> None
         make(settings, bootstrap_timeout_ms=300)
     left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
     assert left == []
+
+
+def test_a_broker_nothing_listens_for_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broker away (or a mistyped HUB_KAFKA_BOOTSTRAP) said only 'failed
+    (KafkaTimeoutError)'; a port that takes connections gets no such hint."""
+    import socket
+
+    def timed_out(**_: Any) -> None:
+        raise KafkaTimeoutError("bootstrap")
+
+    monkeypatch.setattr(kafka_clients, "login_refused", lambda *_, **__: False)
+    away = Settings(mode="development", kafka_bootstrap=f"127.0.0.1:{free_port()}")
+    with pytest.raises(ServiceUnavailableError) as error:
+        kafka_clients._connect(timed_out, away, None, None, {})
+    assert str(error.value).endswith(
+        "failed (KafkaTimeoutError): nothing listens there (is the broker running? is "
+        "HUB_KAFKA_BOOTSTRAP right?)"
+    )
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        port = listening.getsockname()[1]
+        there = Settings(mode="development", kafka_bootstrap=f"127.0.0.1:{port}")
+        with pytest.raises(ServiceUnavailableError) as error:
+            kafka_clients._connect(timed_out, there, None, None, {})
+    assert str(error.value).endswith("failed (KafkaTimeoutError)")

@@ -10,6 +10,7 @@ import pytest
 from hub.errors import ConfigurationError
 from hub.kafka_config import client_config, rdkafka_security
 from hub.settings import Settings
+from ops.services.tls import _make as tls_of_broker
 
 REAL = "試験-kafka-password-0123456789abcdef"
 CLUSTER = "kafka1.city.example.invalid:9093,kafka2.city.example.invalid:9093"
@@ -41,7 +42,7 @@ def test_plaintext_off_this_host_is_refused_in_production_only() -> None:
 
 def test_tls_is_asked_of_both_clients_with_the_citys_ca(tmp_path: Path) -> None:
     ca = tmp_path / "city-ca.pem"
-    ca.write_text("試験")
+    ca.write_text(tls_of_broker("127.0.0.1").ca)
     settings = _settings(
         mode="production",
         kafka_bootstrap=CLUSTER,
@@ -123,8 +124,24 @@ def test_a_ca_file_that_is_not_there_is_one_line(tmp_path: Path) -> None:
         with pytest.raises(ConfigurationError, match=r"HUB_KAFKA_SSL_CAFILE .* no readable file"):
             client_config(settings)
     there = tmp_path / "ca.pem"
-    there.write_text("試験")
+    there.write_text(tls_of_broker("127.0.0.1").ca)
     settings = Settings(
         mode="development", kafka_security_protocol="SASL_SSL", kafka_ssl_cafile=there
     )
     assert client_config(settings)["ssl_cafile"] == str(there)
+
+
+def test_a_ca_file_with_no_certificate_is_one_line(tmp_path: Path) -> None:
+    """A file that holds no certificate (a key, a truncated copy) was taken: kafka-python's
+    handshakes failed until its timeout, and librdkafka's probe of the login then raised
+    an exception the CLI printed as a traceback."""
+    made = tls_of_broker("127.0.0.1")
+    for name, text in (("garbage.pem", "試験"), ("key.pem", made.key)):
+        wrong = tmp_path / name
+        wrong.write_text(text)
+        settings = Settings(
+            mode="development", kafka_security_protocol="SASL_SSL", kafka_ssl_cafile=wrong
+        )
+        for make in (client_config, rdkafka_security):
+            with pytest.raises(ConfigurationError, match=r"HUB_KAFKA_SSL_CAFILE .* no CA cert"):
+                make(settings)

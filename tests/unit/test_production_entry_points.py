@@ -246,3 +246,25 @@ def test_a_key_with_a_passphrase_is_left_to_uvicorn_to_ask_for(tmp_path: Path) -
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, locked)
     )
     check_certificate(tmp_path / "cert.pem", tmp_path / "key.pem")
+
+
+def test_a_tls_key_every_user_may_read_is_refused_in_production(tmp_path: Path) -> None:
+    """`hub serve --ssl-keyfile` took a key left 0644: any user of the host could copy it
+    and pose as the hub, whose every other key and store file is 0600."""
+    from hub.errors import ConfigurationError
+    from ops.cli.serve import check_listener
+    from ops.services.tls import _make
+
+    made = _make("localhost")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text(made.chain)
+    key.write_text(made.key)
+    production = Settings(mode="production")
+    for mode in (0o644, 0o602):
+        key.chmod(mode)
+        with pytest.raises(ConfigurationError, match=rf"--ssl-keyfile {key} is open to every"):
+            check_listener(production, "0.0.0.0", cert, key)
+        check_listener(Settings(mode="development"), "0.0.0.0", cert, key)
+    for mode in (0o600, 0o640, 0o400):
+        key.chmod(mode)
+        check_listener(production, "0.0.0.0", cert, key)

@@ -119,3 +119,50 @@ def test_the_brokers_folder_left_open_with_its_own_folders_open_is_closed_at_onc
         "logs": 0o700,
     }
     assert mode(paths.home / "tls") == 0o700
+
+
+def test_production_refuses_a_store_in_a_folder_anyone_may_empty(tmp_path: Path) -> None:
+    """HUB_VAR_DIR in a folder made 0777 was used as it was (its mode left alone): any user
+    could delete or replace the log of record and its write-ahead log. A sticky folder
+    (/tmp) lets no one remove another's file, and development takes any folder."""
+    from hub.errors import ConfigurationError
+
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    secrets = {
+        name: f"試験-{name}-0123456789abcdefghijklmnopqrstuvwxyz"
+        for name in (
+            "provisioning_secret",
+            "pseudonym_key",
+            "kek",
+            "kafka_password",
+            "kafka_controller_secret",
+        )
+    }
+    production = Settings(mode="production", var_dir=open_to_all, **secrets)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"folder of the store, .*open, is writable"):
+        production.eventsourcing_env()
+    assert not (open_to_all / "hub.sqlite").exists()
+    Settings(mode="development", var_dir=open_to_all).eventsourcing_env()
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    Settings(mode="production", sqlite_path=sticky / "hub.sqlite", **secrets).eventsourcing_env()  # type: ignore[arg-type]
+    assert mode(open_to_all) == 0o777 and mode(sticky) == 0o1777
+
+
+def test_production_refuses_an_agency_inbox_in_a_folder_anyone_may_empty(tmp_path: Path) -> None:
+    """The same for an agency's inbox (HUB_AGENCY_INBOX_PATH): it holds people's details."""
+    from consumers.config import ConsumerSettings
+    from consumers.inbox import open_inbox
+    from hub.errors import ConfigurationError
+
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    where = ConsumerSettings(agency_inbox_path=open_to_all / "{agency}.sqlite")  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError, match=r"folder of the agency's inbox, .*open, is"):
+        open_inbox("moji.houkatsu", Settings(mode="production"), where)
+    assert not (open_to_all / "moji.houkatsu.sqlite").exists()
+    open_inbox("moji.houkatsu", Settings(mode="development"), where).close()

@@ -62,6 +62,22 @@ def test_a_file_that_is_no_store_is_one_line_exit_4(
         )
 
 
+def test_a_file_that_is_no_store_keeps_its_mode(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HUB_SQLITE_PATH naming another program's file by mistake (a certificate a web server
+    reads) made it 0600 before SQLite refused it: the hub locked the others out of it."""
+    monkeypatch.setenv("HUB_MODE", "development")
+    store = cli_store / "hub.sqlite"
+    store.write_text("-----BEGIN CERTIFICATE-----\n試験\n-----END CERTIFICATE-----\n")
+    store.chmod(0o644)
+    for args in (["case", "list"], ["audit", "verify-log", "--no-witness"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 4, result.output
+        assert "SQLITE_NOTADB" in result.stderr
+        assert stat.S_IMODE(store.stat().st_mode) == 0o644
+
+
 def test_a_read_only_sqlite_store_is_named_without_a_postgres_hint(
     cli_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
