@@ -29,6 +29,7 @@ from psycopg.sql import SQL
 
 from hub import caseindex
 from hub.caseindex import RefsSQL
+from hub.errors import ChainBrokenError
 from hub.sqldialect import Dialect
 from hub.sqlitelock import take_write_lock
 
@@ -203,7 +204,12 @@ def _append(curs: Any, sql: _ChainSQL, notifications: Sequence[Notification]) ->
     row = curs.fetchone()
     head = _link(row) if row is not None else None
     if head is not None and min(head.notification_id, head.originator_version) < 0:
-        raise IntegrityError("the chain's head is no link (edited?): run `hub audit verify-log`")
+        # Not an IntegrityError: that reads as a concurrent write, retried or told to retry.
+        raise ChainBrokenError(
+            f"the head of the log's hash chain (link {row['notification_id']!r}) is no link "
+            "the hub wrote (the store edited by hand?); nothing was written: run "
+            "`hub audit verify-log`"
+        )
     ordered = sorted(notifications, key=lambda n: n.id)
     if head is not None and ordered[0].id <= head.notification_id:
         raise IntegrityError(

@@ -34,6 +34,11 @@ class StoreUnavailableError(ServiceUnavailableError):
     """The log of record cannot be reached; nothing was written."""
 
 
+class ChainBrokenError(StoreUnavailableError):
+    """The head of the log's hash chain is not a link the hub wrote (the store edited by
+    hand?): nothing is written after it until someone has looked (``hub audit verify-log``)."""
+
+
 class PasswordRefusedError(StoreUnavailableError):
     """PostgreSQL refused the hub's role its password: a setting to correct, not a service
     to start (``hub services up postgres`` changes no existing role's password outside

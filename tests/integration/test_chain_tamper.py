@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.application import HubApplication
-from hub.errors import ConcurrentChangeError
+from hub.errors import ChainBrokenError, ConcurrentChangeError
 from hub.settings import get_settings
 from ops.cli.main import app as cli
 from producers.provision import provision
@@ -268,6 +268,22 @@ class TestTamperingOnSQLite(TamperContract):
         self.sql(env, (f"UPDATE stored_events_chain SET {edit} WHERE notification_id = 3", ()))
         first = verify_log(app.recorder).first  # type: ignore[arg-type]
         assert first is not None and first.notification_id == 3
+
+    def test_a_write_after_a_head_edited_to_text_names_the_chain_not_a_concurrent_change(
+        self, app: HubApplication, env: dict[str, str]
+    ) -> None:
+        """The write was refused as "changed by someone else at the same time", which says
+        to reload and try again, and names nothing to look at."""
+        self.sql(
+            env,
+            (
+                "UPDATE stored_events_chain SET originator_version = 'x' WHERE notification_id "
+                "= (SELECT MAX(notification_id) FROM stored_events_chain)",
+                (),
+            ),
+        )
+        with pytest.raises(ChainBrokenError, match="hub audit verify-log"):
+            app.execute(f.consultation())
 
 
 @pytest.mark.integration
