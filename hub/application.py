@@ -85,6 +85,7 @@ from hub.keys import (
     KeyWrapper,
     LocalKeyWrapper,
     MemoryKeyTable,
+    Rewrapped,
     SQLKeyTable,
     key_table_of,
 )
@@ -489,6 +490,13 @@ class HubApplication(Application[UUID]):
             "no key-encryption key for the personal data in the store: set HUB_KEK "
             "(the composition root passes it from the settings)"
         )
+
+    def rewrap_data_keys(self, previous: KeyWrapper) -> Rewrapped:
+        """Every person's data key wrapped with this process's key-encryption key
+        (``HUB_KEK``), unwrapped with ``previous`` (the key it replaces), in one transaction
+        and in the writer's turn: the keys themselves, and so the sealed log, do not change."""
+        with self._writing():
+            return self.data_keys.table.rewrap(previous, self.data_keys.wrapper)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """The library's environment: the process's, then ``env``. The library looks a key up

@@ -19,6 +19,7 @@ import hmac
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -91,6 +92,15 @@ class LocalKeyWrapper:
             ) from None
 
 
+@dataclass(frozen=True)
+class Rewrapped:
+    """What a rotation of the key-encryption key did to the key table."""
+
+    rewrapped: int  # keys wrapped again with the new key-encryption key
+    already: int  # keys it wrapped already (a rotation run again, or interrupted)
+    destroyed: int  # subjects erased: no key to wrap
+
+
 class KeyTable(Protocol):
     """Where wrapped data keys are kept: ``None`` for a subject whose key was destroyed."""
 
@@ -114,6 +124,11 @@ class KeyTable(Protocol):
 
     def a_live_key(self) -> tuple[str, bytes] | None:
         """One subject whose key is not destroyed, with its wrapped key (None: there is none)."""
+        ...
+
+    def rewrap(self, previous: KeyWrapper, new: KeyWrapper) -> Rewrapped:
+        """Every live key unwrapped with ``previous`` and wrapped with ``new``, all in one
+        transaction: one that unwraps with neither leaves the table as it was."""
         ...
 
 
@@ -142,6 +157,12 @@ class MemoryKeyTable:
 
     def a_live_key(self) -> tuple[str, bytes] | None:
         return next(((s, w) for s, w in self._rows.items() if w is not None), None)
+
+    def rewrap(self, previous: KeyWrapper, new: KeyWrapper) -> Rewrapped:
+        rows = [(s, w, "") for s, w in self._rows.items() if w is not None]
+        wrapped, counts = _rewrapped(rows, previous, new)
+        self._rows.update(wrapped)
+        return Rewrapped(counts[0], counts[1], len(self._rows) - len(rows))
 
 
 class SQLKeyTable:
@@ -219,6 +240,28 @@ class SQLKeyTable:
             row = curs.fetchone()
         return None if row is None else (str(row["subject"]), bytes(row["wrapped_key"]))
 
+    def rewrap(self, previous: KeyWrapper, new: KeyWrapper) -> Rewrapped:
+        self.create()
+        with self.datastore.transaction(commit=True) as curs:
+            # Writers wait meanwhile: a key made under the old key-encryption key after the
+            # read below would be left behind.
+            if self.dialect.kind == "sqlite":
+                take_write_lock(curs, self._sql("{keys}"))
+            else:
+                curs.execute(self._sql("LOCK TABLE {keys} IN EXCLUSIVE MODE"))
+            curs.execute(self._sql("SELECT subject, wrapped_key, kek_id FROM {keys}"))
+            rows = curs.fetchall()
+            live = [
+                (str(r["subject"]), bytes(r["wrapped_key"]), str(r["kek_id"]))
+                for r in rows
+                if r["wrapped_key"] is not None
+            ]
+            wrapped, counts = _rewrapped(live, previous, new)
+            statement = self._sql("UPDATE {keys} SET wrapped_key = ?, kek_id = ? WHERE subject = ?")
+            for subject, key in wrapped.items():
+                curs.execute(statement, (key, new.kek_id, subject))
+        return Rewrapped(counts[0], counts[1], len(rows) - len(live))
+
     def _rows_of(self, subjects: list[str], columns: str, condition: str = "") -> list[Any]:
         """The key rows (``columns``) of those of ``subjects`` that have one and meet
         ``condition``, in one read per 500 subjects."""
@@ -293,6 +336,39 @@ class SQLKeyTable:
             "write-ahead log from being emptied, so its old bytes are still in the store's "
             "files; erase again once the readers are done (erasing again is safe)"
         )
+
+
+def _rewrapped(
+    live: list[tuple[str, bytes, str]], previous: KeyWrapper, new: KeyWrapper
+) -> tuple[dict[str, bytes], tuple[int, int]]:
+    """The keys of ``live`` (subject, wrapped key, kek id) wrapped with ``new``, and how many
+    were wrapped again and how many ``new`` wraps already. A key neither unwraps is refused
+    (DataKeyUnavailableError): a rotation half done by a wrong previous key would leave the
+    store needing two keys."""
+    wrapped: dict[str, bytes] = {}
+    already = 0
+    for subject, key, kek_id in live:
+        if kek_id == new.kek_id or (not kek_id and _unwraps(new, key, subject)):
+            already += 1
+            continue
+        try:
+            data_key = previous.unwrap(key, subject)
+        except DataKeyUnavailableError:
+            raise DataKeyUnavailableError(
+                f"the data key of {subject} unwraps with neither HUB_KEK_PREVIOUS nor HUB_KEK "
+                "(is HUB_KEK_PREVIOUS the key the store was written with?): nothing was "
+                "changed"
+            ) from None
+        wrapped[subject] = new.wrap(data_key, subject)
+    return wrapped, (len(wrapped), already)
+
+
+def _unwraps(wrapper: KeyWrapper, wrapped: bytes, subject: str) -> bool:
+    try:
+        wrapper.unwrap(wrapped, subject)
+    except DataKeyUnavailableError:
+        return False
+    return True
 
 
 class DataKeys:

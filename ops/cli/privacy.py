@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -11,9 +12,10 @@ from uuid import UUID
 import typer
 
 from hub.application import HubApplication
-from hub.errors import CaseNotFoundError, InvalidCommandError
+from hub.errors import CaseNotFoundError, ConfigurationError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
+from hub.keys import LocalKeyWrapper
 from hub.prefixes import SHORT, echoed, id_prefix, resolve_prefix
 from hub.retention import RetentionSchedule, due_cases, due_discoveries
 from hub.settings import get_settings
@@ -215,6 +217,36 @@ def retention_command(
     for found_due in due_found:
         typer.echo(f"  {found_due.discovery_id}  {ward(found_due.ward)}  発見報告 --discovery")
         typer.echo(f"      最終記録 {found_due.last_record}  期限 {found_due.due_on}")
+
+
+PREVIOUS_KEK = "HUB_KEK_PREVIOUS"
+
+
+@privacy.command("rotate-kek")
+def rotate_kek_command() -> None:
+    """Wrap every person's data key with a new key-encryption key (HUB_KEK).
+
+    Stop every process of the hub first; give this the new key as HUB_KEK and the one it
+    replaces as HUB_KEK_PREVIOUS. The data keys, and so the sealed log, stay as they are;
+    only their wrapping changes, in one transaction. Run again, it wraps nothing twice.
+    Start the processes again with the new HUB_KEK (a backup made before still needs the
+    previous one)."""
+    previous = os.environ.get(PREVIOUS_KEK, "")
+    if not previous.strip():
+        raise ConfigurationError(
+            f"{PREVIOUS_KEK} is missing: give it the key-encryption key the store's data keys "
+            "are wrapped with now, and HUB_KEK the new one"
+        )
+    settings = get_settings()
+    if previous == settings.key_encryption_secret():
+        raise ConfigurationError(f"{PREVIOUS_KEK} is HUB_KEK: choose a new HUB_KEK to rotate to")
+    with application(settings) as app:
+        done = app.rewrap_data_keys(LocalKeyWrapper(previous.encode()))
+    typer.echo(
+        f"鍵の更新 rotate-kek: {done.rewrapped} data key(s) wrapped with the new HUB_KEK, "
+        f"{done.already} already, {done.destroyed} erased (no key)"
+    )
+    typer.echo("start every process of the hub again with the new HUB_KEK")
 
 
 @privacy.command("erasures")
