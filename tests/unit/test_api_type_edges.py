@@ -1,0 +1,49 @@
+"""Values at the edge of their JSON type, at the API's door: what a field's type does not
+hold is refused naming the field (422 problem+json), never read as some other value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.identity import Role
+from hub.settings import Settings
+from ops.api.app import create_app
+from ops.identity import dev_issuer
+from ops.usecases import HubService
+
+ANSWER = f"/agencies/tobata.houkatsu/inbox/{uuid4()}/answer"
+
+
+def _client(tmp_path: Path) -> tuple[TestClient, Settings]:
+    """The app with no service behind it: a request that reaches the service is a 500."""
+    settings = Settings(mode="development", var_dir=tmp_path)
+    app = create_app(cast(HubService, None), settings)
+    return TestClient(app, raise_server_exceptions=False), settings
+
+
+def _headers(settings: Settings, role: Role, **scope: Any) -> dict[str, str]:
+    claims = dev_issuer.claims_for(settings, subject=f"{role}-試験", role=role, **scope)
+    token = dev_issuer.sign(dev_issuer.signing_key(settings), claims)
+    return {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid4())}
+
+
+@pytest.mark.parametrize("answered_at", [1796112000, "1796112000", 1796112000.5])
+def test_an_answers_time_written_as_a_number_is_refused_naming_it(
+    tmp_path: Path, answered_at: object
+) -> None:
+    """pydantic reads a number as seconds since 1970: an answer dated by a count would be
+    recorded at some other time. A command's instants refuse it; the answer's does too."""
+    client, settings = _client(tmp_path)
+    answered = client.post(
+        ANSWER,
+        json={"answer": "received", "answered_at": answered_at},
+        headers=_headers(settings, Role.member_agency, agency_id="tobata.houkatsu"),
+    )
+    assert answered.status_code == 422, answered.text
+    assert answered.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in answered.json()["errors"]] == ["answered_at"]
