@@ -167,7 +167,17 @@ def _fill_ids(*fields: str) -> Any:
 
 
 class IssueInput(IssueByArea):
+    # The area is a heading (生活, 社会参加), kept in clear: bounded and never blank.
+    area: ShortText
     issue: Text  # type: ignore[assignment]
+
+
+class AgencyRoleInput(AgencyRole):
+    """An agency's part in a plan as submitted: the agency by its code (checked against the
+    network), its role a short text, never blank."""
+
+    agency_id: Code
+    role: ShortText
 
 
 class PersonInput(PersonDetails):
@@ -401,7 +411,7 @@ class AgreePlan(Command):
     issues: list[IssueInput] = Field(min_length=1, max_length=50)
     goals: list[ShortText] = Field(min_length=1, max_length=50)
     lead_agency: Code
-    roles: list[AgencyRole] = Field(min_length=1, max_length=50)
+    roles: list[AgencyRoleInput] = Field(min_length=1, max_length=50)
     period_from: Day
     period_until: Annotated[date, BeforeValidator(plausible.written_out)]
     monitoring_date: Annotated[date, BeforeValidator(plausible.written_out)]

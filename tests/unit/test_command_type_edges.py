@@ -1,0 +1,57 @@
+"""Commands at the edge of their fields' types: every text a command keeps is bounded and
+never blank, a code is a code; refused naming the field, as `hub submit` names it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from hub.errors import InvalidCommandError
+from hub.intake import parse_command_text
+
+
+def _plan(**changes: Any) -> str:
+    command = {
+        "type": "AgreePlan",
+        "command_id": str(uuid4()),
+        "occurred_at": "2025-05-01T09:00:00+09:00",
+        "case_id": str(uuid4()),
+        "issues": [{"area": "生活", "issue": "試験の課題"}],
+        "goals": ["試験の目標"],
+        "lead_agency": "tobata.hogo",
+        "roles": [{"agency_id": "tobata.hogo", "role": "主担当"}],
+        "period_from": "2025-05-01",
+        "period_until": "2025-11-01",
+        "monitoring_date": "2025-08-01",
+        **changes,
+    }
+    return json.dumps(command, ensure_ascii=False)
+
+
+def test_a_plan_as_a_coordinator_writes_it_is_accepted() -> None:
+    parse_command_text(_plan())
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"issues": [{"area": "", "issue": "試験"}]}, "issues.0.area"),
+        ({"issues": [{"area": "\u3000 ", "issue": "試験"}]}, "issues.0.area"),
+        ({"issues": [{"area": "あ" * 201, "issue": "試験"}]}, "issues.0.area"),
+        ({"roles": [{"agency_id": "tobata.hogo", "role": " "}]}, "roles.0.role"),
+        ({"roles": [{"agency_id": "tobata.hogo", "role": "い" * 201}]}, "roles.0.role"),
+        ({"roles": [{"agency_id": "", "role": "主担当"}]}, "roles.0.agency_id"),
+        ({"roles": [{"agency_id": "ＴＯＢＡＴＡ.hogo", "role": "主担当"}]}, "roles.0.agency_id"),
+    ],
+)
+def test_a_plans_area_role_and_agency_at_their_edges_are_refused_naming_the_field(
+    changes: dict[str, Any], field: str
+) -> None:
+    """An area or a role blank or of any length was kept in clear on the log, and an
+    agency's id of any shape was said back whole by the network's refusal."""
+    with pytest.raises(InvalidCommandError) as refused:
+        parse_command_text(_plan(**changes))
+    assert str(refused.value).startswith(f"{field}: "), refused.value
