@@ -320,7 +320,7 @@ class EscalateReferral(Command):
     type: Literal["EscalateReferral"] = "EscalateReferral"
     case_id: UUID
     referral_id: UUID
-    overdue_minutes: int = Field(ge=0, le=plausible.MAX_OVERDUE_MINUTES)
+    overdue_minutes: int = Field(ge=0, le=plausible.MAX_OVERDUE_MINUTES, strict=True)
 
 
 # Consent ------------------------------------------------------------------------------------
@@ -335,7 +335,7 @@ class GiveConsent(Command):
     data_categories: list[v.DataCategory] = Field(min_length=1)
     valid_from: Instant
     valid_until: PeriodEnd
-    by_proxy: bool = False
+    by_proxy: bool = Field(default=False, strict=True)
     proxy_relationship: ShortText | None = None
     _ids = _fill_ids("consent_id")
 
@@ -568,7 +568,7 @@ class HoldGathering(Command):
     type: Literal["HoldGathering"] = "HoldGathering"
     base_id: UUID
     gathering_id: UUID
-    participants: int = Field(ge=0, le=plausible.MAX_PARTICIPANTS)
+    participants: int = Field(ge=0, le=plausible.MAX_PARTICIPANTS, strict=True)
     bodies: list[ShortText] = Field(default_factory=list, max_length=200)
     _ids = _fill_ids("gathering_id")
 
@@ -584,7 +584,9 @@ def _hundredths(value: float) -> float:
 
 # A count, a share or a rate of table ④: not NaN, and no finer than a table prints it.
 TargetValue = Annotated[
-    float, Field(ge=0, le=10_000_000, allow_inf_nan=False), AfterValidator(_hundredths)
+    float,
+    Field(ge=0, le=10_000_000, allow_inf_nan=False, strict=True),
+    AfterValidator(_hundredths),
 ]
 
 
@@ -592,7 +594,7 @@ class SetTarget(Command):
     """Set (or revise) the target of one indicator of table ④ for a fiscal year (R8目標)."""
 
     type: Literal["SetTarget"] = "SetTarget"
-    fiscal_year: int = Field(ge=2019, le=2100)  # the year April starts in: R8 = 2026
+    fiscal_year: int = Field(ge=2019, le=2100, strict=True)  # the year April starts in: R8 = 2026
     indicator: Code  # a code of table ④ (`hub ref codes indicator`)
     value: TargetValue
     note: ShortText | None = None

@@ -55,3 +55,63 @@ def test_a_plans_area_role_and_agency_at_their_edges_are_refused_naming_the_fiel
     with pytest.raises(InvalidCommandError) as refused:
         parse_command_text(_plan(**changes))
     assert str(refused.value).startswith(f"{field}: "), refused.value
+
+
+OCCURRED = "2025-05-01T09:00:00+09:00"
+
+
+def _command(kind: str, **fields: Any) -> str:
+    base = {"type": kind, "command_id": str(uuid4()), "occurred_at": OCCURRED}
+    return json.dumps({**base, **fields}, ensure_ascii=False)
+
+
+def _gathering(participants: object) -> str:
+    return _command("HoldGathering", base_id=str(uuid4()), participants=participants)
+
+
+def _target(**changes: object) -> str:
+    fields = {"fiscal_year": 2026, "indicator": "consultations", "value": 12, **changes}
+    return _command("SetTarget", **fields)
+
+
+def _proxy_consent(by_proxy: object) -> str:
+    return _command(
+        "GiveConsent",
+        case_id=str(uuid4()),
+        scope=["tobata.houkatsu"],
+        purposes=["consultation"],
+        data_categories=["identity"],
+        valid_from=OCCURRED,
+        valid_until="2026-05-01T09:00:00+09:00",
+        by_proxy=by_proxy,
+        proxy_relationship="長男（架空）",
+    )
+
+
+def test_numbers_and_booleans_of_their_own_type_are_accepted() -> None:
+    parse_command_text(_gathering(3))
+    parse_command_text(_target(value=12.5))
+    parse_command_text(_proxy_consent(True))
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        (_gathering(True), "participants"),  # was 1 participant
+        (_gathering("2"), "participants"),
+        (_gathering("1_000"), "participants"),  # was 1000
+        (_gathering(2.0), "participants"),
+        (_target(fiscal_year="2026"), "fiscal_year"),
+        (_target(value=True), "value"),  # was a target of 1
+        (_target(value="12"), "value"),
+        (_proxy_consent("yes"), "by_proxy"),  # was a consent by proxy
+        (_proxy_consent(1), "by_proxy"),
+        (_proxy_consent("false"), "by_proxy"),
+    ],
+)
+def test_a_value_of_another_json_type_is_refused_not_converted(line: str, field: str) -> None:
+    """The schema says integer, number, boolean: a boolean where a count goes, a string of
+    digits or "yes" where a boolean goes, was read as some count or some answer."""
+    with pytest.raises(InvalidCommandError) as refused:
+        parse_command_text(line)
+    assert str(refused.value).startswith(f"{field}: "), refused.value
