@@ -7,6 +7,7 @@ nothing new (200 with ``duplicate``), as ``hub submit`` does with the same file.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from uuid import UUID
 
@@ -74,11 +75,36 @@ def command_models() -> list[type[c.Command]]:
     return [m for m in models if isinstance(m, type) and issubclass(m, c.Command)]
 
 
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of the body, each key once: json.loads keeps the last of a key given twice,
+    where a proxy or a client's own check in front may have read the first."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return data
+
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or InvalidCommandError saying why not."""
     raw = await request.body()
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_once)
+    except _RepeatedKey as repeated:
+        # Named when it is a field's name; any other key is the caller's text, not said back.
+        key = repeated.key if _FIELD_NAME.fullmatch(repeated.key) else "(body)"
+        raise InvalidCommandError(f"{key}: given more than once (send each key once)") from None
     except UnicodeDecodeError:
         raise MalformedBodyError("the body is not UTF-8 text") from None
     except RecursionError:

@@ -47,3 +47,43 @@ def test_an_answers_time_written_as_a_number_is_refused_naming_it(
     assert answered.status_code == 422, answered.text
     assert answered.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in answered.json()["errors"]] == ["answered_at"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"answer": "declined", "answer": "received"}', "answer"),
+        ('{"answer": "received", "reason": "試験", "reason": "試験2"}', "reason"),
+        ('{"answer": "received", "試験 花子": 1, "試験 花子": 2}', "(body)"),
+    ],
+)
+def test_a_key_given_twice_in_an_answer_is_refused_naming_it(
+    tmp_path: Path, raw: str, field: str
+) -> None:
+    """json.loads kept the last of the two, where a proxy or the client's own check may
+    have read the first: the hub would record an answer no one in front of it saw. A key
+    that is no field's name is not said back."""
+    client, settings = _client(tmp_path)
+    answered = client.post(
+        ANSWER,
+        content=raw.encode(),
+        headers={
+            **_headers(settings, Role.member_agency, agency_id="tobata.houkatsu"),
+            "Content-Type": "application/json",
+        },
+    )
+    assert answered.status_code == 422, answered.text
+    assert [e["field"] for e in answered.json()["errors"]] == [field]
+    assert "花子" not in answered.text
+
+
+def test_a_key_given_twice_in_a_command_is_refused_naming_it(tmp_path: Path) -> None:
+    client, settings = _client(tmp_path)
+    raw = '{"occurred_at": "2025-05-01T09:00:00+09:00", "ward": "tobata", "ward": "moji"}'
+    sent = client.post(
+        "/commands/OpenCase",
+        content=raw.encode(),
+        headers={**_headers(settings, Role.operator), "Content-Type": "application/json"},
+    )
+    assert sent.status_code == 422, sent.text
+    assert [e["field"] for e in sent.json()["errors"]] == ["ward"]
