@@ -9,6 +9,7 @@ Every route but ``/health``, the OpenAPI document (``/openapi.json``; in develop
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -22,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from hub import plausible
 from hub import vocabulary as v
 from hub.commands import CODE_PATTERN
-from hub.errors import AuthenticationError
+from hub.errors import AuthenticationError, InvalidCommandError
 from hub.fiscal import JST
 from hub.identity import Actor
 from hub.policy import Read, authorize
@@ -66,7 +67,15 @@ def current_actor(
         raise AuthenticationError("more than one Authorization header (send one)")
     header = f"Bearer {credentials.credentials}" if credentials else None
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.actor(header)
+    actor = verifier.actor(header)
+    # FastAPI reads the last of a query parameter given twice (?ward=tobata&ward=moji), where
+    # a proxy in front, or a log read later, may take the first: one value each, or refused.
+    query = request.query_params
+    repeated = next((k for k in query if len(query.getlist(k)) > 1), None)
+    if repeated is not None:
+        name = repeated if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", repeated) else "(query)"
+        raise InvalidCommandError(f"{name}: given more than once (send it once)")
+    return actor
 
 
 Who = Annotated[Actor, Depends(current_actor)]

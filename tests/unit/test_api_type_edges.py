@@ -87,3 +87,32 @@ def test_a_key_given_twice_in_a_command_is_refused_naming_it(tmp_path: Path) -> 
     )
     assert sent.status_code == 422, sent.text
     assert [e["field"] for e in sent.json()["errors"]] == ["ward"]
+
+
+@pytest.mark.parametrize(
+    ("path", "role", "field"),
+    [
+        ("/cases?ward=tobata&ward=moji", Role.operator, "ward"),
+        ("/audit/replay?as_of=2025-05-01&as_of=2025-06-01", Role.auditor, "as_of"),
+        (
+            "/agencies/tobata.houkatsu/inbox?unanswered=false&unanswered=true",
+            Role.operator,
+            "unanswered",
+        ),
+        ("/indicators?fy=R7&fy=R6", Role.analyst, "fy"),
+    ],
+)
+def test_a_query_parameter_given_twice_is_refused_naming_it(
+    tmp_path: Path, path: str, role: Role, field: str
+) -> None:
+    """FastAPI read the last of the two, where a proxy in front (or whoever reads the access
+    log) takes the first: which ward or day was asked for could not be known."""
+    client, settings = _client(tmp_path)
+    asked = client.get(path, headers=_headers(settings, role))
+    assert asked.status_code == 422, asked.text
+    assert [e["field"] for e in asked.json()["errors"]] == [field]
+
+
+def test_a_query_parameter_given_twice_without_a_token_is_401(tmp_path: Path) -> None:
+    client, _ = _client(tmp_path)
+    assert client.get("/cases?ward=tobata&ward=moji").status_code == 401
