@@ -96,8 +96,22 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
+def _is_json(content_type: str) -> bool:
+    """Whether a Content-Type says JSON in UTF-8 (``application/json``, ``…+json``)."""
+    media, *params = (part.strip().lower() for part in content_type.split(";"))
+    charset = next((p.partition("=")[2].strip('"') for p in params if p.startswith("charset=")), "")
+    json_type = media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+    return json_type and charset in ("", "utf-8")
+
+
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or InvalidCommandError saying why not."""
+    # A body sent as a form or as text is not read as JSON all the same: what the client (or
+    # a proxy in front, which judges by the type) meant it to be cannot be known.
+    if not _is_json(request.headers.get("content-type", "")):
+        raise InvalidCommandError("Content-Type: must be application/json (in UTF-8)")
     raw = await request.body()
     try:
         data = json.loads(raw.decode("utf-8"), object_pairs_hook=_once)
