@@ -221,7 +221,8 @@ class ReceiveConsultation(Command):
     case_id: UUID | None = None
     consultation_id: UUID
     window_agency: Code
-    # The person's ward; needed only when a city-wide window opens a case.
+    # The person's ward; needed only when a city-wide window opens a case (a ward's window
+    # opens its cases in its ward: another ward stated is WardMismatchError).
     ward: Code | None = None
     needs: list[v.Need] = Field(default_factory=list, max_length=20)
     note: Text | None = None
