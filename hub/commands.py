@@ -180,6 +180,14 @@ class AgencyRoleInput(AgencyRole):
     role: ShortText
 
 
+# 6 to 20 characters of digits, +, (, ), - and spaces, six of them digits at least: "()()()"
+# or "------" is no phone number.
+Phone = Annotated[
+    str,
+    StringConstraints(min_length=6, max_length=20, pattern=r"^[+()\- ]*(?:[0-9][+()\- ]*){6,}$"),
+]
+
+
 class PersonInput(PersonDetails):
     """Person details as submitted; text fields are bounded."""
 
@@ -187,7 +195,7 @@ class PersonInput(PersonDetails):
     kana: ShortText | None = None  # type: ignore[assignment]
     birth_date: BirthDate | None = None  # type: ignore[assignment]
     address: ShortText | None = None  # type: ignore[assignment]
-    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+()\- ]{6,20}$")] | None = None  # type: ignore[assignment]
+    phone: Phone | None = None  # type: ignore[assignment]
     health: Text | None = None  # type: ignore[assignment]
     disability: Text | None = None  # type: ignore[assignment]
     criminal_record: Text | None = None  # type: ignore[assignment]

@@ -115,3 +115,28 @@ def test_a_value_of_another_json_type_is_refused_not_converted(line: str, field:
     with pytest.raises(InvalidCommandError) as refused:
         parse_command_text(line)
     assert str(refused.value).startswith(f"{field}: "), refused.value
+
+
+def _discovery_with_phone(phone: str) -> str:
+    return _command(
+        "ReportDiscovery",
+        reporter_kind="resident",
+        ward="tobata",
+        signs=["odour"],
+        urgency="soon",
+        person={"phone": phone},
+    )
+
+
+def test_a_phone_number_as_written_in_japan_is_accepted() -> None:
+    for phone in ("093-000-0000", "+81 (93) 000-0000", "0930000000"):
+        parse_command_text(_discovery_with_phone(phone))
+
+
+@pytest.mark.parametrize("phone", ["()()()", "------", "+ - ( )", "12345-"])
+def test_a_phone_number_without_six_digits_is_refused_naming_it(phone: str) -> None:
+    """Six to twenty of the phone's characters was the rule, digits or not: "()()()" was
+    kept as a person's phone number."""
+    with pytest.raises(InvalidCommandError) as refused:
+        parse_command_text(_discovery_with_phone(phone))
+    assert str(refused.value).startswith("person.phone: "), refused.value
