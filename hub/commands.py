@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Collection
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import (
@@ -334,14 +334,18 @@ class EscalateReferral(Command):
 
 # Consent ------------------------------------------------------------------------------------
 
+# A list of codes is as long as its codes at most: 4,000 "consultation"s were a consent.
+PURPOSES = len(get_args(v.Purpose))
+CATEGORIES = len(get_args(v.DataCategory))
+
 
 class GiveConsent(Command):
     type: Literal["GiveConsent"] = "GiveConsent"
     case_id: UUID
     consent_id: UUID
     scope: list[Code] = Field(min_length=1, max_length=100)
-    purposes: list[v.Purpose] = Field(min_length=1)
-    data_categories: list[v.DataCategory] = Field(min_length=1)
+    purposes: list[v.Purpose] = Field(min_length=1, max_length=PURPOSES)
+    data_categories: list[v.DataCategory] = Field(min_length=1, max_length=CATEGORIES)
     valid_from: Instant
     valid_until: PeriodEnd
     by_proxy: bool = Field(default=False, strict=True)
@@ -509,7 +513,7 @@ class DeclareEmergency(Command):
     case_id: UUID
     declaration_id: UUID
     agencies: list[Code] = Field(min_length=1, max_length=50)
-    data_categories: list[v.DataCategory] = Field(min_length=1)
+    data_categories: list[v.DataCategory] = Field(min_length=1, max_length=CATEGORIES)
     reason: ShortText
     expires_at: PeriodEnd
     # Break-glass: sensitive categories the responders need, and why (both or neither).

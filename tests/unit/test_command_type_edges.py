@@ -140,3 +140,51 @@ def test_a_phone_number_without_six_digits_is_refused_naming_it(phone: str) -> N
     with pytest.raises(InvalidCommandError) as refused:
         parse_command_text(_discovery_with_phone(phone))
     assert str(refused.value).startswith("person.phone: "), refused.value
+
+
+def _consent(**changes: object) -> str:
+    fields = {
+        "case_id": str(uuid4()),
+        "scope": ["tobata.houkatsu"],
+        "purposes": ["consultation"],
+        "data_categories": ["identity"],
+        "valid_from": OCCURRED,
+        "valid_until": "2026-05-01T09:00:00+09:00",
+        **changes,
+    }
+    return _command("GiveConsent", **fields)
+
+
+def _emergency(categories: list[str]) -> str:
+    return _command(
+        "DeclareEmergency",
+        case_id=str(uuid4()),
+        agencies=["tobata.houkatsu"],
+        data_categories=categories,
+        reason="試験の緊急事態",
+        expires_at="2025-05-03T09:00:00+09:00",
+    )
+
+
+def test_every_purpose_and_category_once_is_accepted() -> None:
+    purposes = ["consultation", "assessment", "support_planning", "service_provision"]
+    purposes += ["outreach", "participation", "watch_over", "emergency_response"]
+    categories = ["identity", "contact", "narrative", "health", "disability", "criminal_record"]
+    parse_command_text(_consent(purposes=purposes, data_categories=categories))
+    parse_command_text(_emergency(categories))
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        (_consent(purposes=["consultation"] * 4000), "purposes"),
+        (_consent(data_categories=["identity"] * 7), "data_categories"),
+        (_emergency(["identity"] * 4000), "data_categories"),
+    ],
+)
+def test_a_list_of_codes_longer_than_its_codes_is_refused_naming_it(line: str, field: str) -> None:
+    """The purposes and categories of a consent or an emergency had no upper bound: 4,000
+    copies of one code were a consent (up to the body's limit), kept on the log."""
+    with pytest.raises(InvalidCommandError) as refused:
+        parse_command_text(line)
+    assert str(refused.value).startswith(f"{field}: "), refused.value
