@@ -677,11 +677,15 @@ def router(pages: Pages) -> APIRouter:
 
     async def signin_form(request: Request) -> dict[str, str] | Response:
         """The sign-in form's fields, or the refusal of a form this server did not draw."""
+        body = await request.body()
         form = await request.form()
         try:
+            unreadable = unreadable_fields(request, body)
             pages.sessions.check_signin_csrf(request, str(form.get(CSRF_FIELD) or ""))
         except HubError as error:
             return pages.refused(request, error, None)
+        if unreadable:  # a subject of U+FFFD would sign in as no one typed it
+            return signin_page(request, dict.fromkeys(unreadable, NOT_UTF8), None, 422)
         return {k: str(v) for k, v in form.items()}
 
     @routes.get("/signin")

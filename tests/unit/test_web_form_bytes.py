@@ -77,3 +77,18 @@ def test_a_search_with_bytes_that_are_no_utf8_is_refused(
     sent = client.post("/web/officer/search", content=body, headers=FORM)
     assert sent.status_code == 400, sent.text
     assert NOT_UTF8 in sent.text
+
+
+def test_a_development_sign_in_whose_subject_is_no_utf8_is_said_beside_it(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The subject was read as '��' and the browser signed in as it."""
+    _, client = hub
+    client.cookies.clear()
+    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get("/web/signin").text)
+    assert token
+    body = f"csrf_token={token.group(1)}&subject=%FF%FE&role=auditor"
+    sent = client.post("/web/signin/dev", content=body, headers=FORM, follow_redirects=False)
+    assert sent.status_code == 422, sent.text
+    found = re.search(r'id="subject-error">([^<]*)<', sent.text)
+    assert found and found.group(1) == NOT_UTF8
