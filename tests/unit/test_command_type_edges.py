@@ -4,6 +4,7 @@ never blank, a code is a code; refused naming the field, as `hub submit` names i
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from uuid import uuid4
 
@@ -188,3 +189,24 @@ def test_a_list_of_codes_longer_than_its_codes_is_refused_naming_it(line: str, f
     with pytest.raises(InvalidCommandError) as refused:
         parse_command_text(line)
     assert str(refused.value).startswith(f"{field}: "), refused.value
+
+
+@pytest.mark.parametrize("blank", ["\u200b", " \u200b", "\ufeff\u3000"])
+def test_zero_width_text_is_judged_in_time_linear_in_its_length(blank: str) -> None:
+    """A note of 21,000 zero-width spaces and one letter (a 64 KB body) took the check for
+    text that shows as nothing 2 s of CPU, on the API's event loop: every request stalled."""
+    note = blank * (21_000 // len(blank)) + "試"
+    started = time.perf_counter()
+    parse_command_text(_command("ReportDiscovery", **_REPORT, note=note[-2000:]))
+    with pytest.raises(InvalidCommandError):  # too long, said after the text's own checks
+        parse_command_text(_command("ReportDiscovery", **_REPORT, note=note))
+    assert time.perf_counter() - started < 0.25
+
+
+def test_text_of_zero_width_characters_alone_is_still_refused() -> None:
+    with pytest.raises(InvalidCommandError) as refused:
+        parse_command_text(_command("ReportDiscovery", **_REPORT, note="\u200b \ufeff"))
+    assert str(refused.value) == "note: has no visible character"
+
+
+_REPORT = {"reporter_kind": "resident", "ward": "tobata", "signs": ["odour"], "urgency": "soon"}
