@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -70,8 +71,7 @@ def current_actor(
     actor = verifier.actor(header)
     # FastAPI reads the last of a query parameter given twice (?ward=tobata&ward=moji), where
     # a proxy in front, or a log read later, may take the first: one value each, or refused.
-    query = request.query_params
-    repeated = next((k for k in query if len(query.getlist(k)) > 1), None)
+    repeated = _first_repeated(key for key, _ in request.query_params.multi_items())
     if repeated is not None:
         name = repeated if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", repeated) else "(query)"
         raise InvalidCommandError(f"{name}: given more than once (send it once)")
@@ -79,6 +79,17 @@ def current_actor(
 
 
 Who = Annotated[Actor, Depends(current_actor)]
+
+
+def _first_repeated(keys: Iterable[str]) -> str | None:
+    """The first key given a second time, in one pass (a getlist per key is quadratic in
+    the length of a query)."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
 
 
 def _jst(moment: datetime | None) -> datetime | None:
