@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub import commands as c
@@ -480,43 +481,50 @@ class Pages:
     ) -> Response:
         """A POST form: CSRF checked, ``act`` gives the command(s) and names the page to go
         to next (303), or the page is drawn again with the errors beside the fields."""
-        actor: Actor | None = None
         body = await request.body()
         raw = await request.form()
         data: dict[str, Any] = {
             k: raw.getlist(k) if len(raw.getlist(k)) > 1 else raw.get(k) for k in raw
         }
         data["_lists"] = {k: [str(x) for x in raw.getlist(k)] for k in raw}
-        try:
-            actor = self.sessions.actor(request)
-            unreadable = unreadable_fields(request, body)
-            self.sessions.check_csrf(request, str(raw.get(CSRF_FIELD) or ""))
-            if unreadable:  # said beside each, the form drawn again without what was lost
-                for name in unreadable:
-                    data[name] = ""
-                    data["_lists"][name] = []
-                return redraw(actor, dict.fromkeys(unreadable, NOT_UTF8), data)
+
+        def handle() -> Response:
+            actor: Actor | None = None
             try:
-                target, message = act(actor, data)
-            except FormError as bad:
-                return redraw(actor, bad.errors, data)
-            except ValidationError as bad:
-                return redraw(actor, field_errors(bad), data)
-            except (PermissionDeniedError, AuthenticationError, NotFoundError):
-                raise
-            except HubError as bad:
-                return redraw(actor, hub_error_field(bad), data)
-            response = RedirectResponse(target, status_code=303)
-            response.set_cookie(
-                self.sessions.named(FLASH),
-                quote(message),
-                httponly=True,
-                samesite="strict",
-                secure=self.sessions.secure,
-            )
-            return response
-        except HubError as error:
-            return self.refused(request, error, actor)
+                actor = self.sessions.actor(request)
+                unreadable = unreadable_fields(request, body)
+                self.sessions.check_csrf(request, str(raw.get(CSRF_FIELD) or ""))
+                if unreadable:  # said beside each, the form drawn again without what was lost
+                    for name in unreadable:
+                        data[name] = ""
+                        data["_lists"][name] = []
+                    return redraw(actor, dict.fromkeys(unreadable, NOT_UTF8), data)
+                try:
+                    target, message = act(actor, data)
+                except FormError as bad:
+                    return redraw(actor, bad.errors, data)
+                except ValidationError as bad:
+                    return redraw(actor, field_errors(bad), data)
+                except (PermissionDeniedError, AuthenticationError, NotFoundError):
+                    raise
+                except HubError as bad:
+                    return redraw(actor, hub_error_field(bad), data)
+                response = RedirectResponse(target, status_code=303)
+                response.set_cookie(
+                    self.sessions.named(FLASH),
+                    quote(message),
+                    httponly=True,
+                    samesite="strict",
+                    secure=self.sessions.secure,
+                )
+                return response
+            except HubError as error:
+                return self.refused(request, error, actor)
+
+        # The command and the page drawn again read and write the store: in a worker thread,
+        # as the API's routes do, not on the event loop, which a slow store would hold still
+        # for every request (the API's, /health) until it answered.
+        return await run_in_threadpool(handle)
 
     async def command_form(
         self,
@@ -561,18 +569,22 @@ class Pages:
     ) -> Response:
         """A POST form answered by a page drawn on the response itself (a search, a read):
         nothing of it goes into a URL. CSRF checked; refusals are their page."""
-        actor: Actor | None = None
         body = await request.body()
         form = await request.form()
-        try:
-            actor = self.sessions.actor(request)
-            unreadable = unreadable_fields(request, body)
-            self.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
-            if unreadable:
-                raise InvalidCommandError(f"{unreadable[0]}: {NOT_UTF8}")
-            return draw(actor, {k: str(v) for k, v in form.items()})
-        except HubError as error:
-            return self.refused(request, error, actor)
+
+        def handle() -> Response:
+            actor: Actor | None = None
+            try:
+                actor = self.sessions.actor(request)
+                unreadable = unreadable_fields(request, body)
+                self.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+                if unreadable:
+                    raise InvalidCommandError(f"{unreadable[0]}: {NOT_UTF8}")
+                return draw(actor, {k: str(v) for k, v in form.items()})
+            except HubError as error:
+                return self.refused(request, error, actor)
+
+        return await run_in_threadpool(handle)  # a search reads every case: not on the loop
 
     # On behalf of the page -------------------------------------------------------------------
 
