@@ -600,7 +600,7 @@ class HoldGathering(Command):
 def _hundredths(value: float) -> float:
     if value != round(value, 2):
         raise ValueError("a target has at most two decimals (e.g. 12.5)")
-    return value
+    return value + 0.0  # -0.0 (JSON allows it) is the target 0, not one printed "-0"
 
 
 # A count, a share or a rate of table ④: not NaN, and no finer than a table prints it.

@@ -4,6 +4,7 @@ never blank, a code is a code; refused naming the field, as `hub submit` names i
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 from uuid import uuid4
@@ -210,3 +211,9 @@ def test_text_of_zero_width_characters_alone_is_still_refused() -> None:
 
 
 _REPORT = {"reporter_kind": "resident", "ward": "tobata", "signs": ["odour"], "urgency": "soon"}
+
+
+def test_a_target_of_minus_zero_is_the_target_zero() -> None:
+    """JSON's -0.0 passed "at least 0" and was kept as a target printed "目標 -0件"."""
+    command = parse_command_text(_target(value=-0.0))
+    assert math.copysign(1.0, command.value) == 1.0  # type: ignore[attr-defined]
