@@ -7,7 +7,6 @@ nothing new (200 with ``duplicate``), as ``hub submit`` does with the same file.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +19,7 @@ from hub import commands as c
 from hub import vocabulary as v
 from hub.errors import IdempotencyConflictError, InvalidCommandError
 from hub.identity import Actor
-from hub.intake import MAX_DEPTH, _depth
+from hub.intake import MAX_DEPTH, RepeatedKeyError, _depth, keys_once
 from hub.policy import ALL_COMMANDS, authorize_command_type
 from ops.api import responses
 from ops.api.problems import MalformedBodyError, validation_problem
@@ -75,27 +74,6 @@ def command_models() -> list[type[c.Command]]:
     return [m for m in models if isinstance(m, type) and issubclass(m, c.Command)]
 
 
-class _RepeatedKey(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object of the body, each key once: json.loads keeps the last of a key given twice,
-    where a proxy or a client's own check in front may have read the first."""
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _RepeatedKey(key)
-            seen.add(key)
-    return data
-
-
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-
-
 def _is_json(content_type: str) -> bool:
     """Whether a Content-Type says JSON in UTF-8 (``application/json``, ``…+json``)."""
     media, *params = (part.strip().lower() for part in content_type.split(";"))
@@ -114,11 +92,9 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise InvalidCommandError("Content-Type: must be application/json (in UTF-8)")
     raw = await request.body()
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_once)
-    except _RepeatedKey as repeated:
-        # Named when it is a field's name; any other key is the caller's text, not said back.
-        key = repeated.key if _FIELD_NAME.fullmatch(repeated.key) else "(body)"
-        raise InvalidCommandError(f"{key}: given more than once (send each key once)") from None
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=keys_once)
+    except RepeatedKeyError as repeated:
+        raise InvalidCommandError(repeated.refusal("(body)")) from None
     except UnicodeDecodeError:
         raise MalformedBodyError("the body is not UTF-8 text") from None
     except RecursionError:
