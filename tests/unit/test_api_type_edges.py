@@ -146,3 +146,14 @@ def test_a_body_sent_as_json_goes_on_to_be_read(tmp_path: Path, content_type: st
     sent = client.post("/commands/OpenCase", content=b'{"ward": 1}', headers=headers)
     assert sent.status_code == 422, sent.text
     assert "ward" in [e["field"] for e in sent.json()["errors"]]
+
+
+def test_an_access_log_filter_by_a_blank_actor_is_refused_not_answered_empty(
+    tmp_path: Path,
+) -> None:
+    """?actor= (a form's field left blank) filtered on the subject "" and answered [], which
+    an auditor reads as "no one was shown anything"."""
+    client, settings = _client(tmp_path)
+    asked = client.get("/audit/access?actor=", headers=_headers(settings, Role.auditor))
+    assert asked.status_code == 422, asked.text
+    assert [e["field"] for e in asked.json()["errors"]] == ["actor"]
