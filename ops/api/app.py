@@ -281,7 +281,9 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         actor: Who,
         case: UUID | None = None,
         # Blank is refused: it named no one, and the empty list it found read as "no reads".
-        subject: Annotated[str | None, Query(min_length=1, max_length=255, alias="actor")] = None,
+        subject: Annotated[
+            str | None, Query(min_length=1, max_length=255, pattern=r"\S", alias="actor")
+        ] = None,
         start: Annotated[Instant, Query(alias="from")] = None,
         end: Annotated[Instant, Query(alias="to")] = None,
     ) -> list[dict[str, Any]]:
