@@ -158,3 +158,11 @@ def test_an_access_log_filter_by_a_blank_actor_is_refused_not_answered_empty(
         asked = client.get(f"/audit/access?actor={blank}", headers=_headers(settings, Role.auditor))
         assert asked.status_code == 422, asked.text
         assert [e["field"] for e in asked.json()["errors"]] == ["actor"]
+
+
+def test_a_route_without_parameters_declares_the_422_of_a_repeated_one(tmp_path: Path) -> None:
+    client, settings = _client(tmp_path)
+    asked = client.get("/audit/verify?x=1&x=2", headers=_headers(settings, Role.auditor))
+    assert asked.status_code == 422, asked.text
+    document = client.get("/openapi.json").json()
+    assert "422" in document["paths"]["/audit/verify"]["get"]["responses"]
