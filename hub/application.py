@@ -75,6 +75,7 @@ from hub.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
     UnknownAgencyError,
+    WardMismatchError,
     WardRequiredError,
     store_failure,
 )
@@ -1230,6 +1231,15 @@ class HubApplication(Application[UUID]):
         window = self.directory.agency(cmd.window_agency)
         if not window.is_consultation_window:
             raise NotAConsultationWindowError(f"{cmd.window_agency} is not a consultation window")
+        if cmd.ward is not None:
+            # The person's ward is for a city-wide window; a ward's window opens its cases in
+            # its ward, and a ward stated otherwise (or unknown) is refused, not passed over.
+            self.network.ward(cmd.ward)
+            if window.ward is not None and cmd.ward != window.ward:
+                raise WardMismatchError(
+                    f"{cmd.window_agency} is a window of {window.ward}: its consultation "
+                    f"cannot be of {cmd.ward} (ward is given only at a city-wide window)"
+                )
         if cmd.case_id is None:
             case_id = c.derived_id(cmd.command_id, "case_id")
             ward = window.ward or cmd.ward

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Collection
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import (
@@ -91,7 +91,15 @@ _NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u
 # Text with no visible character, only zero-width ones (spaces, joiners, a byte order mark,
 # soft hyphens) among spaces: a name or a note that shows as nothing.
 _INVISIBLE = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
-_NOTHING_VISIBLE = re.compile(f"[\\s{_INVISIBLE}]*[{_INVISIBLE}][\\s{_INVISIBLE}]*")
+# Two linear scans: one pattern "blanks, an invisible one, blanks" backtracked quadratically,
+# and a note of 21,000 zero-width spaces and one letter held the API's event loop for 2 s.
+_ONLY_BLANK = re.compile(f"[\\s{_INVISIBLE}]*")
+_AN_INVISIBLE = re.compile(f"[{_INVISIBLE}]")
+
+
+def _nothing_visible(value: str) -> bool:
+    """Whether ``value`` is spaces and invisible characters only, one of them invisible."""
+    return _ONLY_BLANK.fullmatch(value) is not None and _AN_INVISIBLE.search(value) is not None
 
 
 def _check_text(value: Any, path: str = "") -> None:
@@ -108,7 +116,7 @@ def _check_text(value: Any, path: str = "") -> None:
                     f"{path or 'text'}: contains a bidirectional control character {ord(char):#x}"
                 )
             raise ValueError(f"{path or 'text'}: contains a control character {ord(char):#x}")
-        if _NOTHING_VISIBLE.fullmatch(value):
+        if _nothing_visible(value):
             raise ValueError(f"{path or 'text'}: has no visible character")
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -167,7 +175,25 @@ def _fill_ids(*fields: str) -> Any:
 
 
 class IssueInput(IssueByArea):
+    # The area is a heading (生活, 社会参加), kept in clear: bounded and never blank.
+    area: ShortText
     issue: Text  # type: ignore[assignment]
+
+
+class AgencyRoleInput(AgencyRole):
+    """An agency's part in a plan as submitted: the agency by its code (checked against the
+    network), its role a short text, never blank."""
+
+    agency_id: Code
+    role: ShortText
+
+
+# 6 to 20 characters of digits, +, (, ), - and spaces, six of them digits at least: "()()()"
+# or "------" is no phone number.
+Phone = Annotated[
+    str,
+    StringConstraints(min_length=6, max_length=20, pattern=r"^[+()\- ]*(?:[0-9][+()\- ]*){6,}$"),
+]
 
 
 class PersonInput(PersonDetails):
@@ -177,7 +203,7 @@ class PersonInput(PersonDetails):
     kana: ShortText | None = None  # type: ignore[assignment]
     birth_date: BirthDate | None = None  # type: ignore[assignment]
     address: ShortText | None = None  # type: ignore[assignment]
-    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+()\- ]{6,20}$")] | None = None  # type: ignore[assignment]
+    phone: Phone | None = None  # type: ignore[assignment]
     health: Text | None = None  # type: ignore[assignment]
     disability: Text | None = None  # type: ignore[assignment]
     criminal_record: Text | None = None  # type: ignore[assignment]
@@ -211,7 +237,8 @@ class ReceiveConsultation(Command):
     case_id: UUID | None = None
     consultation_id: UUID
     window_agency: Code
-    # The person's ward; needed only when a city-wide window opens a case.
+    # The person's ward; needed only when a city-wide window opens a case (a ward's window
+    # opens its cases in its ward: another ward stated is WardMismatchError).
     ward: Code | None = None
     needs: list[v.Need] = Field(default_factory=list, max_length=20)
     note: Text | None = None
@@ -310,10 +337,14 @@ class EscalateReferral(Command):
     type: Literal["EscalateReferral"] = "EscalateReferral"
     case_id: UUID
     referral_id: UUID
-    overdue_minutes: int = Field(ge=0, le=plausible.MAX_OVERDUE_MINUTES)
+    overdue_minutes: int = Field(ge=0, le=plausible.MAX_OVERDUE_MINUTES, strict=True)
 
 
 # Consent ------------------------------------------------------------------------------------
+
+# A list of codes is as long as its codes at most: 4,000 "consultation"s were a consent.
+PURPOSES = len(get_args(v.Purpose))
+CATEGORIES = len(get_args(v.DataCategory))
 
 
 class GiveConsent(Command):
@@ -321,11 +352,11 @@ class GiveConsent(Command):
     case_id: UUID
     consent_id: UUID
     scope: list[Code] = Field(min_length=1, max_length=100)
-    purposes: list[v.Purpose] = Field(min_length=1)
-    data_categories: list[v.DataCategory] = Field(min_length=1)
+    purposes: list[v.Purpose] = Field(min_length=1, max_length=PURPOSES)
+    data_categories: list[v.DataCategory] = Field(min_length=1, max_length=CATEGORIES)
     valid_from: Instant
     valid_until: PeriodEnd
-    by_proxy: bool = False
+    by_proxy: bool = Field(default=False, strict=True)
     proxy_relationship: ShortText | None = None
     _ids = _fill_ids("consent_id")
 
@@ -401,7 +432,7 @@ class AgreePlan(Command):
     issues: list[IssueInput] = Field(min_length=1, max_length=50)
     goals: list[ShortText] = Field(min_length=1, max_length=50)
     lead_agency: Code
-    roles: list[AgencyRole] = Field(min_length=1, max_length=50)
+    roles: list[AgencyRoleInput] = Field(min_length=1, max_length=50)
     period_from: Day
     period_until: Annotated[date, BeforeValidator(plausible.written_out)]
     monitoring_date: Annotated[date, BeforeValidator(plausible.written_out)]
@@ -490,7 +521,7 @@ class DeclareEmergency(Command):
     case_id: UUID
     declaration_id: UUID
     agencies: list[Code] = Field(min_length=1, max_length=50)
-    data_categories: list[v.DataCategory] = Field(min_length=1)
+    data_categories: list[v.DataCategory] = Field(min_length=1, max_length=CATEGORIES)
     reason: ShortText
     expires_at: PeriodEnd
     # Break-glass: sensitive categories the responders need, and why (both or neither).
@@ -558,7 +589,7 @@ class HoldGathering(Command):
     type: Literal["HoldGathering"] = "HoldGathering"
     base_id: UUID
     gathering_id: UUID
-    participants: int = Field(ge=0, le=plausible.MAX_PARTICIPANTS)
+    participants: int = Field(ge=0, le=plausible.MAX_PARTICIPANTS, strict=True)
     bodies: list[ShortText] = Field(default_factory=list, max_length=200)
     _ids = _fill_ids("gathering_id")
 
@@ -569,12 +600,14 @@ class HoldGathering(Command):
 def _hundredths(value: float) -> float:
     if value != round(value, 2):
         raise ValueError("a target has at most two decimals (e.g. 12.5)")
-    return value
+    return value + 0.0  # -0.0 (JSON allows it) is the target 0, not one printed "-0"
 
 
 # A count, a share or a rate of table ④: not NaN, and no finer than a table prints it.
 TargetValue = Annotated[
-    float, Field(ge=0, le=10_000_000, allow_inf_nan=False), AfterValidator(_hundredths)
+    float,
+    Field(ge=0, le=10_000_000, allow_inf_nan=False, strict=True),
+    AfterValidator(_hundredths),
 ]
 
 
@@ -582,7 +615,7 @@ class SetTarget(Command):
     """Set (or revise) the target of one indicator of table ④ for a fiscal year (R8目標)."""
 
     type: Literal["SetTarget"] = "SetTarget"
-    fiscal_year: int = Field(ge=2019, le=2100)  # the year April starts in: R8 = 2026
+    fiscal_year: int = Field(ge=2019, le=2100, strict=True)  # the year April starts in: R8 = 2026
     indicator: Code  # a code of table ④ (`hub ref codes indicator`)
     value: TargetValue
     note: ShortText | None = None

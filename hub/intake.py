@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -103,6 +104,48 @@ def check_encoding(encoding: str) -> str:
             f"encoding {encoding!r} cannot be read line by line (use utf-8 or cp932)"
         )
     return codec.name
+
+
+class RepeatedKeyError(ValueError):
+    """A JSON object gives one key twice."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+    def refusal(self, nameless: str) -> str:
+        """The refusal's line: the key when it is a field's name; any other key is the
+        sender's text, not said back (``nameless`` instead)."""
+        key = self.key if _FIELD_NAME.fullmatch(self.key) else nameless
+        return f"{key}: given more than once (give each key once)"
+
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' ``object_pairs_hook``: an object whose every key is given once.
+    json.loads keeps the last of a key given twice, where whoever read the text before the
+    hub (a proxy, a reviewer of the command, a check for a person's details) saw the first."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise RepeatedKeyError(key)
+            seen.add(key)
+    return data
+
+
+def check_keys_once(text: str) -> None:
+    """InvalidCommandError for a command whose JSON gives a key twice (one command, as
+    `hub command` takes it; text that is no JSON is left to the parse that names why)."""
+    try:
+        json.loads(text, object_pairs_hook=keys_once)
+    except RepeatedKeyError as repeated:
+        raise InvalidCommandError(repeated.refusal("command")) from None
+    except (ValueError, RecursionError):
+        return
 
 
 def parse_command_text(text: str) -> object:

@@ -12,15 +12,23 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    field_validator,
+    model_validator,
+)
 
 from consumers.agency import reply_record
 from consumers.records import BadRecord
 from consumers.replies import answer_command, apply_answer, reply_command_id
 from hub import commands as c
+from hub import plausible
 from hub import vocabulary as v
 from hub.application import HubApplication, Outcome
 from hub.commands import ShortText
@@ -123,8 +131,9 @@ class AgencyAnswer(BaseModel):
     reason: ShortText | None = None
     outcome: v.Outcome | None = None
     # When the answer was given, with its offset (a late entry of an answer given earlier,
-    # as `hub agency ack --at` and a reply's answered_at); now when left out.
-    answered_at: AwareDatetime | None = None
+    # as `hub agency ack --at` and a reply's answered_at); now when left out. A number is
+    # refused, as in a command: pydantic would read 1796112000 as seconds since 1970.
+    answered_at: Annotated[AwareDatetime | None, BeforeValidator(plausible.written_out)] = None
 
     @field_validator("reason", mode="before")
     @classmethod

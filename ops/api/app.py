@@ -9,6 +9,8 @@ Every route but ``/health``, the OpenAPI document (``/openapi.json``; in develop
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -22,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from hub import plausible
 from hub import vocabulary as v
 from hub.commands import CODE_PATTERN
-from hub.errors import AuthenticationError
+from hub.errors import AuthenticationError, InvalidCommandError
 from hub.fiscal import JST
 from hub.identity import Actor
 from hub.policy import Read, authorize
@@ -66,10 +68,28 @@ def current_actor(
         raise AuthenticationError("more than one Authorization header (send one)")
     header = f"Bearer {credentials.credentials}" if credentials else None
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.actor(header)
+    actor = verifier.actor(header)
+    # FastAPI reads the last of a query parameter given twice (?ward=tobata&ward=moji), where
+    # a proxy in front, or a log read later, may take the first: one value each, or refused.
+    repeated = _first_repeated(key for key, _ in request.query_params.multi_items())
+    if repeated is not None:
+        name = repeated if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", repeated) else "(query)"
+        raise InvalidCommandError(f"{name}: given more than once (send it once)")
+    return actor
 
 
 Who = Annotated[Actor, Depends(current_actor)]
+
+
+def _first_repeated(keys: Iterable[str]) -> str | None:
+    """The first key given a second time, in one pass (a getlist per key is quadratic in
+    the length of a query)."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
 
 
 def _jst(moment: datetime | None) -> datetime | None:
@@ -260,7 +280,10 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     def audit_access(
         actor: Who,
         case: UUID | None = None,
-        subject: Annotated[str | None, Query(max_length=255, alias="actor")] = None,
+        # Blank is refused: it named no one, and the empty list it found read as "no reads".
+        subject: Annotated[
+            str | None, Query(min_length=1, max_length=255, pattern=r"\S", alias="actor")
+        ] = None,
         start: Annotated[Instant, Query(alias="from")] = None,
         end: Annotated[Instant, Query(alias="to")] = None,
     ) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from hub import commands as c
 from hub import vocabulary as v
 from hub.errors import IdempotencyConflictError, InvalidCommandError
 from hub.identity import Actor
-from hub.intake import MAX_DEPTH, _depth
+from hub.intake import MAX_DEPTH, RepeatedKeyError, _depth, keys_once
 from hub.policy import ALL_COMMANDS, authorize_command_type
 from ops.api import responses
 from ops.api.problems import MalformedBodyError, validation_problem
@@ -74,11 +74,27 @@ def command_models() -> list[type[c.Command]]:
     return [m for m in models if isinstance(m, type) and issubclass(m, c.Command)]
 
 
+def _is_json(content_type: str) -> bool:
+    """Whether a Content-Type says JSON in UTF-8 (``application/json``, ``…+json``)."""
+    media, *params = (part.strip().lower() for part in content_type.split(";"))
+    charset = next((p.partition("=")[2].strip('"') for p in params if p.startswith("charset=")), "")
+    json_type = media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+    return json_type and charset in ("", "utf-8")
+
+
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or InvalidCommandError saying why not."""
+    # A body sent as a form or as text is not read as JSON all the same: what the client (or
+    # a proxy in front, which judges by the type) meant it to be cannot be known.
+    if not _is_json(request.headers.get("content-type", "")):
+        raise InvalidCommandError("Content-Type: must be application/json (in UTF-8)")
     raw = await request.body()
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=keys_once)
+    except RepeatedKeyError as repeated:
+        raise InvalidCommandError(repeated.refusal("(body)")) from None
     except UnicodeDecodeError:
         raise MalformedBodyError("the body is not UTF-8 text") from None
     except RecursionError:

@@ -412,6 +412,9 @@ def access_command(
     (verify-log)."""
     fmt = chosen(fmt, as_json)
     case = case_filter(case)
+    if actor is not None and not actor.strip():
+        # It names no one: the empty log it found would read as "no one was shown anything".
+        raise InvalidCommandError("--actor: name a subject (a blank one names no one)")
     period = None
     if between is not None:
         first, last = parse_period(*between, "--between")

@@ -18,6 +18,7 @@ from hub.intake import (
     UTF8_BOM,
     check_encoding,
     check_file_start,
+    check_keys_once,
     parse_command_line,
     parse_command_text,
     submit_lines,
@@ -101,9 +102,14 @@ def command(
     ],
 ) -> None:
     """Apply one command given as JSON and print the events it recorded."""
+    # One command: a key given twice is refused (json.loads keeps the last, where the eye
+    # that read the command, and the check for a person's details below, saw the first).
     if text == "-":  # one command, as one line of `hub submit` is read
-        parsed = parse_command_line(sys.stdin.buffer.read().removeprefix(UTF8_BOM).strip())
+        raw = sys.stdin.buffer.read().removeprefix(UTF8_BOM).strip()
+        check_keys_once(raw.decode("utf-8", "replace"))
+        parsed = parse_command_line(raw)
     else:
+        check_keys_once(text)
         parsed = parse_command_text(text)
         held = details_in(parsed)
         if held and get_settings().mode != "development":

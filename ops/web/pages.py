@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_to_bytes
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Request
@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub import commands as c
@@ -136,6 +137,32 @@ DEV_ROLES = (
 Errors = dict[str, str]
 Done = tuple[str, str]  # the page to go to after a form, and what it says there
 Redraw = Callable[["Actor", Errors, dict[str, Any]], Response]  # the form's page, with errors
+
+
+# The pages' forms are sent as a browser sends them: application/x-www-form-urlencoded, in
+# UTF-8. Starlette's parser would read a byte that is no UTF-8 as U+FFFD, and a multipart
+# form's file as the text "UploadFile(filename=…)": either would be kept as a name or a note.
+FORM_TYPE = "application/x-www-form-urlencoded"
+NOT_A_FORM = (
+    "フォームの送り方が正しくありません（application/x-www-form-urlencoded で送ってください）"
+)
+NOT_UTF8 = "文字として読めないバイトが含まれています（UTF-8 で送ってください）"
+
+
+def unreadable_fields(request: Request, body: bytes) -> list[str]:
+    """The fields of a page's form whose value is no UTF-8 text once its escapes are undone,
+    or InvalidCommandError for a body that is not such a form at all."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise InvalidCommandError(NOT_A_FORM)
+    unreadable = []
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            unreadable.append(unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace"))
+    return unreadable
 
 
 class FormError(Exception):
@@ -462,36 +489,50 @@ class Pages:
     ) -> Response:
         """A POST form: CSRF checked, ``act`` gives the command(s) and names the page to go
         to next (303), or the page is drawn again with the errors beside the fields."""
-        actor: Actor | None = None
+        body = await request.body()
         raw = await request.form()
         data: dict[str, Any] = {
             k: raw.getlist(k) if len(raw.getlist(k)) > 1 else raw.get(k) for k in raw
         }
         data["_lists"] = {k: [str(x) for x in raw.getlist(k)] for k in raw}
-        try:
-            actor = self.sessions.actor(request)
-            self.sessions.check_csrf(request, str(raw.get(CSRF_FIELD) or ""))
+
+        def handle() -> Response:
+            actor: Actor | None = None
             try:
-                target, message = act(actor, data)
-            except FormError as bad:
-                return redraw(actor, bad.errors, data)
-            except ValidationError as bad:
-                return redraw(actor, field_errors(bad), data)
-            except (PermissionDeniedError, AuthenticationError, NotFoundError):
-                raise
-            except HubError as bad:
-                return redraw(actor, hub_error_field(bad), data)
-            response = RedirectResponse(target, status_code=303)
-            response.set_cookie(
-                self.sessions.named(FLASH),
-                quote(message),
-                httponly=True,
-                samesite="strict",
-                secure=self.sessions.secure,
-            )
-            return response
-        except HubError as error:
-            return self.refused(request, error, actor)
+                actor = self.sessions.actor(request)
+                unreadable = unreadable_fields(request, body)
+                self.sessions.check_csrf(request, str(raw.get(CSRF_FIELD) or ""))
+                if unreadable:  # said beside each, the form drawn again without what was lost
+                    for name in unreadable:
+                        data[name] = ""
+                        data["_lists"][name] = []
+                    return redraw(actor, dict.fromkeys(unreadable, NOT_UTF8), data)
+                try:
+                    target, message = act(actor, data)
+                except FormError as bad:
+                    return redraw(actor, bad.errors, data)
+                except ValidationError as bad:
+                    return redraw(actor, field_errors(bad), data)
+                except (PermissionDeniedError, AuthenticationError, NotFoundError):
+                    raise
+                except HubError as bad:
+                    return redraw(actor, hub_error_field(bad), data)
+                response = RedirectResponse(target, status_code=303)
+                response.set_cookie(
+                    self.sessions.named(FLASH),
+                    quote(message),
+                    httponly=True,
+                    samesite="strict",
+                    secure=self.sessions.secure,
+                )
+                return response
+            except HubError as error:
+                return self.refused(request, error, actor)
+
+        # The command and the page drawn again read and write the store: in a worker thread,
+        # as the API's routes do, not on the event loop, which a slow store would hold still
+        # for every request (the API's, /health) until it answered.
+        return await run_in_threadpool(handle)
 
     async def command_form(
         self,
@@ -536,14 +577,22 @@ class Pages:
     ) -> Response:
         """A POST form answered by a page drawn on the response itself (a search, a read):
         nothing of it goes into a URL. CSRF checked; refusals are their page."""
-        actor: Actor | None = None
+        body = await request.body()
         form = await request.form()
-        try:
-            actor = self.sessions.actor(request)
-            self.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
-            return draw(actor, {k: str(v) for k, v in form.items()})
-        except HubError as error:
-            return self.refused(request, error, actor)
+
+        def handle() -> Response:
+            actor: Actor | None = None
+            try:
+                actor = self.sessions.actor(request)
+                unreadable = unreadable_fields(request, body)
+                self.sessions.check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+                if unreadable:
+                    raise InvalidCommandError(f"{unreadable[0]}: {NOT_UTF8}")
+                return draw(actor, {k: str(v) for k, v in form.items()})
+            except HubError as error:
+                return self.refused(request, error, actor)
+
+        return await run_in_threadpool(handle)  # a search reads every case: not on the loop
 
     # On behalf of the page -------------------------------------------------------------------
 
@@ -648,11 +697,15 @@ def router(pages: Pages) -> APIRouter:
 
     async def signin_form(request: Request) -> dict[str, str] | Response:
         """The sign-in form's fields, or the refusal of a form this server did not draw."""
+        body = await request.body()
         form = await request.form()
         try:
+            unreadable = unreadable_fields(request, body)
             pages.sessions.check_signin_csrf(request, str(form.get(CSRF_FIELD) or ""))
         except HubError as error:
             return pages.refused(request, error, None)
+        if unreadable:  # a subject of U+FFFD would sign in as no one typed it
+            return signin_page(request, dict.fromkeys(unreadable, NOT_UTF8), None, 422)
         return {k: str(v) for k, v in form.items()}
 
     @routes.get("/signin")

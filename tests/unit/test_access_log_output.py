@@ -274,3 +274,12 @@ def test_replay_compare_names_its_instant_in_jst_whatever_zone_it_was_typed_in(
     result = runner.invoke(cli, ["audit", "replay", "--as-of", "2025-05-31T15:00:00Z", "--compare"])
     assert result.exit_code == 0, result.output
     assert "agree as of 2025-06-01T00:00:00+09:00" in result.stderr
+
+
+def test_a_blank_actor_is_refused_not_answered_with_no_reads(cli_store: Path) -> None:
+    """--actor "" filtered on the subject "" and printed "0 reads" over a log that held some."""
+    _two_reads()
+    for blank in ("", " "):
+        result = runner.invoke(cli, ["audit", "access", "--actor", blank])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("Error: --actor: name a subject"), result.output

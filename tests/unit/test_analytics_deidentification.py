@@ -45,7 +45,9 @@ def _history(app: HubApplication) -> None:
     one day with the same body (a first occurrence decided by the day, then the ward)."""
     for i, (ward, minutes) in enumerate([("moji", 17.5), ("tobata", 90.25), ("moji", 2000.0)]):
         at = T + timedelta(days=i, minutes=7 * i)
-        opened = f.consultation(occurred_at=at, ward=ward, needs=["mental_health", "elderly"])
+        opened = f.consultation(
+            occurred_at=at, window_agency=f"{ward}.houkatsu", needs=["mental_health", "elderly"]
+        )
         case_id = app.execute(opened).aggregate_ids[0]
         referral_id = uuid4()
         refer = f.referral(case_id, referral_id=referral_id, occurred_at=at + timedelta(hours=1))

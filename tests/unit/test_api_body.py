@@ -24,6 +24,7 @@ from tests import factories as f
 class _Body:
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
+        self.headers = {"content-type": "application/json"}
 
     async def body(self) -> bytes:
         return self.raw

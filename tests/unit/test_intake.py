@@ -503,3 +503,24 @@ def test_a_store_lost_after_a_refusal_in_a_group_counts_the_lines_written_before
     assert stopped.exit_code == 4, stopped.output
     (said,) = stopped.output.strip().splitlines()
     assert "stopped at line 3: 1 lines before it written, 0 already applied, 1 rejected" in said
+
+
+def test_a_key_given_twice_in_one_command_is_refused_naming_it(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """json.loads kept the last: in production a person's name given first and null after
+    passed the check for details on the command line (and sat in `ps` all the same), and a
+    command read by one eye as of tobata was written as of moji."""
+    monkeypatch.setenv("HUB_MODE", "production")
+    get_settings.cache_clear()
+    line = _line(f.discovery(note=None))
+    hidden = line[:-1] + ', "person": {"name": "試験 花子"}, "person": null}'
+    refused = runner.invoke(cli, ["command", hidden])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.startswith("Error: person: given more than once"), refused.output
+    assert "花子" not in refused.output
+    assert not store.exists()
+    piped = runner.invoke(cli, ["command", "-"], input=line[:-1] + ', "ward": "moji"}\n')
+    assert piped.exit_code == 2, piped.output
+    assert piped.output.startswith("Error: ward: given more than once"), piped.output
+    assert not store.exists()

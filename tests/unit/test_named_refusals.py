@@ -15,6 +15,8 @@ from hub.errors import (
     MeetingRuleError,
     NotAConsultationWindowError,
     ReferralNotFoundError,
+    UnknownWardError,
+    WardMismatchError,
     WardRequiredError,
 )
 from tests import factories as f
@@ -32,6 +34,22 @@ def test_a_consultation_at_an_agency_that_is_no_window_is_refused_by_name() -> N
     with pytest.raises(NotAConsultationWindowError):
         app.execute(f.consultation(window_agency="hoboku-shakyo"))
     assert _store_size(app) == before
+
+
+@pytest.mark.parametrize(
+    ("ward", "error"), [("moji", WardMismatchError), ("nowhere", UnknownWardError)]
+)
+def test_a_ward_windows_consultation_stating_another_or_no_ward_is_refused_by_name(
+    ward: str, error: type[Exception]
+) -> None:
+    """A ward's window opens its cases in its own ward: the ward stated (moji, or one the
+    network does not know) was passed over and the case opened in kokurakita all the same."""
+    app = HubApplication()
+    before = _store_size(app)
+    with pytest.raises(error):
+        app.execute(f.consultation(window_agency="kokurakita.houkatsu", ward=ward))
+    assert _store_size(app) == before
+    app.execute(f.consultation(window_agency="kokurakita.houkatsu", ward="kokurakita"))
 
 
 def test_a_city_wide_window_opening_a_case_needs_the_persons_ward() -> None:

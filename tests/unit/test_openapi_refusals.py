@@ -65,6 +65,7 @@ def _refusals(settings: Settings) -> list[tuple[str, str, str, dict[str, Any]]]:
     agency = {"Authorization": f"Bearer {_token(settings, Role.member_agency, agency_id='a.b')}"}
     analyst = {"Authorization": f"Bearer {_token(settings, Role.analyst)}"}
     key = {"Idempotency-Key": str(uuid4())}
+    as_json = {"Content-Type": "application/json"}
     discovery = "/commands/ReportDiscovery"
     answer = "/agencies/{agency_id}/inbox/{referral_id}/answer"
     return [
@@ -75,8 +76,18 @@ def _refusals(settings: Settings) -> list[tuple[str, str, str, dict[str, Any]]]:
         ("POST", answer, f"/agencies/c.d/inbox/{uuid4()}/answer", {"headers": {**agency, **key}}),
         ("POST", discovery, discovery, {"headers": officer, "json": {}}),  # 422, no key
         ("POST", discovery, discovery, {"headers": {**officer, "Idempotency-Key": "x"}}),
-        ("POST", discovery, discovery, {"headers": {**officer, **key}, "content": b"{"}),  # 400
-        ("POST", discovery, discovery, {"headers": {**officer, **key}, "content": b" " * 2000}),
+        (
+            "POST",
+            discovery,
+            discovery,
+            {"headers": {**officer, **key, **as_json}, "content": b"{"},
+        ),  # 400
+        (
+            "POST",
+            discovery,
+            discovery,
+            {"headers": {**officer, **key, **as_json}, "content": b" " * 2000},
+        ),
         ("POST", discovery, discovery, {"headers": {**officer, **key}, "json": {"ward": 1}}),
         ("POST", "/commands/SetTarget", "/commands/SetTarget", {"headers": {**officer, **key}}),
         (
