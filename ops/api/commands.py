@@ -87,8 +87,10 @@ def _is_json(content_type: str) -> bool:
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or InvalidCommandError saying why not."""
     # A body sent as a form or as text is not read as JSON all the same: what the client (or
-    # a proxy in front, which judges by the type) meant it to be cannot be known.
-    if not _is_json(request.headers.get("content-type", "")):
+    # a proxy in front, which judges by the type) meant it to be cannot be known. One sent
+    # with no type at all (a script's bare client) says nothing else, and is read.
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not _is_json(content_type):
         raise InvalidCommandError("Content-Type: must be application/json (in UTF-8)")
     raw = await request.body()
     try:
