@@ -32,7 +32,22 @@ from hub import vocabulary as v
 from hub.events import AgencyRole, IssueByArea, PersonDetails
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A line break inside a name, an address or a statute (pasted from a document) splits the
+# row of every table and list it is shown in; a note (``Text``) may hold several lines.
+_LINE_BREAK = re.compile("[\n\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    if _LINE_BREAK.search(value):
+        raise ValueError("is one line: it holds a line break")
+    return value
+
+
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_one_line),
+]
 CODE_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,63}$"  # a ward, an agency, a kind of thing
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 # An instant in the plausible window (2000-01-01 .. now + HUB_FUTURE_MARGIN_DAYS); the end of

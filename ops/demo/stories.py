@@ -665,9 +665,9 @@ class YearBuilder:
             lead_agency=lead,
         )
         roles = [
-            c.AgencyRole(agency_id=lead, role="役割分担と支援方針の調整"),
-            c.AgencyRole(agency_id="hoboku-shakyo", role="伴走型支援・参加支援"),
-            c.AgencyRole(agency_id=f"{ward}.hogo", role="生活保護の相談"),
+            c.AgencyRoleInput(agency_id=lead, role="役割分担と支援方針の調整"),
+            c.AgencyRoleInput(agency_id="hoboku-shakyo", role="伴走型支援・参加支援"),
+            c.AgencyRoleInput(agency_id=f"{ward}.hogo", role="生活保護の相談"),
         ]
         period_until = (plan_at + timedelta(days=180)).date()
         monitoring = (plan_at + timedelta(days=90)).date()

@@ -144,6 +144,37 @@ def test_a_phone_number_without_six_digits_is_refused_naming_it(phone: str) -> N
     assert str(refused.value).startswith("person.phone: "), refused.value
 
 
+@pytest.mark.parametrize("separator", ["\n", "\u2028", "\u2029"])
+def test_a_name_or_address_of_more_than_one_line_is_refused_naming_it(separator: str) -> None:
+    """A line break inside a one-line field split the rows of every table it is shown in."""
+    for field in ("name", "address"):
+        line = _command(
+            "ReportDiscovery",
+            reporter_kind="resident",
+            ward="tobata",
+            signs=["odour"],
+            urgency="soon",
+            person={field: f"試験{separator}太郎（架空）"},
+        )
+        with pytest.raises(InvalidCommandError) as refused:
+            parse_command_text(line)
+        assert str(refused.value).startswith(f"person.{field}: "), refused.value
+        assert "line break" in str(refused.value)
+
+
+def test_a_note_of_several_lines_is_accepted() -> None:
+    parse_command_text(
+        _command(
+            "ReportDiscovery",
+            reporter_kind="resident",
+            ward="tobata",
+            signs=["odour"],
+            urgency="soon",
+            note="試験の一行目\n試験の二行目",
+        )
+    )
+
+
 def _consent(**changes: object) -> str:
     fields = {
         "case_id": str(uuid4()),
