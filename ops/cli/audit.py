@@ -610,13 +610,16 @@ def verify_log_command(
     raise typer.Exit(1)
 
 
-def _witness_said(witness: bool, witnessed: Anchor | None) -> str:
-    """What the chain was checked against, as verify-log and the report say it."""
+def _witness_said(witness: bool, witnessed: Anchor | None, intact: bool = True) -> str:
+    """What the chain was checked against, as verify-log and the report say it; a broken
+    chain's witnessed head is named, not said to hold (the finding says what broke)."""
     if not witness:
         return "not checked against a witness (--no-witness)"
     if witnessed is None:
         audit_topic = topics.audit(get_settings())
         return f"no head witnessed on {audit_topic} yet: the store alone was checked"
+    if not intact:
+        return f"checked against the witnessed head {witnessed.notification_id}"
     return f"witnessed head {witnessed.notification_id} holds"
 
 
@@ -683,18 +686,19 @@ def report_command(
     with application(get_settings()) as app:
         reads = access_log(app)
         searches = search_log(app)
+    chain = chain_verdict(get_settings(), None, witnessed)
     lines = render_report(
         history,
         disclosures,
         verdict,
-        chain_verdict(get_settings(), None, witnessed),
+        chain,
         period,
         now(),
         reads,
         quarantined=quarantined(get_settings()),
         searches=searches,
         every_subject=every_subject,
-        witness=_witness_said(witness, witnessed),
+        witness=_witness_said(witness, witnessed, chain.intact),
     )
     for line in lines:
         out.print(line, markup=False, highlight=False)

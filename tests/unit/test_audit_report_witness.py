@@ -43,6 +43,9 @@ def test_a_log_cut_short_of_its_witnessed_head_is_broken_on_the_page_to_sign(
     assert "改ざん検証 verify-log: BROKEN" in result.stdout, result.stdout
     assert "truncated" in result.stdout
     assert "intact" not in result.stdout
+    # The witnessed head is named, not said to hold under the finding that it does not.
+    assert "holds" not in result.stdout, result.stdout
+    assert f"checked against the witnessed head {last + 3}" in result.stdout
 
 
 def test_the_page_says_what_the_chain_was_checked_against(
