@@ -439,6 +439,11 @@ class HubService:
         self._known_agency(agency_id)
         return [d.view() for d in self._ledger_disclosures(None, agency_id)]
 
+    def relay_behind(self) -> bool:
+        """Whether the log holds events the relay has not passed yet: a referral without a
+        disclosure may then still get one (its basis is judged when the relay passes it)."""
+        return self._ledger().position() < (self.app.recorder.max_notification_id() or 0)
+
     def _known_ward(self, ward: str | None) -> None:
         """A ward filter that names no ward is refused by name (UnknownWardError), as the
         CLI refuses it, never answered with an empty list; asked after the role."""

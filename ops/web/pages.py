@@ -1346,6 +1346,7 @@ def router(pages: Pages) -> APIRouter:
             "referrals": referrals,
             "answers": answers_after,
             "disclosures": shown,
+            "relay_behind": service.relay_behind(),
             "errors": errors or {},
             "values": values or {},
         }

@@ -221,9 +221,12 @@ def test_an_inbox_case_no_basis_covered_says_so_not_that_the_relay_is_still_to_c
     service, client = hub
     case_id = a_case(service)
     service.execute(OFFICER, f.referral(case_id, agency_id="tobata.hogo"))
-    service._ledger().record(service.app.recorder.max_notification_id() or 0, [])  # relayed
     sign_in(client, "member_agency", agency="tobata.hogo")
+    # Before the relay passed it, a basis may still release details: said so.
+    assert "開示が後から表示されることがあります" in client.get("/web/inbox").text
+    service._ledger().record(service.app.recorder.max_notification_id() or 0, [])  # relayed
     page = client.get("/web/inbox").text
+    assert "開示が後から表示されることがあります" not in page
     assert "中継の後に表示されます" not in page
     assert "本人を特定できる情報の開示はありません" in page
     assert "本人を特定しない通知だけ" in page
