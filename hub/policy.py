@@ -184,6 +184,8 @@ def authorize_command(actor: Actor, command: c.Command, lookup: ScopeLookup) -> 
         )
     if isinstance(command, c.AnswerReferral):
         _answer_speaks_for_itself(actor, command)
+    if actor.role is Role.partner_reporter and isinstance(command, c.ReportDiscovery):
+        _reports_in_its_own_name(command)
     reviewer = getattr(command, "reviewer", None)
     if (
         isinstance(command, c.ReviewBreakGlass)
@@ -199,6 +201,17 @@ def authorize_command(actor: Actor, command: c.Command, lookup: ScopeLookup) -> 
         # A case (or discovery) that does not exist is in no one's scope: refused as another
         # ward's is, after every other check, so that a probe learns nothing of which exist.
         raise outside_scope(actor, name)
+
+
+def _reports_in_its_own_name(command: c.ReportDiscovery) -> None:
+    """A community reporter reports as what it is: a report credited to a member agency
+    (``reporter_kind`` agency, ``reporter_agency``) is the agency's or its ward officer's
+    to record, or the agency would be counted as having found someone it never saw."""
+    if command.reporter_kind == "agency" or command.reporter_agency is not None:
+        raise PermissionDeniedError(
+            "partner_reporter reports in its own name: not as an agency (reporter_kind "
+            "agency, reporter_agency)"
+        )
 
 
 def _answer_speaks_for_itself(actor: Actor, command: c.AnswerReferral) -> None:

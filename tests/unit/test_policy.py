@@ -97,3 +97,20 @@ def test_a_refused_read_is_said_in_words() -> None:
     assert set(READ_PHRASES) == set(Read)
     # The use cases refuse a missing case with outside_scope: the same words, no oracle.
     assert str(outside_scope(officer, Read.case)) == str(outside.value)
+
+
+def test_a_partner_reports_in_its_own_name_not_as_an_agency() -> None:
+    """A report credited to a member agency counted the agency as having found someone it
+    never saw; the ward's officer records what an agency reports."""
+    partner = Actor("partner-試験", Role.partner_reporter)
+    wards = Wards({})
+    authorize_command(partner, f.discovery(), wards)
+    for credited in (
+        f.discovery(reporter_kind="agency", reporter_group=None),
+        f.discovery(reporter_agency="tobata.houkatsu"),
+    ):
+        with pytest.raises(PermissionDeniedError, match="in its own name"):
+            authorize_command(partner, credited, wards)
+    authorize_command(
+        OFFICER, f.discovery(reporter_kind="agency", reporter_agency="tobata.houkatsu"), wards
+    )
