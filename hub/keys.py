@@ -131,6 +131,11 @@ class KeyTable(Protocol):
         transaction: one that unwraps with neither leaves the table as it was."""
         ...
 
+    def check_current(self, curs: Any, kek_id: str) -> None:
+        """In the transaction ``curs`` that adds keys: refuses a key-encryption key other
+        than the one the store's keys were last rotated to (none rotated: any passes)."""
+        ...
+
 
 class MemoryKeyTable:
     """A key table in memory (the in-memory store of unit tests and generators)."""
@@ -158,6 +163,9 @@ class MemoryKeyTable:
     def a_live_key(self) -> tuple[str, bytes] | None:
         return next(((s, w) for s, w in self._rows.items() if w is not None), None)
 
+    def check_current(self, curs: Any, kek_id: str) -> None:
+        return None  # an in-memory store lives and dies with its one process
+
     def rewrap(self, previous: KeyWrapper, new: KeyWrapper) -> Rewrapped:
         rows = [(s, w, "") for s, w in self._rows.items() if w is not None]
         wrapped, counts = _rewrapped(rows, previous, new)
@@ -175,7 +183,11 @@ class SQLKeyTable:
         self._created = False
 
     def _sql(self, statement: str) -> str:
-        return self.dialect.sql(statement.replace("{keys}", f"{{{self.name}}}"))
+        return self.dialect.sql(
+            statement.replace("{keys}", f"{{{self.name}}}").replace(
+                "{current}", f"{{{self.name}_current}}"
+            )
+        )
 
     def create(self) -> None:
         """The table, unless it exists (the application makes it when it opens the store)."""
@@ -188,6 +200,14 @@ class SQLKeyTable:
                         "CREATE TABLE IF NOT EXISTS {keys} ("
                         "subject TEXT PRIMARY KEY, wrapped_key BYTEA, kek_id TEXT NOT NULL, "
                         "created_at TEXT NOT NULL, destroyed_at TEXT)"
+                    )
+                )
+                # The key-encryption key the store's keys were last rotated to (one row,
+                # none before a rotation): a writer holding another makes no key.
+                curs.execute(
+                    self._sql(
+                        "CREATE TABLE IF NOT EXISTS {current} (one INTEGER PRIMARY KEY "
+                        "CHECK (one = 1), kek_id TEXT NOT NULL, rotated_at TEXT NOT NULL)"
                     )
                 )
         except IntegrityError:
@@ -207,6 +227,7 @@ class SQLKeyTable:
     def add(self, subject: str, wrapped: bytes, kek_id: str) -> None:
         self.create()
         with self.datastore.transaction(commit=True) as curs:
+            self.check_current(curs, kek_id)
             curs.execute(
                 self._sql(
                     "INSERT INTO {keys} (subject, wrapped_key, kek_id, created_at) "
@@ -260,7 +281,25 @@ class SQLKeyTable:
             statement = self._sql("UPDATE {keys} SET wrapped_key = ?, kek_id = ? WHERE subject = ?")
             for subject, key in wrapped.items():
                 curs.execute(statement, (key, new.kek_id, subject))
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {current} (one, kek_id, rotated_at) VALUES (1, ?, ?) "
+                    "ON CONFLICT (one) DO UPDATE SET kek_id = excluded.kek_id, "
+                    "rotated_at = excluded.rotated_at"
+                ),
+                (new.kek_id, datetime.now(UTC).isoformat()),
+            )
         return Rewrapped(counts[0], counts[1], len(rows) - len(live))
+
+    def check_current(self, curs: Any, kek_id: str) -> None:
+        curs.execute(self._sql("SELECT kek_id FROM {current} WHERE one = 1"))
+        row = curs.fetchone()
+        if row is not None and str(row["kek_id"]) != kek_id:
+            raise DataKeyUnavailableError(
+                "the store's data keys were rotated to another key-encryption key "
+                "(hub privacy rotate-kek) since this process started: start it again with "
+                "the new HUB_KEK; no person's key is made with this one, nothing was written"
+            )
 
     def _rows_of(self, subjects: list[str], columns: str, condition: str = "") -> list[Any]:
         """The key rows (``columns``) of those of ``subjects`` that have one and meet
@@ -289,6 +328,8 @@ class SQLKeyTable:
             "INSERT INTO {keys} (subject, wrapped_key, kek_id, created_at) VALUES (?, ?, ?, ?)"
         )
         created_at = datetime.now(UTC).isoformat()
+        for kek_id in {kek_id for _, _, kek_id in rows}:
+            self.check_current(curs, kek_id)
         for subject, wrapped, kek_id in rows:
             curs.execute(statement, (subject, wrapped, kek_id, created_at))
 

@@ -102,3 +102,21 @@ def test_a_rotation_needs_a_previous_kek_other_than_the_new(
     assert missing[0] != 0 and "HUB_KEK_PREVIOUS is missing" in missing[1]
     same = rotate(monkeypatch, NEW, NEW)
     assert same[0] != 0 and "HUB_KEK_PREVIOUS is HUB_KEK" in same[1]
+
+
+def test_a_process_left_running_with_the_previous_kek_makes_no_key_after_the_rotation(
+    cli_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its check of the key-encryption key was made once, before its first key: after the
+    rotation it went on wrapping new people's keys with the previous key, which the new one
+    does not unwrap, and every reader given the new key stopped at those people."""
+    with application(settings(cli_store, OLD)) as running:
+        running.execute(f.consultation(person=f.person()))  # checked, and a key made
+        assert rotate(monkeypatch, NEW, OLD)[0] == 0
+        with pytest.raises(DataKeyUnavailableError, match="rotated to another"):
+            running.execute(f.consultation(person=f.person()))
+    with application(settings(cli_store, NEW)) as restarted:
+        case_id = restarted.execute(f.consultation(person=f.person())).aggregate_ids[0]
+    assert name_of(cli_store, NEW, case_id) == f.SYNTHETIC_NAME
+    again = rotate(monkeypatch, NEW, OLD)
+    assert again[0] == 0 and "0 data key(s) wrapped with the new HUB_KEK, 2 already" in again[1]
