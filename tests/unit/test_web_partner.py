@@ -4,6 +4,7 @@ and is told to call 119/110 when a life is at risk."""
 
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
@@ -103,3 +104,27 @@ def test_a_report_without_a_session_or_its_token_is_refused(
     client.cookies.clear()
     assert client.post("/web/report", data=form, follow_redirects=False).status_code == 401
     assert service.awaiting_discoveries(OFFICER) == []
+
+
+def _input_of(page: str, field: str) -> str:
+    found = re.search(rf'<(?:input|select) id="{field}"[^>]*>', page)
+    assert found, field
+    return found.group(0)
+
+
+def test_a_fields_hint_is_read_out_with_it_and_beside_its_error(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """補足's hint (never the person's health) was a span tied to nothing: a screen reader
+    on the field never said it."""
+    _, client = hub
+    sign_in(client, "partner_reporter")
+    page = client.get("/web/report").text
+    note = _input_of(page, "discovery_note")
+    assert 'aria-describedby="discovery_note-hint"' in note
+    assert re.search(r'id="discovery_note-hint">[^<]*心身のことは書かないでください', page)
+    sent = client.post("/web/report", data=report_form(page, person_address="試" * 201))
+    assert sent.status_code == 422
+    address = _input_of(sent.text, "person_address")
+    assert 'aria-describedby="person_address-hint person_address-error"' in address
+    assert 'aria-invalid="true"' in address
