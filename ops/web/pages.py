@@ -160,6 +160,7 @@ MESSAGES = {
 # A field whose rule says more than its error's type.
 FIELD_MESSAGES = {"person_phone": "電話番号は数字とハイフンで入力してください（6〜20文字）"}
 REQUIRED = "必須です：入力するか選んでください"
+AT_LEAST_ONE = "必須です：1つ以上選んでください"
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
@@ -190,7 +191,9 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
         key = ".".join(loc) or "form"
         key = aliases.get(key, aliases.get(loc[0] if loc else "", key.replace(".", "_")))
         empty = item.get("input") in ("", None, [])
-        if item["type"] in ("missing", "too_short") or empty:
+        if item.get("input") == []:  # a list of boxes none of which was ticked
+            message = AT_LEAST_ONE
+        elif item["type"] in ("missing", "too_short") or empty:
             message = REQUIRED
         elif item["type"] == "value_error":  # a rule of the hub: said in Japanese
             message = rule_said(rule)

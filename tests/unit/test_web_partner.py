@@ -128,3 +128,13 @@ def test_a_fields_hint_is_read_out_with_it_and_beside_its_error(
     address = _input_of(sent.text, "person_address")
     assert 'aria-describedby="person_address-hint person_address-error"' in address
     assert 'aria-invalid="true"' in address
+
+
+def test_no_sign_ticked_is_said_as_boxes_to_tick(hub: tuple[HubService, TestClient]) -> None:
+    _, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    del form["signs"]
+    sent = client.post("/web/report", data=form)
+    assert sent.status_code == 422
+    assert 'id="signs-error">必須です：1つ以上選んでください<' in sent.text
