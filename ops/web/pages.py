@@ -111,6 +111,11 @@ OPENS: dict[str, Callable[[Actor], bool]] = {
     # The community's reporters; a ward's officers record what is told them on their own page.
     "/web/report": lambda a: a.role is Role.partner_reporter,
 }
+# Said to a reporter who chose 生命の危険, beside the field and again once it is sent.
+LIFE_AT_RISK = (
+    "区役所の職員がすぐに読むとは限りません。命に関わるときは、"
+    "すぐに119番（救急・消防）か110番（警察）に電話してください"
+)
 # What a community reporter may say they are (``agency`` is a member agency's own report).
 PARTNER_KINDS = tuple(k for k in codes("reporter_kind") if k != "agency")
 
@@ -760,6 +765,7 @@ def router(pages: Pages) -> APIRouter:
             "wards": [(w.code, w.name) for w in network.wards],
             "kinds": [(k, label("reporter_kind", k)) for k in PARTNER_KINDS],
             "groups": [(g.code, g.name) for g in network.partner_groups],
+            "life_at_risk": LIFE_AT_RISK,
             "errors": errors or {},
             "values": values or {},
         }
@@ -795,7 +801,11 @@ def router(pages: Pages) -> APIRouter:
 
         def done(command: c.Command, _: Outcome) -> Done:
             number = str(command.discovery_id)[:8]  # type: ignore[attr-defined]
-            return "/web/report", f"通報を受け付けました（受付番号 {number}）。区役所が確認します"
+            said = f"通報を受け付けました（受付番号 {number}）。区役所が確認します"
+            if command.urgency == "life_at_risk":  # type: ignore[attr-defined]
+                # The office reads it in its hours: a life at risk is 119/110's, now.
+                said += f"。{LIFE_AT_RISK}"
+            return "/web/report", said
 
         aliases = {"note": "discovery_note", **PERSON_ALIASES}
         return await pages.command_form(request, build, redraw, done, aliases)

@@ -138,3 +138,24 @@ def test_no_sign_ticked_is_said_as_boxes_to_tick(hub: tuple[HubService, TestClie
     sent = client.post("/web/report", data=form)
     assert sent.status_code == 422
     assert 'id="signs-error">必須です：1つ以上選んでください<' in sent.text
+
+
+def test_a_report_of_a_life_at_risk_is_told_again_to_call_119_or_110(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """生命の危険 is offered; the office reads a report in its hours. The reporter who chose
+    it was thanked as any other and told nothing of calling."""
+    _, client = hub
+    sign_in(client, "partner_reporter")
+    page = client.get("/web/report").text
+    assert 'aria-describedby="urgency-hint"' in _input_of(page, "urgency")
+    assert "119番" in page.split('id="urgency-hint">')[1].split("</span>")[0]
+
+    def flash_after(urgency: str) -> str:
+        form = report_form(client.get("/web/report").text, urgency=urgency)
+        assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
+        return client.get("/web/report").text.split('class="flash" role="status">')[1]
+
+    risk = flash_after("life_at_risk").split("</p>")[0]
+    assert "通報を受け付けました" in risk and "119番" in risk and "110番" in risk
+    assert "119番" not in flash_after("urgent").split("</p>")[0]
