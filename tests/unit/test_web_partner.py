@@ -159,3 +159,20 @@ def test_a_report_of_a_life_at_risk_is_told_again_to_call_119_or_110(
     risk = flash_after("life_at_risk").split("</p>")[0]
     assert "通報を受け付けました" in risk and "119番" in risk and "110番" in risk
     assert "119番" not in flash_after("urgent").split("</p>")[0]
+
+
+def test_the_officer_opening_a_report_reads_what_was_noticed(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The page that opens a case from a report said its time, urgency and reporter only:
+    what was noticed was on the list the officer had just left."""
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
+    (awaiting,) = service.awaiting_discoveries(OFFICER)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/officer/discoveries/{awaiting['discovery_id']}").text
+    noticed = page.split('id="noticed">')[1].split("</p>")[0]
+    assert noticed == "気づいたこと：新聞がたまっている、郵便受けがいっぱい"
+
