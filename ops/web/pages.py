@@ -1329,7 +1329,7 @@ def router(pages: Pages) -> APIRouter:
             except ValidationError as bad:
                 errors = field_errors(bad)
                 if "form" in errors and _text(data, "answer") == "declined":
-                    errors = {"reason_code": "辞退には理由（コード）を選んでください"}
+                    errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
                 raise FormError({f"{k}-{referral_id}": v for k, v in errors.items()}) from None
             try:
                 service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)

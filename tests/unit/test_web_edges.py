@@ -792,3 +792,22 @@ def test_the_audit_page_lists_the_newest_disclosures_and_says_how_many_there_are
     table = page.split('id="disclosures"')[1].split("</table>")[0]
     assert rows[0]["case_id"][:8] not in table
     assert all(r["case_id"][:8] in table for r in rows[1:])
+
+
+def test_a_decline_without_its_reason_is_said_in_the_agencys_words(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """It said 辞退には理由（コード）を選んでください: the staff choose a reason by its words."""
+    service, client = hub
+    referral = f.referral(a_case(service), agency_id="tobata.hogo")
+    service.execute(OFFICER, referral)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "declined",
+    }
+    sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
+    assert sent.status_code == 422
+    error = error_of(sent.text, f"reason_code-{referral.referral_id}")
+    assert error == "辞退するときは、辞退の理由を選んでください"
