@@ -175,4 +175,3 @@ def test_the_officer_opening_a_report_reads_what_was_noticed(
     page = client.get(f"/web/officer/discoveries/{awaiting['discovery_id']}").text
     noticed = page.split('id="noticed">')[1].split("</p>")[0]
     assert noticed == "気づいたこと：新聞がたまっている、郵便受けがいっぱい"
-
