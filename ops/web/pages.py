@@ -166,6 +166,10 @@ MESSAGES = {
 FIELD_MESSAGES = {"person_phone": "電話番号は数字とハイフンで入力してください（6〜20文字）"}
 REQUIRED = "必須です：入力するか選んでください"
 AT_LEAST_ONE = "必須です：1つ以上選んでください"
+NOT_SENT = (
+    "サインインの有効期限が切れたか、サインアウトしているため、この送信は記録していません。"
+    "サインインし直して、もう一度入力してください"
+)
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
@@ -431,7 +435,10 @@ class Pages:
         if isinstance(error, AuthenticationError):
             if request.method == "GET":
                 return RedirectResponse("/web/signin", status_code=303)
-            return self._refusal(request, "サインインが必要です", error, 401, None)
+            # A form sent after the session ended (expired, signed out in another tab): the
+            # token's English reason is the log's; the person is told nothing was recorded.
+            context = {"error": NOT_SENT}
+            return self.render(request, "error.html", "サインインが必要です", context, 401)
         if isinstance(error, PermissionDeniedError):
             return self._refusal(request, "権限がありません", error, 403, actor)
         if isinstance(error, NotFoundError):

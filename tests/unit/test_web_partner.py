@@ -175,3 +175,23 @@ def test_the_officer_opening_a_report_reads_what_was_noticed(
     page = client.get(f"/web/officer/discoveries/{awaiting['discovery_id']}").text
     noticed = page.split('id="noticed">')[1].split("</p>")[0]
     assert noticed == "気づいたこと：新聞がたまっている、郵便受けがいっぱい"
+
+
+def test_a_report_sent_after_the_session_ended_says_it_was_not_recorded(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """It said サインインしてください（no session）, or the token's English reason (the token
+    has expired), and not whether the report had gone."""
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    client.cookies.clear()
+    gone = client.post("/web/report", data=form, follow_redirects=False)
+    client.cookies.set("hub_session", "expired-or-forged")
+    bad = client.post("/web/report", data=form, follow_redirects=False)
+    for sent in (gone, bad):
+        assert sent.status_code == 401
+        refusal = sent.text.split('id="refusal">')[1].split("</p>")[0]
+        assert "記録していません" in refusal and "もう一度入力してください" in refusal
+        assert not re.search(r"[A-Za-z]", refusal), refusal
+    assert service.awaiting_discoveries(OFFICER) == []
