@@ -1342,7 +1342,9 @@ def router(pages: Pages) -> APIRouter:
                 service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
             except NotFoundError:  # the API's line names the ids; the page says it plainly
                 raise NotFoundError(NOT_IN_INBOX) from None
-            return "/web/inbox", f"回答（{label('referral_status', reply.answer)}）を送りました"
+            # Named: the page comes back at its top, the answered referral among many.
+            answered = label("referral_status", reply.answer)
+            return "/web/inbox", f"紹介 {str(referral_id)[:8]} に回答（{answered}）を送りました"
 
         def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
             return inbox_page(request, actor, errors, {**values, "referral": str(referral_id)}, 422)

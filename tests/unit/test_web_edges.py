@@ -811,3 +811,23 @@ def test_a_decline_without_its_reason_is_said_in_the_agencys_words(
     assert sent.status_code == 422
     error = error_of(sent.text, f"reason_code-{referral.referral_id}")
     assert error == "辞退するときは、辞退の理由を選んでください"
+
+
+def test_the_inbox_says_which_referral_was_answered(hub: tuple[HubService, TestClient]) -> None:
+    """The page comes back at its top saying 回答（受諾）を送りました, the referral answered
+    one of many below."""
+    service, client = hub
+    referrals = [f.referral(a_case(service), agency_id="tobata.hogo") for _ in range(2)]
+    for referral in referrals:
+        service.execute(OFFICER, referral)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    answered = referrals[1].referral_id
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "accepted",
+    }
+    sent = client.post(f"/web/inbox/{answered}/answer", data=data)
+    assert sent.status_code == 200, sent.text[-300:]  # followed to the inbox
+    flash = sent.text.split('class="flash" role="status">')[1].split("</p>")[0]
+    assert flash == f"紹介 {str(answered)[:8]} に回答（受諾）を送りました"
