@@ -17,6 +17,7 @@ from hub.identity import Actor, Role
 from ops.identity import dev_issuer
 from ops.usecases import HubService
 from ops.web.pages import NOT_IN_INBOX
+from ops.wiring import open_ledger
 from projections.audit.access import access_log
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
@@ -831,3 +832,37 @@ def test_the_inbox_says_which_referral_was_answered(hub: tuple[HubService, TestC
     assert sent.status_code == 200, sent.text[-300:]  # followed to the inbox
     flash = sent.text.split('class="flash" role="status">')[1].split("</p>")[0]
     assert flash == f"紹介 {str(answered)[:8]} に回答（受諾）を送りました"
+
+
+def test_the_inbox_names_a_statute_but_shows_no_consents_or_meetings_id(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A disclosure on consent read 本人同意（3f2a…-…-…）に基づき: the consent's id."""
+    service, client = hub
+    case_id = a_case(service)
+    service.execute(OFFICER, f.referral(case_id, agency_id="tobata.hogo"))
+    consent_id, position = str(uuid4()), int(service.app.recorder.max_notification_id() or 0)
+
+    def record(basis: str, ref: str) -> dict[str, object]:
+        return {
+            "disclosure_id": str(uuid4()),
+            "event_id": str(uuid4()),
+            "position": position,
+            "case_id": str(case_id),
+            "agency_id": "tobata.hogo",
+            "fields": ["person.name"],
+            "categories": ["identity"],
+            "basis": basis,
+            "basis_ref": ref,
+            "confidentiality_duty": False,
+            "occurred_at": f.at(1).isoformat(),
+        }
+
+    statute = "生活保護法（試験）"
+    open_ledger(service.settings).record(
+        position, [record("consent", consent_id), record("statute", statute)]
+    )
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    shown = client.get("/web/inbox").text.split('class="disclosures">')[1].split("</ul>")[0]
+    assert consent_id not in shown and "本人同意に基づき" in shown
+    assert f"法令（{statute}）に基づき" in shown
