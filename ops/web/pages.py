@@ -990,6 +990,7 @@ def router(pages: Pages) -> APIRouter:
                 "valid_until": a_year.isoformat(),
                 **(values or {}),
             },
+            "discoveries": service.case_discoveries(actor, case_id),
             "person": person,
             "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],

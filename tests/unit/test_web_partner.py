@@ -195,3 +195,23 @@ def test_a_report_sent_after_the_session_ended_says_it_was_not_recorded(
         assert "記録していません" in refusal and "もう一度入力してください" in refusal
         assert not re.search(r"[A-Za-z]", refusal), refusal
     assert service.awaiting_discoveries(OFFICER) == []
+
+
+def test_the_case_opened_from_a_report_says_what_was_noticed(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Opened, the report left the ward's list, and the case page said 発見（見守り） only:
+    what the reporter noticed was said nowhere."""
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
+    (awaiting,) = service.awaiting_discoveries(OFFICER)
+    sign_in(client, "ward_officer", ward=WARD)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    assert opened.status_code == 200 and "/web/cases/" in str(opened.url), opened.text[-300:]
+    said = opened.text.split('<dd class="discovery">')[1].split("</dd>")[0]
+    assert said.endswith("受付・至急・見守り部会 協力会員：新聞がたまっている、郵便受けがいっぱい")
+    assert "試験の補足" not in opened.text and ADDRESS not in opened.text  # not read here
