@@ -1306,7 +1306,11 @@ def router(pages: Pages) -> APIRouter:
             raise PermissionDeniedError(
                 f"{label('role', actor.role)}には支援機関の受信箱がありません"
             )
-        referrals = service.inbox(actor, actor.agency_id)
+        # Ended: a referral that takes no answer any more (declined, completed, cancelled).
+        referrals = [
+            {**r, "ended": not answers_after(r["status"])}
+            for r in service.inbox(actor, actor.agency_id)
+        ]
         shown: dict[str, list[dict[str, Any]]] = {}
         for d in service.inbox_disclosures(actor, actor.agency_id):
             shown.setdefault(d["case_id"], []).append(d)

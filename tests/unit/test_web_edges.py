@@ -866,3 +866,27 @@ def test_the_inbox_names_a_statute_but_shows_no_consents_or_meetings_id(
     shown = client.get("/web/inbox").text.split('class="disclosures">')[1].split("</ul>")[0]
     assert consent_id not in shown and "本人同意に基づき" in shown
     assert f"法令（{statute}）に基づき" in shown
+
+
+def test_the_inbox_puts_referrals_to_answer_first_and_the_ended_ones_folded_below(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Oldest first, a year of ended referrals stood above a new one to answer."""
+    service, client = hub
+    referrals = [f.referral(a_case(service), agency_id="tobata.hogo") for _ in range(2)]
+    for referral in referrals:
+        service.execute(OFFICER, referral)
+    old, new = (str(r.referral_id) for r in referrals)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "declined",
+        "reason_code": "capacity",
+    }
+    assert client.post(f"/web/inbox/{old}/answer", data=data).status_code == 200
+    page = client.get("/web/inbox").text
+    to_answer, folded = page.split('<details id="ended-referrals">')
+    assert f'id="send-{new}"' in to_answer and old not in to_answer
+    assert "<summary>終了した紹介（1件）</summary>" in folded
+    assert f'id="ended-{old}"' in folded and new not in folded
