@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -138,20 +139,31 @@ def private_file(path: Path, *, keep_read_only: bool = False) -> Path:
     return path
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def _not_a_database(path: Path) -> bool:
-    """A regular file with something in it that does not start as an SQLite database does
-    (one the hub cannot read is left to the checks that follow)."""
+    """A regular file with something in it that SQLite refuses as no database (SQLITE_NOTADB;
+    one the hub cannot read is left to the checks that follow).
+
+    Asked of SQLite itself, read-only, never by a descriptor of our own: the store may be
+    open in this process (each open of the relay's ledger comes here), and closing any other
+    descriptor of it would drop every POSIX lock the process holds on it, so that another
+    process could delete the -wal and -shm files under the hub and its next writes be lost.
+    SQLite keeps a file's descriptors open while its own connections hold locks on it."""
     try:
-        if not path.is_file() or path.is_symlink():
+        if not path.is_file() or path.is_symlink() or path.stat().st_size == 0:
             return False
-        with path.open("rb") as file:
-            head = file.read(len(SQLITE_HEADER))
     except OSError:
         return False
-    return bool(head) and head != SQLITE_HEADER
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as error:
+        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB
+    finally:
+        probe.close()
+    return False
 
 
 def private_sqlite(path: Path) -> Path:

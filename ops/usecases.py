@@ -301,6 +301,23 @@ class HubService:
             for d in self._discoveries.awaiting(self.app, ward)
         ]
 
+    def case_discoveries(self, actor: Actor, case_id: UUID) -> list[dict[str, Any]]:
+        """The reports a case was opened from (or linked to), as the ward's list said them
+        before: codes and times only, never the note or the person. Once opened, a report
+        leaves that list, and what was noticed would be said nowhere."""
+        self._case_ward(actor, Read.case, case_id)
+        return [
+            {
+                "discovery_id": d.discovery_id,
+                "reported_at": utc_text(d.reported_at),
+                "urgency": d.urgency,
+                "reporter_kind": d.reporter_kind,
+                "signs": list(d.signs),
+            }
+            for d in self._discoveries.catch_up(self.app).values()
+            if d.case_id == str(case_id) and not d.erased
+        ]
+
     def discovery(self, actor: Actor, discovery_id: UUID) -> dict[str, Any]:
         """One discovery of the actor's ward: codes, times, the case opened from it, whether
         it was erased, whether it names anyone (not who). One of another ward, or none, is

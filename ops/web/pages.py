@@ -112,6 +112,11 @@ OPENS: dict[str, Callable[[Actor], bool]] = {
     # The community's reporters; a ward's officers record what is told them on their own page.
     "/web/report": lambda a: a.role is Role.partner_reporter,
 }
+# Said to a reporter who chose 生命の危険, beside the field and again once it is sent.
+LIFE_AT_RISK = (
+    "区役所の職員がすぐに読むとは限りません。命に関わるときは、"
+    "すぐに119番（救急・消防）か110番（警察）に電話してください"
+)
 # What a community reporter may say they are (``agency`` is a member agency's own report).
 PARTNER_KINDS = tuple(k for k in codes("reporter_kind") if k != "agency")
 
@@ -187,6 +192,11 @@ MESSAGES = {
 # A field whose rule says more than its error's type.
 FIELD_MESSAGES = {"person_phone": "電話番号は数字とハイフンで入力してください（6〜20文字）"}
 REQUIRED = "必須です：入力するか選んでください"
+AT_LEAST_ONE = "必須です：1つ以上選んでください"
+NOT_SENT = (
+    "サインインの有効期限が切れたか、サインアウトしているため、この送信は記録していません。"
+    "サインインし直して、もう一度入力してください"
+)
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
@@ -217,7 +227,9 @@ def field_errors(error: ValidationError, aliases: dict[str, str] | None = None) 
         key = ".".join(loc) or "form"
         key = aliases.get(key, aliases.get(loc[0] if loc else "", key.replace(".", "_")))
         empty = item.get("input") in ("", None, [])
-        if item["type"] in ("missing", "too_short") or empty:
+        if item.get("input") == []:  # a list of boxes none of which was ticked
+            message = AT_LEAST_ONE
+        elif item["type"] in ("missing", "too_short") or empty:
             message = REQUIRED
         elif item["type"] == "value_error":  # a rule of the hub: said in Japanese
             message = rule_said(rule)
@@ -450,7 +462,10 @@ class Pages:
         if isinstance(error, AuthenticationError):
             if request.method == "GET":
                 return RedirectResponse("/web/signin", status_code=303)
-            return self._refusal(request, "サインインが必要です", error, 401, None)
+            # A form sent after the session ended (expired, signed out in another tab): the
+            # token's English reason is the log's; the person is told nothing was recorded.
+            context = {"error": NOT_SENT}
+            return self.render(request, "error.html", "サインインが必要です", context, 401)
         if isinstance(error, PermissionDeniedError):
             return self._refusal(request, "権限がありません", error, 403, actor)
         if isinstance(error, NotFoundError):
@@ -810,6 +825,7 @@ def router(pages: Pages) -> APIRouter:
             "wards": [(w.code, w.name) for w in network.wards],
             "kinds": [(k, label("reporter_kind", k)) for k in PARTNER_KINDS],
             "groups": [(g.code, g.name) for g in network.partner_groups],
+            "life_at_risk": LIFE_AT_RISK,
             "errors": errors or {},
             "values": values or {},
         }
@@ -845,7 +861,11 @@ def router(pages: Pages) -> APIRouter:
 
         def done(command: c.Command, _: Outcome) -> Done:
             number = str(command.discovery_id)[:8]  # type: ignore[attr-defined]
-            return "/web/report", f"通報を受け付けました（受付番号 {number}）。区役所が確認します"
+            said = f"通報を受け付けました（受付番号 {number}）。区役所が確認します"
+            if command.urgency == "life_at_risk":  # type: ignore[attr-defined]
+                # The office reads it in its hours: a life at risk is 119/110's, now.
+                said += f"。{LIFE_AT_RISK}"
+            return "/web/report", said
 
         aliases = {"note": "discovery_note", **PERSON_ALIASES}
         return await pages.command_form(request, build, redraw, done, aliases)
@@ -1023,6 +1043,7 @@ def router(pages: Pages) -> APIRouter:
                 "valid_until": a_year.isoformat(),
                 **(values or {}),
             },
+            "discoveries": service.case_discoveries(actor, case_id),
             "person": person,
             "person_read": read,
             "can_act": "ReferCase" in COMMANDS[actor.role],
@@ -1338,7 +1359,11 @@ def router(pages: Pages) -> APIRouter:
             raise PermissionDeniedError(
                 f"{label('role', actor.role)}には支援機関の受信箱がありません"
             )
-        referrals = service.inbox(actor, actor.agency_id)
+        # Ended: a referral that takes no answer any more (declined, completed, cancelled).
+        referrals = [
+            {**r, "ended": not answers_after(r["status"])}
+            for r in service.inbox(actor, actor.agency_id)
+        ]
         shown: dict[str, list[dict[str, Any]]] = {}
         for d in service.inbox_disclosures(actor, actor.agency_id):
             shown.setdefault(d["case_id"], []).append(d)
@@ -1370,13 +1395,15 @@ def router(pages: Pages) -> APIRouter:
             except ValidationError as bad:
                 errors = field_errors(bad)
                 if "form" in errors and _text(data, "answer") == "declined":
-                    errors = {"reason_code": "辞退には理由（コード）を選んでください"}
+                    errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
                 raise FormError({f"{k}-{referral_id}": v for k, v in errors.items()}) from None
             try:
                 service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
             except NotFoundError:  # the API's line names the ids; the page says it plainly
                 raise NotFoundError(NOT_IN_INBOX) from None
-            return "/web/inbox", f"回答（{label('referral_status', reply.answer)}）を送りました"
+            # Named: the page comes back at its top, the answered referral among many.
+            answered = label("referral_status", reply.answer)
+            return "/web/inbox", f"紹介 {str(referral_id)[:8]} に回答（{answered}）を送りました"
 
         def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
             return inbox_page(request, actor, errors, {**values, "referral": str(referral_id)}, 422)

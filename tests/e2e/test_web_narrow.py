@@ -135,3 +135,28 @@ def test_no_table_heading_is_broken_mid_word_on_a_tablet(server: Server) -> None
         )
         assert len(browser.find_elements("css selector", "th")) >= 12
         assert not broken, f"headings broken over lines: {broken}"
+
+
+def test_the_reporters_page_on_a_phone_breaks_no_word_and_hints_stand_under_their_fields(
+    server: Server,
+) -> None:
+    """At 375 px beside a short name the header's button read サインアウ／ト, and a field's
+    hint sat beside its field, broken after a word or two (わかる範囲で。／例：…)."""
+    with chromium() as browser:
+        browser.set_window_size(PHONE, 900)
+        sign_in(browser, server, "partner_reporter")
+        assert "/web/report" in browser.current_url
+        lines = browser.execute_script(
+            "const r = document.createRange();"
+            "r.selectNodeContents(document.querySelector('header form button'));"
+            "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size;"
+        )
+        assert lines == 1, "サインアウト broken over lines"
+        beside = browser.execute_script(
+            "return [...document.querySelectorAll('.field .hint')].filter(h => {"
+            "  const field = h.parentElement.querySelector('input, select');"
+            "  return h.getBoundingClientRect().top < field.getBoundingClientRect().bottom;"
+            "}).map(h => h.id);"
+        )
+        assert browser.find_elements("css selector", ".field .hint")
+        assert not beside, f"hints beside their fields: {beside}"

@@ -484,8 +484,9 @@ def test_refusal_withdrawal_the_logged_read_and_a_coded_decline(web: Server, bro
     click_through(browser, "refer")
     assert "紹介しました" in browser.page_source
     sign_in(browser, web, "staff-試験4", "member_agency", AGENCY)
-    sections = browser.find_elements("css selector", "section.referral")
-    referral_id = sections[-1].find_element("css selector", "button.answer").get_attribute("id")[5:]
+    # The newest referral still to answer (ended ones are folded below the last of them).
+    answers = browser.find_elements("css selector", "button.answer")
+    referral_id = answers[-1].get_attribute("id")[5:]
     Select(browser.find_element("id", f"answer-{referral_id}")).select_by_value("declined")
     click_through(browser, f"send-{referral_id}")
     assert "理由" in text_of(browser, f"reason_code-{referral_id}-error")

@@ -17,6 +17,7 @@ from hub.identity import Actor, Role
 from ops.identity import dev_issuer
 from ops.usecases import HubService
 from ops.web.pages import NOT_IN_INBOX
+from ops.wiring import open_ledger
 from projections.audit.access import access_log
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
@@ -795,3 +796,100 @@ def test_the_audit_page_lists_the_newest_disclosures_and_says_how_many_there_are
     table = page.split('id="disclosures"')[1].split("</table>")[0]
     assert rows[0]["case_id"][:8] not in table
     assert all(r["case_id"][:8] in table for r in rows[1:])
+
+
+def test_a_decline_without_its_reason_is_said_in_the_agencys_words(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """It said 辞退には理由（コード）を選んでください: the staff choose a reason by its words."""
+    service, client = hub
+    referral = f.referral(a_case(service), agency_id="tobata.hogo")
+    service.execute(OFFICER, referral)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "declined",
+    }
+    sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
+    assert sent.status_code == 422
+    error = error_of(sent.text, f"reason_code-{referral.referral_id}")
+    assert error == "辞退するときは、辞退の理由を選んでください"
+
+
+def test_the_inbox_says_which_referral_was_answered(hub: tuple[HubService, TestClient]) -> None:
+    """The page comes back at its top saying 回答（受諾）を送りました, the referral answered
+    one of many below."""
+    service, client = hub
+    referrals = [f.referral(a_case(service), agency_id="tobata.hogo") for _ in range(2)]
+    for referral in referrals:
+        service.execute(OFFICER, referral)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    answered = referrals[1].referral_id
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "accepted",
+    }
+    sent = client.post(f"/web/inbox/{answered}/answer", data=data)
+    assert sent.status_code == 200, sent.text[-300:]  # followed to the inbox
+    flash = sent.text.split('class="flash" role="status">')[1].split("</p>")[0]
+    assert flash == f"紹介 {str(answered)[:8]} に回答（受諾）を送りました"
+
+
+def test_the_inbox_names_a_statute_but_shows_no_consents_or_meetings_id(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A disclosure on consent read 本人同意（3f2a…-…-…）に基づき: the consent's id."""
+    service, client = hub
+    case_id = a_case(service)
+    service.execute(OFFICER, f.referral(case_id, agency_id="tobata.hogo"))
+    consent_id, position = str(uuid4()), int(service.app.recorder.max_notification_id() or 0)
+
+    def record(basis: str, ref: str) -> dict[str, object]:
+        return {
+            "disclosure_id": str(uuid4()),
+            "event_id": str(uuid4()),
+            "position": position,
+            "case_id": str(case_id),
+            "agency_id": "tobata.hogo",
+            "fields": ["person.name"],
+            "categories": ["identity"],
+            "basis": basis,
+            "basis_ref": ref,
+            "confidentiality_duty": False,
+            "occurred_at": f.at(1).isoformat(),
+        }
+
+    statute = "生活保護法（試験）"
+    open_ledger(service.settings).record(
+        position, [record("consent", consent_id), record("statute", statute)]
+    )
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    shown = client.get("/web/inbox").text.split('class="disclosures">')[1].split("</ul>")[0]
+    assert consent_id not in shown and "本人同意に基づき" in shown
+    assert f"法令（{statute}）に基づき" in shown
+
+
+def test_the_inbox_puts_referrals_to_answer_first_and_the_ended_ones_folded_below(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Oldest first, a year of ended referrals stood above a new one to answer."""
+    service, client = hub
+    referrals = [f.referral(a_case(service), agency_id="tobata.hogo") for _ in range(2)]
+    for referral in referrals:
+        service.execute(OFFICER, referral)
+    old, new = (str(r.referral_id) for r in referrals)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "declined",
+        "reason_code": "capacity",
+    }
+    assert client.post(f"/web/inbox/{old}/answer", data=data).status_code == 200
+    page = client.get("/web/inbox").text
+    to_answer, folded = page.split('<details id="ended-referrals">')
+    assert f'id="send-{new}"' in to_answer and old not in to_answer
+    assert "<summary>終了した紹介（1件）</summary>" in folded
+    assert f'id="ended-{old}"' in folded and new not in folded

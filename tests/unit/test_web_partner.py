@@ -4,6 +4,7 @@ and is told to call 119/110 when a life is at risk."""
 
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
@@ -103,3 +104,114 @@ def test_a_report_without_a_session_or_its_token_is_refused(
     client.cookies.clear()
     assert client.post("/web/report", data=form, follow_redirects=False).status_code == 401
     assert service.awaiting_discoveries(OFFICER) == []
+
+
+def _input_of(page: str, field: str) -> str:
+    found = re.search(rf'<(?:input|select) id="{field}"[^>]*>', page)
+    assert found, field
+    return found.group(0)
+
+
+def test_a_fields_hint_is_read_out_with_it_and_beside_its_error(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """補足's hint (never the person's health) was a span tied to nothing: a screen reader
+    on the field never said it."""
+    _, client = hub
+    sign_in(client, "partner_reporter")
+    page = client.get("/web/report").text
+    note = _input_of(page, "discovery_note")
+    assert 'aria-describedby="discovery_note-hint"' in note
+    assert re.search(r'id="discovery_note-hint">[^<]*心身のことは書かないでください', page)
+    sent = client.post("/web/report", data=report_form(page, person_address="試" * 201))
+    assert sent.status_code == 422
+    address = _input_of(sent.text, "person_address")
+    assert 'aria-describedby="person_address-hint person_address-error"' in address
+    assert 'aria-invalid="true"' in address
+
+
+def test_no_sign_ticked_is_said_as_boxes_to_tick(hub: tuple[HubService, TestClient]) -> None:
+    _, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    del form["signs"]
+    sent = client.post("/web/report", data=form)
+    assert sent.status_code == 422
+    assert 'id="signs-error">必須です：1つ以上選んでください<' in sent.text
+
+
+def test_a_report_of_a_life_at_risk_is_told_again_to_call_119_or_110(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """生命の危険 is offered; the office reads a report in its hours. The reporter who chose
+    it was thanked as any other and told nothing of calling."""
+    _, client = hub
+    sign_in(client, "partner_reporter")
+    page = client.get("/web/report").text
+    assert 'aria-describedby="urgency-hint"' in _input_of(page, "urgency")
+    assert "119番" in page.split('id="urgency-hint">')[1].split("</span>")[0]
+
+    def flash_after(urgency: str) -> str:
+        form = report_form(client.get("/web/report").text, urgency=urgency)
+        assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
+        return client.get("/web/report").text.split('class="flash" role="status">')[1]
+
+    risk = flash_after("life_at_risk").split("</p>")[0]
+    assert "通報を受け付けました" in risk and "119番" in risk and "110番" in risk
+    assert "119番" not in flash_after("urgent").split("</p>")[0]
+
+
+def test_the_officer_opening_a_report_reads_what_was_noticed(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The page that opens a case from a report said its time, urgency and reporter only:
+    what was noticed was on the list the officer had just left."""
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
+    (awaiting,) = service.awaiting_discoveries(OFFICER)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/officer/discoveries/{awaiting['discovery_id']}").text
+    noticed = page.split('id="noticed">')[1].split("</p>")[0]
+    assert noticed == "気づいたこと：新聞がたまっている、郵便受けがいっぱい"
+
+
+def test_a_report_sent_after_the_session_ended_says_it_was_not_recorded(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """It said サインインしてください（no session）, or the token's English reason (the token
+    has expired), and not whether the report had gone."""
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    client.cookies.clear()
+    gone = client.post("/web/report", data=form, follow_redirects=False)
+    client.cookies.set("hub_session", "expired-or-forged")
+    bad = client.post("/web/report", data=form, follow_redirects=False)
+    for sent in (gone, bad):
+        assert sent.status_code == 401
+        refusal = sent.text.split('id="refusal">')[1].split("</p>")[0]
+        assert "記録していません" in refusal and "もう一度入力してください" in refusal
+        assert not re.search(r"[A-Za-z]", refusal), refusal
+    assert service.awaiting_discoveries(OFFICER) == []
+
+
+def test_the_case_opened_from_a_report_says_what_was_noticed(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Opened, the report left the ward's list, and the case page said 発見（見守り） only:
+    what the reporter noticed was said nowhere."""
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
+    (awaiting,) = service.awaiting_discoveries(OFFICER)
+    sign_in(client, "ward_officer", ward=WARD)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    assert opened.status_code == 200 and "/web/cases/" in str(opened.url), opened.text[-300:]
+    said = opened.text.split('<dd class="discovery">')[1].split("</dd>")[0]
+    assert said.endswith("受付・至急・見守り部会 協力会員：新聞がたまっている、郵便受けがいっぱい")
+    assert "試験の補足" not in opened.text and ADDRESS not in opened.text  # not read here
