@@ -64,7 +64,7 @@ def test_a_case_state_view_from_before_the_referrals_end_reasons_is_refused(
     first decline would have failed on them (a review's find)."""
     app = _caught_up(env)
     _written_by_version(open_projection("case_state", env).view, 1)
-    with pytest.raises(OutdatedViewError, match="version 1; this release writes version 2"):
+    with pytest.raises(OutdatedViewError, match="version 1; this release writes version 3"):
         open_projection("case_state", env)
     app.close()
 
