@@ -45,6 +45,9 @@ def test_a_partner_lands_on_the_report_page_and_its_report_reaches_the_wards_win
     # Partner groups by name, and no 支援機関 among the kinds a reporter may say they are.
     assert "新聞・マスコミなど" in page.text
     assert 'value="agency"' not in page.text
+    # The note is a box of several lines (on a phone, a one-line field hid what was typed).
+    assert '<textarea id="discovery_note" name="discovery_note"' in page.text
+    assert "気づいたこと（必須・1つ以上）" in page.text
 
     sent = client.post("/web/report", data=report_form(page.text), follow_redirects=False)
     assert sent.status_code == 303 and sent.headers["location"] == "/web/report"
@@ -107,7 +110,7 @@ def test_a_report_without_a_session_or_its_token_is_refused(
 
 
 def _input_of(page: str, field: str) -> str:
-    found = re.search(rf'<(?:input|select) id="{field}"[^>]*>', page)
+    found = re.search(rf'<(?:input|select|textarea) id="{field}"[^>]*>', page)
     assert found, field
     return found.group(0)
 
