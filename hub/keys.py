@@ -227,6 +227,8 @@ class SQLKeyTable:
     def add(self, subject: str, wrapped: bytes, kek_id: str) -> None:
         self.create()
         with self.datastore.transaction(commit=True) as curs:
+            if self.dialect.kind == "sqlite":
+                take_write_lock(curs, self._sql("{keys}"))
             self.check_current(curs, kek_id)
             curs.execute(
                 self._sql(
