@@ -154,7 +154,7 @@ def test_the_reporters_page_on_a_phone_breaks_no_word_and_hints_stand_under_thei
         assert lines == 1, "サインアウト broken over lines"
         beside = browser.execute_script(
             "return [...document.querySelectorAll('.field .hint')].filter(h => {"
-            "  const field = h.parentElement.querySelector('input, select');"
+            "  const field = h.parentElement.querySelector('input, select, textarea');"
             "  return h.getBoundingClientRect().top < field.getBoundingClientRect().bottom;"
             "}).map(h => h.id);"
         )
