@@ -147,14 +147,16 @@ def _not_a_database(path: Path) -> bool:
     open in this process (each open of the relay's ledger comes here), and closing any other
     descriptor of it would drop every POSIX lock the process holds on it, so that another
     process could delete the -wal and -shm files under the hub and its next writes be lost.
-    SQLite keeps a file's descriptors open while its own connections hold locks on it."""
+    SQLite keeps a file's descriptors open while its own connections hold locks on it.
+    ``immutable``: only the file's first page is read, without its -wal and -shm, which a
+    read-only connection to a WAL store in no one's hands made and could not remove."""
     try:
         if not path.is_file() or path.is_symlink() or path.stat().st_size == 0:
             return False
     except OSError:
         return False
     try:
-        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error:
         return False
     try:

@@ -227,6 +227,8 @@ class SQLKeyTable:
     def add(self, subject: str, wrapped: bytes, kek_id: str) -> None:
         self.create()
         with self.datastore.transaction(commit=True) as curs:
+            if self.dialect.kind == "sqlite":
+                take_write_lock(curs, self._sql("{keys}"))
             self.check_current(curs, kek_id)
             curs.execute(
                 self._sql(
@@ -292,6 +294,12 @@ class SQLKeyTable:
         return Rewrapped(counts[0], counts[1], len(rows) - len(live))
 
     def check_current(self, curs: Any, kek_id: str) -> None:
+        # Read once no rotation holds the key table (its lock: exclusive): read before, the
+        # row a rotation under way writes at its end was missed, and the key inserted after
+        # it committed, wrapped with the key it replaced. SQLite: the caller holds the
+        # store's write lock already (taken first, so this read's snapshot is the latest).
+        if self.dialect.kind == "postgres":
+            curs.execute(self._sql("LOCK TABLE {keys} IN ROW EXCLUSIVE MODE"))
         curs.execute(self._sql("SELECT kek_id FROM {current} WHERE one = 1"))
         row = curs.fetchone()
         if row is not None and str(row["kek_id"]) != kek_id:

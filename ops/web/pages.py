@@ -1364,6 +1364,9 @@ def router(pages: Pages) -> APIRouter:
             {**r, "ended": not answers_after(r["status"])}
             for r in service.inbox(actor, actor.agency_id)
         ]
+        # Asked before the disclosures are read: a relay passing in between would otherwise
+        # leave a page with neither the disclosure it recorded nor the word that one may come.
+        relay_behind = service.relay_behind()
         shown: dict[str, list[dict[str, Any]]] = {}
         for d in service.inbox_disclosures(actor, actor.agency_id):
             shown.setdefault(d["case_id"], []).append(d)
@@ -1371,7 +1374,7 @@ def router(pages: Pages) -> APIRouter:
             "referrals": referrals,
             "answers": answers_after,
             "disclosures": shown,
-            "relay_behind": service.relay_behind(),
+            "relay_behind": relay_behind,
             "errors": errors or {},
             "values": values or {},
         }

@@ -4,7 +4,9 @@ wrapped twice. A store (and its backups) needed the one HUB_KEK for good before.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError
@@ -13,6 +15,7 @@ from typer.testing import CliRunner
 
 from hub.errors import DataKeyUnavailableError
 from hub.identity import Actor, Role
+from hub.keys import SQLKeyTable
 from hub.settings import Settings
 from ops.cli.main import app as cli
 from ops.wiring import application
@@ -120,3 +123,37 @@ def test_a_process_left_running_with_the_previous_kek_makes_no_key_after_the_rot
     assert name_of(cli_store, NEW, case_id) == f.SYNTHETIC_NAME
     again = rotate(monkeypatch, NEW, OLD)
     assert again[0] == 0 and "0 data key(s) wrapped with the new HUB_KEK, 2 already" in again[1]
+
+
+def test_a_key_added_on_its_own_is_not_refused_by_another_writer_meanwhile(
+    cli_store: Path,
+) -> None:
+    """A key added outside an insert of events (``SQLKeyTable.add``) reads the rotated-to
+    key first: read before the write lock, a write of another process committed between
+    that read and the insert left the transaction's snapshot stale, and SQLite refused the
+    insert at once ("database is locked"), however short the other write."""
+    with application(settings(cli_store, OLD)) as app:
+        table = app.data_keys.table
+        assert isinstance(table, SQLKeyTable)
+        read = table.check_current
+        others: list[str] = []
+
+        def read_then_another_writes(curs: Any, kek_id: str) -> None:
+            read(curs, kek_id)
+            other = sqlite3.connect(cli_store / "hub.sqlite", timeout=0)
+            try:
+                other.execute(
+                    f"INSERT INTO {table.name} (subject, kek_id, created_at) "
+                    "VALUES ('他のプロセス', '-', '2026-12-06')"
+                )
+                other.commit()
+                others.append("written")
+            except sqlite3.OperationalError as error:  # it waits for this writer: right
+                others.append(str(error))
+            finally:
+                other.close()
+
+        table.check_current = read_then_another_writes  # type: ignore[method-assign]
+        table.add("試験の人", b"wrapped", app.data_keys.wrapper.kek_id)
+        assert table.get("試験の人") == (b"wrapped", True)
+        assert others == ["database is locked"]

@@ -57,3 +57,28 @@ def test_a_file_that_is_no_store_is_still_told_apart(tmp_path: Path) -> None:
     store.chmod(0o644)
     private_sqlite(store)
     assert store.stat().st_mode & 0o777 == 0o600
+
+
+def test_asking_sqlite_makes_no_file_beside_a_store_in_no_ones_hands(tmp_path: Path) -> None:
+    """A read-only connection to a WAL store nobody had open made its -wal and -shm files
+    (with the store's mode), and could not remove them: left beside a backup being
+    verified, or a store the hub was about to refuse. A name SQLite's URIs would misread
+    (?, #, %, a space) still names the file."""
+    folder = tmp_path / "a b?#%20 日本"
+    folder.mkdir()
+    store = folder / "hub?mode=rw#1.sqlite"
+    made = sqlite3.connect(store)
+    made.execute("PRAGMA journal_mode=WAL")
+    made.execute("CREATE TABLE t (n INTEGER)")
+    made.commit()
+    made.close()
+    store.chmod(0o644)
+    private_sqlite(store)
+    assert sorted(p.name for p in folder.iterdir()) == [store.name]
+    assert store.stat().st_mode & 0o777 == 0o600
+    cert = folder / "cert?.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    cert.chmod(0o644)
+    private_sqlite(cert)
+    assert cert.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in folder.iterdir()) == sorted([store.name, cert.name])

@@ -233,6 +233,29 @@ def test_an_inbox_case_no_basis_covered_says_so_not_that_the_relay_is_still_to_c
     assert "本人を特定しない通知だけ" in page
 
 
+def test_an_inbox_read_as_the_relay_catches_up_still_says_a_disclosure_may_come(
+    hub: tuple[HubService, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page read the disclosures, then asked whether the relay was behind: a relay that
+    passed the referral (and recorded its disclosure) between the two left a page saying
+    no details were disclosed, without the caveat that one may still show."""
+    service, client = hub
+    case_id = a_case(service)
+    service.execute(OFFICER, f.referral(case_id, agency_id="tobata.hogo"))
+    read = service.inbox_disclosures
+
+    def read_then_the_relay_passes(*args: object, **kwargs: object) -> object:
+        shown = read(*args, **kwargs)  # type: ignore[arg-type]
+        service._ledger().record(service.app.recorder.max_notification_id() or 0, [])
+        return shown
+
+    monkeypatch.setattr(service, "inbox_disclosures", read_then_the_relay_passes)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    page = client.get("/web/inbox").text
+    assert "本人を特定できる情報の開示はありません" in page
+    assert "開示が後から表示されることがあります" in page
+
+
 def test_an_agencys_too_long_remark_is_refused_beside_it_and_kept_in_the_form(
     hub: tuple[HubService, TestClient],
 ) -> None:
