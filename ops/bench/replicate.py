@@ -317,4 +317,6 @@ def insert_keys(table: Any, rows: list[tuple[str, bytes, str]]) -> None:
     )
     created_at = datetime.now(UTC).isoformat()
     with table.datastore.transaction(commit=True) as curs:
+        for kek_id in {k for _, _, k in rows}:  # as every insert of the hub's own checks it
+            table.check_current(curs, kek_id)
         curs.executemany(statement, [(s, w, k, created_at) for s, w, k in rows])
