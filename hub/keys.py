@@ -256,8 +256,9 @@ class SQLKeyTable:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
                 self._sql(
-                    "SELECT subject, wrapped_key FROM {keys} WHERE wrapped_key IS NOT NULL "
-                    "ORDER BY created_at LIMIT 1"
+                    # Any one: ordering them would sort the whole table, at a process's
+                    # first new person.
+                    "SELECT subject, wrapped_key FROM {keys} WHERE wrapped_key IS NOT NULL LIMIT 1"
                 )
             )
             row = curs.fetchone()
