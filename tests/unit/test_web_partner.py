@@ -5,6 +5,7 @@ and is told to call 119/110 when a life is at risk."""
 from __future__ import annotations
 
 import re
+from typing import Any
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
@@ -31,6 +32,17 @@ def report_form(page: str, **fields: str) -> dict[str, str | list[str]]:
         "discovery_note": "試験の補足",
         **fields,
     }
+
+
+def reported_then_officer(service: HubService, client: TestClient) -> dict[str, Any]:
+    """A partner's report sent from the page; the client then signed in as the ward's
+    officer. The report, as the ward's list holds it."""
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text)
+    assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
+    (awaiting,) = service.awaiting_discoveries(OFFICER)
+    sign_in(client, "ward_officer", ward=WARD)
+    return awaiting
 
 
 def test_a_partner_lands_on_the_report_page_and_its_report_reaches_the_wards_window(
@@ -170,11 +182,7 @@ def test_the_officer_opening_a_report_reads_what_was_noticed(
     """The page that opens a case from a report said its time, urgency and reporter only:
     what was noticed was on the list the officer had just left."""
     service, client = hub
-    sign_in(client, "partner_reporter")
-    form = report_form(client.get("/web/report").text)
-    assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
-    (awaiting,) = service.awaiting_discoveries(OFFICER)
-    sign_in(client, "ward_officer", ward=WARD)
+    awaiting = reported_then_officer(service, client)
     page = client.get(f"/web/officer/discoveries/{awaiting['discovery_id']}").text
     noticed = page.split('id="noticed">')[1].split("</p>")[0]
     assert noticed == "気づいたこと：新聞がたまっている、郵便受けがいっぱい"
@@ -206,11 +214,7 @@ def test_the_case_opened_from_a_report_says_what_was_noticed(
     """Opened, the report left the ward's list, and the case page said 発見（見守り） only:
     what the reporter noticed was said nowhere."""
     service, client = hub
-    sign_in(client, "partner_reporter")
-    form = report_form(client.get("/web/report").text)
-    assert client.post("/web/report", data=form, follow_redirects=False).status_code == 303
-    (awaiting,) = service.awaiting_discoveries(OFFICER)
-    sign_in(client, "ward_officer", ward=WARD)
+    awaiting = reported_then_officer(service, client)
     opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
     data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
     opened = client.post(f"{opening}/open", data=data)
