@@ -9,8 +9,6 @@ Every route but ``/health``, the OpenAPI document (``/openapi.json``; in develop
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -27,6 +25,7 @@ from hub.commands import CODE_PATTERN
 from hub.errors import AuthenticationError, InvalidCommandError
 from hub.fiscal import JST
 from hub.identity import Actor
+from hub.intake import RepeatedKeyError, keys_once
 from hub.policy import Read, authorize
 from hub.settings import Settings
 from ops.api import commands, problems
@@ -71,25 +70,14 @@ def current_actor(
     actor = verifier.actor(header)
     # FastAPI reads the last of a query parameter given twice (?ward=tobata&ward=moji), where
     # a proxy in front, or a log read later, may take the first: one value each, or refused.
-    repeated = _first_repeated(key for key, _ in request.query_params.multi_items())
-    if repeated is not None:
-        name = repeated if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", repeated) else "(query)"
-        raise InvalidCommandError(f"{name}: given more than once (send it once)")
+    try:
+        keys_once(request.query_params.multi_items())
+    except RepeatedKeyError as repeated:
+        raise InvalidCommandError(repeated.refusal("(query)")) from None
     return actor
 
 
 Who = Annotated[Actor, Depends(current_actor)]
-
-
-def _first_repeated(keys: Iterable[str]) -> str | None:
-    """The first key given a second time, in one pass (a getlist per key is quadratic in
-    the length of a query)."""
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            return key
-        seen.add(key)
-    return None
 
 
 def _jst(moment: datetime | None) -> datetime | None:
