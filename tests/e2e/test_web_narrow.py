@@ -39,6 +39,18 @@ def sign_in(browser: Any, server: Server, role: str, ward: str = "") -> None:
     press_enter_on(browser, "dev-signin")
 
 
+def tick_a_consent(browser: Any) -> None:
+    """The case page's consent form opened and its boxes ticked: the ward's 地域包括, for
+    consultation, identity."""
+    browser.find_element("id", "consent-open").click()
+    for name, value in (
+        ("scope", f"{WARD}.houkatsu"),
+        ("purposes", "consultation"),
+        ("data_categories", "identity"),
+    ):
+        browser.find_element("css selector", f'input[name="{name}"][value="{value}"]').click()
+
+
 def overflow(browser: Any) -> int:
     """How far the page reaches past the window's right edge, in CSS pixels."""
     return int(
@@ -57,13 +69,7 @@ def test_no_page_is_wider_than_a_phone(server: Server, tmp_path: Path) -> None:
         case_page = browser.current_url
         assert "/web/cases/" in case_page
         # A consent: a row of the auditor's widest table, the replay's consents in force.
-        browser.find_element("id", "consent-open").click()
-        for name, value in (
-            ("scope", f"{WARD}.houkatsu"),
-            ("purposes", "consultation"),
-            ("data_categories", "identity"),
-        ):
-            browser.find_element("css selector", f'input[name="{name}"][value="{value}"]').click()
+        tick_a_consent(browser)
         year = now().astimezone(JST).year
         browser.execute_script(
             f"document.getElementById('valid_from').value = '{year - 1}-04-01';"
@@ -118,13 +124,7 @@ def test_no_table_heading_is_broken_mid_word_on_a_tablet(server: Server) -> None
         ):
             choose(browser, name, value)
         click_through(browser, "refer")
-        browser.find_element("id", "consent-open").click()
-        for name, value in (
-            ("scope", f"{WARD}.houkatsu"),
-            ("purposes", "consultation"),
-            ("data_categories", "identity"),
-        ):
-            browser.find_element("css selector", f'input[name="{name}"][value="{value}"]').click()
+        tick_a_consent(browser)
         click_through(browser, "give-consent")
         browser.set_window_size(800, 1280)
         broken = browser.execute_script(
