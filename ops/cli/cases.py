@@ -59,8 +59,10 @@ def submit(
     finally:
         app.close()
     out.print(
-        f"{report.lines} lines: {report.written} written ({report.events} events), "
-        f"{report.duplicates} already applied, {len(report.rejected)} rejected"
+        f"{report.lines} 行: 記録 {report.written} 件、適用済み {report.duplicates} 件、"
+        f"拒否 {len(report.rejected)} 件 / {report.lines} lines: {report.written} written "
+        f"({report.events} events), {report.duplicates} already applied, "
+        f"{len(report.rejected)} rejected"
     )
     for rejection in report.rejected:
         # One line each, never wrapped: scripts read `line N: reason`.
@@ -124,10 +126,15 @@ def command(
     finally:
         app.close()
     if outcome.duplicate:
-        out.print(f"{outcome.command_type} {outcome.command_id}: already applied, nothing written")
+        out.print(
+            f"{outcome.command_type} {outcome.command_id}: 適用済み、記録なし / already applied, "
+            "nothing written"
+        )
     else:
         ids = ", ".join(str(i) for i in outcome.aggregate_ids)
-        out.print(f"{outcome.command_type}: recorded {', '.join(outcome.events)} ({ids})")
+        out.print(
+            f"{outcome.command_type}: 記録しました / recorded {', '.join(outcome.events)} ({ids})"
+        )
 
 
 def schema_commands() -> None:

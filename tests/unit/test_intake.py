@@ -50,6 +50,7 @@ def test_good_bad_and_repeated_lines(store: Path, tmp_path: Path) -> None:
 
     first = runner.invoke(cli, ["submit", str(file)])
     assert first.exit_code == 1
+    assert "6 行: 記録 2 件、適用済み 1 件、拒否 3 件 / " in first.stdout  # Japanese first
     assert "6 lines: 2 written (3 events), 1 already applied, 3 rejected" in first.stdout
     assert "line 2: not JSON" in first.stderr
     assert "line 3: " in first.stderr and "Field required" in first.stderr
