@@ -113,11 +113,14 @@ class RepeatedKeyError(ValueError):
         super().__init__(key)
         self.key = key
 
+    def said(self, nameless: str) -> str:
+        """The key when it is a field's name; any other key is the sender's text, not said
+        back (``nameless`` instead)."""
+        return self.key if _FIELD_NAME.fullmatch(self.key) else nameless
+
     def refusal(self, nameless: str) -> str:
-        """The refusal's line: the key when it is a field's name; any other key is the
-        sender's text, not said back (``nameless`` instead)."""
-        key = self.key if _FIELD_NAME.fullmatch(self.key) else nameless
-        return f"{key}: given more than once (give each key once)"
+        """The refusal's line, naming the key as ``said`` does."""
+        return f"{self.said(nameless)}: given more than once (give each key once)"
 
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
