@@ -1317,7 +1317,14 @@ def router(pages: Pages) -> APIRouter:
 
     @routes.post("/coordinator/plan")
     async def agree_plan(request: Request) -> Response:
-        aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
+        # The case's field too: with no case chosen the command is built with the nil UUID,
+        # which it refuses; said beside the list as the missing choice.
+        aliases = {
+            "issues": "issue",
+            "goals": "goal",
+            "roles": "lead_agency",
+            "case_id": "plan_case_id",
+        }
 
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
             def make(days: dict[str, date]) -> c.Command:
