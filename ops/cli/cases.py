@@ -108,8 +108,7 @@ def command(
     # that read the command, and the check for a person's details below, saw the first).
     if text == "-":  # one command, as one line of `hub submit` is read
         raw = sys.stdin.buffer.read().removeprefix(UTF8_BOM).strip()
-        check_keys_once(raw.decode("utf-8", "replace"))
-        parsed = parse_command_line(raw)
+        parsed = parse_command_line(raw)  # a key given twice refused, as a line is
     else:
         check_keys_once(text)
         parsed = parse_command_text(text)
