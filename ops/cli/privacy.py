@@ -248,7 +248,10 @@ def rotate_kek_command() -> None:
         f"鍵の更新 rotate-kek: {done.rewrapped} data key(s) wrapped with the new HUB_KEK, "
         f"{done.already} already, {done.destroyed} erased (no key)"
     )
-    typer.echo("start every process of the hub again with the new HUB_KEK")
+    typer.echo(
+        "ハブの全プロセスを新しい HUB_KEK で起動し直してください / "
+        "start every process of the hub again with the new HUB_KEK"
+    )
 
 
 @privacy.command("erasures")

@@ -31,3 +31,12 @@ def test_retry_with_no_inbox_says_so_in_japanese_first(cli_store: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert "moji.houkatsu: 受信箱なし、保留中の記録なし / no inbox here" in result.stderr
+
+
+def test_the_chart_written_is_said_in_japanese_first(cli_store: Path) -> None:
+    chart = cli_store / "r7.png"
+    result = runner.invoke(cli, ["report", "indicators", "--fy", "R7", "--chart", str(chart)])
+
+    assert result.exit_code == 0, result.output
+    assert chart.exists()
+    assert f"グラフを書き出しました / chart written to {chart}" in result.stderr
