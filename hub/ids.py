@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 from hub.errors import InvalidCommandError
 
@@ -23,8 +23,13 @@ def not_nil(value: UUID) -> UUID:
     return value
 
 
-# Every id a command, a path or a query takes: refused by pydantic, naming the field.
-Id = Annotated[UUID, AfterValidator(not_nil)]
+# Every id a command, a path or a query takes: refused by pydantic, naming the field, and
+# said in the schema (a client written from `hub schema commands` or /openapi.json alone).
+Id = Annotated[
+    UUID,
+    AfterValidator(not_nil),
+    WithJsonSchema({"type": "string", "format": "uuid", "not": {"const": str(NIL)}}),
+]
 
 
 def check_not_nil(text: str, field: str) -> None:

@@ -102,3 +102,14 @@ def test_hub_submit_refuses_a_line_naming_the_nil_uuid_and_writes_the_others(
     assert result.exit_code == 1, result.output
     assert "2 lines: 1 written" in result.stdout
     assert result.stderr.startswith("line 2: case_id: is the nil UUID"), result.stderr
+
+
+def test_the_schemas_say_an_id_is_not_the_nil_uuid() -> None:
+    """A client written from `hub schema commands` or /openapi.json alone learns the rule."""
+    from hub.commands import commands_json_schema
+    from ops.api.openapi import document
+
+    opened = commands_json_schema()["$defs"]["ReferCase"]["properties"]["case_id"]
+    assert opened["not"] == {"const": NIL}
+    (path,) = document()["paths"]["/cases/{case_id}"]["get"]["parameters"][:1]
+    assert path["schema"]["not"] == {"const": NIL}
