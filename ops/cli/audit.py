@@ -593,11 +593,14 @@ def verify_log_command(
     head = f"{verdict.head.notification_id}:{verdict.head.chain_hash}" if verdict.head else "-"
     seen = _witness_said(witness, witnessed)
     if verdict.intact:
-        _lines(
+        out.print(
             f"改ざん検証 verify-log: intact, {verdict.events} events, {verdict.links} links",
-            seen,
-            f"head {head}",
+            markup=False,
+            highlight=False,
         )
+        # Japanese first and the English after it: wrapped at 80 columns, as the report is.
+        for line in [*item_lines(seen), f"  head {head}"]:
+            out.print(line, markup=False, highlight=False)
         return
     first = verdict.first
     assert first is not None
@@ -614,13 +617,11 @@ def _witness_said(witness: bool, witnessed: Anchor | None, intact: bool = True) 
     """What the chain was checked against, as verify-log and the report say it; a broken
     chain's witnessed head is named, not said to hold (the finding says what broke)."""
     if not witness:
-        return (
-            "証人とは照合せず（保存された記録のみ） / not checked against a witness (--no-witness)"
-        )
+        return "証人とは照合せず / not checked against a witness (--no-witness)"
     if witnessed is None:
         audit_topic = topics.audit(get_settings())
         return (
-            f"証人の先頭はまだなし（保存された記録のみ検証） / no head witnessed on {audit_topic} "
+            f"証人の先頭はまだなし、保存された記録のみ検証 / no head witnessed on {audit_topic} "
             "yet: the store alone was checked"
         )
     head = witnessed.notification_id

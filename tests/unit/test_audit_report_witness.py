@@ -64,10 +64,10 @@ def test_the_page_says_what_the_chain_was_checked_against(
     assert alone.exit_code == 0, alone.output
     assert "verify-log: intact" in alone.stdout
     # Japanese first, for the city office that signs the page (the English after it).
-    assert "証人とは照合せず（保存された記録のみ） / not checked against a witness" in alone.stdout
+    assert "証人とは照合せず / not checked against a witness (--no-witness)" in alone.stdout
 
     monkeypatch.setattr(audit, "witnessed_head", lambda _settings: None)
     nothing = runner.invoke(cli, ["audit", "report"])
     assert "verify-log: intact" in nothing.stdout
-    assert "証人の先頭はまだなし（保存された記録のみ検証） / no head witnessed" in nothing.stdout
+    assert "証人の先頭はまだなし、保存された記録のみ検証 / no head witnessed" in nothing.stdout
     assert "yet: the store alone was checked" in nothing.stdout
