@@ -33,6 +33,7 @@ from hub.errors import (
     NotFoundError,
 )
 from hub.fiscal import jst_text
+from hub.ids import check_not_nil
 from hub.logging import get_logger
 from hub.prefixes import echoed, id_prefix, resolve_prefix
 from hub.quarantine import OUTAGES, reason_of
@@ -299,6 +300,7 @@ def find_referral(inbox: Inbox, referral: str) -> dict[str, Any]:
     ambiguous one naming each referral it matches), a prefix that matches none not found."""
     if not id_prefix(referral):
         raise InvalidCommandError(f"{echoed(referral)} is not (the start of) a referral id")
+    check_not_nil(referral, "referral")
     try:
         found = inbox.referral(resolve_prefix(referral, inbox.referral_ids(), "referral"))
     except NotFoundError:

@@ -30,6 +30,7 @@ from pydantic_core import to_jsonable_python
 from hub import plausible
 from hub import vocabulary as v
 from hub.events import AgencyRole, IssueByArea, PersonDetails
+from hub.ids import Id
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 # A line break inside a name, an address or a statute (pasted from a document) splits the
@@ -161,7 +162,7 @@ def field_of_rule(fields: Collection[str], rule: str) -> tuple[str, str] | None:
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    command_id: UUID
+    command_id: Id
     occurred_at: Instant
 
     @model_validator(mode="before")
@@ -229,7 +230,7 @@ class PersonInput(PersonDetails):
 
 class ReportDiscovery(Command):
     type: Literal["ReportDiscovery"] = "ReportDiscovery"
-    discovery_id: UUID
+    discovery_id: Id
     reporter_kind: v.ReporterKind
     reporter_group: Code | None = None
     reporter_agency: Code | None = None
@@ -249,8 +250,8 @@ class ReceiveConsultation(Command):
     """A consultation at a ward window (相談受付); opens a case unless ``case_id`` names one."""
 
     type: Literal["ReceiveConsultation"] = "ReceiveConsultation"
-    case_id: UUID | None = None
-    consultation_id: UUID
+    case_id: Id | None = None
+    consultation_id: Id
     window_agency: Code
     # The person's ward; needed only when a city-wide window opens a case (a ward's window
     # opens its cases in its ward: another ward stated is WardMismatchError).
@@ -263,9 +264,9 @@ class ReceiveConsultation(Command):
 
 class OpenCase(Command):
     type: Literal["OpenCase"] = "OpenCase"
-    case_id: UUID
+    case_id: Id
     ward: Code
-    discovery_id: UUID | None = None
+    discovery_id: Id | None = None
     person: PersonInput | None = Field(
         default=None,
         description=(
@@ -278,7 +279,7 @@ class OpenCase(Command):
 
 class RecordPersonDetails(Command):
     type: Literal["RecordPersonDetails"] = "RecordPersonDetails"
-    case_id: UUID
+    case_id: Id
     person: PersonInput
 
 
@@ -287,13 +288,13 @@ class ClearPersonDetails(Command):
     (RecordPersonDetails replaces a value)."""
 
     type: Literal["ClearPersonDetails"] = "ClearPersonDetails"
-    case_id: UUID
+    case_id: Id
     fields: list[v.ClearableField] = Field(min_length=1, max_length=5)
 
 
 class RecordAssessment(Command):
     type: Literal["RecordAssessment"] = "RecordAssessment"
-    case_id: UUID
+    case_id: Id
     needs: list[v.Need] = Field(min_length=1, max_length=20)
     complexity: v.Complexity
     summary: Text | None = None
@@ -304,8 +305,8 @@ class RecordAssessment(Command):
 
 class ReferCase(Command):
     type: Literal["ReferCase"] = "ReferCase"
-    case_id: UUID
-    referral_id: UUID
+    case_id: Id
+    referral_id: Id
     agency_id: Code
     purpose: v.Purpose
     urgency: v.Urgency
@@ -316,8 +317,8 @@ class ReferCase(Command):
 
 class AnswerReferral(Command):
     type: Literal["AnswerReferral"] = "AnswerReferral"
-    case_id: UUID
-    referral_id: UUID
+    case_id: Id
+    referral_id: Id
     agency_id: Code
     answer: v.ReferralAnswer
     reason: ShortText | None = None  # free text, beside the coded reason
@@ -342,16 +343,16 @@ class CancelReferral(Command):
     """The referrer withdraws a referral that has not ended."""
 
     type: Literal["CancelReferral"] = "CancelReferral"
-    case_id: UUID
-    referral_id: UUID
+    case_id: Id
+    referral_id: Id
     reason_code: v.CancelReason
     reason: ShortText | None = None
 
 
 class EscalateReferral(Command):
     type: Literal["EscalateReferral"] = "EscalateReferral"
-    case_id: UUID
-    referral_id: UUID
+    case_id: Id
+    referral_id: Id
     overdue_minutes: int = Field(ge=0, le=plausible.MAX_OVERDUE_MINUTES, strict=True)
 
 
@@ -364,8 +365,8 @@ CATEGORIES = len(get_args(v.DataCategory))
 
 class GiveConsent(Command):
     type: Literal["GiveConsent"] = "GiveConsent"
-    case_id: UUID
-    consent_id: UUID
+    case_id: Id
+    consent_id: Id
     scope: list[Code] = Field(min_length=1, max_length=100)
     purposes: list[v.Purpose] = Field(min_length=1, max_length=PURPOSES)
     data_categories: list[v.DataCategory] = Field(min_length=1, max_length=CATEGORIES)
@@ -389,8 +390,8 @@ class GiveConsent(Command):
 
 class RefuseConsent(Command):
     type: Literal["RefuseConsent"] = "RefuseConsent"
-    case_id: UUID
-    consent_id: UUID
+    case_id: Id
+    consent_id: Id
     scope: list[Code] = Field(default_factory=list, max_length=100)
     reason: ShortText | None = None
     _ids = _fill_ids("consent_id")
@@ -398,16 +399,16 @@ class RefuseConsent(Command):
 
 class WithdrawConsent(Command):
     type: Literal["WithdrawConsent"] = "WithdrawConsent"
-    case_id: UUID
-    consent_id: UUID
+    case_id: Id
+    consent_id: Id
 
 
 class RequestUseStop(Command):
     """利用停止: record the person's request that their details be used no more on consent."""
 
     type: Literal["RequestUseStop"] = "RequestUseStop"
-    case_id: UUID
-    request_id: UUID
+    case_id: Id
+    request_id: Id
     reason: ShortText | None = None
     _ids = _fill_ids("request_id")
 
@@ -419,31 +420,31 @@ class HoldMeeting(Command):
     """つながりづくり会議 (kind=connection) or 重層的支援会議 (kind=support)."""
 
     type: Literal["HoldMeeting"] = "HoldMeeting"
-    meeting_id: UUID
+    meeting_id: Id
     kind: v.MeetingKind
     ward: Code | None = None
     members: list[Code] = Field(min_length=1, max_length=100)
-    case_ids: list[UUID] = Field(min_length=1, max_length=200)
+    case_ids: list[Id] = Field(min_length=1, max_length=200)
     _ids = _fill_ids("meeting_id")
 
 
 class MoveToSupportMeeting(Command):
     type: Literal["MoveToSupportMeeting"] = "MoveToSupportMeeting"
-    case_id: UUID
+    case_id: Id
 
 
 class DecideSupport(Command):
     type: Literal["DecideSupport"] = "DecideSupport"
-    case_id: UUID
-    meeting_id: UUID
+    case_id: Id
+    meeting_id: Id
     lead_agency: Code
 
 
 class AgreePlan(Command):
     type: Literal["AgreePlan"] = "AgreePlan"
-    case_id: UUID
-    plan_id: UUID
-    meeting_id: UUID | None = None
+    case_id: Id
+    plan_id: Id
+    meeting_id: Id | None = None
     issues: list[IssueInput] = Field(min_length=1, max_length=50)
     goals: list[ShortText] = Field(min_length=1, max_length=50)
     lead_agency: Code
@@ -467,20 +468,20 @@ class AgreePlan(Command):
 
 class EvaluateCase(Command):
     type: Literal["EvaluateCase"] = "EvaluateCase"
-    case_id: UUID
+    case_id: Id
     evaluation: v.Evaluation
     note: Text | None = None
 
 
 class SuspendCase(Command):
     type: Literal["SuspendCase"] = "SuspendCase"
-    case_id: UUID
+    case_id: Id
     reason: ShortText
 
 
 class CloseCase(Command):
     type: Literal["CloseCase"] = "CloseCase"
-    case_id: UUID
+    case_id: Id
     reason: ShortText
 
 
@@ -489,8 +490,8 @@ class CloseCase(Command):
 
 class RecordOutreachVisit(Command):
     type: Literal["RecordOutreachVisit"] = "RecordOutreachVisit"
-    case_id: UUID
-    visit_id: UUID
+    case_id: Id
+    visit_id: Id
     # Omitted: the network's outreach contractor in force when the visit is recorded
     # (reference data is on the log, not in the command contract).
     agency_id: Code | None = None
@@ -501,8 +502,8 @@ class RecordOutreachVisit(Command):
 
 class RecordSupportActivity(Command):
     type: Literal["RecordSupportActivity"] = "RecordSupportActivity"
-    case_id: UUID
-    activity_id: UUID
+    case_id: Id
+    activity_id: Id
     agency_id: Code
     kind: v.ActivityKind
     note: Text | None = None
@@ -511,18 +512,18 @@ class RecordSupportActivity(Command):
 
 class MatchParticipation(Command):
     type: Literal["MatchParticipation"] = "MatchParticipation"
-    case_id: UUID
-    match_id: UUID
+    case_id: Id
+    match_id: Id
     place_kind: v.PlaceKind
-    business_id: UUID | None = None
-    base_id: UUID | None = None
+    business_id: Id | None = None
+    base_id: Id | None = None
     _ids = _fill_ids("match_id")
 
 
 class ArrangeWatchOver(Command):
     type: Literal["ArrangeWatchOver"] = "ArrangeWatchOver"
-    case_id: UUID
-    watch_id: UUID
+    case_id: Id
+    watch_id: Id
     watchers: list[Code] = Field(min_length=1, max_length=50)
     frequency: v.WatchFrequency
     note: Text | None = None  # who looks in when, where: the person's data (sealed, withheld)
@@ -533,8 +534,8 @@ class DeclareEmergency(Command):
     """Vital interest (個人情報保護法 27条1項2号): time-limited, reviewed."""
 
     type: Literal["DeclareEmergency"] = "DeclareEmergency"
-    case_id: UUID
-    declaration_id: UUID
+    case_id: Id
+    declaration_id: Id
     agencies: list[Code] = Field(min_length=1, max_length=50)
     data_categories: list[v.DataCategory] = Field(min_length=1, max_length=CATEGORIES)
     reason: ShortText
@@ -564,16 +565,16 @@ class DeclareEmergency(Command):
 
 class EndEmergency(Command):
     type: Literal["EndEmergency"] = "EndEmergency"
-    case_id: UUID
-    declaration_id: UUID
+    case_id: Id
+    declaration_id: Id
 
 
 class ReviewBreakGlass(Command):
     """Close (for one reviewer) the review of what a break-glass declaration released."""
 
     type: Literal["ReviewBreakGlass"] = "ReviewBreakGlass"
-    case_id: UUID
-    declaration_id: UUID
+    case_id: Id
+    declaration_id: Id
     reviewer: v.Reviewer
     verdict: v.ReviewVerdict
     note: ShortText | None = None
@@ -584,7 +585,7 @@ class ReviewBreakGlass(Command):
 
 class RegisterCooperatingBusiness(Command):
     type: Literal["RegisterCooperatingBusiness"] = "RegisterCooperatingBusiness"
-    business_id: UUID
+    business_id: Id
     name: ShortText
     kind: ShortText
     ward: Code | None = None
@@ -593,7 +594,7 @@ class RegisterCooperatingBusiness(Command):
 
 class RegisterCommunityBase(Command):
     type: Literal["RegisterCommunityBase"] = "RegisterCommunityBase"
-    base_id: UUID
+    base_id: Id
     name: ShortText
     kind: v.BaseKind
     ward: Code
@@ -602,8 +603,8 @@ class RegisterCommunityBase(Command):
 
 class HoldGathering(Command):
     type: Literal["HoldGathering"] = "HoldGathering"
-    base_id: UUID
-    gathering_id: UUID
+    base_id: Id
+    gathering_id: Id
     participants: int = Field(ge=0, le=plausible.MAX_PARTICIPANTS, strict=True)
     bodies: list[ShortText] = Field(default_factory=list, max_length=200)
     _ids = _fill_ids("gathering_id")

@@ -79,6 +79,10 @@ def parse_command_line(raw: bytes, encoding: str = "utf-8") -> object:
                 f"not UTF-8 text (byte {error.start}); a Shift_JIS file: --encoding cp932"
             ) from None
         raise InvalidCommandError(f"not {encoding} text (byte {error.start})") from None
+    # The line's own parse keeps the last of a key given twice, where whoever read the file
+    # saw the first. A second parse only to check (~5 µs a line, under 1% of a command's
+    # cost in `hub submit`: BENCHMARKS.md, group commit) keeps pydantic-core's one-step parse.
+    check_keys_once(text)
     return parse_command_text(text)
 
 
@@ -113,11 +117,14 @@ class RepeatedKeyError(ValueError):
         super().__init__(key)
         self.key = key
 
+    def said(self, nameless: str) -> str:
+        """The key when it is a field's name; any other key is the sender's text, not said
+        back (``nameless`` instead)."""
+        return self.key if _FIELD_NAME.fullmatch(self.key) else nameless
+
     def refusal(self, nameless: str) -> str:
-        """The refusal's line: the key when it is a field's name; any other key is the
-        sender's text, not said back (``nameless`` instead)."""
-        key = self.key if _FIELD_NAME.fullmatch(self.key) else nameless
-        return f"{key}: given more than once (give each key once)"
+        """The refusal's line, naming the key as ``said`` does."""
+        return f"{self.said(nameless)}: given more than once (give each key once)"
 
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -139,7 +146,8 @@ def keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def check_keys_once(text: str) -> None:
     """InvalidCommandError for a command whose JSON gives a key twice (one command, as
-    `hub command` takes it; text that is no JSON is left to the parse that names why)."""
+    `hub command` takes it, or a line of `hub submit`; text that is no JSON is left to the
+    parse that names why)."""
     try:
         json.loads(text, object_pairs_hook=keys_once)
     except RepeatedKeyError as repeated:

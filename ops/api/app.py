@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -25,6 +24,7 @@ from hub.commands import CODE_PATTERN
 from hub.errors import AuthenticationError, InvalidCommandError
 from hub.fiscal import JST
 from hub.identity import Actor
+from hub.ids import Id
 from hub.intake import RepeatedKeyError, keys_once
 from hub.policy import Read, authorize
 from hub.settings import Settings
@@ -138,13 +138,13 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         return service.cases(actor, ward, status)
 
     @app.get("/cases/{case_id}", tags=["cases"])
-    def show_case(actor: Who, case_id: UUID) -> dict[str, Any]:
+    def show_case(actor: Who, case_id: Id) -> dict[str, Any]:
         """One case: status, referrals and answers, consents, meetings, plan, escalations."""
         return service.case(actor, case_id)
 
     @app.get("/cases/{case_id}/person", tags=["cases"])
     def show_person(
-        actor: Who, case_id: UUID, purpose: v.AccessPurpose, response: Response
+        actor: Who, case_id: Id, purpose: v.AccessPurpose, response: Response
     ) -> dict[str, Any]:
         """The person's details; every read is recorded in the access log (who, why)."""
         shown = service.person(actor, case_id, purpose)
@@ -187,7 +187,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         request: Request,
         actor: Who,
         agency_id: AgencyId,
-        referral_id: UUID,
+        referral_id: Id,
         idempotency_key: str = IdempotencyKey,
     ) -> JSONResponse:
         """Answer a referral as its reply topic would: received, accepted, in_progress, on_hold,
@@ -238,7 +238,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     def audit_replay(
         actor: Who,
         as_of: Annotated[datetime, WrittenOut, Query(description="ISO 8601; no zone means JST.")],
-        case: UUID | None = None,
+        case: Id | None = None,
         agency: Annotated[str | None, Query(max_length=64)] = None,
     ) -> dict[str, Any]:
         """Consent, meeting memberships and emergencies in force as of an instant."""
@@ -249,7 +249,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     @app.get("/audit/disclosures", tags=["audit"])
     def audit_disclosures(
         actor: Who,
-        case: UUID | None = None,
+        case: Id | None = None,
         agency: Annotated[str | None, Query(max_length=64)] = None,
         start: Annotated[Instant, Query(alias="from")] = None,
         end: Annotated[Instant, Query(alias="to")] = None,
@@ -267,7 +267,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     @app.get("/audit/access", tags=["audit"])
     def audit_access(
         actor: Who,
-        case: UUID | None = None,
+        case: Id | None = None,
         # Blank is refused: it named no one, and the empty list it found read as "no reads".
         subject: Annotated[
             str | None, Query(min_length=1, max_length=255, pattern=r"\S", alias="actor")

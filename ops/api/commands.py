@@ -19,6 +19,7 @@ from hub import commands as c
 from hub import vocabulary as v
 from hub.errors import IdempotencyConflictError, InvalidCommandError
 from hub.identity import Actor
+from hub.ids import check_not_nil
 from hub.intake import MAX_DEPTH, RepeatedKeyError, _depth, keys_once
 from hub.policy import ALL_COMMANDS, authorize_command_type
 from ops.api import responses
@@ -63,6 +64,7 @@ def key_of(request: Request, key: str) -> UUID:
     and a retry whose proxy added the other would be another command."""
     if len(request.headers.getlist("idempotency-key")) > 1:
         raise InvalidCommandError("Idempotency-Key: given more than once (send one)")
+    check_not_nil(key, "Idempotency-Key")  # the command's id
     try:
         return UUID(key)
     except ValueError:

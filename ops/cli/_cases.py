@@ -10,6 +10,7 @@ from uuid import UUID
 
 from hub.application import HubApplication
 from hub.errors import InvalidCommandError, NotFoundError
+from hub.ids import check_not_nil
 from hub.prefixes import echoed, id_prefix, resolve_prefix
 from hub.settings import get_settings
 from ops import wiring
@@ -34,6 +35,7 @@ def resolve_case(
     input (exit 2); a well-formed id or prefix of no case is not found (exit 3), as the
     README's exit codes say, except when the option ``filters`` a listing, which refuses what
     names nothing as invalid input."""
+    check_not_nil(text, option)
     with suppress(ValueError):
         text = str(UUID(text))  # a whole id as other systems write it (upper case, a URN)
     try:
@@ -64,6 +66,7 @@ def case_among(text: str | None, known: Iterable[str], option: str = "--case") -
     unique prefix of one of them."""
     if text is None:
         return None
+    check_not_nil(text, option)
     try:
         return str(UUID(text))
     except ValueError:

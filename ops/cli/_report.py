@@ -90,7 +90,9 @@ def print_report(
     if chart is not None:
         parts = report.chart_parts(rows, rows_of, cut, by)
         charts.draw(parts.rows, cut, chart, heading, wards, parts.targets, parts.notes)
-        Console(stderr=True, soft_wrap=True).print(f"chart written to {chart}")
+        Console(stderr=True, soft_wrap=True).print(
+            f"グラフを書き出しました / chart written to {chart}"
+        )
 
 
 def _records(rows: list[ReportRow], wards: Mapping[str, str]) -> list[dict[str, object]]:

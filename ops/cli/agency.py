@@ -134,20 +134,23 @@ def retry_parked(agency: AgencyOpt) -> None:
     agency = _known_agency(agency)
     if not wiring.inbox_kept(settings, agency):
         _note_if_unshipped(agency)
-        err.print(f"{agency}: no inbox here; nothing was parked")
+        err.print(f"{agency}: 受信箱なし、保留中の記録なし / no inbox here; nothing was parked")
         return
     report = wiring.retry_parked(settings, agency)
     for topic, partition, offset, reason in report.still_parked:
-        err.print(f"{topic}[{partition}]@{offset}: still parked ({reason})")
+        err.print(f"{topic}[{partition}]@{offset}: 保留のまま / still parked ({reason})")
     for topic, partition, offset in report.expired:
         err.print(
-            f"{topic}[{partition}]@{offset}: no longer on the broker (retention, "
+            f"{topic}[{partition}]@{offset}: ブローカーに残っておらず適用できません"
+            "（保留の一覧から外しました） / no longer on the broker (retention, "
             "or the topic was made again); "
             "it cannot be applied, and is no longer listed as parked"
         )
+    still, expired = len(report.still_parked), len(report.expired)
     err.print(
-        f"{agency}: 再適用 {report.applied} 件 applied, {report.duplicates} already in the "
-        f"inbox, {len(report.still_parked)} still parked, {len(report.expired)} expired"
+        f"{agency}: 再適用 {report.applied} 件、受信箱に既存 {report.duplicates} 件、"
+        f"保留のまま {still} 件、期限切れ {expired} 件 / {report.applied} applied, "
+        f"{report.duplicates} already in the inbox, {still} still parked, {expired} expired"
     )
 
 
@@ -306,12 +309,16 @@ def show_inbox(
         _print_discoveries(discoveries, network, wide)
     if parked:
         err.print(
-            f"{parked} record(s) parked on {topics.deadletter(settings, agency)} "
-            f"(why: hub quarantine list --agency {agency})"
+            f"保留 {parked} 件 / {parked} record(s) parked on "
+            f"{topics.deadletter(settings, agency)} (why: hub quarantine list --agency {agency})"
         )
-        err.print(f"once the client is upgraded, hub agency retry --agency {agency} applies them")
+        err.print(
+            f"クライアントの更新後に適用 / once the client is upgraded, hub agency retry "
+            f"--agency {agency} applies them"
+        )
     if expired:
         err.print(
+            f"未適用のまま失われた記録 {expired} 件 / "
             f"{expired} parked record(s) were no longer on the broker when retried "
             "(retention, or the topic was made again) and were never applied "
             f"(hub quarantine list --agency {agency})"
@@ -466,7 +473,10 @@ def send_answer(
         finally:
             writer.close()
     inbox.record_reply(record["reply_id"], record["referral_id"], answer, record["answered_at"])
-    out.print(f"{answer} sent for referral {record['referral_id']} (reply {record['reply_id']})")
+    out.print(
+        f"{label('referral_status', answer)}を送信 / {answer} sent for referral "
+        f"{record['referral_id']} (reply {record['reply_id']})"
+    )
     return record
 
 

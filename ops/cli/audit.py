@@ -593,11 +593,14 @@ def verify_log_command(
     head = f"{verdict.head.notification_id}:{verdict.head.chain_hash}" if verdict.head else "-"
     seen = _witness_said(witness, witnessed)
     if verdict.intact:
-        _lines(
+        out.print(
             f"改ざん検証 verify-log: intact, {verdict.events} events, {verdict.links} links",
-            seen,
-            f"head {head}",
+            markup=False,
+            highlight=False,
         )
+        # Japanese first and the English after it: wrapped at 80 columns, as the report is.
+        for line in [*item_lines(seen), f"  head {head}"]:
+            out.print(line, markup=False, highlight=False)
         return
     first = verdict.first
     assert first is not None
@@ -614,13 +617,17 @@ def _witness_said(witness: bool, witnessed: Anchor | None, intact: bool = True) 
     """What the chain was checked against, as verify-log and the report say it; a broken
     chain's witnessed head is named, not said to hold (the finding says what broke)."""
     if not witness:
-        return "not checked against a witness (--no-witness)"
+        return "証人とは照合せず / not checked against a witness (--no-witness)"
     if witnessed is None:
         audit_topic = topics.audit(get_settings())
-        return f"no head witnessed on {audit_topic} yet: the store alone was checked"
+        return (
+            f"証人の先頭はまだなし、保存された記録のみ検証 / no head witnessed on {audit_topic} "
+            "yet: the store alone was checked"
+        )
+    head = witnessed.notification_id
     if not intact:
-        return f"checked against the witnessed head {witnessed.notification_id}"
-    return f"witnessed head {witnessed.notification_id} holds"
+        return f"証人の先頭 {head} と照合 / checked against the witnessed head {head}"
+    return f"証人の先頭 {head} と一致 / witnessed head {head} holds"
 
 
 WitnessOpt = Annotated[
@@ -639,7 +646,8 @@ def seal_command() -> None:
         seal = getattr(app.recorder, "seal", None)
         if seal is None:
             raise ConfigurationError("this store has no hash chain recorder")
-        out.print(f"sealed {seal()} events")
+        sealed = seal()
+        out.print(f"{sealed} 件をチェーンに連結 / sealed {sealed} events")
 
 
 @audit.command("index")
@@ -656,7 +664,11 @@ def index_command(
         if not isinstance(recorder, ChainedRecorder):
             raise ConfigurationError("this store has no case index")
         done = recorder.index_references(again=again)
-        out.print(f"indexed {done} events; the index is whole to {recorder.indexed_upto()}")
+        upto = recorder.indexed_upto()
+        out.print(
+            f"{done} 件を索引に登録（位置 {upto} まで完全） / indexed {done} events; "
+            f"the index is whole to {upto}"
+        )
 
 
 @audit.command("report")

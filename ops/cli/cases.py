@@ -59,8 +59,10 @@ def submit(
     finally:
         app.close()
     out.print(
-        f"{report.lines} lines: {report.written} written ({report.events} events), "
-        f"{report.duplicates} already applied, {len(report.rejected)} rejected"
+        f"{report.lines} 行: 記録 {report.written} 件、適用済み {report.duplicates} 件、"
+        f"拒否 {len(report.rejected)} 件 / {report.lines} lines: {report.written} written "
+        f"({report.events} events), {report.duplicates} already applied, "
+        f"{len(report.rejected)} rejected"
     )
     for rejection in report.rejected:
         # One line each, never wrapped: scripts read `line N: reason`.
@@ -106,8 +108,7 @@ def command(
     # that read the command, and the check for a person's details below, saw the first).
     if text == "-":  # one command, as one line of `hub submit` is read
         raw = sys.stdin.buffer.read().removeprefix(UTF8_BOM).strip()
-        check_keys_once(raw.decode("utf-8", "replace"))
-        parsed = parse_command_line(raw)
+        parsed = parse_command_line(raw)  # a key given twice refused, as a line is
     else:
         check_keys_once(text)
         parsed = parse_command_text(text)
@@ -124,10 +125,15 @@ def command(
     finally:
         app.close()
     if outcome.duplicate:
-        out.print(f"{outcome.command_type} {outcome.command_id}: already applied, nothing written")
+        out.print(
+            f"{outcome.command_type} {outcome.command_id}: 適用済み、記録なし / already applied, "
+            "nothing written"
+        )
     else:
         ids = ", ".join(str(i) for i in outcome.aggregate_ids)
-        out.print(f"{outcome.command_type}: recorded {', '.join(outcome.events)} ({ids})")
+        out.print(
+            f"{outcome.command_type}: 記録しました / recorded {', '.join(outcome.events)} ({ids})"
+        )
 
 
 def schema_commands() -> None:

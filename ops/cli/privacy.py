@@ -15,6 +15,7 @@ from hub.application import HubApplication
 from hub.errors import CaseNotFoundError, ConfigurationError, InvalidCommandError
 from hub.files import private_file
 from hub.fiscal import JST, jst_text, now
+from hub.ids import check_not_nil
 from hub.keys import LocalKeyWrapper
 from hub.prefixes import SHORT, echoed, id_prefix, resolve_prefix
 from hub.retention import RetentionSchedule, due_cases, due_discoveries
@@ -161,6 +162,7 @@ def _erase_discovery(discovery: str, decided_by: str, reason: str) -> None:
 def _discovery_id(app: HubApplication, text: str) -> UUID:
     """A discovery's id, from the id or a unique prefix of 8 or more characters of it (an
     erasure is not undone: a shorter prefix is refused even when it is unique)."""
+    check_not_nil(text, "--discovery")
     try:
         return UUID(text)
     except ValueError:
@@ -246,7 +248,10 @@ def rotate_kek_command() -> None:
         f"鍵の更新 rotate-kek: {done.rewrapped} data key(s) wrapped with the new HUB_KEK, "
         f"{done.already} already, {done.destroyed} erased (no key)"
     )
-    typer.echo("start every process of the hub again with the new HUB_KEK")
+    typer.echo(
+        "ハブの全プロセスを新しい HUB_KEK で起動し直してください / "
+        "start every process of the hub again with the new HUB_KEK"
+    )
 
 
 @privacy.command("erasures")

@@ -60,7 +60,7 @@ def set_target(
     finally:
         app.close()
     shown = BY_KEY[indicator]
-    state = "already recorded" if outcome.duplicate else "recorded"
+    state = "記録済み / already recorded" if outcome.duplicate else "記録しました / recorded"
     typer.echo(
         f"{reiwa_label(year, long=True)} {shown.label}: 目標 {value:,g}{shown.unit} ({state})"
     )

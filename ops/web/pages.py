@@ -21,7 +21,7 @@ from typing import Any, cast
 from urllib.parse import quote, unquote, unquote_to_bytes
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -60,6 +60,7 @@ from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
+from ops.web.query import one_value_each
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
 from ops.web.wording import japanese, refusal_said, rule_said
@@ -674,7 +675,9 @@ def to(target: str, message: str) -> Callable[[c.Command, Outcome], Done]:
 
 
 def router(pages: Pages) -> APIRouter:
-    routes = APIRouter(prefix="/web", include_in_schema=False)
+    routes = APIRouter(
+        prefix="/web", include_in_schema=False, dependencies=[Depends(one_value_each)]
+    )
     service = pages.service
 
     # Sign-in ---------------------------------------------------------------------------------
@@ -1314,7 +1317,14 @@ def router(pages: Pages) -> APIRouter:
 
     @routes.post("/coordinator/plan")
     async def agree_plan(request: Request) -> Response:
-        aliases = {"issues": "issue", "goals": "goal", "roles": "lead_agency"}
+        # The case's field too: with no case chosen the command is built with the nil UUID,
+        # which it refuses; said beside the list as the missing choice.
+        aliases = {
+            "issues": "issue",
+            "goals": "goal",
+            "roles": "lead_agency",
+            "case_id": "plan_case_id",
+        }
 
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
             def make(days: dict[str, date]) -> c.Command:
@@ -1680,6 +1690,7 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
     Handler = Callable[[Request, Exception], Awaitable[Response]]  # problems.install's
     api_invalid = cast(Handler, app.exception_handlers[RequestValidationError])
     api_http = cast(Handler, app.exception_handlers[StarletteHTTPException])
+    api_refused = cast(Handler, app.exception_handlers[HubError])
 
     def refusal_page(request: Request, error: HubError) -> Response:
         actor: Actor | None = None
@@ -1710,7 +1721,14 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
             return missing_page(request, error.status_code, error.headers)
         return await api_http(request, error)
 
+    async def refused(request: Request, error: Exception) -> Response:
+        # A refusal before the page's own code runs (a query giving a parameter twice).
+        if is_page(request.url.path) and isinstance(error, HubError):
+            return await run_in_threadpool(refusal_page, request, error)
+        return await api_refused(request, error)
+
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(HubError, refused)
     app.add_exception_handler(StarletteHTTPException, http)
 
     @app.get("/", include_in_schema=False)

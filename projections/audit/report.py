@@ -140,8 +140,8 @@ def render_report(
 # An "intact" verify-log line must not read as the whole check: a log cut short, or
 # rewritten with its chain, holds against itself and shows only against the witness.
 STORE_ALONE = (
-    "the store alone, not against the head the relay witnessed on audit.consent "
-    "(`hub audit verify-log` checks it)"
+    "保存された記録のみ、証人とは照合せず / the store alone, not against the head the relay "
+    "witnessed on audit.consent (`hub audit verify-log` checks it)"
 )
 TOP = 10  # subjects listed by name in each section; the rest are counted
 EVERY_SUBJECT = "hub audit report --every-subject"  # the command that names the rest

@@ -152,7 +152,7 @@ def test_an_erasure_notice_an_older_client_parked_is_applied_and_confirmed_by_re
     retried = CliRunner().invoke(cli, ["agency", "retry", "--agency", RUNNING])
 
     assert retried.exit_code == 0, retried.output
-    assert "再適用 1 件 applied" in retried.output and "0 still parked" in retried.output
+    assert "再適用 1 件、" in retried.output and "0 still parked" in retried.output
     stored = b"".join(p.read_bytes() for p in tmp_path.glob(f"{RUNNING}.sqlite*"))
     assert f.SYNTHETIC_NAME.encode() not in stored
     assert _ingest(settings, app) == 0
@@ -161,5 +161,5 @@ def test_an_erasure_notice_an_older_client_parked_is_applied_and_confirmed_by_re
     listed = CliRunner().invoke(cli, ["quarantine", "list", "--agency", RUNNING, "--json"])
     assert listed.exit_code == 0 and f"agency:{RUNNING}" not in listed.output
     again = CliRunner().invoke(cli, ["agency", "retry", "--agency", RUNNING])
-    assert "再適用 0 件 applied" in again.output
+    assert "再適用 0 件、" in again.output
     get_settings.cache_clear()

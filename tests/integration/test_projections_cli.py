@@ -267,7 +267,7 @@ def test_bad_input_is_one_line_and_exit_1(history: History) -> None:
         result = runner.invoke(cli, args)
         assert result.exit_code == 2, (args, result.output)
         assert result.output.strip().startswith("Error:"), result.output
-    for unknown in ("00000000-0000-0000-0000-000000000000", "00000000"):  # whole or prefix
+    for unknown in ("00000000-0000-4000-8000-000000000000", "00000000"):  # whole or prefix
         result = runner.invoke(cli, ["case", "show", unknown])
         assert result.exit_code == 3, result.output
         assert result.output.strip().startswith("Error:"), result.output

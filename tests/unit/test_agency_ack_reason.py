@@ -60,7 +60,10 @@ def test_the_sent_line_keeps_the_reply_id_on_it_at_any_width() -> None:
     the line got half of it."""
     from ops.cli import agency
 
-    line = f"accepted sent for referral {'3f2a9c1e-' * 4}0001 (reply {'816a5c36-' * 4}0002)"
+    line = (
+        f"受諾を送信 / accepted sent for referral {'3f2a9c1e-' * 4}0001 "
+        f"(reply {'816a5c36-' * 4}0002)"
+    )
     with agency.out.capture() as captured:
         agency.out.print(line, width=60)
     assert captured.get() == line + "\n"

@@ -265,10 +265,11 @@ def test_a_parked_record_the_broker_dropped_is_shown_as_lost_not_as_waiting(
     shown = runner.invoke(cli, ["agency", "inbox", "--agency", AGENCY])
     assert shown.exit_code == 0, shown.output
     assert "hub agency retry" not in shown.output
-    assert "2 parked record(s) were no longer on the broker" in shown.output
+    assert "未適用のまま失われた記録 2 件 / 2 parked record(s) were no longer" in shown.output
     listed = runner.invoke(cli, ["quarantine", "list", "--agency", AGENCY, "--json"])
     assert listed.exit_code == 0, listed.output
     reasons = [json.loads(line)["reason"] for line in listed.stdout.splitlines()]
     assert len(reasons) == 2 and all("never applied" in r for r in reasons)
     retried = runner.invoke(cli, ["agency", "retry", "--agency", AGENCY])
-    assert "0 still parked, 0 expired" in retried.output  # nothing is retried again
+    assert "保留のまま 0 件、期限切れ 0 件 / " in retried.output  # nothing is retried again
+    assert "0 still parked, 0 expired" in retried.output

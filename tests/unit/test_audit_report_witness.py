@@ -45,7 +45,9 @@ def test_a_log_cut_short_of_its_witnessed_head_is_broken_on_the_page_to_sign(
     assert "intact" not in result.stdout
     # The witnessed head is named, not said to hold under the finding that it does not.
     assert "holds" not in result.stdout, result.stdout
-    assert f"checked against the witnessed head {last + 3}" in result.stdout
+    assert f"証人の先頭 {last + 3} と照合 / checked against the witnessed head {last + 3}" in (
+        result.stdout
+    )
 
 
 def test_the_page_says_what_the_chain_was_checked_against(
@@ -61,9 +63,11 @@ def test_the_page_says_what_the_chain_was_checked_against(
     alone = runner.invoke(cli, ["audit", "report", "--no-witness"])
     assert alone.exit_code == 0, alone.output
     assert "verify-log: intact" in alone.stdout
-    assert "not checked against a witness (--no-witness)" in alone.stdout
+    # Japanese first, for the city office that signs the page (the English after it).
+    assert "証人とは照合せず / not checked against a witness (--no-witness)" in alone.stdout
 
     monkeypatch.setattr(audit, "witnessed_head", lambda _settings: None)
     nothing = runner.invoke(cli, ["audit", "report"])
     assert "verify-log: intact" in nothing.stdout
+    assert "証人の先頭はまだなし、保存された記録のみ検証 / no head witnessed" in nothing.stdout
     assert "yet: the store alone was checked" in nothing.stdout

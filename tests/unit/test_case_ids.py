@@ -35,7 +35,7 @@ def test_a_prefix_of_several_cases_is_invalid_input() -> None:
 def test_what_names_no_case_is_invalid_input_and_a_whole_unknown_id_not_found() -> None:
     with pytest.raises(InvalidCommandError, match=NO_ZZZ):
         resolve_case("zzzzzzzz", FakeCases(), "--case")  # type: ignore[arg-type]
-    unknown = "00000000-0000-0000-0000-000000000000"
+    unknown = "00000000-0000-4000-8000-000000000000"  # no case's (the nil UUID is refused as no id)
     with pytest.raises(NotFoundError):
         resolve_case(unknown, FakeCases())  # type: ignore[arg-type]
     with pytest.raises(InvalidCommandError, match="--case: no case"):

@@ -308,4 +308,10 @@ def test_a_commands_result_is_one_line_when_piped(cli_store: Path) -> None:
         assert result.exit_code == 0, result.output
         (line,) = result.stdout.splitlines()
         assert line.endswith(f"({command.case_id})"), line
+        assert line.startswith(f"{command.type}: 記録しました / recorded "), line
     assert len(line) > 80  # long enough to have wrapped
+    again = runner.invoke(cli, ["command", record.model_dump_json()])
+    assert again.stdout == (
+        f"{record.type} {record.command_id}: 適用済み、記録なし / "
+        "already applied, nothing written\n"
+    )

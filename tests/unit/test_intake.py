@@ -50,6 +50,7 @@ def test_good_bad_and_repeated_lines(store: Path, tmp_path: Path) -> None:
 
     first = runner.invoke(cli, ["submit", str(file)])
     assert first.exit_code == 1
+    assert "6 行: 記録 2 件、適用済み 1 件、拒否 3 件 / " in first.stdout  # Japanese first
     assert "6 lines: 2 written (3 events), 1 already applied, 3 rejected" in first.stdout
     assert "line 2: not JSON" in first.stderr
     assert "line 3: " in first.stderr and "Field required" in first.stderr
@@ -524,3 +525,26 @@ def test_a_key_given_twice_in_one_command_is_refused_naming_it(
     assert piped.exit_code == 2, piped.output
     assert piped.output.startswith("Error: ward: given more than once"), piped.output
     assert not store.exists()
+
+
+def test_a_line_giving_a_key_twice_is_refused_by_name_and_the_file_goes_on(
+    store: Path, tmp_path: Path
+) -> None:
+    """`hub submit` kept the last of a key given twice, where `hub command` and the API
+    refuse it: a line read by one eye as of tobata was written as of moji."""
+    twice = _line(f.discovery(ward="tobata"))[:-1] + ', "ward": "moji"}'
+    nested = _line(f.consultation(person=f.person(name="試験 花子")))
+    nested = nested.replace('"name":"試験 花子"', '"name":"試験 花子","name":"架空 太郎"')
+    assert nested.count('"name"') == 2
+    file = tmp_path / "commands.jsonl"
+    file.write_text("\n".join([twice, _line(f.discovery()), nested]) + "\n", encoding="utf-8")
+
+    result = runner.invoke(cli, ["submit", str(file)])
+
+    assert result.exit_code == 1, result.output
+    assert "3 lines: 1 written (1 events), 0 already applied, 2 rejected" in result.stdout
+    assert result.stderr.splitlines() == [
+        "line 1: ward: given more than once (give each key once)",
+        "line 3: name: given more than once (give each key once)",
+    ]
+    assert "太郎" not in result.output and "花子" not in result.output

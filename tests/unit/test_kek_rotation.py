@@ -72,6 +72,7 @@ def test_the_data_keys_move_to_the_new_kek_and_the_old_reads_nothing(
 
     assert code == 0, said
     assert "2 data key(s) wrapped with the new HUB_KEK, 0 already, 1 erased" in said
+    assert "ハブの全プロセスを新しい HUB_KEK で起動し直してください / start every" in said
     assert name_of(cli_store, NEW, kept) == f.SYNTHETIC_NAME
     assert name_of(cli_store, NEW, plain) == f.SYNTHETIC_NAME
     # The library wraps the refusal of the sealed event it reads.

@@ -151,7 +151,7 @@ def test_the_read_for_the_report_is_on_the_access_log(store: Path) -> None:
 
 def test_an_unknown_case_is_refused_with_one_line_and_writes_nothing(store: Path) -> None:
     out = store / "none.pdf"
-    unknown = "00000000-0000-0000-0000-000000000000"
+    unknown = "00000000-0000-4000-8000-000000000000"  # no case's (the nil UUID is refused as no id)
     result = runner.invoke(cli, ["privacy", "subject-report", "--case", unknown, "--out", str(out)])
     assert result.exit_code == 3
     assert not out.exists()

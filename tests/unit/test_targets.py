@@ -55,8 +55,9 @@ def test_progress_is_the_rate_reached_and_the_monthly_pace_for_the_rest_of_the_y
 
 
 def test_a_target_is_an_event_naming_who_set_it_and_a_revision_replaces_it(store: Path) -> None:
-    hub("target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "600",
-        "--at", "2026-04-01T09:00:00+09:00", "--note", "R7の実績を踏まえ")  # fmt: skip
+    said = hub("target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "600",
+               "--at", "2026-04-01T09:00:00+09:00", "--note", "R7の実績を踏まえ")  # fmt: skip
+    assert said.rstrip().endswith("(記録しました / recorded)"), said  # Japanese first
     hub("target", "set", "--fy", "R8", "--indicator", "outreach_visits", "--value", "640",
         "--at", "2026-05-01T09:00:00+09:00")  # fmt: skip
     listed = json.loads(hub("target", "list", "--fy", "R8", "--format", "json"))
