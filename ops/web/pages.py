@@ -1025,9 +1025,11 @@ def router(pages: Pages) -> APIRouter:
         person: dict[str, Any] | None = None,
         status: int = 200,
         read: bool = False,
+        notes: list[dict[str, Any]] | None = None,
     ) -> Response:
         """The case; ``person``: the details just shown, ``read``: whether that read was
-        recorded (not for an erased person, nor a case without details)."""
+        recorded (not for an erased person, nor a case without details), ``notes``: the
+        reporters' 補足 shown in that read."""
         case = service.case(actor, case_id)
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
@@ -1046,6 +1048,7 @@ def router(pages: Pages) -> APIRouter:
             "discoveries": service.case_discoveries(actor, case_id),
             "person": person,
             "person_read": read,
+            "notes": notes or [],
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_assess": "RecordAssessment" in COMMANDS[actor.role],
             "can_consult": "ReceiveConsultation" in COMMANDS[actor.role],
@@ -1076,9 +1079,14 @@ def router(pages: Pages) -> APIRouter:
             if purpose not in codes("purpose"):
                 errors = {"read_purpose": "目的を選んでください（必須）"}
                 return case_page(request, actor, case_id, errors, None, None, 422)
-            shown = service.person(actor, case_id, purpose)
+            shown = service.person(actor, case_id, purpose, notes=True)
             return case_page(
-                request, actor, case_id, person=shown["person"], read=shown["read_recorded"]
+                request,
+                actor,
+                case_id,
+                person=shown["person"],
+                read=shown["read_recorded"],
+                notes=shown["notes"],
             )
 
         return await pages.page_form(request, draw)

@@ -222,3 +222,32 @@ def test_the_case_opened_from_a_report_says_what_was_noticed(
     said = opened.text.split('<dd class="discovery">')[1].split("</dd>")[0]
     assert said.endswith("受付・至急・見守り部会 協力会員：新聞がたまっている、郵便受けがいっぱい")
     assert "試験の補足" not in opened.text and ADDRESS not in opened.text  # not read here
+
+
+def test_the_officer_reads_the_reporters_note_on_the_case_as_a_recorded_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The reporter's 補足 was shown on no page: the officer who opened the case could not
+    read what the reporter wrote. It is shown with the person's details, in the same access
+    record, and never before that read."""
+    service, client = hub
+    awaiting = reported_then_officer(service, client)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    assert "試験の補足" not in opened.text
+    assert "通報した人が書いた補足も" in opened.text  # told where to find it
+    case_id = str(opened.url).rsplit("/", 1)[1]
+    shown = client.post(
+        f"/web/cases/{case_id}/person",
+        data={"csrf_token": csrf_of(opened.text), "read_purpose": "consultation"},
+    )
+    assert shown.status_code == 200
+    notes = shown.text.split('id="notes">')[1].split("</dl>")[0]
+    assert "<dt>通報の補足</dt>" in notes and "試験の補足" in notes
+    assert "JST 受付の通報" in notes
+    assert "アクセス記録に残りました" in shown.text
+
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert "通報の補足" in access and "住所" in access
