@@ -628,7 +628,9 @@ def _text(data: dict[str, Any], key: str) -> str | None:
     if isinstance(value, list):
         value = value[0]
     value = (str(value) if value is not None else "").strip()
-    return value or None
+    # A browser sends a textarea's line breaks as CR LF (HTML's form encoding): the CR is a
+    # control character the hub refuses, so a note of two lines was refused as such.
+    return value.replace("\r\n", "\n").replace("\r", "\n") or None
 
 
 def _command_id(data: dict[str, Any]) -> UUID:

@@ -251,3 +251,26 @@ def test_the_officer_reads_the_reporters_note_on_the_case_as_a_recorded_read(
     sign_in(client, "auditor")
     access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
     assert "通報の補足" in access and "住所" in access
+
+
+def test_a_note_of_several_lines_is_taken_as_the_browser_sends_it(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A browser sends a textarea's line breaks as CR LF: the CR is a control character, so
+    a 補足 of two lines was refused (制御文字（0xd）は入力できません) and the report lost."""
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text, discovery_note="一行目（架空）\r\n二行目")
+    sent = client.post("/web/report", data=form, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    (awaiting,) = service.awaiting_discoveries(OFFICER)
+    sign_in(client, "ward_officer", ward=WARD)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    case_id = str(opened.url).rsplit("/", 1)[1]
+    shown = client.post(
+        f"/web/cases/{case_id}/person",
+        data={"csrf_token": csrf_of(opened.text), "read_purpose": "consultation"},
+    )
+    assert '<span class="note">一行目（架空）\n二行目</span>' in shown.text
