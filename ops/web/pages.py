@@ -28,6 +28,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hub import commands as c
 from hub.application import Outcome
@@ -1677,6 +1678,18 @@ def router(pages: Pages) -> APIRouter:
     return routes
 
 
+def form_page_of(app: FastAPI, path: str) -> str | None:
+    """The page a form's address belongs to (``/web/cases/ID/refer``: ``/web/cases/ID``),
+    or None when the address one level up is no page."""
+    parent = path.rstrip("/").rsplit("/", 1)[0]
+    if not is_page(parent):
+        return None
+    scope = {"type": "http", "path": parent, "method": "GET", "root_path": ""}
+    if any(route.matches(scope)[0] is Match.FULL for route in app.router.routes):
+        return parent
+    return None
+
+
 def install(app: FastAPI, service: HubService, settings: Settings) -> None:
     """Mount the pages on the API's application (same process, same use cases)."""
     from fastapi.staticfiles import StaticFiles
@@ -1717,6 +1730,11 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
 
     async def http(request: Request, error: Exception) -> Response:
         if is_page(request.url.path) and isinstance(error, StarletteHTTPException):
+            # A form's address opened as a page (the address bar after a form came back with
+            # an error, a bookmark, a link passed on): the page the form is on, not a dead end.
+            page = form_page_of(app, request.url.path) if error.status_code == 405 else None
+            if page is not None and request.method in ("GET", "HEAD"):
+                return RedirectResponse(page, status_code=303)
             return missing_page(request, error.status_code, error.headers)
         return await api_http(request, error)
 
