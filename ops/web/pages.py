@@ -199,6 +199,10 @@ NOT_SENT = (
     "サインインし直して、もう一度入力してください"
 )
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
+NO_CONSENT_TO_MOVE = (
+    "本人同意が有効でないため重層的支援会議へ移せません。"
+    "上の一覧のケースIDからケースのページを開き、本人同意を記録してから移してください"
+)
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
     "このフォームは別の内容で記録済みのため、記録しませんでした。"
@@ -1313,9 +1317,8 @@ def router(pages: Pages) -> APIRouter:
 
         def refusal(bad: HubError) -> Errors:
             if isinstance(bad, ConsentRequiredError):
-                return {
-                    "move_case_id": f"本人同意が有効でないため重層的支援会議へ移せません（{bad}）"
-                }
+                # No field of this form mends it: say where consent is recorded.
+                return {"move_case_id": f"{NO_CONSENT_TO_MOVE}（{bad}）"}
             return {"move_case_id": said(bad)}
 
         done = to("/web/coordinator", "重層的支援会議へ移しました")
