@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
@@ -274,3 +274,24 @@ def test_a_note_of_several_lines_is_taken_as_the_browser_sends_it(
         data={"csrf_token": csrf_of(opened.text), "read_purpose": "consultation"},
     )
     assert '<span class="note">一行目（架空）\n二行目</span>' in shown.text
+
+
+def test_an_erased_cases_reporters_note_is_neither_shown_nor_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Erased with the case, the note is gone (its key destroyed): the read shows none and
+    records no read of it."""
+    service, client = hub
+    awaiting = reported_then_officer(service, client)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    case_id = str(opened.url).rsplit("/", 1)[1]
+    service.app.erase_person(
+        UUID(case_id),
+        decided_by="試験 保健福祉局",
+        reason="保存期間満了",
+        actor=Actor("admin-試験", Role.administrator),
+    )
+    shown = service.person(OFFICER, UUID(case_id), "consultation", notes=True)
+    assert shown["notes"] == [] and not shown["read_recorded"]
