@@ -255,6 +255,7 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "person.health": "健康",
         "person.disability": "障害",
         "person.criminal_record": "犯罪歴",
+        "discovery.note": "通報の補足",
     },
     "origin": {"discovery": "発見（見守り）", "consultation": "相談"},
     "role": {

@@ -28,6 +28,7 @@ from consumers.agency import reply_record
 from consumers.records import BadRecord
 from consumers.replies import answer_command, apply_answer, reply_command_id
 from hub import commands as c
+from hub import events as ev
 from hub import plausible
 from hub import vocabulary as v
 from hub.application import HubApplication, Outcome
@@ -340,14 +341,20 @@ class HubService:
             "names_person": found.names_person,
         }
 
-    def person(self, actor: Actor, case_id: UUID, purpose: str) -> dict[str, Any]:
+    def person(
+        self, actor: Actor, case_id: UUID, purpose: str, *, notes: bool = False
+    ) -> dict[str, Any]:
         """A person's details, recorded in the access log before they are returned (an erased
-        person's read ［消去済み］ and are not: ``read_recorded``)."""
+        person's read ［消去済み］ and are not: ``read_recorded``). ``notes``: the 補足 the
+        reporters of the case's discoveries wrote too (``notes``), in the same record as
+        ``discovery.note``; none once the case is erased."""
         ward = self._case_ward(actor, Read.person, case_id)
-        person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose)
+        said = self._discovery_notes(case_id) if notes else []
+        also = ["discovery.note"] if said else []
+        person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose, also=also)
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
-        recorded = self.app.records_reads(case_id)
-        return {
+        recorded = self.app.records_reads(case_id) or bool(said)
+        shown = {
             "case_id": str(case_id),
             "ward": ward,
             "person": details,
@@ -355,6 +362,20 @@ class HubService:
             "erased": self.app.get_case(case_id).erased,
             "read_recorded": recorded,
         }
+        return {**shown, "notes": said} if notes else shown
+
+    def _discovery_notes(self, case_id: UUID) -> list[dict[str, Any]]:
+        """The notes of the reports the case was opened from (or joined), oldest first, with
+        when each was reported; none once the case is erased (its keys are gone)."""
+        case = self.app.get_case(case_id)
+        if case.erased:
+            return []
+        found = []
+        for discovery_id in case.discovery_ids:
+            report = next(iter(self.app.events.get(discovery_id))).payload  # type: ignore[attr-defined]
+            if isinstance(report, ev.DiscoveryReported) and report.note:
+                found.append({"reported_at": utc_text(report.occurred_at), "note": report.note})
+        return sorted(found, key=lambda n: n["reported_at"])
 
     def search_people(
         self, actor: Actor, kana: str = "", birth_date: date | None = None, address: str = ""

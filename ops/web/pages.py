@@ -28,6 +28,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hub import commands as c
 from hub.application import Outcome
@@ -199,6 +200,10 @@ NOT_SENT = (
     "サインインし直して、もう一度入力してください"
 )
 NO_PAGE = "このアドレスのページはありません（IDは一覧のリンクから開いてください）"
+NO_CONSENT_TO_MOVE = (
+    "本人同意が有効でないため重層的支援会議へ移せません。"
+    "上の一覧のケースIDからケースのページを開き、本人同意を記録してから移してください"
+)
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
     "このフォームは別の内容で記録済みのため、記録しませんでした。"
@@ -629,7 +634,9 @@ def _text(data: dict[str, Any], key: str) -> str | None:
     if isinstance(value, list):
         value = value[0]
     value = (str(value) if value is not None else "").strip()
-    return value or None
+    # A browser sends a textarea's line breaks as CR LF (HTML's form encoding): the CR is a
+    # control character the hub refuses, so a note of two lines was refused as such.
+    return value.replace("\r\n", "\n").replace("\r", "\n") or None
 
 
 def _command_id(data: dict[str, Any]) -> UUID:
@@ -1028,9 +1035,11 @@ def router(pages: Pages) -> APIRouter:
         person: dict[str, Any] | None = None,
         status: int = 200,
         read: bool = False,
+        notes: list[dict[str, Any]] | None = None,
     ) -> Response:
         """The case; ``person``: the details just shown, ``read``: whether that read was
-        recorded (not for an erased person, nor a case without details)."""
+        recorded (not for an erased person, nor a case without details), ``notes``: the
+        reporters' 補足 shown in that read."""
         case = service.case(actor, case_id)
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
@@ -1049,6 +1058,7 @@ def router(pages: Pages) -> APIRouter:
             "discoveries": service.case_discoveries(actor, case_id),
             "person": person,
             "person_read": read,
+            "notes": notes or [],
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_assess": "RecordAssessment" in COMMANDS[actor.role],
             "can_consult": "ReceiveConsultation" in COMMANDS[actor.role],
@@ -1079,9 +1089,14 @@ def router(pages: Pages) -> APIRouter:
             if purpose not in codes("purpose"):
                 errors = {"read_purpose": "目的を選んでください（必須）"}
                 return case_page(request, actor, case_id, errors, None, None, 422)
-            shown = service.person(actor, case_id, purpose)
+            shown = service.person(actor, case_id, purpose, notes=True)
             return case_page(
-                request, actor, case_id, person=shown["person"], read=shown["read_recorded"]
+                request,
+                actor,
+                case_id,
+                person=shown["person"],
+                read=shown["read_recorded"],
+                notes=shown["notes"],
             )
 
         return await pages.page_form(request, draw)
@@ -1305,9 +1320,8 @@ def router(pages: Pages) -> APIRouter:
 
         def refusal(bad: HubError) -> Errors:
             if isinstance(bad, ConsentRequiredError):
-                return {
-                    "move_case_id": f"本人同意が有効でないため重層的支援会議へ移せません（{bad}）"
-                }
+                # No field of this form mends it: say where consent is recorded.
+                return {"move_case_id": f"{NO_CONSENT_TO_MOVE}（{bad}）"}
             return {"move_case_id": said(bad)}
 
         done = to("/web/coordinator", "重層的支援会議へ移しました")
@@ -1677,6 +1691,18 @@ def router(pages: Pages) -> APIRouter:
     return routes
 
 
+def form_page_of(app: FastAPI, path: str) -> str | None:
+    """The page a form's address belongs to (``/web/cases/ID/refer``: ``/web/cases/ID``),
+    or None when the address one level up is no page."""
+    parent = path.rstrip("/").rsplit("/", 1)[0]
+    if not is_page(parent):
+        return None
+    scope = {"type": "http", "path": parent, "method": "GET", "root_path": ""}
+    if any(route.matches(scope)[0] is Match.FULL for route in app.router.routes):
+        return parent
+    return None
+
+
 def install(app: FastAPI, service: HubService, settings: Settings) -> None:
     """Mount the pages on the API's application (same process, same use cases)."""
     from fastapi.staticfiles import StaticFiles
@@ -1718,6 +1744,11 @@ def install(app: FastAPI, service: HubService, settings: Settings) -> None:
 
     async def http(request: Request, error: Exception) -> Response:
         if is_page(request.url.path) and isinstance(error, StarletteHTTPException):
+            # A form's address opened as a page (the address bar after a form came back with
+            # an error, a bookmark, a link passed on): the page the form is on, not a dead end.
+            page = form_page_of(app, request.url.path) if error.status_code == 405 else None
+            if page is not None and request.method in ("GET", "HEAD"):
+                return RedirectResponse(page, status_code=303)
             return missing_page(request, error.status_code, error.headers)
         return await api_http(request, error)
 

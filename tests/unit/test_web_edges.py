@@ -916,3 +916,24 @@ def test_the_inbox_puts_referrals_to_answer_first_and_the_ended_ones_folded_belo
     assert f'id="send-{new}"' in to_answer and old not in to_answer
     assert "<summary>終了した紹介（1件）</summary>" in folded
     assert f'id="ended-{old}"' in folded and new not in folded
+
+
+def test_a_forms_address_opened_as_a_page_leads_to_the_page_the_form_is_on(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A form that came back with an error leaves its own address in the address bar: opened
+    again from there (or a bookmark, a link passed on), it was 「このアドレスでは処理できま
+    せん」 with a link to the home page only, and the officer had lost the case."""
+    service, client = hub
+    case_id, _ = officer_case(service, client, ward=WARD)
+    for sent, page in (
+        (f"/web/cases/{case_id}/person", f"/web/cases/{case_id}"),
+        (f"/web/cases/{case_id}/refer", f"/web/cases/{case_id}"),
+        ("/web/coordinator/plan", "/web/coordinator"),
+        ("/web/officer/search", "/web/officer"),
+    ):
+        opened = client.get(sent, follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == page, sent
+    assert client.get(f"/web/cases/{case_id}/person").status_code == 200
+    # Any other method is still refused as the address does not take it.
+    assert client.put(f"/web/cases/{case_id}/refer").status_code == 405

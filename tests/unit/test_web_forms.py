@@ -572,3 +572,53 @@ def test_a_search_that_fills_the_list_says_others_may_match(
         "/web/officer/search", data={"csrf_token": csrf_of(page), "kana": "該当なし"}
     ).text
     assert 'id="search-limit"' not in one
+
+
+def test_the_officers_notes_are_boxes_of_several_lines_where_enter_sends_nothing(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """申し送り, 相談内容の要旨, 見立ての要旨 and the window's メモ were one-line fields:
+    Enter, pressed for a new line, sent the form half written (a referral to an agency
+    among them), and a note could hold no second line."""
+    service, client = hub
+    case_id, page = officer_case(service, client)
+    window = client.get("/web/officer").text
+    for drawn, field in (
+        (page, "referral_note"),
+        (page, "case_consultation_note"),
+        (page, "assessment_summary"),
+        (window, "consultation_note"),
+        (window, "discovery_note"),
+    ):
+        assert f'<textarea id="{field}" name="{field}"' in drawn, field
+    form = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "agency_id": f"{WARD}.houkatsu",
+        "purpose": "assessment",
+        "urgency": "urgent",
+        "referral_note": "午前中に訪問（架空）\r\n鍵は管理人室",
+    }
+    sent = client.post(f"/web/cases/{case_id}/refer", data=form, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    (referral,) = service.case(OFFICER, case_id)["referrals"]
+    assert referral["agency_id"] == f"{WARD}.houkatsu"
+
+
+def test_a_move_refused_for_want_of_consent_says_where_consent_is_recorded(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """It said only that consent was not in force, under 「入力に誤りがあるため…欄を直して
+    ください」: no field of the form mends it, and the page did not say what would."""
+    service, client = hub
+    case_id = a_case(service)
+    coordinator = Actor("kakaricho-試験", Role.coordinator, ward=WARD)
+    service.execute(coordinator, f.meeting([case_id], ward=WARD, members=[f"{WARD}.coordinator"]))
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    sent = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "move_case_id": str(case_id)}
+    refused = client.post("/web/coordinator/move", data=sent)
+    assert refused.status_code == 422
+    said = re.search(r'id="move_case_id-error">([^<]*)<', refused.text)
+    assert said and said.group(1).startswith("本人同意が有効でないため重層的支援会議へ移せません。")
+    assert "ケースのページを開き、本人同意を記録してから移してください" in said.group(1)

@@ -22,7 +22,9 @@ OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
 
 def test_every_detail_of_a_person_has_a_japanese_name() -> None:
     named = VOCABULARY["person_field"]
-    assert {f"person.{field}" for field in PersonInput.model_fields} == set(named)
+    # and the reporter's note, shown beside them in the same read (the case page)
+    details = {f"person.{field}" for field in PersonInput.model_fields}
+    assert details | {"discovery.note"} == set(named)
 
 
 def test_the_access_log_names_the_details_shown_in_japanese(

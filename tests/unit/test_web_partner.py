@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
@@ -222,3 +222,76 @@ def test_the_case_opened_from_a_report_says_what_was_noticed(
     said = opened.text.split('<dd class="discovery">')[1].split("</dd>")[0]
     assert said.endswith("受付・至急・見守り部会 協力会員：新聞がたまっている、郵便受けがいっぱい")
     assert "試験の補足" not in opened.text and ADDRESS not in opened.text  # not read here
+
+
+def test_the_officer_reads_the_reporters_note_on_the_case_as_a_recorded_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The reporter's 補足 was shown on no page: the officer who opened the case could not
+    read what the reporter wrote. It is shown with the person's details, in the same access
+    record, and never before that read."""
+    service, client = hub
+    awaiting = reported_then_officer(service, client)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    assert "試験の補足" not in opened.text
+    assert "通報した人が書いた補足も" in opened.text  # told where to find it
+    case_id = str(opened.url).rsplit("/", 1)[1]
+    shown = client.post(
+        f"/web/cases/{case_id}/person",
+        data={"csrf_token": csrf_of(opened.text), "read_purpose": "consultation"},
+    )
+    assert shown.status_code == 200
+    notes = shown.text.split('id="notes">')[1].split("</dl>")[0]
+    assert "<dt>通報の補足</dt>" in notes and "試験の補足" in notes
+    assert "JST 受付の通報" in notes
+    assert "アクセス記録に残りました" in shown.text
+
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert "通報の補足" in access and "住所" in access
+
+
+def test_a_note_of_several_lines_is_taken_as_the_browser_sends_it(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """A browser sends a textarea's line breaks as CR LF: the CR is a control character, so
+    a 補足 of two lines was refused (制御文字（0xd）は入力できません) and the report lost."""
+    service, client = hub
+    sign_in(client, "partner_reporter")
+    form = report_form(client.get("/web/report").text, discovery_note="一行目（架空）\r\n二行目")
+    sent = client.post("/web/report", data=form, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    (awaiting,) = service.awaiting_discoveries(OFFICER)
+    sign_in(client, "ward_officer", ward=WARD)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    case_id = str(opened.url).rsplit("/", 1)[1]
+    shown = client.post(
+        f"/web/cases/{case_id}/person",
+        data={"csrf_token": csrf_of(opened.text), "read_purpose": "consultation"},
+    )
+    assert '<span class="note">一行目（架空）\n二行目</span>' in shown.text
+
+
+def test_an_erased_cases_reporters_note_is_neither_shown_nor_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Erased with the case, the note is gone (its key destroyed): the read shows none and
+    records no read of it."""
+    service, client = hub
+    awaiting = reported_then_officer(service, client)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    case_id = str(opened.url).rsplit("/", 1)[1]
+    service.app.erase_person(
+        UUID(case_id),
+        decided_by="試験 保健福祉局",
+        reason="保存期間満了",
+        actor=Actor("admin-試験", Role.administrator),
+    )
+    shown = service.person(OFFICER, UUID(case_id), "consultation", notes=True)
+    assert shown["notes"] == [] and not shown["read_recorded"]
