@@ -281,6 +281,7 @@ def test_the_read_is_recorded_with_who_which_case_and_basis_before_it_is_shown(
     assert found[str(case_id)]["fields"]["person.name"]["value"] == f.SYNTHETIC_NAME
     [read] = [a for a in access_log(service.app) if a.case_id == str(case_id)]
     assert read.subject == staff.subject and read.role == "member_agency"
+    assert read.agency_id == AGENCY
     assert read.basis == "consent" and read.purpose == "consultation"
     assert set(read.fields) == {
         "person.name",
@@ -291,3 +292,19 @@ def test_the_read_is_recorded_with_who_which_case_and_basis_before_it_is_shown(
         "note",
     }
     assert re.fullmatch(r"[0-9a-f-]{36}", read.access_id)
+
+
+def test_the_auditor_sees_which_agencys_staff_read_and_an_officers_read_names_none(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = referred(service, categories=ALL)
+    relay_passes(service)
+    released(client)
+    service.person(OFFICER, case_id, "consultation")
+
+    agencies = {a.role: a.agency_id for a in access_log(service.app)}
+    assert agencies == {"member_agency": AGENCY, "ward_officer": None}
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert "支援機関（戸畑区 保護課）" in access
