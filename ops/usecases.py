@@ -32,6 +32,7 @@ from hub import plausible
 from hub import vocabulary as v
 from hub.application import HubApplication, Outcome
 from hub.commands import ShortText
+from hub.domain.case import TRANSITIONS
 from hub.errors import (
     AlreadyReviewedError,
     CaseNotFoundError,
@@ -459,18 +460,24 @@ class HubService:
 
     def inbox_values(self, actor: Actor, agency_id: str) -> dict[str, dict[str, Any]]:
         """The person's details and 申し送り the relay released to this agency, per case of
-        its referrals (``ops.disclosed``): only the field paths the ledger lists for this
-        agency and case, the newest value of each with its disclosure's time and basis; an
-        erased person ``erased`` and nothing else. Only the agency's own staff read them,
-        each case's read recorded in the access log (on each basis shown, for the purpose
-        of the agency's referral) before anything is returned."""
+        its referrals still open (``ops.disclosed``): only the field paths the ledger lists
+        for this agency and case, the newest value of each with its disclosure's time and
+        basis; an erased person ``erased`` and nothing else. A case whose referrals to the
+        agency have all ended (declined, completed, cancelled) shows nothing: the agency
+        works on it no more. Only the agency's own staff read them, each case's read
+        recorded in the access log (on each basis shown, for the purpose of the agency's
+        referral) before anything is returned."""
         authorize(actor, Read.inbox, agency_id=agency_id)
         if actor.role is not Role.member_agency or actor.agency_id != agency_id:
             raise PermissionDeniedError(
                 f"{actor.role} may not read the details released to {agency_id}"
             )
         self._known_agency(agency_id)
-        purposes = {r["case_id"]: r["purpose"] for r in self._view("inbox").inbox(agency_id)}
+        purposes = {
+            r["case_id"]: r["purpose"]
+            for r in self._view("inbox").inbox(agency_id)
+            if TRANSITIONS.get(r["status"])  # still open: it may yet be answered
+        }
         rows: dict[str, list[dict[str, Any]]] = {}
         for row in self._ledger().disclosures(agency_id=agency_id):
             if row["case_id"] in purposes and row["agency_id"] == agency_id:

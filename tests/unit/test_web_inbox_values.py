@@ -29,6 +29,7 @@ AGENCY = "tobata.hogo"
 OTHER = "tobata.houkatsu"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
 ADMIN = Actor("admin-試験", Role.administrator)
+STAFF = Actor("member_agency-試験", Role.member_agency, agency_id=AGENCY)
 ALL = ["identity", "contact", "narrative"]
 
 
@@ -274,13 +275,11 @@ def test_the_read_is_recorded_with_who_which_case_and_basis_before_it_is_shown(
     service, _ = hub
     case_id = referred(service, categories=ALL)
     relay_passes(service)
-    staff = Actor("member_agency-試験", Role.member_agency, agency_id=AGENCY)
-
-    found = service.inbox_values(staff, AGENCY)
+    found = service.inbox_values(STAFF, AGENCY)
 
     assert found[str(case_id)]["fields"]["person.name"]["value"] == f.SYNTHETIC_NAME
     [read] = [a for a in access_log(service.app) if a.case_id == str(case_id)]
-    assert read.subject == staff.subject and read.role == "member_agency"
+    assert read.subject == STAFF.subject and read.role == "member_agency"
     assert read.agency_id == AGENCY
     assert read.basis == "consent" and read.purpose == "consultation"
     assert set(read.fields) == {
@@ -308,3 +307,25 @@ def test_the_auditor_sees_which_agencys_staff_read_and_an_officers_read_names_no
     sign_in(client, "auditor")
     access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
     assert "支援機関（戸畑区 保護課）" in access
+
+
+def test_a_referral_that_ended_shows_no_value_and_records_no_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Declined: the agency works on the case no more, so its details are not shown."""
+    service, client = hub
+    case_id = referred(service, categories=ALL)
+    relay_passes(service)
+    [referral] = service.inbox(STAFF, AGENCY)
+    service.execute(
+        STAFF,
+        f.answer(
+            case_id, UUID(referral["referral_id"]), AGENCY, "declined", reason_code="capacity"
+        ),
+    )
+
+    page = released(client)
+
+    assert "終了した紹介では、本人の情報を表示しません" in page
+    assert f.SYNTHETIC_NAME not in page and f.SYNTHETIC_NOTE not in page
+    assert str(case_id) not in {a.case_id for a in access_log(service.app)}
