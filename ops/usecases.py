@@ -100,6 +100,12 @@ def matches(person: Any, kana: str, birth_date: date | None, address: str) -> bo
     return not (address.strip() and _folded(address) not in _folded(person.address or ""))
 
 
+def still_open(status: str) -> bool:
+    """Whether a referral in ``status`` may yet be answered (not declined, completed or
+    cancelled): the agency still works on its case."""
+    return bool(TRANSITIONS.get(status))
+
+
 def refuse_empty_period(start: datetime | None, end: datetime | None, fields: str = "to") -> None:
     """A period [start, end) that ends before, or as, it starts names no instant: refused
     (every door: the API's from/to, the CLI's --between and --from/--to), not answered with
@@ -476,7 +482,7 @@ class HubService:
         purposes = {
             r["case_id"]: r["purpose"]
             for r in self._view("inbox").inbox(agency_id)
-            if TRANSITIONS.get(r["status"])  # still open: it may yet be answered
+            if still_open(r["status"])
         }
         rows: dict[str, list[dict[str, Any]]] = {}
         for row in self._ledger().disclosures(agency_id=agency_id):

@@ -16,6 +16,7 @@ from hub import commands as c
 from hub.codec import event_id_text
 from hub.errors import PermissionDeniedError
 from hub.identity import Actor, Role
+from ops.identity import dev_issuer
 from ops.usecases import HubService
 from ops.wiring import open_ledger
 from producers.relay import Relay
@@ -329,3 +330,55 @@ def test_a_referral_that_ended_shows_no_value_and_records_no_read(
     assert "終了した紹介では、本人の情報を表示しません" in page
     assert f.SYNTHETIC_NAME not in page and f.SYNTHETIC_NOTE not in page
     assert str(case_id) not in {a.case_id for a in access_log(service.app)}
+
+
+def bearer(service: HubService, role: Role, **scope: str) -> dict[str, str]:
+    settings = service.settings
+    claims = dev_issuer.claims_for(settings, subject=f"{role.value}-試験", role=role, **scope)
+    return {"Authorization": f"Bearer {dev_issuer.sign(dev_issuer.signing_key(settings), claims)}"}
+
+
+def test_the_api_gives_the_same_values_when_asked_for_details(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = referred(service, categories=["identity"])
+    relay_passes(service)
+    client.cookies.clear()
+    staff = bearer(service, Role.member_agency, agency_id=AGENCY)
+
+    plain = client.get(f"/agencies/{AGENCY}/inbox", headers=staff).json()
+    assert [row["released"] for row in plain] == [None]
+    assert str(case_id) not in {a.case_id for a in access_log(service.app)}
+
+    [row] = client.get(f"/agencies/{AGENCY}/inbox?details=true", headers=staff).json()
+    fields = row["released"]["fields"]
+    assert fields["person.name"]["value"] == f.SYNTHETIC_NAME
+    assert fields["person.name"]["basis"] == "consent"
+    assert fields["person.name"]["occurred_at"].endswith("+09:00")
+    assert "person.address" not in fields and "note" not in fields
+    [read] = [a for a in access_log(service.app) if a.case_id == str(case_id)]
+    assert read.agency_id == AGENCY
+
+
+@pytest.mark.parametrize(
+    ("role", "scope"),
+    [
+        (Role.operator, {}),
+        (Role.member_agency, {"agency_id": OTHER}),
+        (Role.ward_officer, {"ward": WARD}),
+    ],
+)
+def test_the_api_refuses_details_to_anyone_but_the_agencys_staff(
+    hub: tuple[HubService, TestClient], role: Role, scope: dict[str, str]
+) -> None:
+    service, client = hub
+    referred(service, categories=ALL)
+    relay_passes(service)
+    client.cookies.clear()
+    answer = client.get(
+        f"/agencies/{AGENCY}/inbox?details=true", headers=bearer(service, role, **scope)
+    )
+    assert answer.status_code == 403
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert f.SYNTHETIC_NAME not in answer.text
