@@ -229,6 +229,9 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     disclosures = text_of(browser, "disclosures")
     assert "戸畑区 地域包括支援センター" in disclosures and "本人同意" in disclosures
     assert "officer-試験1" in text_of(browser, "access")
+    # The agency's staff read what was released to it, for their agency.
+    assert "staff-試験1" in text_of(browser, "access")
+    assert "支援機関（戸畑区 地域包括支援センター）" in text_of(browser, "access")
     searches = [row.text for row in browser.find_elements("css selector", "#searches tbody tr")]
     mine = [row for row in searches if "officer-試験1" in row]
     assert len(mine) == 2 and "0人" in mine[0] and "1人" in mine[1], searches
