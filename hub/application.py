@@ -964,6 +964,8 @@ class HubApplication(Application[UUID]):
             fields=shown,
             basis=basis,
             purpose=purpose,
+            # An agency's staff read for their agency: the record names which one.
+            agency_id=actor.agency_id if actor is not None else None,
         )
         self._save_read(actor, AccessRecord(payload=payload))
         return payload.access_id

@@ -451,6 +451,9 @@ class PersonalDataAccessed(Event):
     fields: list[str]
     basis: v.AccessBasis
     purpose: v.AccessPurpose
+    # The member agency whose staff were shown what the relay released to it (its web
+    # inbox); None for a read by the city's own staff.
+    agency_id: str | None = None
 
 
 SearchCriterion = Literal["kana", "birth_date", "address"]

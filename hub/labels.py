@@ -281,6 +281,9 @@ VOCABULARY: dict[str, dict[str, str]] = {
 
 
 VOCABULARY["indicator"] = {i.key: i.label for i in INDICATORS}
+# What a read showed (the access log): the person's details, and a referral's 申し送り, which
+# an agency's staff read on its inbox page when the relay released it.
+VOCABULARY["read_field"] = {**VOCABULARY["person_field"], "note": "申し送り"}
 # What each event of the log records (a case's history, the 本人開示 report, the access log).
 VOCABULARY["event_type"] = {
     "DiscoveryReported": "発見の通報",

@@ -33,6 +33,7 @@ from hub import plausible
 from hub import vocabulary as v
 from hub.application import HubApplication, Outcome
 from hub.commands import ShortText
+from hub.domain.case import TRANSITIONS
 from hub.errors import (
     AlreadyReviewedError,
     CaseNotFoundError,
@@ -50,7 +51,7 @@ from hub.errors import (
     UnknownEmergencyError,
 )
 from hub.fiscal import jst_text, now, parse_fiscal_year
-from hub.identity import Actor
+from hub.identity import Actor, Role
 from hub.labels import label, names
 from hub.policy import (
     AGENCY_ROLES,
@@ -63,6 +64,7 @@ from hub.policy import (
     outside_scope,
 )
 from hub.settings import Settings
+from ops.disclosed import SHOWN, case_event, released_values
 from producers.ledger import RelayLedger
 from projections import report
 from projections.audit.access import access_log, search_log
@@ -97,6 +99,12 @@ def matches(person: Any, kana: str, birth_date: date | None, address: str) -> bo
     if birth_date is not None and person.birth_date != birth_date:
         return False
     return not (address.strip() and _folded(address) not in _folded(person.address or ""))
+
+
+def still_open(status: str) -> bool:
+    """Whether a referral in ``status`` may yet be answered (not declined, completed or
+    cancelled): the agency still works on its case."""
+    return bool(TRANSITIONS.get(status))
 
 
 def refuse_empty_period(start: datetime | None, end: datetime | None, fields: str = "to") -> None:
@@ -476,6 +484,52 @@ class HubService:
         authorize(actor, Read.inbox, agency_id=agency_id)
         self._known_agency(agency_id)
         return [d.view() for d in self._ledger_disclosures(None, agency_id)]
+
+    def inbox_values(self, actor: Actor, agency_id: str) -> dict[str, dict[str, Any]]:
+        """The person's details and 申し送り the relay released to this agency, per case of
+        its referrals still open (``ops.disclosed``): only the field paths the ledger lists
+        for this agency and case, the newest value of each with its disclosure's time and
+        basis; an erased person ``erased`` and nothing else. A case whose referrals to the
+        agency have all ended (declined, completed, cancelled) shows nothing: the agency
+        works on it no more. Only the agency's own staff read them, each case's read
+        recorded in the access log (on each basis shown, for the purpose of the agency's
+        referral) before anything is returned."""
+        authorize(actor, Read.inbox, agency_id=agency_id)
+        if actor.role is not Role.member_agency or actor.agency_id != agency_id:
+            raise PermissionDeniedError(
+                f"{actor.role} may not read the details released to {agency_id}"
+            )
+        self._known_agency(agency_id)
+        purposes = {
+            r["case_id"]: r["purpose"]
+            for r in self._view("inbox").inbox(agency_id)
+            if still_open(r["status"])
+        }
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for row in self._ledger().disclosures(agency_id=agency_id):
+            if row["case_id"] in purposes and row["agency_id"] == agency_id:
+                rows.setdefault(row["case_id"], []).append(row)
+        found: dict[str, dict[str, Any]] = {}
+        for case_id, case_rows in rows.items():
+            case_uuid = UUID(case_id)
+            if self.app.get_case(case_uuid).erased:
+                found[case_id] = {"erased": True, "fields": {}}
+                continue
+            events = (
+                case_event(self.app.mapper.to_domain_event(stored))
+                for stored in self.app.recorder.select_events(case_uuid)
+            )
+            shown = released_values(case_rows, events)
+            by_basis: dict[str, list[str]] = {}
+            for released in shown.values():
+                by_basis.setdefault(released.basis, []).append(released.path)
+            for basis, paths in sorted(by_basis.items()):
+                self.app.record_access(actor, case_uuid, paths, basis, purposes[case_id])
+            found[case_id] = {
+                "erased": False,
+                "fields": {path: shown[path].view() for path in SHOWN if path in shown},
+            }
+        return found
 
     def relay_behind(self) -> bool:
         """Whether the log holds events the relay has not passed yet: a referral without a

@@ -37,7 +37,7 @@ from ops.api.times import JstJSONResponse
 from ops.api.tracecontext import TraceContext
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
-from ops.usecases import AgencyAnswer, HubService
+from ops.usecases import AgencyAnswer, HubService, still_open
 
 bearer = HTTPBearer(auto_error=False, description="An OIDC access token of the city's provider.")
 
@@ -54,6 +54,11 @@ Instant = Annotated[
     WrittenOut,
     Query(description="ISO 8601; without a zone it is read as JST."),
 ]
+
+
+def codes_only(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Referral rows without the values released to an agency (``released`` null)."""
+    return [{**row, "released": None} for row in rows]
 
 
 def current_actor(
@@ -163,10 +168,20 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     @app.get("/agencies/{agency_id}/inbox", tags=["agencies"], response_model=list[InboxRow])
     def agency_inbox(
-        actor: Who, agency_id: AgencyId, unanswered: bool = False
+        actor: Who, agency_id: AgencyId, unanswered: bool = False, details: bool = False
     ) -> list[dict[str, Any]]:
-        """The referrals the hub sent this agency and their status (codes only)."""
-        return service.inbox(actor, agency_id, unanswered=unanswered)
+        """The referrals the hub sent this agency and their status (codes only). With
+        ``details=true`` (the agency's own staff only, else 403), each open referral's
+        ``released`` holds what the relay released to the agency about the person, as its
+        web inbox shows it; each case's read is recorded in the access log first."""
+        rows = service.inbox(actor, agency_id, unanswered=unanswered)
+        if not details:
+            return codes_only(rows)
+        released = service.inbox_values(actor, agency_id)
+        return [
+            {**row, "released": released.get(row["case_id"]) if still_open(row["status"]) else None}
+            for row in rows
+        ]
 
     # The body is read by the route, not by FastAPI: FastAPI parses a declared body before it
     # runs the dependencies, so a caller without a token would learn why its JSON is wrong
@@ -220,13 +235,13 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         "/coordination/referrals/unanswered", tags=["coordination"], response_model=list[InboxRow]
     )
     def unanswered(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
-        return service.unanswered_referrals(actor, ward)
+        return codes_only(service.unanswered_referrals(actor, ward))
 
     @app.get(
         "/coordination/referrals/escalated", tags=["coordination"], response_model=list[InboxRow]
     )
     def escalated(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:
-        return service.escalated_referrals(actor, ward)
+        return codes_only(service.escalated_referrals(actor, ward))
 
     @app.get("/coordination/meetings", tags=["coordination"])
     def meetings(actor: Who, ward: Ward = None) -> list[dict[str, Any]]:

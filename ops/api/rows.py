@@ -16,8 +16,34 @@ INSTANT: JsonDict = {"format": "date-time"}
 IN_JST = "ISO 8601 in JST (+09:00)"
 
 
+class ReleasedField(BaseModel):
+    """The newest value of one field the relay released to the agency, and that release."""
+
+    value: str
+    occurred_at: str = Field(
+        description=f"when the released record's event happened; {IN_JST}",
+        json_schema_extra=INSTANT,
+    )
+    basis: Literal["consent", "support_meeting", "statute", "vital_interest"]
+    basis_ref: str | None = Field(
+        description="the consent's, meeting's or declaration's id, or the statute's name"
+    )
+
+
+class Released(BaseModel):
+    """What the relay released to the agency of the case's person (docs/STREAMS.md, "An
+    agency that uses only the browser"); its reading is in the access log."""
+
+    erased: bool = Field(description="the person was erased: no value is given")
+    fields: dict[str, ReleasedField] = Field(
+        description="by field path: person.name, person.kana, person.birth_date, "
+        "person.address, person.phone, note (the referral's 申し送り); only those released"
+    )
+
+
 class InboxRow(BaseModel):
-    """One referral the hub sent the agency, and where it stands (codes only)."""
+    """One referral the hub sent the agency, and where it stands (codes only, unless
+    ``details`` asked for the values released to the agency)."""
 
     referral_id: UUID
     agency_id: str
@@ -41,4 +67,9 @@ class InboxRow(BaseModel):
     escalated_at: str | None = Field(
         description=f"when it was escalated to the ward's coordinator, unanswered; {IN_JST}",
         json_schema_extra=INSTANT,
+    )
+    released: Released | None = Field(
+        description="with details=true, to the agency's own staff: the values the relay "
+        "released to the agency about the case's person (null: none, the referral ended, or "
+        "details not asked)",
     )

@@ -436,7 +436,8 @@ def access_command(
         out.print(f"アクセス記録 access log: {len(rows)} reads", markup=False, highlight=False)
         for r in rows:
             lines = [
-                f"{_jst(r['occurred_at'])}  {r['subject']}（{r['role_label']}）",
+                f"{_jst(r['occurred_at'])}  {r['subject']}（{r['role_label']}"
+                f"{'・' + r['agency_id'] if r.get('agency_id') else ''}）",
                 *item_lines(f"根拠 {r['basis_label']} / 目的 {r['purpose_label']}"),
                 *item_lines(f"事案 case {r['case_id']}: {', '.join(r['fields'])}"),
             ]
@@ -456,6 +457,7 @@ ACCESS_COLUMNS = [
     "purpose",
     "purpose_label",
     "fields",
+    "agency_id",
 ]
 
 

@@ -1394,10 +1394,13 @@ def router(pages: Pages) -> APIRouter:
         shown: dict[str, list[dict[str, Any]]] = {}
         for d in service.inbox_disclosures(actor, actor.agency_id):
             shown.setdefault(d["case_id"], []).append(d)
+        # Read (and recorded in the access log) only now the page is sure to be drawn.
+        released = service.inbox_values(actor, actor.agency_id)
         context = {
             "referrals": referrals,
             "answers": answers_after,
             "disclosures": shown,
+            "released": released,
             "relay_behind": relay_behind,
             "errors": errors or {},
             "values": values or {},

@@ -35,6 +35,7 @@ class Access:
     fields: tuple[str, ...]
     basis: str
     purpose: str
+    agency_id: str | None = None  # the agency whose staff read (its web inbox)
 
     @classmethod
     def from_payload(cls, position: int, p: ev.PersonalDataAccessed) -> Access:
@@ -49,6 +50,7 @@ class Access:
             tuple(p.fields),
             p.basis,
             p.purpose,
+            p.agency_id,
         )
 
     def view(self) -> dict[str, Any]:
@@ -62,6 +64,7 @@ class Access:
             "fields": list(self.fields),
             "basis": self.basis,
             "purpose": self.purpose,
+            "agency_id": self.agency_id,
         }
 
 

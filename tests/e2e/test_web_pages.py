@@ -200,6 +200,10 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     assert browser.title.startswith("受信箱")
     shown = browser.find_element("css selector", "ul.disclosures").text
     assert "本人同意" in shown and "に基づき" in shown and "本人特定情報" in shown
+    # ... and the person's details the relay released, as they stand: not the cleared phone.
+    held = browser.find_element("css selector", "dl.released").text
+    assert "試験 太郎" in held and "北九州市戸畑区架空町1-2-3" in held and "本人同意" in held
+    assert "093-000-0000" not in browser.page_source
     assert_accessible(browser)
     shot(browser, "web-agency-inbox.png", tmp_path)
     referral_id = browser.find_element("css selector", "button.answer").get_attribute("id")[5:]
@@ -225,6 +229,9 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     disclosures = text_of(browser, "disclosures")
     assert "戸畑区 地域包括支援センター" in disclosures and "本人同意" in disclosures
     assert "officer-試験1" in text_of(browser, "access")
+    # The agency's staff read what was released to it, for their agency.
+    assert "staff-試験1" in text_of(browser, "access")
+    assert "支援機関（戸畑区 地域包括支援センター）" in text_of(browser, "access")
     searches = [row.text for row in browser.find_elements("css selector", "#searches tbody tr")]
     mine = [row for row in searches if "officer-試験1" in row]
     assert len(mine) == 2 and "0人" in mine[0] and "1人" in mine[1], searches

@@ -1,0 +1,124 @@
+"""What the relay released to one agency about one case, with the values it released.
+
+The relay's ledger (``producers.ledger``) is the only judge of WHAT an agency was given: a
+field path its rows do not list for that agency and case is never shown, and an event the
+relay has not passed has no row, so it shows nothing. The values are read from the case's
+events as they stood in the disclosed record: a field of the event itself (a referral's
+``person`` and ``note``), or, for the relay's own details-on-basis record (docs/STREAMS.md,
+"A basis that comes into force after a referral"), the person's details as they stood at
+the event that brought the basis.
+
+What the agency's own client would hold no more is not shown either (consumers/inbox.py):
+a detail a ``PersonDetailsCleared`` emptied goes from every disclosure before it, whether
+or not the relay has passed the notice yet (the stricter reading: the client drops it only
+once the notice arrives); a value released after it stays. An erased person shows nothing
+(the caller asks before reading).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hub.codec import event_record
+from hub.sealing import ERASED
+
+# The fields shown, and from which events: the person's identity and contact, and the
+# officer's 申し送り on a referral. Sensitive details (health, disability, criminal record)
+# and the narrative fields of other events are not shown on the page.
+PERSON_SHOWN = ("name", "kana", "birth_date", "address", "phone")
+NOTE = "note"
+SHOWN = (*(f"person.{name}" for name in PERSON_SHOWN), NOTE)
+
+
+@dataclass(frozen=True)
+class Released:
+    """The newest value of one field released to the agency, and that disclosure."""
+
+    path: str
+    value: Any
+    occurred_at: str
+    basis: str
+    basis_ref: str | None
+    position: int
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "value": self.value,
+            "occurred_at": self.occurred_at,
+            "basis": self.basis,
+            "basis_ref": self.basis_ref,
+        }
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """One event of the case as the relay saw it: its id, type and record (values open)."""
+
+    event_id: str
+    event_type: str
+    record: dict[str, Any]
+
+
+def released_values(
+    rows: Sequence[dict[str, Any]], events: Iterable[CaseEvent]
+) -> dict[str, Released]:
+    """The newest released value of each shown field, from the ledger ``rows`` of ONE agency
+    and ONE case and that case's ``events`` in log order."""
+    by_event: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_event.setdefault(str(row["event_id"]), []).append(row)
+    person: dict[str, Any] = {}  # the person's details as they stand at each event
+    shown: dict[str, Released] = {}
+    for event in events:
+        _fold(person, shown, event)
+        for row in by_event.get(event.event_id, ()):
+            for path in row["fields"]:
+                value = _value(event, person, path)
+                if value is not None and value != ERASED:
+                    shown[path] = Released(
+                        path,
+                        value,
+                        str(row["occurred_at"]),
+                        str(row["basis"]),
+                        row.get("basis_ref"),
+                        int(row["position"]),
+                    )
+    return shown
+
+
+def _fold(person: dict[str, Any], shown: dict[str, Released], event: CaseEvent) -> None:
+    """The person's details after ``event``, as the relay's governance folds them."""
+    details = event.record.get("person")
+    if isinstance(details, dict):
+        person.update({k: v for k, v in details.items() if v is not None})
+    if event.event_type == "PersonErased":
+        person.clear()
+        for path in [p for p in shown if p.startswith("person.")]:
+            del shown[path]
+    elif event.event_type == "PersonDetailsCleared":
+        for name in event.record.get("fields") or []:
+            person.pop(name, None)
+            shown.pop(f"person.{name}", None)
+
+
+def _value(event: CaseEvent, person: dict[str, Any], path: str) -> Any:
+    if path not in SHOWN:
+        return None
+    if path == NOTE:
+        return event.record.get(NOTE) if event.event_type == "ReferralMade" else None
+    name = path.removeprefix("person.")
+    own = event.record.get("person")
+    if isinstance(own, dict):  # the record carries the person: its own values
+        return own.get(name)
+    # The relay's details-on-basis record: the details as they stand at this event.
+    return person.get(name)
+
+
+def case_event(domain_event: Any) -> CaseEvent:
+    """A stored domain event of the case (read through the application: sealed fields open,
+    an erased person's read ``［消去済み］``)."""
+    record = event_record(domain_event)
+    return CaseEvent(str(record["event_id"]), str(record["event_type"]), record)
