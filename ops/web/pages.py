@@ -32,13 +32,14 @@ from starlette.routing import Match
 
 from hub import commands as c
 from hub.application import Outcome
-from hub.domain.case import TRANSITIONS
+from hub.domain.case import ENDED, TRANSITIONS
 from hub.errors import (
     AlreadyReviewedError,
     AuthenticationError,
     ConsentRequiredError,
     HubError,
     IdempotencyConflictError,
+    IllegalTransitionError,
     InvalidCommandError,
     NotFoundError,
     NothingToClearError,
@@ -204,6 +205,7 @@ NO_CONSENT_TO_MOVE = (
     "本人同意が有効でないため重層的支援会議へ移せません。"
     "上の一覧のケースIDからケースのページを開き、本人同意を記録してから移してください"
 )
+ENDED_REFERRAL = "この紹介はすでに終了している（辞退・完了・取消）ため、取り消しませんでした"
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
     "このフォームは別の内容で記録済みのため、記録しませんでした。"
@@ -1062,6 +1064,11 @@ def router(pages: Pages) -> APIRouter:
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_assess": "RecordAssessment" in COMMANDS[actor.role],
             "can_consult": "ReceiveConsultation" in COMMANDS[actor.role],
+            # A referral not yet ended may be withdrawn, on a closed case too (the aggregate's
+            # rule): a form beside each, for a role that may cancel.
+            "cancellable": [r for r in case["referrals"] if r["status"] not in ENDED]
+            if "CancelReferral" in COMMANDS[actor.role]
+            else [],
             "windows": [
                 (a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == case["ward"]
             ],
@@ -1209,6 +1216,43 @@ def router(pages: Pages) -> APIRouter:
             raise bad
 
         aliases = {"note": "referral_note"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases, refusal
+        )
+
+    @routes.post("/cases/{case_id}/cancel")
+    async def cancel_referral(request: Request, case_id: UUID) -> Response:
+        cancelled: dict[str, str] = {}  # the agency whose referral it was, for the line said
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            referral = _text(data, "cancel_referral")
+            if not referral:
+                raise FormError({"cancel_reason_code": "取り消す紹介がわかりません"})
+            command = c.CancelReferral(
+                **base,
+                case_id=case_id,
+                referral_id=_uuid(referral, "cancel_reason_code"),
+                reason_code=_text(data, "cancel_reason_code"),  # type: ignore[arg-type]
+                reason=_text(data, "cancel_reason"),
+            )
+            for r in service.case(actor, case_id)["referrals"]:
+                if r["referral_id"] == str(command.referral_id):
+                    cancelled["agency"] = pages.names.agency(r["agency_id"])
+            return command
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            agency = cancelled.get("agency")
+            message = f"{agency}への紹介を取り消しました" if agency else "紹介を取り消しました"
+            return f"/web/cases/{case_id}", message
+
+        def refusal(bad: HubError) -> Errors:
+            # Answered (declined, completed) or cancelled elsewhere while the form stood: its
+            # form is drawn no more, so this is said atop the page, the table showing its end.
+            if isinstance(bad, IllegalTransitionError):
+                return {"form": ENDED_REFERRAL}
+            raise bad
+
+        aliases = {"reason_code": "cancel_reason_code", "reason": "cancel_reason"}
         return await pages.command_form(
             request, build, redraw_case(request, case_id), done, aliases, refusal
         )
