@@ -1069,6 +1069,12 @@ def router(pages: Pages) -> APIRouter:
             "cancellable": [r for r in case["referrals"] if r["status"] not in ENDED]
             if "CancelReferral" in COMMANDS[actor.role]
             else [],
+            "can_watch": "ArrangeWatchOver" in COMMANDS[actor.role],
+            "can_record_activity": "RecordSupportActivity" in COMMANDS[actor.role],
+            # Only a case with a plan (AgreePlan, the coordinator's) has one to evaluate.
+            "can_evaluate": "EvaluateCase" in COMMANDS[actor.role] and bool(case["plan_id"]),
+            "can_suspend": "SuspendCase" in COMMANDS[actor.role] and case["status"] != "suspended",
+            "can_close": "CloseCase" in COMMANDS[actor.role],
             "windows": [
                 (a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == case["ward"]
             ],
@@ -1255,6 +1261,103 @@ def router(pages: Pages) -> APIRouter:
         aliases = {"reason_code": "cancel_reason_code", "reason": "cancel_reason"}
         return await pages.command_form(
             request, build, redraw_case(request, case_id), done, aliases, refusal
+        )
+
+    @routes.post("/cases/{case_id}/watch")
+    async def arrange_watch_over(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.ArrangeWatchOver(
+                **base,
+                case_id=case_id,
+                watch_id=c.derived_id(base["command_id"], "watch_id"),
+                watchers=_lists(data, "watch_watchers"),
+                frequency=_text(data, "watch_frequency"),  # type: ignore[arg-type]
+                note=_text(data, "watch_note"),
+            )
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            often = label("watch_frequency", command.frequency)  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", f"見守り（{often}）を手配しました"
+
+        def refusal(bad: HubError) -> Errors:
+            if isinstance(bad, UnknownAgencyError):
+                return {"watch_watchers": f"この機関は今はネットワークにありません（{bad}）"}
+            raise bad
+
+        aliases = {
+            "watchers": "watch_watchers",
+            "frequency": "watch_frequency",
+            "note": "watch_note",
+        }
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases, refusal
+        )
+
+    @routes.post("/cases/{case_id}/activity")
+    async def record_activity(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.RecordSupportActivity(
+                **base,
+                case_id=case_id,
+                activity_id=c.derived_id(base["command_id"], "activity_id"),
+                agency_id=_text(data, "activity_agency") or "",  # none chosen: 必須です
+                kind=_text(data, "activity_kind"),  # type: ignore[arg-type]
+                note=_text(data, "activity_note"),
+            )
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            kind = label("activity_kind", command.kind)  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", f"支援（{kind}）を記録しました"
+
+        def refusal(bad: HubError) -> Errors:
+            if isinstance(bad, UnknownAgencyError):
+                return {"activity_agency": f"この機関は今はネットワークにありません（{bad}）"}
+            raise bad
+
+        aliases = {"agency_id": "activity_agency", "kind": "activity_kind", "note": "activity_note"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases, refusal
+        )
+
+    @routes.post("/cases/{case_id}/evaluation")
+    async def evaluate(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.EvaluateCase(
+                **base,
+                case_id=case_id,
+                evaluation=_text(data, "evaluation"),  # type: ignore[arg-type]
+                note=_text(data, "evaluation_note"),
+            )
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            result = label("evaluation", command.evaluation)  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", f"評価（{result}）を記録しました"
+
+        aliases = {"note": "evaluation_note"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
+
+    @routes.post("/cases/{case_id}/suspend")
+    async def suspend(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.SuspendCase(**base, case_id=case_id, reason=_text(data, "suspend_reason"))  # type: ignore[arg-type]
+
+        done = to(f"/web/cases/{case_id}", "支援の中断を記録しました")
+        aliases = {"reason": "suspend_reason"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
+
+    @routes.post("/cases/{case_id}/close")
+    async def close(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.CloseCase(**base, case_id=case_id, reason=_text(data, "close_reason"))  # type: ignore[arg-type]
+
+        done = to(f"/web/cases/{case_id}", "終結を記録しました")
+        aliases = {"reason": "close_reason"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
         )
 
     @routes.post("/cases/{case_id}/consent")
