@@ -1075,6 +1075,8 @@ def router(pages: Pages) -> APIRouter:
             "can_evaluate": "EvaluateCase" in COMMANDS[actor.role] and bool(case["plan_id"]),
             "can_suspend": "SuspendCase" in COMMANDS[actor.role] and case["status"] != "suspended",
             "can_close": "CloseCase" in COMMANDS[actor.role],
+            # 利用停止 is the person's right: recorded on a closed case too (docs/RIGHTS.md).
+            "can_stop_use": "RequestUseStop" in COMMANDS[actor.role],
             "windows": [
                 (a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == case["ward"]
             ],
@@ -1411,6 +1413,25 @@ def router(pages: Pages) -> APIRouter:
 
         done = to(f"/web/cases/{case_id}", "同意の撤回を記録しました")
         return await pages.command_form(request, build, redraw_case(request, case_id), done)
+
+    @routes.post("/cases/{case_id}/use-stop")
+    async def request_use_stop(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.RequestUseStop(
+                **base,
+                case_id=case_id,
+                request_id=c.derived_id(base["command_id"], "request_id"),
+                reason=_text(data, "use_stop_reason"),
+            )
+
+        done = to(
+            f"/web/cases/{case_id}",
+            "利用停止の請求を記録しました（それまでの同意による共有は止まります）",
+        )
+        aliases = {"reason": "use_stop_reason"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
 
     # いのちネット担当係長 (coordinator) -------------------------------------------------------
 

@@ -304,3 +304,62 @@ def test_the_coordinator_is_offered_the_evaluation_it_may_give(
     sign_in(client, "coordinator", ward=WARD)
     page = client.get(f"/web/cases/{case_id}").text
     assert f'action="/web/cases/{case_id}/evaluation"' in page
+
+
+# 利用停止の請求 -------------------------------------------------------------------------------
+
+
+def consented(service: HubService, client: TestClient) -> tuple[UUID, str]:
+    case_id, _ = officer_case(service, client, WARD)
+    service.execute(OFFICER, f.consent(case_id, scope=[f"{WARD}.houkatsu"]))
+    return case_id, client.get(f"/web/cases/{case_id}").text
+
+
+def test_the_officer_records_a_use_stop_beside_the_consents_and_they_show_stopped(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, page = consented(service, client)
+    consents = page.split('id="consents-h"')[1].split('id="person-h"')[0]
+    assert f'action="/web/cases/{case_id}/use-stop"' in consents
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "use_stop_reason": "本人から利用停止の申出（試験）",
+    }
+    for _ in range(2):  # a second click sends the same form again
+        sent = client.post(f"/web/cases/{case_id}/use-stop", data=data, follow_redirects=False)
+        assert sent.status_code == 303 and sent.headers["location"] == f"/web/cases/{case_id}"
+    assert flash(sent).startswith("利用停止の請求を記録しました")
+    [requested] = payloads(service, case_id, ev.UseStopRequested)
+    assert requested.reason == "本人から利用停止の申出（試験）"
+    table = client.get(f"/web/cases/{case_id}").text.split('id="consents"')[1].split("</table>")[0]
+    assert "利用停止（" in table and " 請求）" in table and "撤回" not in table
+
+
+def test_a_use_stop_of_two_lines_is_said_beside_it_and_a_closed_case_still_takes_one(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, page = consented(service, client)
+    refused = post(client, case_id, "use-stop", page, use_stop_reason="一行目\n二行目")
+    assert refused.status_code == 422
+    assert japanese(error_of(refused.text, "use_stop_reason"))
+    assert '<details open>\n<summary id="use-stop-open">' in refused.text
+    assert post(client, case_id, "close", page, close_reason="試験の終結").status_code == 303
+    page = client.get(f"/web/cases/{case_id}").text
+    assert f'action="/web/cases/{case_id}/use-stop"' in page  # the person's right outlives it
+    assert post(client, case_id, "use-stop", page).status_code == 303
+    assert len(payloads(service, case_id, ev.UseStopRequested)) == 1
+
+
+def test_a_role_that_may_not_record_a_use_stop_sees_no_form_and_is_refused(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, _ = consented(service, client)
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get(f"/web/cases/{case_id}").text
+    assert "/use-stop" not in page
+    assert post(client, case_id, "use-stop", page).status_code == 403
+    assert payloads(service, case_id, ev.UseStopRequested) == []
