@@ -205,6 +205,9 @@ NO_CONSENT_TO_MOVE = (
     "本人同意が有効でないため重層的支援会議へ移せません。"
     "上の一覧のケースIDからケースのページを開き、本人同意を記録してから移してください"
 )
+NO_REFERRAL_TO_CANCEL = (
+    "取り消す紹介がわかりません（紹介の一覧の下のフォームから取り消してください）"
+)
 ENDED_REFERRAL = "この紹介はすでに終了している（辞退・完了・取消）ため、取り消しませんでした"
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
@@ -1233,13 +1236,14 @@ def router(pages: Pages) -> APIRouter:
         cancelled: dict[str, str] = {}  # the agency whose referral it was, for the line said
 
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            # The referral is the form's own hidden field: no field beside which to say it.
             referral = _text(data, "cancel_referral")
             if not referral:
-                raise FormError({"cancel_reason_code": "取り消す紹介がわかりません"})
+                raise FormError({"form": NO_REFERRAL_TO_CANCEL})
             command = c.CancelReferral(
                 **base,
                 case_id=case_id,
-                referral_id=_uuid(referral, "cancel_reason_code"),
+                referral_id=_uuid(referral, "form"),
                 reason_code=_text(data, "cancel_reason_code"),  # type: ignore[arg-type]
                 reason=_text(data, "cancel_reason"),
             )

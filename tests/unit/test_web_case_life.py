@@ -99,6 +99,20 @@ def test_a_cancellation_without_its_reason_or_of_a_referral_ended_meanwhile_is_s
     assert payloads(service, case_id, ev.ReferralCancelled) == []
 
 
+def test_a_cancellation_naming_no_referral_of_the_case_is_said_atop_the_page(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The referral is the form's hidden field: one missing, mangled or of no referral of
+    the case has no field to be said beside, so it is said atop the page, in Japanese."""
+    service, client = hub
+    case_id, _, page = referred(service, client)
+    for referral in ("", "not-an-id", str(uuid4())):
+        sent = post(client, case_id, "cancel", page, cancel_referral=referral, **OTHER)
+        assert sent.status_code == 422, referral
+        assert japanese(error_of(sent.text, "form")), referral
+    assert payloads(service, case_id, ev.ReferralCancelled) == []
+
+
 def test_a_role_that_may_not_cancel_sees_no_form_and_is_refused(
     hub: tuple[HubService, TestClient],
 ) -> None:
