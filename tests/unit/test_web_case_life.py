@@ -264,6 +264,7 @@ def test_a_closed_case_offers_no_step_and_a_step_sent_anyway_is_refused_in_japan
     service, client = hub
     case_id, page = officer_case(service, client, WARD)
     assert f"/web/cases/{case_id}/suspend" in page
+    assert "元に戻すことはできません" in page  # the close form says it is for good
     closed = post(client, case_id, "close", page, close_reason="試験の終結")
     assert closed.status_code == 303
     page = client.get(f"/web/cases/{case_id}").text
