@@ -32,13 +32,14 @@ from starlette.routing import Match
 
 from hub import commands as c
 from hub.application import Outcome
-from hub.domain.case import TRANSITIONS
+from hub.domain.case import ENDED, TRANSITIONS
 from hub.errors import (
     AlreadyReviewedError,
     AuthenticationError,
     ConsentRequiredError,
     HubError,
     IdempotencyConflictError,
+    IllegalTransitionError,
     InvalidCommandError,
     NotFoundError,
     NothingToClearError,
@@ -204,6 +205,10 @@ NO_CONSENT_TO_MOVE = (
     "本人同意が有効でないため重層的支援会議へ移せません。"
     "上の一覧のケースIDからケースのページを開き、本人同意を記録してから移してください"
 )
+NO_REFERRAL_TO_CANCEL = (
+    "取り消す紹介がわかりません（紹介の一覧の下のフォームから取り消してください）"
+)
+ENDED_REFERRAL = "この紹介はすでに終了している（辞退・完了・取消）ため、取り消しませんでした"
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
 RESENT_CHANGED = (
     "このフォームは別の内容で記録済みのため、記録しませんでした。"
@@ -1062,6 +1067,19 @@ def router(pages: Pages) -> APIRouter:
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_assess": "RecordAssessment" in COMMANDS[actor.role],
             "can_consult": "ReceiveConsultation" in COMMANDS[actor.role],
+            # A referral not yet ended may be withdrawn, on a closed case too (the aggregate's
+            # rule): a form beside each, for a role that may cancel.
+            "cancellable": [r for r in case["referrals"] if r["status"] not in ENDED]
+            if "CancelReferral" in COMMANDS[actor.role]
+            else [],
+            "can_watch": "ArrangeWatchOver" in COMMANDS[actor.role],
+            "can_record_activity": "RecordSupportActivity" in COMMANDS[actor.role],
+            # Only a case with a plan (AgreePlan, the coordinator's) has one to evaluate.
+            "can_evaluate": "EvaluateCase" in COMMANDS[actor.role] and bool(case["plan_id"]),
+            "can_suspend": "SuspendCase" in COMMANDS[actor.role] and case["status"] != "suspended",
+            "can_close": "CloseCase" in COMMANDS[actor.role],
+            # 利用停止 is the person's right: recorded on a closed case too (docs/RIGHTS.md).
+            "can_stop_use": "RequestUseStop" in COMMANDS[actor.role],
             "windows": [
                 (a.id, a.name) for a in pages.agencies(("ward_window",)) if a.ward == case["ward"]
             ],
@@ -1213,6 +1231,141 @@ def router(pages: Pages) -> APIRouter:
             request, build, redraw_case(request, case_id), done, aliases, refusal
         )
 
+    @routes.post("/cases/{case_id}/cancel")
+    async def cancel_referral(request: Request, case_id: UUID) -> Response:
+        cancelled: dict[str, str] = {}  # the agency whose referral it was, for the line said
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            # The referral is the form's own hidden field: no field beside which to say it.
+            referral = _text(data, "cancel_referral")
+            if not referral:
+                raise FormError({"form": NO_REFERRAL_TO_CANCEL})
+            command = c.CancelReferral(
+                **base,
+                case_id=case_id,
+                referral_id=_uuid(referral, "form"),
+                reason_code=_text(data, "cancel_reason_code"),  # type: ignore[arg-type]
+                reason=_text(data, "cancel_reason"),
+            )
+            for r in service.case(actor, case_id)["referrals"]:
+                if r["referral_id"] == str(command.referral_id):
+                    cancelled["agency"] = pages.names.agency(r["agency_id"])
+            return command
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            agency = cancelled.get("agency")
+            message = f"{agency}への紹介を取り消しました" if agency else "紹介を取り消しました"
+            return f"/web/cases/{case_id}", message
+
+        def refusal(bad: HubError) -> Errors:
+            # Answered (declined, completed) or cancelled elsewhere while the form stood: its
+            # form is drawn no more, so this is said atop the page, the table showing its end.
+            if isinstance(bad, IllegalTransitionError):
+                return {"form": ENDED_REFERRAL}
+            raise bad
+
+        aliases = {"reason_code": "cancel_reason_code", "reason": "cancel_reason"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases, refusal
+        )
+
+    @routes.post("/cases/{case_id}/watch")
+    async def arrange_watch_over(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.ArrangeWatchOver(
+                **base,
+                case_id=case_id,
+                watch_id=c.derived_id(base["command_id"], "watch_id"),
+                watchers=_lists(data, "watch_watchers"),
+                frequency=_text(data, "watch_frequency"),  # type: ignore[arg-type]
+                note=_text(data, "watch_note"),
+            )
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            often = label("watch_frequency", command.frequency)  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", f"見守り（{often}）を手配しました"
+
+        def refusal(bad: HubError) -> Errors:
+            if isinstance(bad, UnknownAgencyError):
+                return {"watch_watchers": f"この機関は今はネットワークにありません（{bad}）"}
+            raise bad
+
+        aliases = {
+            "watchers": "watch_watchers",
+            "frequency": "watch_frequency",
+            "note": "watch_note",
+        }
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases, refusal
+        )
+
+    @routes.post("/cases/{case_id}/activity")
+    async def record_activity(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.RecordSupportActivity(
+                **base,
+                case_id=case_id,
+                activity_id=c.derived_id(base["command_id"], "activity_id"),
+                agency_id=_text(data, "activity_agency") or "",  # none chosen: 必須です
+                kind=_text(data, "activity_kind"),  # type: ignore[arg-type]
+                note=_text(data, "activity_note"),
+            )
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            kind = label("activity_kind", command.kind)  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", f"支援（{kind}）を記録しました"
+
+        def refusal(bad: HubError) -> Errors:
+            if isinstance(bad, UnknownAgencyError):
+                return {"activity_agency": f"この機関は今はネットワークにありません（{bad}）"}
+            raise bad
+
+        aliases = {"agency_id": "activity_agency", "kind": "activity_kind", "note": "activity_note"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases, refusal
+        )
+
+    @routes.post("/cases/{case_id}/evaluation")
+    async def evaluate(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.EvaluateCase(
+                **base,
+                case_id=case_id,
+                evaluation=_text(data, "evaluation"),  # type: ignore[arg-type]
+                note=_text(data, "evaluation_note"),
+            )
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            result = label("evaluation", command.evaluation)  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", f"評価（{result}）を記録しました"
+
+        aliases = {"note": "evaluation_note"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
+
+    @routes.post("/cases/{case_id}/suspend")
+    async def suspend(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.SuspendCase(**base, case_id=case_id, reason=_text(data, "suspend_reason"))  # type: ignore[arg-type]
+
+        done = to(f"/web/cases/{case_id}", "支援の中断を記録しました")
+        aliases = {"reason": "suspend_reason"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
+
+    @routes.post("/cases/{case_id}/close")
+    async def close(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.CloseCase(**base, case_id=case_id, reason=_text(data, "close_reason"))  # type: ignore[arg-type]
+
+        done = to(f"/web/cases/{case_id}", "終結を記録しました")
+        aliases = {"reason": "close_reason"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
+
     @routes.post("/cases/{case_id}/consent")
     async def give_consent(request: Request, case_id: UUID) -> Response:
         def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
@@ -1264,6 +1417,25 @@ def router(pages: Pages) -> APIRouter:
 
         done = to(f"/web/cases/{case_id}", "同意の撤回を記録しました")
         return await pages.command_form(request, build, redraw_case(request, case_id), done)
+
+    @routes.post("/cases/{case_id}/use-stop")
+    async def request_use_stop(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return c.RequestUseStop(
+                **base,
+                case_id=case_id,
+                request_id=c.derived_id(base["command_id"], "request_id"),
+                reason=_text(data, "use_stop_reason"),
+            )
+
+        done = to(
+            f"/web/cases/{case_id}",
+            "利用停止の請求を記録しました（それまでの同意による共有は止まります）",
+        )
+        aliases = {"reason": "use_stop_reason"}
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, aliases
+        )
 
     # いのちネット担当係長 (coordinator) -------------------------------------------------------
 

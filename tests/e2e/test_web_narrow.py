@@ -160,3 +160,29 @@ def test_the_reporters_page_on_a_phone_breaks_no_word_and_hints_stand_under_thei
         )
         assert browser.find_elements("css selector", ".field .hint")
         assert not beside, f"hints beside their fields: {beside}"
+
+
+def test_the_case_page_with_every_form_open_is_no_wider_than_a_phone(
+    server: Server, tmp_path: Path
+) -> None:
+    """The forms that finish a case's life (紹介の取り消し beside a referral, 支援の経過・終結,
+    利用停止) opened at once on a phone: none pushes the page sideways."""
+    with chromium() as browser:
+        sign_in(browser, server, "ward_officer", WARD)
+        choose(browser, "window_agency", f"{WARD}.houkatsu")
+        press_enter_on(browser, "receive-consultation")
+        for name, value in (
+            ("agency_id", f"{WARD}.houkatsu"),
+            ("purpose", "consultation"),
+            ("urgency", "routine"),
+        ):
+            choose(browser, name, value)
+        click_through(browser, "refer")
+        assert browser.find_elements("css selector", "details.cancel-referral")
+        for opened in ("watch-open", "close-open", "use-stop-open"):
+            assert browser.find_element("id", opened).is_displayed()
+        browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+        browser.set_window_size(PHONE, 900)
+        browser.execute_script("return document.fonts.ready")
+        browser.save_screenshot(str(tmp_path / "case-phone.png"))
+        assert overflow(browser) <= 0, f"{overflow(browser)} px too wide"

@@ -510,9 +510,10 @@ def test_a_closed_case_offers_no_form_it_can_only_refuse(
     service.execute(OFFICER, closing)
     sign_in(client, "ward_officer", ward=WARD)
     page = client.get(f"/web/cases/{case_id}").text
-    for refused in ("refer", "consent", "refuse", "assessment", "consultation"):
+    refusing = ("refer", "consent", "refuse", "assessment", "consultation")
+    for refused in (*refusing, "watch", "activity", "evaluation", "suspend", "close"):
         assert f'action="/web/cases/{case_id}/{refused}"' not in page, refused
-    for taken in ("withdraw", "details", "clear", "person"):
+    for taken in ("withdraw", "use-stop", "details", "clear", "person"):
         assert f'action="/web/cases/{case_id}/{taken}"' in page, taken
     assert '<p id="case-closed">' in page
     assert "本人の情報の記録・訂正はできます" in page
@@ -521,7 +522,8 @@ def test_a_closed_case_offers_no_form_it_can_only_refuse(
     service.app.erase_person(case_id, decided_by="試験課", reason="試験", actor=admin)
     page = client.get(f"/web/cases/{case_id}").text
     assert f'action="/web/cases/{case_id}/details"' not in page
-    assert "（同意の撤回はできます）" in page and "記録・訂正はできます" not in page
+    assert "（同意の撤回・利用停止の請求・紹介の取り消しはできます）" in page
+    assert "記録・訂正はできます" not in page
 
 
 def test_a_consultation_of_a_person_found_by_nayose_is_recorded_on_their_case(
