@@ -51,6 +51,7 @@ from hub.errors import (
 from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
 from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, Names, codes, label, names
+from hub.plausible import MAX_OVERDUE_MINUTES
 from hub.policy import COMMANDS, READS, Read
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
@@ -205,6 +206,7 @@ NO_CONSENT_TO_MOVE = (
     "上の一覧のケースIDからケースのページを開き、本人同意を記録してから移してください"
 )
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
+NOT_A_REFERRAL = "このケースにこの紹介はありません（未応答の紹介の一覧から操作してください）"
 RESENT_CHANGED = (
     "このフォームは別の内容で記録済みのため、記録しませんでした。"
     "ページを開き直してから入力してください"
@@ -1278,6 +1280,9 @@ def router(pages: Pages) -> APIRouter:
         context = {
             "cases": cases,
             "unanswered": service.unanswered_referrals(actor),
+            "answers": answers_after,
+            "can_escalate": "EscalateReferral" in COMMANDS[actor.role],
+            "can_answer": "AnswerReferral" in COMMANDS[actor.role],
             "escalated": service.escalated_referrals(actor),
             "meetings": service.meetings(actor),
             "members": pages.choices(pages.agencies()),
@@ -1369,6 +1374,96 @@ def router(pages: Pages) -> APIRouter:
 
         done = to("/web/coordinator", "支援計画を記録しました")
         return await pages.command_form(request, build, redraw_coordinator(request), done, aliases)
+
+    # For the referrals awaiting an answer: 督促, and an answer the agency gave by phone. The
+    # referral and its case are the form's hidden fields: its address is a page's, one level
+    # down (a form's address opened as a page leads to it).
+
+    def awaiting_referral(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        """The form's referral, of a case the coordinator reads (its ward's), or 404."""
+        case_id = _uuid(_text(data, "case_id"), "form")
+        referral_id = _text(data, "referral_id")
+        case = service.case(actor, case_id)
+        for referral in case["referrals"]:
+            if referral["referral_id"] == referral_id:
+                return {**referral, "ward": case["ward"]}
+        raise NotFoundError(NOT_A_REFERRAL)
+
+    def redraw_referral(request: Request) -> Redraw:
+        """The coordinator's page again, the referral's forms open with what was sent."""
+        return lambda actor, errors, values: coordinator_page(
+            request, actor, errors, {**values, "referral": _text(values, "referral_id")}, 422
+        )
+
+    @routes.post("/coordinator/escalate")
+    async def escalate(request: Request) -> Response:
+        agency: list[str] = []  # the referral's, for the line said after
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            referral = awaiting_referral(actor, data)
+            agency[:] = [referral["agency_id"]]
+            case_id, referral_id = UUID(referral["case_id"]), UUID(referral["referral_id"])
+            # Escalated by hand, before or after the timer's deadline: the minutes it has
+            # waited since it was made, as the page's 待ち時間 shows them.
+            waited = base["occurred_at"] - datetime.fromisoformat(referral["made_at"])
+            minutes = min(max(0, int(waited.total_seconds() // 60)), MAX_OVERDUE_MINUTES)
+            return c.EscalateReferral(
+                **base, case_id=case_id, referral_id=referral_id, overdue_minutes=minutes
+            )
+
+        def done(command: c.Command, _outcome: Outcome) -> Done:
+            named = pages.names.agency(agency[0])
+            referral = str(command.referral_id)[:8]  # type: ignore[attr-defined]
+            return "/web/coordinator", f"紹介 {referral}（{named}）を督促しました"
+
+        return await pages.command_form(request, build, redraw_referral(request), done)
+
+    @routes.post("/coordinator/answer")
+    async def answer_by_phone(request: Request) -> Response:
+        """An answer the agency gave by phone, recorded by the coordinator on its behalf
+        (``recorded_by``): the same answers and refusals as the agency's own inbox."""
+        agency: list[str] = []
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            referral = awaiting_referral(actor, data)
+            agency[:] = [referral["agency_id"]]
+            case_id, referral_id = UUID(referral["case_id"]), UUID(referral["referral_id"])
+            try:
+                reply = AgencyAnswer(
+                    answer=_text(data, "answer"),  # type: ignore[arg-type]
+                    reason_code=_text(data, "reason_code"),  # type: ignore[arg-type]
+                    reason=_text(data, "reason"),
+                    outcome=_text(data, "outcome"),  # type: ignore[arg-type]
+                )
+            except ValidationError as bad:
+                errors = field_errors(bad)
+                if "form" in errors and _text(data, "answer") == "declined":
+                    errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
+                raise FormError(
+                    {f"phone_{k}-{referral_id}": v for k, v in errors.items()}
+                ) from None
+            return c.AnswerReferral(
+                **base,
+                case_id=case_id,
+                referral_id=referral_id,
+                agency_id=referral["agency_id"],
+                answer=reply.answer,
+                reason=reply.reason,
+                reason_code=reply.reason_code,
+                outcome=reply.outcome,
+                recorded_by=pages.network.coordinator_of(referral["ward"]).id,
+            )
+
+        def done(command: c.Command, _outcome: Outcome) -> Done:
+            answered = label("referral_status", command.answer)  # type: ignore[attr-defined]
+            named = pages.names.agency(agency[0])
+            referral = str(command.referral_id)[:8]  # type: ignore[attr-defined]
+            return "/web/coordinator", (
+                f"紹介 {referral}（{named}）への回答（{answered}）を、"
+                "電話で受けた回答として代理で記録しました"
+            )
+
+        return await pages.command_form(request, build, redraw_referral(request), done)
 
     # 支援機関 (member agency) -------------------------------------------------------------------
 
