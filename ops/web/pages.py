@@ -56,7 +56,7 @@ from hub.policy import COMMANDS, READS, Read
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
-from hub.vocabulary import CLEARABLE, REFERRAL_ANSWERS
+from hub.vocabulary import CLEARABLE, REFERRAL_ANSWERS, SENSITIVE_CATEGORIES
 from ops.api.problems import is_page
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
@@ -206,6 +206,9 @@ NO_CONSENT_TO_MOVE = (
     "上の一覧のケースIDからケースのページを開き、本人同意を記録してから移してください"
 )
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
+NO_EMERGENCY_IN_FORCE = (
+    "この宣言は終了しているか、このケースの宣言ではありません（ページを開き直してください）"
+)
 NOT_A_REFERRAL = "このケースにこの紹介はありません（未応答の紹介の一覧から操作してください）"
 RESENT_CHANGED = (
     "このフォームは別の内容で記録済みのため、記録しませんでした。"
@@ -1055,6 +1058,8 @@ def router(pages: Pages) -> APIRouter:
             "values": {
                 "valid_from": today.isoformat(),
                 "valid_until": a_year.isoformat(),
+                # An emergency declared for three days unless the officer says otherwise.
+                "emergency_until": (today + timedelta(days=3)).isoformat(),
                 **(values or {}),
             },
             "discoveries": service.case_discoveries(actor, case_id),
@@ -1072,6 +1077,15 @@ def router(pages: Pages) -> APIRouter:
             "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
             "person_erased": service.person_erased(actor, case_id),
             "clearable": [(f, label("person_field", f"person.{f}")) for f in CLEARABLE],
+            "can_declare": "DeclareEmergency" in COMMANDS[actor.role],
+            "can_end_emergency": "EndEmergency" in COMMANDS[actor.role],
+            "emergencies": service.emergencies_in_force(actor, case_id),
+            "ordinary_categories": [
+                x for x in codes("data_category").items() if x[0] not in SENSITIVE_CATEGORIES
+            ],
+            "sensitive_categories": [
+                x for x in codes("data_category").items() if x[0] in SENSITIVE_CATEGORIES
+            ],
         }
         return pages.render(request, "case.html", "ケース", context, status, actor)
 
@@ -1265,6 +1279,84 @@ def router(pages: Pages) -> APIRouter:
             )
 
         done = to(f"/web/cases/{case_id}", "同意の撤回を記録しました")
+        return await pages.command_form(request, build, redraw_case(request, case_id), done)
+
+    # 緊急時 (vital interest): the person's details to the agencies named, without consent.
+
+    emergency_aliases = {
+        "agencies": "emergency_agencies",
+        "data_categories": "emergency_categories",
+        "reason": "emergency_reason",
+        "expires_at": "emergency_until",
+        "sensitive_categories": "emergency_sensitive",
+        "sensitive_reason": "emergency_sensitive_reason",
+    }
+
+    @routes.post("/cases/{case_id}/emergency")
+    async def declare_emergency(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            sensitive = _lists(data, "emergency_sensitive")
+
+            def make(days: dict[str, date]) -> c.Command:
+                return c.DeclareEmergency(
+                    **base,
+                    case_id=case_id,
+                    declaration_id=c.derived_id(base["command_id"], "declaration_id"),
+                    agencies=_lists(data, "emergency_agencies"),
+                    # A sensitive category ticked is named among the categories too: the
+                    # relay releases one only when a declaration names it in both.
+                    data_categories=[*_lists(data, "emergency_categories"), *sensitive],  # type: ignore[list-item]
+                    reason=_text(data, "emergency_reason"),  # type: ignore[arg-type]
+                    expires_at=_end_of(days["emergency_until"], "emergency_until"),
+                    sensitive_categories=sensitive,  # type: ignore[arg-type]
+                    sensitive_reason=_text(data, "emergency_sensitive_reason"),
+                )
+
+            return _dated(data, ("emergency_until",), make, emergency_aliases)
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            declared = cast(c.DeclareEmergency, command)
+            named = "、".join(pages.names.agency(a) for a in declared.agencies)
+            message = (
+                f"緊急時の宣言を記録しました。{named}に、本人の同意なしで本人の情報を提供します"
+                f"（{fmt.wareki_time(declared.expires_at)}まで）"
+            )
+            if declared.sensitive_categories:
+                message += (
+                    "。要配慮個人情報を含むため、いのちネット担当係長と監査担当の審査を受けます"
+                )
+            return f"/web/cases/{case_id}", message
+
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, emergency_aliases
+        )
+
+    @routes.post("/cases/{case_id}/end-emergency")
+    async def end_emergency(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            declaration = _text(data, "end_declaration_id")
+            if not declaration:
+                raise FormError({"end_declaration_id": "終了する宣言を選んでください（必須）"})
+            command = c.EndEmergency(
+                **base, case_id=case_id, declaration_id=_uuid(declaration, "end_declaration_id")
+            )
+            # One ended meanwhile (another officer, another tab) is said beside the list, or
+            # atop the page once none is left to list, not as the 404 page; a second click of
+            # this form is its own command, done already.
+            in_force = {e["declaration_id"] for e in service.emergencies_in_force(actor, case_id)}
+            resent = service.accepted_at(base["command_id"]) is not None
+            if declaration not in in_force and not resent:
+                raise FormError(
+                    {"end_declaration_id" if in_force else "form": NO_EMERGENCY_IN_FORCE}
+                )
+            return command
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            declaration = str(command.declaration_id)[:8]  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", (
+                f"緊急時の宣言 {declaration} を終了しました。これ以降、この宣言による提供はしません"
+            )
+
         return await pages.command_form(request, build, redraw_case(request, case_id), done)
 
     # いのちネット担当係長 (coordinator) -------------------------------------------------------
