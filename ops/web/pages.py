@@ -1375,6 +1375,7 @@ def router(pages: Pages) -> APIRouter:
             "answers": answers_after,
             "can_escalate": "EscalateReferral" in COMMANDS[actor.role],
             "can_answer": "AnswerReferral" in COMMANDS[actor.role],
+            "can_decide": "DecideSupport" in COMMANDS[actor.role],
             "escalated": service.escalated_referrals(actor),
             "meetings": service.meetings(actor),
             "members": pages.choices(pages.agencies()),
@@ -1466,6 +1467,45 @@ def router(pages: Pages) -> APIRouter:
 
         done = to("/web/coordinator", "支援計画を記録しました")
         return await pages.command_form(request, build, redraw_coordinator(request), done, aliases)
+
+    @routes.post("/coordinator/decide")
+    async def decide_support(request: Request) -> Response:
+        """支援の決定: a meeting that took up the case names the agency that leads."""
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            chosen = _text(data, "decide_on") or ""
+            lead = _text(data, "decide_lead_agency") or ""
+            missing = {}
+            if not chosen:
+                missing["decide_on"] = "会議で取り上げたケースを選んでください（必須）"
+            if not lead:
+                missing["decide_lead_agency"] = "主担当機関を選んでください（必須）"
+            if missing:
+                raise FormError(missing)
+            case, _, meeting = chosen.partition(" ")  # the option's value: "case meeting"
+            return c.DecideSupport(
+                **base,
+                case_id=_uuid(case, "decide_on"),
+                meeting_id=_uuid(meeting, "decide_on"),
+                lead_agency=lead,
+            )
+
+        def refusal(bad: HubError) -> Errors:
+            # An agency retired (hub network apply) while the form stood open: beside it.
+            if isinstance(bad, UnknownAgencyError):
+                return {"decide_lead_agency": f"この機関は今はネットワークにありません（{bad}）"}
+            return {"decide_on": said(bad)}
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            decided = cast(c.DecideSupport, command)
+            lead = pages.names.agency(decided.lead_agency)
+            case = str(decided.case_id)[:8]
+            return "/web/coordinator", f"ケース {case} の支援を決定しました（主担当：{lead}）"
+
+        aliases = {"lead_agency": "decide_lead_agency", "case_id": "decide_on"}
+        return await pages.command_form(
+            request, build, redraw_coordinator(request), done, aliases, refusal
+        )
 
     # For the referrals awaiting an answer: 督促, and an answer the agency gave by phone. The
     # referral and its case are the form's hidden fields: its address is a page's, one level
