@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from consumers.config import get_consumer_settings
 from hub import commands as c
 from hub.application import Outcome
 from hub.domain.case import TRANSITIONS
@@ -1535,10 +1536,12 @@ def router(pages: Pages) -> APIRouter:
             referral = awaiting_referral(actor, data)
             agency[:] = [referral["agency_id"]]
             case_id, referral_id = UUID(referral["case_id"]), UUID(referral["referral_id"])
-            # Escalated by hand, before or after the timer's deadline: the minutes it has
-            # waited since it was made, as the page's 待ち時間 shows them.
-            waited = base["occurred_at"] - datetime.fromisoformat(referral["made_at"])
-            minutes = min(max(0, int(waited.total_seconds() // 60)), MAX_OVERDUE_MINUTES)
+            # Minutes past the deadline the timer would have escalated it at (the CLI's 超過),
+            # as the timer counts them; 0 when the coordinator escalates before it.
+            made_at = datetime.fromisoformat(referral["made_at"])
+            deadline = get_consumer_settings().ack_deadline(referral["urgency"], made_at)
+            late = base["occurred_at"] - deadline
+            minutes = min(max(0, int(late.total_seconds() // 60)), MAX_OVERDUE_MINUTES)
             return c.EscalateReferral(
                 **base, case_id=case_id, referral_id=referral_id, overdue_minutes=minutes
             )

@@ -5,12 +5,15 @@ and an answer the agency gave by phone, recorded on its behalf (AnswerReferral w
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
+from consumers.config import get_consumer_settings
 from hub import events as ev
+from hub.fiscal import now
 from hub.identity import Actor, Role
 from ops.usecases import HubService
 from tests import factories as f
@@ -64,12 +67,31 @@ def test_the_coordinator_escalates_a_referral_awaiting_an_answer_once(
     assert len(escalated) == 1
     assert escalated[0].agency_id == AGENCY
     assert escalated[0].coordinator == f"{WARD}.coordinator"
-    assert escalated[0].overdue_minutes >= 0
+    # Minutes past the timer's deadline, as the timer counts them (the CLI's 超過).
+    referral = service.case(OFFICER, case_id)["referrals"][0]
+    made_at = datetime.fromisoformat(referral["made_at"])
+    deadline = get_consumer_settings().ack_deadline("soon", made_at)
+    late = int((escalated[0].occurred_at - deadline).total_seconds() // 60)
+    assert late > 0 and escalated[0].overdue_minutes == late
     shown = client.get("/web/coordinator").text
     assert f"紹介 {str(referral_id)[:8]}（戸畑区 地域保健" in shown  # the flash names it
     assert "を督促しました" in shown
     assert f'id="escalate-{referral_id}"' not in shown  # escalated once: no form again
     assert f'id="escalated-{referral_id}"' in shown
+
+
+def test_a_referral_escalated_before_its_deadline_is_overdue_by_no_minute(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    referral = f.referral(case.case_id, AGENCY, occurred_at=now())
+    service.execute(OFFICER, referral)
+    sign_in(client, "coordinator", ward=WARD)
+    assert send(client, case.case_id, referral.referral_id, "escalate").status_code == 303
+    [escalated] = payloads(service, case.case_id, ev.ReferralEscalated)
+    assert escalated.overdue_minutes == 0
 
 
 def test_an_escalation_already_made_is_refused_atop_the_page_in_japanese(
