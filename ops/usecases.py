@@ -284,6 +284,23 @@ class HubService:
         self._case_ward(actor, Read.case, case_id)
         return self.app.get_case(case_id).erased
 
+    def emergencies_in_force(self, actor: Actor, case_id: UUID) -> list[dict[str, Any]]:
+        """The case's emergency declarations in force now (not ended, before their expiry),
+        the ones an ``EndEmergency`` may end; the views keep none, the case itself does."""
+        self._case_ward(actor, Read.case, case_id)
+        at = now()
+        declared = list(self.app.get_case(case_id).emergencies.items())
+        return [
+            {
+                "declaration_id": str(declaration_id),
+                "agencies": list(e.agencies),
+                "expires_at": e.expires_at,
+                "sensitive_categories": list(e.sensitive_categories),
+            }
+            for declaration_id, e in declared
+            if not e.ended and at < e.expires_at
+        ]
+
     def cases(
         self, actor: Actor, ward: str | None = None, status: str | None = None
     ) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from consumers.config import get_consumer_settings
 from hub import commands as c
 from hub.application import Outcome
 from hub.domain.case import ENDED, TRANSITIONS
@@ -52,11 +53,12 @@ from hub.errors import (
 from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
 from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, Names, codes, label, names
+from hub.plausible import MAX_OVERDUE_MINUTES
 from hub.policy import COMMANDS, READS, Read
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
-from hub.vocabulary import CLEARABLE, REFERRAL_ANSWERS
+from hub.vocabulary import CLEARABLE, REFERRAL_ANSWERS, SENSITIVE_CATEGORIES
 from ops.api.problems import is_page
 from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
@@ -210,6 +212,10 @@ NO_REFERRAL_TO_CANCEL = (
 )
 ENDED_REFERRAL = "この紹介はすでに終了している（辞退・完了・取消）ため、取り消しませんでした"
 NOT_IN_INBOX = "この紹介は受信箱にありません（受信箱の一覧から回答してください）"
+NO_EMERGENCY_IN_FORCE = (
+    "この宣言は終了しているか、このケースの宣言ではありません（ページを開き直してください）"
+)
+NOT_A_REFERRAL = "このケースにこの紹介はありません（未応答の紹介の一覧から操作してください）"
 RESENT_CHANGED = (
     "このフォームは別の内容で記録済みのため、記録しませんでした。"
     "ページを開き直してから入力してください"
@@ -1058,6 +1064,8 @@ def router(pages: Pages) -> APIRouter:
             "values": {
                 "valid_from": today.isoformat(),
                 "valid_until": a_year.isoformat(),
+                # An emergency declared for three days unless the officer says otherwise.
+                "emergency_until": (today + timedelta(days=3)).isoformat(),
                 **(values or {}),
             },
             "discoveries": service.case_discoveries(actor, case_id),
@@ -1088,6 +1096,15 @@ def router(pages: Pages) -> APIRouter:
             "can_record_person": "RecordPersonDetails" in COMMANDS[actor.role],
             "person_erased": service.person_erased(actor, case_id),
             "clearable": [(f, label("person_field", f"person.{f}")) for f in CLEARABLE],
+            "can_declare": "DeclareEmergency" in COMMANDS[actor.role],
+            "can_end_emergency": "EndEmergency" in COMMANDS[actor.role],
+            "emergencies": service.emergencies_in_force(actor, case_id),
+            "ordinary_categories": [
+                x for x in codes("data_category").items() if x[0] not in SENSITIVE_CATEGORIES
+            ],
+            "sensitive_categories": [
+                x for x in codes("data_category").items() if x[0] in SENSITIVE_CATEGORIES
+            ],
         }
         return pages.render(request, "case.html", "ケース", context, status, actor)
 
@@ -1437,6 +1454,84 @@ def router(pages: Pages) -> APIRouter:
             request, build, redraw_case(request, case_id), done, aliases
         )
 
+    # 緊急時 (vital interest): the person's details to the agencies named, without consent.
+
+    emergency_aliases = {
+        "agencies": "emergency_agencies",
+        "data_categories": "emergency_categories",
+        "reason": "emergency_reason",
+        "expires_at": "emergency_until",
+        "sensitive_categories": "emergency_sensitive",
+        "sensitive_reason": "emergency_sensitive_reason",
+    }
+
+    @routes.post("/cases/{case_id}/emergency")
+    async def declare_emergency(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            sensitive = _lists(data, "emergency_sensitive")
+
+            def make(days: dict[str, date]) -> c.Command:
+                return c.DeclareEmergency(
+                    **base,
+                    case_id=case_id,
+                    declaration_id=c.derived_id(base["command_id"], "declaration_id"),
+                    agencies=_lists(data, "emergency_agencies"),
+                    # A sensitive category ticked is named among the categories too: the
+                    # relay releases one only when a declaration names it in both.
+                    data_categories=[*_lists(data, "emergency_categories"), *sensitive],  # type: ignore[list-item]
+                    reason=_text(data, "emergency_reason"),  # type: ignore[arg-type]
+                    expires_at=_end_of(days["emergency_until"], "emergency_until"),
+                    sensitive_categories=sensitive,  # type: ignore[arg-type]
+                    sensitive_reason=_text(data, "emergency_sensitive_reason"),
+                )
+
+            return _dated(data, ("emergency_until",), make, emergency_aliases)
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            declared = cast(c.DeclareEmergency, command)
+            named = "、".join(pages.names.agency(a) for a in declared.agencies)
+            message = (
+                f"緊急時の宣言を記録しました。{named}に、本人の同意なしで本人の情報を提供します"
+                f"（{fmt.wareki_time(declared.expires_at)}まで）"
+            )
+            if declared.sensitive_categories:
+                message += (
+                    "。要配慮個人情報を含むため、いのちネット担当係長と監査担当の審査を受けます"
+                )
+            return f"/web/cases/{case_id}", message
+
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, emergency_aliases
+        )
+
+    @routes.post("/cases/{case_id}/end-emergency")
+    async def end_emergency(request: Request, case_id: UUID) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            declaration = _text(data, "end_declaration_id")
+            if not declaration:
+                raise FormError({"end_declaration_id": "終了する宣言を選んでください（必須）"})
+            command = c.EndEmergency(
+                **base, case_id=case_id, declaration_id=_uuid(declaration, "end_declaration_id")
+            )
+            # One ended meanwhile (another officer, another tab) is said beside the list, or
+            # atop the page once none is left to list, not as the 404 page; a second click of
+            # this form is its own command, done already.
+            in_force = {e["declaration_id"] for e in service.emergencies_in_force(actor, case_id)}
+            resent = service.accepted_at(base["command_id"]) is not None
+            if declaration not in in_force and not resent:
+                raise FormError(
+                    {"end_declaration_id" if in_force else "form": NO_EMERGENCY_IN_FORCE}
+                )
+            return command
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            declaration = str(command.declaration_id)[:8]  # type: ignore[attr-defined]
+            return f"/web/cases/{case_id}", (
+                f"緊急時の宣言 {declaration} を終了しました。これ以降、この宣言による提供はしません"
+            )
+
+        return await pages.command_form(request, build, redraw_case(request, case_id), done)
+
     # いのちネット担当係長 (coordinator) -------------------------------------------------------
 
     def coordinator_page(
@@ -1450,6 +1545,10 @@ def router(pages: Pages) -> APIRouter:
         context = {
             "cases": cases,
             "unanswered": service.unanswered_referrals(actor),
+            "answers": answers_after,
+            "can_escalate": "EscalateReferral" in COMMANDS[actor.role],
+            "can_answer": "AnswerReferral" in COMMANDS[actor.role],
+            "can_decide": "DecideSupport" in COMMANDS[actor.role],
             "escalated": service.escalated_referrals(actor),
             "meetings": service.meetings(actor),
             "members": pages.choices(pages.agencies()),
@@ -1541,6 +1640,137 @@ def router(pages: Pages) -> APIRouter:
 
         done = to("/web/coordinator", "支援計画を記録しました")
         return await pages.command_form(request, build, redraw_coordinator(request), done, aliases)
+
+    @routes.post("/coordinator/decide")
+    async def decide_support(request: Request) -> Response:
+        """支援の決定: a meeting that took up the case names the agency that leads."""
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            chosen = _text(data, "decide_on") or ""
+            lead = _text(data, "decide_lead_agency") or ""
+            missing = {}
+            if not chosen:
+                missing["decide_on"] = "会議で取り上げたケースを選んでください（必須）"
+            if not lead:
+                missing["decide_lead_agency"] = "主担当機関を選んでください（必須）"
+            if missing:
+                raise FormError(missing)
+            case, _, meeting = chosen.partition(" ")  # the option's value: "case meeting"
+            return c.DecideSupport(
+                **base,
+                case_id=_uuid(case, "decide_on"),
+                meeting_id=_uuid(meeting, "decide_on"),
+                lead_agency=lead,
+            )
+
+        def refusal(bad: HubError) -> Errors:
+            # An agency retired (hub network apply) while the form stood open: beside it.
+            if isinstance(bad, UnknownAgencyError):
+                return {"decide_lead_agency": f"この機関は今はネットワークにありません（{bad}）"}
+            return {"decide_on": said(bad)}
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            decided = cast(c.DecideSupport, command)
+            lead = pages.names.agency(decided.lead_agency)
+            case = str(decided.case_id)[:8]
+            return "/web/coordinator", f"ケース {case} の支援を決定しました（主担当：{lead}）"
+
+        aliases = {"lead_agency": "decide_lead_agency", "case_id": "decide_on"}
+        return await pages.command_form(
+            request, build, redraw_coordinator(request), done, aliases, refusal
+        )
+
+    # For the referrals awaiting an answer: 督促, and an answer the agency gave by phone. The
+    # referral and its case are the form's hidden fields: its address is a page's, one level
+    # down (a form's address opened as a page leads to it).
+
+    def awaiting_referral(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        """The form's referral, of a case the coordinator reads (its ward's), or 404."""
+        case_id = _uuid(_text(data, "case_id"), "form")
+        referral_id = _text(data, "referral_id")
+        case = service.case(actor, case_id)
+        for referral in case["referrals"]:
+            if referral["referral_id"] == referral_id:
+                return {**referral, "ward": case["ward"]}
+        raise NotFoundError(NOT_A_REFERRAL)
+
+    def redraw_referral(request: Request) -> Redraw:
+        """The coordinator's page again, the referral's forms open with what was sent."""
+        return lambda actor, errors, values: coordinator_page(
+            request, actor, errors, {**values, "referral": _text(values, "referral_id")}, 422
+        )
+
+    @routes.post("/coordinator/escalate")
+    async def escalate(request: Request) -> Response:
+        agency: list[str] = []  # the referral's, for the line said after
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            referral = awaiting_referral(actor, data)
+            agency[:] = [referral["agency_id"]]
+            case_id, referral_id = UUID(referral["case_id"]), UUID(referral["referral_id"])
+            # Minutes past the deadline the timer would have escalated it at (the CLI's 超過),
+            # as the timer counts them; 0 when the coordinator escalates before it.
+            made_at = datetime.fromisoformat(referral["made_at"])
+            deadline = get_consumer_settings().ack_deadline(referral["urgency"], made_at)
+            late = base["occurred_at"] - deadline
+            minutes = min(max(0, int(late.total_seconds() // 60)), MAX_OVERDUE_MINUTES)
+            return c.EscalateReferral(
+                **base, case_id=case_id, referral_id=referral_id, overdue_minutes=minutes
+            )
+
+        def done(command: c.Command, _outcome: Outcome) -> Done:
+            named = pages.names.agency(agency[0])
+            referral = str(command.referral_id)[:8]  # type: ignore[attr-defined]
+            return "/web/coordinator", f"紹介 {referral}（{named}）を督促しました"
+
+        return await pages.command_form(request, build, redraw_referral(request), done)
+
+    @routes.post("/coordinator/answer")
+    async def answer_by_phone(request: Request) -> Response:
+        """An answer the agency gave by phone, recorded by the coordinator on its behalf
+        (``recorded_by``): the same answers and refusals as the agency's own inbox."""
+        agency: list[str] = []
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            referral = awaiting_referral(actor, data)
+            agency[:] = [referral["agency_id"]]
+            case_id, referral_id = UUID(referral["case_id"]), UUID(referral["referral_id"])
+            try:
+                reply = AgencyAnswer(
+                    answer=_text(data, "answer"),  # type: ignore[arg-type]
+                    reason_code=_text(data, "reason_code"),  # type: ignore[arg-type]
+                    reason=_text(data, "reason"),
+                    outcome=_text(data, "outcome"),  # type: ignore[arg-type]
+                )
+            except ValidationError as bad:
+                errors = field_errors(bad)
+                if "form" in errors and _text(data, "answer") == "declined":
+                    errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
+                raise FormError(
+                    {f"phone_{k}-{referral_id}": v for k, v in errors.items()}
+                ) from None
+            return c.AnswerReferral(
+                **base,
+                case_id=case_id,
+                referral_id=referral_id,
+                agency_id=referral["agency_id"],
+                answer=reply.answer,
+                reason=reply.reason,
+                reason_code=reply.reason_code,
+                outcome=reply.outcome,
+                recorded_by=pages.network.coordinator_of(referral["ward"]).id,
+            )
+
+        def done(command: c.Command, _outcome: Outcome) -> Done:
+            answered = label("referral_status", command.answer)  # type: ignore[attr-defined]
+            named = pages.names.agency(agency[0])
+            referral = str(command.referral_id)[:8]  # type: ignore[attr-defined]
+            return "/web/coordinator", (
+                f"紹介 {referral}（{named}）への回答（{answered}）を、"
+                "電話で受けた回答として代理で記録しました"
+            )
+
+        return await pages.command_form(request, build, redraw_referral(request), done)
 
     # 支援機関 (member agency) -------------------------------------------------------------------
 

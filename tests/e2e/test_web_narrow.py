@@ -77,16 +77,31 @@ def test_no_page_is_wider_than_a_phone(server: Server, tmp_path: Path) -> None:
         )
         click_through(browser, "give-consent")
         assert "同意を記録しました" in browser.page_source
+        # A referral awaiting an answer: the coordinator's forms beside it, opened below.
+        choose(browser, "agency_id", f"{WARD}.houkatsu")
+        choose(browser, "purpose", "consultation")
+        choose(browser, "urgency", "soon")
+        press_enter_on(browser, "refer")
         today = now().astimezone(JST).date().isoformat()  # the consent was given today
         pages = [("ward_officer", WARD, case_page), ("ward_officer", WARD, "/web/officer")]
         pages += [("auditor", "", f"/web/audit?as_of={today}"), ("analyst", "", "/web/analysis")]
-        pages += [("partner_reporter", "", "/web/report")]
+        pages += [
+            ("partner_reporter", "", "/web/report"),
+            ("coordinator", WARD, "/web/coordinator"),
+        ]
         browser.set_window_size(PHONE, 900)
         wide = []
         for role, ward, page in pages:
             sign_in(browser, server, role, ward)
             browser.get(page if page.startswith("http") else f"{server.url}{page}")
             browser.execute_script("return document.fonts.ready")
+            # Every folded form open (the emergency's, the coordinator's beside a referral):
+            # what it holds may not push the page sideways either.
+            browser.execute_script(
+                "document.querySelectorAll('details').forEach(d => d.open = true)"
+            )
+            if page == "/web/coordinator":
+                assert "未応答の紹介への対応" in browser.page_source
             if overflow(browser) > 0:
                 browser.save_screenshot(str(tmp_path / f"{role}.png"))
                 wide.append(f"{page}: {overflow(browser)} px too wide")

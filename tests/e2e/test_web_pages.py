@@ -432,6 +432,50 @@ def test_the_coordinator_moves_a_case_only_with_consent_in_force_and_plans_it(
     press_enter_on(browser, "move")
     assert "重層的支援会議へ移しました" in browser.page_source
 
+    # 支援の決定: the meeting that took the case up names the lead agency.
+    press_enter_on(browser, "decide-open", navigates=False)
+    options = browser.find_element("id", "decide_on").find_elements("tag name", "option")
+    [taken_up] = [
+        o.get_attribute("value") for o in options if o.get_attribute("value")[:36] == case_id
+    ]
+    choose(browser, "decide_on", taken_up)
+    choose(browser, "decide_lead_agency", AGENCY)
+    press_enter_on(browser, "decide-support")
+    assert f"ケース {case_id[:8]} の支援を決定しました" in browser.page_source
+    assert_accessible(browser)
+
+    # A referral the agency leaves unanswered: 督促, then its answer by phone, on its behalf.
+    referred = officer.post(
+        "/commands/ReferCase",
+        json={
+            "occurred_at": "2026-04-01T09:10:00+09:00",
+            "case_id": case_id,
+            "agency_id": AGENCY,
+            "purpose": "support_planning",
+            "urgency": "soon",
+        },
+        headers={"Idempotency-Key": "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"},
+    )
+    assert referred.status_code in (200, 201), referred.text
+    browser.get(f"{web.url}/web/coordinator")
+    [acts] = [
+        section
+        for section in browser.find_elements("css selector", "section.referral-acts")
+        if f"ケース {case_id[:8]}" in section.text
+    ]
+    referral_id = acts.get_attribute("id").removeprefix("act-")
+    press_enter_on(browser, f"escalate-open-{referral_id}", navigates=False)
+    press_enter_on(browser, f"escalate-{referral_id}")
+    assert "を督促しました" in browser.page_source
+    press_enter_on(browser, f"phone-open-{referral_id}", navigates=False)
+    press_enter_on(browser, f"phone-{referral_id}")  # no answer chosen: said beside it
+    assert "必須" in text_of(browser, f"phone_answer-{referral_id}-error")
+    assert_accessible(browser)
+    choose(browser, f"phone_answer-{referral_id}", "accepted")
+    press_enter_on(browser, f"phone-{referral_id}")
+    assert "電話で受けた回答として代理で記録しました" in browser.page_source
+    assert f"act-{referral_id}" not in browser.page_source  # answered: awaits nothing
+
     # A plan with its monitoring date, shown in 和暦 among the ward's open cases.
     press_enter_on(browser, "plan-open", navigates=False)
     choose(browser, "plan_case_id", case_id)
