@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
@@ -485,9 +485,13 @@ class HubService:
         self._known_agency(agency_id)
         return [d.view() for d in self._ledger_disclosures(None, agency_id)]
 
-    def inbox_values(self, actor: Actor, agency_id: str) -> dict[str, dict[str, Any]]:
+    def inbox_values(
+        self, actor: Actor, agency_id: str, referrals: Iterable[dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
         """The person's details and 申し送り the relay released to this agency, per case of
-        its referrals still open (``ops.disclosed``): only the field paths the ledger lists
+        the ``referrals`` shown (rows of ``inbox``, those the caller answers with: a case
+        left out of the answer is neither read nor recorded as read) still open
+        (``ops.disclosed``): only the field paths the ledger lists
         for this agency and case, the newest value of each with its disclosure's time and
         basis; an erased person ``erased`` and nothing else. A case whose referrals to the
         agency have all ended (declined, completed, cancelled) shows nothing: the agency
@@ -502,8 +506,8 @@ class HubService:
         self._known_agency(agency_id)
         purposes = {
             r["case_id"]: r["purpose"]
-            for r in self._view("inbox").inbox(agency_id)
-            if still_open(r["status"])
+            for r in referrals
+            if r["agency_id"] == agency_id and still_open(r["status"])
         }
         rows: dict[str, list[dict[str, Any]]] = {}
         for row in self._ledger().disclosures(agency_id=agency_id):

@@ -177,7 +177,7 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         rows = service.inbox(actor, agency_id, unanswered=unanswered)
         if not details:
             return codes_only(rows)
-        released = service.inbox_values(actor, agency_id)
+        released = service.inbox_values(actor, agency_id, rows)
         return [
             {**row, "released": released.get(row["case_id"]) if still_open(row["status"]) else None}
             for row in rows
