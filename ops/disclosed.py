@@ -63,10 +63,10 @@ class CaseEvent:
 
 
 def released_values(
-    rows: Sequence[dict[str, Any]], events: Iterable[CaseEvent]
+    rows: Sequence[dict[str, Any]], events: Iterable[CaseEvent], agency_id: str
 ) -> dict[str, Released]:
     """The newest released value of each shown field, from the ledger ``rows`` of ONE agency
-    and ONE case and that case's ``events`` in log order."""
+    (``agency_id``) and ONE case and that case's ``events`` in log order."""
     by_event: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_event.setdefault(str(row["event_id"]), []).append(row)
@@ -76,7 +76,7 @@ def released_values(
         _fold(person, shown, event)
         for row in by_event.get(event.event_id, ()):
             for path in row["fields"]:
-                value = _value(event, person, path)
+                value = _value(event, person, path, agency_id)
                 if value is not None and value != ERASED:
                     shown[path] = Released(
                         path,
@@ -104,11 +104,15 @@ def _fold(person: dict[str, Any], shown: dict[str, Released], event: CaseEvent) 
             shown.pop(f"person.{name}", None)
 
 
-def _value(event: CaseEvent, person: dict[str, Any], path: str) -> Any:
+def _value(event: CaseEvent, person: dict[str, Any], path: str, agency_id: str) -> Any:
     if path not in SHOWN:
         return None
     if path == NOTE:
-        return event.record.get(NOTE) if event.event_type == "ReferralMade" else None
+        # The 申し送り of a referral to THIS agency: the relay also sends an involved agency
+        # the referral to another (its note on a basis that covers narratives), but that
+        # note was written for the other agency, and is not shown as this referral's.
+        ours = event.event_type == "ReferralMade" and event.record.get("agency_id") == agency_id
+        return event.record.get(NOTE) if ours else None
     name = path.removeprefix("person.")
     own = event.record.get("person")
     if isinstance(own, dict):  # the record carries the person: its own values

@@ -523,7 +523,7 @@ class HubService:
                 case_event(self.app.mapper.to_domain_event(stored))
                 for stored in self.app.recorder.select_events(case_uuid)
             )
-            shown = released_values(case_rows, events)
+            shown = released_values(case_rows, events, agency_id)
             by_basis: dict[str, list[str]] = {}
             for released in shown.values():
                 by_basis.setdefault(released.basis, []).append(released.path)

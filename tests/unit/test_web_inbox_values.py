@@ -408,3 +408,24 @@ def test_the_api_records_a_read_only_of_the_cases_it_answers_with(
     read = {a.case_id for a in access_log(service.app)}
     assert str(waiting) in read
     assert str(accepted) not in read
+
+
+def test_the_note_shown_is_that_of_the_agencys_own_referral_not_anothers(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Two agencies on one case, a consent covering both: the relay sends the referral to
+    the other agency to this one too (an involved agency gets every record of the case).
+    Its 申し送り was written for the other agency: it is not shown as this referral's."""
+    service, client = hub
+    case = f.open_case(ward=WARD, person=f.person())
+    service.execute(OFFICER, case)
+    service.execute(OFFICER, f.consent(case.case_id, scope=[AGENCY, OTHER], data_categories=ALL))
+    service.execute(OFFICER, f.referral(case.case_id, agency_id=AGENCY, note="自機関あて（架空）"))
+    service.execute(OFFICER, f.referral(case.case_id, agency_id=OTHER, note="他機関あて（架空）"))
+    relay_passes(service)
+
+    own = released(client, AGENCY)
+    assert "自機関あて（架空）" in own
+    assert "他機関あて（架空）" not in own
+    other = released(client, OTHER)
+    assert "他機関あて（架空）" in other and "自機関あて（架空）" not in other
