@@ -360,6 +360,10 @@ class HubService:
         said = self._discovery_notes(case_id) if notes else []
         also = ["discovery.note"] if said else []
         person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose, also=also)
+        if said and self.app.get_case(case_id).erased:
+            # Erased since the notes were read (another process): the person's read recorded
+            # nothing, so the notes read before it are not shown unrecorded either.
+            said = []
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
         recorded = self.app.records_reads(case_id) or bool(said)
         shown = {
