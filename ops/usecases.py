@@ -517,6 +517,10 @@ class HubService:
         for row in self._ledger().disclosures(agency_id=agency_id):
             if row["case_id"] in purposes and row["agency_id"] == agency_id:
                 rows.setdefault(row["case_id"], []).append(row)
+        # The events the relay quarantined (few; none in a healthy hub), by case.
+        quarantined: dict[str, set[str]] = {}
+        for kept in self._ledger().quarantined() if rows else ():
+            quarantined.setdefault(str(kept["aggregate_id"]), set()).add(str(kept["event_id"]))
         found: dict[str, dict[str, Any]] = {}
         for case_id, case_rows in rows.items():
             case_uuid = UUID(case_id)
@@ -527,7 +531,9 @@ class HubService:
                 case_event(self.app.mapper.to_domain_event(stored))
                 for stored in self.app.recorder.select_events(case_uuid)
             )
-            shown = released_values(case_rows, events, agency_id)
+            shown = released_values(
+                case_rows, events, agency_id, quarantined=quarantined.get(case_id, set())
+            )
             by_basis: dict[str, list[str]] = {}
             for released in shown.values():
                 by_basis.setdefault(released.basis, []).append(released.path)

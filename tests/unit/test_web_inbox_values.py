@@ -432,3 +432,45 @@ def test_the_note_shown_is_that_of_the_agencys_own_referral_not_anothers(
     assert "他機関あて（架空）" not in own
     other = released(client, OTHER)
     assert "他機関あて（架空）" in other and "自機関あて（架空）" not in other
+
+
+def test_a_detail_an_event_the_relay_quarantined_may_have_changed_is_not_shown(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The name recorded anew was quarantined by the relay (a poison record): whether the
+    consent after it delivered the old name or the new one depends on whether the relay had
+    folded it, so the inbox shows neither, never a value the client may not have received."""
+    service, client = hub
+    case_id = referred(service)  # no basis yet: nothing released with the referral
+    renamed = stamped(c.RecordPersonDetails, case_id, person={"name": "架空 改名"})
+    service.execute(OFFICER, renamed)
+    service.execute(OFFICER, f.consent(case_id, scope=[AGENCY], data_categories=ALL))
+    relay_passes(service)
+    assert "架空 改名" in released(client)  # the relay passed it: the new name delivered
+    stored = list(service.app.recorder.select_events(case_id))
+    kept = next(e for e in stored if e.topic.endswith("PersonDetailsRecorded"))
+    service.execute(OFFICER, f.open_case(ward=WARD))  # one more event: a new relay position
+    head = int(service.app.recorder.max_notification_id() or 0)
+    position = next(
+        n.id
+        for n in service.app.recorder.select_notifications(start=1, limit=10_000)
+        if n.originator_id == case_id and n.originator_version == kept.originator_version
+    )
+    service._ledger().record(
+        head,
+        [],
+        quarantined=[
+            {
+                "position": position,
+                "event_id": event_id_text(str(case_id), kept.originator_version),
+                "event_type": "PersonDetailsRecorded",
+                "aggregate_id": str(case_id),
+                "reason": "試験",
+            }
+        ],
+    )
+
+    page = released(client)
+
+    assert "架空 改名" not in page and f.SYNTHETIC_NAME not in page
+    assert f.SYNTHETIC_ADDRESS in page  # a detail it did not touch is shown
