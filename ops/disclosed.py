@@ -6,7 +6,8 @@ relay has not passed has no row, so it shows nothing. The values are read from t
 events as they stood in the disclosed record: a field of the event itself (a referral's
 ``person`` and ``note``), or, for the relay's own details-on-basis record (docs/STREAMS.md,
 "A basis that comes into force after a referral"), the person's details as they stood at
-the event that brought the basis.
+the event that brought the basis (a detail an event the relay quarantined may have changed
+is not shown from that record: which value it delivered is not known).
 
 What the agency's own client would hold no more is not shown either (consumers/inbox.py):
 a detail a ``PersonDetailsCleared`` emptied goes from every disclosure before it, whether
@@ -17,7 +18,7 @@ once the notice arrives); a value released after it stays. An erased person show
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,20 +64,33 @@ class CaseEvent:
 
 
 def released_values(
-    rows: Sequence[dict[str, Any]], events: Iterable[CaseEvent]
+    rows: Sequence[dict[str, Any]],
+    events: Iterable[CaseEvent],
+    agency_id: str,
+    *,
+    quarantined: Collection[str] = (),
 ) -> dict[str, Released]:
     """The newest released value of each shown field, from the ledger ``rows`` of ONE agency
-    and ONE case and that case's ``events`` in log order."""
+    (``agency_id``) and ONE case and that case's ``events`` in log order; ``quarantined``:
+    the ids of the events the relay quarantined (``RelayLedger.quarantined``)."""
     by_event: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_event.setdefault(str(row["event_id"]), []).append(row)
-    person: dict[str, Any] = {}  # the person's details as they stand at each event
+    # The person's details as they stand at each event, twice: with the quarantined events'
+    # details and without. The relay folded a quarantined event's details or not (folded
+    # before an encoding failed; never when it rebuilds its state): where the two differ,
+    # which value a later basis delivered is not known, and none is shown.
+    person: dict[str, Any] = {}
+    relayed: dict[str, Any] = {}
     shown: dict[str, Released] = {}
     for event in events:
         _fold(person, shown, event)
+        _fold(relayed, shown, event, details=event.event_id not in quarantined)
         for row in by_event.get(event.event_id, ()):
             for path in row["fields"]:
-                value = _value(event, person, path)
+                value = _value(event, person, path, agency_id)
+                if value != _value(event, relayed, path, agency_id):
+                    continue
                 if value is not None and value != ERASED:
                     shown[path] = Released(
                         path,
@@ -89,11 +103,14 @@ def released_values(
     return shown
 
 
-def _fold(person: dict[str, Any], shown: dict[str, Released], event: CaseEvent) -> None:
-    """The person's details after ``event``, as the relay's governance folds them."""
-    details = event.record.get("person")
-    if isinstance(details, dict):
-        person.update({k: v for k, v in details.items() if v is not None})
+def _fold(
+    person: dict[str, Any], shown: dict[str, Released], event: CaseEvent, *, details: bool = True
+) -> None:
+    """The person's details after ``event``, as the relay's governance folds them (without
+    the details the event carries, unless ``details``; an erasure or a clearing always)."""
+    carried = event.record.get("person") if details else None
+    if isinstance(carried, dict):
+        person.update({k: v for k, v in carried.items() if v is not None})
     if event.event_type == "PersonErased":
         person.clear()
         for path in [p for p in shown if p.startswith("person.")]:
@@ -104,11 +121,15 @@ def _fold(person: dict[str, Any], shown: dict[str, Released], event: CaseEvent) 
             shown.pop(f"person.{name}", None)
 
 
-def _value(event: CaseEvent, person: dict[str, Any], path: str) -> Any:
+def _value(event: CaseEvent, person: dict[str, Any], path: str, agency_id: str) -> Any:
     if path not in SHOWN:
         return None
     if path == NOTE:
-        return event.record.get(NOTE) if event.event_type == "ReferralMade" else None
+        # The 申し送り of a referral to THIS agency: the relay also sends an involved agency
+        # the referral to another (its note on a basis that covers narratives), but that
+        # note was written for the other agency, and is not shown as this referral's.
+        ours = event.event_type == "ReferralMade" and event.record.get("agency_id") == agency_id
+        return event.record.get(NOTE) if ours else None
     name = path.removeprefix("person.")
     own = event.record.get("person")
     if isinstance(own, dict):  # the record carries the person: its own values

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
@@ -377,6 +377,10 @@ class HubService:
         said = self._discovery_notes(case_id) if notes else []
         also = ["discovery.note"] if said else []
         person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose, also=also)
+        if said and self.app.get_case(case_id).erased:
+            # Erased since the notes were read (another process): the person's read recorded
+            # nothing, so the notes read before it are not shown unrecorded either.
+            said = []
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
         recorded = self.app.records_reads(case_id) or bool(said)
         shown = {
@@ -502,9 +506,13 @@ class HubService:
         self._known_agency(agency_id)
         return [d.view() for d in self._ledger_disclosures(None, agency_id)]
 
-    def inbox_values(self, actor: Actor, agency_id: str) -> dict[str, dict[str, Any]]:
+    def inbox_values(
+        self, actor: Actor, agency_id: str, referrals: Iterable[dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
         """The person's details and 申し送り the relay released to this agency, per case of
-        its referrals still open (``ops.disclosed``): only the field paths the ledger lists
+        the ``referrals`` shown (rows of ``inbox``, those the caller answers with: a case
+        left out of the answer is neither read nor recorded as read) still open
+        (``ops.disclosed``): only the field paths the ledger lists
         for this agency and case, the newest value of each with its disclosure's time and
         basis; an erased person ``erased`` and nothing else. A case whose referrals to the
         agency have all ended (declined, completed, cancelled) shows nothing: the agency
@@ -519,13 +527,17 @@ class HubService:
         self._known_agency(agency_id)
         purposes = {
             r["case_id"]: r["purpose"]
-            for r in self._view("inbox").inbox(agency_id)
-            if still_open(r["status"])
+            for r in referrals
+            if r["agency_id"] == agency_id and still_open(r["status"])
         }
         rows: dict[str, list[dict[str, Any]]] = {}
         for row in self._ledger().disclosures(agency_id=agency_id):
             if row["case_id"] in purposes and row["agency_id"] == agency_id:
                 rows.setdefault(row["case_id"], []).append(row)
+        # The events the relay quarantined (few; none in a healthy hub), by case.
+        quarantined: dict[str, set[str]] = {}
+        for kept in self._ledger().quarantined() if rows else ():
+            quarantined.setdefault(str(kept["aggregate_id"]), set()).add(str(kept["event_id"]))
         found: dict[str, dict[str, Any]] = {}
         for case_id, case_rows in rows.items():
             case_uuid = UUID(case_id)
@@ -536,7 +548,9 @@ class HubService:
                 case_event(self.app.mapper.to_domain_event(stored))
                 for stored in self.app.recorder.select_events(case_uuid)
             )
-            shown = released_values(case_rows, events)
+            shown = released_values(
+                case_rows, events, agency_id, quarantined=quarantined.get(case_id, set())
+            )
             by_basis: dict[str, list[str]] = {}
             for released in shown.values():
                 by_basis.setdefault(released.basis, []).append(released.path)

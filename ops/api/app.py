@@ -168,7 +168,11 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
 
     @app.get("/agencies/{agency_id}/inbox", tags=["agencies"], response_model=list[InboxRow])
     def agency_inbox(
-        actor: Who, agency_id: AgencyId, unanswered: bool = False, details: bool = False
+        actor: Who,
+        agency_id: AgencyId,
+        response: Response,
+        unanswered: bool = False,
+        details: bool = False,
     ) -> list[dict[str, Any]]:
         """The referrals the hub sent this agency and their status (codes only). With
         ``details=true`` (the agency's own staff only, else 403), each open referral's
@@ -177,7 +181,9 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         rows = service.inbox(actor, agency_id, unanswered=unanswered)
         if not details:
             return codes_only(rows)
-        released = service.inbox_values(actor, agency_id)
+        released = service.inbox_values(actor, agency_id, rows)
+        # As for /cases/{id}/person: values kept by a cache would be read again unrecorded.
+        response.headers["Cache-Control"] = "no-store"
         return [
             {**row, "released": released.get(row["case_id"]) if still_open(row["status"]) else None}
             for row in rows

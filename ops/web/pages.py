@@ -1797,7 +1797,7 @@ def router(pages: Pages) -> APIRouter:
         for d in service.inbox_disclosures(actor, actor.agency_id):
             shown.setdefault(d["case_id"], []).append(d)
         # Read (and recorded in the access log) only now the page is sure to be drawn.
-        released = service.inbox_values(actor, actor.agency_id)
+        released = service.inbox_values(actor, actor.agency_id, referrals)
         context = {
             "referrals": referrals,
             "answers": answers_after,

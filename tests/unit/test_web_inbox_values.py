@@ -267,7 +267,7 @@ def test_the_use_case_gives_the_values_to_the_agencys_own_staff_only(
     referred(service, categories=ALL)
     relay_passes(service)
     with pytest.raises(PermissionDeniedError):
-        service.inbox_values(actor, AGENCY)
+        service.inbox_values(actor, AGENCY, service.inbox(STAFF, AGENCY))
 
 
 def test_the_read_is_recorded_with_who_which_case_and_basis_before_it_is_shown(
@@ -276,7 +276,7 @@ def test_the_read_is_recorded_with_who_which_case_and_basis_before_it_is_shown(
     service, _ = hub
     case_id = referred(service, categories=ALL)
     relay_passes(service)
-    found = service.inbox_values(STAFF, AGENCY)
+    found = service.inbox_values(STAFF, AGENCY, service.inbox(STAFF, AGENCY))
 
     assert found[str(case_id)]["fields"]["person.name"]["value"] == f.SYNTHETIC_NAME
     [read] = [a for a in access_log(service.app) if a.case_id == str(case_id)]
@@ -351,7 +351,10 @@ def test_the_api_gives_the_same_values_when_asked_for_details(
     assert [row["released"] for row in plain] == [None]
     assert str(case_id) not in {a.case_id for a in access_log(service.app)}
 
-    [row] = client.get(f"/agencies/{AGENCY}/inbox?details=true", headers=staff).json()
+    answer = client.get(f"/agencies/{AGENCY}/inbox?details=true", headers=staff)
+    # A name kept by a browser's or a proxy's cache would be read again unrecorded.
+    assert answer.headers["cache-control"] == "no-store"
+    [row] = answer.json()
     fields = row["released"]["fields"]
     assert fields["person.name"]["value"] == f.SYNTHETIC_NAME
     assert fields["person.name"]["basis"] == "consent"
@@ -382,3 +385,92 @@ def test_the_api_refuses_details_to_anyone_but_the_agencys_staff(
     assert answer.status_code == 403
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert f.SYNTHETIC_NAME not in answer.text
+
+
+def test_the_api_records_a_read_only_of_the_cases_it_answers_with(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """``unanswered=true`` leaves out a referral the agency already accepted: its case's
+    details are not in the answer, so no read of them may be recorded (the access log would
+    say the staff read a person they were never shown)."""
+    service, client = hub
+    waiting = referred(service, categories=ALL)
+    accepted = referred(service, categories=ALL)
+    relay_passes(service)
+    [row] = [r for r in service.inbox(STAFF, AGENCY) if r["case_id"] == str(accepted)]
+    service.execute(STAFF, f.answer(accepted, UUID(row["referral_id"]), AGENCY, "accepted"))
+    client.cookies.clear()
+    staff = bearer(service, Role.member_agency, agency_id=AGENCY)
+
+    rows = client.get(
+        f"/agencies/{AGENCY}/inbox?details=true&unanswered=true", headers=staff
+    ).json()
+
+    assert [r["case_id"] for r in rows] == [str(waiting)]
+    assert rows[0]["released"]["fields"]["person.name"]["value"] == f.SYNTHETIC_NAME
+    read = {a.case_id for a in access_log(service.app)}
+    assert str(waiting) in read
+    assert str(accepted) not in read
+
+
+def test_the_note_shown_is_that_of_the_agencys_own_referral_not_anothers(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Two agencies on one case, a consent covering both: the relay sends the referral to
+    the other agency to this one too (an involved agency gets every record of the case).
+    Its 申し送り was written for the other agency: it is not shown as this referral's."""
+    service, client = hub
+    case = f.open_case(ward=WARD, person=f.person())
+    service.execute(OFFICER, case)
+    service.execute(OFFICER, f.consent(case.case_id, scope=[AGENCY, OTHER], data_categories=ALL))
+    service.execute(OFFICER, f.referral(case.case_id, agency_id=AGENCY, note="自機関あて（架空）"))
+    service.execute(OFFICER, f.referral(case.case_id, agency_id=OTHER, note="他機関あて（架空）"))
+    relay_passes(service)
+
+    own = released(client, AGENCY)
+    assert "自機関あて（架空）" in own
+    assert "他機関あて（架空）" not in own
+    other = released(client, OTHER)
+    assert "他機関あて（架空）" in other and "自機関あて（架空）" not in other
+
+
+def test_a_detail_an_event_the_relay_quarantined_may_have_changed_is_not_shown(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The name recorded anew was quarantined by the relay (a poison record): whether the
+    consent after it delivered the old name or the new one depends on whether the relay had
+    folded it, so the inbox shows neither, never a value the client may not have received."""
+    service, client = hub
+    case_id = referred(service)  # no basis yet: nothing released with the referral
+    renamed = stamped(c.RecordPersonDetails, case_id, person={"name": "架空 改名"})
+    service.execute(OFFICER, renamed)
+    service.execute(OFFICER, f.consent(case_id, scope=[AGENCY], data_categories=ALL))
+    relay_passes(service)
+    assert "架空 改名" in released(client)  # the relay passed it: the new name delivered
+    stored = list(service.app.recorder.select_events(case_id))
+    kept = next(e for e in stored if e.topic.endswith("PersonDetailsRecorded"))
+    service.execute(OFFICER, f.open_case(ward=WARD))  # one more event: a new relay position
+    head = int(service.app.recorder.max_notification_id() or 0)
+    position = next(
+        n.id
+        for n in service.app.recorder.select_notifications(start=1, limit=10_000)
+        if n.originator_id == case_id and n.originator_version == kept.originator_version
+    )
+    service._ledger().record(
+        head,
+        [],
+        quarantined=[
+            {
+                "position": position,
+                "event_id": event_id_text(str(case_id), kept.originator_version),
+                "event_type": "PersonDetailsRecorded",
+                "aggregate_id": str(case_id),
+                "reason": "試験",
+            }
+        ],
+    )
+
+    page = released(client)
+
+    assert "架空 改名" not in page and f.SYNTHETIC_NAME not in page
+    assert f.SYNTHETIC_ADDRESS in page  # a detail it did not touch is shown

@@ -295,3 +295,33 @@ def test_an_erased_cases_reporters_note_is_neither_shown_nor_read(
     )
     shown = service.person(OFFICER, UUID(case_id), "consultation", notes=True)
     assert shown["notes"] == [] and not shown["read_recorded"]
+
+
+def test_a_note_read_just_before_an_erasure_is_not_shown_unrecorded(
+    hub: tuple[HubService, TestClient], monkeypatch: Any
+) -> None:
+    """The notes are read before the person; an erasure recorded in between (another
+    process) makes the person's read record nothing: the note read before must not be
+    shown either, or it leaves unrecorded."""
+    service, client = hub
+    awaiting = reported_then_officer(service, client)
+    opening = f"/web/officer/discoveries/{awaiting['discovery_id']}"
+    data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
+    opened = client.post(f"{opening}/open", data=data)
+    case_id = UUID(str(opened.url).rsplit("/", 1)[1])
+    read_notes = service._discovery_notes
+
+    def then_erased(case: UUID) -> list[dict[str, Any]]:
+        found = read_notes(case)
+        service.app.erase_person(
+            case,
+            decided_by="試験 保健福祉局",
+            reason="保存期間満了",
+            actor=Actor("admin-試験", Role.administrator),
+        )
+        return found
+
+    monkeypatch.setattr(service, "_discovery_notes", then_erased)
+    shown = service.person(OFFICER, case_id, "consultation", notes=True)
+    assert not shown["read_recorded"]
+    assert shown["notes"] == []
