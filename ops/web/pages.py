@@ -1361,27 +1361,24 @@ def router(pages: Pages) -> APIRouter:
             request, build, redraw_case(request, case_id), done, aliases
         )
 
-    @routes.post("/cases/{case_id}/suspend")
-    async def suspend(request: Request, case_id: UUID) -> Response:
-        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
-            return c.SuspendCase(**base, case_id=case_id, reason=_text(data, "suspend_reason"))  # type: ignore[arg-type]
+    def reason_form(step: str, command: type[c.SuspendCase | c.CloseCase], said: str) -> None:
+        """A step of the case that takes only a reason (中断, 終結): its form's field is
+        ``<step>_reason``."""
+        field = f"{step}_reason"
 
-        done = to(f"/web/cases/{case_id}", "支援の中断を記録しました")
-        aliases = {"reason": "suspend_reason"}
-        return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, aliases
-        )
+        async def record(request: Request, case_id: UUID) -> Response:
+            def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+                return command(**base, case_id=case_id, reason=_text(data, field))  # type: ignore[arg-type]
 
-    @routes.post("/cases/{case_id}/close")
-    async def close(request: Request, case_id: UUID) -> Response:
-        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
-            return c.CloseCase(**base, case_id=case_id, reason=_text(data, "close_reason"))  # type: ignore[arg-type]
+            done = to(f"/web/cases/{case_id}", said)
+            return await pages.command_form(
+                request, build, redraw_case(request, case_id), done, {"reason": field}
+            )
 
-        done = to(f"/web/cases/{case_id}", "終結を記録しました")
-        aliases = {"reason": "close_reason"}
-        return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, aliases
-        )
+        routes.add_api_route(f"/cases/{{case_id}}/{step}", record, methods=["POST"], name=step)
+
+    reason_form("suspend", c.SuspendCase, "支援の中断を記録しました")
+    reason_form("close", c.CloseCase, "終結を記録しました")
 
     @routes.post("/cases/{case_id}/consent")
     async def give_consent(request: Request, case_id: UUID) -> Response:
