@@ -650,6 +650,23 @@ def _text(data: dict[str, Any], key: str) -> str | None:
     return value.replace("\r\n", "\n").replace("\r", "\n") or None
 
 
+def _agency_answer(data: dict[str, Any], field: str) -> AgencyAnswer:
+    """An agency's answer as its inbox form or the coordinator's phone form sends it; each
+    refusal said by its field, named ``field.format(name)`` (a form per referral)."""
+    try:
+        return AgencyAnswer(
+            answer=_text(data, "answer"),  # type: ignore[arg-type]
+            reason_code=_text(data, "reason_code"),  # type: ignore[arg-type]
+            reason=_text(data, "reason"),
+            outcome=_text(data, "outcome"),  # type: ignore[arg-type]
+        )
+    except ValidationError as bad:
+        errors = field_errors(bad)
+        if "form" in errors and _text(data, "answer") == "declined":
+            errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
+        raise FormError({field.format(k): v for k, v in errors.items()}) from None
+
+
 def _command_id(data: dict[str, Any]) -> UUID:
     return _uuid(_text(data, "command_id"), "form")
 
@@ -1732,20 +1749,7 @@ def router(pages: Pages) -> APIRouter:
             referral = awaiting_referral(actor, data)
             agency[:] = [referral["agency_id"]]
             case_id, referral_id = UUID(referral["case_id"]), UUID(referral["referral_id"])
-            try:
-                reply = AgencyAnswer(
-                    answer=_text(data, "answer"),  # type: ignore[arg-type]
-                    reason_code=_text(data, "reason_code"),  # type: ignore[arg-type]
-                    reason=_text(data, "reason"),
-                    outcome=_text(data, "outcome"),  # type: ignore[arg-type]
-                )
-            except ValidationError as bad:
-                errors = field_errors(bad)
-                if "form" in errors and _text(data, "answer") == "declined":
-                    errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
-                raise FormError(
-                    {f"phone_{k}-{referral_id}": v for k, v in errors.items()}
-                ) from None
+            reply = _agency_answer(data, f"phone_{{}}-{referral_id}")
             return c.AnswerReferral(
                 **base,
                 case_id=case_id,
@@ -1814,18 +1818,7 @@ def router(pages: Pages) -> APIRouter:
     async def answer(request: Request, referral_id: UUID) -> Response:
         def act(actor: Actor, data: dict[str, Any]) -> Done:
             reply_id = _command_id(data)
-            try:
-                reply = AgencyAnswer(
-                    answer=_text(data, "answer"),  # type: ignore[arg-type]
-                    reason_code=_text(data, "reason_code"),  # type: ignore[arg-type]
-                    reason=_text(data, "reason"),
-                    outcome=_text(data, "outcome"),  # type: ignore[arg-type]
-                )
-            except ValidationError as bad:
-                errors = field_errors(bad)
-                if "form" in errors and _text(data, "answer") == "declined":
-                    errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
-                raise FormError({f"{k}-{referral_id}": v for k, v in errors.items()}) from None
+            reply = _agency_answer(data, f"{{}}-{referral_id}")
             try:
                 service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
             except NotFoundError:  # the API's line names the ids; the page says it plainly
