@@ -84,6 +84,8 @@ def test_the_details_and_note_released_on_consent_are_shown_with_date_and_basis(
     for value in (f.SYNTHETIC_NAME, f.SYNTHETIC_ADDRESS, f.SYNTHETIC_PHONE, f.SYNTHETIC_NOTE):
         assert value in shown
     assert "<dt>氏名</dt>" in shown and "<dt>申し送り</dt>" in shown
+    # The 申し送り keeps the lines the officer wrote it in (a box of several lines).
+    assert f'<span class="value note">{f.SYNTHETIC_NOTE}</span>' in shown
     assert "本人同意に基づく開示" in shown
     # Never a sensitive detail, released or not (the consent names none).
     assert f.SYNTHETIC_HEALTH not in page
