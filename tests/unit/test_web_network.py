@@ -175,3 +175,18 @@ def test_the_development_sign_in_offers_an_administrator(
 ) -> None:
     _, client = hub
     assert '<option value="administrator"' in client.get("/web/signin").text
+
+
+def test_the_same_name_from_a_new_form_is_registered_again_as_the_api_does(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The domain refuses an id used already (a resend is done once), not a name: a second
+    registration of one name is another partner, counted again; the page says so up front."""
+    service, client = hub
+    sign_in(client, "administrator")
+    page = client.get("/web/network").text
+    assert "同じ名前でも別の登録として数える" in page
+    for _ in range(2):
+        form = business_form(client.get("/web/network").text)
+        assert client.post("/web/network/business", data=form).status_code == 200
+    assert [b.name for b in service.partners(ADMIN).businesses] == ["試験商店（架空）"] * 2
