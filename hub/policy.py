@@ -31,6 +31,7 @@ class Read(StrEnum):
     indicators = "indicators"  # table ④, de-identified counts
     review = "review"  # break-glass declarations and the reviewer's own verdicts
     erasures = "erasures"  # erasures and which agencies confirmed clearing the person
+    network = "network"  # the cooperating businesses and community bases (organisations)
 
 
 # How a refusal names each read ("ward_officer of tobata may not read cases outside tobata").
@@ -44,6 +45,7 @@ READ_PHRASES = {
     Read.indicators: "read table ④",
     Read.review: "review break-glass disclosures",
     Read.erasures: "read the erasure confirmations",
+    Read.network: "read the cooperating businesses and community bases",
 }
 
 CASE_WORK = frozenset(
@@ -123,7 +125,7 @@ READS: dict[Role, frozenset[Read]] = {
     Role.member_agency: frozenset({Read.inbox, Read.answer}),
     Role.auditor: frozenset({Read.audit, Read.review}),
     Role.analyst: frozenset({Read.indicators}),
-    Role.administrator: frozenset({Read.indicators, Read.erasures}),
+    Role.administrator: frozenset({Read.indicators, Read.erasures, Read.network}),
     Role.operator: frozenset(
         {Read.case, Read.person, Read.inbox, Read.coordination, Read.indicators}
     ),

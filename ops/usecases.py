@@ -78,6 +78,7 @@ from projections.case_history import case_history
 from projections.discoveries import DiscoveryLog
 from projections.erasures import Erasure, erasure_view
 from projections.indicators import Cut, utc_text
+from projections.partners import Partners, partners_view
 from projections.runner import catch_up
 
 # What a ward officer or coordinator reads a person's details on: the ward office's own duty.
@@ -755,6 +756,11 @@ class HubService:
         """消去の確認, as ``hub privacy erasures [--pending]`` shows it (the same view)."""
         authorize(actor, Read.erasures)
         return erasure_view(log_entries(self.app)).listed(pending_only=pending_only)
+
+    def partners(self, actor: Actor) -> Partners:
+        """The registered 協力事業者 and 地域の拠点, oldest first (organisations only)."""
+        authorize(actor, Read.network)
+        return partners_view(log_entries(self.app))
 
     # Analysts --------------------------------------------------------------------------------
 

@@ -45,16 +45,18 @@ from hub.errors import (
     NotFoundError,
     NothingToClearError,
     PermissionDeniedError,
+    Refusal,
     ServiceUnavailableError,
     StoreUnavailableError,
     UnknownAgencyError,
     UnknownEmergencyError,
+    UnknownWardError,
 )
 from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
 from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, Names, codes, label, names
 from hub.plausible import MAX_OVERDUE_MINUTES
-from hub.policy import COMMANDS, READS, Read
+from hub.policy import COMMANDS, READS, Read, authorize
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
 from hub.settings import Settings
@@ -108,6 +110,7 @@ NAV: tuple[tuple[str, str, Read | None], ...] = (
     ("/web/analysis", "分析", Read.indicators),
     ("/web/reviews", "緊急時提供の審査", Read.review),
     ("/web/erasures", "消去の確認", Read.erasures),
+    ("/web/network", "協力事業者・地域の拠点", Read.network),
 )
 # Pages that ask more of a role than the read their menu entry names: the page and its menu
 # entry both ask here, so that no link of the menu leads to the 403 page.
@@ -116,6 +119,8 @@ OPENS: dict[str, Callable[[Actor], bool]] = {
     "/web/inbox": lambda a: a.role is Role.member_agency and a.agency_id is not None,
     # The community's reporters; a ward's officers record what is told them on their own page.
     "/web/report": lambda a: a.role is Role.partner_reporter,
+    # Its forms register the network's partners: the city's administrator's alone.
+    "/web/network": lambda a: a.role is Role.administrator,
 }
 # Said to a reporter who chose 生命の危険, beside the field and again once it is sent.
 LIFE_AT_RISK = (
@@ -1983,6 +1988,94 @@ def router(pages: Pages) -> APIRouter:
             return pages.render(request, "erasures.html", "消去の確認", context, actor=actor)
 
         return pages.page(request, draw)
+
+    # 協力事業者・地域の拠点 (administrator) ------------------------------------------------------
+
+    def network_page_opens(actor: Actor) -> None:
+        """The page, and each of its forms, refused alike to a role that may not read the
+        list (an operator gives the commands, but is not sent back to this page)."""
+        authorize(actor, Read.network)
+        if not opens("/web/network", actor):
+            raise PermissionDeniedError(
+                f"{actor.role} may not open the network page", Refusal(actor.role, "network")
+            )
+
+    def network_page(
+        request: Request,
+        actor: Actor,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        network_page_opens(actor)
+        context = {
+            "partners": service.partners(actor),
+            "wards": [(w.code, w.name) for w in pages.network.wards],
+            "base_kinds": list(codes("base_kind").items()),
+            "errors": errors or {},
+            "values": values or {},
+        }
+        title = "協力事業者・地域の拠点"
+        return pages.render(request, "network.html", title, context, status, actor)
+
+    @routes.get("/network")
+    def network(request: Request) -> Response:
+        return pages.page(request, lambda actor: network_page(request, actor))
+
+    def network_form(
+        request: Request, prefix: str, what: str
+    ) -> tuple[Redraw, Callable[[HubError], Errors], Callable[[c.Command, Outcome], Done]]:
+        """What the two registration forms share: the page drawn again, refusals beside
+        the form's fields (``{prefix}_ward``) or atop it (``{prefix}``), and the line said."""
+
+        def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
+            return network_page(request, actor, errors, values, 422)
+
+        def refusal(bad: HubError) -> Errors:
+            if isinstance(bad, UnknownWardError):
+                return {f"{prefix}_ward": "一覧にある区を選んでください"}
+            aliases = network_aliases(prefix)
+            return {aliases.get(k, prefix): v for k, v in hub_error_field(bad).items()}
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            return "/web/network", f"{what}「{command.name}」を登録しました"  # type: ignore[attr-defined]
+
+        return redraw, refusal, done
+
+    def network_aliases(prefix: str) -> dict[str, str]:
+        return {k: f"{prefix}_{k}" for k in ("name", "kind", "ward")}
+
+    @routes.post("/network/business")
+    async def register_business(request: Request) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            network_page_opens(actor)
+            return c.RegisterCooperatingBusiness(
+                **base,
+                business_id=c.derived_id(base["command_id"], "business_id"),
+                name=_text(data, "business_name") or "",
+                kind=_text(data, "business_kind") or "",
+                ward=_text(data, "business_ward"),
+            )
+
+        redraw, refusal, done = network_form(request, "business", "協力事業者")
+        aliases = network_aliases("business")
+        return await pages.command_form(request, build, redraw, done, aliases, refusal)
+
+    @routes.post("/network/base")
+    async def register_base(request: Request) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            network_page_opens(actor)
+            return c.RegisterCommunityBase(
+                **base,
+                base_id=c.derived_id(base["command_id"], "base_id"),
+                name=_text(data, "base_name") or "",
+                kind=_text(data, "base_kind") or "",  # type: ignore[arg-type]
+                ward=_text(data, "base_ward") or "",
+            )
+
+        redraw, refusal, done = network_form(request, "base", "地域の拠点")
+        aliases = network_aliases("base")
+        return await pages.command_form(request, build, redraw, done, aliases, refusal)
 
     # 分析 (analyst) -----------------------------------------------------------------------------
 

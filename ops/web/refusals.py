@@ -17,6 +17,7 @@ READS = {
     "indicators": "表④の閲覧",
     "review": "緊急時の開示の審査",
     "erasures": "消去の確認状況の閲覧",
+    "network": "協力事業者と地域の拠点の閲覧",
 }
 # What each refused command is called on a page (its type, as hub.policy names it): an
 # officer reads 「事案の開始」, not the command's English name.

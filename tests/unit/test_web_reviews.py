@@ -230,11 +230,13 @@ def test_the_navigation_links_the_pages_for_the_roles_that_may_use_them_only(
         ("analyst", "", "/web/analysis", False, False),
         ("ward_officer", WARD, "/web/officer", False, False),
     )
-    for role, ward, home, reviews, erasures in cases:
+    for role, ward, home, reviews, administrators in cases:
         sign_in(client, role, ward)
         nav = client.get(home).text.split("<nav")[1].split("</nav>")[0]
         assert ('href="/web/reviews"' in nav) is reviews, role
-        assert ('href="/web/erasures"' in nav) is erasures, role
+        assert ('href="/web/erasures"' in nav) is administrators, role
+        assert ('href="/web/network"' in nav) is administrators, role
+        assert (client.get("/web/network").status_code == 200) is administrators, role
 
 
 def test_the_administrator_sees_each_erasure_and_who_confirmed_it(

@@ -1,0 +1,69 @@
+"""The registered 協力事業者 and 地域の拠点, as the administrator reads them: a fold of the
+log, asked of the policy as every read is (organisations only, but the check is kept)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub import commands as c
+from hub.errors import PermissionDeniedError
+from hub.identity import Actor, Role
+from ops.usecases import HubService
+from tests.web_support import hub
+
+__all__ = ["hub"]  # the fixture
+
+ADMIN = Actor("administrator-試験", Role.administrator)
+AT = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
+
+
+def test_the_administrator_reads_each_registration_oldest_first(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, _ = hub
+    first = c.RegisterCooperatingBusiness(
+        command_id=uuid4(),
+        occurred_at=AT,
+        business_id=uuid4(),
+        name="試験商店（架空）",
+        kind="飲食",
+    )
+    base = c.RegisterCommunityBase(
+        command_id=uuid4(),
+        occurred_at=AT,
+        base_id=uuid4(),
+        name="試験サロン（架空）",
+        kind="salon",
+        ward="kokurakita",
+    )
+    second = c.RegisterCooperatingBusiness(
+        command_id=uuid4(),
+        occurred_at=AT,
+        business_id=uuid4(),
+        name="試験農園（架空）",
+        kind="農業",
+        ward="tobata",
+    )
+    for command in (first, base, second):
+        service.execute(ADMIN, command)
+    partners = service.partners(ADMIN)
+    assert [(p.name, p.ward) for p in partners.businesses] == [
+        ("試験商店（架空）", None),
+        ("試験農園（架空）", "tobata"),
+    ]
+    (read,) = partners.bases
+    assert (read.partner_id, read.kind, read.registered_at) == (str(base.base_id), "salon", AT)
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.administrator])
+def test_no_other_role_reads_them(
+    hub: tuple[HubService, TestClient],
+    role: Role,
+) -> None:
+    service, _ = hub
+    with pytest.raises(PermissionDeniedError):
+        service.partners(Actor("試験", role, ward="tobata" if role.value != "operator" else None))
