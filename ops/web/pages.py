@@ -53,7 +53,7 @@ from hub.errors import (
 from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
 from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, Names, codes, label, names
-from hub.plausible import MAX_OVERDUE_MINUTES
+from hub.plausible import MAX_OVERDUE_MINUTES, MAX_PARTICIPANTS
 from hub.policy import COMMANDS, READS, Read
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
@@ -132,7 +132,7 @@ CASE_ID_HINT = "区から伝えられたケースID（例：1b4e28ba-2fa1-11d2-8
 CASE_NOT_RECORDED = "このケースIDには記録できません。区から伝えられたケースIDを確かめてください"
 NOT_REGISTERED = "このIDはネットワークに登録されていません。市から伝えられたIDを確かめてください"
 ONE_PLACE = "協力事業者のIDか地域の拠点のIDのどちらかを入力してください"
-PARTICIPANTS = "参加人数は0以上の整数で入力してください"
+PARTICIPANTS = f"参加人数は0以上{MAX_PARTICIPANTS:,}以下の整数で入力してください"
 # What a community reporter may say they are (``agency`` is a member agency's own report).
 PARTNER_KINDS = tuple(k for k in codes("reporter_kind") if k != "agency")
 
@@ -1114,7 +1114,7 @@ def router(pages: Pages) -> APIRouter:
             except FormError as bad:
                 errors.update(bad.errors)
             typed = unicodedata.normalize("NFKC", _text(data, "gathering_participants") or "")
-            if not typed.isdigit():
+            if not typed.isdigit() or int(typed) > MAX_PARTICIPANTS:
                 errors["gathering_participants"] = PARTICIPANTS
             if errors:
                 raise FormError(errors)

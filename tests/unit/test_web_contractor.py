@@ -230,11 +230,12 @@ def test_a_place_not_registered_is_said_beside_its_field(
     fields = {"gathering_base": str(uuid4()), "gathering_participants": "3"}
     sent = send(client, page, "gathering", **fields)
     assert error_of(sent.text, "gathering_base").startswith("このIDはネットワークに登録")
-    fields = {"gathering_base": str(a_base(service)), "gathering_participants": "三人"}
-    sent = send(client, page, "gathering", **fields)
-    assert (
-        error_of(sent.text, "gathering_participants") == "参加人数は0以上の整数で入力してください"
-    )
+    base = str(a_base(service))
+    for typed in ("三人", "-1", "100001"):  # the last over what the hub takes (English before)
+        fields = {"gathering_base": base, "gathering_participants": typed}
+        sent = send(client, page, "gathering", **fields)
+        said = error_of(sent.text, "gathering_participants")
+        assert said == "参加人数は0以上100,000以下の整数で入力してください", typed
 
 
 @pytest.mark.parametrize(
