@@ -55,7 +55,7 @@ from hub.errors import (
 from hub.fiscal import FIRST_FY, JST, LAST_FY, fiscal_year, now, reiwa_label
 from hub.identity import Actor, Role
 from hub.labels import INDICATORS, TABLE4_TITLE, Names, codes, label, names
-from hub.plausible import MAX_OVERDUE_MINUTES
+from hub.plausible import MAX_OVERDUE_MINUTES, MAX_PARTICIPANTS
 from hub.policy import COMMANDS, READS, Read, authorize
 from hub.reference import Network, load_network
 from hub.reference.directory import Directory
@@ -95,6 +95,7 @@ HOME: dict[Role, str] = {
     Role.ward_officer: "/web/officer",
     Role.coordinator: "/web/coordinator",
     Role.member_agency: "/web/inbox",
+    Role.contractor: "/web/contractor",
     Role.auditor: "/web/audit",
     Role.analyst: "/web/analysis",
     Role.administrator: "/web/analysis",
@@ -106,6 +107,7 @@ NAV: tuple[tuple[str, str, Read | None], ...] = (
     ("/web/officer", "窓口", Read.person),
     ("/web/coordinator", "いのちネット担当係長", Read.coordination),
     ("/web/inbox", "受信箱（支援機関）", Read.inbox),
+    ("/web/contractor", "受託事業の記録", None),
     ("/web/audit", "監査", Read.audit),
     ("/web/analysis", "分析", Read.indicators),
     ("/web/reviews", "緊急時提供の審査", Read.review),
@@ -121,12 +123,21 @@ OPENS: dict[str, Callable[[Actor], bool]] = {
     "/web/report": lambda a: a.role is Role.partner_reporter,
     # Its forms register the network's partners: the city's administrator's alone.
     "/web/network": lambda a: a.role is Role.administrator,
+    # The contractor records in its own name only: a session that names no agency has none.
+    "/web/contractor": lambda a: a.role is Role.contractor and a.agency_id is not None,
 }
 # Said to a reporter who chose 生命の危険, beside the field and again once it is sent.
 LIFE_AT_RISK = (
     "区役所の職員がすぐに読むとは限りません。命に関わるときは、"
     "すぐに119番（救急・消防）か110番（警察）に電話してください"
 )
+# The contractor reads no case: it types the case id the ward told it, and an id that names
+# no case it may record on is refused in the words the API's refusal allows (no more).
+CASE_ID_HINT = "区から伝えられたケースID（例：1b4e28ba-2fa1-11d2-883f-0016d3cca427）"
+CASE_NOT_RECORDED = "このケースIDには記録できません。区から伝えられたケースIDを確かめてください"
+NOT_REGISTERED = "このIDはネットワークに登録されていません。市から伝えられたIDを確かめてください"
+ONE_PLACE = "協力事業者のIDか地域の拠点のIDのどちらかを入力してください"
+PARTICIPANTS = f"参加人数は0以上{MAX_PARTICIPANTS:,}以下の整数で入力してください"
 # What a community reporter may say they are (``agency`` is a member agency's own report).
 PARTNER_KINDS = tuple(k for k in codes("reporter_kind") if k != "agency")
 
@@ -138,16 +149,23 @@ def opens(href: str, actor: Actor) -> bool:
     return OPENS.get(href, lambda _: True)(actor)
 
 
+def _contracted(agency_id: str) -> bool:
+    """An agency of the shipped network that is one of the city's contractors."""
+    return any(a.id == agency_id and a.kind == "contractor" for a in SHIPPED.agencies)
+
+
 # What the development sign-in offers (synthetic people only).
 DEV_ROLES = (
     Role.partner_reporter,
     Role.ward_officer,
     Role.coordinator,
     Role.member_agency,
+    Role.contractor,
     Role.auditor,
     Role.analyst,
     Role.administrator,
 )
+AGENCY_SIGNIN = (Role.member_agency, Role.contractor)  # roles that sign in as one agency
 
 Errors = dict[str, str]
 Done = tuple[str, str]  # the page to go to after a form, and what it says there
@@ -294,6 +312,30 @@ def _uuid(value: str | None, field: str) -> UUID:
         return UUID(str(value))
     except ValueError:
         raise FormError({field: "正しい識別子ではありません"}) from None
+
+
+def _typed_id(data: dict[str, Any], field: str) -> UUID:
+    """An id typed in a text field (told by the ward or the city): none typed is required."""
+    value = _text(data, field)
+    if value is None:
+        raise FormError({field: REQUIRED})
+    return _uuid(value, field)
+
+
+def _told_case(
+    data: dict[str, Any], field: str, make: Callable[[UUID], c.Command], aliases: dict[str, str]
+) -> c.Command:
+    """The command of a form whose case is typed by its id: a case id missing or mistyped is
+    not the only thing said, the other fields are judged too (with a stand-in id)."""
+    try:
+        case_id = _typed_id(data, field)
+    except FormError as bad:
+        try:
+            make(uuid4())
+        except ValidationError as others:
+            raise FormError({**field_errors(others, aliases), **bad.errors}) from None
+        raise
+    return make(case_id)
 
 
 def _day(value: str | None, field: str, required: bool = True) -> date | None:
@@ -579,12 +621,15 @@ class Pages:
         done: Callable[[c.Command, Outcome], Done],
         aliases: dict[str, str] | None = None,
         refusal: Callable[[HubError], Errors] | None = None,
+        by_field: Callable[[HubError], Errors | None] | None = None,
     ) -> Response:
         """The one way a form gives a command. ``build`` makes it from the form's fields and
         ``base`` (the form's ``command_id``, ``occurred_at`` now); pydantic's errors go beside
         their fields (``aliases`` renames them); the policy's refusals are their page; other
         refusals go beside the field ``refusal`` names, else atop the form; ``done`` names the
-        page to go to next and the line it says there."""
+        page to go to next and the line it says there. ``by_field`` may put any refusal,
+        the policy's and a missing thing's too, beside a field (a page whose role reads no
+        case, told a case id by the ward), or return None to leave it to the rest."""
 
         def act(actor: Actor, data: dict[str, Any]) -> Done:
             command_id = _command_id(data)
@@ -599,9 +644,12 @@ class Pages:
             # time it is the same command (a duplicate, done), not another under a used id.
             try:
                 command, outcome = self.service.execute_stamped(actor, command_id, stamped)
-            except (PermissionDeniedError, AuthenticationError, NotFoundError):
-                raise
             except HubError as bad:
+                beside = by_field(bad) if by_field is not None else None
+                if beside is not None:
+                    raise FormError(beside) from None
+                if isinstance(bad, PermissionDeniedError | AuthenticationError | NotFoundError):
+                    raise
                 if refusal is None:
                     raise
                 raise FormError(refusal(bad)) from None
@@ -798,10 +846,12 @@ def router(pages: Pages) -> APIRouter:
                 errors["ward"] = "窓口職員と係長は区を選んでください"
             elif role in (Role.ward_officer, Role.coordinator) and ward not in SHIPPED.ward_codes:
                 errors["ward"] = "一覧にある区を選んでください"
-            if role is Role.member_agency and not agency:
-                errors["agency"] = "支援機関の職員は機関を選んでください"
-            elif role is Role.member_agency and not SHIPPED.is_agency(agency or ""):
+            if role in AGENCY_SIGNIN and not agency:
+                errors["agency"] = "支援機関・受託事業者の職員は機関を選んでください"
+            elif role in AGENCY_SIGNIN and not SHIPPED.is_agency(agency or ""):
                 errors["agency"] = "一覧にある機関を選んでください"
+            elif role is Role.contractor and not _contracted(agency or ""):
+                errors["agency"] = "受託事業者は委託事業者の機関を選んでください"
         if errors:
             return signin_page(request, errors, form, 422)
         role = Role(role_code)
@@ -810,7 +860,7 @@ def router(pages: Pages) -> APIRouter:
             subject=subject,
             role=role,
             ward=ward if role in (Role.ward_officer, Role.coordinator) else None,
-            agency_id=agency if role is Role.member_agency else None,
+            agency_id=agency if role in AGENCY_SIGNIN else None,
         )
         response = RedirectResponse("/web", status_code=303)
         try:
@@ -912,6 +962,187 @@ def router(pages: Pages) -> APIRouter:
 
         aliases = {"note": "discovery_note", **PERSON_ALIASES}
         return await pages.command_form(request, build, redraw, done, aliases)
+
+    # 受託事業者 (アウトリーチ等を通じた継続的支援事業・参加支援事業) ------------------------
+
+    def contractor_page(
+        request: Request,
+        actor: Actor,
+        errors: Errors | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        if not opens("/web/contractor", actor):
+            raise PermissionDeniedError(
+                f"{label('role', actor.role)}は受託事業の記録のページを使えません"
+                "（受託事業者の職員が、自らの事業者の名で記録するページです）"
+            )
+        context = {
+            "agency_name": pages.names.agency(actor.agency_id or ""),
+            "case_hint": CASE_ID_HINT,
+            "errors": errors or {},
+            "values": values or {},
+        }
+        return pages.render(request, "contractor.html", "受託事業の記録", context, status, actor)
+
+    @routes.get("/contractor")
+    def contractor(request: Request) -> Response:
+        return pages.page(request, lambda actor: contractor_page(request, actor))
+
+    def contracted_form(
+        request: Request,
+        build: Callable[[Actor, dict[str, Any], dict[str, Any]], c.Command],
+        said: Callable[[c.Command], str],
+        aliases: dict[str, str],
+        missing: dict[str, str] | None = None,
+    ) -> Awaitable[Response]:
+        """One of the contractor's forms: the page refused as it is to any other role; an
+        unknown case said beside the case id as the API's refusal says no more (a missing
+        case and one not the contractor's answer alike); ``missing`` names the field beside
+        which a thing not registered (a base, a business) is said, by the start of the hub's
+        NotFoundError."""
+
+        def checked(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            if not opens("/web/contractor", actor):
+                contractor_page(request, actor)  # refused as the page is
+            return build(actor, data, base)
+
+        def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
+            return contractor_page(request, actor, errors, values, 422)
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            return "/web/contractor", said(command)
+
+        def by_field(bad: HubError) -> Errors | None:
+            refusal = bad.refusal if isinstance(bad, PermissionDeniedError) else None
+            if refusal is not None and refusal.agency_id is not None:  # ``outside_scope``
+                return {aliases.get("case_id", "case_id"): CASE_NOT_RECORDED}
+            for start, field in (missing or {}).items():
+                if isinstance(bad, NotFoundError) and str(bad).startswith(start):
+                    return {field: NOT_REGISTERED}
+            return None
+
+        return pages.command_form(request, checked, redraw, done, aliases, by_field=by_field)
+
+    @routes.post("/contractor/visit")
+    async def contractor_visit(request: Request) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return _told_case(
+                data,
+                "visit_case",
+                lambda case_id: c.RecordOutreachVisit(
+                    **base,
+                    case_id=case_id,
+                    visit_id=c.derived_id(base["command_id"], "visit_id"),
+                    agency_id=actor.agency_id,  # in its own name only
+                    outcome=_text(data, "visit_outcome"),  # type: ignore[arg-type]
+                    note=_text(data, "visit_note"),
+                ),
+                aliases,
+            )
+
+        def said(command: c.Command) -> str:
+            outcome = label("visit_outcome", command.outcome)  # type: ignore[attr-defined]
+            return f"アウトリーチ訪問（{outcome}）を記録しました（ケースID {command.case_id}）"  # type: ignore[attr-defined]
+
+        aliases = {"case_id": "visit_case", "outcome": "visit_outcome", "note": "visit_note"}
+        return await contracted_form(request, build, said, aliases)
+
+    @routes.post("/contractor/activity")
+    async def contractor_activity(request: Request) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            return _told_case(
+                data,
+                "activity_case",
+                lambda case_id: c.RecordSupportActivity(
+                    **base,
+                    case_id=case_id,
+                    activity_id=c.derived_id(base["command_id"], "activity_id"),
+                    agency_id=actor.agency_id or "",  # in its own name only
+                    kind=_text(data, "activity_kind"),  # type: ignore[arg-type]
+                    note=_text(data, "activity_note"),
+                ),
+                aliases,
+            )
+
+        def said(command: c.Command) -> str:
+            kind = label("activity_kind", command.kind)  # type: ignore[attr-defined]
+            return f"支援（{kind}）を記録しました（ケースID {command.case_id}）"  # type: ignore[attr-defined]
+
+        aliases = {"case_id": "activity_case", "kind": "activity_kind", "note": "activity_note"}
+        return await contracted_form(request, build, said, aliases)
+
+    @routes.post("/contractor/match")
+    async def contractor_match(request: Request) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            ids: dict[str, UUID | None] = {}
+            errors: Errors = {}
+            for field in ("match_case", "match_business", "match_base"):
+                value = _text(data, field)
+                try:
+                    ids[field] = None if value is None else _uuid(value, field)
+                except FormError as bad:
+                    errors.update(bad.errors)
+            if errors:
+                raise FormError(errors)
+            if ids["match_business"] is None and ids["match_base"] is None:
+                raise FormError({"match_business": ONE_PLACE})
+            return c.MatchParticipation(
+                **base,
+                case_id=ids["match_case"],  # type: ignore[arg-type]  # none typed: 必須です
+                match_id=c.derived_id(base["command_id"], "match_id"),
+                place_kind=_text(data, "match_place_kind"),  # type: ignore[arg-type]
+                business_id=ids["match_business"],
+                base_id=ids["match_base"],
+            )
+
+        def said(command: c.Command) -> str:
+            kind = label("place_kind", command.place_kind)  # type: ignore[attr-defined]
+            return f"参加支援のマッチング（{kind}）を記録しました（ケースID {command.case_id}）"  # type: ignore[attr-defined]
+
+        aliases = {
+            "case_id": "match_case",
+            "place_kind": "match_place_kind",
+            "business_id": "match_business",
+            "base_id": "match_base",
+        }
+        missing = {"no cooperating business": "match_business", "no community base": "match_base"}
+        return await contracted_form(request, build, said, aliases, missing)
+
+    @routes.post("/contractor/gathering")
+    async def contractor_gathering(request: Request) -> Response:
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            errors: Errors = {}
+            base_id = uuid4()  # a stand-in, never sent: the errors are said first
+            try:
+                base_id = _typed_id(data, "gathering_base")
+            except FormError as bad:
+                errors.update(bad.errors)
+            typed = unicodedata.normalize("NFKC", _text(data, "gathering_participants") or "")
+            if not typed.isdigit() or int(typed) > MAX_PARTICIPANTS:
+                errors["gathering_participants"] = PARTICIPANTS
+            if errors:
+                raise FormError(errors)
+            bodies = (_text(data, "gathering_bodies") or "").split("\n")
+            return c.HoldGathering(
+                **base,
+                base_id=base_id,
+                gathering_id=c.derived_id(base["command_id"], "gathering_id"),
+                participants=int(typed),
+                bodies=[b.strip() for b in bodies if b.strip()],
+            )
+
+        def said(command: c.Command) -> str:
+            count = command.participants  # type: ignore[attr-defined]
+            return f"居場所・集いの開催（参加 {count}人）を記録しました"
+
+        aliases = {
+            "base_id": "gathering_base",
+            "participants": "gathering_participants",
+            "bodies": "gathering_bodies",
+        }
+        missing = {"no community base": "gathering_base"}
+        return await contracted_form(request, build, said, aliases, missing)
 
     # 窓口 (ward officer) ------------------------------------------------------------------------
 
