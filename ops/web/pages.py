@@ -1064,10 +1064,12 @@ def router(pages: Pages) -> APIRouter:
         status: int = 200,
         read: bool = False,
         notes: list[dict[str, Any]] | None = None,
+        case_notes: list[dict[str, Any]] | None = None,
     ) -> Response:
         """The case; ``person``: the details just shown, ``read``: whether that read was
         recorded (not for an erased person, nor a case without details), ``notes``: the
-        reporters' 補足 shown in that read."""
+        reporters' 補足 shown in that read, ``case_notes``: the officers' notes on the case
+        shown in it."""
         case = service.case(actor, case_id)
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
@@ -1089,6 +1091,7 @@ def router(pages: Pages) -> APIRouter:
             "person": person,
             "person_read": read,
             "notes": notes or [],
+            "case_notes": case_notes or [],
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_assess": "RecordAssessment" in COMMANDS[actor.role],
             "can_consult": "ReceiveConsultation" in COMMANDS[actor.role],
@@ -1149,6 +1152,7 @@ def router(pages: Pages) -> APIRouter:
                 person=shown["person"],
                 read=shown["read_recorded"],
                 notes=shown["notes"],
+                case_notes=shown["case_notes"],
             )
 
         return await pages.page_form(request, draw)
