@@ -64,6 +64,7 @@ from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
+from ops.web.agency_groups import by_ward
 from ops.web.query import one_value_each
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
@@ -635,6 +636,11 @@ class Pages:
         """Agencies as a form offers them, by name, told apart as the pages name them."""
         return [(a.id, self.names.agency(a.id)) for a in agencies]
 
+    def grouped(self, agencies: list[Any], first: str | None) -> list[tuple[str, Any]]:
+        """``choices`` grouped by ward, ``first`` (the officer's ward) first (by_ward)."""
+        wards = [w.code for w in self.network.wards]
+        return by_ward(agencies, wards, self.names.agency, self.names.ward, first)
+
 
 def _lists(data: dict[str, Any], key: str) -> list[str]:
     return [v for v in data["_lists"].get(key, []) if v]
@@ -1074,10 +1080,13 @@ def router(pages: Pages) -> APIRouter:
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
         a_year = _a_year_through(today)
+        offered = [a for a in pages.agencies() if a.kind != "coordinator"]
         context = {
             "case": case,
             "case_id": case_id,
-            "agencies": pages.choices([a for a in pages.agencies() if a.kind != "coordinator"]),
+            "agencies": pages.choices(offered),
+            # The same, by ward: the officer's own first (their ward, else the case's).
+            "agency_groups": pages.grouped(offered, actor.ward or case["ward"]),
             "given": given,
             "errors": errors or {},
             "values": {
