@@ -256,6 +256,13 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "person.disability": "障害",
         "person.criminal_record": "犯罪歴",
         "discovery.note": "通報の補足",
+        # The notes officers write on the case, shown with the details in the same read.
+        "consultation.note": "相談内容の要旨",
+        "assessment.summary": "見立ての要旨",
+        "referral.note": "申し送り",
+        "watch_over.note": "見守りの手配の内容",
+        "support_activity.note": "支援の内容",
+        "evaluation.note": "評価の要旨",
     },
     "origin": {"discovery": "発見（見守り）", "consultation": "相談"},
     "role": {

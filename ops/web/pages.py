@@ -66,6 +66,7 @@ from ops.identity import dev_issuer
 from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
+from ops.web.agency_groups import by_ward
 from ops.web.query import one_value_each
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
@@ -688,6 +689,11 @@ class Pages:
         """Agencies as a form offers them, by name, told apart as the pages name them."""
         return [(a.id, self.names.agency(a.id)) for a in agencies]
 
+    def grouped(self, agencies: list[Any], first: str | None) -> list[tuple[str, Any]]:
+        """``choices`` grouped by ward, ``first`` (the officer's ward) first (by_ward)."""
+        wards = [w.code for w in self.network.wards]
+        return by_ward(agencies, wards, self.names.agency, self.names.ward, first)
+
 
 def _lists(data: dict[str, Any], key: str) -> list[str]:
     return [v for v in data["_lists"].get(key, []) if v]
@@ -1300,18 +1306,23 @@ def router(pages: Pages) -> APIRouter:
         status: int = 200,
         read: bool = False,
         notes: list[dict[str, Any]] | None = None,
+        case_notes: list[dict[str, Any]] | None = None,
     ) -> Response:
         """The case; ``person``: the details just shown, ``read``: whether that read was
         recorded (not for an erased person, nor a case without details), ``notes``: the
-        reporters' 補足 shown in that read."""
+        reporters' 補足 shown in that read, ``case_notes``: the officers' notes on the case
+        shown in it."""
         case = service.case(actor, case_id)
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
         a_year = _a_year_through(today)
+        offered = [a for a in pages.agencies() if a.kind != "coordinator"]
         context = {
             "case": case,
             "case_id": case_id,
-            "agencies": pages.choices([a for a in pages.agencies() if a.kind != "coordinator"]),
+            "agencies": pages.choices(offered),
+            # The same, by ward: the officer's own first (their ward, else the case's).
+            "agency_groups": pages.grouped(offered, actor.ward or case["ward"]),
             "given": given,
             "errors": errors or {},
             "values": {
@@ -1325,6 +1336,7 @@ def router(pages: Pages) -> APIRouter:
             "person": person,
             "person_read": read,
             "notes": notes or [],
+            "case_notes": case_notes or [],
             "can_act": "ReferCase" in COMMANDS[actor.role],
             "can_assess": "RecordAssessment" in COMMANDS[actor.role],
             "can_consult": "ReceiveConsultation" in COMMANDS[actor.role],
@@ -1385,6 +1397,7 @@ def router(pages: Pages) -> APIRouter:
                 person=shown["person"],
                 read=shown["read_recorded"],
                 notes=shown["notes"],
+                case_notes=shown["case_notes"],
             )
 
         return await pages.page_form(request, draw)

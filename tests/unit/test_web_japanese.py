@@ -12,6 +12,7 @@ from hub.commands import PersonInput
 from hub.fiscal import JST
 from hub.identity import Actor, Role
 from hub.labels import VOCABULARY
+from ops.case_notes import NOTE_FIELDS
 from ops.usecases import HubService
 from tests import factories as f
 from tests.web_support import csrf_of, sign_in
@@ -22,9 +23,11 @@ OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
 
 def test_every_detail_of_a_person_has_a_japanese_name() -> None:
     named = VOCABULARY["person_field"]
-    # and the reporter's note, shown beside them in the same read (the case page)
+    # and the reporter's note and the case's own notes, shown beside them in the same read
+    # (the case page)
     details = {f"person.{field}" for field in PersonInput.model_fields}
-    assert details | {"discovery.note"} == set(named)
+    notes = {path for _, path in NOTE_FIELDS.values()}
+    assert details | {"discovery.note"} | notes == set(named)
 
 
 def test_the_access_log_names_the_details_shown_in_japanese(
