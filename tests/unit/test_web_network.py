@@ -69,6 +69,10 @@ def test_the_administrator_registers_a_business_and_a_base_and_sees_them_listed(
     assert "令和" in row  # registered when, in JST (wareki)
     row = listed.split(f'id="base-{base.partner_id}"')[1].split("</tr>")[0]
     assert "試験サロン（架空）" in row and "子ども食堂" in row and "門司区" in row
+    # The id the contractor's forms ask for (a match, a gathering), to be told it by the city.
+    assert f"<code>{base.partner_id}</code>" in row
+    business_row = listed.split(f'id="business-{business.partner_id}"')[1].split("</tr>")[0]
+    assert f"<code>{business.partner_id}</code>" in business_row
     assert "協力事業者（1者）" in listed and "地域の拠点（1か所）" in listed
 
 
