@@ -545,13 +545,17 @@ class HubService:
             for r in referrals
             if r["agency_id"] == agency_id and still_open(r["status"])
         }
+        # Read case by case through the ledger's case index: the cases shown, not every
+        # disclosure the agency was ever given.
+        ledger = self._ledger()
         rows: dict[str, list[dict[str, Any]]] = {}
-        for row in self._ledger().disclosures(agency_id=agency_id):
-            if row["case_id"] in purposes and row["agency_id"] == agency_id:
-                rows.setdefault(row["case_id"], []).append(row)
+        for case_id in purposes:
+            found_rows = ledger.disclosures(case_id=case_id, agency_id=agency_id)
+            if found_rows:
+                rows[case_id] = found_rows
         # The events the relay quarantined (few; none in a healthy hub), by case.
         quarantined: dict[str, set[str]] = {}
-        for kept in self._ledger().quarantined() if rows else ():
+        for kept in ledger.quarantined() if rows else ():
             quarantined.setdefault(str(kept["aggregate_id"]), set()).add(str(kept["event_id"]))
         found: dict[str, dict[str, Any]] = {}
         for case_id, case_rows in rows.items():

@@ -330,6 +330,12 @@ class PostgresRelayLedger(PostgresTrackingRecorder):
             ).format(Identifier(self.datastore.schema))
         )
         schema = Identifier(self.datastore.schema)
+        # A case's disclosures (the audit's, an agency's inbox) are read by case, as on SQLite.
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS disclosures_case ON {0}.disclosures (case_id, position)"
+            ).format(schema)
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0}.relay_state (name text PRIMARY KEY, "
