@@ -87,13 +87,13 @@ def case_notes(payloads: Iterable[Any]) -> list[dict[str, Any]]:
                     {
                         "path": path,
                         "label": label("person_field", path),
-                        "at": utc_text(payload.occurred_at),
+                        "written_at": utc_text(payload.occurred_at),
                         "agency_id": getattr(payload, "agency_id", None),
                         "coded": coded(payload) if coded else None,
                         "text": text,
                     }
                 )
-    return sorted(found, key=lambda n: n["at"])
+    return sorted(found, key=lambda n: n["written_at"])
 
 
 def held_notes(app: HubApplication, case_id: UUID) -> list[dict[str, Any]]:

@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 from hub import commands as c
 from hub.errors import PermissionDeniedError
 from hub.identity import Actor, Role
+from hub.labels import label
 from ops import case_notes
 from ops.usecases import HubService
+from tests import case_narratives as narratives
 from tests import factories as f
 from tests.web_support import csrf_of, sign_in
 
@@ -201,3 +203,24 @@ def test_another_wards_officer_is_refused_before_anything_is_read(
     assert all(note not in sent.text for _, note in WRITTEN)
     assert read == []
     assert service.access(AUDITOR) == []
+
+
+def test_the_reasons_and_visit_notes_are_shown_in_the_same_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The reasons of a cancellation, a 中断, a 終結 and an emergency, and the outreach
+    visits' notes, were sealed and shown nowhere: shown now with the others, recorded."""
+    service, client = hub
+    case_id = narratives.with_narratives(service.app)
+    sign_in(client, "ward_officer", ward=narratives.WARD)
+    before = client.get(f"/web/cases/{case_id}").text
+    assert all(text not in before for _, text in narratives.WRITTEN)
+    shown = show(client, case_id)
+    listed = shown.text.split('id="case-notes"')[1].split("</dl>")[0]
+    labels = [x.split("</dt>")[0] for x in listed.split("<dt>")[1:]]
+    assert labels == [label("person_field", path) for path, _ in narratives.WRITTEN]
+    for _, text in narratives.WRITTEN:
+        assert f'<span class="note">{text}</span>' in listed
+    assert "〔他機関へつないだ〕" in listed and "〔手紙を投函〕" in listed
+    (record,) = service.access(AUDITOR)
+    assert {path for path, _ in narratives.WRITTEN} <= set(record["fields"])
