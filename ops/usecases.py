@@ -28,7 +28,6 @@ from consumers.agency import reply_record
 from consumers.records import BadRecord
 from consumers.replies import answer_command, apply_answer, reply_command_id
 from hub import commands as c
-from hub import events as ev
 from hub import plausible
 from hub import vocabulary as v
 from hub.application import HubApplication, Outcome
@@ -64,7 +63,7 @@ from hub.policy import (
     outside_scope,
 )
 from hub.settings import Settings
-from ops.case_notes import case_notes
+from ops.case_notes import read_with_notes
 from ops.disclosed import SHOWN, case_event, released_values
 from producers.ledger import RelayLedger
 from projections import report
@@ -372,54 +371,25 @@ class HubService:
         self, actor: Actor, case_id: UUID, purpose: str, *, notes: bool = False
     ) -> dict[str, Any]:
         """A person's details, recorded in the access log before they are returned (an erased
-        person's read ［消去済み］ and are not: ``read_recorded``). ``notes``: the 補足 the
-        reporters of the case's discoveries wrote too (``notes``), in the same record as
-        ``discovery.note``, and the notes officers wrote on the case (``case_notes``, each
-        by its path: ``consultation.note``, ``referral.note``, ...); none once the case is
+        person's read ［消去済み］ and are not: ``read_recorded``). ``notes``: the case's
+        narratives too (``notes``, ops.case_notes: the reporters' 補足, the notes and reasons
+        written on the case, each by its path), in the same record; none once the case is
         erased."""
         ward = self._case_ward(actor, Read.person, case_id)
-        said = self._discovery_notes(case_id) if notes else []
-        written = self._case_notes(case_id) if notes else []
-        also = (["discovery.note"] if said else []) + [n["path"] for n in written]
-        person = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose, also=also)
-        if (said or written) and self.app.get_case(case_id).erased:
-            # Erased since the notes were read (another process): the person's read recorded
-            # nothing, so the notes read before it are not shown unrecorded either.
-            said, written = [], []
+        if notes:
+            person, written = read_with_notes(self.app, case_id, actor, OFFICIAL_DUTY, purpose)
+        else:
+            person, written = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose), []
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
-        recorded = self.app.records_reads(case_id) or bool(said or written)
         shown = {
             "case_id": str(case_id),
             "ward": ward,
             "person": details,
             # A case that never held details reads {} erased or not: say which.
             "erased": self.app.get_case(case_id).erased,
-            "read_recorded": recorded,
+            "read_recorded": self.app.records_reads(case_id) or bool(written),
         }
-        return {**shown, "notes": said, "case_notes": written} if notes else shown
-
-    def _discovery_notes(self, case_id: UUID) -> list[dict[str, Any]]:
-        """The notes of the reports the case was opened from (or joined), oldest first, with
-        when each was reported; none once the case is erased (its keys are gone)."""
-        case = self.app.get_case(case_id)
-        if case.erased:
-            return []
-        found = []
-        for discovery_id in case.discovery_ids:
-            report = next(iter(self.app.events.get(discovery_id))).payload  # type: ignore[attr-defined]
-            if isinstance(report, ev.DiscoveryReported) and report.note:
-                found.append({"reported_at": utc_text(report.occurred_at), "note": report.note})
-        return sorted(found, key=lambda n: n["reported_at"])
-
-    def _case_notes(self, case_id: UUID) -> list[dict[str, Any]]:
-        """The notes officers wrote on the case, oldest first; none once the case is erased
-        (its key is gone)."""
-        if self.app.get_case(case_id).erased:
-            return []
-        return case_notes(
-            self.app.mapper.to_domain_event(stored).payload  # type: ignore[attr-defined]
-            for stored in self.app.recorder.select_events(case_id)
-        )
+        return {**shown, "notes": written} if notes else shown
 
     def search_people(
         self, actor: Actor, kana: str = "", birth_date: date | None = None, address: str = ""

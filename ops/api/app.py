@@ -32,7 +32,7 @@ from ops.api import commands, problems
 from ops.api.commands import AnswerOutcome, IdempotencyKey
 from ops.api.headers import AnswerHeaders
 from ops.api.limits import BodyLimit
-from ops.api.rows import InboxRow
+from ops.api.rows import InboxRow, PersonRead
 from ops.api.times import JstJSONResponse
 from ops.api.tracecontext import TraceContext
 from ops.identity import dev_issuer
@@ -147,12 +147,14 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
         """One case: status, referrals and answers, consents, meetings, plan, escalations."""
         return service.case(actor, case_id)
 
-    @app.get("/cases/{case_id}/person", tags=["cases"])
+    @app.get("/cases/{case_id}/person", tags=["cases"], response_model=PersonRead)
     def show_person(
         actor: Who, case_id: Id, purpose: v.AccessPurpose, response: Response
     ) -> dict[str, Any]:
-        """The person's details; every read is recorded in the access log (who, why)."""
-        shown = service.person(actor, case_id, purpose)
+        """The person's details and the case's narratives (``notes``: the reporters' 補足,
+        the notes and reasons written on the case); every read is recorded in the access log
+        (who, why, each field and narrative path shown) before it is answered."""
+        shown = service.person(actor, case_id, purpose, notes=True)
         # A name and address kept by a browser's or a proxy's cache would be read again
         # unrecorded: like the pages, this answer is never stored.
         response.headers["Cache-Control"] = "no-store"

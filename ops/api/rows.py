@@ -73,3 +73,45 @@ class InboxRow(BaseModel):
         "released to the agency about the case's person (null: none, the referral ended, or "
         "details not asked)",
     )
+
+
+class CaseNote(BaseModel):
+    """One narrative written on the case or in a report it was opened from (ops/case_notes.py),
+    shown in the same recorded read as the person's details."""
+
+    path: str = Field(
+        description="its kind, as the access record names it: discovery.note, "
+        "consultation.note, assessment.summary, referral.note, referral_answer.reason, "
+        "referral_cancellation.reason, consent.proxy_relationship, consent_refusal.reason, "
+        "use_stop.reason, plan.issue, plan.goal, evaluation.note, suspension.reason, "
+        "closure.reason, outreach_visit.note, support_activity.note, watch_over.note, "
+        "emergency.reason, emergency.sensitive_reason, break_glass_review.note"
+    )
+    label: str = Field(description="its kind in Japanese: 相談内容の要旨, 中断の理由, …")
+    written_at: str = Field(
+        description=f"when the event holding it happened; {IN_JST}", json_schema_extra=INSTANT
+    )
+    agency_id: str | None = Field(
+        description="the agency it is about (a referral, its answer or cancellation, a visit, "
+        "a support activity); null for the others"
+    )
+    coded: str | None = Field(
+        description="the coded value it goes with, as its Japanese label (辞退（対象外）, 不在, "
+        "改善); null when none"
+    )
+    text: str
+
+
+class PersonRead(BaseModel):
+    """The person's details and the case's narratives, read once and recorded first in the
+    access log: the record names every field and every narrative path shown."""
+
+    case_id: UUID
+    ward: str = Field(description="the case's ward code, e.g. tobata")
+    person: dict[str, str] = Field(
+        description="the details held: name, kana, birth_date, address, phone, health, "
+        "disability, criminal_record (each only when held; ［消去済み］ once erased)"
+    )
+    erased: bool = Field(description="the person was erased: nothing is read or recorded")
+    read_recorded: bool = Field(description="whether the read was recorded in the access log")
+    notes: list[CaseNote] = Field(description="oldest first; none on an erased case")

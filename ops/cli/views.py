@@ -19,6 +19,7 @@ import psycopg
 import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
+from rich.padding import Padding
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,6 +28,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from consumers.stopping import set_on_signals
 from hub import vocabulary as v
@@ -37,6 +39,7 @@ from hub.labels import label, names, referral_status_text
 from hub.prefixes import SHORT, short_ids
 from hub.settings import Settings, get_settings
 from ops import heap, wiring
+from ops.case_notes import read_with_notes
 from ops.cli._cases import case_view, resolve_case
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._names import log_names
@@ -144,9 +147,10 @@ def case_show(
         case["history"] = case_history(app, case_uuid)
         if person:
             assert purpose is not None
-            details = app.read_person(case_uuid, None, basis, purpose)
+            details, notes = read_with_notes(app, case_uuid, None, basis, purpose)
             case["person"] = details.model_dump(mode="json") if details else None
-            case["person_read_recorded"] = app.records_reads(case_uuid)
+            case["person_read_recorded"] = app.records_reads(case_uuid) or bool(notes)
+            case["notes"] = notes
     finally:
         app.close()
     network = log_names()
@@ -157,6 +161,8 @@ def case_show(
     record["consents"] = [labelled(c, network) for c in case["consents"]]
     record["meetings"] = [labelled(m, network) for m in case["meetings"]]
     record["history"] = [labelled(h, network) for h in case["history"]]
+    if "notes" in case:
+        record["notes"] = [labelled(n, network) for n in case["notes"]]
     fmt = chosen(fmt, as_json)
     if fmt is Format.json:
         typer.echo(json.dumps(record, ensure_ascii=False, indent=2, default=str))
@@ -221,6 +227,8 @@ def _print_case(case: dict[str, Any]) -> None:
             if value is not None:
                 details.add_row(FIELD_LABELS.get(key, key), str(value))  # 氏名, not name
         console.print(details)
+    if case.get("notes"):
+        _print_notes(console, case["notes"])
     if case.get("history"):
         history = Table(title="経過 / history", title_justify="left")
         history.add_column("日時", overflow="fold")
@@ -231,6 +239,22 @@ def _print_case(case: dict[str, Any]) -> None:
             who = " / ".join(part for part in (h.get("by"), role) if part) or "-"
             history.add_row(jst_text(h["occurred_at"]), label("event_type", h["event"]), who)
         console.print(history)
+
+
+def _print_notes(console: Console, notes: list[dict[str, Any]]) -> None:
+    """The case's narratives, oldest first: which and when on one line; beneath it,
+    indented, the agency and the coded value it goes with, then the text, so that a long
+    one folds within 80 columns."""
+    console.print("事案の記録（古い順・閲覧を記録）", style="italic")
+    for n in notes:
+        heading = Text(f"{n['label']}  ", style="bold")
+        heading.append(jst_text(n["written_at"]))
+        console.print(heading)
+        about = n["agency_id_label"] if n.get("agency_id") else ""
+        coded = f"〔{n['coded']}〕" if n.get("coded") else ""
+        if about or coded:
+            console.print(Padding(Text(f"{about}{coded}"), (0, 0, 0, 2)))
+        console.print(Padding(Text(n["text"]), (0, 0, 0, 2)))
 
 
 CASE_COLUMNS = (

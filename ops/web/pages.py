@@ -1310,8 +1310,8 @@ def router(pages: Pages) -> APIRouter:
     ) -> Response:
         """The case; ``person``: the details just shown, ``read``: whether that read was
         recorded (not for an erased person, nor a case without details), ``notes``: the
-        reporters' 補足 shown in that read, ``case_notes``: the officers' notes on the case
-        shown in it."""
+        reporters' 補足 shown in that read, ``case_notes``: the other narratives of the case
+        shown in it (ops.case_notes)."""
         case = service.case(actor, case_id)
         given = [x for x in case["consents"] if x["state"] == "given" and not x["withdrawn_at"]]
         today = now().astimezone(JST).date()
@@ -1390,14 +1390,16 @@ def router(pages: Pages) -> APIRouter:
                 errors = {"read_purpose": "目的を選んでください（必須）"}
                 return case_page(request, actor, case_id, errors, None, None, 422)
             shown = service.person(actor, case_id, purpose, notes=True)
+            # The reporters' 補足 under the details, then what was written on the case.
+            reported = [n for n in shown["notes"] if n["path"] == "discovery.note"]
             return case_page(
                 request,
                 actor,
                 case_id,
                 person=shown["person"],
                 read=shown["read_recorded"],
-                notes=shown["notes"],
-                case_notes=shown["case_notes"],
+                notes=reported,
+                case_notes=[n for n in shown["notes"] if n not in reported],
             )
 
         return await pages.page_form(request, draw)

@@ -14,7 +14,10 @@ from fastapi.testclient import TestClient
 from hub import commands as c
 from hub.errors import PermissionDeniedError
 from hub.identity import Actor, Role
+from hub.labels import label
+from ops import case_notes
 from ops.usecases import HubService
+from tests import case_narratives as narratives
 from tests import factories as f
 from tests.web_support import csrf_of, sign_in
 
@@ -30,6 +33,8 @@ WRITTEN = [
     ("申し送り", "架空の申し送り"),
     ("見守りの手配の内容", "架空の手配"),
     ("支援の内容", "架空の支援"),
+    ("支援計画の課題", "生活：架空の課題"),  # the plan's (tests.factories.plan)
+    ("支援計画の目標", "架空の目標"),
     ("評価の要旨", "架空の評価"),
 ]
 PATHS = [
@@ -38,6 +43,8 @@ PATHS = [
     "referral.note",
     "watch_over.note",
     "support_activity.note",
+    "plan.issue",
+    "plan.goal",
     "evaluation.note",
 ]
 
@@ -90,7 +97,7 @@ def with_notes(service: HubService) -> UUID:
             c.EvaluateCase,
             case_id=case_id,
             evaluation="improved",
-            note=WRITTEN[5][1],
+            note=WRITTEN[-1][1],
             occurred_at=f.at(7),
         ),
     )
@@ -130,7 +137,7 @@ def test_the_notes_are_in_the_same_access_record_as_the_person(
     service, client = hub
     case_id = with_notes(service)
     shown = service.person(OFFICER, case_id, "consultation", notes=True)
-    assert [n["path"] for n in shown["case_notes"]] == PATHS
+    assert [n["path"] for n in shown["notes"]] == PATHS
     (record,) = service.access(AUDITOR)
     assert set(PATHS) <= set(record["fields"]) and "person.name" in record["fields"]
 
@@ -151,7 +158,7 @@ def test_an_erased_cases_notes_are_neither_shown_nor_read(
         actor=Actor("admin-試験", Role.administrator),
     )
     shown = service.person(OFFICER, case_id, "consultation", notes=True)
-    assert shown["case_notes"] == [] and not shown["read_recorded"]
+    assert shown["notes"] == [] and not shown["read_recorded"]
 
 
 def test_notes_read_just_before_an_erasure_are_not_shown_unrecorded(
@@ -159,10 +166,10 @@ def test_notes_read_just_before_an_erasure_are_not_shown_unrecorded(
 ) -> None:
     service, _ = hub
     case_id = with_notes(service)
-    read_notes = service._case_notes
+    read_notes = case_notes.held_notes
 
-    def then_erased(case: UUID) -> list[dict[str, Any]]:
-        found = read_notes(case)
+    def then_erased(app: Any, case: UUID) -> list[dict[str, Any]]:
+        found = read_notes(app, case)
         service.app.erase_person(
             case,
             decided_by="試験 保健福祉局",
@@ -171,9 +178,9 @@ def test_notes_read_just_before_an_erasure_are_not_shown_unrecorded(
         )
         return found
 
-    monkeypatch.setattr(service, "_case_notes", then_erased)
+    monkeypatch.setattr(case_notes, "held_notes", then_erased)
     shown = service.person(OFFICER, case_id, "consultation", notes=True)
-    assert not shown["read_recorded"] and shown["case_notes"] == []
+    assert not shown["read_recorded"] and shown["notes"] == []
 
 
 def test_another_wards_officer_is_refused_before_anything_is_read(
@@ -182,7 +189,7 @@ def test_another_wards_officer_is_refused_before_anything_is_read(
     service, client = hub
     case_id = with_notes(service)
     read: list[UUID] = []
-    monkeypatch.setattr(service, "_case_notes", lambda case: read.append(case) or [])
+    monkeypatch.setattr(case_notes, "held_notes", lambda app, case: read.append(case) or [])
     other = Actor("officer-試験", Role.ward_officer, ward="kokurakita")
     with pytest.raises(PermissionDeniedError):
         service.person(other, case_id, "consultation", notes=True)
@@ -196,3 +203,24 @@ def test_another_wards_officer_is_refused_before_anything_is_read(
     assert all(note not in sent.text for _, note in WRITTEN)
     assert read == []
     assert service.access(AUDITOR) == []
+
+
+def test_the_reasons_and_visit_notes_are_shown_in_the_same_read(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The reasons of a cancellation, a 中断, a 終結 and an emergency, and the outreach
+    visits' notes, were sealed and shown nowhere: shown now with the others, recorded."""
+    service, client = hub
+    case_id = narratives.with_narratives(service.app)
+    sign_in(client, "ward_officer", ward=narratives.WARD)
+    before = client.get(f"/web/cases/{case_id}").text
+    assert all(text not in before for _, text in narratives.WRITTEN)
+    shown = show(client, case_id)
+    listed = shown.text.split('id="case-notes"')[1].split("</dl>")[0]
+    labels = [x.split("</dt>")[0] for x in listed.split("<dt>")[1:]]
+    assert labels == [label("person_field", path) for path, _ in narratives.WRITTEN]
+    for _, text in narratives.WRITTEN:
+        assert f'<span class="note">{text}</span>' in listed
+    assert "〔他機関へつないだ〕" in listed and "〔手紙を投函〕" in listed
+    (record,) = service.access(AUDITOR)
+    assert {path for path, _ in narratives.WRITTEN} <= set(record["fields"])

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from fastapi.testclient import TestClient
 
 from hub.identity import Actor, Role
+from ops import case_notes
 from ops.usecases import HubService
 from tests.web_support import csrf_of, sign_in
 
@@ -309,10 +310,10 @@ def test_a_note_read_just_before_an_erasure_is_not_shown_unrecorded(
     data = {"csrf_token": csrf_of(client.get(opening).text), "command_id": str(uuid4())}
     opened = client.post(f"{opening}/open", data=data)
     case_id = UUID(str(opened.url).rsplit("/", 1)[1])
-    read_notes = service._discovery_notes
+    read_notes = case_notes.held_notes
 
-    def then_erased(case: UUID) -> list[dict[str, Any]]:
-        found = read_notes(case)
+    def then_erased(app: Any, case: UUID) -> list[dict[str, Any]]:
+        found = read_notes(app, case)
         service.app.erase_person(
             case,
             decided_by="試験 保健福祉局",
@@ -321,7 +322,7 @@ def test_a_note_read_just_before_an_erasure_is_not_shown_unrecorded(
         )
         return found
 
-    monkeypatch.setattr(service, "_discovery_notes", then_erased)
+    monkeypatch.setattr(case_notes, "held_notes", then_erased)
     shown = service.person(OFFICER, case_id, "consultation", notes=True)
     assert not shown["read_recorded"]
     assert shown["notes"] == []
