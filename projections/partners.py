@@ -2,17 +2,25 @@
 (地域づくり事業の①拠点数), each as registered, in the order of the log.
 
 A fold of the log, as the indicators count them (docs/COUNTING-RULES.md): organisations
-only, no person's details.
+only, no person's details. ``listed`` is the one list the contractor's forms, the API
+(``GET /partners``) and ``hub network partners`` show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from hub import events as ev
+from hub.labels import label
 from projections.audit.history import Entry
+
+PartnerType = Literal["business", "base"]
+PARTNER_TYPES: dict[PartnerType, str] = {"business": "協力事業者", "base": "地域の拠点"}
+WHOLE_CITY = "市内全域"  # a business registered without a ward serves the whole city
 
 
 @dataclass(frozen=True)
@@ -44,3 +52,43 @@ def partners_view(entries: Iterable[Entry]) -> Partners:
     for entry in entries:
         view.apply(entry)
     return view
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One partner as it is chosen and listed: its name first, its kind and ward named."""
+
+    partner_type: PartnerType
+    partner_id: str
+    name: str
+    kind: str
+    kind_label: str
+    ward: str | None
+    ward_label: str
+    registered_at: datetime
+
+    @property
+    def partner_type_label(self) -> str:
+        return PARTNER_TYPES[self.partner_type]
+
+
+def listed(partners: Partners, wards: Mapping[str, str]) -> list[Listed]:
+    """Businesses, then bases; each by ward in the city's order (``wards``: code → 区名, in
+    that order; a business of the whole city first, a ward the network no longer names
+    last), then by name with widths folded, then by when it was registered."""
+    order = {code: n for n, code in enumerate(wards)}
+
+    def row(partner_type: PartnerType, p: Partner) -> Listed:
+        kind = label("base_kind", p.kind) if partner_type == "base" else p.kind
+        ward = wards.get(p.ward, p.ward) if p.ward else WHOLE_CITY
+        return Listed(
+            partner_type, p.partner_id, p.name, p.kind, kind, p.ward, ward, p.registered_at
+        )
+
+    def key(r: Listed) -> tuple[int, str, datetime]:
+        place = -1 if r.ward is None else order.get(r.ward, len(order))
+        return place, unicodedata.normalize("NFKC", r.name), r.registered_at
+
+    businesses = sorted((row("business", p) for p in partners.businesses), key=key)
+    bases = sorted((row("base", p) for p in partners.bases), key=key)
+    return [*businesses, *bases]

@@ -67,6 +67,7 @@ from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.agency_groups import by_ward
+from ops.web.partner_choices import choices
 from ops.web.query import one_value_each
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
@@ -136,8 +137,8 @@ LIFE_AT_RISK = (
 # no case it may record on is refused in the words the API's refusal allows (no more).
 CASE_ID_HINT = "区から伝えられたケースID（例：1b4e28ba-2fa1-11d2-883f-0016d3cca427）"
 CASE_NOT_RECORDED = "このケースIDには記録できません。区から伝えられたケースIDを確かめてください"
-NOT_REGISTERED = "このIDはネットワークに登録されていません。市から伝えられたIDを確かめてください"
-ONE_PLACE = "協力事業者のIDか地域の拠点のIDのどちらかを入力してください"
+NOT_REGISTERED = "この協力事業者・拠点は登録されていません。一覧から選んでください"
+ONE_PLACE = "協力事業者か地域の拠点のどちらかを選んでください"
 PARTICIPANTS = f"参加人数は0以上{MAX_PARTICIPANTS:,}以下の整数で入力してください"
 # What a community reporter may say they are (``agency`` is a member agency's own report).
 PARTNER_KINDS = tuple(k for k in codes("reporter_kind") if k != "agency")
@@ -316,7 +317,7 @@ def _uuid(value: str | None, field: str) -> UUID:
 
 
 def _typed_id(data: dict[str, Any], field: str) -> UUID:
-    """An id typed in a text field (told by the ward or the city): none typed is required."""
+    """An id typed (a case told by the ward) or chosen (a base): none given is required."""
     value = _text(data, field)
     if value is None:
         raise FormError({field: REQUIRED})
@@ -983,9 +984,12 @@ def router(pages: Pages) -> APIRouter:
                 f"{label('role', actor.role)}は受託事業の記録のページを使えません"
                 "（受託事業者の職員が、自らの事業者の名で記録するページです）"
             )
+        partners = service.partner_list(actor)  # chosen by name: the id is the option's value
         context = {
             "agency_name": pages.names.agency(actor.agency_id or ""),
             "case_hint": CASE_ID_HINT,
+            "businesses": choices(partners, "business"),
+            "bases": choices(partners, "base"),
             "errors": errors or {},
             "values": values or {},
         }

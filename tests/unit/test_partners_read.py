@@ -1,5 +1,6 @@
-"""The registered 協力事業者 and 地域の拠点, as the administrator reads them: a fold of the
-log, asked of the policy as every read is (organisations only, but the check is kept)."""
+"""The registered 協力事業者 and 地域の拠点, as the administrator and the contractor read
+them: a fold of the log, asked of the policy as every read is (organisations only, but the
+check is kept)."""
 
 from __future__ import annotations
 
@@ -59,11 +60,46 @@ def test_the_administrator_reads_each_registration_oldest_first(
     assert (read.partner_id, read.kind, read.registered_at) == (str(base.base_id), "salon", AT)
 
 
-@pytest.mark.parametrize("role", [r for r in Role if r is not Role.administrator])
+def test_the_contractor_reads_them_by_type_ward_and_name(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The list the contractor chooses from (its page, GET /partners, hub network partners):
+    businesses then bases, each by ward in the city's order (the whole city first), by name."""
+    service, _ = hub
+    for name, ward in (
+        ("試験農園（架空）", "tobata"),
+        ("架空食堂", "moji"),
+        ("試験運送（架空）", None),
+    ):
+        business = c.RegisterCooperatingBusiness(
+            command_id=uuid4(), occurred_at=AT, name=name, kind="飲食", ward=ward
+        )
+        service.execute(ADMIN, business)
+    base = c.RegisterCommunityBase(
+        command_id=uuid4(), occurred_at=AT, name="試験サロン（架空）", kind="salon", ward="moji"
+    )
+    service.execute(ADMIN, base)
+    contractor = Actor("contractor-試験", Role.contractor, agency_id="hoboku-shakyo")
+    rows = service.partner_list(contractor)
+    assert [(r.partner_type_label, r.name, r.ward_label, r.kind_label) for r in rows] == [
+        ("協力事業者", "試験運送（架空）", "市内全域", "飲食"),
+        ("協力事業者", "架空食堂", "門司区", "飲食"),
+        ("協力事業者", "試験農園（架空）", "戸畑区", "飲食"),
+        ("地域の拠点", "試験サロン（架空）", "門司区", "サロン"),
+    ]
+
+
+READERS = (Role.administrator, Role.contractor)
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r not in READERS])
 def test_no_other_role_reads_them(
     hub: tuple[HubService, TestClient],
     role: Role,
 ) -> None:
     service, _ = hub
     with pytest.raises(PermissionDeniedError):
-        service.partners(Actor("試験", role, ward="tobata" if role.value != "operator" else None))
+        actor = Actor("試験", role, ward="tobata" if role.value != "operator" else None)
+        service.partners(actor)
+    with pytest.raises(PermissionDeniedError):
+        service.partner_list(actor)
