@@ -79,7 +79,7 @@ from projections.case_history import case_history
 from projections.discoveries import DiscoveryLog
 from projections.erasures import Erasure, erasure_view
 from projections.indicators import Cut, utc_text
-from projections.partners import Listed, Partners, listed, partners_view
+from projections.partners import Listed, Partners, listed, partners_of
 from projections.runner import catch_up
 
 # What a ward officer or coordinator reads a person's details on: the ward office's own duty.
@@ -775,7 +775,7 @@ class HubService:
         """The registered 協力事業者 and 地域の拠点, oldest first (organisations only): the
         administrator's, and the contractor's, who chooses them for a match or a gathering."""
         authorize(actor, Read.network)
-        return partners_view(log_entries(self.app))
+        return partners_of(self.app)
 
     def partner_list(self, actor: Actor) -> list[Listed]:
         """The same, as the contractor's forms, ``GET /partners`` and ``hub network

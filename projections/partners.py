@@ -12,11 +12,14 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from hub import events as ev
+from hub.application import HubApplication
+from hub.fiscal import JST
 from hub.labels import label
 from projections.audit.history import Entry
+from projections.audit.source import log_entries
 
 PartnerType = Literal["business", "base"]
 PARTNER_TYPES: dict[PartnerType, str] = {"business": "協力事業者", "base": "地域の拠点"}
@@ -54,6 +57,11 @@ def partners_view(entries: Iterable[Entry]) -> Partners:
     return view
 
 
+def partners_of(app: HubApplication) -> Partners:
+    """The partners registered on ``app``'s log (every door reads them so)."""
+    return partners_view(log_entries(app))
+
+
 @dataclass(frozen=True)
 class Listed:
     """One partner as it is chosen and listed: its name first, its kind and ward named."""
@@ -70,6 +78,21 @@ class Listed:
     @property
     def partner_type_label(self) -> str:
         return PARTNER_TYPES[self.partner_type]
+
+    def record(self) -> dict[str, Any]:
+        """As JSON gives it (the API, ``--json``): each code with its label beside it, the
+        instant in JST (ISO 8601, +09:00)."""
+        return {
+            "partner_type": self.partner_type,
+            "partner_type_label": self.partner_type_label,
+            "partner_id": self.partner_id,
+            "name": self.name,
+            "kind": self.kind,
+            "kind_label": self.kind_label,
+            "ward": self.ward,
+            "ward_label": self.ward_label,
+            "registered_at": self.registered_at.astimezone(JST).isoformat(),
+        }
 
 
 def listed(partners: Partners, wards: Mapping[str, str]) -> list[Listed]:
