@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from eventsourcing.utils import get_topic
+
 from hub import events as ev
 from hub.application import HubApplication
+from hub.domain.others import CommunityBase, CooperatingBusiness
 from hub.fiscal import JST
 from hub.labels import label
 from projections.audit.history import Entry
@@ -57,9 +60,17 @@ def partners_view(entries: Iterable[Entry]) -> Partners:
     return view
 
 
+# The stored topics of the two registrations: the store picks their rows out of the log, so
+# a view decodes a few dozen events, not the whole log (a year's log: ~1 s → ~ms).
+TOPICS = (
+    get_topic(CooperatingBusiness.CooperatingBusinessRegistered),  # type: ignore[attr-defined]
+    get_topic(CommunityBase.CommunityBaseRegistered),  # type: ignore[attr-defined]
+)
+
+
 def partners_of(app: HubApplication) -> Partners:
     """The partners registered on ``app``'s log (every door reads them so)."""
-    return partners_view(log_entries(app))
+    return partners_view(log_entries(app, topics=TOPICS))
 
 
 @dataclass(frozen=True)
