@@ -91,7 +91,14 @@ COORDINATION = frozenset(
 CONTRACTED = frozenset(
     {"RecordOutreachVisit", "RecordSupportActivity", "MatchParticipation", "HoldGathering"}
 )
-NETWORK = frozenset({"RegisterCooperatingBusiness", "RegisterCommunityBase"})
+NETWORK = frozenset(
+    {
+        "RegisterCooperatingBusiness",
+        "RegisterCommunityBase",
+        "WithdrawCooperatingBusiness",
+        "CloseCommunityBase",
+    }
+)
 
 
 def _command_types() -> frozenset[str]:

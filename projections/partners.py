@@ -1,5 +1,6 @@
 """The network's partners the plan counts: 協力事業者 (参加支援事業の②協力事業者数) and 地域の拠点
-(地域づくり事業の①拠点数), each as registered, in the order of the log.
+(地域づくり事業の①拠点数), each as registered, in the order of the log, with the day a
+business left the network or a base closed (``ended_at``).
 
 A fold of the log, as the indicators count them (docs/COUNTING-RULES.md): organisations
 only, no person's details. ``listed`` is the one list the contractor's forms, the API
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ class Partner:
     kind: str  # a business's kind as typed (飲食, 清掃 …); a base's ``base_kind`` code
     ward: str | None  # a business may serve the whole city
     registered_at: datetime
+    ended_at: datetime | None = None  # left the network (a business), closed (a base)
 
 
 @dataclass
@@ -51,6 +53,16 @@ class Partners:
             )
         elif isinstance(p, ev.CommunityBaseRegistered):
             self.bases.append(Partner(str(p.base_id), p.name, p.kind, p.ward, p.occurred_at))
+        elif isinstance(p, ev.CooperatingBusinessWithdrawn):
+            _ended(self.businesses, str(p.business_id), p.occurred_at)
+        elif isinstance(p, ev.CommunityBaseClosed):
+            _ended(self.bases, str(p.base_id), p.occurred_at)
+
+
+def _ended(partners: list[Partner], partner_id: str, at: datetime) -> None:
+    for n, partner in enumerate(partners):
+        if partner.partner_id == partner_id:
+            partners[n] = replace(partner, ended_at=at)
 
 
 def partners_view(entries: Iterable[Entry]) -> Partners:
@@ -60,11 +72,13 @@ def partners_view(entries: Iterable[Entry]) -> Partners:
     return view
 
 
-# The stored topics of the two registrations: the store picks their rows out of the log, so
-# a view decodes a few dozen events, not the whole log (a year's log: ~1 s → ~ms).
+# The stored topics of the registrations and their ends: the store picks their rows out of
+# the log, so a view decodes a few dozen events, not the whole log (a year's: ~1 s → ~ms).
 TOPICS = (
     get_topic(CooperatingBusiness.CooperatingBusinessRegistered),  # type: ignore[attr-defined]
     get_topic(CommunityBase.CommunityBaseRegistered),  # type: ignore[attr-defined]
+    get_topic(CooperatingBusiness.CooperatingBusinessWithdrawn),  # type: ignore[attr-defined]
+    get_topic(CommunityBase.CommunityBaseClosed),  # type: ignore[attr-defined]
 )
 
 
@@ -85,10 +99,16 @@ class Listed:
     ward: str | None
     ward_label: str
     registered_at: datetime
+    ended_at: datetime | None
 
     @property
     def partner_type_label(self) -> str:
         return PARTNER_TYPES[self.partner_type]
+
+    def in_force(self, at: datetime) -> bool:
+        """Whether it is still in the network at ``at`` (may be named by a match or a
+        gathering): registered, and not left or closed by then."""
+        return self.ended_at is None or at < self.ended_at
 
     def record(self) -> dict[str, Any]:
         """As JSON gives it (the API, ``--json``): each code with its label beside it, the
@@ -103,6 +123,7 @@ class Listed:
             "ward": self.ward,
             "ward_label": self.ward_label,
             "registered_at": self.registered_at.astimezone(JST).isoformat(),
+            "ended_at": self.ended_at.astimezone(JST).isoformat() if self.ended_at else None,
         }
 
 
@@ -116,7 +137,15 @@ def listed(partners: Partners, wards: Mapping[str, str]) -> list[Listed]:
         kind = label("base_kind", p.kind) if partner_type == "base" else p.kind
         ward = wards.get(p.ward, p.ward) if p.ward else WHOLE_CITY
         return Listed(
-            partner_type, p.partner_id, p.name, p.kind, kind, p.ward, ward, p.registered_at
+            partner_type,
+            p.partner_id,
+            p.name,
+            p.kind,
+            kind,
+            p.ward,
+            ward,
+            p.registered_at,
+            p.ended_at,
         )
 
     def key(r: Listed) -> tuple[int, str, datetime]:

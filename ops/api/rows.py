@@ -94,3 +94,9 @@ class PartnerRow(BaseModel):
     registered_at: str = Field(
         description=f"when it was registered (occurred_at); {IN_JST}", json_schema_extra=INSTANT
     )
+    ended_at: str | None = Field(
+        description="when the business left the network or the base closed (from then it is "
+        f"counted no more and may not be named by a match or a gathering); null: in the "
+        f"network; {IN_JST}",
+        json_schema_extra=INSTANT,
+    )

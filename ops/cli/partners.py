@@ -19,7 +19,7 @@ from ops.cli._output import (
     console,
     emitted,
 )
-from projections.partners import listed, partners_of
+from projections.partners import Listed, listed, partners_of
 
 COLUMNS = (
     "partner_type",
@@ -31,6 +31,7 @@ COLUMNS = (
     "ward",
     "ward_label",
     "registered_at",
+    "ended_at",
 )
 
 
@@ -58,14 +59,22 @@ def partners(
     table.add_column("区分", no_wrap=True)
     table.add_column("名称（種類）", overflow="fold")
     table.add_column("区", no_wrap=True)
-    table.add_column("登録", no_wrap=True)
+    table.add_column("登録・終了", no_wrap=True)
     add_id_column(table, "ID", wide)
     for r in rows:
         table.add_row(
             r.partner_type_label,
             f"{r.name}（{r.kind_label}）",
             r.ward_label,
-            jst_text(r.registered_at),
+            _period(r),
             r.partner_id if wide else ids[r.partner_id],
         )
     out.print(table)
+
+
+def _period(row: Listed) -> str:
+    """When registered, and, on a line below, when it left the network or closed."""
+    if row.ended_at is None:
+        return jst_text(row.registered_at)
+    ended = "退会" if row.partner_type == "business" else "閉鎖"
+    return f"{jst_text(row.registered_at)}\n{ended} {jst_text(row.ended_at)}"

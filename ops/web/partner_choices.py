@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 
 from hub.fiscal import JST, wareki_date
 from projections.partners import Listed, PartnerType
@@ -15,9 +16,12 @@ from projections.partners import Listed, PartnerType
 Choices = list[tuple[str, str]]
 
 
-def choices(rows: Iterable[Listed], partner_type: PartnerType) -> list[tuple[str, Choices]]:
-    """``(区名, [(id, "名称（種類）"), ...])`` for the partners of ``partner_type``."""
-    mine = [r for r in rows if r.partner_type == partner_type]
+def choices(
+    rows: Iterable[Listed], partner_type: PartnerType, at: datetime
+) -> list[tuple[str, Choices]]:
+    """``(区名, [(id, "名称（種類）"), ...])`` for the partners of ``partner_type`` still in the
+    network at ``at`` (a business that left, a base that closed, is offered no more)."""
+    mine = [r for r in rows if r.partner_type == partner_type and r.in_force(at)]
     said = {r.partner_id: f"{r.name}（{r.kind_label}）" for r in mine}
     twice = Counter((r.ward_label, said[r.partner_id]) for r in mine)
     groups: dict[str, Choices] = {}

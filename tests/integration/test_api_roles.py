@@ -76,6 +76,8 @@ ALLOWED: dict[Role, set[str]] = {
     Role.administrator: {
         "RegisterCooperatingBusiness",
         "RegisterCommunityBase",
+        "WithdrawCooperatingBusiness",
+        "CloseCommunityBase",
         "indicators",
         "partners",
     },

@@ -67,6 +67,12 @@ def test_partners_are_listed_by_type_ward_and_name_in_80_columns(store: Path) ->
     ]
     assert shown[2]["kind_label"] == "サロン" and shown[2]["partner_type_label"] == "地域の拠点"
     assert shown[0]["registered_at"] == "2025-05-01T09:30:00+09:00"
+    register("WithdrawCooperatingBusiness", business_id=shown[0]["partner_id"])
+    ended = hub("network", "partners")
+    assert "退会 2025-05-01 09:30 JST" in ended.output  # below when it was registered
+    assert json.loads(hub("network", "partners", "--json").output)[0]["ended_at"] == (
+        "2025-05-01T09:30:00+09:00"
+    )
     wide = hub("network", "partners", "--wide")
     assert shown[0]["partner_id"] in wide.output  # whole ids; short ones otherwise
     assert shown[0]["partner_id"] not in table.output

@@ -113,8 +113,8 @@ def test_no_other_role_reads_them(
 def test_a_view_decodes_the_registrations_alone_not_the_whole_log(
     hub: tuple[HubService, TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The store picks the two registrations' rows out by their topic: a view's time does
-    not grow with the log's cases (a year's log: ~1 s before, a few ms)."""
+    """The store picks the registrations' rows (and their ends') out by their topic: a
+    view's time does not grow with the log's cases (a year's log: ~1 s before, a few ms)."""
     service, _ = hub
     officer = Actor("officer-試験", Role.ward_officer, ward="tobata")
     for _ in range(5):

@@ -346,3 +346,29 @@ def test_the_page_says_of_an_unknown_case_no_more_than_the_api_answers(
     fields = {"match_case": missing, "match_place_kind": "work", "match_business": business}
     sent = send(client, page, "match", **fields)
     assert error_of(sent.text, "match_case") == said
+
+
+def test_a_place_that_left_or_closed_since_the_form_was_drawn_is_said_beside_it(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, base_id, business_id = a_case(service), a_base(service), a_business(service)
+    page = contractor_page(client)  # drawn while both were in the network
+    for command in (
+        c.WithdrawCooperatingBusiness(
+            command_id=uuid4(), occurred_at=f.T0, business_id=business_id
+        ),
+        c.CloseCommunityBase(command_id=uuid4(), occurred_at=f.T0, base_id=base_id),
+    ):
+        service.execute(ADMINISTRATOR, command)
+    ended = "この協力事業者は退会、または拠点は閉鎖しています。一覧から選んでください"
+    fields = {
+        "match_case": str(case_id),
+        "match_place_kind": "work",
+        "match_business": str(business_id),
+    }
+    sent = send(client, page, "match", **fields)
+    assert sent.status_code == 422 and error_of(sent.text, "match_business") == ended
+    sent = send(client, page, "gathering", gathering_base=str(base_id), gathering_participants="3")
+    assert sent.status_code == 422 and error_of(sent.text, "gathering_base") == ended
+    assert str(base_id) not in contractor_page(client)  # no longer offered

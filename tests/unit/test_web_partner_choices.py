@@ -25,7 +25,7 @@ def test_a_name_registered_twice_in_a_ward_is_told_apart_by_its_day() -> None:
         bases=[Partner("s-1", "試験サロン（架空）", "salon", "moji", at(3))],
     )
     rows = listed(partners, WARDS)
-    assert choices(rows, "business") == [
+    assert choices(rows, "business", at(30)) == [
         ("門司区", [("b-3", "試験商店（架空）（飲食）")]),  # alone in its ward: no day
         (
             "戸畑区",
@@ -35,4 +35,4 @@ def test_a_name_registered_twice_in_a_ward_is_told_apart_by_its_day() -> None:
             ],
         ),
     ]
-    assert choices(rows, "base") == [("門司区", [("s-1", "試験サロン（架空）（サロン）")])]
+    assert choices(rows, "base", at(30)) == [("門司区", [("s-1", "試験サロン（架空）（サロン）")])]
