@@ -1198,6 +1198,10 @@ class HubApplication(Application[UUID]):
         missing = lambda: NotFoundError(f"no community base {base_id}")  # noqa: E731
         return self._get(CommunityBase, base_id, missing)
 
+    def _cooperating_business(self, business_id: UUID) -> CooperatingBusiness:
+        missing = lambda: NotFoundError(f"no cooperating business {business_id}")  # noqa: E731
+        return self._get(CooperatingBusiness, business_id, missing)
+
     # Handlers: one per command ---------------------------------------------------------------
 
     @singledispatchmethod
@@ -1542,13 +1546,9 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.MatchParticipation) -> list[Aggregate]:
         if cmd.business_id is not None:
-            self._get(
-                CooperatingBusiness,
-                cmd.business_id,
-                lambda: NotFoundError(f"no cooperating business {cmd.business_id}"),
-            )
+            self._cooperating_business(cmd.business_id).in_network_at(cmd.occurred_at)
         if cmd.base_id is not None:
-            self._community_base(cmd.base_id)
+            self._community_base(cmd.base_id).open_at(cmd.occurred_at)
         case = self.get_case(cmd.case_id)
         case.match_participation(
             cmd.occurred_at,
@@ -1639,6 +1639,18 @@ class HubApplication(Application[UUID]):
                 ward=cmd.ward,
             )
         ]
+
+    @_handle.register
+    def _(self, cmd: c.WithdrawCooperatingBusiness) -> list[Aggregate]:
+        business = self._cooperating_business(cmd.business_id)
+        business.withdraw(cmd.occurred_at)
+        return [business]
+
+    @_handle.register
+    def _(self, cmd: c.CloseCommunityBase) -> list[Aggregate]:
+        base = self._community_base(cmd.base_id)
+        base.close(cmd.occurred_at)
+        return [base]
 
     @_handle.register
     def _(self, cmd: c.HoldGathering) -> list[Aggregate]:

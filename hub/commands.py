@@ -601,6 +601,22 @@ class RegisterCommunityBase(Command):
     _ids = _fill_ids("base_id")
 
 
+class WithdrawCooperatingBusiness(Command):
+    """A business leaves the network (no longer takes people in): table ④ counts it no more
+    from the JST day of ``occurred_at``, and no match names it from that instant."""
+
+    type: Literal["WithdrawCooperatingBusiness"] = "WithdrawCooperatingBusiness"
+    business_id: Id
+
+
+class CloseCommunityBase(Command):
+    """A base closes: table ④ counts it no more from the JST day of ``occurred_at``, and no
+    match or gathering names it from that instant."""
+
+    type: Literal["CloseCommunityBase"] = "CloseCommunityBase"
+    base_id: Id
+
+
 class HoldGathering(Command):
     type: Literal["HoldGathering"] = "HoldGathering"
     base_id: Id
@@ -668,6 +684,8 @@ AnyCommand = Annotated[
     | ReviewBreakGlass
     | RegisterCooperatingBusiness
     | RegisterCommunityBase
+    | WithdrawCooperatingBusiness
+    | CloseCommunityBase
     | HoldGathering
     | SetTarget,
     Field(discriminator="type"),

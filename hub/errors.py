@@ -249,6 +249,11 @@ class IllegalTransitionError(DomainError):
     pass
 
 
+class PartnerEndedError(IllegalTransitionError):
+    """A cooperating business that left the network, or a community base that closed, named
+    by a match or a gathering at or after that instant, or ended a second time."""
+
+
 class BeforeReferralError(DomainError):
     """An answer or a cancellation dated before the referral it ends was made: its time
     would count as a response time below zero."""

@@ -417,6 +417,22 @@ class CommunityBaseRegistered(Event):
     ward: str
 
 
+class CooperatingBusinessWithdrawn(Event):
+    """The business left the network (参加支援事業の②協力事業者数 counts it no more from
+    this day); ``ward`` is the business's own, as registered, where the count drops."""
+
+    business_id: UUID
+    ward: str | None = None
+
+
+class CommunityBaseClosed(Event):
+    """The base closed (地域づくり事業の①拠点数 counts it no more from this day); ``ward``
+    is the base's own, where the count drops."""
+
+    base_id: UUID
+    ward: str
+
+
 class GatheringHeld(Event):
     base_id: UUID
     gathering_id: UUID
@@ -608,6 +624,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CooperatingBusinessRegistered,
     CommunityBaseRegistered,
     GatheringHeld,
+    CooperatingBusinessWithdrawn,
+    CommunityBaseClosed,
     TargetSet,
     PersonalDataAccessed,
     PeopleSearched,

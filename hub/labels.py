@@ -344,6 +344,8 @@ VOCABULARY["event_type"] = {
     "ErasureConfirmed": "機関による消去の確認",
     "CooperatingBusinessRegistered": "協力事業者の登録",
     "CommunityBaseRegistered": "拠点の登録",
+    "CooperatingBusinessWithdrawn": "協力事業者の退会",
+    "CommunityBaseClosed": "拠点の閉鎖",
     "GatheringHeld": "地域の集いの開催",
     "TargetSet": "目標値の設定",
     "NetworkEstablished": "ネットワークの設定",

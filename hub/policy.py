@@ -31,7 +31,12 @@ class Read(StrEnum):
     indicators = "indicators"  # table ④, de-identified counts
     review = "review"  # break-glass declarations and the reviewer's own verdicts
     erasures = "erasures"  # erasures and which agencies confirmed clearing the person
-    network = "network"  # the cooperating businesses and community bases (organisations)
+    # The cooperating businesses and community bases (organisations, no person's details):
+    # the administrator registers them; the contractor reads them too, to choose by name
+    # the business or base a participation match or a gathering names (its page, the API's
+    # GET /partners). The list is all the read gives: registering stays the administrator's
+    # commands (NETWORK), and the administrator's page its own (ops/web/pages.py, OPENS).
+    network = "network"
 
 
 # How a refusal names each read ("ward_officer of tobata may not read cases outside tobata").
@@ -86,7 +91,14 @@ COORDINATION = frozenset(
 CONTRACTED = frozenset(
     {"RecordOutreachVisit", "RecordSupportActivity", "MatchParticipation", "HoldGathering"}
 )
-NETWORK = frozenset({"RegisterCooperatingBusiness", "RegisterCommunityBase"})
+NETWORK = frozenset(
+    {
+        "RegisterCooperatingBusiness",
+        "RegisterCommunityBase",
+        "WithdrawCooperatingBusiness",
+        "CloseCommunityBase",
+    }
+)
 
 
 def _command_types() -> frozenset[str]:
@@ -121,7 +133,7 @@ READS: dict[Role, frozenset[Read]] = {
     Role.coordinator: frozenset(
         {Read.case, Read.person, Read.coordination, Read.indicators, Read.review}
     ),
-    Role.contractor: frozenset(),
+    Role.contractor: frozenset({Read.network}),  # to choose a business or base by name
     Role.member_agency: frozenset({Read.inbox, Read.answer}),
     Role.auditor: frozenset({Read.audit, Read.review}),
     Role.analyst: frozenset({Read.indicators}),

@@ -78,7 +78,7 @@ from projections.case_history import case_history
 from projections.discoveries import DiscoveryLog
 from projections.erasures import Erasure, erasure_view
 from projections.indicators import Cut, utc_text
-from projections.partners import Partners, partners_view
+from projections.partners import Listed, Partners, listed, partners_of
 from projections.runner import catch_up
 
 # What a ward officer or coordinator reads a person's details on: the ward office's own duty.
@@ -746,9 +746,15 @@ class HubService:
         return erasure_view(log_entries(self.app)).listed(pending_only=pending_only)
 
     def partners(self, actor: Actor) -> Partners:
-        """The registered 協力事業者 and 地域の拠点, oldest first (organisations only)."""
+        """The registered 協力事業者 and 地域の拠点, oldest first (organisations only): the
+        administrator's, and the contractor's, who chooses them for a match or a gathering."""
         authorize(actor, Read.network)
-        return partners_view(log_entries(self.app))
+        return partners_of(self.app)
+
+    def partner_list(self, actor: Actor) -> list[Listed]:
+        """The same, as the contractor's forms, ``GET /partners`` and ``hub network
+        partners`` list them: by type, ward (in the city's order) and name."""
+        return listed(self.partners(actor), names(self.app.network).wards)
 
     # Analysts --------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ NEEDED = frozenset(
     {
         ("GatheringHeld", "bodies"),
         ("CooperatingBusinessRegistered", "ward"),
+        ("CooperatingBusinessWithdrawn", "ward"),  # where the stock drops
         ("ReferralAnswered", "outcome"),  # 完了（解決）件数: a code, no person's words
     }
 )

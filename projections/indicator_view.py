@@ -141,7 +141,9 @@ def statements(event_type: str, payload: Mapping[str, Any]) -> list[Statement]:
 class IndicatorView(SqlView):
     # 2: a participating body is counted by its name with widths and spaces folded
     # (``indicators.body_name``); a view written by version 1 counted the names as typed.
-    RULES_VERSION: ClassVar[int] = 2
+    # 3: a business that left the network (CooperatingBusinessWithdrawn) and a base that
+    # closed (CommunityBaseClosed) leave their stock from that day; version 2 knew neither.
+    RULES_VERSION: ClassVar[int] = 3
     TABLES = {  # noqa: RUF012
         "places": "kind TEXT NOT NULL, id TEXT NOT NULL, ward TEXT NOT NULL, "
         "PRIMARY KEY (kind, id)",

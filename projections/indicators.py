@@ -13,7 +13,8 @@ pin every rule at its edge):
   A cut after 31 March is the fiscal year's end; a cut before 1 April gives zeros, stocks
   included (``Cut.before_start``).
 * Ward: the event's own ward when it has one (ConsultationReceived, CooperatingBusiness-
-  Registered, CommunityBaseRegistered); otherwise the ward of the case it belongs to
+  Registered, CommunityBaseRegistered, and their ends, CooperatingBusinessWithdrawn and
+  CommunityBaseClosed, which count -1 from their day); otherwise the ward of the case it belongs to
   (CaseOpened.ward), or of the community base for gatherings. Unknown ward is ''.
 
 The indicators, their labels and units are ``hub.labels.INDICATORS`` (one definition);
@@ -221,6 +222,10 @@ def facts(event_type: str, payload: Mapping[str, Any]) -> list[Fact]:
                 PlaceWard(base, payload["ward"]),
                 Tally("community_bases", at, 1, ward=payload["ward"]),
             ]
+        case "CooperatingBusinessWithdrawn":  # counted no more from its day, where it was
+            return [Tally("cooperating_businesses", at, -1, ward=payload.get("ward") or "")]
+        case "CommunityBaseClosed":
+            return [Tally("community_bases", at, -1, ward=payload["ward"])]
         case "GatheringHeld":
             base = ("base", str(payload["base_id"]))
             result: list[Fact] = [

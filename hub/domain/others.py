@@ -15,6 +15,7 @@ from hub.errors import (
     DiscoveryErasedError,
     DiscoveryOfACaseError,
     IllegalTransitionError,
+    PartnerEndedError,
     WardMismatchError,
 )
 
@@ -207,6 +208,32 @@ class CommunityBase(Aggregate):
     def __init__(self, payload: ev.CommunityBaseRegistered) -> None:
         self.ward = payload.ward
         self.gatherings: set[UUID] = set()
+        self.registered_at = payload.occurred_at
+        self.closed_at: datetime | None = None
+
+    def open_at(self, occurred_at: datetime) -> None:
+        """Refuse naming the base at or after the instant it closed (a match, a gathering)."""
+        if self.closed_at is not None and occurred_at >= self.closed_at:
+            raise PartnerEndedError(
+                f"community base {self.id} closed on {self.closed_at.isoformat()}"
+            )
+
+    def close(self, occurred_at: datetime) -> None:
+        if self.closed_at is not None:
+            raise PartnerEndedError(
+                f"community base {self.id} closed already on {self.closed_at.isoformat()}"
+            )
+        if occurred_at < self.registered_at:
+            raise IllegalTransitionError(
+                f"community base {self.id} cannot close before it was registered"
+            )
+        self._closed(
+            ev.CommunityBaseClosed(occurred_at=occurred_at, base_id=self.id, ward=self.ward)
+        )
+
+    @event("CommunityBaseClosed")
+    def _closed(self, payload: ev.CommunityBaseClosed) -> None:
+        self.closed_at = payload.occurred_at
 
     def hold_gathering(
         self,
@@ -218,6 +245,7 @@ class CommunityBase(Aggregate):
     ) -> None:
         if gathering_id in self.gatherings:
             raise IllegalTransitionError(f"gathering {gathering_id} is already recorded")
+        self.open_at(occurred_at)
         self._gathering_held(
             ev.GatheringHeld(
                 occurred_at=occurred_at,
@@ -263,6 +291,36 @@ class CooperatingBusiness(Aggregate):
     @event("CooperatingBusinessRegistered")
     def __init__(self, payload: ev.CooperatingBusinessRegistered) -> None:
         self.ward = payload.ward
+        self.registered_at = payload.occurred_at
+        self.withdrawn_at: datetime | None = None
+
+    def in_network_at(self, occurred_at: datetime) -> None:
+        """Refuse naming the business at or after the instant it left the network (a match)."""
+        if self.withdrawn_at is not None and occurred_at >= self.withdrawn_at:
+            raise PartnerEndedError(
+                f"cooperating business {self.id} left the network on "
+                f"{self.withdrawn_at.isoformat()}"
+            )
+
+    def withdraw(self, occurred_at: datetime) -> None:
+        if self.withdrawn_at is not None:
+            raise PartnerEndedError(
+                f"cooperating business {self.id} left the network already on "
+                f"{self.withdrawn_at.isoformat()}"
+            )
+        if occurred_at < self.registered_at:
+            raise IllegalTransitionError(
+                f"cooperating business {self.id} cannot leave before it was registered"
+            )
+        self._withdrawn(
+            ev.CooperatingBusinessWithdrawn(
+                occurred_at=occurred_at, business_id=self.id, ward=self.ward
+            )
+        )
+
+    @event("CooperatingBusinessWithdrawn")
+    def _withdrawn(self, payload: ev.CooperatingBusinessWithdrawn) -> None:
+        self.withdrawn_at = payload.occurred_at
 
 
 class CommandReceipt(Aggregate):

@@ -32,7 +32,7 @@ from ops.api import commands, problems
 from ops.api.commands import AnswerOutcome, IdempotencyKey
 from ops.api.headers import AnswerHeaders
 from ops.api.limits import BodyLimit
-from ops.api.rows import InboxRow, PersonRead
+from ops.api.rows import InboxRow, PartnerRow, PersonRead
 from ops.api.times import JstJSONResponse
 from ops.api.tracecontext import TraceContext
 from ops.identity import dev_issuer
@@ -300,6 +300,15 @@ def create_app(service: HubService, settings: Settings) -> FastAPI:
     ) -> list[dict[str, Any]]:
         """The access log: who was shown which person's details, when, on which basis, why."""
         return service.access(actor, str(case) if case else None, subject, _jst(start), _jst(end))
+
+    # The network's partners -------------------------------------------------------------------
+
+    @app.get("/partners", tags=["network"], response_model=list[PartnerRow])
+    def partners(actor: Who) -> list[dict[str, Any]]:
+        """The registered cooperating businesses (協力事業者) and community bases (地域の拠点),
+        organisations only: for the administrator, and the contractor who names one in a
+        participation match or a gathering."""
+        return [row.record() for row in service.partner_list(actor)]
 
     # Analysts ---------------------------------------------------------------------------------
 

@@ -115,3 +115,30 @@ class PersonRead(BaseModel):
     erased: bool = Field(description="the person was erased: nothing is read or recorded")
     read_recorded: bool = Field(description="whether the read was recorded in the access log")
     notes: list[CaseNote] = Field(description="oldest first; none on an erased case")
+
+
+class PartnerRow(BaseModel):
+    """One registered 協力事業者 or 地域の拠点 (organisations only): by type, then ward in the
+    city's order (a business of the whole city first), then name."""
+
+    partner_type: Literal["business", "base"] = Field(
+        description="business (協力事業者, 参加支援) or base (地域の拠点, 地域づくり)"
+    )
+    partner_type_label: str = Field(description="協力事業者 or 地域の拠点")
+    partner_id: UUID = Field(
+        description="the business_id or base_id a participation match or a gathering names"
+    )
+    name: str
+    kind: str = Field(description="a business's kind as typed (飲食 …); a base's base_kind code")
+    kind_label: str = Field(description="the kind in Japanese (a base's code's label)")
+    ward: str | None = Field(description="the ward code; null: a business of the whole city")
+    ward_label: str = Field(description="区名, or 市内全域")
+    registered_at: str = Field(
+        description=f"when it was registered (occurred_at); {IN_JST}", json_schema_extra=INSTANT
+    )
+    ended_at: str | None = Field(
+        description="when the business left the network or the base closed (from then it is "
+        f"counted no more and may not be named by a match or a gathering); null: in the "
+        f"network; {IN_JST}",
+        json_schema_extra=INSTANT,
+    )

@@ -1,4 +1,5 @@
-"""``hub network``: the network on the log, as of an instant, and changing it from a file.
+"""``hub network``: the network on the log, as of an instant, and changing it from a file;
+its registered partners (``hub network partners``, ops/cli/partners.py).
 
 Times are ISO 8601; a time without a zone is read as JST.
 """
@@ -23,6 +24,7 @@ from hub.reference.directory import fold
 from ops import wiring
 from ops.cli._output import input_problem
 from ops.cli.audit import parse_time
+from ops.cli.partners import partners
 
 out = Console(soft_wrap=True)
 network_app = typer.Typer(
@@ -153,4 +155,5 @@ def _line(payload: ev.Event) -> str:
 def register(app: typer.Typer) -> None:
     network_app.command("show")(show)
     network_app.command("apply")(apply)
+    network_app.command("partners")(partners)
     app.add_typer(network_app, name="network")

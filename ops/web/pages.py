@@ -44,6 +44,7 @@ from hub.errors import (
     InvalidCommandError,
     NotFoundError,
     NothingToClearError,
+    PartnerEndedError,
     PermissionDeniedError,
     Refusal,
     ServiceUnavailableError,
@@ -67,6 +68,7 @@ from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.agency_groups import by_ward
+from ops.web.partner_choices import choices
 from ops.web.query import one_value_each
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
@@ -136,8 +138,9 @@ LIFE_AT_RISK = (
 # no case it may record on is refused in the words the API's refusal allows (no more).
 CASE_ID_HINT = "区から伝えられたケースID（例：1b4e28ba-2fa1-11d2-883f-0016d3cca427）"
 CASE_NOT_RECORDED = "このケースIDには記録できません。区から伝えられたケースIDを確かめてください"
-NOT_REGISTERED = "このIDはネットワークに登録されていません。市から伝えられたIDを確かめてください"
-ONE_PLACE = "協力事業者のIDか地域の拠点のIDのどちらかを入力してください"
+NOT_REGISTERED = "この協力事業者・拠点は登録されていません。一覧から選んでください"
+ONE_PLACE = "協力事業者か地域の拠点のどちらかを選んでください"
+PLACE_ENDED = "この協力事業者は退会、または拠点は閉鎖しています。一覧から選んでください"
 PARTICIPANTS = f"参加人数は0以上{MAX_PARTICIPANTS:,}以下の整数で入力してください"
 # What a community reporter may say they are (``agency`` is a member agency's own report).
 PARTNER_KINDS = tuple(k for k in codes("reporter_kind") if k != "agency")
@@ -316,7 +319,7 @@ def _uuid(value: str | None, field: str) -> UUID:
 
 
 def _typed_id(data: dict[str, Any], field: str) -> UUID:
-    """An id typed in a text field (told by the ward or the city): none typed is required."""
+    """An id typed (a case told by the ward) or chosen (a base): none given is required."""
     value = _text(data, field)
     if value is None:
         raise FormError({field: REQUIRED})
@@ -983,9 +986,12 @@ def router(pages: Pages) -> APIRouter:
                 f"{label('role', actor.role)}は受託事業の記録のページを使えません"
                 "（受託事業者の職員が、自らの事業者の名で記録するページです）"
             )
+        partners = service.partner_list(actor)  # chosen by name: the id is the option's value
         context = {
             "agency_name": pages.names.agency(actor.agency_id or ""),
             "case_hint": CASE_ID_HINT,
+            "businesses": choices(partners, "business", now()),
+            "bases": choices(partners, "base", now()),
             "errors": errors or {},
             "values": values or {},
         }
@@ -1026,6 +1032,9 @@ def router(pages: Pages) -> APIRouter:
             for start, field in (missing or {}).items():
                 if isinstance(bad, NotFoundError) and str(bad).startswith(start):
                     return {field: NOT_REGISTERED}
+                # A business that left or a base that closed (a form drawn before it did).
+                if isinstance(bad, PartnerEndedError) and str(bad).startswith(start[3:]):
+                    return {field: PLACE_ENDED}
             return None
 
         return pages.command_form(request, checked, redraw, done, aliases, by_field=by_field)
@@ -2322,6 +2331,60 @@ def router(pages: Pages) -> APIRouter:
         redraw, refusal, done = network_form(request, "base", "地域の拠点")
         aliases = network_aliases("base")
         return await pages.command_form(request, build, redraw, done, aliases, refusal)
+
+    def partner_ended(
+        request: Request, partner_type: str, make: Callable[[dict[str, Any], UUID], c.Command]
+    ) -> Awaitable[Response]:
+        """A row's 退会 (a business) or 閉鎖 (a base), now: refused above the list."""
+        field, what, ended = (
+            ("business_id", "協力事業者", "退会")
+            if partner_type == "business"
+            else ("base_id", "地域の拠点", "閉鎖")
+        )
+        shown = f"{partner_type}_end"
+        named: dict[str, str] = {}
+
+        def build(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
+            network_page_opens(actor)
+            partner_id = _uuid(_text(data, field), shown)
+            partners = service.partners(actor)
+            every = partners.businesses if partner_type == "business" else partners.bases
+            named.update({p.partner_id: p.name for p in every})
+            return make(base, partner_id)
+
+        def redraw(actor: Actor, errors: Errors, values: dict[str, Any]) -> Response:
+            return network_page(request, actor, errors, {}, 422)
+
+        def refusal(bad: HubError) -> Errors:
+            return {shown: refusal_said(bad)}
+
+        def done(command: c.Command, _: Outcome) -> Done:
+            partner_id = str(getattr(command, field))
+            return (
+                "/web/network",
+                f"{what}「{named.get(partner_id, partner_id)}」の{ended}を記録しました",
+            )
+
+        aliases = {field: shown, "form": shown}
+        return pages.command_form(request, build, redraw, done, aliases, refusal)
+
+    @routes.post("/network/business/withdraw")
+    async def withdraw_business(request: Request) -> Response:
+        return await partner_ended(
+            request,
+            "business",
+            lambda base, business_id: c.WithdrawCooperatingBusiness(
+                **base, business_id=business_id
+            ),
+        )
+
+    @routes.post("/network/base/close")
+    async def close_base(request: Request) -> Response:
+        return await partner_ended(
+            request,
+            "base",
+            lambda base, base_id: c.CloseCommunityBase(**base, base_id=base_id),
+        )
 
     # 分析 (analyst) -----------------------------------------------------------------------------
 

@@ -47,6 +47,8 @@ COMMANDS = {
     "ReferCase": "支援機関へのつなぎ",
     "RefuseConsent": "同意の拒否の記録",
     "RegisterCommunityBase": "拠点の登録",
+    "WithdrawCooperatingBusiness": "協力事業者の退会",
+    "CloseCommunityBase": "拠点の閉鎖",
     "RegisterCooperatingBusiness": "協力事業者の登録",
     "ReportDiscovery": "発見の通報",
     "RequestUseStop": "利用停止の申出",

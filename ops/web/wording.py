@@ -19,6 +19,7 @@ from hub.errors import (
     InvalidPeriodError,
     NoConsentToWithdrawError,
     NotReferredAgencyError,
+    PartnerEndedError,
 )
 from hub.fiscal import wareki_date
 
@@ -90,6 +91,7 @@ _LEADS: tuple[tuple[type[HubError], str], ...] = (
     (BeforeReferralError, "つないだ日時より前の日時では記録できません"),
     (NotReferredAgencyError, "この機関にはつないでいません"),
     (InvalidPeriodError, "期間の終わりは始まりより後にしてください"),
+    (PartnerEndedError, "この協力事業者は退会、または拠点は閉鎖しています"),
     (IllegalTransitionError, "今の状態ではこの記録はできません"),
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -38,9 +38,15 @@ class LogEntries:
     """
 
     def __init__(
-        self, app: HubApplication, *, upto: int | None = None, case_id: str | None = None
+        self,
+        app: HubApplication,
+        *,
+        upto: int | None = None,
+        case_id: str | None = None,
+        topics: Sequence[str] = (),
     ) -> None:
         self.app, self.upto, self.position, self.case_id = app, upto, 0, case_id
+        self.topics = tuple(topics)  # only rows of these event topics, chosen by the store
         self._search: StateSearch | None = None
         if case_id is not None:
             case = UUID(case_id)
@@ -58,6 +64,7 @@ class LogEntries:
                 start=after,
                 limit=CASE_PAGE if self._search else PAGE,
                 stop=upto,
+                topics=self.topics,
                 inclusive_of_start=after is None,
             )
             if not batch:
@@ -103,9 +110,12 @@ class LogEntries:
             after = batch[-1].id
 
 
-def log_entries(app: HubApplication, *, upto: int | None = None) -> Iterator[Entry]:
-    """Every hub event of ``app``'s log (up to position ``upto``), oldest first."""
-    return iter(LogEntries(app, upto=upto))
+def log_entries(
+    app: HubApplication, *, upto: int | None = None, topics: Sequence[str] = ()
+) -> Iterator[Entry]:
+    """Every hub event of ``app``'s log (up to position ``upto``), oldest first; with
+    ``topics``, only the events of those topics, which the store picks out undecoded."""
+    return iter(LogEntries(app, upto=upto, topics=topics))
 
 
 def replay_log(

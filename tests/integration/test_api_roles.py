@@ -68,11 +68,19 @@ ALLOWED: dict[Role, set[str]] = {
         "RecordSupportActivity",
         "MatchParticipation",
         "HoldGathering",
+        "partners",  # the businesses and bases it names, chosen by name
     },
     Role.member_agency: {"AnswerReferral", "inbox", "answer"},
     Role.auditor: AUDIT_READS | {"ReviewBreakGlass"},
     Role.analyst: {"indicators"},
-    Role.administrator: {"RegisterCooperatingBusiness", "RegisterCommunityBase", "indicators"},
+    Role.administrator: {
+        "RegisterCooperatingBusiness",
+        "RegisterCommunityBase",
+        "WithdrawCooperatingBusiness",
+        "CloseCommunityBase",
+        "indicators",
+        "partners",
+    },
     Role.operator: set(ALL_COMMANDS) | CASE_READS | COORDINATION_READS | {"inbox", "indicators"},
     Role.system: {"AnswerReferral", "EscalateReferral"},
 }
@@ -134,6 +142,7 @@ def _call(client: httpx.Client, endpoint: str, ids: dict[str, UUID]) -> httpx.Re
         "verify": ("GET", "/audit/verify", {}),
         "access": ("GET", "/audit/access", {}),
         "indicators": ("GET", "/indicators", {"params": {"fy": "R7"}}),
+        "partners": ("GET", "/partners", {}),
     }
     method, path, options = reads[endpoint]
     return client.request(method, path, **options)
@@ -155,6 +164,7 @@ ENDPOINTS = [
     "verify",
     "access",
     "indicators",
+    "partners",
 ]
 
 

@@ -69,6 +69,18 @@ def test_a_case_state_view_from_before_the_referrals_end_reasons_is_refused(
     app.close()
 
 
+def test_an_indicators_view_from_before_partners_could_end_is_refused(
+    env: dict[str, str],
+) -> None:
+    """Version 2 knew no business leaving nor base closing: on a log that records one, it
+    would count it still (or have quarantined the end), so it is rebuilt first."""
+    app = _caught_up(env)
+    _written_by_version(open_projection("indicators", env).view, 2)
+    with pytest.raises(OutdatedViewError, match="version 2; this release writes version 3"):
+        open_projection("indicators", env)
+    app.close()
+
+
 def test_a_new_view_is_written_by_this_releases_rules_and_opens_again(env: dict[str, str]) -> None:
     app = _caught_up(env)
     for name in PROJECTIONS:

@@ -71,6 +71,19 @@ def _history(app: HubApplication) -> None:
         base = f.build(c.RegisterCommunityBase, name="試験サロン", kind="salon", ward=ward)
         app.execute(base)
         bases.append(base.base_id)
+    # A business that left the network and a base that closed: their ends lower the stock in
+    # the ward each was registered in (the end's own ward, kept for the analysts).
+    business = f.build(
+        c.RegisterCooperatingBusiness, name="試験商店", kind="飲食", ward="tobata", occurred_at=T
+    )
+    app.execute(business)
+    ended = T + timedelta(days=10)  # after the cut of 2025-05-13, before that of 2025-06-01
+    app.execute(
+        f.build(c.WithdrawCooperatingBusiness, business_id=business.business_id, occurred_at=ended)
+    )
+    app.execute(
+        f.build(c.CloseCommunityBase, base_id=bases[1], occurred_at=ended + timedelta(days=30))
+    )
     # tobata's is earlier in the day, moji's ward code sorts first: the day and then the ward
     # decide, as the analysts cannot see the hour
     # Two targets set on one day, the later one recorded with the earlier time: the day, then
@@ -197,6 +210,9 @@ def test_the_analysts_fold_gives_the_hubs_figures(
     assert values["median"] == 90.2 and values["sent"] == 3
     assert values["resolved"] == 2  # the outcome reached the analysts
     assert values["gathering_bodies"] == 1
+    assert (values["cooperating_businesses"], values["community_bases"]) == (0, 1)
+    early = {r.code: r.value for r in report.from_memory(analyst, Cut.of(2025, date(2025, 5, 13)))}
+    assert (early["cooperating_businesses"], early["community_bases"]) == (1, 2)
     assert analyst.target_values(2025) == hub.target_values(2025) == {"outreach_visits": 55.0}
 
 

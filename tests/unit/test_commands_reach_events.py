@@ -41,6 +41,8 @@ MADE = {
     "RegisterCooperatingBusiness": "CooperatingBusinessRegistered",
     "RegisterCommunityBase": "CommunityBaseRegistered",
     "HoldGathering": "GatheringHeld",
+    "WithdrawCooperatingBusiness": "CooperatingBusinessWithdrawn",
+    "CloseCommunityBase": "CommunityBaseClosed",
 }
 
 

@@ -84,6 +84,22 @@ def test_an_analyst_reads_indicators_and_nothing_personal() -> None:
             authorize(analyst, read)
 
 
+def test_the_contractor_reads_the_partners_it_chooses_from_and_no_case() -> None:
+    """A match or a gathering names a business or base: the contractor reads their list
+    (organisations only), as the administrator does; a reporter or an agency does not."""
+    contractor = Actor("contractor-試験", Role.contractor, agency_id="hoboku-shakyo")
+    authorize(contractor, Read.network)
+    for read in (Read.case, Read.person, Read.inbox, Read.indicators):
+        with pytest.raises(PermissionDeniedError):
+            authorize(contractor, read)
+    for actor in (
+        Actor("paper-試験", Role.partner_reporter),
+        Actor("agency-試験", Role.member_agency, agency_id="tobata.houkatsu"),
+    ):
+        with pytest.raises(PermissionDeniedError, match="may not read the cooperating"):
+            authorize(actor, Read.network)
+
+
 def test_a_refused_read_is_said_in_words() -> None:
     # It said "may not case outside tobata" and "may not coordination" (the enum's values).
     officer = Actor("試験-officer", Role.ward_officer, ward="tobata")

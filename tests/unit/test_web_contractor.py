@@ -23,6 +23,7 @@ from tests.web_support import csrf_of, sign_in
 CONTRACTOR = "hoboku-shakyo"  # the shipped network's outreach and participation contractor
 OFFICER = Actor("officer-試験", Role.ward_officer, ward="tobata")
 ADMINISTRATOR = Actor("admin-試験", Role.administrator)
+NOT_REGISTERED = "この協力事業者・拠点は登録されていません。一覧から選んでください"
 
 
 def a_case(service: HubService) -> UUID:
@@ -31,30 +32,32 @@ def a_case(service: HubService) -> UUID:
     return case.case_id
 
 
-def a_base(service: HubService) -> UUID:
+def a_base(service: HubService, name: str = "試験の居場所（架空）", ward: str = "tobata") -> UUID:
     base = c.RegisterCommunityBase.model_validate(
         {
             "command_id": uuid4(),
             "occurred_at": f.T0,
             "base_id": uuid4(),
-            "name": "試験の居場所（架空）",
+            "name": name,
             "kind": "salon",
-            "ward": "tobata",
+            "ward": ward,
         }
     )
     service.execute(ADMINISTRATOR, base)
     return base.base_id
 
 
-def a_business(service: HubService) -> UUID:
+def a_business(
+    service: HubService, name: str = "試験商店（架空）", ward: str | None = "tobata"
+) -> UUID:
     business = c.RegisterCooperatingBusiness.model_validate(
         {
             "command_id": uuid4(),
             "occurred_at": f.T0,
             "business_id": uuid4(),
-            "name": "試験商店（架空）",
+            "name": name,
             "kind": "小売",
-            "ward": "tobata",
+            "ward": ward,
         }
     )
     service.execute(ADMINISTRATOR, business)
@@ -178,6 +181,53 @@ def test_a_match_and_a_gathering_are_recorded(hub: tuple[HubService, TestClient]
     assert held.participants == 12 and held.bodies == ["試験自治会", "架空ボランティア会"]
 
 
+def options_of(page: str, field: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The <optgroup>s of a <select>: (label, [(value, text), ...])."""
+    select = page.split(f'<select id="{field}"')[1].split("</select>")[0]
+    return [
+        (group, re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', options))
+        for group, options in re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select)
+    ]
+
+
+def test_the_match_and_gathering_forms_offer_the_registered_places_by_name(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The contractor chooses a business or base by its name, grouped by ward in the city's
+    order (a business of the whole city first), by name within; the id is the value sent."""
+    service, client = hub
+    page = contractor_page(client)
+    assert "登録された協力事業者はありません" in page and "登録された地域の拠点はありません" in page
+    tobata_b = a_business(service, "試験農園（架空）", "tobata")
+    moji_b = a_business(service, "架空食堂", "moji")
+    city_b = a_business(service, "試験運送（架空）", None)
+    tobata_a = a_business(service, "架空商店", "tobata")
+    base_t = a_base(service, "試験サロン（架空）", "tobata")
+    base_m = a_base(service, "架空の居場所", "moji")
+    page = contractor_page(client)
+    assert options_of(page, "match_business") == [
+        ("市内全域", [(str(city_b), "試験運送（架空）（小売）")]),
+        ("門司区", [(str(moji_b), "架空食堂（小売）")]),
+        (
+            "戸畑区",
+            [(str(tobata_a), "架空商店（小売）"), (str(tobata_b), "試験農園（架空）（小売）")],
+        ),
+    ]
+    bases = [
+        ("門司区", [(str(base_m), "架空の居場所（サロン）")]),
+        ("戸畑区", [(str(base_t), "試験サロン（架空）（サロン）")]),
+    ]
+    assert options_of(page, "match_base") == bases
+    assert options_of(page, "gathering_base") == bases
+    assert '<input id="match_business"' not in page  # no id to type any more
+
+    case_id = a_case(service)
+    fields = {"match_case": str(case_id), "match_place_kind": "salon", "match_base": str(base_m)}
+    assert send(client, page, "match", **fields).status_code == 303
+    (match,) = payloads(service, case_id, ev.ParticipationMatched)
+    assert match.base_id == base_m and match.business_id is None
+
+
 def test_a_second_click_records_nothing_new(hub: tuple[HubService, TestClient]) -> None:
     service, client = hub
     case_id = a_case(service)
@@ -214,7 +264,9 @@ def test_a_case_id_mistyped_or_unknown_is_said_beside_it_in_japanese(
     assert said.startswith("このケースIDには記録できません")
     assert 'value="met" selected' in unknown.text  # kept, to be corrected
     case = send(client, page, "match", match_case=str(uuid4()), match_place_kind="work")
-    assert error_of(case.text, "match_business").startswith("協力事業者のIDか地域の拠点")
+    assert (
+        error_of(case.text, "match_business") == "協力事業者か地域の拠点のどちらかを選んでください"
+    )
 
 
 def test_a_place_not_registered_is_said_beside_its_field(
@@ -226,10 +278,10 @@ def test_a_place_not_registered_is_said_beside_its_field(
     fields = {"match_case": str(case_id), "match_place_kind": "salon", "match_base": str(uuid4())}
     sent = send(client, page, "match", **fields)
     assert sent.status_code == 422
-    assert error_of(sent.text, "match_base").startswith("このIDはネットワークに登録されていません")
+    assert error_of(sent.text, "match_base") == NOT_REGISTERED
     fields = {"gathering_base": str(uuid4()), "gathering_participants": "3"}
     sent = send(client, page, "gathering", **fields)
-    assert error_of(sent.text, "gathering_base").startswith("このIDはネットワークに登録")
+    assert error_of(sent.text, "gathering_base") == NOT_REGISTERED
     base = str(a_base(service))
     for typed in ("三人", "-1", "100001"):  # the last over what the hub takes (English before)
         fields = {"gathering_base": base, "gathering_participants": typed}
@@ -294,3 +346,29 @@ def test_the_page_says_of_an_unknown_case_no_more_than_the_api_answers(
     fields = {"match_case": missing, "match_place_kind": "work", "match_business": business}
     sent = send(client, page, "match", **fields)
     assert error_of(sent.text, "match_case") == said
+
+
+def test_a_place_that_left_or_closed_since_the_form_was_drawn_is_said_beside_it(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id, base_id, business_id = a_case(service), a_base(service), a_business(service)
+    page = contractor_page(client)  # drawn while both were in the network
+    for command in (
+        c.WithdrawCooperatingBusiness(
+            command_id=uuid4(), occurred_at=f.T0, business_id=business_id
+        ),
+        c.CloseCommunityBase(command_id=uuid4(), occurred_at=f.T0, base_id=base_id),
+    ):
+        service.execute(ADMINISTRATOR, command)
+    ended = "この協力事業者は退会、または拠点は閉鎖しています。一覧から選んでください"
+    fields = {
+        "match_case": str(case_id),
+        "match_place_kind": "work",
+        "match_business": str(business_id),
+    }
+    sent = send(client, page, "match", **fields)
+    assert sent.status_code == 422 and error_of(sent.text, "match_business") == ended
+    sent = send(client, page, "gathering", gathering_base=str(base_id), gathering_participants="3")
+    assert sent.status_code == 422 and error_of(sent.text, "gathering_base") == ended
+    assert str(base_id) not in contractor_page(client)  # no longer offered

@@ -37,6 +37,50 @@ def base_form(page: str, **fields: str) -> dict[str, str]:
     }
 
 
+def end_form(page: str, **fields: str) -> dict[str, str]:
+    return {"csrf_token": csrf_of(page), "command_id": str(uuid4()), **fields}
+
+
+def test_the_administrator_records_a_business_leaving_and_a_base_closing(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """From that day neither is counted nor offered to the contractor; the list says when."""
+    service, client = hub
+    sign_in(client, "administrator")
+    page = client.get("/web/network").text
+    client.post("/web/network/business", data=business_form(page))
+    client.post("/web/network/base", data=base_form(page))
+    (business,) = service.partners(ADMIN).businesses
+    (base,) = service.partners(ADMIN).bases
+    page = client.get("/web/network").text
+    assert "退会を記録する" in page and "閉鎖を記録する" in page
+    form = end_form(page, business_id=business.partner_id)
+    sent = client.post("/web/network/business/withdraw", data=form, follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"] == "/web/network"
+    sent = client.post("/web/network/base/close", data=end_form(page, base_id=base.partner_id))
+    assert sent.status_code == 200
+    assert "地域の拠点「試験サロン（架空）」の閉鎖を記録しました" in sent.text
+    row = sent.text.split(f'id="business-{business.partner_id}"')[1].split("</tr>")[0]
+    assert "に退会" in row and "退会を記録する" not in row
+    row = sent.text.split(f'id="base-{base.partner_id}"')[1].split("</tr>")[0]
+    assert "に閉鎖" in row
+    assert "協力事業者（0者）" in sent.text and "地域の拠点（0か所）" in sent.text
+    (business,) = service.partners(ADMIN).businesses
+    assert business.ended_at is not None
+
+    # A second withdrawal (a page left open, a new form) is said above the list.
+    again = client.post(
+        "/web/network/business/withdraw", data=end_form(page, business_id=business.partner_id)
+    )
+    assert again.status_code == 422
+    said = again.text.split('id="business_end-error">')[1].split("</p>")[0]
+    assert said.startswith("この協力事業者は退会、または拠点は閉鎖しています")
+
+    sign_in(client, "contractor", agency="hoboku-shakyo")
+    offered = client.get("/web/contractor").text
+    assert business.partner_id not in offered and base.partner_id not in offered
+
+
 def test_the_administrator_registers_a_business_and_a_base_and_sees_them_listed(
     hub: tuple[HubService, TestClient],
 ) -> None:
@@ -154,6 +198,7 @@ def test_the_page_and_its_forms_are_the_administrators_only(
         ("member_agency", "", "tobata.houkatsu", "/web/inbox"),
         ("auditor", "", "", "/web/audit"),
         ("analyst", "", "", "/web/analysis"),
+        ("contractor", "", "hoboku-shakyo", "/web/contractor"),  # reads the list: not here
     ):
         sign_in(client, role, ward, agency)
         own = client.get(home).text
@@ -165,6 +210,8 @@ def test_the_page_and_its_forms_are_the_administrators_only(
         for path, form in (
             ("/web/network/business", business_form(own)),
             ("/web/network/base", base_form(own)),
+            ("/web/network/business/withdraw", end_form(own, business_id=str(uuid4()))),
+            ("/web/network/base/close", end_form(own, base_id=str(uuid4()))),
         ):
             assert client.post(path, data=form).status_code == 403, (role, path)
     partners = service.partners(ADMIN)
