@@ -67,6 +67,7 @@ from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.agency_groups import by_ward
+from ops.web.confirm import UNCONFIRMED, NotConfirmedError, check_confirmed
 from ops.web.query import one_value_each
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
@@ -623,6 +624,7 @@ class Pages:
         aliases: dict[str, str] | None = None,
         refusal: Callable[[HubError], Errors] | None = None,
         by_field: Callable[[HubError], Errors | None] | None = None,
+        confirm: str | None = None,
     ) -> Response:
         """The one way a form gives a command. ``build`` makes it from the form's fields and
         ``base`` (the form's ``command_id``, ``occurred_at`` now); pydantic's errors go beside
@@ -630,16 +632,34 @@ class Pages:
         refusals go beside the field ``refusal`` names, else atop the form; ``done`` names the
         page to go to next and the line it says there. ``by_field`` may put any refusal,
         the policy's and a missing thing's too, beside a field (a page whose role reads no
-        case, told a case id by the ward), or return None to leave it to the rest."""
+        case, told a case id by the ward), or return None to leave it to the rest.
+        ``confirm`` names the box a step that cannot be undone asks to tick
+        (``ops.web.confirm``): unticked, nothing is recorded and the form comes back with
+        that said beside the box, with its other fields' errors too, once the role policy
+        has had its say (a refused role hears the refusal, not a request to tick)."""
 
         def act(actor: Actor, data: dict[str, Any]) -> Done:
             command_id = _command_id(data)
 
+            def unconfirmed(errors: Errors) -> Errors:
+                try:
+                    if confirm is not None:
+                        check_confirmed(data, confirm)
+                except NotConfirmedError as bad:
+                    return {**errors, bad.field: UNCONFIRMED}
+                return errors
+
             def stamped(at: datetime) -> c.Command:
                 try:
-                    return build(actor, data, {"command_id": command_id, "occurred_at": at})
+                    command = build(actor, data, {"command_id": command_id, "occurred_at": at})
                 except ValidationError as bad:
-                    raise FormError(field_errors(bad, aliases)) from None
+                    raise FormError(unconfirmed(field_errors(bad, aliases))) from None
+                except FormError as bad:
+                    raise FormError(unconfirmed(bad.errors)) from None
+                if unconfirmed({}):
+                    self.service.authorize(actor, command)
+                    raise FormError(unconfirmed({}))
+                return command
 
             # A second click sends the form's command again: stamped with the first one's
             # time it is the same command (a duplicate, done), not another under a used id.
@@ -1436,6 +1456,7 @@ def router(pages: Pages) -> APIRouter:
             done,
             {"fields": "clear_fields"},
             refusal,
+            confirm="clear_confirm",
         )
 
     @routes.post("/cases/{case_id}/consultation")
@@ -1549,7 +1570,13 @@ def router(pages: Pages) -> APIRouter:
 
         aliases = {"reason_code": "cancel_reason_code", "reason": "cancel_reason"}
         return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, aliases, refusal
+            request,
+            build,
+            redraw_case(request, case_id),
+            done,
+            aliases,
+            refusal,
+            confirm="cancel_confirm",
         )
 
     @routes.post("/cases/{case_id}/watch")
@@ -1638,7 +1665,12 @@ def router(pages: Pages) -> APIRouter:
 
             done = to(f"/web/cases/{case_id}", said)
             return await pages.command_form(
-                request, build, redraw_case(request, case_id), done, {"reason": field}
+                request,
+                build,
+                redraw_case(request, case_id),
+                done,
+                {"reason": field},
+                confirm=f"{step}_confirm" if step == "close" else None,
             )
 
         routes.add_api_route(f"/cases/{{case_id}}/{step}", record, methods=["POST"], name=step)
@@ -1696,7 +1728,9 @@ def router(pages: Pages) -> APIRouter:
             )
 
         done = to(f"/web/cases/{case_id}", "同意の撤回を記録しました")
-        return await pages.command_form(request, build, redraw_case(request, case_id), done)
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, confirm="withdraw_confirm"
+        )
 
     @routes.post("/cases/{case_id}/use-stop")
     async def request_use_stop(request: Request, case_id: UUID) -> Response:
@@ -1714,7 +1748,7 @@ def router(pages: Pages) -> APIRouter:
         )
         aliases = {"reason": "use_stop_reason"}
         return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, aliases
+            request, build, redraw_case(request, case_id), done, aliases, confirm="use_stop_confirm"
         )
 
     # 緊急時 (vital interest): the person's details to the agencies named, without consent.
@@ -1793,7 +1827,9 @@ def router(pages: Pages) -> APIRouter:
                 f"緊急時の宣言 {declaration} を終了しました。これ以降、この宣言による提供はしません"
             )
 
-        return await pages.command_form(request, build, redraw_case(request, case_id), done)
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, confirm="end_emergency_confirm"
+        )
 
     # いのちネット担当係長 (coordinator) -------------------------------------------------------
 
@@ -2215,7 +2251,9 @@ def router(pages: Pages) -> APIRouter:
             return "/web/reviews", f"審査（{verdict}）を記録しました"
 
         aliases = {k: f"{k}-{declaration_id}" for k in ("verdict", "note")}
-        return await pages.command_form(request, build, redraw, done, aliases, refusal)
+        return await pages.command_form(
+            request, build, redraw, done, aliases, refusal, confirm=f"confirm-{declaration_id}"
+        )
 
     # 消去の確認 (administrator) -------------------------------------------------------------
 
@@ -2303,7 +2341,9 @@ def router(pages: Pages) -> APIRouter:
 
         redraw, refusal, done = network_form(request, "business", "協力事業者")
         aliases = network_aliases("business")
-        return await pages.command_form(request, build, redraw, done, aliases, refusal)
+        return await pages.command_form(
+            request, build, redraw, done, aliases, refusal, confirm="business_confirm"
+        )
 
     @routes.post("/network/base")
     async def register_base(request: Request) -> Response:
@@ -2319,7 +2359,9 @@ def router(pages: Pages) -> APIRouter:
 
         redraw, refusal, done = network_form(request, "base", "地域の拠点")
         aliases = network_aliases("base")
-        return await pages.command_form(request, build, redraw, done, aliases, refusal)
+        return await pages.command_form(
+            request, build, redraw, done, aliases, refusal, confirm="base_confirm"
+        )
 
     # 分析 (analyst) -----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from hub.identity import Actor, Role
 from ops.usecases import HubService
-from tests.web_support import csrf_of, sign_in
+from tests.web_support import csrf_of, sign_in, ticked
 
 ADMIN = Actor("administrator-試験", Role.administrator)
 
@@ -22,6 +22,7 @@ def business_form(page: str, **fields: str) -> dict[str, str]:
         "business_name": "試験商店（架空）",
         "business_kind": "飲食",
         "business_ward": "tobata",
+        **ticked("business_confirm"),
         **fields,
     }
 
@@ -33,6 +34,7 @@ def base_form(page: str, **fields: str) -> dict[str, str]:
         "base_name": "試験サロン（架空）",
         "base_kind": "kodomo_shokudo",
         "base_ward": "moji",
+        **ticked("base_confirm"),
         **fields,
     }
 
