@@ -60,8 +60,10 @@ from hub.domain.others import (
 from hub.errors import (
     BasisNotInForceError,
     CaseNotFoundError,
+    CommunityBaseNotRegisteredError,
     ConcurrentChangeError,
     ConfigurationError,
+    CooperatingBusinessNotRegisteredError,
     CoordinatorNotReferableError,
     DomainError,
     IdempotencyConflictError,
@@ -1195,7 +1197,7 @@ class HubApplication(Application[UUID]):
             raise IllegalTransitionError(f"{what} {aggregate_id} already exists")
 
     def _community_base(self, base_id: UUID) -> CommunityBase:
-        missing = lambda: NotFoundError(f"no community base {base_id}")  # noqa: E731
+        missing = lambda: CommunityBaseNotRegisteredError(f"no community base {base_id}")  # noqa: E731
         return self._get(CommunityBase, base_id, missing)
 
     # Handlers: one per command ---------------------------------------------------------------
@@ -1545,7 +1547,9 @@ class HubApplication(Application[UUID]):
             self._get(
                 CooperatingBusiness,
                 cmd.business_id,
-                lambda: NotFoundError(f"no cooperating business {cmd.business_id}"),
+                lambda: CooperatingBusinessNotRegisteredError(
+                    f"no cooperating business {cmd.business_id}"
+                ),
             )
         if cmd.base_id is not None:
             self._community_base(cmd.base_id)

@@ -286,6 +286,19 @@ class NotFoundError(DomainError):
     pass
 
 
+class PartnerNotRegisteredError(NotFoundError):
+    """A community base or cooperating business no registration on the log names (a match,
+    a gathering): still a NotFoundError (404), named so that a door tells it by type."""
+
+
+class CommunityBaseNotRegisteredError(PartnerNotRegisteredError):
+    pass
+
+
+class CooperatingBusinessNotRegisteredError(PartnerNotRegisteredError):
+    pass
+
+
 class DiscoveryOfACaseError(DomainError):
     """An erasure of a discovery linked to a case: the case is erased instead, and that
     erasure destroys the discovery's key too."""

@@ -37,13 +37,16 @@ from hub.domain.case import ENDED, TRANSITIONS
 from hub.errors import (
     AlreadyReviewedError,
     AuthenticationError,
+    CommunityBaseNotRegisteredError,
     ConsentRequiredError,
+    CooperatingBusinessNotRegisteredError,
     HubError,
     IdempotencyConflictError,
     IllegalTransitionError,
     InvalidCommandError,
     NotFoundError,
     NothingToClearError,
+    PartnerNotRegisteredError,
     PermissionDeniedError,
     Refusal,
     ServiceUnavailableError,
@@ -1020,13 +1023,12 @@ def router(pages: Pages) -> APIRouter:
         build: Callable[[Actor, dict[str, Any], dict[str, Any]], c.Command],
         said: Callable[[c.Command], str],
         aliases: dict[str, str],
-        missing: dict[str, str] | None = None,
+        missing: dict[type[PartnerNotRegisteredError], str] | None = None,
     ) -> Awaitable[Response]:
         """One of the contractor's forms: the page refused as it is to any other role; an
         unknown case said beside the case id as the API's refusal says no more (a missing
         case and one not the contractor's answer alike); ``missing`` names the field beside
-        which a thing not registered (a base, a business) is said, by the start of the hub's
-        NotFoundError."""
+        which a thing not registered (a base, a business) is said, by the hub's error's type."""
 
         def checked(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
             if not opens("/web/contractor", actor):
@@ -1043,8 +1045,8 @@ def router(pages: Pages) -> APIRouter:
             refusal = bad.refusal if isinstance(bad, PermissionDeniedError) else None
             if refusal is not None and refusal.agency_id is not None:  # ``outside_scope``
                 return {aliases.get("case_id", "case_id"): CASE_NOT_RECORDED}
-            for start, field in (missing or {}).items():
-                if isinstance(bad, NotFoundError) and str(bad).startswith(start):
+            for unregistered, field in (missing or {}).items():
+                if isinstance(bad, unregistered):
                     return {field: NOT_REGISTERED}
             return None
 
@@ -1132,7 +1134,10 @@ def router(pages: Pages) -> APIRouter:
             "business_id": "match_business",
             "base_id": "match_base",
         }
-        missing = {"no cooperating business": "match_business", "no community base": "match_base"}
+        missing: dict[type[PartnerNotRegisteredError], str] = {
+            CooperatingBusinessNotRegisteredError: "match_business",
+            CommunityBaseNotRegisteredError: "match_base",
+        }
         return await contracted_form(request, build, said, aliases, missing)
 
     @routes.post("/contractor/gathering")
@@ -1167,7 +1172,9 @@ def router(pages: Pages) -> APIRouter:
             "participants": "gathering_participants",
             "bodies": "gathering_bodies",
         }
-        missing = {"no community base": "gathering_base"}
+        missing: dict[type[PartnerNotRegisteredError], str] = {
+            CommunityBaseNotRegisteredError: "gathering_base"
+        }
         return await contracted_form(request, build, said, aliases, missing)
 
     # 窓口 (ward officer) ------------------------------------------------------------------------
