@@ -22,6 +22,11 @@ class DataKeyUnavailableError(ConfigurationError):
     """A person's data key is missing from the store or does not unwrap with this HUB_KEK."""
 
 
+class InsecurePermissionsError(ConfigurationError):
+    """A private key others may read or change, or a folder of personal data others may
+    write to, by its mode (``hub.permissions``): refused outside development."""
+
+
 class InsecureSecretError(ConfigurationError):
     """Outside development mode a secret is missing or still its public default."""
 

@@ -26,8 +26,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.errors import ConfigurationError, InsecureSecretError
+from hub.errors import ConfigurationError, InsecurePermissionsError, InsecureSecretError
 from hub.files import private_dir, private_file, private_sqlite
+from hub.permissions import folder_exposure
 from hub.principals import DEFAULT_SUPER_USER
 
 StoreKind = Literal["sqlite", "postgres"]
@@ -284,15 +285,16 @@ class Settings(BaseSettings):
         return path.read_text(encoding="ascii").strip()
 
     def _check_store_folder(self) -> None:
-        """Outside development, refuses a SQLite store in a folder every user may write to
-        and delete from (one made 0777; a sticky folder such as /tmp lets no one remove
-        another's file): the hub leaves such a folder's mode as it is, and anyone could then
-        delete or replace the log of record and the write-ahead log beside it."""
+        """Outside development, refuses a SQLite store in a folder its group or every user
+        may write to and delete from (one made 0777 or 0770; a sticky folder such as /tmp
+        lets no one remove another's file): the hub leaves such a folder's mode as it is,
+        and they could then delete or replace the log of record and its write-ahead log."""
         self.check_folder_of(self.sqlite_file, "the store", "HUB_VAR_DIR, HUB_SQLITE_PATH")
 
     def check_folder_of(self, file: Path, what: str, settings: str) -> None:
         """Outside development, refuses ``file`` (a SQLite file of personal data) in a
-        folder every user may write to and delete from, naming ``settings`` to change."""
+        folder its group or every user may write to and delete from (``hub.permissions``),
+        naming ``settings`` to change."""
         if self.mode == "development":
             return
         folder = file.parent
@@ -300,10 +302,11 @@ class Settings(BaseSettings):
             mode = folder.stat().st_mode
         except OSError:
             return  # not there (yet): creating the file says why
-        if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
-            raise ConfigurationError(
+        exposed = folder_exposure(mode)
+        if exposed is not None:
+            raise InsecurePermissionsError(
                 f"refusing to start in {self.mode} mode: the folder of {what}, {folder}, is "
-                f"writable by every user of this host (mode {stat.S_IMODE(mode):04o}): give "
+                f"writable by {exposed} (mode {stat.S_IMODE(mode):04o}): give "
                 f"the hub a folder of its own ({settings})"
             )
 
