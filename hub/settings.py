@@ -44,6 +44,14 @@ MIN_SECRET_CHARACTERS = 8
 # A public default this long found inside a secret is one edited, not replaced; a shorter one
 # ("hub") turns up by chance in random text.
 MIN_EDITED_DEFAULT = 8
+# A secret is used exactly as written: one with a space, tab or line break around it (an env
+# file's stray space, `echo` into a file) is refused, not stripped, since stripping would
+# make a key-encryption key another key than the one the store was written with.
+SURROUNDED = (
+    "has whitespace or a line break around it, and a secret is used as written: remove it "
+    "(a key-encryption key changed so is another key: rotate to it with `hub privacy "
+    "rotate-kek`, the key as written given as the previous one)"
+)
 
 
 class Settings(BaseSettings):
@@ -137,9 +145,10 @@ class Settings(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
     def insecure_secrets(self, *names: str) -> list[str]:
-        """The secrets (all the hub uses, or those ``names``) empty, at their public default
-        (whatever the case and surrounding whitespace), shorter than ``MIN_SECRET_BYTES``, of
-        few characters, one piece repeated or the value of another secret.
+        """The secrets (all the hub uses, or those ``names``) empty, with whitespace or a line
+        break around them (``SURROUNDED``), at their public default (whatever the case),
+        shorter than ``MIN_SECRET_BYTES``, of few characters, one piece repeated or the value
+        of another secret.
 
         The PostgreSQL password counts only when the store is PostgreSQL; every connection
         to PostgreSQL (an agency's inbox too) checks it where it is made.
@@ -155,9 +164,15 @@ class Settings(BaseSettings):
             if not names and name == "postgres_password" and self.store != "postgres":
                 continue
             value = getattr(self, name)
-            text = value.get_secret_value().strip() if isinstance(value, SecretStr) else ""
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else ""
+            text = raw.strip()
             default = _default(field)
             variable = f"{self.model_config.get('env_prefix', '')}{name}".upper()
+            if text and raw != text:
+                # Checked stripped, the secret would be used as written: refused, never
+                # stripped quietly (a key-encryption key stripped is another key); what
+                # the value itself breaks is said too.
+                found.append(f"{variable} {SURROUNDED}")
             if not text:
                 found.append(f"{variable} is missing")
             elif default and text.casefold() == default.strip().casefold():
