@@ -33,6 +33,10 @@ _SAID: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"contains a lone surrogate.*"), "文字として読めないデータが含まれています"),
     (re.compile(r"has no visible character"), "目に見える文字がありません"),
+    (
+        re.compile(r"is not in full-width katakana .*"),
+        "カナは全角カタカナで入力してください（ー・と空白も使えます）",
+    ),
     (re.compile(r"must not be in the future"), "未来の日付は入力できません"),
     (re.compile(r"must not be before (\d{4}-\d{2}-\d{2}).*"), "{0}より前は入力できません"),
     (
