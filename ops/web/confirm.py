@@ -9,6 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 CONFIRM_LABEL = "この操作は取り消せないことを確認しました"
+# An answer that ends a referral (辞退, 完了) cannot be taken back; the progress answers
+# (受付, 対応中, 保留) of the same form can, and need no box.
+ENDING_LABEL = "辞退・完了は取り消せないことを確認しました（辞退・完了のとき必須）"
+ENDING_ANSWERS = frozenset({"declined", "completed"})
 UNCONFIRMED = (
     "この操作は取り消せません。内容を確かめ、"
     "「この操作は取り消せないことを確認しました」にチェックを入れてから送ってください"
@@ -32,3 +36,8 @@ def confirmed(data: Mapping[str, Any], field: str) -> bool:
 def check_confirmed(data: Mapping[str, Any], field: str) -> None:
     if not confirmed(data, field):
         raise NotConfirmedError(field)
+
+
+def ending_box(data: Mapping[str, Any], field: str) -> str | None:
+    """The box ``field`` when the form's answer ends the referral, else None (none asked)."""
+    return field if data.get("answer") in ENDING_ANSWERS else None

@@ -70,7 +70,13 @@ from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.agency_groups import by_ward
-from ops.web.confirm import UNCONFIRMED, NotConfirmedError, check_confirmed
+from ops.web.confirm import (
+    ENDING_LABEL,
+    UNCONFIRMED,
+    NotConfirmedError,
+    check_confirmed,
+    ending_box,
+)
 from ops.web.query import one_value_each
 from ops.web.refusals import in_japanese
 from ops.web.session import CSRF_FIELD, Sessions
@@ -453,6 +459,7 @@ class Pages:
         fmt.install(self.templates.env)
         self.templates.env.globals["label"] = label
         self.templates.env.globals["codes"] = codes
+        self.templates.env.globals["ending_label"] = ENDING_LABEL
 
     @property
     def network(self) -> Network:
@@ -627,7 +634,7 @@ class Pages:
         aliases: dict[str, str] | None = None,
         refusal: Callable[[HubError], Errors] | None = None,
         by_field: Callable[[HubError], Errors | None] | None = None,
-        confirm: str | None = None,
+        confirm: str | Callable[[dict[str, Any]], str | None] | None = None,
     ) -> Response:
         """The one way a form gives a command. ``build`` makes it from the form's fields and
         ``base`` (the form's ``command_id``, ``occurred_at`` now); pydantic's errors go beside
@@ -637,17 +644,20 @@ class Pages:
         the policy's and a missing thing's too, beside a field (a page whose role reads no
         case, told a case id by the ward), or return None to leave it to the rest.
         ``confirm`` names the box a step that cannot be undone asks to tick
-        (``ops.web.confirm``): unticked, nothing is recorded and the form comes back with
-        that said beside the box, with its other fields' errors too, once the role policy
-        has had its say (a refused role hears the refusal, not a request to tick)."""
+        (``ops.web.confirm``), or says it from the form's fields (an answer that ends a
+        referral asks for it, another not): unticked, nothing is recorded and the form comes
+        back with that said beside the box, with its other fields' errors too, once the role
+        policy has had its say (a refused role hears the refusal, not a request to tick)."""
 
         def act(actor: Actor, data: dict[str, Any]) -> Done:
             command_id = _command_id(data)
 
+            box = confirm(data) if callable(confirm) else confirm
+
             def unconfirmed(errors: Errors) -> Errors:
                 try:
-                    if confirm is not None:
-                        check_confirmed(data, confirm)
+                    if box is not None:
+                        check_confirmed(data, box)
                 except NotConfirmedError as bad:
                     return {**errors, bad.field: UNCONFIRMED}
                 return errors
@@ -2063,7 +2073,10 @@ def router(pages: Pages) -> APIRouter:
                 "電話で受けた回答として代理で記録しました"
             )
 
-        return await pages.command_form(request, build, redraw_referral(request), done)
+        def box(data: dict[str, Any]) -> str | None:
+            return ending_box(data, f"phone_confirm-{_text(data, 'referral_id')}")
+
+        return await pages.command_form(request, build, redraw_referral(request), done, confirm=box)
 
     # 支援機関 (member agency) -------------------------------------------------------------------
 
@@ -2110,7 +2123,19 @@ def router(pages: Pages) -> APIRouter:
     async def answer(request: Request, referral_id: UUID) -> Response:
         def act(actor: Actor, data: dict[str, Any]) -> Done:
             reply_id = _command_id(data)
-            reply = _agency_answer(data, f"{{}}-{referral_id}")
+            errors: Errors = {}
+            try:
+                reply = _agency_answer(data, f"{{}}-{referral_id}")
+            except FormError as bad:
+                errors.update(bad.errors)
+            try:
+                box = ending_box(data, f"confirm-{referral_id}")
+                if box is not None:
+                    check_confirmed(data, box)
+            except NotConfirmedError as bad:
+                errors[bad.field] = UNCONFIRMED
+            if errors:  # said together: what is left to correct, and the box
+                raise FormError(errors)
             try:
                 service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
             except NotFoundError:  # the API's line names the ids; the page says it plainly

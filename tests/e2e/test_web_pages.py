@@ -543,8 +543,11 @@ def test_refusal_withdrawal_the_logged_read_and_a_coded_decline(web: Server, bro
     Select(browser.find_element("id", f"answer-{referral_id}")).select_by_value("declined")
     click_through(browser, f"send-{referral_id}")
     assert "理由" in text_of(browser, f"reason_code-{referral_id}-error")
+    # A decline cannot be taken back: its box, unticked, is said beside it at the same time.
+    assert "取り消せません" in text_of(browser, f"confirm-{referral_id}-error")
     assert_accessible(browser)
     Select(browser.find_element("id", f"answer-{referral_id}")).select_by_value("declined")
     Select(browser.find_element("id", f"reason_code-{referral_id}")).select_by_value("capacity")
+    browser.find_element("id", f"confirm-{referral_id}").click()
     click_through(browser, f"send-{referral_id}")
     assert "回答（辞退）を送りました" in browser.page_source

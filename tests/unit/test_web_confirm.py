@@ -246,3 +246,84 @@ def test_the_command_itself_takes_no_box(hub: tuple[HubService, TestClient]) -> 
     service.execute(OFFICER, f.build(c.CloseCase, case_id=case.case_id, reason="試験"))
     events = service.app.events.get(case.case_id)  # type: ignore[attr-defined]
     assert type(list(events)[-1].payload).__name__ == "CaseClosed"
+
+
+# An answer that ends a referral (辞退, 完了) cannot be taken back; the progress answers of
+# the same form (受付, 受諾, 対応中, 保留) need no box.
+
+
+def referred(service: HubService) -> tuple[str, str]:
+    case = f.open_case(ward=WARD)
+    service.execute(OFFICER, case)
+    referral = f.referral(case.case_id, f"{WARD}.hogo")
+    service.execute(OFFICER, referral)
+    return str(case.case_id), str(referral.referral_id)
+
+
+def test_an_agencys_decline_asks_for_its_box_a_progress_answer_does_not(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    _, rid = referred(service)
+    sign_in(client, "member_agency", agency=f"{WARD}.hogo")
+    page = client.get("/web/inbox").text
+    form = page[page.index(f'action="/web/inbox/{rid}/answer"') :]
+    form = form[: form.index("</form>")]
+    assert f'name="confirm-{rid}" value="yes"' in form and "辞退・完了は取り消せない" in form
+    path = f"/web/inbox/{rid}/answer"
+    decline = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "answer": "declined",
+        "reason_code": "capacity",
+        "reason": "試験の補足（架空）",
+    }
+    before = events_in(service)
+    refused = client.post(path, data=decline)
+    assert refused.status_code == 422
+    assert f'id="confirm-{rid}-error">{UNCONFIRMED}' in refused.text
+    assert (
+        'value="試験の補足（架空）"' in refused.text and 'value="capacity" selected' in refused.text
+    )
+    assert events_in(service) == before
+    # Without its reason too: both said at once.
+    both = client.post(path, data={**decline, "reason_code": ""})
+    assert f'id="reason_code-{rid}-error"' in both.text
+    assert f'id="confirm-{rid}-error"' in both.text
+    assert events_in(service) == before
+    received = {**decline, "command_id": str(uuid4()), "answer": "received", "reason_code": ""}
+    assert client.post(path, data=received, follow_redirects=False).status_code == 303
+    after_received = events_in(service)
+    assert after_received > before
+    ticked_decline = {**decline, **ticked(f"confirm-{rid}")}
+    assert client.post(path, data=ticked_decline, follow_redirects=False).status_code == 303
+    assert events_in(service) > after_received
+
+
+def test_a_decline_taken_by_phone_asks_for_its_box(hub: tuple[HubService, TestClient]) -> None:
+    service, client = hub
+    case_id, rid = referred(service)
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    assert f'name="phone_confirm-{rid}" value="yes"' in page
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "case_id": case_id,
+        "referral_id": rid,
+        "answer": "declined",
+        "reason_code": "capacity",
+    }
+    before = events_in(service)
+    refused = client.post("/web/coordinator/answer", data=data)
+    assert refused.status_code == 422
+    assert f'id="phone_confirm-{rid}-error">{UNCONFIRMED}' in refused.text
+    assert re.search(rf'<details open>\s*<summary id="phone-open-{rid}"', refused.text)
+    assert events_in(service) == before
+    sent = client.post(
+        "/web/coordinator/answer",
+        data={**data, **ticked(f"phone_confirm-{rid}")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    assert events_in(service) > before

@@ -910,6 +910,7 @@ def test_the_inbox_puts_referrals_to_answer_first_and_the_ended_ones_folded_belo
         "csrf_token": csrf_of(client.get("/web/inbox").text),
         "command_id": str(uuid4()),
         "answer": "declined",
+        **ticked(f"confirm-{old}"),
         "reason_code": "capacity",
     }
     assert client.post(f"/web/inbox/{old}/answer", data=data).status_code == 200
