@@ -1814,8 +1814,14 @@ def router(pages: Pages) -> APIRouter:
                 )
             return f"/web/cases/{case_id}", message
 
+        # What the agencies were given cannot be taken back, though the declaration ends.
         return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, emergency_aliases
+            request,
+            build,
+            redraw_case(request, case_id),
+            done,
+            emergency_aliases,
+            confirm="emergency_confirm",
         )
 
     @routes.post("/cases/{case_id}/end-emergency")

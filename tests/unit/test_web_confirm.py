@@ -94,6 +94,19 @@ def end_emergency(service: HubService, client: TestClient) -> Form:
     return Form(path, page, "end_emergency_confirm", fields, chosen, "end-emergency")
 
 
+def declare(service: HubService, client: TestClient) -> Form:
+    case_id, page = officer_case(service, client, WARD)
+    reason = "試験：安否不明（架空）"
+    fields = {
+        "emergency_agencies": [AGENCY],
+        "emergency_categories": ["identity"],
+        "emergency_reason": reason,
+        "emergency_until": (now().date() + timedelta(days=3)).isoformat(),
+    }
+    path = f"/web/cases/{case_id}/emergency"
+    return Form(path, page, "emergency_confirm", fields, reason, "declare-emergency")
+
+
 def clear(service: HubService, client: TestClient) -> Form:
     case_id, _ = officer_case(service, client, WARD)
     person = {"name": "試験 太郎", "phone": "093-000-0000"}
@@ -142,6 +155,7 @@ FORMS: dict[str, Callable[[HubService, TestClient], Form]] = {
     "利用停止の請求": use_stop,
     "同意の撤回": withdraw,
     "紹介の取り消し": cancel,
+    "緊急時の宣言": declare,
     "緊急時の宣言の終了": end_emergency,
     "本人の情報の項目を消す": clear,
     "協力事業者の登録": business,

@@ -32,6 +32,7 @@ def declaration(page: str, **fields: Any) -> dict[str, Any]:
         "emergency_until": until,
         "emergency_sensitive": ["health"],
         "emergency_sensitive_reason": "試験：持病と服薬の確認（架空）",
+        **ticked("emergency_confirm"),  # what is given cannot be taken back
         **fields,
     }
 
