@@ -60,8 +60,10 @@ from hub.domain.others import (
 from hub.errors import (
     BasisNotInForceError,
     CaseNotFoundError,
+    CommunityBaseNotRegisteredError,
     ConcurrentChangeError,
     ConfigurationError,
+    CooperatingBusinessNotRegisteredError,
     CoordinatorNotReferableError,
     DomainError,
     IdempotencyConflictError,
@@ -1195,11 +1197,13 @@ class HubApplication(Application[UUID]):
             raise IllegalTransitionError(f"{what} {aggregate_id} already exists")
 
     def _community_base(self, base_id: UUID) -> CommunityBase:
-        missing = lambda: NotFoundError(f"no community base {base_id}")  # noqa: E731
+        missing = lambda: CommunityBaseNotRegisteredError(f"no community base {base_id}")  # noqa: E731
         return self._get(CommunityBase, base_id, missing)
 
     def _cooperating_business(self, business_id: UUID) -> CooperatingBusiness:
-        missing = lambda: NotFoundError(f"no cooperating business {business_id}")  # noqa: E731
+        missing = lambda: CooperatingBusinessNotRegisteredError(  # noqa: E731
+            f"no cooperating business {business_id}"
+        )
         return self._get(CooperatingBusiness, business_id, missing)
 
     # Handlers: one per command ---------------------------------------------------------------

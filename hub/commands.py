@@ -49,6 +49,28 @@ ShortText = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(_one_line),
 ]
+# フリガナ as a window writes it: full-width katakana (ァ..ヾ, which holds ・ and ー) and
+# spaces, half- or full-width, between its words. For new commands only: PersonDetails,
+# which decodes the stored events, takes any text, so the events of before still read.
+KANA_PATTERN = r"^[ァ-ヾ 　]+$"
+KANA_RULE = "is not in full-width katakana (カナは全角カタカナで入力してください)"
+
+
+def _katakana(value: str) -> str:
+    if not re.fullmatch(KANA_PATTERN, value):
+        raise ValueError(KANA_RULE)
+    return value
+
+
+Kana = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_katakana),
+    Field(
+        json_schema_extra={"pattern": KANA_PATTERN},
+        description="フリガナ: full-width katakana (ァ-ヾ, with ー and ・) and spaces.",
+    ),
+]
 CODE_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,63}$"  # a ward, an agency, a kind of thing
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 # An instant in the plausible window (2000-01-01 .. now + HUB_FUTURE_MARGIN_DAYS); the end of
@@ -216,7 +238,7 @@ class PersonInput(PersonDetails):
     """Person details as submitted; text fields are bounded."""
 
     name: ShortText | None = None  # type: ignore[assignment]
-    kana: ShortText | None = None  # type: ignore[assignment]
+    kana: Kana | None = None  # type: ignore[assignment]
     birth_date: BirthDate | None = None  # type: ignore[assignment]
     address: ShortText | None = None  # type: ignore[assignment]
     phone: Phone | None = None  # type: ignore[assignment]

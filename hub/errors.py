@@ -22,6 +22,11 @@ class DataKeyUnavailableError(ConfigurationError):
     """A person's data key is missing from the store or does not unwrap with this HUB_KEK."""
 
 
+class InsecurePermissionsError(ConfigurationError):
+    """A private key others may read or change, or a folder of personal data others may
+    write to, by its mode (``hub.permissions``): refused outside development."""
+
+
 class InsecureSecretError(ConfigurationError):
     """Outside development mode a secret is missing or still its public default."""
 
@@ -254,6 +259,14 @@ class PartnerEndedError(IllegalTransitionError):
     by a match or a gathering at or after that instant, or ended a second time."""
 
 
+class CooperatingBusinessWithdrawnError(PartnerEndedError):
+    pass
+
+
+class CommunityBaseClosedError(PartnerEndedError):
+    pass
+
+
 class BeforeReferralError(DomainError):
     """An answer or a cancellation dated before the referral it ends was made: its time
     would count as a response time below zero."""
@@ -288,6 +301,19 @@ class NotToldOfCaseError(DomainError):
 
 
 class NotFoundError(DomainError):
+    pass
+
+
+class PartnerNotRegisteredError(NotFoundError):
+    """A community base or cooperating business no registration on the log names (a match,
+    a gathering): still a NotFoundError (404), named so that a door tells it by type."""
+
+
+class CommunityBaseNotRegisteredError(PartnerNotRegisteredError):
+    pass
+
+
+class CooperatingBusinessNotRegisteredError(PartnerNotRegisteredError):
     pass
 
 

@@ -26,8 +26,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.errors import ConfigurationError, InsecureSecretError
+from hub.errors import ConfigurationError, InsecurePermissionsError, InsecureSecretError
 from hub.files import private_dir, private_file, private_sqlite
+from hub.permissions import folder_exposure
 from hub.principals import DEFAULT_SUPER_USER
 
 StoreKind = Literal["sqlite", "postgres"]
@@ -43,6 +44,14 @@ MIN_SECRET_CHARACTERS = 8
 # A public default this long found inside a secret is one edited, not replaced; a shorter one
 # ("hub") turns up by chance in random text.
 MIN_EDITED_DEFAULT = 8
+# A secret is used exactly as written: one with a space, tab or line break around it (an env
+# file's stray space, `echo` into a file) is refused, not stripped, since stripping would
+# make a key-encryption key another key than the one the store was written with.
+SURROUNDED = (
+    "has whitespace or a line break around it, and a secret is used as written: remove it "
+    "(a key-encryption key changed so is another key: rotate to it with `hub privacy "
+    "rotate-kek`, the key as written given as the previous one)"
+)
 
 
 class Settings(BaseSettings):
@@ -136,9 +145,10 @@ class Settings(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
     def insecure_secrets(self, *names: str) -> list[str]:
-        """The secrets (all the hub uses, or those ``names``) empty, at their public default
-        (whatever the case and surrounding whitespace), shorter than ``MIN_SECRET_BYTES``, of
-        few characters, one piece repeated or the value of another secret.
+        """The secrets (all the hub uses, or those ``names``) empty, with whitespace or a line
+        break around them (``SURROUNDED``), at their public default (whatever the case),
+        shorter than ``MIN_SECRET_BYTES``, of few characters, one piece repeated or the value
+        of another secret.
 
         The PostgreSQL password counts only when the store is PostgreSQL; every connection
         to PostgreSQL (an agency's inbox too) checks it where it is made.
@@ -154,9 +164,15 @@ class Settings(BaseSettings):
             if not names and name == "postgres_password" and self.store != "postgres":
                 continue
             value = getattr(self, name)
-            text = value.get_secret_value().strip() if isinstance(value, SecretStr) else ""
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else ""
+            text = raw.strip()
             default = _default(field)
             variable = f"{self.model_config.get('env_prefix', '')}{name}".upper()
+            if text and raw != text:
+                # Checked stripped, the secret would be used as written: refused, never
+                # stripped quietly (a key-encryption key stripped is another key); what
+                # the value itself breaks is said too.
+                found.append(f"{variable} {SURROUNDED}")
             if not text:
                 found.append(f"{variable} is missing")
             elif default and text.casefold() == default.strip().casefold():
@@ -284,15 +300,16 @@ class Settings(BaseSettings):
         return path.read_text(encoding="ascii").strip()
 
     def _check_store_folder(self) -> None:
-        """Outside development, refuses a SQLite store in a folder every user may write to
-        and delete from (one made 0777; a sticky folder such as /tmp lets no one remove
-        another's file): the hub leaves such a folder's mode as it is, and anyone could then
-        delete or replace the log of record and the write-ahead log beside it."""
+        """Outside development, refuses a SQLite store in a folder its group or every user
+        may write to and delete from (one made 0777 or 0770; a sticky folder such as /tmp
+        lets no one remove another's file): the hub leaves such a folder's mode as it is,
+        and they could then delete or replace the log of record and its write-ahead log."""
         self.check_folder_of(self.sqlite_file, "the store", "HUB_VAR_DIR, HUB_SQLITE_PATH")
 
     def check_folder_of(self, file: Path, what: str, settings: str) -> None:
         """Outside development, refuses ``file`` (a SQLite file of personal data) in a
-        folder every user may write to and delete from, naming ``settings`` to change."""
+        folder its group or every user may write to and delete from (``hub.permissions``),
+        naming ``settings`` to change."""
         if self.mode == "development":
             return
         folder = file.parent
@@ -300,10 +317,11 @@ class Settings(BaseSettings):
             mode = folder.stat().st_mode
         except OSError:
             return  # not there (yet): creating the file says why
-        if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
-            raise ConfigurationError(
+        exposed = folder_exposure(mode)
+        if exposed is not None:
+            raise InsecurePermissionsError(
                 f"refusing to start in {self.mode} mode: the folder of {what}, {folder}, is "
-                f"writable by every user of this host (mode {stat.S_IMODE(mode):04o}): give "
+                f"writable by {exposed} (mode {stat.S_IMODE(mode):04o}): give "
                 f"the hub a folder of its own ({settings})"
             )
 

@@ -227,6 +227,11 @@ class HubService:
 
     # Commands --------------------------------------------------------------------------------
 
+    def authorize(self, actor: Actor, command: c.Command) -> None:
+        """The role policy's answer to ``command`` by ``actor``, nothing executed (a page asks
+        it before saying anything else of a form: a refused role hears the refusal)."""
+        authorize_command(actor, command, self)
+
     def execute(self, actor: Actor, command: c.Command) -> Outcome:
         authorize_command(actor, command, self)
         try:

@@ -16,7 +16,7 @@ AGENCY = "moji.houkatsu"
 OTHER_AGENCY = "moji.kodomo"
 WARD = "moji"
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
-PERSON = {"name": "試験 花子", "kana": "しけん はなこ", "address": "北九州市架空町1-2-3"}
+PERSON = {"name": "試験 花子", "kana": "シケン ハナコ", "address": "北九州市架空町1-2-3"}
 
 
 def refer(

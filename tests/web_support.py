@@ -46,6 +46,12 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
+def ticked(box: str) -> dict[str, str]:
+    """A form's confirmation box as a browser sends it once ticked (``ops.web.confirm``):
+    the forms of steps that cannot be undone ask for it."""
+    return {box: "yes"}
+
+
 def consent_form(page: str, ward: str = "tobata", **fields: str) -> dict[str, str]:
     """The case page's consent form as a ward officer sends it (a year from 1 December
     2026, for the ward's 地域包括支援センター), with ``fields`` changed or added."""

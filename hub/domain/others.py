@@ -12,10 +12,11 @@ from eventsourcing.domain import Aggregate, event
 from hub import events as ev
 from hub import vocabulary as v
 from hub.errors import (
+    CommunityBaseClosedError,
+    CooperatingBusinessWithdrawnError,
     DiscoveryErasedError,
     DiscoveryOfACaseError,
     IllegalTransitionError,
-    PartnerEndedError,
     WardMismatchError,
 )
 
@@ -214,13 +215,13 @@ class CommunityBase(Aggregate):
     def open_at(self, occurred_at: datetime) -> None:
         """Refuse naming the base at or after the instant it closed (a match, a gathering)."""
         if self.closed_at is not None and occurred_at >= self.closed_at:
-            raise PartnerEndedError(
+            raise CommunityBaseClosedError(
                 f"community base {self.id} closed on {self.closed_at.isoformat()}"
             )
 
     def close(self, occurred_at: datetime) -> None:
         if self.closed_at is not None:
-            raise PartnerEndedError(
+            raise CommunityBaseClosedError(
                 f"community base {self.id} closed already on {self.closed_at.isoformat()}"
             )
         if occurred_at < self.registered_at:
@@ -297,14 +298,14 @@ class CooperatingBusiness(Aggregate):
     def in_network_at(self, occurred_at: datetime) -> None:
         """Refuse naming the business at or after the instant it left the network (a match)."""
         if self.withdrawn_at is not None and occurred_at >= self.withdrawn_at:
-            raise PartnerEndedError(
+            raise CooperatingBusinessWithdrawnError(
                 f"cooperating business {self.id} left the network on "
                 f"{self.withdrawn_at.isoformat()}"
             )
 
     def withdraw(self, occurred_at: datetime) -> None:
         if self.withdrawn_at is not None:
-            raise PartnerEndedError(
+            raise CooperatingBusinessWithdrawnError(
                 f"cooperating business {self.id} left the network already on "
                 f"{self.withdrawn_at.isoformat()}"
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import stat
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ import typer
 
 from hub.errors import ConfigurationError, InvalidCommandError
 from hub.identity import Role
+from hub.permissions import check_private_key
 from hub.settings import Settings, get_settings, is_loopback
 from ops.cli._metrics import MetricsPortOpt
 from ops.cli._output import a_path
@@ -118,15 +118,11 @@ def check_listener(
 
 
 def check_key_is_private(keyfile: Path) -> None:
-    """Outside development, a TLS key every user of the host may read or replace is
-    refused (a group's read, Debian's ``ssl-cert``, is the city's choice): whoever copies it
-    can pose as the hub and read the tokens, cookies and people's details sent to it."""
-    mode = stat.S_IMODE(keyfile.stat().st_mode)
-    if mode & (stat.S_IROTH | stat.S_IWOTH):
-        raise ConfigurationError(
-            f"refusing to start in production mode: --ssl-keyfile {keyfile} is open to every "
-            f"user of this host (mode {mode:04o}): chmod 600 it (or 640 to a group)"
-        )
+    """Outside development, a TLS key others may read or replace is refused
+    (``hub.permissions``): whoever copies it can pose as the hub and read the tokens, cookies
+    and people's details sent to it. A group's read, Debian's ``ssl-cert``, only of a key
+    another user (root) owns."""
+    check_private_key(keyfile, "--ssl-keyfile", "production")
 
 
 class _Encrypted(Exception):

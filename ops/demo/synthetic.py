@@ -14,7 +14,8 @@ from hub.commands import PersonInput
 MARKERS: tuple[str, ...] = ("試験", "架空")
 
 # Each name with its reading (ふりがな), so a person's kana is the name's, as an officer
-# would type it.
+# would type it: in katakana only, as a command takes it, each family name's reading holding
+# its marker's (シケン, カクウ).
 _FAMILY = {
     "試験": "シケン",
     "架空": "カクウ",
@@ -56,7 +57,7 @@ def person(rng: random.Random, ward: str, *, age: int, health: str | None = None
     town = rng.choice(_TOWN)
     return PersonInput(
         name=f"{family} {given}",
-        kana=f"{_FAMILY[family]} {_GIVEN[given]}（架空）",
+        kana=f"{_FAMILY[family]} {_GIVEN[given]}",
         birth_date=born,
         address=f"北九州市{_WARD_NAMES[ward]}{town}{rng.randint(1, 9)}-{rng.randint(1, 30)}",
         phone=f"000-0000-{rng.randint(0, 9999):04d}",

@@ -37,14 +37,18 @@ from hub.domain.case import ENDED, TRANSITIONS
 from hub.errors import (
     AlreadyReviewedError,
     AuthenticationError,
+    CommunityBaseClosedError,
+    CommunityBaseNotRegisteredError,
     ConsentRequiredError,
+    CooperatingBusinessNotRegisteredError,
+    CooperatingBusinessWithdrawnError,
     HubError,
     IdempotencyConflictError,
     IllegalTransitionError,
     InvalidCommandError,
     NotFoundError,
     NothingToClearError,
-    PartnerEndedError,
+    PartnerNotRegisteredError,
     PermissionDeniedError,
     Refusal,
     ServiceUnavailableError,
@@ -68,6 +72,13 @@ from ops.identity.tokens import TokenVerifier, production
 from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.agency_groups import by_ward
+from ops.web.confirm import (
+    ENDING_LABEL,
+    UNCONFIRMED,
+    NotConfirmedError,
+    check_confirmed,
+    ending_box,
+)
 from ops.web.partner_choices import choices
 from ops.web.query import one_value_each
 from ops.web.refusals import in_japanese
@@ -140,7 +151,17 @@ CASE_ID_HINT = "区から伝えられたケースID（例：1b4e28ba-2fa1-11d2-8
 CASE_NOT_RECORDED = "このケースIDには記録できません。区から伝えられたケースIDを確かめてください"
 NOT_REGISTERED = "この協力事業者・拠点は登録されていません。一覧から選んでください"
 ONE_PLACE = "協力事業者か地域の拠点のどちらかを選んでください"
-PLACE_ENDED = "この協力事業者は退会、または拠点は閉鎖しています。一覧から選んでください"
+# A business that left or a base that closed since the form was drawn, by the hub's error.
+PLACE_ENDED: dict[type[PartnerNotRegisteredError], tuple[type[HubError], str]] = {
+    CooperatingBusinessNotRegisteredError: (
+        CooperatingBusinessWithdrawnError,
+        "この協力事業者は退会しています。一覧から選んでください",
+    ),
+    CommunityBaseNotRegisteredError: (
+        CommunityBaseClosedError,
+        "この拠点は閉鎖しています。一覧から選んでください",
+    ),
+}
 PARTICIPANTS = f"参加人数は0以上{MAX_PARTICIPANTS:,}以下の整数で入力してください"
 # What a community reporter may say they are (``agency`` is a member agency's own report).
 PARTNER_KINDS = tuple(k for k in codes("reporter_kind") if k != "agency")
@@ -452,6 +473,7 @@ class Pages:
         fmt.install(self.templates.env)
         self.templates.env.globals["label"] = label
         self.templates.env.globals["codes"] = codes
+        self.templates.env.globals["ending_label"] = ENDING_LABEL
 
     @property
     def network(self) -> Network:
@@ -626,6 +648,7 @@ class Pages:
         aliases: dict[str, str] | None = None,
         refusal: Callable[[HubError], Errors] | None = None,
         by_field: Callable[[HubError], Errors | None] | None = None,
+        confirm: str | Callable[[dict[str, Any]], str | None] | None = None,
     ) -> Response:
         """The one way a form gives a command. ``build`` makes it from the form's fields and
         ``base`` (the form's ``command_id``, ``occurred_at`` now); pydantic's errors go beside
@@ -633,16 +656,37 @@ class Pages:
         refusals go beside the field ``refusal`` names, else atop the form; ``done`` names the
         page to go to next and the line it says there. ``by_field`` may put any refusal,
         the policy's and a missing thing's too, beside a field (a page whose role reads no
-        case, told a case id by the ward), or return None to leave it to the rest."""
+        case, told a case id by the ward), or return None to leave it to the rest.
+        ``confirm`` names the box a step that cannot be undone asks to tick
+        (``ops.web.confirm``), or says it from the form's fields (an answer that ends a
+        referral asks for it, another not): unticked, nothing is recorded and the form comes
+        back with that said beside the box, with its other fields' errors too, once the role
+        policy has had its say (a refused role hears the refusal, not a request to tick)."""
 
         def act(actor: Actor, data: dict[str, Any]) -> Done:
             command_id = _command_id(data)
 
+            box = confirm(data) if callable(confirm) else confirm
+
+            def unconfirmed(errors: Errors) -> Errors:
+                try:
+                    if box is not None:
+                        check_confirmed(data, box)
+                except NotConfirmedError as bad:
+                    return {**errors, bad.field: UNCONFIRMED}
+                return errors
+
             def stamped(at: datetime) -> c.Command:
                 try:
-                    return build(actor, data, {"command_id": command_id, "occurred_at": at})
+                    command = build(actor, data, {"command_id": command_id, "occurred_at": at})
                 except ValidationError as bad:
-                    raise FormError(field_errors(bad, aliases)) from None
+                    raise FormError(unconfirmed(field_errors(bad, aliases))) from None
+                except FormError as bad:
+                    raise FormError(unconfirmed(bad.errors)) from None
+                if unconfirmed({}):
+                    self.service.authorize(actor, command)
+                    raise FormError(unconfirmed({}))
+                return command
 
             # A second click sends the form's command again: stamped with the first one's
             # time it is the same command (a duplicate, done), not another under a used id.
@@ -1006,13 +1050,12 @@ def router(pages: Pages) -> APIRouter:
         build: Callable[[Actor, dict[str, Any], dict[str, Any]], c.Command],
         said: Callable[[c.Command], str],
         aliases: dict[str, str],
-        missing: dict[str, str] | None = None,
+        missing: dict[type[PartnerNotRegisteredError], str] | None = None,
     ) -> Awaitable[Response]:
         """One of the contractor's forms: the page refused as it is to any other role; an
         unknown case said beside the case id as the API's refusal says no more (a missing
         case and one not the contractor's answer alike); ``missing`` names the field beside
-        which a thing not registered (a base, a business) is said, by the start of the hub's
-        NotFoundError."""
+        which a thing not registered (a base, a business) is said, by the hub's error's type."""
 
         def checked(actor: Actor, data: dict[str, Any], base: dict[str, Any]) -> c.Command:
             if not opens("/web/contractor", actor):
@@ -1029,12 +1072,13 @@ def router(pages: Pages) -> APIRouter:
             refusal = bad.refusal if isinstance(bad, PermissionDeniedError) else None
             if refusal is not None and refusal.agency_id is not None:  # ``outside_scope``
                 return {aliases.get("case_id", "case_id"): CASE_NOT_RECORDED}
-            for start, field in (missing or {}).items():
-                if isinstance(bad, NotFoundError) and str(bad).startswith(start):
+            for unregistered, field in (missing or {}).items():
+                if isinstance(bad, unregistered):
                     return {field: NOT_REGISTERED}
                 # A business that left or a base that closed (a form drawn before it did).
-                if isinstance(bad, PartnerEndedError) and str(bad).startswith(start[3:]):
-                    return {field: PLACE_ENDED}
+                ended, said_ended = PLACE_ENDED[unregistered]
+                if isinstance(bad, ended):
+                    return {field: said_ended}
             return None
 
         return pages.command_form(request, checked, redraw, done, aliases, by_field=by_field)
@@ -1121,7 +1165,10 @@ def router(pages: Pages) -> APIRouter:
             "business_id": "match_business",
             "base_id": "match_base",
         }
-        missing = {"no cooperating business": "match_business", "no community base": "match_base"}
+        missing: dict[type[PartnerNotRegisteredError], str] = {
+            CooperatingBusinessNotRegisteredError: "match_business",
+            CommunityBaseNotRegisteredError: "match_base",
+        }
         return await contracted_form(request, build, said, aliases, missing)
 
     @routes.post("/contractor/gathering")
@@ -1156,7 +1203,9 @@ def router(pages: Pages) -> APIRouter:
             "participants": "gathering_participants",
             "bodies": "gathering_bodies",
         }
-        missing = {"no community base": "gathering_base"}
+        missing: dict[type[PartnerNotRegisteredError], str] = {
+            CommunityBaseNotRegisteredError: "gathering_base"
+        }
         return await contracted_form(request, build, said, aliases, missing)
 
     # 窓口 (ward officer) ------------------------------------------------------------------------
@@ -1447,6 +1496,7 @@ def router(pages: Pages) -> APIRouter:
             done,
             {"fields": "clear_fields"},
             refusal,
+            confirm="clear_confirm",
         )
 
     @routes.post("/cases/{case_id}/consultation")
@@ -1560,7 +1610,13 @@ def router(pages: Pages) -> APIRouter:
 
         aliases = {"reason_code": "cancel_reason_code", "reason": "cancel_reason"}
         return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, aliases, refusal
+            request,
+            build,
+            redraw_case(request, case_id),
+            done,
+            aliases,
+            refusal,
+            confirm="cancel_confirm",
         )
 
     @routes.post("/cases/{case_id}/watch")
@@ -1649,7 +1705,12 @@ def router(pages: Pages) -> APIRouter:
 
             done = to(f"/web/cases/{case_id}", said)
             return await pages.command_form(
-                request, build, redraw_case(request, case_id), done, {"reason": field}
+                request,
+                build,
+                redraw_case(request, case_id),
+                done,
+                {"reason": field},
+                confirm=f"{step}_confirm" if step == "close" else None,
             )
 
         routes.add_api_route(f"/cases/{{case_id}}/{step}", record, methods=["POST"], name=step)
@@ -1707,7 +1768,9 @@ def router(pages: Pages) -> APIRouter:
             )
 
         done = to(f"/web/cases/{case_id}", "同意の撤回を記録しました")
-        return await pages.command_form(request, build, redraw_case(request, case_id), done)
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, confirm="withdraw_confirm"
+        )
 
     @routes.post("/cases/{case_id}/use-stop")
     async def request_use_stop(request: Request, case_id: UUID) -> Response:
@@ -1725,7 +1788,7 @@ def router(pages: Pages) -> APIRouter:
         )
         aliases = {"reason": "use_stop_reason"}
         return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, aliases
+            request, build, redraw_case(request, case_id), done, aliases, confirm="use_stop_confirm"
         )
 
     # 緊急時 (vital interest): the person's details to the agencies named, without consent.
@@ -1774,8 +1837,14 @@ def router(pages: Pages) -> APIRouter:
                 )
             return f"/web/cases/{case_id}", message
 
+        # What the agencies were given cannot be taken back, though the declaration ends.
         return await pages.command_form(
-            request, build, redraw_case(request, case_id), done, emergency_aliases
+            request,
+            build,
+            redraw_case(request, case_id),
+            done,
+            emergency_aliases,
+            confirm="emergency_confirm",
         )
 
     @routes.post("/cases/{case_id}/end-emergency")
@@ -1804,7 +1873,9 @@ def router(pages: Pages) -> APIRouter:
                 f"緊急時の宣言 {declaration} を終了しました。これ以降、この宣言による提供はしません"
             )
 
-        return await pages.command_form(request, build, redraw_case(request, case_id), done)
+        return await pages.command_form(
+            request, build, redraw_case(request, case_id), done, confirm="end_emergency_confirm"
+        )
 
     # いのちネット担当係長 (coordinator) -------------------------------------------------------
 
@@ -2031,7 +2102,10 @@ def router(pages: Pages) -> APIRouter:
                 "電話で受けた回答として代理で記録しました"
             )
 
-        return await pages.command_form(request, build, redraw_referral(request), done)
+        def box(data: dict[str, Any]) -> str | None:
+            return ending_box(data, f"phone_confirm-{_text(data, 'referral_id')}")
+
+        return await pages.command_form(request, build, redraw_referral(request), done, confirm=box)
 
     # 支援機関 (member agency) -------------------------------------------------------------------
 
@@ -2078,7 +2152,19 @@ def router(pages: Pages) -> APIRouter:
     async def answer(request: Request, referral_id: UUID) -> Response:
         def act(actor: Actor, data: dict[str, Any]) -> Done:
             reply_id = _command_id(data)
-            reply = _agency_answer(data, f"{{}}-{referral_id}")
+            errors: Errors = {}
+            try:
+                reply = _agency_answer(data, f"{{}}-{referral_id}")
+            except FormError as bad:
+                errors.update(bad.errors)
+            try:
+                box = ending_box(data, f"confirm-{referral_id}")
+                if box is not None:
+                    check_confirmed(data, box)
+            except NotConfirmedError as bad:
+                errors[bad.field] = UNCONFIRMED
+            if errors:  # said together: what is left to correct, and the box
+                raise FormError(errors)
             try:
                 service.answer(actor, actor.agency_id or "", referral_id, reply, reply_id)
             except NotFoundError:  # the API's line names the ids; the page says it plainly
@@ -2226,7 +2312,9 @@ def router(pages: Pages) -> APIRouter:
             return "/web/reviews", f"審査（{verdict}）を記録しました"
 
         aliases = {k: f"{k}-{declaration_id}" for k in ("verdict", "note")}
-        return await pages.command_form(request, build, redraw, done, aliases, refusal)
+        return await pages.command_form(
+            request, build, redraw, done, aliases, refusal, confirm=f"confirm-{declaration_id}"
+        )
 
     # 消去の確認 (administrator) -------------------------------------------------------------
 
@@ -2314,7 +2402,9 @@ def router(pages: Pages) -> APIRouter:
 
         redraw, refusal, done = network_form(request, "business", "協力事業者")
         aliases = network_aliases("business")
-        return await pages.command_form(request, build, redraw, done, aliases, refusal)
+        return await pages.command_form(
+            request, build, redraw, done, aliases, refusal, confirm="business_confirm"
+        )
 
     @routes.post("/network/base")
     async def register_base(request: Request) -> Response:
@@ -2330,7 +2420,9 @@ def router(pages: Pages) -> APIRouter:
 
         redraw, refusal, done = network_form(request, "base", "地域の拠点")
         aliases = network_aliases("base")
-        return await pages.command_form(request, build, redraw, done, aliases, refusal)
+        return await pages.command_form(
+            request, build, redraw, done, aliases, refusal, confirm="base_confirm"
+        )
 
     def partner_ended(
         request: Request, partner_type: str, make: Callable[[dict[str, Any], UUID], c.Command]
@@ -2366,7 +2458,16 @@ def router(pages: Pages) -> APIRouter:
             )
 
         aliases = {field: shown, "form": shown}
-        return pages.command_form(request, build, redraw, done, aliases, refusal)
+        # An end cannot be undone: each row's form has a box of its own, named by its row.
+        return pages.command_form(
+            request,
+            build,
+            redraw,
+            done,
+            aliases,
+            refusal,
+            confirm=lambda data: f"end-confirm-{data.get(field, '')}",
+        )
 
     @routes.post("/network/business/withdraw")
     async def withdraw_business(request: Request) -> Response:

@@ -13,13 +13,14 @@ from datetime import date
 from hub.errors import (
     BeforeReferralError,
     CaseClosedError,
+    CommunityBaseClosedError,
     ConsentRequiredError,
+    CooperatingBusinessWithdrawnError,
     HubError,
     IllegalTransitionError,
     InvalidPeriodError,
     NoConsentToWithdrawError,
     NotReferredAgencyError,
-    PartnerEndedError,
 )
 from hub.fiscal import wareki_date
 
@@ -34,6 +35,10 @@ _SAID: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"contains a lone surrogate.*"), "文字として読めないデータが含まれています"),
     (re.compile(r"has no visible character"), "目に見える文字がありません"),
+    (
+        re.compile(r"is not in full-width katakana .*"),
+        "カナは全角カタカナで入力してください（ー・と空白も使えます）",
+    ),
     (re.compile(r"must not be in the future"), "未来の日付は入力できません"),
     (re.compile(r"must not be before (\d{4}-\d{2}-\d{2}).*"), "{0}より前は入力できません"),
     (
@@ -91,7 +96,8 @@ _LEADS: tuple[tuple[type[HubError], str], ...] = (
     (BeforeReferralError, "つないだ日時より前の日時では記録できません"),
     (NotReferredAgencyError, "この機関にはつないでいません"),
     (InvalidPeriodError, "期間の終わりは始まりより後にしてください"),
-    (PartnerEndedError, "この協力事業者は退会、または拠点は閉鎖しています"),
+    (CooperatingBusinessWithdrawnError, "この協力事業者は退会しています"),
+    (CommunityBaseClosedError, "この拠点は閉鎖しています"),
     (IllegalTransitionError, "今の状態ではこの記録はできません"),
 )
 

@@ -175,6 +175,7 @@ def test_a_discovery_becomes_a_case_is_referred_accepted_and_audited(
     # 訂正 by deletion: the number turns out not to be the person's, and no right one is known.
     press_enter_on(browser, "clear-person-open", navigates=False)
     tick(browser, "clear_fields", "phone")
+    tick(browser, "clear_confirm", "yes")  # a field cleared cannot be brought back
     press_enter_on(browser, "clear-person")
     assert "本人の情報の項目を消しました" in browser.page_source
     assert "本人情報の一部削除" in browser.page_source  # in the case's history
@@ -520,6 +521,7 @@ def test_refusal_withdrawal_the_logged_read_and_a_coded_decline(web: Server, bro
     browser.find_element("id", "withdraw-open").click()
     select = Select(browser.find_element("id", "consent_id"))
     select.select_by_index(1)
+    browser.find_element("id", "withdraw_confirm").click()
     click_through(browser, "withdraw-consent")
     assert "撤回" in text_of(browser, "consents")
     assert_accessible(browser)
@@ -541,8 +543,11 @@ def test_refusal_withdrawal_the_logged_read_and_a_coded_decline(web: Server, bro
     Select(browser.find_element("id", f"answer-{referral_id}")).select_by_value("declined")
     click_through(browser, f"send-{referral_id}")
     assert "理由" in text_of(browser, f"reason_code-{referral_id}-error")
+    # A decline cannot be taken back: its box, unticked, is said beside it at the same time.
+    assert "取り消せません" in text_of(browser, f"confirm-{referral_id}-error")
     assert_accessible(browser)
     Select(browser.find_element("id", f"answer-{referral_id}")).select_by_value("declined")
     Select(browser.find_element("id", f"reason_code-{referral_id}")).select_by_value("capacity")
+    browser.find_element("id", f"confirm-{referral_id}").click()
     click_through(browser, f"send-{referral_id}")
     assert "回答（辞退）を送りました" in browser.page_source

@@ -20,7 +20,15 @@ from hub.commands import derived_id
 from hub.fiscal import JST
 from hub.identity import Role
 from tests.api_support import Server, key, running_server
-from tests.browser import assert_accessible, choose, chromium, next_page, press_enter_on, type_into
+from tests.browser import (
+    assert_accessible,
+    choose,
+    chromium,
+    next_page,
+    press_enter_on,
+    tick,
+    type_into,
+)
 from tests.e2e.test_web_pages import shot, sign_in, text_of
 
 pytestmark = pytest.mark.e2e
@@ -82,6 +90,13 @@ def test_an_auditor_reviews_an_emergency_and_sees_it_reviewed(
 
         choose(browser, f"verdict-{did}", "justified")
         type_into(browser, f"note-{did}", "試験の所見")
+        # Sent without its confirmation box: said beside the box, what was chosen kept.
+        press_enter_on(browser, f"review-{did}")
+        said = browser.find_element("id", f"confirm-{did}-error")
+        assert said.is_displayed() and "取り消せません" in said.text
+        assert browser.find_element("id", f"note-{did}").get_attribute("value") == "試験の所見"
+        assert_accessible(browser)
+        tick(browser, f"confirm-{did}", "yes")
         press_enter_on(browser, f"review-{did}")
         assert "審査（正当（必要な提供だった））を記録しました" in browser.page_source
         assert browser.find_element("id", "none-awaiting").is_displayed()

@@ -89,7 +89,7 @@ def test_a_referral_with_consent_shows_what_was_disclosed_and_on_which_basis(inb
     assert disclosed == {
         "note": "試験のメモ",
         "person.name": "試験 花子",
-        "person.kana": "しけん はなこ",
+        "person.kana": "シケン ハナコ",
         "person.address": "北九州市架空町1-2-3",
     }
 
@@ -639,7 +639,7 @@ def test_the_inbox_csv_says_what_was_disclosed_and_what_withheld(inbox_file: Pat
     given = rows.pop(str(case_id))
     assert given["disclosed"] == (
         "note: 試験のメモ; person.address: 北九州市架空町1-2-3; "
-        "person.kana: しけん はなこ; person.name: 試験 花子"
+        "person.kana: シケン ハナコ; person.name: 試験 花子"
     )
     (notice,) = rows.values()
     assert (notice["basis"], notice["disclosed"], notice["withheld"]) == ("none", "", "note")

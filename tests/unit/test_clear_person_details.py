@@ -27,7 +27,7 @@ from tests import factories as f
 from tests.agency_support import AGENCY, PERSON, T0, Stream
 from tests.unit.governance_log import NAME, Log, at, consent, ident, opened, referral
 from tests.unit.test_agency_retry import FakeConfirmations, consume, from_topic, older_client
-from tests.web_support import csrf_of, officer_case
+from tests.web_support import csrf_of, officer_case, ticked
 
 WARD = "tobata"
 
@@ -233,7 +233,7 @@ def test_the_officer_clears_a_field_on_the_case_page(hub: tuple[HubService, Test
     assert 'id="clear-person-open"' in page
     clear_form = page.split('id="clear-person-open"')[1].split("</form>")[0]
     assert "電話番号" in clear_form  # as the form that records it says, not 電話
-    base = {"csrf_token": csrf_of(page)}
+    base = {"csrf_token": csrf_of(page), **ticked("clear_confirm")}
 
     refused = client.post(
         f"/web/cases/{case_id}/clear",

@@ -265,6 +265,40 @@ def test_a_tls_key_every_user_may_read_is_refused_in_production(tmp_path: Path) 
         with pytest.raises(ConfigurationError, match=rf"--ssl-keyfile {key} is open to every"):
             check_listener(production, "0.0.0.0", cert, key)
         check_listener(Settings(mode="development"), "0.0.0.0", cert, key)
-    for mode in (0o600, 0o640, 0o400):
+    for mode in (0o600, 0o400):
         key.chmod(mode)
         check_listener(production, "0.0.0.0", cert, key)
+
+
+def test_a_tls_key_its_group_may_read_or_replace_is_refused_in_production(tmp_path: Path) -> None:
+    """An attacker in the key's group: a key the hub's own user owns left 0640 (its group
+    reads it), or any key left 0660/0620 (its group replaces it), passed. Refused by name,
+    the path and the mode said, as OpenSSH refuses such a private key; development takes it
+    as it takes a key every user may read. A key root owns, read through its group
+    (Debian's ssl-cert, 0640), is still the city's choice."""
+    import os
+
+    from hub.errors import InsecurePermissionsError
+    from ops.cli.serve import check_listener
+    from ops.services.tls import _make
+
+    made = _make("localhost")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text(made.chain)
+    key.write_text(made.key)
+    production = Settings(mode="production")
+    for mode in (0o640, 0o660, 0o620, 0o460):
+        key.chmod(mode)
+        with pytest.raises(
+            InsecurePermissionsError, match=rf"--ssl-keyfile {key} is open to its group"
+        ) as refused:
+            check_listener(production, "0.0.0.0", cert, key)
+        assert f"(mode {mode:04o})" in str(refused.value)
+        check_listener(Settings(mode="development"), "0.0.0.0", cert, key)
+    if os.geteuid() == 0:  # another owner: the key read through its group only
+        os.chown(key, 65534, os.getegid())
+        key.chmod(0o640)
+        check_listener(production, "0.0.0.0", cert, key)
+        key.chmod(0o660)
+        with pytest.raises(InsecurePermissionsError, match="its group, which may replace it"):
+            check_listener(production, "0.0.0.0", cert, key)

@@ -251,3 +251,35 @@ def test_a_short_default_inside_a_random_secret_is_no_default() -> None:
     """``hub`` (the PostgreSQL password's default) is three letters: a random secret holds
     it by chance, and is no edit of it."""
     production(postgres_password=SecretStr("q7HUBx2Lm9Vd4RtY8kWp3ZsN6bJc1FgA")).require_secrets()
+
+
+@pytest.mark.parametrize("around", [(" ", ""), ("", "\n"), ("\t", ""), ("", "\r\n"), ("　", "")])
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_strong_secret_with_whitespace_around_it_is_refused_as_written(
+    name: str, around: tuple[str, str]
+) -> None:
+    """Checked stripped, used raw: a secret passed the checks on its stripped form while the
+    hub keyed with, or logged in by, the value as written (a line break `echo` left, an env
+    file's stray space). Refused naming its variable, never the value; the same value without
+    it starts, and development takes it as it takes any secret."""
+    strong = REAL[name].get_secret_value()
+    written = SecretStr(f"{around[0]}{strong}{around[1]}")
+    with pytest.raises(InsecureSecretError) as refused:
+        production(**{name: written}).require_secrets()
+    message = str(refused.value)
+    assert f"HUB_{name.upper()} has whitespace or a line break around it" in message
+    assert [n for n in SECRETS if f"HUB_{n.upper()}" in message] == [name]
+    assert strong not in message
+    production(**{name: SecretStr(strong)}).require_secrets()
+    Settings(mode="development", **{name: written}).require_secrets()  # type: ignore[arg-type]
+
+
+def test_a_key_encryption_key_with_a_line_break_from_the_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in REAL.items():
+        monkeypatch.setenv(f"HUB_{name.upper()}", value.get_secret_value())
+    monkeypatch.setenv("HUB_MODE", "production")
+    monkeypatch.setenv("HUB_KEK", REAL["kek"].get_secret_value() + "\n")
+    with pytest.raises(InsecureSecretError, match="HUB_KEK has whitespace"):
+        Settings().secret("kek")

@@ -152,6 +152,45 @@ def test_production_refuses_a_store_in_a_folder_anyone_may_empty(tmp_path: Path)
     assert mode(open_to_all) == 0o777 and mode(sticky) == 0o1777
 
 
+def test_production_refuses_a_store_in_a_folder_its_group_may_empty(tmp_path: Path) -> None:
+    """HUB_SQLITE_PATH in a folder left 0770 or 0775 (a group of users may delete or replace
+    the log of record) passed where 0777 was refused: refused by name with its path and
+    mode; sticky (01770) and development take it as before."""
+    from hub.errors import InsecurePermissionsError
+
+    secrets = {
+        name: f"試験-{name}-0123456789abcdefghijklmnopqrstuvwxyz"
+        for name in (
+            "provisioning_secret",
+            "pseudonym_key",
+            "kek",
+            "kafka_password",
+            "kafka_controller_secret",
+        )
+    }
+    grouped = tmp_path / "grouped"
+    grouped.mkdir()
+    for bits in (0o770, 0o775, 0o730):
+        grouped.chmod(bits)
+        store = grouped / "hub.sqlite"
+        production = Settings(mode="production", sqlite_path=store, **secrets)  # type: ignore[arg-type]
+        with pytest.raises(InsecurePermissionsError) as refused:
+            production.eventsourcing_env()
+        assert f"{grouped}, is writable by its group (mode {bits:04o})" in str(refused.value)
+        assert not (grouped / "hub.sqlite").exists()
+    Settings(mode="development", sqlite_path=grouped / "hub.sqlite").eventsourcing_env()
+    # The hub's own var folder left 0770 is not refused but closed (0700), as before.
+    var = tmp_path / "var"
+    var.mkdir()
+    var.chmod(0o770)
+    Settings(mode="production", var_dir=var, **secrets).eventsourcing_env()  # type: ignore[arg-type]
+    assert mode(var) == 0o700
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1770)
+    Settings(mode="production", sqlite_path=sticky / "hub.sqlite", **secrets).eventsourcing_env()  # type: ignore[arg-type]
+
+
 def test_production_refuses_an_agency_inbox_in_a_folder_anyone_may_empty(tmp_path: Path) -> None:
     """The same for an agency's inbox (HUB_AGENCY_INBOX_PATH): it holds people's details."""
     from consumers.config import ConsumerSettings

@@ -17,7 +17,7 @@ from hub.identity import Actor, Role
 from ops.usecases import HubService
 from ops.web.wording import japanese
 from tests import factories as f
-from tests.web_support import csrf_of, officer_case, sign_in
+from tests.web_support import csrf_of, officer_case, sign_in, ticked
 
 WARD = "tobata"
 OTHER = {"cancel_reason_code": "other"}
@@ -40,8 +40,14 @@ def flash(sent: Any) -> str:
     return unquote(cookie)
 
 
+# The confirmation box of each form whose step cannot be undone (ops.web.confirm).
+BOXES = {"cancel": "cancel_confirm", "close": "close_confirm", "use-stop": "use_stop_confirm"}
+
+
 def post(client: TestClient, case_id: UUID, action: str, page: str, **fields: str) -> Any:
-    data = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), **fields}
+    """The form as a browser sends it, its confirmation box (if it has one) ticked."""
+    box = ticked(BOXES[action]) if action in BOXES else {}
+    data = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), **box, **fields}
     return client.post(f"/web/cases/{case_id}/{action}", data=data, follow_redirects=False)
 
 
@@ -67,6 +73,7 @@ def test_the_officer_cancels_a_referral_beside_it_and_the_resend_records_once(
         "cancel_referral": str(referral_id),
         "cancel_reason_code": "referred_elsewhere",
         "cancel_reason": "試験の補足",
+        **ticked("cancel_confirm"),
     }
     for _ in range(2):  # a second click sends the same form again
         sent = client.post(f"/web/cases/{case_id}/cancel", data=form, follow_redirects=False)
@@ -169,7 +176,7 @@ RECORDED = [
     ),
     (
         "close",
-        {"close_reason": "試験の終結"},
+        {"close_reason": "試験の終結", **ticked("close_confirm")},
         ev.CaseClosed,
         {"reason": "試験の終結"},
         "終結を記録しました",
@@ -341,6 +348,7 @@ def test_the_officer_records_a_use_stop_beside_the_consents_and_they_show_stoppe
         "csrf_token": csrf_of(page),
         "command_id": str(uuid4()),
         "use_stop_reason": "本人から利用停止の申出（試験）",
+        **ticked("use_stop_confirm"),
     }
     for _ in range(2):  # a second click sends the same form again
         sent = client.post(f"/web/cases/{case_id}/use-stop", data=data, follow_redirects=False)

@@ -17,7 +17,7 @@ from hub.fiscal import now
 from hub.identity import Actor, Role
 from ops.usecases import HubService
 from tests import factories as f
-from tests.web_support import csrf_of, sign_in
+from tests.web_support import csrf_of, sign_in, ticked
 
 WARD, AGENCY = "tobata", "tobata.hoken"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -122,6 +122,7 @@ def test_the_coordinator_records_an_answer_given_by_phone_on_the_agencys_behalf(
         "answer": "declined",
         "reason_code": "capacity",
         "reason": "架空の補足",
+        **ticked(f"phone_confirm-{referral_id}"),  # a decline cannot be taken back
     }
     data = ids(case_id, referral_id, data)
     path = "/web/coordinator/answer"

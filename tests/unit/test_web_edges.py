@@ -21,7 +21,7 @@ from ops.wiring import open_ledger
 from projections.audit.access import access_log
 from tests import factories as f
 from tests.network_changes import NEW_MEMBER, changed, network
-from tests.web_support import consent_form, csrf_of, officer_case, sign_in
+from tests.web_support import consent_form, csrf_of, officer_case, sign_in, ticked
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -358,7 +358,9 @@ def test_a_rule_of_the_domain_atop_a_form_is_led_in_japanese(
     service, client = hub
     case_id, page = officer_case(service, client, WARD)
     data = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "consent_id": str(uuid4())}
-    sent = client.post(f"/web/cases/{case_id}/withdraw", data=data)
+    sent = client.post(
+        f"/web/cases/{case_id}/withdraw", data={**data, **ticked("withdraw_confirm")}
+    )
     assert sent.status_code == 422
     refusal = re.search(r'id="form-error">([^<]*)<', sent.text)
     assert refusal and refusal.group(1).startswith("撤回できる同意がありません（")
@@ -908,6 +910,7 @@ def test_the_inbox_puts_referrals_to_answer_first_and_the_ended_ones_folded_belo
         "csrf_token": csrf_of(client.get("/web/inbox").text),
         "command_id": str(uuid4()),
         "answer": "declined",
+        **ticked(f"confirm-{old}"),
         "reason_code": "capacity",
     }
     assert client.post(f"/web/inbox/{old}/answer", data=data).status_code == 200

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from hub import events as ev
 from hub.fiscal import JST, now
 from ops.usecases import HubService
-from tests.web_support import csrf_of, officer_case, sign_in
+from tests.web_support import csrf_of, officer_case, sign_in, ticked
 
 WARD, AGENCY = "tobata", "tobata.houkatsu"
 
@@ -32,6 +32,7 @@ def declaration(page: str, **fields: Any) -> dict[str, Any]:
         "emergency_until": until,
         "emergency_sensitive": ["health"],
         "emergency_sensitive_reason": "試験：持病と服薬の確認（架空）",
+        **ticked("emergency_confirm"),  # what is given cannot be taken back
         **fields,
     }
 
@@ -126,6 +127,7 @@ def test_the_officer_ends_the_emergency_in_force_once(
         "csrf_token": csrf_of(page),
         "command_id": str(uuid4()),
         "end_declaration_id": str(made.declaration_id),
+        **ticked("end_emergency_confirm"),
     }
     path = f"/web/cases/{case_id}/end-emergency"
     assert client.post(path, data=end, follow_redirects=False).status_code == 303
@@ -153,7 +155,11 @@ def test_an_end_sent_without_its_declaration_or_with_one_ended_says_so_beside_th
     first, second = declared(service, case_id)
     page = client.get(f"/web/cases/{case_id}").text
     path = f"/web/cases/{case_id}/end-emergency"
-    end = {"csrf_token": csrf_of(page), "command_id": str(uuid4())}
+    end = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        **ticked("end_emergency_confirm"),
+    }
     nothing = client.post(path, data={**end, "end_declaration_id": ""})
     assert nothing.status_code == 422
     assert 'id="end_declaration_id-error">終了する宣言を選んでください（必須）' in nothing.text

@@ -15,7 +15,7 @@ from hub.fiscal import now
 from hub.identity import Actor, Role
 from ops.usecases import HubService
 from tests import factories as f
-from tests.web_support import consent_form, csrf_of, officer_case, sign_in
+from tests.web_support import consent_form, csrf_of, officer_case, sign_in, ticked
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -136,6 +136,7 @@ def test_an_agency_is_offered_only_the_answers_its_referral_may_still_take(
     def send(answer: str) -> None:
         page = client.get("/web/inbox").text
         form = {"csrf_token": csrf_of(page), "command_id": str(uuid4()), "answer": answer}
+        form.update(ticked(f"confirm-{rid}"))  # a completion cannot be taken back
         sent = client.post(f"/web/inbox/{rid}/answer", data=form, follow_redirects=False)
         assert sent.status_code == 303, sent.text[-500:]
 

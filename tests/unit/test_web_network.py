@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from hub.identity import Actor, Role
 from ops.usecases import HubService
-from tests.web_support import csrf_of, sign_in
+from tests.web_support import csrf_of, sign_in, ticked
 
 ADMIN = Actor("administrator-試験", Role.administrator)
 
@@ -22,6 +22,7 @@ def business_form(page: str, **fields: str) -> dict[str, str]:
         "business_name": "試験商店（架空）",
         "business_kind": "飲食",
         "business_ward": "tobata",
+        **ticked("business_confirm"),
         **fields,
     }
 
@@ -33,12 +34,16 @@ def base_form(page: str, **fields: str) -> dict[str, str]:
         "base_name": "試験サロン（架空）",
         "base_kind": "kodomo_shokudo",
         "base_ward": "moji",
+        **ticked("base_confirm"),
         **fields,
     }
 
 
-def end_form(page: str, **fields: str) -> dict[str, str]:
-    return {"csrf_token": csrf_of(page), "command_id": str(uuid4()), **fields}
+def end_form(page: str, tick: bool = True, **fields: str) -> dict[str, str]:
+    """A row's 退会 or 閉鎖 form, its own box ticked unless ``tick`` is False."""
+    (partner_id,) = fields.values()
+    box = ticked(f"end-confirm-{partner_id}") if tick else {}
+    return {"csrf_token": csrf_of(page), "command_id": str(uuid4()), **box, **fields}
 
 
 def test_the_administrator_records_a_business_leaving_and_a_base_closing(
@@ -54,6 +59,13 @@ def test_the_administrator_records_a_business_leaving_and_a_base_closing(
     (base,) = service.partners(ADMIN).bases
     page = client.get("/web/network").text
     assert "退会を記録する" in page and "閉鎖を記録する" in page
+    # An end cannot be undone: unticked, nothing is recorded, and the row's box says why.
+    form = end_form(page, tick=False, business_id=business.partner_id)
+    sent = client.post("/web/network/business/withdraw", data=form)
+    assert sent.status_code == 422
+    said = sent.text.split(f'id="end-confirm-{business.partner_id}-error">')[1].split("</p>")[0]
+    assert "取り消せないことを確認しました" in said
+    assert service.partners(ADMIN).businesses[0].ended_at is None
     form = end_form(page, business_id=business.partner_id)
     sent = client.post("/web/network/business/withdraw", data=form, follow_redirects=False)
     assert sent.status_code == 303 and sent.headers["location"] == "/web/network"
@@ -74,7 +86,7 @@ def test_the_administrator_records_a_business_leaving_and_a_base_closing(
     )
     assert again.status_code == 422
     said = again.text.split('id="business_end-error">')[1].split("</p>")[0]
-    assert said.startswith("この協力事業者は退会、または拠点は閉鎖しています")
+    assert said.startswith("この協力事業者は退会しています")
 
     sign_in(client, "contractor", agency="hoboku-shakyo")
     offered = client.get("/web/contractor").text

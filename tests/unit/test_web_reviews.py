@@ -20,7 +20,7 @@ from hub.labels import label
 from ops.usecases import AgencyAnswer, HubService
 from ops.wiring import open_ledger
 from tests import factories as f
-from tests.web_support import csrf_of, sign_in
+from tests.web_support import csrf_of, sign_in, ticked
 
 WARD, AGENCY = "tobata", "tobata.houkatsu"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -58,7 +58,8 @@ def disclosed(service: HubService, case_id: UUID, declaration_id: UUID) -> None:
 
 def review(client: TestClient, declaration_id: UUID | str, **fields: str) -> Any:
     token = csrf_of(client.get("/web/reviews").text)
-    data = {"csrf_token": token, "command_id": str(uuid4()), **fields}
+    box = ticked(f"confirm-{declaration_id}")  # a verdict cannot be taken back
+    data = {"csrf_token": token, "command_id": str(uuid4()), **box, **fields}
     return client.post(f"/web/reviews/{declaration_id}", data=data, follow_redirects=False)
 
 
@@ -293,6 +294,7 @@ def test_a_second_click_of_a_form_is_the_same_command_done_once(
     sign_in(client, "auditor")
     token = csrf_of(client.get("/web/reviews").text)
     form = {"csrf_token": token, "command_id": str(uuid4()), "verdict": "justified"}
+    form.update(ticked(f"confirm-{declaration_id}"))
     for _ in range(2):
         sent = client.post(f"/web/reviews/{declaration_id}", data=form, follow_redirects=False)
         assert sent.status_code == 303, sent.text

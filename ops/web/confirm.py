@@ -1,0 +1,43 @@
+"""A confirmation without script, for a form whose step cannot be undone (終結, 利用停止の
+請求, 紹介の取り消し, …): the form carries a box to tick just above its button, and the server
+refuses the form unticked, recording nothing, with the message beside the box. The API and
+the CLI take no such box: an integrator's program sends what it means."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+CONFIRM_LABEL = "この操作は取り消せないことを確認しました"
+# An answer that ends a referral (辞退, 完了) cannot be taken back; the progress answers
+# (受付, 対応中, 保留) of the same form can, and need no box.
+ENDING_LABEL = "辞退・完了は取り消せないことを確認しました（辞退・完了のとき必須）"
+ENDING_ANSWERS = frozenset({"declined", "completed"})
+UNCONFIRMED = (
+    "この操作は取り消せません。内容を確かめ、"
+    "「この操作は取り消せないことを確認しました」にチェックを入れてから送ってください"
+)
+TICKED = "yes"
+
+
+class NotConfirmedError(Exception):
+    """A form of a step that cannot be undone, sent without its box ticked."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field}: {UNCONFIRMED}")
+        self.field = field
+
+
+def confirmed(data: Mapping[str, Any], field: str) -> bool:
+    """Whether the form's box ``field`` was ticked (a browser sends it only then)."""
+    return data.get(field) == TICKED
+
+
+def check_confirmed(data: Mapping[str, Any], field: str) -> None:
+    if not confirmed(data, field):
+        raise NotConfirmedError(field)
+
+
+def ending_box(data: Mapping[str, Any], field: str) -> str | None:
+    """The box ``field`` when the form's answer ends the referral, else None (none asked)."""
+    return field if data.get("answer") in ENDING_ANSWERS else None
