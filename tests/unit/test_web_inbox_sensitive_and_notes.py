@@ -193,3 +193,29 @@ def test_the_api_carries_the_sensitive_details_and_the_narratives(
     assert note["event_type"] == "SupportActivityRecorded" and note["basis"] == "consent"
     assert note["occurred_at"].endswith("+09:00")
     assert {"person.health", "support_activity.note"} <= recorded(service, case_id)["consent"]
+
+
+def test_a_sensitive_detail_an_emergency_names_is_shown_on_its_basis(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Break-glass: the declaration names health for this agency; the relay's details on the
+    emergency release it (vital interest), and the page says so, and records it so."""
+    service, client = hub
+    case_id = referred(service)  # no basis at the referral
+    relay_passes(service)
+    assert f.SYNTHETIC_HEALTH not in released(client)
+    declared = f.emergency(
+        case_id,
+        agencies=[AGENCY],
+        data_categories=["identity", "contact"],
+        sensitive_categories=["health"],
+        sensitive_reason="服薬の確認が必要（架空）",
+    )
+    service.execute(OFFICER, declared)
+    relay_passes(service)
+
+    page = released(client)
+
+    why = page.split('id="sensitive-')[1].split("</small>")[0]
+    assert f.SYNTHETIC_HEALTH in page and "緊急" in why
+    assert "person.health" in recorded(service, case_id)["vital_interest"]
