@@ -25,10 +25,20 @@ from typing import Any
 from hub.codec import event_record
 from hub.sealing import ERASED
 
-# The fields shown, and from which events: the person's identity and contact, and the
-# officer's 申し送り on a referral. Sensitive details (health, disability, criminal record)
-# and the narrative fields of other events are not shown on the page.
-PERSON_SHOWN = ("name", "kana", "birth_date", "address", "phone")
+# The fields shown, and from which events: every detail of the person the ledger lists
+# (the sensitive ones, 要配慮個人情報, too: only a basis that covers them releases them), and
+# the officer's 申し送り on a referral. The narratives of other events: ops.disclosed_notes.
+PERSON_SHOWN = (
+    "name",
+    "kana",
+    "birth_date",
+    "address",
+    "phone",
+    "health",
+    "disability",
+    "criminal_record",
+)
+SENSITIVE = frozenset({"person.health", "person.disability", "person.criminal_record"})
 NOTE = "note"
 SHOWN = (*(f"person.{name}" for name in PERSON_SHOWN), NOTE)
 
@@ -51,6 +61,7 @@ class Released:
             "occurred_at": self.occurred_at,
             "basis": self.basis,
             "basis_ref": self.basis_ref,
+            "sensitive": self.path in SENSITIVE,
         }
 
 

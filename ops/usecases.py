@@ -65,6 +65,7 @@ from hub.policy import (
 from hub.settings import Settings
 from ops.case_notes import read_with_notes
 from ops.disclosed import SHOWN, case_event, released_values
+from ops.disclosed_notes import released_narratives
 from producers.ledger import RelayLedger
 from projections import report
 from projections.audit.access import access_log, search_log
@@ -499,12 +500,13 @@ class HubService:
     def inbox_values(
         self, actor: Actor, agency_id: str, referrals: Iterable[dict[str, Any]]
     ) -> dict[str, dict[str, Any]]:
-        """The person's details and 申し送り the relay released to this agency, per case of
-        the ``referrals`` shown (rows of ``inbox``, those the caller answers with: a case
-        left out of the answer is neither read nor recorded as read) still open
-        (``ops.disclosed``): only the field paths the ledger lists
-        for this agency and case, the newest value of each with its disclosure's time and
-        basis; an erased person ``erased`` and nothing else. A case whose referrals to the
+        """The person's details (要配慮 ones too), 申し送り and the case's narratives the relay
+        released to this agency, per case of the ``referrals`` shown (rows of ``inbox``,
+        those the caller answers with: a case left out of the answer is neither read nor
+        recorded as read) still open (``ops.disclosed``, ``ops.disclosed_notes``): only the
+        field paths the ledger lists for this agency and case, the newest value of each
+        detail and every narrative (oldest first) with its disclosure's time and basis; an
+        erased person ``erased`` and nothing else. A case whose referrals to the
         agency have all ended (declined, completed, cancelled) shows nothing: the agency
         works on it no more. Only the agency's own staff read them, each case's read
         recorded in the access log (on each basis shown, for the purpose of the agency's
@@ -536,23 +538,31 @@ class HubService:
         for case_id, case_rows in rows.items():
             case_uuid = UUID(case_id)
             if self.app.get_case(case_uuid).erased:
-                found[case_id] = {"erased": True, "fields": {}}
+                found[case_id] = {"erased": True, "fields": {}, "narratives": []}
                 continue
-            events = (
+            events = [
                 case_event(self.app.mapper.to_domain_event(stored))
                 for stored in self.app.recorder.select_events(case_uuid)
-            )
+            ]
             shown = released_values(
                 case_rows, events, agency_id, quarantined=quarantined.get(case_id, set())
             )
+            narratives = released_narratives(case_rows, events, agency_id)
+            # Every path shown, under the basis it was released on (a sensitive detail's
+            # and a narrative's too): one record per basis, each naming its paths once.
             by_basis: dict[str, list[str]] = {}
-            for released in shown.values():
-                by_basis.setdefault(released.basis, []).append(released.path)
+            pairs = [(r.basis, r.path) for r in shown.values()]
+            pairs += [(n.basis, n.path) for n in narratives]
+            for basis, path in pairs:
+                paths = by_basis.setdefault(basis, [])
+                if path not in paths:
+                    paths.append(path)
             for basis, paths in sorted(by_basis.items()):
                 self.app.record_access(actor, case_uuid, paths, basis, purposes[case_id])
             found[case_id] = {
                 "erased": False,
                 "fields": {path: shown[path].view() for path in SHOWN if path in shown},
+                "narratives": [n.view() for n in narratives],
             }
         return found
 

@@ -28,6 +28,27 @@ class ReleasedField(BaseModel):
     basis_ref: str | None = Field(
         description="the consent's, meeting's or declaration's id, or the statute's name"
     )
+    sensitive: bool = Field(
+        description="a sensitive detail (要配慮個人情報: person.health, person.disability, "
+        "person.criminal_record), released because the ledger records its disclosure"
+    )
+
+
+class ReleasedNarrative(BaseModel):
+    """One narrative of the case's events the relay released to the agency (a watch-over's,
+    an activity's or a visit's note, a reason, ...), with the event it was written in."""
+
+    path: str = Field(description="what it is, as the access log names it: watch_over.note, …")
+    label: str = Field(description="its Japanese label, e.g. 見守りの手配の内容")
+    event_type: str = Field(description="the event it was written in, e.g. WatchOverArranged")
+    text: str
+    occurred_at: str = Field(
+        description=f"when its event happened; {IN_JST}", json_schema_extra=INSTANT
+    )
+    basis: Literal["consent", "support_meeting", "statute", "vital_interest"]
+    basis_ref: str | None = Field(
+        description="the consent's, meeting's or declaration's id, or the statute's name"
+    )
 
 
 class Released(BaseModel):
@@ -37,7 +58,13 @@ class Released(BaseModel):
     erased: bool = Field(description="the person was erased: no value is given")
     fields: dict[str, ReleasedField] = Field(
         description="by field path: person.name, person.kana, person.birth_date, "
-        "person.address, person.phone, note (the referral's 申し送り); only those released"
+        "person.address, person.phone, person.health, person.disability, "
+        "person.criminal_record, note (the referral's 申し送り); only those released, the "
+        "newest value of each"
+    )
+    narratives: list[ReleasedNarrative] = Field(
+        description="the narratives of the case's events released to the agency, oldest "
+        "first (never one about another agency's referral)"
     )
 
 

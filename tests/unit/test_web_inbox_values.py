@@ -87,7 +87,7 @@ def test_the_details_and_note_released_on_consent_are_shown_with_date_and_basis(
     # The 申し送り keeps the lines the officer wrote it in (a box of several lines).
     assert f'<span class="value note">{f.SYNTHETIC_NOTE}</span>' in shown
     assert "本人同意に基づく開示" in shown
-    # Never a sensitive detail, released or not (the consent names none).
+    # No sensitive detail: the consent names none, so the ledger lists none.
     assert f.SYNTHETIC_HEALTH not in page
     assert "この表示はアクセス記録に残りました" in page
     assert str(case_id) in {a.case_id for a in access_log(service.app)}
