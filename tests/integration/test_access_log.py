@@ -102,7 +102,9 @@ def test_a_read_of_a_persons_details_is_recorded_and_listed_for_auditors(
     assert read["case_id"] == str(case_id)
     assert (read["subject"], read["role"]) == (OPERATOR, "operator")
     assert (read["basis"], read["purpose"]) == ("official_duty", "case_management")
-    assert read["fields"] == PERSON_FIELDS
+    # The consultation's 要旨 is shown with the details (ops.case_notes), in the same record.
+    assert read["fields"] == sorted([*PERSON_FIELDS, "consultation.note"])
+    assert [n["path"] for n in shown["notes"]] == ["consultation.note"]
     # The case's history names who recorded each event.
     assert {(h["event"], h["by"], h["role"]) for h in shown["history"]} == {
         ("CaseOpened", OFFICER.subject, "ward_officer"),
