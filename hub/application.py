@@ -1030,17 +1030,19 @@ class HubApplication(Application[UUID]):
         if case.erased:
             return self._erased_person(case_id)
         person = case.person
-        if person is None:
-            self.record_access(actor, case_id, also, basis, purpose)
-            return None
         at = now()
-        # A basis or purpose outside the vocabulary is refused as invalid input first.
+        # A basis or purpose outside the vocabulary is refused as invalid input first. The
+        # basis is asked of a case without details too: what ``also`` shows (its narratives)
+        # is as personal as the details, and recorded on that basis.
         known = basis in get_args(v.AccessBasis) and purpose in get_args(v.AccessPurpose)
         if known and not self._holds_basis(case_id, basis, at):
             raise BasisNotInForceError(
                 f"case {case_id} holds no {basis} basis now: the read is not recorded, and "
                 "nothing is shown"
             )
+        if person is None:
+            self.record_access(actor, case_id, also, basis, purpose, at=at)
+            return None
         if only is not None:
             person = ev.PersonDetails.model_validate(
                 {k: v for k, v in person.model_dump().items() if k in only}
