@@ -132,9 +132,7 @@ def test_the_meeting_basis_follows_governance_a_support_meeting_alone_ends_nothi
     assert read(app, moved.case_id, "support_meeting")
 
 
-def test_a_case_without_the_persons_details_shows_its_narratives_on_a_basis_it_holds_only() -> (
-    None
-):
+def test_narratives_of_a_case_without_details_are_read_on_a_basis_it_holds() -> None:
     # The case's narratives (a consultation's note, ...) are as personal as the details: read
     # with none held, they are shown and recorded on the basis given, which must hold too.
     app = HubApplication(env={})
