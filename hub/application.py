@@ -1030,10 +1030,13 @@ class HubApplication(Application[UUID]):
         if case.erased:
             return self._erased_person(case_id)
         person = case.person
+        also = list(also)
+        if person is None and not also:
+            return None  # nothing is shown: no basis asked, nothing recorded
         at = now()
         # A basis or purpose outside the vocabulary is refused as invalid input first. The
-        # basis is asked of a case without details too: what ``also`` shows (its narratives)
-        # is as personal as the details, and recorded on that basis.
+        # basis is asked of a case without details too when ``also`` shows something (its
+        # narratives): as personal as the details, and recorded on that basis.
         known = basis in get_args(v.AccessBasis) and purpose in get_args(v.AccessPurpose)
         if known and not self._holds_basis(case_id, basis, at):
             raise BasisNotInForceError(
