@@ -214,7 +214,12 @@ class CommunityBase(Aggregate):
         self.last_gathering_at: datetime | None = None
 
     def open_at(self, occurred_at: datetime) -> None:
-        """Refuse naming the base at or after the instant it closed (a match, a gathering)."""
+        """Refuse naming the base before it was registered or at or after the instant it
+        closed (a match, a gathering)."""
+        if occurred_at < self.registered_at:
+            raise IllegalTransitionError(
+                f"community base {self.id} was not registered yet on {occurred_at.isoformat()}"
+            )
         if self.closed_at is not None and occurred_at >= self.closed_at:
             raise CommunityBaseClosedError(
                 f"community base {self.id} closed on {self.closed_at.isoformat()}"
@@ -307,7 +312,13 @@ class CooperatingBusiness(Aggregate):
         self.withdrawn_at: datetime | None = None
 
     def in_network_at(self, occurred_at: datetime) -> None:
-        """Refuse naming the business at or after the instant it left the network (a match)."""
+        """Refuse naming the business before it was registered or at or after the instant it
+        left the network (a match)."""
+        if occurred_at < self.registered_at:
+            raise IllegalTransitionError(
+                f"cooperating business {self.id} was not registered yet on "
+                f"{occurred_at.isoformat()}"
+            )
         if self.withdrawn_at is not None and occurred_at >= self.withdrawn_at:
             raise CooperatingBusinessWithdrawnError(
                 f"cooperating business {self.id} left the network on "

@@ -250,3 +250,32 @@ def test_an_end_naming_another_aggregate_or_the_nil_id_ends_nothing(app: HubAppl
     with pytest.raises((NotFoundError, ValueError)):
         app.execute(withdraw(nil))
     assert [type(p) for p in payloads(app, case.case_id)] == [ev.CaseOpened]
+
+
+def test_no_match_or_gathering_names_a_partner_before_its_registration(
+    app: HubApplication,
+) -> None:
+    # Back-dated before the business or base existed, a match or gathering named a partner
+    # the network did not have yet.
+    business_id, base_id = a_business(app), a_base(app)
+    case = f.open_case(ward="tobata")
+    app.execute(case)
+    early = REGISTERED - timedelta(minutes=1)
+    for place in ({"business_id": business_id}, {"base_id": base_id}):
+        with pytest.raises(IllegalTransitionError, match="not registered yet"):
+            app.execute(
+                c.MatchParticipation(
+                    command_id=uuid4(),
+                    occurred_at=early,
+                    case_id=case.case_id,
+                    place_kind="work",
+                    **place,
+                )
+            )
+    with pytest.raises(IllegalTransitionError, match="not registered yet"):
+        app.execute(
+            c.HoldGathering(command_id=uuid4(), occurred_at=early, base_id=base_id, participants=1)
+        )
+    app.execute(
+        c.HoldGathering(command_id=uuid4(), occurred_at=REGISTERED, base_id=base_id, participants=1)
+    )
