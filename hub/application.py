@@ -37,7 +37,7 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 from pydantic import ValidationError
 
 from hub import commands as c
@@ -1030,17 +1030,22 @@ class HubApplication(Application[UUID]):
         if case.erased:
             return self._erased_person(case_id)
         person = case.person
-        if person is None:
-            self.record_access(actor, case_id, also, basis, purpose)
-            return None
+        also = list(also)
+        if person is None and not also:
+            return None  # nothing is shown: no basis asked, nothing recorded
         at = now()
-        # A basis or purpose outside the vocabulary is refused as invalid input first.
+        # A basis or purpose outside the vocabulary is refused as invalid input first. The
+        # basis is asked of a case without details too when ``also`` shows something (its
+        # narratives): as personal as the details, and recorded on that basis.
         known = basis in get_args(v.AccessBasis) and purpose in get_args(v.AccessPurpose)
         if known and not self._holds_basis(case_id, basis, at):
             raise BasisNotInForceError(
                 f"case {case_id} holds no {basis} basis now: the read is not recorded, and "
                 "nothing is shown"
             )
+        if person is None:
+            self.record_access(actor, case_id, also, basis, purpose, at=at)
+            return None
         if only is not None:
             person = ev.PersonDetails.model_validate(
                 {k: v for k, v in person.model_dump().items() if k in only}
@@ -1647,14 +1652,36 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.WithdrawCooperatingBusiness) -> list[Aggregate]:
         business = self._cooperating_business(cmd.business_id)
-        business.withdraw(cmd.occurred_at)
+        business.withdraw(cmd.occurred_at, last_named=self._last_match(business_id=business.id))
         return [business]
 
     @_handle.register
     def _(self, cmd: c.CloseCommunityBase) -> list[Aggregate]:
         base = self._community_base(cmd.base_id)
-        base.close(cmd.occurred_at)
+        base.close(cmd.occurred_at, last_named=self._last_match(base_id=base.id))
         return [base]
+
+    def _last_match(
+        self, *, business_id: UUID | None = None, base_id: UUID | None = None
+    ) -> datetime | None:
+        """When the latest participation match naming the business or base happened (None:
+        none): an end dated before it would leave the log a match at a partner already gone.
+        The matches are the cases' events, picked out of the log by the store by topic."""
+        topic = get_topic(Case.ParticipationMatched)  # type: ignore[attr-defined]
+        latest: datetime | None = None
+        after: int | None = None
+        while batch := self.recorder.select_notifications(
+            start=after, limit=500, topics=[topic], inclusive_of_start=after is None
+        ):
+            for notification in batch:
+                match = self.mapper.to_domain_event(notification).payload  # type: ignore[attr-defined]
+                named = (business_id is not None and match.business_id == business_id) or (
+                    base_id is not None and match.base_id == base_id
+                )
+                if named and (latest is None or match.occurred_at > latest):
+                    latest = match.occurred_at
+            after = batch[-1].id
+        return latest
 
     @_handle.register
     def _(self, cmd: c.HoldGathering) -> list[Aggregate]:

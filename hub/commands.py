@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, get_args
@@ -57,6 +58,8 @@ KANA_RULE = "is not in full-width katakana (カナは全角カタカナで入力
 
 
 def _katakana(value: str) -> str:
+    # Composed first: ガ typed as カ and a combining mark (U+3099) is the ガ a search types.
+    value = unicodedata.normalize("NFC", value)
     if not re.fullmatch(KANA_PATTERN, value):
         raise ValueError(KANA_RULE)
     return value

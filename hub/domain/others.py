@@ -211,15 +211,23 @@ class CommunityBase(Aggregate):
         self.gatherings: set[UUID] = set()
         self.registered_at = payload.occurred_at
         self.closed_at: datetime | None = None
+        self.last_gathering_at: datetime | None = None
 
     def open_at(self, occurred_at: datetime) -> None:
-        """Refuse naming the base at or after the instant it closed (a match, a gathering)."""
+        """Refuse naming the base before it was registered or at or after the instant it
+        closed (a match, a gathering)."""
+        if occurred_at < self.registered_at:
+            raise IllegalTransitionError(
+                f"community base {self.id} was not registered yet on {occurred_at.isoformat()}"
+            )
         if self.closed_at is not None and occurred_at >= self.closed_at:
             raise CommunityBaseClosedError(
                 f"community base {self.id} closed on {self.closed_at.isoformat()}"
             )
 
-    def close(self, occurred_at: datetime) -> None:
+    def close(self, occurred_at: datetime, *, last_named: datetime | None = None) -> None:
+        """``last_named``: the latest participation match naming the base (the cases'),
+        which a closure may not precede, as it may not precede a gathering held there."""
         if self.closed_at is not None:
             raise CommunityBaseClosedError(
                 f"community base {self.id} closed already on {self.closed_at.isoformat()}"
@@ -227,6 +235,12 @@ class CommunityBase(Aggregate):
         if occurred_at < self.registered_at:
             raise IllegalTransitionError(
                 f"community base {self.id} cannot close before it was registered"
+            )
+        named = max((t for t in (self.last_gathering_at, last_named) if t), default=None)
+        if named is not None and occurred_at <= named:
+            raise IllegalTransitionError(
+                f"community base {self.id} cannot close before a gathering or match named it "
+                f"on {named.isoformat()}"
             )
         self._closed(
             ev.CommunityBaseClosed(occurred_at=occurred_at, base_id=self.id, ward=self.ward)
@@ -260,6 +274,8 @@ class CommunityBase(Aggregate):
     @event("GatheringHeld")
     def _gathering_held(self, payload: ev.GatheringHeld) -> None:
         self.gatherings.add(payload.gathering_id)
+        if self.last_gathering_at is None or payload.occurred_at > self.last_gathering_at:
+            self.last_gathering_at = payload.occurred_at
 
 
 class CooperatingBusiness(Aggregate):
@@ -296,14 +312,22 @@ class CooperatingBusiness(Aggregate):
         self.withdrawn_at: datetime | None = None
 
     def in_network_at(self, occurred_at: datetime) -> None:
-        """Refuse naming the business at or after the instant it left the network (a match)."""
+        """Refuse naming the business before it was registered or at or after the instant it
+        left the network (a match)."""
+        if occurred_at < self.registered_at:
+            raise IllegalTransitionError(
+                f"cooperating business {self.id} was not registered yet on "
+                f"{occurred_at.isoformat()}"
+            )
         if self.withdrawn_at is not None and occurred_at >= self.withdrawn_at:
             raise CooperatingBusinessWithdrawnError(
                 f"cooperating business {self.id} left the network on "
                 f"{self.withdrawn_at.isoformat()}"
             )
 
-    def withdraw(self, occurred_at: datetime) -> None:
+    def withdraw(self, occurred_at: datetime, *, last_named: datetime | None = None) -> None:
+        """``last_named``: the latest participation match naming the business (the cases'),
+        which a withdrawal may not precede."""
         if self.withdrawn_at is not None:
             raise CooperatingBusinessWithdrawnError(
                 f"cooperating business {self.id} left the network already on "
@@ -312,6 +336,11 @@ class CooperatingBusiness(Aggregate):
         if occurred_at < self.registered_at:
             raise IllegalTransitionError(
                 f"cooperating business {self.id} cannot leave before it was registered"
+            )
+        if last_named is not None and occurred_at <= last_named:
+            raise IllegalTransitionError(
+                f"cooperating business {self.id} cannot leave before a match named it on "
+                f"{last_named.isoformat()}"
             )
         self._withdrawn(
             ev.CooperatingBusinessWithdrawn(

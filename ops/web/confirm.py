@@ -39,5 +39,10 @@ def check_confirmed(data: Mapping[str, Any], field: str) -> None:
 
 
 def ending_box(data: Mapping[str, Any], field: str) -> str | None:
-    """The box ``field`` when the form's answer ends the referral, else None (none asked)."""
-    return field if data.get("answer") in ENDING_ANSWERS else None
+    """The box ``field`` when the form's answer ends the referral, else None (none asked).
+    The answer is read as the form's command reads it (``pages._text``: its first value,
+    trimmed), so that no spelling the command takes as 辞退 or 完了 escapes the box."""
+    answer = data.get("answer")
+    if isinstance(answer, list):
+        answer = answer[0] if answer else None
+    return field if str(answer or "").strip() in ENDING_ANSWERS else None

@@ -113,3 +113,13 @@ def test_the_command_schema_says_the_rule() -> None:
     schema = c.PersonInput.model_json_schema()["properties"]["kana"]["anyOf"][0]
     assert schema["pattern"] == c.KANA_PATTERN
     assert re.fullmatch(schema["pattern"], "シケン　ハナコ")
+
+
+def test_a_kana_typed_decomposed_is_taken_composed() -> None:
+    # ガ sent as カ and a combining sound mark (U+3099, as macOS and some IMEs write it) looks
+    # the same as ガ, but was refused; taken as written it would also never match the
+    # composed ガ a 名寄せ search types. Composed (NFC) first; half-width ｶﾞ is still refused.
+    person = c.PersonInput(kana="シケン　カ\u3099ク")
+    assert person.kana == "シケン　ガク"
+    with pytest.raises(ValueError, match="katakana"):
+        c.PersonInput(kana="ｶﾞｸ")

@@ -198,3 +198,84 @@ def test_the_list_says_when_and_the_contractor_is_offered_it_no_more(
         ("門司区", [(str(base_id), "試験サロン（架空）（サロン）")])
     ]
     assert isinstance(view, Partners)
+
+
+def test_an_end_back_dated_before_a_match_or_gathering_already_recorded_is_refused(
+    app: HubApplication,
+) -> None:
+    # Recorded after a match and a gathering but dated before them, an end would leave the log
+    # a match and a gathering at a partner already gone (and table ④ a stock below its use).
+    business_id, base_id, other_base = a_business(app), a_base(app), a_base(app)
+    case = f.open_case(ward="tobata")
+    app.execute(case)
+    used = ENDED + timedelta(days=5)
+    for place in ({"business_id": business_id}, {"base_id": base_id}):
+        app.execute(
+            c.MatchParticipation(
+                command_id=uuid4(),
+                occurred_at=used,
+                case_id=case.case_id,
+                place_kind="work",
+                **place,
+            )
+        )
+    app.execute(
+        c.HoldGathering(command_id=uuid4(), occurred_at=used, base_id=other_base, participants=2)
+    )
+    with pytest.raises(IllegalTransitionError, match="named it"):
+        app.execute(withdraw(business_id))
+    with pytest.raises(IllegalTransitionError, match="named it"):
+        app.execute(close(base_id))
+    with pytest.raises(IllegalTransitionError, match="named it"):
+        app.execute(close(other_base))
+    later = used + timedelta(days=1)
+    app.execute(withdraw(business_id, later))
+    app.execute(close(base_id, later))
+    app.execute(close(other_base, later))
+
+
+def test_an_end_naming_another_aggregate_or_the_nil_id_ends_nothing(app: HubApplication) -> None:
+    case = f.open_case(ward="tobata", person=f.person())
+    app.execute(case)
+    business_id, base_id = a_business(app), a_base(app)
+    with pytest.raises(NotFoundError, match="no cooperating business"):
+        app.execute(withdraw(case.case_id))
+    with pytest.raises(NotFoundError, match="no community base"):
+        app.execute(close(case.case_id))
+    with pytest.raises(NotFoundError, match="no cooperating business"):
+        app.execute(withdraw(base_id))
+    with pytest.raises(NotFoundError, match="no community base"):
+        app.execute(close(business_id))
+    nil = UUID(int=0)
+    with pytest.raises((NotFoundError, ValueError)):
+        app.execute(withdraw(nil))
+    assert [type(p) for p in payloads(app, case.case_id)] == [ev.CaseOpened]
+
+
+def test_no_match_or_gathering_names_a_partner_before_its_registration(
+    app: HubApplication,
+) -> None:
+    # Back-dated before the business or base existed, a match or gathering named a partner
+    # the network did not have yet.
+    business_id, base_id = a_business(app), a_base(app)
+    case = f.open_case(ward="tobata")
+    app.execute(case)
+    early = REGISTERED - timedelta(minutes=1)
+    for place in ({"business_id": business_id}, {"base_id": base_id}):
+        with pytest.raises(IllegalTransitionError, match="not registered yet"):
+            app.execute(
+                c.MatchParticipation(
+                    command_id=uuid4(),
+                    occurred_at=early,
+                    case_id=case.case_id,
+                    place_kind="work",
+                    **place,
+                )
+            )
+    with pytest.raises(IllegalTransitionError, match="not registered yet"):
+        app.execute(
+            c.HoldGathering(command_id=uuid4(), occurred_at=early, base_id=base_id, participants=1)
+        )
+    app.execute(
+        c.HoldGathering(command_id=uuid4(), occurred_at=REGISTERED, base_id=base_id, participants=1)
+    )

@@ -295,10 +295,51 @@ def test_a_tls_key_its_group_may_read_or_replace_is_refused_in_production(tmp_pa
             check_listener(production, "0.0.0.0", cert, key)
         assert f"(mode {mode:04o})" in str(refused.value)
         check_listener(Settings(mode="development"), "0.0.0.0", cert, key)
-    if os.geteuid() == 0:  # another owner: the key read through its group only
+    if os.geteuid() == 0:  # root owns it, the hub runs as another user: its group reads it
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr("hub.permissions.os.geteuid", lambda: 1000)
+            key.chmod(0o640)
+            check_listener(production, "0.0.0.0", cert, key)
+            key.chmod(0o660)
+            with pytest.raises(InsecurePermissionsError, match="its group, which may replace"):
+                check_listener(production, "0.0.0.0", cert, key)
+
+
+def test_a_tls_key_another_user_may_replace_is_refused_in_production(tmp_path: Path) -> None:
+    """A key 0600 passed though another user than the hub's or root owned it (who may
+    rewrite it), or it lay, or the link naming it lay, in a folder its group or every user may
+    write to (who may put another key, or link, in its place before the hub reads it)."""
+    import os
+
+    from hub.errors import InsecurePermissionsError
+    from ops.cli.serve import check_listener
+    from ops.services.tls import _make
+
+    made = _make("localhost")
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    cert, key = tmp_path / "cert.pem", keys / "key.pem"
+    cert.write_text(made.chain)
+    key.write_text(made.key)
+    key.chmod(0o600)
+    production = Settings(mode="production")
+    check_listener(production, "0.0.0.0", cert, key)
+    for mode in (0o777, 0o770, 0o730):
+        keys.chmod(mode)
+        with pytest.raises(InsecurePermissionsError, match=f"in its folder {keys}"):
+            check_listener(production, "0.0.0.0", cert, key)
+        check_listener(Settings(mode="development"), "0.0.0.0", cert, key)
+    keys.chmod(0o1777)  # sticky, as /tmp: no one replaces another's file
+    check_listener(production, "0.0.0.0", cert, key)
+    keys.chmod(0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+    shared.chmod(0o777)
+    link = shared / "key.pem"
+    link.symlink_to(key)
+    with pytest.raises(InsecurePermissionsError, match=f"in its folder {shared}"):
+        check_listener(production, "0.0.0.0", cert, link)
+    if os.geteuid() == 0:
         os.chown(key, 65534, os.getegid())
-        key.chmod(0o640)
-        check_listener(production, "0.0.0.0", cert, key)
-        key.chmod(0o660)
-        with pytest.raises(InsecurePermissionsError, match="its group, which may replace it"):
+        with pytest.raises(InsecurePermissionsError, match="another user \\(uid 65534\\)"):
             check_listener(production, "0.0.0.0", cert, key)

@@ -130,3 +130,18 @@ def test_the_meeting_basis_follows_governance_a_support_meeting_alone_ends_nothi
     assert not read(app, moved.case_id, "support_meeting")
     app.execute(f.meeting([moved.case_id], occurred_at=day(-2)))
     assert read(app, moved.case_id, "support_meeting")
+
+
+def test_narratives_of_a_case_without_details_are_read_on_a_basis_it_holds() -> None:
+    # The case's narratives (a consultation's note, ...) are as personal as the details: read
+    # with none held, they are shown and recorded on the basis given, which must hold too.
+    app = HubApplication(env={})
+    opened = f.open_case(ward=WARD, occurred_at=day(-10))
+    app.execute(opened)
+    case_id = opened.case_id
+    assert app.get_case(case_id).person is None
+    with pytest.raises(BasisNotInForceError):
+        app.read_person(case_id, None, "consent", "consultation", also=["consultation.note"])
+    assert access_log(app, case_id=str(case_id)) == []
+    app.read_person(case_id, None, "official_duty", "consultation", also=["consultation.note"])
+    assert len(access_log(app, case_id=str(case_id))) == 1

@@ -341,3 +341,43 @@ def test_a_decline_taken_by_phone_asks_for_its_box(hub: tuple[HubService, TestCl
     )
     assert sent.status_code == 303, sent.text
     assert events_in(service) > before
+
+
+def test_an_ending_answer_padded_or_given_twice_still_asks_for_its_box(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    # The answer the command takes is the form's text trimmed (its first value when given
+    # twice); the box was asked only of the exact "declined", so " declined" (a crafted form)
+    # ended the referral unticked, and the answer given twice was a 500.
+    service, client = hub
+    case_id, rid = referred(service)
+    sign_in(client, "member_agency", agency=f"{WARD}.hogo")
+    page = client.get("/web/inbox").text
+    path = f"/web/inbox/{rid}/answer"
+    decline = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "answer": " declined ",
+        "reason_code": "capacity",
+    }
+    before = events_in(service)
+    refused = client.post(path, data=decline)
+    assert refused.status_code == 422
+    assert f'id="confirm-{rid}-error">{UNCONFIRMED}' in refused.text
+    twice = client.post(path, data={**decline, "answer": ["completed", "declined"]})
+    assert twice.status_code == 422, twice.status_code
+    assert events_in(service) == before
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    data = {
+        "csrf_token": csrf_of(page),
+        "command_id": str(uuid4()),
+        "case_id": case_id,
+        "referral_id": rid,
+        "answer": "declined\t",
+        "reason_code": "capacity",
+    }
+    refused = client.post("/web/coordinator/answer", data=data)
+    assert refused.status_code == 422
+    assert f'id="phone_confirm-{rid}-error">{UNCONFIRMED}' in refused.text
+    assert events_in(service) == before

@@ -253,3 +253,31 @@ def test_the_same_name_from_a_new_form_is_registered_again_as_the_api_does(
         form = business_form(client.get("/web/network").text)
         assert client.post("/web/network/business", data=form).status_code == 200
     assert [b.name for b in service.partners(ADMIN).businesses] == ["試験商店（架空）"] * 2
+
+
+def test_a_rows_id_sent_as_markup_or_another_aggregates_id_ends_nothing_and_is_not_drawn(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The box of a row's form is named by the id the form sends (``end-confirm-<id>``): an id
+    typed as markup, ticked or not, is refused beside the list and never drawn into the
+    page; a case's id sent as a business's ends nothing."""
+    from tests import factories as f
+
+    service, client = hub
+    sign_in(client, "administrator")
+    page = client.get("/web/network").text
+    markup = '"><script>alert(1)</script>'
+    for tick in (True, False):
+        sent = client.post(
+            "/web/network/business/withdraw", data=end_form(page, tick, business_id=markup)
+        )
+        assert sent.status_code == 422, sent.status_code
+        assert "<script>alert(1)" not in sent.text and "alert(1)" not in sent.text
+    case = f.open_case(ward="tobata")
+    service.execute(Actor("officer-試験", Role.ward_officer, ward="tobata"), case)
+    before = service.partners(ADMIN)
+    sent = client.post(
+        "/web/network/business/withdraw", data=end_form(page, business_id=str(case.case_id))
+    )
+    assert sent.status_code == 404, sent.status_code  # not registered: as the API says
+    assert service.partners(ADMIN) == before
