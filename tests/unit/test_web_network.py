@@ -4,6 +4,7 @@ or the CLI; every other role is refused the page and sees no menu entry for it."
 
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
@@ -253,3 +254,21 @@ def test_the_same_name_from_a_new_form_is_registered_again_as_the_api_does(
         form = business_form(client.get("/web/network").text)
         assert client.post("/web/network/business", data=form).status_code == 200
     assert [b.name for b in service.partners(ADMIN).businesses] == ["試験商店（架空）"] * 2
+
+
+def test_a_rows_unticked_box_is_told_in_words_its_own_label_holds(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The row's box reads 「退会は取り消せないことを確認しました」: the message under it
+    quotes words of that label, not of another form's box the page does not show."""
+    service, client = hub
+    sign_in(client, "administrator")
+    client.post("/web/network/business", data=business_form(client.get("/web/network").text))
+    (business,) = service.partners(ADMIN).businesses
+    form = end_form(client.get("/web/network").text, tick=False, business_id=business.partner_id)
+    sent = client.post("/web/network/business/withdraw", data=form)
+    box = f"end-confirm-{business.partner_id}"
+    label = sent.text.split(f'<label for="{box}">')[1].split("</label>")[0]
+    said = sent.text.split(f'id="{box}-error">')[1].split("</p>")[0]
+    (quoted,) = re.findall("「([^」]+)」", said)
+    assert quoted in label
