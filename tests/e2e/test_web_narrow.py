@@ -201,3 +201,33 @@ def test_the_case_page_with_every_form_open_is_no_wider_than_a_phone(
         browser.execute_script("return document.fonts.ready")
         browser.save_screenshot(str(tmp_path / "case-phone.png"))
         assert overflow(browser) <= 0, f"{overflow(browser)} px too wide"
+
+
+def lines_of(browser: Any, css: str) -> int:
+    """How many lines the first element matching ``css`` is drawn on."""
+    return int(
+        browser.execute_script(
+            "const r = document.createRange();"
+            f"r.selectNodeContents(document.querySelector('{css}'));"
+            "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size;"
+        )
+    )
+
+
+def test_a_partners_row_keeps_its_end_button_on_one_line_on_a_phone(server: Server) -> None:
+    """At 375 px the 退会 column of the network page shrank until its button read
+    退/会/を/記/録/す/る, one character a line, beside its box broken likewise."""
+    from selenium.webdriver.support.ui import Select
+
+    with chromium() as browser:
+        sign_in(browser, server, "administrator")
+        browser.get(f"{server.url}/web/network")
+        browser.execute_script("document.getElementById('register-business').open = true")
+        browser.find_element("id", "business_name").send_keys("試験食堂（架空）")
+        browser.find_element("id", "business_kind").send_keys("飲食店")
+        Select(browser.find_element("id", "business_ward")).select_by_value(WARD)
+        browser.find_element("id", "business_confirm").click()
+        click_through(browser, "register-business-send")
+        browser.set_window_size(PHONE, 900)
+        assert lines_of(browser, "#businesses form button") == 1
+
