@@ -231,3 +231,25 @@ def test_a_partners_row_keeps_its_end_button_on_one_line_on_a_phone(server: Serv
         browser.set_window_size(PHONE, 900)
         assert lines_of(browser, "#businesses form button") == 1
 
+
+def test_the_notes_written_on_a_case_stand_under_their_labels_on_a_phone(
+    server: Server,
+) -> None:
+    """Beside a label as long as 紹介の取り消しの理由 a note was squeezed, on a phone, to a
+    few characters a line: each note takes the width of the page under its label."""
+    from selenium.webdriver.support.ui import Select
+
+    with chromium() as browser:
+        sign_in(browser, server, "ward_officer", WARD)
+        choose(browser, "window_agency", f"{WARD}.houkatsu")
+        browser.find_element("id", "consultation_note").send_keys("架空の相談メモ" * 4)
+        press_enter_on(browser, "receive-consultation")
+        Select(browser.find_element("id", "read_purpose")).select_by_value("consultation")
+        click_through(browser, "show-person")
+        browser.set_window_size(PHONE, 900)
+        widths = browser.execute_script(
+            "const dl = document.getElementById('case-notes');"
+            "return [dl.getBoundingClientRect().width,"
+            " dl.querySelector('dd').getBoundingClientRect().width];"
+        )
+        assert widths[1] > widths[0] * 0.8, f"a note {widths[1]} px wide in {widths[0]} px"
