@@ -768,8 +768,15 @@ def _agency_answer(data: dict[str, Any], field: str) -> AgencyAnswer:
         )
     except ValidationError as bad:
         errors = field_errors(bad)
-        if "form" in errors and _text(data, "answer") == "declined":
+        answer = _text(data, "answer")
+        if "form" in errors and answer == "declined":
             errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
+        # A reason or a result chosen with another answer: said by that field, in Japanese
+        # (the model's rule names the field in English and stood where no field is).
+        elif "form" in errors and _text(data, "reason_code") and answer:
+            errors = {"reason_code": "辞退の理由は、回答が「辞退」のときだけ選んでください"}
+        elif "form" in errors and _text(data, "outcome") and answer:
+            errors = {"outcome": "結果は、回答が「完了」のときだけ選んでください"}
         raise FormError({field.format(k): v for k, v in errors.items()}) from None
 
 
