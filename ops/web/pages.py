@@ -152,14 +152,15 @@ CASE_NOT_RECORDED = "このケースIDには記録できません。区から伝
 NOT_REGISTERED = "この協力事業者・拠点は登録されていません。一覧から選んでください"
 ONE_PLACE = "協力事業者か地域の拠点のどちらかを選んでください"
 # A business that left or a base that closed since the form was drawn, by the hub's error.
+# Not "一覧から選んでください": the list drawn again no longer holds it, and may be empty.
 PLACE_ENDED: dict[type[PartnerNotRegisteredError], tuple[type[HubError], str]] = {
     CooperatingBusinessNotRegisteredError: (
         CooperatingBusinessWithdrawnError,
-        "この協力事業者は退会しています。一覧から選んでください",
+        "この協力事業者は退会しています。ほかの協力事業者か地域の拠点を選んでください",
     ),
     CommunityBaseNotRegisteredError: (
         CommunityBaseClosedError,
-        "この拠点は閉鎖しています。一覧から選んでください",
+        "この拠点は閉鎖しています。ほかの拠点を選んでください",
     ),
 }
 PARTICIPANTS = f"参加人数は0以上{MAX_PARTICIPANTS:,}以下の整数で入力してください"
