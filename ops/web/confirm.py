@@ -13,9 +13,12 @@ CONFIRM_LABEL = "この操作は取り消せないことを確認しました"
 # (受付, 対応中, 保留) of the same form can, and need no box.
 ENDING_LABEL = "辞退・完了は取り消せないことを確認しました（辞退・完了のとき必須）"
 ENDING_ANSWERS = frozenset({"declined", "completed"})
+# Said under the box, in words every box's label holds (この操作は…, 退会は…, 辞退・完了は…
+# 取り消せないことを確認しました): quoting one label sent the reader of another looking for
+# a box that is not on the page.
 UNCONFIRMED = (
     "この操作は取り消せません。内容を確かめ、"
-    "「この操作は取り消せないことを確認しました」にチェックを入れてから送ってください"
+    "すぐ上の「取り消せないことを確認しました」の欄にチェックを入れてから送ってください"
 )
 TICKED = "yes"
 

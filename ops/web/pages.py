@@ -152,14 +152,15 @@ CASE_NOT_RECORDED = "このケースIDには記録できません。区から伝
 NOT_REGISTERED = "この協力事業者・拠点は登録されていません。一覧から選んでください"
 ONE_PLACE = "協力事業者か地域の拠点のどちらかを選んでください"
 # A business that left or a base that closed since the form was drawn, by the hub's error.
+# Not "一覧から選んでください": the list drawn again no longer holds it, and may be empty.
 PLACE_ENDED: dict[type[PartnerNotRegisteredError], tuple[type[HubError], str]] = {
     CooperatingBusinessNotRegisteredError: (
         CooperatingBusinessWithdrawnError,
-        "この協力事業者は退会しています。一覧から選んでください",
+        "この協力事業者は退会しています。ほかの協力事業者か地域の拠点を選んでください",
     ),
     CommunityBaseNotRegisteredError: (
         CommunityBaseClosedError,
-        "この拠点は閉鎖しています。一覧から選んでください",
+        "この拠点は閉鎖しています。ほかの拠点を選んでください",
     ),
 }
 PARTICIPANTS = f"参加人数は0以上{MAX_PARTICIPANTS:,}以下の整数で入力してください"
@@ -768,8 +769,15 @@ def _agency_answer(data: dict[str, Any], field: str) -> AgencyAnswer:
         )
     except ValidationError as bad:
         errors = field_errors(bad)
-        if "form" in errors and _text(data, "answer") == "declined":
+        answer = _text(data, "answer")
+        if "form" in errors and answer == "declined":
             errors = {"reason_code": "辞退するときは、辞退の理由を選んでください"}
+        # A reason or a result chosen with another answer: said by that field, in Japanese
+        # (the model's rule names the field in English and stood where no field is).
+        elif "form" in errors and _text(data, "reason_code") and answer:
+            errors = {"reason_code": "辞退の理由は、回答が「辞退」のときだけ選んでください"}
+        elif "form" in errors and _text(data, "outcome") and answer:
+            errors = {"outcome": "結果は、回答が「完了」のときだけ選んでください"}
         raise FormError({field.format(k): v for k, v in errors.items()}) from None
 
 

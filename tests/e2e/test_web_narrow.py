@@ -201,3 +201,55 @@ def test_the_case_page_with_every_form_open_is_no_wider_than_a_phone(
         browser.execute_script("return document.fonts.ready")
         browser.save_screenshot(str(tmp_path / "case-phone.png"))
         assert overflow(browser) <= 0, f"{overflow(browser)} px too wide"
+
+
+def lines_of(browser: Any, css: str) -> int:
+    """How many lines the first element matching ``css`` is drawn on."""
+    return int(
+        browser.execute_script(
+            "const r = document.createRange();"
+            f"r.selectNodeContents(document.querySelector('{css}'));"
+            "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size;"
+        )
+    )
+
+
+def test_a_partners_row_keeps_its_end_button_on_one_line_on_a_phone(server: Server) -> None:
+    """At 375 px the 退会 column of the network page shrank until its button read
+    退/会/を/記/録/す/る, one character a line, beside its box broken likewise."""
+    from selenium.webdriver.support.ui import Select
+
+    with chromium() as browser:
+        sign_in(browser, server, "administrator")
+        browser.get(f"{server.url}/web/network")
+        browser.execute_script("document.getElementById('register-business').open = true")
+        browser.find_element("id", "business_name").send_keys("試験食堂（架空）")
+        browser.find_element("id", "business_kind").send_keys("飲食店")
+        Select(browser.find_element("id", "business_ward")).select_by_value(WARD)
+        browser.find_element("id", "business_confirm").click()
+        click_through(browser, "register-business-send")
+        browser.set_window_size(PHONE, 900)
+        assert lines_of(browser, "#businesses form button") == 1
+
+
+def test_the_notes_written_on_a_case_stand_under_their_labels_on_a_phone(
+    server: Server,
+) -> None:
+    """Beside a label as long as 紹介の取り消しの理由 a note was squeezed, on a phone, to a
+    few characters a line: each note takes the width of the page under its label."""
+    from selenium.webdriver.support.ui import Select
+
+    with chromium() as browser:
+        sign_in(browser, server, "ward_officer", WARD)
+        choose(browser, "window_agency", f"{WARD}.houkatsu")
+        browser.find_element("id", "consultation_note").send_keys("架空の相談メモ" * 4)
+        press_enter_on(browser, "receive-consultation")
+        Select(browser.find_element("id", "read_purpose")).select_by_value("consultation")
+        click_through(browser, "show-person")
+        browser.set_window_size(PHONE, 900)
+        widths = browser.execute_script(
+            "const dl = document.getElementById('case-notes');"
+            "return [dl.getBoundingClientRect().width,"
+            " dl.querySelector('dd').getBoundingClientRect().width];"
+        )
+        assert widths[1] > widths[0] * 0.8, f"a note {widths[1]} px wide in {widths[0]} px"

@@ -296,6 +296,10 @@ def test_an_agencys_decline_asks_for_its_box_a_progress_answer_does_not(
     refused = client.post(path, data=decline)
     assert refused.status_code == 422
     assert f'id="confirm-{rid}-error">{UNCONFIRMED}' in refused.text
+    # It quotes words of this box's own label (辞退・完了は…), not another form's.
+    label = refused.text.split(f'<label for="confirm-{rid}">')[1].split("</label>")[0]
+    (quoted,) = re.findall("「([^」]+)」", UNCONFIRMED)
+    assert quoted in label
     assert (
         'value="試験の補足（架空）"' in refused.text and 'value="capacity" selected' in refused.text
     )

@@ -367,9 +367,10 @@ def test_a_place_that_left_or_closed_since_the_form_was_drawn_is_said_beside_it(
         "match_business": str(business_id),
     }
     sent = send(client, page, "match", **fields)
-    left = "この協力事業者は退会しています。一覧から選んでください"
+    # The list drawn again holds it no more, and may be empty: no "一覧から選んでください".
+    left = "この協力事業者は退会しています。ほかの協力事業者か地域の拠点を選んでください"
     assert sent.status_code == 422 and error_of(sent.text, "match_business") == left
     sent = send(client, page, "gathering", gathering_base=str(base_id), gathering_participants="3")
-    closed = "この拠点は閉鎖しています。一覧から選んでください"
+    closed = "この拠点は閉鎖しています。ほかの拠点を選んでください"
     assert sent.status_code == 422 and error_of(sent.text, "gathering_base") == closed
     assert str(base_id) not in contractor_page(client)  # no longer offered

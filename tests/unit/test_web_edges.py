@@ -842,6 +842,36 @@ def test_a_decline_without_its_reason_is_said_in_the_agencys_words(
     assert error == "辞退するときは、辞退の理由を選んでください"
 
 
+def test_a_decline_reason_chosen_with_another_answer_is_said_by_the_reason_in_japanese(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """受信済 sent with a reason of a decline still chosen read, under 補足, 受け付けられない
+    値です（reason_code is the reason of a decline）: English, and by no field."""
+    service, client = hub
+    referral = f.referral(a_case(service), agency_id="tobata.hogo")
+    service.execute(OFFICER, referral)
+    sign_in(client, "member_agency", agency="tobata.hogo")
+    data = {
+        "csrf_token": csrf_of(client.get("/web/inbox").text),
+        "command_id": str(uuid4()),
+        "answer": "received",
+        "reason_code": "capacity",
+    }
+    sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
+    assert sent.status_code == 422
+    error = error_of(sent.text, f"reason_code-{referral.referral_id}")
+    assert error == "辞退の理由は、回答が「辞退」のときだけ選んでください"
+    assert "reason_code is" not in sent.text
+    # Once accepted the form offers a result (完了のとき): chosen with 対応中, said by it.
+    accepted = {**data, "command_id": str(uuid4()), "answer": "accepted", "reason_code": ""}
+    assert client.post(f"/web/inbox/{referral.referral_id}/answer", data=accepted).is_success
+    data = {**accepted, "command_id": str(uuid4()), "answer": "in_progress", "outcome": "resolved"}
+    sent = client.post(f"/web/inbox/{referral.referral_id}/answer", data=data)
+    assert sent.status_code == 422
+    error = error_of(sent.text, f"outcome-{referral.referral_id}")
+    assert error == "結果は、回答が「完了」のときだけ選んでください"
+
+
 def test_the_inbox_says_which_referral_was_answered(hub: tuple[HubService, TestClient]) -> None:
     """The page comes back at its top saying 回答（受諾）を送りました, the referral answered
     one of many below."""

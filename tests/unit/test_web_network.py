@@ -4,6 +4,7 @@ or the CLI; every other role is refused the page and sees no menu entry for it."
 
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
@@ -281,3 +282,21 @@ def test_a_rows_id_sent_as_markup_or_another_aggregates_id_ends_nothing_and_is_n
     )
     assert sent.status_code == 404, sent.status_code  # not registered: as the API says
     assert service.partners(ADMIN) == before
+
+
+def test_a_rows_unticked_box_is_told_in_words_its_own_label_holds(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The row's box reads 「退会は取り消せないことを確認しました」: the message under it
+    quotes words of that label, not of another form's box the page does not show."""
+    service, client = hub
+    sign_in(client, "administrator")
+    client.post("/web/network/business", data=business_form(client.get("/web/network").text))
+    (business,) = service.partners(ADMIN).businesses
+    form = end_form(client.get("/web/network").text, tick=False, business_id=business.partner_id)
+    sent = client.post("/web/network/business/withdraw", data=form)
+    box = f"end-confirm-{business.partner_id}"
+    label = sent.text.split(f'<label for="{box}">')[1].split("</label>")[0]
+    said = sent.text.split(f'id="{box}-error">')[1].split("</p>")[0]
+    (quoted,) = re.findall("「([^」]+)」", said)
+    assert quoted in label
