@@ -14,6 +14,7 @@ from hub import events as ev
 from hub.application import HubApplication
 from hub.identity import Actor
 from hub.labels import label, referral_status_text
+from hub.sealing import ERASED
 from projections.indicators import utc_text
 
 # The fields of each event that hold a narrative, with the path the access log names each by
@@ -61,15 +62,21 @@ CODED: dict[type[ev.Event], Callable[[Any], str]] = {
 }
 
 
-def _texts(value: Any) -> list[str]:
+def texts(value: Any) -> list[str]:
     """The texts a narrative field holds: one, a list of them (a plan's goals), or a plan's
-    issues, each said with its area."""
-    if isinstance(value, str):
-        return [value] if value else []
+    issues, each said with its area; the field as the event holds it or as its record
+    (a dict) carries it; none read as erased (［消去済み］)."""
     if isinstance(value, ev.IssueByArea):
-        return [f"{value.area}：{value.issue}"] if value.issue else []
+        value = {"area": value.area, "issue": value.issue}
+    if isinstance(value, str):
+        return [value] if value and value != ERASED else []
+    if isinstance(value, dict):
+        issue = value.get("issue")
+        if not isinstance(issue, str) or not issue or issue == ERASED:
+            return []
+        return [f"{value.get('area')}：{issue}"]
     if isinstance(value, list):
-        return [text for item in value for text in _texts(item)]
+        return [text for item in value for text in texts(item)]
     return []
 
 
@@ -82,7 +89,7 @@ def case_notes(payloads: Iterable[Any]) -> list[dict[str, Any]]:
     for payload in payloads:
         coded = CODED.get(type(payload))
         for field, path in NOTE_FIELDS.get(type(payload), ()):
-            for text in _texts(getattr(payload, field)):
+            for text in texts(getattr(payload, field)):
                 found.append(
                     {
                         "path": path,

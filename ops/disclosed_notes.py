@@ -20,8 +20,7 @@ from typing import Any
 
 from hub import events as ev
 from hub.labels import label
-from hub.sealing import ERASED
-from ops.case_notes import NOTE_FIELDS
+from ops.case_notes import NOTE_FIELDS, texts
 from ops.disclosed import CaseEvent
 
 # Each event type's narrative fields, by the name the ledger's paths start with
@@ -81,7 +80,7 @@ def released_narratives(
                 if name not in fields or (event.event_id, name) in seen:
                     continue
                 seen.add((event.event_id, name))
-                for text in _texts(event.record.get(name)):
+                for text in texts(event.record.get(name)):
                     shown.append(
                         ReleasedNarrative(
                             fields[name],
@@ -99,18 +98,3 @@ def _ours(event: CaseEvent, agency_id: str) -> bool:
     if event.event_type not in _OF_A_REFERRAL:
         return True
     return event.record.get("agency_id") == agency_id
-
-
-def _texts(value: Any) -> list[str]:
-    """The texts a narrative field holds as the record carries it: one, a list of them (a
-    plan's goals), or a plan's issues, each said with its area; none read as erased."""
-    if isinstance(value, str):
-        return [value] if value and value != ERASED else []
-    if isinstance(value, dict):
-        issue = value.get("issue")
-        if not isinstance(issue, str) or not issue or issue == ERASED:
-            return []
-        return [f"{value.get('area')}：{issue}"]
-    if isinstance(value, list):
-        return [text for item in value for text in _texts(item)]
-    return []
