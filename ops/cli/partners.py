@@ -45,11 +45,16 @@ def partners(
         rows = listed(partners_of(app), names(app.network).wards)
     if emitted(fmt, as_json, [r.record() for r in rows], COLUMNS):
         return
-    businesses = sum(r.partner_type == "business" for r in rows)
+    # Those still in the network, as /web/network's headings and table ④ count them; a
+    # business that left or a base that closed is listed, and counted apart.
+    current = [r for r in rows if r.ended_at is None]
+    businesses = sum(r.partner_type == "business" for r in current)
+    ended = len(rows) - len(current)
     out = console(wide)
     out.print(
-        f"協力事業者 {businesses} 者・地域の拠点 {len(rows) - businesses} か所 "
-        f"cooperating businesses and community bases"
+        f"協力事業者 {businesses} 者・地域の拠点 {len(current) - businesses} か所"
+        + (f"（ほかに退会・閉鎖 {ended}）" if ended else "")
+        + " cooperating businesses and community bases in the network"
     )
     if not rows:
         out.print("登録なし: none registered")

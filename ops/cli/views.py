@@ -113,8 +113,9 @@ def case_show(
         bool,
         typer.Option(
             "--person",
-            help="Also show the person's details; the read is recorded (アクセス記録) "
-            "with --purpose and --basis, as the configured operator (HUB_OPERATOR).",
+            help="Also show the person's details and the case's narratives (事案の記録); "
+            "the read is recorded (アクセス記録) with --purpose and --basis, as the "
+            "configured operator (HUB_OPERATOR).",
         ),
     ] = False,
     purpose: Annotated[

@@ -76,3 +76,18 @@ def test_partners_are_listed_by_type_ward_and_name_in_80_columns(store: Path) ->
     wide = hub("network", "partners", "--wide")
     assert shown[0]["partner_id"] in wide.output  # whole ids; short ones otherwise
     assert shown[0]["partner_id"] not in table.output
+
+
+def test_the_heading_counts_those_still_in_the_network(store: Path) -> None:
+    """A business that left is listed with its end, but counted apart: the heading said
+    「協力事業者 2 者」 of one in the network and one gone, where /web/network's heading and
+    table ④ count 1."""
+    stays, leaves = str(uuid4()), str(uuid4())
+    register("RegisterCooperatingBusiness", business_id=stays, name="架空運送", kind="運送")
+    register("RegisterCooperatingBusiness", business_id=leaves, name="架空食堂", kind="飲食")
+    register("WithdrawCooperatingBusiness", business_id=leaves)
+    table = hub("network", "partners")
+    assert table.exit_code == 0, table.output
+    first = table.output.splitlines()[0]
+    assert "協力事業者 1 者・地域の拠点 0 か所（ほかに退会・閉鎖 1）" in first
+    assert "架空食堂" in table.output and "退会" in table.output
