@@ -549,16 +549,21 @@ class HubService:
             )
             narratives = released_narratives(case_rows, events, agency_id)
             # Every path shown, under the basis it was released on (a sensitive detail's
-            # and a narrative's too): one record per basis, each naming its paths once.
-            by_basis: dict[str, list[str]] = {}
-            pairs = [(r.basis, r.path) for r in shown.values()]
-            pairs += [(n.basis, n.path) for n in narratives]
-            for basis, path in pairs:
-                paths = by_basis.setdefault(basis, [])
+            # and a narrative's too): one record per basis, each naming its paths once and
+            # the references (consents, meetings, declarations) of the values shown.
+            by_basis: dict[str, tuple[list[str], list[str]]] = {}
+            triples = [(r.basis, r.path, r.basis_ref) for r in shown.values()]
+            triples += [(n.basis, n.path, n.basis_ref) for n in narratives]
+            for basis, path, ref in triples:
+                paths, refs = by_basis.setdefault(basis, ([], []))
                 if path not in paths:
                     paths.append(path)
-            for basis, paths in sorted(by_basis.items()):
-                self.app.record_access(actor, case_uuid, paths, basis, purposes[case_id])
+                if ref and ref not in refs:
+                    refs.append(ref)
+            for basis, (paths, refs) in sorted(by_basis.items()):
+                self.app.record_access(
+                    actor, case_uuid, paths, basis, purposes[case_id], basis_refs=sorted(refs)
+                )
             found[case_id] = {
                 "erased": False,
                 "fields": {path: shown[path].view() for path in SHOWN if path in shown},

@@ -476,3 +476,23 @@ def test_a_detail_an_event_the_relay_quarantined_may_have_changed_is_not_shown(
 
     assert "架空 改名" not in page and f.SYNTHETIC_NAME not in page
     assert f.SYNTHETIC_ADDRESS in page  # a detail it did not touch is shown
+
+
+def test_the_inbox_read_names_the_consent_the_values_shown_were_released_under(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = referred(service, categories=ALL)
+    relay_passes(service)
+    (consent_id,) = service.app.get_case(case_id).consents
+    ledger = service._ledger().disclosures(case_id=str(case_id), agency_id=AGENCY)
+    assert {d["basis_ref"] for d in ledger} == {str(consent_id)}
+
+    service.inbox_values(STAFF, AGENCY, service.inbox(STAFF, AGENCY))
+
+    [read] = [a for a in access_log(service.app) if a.case_id == str(case_id)]
+    assert read.basis_refs == (str(consent_id),)
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert "根拠の記録" in access and f"<code>{consent_id}</code>" in access
+
