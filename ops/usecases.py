@@ -517,11 +517,14 @@ class HubService:
                 f"{actor.role} may not read the details released to {agency_id}"
             )
         self._known_agency(agency_id)
-        purposes = {
-            r["case_id"]: r["purpose"]
-            for r in referrals
-            if r["agency_id"] == agency_id and still_open(r["status"])
-        }
+        # One purpose a case: that of its oldest open referral to the agency (sent first,
+        # then by id), whatever order the rows come in (docs/AUDIT.md).
+        purposes: dict[str, str] = {}
+        for r in sorted(
+            (r for r in referrals if r["agency_id"] == agency_id and still_open(r["status"])),
+            key=lambda r: (str(r.get("sent_at") or ""), str(r["referral_id"])),
+        ):
+            purposes.setdefault(r["case_id"], r["purpose"])
         # Read case by case through the ledger's case index: the cases shown, not every
         # disclosure the agency was ever given.
         ledger = self._ledger()

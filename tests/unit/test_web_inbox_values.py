@@ -496,3 +496,21 @@ def test_the_inbox_read_names_the_consent_the_values_shown_were_released_under(
     access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
     assert "根拠の記録" in access and f"<code>{consent_id}</code>" in access
 
+
+def test_two_open_referrals_record_the_purpose_of_the_oldest_whatever_the_rows_order(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, _ = hub
+    case_id = referred(service, categories=ALL)  # purpose: consultation
+    service.execute(
+        OFFICER, f.referral(case_id, agency_id=AGENCY, purpose="watch_over", occurred_at=f.at(2))
+    )
+    relay_passes(service)
+    rows = service.inbox(STAFF, AGENCY)
+    assert [r["purpose"] for r in rows] == ["consultation", "watch_over"]
+
+    service.inbox_values(STAFF, AGENCY, list(reversed(rows)))
+    service.inbox_values(STAFF, AGENCY, rows)
+
+    reads = [a for a in access_log(service.app) if a.case_id == str(case_id)]
+    assert [a.purpose for a in reads] == ["consultation", "consultation"]
