@@ -949,11 +949,14 @@ class HubApplication(Application[UUID]):
         purpose: str,
         *,
         at: datetime | None = None,
+        basis_refs: Iterable[str] = (),
     ) -> UUID | None:
         """Records that ``actor`` (None: the configured operator) is shown ``fields`` (paths
-        such as ``person.name``) of the person of ``case_id``, on ``basis`` for ``purpose``;
-        call it before the response leaves, so an unrecorded read is never shown. Returns
-        the access id, or None when no personal field is shown (nothing to record)."""
+        such as ``person.name``) of the person of ``case_id``, on ``basis`` (resting on
+        ``basis_refs``: the consents, meetings, declarations or statutes, as the ledger's
+        ``basis_ref`` names them) for ``purpose``; call it before the response leaves, so
+        an unrecorded read is never shown. Returns the access id, or None when no personal
+        field is shown (nothing to record)."""
         shown = sorted(set(fields))
         if not shown:
             return None
@@ -968,6 +971,7 @@ class HubApplication(Application[UUID]):
             purpose=purpose,
             # An agency's staff read for their agency: the record names which one.
             agency_id=actor.agency_id if actor is not None else None,
+            basis_refs=list(dict.fromkeys(basis_refs)),
         )
         self._save_read(actor, AccessRecord(payload=payload))
         return payload.access_id
@@ -1038,30 +1042,32 @@ class HubApplication(Application[UUID]):
         # basis is asked of a case without details too when ``also`` shows something (its
         # narratives): as personal as the details, and recorded on that basis.
         known = basis in get_args(v.AccessBasis) and purpose in get_args(v.AccessPurpose)
-        if known and not self._holds_basis(case_id, basis, at):
+        refs = self._basis_refs(case_id, basis, at) if known else []
+        if refs is None:
             raise BasisNotInForceError(
                 f"case {case_id} holds no {basis} basis now: the read is not recorded, and "
                 "nothing is shown"
             )
         if person is None:
-            self.record_access(actor, case_id, also, basis, purpose, at=at)
+            self.record_access(actor, case_id, also, basis, purpose, at=at, basis_refs=refs)
             return None
         if only is not None:
             person = ev.PersonDetails.model_validate(
                 {k: v for k, v in person.model_dump().items() if k in only}
             )
         shown = [f"person.{k}" for k, v in person.model_dump().items() if v is not None]
-        self.record_access(actor, case_id, [*shown, *also], basis, purpose, at=at)
+        self.record_access(actor, case_id, [*shown, *also], basis, purpose, at=at, basis_refs=refs)
         return person
 
-    def _holds_basis(self, case_id: UUID, basis: str, at: datetime) -> bool:
-        """Whether the case, as last saved, gives ``basis`` at ``at``: judged in the writer's
-        turn, since a query's copy of the case (``get_case``) shares its consents, meetings,
-        emergencies and referrals with the cached case, which a running command (a group
-        that may yet fail) changes in place."""
+    def _basis_refs(self, case_id: UUID, basis: str, at: datetime) -> list[str] | None:
+        """What, in the case as last saved, gives ``basis`` at ``at`` (``Case.basis_refs``:
+        None when nothing does): judged in the writer's turn, since a query's copy of the
+        case (``get_case``) shares its consents, meetings, emergencies and referrals with
+        the cached case, which a running command (a group that may yet fail) changes in
+        place."""
         turn = contextlib.nullcontext() if self._running.writing else self._writing()
         with turn:
-            return self.get_case(case_id).holds_basis(basis, at)
+            return self.get_case(case_id).basis_refs(basis, at)
 
     def records_reads(self, case_id: UUID) -> bool:
         """Whether ``read_person`` of this case records a read: not when the case holds no

@@ -470,6 +470,12 @@ class PersonalDataAccessed(Event):
     # The member agency whose staff were shown what the relay released to it (its web
     # inbox); None for a read by the city's own staff.
     agency_id: str | None = None
+    # Which consents, meetings, emergency declarations or statutes the read rested on, as
+    # the disclosure ledger names them (``basis_ref``): several may back one read (an
+    # inbox showing values released under two consents, a case taken up by two meetings).
+    # Empty for official_duty and person_request reads, and for reads recorded before
+    # version 3.
+    basis_refs: list[str] = []
 
 
 SearchCriterion = Literal["kana", "birth_date", "address"]

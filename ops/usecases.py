@@ -517,11 +517,14 @@ class HubService:
                 f"{actor.role} may not read the details released to {agency_id}"
             )
         self._known_agency(agency_id)
-        purposes = {
-            r["case_id"]: r["purpose"]
-            for r in referrals
-            if r["agency_id"] == agency_id and still_open(r["status"])
-        }
+        # One purpose a case: that of its oldest open referral to the agency (sent first,
+        # then by id), whatever order the rows come in (docs/AUDIT.md).
+        purposes: dict[str, str] = {}
+        for r in sorted(
+            (r for r in referrals if r["agency_id"] == agency_id and still_open(r["status"])),
+            key=lambda r: (str(r.get("sent_at") or ""), str(r["referral_id"])),
+        ):
+            purposes.setdefault(r["case_id"], r["purpose"])
         # Read case by case through the ledger's case index: the cases shown, not every
         # disclosure the agency was ever given.
         ledger = self._ledger()
@@ -549,16 +552,21 @@ class HubService:
             )
             narratives = released_narratives(case_rows, events, agency_id)
             # Every path shown, under the basis it was released on (a sensitive detail's
-            # and a narrative's too): one record per basis, each naming its paths once.
-            by_basis: dict[str, list[str]] = {}
-            pairs = [(r.basis, r.path) for r in shown.values()]
-            pairs += [(n.basis, n.path) for n in narratives]
-            for basis, path in pairs:
-                paths = by_basis.setdefault(basis, [])
+            # and a narrative's too): one record per basis, each naming its paths once and
+            # the references (consents, meetings, declarations) of the values shown.
+            by_basis: dict[str, tuple[list[str], list[str]]] = {}
+            triples = [(r.basis, r.path, r.basis_ref) for r in shown.values()]
+            triples += [(n.basis, n.path, n.basis_ref) for n in narratives]
+            for basis, path, ref in triples:
+                paths, refs = by_basis.setdefault(basis, ([], []))
                 if path not in paths:
                     paths.append(path)
-            for basis, paths in sorted(by_basis.items()):
-                self.app.record_access(actor, case_uuid, paths, basis, purposes[case_id])
+                if ref and ref not in refs:
+                    refs.append(ref)
+            for basis, (paths, refs) in sorted(by_basis.items()):
+                self.app.record_access(
+                    actor, case_uuid, paths, basis, purposes[case_id], basis_refs=sorted(refs)
+                )
             found[case_id] = {
                 "erased": False,
                 "fields": {path: shown[path].view() for path in SHOWN if path in shown},

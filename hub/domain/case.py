@@ -174,20 +174,34 @@ class Case(Aggregate):
         in_force = [cid for cid, consent in self.consents.items() if consent.in_force(at)]
         return in_force[-1] if in_force else None
 
-    def holds_basis(self, basis: str, at: datetime) -> bool:
-        """Whether the case gives ``basis`` (an access basis) at ``at``: a consent in force,
-        a つながりづくり会議 that took it up (until the move to the 重層的支援会議), an
-        emergency in force, a statutory referral that has not ended; the staff's own duties
-        and the person's own request need nothing of the case."""
+    def basis_refs(self, basis: str, at: datetime) -> list[str] | None:
+        """What gives ``basis`` (an access basis) at ``at``, named as the disclosure ledger
+        names a basis_ref: the consent in force (the latest given), every つながりづくり会議
+        that holds the case (until the move to the 重層的支援会議), every emergency
+        declaration in force, every statute of a statutory referral not ended; ``[]`` for
+        the staff's own duties and the person's own request, which need nothing of the
+        case; None when the case does not give the basis."""
+        refs: list[str]
         if basis == "consent":
-            return self.consent_in_force(at) is not None
-        if basis == "support_meeting":
-            return bool(self.connection_meetings)
-        if basis == "vital_interest":
-            return any(not e.ended and at < e.expires_at for e in self.emergencies.values())
-        if basis == "statute":
-            return any(r.statute and r.status not in ENDED for r in self.referrals.values())
-        return True
+            consent = self.consent_in_force(at)
+            refs = [str(consent)] if consent is not None else []
+        elif basis == "support_meeting":
+            refs = sorted(str(m) for m in self.connection_meetings)
+        elif basis == "vital_interest":
+            refs = [
+                str(did) for did, e in self.emergencies.items() if not e.ended and at < e.expires_at
+            ]
+        elif basis == "statute":
+            refs = list(
+                dict.fromkeys(
+                    r.statute
+                    for r in self.referrals.values()
+                    if r.statute and r.status not in ENDED
+                )
+            )
+        else:
+            return []
+        return refs or None
 
     # Use-case methods: check the rule, then trigger the event ------------------------------
 

@@ -429,7 +429,14 @@ def access_command(
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
     elif fmt is Format.csv:
-        emit(fmt, [{**r, "fields": " ".join(r["fields"])} for r in rows], ACCESS_COLUMNS)
+        emit(
+            fmt,
+            [
+                {**r, "fields": " ".join(r["fields"]), "basis_refs": " ".join(r["basis_refs"])}
+                for r in rows
+            ],
+            ACCESS_COLUMNS,
+        )
     else:
         # Three lines a read, so the table stays readable at 80 columns (the basis's
         # Japanese label names its article of the law).
@@ -439,6 +446,12 @@ def access_command(
                 f"{_jst(r['occurred_at'])}  {r['subject']}（{r['role_label']}"
                 f"{'・' + r['agency_id'] if r.get('agency_id') else ''}）",
                 *item_lines(f"根拠 {r['basis_label']} / 目的 {r['purpose_label']}"),
+                # Which consent, meeting, declaration or statute the read rested on.
+                *(
+                    item_lines(f"根拠の記録 basis refs: {', '.join(r['basis_refs'])}")
+                    if r["basis_refs"]
+                    else []
+                ),
                 *item_lines(f"事案 case {r['case_id']}: {', '.join(r['fields'])}"),
             ]
             out.print("\n".join(lines), markup=False, highlight=False)
@@ -458,6 +471,7 @@ ACCESS_COLUMNS = [
     "purpose_label",
     "fields",
     "agency_id",
+    "basis_refs",
 ]
 
 

@@ -36,6 +36,8 @@ class Access:
     basis: str
     purpose: str
     agency_id: str | None = None  # the agency whose staff read (its web inbox)
+    # The consents, meetings, declarations or statutes the read rested on (根拠の記録).
+    basis_refs: tuple[str, ...] = ()
 
     @classmethod
     def from_payload(cls, position: int, p: ev.PersonalDataAccessed) -> Access:
@@ -51,6 +53,7 @@ class Access:
             p.basis,
             p.purpose,
             p.agency_id,
+            tuple(p.basis_refs),
         )
 
     def view(self) -> dict[str, Any]:
@@ -65,6 +68,7 @@ class Access:
             "basis": self.basis,
             "purpose": self.purpose,
             "agency_id": self.agency_id,
+            "basis_refs": list(self.basis_refs),
         }
 
 

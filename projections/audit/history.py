@@ -245,6 +245,9 @@ class History:
     move_times: dict[str, list[datetime]] = field(default_factory=dict)
     events: dict[int, LoggedEvent] = field(default_factory=dict)
     meetings_held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    # Each read's basis and the consents, meetings, declarations or statutes it rested on
+    # (根拠の記録), by position: the 本人開示 report names them.
+    accesses: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     network: Directory = field(default_factory=replaying)
     imported_at: int | None = None  # the position of the network's import, if any
     # Per agency, the positions at which it joined and left the network (None: still in it).
@@ -354,6 +357,8 @@ class History:
                 referral.answers.append((position, "cancelled"))
         elif isinstance(p, ev.PersonErased):
             self.erasures.setdefault(str(p.case_id), position)
+        elif isinstance(p, ev.PersonalDataAccessed):
+            self.accesses[position] = (p.basis, tuple(p.basis_refs))
 
     def _mark_details(self, p: ev.Event, case_id: str, position: int) -> None:
         if isinstance(p, ev.PersonDetailsCleared):

@@ -16,7 +16,7 @@ from typing import Any
 from hub.fiscal import JST, wareki_date
 from hub.labels import Names, label
 from hub.sealing import ERASED  # how a field whose data key was destroyed reads
-from projections.audit.history import History
+from projections.audit.history import History, LoggedEvent
 from projections.audit.verify import Disclosure
 
 # The person's details, in the order a form lists them (PersonDetails).
@@ -269,7 +269,7 @@ def build(
             "7. 記録の一覧",
             ("日時", "記録"),
             tuple(  # by date (stable: the log's order on one instant), as the person reads it
-                (when(e.occurred_at), EVENT_LABELS[e.event_type])
+                (when(e.occurred_at), _record(e, history))
                 for e in sorted(records, key=lambda e: e.occurred_at)
             ),
         ),
@@ -301,6 +301,29 @@ def _basis(d: Disclosure, history: History) -> str:
         if consent:
             text += f"（{when(consent.given_at)}の同意）"
     return text
+
+
+def _record(e: LoggedEvent, history: History) -> str:
+    """An event of the case by its label; a read with its basis and what it rested on."""
+    access = history.accesses.get(e.position)
+    if access is None:
+        return EVENT_LABELS[e.event_type]
+    basis, refs = access
+    rested = "、".join(filter(None, (_rested_on(basis, ref, history) for ref in refs)))
+    text = label("access_basis", basis) + (f"：{rested}" if rested else "")
+    return f"{EVENT_LABELS[e.event_type]}（根拠 {text}）"
+
+
+def _rested_on(basis: str, ref: str, history: History) -> str | None:
+    """根拠の記録 as the person reads it: the consent, meeting or declaration by its time,
+    a statute by its name."""
+    if basis == "consent" and (consent := history.consents.get(ref)):
+        return f"{when(consent.given_at)}の同意"
+    if basis == "support_meeting" and (held := history.meetings_held.get(ref)):
+        return f"{when(held[1])}の会議"
+    if basis == "vital_interest" and (emergency := history.emergencies.get(ref)):
+        return f"{when(emergency.declared_at)}の緊急時の宣言"
+    return ref if basis == "statute" else None
 
 
 def _emergency_categories(categories: Sequence[str], sensitive: Sequence[str]) -> str:

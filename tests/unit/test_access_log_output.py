@@ -283,3 +283,30 @@ def test_a_blank_actor_is_refused_not_answered_with_no_reads(cli_store: Path) ->
         result = runner.invoke(cli, ["audit", "access", "--actor", blank])
         assert result.exit_code == 2, result.output
         assert result.output.startswith("Error: --actor: name a subject"), result.output
+
+
+def test_the_access_log_names_the_references_a_read_rested_on(cli_store: Path) -> None:
+    """根拠の記録: the consents (or meetings, declarations) in the JSON, the CSV's last
+    column and a line of the table; a read on official duty names none."""
+    consent_ids = ["11111111-2222-4333-8444-555555555555", "66666666-7777-4888-8999-000000000000"]
+    app = open_application(get_settings())
+    try:
+        consultation = f.consultation()
+        app.execute(consultation, OFFICER)
+        case_id = derived_id(consultation.command_id, "case_id")
+        app.record_access(OFFICER, case_id, ["person.name"], "official_duty", "case_management")
+        app.record_access(
+            OFFICER, case_id, ["person.name"], "consent", "consultation", basis_refs=consent_ids
+        )
+    finally:
+        app.close()
+
+    duty, consent = json.loads(runner.invoke(cli, ["audit", "access", "--format", "json"]).stdout)
+    assert (duty["basis_refs"], consent["basis_refs"]) == ([], consent_ids)
+    result = runner.invoke(cli, ["audit", "access", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert list(rows[0])[-1] == "basis_refs"
+    assert [r["basis_refs"] for r in rows] == ["", " ".join(consent_ids)]
+    table = runner.invoke(cli, ["audit", "access"], env={"COLUMNS": "80"}).stdout
+    assert table.count("根拠の記録") == 1 and consent_ids[1] in table
+    assert all(cell_len(line) <= 80 for line in table.splitlines()), table

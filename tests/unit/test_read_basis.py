@@ -145,3 +145,52 @@ def test_narratives_of_a_case_without_details_are_read_on_a_basis_it_holds() -> 
     assert access_log(app, case_id=str(case_id)) == []
     app.read_person(case_id, None, "official_duty", "consultation", also=["consultation.note"])
     assert len(access_log(app, case_id=str(case_id))) == 1
+
+
+def refs_of_last_read(app: HubApplication, case_id: UUID) -> tuple[str, ...]:
+    return access_log(app, case_id=str(case_id))[-1].basis_refs
+
+
+def test_a_read_names_the_consent_meetings_declarations_or_statute_it_rested_on(
+    case: tuple[HubApplication, UUID],
+) -> None:
+    """The access record names what gave its basis, as the ledger's basis_ref names it."""
+    app, case_id = case
+    lapsed = f.consent(case_id, valid_from=day(-9), valid_until=day(-1), occurred_at=day(-9))
+    current = f.consent(case_id, valid_from=day(-1), valid_until=day(30), occurred_at=day(-1))
+    app.execute(lapsed)
+    app.execute(current)
+    assert read(app, case_id, "consent")
+    assert refs_of_last_read(app, case_id) == (str(current.consent_id),)
+
+    first, second = f.meeting([case_id], occurred_at=day(-6)), f.meeting([case_id])
+    app.execute(first)
+    app.execute(second)
+    assert read(app, case_id, "support_meeting")
+    assert refs_of_last_read(app, case_id) == tuple(
+        sorted([str(first.meeting_id), str(second.meeting_id)])
+    )
+
+    expired = f.emergency(case_id, occurred_at=day(-5), expires_at=day(-4))
+    declared = f.emergency(case_id, occurred_at=day(-1), expires_at=day(2))
+    app.execute(expired)
+    app.execute(declared)
+    assert read(app, case_id, "vital_interest")
+    assert refs_of_last_read(app, case_id) == (str(declared.declaration_id),)
+
+    statutory = f.referral(
+        case_id, "kokurakita.kodomo", statute="児童虐待防止法第6条", occurred_at=day(-4)
+    )
+    app.execute(statutory)
+    assert read(app, case_id, "statute")
+    assert refs_of_last_read(app, case_id) == ("児童虐待防止法第6条",)
+
+
+def test_the_staffs_own_duties_and_the_persons_request_name_no_reference(
+    case: tuple[HubApplication, UUID],
+) -> None:
+    app, case_id = case
+    app.execute(f.consent(case_id, valid_from=day(-1), valid_until=day(30), occurred_at=day(-1)))
+    for basis in ("official_duty", "person_request"):
+        assert read(app, case_id, basis)
+        assert refs_of_last_read(app, case_id) == (), basis

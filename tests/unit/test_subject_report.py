@@ -547,3 +547,34 @@ def test_a_detail_emptied_on_the_case_is_listed_as_the_reports_and_the_clearing_
     assert f"{FIELD_LABELS['name']}：{f.SYNTHETIC_NAME}" in text
     assert EVENT_LABELS["PersonDetailsCleared"] == "本人情報の一部削除"
     assert "本人情報の一部削除" in text
+
+
+def test_a_read_is_listed_with_its_basis_and_the_consent_it_rested_on(store: Path) -> None:
+    """根拠の記録: the person reads which consent (by when it was given) allowed a read; a
+    read on the staff's own duties names its basis alone."""
+    from ops.privacy.subject import subject_report
+
+    app = HubApplication(env=get_settings().eventsourcing_env())
+    try:
+        consultation = f.consultation()
+        case_id = app.execute(consultation).aggregate_ids[0]
+        consent = f.consent(case_id, occurred_at=f.at(1))
+        app.execute(consent)
+        app.record_access(None, case_id, ["person.name"], "official_duty", "case_management")
+        app.record_access(
+            None,
+            case_id,
+            ["person.name"],
+            "consent",
+            "consultation",
+            basis_refs=[str(consent.consent_id)],
+        )
+        report = subject_report(app, case_id, [])
+    finally:
+        app.close()
+    (listed,) = [x for x in report.sections if x.title == "7. 記録の一覧"]
+    reads = [
+        kind for _, kind in listed.rows if kind.startswith(EVENT_LABELS["PersonalDataAccessed"])
+    ]
+    assert any(r.endswith(f"（根拠 本人同意：{when(f.at(1))}の同意）") for r in reads)
+    assert any(r.endswith("（根拠 所掌事務（個人情報保護法第61条・第69条第1項））") for r in reads)

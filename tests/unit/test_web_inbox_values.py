@@ -476,3 +476,81 @@ def test_a_detail_an_event_the_relay_quarantined_may_have_changed_is_not_shown(
 
     assert "架空 改名" not in page and f.SYNTHETIC_NAME not in page
     assert f.SYNTHETIC_ADDRESS in page  # a detail it did not touch is shown
+
+
+def test_the_inbox_read_names_the_consent_the_values_shown_were_released_under(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, client = hub
+    case_id = referred(service, categories=ALL)
+    relay_passes(service)
+    (consent_id,) = service.app.get_case(case_id).consents
+    ledger = service._ledger().disclosures(case_id=str(case_id), agency_id=AGENCY)
+    assert {d["basis_ref"] for d in ledger} == {str(consent_id)}
+
+    service.inbox_values(STAFF, AGENCY, service.inbox(STAFF, AGENCY))
+
+    [read] = [a for a in access_log(service.app) if a.case_id == str(case_id)]
+    assert read.basis_refs == (str(consent_id),)
+    client.cookies.clear()
+    api = client.get(f"/audit/access?case={case_id}", headers=bearer(service, Role.auditor))
+    assert [a["basis_refs"] for a in api.json()] == [[str(consent_id)]]
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert "根拠の記録" in access and f"<code>{consent_id}</code>" in access
+
+
+def test_two_open_referrals_record_the_purpose_of_the_oldest_whatever_the_rows_order(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    service, _ = hub
+    case_id = referred(service, categories=ALL)  # purpose: consultation
+    service.execute(
+        OFFICER, f.referral(case_id, agency_id=AGENCY, purpose="watch_over", occurred_at=f.at(2))
+    )
+    relay_passes(service)
+    rows = service.inbox(STAFF, AGENCY)
+    assert [r["purpose"] for r in rows] == ["consultation", "watch_over"]
+
+    service.inbox_values(STAFF, AGENCY, list(reversed(rows)))
+    service.inbox_values(STAFF, AGENCY, rows)
+
+    reads = [a for a in access_log(service.app) if a.case_id == str(case_id)]
+    assert [a.purpose for a in reads] == ["consultation", "consultation"]
+
+
+def test_values_released_under_two_consents_name_both_in_one_record(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """One record per basis: the name released under one consent and the address under
+    another are one consent read resting on both."""
+    service, _ = hub
+    case_id = referred(service)
+    referral = next(e for e in service.app.recorder.select_events(case_id) if b"note" in e.state)
+    event_id = event_id_text(str(case_id), referral.originator_version)
+    position = int(service.app.recorder.max_notification_id() or 0)
+    first, second = sorted(str(uuid4()) for _ in range(2))
+
+    def row(path: str, ref: str) -> dict[str, object]:
+        return {
+            "disclosure_id": str(uuid4()),
+            "event_id": event_id,
+            "position": position,
+            "case_id": str(case_id),
+            "agency_id": AGENCY,
+            "fields": [path],
+            "categories": ["identity" if path == "person.name" else "contact"],
+            "basis": "consent",
+            "basis_ref": ref,
+            "confidentiality_duty": False,
+            "occurred_at": f.at(1).isoformat(),
+        }
+
+    open_ledger(service.settings).record(
+        position, [row("person.name", second), row("person.address", first)]
+    )
+    service.inbox_values(STAFF, AGENCY, service.inbox(STAFF, AGENCY))
+
+    [read] = [a for a in access_log(service.app) if a.case_id == str(case_id)]
+    assert read.basis == "consent" and set(read.fields) == {"person.name", "person.address"}
+    assert read.basis_refs == (first, second)
