@@ -16,6 +16,7 @@ import pytest
 from hub.fiscal import JST, now
 from tests.api_support import Server, running_server
 from tests.browser import choose, chromium, click_through, press_enter_on, tick, type_into
+from tests.web_support import hub  # noqa: F401 (a fixture, found here by pytest)
 
 pytestmark = pytest.mark.e2e
 
@@ -253,3 +254,30 @@ def test_the_notes_written_on_a_case_stand_under_their_labels_on_a_phone(
             " dl.querySelector('dd').getBoundingClientRect().width];"
         )
         assert widths[1] > widths[0] * 0.8, f"a note {widths[1]} px wide in {widths[0]} px"
+
+
+def test_the_details_released_to_an_agency_stand_under_their_labels_on_a_phone(
+    hub: tuple[Any, Any],  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    """Beside 健康 / 要配慮個人情報, the released details' labels took half a phone's width
+    and each value was squeezed to a few characters a line: each stands under its label. The
+    inbox's HTML is built without Kafka (a fake producer) and drawn from a file."""
+    from tests.unit.test_web_inbox_sensitive_and_notes import SENSITIVE
+    from tests.unit.test_web_inbox_values import referred, relay_passes, released
+
+    service, client = hub
+    referred(service, categories=SENSITIVE)
+    relay_passes(service)
+    css = Path(__file__).parents[2] / "ops" / "web" / "static" / "hub.css"
+    page = tmp_path / "inbox.html"
+    page.write_text(released(client).replace("/web/static/hub.css", css.as_uri()), "utf-8")
+    with chromium() as browser:
+        browser.set_window_size(PHONE, 900)
+        browser.get(page.as_uri())
+        widths = browser.execute_script(
+            "const dl = document.querySelector('dl.released');"
+            "return [dl.getBoundingClientRect().width,"
+            " dl.querySelector('dd').getBoundingClientRect().width];"
+        )
+    assert widths[1] > widths[0] * 0.8, f"a detail {widths[1]} px wide in {widths[0]} px"
