@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import pass_context
 
 from hub.fiscal import JST, now, wareki_date, wareki_month
-from hub.labels import Names, label, referral_status_text
+from hub.labels import VOCABULARY, Names, label, referral_status_text
 
 
 def wareki_time(moment: datetime | str | None) -> str:
@@ -81,6 +81,13 @@ def waited(since: datetime | str | None) -> str:
     return f"{mins}分"
 
 
+def in_order(codes: Any, vocabulary: str) -> list[str]:
+    """``codes`` in their vocabulary's order (氏名, カナ, 生年月日, 住所, …, as the case page and
+    the inbox show them), not a path's alphabet; a code it has not, after, as given."""
+    order = {code: i for i, code in enumerate(VOCABULARY.get(vocabulary, {}))}
+    return sorted(codes, key=lambda code: order.get(code, len(order)))
+
+
 def install(env: Any) -> None:
     """Filters for the templates; ``agency`` and ``ward`` name codes by the ``names`` of the
     page's context (the network in force, read once per page)."""
@@ -91,6 +98,7 @@ def install(env: Any) -> None:
     env.globals["period"] = period
     env.filters["acted_by"] = acted_by
     env.filters["label"] = lambda code, vocabulary: label(vocabulary, code)
+    env.filters["in_order"] = in_order
     env.filters["referral_status"] = referral_status_text
     env.filters["agency"] = pass_context(lambda context, code: _names(context).agency(code))
     env.filters["ward"] = pass_context(lambda context, code: _names(context).ward(code))

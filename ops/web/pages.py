@@ -1905,6 +1905,8 @@ def router(pages: Pages) -> APIRouter:
             "escalated": service.escalated_referrals(actor),
             "meetings": service.meetings(actor),
             "members": pages.choices(pages.agencies()),
+            # Grouped as the case page's choices: the coordinator's ward first, not 門司区's.
+            "member_groups": pages.grouped(pages.agencies(), actor.ward),
             "errors": errors or {},
             "values": values or {},
         }

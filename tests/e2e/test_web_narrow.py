@@ -16,6 +16,7 @@ import pytest
 from hub.fiscal import JST, now
 from tests.api_support import Server, running_server
 from tests.browser import choose, chromium, click_through, press_enter_on, tick, type_into
+from tests.web_support import hub  # noqa: F401 (a fixture, found here by pytest)
 
 pytestmark = pytest.mark.e2e
 
@@ -253,3 +254,90 @@ def test_the_notes_written_on_a_case_stand_under_their_labels_on_a_phone(
             " dl.querySelector('dd').getBoundingClientRect().width];"
         )
         assert widths[1] > widths[0] * 0.8, f"a note {widths[1]} px wide in {widths[0]} px"
+
+
+def _drawn_on_a_phone(page: str, tmp_path: Path, selector: str) -> list[float]:
+    """``page`` (HTML built without a server) drawn from a file at a phone's width, with the
+    hub's stylesheet: the width of the first ``selector`` and of its first value."""
+    css = Path(__file__).parents[2] / "ops" / "web" / "static" / "hub.css"
+    drawn = tmp_path / "page.html"
+    drawn.write_text(page.replace("/web/static/hub.css", css.as_uri()), "utf-8")
+    with chromium() as browser:
+        browser.set_window_size(PHONE, 900)
+        browser.get(drawn.as_uri())
+        return list(
+            browser.execute_script(
+                "const dl = document.querySelector(arguments[0]);"
+                "return [dl.getBoundingClientRect().width,"
+                " dl.querySelector('dd').getBoundingClientRect().width];",
+                selector,
+            )
+        )
+
+
+def test_the_details_released_to_an_agency_stand_under_their_labels_on_a_phone(
+    hub: tuple[Any, Any],  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    """Beside 健康 / 要配慮個人情報, the released details' labels took half a phone's width
+    and each value was squeezed to a few characters a line: each stands under its label. The
+    inbox's HTML is built without Kafka (a fake producer)."""
+    from tests.unit.test_web_inbox_sensitive_and_notes import SENSITIVE
+    from tests.unit.test_web_inbox_values import referred, relay_passes, released
+
+    service, client = hub
+    referred(service, categories=SENSITIVE)
+    relay_passes(service)
+    widths = _drawn_on_a_phone(released(client), tmp_path, "dl.released")
+    assert widths[1] > widths[0] * 0.8, f"a detail {widths[1]} px wide in {widths[0]} px"
+
+
+def test_a_declaration_under_review_stands_under_its_labels_on_a_phone(
+    hub: tuple[Any, Any],  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    """On /web/reviews, beside 要配慮個人情報 the declaration's ids, period and agencies were
+    squeezed to half a phone's width: each stands under its label."""
+    from tests.unit.test_web_reviews import declared
+    from tests.web_support import sign_in as signed_in
+
+    service, client = hub
+    declared(service)
+    signed_in(client, "auditor")
+    page = client.get("/web/reviews").text
+    widths = _drawn_on_a_phone(page, tmp_path, "section.review dl.summary")
+    assert widths[1] > widths[0] * 0.8, f"a value {widths[1]} px wide in {widths[0]} px"
+
+
+def test_the_access_logs_coded_words_are_not_broken_on_a_wide_screen(
+    hub: tuple[Any, Any],  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    """Beside the long 役割 (支援機関（戸畑区 地域包括支援センター）) the access log's 根拠 broke
+    as 本人同/意 at 1280 px: a coded word stays on one line."""
+    from tests import factories as f
+    from tests.unit.test_web_inbox_sensitive_and_notes import SENSITIVE
+    from tests.unit.test_web_inbox_values import AGENCY, OFFICER, referred, relay_passes, released
+    from tests.web_support import sign_in as signed_in
+
+    service, client = hub
+    case_id = referred(service, categories=SENSITIVE)
+    service.execute(OFFICER, f.activity(case_id, agency_id=AGENCY, note="架空の記録（試験）"))
+    relay_passes(service)
+    released(client)  # the agency's read, in the access log
+    signed_in(client, "auditor")
+    css = Path(__file__).parents[2] / "ops" / "web" / "static" / "hub.css"
+    drawn = tmp_path / "audit.html"
+    page = client.get("/web/audit").text
+    drawn.write_text(page.replace("/web/static/hub.css", css.as_uri()), "utf-8")
+    with chromium() as browser:
+        browser.set_window_size(1280, 900)
+        browser.get(drawn.as_uri())
+        broken = browser.execute_script(
+            "return [...document.querySelectorAll('#access td:nth-last-child(-n+2)')]"
+            ".filter(td => { const r = document.createRange(); r.selectNodeContents(td);"
+            "  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1;"
+            "}).map(td => td.textContent);"
+        )
+        cells = browser.find_elements("css selector", "#access td")
+    assert cells and not broken, f"words broken over lines: {broken}"

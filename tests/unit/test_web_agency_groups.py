@@ -1,7 +1,8 @@
-"""The case page's agency choices (紹介先, 見守る機関, 支援した機関, 提供先, 共有してよい機関)
-were one flat list of the whole network, the officer's own ward mixed in: grouped by ward,
-the officer's ward first and the city-wide agencies in a group of their own, each agency
-still offered once. Without a browser."""
+"""The case page's agency choices (紹介先, 見守る機関, 支援した機関, 提供先, 共有してよい機関),
+and the coordinator's (会議の参加機関, 主担当機関), were one flat list of the whole
+network, the user's own ward mixed in: grouped by ward, the user's ward first and the
+city-wide agencies in a group of their own, each agency still offered once. Without a
+browser."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from ops.usecases import HubService
 from ops.web.agency_groups import CITY_WIDE, by_ward
-from tests.web_support import officer_case
+from tests.unit.test_web_decide_support import taken_up
+from tests.web_support import officer_case, sign_in
 
 WARD = "tobata"
 
@@ -73,3 +75,30 @@ def test_a_role_without_a_ward_has_the_city_wide_agencies_first() -> None:
     ]
     grouped = by_ward(agencies, ["a", "b"], str.upper, wards.__getitem__, "b")
     assert [g for g, _ in grouped] == ["B区", CITY_WIDE, "A区"]
+
+
+def test_the_coordinators_agency_choices_are_grouped_its_ward_first(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """会議の参加機関 and the two 主担当機関 lists began with 門司区's agencies: a 戸畑区
+    coordinator scrolled past five wards to reach its own."""
+    service, client = hub
+    taken_up(service)
+    sign_in(client, "coordinator", ward=WARD)
+    page = client.get("/web/coordinator").text
+    every = {a.id for a in service.app.network.agencies}  # type: ignore[attr-defined]
+    for field in ("decide_lead_agency", "lead_agency"):
+        select = part(page, f'<select id="{field}"', "</select>")
+        groups = re.findall(r'<optgroup label="([^"]+)">', select)
+        assert groups[:2] == ["戸畑区", CITY_WIDE] and len(groups) == len(set(groups)), field
+        values = [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
+        assert sorted(values) == sorted(every), field  # each once, none lost
+        own = part(select, '<optgroup label="戸畑区">', "</optgroup>")
+        assert f'value="{WARD}.coordinator"' in own  # a meeting's lead may be the coordinator
+    first = page.index('name="members" value="')
+    fieldset = page[page.rindex('<fieldset class="checks"', 0, first) :]
+    fieldset = fieldset[: fieldset.index("</fieldset>")]
+    heads = re.findall(r'<p class="checks-group-h" id="[^"]+">([^<]+)</p>', fieldset)
+    assert heads[:2] == ["戸畑区", CITY_WIDE]
+    boxes = fieldset.split('name="members" value="')[1:]
+    assert sorted(b.split('"')[0] for b in boxes) == sorted(every)

@@ -970,3 +970,22 @@ def test_a_forms_address_opened_as_a_page_leads_to_the_page_the_form_is_on(
     assert client.get(f"/web/cases/{case_id}/person").status_code == 200
     # Any other method is still refused as the address does not take it.
     assert client.put(f"/web/cases/{case_id}/refer").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("by", "when"),
+    [(None, "期間の終わりの時点"), ("ward", "期間の終わりの時点"), ("month", "各月末の時点")],
+)
+def test_the_analysis_page_says_which_figures_are_counts_standing_at_an_instant(
+    hub: tuple[HubService, TestClient], by: str | None, when: str
+) -> None:
+    """協力事業者数 and 拠点数 count what stands registered (a partner that left drops out);
+    beside the flows of the same table nothing said so, and the months of a stock were
+    summed as if they were a month's new registrations."""
+    _, client = hub
+    sign_in(client, "analyst")
+    page = client.get("/web/analysis", params={"fy": "R7", **({"by": by} if by else {})}).text
+    note = page.split('id="stocks-note">')[1].split("</p>")[0]
+    assert "参加支援事業の②協力事業者数と地域づくり事業の①拠点数は" in note
+    assert when in note and "退会・閉鎖した事業者・拠点はその日から数えません" in note
+    assert ("足し合わせても年度の数にはなりません" in note) == (by == "month")

@@ -52,7 +52,7 @@ def test_a_sensitive_detail_released_on_consent_is_shown_marked_and_recorded(
 
     page = released(client)
 
-    shown = page.split('class="summary released"')[1].split("</dl>")[0]
+    shown = page.split('class="summary stacks released"')[1].split("</dl>")[0]
     assert f.SYNTHETIC_HEALTH in shown
     assert '<dt>健康<br><strong class="sensitive">要配慮個人情報</strong></dt>' in shown
     why = shown.split('id="sensitive-')[1].split("</small>")[0]

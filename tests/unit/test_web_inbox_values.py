@@ -80,7 +80,7 @@ def test_the_details_and_note_released_on_consent_are_shown_with_date_and_basis(
 
     page = released(client)
 
-    shown = page.split('class="summary released"')[1].split("</dl>")[0]
+    shown = page.split('class="summary stacks released"')[1].split("</dl>")[0]
     for value in (f.SYNTHETIC_NAME, f.SYNTHETIC_ADDRESS, f.SYNTHETIC_PHONE, f.SYNTHETIC_NOTE):
         assert value in shown
     assert "<dt>氏名</dt>" in shown and "<dt>申し送り</dt>" in shown

@@ -110,3 +110,23 @@ def test_the_counts_of_the_case_lists_say_what_they_count(
         row = client.get(page).text.split(f'href="/web/cases/{case.case_id}"')[-1]
         cell = re.search(r'<td class="[^"]*num">([^<]*)</td>', row.split("</tr>")[0])
         assert cell and cell.group(1) == "1件", (page, cell)
+
+
+def test_the_access_log_names_the_details_in_the_order_the_pages_show_them(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The 項目 of a read were in the alphabet of their paths (住所、生年月日、カナ、氏名、
+    電話番号): the auditor reads them as the case page and the inbox list them."""
+    service, client = hub
+    case = f.open_case(ward=WARD, person=f.person())
+    service.execute(OFFICER, case)
+    sign_in(client, "ward_officer", ward=WARD)
+    page = client.get(f"/web/cases/{case.case_id}").text
+    client.post(
+        f"/web/cases/{case.case_id}/person",
+        data={"csrf_token": csrf_of(page), "read_purpose": "consultation"},
+    )
+
+    sign_in(client, "auditor")
+    access = client.get("/web/audit").text.split('id="access"')[1].split("</table>")[0]
+    assert "<td>氏名、カナ、生年月日、住所、電話番号、健康</td>" in access, access
