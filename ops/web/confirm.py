@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-CONFIRM_LABEL = "この操作は取り消せないことを確認しました"
+# The box's label unless a form says its own (退会は…, 閉鎖は…): the macro ``confirm`` of
+# templates/macros.html draws it.
+CONFIRM_LABEL = "この操作は取り消せないことを確認しました（必須）"
 # An answer that ends a referral (辞退, 完了) cannot be taken back; the progress answers
 # (受付, 対応中, 保留) of the same form can, and need no box.
 ENDING_LABEL = "辞退・完了は取り消せないことを確認しました（辞退・完了のとき必須）"

@@ -73,6 +73,7 @@ from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.agency_groups import by_ward
 from ops.web.confirm import (
+    CONFIRM_LABEL,
     ENDING_LABEL,
     UNCONFIRMED,
     NotConfirmedError,
@@ -474,6 +475,7 @@ class Pages:
         fmt.install(self.templates.env)
         self.templates.env.globals["label"] = label
         self.templates.env.globals["codes"] = codes
+        self.templates.env.globals["confirm_label"] = CONFIRM_LABEL
         self.templates.env.globals["ending_label"] = ENDING_LABEL
 
     @property
