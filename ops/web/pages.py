@@ -87,6 +87,7 @@ from ops.web.session import CSRF_FIELD, Sessions
 from ops.web.wording import japanese, refusal_said, rule_said
 from projections import report
 from projections.indicators import Breakdown, Cut, ReportRow
+from projections.partners import PartnerType
 from projections.report import progress_texts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -2437,7 +2438,9 @@ def router(pages: Pages) -> APIRouter:
         )
 
     def partner_ended(
-        request: Request, partner_type: str, make: Callable[[dict[str, Any], UUID], c.Command]
+        request: Request,
+        partner_type: PartnerType,
+        make: Callable[[dict[str, Any], UUID], c.Command],
     ) -> Awaitable[Response]:
         """A row's 退会 (a business) or 閉鎖 (a base), now: refused above the list."""
         field, what, ended = (
