@@ -75,10 +75,8 @@ from ops.web.agency_groups import by_ward
 from ops.web.confirm import (
     CONFIRM_LABEL,
     ENDING_LABEL,
-    UNCONFIRMED,
-    NotConfirmedError,
-    check_confirmed,
     ending_box,
+    unticked,
 )
 from ops.web.partner_choices import choices
 from ops.web.query import one_value_each
@@ -673,12 +671,7 @@ class Pages:
             box = confirm(data) if callable(confirm) else confirm
 
             def unconfirmed(errors: Errors) -> Errors:
-                try:
-                    if box is not None:
-                        check_confirmed(data, box)
-                except NotConfirmedError as bad:
-                    return {**errors, bad.field: UNCONFIRMED}
-                return errors
+                return {**errors, **unticked(data, box)}
 
             def stamped(at: datetime) -> c.Command:
                 try:
@@ -687,9 +680,9 @@ class Pages:
                     raise FormError(unconfirmed(field_errors(bad, aliases))) from None
                 except FormError as bad:
                     raise FormError(unconfirmed(bad.errors)) from None
-                if unconfirmed({}):
+                if unticked(data, box):
                     self.service.authorize(actor, command)
-                    raise FormError(unconfirmed({}))
+                    raise FormError(unticked(data, box))
                 return command
 
             # A second click sends the form's command again: stamped with the first one's
@@ -2170,12 +2163,7 @@ def router(pages: Pages) -> APIRouter:
                 reply = _agency_answer(data, f"{{}}-{referral_id}")
             except FormError as bad:
                 errors.update(bad.errors)
-            try:
-                box = ending_box(data, f"confirm-{referral_id}")
-                if box is not None:
-                    check_confirmed(data, box)
-            except NotConfirmedError as bad:
-                errors[bad.field] = UNCONFIRMED
+            errors.update(unticked(data, ending_box(data, f"confirm-{referral_id}")))
             if errors:  # said together: what is left to correct, and the box
                 raise FormError(errors)
             try:
