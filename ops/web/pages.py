@@ -75,6 +75,7 @@ from ops.web.agency_groups import by_ward
 from ops.web.confirm import (
     CONFIRM_LABEL,
     ENDING_LABEL,
+    TICKED,
     ending_box,
     unticked,
 )
@@ -476,6 +477,7 @@ class Pages:
         self.templates.env.globals["codes"] = codes
         self.templates.env.globals["confirm_label"] = CONFIRM_LABEL
         self.templates.env.globals["ending_label"] = ENDING_LABEL
+        self.templates.env.globals["ticked"] = TICKED
 
     @property
     def network(self) -> Network:
