@@ -1561,9 +1561,9 @@ class HubApplication(Application[UUID]):
     @_handle.register
     def _(self, cmd: c.MatchParticipation) -> list[Aggregate]:
         if cmd.business_id is not None:
-            self._cooperating_business(cmd.business_id).in_network_at(cmd.occurred_at)
+            self._cooperating_business(cmd.business_id).check_in_network_at(cmd.occurred_at)
         if cmd.base_id is not None:
-            self._community_base(cmd.base_id).open_at(cmd.occurred_at)
+            self._community_base(cmd.base_id).check_open_at(cmd.occurred_at)
         case = self.get_case(cmd.case_id)
         case.match_participation(
             cmd.occurred_at,

@@ -119,9 +119,10 @@ def held_notes(app: HubApplication, case_id: UUID) -> list[dict[str, Any]]:
 
 def read_with_notes(
     app: HubApplication, case_id: UUID, actor: Actor | None, basis: str, purpose: str
-) -> tuple[ev.PersonDetails | None, list[dict[str, Any]]]:
+) -> tuple[ev.PersonDetails | None, list[dict[str, Any]], bool]:
     """The person's details and the case's narratives, in one recorded read whose record
-    names every path shown; an erased case's read shows no narrative and records nothing."""
+    names every path shown, and whether it was recorded (details held, or a narrative
+    shown); an erased case's read shows no narrative and records nothing."""
     notes = held_notes(app, case_id)
     also = list(dict.fromkeys(n["path"] for n in notes))
     person = app.read_person(case_id, actor, basis, purpose, also=also)
@@ -129,4 +130,4 @@ def read_with_notes(
         # Erased since the notes were read (another process): the person's read recorded
         # nothing, so the notes read before it are not shown unrecorded either.
         notes = []
-    return person, notes
+    return person, notes, app.records_reads(case_id) or bool(notes)

@@ -383,9 +383,12 @@ class HubService:
         erased."""
         ward = self._case_ward(actor, Read.person, case_id)
         if notes:
-            person, written = read_with_notes(self.app, case_id, actor, OFFICIAL_DUTY, purpose)
+            person, written, recorded = read_with_notes(
+                self.app, case_id, actor, OFFICIAL_DUTY, purpose
+            )
         else:
             person, written = self.app.read_person(case_id, actor, OFFICIAL_DUTY, purpose), []
+            recorded = self.app.records_reads(case_id)
         details = person.model_dump(mode="json", exclude_none=True) if person else {}
         shown = {
             "case_id": str(case_id),
@@ -393,7 +396,7 @@ class HubService:
             "person": details,
             # A case that never held details reads {} erased or not: say which.
             "erased": self.app.get_case(case_id).erased,
-            "read_recorded": self.app.records_reads(case_id) or bool(written),
+            "read_recorded": recorded,
         }
         return {**shown, "notes": written} if notes else shown
 

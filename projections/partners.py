@@ -108,7 +108,7 @@ class Listed:
     def in_force(self, at: datetime) -> bool:
         """Whether it is still in the network at ``at`` (may be named by a match or a
         gathering): registered, and not left or closed by then."""
-        return self.ended_at is None or at < self.ended_at
+        return self.registered_at <= at and (self.ended_at is None or at < self.ended_at)
 
     def record(self) -> dict[str, Any]:
         """As JSON gives it (the API, ``--json``): each code with its label beside it, the

@@ -213,7 +213,7 @@ class CommunityBase(Aggregate):
         self.closed_at: datetime | None = None
         self.last_gathering_at: datetime | None = None
 
-    def open_at(self, occurred_at: datetime) -> None:
+    def check_open_at(self, occurred_at: datetime) -> None:
         """Refuse naming the base before it was registered or at or after the instant it
         closed (a match, a gathering)."""
         if occurred_at < self.registered_at:
@@ -260,7 +260,7 @@ class CommunityBase(Aggregate):
     ) -> None:
         if gathering_id in self.gatherings:
             raise IllegalTransitionError(f"gathering {gathering_id} is already recorded")
-        self.open_at(occurred_at)
+        self.check_open_at(occurred_at)
         self._gathering_held(
             ev.GatheringHeld(
                 occurred_at=occurred_at,
@@ -311,7 +311,7 @@ class CooperatingBusiness(Aggregate):
         self.registered_at = payload.occurred_at
         self.withdrawn_at: datetime | None = None
 
-    def in_network_at(self, occurred_at: datetime) -> None:
+    def check_in_network_at(self, occurred_at: datetime) -> None:
         """Refuse naming the business before it was registered or at or after the instant it
         left the network (a match)."""
         if occurred_at < self.registered_at:

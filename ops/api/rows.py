@@ -14,6 +14,8 @@ from hub import vocabulary as v
 # An instant of an answer: ISO 8601 in JST, ``2025-04-01T09:00:00+09:00`` (ops/api/times.py).
 INSTANT: JsonDict = {"format": "date-time"}
 IN_JST = "ISO 8601 in JST (+09:00)"
+# The bases a disclosure to an agency rests on (producers.governance.BASES; no staff duty).
+ReleaseBasis = Literal["consent", "support_meeting", "statute", "vital_interest"]
 
 
 class ReleasedField(BaseModel):
@@ -24,7 +26,7 @@ class ReleasedField(BaseModel):
         description=f"when the released record's event happened; {IN_JST}",
         json_schema_extra=INSTANT,
     )
-    basis: Literal["consent", "support_meeting", "statute", "vital_interest"]
+    basis: ReleaseBasis
     basis_ref: str | None = Field(
         description="the consent's, meeting's or declaration's id, or the statute's name"
     )
@@ -45,7 +47,7 @@ class ReleasedNarrative(BaseModel):
     occurred_at: str = Field(
         description=f"when its event happened; {IN_JST}", json_schema_extra=INSTANT
     )
-    basis: Literal["consent", "support_meeting", "statute", "vital_interest"]
+    basis: ReleaseBasis
     basis_ref: str | None = Field(
         description="the consent's, meeting's or declaration's id, or the statute's name"
     )

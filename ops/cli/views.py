@@ -148,9 +148,9 @@ def case_show(
         case["history"] = case_history(app, case_uuid)
         if person:
             assert purpose is not None
-            details, notes = read_with_notes(app, case_uuid, None, basis, purpose)
+            details, notes, recorded = read_with_notes(app, case_uuid, None, basis, purpose)
             case["person"] = details.model_dump(mode="json") if details else None
-            case["person_read_recorded"] = app.records_reads(case_uuid) or bool(notes)
+            case["person_read_recorded"] = recorded
             case["notes"] = notes
     finally:
         app.close()

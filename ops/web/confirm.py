@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-CONFIRM_LABEL = "この操作は取り消せないことを確認しました"
+# The box's label unless a form says its own (退会は…, 閉鎖は…): the macro ``confirm`` of
+# templates/macros.html draws it.
+CONFIRM_LABEL = "この操作は取り消せないことを確認しました（必須）"
 # An answer that ends a referral (辞退, 完了) cannot be taken back; the progress answers
 # (受付, 対応中, 保留) of the same form can, and need no box.
 ENDING_LABEL = "辞退・完了は取り消せないことを確認しました（辞退・完了のとき必須）"
@@ -23,22 +25,15 @@ UNCONFIRMED = (
 TICKED = "yes"
 
 
-class NotConfirmedError(Exception):
-    """A form of a step that cannot be undone, sent without its box ticked."""
-
-    def __init__(self, field: str) -> None:
-        super().__init__(f"{field}: {UNCONFIRMED}")
-        self.field = field
-
-
 def confirmed(data: Mapping[str, Any], field: str) -> bool:
     """Whether the form's box ``field`` was ticked (a browser sends it only then)."""
     return data.get(field) == TICKED
 
 
-def check_confirmed(data: Mapping[str, Any], field: str) -> None:
-    if not confirmed(data, field):
-        raise NotConfirmedError(field)
+def unticked(data: Mapping[str, Any], box: str | None) -> dict[str, str]:
+    """The error said beside the box ``box`` (None: the form asks for none) when it was not
+    ticked, by the box's name; else nothing."""
+    return {box: UNCONFIRMED} if box is not None and not confirmed(data, box) else {}
 
 
 def ending_box(data: Mapping[str, Any], field: str) -> str | None:

@@ -73,11 +73,11 @@ from ops.usecases import SEARCH_LIMIT, AgencyAnswer, HubService
 from ops.web import format as fmt
 from ops.web.agency_groups import by_ward
 from ops.web.confirm import (
+    CONFIRM_LABEL,
     ENDING_LABEL,
-    UNCONFIRMED,
-    NotConfirmedError,
-    check_confirmed,
+    TICKED,
     ending_box,
+    unticked,
 )
 from ops.web.partner_choices import choices
 from ops.web.query import one_value_each
@@ -86,6 +86,7 @@ from ops.web.session import CSRF_FIELD, Sessions
 from ops.web.wording import japanese, refusal_said, rule_said
 from projections import report
 from projections.indicators import Breakdown, Cut, ReportRow
+from projections.partners import PartnerType
 from projections.report import progress_texts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -474,7 +475,9 @@ class Pages:
         fmt.install(self.templates.env)
         self.templates.env.globals["label"] = label
         self.templates.env.globals["codes"] = codes
+        self.templates.env.globals["confirm_label"] = CONFIRM_LABEL
         self.templates.env.globals["ending_label"] = ENDING_LABEL
+        self.templates.env.globals["ticked"] = TICKED
 
     @property
     def network(self) -> Network:
@@ -670,12 +673,7 @@ class Pages:
             box = confirm(data) if callable(confirm) else confirm
 
             def unconfirmed(errors: Errors) -> Errors:
-                try:
-                    if box is not None:
-                        check_confirmed(data, box)
-                except NotConfirmedError as bad:
-                    return {**errors, bad.field: UNCONFIRMED}
-                return errors
+                return {**errors, **unticked(data, box)}
 
             def stamped(at: datetime) -> c.Command:
                 try:
@@ -684,9 +682,9 @@ class Pages:
                     raise FormError(unconfirmed(field_errors(bad, aliases))) from None
                 except FormError as bad:
                     raise FormError(unconfirmed(bad.errors)) from None
-                if unconfirmed({}):
+                if unticked(data, box):
                     self.service.authorize(actor, command)
-                    raise FormError(unconfirmed({}))
+                    raise FormError(unticked(data, box))
                 return command
 
             # A second click sends the form's command again: stamped with the first one's
@@ -2167,12 +2165,7 @@ def router(pages: Pages) -> APIRouter:
                 reply = _agency_answer(data, f"{{}}-{referral_id}")
             except FormError as bad:
                 errors.update(bad.errors)
-            try:
-                box = ending_box(data, f"confirm-{referral_id}")
-                if box is not None:
-                    check_confirmed(data, box)
-            except NotConfirmedError as bad:
-                errors[bad.field] = UNCONFIRMED
+            errors.update(unticked(data, ending_box(data, f"confirm-{referral_id}")))
             if errors:  # said together: what is left to correct, and the box
                 raise FormError(errors)
             try:
@@ -2435,7 +2428,9 @@ def router(pages: Pages) -> APIRouter:
         )
 
     def partner_ended(
-        request: Request, partner_type: str, make: Callable[[dict[str, Any], UUID], c.Command]
+        request: Request,
+        partner_type: PartnerType,
+        make: Callable[[dict[str, Any], UUID], c.Command],
     ) -> Awaitable[Response]:
         """A row's 退会 (a business) or 閉鎖 (a base), now: refused above the list."""
         field, what, ended = (

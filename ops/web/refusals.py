@@ -28,6 +28,7 @@ COMMANDS = {
     "CancelReferral": "つなぎの取消",
     "ClearPersonDetails": "本人情報の一部削除",
     "CloseCase": "事案の終結",
+    "CloseCommunityBase": "拠点の閉鎖",
     "DecideSupport": "支援の決定",
     "DeclareEmergency": "緊急時の宣言",
     "EndEmergency": "緊急時の終了",
@@ -47,8 +48,6 @@ COMMANDS = {
     "ReferCase": "支援機関へのつなぎ",
     "RefuseConsent": "同意の拒否の記録",
     "RegisterCommunityBase": "拠点の登録",
-    "WithdrawCooperatingBusiness": "協力事業者の退会",
-    "CloseCommunityBase": "拠点の閉鎖",
     "RegisterCooperatingBusiness": "協力事業者の登録",
     "ReportDiscovery": "発見の通報",
     "RequestUseStop": "利用停止の申出",
@@ -56,6 +55,7 @@ COMMANDS = {
     "SetTarget": "目標値の設定",
     "SuspendCase": "事案の中断",
     "WithdrawConsent": "同意の撤回",
+    "WithdrawCooperatingBusiness": "協力事業者の退会",
 }
 
 

@@ -36,3 +36,16 @@ def test_a_name_registered_twice_in_a_ward_is_told_apart_by_its_day() -> None:
         ),
     ]
     assert choices(rows, "base", at(30)) == [("門司区", [("s-1", "試験サロン（架空）（サロン）")])]
+
+
+def test_a_partner_is_offered_only_from_the_instant_it_was_registered() -> None:
+    """The hub refuses a match or a gathering naming a partner before its registration
+    (``check_in_network_at``, ``check_open_at``): the form does not offer it before then."""
+    partners = Partners(
+        businesses=[Partner("b-1", "試験商店（架空）", "飲食", "moji", at(20))],
+        bases=[Partner("s-1", "試験サロン（架空）", "salon", "moji", at(20))],
+    )
+    rows = listed(partners, WARDS)
+    assert choices(rows, "business", at(10)) == []
+    assert choices(rows, "base", at(10)) == []
+    assert choices(rows, "business", at(20)) == [("門司区", [("b-1", "試験商店（架空）（飲食）")])]
