@@ -52,6 +52,13 @@ def ticked(box: str) -> dict[str, str]:
     return {box: "yes"}
 
 
+def focused(page: str) -> str:
+    """The one control of ``page`` that takes the focus as it loads (``autofocus``): its tag."""
+    tags = re.findall(r"<(?:input|select|textarea)\b[^>]*\sautofocus[^>]*>", page)
+    assert len(tags) == 1, f"{len(tags)} controls take the focus: {tags}"
+    return tags[0]
+
+
 def consent_form(page: str, ward: str = "tobata", **fields: str) -> dict[str, str]:
     """The case page's consent form as a ward officer sends it (a year from 1 December
     2026, for the ward's 地域包括支援センター), with ``fields`` changed or added."""

@@ -341,3 +341,43 @@ def test_the_access_logs_coded_words_are_not_broken_on_a_wide_screen(
         )
         cells = browser.find_elements("css selector", "#access td.word")
     assert cells and not broken, f"words broken over lines: {broken}"
+
+
+def test_a_refused_form_far_down_the_page_comes_back_with_its_field_focused(
+    server: Server,
+) -> None:
+    """The pages run no script: a refused form comes back at the top of a long case page,
+    its summary there for a screen reader, and ``autofocus`` brings the officer to the first
+    field in error, in its reopened <details>, scrolled into view."""
+
+    def at_the_field(name: str) -> None:
+        state = browser.execute_script(
+            "const e = document.activeElement, r = e.getBoundingClientRect();"
+            "const link = document.querySelector('#error-summary a').getAttribute('href');"
+            "return [e.name, e.closest('details') && e.closest('details').open, r.top >= 0"
+            " && r.bottom <= innerHeight, scrollY, link,"
+            " document.querySelectorAll('[autofocus]').length];"
+        )
+        assert state[0] == name, f"the focus is on {state[0]!r}, not on {name!r}"
+        assert state[1] and state[2], "the field is folded away or off the screen"
+        assert state[3] > 0, "the page did not move from its top"
+        assert state[4] == f"#{name}-error" and state[5] == 1
+
+    with chromium() as browser:
+        browser.set_window_size(PHONE, 900)  # where the case page is longest
+        sign_in(browser, server, "ward_officer", WARD)
+        choose(browser, "window_agency", f"{WARD}.houkatsu")
+        tick(browser, "needs", "elderly")
+        press_enter_on(browser, "receive-consultation")
+        assert "/web/cases/" in browser.current_url
+        browser.find_element("id", "close-open").click()
+        browser.find_element("id", "close_reason").send_keys("試験の終結（架空）")
+        click_through(browser, "close-case")  # its box left unticked
+        at_the_field("close_confirm")
+        browser.find_element("id", "consent-open").click()
+        click_through(browser, "give-consent")  # nothing ticked
+        first = browser.execute_script(
+            "return document.querySelector('[aria-invalid=\"true\"]').getAttribute('name')"
+            " || document.querySelector('[aria-invalid=\"true\"] input').name"
+        )
+        at_the_field(first)

@@ -21,7 +21,7 @@ from hub.identity import Actor, Role
 from ops.usecases import HubService
 from ops.web.confirm import CONFIRM_LABEL, UNCONFIRMED
 from tests import factories as f
-from tests.web_support import csrf_of, officer_case, sign_in, ticked
+from tests.web_support import csrf_of, focused, officer_case, sign_in, ticked
 
 WARD, AGENCY = "tobata", "tobata.houkatsu"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -209,6 +209,10 @@ def test_a_step_sent_without_its_box_records_nothing_and_says_so_beside_the_box(
     assert said and said.group(1) == UNCONFIRMED
     assert form.kept in refused.text  # what was typed or chosen is drawn again
     assert f'aria-describedby="{form.box}-error" aria-invalid="true"' in refused.text
+    # The page comes back at its top, the form far below in its reopened <details>: the box
+    # takes the focus as the page loads (no script), and it alone.
+    assert focused(refused.text).startswith('<input type="checkbox"')
+    assert f'name="{form.box}"' in focused(refused.text)
     assert events_in(service) == before
     # A box sent with another value than a browser's is no tick either.
     assert send(client, form, **{form.box: "no"}).status_code == 422

@@ -17,7 +17,7 @@ from hub.fiscal import now
 from hub.identity import Actor, Role
 from ops.usecases import HubService
 from tests import factories as f
-from tests.web_support import csrf_of, sign_in, ticked
+from tests.web_support import csrf_of, focused, sign_in, ticked
 
 WARD, AGENCY = "tobata", "tobata.hoken"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -155,8 +155,10 @@ def test_a_decline_by_phone_without_its_reason_is_said_beside_the_reason_in_japa
     )
     assert f'aria-describedby="{key}-error"' in refused.text
     assert re.search(rf'<details open>\s*<summary id="phone-open-{referral_id}"', refused.text)
+    assert focused(refused.text).startswith(f'<select id="{key}"')  # its field, drawn by hand
     nothing = send(client, case_id, referral_id, "answer")
     assert f'id="phone_answer-{referral_id}-error">必須です' in nothing.text
+    assert focused(nothing.text).startswith(f'<select id="phone_answer-{referral_id}"')
     assert payloads(service, case_id, ev.ReferralAnswered) == []
 
 

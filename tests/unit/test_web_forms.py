@@ -15,7 +15,7 @@ from hub.fiscal import now
 from hub.identity import Actor, Role
 from ops.usecases import HubService
 from tests import factories as f
-from tests.web_support import consent_form, csrf_of, officer_case, sign_in, ticked
+from tests.web_support import consent_form, csrf_of, focused, officer_case, sign_in, ticked
 
 WARD = "tobata"
 OFFICER = Actor("officer-試験", Role.ward_officer, ward=WARD)
@@ -389,6 +389,50 @@ def test_a_refused_form_lower_down_says_so_atop_the_page_with_a_link_to_its_fiel
     assert 'id="data_categories-error"' in refused.text
     assert refused.text.index("error-summary") < refused.text.index('id="summary-h"')
     assert "error-summary" not in client.get(f"/web/cases/{case_id}").text
+
+
+def test_a_refused_form_gives_the_focus_to_its_first_field_in_error_and_no_other(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """Without script, the page comes back at its top: ``autofocus`` on the first field in
+    error, the one the summary links to, brings the officer to the form far below. A fieldset
+    takes no focus, so a list of boxes gives it to its first box."""
+    service, client = hub
+    case_id, page = officer_case(service, client, WARD)
+    assert " autofocus" not in page  # nothing refused, nothing moved
+    sent = consent_form(page, purposes="", data_categories="", valid_until="")
+    refused = client.post(f"/web/cases/{case_id}/consent", data=sent)
+    assert refused.status_code == 422
+    assert beside(refused.text) >= {"purposes", "data_categories", "valid_until"}
+    assert '<a href="#purposes-error">' in refused.text
+    box = focused(refused.text)
+    assert 'type="checkbox" name="purposes"' in box
+    first = re.search(r'<input type="checkbox" name="purposes"[^>]*>', refused.text)
+    assert first is not None and first.group(0) == box
+    # A select drawn by hand (the consent to withdraw) takes it the same way.
+    withdrawn = client.post(
+        f"/web/cases/{case_id}/withdraw",
+        data={"csrf_token": csrf_of(page), "command_id": str(uuid4())},
+    )
+    assert withdrawn.status_code == 422
+    assert focused(withdrawn.text).startswith('<select id="consent_id"')
+
+
+def test_the_sign_in_refused_gives_the_focus_to_its_first_field_in_error(
+    hub: tuple[HubService, TestClient],
+) -> None:
+    """The same on a page of hand-drawn selects: the role and the ward missing, the role's."""
+    _, client = hub
+    page = client.get("/web/signin").text
+    assert " autofocus" not in page
+    sent = {"subject": "officer-試験", "role": "", "ward": "", "agency": ""}
+    refused = client.post("/web/signin/dev", data={**sent, "csrf_token": csrf_of(page)})
+    assert refused.status_code == 422
+    assert focused(refused.text).startswith('<select id="role"')
+    sent = {"subject": "", "role": "ward_officer", "ward": "", "agency": ""}
+    refused = client.post("/web/signin/dev", data={**sent, "csrf_token": csrf_of(page)})
+    assert refused.status_code == 422
+    assert focused(refused.text).startswith('<input id="subject"')
 
 
 def test_an_officer_records_the_assessment_the_case_page_says_is_missing(
